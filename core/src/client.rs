@@ -1,0 +1,278 @@
+//! [`Client`]: `connect(uri)` then `call(method, request, options)`.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use prost::Message;
+
+use crate::codec::Codec;
+use crate::context::{Context, Metadata};
+use crate::error::{Code, Error, Result};
+use crate::interceptor::{run_after, run_before, Interceptor};
+use crate::limits::Limits;
+use crate::mapping::json;
+use crate::schema::{MethodInfo, Schema, StreamingKind};
+use crate::server::{DescribeResponse, DESCRIBE_METHOD};
+use crate::transport::frame::CallHead;
+use crate::transport::{self, ClientTransport, Endpoint, RawStream};
+use crate::value::Value;
+
+/// Options for one call.
+#[derive(Debug, Clone, Default)]
+pub struct CallOptions {
+    /// How long to wait; the server sees it as the call's deadline.
+    pub timeout: Option<Duration>,
+    /// Metadata sent with the call.
+    pub metadata: Metadata,
+    /// Codec for the messages; `Proto` by default, `Cbor` for schemaless methods.
+    pub codec: Option<Codec>,
+}
+
+impl CallOptions {
+    /// Options with a timeout.
+    pub fn with_timeout(timeout: Duration) -> CallOptions {
+        CallOptions { timeout: Some(timeout), ..CallOptions::default() }
+    }
+}
+
+/// Options for [`connect_with`].
+#[derive(Clone, Default)]
+pub struct ConnectOptions {
+    /// Use this schema instead of asking the server for its own.
+    pub schema: Option<Schema>,
+    /// Limits applied on this side.
+    pub limits: Limits,
+    /// Client interceptors, run before each call is sent and after it ends.
+    pub interceptors: Vec<Arc<dyn Interceptor>>,
+}
+
+impl std::fmt::Debug for ConnectOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectOptions").field("limits", &self.limits).field("interceptors", &self.interceptors.len()).finish()
+    }
+}
+
+/// A connection to a server. Cheap to clone; calls may run concurrently.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    endpoint: String,
+    transport: Arc<dyn ClientTransport>,
+    schema: Schema,
+    schemaless: HashSet<String>,
+    limits: Limits,
+    interceptors: Vec<Arc<dyn Interceptor>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("endpoint", &self.inner.endpoint).finish()
+    }
+}
+
+/// Connects to `uri` and discovers the server's schema.
+pub async fn connect(uri: &str) -> Result<Client> {
+    connect_with(uri, ConnectOptions::default()).await
+}
+
+/// [`connect`] from synchronous code.
+pub fn connect_blocking(uri: &str) -> Result<Client> {
+    crate::runtime::block_on(connect(uri))?
+}
+
+/// Connects with options.
+pub async fn connect_with(uri: &str, options: ConnectOptions) -> Result<Client> {
+    let endpoint: Endpoint = uri.parse()?;
+    let transport = transport::connect(&endpoint, &options.limits).await?;
+    let (schema, schemaless) = match options.schema {
+        Some(s) => (s, HashSet::new()),
+        None => {
+            let head = CallHead { method: DESCRIBE_METHOD.to_string(), timeout: Some(Duration::from_secs(10)), ..CallHead::default() };
+            let bytes = transport.unary(head, Bytes::new()).await?;
+            let d = DescribeResponse::decode(bytes).map_err(|e| Error::new(Code::Internal, format!("bad discovery reply: {e}")))?;
+            (Schema::from_descriptor_set(&d.descriptor_set)?, d.schemaless.into_iter().collect())
+        }
+    };
+    Ok(Client {
+        inner: Arc::new(Inner {
+            endpoint: endpoint.to_string(),
+            transport,
+            schema,
+            schemaless,
+            limits: options.limits,
+            interceptors: options.interceptors,
+        }),
+    })
+}
+
+/// A streaming call in progress: send requests, then read responses.
+pub struct ClientStream {
+    raw: RawStream,
+    tx: Option<tokio::sync::mpsc::UnboundedSender<Bytes>>,
+    codec: Codec,
+    info: MethodInfo,
+    limits: Limits,
+}
+
+impl std::fmt::Debug for ClientStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientStream").field("method", &self.info.name).finish()
+    }
+}
+
+impl ClientStream {
+    /// Sends one request.
+    pub fn send(&mut self, request: &Value) -> Result<()> {
+        let bytes = self.codec.encode(Some(&self.info.input()), request, self.limits.max_depth)?;
+        self.limits.check_message(bytes.len(), "request")?;
+        let tx = self.tx.as_ref().ok_or_else(|| Error::new(Code::FailedPrecondition, "request stream already closed"))?;
+        tx.send(bytes.into()).map_err(|_| Error::unavailable("call already ended"))
+    }
+
+    /// Says no more requests will come.
+    pub fn close_send(&mut self) {
+        self.tx = None;
+        // Dropping the raw sender half-closes the stream on the wire.
+        let (dead, _) = tokio::sync::mpsc::unbounded_channel();
+        self.raw.tx = dead;
+    }
+
+    /// The next response; `None` when the server ended the call successfully.
+    pub async fn next(&mut self) -> Option<Result<Value>> {
+        match self.raw.rx.recv().await? {
+            Ok(bytes) => Some(self.codec.decode(Some(&self.info.output()), &bytes, self.limits.max_depth)),
+            Err(e) => Some(Err(e)),
+        }
+    }
+}
+
+impl Client {
+    /// The endpoint connected to.
+    pub fn endpoint(&self) -> &str {
+        &self.inner.endpoint
+    }
+
+    /// The server's schema.
+    pub fn schema(&self) -> &Schema {
+        &self.inner.schema
+    }
+
+    /// Every method the server offers (from its schema), sorted.
+    pub fn methods(&self) -> Vec<MethodInfo> {
+        self.inner.schema.methods().into_iter().cloned().collect()
+    }
+
+    /// Methods the server serves without a schema.
+    pub fn schemaless_methods(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.inner.schemaless.iter().cloned().collect();
+        v.sort();
+        v
+    }
+
+    /// Closes the connection; calls in flight fail with `Cancelled`.
+    pub fn close(&self) {
+        self.inner.transport.close();
+    }
+
+    fn head(&self, method: &str, opts: &CallOptions, codec: Codec) -> CallHead {
+        CallHead { method: method.to_string(), timeout: opts.timeout, metadata: opts.metadata.clone(), codec, trace_id: String::new() }
+    }
+
+    /// Runs the client interceptors around a transport call, with the deadline.
+    async fn run<T>(&self, mut head: CallHead, fut: impl FnOnce(CallHead) -> crate::handler::BoxFuture<'static, Result<T>>) -> Result<T> {
+        let start = Instant::now();
+        let mut ctx = Context::new(head.method.clone(), "client", self.inner.endpoint.clone());
+        ctx.metadata = head.metadata.clone();
+        ctx.deadline = head.timeout.map(|t| start + t);
+        ctx.finish_setup();
+        let result = async {
+            run_before(&self.inner.interceptors, &mut ctx)?;
+            head.metadata = ctx.metadata.clone();
+            head.trace_id = ctx.trace_id.clone();
+            match head.timeout {
+                Some(t) => tokio::time::timeout(t, fut(head)).await.unwrap_or_else(|_| Err(Error::deadline_exceeded())),
+                None => fut(head).await,
+            }
+        }
+        .await;
+        run_after(&self.inner.interceptors, &ctx, result.as_ref().map(|_| ()), start.elapsed());
+        result
+    }
+
+    fn resolve(&self, method: &str, opts: &CallOptions) -> Result<(Option<MethodInfo>, Codec)> {
+        match self.inner.schema.method(method) {
+            Some(info) => Ok((Some(info.clone()), opts.codec.unwrap_or(Codec::Proto))),
+            None if self.inner.schemaless.contains(method) || opts.codec == Some(Codec::Cbor) => Ok((None, Codec::Cbor)),
+            None => Err(Error::unimplemented_method(method)),
+        }
+    }
+
+    /// Calls a unary method with a value; returns the reply as a value.
+    pub async fn call(&self, method: &str, request: &Value, opts: &CallOptions) -> Result<Value> {
+        let (info, codec) = self.resolve(method, opts)?;
+        if let Some(i) = &info {
+            if i.kind() != StreamingKind::Unary {
+                return Err(Error::new(Code::FailedPrecondition, format!("method {} is {}; use a streaming call", i.name, i.kind().name())));
+            }
+        }
+        let depth = self.inner.limits.max_depth;
+        let bytes = codec.encode(info.as_ref().map(|i| i.input()).as_ref(), request, depth)?;
+        self.inner.limits.check_message(bytes.len(), "request")?;
+        let name = info.as_ref().map_or(method.to_string(), |i| i.name.clone());
+        let reply = self.call_bytes(&name, bytes.into(), opts, codec).await?;
+        codec.decode(info.as_ref().map(|i| i.output()).as_ref(), &reply, depth)
+    }
+
+    /// [`call`](Client::call) from synchronous code (never on a reactor thread).
+    pub fn call_blocking(&self, method: &str, request: &Value, opts: &CallOptions) -> Result<Value> {
+        crate::runtime::block_on(self.call(method, request, opts))?
+    }
+
+    /// Calls a unary method with already-encoded protobuf bytes.
+    pub async fn call_raw(&self, method: &str, request: Bytes, opts: &CallOptions) -> Result<Bytes> {
+        let info = self.inner.schema.require_method(method)?;
+        self.inner.limits.check_message(request.len(), "request")?;
+        let name = info.name.clone();
+        self.call_bytes(&name, request, opts, Codec::Proto).await
+    }
+
+    async fn call_bytes(&self, method: &str, request: Bytes, opts: &CallOptions, codec: Codec) -> Result<Bytes> {
+        let transport = self.inner.transport.clone();
+        let head = self.head(method, opts, codec);
+        self.run(head, move |head| Box::pin(async move { transport.unary(head, request).await })).await
+    }
+
+    /// Calls a unary method with protobuf JSON text (lowerCamelCase or proto names) and
+    /// returns canonical protobuf JSON.
+    pub async fn call_json(&self, method: &str, request_json: &str, opts: &CallOptions, emit_defaults: bool) -> Result<String> {
+        let info = self.inner.schema.require_method(method)?.clone();
+        let msg = json::message_from_json(&info.input(), request_json, self.inner.limits.max_depth)?;
+        let reply = self.call_raw(&info.name, msg.encode_to_vec().into(), opts).await?;
+        let out = crate::codec::decode_proto(&info.output(), &reply)?;
+        json::message_to_json(&out, emit_defaults)
+    }
+
+    /// Opens a streaming call of any kind (server-, client- or bidi-streaming).
+    pub async fn open_stream(&self, method: &str, opts: &CallOptions) -> Result<ClientStream> {
+        let info = self.inner.schema.require_method(method)?.clone();
+        let codec = opts.codec.unwrap_or(Codec::Proto);
+        let transport = self.inner.transport.clone();
+        let head = self.head(&info.name, opts, codec);
+        let raw = self.run(head, move |head| Box::pin(async move { transport.open(head).await })).await?;
+        let tx = Some(raw.tx.clone());
+        Ok(ClientStream { raw, tx, codec, info, limits: self.inner.limits.clone() })
+    }
+
+    /// Calls a server-streaming method: sends `request`, returns the stream of responses.
+    pub async fn server_streaming(&self, method: &str, request: &Value, opts: &CallOptions) -> Result<ClientStream> {
+        let mut s = self.open_stream(method, opts).await?;
+        s.send(request)?;
+        s.close_send();
+        Ok(s)
+    }
+}

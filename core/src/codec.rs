@@ -1,0 +1,162 @@
+//! Codecs: protobuf binary (default), protobuf canonical JSON, and CBOR for schemaless calls.
+
+use prost::Message;
+use prost_reflect::{DynamicMessage, MessageDescriptor};
+
+use crate::error::{Code, Error, Result};
+use crate::mapping::{self, json, MapOptions};
+use crate::value::Value;
+
+/// How a message is written on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Codec {
+    /// Protobuf binary encoding.
+    #[default]
+    Proto,
+    /// Protobuf canonical JSON (UTF-8 text).
+    Json,
+    /// CBOR (RFC 8949) of the value tree, for methods without a schema.
+    Cbor,
+}
+
+impl Codec {
+    /// The number used on the local wire.
+    pub fn as_u32(self) -> u32 {
+        match self {
+            Codec::Proto => 0,
+            Codec::Json => 1,
+            Codec::Cbor => 2,
+        }
+    }
+
+    /// The codec for a wire number.
+    pub fn from_u32(n: u32) -> Result<Codec> {
+        match n {
+            0 => Ok(Codec::Proto),
+            1 => Ok(Codec::Json),
+            2 => Ok(Codec::Cbor),
+            _ => Err(Error::new(Code::Unimplemented, format!("unknown codec {n}"))),
+        }
+    }
+
+    /// `proto`, `json` or `cbor`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Codec::Proto => "proto",
+            Codec::Json => "json",
+            Codec::Cbor => "cbor",
+        }
+    }
+
+    /// Encodes a value. `desc` is required for `Proto` and `Json`.
+    pub fn encode(self, desc: Option<&MessageDescriptor>, value: &Value, max_depth: usize) -> Result<Vec<u8>> {
+        let opts = MapOptions { json: false, max_depth };
+        match (self, desc) {
+            (Codec::Proto, Some(d)) => Ok(mapping::to_message(d, value, &opts)?.encode_to_vec()),
+            (Codec::Json, Some(d)) => {
+                let msg = mapping::to_message(d, value, &opts)?;
+                Ok(json::message_to_json(&msg, true)?.into_bytes())
+            }
+            (Codec::Cbor, _) => encode_cbor(value),
+            (_, None) => Err(Error::new(
+                Code::FailedPrecondition,
+                format!("the {} codec needs a schema for the message", self.name()),
+            )),
+        }
+    }
+
+    /// Decodes bytes into a value. `desc` is required for `Proto` and `Json`.
+    pub fn decode(self, desc: Option<&MessageDescriptor>, bytes: &[u8], max_depth: usize) -> Result<Value> {
+        match (self, desc) {
+            (Codec::Proto, Some(d)) => Ok(mapping::from_message(&decode_proto(d, bytes)?)),
+            (Codec::Json, Some(d)) => {
+                let text = std::str::from_utf8(bytes).map_err(|_| {
+                    Error::new(Code::InvalidArgument, "JSON message is not valid UTF-8")
+                })?;
+                Ok(mapping::from_message(&json::message_from_json(d, text, max_depth)?))
+            }
+            (Codec::Cbor, _) => decode_cbor(bytes, max_depth),
+            (_, None) => Err(Error::new(
+                Code::FailedPrecondition,
+                format!("the {} codec needs a schema for the message", self.name()),
+            )),
+        }
+    }
+}
+
+/// Decodes protobuf binary into a dynamic message; bad bytes are `InvalidArgument`.
+pub fn decode_proto(desc: &MessageDescriptor, bytes: &[u8]) -> Result<DynamicMessage> {
+    DynamicMessage::decode(desc.clone(), bytes).map_err(|e| {
+        Error::new(
+            Code::InvalidArgument,
+            format!("bytes are not a valid {} message: {e}", desc.full_name()),
+        )
+        .with_reason("UNDECODABLE_MESSAGE")
+    })
+}
+
+fn to_cbor(v: &Value) -> ciborium::Value {
+    use ciborium::Value as C;
+    match v {
+        Value::Null => C::Null,
+        Value::Bool(b) => C::Bool(*b),
+        Value::Int(i) => C::Integer((*i).into()),
+        Value::UInt(u) => C::Integer((*u).into()),
+        Value::BigInt(s) => C::Text(s.clone()),
+        Value::Float(x) => C::Float(*x),
+        Value::String(s) => C::Text(s.clone()),
+        Value::Bytes(b) => C::Bytes(b.clone()),
+        Value::List(items) => C::Array(items.iter().map(to_cbor).collect()),
+        Value::Map(entries) => C::Map(entries.iter().map(|(k, v)| (to_cbor(k), to_cbor(v))).collect()),
+        // RFC 8949 tag 1: epoch-based date/time.
+        Value::Timestamp(t) => C::Tag(1, Box::new(C::Float(t.seconds as f64 + f64::from(t.nanos) / 1e9))),
+        Value::Duration(d) => C::Text(crate::mapping::wkt::format_duration(*d)),
+    }
+}
+
+fn from_cbor(c: ciborium::Value, depth: usize, max_depth: usize) -> Result<Value> {
+    use ciborium::Value as C;
+    if depth > max_depth {
+        return Err(Error::resource_exhausted("NESTING_TOO_DEEP", "CBOR value nests too deep"));
+    }
+    Ok(match c {
+        C::Null => Value::Null,
+        C::Bool(b) => Value::Bool(b),
+        C::Integer(i) => {
+            let n = i128::from(i);
+            i64::try_from(n).map(Value::Int).or_else(|_| u64::try_from(n).map(Value::UInt)).unwrap_or(Value::BigInt(n.to_string()))
+        }
+        C::Float(x) => Value::Float(x),
+        C::Text(s) => Value::String(s),
+        C::Bytes(b) => Value::Bytes(b),
+        C::Array(items) => Value::List(items.into_iter().map(|x| from_cbor(x, depth + 1, max_depth)).collect::<Result<_>>()?),
+        C::Map(entries) => Value::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| Ok((from_cbor(k, depth + 1, max_depth)?, from_cbor(v, depth + 1, max_depth)?)))
+                .collect::<Result<_>>()?,
+        ),
+        C::Tag(1, inner) => match *inner {
+            C::Float(x) => Value::Timestamp(crate::value::Timestamp { seconds: x.floor() as i64, nanos: ((x - x.floor()) * 1e9).round().min(999_999_999.0) as i32 }),
+            C::Integer(i) => Value::Timestamp(crate::value::Timestamp { seconds: i64::try_from(i).unwrap_or(0), nanos: 0 }),
+            other => from_cbor(other, depth + 1, max_depth)?,
+        },
+        C::Tag(_, inner) => from_cbor(*inner, depth + 1, max_depth)?,
+        _ => Value::Null,
+    })
+}
+
+/// Encodes a value tree as CBOR.
+pub fn encode_cbor(v: &Value) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    ciborium::ser::into_writer(&to_cbor(v), &mut out)
+        .map_err(|e| Error::internal(format!("cannot write CBOR: {e}")))?;
+    Ok(out)
+}
+
+/// Decodes CBOR into a value tree; bad bytes are `InvalidArgument`.
+pub fn decode_cbor(bytes: &[u8], max_depth: usize) -> Result<Value> {
+    let c: ciborium::Value = ciborium::de::from_reader_with_recursion_limit(bytes, max_depth.saturating_add(1))
+        .map_err(|e| Error::new(Code::InvalidArgument, format!("invalid CBOR: {e}")))?;
+    from_cbor(c, 0, max_depth)
+}

@@ -1,0 +1,258 @@
+//! The one error model: a gRPC-canonical [`Code`], a message, structured details and an origin.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+pub use crate::code::Code;
+
+/// A field that failed validation, with its path in the message (`items[2].price`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    /// Path of the field: dotted names, `[i]` for list items, `["k"]`/`[7]` for map entries.
+    pub field: String,
+    /// What is wrong with it: `expected double, got str`.
+    pub description: String,
+}
+
+/// Machine-readable reason for an error (maps to `google.rpc.ErrorInfo`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ErrorInfo {
+    /// Short UPPER_SNAKE reason, e.g. `MESSAGE_TOO_LARGE`.
+    pub reason: String,
+    /// The domain that defines the reason, e.g. `hms-ffi`.
+    pub domain: String,
+    /// Extra key/value facts.
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// Debugging facts: the stack where the error was raised (maps to `google.rpc.DebugInfo`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DebugInfo {
+    /// Stack frames, innermost last, as text.
+    pub stack_entries: Vec<String>,
+    /// Free text, e.g. the original exception type and message.
+    pub detail: String,
+}
+
+/// Where an error was raised: which language, service and method.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Origin {
+    /// The language of the handler that raised it (`rust`, `python`, …).
+    pub language: String,
+    /// The fully qualified service (`demo.v1.Greeter`).
+    pub service: String,
+    /// The method name (`SayHello`).
+    pub method: String,
+}
+
+/// The structured details of an [`Error`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Details {
+    /// Field violations (`google.rpc.BadRequest`).
+    pub field_violations: Vec<FieldViolation>,
+    /// A machine-readable reason (`google.rpc.ErrorInfo`).
+    pub error_info: Option<ErrorInfo>,
+    /// Stack and exception facts (`google.rpc.DebugInfo`).
+    pub debug_info: Option<DebugInfo>,
+    /// Details of types this library does not know, kept as `(type_url, bytes)`.
+    pub other: Vec<(String, Vec<u8>)>,
+}
+
+impl Details {
+    /// True when no detail is set.
+    pub fn is_empty(&self) -> bool {
+        self.field_violations.is_empty()
+            && self.error_info.is_none()
+            && self.debug_info.is_none()
+            && self.other.is_empty()
+    }
+}
+
+/// The error returned by every fallible hms-ffi operation, and sent between processes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+struct Inner {
+    code: Code,
+    message: String,
+    details: Details,
+    origin: Option<Origin>,
+}
+
+/// Shorthand for `Result<T, hms_ffi_core::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// An error with a code and a message.
+    pub fn new(code: Code, message: impl Into<String>) -> Error {
+        Error {
+            inner: Box::new(Inner {
+                code,
+                message: message.into(),
+                details: Details::default(),
+                origin: None,
+            }),
+        }
+    }
+
+    /// `InvalidArgument` listing every violation; the message names them all.
+    pub fn invalid_argument(what: &str, violations: Vec<FieldViolation>) -> Error {
+        let listed: Vec<String> = violations
+            .iter()
+            .map(|v| format!("{}: {}", v.field, v.description))
+            .collect();
+        let message = match violations.len() {
+            0 => format!("invalid {what}"),
+            1 => format!("invalid {what}: {}", listed[0]),
+            n => format!("invalid {what} ({n} violations): {}", listed.join("; ")),
+        };
+        let mut err = Error::new(Code::InvalidArgument, message);
+        err.inner.details.field_violations = violations;
+        err
+    }
+
+    /// `ResourceExhausted` with an `ErrorInfo` reason (`MESSAGE_TOO_LARGE`, …).
+    pub fn resource_exhausted(reason: &str, message: impl Into<String>) -> Error {
+        Error::new(Code::ResourceExhausted, message).with_reason(reason)
+    }
+
+    /// Sets an `ErrorInfo` with the given reason in the `hms-ffi` domain.
+    pub fn with_reason(mut self, reason: &str) -> Error {
+        self.inner.details.error_info = Some(ErrorInfo {
+            reason: reason.to_string(),
+            domain: "hms-ffi".to_string(),
+            metadata: BTreeMap::new(),
+        });
+        self
+    }
+
+    /// Replaces the details.
+    pub fn with_details(mut self, details: Details) -> Error {
+        self.inner.details = details;
+        self
+    }
+
+    /// Sets the origin.
+    pub fn with_origin(mut self, origin: Origin) -> Error {
+        self.inner.origin = Some(origin);
+        self
+    }
+
+    /// Sets the origin if none is set yet.
+    pub(crate) fn or_origin(mut self, origin: impl FnOnce() -> Origin) -> Error {
+        if self.inner.origin.is_none() {
+            self.inner.origin = Some(origin());
+        }
+        self
+    }
+
+    /// The status code.
+    pub fn code(&self) -> Code {
+        self.inner.code
+    }
+
+    /// The human-readable message.
+    pub fn message(&self) -> &str {
+        &self.inner.message
+    }
+
+    /// The structured details.
+    pub fn details(&self) -> &Details {
+        &self.inner.details
+    }
+
+    /// Mutable access to the details.
+    pub fn details_mut(&mut self) -> &mut Details {
+        &mut self.inner.details
+    }
+
+    /// Where the error was raised, when known.
+    pub fn origin(&self) -> Option<&Origin> {
+        self.inner.origin.as_ref()
+    }
+
+    /// The field violations (empty unless `InvalidArgument`-like).
+    pub fn field_violations(&self) -> &[FieldViolation] {
+        &self.inner.details.field_violations
+    }
+
+    pub(crate) fn unavailable(message: impl Into<String>) -> Error {
+        Error::new(Code::Unavailable, message)
+    }
+
+    pub(crate) fn internal(message: impl Into<String>) -> Error {
+        Error::new(Code::Internal, message)
+    }
+
+    pub(crate) fn unimplemented_method(method: &str) -> Error {
+        Error::new(Code::Unimplemented, format!("unknown method {method}"))
+            .with_reason("UNKNOWN_METHOD")
+    }
+
+    pub(crate) fn cancelled() -> Error {
+        Error::new(Code::Cancelled, "call cancelled")
+    }
+
+    pub(crate) fn deadline_exceeded() -> Error {
+        Error::new(Code::DeadlineExceeded, "deadline exceeded")
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("code", &self.inner.code)
+            .field("message", &self.inner.message);
+        if !self.inner.details.is_empty() {
+            d.field("details", &self.inner.details);
+        }
+        if let Some(origin) = &self.inner.origin {
+            d.field("origin", origin);
+        }
+        d.finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.inner.code, self.inner.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Error {
+        Error::unavailable(format!("i/o error: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_argument_lists_every_violation() {
+        let err = Error::invalid_argument(
+            "request",
+            vec![
+                FieldViolation {
+                    field: "items[2].price".into(),
+                    description: "expected double, got str".into(),
+                },
+                FieldViolation {
+                    field: "qty".into(),
+                    description: "out of range for int32".into(),
+                },
+            ],
+        );
+        assert_eq!(err.code(), Code::InvalidArgument);
+        assert!(err.message().contains("items[2].price: expected double, got str"));
+        assert!(err.message().contains("2 violations"));
+        assert_eq!(err.field_violations().len(), 2);
+        assert_eq!(err.to_string().split(':').next(), Some("INVALID_ARGUMENT"));
+    }
+}

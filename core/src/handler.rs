@@ -1,0 +1,139 @@
+//! Handlers: the implementation of one method, as a Rust closure or trait object.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use crate::context::Context;
+use crate::error::{Code, Error, Result};
+use crate::value::Value;
+
+/// A boxed, sendable future.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A unary method: one request, one response.
+pub trait UnaryHandler: Send + Sync + 'static {
+    /// Handles one call.
+    fn call(&self, request: Value, ctx: Context) -> BoxFuture<'static, Result<Value>>;
+}
+
+/// A unary method over raw encoded bytes (protobuf binary), for callers with their own types.
+pub trait RawHandler: Send + Sync + 'static {
+    /// Handles one call.
+    fn call(&self, request: Bytes, ctx: Context) -> BoxFuture<'static, Result<Bytes>>;
+}
+
+/// A streaming method of any kind: it reads requests from `input` and writes to `output`.
+pub trait StreamHandler: Send + Sync + 'static {
+    /// Handles one call; returning ends the response stream (with the error, if any).
+    fn call(&self, input: RequestStream, output: ResponseSink, ctx: Context) -> BoxFuture<'static, Result<()>>;
+}
+
+impl<F, Fut> UnaryHandler for F
+where
+    F: Fn(Value, Context) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Value>> + Send + 'static,
+{
+    fn call(&self, request: Value, ctx: Context) -> BoxFuture<'static, Result<Value>> {
+        Box::pin(self(request, ctx))
+    }
+}
+
+/// A unary handler that blocks (runs on the blocking thread pool, never on a reactor thread).
+pub(crate) struct Blocking<F>(pub(crate) Arc<F>);
+
+impl<F> UnaryHandler for Blocking<F>
+where
+    F: Fn(Value, Context) -> Result<Value> + Send + Sync + 'static,
+{
+    fn call(&self, request: Value, ctx: Context) -> BoxFuture<'static, Result<Value>> {
+        let f = self.0.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || f(request, ctx))
+                .await
+                .unwrap_or_else(|e| Err(Error::new(Code::Internal, format!("handler panicked: {e}"))))
+        })
+    }
+}
+
+pub(crate) struct RawFn<F>(pub(crate) F);
+
+impl<F, Fut> RawHandler for RawFn<F>
+where
+    F: Fn(Bytes, Context) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Bytes>> + Send + 'static,
+{
+    fn call(&self, request: Bytes, ctx: Context) -> BoxFuture<'static, Result<Bytes>> {
+        Box::pin((self.0)(request, ctx))
+    }
+}
+
+pub(crate) struct StreamFn<F>(pub(crate) F);
+
+impl<F, Fut> StreamHandler for StreamFn<F>
+where
+    F: Fn(RequestStream, ResponseSink, Context) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<()>> + Send + 'static,
+{
+    fn call(&self, input: RequestStream, output: ResponseSink, ctx: Context) -> BoxFuture<'static, Result<()>> {
+        Box::pin((self.0)(input, output, ctx))
+    }
+}
+
+/// The decoder the server gives a stream: bytes → value for one message type.
+pub(crate) type DecodeFn = Arc<dyn Fn(&[u8]) -> Result<Value> + Send + Sync>;
+/// The encoder for the responses: value → bytes, with limits checked.
+pub(crate) type EncodeFn = Arc<dyn Fn(&Value) -> Result<Bytes> + Send + Sync>;
+
+/// The requests of a streaming call, as the handler reads them.
+pub struct RequestStream {
+    pub(crate) rx: mpsc::UnboundedReceiver<Bytes>,
+    pub(crate) decode: DecodeFn,
+}
+
+impl std::fmt::Debug for RequestStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RequestStream")
+    }
+}
+
+impl RequestStream {
+    /// The next request; `None` once the client has finished sending.
+    pub async fn next(&mut self) -> Option<Result<Value>> {
+        let bytes = self.rx.recv().await?;
+        Some((self.decode)(&bytes))
+    }
+}
+
+/// Where a streaming handler writes its responses.
+#[derive(Clone)]
+pub struct ResponseSink {
+    pub(crate) tx: mpsc::UnboundedSender<Bytes>,
+    pub(crate) encode: EncodeFn,
+}
+
+impl std::fmt::Debug for ResponseSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResponseSink")
+    }
+}
+
+impl ResponseSink {
+    /// Sends one response. Fails with `InvalidArgument` for a bad value and `Cancelled` once
+    /// the caller has gone.
+    pub fn send(&self, value: &Value) -> Result<()> {
+        let bytes = (self.encode)(value)?;
+        self.tx.send(bytes).map_err(|_| Error::cancelled())
+    }
+}
+
+/// What the server runs for a method.
+#[derive(Clone)]
+pub(crate) enum Route {
+    Unary(Arc<dyn UnaryHandler>),
+    Raw(Arc<dyn RawHandler>),
+    Stream(Arc<dyn StreamHandler>),
+}

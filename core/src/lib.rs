@@ -1,0 +1,64 @@
+//! # hms-ffi-core
+//!
+//! The Rust core of hms-ffi: call functions written in any language through an interface
+//! described once in Protocol Buffers, in one process (`inproc://`), between processes on one
+//! machine (`unix://`), and later over the network. Every rule lives here — schema loading,
+//! value mapping and validation, codecs, errors, interceptors, limits, transports — so that
+//! each language binding only converts values and runs callbacks on the right thread.
+//!
+//! ```
+//! use hms_ffi_core::{connect_blocking, CallOptions, Schema, Server, Value};
+//! # fn main() -> hms_ffi_core::Result<()> {
+//! let schema = Schema::from_source("echo.proto", r#"
+//!     syntax = "proto3"; package demo.v1;
+//!     message Ping { string text = 1; int64 n = 2; }
+//!     service Echo { rpc Echo(Ping) returns (Ping); }
+//! "#)?;
+//! let server = Server::new(schema);
+//! server.unary("demo.v1.Echo/Echo", |req, _ctx| async move { Ok(req) })?;
+//! server.listen("inproc://lib-doc")?;
+//!
+//! let client = connect_blocking("inproc://lib-doc")?;   // schema discovered from the server
+//! let req = Value::message([("text", Value::from("hi")), ("n", Value::from(7))]);
+//! let reply = client.call_blocking("demo.v1.Echo/Echo", &req, &CallOptions::default())?;
+//! assert_eq!(reply.get("n"), Some(&Value::Int(7)));
+//!
+//! // A wrong type is InvalidArgument with the field's path.
+//! let bad = Value::message([("n", Value::from("seven"))]);
+//! let err = client.call_blocking("demo.v1.Echo/Echo", &bad, &CallOptions::default()).unwrap_err();
+//! assert_eq!(err.code(), hms_ffi_core::Code::InvalidArgument);
+//! assert_eq!(err.field_violations()[0].field, "n");
+//! # Ok(()) }
+//! ```
+//!
+//! Modules: [`schema`] (runtime `.proto`), [`value`] and [`mapping`] (native values ⇄
+//! messages), [`codec`], [`error`], [`server`], [`client`], [`context`], [`interceptor`],
+//! [`transport`] (with the local wire protocol in [`transport::frame`]).
+
+pub mod client;
+pub mod code;
+pub mod codec;
+pub mod context;
+pub mod error;
+pub mod handler;
+pub mod interceptor;
+pub mod limits;
+pub mod mapping;
+pub mod runtime;
+pub mod schema;
+pub mod server;
+mod status;
+pub mod transport;
+pub mod value;
+
+pub use client::{connect, connect_blocking, connect_with, CallOptions, Client, ClientStream, ConnectOptions};
+pub use code::Code;
+pub use codec::Codec;
+pub use context::{Context, Metadata};
+pub use error::{DebugInfo, Details, Error, ErrorInfo, FieldViolation, Origin, Result};
+pub use handler::{RequestStream, ResponseSink};
+pub use interceptor::Interceptor;
+pub use limits::Limits;
+pub use schema::{MethodInfo, Schema, StreamingKind};
+pub use server::{Server, ServerOptions};
+pub use value::{Duration, Timestamp, Value};

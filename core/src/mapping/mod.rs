@@ -1,0 +1,43 @@
+//! Descriptor-guided conversion between [`Value`] trees and protobuf messages, written once for
+//! every language. See `docs/types.md` for the table.
+//!
+//! [`to_message`] checks a whole tree and reports every violation with its path
+//! (`items[2].price: expected double, got str`); [`from_message`] never fails.
+
+mod decode;
+mod encode;
+pub mod json;
+mod path;
+pub mod wkt;
+
+pub use decode::from_message;
+pub use encode::to_message;
+
+/// How lenient [`to_message`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MapOptions {
+    /// Protobuf-JSON input: field names may be lowerCamelCase, 64-bit integers and floats may be
+    /// strings, bytes are base64 text.
+    pub json: bool,
+    /// Deepest nesting of messages, lists and maps accepted; deeper is `ResourceExhausted`.
+    pub max_depth: usize,
+}
+
+impl Default for MapOptions {
+    fn default() -> Self {
+        MapOptions {
+            json: false,
+            max_depth: crate::limits::DEFAULT_MAX_DEPTH,
+        }
+    }
+}
+
+impl MapOptions {
+    /// Options for protobuf-JSON input.
+    pub fn json() -> Self {
+        MapOptions {
+            json: true,
+            ..MapOptions::default()
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! [`Server`]: a schema, handlers and the endpoints it listens on.
+
+mod catch;
+pub(crate) mod dispatch;
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::context::Context;
+use crate::error::{Code, Error, Result};
+use crate::handler::{Blocking, RawFn, RequestStream, ResponseSink, Route, StreamFn, StreamHandler, UnaryHandler};
+use crate::interceptor::Interceptor;
+use crate::limits::Limits;
+use crate::schema::{Schema, StreamingKind};
+use crate::transport::{self, Endpoint, Listener};
+use crate::value::Value;
+use dispatch::{Dispatcher, RouteEntry};
+
+pub use dispatch::{DescribeResponse, DESCRIBE_METHOD};
+
+/// Options for a [`Server`].
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Limits for every call.
+    pub limits: Limits,
+    /// The language of the handlers, reported as the origin of their errors (`rust`, `python`…).
+    pub language: String,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions { limits: Limits::default(), language: "rust".to_string() }
+    }
+}
+
+/// A server: register handlers for the schema's methods, then [`listen`](Server::listen) on one
+/// or more endpoints. Dropping it stops it at once; [`shutdown`](Server::shutdown) drains first.
+///
+/// ```
+/// use hms_ffi_core::{Schema, Server, Value, connect};
+/// # fn main() -> hms_ffi_core::Result<()> {
+/// let schema = Schema::from_source("greeter.proto", r#"
+///     syntax = "proto3"; package demo.v1;
+///     message HelloRequest { string name = 1; }
+///     message HelloReply { string message = 1; }
+///     service Greeter { rpc SayHello(HelloRequest) returns (HelloReply); }
+/// "#)?;
+/// let server = Server::new(schema);
+/// server.unary("demo.v1.Greeter/SayHello", |req: Value, _ctx| async move {
+///     let name = req.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+///     Ok(Value::message([("message", Value::from(format!("Hello {name}")))]))
+/// })?;
+/// server.listen("inproc://doc-greeter")?;
+/// let client = hms_ffi_core::connect_blocking("inproc://doc-greeter")?;
+/// let reply = client.call_blocking("demo.v1.Greeter/SayHello",
+///     &Value::message([("name", Value::from("Ada"))]), &Default::default())?;
+/// assert_eq!(reply.get("message").and_then(Value::as_str), Some("Hello Ada"));
+/// # Ok(()) }
+/// ```
+pub struct Server {
+    core: Arc<Dispatcher>,
+    listeners: Mutex<Vec<Listener>>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server").field("endpoints", &self.endpoints()).finish()
+    }
+}
+
+impl Server {
+    /// A server for `schema` with default options.
+    pub fn new(schema: Schema) -> Server {
+        Server::with_options(schema, ServerOptions::default())
+    }
+
+    /// A server with options.
+    pub fn with_options(schema: Schema, options: ServerOptions) -> Server {
+        Server {
+            core: Arc::new(Dispatcher::new(schema, options.limits, options.language)),
+            listeners: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The schema served.
+    pub fn schema(&self) -> &Schema {
+        &self.core.schema
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.core.limits
+    }
+
+    /// Adds an interceptor at the end of the chain.
+    pub fn add_interceptor(&self, interceptor: impl Interceptor) {
+        self.core.add_interceptor(Arc::new(interceptor));
+    }
+
+    fn check(&self, method: &str, kind: StreamingKind) -> Result<RouteEntryInfo> {
+        let info = self.core.schema.method(method).ok_or_else(|| {
+            Error::new(Code::NotFound, format!("method {method} is not in the schema (known: {})", self.core.schema.method_names().join(", ")))
+        })?;
+        if info.kind() != kind {
+            return Err(Error::new(
+                Code::FailedPrecondition,
+                format!("method {} is {} but a {} handler was given", info.name, info.kind().name(), kind.name()),
+            ));
+        }
+        Ok(info.clone())
+    }
+
+    fn add(&self, info: RouteEntryInfo, route: Route) -> Result<()> {
+        self.core.add_route(info.name.clone(), RouteEntry { info: Some(info), route });
+        Ok(())
+    }
+
+    /// Registers an async unary handler.
+    pub fn unary<F, Fut>(&self, method: &str, f: F) -> Result<()>
+    where
+        F: Fn(Value, Context) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Value>> + Send + 'static,
+    {
+        self.unary_handler(method, Arc::new(f))
+    }
+
+    /// Registers a unary handler object.
+    pub fn unary_handler(&self, method: &str, handler: Arc<dyn UnaryHandler>) -> Result<()> {
+        let info = self.check(method, StreamingKind::Unary)?;
+        self.add(info, Route::Unary(handler))
+    }
+
+    /// Registers a synchronous unary handler that may block; it runs on the blocking pool.
+    pub fn unary_blocking<F>(&self, method: &str, f: F) -> Result<()>
+    where
+        F: Fn(Value, Context) -> Result<Value> + Send + Sync + 'static,
+    {
+        self.unary_handler(method, Arc::new(Blocking(Arc::new(f))))
+    }
+
+    /// Registers a unary handler over protobuf bytes (for callers with generated types).
+    pub fn unary_raw<F, Fut>(&self, method: &str, f: F) -> Result<()>
+    where
+        F: Fn(Bytes, Context) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Bytes>> + Send + 'static,
+    {
+        let info = self.check(method, StreamingKind::Unary)?;
+        self.add(info, Route::Raw(Arc::new(RawFn(f))))
+    }
+
+    /// Registers a handler for a method that has no schema: values travel as CBOR.
+    pub fn schemaless<F, Fut>(&self, method: &str, f: F) -> Result<()>
+    where
+        F: Fn(Value, Context) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Value>> + Send + 'static,
+    {
+        if !method.contains('/') {
+            return Err(Error::new(Code::InvalidArgument, format!("method name {method:?} must look like package.Service/Method")));
+        }
+        self.core.add_route(method.to_string(), RouteEntry { info: None, route: Route::Unary(Arc::new(f)) });
+        Ok(())
+    }
+
+    /// Registers a server-streaming handler: one request, responses written to the sink.
+    pub fn server_streaming<F, Fut>(&self, method: &str, f: F) -> Result<()>
+    where
+        F: Fn(Value, ResponseSink, Context) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<()>> + Send + 'static,
+    {
+        let info = self.check(method, StreamingKind::ServerStreaming)?;
+        let f = Arc::new(f);
+        let h = StreamFn(move |mut input: RequestStream, sink, ctx| {
+            let f = f.clone();
+            async move {
+                let req = input.next().await.ok_or_else(|| Error::new(Code::InvalidArgument, "no request sent"))??;
+                f(req, sink, ctx).await
+            }
+        });
+        self.add(info, Route::Stream(Arc::new(h)))
+    }
+
+    /// Registers a client-streaming handler: requests read from the stream, one response.
+    pub fn client_streaming<F, Fut>(&self, method: &str, f: F) -> Result<()>
+    where
+        F: Fn(RequestStream, Context) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Value>> + Send + 'static,
+    {
+        let info = self.check(method, StreamingKind::ClientStreaming)?;
+        let f = Arc::new(f);
+        let h = StreamFn(move |input, sink: ResponseSink, ctx| {
+            let f = f.clone();
+            async move { sink.send(&f(input, ctx).await?) }
+        });
+        self.add(info, Route::Stream(Arc::new(h)))
+    }
+
+    /// Registers a bidirectional-streaming handler.
+    pub fn bidi_streaming<F, Fut>(&self, method: &str, f: F) -> Result<()>
+    where
+        F: Fn(RequestStream, ResponseSink, Context) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<()>> + Send + 'static,
+    {
+        let info = self.check(method, StreamingKind::Bidi)?;
+        self.add(info, Route::Stream(Arc::new(StreamFn(f))))
+    }
+
+    /// Registers a streaming handler object for a streaming method of any kind.
+    pub fn stream_handler(&self, method: &str, handler: Arc<dyn StreamHandler>) -> Result<()> {
+        let info = self.core.schema.require_method(method)?.clone();
+        if info.kind() == StreamingKind::Unary {
+            return Err(Error::new(Code::FailedPrecondition, format!("method {} is unary", info.name)));
+        }
+        self.add(info, Route::Stream(handler))
+    }
+
+    /// Starts listening on `uri` (`inproc://name`, `unix:///path.sock`); may be called for
+    /// several URIs. Returns the endpoint as bound.
+    pub fn listen(&self, uri: &str) -> Result<String> {
+        let endpoint: Endpoint = uri.parse()?;
+        let listener = transport::listen(&endpoint, self.core.clone())?;
+        let bound = listener.uri.clone();
+        self.listeners.lock().map_err(|_| Error::internal("listener list poisoned"))?.push(listener);
+        Ok(bound)
+    }
+
+    /// The endpoints listened on.
+    pub fn endpoints(&self) -> Vec<String> {
+        self.listeners.lock().map(|l| l.iter().map(|x| x.uri.clone()).collect()).unwrap_or_default()
+    }
+
+    /// Number of calls in flight.
+    pub fn inflight(&self) -> usize {
+        self.core.inflight()
+    }
+
+    /// Graceful stop: stops accepting, lets calls in flight finish for up to `grace`, then
+    /// cancels the rest (their callers see `Unavailable`) and closes every endpoint.
+    pub async fn shutdown(&self, grace: Duration) {
+        self.core.begin_drain();
+        let listeners: Vec<Listener> = self.listeners.lock().map(|mut l| l.drain(..).collect()).unwrap_or_default();
+        for l in &listeners {
+            l.stop_accepting();
+        }
+        let _ = tokio::time::timeout(grace, self.core.drained()).await;
+        self.core.stop.cancel();
+        for l in listeners {
+            l.close().await;
+        }
+    }
+
+    /// [`shutdown`](Server::shutdown) from synchronous code.
+    pub fn shutdown_blocking(&self, grace: Duration) -> Result<()> {
+        crate::runtime::block_on(self.shutdown(grace))
+    }
+
+    /// Serves until Ctrl-C (SIGINT) or SIGTERM, then shuts down with `grace`.
+    pub async fn serve_until_signal(&self, grace: Duration) -> Result<()> {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r?,
+            _ = term.recv() => {}
+        }
+        self.shutdown(grace).await;
+        Ok(())
+    }
+}
+
+type RouteEntryInfo = crate::schema::MethodInfo;
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.core.begin_drain();
+        self.core.stop.cancel();
+        if let Ok(mut listeners) = self.listeners.lock() {
+            for l in listeners.drain(..) {
+                l.stop_accepting();
+                l.close_now();
+            }
+        }
+    }
+}

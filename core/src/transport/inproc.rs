@@ -1,0 +1,135 @@
+//! `inproc://name`: calls to a server in the same process, through the same dispatcher as
+//! remote calls (interceptors, limits, errors), without a socket.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio_util::sync::DropGuard;
+
+use super::frame::CallHead;
+use super::{ClientTransport, RawStream};
+use crate::error::{Code, Error, Result};
+use crate::handler::BoxFuture;
+use crate::limits::Limits;
+use crate::server::dispatch::{Dispatcher, Peer};
+
+fn registry() -> &'static Mutex<HashMap<String, Weak<Dispatcher>>> {
+    static REG: OnceLock<Mutex<HashMap<String, Weak<Dispatcher>>>> = OnceLock::new();
+    REG.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+pub(super) fn register(name: &str, core: &Arc<Dispatcher>) -> Result<()> {
+    let mut reg = registry().lock().map_err(|_| Error::internal("inproc registry poisoned"))?;
+    if reg.get(name).is_some_and(|w| w.strong_count() > 0 && w.upgrade().is_some_and(|c| !c.drain.is_cancelled())) {
+        return Err(Error::new(Code::AlreadyExists, format!("inproc://{name} is already served in this process")));
+    }
+    reg.insert(name.to_string(), Arc::downgrade(core));
+    Ok(())
+}
+
+pub(super) fn unregister(name: &str) {
+    if let Ok(mut reg) = registry().lock() {
+        reg.remove(name);
+    }
+}
+
+pub(super) struct InprocClient {
+    name: String,
+    core: Weak<Dispatcher>,
+    active: Arc<AtomicUsize>,
+    max_active: usize,
+    peer: Peer,
+}
+
+pub(super) fn connect(name: &str, limits: &Limits) -> Result<InprocClient> {
+    let reg = registry().lock().map_err(|_| Error::internal("inproc registry poisoned"))?;
+    let core = reg
+        .get(name)
+        .filter(|w| w.strong_count() > 0)
+        .cloned()
+        .ok_or_else(|| Error::unavailable(format!("no server listens on inproc://{name}")).with_reason("NO_SERVER"))?;
+    let max_active = core.upgrade().map_or(limits.max_concurrent_per_connection, |c| c.limits.max_concurrent_per_connection);
+    Ok(InprocClient {
+        name: name.to_string(),
+        core,
+        active: Arc::new(AtomicUsize::new(0)),
+        max_active,
+        peer: Peer { transport: "inproc", address: format!("inproc:{name}:pid={}", std::process::id()) },
+    })
+}
+
+struct ActiveGuard(Arc<AtomicUsize>);
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl InprocClient {
+    fn begin(&self) -> Result<(Arc<Dispatcher>, ActiveGuard)> {
+        let core = self
+            .core
+            .upgrade()
+            .filter(|c| !c.stop.is_cancelled())
+            .ok_or_else(|| Error::unavailable(format!("the server at inproc://{} has stopped", self.name)))?;
+        let n = self.active.fetch_add(1, Ordering::AcqRel);
+        let guard = ActiveGuard(self.active.clone());
+        if n >= self.max_active {
+            return Err(Error::resource_exhausted(
+                "TOO_MANY_CALLS",
+                format!("{n} calls in flight on this connection, the limit is {}", self.max_active),
+            ));
+        }
+        Ok((core, guard))
+    }
+}
+
+impl ClientTransport for InprocClient {
+    fn unary(&self, head: CallHead, payload: Bytes) -> BoxFuture<'_, Result<Bytes>> {
+        Box::pin(async move {
+            let (core, _guard) = self.begin()?;
+            let cancel = core.stop.child_token();
+            // Dropping this future (deadline, caller gone) cancels the handler's context.
+            let _drop = cancel.clone().drop_guard();
+            core.unary(head, payload, &self.peer, cancel).await
+        })
+    }
+
+    fn open(&self, head: CallHead) -> BoxFuture<'_, Result<RawStream>> {
+        Box::pin(async move {
+            let (core, guard) = self.begin()?;
+            let cancel = core.stop.child_token();
+            let (req_tx, req_rx) = mpsc::unbounded_channel();
+            let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Bytes>();
+            let (res_tx, res_rx) = mpsc::unbounded_channel();
+            let peer = self.peer.clone();
+            let token = cancel.clone();
+            tokio::spawn(async move {
+                let _guard = guard;
+                let run = core.stream(head, &peer, token, req_rx, out_tx);
+                tokio::pin!(run);
+                let result = loop {
+                    tokio::select! {
+                        biased;
+                        Some(b) = out_rx.recv() => { let _ = res_tx.send(Ok(b)); }
+                        r = &mut run => break r,
+                    }
+                };
+                while let Ok(b) = out_rx.try_recv() {
+                    let _ = res_tx.send(Ok(b));
+                }
+                if let Err(e) = result {
+                    let _ = res_tx.send(Err(e));
+                }
+            });
+            let drop_guard: DropGuard = cancel.drop_guard();
+            Ok(RawStream { tx: req_tx, rx: res_rx, _guard: Box::new(drop_guard) })
+        })
+    }
+
+    fn close(&self) {}
+}

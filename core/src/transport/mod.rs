@@ -1,0 +1,146 @@
+//! Transports: endpoints by URI, listeners for servers and connections for clients.
+//!
+//! - `inproc://name`: same process, no serialization shortcut (same interceptors, errors, limits).
+//! - `unix:///path.sock`: the local wire protocol of [`frame`] over a unix socket.
+
+pub mod frame;
+mod inproc;
+mod unix_client;
+mod unix_server;
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{Code, Error, Result};
+use crate::handler::BoxFuture;
+use crate::limits::Limits;
+use crate::server::dispatch::Dispatcher;
+use frame::CallHead;
+
+/// A parsed endpoint URI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `inproc://name`.
+    Inproc(String),
+    /// `unix:///absolute/path.sock` or `unix:relative.sock`.
+    Unix(PathBuf),
+}
+
+impl FromStr for Endpoint {
+    type Err = Error;
+
+    fn from_str(uri: &str) -> Result<Endpoint> {
+        let bad = |why: &str| Error::new(Code::InvalidArgument, format!("invalid endpoint {uri:?}: {why}")).with_reason("BAD_ENDPOINT");
+        let (scheme, rest) = uri.split_once(':').ok_or_else(|| bad("expected scheme://…"))?;
+        match scheme {
+            "inproc" => {
+                let name = rest.strip_prefix("//").unwrap_or(rest);
+                if name.is_empty() {
+                    return Err(bad("inproc needs a name: inproc://name"));
+                }
+                Ok(Endpoint::Inproc(name.to_string()))
+            }
+            "unix" => {
+                let path = rest.strip_prefix("//").unwrap_or(rest);
+                if path.is_empty() {
+                    return Err(bad("unix needs a path: unix:///tmp/x.sock"));
+                }
+                Ok(Endpoint::Unix(PathBuf::from(path)))
+            }
+            "grpc" | "http" | "https" | "ws" | "wss" | "shm" | "nats" => Err(Error::new(
+                Code::Unimplemented,
+                format!("transport {scheme}:// is not available in this build (supported: inproc://, unix://)"),
+            )),
+            _ => Err(bad("unknown scheme (supported: inproc://, unix://)")),
+        }
+    }
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Endpoint::Inproc(n) => write!(f, "inproc://{n}"),
+            Endpoint::Unix(p) => write!(f, "unix://{}", p.display()),
+        }
+    }
+}
+
+/// A running listener.
+pub(crate) struct Listener {
+    pub(crate) uri: String,
+    accept_stop: CancellationToken,
+    task: Option<JoinHandle<()>>,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Inproc(String),
+    Unix(PathBuf),
+}
+
+impl Listener {
+    pub(crate) fn stop_accepting(&self) {
+        self.accept_stop.cancel();
+        self.close_now();
+    }
+
+    pub(crate) fn close_now(&self) {
+        match &self.cleanup {
+            Cleanup::Inproc(name) => inproc::unregister(name),
+            Cleanup::Unix(path) => {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
+
+    pub(crate) async fn close(mut self) {
+        self.stop_accepting();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+pub(crate) fn listen(endpoint: &Endpoint, core: Arc<Dispatcher>) -> Result<Listener> {
+    let accept_stop = CancellationToken::new();
+    match endpoint {
+        Endpoint::Inproc(name) => {
+            inproc::register(name, &core)?;
+            Ok(Listener { uri: endpoint.to_string(), accept_stop, task: None, cleanup: Cleanup::Inproc(name.clone()) })
+        }
+        Endpoint::Unix(path) => {
+            let task = unix_server::listen(path, core, accept_stop.clone())?;
+            Ok(Listener { uri: endpoint.to_string(), accept_stop, task: Some(task), cleanup: Cleanup::Unix(path.clone()) })
+        }
+    }
+}
+
+/// One call's streams, as the client sees them.
+pub(crate) struct RawStream {
+    /// Requests to send; dropping it half-closes.
+    pub(crate) tx: mpsc::UnboundedSender<Bytes>,
+    /// Responses, then at most one error, then the end.
+    pub(crate) rx: mpsc::UnboundedReceiver<Result<Bytes>>,
+    /// Cancels the call when dropped before the end.
+    pub(crate) _guard: Box<dyn Send + Sync>,
+}
+
+/// The client side of a transport.
+pub(crate) trait ClientTransport: Send + Sync + 'static {
+    fn unary(&self, head: CallHead, payload: Bytes) -> BoxFuture<'_, Result<Bytes>>;
+    fn open(&self, head: CallHead) -> BoxFuture<'_, Result<RawStream>>;
+    fn close(&self);
+}
+
+pub(crate) async fn connect(endpoint: &Endpoint, limits: &Limits) -> Result<Arc<dyn ClientTransport>> {
+    match endpoint {
+        Endpoint::Inproc(name) => Ok(Arc::new(inproc::connect(name, limits)?)),
+        Endpoint::Unix(path) => Ok(Arc::new(unix_client::UnixClient::connect(path, limits).await?)),
+    }
+}

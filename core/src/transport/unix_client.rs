@@ -1,0 +1,245 @@
+//! Client side of `unix://`: one connection multiplexing many calls.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use prost::Message;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::UnixStream;
+use tokio::sync::{mpsc, oneshot};
+
+use super::frame::{self, CallHead, Hello, Kind, Trailer, FLAG_UNARY, HEADER_LEN};
+use super::{ClientTransport, RawStream};
+use crate::error::{Code, Error, Result};
+use crate::handler::BoxFuture;
+use crate::limits::Limits;
+
+enum Pending {
+    Unary(oneshot::Sender<Result<Bytes>>),
+    Stream(mpsc::UnboundedSender<Result<Bytes>>),
+}
+
+struct Shared {
+    writer: tokio::sync::Mutex<OwnedWriteHalf>,
+    pending: Mutex<HashMap<u32, Pending>>,
+    next_id: AtomicU32,
+    closed: AtomicBool,
+    draining: AtomicBool,
+    path: String,
+}
+
+pub(crate) struct UnixClient {
+    shared: Arc<Shared>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+/// Sends CANCEL for a call dropped before it finished.
+struct CallGuard {
+    shared: Arc<Shared>,
+    id: u32,
+    armed: bool,
+}
+
+impl Drop for CallGuard {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let removed = self.shared.pending.lock().ok().and_then(|mut p| p.remove(&self.id)).is_some();
+        if removed && !self.shared.closed.load(Ordering::Acquire) {
+            let shared = self.shared.clone();
+            let id = self.id;
+            crate::runtime::handle().spawn(async move {
+                let _ = shared.write(&frame::encode_frame(Kind::Cancel, 0, id, &[])).await;
+            });
+        }
+    }
+}
+
+impl Shared {
+    async fn write(&self, bytes: &[u8]) -> Result<()> {
+        let mut w = self.writer.lock().await;
+        w.write_all(bytes).await.map_err(|e| Error::unavailable(format!("connection to {} lost: {e}", self.path)))
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::unavailable(format!("connection to unix://{} is closed", self.path)).with_reason("CONNECTION_CLOSED"));
+        }
+        if self.draining.load(Ordering::Acquire) {
+            return Err(Error::unavailable(format!("server at unix://{} is shutting down", self.path)).with_reason("SHUTTING_DOWN"));
+        }
+        Ok(())
+    }
+
+    fn register(self: &Arc<Self>, p: Pending) -> Result<CallGuard> {
+        self.check_open()?;
+        let id = self.next_id.fetch_add(2, Ordering::Relaxed);
+        self.pending.lock().map_err(|_| Error::internal("poisoned"))?.insert(id, p);
+        Ok(CallGuard { shared: self.clone(), id, armed: true })
+    }
+
+    fn fail_all(&self, err: &Error) {
+        self.closed.store(true, Ordering::Release);
+        let pending: Vec<Pending> = self.pending.lock().map(|mut p| p.drain().map(|(_, v)| v).collect()).unwrap_or_default();
+        for p in pending {
+            match p {
+                Pending::Unary(tx) => {
+                    let _ = tx.send(Err(err.clone()));
+                }
+                Pending::Stream(tx) => {
+                    let _ = tx.send(Err(err.clone()));
+                }
+            }
+        }
+    }
+}
+
+async fn read_frame(r: &mut BufReader<OwnedReadHalf>, max_body: usize) -> std::result::Result<(frame::Header, Bytes), String> {
+    let mut hb = [0u8; HEADER_LEN];
+    r.read_exact(&mut hb).await.map_err(|e| e.to_string())?;
+    let h = frame::parse_header(&hb).map_err(|e| e.to_string())?;
+    if h.len as usize > max_body {
+        return Err(format!("server sent a frame of {} bytes", h.len));
+    }
+    let mut body = BytesMut::zeroed(h.len as usize);
+    r.read_exact(&mut body).await.map_err(|e| e.to_string())?;
+    Ok((h, body.freeze()))
+}
+
+impl UnixClient {
+    pub(crate) async fn connect(path: &Path, limits: &Limits) -> Result<UnixClient> {
+        let shown = path.display().to_string();
+        let stream = UnixStream::connect(path)
+            .await
+            .map_err(|e| Error::unavailable(format!("cannot connect to unix://{shown}: {e}")).with_reason("CONNECT_FAILED"))?;
+        let (r, w) = stream.into_split();
+        let mut r = BufReader::with_capacity(64 * 1024, r);
+        let hello = Hello {
+            magic: frame::MAGIC.to_string(),
+            version: frame::WIRE_VERSION,
+            max_message: limits.max_message_bytes as u64,
+            agent: concat!("hms-ffi-core/", env!("CARGO_PKG_VERSION")).to_string(),
+        };
+        let shared = Arc::new(Shared {
+            writer: tokio::sync::Mutex::new(w),
+            pending: Mutex::new(HashMap::new()),
+            next_id: AtomicU32::new(1),
+            closed: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
+            path: shown.clone(),
+        });
+        shared.write(&frame::encode_message_frame(Kind::Hello, 0, 0, &hello)).await?;
+        let max_body = limits.max_message_bytes.max(1) * 4 + frame::HEADER_SLACK;
+        let (h, body) = tokio::time::timeout(Duration::from_secs(10), read_frame(&mut r, max_body))
+            .await
+            .map_err(|_| Error::unavailable(format!("unix://{shown} did not answer the handshake")))?
+            .map_err(|e| Error::unavailable(format!("handshake with unix://{shown} failed: {e}")))?;
+        match h.kind {
+            Kind::Hello => {
+                let hello = Hello::decode(body).map_err(|e| Error::unavailable(format!("bad HELLO from server: {e}")))?;
+                if hello.magic != frame::MAGIC {
+                    return Err(Error::unavailable(format!("unix://{shown} is not an hms-ffi server")));
+                }
+            }
+            Kind::GoAway => {
+                let t = Trailer::decode(body).unwrap_or_default();
+                return Err(Error::new(Code::from_i32(t.code), t.message));
+            }
+            other => return Err(Error::unavailable(format!("unexpected {other:?} in handshake"))),
+        }
+        let reader = tokio::spawn(Self::read_loop(shared.clone(), r, max_body));
+        Ok(UnixClient { shared, reader })
+    }
+
+    async fn read_loop(shared: Arc<Shared>, mut r: BufReader<OwnedReadHalf>, max_body: usize) {
+        let reason = loop {
+            let (h, body) = match read_frame(&mut r, max_body).await {
+                Ok(f) => f,
+                Err(e) => break e,
+            };
+            match h.kind {
+                Kind::Status => {
+                    let trailer = match Trailer::decode(body) {
+                        Ok(t) => t,
+                        Err(e) => break format!("bad STATUS: {e}"),
+                    };
+                    let p = shared.pending.lock().ok().and_then(|mut p| p.remove(&h.stream));
+                    match p {
+                        Some(Pending::Unary(tx)) => {
+                            let _ = tx.send(trailer.into_result());
+                        }
+                        Some(Pending::Stream(tx)) => {
+                            if let Err(e) = trailer.into_result() {
+                                let _ = tx.send(Err(e));
+                            }
+                        }
+                        None => {}
+                    }
+                }
+                Kind::Message => {
+                    if let Ok(p) = shared.pending.lock() {
+                        if let Some(Pending::Stream(tx)) = p.get(&h.stream) {
+                            let _ = tx.send(Ok(body));
+                        }
+                    }
+                }
+                Kind::GoAway => shared.draining.store(true, Ordering::Release),
+                other => break format!("unexpected {other:?} frame from server"),
+            }
+        };
+        tracing::debug!(path = %shared.path, %reason, "unix connection ended");
+        shared.fail_all(&Error::unavailable(format!("connection to unix://{} lost: {reason}", shared.path)).with_reason("CONNECTION_LOST"));
+    }
+}
+
+impl ClientTransport for UnixClient {
+    fn unary(&self, head: CallHead, payload: Bytes) -> BoxFuture<'_, Result<Bytes>> {
+        Box::pin(async move {
+            let (tx, rx) = oneshot::channel();
+            let mut guard = self.shared.register(Pending::Unary(tx))?;
+            let bytes = frame::encode_message_frame(Kind::Call, FLAG_UNARY, guard.id, &head.to_header(payload));
+            self.shared.write(&bytes).await?;
+            let result = rx.await.unwrap_or_else(|_| Err(Error::unavailable("connection closed")));
+            guard.armed = false;
+            result
+        })
+    }
+
+    fn open(&self, head: CallHead) -> BoxFuture<'_, Result<RawStream>> {
+        Box::pin(async move {
+            let (res_tx, res_rx) = mpsc::unbounded_channel();
+            let guard = self.shared.register(Pending::Stream(res_tx))?;
+            let id = guard.id;
+            self.shared.write(&frame::encode_message_frame(Kind::Call, 0, id, &head.to_header(Bytes::new()))).await?;
+            let (req_tx, mut req_rx) = mpsc::unbounded_channel::<Bytes>();
+            let shared = self.shared.clone();
+            tokio::spawn(async move {
+                while let Some(b) = req_rx.recv().await {
+                    if shared.write(&frame::encode_frame(Kind::Message, 0, id, &b)).await.is_err() {
+                        return;
+                    }
+                }
+                let _ = shared.write(&frame::encode_frame(Kind::End, 0, id, &[])).await;
+            });
+            Ok(RawStream { tx: req_tx, rx: res_rx, _guard: Box::new(guard) })
+        })
+    }
+
+    fn close(&self) {
+        self.shared.closed.store(true, Ordering::Release);
+        self.reader.abort();
+        self.shared.fail_all(&Error::new(Code::Cancelled, "client closed"));
+    }
+}
+
+impl Drop for UnixClient {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}

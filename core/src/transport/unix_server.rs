@@ -1,0 +1,307 @@
+//! Server side of `unix://`: accepts connections and serves the frames of [`super::frame`].
+//!
+//! A connection that breaks the protocol (garbage, unknown kind, oversized or truncated
+//! frame, bad handshake) is closed with a logged reason; other connections never notice.
+
+use std::collections::HashMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use bytes::{Bytes, BytesMut};
+use prost::Message;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::frame::{self, CallHead, CallHeader, Hello, Kind, Trailer, FLAG_END, FLAG_UNARY, HEADER_LEN};
+use crate::error::{Code, Error, Result};
+use crate::server::dispatch::{Dispatcher, Peer};
+
+/// Bodies up to this many times the message limit are read and refused with
+/// `ResourceExhausted`; larger ones close the connection.
+const DRAIN_FACTOR: usize = 4;
+
+pub(super) fn listen(path: &Path, core: Arc<Dispatcher>, stop: CancellationToken) -> Result<JoinHandle<()>> {
+    if path.exists() {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return Err(Error::new(Code::AlreadyExists, format!("a server already listens on {}", path.display())));
+        }
+        std::fs::remove_file(path).map_err(|e| Error::new(Code::FailedPrecondition, format!("cannot replace stale socket {}: {e}", path.display())))?;
+    }
+    let std_listener = std::os::unix::net::UnixListener::bind(path)
+        .map_err(|e| Error::new(Code::FailedPrecondition, format!("cannot listen on {}: {e}", path.display())))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    std_listener.set_nonblocking(true)?;
+    let handle = crate::runtime::handle();
+    let _enter = handle.enter();
+    let listener = UnixListener::from_std(std_listener)?;
+    let path = path.to_path_buf();
+    Ok(handle.spawn(accept_loop(listener, path, core, stop)))
+}
+
+async fn accept_loop(listener: UnixListener, path: PathBuf, core: Arc<Dispatcher>, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = core.stop.cancelled() => break,
+            r = listener.accept() => match r {
+                Ok((stream, _)) => {
+                    let core = core.clone();
+                    let address = match stream.peer_cred() {
+                        Ok(c) => format!("unix:{}:uid={},gid={},pid={}", path.display(), c.uid(), c.gid(), c.pid().unwrap_or(0)),
+                        Err(_) => format!("unix:{}", path.display()),
+                    };
+                    tokio::spawn(async move {
+                        if let Err(reason) = Connection::serve(stream, core, address.clone()).await {
+                            tracing::warn!(peer = %address, %reason, "closing unix connection");
+                        }
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+            }
+        }
+    }
+}
+
+struct StreamState {
+    cancel: CancellationToken,
+    input: Option<mpsc::UnboundedSender<Bytes>>,
+}
+
+type Writer = Arc<tokio::sync::Mutex<OwnedWriteHalf>>;
+
+struct Connection {
+    core: Arc<Dispatcher>,
+    peer: Peer,
+    writer: Writer,
+    streams: Arc<Mutex<HashMap<u32, StreamState>>>,
+}
+
+pub(super) async fn write_frame(writer: &Writer, bytes: &[u8]) -> std::io::Result<()> {
+    writer.lock().await.write_all(bytes).await
+}
+
+async fn read_body(r: &mut BufReader<OwnedReadHalf>, len: usize) -> std::io::Result<Bytes> {
+    let mut body = BytesMut::zeroed(len);
+    r.read_exact(&mut body).await?;
+    Ok(body.freeze())
+}
+
+async fn skip(r: &mut BufReader<OwnedReadHalf>, mut len: usize) -> std::io::Result<()> {
+    let mut buf = vec![0u8; 64 * 1024];
+    while len > 0 {
+        let n = len.min(buf.len());
+        r.read_exact(&mut buf[..n]).await?;
+        len -= n;
+    }
+    Ok(())
+}
+
+impl Connection {
+    async fn serve(stream: UnixStream, core: Arc<Dispatcher>, address: String) -> std::result::Result<(), String> {
+        let (r, w) = stream.into_split();
+        let mut r = BufReader::with_capacity(64 * 1024, r);
+        let writer: Writer = Arc::new(tokio::sync::Mutex::new(w));
+        let conn = Connection {
+            core: core.clone(),
+            peer: Peer { transport: "unix", address },
+            writer,
+            streams: Arc::new(Mutex::new(HashMap::new())),
+        };
+        let result = conn.run(&mut r).await;
+        // Whatever ended the connection, every call still running on it is cancelled.
+        if let Ok(streams) = conn.streams.lock() {
+            for s in streams.values() {
+                s.cancel.cancel();
+            }
+        }
+        result
+    }
+
+    async fn handshake(&self, r: &mut BufReader<OwnedReadHalf>) -> std::result::Result<(), String> {
+        let mut hb = [0u8; HEADER_LEN];
+        let timeout = std::time::Duration::from_secs(10);
+        tokio::time::timeout(timeout, r.read_exact(&mut hb)).await.map_err(|_| "no HELLO within 10s".to_string())?.map_err(|e| format!("handshake: {e}"))?;
+        let h = frame::parse_header(&hb).map_err(|e| format!("handshake: {e}"))?;
+        if h.kind != Kind::Hello || h.len as usize > 4096 {
+            return Err(format!("expected HELLO, got {:?} of {} bytes", h.kind, h.len));
+        }
+        let body = read_body(r, h.len as usize).await.map_err(|e| format!("handshake: {e}"))?;
+        let hello = Hello::decode(body).map_err(|e| format!("bad HELLO: {e}"))?;
+        if hello.magic != frame::MAGIC {
+            return Err(format!("bad magic {:?}", hello.magic));
+        }
+        let reply = Hello {
+            magic: frame::MAGIC.to_string(),
+            version: frame::WIRE_VERSION,
+            max_message: self.core.limits.max_message_bytes as u64,
+            agent: concat!("hms-ffi-core/", env!("CARGO_PKG_VERSION")).to_string(),
+        };
+        if hello.version != frame::WIRE_VERSION {
+            let bye = Trailer {
+                code: Code::FailedPrecondition.as_i32(),
+                message: format!("wire version {} is not supported (this server speaks {})", hello.version, frame::WIRE_VERSION),
+                ..Trailer::default()
+            };
+            let _ = write_frame(&self.writer, &frame::encode_message_frame(Kind::GoAway, 0, 0, &bye)).await;
+            return Err(format!("client speaks wire version {}", hello.version));
+        }
+        write_frame(&self.writer, &frame::encode_message_frame(Kind::Hello, 0, 0, &reply)).await.map_err(|e| e.to_string())
+    }
+
+    async fn run(&self, r: &mut BufReader<OwnedReadHalf>) -> std::result::Result<(), String> {
+        self.handshake(r).await?;
+        let max_body = self.core.limits.max_message_bytes + frame::HEADER_SLACK;
+        let mut goaway_sent = false;
+        loop {
+            let mut hb = [0u8; HEADER_LEN];
+            tokio::select! {
+                r = r.read_exact(&mut hb) => match r {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+                    Err(e) => return Err(format!("read: {e}")),
+                },
+                _ = self.core.drain.cancelled(), if !goaway_sent => {
+                    goaway_sent = true;
+                    let bye = Trailer { code: Code::Unavailable.as_i32(), message: "server is shutting down".into(), ..Trailer::default() };
+                    let _ = write_frame(&self.writer, &frame::encode_message_frame(Kind::GoAway, 0, 0, &bye)).await;
+                    continue;
+                }
+                _ = self.core.stop.cancelled() => return Ok(()),
+            }
+            let h = frame::parse_header(&hb).map_err(|e| e.to_string())?;
+            let len = h.len as usize;
+            if len > max_body {
+                if len > max_body * DRAIN_FACTOR || !matches!(h.kind, Kind::Call | Kind::Message) || h.stream == 0 {
+                    return Err(format!("{:?} frame of {len} bytes is over any limit", h.kind));
+                }
+                skip(r, len).await.map_err(|e| format!("read: {e}"))?;
+                let err = Error::resource_exhausted(
+                    "MESSAGE_TOO_LARGE",
+                    format!("message of {len} bytes exceeds the limit of {} bytes", self.core.limits.max_message_bytes),
+                );
+                self.finish(h.stream, Err(err)).await;
+                continue;
+            }
+            let body = read_body(r, len).await.map_err(|e| format!("truncated frame: {e}"))?;
+            self.frame(h, body).await?;
+        }
+    }
+
+    async fn frame(&self, h: frame::Header, body: Bytes) -> std::result::Result<(), String> {
+        match h.kind {
+            Kind::Call => {
+                if h.stream == 0 || h.stream % 2 == 0 {
+                    return Err(format!("CALL on invalid stream id {}", h.stream));
+                }
+                let header = CallHeader::decode(body).map_err(|e| format!("bad CALL header: {e}"))?;
+                let (head, payload) = CallHead::from_header(header).map_err(|e| format!("bad CALL header: {e}"))?;
+                self.open(h.stream, h.flags & FLAG_UNARY != 0, head, payload).await
+            }
+            Kind::Message => {
+                let mut streams = self.streams.lock().map_err(|_| "poisoned".to_string())?;
+                if let Some(s) = streams.get_mut(&h.stream) {
+                    if let Some(input) = &s.input {
+                        let _ = input.send(body);
+                    }
+                    if h.flags & FLAG_END != 0 {
+                        s.input = None;
+                    }
+                }
+                Ok(())
+            }
+            Kind::End => {
+                if let Some(s) = self.streams.lock().map_err(|_| "poisoned".to_string())?.get_mut(&h.stream) {
+                    s.input = None;
+                }
+                Ok(())
+            }
+            Kind::Cancel => {
+                if let Some(s) = self.streams.lock().map_err(|_| "poisoned".to_string())?.get(&h.stream) {
+                    s.cancel.cancel();
+                }
+                Ok(())
+            }
+            Kind::Hello | Kind::Status | Kind::GoAway => Err(format!("unexpected {:?} frame from a client", h.kind)),
+        }
+    }
+
+    async fn open(&self, id: u32, unary: bool, head: CallHead, payload: Bytes) -> std::result::Result<(), String> {
+        let cancel = self.core.stop.child_token();
+        let (input_tx, input_rx) = mpsc::unbounded_channel();
+        let full = {
+            let mut streams = self.streams.lock().map_err(|_| "poisoned".to_string())?;
+            if streams.contains_key(&id) {
+                return Err(format!("stream id {id} reused while open"));
+            }
+            let full = streams.len() >= self.core.limits.max_concurrent_per_connection;
+            if !full {
+                streams.insert(id, StreamState { cancel: cancel.clone(), input: (!unary).then_some(input_tx) });
+            }
+            full
+        };
+        if full {
+            let err = Error::resource_exhausted(
+                "TOO_MANY_CALLS",
+                format!("connection has the most calls in flight allowed ({})", self.core.limits.max_concurrent_per_connection),
+            );
+            let bytes = frame::encode_message_frame(Kind::Status, 0, id, &Trailer::from_result(&Err(err)));
+            return write_frame(&self.writer, &bytes).await.map_err(|e| e.to_string());
+        }
+        let core = self.core.clone();
+        let peer = self.peer.clone();
+        let writer = self.writer.clone();
+        let streams = self.streams.clone();
+        if unary {
+            tokio::spawn(async move {
+                let result = core.unary(head, payload, &peer, cancel).await;
+                if let Ok(mut s) = streams.lock() {
+                    s.remove(&id);
+                }
+                let bytes = frame::encode_message_frame(Kind::Status, 0, id, &Trailer::from_result(&result));
+                let _ = write_frame(&writer, &bytes).await;
+            });
+        } else {
+            tokio::spawn(async move {
+                let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Bytes>();
+                let run = core.stream(head, &peer, cancel, input_rx, out_tx);
+                tokio::pin!(run);
+                let result = loop {
+                    tokio::select! {
+                        biased;
+                        Some(b) = out_rx.recv() => {
+                            let _ = write_frame(&writer, &frame::encode_frame(Kind::Message, 0, id, &b)).await;
+                        }
+                        r = &mut run => break r,
+                    }
+                };
+                while let Ok(b) = out_rx.try_recv() {
+                    let _ = write_frame(&writer, &frame::encode_frame(Kind::Message, 0, id, &b)).await;
+                }
+                if let Ok(mut s) = streams.lock() {
+                    s.remove(&id);
+                }
+                let status = result.map(|_| Bytes::new());
+                let _ = write_frame(&writer, &frame::encode_message_frame(Kind::Status, 0, id, &Trailer::from_result(&status))).await;
+            });
+        }
+        Ok(())
+    }
+
+    async fn finish(&self, id: u32, result: Result<Bytes>) {
+        if let Ok(mut s) = self.streams.lock() {
+            if let Some(st) = s.remove(&id) {
+                st.cancel.cancel();
+            }
+        }
+        let bytes = frame::encode_message_frame(Kind::Status, 0, id, &Trailer::from_result(&result));
+        let _ = write_frame(&self.writer, &bytes).await;
+    }
+}
