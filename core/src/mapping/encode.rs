@@ -176,7 +176,7 @@ impl Encoder<'_> {
         let mut ok = true;
         for (k, item) in entries {
             let rendered = match k {
-                Value::String(s) if !matches!(key_kind, Kind::String) && s.parse::<i128>().is_ok() => s.clone(),
+                Value::String(s) if key_in_range(&key_kind, s) => s.clone(),
                 Value::String(s) => format!("{s:?}"),
                 other => format!("{other:?}"),
             };
@@ -247,7 +247,7 @@ impl Encoder<'_> {
         let r = match kind {
             Kind::Double => self.float(v).map(PValue::F64),
             Kind::Float => self.float(v).and_then(|x| {
-                if x.is_finite() && x.abs() > f64::from(f32::MAX) {
+                if x.is_finite() && (x as f32).is_infinite() {
                     Err(format!("{x} is out of range for float"))
                 } else {
                     Ok(PValue::F32(x as f32))
@@ -436,7 +436,17 @@ impl Encoder<'_> {
             Value::Null => msg.set_field_by_number(1, PValue::EnumNumber(0)),
             Value::Bool(b) => msg.set_field_by_number(4, PValue::Bool(*b)),
             Value::Int(_) | Value::UInt(_) | Value::BigInt(_) | Value::Float(_) => {
-                let x = self.float(v).ok()?;
+                let x = match self.float(v) {
+                    Ok(x) if x.is_finite() => x,
+                    Ok(x) => {
+                        self.violate(format!("{x} cannot be a JSON value (numbers must be finite)"));
+                        return None;
+                    }
+                    Err(e) => {
+                        self.violate(e);
+                        return None;
+                    }
+                };
                 msg.set_field_by_number(2, PValue::F64(x));
             }
             Value::String(s) => msg.set_field_by_number(3, PValue::String(s.clone())),
@@ -474,4 +484,17 @@ fn decode_base64(s: &str) -> Result<Vec<u8>, String> {
         .iter()
         .find_map(|e| e.decode(s).ok())
         .ok_or_else(|| "expected base64 text for bytes".to_string())
+}
+
+/// Whether `s` is an integer key within the range of an integer map key kind.
+fn key_in_range(kind: &Kind, s: &str) -> bool {
+    let Ok(n) = s.parse::<i128>() else { return false };
+    let (min, max): (i128, i128) = match kind {
+        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => (i32::MIN.into(), i32::MAX.into()),
+        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => (i64::MIN.into(), i64::MAX.into()),
+        Kind::Uint32 | Kind::Fixed32 => (0, u32::MAX.into()),
+        Kind::Uint64 | Kind::Fixed64 => (0, u64::MAX.into()),
+        _ => return false,
+    };
+    (min..=max).contains(&n)
 }

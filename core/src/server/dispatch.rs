@@ -194,9 +194,16 @@ impl Dispatcher {
                 None => std::future::pending().await,
             }
         };
+        let deadline_passed = |r: Result<T>| match r {
+            Err(e) if e.code() == Code::Cancelled && !ctx.cancel.is_cancelled() && deadline.is_some_and(|d| Instant::now() >= d) => {
+                Err(Error::deadline_exceeded())
+            }
+            other => other,
+        };
         tokio::select! {
-            r = fut => r,
+            biased;
             _ = sleep => Err(Error::deadline_exceeded()),
+            r = fut => deadline_passed(r),
             _ = ctx.cancel.cancelled() => Err(if self.stop.is_cancelled() {
                 Error::unavailable("server stopped").with_reason("SHUTTING_DOWN")
             } else {

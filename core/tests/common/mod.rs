@@ -1,0 +1,245 @@
+//! Shared helpers for the core's integration tests: the conformance schema and server, and the
+//! conformance vectors' value notation.
+#![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use base64::Engine;
+use hms_ffi_core::{Code, Details, Error, FieldViolation, Schema, Server, Value};
+use hms_ffi_core::mapping::wkt;
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+pub fn conformance_schema() -> Schema {
+    let file = repo_root().join("tests/conformance/conformance.proto");
+    Schema::load(&[file], &[] as &[PathBuf]).expect("conformance.proto compiles")
+}
+
+/// A server implementing the conformance service, as every binding's conformance server does.
+pub fn conformance_server() -> Server {
+    let server = Server::new(conformance_schema());
+    let m = |name: &str| format!("hms.conformance.v1.Conformance/{name}");
+    server.unary(&m("Echo"), |req, _| async move { Ok(req) }).unwrap();
+    server.unary(&m("EchoScalars"), |req, _| async move { Ok(req) }).unwrap();
+    server
+        .unary(&m("Fail"), |req, _| async move {
+            let code: Code = req.get("code").and_then(Value::as_str).unwrap_or("UNKNOWN").parse().unwrap_or(Code::Unknown);
+            let message = req.get("message").and_then(Value::as_str).unwrap_or("").to_string();
+            let paths = match req.get("violation_paths") {
+                Some(Value::List(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+                _ => Vec::new(),
+            };
+            let details = Details {
+                field_violations: paths.into_iter().map(|field| FieldViolation { field, description: "rejected by the handler".into() }).collect(),
+                ..Details::default()
+            };
+            Err(Error::new(code, message).with_details(details))
+        })
+        .unwrap();
+    server
+        .unary(&m("Sleep"), |req, ctx| async move {
+            let millis = req.get("millis").and_then(Value::as_i64).unwrap_or(0);
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(millis.max(0) as u64)) => Ok(Value::Map(vec![])),
+                _ = ctx.cancelled() => Err(Error::new(Code::Cancelled, "sleep cancelled")),
+            }
+        })
+        .unwrap();
+    server
+        .server_streaming(&m("ServerStream"), |req, sink, _| async move {
+            for _ in 0..3 {
+                sink.send(&req)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    server
+        .client_streaming(&m("ClientStream"), |mut input, _| async move {
+            let mut last = Value::Null;
+            let mut n = 0i64;
+            while let Some(v) = input.next().await {
+                last = v?;
+                n += 1;
+            }
+            let mut out = last;
+            if let Value::Map(entries) = &mut out {
+                entries.retain(|(k, _)| k.as_str() != Some("weight_mg"));
+                entries.push((Value::from("weight_mg"), Value::Int(n)));
+            }
+            Ok(out)
+        })
+        .unwrap();
+    server
+        .bidi_streaming(&m("Bidi"), |mut input, sink, _| async move {
+            while let Some(v) = input.next().await {
+                sink.send(&v?)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    server
+}
+
+/// Parses the vectors' value notation (see tests/conformance/README.md).
+pub fn notation(j: &serde_json::Value) -> Value {
+    use serde_json::Value as J;
+    match j {
+        J::Null => Value::Null,
+        J::Bool(b) => Value::Bool(*b),
+        J::Number(n) => n.as_i64().map(Value::Int).or_else(|| n.as_u64().map(Value::UInt)).unwrap_or_else(|| Value::Float(n.as_f64().unwrap())),
+        J::String(s) => Value::String(s.clone()),
+        J::Array(items) => Value::List(items.iter().map(notation).collect()),
+        J::Object(map) => {
+            if map.len() == 1 {
+                let (k, v) = map.iter().next().unwrap();
+                if let Some(tag) = k.strip_prefix('$') {
+                    return tagged(tag, v);
+                }
+            }
+            Value::Map(map.iter().map(|(k, v)| (Value::String(k.clone()), notation(v))).collect())
+        }
+    }
+}
+
+fn tagged(tag: &str, v: &serde_json::Value) -> Value {
+    let text = v.as_str().unwrap_or("");
+    match tag {
+        "int" => match text.parse::<i64>() {
+            Ok(i) => Value::Int(i),
+            Err(_) => text.parse::<u64>().map(Value::UInt).unwrap_or_else(|_| Value::BigInt(text.to_string())),
+        },
+        "float" => Value::Float(match text {
+            "nan" => f64::NAN,
+            "inf" => f64::INFINITY,
+            "-inf" => f64::NEG_INFINITY,
+            t => t.parse().unwrap(),
+        }),
+        "bytes" => Value::Bytes(base64::engine::general_purpose::STANDARD.decode(text).unwrap()),
+        "bytes_fill" => Value::Bytes(vec![v["byte"].as_u64().unwrap() as u8; v["len"].as_u64().unwrap() as usize]),
+        "string_fill" => Value::String(v["text"].as_str().unwrap().repeat(v["count"].as_u64().unwrap() as usize)),
+        "timestamp" => Value::Timestamp(wkt::parse_timestamp(text).unwrap()),
+        "duration" => Value::Duration(wkt::parse_duration(text).unwrap()),
+        other => panic!("unknown notation tag ${other}"),
+    }
+}
+
+fn key_text(k: &Value) -> String {
+    match k {
+        Value::String(s) => s.clone(),
+        Value::Int(i) => i.to_string(),
+        Value::UInt(u) => u.to_string(),
+        Value::Bool(b) => b.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn as_i128(v: &Value) -> Option<i128> {
+    match v {
+        Value::Int(i) => Some((*i).into()),
+        Value::UInt(u) => Some((*u).into()),
+        Value::BigInt(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// Compares a reply with the expected value; `Err` says where they differ.
+pub fn same(actual: &Value, expected: &Value, path: &str) -> Result<(), String> {
+    let fail = || Err(format!("at `{path}`: got {actual:?}, expected {expected:?}"));
+    match (actual, expected) {
+        (Value::Map(a), Value::Map(e)) => {
+            if a.len() != e.len() {
+                return Err(format!("at `{path}`: {} entries, expected {} ({actual:?} vs {expected:?})", a.len(), e.len()));
+            }
+            for (ek, ev) in e {
+                let key = key_text(ek);
+                let Some((_, av)) = a.iter().find(|(ak, _)| key_text(ak) == key) else {
+                    return Err(format!("at `{path}`: missing key {key}"));
+                };
+                same(av, ev, &format!("{path}.{key}"))?;
+            }
+            Ok(())
+        }
+        (Value::List(a), Value::List(e)) => {
+            if a.len() != e.len() {
+                return fail();
+            }
+            for (i, (x, y)) in a.iter().zip(e).enumerate() {
+                same(x, y, &format!("{path}[{i}]"))?;
+            }
+            Ok(())
+        }
+        (Value::Float(a), Value::Float(e)) if (a.is_nan() && e.is_nan()) || a == e => Ok(()),
+        (a, e) if as_i128(a).is_some() && as_i128(a) == as_i128(e) => Ok(()),
+        (a, e) if a == e => Ok(()),
+        _ => fail(),
+    }
+}
+
+pub struct Case {
+    pub file: String,
+    pub name: String,
+    pub method: String,
+    pub request: Value,
+    pub timeout: Duration,
+    pub expect: serde_json::Value,
+}
+
+pub fn load_cases() -> Vec<Case> {
+    let dir = repo_root().join("tests/conformance/vectors");
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let mut out = Vec::new();
+    for f in files {
+        let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+        for c in doc["cases"].as_array().unwrap() {
+            out.push(Case {
+                file: f.file_name().unwrap().to_string_lossy().into(),
+                name: c["name"].as_str().unwrap().to_string(),
+                method: c["method"].as_str().unwrap().to_string(),
+                request: notation(&c["request"]),
+                timeout: Duration::from_millis(c.get("timeout_ms").and_then(|t| t.as_u64()).unwrap_or(30_000)),
+                expect: c["expect"].clone(),
+            });
+        }
+    }
+    out
+}
+
+/// Checks a call's outcome against a case's expectation.
+pub fn check(case: &Case, outcome: &Result<Value, Error>) -> Result<(), String> {
+    if let Some(reply) = case.expect.get("reply") {
+        return match outcome {
+            Ok(v) => same(v, &notation(reply), ""),
+            Err(e) => Err(format!("expected a reply, got error {e}")),
+        };
+    }
+    let exp = &case.expect["error"];
+    let code: Code = exp["code"].as_str().unwrap().parse().unwrap();
+    let err = match outcome {
+        Ok(v) => return Err(format!("expected {code}, got reply {v:?}")),
+        Err(e) => e,
+    };
+    if err.code() != code {
+        return Err(format!("expected {code}, got {err}"));
+    }
+    if let Some(sub) = exp.get("message_contains").and_then(|s| s.as_str()) {
+        if !err.message().contains(sub) {
+            return Err(format!("message {:?} lacks {sub:?}", err.message()));
+        }
+    }
+    if let Some(paths) = exp.get("violations").and_then(|v| v.as_array()) {
+        let mut want: Vec<&str> = paths.iter().map(|p| p.as_str().unwrap()).collect();
+        let mut got: Vec<&str> = err.field_violations().iter().map(|v| v.field.as_str()).collect();
+        want.sort_unstable();
+        want.dedup();
+        got.sort_unstable();
+        got.dedup();
+        if want != got {
+            return Err(format!("violations {got:?}, expected {want:?} ({err})"));
+        }
+    }
+    Ok(())
+}
