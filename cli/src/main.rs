@@ -1,1 +1,183 @@
-fn main(){}
+//! `hms-ffi`: the command line for hms-ffi, like grpcurl for every hms-ffi transport.
+//!
+//! ```text
+//! hms-ffi serve --schema greeter.proto [--include DIR] --listen unix:///tmp/g.sock --echo
+//! hms-ffi call unix:///tmp/g.sock demo.v1.Greeter/SayHello '{"name": "Ada"}'
+//! hms-ffi list unix:///tmp/g.sock
+//! ```
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use hms_ffi_core::{CallOptions, Error, Metadata, Schema, Server, StreamingKind};
+
+#[derive(Parser)]
+#[command(name = "hms-ffi", version, about = "Serve, call and inspect hms-ffi endpoints")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve a schema. With --echo, every method whose request and response types are the same
+    /// returns its request after a full decode, validation and re-encode.
+    Serve {
+        /// .proto files to serve (repeatable).
+        #[arg(long, required = true)]
+        schema: Vec<PathBuf>,
+        /// Include directories for imports (repeatable).
+        #[arg(long = "include", short = 'I')]
+        includes: Vec<PathBuf>,
+        /// Endpoints to listen on (repeatable): inproc://name, unix:///path.sock.
+        #[arg(long, required = true)]
+        listen: Vec<String>,
+        /// Answer every method whose request and response types are equal with its request.
+        #[arg(long)]
+        echo: bool,
+    },
+    /// Call a unary method with a JSON request; prints the JSON reply.
+    Call {
+        /// Endpoint, e.g. unix:///tmp/g.sock.
+        uri: String,
+        /// Method, package.Service/Method.
+        method: String,
+        /// Request as protobuf JSON (field names as in the .proto or lowerCamelCase).
+        #[arg(default_value = "{}")]
+        request: String,
+        /// Seconds to wait before giving up.
+        #[arg(long)]
+        timeout: Option<f64>,
+        /// Metadata entries key=value (repeatable).
+        #[arg(long = "metadata", short = 'H')]
+        metadata: Vec<String>,
+        /// Print fields that hold their default value too.
+        #[arg(long)]
+        emit_defaults: bool,
+    },
+    /// List the services and methods a server offers.
+    List {
+        /// Endpoint, e.g. unix:///tmp/g.sock.
+        uri: String,
+    },
+    /// Check that .proto files compile; print their methods.
+    Check {
+        /// .proto files.
+        #[arg(required = true)]
+        schema: Vec<PathBuf>,
+        /// Include directories.
+        #[arg(long = "include", short = 'I')]
+        includes: Vec<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("HMS_FFI_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = hms_ffi_core::runtime::runtime();
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}: {}", e.code(), e.message());
+            for v in e.field_violations() {
+                eprintln!("  {}: {}", v.field, v.description);
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<(), Error> {
+    match command {
+        Command::Serve { schema, includes, listen, echo } => serve(schema, includes, listen, echo).await,
+        Command::Call { uri, method, request, timeout, metadata, emit_defaults } => {
+            let client = hms_ffi_core::connect(&uri).await?;
+            let mut opts = CallOptions { timeout: timeout.map(Duration::from_secs_f64), ..CallOptions::default() };
+            opts.metadata = parse_metadata(&metadata)?;
+            let reply = client.call_json(&method, &request, &opts, emit_defaults).await?;
+            println!("{reply}");
+            Ok(())
+        }
+        Command::List { uri } => {
+            let client = hms_ffi_core::connect(&uri).await?;
+            print_methods(client.schema());
+            for m in client.schemaless_methods() {
+                println!("  {m} (schemaless, cbor)");
+            }
+            Ok(())
+        }
+        Command::Check { schema, includes } => {
+            let s = Schema::load(&schema, &includes)?;
+            print_methods(&s);
+            Ok(())
+        }
+    }
+}
+
+fn parse_metadata(entries: &[String]) -> Result<Metadata, Error> {
+    let mut md = Metadata::new();
+    for e in entries {
+        let (k, v) = e.split_once('=').or_else(|| e.split_once(':')).ok_or_else(|| {
+            Error::new(hms_ffi_core::Code::InvalidArgument, format!("metadata {e:?} must be key=value"))
+        })?;
+        md.insert(k.trim(), v.trim());
+    }
+    Ok(md)
+}
+
+fn print_methods(schema: &Schema) {
+    for service in schema.services() {
+        println!("{service}");
+        for m in schema.methods().into_iter().filter(|m| m.service() == service) {
+            let kind = match m.kind() {
+                StreamingKind::Unary => String::new(),
+                k => format!(" [{}]", k.name()),
+            };
+            println!("  {}({}) returns ({}){kind}", m.name, m.input().full_name(), m.output().full_name());
+        }
+    }
+}
+
+async fn serve(schema: Vec<PathBuf>, includes: Vec<PathBuf>, listen: Vec<String>, echo: bool) -> Result<(), Error> {
+    let schema = Schema::load(&schema, &includes)?;
+    let server = Server::new(schema.clone());
+    let mut served = 0;
+    if echo {
+        for m in schema.methods() {
+            if m.input().full_name() != m.output().full_name() {
+                eprintln!("not echoing {} ({} -> {})", m.name, m.input().full_name(), m.output().full_name());
+                continue;
+            }
+            match m.kind() {
+                StreamingKind::Unary => server.unary(&m.name, |req, _ctx| async move { Ok(req) })?,
+                StreamingKind::ServerStreaming => server.server_streaming(&m.name, |req, sink, _ctx| async move { sink.send(&req) })?,
+                StreamingKind::ClientStreaming => server.client_streaming(&m.name, |mut input, _ctx| async move {
+                    let mut last = hms_ffi_core::Value::Null;
+                    while let Some(v) = input.next().await {
+                        last = v?;
+                    }
+                    Ok(last)
+                })?,
+                StreamingKind::Bidi => server.bidi_streaming(&m.name, |mut input, sink, _ctx| async move {
+                    while let Some(v) = input.next().await {
+                        sink.send(&v?)?;
+                    }
+                    Ok(())
+                })?,
+            }
+            served += 1;
+        }
+    }
+    for uri in &listen {
+        let bound = server.listen(uri)?;
+        eprintln!("listening on {bound} ({served} methods echoed)");
+    }
+    server.serve_until_signal(Duration::from_secs(5)).await?;
+    eprintln!("stopped");
+    Ok(())
+}
