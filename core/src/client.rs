@@ -174,7 +174,7 @@ impl Client {
         v
     }
 
-    /// Closes the connection; calls in flight fail with `Cancelled`.
+    /// Closes the connection: calls in flight (unix) and every later call fail with `Cancelled`.
     pub fn close(&self) {
         self.inner.transport.close();
     }
@@ -206,6 +206,10 @@ impl Client {
 
     fn resolve(&self, method: &str, opts: &CallOptions) -> Result<(Option<MethodInfo>, Codec)> {
         match self.inner.schema.method(method) {
+            Some(info) if opts.codec == Some(Codec::Cbor) => Err(Error::new(
+                Code::InvalidArgument,
+                format!("method {} has a schema: use the proto or json codec", info.name),
+            )),
             Some(info) => Ok((Some(info.clone()), opts.codec.unwrap_or(Codec::Proto))),
             None if self.inner.schemaless.contains(method) || opts.codec == Some(Codec::Cbor) => Ok((None, Codec::Cbor)),
             None => Err(Error::unimplemented_method(method)),

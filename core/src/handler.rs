@@ -122,8 +122,9 @@ impl std::fmt::Debug for ResponseSink {
 }
 
 impl ResponseSink {
-    /// Sends one response. Fails with `InvalidArgument` for a bad value and `Cancelled` once
-    /// the caller has gone.
+    /// Sends one response. A value that does not fit the response type fails with `Internal`
+    /// (the handler broke the schema; the violations are in the details), a too large one with
+    /// `ResourceExhausted`, and any send after the caller has gone with `Cancelled`.
     pub fn send(&self, value: &Value) -> Result<()> {
         let bytes = (self.encode)(value)?;
         self.tx.send(bytes).map_err(|_| Error::cancelled())

@@ -89,7 +89,7 @@ impl Encoder<'_> {
         let mut oneofs: HashMap<String, Vec<FieldDescriptor>> = HashMap::new();
         for (key, v) in entries {
             let Value::String(name) = key else {
-                self.path.push(Seg::Key(format!("{key:?}")));
+                self.path.push(Seg::Key(format!("<{}>", key.kind_name())));
                 self.violate(format!("message keys must be field names, got {}", key.kind_name()));
                 self.path.pop();
                 continue;
@@ -178,7 +178,11 @@ impl Encoder<'_> {
             let rendered = match k {
                 Value::String(s) if key_in_range(&key_kind, s) => s.clone(),
                 Value::String(s) => format!("{s:?}"),
-                other => format!("{other:?}"),
+                Value::Int(i) => i.to_string(),
+                Value::UInt(u) => u.to_string(),
+                Value::BigInt(b) => b.clone(),
+                Value::Bool(b) => b.to_string(),
+                other => format!("<{}>", other.kind_name()),
             };
             self.path.push(Seg::Key(rendered));
             let key = self.map_key(&key_kind, k);
@@ -358,6 +362,10 @@ impl Encoder<'_> {
             ("google.protobuf.Struct", _) => Err(expected("map", v)),
             ("google.protobuf.ListValue", Value::List(items)) => {
                 let Some(value_desc) = desc.parent_pool().get_message_by_name("google.protobuf.Value") else { return None };
+                if !self.enter() {
+                    self.depth -= 1;
+                    return Some(None);
+                }
                 let mut out = Vec::new();
                 let mut ok = true;
                 for (i, item) in items.iter().enumerate() {
@@ -368,6 +376,7 @@ impl Encoder<'_> {
                     }
                     self.path.pop();
                 }
+                self.depth -= 1;
                 let mut msg = DynamicMessage::new(desc.clone());
                 msg.set_field_by_number(1, PValue::List(out));
                 return Some(ok.then_some(msg));

@@ -62,7 +62,7 @@ pub fn format_timestamp(t: Timestamp) -> String {
 pub fn parse_timestamp(s: &str) -> Result<Timestamp, String> {
     let bad = || format!("invalid RFC 3339 timestamp {s:?}");
     let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+    if !s.is_ascii() || b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
         return Err(bad());
     }
     let num = |r: std::ops::Range<usize>| -> Result<i64, String> {
@@ -98,12 +98,20 @@ pub fn parse_timestamp(s: &str) -> Result<Timestamp, String> {
         nanos = frac[..digits].parse::<i64>().map_err(|_| bad())? * 10_i64.pow(9 - digits as u32);
         rest = &frac[digits..];
     }
+    let rb = rest.as_bytes();
     let offset = match rest {
         "Z" | "z" => 0,
-        _ if rest.len() == 6 && matches!(&rest[..1], "+" | "-") && &rest[3..4] == ":" => {
-            let oh = rest[1..3].parse::<i64>().map_err(|_| bad())?;
-            let om = rest[4..6].parse::<i64>().map_err(|_| bad())?;
-            let sign = if rest.starts_with('-') { -1 } else { 1 };
+        _ if rb.len() == 6
+            && matches!(rb[0], b'+' | b'-')
+            && rb[3] == b':'
+            && [1, 2, 4, 5].iter().all(|&i| rb[i].is_ascii_digit()) =>
+        {
+            let digit = |i: usize| i64::from(rb[i] - b'0');
+            let (oh, om) = (digit(1) * 10 + digit(2), digit(4) * 10 + digit(5));
+            if oh > 23 || om > 59 {
+                return Err(bad());
+            }
+            let sign = if rb[0] == b'-' { -1 } else { 1 };
             sign * (oh * 3600 + om * 60)
         }
         _ => return Err(bad()),
@@ -199,7 +207,7 @@ mod tests {
         }
         let t = parse_timestamp("2024-01-01T02:00:00+02:00").expect("offset");
         assert_eq!(format_timestamp(t), "2024-01-01T00:00:00Z");
-        for bad in ["", "2024-13-01T00:00:00Z", "2023-02-29T00:00:00Z", "2024-01-01 00:00:00", "x"] {
+        for bad in ["2024-01-01T00:00:00+0\u{e9}12", "2024-01-01T00:00:00+99:00", "", "2024-13-01T00:00:00Z", "2023-02-29T00:00:00Z", "2024-01-01 00:00:00", "x"] {
             assert!(parse_timestamp(bad).is_err(), "{bad}");
         }
     }

@@ -218,7 +218,7 @@ impl Dispatcher {
         let _guard = self.admit()?;
         let mut ctx = self.context(&head, peer, cancel, start);
         let chain = self.chain();
-        let result = self.unary_inner(&head, payload, &mut ctx, &chain).await;
+        let result = CatchPanic(Box::pin(self.unary_inner(&head, payload, &mut ctx, &chain))).await;
         let result = result.map_err(|e| e.or_origin(|| self.origin(&head)));
         run_after(&chain, &ctx, result.as_ref().map(|_| ()), start.elapsed());
         result
@@ -257,11 +257,22 @@ impl Dispatcher {
         let depth = self.limits.max_depth;
         let max = self.limits.max_message_bytes;
         let (input, output) = match &entry.info {
+            Some(_) if codec == Codec::Cbor => {
+                return Err(Error::new(Code::InvalidArgument, format!("method {} has a schema: use the proto or json codec", entry_name(entry))))
+            }
             Some(info) => (Some(info.input()), Some(info.output())),
             None if codec == Codec::Cbor => (None, None),
             None => return Err(Error::new(Code::InvalidArgument, "schemaless methods take the cbor codec")),
         };
-        let decode: DecodeFn = Arc::new(move |b: &[u8]| codec.decode(input.as_ref(), b, depth));
+        let decode: DecodeFn = Arc::new(move |b: &[u8]| {
+            if b.len() > max {
+                return Err(Error::resource_exhausted(
+                    "MESSAGE_TOO_LARGE",
+                    format!("request of {} bytes exceeds the limit of {max} bytes", b.len()),
+                ));
+            }
+            codec.decode(input.as_ref(), b, depth)
+        });
         let encode: EncodeFn = Arc::new(move |v| {
             let bytes = codec.encode(output.as_ref(), v, depth).map_err(|e| {
                 if e.code() == Code::InvalidArgument {
@@ -321,4 +332,8 @@ impl Dispatcher {
         run_after(&chain, &ctx, result.as_ref().map(|_| ()), start.elapsed());
         result
     }
+}
+
+fn entry_name(entry: &RouteEntry) -> &str {
+    entry.info.as_ref().map_or("", |i| i.name.as_str())
 }

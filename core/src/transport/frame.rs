@@ -314,10 +314,7 @@ pub fn check_body(kind: Kind, body: &Bytes) -> std::result::Result<(), WireError
     let bad = |e: prost::DecodeError| WireError::BadBody(e.to_string());
     match kind {
         Kind::Hello => Hello::decode(body.clone()).map(|_| ()).map_err(bad),
-        Kind::Call => {
-            let h = CallHeader::decode(body.clone()).map_err(bad)?;
-            CallHead::from_header(h).map(|_| ()).map_err(|e| WireError::BadBody(e.to_string()))
-        }
+        Kind::Call => CallHeader::decode(body.clone()).map(|_| ()).map_err(bad),
         Kind::Status | Kind::GoAway => Trailer::decode(body.clone()).map(|_| ()).map_err(bad),
         Kind::Message => Ok(()),
         Kind::End | Kind::Cancel if body.is_empty() => Ok(()),

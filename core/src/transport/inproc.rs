@@ -42,6 +42,7 @@ pub(super) struct InprocClient {
     active: Arc<AtomicUsize>,
     max_active: usize,
     peer: Peer,
+    closed: std::sync::atomic::AtomicBool,
 }
 
 pub(super) fn connect(name: &str, limits: &Limits) -> Result<InprocClient> {
@@ -57,6 +58,7 @@ pub(super) fn connect(name: &str, limits: &Limits) -> Result<InprocClient> {
         core,
         active: Arc::new(AtomicUsize::new(0)),
         max_active,
+        closed: std::sync::atomic::AtomicBool::new(false),
         peer: Peer { transport: "inproc", address: format!("inproc:{name}:pid={}", std::process::id()) },
     })
 }
@@ -71,6 +73,9 @@ impl Drop for ActiveGuard {
 
 impl InprocClient {
     fn begin(&self) -> Result<(Arc<Dispatcher>, ActiveGuard)> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::new(Code::Cancelled, "client closed"));
+        }
         let core = self
             .core
             .upgrade()
@@ -131,5 +136,7 @@ impl ClientTransport for InprocClient {
         })
     }
 
-    fn close(&self) {}
+    fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
 }

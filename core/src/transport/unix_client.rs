@@ -146,6 +146,12 @@ impl UnixClient {
                 if hello.magic != frame::MAGIC {
                     return Err(Error::unavailable(format!("unix://{shown} is not an hms-ffi server")));
                 }
+                if hello.version != frame::WIRE_VERSION {
+                    return Err(Error::new(
+                        Code::FailedPrecondition,
+                        format!("unix://{shown} speaks wire version {}, this client {}", hello.version, frame::WIRE_VERSION),
+                    ));
+                }
             }
             Kind::GoAway => {
                 let t = Trailer::decode(body).unwrap_or_default();

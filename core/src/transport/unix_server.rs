@@ -202,8 +202,13 @@ impl Connection {
                     return Err(format!("CALL on invalid stream id {}", h.stream));
                 }
                 let header = CallHeader::decode(body).map_err(|e| format!("bad CALL header: {e}"))?;
-                let (head, payload) = CallHead::from_header(header).map_err(|e| format!("bad CALL header: {e}"))?;
-                self.open(h.stream, h.flags & FLAG_UNARY != 0, head, payload).await
+                match CallHead::from_header(header) {
+                    Ok((head, payload)) => self.open(h.stream, h.flags & FLAG_UNARY != 0, head, payload).await,
+                    Err(e) => {
+                        self.finish(h.stream, Err(e)).await;
+                        Ok(())
+                    }
+                }
             }
             Kind::Message => {
                 let mut streams = self.streams.lock().map_err(|_| "poisoned".to_string())?;

@@ -243,3 +243,21 @@ pub fn check(case: &Case, outcome: &Result<Value, Error>) -> Result<(), String> 
     }
     Ok(())
 }
+
+/// A unix endpoint in a fresh temporary directory (kept alive by the returned guard).
+pub fn unix_uri(name: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let uri = format!("unix://{}", dir.path().join(format!("{name}.sock")).display());
+    (dir, uri)
+}
+
+/// `inproc://` and `unix://` endpoints for the same test.
+pub fn endpoints(name: &str) -> Vec<(String, Option<tempfile::TempDir>)> {
+    let (dir, unix) = unix_uri(name);
+    vec![(format!("inproc://{name}"), None), (unix, Some(dir))]
+}
+
+/// A message value from `(field, value)` pairs.
+pub fn msg(fields: &[(&str, Value)]) -> Value {
+    Value::message(fields.iter().map(|(k, v)| (k.to_string(), v.clone())))
+}

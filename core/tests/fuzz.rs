@@ -1,0 +1,116 @@
+//! Property-based fuzzing of everything that reads bytes or values from a peer: the frame
+//! decoder, protobuf/JSON/CBOR decoding and the value mapping. Nothing may panic; valid input
+//! must round-trip. `make fuzz` runs it with many more cases (PROPTEST_CASES).
+
+mod common;
+
+use hms_ffi_core::codec::{decode_cbor, decode_proto, encode_cbor};
+use hms_ffi_core::mapping::{from_message, json, to_message, MapOptions};
+use hms_ffi_core::transport::frame::{self, Kind};
+use hms_ffi_core::{Schema, Value};
+use prost::Message;
+use proptest::prelude::*;
+use std::sync::OnceLock;
+
+fn schema() -> &'static Schema {
+    static S: OnceLock<Schema> = OnceLock::new();
+    S.get_or_init(common::conformance_schema)
+}
+
+fn value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::Int),
+        any::<u64>().prop_map(Value::UInt),
+        any::<f64>().prop_map(Value::Float),
+        "[a-z_]{0,12}".prop_map(Value::String),
+        prop::collection::vec(any::<u8>(), 0..16).prop_map(Value::Bytes),
+        (-62_135_596_800i64..253_402_300_799, 0i32..1_000_000_000)
+            .prop_map(|(seconds, nanos)| Value::Timestamp(hms_ffi_core::Timestamp { seconds, nanos })),
+    ];
+    leaf.prop_recursive(6, 64, 8, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::List),
+            prop::collection::vec((prop_oneof![
+                Just("unicode_text".to_string()), Just("weight_mg".to_string()), Just("items".to_string()),
+                Just("counts".to_string()), Just("by_id".to_string()), Just("color".to_string()),
+                Just("meta".to_string()), Just("any_value".to_string()), Just("deep".to_string()),
+                Just("scalars".to_string()), Just("at".to_string()), Just("text".to_string()),
+                Just("number".to_string()), Just("name".to_string()), Just("price".to_string()),
+                "[a-z0-9]{1,6}"
+            ], inner), 0..6)
+                .prop_map(|kv| Value::Map(kv.into_iter().map(|(k, v)| (Value::String(k), v)).collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn frame_parser_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+        let _ = frame::parse_frames(&bytes, 1 << 16);
+    }
+
+    #[test]
+    fn frames_round_trip(kind in 1u8..=7, stream in any::<u32>(), body in prop::collection::vec(any::<u8>(), 0..64)) {
+        let kind = match kind { 1 => Kind::Hello, 2 => Kind::Call, 3 => Kind::Message, 4 => Kind::End, 5 => Kind::Status, 6 => Kind::Cancel, _ => Kind::GoAway };
+        let bytes = frame::encode_frame(kind, 0, stream, &body);
+        if let Ok(frames) = frame::parse_frames(&bytes, 1 << 16) {
+            prop_assert_eq!(frames.len(), 1);
+            prop_assert_eq!(frames[0].header.stream, stream);
+            prop_assert_eq!(&frames[0].body[..], &body[..]);
+        }
+    }
+
+    #[test]
+    fn proto_decoding_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+        let desc = schema().message("hms.conformance.v1.AllTypes").unwrap();
+        if let Ok(msg) = decode_proto(&desc, &bytes) {
+            let _ = from_message(&msg);
+        }
+    }
+
+    #[test]
+    fn cbor_decoding_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+        let _ = decode_cbor(&bytes, 64);
+    }
+
+    #[test]
+    fn json_decoding_never_panics(text in "[\\[\\]{}\":,0-9a-zA-Z_ .eE+-]{0,64}") {
+        let desc = schema().message("hms.conformance.v1.AllTypes").unwrap();
+        let _ = json::message_from_json(&desc, &text, 64);
+    }
+
+    #[test]
+    fn mapping_accepts_or_explains_and_round_trips(v in value()) {
+        let desc = schema().message("hms.conformance.v1.AllTypes").unwrap();
+        match to_message(&desc, &v, &MapOptions::default()) {
+            Ok(msg) => {
+                let bytes = msg.encode_to_vec();
+                let back = decode_proto(&desc, &bytes).unwrap();
+                prop_assert_eq!(&back, &msg);
+                // What comes out maps back in unchanged.
+                let out = from_message(&back);
+                let again = to_message(&desc, &out, &MapOptions::default()).unwrap();
+                prop_assert_eq!(again.encode_to_vec(), bytes);
+            }
+            Err(e) => {
+                let code = e.code();
+                prop_assert!(matches!(code, hms_ffi_core::Code::InvalidArgument | hms_ffi_core::Code::ResourceExhausted), "{}", e);
+                if code == hms_ffi_core::Code::InvalidArgument {
+                    prop_assert!(!e.field_violations().is_empty());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn cbor_round_trips(v in value()) {
+        let bytes = encode_cbor(&v).unwrap();
+        let back = decode_cbor(&bytes, 64).unwrap();
+        let again = encode_cbor(&back).unwrap();
+        prop_assert_eq!(again, bytes);
+    }
+}

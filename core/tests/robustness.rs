@@ -1,0 +1,204 @@
+//! Garbage, truncated and oversized frames, bad handshakes and vanishing clients: each closes
+//! (or refuses) only the offending connection; the server keeps answering everyone else.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use bytes::Bytes;
+use hms_ffi_core::transport::frame::{self, CallHead, Hello, Kind, Trailer, FLAG_UNARY, HEADER_LEN};
+use hms_ffi_core::{connect_blocking, CallOptions, Code, Value};
+use prost::Message;
+
+const ECHO: &str = "hms.conformance.v1.Conformance/Echo";
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+    uri: String,
+    _server: hms_ffi_core::Server,
+}
+
+fn fixture(name: &str) -> Fixture {
+    let (dir, uri) = common::unix_uri(name);
+    let server = common::conformance_server();
+    server.listen(&uri).unwrap();
+    let path = dir.path().join(format!("{name}.sock"));
+    Fixture { _dir: dir, path, uri, _server: server }
+}
+
+fn raw(path: &std::path::Path) -> UnixStream {
+    let s = UnixStream::connect(path).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s
+}
+
+fn hello(s: &mut UnixStream) {
+    let h = Hello { magic: frame::MAGIC.into(), version: frame::WIRE_VERSION, max_message: 1 << 22, agent: "test".into() };
+    s.write_all(&frame::encode_message_frame(Kind::Hello, 0, 0, &h)).unwrap();
+    let (hdr, _) = read_frame(s).expect("HELLO back");
+    assert_eq!(hdr.kind, Kind::Hello);
+}
+
+fn read_frame(s: &mut UnixStream) -> Option<(frame::Header, Vec<u8>)> {
+    let mut hb = [0u8; HEADER_LEN];
+    s.read_exact(&mut hb).ok()?;
+    let h = frame::parse_header(&hb).unwrap();
+    let mut body = vec![0u8; h.len as usize];
+    s.read_exact(&mut body).ok()?;
+    Some((h, body))
+}
+
+/// The connection was closed by the server: reads hit EOF.
+fn assert_closed(s: &mut UnixStream) {
+    let mut buf = [0u8; 64];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return,
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return,
+            Err(e) => panic!("expected the server to close the connection, got {e}"),
+        }
+    }
+}
+
+fn still_serves(uri: &str) {
+    let client = connect_blocking(uri).unwrap();
+    let req = common::msg(&[("unicode_text", Value::from("still here"))]);
+    let reply = client.call_blocking(ECHO, &req, &CallOptions::with_timeout(Duration::from_secs(5))).unwrap();
+    assert_eq!(reply.get("unicode_text").and_then(Value::as_str), Some("still here"));
+}
+
+fn call_frame(id: u32, payload: Vec<u8>) -> Vec<u8> {
+    let head = CallHead { method: ECHO.into(), ..CallHead::default() };
+    frame::encode_message_frame(Kind::Call, FLAG_UNARY, id, &head.to_header(Bytes::from(payload)))
+}
+
+#[test]
+fn garbage_instead_of_hello_closes_only_that_connection() {
+    let f = fixture("garbage");
+    let mut bystander = raw(&f.path);
+    hello(&mut bystander);
+    let mut s = raw(&f.path);
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    assert_closed(&mut s);
+    still_serves(&f.uri);
+    // The bystander's connection still works.
+    bystander.write_all(&call_frame(1, vec![])).unwrap();
+    let (h, body) = read_frame(&mut bystander).unwrap();
+    assert_eq!((h.kind, h.stream), (Kind::Status, 1));
+    assert_eq!(Trailer::decode(body.as_slice()).unwrap().code, 0);
+}
+
+#[test]
+fn unknown_kind_after_handshake_closes() {
+    let f = fixture("unknown-kind");
+    let mut s = raw(&f.path);
+    hello(&mut s);
+    s.write_all(&[0, 0, 0, 0, 99, 0, 1, 0, 0, 0]).unwrap();
+    assert_closed(&mut s);
+    still_serves(&f.uri);
+}
+
+#[test]
+fn malformed_call_header_closes() {
+    let f = fixture("bad-header");
+    let mut s = raw(&f.path);
+    hello(&mut s);
+    s.write_all(&frame::encode_frame(Kind::Call, FLAG_UNARY, 1, &[0xff, 0xff, 0xff, 0xff])).unwrap();
+    assert_closed(&mut s);
+    still_serves(&f.uri);
+}
+
+#[test]
+fn truncated_frame_then_hangup_is_harmless() {
+    let f = fixture("truncated");
+    let mut s = raw(&f.path);
+    hello(&mut s);
+    let whole = call_frame(1, vec![1, 2, 3]);
+    s.write_all(&whole[..whole.len() - 2]).unwrap();
+    drop(s);
+    still_serves(&f.uri);
+}
+
+#[test]
+fn absurd_length_closes() {
+    let f = fixture("absurd");
+    let mut s = raw(&f.path);
+    hello(&mut s);
+    let mut h = Vec::new();
+    h.extend_from_slice(&u32::MAX.to_le_bytes());
+    h.push(Kind::Call as u8);
+    h.push(FLAG_UNARY);
+    h.extend_from_slice(&1u32.to_le_bytes());
+    s.write_all(&h).unwrap();
+    assert_closed(&mut s);
+    still_serves(&f.uri);
+}
+
+#[test]
+fn oversized_message_is_refused_and_the_connection_survives() {
+    let f = fixture("oversized");
+    let mut s = raw(&f.path);
+    hello(&mut s);
+    // A request 1 MiB over the 4 MiB limit: drained and refused, the connection stays.
+    s.write_all(&call_frame(1, vec![0u8; 5 * 1024 * 1024])).unwrap();
+    let (h, body) = read_frame(&mut s).unwrap();
+    assert_eq!((h.kind, h.stream), (Kind::Status, 1));
+    let t = Trailer::decode(body.as_slice()).unwrap();
+    assert_eq!(Code::from_i32(t.code), Code::ResourceExhausted, "{}", t.message);
+    s.write_all(&call_frame(3, vec![])).unwrap();
+    let (h, body) = read_frame(&mut s).unwrap();
+    assert_eq!((h.kind, h.stream), (Kind::Status, 3));
+    assert_eq!(Trailer::decode(body.as_slice()).unwrap().code, 0);
+}
+
+#[test]
+fn undecodable_request_bytes_are_invalid_argument() {
+    let f = fixture("undecodable");
+    let mut s = raw(&f.path);
+    hello(&mut s);
+    s.write_all(&call_frame(1, vec![0x0a, 0xff, 0xff])).unwrap();
+    let (_, body) = read_frame(&mut s).unwrap();
+    let t = Trailer::decode(body.as_slice()).unwrap();
+    assert_eq!(Code::from_i32(t.code), Code::InvalidArgument, "{}", t.message);
+}
+
+#[test]
+fn wrong_wire_version_gets_goaway() {
+    let f = fixture("version");
+    let mut s = raw(&f.path);
+    let h = Hello { magic: frame::MAGIC.into(), version: 99, max_message: 0, agent: "future".into() };
+    s.write_all(&frame::encode_message_frame(Kind::Hello, 0, 0, &h)).unwrap();
+    let (hdr, body) = read_frame(&mut s).unwrap();
+    assert_eq!(hdr.kind, Kind::GoAway);
+    let t = Trailer::decode(body.as_slice()).unwrap();
+    assert_eq!(Code::from_i32(t.code), Code::FailedPrecondition);
+    assert!(t.message.contains("99"));
+    assert_closed(&mut s);
+    still_serves(&f.uri);
+}
+
+#[test]
+fn client_vanishing_mid_call_cancels_and_server_keeps_serving() {
+    let f = fixture("vanish");
+    for _ in 0..20 {
+        let mut s = raw(&f.path);
+        hello(&mut s);
+        let head = CallHead { method: "hms.conformance.v1.Conformance/Sleep".into(), ..CallHead::default() };
+        // Sleep for 10 s; the client hangs up at once.
+        let payload = vec![0x08, 0x90, 0x4e];
+        s.write_all(&frame::encode_message_frame(Kind::Call, FLAG_UNARY, 1, &head.to_header(Bytes::from(payload)))).unwrap();
+        drop(s);
+    }
+    for _ in 0..100 {
+        if f._server.inflight() == 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(f._server.inflight(), 0, "calls of vanished clients must be cancelled");
+    still_serves(&f.uri);
+}
