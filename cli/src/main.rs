@@ -14,7 +14,11 @@ use clap::{Parser, Subcommand};
 use hms_ffi_core::{CallOptions, Error, Metadata, Schema, Server, StreamingKind};
 
 #[derive(Parser)]
-#[command(name = "hms-ffi", version, about = "Serve, call and inspect hms-ffi endpoints")]
+#[command(
+    name = "hms-ffi",
+    version,
+    about = "Serve, call and inspect hms-ffi endpoints"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -75,7 +79,10 @@ enum Command {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("HMS_FFI_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HMS_FFI_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -94,12 +101,29 @@ fn main() -> ExitCode {
 
 async fn run(command: Command) -> Result<(), Error> {
     match command {
-        Command::Serve { schema, includes, listen, echo } => serve(schema, includes, listen, echo).await,
-        Command::Call { uri, method, request, timeout, metadata, emit_defaults } => {
+        Command::Serve {
+            schema,
+            includes,
+            listen,
+            echo,
+        } => serve(schema, includes, listen, echo).await,
+        Command::Call {
+            uri,
+            method,
+            request,
+            timeout,
+            metadata,
+            emit_defaults,
+        } => {
             let client = hms_ffi_core::connect(&uri).await?;
-            let mut opts = CallOptions { timeout: timeout.map(Duration::from_secs_f64), ..CallOptions::default() };
+            let mut opts = CallOptions {
+                timeout: timeout.map(Duration::from_secs_f64),
+                ..CallOptions::default()
+            };
             opts.metadata = parse_metadata(&metadata)?;
-            let reply = client.call_json(&method, &request, &opts, emit_defaults).await?;
+            let reply = client
+                .call_json(&method, &request, &opts, emit_defaults)
+                .await?;
             println!("{reply}");
             Ok(())
         }
@@ -122,9 +146,15 @@ async fn run(command: Command) -> Result<(), Error> {
 fn parse_metadata(entries: &[String]) -> Result<Metadata, Error> {
     let mut md = Metadata::new();
     for e in entries {
-        let (k, v) = e.split_once('=').or_else(|| e.split_once(':')).ok_or_else(|| {
-            Error::new(hms_ffi_core::Code::InvalidArgument, format!("metadata {e:?} must be key=value"))
-        })?;
+        let (k, v) = e
+            .split_once('=')
+            .or_else(|| e.split_once(':'))
+            .ok_or_else(|| {
+                Error::new(
+                    hms_ffi_core::Code::InvalidArgument,
+                    format!("metadata {e:?} must be key=value"),
+                )
+            })?;
         md.insert(k.trim(), v.trim());
     }
     Ok(md)
@@ -133,42 +163,68 @@ fn parse_metadata(entries: &[String]) -> Result<Metadata, Error> {
 fn print_methods(schema: &Schema) {
     for service in schema.services() {
         println!("{service}");
-        for m in schema.methods().into_iter().filter(|m| m.service() == service) {
+        for m in schema
+            .methods()
+            .into_iter()
+            .filter(|m| m.service() == service)
+        {
             let kind = match m.kind() {
                 StreamingKind::Unary => String::new(),
                 k => format!(" [{}]", k.name()),
             };
-            println!("  {}({}) returns ({}){kind}", m.name, m.input().full_name(), m.output().full_name());
+            println!(
+                "  {}({}) returns ({}){kind}",
+                m.name,
+                m.input().full_name(),
+                m.output().full_name()
+            );
         }
     }
 }
 
-async fn serve(schema: Vec<PathBuf>, includes: Vec<PathBuf>, listen: Vec<String>, echo: bool) -> Result<(), Error> {
+async fn serve(
+    schema: Vec<PathBuf>,
+    includes: Vec<PathBuf>,
+    listen: Vec<String>,
+    echo: bool,
+) -> Result<(), Error> {
     let schema = Schema::load(&schema, &includes)?;
     let server = Server::new(schema.clone());
     let mut served = 0;
     if echo {
         for m in schema.methods() {
             if m.input().full_name() != m.output().full_name() {
-                eprintln!("not echoing {} ({} -> {})", m.name, m.input().full_name(), m.output().full_name());
+                eprintln!(
+                    "not echoing {} ({} -> {})",
+                    m.name,
+                    m.input().full_name(),
+                    m.output().full_name()
+                );
                 continue;
             }
             match m.kind() {
-                StreamingKind::Unary => server.unary(&m.name, |req, _ctx| async move { Ok(req) })?,
-                StreamingKind::ServerStreaming => server.server_streaming(&m.name, |req, sink, _ctx| async move { sink.send(&req) })?,
-                StreamingKind::ClientStreaming => server.client_streaming(&m.name, |mut input, _ctx| async move {
-                    let mut last = hms_ffi_core::Value::Null;
-                    while let Some(v) = input.next().await {
-                        last = v?;
-                    }
-                    Ok(last)
-                })?,
-                StreamingKind::Bidi => server.bidi_streaming(&m.name, |mut input, sink, _ctx| async move {
-                    while let Some(v) = input.next().await {
-                        sink.send(&v?)?;
-                    }
-                    Ok(())
-                })?,
+                StreamingKind::Unary => {
+                    server.unary(&m.name, |req, _ctx| async move { Ok(req) })?
+                }
+                StreamingKind::ServerStreaming => server
+                    .server_streaming(&m.name, |req, sink, _ctx| async move { sink.send(&req) })?,
+                StreamingKind::ClientStreaming => {
+                    server.client_streaming(&m.name, |mut input, _ctx| async move {
+                        let mut last = hms_ffi_core::Value::Null;
+                        while let Some(v) = input.next().await {
+                            last = v?;
+                        }
+                        Ok(last)
+                    })?
+                }
+                StreamingKind::Bidi => {
+                    server.bidi_streaming(&m.name, |mut input, sink, _ctx| async move {
+                        while let Some(v) = input.next().await {
+                            sink.send(&v?)?;
+                        }
+                        Ok(())
+                    })?
+                }
             }
             served += 1;
         }

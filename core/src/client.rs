@@ -33,7 +33,10 @@ pub struct CallOptions {
 impl CallOptions {
     /// Options with a timeout.
     pub fn with_timeout(timeout: Duration) -> CallOptions {
-        CallOptions { timeout: Some(timeout), ..CallOptions::default() }
+        CallOptions {
+            timeout: Some(timeout),
+            ..CallOptions::default()
+        }
     }
 }
 
@@ -50,7 +53,10 @@ pub struct ConnectOptions {
 
 impl std::fmt::Debug for ConnectOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConnectOptions").field("limits", &self.limits).field("interceptors", &self.interceptors.len()).finish()
+        f.debug_struct("ConnectOptions")
+            .field("limits", &self.limits)
+            .field("interceptors", &self.interceptors.len())
+            .finish()
     }
 }
 
@@ -71,7 +77,9 @@ struct Inner {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("endpoint", &self.inner.endpoint).finish()
+        f.debug_struct("Client")
+            .field("endpoint", &self.inner.endpoint)
+            .finish()
     }
 }
 
@@ -92,10 +100,18 @@ pub async fn connect_with(uri: &str, options: ConnectOptions) -> Result<Client> 
     let (schema, schemaless) = match options.schema {
         Some(s) => (s, HashSet::new()),
         None => {
-            let head = CallHead { method: DESCRIBE_METHOD.to_string(), timeout: Some(Duration::from_secs(10)), ..CallHead::default() };
+            let head = CallHead {
+                method: DESCRIBE_METHOD.to_string(),
+                timeout: Some(Duration::from_secs(10)),
+                ..CallHead::default()
+            };
             let bytes = transport.unary(head, Bytes::new()).await?;
-            let d = DescribeResponse::decode(bytes).map_err(|e| Error::new(Code::Internal, format!("bad discovery reply: {e}")))?;
-            (Schema::from_descriptor_set(&d.descriptor_set)?, d.schemaless.into_iter().collect())
+            let d = DescribeResponse::decode(bytes)
+                .map_err(|e| Error::new(Code::Internal, format!("bad discovery reply: {e}")))?;
+            (
+                Schema::from_descriptor_set(&d.descriptor_set)?,
+                d.schemaless.into_iter().collect(),
+            )
         }
     };
     Ok(Client {
@@ -121,17 +137,25 @@ pub struct ClientStream {
 
 impl std::fmt::Debug for ClientStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientStream").field("method", &self.info.name).finish()
+        f.debug_struct("ClientStream")
+            .field("method", &self.info.name)
+            .finish()
     }
 }
 
 impl ClientStream {
     /// Sends one request.
     pub fn send(&mut self, request: &Value) -> Result<()> {
-        let bytes = self.codec.encode(Some(&self.info.input()), request, self.limits.max_depth)?;
+        let bytes = self
+            .codec
+            .encode(Some(&self.info.input()), request, self.limits.max_depth)?;
         self.limits.check_message(bytes.len(), "request")?;
-        let tx = self.tx.as_ref().ok_or_else(|| Error::new(Code::FailedPrecondition, "request stream already closed"))?;
-        tx.send(bytes.into()).map_err(|_| Error::unavailable("call already ended"))
+        let tx = self
+            .tx
+            .as_ref()
+            .ok_or_else(|| Error::new(Code::FailedPrecondition, "request stream already closed"))?;
+        tx.send(bytes.into())
+            .map_err(|_| Error::unavailable("call already ended"))
     }
 
     /// Says no more requests will come.
@@ -145,7 +169,11 @@ impl ClientStream {
     /// The next response; `None` when the server ended the call successfully.
     pub async fn next(&mut self) -> Option<Result<Value>> {
         match self.raw.rx.recv().await? {
-            Ok(bytes) => Some(self.codec.decode(Some(&self.info.output()), &bytes, self.limits.max_depth)),
+            Ok(bytes) => Some(self.codec.decode(
+                Some(&self.info.output()),
+                &bytes,
+                self.limits.max_depth,
+            )),
             Err(e) => Some(Err(e)),
         }
     }
@@ -180,11 +208,21 @@ impl Client {
     }
 
     fn head(&self, method: &str, opts: &CallOptions, codec: Codec) -> CallHead {
-        CallHead { method: method.to_string(), timeout: opts.timeout, metadata: opts.metadata.clone(), codec, trace_id: String::new() }
+        CallHead {
+            method: method.to_string(),
+            timeout: opts.timeout,
+            metadata: opts.metadata.clone(),
+            codec,
+            trace_id: String::new(),
+        }
     }
 
     /// Runs the client interceptors around a transport call, with the deadline.
-    async fn run<T>(&self, mut head: CallHead, fut: impl FnOnce(CallHead) -> crate::handler::BoxFuture<'static, Result<T>>) -> Result<T> {
+    async fn run<T>(
+        &self,
+        mut head: CallHead,
+        fut: impl FnOnce(CallHead) -> crate::handler::BoxFuture<'static, Result<T>>,
+    ) -> Result<T> {
         let start = Instant::now();
         let mut ctx = Context::new(head.method.clone(), "client", self.inner.endpoint.clone());
         ctx.metadata = head.metadata.clone();
@@ -195,12 +233,19 @@ impl Client {
             head.metadata = ctx.metadata.clone();
             head.trace_id = ctx.trace_id.clone();
             match head.timeout {
-                Some(t) => tokio::time::timeout(t, fut(head)).await.unwrap_or_else(|_| Err(Error::deadline_exceeded())),
+                Some(t) => tokio::time::timeout(t, fut(head))
+                    .await
+                    .unwrap_or_else(|_| Err(Error::deadline_exceeded())),
                 None => fut(head).await,
             }
         }
         .await;
-        run_after(&self.inner.interceptors, &ctx, result.as_ref().map(|_| ()), start.elapsed());
+        run_after(
+            &self.inner.interceptors,
+            &ctx,
+            result.as_ref().map(|_| ()),
+            start.elapsed(),
+        );
         result
     }
 
@@ -208,10 +253,15 @@ impl Client {
         match self.inner.schema.method(method) {
             Some(info) if opts.codec == Some(Codec::Cbor) => Err(Error::new(
                 Code::InvalidArgument,
-                format!("method {} has a schema: use the proto or json codec", info.name),
+                format!(
+                    "method {} has a schema: use the proto or json codec",
+                    info.name
+                ),
             )),
             Some(info) => Ok((Some(info.clone()), opts.codec.unwrap_or(Codec::Proto))),
-            None if self.inner.schemaless.contains(method) || opts.codec == Some(Codec::Cbor) => Ok((None, Codec::Cbor)),
+            None if self.inner.schemaless.contains(method) || opts.codec == Some(Codec::Cbor) => {
+                Ok((None, Codec::Cbor))
+            }
             None => Err(Error::unimplemented_method(method)),
         }
     }
@@ -221,7 +271,14 @@ impl Client {
         let (info, codec) = self.resolve(method, opts)?;
         if let Some(i) = &info {
             if i.kind() != StreamingKind::Unary {
-                return Err(Error::new(Code::FailedPrecondition, format!("method {} is {}; use a streaming call", i.name, i.kind().name())));
+                return Err(Error::new(
+                    Code::FailedPrecondition,
+                    format!(
+                        "method {} is {}; use a streaming call",
+                        i.name,
+                        i.kind().name()
+                    ),
+                ));
             }
         }
         let depth = self.inner.limits.max_depth;
@@ -233,30 +290,58 @@ impl Client {
     }
 
     /// [`call`](Client::call) from synchronous code (never on a reactor thread).
-    pub fn call_blocking(&self, method: &str, request: &Value, opts: &CallOptions) -> Result<Value> {
+    pub fn call_blocking(
+        &self,
+        method: &str,
+        request: &Value,
+        opts: &CallOptions,
+    ) -> Result<Value> {
         crate::runtime::block_on(self.call(method, request, opts))?
     }
 
     /// Calls a unary method with already-encoded protobuf bytes.
-    pub async fn call_raw(&self, method: &str, request: Bytes, opts: &CallOptions) -> Result<Bytes> {
+    pub async fn call_raw(
+        &self,
+        method: &str,
+        request: Bytes,
+        opts: &CallOptions,
+    ) -> Result<Bytes> {
         let info = self.inner.schema.require_method(method)?;
         self.inner.limits.check_message(request.len(), "request")?;
         let name = info.name.clone();
         self.call_bytes(&name, request, opts, Codec::Proto).await
     }
 
-    async fn call_bytes(&self, method: &str, request: Bytes, opts: &CallOptions, codec: Codec) -> Result<Bytes> {
+    async fn call_bytes(
+        &self,
+        method: &str,
+        request: Bytes,
+        opts: &CallOptions,
+        codec: Codec,
+    ) -> Result<Bytes> {
         let transport = self.inner.transport.clone();
         let head = self.head(method, opts, codec);
-        self.run(head, move |head| Box::pin(async move { transport.unary(head, request).await })).await
+        self.run(head, move |head| {
+            Box::pin(async move { transport.unary(head, request).await })
+        })
+        .await
     }
 
     /// Calls a unary method with protobuf JSON text (lowerCamelCase or proto names) and
     /// returns canonical protobuf JSON.
-    pub async fn call_json(&self, method: &str, request_json: &str, opts: &CallOptions, emit_defaults: bool) -> Result<String> {
+    pub async fn call_json(
+        &self,
+        method: &str,
+        request_json: &str,
+        opts: &CallOptions,
+        emit_defaults: bool,
+    ) -> Result<String> {
         let info = self.inner.schema.require_method(method)?.clone();
-        let msg = json::message_from_json(&info.input(), request_json, self.inner.limits.max_depth)?;
-        let reply = self.call_raw(&info.name, msg.encode_to_vec().into(), opts).await?;
+        let msg =
+            json::message_from_json(&info.input(), request_json, self.inner.limits.max_depth)?;
+        let reply = self
+            .call_raw(&info.name, msg.encode_to_vec().into(), opts)
+            .await?;
         let out = crate::codec::decode_proto(&info.output(), &reply)?;
         json::message_to_json(&out, emit_defaults)
     }
@@ -267,13 +352,28 @@ impl Client {
         let codec = opts.codec.unwrap_or(Codec::Proto);
         let transport = self.inner.transport.clone();
         let head = self.head(&info.name, opts, codec);
-        let raw = self.run(head, move |head| Box::pin(async move { transport.open(head).await })).await?;
+        let raw = self
+            .run(head, move |head| {
+                Box::pin(async move { transport.open(head).await })
+            })
+            .await?;
         let tx = Some(raw.tx.clone());
-        Ok(ClientStream { raw, tx, codec, info, limits: self.inner.limits.clone() })
+        Ok(ClientStream {
+            raw,
+            tx,
+            codec,
+            info,
+            limits: self.inner.limits.clone(),
+        })
     }
 
     /// Calls a server-streaming method: sends `request`, returns the stream of responses.
-    pub async fn server_streaming(&self, method: &str, request: &Value, opts: &CallOptions) -> Result<ClientStream> {
+    pub async fn server_streaming(
+        &self,
+        method: &str,
+        request: &Value,
+        opts: &CallOptions,
+    ) -> Result<ClientStream> {
         let mut s = self.open_stream(method, opts).await?;
         s.send(request)?;
         s.close_send();

@@ -35,7 +35,10 @@ impl Codec {
             0 => Ok(Codec::Proto),
             1 => Ok(Codec::Json),
             2 => Ok(Codec::Cbor),
-            _ => Err(Error::new(Code::Unimplemented, format!("unknown codec {n}"))),
+            _ => Err(Error::new(
+                Code::Unimplemented,
+                format!("unknown codec {n}"),
+            )),
         }
     }
 
@@ -49,8 +52,16 @@ impl Codec {
     }
 
     /// Encodes a value. `desc` is required for `Proto` and `Json`.
-    pub fn encode(self, desc: Option<&MessageDescriptor>, value: &Value, max_depth: usize) -> Result<Vec<u8>> {
-        let opts = MapOptions { json: false, max_depth };
+    pub fn encode(
+        self,
+        desc: Option<&MessageDescriptor>,
+        value: &Value,
+        max_depth: usize,
+    ) -> Result<Vec<u8>> {
+        let opts = MapOptions {
+            json: false,
+            max_depth,
+        };
         match (self, desc) {
             (Codec::Proto, Some(d)) => Ok(mapping::to_message(d, value, &opts)?.encode_to_vec()),
             (Codec::Json, Some(d)) => {
@@ -66,14 +77,21 @@ impl Codec {
     }
 
     /// Decodes bytes into a value. `desc` is required for `Proto` and `Json`.
-    pub fn decode(self, desc: Option<&MessageDescriptor>, bytes: &[u8], max_depth: usize) -> Result<Value> {
+    pub fn decode(
+        self,
+        desc: Option<&MessageDescriptor>,
+        bytes: &[u8],
+        max_depth: usize,
+    ) -> Result<Value> {
         match (self, desc) {
             (Codec::Proto, Some(d)) => Ok(mapping::from_message(&decode_proto(d, bytes)?)),
             (Codec::Json, Some(d)) => {
                 let text = std::str::from_utf8(bytes).map_err(|_| {
                     Error::new(Code::InvalidArgument, "JSON message is not valid UTF-8")
                 })?;
-                Ok(mapping::from_message(&json::message_from_json(d, text, max_depth)?))
+                Ok(mapping::from_message(&json::message_from_json(
+                    d, text, max_depth,
+                )?))
             }
             (Codec::Cbor, _) => decode_cbor(bytes, max_depth),
             (_, None) => Err(Error::new(
@@ -107,9 +125,17 @@ fn to_cbor(v: &Value) -> ciborium::Value {
         Value::String(s) => C::Text(s.clone()),
         Value::Bytes(b) => C::Bytes(b.clone()),
         Value::List(items) => C::Array(items.iter().map(to_cbor).collect()),
-        Value::Map(entries) => C::Map(entries.iter().map(|(k, v)| (to_cbor(k), to_cbor(v))).collect()),
+        Value::Map(entries) => C::Map(
+            entries
+                .iter()
+                .map(|(k, v)| (to_cbor(k), to_cbor(v)))
+                .collect(),
+        ),
         // RFC 8949 tag 1: epoch-based date/time.
-        Value::Timestamp(t) => C::Tag(1, Box::new(C::Float(t.seconds as f64 + f64::from(t.nanos) / 1e9))),
+        Value::Timestamp(t) => C::Tag(
+            1,
+            Box::new(C::Float(t.seconds as f64 + f64::from(t.nanos) / 1e9)),
+        ),
         Value::Duration(d) => C::Text(crate::mapping::wkt::format_duration(*d)),
     }
 }
@@ -117,28 +143,50 @@ fn to_cbor(v: &Value) -> ciborium::Value {
 fn from_cbor(c: ciborium::Value, depth: usize, max_depth: usize) -> Result<Value> {
     use ciborium::Value as C;
     if depth > max_depth {
-        return Err(Error::resource_exhausted("NESTING_TOO_DEEP", "CBOR value nests too deep"));
+        return Err(Error::resource_exhausted(
+            "NESTING_TOO_DEEP",
+            "CBOR value nests too deep",
+        ));
     }
     Ok(match c {
         C::Null => Value::Null,
         C::Bool(b) => Value::Bool(b),
         C::Integer(i) => {
             let n = i128::from(i);
-            i64::try_from(n).map(Value::Int).or_else(|_| u64::try_from(n).map(Value::UInt)).unwrap_or(Value::BigInt(n.to_string()))
+            i64::try_from(n)
+                .map(Value::Int)
+                .or_else(|_| u64::try_from(n).map(Value::UInt))
+                .unwrap_or(Value::BigInt(n.to_string()))
         }
         C::Float(x) => Value::Float(x),
         C::Text(s) => Value::String(s),
         C::Bytes(b) => Value::Bytes(b),
-        C::Array(items) => Value::List(items.into_iter().map(|x| from_cbor(x, depth + 1, max_depth)).collect::<Result<_>>()?),
+        C::Array(items) => Value::List(
+            items
+                .into_iter()
+                .map(|x| from_cbor(x, depth + 1, max_depth))
+                .collect::<Result<_>>()?,
+        ),
         C::Map(entries) => Value::Map(
             entries
                 .into_iter()
-                .map(|(k, v)| Ok((from_cbor(k, depth + 1, max_depth)?, from_cbor(v, depth + 1, max_depth)?)))
+                .map(|(k, v)| {
+                    Ok((
+                        from_cbor(k, depth + 1, max_depth)?,
+                        from_cbor(v, depth + 1, max_depth)?,
+                    ))
+                })
                 .collect::<Result<_>>()?,
         ),
         C::Tag(1, inner) => match *inner {
-            C::Float(x) => Value::Timestamp(crate::value::Timestamp { seconds: x.floor() as i64, nanos: ((x - x.floor()) * 1e9).round().min(999_999_999.0) as i32 }),
-            C::Integer(i) => Value::Timestamp(crate::value::Timestamp { seconds: i64::try_from(i).unwrap_or(0), nanos: 0 }),
+            C::Float(x) => Value::Timestamp(crate::value::Timestamp {
+                seconds: x.floor() as i64,
+                nanos: ((x - x.floor()) * 1e9).round().min(999_999_999.0) as i32,
+            }),
+            C::Integer(i) => Value::Timestamp(crate::value::Timestamp {
+                seconds: i64::try_from(i).unwrap_or(0),
+                nanos: 0,
+            }),
             other => from_cbor(other, depth + 1, max_depth)?,
         },
         C::Tag(_, inner) => from_cbor(*inner, depth + 1, max_depth)?,
@@ -156,7 +204,8 @@ pub fn encode_cbor(v: &Value) -> Result<Vec<u8>> {
 
 /// Decodes CBOR into a value tree; bad bytes are `InvalidArgument`.
 pub fn decode_cbor(bytes: &[u8], max_depth: usize) -> Result<Value> {
-    let c: ciborium::Value = ciborium::de::from_reader_with_recursion_limit(bytes, max_depth.saturating_add(1))
-        .map_err(|e| Error::new(Code::InvalidArgument, format!("invalid CBOR: {e}")))?;
+    let c: ciborium::Value =
+        ciborium::de::from_reader_with_recursion_limit(bytes, max_depth.saturating_add(1))
+            .map_err(|e| Error::new(Code::InvalidArgument, format!("invalid CBOR: {e}")))?;
     from_cbor(c, 0, max_depth)
 }

@@ -19,13 +19,17 @@ impl Metadata {
 
     /// Adds an entry (the key is lower-cased); keys may repeat.
     pub fn insert(&mut self, key: impl AsRef<str>, value: impl Into<String>) {
-        self.entries.push((key.as_ref().to_ascii_lowercase(), value.into()));
+        self.entries
+            .push((key.as_ref().to_ascii_lowercase(), value.into()));
     }
 
     /// The first value for `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
         let key = key.to_ascii_lowercase();
-        self.entries.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_str())
+        self.entries
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every entry in order.
@@ -80,7 +84,11 @@ fn new_trace_id() -> String {
 
 impl Context {
     /// A context for `method` with no deadline, as a transport creates it.
-    pub fn new(method: impl Into<String>, transport: &'static str, peer: impl Into<String>) -> Context {
+    pub fn new(
+        method: impl Into<String>,
+        transport: &'static str,
+        peer: impl Into<String>,
+    ) -> Context {
         Context {
             method: method.into(),
             deadline: None,
@@ -113,7 +121,8 @@ impl Context {
     }
     /// Time left before the deadline (zero once passed); `None` without a deadline.
     pub fn time_remaining(&self) -> Option<Duration> {
-        self.deadline.map(|d| d.saturating_duration_since(Instant::now()))
+        self.deadline
+            .map(|d| d.saturating_duration_since(Instant::now()))
     }
     /// The caller's metadata.
     pub fn metadata(&self) -> &Metadata {

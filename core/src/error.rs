@@ -250,7 +250,9 @@ mod tests {
             ],
         );
         assert_eq!(err.code(), Code::InvalidArgument);
-        assert!(err.message().contains("items[2].price: expected double, got str"));
+        assert!(err
+            .message()
+            .contains("items[2].price: expected double, got str"));
         assert!(err.message().contains("2 violations"));
         assert_eq!(err.field_violations().len(), 2);
         assert_eq!(err.to_string().split(':').next(), Some("INVALID_ARGUMENT"));

@@ -29,7 +29,12 @@ pub trait RawHandler: Send + Sync + 'static {
 /// A streaming method of any kind: it reads requests from `input` and writes to `output`.
 pub trait StreamHandler: Send + Sync + 'static {
     /// Handles one call; returning ends the response stream (with the error, if any).
-    fn call(&self, input: RequestStream, output: ResponseSink, ctx: Context) -> BoxFuture<'static, Result<()>>;
+    fn call(
+        &self,
+        input: RequestStream,
+        output: ResponseSink,
+        ctx: Context,
+    ) -> BoxFuture<'static, Result<()>>;
 }
 
 impl<F, Fut> UnaryHandler for F
@@ -54,7 +59,9 @@ where
         Box::pin(async move {
             tokio::task::spawn_blocking(move || f(request, ctx))
                 .await
-                .unwrap_or_else(|e| Err(Error::new(Code::Internal, format!("handler panicked: {e}"))))
+                .unwrap_or_else(|e| {
+                    Err(Error::new(Code::Internal, format!("handler panicked: {e}")))
+                })
         })
     }
 }
@@ -78,7 +85,12 @@ where
     F: Fn(RequestStream, ResponseSink, Context) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<()>> + Send + 'static,
 {
-    fn call(&self, input: RequestStream, output: ResponseSink, ctx: Context) -> BoxFuture<'static, Result<()>> {
+    fn call(
+        &self,
+        input: RequestStream,
+        output: ResponseSink,
+        ctx: Context,
+    ) -> BoxFuture<'static, Result<()>> {
         Box::pin((self.0)(input, output, ctx))
     }
 }

@@ -37,7 +37,10 @@ where
     BeforeFn(f)
 }
 
-pub(crate) fn run_before(chain: &[std::sync::Arc<dyn Interceptor>], ctx: &mut Context) -> Result<()> {
+pub(crate) fn run_before(
+    chain: &[std::sync::Arc<dyn Interceptor>],
+    ctx: &mut Context,
+) -> Result<()> {
     for i in chain {
         i.before(ctx)?;
     }

@@ -51,7 +51,9 @@ mod status;
 pub mod transport;
 pub mod value;
 
-pub use client::{connect, connect_blocking, connect_with, CallOptions, Client, ClientStream, ConnectOptions};
+pub use client::{
+    connect, connect_blocking, connect_with, CallOptions, Client, ClientStream, ConnectOptions,
+};
 pub use code::Code;
 pub use codec::Codec;
 pub use context::{Context, Metadata};

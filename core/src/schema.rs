@@ -113,7 +113,11 @@ impl Schema {
         let mut dirs: Vec<PathBuf> = includes.iter().map(|p| p.as_ref().to_path_buf()).collect();
         for f in files {
             let parent = f.as_ref().parent().unwrap_or(Path::new("."));
-            let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+            let parent = if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            };
             if !dirs.iter().any(|d| d == parent) {
                 dirs.push(parent.to_path_buf());
             }

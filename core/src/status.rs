@@ -141,9 +141,7 @@ impl Error {
     pub fn from_status_bytes(bytes: &[u8]) -> Error {
         let status = match StatusProto::decode(bytes) {
             Ok(s) => s,
-            Err(e) => {
-                return Error::new(Code::Internal, format!("undecodable error status: {e}"))
-            }
+            Err(e) => return Error::new(Code::Internal, format!("undecodable error status: {e}")),
         };
         let mut details = Details::default();
         let mut origin = None;
@@ -151,12 +149,12 @@ impl Error {
             let value = a.value.as_slice();
             match a.type_url.as_str() {
                 BAD_REQUEST => match BadRequestProto::decode(value) {
-                    Ok(br) => details.field_violations.extend(br.field_violations.into_iter().map(
-                        |v| FieldViolation {
+                    Ok(br) => details
+                        .field_violations
+                        .extend(br.field_violations.into_iter().map(|v| FieldViolation {
                             field: v.field,
                             description: v.description,
-                        },
-                    )),
+                        })),
                     Err(_) => details.other.push((a.type_url, a.value)),
                 },
                 ERROR_INFO => match ErrorInfoProto::decode(value) {

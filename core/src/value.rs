@@ -132,8 +132,14 @@ impl fmt::Debug for Value {
                 .debug_map()
                 .entries(entries.iter().map(|(k, v)| (k, v)))
                 .finish(),
-            Value::Timestamp(t) => write!(f, "Timestamp({})", crate::mapping::wkt::format_timestamp(*t)),
-            Value::Duration(d) => write!(f, "Duration({})", crate::mapping::wkt::format_duration(*d)),
+            Value::Timestamp(t) => write!(
+                f,
+                "Timestamp({})",
+                crate::mapping::wkt::format_timestamp(*t)
+            ),
+            Value::Duration(d) => {
+                write!(f, "Duration({})", crate::mapping::wkt::format_duration(*d))
+            }
         }
     }
 }

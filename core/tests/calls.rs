@@ -1,6 +1,8 @@
 //! End-to-end behaviour of Server and Client over inproc and unix: errors, interceptors,
 //! deadlines, cancellation, streaming, limits, shutdown, schemaless calls.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -10,7 +12,8 @@ use std::time::Duration;
 use common::{conformance_schema, conformance_server, endpoints, msg};
 use hms_ffi_core::interceptor::before_fn;
 use hms_ffi_core::{
-    connect, connect_blocking, CallOptions, Code, Codec, Context, Error, Interceptor, Limits, Server, ServerOptions, Value,
+    connect, connect_blocking, CallOptions, Code, Codec, Context, Error, Interceptor, Limits,
+    Server, ServerOptions, Value,
 };
 
 const ECHO: &str = "hms.conformance.v1.Conformance/Echo";
@@ -34,12 +37,21 @@ async fn handler_panic_is_internal_and_server_keeps_serving() {
             .unwrap();
         server.listen(&uri).unwrap();
         let client = connect(&uri).await.unwrap();
-        let err = client.call(ECHO, &text("boom"), &CallOptions::default()).await.unwrap_err();
+        let err = client
+            .call(ECHO, &text("boom"), &CallOptions::default())
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), Code::Internal, "{uri}: {err}");
         assert!(err.message().contains("boom requested"), "{err}");
         let origin = err.origin().expect("origin set");
-        assert_eq!((origin.language.as_str(), origin.method.as_str()), ("rust", "Echo"));
-        let ok = client.call(ECHO, &text("fine"), &CallOptions::default()).await.unwrap();
+        assert_eq!(
+            (origin.language.as_str(), origin.method.as_str()),
+            ("rust", "Echo")
+        );
+        let ok = client
+            .call(ECHO, &text("fine"), &CallOptions::default())
+            .await
+            .unwrap();
         assert_eq!(ok.get("unicode_text").and_then(Value::as_str), Some("fine"));
     }
 }
@@ -63,7 +75,12 @@ async fn interceptors_authenticate_and_see_outcomes() {
         server
             .unary(ECHO, move |_req, ctx: Context| {
                 r.fetch_add(1, Ordering::SeqCst);
-                async move { Ok(msg(&[("unicode_text", Value::from(ctx.identity().unwrap_or("?")))])) }
+                async move {
+                    Ok(msg(&[(
+                        "unicode_text",
+                        Value::from(ctx.identity().unwrap_or("?")),
+                    )]))
+                }
             })
             .unwrap();
         server.add_interceptor(before_fn(|ctx: &mut Context| {
@@ -81,13 +98,19 @@ async fn interceptors_authenticate_and_see_outcomes() {
         server.add_interceptor(Recorder(failures.clone()));
         server.listen(&uri).unwrap();
         let client = connect(&uri).await.unwrap();
-        let err = client.call(ECHO, &text("x"), &CallOptions::default()).await.unwrap_err();
+        let err = client
+            .call(ECHO, &text("x"), &CallOptions::default())
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), Code::Unauthenticated);
         assert_eq!(ran.load(Ordering::SeqCst), 0, "the handler must not run");
         let mut opts = CallOptions::default();
         opts.metadata.insert("Authorization", "Bearer good");
         let reply = client.call(ECHO, &text("x"), &opts).await.unwrap();
-        assert_eq!(reply.get("unicode_text").and_then(Value::as_str), Some("alice"));
+        assert_eq!(
+            reply.get("unicode_text").and_then(Value::as_str),
+            Some("alice")
+        );
         assert_eq!(failures.load(Ordering::SeqCst), 1);
     }
 }
@@ -97,7 +120,10 @@ async fn client_interceptor_adds_metadata() {
     let server = Server::new(conformance_schema());
     server
         .unary(ECHO, |_req, ctx: Context| async move {
-            Ok(msg(&[("unicode_text", Value::from(ctx.metadata().get("x-tenant").unwrap_or("none")))]))
+            Ok(msg(&[(
+                "unicode_text",
+                Value::from(ctx.metadata().get("x-tenant").unwrap_or("none")),
+            )]))
         })
         .unwrap();
     server.listen("inproc://client-interceptor").unwrap();
@@ -108,9 +134,17 @@ async fn client_interceptor_adds_metadata() {
         }))],
         ..Default::default()
     };
-    let client = hms_ffi_core::connect_with("inproc://client-interceptor", opts).await.unwrap();
-    let reply = client.call(ECHO, &Value::Map(vec![]), &CallOptions::default()).await.unwrap();
-    assert_eq!(reply.get("unicode_text").and_then(Value::as_str), Some("acme"));
+    let client = hms_ffi_core::connect_with("inproc://client-interceptor", opts)
+        .await
+        .unwrap();
+    let reply = client
+        .call(ECHO, &Value::Map(vec![]), &CallOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        reply.get("unicode_text").and_then(Value::as_str),
+        Some("acme")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -135,7 +169,14 @@ async fn deadline_reaches_the_handler_and_cancellation_propagates() {
             .unwrap();
         server.listen(&uri).unwrap();
         let client = connect(&uri).await.unwrap();
-        let err = client.call(SLEEP, &Value::Map(vec![]), &CallOptions::with_timeout(Duration::from_millis(300))).await.unwrap_err();
+        let err = client
+            .call(
+                SLEEP,
+                &Value::Map(vec![]),
+                &CallOptions::with_timeout(Duration::from_millis(300)),
+            )
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), Code::DeadlineExceeded, "{uri}");
         for _ in 0..100 {
             if saw_cancel.load(Ordering::SeqCst) {
@@ -143,7 +184,10 @@ async fn deadline_reaches_the_handler_and_cancellation_propagates() {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        assert!(saw_cancel.load(Ordering::SeqCst), "{uri}: handler was not cancelled");
+        assert!(
+            saw_cancel.load(Ordering::SeqCst),
+            "{uri}: handler was not cancelled"
+        );
         assert_eq!(server.inflight(), 0);
     }
 }
@@ -168,10 +212,16 @@ async fn all_streaming_kinds() {
         let opts = CallOptions::with_timeout(Duration::from_secs(5));
         let m = |n: &str| format!("hms.conformance.v1.Conformance/{n}");
 
-        let mut s = client.server_streaming(&m("ServerStream"), &text("s"), &opts).await.unwrap();
+        let mut s = client
+            .server_streaming(&m("ServerStream"), &text("s"), &opts)
+            .await
+            .unwrap();
         let mut n = 0;
         while let Some(item) = s.next().await {
-            assert_eq!(item.unwrap().get("unicode_text").and_then(Value::as_str), Some("s"));
+            assert_eq!(
+                item.unwrap().get("unicode_text").and_then(Value::as_str),
+                Some("s")
+            );
             n += 1;
         }
         assert_eq!(n, 3, "{uri}");
@@ -182,7 +232,10 @@ async fn all_streaming_kinds() {
         }
         c.close_send();
         let reply = c.next().await.unwrap().unwrap();
-        assert_eq!(reply.get("unicode_text").and_then(Value::as_str), Some("c4"));
+        assert_eq!(
+            reply.get("unicode_text").and_then(Value::as_str),
+            Some("c4")
+        );
         assert_eq!(reply.get("weight_mg"), Some(&Value::Int(5)));
         assert!(c.next().await.is_none());
 
@@ -190,12 +243,18 @@ async fn all_streaming_kinds() {
         for i in 0..4 {
             b.send(&text(&format!("b{i}"))).unwrap();
             let echoed = b.next().await.unwrap().unwrap();
-            assert_eq!(echoed.get("unicode_text").and_then(Value::as_str), Some(format!("b{i}").as_str()));
+            assert_eq!(
+                echoed.get("unicode_text").and_then(Value::as_str),
+                Some(format!("b{i}").as_str())
+            );
         }
         b.close_send();
         assert!(b.next().await.is_none());
 
-        let err = client.call(&m("Bidi"), &text("x"), &opts).await.unwrap_err();
+        let err = client
+            .call(&m("Bidi"), &text("x"), &opts)
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), Code::FailedPrecondition);
     }
 }
@@ -203,8 +262,18 @@ async fn all_streaming_kinds() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn limits_refuse_one_call_and_keep_the_connection() {
     for (uri, _dir) in endpoints("limits") {
-        let limits = Limits { max_concurrent_per_connection: 2, max_message_bytes: 1024, ..Limits::default() };
-        let server = Server::with_options(conformance_schema(), ServerOptions { limits, ..Default::default() });
+        let limits = Limits {
+            max_concurrent_per_connection: 2,
+            max_message_bytes: 1024,
+            ..Limits::default()
+        };
+        let server = Server::with_options(
+            conformance_schema(),
+            ServerOptions {
+                limits,
+                ..Default::default()
+            },
+        );
         server.unary(ECHO, |req, _| async move { Ok(req) }).unwrap();
         server
             .unary(SLEEP, |_req, _| async move {
@@ -230,18 +299,37 @@ async fn limits_refuse_one_call_and_keep_the_connection() {
         let err = client.call(ECHO, &big, &opts).await.unwrap_err();
         assert_eq!(err.code(), Code::ResourceExhausted, "{uri}: {err}");
         let ok = client.call(ECHO, &text("after"), &opts).await.unwrap();
-        assert_eq!(ok.get("unicode_text").and_then(Value::as_str), Some("after"));
+        assert_eq!(
+            ok.get("unicode_text").and_then(Value::as_str),
+            Some("after")
+        );
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn too_large_reply_is_resource_exhausted() {
-    let limits = Limits { max_message_bytes: 2048, ..Limits::default() };
-    let server = Server::with_options(conformance_schema(), ServerOptions { limits, ..Default::default() });
-    server.unary(ECHO, |_req, _| async move { Ok(msg(&[("blob", Value::Bytes(vec![0; 10_000]))])) }).unwrap();
+    let limits = Limits {
+        max_message_bytes: 2048,
+        ..Limits::default()
+    };
+    let server = Server::with_options(
+        conformance_schema(),
+        ServerOptions {
+            limits,
+            ..Default::default()
+        },
+    );
+    server
+        .unary(ECHO, |_req, _| async move {
+            Ok(msg(&[("blob", Value::Bytes(vec![0; 10_000]))]))
+        })
+        .unwrap();
     server.listen("inproc://big-reply").unwrap();
     let client = connect("inproc://big-reply").await.unwrap();
-    let err = client.call(ECHO, &text("x"), &CallOptions::default()).await.unwrap_err();
+    let err = client
+        .call(ECHO, &text("x"), &CallOptions::default())
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::ResourceExhausted);
 }
 
@@ -258,14 +346,26 @@ async fn graceful_shutdown_drains_then_refuses() {
         server.listen(&uri).unwrap();
         let client = connect(&uri).await.unwrap();
         let c = client.clone();
-        let inflight = tokio::spawn(async move { c.call(SLEEP, &Value::Map(vec![]), &CallOptions::default()).await });
+        let inflight = tokio::spawn(async move {
+            c.call(SLEEP, &Value::Map(vec![]), &CallOptions::default())
+                .await
+        });
         tokio::time::sleep(Duration::from_millis(50)).await;
         server.shutdown(Duration::from_secs(5)).await;
-        assert!(inflight.await.unwrap().is_ok(), "{uri}: the call in flight must finish");
-        let err = client.call(SLEEP, &Value::Map(vec![]), &CallOptions::default()).await.unwrap_err();
+        assert!(
+            inflight.await.unwrap().is_ok(),
+            "{uri}: the call in flight must finish"
+        );
+        let err = client
+            .call(SLEEP, &Value::Map(vec![]), &CallOptions::default())
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), Code::Unavailable, "{uri}: {err}");
         if let Some(dir) = dir {
-            assert!(!dir.path().join("shutdown.sock").exists(), "socket file removed");
+            assert!(
+                !dir.path().join("shutdown.sock").exists(),
+                "socket file removed"
+            );
         }
         assert_eq!(connect(&uri).await.unwrap_err().code(), Code::Unavailable);
     }
@@ -277,16 +377,35 @@ async fn schemaless_methods_use_cbor() {
         let server = Server::new(conformance_schema());
         server
             .schemaless("adhoc.v1.Math/Sum", |req: Value, _| async move {
-                let Value::List(items) = req else { return Err(Error::new(Code::InvalidArgument, "want a list")) };
+                let Value::List(items) = req else {
+                    return Err(Error::new(Code::InvalidArgument, "want a list"));
+                };
                 Ok(Value::Int(items.iter().filter_map(Value::as_i64).sum()))
             })
             .unwrap();
         server.listen(&uri).unwrap();
         let client = connect(&uri).await.unwrap();
-        assert_eq!(client.schemaless_methods(), vec!["adhoc.v1.Math/Sum".to_string()]);
-        let reply = client.call("adhoc.v1.Math/Sum", &Value::list([1, 2, 39]), &CallOptions::default()).await.unwrap();
+        assert_eq!(
+            client.schemaless_methods(),
+            vec!["adhoc.v1.Math/Sum".to_string()]
+        );
+        let reply = client
+            .call(
+                "adhoc.v1.Math/Sum",
+                &Value::list([1, 2, 39]),
+                &CallOptions::default(),
+            )
+            .await
+            .unwrap();
         assert_eq!(reply, Value::Int(42));
-        let err = client.call("adhoc.v1.Math/Sum", &Value::from("x"), &CallOptions::default()).await.unwrap_err();
+        let err = client
+            .call(
+                "adhoc.v1.Math/Sum",
+                &Value::from("x"),
+                &CallOptions::default(),
+            )
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), Code::InvalidArgument);
     }
 }
@@ -297,12 +416,26 @@ async fn json_codec_over_the_wire() {
         let server = conformance_server();
         server.listen(&uri).unwrap();
         let client = connect(&uri).await.unwrap();
-        let opts = CallOptions { codec: Some(Codec::Json), ..CallOptions::default() };
-        let req = msg(&[("weight_mg", Value::Int(i64::MAX)), ("blob", Value::Bytes(vec![0, 255]))]);
+        let opts = CallOptions {
+            codec: Some(Codec::Json),
+            ..CallOptions::default()
+        };
+        let req = msg(&[
+            ("weight_mg", Value::Int(i64::MAX)),
+            ("blob", Value::Bytes(vec![0, 255])),
+        ]);
         let reply = client.call(ECHO, &req, &opts).await.unwrap();
         assert_eq!(reply.get("weight_mg"), Some(&Value::Int(i64::MAX)));
         assert_eq!(reply.get("blob"), Some(&Value::Bytes(vec![0, 255])));
-        let json = client.call_json(ECHO, r#"{"weightMg": "12", "unicode_text": "é"}"#, &CallOptions::default(), false).await.unwrap();
+        let json = client
+            .call_json(
+                ECHO,
+                r#"{"weightMg": "12", "unicode_text": "é"}"#,
+                &CallOptions::default(),
+                false,
+            )
+            .await
+            .unwrap();
         assert_eq!(json, r#"{"unicodeText":"é","weightMg":"12"}"#);
     }
 }
@@ -310,13 +443,27 @@ async fn json_codec_over_the_wire() {
 #[test]
 fn registration_is_checked_against_the_schema() {
     let server = Server::new(conformance_schema());
-    let err = server.unary("hms.conformance.v1.Conformance/Nope", |r, _| async move { Ok(r) }).unwrap_err();
+    let err = server
+        .unary("hms.conformance.v1.Conformance/Nope", |r, _| async move {
+            Ok(r)
+        })
+        .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
-    let err = server.unary("hms.conformance.v1.Conformance/Bidi", |r, _| async move { Ok(r) }).unwrap_err();
+    let err = server
+        .unary("hms.conformance.v1.Conformance/Bidi", |r, _| async move {
+            Ok(r)
+        })
+        .unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
     assert!(err.message().contains("bidi_streaming"), "{err}");
-    assert_eq!(server.listen("tcp://x").unwrap_err().code(), Code::InvalidArgument);
-    assert_eq!(server.listen("grpc://127.0.0.1:1").unwrap_err().code(), Code::Unimplemented);
+    assert_eq!(
+        server.listen("tcp://x").unwrap_err().code(),
+        Code::InvalidArgument
+    );
+    assert_eq!(
+        server.listen("grpc://127.0.0.1:1").unwrap_err().code(),
+        Code::Unimplemented
+    );
 }
 
 #[test]
@@ -350,11 +497,18 @@ fn blocking_api_and_nested_calls_from_plain_threads() {
             std::thread::spawn(move || {
                 let client = connect_blocking(&uri).unwrap();
                 for j in 0..20 {
-                    let reply = client.call_blocking(ECHO, &text(&format!("{i}-{j}")), &CallOptions::default()).unwrap();
-                    assert_eq!(reply.get("unicode_text").and_then(Value::as_str), Some(format!("{i}-{j}").as_str()));
+                    let reply = client
+                        .call_blocking(ECHO, &text(&format!("{i}-{j}")), &CallOptions::default())
+                        .unwrap();
+                    assert_eq!(
+                        reply.get("unicode_text").and_then(Value::as_str),
+                        Some(format!("{i}-{j}").as_str())
+                    );
                     assert_eq!(reply.get("tags"), Some(&Value::list(["via-frontend"])));
                 }
-                client.call_blocking(SLEEP, &Value::Map(vec![]), &CallOptions::default()).unwrap();
+                client
+                    .call_blocking(SLEEP, &Value::Map(vec![]), &CallOptions::default())
+                    .unwrap();
             })
         })
         .collect();
@@ -369,10 +523,16 @@ async fn dropped_server_makes_calls_unavailable() {
         let server = conformance_server();
         server.listen(&uri).unwrap();
         let client = connect(&uri).await.unwrap();
-        client.call(ECHO, &text("a"), &CallOptions::default()).await.unwrap();
+        client
+            .call(ECHO, &text("a"), &CallOptions::default())
+            .await
+            .unwrap();
         drop(server);
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let err = client.call(ECHO, &text("b"), &CallOptions::default()).await.unwrap_err();
+        let err = client
+            .call(ECHO, &text("b"), &CallOptions::default())
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), Code::Unavailable, "{uri}: {err}");
     }
 }

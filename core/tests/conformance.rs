@@ -1,13 +1,19 @@
 //! Runs every shared conformance vector (tests/conformance/vectors) as a client against the
 //! Rust conformance server, over inproc and over unix.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use hms_ffi_core::{connect, CallOptions, Client};
 
 async fn run_all(client: &Client, transport: &str) {
     let cases = common::load_cases();
-    assert!(cases.len() > 100, "expected the full vector set, found {}", cases.len());
+    assert!(
+        cases.len() > 100,
+        "expected the full vector set, found {}",
+        cases.len()
+    );
     let mut failures = Vec::new();
     for case in &cases {
         let opts = CallOptions::with_timeout(case.timeout);
@@ -16,7 +22,13 @@ async fn run_all(client: &Client, transport: &str) {
             failures.push(format!("[{transport}] {}/{}: {why}", case.file, case.name));
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
     println!("{transport}: {} conformance cases passed", cases.len());
 }
 

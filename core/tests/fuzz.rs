@@ -2,14 +2,16 @@
 //! decoder, protobuf/JSON/CBOR decoding and the value mapping. Nothing may panic; valid input
 //! must round-trip. `make fuzz` runs it with many more cases (PROPTEST_CASES).
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use hms_ffi_core::codec::{decode_cbor, decode_proto, encode_cbor};
 use hms_ffi_core::mapping::{from_message, json, to_message, MapOptions};
 use hms_ffi_core::transport::frame::{self, Kind};
 use hms_ffi_core::{Schema, Value};
-use prost::Message;
 use proptest::prelude::*;
+use prost::Message;
 use std::sync::OnceLock;
 
 fn schema() -> &'static Schema {
@@ -26,21 +28,40 @@ fn value() -> impl Strategy<Value = Value> {
         any::<f64>().prop_map(Value::Float),
         "[a-z_]{0,12}".prop_map(Value::String),
         prop::collection::vec(any::<u8>(), 0..16).prop_map(Value::Bytes),
-        (-62_135_596_800i64..253_402_300_799, 0i32..1_000_000_000)
-            .prop_map(|(seconds, nanos)| Value::Timestamp(hms_ffi_core::Timestamp { seconds, nanos })),
+        (-62_135_596_800i64..253_402_300_799, 0i32..1_000_000_000).prop_map(|(seconds, nanos)| {
+            Value::Timestamp(hms_ffi_core::Timestamp { seconds, nanos })
+        }),
     ];
     leaf.prop_recursive(6, 64, 8, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::List),
-            prop::collection::vec((prop_oneof![
-                Just("unicode_text".to_string()), Just("weight_mg".to_string()), Just("items".to_string()),
-                Just("counts".to_string()), Just("by_id".to_string()), Just("color".to_string()),
-                Just("meta".to_string()), Just("any_value".to_string()), Just("deep".to_string()),
-                Just("scalars".to_string()), Just("at".to_string()), Just("text".to_string()),
-                Just("number".to_string()), Just("name".to_string()), Just("price".to_string()),
-                "[a-z0-9]{1,6}"
-            ], inner), 0..6)
-                .prop_map(|kv| Value::Map(kv.into_iter().map(|(k, v)| (Value::String(k), v)).collect())),
+            prop::collection::vec(
+                (
+                    prop_oneof![
+                        Just("unicode_text".to_string()),
+                        Just("weight_mg".to_string()),
+                        Just("items".to_string()),
+                        Just("counts".to_string()),
+                        Just("by_id".to_string()),
+                        Just("color".to_string()),
+                        Just("meta".to_string()),
+                        Just("any_value".to_string()),
+                        Just("deep".to_string()),
+                        Just("scalars".to_string()),
+                        Just("at".to_string()),
+                        Just("text".to_string()),
+                        Just("number".to_string()),
+                        Just("name".to_string()),
+                        Just("price".to_string()),
+                        "[a-z0-9]{1,6}"
+                    ],
+                    inner
+                ),
+                0..6
+            )
+            .prop_map(|kv| Value::Map(
+                kv.into_iter().map(|(k, v)| (Value::String(k), v)).collect()
+            )),
         ]
     })
 }

@@ -1,6 +1,8 @@
 //! Garbage, truncated and oversized frames, bad handshakes and vanishing clients: each closes
 //! (or refuses) only the offending connection; the server keeps answering everyone else.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::io::{Read, Write};
@@ -8,7 +10,9 @@ use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 use bytes::Bytes;
-use hms_ffi_core::transport::frame::{self, CallHead, Hello, Kind, Trailer, FLAG_UNARY, HEADER_LEN};
+use hms_ffi_core::transport::frame::{
+    self, CallHead, Hello, Kind, Trailer, FLAG_UNARY, HEADER_LEN,
+};
 use hms_ffi_core::{connect_blocking, CallOptions, Code, Value};
 use prost::Message;
 
@@ -26,7 +30,12 @@ fn fixture(name: &str) -> Fixture {
     let server = common::conformance_server();
     server.listen(&uri).unwrap();
     let path = dir.path().join(format!("{name}.sock"));
-    Fixture { _dir: dir, path, uri, _server: server }
+    Fixture {
+        _dir: dir,
+        path,
+        uri,
+        _server: server,
+    }
 }
 
 fn raw(path: &std::path::Path) -> UnixStream {
@@ -36,8 +45,14 @@ fn raw(path: &std::path::Path) -> UnixStream {
 }
 
 fn hello(s: &mut UnixStream) {
-    let h = Hello { magic: frame::MAGIC.into(), version: frame::WIRE_VERSION, max_message: 1 << 22, agent: "test".into() };
-    s.write_all(&frame::encode_message_frame(Kind::Hello, 0, 0, &h)).unwrap();
+    let h = Hello {
+        magic: frame::MAGIC.into(),
+        version: frame::WIRE_VERSION,
+        max_message: 1 << 22,
+        agent: "test".into(),
+    };
+    s.write_all(&frame::encode_message_frame(Kind::Hello, 0, 0, &h))
+        .unwrap();
     let (hdr, _) = read_frame(s).expect("HELLO back");
     assert_eq!(hdr.kind, Kind::Hello);
 }
@@ -67,13 +82,30 @@ fn assert_closed(s: &mut UnixStream) {
 fn still_serves(uri: &str) {
     let client = connect_blocking(uri).unwrap();
     let req = common::msg(&[("unicode_text", Value::from("still here"))]);
-    let reply = client.call_blocking(ECHO, &req, &CallOptions::with_timeout(Duration::from_secs(5))).unwrap();
-    assert_eq!(reply.get("unicode_text").and_then(Value::as_str), Some("still here"));
+    let reply = client
+        .call_blocking(
+            ECHO,
+            &req,
+            &CallOptions::with_timeout(Duration::from_secs(5)),
+        )
+        .unwrap();
+    assert_eq!(
+        reply.get("unicode_text").and_then(Value::as_str),
+        Some("still here")
+    );
 }
 
 fn call_frame(id: u32, payload: Vec<u8>) -> Vec<u8> {
-    let head = CallHead { method: ECHO.into(), ..CallHead::default() };
-    frame::encode_message_frame(Kind::Call, FLAG_UNARY, id, &head.to_header(Bytes::from(payload)))
+    let head = CallHead {
+        method: ECHO.into(),
+        ..CallHead::default()
+    };
+    frame::encode_message_frame(
+        Kind::Call,
+        FLAG_UNARY,
+        id,
+        &head.to_header(Bytes::from(payload)),
+    )
 }
 
 #[test]
@@ -107,7 +139,13 @@ fn malformed_call_header_closes() {
     let f = fixture("bad-header");
     let mut s = raw(&f.path);
     hello(&mut s);
-    s.write_all(&frame::encode_frame(Kind::Call, FLAG_UNARY, 1, &[0xff, 0xff, 0xff, 0xff])).unwrap();
+    s.write_all(&frame::encode_frame(
+        Kind::Call,
+        FLAG_UNARY,
+        1,
+        &[0xff, 0xff, 0xff, 0xff],
+    ))
+    .unwrap();
     assert_closed(&mut s);
     still_serves(&f.uri);
 }
@@ -144,11 +182,17 @@ fn oversized_message_is_refused_and_the_connection_survives() {
     let mut s = raw(&f.path);
     hello(&mut s);
     // A request 1 MiB over the 4 MiB limit: drained and refused, the connection stays.
-    s.write_all(&call_frame(1, vec![0u8; 5 * 1024 * 1024])).unwrap();
+    s.write_all(&call_frame(1, vec![0u8; 5 * 1024 * 1024]))
+        .unwrap();
     let (h, body) = read_frame(&mut s).unwrap();
     assert_eq!((h.kind, h.stream), (Kind::Status, 1));
     let t = Trailer::decode(body.as_slice()).unwrap();
-    assert_eq!(Code::from_i32(t.code), Code::ResourceExhausted, "{}", t.message);
+    assert_eq!(
+        Code::from_i32(t.code),
+        Code::ResourceExhausted,
+        "{}",
+        t.message
+    );
     s.write_all(&call_frame(3, vec![])).unwrap();
     let (h, body) = read_frame(&mut s).unwrap();
     assert_eq!((h.kind, h.stream), (Kind::Status, 3));
@@ -163,15 +207,26 @@ fn undecodable_request_bytes_are_invalid_argument() {
     s.write_all(&call_frame(1, vec![0x0a, 0xff, 0xff])).unwrap();
     let (_, body) = read_frame(&mut s).unwrap();
     let t = Trailer::decode(body.as_slice()).unwrap();
-    assert_eq!(Code::from_i32(t.code), Code::InvalidArgument, "{}", t.message);
+    assert_eq!(
+        Code::from_i32(t.code),
+        Code::InvalidArgument,
+        "{}",
+        t.message
+    );
 }
 
 #[test]
 fn wrong_wire_version_gets_goaway() {
     let f = fixture("version");
     let mut s = raw(&f.path);
-    let h = Hello { magic: frame::MAGIC.into(), version: 99, max_message: 0, agent: "future".into() };
-    s.write_all(&frame::encode_message_frame(Kind::Hello, 0, 0, &h)).unwrap();
+    let h = Hello {
+        magic: frame::MAGIC.into(),
+        version: 99,
+        max_message: 0,
+        agent: "future".into(),
+    };
+    s.write_all(&frame::encode_message_frame(Kind::Hello, 0, 0, &h))
+        .unwrap();
     let (hdr, body) = read_frame(&mut s).unwrap();
     assert_eq!(hdr.kind, Kind::GoAway);
     let t = Trailer::decode(body.as_slice()).unwrap();
@@ -187,10 +242,19 @@ fn client_vanishing_mid_call_cancels_and_server_keeps_serving() {
     for _ in 0..20 {
         let mut s = raw(&f.path);
         hello(&mut s);
-        let head = CallHead { method: "hms.conformance.v1.Conformance/Sleep".into(), ..CallHead::default() };
+        let head = CallHead {
+            method: "hms.conformance.v1.Conformance/Sleep".into(),
+            ..CallHead::default()
+        };
         // Sleep for 10 s; the client hangs up at once.
         let payload = vec![0x08, 0x90, 0x4e];
-        s.write_all(&frame::encode_message_frame(Kind::Call, FLAG_UNARY, 1, &head.to_header(Bytes::from(payload)))).unwrap();
+        s.write_all(&frame::encode_message_frame(
+            Kind::Call,
+            FLAG_UNARY,
+            1,
+            &head.to_header(Bytes::from(payload)),
+        ))
+        .unwrap();
         drop(s);
     }
     for _ in 0..100 {
@@ -199,6 +263,10 @@ fn client_vanishing_mid_call_cancels_and_server_keeps_serving() {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert_eq!(f._server.inflight(), 0, "calls of vanished clients must be cancelled");
+    assert_eq!(
+        f._server.inflight(),
+        0,
+        "calls of vanished clients must be cancelled"
+    );
     still_serves(&f.uri);
 }

@@ -1,6 +1,8 @@
 //! Schema loading: files with includes and well-known types, source text, descriptor sets,
 //! method listing, and errors with file, line and column.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use hms_ffi_core::{Code, Schema, StreamingKind};
@@ -30,19 +32,32 @@ fn loads_files_with_imports_from_include_dirs() {
     .unwrap();
     let schema = Schema::load(&[&svc], &[dir.path()]).unwrap();
     assert_eq!(schema.services(), vec!["billing.v1.Invoices".to_string()]);
-    let kinds: Vec<(String, StreamingKind)> = schema.methods().iter().map(|m| (m.name.clone(), m.kind())).collect();
+    let kinds: Vec<(String, StreamingKind)> = schema
+        .methods()
+        .iter()
+        .map(|m| (m.name.clone(), m.kind()))
+        .collect();
     assert_eq!(
         kinds,
         vec![
             ("billing.v1.Invoices/Get".to_string(), StreamingKind::Unary),
             ("billing.v1.Invoices/Sync".to_string(), StreamingKind::Bidi),
-            ("billing.v1.Invoices/Upload".to_string(), StreamingKind::ClientStreaming),
-            ("billing.v1.Invoices/Watch".to_string(), StreamingKind::ServerStreaming),
+            (
+                "billing.v1.Invoices/Upload".to_string(),
+                StreamingKind::ClientStreaming
+            ),
+            (
+                "billing.v1.Invoices/Watch".to_string(),
+                StreamingKind::ServerStreaming
+            ),
         ]
     );
     let get = schema.method("billing.v1.Invoices/Get").unwrap();
     assert_eq!(get.input().full_name(), "billing.v1.Invoice");
-    assert_eq!((get.service(), get.method()), ("billing.v1.Invoices", "Get"));
+    assert_eq!(
+        (get.service(), get.method()),
+        ("billing.v1.Invoices", "Get")
+    );
     assert!(schema.method("/billing.v1.Invoices/Get").is_some());
     assert!(schema.method("billing.v1.Invoices.Get").is_some());
     assert!(schema.message("shared.v1.Money").is_some());
@@ -59,23 +74,40 @@ fn descriptor_set_round_trip() {
 
 #[test]
 fn syntax_errors_name_file_line_and_column() {
-    let err = Schema::from_source("broken.proto", "syntax = \"proto3\";\npackage x;\nmessage A {\n  string name = ;\n}\n").unwrap_err();
+    let err = Schema::from_source(
+        "broken.proto",
+        "syntax = \"proto3\";\npackage x;\nmessage A {\n  string name = ;\n}\n",
+    )
+    .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
-    assert!(err.message().starts_with("broken.proto:4:"), "{}", err.message());
+    assert!(
+        err.message().starts_with("broken.proto:4:"),
+        "{}",
+        err.message()
+    );
     let info = err.details().error_info.as_ref().unwrap();
     assert_eq!(info.reason, "SCHEMA_INVALID");
     assert_eq!(info.metadata.get("line").map(String::as_str), Some("4"));
     assert!(info.metadata.contains_key("column"));
 
-    let err = Schema::from_source("types.proto", "syntax = \"proto3\";\nmessage A {\n  Missing m = 1;\n}\n").unwrap_err();
-    assert!(err.message().starts_with("types.proto:3:"), "{}", err.message());
+    let err = Schema::from_source(
+        "types.proto",
+        "syntax = \"proto3\";\nmessage A {\n  Missing m = 1;\n}\n",
+    )
+    .unwrap_err();
+    assert!(
+        err.message().starts_with("types.proto:3:"),
+        "{}",
+        err.message()
+    );
 }
 
 #[test]
 fn missing_files_and_imports_are_not_found() {
     let err = Schema::load(&["/nonexistent/x.proto"], &[] as &[&str]).unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
-    let err = Schema::from_source("a.proto", "syntax = \"proto3\"; import \"nope/b.proto\";").unwrap_err();
+    let err = Schema::from_source("a.proto", "syntax = \"proto3\"; import \"nope/b.proto\";")
+        .unwrap_err();
     assert_eq!(err.code(), Code::NotFound, "{err}");
     assert!(err.message().contains("nope/b.proto"));
 }

@@ -1,6 +1,8 @@
 //! Protobuf message → [`Value`]: every field present, unset fields with presence as null.
 
-use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MapKey, ReflectMessage, Value as PValue};
+use prost_reflect::{
+    DynamicMessage, FieldDescriptor, Kind, MapKey, ReflectMessage, Value as PValue,
+};
 
 use crate::value::{Duration, Timestamp, Value};
 
@@ -16,11 +18,12 @@ pub fn from_message(msg: &DynamicMessage) -> Value {
     let desc = msg.descriptor();
     let mut out = Vec::with_capacity(desc.fields().len());
     for fd in desc.fields() {
-        let value = if fd.supports_presence() && !fd.is_list() && !fd.is_map() && !msg.has_field(&fd) {
-            Value::Null
-        } else {
-            field_value(&fd, &msg.get_field(&fd))
-        };
+        let value =
+            if fd.supports_presence() && !fd.is_list() && !fd.is_map() && !msg.has_field(&fd) {
+                Value::Null
+            } else {
+                field_value(&fd, &msg.get_field(&fd))
+            };
         out.push((Value::String(fd.name().to_string()), value));
     }
     Value::Map(out)
@@ -70,9 +73,9 @@ fn single(kind: &Kind, v: &PValue) -> Value {
         PValue::String(s) => Value::String(s.clone()),
         PValue::Bytes(b) => Value::Bytes(b.to_vec()),
         PValue::EnumNumber(n) => match kind {
-            Kind::Enum(e) => e
-                .get_value(*n)
-                .map_or(Value::Int((*n).into()), |ev| Value::String(ev.name().to_string())),
+            Kind::Enum(e) => e.get_value(*n).map_or(Value::Int((*n).into()), |ev| {
+                Value::String(ev.name().to_string())
+            }),
             _ => Value::Int((*n).into()),
         },
         PValue::Message(m) => from_message(m),
@@ -114,7 +117,9 @@ fn well_known(msg: &DynamicMessage) -> Option<Value> {
             _ => Value::Map(Vec::new()),
         },
         "google.protobuf.ListValue" => match msg.get_field_by_number(1).as_deref() {
-            Some(PValue::List(items)) => Value::List(items.iter().map(|v| single(&Kind::Bool, v)).collect()),
+            Some(PValue::List(items)) => {
+                Value::List(items.iter().map(|v| single(&Kind::Bool, v)).collect())
+            }
             _ => Value::List(Vec::new()),
         },
         "google.protobuf.Value" => {
@@ -128,9 +133,15 @@ fn well_known(msg: &DynamicMessage) -> Option<Value> {
                 },
             }
         }
-        "google.protobuf.DoubleValue" | "google.protobuf.FloatValue" | "google.protobuf.Int64Value"
-        | "google.protobuf.UInt64Value" | "google.protobuf.Int32Value" | "google.protobuf.UInt32Value"
-        | "google.protobuf.BoolValue" | "google.protobuf.StringValue" | "google.protobuf.BytesValue" => {
+        "google.protobuf.DoubleValue"
+        | "google.protobuf.FloatValue"
+        | "google.protobuf.Int64Value"
+        | "google.protobuf.UInt64Value"
+        | "google.protobuf.Int32Value"
+        | "google.protobuf.UInt32Value"
+        | "google.protobuf.BoolValue"
+        | "google.protobuf.StringValue"
+        | "google.protobuf.BytesValue" => {
             let f = desc.get_field(1)?;
             single(&f.kind(), &msg.get_field(&f))
         }

@@ -16,7 +16,11 @@ use crate::value::{Duration, Timestamp, Value};
 
 /// Converts `value` into a message of type `desc`, or returns `InvalidArgument` listing every
 /// violation (or `ResourceExhausted` when nesting exceeds `opts.max_depth`).
-pub fn to_message(desc: &MessageDescriptor, value: &Value, opts: &MapOptions) -> Result<DynamicMessage> {
+pub fn to_message(
+    desc: &MessageDescriptor,
+    value: &Value,
+    opts: &MapOptions,
+) -> Result<DynamicMessage> {
     let mut enc = Encoder {
         opts,
         path: Path::default(),
@@ -26,7 +30,9 @@ pub fn to_message(desc: &MessageDescriptor, value: &Value, opts: &MapOptions) ->
     };
     let msg = match value {
         Value::Null => DynamicMessage::new(desc.clone()),
-        other => enc.message(desc, other).unwrap_or_else(|| DynamicMessage::new(desc.clone())),
+        other => enc
+            .message(desc, other)
+            .unwrap_or_else(|| DynamicMessage::new(desc.clone())),
     };
     if enc.too_deep {
         return Err(Error::resource_exhausted(
@@ -90,13 +96,19 @@ impl Encoder<'_> {
         for (key, v) in entries {
             let Value::String(name) = key else {
                 self.path.push(Seg::Key(format!("<{}>", key.kind_name())));
-                self.violate(format!("message keys must be field names, got {}", key.kind_name()));
+                self.violate(format!(
+                    "message keys must be field names, got {}",
+                    key.kind_name()
+                ));
                 self.path.pop();
                 continue;
             };
-            let field = desc
-                .get_field_by_name(name)
-                .or_else(|| self.opts.json.then(|| desc.get_field_by_json_name(name)).flatten());
+            let field = desc.get_field_by_name(name).or_else(|| {
+                self.opts
+                    .json
+                    .then(|| desc.get_field_by_json_name(name))
+                    .flatten()
+            });
             self.path.push(Seg::Field(name.clone()));
             match field {
                 None => self.violate(format!("unknown field of {}", desc.full_name())),
@@ -105,7 +117,10 @@ impl Encoder<'_> {
                     if let Some(value) = self.field(&fd, v) {
                         if let Some(oneof) = fd.containing_oneof() {
                             if !oneof.is_synthetic() {
-                                oneofs.entry(oneof.name().to_string()).or_default().push(fd.clone());
+                                oneofs
+                                    .entry(oneof.name().to_string())
+                                    .or_default()
+                                    .push(fd.clone());
                             }
                         }
                         msg.set_field(&fd, value);
@@ -243,8 +258,14 @@ impl Encoder<'_> {
 
     /// One singular value of `kind`. `in_container`: null is not allowed here.
     fn single(&mut self, kind: &Kind, v: &Value, in_container: bool) -> Option<PValue> {
-        if v.is_null() && !matches!(kind, Kind::Message(m) if m.full_name() == "google.protobuf.Value") {
-            let what = if in_container { "list items and map values cannot be null" } else { "null is not allowed here" };
+        if v.is_null()
+            && !matches!(kind, Kind::Message(m) if m.full_name() == "google.protobuf.Value")
+        {
+            let what = if in_container {
+                "list items and map values cannot be null"
+            } else {
+                "null is not allowed here"
+            };
             self.violate(what.to_string());
             return None;
         }
@@ -257,10 +278,18 @@ impl Encoder<'_> {
                     Ok(PValue::F32(x as f32))
                 }
             }),
-            Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => self.int(v, "int32", i32::MIN.into(), i32::MAX.into()).map(|i| PValue::I32(i as i32)),
-            Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => self.int(v, "int64", i64::MIN.into(), i64::MAX.into()).map(|i| PValue::I64(i as i64)),
-            Kind::Uint32 | Kind::Fixed32 => self.int(v, "uint32", 0, u32::MAX.into()).map(|i| PValue::U32(i as u32)),
-            Kind::Uint64 | Kind::Fixed64 => self.int(v, "uint64", 0, u64::MAX.into()).map(|i| PValue::U64(i as u64)),
+            Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => self
+                .int(v, "int32", i32::MIN.into(), i32::MAX.into())
+                .map(|i| PValue::I32(i as i32)),
+            Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => self
+                .int(v, "int64", i64::MIN.into(), i64::MAX.into())
+                .map(|i| PValue::I64(i as i64)),
+            Kind::Uint32 | Kind::Fixed32 => self
+                .int(v, "uint32", 0, u32::MAX.into())
+                .map(|i| PValue::U32(i as u32)),
+            Kind::Uint64 | Kind::Fixed64 => self
+                .int(v, "uint64", 0, u64::MAX.into())
+                .map(|i| PValue::U64(i as u64)),
             Kind::Bool => match v {
                 Value::Bool(b) => Ok(PValue::Bool(*b)),
                 _ => Err(expected("bool", v)),
@@ -274,7 +303,9 @@ impl Encoder<'_> {
             },
             Kind::Bytes => match v {
                 Value::Bytes(b) => Ok(PValue::Bytes(b.clone().into())),
-                Value::String(s) if self.opts.json => decode_base64(s).map(|b| PValue::Bytes(b.into())),
+                Value::String(s) if self.opts.json => {
+                    decode_base64(s).map(|b| PValue::Bytes(b.into()))
+                }
                 Value::String(s) => Ok(PValue::Bytes(s.clone().into_bytes().into())),
                 _ => Err(expected("bytes", v)),
             },
@@ -296,7 +327,11 @@ impl Encoder<'_> {
             Value::UInt(u) => (*u).into(),
             Value::BigInt(s) => s.parse::<i128>().unwrap_or(i128::MAX),
             Value::Float(x) if x.fract() == 0.0 && x.is_finite() => {
-                if x.abs() > 1e30 { i128::MAX } else { *x as i128 }
+                if x.abs() > 1e30 {
+                    i128::MAX
+                } else {
+                    *x as i128
+                }
             }
             Value::Float(x) => return Err(format!("expected {name}, got non-integral number {x}")),
             Value::String(s) if self.opts.json => match s.parse::<i128>() {
@@ -328,7 +363,9 @@ impl Encoder<'_> {
                 "NaN" => Ok(f64::NAN),
                 "Infinity" => Ok(f64::INFINITY),
                 "-Infinity" => Ok(f64::NEG_INFINITY),
-                _ => s.parse::<f64>().map_err(|_| format!("expected number, got str {s:?}")),
+                _ => s
+                    .parse::<f64>()
+                    .map_err(|_| format!("expected number, got str {s:?}")),
             },
             _ => Err(expected("float", v)),
         }
@@ -340,64 +377,85 @@ impl Encoder<'_> {
                 .get_value_by_name(name)
                 .map(|ev| ev.number())
                 .ok_or_else(|| format!("{name:?} is not a value of enum {}", e.full_name())),
-            Value::Int(_) | Value::UInt(_) | Value::BigInt(_) | Value::Float(_) => {
-                self.int(v, "enum", i32::MIN.into(), i32::MAX.into()).map(|n| n as i32)
-            }
+            Value::Int(_) | Value::UInt(_) | Value::BigInt(_) | Value::Float(_) => self
+                .int(v, "enum", i32::MIN.into(), i32::MAX.into())
+                .map(|n| n as i32),
             _ => Err(expected(&format!("enum {} name or number", e.name()), v)),
         }
     }
 
     /// Well-known types with a native form. `None`: not special, encode as a plain message.
-    fn well_known(&mut self, desc: &MessageDescriptor, v: &Value) -> Option<Option<DynamicMessage>> {
+    fn well_known(
+        &mut self,
+        desc: &MessageDescriptor,
+        v: &Value,
+    ) -> Option<Option<DynamicMessage>> {
         let name = desc.full_name();
-        let result: Result<DynamicMessage, String> = match (name, v) {
-            ("google.protobuf.Timestamp", Value::Timestamp(t)) => wkt::check_timestamp(*t).map(|_| seconds_nanos(desc, t.seconds, t.nanos)),
-            ("google.protobuf.Timestamp", Value::String(s)) => wkt::parse_timestamp(s).map(|t: Timestamp| seconds_nanos(desc, t.seconds, t.nanos)),
-            ("google.protobuf.Duration", Value::Duration(d)) => wkt::check_duration(*d).map(|_| seconds_nanos(desc, d.seconds, d.nanos)),
-            ("google.protobuf.Duration", Value::String(s)) => wkt::parse_duration(s).map(|d: Duration| seconds_nanos(desc, d.seconds, d.nanos)),
-            ("google.protobuf.Timestamp" | "google.protobuf.Duration", Value::Map(_)) => return None,
-            ("google.protobuf.Timestamp", _) => Err(expected("timestamp", v)),
-            ("google.protobuf.Duration", _) => Err(expected("duration", v)),
-            ("google.protobuf.Struct", Value::Map(_)) => return Some(self.structure(desc, v)),
-            ("google.protobuf.Struct", _) => Err(expected("map", v)),
-            ("google.protobuf.ListValue", Value::List(items)) => {
-                let Some(value_desc) = desc.parent_pool().get_message_by_name("google.protobuf.Value") else { return None };
-                if !self.enter() {
-                    self.depth -= 1;
-                    return Some(None);
+        let result: Result<DynamicMessage, String> =
+            match (name, v) {
+                ("google.protobuf.Timestamp", Value::Timestamp(t)) => {
+                    wkt::check_timestamp(*t).map(|_| seconds_nanos(desc, t.seconds, t.nanos))
                 }
-                let mut out = Vec::new();
-                let mut ok = true;
-                for (i, item) in items.iter().enumerate() {
-                    self.path.push(Seg::Index(i));
-                    match self.dynamic_value(&value_desc, item) {
-                        Some(m) => out.push(PValue::Message(m)),
-                        None => ok = false,
+                ("google.protobuf.Timestamp", Value::String(s)) => wkt::parse_timestamp(s)
+                    .map(|t: Timestamp| seconds_nanos(desc, t.seconds, t.nanos)),
+                ("google.protobuf.Duration", Value::Duration(d)) => {
+                    wkt::check_duration(*d).map(|_| seconds_nanos(desc, d.seconds, d.nanos))
+                }
+                ("google.protobuf.Duration", Value::String(s)) => wkt::parse_duration(s)
+                    .map(|d: Duration| seconds_nanos(desc, d.seconds, d.nanos)),
+                ("google.protobuf.Timestamp" | "google.protobuf.Duration", Value::Map(_)) => {
+                    return None
+                }
+                ("google.protobuf.Timestamp", _) => Err(expected("timestamp", v)),
+                ("google.protobuf.Duration", _) => Err(expected("duration", v)),
+                ("google.protobuf.Struct", Value::Map(_)) => return Some(self.structure(desc, v)),
+                ("google.protobuf.Struct", _) => Err(expected("map", v)),
+                ("google.protobuf.ListValue", Value::List(items)) => {
+                    let value_desc = desc
+                        .parent_pool()
+                        .get_message_by_name("google.protobuf.Value")?;
+                    if !self.enter() {
+                        self.depth -= 1;
+                        return Some(None);
                     }
-                    self.path.pop();
-                }
-                self.depth -= 1;
-                let mut msg = DynamicMessage::new(desc.clone());
-                msg.set_field_by_number(1, PValue::List(out));
-                return Some(ok.then_some(msg));
-            }
-            ("google.protobuf.Value", _) => return Some(self.dynamic_value(desc, v)),
-            (
-                "google.protobuf.DoubleValue" | "google.protobuf.FloatValue" | "google.protobuf.Int64Value"
-                | "google.protobuf.UInt64Value" | "google.protobuf.Int32Value" | "google.protobuf.UInt32Value"
-                | "google.protobuf.BoolValue" | "google.protobuf.StringValue" | "google.protobuf.BytesValue",
-                _,
-            ) if !matches!(v, Value::Map(_)) => {
-                let field = desc.get_field(1)?;
-                let inner = self.single(&field.kind(), v, false);
-                return Some(inner.map(|x| {
+                    let mut out = Vec::new();
+                    let mut ok = true;
+                    for (i, item) in items.iter().enumerate() {
+                        self.path.push(Seg::Index(i));
+                        match self.dynamic_value(&value_desc, item) {
+                            Some(m) => out.push(PValue::Message(m)),
+                            None => ok = false,
+                        }
+                        self.path.pop();
+                    }
+                    self.depth -= 1;
                     let mut msg = DynamicMessage::new(desc.clone());
-                    msg.set_field(&field, x);
-                    msg
-                }));
-            }
-            _ => return None,
-        };
+                    msg.set_field_by_number(1, PValue::List(out));
+                    return Some(ok.then_some(msg));
+                }
+                ("google.protobuf.Value", _) => return Some(self.dynamic_value(desc, v)),
+                (
+                    "google.protobuf.DoubleValue"
+                    | "google.protobuf.FloatValue"
+                    | "google.protobuf.Int64Value"
+                    | "google.protobuf.UInt64Value"
+                    | "google.protobuf.Int32Value"
+                    | "google.protobuf.UInt32Value"
+                    | "google.protobuf.BoolValue"
+                    | "google.protobuf.StringValue"
+                    | "google.protobuf.BytesValue",
+                    _,
+                ) if !matches!(v, Value::Map(_)) => {
+                    let field = desc.get_field(1)?;
+                    let inner = self.single(&field.kind(), v, false);
+                    return Some(inner.map(|x| {
+                        let mut msg = DynamicMessage::new(desc.clone());
+                        msg.set_field(&field, x);
+                        msg
+                    }));
+                }
+                _ => return None,
+            };
         Some(match result {
             Ok(m) => Some(m),
             Err(e) => {
@@ -409,7 +467,9 @@ impl Encoder<'_> {
 
     fn structure(&mut self, desc: &MessageDescriptor, v: &Value) -> Option<DynamicMessage> {
         let Value::Map(entries) = v else { return None };
-        let value_desc = desc.parent_pool().get_message_by_name("google.protobuf.Value")?;
+        let value_desc = desc
+            .parent_pool()
+            .get_message_by_name("google.protobuf.Value")?;
         if !self.enter() {
             self.depth -= 1;
             return None;
@@ -448,7 +508,9 @@ impl Encoder<'_> {
                 let x = match self.float(v) {
                     Ok(x) if x.is_finite() => x,
                     Ok(x) => {
-                        self.violate(format!("{x} cannot be a JSON value (numbers must be finite)"));
+                        self.violate(format!(
+                            "{x} cannot be a JSON value (numbers must be finite)"
+                        ));
                         return None;
                     }
                     Err(e) => {
@@ -459,8 +521,12 @@ impl Encoder<'_> {
                 msg.set_field_by_number(2, PValue::F64(x));
             }
             Value::String(s) => msg.set_field_by_number(3, PValue::String(s.clone())),
-            Value::Timestamp(t) => msg.set_field_by_number(3, PValue::String(wkt::format_timestamp(*t))),
-            Value::Duration(d) => msg.set_field_by_number(3, PValue::String(wkt::format_duration(*d))),
+            Value::Timestamp(t) => {
+                msg.set_field_by_number(3, PValue::String(wkt::format_timestamp(*t)))
+            }
+            Value::Duration(d) => {
+                msg.set_field_by_number(3, PValue::String(wkt::format_duration(*d)))
+            }
             Value::Map(_) => {
                 let sd = pool.get_message_by_name("google.protobuf.Struct")?;
                 let s = self.structure(&sd, v)?;
@@ -472,7 +538,10 @@ impl Encoder<'_> {
                 msg.set_field_by_number(6, PValue::Message(l));
             }
             Value::Bytes(_) => {
-                self.violate(expected("JSON value (null, bool, number, str, list, map)", v));
+                self.violate(expected(
+                    "JSON value (null, bool, number, str, list, map)",
+                    v,
+                ));
                 return None;
             }
         }
@@ -497,7 +566,9 @@ fn decode_base64(s: &str) -> Result<Vec<u8>, String> {
 
 /// Whether `s` is an integer key within the range of an integer map key kind.
 fn key_in_range(kind: &Kind, s: &str) -> bool {
-    let Ok(n) = s.parse::<i128>() else { return false };
+    let Ok(n) = s.parse::<i128>() else {
+        return false;
+    };
     let (min, max): (i128, i128) = match kind {
         Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => (i32::MIN.into(), i32::MAX.into()),
         Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => (i64::MIN.into(), i64::MAX.into()),

@@ -42,7 +42,9 @@ pub fn value_to_json(v: &Value) -> serde_json::Value {
         Value::UInt(u) => J::from(*u),
         Value::BigInt(s) => J::String(s.clone()),
         Value::Float(x) if x.is_nan() => J::String("NaN".into()),
-        Value::Float(x) if x.is_infinite() => J::String(if *x > 0.0 { "Infinity" } else { "-Infinity" }.into()),
+        Value::Float(x) if x.is_infinite() => {
+            J::String(if *x > 0.0 { "Infinity" } else { "-Infinity" }.into())
+        }
         Value::Float(x) => serde_json::Number::from_f64(*x).map_or(J::Null, J::Number),
         Value::String(s) => J::String(s.clone()),
         Value::Bytes(b) => J::String(base64::engine::general_purpose::STANDARD.encode(b)),
@@ -69,11 +71,18 @@ pub fn value_to_json(v: &Value) -> serde_json::Value {
 
 /// Parses protobuf JSON text (lowerCamelCase or proto field names) into a message of `desc`,
 /// reporting every violation with its path.
-pub fn message_from_json(desc: &MessageDescriptor, text: &str, max_depth: usize) -> Result<DynamicMessage> {
+pub fn message_from_json(
+    desc: &MessageDescriptor,
+    text: &str,
+    max_depth: usize,
+) -> Result<DynamicMessage> {
     let j: serde_json::Value = serde_json::from_str(text).map_err(|e| {
         Error::new(Code::InvalidArgument, format!("invalid JSON: {e}")).with_reason("INVALID_JSON")
     })?;
-    let opts = MapOptions { json: true, max_depth };
+    let opts = MapOptions {
+        json: true,
+        max_depth,
+    };
     to_message(desc, &json_to_value(&j), &opts)
 }
 

@@ -62,7 +62,12 @@ pub fn format_timestamp(t: Timestamp) -> String {
 pub fn parse_timestamp(s: &str) -> Result<Timestamp, String> {
     let bad = || format!("invalid RFC 3339 timestamp {s:?}");
     let b = s.as_bytes();
-    if !s.is_ascii() || b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+    if !s.is_ascii()
+        || b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+    {
         return Err(bad());
     }
     let num = |r: std::ops::Range<usize>| -> Result<i64, String> {
@@ -78,7 +83,20 @@ pub fn parse_timestamp(s: &str) -> Result<Timestamp, String> {
     }
     let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     if !(1..=12).contains(&mo)
         || d < 1
         || d > month_days[(mo - 1) as usize]
@@ -141,8 +159,14 @@ pub fn check_duration(d: Duration) -> Result<(), String> {
     if d.seconds.abs() > MAX_DURATION_SECONDS {
         return Err("duration out of range ±10000 years".to_string());
     }
-    if d.nanos.abs() >= 1_000_000_000 || (d.seconds > 0 && d.nanos < 0) || (d.seconds < 0 && d.nanos > 0) {
-        return Err(format!("duration nanos {} invalid for seconds {}", d.nanos, d.seconds));
+    if d.nanos.abs() >= 1_000_000_000
+        || (d.seconds > 0 && d.nanos < 0)
+        || (d.seconds < 0 && d.nanos > 0)
+    {
+        return Err(format!(
+            "duration nanos {} invalid for seconds {}",
+            d.nanos, d.seconds
+        ));
     }
     Ok(())
 }
@@ -170,7 +194,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     if whole.is_empty() || !whole.bytes().all(|c| c.is_ascii_digit()) {
         return Err(bad());
     }
-    if frac.len() > 9 || !frac.bytes().all(|c| c.is_ascii_digit()) || (body.contains('.') && frac.is_empty()) {
+    if frac.len() > 9
+        || !frac.bytes().all(|c| c.is_ascii_digit())
+        || (body.contains('.') && frac.is_empty())
+    {
         return Err(bad());
     }
     let seconds: i64 = whole.parse().map_err(|_| bad())?;
@@ -198,7 +225,11 @@ mod tests {
             ("1970-01-01T00:00:00Z", 0, 0),
             ("2024-02-29T12:34:56.789Z", 1_709_210_096, 789_000_000),
             ("0001-01-01T00:00:00Z", MIN_TIMESTAMP_SECONDS, 0),
-            ("9999-12-31T23:59:59.999999999Z", MAX_TIMESTAMP_SECONDS, 999_999_999),
+            (
+                "9999-12-31T23:59:59.999999999Z",
+                MAX_TIMESTAMP_SECONDS,
+                999_999_999,
+            ),
             ("1969-12-31T23:59:59.000001Z", -1, 1000),
         ] {
             let t = parse_timestamp(text).expect(text);
@@ -207,19 +238,35 @@ mod tests {
         }
         let t = parse_timestamp("2024-01-01T02:00:00+02:00").expect("offset");
         assert_eq!(format_timestamp(t), "2024-01-01T00:00:00Z");
-        for bad in ["2024-01-01T00:00:00+0\u{e9}12", "2024-01-01T00:00:00+99:00", "", "2024-13-01T00:00:00Z", "2023-02-29T00:00:00Z", "2024-01-01 00:00:00", "x"] {
+        for bad in [
+            "2024-01-01T00:00:00+0\u{e9}12",
+            "2024-01-01T00:00:00+99:00",
+            "",
+            "2024-13-01T00:00:00Z",
+            "2023-02-29T00:00:00Z",
+            "2024-01-01 00:00:00",
+            "x",
+        ] {
             assert!(parse_timestamp(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn durations_round_trip() {
-        for (text, secs, nanos) in [("1.500s", 1, 500_000_000), ("-0.250s", 0, -250_000_000), ("2s", 2, 0), ("0s", 0, 0)] {
+        for (text, secs, nanos) in [
+            ("1.500s", 1, 500_000_000),
+            ("-0.250s", 0, -250_000_000),
+            ("2s", 2, 0),
+            ("0s", 0, 0),
+        ] {
             let d = parse_duration(text).expect(text);
             assert_eq!((d.seconds, d.nanos), (secs, nanos));
             assert_eq!(format_duration(d), text);
         }
-        assert_eq!(parse_duration("1.5s").map(format_duration), Ok("1.500s".to_string()));
+        assert_eq!(
+            parse_duration("1.5s").map(format_duration),
+            Ok("1.500s".to_string())
+        );
         for bad in ["1", "s", "1.s", "-s", "1.0000000001s", "abc"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }

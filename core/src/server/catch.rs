@@ -22,7 +22,10 @@ impl<T, F: Future<Output = Result<T>>> Future for CatchPanic<F> {
                     .map(|s| s.to_string())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "unknown panic".to_string());
-                Poll::Ready(Err(Error::new(Code::Internal, format!("handler panicked: {what}"))))
+                Poll::Ready(Err(Error::new(
+                    Code::Internal,
+                    format!("handler panicked: {what}"),
+                )))
             }
         }
     }

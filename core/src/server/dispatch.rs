@@ -102,19 +102,27 @@ impl Dispatcher {
     }
 
     fn chain(&self) -> Arc<Vec<Arc<dyn Interceptor>>> {
-        self.interceptors.read().map(|c| c.clone()).unwrap_or_default()
+        self.interceptors
+            .read()
+            .map(|c| c.clone())
+            .unwrap_or_default()
     }
 
     fn route(&self, method: &str) -> Result<Arc<RouteEntry>> {
-        let routes = self.routes.read().map_err(|_| Error::internal("route table poisoned"))?;
+        let routes = self
+            .routes
+            .read()
+            .map_err(|_| Error::internal("route table poisoned"))?;
         if let Some(r) = routes.get(method) {
             return Ok(r.clone());
         }
         match self.schema.method(method) {
-            Some(m) => routes
-                .get(&m.name)
-                .cloned()
-                .ok_or_else(|| Error::new(Code::Unimplemented, format!("method {} has no handler on this server", m.name))),
+            Some(m) => routes.get(&m.name).cloned().ok_or_else(|| {
+                Error::new(
+                    Code::Unimplemented,
+                    format!("method {} has no handler on this server", m.name),
+                )
+            }),
             None => Err(Error::unimplemented_method(method)),
         }
     }
@@ -123,11 +131,19 @@ impl Dispatcher {
         let schemaless = self
             .routes
             .read()
-            .map(|r| r.iter().filter(|(_, e)| e.info.is_none()).map(|(k, _)| k.clone()).collect())
+            .map(|r| {
+                r.iter()
+                    .filter(|(_, e)| e.info.is_none())
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            })
             .unwrap_or_default();
-        DescribeResponse { descriptor_set: self.schema.to_descriptor_set(), schemaless }
-            .encode_to_vec()
-            .into()
+        DescribeResponse {
+            descriptor_set: self.schema.to_descriptor_set(),
+            schemaless,
+        }
+        .encode_to_vec()
+        .into()
     }
 
     pub(crate) fn begin_drain(&self) {
@@ -158,13 +174,22 @@ impl Dispatcher {
         if n >= self.limits.max_concurrent_per_server {
             return Err(Error::resource_exhausted(
                 "TOO_MANY_CALLS",
-                format!("server has {n} calls in flight, the limit is {}", self.limits.max_concurrent_per_server),
+                format!(
+                    "server has {n} calls in flight, the limit is {}",
+                    self.limits.max_concurrent_per_server
+                ),
             ));
         }
         Ok(guard)
     }
 
-    fn context(&self, head: &CallHead, peer: &Peer, cancel: CancellationToken, start: Instant) -> Context {
+    fn context(
+        &self,
+        head: &CallHead,
+        peer: &Peer,
+        cancel: CancellationToken,
+        start: Instant,
+    ) -> Context {
         let mut ctx = Context::new(head.method.clone(), peer.transport, peer.address.clone());
         let timeout = match (head.timeout, self.limits.max_deadline) {
             (Some(t), Some(max)) => Some(t.min(max)),
@@ -180,12 +205,23 @@ impl Dispatcher {
     }
 
     fn origin(&self, head: &CallHead) -> Origin {
-        let (service, method) = head.method.rsplit_once('/').unwrap_or(("", head.method.as_str()));
-        Origin { language: self.language.clone(), service: service.to_string(), method: method.to_string() }
+        let (service, method) = head
+            .method
+            .rsplit_once('/')
+            .unwrap_or(("", head.method.as_str()));
+        Origin {
+            language: self.language.clone(),
+            service: service.to_string(),
+            method: method.to_string(),
+        }
     }
 
     /// Runs `fut` until it ends, the deadline passes, or the call is cancelled.
-    async fn guarded<T>(&self, ctx: &Context, fut: impl std::future::Future<Output = Result<T>> + Send) -> Result<T> {
+    async fn guarded<T>(
+        &self,
+        ctx: &Context,
+        fut: impl std::future::Future<Output = Result<T>> + Send,
+    ) -> Result<T> {
         let fut = CatchPanic(Box::pin(fut));
         let deadline = ctx.deadline;
         let sleep = async move {
@@ -195,7 +231,11 @@ impl Dispatcher {
             }
         };
         let deadline_passed = |r: Result<T>| match r {
-            Err(e) if e.code() == Code::Cancelled && !ctx.cancel.is_cancelled() && deadline.is_some_and(|d| Instant::now() >= d) => {
+            Err(e)
+                if e.code() == Code::Cancelled
+                    && !ctx.cancel.is_cancelled()
+                    && deadline.is_some_and(|d| Instant::now() >= d) =>
+            {
                 Err(Error::deadline_exceeded())
             }
             other => other,
@@ -213,7 +253,13 @@ impl Dispatcher {
     }
 
     /// A unary call: request bytes in, reply bytes out.
-    pub(crate) async fn unary(self: &Arc<Self>, head: CallHead, payload: Bytes, peer: &Peer, cancel: CancellationToken) -> Result<Bytes> {
+    pub(crate) async fn unary(
+        self: &Arc<Self>,
+        head: CallHead,
+        payload: Bytes,
+        peer: &Peer,
+        cancel: CancellationToken,
+    ) -> Result<Bytes> {
         let start = Instant::now();
         let _guard = self.admit()?;
         let mut ctx = self.context(&head, peer, cancel, start);
@@ -224,7 +270,13 @@ impl Dispatcher {
         result
     }
 
-    async fn unary_inner(&self, head: &CallHead, payload: Bytes, ctx: &mut Context, chain: &[Arc<dyn Interceptor>]) -> Result<Bytes> {
+    async fn unary_inner(
+        &self,
+        head: &CallHead,
+        payload: Bytes,
+        ctx: &mut Context,
+        chain: &[Arc<dyn Interceptor>],
+    ) -> Result<Bytes> {
         run_before(chain, ctx)?;
         if head.method == DESCRIBE_METHOD {
             return Ok(self.describe());
@@ -234,7 +286,10 @@ impl Dispatcher {
         let reply = match &entry.route {
             Route::Raw(h) => {
                 if head.codec != Codec::Proto {
-                    return Err(Error::new(Code::InvalidArgument, format!("method {} accepts only the proto codec", head.method)));
+                    return Err(Error::new(
+                        Code::InvalidArgument,
+                        format!("method {} accepts only the proto codec", head.method),
+                    ));
                 }
                 self.guarded(ctx, h.call(payload, ctx.clone())).await?
             }
@@ -245,7 +300,10 @@ impl Dispatcher {
                 encode(&value)?
             }
             Route::Stream(_) => {
-                return Err(Error::new(Code::Unimplemented, format!("method {} is streaming; call it as a stream", head.method)))
+                return Err(Error::new(
+                    Code::Unimplemented,
+                    format!("method {} is streaming; call it as a stream", head.method),
+                ))
             }
         };
         self.limits.check_message(reply.len(), "response")?;
@@ -258,17 +316,31 @@ impl Dispatcher {
         let max = self.limits.max_message_bytes;
         let (input, output) = match &entry.info {
             Some(_) if codec == Codec::Cbor => {
-                return Err(Error::new(Code::InvalidArgument, format!("method {} has a schema: use the proto or json codec", entry_name(entry))))
+                return Err(Error::new(
+                    Code::InvalidArgument,
+                    format!(
+                        "method {} has a schema: use the proto or json codec",
+                        entry_name(entry)
+                    ),
+                ))
             }
             Some(info) => (Some(info.input()), Some(info.output())),
             None if codec == Codec::Cbor => (None, None),
-            None => return Err(Error::new(Code::InvalidArgument, "schemaless methods take the cbor codec")),
+            None => {
+                return Err(Error::new(
+                    Code::InvalidArgument,
+                    "schemaless methods take the cbor codec",
+                ))
+            }
         };
         let decode: DecodeFn = Arc::new(move |b: &[u8]| {
             if b.len() > max {
                 return Err(Error::resource_exhausted(
                     "MESSAGE_TOO_LARGE",
-                    format!("request of {} bytes exceeds the limit of {max} bytes", b.len()),
+                    format!(
+                        "request of {} bytes exceeds the limit of {max} bytes",
+                        b.len()
+                    ),
                 ));
             }
             codec.decode(input.as_ref(), b, depth)
@@ -276,8 +348,11 @@ impl Dispatcher {
         let encode: EncodeFn = Arc::new(move |v| {
             let bytes = codec.encode(output.as_ref(), v, depth).map_err(|e| {
                 if e.code() == Code::InvalidArgument {
-                    Error::new(Code::Internal, format!("handler returned an invalid response: {}", e.message()))
-                        .with_details(e.details().clone())
+                    Error::new(
+                        Code::Internal,
+                        format!("handler returned an invalid response: {}", e.message()),
+                    )
+                    .with_details(e.details().clone())
                 } else {
                     e
                 }
@@ -285,7 +360,10 @@ impl Dispatcher {
             if bytes.len() > max {
                 return Err(Error::resource_exhausted(
                     "MESSAGE_TOO_LARGE",
-                    format!("response of {} bytes exceeds the limit of {max} bytes", bytes.len()),
+                    format!(
+                        "response of {} bytes exceeds the limit of {max} bytes",
+                        bytes.len()
+                    ),
                 ));
             }
             Ok(Bytes::from(bytes))
@@ -313,18 +391,26 @@ impl Dispatcher {
             let requests = RequestStream { rx: input, decode };
             let sink = ResponseSink { tx: output, encode };
             match &entry.route {
-                Route::Stream(h) => self.guarded(&ctx, h.call(requests, sink, ctx.clone())).await,
+                Route::Stream(h) => {
+                    self.guarded(&ctx, h.call(requests, sink, ctx.clone()))
+                        .await
+                }
                 Route::Unary(h) => {
                     let h = h.clone();
                     let c = ctx.clone();
                     self.guarded(&ctx, async move {
                         let mut requests = requests;
-                        let req = requests.next().await.ok_or_else(|| Error::new(Code::InvalidArgument, "unary call without a request"))??;
+                        let req = requests.next().await.ok_or_else(|| {
+                            Error::new(Code::InvalidArgument, "unary call without a request")
+                        })??;
                         sink.send(&h.call(req, c).await?)
                     })
                     .await
                 }
-                Route::Raw(_) => Err(Error::new(Code::Unimplemented, "raw methods are unary only")),
+                Route::Raw(_) => Err(Error::new(
+                    Code::Unimplemented,
+                    "raw methods are unary only",
+                )),
             }
         }
         .await

@@ -11,7 +11,9 @@ use bytes::Bytes;
 
 use crate::context::Context;
 use crate::error::{Code, Error, Result};
-use crate::handler::{Blocking, RawFn, RequestStream, ResponseSink, Route, StreamFn, StreamHandler, UnaryHandler};
+use crate::handler::{
+    Blocking, RawFn, RequestStream, ResponseSink, Route, StreamFn, StreamHandler, UnaryHandler,
+};
 use crate::interceptor::Interceptor;
 use crate::limits::Limits;
 use crate::schema::{Schema, StreamingKind};
@@ -32,7 +34,10 @@ pub struct ServerOptions {
 
 impl Default for ServerOptions {
     fn default() -> Self {
-        ServerOptions { limits: Limits::default(), language: "rust".to_string() }
+        ServerOptions {
+            limits: Limits::default(),
+            language: "rust".to_string(),
+        }
     }
 }
 
@@ -67,7 +72,9 @@ pub struct Server {
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server").field("endpoints", &self.endpoints()).finish()
+        f.debug_struct("Server")
+            .field("endpoints", &self.endpoints())
+            .finish()
     }
 }
 
@@ -102,19 +109,36 @@ impl Server {
 
     fn check(&self, method: &str, kind: StreamingKind) -> Result<RouteEntryInfo> {
         let info = self.core.schema.method(method).ok_or_else(|| {
-            Error::new(Code::NotFound, format!("method {method} is not in the schema (known: {})", self.core.schema.method_names().join(", ")))
+            Error::new(
+                Code::NotFound,
+                format!(
+                    "method {method} is not in the schema (known: {})",
+                    self.core.schema.method_names().join(", ")
+                ),
+            )
         })?;
         if info.kind() != kind {
             return Err(Error::new(
                 Code::FailedPrecondition,
-                format!("method {} is {} but a {} handler was given", info.name, info.kind().name(), kind.name()),
+                format!(
+                    "method {} is {} but a {} handler was given",
+                    info.name,
+                    info.kind().name(),
+                    kind.name()
+                ),
             ));
         }
         Ok(info.clone())
     }
 
     fn add(&self, info: RouteEntryInfo, route: Route) -> Result<()> {
-        self.core.add_route(info.name.clone(), RouteEntry { info: Some(info), route });
+        self.core.add_route(
+            info.name.clone(),
+            RouteEntry {
+                info: Some(info),
+                route,
+            },
+        );
         Ok(())
     }
 
@@ -158,9 +182,18 @@ impl Server {
         Fut: Future<Output = Result<Value>> + Send + 'static,
     {
         if !method.contains('/') {
-            return Err(Error::new(Code::InvalidArgument, format!("method name {method:?} must look like package.Service/Method")));
+            return Err(Error::new(
+                Code::InvalidArgument,
+                format!("method name {method:?} must look like package.Service/Method"),
+            ));
         }
-        self.core.add_route(method.to_string(), RouteEntry { info: None, route: Route::Unary(Arc::new(f)) });
+        self.core.add_route(
+            method.to_string(),
+            RouteEntry {
+                info: None,
+                route: Route::Unary(Arc::new(f)),
+            },
+        );
         Ok(())
     }
 
@@ -175,7 +208,10 @@ impl Server {
         let h = StreamFn(move |mut input: RequestStream, sink, ctx| {
             let f = f.clone();
             async move {
-                let req = input.next().await.ok_or_else(|| Error::new(Code::InvalidArgument, "no request sent"))??;
+                let req = input
+                    .next()
+                    .await
+                    .ok_or_else(|| Error::new(Code::InvalidArgument, "no request sent"))??;
                 f(req, sink, ctx).await
             }
         });
@@ -211,7 +247,10 @@ impl Server {
     pub fn stream_handler(&self, method: &str, handler: Arc<dyn StreamHandler>) -> Result<()> {
         let info = self.core.schema.require_method(method)?.clone();
         if info.kind() == StreamingKind::Unary {
-            return Err(Error::new(Code::FailedPrecondition, format!("method {} is unary", info.name)));
+            return Err(Error::new(
+                Code::FailedPrecondition,
+                format!("method {} is unary", info.name),
+            ));
         }
         self.add(info, Route::Stream(handler))
     }
@@ -222,13 +261,19 @@ impl Server {
         let endpoint: Endpoint = uri.parse()?;
         let listener = transport::listen(&endpoint, self.core.clone())?;
         let bound = listener.uri.clone();
-        self.listeners.lock().map_err(|_| Error::internal("listener list poisoned"))?.push(listener);
+        self.listeners
+            .lock()
+            .map_err(|_| Error::internal("listener list poisoned"))?
+            .push(listener);
         Ok(bound)
     }
 
     /// The endpoints listened on.
     pub fn endpoints(&self) -> Vec<String> {
-        self.listeners.lock().map(|l| l.iter().map(|x| x.uri.clone()).collect()).unwrap_or_default()
+        self.listeners
+            .lock()
+            .map(|l| l.iter().map(|x| x.uri.clone()).collect())
+            .unwrap_or_default()
     }
 
     /// Number of calls in flight.
@@ -240,7 +285,11 @@ impl Server {
     /// cancels the rest (their callers see `Unavailable`) and closes every endpoint.
     pub async fn shutdown(&self, grace: Duration) {
         self.core.begin_drain();
-        let listeners: Vec<Listener> = self.listeners.lock().map(|mut l| l.drain(..).collect()).unwrap_or_default();
+        let listeners: Vec<Listener> = self
+            .listeners
+            .lock()
+            .map(|mut l| l.drain(..).collect())
+            .unwrap_or_default();
         for l in &listeners {
             l.stop_accepting();
         }

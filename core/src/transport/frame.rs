@@ -111,7 +111,12 @@ pub fn parse_header(b: &[u8; HEADER_LEN]) -> std::result::Result<Header, WireErr
         return Err(WireError::BadFlags(flags));
     }
     let stream = u32::from_le_bytes([b[6], b[7], b[8], b[9]]);
-    Ok(Header { len, kind, flags, stream })
+    Ok(Header {
+        len,
+        kind,
+        flags,
+        stream,
+    })
 }
 
 /// Writes one frame into a fresh buffer.
@@ -211,7 +216,12 @@ impl Trailer {
     /// The trailer of a finished call.
     pub fn from_result(r: &Result<Bytes>) -> Trailer {
         match r {
-            Ok(payload) => Trailer { code: 0, message: String::new(), status: Vec::new(), payload: payload.clone() },
+            Ok(payload) => Trailer {
+                code: 0,
+                message: String::new(),
+                status: Vec::new(),
+                payload: payload.clone(),
+            },
             Err(e) => Trailer {
                 code: e.code().as_i32(),
                 message: e.message().to_string(),
@@ -254,7 +264,14 @@ impl CallHead {
         CallHeader {
             method: self.method.clone(),
             timeout_micros: self.timeout.map_or(0, |t| (t.as_micros() as u64).max(1)),
-            metadata: self.metadata.iter().map(|(k, v)| Entry { key: k.into(), value: v.into() }).collect(),
+            metadata: self
+                .metadata
+                .iter()
+                .map(|(k, v)| Entry {
+                    key: k.into(),
+                    value: v.into(),
+                })
+                .collect(),
             codec: self.codec.as_u32(),
             trace_id: self.trace_id.clone(),
             payload,
@@ -265,7 +282,8 @@ impl CallHead {
     pub fn from_header(h: CallHeader) -> Result<(CallHead, Bytes)> {
         let head = CallHead {
             method: h.method,
-            timeout: (h.timeout_micros > 0).then(|| std::time::Duration::from_micros(h.timeout_micros)),
+            timeout: (h.timeout_micros > 0)
+                .then(|| std::time::Duration::from_micros(h.timeout_micros)),
             metadata: h.metadata.into_iter().map(|e| (e.key, e.value)).collect(),
             codec: Codec::from_u32(h.codec)?,
             trace_id: h.trace_id,
@@ -296,7 +314,10 @@ pub fn parse_frames(buf: &[u8], max_body: usize) -> std::result::Result<Vec<Fram
         hb.copy_from_slice(&rest[..HEADER_LEN]);
         let header = parse_header(&hb)?;
         if header.len as usize > max_body {
-            return Err(WireError::BadBody(format!("body of {} bytes over {max_body}", header.len)));
+            return Err(WireError::BadBody(format!(
+                "body of {} bytes over {max_body}",
+                header.len
+            )));
         }
         let _ = rest.split_to(HEADER_LEN);
         if rest.len() < header.len as usize {

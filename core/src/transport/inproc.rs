@@ -22,9 +22,16 @@ fn registry() -> &'static Mutex<HashMap<String, Weak<Dispatcher>>> {
 }
 
 pub(super) fn register(name: &str, core: &Arc<Dispatcher>) -> Result<()> {
-    let mut reg = registry().lock().map_err(|_| Error::internal("inproc registry poisoned"))?;
-    if reg.get(name).is_some_and(|w| w.strong_count() > 0 && w.upgrade().is_some_and(|c| !c.drain.is_cancelled())) {
-        return Err(Error::new(Code::AlreadyExists, format!("inproc://{name} is already served in this process")));
+    let mut reg = registry()
+        .lock()
+        .map_err(|_| Error::internal("inproc registry poisoned"))?;
+    if reg.get(name).is_some_and(|w| {
+        w.strong_count() > 0 && w.upgrade().is_some_and(|c| !c.drain.is_cancelled())
+    }) {
+        return Err(Error::new(
+            Code::AlreadyExists,
+            format!("inproc://{name} is already served in this process"),
+        ));
     }
     reg.insert(name.to_string(), Arc::downgrade(core));
     Ok(())
@@ -46,20 +53,32 @@ pub(super) struct InprocClient {
 }
 
 pub(super) fn connect(name: &str, limits: &Limits) -> Result<InprocClient> {
-    let reg = registry().lock().map_err(|_| Error::internal("inproc registry poisoned"))?;
+    let reg = registry()
+        .lock()
+        .map_err(|_| Error::internal("inproc registry poisoned"))?;
     let core = reg
         .get(name)
         .filter(|w| w.strong_count() > 0)
         .cloned()
-        .ok_or_else(|| Error::unavailable(format!("no server listens on inproc://{name}")).with_reason("NO_SERVER"))?;
-    let max_active = core.upgrade().map_or(limits.max_concurrent_per_connection, |c| c.limits.max_concurrent_per_connection);
+        .ok_or_else(|| {
+            Error::unavailable(format!("no server listens on inproc://{name}"))
+                .with_reason("NO_SERVER")
+        })?;
+    let max_active = core
+        .upgrade()
+        .map_or(limits.max_concurrent_per_connection, |c| {
+            c.limits.max_concurrent_per_connection
+        });
     Ok(InprocClient {
         name: name.to_string(),
         core,
         active: Arc::new(AtomicUsize::new(0)),
         max_active,
         closed: std::sync::atomic::AtomicBool::new(false),
-        peer: Peer { transport: "inproc", address: format!("inproc:{name}:pid={}", std::process::id()) },
+        peer: Peer {
+            transport: "inproc",
+            address: format!("inproc:{name}:pid={}", std::process::id()),
+        },
     })
 }
 
@@ -80,13 +99,18 @@ impl InprocClient {
             .core
             .upgrade()
             .filter(|c| !c.stop.is_cancelled())
-            .ok_or_else(|| Error::unavailable(format!("the server at inproc://{} has stopped", self.name)))?;
+            .ok_or_else(|| {
+                Error::unavailable(format!("the server at inproc://{} has stopped", self.name))
+            })?;
         let n = self.active.fetch_add(1, Ordering::AcqRel);
         let guard = ActiveGuard(self.active.clone());
         if n >= self.max_active {
             return Err(Error::resource_exhausted(
                 "TOO_MANY_CALLS",
-                format!("{n} calls in flight on this connection, the limit is {}", self.max_active),
+                format!(
+                    "{n} calls in flight on this connection, the limit is {}",
+                    self.max_active
+                ),
             ));
         }
         Ok((core, guard))
@@ -132,7 +156,11 @@ impl ClientTransport for InprocClient {
                 }
             });
             let drop_guard: DropGuard = cancel.drop_guard();
-            Ok(RawStream { tx: req_tx, rx: res_rx, _guard: Box::new(drop_guard) })
+            Ok(RawStream {
+                tx: req_tx,
+                rx: res_rx,
+                _guard: Box::new(drop_guard),
+            })
         })
     }
 

@@ -36,8 +36,16 @@ impl FromStr for Endpoint {
     type Err = Error;
 
     fn from_str(uri: &str) -> Result<Endpoint> {
-        let bad = |why: &str| Error::new(Code::InvalidArgument, format!("invalid endpoint {uri:?}: {why}")).with_reason("BAD_ENDPOINT");
-        let (scheme, rest) = uri.split_once(':').ok_or_else(|| bad("expected scheme://…"))?;
+        let bad = |why: &str| {
+            Error::new(
+                Code::InvalidArgument,
+                format!("invalid endpoint {uri:?}: {why}"),
+            )
+            .with_reason("BAD_ENDPOINT")
+        };
+        let (scheme, rest) = uri
+            .split_once(':')
+            .ok_or_else(|| bad("expected scheme://…"))?;
         match scheme {
             "inproc" => {
                 let name = rest.strip_prefix("//").unwrap_or(rest);
@@ -112,11 +120,21 @@ pub(crate) fn listen(endpoint: &Endpoint, core: Arc<Dispatcher>) -> Result<Liste
     match endpoint {
         Endpoint::Inproc(name) => {
             inproc::register(name, &core)?;
-            Ok(Listener { uri: endpoint.to_string(), accept_stop, task: None, cleanup: Cleanup::Inproc(name.clone()) })
+            Ok(Listener {
+                uri: endpoint.to_string(),
+                accept_stop,
+                task: None,
+                cleanup: Cleanup::Inproc(name.clone()),
+            })
         }
         Endpoint::Unix(path) => {
             let task = unix_server::listen(path, core, accept_stop.clone())?;
-            Ok(Listener { uri: endpoint.to_string(), accept_stop, task: Some(task), cleanup: Cleanup::Unix(path.clone()) })
+            Ok(Listener {
+                uri: endpoint.to_string(),
+                accept_stop,
+                task: Some(task),
+                cleanup: Cleanup::Unix(path.clone()),
+            })
         }
     }
 }
@@ -138,9 +156,14 @@ pub(crate) trait ClientTransport: Send + Sync + 'static {
     fn close(&self);
 }
 
-pub(crate) async fn connect(endpoint: &Endpoint, limits: &Limits) -> Result<Arc<dyn ClientTransport>> {
+pub(crate) async fn connect(
+    endpoint: &Endpoint,
+    limits: &Limits,
+) -> Result<Arc<dyn ClientTransport>> {
     match endpoint {
         Endpoint::Inproc(name) => Ok(Arc::new(inproc::connect(name, limits)?)),
-        Endpoint::Unix(path) => Ok(Arc::new(unix_client::UnixClient::connect(path, limits).await?)),
+        Endpoint::Unix(path) => Ok(Arc::new(
+            unix_client::UnixClient::connect(path, limits).await?,
+        )),
     }
 }

@@ -50,12 +50,20 @@ impl Drop for CallGuard {
         if !self.armed {
             return;
         }
-        let removed = self.shared.pending.lock().ok().and_then(|mut p| p.remove(&self.id)).is_some();
+        let removed = self
+            .shared
+            .pending
+            .lock()
+            .ok()
+            .and_then(|mut p| p.remove(&self.id))
+            .is_some();
         if removed && !self.shared.closed.load(Ordering::Acquire) {
             let shared = self.shared.clone();
             let id = self.id;
             crate::runtime::handle().spawn(async move {
-                let _ = shared.write(&frame::encode_frame(Kind::Cancel, 0, id, &[])).await;
+                let _ = shared
+                    .write(&frame::encode_frame(Kind::Cancel, 0, id, &[]))
+                    .await;
             });
         }
     }
@@ -64,15 +72,25 @@ impl Drop for CallGuard {
 impl Shared {
     async fn write(&self, bytes: &[u8]) -> Result<()> {
         let mut w = self.writer.lock().await;
-        w.write_all(bytes).await.map_err(|e| Error::unavailable(format!("connection to {} lost: {e}", self.path)))
+        w.write_all(bytes)
+            .await
+            .map_err(|e| Error::unavailable(format!("connection to {} lost: {e}", self.path)))
     }
 
     fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
-            return Err(Error::unavailable(format!("connection to unix://{} is closed", self.path)).with_reason("CONNECTION_CLOSED"));
+            return Err(Error::unavailable(format!(
+                "connection to unix://{} is closed",
+                self.path
+            ))
+            .with_reason("CONNECTION_CLOSED"));
         }
         if self.draining.load(Ordering::Acquire) {
-            return Err(Error::unavailable(format!("server at unix://{} is shutting down", self.path)).with_reason("SHUTTING_DOWN"));
+            return Err(Error::unavailable(format!(
+                "server at unix://{} is shutting down",
+                self.path
+            ))
+            .with_reason("SHUTTING_DOWN"));
         }
         Ok(())
     }
@@ -80,13 +98,24 @@ impl Shared {
     fn register(self: &Arc<Self>, p: Pending) -> Result<CallGuard> {
         self.check_open()?;
         let id = self.next_id.fetch_add(2, Ordering::Relaxed);
-        self.pending.lock().map_err(|_| Error::internal("poisoned"))?.insert(id, p);
-        Ok(CallGuard { shared: self.clone(), id, armed: true })
+        self.pending
+            .lock()
+            .map_err(|_| Error::internal("poisoned"))?
+            .insert(id, p);
+        Ok(CallGuard {
+            shared: self.clone(),
+            id,
+            armed: true,
+        })
     }
 
     fn fail_all(&self, err: &Error) {
         self.closed.store(true, Ordering::Release);
-        let pending: Vec<Pending> = self.pending.lock().map(|mut p| p.drain().map(|(_, v)| v).collect()).unwrap_or_default();
+        let pending: Vec<Pending> = self
+            .pending
+            .lock()
+            .map(|mut p| p.drain().map(|(_, v)| v).collect())
+            .unwrap_or_default();
         for p in pending {
             match p {
                 Pending::Unary(tx) => {
@@ -100,7 +129,10 @@ impl Shared {
     }
 }
 
-async fn read_frame(r: &mut BufReader<OwnedReadHalf>, max_body: usize) -> std::result::Result<(frame::Header, Bytes), String> {
+async fn read_frame(
+    r: &mut BufReader<OwnedReadHalf>,
+    max_body: usize,
+) -> std::result::Result<(frame::Header, Bytes), String> {
     let mut hb = [0u8; HEADER_LEN];
     r.read_exact(&mut hb).await.map_err(|e| e.to_string())?;
     let h = frame::parse_header(&hb).map_err(|e| e.to_string())?;
@@ -115,9 +147,10 @@ async fn read_frame(r: &mut BufReader<OwnedReadHalf>, max_body: usize) -> std::r
 impl UnixClient {
     pub(crate) async fn connect(path: &Path, limits: &Limits) -> Result<UnixClient> {
         let shown = path.display().to_string();
-        let stream = UnixStream::connect(path)
-            .await
-            .map_err(|e| Error::unavailable(format!("cannot connect to unix://{shown}: {e}")).with_reason("CONNECT_FAILED"))?;
+        let stream = UnixStream::connect(path).await.map_err(|e| {
+            Error::unavailable(format!("cannot connect to unix://{shown}: {e}"))
+                .with_reason("CONNECT_FAILED")
+        })?;
         let (r, w) = stream.into_split();
         let mut r = BufReader::with_capacity(64 * 1024, r);
         let hello = Hello {
@@ -134,22 +167,35 @@ impl UnixClient {
             draining: AtomicBool::new(false),
             path: shown.clone(),
         });
-        shared.write(&frame::encode_message_frame(Kind::Hello, 0, 0, &hello)).await?;
+        shared
+            .write(&frame::encode_message_frame(Kind::Hello, 0, 0, &hello))
+            .await?;
         let max_body = limits.max_message_bytes.max(1) * 4 + frame::HEADER_SLACK;
         let (h, body) = tokio::time::timeout(Duration::from_secs(10), read_frame(&mut r, max_body))
             .await
-            .map_err(|_| Error::unavailable(format!("unix://{shown} did not answer the handshake")))?
-            .map_err(|e| Error::unavailable(format!("handshake with unix://{shown} failed: {e}")))?;
+            .map_err(|_| {
+                Error::unavailable(format!("unix://{shown} did not answer the handshake"))
+            })?
+            .map_err(|e| {
+                Error::unavailable(format!("handshake with unix://{shown} failed: {e}"))
+            })?;
         match h.kind {
             Kind::Hello => {
-                let hello = Hello::decode(body).map_err(|e| Error::unavailable(format!("bad HELLO from server: {e}")))?;
+                let hello = Hello::decode(body)
+                    .map_err(|e| Error::unavailable(format!("bad HELLO from server: {e}")))?;
                 if hello.magic != frame::MAGIC {
-                    return Err(Error::unavailable(format!("unix://{shown} is not an hms-ffi server")));
+                    return Err(Error::unavailable(format!(
+                        "unix://{shown} is not an hms-ffi server"
+                    )));
                 }
                 if hello.version != frame::WIRE_VERSION {
                     return Err(Error::new(
                         Code::FailedPrecondition,
-                        format!("unix://{shown} speaks wire version {}, this client {}", hello.version, frame::WIRE_VERSION),
+                        format!(
+                            "unix://{shown} speaks wire version {}, this client {}",
+                            hello.version,
+                            frame::WIRE_VERSION
+                        ),
                     ));
                 }
             }
@@ -157,7 +203,11 @@ impl UnixClient {
                 let t = Trailer::decode(body).unwrap_or_default();
                 return Err(Error::new(Code::from_i32(t.code), t.message));
             }
-            other => return Err(Error::unavailable(format!("unexpected {other:?} in handshake"))),
+            other => {
+                return Err(Error::unavailable(format!(
+                    "unexpected {other:?} in handshake"
+                )))
+            }
         }
         let reader = tokio::spawn(Self::read_loop(shared.clone(), r, max_body));
         Ok(UnixClient { shared, reader })
@@ -175,7 +225,11 @@ impl UnixClient {
                         Ok(t) => t,
                         Err(e) => break format!("bad STATUS: {e}"),
                     };
-                    let p = shared.pending.lock().ok().and_then(|mut p| p.remove(&h.stream));
+                    let p = shared
+                        .pending
+                        .lock()
+                        .ok()
+                        .and_then(|mut p| p.remove(&h.stream));
                     match p {
                         Some(Pending::Unary(tx)) => {
                             let _ = tx.send(trailer.into_result());
@@ -200,7 +254,13 @@ impl UnixClient {
             }
         };
         tracing::debug!(path = %shared.path, %reason, "unix connection ended");
-        shared.fail_all(&Error::unavailable(format!("connection to unix://{} lost: {reason}", shared.path)).with_reason("CONNECTION_LOST"));
+        shared.fail_all(
+            &Error::unavailable(format!(
+                "connection to unix://{} lost: {reason}",
+                shared.path
+            ))
+            .with_reason("CONNECTION_LOST"),
+        );
     }
 }
 
@@ -209,9 +269,16 @@ impl ClientTransport for UnixClient {
         Box::pin(async move {
             let (tx, rx) = oneshot::channel();
             let mut guard = self.shared.register(Pending::Unary(tx))?;
-            let bytes = frame::encode_message_frame(Kind::Call, FLAG_UNARY, guard.id, &head.to_header(payload));
+            let bytes = frame::encode_message_frame(
+                Kind::Call,
+                FLAG_UNARY,
+                guard.id,
+                &head.to_header(payload),
+            );
             self.shared.write(&bytes).await?;
-            let result = rx.await.unwrap_or_else(|_| Err(Error::unavailable("connection closed")));
+            let result = rx
+                .await
+                .unwrap_or_else(|_| Err(Error::unavailable("connection closed")));
             guard.armed = false;
             result
         })
@@ -222,25 +289,43 @@ impl ClientTransport for UnixClient {
             let (res_tx, res_rx) = mpsc::unbounded_channel();
             let guard = self.shared.register(Pending::Stream(res_tx))?;
             let id = guard.id;
-            self.shared.write(&frame::encode_message_frame(Kind::Call, 0, id, &head.to_header(Bytes::new()))).await?;
+            self.shared
+                .write(&frame::encode_message_frame(
+                    Kind::Call,
+                    0,
+                    id,
+                    &head.to_header(Bytes::new()),
+                ))
+                .await?;
             let (req_tx, mut req_rx) = mpsc::unbounded_channel::<Bytes>();
             let shared = self.shared.clone();
             tokio::spawn(async move {
                 while let Some(b) = req_rx.recv().await {
-                    if shared.write(&frame::encode_frame(Kind::Message, 0, id, &b)).await.is_err() {
+                    if shared
+                        .write(&frame::encode_frame(Kind::Message, 0, id, &b))
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                 }
-                let _ = shared.write(&frame::encode_frame(Kind::End, 0, id, &[])).await;
+                let _ = shared
+                    .write(&frame::encode_frame(Kind::End, 0, id, &[]))
+                    .await;
             });
-            Ok(RawStream { tx: req_tx, rx: res_rx, _guard: Box::new(guard) })
+            Ok(RawStream {
+                tx: req_tx,
+                rx: res_rx,
+                _guard: Box::new(guard),
+            })
         })
     }
 
     fn close(&self) {
         self.shared.closed.store(true, Ordering::Release);
         self.reader.abort();
-        self.shared.fail_all(&Error::new(Code::Cancelled, "client closed"));
+        self.shared
+            .fail_all(&Error::new(Code::Cancelled, "client closed"));
     }
 }
 

@@ -17,7 +17,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::frame::{self, CallHead, CallHeader, Hello, Kind, Trailer, FLAG_END, FLAG_UNARY, HEADER_LEN};
+use super::frame::{
+    self, CallHead, CallHeader, Hello, Kind, Trailer, FLAG_END, FLAG_UNARY, HEADER_LEN,
+};
 use crate::error::{Code, Error, Result};
 use crate::server::dispatch::{Dispatcher, Peer};
 
@@ -25,15 +27,31 @@ use crate::server::dispatch::{Dispatcher, Peer};
 /// `ResourceExhausted`; larger ones close the connection.
 const DRAIN_FACTOR: usize = 4;
 
-pub(super) fn listen(path: &Path, core: Arc<Dispatcher>, stop: CancellationToken) -> Result<JoinHandle<()>> {
+pub(super) fn listen(
+    path: &Path,
+    core: Arc<Dispatcher>,
+    stop: CancellationToken,
+) -> Result<JoinHandle<()>> {
     if path.exists() {
         if std::os::unix::net::UnixStream::connect(path).is_ok() {
-            return Err(Error::new(Code::AlreadyExists, format!("a server already listens on {}", path.display())));
+            return Err(Error::new(
+                Code::AlreadyExists,
+                format!("a server already listens on {}", path.display()),
+            ));
         }
-        std::fs::remove_file(path).map_err(|e| Error::new(Code::FailedPrecondition, format!("cannot replace stale socket {}: {e}", path.display())))?;
+        std::fs::remove_file(path).map_err(|e| {
+            Error::new(
+                Code::FailedPrecondition,
+                format!("cannot replace stale socket {}: {e}", path.display()),
+            )
+        })?;
     }
-    let std_listener = std::os::unix::net::UnixListener::bind(path)
-        .map_err(|e| Error::new(Code::FailedPrecondition, format!("cannot listen on {}: {e}", path.display())))?;
+    let std_listener = std::os::unix::net::UnixListener::bind(path).map_err(|e| {
+        Error::new(
+            Code::FailedPrecondition,
+            format!("cannot listen on {}: {e}", path.display()),
+        )
+    })?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     std_listener.set_nonblocking(true)?;
     let handle = crate::runtime::handle();
@@ -43,7 +61,12 @@ pub(super) fn listen(path: &Path, core: Arc<Dispatcher>, stop: CancellationToken
     Ok(handle.spawn(accept_loop(listener, path, core, stop)))
 }
 
-async fn accept_loop(listener: UnixListener, path: PathBuf, core: Arc<Dispatcher>, stop: CancellationToken) {
+async fn accept_loop(
+    listener: UnixListener,
+    path: PathBuf,
+    core: Arc<Dispatcher>,
+    stop: CancellationToken,
+) {
     loop {
         tokio::select! {
             _ = stop.cancelled() => break,
@@ -105,13 +128,20 @@ async fn skip(r: &mut BufReader<OwnedReadHalf>, mut len: usize) -> std::io::Resu
 }
 
 impl Connection {
-    async fn serve(stream: UnixStream, core: Arc<Dispatcher>, address: String) -> std::result::Result<(), String> {
+    async fn serve(
+        stream: UnixStream,
+        core: Arc<Dispatcher>,
+        address: String,
+    ) -> std::result::Result<(), String> {
         let (r, w) = stream.into_split();
         let mut r = BufReader::with_capacity(64 * 1024, r);
         let writer: Writer = Arc::new(tokio::sync::Mutex::new(w));
         let conn = Connection {
             core: core.clone(),
-            peer: Peer { transport: "unix", address },
+            peer: Peer {
+                transport: "unix",
+                address,
+            },
             writer,
             streams: Arc::new(Mutex::new(HashMap::new())),
         };
@@ -128,12 +158,20 @@ impl Connection {
     async fn handshake(&self, r: &mut BufReader<OwnedReadHalf>) -> std::result::Result<(), String> {
         let mut hb = [0u8; HEADER_LEN];
         let timeout = std::time::Duration::from_secs(10);
-        tokio::time::timeout(timeout, r.read_exact(&mut hb)).await.map_err(|_| "no HELLO within 10s".to_string())?.map_err(|e| format!("handshake: {e}"))?;
+        tokio::time::timeout(timeout, r.read_exact(&mut hb))
+            .await
+            .map_err(|_| "no HELLO within 10s".to_string())?
+            .map_err(|e| format!("handshake: {e}"))?;
         let h = frame::parse_header(&hb).map_err(|e| format!("handshake: {e}"))?;
         if h.kind != Kind::Hello || h.len as usize > 4096 {
-            return Err(format!("expected HELLO, got {:?} of {} bytes", h.kind, h.len));
+            return Err(format!(
+                "expected HELLO, got {:?} of {} bytes",
+                h.kind, h.len
+            ));
         }
-        let body = read_body(r, h.len as usize).await.map_err(|e| format!("handshake: {e}"))?;
+        let body = read_body(r, h.len as usize)
+            .await
+            .map_err(|e| format!("handshake: {e}"))?;
         let hello = Hello::decode(body).map_err(|e| format!("bad HELLO: {e}"))?;
         if hello.magic != frame::MAGIC {
             return Err(format!("bad magic {:?}", hello.magic));
@@ -147,13 +185,26 @@ impl Connection {
         if hello.version != frame::WIRE_VERSION {
             let bye = Trailer {
                 code: Code::FailedPrecondition.as_i32(),
-                message: format!("wire version {} is not supported (this server speaks {})", hello.version, frame::WIRE_VERSION),
+                message: format!(
+                    "wire version {} is not supported (this server speaks {})",
+                    hello.version,
+                    frame::WIRE_VERSION
+                ),
                 ..Trailer::default()
             };
-            let _ = write_frame(&self.writer, &frame::encode_message_frame(Kind::GoAway, 0, 0, &bye)).await;
+            let _ = write_frame(
+                &self.writer,
+                &frame::encode_message_frame(Kind::GoAway, 0, 0, &bye),
+            )
+            .await;
             return Err(format!("client speaks wire version {}", hello.version));
         }
-        write_frame(&self.writer, &frame::encode_message_frame(Kind::Hello, 0, 0, &reply)).await.map_err(|e| e.to_string())
+        write_frame(
+            &self.writer,
+            &frame::encode_message_frame(Kind::Hello, 0, 0, &reply),
+        )
+        .await
+        .map_err(|e| e.to_string())
     }
 
     async fn run(&self, r: &mut BufReader<OwnedReadHalf>) -> std::result::Result<(), String> {
@@ -179,18 +230,29 @@ impl Connection {
             let h = frame::parse_header(&hb).map_err(|e| e.to_string())?;
             let len = h.len as usize;
             if len > max_body {
-                if len > max_body * DRAIN_FACTOR || !matches!(h.kind, Kind::Call | Kind::Message) || h.stream == 0 {
-                    return Err(format!("{:?} frame of {len} bytes is over any limit", h.kind));
+                if len > max_body * DRAIN_FACTOR
+                    || !matches!(h.kind, Kind::Call | Kind::Message)
+                    || h.stream == 0
+                {
+                    return Err(format!(
+                        "{:?} frame of {len} bytes is over any limit",
+                        h.kind
+                    ));
                 }
                 skip(r, len).await.map_err(|e| format!("read: {e}"))?;
                 let err = Error::resource_exhausted(
                     "MESSAGE_TOO_LARGE",
-                    format!("message of {len} bytes exceeds the limit of {} bytes", self.core.limits.max_message_bytes),
+                    format!(
+                        "message of {len} bytes exceeds the limit of {} bytes",
+                        self.core.limits.max_message_bytes
+                    ),
                 );
                 self.finish(h.stream, Err(err)).await;
                 continue;
             }
-            let body = read_body(r, len).await.map_err(|e| format!("truncated frame: {e}"))?;
+            let body = read_body(r, len)
+                .await
+                .map_err(|e| format!("truncated frame: {e}"))?;
             self.frame(h, body).await?;
         }
     }
@@ -201,9 +263,13 @@ impl Connection {
                 if h.stream == 0 || h.stream % 2 == 0 {
                     return Err(format!("CALL on invalid stream id {}", h.stream));
                 }
-                let header = CallHeader::decode(body).map_err(|e| format!("bad CALL header: {e}"))?;
+                let header =
+                    CallHeader::decode(body).map_err(|e| format!("bad CALL header: {e}"))?;
                 match CallHead::from_header(header) {
-                    Ok((head, payload)) => self.open(h.stream, h.flags & FLAG_UNARY != 0, head, payload).await,
+                    Ok((head, payload)) => {
+                        self.open(h.stream, h.flags & FLAG_UNARY != 0, head, payload)
+                            .await
+                    }
                     Err(e) => {
                         self.finish(h.stream, Err(e)).await;
                         Ok(())
@@ -223,22 +289,40 @@ impl Connection {
                 Ok(())
             }
             Kind::End => {
-                if let Some(s) = self.streams.lock().map_err(|_| "poisoned".to_string())?.get_mut(&h.stream) {
+                if let Some(s) = self
+                    .streams
+                    .lock()
+                    .map_err(|_| "poisoned".to_string())?
+                    .get_mut(&h.stream)
+                {
                     s.input = None;
                 }
                 Ok(())
             }
             Kind::Cancel => {
-                if let Some(s) = self.streams.lock().map_err(|_| "poisoned".to_string())?.get(&h.stream) {
+                if let Some(s) = self
+                    .streams
+                    .lock()
+                    .map_err(|_| "poisoned".to_string())?
+                    .get(&h.stream)
+                {
                     s.cancel.cancel();
                 }
                 Ok(())
             }
-            Kind::Hello | Kind::Status | Kind::GoAway => Err(format!("unexpected {:?} frame from a client", h.kind)),
+            Kind::Hello | Kind::Status | Kind::GoAway => {
+                Err(format!("unexpected {:?} frame from a client", h.kind))
+            }
         }
     }
 
-    async fn open(&self, id: u32, unary: bool, head: CallHead, payload: Bytes) -> std::result::Result<(), String> {
+    async fn open(
+        &self,
+        id: u32,
+        unary: bool,
+        head: CallHead,
+        payload: Bytes,
+    ) -> std::result::Result<(), String> {
         let cancel = self.core.stop.child_token();
         let (input_tx, input_rx) = mpsc::unbounded_channel();
         let full = {
@@ -248,17 +332,29 @@ impl Connection {
             }
             let full = streams.len() >= self.core.limits.max_concurrent_per_connection;
             if !full {
-                streams.insert(id, StreamState { cancel: cancel.clone(), input: (!unary).then_some(input_tx) });
+                streams.insert(
+                    id,
+                    StreamState {
+                        cancel: cancel.clone(),
+                        input: (!unary).then_some(input_tx),
+                    },
+                );
             }
             full
         };
         if full {
             let err = Error::resource_exhausted(
                 "TOO_MANY_CALLS",
-                format!("connection has the most calls in flight allowed ({})", self.core.limits.max_concurrent_per_connection),
+                format!(
+                    "connection has the most calls in flight allowed ({})",
+                    self.core.limits.max_concurrent_per_connection
+                ),
             );
-            let bytes = frame::encode_message_frame(Kind::Status, 0, id, &Trailer::from_result(&Err(err)));
-            return write_frame(&self.writer, &bytes).await.map_err(|e| e.to_string());
+            let bytes =
+                frame::encode_message_frame(Kind::Status, 0, id, &Trailer::from_result(&Err(err)));
+            return write_frame(&self.writer, &bytes)
+                .await
+                .map_err(|e| e.to_string());
         }
         let core = self.core.clone();
         let peer = self.peer.clone();
@@ -270,7 +366,12 @@ impl Connection {
                 if let Ok(mut s) = streams.lock() {
                     s.remove(&id);
                 }
-                let bytes = frame::encode_message_frame(Kind::Status, 0, id, &Trailer::from_result(&result));
+                let bytes = frame::encode_message_frame(
+                    Kind::Status,
+                    0,
+                    id,
+                    &Trailer::from_result(&result),
+                );
                 let _ = write_frame(&writer, &bytes).await;
             });
         } else {
@@ -288,13 +389,23 @@ impl Connection {
                     }
                 };
                 while let Ok(b) = out_rx.try_recv() {
-                    let _ = write_frame(&writer, &frame::encode_frame(Kind::Message, 0, id, &b)).await;
+                    let _ =
+                        write_frame(&writer, &frame::encode_frame(Kind::Message, 0, id, &b)).await;
                 }
                 if let Ok(mut s) = streams.lock() {
                     s.remove(&id);
                 }
                 let status = result.map(|_| Bytes::new());
-                let _ = write_frame(&writer, &frame::encode_message_frame(Kind::Status, 0, id, &Trailer::from_result(&status))).await;
+                let _ = write_frame(
+                    &writer,
+                    &frame::encode_message_frame(
+                        Kind::Status,
+                        0,
+                        id,
+                        &Trailer::from_result(&status),
+                    ),
+                )
+                .await;
             });
         }
         Ok(())
@@ -306,7 +417,8 @@ impl Connection {
                 st.cancel.cancel();
             }
         }
-        let bytes = frame::encode_message_frame(Kind::Status, 0, id, &Trailer::from_result(&result));
+        let bytes =
+            frame::encode_message_frame(Kind::Status, 0, id, &Trailer::from_result(&result));
         let _ = write_frame(&self.writer, &bytes).await;
     }
 }

@@ -6,11 +6,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use base64::Engine;
-use hms_ffi_core::{Code, Details, Error, FieldViolation, Schema, Server, Value};
 use hms_ffi_core::mapping::wkt;
+use hms_ffi_core::{Code, Details, Error, FieldViolation, Schema, Server, Value};
 
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 pub fn conformance_schema() -> Schema {
@@ -22,18 +25,40 @@ pub fn conformance_schema() -> Schema {
 pub fn conformance_server() -> Server {
     let server = Server::new(conformance_schema());
     let m = |name: &str| format!("hms.conformance.v1.Conformance/{name}");
-    server.unary(&m("Echo"), |req, _| async move { Ok(req) }).unwrap();
-    server.unary(&m("EchoScalars"), |req, _| async move { Ok(req) }).unwrap();
+    server
+        .unary(&m("Echo"), |req, _| async move { Ok(req) })
+        .unwrap();
+    server
+        .unary(&m("EchoScalars"), |req, _| async move { Ok(req) })
+        .unwrap();
     server
         .unary(&m("Fail"), |req, _| async move {
-            let code: Code = req.get("code").and_then(Value::as_str).unwrap_or("UNKNOWN").parse().unwrap_or(Code::Unknown);
-            let message = req.get("message").and_then(Value::as_str).unwrap_or("").to_string();
+            let code: Code = req
+                .get("code")
+                .and_then(Value::as_str)
+                .unwrap_or("UNKNOWN")
+                .parse()
+                .unwrap_or(Code::Unknown);
+            let message = req
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             let paths = match req.get("violation_paths") {
-                Some(Value::List(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+                Some(Value::List(items)) => items
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect(),
                 _ => Vec::new(),
             };
             let details = Details {
-                field_violations: paths.into_iter().map(|field| FieldViolation { field, description: "rejected by the handler".into() }).collect(),
+                field_violations: paths
+                    .into_iter()
+                    .map(|field| FieldViolation {
+                        field,
+                        description: "rejected by the handler".into(),
+                    })
+                    .collect(),
                 ..Details::default()
             };
             Err(Error::new(code, message).with_details(details))
@@ -89,7 +114,11 @@ pub fn notation(j: &serde_json::Value) -> Value {
     match j {
         J::Null => Value::Null,
         J::Bool(b) => Value::Bool(*b),
-        J::Number(n) => n.as_i64().map(Value::Int).or_else(|| n.as_u64().map(Value::UInt)).unwrap_or_else(|| Value::Float(n.as_f64().unwrap())),
+        J::Number(n) => n
+            .as_i64()
+            .map(Value::Int)
+            .or_else(|| n.as_u64().map(Value::UInt))
+            .unwrap_or_else(|| Value::Float(n.as_f64().unwrap())),
         J::String(s) => Value::String(s.clone()),
         J::Array(items) => Value::List(items.iter().map(notation).collect()),
         J::Object(map) => {
@@ -99,7 +128,11 @@ pub fn notation(j: &serde_json::Value) -> Value {
                     return tagged(tag, v);
                 }
             }
-            Value::Map(map.iter().map(|(k, v)| (Value::String(k.clone()), notation(v))).collect())
+            Value::Map(
+                map.iter()
+                    .map(|(k, v)| (Value::String(k.clone()), notation(v)))
+                    .collect(),
+            )
         }
     }
 }
@@ -109,7 +142,10 @@ fn tagged(tag: &str, v: &serde_json::Value) -> Value {
     match tag {
         "int" => match text.parse::<i64>() {
             Ok(i) => Value::Int(i),
-            Err(_) => text.parse::<u64>().map(Value::UInt).unwrap_or_else(|_| Value::BigInt(text.to_string())),
+            Err(_) => text
+                .parse::<u64>()
+                .map(Value::UInt)
+                .unwrap_or_else(|_| Value::BigInt(text.to_string())),
         },
         "float" => Value::Float(match text {
             "nan" => f64::NAN,
@@ -117,9 +153,21 @@ fn tagged(tag: &str, v: &serde_json::Value) -> Value {
             "-inf" => f64::NEG_INFINITY,
             t => t.parse().unwrap(),
         }),
-        "bytes" => Value::Bytes(base64::engine::general_purpose::STANDARD.decode(text).unwrap()),
-        "bytes_fill" => Value::Bytes(vec![v["byte"].as_u64().unwrap() as u8; v["len"].as_u64().unwrap() as usize]),
-        "string_fill" => Value::String(v["text"].as_str().unwrap().repeat(v["count"].as_u64().unwrap() as usize)),
+        "bytes" => Value::Bytes(
+            base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .unwrap(),
+        ),
+        "bytes_fill" => Value::Bytes(vec![
+            v["byte"].as_u64().unwrap() as u8;
+            v["len"].as_u64().unwrap() as usize
+        ]),
+        "string_fill" => Value::String(
+            v["text"]
+                .as_str()
+                .unwrap()
+                .repeat(v["count"].as_u64().unwrap() as usize),
+        ),
         "timestamp" => Value::Timestamp(wkt::parse_timestamp(text).unwrap()),
         "duration" => Value::Duration(wkt::parse_duration(text).unwrap()),
         other => panic!("unknown notation tag ${other}"),
@@ -147,11 +195,19 @@ fn as_i128(v: &Value) -> Option<i128> {
 
 /// Compares a reply with the expected value; `Err` says where they differ.
 pub fn same(actual: &Value, expected: &Value, path: &str) -> Result<(), String> {
-    let fail = || Err(format!("at `{path}`: got {actual:?}, expected {expected:?}"));
+    let fail = || {
+        Err(format!(
+            "at `{path}`: got {actual:?}, expected {expected:?}"
+        ))
+    };
     match (actual, expected) {
         (Value::Map(a), Value::Map(e)) => {
             if a.len() != e.len() {
-                return Err(format!("at `{path}`: {} entries, expected {} ({actual:?} vs {expected:?})", a.len(), e.len()));
+                return Err(format!(
+                    "at `{path}`: {} entries, expected {} ({actual:?} vs {expected:?})",
+                    a.len(),
+                    e.len()
+                ));
             }
             for (ek, ev) in e {
                 let key = key_text(ek);
@@ -189,18 +245,26 @@ pub struct Case {
 
 pub fn load_cases() -> Vec<Case> {
     let dir = repo_root().join("tests/conformance/vectors");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     let mut out = Vec::new();
     for f in files {
-        let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
         for c in doc["cases"].as_array().unwrap() {
             out.push(Case {
                 file: f.file_name().unwrap().to_string_lossy().into(),
                 name: c["name"].as_str().unwrap().to_string(),
                 method: c["method"].as_str().unwrap().to_string(),
                 request: notation(&c["request"]),
-                timeout: Duration::from_millis(c.get("timeout_ms").and_then(|t| t.as_u64()).unwrap_or(30_000)),
+                timeout: Duration::from_millis(
+                    c.get("timeout_ms")
+                        .and_then(|t| t.as_u64())
+                        .unwrap_or(30_000),
+                ),
                 expect: c["expect"].clone(),
             });
         }
@@ -232,7 +296,11 @@ pub fn check(case: &Case, outcome: &Result<Value, Error>) -> Result<(), String> 
     }
     if let Some(paths) = exp.get("violations").and_then(|v| v.as_array()) {
         let mut want: Vec<&str> = paths.iter().map(|p| p.as_str().unwrap()).collect();
-        let mut got: Vec<&str> = err.field_violations().iter().map(|v| v.field.as_str()).collect();
+        let mut got: Vec<&str> = err
+            .field_violations()
+            .iter()
+            .map(|v| v.field.as_str())
+            .collect();
         want.sort_unstable();
         want.dedup();
         got.sort_unstable();
@@ -247,7 +315,10 @@ pub fn check(case: &Case, outcome: &Result<Value, Error>) -> Result<(), String> 
 /// A unix endpoint in a fresh temporary directory (kept alive by the returned guard).
 pub fn unix_uri(name: &str) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
-    let uri = format!("unix://{}", dir.path().join(format!("{name}.sock")).display());
+    let uri = format!(
+        "unix://{}",
+        dir.path().join(format!("{name}.sock")).display()
+    );
     (dir, uri)
 }
 

@@ -1,0 +1,165 @@
+//! The `hms-ffi` binary end to end: `serve --echo`, `call`, `list`, `check` over unix.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_hms-ffi"))
+}
+
+fn proto() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance/conformance.proto")
+}
+
+struct Serve(Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(sock: &Path) -> Serve {
+    let child = bin()
+        .args(["serve", "--echo", "--schema"])
+        .arg(proto())
+        .arg("--listen")
+        .arg(format!("unix://{}", sock.display()))
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if sock.exists() {
+            return Serve(child);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("hms-ffi serve did not create {}", sock.display());
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn serve_echo_call_and_list_over_unix() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("cli.sock");
+    let _server = serve(&sock);
+    let uri = format!("unix://{}", sock.display());
+
+    let out = run(&["list", &uri]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listed = text(&out.stdout);
+    assert!(
+        listed.contains("hms.conformance.v1.Conformance\n"),
+        "{listed}"
+    );
+    assert!(listed.contains("hms.conformance.v1.Conformance/Echo(hms.conformance.v1.AllTypes) returns (hms.conformance.v1.AllTypes)"), "{listed}");
+    assert!(listed.contains("Bidi(hms.conformance.v1.AllTypes) returns (hms.conformance.v1.AllTypes) [bidi_streaming]"), "{listed}");
+
+    // Full decode, validation and re-encode: int64 as JSON string, camelCase accepted, enum by number.
+    let out = run(&[
+        "call",
+        &uri,
+        "hms.conformance.v1.Conformance/Echo",
+        r#"{"weight_mg": 9007199254740993, "unicodeText": "héllo", "color": 2, "at": "2024-02-29T12:00:00+01:00"}"#,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        r#"{"color":"COLOR_GREEN","at":"2024-02-29T11:00:00Z","unicodeText":"héllo","weightMg":"9007199254740993"}"#
+    );
+
+    let out = run(&[
+        "call",
+        &uri,
+        "hms.conformance.v1.Conformance/EchoScalars",
+        "{}",
+        "--emit-defaults",
+    ]);
+    assert!(
+        text(&out.stdout).contains(r#""int64V":"0""#),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn errors_go_to_stderr_with_the_code_and_a_non_zero_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("cli-err.sock");
+    let _server = serve(&sock);
+    let uri = format!("unix://{}", sock.display());
+
+    let out = run(&[
+        "call",
+        &uri,
+        "hms.conformance.v1.Conformance/Echo",
+        r#"{"items": [{}, {}, {"price": "cheap"}], "nope": 1}"#,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = text(&out.stderr);
+    assert!(err.starts_with("INVALID_ARGUMENT: "), "{err}");
+    assert!(err.contains("items[2].price"), "{err}");
+    assert!(err.contains("nope: unknown field"), "{err}");
+
+    // Fail is not an echo method (its types differ), so the echo server has no handler for it.
+    let out = run(&["call", &uri, "hms.conformance.v1.Conformance/Fail", "{}"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).starts_with("UNIMPLEMENTED: "),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = run(&["call", &uri, "no.Such/Method", "{}"]);
+    assert!(text(&out.stderr).starts_with("UNIMPLEMENTED: "));
+
+    let out = run(&[
+        "call",
+        &uri,
+        "hms.conformance.v1.Conformance/Echo",
+        "{not json",
+    ]);
+    assert!(
+        text(&out.stderr).starts_with("INVALID_ARGUMENT: invalid JSON"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = run(&["list", "unix:///nonexistent/hms.sock"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).starts_with("UNAVAILABLE: "));
+}
+
+#[test]
+fn check_reports_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.proto");
+    std::fs::write(
+        &bad,
+        "syntax = \"proto3\";\nmessage A {\n  int32 x = ;\n}\n",
+    )
+    .unwrap();
+    let out = bin().arg("check").arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("bad.proto:3:"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = bin().arg("check").arg(proto()).output().unwrap();
+    assert!(out.status.success());
+    assert!(text(&out.stdout).contains("hms.conformance.v1.Conformance/Sleep"));
+}
