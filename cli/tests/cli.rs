@@ -24,7 +24,7 @@ impl Drop for Serve {
 }
 
 fn serve(sock: &Path) -> Serve {
-    let child = bin()
+    let mut child = bin()
         .args(["serve", "--echo", "--schema"])
         .arg(proto())
         .arg("--listen")
@@ -38,6 +38,8 @@ fn serve(sock: &Path) -> Serve {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("hms-ffi serve did not create {}", sock.display());
 }
 

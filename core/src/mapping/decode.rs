@@ -4,6 +4,7 @@ use prost_reflect::{
     DynamicMessage, FieldDescriptor, Kind, MapKey, ReflectMessage, Value as PValue,
 };
 
+use super::wkt;
 use crate::value::{Duration, Timestamp, Value};
 
 /// Converts a message into a [`Value::Map`] keyed by the field names as written in the `.proto`.
@@ -133,15 +134,7 @@ fn well_known(msg: &DynamicMessage) -> Option<Value> {
                 },
             }
         }
-        "google.protobuf.DoubleValue"
-        | "google.protobuf.FloatValue"
-        | "google.protobuf.Int64Value"
-        | "google.protobuf.UInt64Value"
-        | "google.protobuf.Int32Value"
-        | "google.protobuf.UInt32Value"
-        | "google.protobuf.BoolValue"
-        | "google.protobuf.StringValue"
-        | "google.protobuf.BytesValue" => {
+        name if wkt::WRAPPERS.contains(&name) => {
             let f = desc.get_field(1)?;
             single(&f.kind(), &msg.get_field(&f))
         }

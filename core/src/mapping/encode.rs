@@ -434,18 +434,7 @@ impl Encoder<'_> {
                     return Some(ok.then_some(msg));
                 }
                 ("google.protobuf.Value", _) => return Some(self.dynamic_value(desc, v)),
-                (
-                    "google.protobuf.DoubleValue"
-                    | "google.protobuf.FloatValue"
-                    | "google.protobuf.Int64Value"
-                    | "google.protobuf.UInt64Value"
-                    | "google.protobuf.Int32Value"
-                    | "google.protobuf.UInt32Value"
-                    | "google.protobuf.BoolValue"
-                    | "google.protobuf.StringValue"
-                    | "google.protobuf.BytesValue",
-                    _,
-                ) if !matches!(v, Value::Map(_)) => {
+                (name, _) if wkt::WRAPPERS.contains(&name) && !matches!(v, Value::Map(_)) => {
                     let field = desc.get_field(1)?;
                     let inner = self.single(&field.kind(), v, false);
                     return Some(inner.map(|x| {

@@ -6,6 +6,18 @@ use crate::value::{Duration, Timestamp};
 pub const MIN_TIMESTAMP_SECONDS: i64 = -62_135_596_800;
 /// Seconds of 9999-12-31T23:59:59Z, the largest valid `google.protobuf.Timestamp`.
 pub const MAX_TIMESTAMP_SECONDS: i64 = 253_402_300_799;
+/// The wrapper types (`google.protobuf.Int64Value`, …): one field `value`, shown as the plain value.
+pub const WRAPPERS: [&str; 9] = [
+    "google.protobuf.DoubleValue",
+    "google.protobuf.FloatValue",
+    "google.protobuf.Int64Value",
+    "google.protobuf.UInt64Value",
+    "google.protobuf.Int32Value",
+    "google.protobuf.UInt32Value",
+    "google.protobuf.BoolValue",
+    "google.protobuf.StringValue",
+    "google.protobuf.BytesValue",
+];
 /// The largest duration protobuf allows: 10,000 years in seconds.
 pub const MAX_DURATION_SECONDS: i64 = 315_576_000_000;
 

@@ -313,7 +313,6 @@ impl Dispatcher {
     /// Decoder for requests and encoder for responses of a route, for a codec.
     fn codecs(&self, entry: &RouteEntry, codec: Codec) -> Result<(DecodeFn, EncodeFn)> {
         let depth = self.limits.max_depth;
-        let max = self.limits.max_message_bytes;
         let (input, output) = match &entry.info {
             Some(_) if codec == Codec::Cbor => {
                 return Err(Error::new(
@@ -333,18 +332,12 @@ impl Dispatcher {
                 ))
             }
         };
+        let limits = self.limits.clone();
         let decode: DecodeFn = Arc::new(move |b: &[u8]| {
-            if b.len() > max {
-                return Err(Error::resource_exhausted(
-                    "MESSAGE_TOO_LARGE",
-                    format!(
-                        "request of {} bytes exceeds the limit of {max} bytes",
-                        b.len()
-                    ),
-                ));
-            }
+            limits.check_message(b.len(), "request")?;
             codec.decode(input.as_ref(), b, depth)
         });
+        let limits_out = self.limits.clone();
         let encode: EncodeFn = Arc::new(move |v| {
             let bytes = codec.encode(output.as_ref(), v, depth).map_err(|e| {
                 if e.code() == Code::InvalidArgument {
@@ -357,15 +350,7 @@ impl Dispatcher {
                     e
                 }
             })?;
-            if bytes.len() > max {
-                return Err(Error::resource_exhausted(
-                    "MESSAGE_TOO_LARGE",
-                    format!(
-                        "response of {} bytes exceeds the limit of {max} bytes",
-                        bytes.len()
-                    ),
-                ));
-            }
+            limits_out.check_message(bytes.len(), "response")?;
             Ok(Bytes::from(bytes))
         });
         Ok((decode, encode))
