@@ -113,9 +113,9 @@ pub fn decode_proto(desc: &MessageDescriptor, bytes: &[u8]) -> Result<DynamicMes
     })
 }
 
-fn to_cbor(v: &Value) -> ciborium::Value {
+fn to_cbor(v: &Value) -> Result<ciborium::Value> {
     use ciborium::Value as C;
-    match v {
+    Ok(match v {
         Value::Null => C::Null,
         Value::Bool(b) => C::Bool(*b),
         Value::Int(i) => C::Integer((*i).into()),
@@ -124,12 +124,12 @@ fn to_cbor(v: &Value) -> ciborium::Value {
         Value::Float(x) => C::Float(*x),
         Value::String(s) => C::Text(s.clone()),
         Value::Bytes(b) => C::Bytes(b.clone()),
-        Value::List(items) => C::Array(items.iter().map(to_cbor).collect()),
+        Value::List(items) => C::Array(items.iter().map(to_cbor).collect::<Result<_>>()?),
         Value::Map(entries) => C::Map(
             entries
                 .iter()
-                .map(|(k, v)| (to_cbor(k), to_cbor(v)))
-                .collect(),
+                .map(|(k, v)| Ok((to_cbor(k)?, to_cbor(v)?)))
+                .collect::<Result<_>>()?,
         ),
         // RFC 8949 tag 1: epoch-based date/time.
         Value::Timestamp(t) => C::Tag(
@@ -137,7 +137,14 @@ fn to_cbor(v: &Value) -> ciborium::Value {
             Box::new(C::Float(t.seconds as f64 + f64::from(t.nanos) / 1e9)),
         ),
         Value::Duration(d) => C::Text(crate::mapping::wkt::format_duration(*d)),
-    }
+        Value::Unsupported(t) => {
+            let violation = crate::error::FieldViolation {
+                field: String::new(),
+                description: format!("a {t} cannot be sent"),
+            };
+            return Err(Error::invalid_argument("value", vec![violation]));
+        }
+    })
 }
 
 fn from_cbor(c: ciborium::Value, depth: usize, max_depth: usize) -> Result<Value> {
@@ -197,7 +204,7 @@ fn from_cbor(c: ciborium::Value, depth: usize, max_depth: usize) -> Result<Value
 /// Encodes a value tree as CBOR.
 pub fn encode_cbor(v: &Value) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    ciborium::ser::into_writer(&to_cbor(v), &mut out)
+    ciborium::ser::into_writer(&to_cbor(v)?, &mut out)
         .map_err(|e| Error::internal(format!("cannot write CBOR: {e}")))?;
     Ok(out)
 }

@@ -52,6 +52,9 @@ pub enum Value {
     Timestamp(Timestamp),
     /// A `google.protobuf.Duration`.
     Duration(Duration),
+    /// A native object the binding could not map onto any variant, with its type name; the core
+    /// reports it at its path (`items[0]: expected int64, got Foo`).
+    Unsupported(String),
 }
 
 impl Value {
@@ -68,6 +71,7 @@ impl Value {
             Value::Map(_) => "map",
             Value::Timestamp(_) => "timestamp",
             Value::Duration(_) => "duration",
+            Value::Unsupported(_) => "unsupported object",
         }
     }
 
@@ -140,6 +144,7 @@ impl fmt::Debug for Value {
             Value::Duration(d) => {
                 write!(f, "Duration({})", crate::mapping::wkt::format_duration(*d))
             }
+            Value::Unsupported(t) => write!(f, "<{t}>"),
         }
     }
 }

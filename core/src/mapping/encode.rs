@@ -59,7 +59,10 @@ struct Encoder<'a> {
 
 /// `expected int64, got str`
 fn expected(what: &str, got: &Value) -> String {
-    format!("expected {what}, got {}", got.kind_name())
+    match got {
+        Value::Unsupported(type_name) => format!("expected {what}, got {type_name}"),
+        _ => format!("expected {what}, got {}", got.kind_name()),
+    }
 }
 
 impl Encoder<'_> {
@@ -526,7 +529,7 @@ impl Encoder<'_> {
                 let l = self.well_known(&ld, v)??;
                 msg.set_field_by_number(6, PValue::Message(l));
             }
-            Value::Bytes(_) => {
+            Value::Bytes(_) | Value::Unsupported(_) => {
                 self.violate(expected(
                     "JSON value (null, bool, number, str, list, map)",
                     v,

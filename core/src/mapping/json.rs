@@ -66,6 +66,7 @@ pub fn value_to_json(v: &Value) -> serde_json::Value {
         ),
         Value::Timestamp(t) => J::String(wkt::format_timestamp(*t)),
         Value::Duration(d) => J::String(wkt::format_duration(*d)),
+        Value::Unsupported(_) => J::Null,
     }
 }
 

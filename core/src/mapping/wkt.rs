@@ -43,6 +43,55 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// A UTC calendar time, for bindings whose native date type is built from fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Civil {
+    /// Year (1..=9999 for valid timestamps).
+    pub year: i64,
+    /// Month, 1..=12.
+    pub month: u32,
+    /// Day of the month, 1..=31.
+    pub day: u32,
+    /// Hour, 0..=23.
+    pub hour: u32,
+    /// Minute, 0..=59.
+    pub minute: u32,
+    /// Second, 0..=59.
+    pub second: u32,
+    /// Nanoseconds, 0..=999_999_999.
+    pub nanos: u32,
+}
+
+/// The UTC calendar fields of a timestamp.
+pub fn to_civil(t: Timestamp) -> Civil {
+    let days = t.seconds.div_euclid(86_400);
+    let secs = t.seconds.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    Civil {
+        year,
+        month: month as u32,
+        day: day as u32,
+        hour: (secs / 3600) as u32,
+        minute: (secs % 3600 / 60) as u32,
+        second: (secs % 60) as u32,
+        nanos: t.nanos.clamp(0, 999_999_999) as u32,
+    }
+}
+
+/// A timestamp from UTC calendar fields (range-checked like any timestamp).
+pub fn from_civil(c: Civil) -> Result<Timestamp, String> {
+    let seconds = days_from_civil(c.year, i64::from(c.month), i64::from(c.day)) * 86_400
+        + i64::from(c.hour) * 3600
+        + i64::from(c.minute) * 60
+        + i64::from(c.second);
+    let t = Timestamp {
+        seconds,
+        nanos: c.nanos as i32,
+    };
+    check_timestamp(t)?;
+    Ok(t)
+}
+
 /// Nanoseconds as 0, 3, 6 or 9 fractional digits (with the leading dot), as protobuf JSON does.
 fn fraction(nanos: u32) -> String {
     if nanos == 0 {
@@ -58,15 +107,16 @@ fn fraction(nanos: u32) -> String {
 
 /// Formats as RFC 3339 in UTC with `Z`: `2024-02-29T12:34:56.789Z`.
 pub fn format_timestamp(t: Timestamp) -> String {
-    let days = t.seconds.div_euclid(86_400);
-    let secs = t.seconds.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
+    let c = to_civil(t);
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60,
-        fraction(t.nanos.unsigned_abs())
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}Z",
+        c.year,
+        c.month,
+        c.day,
+        c.hour,
+        c.minute,
+        c.second,
+        fraction(c.nanos)
     )
 }
 

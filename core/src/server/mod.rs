@@ -276,6 +276,16 @@ impl Server {
             .unwrap_or_default()
     }
 
+    /// True once the server has stopped (after [`shutdown`](Server::shutdown)).
+    pub fn is_stopped(&self) -> bool {
+        self.core.stop.is_cancelled()
+    }
+
+    /// Resolves once the server has stopped.
+    pub async fn stopped(&self) {
+        self.core.stop.cancelled().await
+    }
+
     /// Number of calls in flight.
     pub fn inflight(&self) -> usize {
         self.core.inflight()

@@ -1,0 +1,122 @@
+//! `Client`: calls release the GIL while they wait; `call_with_callback` backs `call_async`.
+
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::convert;
+use crate::errors::{self, py_result};
+use crate::ocore::{self, runtime, CallOptions, Metadata};
+use crate::schema::{method_tuples, MethodTuple, Schema};
+
+/// A connection to a server; the public `hms_ffi.Client` wraps it.
+#[pyclass(module = "hms_ffi._native", frozen)]
+pub(crate) struct Client {
+    inner: ocore::Client,
+}
+
+/// Connects to an endpoint URI and discovers the server's schema.
+#[pyfunction]
+pub(crate) fn connect(py: Python<'_>, uri: &str) -> PyResult<Client> {
+    let r = py.detach(|| runtime::block_on(ocore::connect(uri)));
+    let r = r.and_then(|inner| inner);
+    py_result(py, r).map(|inner| Client { inner })
+}
+
+fn options(timeout: Option<f64>, metadata: Option<&Bound<'_, PyDict>>) -> PyResult<CallOptions> {
+    let mut md = Metadata::new();
+    if let Some(m) = metadata {
+        for (k, v) in m.iter() {
+            md.insert(k.extract::<String>()?, v.extract::<String>()?);
+        }
+    }
+    Ok(CallOptions {
+        timeout: timeout.map(|t| Duration::from_secs_f64(t.max(0.0))),
+        metadata: md,
+        codec: None,
+    })
+}
+
+#[pymethods]
+impl Client {
+    /// Calls a unary method; blocks without the GIL; returns the reply as a dict.
+    #[pyo3(signature = (method, request, timeout = None, metadata = None))]
+    fn call<'py>(
+        &self,
+        py: Python<'py>,
+        method: &str,
+        request: &Bound<'py, PyAny>,
+        timeout: Option<f64>,
+        metadata: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let value = convert::from_py(request)?;
+        let opts = options(timeout, metadata)?;
+        let client = &self.inner;
+        let r = py
+            .detach(|| runtime::block_on(client.call(method, &value, &opts)))
+            .and_then(|r| r);
+        convert::to_py(py, &py_result(py, r)?)
+    }
+
+    /// Starts a call and returns at once; `callback(ok, reply_or_exception)` runs later on a
+    /// worker thread with the GIL (the Python layer turns it into an asyncio future).
+    #[pyo3(signature = (method, request, callback, timeout = None, metadata = None))]
+    fn call_with_callback(
+        &self,
+        method: String,
+        request: &Bound<'_, PyAny>,
+        callback: Py<PyAny>,
+        timeout: Option<f64>,
+        metadata: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let value = convert::from_py(request)?;
+        let opts = options(timeout, metadata)?;
+        let client = self.inner.clone();
+        runtime::runtime().spawn(async move {
+            let result = client.call(&method, &value, &opts).await;
+            // Taking the GIL may wait: never on a reactor thread.
+            let _ = tokio::task::spawn_blocking(move || {
+                Python::attach(|py| {
+                    let args = match result.and_then(|v| {
+                        convert::to_py(py, &v)
+                            .map(Bound::unbind)
+                            .map_err(|e| errors::from_py(py, e))
+                    }) {
+                        Ok(obj) => (true, obj),
+                        Err(e) => (false, errors::to_py(py, e).into_value(py).into_any()),
+                    };
+                    if let Err(e) = callback.call1(py, args) {
+                        e.write_unraisable(py, None);
+                    }
+                })
+            })
+            .await;
+        });
+        Ok(())
+    }
+
+    /// Every method the server offers, as `(name, input type, output type, kind)`.
+    fn methods(&self) -> Vec<MethodTuple> {
+        method_tuples(self.inner.schema())
+    }
+
+    /// The server's schema.
+    #[getter]
+    fn schema(&self) -> Schema {
+        Schema {
+            inner: self.inner.schema().clone(),
+        }
+    }
+
+    /// The endpoint connected to.
+    #[getter]
+    fn endpoint(&self) -> &str {
+        self.inner.endpoint()
+    }
+
+    /// Closes the connection.
+    fn close(&self) {
+        self.inner.close();
+    }
+}

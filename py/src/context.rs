@@ -1,0 +1,85 @@
+//! `Context`: what a handler sees besides the request.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use pyo3::prelude::*;
+
+use crate::ocore;
+
+/// The context of one call: method, deadline, metadata, caller, trace id, cancellation.
+#[pyclass(module = "hms_ffi._native", frozen)]
+pub(crate) struct Context {
+    inner: ocore::Context,
+}
+
+impl From<ocore::Context> for Context {
+    fn from(inner: ocore::Context) -> Self {
+        Context { inner }
+    }
+}
+
+#[pymethods]
+impl Context {
+    /// The method called, `package.Service/Method`.
+    #[getter]
+    fn method(&self) -> &str {
+        self.inner.method()
+    }
+    /// The caller's metadata as a dict (the first value of each key).
+    #[getter]
+    fn metadata(&self) -> std::collections::HashMap<String, String> {
+        let mut out = std::collections::HashMap::new();
+        for (k, v) in self.inner.metadata().iter() {
+            out.entry(k.to_string()).or_insert_with(|| v.to_string());
+        }
+        out
+    }
+    /// The authenticated caller, if an interceptor set one.
+    #[getter]
+    fn identity(&self) -> Option<&str> {
+        self.inner.identity()
+    }
+    /// The peer as the transport sees it.
+    #[getter]
+    fn peer(&self) -> &str {
+        self.inner.peer()
+    }
+    /// `inproc` or `unix`.
+    #[getter]
+    fn transport(&self) -> &str {
+        self.inner.transport()
+    }
+    /// The trace id of the call.
+    #[getter]
+    fn trace_id(&self) -> &str {
+        self.inner.trace_id()
+    }
+    /// The deadline as seconds since the epoch, or None.
+    #[getter]
+    fn deadline(&self) -> Option<f64> {
+        let left = self.inner.time_remaining()?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        Some((now + left).as_secs_f64())
+    }
+    /// Seconds left before the deadline (0 once passed), or None.
+    #[getter]
+    fn time_remaining(&self) -> Option<f64> {
+        self.inner.time_remaining().map(|d| d.as_secs_f64())
+    }
+    /// True once the caller cancelled, went away, or the deadline passed.
+    #[getter]
+    fn cancelled(&self) -> bool {
+        self.inner.is_cancelled()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Context(method={:?}, peer={:?}, trace_id={:?})",
+            self.inner.method(),
+            self.inner.peer(),
+            self.inner.trace_id()
+        )
+    }
+}

@@ -1,0 +1,169 @@
+//! Python objects ⇄ core [`Value`]s. No schema knowledge here: the core checks the tree.
+
+use pyo3::prelude::*;
+use pyo3::types::{
+    PyBool, PyByteArray, PyBytes, PyDateAccess, PyDateTime, PyDelta, PyDeltaAccess, PyDict,
+    PyFloat, PyInt, PyList, PyMemoryView, PyString, PyTimeAccess, PyTuple, PyTzInfo,
+    PyTzInfoAccess,
+};
+
+use crate::ocore::mapping::wkt::{self, Civil};
+use crate::ocore::{Duration, Value};
+
+/// A Python object as a value. Objects of other types become [`Value::Unsupported`], which the
+/// core reports at their path.
+pub(crate) fn from_py(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
+    if obj.is_none() {
+        return Ok(Value::Null);
+    }
+    if let Ok(b) = obj.cast::<PyBool>() {
+        return Ok(Value::Bool(b.is_true()));
+    }
+    if obj.is_instance_of::<PyInt>() {
+        if let Ok(i) = obj.extract::<i64>() {
+            return Ok(Value::Int(i));
+        }
+        if let Ok(u) = obj.extract::<u64>() {
+            return Ok(Value::UInt(u));
+        }
+        return Ok(Value::BigInt(obj.str()?.to_string()));
+    }
+    if let Ok(f) = obj.cast::<PyFloat>() {
+        return Ok(Value::Float(f.value()));
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(Value::String(s.to_str()?.to_string()));
+    }
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Ok(Value::Bytes(b.as_bytes().to_vec()));
+    }
+    if obj.is_instance_of::<PyByteArray>() || obj.is_instance_of::<PyMemoryView>() {
+        return Ok(Value::Bytes(
+            obj.call_method0("tobytes")
+                .or_else(|_| obj.call1(()))?
+                .extract::<Vec<u8>>()?,
+        ));
+    }
+    if let Ok(d) = obj.cast::<PyDict>() {
+        let mut entries = Vec::with_capacity(d.len());
+        for (k, v) in d.iter() {
+            entries.push((from_py(&k)?, from_py(&v)?));
+        }
+        return Ok(Value::Map(entries));
+    }
+    if let Ok(l) = obj.cast::<PyList>() {
+        return l
+            .iter()
+            .map(|x| from_py(&x))
+            .collect::<PyResult<Vec<_>>>()
+            .map(Value::List);
+    }
+    if let Ok(t) = obj.cast::<PyTuple>() {
+        return t
+            .iter()
+            .map(|x| from_py(&x))
+            .collect::<PyResult<Vec<_>>>()
+            .map(Value::List);
+    }
+    if let Ok(dt) = obj.cast::<PyDateTime>() {
+        return datetime_from_py(dt);
+    }
+    if let Ok(td) = obj.cast::<PyDelta>() {
+        let micros = i64::from(td.get_days()) * 86_400_000_000
+            + i64::from(td.get_seconds()) * 1_000_000
+            + i64::from(td.get_microseconds());
+        let (seconds, rest) = (micros / 1_000_000, micros % 1_000_000);
+        return Ok(Value::Duration(Duration {
+            seconds,
+            nanos: (rest * 1000) as i32,
+        }));
+    }
+    // enum.Enum members travel by name.
+    if let Ok(name) = obj.getattr("name").and_then(|n| n.extract::<String>()) {
+        if obj.hasattr("_value_")? {
+            return Ok(Value::String(name));
+        }
+    }
+    Ok(Value::Unsupported(obj.get_type().qualname()?.to_string()))
+}
+
+fn datetime_from_py(dt: &Bound<'_, PyDateTime>) -> PyResult<Value> {
+    let py = dt.py();
+    // Aware datetimes are moved to UTC; naive ones are taken as UTC already.
+    let utc_dt = match dt.get_tzinfo() {
+        Some(_) => dt
+            .call_method1("astimezone", (PyTzInfo::utc(py)?,))?
+            .cast_into::<PyDateTime>()?,
+        None => dt.clone(),
+    };
+    let civil = Civil {
+        year: i64::from(utc_dt.get_year()),
+        month: u32::from(utc_dt.get_month()),
+        day: u32::from(utc_dt.get_day()),
+        hour: u32::from(utc_dt.get_hour()),
+        minute: u32::from(utc_dt.get_minute()),
+        second: u32::from(utc_dt.get_second()),
+        nanos: utc_dt.get_microsecond() * 1000,
+    };
+    Ok(wkt::from_civil(civil).map_or_else(
+        |_| Value::Unsupported("datetime out of range".into()),
+        Value::Timestamp,
+    ))
+}
+
+/// A value as a Python object: dicts, lists, `datetime` (UTC-aware), `timedelta`, …
+pub(crate) fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match v {
+        Value::Null | Value::Unsupported(_) => py.None().into_bound(py),
+        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        Value::Int(i) => i.into_pyobject(py)?.into_any(),
+        Value::UInt(u) => u.into_pyobject(py)?.into_any(),
+        Value::BigInt(s) => py.get_type::<PyInt>().call1((s.as_str(),))?,
+        Value::Float(x) => PyFloat::new(py, *x).into_any(),
+        Value::String(s) => PyString::new(py, s).into_any(),
+        Value::Bytes(b) => PyBytes::new(py, b).into_any(),
+        Value::List(items) => {
+            let l = PyList::empty(py);
+            for x in items {
+                l.append(to_py(py, x)?)?;
+            }
+            l.into_any()
+        }
+        Value::Map(entries) => {
+            let d = PyDict::new(py);
+            for (k, x) in entries {
+                d.set_item(to_py(py, k)?, to_py(py, x)?)?;
+            }
+            d.into_any()
+        }
+        Value::Timestamp(t) => {
+            let c = wkt::to_civil(*t);
+            let utc = PyTzInfo::utc(py)?;
+            PyDateTime::new(
+                py,
+                c.year as i32,
+                c.month as u8,
+                c.day as u8,
+                c.hour as u8,
+                c.minute as u8,
+                c.second as u8,
+                c.nanos / 1000,
+                Some(&utc),
+            )?
+            .into_any()
+        }
+        Value::Duration(d) => {
+            let micros = i128::from(d.seconds) * 1_000_000 + i128::from(d.nanos / 1000);
+            let days = micros.div_euclid(86_400_000_000);
+            let rest = micros.rem_euclid(86_400_000_000);
+            PyDelta::new(
+                py,
+                days as i32,
+                (rest / 1_000_000) as i32,
+                (rest % 1_000_000) as i32,
+                true,
+            )?
+            .into_any()
+        }
+    })
+}

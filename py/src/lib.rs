@@ -1,0 +1,33 @@
+//! `hms_ffi._native`: the private PyO3 module under the `hms_ffi` Python package.
+//!
+//! It only converts values, maps errors and manages the GIL; every rule lives in
+//! `hms-ffi-core` (DESIGN.md §2). The public API is the pure-Python package `hms_ffi`.
+
+pub use ::hms_ffi_core as ocore;
+
+mod client;
+mod context;
+mod convert;
+mod errors;
+mod schema;
+mod server;
+
+use pyo3::prelude::*;
+
+/// Registers the exception classes defined in `hms_ffi/errors.py`, by code number.
+#[pyfunction]
+fn _register_errors(py: Python<'_>, classes: Bound<'_, pyo3::types::PyDict>) -> PyResult<()> {
+    errors::register(py, classes)
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<schema::Schema>()?;
+    m.add_class::<server::Server>()?;
+    m.add_class::<client::Client>()?;
+    m.add_class::<context::Context>()?;
+    m.add_function(wrap_pyfunction!(client::connect, m)?)?;
+    m.add_function(wrap_pyfunction!(_register_errors, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

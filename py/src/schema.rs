@@ -1,0 +1,82 @@
+//! `Schema`: `.proto` files compiled at runtime, or a `FileDescriptorSet`.
+
+use std::path::PathBuf;
+
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use crate::errors::py_result;
+use crate::ocore;
+
+/// A method as `(name, input type, output type, streaming kind)`.
+pub(crate) type MethodTuple = (String, String, String, &'static str);
+
+pub(crate) fn method_tuples(schema: &ocore::Schema) -> Vec<MethodTuple> {
+    schema
+        .methods()
+        .into_iter()
+        .map(|m| {
+            (
+                m.name.clone(),
+                m.input().full_name().to_string(),
+                m.output().full_name().to_string(),
+                m.kind().name(),
+            )
+        })
+        .collect()
+}
+
+/// Compiled protobuf files and their services.
+#[pyclass(module = "hms_ffi._native", frozen)]
+#[derive(Clone)]
+pub(crate) struct Schema {
+    pub(crate) inner: ocore::Schema,
+}
+
+#[pymethods]
+impl Schema {
+    /// Compiles `.proto` files (a path or a list of paths); imports are looked up in `includes`,
+    /// the files' folders and the well-known types.
+    #[staticmethod]
+    #[pyo3(signature = (paths, includes = None))]
+    fn load(
+        py: Python<'_>,
+        paths: Vec<PathBuf>,
+        includes: Option<Vec<PathBuf>>,
+    ) -> PyResult<Schema> {
+        let includes = includes.unwrap_or_default();
+        let r = py.detach(|| ocore::Schema::load(&paths, &includes));
+        py_result(py, r).map(|inner| Schema { inner })
+    }
+
+    /// Compiles one `.proto` file given as text.
+    #[staticmethod]
+    fn from_source(py: Python<'_>, name: &str, text: &str) -> PyResult<Schema> {
+        py_result(py, ocore::Schema::from_source(name, text)).map(|inner| Schema { inner })
+    }
+
+    /// Loads a serialized `google.protobuf.FileDescriptorSet`.
+    #[staticmethod]
+    fn from_descriptor_set(py: Python<'_>, data: &[u8]) -> PyResult<Schema> {
+        py_result(py, ocore::Schema::from_descriptor_set(data)).map(|inner| Schema { inner })
+    }
+
+    /// The schema as a serialized `FileDescriptorSet`.
+    fn to_descriptor_set<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.inner.to_descriptor_set())
+    }
+
+    /// Every method as `(name, input type, output type, kind)`.
+    fn methods(&self) -> Vec<MethodTuple> {
+        method_tuples(&self.inner)
+    }
+
+    /// Every service name.
+    fn services(&self) -> Vec<String> {
+        self.inner.services()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Schema(services={:?})", self.inner.services())
+    }
+}
