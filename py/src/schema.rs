@@ -41,9 +41,13 @@ impl Schema {
     #[pyo3(signature = (paths, includes = None))]
     fn load(
         py: Python<'_>,
-        paths: Vec<PathBuf>,
+        paths: &Bound<'_, PyAny>,
         includes: Option<Vec<PathBuf>>,
     ) -> PyResult<Schema> {
+        let paths: Vec<PathBuf> = match paths.extract::<PathBuf>() {
+            Ok(one) => vec![one],
+            Err(_) => paths.extract()?,
+        };
         let includes = includes.unwrap_or_default();
         let r = py.detach(|| ocore::Schema::load(&paths, &includes));
         py_result(py, r).map(|inner| Schema { inner })

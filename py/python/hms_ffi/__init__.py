@@ -1,0 +1,76 @@
+"""hms-ffi for Python: call functions written in any language through one Protocol Buffers
+interface, in one process (``inproc://``) or across processes (``unix://``).
+
+>>> import hms_ffi
+>>> schema = hms_ffi.Schema.from_source("greeter.proto", '''
+...     syntax = "proto3"; package demo.v1;
+...     message HelloRequest { string name = 1; }
+...     message HelloReply { string message = 1; }
+...     service Greeter { rpc SayHello(HelloRequest) returns (HelloReply); }''')
+>>> server = hms_ffi.Server(schema)
+>>> @server.method("demo.v1.Greeter/SayHello")
+... def say_hello(req, ctx):
+...     return {"message": f"Hello {req['name']}"}
+>>> server.listen("inproc://doctest-greeter")
+'inproc://doctest-greeter'
+>>> hms_ffi.connect("inproc://doctest-greeter").call("demo.v1.Greeter/SayHello", {"name": "Ada"})
+{'message': 'Hello Ada'}
+>>> server.shutdown()
+"""
+
+from . import _native
+from ._native import Context, Schema
+from .client import Client, MethodInfo, connect
+from .errors import (
+    ERROR_CLASSES,
+    Aborted,
+    AlreadyExists,
+    Cancelled,
+    Code,
+    DataLoss,
+    DeadlineExceeded,
+    Error,
+    FailedPrecondition,
+    Internal,
+    InvalidArgument,
+    NotFound,
+    OutOfRange,
+    PermissionDenied,
+    ResourceExhausted,
+    Unauthenticated,
+    Unavailable,
+    Unimplemented,
+    Unknown,
+)
+from .server import Server
+
+_native._register_errors(dict(ERROR_CLASSES))
+
+__version__ = _native.__version__
+
+__all__ = [
+    "Aborted",
+    "AlreadyExists",
+    "Cancelled",
+    "Client",
+    "Code",
+    "Context",
+    "DataLoss",
+    "DeadlineExceeded",
+    "Error",
+    "FailedPrecondition",
+    "Internal",
+    "InvalidArgument",
+    "MethodInfo",
+    "NotFound",
+    "OutOfRange",
+    "PermissionDenied",
+    "ResourceExhausted",
+    "Schema",
+    "Server",
+    "Unauthenticated",
+    "Unavailable",
+    "Unimplemented",
+    "Unknown",
+    "connect",
+]

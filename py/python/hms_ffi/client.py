@@ -1,0 +1,106 @@
+"""Clients: :func:`connect` and :class:`Client`."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional
+
+from . import _native
+
+
+class MethodInfo(NamedTuple):
+    """A method a server offers."""
+
+    name: str
+    """``package.Service/Method``"""
+    input_type: str
+    output_type: str
+    kind: str
+    """``unary``, ``server_streaming``, ``client_streaming`` or ``bidi_streaming``"""
+
+
+def _methods(raw: List[Any]) -> List[MethodInfo]:
+    return [MethodInfo(*m) for m in raw]
+
+
+def _settle(fut: "asyncio.Future[Dict[str, Any]]", ok: bool, value: Any) -> None:
+    if fut.done():
+        return
+    if ok:
+        fut.set_result(value)
+    else:
+        fut.set_exception(value)
+
+
+class Client:
+    """A connection to an hms-ffi server. Calls may run concurrently from many threads."""
+
+    def __init__(self, native: _native.Client) -> None:
+        self._native = native
+
+    @property
+    def endpoint(self) -> str:
+        """The endpoint URI connected to."""
+        return self._native.endpoint
+
+    @property
+    def schema(self) -> _native.Schema:
+        """The server's schema (discovered when connecting)."""
+        return self._native.schema
+
+    def methods(self) -> List[MethodInfo]:
+        """Every method the server offers."""
+        return _methods(self._native.methods())
+
+    def call(
+        self,
+        method: str,
+        request: Optional[Mapping[str, Any]] = None,
+        *,
+        timeout: Optional[float] = None,
+        metadata: Optional[Mapping[str, str]] = None,
+    ) -> Dict[str, Any]:
+        """Calls a unary method and returns the reply. Blocks without holding the GIL.
+
+        Raises a subclass of :class:`hms_ffi.Error` for every failure.
+        """
+        return self._native.call(method, {} if request is None else request, timeout, dict(metadata or {}))
+
+    async def call_async(
+        self,
+        method: str,
+        request: Optional[Mapping[str, Any]] = None,
+        *,
+        timeout: Optional[float] = None,
+        metadata: Optional[Mapping[str, str]] = None,
+    ) -> Dict[str, Any]:
+        """Like :meth:`call`, as an awaitable on the running asyncio loop."""
+        loop = asyncio.get_running_loop()
+        fut: "asyncio.Future[Dict[str, Any]]" = loop.create_future()
+
+        def done(ok: bool, value: Any) -> None:
+            try:
+                loop.call_soon_threadsafe(_settle, fut, ok, value)
+            except RuntimeError:
+                pass  # the loop has closed: nobody is waiting any more
+
+        self._native.call_with_callback(method, {} if request is None else request, done, timeout, dict(metadata or {}))
+        return await fut
+
+    def close(self) -> None:
+        """Closes the connection."""
+        self._native.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Client({self.endpoint!r})"
+
+
+def connect(uri: str) -> Client:
+    """Connects to ``inproc://name`` or ``unix:///path.sock`` and discovers the server's schema."""
+    return Client(_native.connect(uri))

@@ -1,0 +1,127 @@
+"""Servers: :class:`Server` with ``@server.method(...)`` handlers, plain or ``async def``."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import inspect
+import threading
+from typing import Any, Awaitable, Callable, Dict, List, Optional, TypeVar, Union
+
+from . import _native
+from .errors import Cancelled
+
+Request = Dict[str, Any]
+Reply = Dict[str, Any]
+Handler = Callable[[Request, _native.Context], Union[Reply, Awaitable[Reply]]]
+H = TypeVar("H", bound=Handler)
+
+
+class Server:
+    """Serves the methods of a schema.
+
+    Handlers take ``(request: dict, ctx: hms_ffi.Context)`` and return a dict (or are
+    ``async def`` and return one). Plain handlers run on hms-ffi worker threads holding the GIL;
+    ``async def`` handlers run on an asyncio loop: ``loop`` if given, else one the server owns.
+    An exception in a handler reaches the caller as ``Internal`` (or the code of an
+    :class:`hms_ffi.Error`) with the traceback in its details; the server keeps serving.
+    """
+
+    def __init__(
+        self,
+        schema: _native.Schema,
+        *,
+        loop: Optional[asyncio.AbstractEventLoop] = None,
+        max_message_bytes: Optional[int] = None,
+        max_concurrent_per_connection: Optional[int] = None,
+    ) -> None:
+        self._native = _native.Server(schema, max_message_bytes, max_concurrent_per_connection)
+        self._schema = schema
+        self._loop = loop
+        self._own_loop: Optional[asyncio.AbstractEventLoop] = None
+        self._lock = threading.Lock()
+
+    @property
+    def schema(self) -> _native.Schema:
+        return self._schema
+
+    @property
+    def endpoints(self) -> List[str]:
+        """The endpoints listened on."""
+        return self._native.endpoints
+
+    def method(self, name: str) -> Callable[[H], H]:
+        """Decorator registering a handler for the unary method ``name`` (``pkg.Service/Method``)."""
+
+        def register(handler: H) -> H:
+            self.add_method(name, handler)
+            return handler
+
+        return register
+
+    def add_method(self, name: str, handler: Handler) -> None:
+        """Registers a handler for the unary method ``name``."""
+        if inspect.iscoroutinefunction(handler):
+            self._native.register(name, self._sync_wrapper(handler))
+        else:
+            self._native.register(name, handler)
+
+    def _event_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is not None:
+            return self._loop
+        with self._lock:
+            if self._own_loop is None:
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="hms-ffi-asyncio", daemon=True).start()
+                self._own_loop = loop
+            return self._own_loop
+
+    def _sync_wrapper(self, handler: Callable[..., Awaitable[Reply]]) -> Callable[[Request, _native.Context], Reply]:
+        @functools.wraps(handler)
+        def run(request: Request, ctx: _native.Context) -> Reply:
+            future = asyncio.run_coroutine_threadsafe(handler(request, ctx), self._event_loop())
+            while True:
+                try:
+                    return future.result(timeout=0.05)
+                except concurrent.futures.TimeoutError:
+                    if ctx.cancelled:
+                        future.cancel()
+                        raise Cancelled("call cancelled or past its deadline") from None
+
+        return run
+
+    def listen(self, uri: str) -> str:
+        """Listens on ``inproc://name`` or ``unix:///path.sock`` (call once per endpoint)."""
+        return self._native.listen(uri)
+
+    def serve(self) -> None:
+        """Blocks until :meth:`shutdown` is called (from another thread) or Ctrl-C, which shuts
+        the server down gracefully and returns."""
+        try:
+            while not self._native.wait(0.2):
+                pass
+        except KeyboardInterrupt:
+            self.shutdown()
+
+    def shutdown(self, grace: float = 5.0) -> None:
+        """Stops accepting calls, lets calls in flight finish for up to ``grace`` seconds,
+        then cancels the rest and closes every endpoint."""
+        self._native.shutdown(grace)
+        with self._lock:
+            if self._own_loop is not None:
+                self._own_loop.call_soon_threadsafe(self._own_loop.stop)
+                self._own_loop = None
+
+    @property
+    def stopped(self) -> bool:
+        return self._native.stopped
+
+    def __enter__(self) -> "Server":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    def __repr__(self) -> str:
+        return f"Server(endpoints={self.endpoints!r})"
