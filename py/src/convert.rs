@@ -38,11 +38,8 @@ pub(crate) fn from_py(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
         return Ok(Value::Bytes(b.as_bytes().to_vec()));
     }
     if obj.is_instance_of::<PyByteArray>() || obj.is_instance_of::<PyMemoryView>() {
-        return Ok(Value::Bytes(
-            obj.call_method0("tobytes")
-                .or_else(|_| obj.call1(()))?
-                .extract::<Vec<u8>>()?,
-        ));
+        let copied = obj.py().get_type::<PyBytes>().call1((obj,))?;
+        return Ok(Value::Bytes(copied.cast::<PyBytes>()?.as_bytes().to_vec()));
     }
     if let Ok(d) = obj.cast::<PyDict>() {
         let mut entries = Vec::with_capacity(d.len());

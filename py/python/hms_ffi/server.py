@@ -7,7 +7,7 @@ import concurrent.futures
 import functools
 import inspect
 import threading
-from typing import Any, Awaitable, Callable, Dict, List, Optional, TypeVar, Union
+from typing import Any, Awaitable, Callable, Coroutine, Dict, List, Optional, TypeVar, Union
 
 from . import _native
 from .errors import Cancelled
@@ -77,10 +77,14 @@ class Server:
                 self._own_loop = loop
             return self._own_loop
 
-    def _sync_wrapper(self, handler: Callable[..., Awaitable[Reply]]) -> Callable[[Request, _native.Context], Reply]:
+    def _sync_wrapper(
+        self, handler: Callable[[Request, _native.Context], Coroutine[Any, Any, Reply]]
+    ) -> Callable[[Request, _native.Context], Reply]:
         @functools.wraps(handler)
         def run(request: Request, ctx: _native.Context) -> Reply:
-            future = asyncio.run_coroutine_threadsafe(handler(request, ctx), self._event_loop())
+            future: "concurrent.futures.Future[Reply]" = asyncio.run_coroutine_threadsafe(
+                handler(request, ctx), self._event_loop()
+            )
             while True:
                 try:
                     return future.result(timeout=0.05)

@@ -1,0 +1,175 @@
+"""The shared conformance vectors (tests/conformance) in Python: notation, comparison, servers."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import math
+import pathlib
+import re
+import time
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional
+
+import hms_ffi
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+CONFORMANCE = ROOT / "tests" / "conformance"
+PROTO = CONFORMANCE / "conformance.proto"
+SERVICE = "hms.conformance.v1.Conformance"
+
+_TS = re.compile(r"^(\d{4})-(\d\d)-(\d\d)[Tt](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|z|[+-]\d\d:\d\d)$")
+_DUR = re.compile(r"^(-)?(\d+)(?:\.(\d{1,9}))?s$")
+
+
+def parse_timestamp(text: str) -> dt.datetime:
+    m = _TS.match(text)
+    assert m, text
+    y, mo, d, h, mi, s, frac, zone = m.groups()
+    micros = int((frac or "0").ljust(9, "0")[:6])
+    tz = dt.timezone.utc
+    if zone not in ("Z", "z"):
+        sign = -1 if zone[0] == "-" else 1
+        tz = dt.timezone(sign * dt.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
+    return dt.datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), micros, tzinfo=tz)
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    m = _DUR.match(text)
+    assert m, text
+    neg, whole, frac = m.groups()
+    micros = int(whole) * 1_000_000 + int((frac or "0").ljust(9, "0")[:6])
+    return dt.timedelta(microseconds=-micros if neg else micros)
+
+
+def notation(j: Any) -> Any:
+    """Value notation (tests/conformance/README.md) → Python natives."""
+    if isinstance(j, dict):
+        if len(j) == 1:
+            (key, v), = j.items()
+            if key.startswith("$"):
+                return _tagged(key[1:], v)
+        return {k: notation(v) for k, v in j.items()}
+    if isinstance(j, list):
+        return [notation(x) for x in j]
+    return j
+
+
+def _tagged(tag: str, v: Any) -> Any:
+    if tag == "int":
+        return int(v)
+    if tag == "float":
+        return {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}.get(v, None) or float(v)
+    if tag == "bytes":
+        return base64.b64decode(v)
+    if tag == "bytes_fill":
+        return bytes([v["byte"]]) * v["len"]
+    if tag == "string_fill":
+        return v["text"] * v["count"]
+    if tag == "timestamp":
+        return parse_timestamp(v)
+    if tag == "duration":
+        return parse_duration(v)
+    raise AssertionError(f"unknown notation tag ${tag}")
+
+
+def same(actual: Any, expected: Any, path: str = "") -> Optional[str]:
+    """None when equal, else where they differ. Map keys compare as text (int map keys)."""
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict) or len(actual) != len(expected):
+            return f"at {path or '.'}: got {actual!r}, expected {expected!r}"
+        by_text = {str(k): v for k, v in actual.items()}
+        for k, v in expected.items():
+            if str(k) not in by_text:
+                return f"at {path}: missing key {k!r}"
+            why = same(by_text[str(k)], v, f"{path}.{k}")
+            if why:
+                return why
+        return None
+    if isinstance(expected, list):
+        if not isinstance(actual, list) or len(actual) != len(expected):
+            return f"at {path}: got {actual!r}, expected {expected!r}"
+        for i, (a, e) in enumerate(zip(actual, expected)):
+            why = same(a, e, f"{path}[{i}]")
+            if why:
+                return why
+        return None
+    if isinstance(expected, float) and math.isnan(expected):
+        return None if isinstance(actual, float) and math.isnan(actual) else f"at {path}: got {actual!r}, expected nan"
+    if type(actual) is bool or type(expected) is bool:
+        return None if actual is expected else f"at {path}: got {actual!r}, expected {expected!r}"
+    if isinstance(expected, float) and not isinstance(actual, float):
+        return f"at {path}: got {actual!r} ({type(actual).__name__}), expected float {expected!r}"
+    return None if actual == expected else f"at {path}: got {actual!r}, expected {expected!r}"
+
+
+@dataclass
+class Case:
+    file: str
+    name: str
+    method: str
+    request: Any
+    timeout: float
+    expect: Dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return f"{self.file[:-5]}/{self.name}"
+
+
+def load_cases() -> List[Case]:
+    out = []
+    for f in sorted((CONFORMANCE / "vectors").glob("*.json")):
+        for c in json.loads(f.read_text())["cases"]:
+            out.append(Case(f.name, c["name"], c["method"], notation(c["request"]), c.get("timeout_ms", 30_000) / 1000, c["expect"]))
+    return out
+
+
+def check(case: Case, client: hms_ffi.Client) -> None:
+    """Runs one case as a client; raises AssertionError with the reason on a mismatch."""
+    try:
+        reply = client.call(case.method, case.request, timeout=case.timeout)
+    except hms_ffi.Error as e:
+        assert "error" in case.expect, f"expected a reply, got {e!r} {e}"
+        exp = case.expect["error"]
+        code = hms_ffi.Code[exp["code"]]
+        assert e.code == code, f"expected {code.name}, got {e}"
+        assert isinstance(e, hms_ffi.ERROR_CLASSES[code]), type(e)
+        if "message_contains" in exp:
+            assert exp["message_contains"] in e.message, e.message
+        if "violations" in exp:
+            assert sorted({f for f, _ in e.field_violations}) == sorted(set(exp["violations"])), e.field_violations
+        return
+    assert "reply" in case.expect, f"expected {case.expect['error']['code']}, got reply {reply!r}"
+    why = same(reply, notation(case.expect["reply"]))
+    assert why is None, why
+
+
+def conformance_server(**options: Any) -> hms_ffi.Server:
+    """The conformance service in Python, as every binding serves it."""
+    server = hms_ffi.Server(hms_ffi.Schema.load(PROTO), **options)
+
+    @server.method(f"{SERVICE}/Echo")
+    def echo(req: Dict[str, Any], ctx: hms_ffi.Context) -> Dict[str, Any]:
+        return req
+
+    @server.method(f"{SERVICE}/EchoScalars")
+    def echo_scalars(req: Dict[str, Any], ctx: hms_ffi.Context) -> Dict[str, Any]:
+        return req
+
+    @server.method(f"{SERVICE}/Fail")
+    def fail(req: Dict[str, Any], ctx: hms_ffi.Context) -> Dict[str, Any]:
+        code = hms_ffi.Code[req["code"]] if req["code"] in hms_ffi.Code.__members__ else hms_ffi.Code.UNKNOWN
+        raise hms_ffi.ERROR_CLASSES[code](req["message"], field_violations=[(p, "rejected by the handler") for p in req["violation_paths"]])
+
+    @server.method(f"{SERVICE}/Sleep")
+    def sleep(req: Dict[str, Any], ctx: hms_ffi.Context) -> Dict[str, Any]:
+        end = time.monotonic() + req["millis"] / 1000
+        while time.monotonic() < end:
+            if ctx.cancelled:
+                raise hms_ffi.Cancelled("sleep cancelled")
+            time.sleep(min(0.01, max(0.0, end - time.monotonic())))
+        return {}
+
+    return server
