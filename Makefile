@@ -3,33 +3,19 @@ CARGO ?= cargo
 SOCK  ?= /tmp/hms-ffi-demo.sock
 BIN    = target/debug
 
-.PHONY: all build demo test test-core test-cli lint fmt fmt-check clippy bench bench-warm fuzz clean
+.PHONY: all build demo test test-core test-cli test-py py-install lint fmt fmt-check clippy bench bench-warm fuzz clean
 
 all: build
 
 build:
 	$(CARGO) build -p hms-ffi-core -p hms-ffi-cli --examples --bins
 
-## demo: a server process and a client process over a unix socket (no external service).
-demo: build
-	@rm -f $(SOCK)
-	@echo "== starting the greeter server (Rust) on unix://$(SOCK)"
-	@$(BIN)/examples/greeter serve unix://$(SOCK) & echo $$! > /tmp/hms-ffi-demo.pid; \
-	for i in $$(seq 1 50); do [ -S $(SOCK) ] && break; sleep 0.1; done; \
-	status=0; \
-	echo "== the Rust client calls it from another process"; \
-	$(BIN)/examples/greeter call unix://$(SOCK) Ada || status=1; \
-	echo "== hms-ffi list unix://$(SOCK)"; \
-	$(BIN)/hms-ffi list unix://$(SOCK) || status=1; \
-	echo "== hms-ffi call unix://$(SOCK) demo.v1.Greeter/SayHello '{\"name\": \"Grace\", \"times\": 1}'"; \
-	$(BIN)/hms-ffi call unix://$(SOCK) demo.v1.Greeter/SayHello '{"name": "Grace", "times": 1}' || status=1; \
-	echo "== a bad request gets a typed error (exit code 1 expected):"; \
-	$(BIN)/hms-ffi call unix://$(SOCK) demo.v1.Greeter/SayHello '{"name": 7}'; [ $$? -eq 1 ] || status=1; \
-	kill $$(cat /tmp/hms-ffi-demo.pid); wait 2>/dev/null; rm -f /tmp/hms-ffi-demo.pid; \
-	exit $$status
+## demo: Rust and Python servers and clients in separate processes over unix sockets.
+demo: build py-install
+	PY=$(PY_VENV)/bin/python scripts/demo.sh
 
-## test: every test (core unit + integration + conformance + robustness, CLI, docs, lint).
-test: lint test-core test-cli
+## test: every test (core unit + integration + conformance + robustness, CLI, docs, lint, Python).
+test: lint test-core test-cli test-py
 
 test-core:
 	$(CARGO) test -p hms-ffi-core --all-targets
@@ -37,6 +23,21 @@ test-core:
 
 test-cli:
 	$(CARGO) test -p hms-ffi-cli
+
+## Python: a venv under target/, the package installed by pip from ./py (maturin backend).
+PYTHON  ?= python3
+PY_VENV ?= target/py-venv
+
+$(PY_VENV)/bin/python:
+	$(PYTHON) -m venv $(PY_VENV)
+	$(PY_VENV)/bin/pip install -q --upgrade pip
+	$(PY_VENV)/bin/pip install -q pytest mypy
+
+py-install: $(PY_VENV)/bin/python
+	$(PY_VENV)/bin/pip install -q ./py
+
+test-py: py-install
+	cd py && ../$(PY_VENV)/bin/python -m pytest tests -q
 
 lint: fmt-check clippy
 
@@ -47,7 +48,7 @@ fmt-check:
 	$(CARGO) fmt --all -- --check
 
 clippy:
-	$(CARGO) clippy -p hms-ffi-core -p hms-ffi-cli -p hms-ffi-benches --all-targets -- -D warnings
+	$(CARGO) clippy -p hms-ffi-core -p hms-ffi-cli -p hms-ffi-benches -p hms-ffi-py --all-targets -- -D warnings
 
 ## bench: criterion echo benches, hms-ffi vs tonic over UDS vs raw UDS, one run.
 bench:

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The end-to-end demo behind `make demo`: servers and clients in separate processes over unix
+# sockets, with the embedded default transport (no external service).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BIN=target/debug
+PY=${PY:-target/py-venv/bin/python}
+RUST_SOCK=/tmp/hms-ffi-demo-rust.sock
+PY_SOCK=/tmp/hms-ffi-demo-python.sock
+status=0
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -f "$RUST_SOCK" "$PY_SOCK"; }
+trap cleanup EXIT
+wait_for() { for _ in $(seq 1 100); do [ -S "$1" ] && return 0; sleep 0.1; done; echo "no socket $1" >&2; return 1; }
+step() { echo; echo "== $*"; }
+rm -f "$RUST_SOCK" "$PY_SOCK"
+
+step "Rust greeter server on unix://$RUST_SOCK"
+$BIN/examples/greeter serve "unix://$RUST_SOCK" & pids+=($!)
+wait_for "$RUST_SOCK" || exit 1
+
+step "Python greeter server on unix://$PY_SOCK"
+$PY examples/python/greeter.py serve "unix://$PY_SOCK" & pids+=($!)
+wait_for "$PY_SOCK" || exit 1
+
+step "Rust client -> Python server"
+$BIN/examples/greeter call "unix://$PY_SOCK" Ada || status=1
+
+step "Python client -> Rust server"
+$PY examples/python/greeter.py call "unix://$RUST_SOCK" Grace || status=1
+
+step "hms-ffi list unix://$PY_SOCK"
+$BIN/hms-ffi list "unix://$PY_SOCK" || status=1
+
+step "hms-ffi call unix://$PY_SOCK demo.v1.Greeter/SayHello '{\"name\": \"Linus\", \"times\": 1}'"
+$BIN/hms-ffi call "unix://$PY_SOCK" demo.v1.Greeter/SayHello '{"name": "Linus", "times": 1}' || status=1
+
+step "a bad request gets a typed error from the CLI (exit code 1 expected)"
+$BIN/hms-ffi call "unix://$RUST_SOCK" demo.v1.Greeter/SayHello '{"name": 7}'
+[ $? -eq 1 ] || status=1
+
+echo
+[ $status -eq 0 ] && echo "demo: every round trip succeeded" || echo "demo: FAILED"
+exit $status
