@@ -3,7 +3,7 @@ CARGO ?= cargo
 SOCK  ?= /tmp/hms-ffi-demo.sock
 BIN    = target/debug
 
-.PHONY: all build demo test test-core test-cli test-py py-install lint fmt fmt-check clippy bench bench-warm fuzz clean
+.PHONY: all build demo test test-core test-cli test-py py-install lint fmt fmt-check clippy bench bench-warm bench-py fuzz clean
 
 all: build
 
@@ -60,6 +60,11 @@ bench-warm:
 	@for i in 1 2; do nice -n 19 sh -c 'while :; do :; done' & done; \
 	$(CARGO) bench -p hms-ffi-benches --bench echo; status=$$?; \
 	kill $$(jobs -p) 2>/dev/null; exit $$status
+
+## bench-py: Python client -> Python server over unix, hms-ffi vs grpcio, one run.
+bench-py: py-install
+	$(PY_VENV)/bin/pip install -q grpcio
+	$(PY_VENV)/bin/python benches/python/echo_bench.py
 
 ## fuzz: property-based fuzzing of the frame decoder and value mapping with more cases.
 fuzz:

@@ -66,6 +66,29 @@ where
     }
 }
 
+/// A synchronous unary handler run on the thread that serves the call: inside a tokio worker
+/// it is wrapped in `block_in_place` (the worker's other tasks move to another thread), and on
+/// an `inproc` caller's own thread it runs directly, with no thread hop at all.
+pub(crate) struct Inline<F>(pub(crate) Arc<F>);
+
+impl<F> UnaryHandler for Inline<F>
+where
+    F: Fn(Value, Context) -> Result<Value> + Send + Sync + 'static,
+{
+    fn call(&self, request: Value, ctx: Context) -> BoxFuture<'static, Result<Value>> {
+        let f = self.0.clone();
+        Box::pin(async move {
+            let on_worker = tokio::runtime::Handle::try_current()
+                .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+            if on_worker {
+                tokio::task::block_in_place(|| f(request, ctx))
+            } else {
+                f(request, ctx)
+            }
+        })
+    }
+}
+
 pub(crate) struct RawFn<F>(pub(crate) F);
 
 impl<F, Fut> RawHandler for RawFn<F>

@@ -97,7 +97,12 @@ pub(crate) fn from_py(py: Python<'_>, err: PyErr) -> Error {
     let message = value.str().map(|s| s.to_string()).unwrap_or_default();
     let stack = py
         .import("traceback")
-        .and_then(|tb| tb.call_method1("format_exception", (err.get_type(py), value, err.traceback(py))))
+        .and_then(|tb| {
+            tb.call_method1(
+                "format_exception",
+                (err.get_type(py), value, err.traceback(py)),
+            )
+        })
         .map(|lines| text_list(Some(lines)))
         .unwrap_or_default();
     // An hms_ffi.Error carries its own code, message and field violations.

@@ -62,7 +62,7 @@ impl Server {
     fn register(&self, py: Python<'_>, method: &str, handler: Py<PyAny>) -> PyResult<()> {
         let r = self
             .inner
-            .unary_blocking(method, move |value, ctx| run_handler(&handler, value, ctx));
+            .unary_inline(method, move |value, ctx| run_handler(&handler, value, ctx));
         py_result(py, r)
     }
 

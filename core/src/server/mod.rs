@@ -12,7 +12,8 @@ use bytes::Bytes;
 use crate::context::Context;
 use crate::error::{Code, Error, Result};
 use crate::handler::{
-    Blocking, RawFn, RequestStream, ResponseSink, Route, StreamFn, StreamHandler, UnaryHandler,
+    Blocking, Inline, RawFn, RequestStream, ResponseSink, Route, StreamFn, StreamHandler,
+    UnaryHandler,
 };
 use crate::interceptor::Interceptor;
 use crate::limits::Limits;
@@ -163,6 +164,16 @@ impl Server {
         F: Fn(Value, Context) -> Result<Value> + Send + Sync + 'static,
     {
         self.unary_handler(method, Arc::new(Blocking(Arc::new(f))))
+    }
+
+    /// Registers a synchronous unary handler run on the thread serving the call (no thread
+    /// hop): for handlers that do not block for long, such as a binding taking its
+    /// interpreter's lock. Long blocking work belongs in [`unary_blocking`](Server::unary_blocking).
+    pub fn unary_inline<F>(&self, method: &str, f: F) -> Result<()>
+    where
+        F: Fn(Value, Context) -> Result<Value> + Send + Sync + 'static,
+    {
+        self.unary_handler(method, Arc::new(Inline(Arc::new(f))))
     }
 
     /// Registers a unary handler over protobuf bytes (for callers with generated types).
