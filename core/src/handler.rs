@@ -66,9 +66,11 @@ where
     }
 }
 
-/// A synchronous unary handler run on the thread that serves the call: inside a tokio worker
-/// it is wrapped in `block_in_place` (the worker's other tasks move to another thread), and on
-/// an `inproc` caller's own thread it runs directly, with no thread hop at all.
+/// A synchronous unary handler run on the thread that serves the call: on an `inproc`
+/// caller's own thread it runs directly (no thread hop at all); on a tokio worker it runs under
+/// `block_in_place`, which hands the worker's other duties (its queue, the I/O driver) to
+/// another thread first. (Running it bare on a worker would stall the I/O driver: a dead peer
+/// would go unnoticed until the handler returned.)
 pub(crate) struct Inline<F>(pub(crate) Arc<F>);
 
 impl<F> UnaryHandler for Inline<F>

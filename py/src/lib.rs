@@ -5,6 +5,7 @@
 
 pub use ::hms_ffi_core as ocore;
 
+mod async_handler;
 mod client;
 mod context;
 mod convert;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use pyo3::prelude::*;
 
+use crate::async_handler::AsyncHandler;
 use crate::context::Context;
 use crate::convert;
 use crate::errors::{self, py_result};
@@ -63,6 +64,15 @@ impl Server {
         let r = self
             .inner
             .unary_inline(method, move |value, ctx| run_handler(&handler, value, ctx));
+        py_result(py, r)
+    }
+
+    /// Registers `starter(request, ctx, done) -> cancel` for a unary method: `starter`
+    /// schedules the coroutine and later calls `done(ok, reply_or_exception)`.
+    fn register_async(&self, py: Python<'_>, method: &str, starter: Py<PyAny>) -> PyResult<()> {
+        let r = self
+            .inner
+            .unary_handler(method, Arc::new(AsyncHandler { starter }));
         py_result(py, r)
     }
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import functools
 import inspect
 import threading
 from typing import Any, Awaitable, Callable, Coroutine, Dict, List, Optional, TypeVar, Union
@@ -23,7 +22,8 @@ class Server:
 
     Handlers take ``(request: dict, ctx: hms_ffi.Context)`` and return a dict (or are
     ``async def`` and return one). Plain handlers run on hms-ffi worker threads holding the GIL;
-    ``async def`` handlers run on an asyncio loop: ``loop`` if given, else one the server owns.
+    ``async def`` handlers run on an asyncio loop (``loop`` if given, else one the server owns)
+    without holding any thread while they await.
     An exception in a handler reaches the caller as ``Internal`` (or the code of an
     :class:`hms_ffi.Error`) with the traceback in its details; the server keeps serving.
     """
@@ -63,7 +63,7 @@ class Server:
     def add_method(self, name: str, handler: Handler) -> None:
         """Registers a handler for the unary method ``name``."""
         if inspect.iscoroutinefunction(handler):
-            self._native.register(name, self._sync_wrapper(handler))
+            self._native.register_async(name, self._starter(handler))
         else:
             self._native.register(name, handler)
 
@@ -77,23 +77,29 @@ class Server:
                 self._own_loop = loop
             return self._own_loop
 
-    def _sync_wrapper(
+    def _starter(
         self, handler: Callable[[Request, _native.Context], Coroutine[Any, Any, Reply]]
-    ) -> Callable[[Request, _native.Context], Reply]:
-        @functools.wraps(handler)
-        def run(request: Request, ctx: _native.Context) -> Reply:
-            future: "concurrent.futures.Future[Reply]" = asyncio.run_coroutine_threadsafe(
-                handler(request, ctx), self._event_loop()
-            )
-            while True:
-                try:
-                    return future.result(timeout=0.05)
-                except concurrent.futures.TimeoutError:
-                    if ctx.cancelled:
-                        future.cancel()
-                        raise Cancelled("call cancelled or past its deadline") from None
+    ) -> Callable[[Request, _native.Context, Callable[[bool, Any], None]], Callable[[], bool]]:
+        """Schedules the coroutine on the loop without blocking any thread; ``done`` gets the
+        outcome; the returned ``cancel`` is called if the call ends first (deadline, caller gone)."""
 
-        return run
+        def start(request: Request, ctx: _native.Context, done: Callable[[bool, Any], None]) -> Callable[[], bool]:
+            future = asyncio.run_coroutine_threadsafe(handler(request, ctx), self._event_loop())
+
+            def finished(f: "concurrent.futures.Future[Reply]") -> None:
+                if f.cancelled():
+                    done(False, Cancelled("call cancelled or past its deadline"))
+                    return
+                exc = f.exception()
+                if exc is not None:
+                    done(False, exc)
+                else:
+                    done(True, f.result())
+
+            future.add_done_callback(finished)
+            return future.cancel
+
+        return start
 
     def listen(self, uri: str) -> str:
         """Listens on ``inproc://name`` or ``unix:///path.sock`` (call once per endpoint)."""
