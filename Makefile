@@ -3,7 +3,7 @@ CARGO ?= cargo
 SOCK  ?= /tmp/hms-ffi-demo.sock
 BIN    = target/debug
 
-.PHONY: all build demo test test-core test-cli test-py py-install lint fmt fmt-check clippy bench bench-warm bench-py fuzz clean
+.PHONY: all build demo test test-core test-cli test-py test-matrix py-install lint fmt fmt-check clippy bench bench-warm bench-py fuzz clean
 
 all: build
 
@@ -14,8 +14,8 @@ build:
 demo: build py-install
 	PY=$(PY_VENV)/bin/python scripts/demo.sh
 
-## test: every test (core unit + integration + conformance + robustness, CLI, docs, lint, Python).
-test: lint test-core test-cli test-py
+## test: every test: lint, core (unit, integration, conformance, robustness, fuzz), CLI, Python, matrix.
+test: lint test-core test-cli test-py test-matrix
 
 test-core:
 	$(CARGO) test -p hms-ffi-core --all-targets
@@ -38,6 +38,11 @@ py-install: $(PY_VENV)/bin/python
 
 test-py: py-install
 	cd py && ../$(PY_VENV)/bin/python -m pytest tests -q
+
+## test-matrix: the conformance client of every language against the server of every language.
+test-matrix: py-install
+	$(CARGO) build -p hms-ffi-core --example conformance
+	$(PY_VENV)/bin/python tests/matrix/run.py --python $(PY_VENV)/bin/python
 
 lint: fmt-check clippy
 

@@ -7,8 +7,31 @@ use pyo3::types::{
     PyTzInfoAccess,
 };
 
+use pyo3::sync::PyOnceLock;
+
 use crate::ocore::mapping::wkt::{self, Civil};
 use crate::ocore::{Duration, Value};
+
+/// `hms_ffi.Timestamp` and `hms_ffi.Duration`: `datetime`/`timedelta` subclasses that keep the
+/// nanoseconds Python's types cannot hold (registered by the package at import).
+static NANO_TYPES: PyOnceLock<(Py<PyAny>, Py<PyAny>)> = PyOnceLock::new();
+
+pub(crate) fn register_types(
+    py: Python<'_>,
+    timestamp: Py<PyAny>,
+    duration: Py<PyAny>,
+) -> PyResult<()> {
+    NANO_TYPES.set(py, (timestamp, duration)).map_err(|_| {
+        pyo3::exceptions::PyRuntimeError::new_err("hms_ffi types are already registered")
+    })
+}
+
+/// The sub-microsecond nanoseconds an `hms_ffi.Timestamp`/`Duration` carries (0 otherwise).
+fn extra_nanos(obj: &Bound<'_, PyAny>, attr: &str) -> i64 {
+    obj.getattr(attr)
+        .and_then(|n| n.extract::<i64>())
+        .unwrap_or(0)
+}
 
 /// A Python object as a value. Objects of other types become [`Value::Unsupported`], which the
 /// core reports at their path.
@@ -69,10 +92,11 @@ pub(crate) fn from_py(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
         let micros = i64::from(td.get_days()) * 86_400_000_000
             + i64::from(td.get_seconds()) * 1_000_000
             + i64::from(td.get_microseconds());
-        let (seconds, rest) = (micros / 1_000_000, micros % 1_000_000);
+        let nanos = i128::from(micros) * 1000 + i128::from(extra_nanos(obj, "nanoseconds"));
+        let (seconds, rest) = (nanos / 1_000_000_000, nanos % 1_000_000_000);
         return Ok(Value::Duration(Duration {
-            seconds,
-            nanos: (rest * 1000) as i32,
+            seconds: seconds as i64,
+            nanos: rest as i32,
         }));
     }
     // enum.Enum members travel by name.
@@ -100,7 +124,7 @@ fn datetime_from_py(dt: &Bound<'_, PyDateTime>) -> PyResult<Value> {
         hour: u32::from(utc_dt.get_hour()),
         minute: u32::from(utc_dt.get_minute()),
         second: u32::from(utc_dt.get_second()),
-        nanos: utc_dt.get_microsecond() * 1000,
+        nanos: utc_dt.get_microsecond() * 1000 + extra_nanos(dt, "nanosecond").clamp(0, 999) as u32,
     };
     Ok(wkt::from_civil(civil).map_or_else(
         |_| Value::Unsupported("datetime out of range".into()),
@@ -136,7 +160,7 @@ pub(crate) fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAn
         Value::Timestamp(t) => {
             let c = wkt::to_civil(*t);
             let utc = PyTzInfo::utc(py)?;
-            PyDateTime::new(
+            let dt = PyDateTime::new(
                 py,
                 c.year as i32,
                 c.month as u8,
@@ -147,20 +171,31 @@ pub(crate) fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAn
                 c.nanos / 1000,
                 Some(&utc),
             )?
-            .into_any()
+            .into_any();
+            match (c.nanos % 1000, NANO_TYPES.get(py)) {
+                (0, _) | (_, None) => dt,
+                (ns, Some((cls, _))) => cls.bind(py).call_method1("_from_datetime", (dt, ns))?,
+            }
         }
         Value::Duration(d) => {
-            let micros = i128::from(d.seconds) * 1_000_000 + i128::from(d.nanos / 1000);
+            let total = i128::from(d.seconds) * 1_000_000_000 + i128::from(d.nanos);
+            let (micros, ns) = (total.div_euclid(1000), total.rem_euclid(1000));
             let days = micros.div_euclid(86_400_000_000);
             let rest = micros.rem_euclid(86_400_000_000);
-            PyDelta::new(
+            let td = PyDelta::new(
                 py,
                 days as i32,
                 (rest / 1_000_000) as i32,
                 (rest % 1_000_000) as i32,
                 true,
             )?
-            .into_any()
+            .into_any();
+            match (ns, NANO_TYPES.get(py)) {
+                (0, _) | (_, None) => td,
+                (ns, Some((_, cls))) => cls
+                    .bind(py)
+                    .call_method1("_from_timedelta", (td, ns as i64))?,
+            }
         }
     })
 }

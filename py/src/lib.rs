@@ -21,6 +21,12 @@ fn _register_errors(py: Python<'_>, classes: Bound<'_, pyo3::types::PyDict>) -> 
     errors::register(py, classes)
 }
 
+/// Registers `hms_ffi.Timestamp` and `hms_ffi.Duration` (nanosecond-keeping subclasses).
+#[pyfunction]
+fn _register_types(py: Python<'_>, timestamp: Py<PyAny>, duration: Py<PyAny>) -> PyResult<()> {
+    convert::register_types(py, timestamp, duration)
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<schema::Schema>()?;
@@ -29,6 +35,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<context::Context>()?;
     m.add_function(wrap_pyfunction!(client::connect, m)?)?;
     m.add_function(wrap_pyfunction!(_register_errors, m)?)?;
+    m.add_function(wrap_pyfunction!(_register_types, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -66,3 +66,17 @@ def test_struct_and_value(served) -> None:
     r = client.call(ECHO, {"meta": meta, "any_value": [1, 2]})
     assert r["meta"] == {"a": [1.0, "x", None, True, {"b": 2.5}]}
     assert r["any_value"] == [1.0, 2.0]
+
+
+def test_nanoseconds_survive_a_round_trip(served) -> None:
+    _, client = served
+    base = dt.datetime(2024, 2, 29, 12, 0, 0, 123456, tzinfo=dt.timezone.utc)
+    ts = hms_ffi.Timestamp._from_datetime(base, 789)
+    took = hms_ffi.Duration._from_timedelta(dt.timedelta(seconds=-1, microseconds=5), 7)
+    r = client.call(ECHO, {"at": ts, "took": took})
+    assert isinstance(r["at"], hms_ffi.Timestamp) and r["at"] == base and r["at"].nanosecond == 789
+    assert r["at"].isoformat() == "2024-02-29T12:00:00.123456789+00:00"
+    assert isinstance(r["took"], hms_ffi.Duration) and r["took"].nanoseconds == 7
+    # Without sub-microsecond parts replies are plain datetime/timedelta.
+    plain = client.call(ECHO, {"at": base, "took": dt.timedelta(seconds=2)})
+    assert type(plain["at"]) is dt.datetime and type(plain["took"]) is dt.timedelta

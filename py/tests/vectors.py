@@ -27,20 +27,24 @@ def parse_timestamp(text: str) -> dt.datetime:
     m = _TS.match(text)
     assert m, text
     y, mo, d, h, mi, s, frac, zone = m.groups()
-    micros = int((frac or "0").ljust(9, "0")[:6])
+    nanos = int((frac or "0").ljust(9, "0"))
+    micros = nanos // 1000
     tz = dt.timezone.utc
     if zone not in ("Z", "z"):
         sign = -1 if zone[0] == "-" else 1
         tz = dt.timezone(sign * dt.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
-    return dt.datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), micros, tzinfo=tz)
+    value = dt.datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), micros, tzinfo=tz)
+    return hms_ffi.Timestamp._from_datetime(value, nanos % 1000) if nanos % 1000 else value
 
 
 def parse_duration(text: str) -> dt.timedelta:
     m = _DUR.match(text)
     assert m, text
     neg, whole, frac = m.groups()
-    micros = int(whole) * 1_000_000 + int((frac or "0").ljust(9, "0")[:6])
-    return dt.timedelta(microseconds=-micros if neg else micros)
+    nanos = int(whole) * 1_000_000_000 + int((frac or "0").ljust(9, "0"))
+    nanos = -nanos if neg else nanos
+    value = dt.timedelta(microseconds=nanos // 1000)
+    return hms_ffi.Duration._from_timedelta(value, nanos % 1000) if nanos % 1000 else value
 
 
 def notation(j: Any) -> Any:
@@ -97,6 +101,11 @@ def same(actual: Any, expected: Any, path: str = "") -> Optional[str]:
         return None
     if isinstance(expected, float) and math.isnan(expected):
         return None if isinstance(actual, float) and math.isnan(actual) else f"at {path}: got {actual!r}, expected nan"
+    if isinstance(expected, (dt.datetime, dt.timedelta)):
+        attr = "nanosecond" if isinstance(expected, dt.datetime) else "nanoseconds"
+        if actual != expected or getattr(actual, attr, 0) != getattr(expected, attr, 0):
+            return f"at {path}: got {actual!r}, expected {expected!r}"
+        return None
     if type(actual) is bool or type(expected) is bool:
         return None if actual is expected else f"at {path}: got {actual!r}, expected {expected!r}"
     if isinstance(expected, float) and not isinstance(actual, float):

@@ -43,8 +43,10 @@ from .errors import (
     Unknown,
 )
 from .server import Server
+from .times import Duration, Timestamp
 
 _native._register_errors(dict(ERROR_CLASSES))
+_native._register_types(Timestamp, Duration)
 
 __version__ = _native.__version__
 
@@ -57,6 +59,7 @@ __all__ = [
     "Context",
     "DataLoss",
     "DeadlineExceeded",
+    "Duration",
     "Error",
     "FailedPrecondition",
     "Internal",
@@ -68,6 +71,7 @@ __all__ = [
     "ResourceExhausted",
     "Schema",
     "Server",
+    "Timestamp",
     "Unauthenticated",
     "Unavailable",
     "Unimplemented",

@@ -6,7 +6,7 @@ import os
 from typing_extensions import final
 
 __version__: str
-__all__ = ["Schema", "Server", "Client", "Context", "connect", "_register_errors", "__version__"]
+__all__ = ["Schema", "Server", "Client", "Context", "connect", "_register_errors", "_register_types", "__version__"]
 
 _MethodTuple = Tuple[str, str, str, str]
 _PathLike = Union[str, "os.PathLike[str]"]
@@ -85,3 +85,4 @@ class Client:
 
 def connect(uri: str) -> Client: ...
 def _register_errors(classes: Dict[int, type]) -> None: ...
+def _register_types(timestamp: type, duration: type) -> None: ...

@@ -1,0 +1,40 @@
+"""The Python side of the cross-language matrix (tests/matrix/run.py).
+
+    python conformance.py serve unix:///tmp/x.sock    # the conformance service until SIGTERM/SIGINT
+    python conformance.py client unix:///tmp/x.sock   # every vector as a client
+"""
+
+import pathlib
+import signal
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[3] / "py" / "tests"))
+
+import hms_ffi  # noqa: E402
+from vectors import check, conformance_server, load_cases  # noqa: E402
+
+
+def main() -> int:
+    mode, uri = sys.argv[1], sys.argv[2]
+    if mode == "serve":
+        server = conformance_server()
+        server.listen(uri)
+        signal.signal(signal.SIGTERM, lambda *_: server.shutdown(grace=1.0))
+        print("ready", flush=True)
+        server.serve()
+        return 0
+    client = hms_ffi.connect(uri)
+    passed = failed = 0
+    for case in load_cases():
+        try:
+            check(case, client)
+            passed += 1
+        except AssertionError as e:
+            failed += 1
+            print(f"FAIL {case.id}: {e}")
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+//! The Rust side of the cross-language matrix (tests/matrix/run.py):
+//!
+//! ```text
+//! conformance serve unix:///tmp/x.sock    # the conformance service, until SIGTERM/Ctrl-C
+//! conformance client unix:///tmp/x.sock   # every vector as a client; prints "N passed, M failed"
+//! ```
+#![allow(clippy::unwrap_used, missing_docs)]
+
+#[path = "../../../core/tests/common/mod.rs"]
+mod common;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use hms_ffi_core::{connect, CallOptions};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (Some(mode), Some(uri)) = (args.first(), args.get(1)) else {
+        eprintln!("usage: conformance serve|client URI");
+        return ExitCode::from(2);
+    };
+    match mode.as_str() {
+        "serve" => {
+            let server = common::conformance_server();
+            server.listen(uri).unwrap();
+            println!("ready");
+            server
+                .serve_until_signal(Duration::from_secs(1))
+                .await
+                .unwrap();
+            ExitCode::SUCCESS
+        }
+        "client" => {
+            let client = connect(uri).await.unwrap();
+            let (mut passed, mut failed) = (0, 0);
+            for case in common::load_cases() {
+                let outcome = client
+                    .call(
+                        &case.method,
+                        &case.request,
+                        &CallOptions::with_timeout(case.timeout),
+                    )
+                    .await;
+                match common::check(&case, &outcome) {
+                    Ok(()) => passed += 1,
+                    Err(why) => {
+                        failed += 1;
+                        println!("FAIL {}/{}: {why}", case.file, case.name);
+                    }
+                }
+            }
+            println!("{passed} passed, {failed} failed");
+            if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        other => {
+            eprintln!("unknown mode {other}");
+            ExitCode::from(2)
+        }
+    }
+}
