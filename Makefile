@@ -3,7 +3,7 @@ CARGO ?= cargo
 SOCK  ?= /tmp/hms-ffi-demo.sock
 BIN    = target/debug
 
-.PHONY: all build demo test test-core test-cli test-py test-matrix py-install lint fmt fmt-check clippy bench bench-warm bench-py fuzz clean
+.PHONY: all build demo test test-core test-cli test-capi test-py test-matrix py-install lint fmt fmt-check clippy bench bench-warm bench-py fuzz clean
 
 all: build
 
@@ -15,7 +15,7 @@ demo: build py-install
 	PY=$(PY_VENV)/bin/python scripts/demo.sh
 
 ## test: every test: lint, core (unit, integration, conformance, robustness, fuzz), CLI, Python, matrix.
-test: lint test-core test-cli test-py test-matrix
+test: lint test-core test-cli test-capi test-py test-matrix
 
 test-core:
 	$(CARGO) test -p hms-ffi-core --all-targets
@@ -23,6 +23,14 @@ test-core:
 
 test-cli:
 	$(CARGO) test -p hms-ffi-cli
+
+## C ABI: the header is current (cbindgen) and a C program compiled with the system cc passes.
+test-capi:
+	$(CARGO) test -p hms-ffi-capi
+	@mkdir -p target/capi
+	$(CC) -Wall -Wextra -Werror -Icapi/include capi/tests/c/smoke.c -Ltarget/debug -lhms_ffi -lpthread \
+		-Wl,-rpath,$(CURDIR)/target/debug -o target/capi/smoke
+	target/capi/smoke
 
 ## Python: a venv under target/, the package installed by pip from ./py (maturin backend).
 PYTHON  ?= python3
@@ -53,7 +61,7 @@ fmt-check:
 	$(CARGO) fmt --all -- --check
 
 clippy:
-	$(CARGO) clippy -p hms-ffi-core -p hms-ffi-cli -p hms-ffi-benches -p hms-ffi-py --all-targets -- -D warnings
+	$(CARGO) clippy -p hms-ffi-core -p hms-ffi-cli -p hms-ffi-benches -p hms-ffi-py -p hms-ffi-capi --all-targets -- -D warnings
 
 ## bench: criterion echo benches, hms-ffi vs tonic over UDS vs raw UDS, one run.
 bench:

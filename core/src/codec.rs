@@ -113,6 +113,11 @@ pub fn decode_proto(desc: &MessageDescriptor, bytes: &[u8]) -> Result<DynamicMes
     })
 }
 
+/// RFC 8949 standard date/time text.
+const TAG_RFC3339: u64 = 0;
+/// RFC 9581 duration.
+const TAG_DURATION: u64 = 1002;
+
 fn to_cbor(v: &Value) -> Result<ciborium::Value> {
     use ciborium::Value as C;
     Ok(match v {
@@ -132,11 +137,19 @@ fn to_cbor(v: &Value) -> Result<ciborium::Value> {
                 .collect::<Result<_>>()?,
         ),
         // RFC 8949 tag 1: epoch-based date/time.
+        // RFC 8949 tag 0: RFC 3339 text, which keeps every nanosecond.
         Value::Timestamp(t) => C::Tag(
-            1,
-            Box::new(C::Float(t.seconds as f64 + f64::from(t.nanos) / 1e9)),
+            TAG_RFC3339,
+            Box::new(C::Text(crate::mapping::wkt::format_timestamp(*t))),
         ),
-        Value::Duration(d) => C::Text(crate::mapping::wkt::format_duration(*d)),
+        // RFC 9581 tag 1002: a duration as {1: seconds, -9: nanoseconds}.
+        Value::Duration(d) => C::Tag(
+            TAG_DURATION,
+            Box::new(C::Map(vec![
+                (C::Integer(1.into()), C::Integer(d.seconds.into())),
+                (C::Integer((-9).into()), C::Integer(d.nanos.into())),
+            ])),
+        ),
         Value::Unsupported(t) => {
             let violation = crate::error::FieldViolation {
                 field: String::new(),
@@ -194,6 +207,45 @@ fn from_cbor(c: ciborium::Value, depth: usize, max_depth: usize) -> Result<Value
                 seconds: i64::try_from(i).unwrap_or(0),
                 nanos: 0,
             }),
+            other => from_cbor(other, depth + 1, max_depth)?,
+        },
+        C::Tag(TAG_RFC3339, inner) => match *inner {
+            C::Text(text) => Value::Timestamp(
+                crate::mapping::wkt::parse_timestamp(&text)
+                    .map_err(|e| Error::new(Code::InvalidArgument, e))?,
+            ),
+            other => from_cbor(other, depth + 1, max_depth)?,
+        },
+        C::Tag(TAG_DURATION, inner) => match *inner {
+            C::Map(entries) => {
+                let field = |key: i64| {
+                    entries
+                        .iter()
+                        .find(|(k, _)| matches!(k, C::Integer(i) if i128::from(*i) == i128::from(key)))
+                        .and_then(|(_, v)| match v {
+                            C::Integer(i) => i64::try_from(*i).ok(),
+                            _ => None,
+                        })
+                        .unwrap_or(0)
+                };
+                Value::Duration(crate::value::Duration {
+                    seconds: field(1),
+                    nanos: field(-9) as i32,
+                })
+            }
+            other => from_cbor(other, depth + 1, max_depth)?,
+        },
+        // RFC 8949 tags 2 and 3: bignums, kept as decimal text for the range checks.
+        C::Tag(tag @ (2 | 3), inner) => match *inner {
+            C::Bytes(b) if b.len() <= 16 => {
+                let n = b.iter().fold(0u128, |acc, x| (acc << 8) | u128::from(*x));
+                Value::BigInt(if tag == 2 {
+                    n.to_string()
+                } else {
+                    format!("-{}", n.saturating_add(1))
+                })
+            }
+            C::Bytes(_) => Value::BigInt(if tag == 2 { "1e39" } else { "-1e39" }.to_string()),
             other => from_cbor(other, depth + 1, max_depth)?,
         },
         C::Tag(_, inner) => from_cbor(*inner, depth + 1, max_depth)?,

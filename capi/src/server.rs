@@ -1,0 +1,185 @@
+//! Servers with foreign handlers.
+
+use std::ffi::{c_char, c_void};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::oneshot;
+
+use crate::call::{HmsCall, Reply};
+use crate::error::{c_string, guard, text, HmsError};
+use crate::ocore::{self, Code, Error};
+use crate::schema::HmsSchema;
+use crate::{value_to_bytes, HmsFormat};
+
+/// A server.
+#[derive(Debug)]
+pub struct HmsServer(pub(crate) Arc<ocore::Server>);
+
+/// A handler: called on an hms-ffi thread for each call with the request in the format it was
+/// registered with. It must complete `call` exactly once, with [`crate::hms_call_reply`] or
+/// [`crate::hms_call_fail`], from any thread, now or later; it must not block for long (hand
+/// the work to your own threads). `request` is valid only during the callback.
+pub type HmsHandlerFn = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        call: *mut HmsCall,
+        request: *const u8,
+        len: usize,
+    ),
+>;
+
+/// The foreign function and its data; the caller promises both may be used from any thread.
+#[derive(Clone, Copy)]
+struct Foreign {
+    f: unsafe extern "C" fn(*mut c_void, *mut HmsCall, *const u8, usize),
+    user_data: *mut c_void,
+}
+
+// SAFETY: the header's contract requires handlers and their user data to be thread-safe.
+unsafe impl Send for Foreign {}
+unsafe impl Sync for Foreign {}
+
+impl Foreign {
+    async fn run(
+        self,
+        format: HmsFormat,
+        request: &[u8],
+        ctx: ocore::Context,
+    ) -> ocore::Result<Reply> {
+        let (tx, rx) = oneshot::channel();
+        let call = Box::into_raw(Box::new(HmsCall {
+            ctx,
+            format,
+            reply: tx,
+        }));
+        // SAFETY: `call` is handed over to the handler, which completes (and frees) it.
+        unsafe { (self.f)(self.user_data, call, request.as_ptr(), request.len()) };
+        rx.await.unwrap_or_else(|_| {
+            Err(Error::new(
+                Code::Internal,
+                "handler dropped the call without completing it",
+            ))
+        })
+    }
+}
+
+/// Creates a server for `schema`. `language` names the handlers' language for error origins
+/// (`go`, `c`, …; NULL for `c`).
+#[no_mangle]
+pub unsafe extern "C" fn hms_server_new(
+    schema: *const HmsSchema,
+    language: *const c_char,
+    out: *mut *mut HmsServer,
+    err: *mut *mut HmsError,
+) -> i32 {
+    guard(err, || {
+        let schema = schema
+            .as_ref()
+            .ok_or_else(|| Error::new(Code::InvalidArgument, "schema is NULL"))?;
+        let language = if language.is_null() {
+            "c"
+        } else {
+            text(language, "language")?
+        };
+        let options = ocore::ServerOptions {
+            language: language.to_string(),
+            ..Default::default()
+        };
+        if out.is_null() {
+            return Err(Error::new(Code::InvalidArgument, "out is NULL"));
+        }
+        *out = Box::into_raw(Box::new(HmsServer(Arc::new(ocore::Server::with_options(
+            schema.0.clone(),
+            options,
+        )))));
+        Ok(())
+    })
+}
+
+/// Registers `handler` for the unary method `method`, exchanging messages in `format`.
+#[no_mangle]
+pub unsafe extern "C" fn hms_server_handle(
+    server: *const HmsServer,
+    method: *const c_char,
+    format: HmsFormat,
+    handler: HmsHandlerFn,
+    user_data: *mut c_void,
+    err: *mut *mut HmsError,
+) -> i32 {
+    guard(err, || {
+        let server = server
+            .as_ref()
+            .ok_or_else(|| Error::new(Code::InvalidArgument, "server is NULL"))?;
+        let method = text(method, "method")?;
+        let f = handler.ok_or_else(|| Error::new(Code::InvalidArgument, "handler is NULL"))?;
+        let foreign = Foreign { f, user_data };
+        match format {
+            HmsFormat::Proto => server
+                .0
+                .unary_raw(method, move |req: Bytes, ctx| async move {
+                    match foreign.run(HmsFormat::Proto, &req, ctx).await? {
+                        Reply::Bytes(b) => Ok(Bytes::from(b)),
+                        Reply::Value(_) => Err(Error::new(Code::Internal, "format mismatch")),
+                    }
+                }),
+            HmsFormat::Value => server
+                .0
+                .unary(method, move |req: ocore::Value, ctx| async move {
+                    let bytes = value_to_bytes(&req)?;
+                    match foreign.run(HmsFormat::Value, &bytes, ctx).await? {
+                        Reply::Value(v) => Ok(v),
+                        Reply::Bytes(_) => Err(Error::new(Code::Internal, "format mismatch")),
+                    }
+                }),
+        }
+    })
+}
+
+/// Listens on `uri` (`inproc://name`, `unix:///path.sock`); may be called for several URIs.
+/// When `bound` is not NULL it receives the endpoint as bound (free with `hms_string_free`).
+#[no_mangle]
+pub unsafe extern "C" fn hms_server_listen(
+    server: *const HmsServer,
+    uri: *const c_char,
+    bound: *mut *mut c_char,
+    err: *mut *mut HmsError,
+) -> i32 {
+    guard(err, || {
+        let server = server
+            .as_ref()
+            .ok_or_else(|| Error::new(Code::InvalidArgument, "server is NULL"))?;
+        let uri = server.0.listen(text(uri, "uri")?)?;
+        if !bound.is_null() {
+            *bound = c_string(&uri);
+        }
+        Ok(())
+    })
+}
+
+/// Graceful stop: refuses new calls, lets calls in flight finish for up to `grace_ms`, then
+/// cancels the rest and closes every endpoint. Blocks until done.
+#[no_mangle]
+pub unsafe extern "C" fn hms_server_shutdown(server: *const HmsServer, grace_ms: u64) {
+    if let Some(server) = server.as_ref() {
+        let s = server.0.clone();
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            s.shutdown_blocking(Duration::from_millis(grace_ms))
+        }));
+    }
+}
+
+/// Calls in flight on the server.
+#[no_mangle]
+pub unsafe extern "C" fn hms_server_inflight(server: *const HmsServer) -> usize {
+    server.as_ref().map_or(0, |s| s.0.inflight())
+}
+
+/// Stops the server at once (if still running) and frees it (NULL-safe).
+#[no_mangle]
+pub unsafe extern "C" fn hms_server_free(server: *mut HmsServer) {
+    if !server.is_null() {
+        drop(Box::from_raw(server));
+    }
+}

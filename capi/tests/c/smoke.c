@@ -1,0 +1,139 @@
+/* Exercises the C ABI from C: schema, server with a C handler (value and proto formats),
+ * blocking and asynchronous calls, typed errors, cancellation. Prints "N passed, M failed". */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hms_ffi.h"
+
+static int passed = 0, failed = 0;
+#define CHECK(cond, what)                                                   \
+  do {                                                                      \
+    if (cond) {                                                             \
+      passed++;                                                             \
+    } else {                                                                \
+      failed++;                                                             \
+      fprintf(stderr, "FAIL %s (%s:%d)\n", what, __FILE__, __LINE__);       \
+    }                                                                       \
+  } while (0)
+
+static const char *PROTO =
+    "syntax = \"proto3\"; package demo.v1;"
+    "message Ping { string text = 1; int64 n = 2; }"
+    "service Echo { rpc Echo(Ping) returns (Ping); rpc Fail(Ping) returns (Ping);"
+    "  rpc Slow(Ping) returns (Ping); }";
+
+/* Proto format echo: replies with the request bytes as they are. */
+static void echo(void *user, HmsCall *call, const uint8_t *req, size_t len) {
+  (void)user;
+  hms_call_reply(call, req, len);
+}
+
+static void fail(void *user, HmsCall *call, const uint8_t *req, size_t len) {
+  (void)user, (void)req, (void)len;
+  hms_call_fail(call, 5 /* NOT_FOUND */, "no such ping", NULL, 0);
+}
+
+/* Never answers until cancelled, from another thread. */
+static void *slow_thread(void *arg) {
+  HmsCall *call = arg;
+  while (!hms_call_is_cancelled(call)) usleep(1000);
+  hms_call_fail(call, 1, "cancelled", NULL, 0);
+  return NULL;
+}
+static void slow(void *user, HmsCall *call, const uint8_t *req, size_t len) {
+  (void)user, (void)req, (void)len;
+  pthread_t t;
+  pthread_create(&t, NULL, slow_thread, call);
+  pthread_detach(t);
+}
+
+struct waiter {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int done, code;
+};
+static void on_done(void *user, int32_t code, const uint8_t *reply, size_t len, const HmsError *err) {
+  (void)reply, (void)len, (void)err;
+  struct waiter *w = user;
+  pthread_mutex_lock(&w->mu);
+  w->done = 1;
+  w->code = code;
+  pthread_cond_signal(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+}
+
+int main(void) {
+  HmsSchema *schema = NULL;
+  HmsError *err = NULL;
+  CHECK(hms_schema_from_source("echo.proto", PROTO, &schema, &err) == 0, "schema compiles");
+
+  CHECK(hms_schema_from_source("bad.proto", "syntax = \"proto3\";\nmessage {", &schema, &err) == 3, "bad schema is INVALID_ARGUMENT");
+  CHECK(err && strstr(err->message, "bad.proto:2:") != NULL, "schema error names line");
+  hms_error_free(err), err = NULL;
+  hms_schema_from_source("echo.proto", PROTO, &schema, &err);
+
+  HmsServer *server = NULL;
+  CHECK(hms_server_new(schema, "c", &server, &err) == 0, "server");
+  CHECK(hms_server_handle(server, "demo.v1.Echo/Echo", HMS_FORMAT_PROTO, echo, NULL, &err) == 0, "register echo");
+  CHECK(hms_server_handle(server, "demo.v1.Echo/Fail", HMS_FORMAT_PROTO, fail, NULL, &err) == 0, "register fail");
+  CHECK(hms_server_handle(server, "demo.v1.Echo/Slow", HMS_FORMAT_PROTO, slow, NULL, &err) == 0, "register slow");
+  CHECK(hms_server_handle(server, "demo.v1.Echo/Nope", HMS_FORMAT_PROTO, echo, NULL, &err) == 5, "unknown method is NOT_FOUND");
+  hms_error_free(err), err = NULL;
+
+  char path[64];
+  snprintf(path, sizeof path, "unix:///tmp/hms-capi-%d.sock", (int)getpid());
+  CHECK(hms_server_listen(server, path, NULL, &err) == 0, "listen unix");
+
+  HmsClient *client = NULL;
+  CHECK(hms_connect(path, &client, &err) == 0, "connect");
+
+  /* Ping{text: "hi", n: 7} */
+  const uint8_t ping[] = {0x0a, 0x02, 'h', 'i', 0x10, 0x07};
+  HmsBytes reply = {0};
+  CHECK(hms_client_call(client, "demo.v1.Echo/Echo", HMS_FORMAT_PROTO, ping, sizeof ping, 1000, NULL, 0, &reply, &err) == 0, "proto call");
+  CHECK(reply.len == sizeof ping && memcmp(reply.data, ping, sizeof ping) == 0, "proto echo bytes");
+  hms_bytes_free(&reply);
+
+  /* Value format: CBOR {"text": "yo", "n": 42} (the server maps it onto Ping). */
+  const uint8_t value[] = {0xa2, 0x64, 't', 'e', 'x', 't', 0x62, 'y', 'o', 0x61, 'n', 0x18, 42};
+  CHECK(hms_client_call(client, "demo.v1.Echo/Echo", HMS_FORMAT_VALUE, value, sizeof value, 1000, NULL, 0, &reply, &err) == 0, "value call");
+  CHECK(reply.len == sizeof value && memcmp(reply.data, value, sizeof value) == 0, "value echo");
+  hms_bytes_free(&reply);
+
+  /* A wrong type is INVALID_ARGUMENT with the field path in the message. */
+  const uint8_t bad[] = {0xa1, 0x61, 'n', 0x62, 'n', 'o'};
+  CHECK(hms_client_call(client, "demo.v1.Echo/Echo", HMS_FORMAT_VALUE, bad, sizeof bad, 1000, NULL, 0, &reply, &err) == 3, "bad value");
+  CHECK(err && strstr(err->message, "n: expected int64, got str") != NULL, "violation path");
+  CHECK(err && err->status.len > 0, "status details present");
+  hms_error_free(err), err = NULL;
+
+  CHECK(hms_client_call(client, "demo.v1.Echo/Fail", HMS_FORMAT_PROTO, ping, sizeof ping, 1000, NULL, 0, &reply, &err) == 5, "handler error code");
+  CHECK(err && strcmp(err->message, "no such ping") == 0, "handler error message");
+  hms_error_free(err), err = NULL;
+
+  CHECK(hms_client_call(client, "demo.v1.Echo/Slow", HMS_FORMAT_PROTO, ping, sizeof ping, 100, NULL, 0, &reply, &err) == 4, "deadline exceeded");
+  hms_error_free(err), err = NULL;
+
+  struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, -1};
+  uint64_t id = hms_client_call_async(client, "demo.v1.Echo/Slow", HMS_FORMAT_PROTO, ping, sizeof ping, 0, NULL, 0, on_done, &w);
+  CHECK(id != 0, "async call starts");
+  usleep(50 * 1000);
+  hms_call_cancel(id);
+  pthread_mutex_lock(&w.mu);
+  while (!w.done) pthread_cond_wait(&w.cv, &w.mu);
+  pthread_mutex_unlock(&w.mu);
+  CHECK(w.code == 1, "cancelled async call reports CANCELLED");
+
+  for (int i = 0; i < 100 && hms_server_inflight(server) > 0; i++) usleep(10 * 1000);
+  CHECK(hms_server_inflight(server) == 0, "server dropped the cancelled call");
+
+  hms_client_free(client);
+  hms_server_shutdown(server, 1000);
+  hms_server_free(server);
+  hms_schema_free(schema);
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed == 0 ? 0 : 1;
+}
