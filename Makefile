@@ -3,7 +3,7 @@ CARGO ?= cargo
 SOCK  ?= /tmp/hms-ffi-demo.sock
 BIN    = target/debug
 
-.PHONY: all build demo test test-core test-cli test-capi test-py test-matrix py-install lint fmt fmt-check clippy bench bench-warm bench-py fuzz clean
+.PHONY: all build demo test test-core test-cli test-capi test-go go-lib test-py test-matrix py-install lint fmt fmt-check clippy bench bench-warm bench-py fuzz clean
 
 all: build
 
@@ -15,7 +15,7 @@ demo: build py-install
 	PY=$(PY_VENV)/bin/python scripts/demo.sh
 
 ## test: every test: lint, core (unit, integration, conformance, robustness, fuzz), CLI, Python, matrix.
-test: lint test-core test-cli test-capi test-py test-matrix
+test: lint test-core test-cli test-capi test-go test-py test-matrix
 
 test-core:
 	$(CARGO) test -p hms-ffi-core --all-targets
@@ -31,6 +31,14 @@ test-capi:
 	$(CC) -Wall -Wextra -Werror -Icapi/include capi/tests/c/smoke.c -Ltarget/debug -lhms_ffi -lpthread \
 		-Wl,-rpath,$(CURDIR)/target/debug -o target/capi/smoke
 	target/capi/smoke
+
+## Go: the module links the C ABI built in release (target/release/libhms_ffi.so, rpath'd).
+GO ?= go
+go-lib:
+	$(CARGO) build --release -p hms-ffi-capi
+
+test-go: go-lib
+	cd go && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
 ## Python: a venv under target/, the package installed by pip from ./py (maturin backend).
 PYTHON  ?= python3
@@ -48,8 +56,9 @@ test-py: py-install
 	cd py && ../$(PY_VENV)/bin/python -m pytest tests -q
 
 ## test-matrix: the conformance client of every language against the server of every language.
-test-matrix: py-install
+test-matrix: py-install go-lib
 	$(CARGO) build -p hms-ffi-core --example conformance
+	cd go && $(GO) build -o ../target/go/conformance ./cmd/conformance
 	$(PY_VENV)/bin/python tests/matrix/run.py --python $(PY_VENV)/bin/python
 
 lint: fmt-check clippy

@@ -98,7 +98,7 @@ const char *hms_version(void);
 // returned string must be freed with [`hms_string_free`].
 char *hms_call_method(const struct HmsCall *call);
 
-// Milliseconds left before the caller's deadline, or -1 without a deadline.
+// Milliseconds left before the caller's deadline (rounded up), or -1 without a deadline.
 int64_t hms_call_timeout_ms(const struct HmsCall *call);
 
 // True once the caller cancelled, went away, or the deadline passed.

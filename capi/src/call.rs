@@ -34,12 +34,15 @@ pub unsafe extern "C" fn hms_call_method(call: *const HmsCall) -> *mut c_char {
     }
 }
 
-/// Milliseconds left before the caller's deadline, or -1 without a deadline.
+/// Milliseconds left before the caller's deadline (rounded up), or -1 without a deadline.
 #[no_mangle]
 pub unsafe extern "C" fn hms_call_timeout_ms(call: *const HmsCall) -> i64 {
     call.as_ref()
         .and_then(|c| c.ctx.time_remaining())
-        .map_or(-1, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        // Rounded up, so a handler's own deadline never fires before the server's.
+        .map_or(-1, |d| {
+            i64::try_from(d.as_micros().div_ceil(1000)).unwrap_or(i64::MAX)
+        })
 }
 
 /// True once the caller cancelled, went away, or the deadline passed.

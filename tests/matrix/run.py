@@ -23,7 +23,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 def languages(python: str) -> dict:
     rust = str(ROOT / "target" / "debug" / "examples" / "conformance")
+    go = str(ROOT / "target" / "go" / "conformance")
     return {
+        "go": {"serve": [go, "serve"], "client": [go, "client"]},
         "rust": {"serve": [rust, "serve"], "client": [rust, "client"]},
         "python": {
             "serve": [python, str(ROOT / "tests" / "matrix" / "python" / "conformance.py"), "serve"],

@@ -1,0 +1,79 @@
+// Package hmsffi is the Go package of hms-ffi: call functions written in any language through
+// one Protocol Buffers interface, in one process (inproc://) or across processes (unix://).
+//
+// It wraps the hms-ffi C ABI (../capi) with cgo. Build the native library first:
+//
+//	make go-lib        # or: cargo build --release -p hms-ffi-capi
+//
+// The package links target/release/libhms_ffi.so with an rpath, so no LD_LIBRARY_PATH is needed.
+//
+//	schema, _ := hmsffi.LoadSchema("greeter.proto")
+//	srv, _ := hmsffi.NewServer(schema)
+//	srv.Handle("demo.v1.Greeter/SayHello", func(ctx context.Context, req map[string]any) (map[string]any, error) {
+//		return map[string]any{"message": "Hello " + req["name"].(string)}, nil
+//	})
+//	srv.Listen("unix:///tmp/greeter.sock")
+//	client, _ := hmsffi.Connect(ctx, "unix:///tmp/greeter.sock")
+//	var reply map[string]any
+//	err := client.Call(ctx, "demo.v1.Greeter/SayHello", map[string]any{"name": "Ada"}, &reply)
+package hmsffi
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../capi/include
+#cgo LDFLAGS: -L${SRCDIR}/../target/release -lhms_ffi -Wl,-rpath,${SRCDIR}/../target/release -lpthread -ldl -lm
+#include <stdlib.h>
+#include "hms_ffi.h"
+
+extern void hmsGoHandler(void *user, HmsCall *call, uint8_t *req, size_t len);
+extern void hmsGoDone(void *user, int32_t code, uint8_t *reply, size_t len, HmsError *err);
+
+static int32_t go_server_handle(HmsServer *s, const char *m, HmsFormat f, uintptr_t h, HmsError **e) {
+	return hms_server_handle(s, m, f, (HmsHandlerFn)hmsGoHandler, (void *)h, e);
+}
+
+static uint64_t go_call_async(HmsClient *c, const char *m, HmsFormat f, const uint8_t *req, size_t n,
+                              int64_t timeout_ms, const char **md, size_t n_md, uintptr_t h) {
+	return hms_client_call_async(c, m, f, req, n, timeout_ms, md, n_md, (HmsDoneFn)hmsGoDone, (void *)h);
+}
+*/
+import "C"
+
+import (
+	"runtime/cgo"
+	"unsafe"
+)
+
+func goServerHandle(s *C.HmsServer, method *C.char, format C.HmsFormat, h cgo.Handle, e **C.HmsError) C.int32_t {
+	return C.go_server_handle(s, method, format, C.uintptr_t(h), e)
+}
+
+func goCallAsync(c *C.HmsClient, method *C.char, format C.HmsFormat, req []byte, timeoutMs int64, md []*C.char, h cgo.Handle) C.uint64_t {
+	ptr, n := cBytes(req)
+	var mdp **C.char
+	if len(md) > 0 {
+		mdp = &md[0]
+	}
+	return C.go_call_async(c, method, format, ptr, n, C.int64_t(timeoutMs), mdp, C.size_t(len(md)/2), C.uintptr_t(h))
+}
+
+// cBytes points C at a Go slice for the duration of a call (C copies what it keeps).
+func cBytes(b []byte) (*C.uint8_t, C.size_t) {
+	if len(b) == 0 {
+		return nil, 0
+	}
+	return (*C.uint8_t)(unsafe.Pointer(&b[0])), C.size_t(len(b))
+}
+
+// takeError converts and frees a C error.
+func takeError(e *C.HmsError) error {
+	if e == nil {
+		return nil
+	}
+	defer C.hms_error_free(e)
+	return errorFromC(e)
+}
+
+func errorFromC(e *C.HmsError) *Error {
+	status := C.GoBytes(unsafe.Pointer(e.status.data), C.int(e.status.len))
+	return newError(Code(e.code), C.GoString(e.message), status)
+}

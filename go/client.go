@@ -1,0 +1,192 @@
+package hmsffi
+
+/*
+#include <stdlib.h>
+#include "hms_ffi.h"
+*/
+import "C"
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"runtime/cgo"
+	"sync"
+	"time"
+	"unsafe"
+
+	"google.golang.org/protobuf/proto"
+)
+
+// Client is a connection to an hms-ffi server; safe for concurrent use.
+type Client struct {
+	mu  sync.RWMutex
+	ptr *C.HmsClient
+	uri string
+}
+
+// MethodInfo describes a method the server offers.
+type MethodInfo struct {
+	Name   string `json:"name"`
+	Input  string `json:"input"`
+	Output string `json:"output"`
+	Kind   string `json:"kind"`
+}
+
+type result struct {
+	reply []byte
+	err   *Error
+}
+
+// Metadata is sent with a call; see WithMetadata.
+type metadataKey struct{}
+
+// WithMetadata returns a context whose calls carry these metadata entries.
+func WithMetadata(ctx context.Context, md map[string]string) context.Context {
+	return context.WithValue(ctx, metadataKey{}, md)
+}
+
+// Connect connects to uri (inproc://name, unix:///path.sock) and discovers the server's schema.
+func Connect(ctx context.Context, uri string) (*Client, error) {
+	cu := C.CString(uri)
+	defer C.free(unsafe.Pointer(cu))
+	type connected struct {
+		ptr *C.HmsClient
+		err error
+	}
+	ch := make(chan connected, 1)
+	go func() {
+		var out *C.HmsClient
+		var e *C.HmsError
+		if C.hms_connect(cu, &out, &e) != 0 {
+			ch <- connected{err: takeError(e)}
+			return
+		}
+		ch <- connected{ptr: out}
+	}()
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			return nil, r.err
+		}
+		c := &Client{ptr: r.ptr, uri: uri}
+		runtime.SetFinalizer(c, (*Client).Close)
+		return c, nil
+	case <-ctx.Done():
+		go func() {
+			if r := <-ch; r.ptr != nil {
+				C.hms_client_free(r.ptr)
+			}
+		}()
+		return nil, contextError(ctx)
+	}
+}
+
+func contextError(ctx context.Context) error {
+	if ctx.Err() == context.DeadlineExceeded {
+		return NewError(DeadlineExceeded, "deadline exceeded")
+	}
+	return NewError(Canceled, "call cancelled: "+ctx.Err().Error())
+}
+
+// Call calls a unary method. req is a proto.Message or a map[string]any; reply is a
+// proto.Message or a *map[string]any. The context's deadline travels to the server and its
+// cancellation cancels the call.
+func (c *Client) Call(ctx context.Context, method string, req any, reply any) error {
+	var format C.HmsFormat
+	var body []byte
+	var err error
+	switch r := req.(type) {
+	case proto.Message:
+		format = C.HMS_FORMAT_PROTO
+		if body, err = proto.Marshal(r); err != nil {
+			return NewError(InvalidArgument, "cannot marshal request: "+err.Error())
+		}
+		if _, ok := reply.(proto.Message); !ok {
+			return NewError(InvalidArgument, fmt.Sprintf("reply must be a proto.Message when the request is one, got %T", reply))
+		}
+	default:
+		format = C.HMS_FORMAT_VALUE
+		if body, err = encodeValue(req); err != nil {
+			return err
+		}
+	}
+	timeoutMs := int64(0)
+	if d, ok := ctx.Deadline(); ok {
+		timeoutMs = max(time.Until(d).Milliseconds(), 1)
+	}
+	var md []*C.char
+	if m, ok := ctx.Value(metadataKey{}).(map[string]string); ok {
+		for k, v := range m {
+			md = append(md, C.CString(k), C.CString(v))
+		}
+		defer func() {
+			for _, p := range md {
+				C.free(unsafe.Pointer(p))
+			}
+		}()
+	}
+	cm := C.CString(method)
+	defer C.free(unsafe.Pointer(cm))
+	ch := make(chan result, 1)
+	h := cgo.NewHandle(ch)
+	c.mu.RLock()
+	if c.ptr == nil {
+		c.mu.RUnlock()
+		h.Delete()
+		return NewError(FailedPrecondition, "client is closed")
+	}
+	id := goCallAsync(c.ptr, cm, format, body, timeoutMs, md, h)
+	c.mu.RUnlock()
+	var res result
+	select {
+	case res = <-ch:
+	case <-ctx.Done():
+		if id != 0 {
+			C.hms_call_cancel(id)
+		}
+		<-ch // the callback always runs once; it frees the handle
+		return contextError(ctx)
+	}
+	if res.err != nil {
+		return res.err
+	}
+	switch out := reply.(type) {
+	case proto.Message:
+		if err := proto.Unmarshal(res.reply, out); err != nil {
+			return NewError(Internal, "undecodable reply: "+err.Error())
+		}
+		return nil
+	default:
+		return decodeInto(res.reply, reply)
+	}
+}
+
+// Methods lists the methods the server offers.
+func (c *Client) Methods() ([]MethodInfo, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.ptr == nil {
+		return nil, NewError(FailedPrecondition, "client is closed")
+	}
+	var out C.HmsBytes
+	if code := C.hms_client_methods(c.ptr, &out); code != 0 {
+		return nil, NewError(Code(code), "cannot list methods")
+	}
+	defer C.hms_bytes_free(&out)
+	var list []MethodInfo
+	err := json.Unmarshal(C.GoBytes(unsafe.Pointer(out.data), C.int(out.len)), &list)
+	return list, err
+}
+
+// Close closes the connection; later calls fail with FailedPrecondition.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ptr != nil {
+		C.hms_client_free(c.ptr)
+		c.ptr = nil
+	}
+	return nil
+}

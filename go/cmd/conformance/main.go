@@ -1,0 +1,70 @@
+// Command conformance is the Go side of the cross-language matrix (tests/matrix/run.py):
+//
+//	conformance serve unix:///tmp/x.sock    # the conformance service until SIGTERM/SIGINT
+//	conformance client unix:///tmp/x.sock   # every vector as a client; prints "N passed, M failed"
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	hmsffi "github.com/hms-ffi/hms-ffi/go"
+	"github.com/hms-ffi/hms-ffi/go/internal/conformance"
+)
+
+func main() {
+	if len(os.Args) != 3 {
+		fmt.Fprintln(os.Stderr, "usage: conformance serve|client URI")
+		os.Exit(2)
+	}
+	mode, uri := os.Args[1], os.Args[2]
+	switch mode {
+	case "serve":
+		srv, err := conformance.NewServer()
+		if err == nil {
+			_, err = srv.Listen(uri)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Println("ready")
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+		<-sig
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	case "client":
+		client, err := hmsffi.Connect(context.Background(), uri)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		cases, err := conformance.LoadCases()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		passed, failed := 0, 0
+		for _, c := range cases {
+			if why := conformance.Check(context.Background(), c, client); why != "" {
+				failed++
+				fmt.Printf("FAIL %s: %s\n", c.ID(), why)
+			} else {
+				passed++
+			}
+		}
+		fmt.Printf("%d passed, %d failed\n", passed, failed)
+		if failed > 0 {
+			os.Exit(1)
+		}
+	default:
+		fmt.Fprintln(os.Stderr, "unknown mode", mode)
+		os.Exit(2)
+	}
+}

@@ -1,0 +1,201 @@
+package hmsffi
+
+/*
+#include <stdlib.h>
+#include "hms_ffi.h"
+*/
+import "C"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/cgo"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+	"unsafe"
+
+	"google.golang.org/protobuf/proto"
+)
+
+// Server serves a schema's methods with Go handlers; handlers run in their own goroutines and
+// may be called from many goroutines at once.
+type Server struct {
+	mu      sync.Mutex
+	ptr     *C.HmsServer
+	handles []cgo.Handle
+}
+
+// NewServer creates a server for schema.
+func NewServer(schema *Schema) (*Server, error) {
+	lang := C.CString("go")
+	defer C.free(unsafe.Pointer(lang))
+	var out *C.HmsServer
+	var e *C.HmsError
+	if C.hms_server_new(schema.ptr, lang, &out, &e) != 0 {
+		return nil, takeError(e)
+	}
+	return &Server{ptr: out}, nil
+}
+
+type route struct {
+	fn func(ctx context.Context, request []byte) ([]byte, error)
+}
+
+// callContext carries the caller's deadline and cancellation into the handler's context.
+func callContext(call *C.HmsCall) (context.Context, func()) {
+	ctx, cancel := context.Background(), func() {}
+	if ms := int64(C.hms_call_timeout_ms(call)); ms >= 0 {
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(ms)*time.Millisecond)
+	}
+	ctx, cancelAll := context.WithCancel(ctx)
+	stop, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				if C.hms_call_is_cancelled(call) {
+					cancelAll()
+					return
+				}
+			}
+		}
+	}()
+	// The watcher must be gone before the call is completed (and freed).
+	return ctx, func() { close(stop); <-exited; cancelAll(); cancel() }
+}
+
+func (r *route) serve(call *C.HmsCall, request []byte) {
+	ctx, done := callContext(call)
+	reply, err := r.run(ctx, request)
+	done()
+	if err != nil {
+		var e *Error
+		if !errors.As(err, &e) {
+			e = &Error{code: Internal, message: err.Error(), Detail: fmt.Sprintf("%T: %v", err, err)}
+		}
+		status := statusBytes(e)
+		ptr, n := cBytes(status)
+		C.hms_call_fail(call, C.int32_t(e.code), nil, ptr, n)
+		return
+	}
+	ptr, n := cBytes(reply)
+	C.hms_call_reply(call, ptr, n)
+}
+
+// run calls the handler; a panic becomes an Internal error with the goroutine's stack.
+func (r *route) run(ctx context.Context, request []byte) (reply []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &Error{code: Internal, message: fmt.Sprintf("handler panicked: %v", p), Detail: fmt.Sprint(p),
+				Stack: strings.Split(strings.TrimSpace(string(debug.Stack())), "\n")}
+		}
+	}()
+	return r.fn(ctx, request)
+}
+
+func (s *Server) register(method string, format C.HmsFormat, r *route) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ptr == nil {
+		return NewError(FailedPrecondition, "server is closed")
+	}
+	h := cgo.NewHandle(r)
+	cm := C.CString(method)
+	defer C.free(unsafe.Pointer(cm))
+	var e *C.HmsError
+	if goServerHandle(s.ptr, cm, format, h, &e) != 0 {
+		h.Delete()
+		return takeError(e)
+	}
+	s.handles = append(s.handles, h)
+	return nil
+}
+
+// Handle registers a handler for a unary method with requests and replies as map[string]any
+// (field names as in the .proto; see docs/types.md for the value types).
+func (s *Server) Handle(method string, h func(ctx context.Context, req map[string]any) (map[string]any, error)) error {
+	return s.register(method, C.HMS_FORMAT_VALUE, &route{fn: func(ctx context.Context, request []byte) ([]byte, error) {
+		var req map[string]any
+		if err := decodeInto(request, &req); err != nil {
+			return nil, err
+		}
+		reply, err := h(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		return encodeValue(reply)
+	}})
+}
+
+// HandleProto registers a handler for a unary method with generated protobuf types.
+func HandleProto[Req proto.Message](s *Server, method string, h func(ctx context.Context, req Req) (proto.Message, error)) error {
+	return s.register(method, C.HMS_FORMAT_PROTO, &route{fn: func(ctx context.Context, request []byte) ([]byte, error) {
+		var zero Req
+		req := zero.ProtoReflect().New().Interface().(Req)
+		if err := proto.Unmarshal(request, req); err != nil {
+			return nil, NewError(InvalidArgument, "undecodable request: "+err.Error())
+		}
+		reply, err := h(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		return proto.Marshal(reply)
+	}})
+}
+
+// Listen starts listening on uri (inproc://name, unix:///path.sock); returns it as bound.
+func (s *Server) Listen(uri string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ptr == nil {
+		return "", NewError(FailedPrecondition, "server is closed")
+	}
+	cu := C.CString(uri)
+	defer C.free(unsafe.Pointer(cu))
+	var bound *C.char
+	var e *C.HmsError
+	if C.hms_server_listen(s.ptr, cu, &bound, &e) != 0 {
+		return "", takeError(e)
+	}
+	defer C.hms_string_free(bound)
+	return C.GoString(bound), nil
+}
+
+// Inflight is the number of calls being served.
+func (s *Server) Inflight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ptr == nil {
+		return 0
+	}
+	return int(C.hms_server_inflight(s.ptr))
+}
+
+// Shutdown stops accepting calls, lets calls in flight finish until ctx's deadline (5 s
+// without one), cancels the rest, closes every endpoint and frees the server.
+func (s *Server) Shutdown(ctx context.Context) {
+	grace := 5 * time.Second
+	if d, ok := ctx.Deadline(); ok {
+		grace = time.Until(d)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ptr == nil {
+		return
+	}
+	C.hms_server_shutdown(s.ptr, C.uint64_t(max(grace.Milliseconds(), 0)))
+	C.hms_server_free(s.ptr)
+	s.ptr = nil
+	for _, h := range s.handles {
+		h.Delete()
+	}
+	s.handles = nil
+}
