@@ -10,8 +10,9 @@ all: build
 build:
 	$(CARGO) build -p hms-ffi-core -p hms-ffi-cli --examples --bins
 
-## demo: Rust and Python servers and clients in separate processes over unix sockets.
-demo: build py-install
+## demo: Rust, Python and Go servers and clients in separate processes over unix sockets.
+demo: build py-install go-lib
+	cd examples/go && $(GO) build -o ../../target/go/greeter .
 	PY=$(PY_VENV)/bin/python scripts/demo.sh
 
 ## test: every test: lint, core (unit, integration, conformance, robustness, fuzz), CLI, Python, matrix.
@@ -39,6 +40,7 @@ go-lib:
 
 test-go: go-lib
 	cd go && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+	cd examples/go && $(GO) vet ./... && $(GO) run . both
 
 ## Python: a venv under target/, the package installed by pip from ./py (maturin backend).
 PYTHON  ?= python3
