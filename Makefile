@@ -3,7 +3,7 @@ CARGO ?= cargo
 SOCK  ?= /tmp/hms-ffi-demo.sock
 BIN    = target/debug
 
-.PHONY: all build demo test test-core test-cli test-capi test-go go-lib test-py test-matrix py-install lint fmt fmt-check clippy bench bench-warm bench-py fuzz clean
+.PHONY: all build demo test test-core test-cli test-capi test-go go-lib test-py test-matrix py-install lint fmt fmt-check clippy bench bench-warm bench-py bench-go fuzz clean
 
 all: build
 
@@ -27,6 +27,7 @@ test-cli:
 
 ## C ABI: the header is current (cbindgen) and a C program compiled with the system cc passes.
 test-capi:
+	$(CARGO) build -p hms-ffi-capi
 	$(CARGO) test -p hms-ffi-capi
 	@mkdir -p target/capi
 	$(CC) -Wall -Wextra -Werror -Icapi/include capi/tests/c/smoke.c -Ltarget/debug -lhms_ffi -lpthread \
@@ -89,6 +90,10 @@ bench-warm:
 bench-py: py-install
 	$(PY_VENV)/bin/pip install -q grpcio
 	$(PY_VENV)/bin/python benches/python/echo_bench.py
+
+## bench-go: Go client -> Go server over unix, hms-ffi vs grpc-go, one run (p50/p99 metrics).
+bench-go: go-lib
+	cd benches/go && $(GO) test -run '^$$' -bench . -benchtime 3s
 
 ## fuzz: property-based fuzzing of the frame decoder and value mapping with more cases.
 fuzz:

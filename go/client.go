@@ -129,6 +129,8 @@ func (c *Client) Call(ctx context.Context, method string, req any, reply any) er
 	}
 	cm := C.CString(method)
 	defer C.free(unsafe.Pointer(cm))
+	// The call runs on hms-ffi's threads; this goroutine waits on a channel (holding no OS
+	// thread or P), and the context's cancellation cancels the call.
 	ch := make(chan result, 1)
 	h := cgo.NewHandle(ch)
 	c.mu.RLock()
@@ -146,7 +148,10 @@ func (c *Client) Call(ctx context.Context, method string, req any, reply any) er
 		if id != 0 {
 			C.hms_call_cancel(id)
 		}
-		<-ch // the callback always runs once; it frees the handle
+		<-ch // the callback runs exactly once, and frees the handle
+		return contextError(ctx)
+	}
+	if res.err != nil && res.err.code == Canceled && ctx.Err() != nil {
 		return contextError(ctx)
 	}
 	if res.err != nil {

@@ -135,8 +135,10 @@ void hms_client_free(struct HmsClient *client);
 int32_t hms_client_methods(const struct HmsClient *client, struct HmsBytes *out);
 
 // Calls a unary method and blocks until the reply. `metadata` holds `n_metadata` key/value
-// pairs as 2×n strings; `timeout_ms` ≤ 0 means no deadline. On success `reply` receives the
-// reply in `format` (free with `hms_bytes_free`).
+// pairs as 2×n strings; `timeout_ms` ≤ 0 means no deadline. `cancel_id` (0 for none) comes
+// from [`hms_cancel_id_new`]: [`hms_call_cancel`] with it, from another thread, ends the call
+// with `CANCELLED`. On success `reply` receives the reply in `format` (free with
+// `hms_bytes_free`).
 int32_t hms_client_call(const struct HmsClient *client,
                         const char *method,
                         enum HmsFormat format,
@@ -145,6 +147,7 @@ int32_t hms_client_call(const struct HmsClient *client,
                         int64_t timeout_ms,
                         const char *const *metadata_kv,
                         size_t n_metadata,
+                        uint64_t cancel_id,
                         struct HmsBytes *reply,
                         struct HmsError **err);
 
@@ -162,7 +165,12 @@ uint64_t hms_client_call_async(const struct HmsClient *client,
                                HmsDoneFn done,
                                void *user_data);
 
-// Cancels an asynchronous call (its `done` gets `CANCELLED` unless it already ended).
+// A fresh id for [`hms_client_call`]'s `cancel_id`.
+uint64_t hms_cancel_id_new(void);
+
+// Cancels an asynchronous call (its `done` gets `CANCELLED` unless it already ended), or a
+// blocking call started with this `cancel_id`; an id whose call has not started yet or has
+// ended is ignored.
 void hms_call_cancel(uint64_t id);
 
 // Frees an error (NULL-safe).

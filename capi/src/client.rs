@@ -111,8 +111,10 @@ async fn call(
 }
 
 /// Calls a unary method and blocks until the reply. `metadata` holds `n_metadata` key/value
-/// pairs as 2×n strings; `timeout_ms` ≤ 0 means no deadline. On success `reply` receives the
-/// reply in `format` (free with `hms_bytes_free`).
+/// pairs as 2×n strings; `timeout_ms` ≤ 0 means no deadline. `cancel_id` (0 for none) comes
+/// from [`hms_cancel_id_new`]: [`hms_call_cancel`] with it, from another thread, ends the call
+/// with `CANCELLED`. On success `reply` receives the reply in `format` (free with
+/// `hms_bytes_free`).
 #[no_mangle]
 pub unsafe extern "C" fn hms_client_call(
     client: *const HmsClient,
@@ -123,6 +125,7 @@ pub unsafe extern "C" fn hms_client_call(
     timeout_ms: i64,
     metadata_kv: *const *const c_char,
     n_metadata: usize,
+    cancel_id: u64,
     reply: *mut HmsBytes,
     err: *mut *mut HmsError,
 ) -> i32 {
@@ -131,14 +134,32 @@ pub unsafe extern "C" fn hms_client_call(
             .as_ref()
             .ok_or_else(|| Error::new(Code::InvalidArgument, "client is NULL"))?;
         let opts = options(timeout_ms, &metadata(metadata_kv, n_metadata)?);
+        let method = text(method, "method")?.to_string();
         let fut = call(
             c.0.clone(),
-            text(method, "method")?.to_string(),
+            method,
             format,
             slice(request, request_len).to_vec(),
             opts,
         );
-        let bytes = runtime::block_on(fut)??;
+        let token = CancellationToken::new();
+        if cancel_id != 0 {
+            if let Ok(mut p) = pending().lock() {
+                p.insert(cancel_id, token.clone());
+            }
+        }
+        let r = runtime::block_on(async {
+            tokio::select! {
+                r = fut => r,
+                _ = token.cancelled() => Err(Error::new(Code::Cancelled, "call cancelled by the caller")),
+            }
+        });
+        if cancel_id != 0 {
+            if let Ok(mut p) = pending().lock() {
+                p.remove(&cancel_id);
+            }
+        }
+        let bytes = r??;
         if !reply.is_null() {
             *reply = HmsBytes::from_vec(bytes);
         }
@@ -259,7 +280,15 @@ pub unsafe extern "C" fn hms_client_call_async(
     id
 }
 
-/// Cancels an asynchronous call (its `done` gets `CANCELLED` unless it already ended).
+/// A fresh id for [`hms_client_call`]'s `cancel_id`.
+#[no_mangle]
+pub extern "C" fn hms_cancel_id_new() -> u64 {
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Cancels an asynchronous call (its `done` gets `CANCELLED` unless it already ended), or a
+/// blocking call started with this `cancel_id`; an id whose call has not started yet or has
+/// ended is ignored.
 #[no_mangle]
 pub extern "C" fn hms_call_cancel(id: u64) {
     if let Some(token) = pending().lock().ok().and_then(|p| p.get(&id).cloned()) {

@@ -93,28 +93,28 @@ int main(void) {
   /* Ping{text: "hi", n: 7} */
   const uint8_t ping[] = {0x0a, 0x02, 'h', 'i', 0x10, 0x07};
   HmsBytes reply = {0};
-  CHECK(hms_client_call(client, "demo.v1.Echo/Echo", HMS_FORMAT_PROTO, ping, sizeof ping, 1000, NULL, 0, &reply, &err) == 0, "proto call");
+  CHECK(hms_client_call(client, "demo.v1.Echo/Echo", HMS_FORMAT_PROTO, ping, sizeof ping, 1000, NULL, 0, 0, &reply, &err) == 0, "proto call");
   CHECK(reply.len == sizeof ping && memcmp(reply.data, ping, sizeof ping) == 0, "proto echo bytes");
   hms_bytes_free(&reply);
 
   /* Value format: CBOR {"text": "yo", "n": 42} (the server maps it onto Ping). */
   const uint8_t value[] = {0xa2, 0x64, 't', 'e', 'x', 't', 0x62, 'y', 'o', 0x61, 'n', 0x18, 42};
-  CHECK(hms_client_call(client, "demo.v1.Echo/Echo", HMS_FORMAT_VALUE, value, sizeof value, 1000, NULL, 0, &reply, &err) == 0, "value call");
+  CHECK(hms_client_call(client, "demo.v1.Echo/Echo", HMS_FORMAT_VALUE, value, sizeof value, 1000, NULL, 0, 0, &reply, &err) == 0, "value call");
   CHECK(reply.len == sizeof value && memcmp(reply.data, value, sizeof value) == 0, "value echo");
   hms_bytes_free(&reply);
 
   /* A wrong type is INVALID_ARGUMENT with the field path in the message. */
   const uint8_t bad[] = {0xa1, 0x61, 'n', 0x62, 'n', 'o'};
-  CHECK(hms_client_call(client, "demo.v1.Echo/Echo", HMS_FORMAT_VALUE, bad, sizeof bad, 1000, NULL, 0, &reply, &err) == 3, "bad value");
+  CHECK(hms_client_call(client, "demo.v1.Echo/Echo", HMS_FORMAT_VALUE, bad, sizeof bad, 1000, NULL, 0, 0, &reply, &err) == 3, "bad value");
   CHECK(err && strstr(err->message, "n: expected int64, got str") != NULL, "violation path");
   CHECK(err && err->status.len > 0, "status details present");
   hms_error_free(err), err = NULL;
 
-  CHECK(hms_client_call(client, "demo.v1.Echo/Fail", HMS_FORMAT_PROTO, ping, sizeof ping, 1000, NULL, 0, &reply, &err) == 5, "handler error code");
+  CHECK(hms_client_call(client, "demo.v1.Echo/Fail", HMS_FORMAT_PROTO, ping, sizeof ping, 1000, NULL, 0, 0, &reply, &err) == 5, "handler error code");
   CHECK(err && strcmp(err->message, "no such ping") == 0, "handler error message");
   hms_error_free(err), err = NULL;
 
-  CHECK(hms_client_call(client, "demo.v1.Echo/Slow", HMS_FORMAT_PROTO, ping, sizeof ping, 100, NULL, 0, &reply, &err) == 4, "deadline exceeded");
+  CHECK(hms_client_call(client, "demo.v1.Echo/Slow", HMS_FORMAT_PROTO, ping, sizeof ping, 100, NULL, 0, 0, &reply, &err) == 4, "deadline exceeded");
   hms_error_free(err), err = NULL;
 
   struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, -1};
