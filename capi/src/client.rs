@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio_util::sync::CancellationToken;
 
-use crate::error::{guard, set_error, text, HmsError};
+use crate::error::{guard, obj, set_error, text, HmsError};
 use crate::ocore::{self, runtime, CallOptions, Code, Error, Metadata};
 use crate::{slice, value_from_bytes, value_to_bytes, HmsBytes, HmsFormat};
 
@@ -110,6 +110,30 @@ async fn call(
     }
 }
 
+/// Reads a call's arguments (copying the request) into a future that makes the call.
+#[allow(clippy::too_many_arguments)]
+unsafe fn prepare(
+    client: *const HmsClient,
+    method: *const c_char,
+    format: HmsFormat,
+    request: *const u8,
+    request_len: usize,
+    timeout_ms: i64,
+    metadata_kv: *const *const c_char,
+    n_metadata: usize,
+) -> ocore::Result<impl std::future::Future<Output = ocore::Result<Vec<u8>>>> {
+    let c = obj(client, "client")?;
+    let opts = options(timeout_ms, &metadata(metadata_kv, n_metadata)?);
+    let method = text(method, "method")?.to_string();
+    Ok(call(
+        c.0.clone(),
+        method,
+        format,
+        slice(request, request_len).to_vec(),
+        opts,
+    ))
+}
+
 /// Calls a unary method and blocks until the reply. `metadata` holds `n_metadata` key/value
 /// pairs as 2×n strings; `timeout_ms` ≤ 0 means no deadline. `cancel_id` (0 for none) comes
 /// from [`hms_cancel_id_new`]: [`hms_call_cancel`] with it, from another thread, ends the call
@@ -130,18 +154,16 @@ pub unsafe extern "C" fn hms_client_call(
     err: *mut *mut HmsError,
 ) -> i32 {
     guard(err, || {
-        let c = client
-            .as_ref()
-            .ok_or_else(|| Error::new(Code::InvalidArgument, "client is NULL"))?;
-        let opts = options(timeout_ms, &metadata(metadata_kv, n_metadata)?);
-        let method = text(method, "method")?.to_string();
-        let fut = call(
-            c.0.clone(),
+        let fut = prepare(
+            client,
             method,
             format,
-            slice(request, request_len).to_vec(),
-            opts,
-        );
+            request,
+            request_len,
+            timeout_ms,
+            metadata_kv,
+            n_metadata,
+        )?;
         let token = CancellationToken::new();
         if cancel_id != 0 {
             if let Ok(mut p) = pending().lock() {
@@ -239,19 +261,16 @@ pub unsafe extern "C" fn hms_client_call_async(
 ) -> u64 {
     let Some(f) = done else { return 0 };
     let done = Done { f, user_data };
-    let prepared = (|| -> ocore::Result<_> {
-        let c = client
-            .as_ref()
-            .ok_or_else(|| Error::new(Code::InvalidArgument, "client is NULL"))?;
-        let opts = options(timeout_ms, &metadata(metadata_kv, n_metadata)?);
-        Ok(call(
-            c.0.clone(),
-            text(method, "method")?.to_string(),
-            format,
-            slice(request, request_len).to_vec(),
-            opts,
-        ))
-    })();
+    let prepared = prepare(
+        client,
+        method,
+        format,
+        request,
+        request_len,
+        timeout_ms,
+        metadata_kv,
+        n_metadata,
+    );
     let fut = match prepared {
         Ok(fut) => fut,
         Err(e) => {

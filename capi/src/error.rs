@@ -68,3 +68,9 @@ pub(crate) unsafe fn guard(err: *mut *mut HmsError, f: impl FnOnce() -> Result<(
         Err(_) => set_error(err, &Error::new(Code::Internal, "panic inside hms-ffi")),
     }
 }
+
+/// A borrowed object behind a pointer, or `InvalidArgument` naming it when NULL.
+pub(crate) unsafe fn obj<'a, T>(p: *const T, what: &str) -> Result<&'a T, Error> {
+    p.as_ref()
+        .ok_or_else(|| Error::new(Code::InvalidArgument, format!("{what} is NULL")))
+}

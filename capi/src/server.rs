@@ -8,7 +8,7 @@ use bytes::Bytes;
 use tokio::sync::oneshot;
 
 use crate::call::{HmsCall, Reply};
-use crate::error::{c_string, guard, text, HmsError};
+use crate::error::{c_string, guard, obj, text, HmsError};
 use crate::ocore::{self, Code, Error};
 use crate::schema::HmsSchema;
 use crate::{value_to_bytes, HmsFormat};
@@ -75,9 +75,7 @@ pub unsafe extern "C" fn hms_server_new(
     err: *mut *mut HmsError,
 ) -> i32 {
     guard(err, || {
-        let schema = schema
-            .as_ref()
-            .ok_or_else(|| Error::new(Code::InvalidArgument, "schema is NULL"))?;
+        let schema = obj(schema, "schema")?;
         let language = if language.is_null() {
             "c"
         } else {
@@ -109,9 +107,7 @@ pub unsafe extern "C" fn hms_server_handle(
     err: *mut *mut HmsError,
 ) -> i32 {
     guard(err, || {
-        let server = server
-            .as_ref()
-            .ok_or_else(|| Error::new(Code::InvalidArgument, "server is NULL"))?;
+        let server = obj(server, "server")?;
         let method = text(method, "method")?;
         let f = handler.ok_or_else(|| Error::new(Code::InvalidArgument, "handler is NULL"))?;
         let foreign = Foreign { f, user_data };
@@ -147,9 +143,7 @@ pub unsafe extern "C" fn hms_server_listen(
     err: *mut *mut HmsError,
 ) -> i32 {
     guard(err, || {
-        let server = server
-            .as_ref()
-            .ok_or_else(|| Error::new(Code::InvalidArgument, "server is NULL"))?;
+        let server = obj(server, "server")?;
         let uri = server.0.listen(text(uri, "uri")?)?;
         if !bound.is_null() {
             *bound = c_string(&uri);
