@@ -260,6 +260,67 @@ async fn all_streaming_kinds() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streaming_and_errors_over_grpc() {
+    let server = conformance_server();
+    let dir = tempfile::tempdir().unwrap();
+    let tcp = server.listen("grpc://127.0.0.1:0").unwrap();
+    let uds = server
+        .listen(&format!(
+            "grpc+unix://{}",
+            dir.path().join("g.sock").display()
+        ))
+        .unwrap();
+    for uri in [tcp, uds] {
+        let client = connect(&uri).await.unwrap();
+        let opts = CallOptions::with_timeout(Duration::from_secs(5));
+        let m = |n: &str| format!("hms.conformance.v1.Conformance/{n}");
+        let mut s = client
+            .server_streaming(&m("ServerStream"), &text("g"), &opts)
+            .await
+            .unwrap();
+        let mut n = 0;
+        while let Some(item) = s.next().await {
+            assert_eq!(
+                item.unwrap().get("unicode_text").and_then(Value::as_str),
+                Some("g")
+            );
+            n += 1;
+        }
+        assert_eq!(n, 3, "{uri}");
+        let mut b = client.open_stream(&m("Bidi"), &opts).await.unwrap();
+        for i in 0..3 {
+            b.send(&text(&format!("b{i}"))).unwrap();
+            let echoed = b.next().await.unwrap().unwrap();
+            assert_eq!(
+                echoed.get("unicode_text").and_then(Value::as_str),
+                Some(format!("b{i}").as_str())
+            );
+        }
+        b.close_send();
+        assert!(b.next().await.is_none(), "{uri}");
+        let err = client
+            .call(
+                &m("Fail"),
+                &msg(&[
+                    ("code", Value::from("NOT_FOUND")),
+                    ("message", Value::from("gone")),
+                    ("violation_paths", Value::list(["a.b"])),
+                ]),
+                &opts,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (err.code(), err.message()),
+            (Code::NotFound, "gone"),
+            "{uri}"
+        );
+        assert_eq!(err.field_violations()[0].field, "a.b");
+        assert_eq!(err.origin().map(|o| o.method.as_str()), Some("Fail"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn limits_refuse_one_call_and_keep_the_connection() {
     for (uri, _dir) in endpoints("limits") {
         let limits = Limits {

@@ -49,3 +49,21 @@ async fn conformance_over_unix() {
     let client = connect(&uri).await.unwrap();
     run_all(&client, "unix").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_over_grpc_tcp() {
+    let server = common::conformance_server();
+    let uri = server.listen("grpc://127.0.0.1:0").unwrap();
+    let client = connect(&uri).await.unwrap();
+    run_all(&client, "grpc").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_over_grpc_unix() {
+    let dir = tempfile::tempdir().unwrap();
+    let uri = format!("grpc+unix://{}", dir.path().join("conf.sock").display());
+    let server = common::conformance_server();
+    server.listen(&uri).unwrap();
+    let client = connect(&uri).await.unwrap();
+    run_all(&client, "grpc+unix").await;
+}

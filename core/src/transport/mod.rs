@@ -4,6 +4,9 @@
 //! - `unix:///path.sock`: the local wire protocol of [`frame`] over a unix socket.
 
 pub mod frame;
+mod grpc_client;
+mod grpc_codec;
+mod grpc_server;
 mod inproc;
 mod unix_client;
 mod unix_server;
@@ -30,6 +33,10 @@ pub enum Endpoint {
     Inproc(String),
     /// `unix:///absolute/path.sock` or `unix:relative.sock`.
     Unix(PathBuf),
+    /// `grpc://host:port`: gRPC over HTTP/2 on TCP (`:0` picks a free port when listening).
+    Grpc(String),
+    /// `grpc+unix:///path.sock`: gRPC over HTTP/2 on a unix socket.
+    GrpcUnix(PathBuf),
 }
 
 impl FromStr for Endpoint {
@@ -61,11 +68,25 @@ impl FromStr for Endpoint {
                 }
                 Ok(Endpoint::Unix(PathBuf::from(path)))
             }
-            "grpc" | "http" | "https" | "ws" | "wss" | "shm" | "nats" => Err(Error::new(
+            "grpc" => {
+                let authority = rest.strip_prefix("//").unwrap_or(rest).trim_end_matches('/');
+                if authority.is_empty() || !authority.contains(':') {
+                    return Err(bad("grpc needs host:port: grpc://127.0.0.1:50051"));
+                }
+                Ok(Endpoint::Grpc(authority.to_string()))
+            }
+            "grpc+unix" => {
+                let path = rest.strip_prefix("//").unwrap_or(rest);
+                if path.is_empty() {
+                    return Err(bad("grpc+unix needs a path: grpc+unix:///tmp/x.sock"));
+                }
+                Ok(Endpoint::GrpcUnix(PathBuf::from(path)))
+            }
+            "http" | "https" | "ws" | "wss" | "shm" | "nats" => Err(Error::new(
                 Code::Unimplemented,
-                format!("transport {scheme}:// is not available in this build (supported: inproc://, unix://)"),
+                format!("transport {scheme}:// is not available in this build (supported: inproc://, unix://, grpc://, grpc+unix://)"),
             )),
-            _ => Err(bad("unknown scheme (supported: inproc://, unix://)")),
+            _ => Err(bad("unknown scheme (supported: inproc://, unix://, grpc://, grpc+unix://)")),
         }
     }
 }
@@ -75,6 +96,8 @@ impl std::fmt::Display for Endpoint {
         match self {
             Endpoint::Inproc(n) => write!(f, "inproc://{n}"),
             Endpoint::Unix(p) => write!(f, "unix://{}", p.display()),
+            Endpoint::Grpc(a) => write!(f, "grpc://{a}"),
+            Endpoint::GrpcUnix(p) => write!(f, "grpc+unix://{}", p.display()),
         }
     }
 }
@@ -90,6 +113,7 @@ pub(crate) struct Listener {
 enum Cleanup {
     Inproc(String),
     Unix(PathBuf),
+    None,
 }
 
 impl Listener {
@@ -104,6 +128,7 @@ impl Listener {
             Cleanup::Unix(path) => {
                 let _ = std::fs::remove_file(path);
             }
+            Cleanup::None => {}
         }
     }
 
@@ -136,7 +161,40 @@ pub(crate) fn listen(endpoint: &Endpoint, core: Arc<Dispatcher>) -> Result<Liste
                 cleanup: Cleanup::Unix(path.clone()),
             })
         }
+        Endpoint::Grpc(authority) => {
+            let addr = resolve(authority)?;
+            let (uri, task) =
+                grpc_server::listen(grpc_server::Bind::Tcp(addr), core, accept_stop.clone())?;
+            Ok(Listener {
+                uri,
+                accept_stop,
+                task: Some(task),
+                cleanup: Cleanup::None,
+            })
+        }
+        Endpoint::GrpcUnix(path) => {
+            let bind = grpc_server::Bind::Unix(path.clone());
+            let (uri, task) = grpc_server::listen(bind, core, accept_stop.clone())?;
+            Ok(Listener {
+                uri,
+                accept_stop,
+                task: Some(task),
+                cleanup: Cleanup::Unix(path.clone()),
+            })
+        }
     }
+}
+
+fn resolve(authority: &str) -> Result<std::net::SocketAddr> {
+    use std::net::ToSocketAddrs;
+    authority
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| {
+            Error::new(Code::InvalidArgument, format!("cannot resolve {authority}"))
+                .with_reason("BAD_ENDPOINT")
+        })
 }
 
 /// One call's streams, as the client sees them.
@@ -164,6 +222,12 @@ pub(crate) async fn connect(
         Endpoint::Inproc(name) => Ok(Arc::new(inproc::connect(name, limits)?)),
         Endpoint::Unix(path) => Ok(Arc::new(
             unix_client::UnixClient::connect(path, limits).await?,
+        )),
+        Endpoint::Grpc(authority) => Ok(Arc::new(
+            grpc_client::GrpcClient::connect_tcp(authority, limits).await?,
+        )),
+        Endpoint::GrpcUnix(path) => Ok(Arc::new(
+            grpc_client::GrpcClient::connect_unix(path.clone(), limits).await?,
         )),
     }
 }

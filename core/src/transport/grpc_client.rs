@@ -1,0 +1,173 @@
+//! Client side of `grpc://host:port` and `grpc+unix:///path`: calls over HTTP/2 gRPC with
+//! tonic, to hms-ffi servers and to any stock gRPC server.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use bytes::Bytes;
+use http::uri::PathAndQuery;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::UnboundedReceiverStream;
+use tonic::client::Grpc;
+use tonic::metadata::{MetadataKey, MetadataValue};
+use tonic::transport::{Channel, Endpoint as TonicEndpoint};
+
+use super::frame::{CallHead, HEADER_SLACK};
+use super::grpc_codec::{from_status, RawCodec};
+use super::{ClientTransport, RawStream};
+use crate::error::{Code, Error, Result};
+use crate::handler::BoxFuture;
+use crate::limits::Limits;
+
+pub(crate) struct GrpcClient {
+    channel: Channel,
+    max_message: usize,
+}
+
+fn unavailable(target: &str, e: impl std::fmt::Display) -> Error {
+    Error::unavailable(format!("cannot connect to {target}: {e}")).with_reason("CONNECT_FAILED")
+}
+
+impl GrpcClient {
+    pub(crate) async fn connect_tcp(authority: &str, limits: &Limits) -> Result<GrpcClient> {
+        let target = format!("grpc://{authority}");
+        let endpoint = TonicEndpoint::from_shared(format!("http://{authority}"))
+            .map_err(|e| unavailable(&target, e))?;
+        let channel = endpoint
+            .connect()
+            .await
+            .map_err(|e| unavailable(&target, e))?;
+        Ok(GrpcClient {
+            channel,
+            max_message: limits.max_message_bytes,
+        })
+    }
+
+    pub(crate) async fn connect_unix(path: PathBuf, limits: &Limits) -> Result<GrpcClient> {
+        let target = format!("grpc+unix://{}", path.display());
+        // h2 rejects a path as :authority, so the authority is `localhost`, as stock clients do.
+        let endpoint = TonicEndpoint::from_static("http://localhost");
+        let channel = endpoint
+            .connect_with_connector(tower::service_fn(move |_: http::Uri| {
+                let path = path.clone();
+                async move {
+                    tokio::net::UnixStream::connect(path)
+                        .await
+                        .map(hyper_util::rt::TokioIo::new)
+                }
+            }))
+            .await
+            .map_err(|e| unavailable(&target, e))?;
+        Ok(GrpcClient {
+            channel,
+            max_message: limits.max_message_bytes,
+        })
+    }
+
+    fn grpc(&self) -> Grpc<Channel> {
+        Grpc::new(self.channel.clone())
+            .max_decoding_message_size(self.max_message + HEADER_SLACK)
+            .max_encoding_message_size(self.max_message + HEADER_SLACK)
+    }
+}
+
+fn request<T>(head: &CallHead, message: T) -> Result<(tonic::Request<T>, PathAndQuery)> {
+    let path = PathAndQuery::from_str(&format!("/{}", head.method)).map_err(|_| {
+        Error::new(
+            Code::InvalidArgument,
+            format!("invalid method name {:?}", head.method),
+        )
+    })?;
+    let mut req = tonic::Request::new(message);
+    if let Some(t) = head.timeout {
+        req.set_timeout(t);
+    }
+    for (k, v) in head.metadata.iter() {
+        if let (Ok(key), Ok(value)) = (
+            MetadataKey::from_bytes(k.as_bytes()),
+            MetadataValue::try_from(v),
+        ) {
+            req.metadata_mut().append(key, value);
+        }
+    }
+    if !head.trace_id.is_empty() {
+        if let Ok(v) = MetadataValue::try_from(head.trace_id.as_str()) {
+            req.metadata_mut().insert("x-trace-id", v);
+        }
+    }
+    Ok((req, path))
+}
+
+impl ClientTransport for GrpcClient {
+    fn unary(&self, head: CallHead, payload: Bytes) -> BoxFuture<'_, Result<Bytes>> {
+        Box::pin(async move {
+            let (req, path) = request(&head, payload)?;
+            let mut grpc = self.grpc();
+            grpc.ready()
+                .await
+                .map_err(|e| Error::unavailable(format!("connection not ready: {e}")))?;
+            let start = std::time::Instant::now();
+            grpc.unary(req, path, RawCodec)
+                .await
+                .map(tonic::Response::into_inner)
+                .map_err(|s| {
+                    // tonic reports its own client-side timeout as CANCELLED.
+                    let expired = head.timeout.is_some_and(|t| start.elapsed() >= t);
+                    if s.code() == tonic::Code::Cancelled && expired {
+                        Error::deadline_exceeded()
+                    } else {
+                        from_status(&s)
+                    }
+                })
+        })
+    }
+
+    fn open(&self, head: CallHead) -> BoxFuture<'_, Result<RawStream>> {
+        Box::pin(async move {
+            let (req_tx, req_rx) = mpsc::unbounded_channel::<Bytes>();
+            let (res_tx, res_rx) = mpsc::unbounded_channel();
+            let (req, path) = request(&head, UnboundedReceiverStream::new(req_rx))?;
+            let mut grpc = self.grpc();
+            grpc.ready()
+                .await
+                .map_err(|e| Error::unavailable(format!("connection not ready: {e}")))?;
+            let task = tokio::spawn(async move {
+                let mut inbound = match grpc.streaming(req, path, RawCodec).await {
+                    Ok(r) => r.into_inner(),
+                    Err(s) => {
+                        let _ = res_tx.send(Err(from_status(&s)));
+                        return;
+                    }
+                };
+                loop {
+                    match inbound.message().await {
+                        Ok(Some(b)) => {
+                            let _ = res_tx.send(Ok(b));
+                        }
+                        Ok(None) => return,
+                        Err(s) => {
+                            let _ = res_tx.send(Err(from_status(&s)));
+                            return;
+                        }
+                    }
+                }
+            });
+            // Dropping the stream aborts the task, which resets the HTTP/2 stream (cancellation).
+            Ok(RawStream {
+                tx: req_tx,
+                rx: res_rx,
+                _guard: Box::new(AbortOnDrop(task)),
+            })
+        })
+    }
+
+    fn close(&self) {}
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

@@ -1,0 +1,296 @@
+//! Server side of `grpc://host:port` and `grpc+unix:///path`: HTTP/2 gRPC on tonic, with every
+//! method of the runtime schema routed to the dispatcher through a fallback service over raw
+//! bytes, plus server reflection (v1 and v1alpha) and the standard health service.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+
+use bytes::Bytes;
+use prost::Message;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tonic::server::Grpc;
+
+use super::frame::{CallHead, HEADER_SLACK};
+use super::grpc_codec::{metadata_from_headers, parse_timeout, to_status, RawCodec};
+use crate::codec::Codec;
+use crate::error::{Code, Error, Result};
+use crate::handler::BoxFuture;
+use crate::schema::StreamingKind;
+use crate::server::dispatch::{Dispatcher, Peer};
+
+/// Routes every gRPC path the other services do not claim to the dispatcher.
+#[derive(Clone)]
+struct Fallback {
+    core: Arc<Dispatcher>,
+    peer: Peer,
+}
+
+/// The responses of a streaming call, then its outcome as the trailers.
+struct Responses {
+    out: mpsc::UnboundedReceiver<Bytes>,
+    status: Option<oneshot::Receiver<Result<()>>>,
+    outcome: Option<Result<()>>,
+}
+
+impl tokio_stream::Stream for Responses {
+    type Item = std::result::Result<Bytes, tonic::Status>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
+        if let Poll::Ready(Some(b)) = self.out.poll_recv(cx) {
+            return Poll::Ready(Some(Ok(b)));
+        }
+        if let Some(rx) = self.status.as_mut() {
+            match Pin::new(rx).poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(r) => {
+                    self.status = None;
+                    self.outcome = Some(r.unwrap_or(Ok(())));
+                }
+            }
+        }
+        // The call has ended: what is left, then the outcome.
+        if let Ok(b) = self.out.try_recv() {
+            return Poll::Ready(Some(Ok(b)));
+        }
+        match self.outcome.take() {
+            Some(Err(e)) => Poll::Ready(Some(Err(to_status(&e)))),
+            _ => Poll::Ready(None),
+        }
+    }
+}
+
+impl Fallback {
+    async fn handle(
+        self,
+        req: http::Request<axum::body::Body>,
+    ) -> http::Response<axum::body::Body> {
+        let method = req.uri().path().trim_start_matches('/').to_string();
+        let headers = req.headers();
+        let head = CallHead {
+            timeout: headers
+                .get("grpc-timeout")
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_timeout),
+            metadata: metadata_from_headers(headers),
+            trace_id: headers
+                .get("x-trace-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string(),
+            codec: Codec::Proto,
+            method,
+        };
+        let limit = self.core.limits.max_message_bytes;
+        let mut grpc = Grpc::new(RawCodec)
+            .max_decoding_message_size(limit)
+            .max_encoding_message_size(limit + HEADER_SLACK);
+        let streaming = self
+            .core
+            .schema
+            .method(&head.method)
+            .is_some_and(|m| m.kind() != StreamingKind::Unary);
+        let response = if streaming {
+            let svc = tower::service_fn(move |r: tonic::Request<tonic::Streaming<Bytes>>| {
+                let this = self.clone();
+                let head = head.clone();
+                async move {
+                    Ok::<_, tonic::Status>(tonic::Response::new(this.stream(head, r.into_inner())))
+                }
+            });
+            grpc.streaming(svc, req).await
+        } else {
+            let svc = tower::service_fn(move |r: tonic::Request<Bytes>| {
+                let this = self.clone();
+                let head = head.clone();
+                async move {
+                    let cancel = this.core.stop.child_token();
+                    // The peer resetting the stream drops this future, which cancels the handler.
+                    let _guard = cancel.clone().drop_guard();
+                    this.core
+                        .unary(head, r.into_inner(), &this.peer, cancel)
+                        .await
+                        .map(tonic::Response::new)
+                        .map_err(|e| to_status(&e))
+                }
+            });
+            grpc.unary(svc, req).await
+        };
+        response.map(axum::body::Body::new)
+    }
+
+    fn stream(&self, head: CallHead, mut inbound: tonic::Streaming<Bytes>) -> Responses {
+        let (in_tx, in_rx) = mpsc::unbounded_channel();
+        let (out_tx, out_rx) = mpsc::unbounded_channel();
+        let (status_tx, status_rx) = oneshot::channel();
+        let cancel = self.core.stop.child_token();
+        let reader_cancel = cancel.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    m = inbound.message() => match m {
+                        Ok(Some(b)) => { let _ = in_tx.send(b); }
+                        Ok(None) => break,
+                        Err(_) => { reader_cancel.cancel(); break; }
+                    },
+                    _ = reader_cancel.cancelled() => break,
+                }
+            }
+        });
+        let core = self.core.clone();
+        let peer = self.peer.clone();
+        tokio::spawn(async move {
+            let r = core.stream(head, &peer, cancel, in_rx, out_tx).await;
+            let _ = status_tx.send(r);
+        });
+        Responses {
+            out: out_rx,
+            status: Some(status_rx),
+            outcome: None,
+        }
+    }
+}
+
+impl tower::Service<http::Request<axum::body::Body>> for Fallback {
+    type Response = http::Response<axum::body::Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, std::result::Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut TaskContext<'_>) -> Poll<std::result::Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: http::Request<axum::body::Body>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move { Ok(this.handle(req).await) })
+    }
+}
+
+/// The tonic routes: reflection v1 and v1alpha and health, then everything else to `core`.
+fn routes(
+    core: &Arc<Dispatcher>,
+    transport: &'static str,
+    address: String,
+) -> Result<tonic::service::Routes> {
+    let fds = prost_types::FileDescriptorSet::decode(core.schema.to_descriptor_set().as_slice())
+        .map_err(|e| Error::internal(format!("schema for reflection: {e}")))?;
+    let reflection =
+        |e: tonic_reflection::server::Error| Error::internal(format!("reflection: {e}"));
+    let v1 = tonic_reflection::server::Builder::configure()
+        .register_file_descriptor_set(fds.clone())
+        .build_v1()
+        .map_err(reflection)?;
+    let v1alpha = tonic_reflection::server::Builder::configure()
+        .register_file_descriptor_set(fds)
+        .build_v1alpha()
+        .map_err(reflection)?;
+    let (reporter, health) = tonic_health::server::health_reporter();
+    let services = core.schema.services();
+    tokio::spawn(async move {
+        reporter
+            .set_service_status("", tonic_health::ServingStatus::Serving)
+            .await;
+        for s in services {
+            reporter
+                .set_service_status(s, tonic_health::ServingStatus::Serving)
+                .await;
+        }
+    });
+    let routes = tonic::service::Routes::builder()
+        .add_service(v1)
+        .add_service(v1alpha)
+        .add_service(health)
+        .clone()
+        .routes();
+    let fallback = Fallback {
+        core: core.clone(),
+        peer: Peer { transport, address },
+    };
+    Ok(tonic::service::Routes::from(
+        routes.into_axum_router().fallback_service(fallback),
+    ))
+}
+
+/// Where a gRPC server listens.
+pub(crate) enum Bind {
+    Tcp(std::net::SocketAddr),
+    Unix(std::path::PathBuf),
+}
+
+/// Binds and serves; returns the bound address (with the real port for `:0`) and the task.
+pub(crate) fn listen(
+    bind: Bind,
+    core: Arc<Dispatcher>,
+    stop: CancellationToken,
+) -> Result<(String, JoinHandle<()>)> {
+    let handle = crate::runtime::handle();
+    let _enter = handle.enter();
+    let shutdown = {
+        let (a, b) = (stop.clone(), core.stop.clone());
+        async move {
+            tokio::select! { _ = a.cancelled() => {}, _ = b.cancelled() => {} }
+        }
+    };
+    match bind {
+        Bind::Tcp(addr) => {
+            let std_listener = std::net::TcpListener::bind(addr).map_err(|e| {
+                Error::new(
+                    Code::FailedPrecondition,
+                    format!("cannot listen on {addr}: {e}"),
+                )
+            })?;
+            std_listener.set_nonblocking(true)?;
+            let bound = std_listener.local_addr()?;
+            let listener = tokio::net::TcpListener::from_std(std_listener)?;
+            let routes = routes(&core, "grpc", format!("grpc://{bound}"))?;
+            let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+            let task = handle.spawn(async move {
+                let server = tonic::transport::Server::builder().add_routes(routes);
+                if let Err(e) = server
+                    .serve_with_incoming_shutdown(incoming, shutdown)
+                    .await
+                {
+                    tracing::warn!(error = %e, "grpc server ended");
+                }
+            });
+            Ok((format!("grpc://{bound}"), task))
+        }
+        Bind::Unix(path) => {
+            if path.exists() {
+                if std::os::unix::net::UnixStream::connect(&path).is_ok() {
+                    return Err(Error::new(
+                        Code::AlreadyExists,
+                        format!("a server already listens on {}", path.display()),
+                    ));
+                }
+                let _ = std::fs::remove_file(&path);
+            }
+            let listener = tokio::net::UnixListener::bind(&path).map_err(|e| {
+                Error::new(
+                    Code::FailedPrecondition,
+                    format!("cannot listen on {}: {e}", path.display()),
+                )
+            })?;
+            let routes = routes(
+                &core,
+                "grpc+unix",
+                format!("grpc+unix://{}", path.display()),
+            )?;
+            let incoming = tokio_stream::wrappers::UnixListenerStream::new(listener);
+            let task = handle.spawn(async move {
+                let server = tonic::transport::Server::builder().add_routes(routes);
+                if let Err(e) = server
+                    .serve_with_incoming_shutdown(incoming, shutdown)
+                    .await
+                {
+                    tracing::warn!(error = %e, "grpc server ended");
+                }
+            });
+            Ok((format!("grpc+unix://{}", path.display()), task))
+        }
+    }
+}
