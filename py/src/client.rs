@@ -16,10 +16,16 @@ pub(crate) struct Client {
     inner: ocore::Client,
 }
 
-/// Connects to an endpoint URI and discovers the server's schema.
+/// Connects to an endpoint URI and discovers the server's schema, or uses `schema` (needed for
+/// servers without hms-ffi discovery, such as a stock gRPC server).
 #[pyfunction]
-pub(crate) fn connect(py: Python<'_>, uri: &str) -> PyResult<Client> {
-    let r = py.detach(|| runtime::block_on(ocore::connect(uri)));
+#[pyo3(signature = (uri, schema = None))]
+pub(crate) fn connect(py: Python<'_>, uri: &str, schema: Option<&Schema>) -> PyResult<Client> {
+    let options = ocore::ConnectOptions {
+        schema: schema.map(|s| s.inner.clone()),
+        ..Default::default()
+    };
+    let r = py.detach(|| runtime::block_on(ocore::connect_with(uri, options)));
     let r = r.and_then(|inner| inner);
     py_result(py, r).map(|inner| Client { inner })
 }

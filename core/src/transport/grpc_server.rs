@@ -180,14 +180,13 @@ fn routes(
         .map_err(|e| Error::internal(format!("schema for reflection: {e}")))?;
     let reflection =
         |e: tonic_reflection::server::Error| Error::internal(format!("reflection: {e}"));
-    let v1 = tonic_reflection::server::Builder::configure()
-        .register_file_descriptor_set(fds.clone())
-        .build_v1()
-        .map_err(reflection)?;
-    let v1alpha = tonic_reflection::server::Builder::configure()
-        .register_file_descriptor_set(fds)
-        .build_v1alpha()
-        .map_err(reflection)?;
+    let builder = || {
+        tonic_reflection::server::Builder::configure()
+            .register_file_descriptor_set(fds.clone())
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let v1 = builder().build_v1().map_err(reflection)?;
+    let v1alpha = builder().build_v1alpha().map_err(reflection)?;
     let (reporter, health) = tonic_health::server::health_reporter();
     let services = core.schema.services();
     tokio::spawn(async move {

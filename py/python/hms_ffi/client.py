@@ -101,6 +101,8 @@ class Client:
         return f"Client({self.endpoint!r})"
 
 
-def connect(uri: str) -> Client:
-    """Connects to ``inproc://name`` or ``unix:///path.sock`` and discovers the server's schema."""
-    return Client(_native.connect(uri))
+def connect(uri: str, *, schema: Optional[_native.Schema] = None) -> Client:
+    """Connects to ``inproc://name``, ``unix:///path.sock``, ``grpc://host:port`` or
+    ``grpc+unix:///path.sock`` and discovers the server's schema; pass ``schema`` for a server
+    without hms-ffi discovery (a stock gRPC server)."""
+    return Client(_native.connect(uri, schema))
