@@ -50,6 +50,8 @@ fn start_hms(dir: &Path) -> (Vec<Server>, String, String) {
         .expect("register raw handler");
     let unix_raw = unix_uri(&dir.join("hms-raw.sock"));
     raw.listen(&unix_raw).expect("listen on hms-raw.sock");
+    let grpc_raw = format!("grpc+unix://{}", dir.join("hms-grpc.sock").display());
+    raw.listen(&grpc_raw).expect("listen on hms-grpc.sock");
 
     (vec![mapped, raw], unix, unix_raw)
 }
@@ -155,6 +157,10 @@ fn echo_64b(c: &mut Criterion) {
     let inproc = connect("inproc://bench-echo");
     let unix_client = connect(&unix);
     let raw_client = connect(&unix_raw);
+    let grpc_client = connect(&format!(
+        "grpc+unix://{}",
+        dir.path().join("hms-grpc.sock").display()
+    ));
     let req = Value::message([("data", Value::Bytes(data.clone()))]);
     let req_bytes = Bytes::from(Blob { data: data.clone() }.encode_to_vec());
 
@@ -192,6 +198,9 @@ fn echo_64b(c: &mut Criterion) {
     let reply = hms_echo_raw(&raw_client, req_bytes.clone(), &opts);
     let decoded = Blob::decode(reply).expect("hms_unix_raw: reply is a Blob");
     assert_eq!(decoded.data, data, "hms_unix_raw: echo differs");
+    let reply = hms_echo_raw(&grpc_client, req_bytes.clone(), &opts);
+    let decoded = Blob::decode(reply).expect("hms_grpc_uds_raw: reply is a Blob");
+    assert_eq!(decoded.data, data, "hms_grpc_uds_raw: echo differs");
     let reply = rt
         .block_on(tonic_echo(&mut grpc, req_bytes.clone()))
         .unwrap_or_else(|s| panic!("tonic echo failed: {s}"));
@@ -223,6 +232,9 @@ fn echo_64b(c: &mut Criterion) {
                 .unwrap_or_else(|e| panic!("hms-ffi async call failed: {e} ({e:?})"))
         });
     });
+    group.bench_function("hms_grpc_uds_raw", |b| {
+        b.iter(|| hms_echo_raw(&grpc_client, black_box(req_bytes.clone()), &opts));
+    });
     group.bench_function("tonic_uds", |b| {
         b.iter(|| {
             rt.block_on(tonic_echo(&mut grpc, black_box(req_bytes.clone())))
@@ -238,6 +250,7 @@ fn echo_64b(c: &mut Criterion) {
     drop(raw_conn);
     inproc.close();
     unix_client.close();
+    grpc_client.close();
     raw_client.close();
     async_client.close();
 }
