@@ -247,27 +247,11 @@ pub(crate) fn listen(
             let listener = tokio::net::TcpListener::from_std(std_listener)?;
             let routes = routes(&core, "grpc", format!("grpc://{bound}"))?;
             let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
-            let task = handle.spawn(async move {
-                let server = tonic::transport::Server::builder().add_routes(routes);
-                if let Err(e) = server
-                    .serve_with_incoming_shutdown(incoming, shutdown)
-                    .await
-                {
-                    tracing::warn!(error = %e, "grpc server ended");
-                }
-            });
+            let task = spawn(&handle, routes, incoming, shutdown);
             Ok((format!("grpc://{bound}"), task))
         }
         Bind::Unix(path) => {
-            if path.exists() {
-                if std::os::unix::net::UnixStream::connect(&path).is_ok() {
-                    return Err(Error::new(
-                        Code::AlreadyExists,
-                        format!("a server already listens on {}", path.display()),
-                    ));
-                }
-                let _ = std::fs::remove_file(&path);
-            }
+            super::claim_socket_path(&path)?;
             let listener = tokio::net::UnixListener::bind(&path).map_err(|e| {
                 Error::new(
                     Code::FailedPrecondition,
@@ -280,16 +264,37 @@ pub(crate) fn listen(
                 format!("grpc+unix://{}", path.display()),
             )?;
             let incoming = tokio_stream::wrappers::UnixListenerStream::new(listener);
-            let task = handle.spawn(async move {
-                let server = tonic::transport::Server::builder().add_routes(routes);
-                if let Err(e) = server
-                    .serve_with_incoming_shutdown(incoming, shutdown)
-                    .await
-                {
-                    tracing::warn!(error = %e, "grpc server ended");
-                }
-            });
+            let task = spawn(&handle, routes, incoming, shutdown);
             Ok((format!("grpc+unix://{}", path.display()), task))
         }
     }
+}
+
+/// Serves `routes` on `incoming` until `shutdown`.
+fn spawn<I, IO, IE>(
+    handle: &tokio::runtime::Handle,
+    routes: tonic::service::Routes,
+    incoming: I,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> JoinHandle<()>
+where
+    I: tokio_stream::Stream<Item = std::result::Result<IO, IE>> + Send + 'static,
+    IO: tokio::io::AsyncRead
+        + tokio::io::AsyncWrite
+        + tonic::transport::server::Connected
+        + Unpin
+        + Send
+        + 'static,
+    IO::ConnectInfo: Clone + Send + Sync + 'static,
+    IE: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    handle.spawn(async move {
+        let server = tonic::transport::Server::builder().add_routes(routes);
+        if let Err(e) = server
+            .serve_with_incoming_shutdown(incoming, shutdown)
+            .await
+        {
+            tracing::warn!(error = %e, "grpc server ended");
+        }
+    })
 }

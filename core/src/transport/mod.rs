@@ -185,6 +185,26 @@ pub(crate) fn listen(endpoint: &Endpoint, core: Arc<Dispatcher>) -> Result<Liste
     }
 }
 
+/// Makes `path` free for a new socket: a stale socket file is removed, a live one is
+/// `AlreadyExists`.
+pub(crate) fn claim_socket_path(path: &std::path::Path) -> Result<()> {
+    if !path.exists() {
+        return Ok(());
+    }
+    if std::os::unix::net::UnixStream::connect(path).is_ok() {
+        return Err(Error::new(
+            Code::AlreadyExists,
+            format!("a server already listens on {}", path.display()),
+        ));
+    }
+    std::fs::remove_file(path).map_err(|e| {
+        Error::new(
+            Code::FailedPrecondition,
+            format!("cannot replace stale socket {}: {e}", path.display()),
+        )
+    })
+}
+
 fn resolve(authority: &str) -> Result<std::net::SocketAddr> {
     use std::net::ToSocketAddrs;
     authority

@@ -32,20 +32,7 @@ pub(super) fn listen(
     core: Arc<Dispatcher>,
     stop: CancellationToken,
 ) -> Result<JoinHandle<()>> {
-    if path.exists() {
-        if std::os::unix::net::UnixStream::connect(path).is_ok() {
-            return Err(Error::new(
-                Code::AlreadyExists,
-                format!("a server already listens on {}", path.display()),
-            ));
-        }
-        std::fs::remove_file(path).map_err(|e| {
-            Error::new(
-                Code::FailedPrecondition,
-                format!("cannot replace stale socket {}: {e}", path.display()),
-            )
-        })?;
-    }
+    super::claim_socket_path(path)?;
     let std_listener = std::os::unix::net::UnixListener::bind(path).map_err(|e| {
         Error::new(
             Code::FailedPrecondition,
