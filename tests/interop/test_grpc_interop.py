@@ -49,6 +49,10 @@ def test_grpcio_client_calls_hms_server(stubs, hms_server, transport) -> None:
         stub.Sleep(pb2.SleepRequest(millis=5000), timeout=0.2)
     assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
 
+    # gzip both ways: the server accepts a compressed request and compresses its reply.
+    gz = stub.Echo(pb2.AllTypes(unicode_text="z" * 10_000), timeout=5, compression=grpc.Compression.Gzip)
+    assert gz.unicode_text == "z" * 10_000
+
     nope = channel(hms_server[transport]).unary_unary(f"/{SERVICE}/Nope")
     with pytest.raises(grpc.RpcError) as info:
         nope(b"", timeout=5)

@@ -66,6 +66,7 @@ impl GrpcClient {
 
     fn grpc(&self) -> Grpc<Channel> {
         Grpc::new(self.channel.clone())
+            .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
             .max_decoding_message_size(self.max_message + HEADER_SLACK)
             .max_encoding_message_size(self.max_message + HEADER_SLACK)
     }

@@ -86,7 +86,10 @@ impl Fallback {
             method,
         };
         let limit = self.core.limits.max_message_bytes;
+        let gzip = tonic::codec::CompressionEncoding::Gzip;
         let mut grpc = Grpc::new(RawCodec)
+            .accept_compressed(gzip)
+            .send_compressed(gzip)
             .max_decoding_message_size(limit)
             .max_encoding_message_size(limit + HEADER_SLACK);
         let streaming = self
