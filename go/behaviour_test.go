@@ -186,3 +186,32 @@ func TestTypes(t *testing.T) {
 		t.Errorf("by_id %v", byID)
 	}
 }
+
+// gRPC transports, with the schema given (as for a stock gRPC server without discovery).
+func TestGrpcWithSchema(t *testing.T) {
+	uri := "grpc://127.0.0.1:0"
+	srv, err := conformance.NewServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	bound, err := srv.Listen(uri)
+	if err != nil || !strings.HasPrefix(bound, "grpc://127.0.0.1:") {
+		t.Fatalf("%v %q", err, bound)
+	}
+	schema, _ := hmsffi.LoadSchema(conformance.Proto())
+	c, err := hmsffi.Connect(context.Background(), bound, hmsffi.WithSchema(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var reply map[string]any
+	if err := c.Call(context.Background(), echo, map[string]any{"unicode_text": "over grpc"}, &reply); err != nil || reply["unicode_text"] != "over grpc" {
+		t.Fatalf("%v %v", err, reply)
+	}
+	err = c.Call(context.Background(), conformance.Service+"/Fail", map[string]any{"code": "INVALID_ARGUMENT", "message": "m", "violation_paths": []any{"p.q"}}, &reply)
+	var e *hmsffi.Error
+	if !errors.As(err, &e) || e.Code() != hmsffi.InvalidArgument || len(e.FieldViolations) != 1 || e.FieldViolations[0].Field != "p.q" {
+		t.Fatalf("%v %+v", err, e)
+	}
+}

@@ -47,8 +47,30 @@ func WithMetadata(ctx context.Context, md map[string]string) context.Context {
 	return context.WithValue(ctx, metadataKey{}, md)
 }
 
-// Connect connects to uri (inproc://name, unix:///path.sock) and discovers the server's schema.
-func Connect(ctx context.Context, uri string) (*Client, error) {
+// ConnectOption adjusts Connect.
+type ConnectOption func(*connectOptions)
+
+type connectOptions struct {
+	schema *Schema
+}
+
+// WithSchema uses schema instead of asking the server for its own: needed for servers without
+// hms-ffi discovery, such as a stock gRPC server reached over grpc://.
+func WithSchema(schema *Schema) ConnectOption {
+	return func(o *connectOptions) { o.schema = schema }
+}
+
+// Connect connects to uri (inproc://name, unix:///path.sock, grpc://host:port,
+// grpc+unix:///path.sock) and discovers the server's schema.
+func Connect(ctx context.Context, uri string, opts ...ConnectOption) (*Client, error) {
+	var o connectOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var schema *C.HmsSchema
+	if o.schema != nil {
+		schema = o.schema.ptr
+	}
 	cu := C.CString(uri)
 	defer C.free(unsafe.Pointer(cu))
 	type connected struct {
@@ -59,7 +81,7 @@ func Connect(ctx context.Context, uri string) (*Client, error) {
 	go func() {
 		var out *C.HmsClient
 		var e *C.HmsError
-		if C.hms_connect(cu, &out, &e) != 0 {
+		if C.hms_connect_with_schema(cu, schema, &out, &e) != 0 {
 			ch <- connected{err: takeError(e)}
 			return
 		}
@@ -67,6 +89,7 @@ func Connect(ctx context.Context, uri string) (*Client, error) {
 	}()
 	select {
 	case r := <-ch:
+		runtime.KeepAlive(o.schema)
 		if r.err != nil {
 			return nil, r.err
 		}

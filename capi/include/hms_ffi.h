@@ -125,8 +125,16 @@ void hms_call_fail(struct HmsCall *call,
 // Frees a string returned by hms-ffi (NULL-safe).
 void hms_string_free(char *s);
 
-// Connects to `uri` (`inproc://name`, `unix:///path.sock`) and discovers the server's schema.
+// Connects to `uri` (`inproc://name`, `unix:///path.sock`, `grpc://host:port`,
+// `grpc+unix:///path.sock`) and discovers the server's schema.
 int32_t hms_connect(const char *uri, struct HmsClient **out, struct HmsError **err);
+
+// Like [`hms_connect`], with the schema given instead of discovered (NULL: discover) — for
+// servers without hms-ffi discovery, such as a stock gRPC server.
+int32_t hms_connect_with_schema(const char *uri,
+                                const struct HmsSchema *schema,
+                                struct HmsClient **out,
+                                struct HmsError **err);
 
 // Closes the connection and frees the client (NULL-safe).
 void hms_client_free(struct HmsClient *client);

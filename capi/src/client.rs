@@ -11,22 +11,40 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::{guard, obj, set_error, text, HmsError};
 use crate::ocore::{self, runtime, CallOptions, Code, Error, Metadata};
+use crate::schema::HmsSchema;
 use crate::{slice, value_from_bytes, value_to_bytes, HmsBytes, HmsFormat};
 
 /// A connection to a server; calls may run concurrently from many threads.
 #[derive(Debug)]
 pub struct HmsClient(pub(crate) ocore::Client);
 
-/// Connects to `uri` (`inproc://name`, `unix:///path.sock`) and discovers the server's schema.
+/// Connects to `uri` (`inproc://name`, `unix:///path.sock`, `grpc://host:port`,
+/// `grpc+unix:///path.sock`) and discovers the server's schema.
 #[no_mangle]
 pub unsafe extern "C" fn hms_connect(
     uri: *const c_char,
     out: *mut *mut HmsClient,
     err: *mut *mut HmsError,
 ) -> i32 {
+    hms_connect_with_schema(uri, std::ptr::null(), out, err)
+}
+
+/// Like [`hms_connect`], with the schema given instead of discovered (NULL: discover) — for
+/// servers without hms-ffi discovery, such as a stock gRPC server.
+#[no_mangle]
+pub unsafe extern "C" fn hms_connect_with_schema(
+    uri: *const c_char,
+    schema: *const HmsSchema,
+    out: *mut *mut HmsClient,
+    err: *mut *mut HmsError,
+) -> i32 {
     guard(err, || {
         let uri = text(uri, "uri")?;
-        let client = runtime::block_on(ocore::connect(uri))??;
+        let options = ocore::ConnectOptions {
+            schema: schema.as_ref().map(|s| s.0.clone()),
+            ..Default::default()
+        };
+        let client = runtime::block_on(ocore::connect_with(uri, options))??;
         if out.is_null() {
             return Err(Error::new(Code::InvalidArgument, "out is NULL"));
         }
