@@ -241,6 +241,49 @@ fn echo_64b(c: &mut Criterion) {
                 .unwrap_or_else(|s| panic!("tonic echo failed: {s}"))
         });
     });
+    // Throughput: 16 calls in flight at once; criterion's time per iteration is the time per
+    // call, so calls/s = 1 / time.
+    group.bench_function("hms_grpc_uds_raw_16_concurrent", |b| {
+        let uri = format!("grpc+unix://{}", dir.path().join("hms-grpc.sock").display());
+        let client = rt
+            .block_on(hms_ffi_core::connect(&uri))
+            .expect("connect over grpc+unix");
+        b.to_async(&rt).iter_custom(|iters| {
+            let client = client.clone();
+            let req = req_bytes.clone();
+            async move {
+                concurrent(iters, move || {
+                    let (client, req) = (client.clone(), req.clone());
+                    async move {
+                        client
+                            .call_raw(HMS_METHOD, req, &CallOptions::default())
+                            .await
+                            .map(|_| ())
+                            .map_err(|e| e.to_string())
+                    }
+                })
+                .await
+            }
+        });
+    });
+    group.bench_function("tonic_uds_16_concurrent", |b| {
+        b.to_async(&rt).iter_custom(|iters| {
+            let grpc = grpc.clone();
+            let req = req_bytes.clone();
+            async move {
+                concurrent(iters, move || {
+                    let (mut grpc, req) = (grpc.clone(), req.clone());
+                    async move {
+                        tonic_echo(&mut grpc, req)
+                            .await
+                            .map(|_| ())
+                            .map_err(|s| s.to_string())
+                    }
+                })
+                .await
+            }
+        });
+    });
     group.bench_function("raw_uds", |b| {
         b.iter(|| raw_echo(&mut raw_conn, black_box(&frame), &mut raw_reply));
     });
@@ -253,6 +296,31 @@ fn echo_64b(c: &mut Criterion) {
     grpc_client.close();
     raw_client.close();
     async_client.close();
+}
+
+/// Runs `iters` calls, 16 at a time, and returns the wall time they took.
+async fn concurrent<F, Fut>(iters: u64, call: F) -> Duration
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
+{
+    let call = std::sync::Arc::new(call);
+    let start = std::time::Instant::now();
+    let workers: Vec<_> = (0..16u64)
+        .map(|w| {
+            let call = call.clone();
+            let n = iters / 16 + u64::from(w < iters % 16);
+            tokio::spawn(async move {
+                for _ in 0..n {
+                    call().await.unwrap_or_else(|e| panic!("call failed: {e}"));
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.await.expect("worker");
+    }
+    start.elapsed()
 }
 
 criterion_group!(benches, echo_64b);
