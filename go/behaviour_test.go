@@ -215,3 +215,20 @@ func TestGrpcWithSchema(t *testing.T) {
 		t.Fatalf("%v %+v", err, e)
 	}
 }
+
+// A handler returning a context error keeps its gRPC code instead of becoming INTERNAL.
+func TestHandlerContextErrorsKeepTheirCode(t *testing.T) {
+	schema, _ := hmsffi.LoadSchema(conformance.Proto())
+	srv, _ := hmsffi.NewServer(schema)
+	defer srv.Shutdown(context.Background())
+	srv.Handle(echo, func(ctx context.Context, req map[string]any) (map[string]any, error) {
+		return nil, context.DeadlineExceeded
+	})
+	uri := endpoints(t)["inproc"]
+	srv.Listen(uri)
+	c := connect(t, uri)
+	var reply map[string]any
+	if err := c.Call(context.Background(), echo, map[string]any{}, &reply); hmsffi.CodeOf(err) != hmsffi.DeadlineExceeded {
+		t.Fatalf("got %v", err)
+	}
+}

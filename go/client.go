@@ -9,6 +9,7 @@ import "C"
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"runtime"
 	"runtime/cgo"
@@ -107,10 +108,19 @@ func Connect(ctx context.Context, uri string, opts ...ConnectOption) (*Client, e
 }
 
 func contextError(ctx context.Context) error {
-	if ctx.Err() == context.DeadlineExceeded {
+	return fromContextErr(ctx.Err())
+}
+
+// fromContextErr gives context.DeadlineExceeded and context.Canceled their gRPC codes; other
+// errors pass through.
+func fromContextErr(err error) error {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
 		return NewError(DeadlineExceeded, "deadline exceeded")
+	case errors.Is(err, context.Canceled):
+		return NewError(Canceled, "call cancelled: "+err.Error())
 	}
-	return NewError(Canceled, "call cancelled: "+ctx.Err().Error())
+	return err
 }
 
 // Call calls a unary method. req is a proto.Message or a map[string]any; reply is a

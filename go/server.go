@@ -77,6 +77,8 @@ func (r *route) serve(call *C.HmsCall, request []byte) {
 	reply, err := r.run(ctx, request)
 	done()
 	if err != nil {
+		// A handler returning ctx.Err() keeps DEADLINE_EXCEEDED / CANCELLED.
+		err = fromContextErr(err)
 		var e *Error
 		if !errors.As(err, &e) {
 			e = &Error{code: Internal, message: err.Error(), Detail: fmt.Sprintf("%T: %v", err, err)}

@@ -88,6 +88,7 @@ pub unsafe extern "C" fn hms_call_reply(call: *mut HmsCall, data: *const u8, len
                 Code::Internal,
                 format!("handler replied with an invalid value: {}", e.message()),
             )
+            .with_details(e.details().clone())
         }),
     };
     let _ = call.reply.send(reply);

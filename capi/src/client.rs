@@ -182,23 +182,7 @@ pub unsafe extern "C" fn hms_client_call(
             metadata_kv,
             n_metadata,
         )?;
-        let token = CancellationToken::new();
-        if cancel_id != 0 {
-            if let Ok(mut p) = pending().lock() {
-                p.insert(cancel_id, token.clone());
-            }
-        }
-        let r = runtime::block_on(async {
-            tokio::select! {
-                r = fut => r,
-                _ = token.cancelled() => Err(Error::new(Code::Cancelled, "call cancelled by the caller")),
-            }
-        });
-        if cancel_id != 0 {
-            if let Ok(mut p) = pending().lock() {
-                p.remove(&cancel_id);
-            }
-        }
+        let r = runtime::block_on(cancellable(cancel_id, fut));
         let bytes = r??;
         if !reply.is_null() {
             *reply = HmsBytes::from_vec(bytes);
@@ -297,24 +281,38 @@ pub unsafe extern "C" fn hms_client_call_async(
         }
     };
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    let token = CancellationToken::new();
-    if let Ok(mut p) = pending().lock() {
-        p.insert(id, token.clone());
-    }
     let done = Arc::new(Mutex::new(Some(done)));
     runtime::runtime().spawn(async move {
-        let result = tokio::select! {
-            r = fut => r,
-            _ = token.cancelled() => Err(Error::new(Code::Cancelled, "call cancelled by the caller")),
-        };
-        if let Ok(mut p) = pending().lock() {
-            p.remove(&id);
-        }
+        let result = cancellable(id, fut).await;
         if let Some(done) = done.lock().ok().and_then(|mut d| d.take()) {
             done.finish(result);
         }
     });
     id
+}
+
+/// Runs `fut` while [`hms_call_cancel`]`(id)` can end it with `CANCELLED` (id 0: not
+/// cancellable).
+async fn cancellable<T>(
+    id: u64,
+    fut: impl std::future::Future<Output = ocore::Result<T>>,
+) -> ocore::Result<T> {
+    let token = CancellationToken::new();
+    if id != 0 {
+        if let Ok(mut p) = pending().lock() {
+            p.insert(id, token.clone());
+        }
+    }
+    let result = tokio::select! {
+        r = fut => r,
+        _ = token.cancelled() => Err(Error::new(Code::Cancelled, "call cancelled by the caller")),
+    };
+    if id != 0 {
+        if let Ok(mut p) = pending().lock() {
+            p.remove(&id);
+        }
+    }
+    result
 }
 
 /// A fresh id for [`hms_client_call`]'s `cancel_id`.

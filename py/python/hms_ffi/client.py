@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
 from . import _native
 
@@ -21,6 +21,10 @@ class MethodInfo(NamedTuple):
 
 def _methods(raw: List[Any]) -> List[MethodInfo]:
     return [MethodInfo(*m) for m in raw]
+
+
+def _args(request: Optional[Mapping[str, Any]], metadata: Optional[Mapping[str, str]]) -> Tuple[Mapping[str, Any], Dict[str, str]]:
+    return ({} if request is None else request), dict(metadata or {})
 
 
 def _settle(fut: "asyncio.Future[Dict[str, Any]]", ok: bool, value: Any) -> None:
@@ -64,7 +68,8 @@ class Client:
 
         Raises a subclass of :class:`hms_ffi.Error` for every failure.
         """
-        return self._native.call(method, {} if request is None else request, timeout, dict(metadata or {}))
+        req, md = _args(request, metadata)
+        return self._native.call(method, req, timeout, md)
 
     async def call_async(
         self,
@@ -84,7 +89,8 @@ class Client:
             except RuntimeError:
                 pass  # the loop has closed: nobody is waiting any more
 
-        self._native.call_with_callback(method, {} if request is None else request, done, timeout, dict(metadata or {}))
+        req, md = _args(request, metadata)
+        self._native.call_with_callback(method, req, done, timeout, md)
         return await fut
 
     def close(self) -> None:
