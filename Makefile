@@ -3,6 +3,13 @@ CARGO ?= cargo
 SOCK  ?= /tmp/hms-ffi-demo.sock
 BIN    = target/debug
 
+# Each binding's targets live in mk/<lang>.mk and join the lists below.
+TEST_TARGETS  :=
+DEMO_DEPS     :=
+MATRIX_DEPS   :=
+CLIPPY_PKGS   :=
+-include mk/*.mk
+
 .PHONY: all build demo test test-core test-cli test-capi test-go go-lib test-py test-matrix test-interop py-install lint fmt fmt-check clippy bench bench-warm bench-py bench-go fuzz clean
 
 all: build
@@ -11,12 +18,12 @@ build:
 	$(CARGO) build -p hms-ffi-core -p hms-ffi-cli --examples --bins
 
 ## demo: Rust, Python and Go servers and clients in separate processes over unix sockets.
-demo: build py-install go-lib
+demo: build py-install go-lib $(DEMO_DEPS)
 	cd examples/go && $(GO) build -o ../../target/go/greeter .
 	PY=$(PY_VENV)/bin/python scripts/demo.sh
 
 ## test: every test: lint, core (unit, integration, conformance, robustness, fuzz), CLI, Python, matrix.
-test: lint test-core test-cli test-capi test-go test-py test-matrix test-interop
+test: lint test-core test-cli test-capi test-go test-py $(TEST_TARGETS) test-matrix test-interop
 
 test-core:
 	$(CARGO) test -p hms-ffi-core --all-targets
@@ -59,7 +66,7 @@ test-py: py-install
 	cd py && ../$(PY_VENV)/bin/python -m pytest tests -q
 
 ## test-matrix: the conformance client of every language against the server of every language.
-test-matrix: py-install go-lib
+test-matrix: py-install go-lib $(MATRIX_DEPS)
 	$(CARGO) build -p hms-ffi-core --example conformance
 	cd go && $(GO) build -o ../target/go/conformance ./cmd/conformance
 	$(PY_VENV)/bin/python tests/matrix/run.py --python $(PY_VENV)/bin/python
@@ -79,7 +86,7 @@ fmt-check:
 	$(CARGO) fmt --all -- --check
 
 clippy:
-	$(CARGO) clippy -p hms-ffi-core -p hms-ffi-cli -p hms-ffi-benches -p hms-ffi-py -p hms-ffi-capi --all-targets -- -D warnings
+	$(CARGO) clippy -p hms-ffi-core -p hms-ffi-cli -p hms-ffi-benches -p hms-ffi-py -p hms-ffi-capi $(CLIPPY_PKGS) --all-targets -- -D warnings
 
 ## bench: criterion echo benches, hms-ffi vs tonic over UDS vs raw UDS, one run.
 bench:
