@@ -62,5 +62,5 @@ pub use handler::{RequestStream, ResponseSink};
 pub use interceptor::Interceptor;
 pub use limits::Limits;
 pub use schema::{MethodInfo, Schema, StreamingKind};
-pub use server::{Server, ServerOptions};
+pub use server::{CallQueue, Next, PendingCall, Server, ServerOptions};
 pub use value::{Duration, Timestamp, Value};

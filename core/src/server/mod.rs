@@ -2,6 +2,7 @@
 
 mod catch;
 pub(crate) mod dispatch;
+mod queue;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -23,6 +24,7 @@ use crate::value::Value;
 use dispatch::{Dispatcher, RouteEntry};
 
 pub use dispatch::{DescribeResponse, DESCRIBE_METHOD};
+pub use queue::{CallQueue, Next, PendingCall};
 
 /// Options for a [`Server`].
 #[derive(Debug, Clone)]
@@ -174,6 +176,14 @@ impl Server {
         F: Fn(Value, Context) -> Result<Value> + Send + Sync + 'static,
     {
         self.unary_handler(method, Arc::new(Inline(Arc::new(f))))
+    }
+
+    /// Registers a unary method whose calls are put on `queue`, for a binding whose handlers
+    /// must run on one interpreter thread (see [`CallQueue`]).
+    pub fn unary_queued(&self, method: &str, queue: &CallQueue) -> Result<()> {
+        let info = self.check(method, StreamingKind::Unary)?;
+        let handler = Arc::new(queue.handler(&info.name));
+        self.add(info, Route::Unary(handler))
     }
 
     /// Registers a unary handler over protobuf bytes (for callers with generated types).

@@ -1,0 +1,245 @@
+//! [`CallQueue`]: unary calls queued for one foreign thread that must run every handler itself.
+//!
+//! Some interpreters let only their own thread touch their objects: Ruby (the GVL thread that
+//! called `serve`) and PHP (the request thread). Their bindings register methods with
+//! [`Server::unary_queued`](crate::Server::unary_queued); the core then puts each admitted call on
+//! a queue, and the binding's `serve()` loop takes calls off it with [`CallQueue::next`] (waiting
+//! with the interpreter's lock released), runs the handler on its own thread and answers with
+//! [`PendingCall::reply`]. Everything else — decoding, validation, limits, deadlines,
+//! cancellation — stays in the core: a call whose caller has gone or whose deadline has passed
+//! is dropped before it reaches the handler.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use crate::context::Context;
+use crate::error::{Code, Error, Result};
+use crate::handler::{BoxFuture, UnaryHandler};
+use crate::value::Value;
+
+enum Item {
+    Call(Box<PendingCall>),
+    Wake,
+}
+
+struct Shared {
+    tx: Mutex<mpsc::Sender<Item>>,
+    rx: Mutex<mpsc::Receiver<Item>>,
+    closed: AtomicBool,
+}
+
+/// A queue of calls waiting for the thread that serves them. Cheap to clone; all clones share
+/// one queue.
+#[derive(Clone)]
+pub struct CallQueue {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for CallQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallQueue")
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+/// What [`CallQueue::next`] found.
+#[derive(Debug)]
+pub enum Next {
+    /// A call to run; answer it with [`PendingCall::reply`].
+    Call(Box<PendingCall>),
+    /// Nothing arrived within the timeout (check for interrupts, then wait again).
+    Idle,
+    /// The queue was closed: stop serving.
+    Closed,
+}
+
+impl Default for CallQueue {
+    fn default() -> Self {
+        CallQueue::new()
+    }
+}
+
+impl CallQueue {
+    /// An open, empty queue.
+    pub fn new() -> CallQueue {
+        let (tx, rx) = mpsc::channel();
+        CallQueue {
+            shared: Arc::new(Shared {
+                tx: Mutex::new(tx),
+                rx: Mutex::new(rx),
+                closed: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// Waits up to `timeout` for the next live call. Calls whose caller has cancelled or whose
+    /// deadline has passed are skipped (their caller already has its answer). Blocks the calling
+    /// thread: a binding releases its interpreter's lock around this.
+    pub fn next(&self, timeout: Duration) -> Next {
+        let deadline = std::time::Instant::now() + timeout;
+        let rx = match self.shared.rx.lock() {
+            Ok(rx) => rx,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        loop {
+            if self.is_closed() {
+                drain(&rx);
+                return Next::Closed;
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(Item::Call(call)) if call.is_live() => return Next::Call(call),
+                Ok(Item::Call(_)) | Ok(Item::Wake) => continue,
+                Err(mpsc::RecvTimeoutError::Timeout) => return Next::Idle,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return Next::Closed,
+            }
+        }
+    }
+
+    /// Closes the queue: a waiting [`next`](CallQueue::next) returns [`Next::Closed`], and calls
+    /// still queued or arriving later fail with `Unavailable`. Safe from any thread.
+    pub fn close(&self) {
+        self.shared.closed.store(true, Ordering::SeqCst);
+        self.push(Item::Wake);
+        // Answer what is still queued, so no caller waits for its deadline (a serving thread
+        // inside `next` holds the receiver and drains it itself).
+        if let Ok(rx) = self.shared.rx.try_lock() {
+            drain(&rx);
+        }
+    }
+
+    /// Closes the queue when the process gets SIGINT or SIGTERM, for a `serve()` that should
+    /// return on Ctrl-C (PHP's CLI). From then on those signals no longer end the process by
+    /// themselves: the serving loop returns and the program decides.
+    pub fn close_on_signals(&self) -> Result<()> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let queue = self.clone();
+        let _guard = crate::runtime::handle().enter();
+        let mut int = signal(SignalKind::interrupt())?;
+        let mut term = signal(SignalKind::terminate())?;
+        crate::runtime::handle().spawn(async move {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            queue.close();
+        });
+        Ok(())
+    }
+
+    /// Whether [`close`](CallQueue::close) was called.
+    pub fn is_closed(&self) -> bool {
+        self.shared.closed.load(Ordering::SeqCst)
+    }
+
+    fn push(&self, item: Item) -> bool {
+        match self.shared.tx.lock() {
+            Ok(tx) => tx.send(item).is_ok(),
+            Err(_) => false,
+        }
+    }
+
+    /// The handler the server registers for a queued method.
+    pub(crate) fn handler(&self, method: &str) -> QueuedHandler {
+        QueuedHandler {
+            queue: self.clone(),
+            method: method.into(),
+        }
+    }
+}
+
+fn drain(rx: &mpsc::Receiver<Item>) {
+    while let Ok(item) = rx.try_recv() {
+        if let Item::Call(call) = item {
+            call.reply(Err(not_serving()));
+        }
+    }
+}
+
+fn not_serving() -> Error {
+    Error::new(
+        Code::Unavailable,
+        "the server is not serving (its call queue is closed)",
+    )
+}
+
+/// One call taken off a [`CallQueue`], to be answered exactly once. Dropping it unanswered
+/// answers the caller with `Internal`.
+#[derive(Debug)]
+pub struct PendingCall {
+    method: Arc<str>,
+    request: Option<Value>,
+    ctx: Context,
+    reply: Option<oneshot::Sender<Result<Value>>>,
+}
+
+impl PendingCall {
+    /// The full method name, `package.Service/Method`.
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// The call's context (metadata, deadline, identity, cancellation).
+    pub fn context(&self) -> &Context {
+        &self.ctx
+    }
+
+    /// Takes the decoded, validated request (`Value::Null` if taken twice).
+    pub fn take_request(&mut self) -> Value {
+        self.request.take().unwrap_or(Value::Null)
+    }
+
+    /// Whether the caller is still waiting for this answer.
+    pub fn is_live(&self) -> bool {
+        !self.ctx.is_cancelled()
+            && self.ctx.time_remaining() != Some(Duration::ZERO)
+            && self.reply.as_ref().is_some_and(|r| !r.is_closed())
+    }
+
+    /// Answers the call. The core checks the reply against the method's response type.
+    pub fn reply(mut self, result: Result<Value>) {
+        if let Some(tx) = self.reply.take() {
+            let _ = tx.send(result);
+        }
+    }
+}
+
+impl Drop for PendingCall {
+    fn drop(&mut self) {
+        if let Some(tx) = self.reply.take() {
+            let _ = tx.send(Err(Error::new(
+                Code::Internal,
+                format!("the handler for {} returned no reply", self.method),
+            )));
+        }
+    }
+}
+
+/// The [`UnaryHandler`] behind a queued method: enqueue, then await the serving thread's reply.
+pub(crate) struct QueuedHandler {
+    queue: CallQueue,
+    method: Arc<str>,
+}
+
+impl UnaryHandler for QueuedHandler {
+    fn call(&self, request: Value, ctx: Context) -> BoxFuture<'static, Result<Value>> {
+        let (tx, rx) = oneshot::channel();
+        let call = PendingCall {
+            method: self.method.clone(),
+            request: Some(request),
+            ctx,
+            reply: Some(tx),
+        };
+        let queued = !self.queue.is_closed() && self.queue.push(Item::Call(Box::new(call)));
+        Box::pin(async move {
+            if !queued {
+                return Err(not_serving());
+            }
+            rx.await.unwrap_or_else(|_| Err(not_serving()))
+        })
+    }
+}

@@ -1,0 +1,188 @@
+//! Queued methods (`Server::unary_queued` + `CallQueue`): the way Ruby and PHP serve, with every
+//! handler run on the one thread that calls `serve`.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use common::{conformance_schema, endpoints, msg};
+use hms_ffi_core::{connect_blocking, CallOptions, CallQueue, Code, Next, Server, Value};
+
+const ECHO: &str = "hms.conformance.v1.Conformance/Echo";
+const BIDI: &str = "hms.conformance.v1.Conformance/Bidi";
+
+fn text(s: &str) -> Value {
+    msg(&[("unicode_text", Value::from(s))])
+}
+
+/// Serves `queue` on a new thread the way a binding does: every handler on that one thread.
+/// Returns the thread (it ends when the queue closes) and how many calls it ran.
+fn serve(queue: CallQueue) -> (thread::JoinHandle<thread::ThreadId>, Arc<AtomicUsize>) {
+    let ran = Arc::new(AtomicUsize::new(0));
+    let counter = ran.clone();
+    let handle = thread::spawn(move || loop {
+        match queue.next(Duration::from_millis(20)) {
+            Next::Idle => continue,
+            Next::Closed => return thread::current().id(),
+            Next::Call(mut call) => {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let req = call.take_request();
+                match req.get("unicode_text").and_then(Value::as_str) {
+                    Some("drop") => drop(call),
+                    Some("bad-reply") => call.reply(Ok(msg(&[("int32_v", Value::from("x"))]))),
+                    Some("fail") => call.reply(Err(hms_ffi_core::Error::new(
+                        Code::NotFound,
+                        "no such thing",
+                    ))),
+                    _ => {
+                        assert_eq!(call.method(), ECHO);
+                        call.reply(Ok(req))
+                    }
+                }
+            }
+        }
+    });
+    (handle, ran)
+}
+
+#[test]
+fn queued_calls_run_on_the_serving_thread_from_many_callers() {
+    for (uri, _dir) in endpoints("queue") {
+        let server = Server::new(conformance_schema());
+        let queue = CallQueue::new();
+        server.unary_queued(ECHO, &queue).unwrap();
+        server.listen(&uri).unwrap();
+        let (serving, ran) = serve(queue.clone());
+
+        let callers: Vec<_> = (0..4)
+            .map(|i| {
+                let uri = uri.clone();
+                thread::spawn(move || {
+                    let client = connect_blocking(&uri).unwrap();
+                    for j in 0..25 {
+                        let word = format!("caller {i} call {j}");
+                        let reply = client
+                            .call_blocking(ECHO, &text(&word), &CallOptions::default())
+                            .unwrap();
+                        assert_eq!(
+                            reply.get("unicode_text").and_then(Value::as_str),
+                            Some(word.as_str())
+                        );
+                    }
+                })
+            })
+            .collect();
+        for c in callers {
+            c.join().unwrap();
+        }
+        assert_eq!(ran.load(Ordering::SeqCst), 100, "{uri}");
+
+        let client = connect_blocking(&uri).unwrap();
+        let opts = CallOptions::default();
+        let err = client
+            .call_blocking(ECHO, &text("fail"), &opts)
+            .unwrap_err();
+        assert_eq!(
+            (err.code(), err.message()),
+            (Code::NotFound, "no such thing")
+        );
+        let err = client
+            .call_blocking(ECHO, &text("drop"), &opts)
+            .unwrap_err();
+        assert_eq!(err.code(), Code::Internal, "{err}");
+        assert!(err.message().contains("returned no reply"), "{err}");
+        let err = client
+            .call_blocking(ECHO, &text("bad-reply"), &opts)
+            .unwrap_err();
+        assert_eq!(err.code(), Code::Internal, "{err}");
+        // Still serving after each of those.
+        assert!(client.call_blocking(ECHO, &text("ok"), &opts).is_ok());
+
+        queue.close();
+        serving.join().unwrap();
+        let err = client
+            .call_blocking(ECHO, &text("late"), &opts)
+            .unwrap_err();
+        assert_eq!(err.code(), Code::Unavailable, "{err}");
+    }
+}
+
+#[test]
+fn calls_past_their_deadline_never_reach_the_handler() {
+    let server = Server::new(conformance_schema());
+    let queue = CallQueue::new();
+    server.unary_queued(ECHO, &queue).unwrap();
+    server.listen("inproc://queue-deadline").unwrap();
+    let client = connect_blocking("inproc://queue-deadline").unwrap();
+    // Nobody serves yet: the call waits in the queue until its deadline.
+    let opts = CallOptions {
+        timeout: Some(Duration::from_millis(50)),
+        ..CallOptions::default()
+    };
+    let err = client
+        .call_blocking(ECHO, &text("late"), &opts)
+        .unwrap_err();
+    assert_eq!(err.code(), Code::DeadlineExceeded, "{err}");
+    // The serving thread starts later and skips the expired call.
+    let (serving, ran) = serve(queue.clone());
+    let reply = client
+        .call_blocking(ECHO, &text("now"), &CallOptions::default())
+        .unwrap();
+    assert_eq!(
+        reply.get("unicode_text").and_then(Value::as_str),
+        Some("now")
+    );
+    assert_eq!(ran.load(Ordering::SeqCst), 1);
+    queue.close();
+    serving.join().unwrap();
+}
+
+#[test]
+fn closing_answers_calls_still_queued_and_rejects_streaming_methods() {
+    let server = Server::new(conformance_schema());
+    let queue = CallQueue::new();
+    server.unary_queued(ECHO, &queue).unwrap();
+    let err = server.unary_queued(BIDI, &queue);
+    assert!(err.is_err(), "a streaming method cannot be queued as unary");
+    server.listen("inproc://queue-close").unwrap();
+    let client = connect_blocking("inproc://queue-close").unwrap();
+    let waiting = thread::spawn(move || {
+        client
+            .call_blocking(ECHO, &text("queued"), &CallOptions::default())
+            .unwrap_err()
+    });
+    thread::sleep(Duration::from_millis(50));
+    queue.close();
+    let err = waiting.join().unwrap();
+    assert_eq!(err.code(), Code::Unavailable, "{err}");
+    assert!(matches!(queue.next(Duration::ZERO), Next::Closed));
+}
+
+#[test]
+fn a_signal_closes_a_queue_that_asked_for_it() {
+    let queue = CallQueue::new();
+    queue.close_on_signals().unwrap();
+    let serving = thread::spawn({
+        let queue = queue.clone();
+        move || loop {
+            if let Next::Closed = queue.next(Duration::from_millis(20)) {
+                return;
+            }
+        }
+    });
+    thread::sleep(Duration::from_millis(50));
+    // SIGTERM to ourselves: the queue closes and the process lives on.
+    let pid = std::process::id().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    serving.join().unwrap();
+    assert!(queue.is_closed());
+}
