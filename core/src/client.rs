@@ -12,7 +12,7 @@ use crate::context::{Context, Metadata};
 use crate::error::{Code, Error, Result};
 use crate::interceptor::{run_after, run_before, Interceptor};
 use crate::limits::Limits;
-use crate::mapping::json;
+use crate::mapping::{json, DecodeOptions};
 use crate::schema::{MethodInfo, Schema, StreamingKind};
 use crate::server::{DescribeResponse, DESCRIBE_METHOD};
 use crate::transport::frame::CallHead;
@@ -49,6 +49,8 @@ pub struct ConnectOptions {
     pub limits: Limits,
     /// Client interceptors, run before each call is sent and after it ends.
     pub interceptors: Vec<Arc<dyn Interceptor>>,
+    /// How replies are presented (64-bit integers as text for JavaScript).
+    pub decode: DecodeOptions,
 }
 
 impl std::fmt::Debug for ConnectOptions {
@@ -73,6 +75,7 @@ struct Inner {
     schemaless: HashSet<String>,
     limits: Limits,
     interceptors: Vec<Arc<dyn Interceptor>>,
+    decode: DecodeOptions,
 }
 
 impl std::fmt::Debug for Client {
@@ -122,6 +125,7 @@ pub async fn connect_with(uri: &str, options: ConnectOptions) -> Result<Client> 
             schemaless,
             limits: options.limits,
             interceptors: options.interceptors,
+            decode: options.decode,
         }),
     })
 }
@@ -133,6 +137,7 @@ pub struct ClientStream {
     codec: Codec,
     info: MethodInfo,
     limits: Limits,
+    decode: DecodeOptions,
 }
 
 impl std::fmt::Debug for ClientStream {
@@ -169,10 +174,11 @@ impl ClientStream {
     /// The next response; `None` when the server ended the call successfully.
     pub async fn next(&mut self) -> Option<Result<Value>> {
         match self.raw.rx.recv().await? {
-            Ok(bytes) => Some(self.codec.decode(
+            Ok(bytes) => Some(self.codec.decode_with(
                 Some(&self.info.output()),
                 &bytes,
                 self.limits.max_depth,
+                self.decode,
             )),
             Err(e) => Some(Err(e)),
         }
@@ -286,7 +292,8 @@ impl Client {
         self.inner.limits.check_message(bytes.len(), "request")?;
         let name = info.as_ref().map_or(method.to_string(), |i| i.name.clone());
         let reply = self.call_bytes(&name, bytes.into(), opts, codec).await?;
-        codec.decode(info.as_ref().map(|i| i.output()).as_ref(), &reply, depth)
+        let output = info.as_ref().map(|i| i.output());
+        codec.decode_with(output.as_ref(), &reply, depth, self.inner.decode)
     }
 
     /// [`call`](Client::call) from synchronous code (never on a reactor thread).
@@ -364,6 +371,7 @@ impl Client {
             codec,
             info,
             limits: self.inner.limits.clone(),
+            decode: self.inner.decode,
         })
     }
 

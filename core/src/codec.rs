@@ -4,7 +4,7 @@ use prost::Message;
 use prost_reflect::{DynamicMessage, MessageDescriptor};
 
 use crate::error::{Code, Error, Result};
-use crate::mapping::{self, json, MapOptions};
+use crate::mapping::{self, json, DecodeOptions, MapOptions};
 use crate::value::Value;
 
 /// How a message is written on the wire.
@@ -83,15 +83,27 @@ impl Codec {
         bytes: &[u8],
         max_depth: usize,
     ) -> Result<Value> {
+        self.decode_with(desc, bytes, max_depth, DecodeOptions::default())
+    }
+
+    /// [`decode`](Codec::decode) with [`DecodeOptions`] for how the value is presented.
+    pub fn decode_with(
+        self,
+        desc: Option<&MessageDescriptor>,
+        bytes: &[u8],
+        max_depth: usize,
+        o: DecodeOptions,
+    ) -> Result<Value> {
         match (self, desc) {
-            (Codec::Proto, Some(d)) => Ok(mapping::from_message(&decode_proto(d, bytes)?)),
+            (Codec::Proto, Some(d)) => Ok(mapping::from_message_with(&decode_proto(d, bytes)?, o)),
             (Codec::Json, Some(d)) => {
                 let text = std::str::from_utf8(bytes).map_err(|_| {
                     Error::new(Code::InvalidArgument, "JSON message is not valid UTF-8")
                 })?;
-                Ok(mapping::from_message(&json::message_from_json(
-                    d, text, max_depth,
-                )?))
+                Ok(mapping::from_message_with(
+                    &json::message_from_json(d, text, max_depth)?,
+                    o,
+                ))
             }
             (Codec::Cbor, _) => decode_cbor(bytes, max_depth),
             (_, None) => Err(Error::new(

@@ -18,6 +18,7 @@ use hms_ffi_core::{
 
 const ECHO: &str = "hms.conformance.v1.Conformance/Echo";
 const SLEEP: &str = "hms.conformance.v1.Conformance/Sleep";
+const SCALARS: &str = "hms.conformance.v1.Conformance/EchoScalars";
 
 fn text(s: &str) -> Value {
     msg(&[("unicode_text", Value::from(s))])
@@ -603,4 +604,59 @@ async fn dropped_server_makes_calls_unavailable() {
             .unwrap_err();
         assert_eq!(err.code(), Code::Unavailable, "{uri}: {err}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn int64_fields_can_be_presented_as_bigint_text_on_both_sides() {
+    use hms_ffi_core::mapping::DecodeOptions;
+    let wide = DecodeOptions {
+        int64_as_bigint: true,
+    };
+    let server = Server::with_options(
+        conformance_schema(),
+        ServerOptions {
+            decode: wide,
+            ..Default::default()
+        },
+    );
+    server
+        .unary(SCALARS, |req: Value, _| async move {
+            // The handler sees 64-bit fields as text and 32-bit ones as Int.
+            assert_eq!(
+                req.get("int64_v"),
+                Some(&Value::BigInt("-9007199254740993".into()))
+            );
+            assert_eq!(req.get("int32_v"), Some(&Value::Int(7)));
+            Ok(req)
+        })
+        .unwrap();
+    server.listen("inproc://wide-ints").unwrap();
+    let opts = hms_ffi_core::ConnectOptions {
+        decode: wide,
+        ..Default::default()
+    };
+    let client = hms_ffi_core::connect_with("inproc://wide-ints", opts)
+        .await
+        .unwrap();
+    let req = msg(&[
+        ("int64_v", Value::Int(-9_007_199_254_740_993)),
+        ("uint64_v", Value::UInt(u64::MAX)),
+        ("int32_v", Value::Int(7)),
+    ]);
+    let reply = client
+        .call(SCALARS, &req, &CallOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        reply.get("uint64_v"),
+        Some(&Value::BigInt(u64::MAX.to_string()))
+    );
+    assert_eq!(reply.get("int32_v"), Some(&Value::Int(7)));
+    // Without the option the same reply is plain integers.
+    let plain = connect("inproc://wide-ints").await.unwrap();
+    let reply = plain
+        .call(SCALARS, &req, &CallOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(reply.get("uint64_v"), Some(&Value::UInt(u64::MAX)));
 }

@@ -13,7 +13,22 @@ use crate::value::{Duration, Timestamp, Value};
 /// fields with presence (messages, `optional`, oneof members, wrappers) that are unset are
 /// [`Value::Null`]. Enums are their value name (or the number when the name is unknown).
 pub fn from_message(msg: &DynamicMessage) -> Value {
-    if let Some(v) = well_known(msg) {
+    from_message_with(msg, DecodeOptions::default())
+}
+
+/// How [`from_message_with`] presents values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DecodeOptions {
+    /// 64-bit integer fields (`int64`, `uint64`, `sint64`, `fixed64`, `sfixed64`, their map keys
+    /// and wrappers) come out as [`Value::BigInt`] decimal text instead of `Int`/`UInt`, so a
+    /// binding whose language has no 64-bit integer type (JavaScript: `number` is a double) can
+    /// present them as its big integer type without knowing the schema.
+    pub int64_as_bigint: bool,
+}
+
+/// [`from_message`] with [`DecodeOptions`].
+pub fn from_message_with(msg: &DynamicMessage, o: DecodeOptions) -> Value {
+    if let Some(v) = well_known(msg, o) {
         return v;
     }
     let desc = msg.descriptor();
@@ -23,16 +38,18 @@ pub fn from_message(msg: &DynamicMessage) -> Value {
             if fd.supports_presence() && !fd.is_list() && !fd.is_map() && !msg.has_field(&fd) {
                 Value::Null
             } else {
-                field_value(&fd, &msg.get_field(&fd))
+                field_value(&fd, &msg.get_field(&fd), o)
             };
         out.push((Value::String(fd.name().to_string()), value));
     }
     Value::Map(out)
 }
 
-fn field_value(fd: &FieldDescriptor, v: &PValue) -> Value {
+fn field_value(fd: &FieldDescriptor, v: &PValue, o: DecodeOptions) -> Value {
     match v {
-        PValue::List(items) => Value::List(items.iter().map(|x| single(&fd.kind(), x)).collect()),
+        PValue::List(items) => {
+            Value::List(items.iter().map(|x| single(&fd.kind(), x, o)).collect())
+        }
         PValue::Map(entries) => {
             let value_kind = match fd.kind() {
                 Kind::Message(entry) => entry.map_entry_value_field().kind(),
@@ -43,32 +60,40 @@ fn field_value(fd: &FieldDescriptor, v: &PValue) -> Value {
             Value::Map(
                 pairs
                     .into_iter()
-                    .map(|(k, x)| (map_key(k), single(&value_kind, x)))
+                    .map(|(k, x)| (map_key(k, o), single(&value_kind, x, o)))
                     .collect(),
             )
         }
-        other => single(&fd.kind(), other),
+        other => single(&fd.kind(), other, o),
     }
 }
 
-fn map_key(k: &MapKey) -> Value {
+fn map_key(k: &MapKey, o: DecodeOptions) -> Value {
     match k {
         MapKey::Bool(b) => Value::Bool(*b),
         MapKey::I32(i) => Value::Int((*i).into()),
-        MapKey::I64(i) => Value::Int(*i),
+        MapKey::I64(i) => wide(*i, o),
         MapKey::U32(i) => Value::Int((*i).into()),
-        MapKey::U64(i) => Value::from(*i),
+        MapKey::U64(i) => wide(*i, o),
         MapKey::String(s) => Value::String(s.clone()),
     }
 }
 
-fn single(kind: &Kind, v: &PValue) -> Value {
+fn wide<T: Into<Value> + ToString>(i: T, o: DecodeOptions) -> Value {
+    if o.int64_as_bigint {
+        Value::BigInt(i.to_string())
+    } else {
+        i.into()
+    }
+}
+
+fn single(kind: &Kind, v: &PValue, o: DecodeOptions) -> Value {
     match v {
         PValue::Bool(b) => Value::Bool(*b),
         PValue::I32(i) => Value::Int((*i).into()),
-        PValue::I64(i) => Value::Int(*i),
+        PValue::I64(i) => wide(*i, o),
         PValue::U32(i) => Value::Int((*i).into()),
-        PValue::U64(i) => Value::from(*i),
+        PValue::U64(i) => wide(*i, o),
         PValue::F32(x) => Value::Float(f64::from(*x)),
         PValue::F64(x) => Value::Float(*x),
         PValue::String(s) => Value::String(s.clone()),
@@ -79,8 +104,8 @@ fn single(kind: &Kind, v: &PValue) -> Value {
             }),
             _ => Value::Int((*n).into()),
         },
-        PValue::Message(m) => from_message(m),
-        PValue::List(items) => Value::List(items.iter().map(|x| single(kind, x)).collect()),
+        PValue::Message(m) => from_message_with(m, o),
+        PValue::List(items) => Value::List(items.iter().map(|x| single(kind, x, o)).collect()),
         PValue::Map(_) => Value::Null,
     }
 }
@@ -93,7 +118,7 @@ fn int_field(msg: &DynamicMessage, number: u32) -> i64 {
     }
 }
 
-fn well_known(msg: &DynamicMessage) -> Option<Value> {
+fn well_known(msg: &DynamicMessage, o: DecodeOptions) -> Option<Value> {
     let desc = msg.descriptor();
     Some(match desc.full_name() {
         "google.protobuf.Timestamp" => Value::Timestamp(Timestamp {
@@ -111,7 +136,7 @@ fn well_known(msg: &DynamicMessage) -> Option<Value> {
                 Value::Map(
                     pairs
                         .into_iter()
-                        .map(|(k, v)| (map_key(k), single(&Kind::Bool, v)))
+                        .map(|(k, v)| (map_key(k, o), single(&Kind::Bool, v, o)))
                         .collect(),
                 )
             }
@@ -119,7 +144,7 @@ fn well_known(msg: &DynamicMessage) -> Option<Value> {
         },
         "google.protobuf.ListValue" => match msg.get_field_by_number(1).as_deref() {
             Some(PValue::List(items)) => {
-                Value::List(items.iter().map(|v| single(&Kind::Bool, v)).collect())
+                Value::List(items.iter().map(|v| single(&Kind::Bool, v, o)).collect())
             }
             _ => Value::List(Vec::new()),
         },
@@ -129,14 +154,14 @@ fn well_known(msg: &DynamicMessage) -> Option<Value> {
                 None => Value::Null,
                 Some(f) => match (f.number(), msg.get_field(&f).as_ref()) {
                     (1, _) => Value::Null,
-                    (_, PValue::Message(m)) => from_message(m),
-                    (_, other) => single(&f.kind(), other),
+                    (_, PValue::Message(m)) => from_message_with(m, o),
+                    (_, other) => single(&f.kind(), other, o),
                 },
             }
         }
         name if wkt::WRAPPERS.contains(&name) => {
             let f = desc.get_field(1)?;
-            single(&f.kind(), &msg.get_field(&f))
+            single(&f.kind(), &msg.get_field(&f), o)
         }
         _ => return None,
     })

@@ -10,7 +10,7 @@ pub mod json;
 mod path;
 pub mod wkt;
 
-pub use decode::from_message;
+pub use decode::{from_message, from_message_with, DecodeOptions};
 pub use encode::to_message;
 
 /// How lenient [`to_message`] is.

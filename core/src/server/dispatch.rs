@@ -12,12 +12,14 @@ use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
 use super::catch::CatchPanic;
+use super::ServerOptions;
 use crate::codec::Codec;
 use crate::context::Context;
 use crate::error::{Code, Error, Origin, Result};
 use crate::handler::{DecodeFn, EncodeFn, RequestStream, ResponseSink, Route};
 use crate::interceptor::{run_after, run_before, Interceptor};
 use crate::limits::Limits;
+use crate::mapping::DecodeOptions;
 use crate::schema::{MethodInfo, Schema};
 use crate::transport::frame::CallHead;
 
@@ -51,6 +53,7 @@ pub(crate) struct Dispatcher {
     pub(crate) schema: Schema,
     pub(crate) limits: Limits,
     pub(crate) language: String,
+    pub(crate) decode: DecodeOptions,
     routes: RwLock<HashMap<String, Arc<RouteEntry>>>,
     interceptors: RwLock<Arc<Vec<Arc<dyn Interceptor>>>>,
     inflight: AtomicUsize,
@@ -73,11 +76,12 @@ impl Drop for InflightGuard {
 }
 
 impl Dispatcher {
-    pub(crate) fn new(schema: Schema, limits: Limits, language: String) -> Dispatcher {
+    pub(crate) fn new(schema: Schema, options: ServerOptions) -> Dispatcher {
         Dispatcher {
             schema,
-            limits,
-            language,
+            limits: options.limits,
+            language: options.language,
+            decode: options.decode,
             routes: RwLock::new(HashMap::new()),
             interceptors: RwLock::new(Arc::new(Vec::new())),
             inflight: AtomicUsize::new(0),
@@ -333,9 +337,10 @@ impl Dispatcher {
             }
         };
         let limits = self.limits.clone();
+        let present = self.decode;
         let decode: DecodeFn = Arc::new(move |b: &[u8]| {
             limits.check_message(b.len(), "request")?;
-            codec.decode(input.as_ref(), b, depth)
+            codec.decode_with(input.as_ref(), b, depth, present)
         });
         let limits_out = self.limits.clone();
         let encode: EncodeFn = Arc::new(move |v| {

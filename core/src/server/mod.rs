@@ -18,6 +18,7 @@ use crate::handler::{
 };
 use crate::interceptor::Interceptor;
 use crate::limits::Limits;
+use crate::mapping::DecodeOptions;
 use crate::schema::{Schema, StreamingKind};
 use crate::transport::{self, Endpoint, Listener};
 use crate::value::Value;
@@ -33,6 +34,8 @@ pub struct ServerOptions {
     pub limits: Limits,
     /// The language of the handlers, reported as the origin of their errors (`rust`, `python`…).
     pub language: String,
+    /// How requests are presented to handlers (64-bit integers as text for JavaScript).
+    pub decode: DecodeOptions,
 }
 
 impl Default for ServerOptions {
@@ -40,6 +43,7 @@ impl Default for ServerOptions {
         ServerOptions {
             limits: Limits::default(),
             language: "rust".to_string(),
+            decode: DecodeOptions::default(),
         }
     }
 }
@@ -90,7 +94,7 @@ impl Server {
     /// A server with options.
     pub fn with_options(schema: Schema, options: ServerOptions) -> Server {
         Server {
-            core: Arc::new(Dispatcher::new(schema, options.limits, options.language)),
+            core: Arc::new(Dispatcher::new(schema, options)),
             listeners: Mutex::new(Vec::new()),
         }
     }
