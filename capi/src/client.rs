@@ -91,7 +91,7 @@ fn options(timeout_ms: i64, md: &[(String, String)]) -> CallOptions {
             .filter(|t| *t > 0)
             .map(Duration::from_millis),
         metadata,
-        codec: None,
+        ..CallOptions::default()
     }
 }
 

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use prost::Message;
 
+use tokio_util::sync::CancellationToken;
+
 use crate::codec::Codec;
 use crate::context::{Context, Metadata};
 use crate::error::{Code, Error, Result};
@@ -28,6 +30,10 @@ pub struct CallOptions {
     pub metadata: Metadata,
     /// Codec for the messages; `Proto` by default, `Cbor` for schemaless methods.
     pub codec: Option<Codec>,
+    /// Cancelling this token ends the call with `Cancelled` (the server's handler sees its
+    /// context cancelled), for callers whose cancellation is an event rather than dropping the
+    /// future: a JavaScript `AbortSignal`, a C caller's cancel id.
+    pub cancel: Option<CancellationToken>,
 }
 
 impl CallOptions {
@@ -213,20 +219,26 @@ impl Client {
         self.inner.transport.close();
     }
 
-    fn head(&self, method: &str, opts: &CallOptions, codec: Codec) -> CallHead {
-        CallHead {
+    fn head(
+        &self,
+        method: &str,
+        opts: &CallOptions,
+        codec: Codec,
+    ) -> (CallHead, CancellationToken) {
+        let head = CallHead {
             method: method.to_string(),
             timeout: opts.timeout,
             metadata: opts.metadata.clone(),
             codec,
             trace_id: String::new(),
-        }
+        };
+        (head, opts.cancel.clone().unwrap_or_default())
     }
 
     /// Runs the client interceptors around a transport call, with the deadline.
     async fn run<T>(
         &self,
-        mut head: CallHead,
+        (mut head, cancel): (CallHead, CancellationToken),
         fut: impl FnOnce(CallHead) -> crate::handler::BoxFuture<'static, Result<T>>,
     ) -> Result<T> {
         let start = Instant::now();
@@ -238,11 +250,20 @@ impl Client {
             run_before(&self.inner.interceptors, &mut ctx)?;
             head.metadata = ctx.metadata.clone();
             head.trace_id = ctx.trace_id.clone();
-            match head.timeout {
-                Some(t) => tokio::time::timeout(t, fut(head))
-                    .await
-                    .unwrap_or_else(|_| Err(Error::deadline_exceeded())),
-                None => fut(head).await,
+            let timeout = head.timeout;
+            let call = async move {
+                match timeout {
+                    Some(t) => tokio::time::timeout(t, fut(head))
+                        .await
+                        .unwrap_or_else(|_| Err(Error::deadline_exceeded())),
+                    None => fut(head).await,
+                }
+            };
+            tokio::select! {
+                r = call => r,
+                _ = cancel.cancelled() => {
+                    Err(Error::new(Code::Cancelled, "call cancelled by the caller"))
+                }
             }
         }
         .await;

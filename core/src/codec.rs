@@ -130,6 +130,22 @@ const TAG_RFC3339: u64 = 0;
 /// RFC 9581 duration.
 const TAG_DURATION: u64 = 1002;
 
+/// An integer given as decimal text (`Value::BigInt`) as an RFC 8949 bignum (tag 2 or 3), even
+/// when it would fit a plain integer: the tag is what tells a JavaScript reader that the field is
+/// 64-bit (see `DecodeOptions::int64_as_bigint`). Text that is no integer stays text.
+fn bignum(s: &str) -> ciborium::Value {
+    use ciborium::Value as C;
+    match s.parse::<i128>() {
+        Ok(n) => {
+            let (tag, magnitude) = if n < 0 { (3, -1 - n) } else { (2, n) };
+            let bytes = magnitude.to_be_bytes();
+            let first = bytes.iter().position(|b| *b != 0).unwrap_or(15);
+            C::Tag(tag, Box::new(C::Bytes(bytes[first..].to_vec())))
+        }
+        Err(_) => C::Text(s.to_string()),
+    }
+}
+
 fn to_cbor(v: &Value) -> Result<ciborium::Value> {
     use ciborium::Value as C;
     Ok(match v {
@@ -137,7 +153,7 @@ fn to_cbor(v: &Value) -> Result<ciborium::Value> {
         Value::Bool(b) => C::Bool(*b),
         Value::Int(i) => C::Integer((*i).into()),
         Value::UInt(u) => C::Integer((*u).into()),
-        Value::BigInt(s) => C::Text(s.clone()),
+        Value::BigInt(s) => bignum(s),
         Value::Float(x) => C::Float(*x),
         Value::String(s) => C::Text(s.clone()),
         Value::Bytes(b) => C::Bytes(b.clone()),
@@ -247,15 +263,20 @@ fn from_cbor(c: ciborium::Value, depth: usize, max_depth: usize) -> Result<Value
             }
             other => from_cbor(other, depth + 1, max_depth)?,
         },
-        // RFC 8949 tags 2 and 3: bignums, kept as decimal text for the range checks.
+        // RFC 8949 tags 2 and 3: bignums; beyond 64 bits kept as decimal text (out of range).
         C::Tag(tag @ (2 | 3), inner) => match *inner {
             C::Bytes(b) if b.len() <= 16 => {
                 let n = b.iter().fold(0u128, |acc, x| (acc << 8) | u128::from(*x));
-                Value::BigInt(if tag == 2 {
-                    n.to_string()
-                } else {
-                    format!("-{}", n.saturating_add(1))
-                })
+                let n = i128::try_from(n)
+                    .ok()
+                    .map(|m| if tag == 2 { m } else { -1 - m });
+                match n {
+                    Some(n) => i64::try_from(n)
+                        .map(Value::Int)
+                        .or_else(|_| u64::try_from(n).map(Value::UInt))
+                        .unwrap_or(Value::BigInt(n.to_string())),
+                    None => Value::BigInt(if tag == 2 { "1e39" } else { "-1e39" }.to_string()),
+                }
             }
             C::Bytes(_) => Value::BigInt(if tag == 2 { "1e39" } else { "-1e39" }.to_string()),
             other => from_cbor(other, depth + 1, max_depth)?,

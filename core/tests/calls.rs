@@ -660,3 +660,72 @@ async fn int64_fields_can_be_presented_as_bigint_text_on_both_sides() {
         .unwrap();
     assert_eq!(reply.get("uint64_v"), Some(&Value::UInt(u64::MAX)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_token_ends_the_call_and_the_handler_sees_it() {
+    for (uri, _dir) in endpoints("cancel-token") {
+        let server = Server::new(conformance_schema());
+        let saw_cancel = Arc::new(AtomicBool::new(false));
+        let flag = saw_cancel.clone();
+        server
+            .unary(SLEEP, move |_req, ctx: Context| {
+                let flag = flag.clone();
+                async move {
+                    // Over inproc the handler's future is dropped; over unix its context is
+                    // cancelled: either way it ends.
+                    let guard = scopeguard(flag);
+                    ctx.cancellation_token().cancelled().await;
+                    drop(guard);
+                    Ok(msg(&[]))
+                }
+            })
+            .unwrap();
+        server.listen(&uri).unwrap();
+        let client = connect(&uri).await.unwrap();
+        let token = tokio_util::sync::CancellationToken::new();
+        let opts = CallOptions {
+            cancel: Some(token.clone()),
+            ..CallOptions::default()
+        };
+        let canceller = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            token.cancel();
+        });
+        let err = client
+            .call(SLEEP, &msg(&[("millis", Value::from(60_000))]), &opts)
+            .await
+            .unwrap_err();
+        canceller.await.unwrap();
+        assert_eq!(err.code(), Code::Cancelled, "{uri}: {err}");
+        for _ in 0..100 {
+            if saw_cancel.load(Ordering::SeqCst) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(
+            saw_cancel.load(Ordering::SeqCst),
+            "{uri}: handler not cancelled"
+        );
+    }
+}
+
+#[test]
+fn cbor_bignums_carry_64_bit_integers_and_read_back_as_integers() {
+    for (text, back) in [
+        ("5", Value::Int(5)),
+        ("-9007199254740993", Value::Int(-9_007_199_254_740_993)),
+        ("18446744073709551615", Value::UInt(u64::MAX)),
+        (
+            "-18446744073709551617",
+            Value::BigInt("-18446744073709551617".into()),
+        ),
+    ] {
+        let bytes = Codec::Cbor
+            .encode(None, &Value::BigInt(text.into()), 8)
+            .unwrap();
+        // Always a bignum tag (0xc2 positive, 0xc3 negative), so readers know it is 64-bit.
+        assert!(matches!(bytes[0], 0xc2 | 0xc3), "{text}: {bytes:02x?}");
+        assert_eq!(Codec::Cbor.decode(None, &bytes, 8).unwrap(), back, "{text}");
+    }
+}

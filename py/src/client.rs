@@ -40,7 +40,7 @@ fn options(timeout: Option<f64>, metadata: Option<&Bound<'_, PyDict>>) -> PyResu
     Ok(CallOptions {
         timeout: timeout.map(|t| Duration::from_secs_f64(t.max(0.0))),
         metadata: md,
-        codec: None,
+        ..CallOptions::default()
     })
 }
 
