@@ -1,0 +1,119 @@
+//! [`Client`] and [`connect`]: calls that settle Promises from the core's threads.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use hms_ffi_core::{self as core, runtime, CallOptions, ConnectOptions, Metadata};
+use napi::bindgen_prelude::{Buffer, Object};
+use napi::Env;
+use napi_derive::napi;
+
+use crate::cancel::CancelToken;
+use crate::error::{throw, CallOutcome};
+use crate::schema::{describe, MethodDescription, Schema};
+use crate::values::{from_js, to_js, FOR_JS};
+
+/// A connection to a server.
+#[napi]
+#[derive(Debug)]
+pub struct Client {
+    inner: Option<core::Client>,
+}
+
+/// Connects to `uri`; the Promise settles with a [`Client`] (or rejects with `CODE: message`).
+/// With `schema`, the server's own schema is not asked for (stock gRPC servers).
+#[napi]
+pub fn connect<'env>(
+    env: &'env Env,
+    uri: String,
+    schema: Option<&Schema>,
+) -> napi::Result<Object<'env>> {
+    let options = ConnectOptions {
+        schema: schema.map(|s| s.inner.clone()),
+        decode: FOR_JS,
+        ..ConnectOptions::default()
+    };
+    let (deferred, promise) = env.create_deferred()?;
+    runtime::handle().spawn(async move {
+        match core::connect_with(&uri, options).await {
+            Ok(client) => deferred.resolve(move |_| {
+                Ok(Client {
+                    inner: Some(client),
+                })
+            }),
+            Err(e) => deferred.reject(throw(e)),
+        }
+    });
+    Ok(promise)
+}
+
+#[napi]
+impl Client {
+    /// Calls a unary method with a CBOR request; the Promise settles with the outcome (a CBOR
+    /// reply or an error with its code and details) and never rejects.
+    #[napi]
+    pub fn call<'env>(
+        &self,
+        env: &'env Env,
+        method: String,
+        request: Buffer,
+        timeout_ms: Option<f64>,
+        metadata: Option<HashMap<String, String>>,
+        cancel: Option<&CancelToken>,
+    ) -> napi::Result<Object<'env>> {
+        let client = self.live()?.clone();
+        let request = request.to_vec();
+        let mut md = Metadata::new();
+        for (k, v) in metadata.unwrap_or_default() {
+            md.insert(k, v);
+        }
+        let opts = CallOptions {
+            timeout: timeout_ms
+                .filter(|t| t.is_finite())
+                .map(|t| Duration::from_secs_f64(t.max(0.0) / 1000.0)),
+            metadata: md,
+            cancel: cancel.map(|c| c.0.clone()),
+            ..CallOptions::default()
+        };
+        let (deferred, promise) = env.create_deferred()?;
+        runtime::handle().spawn(async move {
+            let reply = async {
+                let value = from_js(&request)?;
+                let reply = client.call(&method, &value, &opts).await?;
+                to_js(&reply)
+            }
+            .await;
+            deferred.resolve(move |_| Ok(CallOutcome::from_result(reply)));
+        });
+        Ok(promise)
+    }
+
+    /// The methods the server offers.
+    #[napi]
+    pub fn methods(&self) -> napi::Result<Vec<MethodDescription>> {
+        Ok(describe(self.live()?.schema()))
+    }
+
+    /// The URI this client is connected to.
+    #[napi(getter)]
+    pub fn endpoint(&self) -> napi::Result<String> {
+        Ok(self.live()?.endpoint().to_string())
+    }
+
+    /// Closes the connection; later calls throw `FAILED_PRECONDITION`.
+    #[napi]
+    pub fn close(&mut self) {
+        self.inner = None;
+    }
+}
+
+impl Client {
+    fn live(&self) -> napi::Result<&core::Client> {
+        self.inner.as_ref().ok_or_else(|| {
+            throw(core::Error::new(
+                core::Code::FailedPrecondition,
+                "the client is closed",
+            ))
+        })
+    }
+}

@@ -1,0 +1,178 @@
+//! Errors across the boundary: the core's error as plain objects, and back.
+
+use std::collections::HashMap;
+
+use hms_ffi_core::{Code, DebugInfo, Details, Error, ErrorInfo, Origin};
+use napi::bindgen_prelude::Buffer;
+use napi_derive::napi;
+
+/// A field that failed validation (`google.rpc.BadRequest.FieldViolation`).
+#[napi(object)]
+#[derive(Debug)]
+pub struct FieldViolation {
+    /// Path of the field: `items[2].price`.
+    pub field: String,
+    /// What is wrong with it.
+    pub description: String,
+}
+
+/// Where an error was raised.
+#[napi(object)]
+#[derive(Debug)]
+pub struct ErrorOrigin {
+    /// The handler's language: `node`, `python`, `rust`, …
+    pub language: String,
+    /// `demo.v1.Greeter`.
+    pub service: String,
+    /// `SayHello`.
+    pub method: String,
+}
+
+/// The structured details of an error.
+#[napi(object)]
+#[derive(Debug)]
+pub struct ErrorDetails {
+    /// Field violations (`google.rpc.BadRequest`).
+    pub field_violations: Vec<FieldViolation>,
+    /// Machine-readable reason (`google.rpc.ErrorInfo.reason`).
+    pub reason: Option<String>,
+    /// The reason's domain.
+    pub domain: Option<String>,
+    /// Extra facts of the reason.
+    pub metadata: Option<HashMap<String, String>>,
+    /// Stack frames of the original exception (`google.rpc.DebugInfo`).
+    pub stack: Option<Vec<String>>,
+    /// The original exception's type and message.
+    pub debug: Option<String>,
+    /// Where the error was raised.
+    pub origin: Option<ErrorOrigin>,
+}
+
+/// An error with its gRPC code name (`NOT_FOUND`).
+#[napi(object)]
+#[derive(Debug)]
+pub struct NativeError {
+    /// The canonical code name, `NOT_FOUND`.
+    pub code: String,
+    /// The message.
+    pub message: String,
+    /// Structured details.
+    pub details: ErrorDetails,
+}
+
+/// How a call ended: a CBOR reply or an error. Handlers answer with the same shape.
+#[napi(object)]
+pub struct CallOutcome {
+    /// The reply, as CBOR.
+    pub reply: Option<Buffer>,
+    /// The error.
+    pub error: Option<NativeError>,
+}
+
+impl std::fmt::Debug for CallOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallOutcome")
+            .field("reply_len", &self.reply.as_ref().map(|r| r.len()))
+            .field("error", &self.error)
+            .finish()
+    }
+}
+
+impl CallOutcome {
+    pub(crate) fn from_result(r: hms_ffi_core::Result<Buffer>) -> CallOutcome {
+        match r {
+            Ok(reply) => CallOutcome {
+                reply: Some(reply),
+                error: None,
+            },
+            Err(e) => CallOutcome {
+                reply: None,
+                error: Some(to_native(&e)),
+            },
+        }
+    }
+}
+
+pub(crate) fn to_native(e: &Error) -> NativeError {
+    let d = e.details();
+    NativeError {
+        code: e.code().name().to_string(),
+        message: e.message().to_string(),
+        details: ErrorDetails {
+            field_violations: d
+                .field_violations
+                .iter()
+                .map(|v| FieldViolation {
+                    field: v.field.clone(),
+                    description: v.description.clone(),
+                })
+                .collect(),
+            reason: d.error_info.as_ref().map(|i| i.reason.clone()),
+            domain: d.error_info.as_ref().map(|i| i.domain.clone()),
+            metadata: d
+                .error_info
+                .as_ref()
+                .map(|i| i.metadata.clone().into_iter().collect()),
+            stack: d.debug_info.as_ref().map(|i| i.stack_entries.clone()),
+            debug: d.debug_info.as_ref().map(|i| i.detail.clone()),
+            origin: e.origin().map(|o| ErrorOrigin {
+                language: o.language.clone(),
+                service: o.service.clone(),
+                method: o.method.clone(),
+            }),
+        },
+    }
+}
+
+pub(crate) fn from_native(n: NativeError) -> Error {
+    let code = n.code.parse().unwrap_or(Code::Unknown);
+    let code = if code == Code::Ok {
+        Code::Unknown
+    } else {
+        code
+    };
+    let d = n.details;
+    let details = Details {
+        field_violations: d
+            .field_violations
+            .into_iter()
+            .map(|v| hms_ffi_core::FieldViolation {
+                field: v.field,
+                description: v.description,
+            })
+            .collect(),
+        error_info: d.reason.map(|reason| ErrorInfo {
+            reason,
+            domain: d.domain.unwrap_or_default(),
+            metadata: d.metadata.unwrap_or_default().into_iter().collect(),
+        }),
+        debug_info: (d.stack.is_some() || d.debug.is_some()).then(|| DebugInfo {
+            stack_entries: d.stack.unwrap_or_default(),
+            detail: d.debug.unwrap_or_default(),
+        }),
+        other: Vec::new(),
+    };
+    let e = Error::new(code, n.message).with_details(details);
+    match d.origin {
+        Some(o) => e.with_origin(Origin {
+            language: o.language,
+            service: o.service,
+            method: o.method,
+        }),
+        None => e,
+    }
+}
+
+/// A core error thrown into JavaScript: the message starts with the code name, which the
+/// JavaScript layer turns into the matching `HmsError` subclass.
+pub(crate) fn throw(e: Error) -> napi::Error {
+    napi::Error::new(
+        napi::Status::GenericFailure,
+        format!("{}: {}", e.code().name(), e.message()),
+    )
+}
+
+/// `Result` of the core → `Result` for napi.
+pub(crate) fn js<T>(r: hms_ffi_core::Result<T>) -> napi::Result<T> {
+    r.map_err(throw)
+}

@@ -1,0 +1,62 @@
+//! [`Schema`]: `.proto` files compiled at runtime.
+
+use hms_ffi_core as core;
+use napi_derive::napi;
+
+use crate::error::js;
+
+/// One method of a schema.
+#[napi(object)]
+#[derive(Debug)]
+pub struct MethodDescription {
+    /// `package.Service/Method`.
+    pub name: String,
+    /// `unary`, `server_streaming`, `client_streaming` or `bidi_streaming`.
+    pub kind: String,
+    /// The request message's full name.
+    pub input: String,
+    /// The reply message's full name.
+    pub output: String,
+}
+
+/// A compiled set of `.proto` files.
+#[napi]
+#[derive(Debug)]
+pub struct Schema {
+    pub(crate) inner: core::Schema,
+}
+
+#[napi]
+impl Schema {
+    /// Compiles a `.proto` file (and its imports, searched in `includes` and the file's folder).
+    #[napi(factory)]
+    pub fn load(path: String, includes: Option<Vec<String>>) -> napi::Result<Schema> {
+        let includes = includes.unwrap_or_default();
+        js(core::Schema::load(&[path], &includes)).map(|inner| Schema { inner })
+    }
+
+    /// Compiles `.proto` source text given under a file name.
+    #[napi(factory)]
+    pub fn from_source(name: String, text: String) -> napi::Result<Schema> {
+        js(core::Schema::from_source(&name, &text)).map(|inner| Schema { inner })
+    }
+
+    /// Every method, sorted by name.
+    #[napi]
+    pub fn methods(&self) -> Vec<MethodDescription> {
+        describe(&self.inner)
+    }
+}
+
+pub(crate) fn describe(schema: &core::Schema) -> Vec<MethodDescription> {
+    schema
+        .methods()
+        .into_iter()
+        .map(|m| MethodDescription {
+            name: m.name.clone(),
+            kind: m.kind().name().to_string(),
+            input: m.input().full_name().to_string(),
+            output: m.output().full_name().to_string(),
+        })
+        .collect()
+}

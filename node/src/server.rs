@@ -1,0 +1,189 @@
+//! [`Server`]: handlers written in JavaScript, run on the event loop.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hms_ffi_core::{self as core, runtime, Code, Context, ServerOptions};
+use napi::bindgen_prelude::{Buffer, Object, Promise};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::{Env, Status};
+use napi_derive::napi;
+
+use crate::error::{from_native, js, CallOutcome};
+use crate::schema::Schema;
+use crate::values::{from_js, to_js, FOR_JS};
+
+/// What a handler is told about its call.
+#[napi(object)]
+#[derive(Debug)]
+pub struct CallInfo {
+    /// An id unique in this process, passed to the `onCancel` callback if the call is cancelled.
+    pub id: u32,
+    /// `package.Service/Method`.
+    pub method: String,
+    /// The caller's metadata.
+    pub metadata: HashMap<String, String>,
+    /// Milliseconds left before the caller's deadline, if it set one.
+    pub time_remaining_ms: Option<f64>,
+    /// Who is calling (a socket path, an address, `inproc`).
+    pub peer: String,
+    /// `inproc`, `unix`, `grpc`, …
+    pub transport: String,
+    /// The call's trace id.
+    pub trace_id: String,
+    /// The authenticated caller, if any.
+    pub identity: Option<String>,
+}
+
+/// A JavaScript handler: `(request: Buffer, info: CallInfo) => Promise<CallOutcome>`; weak, so
+/// a registered handler does not keep the process alive by itself.
+type Handler = ThreadsafeFunction<
+    (Buffer, CallInfo),
+    Promise<CallOutcome>,
+    (Buffer, CallInfo),
+    Status,
+    false,
+    true,
+>;
+
+/// `(id: number) => void`, told when a call still running in JavaScript is cancelled.
+type OnCancel = ThreadsafeFunction<u32, (), u32, Status, false, true>;
+
+static NEXT_CALL: AtomicU32 = AtomicU32::new(1);
+
+/// A server whose handlers are JavaScript functions.
+#[napi]
+pub struct Server {
+    inner: Arc<core::Server>,
+    on_cancel: Arc<OnCancel>,
+}
+
+#[napi]
+impl Server {
+    /// A server for `schema`; `onCancel(id)` is called when a running call is cancelled.
+    #[napi(constructor)]
+    pub fn new(schema: &Schema, on_cancel: OnCancel) -> Server {
+        let options = ServerOptions {
+            language: "node".to_string(),
+            decode: FOR_JS,
+            ..ServerOptions::default()
+        };
+        Server {
+            inner: Arc::new(core::Server::with_options(schema.inner.clone(), options)),
+            on_cancel: Arc::new(on_cancel),
+        }
+    }
+
+    /// Registers the handler of a unary method.
+    #[napi]
+    pub fn method(&self, name: String, handler: Handler) -> napi::Result<()> {
+        let handler = Arc::new(handler);
+        let on_cancel = self.on_cancel.clone();
+        js(self.inner.unary(&name, move |request, ctx: Context| {
+            let handler = handler.clone();
+            let on_cancel = on_cancel.clone();
+            async move {
+                let info = call_info(&ctx);
+                // Dropped before the reply (caller gone, deadline): JavaScript is told.
+                let guard = CancelGuard {
+                    id: Some(info.id),
+                    on_cancel,
+                };
+                let promise = handler
+                    .call_async((to_js(&request)?, info))
+                    .await
+                    .map_err(handler_failed)?;
+                let outcome = promise.await.map_err(handler_failed)?;
+                guard.disarm();
+                match (outcome.error, outcome.reply) {
+                    (Some(e), _) => Err(from_native(e)),
+                    (None, Some(reply)) => from_js(&reply),
+                    (None, None) => Err(core::Error::new(Code::Internal, "handler gave no reply")),
+                }
+            }
+        }))
+    }
+
+    /// Starts serving on `uri`; returns the URI actually bound (an ephemeral port filled in).
+    #[napi]
+    pub fn listen(&self, uri: String) -> napi::Result<String> {
+        js(self.inner.listen(&uri))
+    }
+
+    /// The URIs being served.
+    #[napi]
+    pub fn endpoints(&self) -> Vec<String> {
+        self.inner.endpoints()
+    }
+
+    /// Stops accepting calls, waits up to `graceMs` for calls in flight, then stops.
+    #[napi]
+    pub fn shutdown<'env>(
+        &self,
+        env: &'env Env,
+        grace_ms: Option<f64>,
+    ) -> napi::Result<Object<'env>> {
+        let server = self.inner.clone();
+        let grace = Duration::from_secs_f64(grace_ms.unwrap_or(5000.0).max(0.0) / 1000.0);
+        let (deferred, promise) = env.create_deferred()?;
+        runtime::handle().spawn(async move {
+            server.shutdown(grace).await;
+            deferred.resolve(|_| Ok(()));
+        });
+        Ok(promise)
+    }
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("endpoints", &self.inner.endpoints())
+            .finish()
+    }
+}
+
+fn call_info(ctx: &Context) -> CallInfo {
+    CallInfo {
+        id: NEXT_CALL.fetch_add(1, Ordering::Relaxed),
+        method: ctx.method().to_string(),
+        metadata: ctx
+            .metadata()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        time_remaining_ms: ctx.time_remaining().map(|d| d.as_secs_f64() * 1000.0),
+        peer: ctx.peer().to_string(),
+        transport: ctx.transport().to_string(),
+        trace_id: ctx.trace_id().to_string(),
+        identity: ctx.identity().map(str::to_string),
+    }
+}
+
+fn handler_failed(e: napi::Error) -> core::Error {
+    core::Error::new(
+        Code::Internal,
+        format!("the JavaScript handler could not be run: {e}"),
+    )
+}
+
+struct CancelGuard {
+    id: Option<u32>,
+    on_cancel: Arc<OnCancel>,
+}
+
+impl CancelGuard {
+    fn disarm(mut self) {
+        self.id = None;
+    }
+}
+
+impl Drop for CancelGuard {
+    fn drop(&mut self) {
+        if let Some(id) = self.id {
+            self.on_cancel
+                .call(id, ThreadsafeFunctionCallMode::NonBlocking);
+        }
+    }
+}
