@@ -22,7 +22,7 @@ pub struct Client {
 
 /// Connects to `uri`; the Promise settles with a [`Client`] (or rejects with `CODE: message`).
 /// With `schema`, the server's own schema is not asked for (stock gRPC servers).
-#[napi]
+#[napi(ts_return_type = "Promise<Client>")]
 pub fn connect<'env>(
     env: &'env Env,
     uri: String,
@@ -51,7 +51,7 @@ pub fn connect<'env>(
 impl Client {
     /// Calls a unary method with a CBOR request; the Promise settles with the outcome (a CBOR
     /// reply or an error with its code and details) and never rejects.
-    #[napi]
+    #[napi(ts_return_type = "Promise<CallOutcome>")]
     pub fn call<'env>(
         &self,
         env: &'env Env,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hms_ffi_core::{self as core, runtime, Code, Context, ServerOptions};
-use napi::bindgen_prelude::{Buffer, Object, Promise};
+use napi::bindgen_prelude::{Buffer, FnArgs, Object, Promise};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status};
 use napi_derive::napi;
@@ -40,9 +40,9 @@ pub struct CallInfo {
 /// A JavaScript handler: `(request: Buffer, info: CallInfo) => Promise<CallOutcome>`; weak, so
 /// a registered handler does not keep the process alive by itself.
 type Handler = ThreadsafeFunction<
-    (Buffer, CallInfo),
+    FnArgs<(Buffer, CallInfo)>,
     Promise<CallOutcome>,
-    (Buffer, CallInfo),
+    FnArgs<(Buffer, CallInfo)>,
     Status,
     false,
     true,
@@ -63,7 +63,7 @@ pub struct Server {
 #[napi]
 impl Server {
     /// A server for `schema`; `onCancel(id)` is called when a running call is cancelled.
-    #[napi(constructor)]
+    #[napi(constructor, ts_args_type = "schema: Schema, onCancel: (id: number) => void")]
     pub fn new(schema: &Schema, on_cancel: OnCancel) -> Server {
         let options = ServerOptions {
             language: "node".to_string(),
@@ -77,7 +77,7 @@ impl Server {
     }
 
     /// Registers the handler of a unary method.
-    #[napi]
+    #[napi(ts_args_type = "name: string, handler: (request: Buffer, info: CallInfo) => Promise<CallOutcome>")]
     pub fn method(&self, name: String, handler: Handler) -> napi::Result<()> {
         let handler = Arc::new(handler);
         let on_cancel = self.on_cancel.clone();
@@ -92,7 +92,7 @@ impl Server {
                     on_cancel,
                 };
                 let promise = handler
-                    .call_async((to_js(&request)?, info))
+                    .call_async((to_js(&request)?, info).into())
                     .await
                     .map_err(handler_failed)?;
                 let outcome = promise.await.map_err(handler_failed)?;
@@ -119,7 +119,7 @@ impl Server {
     }
 
     /// Stops accepting calls, waits up to `graceMs` for calls in flight, then stops.
-    #[napi]
+    #[napi(ts_return_type = "Promise<void>")]
     pub fn shutdown<'env>(
         &self,
         env: &'env Env,

@@ -1,0 +1,144 @@
+// Types of the `hms-ffi` package (hand-written for the idiomatic layer in index.js; the native
+// addon's own declarations are generated into binding.d.ts by `npm run build`).
+
+/// <reference types="node" />
+
+/** The gRPC code names. */
+export type CodeName =
+  | 'CANCELLED' | 'UNKNOWN' | 'INVALID_ARGUMENT' | 'DEADLINE_EXCEEDED' | 'NOT_FOUND'
+  | 'ALREADY_EXISTS' | 'PERMISSION_DENIED' | 'RESOURCE_EXHAUSTED' | 'FAILED_PRECONDITION'
+  | 'ABORTED' | 'OUT_OF_RANGE' | 'UNIMPLEMENTED' | 'INTERNAL' | 'UNAVAILABLE' | 'DATA_LOSS'
+  | 'UNAUTHENTICATED'
+
+export declare const CODES: readonly ('OK' | CodeName)[]
+
+/** A message as JavaScript sees it: fields by their `.proto` names. */
+export type Message = { [field: string]: Value }
+/** A field value: 64-bit integers are `bigint` (or `number` with `int64: 'number'`), bytes are
+ * `Buffer`/`Uint8Array`, Timestamps are `Date` (`Timestamp` when received), enums are names. */
+export type Value =
+  | null | undefined | boolean | number | bigint | string | Uint8Array | Date | Duration
+  | Value[] | Map<Value, Value> | Message
+
+export interface FieldViolation { field: string; description: string }
+export interface ErrorOrigin { language: string; service: string; method: string }
+export interface ErrorDetails {
+  fieldViolations: FieldViolation[]
+  reason?: string
+  domain?: string
+  metadata?: Record<string, string>
+  stack?: string[]
+  debug?: string
+  origin?: ErrorOrigin
+}
+
+/** An hms-ffi error: a gRPC code name, a message and structured details. */
+export declare class HmsError extends Error {
+  constructor (code: CodeName, message: string, details?: Partial<ErrorDetails>)
+  readonly code: CodeName
+  readonly details: ErrorDetails
+  /** The numeric gRPC status code. */
+  readonly grpcCode: number
+  readonly fieldViolations: FieldViolation[]
+}
+type CodeError<C extends CodeName> = HmsError & { readonly code: C }
+interface CodeErrorClass<C extends CodeName> {
+  new (message: string, details?: Partial<ErrorDetails>): CodeError<C>
+}
+export declare const Cancelled: CodeErrorClass<'CANCELLED'>
+export declare const Unknown: CodeErrorClass<'UNKNOWN'>
+export declare const InvalidArgument: CodeErrorClass<'INVALID_ARGUMENT'>
+export declare const DeadlineExceeded: CodeErrorClass<'DEADLINE_EXCEEDED'>
+export declare const NotFound: CodeErrorClass<'NOT_FOUND'>
+export declare const AlreadyExists: CodeErrorClass<'ALREADY_EXISTS'>
+export declare const PermissionDenied: CodeErrorClass<'PERMISSION_DENIED'>
+export declare const ResourceExhausted: CodeErrorClass<'RESOURCE_EXHAUSTED'>
+export declare const FailedPrecondition: CodeErrorClass<'FAILED_PRECONDITION'>
+export declare const Aborted: CodeErrorClass<'ABORTED'>
+export declare const OutOfRange: CodeErrorClass<'OUT_OF_RANGE'>
+export declare const Unimplemented: CodeErrorClass<'UNIMPLEMENTED'>
+export declare const Internal: CodeErrorClass<'INTERNAL'>
+export declare const Unavailable: CodeErrorClass<'UNAVAILABLE'>
+export declare const DataLoss: CodeErrorClass<'DATA_LOSS'>
+export declare const Unauthenticated: CodeErrorClass<'UNAUTHENTICATED'>
+/** The error class for a code name. */
+export declare function errorClass (code: CodeName): CodeErrorClass<CodeName>
+
+/** A `Date` that keeps nanoseconds: what Timestamp fields arrive as. */
+export declare class Timestamp extends Date {
+  constructor (seconds?: bigint | number, nanos?: number)
+  readonly seconds: bigint
+  readonly nanos: number
+  static fromDate (date: Date): Timestamp
+  static parse (text: string): Timestamp
+  toRFC3339 (): string
+}
+
+/** A signed span of time with nanosecond precision (`google.protobuf.Duration`). */
+export declare class Duration {
+  constructor (seconds?: bigint | number, nanos?: number)
+  readonly seconds: bigint
+  readonly nanos: number
+  static fromMillis (ms: number): Duration
+  toNanos (): bigint
+  toMillis (): number
+  toString (): string
+}
+
+export type StreamingKind = 'unary' | 'server_streaming' | 'client_streaming' | 'bidi_streaming'
+export interface MethodDescription { name: string; kind: StreamingKind | string; input: string; output: string }
+
+/** A compiled set of `.proto` files. */
+export declare class Schema {
+  private constructor ()
+  static load (path: string, options?: { includes?: string[] }): Schema
+  static fromSource (name: string, text: string): Schema
+  methods (): MethodDescription[]
+}
+
+/** What a handler knows about its call. */
+export declare class Context {
+  readonly method: string
+  readonly metadata: Record<string, string>
+  readonly peer: string
+  readonly transport: string
+  readonly traceId: string
+  readonly identity: string | null
+  readonly deadline: Date | null
+  /** Aborted when the caller cancels or its deadline passes. */
+  readonly signal: AbortSignal
+  readonly cancelled: boolean
+  timeRemainingMs (): number | null
+}
+
+export type Int64Form = 'bigint' | 'number'
+export type Handler<Req = any, Rep = any> = (request: Req, ctx: Context) => Rep | Promise<Rep>
+
+/** A server: register handlers, then listen on one or more URIs. */
+export declare class Server {
+  constructor (schema: Schema, options?: { int64?: Int64Form })
+  method<Req = any, Rep = any> (name: string, handler: Handler<Req, Rep>): this
+  listen (uri: string): Promise<string>
+  endpoints (): string[]
+  shutdown (options?: { graceMs?: number }): Promise<void>
+}
+
+export interface CallOptions {
+  timeoutMs?: number
+  metadata?: Record<string, string>
+  signal?: AbortSignal
+}
+
+/** A connection to a server; calls may run concurrently. */
+export declare class Client {
+  private constructor ()
+  call<Rep = any> (method: string, request: object, options?: CallOptions): Promise<Rep>
+  methods (): MethodDescription[]
+  readonly endpoint: string
+  close (): void
+}
+
+export declare function connect (
+  uri: string,
+  options?: { schema?: Schema; int64?: Int64Form }
+): Promise<Client>

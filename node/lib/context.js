@@ -1,0 +1,36 @@
+'use strict'
+// The handler's view of its call.
+
+/** What a handler knows about its call. */
+class Context {
+  constructor (info, signal) {
+    /** `package.Service/Method`. */
+    this.method = info.method
+    /** The caller's metadata (lower-case keys). */
+    this.metadata = info.metadata
+    /** Who is calling. */
+    this.peer = info.peer
+    /** `inproc`, `unix`, `grpc`, … */
+    this.transport = info.transport
+    /** The call's trace id. */
+    this.traceId = info.traceId
+    /** The authenticated caller, or `null`. */
+    this.identity = info.identity ?? null
+    /** When the caller stops waiting, or `null`. */
+    this.deadline = info.timeRemainingMs == null ? null : new Date(Date.now() + info.timeRemainingMs)
+    /** Aborted when the caller cancels or its deadline passes. */
+    this.signal = signal
+  }
+
+  /** Milliseconds left before the deadline, or `null` without one. */
+  timeRemainingMs () {
+    return this.deadline == null ? null : Math.max(0, this.deadline.getTime() - Date.now())
+  }
+
+  /** Whether the call was cancelled. */
+  get cancelled () {
+    return this.signal.aborted
+  }
+}
+
+module.exports = { Context }

@@ -1,0 +1,101 @@
+'use strict'
+// The error model: `HmsError` with the gRPC code name in `.code` and structured `.details`,
+// and one subclass per code, so `instanceof NotFound` and `err.code === 'NOT_FOUND'` both work.
+
+const CODES = [
+  'OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND',
+  'ALREADY_EXISTS', 'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED',
+  'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED'
+]
+
+const emptyDetails = () => ({ fieldViolations: [] })
+
+/** An hms-ffi error: a gRPC code name, a message and structured details. */
+class HmsError extends Error {
+  /**
+   * @param {string} code a gRPC code name such as `'NOT_FOUND'` (what a handler throws to fail
+   *   a call with that code)
+   * @param {string} message
+   * @param {object} [details] `{ fieldViolations, reason, domain, metadata, stack, debug, origin }`
+   */
+  constructor (code, message, details) {
+    super(message)
+    const known = CODES.includes(code) && code !== 'OK'
+    this.code = known ? code : 'UNKNOWN'
+    this.details = { ...emptyDetails(), ...(details || {}) }
+  }
+
+  /** The numeric gRPC status code. */
+  get grpcCode () {
+    return CODES.indexOf(this.code)
+  }
+
+  /** Field violations (`google.rpc.BadRequest`): `[{ field, description }]`. */
+  get fieldViolations () {
+    return this.details.fieldViolations
+  }
+}
+
+const byCode = {}
+const classes = {}
+for (const code of CODES.slice(1)) {
+  const name = code.toLowerCase().replace(/(^|_)([a-z])/g, (_, __, c) => c.toUpperCase())
+  // A named class per code, e.g. `class NotFound extends HmsError`.
+  const cls = {
+    [name]: class extends HmsError {
+      constructor (message, details) {
+        super(code, message, details)
+      }
+    }
+  }[name]
+  Object.defineProperty(cls.prototype, 'name', { value: name })
+  byCode[code] = cls
+  classes[name] = cls
+}
+Object.defineProperty(HmsError.prototype, 'name', { value: 'HmsError' })
+
+/** The subclass for a code name. */
+function errorClass (code) {
+  return byCode[code] || classes.Unknown
+}
+
+/** A native error object `{ code, message, details }` as the matching subclass. */
+function fromNative (e) {
+  return new (errorClass(e.code))(e.message, e.details)
+}
+
+/** A thrown native error (`CODE: message`) as the matching subclass; others pass through. */
+function fromThrown (e) {
+  const m = e instanceof Error && /^([A-Z_]+): ([\s\S]*)$/.exec(e.message)
+  if (m && byCode[m[1]]) return new byCode[m[1]](m[2])
+  return e
+}
+
+/** Runs `f`, rethrowing native errors as `HmsError` subclasses. */
+function native (f) {
+  try {
+    return f()
+  } catch (e) {
+    throw fromThrown(e)
+  }
+}
+
+/** What a handler's exception becomes for the caller: its own code if it is an `HmsError`,
+ * else `INTERNAL` with the exception's class, message and stack in the details. */
+function toNative (e) {
+  if (e instanceof HmsError) {
+    return { code: e.code, message: e.message, details: e.details }
+  }
+  const name = (e && e.constructor && e.constructor.name) || typeof e
+  const message = e instanceof Error ? e.message : String(e)
+  const stack = e instanceof Error && typeof e.stack === 'string'
+    ? e.stack.split('\n').slice(1).map((l) => l.trim())
+    : []
+  return {
+    code: 'INTERNAL',
+    message: `${name}: ${message}`,
+    details: { fieldViolations: [], stack, debug: `${name}: ${message}` }
+  }
+}
+
+module.exports = { CODES, HmsError, ...classes, errorClass, fromNative, fromThrown, native, toNative }
