@@ -1,0 +1,170 @@
+'use strict'
+// Behaviour of the Node.js API: errors, cancellation, deadlines, nested calls, types, the event
+// loop and the process lifetime.
+
+const { test } = require('node:test')
+const assert = require('node:assert/strict')
+const path = require('node:path')
+const { execFile } = require('node:child_process')
+const hms = require('..')
+const { PROTO, SERVICE } = require('./vectors')
+
+const ECHO = `${SERVICE}/EchoScalars`
+const SLEEP = `${SERVICE}/Sleep`
+const FAIL = `${SERVICE}/Fail`
+let n = 0
+
+async function serve (setup) {
+  const server = new hms.Server(hms.Schema.load(PROTO))
+  setup(server)
+  const uri = await server.listen(`inproc://node-api-${n++}`)
+  return { server, client: await hms.connect(uri), uri }
+}
+
+test('typed errors: HmsError subclasses with code, details and instanceof', async () => {
+  const { server, client } = await serve((s) => s.method(FAIL, (req) => {
+    throw new hms.NotFound(`no ${req.message}`, { reason: 'GONE', domain: 'test', metadata: { k: 'v' } })
+  }))
+  const err = await client.call(FAIL, { message: 'widget' }).catch((e) => e)
+  assert.ok(err instanceof hms.NotFound && err instanceof hms.HmsError && err instanceof Error)
+  assert.equal(err.code, 'NOT_FOUND')
+  assert.equal(err.grpcCode, 5)
+  assert.equal(err.message, 'no widget')
+  assert.equal(err.details.reason, 'GONE')
+  assert.deepEqual(err.details.metadata, { k: 'v' })
+  assert.equal(err.details.origin.language, 'node')
+  await server.shutdown()
+})
+
+test('a wrong type is InvalidArgument with the field path, and nothing reaches the handler', async () => {
+  let calls = 0
+  const { server, client } = await serve((s) => s.method(ECHO, (req) => { calls++; return req }))
+  const err = await client.call(ECHO, { int32_v: 'seven', bool_v: 1 }).catch((e) => e)
+  assert.ok(err instanceof hms.InvalidArgument)
+  assert.deepEqual(err.fieldViolations.map((v) => v.field).sort(), ['bool_v', 'int32_v'])
+  const unsendable = await client.call(ECHO, { string_v: () => 1 }).catch((e) => e)
+  assert.ok(unsendable instanceof hms.InvalidArgument, String(unsendable))
+  assert.equal(calls, 0)
+  assert.equal((await client.call(ECHO, { int32_v: 7 })).int32_v, 7)
+  await server.shutdown()
+})
+
+test('a JS exception or a rejected Promise is Internal with the stack, and the server keeps serving', async () => {
+  const { server, client } = await serve((s) => {
+    s.method(FAIL, async (req) => {
+      if (req.message === 'reject') return Promise.reject(new RangeError('bad range'))
+      throw new TypeError('bad type')
+    })
+    s.method(ECHO, (req) => req)
+  })
+  for (const [message, cls] of [['throw', 'TypeError'], ['reject', 'RangeError']]) {
+    const err = await client.call(FAIL, { message }).catch((e) => e)
+    assert.ok(err instanceof hms.Internal, String(err))
+    assert.match(err.message, new RegExp(`^${cls}: `))
+    assert.ok(err.details.stack.some((l) => l.includes('api.test.js')), err.details.stack.join('\n'))
+  }
+  assert.equal((await client.call(ECHO, { string_v: 'still here' })).string_v, 'still here')
+  await server.shutdown()
+})
+
+test('unknown methods and unknown schema names are typed errors', async () => {
+  const { server, client } = await serve((s) => s.method(ECHO, (req) => req))
+  const err = await client.call(`${SERVICE}/Nope`, {}).catch((e) => e)
+  assert.ok(err instanceof hms.HmsError && ['NOT_FOUND', 'UNIMPLEMENTED'].includes(err.code), String(err))
+  assert.throws(() => server.method(`${SERVICE}/Nope`, () => ({})), hms.HmsError)
+  assert.throws(() => hms.Schema.fromSource('bad.proto', 'syntax = "proto3"; message {'), hms.InvalidArgument)
+  assert.throws(() => hms.Schema.load('/no/such/file.proto'), hms.HmsError)
+  await assert.rejects(hms.connect('unix:///no/such/hms.sock'), hms.Unavailable)
+  await server.shutdown()
+})
+
+test('an AbortSignal cancels the call and the handler sees ctx.signal abort', async () => {
+  let aborted
+  const { server, client } = await serve((s) => s.method(SLEEP, (req, ctx) => new Promise((resolve) => {
+    ctx.signal.addEventListener('abort', () => { aborted = true; resolve({}) })
+  })))
+  const controller = new AbortController()
+  setTimeout(() => controller.abort(), 50)
+  const err = await client.call(SLEEP, { millis: 60000 }, { signal: controller.signal }).catch((e) => e)
+  assert.ok(err instanceof hms.Cancelled, String(err))
+  for (let i = 0; i < 50 && !aborted; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  assert.ok(aborted, 'the handler was not told')
+  const already = await client.call(SLEEP, { millis: 1 }, { signal: AbortSignal.abort() }).catch((e) => e)
+  assert.ok(already instanceof hms.Cancelled)
+  await server.shutdown()
+})
+
+test('a deadline reaches the handler and ends the call with DeadlineExceeded', async () => {
+  let remaining
+  const { server, client } = await serve((s) => s.method(SLEEP, (req, ctx) => {
+    remaining = ctx.timeRemainingMs()
+    return new Promise((resolve) => setTimeout(() => resolve({}), Number(req.millis)))
+  }))
+  const err = await client.call(SLEEP, { millis: 2000 }, { timeoutMs: 100 }).catch((e) => e)
+  assert.ok(err instanceof hms.DeadlineExceeded, String(err))
+  assert.ok(remaining > 0 && remaining <= 100, `remaining ${remaining}`)
+  await server.shutdown()
+})
+
+test('metadata reaches the handler; a handler calls another server', async () => {
+  const inner = await serve((s) => s.method(ECHO, (req, ctx) => ({ ...req, string_v: `${req.string_v}+${ctx.metadata['x-tenant']}` })))
+  const outer = await serve((s) => s.method(ECHO, async (req, ctx) => {
+    const reply = await inner.client.call(ECHO, req, { metadata: { 'x-tenant': ctx.metadata['x-tenant'] } })
+    return { ...reply, int32_v: reply.int32_v + 1 }
+  }))
+  const reply = await outer.client.call(ECHO, { string_v: 'a', int32_v: 1 }, { metadata: { 'x-tenant': 'acme' } })
+  assert.equal(reply.string_v, 'a+acme')
+  assert.equal(reply.int32_v, 2)
+  await outer.server.shutdown()
+  await inner.server.shutdown()
+})
+
+test('types: bigint for 64-bit fields (number on request), Buffer bytes, Date timestamps', async () => {
+  const { server, client, uri } = await serve((s) => {
+    s.method(`${SERVICE}/Echo`, (req) => req)
+    s.method(ECHO, (req) => req)
+  })
+  const ts = new Date('2024-02-29T12:34:56.789Z')
+  const reply = await client.call(`${SERVICE}/Echo`, {
+    scalars: { int64_v: 9007199254740993n, uint64_v: 18446744073709551615n, bytes_v: new Uint8Array([1, 2]) },
+    at: ts
+  })
+  assert.equal(reply.scalars.int64_v, 9007199254740993n)
+  assert.equal(reply.scalars.uint64_v, 18446744073709551615n)
+  assert.equal(typeof reply.scalars.int32_v, 'number')
+  assert.deepEqual([...reply.scalars.bytes_v], [1, 2])
+  assert.ok(Buffer.isBuffer(reply.scalars.bytes_v))
+  assert.ok(reply.at instanceof Date && reply.at.getTime() === ts.getTime())
+  const asNumber = await hms.connect(uri, { int64: 'number' })
+  const small = await asNumber.call(ECHO, { int64_v: 42n })
+  assert.equal(small.int64_v, 42)
+  const tooBig = await client.call(ECHO, { int64_v: 2n ** 64n }).catch((e) => e)
+  assert.ok(tooBig instanceof hms.InvalidArgument, String(tooBig))
+  await server.shutdown()
+})
+
+test('the event loop keeps running while calls are in flight', async () => {
+  const { server, client } = await serve((s) => s.method(SLEEP, (req) => new Promise((resolve) => setTimeout(() => resolve({}), 200))))
+  let ticks = 0
+  const timer = setInterval(() => ticks++, 10)
+  await Promise.all(Array.from({ length: 8 }, () => client.call(SLEEP, { millis: 200 })))
+  clearInterval(timer)
+  assert.ok(ticks >= 10, `only ${ticks} ticks in 200 ms`)
+  await server.shutdown()
+})
+
+test('a process with only a server stays alive while listening and exits after shutdown()', async () => {
+  const script = `
+    const hms = require(${JSON.stringify(path.resolve(__dirname, '..'))})
+    const server = new hms.Server(hms.Schema.load(${JSON.stringify(PROTO)}))
+    server.method(${JSON.stringify(ECHO)}, (r) => r)
+    server.listen('inproc://alive').then(() => {
+      setTimeout(() => { console.log('still alive'); server.shutdown() }, 300)
+    })`
+  const started = Date.now()
+  const out = await new Promise((resolve, reject) => {
+    execFile(process.execPath, ['-e', script], { timeout: 10000 }, (err, stdout) => err ? reject(err) : resolve(stdout))
+  })
+  assert.equal(out.trim(), 'still alive')
+  assert.ok(Date.now() - started < 8000)
+})
