@@ -70,7 +70,7 @@ export declare class Timestamp extends Date {
   readonly seconds: bigint
   readonly nanos: number
   static fromDate (date: Date): Timestamp
-  static parse (text: string): Timestamp
+  static fromRFC3339 (text: string): Timestamp
   toRFC3339 (): string
 }
 

@@ -9,13 +9,15 @@ RUST_SOCK=/tmp/hms-ffi-demo-rust.sock
 PY_SOCK=/tmp/hms-ffi-demo-python.sock
 GO_SOCK=/tmp/hms-ffi-demo-go.sock
 GO_BIN=target/go/greeter
+NODE_SOCK=/tmp/hms-ffi-demo-node.sock
+NODE="env NODE_PATH=target/node-app/node_modules node examples/node/greeter.js"
 status=0
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -f "$RUST_SOCK" "$PY_SOCK" "$GO_SOCK"; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -f "$RUST_SOCK" "$PY_SOCK" "$GO_SOCK" "$NODE_SOCK"; }
 trap cleanup EXIT
 wait_for() { for _ in $(seq 1 100); do [ -S "$1" ] && return 0; sleep 0.1; done; echo "no socket $1" >&2; return 1; }
 step() { echo; echo "== $*"; }
-rm -f "$RUST_SOCK" "$PY_SOCK" "$GO_SOCK"
+rm -f "$RUST_SOCK" "$PY_SOCK" "$GO_SOCK" "$NODE_SOCK"
 
 step "Rust greeter server on unix://$RUST_SOCK"
 $BIN/examples/greeter serve "unix://$RUST_SOCK" & pids+=($!)
@@ -28,6 +30,10 @@ wait_for "$PY_SOCK" || exit 1
 step "Go greeter server on unix://$GO_SOCK"
 $GO_BIN serve "unix://$GO_SOCK" & pids+=($!)
 wait_for "$GO_SOCK" || exit 1
+
+step "Node greeter server on unix://$NODE_SOCK"
+$NODE serve "unix://$NODE_SOCK" & pids+=($!)
+wait_for "$NODE_SOCK" || exit 1
 
 step "Rust client -> Python server"
 $BIN/examples/greeter call "unix://$PY_SOCK" Ada || status=1
@@ -43,6 +49,12 @@ $PY examples/python/greeter.py call "unix://$GO_SOCK" Barbara || status=1
 
 step "Rust client -> Go server"
 $BIN/examples/greeter call "unix://$GO_SOCK" Ken || status=1
+
+step "Node client -> Go server"
+$NODE call "unix://$GO_SOCK" Margaret || status=1
+
+step "Python client -> Node server"
+$PY examples/python/greeter.py call "unix://$NODE_SOCK" Ryan || status=1
 
 step "hms-ffi list unix://$PY_SOCK"
 $BIN/hms-ffi list "unix://$PY_SOCK" || status=1

@@ -83,7 +83,7 @@ function notation (v) {
       case '$bytes': return Buffer.from(x, 'base64')
       case '$bytes_fill': return Buffer.alloc(x.len, x.byte)
       case '$string_fill': return x.text.repeat(x.count)
-      case '$timestamp': return hms.Timestamp.parse(x)
+      case '$timestamp': return hms.Timestamp.fromRFC3339(x)
       case '$duration': return duration(x)
     }
   }

@@ -235,7 +235,7 @@ class Reader {
   tagged (tag) {
     const inner = this.value()
     switch (tag) {
-      case TAG_RFC3339: return Timestamp.parse(inner)
+      case TAG_RFC3339: return Timestamp.fromRFC3339(inner)
       case TAG_EPOCH: return new Date(Number(inner) * 1000)
       case TAG_POS_BIGNUM:
       case TAG_NEG_BIGNUM: {

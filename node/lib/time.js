@@ -26,7 +26,7 @@ class Timestamp extends Date {
   }
 
   /** Parses RFC 3339 text with up to nine fractional digits and any UTC offset. */
-  static parse (text) {
+  static fromRFC3339 (text) {
     const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/i.exec(text)
     if (!m) throw new TypeError(`not an RFC 3339 timestamp: ${JSON.stringify(text)}`)
     const whole = Date.parse(m[1] + (m[3].toUpperCase() === 'Z' ? 'Z' : m[3]))

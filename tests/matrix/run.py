@@ -27,6 +27,10 @@ def languages(python: str) -> dict:
     return {
         "go": {"serve": [go, "serve"], "client": [go, "client"]},
         "rust": {"serve": [rust, "serve"], "client": [rust, "client"]},
+        "node": {
+            "serve": ["node", str(ROOT / "tests" / "matrix" / "node" / "conformance.js"), "serve"],
+            "client": ["node", str(ROOT / "tests" / "matrix" / "node" / "conformance.js"), "client"],
+        },
         "python": {
             "serve": [python, str(ROOT / "tests" / "matrix" / "python" / "conformance.py"), "serve"],
             "client": [python, str(ROOT / "tests" / "matrix" / "python" / "conformance.py"), "client"],

@@ -1,0 +1,33 @@
+## Node.js: the napi-rs addon (node/), built by @napi-rs/cli; the package installed from its
+## `npm pack` tarball into target/node-app, as a user would install it.
+NODE_APP = target/node-app
+
+node/node_modules/.package-lock.json: node/package.json node/package-lock.json
+	cd node && npm ci --no-audit --no-fund --loglevel=error
+
+## node-build: the addon (debug), with binding.js/binding.d.ts regenerated; fails if they are stale.
+node-build: node/node_modules/.package-lock.json
+	cd node && npx napi build --platform --js binding.js --dts binding.d.ts
+	@git diff --quiet -- node/binding.d.ts node/binding.js || { git diff --stat -- node/binding.d.ts node/binding.js; \
+	  echo "node/binding.d.ts or binding.js is stale: commit the regenerated files"; exit 1; }
+
+node-install: node-build
+	@mkdir -p target/node $(NODE_APP)
+	cd node && npm pack --pack-destination ../target/node --loglevel=error >/dev/null
+	cd $(NODE_APP) && npm install --no-audit --no-fund --loglevel=error --no-save ../node/hms-ffi-0.1.0.tgz
+
+test-node: node-install
+	$(CARGO) build -p hms-ffi-core --example conformance
+	cd node && node --test __test__/
+	cd node && npx tsc --noEmit --strict --target es2020 --module commonjs --types node __test__/types-check.ts
+	NODE_PATH=$(NODE_APP)/node_modules node examples/node/greeter.js both
+
+## bench-node: 64-byte echo over unix, Node client -> Node server, hms-ffi vs @grpc/grpc-js.
+bench-node: node-install
+	cd benches/node && npm ci --no-audit --no-fund --loglevel=error
+	NODE_PATH=$(NODE_APP)/node_modules node benches/node/echo_bench.js
+
+TEST_TARGETS += test-node
+DEMO_DEPS    += node-install
+MATRIX_DEPS  += node-build
+CLIPPY_PKGS  += -p hms-ffi-node

@@ -1,0 +1,33 @@
+// Compiled by `tsc --noEmit --strict` in `make test-node`: the hand-written index.d.ts must
+// describe the API as the tests and examples use it.
+import { Schema, Server, connect, HmsError, NotFound, Context, CodeName, Duration, Timestamp } from '..'
+
+async function main (): Promise<void> {
+  const schema = Schema.load('greeter.proto', { includes: [] })
+  const server = new Server(schema, { int64: 'bigint' })
+  server.method('demo.v1.Greeter/SayHello', async (req: { name: string }, ctx: Context) => {
+    const left: number | null = ctx.timeRemainingMs()
+    ctx.signal.addEventListener('abort', () => undefined)
+    return { message: `Hello ${req.name} ${left ?? ''}` }
+  })
+  const uri: string = await server.listen('inproc://types')
+  const client = await connect(uri, { int64: 'number' })
+  const controller = new AbortController()
+  try {
+    const reply = await client.call<{ message: string }>('demo.v1.Greeter/SayHello', { name: 'Ada' }, {
+      timeoutMs: 100, metadata: { k: 'v' }, signal: controller.signal
+    })
+    console.log(reply.message.length, client.methods()[0].kind, new Duration(1n, 5).toMillis(), Timestamp.fromRFC3339('1970-01-01T00:00:00Z').nanos)
+  } catch (e) {
+    if (e instanceof NotFound) {
+      const code: 'NOT_FOUND' = e.code
+      console.log(code)
+    } else if (e instanceof HmsError) {
+      const code: CodeName = e.code
+      console.log(code, e.details.fieldViolations.map((v) => v.field), e.grpcCode)
+    }
+  }
+  await server.shutdown({ graceMs: 10 })
+}
+
+void main()
