@@ -22,10 +22,15 @@ test-node: node-install
 	cd node && npx tsc --noEmit --strict --target es2020 --module commonjs --types node __test__/types-check.ts
 	NODE_PATH=$(NODE_APP)/node_modules node examples/node/greeter.js both
 
-## bench-node: 64-byte echo over unix, Node client -> Node server, hms-ffi vs @grpc/grpc-js.
-bench-node: node-install
+## bench-node: 64-byte echo over unix, Node client -> Node server, hms-ffi (release addon) vs
+## @grpc/grpc-js, in one run. The release addon is packed and installed into target/node-bench.
+bench-node: node/node_modules/.package-lock.json
+	cd node && npx napi build --platform --release --js binding.js --dts binding.d.ts
+	@mkdir -p target/node-bench
+	cd node && npm pack --pack-destination ../target/node-bench --loglevel=error >/dev/null
+	cd target/node-bench && npm install --no-audit --no-fund --loglevel=error --no-save ./hms-ffi-0.1.0.tgz
 	cd benches/node && npm ci --no-audit --no-fund --loglevel=error
-	NODE_PATH=$(NODE_APP)/node_modules node benches/node/echo_bench.js
+	NODE_PATH=target/node-bench/node_modules node benches/node/echo_bench.js
 
 TEST_TARGETS += test-node
 DEMO_DEPS    += node-install
