@@ -12,6 +12,10 @@ const { Context } = require('./lib/context')
 
 const { native, fromThrown } = errors
 
+// Servers that are listening stay reachable (and so are not garbage-collected, which would stop
+// them) until shutdown(), even when the program keeps no reference of its own.
+const LISTENING = new Set()
+
 function encodeRequest (value) {
   try {
     return cbor.encode(value ?? {})
@@ -87,6 +91,7 @@ class Server {
   async listen (uri) {
     const bound = native(() => this._native.listen(uri))
     if (!this._keepAlive) this._keepAlive = setInterval(() => {}, 1 << 30)
+    LISTENING.add(this)
     return bound
   }
 
@@ -102,6 +107,7 @@ class Server {
     } finally {
       clearInterval(this._keepAlive)
       this._keepAlive = null
+      LISTENING.delete(this)
     }
   }
 }

@@ -161,6 +161,24 @@ test('a process with only a server stays alive while listening and exits after s
     server.listen('inproc://alive').then(() => {
       setTimeout(() => { console.log('still alive'); server.shutdown() }, 300)
     })`
+  // A server the program no longer references keeps serving until shutdown().
+  const unreferenced = `
+    const hms = require(${JSON.stringify(path.resolve(__dirname, '..'))})
+    async function start () {
+      const server = new hms.Server(hms.Schema.load(${JSON.stringify(PROTO)}))
+      server.method(${JSON.stringify(ECHO)}, (r) => r)
+      await server.listen('inproc://unreferenced')
+    }
+    start().then(async () => {
+      for (let i = 0; i < 5; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 20)) }
+      const client = await hms.connect('inproc://unreferenced')
+      console.log((await client.call(${JSON.stringify(ECHO)}, { int32_v: 5 })).int32_v)
+      process.exit(0)
+    })`
+  const out2 = await new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--expose-gc', '-e', unreferenced], { timeout: 10000 }, (err, stdout) => err ? reject(err) : resolve(stdout))
+  })
+  assert.equal(out2.trim(), '5')
   const started = Date.now()
   const out = await new Promise((resolve, reject) => {
     execFile(process.execPath, ['-e', script], { timeout: 10000 }, (err, stdout) => err ? reject(err) : resolve(stdout))
