@@ -63,7 +63,10 @@ pub struct Server {
 #[napi]
 impl Server {
     /// A server for `schema`; `onCancel(id)` is called when a running call is cancelled.
-    #[napi(constructor, ts_args_type = "schema: Schema, onCancel: (id: number) => void")]
+    #[napi(
+        constructor,
+        ts_args_type = "schema: Schema, onCancel: (id: number) => void"
+    )]
     pub fn new(schema: &Schema, on_cancel: OnCancel) -> Server {
         let options = ServerOptions {
             language: "node".to_string(),
@@ -77,7 +80,9 @@ impl Server {
     }
 
     /// Registers the handler of a unary method.
-    #[napi(ts_args_type = "name: string, handler: (request: Buffer, info: CallInfo) => Promise<CallOutcome>")]
+    #[napi(
+        ts_args_type = "name: string, handler: (request: Buffer, info: CallInfo) => Promise<CallOutcome>"
+    )]
     pub fn method(&self, name: String, handler: Handler) -> napi::Result<()> {
         let handler = Arc::new(handler);
         let on_cancel = self.on_cancel.clone();
