@@ -529,7 +529,7 @@ fn registration_is_checked_against_the_schema() {
         Code::InvalidArgument
     );
     assert_eq!(
-        server.listen("ws://127.0.0.1:1").unwrap_err().code(),
+        server.listen("wss://127.0.0.1:1").unwrap_err().code(),
         Code::Unimplemented
     );
 }

@@ -1,5 +1,5 @@
 //! Runs every shared conformance vector (tests/conformance/vectors) as a client against the
-//! Rust conformance server, over inproc and over unix.
+//! Rust conformance server, over every transport.
 
 #![allow(clippy::unwrap_used)]
 
@@ -66,4 +66,12 @@ async fn conformance_over_grpc_unix() {
     server.listen(&uri).unwrap();
     let client = connect(&uri).await.unwrap();
     run_all(&client, "grpc+unix").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_over_http() {
+    let server = common::conformance_server();
+    let uri = server.listen("http://127.0.0.1:0").unwrap();
+    let client = connect(&uri).await.unwrap();
+    run_all(&client, "http").await;
 }

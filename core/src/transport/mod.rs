@@ -2,11 +2,16 @@
 //!
 //! - `inproc://name`: same process, no serialization shortcut (same interceptors, errors, limits).
 //! - `unix:///path.sock`: the local wire protocol of [`frame`] over a unix socket.
+//! - `grpc://host:port`, `grpc+unix:///path.sock`: gRPC over HTTP/2 (tonic).
+//! - `http://host:port`: the Connect protocol's unary calls over HTTP/1.1 or h2c.
 
+mod connect_codec;
 pub mod frame;
 mod grpc_client;
 mod grpc_codec;
 mod grpc_server;
+mod http_client;
+mod http_server;
 mod inproc;
 mod unix_client;
 mod unix_server;
@@ -26,6 +31,9 @@ use crate::limits::Limits;
 use crate::server::dispatch::Dispatcher;
 use frame::CallHead;
 
+/// The schemes this build serves and connects to, for messages and help texts.
+pub const SCHEMES: &str = "inproc://, unix://, grpc://, grpc+unix://, http://";
+
 /// A parsed endpoint URI.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {
@@ -37,6 +45,8 @@ pub enum Endpoint {
     Grpc(String),
     /// `grpc+unix:///path.sock`: gRPC over HTTP/2 on a unix socket.
     GrpcUnix(PathBuf),
+    /// `http://host:port`: Connect unary calls (JSON or protobuf bodies) over HTTP/1.1 or h2c.
+    Http(String),
 }
 
 impl FromStr for Endpoint {
@@ -68,12 +78,20 @@ impl FromStr for Endpoint {
                 }
                 Ok(Endpoint::Unix(PathBuf::from(path)))
             }
-            "grpc" => {
-                let authority = rest.strip_prefix("//").unwrap_or(rest).trim_end_matches('/');
-                if authority.is_empty() || !authority.contains(':') {
-                    return Err(bad("grpc needs host:port: grpc://127.0.0.1:50051"));
+            "grpc" | "http" => {
+                let authority = rest
+                    .strip_prefix("//")
+                    .unwrap_or(rest)
+                    .trim_end_matches('/');
+                if authority.is_empty() || !authority.contains(':') || authority.contains('/') {
+                    return Err(bad(&format!(
+                        "{scheme} needs host:port: {scheme}://127.0.0.1:50051"
+                    )));
                 }
-                Ok(Endpoint::Grpc(authority.to_string()))
+                Ok(match scheme {
+                    "grpc" => Endpoint::Grpc(authority.to_string()),
+                    _ => Endpoint::Http(authority.to_string()),
+                })
             }
             "grpc+unix" => {
                 let path = rest.strip_prefix("//").unwrap_or(rest);
@@ -82,11 +100,13 @@ impl FromStr for Endpoint {
                 }
                 Ok(Endpoint::GrpcUnix(PathBuf::from(path)))
             }
-            "http" | "https" | "ws" | "wss" | "shm" | "nats" => Err(Error::new(
+            "https" | "ws" | "wss" | "shm" | "nats" => Err(Error::new(
                 Code::Unimplemented,
-                format!("transport {scheme}:// is not available in this build (supported: inproc://, unix://, grpc://, grpc+unix://)"),
+                format!(
+                    "transport {scheme}:// is not available in this build (supported: {SCHEMES})"
+                ),
             )),
-            _ => Err(bad("unknown scheme (supported: inproc://, unix://, grpc://, grpc+unix://)")),
+            _ => Err(bad(&format!("unknown scheme (supported: {SCHEMES})"))),
         }
     }
 }
@@ -98,6 +118,7 @@ impl std::fmt::Display for Endpoint {
             Endpoint::Unix(p) => write!(f, "unix://{}", p.display()),
             Endpoint::Grpc(a) => write!(f, "grpc://{a}"),
             Endpoint::GrpcUnix(p) => write!(f, "grpc+unix://{}", p.display()),
+            Endpoint::Http(a) => write!(f, "http://{a}"),
         }
     }
 }
@@ -182,6 +203,16 @@ pub(crate) fn listen(endpoint: &Endpoint, core: Arc<Dispatcher>) -> Result<Liste
                 cleanup: Cleanup::Unix(path.clone()),
             })
         }
+        Endpoint::Http(authority) => {
+            let addr = resolve(authority)?;
+            let (uri, task) = http_server::listen(addr, core, accept_stop.clone())?;
+            Ok(Listener {
+                uri,
+                accept_stop,
+                task: Some(task),
+                cleanup: Cleanup::None,
+            })
+        }
     }
 }
 
@@ -249,5 +280,6 @@ pub(crate) async fn connect(
         Endpoint::GrpcUnix(path) => Ok(Arc::new(
             grpc_client::GrpcClient::connect_unix(path.clone(), limits).await?,
         )),
+        Endpoint::Http(authority) => Ok(Arc::new(http_client::HttpClient::new(authority, limits))),
     }
 }
