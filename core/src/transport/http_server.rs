@@ -3,7 +3,6 @@
 //! fed to the same dispatcher, interceptors and limits as every transport. Errors are Connect
 //! JSON bodies with the HTTP status of their code.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -12,7 +11,6 @@ use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::connect_codec::{
@@ -20,7 +18,7 @@ use super::connect_codec::{
     parse_timeout_ms, PROTOCOL_VERSION, TIMEOUT_MS,
 };
 use super::frame::CallHead;
-use crate::error::{Code, Error, Result};
+use crate::error::{Code, Error};
 use crate::server::dispatch::{Dispatcher, Peer};
 
 /// One server's request handler.
@@ -145,64 +143,16 @@ impl ConnectService {
     }
 }
 
-/// Binds `addr` and serves until `stop` (graceful: calls in flight finish) or the dispatcher's
-/// hard stop; returns the bound URI (with the real port for `:0`) and the accept task.
-pub(crate) fn listen(
-    addr: SocketAddr,
-    core: Arc<Dispatcher>,
-    stop: CancellationToken,
-) -> Result<(String, JoinHandle<()>)> {
-    let handle = crate::runtime::handle();
-    let _enter = handle.enter();
-    let std_listener = std::net::TcpListener::bind(addr).map_err(|e| {
-        Error::new(
-            Code::FailedPrecondition,
-            format!("cannot listen on {addr}: {e}"),
-        )
-    })?;
-    std_listener.set_nonblocking(true)?;
-    let bound = std_listener.local_addr()?;
-    let listener = tokio::net::TcpListener::from_std(std_listener)?;
-    let uri = format!("http://{bound}");
-    let service = ConnectService {
-        core: core.clone(),
-        peer: Peer {
-            transport: "http",
-            address: uri.clone(),
-        },
-    };
-    let task = handle.spawn(async move {
-        loop {
-            let stream = tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = core.stop.cancelled() => return,
-                r = listener.accept() => match r {
-                    Ok((s, _)) => s,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "http accept failed");
-                        continue;
-                    }
-                },
-            };
-            let _ = stream.set_nodelay(true);
-            tokio::spawn(serve_connection(
-                stream,
-                service.clone(),
-                stop.clone(),
-                core.stop.clone(),
-            ));
-        }
-    });
-    Ok((uri, task))
-}
-
-/// Serves one connection (HTTP/1.1 or h2c, told apart by the preface).
-async fn serve_connection(
+/// Serves one connection (HTTP/1.1 or h2c, told apart by the preface) until it closes, `drain`
+/// (graceful: calls in flight finish) or the dispatcher's hard stop.
+pub(crate) async fn serve_connection(
     stream: tokio::net::TcpStream,
-    service: ConnectService,
+    core: Arc<Dispatcher>,
+    peer: Peer,
     drain: CancellationToken,
-    hard_stop: CancellationToken,
 ) {
+    let hard_stop = core.stop.clone();
+    let service = ConnectService { core, peer };
     let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     let svc = hyper::service::service_fn(move |req| {
         let this = service.clone();

@@ -4,6 +4,7 @@
 //! - `unix:///path.sock`: the local wire protocol of [`frame`] over a unix socket.
 //! - `grpc://host:port`, `grpc+unix:///path.sock`: gRPC over HTTP/2 (tonic).
 //! - `http://host:port`: the Connect protocol's unary calls over HTTP/1.1 or h2c.
+//! - `ws://host:port`: the frames of [`frame`] in binary WebSocket messages.
 
 mod connect_codec;
 pub mod frame;
@@ -13,8 +14,11 @@ mod grpc_server;
 mod http_client;
 mod http_server;
 mod inproc;
+mod tcp;
 mod unix_client;
 mod unix_server;
+mod ws;
+mod ws_io;
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -32,7 +36,7 @@ use crate::server::dispatch::Dispatcher;
 use frame::CallHead;
 
 /// The schemes this build serves and connects to, for messages and help texts.
-pub const SCHEMES: &str = "inproc://, unix://, grpc://, grpc+unix://, http://";
+pub const SCHEMES: &str = "inproc://, unix://, grpc://, grpc+unix://, http://, ws://";
 
 /// A parsed endpoint URI.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +51,8 @@ pub enum Endpoint {
     GrpcUnix(PathBuf),
     /// `http://host:port`: Connect unary calls (JSON or protobuf bodies) over HTTP/1.1 or h2c.
     Http(String),
+    /// `ws://host:port`: the local wire protocol over a WebSocket.
+    Ws(String),
 }
 
 impl FromStr for Endpoint {
@@ -78,7 +84,7 @@ impl FromStr for Endpoint {
                 }
                 Ok(Endpoint::Unix(PathBuf::from(path)))
             }
-            "grpc" | "http" => {
+            "grpc" | "http" | "ws" => {
                 let authority = rest
                     .strip_prefix("//")
                     .unwrap_or(rest)
@@ -90,7 +96,8 @@ impl FromStr for Endpoint {
                 }
                 Ok(match scheme {
                     "grpc" => Endpoint::Grpc(authority.to_string()),
-                    _ => Endpoint::Http(authority.to_string()),
+                    "http" => Endpoint::Http(authority.to_string()),
+                    _ => Endpoint::Ws(authority.to_string()),
                 })
             }
             "grpc+unix" => {
@@ -100,7 +107,7 @@ impl FromStr for Endpoint {
                 }
                 Ok(Endpoint::GrpcUnix(PathBuf::from(path)))
             }
-            "https" | "ws" | "wss" | "shm" | "nats" => Err(Error::new(
+            "https" | "wss" | "shm" | "nats" => Err(Error::new(
                 Code::Unimplemented,
                 format!(
                     "transport {scheme}:// is not available in this build (supported: {SCHEMES})"
@@ -119,6 +126,7 @@ impl std::fmt::Display for Endpoint {
             Endpoint::Grpc(a) => write!(f, "grpc://{a}"),
             Endpoint::GrpcUnix(p) => write!(f, "grpc+unix://{}", p.display()),
             Endpoint::Http(a) => write!(f, "http://{a}"),
+            Endpoint::Ws(a) => write!(f, "ws://{a}"),
         }
     }
 }
@@ -183,7 +191,7 @@ pub(crate) fn listen(endpoint: &Endpoint, core: Arc<Dispatcher>) -> Result<Liste
             })
         }
         Endpoint::Grpc(authority) => {
-            let addr = resolve(authority)?;
+            let addr = tcp::resolve(authority)?;
             let (uri, task) =
                 grpc_server::listen(grpc_server::Bind::Tcp(addr), core, accept_stop.clone())?;
             Ok(Listener {
@@ -203,9 +211,14 @@ pub(crate) fn listen(endpoint: &Endpoint, core: Arc<Dispatcher>) -> Result<Liste
                 cleanup: Cleanup::Unix(path.clone()),
             })
         }
-        Endpoint::Http(authority) => {
-            let addr = resolve(authority)?;
-            let (uri, task) = http_server::listen(addr, core, accept_stop.clone())?;
+        Endpoint::Http(authority) | Endpoint::Ws(authority) => {
+            let stop = accept_stop.clone();
+            let (uri, task) = match endpoint {
+                Endpoint::Http(_) => {
+                    tcp::listen("http", authority, core, stop, http_server::serve_connection)?
+                }
+                _ => tcp::listen("ws", authority, core, stop, ws::serve_connection)?,
+            };
             Ok(Listener {
                 uri,
                 accept_stop,
@@ -234,18 +247,6 @@ pub(crate) fn claim_socket_path(path: &std::path::Path) -> Result<()> {
             format!("cannot replace stale socket {}: {e}", path.display()),
         )
     })
-}
-
-fn resolve(authority: &str) -> Result<std::net::SocketAddr> {
-    use std::net::ToSocketAddrs;
-    authority
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut a| a.next())
-        .ok_or_else(|| {
-            Error::new(Code::InvalidArgument, format!("cannot resolve {authority}"))
-                .with_reason("BAD_ENDPOINT")
-        })
 }
 
 /// One call's streams, as the client sees them.
@@ -281,5 +282,6 @@ pub(crate) async fn connect(
             grpc_client::GrpcClient::connect_unix(path.clone(), limits).await?,
         )),
         Endpoint::Http(authority) => Ok(Arc::new(http_client::HttpClient::new(authority, limits))),
+        Endpoint::Ws(authority) => Ok(Arc::new(ws::connect(authority, limits).await?)),
     }
 }
