@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-use super::frame::HEADER_SLACK;
+use super::frame::{HEADER_LEN, HEADER_SLACK};
 use super::unix_server::{BoxRead, BoxWrite};
 use crate::limits::Limits;
 
@@ -24,7 +24,7 @@ pub(crate) const SUBPROTOCOL: &str = "hms-ffi.v1";
 /// Message limits that let through any frame the connection code reads (it refuses a message
 /// over the limit with `ResourceExhausted` up to 4× the limit, then closes).
 pub(crate) fn config(limits: &Limits) -> WebSocketConfig {
-    let largest = limits.max_message_bytes.max(1).saturating_mul(4) + 2 * HEADER_SLACK;
+    let largest = (limits.max_message_bytes.max(1) + HEADER_SLACK).saturating_mul(4) + HEADER_LEN;
     WebSocketConfig::default()
         .max_message_size(Some(largest))
         .max_frame_size(Some(largest))
