@@ -35,7 +35,9 @@ enum Command {
         /// Include directories for imports (repeatable).
         #[arg(long = "include", short = 'I')]
         includes: Vec<PathBuf>,
-        /// Endpoints to listen on (repeatable): inproc://name, unix:///path.sock.
+        /// Endpoints to listen on (repeatable): inproc://name, unix:///path.sock,
+        /// grpc://host:port, grpc+unix:///path.sock, http://host:port (Connect),
+        /// ws://host:port (WebSocket).
         #[arg(long, required = true)]
         listen: Vec<String>,
         /// Answer every method whose request and response types are equal with its request.
@@ -44,7 +46,7 @@ enum Command {
     },
     /// Call a unary method with a JSON request; prints the JSON reply.
     Call {
-        /// Endpoint, e.g. unix:///tmp/g.sock.
+        /// Endpoint: unix:///tmp/g.sock, grpc://host:port, http://host:port, ws://host:port, …
         uri: String,
         /// Method, package.Service/Method.
         method: String,
@@ -63,7 +65,7 @@ enum Command {
     },
     /// List the services and methods a server offers.
     List {
-        /// Endpoint, e.g. unix:///tmp/g.sock.
+        /// Endpoint: unix:///tmp/g.sock, grpc://host:port, http://host:port, ws://host:port, …
         uri: String,
     },
     /// Check that .proto files compile; print their methods.

@@ -239,15 +239,7 @@ pub(crate) fn listen(
     };
     match bind {
         Bind::Tcp(addr) => {
-            let std_listener = std::net::TcpListener::bind(addr).map_err(|e| {
-                Error::new(
-                    Code::FailedPrecondition,
-                    format!("cannot listen on {addr}: {e}"),
-                )
-            })?;
-            std_listener.set_nonblocking(true)?;
-            let bound = std_listener.local_addr()?;
-            let listener = tokio::net::TcpListener::from_std(std_listener)?;
+            let (listener, bound) = super::tcp::bind(addr)?;
             let routes = routes(&core, "grpc", format!("grpc://{bound}"))?;
             let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
             let task = spawn(&handle, routes, incoming, shutdown);

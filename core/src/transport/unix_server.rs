@@ -1,4 +1,5 @@
 //! Server side of `unix://`: accepts connections and serves the frames of [`super::frame`].
+//! The connection code works on any byte stream; `ws://` runs it over a WebSocket.
 //!
 //! A connection that breaks the protocol (garbage, unknown kind, oversized or truncated
 //! frame, bad handshake) is closed with a logged reason; other connections never notice.
@@ -10,9 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
 use prost::Message;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::{UnixListener, UnixStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::UnixListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -26,6 +26,11 @@ use crate::server::dispatch::{Dispatcher, Peer};
 /// Bodies up to this many times the message limit are read and refused with
 /// `ResourceExhausted`; larger ones close the connection.
 const DRAIN_FACTOR: usize = 4;
+
+/// The reading half of a connection's byte stream.
+pub(crate) type BoxRead = Box<dyn AsyncRead + Send + Unpin>;
+/// The writing half of a connection's byte stream.
+pub(crate) type BoxWrite = Box<dyn AsyncWrite + Send + Unpin>;
 
 pub(super) fn listen(
     path: &Path,
@@ -66,7 +71,9 @@ async fn accept_loop(
                         Err(_) => format!("unix:{}", path.display()),
                     };
                     tokio::spawn(async move {
-                        if let Err(reason) = Connection::serve(stream, core, address.clone()).await {
+                        let (r, w) = stream.into_split();
+                        let peer = Peer { transport: "unix", address: address.clone() };
+                        if let Err(reason) = serve_frames(Box::new(r), Box::new(w), core, peer).await {
                             tracing::warn!(peer = %address, %reason, "closing unix connection");
                         }
                     });
@@ -85,7 +92,7 @@ struct StreamState {
     input: Option<mpsc::UnboundedSender<Bytes>>,
 }
 
-type Writer = Arc<tokio::sync::Mutex<OwnedWriteHalf>>;
+type Writer = Arc<tokio::sync::Mutex<BoxWrite>>;
 
 struct Connection {
     core: Arc<Dispatcher>,
@@ -95,16 +102,19 @@ struct Connection {
 }
 
 pub(super) async fn write_frame(writer: &Writer, bytes: &[u8]) -> std::io::Result<()> {
-    writer.lock().await.write_all(bytes).await
+    let mut w = writer.lock().await;
+    w.write_all(bytes).await?;
+    // A no-op on a socket; sends the message on a WebSocket.
+    w.flush().await
 }
 
-async fn read_body(r: &mut BufReader<OwnedReadHalf>, len: usize) -> std::io::Result<Bytes> {
+async fn read_body(r: &mut BufReader<BoxRead>, len: usize) -> std::io::Result<Bytes> {
     let mut body = BytesMut::zeroed(len);
     r.read_exact(&mut body).await?;
     Ok(body.freeze())
 }
 
-async fn skip(r: &mut BufReader<OwnedReadHalf>, mut len: usize) -> std::io::Result<()> {
+async fn skip(r: &mut BufReader<BoxRead>, mut len: usize) -> std::io::Result<()> {
     let mut buf = vec![0u8; 64 * 1024];
     while len > 0 {
         let n = len.min(buf.len());
@@ -114,35 +124,33 @@ async fn skip(r: &mut BufReader<OwnedReadHalf>, mut len: usize) -> std::io::Resu
     Ok(())
 }
 
-impl Connection {
-    async fn serve(
-        stream: UnixStream,
-        core: Arc<Dispatcher>,
-        address: String,
-    ) -> std::result::Result<(), String> {
-        let (r, w) = stream.into_split();
-        let mut r = BufReader::with_capacity(64 * 1024, r);
-        let writer: Writer = Arc::new(tokio::sync::Mutex::new(w));
-        let conn = Connection {
-            core: core.clone(),
-            peer: Peer {
-                transport: "unix",
-                address,
-            },
-            writer,
-            streams: Arc::new(Mutex::new(HashMap::new())),
-        };
-        let result = conn.run(&mut r).await;
-        // Whatever ended the connection, every call still running on it is cancelled.
-        if let Ok(streams) = conn.streams.lock() {
-            for s in streams.values() {
-                s.cancel.cancel();
-            }
+/// Serves one connection's frames until it ends; `Err` holds why it was closed.
+pub(crate) async fn serve_frames(
+    r: BoxRead,
+    w: BoxWrite,
+    core: Arc<Dispatcher>,
+    peer: Peer,
+) -> std::result::Result<(), String> {
+    let mut r = BufReader::with_capacity(64 * 1024, r);
+    let writer: Writer = Arc::new(tokio::sync::Mutex::new(w));
+    let conn = Connection {
+        core,
+        peer,
+        writer,
+        streams: Arc::new(Mutex::new(HashMap::new())),
+    };
+    let result = conn.run(&mut r).await;
+    // Whatever ended the connection, every call still running on it is cancelled.
+    if let Ok(streams) = conn.streams.lock() {
+        for s in streams.values() {
+            s.cancel.cancel();
         }
-        result
     }
+    result
+}
 
-    async fn handshake(&self, r: &mut BufReader<OwnedReadHalf>) -> std::result::Result<(), String> {
+impl Connection {
+    async fn handshake(&self, r: &mut BufReader<BoxRead>) -> std::result::Result<(), String> {
         let mut hb = [0u8; HEADER_LEN];
         let timeout = std::time::Duration::from_secs(10);
         tokio::time::timeout(timeout, r.read_exact(&mut hb))
@@ -194,7 +202,7 @@ impl Connection {
         .map_err(|e| e.to_string())
     }
 
-    async fn run(&self, r: &mut BufReader<OwnedReadHalf>) -> std::result::Result<(), String> {
+    async fn run(&self, r: &mut BufReader<BoxRead>) -> std::result::Result<(), String> {
         self.handshake(r).await?;
         let max_body = self.core.limits.max_message_bytes + frame::HEADER_SLACK;
         let mut goaway_sent = false;
