@@ -153,7 +153,11 @@ pub(crate) async fn serve_connection(
 ) {
     let hard_stop = core.stop.clone();
     let service = ConnectService { core, peer };
-    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    // The per-connection limit is HTTP/2's stream limit (HTTP/1 serves one call at a time).
+    let streams =
+        u32::try_from(service.core.limits.max_concurrent_per_connection).unwrap_or(u32::MAX);
+    builder.http2().max_concurrent_streams(streams);
     let svc = hyper::service::service_fn(move |req| {
         let this = service.clone();
         async move { Ok::<_, std::convert::Infallible>(this.handle(req).await) }

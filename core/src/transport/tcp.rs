@@ -57,10 +57,7 @@ where
                 },
             };
             let _ = stream.set_nodelay(true);
-            let peer = Peer {
-                transport: scheme,
-                address: format!("{scheme}:{remote}"),
-            };
+            let peer = Peer::new(scheme, format!("{scheme}:{remote}"));
             tokio::spawn(serve(stream, core.clone(), peer, stop.clone()));
         }
     });

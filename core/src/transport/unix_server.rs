@@ -21,6 +21,7 @@ use super::frame::{
     self, CallHead, CallHeader, Hello, Kind, Trailer, FLAG_END, FLAG_UNARY, HEADER_LEN,
 };
 use crate::error::{Code, Error, Result};
+use crate::security::PeerCredentials;
 use crate::server::dispatch::{Dispatcher, Peer};
 
 /// Bodies up to this many times the message limit are read and refused with
@@ -44,7 +45,7 @@ pub(super) fn listen(
             format!("cannot listen on {}: {e}", path.display()),
         )
     })?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(core.socket_mode))?;
     std_listener.set_nonblocking(true)?;
     let handle = crate::runtime::handle();
     let _enter = handle.enter();
@@ -66,13 +67,14 @@ async fn accept_loop(
             r = listener.accept() => match r {
                 Ok((stream, _)) => {
                     let core = core.clone();
-                    let address = match stream.peer_cred() {
-                        Ok(c) => format!("unix:{}:uid={},gid={},pid={}", path.display(), c.uid(), c.gid(), c.pid().unwrap_or(0)),
-                        Err(_) => format!("unix:{}", path.display()),
+                    let cred = stream.peer_cred().ok().map(|c| PeerCredentials::from_ucred(&c));
+                    let address = match cred {
+                        Some(c) => format!("unix:{}:uid={},gid={},pid={}", path.display(), c.uid, c.gid, c.pid.unwrap_or(0)),
+                        None => format!("unix:{}", path.display()),
                     };
                     tokio::spawn(async move {
                         let (r, w) = stream.into_split();
-                        let peer = Peer { transport: "unix", address: address.clone() };
+                        let peer = Peer { transport: "unix", address: address.clone(), cred };
                         if let Err(reason) = serve_frames(Box::new(r), Box::new(w), core, peer).await {
                             tracing::warn!(peer = %address, %reason, "closing unix connection");
                         }
