@@ -229,3 +229,71 @@ fn list_and_call_over_http_and_ws() {
         );
     }
 }
+
+#[test]
+fn serve_takes_a_policy_and_an_audit_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("cli-sec.sock");
+    let policy = dir.path().join("policy.toml");
+    let audit = dir.path().join("audit.jsonl");
+    std::fs::write(
+        &policy,
+        "default_local = \"deny\"\n[[rule]]\nidentities = [\"uid:*\"]\n\
+         allow = [\"hms.conformance.v1.Conformance/EchoScalars\"]\n",
+    )
+    .unwrap();
+    let child = bin()
+        .args(["serve", "--echo", "--schema"])
+        .arg(proto())
+        .arg("--listen")
+        .arg(format!("unix://{}", sock.display()))
+        .arg("--policy")
+        .arg(&policy)
+        .arg("--audit")
+        .arg(&audit)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Dropping it kills the server, also when an assertion fails.
+    let _server = Serve(child);
+    for _ in 0..100 {
+        if sock.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let uri = format!("unix://{}", sock.display());
+
+    // Discovery lists only the allowed method.
+    let out = run(&["list", &uri]);
+    let listed = text(&out.stdout);
+    assert!(listed.contains("EchoScalars"), "{listed}");
+    assert!(!listed.contains("Conformance/Echo\n"), "{listed}");
+    let out = run(&[
+        "call",
+        &uri,
+        "hms.conformance.v1.Conformance/EchoScalars",
+        r#"{"string_v": "hi"}"#,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let mut lines = Vec::new();
+    for _ in 0..100 {
+        lines = std::fs::read_to_string(&audit)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect();
+        if lines.len() >= 3 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let scalars: Vec<_> = lines
+        .iter()
+        .filter(|l| l["method"] == "hms.conformance.v1.Conformance/EchoScalars")
+        .collect();
+    assert_eq!(scalars.len(), 1, "{lines:?}");
+    assert_eq!(scalars[0]["code"], "OK");
+    assert!(scalars[0]["identity"].as_str().unwrap().starts_with("uid:"));
+}
