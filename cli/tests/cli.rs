@@ -1,4 +1,4 @@
-//! The `hms-ffi` binary end to end: `serve --echo`, `call`, `list`, `check` over unix.
+//! The `hms-ffi` binary end to end: `serve --echo`, `call`, `list`, `check` over unix, http and ws.
 
 #![allow(clippy::unwrap_used)]
 
@@ -164,4 +164,136 @@ fn check_reports_file_line_and_column() {
     let out = bin().arg("check").arg(proto()).output().unwrap();
     assert!(out.status.success());
     assert!(text(&out.stdout).contains("hms.conformance.v1.Conformance/Sleep"));
+}
+
+/// A free TCP port on the loopback (bound, then released for the server to take).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn list_and_call_over_http_and_ws() {
+    let (http, ws) = (free_port(), free_port());
+    // Dropping it kills the server, also when an assertion fails.
+    let _server = Serve(
+        bin()
+            .args(["serve", "--echo", "--schema"])
+            .arg(proto())
+            .args(["--listen", &format!("http://127.0.0.1:{http}")])
+            .args(["--listen", &format!("ws://127.0.0.1:{ws}")])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let up = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(50));
+        [http, ws]
+            .iter()
+            .all(|p| std::net::TcpStream::connect(("127.0.0.1", *p)).is_ok())
+    });
+    assert!(up, "hms-ffi serve did not listen on http:// and ws://");
+    for uri in [
+        format!("http://127.0.0.1:{http}"),
+        format!("ws://127.0.0.1:{ws}"),
+    ] {
+        let out = run(&["list", &uri]);
+        assert!(out.status.success(), "{uri}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stdout).contains("hms.conformance.v1.Conformance/Echo("),
+            "{uri}"
+        );
+        let out = run(&[
+            "call",
+            &uri,
+            "hms.conformance.v1.Conformance/Echo",
+            r#"{"unicodeText": "over the network", "weightMg": "7"}"#,
+            "--timeout",
+            "5",
+        ]);
+        assert!(out.status.success(), "{uri}: {}", text(&out.stderr));
+        assert_eq!(
+            text(&out.stdout).trim(),
+            r#"{"unicodeText":"over the network","weightMg":"7"}"#,
+            "{uri}"
+        );
+        let out = run(&["call", &uri, "hms.conformance.v1.Conformance/Nope", "{}"]);
+        assert!(!out.status.success(), "{uri}");
+        assert!(
+            text(&out.stderr).contains("UNIMPLEMENTED"),
+            "{uri}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn serve_takes_a_policy_and_an_audit_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("cli-sec.sock");
+    let policy = dir.path().join("policy.toml");
+    let audit = dir.path().join("audit.jsonl");
+    std::fs::write(
+        &policy,
+        "default_local = \"deny\"\n[[rule]]\nidentities = [\"uid:*\"]\n\
+         allow = [\"hms.conformance.v1.Conformance/EchoScalars\"]\n",
+    )
+    .unwrap();
+    let child = bin()
+        .args(["serve", "--echo", "--schema"])
+        .arg(proto())
+        .arg("--listen")
+        .arg(format!("unix://{}", sock.display()))
+        .arg("--policy")
+        .arg(&policy)
+        .arg("--audit")
+        .arg(&audit)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Dropping it kills the server, also when an assertion fails.
+    let _server = Serve(child);
+    for _ in 0..100 {
+        if sock.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let uri = format!("unix://{}", sock.display());
+
+    // Discovery lists only the allowed method.
+    let out = run(&["list", &uri]);
+    let listed = text(&out.stdout);
+    assert!(listed.contains("EchoScalars"), "{listed}");
+    assert!(!listed.contains("Conformance/Echo\n"), "{listed}");
+    let out = run(&[
+        "call",
+        &uri,
+        "hms.conformance.v1.Conformance/EchoScalars",
+        r#"{"string_v": "hi"}"#,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let mut lines = Vec::new();
+    for _ in 0..100 {
+        lines = std::fs::read_to_string(&audit)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect();
+        if lines.len() >= 3 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let scalars: Vec<_> = lines
+        .iter()
+        .filter(|l| l["method"] == "hms.conformance.v1.Conformance/EchoScalars")
+        .collect();
+    assert_eq!(scalars.len(), 1, "{lines:?}");
+    assert_eq!(scalars[0]["code"], "OK");
+    assert!(scalars[0]["identity"].as_str().unwrap().starts_with("uid:"));
 }

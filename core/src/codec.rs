@@ -95,7 +95,16 @@ impl Codec {
         o: DecodeOptions,
     ) -> Result<Value> {
         match (self, desc) {
-            (Codec::Proto, Some(d)) => Ok(mapping::from_message_with(&decode_proto(d, bytes)?, o)),
+            (Codec::Proto, Some(d)) => {
+                let m = decode_proto(d, bytes)?;
+                if !message_within(&m, max_depth) {
+                    return Err(Error::resource_exhausted(
+                        "NESTING_TOO_DEEP",
+                        format!("message nests deeper than the limit of {max_depth}"),
+                    ));
+                }
+                Ok(mapping::from_message_with(&m, o))
+            }
             (Codec::Json, Some(d)) => {
                 let text = std::str::from_utf8(bytes).map_err(|_| {
                     Error::new(Code::InvalidArgument, "JSON message is not valid UTF-8")
@@ -112,6 +121,20 @@ impl Codec {
             )),
         }
     }
+}
+
+/// True when messages, lists and maps in `m` nest at most `depth` deep (`m` itself is 1).
+fn message_within(m: &DynamicMessage, depth: usize) -> bool {
+    fn within(v: &prost_reflect::Value, depth: usize) -> bool {
+        use prost_reflect::Value as V;
+        match v {
+            V::Message(m) => message_within(m, depth),
+            V::List(items) => depth > 0 && items.iter().all(|x| within(x, depth - 1)),
+            V::Map(entries) => depth > 0 && entries.values().all(|x| within(x, depth - 1)),
+            _ => true,
+        }
+    }
+    depth > 0 && m.fields().all(|(_, v)| within(v, depth - 1))
 }
 
 /// Decodes protobuf binary into a dynamic message; bad bytes are `InvalidArgument`.

@@ -66,6 +66,7 @@ pub struct Context {
     pub(crate) metadata: Metadata,
     pub(crate) identity: Option<String>,
     pub(crate) peer: String,
+    pub(crate) peer_cred: Option<crate::security::PeerCredentials>,
     pub(crate) transport: &'static str,
     pub(crate) trace_id: String,
     pub(crate) cancel: CancellationToken,
@@ -95,6 +96,7 @@ impl Context {
             metadata: Metadata::new(),
             identity: None,
             peer: peer.into(),
+            peer_cred: None,
             transport,
             trace_id: String::new(),
             cancel: CancellationToken::new(),
@@ -140,11 +142,15 @@ impl Context {
     pub fn set_identity(&mut self, identity: impl Into<String>) {
         self.identity = Some(identity.into());
     }
+    /// The kernel's credentials of a unix peer (`unix://`, `grpc+unix://`): uid, gid, pid.
+    pub fn peer_credentials(&self) -> Option<crate::security::PeerCredentials> {
+        self.peer_cred
+    }
     /// The peer as the transport sees it (`inproc:NAME`, `unix:PATH`).
     pub fn peer(&self) -> &str {
         &self.peer
     }
-    /// The transport's scheme: `inproc`, `unix`.
+    /// The transport's scheme: `inproc`, `unix`, `grpc`, `grpc+unix`, `http`, `ws`.
     pub fn transport(&self) -> &'static str {
         self.transport
     }

@@ -33,7 +33,8 @@
 //!
 //! Modules: [`schema`] (runtime `.proto`), [`value`] and [`mapping`] (native values ⇄
 //! messages), [`codec`], [`error`], [`server`], [`client`], [`context`], [`interceptor`],
-//! [`transport`] (with the local wire protocol in [`transport::frame`]).
+//! [`transport`] (with the local wire protocol in [`transport::frame`]), [`security`]
+//! (authentication, authorization, audit, rate limits).
 
 pub mod client;
 pub mod code;
@@ -46,6 +47,7 @@ pub mod limits;
 pub mod mapping;
 pub mod runtime;
 pub mod schema;
+pub mod security;
 pub mod server;
 mod status;
 pub mod transport;
@@ -62,5 +64,6 @@ pub use handler::{RequestStream, ResponseSink};
 pub use interceptor::Interceptor;
 pub use limits::Limits;
 pub use schema::{MethodInfo, Schema, StreamingKind};
+pub use security::{PeerCredentials, Policy, Security};
 pub use server::{CallQueue, Next, PendingCall, Server, ServerOptions};
 pub use value::{Duration, Timestamp, Value};

@@ -84,6 +84,69 @@ impl Error {
     /// `google.rpc.BadRequest`, the reason as `google.rpc.ErrorInfo`, the stack as
     /// `google.rpc.DebugInfo` and the origin as `hms.ffi.v1.Origin`, each packed in an `Any`.
     pub fn to_status_bytes(&self) -> Vec<u8> {
+        StatusProto {
+            code: self.code().as_i32(),
+            message: self.message().to_string(),
+            details: self.any_details(),
+        }
+        .encode_to_vec()
+    }
+
+    /// The details as `(type_url, encoded message, debug JSON)`, in the order
+    /// [`Error::to_status_bytes`] writes them; the JSON is `None` for types this library does not
+    /// know. The Connect protocol sends them this way.
+    pub(crate) fn detail_parts(&self) -> Vec<(String, Vec<u8>, Option<serde_json::Value>)> {
+        use serde_json::json;
+        let d = self.details();
+        let mut debug = Vec::new();
+        if !d.field_violations.is_empty() {
+            let v: Vec<_> = d
+                .field_violations
+                .iter()
+                .map(|v| json!({"field": v.field, "description": v.description}))
+                .collect();
+            debug.push(Some(json!({ "fieldViolations": v })));
+        }
+        if let Some(i) = &d.error_info {
+            debug.push(Some(
+                json!({"reason": i.reason, "domain": i.domain, "metadata": i.metadata}),
+            ));
+        }
+        if let Some(i) = &d.debug_info {
+            debug.push(Some(
+                json!({"stackEntries": i.stack_entries, "detail": i.detail}),
+            ));
+        }
+        if let Some(o) = self.origin() {
+            debug.push(Some(
+                json!({"language": o.language, "service": o.service, "method": o.method}),
+            ));
+        }
+        debug.resize(debug.len() + d.other.len(), None);
+        self.any_details()
+            .into_iter()
+            .zip(debug)
+            .map(|(a, j)| (a.type_url, a.value, j))
+            .collect()
+    }
+
+    /// An error from its code, message and `(type_url, encoded message)` details.
+    pub(crate) fn from_parts(
+        code: Code,
+        message: String,
+        details: Vec<(String, Vec<u8>)>,
+    ) -> Error {
+        Error::from_proto(StatusProto {
+            code: code.as_i32(),
+            message,
+            details: details
+                .into_iter()
+                .map(|(type_url, value)| AnyProto { type_url, value })
+                .collect(),
+        })
+    }
+
+    fn any_details(&self) -> Vec<AnyProto> {
         let d = self.details();
         let mut details = Vec::new();
         if !d.field_violations.is_empty() {
@@ -128,12 +191,7 @@ impl Error {
                 value: value.clone(),
             });
         }
-        StatusProto {
-            code: self.code().as_i32(),
-            message: self.message().to_string(),
-            details,
-        }
-        .encode_to_vec()
+        details
     }
 
     /// Decodes a `google.rpc.Status` message. Details of unknown types are kept in
@@ -143,6 +201,10 @@ impl Error {
             Ok(s) => s,
             Err(e) => return Error::new(Code::Internal, format!("undecodable error status: {e}")),
         };
+        Error::from_proto(status)
+    }
+
+    fn from_proto(status: StatusProto) -> Error {
         let mut details = Details::default();
         let mut origin = None;
         for a in status.details {

@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{conformance_schema, conformance_server, endpoints, msg};
+use common::{
+    all_endpoints, conformance_schema, conformance_server, endpoints, msg, on_free_ports,
+};
 use hms_ffi_core::interceptor::before_fn;
 use hms_ffi_core::{
     connect, connect_blocking, CallOptions, Code, Codec, Context, Error, Interceptor, Limits,
@@ -26,7 +28,7 @@ fn text(s: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handler_panic_is_internal_and_server_keeps_serving() {
-    for (uri, _dir) in endpoints("panics") {
+    for (uri, _dir) in all_endpoints("panics") {
         let server = Server::new(conformance_schema());
         server
             .unary(ECHO, |req: Value, _| async move {
@@ -36,7 +38,7 @@ async fn handler_panic_is_internal_and_server_keeps_serving() {
                 Ok(req)
             })
             .unwrap();
-        server.listen(&uri).unwrap();
+        let uri = server.listen(&uri).unwrap();
         let client = connect(&uri).await.unwrap();
         let err = client
             .call(ECHO, &text("boom"), &CallOptions::default())
@@ -68,7 +70,7 @@ impl Interceptor for Recorder {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn interceptors_authenticate_and_see_outcomes() {
-    for (uri, _dir) in endpoints("auth") {
+    for (uri, _dir) in all_endpoints("auth") {
         let server = Server::new(conformance_schema());
         let ran = Arc::new(AtomicUsize::new(0));
         let failures = Arc::new(AtomicUsize::new(0));
@@ -97,7 +99,7 @@ async fn interceptors_authenticate_and_see_outcomes() {
             }
         }));
         server.add_interceptor(Recorder(failures.clone()));
-        server.listen(&uri).unwrap();
+        let uri = server.listen(&uri).unwrap();
         let client = connect(&uri).await.unwrap();
         let err = client
             .call(ECHO, &text("x"), &CallOptions::default())
@@ -150,7 +152,7 @@ async fn client_interceptor_adds_metadata() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deadline_reaches_the_handler_and_cancellation_propagates() {
-    for (uri, _dir) in endpoints("cancel") {
+    for (uri, _dir) in all_endpoints("cancel") {
         let server = Server::new(conformance_schema());
         let saw_cancel = Arc::new(AtomicBool::new(false));
         let flag = saw_cancel.clone();
@@ -168,7 +170,7 @@ async fn deadline_reaches_the_handler_and_cancellation_propagates() {
                 }
             })
             .unwrap();
-        server.listen(&uri).unwrap();
+        let uri = server.listen(&uri).unwrap();
         let client = connect(&uri).await.unwrap();
         let err = client
             .call(
@@ -213,9 +215,12 @@ fn scopeguard(flag: Arc<AtomicBool>) -> impl Drop {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn all_streaming_kinds() {
-    for (uri, _dir) in endpoints("streams") {
+    for (uri, _dir) in endpoints("streams")
+        .into_iter()
+        .chain(on_free_ports(&["ws"]))
+    {
         let server = conformance_server();
-        server.listen(&uri).unwrap();
+        let uri = server.listen(&uri).unwrap();
         let client = connect(&uri).await.unwrap();
         let opts = CallOptions::with_timeout(Duration::from_secs(5));
         let m = |n: &str| format!("hms.conformance.v1.Conformance/{n}");
@@ -268,7 +273,7 @@ async fn all_streaming_kinds() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn streaming_and_errors_over_grpc() {
+async fn streaming_and_errors_over_grpc_and_ws() {
     let server = conformance_server();
     let dir = tempfile::tempdir().unwrap();
     let tcp = server.listen("grpc://127.0.0.1:0").unwrap();
@@ -278,7 +283,8 @@ async fn streaming_and_errors_over_grpc() {
             dir.path().join("g.sock").display()
         ))
         .unwrap();
-    for uri in [tcp, uds] {
+    let ws = server.listen("ws://127.0.0.1:0").unwrap();
+    for uri in [tcp, uds, ws] {
         let client = connect(&uri).await.unwrap();
         let opts = CallOptions::with_timeout(Duration::from_secs(5));
         let m = |n: &str| format!("hms.conformance.v1.Conformance/{n}");
@@ -330,7 +336,10 @@ async fn streaming_and_errors_over_grpc() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn limits_refuse_one_call_and_keep_the_connection() {
-    for (uri, _dir) in endpoints("limits") {
+    for (uri, _dir) in endpoints("limits")
+        .into_iter()
+        .chain(on_free_ports(&["ws"]))
+    {
         let limits = Limits {
             max_concurrent_per_connection: 2,
             max_message_bytes: 1024,
@@ -350,7 +359,7 @@ async fn limits_refuse_one_call_and_keep_the_connection() {
                 Ok(Value::Map(vec![]))
             })
             .unwrap();
-        server.listen(&uri).unwrap();
+        let uri = server.listen(&uri).unwrap();
         let client = connect(&uri).await.unwrap();
         let opts = CallOptions::with_timeout(Duration::from_secs(5));
         let (a, b) = (client.clone(), client.clone());
@@ -404,7 +413,7 @@ async fn too_large_reply_is_resource_exhausted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graceful_shutdown_drains_then_refuses() {
-    for (uri, dir) in endpoints("shutdown") {
+    for (uri, dir) in all_endpoints("shutdown") {
         let server = Arc::new(Server::new(conformance_schema()));
         server
             .unary(SLEEP, |_req, _| async move {
@@ -412,7 +421,7 @@ async fn graceful_shutdown_drains_then_refuses() {
                 Ok(Value::Map(vec![]))
             })
             .unwrap();
-        server.listen(&uri).unwrap();
+        let uri = server.listen(&uri).unwrap();
         let client = connect(&uri).await.unwrap();
         let c = client.clone();
         let inflight = tokio::spawn(async move {
@@ -442,7 +451,10 @@ async fn graceful_shutdown_drains_then_refuses() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemaless_methods_use_cbor() {
-    for (uri, _dir) in endpoints("schemaless") {
+    for (uri, _dir) in endpoints("schemaless")
+        .into_iter()
+        .chain(on_free_ports(&["http", "ws"]))
+    {
         let server = Server::new(conformance_schema());
         server
             .schemaless("adhoc.v1.Math/Sum", |req: Value, _| async move {
@@ -452,7 +464,7 @@ async fn schemaless_methods_use_cbor() {
                 Ok(Value::Int(items.iter().filter_map(Value::as_i64).sum()))
             })
             .unwrap();
-        server.listen(&uri).unwrap();
+        let uri = server.listen(&uri).unwrap();
         let client = connect(&uri).await.unwrap();
         assert_eq!(
             client.schemaless_methods(),
@@ -481,9 +493,12 @@ async fn schemaless_methods_use_cbor() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_codec_over_the_wire() {
-    for (uri, _dir) in endpoints("jsoncodec") {
+    for (uri, _dir) in endpoints("jsoncodec")
+        .into_iter()
+        .chain(on_free_ports(&["http", "ws"]))
+    {
         let server = conformance_server();
-        server.listen(&uri).unwrap();
+        let uri = server.listen(&uri).unwrap();
         let client = connect(&uri).await.unwrap();
         let opts = CallOptions {
             codec: Some(Codec::Json),
@@ -530,7 +545,7 @@ fn registration_is_checked_against_the_schema() {
         Code::InvalidArgument
     );
     assert_eq!(
-        server.listen("ws://127.0.0.1:1").unwrap_err().code(),
+        server.listen("wss://127.0.0.1:1").unwrap_err().code(),
         Code::Unimplemented
     );
 }
@@ -588,9 +603,9 @@ fn blocking_api_and_nested_calls_from_plain_threads() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_server_makes_calls_unavailable() {
-    for (uri, _dir) in endpoints("dropped") {
+    for (uri, _dir) in all_endpoints("dropped") {
         let server = conformance_server();
-        server.listen(&uri).unwrap();
+        let uri = server.listen(&uri).unwrap();
         let client = connect(&uri).await.unwrap();
         client
             .call(ECHO, &text("a"), &CallOptions::default())

@@ -1,5 +1,5 @@
 //! Runs every shared conformance vector (tests/conformance/vectors) as a client against the
-//! Rust conformance server, over inproc and over unix.
+//! Rust conformance server, over every transport.
 
 #![allow(clippy::unwrap_used)]
 
@@ -32,38 +32,44 @@ async fn run_all(client: &Client, transport: &str) {
     println!("{transport}: {} conformance cases passed", cases.len());
 }
 
+/// Serves the conformance service on `listen`, connects to the URI it is bound to, runs every case.
+async fn serve_and_run(listen: &str, transport: &str) {
+    let server = common::conformance_server();
+    let uri = server.listen(listen).unwrap();
+    let client = connect(&uri).await.unwrap();
+    run_all(&client, transport).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_over_inproc() {
-    let server = common::conformance_server();
-    server.listen("inproc://conformance").unwrap();
-    let client = connect("inproc://conformance").await.unwrap();
-    run_all(&client, "inproc").await;
+    serve_and_run("inproc://conformance", "inproc").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_over_unix() {
     let dir = tempfile::tempdir().unwrap();
     let uri = format!("unix://{}", dir.path().join("conf.sock").display());
-    let server = common::conformance_server();
-    server.listen(&uri).unwrap();
-    let client = connect(&uri).await.unwrap();
-    run_all(&client, "unix").await;
+    serve_and_run(&uri, "unix").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_over_grpc_tcp() {
-    let server = common::conformance_server();
-    let uri = server.listen("grpc://127.0.0.1:0").unwrap();
-    let client = connect(&uri).await.unwrap();
-    run_all(&client, "grpc").await;
+    serve_and_run("grpc://127.0.0.1:0", "grpc").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_over_grpc_unix() {
     let dir = tempfile::tempdir().unwrap();
     let uri = format!("grpc+unix://{}", dir.path().join("conf.sock").display());
-    let server = common::conformance_server();
-    server.listen(&uri).unwrap();
-    let client = connect(&uri).await.unwrap();
-    run_all(&client, "grpc+unix").await;
+    serve_and_run(&uri, "grpc+unix").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_over_http() {
+    serve_and_run("http://127.0.0.1:0", "http").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_over_ws() {
+    serve_and_run("ws://127.0.0.1:0", "ws").await;
 }

@@ -38,25 +38,30 @@ fn run_handler(
 #[pymethods]
 impl Server {
     #[new]
-    #[pyo3(signature = (schema, max_message_bytes = None, max_concurrent_per_connection = None))]
+    #[pyo3(signature = (schema, max_message_bytes = None, max_concurrent_per_connection = None, security = None))]
     fn new(
+        py: Python<'_>,
         schema: &Schema,
         max_message_bytes: Option<usize>,
         max_concurrent_per_connection: Option<usize>,
-    ) -> Server {
+        security: Option<std::path::PathBuf>,
+    ) -> PyResult<Server> {
         let mut options = ocore::ServerOptions {
             language: "python".to_string(),
             ..Default::default()
         };
+        if let Some(path) = security {
+            options = py_result(py, options.apply_security_file(path))?;
+        }
         if let Some(n) = max_message_bytes {
             options.limits.max_message_bytes = n;
         }
         if let Some(n) = max_concurrent_per_connection {
             options.limits.max_concurrent_per_connection = n;
         }
-        Server {
+        Ok(Server {
             inner: Arc::new(ocore::Server::with_options(schema.inner.clone(), options)),
-        }
+        })
     }
 
     /// Registers a synchronous callable `(request: dict, ctx: Context) -> dict` for a unary method.

@@ -21,6 +21,7 @@ use crate::interceptor::{run_after, run_before, Interceptor};
 use crate::limits::Limits;
 use crate::mapping::DecodeOptions;
 use crate::schema::{MethodInfo, Schema};
+use crate::security::{filter_descriptor_set, PeerCredentials, Security};
 use crate::transport::frame::CallHead;
 
 /// The method every server answers with its schema (discovery).
@@ -47,6 +48,18 @@ pub(crate) struct RouteEntry {
 pub(crate) struct Peer {
     pub(crate) transport: &'static str,
     pub(crate) address: String,
+    /// The kernel's credentials of a unix peer: its identity is `uid:<uid>`.
+    pub(crate) cred: Option<PeerCredentials>,
+}
+
+impl Peer {
+    pub(crate) fn new(transport: &'static str, address: String) -> Peer {
+        Peer {
+            transport,
+            address,
+            cred: None,
+        }
+    }
 }
 
 pub(crate) struct Dispatcher {
@@ -54,6 +67,8 @@ pub(crate) struct Dispatcher {
     pub(crate) limits: Limits,
     pub(crate) language: String,
     pub(crate) decode: DecodeOptions,
+    pub(crate) security: Option<Arc<Security>>,
+    pub(crate) socket_mode: u32,
     routes: RwLock<HashMap<String, Arc<RouteEntry>>>,
     interceptors: RwLock<Arc<Vec<Arc<dyn Interceptor>>>>,
     inflight: AtomicUsize,
@@ -82,8 +97,16 @@ impl Dispatcher {
             limits: options.limits,
             language: options.language,
             decode: options.decode,
+            interceptors: RwLock::new(Arc::new(
+                options
+                    .security
+                    .as_ref()
+                    .map(|s| s.interceptors())
+                    .unwrap_or_default(),
+            )),
+            security: options.security,
+            socket_mode: options.socket_mode,
             routes: RwLock::new(HashMap::new()),
-            interceptors: RwLock::new(Arc::new(Vec::new())),
             inflight: AtomicUsize::new(0),
             idle: Notify::new(),
             drain: CancellationToken::new(),
@@ -131,19 +154,26 @@ impl Dispatcher {
         }
     }
 
-    pub(crate) fn describe(&self) -> Bytes {
+    /// The schema and schemaless methods, as far as the caller of `ctx` may call them.
+    pub(crate) fn describe(&self, ctx: &Context) -> Bytes {
+        let policy = self.security.as_ref().and_then(|s| s.policy());
+        let allowed = |m: &str| policy.is_none_or(|p| p.allows(ctx.identity(), ctx.transport(), m));
         let schemaless = self
             .routes
             .read()
             .map(|r| {
                 r.iter()
-                    .filter(|(_, e)| e.info.is_none())
+                    .filter(|(k, e)| e.info.is_none() && allowed(k))
                     .map(|(k, _)| k.clone())
                     .collect()
             })
             .unwrap_or_default();
+        let set = self.schema.to_descriptor_set();
         DescribeResponse {
-            descriptor_set: self.schema.to_descriptor_set(),
+            descriptor_set: match policy {
+                Some(_) => filter_descriptor_set(&set, allowed),
+                None => set,
+            },
             schemaless,
         }
         .encode_to_vec()
@@ -187,6 +217,18 @@ impl Dispatcher {
         Ok(guard)
     }
 
+    /// [`admit`](Self::admit); a refused call still reaches the interceptors' `after` hooks
+    /// (the audit log records it).
+    fn admit_or_audit(
+        self: &Arc<Self>,
+        chain: &[Arc<dyn Interceptor>],
+        ctx: &Context,
+        start: Instant,
+    ) -> Result<InflightGuard> {
+        self.admit()
+            .inspect_err(|e| run_after(chain, ctx, Err(e), start.elapsed()))
+    }
+
     fn context(
         &self,
         head: &CallHead,
@@ -202,6 +244,8 @@ impl Dispatcher {
         };
         ctx.deadline = timeout.map(|t| start + t);
         ctx.metadata = head.metadata.clone();
+        ctx.peer_cred = peer.cred;
+        ctx.identity = peer.cred.map(|c| c.identity());
         ctx.trace_id = head.trace_id.clone();
         ctx.cancel = cancel;
         ctx.finish_setup();
@@ -265,9 +309,9 @@ impl Dispatcher {
         cancel: CancellationToken,
     ) -> Result<Bytes> {
         let start = Instant::now();
-        let _guard = self.admit()?;
         let mut ctx = self.context(&head, peer, cancel, start);
         let chain = self.chain();
+        let _guard = self.admit_or_audit(&chain, &ctx, start)?;
         let result = CatchPanic(Box::pin(self.unary_inner(&head, payload, &mut ctx, &chain))).await;
         let result = result.map_err(|e| e.or_origin(|| self.origin(&head)));
         run_after(&chain, &ctx, result.as_ref().map(|_| ()), start.elapsed());
@@ -283,7 +327,7 @@ impl Dispatcher {
     ) -> Result<Bytes> {
         run_before(chain, ctx)?;
         if head.method == DESCRIBE_METHOD {
-            return Ok(self.describe());
+            return Ok(self.describe(ctx));
         }
         let entry = self.route(&head.method)?;
         self.limits.check_message(payload.len(), "request")?;
@@ -371,9 +415,9 @@ impl Dispatcher {
         output: mpsc::UnboundedSender<Bytes>,
     ) -> Result<()> {
         let start = Instant::now();
-        let _guard = self.admit()?;
         let mut ctx = self.context(&head, peer, cancel, start);
         let chain = self.chain();
+        let _guard = self.admit_or_audit(&chain, &ctx, start)?;
         let result = async {
             run_before(&chain, &mut ctx)?;
             let entry = self.route(&head.method)?;

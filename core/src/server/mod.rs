@@ -20,6 +20,7 @@ use crate::interceptor::Interceptor;
 use crate::limits::Limits;
 use crate::mapping::DecodeOptions;
 use crate::schema::{Schema, StreamingKind};
+use crate::security::Security;
 use crate::transport::{self, Endpoint, Listener};
 use crate::value::Value;
 use dispatch::{Dispatcher, RouteEntry};
@@ -36,6 +37,31 @@ pub struct ServerOptions {
     pub language: String,
     /// How requests are presented to handlers (64-bit integers as text for JavaScript).
     pub decode: DecodeOptions,
+    /// Authentication, authorization, audit and rate limits (none by default).
+    pub security: Option<Arc<Security>>,
+    /// The mode of unix socket files (`unix://`, `grpc+unix://`): `0o600` by default, so only
+    /// the server's user may connect.
+    pub socket_mode: u32,
+}
+
+impl ServerOptions {
+    /// Options with `security` in force.
+    pub fn with_security(mut self, security: Security) -> ServerOptions {
+        self.security = Some(Arc::new(security));
+        self
+    }
+
+    /// Default options with the limits and security of a TOML security file (see
+    /// [`SecurityFile`](crate::security::SecurityFile)): the one entry point the CLI and the
+    /// language bindings use.
+    pub fn from_security_file(path: impl AsRef<std::path::Path>) -> Result<ServerOptions> {
+        crate::security::SecurityFile::read(path.as_ref())?.apply(ServerOptions::default())
+    }
+
+    /// These options with the settings of a security file applied.
+    pub fn apply_security_file(self, path: impl AsRef<std::path::Path>) -> Result<ServerOptions> {
+        crate::security::SecurityFile::read(path.as_ref())?.apply(self)
+    }
 }
 
 impl Default for ServerOptions {
@@ -44,6 +70,8 @@ impl Default for ServerOptions {
             limits: Limits::default(),
             language: "rust".to_string(),
             decode: DecodeOptions::default(),
+            security: None,
+            socket_mode: 0o600,
         }
     }
 }

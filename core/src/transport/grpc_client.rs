@@ -117,7 +117,7 @@ impl ClientTransport for GrpcClient {
                     if s.code() == tonic::Code::Cancelled && expired {
                         Error::deadline_exceeded()
                     } else {
-                        from_status(&s)
+                        from_client_status(&s)
                     }
                 })
         })
@@ -136,7 +136,7 @@ impl ClientTransport for GrpcClient {
                 let mut inbound = match grpc.streaming(req, path, RawCodec).await {
                     Ok(r) => r.into_inner(),
                     Err(s) => {
-                        let _ = res_tx.send(Err(from_status(&s)));
+                        let _ = res_tx.send(Err(from_client_status(&s)));
                         return;
                     }
                 };
@@ -163,6 +163,16 @@ impl ClientTransport for GrpcClient {
     }
 
     fn close(&self) {}
+}
+
+/// A status seen by the client as our error. A CANCELLED that tonic made from a transport error
+/// (it has a source; a peer's status has none) is the connection going away: `Unavailable`.
+fn from_client_status(s: &tonic::Status) -> Error {
+    if s.code() == tonic::Code::Cancelled && std::error::Error::source(s).is_some() {
+        return Error::unavailable(format!("connection lost: {}", s.message()))
+            .with_reason("CONNECTION_LOST");
+    }
+    from_status(s)
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);

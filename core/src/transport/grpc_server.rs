@@ -21,6 +21,7 @@ use crate::codec::Codec;
 use crate::error::{Code, Error, Result};
 use crate::handler::BoxFuture;
 use crate::schema::StreamingKind;
+use crate::security::PeerCredentials;
 use crate::server::dispatch::{Dispatcher, Peer};
 
 /// Routes every gRPC path the other services do not claim to the dispatcher.
@@ -65,10 +66,34 @@ impl tokio_stream::Stream for Responses {
 }
 
 impl Fallback {
+    /// The peer of one request: the remote address on TCP, the kernel's credentials of the
+    /// peer on a unix socket.
+    fn peer_of(&self, req: &http::Request<axum::body::Body>) -> Peer {
+        use tonic::transport::server::{TcpConnectInfo, UdsConnectInfo};
+        let mut peer = self.peer.clone();
+        let ext = req.extensions();
+        if let Some(addr) = ext.get::<TcpConnectInfo>().and_then(|i| i.remote_addr()) {
+            peer.address = format!("{}:{addr}", peer.transport);
+        }
+        if let Some(c) = ext.get::<UdsConnectInfo>().and_then(|i| i.peer_cred) {
+            let c = PeerCredentials::from_ucred(&c);
+            peer.address = format!(
+                "{}:uid={},gid={},pid={}",
+                peer.address,
+                c.uid,
+                c.gid,
+                c.pid.unwrap_or(0)
+            );
+            peer.cred = Some(c);
+        }
+        peer
+    }
+
     async fn handle(
-        self,
+        mut self,
         req: http::Request<axum::body::Body>,
     ) -> http::Response<axum::body::Body> {
+        self.peer = self.peer_of(&req);
         let method = req.uri().path().trim_start_matches('/').to_string();
         let headers = req.headers();
         let head = CallHead {
@@ -90,7 +115,9 @@ impl Fallback {
         let mut grpc = Grpc::new(RawCodec)
             .accept_compressed(gzip)
             .send_compressed(gzip)
-            .max_decoding_message_size(limit)
+            // Up to 4× the limit is read and refused by the dispatcher as ResourceExhausted (as
+            // on unix://); beyond that tonic refuses it (OutOfRange) without buffering it all.
+            .max_decoding_message_size((limit + HEADER_SLACK).saturating_mul(4))
             .max_encoding_message_size(limit + HEADER_SLACK);
         let streaming = self
             .core
@@ -202,15 +229,16 @@ fn routes(
                 .await;
         }
     });
-    let routes = tonic::service::Routes::builder()
-        .add_service(v1)
-        .add_service(v1alpha)
-        .add_service(health)
-        .clone()
-        .routes();
+    let mut builder = tonic::service::Routes::builder();
+    // Reflection lists the whole schema to anyone: with a policy, discovery goes through
+    // Describe, which lists only what the caller may call.
+    if core.security.as_ref().and_then(|s| s.policy()).is_none() {
+        builder.add_service(v1).add_service(v1alpha);
+    }
+    let routes = builder.add_service(health).clone().routes();
     let fallback = Fallback {
         core: core.clone(),
-        peer: Peer { transport, address },
+        peer: Peer::new(transport, address),
     };
     Ok(tonic::service::Routes::from(
         routes.into_axum_router().fallback_service(fallback),
@@ -239,18 +267,10 @@ pub(crate) fn listen(
     };
     match bind {
         Bind::Tcp(addr) => {
-            let std_listener = std::net::TcpListener::bind(addr).map_err(|e| {
-                Error::new(
-                    Code::FailedPrecondition,
-                    format!("cannot listen on {addr}: {e}"),
-                )
-            })?;
-            std_listener.set_nonblocking(true)?;
-            let bound = std_listener.local_addr()?;
-            let listener = tokio::net::TcpListener::from_std(std_listener)?;
+            let (listener, bound) = super::tcp::bind(addr)?;
             let routes = routes(&core, "grpc", format!("grpc://{bound}"))?;
             let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
-            let task = spawn(&handle, routes, incoming, shutdown);
+            let task = spawn(&handle, &core, routes, incoming, shutdown);
             Ok((format!("grpc://{bound}"), task))
         }
         Bind::Unix(path) => {
@@ -261,13 +281,16 @@ pub(crate) fn listen(
                     format!("cannot listen on {}: {e}", path.display()),
                 )
             })?;
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::Permissions::from_mode(core.socket_mode);
+            std::fs::set_permissions(&path, mode)?;
             let routes = routes(
                 &core,
                 "grpc+unix",
                 format!("grpc+unix://{}", path.display()),
             )?;
             let incoming = tokio_stream::wrappers::UnixListenerStream::new(listener);
-            let task = spawn(&handle, routes, incoming, shutdown);
+            let task = spawn(&handle, &core, routes, incoming, shutdown);
             Ok((format!("grpc+unix://{}", path.display()), task))
         }
     }
@@ -276,6 +299,7 @@ pub(crate) fn listen(
 /// Serves `routes` on `incoming` until `shutdown`.
 fn spawn<I, IO, IE>(
     handle: &tokio::runtime::Handle,
+    core: &Dispatcher,
     routes: tonic::service::Routes,
     incoming: I,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -291,8 +315,12 @@ where
     IO::ConnectInfo: Clone + Send + Sync + 'static,
     IE: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    // The per-connection limit is HTTP/2's stream limit: more calls wait for a free stream.
+    let streams = u32::try_from(core.limits.max_concurrent_per_connection).unwrap_or(u32::MAX);
     handle.spawn(async move {
-        let server = tonic::transport::Server::builder().add_routes(routes);
+        let server = tonic::transport::Server::builder()
+            .max_concurrent_streams(streams)
+            .add_routes(routes);
         if let Err(e) = server
             .serve_with_incoming_shutdown(incoming, shutdown)
             .await

@@ -75,10 +75,10 @@ pub(super) fn connect(name: &str, limits: &Limits) -> Result<InprocClient> {
         active: Arc::new(AtomicUsize::new(0)),
         max_active,
         closed: std::sync::atomic::AtomicBool::new(false),
-        peer: Peer {
-            transport: "inproc",
-            address: format!("inproc:{name}:pid={}", std::process::id()),
-        },
+        peer: Peer::new(
+            "inproc",
+            format!("inproc:{name}:pid={}", std::process::id()),
+        ),
     })
 }
 

@@ -2,14 +2,23 @@
 //!
 //! - `inproc://name`: same process, no serialization shortcut (same interceptors, errors, limits).
 //! - `unix:///path.sock`: the local wire protocol of [`frame`] over a unix socket.
+//! - `grpc://host:port`, `grpc+unix:///path.sock`: gRPC over HTTP/2 (tonic).
+//! - `http://host:port`: the Connect protocol's unary calls over HTTP/1.1 or h2c.
+//! - `ws://host:port`: the frames of [`frame`] in binary WebSocket messages.
 
+mod connect_codec;
 pub mod frame;
 mod grpc_client;
 mod grpc_codec;
 mod grpc_server;
+mod http_client;
+mod http_server;
 mod inproc;
+mod tcp;
 mod unix_client;
 mod unix_server;
+mod ws;
+mod ws_io;
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -26,6 +35,9 @@ use crate::limits::Limits;
 use crate::server::dispatch::Dispatcher;
 use frame::CallHead;
 
+/// The schemes this build serves and connects to, for messages and help texts.
+pub const SCHEMES: &str = "inproc://, unix://, grpc://, grpc+unix://, http://, ws://";
+
 /// A parsed endpoint URI.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {
@@ -37,6 +49,10 @@ pub enum Endpoint {
     Grpc(String),
     /// `grpc+unix:///path.sock`: gRPC over HTTP/2 on a unix socket.
     GrpcUnix(PathBuf),
+    /// `http://host:port`: Connect unary calls (JSON or protobuf bodies) over HTTP/1.1 or h2c.
+    Http(String),
+    /// `ws://host:port`: the local wire protocol over a WebSocket.
+    Ws(String),
 }
 
 impl FromStr for Endpoint {
@@ -68,12 +84,21 @@ impl FromStr for Endpoint {
                 }
                 Ok(Endpoint::Unix(PathBuf::from(path)))
             }
-            "grpc" => {
-                let authority = rest.strip_prefix("//").unwrap_or(rest).trim_end_matches('/');
-                if authority.is_empty() || !authority.contains(':') {
-                    return Err(bad("grpc needs host:port: grpc://127.0.0.1:50051"));
+            "grpc" | "http" | "ws" => {
+                let authority = rest
+                    .strip_prefix("//")
+                    .unwrap_or(rest)
+                    .trim_end_matches('/');
+                if authority.is_empty() || !authority.contains(':') || authority.contains('/') {
+                    return Err(bad(&format!(
+                        "{scheme} needs host:port: {scheme}://127.0.0.1:50051"
+                    )));
                 }
-                Ok(Endpoint::Grpc(authority.to_string()))
+                Ok(match scheme {
+                    "grpc" => Endpoint::Grpc(authority.to_string()),
+                    "http" => Endpoint::Http(authority.to_string()),
+                    _ => Endpoint::Ws(authority.to_string()),
+                })
             }
             "grpc+unix" => {
                 let path = rest.strip_prefix("//").unwrap_or(rest);
@@ -82,11 +107,13 @@ impl FromStr for Endpoint {
                 }
                 Ok(Endpoint::GrpcUnix(PathBuf::from(path)))
             }
-            "http" | "https" | "ws" | "wss" | "shm" | "nats" => Err(Error::new(
+            "https" | "wss" | "shm" | "nats" => Err(Error::new(
                 Code::Unimplemented,
-                format!("transport {scheme}:// is not available in this build (supported: inproc://, unix://, grpc://, grpc+unix://)"),
+                format!(
+                    "transport {scheme}:// is not available in this build (supported: {SCHEMES})"
+                ),
             )),
-            _ => Err(bad("unknown scheme (supported: inproc://, unix://, grpc://, grpc+unix://)")),
+            _ => Err(bad(&format!("unknown scheme (supported: {SCHEMES})"))),
         }
     }
 }
@@ -98,6 +125,8 @@ impl std::fmt::Display for Endpoint {
             Endpoint::Unix(p) => write!(f, "unix://{}", p.display()),
             Endpoint::Grpc(a) => write!(f, "grpc://{a}"),
             Endpoint::GrpcUnix(p) => write!(f, "grpc+unix://{}", p.display()),
+            Endpoint::Http(a) => write!(f, "http://{a}"),
+            Endpoint::Ws(a) => write!(f, "ws://{a}"),
         }
     }
 }
@@ -162,7 +191,7 @@ pub(crate) fn listen(endpoint: &Endpoint, core: Arc<Dispatcher>) -> Result<Liste
             })
         }
         Endpoint::Grpc(authority) => {
-            let addr = resolve(authority)?;
+            let addr = tcp::resolve(authority)?;
             let (uri, task) =
                 grpc_server::listen(grpc_server::Bind::Tcp(addr), core, accept_stop.clone())?;
             Ok(Listener {
@@ -180,6 +209,21 @@ pub(crate) fn listen(endpoint: &Endpoint, core: Arc<Dispatcher>) -> Result<Liste
                 accept_stop,
                 task: Some(task),
                 cleanup: Cleanup::Unix(path.clone()),
+            })
+        }
+        Endpoint::Http(authority) | Endpoint::Ws(authority) => {
+            let stop = accept_stop.clone();
+            let (uri, task) = match endpoint {
+                Endpoint::Http(_) => {
+                    tcp::listen("http", authority, core, stop, http_server::serve_connection)?
+                }
+                _ => tcp::listen("ws", authority, core, stop, ws::serve_connection)?,
+            };
+            Ok(Listener {
+                uri,
+                accept_stop,
+                task: Some(task),
+                cleanup: Cleanup::None,
             })
         }
     }
@@ -203,18 +247,6 @@ pub(crate) fn claim_socket_path(path: &std::path::Path) -> Result<()> {
             format!("cannot replace stale socket {}: {e}", path.display()),
         )
     })
-}
-
-fn resolve(authority: &str) -> Result<std::net::SocketAddr> {
-    use std::net::ToSocketAddrs;
-    authority
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut a| a.next())
-        .ok_or_else(|| {
-            Error::new(Code::InvalidArgument, format!("cannot resolve {authority}"))
-                .with_reason("BAD_ENDPOINT")
-        })
 }
 
 /// One call's streams, as the client sees them.
@@ -249,5 +281,7 @@ pub(crate) async fn connect(
         Endpoint::GrpcUnix(path) => Ok(Arc::new(
             grpc_client::GrpcClient::connect_unix(path.clone(), limits).await?,
         )),
+        Endpoint::Http(authority) => Ok(Arc::new(http_client::HttpClient::new(authority, limits))),
+        Endpoint::Ws(authority) => Ok(Arc::new(ws::connect(authority, limits).await?)),
     }
 }

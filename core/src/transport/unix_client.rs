@@ -1,4 +1,5 @@
-//! Client side of `unix://`: one connection multiplexing many calls.
+//! Client side of `unix://` (and, over [`super::ws_io`], of `ws://`): one connection
+//! multiplexing many calls with the frames of [`super::frame`].
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -9,11 +10,11 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use prost::Message;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::UnixStream;
 use tokio::sync::{mpsc, oneshot};
 
 use super::frame::{self, CallHead, Hello, Kind, Trailer, FLAG_UNARY, HEADER_LEN};
+use super::unix_server::{BoxRead, BoxWrite};
 use super::{ClientTransport, RawStream};
 use crate::error::{Code, Error, Result};
 use crate::handler::BoxFuture;
@@ -25,12 +26,13 @@ enum Pending {
 }
 
 struct Shared {
-    writer: tokio::sync::Mutex<OwnedWriteHalf>,
+    writer: tokio::sync::Mutex<BoxWrite>,
     pending: Mutex<HashMap<u32, Pending>>,
     next_id: AtomicU32,
     closed: AtomicBool,
     draining: AtomicBool,
-    path: String,
+    /// The endpoint, for messages: `unix:///x.sock`, `ws://host:port`.
+    uri: String,
 }
 
 pub(crate) struct UnixClient {
@@ -72,25 +74,25 @@ impl Drop for CallGuard {
 impl Shared {
     async fn write(&self, bytes: &[u8]) -> Result<()> {
         let mut w = self.writer.lock().await;
-        w.write_all(bytes)
-            .await
-            .map_err(|e| Error::unavailable(format!("connection to {} lost: {e}", self.path)))
+        let lost =
+            |e: std::io::Error| Error::unavailable(format!("connection to {} lost: {e}", self.uri));
+        w.write_all(bytes).await.map_err(lost)?;
+        // A no-op on a socket; sends the message on a WebSocket.
+        w.flush().await.map_err(lost)
     }
 
     fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
-            return Err(Error::unavailable(format!(
-                "connection to unix://{} is closed",
-                self.path
-            ))
-            .with_reason("CONNECTION_CLOSED"));
+            return Err(
+                Error::unavailable(format!("connection to {} is closed", self.uri))
+                    .with_reason("CONNECTION_CLOSED"),
+            );
         }
         if self.draining.load(Ordering::Acquire) {
-            return Err(Error::unavailable(format!(
-                "server at unix://{} is shutting down",
-                self.path
-            ))
-            .with_reason("SHUTTING_DOWN"));
+            return Err(
+                Error::unavailable(format!("server at {} is shutting down", self.uri))
+                    .with_reason("SHUTTING_DOWN"),
+            );
         }
         Ok(())
     }
@@ -130,7 +132,7 @@ impl Shared {
 }
 
 async fn read_frame(
-    r: &mut BufReader<OwnedReadHalf>,
+    r: &mut BufReader<BoxRead>,
     max_body: usize,
 ) -> std::result::Result<(frame::Header, Bytes), String> {
     let mut hb = [0u8; HEADER_LEN];
@@ -146,12 +148,24 @@ async fn read_frame(
 
 impl UnixClient {
     pub(crate) async fn connect(path: &Path, limits: &Limits) -> Result<UnixClient> {
-        let shown = path.display().to_string();
+        let uri = format!("unix://{}", path.display());
         let stream = UnixStream::connect(path).await.map_err(|e| {
-            Error::unavailable(format!("cannot connect to unix://{shown}: {e}"))
+            Error::unavailable(format!("cannot connect to {uri}: {e}"))
                 .with_reason("CONNECT_FAILED")
         })?;
         let (r, w) = stream.into_split();
+        UnixClient::over(Box::new(r), Box::new(w), uri, limits).await
+    }
+
+    /// Speaks the frame protocol over an open byte stream to `uri`: the handshake, then a
+    /// reader task.
+    pub(crate) async fn over(
+        r: BoxRead,
+        w: BoxWrite,
+        uri: String,
+        limits: &Limits,
+    ) -> Result<UnixClient> {
+        let shown = uri.clone();
         let mut r = BufReader::with_capacity(64 * 1024, r);
         let hello = Hello {
             magic: frame::MAGIC.to_string(),
@@ -165,7 +179,7 @@ impl UnixClient {
             next_id: AtomicU32::new(1),
             closed: AtomicBool::new(false),
             draining: AtomicBool::new(false),
-            path: shown.clone(),
+            uri,
         });
         shared
             .write(&frame::encode_message_frame(Kind::Hello, 0, 0, &hello))
@@ -173,26 +187,22 @@ impl UnixClient {
         let max_body = limits.max_message_bytes.max(1) * 4 + frame::HEADER_SLACK;
         let (h, body) = tokio::time::timeout(Duration::from_secs(10), read_frame(&mut r, max_body))
             .await
-            .map_err(|_| {
-                Error::unavailable(format!("unix://{shown} did not answer the handshake"))
-            })?
-            .map_err(|e| {
-                Error::unavailable(format!("handshake with unix://{shown} failed: {e}"))
-            })?;
+            .map_err(|_| Error::unavailable(format!("{shown} did not answer the handshake")))?
+            .map_err(|e| Error::unavailable(format!("handshake with {shown} failed: {e}")))?;
         match h.kind {
             Kind::Hello => {
                 let hello = Hello::decode(body)
                     .map_err(|e| Error::unavailable(format!("bad HELLO from server: {e}")))?;
                 if hello.magic != frame::MAGIC {
                     return Err(Error::unavailable(format!(
-                        "unix://{shown} is not an hms-ffi server"
+                        "{shown} is not an hms-ffi server"
                     )));
                 }
                 if hello.version != frame::WIRE_VERSION {
                     return Err(Error::new(
                         Code::FailedPrecondition,
                         format!(
-                            "unix://{shown} speaks wire version {}, this client {}",
+                            "{shown} speaks wire version {}, this client {}",
                             hello.version,
                             frame::WIRE_VERSION
                         ),
@@ -213,7 +223,7 @@ impl UnixClient {
         Ok(UnixClient { shared, reader })
     }
 
-    async fn read_loop(shared: Arc<Shared>, mut r: BufReader<OwnedReadHalf>, max_body: usize) {
+    async fn read_loop(shared: Arc<Shared>, mut r: BufReader<BoxRead>, max_body: usize) {
         let reason = loop {
             let (h, body) = match read_frame(&mut r, max_body).await {
                 Ok(f) => f,
@@ -253,13 +263,10 @@ impl UnixClient {
                 other => break format!("unexpected {other:?} frame from server"),
             }
         };
-        tracing::debug!(path = %shared.path, %reason, "unix connection ended");
+        tracing::debug!(uri = %shared.uri, %reason, "connection ended");
         shared.fail_all(
-            &Error::unavailable(format!(
-                "connection to unix://{} lost: {reason}",
-                shared.path
-            ))
-            .with_reason("CONNECTION_LOST"),
+            &Error::unavailable(format!("connection to {} lost: {reason}", shared.uri))
+                .with_reason("CONNECTION_LOST"),
         );
     }
 }

@@ -1,4 +1,5 @@
 //! Server side of `unix://`: accepts connections and serves the frames of [`super::frame`].
+//! The connection code works on any byte stream; `ws://` runs it over a WebSocket.
 //!
 //! A connection that breaks the protocol (garbage, unknown kind, oversized or truncated
 //! frame, bad handshake) is closed with a logged reason; other connections never notice.
@@ -10,9 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
 use prost::Message;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::{UnixListener, UnixStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::UnixListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -21,11 +21,17 @@ use super::frame::{
     self, CallHead, CallHeader, Hello, Kind, Trailer, FLAG_END, FLAG_UNARY, HEADER_LEN,
 };
 use crate::error::{Code, Error, Result};
+use crate::security::PeerCredentials;
 use crate::server::dispatch::{Dispatcher, Peer};
 
 /// Bodies up to this many times the message limit are read and refused with
 /// `ResourceExhausted`; larger ones close the connection.
 const DRAIN_FACTOR: usize = 4;
+
+/// The reading half of a connection's byte stream.
+pub(crate) type BoxRead = Box<dyn AsyncRead + Send + Unpin>;
+/// The writing half of a connection's byte stream.
+pub(crate) type BoxWrite = Box<dyn AsyncWrite + Send + Unpin>;
 
 pub(super) fn listen(
     path: &Path,
@@ -39,7 +45,7 @@ pub(super) fn listen(
             format!("cannot listen on {}: {e}", path.display()),
         )
     })?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(core.socket_mode))?;
     std_listener.set_nonblocking(true)?;
     let handle = crate::runtime::handle();
     let _enter = handle.enter();
@@ -61,12 +67,15 @@ async fn accept_loop(
             r = listener.accept() => match r {
                 Ok((stream, _)) => {
                     let core = core.clone();
-                    let address = match stream.peer_cred() {
-                        Ok(c) => format!("unix:{}:uid={},gid={},pid={}", path.display(), c.uid(), c.gid(), c.pid().unwrap_or(0)),
-                        Err(_) => format!("unix:{}", path.display()),
+                    let cred = stream.peer_cred().ok().map(|c| PeerCredentials::from_ucred(&c));
+                    let address = match cred {
+                        Some(c) => format!("unix:{}:uid={},gid={},pid={}", path.display(), c.uid, c.gid, c.pid.unwrap_or(0)),
+                        None => format!("unix:{}", path.display()),
                     };
                     tokio::spawn(async move {
-                        if let Err(reason) = Connection::serve(stream, core, address.clone()).await {
+                        let (r, w) = stream.into_split();
+                        let peer = Peer { transport: "unix", address: address.clone(), cred };
+                        if let Err(reason) = serve_frames(Box::new(r), Box::new(w), core, peer).await {
                             tracing::warn!(peer = %address, %reason, "closing unix connection");
                         }
                     });
@@ -85,7 +94,7 @@ struct StreamState {
     input: Option<mpsc::UnboundedSender<Bytes>>,
 }
 
-type Writer = Arc<tokio::sync::Mutex<OwnedWriteHalf>>;
+type Writer = Arc<tokio::sync::Mutex<BoxWrite>>;
 
 struct Connection {
     core: Arc<Dispatcher>,
@@ -95,16 +104,19 @@ struct Connection {
 }
 
 pub(super) async fn write_frame(writer: &Writer, bytes: &[u8]) -> std::io::Result<()> {
-    writer.lock().await.write_all(bytes).await
+    let mut w = writer.lock().await;
+    w.write_all(bytes).await?;
+    // A no-op on a socket; sends the message on a WebSocket.
+    w.flush().await
 }
 
-async fn read_body(r: &mut BufReader<OwnedReadHalf>, len: usize) -> std::io::Result<Bytes> {
+async fn read_body(r: &mut BufReader<BoxRead>, len: usize) -> std::io::Result<Bytes> {
     let mut body = BytesMut::zeroed(len);
     r.read_exact(&mut body).await?;
     Ok(body.freeze())
 }
 
-async fn skip(r: &mut BufReader<OwnedReadHalf>, mut len: usize) -> std::io::Result<()> {
+async fn skip(r: &mut BufReader<BoxRead>, mut len: usize) -> std::io::Result<()> {
     let mut buf = vec![0u8; 64 * 1024];
     while len > 0 {
         let n = len.min(buf.len());
@@ -114,35 +126,33 @@ async fn skip(r: &mut BufReader<OwnedReadHalf>, mut len: usize) -> std::io::Resu
     Ok(())
 }
 
-impl Connection {
-    async fn serve(
-        stream: UnixStream,
-        core: Arc<Dispatcher>,
-        address: String,
-    ) -> std::result::Result<(), String> {
-        let (r, w) = stream.into_split();
-        let mut r = BufReader::with_capacity(64 * 1024, r);
-        let writer: Writer = Arc::new(tokio::sync::Mutex::new(w));
-        let conn = Connection {
-            core: core.clone(),
-            peer: Peer {
-                transport: "unix",
-                address,
-            },
-            writer,
-            streams: Arc::new(Mutex::new(HashMap::new())),
-        };
-        let result = conn.run(&mut r).await;
-        // Whatever ended the connection, every call still running on it is cancelled.
-        if let Ok(streams) = conn.streams.lock() {
-            for s in streams.values() {
-                s.cancel.cancel();
-            }
+/// Serves one connection's frames until it ends; `Err` holds why it was closed.
+pub(crate) async fn serve_frames(
+    r: BoxRead,
+    w: BoxWrite,
+    core: Arc<Dispatcher>,
+    peer: Peer,
+) -> std::result::Result<(), String> {
+    let mut r = BufReader::with_capacity(64 * 1024, r);
+    let writer: Writer = Arc::new(tokio::sync::Mutex::new(w));
+    let conn = Connection {
+        core,
+        peer,
+        writer,
+        streams: Arc::new(Mutex::new(HashMap::new())),
+    };
+    let result = conn.run(&mut r).await;
+    // Whatever ended the connection, every call still running on it is cancelled.
+    if let Ok(streams) = conn.streams.lock() {
+        for s in streams.values() {
+            s.cancel.cancel();
         }
-        result
     }
+    result
+}
 
-    async fn handshake(&self, r: &mut BufReader<OwnedReadHalf>) -> std::result::Result<(), String> {
+impl Connection {
+    async fn handshake(&self, r: &mut BufReader<BoxRead>) -> std::result::Result<(), String> {
         let mut hb = [0u8; HEADER_LEN];
         let timeout = std::time::Duration::from_secs(10);
         tokio::time::timeout(timeout, r.read_exact(&mut hb))
@@ -194,7 +204,7 @@ impl Connection {
         .map_err(|e| e.to_string())
     }
 
-    async fn run(&self, r: &mut BufReader<OwnedReadHalf>) -> std::result::Result<(), String> {
+    async fn run(&self, r: &mut BufReader<BoxRead>) -> std::result::Result<(), String> {
         self.handshake(r).await?;
         let max_body = self.core.limits.max_message_bytes + frame::HEADER_SLACK;
         let mut goaway_sent = false;

@@ -328,6 +328,22 @@ pub fn endpoints(name: &str) -> Vec<(String, Option<tempfile::TempDir>)> {
     vec![(format!("inproc://{name}"), None), (unix, Some(dir))]
 }
 
+/// [`endpoints`] plus the network transports on free ports: listen on each, then connect to the
+/// URI `listen` returns.
+pub fn all_endpoints(name: &str) -> Vec<(String, Option<tempfile::TempDir>)> {
+    let mut v = endpoints(name);
+    v.extend(on_free_ports(&["grpc", "http", "ws"]));
+    v
+}
+
+/// `scheme://127.0.0.1:0` for each scheme: listen on it, then connect to the URI `listen` returns.
+pub fn on_free_ports(schemes: &[&str]) -> Vec<(String, Option<tempfile::TempDir>)> {
+    schemes
+        .iter()
+        .map(|s| (format!("{s}://127.0.0.1:0"), None))
+        .collect()
+}
+
 /// A message value from `(field, value)` pairs.
 pub fn msg(fields: &[(&str, Value)]) -> Value {
     Value::message(fields.iter().map(|(k, v)| (k.to_string(), v.clone())))

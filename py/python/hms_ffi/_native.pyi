@@ -47,7 +47,11 @@ class Context:
 @final
 class Server:
     def __new__(
-        cls, schema: Schema, max_message_bytes: Optional[int] = None, max_concurrent_per_connection: Optional[int] = None
+        cls,
+        schema: Schema,
+        max_message_bytes: Optional[int] = None,
+        max_concurrent_per_connection: Optional[int] = None,
+        security: Optional[str] = None,
     ) -> Server: ...
     def register(self, method: str, handler: Callable[[Dict[str, Any], Context], Any]) -> None: ...
     def register_async(

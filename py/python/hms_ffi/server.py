@@ -26,6 +26,9 @@ class Server:
     without holding any thread while they await.
     An exception in a handler reaches the caller as ``Internal`` (or the code of an
     :class:`hms_ffi.Error`) with the traceback in its details; the server keeps serving.
+    ``security`` names a TOML security file (limits, bearer tokens, policy, audit log; see
+    ``docs/security.md``); its limits come first, then ``max_message_bytes`` and
+    ``max_concurrent_per_connection`` override them.
     """
 
     def __init__(
@@ -35,8 +38,9 @@ class Server:
         loop: Optional[asyncio.AbstractEventLoop] = None,
         max_message_bytes: Optional[int] = None,
         max_concurrent_per_connection: Optional[int] = None,
+        security: Optional[str] = None,
     ) -> None:
-        self._native = _native.Server(schema, max_message_bytes, max_concurrent_per_connection)
+        self._native = _native.Server(schema, max_message_bytes, max_concurrent_per_connection, security)
         self._schema = schema
         self._loop = loop
         self._own_loop: Optional[asyncio.AbstractEventLoop] = None

@@ -1,0 +1,173 @@
+//! The security file: one TOML file holding limits, authentication, policy and audit settings,
+//! read the same way by the CLI (`--security`) and every language binding (`security=`).
+//!
+//! ```toml
+//! socket_mode = 0o600            # unix socket files (the default)
+//!
+//! [limits]
+//! max_message_bytes = 4194304
+//! max_depth = 64
+//! max_concurrent_per_connection = 256
+//! max_concurrent_per_server = 4096
+//! max_deadline_ms = 30000
+//! rate = { per_second = 100.0, burst = 200.0 }   # per identity
+//!
+//! [jwt]
+//! algorithm = "ES256"
+//! public_key_file = "issuer.pub.pem"
+//! issuer = "https://auth.example"
+//! audience = "billing"
+//! required = "network"           # network (default) | always | never
+//!
+//! [audit]
+//! file = "audit.jsonl"
+//!
+//! [policy]
+//! default_network = "deny"
+//! [[policy.rule]]
+//! identities = ["alice"]
+//! allow = ["billing.v1.Invoices/*"]
+//! ```
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{AuditConfig, AuditLog, JwtConfig, Policy, RateLimit, Security};
+use crate::error::{Code, Error, Result};
+use crate::limits::Limits;
+use crate::server::ServerOptions;
+
+/// The `[limits]` table: every field optional, the defaults of [`Limits`] otherwise.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsFile {
+    /// See [`Limits::max_message_bytes`].
+    pub max_message_bytes: Option<usize>,
+    /// See [`Limits::max_depth`].
+    pub max_depth: Option<usize>,
+    /// See [`Limits::max_concurrent_per_connection`].
+    pub max_concurrent_per_connection: Option<usize>,
+    /// See [`Limits::max_concurrent_per_server`].
+    pub max_concurrent_per_server: Option<usize>,
+    /// See [`Limits::max_deadline`], in milliseconds.
+    pub max_deadline_ms: Option<u64>,
+    /// A request rate per identity.
+    pub rate: Option<RateLimit>,
+}
+
+/// The parsed security file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityFile {
+    /// Mode of unix socket files (`0o600` unless set).
+    pub socket_mode: Option<u32>,
+    /// Limits.
+    #[serde(default)]
+    pub limits: LimitsFile,
+    /// Bearer tokens.
+    pub jwt: Option<JwtConfig>,
+    /// The audit log.
+    pub audit: Option<AuditConfig>,
+    /// Authorization.
+    pub policy: Option<Policy>,
+}
+
+impl SecurityFile {
+    /// Parses the TOML text of a security file.
+    pub fn parse(text: &str) -> Result<SecurityFile> {
+        toml::from_str(text).map_err(|e| {
+            Error::new(Code::InvalidArgument, format!("invalid security file: {e}"))
+                .with_reason("BAD_SECURITY_CONFIG")
+        })
+    }
+
+    /// Reads and parses a security file.
+    pub fn read(path: &Path) -> Result<SecurityFile> {
+        SecurityFile::parse(&super::read_text(
+            path,
+            "security file",
+            "BAD_SECURITY_CONFIG",
+        )?)
+    }
+
+    /// Applies the file to `options`: limits, socket mode, and the [`Security`] it describes
+    /// (opening the audit file).
+    pub fn apply(&self, mut options: ServerOptions) -> Result<ServerOptions> {
+        let l = &self.limits;
+        let d = Limits::default();
+        options.limits = Limits {
+            max_message_bytes: l.max_message_bytes.unwrap_or(d.max_message_bytes),
+            max_depth: l.max_depth.unwrap_or(d.max_depth),
+            max_concurrent_per_connection: l
+                .max_concurrent_per_connection
+                .unwrap_or(d.max_concurrent_per_connection),
+            max_concurrent_per_server: l
+                .max_concurrent_per_server
+                .unwrap_or(d.max_concurrent_per_server),
+            max_deadline: l.max_deadline_ms.map(Duration::from_millis),
+        };
+        if let Some(mode) = self.socket_mode {
+            options.socket_mode = mode;
+        }
+        let mut security = Security::new();
+        if let Some(j) = &self.jwt {
+            security = security.with_jwt(j)?;
+        }
+        if let Some(r) = l.rate {
+            security = security.with_rate_limit(r);
+        }
+        if let Some(p) = &self.policy {
+            security = security.with_policy(p.clone());
+        }
+        if let Some(a) = &self.audit {
+            security = security.with_audit(AuditLog::to_file(&a.file, a.queue)?);
+        }
+        Ok(options.with_security(security))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_example_parses() {
+        let text = r#"
+            socket_mode = 0o660
+            [limits]
+            max_deadline_ms = 30000
+            rate = { per_second = 100.0, burst = 200.0 }
+            [jwt]
+            algorithm = "HS256"
+            secret = "0123456789abcdef0123456789abcdef"
+            issuer = "https://auth.example"
+            audience = "billing"
+            [policy]
+            default_network = "deny"
+            [[policy.rule]]
+            identities = ["alice"]
+            allow = ["billing.v1.Invoices/*"]
+        "#;
+        let f = SecurityFile::parse(text).unwrap();
+        assert_eq!(f.socket_mode, Some(0o660));
+        let o = f.apply(ServerOptions::default()).unwrap();
+        assert_eq!(o.socket_mode, 0o660);
+        assert_eq!(o.limits.max_deadline, Some(Duration::from_secs(30)));
+        let policy = o.security.as_ref().unwrap().policy().unwrap();
+        assert!(policy.allows(Some("alice"), "grpc", "billing.v1.Invoices/Get"));
+    }
+
+    #[test]
+    fn mistakes_are_invalid_argument() {
+        for bad in [
+            "[limits]\nmax_mesage_bytes = 1",
+            "[jwt]\nalgorithm = \"HS256\"\nsecret = \"short\"\nissuer = \"i\"\naudience = \"a\"",
+            "[jwt]\nalgorithm = \"none\"\nissuer = \"i\"\naudience = \"a\"",
+        ] {
+            let r = SecurityFile::parse(bad).and_then(|f| f.apply(ServerOptions::default()));
+            assert_eq!(r.unwrap_err().code(), Code::InvalidArgument, "{bad}");
+        }
+    }
+}

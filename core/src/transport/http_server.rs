@@ -1,0 +1,176 @@
+//! Server side of `http://host:port`: the Connect protocol's unary calls over HTTP/1.1 or h2c
+//! (`POST /pkg.Service/Method`, `application/proto`, `application/json` or `application/cbor`),
+//! fed to the same dispatcher, interceptors and limits as every transport. Errors are Connect
+//! JSON bodies with the HTTP status of their code.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{ALLOW, CONTENT_ENCODING, CONTENT_TYPE};
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio_util::sync::CancellationToken;
+
+use super::connect_codec::{
+    codec_from_content_type, content_type, error_body, http_status, metadata_from_headers,
+    parse_timeout_ms, PROTOCOL_VERSION, TIMEOUT_MS,
+};
+use super::frame::CallHead;
+use crate::error::{Code, Error};
+use crate::server::dispatch::{Dispatcher, Peer};
+
+/// One server's request handler.
+#[derive(Clone)]
+struct ConnectService {
+    core: Arc<Dispatcher>,
+    peer: Peer,
+}
+
+/// A Connect error response with a chosen HTTP status.
+fn error_response(status: StatusCode, e: &Error) -> Response<Full<Bytes>> {
+    let mut res = Response::new(Full::new(Bytes::from(error_body(e))));
+    *res.status_mut() = status;
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res
+}
+
+/// The HTTP status of a dispatcher error: an unknown method is a 404, as a Connect router
+/// answers a path it does not serve; everything else follows its code.
+fn status_of(e: &Error) -> StatusCode {
+    let unknown = e
+        .details()
+        .error_info
+        .as_ref()
+        .is_some_and(|i| i.reason == "UNKNOWN_METHOD");
+    if unknown {
+        StatusCode::NOT_FOUND
+    } else {
+        http_status(e.code())
+    }
+}
+
+impl ConnectService {
+    async fn handle(self, req: Request<Incoming>) -> Response<Full<Bytes>> {
+        if req.method() != Method::POST {
+            let e = Error::new(
+                Code::Unimplemented,
+                "only POST is served (Connect unary calls)",
+            );
+            let mut res = error_response(StatusCode::METHOD_NOT_ALLOWED, &e);
+            res.headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("POST"));
+            return res;
+        }
+        let headers = req.headers();
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let Some(codec) = header(CONTENT_TYPE.as_str()).and_then(codec_from_content_type) else {
+            let e = Error::new(
+                Code::Unimplemented,
+                format!(
+                    "content type {:?} is not served: use application/proto, application/json \
+                     or application/cbor (Connect streaming is not served over http://; stream \
+                     over grpc://, unix:// or ws://)",
+                    header(CONTENT_TYPE.as_str()).unwrap_or("")
+                ),
+            );
+            return error_response(StatusCode::UNSUPPORTED_MEDIA_TYPE, &e);
+        };
+        if let Some(v) = header(PROTOCOL_VERSION).filter(|v| *v != "1") {
+            let e = Error::new(
+                Code::InvalidArgument,
+                format!("unsupported Connect-Protocol-Version {v:?}: expected 1"),
+            );
+            return error_response(StatusCode::BAD_REQUEST, &e);
+        }
+        if let Some(enc) = header(CONTENT_ENCODING.as_str()).filter(|v| *v != "identity") {
+            let e = Error::new(
+                Code::Unimplemented,
+                format!("content encoding {enc:?} is not supported: send identity"),
+            );
+            let mut res = error_response(http_status(Code::Unimplemented), &e);
+            res.headers_mut()
+                .insert("accept-encoding", HeaderValue::from_static("identity"));
+            return res;
+        }
+        let timeout = match header(TIMEOUT_MS) {
+            None => None,
+            Some(v) => match parse_timeout_ms(v) {
+                Some(t) => Some(t),
+                None => {
+                    let e = Error::new(
+                        Code::InvalidArgument,
+                        format!("bad Connect-Timeout-Ms {v:?}: expected 1 to 10 digits"),
+                    );
+                    return error_response(StatusCode::BAD_REQUEST, &e);
+                }
+            },
+        };
+        let head = CallHead {
+            method: req.uri().path().trim_start_matches('/').to_string(),
+            timeout,
+            metadata: metadata_from_headers(headers),
+            trace_id: header("x-trace-id").unwrap_or_default().to_string(),
+            codec,
+        };
+        let limit = self.core.limits.max_message_bytes;
+        let payload = match Limited::new(req.into_body(), limit).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(_) => {
+                let e = self
+                    .core
+                    .limits
+                    .check_message(limit + 1, "request")
+                    .err()
+                    .unwrap_or_else(|| Error::internal("request body limit"));
+                return error_response(status_of(&e), &e);
+            }
+        };
+        let cancel = self.core.stop.child_token();
+        // The client closing the connection drops this future, which cancels the handler.
+        let _guard = cancel.clone().drop_guard();
+        match self.core.unary(head, payload, &self.peer, cancel).await {
+            Ok(reply) => {
+                let mut res = Response::new(Full::new(reply));
+                res.headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static(content_type(codec)));
+                res
+            }
+            Err(e) => error_response(status_of(&e), &e),
+        }
+    }
+}
+
+/// Serves one connection (HTTP/1.1 or h2c, told apart by the preface) until it closes, `drain`
+/// (graceful: calls in flight finish) or the dispatcher's hard stop.
+pub(crate) async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    core: Arc<Dispatcher>,
+    peer: Peer,
+    drain: CancellationToken,
+) {
+    let hard_stop = core.stop.clone();
+    let service = ConnectService { core, peer };
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    // The per-connection limit is HTTP/2's stream limit (HTTP/1 serves one call at a time).
+    let streams =
+        u32::try_from(service.core.limits.max_concurrent_per_connection).unwrap_or(u32::MAX);
+    builder.http2().max_concurrent_streams(streams);
+    let svc = hyper::service::service_fn(move |req| {
+        let this = service.clone();
+        async move { Ok::<_, std::convert::Infallible>(this.handle(req).await) }
+    });
+    let conn = builder.serve_connection(TokioIo::new(stream), svc);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => return,
+        _ = drain.cancelled() => conn.as_mut().graceful_shutdown(),
+        _ = hard_stop.cancelled() => return,
+    }
+    tokio::select! {
+        _ = conn => {},
+        _ = hard_stop.cancelled() => {},
+    }
+}

@@ -1,0 +1,97 @@
+//! `ws://host:port`: the local wire protocol of [`super::frame`] over a WebSocket, server and
+//! client. The WebSocket carries the frames as binary messages ([`super::ws_io`]); everything
+//! above is the unix transport's connection code, so calls multiplex, stream, cancel, drain and
+//! obey the limits exactly as over `unix://`. See `docs/wire.md`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::HeaderValue;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_util::sync::CancellationToken;
+
+use super::unix_client::UnixClient;
+use super::unix_server::serve_frames;
+use super::ws_io::{config, halves, SUBPROTOCOL};
+use crate::error::{Error, Result};
+use crate::limits::Limits;
+use crate::server::dispatch::{Dispatcher, Peer};
+
+const PROTOCOL_HEADER: &str = "sec-websocket-protocol";
+
+/// Serves one WebSocket connection until it ends; a broken one is logged and closed.
+pub(crate) async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    core: Arc<Dispatcher>,
+    peer: Peer,
+    _drain: CancellationToken,
+) {
+    let address = peer.address.clone();
+    if let Err(reason) = serve(stream, core, peer).await {
+        tracing::warn!(peer = %address, %reason, "closing ws connection");
+    }
+}
+
+/// The WebSocket handshake (within 10 s), then the frame protocol.
+async fn serve(
+    stream: tokio::net::TcpStream,
+    core: Arc<Dispatcher>,
+    peer: Peer,
+) -> std::result::Result<(), String> {
+    let cfg = config(&core.limits);
+    let handshake =
+        tokio_tungstenite::accept_hdr_async_with_config(stream, choose_subprotocol, Some(cfg));
+    let ws = tokio::time::timeout(Duration::from_secs(10), handshake)
+        .await
+        .map_err(|_| "no WebSocket handshake within 10s".to_string())?
+        .map_err(|e| format!("WebSocket handshake: {e}"))?;
+    let (r, w) = halves(ws);
+    serve_frames(r, w, core, peer).await
+}
+
+/// A client that offers our subprotocol gets it echoed; one that offers none is served too
+/// (browsers and generic tools); one that offers only others is refused.
+#[allow(clippy::result_large_err)] // the signature is tungstenite's handshake callback
+fn choose_subprotocol(
+    req: &Request,
+    mut res: Response,
+) -> std::result::Result<Response, ErrorResponse> {
+    let offered: Vec<String> = req
+        .headers()
+        .get_all(PROTOCOL_HEADER)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(',').map(|p| p.trim().to_string()))
+        .collect();
+    if offered.iter().any(|p| p == SUBPROTOCOL) {
+        res.headers_mut()
+            .insert(PROTOCOL_HEADER, HeaderValue::from_static(SUBPROTOCOL));
+    } else if !offered.is_empty() {
+        let mut refusal = ErrorResponse::new(Some(format!(
+            "unsupported WebSocket subprotocol: this server speaks {SUBPROTOCOL}"
+        )));
+        *refusal.status_mut() = http::StatusCode::BAD_REQUEST;
+        return Err(refusal);
+    }
+    Ok(res)
+}
+
+/// Opens a WebSocket to `authority` and speaks the frame protocol over it.
+pub(crate) async fn connect(authority: &str, limits: &Limits) -> Result<UnixClient> {
+    let uri = format!("ws://{authority}");
+    let failed = |e: &dyn std::fmt::Display| {
+        Error::unavailable(format!("cannot connect to {uri}: {e}")).with_reason("CONNECT_FAILED")
+    };
+    let mut request = format!("{uri}/")
+        .into_client_request()
+        .map_err(|e| failed(&e))?;
+    request
+        .headers_mut()
+        .insert(PROTOCOL_HEADER, HeaderValue::from_static(SUBPROTOCOL));
+    let (ws, _) = tokio_tungstenite::connect_async_with_config(request, Some(config(limits)), true)
+        .await
+        .map_err(|e| failed(&e))?;
+    let (r, w) = halves(ws);
+    UnixClient::over(r, w, uri, limits).await
+}
