@@ -1,0 +1,17 @@
+# frozen_string_literal: true
+
+require_relative "lib/hms_ffi/version"
+
+Gem::Specification.new do |spec|
+  spec.name = "hms_ffi"
+  spec.version = HmsFfi::VERSION
+  spec.summary = "Call functions across languages through one Protocol Buffers interface"
+  spec.description = "Ruby bindings of hms-ffi: a Rust core (magnus) that serves and calls " \
+                     "methods described in .proto files, in one process, over unix sockets or gRPC."
+  spec.authors = ["hms-ffi authors"]
+  spec.license = "Apache-2.0"
+  spec.required_ruby_version = ">= 3.0"
+  spec.files = Dir["lib/**/*.rb"] + ["ext/hms_ffi/extconf.rb"]
+  spec.require_paths = ["lib"]
+  spec.extensions = ["ext/hms_ffi/extconf.rb"]
+end
