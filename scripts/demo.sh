@@ -9,13 +9,16 @@ RUST_SOCK=/tmp/hms-ffi-demo-rust.sock
 PY_SOCK=/tmp/hms-ffi-demo-python.sock
 GO_SOCK=/tmp/hms-ffi-demo-go.sock
 GO_BIN=target/go/greeter
+RB_SOCK=/tmp/hms-ffi-demo-ruby.sock
+# Ruby with the gem as `make ruby-install` installs it.
+RB=(env "GEM_PATH=$PWD/target/ruby/gems" "${RUBY:-ruby}" examples/ruby/greeter.rb)
 status=0
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -f "$RUST_SOCK" "$PY_SOCK" "$GO_SOCK"; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -f "$RUST_SOCK" "$PY_SOCK" "$GO_SOCK" "$RB_SOCK"; }
 trap cleanup EXIT
 wait_for() { for _ in $(seq 1 100); do [ -S "$1" ] && return 0; sleep 0.1; done; echo "no socket $1" >&2; return 1; }
 step() { echo; echo "== $*"; }
-rm -f "$RUST_SOCK" "$PY_SOCK" "$GO_SOCK"
+rm -f "$RUST_SOCK" "$PY_SOCK" "$GO_SOCK" "$RB_SOCK"
 
 step "Rust greeter server on unix://$RUST_SOCK"
 $BIN/examples/greeter serve "unix://$RUST_SOCK" & pids+=($!)
@@ -28,6 +31,10 @@ wait_for "$PY_SOCK" || exit 1
 step "Go greeter server on unix://$GO_SOCK"
 $GO_BIN serve "unix://$GO_SOCK" & pids+=($!)
 wait_for "$GO_SOCK" || exit 1
+
+step "Ruby greeter server on unix://$RB_SOCK"
+"${RB[@]}" serve "unix://$RB_SOCK" & pids+=($!)
+wait_for "$RB_SOCK" || exit 1
 
 step "Rust client -> Python server"
 $BIN/examples/greeter call "unix://$PY_SOCK" Ada || status=1
@@ -43,6 +50,15 @@ $PY examples/python/greeter.py call "unix://$GO_SOCK" Barbara || status=1
 
 step "Rust client -> Go server"
 $BIN/examples/greeter call "unix://$GO_SOCK" Ken || status=1
+
+step "Ruby client -> Python server"
+"${RB[@]}" call "unix://$PY_SOCK" Yukihiro || status=1
+
+step "Python client -> Ruby server"
+$PY examples/python/greeter.py call "unix://$RB_SOCK" Matz || status=1
+
+step "Go client -> Ruby server"
+$GO_BIN call "unix://$RB_SOCK" Rob || status=1
 
 step "hms-ffi list unix://$PY_SOCK"
 $BIN/hms-ffi list "unix://$PY_SOCK" || status=1
