@@ -44,16 +44,11 @@ impl Server {
         max_message_bytes: Option<usize>,
         max_concurrent_per_connection: Option<usize>,
     ) -> Server {
-        let mut options = ocore::ServerOptions {
-            language: "python".to_string(),
-            ..Default::default()
-        };
-        if let Some(n) = max_message_bytes {
-            options.limits.max_message_bytes = n;
-        }
-        if let Some(n) = max_concurrent_per_connection {
-            options.limits.max_concurrent_per_connection = n;
-        }
+        let options = ocore::ServerOptions::for_binding(
+            "python",
+            max_message_bytes,
+            max_concurrent_per_connection,
+        );
         Server {
             inner: Arc::new(ocore::Server::with_options(schema.inner.clone(), options)),
         }

@@ -10,8 +10,8 @@ use tokio::sync::Notify;
 use crate::convert;
 use crate::errors::to_ruby;
 use crate::gvl::without_gvl;
-use crate::ocore::{self, runtime, CallOptions, Code, Metadata};
-use crate::schema::{method_rows, MethodRow, Schema};
+use crate::ocore::{self, runtime, CallOptions, Code, Metadata, MethodRow};
+use crate::schema::{method_rows, Schema};
 
 /// A connection to a server; `lib/hms_ffi/client.rb` adds keyword arguments.
 #[magnus::wrap(class = "HmsFfi::Client", free_immediately, size)]

@@ -6,23 +6,14 @@ use magnus::{function, method, prelude::*, Error, RModule, RString, Ruby};
 
 use crate::errors::rb_result;
 use crate::gvl::without_gvl;
-use crate::ocore;
+use crate::ocore::{self, MethodRow};
 
-/// A method as `[name, input type, output type, streaming kind]`.
-pub(crate) type MethodRow = (String, String, String, &'static str);
-
+/// Every method of `schema` as `[name, input type, output type, streaming kind]`.
 pub(crate) fn method_rows(schema: &ocore::Schema) -> Vec<MethodRow> {
     schema
         .methods()
         .into_iter()
-        .map(|m| {
-            (
-                m.name.clone(),
-                m.input().full_name().to_string(),
-                m.output().full_name().to_string(),
-                m.kind().name(),
-            )
-        })
+        .map(ocore::MethodInfo::row)
         .collect()
 }
 
