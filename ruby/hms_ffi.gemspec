@@ -10,6 +10,7 @@ Gem::Specification.new do |spec|
                      "methods described in .proto files, in one process, over unix sockets or gRPC."
   spec.authors = ["hms-ffi authors"]
   spec.license = "Apache-2.0"
+  spec.homepage = "https://example.invalid/hms-ffi"
   spec.required_ruby_version = ">= 3.0"
   spec.files = Dir["lib/**/*.rb"] + ["ext/hms_ffi/extconf.rb"]
   spec.require_paths = ["lib"]
