@@ -1,5 +1,7 @@
-# Ruby: the hms_ffi gem (magnus). `gem build` then `gem install --local` into target/ruby/gems;
-# the gem's extconf builds the crate with cargo into this checkout's target/ (debug).
+# Ruby: the hms_ffi gem (magnus). ruby/stage_gem.rb lays out a self-contained gem source (Ruby
+# files + the binding crate and hms-ffi-core), `gem build` packs it, `gem install --local` installs
+# it into target/ruby/gems; the gem's extconf builds the crate with cargo (debug), sharing this
+# checkout's target/ so dependencies are compiled once.
 RUBY          ?= ruby
 GEM           ?= gem
 RUBY_GEM_HOME  = $(CURDIR)/target/ruby/gems
@@ -7,11 +9,11 @@ RUBY_ENV       = GEM_HOME=$(RUBY_GEM_HOME) GEM_PATH=$(RUBY_GEM_HOME):$$($(RUBY) 
 
 .PHONY: ruby-install test-ruby bench-ruby
 
-## ruby-install: build the gem from ruby/ and install it (the native part is built by cargo).
+## ruby-install: build the gem (Ruby and Rust sources) and install it; cargo builds the native part.
 ruby-install:
-	@mkdir -p target/ruby
-	cd ruby && $(GEM) build hms_ffi.gemspec --output ../target/ruby/hms_ffi.gem
-	HMS_FFI_SOURCE=$(CURDIR) CARGO_TARGET_DIR=$(CURDIR)/target \
+	$(RUBY) ruby/stage_gem.rb target/ruby/gem-src
+	cd target/ruby/gem-src && $(GEM) build hms_ffi.gemspec --output ../hms_ffi.gem
+	CARGO_TARGET_DIR=$(CURDIR)/target \
 		$(GEM) install --local --no-document --install-dir $(RUBY_GEM_HOME) target/ruby/hms_ffi.gem
 
 ## test-ruby: the minitest suite against the installed gem (conformance, types, errors, threads).

@@ -12,7 +12,10 @@ Gem::Specification.new do |spec|
   spec.license = "Apache-2.0"
   spec.homepage = "https://example.invalid/hms-ffi"
   spec.required_ruby_version = ">= 3.0"
-  spec.files = Dir["lib/**/*.rb"] + ["ext/hms_ffi/extconf.rb"]
+  # Built from a tree laid out by ruby/stage_gem.rb, the gem also packs the Rust sources
+  # (crates/, Cargo.toml, Cargo.lock); built in ruby/ itself, it builds from the checkout.
+  spec.files = Dir["lib/**/*.rb"] + ["ext/hms_ffi/extconf.rb"] +
+               Dir["crates/**/*.{rs,toml}"] + Dir["Cargo.{toml,lock}"]
   spec.require_paths = ["lib"]
   spec.extensions = ["ext/hms_ffi/extconf.rb"]
 end

@@ -1,18 +1,26 @@
 # frozen_string_literal: true
 
-# Writes the Makefile that builds the native extension: the Rust crate `hms-ffi-ruby`
-# (ruby/ in an hms-ffi checkout) compiled by cargo, installed as hms_ffi/hms_ffi.so.
-# No rb_sys gem is needed. Settings (environment):
-#   HMS_FFI_SOURCE    the hms-ffi checkout (default: the checkout this file is in)
-#   CARGO_TARGET_DIR  cargo's target folder (default: the checkout's target/)
+# Writes the Makefile that builds the native extension: the Rust crate `hms-ffi-ruby` compiled
+# by cargo, installed as hms_ffi/hms_ffi.so. No rb_sys gem is needed. The sources are the ones
+# packed in the gem (crates/, laid out by ruby/stage_gem.rb), or an hms-ffi checkout.
+# Settings (environment):
+#   HMS_FFI_SOURCE    build from this hms-ffi checkout instead
+#   CARGO_TARGET_DIR  cargo's target folder (default: target/ beside the sources)
 #   HMS_FFI_PROFILE   debug (default) or release
 require "rbconfig"
 require "shellwords"
 
-root = File.expand_path(ENV["HMS_FFI_SOURCE"] || File.join(__dir__, "..", "..", ".."))
-manifest = File.join(root, "ruby", "Cargo.toml")
+gem_root = File.expand_path(File.join(__dir__, "..", ".."))
+packed = File.join(gem_root, "crates", "hms-ffi-ruby", "Cargo.toml")
+if ENV["HMS_FFI_SOURCE"].nil? && File.file?(packed)
+  root = gem_root
+  manifest = packed
+else
+  root = File.expand_path(ENV["HMS_FFI_SOURCE"] || File.join(gem_root, ".."))
+  manifest = File.join(root, "ruby", "Cargo.toml")
+end
 unless File.file?(manifest)
-  abort "hms_ffi: the Rust sources are not at #{root}; set HMS_FFI_SOURCE to an hms-ffi checkout"
+  abort "hms_ffi: no Rust sources at #{manifest}; set HMS_FFI_SOURCE to an hms-ffi checkout"
 end
 profile = ENV.fetch("HMS_FFI_PROFILE", "debug")
 abort "hms_ffi: HMS_FFI_PROFILE must be debug or release" unless %w[debug release].include?(profile)
