@@ -13,11 +13,14 @@ NODE_SOCK=/tmp/hms-ffi-demo-node.sock
 NODE="env NODE_PATH=target/node-app/node_modules node examples/node/greeter.js"
 status=0
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -f "$RUST_SOCK" "$PY_SOCK" "$GO_SOCK" "$NODE_SOCK"; }
+RB_SOCK=/tmp/hms-ffi-demo-ruby.sock
+# Ruby with the gem as `make ruby-install` installs it.
+RB=(env "GEM_PATH=$PWD/target/ruby/gems" "${RUBY:-ruby}" examples/ruby/greeter.rb)
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -f "$RUST_SOCK" "$PY_SOCK" "$GO_SOCK" "$NODE_SOCK" "$RB_SOCK"; }
 trap cleanup EXIT
 wait_for() { for _ in $(seq 1 100); do [ -S "$1" ] && return 0; sleep 0.1; done; echo "no socket $1" >&2; return 1; }
 step() { echo; echo "== $*"; }
-rm -f "$RUST_SOCK" "$PY_SOCK" "$GO_SOCK" "$NODE_SOCK"
+rm -f "$RUST_SOCK" "$PY_SOCK" "$GO_SOCK" "$NODE_SOCK" "$RB_SOCK"
 
 step "Rust greeter server on unix://$RUST_SOCK"
 $BIN/examples/greeter serve "unix://$RUST_SOCK" & pids+=($!)
@@ -34,6 +37,9 @@ wait_for "$GO_SOCK" || exit 1
 step "Node greeter server on unix://$NODE_SOCK"
 $NODE serve "unix://$NODE_SOCK" & pids+=($!)
 wait_for "$NODE_SOCK" || exit 1
+step "Ruby greeter server on unix://$RB_SOCK"
+"${RB[@]}" serve "unix://$RB_SOCK" & pids+=($!)
+wait_for "$RB_SOCK" || exit 1
 
 step "Rust client -> Python server"
 $BIN/examples/greeter call "unix://$PY_SOCK" Ada || status=1
@@ -55,6 +61,14 @@ $NODE call "unix://$GO_SOCK" Margaret || status=1
 
 step "Python client -> Node server"
 $PY examples/python/greeter.py call "unix://$NODE_SOCK" Ryan || status=1
+step "Ruby client -> Python server"
+"${RB[@]}" call "unix://$PY_SOCK" Yukihiro || status=1
+
+step "Python client -> Ruby server"
+$PY examples/python/greeter.py call "unix://$RB_SOCK" Matz || status=1
+
+step "Go client -> Ruby server"
+$GO_BIN call "unix://$RB_SOCK" Rob || status=1
 
 step "hms-ffi list unix://$PY_SOCK"
 $BIN/hms-ffi list "unix://$PY_SOCK" || status=1

@@ -63,7 +63,7 @@ pub use error::{DebugInfo, Details, Error, ErrorInfo, FieldViolation, Origin, Re
 pub use handler::{RequestStream, ResponseSink};
 pub use interceptor::Interceptor;
 pub use limits::Limits;
-pub use schema::{MethodInfo, Schema, StreamingKind};
+pub use schema::{MethodInfo, MethodRow, Schema, StreamingKind};
 pub use security::{PeerCredentials, Policy, Security};
 pub use server::{CallQueue, Next, PendingCall, Server, ServerOptions};
 pub use value::{Duration, Timestamp, Value};

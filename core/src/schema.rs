@@ -45,7 +45,19 @@ pub struct MethodInfo {
     pub descriptor: MethodDescriptor,
 }
 
+/// A method as bindings list it: `(name, input type, output type, streaming kind)`.
+pub type MethodRow = (String, String, String, &'static str);
+
 impl MethodInfo {
+    /// The method as `(name, input type, output type, streaming kind)`, as bindings list it.
+    pub fn row(&self) -> MethodRow {
+        (
+            self.name.clone(),
+            self.input().full_name().to_string(),
+            self.output().full_name().to_string(),
+            self.kind().name(),
+        )
+    }
     /// The fully qualified service name, `package.Service`.
     pub fn service(&self) -> &str {
         self.descriptor.parent_service().full_name()

@@ -58,6 +58,16 @@ fn loads_files_with_imports_from_include_dirs() {
         (get.service(), get.method()),
         ("billing.v1.Invoices", "Get")
     );
+    let watch = schema.method("billing.v1.Invoices/Watch").unwrap();
+    assert_eq!(
+        watch.row(),
+        (
+            "billing.v1.Invoices/Watch".to_string(),
+            "billing.v1.Invoice".to_string(),
+            "billing.v1.Invoice".to_string(),
+            "server_streaming"
+        )
+    );
     assert!(schema.method("/billing.v1.Invoices/Get").is_some());
     assert!(schema.method("billing.v1.Invoices.Get").is_some());
     assert!(schema.message("shared.v1.Money").is_some());

@@ -9,20 +9,13 @@ use crate::errors::py_result;
 use crate::ocore;
 
 /// A method as `(name, input type, output type, streaming kind)`.
-pub(crate) type MethodTuple = (String, String, String, &'static str);
+pub(crate) type MethodTuple = ocore::MethodRow;
 
 pub(crate) fn method_tuples(schema: &ocore::Schema) -> Vec<MethodTuple> {
     schema
         .methods()
         .into_iter()
-        .map(|m| {
-            (
-                m.name.clone(),
-                m.input().full_name().to_string(),
-                m.output().full_name().to_string(),
-                m.kind().name(),
-            )
-        })
+        .map(ocore::MethodInfo::row)
         .collect()
 }
 

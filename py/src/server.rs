@@ -46,18 +46,13 @@ impl Server {
         max_concurrent_per_connection: Option<usize>,
         security: Option<std::path::PathBuf>,
     ) -> PyResult<Server> {
-        let mut options = ocore::ServerOptions {
-            language: "python".to_string(),
-            ..Default::default()
-        };
+        let mut options = ocore::ServerOptions::for_binding(
+            "python",
+            max_message_bytes,
+            max_concurrent_per_connection,
+        );
         if let Some(path) = security {
             options = py_result(py, options.apply_security_file(path))?;
-        }
-        if let Some(n) = max_message_bytes {
-            options.limits.max_message_bytes = n;
-        }
-        if let Some(n) = max_concurrent_per_connection {
-            options.limits.max_concurrent_per_connection = n;
         }
         Ok(Server {
             inner: Arc::new(ocore::Server::with_options(schema.inner.clone(), options)),

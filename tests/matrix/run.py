@@ -21,9 +21,11 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-def languages(python: str) -> dict:
+def languages(python: str, ruby: str) -> dict:
     rust = str(ROOT / "target" / "debug" / "examples" / "conformance")
     go = str(ROOT / "target" / "go" / "conformance")
+    # The gem as `make ruby-install` installs it (json and base64 come with Ruby itself).
+    rb = ["env", f"GEM_PATH={ROOT / 'target' / 'ruby' / 'gems'}", ruby, str(ROOT / "tests" / "matrix" / "ruby" / "conformance.rb")]
     return {
         "go": {"serve": [go, "serve"], "client": [go, "client"]},
         "rust": {"serve": [rust, "serve"], "client": [rust, "client"]},
@@ -34,6 +36,10 @@ def languages(python: str) -> dict:
         "python": {
             "serve": [python, str(ROOT / "tests" / "matrix" / "python" / "conformance.py"), "serve"],
             "client": [python, str(ROOT / "tests" / "matrix" / "python" / "conformance.py"), "client"],
+        },
+        "ruby": {
+            "serve": rb + ["serve"],
+            "client": rb + ["client"],
         },
     }
 
@@ -51,8 +57,9 @@ def start(cmd: list, uri: str) -> subprocess.Popen:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--python", default=sys.executable, help="interpreter with hms_ffi installed")
+    ap.add_argument("--ruby", default="ruby", help="ruby interpreter (the gem is taken from target/ruby/gems)")
     args = ap.parse_args()
-    langs = languages(args.python)
+    langs = languages(args.python, args.ruby)
     tmp = tempfile.mkdtemp(prefix="hms-matrix-")
     results = []
     for server_lang, server in langs.items():

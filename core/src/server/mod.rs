@@ -64,6 +64,28 @@ impl ServerOptions {
     }
 }
 
+impl ServerOptions {
+    /// Options for a language binding: the handlers' language and the limits a binding lets
+    /// its users set (`None` keeps the default).
+    pub fn for_binding(
+        language: &str,
+        max_message_bytes: Option<usize>,
+        max_concurrent_per_connection: Option<usize>,
+    ) -> ServerOptions {
+        let mut options = ServerOptions {
+            language: language.to_string(),
+            ..ServerOptions::default()
+        };
+        if let Some(n) = max_message_bytes {
+            options.limits.max_message_bytes = n;
+        }
+        if let Some(n) = max_concurrent_per_connection {
+            options.limits.max_concurrent_per_connection = n;
+        }
+        options
+    }
+}
+
 impl Default for ServerOptions {
     fn default() -> Self {
         ServerOptions {

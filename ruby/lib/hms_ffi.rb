@@ -1,0 +1,21 @@
+# frozen_string_literal: true
+
+# hms-ffi for Ruby: call functions written in any language through an interface described
+# once in Protocol Buffers, in one process (inproc://), between processes (unix://) or over
+# the network (grpc://).
+#
+#   server = HmsFfi::Server.new(HmsFfi::Schema.load("greeter.proto"))
+#   server.method("demo.v1.Greeter/SayHello") { |req, ctx| { message: "Hello #{req[:name]}" } }
+#   server.listen("unix:///tmp/greeter.sock")
+#   Thread.new { server.serve }
+#   HmsFfi.connect("unix:///tmp/greeter.sock").call("demo.v1.Greeter/SayHello", { name: "Ada" })
+#   # => {:message=>"Hello Ada"}
+module HmsFfi
+end
+
+require_relative "hms_ffi/version"
+require "hms_ffi/hms_ffi" # the native extension (Rust, magnus)
+require_relative "hms_ffi/errors"
+require_relative "hms_ffi/schema"
+require_relative "hms_ffi/server"
+require_relative "hms_ffi/client"

@@ -1,0 +1,72 @@
+# frozen_string_literal: true
+
+module HmsFfi
+  # Serves the methods of a schema with Ruby blocks.
+  #
+  # Blocks run on the Ruby thread that calls #serve, one call at a time; while no call is
+  # waiting, #serve holds no GVL, so the process's other threads run. A block takes
+  # `(request, ctx)` and returns a Hash. An exception in a block reaches the caller as
+  # HmsFfi::Internal (or the code of an HmsFfi::Error it raised) with the class, message and
+  # backtrace in its details; the server keeps serving.
+  class Server
+    # A server for `schema`; limits default to the core's (4 MiB messages).
+    def self.new(schema, max_message_bytes: nil, max_concurrent_per_connection: nil)
+      server = _new(schema, max_message_bytes, max_concurrent_per_connection)
+      server.send(:setup, schema)
+      server
+    end
+
+    attr_reader :schema
+
+    # Registers the block for the unary method `name` (`pkg.Service/Method`). Without a block,
+    # behaves as Object#method.
+    def method(name, &block)
+      return super(name) unless block
+
+      @handlers[_register(name.to_s)] = block
+      self
+    end
+
+    # Runs calls on this thread until #shutdown (from another thread or a block), or until a
+    # signal such as Ctrl-C (Interrupt) or SIGTERM, which shuts the server down and returns.
+    def serve
+      @serve_thread = Thread.current
+      _serve(@handlers)
+    rescue Interrupt, SignalException
+      @serve_thread = nil
+      shutdown
+    ensure
+      @serve_thread = nil
+    end
+
+    # Stops accepting calls, lets calls in flight finish for up to `grace` seconds, then
+    # closes every endpoint; #serve returns.
+    def shutdown(grace: 5.0)
+      serving = @serve_thread
+      if serving.equal?(Thread.current)
+        # From a block: this call must finish first, so the core stops in the background.
+        _close_queue
+        Thread.new { _shutdown(grace) }
+      elsif serving&.alive?
+        _shutdown(grace) # #serve still runs the calls in flight
+        _close_queue
+      else
+        _close_queue # nobody runs queued calls: answer them now
+        _shutdown(grace)
+      end
+      nil
+    end
+
+    def inspect
+      "#<HmsFfi::Server endpoints=#{endpoints.inspect}>"
+    end
+
+    private
+
+    def setup(schema)
+      @schema = schema
+      @handlers = {}
+      @serve_thread = nil
+    end
+  end
+end

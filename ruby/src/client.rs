@@ -1,0 +1,145 @@
+//! `HmsFfi::Client`: calls release the GVL while they wait and stop waiting when Ruby
+//! interrupts the thread (`Thread#raise`, `Thread#kill`, Ctrl-C).
+
+use std::time::Duration;
+
+use magnus::r_hash::ForEach;
+use magnus::{function, method, prelude::*, Error, RHash, RModule, Ruby, Value as RValue};
+use tokio::sync::Notify;
+
+use crate::convert;
+use crate::errors::to_ruby;
+use crate::gvl::without_gvl;
+use crate::ocore::{self, runtime, CallOptions, Code, Metadata, MethodRow};
+use crate::schema::{method_rows, Schema};
+
+/// A connection to a server; `lib/hms_ffi/client.rb` adds keyword arguments.
+#[magnus::wrap(class = "HmsFfi::Client", free_immediately, size)]
+pub(crate) struct Client {
+    inner: ocore::Client,
+}
+
+/// Runs `fut` on the core runtime without the GVL. `Ok(None)` when Ruby interrupted the wait
+/// (the interrupt is raised here when it is an exception).
+fn block_interruptibly<T>(
+    ruby: &Ruby,
+    fut: impl std::future::Future<Output = ocore::Result<T>>,
+) -> Result<Option<T>, Error> {
+    let interrupt = Notify::new();
+    let mut fut = Some(fut);
+    loop {
+        let ran = without_gvl(
+            || {
+                let fut = fut.take()?;
+                Some(runtime::block_on(async {
+                    tokio::select! {
+                        r = fut => Some(r),
+                        _ = interrupt.notified() => None,
+                    }
+                }))
+            },
+            &|| interrupt.notify_one(),
+        );
+        match ran.flatten() {
+            // Not started: an interrupt was pending.
+            None if fut.is_some() => ruby.thread_check_ints()?,
+            None => unreachable!("the future is taken only when it runs"),
+            Some(Err(e)) | Some(Ok(Some(Err(e)))) => return Err(to_ruby(ruby, e)),
+            Some(Ok(None)) => {
+                ruby.thread_check_ints()?;
+                return Ok(None);
+            }
+            Some(Ok(Some(Ok(v)))) => return Ok(Some(v)),
+        }
+    }
+}
+
+fn interrupted(ruby: &Ruby) -> Error {
+    to_ruby(
+        ruby,
+        ocore::Error::new(Code::Cancelled, "the call was interrupted"),
+    )
+}
+
+/// `HmsFfi._connect(uri, schema)`: connects and discovers the server's schema, or uses
+/// `schema` (for servers without discovery, such as a stock gRPC server).
+fn connect(ruby: &Ruby, uri: String, schema: Option<&Schema>) -> Result<Client, Error> {
+    let options = ocore::ConnectOptions {
+        schema: schema.map(|s| s.inner.clone()),
+        ..Default::default()
+    };
+    block_interruptibly(ruby, ocore::connect_with(&uri, options))?
+        .map(|inner| Client { inner })
+        .ok_or_else(|| interrupted(ruby))
+}
+
+fn metadata(metadata: Option<RHash>) -> Result<Metadata, Error> {
+    let mut md = Metadata::new();
+    if let Some(h) = metadata {
+        h.foreach(|k: RValue, v: RValue| {
+            md.insert(
+                k.funcall::<_, _, String>("to_s", ())?,
+                v.funcall::<_, _, String>("to_s", ())?,
+            );
+            Ok(ForEach::Continue)
+        })?;
+    }
+    Ok(md)
+}
+
+impl Client {
+    /// `_call(method, request, timeout, metadata)`: a unary call; the reply as a Hash.
+    fn call(
+        ruby: &Ruby,
+        rb_self: &Client,
+        method: String,
+        request: RValue,
+        timeout: Option<f64>,
+        md: Option<RHash>,
+    ) -> Result<RValue, Error> {
+        let value = convert::from_ruby(ruby, request)?;
+        let opts = CallOptions {
+            timeout: timeout.map(|t| Duration::from_secs_f64(t.max(0.0))),
+            metadata: metadata(md)?,
+            codec: None,
+        };
+        let client = &rb_self.inner;
+        let reply = block_interruptibly(ruby, client.call(&method, &value, &opts))?
+            .ok_or_else(|| interrupted(ruby))?;
+        convert::to_ruby(ruby, &reply)
+    }
+
+    /// Every method the server offers, as `[name, input type, output type, kind]`.
+    fn methods(&self) -> Vec<MethodRow> {
+        method_rows(self.inner.schema())
+    }
+
+    /// The server's schema.
+    fn schema(&self) -> Schema {
+        Schema {
+            inner: self.inner.schema().clone(),
+        }
+    }
+
+    /// The endpoint connected to.
+    fn endpoint(&self) -> String {
+        self.inner.endpoint().to_string()
+    }
+
+    /// Closes the connection.
+    fn close(&self) {
+        self.inner.close();
+    }
+}
+
+pub(crate) fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
+    module.define_module_function("_connect", function!(connect, 2))?;
+    let class = module.define_class("Client", ruby.class_object())?;
+    class.undef_default_alloc_func();
+    class.define_method("_call", method!(Client::call, 4))?;
+    class.define_method("methods", method!(Client::methods, 0))?;
+    class.define_method("schema", method!(Client::schema, 0))?;
+    class.define_method("endpoint", method!(Client::endpoint, 0))?;
+    class.define_method("close", method!(Client::close, 0))?;
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! `HmsFfi::Context`: what a handler sees besides the request.
+
+use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use magnus::time::{Offset, Timespec};
+use magnus::{method, prelude::*, Error, RModule, Ruby, Time};
+
+use crate::ocore;
+
+/// The context of one call: method, deadline, metadata, caller, trace id, cancellation.
+#[magnus::wrap(class = "HmsFfi::Context", free_immediately, size)]
+pub(crate) struct Context {
+    inner: ocore::Context,
+}
+
+impl From<ocore::Context> for Context {
+    fn from(inner: ocore::Context) -> Self {
+        Context { inner }
+    }
+}
+
+impl Context {
+    /// The method called, `package.Service/Method`.
+    fn method_name(&self) -> String {
+        self.inner.method().to_string()
+    }
+
+    /// The caller's metadata as a Hash of Strings (the first value of each key).
+    fn metadata(&self) -> HashMap<String, String> {
+        let mut out = HashMap::new();
+        for (k, v) in self.inner.metadata().iter() {
+            out.entry(k.to_string()).or_insert_with(|| v.to_string());
+        }
+        out
+    }
+
+    /// The authenticated caller, if an interceptor set one.
+    fn identity(&self) -> Option<String> {
+        self.inner.identity().map(str::to_string)
+    }
+
+    /// The peer as the transport sees it.
+    fn peer(&self) -> String {
+        self.inner.peer().to_string()
+    }
+
+    /// `inproc`, `unix`, `grpc`, …
+    fn transport(&self) -> &'static str {
+        self.inner.transport()
+    }
+
+    /// The trace id of the call.
+    fn trace_id(&self) -> String {
+        self.inner.trace_id().to_string()
+    }
+
+    /// The deadline as a Time, or nil.
+    fn deadline(ruby: &Ruby, rb_self: &Context) -> Result<Option<Time>, Error> {
+        let Some(left) = rb_self.inner.time_remaining() else {
+            return Ok(None);
+        };
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let at = now + left;
+        let ts = Timespec {
+            tv_sec: i64::try_from(at.as_secs()).unwrap_or(i64::MAX),
+            tv_nsec: i64::from(at.subsec_nanos()),
+        };
+        ruby.time_timespec_new(ts, Offset::utc()).map(Some)
+    }
+
+    /// Seconds left before the deadline (0.0 once passed), or nil.
+    fn time_remaining(&self) -> Option<f64> {
+        self.inner.time_remaining().map(|d| d.as_secs_f64())
+    }
+
+    /// True once the caller cancelled, went away, or the deadline passed.
+    fn cancelled(&self) -> bool {
+        self.inner.is_cancelled()
+    }
+
+    fn inspect(&self) -> String {
+        format!(
+            "#<HmsFfi::Context method={:?} peer={:?} trace_id={:?}>",
+            self.inner.method(),
+            self.inner.peer(),
+            self.inner.trace_id()
+        )
+    }
+}
+
+pub(crate) fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
+    let class = module.define_class("Context", ruby.class_object())?;
+    class.undef_default_alloc_func();
+    class.define_method("method_name", method!(Context::method_name, 0))?;
+    class.define_method("metadata", method!(Context::metadata, 0))?;
+    class.define_method("identity", method!(Context::identity, 0))?;
+    class.define_method("peer", method!(Context::peer, 0))?;
+    class.define_method("transport", method!(Context::transport, 0))?;
+    class.define_method("trace_id", method!(Context::trace_id, 0))?;
+    class.define_method("deadline", method!(Context::deadline, 0))?;
+    class.define_method("time_remaining", method!(Context::time_remaining, 0))?;
+    class.define_method("cancelled?", method!(Context::cancelled, 0))?;
+    class.define_method("inspect", method!(Context::inspect, 0))?;
+    Ok(())
+}

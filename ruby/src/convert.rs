@@ -1,0 +1,184 @@
+//! Ruby objects ⇄ core [`Value`]s. No schema knowledge here: the core checks the tree.
+//!
+//! In: `nil`, `true`/`false`, Integer (beyond 64 bits as `BigInt`, which the core reports out
+//! of range), Float, String (binary-encoded strings as bytes, others as text), Symbol (as
+//! text: enum names and hash keys), Array, Hash (String or Symbol keys), Time, and Rational
+//! seconds for a Duration. Out: Hash with Symbol keys for message fields (and string map keys),
+//! UTF-8 Strings, binary Strings for bytes, Time (UTC) for timestamps, Rational seconds for
+//! durations.
+#![allow(unsafe_code)]
+
+use std::num::NonZero;
+
+use magnus::r_hash::ForEach;
+use magnus::time::{Offset, Timespec};
+use magnus::value::{Qfalse, Qtrue, ReprValue};
+use magnus::{
+    prelude::*, Error, Float, Integer, RArray, RHash, RRational, RString, Ruby, Symbol, Time,
+    Value as RValue,
+};
+
+use crate::ocore::{Duration, Timestamp, Value};
+
+const NANOS: i64 = 1_000_000_000;
+
+/// A Ruby object as a value. Objects of other classes become [`Value::Unsupported`] with their
+/// class name, which the core reports at their path.
+pub(crate) fn from_ruby(ruby: &Ruby, v: RValue) -> Result<Value, Error> {
+    if v.is_nil() {
+        return Ok(Value::Null);
+    }
+    if Qtrue::from_value(v).is_some() {
+        return Ok(Value::Bool(true));
+    }
+    if Qfalse::from_value(v).is_some() {
+        return Ok(Value::Bool(false));
+    }
+    if let Some(i) = Integer::from_value(v) {
+        return Ok(integer(i));
+    }
+    if let Some(f) = Float::from_value(v) {
+        return Ok(Value::Float(f.to_f64()));
+    }
+    if let Some(s) = RString::from_value(v) {
+        return Ok(string(ruby, s));
+    }
+    if let Some(s) = Symbol::from_value(v) {
+        return Ok(Value::String(s.name()?.into_owned()));
+    }
+    if let Some(h) = RHash::from_value(v) {
+        let mut entries = Vec::with_capacity(h.len());
+        h.foreach(|k: RValue, x: RValue| {
+            entries.push((from_ruby(ruby, k)?, from_ruby(ruby, x)?));
+            Ok(ForEach::Continue)
+        })?;
+        return Ok(Value::Map(entries));
+    }
+    if let Some(a) = RArray::from_value(v) {
+        let mut items = Vec::with_capacity(a.len());
+        for i in 0..a.len() {
+            items.push(from_ruby(ruby, a.entry::<RValue>(i as isize)?)?);
+        }
+        return Ok(Value::List(items));
+    }
+    if let Some(t) = Time::from_value(v) {
+        let ts = t.timespec()?;
+        return Ok(Value::Timestamp(Timestamp {
+            seconds: ts.tv_sec,
+            nanos: ts.tv_nsec as i32,
+        }));
+    }
+    if let Some(r) = RRational::from_value(v) {
+        return Ok(duration(r));
+    }
+    Ok(Value::Unsupported(unsafe_class_name(v)))
+}
+
+fn integer(i: Integer) -> Value {
+    if let Ok(n) = i.to_i64() {
+        return Value::Int(n);
+    }
+    if let Ok(n) = i.to_u64() {
+        return Value::UInt(n);
+    }
+    Value::BigInt(i.to_string())
+}
+
+fn copy(s: RString) -> Vec<u8> {
+    // SAFETY: the slice is copied at once, before any Ruby code can run.
+    unsafe { s.as_slice() }.to_vec()
+}
+
+fn string(ruby: &Ruby, s: RString) -> Value {
+    if s.enc_get() == ruby.ascii8bit_encindex() {
+        return Value::Bytes(copy(s));
+    }
+    // Text in any encoding travels as UTF-8; bytes that are not text stay bytes, which a
+    // `string` field reports as "not valid UTF-8".
+    let utf8 = if s.is_utf8_compatible_encoding() {
+        s
+    } else {
+        match s.funcall::<_, _, RString>("encode", ("UTF-8",)) {
+            Ok(u) => u,
+            Err(_) => return Value::Bytes(copy(s)),
+        }
+    };
+    String::from_utf8(copy(utf8)).map_or_else(|e| Value::Bytes(e.into_bytes()), Value::String)
+}
+
+fn duration(r: RRational) -> Value {
+    let (num, den) = (r.num().to_i128(), r.den().to_i128());
+    match (num, den) {
+        (Ok(num), Ok(den)) if den != 0 => {
+            let nanos = num.saturating_mul(i128::from(NANOS)) / den;
+            Value::Duration(Duration {
+                seconds: i64::try_from(nanos / i128::from(NANOS)).unwrap_or(i64::MAX),
+                nanos: (nanos % i128::from(NANOS)) as i32,
+            })
+        }
+        _ => Value::Unsupported("Rational out of range".into()),
+    }
+}
+
+fn unsafe_class_name(v: RValue) -> String {
+    // SAFETY: the name is copied at once.
+    unsafe { v.classname() }.into_owned()
+}
+
+/// A value as a Ruby object (see the module docs for the classes).
+pub(crate) fn to_ruby(ruby: &Ruby, v: &Value) -> Result<RValue, Error> {
+    Ok(match v {
+        Value::Null | Value::Unsupported(_) => ruby.qnil().as_value(),
+        Value::Bool(true) => ruby.qtrue().as_value(),
+        Value::Bool(false) => ruby.qfalse().as_value(),
+        Value::Int(i) => ruby.integer_from_i64(*i).as_value(),
+        Value::UInt(u) => ruby.integer_from_u64(*u).as_value(),
+        Value::BigInt(s) => ruby.str_new(s).funcall("to_i", ())?,
+        Value::Float(x) => ruby.float_from_f64(*x).as_value(),
+        Value::String(s) => ruby.str_new(s).as_value(),
+        Value::Bytes(b) => ruby.str_from_slice(b).as_value(),
+        Value::List(items) => {
+            let a = ruby.ary_new_capa(items.len());
+            for x in items {
+                a.push(to_ruby(ruby, x)?)?;
+            }
+            a.as_value()
+        }
+        Value::Map(entries) => {
+            let h = ruby.hash_new();
+            for (k, x) in entries {
+                let key = match k {
+                    Value::String(s) => ruby.to_symbol(s).as_value(),
+                    other => to_ruby(ruby, other)?,
+                };
+                h.aset(key, to_ruby(ruby, x)?)?;
+            }
+            h.as_value()
+        }
+        Value::Timestamp(t) => {
+            let ts = Timespec {
+                tv_sec: t.seconds,
+                tv_nsec: i64::from(t.nanos),
+            };
+            ruby.time_timespec_new(ts, Offset::utc())?.as_value()
+        }
+        Value::Duration(d) => {
+            let nanos = i128::from(d.seconds) * i128::from(NANOS) + i128::from(d.nanos);
+            rational_seconds(ruby, nanos)?
+        }
+    })
+}
+
+/// `nanos` nanoseconds as exact Rational seconds (`Rational(3, 2)` for 1.5 s).
+fn rational_seconds(ruby: &Ruby, nanos: i128) -> Result<RValue, Error> {
+    match i64::try_from(nanos) {
+        Ok(n) => {
+            let den = NonZero::new(NANOS).unwrap_or(NonZero::<i64>::MIN);
+            Ok(ruby.rational_new(n, den).as_value())
+        }
+        // Beyond ±292 years in nanoseconds: let Ruby build it from text.
+        Err(_) => ruby
+            .str_new(&format!("{nanos}/{NANOS}"))
+            .funcall("to_r", ()),
+    }
+}

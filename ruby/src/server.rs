@@ -1,0 +1,164 @@
+//! `HmsFfi::Server`: calls are queued by the core and run on the Ruby thread that calls
+//! `serve`, which waits for them with the GVL released (DESIGN.md §4).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use magnus::block::Proc;
+use magnus::{function, method, prelude::*, Error, RHash, RModule, Ruby, Value as RValue};
+
+use crate::context::Context;
+use crate::convert;
+use crate::errors::{self, rb_result};
+use crate::gvl::without_gvl;
+use crate::ocore::{self, CallQueue, Code, Next, PendingCall};
+use crate::schema::Schema;
+
+/// How long `serve` waits without the GVL before it looks at Ruby's interrupts again.
+const POLL: Duration = Duration::from_millis(100);
+
+/// A server for a schema; `lib/hms_ffi/server.rb` adds `method { … }`, `serve`, `shutdown`.
+#[magnus::wrap(class = "HmsFfi::Server", free_immediately, size)]
+pub(crate) struct Server {
+    inner: Arc<ocore::Server>,
+    queue: CallQueue,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.queue.close();
+    }
+}
+
+impl Server {
+    /// `Server._new(schema, max_message_bytes, max_concurrent_per_connection)`.
+    fn new(
+        schema: &Schema,
+        max_message_bytes: Option<usize>,
+        max_concurrent_per_connection: Option<usize>,
+    ) -> Server {
+        let options = ocore::ServerOptions::for_binding(
+            "ruby",
+            max_message_bytes,
+            max_concurrent_per_connection,
+        );
+        Server {
+            inner: Arc::new(ocore::Server::with_options(schema.inner.clone(), options)),
+            queue: CallQueue::new(),
+        }
+    }
+
+    /// Routes a unary method's calls to the queue `serve` takes them from; returns the
+    /// method's full name (`pkg.Service/Method`), the key `serve` finds its handler under.
+    fn register(ruby: &Ruby, rb_self: &Server, method: String) -> Result<String, Error> {
+        rb_result(ruby, rb_self.inner.unary_queued(&method, &rb_self.queue))?;
+        Ok(rb_self
+            .inner
+            .schema()
+            .method(&method)
+            .map_or(method, |info| info.name.clone()))
+    }
+
+    /// Starts listening on an endpoint URI; returns it as bound.
+    fn listen(ruby: &Ruby, rb_self: &Server, uri: String) -> Result<String, Error> {
+        let inner = rb_self.inner.clone();
+        loop {
+            match without_gvl(|| inner.listen(&uri), &|| {}) {
+                Some(r) => return rb_result(ruby, r),
+                None => ruby.thread_check_ints()?,
+            }
+        }
+    }
+
+    /// Runs queued calls on this thread until the queue is closed. `handlers` maps full method
+    /// names to blocks. Waits without the GVL; Ruby interrupts (signals, `Thread#raise`) are
+    /// raised from here between calls, and end the loop.
+    fn serve(ruby: &Ruby, rb_self: &Server, handlers: RHash) -> Result<(), Error> {
+        let queue = rb_self.queue.clone();
+        loop {
+            match without_gvl(|| queue.next(POLL), &|| {}) {
+                Some(Next::Closed) => return Ok(()),
+                Some(Next::Call(call)) => run_call(ruby, handlers, *call)?,
+                Some(Next::Idle) | None => {}
+            }
+            ruby.thread_check_ints()?;
+        }
+    }
+
+    /// Graceful stop of the core server: stops accepting, lets calls in flight finish for up
+    /// to `grace` seconds (while `serve` still runs them), then closes every endpoint.
+    fn shutdown(ruby: &Ruby, rb_self: &Server, grace: f64) -> Result<(), Error> {
+        let inner = rb_self.inner.clone();
+        let grace = Duration::from_secs_f64(grace.max(0.0));
+        loop {
+            match without_gvl(|| inner.shutdown_blocking(grace), &|| {}) {
+                Some(r) => return rb_result(ruby, r),
+                None => ruby.thread_check_ints()?,
+            }
+        }
+    }
+
+    /// Closes the call queue: `serve` returns, queued and later calls get `Unavailable`.
+    fn close_queue(&self) {
+        self.queue.close();
+    }
+
+    /// The endpoints listened on.
+    fn endpoints(&self) -> Vec<String> {
+        self.inner.endpoints()
+    }
+
+    /// Calls in flight.
+    fn inflight(&self) -> usize {
+        self.inner.inflight()
+    }
+
+    /// True once stopped.
+    fn stopped(&self) -> bool {
+        self.inner.is_stopped()
+    }
+}
+
+/// Runs one call's block on this thread and answers it. A block that raises answers with the
+/// error; an exception that is not a `StandardError` (`Interrupt`, `SystemExit`) is raised on
+/// after answering, so it ends `serve`.
+fn run_call(ruby: &Ruby, handlers: RHash, mut call: PendingCall) -> Result<(), Error> {
+    let Some(handler) = handlers
+        .get(call.method())
+        .and_then(|h: RValue| Proc::from_value(h))
+    else {
+        let msg = format!("no Ruby block for {}", call.method());
+        call.reply(Err(ocore::Error::new(Code::Unimplemented, msg)));
+        return Ok(());
+    };
+    let request = call.take_request();
+    let ctx = Context::from(call.context().clone());
+    let outcome = convert::to_ruby(ruby, &request)
+        .and_then(|req| handler.call::<_, RValue>((req, ctx)))
+        .and_then(|reply| convert::from_ruby(ruby, reply));
+    match outcome {
+        Ok(value) => call.reply(Ok(value)),
+        Err(e) => {
+            call.reply(Err(errors::from_ruby(ruby, &e)));
+            if errors::ends_serving(ruby, &e) {
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
+    let class = module.define_class("Server", ruby.class_object())?;
+    class.undef_default_alloc_func();
+    class.define_singleton_method("_new", function!(Server::new, 3))?;
+    class.define_method("_register", method!(Server::register, 1))?;
+    class.define_method("listen", method!(Server::listen, 1))?;
+    class.define_method("_serve", method!(Server::serve, 1))?;
+    class.define_method("_shutdown", method!(Server::shutdown, 1))?;
+    class.define_method("_close_queue", method!(Server::close_queue, 0))?;
+    class.define_method("endpoints", method!(Server::endpoints, 0))?;
+    class.define_method("inflight", method!(Server::inflight, 0))?;
+    class.define_method("stopped?", method!(Server::stopped, 0))?;
+    Ok(())
+}

@@ -1,0 +1,37 @@
+# frozen_string_literal: true
+
+# Every shared conformance vector: Ruby client -> Ruby server (served by a Ruby thread), over
+# inproc and unix.
+
+require_relative "test_helper"
+
+class ConformanceTest < Minitest::Test
+  CASES = Vectors.load_cases
+  DIR = Dir.mktmpdir("hms-rb-conformance-")
+  SERVER = Vectors.conformance_server
+  URIS = {
+    "inproc" => SERVER.listen("inproc://rb-conformance-#{Process.pid}"),
+    "unix" => SERVER.listen("unix://#{DIR}/conformance.sock")
+  }.freeze
+  SERVING = Thread.new { SERVER.serve }
+  CLIENTS = URIS.transform_values { |uri| HmsFfi.connect(uri) }
+  Minitest.after_run do
+    SERVER.shutdown(grace: 1.0)
+    SERVING.join(5)
+    FileUtils.rm_rf(DIR)
+  end
+
+  def test_all_vectors_loaded
+    assert_operator CASES.size, :>=, 200
+    assert_equal CASES.size, CASES.map(&:id).uniq.size
+  end
+
+  CASES.each do |kase|
+    CLIENTS.each_key do |transport|
+      define_method("test_#{transport}_#{kase.id.tr('/', '_')}") do
+        why = Vectors.check(kase, CLIENTS.fetch(transport))
+        assert_nil why, "#{kase.id} over #{transport}: #{why}"
+      end
+    end
+  end
+end
