@@ -1,0 +1,193 @@
+//! `HmsFfi\Server`: handlers run on the PHP thread inside `serve()`, which takes the calls the
+//! core queued for this server ([`ocore::CallQueue`]) one at a time.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ext_php_rs::convert::IntoZval;
+use ext_php_rs::prelude::*;
+use ext_php_rs::types::{ZendCallable, ZendHashTable, Zval};
+use ext_php_rs::zend::ExecutorGlobals;
+
+use crate::context::Context;
+use crate::convert;
+use crate::errors::{self, php_result};
+use crate::ocore::{self, Code, Next, PendingCall};
+use crate::schema::Schema;
+
+/// How often a waiting `serve()` looks up from the queue (nothing to do there yet; it keeps a
+/// SIGINT-closed queue from waiting longer than this).
+const POLL: Duration = Duration::from_millis(250);
+
+/// A server for a schema; its handlers run on the PHP thread inside `serve()`.
+#[php_class]
+#[derive(Debug)]
+#[php(name = "HmsFfi\\Server")]
+pub struct Server {
+    inner: Arc<ocore::Server>,
+    queue: ocore::CallQueue,
+    handlers: RefCell<HashMap<String, Rc<ZendCallable<'static>>>>,
+    serving: Cell<bool>,
+    signals: Cell<bool>,
+    grace: Cell<f64>,
+}
+
+/// A core error for a failure on this side of a handler call (the pending PHP exception if any).
+fn pending_error(what: &str) -> ocore::Error {
+    match ExecutorGlobals::take_exception() {
+        Some(exception) => errors::from_php(exception),
+        None => ocore::Error::new(Code::Internal, what.to_string()),
+    }
+}
+
+/// Runs one PHP handler: `$handler(array $request, Context $ctx): array`.
+fn invoke(handler: &ZendCallable, call: &mut PendingCall) -> ocore::Result<ocore::Value> {
+    let request = convert::to_php(&call.take_request())
+        .map_err(|e| pending_error(&format!("the request could not become PHP values: {e:?}")))?;
+    let ctx = Context::from(call.context().clone())
+        .into_zval(false)
+        .map_err(|e| ocore::Error::new(Code::Internal, e.to_string()))?;
+    match handler.try_call(vec![&request, &ctx]) {
+        Ok(reply) => convert::from_php(&reply)
+            .map_err(|e| pending_error(&format!("the reply could not be read: {e:?}"))),
+        Err(e) => Err(pending_error(&format!(
+            "the handler could not be called: {e}"
+        ))),
+    }
+}
+
+/// The core's SIGINT/SIGTERM handler also calls the handler it replaced, and Zend's own ends the
+/// process: tell Zend to ignore both (with pcntl, when loaded), once per process, before the core
+/// takes them, so that the signals only end `serve()`.
+fn quiet_zend_signals() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Ok(pcntl_signal) = ZendCallable::try_from_name("pcntl_signal") {
+            for signal in [2i64, 15] {
+                // SIG_IGN is 1 in PHP.
+                let _ = pcntl_signal.try_call(vec![&signal, &1i64]);
+            }
+        }
+    });
+}
+
+fn option_usize(options: Option<&ZendHashTable>, key: &str) -> Option<usize> {
+    options?
+        .get(key)
+        .and_then(Zval::long)
+        .and_then(|n| usize::try_from(n).ok())
+}
+
+#[php_impl]
+impl Server {
+    /// A server for `$schema`. Options: `max_message_bytes`, `max_concurrent_per_connection`.
+    ///
+    /// @param array{max_message_bytes?: int, max_concurrent_per_connection?: int} $options
+    pub fn __construct(schema: &Schema, options: Option<&ZendHashTable>) -> Server {
+        let mut opts = ocore::ServerOptions {
+            language: "php".to_string(),
+            ..Default::default()
+        };
+        if let Some(n) = option_usize(options, "max_message_bytes") {
+            opts.limits.max_message_bytes = n;
+        }
+        if let Some(n) = option_usize(options, "max_concurrent_per_connection") {
+            opts.limits.max_concurrent_per_connection = n;
+        }
+        Server {
+            inner: Arc::new(ocore::Server::with_options(schema.inner.clone(), opts)),
+            queue: ocore::CallQueue::new(),
+            handlers: RefCell::new(HashMap::new()),
+            serving: Cell::new(false),
+            signals: Cell::new(false),
+            grace: Cell::new(5.0),
+        }
+    }
+
+    /// Registers `$handler(array $request, Context $ctx): array` for a unary method
+    /// (`package.Service/Method`). It runs inside `serve()`, on this thread.
+    ///
+    /// @param callable(array, Context): array $handler
+    pub fn method(&self, name: &str, handler: &Zval) -> PhpResult<()> {
+        let handler = ZendCallable::new_owned(handler.shallow_clone()).map_err(|_| {
+            errors::to_php(ocore::Error::new(
+                Code::InvalidArgument,
+                format!("the handler for {name} is not callable"),
+            ))
+        })?;
+        php_result(self.inner.unary_queued(name, &self.queue))?;
+        self.handlers
+            .borrow_mut()
+            .insert(name.to_string(), Rc::new(handler));
+        Ok(())
+    }
+
+    /// Starts listening on an endpoint URI (`inproc://name`, `unix:///path.sock`,
+    /// `grpc://host:port`); returns it as bound. Calls wait in the queue until `serve()` runs.
+    pub fn listen(&self, uri: &str) -> PhpResult<String> {
+        php_result(self.inner.listen(uri))
+    }
+
+    /// Runs handlers on this thread until `shutdown()` (from a handler, for instance), SIGINT or
+    /// SIGTERM; then drains and stops the server.
+    pub fn serve(&self) -> PhpResult<()> {
+        if self.serving.replace(true) {
+            return Err(errors::to_php(ocore::Error::new(
+                Code::FailedPrecondition,
+                "serve() is already running",
+            )));
+        }
+        if !self.signals.replace(true) {
+            quiet_zend_signals();
+            php_result(self.queue.close_on_signals())?;
+        }
+        loop {
+            match self.queue.next(POLL) {
+                Next::Idle => continue,
+                Next::Closed => break,
+                Next::Call(mut call) => {
+                    let handler = self.handlers.borrow().get(call.method()).cloned();
+                    let result = match handler {
+                        Some(h) => invoke(&h, &mut call),
+                        None => Err(ocore::Error::new(Code::Unimplemented, call.method())),
+                    };
+                    call.reply(result);
+                }
+            }
+        }
+        self.serving.set(false);
+        let grace = Duration::from_secs_f64(self.grace.get().max(0.0));
+        php_result(self.inner.shutdown_blocking(grace))
+    }
+
+    /// Stops serving: `serve()` returns once the handler running now (if any) has answered;
+    /// calls still queued get `UNAVAILABLE`, in-flight ones up to `$grace` seconds.
+    pub fn shutdown(&self, grace: Option<f64>) -> PhpResult<()> {
+        let grace = grace.unwrap_or(5.0);
+        self.queue.close();
+        if self.serving.get() {
+            // Called from a handler: serve() finishes the shutdown after this call's reply.
+            self.grace.set(grace);
+            return Ok(());
+        }
+        php_result(
+            self.inner
+                .shutdown_blocking(Duration::from_secs_f64(grace.max(0.0))),
+        )
+    }
+
+    /// The endpoints listened on.
+    ///
+    /// @return list<string>
+    pub fn endpoints(&self) -> Vec<String> {
+        self.inner.endpoints()
+    }
+
+    /// True once stopped.
+    pub fn is_stopped(&self) -> bool {
+        self.inner.is_stopped()
+    }
+}
