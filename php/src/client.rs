@@ -1,5 +1,6 @@
 //! `HmsFfi\Client`: a connection; a call blocks the PHP thread until its reply or error.
 
+use std::sync::mpsc;
 use std::time::Duration;
 
 use ext_php_rs::prelude::*;
@@ -8,6 +9,7 @@ use ext_php_rs::types::{ZendHashTable, Zval};
 use crate::convert;
 use crate::errors::{self, php_result};
 use crate::ocore::{self, runtime, CallOptions, Code, Metadata};
+use crate::pump;
 use crate::schema::{method_list, MethodRow, Schema};
 
 /// A connection to a server.
@@ -89,7 +91,19 @@ impl Client {
     ) -> PhpResult<Zval> {
         let value = convert::from_php_array(request)?;
         let opts = call_options(options)?;
-        let r = runtime::block_on(self.inner.call(method, &value, &opts)).and_then(|r| r);
+        // The call runs on the core's runtime; this thread waits, running its own servers'
+        // handlers meanwhile (a PHP server of this process may be the one called).
+        let (tx, rx) = mpsc::channel();
+        let (client, method) = (self.inner.clone(), method.to_string());
+        runtime::runtime().spawn(async move {
+            let _ = tx.send(client.call(&method, &value, &opts).await);
+        });
+        let r = pump::wait(rx).unwrap_or_else(|| {
+            Err(ocore::Error::new(
+                Code::Internal,
+                "the call ended without an answer",
+            ))
+        });
         convert::to_php(&php_result(r)?)
     }
 

@@ -26,6 +26,7 @@ mod client;
 mod context;
 mod convert;
 mod errors;
+mod pump;
 mod schema;
 mod server;
 

@@ -1,21 +1,17 @@
 //! `HmsFfi\Server`: handlers run on the PHP thread inside `serve()`, which takes the calls the
 //! core queued for this server ([`ocore::CallQueue`]) one at a time.
 
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ext_php_rs::convert::IntoZval;
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendCallable, ZendHashTable, Zval};
-use ext_php_rs::zend::ExecutorGlobals;
 
-use crate::context::Context;
-use crate::convert;
 use crate::errors::{self, php_result};
-use crate::ocore::{self, Code, Next, PendingCall};
+use crate::ocore::{self, Code};
+use crate::pump::{Handlers, Step};
 use crate::schema::Schema;
 
 /// How often a waiting `serve()` looks up from the queue (nothing to do there yet; it keeps a
@@ -28,35 +24,10 @@ const POLL: Duration = Duration::from_millis(250);
 #[php(name = "HmsFfi\\Server")]
 pub struct Server {
     inner: Arc<ocore::Server>,
-    queue: ocore::CallQueue,
-    handlers: RefCell<HashMap<String, Rc<ZendCallable<'static>>>>,
+    handlers: Rc<Handlers>,
     serving: Cell<bool>,
     signals: Cell<bool>,
     grace: Cell<f64>,
-}
-
-/// A core error for a failure on this side of a handler call (the pending PHP exception if any).
-fn pending_error(what: &str) -> ocore::Error {
-    match ExecutorGlobals::take_exception() {
-        Some(exception) => errors::from_php(exception),
-        None => ocore::Error::new(Code::Internal, what.to_string()),
-    }
-}
-
-/// Runs one PHP handler: `$handler(array $request, Context $ctx): array`.
-fn invoke(handler: &ZendCallable, call: &mut PendingCall) -> ocore::Result<ocore::Value> {
-    let request = convert::to_php(&call.take_request())
-        .map_err(|e| pending_error(&format!("the request could not become PHP values: {e:?}")))?;
-    let ctx = Context::from(call.context().clone())
-        .into_zval(false)
-        .map_err(|e| ocore::Error::new(Code::Internal, e.to_string()))?;
-    match handler.try_call(vec![&request, &ctx]) {
-        Ok(reply) => convert::from_php(&reply)
-            .map_err(|e| pending_error(&format!("the reply could not be read: {e:?}"))),
-        Err(e) => Err(pending_error(&format!(
-            "the handler could not be called: {e}"
-        ))),
-    }
 }
 
 /// The core's SIGINT/SIGTERM handler also calls the handler it replaced, and Zend's own ends the
@@ -99,8 +70,7 @@ impl Server {
         }
         Server {
             inner: Arc::new(ocore::Server::with_options(schema.inner.clone(), opts)),
-            queue: ocore::CallQueue::new(),
-            handlers: RefCell::new(HashMap::new()),
+            handlers: Handlers::new(),
             serving: Cell::new(false),
             signals: Cell::new(false),
             grace: Cell::new(5.0),
@@ -118,15 +88,14 @@ impl Server {
                 format!("the handler for {name} is not callable"),
             ))
         })?;
-        php_result(self.inner.unary_queued(name, &self.queue))?;
-        self.handlers
-            .borrow_mut()
-            .insert(name.to_string(), Rc::new(handler));
+        php_result(self.inner.unary_queued(name, &self.handlers.queue))?;
+        self.handlers.insert(name, handler);
         Ok(())
     }
 
     /// Starts listening on an endpoint URI (`inproc://name`, `unix:///path.sock`,
-    /// `grpc://host:port`); returns it as bound. Calls wait in the queue until `serve()` runs.
+    /// `grpc://host:port`); returns it as bound. Calls wait until `serve()` runs, or until a
+    /// client call of this thread waits (it runs them meanwhile).
     pub fn listen(&self, uri: &str) -> PhpResult<String> {
         php_result(self.inner.listen(uri))
     }
@@ -142,22 +111,9 @@ impl Server {
         }
         if !self.signals.replace(true) {
             quiet_zend_signals();
-            php_result(self.queue.close_on_signals())?;
+            php_result(self.handlers.queue.close_on_signals())?;
         }
-        loop {
-            match self.queue.next(POLL) {
-                Next::Idle => continue,
-                Next::Closed => break,
-                Next::Call(mut call) => {
-                    let handler = self.handlers.borrow().get(call.method()).cloned();
-                    let result = match handler {
-                        Some(h) => invoke(&h, &mut call),
-                        None => Err(ocore::Error::new(Code::Unimplemented, call.method())),
-                    };
-                    call.reply(result);
-                }
-            }
-        }
+        while self.handlers.serve_one(POLL) != Step::Closed {}
         self.serving.set(false);
         let grace = Duration::from_secs_f64(self.grace.get().max(0.0));
         php_result(self.inner.shutdown_blocking(grace))
@@ -167,7 +123,7 @@ impl Server {
     /// calls still queued get `UNAVAILABLE`, in-flight ones up to `$grace` seconds.
     pub fn shutdown(&self, grace: Option<f64>) -> PhpResult<()> {
         let grace = grace.unwrap_or(5.0);
-        self.queue.close();
+        self.handlers.queue.close();
         if self.serving.get() {
             // Called from a handler: serve() finishes the shutdown after this call's reply.
             self.grace.set(grace);

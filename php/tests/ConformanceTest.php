@@ -1,7 +1,7 @@
 <?php
-// The shared conformance vectors with PHP as client and as server, over unix sockets (PHP has one
-// thread: its server runs in a child process) and over inproc (a PHP client and a PHP server in
-// one process: the client's wait runs this thread's handlers).
+// The shared conformance vectors with PHP as client and as server: over inproc, a PHP client and
+// a PHP server in one process (PHP has one thread: the client's wait runs the server's handlers);
+// over unix, against a PHP server in a child process, the Rust server, and the Rust client.
 
 declare(strict_types=1);
 
@@ -18,6 +18,26 @@ final class ConformanceTest extends TestCase
         self::assertSame([], $failures);
         self::assertSame(count(Conformance::cases()), $passed);
         self::assertGreaterThan(200, $passed);
+    }
+
+    public function testPhpClientAndPhpServerInOneProcessOverInproc(): void
+    {
+        $server = Conformance::server();
+        self::assertSame('inproc://php-conformance', $server->listen('inproc://php-conformance'));
+        // No serve(): this thread runs the server's handlers while its client call waits.
+        self::assertAllPass(Client::connect('inproc://php-conformance'));
+        $server->shutdown(0.0);
+        self::assertTrue($server->isStopped());
+    }
+
+    public function testPhpClientAndPhpServerInOneProcessOverUnix(): void
+    {
+        $uri = Child::socket('one-process');
+        $server = Conformance::server();
+        $server->listen($uri);
+        $reply = Client::connect($uri)->call(Conformance::SERVICE . '/Echo', ['unicode_text' => 'ünï']);
+        self::assertSame('ünï', $reply['unicode_text']);
+        $server->shutdown(0.0);
     }
 
     public function testPhpClientAgainstPhpServerOverUnix(): void
