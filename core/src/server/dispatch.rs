@@ -165,6 +165,13 @@ impl Dispatcher {
         }
     }
 
+    /// Counts work that must end before a graceful shutdown closes the endpoints, such as a
+    /// transport still writing a reply, without the admission checks of a new call.
+    pub(crate) fn hold(self: &Arc<Self>) -> InflightGuard {
+        self.inflight.fetch_add(1, Ordering::AcqRel);
+        InflightGuard(self.clone())
+    }
+
     fn admit(self: &Arc<Self>) -> Result<InflightGuard> {
         if self.drain.is_cancelled() {
             return Err(Error::unavailable("server is shutting down").with_reason("SHUTTING_DOWN"));
