@@ -8,14 +8,16 @@ PY=${PY:-target/py-venv/bin/python}
 RUST_SOCK=/tmp/hms-ffi-demo-rust.sock
 PY_SOCK=/tmp/hms-ffi-demo-python.sock
 GO_SOCK=/tmp/hms-ffi-demo-go.sock
+PHP_SOCK=/tmp/hms-ffi-demo-php.sock
+PHP="${PHP:-php} -d extension=$PWD/target/php/hms_ffi.so"
 GO_BIN=target/go/greeter
 status=0
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -f "$RUST_SOCK" "$PY_SOCK" "$GO_SOCK"; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -f "$RUST_SOCK" "$PY_SOCK" "$GO_SOCK" "$PHP_SOCK"; }
 trap cleanup EXIT
 wait_for() { for _ in $(seq 1 100); do [ -S "$1" ] && return 0; sleep 0.1; done; echo "no socket $1" >&2; return 1; }
 step() { echo; echo "== $*"; }
-rm -f "$RUST_SOCK" "$PY_SOCK" "$GO_SOCK"
+rm -f "$RUST_SOCK" "$PY_SOCK" "$GO_SOCK" "$PHP_SOCK"
 
 step "Rust greeter server on unix://$RUST_SOCK"
 $BIN/examples/greeter serve "unix://$RUST_SOCK" & pids+=($!)
@@ -28,6 +30,10 @@ wait_for "$PY_SOCK" || exit 1
 step "Go greeter server on unix://$GO_SOCK"
 $GO_BIN serve "unix://$GO_SOCK" & pids+=($!)
 wait_for "$GO_SOCK" || exit 1
+
+step "PHP greeter server on unix://$PHP_SOCK (serve() runs the handlers on the PHP thread)"
+$PHP examples/php/greeter.php serve "unix://$PHP_SOCK" & pids+=($!)
+wait_for "$PHP_SOCK" || exit 1
 
 step "Rust client -> Python server"
 $BIN/examples/greeter call "unix://$PY_SOCK" Ada || status=1
@@ -43,6 +49,18 @@ $PY examples/python/greeter.py call "unix://$GO_SOCK" Barbara || status=1
 
 step "Rust client -> Go server"
 $BIN/examples/greeter call "unix://$GO_SOCK" Ken || status=1
+
+step "PHP client -> Python server"
+$PHP examples/php/greeter.php call "unix://$PY_SOCK" Rasmus || status=1
+
+step "Python client -> PHP server"
+$PY examples/python/greeter.py call "unix://$PHP_SOCK" Nikita || status=1
+
+step "Go client -> PHP server"
+$GO_BIN call "unix://$PHP_SOCK" Sara || status=1
+
+step "PHP client and PHP server in one process over inproc://"
+$PHP examples/php/greeter.php both || status=1
 
 step "hms-ffi list unix://$PY_SOCK"
 $BIN/hms-ffi list "unix://$PY_SOCK" || status=1

@@ -15,7 +15,7 @@ final class Child
     private ?int $exit = null;
 
     /** @param list<string> $command */
-    private function __construct(array $command)
+    private function __construct(array $command, string $ready = 'ready')
     {
         $proc = proc_open($command, [1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes);
         if (!is_resource($proc)) {
@@ -24,7 +24,7 @@ final class Child
         $this->proc = $proc;
         $this->pipes = $pipes;
         $line = trim((string) fgets($this->pipes[1]));
-        if ($line !== 'ready') {
+        if (!str_starts_with($line, $ready)) {
             $err = stream_get_contents($this->pipes[2]);
             throw new \RuntimeException('child did not start: ' . $line . $err);
         }
@@ -40,6 +40,12 @@ final class Child
     public static function php(string $script, string ...$args): self
     {
         return new self(array_merge([PHP_BINARY, '-d', 'extension=' . self::extension(), $script], $args));
+    }
+
+    /** `php <script> <args…>` once its first line starts with `$ready`. */
+    public static function phpUntil(string $ready, string $script, string ...$args): self
+    {
+        return new self(array_merge([PHP_BINARY, '-d', 'extension=' . self::extension(), $script], $args), $ready);
     }
 
     /** The Rust conformance program (target/debug/examples/conformance). */
