@@ -14,8 +14,7 @@ use crate::ocore::{self, Code};
 use crate::pump::{Handlers, Step};
 use crate::schema::Schema;
 
-/// How often a waiting `serve()` looks up from the queue (nothing to do there yet; it keeps a
-/// SIGINT-closed queue from waiting longer than this).
+/// How long `serve()` waits for a call at a time (closing the queue wakes it at once).
 const POLL: Duration = Duration::from_millis(250);
 
 /// A server for a schema; its handlers run on the PHP thread inside `serve()`.
@@ -111,7 +110,10 @@ impl Server {
         }
         if !self.signals.replace(true) {
             quiet_zend_signals();
-            php_result(self.handlers.queue.close_on_signals())?;
+            if let Err(e) = self.handlers.queue.close_on_signals() {
+                self.serving.set(false);
+                return Err(errors::to_php(e));
+            }
         }
         while self.handlers.serve_one(POLL) != Step::Closed {}
         self.serving.set(false);
