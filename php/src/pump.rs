@@ -3,10 +3,11 @@
 //! (so a PHP client can call a PHP server of its own process, over `inproc://` or any transport,
 //! without a deadlock: PHP has one thread).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 use std::sync::mpsc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ext_php_rs::convert::IntoZval;
@@ -24,6 +25,9 @@ const CLIENT_POLL: Duration = Duration::from_micros(200);
 thread_local! {
     /// The handlers of every live server created on this thread.
     static LOCAL: RefCell<Vec<Weak<Handlers>>> = const { RefCell::new(Vec::new()) };
+    /// The servers (by address) whose handlers are running on this thread, innermost last
+    /// (nested when a handler's client call waits).
+    static RUNNING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
 }
 
 /// What [`Handlers::serve_one`] did.
@@ -39,14 +43,19 @@ pub(crate) enum Step {
 pub(crate) struct Handlers {
     pub(crate) queue: CallQueue,
     map: RefCell<HashMap<String, Rc<ZendCallable<'static>>>>,
+    server: Arc<ocore::Server>,
+    /// A shutdown asked for by a handler, done once that handler's reply is sent (its grace).
+    stop_after_reply: Cell<Option<Duration>>,
 }
 
 impl Handlers {
     /// An empty set, known to this thread's waiting client calls.
-    pub(crate) fn new() -> Rc<Handlers> {
+    pub(crate) fn new(server: Arc<ocore::Server>) -> Rc<Handlers> {
         let h = Rc::new(Handlers {
             queue: CallQueue::new(),
             map: RefCell::new(HashMap::new()),
+            server,
+            stop_after_reply: Cell::new(None),
         });
         LOCAL.with(|l| l.borrow_mut().push(Rc::downgrade(&h)));
         h
@@ -58,6 +67,26 @@ impl Handlers {
             .insert(method.to_string(), Rc::new(handler));
     }
 
+    /// Stops the server: calls still queued get `UNAVAILABLE`, those in flight up to `grace`.
+    /// From inside a handler, the stop waits until that handler's reply is sent.
+    pub(crate) fn shutdown(&self, grace: Duration) -> ocore::Result<()> {
+        self.queue.close();
+        if self.in_handler() {
+            self.stop_after_reply.set(Some(grace));
+            return Ok(());
+        }
+        self.server.shutdown_blocking(grace)
+    }
+
+    fn address(&self) -> usize {
+        std::ptr::from_ref(self) as usize
+    }
+
+    /// Whether one of this server's handlers is running on this thread.
+    fn in_handler(&self) -> bool {
+        RUNNING.with(|r| r.borrow().contains(&self.address()))
+    }
+
     /// Takes the next call off the queue (waiting up to `wait`) and answers it.
     pub(crate) fn serve_one(&self, wait: Duration) -> Step {
         match self.queue.next(wait) {
@@ -65,11 +94,18 @@ impl Handlers {
             Next::Closed => Step::Closed,
             Next::Call(mut call) => {
                 let handler = self.map.borrow().get(call.method()).cloned();
+                RUNNING.with(|r| r.borrow_mut().push(self.address()));
                 let result = match handler {
                     Some(h) => invoke(&h, &mut call),
                     None => Err(ocore::Error::new(Code::Unimplemented, call.method())),
                 };
+                RUNNING.with(|r| r.borrow_mut().pop());
                 call.reply(result);
+                if let Some(grace) = self.stop_after_reply.take() {
+                    if let Err(e) = self.shutdown(grace) {
+                        eprintln!("hms_ffi: stopping the server failed: {e}");
+                    }
+                }
                 Step::Ran
             }
         }

@@ -26,7 +26,6 @@ pub struct Server {
     handlers: Rc<Handlers>,
     serving: Cell<bool>,
     signals: Cell<bool>,
-    grace: Cell<f64>,
 }
 
 /// The core's SIGINT/SIGTERM handler also calls the handler it replaced, and Zend's own ends the
@@ -67,12 +66,12 @@ impl Server {
         if let Some(n) = option_usize(options, "max_concurrent_per_connection") {
             opts.limits.max_concurrent_per_connection = n;
         }
+        let inner = Arc::new(ocore::Server::with_options(schema.inner.clone(), opts));
         Server {
-            inner: Arc::new(ocore::Server::with_options(schema.inner.clone(), opts)),
-            handlers: Handlers::new(),
+            handlers: Handlers::new(inner.clone()),
+            inner,
             serving: Cell::new(false),
             signals: Cell::new(false),
-            grace: Cell::new(5.0),
         }
     }
 
@@ -117,24 +116,16 @@ impl Server {
         }
         while self.handlers.serve_one(POLL) != Step::Closed {}
         self.serving.set(false);
-        let grace = Duration::from_secs_f64(self.grace.get().max(0.0));
-        php_result(self.inner.shutdown_blocking(grace))
+        // Closed by a signal or a handler: stop the server too (again is harmless).
+        php_result(self.handlers.shutdown(Duration::from_secs(5)))
     }
 
-    /// Stops serving: `serve()` returns once the handler running now (if any) has answered;
-    /// calls still queued get `UNAVAILABLE`, in-flight ones up to `$grace` seconds.
+    /// Stops the server: calls still queued get `UNAVAILABLE`, those in flight up to `$grace`
+    /// seconds (5 by default); `serve()` returns. From a handler, the stop waits until that
+    /// handler's reply is sent.
     pub fn shutdown(&self, grace: Option<f64>) -> PhpResult<()> {
-        let grace = grace.unwrap_or(5.0);
-        self.handlers.queue.close();
-        if self.serving.get() {
-            // Called from a handler: serve() finishes the shutdown after this call's reply.
-            self.grace.set(grace);
-            return Ok(());
-        }
-        php_result(
-            self.inner
-                .shutdown_blocking(Duration::from_secs_f64(grace.max(0.0))),
-        )
+        let grace = Duration::from_secs_f64(grace.unwrap_or(5.0).max(0.0));
+        php_result(self.handlers.shutdown(grace))
     }
 
     /// The endpoints listened on.

@@ -7,10 +7,13 @@ declare(strict_types=1);
 namespace HmsFfi\Tests;
 
 use HmsFfi\Client;
+use HmsFfi\Context;
 use HmsFfi\Exception;
 use HmsFfi\InternalException;
 use HmsFfi\InvalidArgumentException;
 use HmsFfi\NotFoundException;
+use HmsFfi\Schema;
+use HmsFfi\Server;
 use HmsFfi\UnavailableException;
 use PHPUnit\Framework\TestCase;
 
@@ -143,6 +146,23 @@ final class ErrorsTest extends TestCase
             self::assertSame('bye', Client::connect($uri)->call(self::DO, ['action' => 'shutdown'])['text']);
             self::assertSame(0, $child->wait(), 'serve() returned and the script ended');
         }
+    }
+
+    public function testShutdownFromAHandlerInOneProcessKeepsItsReply(): void
+    {
+        $server = new Server(Schema::load(__DIR__ . '/fixtures/test.proto'));
+        $server->method(self::DO, function (array $req, Context $ctx) use ($server): array {
+            $server->shutdown(5.0);
+            return ['text' => 'bye'];
+        });
+        $server->listen('inproc://php-errors-stop');
+        $client = Client::connect('inproc://php-errors-stop');
+        $t = microtime(true);
+        self::assertSame('bye', $client->call(self::DO, ['action' => 'x'])['text']);
+        self::assertLessThan(4.0, microtime(true) - $t, 'the stop did not wait out its grace for its own call');
+        self::assertTrue($server->isStopped());
+        $e = $this->failure(fn() => $client->call(self::DO, ['action' => 'x']));
+        self::assertInstanceOf(UnavailableException::class, $e);
     }
 
     public function testExceptionsAreBuiltFromDetails(): void
