@@ -91,19 +91,23 @@ impl Client {
     ) -> PhpResult<Zval> {
         let value = convert::from_php_array(request)?;
         let opts = call_options(options)?;
-        // The call runs on the core's runtime; this thread waits, running its own servers'
-        // handlers meanwhile (a PHP server of this process may be the one called).
-        let (tx, rx) = mpsc::channel();
-        let (client, method) = (self.inner.clone(), method.to_string());
-        runtime::runtime().spawn(async move {
-            let _ = tx.send(client.call(&method, &value, &opts).await);
-        });
-        let r = pump::wait(rx).unwrap_or_else(|| {
-            Err(ocore::Error::new(
-                Code::Internal,
-                "the call ended without an answer",
-            ))
-        });
+        let r = if pump::has_local_servers() {
+            // The call runs on the core's runtime; this thread waits, running its own servers'
+            // handlers meanwhile (a PHP server of this process may be the one called).
+            let (tx, rx) = mpsc::channel();
+            let (client, method) = (self.inner.clone(), method.to_string());
+            runtime::runtime().spawn(async move {
+                let _ = tx.send(client.call(&method, &value, &opts).await);
+            });
+            pump::wait(rx).unwrap_or_else(|| {
+                Err(ocore::Error::new(
+                    Code::Internal,
+                    "the call ended without an answer",
+                ))
+            })
+        } else {
+            runtime::block_on(self.inner.call(method, &value, &opts)).and_then(|r| r)
+        };
         convert::to_php(&php_result(r)?)
     }
 

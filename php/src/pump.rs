@@ -144,7 +144,12 @@ fn local_servers() -> Vec<Rc<Handlers>> {
     })
 }
 
-/// Waits for what `start` sends, running the handlers of this thread's servers meanwhile;
+/// Whether this thread has a live server whose handlers a waiting call must run.
+pub(crate) fn has_local_servers() -> bool {
+    local_servers().iter().any(|s| !s.queue.is_closed())
+}
+
+/// Waits for what `rx` receives, running the handlers of this thread's servers meanwhile;
 /// without such servers it just waits. `None` if the sender went away without sending.
 pub(crate) fn wait<T>(rx: mpsc::Receiver<T>) -> Option<T> {
     loop {
