@@ -94,7 +94,7 @@ def main() -> int:
         total_failed += failed
         print(f"{client_lang:<8} -> {server_lang:<8} {passed:>7} {failed:>7}" + (f"  ({rest[0]:.1f}s)" if rest else ""))
         if note:
-            print("   " + note.replace("\n", "\n   "))
+            print("   " + note.rstrip().replace("\n", "\n   "))
     print(f"matrix: {total_passed} passed, {total_failed} failed")
     return 0 if total_failed == 0 else 1
 
