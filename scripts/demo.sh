@@ -8,6 +8,8 @@ PY=${PY:-target/py-venv/bin/python}
 RUST_SOCK=/tmp/hms-ffi-demo-rust.sock
 PY_SOCK=/tmp/hms-ffi-demo-python.sock
 GO_SOCK=/tmp/hms-ffi-demo-go.sock
+PHP_SOCK=/tmp/hms-ffi-demo-php.sock
+PHP="${PHP:-php} -d extension=$PWD/target/php/hms_ffi.so"
 GO_BIN=target/go/greeter
 NODE_SOCK=/tmp/hms-ffi-demo-node.sock
 NODE="env NODE_PATH=target/node-app/node_modules node examples/node/greeter.js"
@@ -16,11 +18,11 @@ pids=()
 RB_SOCK=/tmp/hms-ffi-demo-ruby.sock
 # Ruby with the gem as `make ruby-install` installs it.
 RB=(env "GEM_PATH=$PWD/target/ruby/gems" "${RUBY:-ruby}" examples/ruby/greeter.rb)
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -f "$RUST_SOCK" "$PY_SOCK" "$GO_SOCK" "$NODE_SOCK" "$RB_SOCK"; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -f "$RUST_SOCK" "$PY_SOCK" "$GO_SOCK" "$NODE_SOCK" "$RB_SOCK" "$PHP_SOCK"; }
 trap cleanup EXIT
 wait_for() { for _ in $(seq 1 100); do [ -S "$1" ] && return 0; sleep 0.1; done; echo "no socket $1" >&2; return 1; }
 step() { echo; echo "== $*"; }
-rm -f "$RUST_SOCK" "$PY_SOCK" "$GO_SOCK" "$NODE_SOCK" "$RB_SOCK"
+rm -f "$RUST_SOCK" "$PY_SOCK" "$GO_SOCK" "$NODE_SOCK" "$RB_SOCK" "$PHP_SOCK"
 
 step "Rust greeter server on unix://$RUST_SOCK"
 $BIN/examples/greeter serve "unix://$RUST_SOCK" & pids+=($!)
@@ -40,6 +42,9 @@ wait_for "$NODE_SOCK" || exit 1
 step "Ruby greeter server on unix://$RB_SOCK"
 "${RB[@]}" serve "unix://$RB_SOCK" & pids+=($!)
 wait_for "$RB_SOCK" || exit 1
+step "PHP greeter server on unix://$PHP_SOCK (serve() runs the handlers on the PHP thread)"
+$PHP examples/php/greeter.php serve "unix://$PHP_SOCK" & pids+=($!)
+wait_for "$PHP_SOCK" || exit 1
 
 step "Rust client -> Python server"
 $BIN/examples/greeter call "unix://$PY_SOCK" Ada || status=1
@@ -69,6 +74,17 @@ $PY examples/python/greeter.py call "unix://$RB_SOCK" Matz || status=1
 
 step "Go client -> Ruby server"
 $GO_BIN call "unix://$RB_SOCK" Rob || status=1
+step "PHP client -> Python server"
+$PHP examples/php/greeter.php call "unix://$PY_SOCK" Rasmus || status=1
+
+step "Python client -> PHP server"
+$PY examples/python/greeter.py call "unix://$PHP_SOCK" Nikita || status=1
+
+step "Go client -> PHP server"
+$GO_BIN call "unix://$PHP_SOCK" Sara || status=1
+
+step "PHP client and PHP server in one process over inproc://"
+$PHP examples/php/greeter.php both || status=1
 
 step "hms-ffi list unix://$PY_SOCK"
 $BIN/hms-ffi list "unix://$PY_SOCK" || status=1

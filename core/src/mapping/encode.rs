@@ -86,9 +86,14 @@ impl Encoder<'_> {
         if let Some(m) = self.well_known(desc, value) {
             return m;
         }
-        let Value::Map(entries) = value else {
-            self.violate(expected(&format!("message {}", desc.name()), value));
-            return None;
+        let entries = match value {
+            Value::Map(entries) => entries.as_slice(),
+            // One array type for lists and maps (PHP): an empty one is an empty message too.
+            Value::List(items) if items.is_empty() => &[],
+            _ => {
+                self.violate(expected(&format!("message {}", desc.name()), value));
+                return None;
+            }
         };
         if !self.enter() {
             self.depth -= 1;
@@ -177,9 +182,18 @@ impl Encoder<'_> {
     }
 
     fn map(&mut self, fd: &FieldDescriptor, v: &Value) -> Option<PValue> {
-        let Value::Map(entries) = v else {
-            self.violate(expected("map", v));
-            return None;
+        let indexes: Vec<Value>;
+        let entries: Vec<(&Value, &Value)> = match v {
+            Value::Map(entries) => entries.iter().map(|(k, item)| (k, item)).collect(),
+            // One array type for lists and maps (PHP): a list is the map of its indexes.
+            Value::List(items) => {
+                indexes = (0..items.len() as i64).map(Value::Int).collect();
+                indexes.iter().zip(items).collect()
+            }
+            _ => {
+                self.violate(expected("map", v));
+                return None;
+            }
         };
         let Kind::Message(entry) = fd.kind() else {
             return None;
@@ -196,6 +210,13 @@ impl Encoder<'_> {
             let rendered = match k {
                 Value::String(s) if key_in_range(&key_kind, s) => s.clone(),
                 Value::String(s) => format!("{s:?}"),
+                // A key of the wrong kind or out of range is shown quoted, as given.
+                Value::Int(i)
+                    if matches!(key_kind, Kind::String)
+                        || !key_in_range(&key_kind, &i.to_string()) =>
+                {
+                    format!("\"{i}\"")
+                }
                 Value::Int(i) => i.to_string(),
                 Value::UInt(u) => u.to_string(),
                 Value::BigInt(b) => b.clone(),
@@ -218,8 +239,12 @@ impl Encoder<'_> {
     }
 
     fn map_key(&mut self, kind: &Kind, k: &Value) -> Option<MapKey> {
-        if let (Kind::String, Value::String(s)) = (kind, k) {
-            return Some(MapKey::String(s.clone()));
+        match (kind, k) {
+            (Kind::String, Value::String(s)) => return Some(MapKey::String(s.clone())),
+            // Integer-like text keys become integers in some languages' arrays (PHP's "7").
+            (Kind::String, Value::Int(i)) => return Some(MapKey::String(i.to_string())),
+            (Kind::String, Value::UInt(u)) => return Some(MapKey::String(u.to_string())),
+            _ => {}
         }
         if let (Kind::Bool, Value::String(s)) = (kind, k) {
             return match s.as_str() {
@@ -412,6 +437,9 @@ impl Encoder<'_> {
                 ("google.protobuf.Timestamp", _) => Err(expected("timestamp", v)),
                 ("google.protobuf.Duration", _) => Err(expected("duration", v)),
                 ("google.protobuf.Struct", Value::Map(_)) => return Some(self.structure(desc, v)),
+                ("google.protobuf.Struct", Value::List(items)) if items.is_empty() => {
+                    return Some(self.structure(desc, &Value::Map(Vec::new())))
+                }
                 ("google.protobuf.Struct", _) => Err(expected("map", v)),
                 ("google.protobuf.ListValue", Value::List(items)) => {
                     let value_desc = desc

@@ -72,6 +72,8 @@ pub(crate) struct Dispatcher {
     routes: RwLock<HashMap<String, Arc<RouteEntry>>>,
     interceptors: RwLock<Arc<Vec<Arc<dyn Interceptor>>>>,
     inflight: AtomicUsize,
+    /// Replies still being written by a transport (see [`Dispatcher::hold`]).
+    writing: AtomicUsize,
     idle: Notify,
     /// Cancelled when a graceful shutdown begins: no new calls are admitted.
     pub(crate) drain: CancellationToken,
@@ -85,6 +87,17 @@ pub(crate) struct InflightGuard(Arc<Dispatcher>);
 impl Drop for InflightGuard {
     fn drop(&mut self) {
         if self.0.inflight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
+/// Counts a reply a transport is still writing; a draining shutdown waits for it too.
+pub(crate) struct WritingGuard(Arc<Dispatcher>);
+
+impl Drop for WritingGuard {
+    fn drop(&mut self) {
+        if self.0.writing.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.0.idle.notify_waiters();
         }
     }
@@ -108,6 +121,7 @@ impl Dispatcher {
             socket_mode: options.socket_mode,
             routes: RwLock::new(HashMap::new()),
             inflight: AtomicUsize::new(0),
+            writing: AtomicUsize::new(0),
             idle: Notify::new(),
             drain: CancellationToken::new(),
             stop: CancellationToken::new(),
@@ -188,15 +202,22 @@ impl Dispatcher {
         self.inflight.load(Ordering::Acquire)
     }
 
-    /// Waits until no call is in flight.
+    /// Waits until no call is in flight and no reply is being written.
     pub(crate) async fn drained(&self) {
         loop {
             let notified = self.idle.notified();
-            if self.inflight() == 0 {
+            if self.inflight() == 0 && self.writing.load(Ordering::Acquire) == 0 {
                 return;
             }
             notified.await;
         }
+    }
+
+    /// Counts a reply a transport has yet to write, so that a graceful shutdown does not close
+    /// the endpoints under it (it is not a call: [`Dispatcher::inflight`] leaves it out).
+    pub(crate) fn hold(self: &Arc<Self>) -> WritingGuard {
+        self.writing.fetch_add(1, Ordering::AcqRel);
+        WritingGuard(self.clone())
     }
 
     fn admit(self: &Arc<Self>) -> Result<InflightGuard> {

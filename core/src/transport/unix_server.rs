@@ -357,8 +357,12 @@ impl Connection {
         let peer = self.peer.clone();
         let writer = self.writer.clone();
         let streams = self.streams.clone();
+        // Until the reply is written the call counts as in flight: a graceful shutdown waits
+        // for it instead of closing the connection under it.
+        let writing = core.hold();
         if unary {
             tokio::spawn(async move {
+                let _writing = writing;
                 let result = core.unary(head, payload, &peer, cancel).await;
                 if let Ok(mut s) = streams.lock() {
                     s.remove(&id);
@@ -373,6 +377,7 @@ impl Connection {
             });
         } else {
             tokio::spawn(async move {
+                let _writing = writing;
                 let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Bytes>();
                 let run = core.stream(head, &peer, cancel, input_rx, out_tx);
                 tokio::pin!(run);

@@ -1,0 +1,137 @@
+//! `HmsFfi\Client`: a connection; a call blocks the PHP thread until its reply or error.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use ext_php_rs::prelude::*;
+use ext_php_rs::types::{ZendHashTable, Zval};
+
+use crate::convert;
+use crate::errors::{self, php_result};
+use crate::ocore::{self, runtime, CallOptions, Code, Metadata};
+use crate::pump;
+use crate::schema::{method_list, MethodRow, Schema};
+
+/// A connection to a server.
+#[php_class]
+#[derive(Debug)]
+#[php(name = "HmsFfi\\Client")]
+pub struct Client {
+    inner: ocore::Client,
+}
+
+fn bad_option(message: String) -> PhpException {
+    errors::to_php(ocore::Error::new(Code::InvalidArgument, message))
+}
+
+/// `['timeout' => seconds, 'metadata' => ['key' => 'value', …]]` as call options.
+fn call_options(options: Option<&ZendHashTable>) -> PhpResult<CallOptions> {
+    let mut out = CallOptions::default();
+    let Some(options) = options else {
+        return Ok(out);
+    };
+    for (key, value) in options.iter() {
+        match key.to_string().as_str() {
+            "timeout" if value.is_null() => {}
+            "timeout" => {
+                let seconds = value
+                    .double()
+                    .or_else(|| value.long().map(|n| n as f64))
+                    .filter(|s| s.is_finite())
+                    .ok_or_else(|| bad_option("'timeout' must be a number of seconds".into()))?;
+                out.timeout = Some(Duration::from_secs_f64(seconds.max(0.0)));
+            }
+            "metadata" => {
+                let mut md = Metadata::new();
+                let entries = value
+                    .array()
+                    .ok_or_else(|| bad_option("'metadata' must be an array".into()))?;
+                for (k, v) in entries.iter() {
+                    let v = v.string().ok_or_else(|| {
+                        bad_option(format!("metadata value of '{k}' must be a string"))
+                    })?;
+                    md.insert(k.to_string(), v);
+                }
+                out.metadata = md;
+            }
+            other => {
+                return Err(bad_option(format!(
+                    "unknown call option '{other}' (known: timeout, metadata)"
+                )))
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[php_impl]
+impl Client {
+    /// Connects to an endpoint URI and discovers the server's schema, or uses `$schema` (needed
+    /// for servers without hms-ffi discovery, such as a stock gRPC server).
+    pub fn connect(uri: &str, schema: Option<&Schema>) -> PhpResult<Client> {
+        let options = ocore::ConnectOptions {
+            schema: schema.map(|s| s.inner.clone()),
+            ..Default::default()
+        };
+        let r = runtime::block_on(ocore::connect_with(uri, options)).and_then(|r| r);
+        php_result(r).map(|inner| Client { inner })
+    }
+
+    /// Calls a unary method and returns the reply. Options: `timeout` (seconds) and
+    /// `metadata` (`['key' => 'value']`). Errors are `HmsFfi\…Exception`s.
+    ///
+    /// @param array<string, mixed> $request
+    /// @param array{timeout?: float|int, metadata?: array<string, string>} $options
+    /// @return array<string, mixed>
+    pub fn call(
+        &self,
+        method: &str,
+        request: &ZendHashTable,
+        options: Option<&ZendHashTable>,
+    ) -> PhpResult<Zval> {
+        let value = convert::from_php_array(request)?;
+        let opts = call_options(options)?;
+        let r = if pump::has_local_servers() {
+            // The call runs on the core's runtime; this thread waits, running its own servers'
+            // handlers meanwhile (a PHP server of this process may be the one called).
+            let (tx, rx) = mpsc::channel();
+            let (client, method) = (self.inner.clone(), method.to_string());
+            runtime::runtime().spawn(async move {
+                let _ = tx.send(client.call(&method, &value, &opts).await);
+            });
+            pump::wait(rx).unwrap_or_else(|| {
+                Err(ocore::Error::new(
+                    Code::Internal,
+                    "the call ended without an answer",
+                ))
+            })
+        } else {
+            runtime::block_on(self.inner.call(method, &value, &opts)).and_then(|r| r)
+        };
+        convert::to_php(&php_result(r)?)
+    }
+
+    /// Every method the server offers: list of `['name' =>, 'input' =>, 'output' =>, 'kind' =>]`.
+    ///
+    /// @return list<array{name: string, input: string, output: string, kind: string}>
+    pub fn methods(&self) -> Vec<MethodRow> {
+        method_list(self.inner.schema())
+    }
+
+    /// The server's schema.
+    pub fn schema(&self) -> Schema {
+        Schema {
+            inner: self.inner.schema().clone(),
+        }
+    }
+
+    /// The endpoint connected to.
+    pub fn endpoint(&self) -> String {
+        self.inner.endpoint().to_string()
+    }
+
+    /// Closes the connection.
+    pub fn close(&self) {
+        self.inner.close();
+    }
+}

@@ -1,0 +1,80 @@
+//! `HmsFfi\Context`: what a handler sees besides the request.
+
+use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ext_php_rs::prelude::*;
+
+use crate::ocore;
+
+/// The context of one call: method, deadline, metadata, caller, trace id, cancellation.
+#[php_class]
+#[derive(Debug)]
+#[php(name = "HmsFfi\\Context")]
+pub struct Context {
+    inner: ocore::Context,
+}
+
+impl From<ocore::Context> for Context {
+    fn from(inner: ocore::Context) -> Self {
+        Context { inner }
+    }
+}
+
+#[php_impl]
+impl Context {
+    /// The method called, `package.Service/Method`.
+    pub fn method(&self) -> String {
+        self.inner.method().to_string()
+    }
+
+    /// The caller's metadata (the first value of each key).
+    ///
+    /// @return array<string, string>
+    pub fn metadata(&self) -> HashMap<String, String> {
+        let mut out = HashMap::new();
+        for (k, v) in self.inner.metadata().iter() {
+            out.entry(k.to_string()).or_insert_with(|| v.to_string());
+        }
+        out
+    }
+
+    /// The authenticated caller, if an interceptor set one.
+    pub fn identity(&self) -> Option<String> {
+        self.inner.identity().map(str::to_string)
+    }
+
+    /// The peer as the transport sees it.
+    pub fn peer(&self) -> String {
+        self.inner.peer().to_string()
+    }
+
+    /// `inproc`, `unix` or `grpc`.
+    pub fn transport(&self) -> String {
+        self.inner.transport().to_string()
+    }
+
+    /// The trace id of the call.
+    pub fn trace_id(&self) -> String {
+        self.inner.trace_id().to_string()
+    }
+
+    /// The deadline as seconds since the epoch, or null.
+    pub fn deadline(&self) -> Option<f64> {
+        let left = self.inner.time_remaining()?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        Some((now + left).as_secs_f64())
+    }
+
+    /// Seconds left before the deadline (0 once passed), or null.
+    pub fn time_remaining(&self) -> Option<f64> {
+        self.inner.time_remaining().map(|d| d.as_secs_f64())
+    }
+
+    /// True once the caller cancelled, went away, or the deadline passed.
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.is_cancelled()
+    }
+}

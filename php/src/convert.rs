@@ -1,0 +1,214 @@
+//! PHP values ⇄ core [`Value`]s. No schema knowledge here: the core checks the tree and reads a
+//! PHP array by the field it fills (a list, a message or a map; see docs/types.md).
+//!
+//! | PHP | Value |
+//! | --- | --- |
+//! | `null`, `bool`, `int`, `float` | `Null`, `Bool`, `Int`, `Float` |
+//! | `string` | `String` when valid UTF-8, else `Bytes` (the core accepts either for both kinds) |
+//! | `HmsFfi\\Bytes` | `Bytes` (out: bytes are plain strings) |
+//! | list (`array_is_list`) | `List` |
+//! | other array | `Map` with `Int`/`String` keys |
+//! | `DateTimeInterface` | `Timestamp` (out: `HmsFfi\Timestamp`, a `DateTimeImmutable`) |
+//! | `GMP` | `Int`, `UInt` or `BigInt` (out: `GMP` for uint64 above `PHP_INT_MAX`) |
+//! | `stdClass` (`(object)[]`) | `Map` of its properties (an empty object where any value goes) |
+//! | enum case | its name |
+//! | Duration (out) | its protobuf-JSON text, `"1.500s"` (accepted back as is) |
+
+use ext_php_rs::convert::IntoZval;
+use ext_php_rs::prelude::*;
+use ext_php_rs::types::{ArrayKey, ZendCallable, ZendHashTable, ZendObject, Zval};
+use ext_php_rs::zend::ClassEntry;
+
+use crate::errors::php_error;
+use crate::ocore::mapping::wkt;
+use crate::ocore::{Timestamp, Value};
+
+fn call(function: &str, args: Vec<&dyn ext_php_rs::convert::IntoZvalDyn>) -> PhpResult<Zval> {
+    ZendCallable::try_from_name(function)
+        .and_then(|f| f.try_call(args))
+        .map_err(|e| php_error(&format!("{function}: {e}")))
+}
+
+fn class(name: &str) -> Option<&'static ClassEntry> {
+    ClassEntry::try_find(name)
+}
+
+fn text_or_bytes(bytes: &[u8]) -> Value {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Value::String(s.to_string()),
+        Err(_) => Value::Bytes(bytes.to_vec()),
+    }
+}
+
+fn key_value(key: ArrayKey<'_>) -> Value {
+    match key {
+        ArrayKey::Long(i) => Value::Int(i),
+        ArrayKey::String(s) => Value::String(s),
+        ArrayKey::Str(s) => Value::String(s.to_string()),
+        ArrayKey::ZendString(s) => text_or_bytes(s.as_bytes()),
+    }
+}
+
+/// A PHP value as a core value. Values of other types become [`Value::Unsupported`], which the
+/// core reports at their path.
+pub(crate) fn from_php(zv: &Zval) -> PhpResult<Value> {
+    let zv = zv.dereference();
+    if zv.is_null() {
+        return Ok(Value::Null);
+    }
+    if let Some(b) = zv.bool() {
+        return Ok(Value::Bool(b));
+    }
+    if let Some(i) = zv.long() {
+        return Ok(Value::Int(i));
+    }
+    if let Some(x) = zv.double() {
+        return Ok(Value::Float(x));
+    }
+    if let Some(s) = zv.zend_str() {
+        return Ok(text_or_bytes(s.as_bytes()));
+    }
+    if let Some(ht) = zv.array() {
+        return from_php_array(ht);
+    }
+    if let Some(obj) = zv.object() {
+        return object_from_php(zv, obj);
+    }
+    Ok(Value::Unsupported(format!("{:?}", zv.get_type())))
+}
+
+pub(crate) fn from_php_array(ht: &ZendHashTable) -> PhpResult<Value> {
+    if ht.has_sequential_keys() {
+        return ht
+            .values()
+            .map(from_php)
+            .collect::<PhpResult<_>>()
+            .map(Value::List);
+    }
+    let mut entries = Vec::with_capacity(ht.len());
+    for (key, v) in ht.iter() {
+        entries.push((key_value(key), from_php(v)?));
+    }
+    Ok(Value::Map(entries))
+}
+
+fn object_from_php(zv: &Zval, obj: &ZendObject) -> PhpResult<Value> {
+    if class("DateTimeInterface").is_some_and(|ce| obj.instance_of(ce)) {
+        let parts = call("HmsFfi\\Timestamp::unixParts", vec![zv])?;
+        let part = |i| {
+            parts
+                .array()
+                .and_then(|a| a.get_index(i))
+                .and_then(Zval::long)
+        };
+        let (Some(seconds), Some(nanos)) = (part(0), part(1)) else {
+            return Ok(Value::Unsupported("DateTimeInterface".into()));
+        };
+        return Ok(Value::Timestamp(Timestamp {
+            seconds,
+            nanos: nanos as i32,
+        }));
+    }
+    if class("HmsFfi\\Bytes").is_some_and(|ce| obj.instance_of(ce)) {
+        let data = property(obj, "data").and_then(Zval::zend_str);
+        return Ok(Value::Bytes(
+            data.map(|s| s.as_bytes().to_vec()).unwrap_or_default(),
+        ));
+    }
+    if obj.get_class_name().is_ok_and(|n| n == "stdClass") {
+        // `(object)[]`, json_decode()'s objects: a map of the public properties.
+        let props = obj
+            .get_properties()
+            .map_err(|e| php_error(&e.to_string()))?;
+        let mut entries = Vec::with_capacity(props.len());
+        for (key, v) in props.iter() {
+            entries.push((key_value(key), from_php(v.indirect().unwrap_or(v))?));
+        }
+        return Ok(Value::Map(entries));
+    }
+    if class("GMP").is_some_and(|ce| obj.instance_of(ce)) {
+        let text = call("gmp_strval", vec![zv])?.string().unwrap_or_default();
+        return Ok(match (text.parse::<i64>(), text.parse::<u64>()) {
+            (Ok(i), _) => Value::Int(i),
+            (_, Ok(u)) => Value::UInt(u),
+            _ => Value::BigInt(text),
+        });
+    }
+    if class("UnitEnum").is_some_and(|ce| obj.instance_of(ce)) {
+        if let Some(name) = property(obj, "name").and_then(Zval::string) {
+            return Ok(Value::String(name));
+        }
+    }
+    Ok(Value::Unsupported(
+        obj.get_class_name().unwrap_or_else(|_| "object".into()),
+    ))
+}
+
+/// A declared property, read from the property table (readonly ones included).
+fn property<'a>(obj: &'a ZendObject, name: &str) -> Option<&'a Zval> {
+    let v = obj.get_properties().ok()?.get(name)?;
+    Some(v.indirect().unwrap_or(v))
+}
+
+/// Map keys as PHP array keys: bool keys as `"true"`/`"false"`, integers beyond `PHP_INT_MAX`
+/// as decimal text (the core reads both back).
+fn php_key(k: &Value) -> ArrayKey<'static> {
+    match k {
+        Value::Int(i) => ArrayKey::Long(*i),
+        Value::String(s) => ArrayKey::from(s.clone()),
+        other => ArrayKey::from(match other {
+            Value::Bool(b) => b.to_string(),
+            Value::UInt(u) => u.to_string(),
+            Value::BigInt(s) => s.clone(),
+            _ => format!("{other:?}"),
+        }),
+    }
+}
+
+/// A core value as a PHP value: arrays, `HmsFfi\Timestamp`, strings, ints, floats, …
+pub(crate) fn to_php(v: &Value) -> PhpResult<Zval> {
+    let mut out = Zval::new();
+    match v {
+        Value::Null | Value::Unsupported(_) => out.set_null(),
+        Value::Bool(b) => out.set_bool(*b),
+        Value::Int(i) => out.set_long(*i),
+        Value::UInt(u) => match i64::try_from(*u) {
+            Ok(i) => out.set_long(i),
+            Err(_) => return big_int(&u.to_string()),
+        },
+        Value::BigInt(s) => return big_int(s),
+        Value::Float(x) => out.set_double(*x),
+        Value::String(s) => out.set_string(s, false)?,
+        Value::Bytes(b) => out.set_binary(b.clone()),
+        Value::List(items) => {
+            let mut ht = ZendHashTable::with_capacity(items.len() as u32);
+            for item in items {
+                ht.push(to_php(item)?)?;
+            }
+            out.set_hashtable(ht);
+        }
+        Value::Map(entries) => {
+            let mut ht = ZendHashTable::with_capacity(entries.len() as u32);
+            for (k, item) in entries {
+                ht.insert(php_key(k), to_php(item)?)?;
+            }
+            out.set_hashtable(ht);
+        }
+        Value::Timestamp(t) => {
+            return call(
+                "HmsFfi\\Timestamp::fromUnix",
+                vec![&t.seconds, &i64::from(t.nanos)],
+            )
+        }
+        Value::Duration(d) => out.set_string(&wkt::format_duration(*d), false)?,
+    }
+    Ok(out)
+}
+
+/// An integer beyond PHP's: a `GMP` number when the gmp extension is loaded, else decimal text.
+fn big_int(text: &str) -> PhpResult<Zval> {
+    if class("GMP").is_some() {
+        return call("gmp_init", vec![&text]);
+    }
+    text.into_zval(false).map_err(|e| php_error(&e.to_string()))
+}

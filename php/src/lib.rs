@@ -1,0 +1,64 @@
+//! PHP extension `hms_ffi` (ext-php-rs): the `HmsFfi` namespace over `hms-ffi-core`.
+//!
+//! It only converts values, maps errors and runs handlers on the PHP thread; every rule lives in
+//! `hms-ffi-core` (DESIGN.md §2). PHP values may only be touched by the thread that runs the
+//! request, so `Server::serve()` takes the calls the core queued ([`ocore::CallQueue`]) and runs
+//! their handlers right there, and a client call blocks that thread.
+//!
+//! ```php
+//! $server = new HmsFfi\Server(HmsFfi\Schema::load('greeter.proto'));
+//! $server->method('demo.v1.Greeter/SayHello',
+//!     fn(array $req, HmsFfi\Context $ctx): array => ['message' => "Hello {$req['name']}"]);
+//! $server->listen('unix:///tmp/greeter.sock');
+//! $server->serve();   // until $server->shutdown() in a handler, SIGINT or SIGTERM
+//!
+//! $client = HmsFfi\Client::connect('unix:///tmp/greeter.sock');
+//! $client->call('demo.v1.Greeter/SayHello', ['name' => 'Ada']);  // ['message' => 'Hello Ada']
+//! ```
+//!
+//! The error classes (`HmsFfi\Exception` and one subclass per gRPC code) and `HmsFfi\Timestamp`
+//! are written in PHP (`php/hms_ffi.php`), compiled into the extension and declared when a
+//! request starts.
+
+pub use ::hms_ffi_core as ocore;
+
+mod client;
+mod context;
+mod convert;
+mod errors;
+mod pump;
+mod schema;
+mod server;
+
+use ext_php_rs::prelude::*;
+
+/// The PHP half of the extension: error classes and `HmsFfi\Timestamp`.
+const BOOTSTRAP: &str = include_str!("../php/hms_ffi.php");
+
+extern "C" fn request_startup(_type: i32, _module_number: i32) -> i32 {
+    match ext_php_rs::php_eval::execute(BOOTSTRAP) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("hms_ffi: declaring the PHP classes failed: {e}");
+            -1
+        }
+    }
+}
+
+/// The module entry point (the macro also adds undocumented `extern "C"` functions here).
+#[allow(missing_docs)]
+mod entry {
+    use super::*;
+
+    /// The module: its classes and the request-startup hook declaring the PHP half.
+    #[php_module]
+    pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
+        module
+            .name("hms_ffi")
+            .class::<schema::Schema>()
+            .class::<context::Context>()
+            .class::<server::Server>()
+            .class::<client::Client>()
+            .request_startup_function(request_startup)
+    }
+}

@@ -1,0 +1,142 @@
+//! `HmsFfi\Server`: handlers run on the PHP thread inside `serve()`, which takes the calls the
+//! core queued for this server ([`ocore::CallQueue`]) one at a time.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ext_php_rs::prelude::*;
+use ext_php_rs::types::{ZendCallable, ZendHashTable, Zval};
+
+use crate::errors::{self, php_result};
+use crate::ocore::{self, Code};
+use crate::pump::{Handlers, Step};
+use crate::schema::Schema;
+
+/// How long `serve()` waits for a call at a time (closing the queue wakes it at once).
+const POLL: Duration = Duration::from_millis(250);
+
+/// A server for a schema; its handlers run on the PHP thread inside `serve()`.
+#[php_class]
+#[derive(Debug)]
+#[php(name = "HmsFfi\\Server")]
+pub struct Server {
+    inner: Arc<ocore::Server>,
+    handlers: Rc<Handlers>,
+    serving: Cell<bool>,
+    signals: Cell<bool>,
+}
+
+/// The core's SIGINT/SIGTERM handler also calls the handler it replaced, and Zend's own ends the
+/// process: tell Zend to ignore both (with pcntl, when loaded), once per process, before the core
+/// takes them, so that the signals only end `serve()`.
+fn quiet_zend_signals() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Ok(pcntl_signal) = ZendCallable::try_from_name("pcntl_signal") {
+            for signal in [2i64, 15] {
+                // SIG_IGN is 1 in PHP.
+                let _ = pcntl_signal.try_call(vec![&signal, &1i64]);
+            }
+        }
+    });
+}
+
+fn option_usize(options: Option<&ZendHashTable>, key: &str) -> Option<usize> {
+    options?
+        .get(key)
+        .and_then(Zval::long)
+        .and_then(|n| usize::try_from(n).ok())
+}
+
+#[php_impl]
+impl Server {
+    /// A server for `$schema`. Options: `max_message_bytes`, `max_concurrent_per_connection`.
+    ///
+    /// @param array{max_message_bytes?: int, max_concurrent_per_connection?: int} $options
+    pub fn __construct(schema: &Schema, options: Option<&ZendHashTable>) -> Server {
+        let mut opts = ocore::ServerOptions {
+            language: "php".to_string(),
+            ..Default::default()
+        };
+        if let Some(n) = option_usize(options, "max_message_bytes") {
+            opts.limits.max_message_bytes = n;
+        }
+        if let Some(n) = option_usize(options, "max_concurrent_per_connection") {
+            opts.limits.max_concurrent_per_connection = n;
+        }
+        let inner = Arc::new(ocore::Server::with_options(schema.inner.clone(), opts));
+        Server {
+            handlers: Handlers::new(inner.clone()),
+            inner,
+            serving: Cell::new(false),
+            signals: Cell::new(false),
+        }
+    }
+
+    /// Registers `$handler(array $request, Context $ctx): array` for a unary method
+    /// (`package.Service/Method`). It runs inside `serve()`, on this thread.
+    ///
+    /// @param callable(array, Context): array $handler
+    pub fn method(&self, name: &str, handler: &Zval) -> PhpResult<()> {
+        let handler = ZendCallable::new_owned(handler.shallow_clone()).map_err(|_| {
+            errors::to_php(ocore::Error::new(
+                Code::InvalidArgument,
+                format!("the handler for {name} is not callable"),
+            ))
+        })?;
+        php_result(self.inner.unary_queued(name, &self.handlers.queue))?;
+        self.handlers.insert(name, handler);
+        Ok(())
+    }
+
+    /// Starts listening on an endpoint URI (`inproc://name`, `unix:///path.sock`,
+    /// `grpc://host:port`); returns it as bound. Calls wait until `serve()` runs, or until a
+    /// client call of this thread waits (it runs them meanwhile).
+    pub fn listen(&self, uri: &str) -> PhpResult<String> {
+        php_result(self.inner.listen(uri))
+    }
+
+    /// Runs handlers on this thread until `shutdown()` (from a handler, for instance), SIGINT or
+    /// SIGTERM; then drains and stops the server.
+    pub fn serve(&self) -> PhpResult<()> {
+        if self.serving.replace(true) {
+            return Err(errors::to_php(ocore::Error::new(
+                Code::FailedPrecondition,
+                "serve() is already running",
+            )));
+        }
+        if !self.signals.replace(true) {
+            quiet_zend_signals();
+            if let Err(e) = self.handlers.queue.close_on_signals() {
+                self.serving.set(false);
+                return Err(errors::to_php(e));
+            }
+        }
+        while self.handlers.serve_one(POLL) != Step::Closed {}
+        self.serving.set(false);
+        // Closed by a signal or a handler: stop the server too (again is harmless).
+        php_result(self.handlers.shutdown(Duration::from_secs(5)))
+    }
+
+    /// Stops the server: calls still queued get `UNAVAILABLE`, those in flight up to `$grace`
+    /// seconds (5 by default); `serve()` returns. From a handler, the stop waits until that
+    /// handler's reply is sent.
+    pub fn shutdown(&self, grace: Option<f64>) -> PhpResult<()> {
+        let grace = Duration::from_secs_f64(grace.unwrap_or(5.0).max(0.0));
+        php_result(self.handlers.shutdown(grace))
+    }
+
+    /// The endpoints listened on.
+    ///
+    /// @return list<string>
+    pub fn endpoints(&self) -> Vec<String> {
+        self.inner.endpoints()
+    }
+
+    /// True once stopped.
+    pub fn is_stopped(&self) -> bool {
+        self.inner.is_stopped()
+    }
+}

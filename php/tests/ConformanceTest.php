@@ -1,0 +1,72 @@
+<?php
+// The shared conformance vectors with PHP as client and as server: over inproc, a PHP client and
+// a PHP server in one process (PHP has one thread: the client's wait runs the server's handlers);
+// over unix, against a PHP server in a child process, the Rust server, and the Rust client.
+
+declare(strict_types=1);
+
+namespace HmsFfi\Tests;
+
+use HmsFfi\Client;
+use PHPUnit\Framework\TestCase;
+
+final class ConformanceTest extends TestCase
+{
+    private static function assertAllPass(Client $client): void
+    {
+        [$passed, $failures] = Conformance::runAll($client);
+        self::assertSame([], $failures);
+        self::assertSame(count(Conformance::cases()), $passed);
+        self::assertGreaterThan(200, $passed);
+    }
+
+    public function testPhpClientAndPhpServerInOneProcessOverInproc(): void
+    {
+        $server = Conformance::server();
+        self::assertSame('inproc://php-conformance', $server->listen('inproc://php-conformance'));
+        // No serve(): this thread runs the server's handlers while its client call waits.
+        self::assertAllPass(Client::connect('inproc://php-conformance'));
+        $server->shutdown(0.0);
+        self::assertTrue($server->isStopped());
+    }
+
+    public function testPhpClientAndPhpServerInOneProcessOverUnix(): void
+    {
+        $uri = Child::socket('one-process');
+        $server = Conformance::server();
+        $server->listen($uri);
+        $reply = Client::connect($uri)->call(Conformance::SERVICE . '/Echo', ['unicode_text' => 'ünï']);
+        self::assertSame('ünï', $reply['unicode_text']);
+        $server->shutdown(0.0);
+    }
+
+    public function testPhpClientAgainstPhpServerOverUnix(): void
+    {
+        $uri = Child::socket('php-php');
+        $server = Child::php(Conformance::root() . '/tests/matrix/php/conformance.php', 'serve', $uri);
+        self::assertAllPass(Client::connect($uri));
+        self::assertSame(0, $server->stop(), 'the server ends cleanly on SIGTERM');
+    }
+
+    public function testPhpClientAgainstRustServerOverUnix(): void
+    {
+        $uri = Child::socket('php-rust');
+        $server = Child::rust('serve', $uri);
+        self::assertAllPass(Client::connect($uri));
+        $server->stop();
+    }
+
+    public function testRustClientAgainstPhpServerOverUnix(): void
+    {
+        $uri = Child::socket('rust-php');
+        $server = Child::php(Conformance::root() . '/tests/matrix/php/conformance.php', 'serve', $uri);
+        exec(escapeshellarg(Child::rustBinary()) . ' client ' . escapeshellarg($uri) . ' 2>&1', $out, $rc);
+        $text = implode("\n", $out);
+        self::assertMatchesRegularExpression('/^(\d+) passed, (\d+) failed$/', (string) end($out), $text);
+        preg_match_all('~^FAIL [^/]+/([a-z0-9_]+):~m', $text, $m);
+        self::assertSame(Conformance::KNOWN_SERVER_DEVIATIONS, $m[1], $text);
+        $known = count(Conformance::KNOWN_SERVER_DEVIATIONS);
+        self::assertSame(count(Conformance::cases()) - $known . " passed, $known failed", end($out));
+        self::assertSame(0, $server->stop());
+    }
+}

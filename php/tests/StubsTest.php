@@ -1,0 +1,22 @@
+<?php
+// The IDE stubs (php/stubs/hms_ffi.stubs.php) match the extension as built.
+
+declare(strict_types=1);
+
+namespace HmsFfi\Tests;
+
+use PHPUnit\Framework\TestCase;
+
+final class StubsTest extends TestCase
+{
+    public function testStubsAreCurrent(): void
+    {
+        $cmd = [PHP_BINARY, '-d', 'extension=' . Child::extension(), dirname(__DIR__) . '/scripts/stubs.php', '--check'];
+        exec(implode(' ', array_map('escapeshellarg', $cmd)) . ' 2>&1', $out, $rc);
+        self::assertSame(0, $rc, implode("\n", $out));
+        $stubs = (string) file_get_contents(dirname(__DIR__) . '/stubs/hms_ffi.stubs.php');
+        foreach (['class Server', 'class Client', 'class Schema', 'class Context', 'abstract class Exception extends \Exception', 'class NotFoundException extends \HmsFfi\Exception'] as $decl) {
+            self::assertStringContainsString($decl, $stubs);
+        }
+    }
+}
