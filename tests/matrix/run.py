@@ -24,9 +24,11 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 def languages(python: str) -> dict:
     rust = str(ROOT / "target" / "debug" / "examples" / "conformance")
     go = str(ROOT / "target" / "go" / "conformance")
+    kotlin = str(ROOT / "tests" / "matrix" / "kotlin" / "conformance.sh")
     return {
         "go": {"serve": [go, "serve"], "client": [go, "client"]},
         "rust": {"serve": [rust, "serve"], "client": [rust, "client"]},
+        "kotlin": {"serve": [kotlin, "serve"], "client": [kotlin, "client"]},
         "python": {
             "serve": [python, str(ROOT / "tests" / "matrix" / "python" / "conformance.py"), "serve"],
             "client": [python, str(ROOT / "tests" / "matrix" / "python" / "conformance.py"), "client"],

@@ -46,6 +46,10 @@
 //! assert_eq!(details.field_violations[0].field, "n");
 //! //! ```
 
+// HmsError carries its details inline because UniFFI lifts errors by value; boxing them would
+// not cross the boundary.
+#![allow(clippy::result_large_err)]
+
 pub use ::hms_ffi_core as ocore;
 
 mod client;
