@@ -15,7 +15,7 @@ pub struct Server(ocore::Server);
 #[uniffi::export]
 impl Server {
     /// A server for `schema`; `language` names the handlers' language in error origins.
-    #[uniffi::constructor(default(language = "kotlin"))]
+    #[uniffi::constructor]
     pub fn new(schema: Arc<crate::Schema>, language: String) -> Arc<Server> {
         let options = ocore::ServerOptions {
             language,

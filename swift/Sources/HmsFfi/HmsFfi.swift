@@ -1754,7 +1754,7 @@ open class Server: ServerProtocol, @unchecked Sendable {
     /**
      * A server for `schema`; `language` names the handlers' language in error origins.
      */
-public convenience init(schema: Schema, language: String = "kotlin") {
+public convenience init(schema: Schema, language: String) {
     let handle =
         try! rustCall() {
     uniffi_hms_ffi_uniffi_fn_constructor_server_new(
@@ -3476,7 +3476,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hms_ffi_uniffi_checksum_constructor_schema_load() != 28978) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_hms_ffi_uniffi_checksum_constructor_server_new() != 14917) {
+    if (uniffi_hms_ffi_uniffi_checksum_constructor_server_new() != 63419) {
         return InitializationResult.apiChecksumMismatch
     }
 

@@ -1082,7 +1082,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_schema_load() != 28978) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_server_new() != 14917) {
+    if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_server_new() != 63419) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -3448,7 +3448,7 @@ open class Server: Disposable, AutoCloseable, ServerInterface
     /**
      * A server for `schema`; `language` names the handlers' language in error origins.
      */
-    constructor(`schema`: Schema, `language`: kotlin.String = "kotlin") :
+    constructor(`schema`: Schema, `language`: kotlin.String) :
         this(UniffiWithHandle, 
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_hms_ffi_uniffi_fn_constructor_server_new(
