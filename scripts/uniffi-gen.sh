@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CARGO=${CARGO:-cargo}
 
-$CARGO build -q -p hms-ffi-uniffi
+$CARGO build -q -p hms-ffi-uniffi --features bindgen
 case "$(uname -s)" in Darwin) ext=dylib ;; *) ext=so ;; esac
 lib=target/debug/libhms_ffi_uniffi.$ext
 gen=$(mktemp -d)
