@@ -28,6 +28,7 @@ def languages(python: str, ruby: str) -> dict:
     rb = ["env", f"GEM_PATH={ROOT / 'target' / 'ruby' / 'gems'}", ruby, str(ROOT / "tests" / "matrix" / "ruby" / "conformance.rb")]
     php = ["php", "-d", f"extension={ROOT / 'target' / 'php' / 'hms_ffi.so'}",
            str(ROOT / "tests" / "matrix" / "php" / "conformance.php")]
+    kotlin = str(ROOT / "tests" / "matrix" / "kotlin" / "conformance.sh")
     return {
         "go": {"serve": [go, "serve"], "client": [go, "client"]},
         "php": {
@@ -44,6 +45,7 @@ def languages(python: str, ruby: str) -> dict:
             "serve": ["node", str(ROOT / "tests" / "matrix" / "node" / "conformance.js"), "serve"],
             "client": ["node", str(ROOT / "tests" / "matrix" / "node" / "conformance.js"), "client"],
         },
+        "kotlin": {"serve": [kotlin, "serve"], "client": [kotlin, "client"]},
         "python": {
             "serve": [python, str(ROOT / "tests" / "matrix" / "python" / "conformance.py"), "serve"],
             "client": [python, str(ROOT / "tests" / "matrix" / "python" / "conformance.py"), "client"],

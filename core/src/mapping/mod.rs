@@ -7,6 +7,7 @@
 mod decode;
 mod encode;
 pub mod json;
+pub mod notation;
 mod path;
 pub mod wkt;
 

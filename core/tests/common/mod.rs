@@ -5,8 +5,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use base64::Engine;
-use hms_ffi_core::mapping::wkt;
 use hms_ffi_core::{Code, Details, Error, FieldViolation, Schema, Server, Value};
 
 pub fn repo_root() -> PathBuf {
@@ -110,68 +108,7 @@ pub fn conformance_server() -> Server {
 
 /// Parses the vectors' value notation (see tests/conformance/README.md).
 pub fn notation(j: &serde_json::Value) -> Value {
-    use serde_json::Value as J;
-    match j {
-        J::Null => Value::Null,
-        J::Bool(b) => Value::Bool(*b),
-        J::Number(n) => n
-            .as_i64()
-            .map(Value::Int)
-            .or_else(|| n.as_u64().map(Value::UInt))
-            .unwrap_or_else(|| Value::Float(n.as_f64().unwrap())),
-        J::String(s) => Value::String(s.clone()),
-        J::Array(items) => Value::List(items.iter().map(notation).collect()),
-        J::Object(map) => {
-            if map.len() == 1 {
-                let (k, v) = map.iter().next().unwrap();
-                if let Some(tag) = k.strip_prefix('$') {
-                    return tagged(tag, v);
-                }
-            }
-            Value::Map(
-                map.iter()
-                    .map(|(k, v)| (Value::String(k.clone()), notation(v)))
-                    .collect(),
-            )
-        }
-    }
-}
-
-fn tagged(tag: &str, v: &serde_json::Value) -> Value {
-    let text = v.as_str().unwrap_or("");
-    match tag {
-        "int" => match text.parse::<i64>() {
-            Ok(i) => Value::Int(i),
-            Err(_) => text
-                .parse::<u64>()
-                .map(Value::UInt)
-                .unwrap_or_else(|_| Value::BigInt(text.to_string())),
-        },
-        "float" => Value::Float(match text {
-            "nan" => f64::NAN,
-            "inf" => f64::INFINITY,
-            "-inf" => f64::NEG_INFINITY,
-            t => t.parse().unwrap(),
-        }),
-        "bytes" => Value::Bytes(
-            base64::engine::general_purpose::STANDARD
-                .decode(text)
-                .unwrap(),
-        ),
-        "bytes_fill" => Value::Bytes(vec![
-            v["byte"].as_u64().unwrap() as u8;
-            v["len"].as_u64().unwrap() as usize
-        ]),
-        "string_fill" => Value::String(
-            v["text"]
-                .as_str()
-                .unwrap()
-                .repeat(v["count"].as_u64().unwrap() as usize),
-        ),
-        "timestamp" => Value::Timestamp(wkt::parse_timestamp(text).unwrap()),
-        "duration" => Value::Duration(wkt::parse_duration(text).unwrap()),
-        other => panic!("unknown notation tag ${other}"),
-    }
+    hms_ffi_core::mapping::notation::from_json(j).expect("valid vector notation")
 }
 
 fn key_text(k: &Value) -> String {

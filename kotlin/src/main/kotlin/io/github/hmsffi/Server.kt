@@ -1,0 +1,67 @@
+package io.github.hmsffi
+
+import io.github.hmsffi.ffi.CallContext
+import io.github.hmsffi.ffi.Handler
+import io.github.hmsffi.ffi.RawHandler
+import java.time.Duration
+import io.github.hmsffi.ffi.Schema as NativeSchema
+import io.github.hmsffi.ffi.Server as NativeServer
+
+/**
+ * A server for a schema's methods, with Kotlin handlers. Handlers run on hms-ffi's threads (any
+ * thread, several at once) and may block.
+ *
+ * ```kotlin
+ * val server = Server(Schema.load(listOf("greeter.proto"), listOf()))
+ * server.method("demo.v1.Greeter/SayHello") { req, _ -> mapOf("message" to "Hello ${req["name"]}") }
+ * server.listen("unix:///tmp/greeter.sock")
+ * ```
+ */
+class Server(schema: NativeSchema) : AutoCloseable {
+    /** The generated server this wraps. */
+    val native = NativeServer(schema, "kotlin")
+
+    /**
+     * Serves the unary [method] with [handler], which gets the request as a `Map` and returns the
+     * reply (a `Map`). Throw [hmsError] to fail with a code; any other exception reaches the caller
+     * as `INTERNAL` with its class, message and stack.
+     */
+    fun method(method: String, handler: (Map<String, Any?>, CallContext) -> Any?) {
+        native.handle(method, object : Handler {
+            override fun handle(request: String, ctx: CallContext): String = guarded(ctx) {
+                @Suppress("UNCHECKED_CAST")
+                TypedJson.encode(handler(TypedJson.decode(request) as Map<String, Any?>, ctx))
+            }
+        })
+    }
+
+    /** Serves the unary [method] over protobuf bytes (for generated message classes). */
+    fun rawMethod(method: String, handler: (ByteArray, CallContext) -> ByteArray) {
+        native.handleRaw(method, object : RawHandler {
+            override fun handle(request: ByteArray, ctx: CallContext): ByteArray =
+                guarded(ctx) { handler(request, ctx) }
+        })
+    }
+
+    /** Listens on [uri]; returns the endpoint as bound. May be called for several URIs. */
+    fun listen(uri: String): String = native.listen(uri)
+
+    /** Calls in flight. */
+    val inflight: Long get() = native.inflight().toLong()
+
+    /** Graceful stop: lets calls in flight finish for up to [grace], then cancels the rest. */
+    fun shutdown(grace: Duration = Duration.ofSeconds(1)) = native.shutdown(grace.toMillis().toULong())
+
+    /** Shuts down and frees the native server. */
+    override fun close() {
+        shutdown()
+        native.destroy()
+    }
+}
+
+private inline fun <T> guarded(ctx: CallContext, body: () -> T): T =
+    try {
+        ctx.use { body() }
+    } catch (t: Throwable) {
+        throw fromThrowable(t)
+    }

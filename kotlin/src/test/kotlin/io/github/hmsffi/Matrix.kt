@@ -1,0 +1,52 @@
+/**
+ * The Kotlin side of the cross-language matrix (tests/matrix/run.py, through
+ * tests/matrix/kotlin/conformance.sh):
+ *
+ *     conformance serve unix:///tmp/x.sock    # the conformance service until SIGTERM
+ *     conformance client unix:///tmp/x.sock   # every vector as a client; "N passed, M failed"
+ */
+package io.github.hmsffi
+
+import java.util.concurrent.CountDownLatch
+import kotlin.system.exitProcess
+
+fun main(args: Array<String>) {
+    if (args.size != 2) {
+        System.err.println("usage: conformance serve|client URI")
+        exitProcess(2)
+    }
+    val (mode, uri) = args
+    when (mode) {
+        "serve" -> {
+            val server = Conformance.server()
+            server.listen(uri)
+            val stopped = CountDownLatch(1)
+            Runtime.getRuntime().addShutdownHook(Thread {
+                server.shutdown()
+                stopped.countDown()
+            })
+            println("ready")
+            System.out.flush()
+            stopped.await()
+        }
+        "client" -> {
+            var passed = 0
+            var failed = 0
+            Client.connect(uri).use { client ->
+                for (case in Conformance.cases()) {
+                    val why = Conformance.check(case, client)
+                    if (why == null) passed++ else {
+                        failed++
+                        println("FAIL ${case.id}: $why")
+                    }
+                }
+            }
+            println("$passed passed, $failed failed")
+            exitProcess(if (failed == 0) 0 else 1)
+        }
+        else -> {
+            System.err.println("unknown mode $mode")
+            exitProcess(2)
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! [`Client`]: blocking and `async` unary calls over typed JSON text or protobuf bytes.
+
+use std::sync::Arc;
+
+use crate::context::CallOptions;
+use crate::error::HmsResult;
+use crate::ocore::{self, mapping::notation};
+use crate::runtime::on_runtime;
+
+/// A connection to a server; calls may run concurrently from any thread.
+#[derive(Debug, uniffi::Object)]
+pub struct Client(ocore::Client);
+
+/// Connects to `uri` without blocking the caller; the schema is discovered from the server.
+#[uniffi::export]
+pub async fn connect_async(uri: String) -> HmsResult<Arc<Client>> {
+    let client = on_runtime(async move { ocore::connect(&uri).await }).await?;
+    Ok(Arc::new(Client(client)))
+}
+
+#[uniffi::export]
+impl Client {
+    /// Connects to `uri` (blocking); the schema is discovered from the server.
+    #[uniffi::constructor]
+    pub fn connect(uri: String) -> HmsResult<Arc<Client>> {
+        Ok(Arc::new(Client(ocore::connect_blocking(&uri)?)))
+    }
+
+    /// Connects to `uri` with a given schema (for stock gRPC servers without discovery).
+    #[uniffi::constructor]
+    pub fn connect_with_schema(uri: String, schema: Arc<crate::Schema>) -> HmsResult<Arc<Client>> {
+        let options = ocore::ConnectOptions {
+            schema: Some(schema.0.clone()),
+            ..Default::default()
+        };
+        let client = ocore::runtime::block_on(ocore::connect_with(&uri, options))??;
+        Ok(Arc::new(Client(client)))
+    }
+
+    /// Calls a unary method with typed JSON text; returns the reply as typed JSON (blocking).
+    pub fn call(&self, method: String, request: String, options: CallOptions) -> HmsResult<String> {
+        let request = notation::from_text(&request)?;
+        let reply = self.0.call_blocking(&method, &request, &options.into())?;
+        Ok(notation::to_text(&reply))
+    }
+
+    /// [`call`](Client::call) without blocking (a Kotlin `suspend fun`, a Swift `async func`);
+    /// cancelling the coroutine or task cancels the call.
+    pub async fn call_async(
+        &self,
+        method: String,
+        request: String,
+        options: CallOptions,
+    ) -> HmsResult<String> {
+        let request = notation::from_text(&request)?;
+        let client = self.0.clone();
+        let reply =
+            on_runtime(async move { client.call(&method, &request, &options.into()).await })
+                .await?;
+        Ok(notation::to_text(&reply))
+    }
+
+    /// Calls a unary method with the request message's protobuf bytes; returns the reply's.
+    pub fn call_raw(
+        &self,
+        method: String,
+        request: Vec<u8>,
+        options: CallOptions,
+    ) -> HmsResult<Vec<u8>> {
+        let options = options.into();
+        let call = self.0.call_raw(&method, request.into(), &options);
+        Ok(ocore::runtime::block_on(call)??.to_vec())
+    }
+
+    /// [`call_raw`](Client::call_raw) without blocking.
+    pub async fn call_raw_async(
+        &self,
+        method: String,
+        request: Vec<u8>,
+        options: CallOptions,
+    ) -> HmsResult<Vec<u8>> {
+        let client = self.0.clone();
+        let reply = on_runtime(async move {
+            client
+                .call_raw(&method, request.into(), &options.into())
+                .await
+        })
+        .await?;
+        Ok(reply.to_vec())
+    }
+
+    /// The methods the server offers, `package.Service/Method`.
+    pub fn methods(&self) -> Vec<String> {
+        self.0.schema().method_names()
+    }
+
+    /// The endpoint connected to.
+    pub fn endpoint(&self) -> String {
+        self.0.endpoint().to_string()
+    }
+
+    /// Closes the connection; calls after it fail with `Unavailable`.
+    pub fn disconnect(&self) {
+        self.0.close()
+    }
+}

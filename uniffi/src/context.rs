@@ -1,0 +1,90 @@
+//! [`CallContext`]: what a handler sees besides the request; [`MetadataEntry`] and
+//! [`CallOptions`] for calls.
+
+use crate::ocore;
+
+/// One `key: value` metadata pair (keys are lower-case ASCII; a key may repeat).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct MetadataEntry {
+    /// The key.
+    pub key: String,
+    /// The value.
+    pub value: String,
+}
+
+/// Options for one call.
+#[derive(Debug, Clone, Default, uniffi::Record)]
+pub struct CallOptions {
+    /// How long to wait, in milliseconds; the server sees it as the call's deadline.
+    #[uniffi(default)]
+    pub timeout_ms: Option<u64>,
+    /// Metadata sent with the call.
+    #[uniffi(default)]
+    pub metadata: Vec<MetadataEntry>,
+}
+
+impl From<CallOptions> for ocore::CallOptions {
+    fn from(o: CallOptions) -> ocore::CallOptions {
+        ocore::CallOptions {
+            timeout: o.timeout_ms.map(std::time::Duration::from_millis),
+            metadata: o.metadata.into_iter().map(|e| (e.key, e.value)).collect(),
+            codec: None,
+        }
+    }
+}
+
+/// The context of one call, as a handler sees it.
+#[derive(Debug, uniffi::Object)]
+pub struct CallContext(pub(crate) ocore::Context);
+
+#[uniffi::export]
+impl CallContext {
+    /// The method called, `package.Service/Method`.
+    pub fn method(&self) -> String {
+        self.0.method().to_string()
+    }
+
+    /// The caller's metadata, in order.
+    pub fn metadata(&self) -> Vec<MetadataEntry> {
+        self.0
+            .metadata()
+            .iter()
+            .map(|(k, v)| MetadataEntry {
+                key: k.to_string(),
+                value: v.to_string(),
+            })
+            .collect()
+    }
+
+    /// The first metadata value for `key` (case-insensitive).
+    pub fn header(&self, key: String) -> Option<String> {
+        self.0.metadata().get(&key).map(str::to_string)
+    }
+
+    /// Milliseconds left before the caller's deadline; `None` without one.
+    pub fn remaining_ms(&self) -> Option<u64> {
+        self.0
+            .time_remaining()
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    /// True once the caller cancelled, went away, the deadline passed or the server is stopping.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.is_cancelled()
+    }
+
+    /// The peer as the transport sees it (`inproc:NAME`, `unix:PATH`).
+    pub fn peer(&self) -> String {
+        self.0.peer().to_string()
+    }
+
+    /// The authenticated caller, once an interceptor has set it.
+    pub fn identity(&self) -> Option<String> {
+        self.0.identity().map(str::to_string)
+    }
+
+    /// The trace id (from `x-trace-id` metadata, or generated).
+    pub fn trace_id(&self) -> String {
+        self.0.trace_id().to_string()
+    }
+}

@@ -1,0 +1,264 @@
+//! The error model across the boundary: [`HmsError`], one variant per gRPC code, each carrying
+//! the code, the message (`msg`, because Kotlin's `Throwable` owns `message`) and the details.
+
+use std::collections::HashMap;
+
+use crate::ocore;
+pub use crate::ocore::Code;
+
+/// The gRPC-canonical status codes (the core's own enum, exported as is).
+#[uniffi::remote(Enum)]
+pub enum Code {
+    Ok,
+    Cancelled,
+    Unknown,
+    InvalidArgument,
+    DeadlineExceeded,
+    NotFound,
+    AlreadyExists,
+    PermissionDenied,
+    ResourceExhausted,
+    FailedPrecondition,
+    Aborted,
+    OutOfRange,
+    Unimplemented,
+    Internal,
+    Unavailable,
+    DataLoss,
+    Unauthenticated,
+}
+
+/// A field that failed validation, with its path (`items[2].price`).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct FieldViolation {
+    /// Path of the field.
+    pub field: String,
+    /// What is wrong with it.
+    pub description: String,
+}
+
+/// A machine-readable reason (`google.rpc.ErrorInfo`).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ErrorInfo {
+    /// Short UPPER_SNAKE reason, e.g. `MESSAGE_TOO_LARGE`.
+    pub reason: String,
+    /// The domain that defines the reason.
+    #[uniffi(default)]
+    pub domain: String,
+    /// Extra facts.
+    #[uniffi(default)]
+    pub metadata: HashMap<String, String>,
+}
+
+/// Stack and exception facts (`google.rpc.DebugInfo`).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DebugInfo {
+    /// Stack frames, innermost last.
+    pub stack_entries: Vec<String>,
+    /// Free text, e.g. the exception type and message.
+    pub detail: String,
+}
+
+/// Where an error was raised.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Origin {
+    /// Language of the handler (`rust`, `kotlin`, `python`, …).
+    pub language: String,
+    /// The fully qualified service.
+    pub service: String,
+    /// The method name.
+    pub method: String,
+}
+
+/// The structured details of an error.
+#[derive(Debug, Clone, Default, PartialEq, Eq, uniffi::Record)]
+pub struct ErrorDetails {
+    /// Field violations (`google.rpc.BadRequest`).
+    #[uniffi(default)]
+    pub field_violations: Vec<FieldViolation>,
+    /// A machine-readable reason.
+    #[uniffi(default)]
+    pub error_info: Option<ErrorInfo>,
+    /// Stack and exception facts.
+    #[uniffi(default)]
+    pub debug_info: Option<DebugInfo>,
+    /// Where the error was raised (set by the server; ignored when a handler returns it).
+    #[uniffi(default)]
+    pub origin: Option<Origin>,
+}
+
+macro_rules! hms_error {
+    ($($variant:ident = $doc:literal),* $(,)?) => {
+        /// An hms-ffi error: the variant is the gRPC code. Handlers throw it to fail a call
+        /// with that code; any other exception reaches the caller as `Internal`.
+        #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+        pub enum HmsError {
+            $(
+                #[doc = $doc]
+                #[error("{code:?}: {msg}")]
+                $variant {
+                    /// The code (the same as the variant).
+                    code: Code,
+                    /// The human-readable message.
+                    msg: String,
+                    /// The structured details.
+                    details: ErrorDetails,
+                },
+            )*
+        }
+
+        impl HmsError {
+            fn parts(self) -> (Code, String, ErrorDetails) {
+                match self {
+                    $(HmsError::$variant { msg, details, .. } => (Code::$variant, msg, details),)*
+                }
+            }
+
+            fn build(code: Code, msg: String, details: ErrorDetails) -> HmsError {
+                match code {
+                    $(Code::$variant => HmsError::$variant { code, msg, details },)*
+                    Code::Ok => HmsError::Unknown {
+                        code: Code::Unknown,
+                        msg: format!("error with code OK: {msg}"),
+                        details,
+                    },
+                }
+            }
+        }
+    };
+}
+
+hms_error!(
+    Cancelled = "The call was cancelled, usually by the caller.",
+    Unknown = "An error with no better code.",
+    InvalidArgument = "The request is invalid; `details.field_violations` say where.",
+    DeadlineExceeded = "The deadline passed before the call completed.",
+    NotFound = "Something requested was not found.",
+    AlreadyExists = "Something to create already exists.",
+    PermissionDenied = "The caller may not do this.",
+    ResourceExhausted = "A limit was hit (message size, depth, quota).",
+    FailedPrecondition = "The system is not in a state to do this.",
+    Aborted = "The operation was aborted (a concurrency conflict).",
+    OutOfRange = "A value is past the valid range.",
+    Unimplemented = "The method is unknown or not served.",
+    Internal = "An internal error, including an exception thrown by a handler.",
+    Unavailable = "The service cannot be reached now; retrying may help.",
+    DataLoss = "Unrecoverable data loss or corruption.",
+    Unauthenticated = "The caller is not authenticated.",
+);
+
+impl From<ocore::Error> for HmsError {
+    fn from(e: ocore::Error) -> HmsError {
+        let d = e.details();
+        let details = ErrorDetails {
+            field_violations: d
+                .field_violations
+                .iter()
+                .map(|v| FieldViolation {
+                    field: v.field.clone(),
+                    description: v.description.clone(),
+                })
+                .collect(),
+            error_info: d.error_info.as_ref().map(|i| ErrorInfo {
+                reason: i.reason.clone(),
+                domain: i.domain.clone(),
+                metadata: i.metadata.clone().into_iter().collect(),
+            }),
+            debug_info: d.debug_info.as_ref().map(|i| DebugInfo {
+                stack_entries: i.stack_entries.clone(),
+                detail: i.detail.clone(),
+            }),
+            origin: e.origin().map(|o| Origin {
+                language: o.language.clone(),
+                service: o.service.clone(),
+                method: o.method.clone(),
+            }),
+        };
+        HmsError::build(e.code(), e.message().to_string(), details)
+    }
+}
+
+impl From<HmsError> for ocore::Error {
+    fn from(e: HmsError) -> ocore::Error {
+        let (code, msg, d) = e.parts();
+        let details = ocore::Details {
+            field_violations: d
+                .field_violations
+                .into_iter()
+                .map(|v| ocore::FieldViolation {
+                    field: v.field,
+                    description: v.description,
+                })
+                .collect(),
+            error_info: d.error_info.map(|i| ocore::ErrorInfo {
+                reason: i.reason,
+                domain: i.domain,
+                metadata: i.metadata.into_iter().collect(),
+            }),
+            debug_info: d.debug_info.map(|i| ocore::DebugInfo {
+                stack_entries: i.stack_entries,
+                detail: i.detail,
+            }),
+            other: Vec::new(),
+        };
+        ocore::Error::new(code, msg).with_details(details)
+    }
+}
+
+/// An exception the foreign handler did not turn into an [`HmsError`] (UniFFI reports it with
+/// its text): `Internal`, keeping that text.
+impl From<uniffi::UnexpectedUniFFICallbackError> for HmsError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> HmsError {
+        let details = ErrorDetails {
+            debug_info: Some(DebugInfo {
+                stack_entries: Vec::new(),
+                detail: e.reason.clone(),
+            }),
+            ..ErrorDetails::default()
+        };
+        HmsError::build(Code::Internal, e.reason, details)
+    }
+}
+
+/// Shorthand for results crossing the boundary.
+pub type HmsResult<T> = Result<T, HmsError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_code_message_and_details_both_ways() {
+        let core = ocore::Error::invalid_argument(
+            "request",
+            vec![ocore::FieldViolation {
+                field: "items[2].price".into(),
+                description: "expected double, got str".into(),
+            }],
+        )
+        .with_reason("BAD");
+        let e = HmsError::from(core.clone());
+        let HmsError::InvalidArgument { code, details, .. } = &e else {
+            panic!("wrong variant {e:?}")
+        };
+        assert_eq!(*code, Code::InvalidArgument);
+        assert_eq!(details.field_violations[0].field, "items[2].price");
+        assert_eq!(details.error_info.as_ref().unwrap().reason, "BAD");
+        let back = ocore::Error::from(e);
+        assert_eq!(back.code(), Code::InvalidArgument);
+        assert_eq!(back.message(), core.message());
+        assert_eq!(back.field_violations(), core.field_violations());
+    }
+
+    #[test]
+    fn the_variant_decides_the_code_and_ok_is_never_an_error() {
+        let e = HmsError::NotFound {
+            code: Code::Internal,
+            msg: "gone".into(),
+            details: ErrorDetails::default(),
+        };
+        assert_eq!(ocore::Error::from(e).code(), Code::NotFound);
+        let ok = HmsError::build(Code::Ok, "odd".into(), ErrorDetails::default());
+        assert!(matches!(ok, HmsError::Unknown { .. }));
+    }
+}

@@ -1,0 +1,48 @@
+//! [`Schema`]: `.proto` files compiled at run time.
+
+use std::sync::Arc;
+
+use crate::error::HmsResult;
+use crate::ocore;
+
+/// A set of `.proto` files compiled at run time (no `protoc`), or a `FileDescriptorSet`.
+#[derive(Debug, uniffi::Object)]
+pub struct Schema(pub(crate) ocore::Schema);
+
+#[uniffi::export]
+impl Schema {
+    /// Compiles `.proto` files, resolving imports in `includes` (and the files' folders).
+    #[uniffi::constructor]
+    pub fn load(files: Vec<String>, includes: Vec<String>) -> HmsResult<Arc<Schema>> {
+        Ok(Arc::new(Schema(ocore::Schema::load(&files, &includes)?)))
+    }
+
+    /// Compiles one `.proto` file given as text, named `name`.
+    #[uniffi::constructor]
+    pub fn from_source(name: String, text: String) -> HmsResult<Arc<Schema>> {
+        Ok(Arc::new(Schema(ocore::Schema::from_source(&name, &text)?)))
+    }
+
+    /// A schema from a serialized `google.protobuf.FileDescriptorSet`.
+    #[uniffi::constructor]
+    pub fn from_descriptor_set(bytes: Vec<u8>) -> HmsResult<Arc<Schema>> {
+        Ok(Arc::new(Schema(ocore::Schema::from_descriptor_set(
+            &bytes,
+        )?)))
+    }
+
+    /// The unary and streaming methods, `package.Service/Method`.
+    pub fn method_names(&self) -> Vec<String> {
+        self.0.method_names()
+    }
+
+    /// The fully qualified service names.
+    pub fn services(&self) -> Vec<String> {
+        self.0.services()
+    }
+
+    /// The schema as a serialized `FileDescriptorSet`.
+    pub fn to_descriptor_set(&self) -> Vec<u8> {
+        self.0.to_descriptor_set()
+    }
+}

@@ -1,0 +1,77 @@
+//! [`Server`]: serves a schema's methods with foreign handlers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::context::CallContext;
+use crate::error::HmsResult;
+use crate::handler::{Handler, RawHandler};
+use crate::ocore::{self, mapping::notation, Code};
+
+/// A server: register handlers, listen on endpoints, shut down gracefully.
+#[derive(Debug, uniffi::Object)]
+pub struct Server(ocore::Server);
+
+#[uniffi::export]
+impl Server {
+    /// A server for `schema`; `language` names the handlers' language in error origins.
+    #[uniffi::constructor]
+    pub fn new(schema: Arc<crate::Schema>, language: String) -> Arc<Server> {
+        let options = ocore::ServerOptions {
+            language,
+            ..Default::default()
+        };
+        Arc::new(Server(ocore::Server::with_options(
+            schema.0.clone(),
+            options,
+        )))
+    }
+
+    /// Registers `handler` for the unary `method`, exchanging typed JSON text. The handler runs
+    /// on the blocking pool, so it may block.
+    pub fn handle(&self, method: String, handler: Arc<dyn Handler>) -> HmsResult<()> {
+        Ok(self.0.unary_blocking(&method, move |req, ctx| {
+            let reply = handler.handle(notation::to_text(&req), Arc::new(CallContext(ctx)))?;
+            notation::from_text(&reply).map_err(|e| {
+                ocore::Error::new(Code::Internal, format!("handler reply: {}", e.message()))
+            })
+        })?)
+    }
+
+    /// Registers `handler` for the unary `method`, exchanging protobuf bytes (on the blocking
+    /// pool too).
+    pub fn handle_raw(&self, method: String, handler: Arc<dyn RawHandler>) -> HmsResult<()> {
+        Ok(self.0.unary_raw(&method, move |req, ctx| {
+            let handler = handler.clone();
+            async move {
+                let run = move || handler.handle(req.to_vec(), Arc::new(CallContext(ctx)));
+                match tokio::task::spawn_blocking(run).await {
+                    Ok(reply) => Ok(reply?.into()),
+                    Err(e) => Err(ocore::Error::new(Code::Internal, format!("handler: {e}"))),
+                }
+            }
+        })?)
+    }
+
+    /// Listens on `uri` (`inproc://name`, `unix:///path.sock`, `grpc://host:port`); returns
+    /// the endpoint as bound. May be called for several URIs.
+    pub fn listen(&self, uri: String) -> HmsResult<String> {
+        Ok(self.0.listen(&uri)?)
+    }
+
+    /// The endpoints listened on.
+    pub fn endpoints(&self) -> Vec<String> {
+        self.0.endpoints()
+    }
+
+    /// Calls in flight.
+    pub fn inflight(&self) -> u64 {
+        self.0.inflight() as u64
+    }
+
+    /// Graceful stop: refuses new calls, lets calls in flight finish for up to `grace_ms`, then
+    /// cancels the rest and closes every endpoint. Blocks until done.
+    pub fn shutdown(&self, grace_ms: u64) -> HmsResult<()> {
+        Ok(self.0.shutdown_blocking(Duration::from_millis(grace_ms))?)
+    }
+}
