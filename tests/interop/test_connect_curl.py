@@ -36,7 +36,8 @@ def test_curl_json_call_succeeds(http_server) -> None:
     assert status == 200, body
     assert headers["content-type"] == "application/json"
     reply = json.loads(body)
-    assert (reply["unicodeText"], reply["weightMg"], reply["numbers"], reply["color"]) == ("héllo", str(2**62), [1, -2], "COLOR_BLUE")
+    # Canonical proto JSON: 64-bit integers as strings, enums by name.
+    assert (reply["unicodeText"], reply["weightMg"], reply["numbers"], reply["color"]) == ("héllo", str(2**62), ["1", "-2"], "COLOR_BLUE")
 
 
 def test_curl_h2c_binary_protobuf(stubs, http_server) -> None:
