@@ -62,7 +62,7 @@ func WithSchema(schema *Schema) ConnectOption {
 }
 
 // Connect connects to uri (inproc://name, unix:///path.sock, grpc://host:port,
-// grpc+unix:///path.sock) and discovers the server's schema.
+// grpc+unix:///path.sock, http://host:port, ws://host:port) and discovers the server's schema.
 func Connect(ctx context.Context, uri string, opts ...ConnectOption) (*Client, error) {
 	var o connectOptions
 	for _, opt := range opts {

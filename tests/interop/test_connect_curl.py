@@ -24,7 +24,9 @@ def curl(url: str, body: bytes, *, content_type: str = "application/json", heade
     for k, v in (headers or {}).items():
         args += ["-H", f"{k}: {v}"]
     done = subprocess.run([*args, *(extra or []), url], input=body, capture_output=True, timeout=30, check=True)
-    lines = done.stderr.decode().split("\r\n")
+    # The last header block: an interim `100 Continue` (curl sends `Expect:` for big bodies) comes first.
+    blocks = [b for b in done.stderr.decode().split("\r\n\r\n") if b.startswith("HTTP/")]
+    lines = blocks[-1].split("\r\n")
     status = int(lines[0].split()[1])
     hdrs = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if ":" in line)}
     return status, hdrs, done.stdout
@@ -36,7 +38,8 @@ def test_curl_json_call_succeeds(http_server) -> None:
     assert status == 200, body
     assert headers["content-type"] == "application/json"
     reply = json.loads(body)
-    assert (reply["unicodeText"], reply["weightMg"], reply["numbers"], reply["color"]) == ("héllo", str(2**62), [1, -2], "COLOR_BLUE")
+    # Canonical proto JSON: 64-bit integers as strings, enums by name.
+    assert (reply["unicodeText"], reply["weightMg"], reply["numbers"], reply["color"]) == ("héllo", str(2**62), ["1", "-2"], "COLOR_BLUE")
 
 
 def test_curl_h2c_binary_protobuf(stubs, http_server) -> None:
@@ -87,6 +90,17 @@ def test_curl_connect_timeout_ms_is_the_deadline(http_server) -> None:
     elapsed = time.monotonic() - start
     assert status == 504 and json.loads(body)["code"] == "deadline_exceeded"
     assert elapsed < 4, f"the server slept past the deadline ({elapsed:.1f}s)"
+
+
+def test_curl_oversized_body_is_429_resource_exhausted(http_server) -> None:
+    big = json.dumps({"unicodeText": "x" * (5 * 1024 * 1024)}).encode()
+    status, _, body = curl(f"{http_server}/{SERVICE}/Echo", big)
+    assert status == 429
+    error = json.loads(body)
+    assert error["code"] == "resource_exhausted" and "limit" in error["message"]
+    # The server keeps serving.
+    status, _, _ = curl(f"{http_server}/{SERVICE}/Echo", b"{}")
+    assert status == 200
 
 
 def test_curl_unsupported_content_type_is_415(http_server) -> None:

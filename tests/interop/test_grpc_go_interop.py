@@ -55,7 +55,10 @@ def test_grpc_go_interop_client_case(test_service, case) -> None:
     assert done.returncode == 0, f"{case} failed:\n{done.stdout}\n{done.stderr}"
 
 
-@pytest.mark.xfail(strict=True, reason="handlers cannot set response headers or trailers yet, so the echoed initial and trailing metadata never come back")
-def test_grpc_go_interop_custom_metadata(test_service) -> None:
+def test_grpc_go_interop_custom_metadata_is_not_served_yet(test_service) -> None:
+    """Known gap: handlers cannot set response headers or trailers yet, so the echo of
+    x-grpc-test-echo-initial / -trailing-bin that custom_metadata expects never comes back.
+    This test turns red when that lands: then move the case into CASES."""
     done = run_case(test_service, "custom_metadata")
-    assert done.returncode == 0, done.stderr
+    assert done.returncode != 0
+    assert "Expected exactly one header from server" in done.stderr, done.stderr

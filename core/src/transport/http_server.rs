@@ -5,10 +5,10 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::header::{ALLOW, CONTENT_ENCODING, CONTENT_TYPE};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio_util::sync::CancellationToken;
@@ -18,8 +18,12 @@ use super::connect_codec::{
     parse_timeout_ms, PROTOCOL_VERSION, TIMEOUT_MS,
 };
 use super::frame::CallHead;
-use crate::error::{Code, Error};
+use crate::error::{Code, Error, Result};
+use crate::limits::Limits;
 use crate::server::dispatch::{Dispatcher, Peer};
+
+/// Bodies up to this many times the message limit are read and refused; larger ones are cut.
+const DRAIN_FACTOR: usize = 4;
 
 /// One server's request handler.
 #[derive(Clone)]
@@ -115,18 +119,9 @@ impl ConnectService {
             trace_id: header("x-trace-id").unwrap_or_default().to_string(),
             codec,
         };
-        let limit = self.core.limits.max_message_bytes;
-        let payload = match Limited::new(req.into_body(), limit).collect().await {
-            Ok(b) => b.to_bytes(),
-            Err(_) => {
-                let e = self
-                    .core
-                    .limits
-                    .check_message(limit + 1, "request")
-                    .err()
-                    .unwrap_or_else(|| Error::internal("request body limit"));
-                return error_response(status_of(&e), &e);
-            }
+        let payload = match read_body(req.into_body(), &self.core.limits).await {
+            Ok(b) => b,
+            Err(e) => return error_response(status_of(&e), &e),
         };
         let cancel = self.core.stop.child_token();
         // The client closing the connection drops this future, which cancels the handler.
@@ -141,6 +136,34 @@ impl ConnectService {
             Err(e) => error_response(status_of(&e), &e),
         }
     }
+}
+
+/// Reads a request body. Beyond the message limit the rest is read and dropped, up to
+/// [`DRAIN_FACTOR`] times the limit, so the reply is `ResourceExhausted` on a connection that
+/// stays usable; a larger body is refused as soon as it passes that.
+async fn read_body(mut body: Incoming, limits: &Limits) -> Result<Bytes> {
+    let limit = limits.max_message_bytes;
+    let mut kept = BytesMut::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            Error::new(
+                Code::InvalidArgument,
+                format!("unreadable request body: {e}"),
+            )
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        total = total.saturating_add(data.len());
+        if total <= limit {
+            kept.extend_from_slice(&data);
+        } else if total > limit.saturating_mul(DRAIN_FACTOR) {
+            break;
+        }
+    }
+    limits.check_message(total, "request")?;
+    Ok(kept.freeze())
 }
 
 /// Serves one connection (HTTP/1.1 or h2c, told apart by the preface) until it closes, `drain`

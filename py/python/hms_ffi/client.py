@@ -108,7 +108,8 @@ class Client:
 
 
 def connect(uri: str, *, schema: Optional[_native.Schema] = None) -> Client:
-    """Connects to ``inproc://name``, ``unix:///path.sock``, ``grpc://host:port`` or
-    ``grpc+unix:///path.sock`` and discovers the server's schema; pass ``schema`` for a server
-    without hms-ffi discovery (a stock gRPC server)."""
+    """Connects to ``inproc://name``, ``unix:///path.sock``, ``grpc://host:port``,
+    ``grpc+unix:///path.sock``, ``http://host:port`` (Connect) or ``ws://host:port`` and discovers
+    the server's schema; pass ``schema`` for a server without hms-ffi discovery (a stock gRPC or
+    Connect server)."""
     return Client(_native.connect(uri, schema))
