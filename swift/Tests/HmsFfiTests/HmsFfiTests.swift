@@ -158,7 +158,7 @@ final class HmsFfiTests: XCTestCase {
             let request = String(data: try JSONSerialization.data(withJSONObject: c["request"]!), encoding: .utf8)!
             XCTAssertThrowsError(try client.call(method: c["method"] as! String, request: request, options: CallOptions())) {
                 let (code, msg, details) = parts($0 as! HmsError)
-                XCTAssertEqual(codeNames.first { $0.1 == code }?.0, expect["code"] as? String, c["name"] as! String)
+                XCTAssertEqual(codeNames.first(where: { $0.1 == code })?.0, expect["code"] as? String, c["name"] as! String)
                 if let sub = expect["message_contains"] as? String { XCTAssertTrue(msg.contains(sub), msg) }
                 if let paths = expect["violations"] as? [String] {
                     XCTAssertEqual(Set(details.fieldViolations.map { $0.field }), Set(paths))
