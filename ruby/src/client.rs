@@ -101,7 +101,7 @@ impl Client {
         let opts = CallOptions {
             timeout: timeout.map(|t| Duration::from_secs_f64(t.max(0.0))),
             metadata: metadata(md)?,
-            codec: None,
+            ..CallOptions::default()
         };
         let client = &rb_self.inner;
         let reply = block_interruptibly(ruby, client.call(&method, &value, &opts))?

@@ -28,7 +28,7 @@ impl From<CallOptions> for ocore::CallOptions {
         ocore::CallOptions {
             timeout: o.timeout_ms.map(std::time::Duration::from_millis),
             metadata: o.metadata.into_iter().map(|e| (e.key, e.value)).collect(),
-            codec: None,
+            ..ocore::CallOptions::default()
         }
     }
 }
