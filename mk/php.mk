@@ -12,11 +12,11 @@ CLIPPY_PKGS  += -p hms-ffi-php
 
 .PHONY: php-ext php-install php-stubs test-php bench-php
 
-## php-ext: the extension in debug, as target/php/hms_ffi.so.
+## php-ext: the extension in debug, as target/php/hms_ffi.so (a hard link to cargo's output).
 php-ext:
 	$(CARGO) build -p hms-ffi-php
 	@mkdir -p target/php
-	cp target/debug/libhms_ffi_php.so $(PHP_EXT)
+	ln -f target/debug/libhms_ffi_php.so $(PHP_EXT)
 
 ## php-install: the extension (release) into PHP's extension dir, enabled by an ini snippet in
 ## PHP's scan dir (needs write access there, e.g. root).
@@ -42,5 +42,5 @@ test-php: php-ext
 bench-php: py-install
 	$(CARGO) build --release -p hms-ffi-php
 	@mkdir -p target/php
-	cp target/release/libhms_ffi_php.so target/php/hms_ffi-release.so
+	ln -f target/release/libhms_ffi_php.so target/php/hms_ffi-release.so
 	$(PY_VENV)/bin/python benches/php/echo_bench.py --php "$(PHP) -d extension=$(CURDIR)/target/php/hms_ffi-release.so"
