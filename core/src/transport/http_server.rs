@@ -125,6 +125,7 @@ impl ConnectService {
                     .check_message(limit + 1, "request")
                     .err()
                     .unwrap_or_else(|| Error::internal("request body limit"));
+                self.core.refused(&head, &self.peer, &e);
                 return error_response(status_of(&e), &e);
             }
         };
