@@ -479,6 +479,33 @@ fn the_security_file_configures_everything_at_once() {
         call(&c, DELETE, None).unwrap_err().code(),
         Code::Unauthenticated
     );
+
+    // Oversized requests are refused and audited, whether the transport (http body) or the
+    // dispatcher (grpc) refuses them.
+    let http = s.listen("http://127.0.0.1:0").unwrap();
+    let big = Value::message([("identity", Value::from("x".repeat(8000)))]);
+    let mut opts = CallOptions::with_timeout(Duration::from_secs(5));
+    opts.metadata
+        .insert("authorization", format!("Bearer {alice}"));
+    for uri in [&http, &uri] {
+        let e = client(uri).call_blocking(GET, &big, &opts).unwrap_err();
+        assert_eq!(e.code(), Code::ResourceExhausted, "{uri}: {e}");
+    }
+    let read = || {
+        std::fs::read_to_string(&audit)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .filter(|l: &serde_json::Value| l["code"] == "RESOURCE_EXHAUSTED")
+            .collect::<Vec<_>>()
+    };
+    let lines = wait_for_lines(read, 2);
+    let transports: Vec<_> = lines
+        .iter()
+        .map(|l| l["transport"].as_str().unwrap())
+        .collect();
+    assert_eq!(transports, ["http", "grpc"], "{lines:?}");
+
     let e = ServerOptions::from_security_file(dir.path().join("missing.toml")).unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
 }

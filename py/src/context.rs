@@ -39,6 +39,11 @@ impl Context {
     fn identity(&self) -> Option<&str> {
         self.inner.identity()
     }
+    /// The kernel's credentials of a unix peer as `(uid, gid, pid)`; `None` on other transports.
+    #[getter]
+    fn peer_credentials(&self) -> Option<(u32, u32, Option<i32>)> {
+        self.inner.peer_credentials().map(|c| (c.uid, c.gid, c.pid))
+    }
     /// The peer as the transport sees it.
     #[getter]
     fn peer(&self) -> &str {

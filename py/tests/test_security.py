@@ -35,15 +35,15 @@ deny = ["{ECHO}"]
 
     @server.method(SCALARS)
     def scalars(req, ctx):
-        seen.append(ctx.identity)
+        seen.append((ctx.identity, ctx.peer_credentials))
         return req
 
     uri = f"unix://{tmp_path}/sec.sock"
     server.listen(uri)
     assert os.stat(f"{tmp_path}/sec.sock").st_mode & 0o777 == 0o600
     client = hms_ffi.connect(uri, schema=server.schema)
-    assert client.call(SCALARS, {"string_v": "hi"}) == {"string_v": "hi"}
-    assert seen == [f"uid:{os.getuid()}"]
+    assert client.call(SCALARS, {"string_v": "hi"})["string_v"] == "hi"
+    assert seen == [(f"uid:{os.getuid()}", (os.getuid(), os.getgid(), os.getpid()))]
     with pytest.raises(hms_ffi.PermissionDenied):
         client.call(ECHO, {"unicode_text": "no"})
     with pytest.raises(hms_ffi.ResourceExhausted):

@@ -101,6 +101,12 @@ impl Security {
         self.policy.as_deref()
     }
 
+    /// True when callers are authenticated or authorized: discovery then goes through
+    /// `Describe` only (gRPC reflection, which cannot check a caller, is not served).
+    pub fn restricts_discovery(&self) -> bool {
+        self.jwt.is_some() || self.policy.is_some()
+    }
+
     /// The audit log, if one is set.
     pub fn audit(&self) -> Option<&AuditLog> {
         self.audit.as_deref()

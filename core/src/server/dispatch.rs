@@ -238,6 +238,14 @@ impl Dispatcher {
         Ok(guard)
     }
 
+    /// A call a transport refused before the dispatcher saw it (a body over the size limit):
+    /// the interceptors' `after` hooks (the audit log) still see it.
+    pub(crate) fn refused(&self, head: &CallHead, peer: &Peer, e: &Error) {
+        let start = Instant::now();
+        let ctx = self.context(head, peer, CancellationToken::new(), start);
+        run_after(&self.chain(), &ctx, Err(e), start.elapsed());
+    }
+
     /// [`admit`](Self::admit); a refused call still reaches the interceptors' `after` hooks
     /// (the audit log records it).
     fn admit_or_audit(

@@ -230,9 +230,13 @@ fn routes(
         }
     });
     let mut builder = tonic::service::Routes::builder();
-    // Reflection lists the whole schema to anyone: with a policy, discovery goes through
-    // Describe, which lists only what the caller may call.
-    if core.security.as_ref().and_then(|s| s.policy()).is_none() {
+    // Reflection lists the whole schema to anyone: with authentication or a policy, discovery
+    // goes through Describe, which checks the caller and lists only what it may call.
+    if !core
+        .security
+        .as_ref()
+        .is_some_and(|s| s.restricts_discovery())
+    {
         builder.add_service(v1).add_service(v1alpha);
     }
     let routes = builder.add_service(health).clone().routes();

@@ -121,7 +121,10 @@ impl ConnectService {
         };
         let payload = match read_body(req.into_body(), &self.core.limits).await {
             Ok(b) => b,
-            Err(e) => return error_response(status_of(&e), &e),
+            Err(e) => {
+                self.core.refused(&head, &self.peer, &e);
+                return error_response(status_of(&e), &e);
+            }
         };
         let cancel = self.core.stop.child_token();
         // The client closing the connection drops this future, which cancels the handler.
