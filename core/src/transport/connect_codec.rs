@@ -161,12 +161,9 @@ pub(crate) fn parse_timeout_ms(value: &str) -> Option<Duration> {
 /// Application metadata from request headers: everything but HTTP's and the protocol's own
 /// headers, and binary (`-bin`) headers, which the text metadata model does not carry.
 pub(crate) fn metadata_from_headers(headers: &HeaderMap) -> Metadata {
-    let mut md = Metadata::new();
-    for (k, v) in headers {
-        let key = k.as_str();
-        let protocol = key.starts_with("connect-")
+    super::text_metadata(headers, |key| {
+        key.starts_with("connect-")
             || key.starts_with("content-")
-            || key.ends_with("-bin")
             || matches!(
                 key,
                 "host"
@@ -181,15 +178,8 @@ pub(crate) fn metadata_from_headers(headers: &HeaderMap) -> Metadata {
                     | "upgrade"
                     | "expect"
                     | "x-trace-id"
-            );
-        if protocol {
-            continue;
-        }
-        if let Ok(text) = v.to_str() {
-            md.insert(key, text);
-        }
-    }
-    md
+            )
+    })
 }
 
 #[cfg(test)]

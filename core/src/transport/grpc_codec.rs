@@ -88,23 +88,13 @@ pub(crate) fn parse_timeout(value: &str) -> Option<Duration> {
 
 /// Application metadata from request headers (gRPC's own and HTTP/2's are left out).
 pub(crate) fn metadata_from_headers(headers: &http::HeaderMap) -> Metadata {
-    let mut md = Metadata::new();
-    for (k, v) in headers {
-        let key = k.as_str();
-        if key.starts_with("grpc-")
+    super::text_metadata(headers, |key| {
+        key.starts_with("grpc-")
             || matches!(
                 key,
                 "content-type" | "te" | "user-agent" | "accept-encoding"
             )
-            || key.ends_with("-bin")
-        {
-            continue;
-        }
-        if let Ok(text) = v.to_str() {
-            md.insert(key, text);
-        }
-    }
-    md
+    })
 }
 
 #[cfg(test)]

@@ -285,3 +285,22 @@ pub(crate) async fn connect(
         Endpoint::Ws(authority) => Ok(Arc::new(ws::connect(authority, limits).await?)),
     }
 }
+
+/// Text metadata from HTTP headers: every header `protocol(key)` does not claim, except binary
+/// (`-bin`) ones, which the text metadata model does not carry. Shared by grpc and http.
+pub(crate) fn text_metadata(
+    headers: &http::HeaderMap,
+    protocol: impl Fn(&str) -> bool,
+) -> crate::context::Metadata {
+    let mut md = crate::context::Metadata::new();
+    for (k, v) in headers {
+        let key = k.as_str();
+        if key.ends_with("-bin") || protocol(key) {
+            continue;
+        }
+        if let Ok(text) = v.to_str() {
+            md.insert(key, text);
+        }
+    }
+    md
+}
