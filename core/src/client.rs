@@ -57,6 +57,9 @@ pub struct ConnectOptions {
     pub interceptors: Vec<Arc<dyn Interceptor>>,
     /// How replies are presented (64-bit integers as text for JavaScript).
     pub decode: DecodeOptions,
+    /// TLS settings for `grpcs://`, `https://`, `wss://`, for those the URI's query
+    /// (`?ca=…&cert=…&key=…&server_name=…`) does not set.
+    pub tls: Option<crate::security::ClientTlsConfig>,
 }
 
 impl std::fmt::Debug for ConnectOptions {
@@ -104,7 +107,10 @@ pub fn connect_blocking(uri: &str) -> Result<Client> {
 
 /// Connects with options.
 pub async fn connect_with(uri: &str, options: ConnectOptions) -> Result<Client> {
-    let endpoint: Endpoint = uri.parse()?;
+    let mut endpoint: Endpoint = uri.parse()?;
+    if let Some(tls) = &options.tls {
+        endpoint = endpoint.with_client_tls(tls);
+    }
     let transport = transport::connect(&endpoint, &options.limits).await?;
     let (schema, schemaless) = match options.schema {
         Some(s) => (s, HashSet::new()),

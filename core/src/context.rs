@@ -67,6 +67,7 @@ pub struct Context {
     pub(crate) identity: Option<String>,
     pub(crate) peer: String,
     pub(crate) peer_cred: Option<crate::security::PeerCredentials>,
+    pub(crate) peer_cert: Option<std::sync::Arc<crate::security::PeerCertificate>>,
     pub(crate) transport: &'static str,
     pub(crate) trace_id: String,
     pub(crate) cancel: CancellationToken,
@@ -97,6 +98,7 @@ impl Context {
             identity: None,
             peer: peer.into(),
             peer_cred: None,
+            peer_cert: None,
             transport,
             trace_id: String::new(),
             cancel: CancellationToken::new(),
@@ -146,11 +148,16 @@ impl Context {
     pub fn peer_credentials(&self) -> Option<crate::security::PeerCredentials> {
         self.peer_cred
     }
+    /// The verified certificate of a mutual-TLS client (`grpcs://`, `https://`, `wss://`).
+    pub fn peer_certificate(&self) -> Option<&crate::security::PeerCertificate> {
+        self.peer_cert.as_deref()
+    }
     /// The peer as the transport sees it (`inproc:NAME`, `unix:PATH`).
     pub fn peer(&self) -> &str {
         &self.peer
     }
-    /// The transport's scheme: `inproc`, `unix`, `grpc`, `grpc+unix`, `http`, `ws`.
+    /// The transport's scheme: `inproc`, `unix`, `grpc`, `grpc+unix`, `http`, `ws`, `grpcs`,
+    /// `https`, `wss`.
     pub fn transport(&self) -> &'static str {
         self.transport
     }

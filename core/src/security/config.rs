@@ -19,6 +19,11 @@
 //! audience = "billing"
 //! required = "network"           # network (default) | always | never
 //!
+//! [tls]                          # grpcs://, https://, wss://
+//! cert_file = "server.pem"
+//! key_file = "server.key"
+//! client_ca_file = "clients-ca.pem"   # mutual TLS
+//!
 //! [audit]
 //! file = "audit.jsonl"
 //!
@@ -34,7 +39,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{AuditConfig, AuditLog, JwtConfig, Policy, RateLimit, Security};
+use super::{AuditConfig, AuditLog, JwtConfig, Policy, RateLimit, Security, TlsConfig};
 use crate::error::{Code, Error, Result};
 use crate::limits::Limits;
 use crate::server::ServerOptions;
@@ -66,6 +71,8 @@ pub struct SecurityFile {
     /// Limits.
     #[serde(default)]
     pub limits: LimitsFile,
+    /// TLS and mutual TLS.
+    pub tls: Option<TlsConfig>,
     /// Bearer tokens.
     pub jwt: Option<JwtConfig>,
     /// The audit log.
@@ -112,6 +119,9 @@ impl SecurityFile {
             options.socket_mode = mode;
         }
         let mut security = Security::new();
+        if let Some(t) = &self.tls {
+            security = security.with_tls(t)?;
+        }
         if let Some(j) = &self.jwt {
             security = security.with_jwt(j)?;
         }
@@ -165,6 +175,9 @@ mod tests {
             "[limits]\nmax_mesage_bytes = 1",
             "[jwt]\nalgorithm = \"HS256\"\nsecret = \"short\"\nissuer = \"i\"\naudience = \"a\"",
             "[jwt]\nalgorithm = \"none\"\nissuer = \"i\"\naudience = \"a\"",
+            "[tls]\ncert_fle = \"x.pem\"",
+            "[tls]\ncert_pem = \"not pem\"\nkey_pem = \"not pem\"",
+            "[tls]\ncert_file = \"/nonexistent.pem\"\nkey_file = \"/nonexistent.key\"",
         ] {
             let r = SecurityFile::parse(bad).and_then(|f| f.apply(ServerOptions::default()));
             assert_eq!(r.unwrap_err().code(), Code::InvalidArgument, "{bad}");

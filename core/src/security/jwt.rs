@@ -56,7 +56,7 @@ struct Claims {
     sub: String,
 }
 
-fn bad_config(msg: impl Into<String>) -> Error {
+pub(super) fn bad_config(msg: impl Into<String>) -> Error {
     Error::new(Code::InvalidArgument, msg).with_reason("BAD_SECURITY_CONFIG")
 }
 

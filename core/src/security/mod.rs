@@ -3,6 +3,10 @@
 //!
 //! - Unix peers (`unix://`, `grpc+unix://`) are identified by the kernel: identity `uid:<uid>`,
 //!   with uid/gid/pid in [`Context::peer_credentials`](crate::Context::peer_credentials).
+//! - [`TlsConfig`]: TLS on `grpcs://`, `https://`, `wss://`; with a client CA, mutual TLS whose
+//!   identity is the client certificate's first URI SAN, DNS SAN or subject CN
+//!   ([`Context::peer_certificate`](crate::Context::peer_certificate)). Clients take
+//!   [`ClientTlsConfig`] from the URI's query (`?ca=…&cert=…&key=…`).
 //! - [`JwtConfig`]: bearer tokens (HS256/ES256, issuer, audience and expiry checked); identity
 //!   is the token's `sub`. A missing or bad credential is `Unauthenticated`.
 //! - [`Policy`]: which identities may call which methods (globs); `PermissionDenied` otherwise.
@@ -21,6 +25,7 @@ mod jwt;
 mod peer;
 mod policy;
 mod rate;
+mod tls;
 
 use std::sync::Arc;
 
@@ -28,11 +33,13 @@ pub use audit::{audit_line, AuditCallback, AuditConfig, AuditLog, DEFAULT_AUDIT_
 pub use config::SecurityFile;
 pub use glob::matches as glob_matches;
 pub use jwt::{JwtConfig, Required};
-pub use peer::{is_network, PeerCredentials};
+pub use peer::{is_network, PeerCertificate, PeerCredentials};
 pub use policy::{Decision, Policy, Rule, ANONYMOUS};
 pub use rate::RateLimit;
+pub use tls::{ClientTlsConfig, TlsConfig};
 
 pub(crate) use policy::filter_descriptor_set;
+pub(crate) use tls::ServerTls;
 
 use crate::error::Result;
 use crate::interceptor::Interceptor;
@@ -49,6 +56,7 @@ use crate::interceptor::Interceptor;
 /// ```
 #[derive(Default, Clone)]
 pub struct Security {
+    tls: Option<Arc<ServerTls>>,
     jwt: Option<Arc<jwt::JwtAuth>>,
     rate: Option<Arc<rate::RateLimiter>>,
     policy: Option<Arc<Policy>>,
@@ -58,6 +66,7 @@ pub struct Security {
 impl std::fmt::Debug for Security {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Security")
+            .field("tls", &self.tls)
             .field("jwt", &self.jwt)
             .field("rate", &self.rate)
             .field("policy", &self.policy)
@@ -70,6 +79,19 @@ impl Security {
     /// No authentication beyond the transport's, no policy, no audit, no rate limit.
     pub fn new() -> Security {
         Security::default()
+    }
+
+    /// Serves `grpcs://`, `https://` and `wss://` with the certificate and key of `config`;
+    /// with a client CA, clients may (or must) present a certificate, whose identity becomes
+    /// the caller's. Files are read now: a missing or bad one is `InvalidArgument`.
+    pub fn with_tls(mut self, config: &TlsConfig) -> Result<Security> {
+        self.tls = Some(Arc::new(ServerTls::new(config)?));
+        Ok(self)
+    }
+
+    /// The server's TLS settings, if any.
+    pub(crate) fn tls(&self) -> Option<&ServerTls> {
+        self.tls.as_deref()
     }
 
     /// Checks bearer tokens as `config` says.
@@ -112,10 +134,14 @@ impl Security {
         self.audit.as_deref()
     }
 
-    /// The interceptors, in the order they run: authentication, rate limit, authorization,
-    /// audit (whose `after` hook sees every call, refused ones included).
+    /// The interceptors, in the order they run: authentication (client certificate, then
+    /// bearer token), rate limit, authorization, audit (whose `after` hook sees every call,
+    /// refused ones included).
     pub(crate) fn interceptors(&self) -> Vec<Arc<dyn Interceptor>> {
         let mut v: Vec<Arc<dyn Interceptor>> = Vec::new();
+        if let Some(t) = self.tls.as_ref().and_then(|t| t.interceptor()) {
+            v.push(t);
+        }
         if let Some(j) = &self.jwt {
             v.push(j.clone());
         }

@@ -1,4 +1,5 @@
-//! The credentials of a local peer, read from the socket (`SO_PEERCRED`).
+//! Who is at the other end: the credentials of a local peer, read from the socket
+//! (`SO_PEERCRED`), or the certificate of a mutual-TLS client.
 
 /// Who is at the other end of a unix socket, as the kernel reports it when the connection is
 /// accepted. A unix caller's identity is `uid:<uid>`.
@@ -27,8 +28,69 @@ impl PeerCredentials {
     }
 }
 
-/// True for transports that cross a machine boundary (`grpc`, `http`, `ws`); `inproc`, `unix`
+/// True for transports that cross a machine boundary (`grpc`, `http`, `ws` and their TLS forms
+/// `grpcs`, `https`, `wss`); `inproc`, `unix`
 /// and `grpc+unix` stay on one machine.
 pub fn is_network(transport: &str) -> bool {
     !matches!(transport, "inproc" | "unix" | "grpc+unix")
+}
+
+/// The certificate a client presented over mutual TLS (`grpcs://`, `https://`, `wss://`),
+/// verified against the server's client CA during the handshake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerCertificate {
+    /// The caller's identity: the certificate's first URI SAN, else its first DNS SAN, else
+    /// its subject's common name (empty when it has none of these).
+    pub identity: String,
+    /// The subject's distinguished name (RFC 4514), e.g. `CN=alice,O=Example`.
+    pub subject: String,
+    /// The whole certificate, DER-encoded.
+    pub der: Vec<u8>,
+}
+
+impl PeerCertificate {
+    /// Reads the identity and subject of a DER-encoded X.509 certificate.
+    pub fn from_der(der: &[u8]) -> Option<PeerCertificate> {
+        use x509_cert::der::{Decode, Tag, Tagged};
+        use x509_cert::ext::pkix::name::GeneralName;
+        use x509_cert::ext::pkix::SubjectAltName;
+        let cert = x509_cert::Certificate::from_der(der).ok()?;
+        let tbs = &cert.tbs_certificate;
+        let sans = match tbs.get::<SubjectAltName>() {
+            Ok(Some((_, san))) => san.0,
+            _ => Vec::new(),
+        };
+        let uri = sans.iter().find_map(|n| match n {
+            GeneralName::UniformResourceIdentifier(u) => Some(u.to_string()),
+            _ => None,
+        });
+        let dns = || {
+            sans.iter().find_map(|n| match n {
+                GeneralName::DnsName(d) => Some(d.to_string()),
+                _ => None,
+            })
+        };
+        const CN: x509_cert::der::oid::ObjectIdentifier =
+            x509_cert::der::oid::ObjectIdentifier::new_unwrap("2.5.4.3");
+        let cn = || {
+            tbs.subject
+                .0
+                .iter()
+                .flat_map(|rdn| rdn.0.iter())
+                .find_map(|atv| {
+                    let text = matches!(
+                        atv.value.tag(),
+                        Tag::Utf8String | Tag::PrintableString | Tag::Ia5String
+                    );
+                    (atv.oid == CN && text)
+                        .then(|| String::from_utf8(atv.value.value().to_vec()).ok())
+                        .flatten()
+                })
+        };
+        Some(PeerCertificate {
+            identity: uri.or_else(dns).or_else(cn).unwrap_or_default(),
+            subject: tbs.subject.to_string(),
+            der: der.to_vec(),
+        })
+    }
 }

@@ -21,7 +21,7 @@ use crate::interceptor::{run_after, run_before, Interceptor};
 use crate::limits::Limits;
 use crate::mapping::DecodeOptions;
 use crate::schema::{MethodInfo, Schema};
-use crate::security::{filter_descriptor_set, PeerCredentials, Security};
+use crate::security::{filter_descriptor_set, PeerCertificate, PeerCredentials, Security};
 use crate::transport::frame::CallHead;
 
 /// The method every server answers with its schema (discovery).
@@ -50,6 +50,8 @@ pub(crate) struct Peer {
     pub(crate) address: String,
     /// The kernel's credentials of a unix peer: its identity is `uid:<uid>`.
     pub(crate) cred: Option<PeerCredentials>,
+    /// The verified certificate of a mutual-TLS client: its identity is the certificate's.
+    pub(crate) cert: Option<Arc<PeerCertificate>>,
 }
 
 impl Peer {
@@ -58,6 +60,7 @@ impl Peer {
             transport,
             address,
             cred: None,
+            cert: None,
         }
     }
 }
@@ -274,7 +277,12 @@ impl Dispatcher {
         ctx.deadline = timeout.map(|t| start + t);
         ctx.metadata = head.metadata.clone();
         ctx.peer_cred = peer.cred;
-        ctx.identity = peer.cred.map(|c| c.identity());
+        ctx.peer_cert = peer.cert.clone();
+        ctx.identity = match (&peer.cred, &peer.cert) {
+            (Some(c), _) => Some(c.identity()),
+            (None, Some(c)) if !c.identity.is_empty() => Some(c.identity.clone()),
+            _ => None,
+        };
         ctx.trace_id = head.trace_id.clone();
         ctx.cancel = cancel;
         ctx.finish_setup();

@@ -14,6 +14,7 @@ use tonic::transport::{Channel, Endpoint as TonicEndpoint};
 
 use super::frame::{CallHead, HEADER_SLACK};
 use super::grpc_codec::{from_status, RawCodec};
+use super::tls::{TlsClient, TlsTarget, H2};
 use super::{ClientTransport, RawStream};
 use crate::error::{Code, Error, Result};
 use crate::handler::BoxFuture;
@@ -22,6 +23,20 @@ use crate::limits::Limits;
 pub(crate) struct GrpcClient {
     channel: Channel,
     max_message: usize,
+}
+
+/// An error's message followed by those of its sources (tonic's own says only "transport error").
+pub(crate) fn with_sources(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let next = s.to_string();
+        if !text.contains(&next) {
+            text = format!("{text}: {next}");
+        }
+        source = s.source();
+    }
+    text
 }
 
 fn unavailable(target: &str, e: impl std::fmt::Display) -> Error {
@@ -37,6 +52,25 @@ impl GrpcClient {
             .connect()
             .await
             .map_err(|e| unavailable(&target, e))?;
+        Ok(GrpcClient {
+            channel,
+            max_message: limits.max_message_bytes,
+        })
+    }
+
+    /// A channel over TLS (`grpcs://`), with the settings of the URI's query.
+    pub(crate) async fn connect_tls(target: &TlsTarget, limits: &Limits) -> Result<GrpcClient> {
+        let uri = format!("grpcs://{}", target.authority);
+        let tls = TlsClient::new(target, &[H2])?;
+        let endpoint = TonicEndpoint::from_shared(format!("https://{}", target.authority))
+            .map_err(|e| unavailable(&uri, e))?;
+        let channel = endpoint
+            .connect_with_connector(tower::service_fn(move |_: http::Uri| {
+                let tls = tls.clone();
+                async move { tls.connect().await.map(hyper_util::rt::TokioIo::new) }
+            }))
+            .await
+            .map_err(|e| unavailable(&uri, with_sources(&e)))?;
         Ok(GrpcClient {
             channel,
             max_message: limits.max_message_bytes,
@@ -165,11 +199,16 @@ impl ClientTransport for GrpcClient {
     fn close(&self) {}
 }
 
-/// A status seen by the client as our error. A CANCELLED that tonic made from a transport error
-/// (it has a source; a peer's status has none) is the connection going away: `Unavailable`.
+/// A status seen by the client as our error. A CANCELLED or UNKNOWN that tonic made from a
+/// transport error (it has a source; a peer's status has none) is the connection going away
+/// (or a TLS handshake the server refused): `Unavailable`, with the causes in the message.
 fn from_client_status(s: &tonic::Status) -> Error {
-    if s.code() == tonic::Code::Cancelled && std::error::Error::source(s).is_some() {
-        return Error::unavailable(format!("connection lost: {}", s.message()))
+    let local = matches!(s.code(), tonic::Code::Cancelled | tonic::Code::Unknown);
+    if local && std::error::Error::source(s).is_some() {
+        let cause = std::error::Error::source(s)
+            .map(with_sources)
+            .unwrap_or_default();
+        return Error::unavailable(format!("connection lost: {}: {cause}", s.message()))
             .with_reason("CONNECTION_LOST");
     }
     from_status(s)

@@ -70,8 +70,11 @@ impl Fallback {
     /// peer on a unix socket.
     fn peer_of(&self, req: &http::Request<axum::body::Body>) -> Peer {
         use tonic::transport::server::{TcpConnectInfo, UdsConnectInfo};
-        let mut peer = self.peer.clone();
         let ext = req.extensions();
+        if let Some(super::tls::TlsPeer(Some(peer))) = ext.get::<super::tls::TlsPeer>() {
+            return peer.clone();
+        }
+        let mut peer = self.peer.clone();
         if let Some(addr) = ext.get::<TcpConnectInfo>().and_then(|i| i.remote_addr()) {
             peer.address = format!("{}:{addr}", peer.transport);
         }
@@ -253,6 +256,8 @@ fn routes(
 pub(crate) enum Bind {
     Tcp(std::net::SocketAddr),
     Unix(std::path::PathBuf),
+    /// `host:port`, over TLS (`grpcs://`).
+    Tls(String, tokio_rustls::TlsAcceptor),
 }
 
 /// Binds and serves; returns the bound address (with the real port for `:0`) and the task.
@@ -296,6 +301,22 @@ pub(crate) fn listen(
             let incoming = tokio_stream::wrappers::UnixListenerStream::new(listener);
             let task = spawn(&handle, &core, routes, incoming, shutdown);
             Ok((format!("grpc+unix://{}", path.display()), task))
+        }
+        Bind::Tls(authority, acceptor) => {
+            // Handshakes run in the per-connection tasks of the TCP accept loop (a slow one
+            // holds only its own); finished connections, with their peer, go to tonic.
+            let (tx, rx) = mpsc::unbounded_channel();
+            let serve = super::tls::serving(acceptor, move |stream, _, peer, _| {
+                let _ = tx.send(Ok::<_, std::io::Error>(super::tls::Io::server(
+                    stream, peer,
+                )));
+                std::future::ready(())
+            });
+            let (uri, _accept) =
+                super::tcp::listen("grpcs", &authority, core.clone(), stop, serve)?;
+            let routes = routes(&core, "grpcs", uri.clone())?;
+            let incoming = tokio_stream::wrappers::UnboundedReceiverStream::new(rx);
+            Ok((uri, spawn(&handle, &core, routes, incoming, shutdown)))
         }
     }
 }

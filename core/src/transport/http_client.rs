@@ -13,13 +13,16 @@ use hyper_util::rt::TokioExecutor;
 
 use super::connect_codec::{content_type, error_from_response, PROTOCOL_VERSION, TIMEOUT_MS};
 use super::frame::{CallHead, HEADER_SLACK};
+use super::tls::{Connector, TlsClient, TlsTarget, HTTP1};
 use super::{ClientTransport, RawStream};
 use crate::error::{Code, Error, Result};
 use crate::handler::BoxFuture;
 use crate::limits::Limits;
 
 pub(crate) struct HttpClient {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<Connector, Full<Bytes>>,
+    /// `http` or `https`.
+    scheme: &'static str,
     authority: String,
     max_message: usize,
     closed: AtomicBool,
@@ -31,8 +34,25 @@ impl HttpClient {
     pub(crate) fn new(authority: &str, limits: &Limits) -> HttpClient {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
+        HttpClient::with(Connector::Plain(connector), "http", authority, limits)
+    }
+
+    /// A client for `https://` (HTTP/1.1 over TLS) with the settings of the URI's query.
+    pub(crate) fn new_tls(target: &TlsTarget, limits: &Limits) -> Result<HttpClient> {
+        let tls = TlsClient::new(target, &[HTTP1])?;
+        let connector = Connector::Tls(tls);
+        Ok(HttpClient::with(
+            connector,
+            "https",
+            &target.authority,
+            limits,
+        ))
+    }
+
+    fn with(connector: Connector, scheme: &'static str, authority: &str, limits: &Limits) -> Self {
         HttpClient {
             client: Client::builder(TokioExecutor::new()).build(connector),
+            scheme,
             authority: authority.to_string(),
             max_message: limits.max_message_bytes,
             closed: AtomicBool::new(false),
@@ -48,7 +68,10 @@ impl HttpClient {
         };
         let mut req = Request::builder()
             .method(Method::POST)
-            .uri(format!("http://{}/{}", self.authority, head.method))
+            .uri(format!(
+                "{}://{}/{}",
+                self.scheme, self.authority, head.method
+            ))
             .header(HOST, &self.authority)
             .header(CONTENT_TYPE, content_type(head.codec))
             .header(PROTOCOL_VERSION, "1")
@@ -82,8 +105,12 @@ impl ClientTransport for HttpClient {
             }
             let req = self.request(&head, payload)?;
             let res = self.client.request(req).await.map_err(|e| {
-                Error::unavailable(format!("cannot reach http://{}: {e}", self.authority))
-                    .with_reason("CONNECT_FAILED")
+                let e = super::grpc_client::with_sources(&e);
+                Error::unavailable(format!(
+                    "cannot reach {}://{}: {e}",
+                    self.scheme, self.authority
+                ))
+                .with_reason("CONNECT_FAILED")
             })?;
             let status = res.status();
             let body = Limited::new(res.into_body(), self.max_message + HEADER_SLACK)

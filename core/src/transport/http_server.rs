@@ -171,12 +171,14 @@ async fn read_body(mut body: Incoming, limits: &Limits) -> Result<Bytes> {
 
 /// Serves one connection (HTTP/1.1 or h2c, told apart by the preface) until it closes, `drain`
 /// (graceful: calls in flight finish) or the dispatcher's hard stop.
-pub(crate) async fn serve_connection(
-    stream: tokio::net::TcpStream,
+pub(crate) async fn serve_connection<S>(
+    stream: S,
     core: Arc<Dispatcher>,
     peer: Peer,
     drain: CancellationToken,
-) {
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let hard_stop = core.stop.clone();
     let service = ConnectService { core, peer };
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());

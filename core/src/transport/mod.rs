@@ -5,6 +5,8 @@
 //! - `grpc://host:port`, `grpc+unix:///path.sock`: gRPC over HTTP/2 (tonic).
 //! - `http://host:port`: the Connect protocol's unary calls over HTTP/1.1 or h2c.
 //! - `ws://host:port`: the frames of [`frame`] in binary WebSocket messages.
+//! - `grpcs://`, `https://`, `wss://`: the same over TLS ([`tls`]); a client's TLS settings
+//!   ride in the URI's query: `grpcs://host:port?ca=ca.pem&cert=me.pem&key=me.key`.
 
 mod connect_codec;
 pub mod frame;
@@ -15,6 +17,7 @@ mod http_client;
 mod http_server;
 mod inproc;
 mod tcp;
+mod tls;
 mod unix_client;
 mod unix_server;
 mod ws;
@@ -34,9 +37,11 @@ use crate::handler::BoxFuture;
 use crate::limits::Limits;
 use crate::server::dispatch::Dispatcher;
 use frame::CallHead;
+pub use tls::TlsTarget;
 
 /// The schemes this build serves and connects to, for messages and help texts.
-pub const SCHEMES: &str = "inproc://, unix://, grpc://, grpc+unix://, http://, ws://";
+pub const SCHEMES: &str =
+    "inproc://, unix://, grpc://, grpc+unix://, http://, ws://, grpcs://, https://, wss://";
 
 /// A parsed endpoint URI.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +58,29 @@ pub enum Endpoint {
     Http(String),
     /// `ws://host:port`: the local wire protocol over a WebSocket.
     Ws(String),
+    /// `grpcs://host:port?ca=…`: gRPC over TLS.
+    Grpcs(TlsTarget),
+    /// `https://host:port?ca=…`: Connect unary calls over TLS.
+    Https(TlsTarget),
+    /// `wss://host:port?ca=…`: the local wire protocol over a WebSocket over TLS.
+    Wss(TlsTarget),
+}
+
+impl Endpoint {
+    /// The endpoint with each TLS setting its URI query lacks taken from `tls` (no change for
+    /// schemes without TLS).
+    pub fn with_client_tls(self, tls: &crate::security::ClientTlsConfig) -> Endpoint {
+        let fill = |t: TlsTarget| TlsTarget {
+            tls: t.tls.or(tls),
+            ..t
+        };
+        match self {
+            Endpoint::Grpcs(t) => Endpoint::Grpcs(fill(t)),
+            Endpoint::Https(t) => Endpoint::Https(fill(t)),
+            Endpoint::Wss(t) => Endpoint::Wss(fill(t)),
+            other => other,
+        }
+    }
 }
 
 impl FromStr for Endpoint {
@@ -84,20 +112,29 @@ impl FromStr for Endpoint {
                 }
                 Ok(Endpoint::Unix(PathBuf::from(path)))
             }
-            "grpc" | "http" | "ws" => {
-                let authority = rest
-                    .strip_prefix("//")
-                    .unwrap_or(rest)
-                    .trim_end_matches('/');
+            "grpc" | "http" | "ws" | "grpcs" | "https" | "wss" => {
+                let rest = rest.strip_prefix("//").unwrap_or(rest);
+                let (authority, query) = match rest.split_once('?') {
+                    Some((a, q)) => (a, Some(q)),
+                    None => (rest, None),
+                };
+                let authority = authority.trim_end_matches('/');
                 if authority.is_empty() || !authority.contains(':') || authority.contains('/') {
                     return Err(bad(&format!(
                         "{scheme} needs host:port: {scheme}://127.0.0.1:50051"
                     )));
                 }
+                let target = || TlsTarget::parse(authority, query).map_err(|e| bad(&e));
+                if query.is_some() && !scheme.ends_with('s') {
+                    return Err(bad(&format!("{scheme}:// takes no query")));
+                }
                 Ok(match scheme {
                     "grpc" => Endpoint::Grpc(authority.to_string()),
                     "http" => Endpoint::Http(authority.to_string()),
-                    _ => Endpoint::Ws(authority.to_string()),
+                    "ws" => Endpoint::Ws(authority.to_string()),
+                    "grpcs" => Endpoint::Grpcs(target()?),
+                    "https" => Endpoint::Https(target()?),
+                    _ => Endpoint::Wss(target()?),
                 })
             }
             "grpc+unix" => {
@@ -107,7 +144,7 @@ impl FromStr for Endpoint {
                 }
                 Ok(Endpoint::GrpcUnix(PathBuf::from(path)))
             }
-            "https" | "wss" | "shm" | "nats" => Err(Error::new(
+            "shm" | "nats" => Err(Error::new(
                 Code::Unimplemented,
                 format!(
                     "transport {scheme}:// is not available in this build (supported: {SCHEMES})"
@@ -127,6 +164,9 @@ impl std::fmt::Display for Endpoint {
             Endpoint::GrpcUnix(p) => write!(f, "grpc+unix://{}", p.display()),
             Endpoint::Http(a) => write!(f, "http://{a}"),
             Endpoint::Ws(a) => write!(f, "ws://{a}"),
+            Endpoint::Grpcs(t) => write!(f, "grpcs://{}", t.authority),
+            Endpoint::Https(t) => write!(f, "https://{}", t.authority),
+            Endpoint::Wss(t) => write!(f, "wss://{}", t.authority),
         }
     }
 }
@@ -211,6 +251,42 @@ pub(crate) fn listen(endpoint: &Endpoint, core: Arc<Dispatcher>) -> Result<Liste
                 cleanup: Cleanup::Unix(path.clone()),
             })
         }
+        Endpoint::Grpcs(t) | Endpoint::Https(t) | Endpoint::Wss(t) => {
+            if t.tls != crate::security::ClientTlsConfig::default() {
+                return Err(Error::new(
+                    Code::InvalidArgument,
+                    format!(
+                        "{endpoint}: a listening URI takes no query; the server's TLS settings \
+                         come from the security file's [tls] table"
+                    ),
+                )
+                .with_reason("BAD_ENDPOINT"));
+            }
+            let stop = accept_stop.clone();
+            let (uri, task) = match endpoint {
+                Endpoint::Grpcs(_) => {
+                    let acceptor = tls::acceptor(&core, "grpcs", &[tls::H2])?;
+                    let bind = grpc_server::Bind::Tls(t.authority.clone(), acceptor);
+                    grpc_server::listen(bind, core, stop)?
+                }
+                Endpoint::Https(_) => {
+                    let acceptor = tls::acceptor(&core, "https", &[tls::H2, tls::HTTP1])?;
+                    let serve = tls::serving(acceptor, http_server::serve_connection);
+                    tcp::listen("https", &t.authority, core, stop, serve)?
+                }
+                _ => {
+                    let acceptor = tls::acceptor(&core, "wss", &[tls::HTTP1])?;
+                    let serve = tls::serving(acceptor, ws::serve_connection);
+                    tcp::listen("wss", &t.authority, core, stop, serve)?
+                }
+            };
+            Ok(Listener {
+                uri,
+                accept_stop,
+                task: Some(task),
+                cleanup: Cleanup::None,
+            })
+        }
         Endpoint::Http(authority) | Endpoint::Ws(authority) => {
             let stop = accept_stop.clone();
             let (uri, task) = match endpoint {
@@ -283,6 +359,11 @@ pub(crate) async fn connect(
         )),
         Endpoint::Http(authority) => Ok(Arc::new(http_client::HttpClient::new(authority, limits))),
         Endpoint::Ws(authority) => Ok(Arc::new(ws::connect(authority, limits).await?)),
+        Endpoint::Grpcs(t) => Ok(Arc::new(
+            grpc_client::GrpcClient::connect_tls(t, limits).await?,
+        )),
+        Endpoint::Https(t) => Ok(Arc::new(http_client::HttpClient::new_tls(t, limits)?)),
+        Endpoint::Wss(t) => Ok(Arc::new(ws::connect_tls(t, limits).await?)),
     }
 }
 

@@ -74,7 +74,7 @@ async fn accept_loop(
                     };
                     tokio::spawn(async move {
                         let (r, w) = stream.into_split();
-                        let peer = Peer { transport: "unix", address: address.clone(), cred };
+                        let peer = Peer { transport: "unix", address: address.clone(), cred, cert: None };
                         if let Err(reason) = serve_frames(Box::new(r), Box::new(w), core, peer).await {
                             tracing::warn!(peer = %address, %reason, "closing unix connection");
                         }

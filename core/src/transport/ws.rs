@@ -7,10 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderValue;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_util::sync::CancellationToken;
 
+use super::tls::{TlsClient, TlsTarget, HTTP1};
 use super::unix_client::UnixClient;
 use super::unix_server::serve_frames;
 use super::ws_io::{config, halves, SUBPROTOCOL};
@@ -20,9 +22,13 @@ use crate::server::dispatch::{Dispatcher, Peer};
 
 const PROTOCOL_HEADER: &str = "sec-websocket-protocol";
 
+/// What a WebSocket runs over: TCP, or TLS over TCP.
+pub(crate) trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for S {}
+
 /// Serves one WebSocket connection until it ends; a broken one is logged and closed.
-pub(crate) async fn serve_connection(
-    stream: tokio::net::TcpStream,
+pub(crate) async fn serve_connection<S: Stream>(
+    stream: S,
     core: Arc<Dispatcher>,
     peer: Peer,
     _drain: CancellationToken,
@@ -34,8 +40,8 @@ pub(crate) async fn serve_connection(
 }
 
 /// The WebSocket handshake (within 10 s), then the frame protocol.
-async fn serve(
-    stream: tokio::net::TcpStream,
+async fn serve<S: Stream>(
+    stream: S,
     core: Arc<Dispatcher>,
     peer: Peer,
 ) -> std::result::Result<(), String> {
@@ -77,21 +83,42 @@ fn choose_subprotocol(
     Ok(res)
 }
 
-/// Opens a WebSocket to `authority` and speaks the frame protocol over it.
-pub(crate) async fn connect(authority: &str, limits: &Limits) -> Result<UnixClient> {
-    let uri = format!("ws://{authority}");
-    let failed = |e: &dyn std::fmt::Display| {
-        Error::unavailable(format!("cannot connect to {uri}: {e}")).with_reason("CONNECT_FAILED")
-    };
+fn failed(uri: &str, e: &dyn std::fmt::Display) -> Error {
+    Error::unavailable(format!("cannot connect to {uri}: {e}")).with_reason("CONNECT_FAILED")
+}
+
+/// The handshake request for `uri`, offering our subprotocol.
+fn request(uri: &str) -> Result<Request> {
     let mut request = format!("{uri}/")
         .into_client_request()
-        .map_err(|e| failed(&e))?;
+        .map_err(|e| failed(uri, &e))?;
     request
         .headers_mut()
         .insert(PROTOCOL_HEADER, HeaderValue::from_static(SUBPROTOCOL));
+    Ok(request)
+}
+
+/// Opens a WebSocket to `authority` and speaks the frame protocol over it.
+pub(crate) async fn connect(authority: &str, limits: &Limits) -> Result<UnixClient> {
+    let uri = format!("ws://{authority}");
+    let request = request(&uri)?;
     let (ws, _) = tokio_tungstenite::connect_async_with_config(request, Some(config(limits)), true)
         .await
-        .map_err(|e| failed(&e))?;
+        .map_err(|e| failed(&uri, &e))?;
+    let (r, w) = halves(ws);
+    UnixClient::over(r, w, uri, limits).await
+}
+
+/// Opens a WebSocket over TLS to `target` (`wss://`) and speaks the frame protocol over it.
+pub(crate) async fn connect_tls(target: &TlsTarget, limits: &Limits) -> Result<UnixClient> {
+    let uri = format!("wss://{}", target.authority);
+    let tls = TlsClient::new(target, &[HTTP1])?;
+    let stream = tls.connect().await.map_err(|e| failed(&uri, &e))?;
+    let request = request(&uri)?;
+    let (ws, _) =
+        tokio_tungstenite::client_async_with_config(request, stream, Some(config(limits)))
+            .await
+            .map_err(|e| failed(&uri, &e))?;
     let (r, w) = halves(ws);
     UnixClient::over(r, w, uri, limits).await
 }
