@@ -5,6 +5,8 @@
 //!     [--security security.toml] [--policy policy.toml] [--audit audit.jsonl]
 //! hms-ffi call unix:///tmp/g.sock demo.v1.Greeter/SayHello '{"name": "Ada"}'
 //! hms-ffi list unix:///tmp/g.sock
+//! hms-ffi serve --schema greeter.proto --listen grpcs://0.0.0.0:8443 --security security.toml
+//! hms-ffi call 'grpcs://host:8443?ca=ca.pem&cert=me.pem&key=me.key' demo.v1.Greeter/SayHello '{}'
 //! ```
 
 use std::path::PathBuf;
@@ -41,13 +43,13 @@ enum Command {
         includes: Vec<PathBuf>,
         /// Endpoints to listen on (repeatable): inproc://name, unix:///path.sock,
         /// grpc://host:port, grpc+unix:///path.sock, http://host:port (Connect),
-        /// ws://host:port (WebSocket).
+        /// ws://host:port (WebSocket); grpcs://, https://, wss:// with a [tls] table in --security.
         #[arg(long, required = true)]
         listen: Vec<String>,
         /// Answer every method whose request and response types are equal with its request.
         #[arg(long)]
         echo: bool,
-        /// Security file (TOML: limits, jwt, audit, policy; see docs/security.md).
+        /// Security file (TOML: limits, tls, jwt, audit, policy; see docs/security.md).
         #[arg(long)]
         security: Option<PathBuf>,
         /// Authorization policy file (TOML), on top of --security.
@@ -59,7 +61,8 @@ enum Command {
     },
     /// Call a unary method with a JSON request; prints the JSON reply.
     Call {
-        /// Endpoint: unix:///tmp/g.sock, grpc://host:port, http://host:port, ws://host:port, …
+        /// Endpoint: unix:///tmp/g.sock, grpc://host:port, http://host:port, ws://host:port,
+        /// grpcs://host:port?ca=ca.pem&cert=me.pem&key=me.key (also https://, wss://), …
         uri: String,
         /// Method, package.Service/Method.
         method: String,
@@ -78,7 +81,8 @@ enum Command {
     },
     /// List the services and methods a server offers.
     List {
-        /// Endpoint: unix:///tmp/g.sock, grpc://host:port, http://host:port, ws://host:port, …
+        /// Endpoint: unix:///tmp/g.sock, grpc://host:port, http://host:port, ws://host:port,
+        /// grpcs://host:port?ca=ca.pem&cert=me.pem&key=me.key (also https://, wss://), …
         uri: String,
     },
     /// Check that .proto files compile; print their methods.

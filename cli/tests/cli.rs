@@ -2,26 +2,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
 use std::time::Duration;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_hms-ffi"))
-}
-
-fn proto() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance/conformance.proto")
-}
-
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{audit_lines, bin, free_port, proto, run, text, wait_for_ports, Serve};
 
 fn serve(sock: &Path) -> Serve {
     let mut child = bin()
@@ -41,14 +28,6 @@ fn serve(sock: &Path) -> Serve {
     let _ = child.kill();
     let _ = child.wait();
     panic!("hms-ffi serve did not create {}", sock.display());
-}
-
-fn run(args: &[&str]) -> Output {
-    bin().args(args).output().unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 #[test]
@@ -166,15 +145,6 @@ fn check_reports_file_line_and_column() {
     assert!(text(&out.stdout).contains("hms.conformance.v1.Conformance/Sleep"));
 }
 
-/// A free TCP port on the loopback (bound, then released for the server to take).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn list_and_call_over_http_and_ws() {
     let (http, ws) = (free_port(), free_port());
@@ -189,13 +159,10 @@ fn list_and_call_over_http_and_ws() {
             .spawn()
             .unwrap(),
     );
-    let up = (0..100).any(|_| {
-        std::thread::sleep(Duration::from_millis(50));
-        [http, ws]
-            .iter()
-            .all(|p| std::net::TcpStream::connect(("127.0.0.1", *p)).is_ok())
-    });
-    assert!(up, "hms-ffi serve did not listen on http:// and ws://");
+    assert!(
+        wait_for_ports(&[http, ws]),
+        "hms-ffi serve did not listen on http:// and ws://"
+    );
     for uri in [
         format!("http://127.0.0.1:{http}"),
         format!("ws://127.0.0.1:{ws}"),
@@ -277,18 +244,7 @@ fn serve_takes_a_policy_and_an_audit_log() {
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
 
-    let mut lines = Vec::new();
-    for _ in 0..100 {
-        lines = std::fs::read_to_string(&audit)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-            .collect();
-        if lines.len() >= 3 {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let lines = audit_lines(&audit, 3);
     let scalars: Vec<_> = lines
         .iter()
         .filter(|l| l["method"] == "hms.conformance.v1.Conformance/EchoScalars")

@@ -1,0 +1,68 @@
+//! Helpers shared by the CLI tests: the binary, the conformance schema, a server process killed
+//! on drop, and free ports.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output};
+use std::time::Duration;
+
+pub(crate) fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_hms-ffi"))
+}
+
+pub(crate) fn proto() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance/conformance.proto")
+}
+
+pub(crate) struct Serve(pub(crate) Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub(crate) fn run(args: &[&str]) -> Output {
+    bin().args(args).output().unwrap()
+}
+
+pub(crate) fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A free TCP port on the loopback (bound, then released for the server to take).
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits until something listens on each of `ports` (5 s at most).
+pub(crate) fn wait_for_ports(ports: &[u16]) -> bool {
+    (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(50));
+        ports
+            .iter()
+            .all(|p| std::net::TcpStream::connect(("127.0.0.1", *p)).is_ok())
+    })
+}
+
+/// The audit log's lines, once it holds at least `want` of them (2 s at most).
+pub(crate) fn audit_lines(path: &Path, want: usize) -> Vec<serde_json::Value> {
+    let mut lines = Vec::new();
+    for _ in 0..100 {
+        lines = std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect();
+        if lines.len() >= want {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    lines
+}
