@@ -21,3 +21,11 @@ fuzz-security: fuzz-install
 		$(FUZZ_ENV) cargo fuzz run -s $(FUZZ_SANITIZER) $$t corpus/$$t -- \
 			-max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=1024 -print_final_stats=1 || exit 1; \
 	done
+
+# The TLS interop tests (tests/interop/test_tls.py) run the hms-ffi CLI against grpcio and curl,
+# with certificates made at test time by Python's `cryptography` package.
+.PHONY: interop-tls-deps
+interop-tls-deps: py-install
+	$(PY_VENV)/bin/pip install -q cryptography
+	$(CARGO) build -p hms-ffi-cli
+test-interop: interop-tls-deps
