@@ -109,6 +109,7 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         "cert": client_pem,
         "key": client_key,
         "rogue": (rogue_pem, rogue_key),
+        "server": (server_pem, server_key),
         "audit": audit,
     }
     proc.terminate()
@@ -179,3 +180,24 @@ def test_python_binding_takes_tls_settings_from_the_uri(tls_server) -> None:
         assert client.call(f"{SERVICE}/Echo", {"unicode_text": "py"})["unicode_text"] == "py"
     with pytest.raises(hms_ffi.Unauthenticated):
         hms_ffi.connect(f"grpcs://{tls_server['grpcs']}?ca={tls_server['ca']}")
+
+
+def test_python_server_takes_tls_from_its_security_file(tls_server, tmp_path: pathlib.Path) -> None:
+    cert, key = tls_server["server"]
+    security = tmp_path / "py-security.toml"
+    security.write_text(f'[tls]\ncert_file = "{cert}"\nkey_file = "{key}"\nclient_ca_file = "{tls_server["ca"]}"\n')
+    server = hms_ffi.Server(hms_ffi.Schema.load(PROTO), security=str(security))
+    seen = []
+
+    @server.method(f"{SERVICE}/Echo")
+    def echo(req, ctx):
+        seen.append((ctx.identity, ctx.transport))
+        return req
+
+    uri = server.listen("wss://127.0.0.1:0")
+    try:
+        client = hms_ffi.connect(f"{uri}?ca={tls_server['ca']}&cert={tls_server['cert']}&key={tls_server['key']}")
+        assert client.call(f"{SERVICE}/Echo", {"unicode_text": "py server"})["unicode_text"] == "py server"
+        assert seen == [(CLIENT_ID, "wss")]
+    finally:
+        server.shutdown()
