@@ -354,18 +354,35 @@ fn configuration_mistakes_are_invalid_argument() {
             .unwrap_err();
         assert_eq!(e.code(), Code::InvalidArgument, "{uri}: {e}");
     }
-    // Server settings: no key, a required client certificate without a CA.
+    // Server settings: no key, a key that is not the certificate's, a required client
+    // certificate without a CA.
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::new(dir.path(), "ca");
+    let (cert, key) = server_cert(&pki);
+    let (_, other_key) = pki.issue("other", "other", vec![], true);
+    let good = TlsConfig {
+        cert_file: Some(cert.clone()),
+        key_file: Some(key),
+        ..TlsConfig::default()
+    };
+    assert!(Security::new().with_tls(&good).is_ok());
     for bad in [
         TlsConfig {
-            cert_pem: Some("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n".into()),
+            cert_file: Some(cert.clone()),
             ..TlsConfig::default()
         },
         TlsConfig {
+            key_file: Some(other_key),
+            ..good.clone()
+        },
+        TlsConfig {
             require_client_cert: Some(true),
-            ..TlsConfig::default()
+            ..good.clone()
         },
     ] {
         let e = Security::new().with_tls(&bad).unwrap_err();
         assert_eq!(e.code(), Code::InvalidArgument, "{bad:?}");
+        let reason = &e.details().error_info.as_ref().unwrap().reason;
+        assert_eq!(reason, "BAD_SECURITY_CONFIG", "{e}");
     }
 }
