@@ -157,14 +157,18 @@ pub(crate) struct TlsClient {
     connector: TlsConnector,
     name: ServerName<'static>,
     authority: String,
+    /// HTTP/2 with a client certificate: wait for the server's verdict on it (see [`verdict`]).
+    await_verdict: bool,
 }
 
 impl TlsClient {
     pub(crate) fn new(target: &TlsTarget, alpn: &[&[u8]]) -> Result<TlsClient> {
+        let t = &target.tls;
         Ok(TlsClient {
-            connector: TlsConnector::from(target.tls.build(alpn)?),
-            name: target.tls.server_name(&target.authority)?,
+            connector: TlsConnector::from(t.build(alpn)?),
+            name: t.server_name(&target.authority)?,
             authority: target.authority.clone(),
+            await_verdict: alpn == [H2] && (t.cert_file.is_some() || t.cert_pem.is_some()),
         })
     }
 
@@ -172,11 +176,65 @@ impl TlsClient {
     pub(crate) async fn connect(&self) -> io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
         let tcp = TcpStream::connect(&self.authority).await?;
         let _ = tcp.set_nodelay(true);
-        self.connector
+        let handshake = |e: io::Error| io::Error::new(e.kind(), format!("TLS handshake: {e}"));
+        let mut stream = self
+            .connector
             .connect(self.name.clone(), tcp)
             .await
-            .map_err(|e| io::Error::new(e.kind(), format!("TLS handshake: {e}")))
+            .map_err(handshake)?;
+        let tls13 = stream.get_ref().1.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3);
+        if self.await_verdict && tls13 {
+            verdict(&mut stream).await.map_err(handshake)?;
+        }
+        Ok(stream)
     }
+}
+
+/// In TLS 1.3 a client finishes its handshake before the server has checked the client's
+/// certificate; a server that refuses it answers with an alert where its first bytes would be.
+/// HTTP/2 servers speak first (their SETTINGS), so a gRPC client with a certificate waits for
+/// those bytes (5 s at most), leaving them buffered, and a refusal is a connect error with its
+/// reason (`received fatal alert: UnknownCA`) instead of a connection lost at the first call.
+async fn verdict(stream: &mut tokio_rustls::client::TlsStream<TcpStream>) -> io::Result<()> {
+    struct Nonblocking<'a>(&'a TcpStream);
+    impl io::Read for Nonblocking<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.0.try_read(buf)
+        }
+    }
+    let (tcp, conn) = stream.get_mut();
+    let wait = async {
+        loop {
+            let state = conn
+                .process_new_packets()
+                .map_err(|e| io::Error::new(io::ErrorKind::PermissionDenied, e))?;
+            if state.plaintext_bytes_to_read() > 0 {
+                return Ok(());
+            }
+            if state.peer_has_closed() {
+                return Err(io::Error::new(
+                    io::ErrorKind::ConnectionAborted,
+                    "the server closed the connection after the handshake",
+                ));
+            }
+            tcp.readable().await?;
+            match conn.read_tls(&mut Nonblocking(tcp)) {
+                Ok(0) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::ConnectionAborted,
+                        "the server closed the connection after the handshake",
+                    ))
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    // A server that stays silent is not refused here: the first call will tell.
+    tokio::time::timeout(Duration::from_secs(5), wait)
+        .await
+        .unwrap_or(Ok(()))
 }
 
 /// A connection: plain TCP or TLS over TCP, with the peer a server saw on it.
