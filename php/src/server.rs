@@ -58,6 +58,7 @@ impl Server {
     pub fn __construct(schema: &Schema, options: Option<&ZendHashTable>) -> Server {
         let mut opts = ocore::ServerOptions {
             language: "php".to_string(),
+            decode: crate::convert::DECODE,
             ..Default::default()
         };
         if let Some(n) = option_usize(options, "max_message_bytes") {
