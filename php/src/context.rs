@@ -49,7 +49,7 @@ impl Context {
         self.inner.peer().to_string()
     }
 
-    /// `inproc`, `unix` or `grpc`.
+    /// The transport the call came over: `inproc`, `unix`, `grpc`, `grpc+unix`, `http` or `ws`.
     pub fn transport(&self) -> String {
         self.inner.transport().to_string()
     }
