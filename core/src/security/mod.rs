@@ -18,6 +18,7 @@ mod audit;
 mod config;
 mod glob;
 mod jwt;
+mod payloads;
 mod peer;
 mod policy;
 mod rate;
@@ -28,6 +29,7 @@ pub use audit::{audit_line, AuditCallback, AuditConfig, AuditLog, DEFAULT_AUDIT_
 pub use config::SecurityFile;
 pub use glob::matches as glob_matches;
 pub use jwt::{JwtConfig, Required};
+pub use payloads::CallPayloads;
 pub use peer::{is_network, PeerCredentials};
 pub use policy::{Decision, Policy, Rule, ANONYMOUS};
 pub use rate::RateLimit;
