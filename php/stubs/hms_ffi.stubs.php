@@ -64,6 +64,8 @@ class Context
 
     public function identity(): ?string {}
 
+    public function peerCredentials(): ?array {}
+
     public function peer(): string {}
 
     public function transport(): string {}
