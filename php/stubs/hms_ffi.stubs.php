@@ -93,6 +93,14 @@ class Context
     /** The authenticated caller, if an interceptor set one. */
     public function identity(): ?string {}
 
+    /**
+     * The kernel's credentials of a unix caller as `['uid' => int, 'gid' => int, 'pid' => ?int]`
+     * (`pid` null where the platform does not report it), or null on other transports.
+     *
+     * @return array{uid: int, gid: int, pid: ?int}|null
+     */
+    public function peerCredentials(): ?array {}
+
     /** The peer as the transport sees it. */
     public function peer(): string {}
 
@@ -319,9 +327,11 @@ class Server
     public function isStopped(): bool {}
 
     /**
-     * A server for `$schema`. Options: `max_message_bytes`, `max_concurrent_per_connection`.
+     * A server for `$schema`. Options: `max_message_bytes`, `max_concurrent_per_connection`,
+     * `security` (the path of a security file, docs/security.md; a bad file throws
+     * `InvalidArgumentException`).
      *
-     * @param array{max_message_bytes?: int, max_concurrent_per_connection?: int} $options
+     * @param array{max_message_bytes?: int, max_concurrent_per_connection?: int, security?: string} $options
      */
     public function __construct(\HmsFfi\Schema $schema, ?array $options = null) {}
 }
