@@ -81,5 +81,8 @@ test('a bad security file is InvalidArgument at construction', () => {
   const err = (() => { try { new hms.Server(hms.Schema.load(PROTO), { security: unknown }) } catch (e) { return e } })() // eslint-disable-line no-new
   assert.ok(err instanceof hms.InvalidArgument, String(err))
   assert.match(err.message, /max_mesage_bytes/)
+  assert.doesNotMatch(err.message, /\0/, 'the details are not part of the message')
+  assert.equal(err.details.reason, 'BAD_SECURITY_CONFIG', 'errors thrown synchronously keep their details')
+  assert.deepEqual(err.details.fieldViolations, [])
   assert.throws(() => new hms.Server(hms.Schema.load(PROTO), { security: path.join(dir, 'missing.toml') }), hms.HmsError)
 })
