@@ -148,3 +148,27 @@ fn the_security_file_turns_payloads_on() {
         .unwrap();
     assert_eq!(line["request"]["tags"], serde_json::json!(["a", "b"]));
 }
+
+/// A request far over the message limit is skipped unread by the unix and ws frame readers;
+/// it is still audited with its method (read from the head before the payload).
+#[test]
+fn oversized_frames_are_audited_with_their_method() {
+    let (mut options, lines) = collecting(false);
+    options.limits.max_message_bytes = 1024;
+    let server = server(options);
+    let (_dir, unix) = common::unix_uri("audit-oversized");
+    let big = msg(&[("blob", Value::Bytes(vec![7u8; 100 * 1024]))]);
+    let opts = CallOptions::with_timeout(Duration::from_secs(10));
+    for (n, uri) in [unix, "ws://127.0.0.1:0".to_string()].iter().enumerate() {
+        let uri = server.listen(uri).unwrap();
+        let client = runtime::block_on(connect(&uri)).unwrap().unwrap();
+        let e = client.call_blocking(ECHO, &big, &opts).unwrap_err();
+        assert_eq!(e.code(), Code::ResourceExhausted, "{uri}: {e}");
+        // Each round writes two lines: the refusal, then the call after it.
+        let line = lines_for(&lines, ECHO, 2 * n + 1)[2 * n].clone();
+        assert_eq!(line["code"], "RESOURCE_EXHAUSTED", "{uri}: {line}");
+        assert_eq!(line["transport"], uri.split(':').next().unwrap(), "{line}");
+        // The connection is still usable.
+        client.call_blocking(ECHO, &request(), &opts).unwrap();
+    }
+}
