@@ -28,13 +28,36 @@ type Server struct {
 	handles []cgo.Handle
 }
 
+// ServerOption adjusts NewServer.
+type ServerOption func(*serverOptions)
+
+type serverOptions struct {
+	security string
+}
+
+// WithSecurity configures the server from a security file (policy, bearer tokens, limits,
+// audit; see docs/security.md). A file that cannot be read or has an unknown key makes
+// NewServer fail with InvalidArgument (or the read error).
+func WithSecurity(path string) ServerOption {
+	return func(o *serverOptions) { o.security = path }
+}
+
 // NewServer creates a server for schema.
-func NewServer(schema *Schema) (*Server, error) {
+func NewServer(schema *Schema, opts ...ServerOption) (*Server, error) {
+	var o serverOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	lang := C.CString("go")
 	defer C.free(unsafe.Pointer(lang))
+	var security *C.char
+	if o.security != "" {
+		security = C.CString(o.security)
+		defer C.free(unsafe.Pointer(security))
+	}
 	var out *C.HmsServer
 	var e *C.HmsError
-	if C.hms_server_new(schema.ptr, lang, &out, &e) != 0 {
+	if C.hms_server_new_with_security(schema.ptr, lang, security, &out, &e) != 0 {
 		return nil, takeError(e)
 	}
 	return &Server{ptr: out}, nil
@@ -44,9 +67,10 @@ type route struct {
 	fn func(ctx context.Context, request []byte) ([]byte, error)
 }
 
-// callContext carries the caller's deadline and cancellation into the handler's context.
+// callContext carries the caller's deadline, cancellation and identity into the handler's
+// context.
 func callContext(call *C.HmsCall) (context.Context, func()) {
-	ctx, cancel := context.Background(), func() {}
+	ctx, cancel := context.WithValue(context.Background(), callInfoKey{}, newCallInfo(call)), func() {}
 	if ms := int64(C.hms_call_timeout_ms(call)); ms >= 0 {
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(ms)*time.Millisecond)
 	}

@@ -46,8 +46,11 @@ export declare class Schema {
 
 /** A server whose handlers are JavaScript functions. */
 export declare class Server {
-  /** A server for `schema`; `onCancel(id)` is called when a running call is cancelled. */
-  constructor(schema: Schema, onCancel: (id: number) => void)
+  /**
+   * A server for `schema`; `onCancel(id)` is called when a running call is cancelled;
+   * `security` is the path of a security file (policy, tokens, limits, audit).
+   */
+  constructor(schema: Schema, onCancel: (id: number) => void, security?: string | undefined | null)
   /** Registers the handler of a unary method. */
   method(name: string, handler: (request: Buffer, info: CallInfo) => Promise<CallOutcome>): void
   /** Starts serving on `uri`; returns the URI actually bound (an ephemeral port filled in). */
@@ -76,6 +79,8 @@ export interface CallInfo {
   traceId: string
   /** The authenticated caller, if any. */
   identity?: string
+  /** The kernel's credentials of a unix caller (`unix://`, `grpc+unix://`). */
+  peerCredentials?: PeerCredentials
 }
 
 /** How a call ended: a CBOR reply or an error. Handlers answer with the same shape. */
@@ -148,4 +153,14 @@ export interface NativeError {
   message: string
   /** Structured details. */
   details: ErrorDetails
+}
+
+/** The uid, gid and pid of a unix caller, as the kernel reports them. */
+export interface PeerCredentials {
+  /** The caller's effective user id. */
+  uid: number
+  /** The caller's effective group id. */
+  gid: number
+  /** The caller's process id, where the platform reports it. */
+  pid?: number
 }

@@ -104,6 +104,8 @@ export declare class Context {
   readonly transport: string
   readonly traceId: string
   readonly identity: string | null
+  /** The kernel's credentials of a unix caller; `null` on other transports. */
+  readonly peerCredentials: PeerCredentials | null
   readonly deadline: Date | null
   /** Aborted when the caller cancels or its deadline passes. */
   readonly signal: AbortSignal
@@ -111,12 +113,21 @@ export declare class Context {
   timeRemainingMs (): number | null
 }
 
+/** The uid, gid and pid of a unix caller, as the kernel reports them. */
+export interface PeerCredentials {
+  uid: number
+  gid: number
+  pid: number | null
+}
+
 export type Int64Form = 'bigint' | 'number'
 export type Handler<Req = any, Rep = any> = (request: Req, ctx: Context) => Rep | Promise<Rep>
 
 /** A server: register handlers, then listen on one or more URIs. */
 export declare class Server {
-  constructor (schema: Schema, options?: { int64?: Int64Form })
+  /** `security`: the path of a security file (policy, tokens, limits, audit); a bad file
+   * throws `InvalidArgument`. */
+  constructor (schema: Schema, options?: { int64?: Int64Form; security?: string })
   method<Req = any, Rep = any> (name: string, handler: Handler<Req, Rep>): this
   listen (uri: string): Promise<string>
   endpoints (): string[]

@@ -50,17 +50,18 @@ class Schema {
 class Server {
   /**
    * @param {Schema} schema
-   * @param {{ int64?: 'bigint' | 'number' }} [options] how handlers receive 64-bit integers
+   * @param {{ int64?: 'bigint' | 'number', security?: string }} [options] how handlers receive
+   *   64-bit integers; the path of a security file (policy, tokens, limits, audit: docs/security.md)
    */
   constructor (schema, options = {}) {
     if (!(schema instanceof Schema)) throw new TypeError('new Server(schema) needs a Schema')
     this._int64 = options.int64 || 'bigint'
     this._calls = new Map()
     this._keepAlive = null
-    this._native = new binding.Server(schema._native, (id) => {
+    this._native = native(() => new binding.Server(schema._native, (id) => {
       const controller = this._calls.get(id)
       if (controller) controller.abort(new errors.Cancelled('the call was cancelled'))
-    })
+    }, options.security))
   }
 
   /**

@@ -110,6 +110,18 @@ char *hms_call_metadata(const struct HmsCall *call, const char *key);
 // The caller as the transport sees it; free it with [`hms_string_free`].
 char *hms_call_peer(const struct HmsCall *call);
 
+// The authenticated caller (`uid:1000`, a bearer token's `sub`), or NULL when there is none;
+// free it with [`hms_string_free`].
+char *hms_call_identity(const struct HmsCall *call);
+
+// The kernel's credentials of a unix caller (`unix://`, `grpc+unix://`): true with `*uid`,
+// `*gid` and `*pid` (-1 where the platform does not report it) set, false on other
+// transports. Any of the out pointers may be NULL.
+bool hms_call_peer_credentials(const struct HmsCall *call,
+                               uint32_t *uid,
+                               uint32_t *gid,
+                               int32_t *pid);
+
 // Completes the call with a reply in the handler's format, and frees `call`.
 void hms_call_reply(struct HmsCall *call, const uint8_t *data, size_t len);
 
@@ -207,6 +219,15 @@ int32_t hms_server_new(const struct HmsSchema *schema,
                        const char *language,
                        struct HmsServer **out,
                        struct HmsError **err);
+
+// [`hms_server_new`] with the settings of a security file (policy, bearer tokens, limits,
+// audit; see docs/security.md) at `security_path`, or none when it is NULL. A file that
+// cannot be read or has an unknown key fails with `INVALID_ARGUMENT` (or the read error).
+int32_t hms_server_new_with_security(const struct HmsSchema *schema,
+                                     const char *language,
+                                     const char *security_path,
+                                     struct HmsServer **out,
+                                     struct HmsError **err);
 
 // Registers `handler` for the unary method `method`, exchanging messages in `format`.
 int32_t hms_server_handle(const struct HmsServer *server,

@@ -73,6 +73,40 @@ pub unsafe extern "C" fn hms_call_peer(call: *const HmsCall) -> *mut c_char {
         .map_or(std::ptr::null_mut(), |c| c_string(c.ctx.peer()))
 }
 
+/// The authenticated caller (`uid:1000`, a bearer token's `sub`), or NULL when there is none;
+/// free it with [`hms_string_free`].
+#[no_mangle]
+pub unsafe extern "C" fn hms_call_identity(call: *const HmsCall) -> *mut c_char {
+    call.as_ref()
+        .and_then(|c| c.ctx.identity())
+        .map_or(std::ptr::null_mut(), c_string)
+}
+
+/// The kernel's credentials of a unix caller (`unix://`, `grpc+unix://`): true with `*uid`,
+/// `*gid` and `*pid` (-1 where the platform does not report it) set, false on other
+/// transports. Any of the out pointers may be NULL.
+#[no_mangle]
+pub unsafe extern "C" fn hms_call_peer_credentials(
+    call: *const HmsCall,
+    uid: *mut u32,
+    gid: *mut u32,
+    pid: *mut i32,
+) -> bool {
+    let Some(cred) = call.as_ref().and_then(|c| c.ctx.peer_credentials()) else {
+        return false;
+    };
+    if let Some(uid) = uid.as_mut() {
+        *uid = cred.uid;
+    }
+    if let Some(gid) = gid.as_mut() {
+        *gid = cred.gid;
+    }
+    if let Some(pid) = pid.as_mut() {
+        *pid = cred.pid.unwrap_or(-1);
+    }
+    true
+}
+
 /// Completes the call with a reply in the handler's format, and frees `call`.
 #[no_mangle]
 pub unsafe extern "C" fn hms_call_reply(call: *mut HmsCall, data: *const u8, len: usize) {

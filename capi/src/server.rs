@@ -74,6 +74,20 @@ pub unsafe extern "C" fn hms_server_new(
     out: *mut *mut HmsServer,
     err: *mut *mut HmsError,
 ) -> i32 {
+    hms_server_new_with_security(schema, language, std::ptr::null(), out, err)
+}
+
+/// [`hms_server_new`] with the settings of a security file (policy, bearer tokens, limits,
+/// audit; see docs/security.md) at `security_path`, or none when it is NULL. A file that
+/// cannot be read or has an unknown key fails with `INVALID_ARGUMENT` (or the read error).
+#[no_mangle]
+pub unsafe extern "C" fn hms_server_new_with_security(
+    schema: *const HmsSchema,
+    language: *const c_char,
+    security_path: *const c_char,
+    out: *mut *mut HmsServer,
+    err: *mut *mut HmsError,
+) -> i32 {
     guard(err, || {
         let schema = obj(schema, "schema")?;
         let language = if language.is_null() {
@@ -81,10 +95,10 @@ pub unsafe extern "C" fn hms_server_new(
         } else {
             text(language, "language")?
         };
-        let options = ocore::ServerOptions {
-            language: language.to_string(),
-            ..Default::default()
-        };
+        let mut options = ocore::ServerOptions::for_binding(language, None, None);
+        if !security_path.is_null() {
+            options = options.apply_security_file(text(security_path, "security_path")?)?;
+        }
         if out.is_null() {
             return Err(Error::new(Code::InvalidArgument, "out is NULL"));
         }

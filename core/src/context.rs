@@ -71,6 +71,7 @@ pub struct Context {
     pub(crate) transport: &'static str,
     pub(crate) trace_id: String,
     pub(crate) cancel: CancellationToken,
+    pub(crate) payloads: Option<std::sync::Arc<crate::security::CallPayloads>>,
 }
 
 static TRACE_COUNTER: AtomicU64 = AtomicU64::new(1);
@@ -102,6 +103,7 @@ impl Context {
             transport,
             trace_id: String::new(),
             cancel: CancellationToken::new(),
+            payloads: None,
         }
     }
 
@@ -118,6 +120,12 @@ impl Context {
     /// The method called, `package.Service/Method`.
     pub fn method(&self) -> &str {
         &self.method
+    }
+
+    /// The request and reply of a unary call, in interceptors' `after` hooks, when the
+    /// server's audit log records payloads (`[audit] payloads = true`); otherwise `None`.
+    pub fn payloads(&self) -> Option<&crate::security::CallPayloads> {
+        self.payloads.as_deref()
     }
     /// When the caller stops waiting, if it set a deadline.
     pub fn deadline(&self) -> Option<Instant> {

@@ -58,6 +58,21 @@ pub enum Value {
 }
 
 impl Value {
+    /// The marker for an empty JSON object that [`DecodeOptions::mark_empty_objects`] asks
+    /// for: a map whose only entry is `(Null, Null)`, which no decoded message or map holds.
+    /// The encoder reads it back as an empty `google.protobuf.Struct`.
+    ///
+    /// [`DecodeOptions::mark_empty_objects`]: crate::mapping::DecodeOptions::mark_empty_objects
+    pub fn empty_object() -> Value {
+        Value::Map(vec![(Value::Null, Value::Null)])
+    }
+
+    /// True for [`Value::empty_object`]'s marker.
+    pub fn is_empty_object(&self) -> bool {
+        matches!(self, Value::Map(entries)
+            if matches!(entries.as_slice(), [(Value::Null, Value::Null)]))
+    }
+
     /// The name of the variant's kind as a user reads it in errors: `int`, `str`, `list`…
     pub fn kind_name(&self) -> &'static str {
         match self {

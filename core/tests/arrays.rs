@@ -93,3 +93,57 @@ fn non_empty_lists_are_still_not_messages_and_paths_stay_exact() {
     let err = echo(&msg(&[("by_id", Value::list(["x"]))])).unwrap_err();
     assert_eq!(err.field_violations()[0].field, "by_id[0]");
 }
+
+/// `DecodeOptions::mark_empty_objects`: an empty JSON object (an empty Struct, as a field or
+/// inside a Value) is marked so a PHP array-based binding can show it as `stdClass` and send
+/// `{}` back; empty map fields and empty messages stay empty maps, and the marker encodes back
+/// as an empty Struct.
+#[test]
+fn empty_json_objects_can_be_marked_and_encode_back_as_objects() {
+    use hms_ffi_core::mapping::{from_message_with, DecodeOptions};
+    let desc = conformance_schema()
+        .message("hms.conformance.v1.AllTypes")
+        .unwrap();
+    let empty_map = Value::Map(Vec::new());
+    let meta = msg(&[
+        ("obj", msg(&[("deepest", empty_map.clone())])),
+        (
+            "list",
+            Value::List(vec![empty_map.clone(), Value::List(vec![])]),
+        ),
+    ]);
+    let request = msg(&[
+        ("meta", meta),
+        ("counts", empty_map.clone()),
+        ("nested", empty_map.clone()),
+    ]);
+    let marked = DecodeOptions {
+        mark_empty_objects: true,
+        ..DecodeOptions::default()
+    };
+    let message = to_message(&desc, &request, &MapOptions::default()).unwrap();
+    let reply = from_message_with(&message, marked);
+    let meta = reply.get("meta").unwrap();
+    let deepest = meta.get("obj").and_then(|o| o.get("deepest")).unwrap();
+    assert!(deepest.is_empty_object(), "{deepest:?}");
+    let Some(Value::List(list)) = meta.get("list") else {
+        panic!("{meta:?}")
+    };
+    assert!(list[0].is_empty_object(), "{list:?}");
+    assert_eq!(list[1], Value::List(Vec::new()));
+    assert_eq!(reply.get("counts"), Some(&Value::Map(Vec::new())));
+    assert!(!reply.get("nested").unwrap().is_empty_object());
+
+    // An empty Struct field is marked too, and the marker encodes back as an empty object.
+    let empty_meta = to_message(&desc, &msg(&[("meta", empty_map)]), &MapOptions::default());
+    let empty_meta = from_message_with(&empty_meta.unwrap(), marked);
+    assert!(empty_meta.get("meta").unwrap().is_empty_object());
+    let again = to_message(&desc, &reply, &MapOptions::default()).unwrap();
+    assert_eq!(from_message(&again), from_message(&message));
+    let plain = from_message(&message);
+    let deepest = plain
+        .get("meta")
+        .and_then(|m| m.get("obj"))
+        .and_then(|o| o.get("deepest"));
+    assert_eq!(deepest, Some(&Value::Map(Vec::new())));
+}

@@ -631,6 +631,7 @@ async fn int64_fields_can_be_presented_as_bigint_text_on_both_sides() {
     use hms_ffi_core::mapping::DecodeOptions;
     let wide = DecodeOptions {
         int64_as_bigint: true,
+        ..DecodeOptions::default()
     };
     let server = Server::with_options(
         conformance_schema(),

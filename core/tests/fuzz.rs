@@ -75,6 +75,35 @@ proptest! {
     }
 
     #[test]
+    fn call_head_prefix_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+        let _ = frame::call_head_prefix(&bytes);
+    }
+
+    /// The head read from the first bytes of a CALL body — cut anywhere inside its payload —
+    /// is the head that was sent.
+    #[test]
+    fn call_head_prefix_reads_the_head_before_any_payload(
+        method in "[a-z.]{1,20}/[A-Z][a-z]{0,10}",
+        key in "[a-z-]{1,10}",
+        value in "[ -~]{0,20}",
+        payload in prop::collection::vec(any::<u8>(), 1..300),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        use prost::Message;
+        let head = frame::CallHead {
+            method,
+            timeout: Some(std::time::Duration::from_millis(1500)),
+            metadata: [(key, value)].into_iter().collect(),
+            codec: hms_ffi_core::Codec::Json,
+            trace_id: "t1".into(),
+        };
+        let body = head.to_header(payload.clone().into()).encode_to_vec();
+        let payload_start = body.len() - payload.len();
+        let end = payload_start + cut.index(payload.len());
+        prop_assert_eq!(frame::call_head_prefix(&body[..end]), Some(head));
+    }
+
+    #[test]
     fn frames_round_trip(kind in 1u8..=7, stream in any::<u32>(), body in prop::collection::vec(any::<u8>(), 0..64)) {
         let kind = match kind { 1 => Kind::Hello, 2 => Kind::Call, 3 => Kind::Message, 4 => Kind::End, 5 => Kind::Status, 6 => Kind::Cancel, _ => Kind::GoAway };
         let bytes = frame::encode_frame(kind, 0, stream, &body);

@@ -4,9 +4,12 @@ import { Schema, Server, connect, HmsError, NotFound, Context, CodeName, Duratio
 
 async function main (): Promise<void> {
   const schema = Schema.load('greeter.proto', { includes: [] })
-  const server = new Server(schema, { int64: 'bigint' })
+  const server = new Server(schema, { int64: 'bigint', security: 'security.toml' })
   server.method('demo.v1.Greeter/SayHello', async (req: { name: string }, ctx: Context) => {
     const left: number | null = ctx.timeRemainingMs()
+    const who: string | null = ctx.identity
+    const pid: number | null = ctx.peerCredentials?.pid ?? null
+    console.log(who, pid, ctx.peerCredentials?.uid, ctx.peerCredentials?.gid)
     ctx.signal.addEventListener('abort', () => undefined)
     return { message: `Hello ${req.name} ${left ?? ''}` }
   })

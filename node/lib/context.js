@@ -16,6 +16,10 @@ class Context {
     this.traceId = info.traceId
     /** The authenticated caller, or `null`. */
     this.identity = info.identity ?? null
+    /** The kernel's `{ uid, gid, pid }` of a unix caller, or `null` on other transports. */
+    this.peerCredentials = info.peerCredentials
+      ? { uid: info.peerCredentials.uid, gid: info.peerCredentials.gid, pid: info.peerCredentials.pid ?? null }
+      : null
     /** When the caller stops waiting, or `null`. */
     this.deadline = info.timeRemainingMs == null ? null : new Date(Date.now() + info.timeRemainingMs)
     /** Aborted when the caller cancels or its deadline passes. */

@@ -64,11 +64,18 @@ function fromNative (e) {
   return new (errorClass(e.code))(e.message, e.details)
 }
 
-/** A thrown native error (`CODE: message`) as the matching subclass; others pass through. */
+/** A thrown native error (`CODE: message`, a NUL, the details as JSON) as the matching
+ * subclass with its details; others pass through. */
 function fromThrown (e) {
-  const m = e instanceof Error && /^([A-Z_]+): ([\s\S]*)$/.exec(e.message)
-  if (m && byCode[m[1]]) return new byCode[m[1]](m[2])
-  return e
+  const m = e instanceof Error && /^([A-Z_]+): ([^\0]*)(?:\0([\s\S]*))?$/.exec(e.message)
+  if (!m || !byCode[m[1]]) return e
+  let details
+  try {
+    details = m[3] ? JSON.parse(m[3]) : undefined
+  } catch {
+    details = undefined
+  }
+  return new byCode[m[1]](m[2], details)
 }
 
 /** Runs `f`, rethrowing native errors as `HmsError` subclasses. */

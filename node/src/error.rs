@@ -5,10 +5,12 @@ use std::collections::HashMap;
 use hms_ffi_core::{Code, DebugInfo, Details, Error, ErrorInfo, Origin};
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
+use serde::Serialize;
 
 /// A field that failed validation (`google.rpc.BadRequest.FieldViolation`).
 #[napi(object)]
-#[derive(Debug)]
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FieldViolation {
     /// Path of the field: `items[2].price`.
     pub field: String,
@@ -18,7 +20,8 @@ pub struct FieldViolation {
 
 /// Where an error was raised.
 #[napi(object)]
-#[derive(Debug)]
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ErrorOrigin {
     /// The handler's language: `node`, `python`, `rust`, …
     pub language: String,
@@ -30,21 +33,28 @@ pub struct ErrorOrigin {
 
 /// The structured details of an error.
 #[napi(object)]
-#[derive(Debug)]
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ErrorDetails {
     /// Field violations (`google.rpc.BadRequest`).
     pub field_violations: Vec<FieldViolation>,
     /// Machine-readable reason (`google.rpc.ErrorInfo.reason`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// The reason's domain.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
     /// Extra facts of the reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<HashMap<String, String>>,
     /// Stack frames of the original exception (`google.rpc.DebugInfo`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stack: Option<Vec<String>>,
     /// The original exception's type and message.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub debug: Option<String>,
     /// Where the error was raised.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<ErrorOrigin>,
 }
 
@@ -163,12 +173,13 @@ pub(crate) fn from_native(n: NativeError) -> Error {
     }
 }
 
-/// A core error thrown into JavaScript: the message starts with the code name, which the
-/// JavaScript layer turns into the matching `HmsError` subclass.
+/// A core error thrown into JavaScript: `CODE: message`, then a NUL and the details as JSON,
+/// which the JavaScript layer turns into the matching `HmsError` subclass with its details.
 pub(crate) fn throw(e: Error) -> napi::Error {
+    let details = serde_json::to_string(&to_native(&e).details).unwrap_or_default();
     napi::Error::new(
         napi::Status::GenericFailure,
-        format!("{}: {}", e.code().name(), e.message()),
+        format!("{}: {}\u{0}{details}", e.code().name(), e.message()),
     )
 }
 

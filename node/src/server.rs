@@ -35,6 +35,20 @@ pub struct CallInfo {
     pub trace_id: String,
     /// The authenticated caller, if any.
     pub identity: Option<String>,
+    /// The kernel's credentials of a unix caller (`unix://`, `grpc+unix://`).
+    pub peer_credentials: Option<PeerCredentials>,
+}
+
+/// The uid, gid and pid of a unix caller, as the kernel reports them.
+#[napi(object)]
+#[derive(Debug)]
+pub struct PeerCredentials {
+    /// The caller's effective user id.
+    pub uid: u32,
+    /// The caller's effective group id.
+    pub gid: u32,
+    /// The caller's process id, where the platform reports it.
+    pub pid: Option<i32>,
 }
 
 /// A JavaScript handler: `(request: Buffer, info: CallInfo) => Promise<CallOutcome>`; weak, so
@@ -62,21 +76,28 @@ pub struct Server {
 
 #[napi]
 impl Server {
-    /// A server for `schema`; `onCancel(id)` is called when a running call is cancelled.
+    /// A server for `schema`; `onCancel(id)` is called when a running call is cancelled;
+    /// `security` is the path of a security file (policy, tokens, limits, audit).
     #[napi(
         constructor,
-        ts_args_type = "schema: Schema, onCancel: (id: number) => void"
+        ts_args_type = "schema: Schema, onCancel: (id: number) => void, security?: string | undefined | null"
     )]
-    pub fn new(schema: &Schema, on_cancel: OnCancel) -> Server {
-        let options = ServerOptions {
-            language: "node".to_string(),
+    pub fn new(
+        schema: &Schema,
+        on_cancel: OnCancel,
+        security: Option<String>,
+    ) -> napi::Result<Server> {
+        let mut options = ServerOptions {
             decode: FOR_JS,
-            ..ServerOptions::default()
+            ..ServerOptions::for_binding("node", None, None)
         };
-        Server {
+        if let Some(path) = security {
+            options = js(options.apply_security_file(path))?;
+        }
+        Ok(Server {
             inner: Arc::new(core::Server::with_options(schema.inner.clone(), options)),
             on_cancel: Arc::new(on_cancel),
-        }
+        })
     }
 
     /// Registers the handler of a unary method.
@@ -163,6 +184,11 @@ fn call_info(ctx: &Context) -> CallInfo {
         transport: ctx.transport().to_string(),
         trace_id: ctx.trace_id().to_string(),
         identity: ctx.identity().map(str::to_string),
+        peer_credentials: ctx.peer_credentials().map(|c| PeerCredentials {
+            uid: c.uid,
+            gid: c.gid,
+            pid: c.pid,
+        }),
     }
 }
 

@@ -8,6 +8,7 @@ use napi::bindgen_prelude::Buffer;
 /// How the core presents values to JavaScript: 64-bit integer fields as bignums.
 pub(crate) const FOR_JS: DecodeOptions = DecodeOptions {
     int64_as_bigint: true,
+    mark_empty_objects: false,
 };
 
 /// CBOR from JavaScript → a value tree (the schema checks come later, in the core).

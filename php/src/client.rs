@@ -71,6 +71,7 @@ impl Client {
     pub fn connect(uri: &str, schema: Option<&Schema>) -> PhpResult<Client> {
         let options = ocore::ConnectOptions {
             schema: schema.map(|s| s.inner.clone()),
+            decode: crate::convert::DECODE,
             ..Default::default()
         };
         let r = runtime::block_on(ocore::connect_with(uri, options)).and_then(|r| r);

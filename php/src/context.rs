@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use ext_php_rs::boxed::ZBox;
 use ext_php_rs::prelude::*;
+use ext_php_rs::types::ZendHashTable;
 
 use crate::ocore;
 
@@ -44,12 +46,27 @@ impl Context {
         self.inner.identity().map(str::to_string)
     }
 
+    /// The kernel's credentials of a unix caller as `['uid' => int, 'gid' => int, 'pid' => ?int]`
+    /// (`pid` null where the platform does not report it), or null on other transports.
+    ///
+    /// @return array{uid: int, gid: int, pid: ?int}|null
+    pub fn peer_credentials(&self) -> PhpResult<Option<ZBox<ZendHashTable>>> {
+        let Some(c) = self.inner.peer_credentials() else {
+            return Ok(None);
+        };
+        let mut out = ZendHashTable::new();
+        out.insert("uid", i64::from(c.uid))?;
+        out.insert("gid", i64::from(c.gid))?;
+        out.insert("pid", c.pid.map(i64::from))?;
+        Ok(Some(out))
+    }
+
     /// The peer as the transport sees it.
     pub fn peer(&self) -> String {
         self.inner.peer().to_string()
     }
 
-    /// `inproc`, `unix` or `grpc`.
+    /// The transport the call came over: `inproc`, `unix`, `grpc`, `grpc+unix`, `http` or `ws`.
     pub fn transport(&self) -> String {
         self.inner.transport().to_string()
     }

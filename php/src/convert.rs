@@ -11,6 +11,7 @@
 //! | `DateTimeInterface` | `Timestamp` (out: `HmsFfi\Timestamp`, a `DateTimeImmutable`) |
 //! | `GMP` | `Int`, `UInt` or `BigInt` (out: `GMP` for uint64 above `PHP_INT_MAX`) |
 //! | `stdClass` (`(object)[]`) | `Map` of its properties (an empty object where any value goes) |
+//! | empty `stdClass` (out) | an empty JSON object (`google.protobuf.Struct`), so `{}` comes back as `{}` |
 //! | enum case | its name |
 //! | Duration (out) | its protobuf-JSON text, `"1.500s"` (accepted back as is) |
 
@@ -20,8 +21,15 @@ use ext_php_rs::types::{ArrayKey, ZendCallable, ZendHashTable, ZendObject, Zval}
 use ext_php_rs::zend::ClassEntry;
 
 use crate::errors::php_error;
-use crate::ocore::mapping::wkt;
+use crate::ocore::mapping::{wkt, DecodeOptions};
 use crate::ocore::{Timestamp, Value};
+
+/// How PHP servers and clients ask the core for values: an empty JSON object is marked, and
+/// becomes an empty `stdClass` here, since an empty PHP array is also an empty list.
+pub(crate) const DECODE: DecodeOptions = DecodeOptions {
+    int64_as_bigint: false,
+    mark_empty_objects: true,
+};
 
 fn call(function: &str, args: Vec<&dyn ext_php_rs::convert::IntoZvalDyn>) -> PhpResult<Zval> {
     ZendCallable::try_from_name(function)
@@ -186,6 +194,11 @@ pub(crate) fn to_php(v: &Value) -> PhpResult<Zval> {
                 ht.push(to_php(item)?)?;
             }
             out.set_hashtable(ht);
+        }
+        Value::Map(_) if v.is_empty_object() => {
+            return ZendObject::new_stdclass()
+                .into_zval(false)
+                .map_err(|e| php_error(&e.to_string()))
         }
         Value::Map(entries) => {
             let mut ht = ZendHashTable::with_capacity(entries.len() as u32);

@@ -52,27 +52,31 @@ fn option_usize(options: Option<&ZendHashTable>, key: &str) -> Option<usize> {
 
 #[php_impl]
 impl Server {
-    /// A server for `$schema`. Options: `max_message_bytes`, `max_concurrent_per_connection`.
+    /// A server for `$schema`. Options: `max_message_bytes`, `max_concurrent_per_connection`,
+    /// `security` (the path of a security file, docs/security.md; a bad file throws
+    /// `InvalidArgumentException`).
     ///
-    /// @param array{max_message_bytes?: int, max_concurrent_per_connection?: int} $options
-    pub fn __construct(schema: &Schema, options: Option<&ZendHashTable>) -> Server {
-        let mut opts = ocore::ServerOptions {
-            language: "php".to_string(),
-            ..Default::default()
-        };
-        if let Some(n) = option_usize(options, "max_message_bytes") {
-            opts.limits.max_message_bytes = n;
-        }
-        if let Some(n) = option_usize(options, "max_concurrent_per_connection") {
-            opts.limits.max_concurrent_per_connection = n;
+    /// @param array{max_message_bytes?: int, max_concurrent_per_connection?: int, security?: string} $options
+    pub fn __construct(schema: &Schema, options: Option<&ZendHashTable>) -> PhpResult<Server> {
+        let mut opts = ocore::ServerOptions::for_binding(
+            "php",
+            option_usize(options, "max_message_bytes"),
+            option_usize(options, "max_concurrent_per_connection"),
+        );
+        opts.decode = crate::convert::DECODE;
+        if let Some(path) = options
+            .and_then(|o| o.get("security"))
+            .and_then(Zval::string)
+        {
+            opts = php_result(opts.apply_security_file(path))?;
         }
         let inner = Arc::new(ocore::Server::with_options(schema.inner.clone(), opts));
-        Server {
+        Ok(Server {
             handlers: Handlers::new(inner.clone()),
             inner,
             serving: Cell::new(false),
             signals: Cell::new(false),
-        }
+        })
     }
 
     /// Registers `$handler(array $request, Context $ctx): array` for a unary method

@@ -39,41 +39,84 @@ class CancelledException extends \HmsFfi\Exception
     public const CODE_NAME = 'CANCELLED';
 }
 
+/** A connection to a server. */
 class Client
 {
+    /**
+     * Connects to an endpoint URI and discovers the server's schema, or uses `$schema` (needed
+     * for servers without hms-ffi discovery, such as a stock gRPC server).
+     */
     public static function connect(string $uri, ?\HmsFfi\Schema $schema = null): \HmsFfi\Client {}
 
+    /**
+     * Calls a unary method and returns the reply. Options: `timeout` (seconds) and
+     * `metadata` (`['key' => 'value']`). Errors are `HmsFfi\…Exception`s.
+     *
+     * @param array<string, mixed> $request
+     * @param array{timeout?: float|int, metadata?: array<string, string>} $options
+     * @return array<string, mixed>
+     */
     public function call(string $method, array $request, ?array $options = null): mixed {}
 
+    /**
+     * Every method the server offers: list of `['name' =>, 'input' =>, 'output' =>, 'kind' =>]`.
+     *
+     * @return list<array{name: string, input: string, output: string, kind: string}>
+     */
     public function methods(): array {}
 
+    /** The server's schema. */
     public function schema(): \HmsFfi\Schema {}
 
+    /** The endpoint connected to. */
     public function endpoint(): string {}
 
+    /** Closes the connection. */
     public function close(): void {}
 
     public function __construct() {}
 }
 
+/** The context of one call: method, deadline, metadata, caller, trace id, cancellation. */
 class Context
 {
+    /** The method called, `package.Service/Method`. */
     public function method(): string {}
 
+    /**
+     * The caller's metadata (the first value of each key).
+     *
+     * @return array<string, string>
+     */
     public function metadata(): array {}
 
+    /** The authenticated caller, if an interceptor set one. */
     public function identity(): ?string {}
 
+    /**
+     * The kernel's credentials of a unix caller as `['uid' => int, 'gid' => int, 'pid' => ?int]`
+     * (`pid` null where the platform does not report it), or null on other transports.
+     *
+     * @return array{uid: int, gid: int, pid: ?int}|null
+     */
+    public function peerCredentials(): ?array {}
+
+    /** The peer as the transport sees it. */
     public function peer(): string {}
 
+    /** The transport the call came over: `inproc`, `unix`, `grpc`, `grpc+unix`, `http` or `ws`. */
     public function transport(): string {}
 
+    /** The trace id of the call. */
     public function traceId(): string {}
 
+    /** The deadline as seconds since the epoch, or null. */
     public function deadline(): ?float {}
 
+    /** Seconds left before the deadline (0 once passed), or null. */
     public function timeRemaining(): ?float {}
 
+    /** True once the caller cancelled, went away, or the deadline passed. */
     public function isCancelled(): bool {}
 
     public function __construct() {}
@@ -204,37 +247,92 @@ class ResourceExhaustedException extends \HmsFfi\Exception
     public const CODE_NAME = 'RESOURCE_EXHAUSTED';
 }
 
+/** Compiled protobuf files and their services. */
 class Schema
 {
+    /**
+     * Compiles `.proto` files (one path or a list of paths); imports are looked up in
+     * `$includes`, the files' folders and the well-known types.
+     *
+     * @param string|list<string> $paths
+     * @param list<string> $includes
+     */
     public static function load(mixed $paths, ?array $includes = null): \HmsFfi\Schema {}
 
+    /** Compiles one `.proto` file given as text (`$name` is its file name for imports and errors). */
     public static function fromSource(string $name, string $text): \HmsFfi\Schema {}
 
+    /** Loads a serialized `google.protobuf.FileDescriptorSet`. */
     public static function fromDescriptorSet(string $data): \HmsFfi\Schema {}
 
+    /** The schema as a serialized `FileDescriptorSet`. */
     public function toDescriptorSet(): string {}
 
+    /**
+     * Every method: list of `['name' =>, 'input' =>, 'output' =>, 'kind' =>]`.
+     *
+     * @return list<array{name: string, input: string, output: string, kind: string}>
+     */
     public function methods(): array {}
 
+    /**
+     * Every service name.
+     *
+     * @return list<string>
+     */
     public function services(): array {}
 
     public function __construct() {}
 }
 
+/** A server for a schema; its handlers run on the PHP thread inside `serve()`. */
 class Server
 {
+    /**
+     * Registers `$handler(array $request, Context $ctx): array` for a unary method
+     * (`package.Service/Method`). It runs inside `serve()`, on this thread.
+     *
+     * @param callable(array, Context): array $handler
+     */
     public function method(string $name, mixed $handler): void {}
 
+    /**
+     * Starts listening on an endpoint URI (`inproc://name`, `unix:///path.sock`,
+     * `grpc://host:port`); returns it as bound. Calls wait until `serve()` runs, or until a
+     * client call of this thread waits (it runs them meanwhile).
+     */
     public function listen(string $uri): string {}
 
+    /**
+     * Runs handlers on this thread until `shutdown()` (from a handler, for instance), SIGINT or
+     * SIGTERM; then drains and stops the server.
+     */
     public function serve(): void {}
 
+    /**
+     * Stops the server: calls still queued get `UNAVAILABLE`, those in flight up to `$grace`
+     * seconds (5 by default); `serve()` returns. From a handler, the stop waits until that
+     * handler's reply is sent.
+     */
     public function shutdown(?float $grace = null): void {}
 
+    /**
+     * The endpoints listened on.
+     *
+     * @return list<string>
+     */
     public function endpoints(): array {}
 
+    /** True once stopped. */
     public function isStopped(): bool {}
 
+    /**
+     * A server for `$schema`. Options: `max_message_bytes`, `max_concurrent_per_connection`,
+     * `security` (the path of a security file, docs/security.md; a bad file throws
+     * `InvalidArgumentException`).
+     *
+     * @param array{max_message_bytes?: int, max_concurrent_per_connection?: int, security?: string} $options
+     */
     public function __construct(\HmsFfi\Schema $schema, ?array $options = null) {}
 }
 

@@ -19,13 +19,6 @@ final class Conformance
 {
     public const SERVICE = 'hms.conformance.v1.Conformance';
 
-    /**
-     * Cases the PHP server cannot pass, with the reason (tests/matrix/run.py lists them too).
-     * PHP has one array type: an empty object inside a google.protobuf.Value reaches a PHP
-     * handler as [] and goes back as an empty list.
-     */
-    public const KNOWN_SERVER_DEVIATIONS = ['struct_mixed'];
-
     public static function root(): string
     {
         return dirname(__DIR__, 2);
@@ -59,8 +52,8 @@ final class Conformance
 
     /**
      * Value notation (tests/conformance/README.md, JSON decoded with objects kept) → PHP natives.
-     * Requests send bytes as HmsFfi\Bytes and an empty JSON object as an empty stdClass (PHP's
-     * `{}`); replies hold plain strings and arrays.
+     * Requests send bytes as HmsFfi\Bytes; replies hold plain strings. An empty JSON object is an
+     * empty stdClass (PHP's `{}`) on both sides.
      */
     public static function notation(mixed $j, bool $request = true): mixed
     {
@@ -71,7 +64,7 @@ final class Conformance
                 $v = self::tagged(substr($tag, 1), $fields[$tag]);
                 return $request && str_contains($tag, 'bytes') ? new Bytes($v) : $v;
             }
-            if ($fields === [] && $request) {
+            if ($fields === []) {
                 return new \stdClass();
             }
             return array_map(fn($x) => self::notation($x, $request), $fields);
@@ -130,6 +123,12 @@ final class Conformance
     /** null when equal, else where they differ. Map keys compare as text. */
     public static function diff(mixed $actual, mixed $expected, string $path = '.'): ?string
     {
+        if ($expected instanceof \stdClass) {
+            // `{}`: an empty message or map field comes back as [], an empty JSON object (a
+            // google.protobuf.Struct) as an empty stdClass; never a non-empty value.
+            $empty = $actual === [] || ($actual instanceof \stdClass && get_object_vars($actual) === []);
+            return $empty ? null : "at $path: got " . var_export($actual, true) . ', expected {}';
+        }
         $show = fn($x) => var_export($x instanceof \GMP ? gmp_strval($x) . 'n' : ($x instanceof \DateTimeInterface ? Timestamp::unixParts($x) : $x), true);
         if (is_array($expected)) {
             if (!is_array($actual) || count($actual) !== count($expected)) {

@@ -80,7 +80,14 @@ final class TypesTest extends TestCase
         self::assertNull($r['at']);
         self::assertSame([], $r['tags']);
         $meta = self::$client->call(self::ECHO, ['meta' => (object) ['o' => new \stdClass(), 'l' => []]])['meta'];
-        self::assertSame(['l' => [], 'o' => []], $meta, 'stdClass is an object, [] a list, both come back as []');
+        self::assertSame([], $meta['l'], '[] is an empty list');
+        self::assertInstanceOf(\stdClass::class, $meta['o'], 'an empty JSON object comes back as an empty stdClass');
+        self::assertSame([], get_object_vars($meta['o']));
+        self::assertSame('{"l":[],"o":{}}', json_encode($meta), 'so json_encode writes the same JSON again');
+        $r = self::$client->call(self::ECHO, ['meta' => new \stdClass(), 'counts' => []]);
+        self::assertInstanceOf(\stdClass::class, $r['meta'], 'an empty Struct field is {} too');
+        self::assertSame([], $r['counts'], 'an empty map field stays an empty array');
+        self::assertNull($r['nested'], 'an unset message field is null');
     }
 
     public function testTimestampsAreDateTimeImmutableWithNanoseconds(): void

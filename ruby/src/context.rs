@@ -40,6 +40,12 @@ impl Context {
         self.inner.identity().map(str::to_string)
     }
 
+    /// The kernel's `[uid, gid, pid]` of a unix caller (`pid` nil where the platform does not
+    /// report it), or nil on other transports.
+    fn peer_credentials(&self) -> Option<(u32, u32, Option<i32>)> {
+        self.inner.peer_credentials().map(|c| (c.uid, c.gid, c.pid))
+    }
+
     /// The peer as the transport sees it.
     fn peer(&self) -> String {
         self.inner.peer().to_string()
@@ -97,6 +103,7 @@ pub(crate) fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     class.define_method("method_name", method!(Context::method_name, 0))?;
     class.define_method("metadata", method!(Context::metadata, 0))?;
     class.define_method("identity", method!(Context::identity, 0))?;
+    class.define_method("peer_credentials", method!(Context::peer_credentials, 0))?;
     class.define_method("peer", method!(Context::peer, 0))?;
     class.define_method("transport", method!(Context::transport, 0))?;
     class.define_method("trace_id", method!(Context::trace_id, 0))?;

@@ -31,21 +31,27 @@ impl Drop for Server {
 }
 
 impl Server {
-    /// `Server._new(schema, max_message_bytes, max_concurrent_per_connection)`.
+    /// `Server._new(schema, max_message_bytes, max_concurrent_per_connection, security)`:
+    /// `security` is the path of a security file (docs/security.md) or nil.
     fn new(
+        ruby: &Ruby,
         schema: &Schema,
         max_message_bytes: Option<usize>,
         max_concurrent_per_connection: Option<usize>,
-    ) -> Server {
-        let options = ocore::ServerOptions::for_binding(
+        security: Option<String>,
+    ) -> Result<Server, Error> {
+        let mut options = ocore::ServerOptions::for_binding(
             "ruby",
             max_message_bytes,
             max_concurrent_per_connection,
         );
-        Server {
+        if let Some(path) = security {
+            options = rb_result(ruby, options.apply_security_file(path))?;
+        }
+        Ok(Server {
             inner: Arc::new(ocore::Server::with_options(schema.inner.clone(), options)),
             queue: CallQueue::new(),
-        }
+        })
     }
 
     /// Routes a unary method's calls to the queue `serve` takes them from; returns the
@@ -151,7 +157,7 @@ fn run_call(ruby: &Ruby, handlers: RHash, mut call: PendingCall) -> Result<(), E
 pub(crate) fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     let class = module.define_class("Server", ruby.class_object())?;
     class.undef_default_alloc_func();
-    class.define_singleton_method("_new", function!(Server::new, 3))?;
+    class.define_singleton_method("_new", function!(Server::new, 4))?;
     class.define_method("_register", method!(Server::register, 1))?;
     class.define_method("listen", method!(Server::listen, 1))?;
     class.define_method("_serve", method!(Server::serve, 1))?;

@@ -1,5 +1,5 @@
-//! [`CallContext`]: what a handler sees besides the request; [`MetadataEntry`] and
-//! [`CallOptions`] for calls.
+//! [`CallContext`]: what a handler sees besides the request (with [`PeerCredentials`]);
+//! [`MetadataEntry`] and [`CallOptions`] for calls.
 
 use crate::ocore;
 
@@ -31,6 +31,17 @@ impl From<CallOptions> for ocore::CallOptions {
             ..ocore::CallOptions::default()
         }
     }
+}
+
+/// The kernel's credentials of a unix caller (`unix://`, `grpc+unix://`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct PeerCredentials {
+    /// The caller's effective user id.
+    pub uid: u32,
+    /// The caller's effective group id.
+    pub gid: u32,
+    /// The caller's process id, where the platform reports it.
+    pub pid: Option<i32>,
 }
 
 /// The context of one call, as a handler sees it.
@@ -81,6 +92,15 @@ impl CallContext {
     /// The authenticated caller, once an interceptor has set it.
     pub fn identity(&self) -> Option<String> {
         self.0.identity().map(str::to_string)
+    }
+
+    /// The kernel's credentials of a unix caller; `None` on other transports.
+    pub fn peer_credentials(&self) -> Option<PeerCredentials> {
+        self.0.peer_credentials().map(|c| PeerCredentials {
+            uid: c.uid,
+            gid: c.gid,
+            pid: c.pid,
+        })
     }
 
     /// The trace id (from `x-trace-id` metadata, or generated).

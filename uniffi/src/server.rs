@@ -14,17 +14,23 @@ pub struct Server(ocore::Server);
 
 #[uniffi::export]
 impl Server {
-    /// A server for `schema`; `language` names the handlers' language in error origins.
-    #[uniffi::constructor]
-    pub fn new(schema: Arc<crate::Schema>, language: String) -> Arc<Server> {
-        let options = ocore::ServerOptions {
-            language,
-            ..Default::default()
-        };
-        Arc::new(Server(ocore::Server::with_options(
+    /// A server for `schema`; `language` names the handlers' language in error origins;
+    /// `security` is the path of a security file (policy, bearer tokens, limits, audit; see
+    /// docs/security.md): a bad file is `INVALID_ARGUMENT`.
+    #[uniffi::constructor(default(security = None))]
+    pub fn new(
+        schema: Arc<crate::Schema>,
+        language: String,
+        security: Option<String>,
+    ) -> HmsResult<Arc<Server>> {
+        let mut options = ocore::ServerOptions::for_binding(&language, None, None);
+        if let Some(path) = security {
+            options = options.apply_security_file(path)?;
+        }
+        Ok(Arc::new(Server(ocore::Server::with_options(
             schema.0.clone(),
             options,
-        )))
+        ))))
     }
 
     /// Registers `handler` for the unary `method`, exchanging typed JSON text. The handler runs

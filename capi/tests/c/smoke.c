@@ -75,7 +75,21 @@ int main(void) {
   hms_error_free(err), err = NULL;
   hms_schema_from_source("echo.proto", PROTO, &schema, &err);
 
+  /* A security file with an unknown key is INVALID_ARGUMENT naming the key; NULL is none. */
+  char security[64];
+  snprintf(security, sizeof security, "/tmp/hms-capi-%d.toml", (int)getpid());
+  FILE *file = fopen(security, "w");
+  CHECK(file != NULL, "write security file");
+  if (file) fputs("[limits]\nmax_mesage_bytes = 1\n", file), fclose(file);
   HmsServer *server = NULL;
+  CHECK(hms_server_new_with_security(schema, "c", security, &server, &err) == 3, "bad security file is INVALID_ARGUMENT");
+  CHECK(err && strstr(err->message, "max_mesage_bytes") != NULL, "security error names the key");
+  CHECK(server == NULL, "no server from a bad security file");
+  hms_error_free(err), err = NULL;
+  unlink(security);
+  CHECK(hms_server_new_with_security(schema, "c", NULL, &server, &err) == 0, "server without security");
+  hms_server_free(server), server = NULL;
+
   CHECK(hms_server_new(schema, "c", &server, &err) == 0, "server");
   CHECK(hms_server_handle(server, "demo.v1.Echo/Echo", HMS_FORMAT_PROTO, echo, NULL, &err) == 0, "register echo");
   CHECK(hms_server_handle(server, "demo.v1.Echo/Fail", HMS_FORMAT_PROTO, fail, NULL, &err) == 0, "register fail");

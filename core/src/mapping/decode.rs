@@ -24,6 +24,12 @@ pub struct DecodeOptions {
     /// binding whose language has no 64-bit integer type (JavaScript: `number` is a double) can
     /// present them as its big integer type without knowing the schema.
     pub int64_as_bigint: bool,
+    /// An empty JSON object — an empty `google.protobuf.Struct`, as a field or inside a
+    /// `google.protobuf.Value` — comes out as [`Value::empty_object`] instead of an empty
+    /// [`Value::Map`], so a binding whose language has one type for lists and maps (PHP arrays)
+    /// can present it as its object type (`stdClass`) and send `{}` back as `{}`, not `[]`.
+    /// Empty messages and empty map fields stay empty maps.
+    pub mark_empty_objects: bool,
 }
 
 /// [`from_message`] with [`DecodeOptions`].
@@ -130,7 +136,7 @@ fn well_known(msg: &DynamicMessage, o: DecodeOptions) -> Option<Value> {
             nanos: int_field(msg, 2) as i32,
         }),
         "google.protobuf.Struct" => match msg.get_field_by_number(1).as_deref() {
-            Some(PValue::Map(entries)) => {
+            Some(PValue::Map(entries)) if !entries.is_empty() || !o.mark_empty_objects => {
                 let mut pairs: Vec<(&MapKey, &PValue)> = entries.iter().collect();
                 pairs.sort_by(|a, b| a.0.cmp(b.0));
                 Value::Map(
@@ -140,6 +146,7 @@ fn well_known(msg: &DynamicMessage, o: DecodeOptions) -> Option<Value> {
                         .collect(),
                 )
             }
+            _ if o.mark_empty_objects => Value::empty_object(),
             _ => Value::Map(Vec::new()),
         },
         "google.protobuf.ListValue" => match msg.get_field_by_number(1).as_deref() {

@@ -487,6 +487,11 @@ impl Encoder<'_> {
 
     fn structure(&mut self, desc: &MessageDescriptor, v: &Value) -> Option<DynamicMessage> {
         let Value::Map(entries) = v else { return None };
+        let entries = if v.is_empty_object() {
+            &[][..]
+        } else {
+            entries.as_slice()
+        };
         let value_desc = desc
             .parent_pool()
             .get_message_by_name("google.protobuf.Value")?;

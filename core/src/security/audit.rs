@@ -5,8 +5,10 @@
 //!
 //! A line: `{"time":"2026-11-27T20:15:00.123Z","identity":"alice","peer":"grpc:127.0.0.1:5…",
 //! "method":"billing.v1.Invoices/Get","transport":"grpc","code":"OK","latency_ms":0.41,
-//! "trace_id":"…"}`, with `"message"` (and `"reason"`) for a failed call. Payloads are never
-//! written.
+//! "trace_id":"…"}`, with `"message"` (and `"reason"`) for a failed call. Payloads are written
+//! only when asked for ([`AuditLog::with_payloads`], `payloads = true` in the security file):
+//! `"request"`/`"response"` of unary calls, rendered on the audit thread (see [`CallPayloads`]).
+//! Metadata (which holds tokens) is never written.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -22,6 +24,7 @@ use crate::context::Context;
 use crate::error::{Code, Error, Result};
 use crate::interceptor::Interceptor;
 use crate::mapping::wkt::format_timestamp;
+use crate::security::CallPayloads;
 use crate::value::Timestamp;
 
 /// Default number of lines queued before new ones are dropped.
@@ -36,6 +39,25 @@ pub struct AuditConfig {
     /// Lines queued before new ones are dropped; 0 for the default.
     #[serde(default)]
     pub queue: usize,
+    /// Also write the request and reply of unary calls (off by default: payloads may hold
+    /// personal data).
+    #[serde(default)]
+    pub payloads: bool,
+}
+
+/// A line waiting for the audit thread, with the payloads it renders there.
+struct Pending {
+    line: serde_json::Value,
+    payloads: Option<Arc<CallPayloads>>,
+}
+
+impl Pending {
+    fn render(mut self) -> String {
+        if let Some(p) = &self.payloads {
+            p.write_to(&mut self.line);
+        }
+        self.line.to_string()
+    }
 }
 
 /// A receiver of audit lines (each one JSON object, without the newline), run on the audit
@@ -44,8 +66,9 @@ pub type AuditCallback = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// The audit interceptor: its `after` hook queues one line per call.
 pub struct AuditLog {
-    tx: SyncSender<String>,
+    tx: SyncSender<Pending>,
     dropped: Arc<AtomicU64>,
+    payloads: bool,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -74,10 +97,10 @@ impl AuditLog {
         let mut out = std::io::BufWriter::new(file);
         Ok(AuditLog::spawn(queue, move |rx| {
             while let Ok(line) = rx.recv() {
-                let _ = writeln!(out, "{line}");
+                let _ = writeln!(out, "{}", line.render());
                 // Batch while more lines wait; flush once the queue is empty.
                 while let Ok(line) = rx.try_recv() {
-                    let _ = writeln!(out, "{line}");
+                    let _ = writeln!(out, "{}", line.render());
                 }
                 let _ = out.flush();
             }
@@ -88,6 +111,7 @@ impl AuditLog {
     pub fn to_callback(callback: AuditCallback, queue: usize) -> AuditLog {
         AuditLog::spawn(queue, move |rx| {
             while let Ok(line) = rx.recv() {
+                let line = line.render();
                 // A panicking callback loses its line, not the audit thread.
                 let cb = callback.clone();
                 let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(&line)));
@@ -95,7 +119,7 @@ impl AuditLog {
         })
     }
 
-    fn spawn(queue: usize, run: impl FnOnce(Receiver<String>) + Send + 'static) -> AuditLog {
+    fn spawn(queue: usize, run: impl FnOnce(Receiver<Pending>) + Send + 'static) -> AuditLog {
         let cap = if queue == 0 {
             DEFAULT_AUDIT_QUEUE
         } else {
@@ -108,7 +132,19 @@ impl AuditLog {
         AuditLog {
             tx,
             dropped: Arc::new(AtomicU64::new(0)),
+            payloads: false,
         }
+    }
+
+    /// Also writes the request and reply of unary calls (`"request"`, `"response"`).
+    pub fn with_payloads(mut self, on: bool) -> AuditLog {
+        self.payloads = on;
+        self
+    }
+
+    /// True when lines carry payloads.
+    pub fn records_payloads(&self) -> bool {
+        self.payloads
     }
 
     /// Lines dropped so far because the queue was full.
@@ -156,7 +192,8 @@ impl Interceptor for AuditLog {
         if dropped > 0 {
             line["dropped"] = dropped.into();
         }
-        match self.tx.try_send(line.to_string()) {
+        let payloads = self.payloads.then(|| ctx.payloads.clone()).flatten();
+        match self.tx.try_send(Pending { line, payloads }) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
                 self.dropped.fetch_add(dropped + 1, Ordering::Relaxed);

@@ -132,7 +132,8 @@ impl SecurityFile {
             security = security.with_policy(p.clone());
         }
         if let Some(a) = &self.audit {
-            security = security.with_audit(AuditLog::to_file(&a.file, a.queue)?);
+            security =
+                security.with_audit(AuditLog::to_file(&a.file, a.queue)?.with_payloads(a.payloads));
         }
         Ok(options.with_security(security))
     }

@@ -22,6 +22,7 @@ mod audit;
 mod config;
 mod glob;
 mod jwt;
+mod payloads;
 mod peer;
 mod policy;
 mod rate;
@@ -33,6 +34,7 @@ pub use audit::{audit_line, AuditCallback, AuditConfig, AuditLog, DEFAULT_AUDIT_
 pub use config::SecurityFile;
 pub use glob::matches as glob_matches;
 pub use jwt::{JwtConfig, Required};
+pub use payloads::CallPayloads;
 pub use peer::{is_network, PeerCertificate, PeerCredentials};
 pub use policy::{Decision, Policy, Rule, ANONYMOUS};
 pub use rate::RateLimit;

@@ -21,7 +21,9 @@ use crate::interceptor::{run_after, run_before, Interceptor};
 use crate::limits::Limits;
 use crate::mapping::DecodeOptions;
 use crate::schema::{MethodInfo, Schema};
-use crate::security::{filter_descriptor_set, PeerCertificate, PeerCredentials, Security};
+use crate::security::{
+    filter_descriptor_set, CallPayloads, PeerCertificate, PeerCredentials, Security,
+};
 use crate::transport::frame::CallHead;
 
 /// The method every server answers with its schema (discovery).
@@ -71,6 +73,8 @@ pub(crate) struct Dispatcher {
     pub(crate) language: String,
     pub(crate) decode: DecodeOptions,
     pub(crate) security: Option<Arc<Security>>,
+    /// The audit log records payloads: unary calls keep theirs on the context.
+    audit_payloads: bool,
     pub(crate) socket_mode: u32,
     routes: RwLock<HashMap<String, Arc<RouteEntry>>>,
     interceptors: RwLock<Arc<Vec<Arc<dyn Interceptor>>>>,
@@ -120,6 +124,11 @@ impl Dispatcher {
                     .map(|s| s.interceptors())
                     .unwrap_or_default(),
             )),
+            audit_payloads: options
+                .security
+                .as_ref()
+                .and_then(|s| s.audit())
+                .is_some_and(|a| a.records_payloads()),
             security: options.security,
             socket_mode: options.socket_mode,
             routes: RwLock::new(HashMap::new()),
@@ -349,8 +358,19 @@ impl Dispatcher {
         let mut ctx = self.context(&head, peer, cancel, start);
         let chain = self.chain();
         let _guard = self.admit_or_audit(&chain, &ctx, start)?;
+        let request = self.audit_payloads.then(|| payload.clone());
         let result = CatchPanic(Box::pin(self.unary_inner(&head, payload, &mut ctx, &chain))).await;
         let result = result.map_err(|e| e.or_origin(|| self.origin(&head)));
+        if let Some(request) = request {
+            let info = self.route(&head.method).ok().and_then(|e| e.info.clone());
+            ctx.payloads = Some(Arc::new(CallPayloads {
+                codec: head.codec,
+                request,
+                response: result.as_ref().ok().cloned(),
+                input: info.as_ref().map(MethodInfo::input),
+                output: info.as_ref().map(MethodInfo::output),
+            }));
+        }
         run_after(&chain, &ctx, result.as_ref().map(|_| ()), start.elapsed());
         result
     }

@@ -244,7 +244,7 @@ impl Trailer {
 }
 
 /// The call's head, as the dispatcher sees it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CallHead {
     /// `package.Service/Method`.
     pub method: String,
@@ -290,6 +290,34 @@ impl CallHead {
         };
         Ok((head, h.payload))
     }
+}
+
+/// The head of a CALL body too large to read whole, from its first bytes: the fields before the
+/// payload (field 6, which prost writes last). `None` when those bytes do not hold a whole,
+/// valid head. Lets a server audit a refused oversized call with its method and metadata.
+pub fn call_head_prefix(prefix: &[u8]) -> Option<CallHead> {
+    use prost::encoding::decode_varint;
+    let mut rest = prefix;
+    let end = loop {
+        let at = prefix.len() - rest.len();
+        if rest.is_empty() {
+            break at;
+        }
+        let key = decode_varint(&mut rest).ok()?;
+        match (key >> 3, key & 7) {
+            (6, _) => break at,
+            (_, 0) => {
+                decode_varint(&mut rest).ok()?;
+            }
+            (_, 2) => {
+                let n = usize::try_from(decode_varint(&mut rest).ok()?).ok()?;
+                rest = rest.get(n..)?;
+            }
+            _ => return None,
+        }
+    };
+    let header = CallHeader::decode(&prefix[..end]).ok()?;
+    CallHead::from_header(header).ok().map(|(head, _)| head)
 }
 
 /// A whole frame.

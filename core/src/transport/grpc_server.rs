@@ -221,7 +221,17 @@ fn routes(
     let v1 = builder().build_v1().map_err(reflection)?;
     let v1alpha = builder().build_v1alpha().map_err(reflection)?;
     let (reporter, health) = tonic_health::server::health_reporter();
-    let services = core.schema.services();
+    // With authentication or a policy, health answers only the overall status (service ""),
+    // which probes use without credentials; per-service statuses would list the schema.
+    let restricted = core
+        .security
+        .as_ref()
+        .is_some_and(|s| s.restricts_discovery());
+    let services = if restricted {
+        Vec::new()
+    } else {
+        core.schema.services()
+    };
     tokio::spawn(async move {
         reporter
             .set_service_status("", tonic_health::ServingStatus::Serving)
@@ -235,11 +245,7 @@ fn routes(
     let mut builder = tonic::service::Routes::builder();
     // Reflection lists the whole schema to anyone: with authentication or a policy, discovery
     // goes through Describe, which checks the caller and lists only what it may call.
-    if !core
-        .security
-        .as_ref()
-        .is_some_and(|s| s.restricts_discovery())
-    {
+    if !restricted {
         builder.add_service(v1).add_service(v1alpha);
     }
     let routes = builder.add_service(health).clone().routes();

@@ -236,7 +236,19 @@ impl Connection {
                         h.kind
                     ));
                 }
-                skip(r, len).await.map_err(|e| format!("read: {e}"))?;
+                // A CALL's head (method, metadata) comes before its payload: keep it for the
+                // audit line.
+                let keep = if h.kind == Kind::Call {
+                    frame::HEADER_SLACK
+                } else {
+                    0
+                };
+                let prefix = read_body(r, keep.min(len))
+                    .await
+                    .map_err(|e| format!("read: {e}"))?;
+                skip(r, len - prefix.len())
+                    .await
+                    .map_err(|e| format!("read: {e}"))?;
                 let err = Error::resource_exhausted(
                     "MESSAGE_TOO_LARGE",
                     format!(
@@ -244,6 +256,9 @@ impl Connection {
                         self.core.limits.max_message_bytes
                     ),
                 );
+                if let Some(head) = frame::call_head_prefix(&prefix) {
+                    self.core.refused(&head, &self.peer, &err);
+                }
                 self.finish(h.stream, Err(err)).await;
                 continue;
             }

@@ -9,9 +9,12 @@ module HmsFfi
   # HmsFfi::Internal (or the code of an HmsFfi::Error it raised) with the class, message and
   # backtrace in its details; the server keeps serving.
   class Server
-    # A server for `schema`; limits default to the core's (4 MiB messages).
-    def self.new(schema, max_message_bytes: nil, max_concurrent_per_connection: nil)
-      server = _new(schema, max_message_bytes, max_concurrent_per_connection)
+    # A server for `schema`; limits default to the core's (4 MiB messages). `security` is the
+    # path of a security file (policy, bearer tokens, limits, audit: docs/security.md); a bad
+    # file raises HmsFfi::InvalidArgument.
+    def self.new(schema, max_message_bytes: nil, max_concurrent_per_connection: nil, security: nil)
+      security = security&.to_s
+      server = _new(schema, max_message_bytes, max_concurrent_per_connection, security)
       server.send(:setup, schema)
       server
     end

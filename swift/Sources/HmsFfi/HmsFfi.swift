@@ -425,6 +425,38 @@ private let UNIFFI_CALLBACK_UNEXPECTED_ERROR: Int32 = 2
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
+    typealias FfiType = UInt32
+    typealias SwiftType = UInt32
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt32 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterInt32: FfiConverterPrimitive {
+    typealias FfiType = Int32
+    typealias SwiftType = Int32
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Int32 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: Int32, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterUInt64: FfiConverterPrimitive {
     typealias FfiType = UInt64
     typealias SwiftType = UInt64
@@ -565,6 +597,11 @@ public protocol CallContextProtocol: AnyObject, Sendable {
     func peer()  -> String
     
     /**
+     * The kernel's credentials of a unix caller; `None` on other transports.
+     */
+    func peerCredentials()  -> PeerCredentials?
+    
+    /**
      * Milliseconds left before the caller's deadline; `None` without one.
      */
     func remainingMs()  -> UInt64?
@@ -693,6 +730,17 @@ open func method() -> String  {
 open func peer() -> String  {
     return try!  FfiConverterString.lift(try! rustCall() {
     uniffi_hms_ffi_uniffi_fn_method_callcontext_peer(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * The kernel's credentials of a unix caller; `None` on other transports.
+     */
+open func peerCredentials() -> PeerCredentials?  {
+    return try!  FfiConverterOptionTypePeerCredentials.lift(try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_method_callcontext_peer_credentials(
             self.uniffiCloneHandle(),$0
     )
 })
@@ -1752,14 +1800,17 @@ open class Server: ServerProtocol, @unchecked Sendable {
         return try! rustCall { uniffi_hms_ffi_uniffi_fn_clone_server(self.handle, $0) }
     }
     /**
-     * A server for `schema`; `language` names the handlers' language in error origins.
+     * A server for `schema`; `language` names the handlers' language in error origins;
+     * `security` is the path of a security file (policy, bearer tokens, limits, audit; see
+     * docs/security.md): a bad file is `INVALID_ARGUMENT`.
      */
-public convenience init(schema: Schema, language: String) {
+public convenience init(schema: Schema, language: String, security: String? = nil)throws  {
     let handle =
-        try! rustCall() {
+        try rustCallWithError(FfiConverterTypeHmsError_lift) {
     uniffi_hms_ffi_uniffi_fn_constructor_server_new(
         FfiConverterTypeSchema_lower(schema),
-        FfiConverterString.lower(language),$0
+        FfiConverterString.lower(language),
+        FfiConverterOptionString.lower(security),$0
     )
 }
     self.init(unsafeFromHandle: handle)
@@ -2418,6 +2469,85 @@ public func FfiConverterTypeOrigin_lift(_ buf: RustBuffer) throws -> Origin {
 #endif
 public func FfiConverterTypeOrigin_lower(_ value: Origin) -> RustBuffer {
     return FfiConverterTypeOrigin.lower(value)
+}
+
+
+/**
+ * The kernel's credentials of a unix caller (`unix://`, `grpc+unix://`).
+ */
+public struct PeerCredentials: Equatable, Hashable {
+    /**
+     * The caller's effective user id.
+     */
+    public var uid: UInt32
+    /**
+     * The caller's effective group id.
+     */
+    public var gid: UInt32
+    /**
+     * The caller's process id, where the platform reports it.
+     */
+    public var pid: Int32?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The caller's effective user id.
+         */uid: UInt32, 
+        /**
+         * The caller's effective group id.
+         */gid: UInt32, 
+        /**
+         * The caller's process id, where the platform reports it.
+         */pid: Int32?) {
+        self.uid = uid
+        self.gid = gid
+        self.pid = pid
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PeerCredentials: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePeerCredentials: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PeerCredentials {
+        return
+            try PeerCredentials(
+                uid: FfiConverterUInt32.read(from: &buf), 
+                gid: FfiConverterUInt32.read(from: &buf), 
+                pid: FfiConverterOptionInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PeerCredentials, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.uid, into: &buf)
+        FfiConverterUInt32.write(value.gid, into: &buf)
+        FfiConverterOptionInt32.write(value.pid, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePeerCredentials_lift(_ buf: RustBuffer) throws -> PeerCredentials {
+    return try FfiConverterTypePeerCredentials.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePeerCredentials_lower(_ value: PeerCredentials) -> RustBuffer {
+    return FfiConverterTypePeerCredentials.lower(value)
 }
 
 // Note that we don't yet support `indirect` for enums.
@@ -3082,6 +3212,30 @@ public func FfiConverterTypeHmsError_lower(_ value: HmsError) -> RustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionInt32: FfiConverterRustBuffer {
+    typealias SwiftType = Int32?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterInt32.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterInt32.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
     typealias SwiftType = UInt64?
 
@@ -3194,6 +3348,30 @@ fileprivate struct FfiConverterOptionTypeOrigin: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeOrigin.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypePeerCredentials: FfiConverterRustBuffer {
+    typealias SwiftType = PeerCredentials?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypePeerCredentials.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypePeerCredentials.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -3422,6 +3600,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hms_ffi_uniffi_checksum_method_callcontext_peer() != 7712) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_hms_ffi_uniffi_checksum_method_callcontext_peer_credentials() != 26982) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_hms_ffi_uniffi_checksum_method_callcontext_remaining_ms() != 31193) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3476,7 +3657,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hms_ffi_uniffi_checksum_constructor_schema_load() != 28978) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_hms_ffi_uniffi_checksum_constructor_server_new() != 63419) {
+    if (uniffi_hms_ffi_uniffi_checksum_constructor_server_new() != 12377) {
         return InitializationResult.apiChecksumMismatch
     }
 

@@ -370,6 +370,11 @@ RustBuffer uniffi_hms_ffi_uniffi_fn_method_callcontext_method(uint64_t ptr, Rust
 RustBuffer uniffi_hms_ffi_uniffi_fn_method_callcontext_peer(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CALLCONTEXT_PEER_CREDENTIALS
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CALLCONTEXT_PEER_CREDENTIALS
+RustBuffer uniffi_hms_ffi_uniffi_fn_method_callcontext_peer_credentials(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CALLCONTEXT_REMAINING_MS
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CALLCONTEXT_REMAINING_MS
 RustBuffer uniffi_hms_ffi_uniffi_fn_method_callcontext_remaining_ms(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -472,7 +477,7 @@ void uniffi_hms_ffi_uniffi_fn_free_server(uint64_t handle, RustCallStatus *_Nonn
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CONSTRUCTOR_SERVER_NEW
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CONSTRUCTOR_SERVER_NEW
-uint64_t uniffi_hms_ffi_uniffi_fn_constructor_server_new(uint64_t schema, RustBuffer language, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_hms_ffi_uniffi_fn_constructor_server_new(uint64_t schema, RustBuffer language, RustBuffer security, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVER_ENDPOINTS
@@ -851,6 +856,12 @@ uint16_t uniffi_hms_ffi_uniffi_checksum_method_callcontext_method(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CALLCONTEXT_PEER
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CALLCONTEXT_PEER
 uint16_t uniffi_hms_ffi_uniffi_checksum_method_callcontext_peer(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CALLCONTEXT_PEER_CREDENTIALS
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CALLCONTEXT_PEER_CREDENTIALS
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_callcontext_peer_credentials(void
     
 );
 #endif

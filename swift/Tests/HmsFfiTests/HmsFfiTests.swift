@@ -89,7 +89,7 @@ final class HmsFfiTests: XCTestCase {
         """
 
     func serve(_ name: String) throws -> Client {
-        let server = Server(schema: try Schema.fromSource(name: "demo.proto", text: Self.proto), language: "swift")
+        let server = try Server(schema: try Schema.fromSource(name: "demo.proto", text: Self.proto), language: "swift")
         try server.handle(method: "demo.v1.Demo/Echo", handler: Echo())
         try server.handle(method: "demo.v1.Demo/Throw", handler: Thrower())
         try server.handleRaw(method: "demo.v1.Demo/Raw", handler: RawEcho())
@@ -146,7 +146,7 @@ final class HmsFfiTests: XCTestCase {
     /// Every Fail vector of tests/conformance/vectors/errors.json against a Swift Fail handler.
     func testConformanceErrorVectors() throws {
         let schema = try Schema.load(files: [repoRoot.appendingPathComponent("tests/conformance/conformance.proto").path], includes: [])
-        let server = Server(schema: schema, language: "swift")
+        let server = try Server(schema: schema, language: "swift")
         try server.handle(method: "hms.conformance.v1.Conformance/Fail", handler: Fail())
         let client = try Client.connect(uri: try server.listen(uri: "inproc://swift-conformance"))
         defer { try? server.shutdown(graceMs: 100) }

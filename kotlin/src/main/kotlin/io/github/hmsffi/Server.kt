@@ -16,10 +16,14 @@ import io.github.hmsffi.ffi.Server as NativeServer
  * server.method("demo.v1.Greeter/SayHello") { req, _ -> mapOf("message" to "Hello ${req["name"]}") }
  * server.listen("unix:///tmp/greeter.sock")
  * ```
+ *
+ * [security] is the path of a security file (policy, bearer tokens, limits, audit; see
+ * docs/security.md); a bad file throws `HmsException.InvalidArgument`. Handlers read the caller
+ * with `ctx.identity()` and, over unix, `ctx.peerCredentials()`.
  */
-class Server(schema: NativeSchema) : AutoCloseable {
+class Server(schema: NativeSchema, security: String? = null) : AutoCloseable {
     /** The generated server this wraps. */
-    val native = NativeServer(schema, "kotlin")
+    val native = NativeServer(schema, "kotlin", security)
 
     /**
      * Serves the unary [method] with [handler], which gets the request as a `Map` and returns the

@@ -715,6 +715,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_callcontext_peer(
     ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_callcontext_peer_credentials(
+    ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_callcontext_remaining_ms(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_callcontext_trace_id(
@@ -811,6 +813,8 @@ external fun uniffi_hms_ffi_uniffi_fn_method_callcontext_method(`ptr`: Long,unif
 ): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_method_callcontext_peer(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
+external fun uniffi_hms_ffi_uniffi_fn_method_callcontext_peer_credentials(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_method_callcontext_remaining_ms(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_method_callcontext_trace_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -851,7 +855,7 @@ external fun uniffi_hms_ffi_uniffi_fn_clone_server(`handle`: Long,uniffi_out_err
 ): Long
 external fun uniffi_hms_ffi_uniffi_fn_free_server(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Unit
-external fun uniffi_hms_ffi_uniffi_fn_constructor_server_new(`schema`: Long,`language`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+external fun uniffi_hms_ffi_uniffi_fn_constructor_server_new(`schema`: Long,`language`: RustBuffer.ByValue,`security`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
 external fun uniffi_hms_ffi_uniffi_fn_method_server_endpoints(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
@@ -1028,6 +1032,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_callcontext_peer() != 7712) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_callcontext_peer_credentials() != 26982) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_callcontext_remaining_ms() != 31193) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1082,7 +1089,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_schema_load() != 28978) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_server_new() != 63419) {
+    if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_server_new() != 12377) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -1311,6 +1318,52 @@ private class JavaLangRefCleanable(
     val cleanable: java.lang.ref.Cleaner.Cleanable
 ) : UniffiCleaner.Cleanable {
     override fun clean() = cleanable.clean()
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterUInt: FfiConverter<UInt, Int> {
+    override fun lift(value: Int): UInt {
+        return value.toUInt()
+    }
+
+    override fun read(buf: ByteBuffer): UInt {
+        return lift(buf.getInt())
+    }
+
+    override fun lower(value: UInt): Int {
+        return value.toInt()
+    }
+
+    override fun allocationSize(value: UInt) = 4UL
+
+    override fun write(value: UInt, buf: ByteBuffer) {
+        buf.putInt(value.toInt())
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterInt: FfiConverter<Int, Int> {
+    override fun lift(value: Int): Int {
+        return value
+    }
+
+    override fun read(buf: ByteBuffer): Int {
+        return buf.getInt()
+    }
+
+    override fun lower(value: Int): Int {
+        return value
+    }
+
+    override fun allocationSize(value: Int) = 4UL
+
+    override fun write(value: Int, buf: ByteBuffer) {
+        buf.putInt(value)
+    }
 }
 
 /**
@@ -1567,6 +1620,11 @@ public interface CallContextInterface {
     fun `peer`(): kotlin.String
     
     /**
+     * The kernel's credentials of a unix caller; `None` on other transports.
+     */
+    fun `peerCredentials`(): PeerCredentials?
+    
+    /**
      * Milliseconds left before the caller's deadline; `None` without one.
      */
     fun `remainingMs`(): kotlin.ULong?
@@ -1766,6 +1824,22 @@ open class CallContext: Disposable, AutoCloseable, CallContextInterface
     callWithHandle {
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_hms_ffi_uniffi_fn_method_callcontext_peer(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The kernel's credentials of a unix caller; `None` on other transports.
+     */override fun `peerCredentials`(): PeerCredentials? {
+            return FfiConverterOptionalTypePeerCredentials.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_callcontext_peer_credentials(
         it,
         _status)
 }
@@ -3446,14 +3520,16 @@ open class Server: Disposable, AutoCloseable, ServerInterface
         this.cleanable = null
     }
     /**
-     * A server for `schema`; `language` names the handlers' language in error origins.
+     * A server for `schema`; `language` names the handlers' language in error origins;
+     * `security` is the path of a security file (policy, bearer tokens, limits, audit; see
+     * docs/security.md): a bad file is `INVALID_ARGUMENT`.
      */
-    constructor(`schema`: Schema, `language`: kotlin.String) :
+    constructor(`schema`: Schema, `language`: kotlin.String, `security`: kotlin.String? = null) :
         this(UniffiWithHandle, 
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(HmsException) { _status ->
     UniffiLib.uniffi_hms_ffi_uniffi_fn_constructor_server_new(
     
-        FfiConverterTypeSchema.lower(`schema`),FfiConverterString.lower(`language`),_status)
+        FfiConverterTypeSchema.lower(`schema`),FfiConverterString.lower(`language`),FfiConverterOptionalString.lower(`security`),_status)
 }
     )
 
@@ -4025,6 +4101,61 @@ public object FfiConverterTypeOrigin: FfiConverterRustBuffer<Origin> {
             FfiConverterString.write(value.`language`, buf)
             FfiConverterString.write(value.`service`, buf)
             FfiConverterString.write(value.`method`, buf)
+    }
+}
+
+
+
+/**
+ * The kernel's credentials of a unix caller (`unix://`, `grpc+unix://`).
+ */
+data class PeerCredentials (
+    /**
+     * The caller's effective user id.
+     */
+    var `uid`: kotlin.UInt
+    , 
+    /**
+     * The caller's effective group id.
+     */
+    var `gid`: kotlin.UInt
+    , 
+    /**
+     * The caller's process id, where the platform reports it.
+     */
+    var `pid`: kotlin.Int?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePeerCredentials: FfiConverterRustBuffer<PeerCredentials> {
+    override fun read(buf: ByteBuffer): PeerCredentials {
+        return PeerCredentials(
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterOptionalInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PeerCredentials) = (
+            FfiConverterUInt.allocationSize(value.`uid`) +
+            FfiConverterUInt.allocationSize(value.`gid`) +
+            FfiConverterOptionalInt.allocationSize(value.`pid`)
+    )
+
+    override fun write(value: PeerCredentials, buf: ByteBuffer) {
+            FfiConverterUInt.write(value.`uid`, buf)
+            FfiConverterUInt.write(value.`gid`, buf)
+            FfiConverterOptionalInt.write(value.`pid`, buf)
     }
 }
 
@@ -4819,6 +4950,38 @@ public object FfiConverterTypeHmsError : FfiConverterRustBuffer<HmsException> {
 /**
  * @suppress
  */
+public object FfiConverterOptionalInt: FfiConverterRustBuffer<kotlin.Int?> {
+    override fun read(buf: ByteBuffer): kotlin.Int? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterInt.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.Int?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterInt.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.Int?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterInt.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalULong: FfiConverterRustBuffer<kotlin.ULong?> {
     override fun read(buf: ByteBuffer): kotlin.ULong? {
         if (buf.get().toInt() == 0) {
@@ -4969,6 +5132,38 @@ public object FfiConverterOptionalTypeOrigin: FfiConverterRustBuffer<Origin?> {
         } else {
             buf.put(1)
             FfiConverterTypeOrigin.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypePeerCredentials: FfiConverterRustBuffer<PeerCredentials?> {
+    override fun read(buf: ByteBuffer): PeerCredentials? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypePeerCredentials.read(buf)
+    }
+
+    override fun allocationSize(value: PeerCredentials?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypePeerCredentials.allocationSize(value)
+        }
+    }
+
+    override fun write(value: PeerCredentials?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypePeerCredentials.write(value, buf)
         }
     }
 }
