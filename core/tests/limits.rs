@@ -9,6 +9,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use common::{all_endpoints, conformance_schema, msg};
+use hms_ffi_core::security::{Security, TlsConfig};
 use hms_ffi_core::{connect, CallOptions, Code, Limits, Server, ServerOptions, Value};
 
 const ECHO: &str = "hms.conformance.v1.Conformance/Echo";
@@ -162,6 +163,45 @@ async fn slow_loris_connections_do_not_starve_other_clients() {
         });
         for (i, h) in calls.enumerate() {
             let r = h.await.unwrap().unwrap_or_else(|e| panic!("{scheme}: {e}"));
+            assert_eq!(
+                r.get("unicode_text").and_then(Value::as_str),
+                Some(format!("n{i}").as_str())
+            );
+        }
+    }
+}
+
+/// The TLS transports: 64 connections that stop inside the TLS handshake (a ClientHello's record
+/// and handshake headers, then nothing) hold only their own tasks; they are dropped after 10 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_loris_tls_handshakes_do_not_starve_other_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = common::pki::Pki::new(dir.path(), "ca");
+    let (cert, key) = common::pki::server_cert(&pki);
+    let tls = TlsConfig {
+        cert_file: Some(cert),
+        key_file: Some(key),
+        ..TlsConfig::default()
+    };
+    let options = ServerOptions::default().with_security(Security::new().with_tls(&tls).unwrap());
+    let tls_server = Server::with_options(conformance_schema(), options);
+    tls_server
+        .unary(ECHO, |req, _| async move { Ok(req) })
+        .unwrap();
+    let partial: &[u8] = &[
+        0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03,
+    ];
+    for scheme in ["grpcs", "https", "wss"] {
+        let uri = tls_server
+            .listen(&format!("{scheme}://127.0.0.1:0"))
+            .unwrap();
+        let _slow = slow_loris(&uri, 64, partial);
+        let uri = format!("{uri}?ca={}", pki.ca_file("ca").display());
+        let client = connect(&uri).await.unwrap();
+        let opts = CallOptions::with_timeout(Duration::from_secs(3));
+        for i in 0..20 {
+            let r = client.call(ECHO, &text(&format!("n{i}")), &opts).await;
+            let r = r.unwrap_or_else(|e| panic!("{scheme}: {e}"));
             assert_eq!(
                 r.get("unicode_text").and_then(Value::as_str),
                 Some(format!("n{i}").as_str())

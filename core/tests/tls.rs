@@ -4,11 +4,14 @@
 //! handshake while the server keeps serving; a client that does not trust the server refuses it.
 #![allow(missing_docs, clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::pki::{server_cert, Pki};
 use hms_ffi_core::security::{
     AuditLog, ClientTlsConfig, JwtConfig, Policy, Required, Security, TlsConfig,
 };
@@ -16,10 +19,7 @@ use hms_ffi_core::{
     connect_with, runtime, CallOptions, Client, Code, ConnectOptions, Schema, Server,
     ServerOptions, Value,
 };
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, SanType,
-};
+use rcgen::SanType;
 
 const PROTO: &str = r#"
     syntax = "proto3"; package tls.v1;
@@ -30,59 +30,6 @@ const HELLO: &str = "tls.v1.Vault/Hello";
 const OPEN: &str = "tls.v1.Vault/Open";
 const ALICE: &str = "spiffe://example.org/alice";
 const SECRET: &str = "a-test-secret-of-at-least-32-bytes!!";
-
-/// A CA and the PEM files it issues, in a temporary directory.
-struct Pki {
-    dir: PathBuf,
-    ca: CertifiedIssuer<'static, KeyPair>,
-}
-
-impl Pki {
-    fn new(dir: &Path, name: &str) -> Pki {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, name);
-        let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
-        std::fs::write(dir.join(format!("{name}.pem")), ca.pem()).unwrap();
-        Pki {
-            dir: dir.to_path_buf(),
-            ca,
-        }
-    }
-
-    fn ca_file(&self, name: &str) -> PathBuf {
-        self.dir.join(format!("{name}.pem"))
-    }
-
-    /// Issues a leaf certificate; returns the paths of its PEM chain and key.
-    fn issue(&self, file: &str, cn: &str, sans: Vec<SanType>, client: bool) -> (PathBuf, PathBuf) {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.distinguished_name.push(DnType::CommonName, cn);
-        params.subject_alt_names = sans;
-        params.extended_key_usages = vec![if client {
-            ExtendedKeyUsagePurpose::ClientAuth
-        } else {
-            ExtendedKeyUsagePurpose::ServerAuth
-        }];
-        let key = KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &self.ca).unwrap();
-        let (c, k) = (
-            self.dir.join(format!("{file}.pem")),
-            self.dir.join(format!("{file}.key")),
-        );
-        std::fs::write(&c, cert.pem()).unwrap();
-        std::fs::write(&k, key.serialize_pem()).unwrap();
-        (c, k)
-    }
-}
-
-fn server_cert(pki: &Pki) -> (PathBuf, PathBuf) {
-    let sans = vec![
-        SanType::DnsName("localhost".try_into().unwrap()),
-        SanType::IpAddress("127.0.0.1".parse().unwrap()),
-    ];
-    pki.issue("server", "server", sans, false)
-}
 
 /// A server with mutual TLS, a policy that opens the vault to alice's certificate only, bearer
 /// tokens accepted but not required, and an audit log kept in memory.

@@ -2,6 +2,8 @@
 //! conformance vectors' value notation.
 #![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
 
+pub mod pki;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
