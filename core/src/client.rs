@@ -15,6 +15,7 @@ use crate::error::{Code, Error, Result};
 use crate::interceptor::{run_after, run_before, Interceptor};
 use crate::limits::Limits;
 use crate::mapping::{json, DecodeOptions};
+use crate::response::Reply;
 use crate::schema::{MethodInfo, Schema, StreamingKind};
 use crate::server::{DescribeResponse, DESCRIBE_METHOD};
 use crate::transport::frame::CallHead;
@@ -114,8 +115,8 @@ pub async fn connect_with(uri: &str, options: ConnectOptions) -> Result<Client> 
                 timeout: Some(Duration::from_secs(10)),
                 ..CallHead::default()
             };
-            let bytes = transport.unary(head, Bytes::new()).await?;
-            let d = DescribeResponse::decode(bytes)
+            let reply = transport.unary(head, Bytes::new()).await?;
+            let d = DescribeResponse::decode(reply.message)
                 .map_err(|e| Error::new(Code::Internal, format!("bad discovery reply: {e}")))?;
             (
                 Schema::from_descriptor_set(&d.descriptor_set)?,
@@ -175,6 +176,19 @@ impl ClientStream {
         // Dropping the raw sender half-closes the stream on the wire.
         let (dead, _) = tokio::sync::mpsc::unbounded_channel();
         self.raw.tx = dead;
+    }
+
+    /// The response headers (gRPC initial metadata), once they have arrived: on `grpc://` with
+    /// the first response, on `unix://`, `ws://` and `inproc://` (whose wire protocol v1 sends
+    /// them with the outcome) once [`next`](ClientStream::next) has returned `None` or an error.
+    pub fn headers(&self) -> Option<Metadata> {
+        self.raw.response.headers()
+    }
+
+    /// The response trailers (gRPC trailing metadata): complete once
+    /// [`next`](ClientStream::next) has returned `None` or an error.
+    pub fn trailers(&self) -> Metadata {
+        self.raw.response.trailers()
     }
 
     /// The next response; `None` when the server ended the call successfully.
@@ -295,6 +309,20 @@ impl Client {
 
     /// Calls a unary method with a value; returns the reply as a value.
     pub async fn call(&self, method: &str, request: &Value, opts: &CallOptions) -> Result<Value> {
+        Ok(self
+            .call_with_metadata(method, request, opts)
+            .await?
+            .message)
+    }
+
+    /// [`call`](Client::call), returning the response headers and trailers the handler set
+    /// with the reply.
+    pub async fn call_with_metadata(
+        &self,
+        method: &str,
+        request: &Value,
+        opts: &CallOptions,
+    ) -> Result<Reply<Value>> {
         let (info, codec) = self.resolve(method, opts)?;
         if let Some(i) = &info {
             if i.kind() != StreamingKind::Unary {
@@ -314,7 +342,16 @@ impl Client {
         let name = info.as_ref().map_or(method.to_string(), |i| i.name.clone());
         let reply = self.call_bytes(&name, bytes.into(), opts, codec).await?;
         let output = info.as_ref().map(|i| i.output());
-        codec.decode_with(output.as_ref(), &reply, depth, self.inner.decode)
+        Ok(Reply {
+            message: codec.decode_with(
+                output.as_ref(),
+                &reply.message,
+                depth,
+                self.inner.decode,
+            )?,
+            headers: reply.headers,
+            trailers: reply.trailers,
+        })
     }
 
     /// [`call`](Client::call) from synchronous code (never on a reactor thread).
@@ -334,6 +371,19 @@ impl Client {
         request: Bytes,
         opts: &CallOptions,
     ) -> Result<Bytes> {
+        Ok(self
+            .call_raw_with_metadata(method, request, opts)
+            .await?
+            .message)
+    }
+
+    /// [`call_raw`](Client::call_raw), returning the response headers and trailers too.
+    pub async fn call_raw_with_metadata(
+        &self,
+        method: &str,
+        request: Bytes,
+        opts: &CallOptions,
+    ) -> Result<Reply<Bytes>> {
         let info = self.inner.schema.require_method(method)?;
         self.inner.limits.check_message(request.len(), "request")?;
         let name = info.name.clone();
@@ -346,7 +396,7 @@ impl Client {
         request: Bytes,
         opts: &CallOptions,
         codec: Codec,
-    ) -> Result<Bytes> {
+    ) -> Result<Reply<Bytes>> {
         let transport = self.inner.transport.clone();
         let head = self.head(method, opts, codec);
         self.run(head, move |head| {

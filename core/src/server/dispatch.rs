@@ -20,6 +20,7 @@ use crate::handler::{DecodeFn, EncodeFn, RequestStream, ResponseSink, Route};
 use crate::interceptor::{run_after, run_before, Interceptor};
 use crate::limits::Limits;
 use crate::mapping::DecodeOptions;
+use crate::response::ResponseMetadata;
 use crate::schema::{MethodInfo, Schema};
 use crate::security::{filter_descriptor_set, PeerCredentials, Security};
 use crate::transport::frame::CallHead;
@@ -242,7 +243,7 @@ impl Dispatcher {
     /// the interceptors' `after` hooks (the audit log) still see it.
     pub(crate) fn refused(&self, head: &CallHead, peer: &Peer, e: &Error) {
         let start = Instant::now();
-        let ctx = self.context(head, peer, CancellationToken::new(), start);
+        let ctx = self.context(head, peer, CancellationToken::new(), start, Arc::default());
         run_after(&self.chain(), &ctx, Err(e), start.elapsed());
     }
 
@@ -264,6 +265,7 @@ impl Dispatcher {
         peer: &Peer,
         cancel: CancellationToken,
         start: Instant,
+        response: Arc<ResponseMetadata>,
     ) -> Context {
         let mut ctx = Context::new(head.method.clone(), peer.transport, peer.address.clone());
         let timeout = match (head.timeout, self.limits.max_deadline) {
@@ -277,6 +279,7 @@ impl Dispatcher {
         ctx.identity = peer.cred.map(|c| c.identity());
         ctx.trace_id = head.trace_id.clone();
         ctx.cancel = cancel;
+        ctx.response = response;
         ctx.finish_setup();
         ctx
     }
@@ -329,16 +332,18 @@ impl Dispatcher {
         }
     }
 
-    /// A unary call: request bytes in, reply bytes out.
+    /// A unary call: request bytes in, reply bytes out; the handler's response metadata is
+    /// left in `response` for the transport to send.
     pub(crate) async fn unary(
         self: &Arc<Self>,
         head: CallHead,
         payload: Bytes,
         peer: &Peer,
         cancel: CancellationToken,
+        response: Arc<ResponseMetadata>,
     ) -> Result<Bytes> {
         let start = Instant::now();
-        let mut ctx = self.context(&head, peer, cancel, start);
+        let mut ctx = self.context(&head, peer, cancel, start, response);
         let chain = self.chain();
         let _guard = self.admit_or_audit(&chain, &ctx, start)?;
         let result = CatchPanic(Box::pin(self.unary_inner(&head, payload, &mut ctx, &chain))).await;
@@ -435,16 +440,17 @@ impl Dispatcher {
     }
 
     /// A streaming call (any kind): requests arrive on `input`, responses leave on `output`.
+    /// The response headers in `response` are sealed before the first response is queued.
     pub(crate) async fn stream(
         self: &Arc<Self>,
         head: CallHead,
         peer: &Peer,
         cancel: CancellationToken,
-        input: mpsc::UnboundedReceiver<Bytes>,
-        output: mpsc::UnboundedSender<Bytes>,
+        (input, output): (mpsc::UnboundedReceiver<Bytes>, mpsc::UnboundedSender<Bytes>),
+        response: Arc<ResponseMetadata>,
     ) -> Result<()> {
         let start = Instant::now();
-        let mut ctx = self.context(&head, peer, cancel, start);
+        let mut ctx = self.context(&head, peer, cancel, start, response);
         let chain = self.chain();
         let _guard = self.admit_or_audit(&chain, &ctx, start)?;
         let result = async {
@@ -452,7 +458,11 @@ impl Dispatcher {
             let entry = self.route(&head.method)?;
             let (decode, encode) = self.codecs(&entry, head.codec)?;
             let requests = RequestStream { rx: input, decode };
-            let sink = ResponseSink { tx: output, encode };
+            let sink = ResponseSink {
+                tx: output,
+                encode,
+                response: ctx.response.clone(),
+            };
             match &entry.route {
                 Route::Stream(h) => {
                     self.guarded(&ctx, h.call(requests, sink, ctx.clone()))

@@ -21,6 +21,7 @@ use super::frame::{
     self, CallHead, CallHeader, Hello, Kind, Trailer, FLAG_END, FLAG_UNARY, HEADER_LEN,
 };
 use crate::error::{Code, Error, Result};
+use crate::response::ResponseMetadata;
 use crate::security::PeerCredentials;
 use crate::server::dispatch::{Dispatcher, Peer};
 
@@ -363,23 +364,23 @@ impl Connection {
         if unary {
             tokio::spawn(async move {
                 let _writing = writing;
-                let result = core.unary(head, payload, &peer, cancel).await;
+                let response = Arc::new(ResponseMetadata::default());
+                let result = core
+                    .unary(head, payload, &peer, cancel, response.clone())
+                    .await;
                 if let Ok(mut s) = streams.lock() {
                     s.remove(&id);
                 }
-                let bytes = frame::encode_message_frame(
-                    Kind::Status,
-                    0,
-                    id,
-                    &Trailer::from_result(&result),
-                );
+                let trailer = Trailer::from_result(&result).with_metadata(response.take_all());
+                let bytes = frame::encode_message_frame(Kind::Status, 0, id, &trailer);
                 let _ = write_frame(&writer, &bytes).await;
             });
         } else {
             tokio::spawn(async move {
                 let _writing = writing;
                 let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Bytes>();
-                let run = core.stream(head, &peer, cancel, input_rx, out_tx);
+                let response = Arc::new(ResponseMetadata::default());
+                let run = core.stream(head, &peer, cancel, (input_rx, out_tx), response.clone());
                 tokio::pin!(run);
                 let result = loop {
                     tokio::select! {
@@ -397,15 +398,12 @@ impl Connection {
                 if let Ok(mut s) = streams.lock() {
                     s.remove(&id);
                 }
+                // v1 has no frame for headers: a stream's headers come with its STATUS too.
                 let status = result.map(|_| Bytes::new());
+                let trailer = Trailer::from_result(&status).with_metadata(response.take_all());
                 let _ = write_frame(
                     &writer,
-                    &frame::encode_message_frame(
-                        Kind::Status,
-                        0,
-                        id,
-                        &Trailer::from_result(&status),
-                    ),
+                    &frame::encode_message_frame(Kind::Status, 0, id, &trailer),
                 )
                 .await;
             });
