@@ -238,7 +238,7 @@ impl Client {
         method: &str,
         opts: &CallOptions,
         codec: Codec,
-    ) -> (CallHead, CancellationToken) {
+    ) -> (CallHead, Option<CancellationToken>) {
         let head = CallHead {
             method: method.to_string(),
             timeout: opts.timeout,
@@ -246,47 +246,34 @@ impl Client {
             codec,
             trace_id: String::new(),
         };
-        (head, opts.cancel.clone().unwrap_or_default())
+        (head, opts.cancel.clone())
     }
 
-    /// Runs the client interceptors around a transport call, with the deadline.
+    /// Runs the client interceptors around a transport call, with the deadline. Without
+    /// interceptors no client context (nor trace id: the server makes one) is built.
     async fn run<T>(
         &self,
-        (mut head, cancel): (CallHead, CancellationToken),
+        (mut head, cancel): (CallHead, Option<CancellationToken>),
         fut: impl FnOnce(CallHead) -> crate::handler::BoxFuture<'static, Result<T>>,
     ) -> Result<T> {
+        let chain = &self.inner.interceptors;
+        if chain.is_empty() {
+            return send(head, cancel, fut).await;
+        }
         let start = Instant::now();
         let mut ctx = Context::new(head.method.clone(), "client", self.inner.endpoint.clone());
         ctx.metadata = head.metadata.clone();
         ctx.deadline = head.timeout.map(|t| start + t);
         ctx.finish_setup();
-        let result = async {
-            run_before(&self.inner.interceptors, &mut ctx)?;
-            head.metadata = ctx.metadata.clone();
-            head.trace_id = ctx.trace_id.clone();
-            let timeout = head.timeout;
-            let call = async move {
-                match timeout {
-                    Some(t) => tokio::time::timeout(t, fut(head))
-                        .await
-                        .unwrap_or_else(|_| Err(Error::deadline_exceeded())),
-                    None => fut(head).await,
-                }
-            };
-            tokio::select! {
-                r = call => r,
-                _ = cancel.cancelled() => {
-                    Err(Error::new(Code::Cancelled, "call cancelled by the caller"))
-                }
+        let result = match run_before(chain, &mut ctx) {
+            Err(e) => Err(e),
+            Ok(()) => {
+                head.metadata = ctx.metadata.clone();
+                head.trace_id = ctx.trace_id.clone();
+                send(head, cancel, fut).await
             }
-        }
-        .await;
-        run_after(
-            &self.inner.interceptors,
-            &ctx,
-            result.as_ref().map(|_| ()),
-            start.elapsed(),
-        );
+        };
+        run_after(chain, &ctx, result.as_ref().map(|_| ()), start.elapsed());
         result
     }
 
@@ -457,5 +444,31 @@ impl Client {
         s.send(request)?;
         s.close_send();
         Ok(s)
+    }
+}
+
+/// Sends a call through the transport, within its timeout, until `cancel` fires.
+async fn send<T>(
+    head: CallHead,
+    cancel: Option<CancellationToken>,
+    fut: impl FnOnce(CallHead) -> crate::handler::BoxFuture<'static, Result<T>>,
+) -> Result<T> {
+    let timeout = head.timeout;
+    let call = async move {
+        match timeout {
+            Some(t) => tokio::time::timeout(t, fut(head))
+                .await
+                .unwrap_or_else(|_| Err(Error::deadline_exceeded())),
+            None => fut(head).await,
+        }
+    };
+    match cancel {
+        Some(cancel) => tokio::select! {
+            r = call => r,
+            _ = cancel.cancelled() => {
+                Err(Error::new(Code::Cancelled, "call cancelled by the caller"))
+            }
+        },
+        None => call.await,
     }
 }

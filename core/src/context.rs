@@ -127,13 +127,38 @@ pub struct Context {
 
 static TRACE_COUNTER: AtomicU64 = AtomicU64::new(1);
 
+/// A 128-bit random-looking id as 32 hex digits: a per-process random seed and a counter mixed
+/// with splitmix64 (unique in the process, unpredictable across processes; no hashing state or
+/// formatting machinery per call).
 fn new_trace_id() -> String {
     use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(TRACE_COUNTER.fetch_add(1, Ordering::Relaxed));
-    let a = h.finish();
-    h.write_u64(a);
-    format!("{a:016x}{:016x}", h.finish())
+    static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let seed = *SEED.get_or_init(|| {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(u64::from(std::process::id()));
+        h.finish()
+    });
+    fn mix(mut z: u64) -> u64 {
+        z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    let n = TRACE_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let a = mix(seed ^ n);
+    let b = mix(a ^ seed.rotate_left(32));
+    let mut out = String::with_capacity(32);
+    for word in [a, b] {
+        for i in (0..16).rev() {
+            let digit = ((word >> (i * 4)) & 0xf) as u8;
+            out.push(char::from(if digit < 10 {
+                b'0' + digit
+            } else {
+                b'a' + digit - 10
+            }));
+        }
+    }
+    out
 }
 
 impl Context {
@@ -256,5 +281,19 @@ impl Context {
     pub fn set_trailer_bin(&self, key: &str, value: &[u8]) -> crate::Result<()> {
         crate::response::require_bin_key(key)?;
         self.response.add_trailer(key, BASE64.encode(value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn trace_ids_are_distinct_lowercase_hex() {
+        let ids: std::collections::HashSet<String> =
+            (0..1000).map(|_| super::new_trace_id()).collect();
+        assert_eq!(ids.len(), 1000);
+        assert!(ids.iter().all(|id| id.len() == 32
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))));
     }
 }

@@ -243,7 +243,14 @@ impl Dispatcher {
     /// the interceptors' `after` hooks (the audit log) still see it.
     pub(crate) fn refused(&self, head: &CallHead, peer: &Peer, e: &Error) {
         let start = Instant::now();
-        let ctx = self.context(head, peer, CancellationToken::new(), start, Arc::default());
+        let mut head = head.clone();
+        let ctx = self.context(
+            &mut head,
+            peer,
+            CancellationToken::new(),
+            start,
+            Arc::default(),
+        );
         run_after(&self.chain(), &ctx, Err(e), start.elapsed());
     }
 
@@ -259,9 +266,10 @@ impl Dispatcher {
             .inspect_err(|e| run_after(chain, ctx, Err(e), start.elapsed()))
     }
 
+    /// The handler's context; takes the metadata and trace id out of `head`.
     fn context(
         &self,
-        head: &CallHead,
+        head: &mut CallHead,
         peer: &Peer,
         cancel: CancellationToken,
         start: Instant,
@@ -274,10 +282,10 @@ impl Dispatcher {
             (t, None) => t,
         };
         ctx.deadline = timeout.map(|t| start + t);
-        ctx.metadata = head.metadata.clone();
+        ctx.metadata = std::mem::take(&mut head.metadata);
         ctx.peer_cred = peer.cred;
         ctx.identity = peer.cred.map(|c| c.identity());
-        ctx.trace_id = head.trace_id.clone();
+        ctx.trace_id = std::mem::take(&mut head.trace_id);
         ctx.cancel = cancel;
         ctx.response = response;
         ctx.finish_setup();
@@ -336,14 +344,14 @@ impl Dispatcher {
     /// left in `response` for the transport to send.
     pub(crate) async fn unary(
         self: &Arc<Self>,
-        head: CallHead,
+        mut head: CallHead,
         payload: Bytes,
         peer: &Peer,
         cancel: CancellationToken,
         response: Arc<ResponseMetadata>,
     ) -> Result<Bytes> {
         let start = Instant::now();
-        let mut ctx = self.context(&head, peer, cancel, start, response);
+        let mut ctx = self.context(&mut head, peer, cancel, start, response);
         let chain = self.chain();
         let _guard = self.admit_or_audit(&chain, &ctx, start)?;
         let result = CatchPanic(Box::pin(self.unary_inner(&head, payload, &mut ctx, &chain))).await;
@@ -443,14 +451,14 @@ impl Dispatcher {
     /// The response headers in `response` are sealed before the first response is queued.
     pub(crate) async fn stream(
         self: &Arc<Self>,
-        head: CallHead,
+        mut head: CallHead,
         peer: &Peer,
         cancel: CancellationToken,
         (input, output): (mpsc::UnboundedReceiver<Bytes>, mpsc::UnboundedSender<Bytes>),
         response: Arc<ResponseMetadata>,
     ) -> Result<()> {
         let start = Instant::now();
-        let mut ctx = self.context(&head, peer, cancel, start, response);
+        let mut ctx = self.context(&mut head, peer, cancel, start, response);
         let chain = self.chain();
         let _guard = self.admit_or_audit(&chain, &ctx, start)?;
         let result = async {

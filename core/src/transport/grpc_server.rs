@@ -123,9 +123,18 @@ impl Fallback {
         };
         let limit = self.core.limits.max_message_bytes;
         let gzip = tonic::codec::CompressionEncoding::Gzip;
-        let mut grpc = Grpc::new(RawCodec)
+        // Replies are compressed when the request was (as grpc-go does): a client that accepts
+        // gzip but sends plain requests (hms-ffi's own) gets plain replies, which saves a deflate
+        // state (some 300 KiB, allocated and zeroed) per call.
+        let gzipped = headers
+            .get("grpc-encoding")
+            .is_some_and(|v| v.as_bytes() == b"gzip");
+        let mut grpc = Grpc::new(RawCodec);
+        if gzipped {
+            grpc = grpc.send_compressed(gzip);
+        }
+        let mut grpc = grpc
             .accept_compressed(gzip)
-            .send_compressed(gzip)
             // Up to 4× the limit is read and refused by the dispatcher as ResourceExhausted (as
             // on unix://); beyond that tonic refuses it (OutOfRange) without buffering it all.
             .max_decoding_message_size((limit + HEADER_SLACK).saturating_mul(4))
@@ -138,19 +147,21 @@ impl Fallback {
         let response = Arc::new(ResponseMetadata::default());
         let meta = response.clone();
         let reply = if streaming {
+            let mut once = Some((self, head, response));
             let svc = tower::service_fn(move |r: tonic::Request<tonic::Streaming<Bytes>>| {
-                let this = self.clone();
-                let head = head.clone();
-                let response = response.clone();
-                async move { this.stream(head, r.into_inner(), response).await }
+                let call = once.take();
+                async move {
+                    let (this, head, response) = call.ok_or_else(called_twice)?;
+                    this.stream(head, r.into_inner(), response).await
+                }
             });
             grpc.streaming(svc, req).await
         } else {
+            let mut once = Some((self, head, response));
             let svc = tower::service_fn(move |r: tonic::Request<Bytes>| {
-                let this = self.clone();
-                let head = head.clone();
-                let response = response.clone();
+                let call = once.take();
                 async move {
+                    let (this, head, response) = call.ok_or_else(called_twice)?;
                     let cancel = this.core.stop.child_token();
                     // The peer resetting the stream drops this future, which cancels the handler.
                     let _guard = cancel.clone().drop_guard();
@@ -231,6 +242,11 @@ impl Fallback {
             outcome: None,
         }
     }
+}
+
+/// tonic calls the service of one request once; a second call would be a tonic bug.
+fn called_twice() -> tonic::Status {
+    tonic::Status::internal("the call's service was called twice")
 }
 
 /// A reply with the handler's headers.
