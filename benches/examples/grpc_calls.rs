@@ -5,12 +5,10 @@
 use std::time::Instant;
 
 use bytes::Bytes;
-use hms_ffi_benches::{Blob, EchoService, RawCodec, ECHO_PROTO, GRPC_PATH, HMS_METHOD};
+use hms_ffi_benches::{tonic_over_uds, Blob, RawCodec, ECHO_PROTO, GRPC_PATH, HMS_METHOD};
 use hms_ffi_core::{CallOptions, Schema, Server};
 use http::uri::PathAndQuery;
-use hyper_util::rt::TokioIo;
 use prost::Message;
-use tonic::transport::{Endpoint, Uri};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -55,25 +53,7 @@ fn main() {
         "tonic" => {
             let path = dir.path().join("t.sock");
             rt.block_on(async {
-                let listener = tokio::net::UnixListener::bind(&path).expect("bind");
-                let incoming = tokio_stream::wrappers::UnixListenerStream::new(listener);
-                tokio::spawn(
-                    tonic::transport::Server::builder()
-                        .add_service(EchoService)
-                        .serve_with_incoming(incoming),
-                );
-                let channel = Endpoint::try_from("http://[::]:50051")
-                    .expect("endpoint")
-                    .connect_with_connector(tower::service_fn(move |_: Uri| {
-                        let path = path.clone();
-                        async move {
-                            Ok::<_, std::io::Error>(TokioIo::new(
-                                tokio::net::UnixStream::connect(path).await?,
-                            ))
-                        }
-                    }))
-                    .await
-                    .expect("connect");
+                let channel = tonic_over_uds(path).await;
                 let mut grpc = tonic::client::Grpc::new(channel);
                 for _ in 0..n {
                     grpc.ready().await.expect("ready");
