@@ -209,12 +209,17 @@ impl Connection {
         self.handshake(r).await?;
         let max_body = self.core.limits.max_message_bytes + frame::HEADER_SLACK;
         let mut goaway_sent = false;
+        // The header being read survives the other branches of the select: `read` is cancel
+        // safe (a branch that wins reads nothing), and what it read is kept in `hb`/`filled`,
+        // so a GOAWAY sent in the middle of a header never loses its first bytes.
+        let mut hb = [0u8; HEADER_LEN];
+        let mut filled = 0;
         loop {
-            let mut hb = [0u8; HEADER_LEN];
             tokio::select! {
-                r = r.read_exact(&mut hb) => match r {
-                    Ok(_) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+                r = r.read(&mut hb[filled..]) => match r {
+                    Ok(0) if filled == 0 => return Ok(()),
+                    Ok(0) => return Err(format!("truncated frame header ({filled} bytes)")),
+                    Ok(n) => filled += n,
                     Err(e) => return Err(format!("read: {e}")),
                 },
                 _ = self.core.drain.cancelled(), if !goaway_sent => {
@@ -225,6 +230,10 @@ impl Connection {
                 }
                 _ = self.core.stop.cancelled() => return Ok(()),
             }
+            if filled < HEADER_LEN {
+                continue;
+            }
+            filled = 0;
             let h = frame::parse_header(&hb).map_err(|e| e.to_string())?;
             let len = h.len as usize;
             if len > max_body {
@@ -248,9 +257,11 @@ impl Connection {
                 self.finish(h.stream, Err(err)).await;
                 continue;
             }
-            let body = read_body(r, len)
-                .await
-                .map_err(|e| format!("truncated frame: {e}"))?;
+            let body = tokio::select! {
+                b = read_body(r, len) => b.map_err(|e| format!("truncated frame: {e}"))?,
+                // A hard stop ends the connection: the rest of the frame no longer matters.
+                _ = self.core.stop.cancelled() => return Ok(()),
+            };
             self.frame(h, body).await?;
         }
     }
