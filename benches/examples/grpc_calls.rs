@@ -15,7 +15,7 @@ fn main() {
     let (which, n) = match args.as_slice() {
         [w, n] => (w.clone(), n.parse::<usize>().expect("N is a number")),
         _ => {
-            eprintln!("usage: grpc_calls hms|tonic N");
+            eprintln!("usage: grpc_calls hms|hms-one-runtime|tonic N");
             std::process::exit(2);
         }
     };
@@ -33,14 +33,20 @@ fn main() {
         .expect("runtime");
     let start = Instant::now();
     match which.as_str() {
-        "hms" => {
+        // `hms-one-runtime`: the server listens from inside the application's runtime, so that
+        // it runs there (as tonic's does here) instead of on hms-ffi's own runtime.
+        "hms" | "hms-one-runtime" => {
             let schema = Schema::from_source("echo.proto", ECHO_PROTO).expect("schema");
             let server = Server::new(schema);
             server
                 .unary_raw(HMS_METHOD, |req: Bytes, _ctx| async move { Ok(req) })
                 .expect("register");
             let uri = format!("grpc+unix://{}", dir.path().join("h.sock").display());
-            server.listen(&uri).expect("listen");
+            if which == "hms" {
+                server.listen(&uri).expect("listen");
+            } else {
+                rt.block_on(async { server.listen(&uri) }).expect("listen");
+            }
             rt.block_on(async {
                 let client = hms_ffi_core::connect(&uri).await.expect("connect");
                 let opts = CallOptions::default();
