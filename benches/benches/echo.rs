@@ -10,14 +10,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion};
-use hms_ffi_benches::{Blob, EchoService, RawCodec, ECHO_PROTO, GRPC_PATH, HMS_METHOD};
+use hms_ffi_benches::{tonic_over_uds, Blob, RawCodec, ECHO_PROTO, GRPC_PATH, HMS_METHOD};
 use hms_ffi_core::{CallOptions, Client, Schema, Server, Value};
 use http::uri::PathAndQuery;
-use hyper_util::rt::TokioIo;
 use prost::Message;
 use tokio::runtime::Runtime;
 use tonic::client::Grpc;
-use tonic::transport::{Channel, Endpoint, Uri};
+use tonic::transport::Channel;
 
 const PAYLOAD_LEN: usize = 64;
 
@@ -58,32 +57,7 @@ fn start_hms(dir: &Path) -> (Vec<Server>, String, String) {
 
 /// A tonic server on `path`, spawned on `rt`, and a client channel to it.
 fn start_tonic(rt: &Runtime, path: PathBuf) -> Grpc<Channel> {
-    rt.block_on(async move {
-        let listener = tokio::net::UnixListener::bind(&path).expect("bind tonic socket");
-        let incoming = tokio_stream::wrappers::UnixListenerStream::new(listener);
-        tokio::spawn(async move {
-            if let Err(e) = tonic::transport::Server::builder()
-                .add_service(EchoService)
-                .serve_with_incoming(incoming)
-                .await
-            {
-                eprintln!("tonic server stopped: {e}");
-            }
-        });
-        let channel = Endpoint::try_from("http://[::]:50051")
-            .expect("static endpoint")
-            .connect_with_connector(tower::service_fn(move |_: Uri| {
-                let path = path.clone();
-                async move {
-                    Ok::<_, std::io::Error>(TokioIo::new(
-                        tokio::net::UnixStream::connect(path).await?,
-                    ))
-                }
-            }))
-            .await
-            .expect("tonic client connects over the unix socket");
-        Grpc::new(channel)
-    })
+    rt.block_on(async move { Grpc::new(tonic_over_uds(path).await) })
 }
 
 async fn tonic_echo(grpc: &mut Grpc<Channel>, req: Bytes) -> Result<Bytes, tonic::Status> {

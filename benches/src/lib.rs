@@ -128,3 +128,31 @@ impl tower::Service<http::Request<tonic::body::Body>> for EchoService {
         }
     }
 }
+
+/// Serves [`EchoService`] with tonic on a unix socket at `path` (a task on the current runtime)
+/// and returns a client channel to it.
+pub async fn tonic_over_uds(path: std::path::PathBuf) -> tonic::transport::Channel {
+    let listener = tokio::net::UnixListener::bind(&path).expect("bind tonic socket");
+    let incoming = tokio_stream::wrappers::UnixListenerStream::new(listener);
+    tokio::spawn(async move {
+        if let Err(e) = tonic::transport::Server::builder()
+            .add_service(EchoService)
+            .serve_with_incoming(incoming)
+            .await
+        {
+            eprintln!("tonic server stopped: {e}");
+        }
+    });
+    tonic::transport::Endpoint::try_from("http://[::]:50051")
+        .expect("static endpoint")
+        .connect_with_connector(tower::service_fn(move |_: http::Uri| {
+            let path = path.clone();
+            async move {
+                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(
+                    tokio::net::UnixStream::connect(path).await?,
+                ))
+            }
+        }))
+        .await
+        .expect("tonic client connects over the unix socket")
+}

@@ -15,6 +15,7 @@ use crate::error::{Code, Error, Result};
 use crate::interceptor::{run_after, run_before, Interceptor};
 use crate::limits::Limits;
 use crate::mapping::{json, DecodeOptions};
+use crate::response::Reply;
 use crate::schema::{MethodInfo, Schema, StreamingKind};
 use crate::server::{DescribeResponse, DESCRIBE_METHOD};
 use crate::transport::frame::CallHead;
@@ -120,8 +121,8 @@ pub async fn connect_with(uri: &str, options: ConnectOptions) -> Result<Client> 
                 timeout: Some(Duration::from_secs(10)),
                 ..CallHead::default()
             };
-            let bytes = transport.unary(head, Bytes::new()).await?;
-            let d = DescribeResponse::decode(bytes)
+            let reply = transport.unary(head, Bytes::new()).await?;
+            let d = DescribeResponse::decode(reply.message)
                 .map_err(|e| Error::new(Code::Internal, format!("bad discovery reply: {e}")))?;
             (
                 Schema::from_descriptor_set(&d.descriptor_set)?,
@@ -183,6 +184,19 @@ impl ClientStream {
         self.raw.tx = dead;
     }
 
+    /// The response headers (gRPC initial metadata), once they have arrived: on `grpc://` with
+    /// the first response, on `unix://`, `ws://` and `inproc://` (whose wire protocol v1 sends
+    /// them with the outcome) once [`next`](ClientStream::next) has returned `None` or an error.
+    pub fn headers(&self) -> Option<Metadata> {
+        self.raw.response.headers()
+    }
+
+    /// The response trailers (gRPC trailing metadata): complete once
+    /// [`next`](ClientStream::next) has returned `None` or an error.
+    pub fn trailers(&self) -> Metadata {
+        self.raw.response.trailers()
+    }
+
     /// The next response; `None` when the server ended the call successfully.
     pub async fn next(&mut self) -> Option<Result<Value>> {
         match self.raw.rx.recv().await? {
@@ -230,7 +244,7 @@ impl Client {
         method: &str,
         opts: &CallOptions,
         codec: Codec,
-    ) -> (CallHead, CancellationToken) {
+    ) -> (CallHead, Option<CancellationToken>) {
         let head = CallHead {
             method: method.to_string(),
             timeout: opts.timeout,
@@ -238,47 +252,34 @@ impl Client {
             codec,
             trace_id: String::new(),
         };
-        (head, opts.cancel.clone().unwrap_or_default())
+        (head, opts.cancel.clone())
     }
 
-    /// Runs the client interceptors around a transport call, with the deadline.
+    /// Runs the client interceptors around a transport call, with the deadline. Without
+    /// interceptors no client context (nor trace id: the server makes one) is built.
     async fn run<T>(
         &self,
-        (mut head, cancel): (CallHead, CancellationToken),
+        (mut head, cancel): (CallHead, Option<CancellationToken>),
         fut: impl FnOnce(CallHead) -> crate::handler::BoxFuture<'static, Result<T>>,
     ) -> Result<T> {
+        let chain = &self.inner.interceptors;
+        if chain.is_empty() {
+            return send(head, cancel, fut).await;
+        }
         let start = Instant::now();
         let mut ctx = Context::new(head.method.clone(), "client", self.inner.endpoint.clone());
         ctx.metadata = head.metadata.clone();
         ctx.deadline = head.timeout.map(|t| start + t);
         ctx.finish_setup();
-        let result = async {
-            run_before(&self.inner.interceptors, &mut ctx)?;
-            head.metadata = ctx.metadata.clone();
-            head.trace_id = ctx.trace_id.clone();
-            let timeout = head.timeout;
-            let call = async move {
-                match timeout {
-                    Some(t) => tokio::time::timeout(t, fut(head))
-                        .await
-                        .unwrap_or_else(|_| Err(Error::deadline_exceeded())),
-                    None => fut(head).await,
-                }
-            };
-            tokio::select! {
-                r = call => r,
-                _ = cancel.cancelled() => {
-                    Err(Error::new(Code::Cancelled, "call cancelled by the caller"))
-                }
+        let result = match run_before(chain, &mut ctx) {
+            Err(e) => Err(e),
+            Ok(()) => {
+                head.metadata = ctx.metadata.clone();
+                head.trace_id = ctx.trace_id.clone();
+                send(head, cancel, fut).await
             }
-        }
-        .await;
-        run_after(
-            &self.inner.interceptors,
-            &ctx,
-            result.as_ref().map(|_| ()),
-            start.elapsed(),
-        );
+        };
+        run_after(chain, &ctx, result.as_ref().map(|_| ()), start.elapsed());
         result
     }
 
@@ -301,6 +302,20 @@ impl Client {
 
     /// Calls a unary method with a value; returns the reply as a value.
     pub async fn call(&self, method: &str, request: &Value, opts: &CallOptions) -> Result<Value> {
+        Ok(self
+            .call_with_metadata(method, request, opts)
+            .await?
+            .message)
+    }
+
+    /// [`call`](Client::call), returning the response headers and trailers the handler set
+    /// with the reply.
+    pub async fn call_with_metadata(
+        &self,
+        method: &str,
+        request: &Value,
+        opts: &CallOptions,
+    ) -> Result<Reply<Value>> {
         let (info, codec) = self.resolve(method, opts)?;
         if let Some(i) = &info {
             if i.kind() != StreamingKind::Unary {
@@ -320,7 +335,16 @@ impl Client {
         let name = info.as_ref().map_or(method.to_string(), |i| i.name.clone());
         let reply = self.call_bytes(&name, bytes.into(), opts, codec).await?;
         let output = info.as_ref().map(|i| i.output());
-        codec.decode_with(output.as_ref(), &reply, depth, self.inner.decode)
+        Ok(Reply {
+            message: codec.decode_with(
+                output.as_ref(),
+                &reply.message,
+                depth,
+                self.inner.decode,
+            )?,
+            headers: reply.headers,
+            trailers: reply.trailers,
+        })
     }
 
     /// [`call`](Client::call) from synchronous code (never on a reactor thread).
@@ -340,6 +364,19 @@ impl Client {
         request: Bytes,
         opts: &CallOptions,
     ) -> Result<Bytes> {
+        Ok(self
+            .call_raw_with_metadata(method, request, opts)
+            .await?
+            .message)
+    }
+
+    /// [`call_raw`](Client::call_raw), returning the response headers and trailers too.
+    pub async fn call_raw_with_metadata(
+        &self,
+        method: &str,
+        request: Bytes,
+        opts: &CallOptions,
+    ) -> Result<Reply<Bytes>> {
         let info = self.inner.schema.require_method(method)?;
         self.inner.limits.check_message(request.len(), "request")?;
         let name = info.name.clone();
@@ -352,7 +389,7 @@ impl Client {
         request: Bytes,
         opts: &CallOptions,
         codec: Codec,
-    ) -> Result<Bytes> {
+    ) -> Result<Reply<Bytes>> {
         let transport = self.inner.transport.clone();
         let head = self.head(method, opts, codec);
         self.run(head, move |head| {
@@ -413,5 +450,31 @@ impl Client {
         s.send(request)?;
         s.close_send();
         Ok(s)
+    }
+}
+
+/// Sends a call through the transport, within its timeout, until `cancel` fires.
+async fn send<T>(
+    head: CallHead,
+    cancel: Option<CancellationToken>,
+    fut: impl FnOnce(CallHead) -> crate::handler::BoxFuture<'static, Result<T>>,
+) -> Result<T> {
+    let timeout = head.timeout;
+    let call = async move {
+        match timeout {
+            Some(t) => tokio::time::timeout(t, fut(head))
+                .await
+                .unwrap_or_else(|_| Err(Error::deadline_exceeded())),
+            None => fut(head).await,
+        }
+    };
+    match cancel {
+        Some(cancel) => tokio::select! {
+            r = call => r,
+            _ = cancel.cancelled() => {
+                Err(Error::new(Code::Cancelled, "call cancelled by the caller"))
+            }
+        },
+        None => call.await,
     }
 }

@@ -1,9 +1,14 @@
 //! [`Context`]: what a handler sees besides the request, and the [`Metadata`] of a call.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use base64::Engine;
+
 use tokio_util::sync::CancellationToken;
+
+use crate::response::ResponseMetadata;
 
 /// Call metadata: ordered `key: value` text pairs; keys are lower-case ASCII.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -46,7 +51,54 @@ impl Metadata {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+
+    /// Adds a binary entry: `key` must end in `-bin`; the value is kept, and sent, as unpadded
+    /// base64 text, as gRPC carries binary metadata.
+    pub fn insert_bin(&mut self, key: impl AsRef<str>, value: &[u8]) -> crate::Result<()> {
+        let key = key.as_ref();
+        if !is_bin_key(key) {
+            return Err(crate::Error::new(
+                crate::Code::InvalidArgument,
+                format!("binary metadata key {key:?} must end in -bin"),
+            ));
+        }
+        self.insert(key, BASE64.encode(value));
+        Ok(())
+    }
+
+    /// The first value for a binary (`-bin`) key, decoded from base64 (padded or not); `None`
+    /// when the key is absent or its value is not base64.
+    pub fn get_bin(&self, key: &str) -> Option<Vec<u8>> {
+        BASE64.decode(self.get(key)?).ok()
+    }
+
+    /// Every value for `key`, in order.
+    pub fn get_all<'a>(&'a self, key: &str) -> impl Iterator<Item = &'a str> + 'a {
+        let key = key.to_ascii_lowercase();
+        self.entries
+            .iter()
+            .filter(move |(k, _)| *k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Appends every entry of `other`.
+    pub fn extend(&mut self, other: Metadata) {
+        self.entries.extend(other.entries);
+    }
 }
+
+/// True for a binary metadata key (`…-bin`), whose value is base64 text.
+pub fn is_bin_key(key: &str) -> bool {
+    key.len() > 4 && key[key.len() - 4..].eq_ignore_ascii_case("-bin")
+}
+
+/// gRPC's base64 for binary metadata: emits unpadded, accepts padded and unpadded.
+pub(crate) const BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+);
 
 impl<K: AsRef<str>, V: Into<String>> FromIterator<(K, V)> for Metadata {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
@@ -72,17 +124,43 @@ pub struct Context {
     pub(crate) trace_id: String,
     pub(crate) cancel: CancellationToken,
     pub(crate) payloads: Option<std::sync::Arc<crate::security::CallPayloads>>,
+    pub(crate) response: Arc<ResponseMetadata>,
 }
 
 static TRACE_COUNTER: AtomicU64 = AtomicU64::new(1);
 
+/// A 128-bit random-looking id as 32 hex digits: a per-process random seed and a counter mixed
+/// with splitmix64 (unique in the process, unpredictable across processes; no hashing state or
+/// formatting machinery per call).
 fn new_trace_id() -> String {
     use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(TRACE_COUNTER.fetch_add(1, Ordering::Relaxed));
-    let a = h.finish();
-    h.write_u64(a);
-    format!("{a:016x}{:016x}", h.finish())
+    static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let seed = *SEED.get_or_init(|| {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(u64::from(std::process::id()));
+        h.finish()
+    });
+    fn mix(mut z: u64) -> u64 {
+        z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    let n = TRACE_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let a = mix(seed ^ n);
+    let b = mix(a ^ seed.rotate_left(32));
+    let mut out = String::with_capacity(32);
+    for word in [a, b] {
+        for i in (0..16).rev() {
+            let digit = ((word >> (i * 4)) & 0xf) as u8;
+            out.push(char::from(if digit < 10 {
+                b'0' + digit
+            } else {
+                b'a' + digit - 10
+            }));
+        }
+    }
+    out
 }
 
 impl Context {
@@ -104,6 +182,7 @@ impl Context {
             trace_id: String::new(),
             cancel: CancellationToken::new(),
             payloads: None,
+            response: Arc::default(),
         }
     }
 
@@ -192,5 +271,44 @@ impl Context {
     /// The cancellation token, for code that wants to select on it.
     pub fn cancellation_token(&self) -> &CancellationToken {
         &self.cancel
+    }
+
+    /// Adds a response header (gRPC initial metadata), sent with the first response message
+    /// (or with the outcome when there is none). Keys may repeat. A `-bin` key takes base64
+    /// text (see [`Context::set_header_bin`]). `FailedPrecondition` once the headers have gone
+    /// out (a streaming handler's first response was sent); `InvalidArgument` for a reserved
+    /// key (`grpc-*`, `content-type`, …) or a value that is not printable ASCII.
+    pub fn set_header(&self, key: &str, value: impl Into<String>) -> crate::Result<()> {
+        self.response.add_header(key, value.into())
+    }
+    /// [`set_header`](Context::set_header) with a binary value for a `-bin` key.
+    pub fn set_header_bin(&self, key: &str, value: &[u8]) -> crate::Result<()> {
+        crate::response::require_bin_key(key)?;
+        self.response.add_header(key, BASE64.encode(value))
+    }
+    /// Adds a response trailer (gRPC trailing metadata), sent with the call's outcome, success
+    /// or error. Same keys and values as [`set_header`](Context::set_header); allowed until the
+    /// handler returns.
+    pub fn set_trailer(&self, key: &str, value: impl Into<String>) -> crate::Result<()> {
+        self.response.add_trailer(key, value.into())
+    }
+    /// [`set_trailer`](Context::set_trailer) with a binary value for a `-bin` key.
+    pub fn set_trailer_bin(&self, key: &str, value: &[u8]) -> crate::Result<()> {
+        crate::response::require_bin_key(key)?;
+        self.response.add_trailer(key, BASE64.encode(value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn trace_ids_are_distinct_lowercase_hex() {
+        let ids: std::collections::HashSet<String> =
+            (0..1000).map(|_| super::new_trace_id()).collect();
+        assert_eq!(ids.len(), 1000);
+        assert!(ids.iter().all(|id| id.len() == 32
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))));
     }
 }

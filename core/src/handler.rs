@@ -150,6 +150,7 @@ impl RequestStream {
 pub struct ResponseSink {
     pub(crate) tx: mpsc::UnboundedSender<Bytes>,
     pub(crate) encode: EncodeFn,
+    pub(crate) response: Arc<crate::response::ResponseMetadata>,
 }
 
 impl std::fmt::Debug for ResponseSink {
@@ -161,9 +162,11 @@ impl std::fmt::Debug for ResponseSink {
 impl ResponseSink {
     /// Sends one response. A value that does not fit the response type fails with `Internal`
     /// (the handler broke the schema; the violations are in the details), a too large one with
-    /// `ResourceExhausted`, and any send after the caller has gone with `Cancelled`.
+    /// `ResourceExhausted`, and any send after the caller has gone with `Cancelled`. The first
+    /// send seals the response headers (see [`Context::set_header`]).
     pub fn send(&self, value: &Value) -> Result<()> {
         let bytes = (self.encode)(value)?;
+        self.response.seal_headers();
         self.tx.send(bytes).map_err(|_| Error::cancelled())
     }
 }

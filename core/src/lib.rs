@@ -45,6 +45,7 @@ pub mod handler;
 pub mod interceptor;
 pub mod limits;
 pub mod mapping;
+pub mod response;
 pub mod runtime;
 pub mod schema;
 pub mod security;
@@ -63,6 +64,7 @@ pub use error::{DebugInfo, Details, Error, ErrorInfo, FieldViolation, Origin, Re
 pub use handler::{RequestStream, ResponseSink};
 pub use interceptor::Interceptor;
 pub use limits::Limits;
+pub use response::Reply;
 pub use schema::{MethodInfo, MethodRow, Schema, StreamingKind};
 pub use security::{PeerCredentials, Policy, Security};
 pub use server::{CallQueue, Next, PendingCall, Server, ServerOptions};

@@ -270,3 +270,48 @@ fn client_vanishing_mid_call_cancels_and_server_keeps_serving() {
     );
     still_serves(&f.uri);
 }
+
+/// A frame header split around the server's GOAWAY (a graceful shutdown starting while the
+/// server has read only part of it) is read whole: the call gets its own STATUS instead of the
+/// connection being closed on misparsed bytes.
+#[test]
+fn a_header_split_around_goaway_is_not_lost() {
+    let (dir, uri) = common::unix_uri("split");
+    let server = common::conformance_server();
+    server.listen(&uri).unwrap();
+    let mut s = raw(&dir.path().join("split.sock"));
+    hello(&mut s);
+    // A call in flight keeps the drain (and the connection) open for a while.
+    let sleep = CallHead {
+        method: "hms.conformance.v1.Conformance/Sleep".into(),
+        ..CallHead::default()
+    };
+    let millis_1500 = Bytes::from_static(&[0x08, 0xdc, 0x0b]); // SleepRequest{millis: 1500}
+    s.write_all(&frame::encode_message_frame(
+        Kind::Call,
+        FLAG_UNARY,
+        1,
+        &sleep.to_header(millis_1500),
+    ))
+    .unwrap();
+    let second = call_frame(3, vec![]);
+    s.write_all(&second[..5]).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let stopper = std::thread::spawn(move || server.shutdown_blocking(Duration::from_secs(10)));
+    let (h, _) = read_frame(&mut s).expect("GOAWAY");
+    assert_eq!(h.kind, Kind::GoAway);
+    s.write_all(&second[5..]).unwrap();
+    let mut codes = std::collections::HashMap::new();
+    for _ in 0..2 {
+        let (h, body) = read_frame(&mut s).expect("a STATUS, not a closed connection");
+        assert_eq!(h.kind, Kind::Status);
+        codes.insert(h.stream, Trailer::decode(body.as_slice()).unwrap().code);
+    }
+    assert_eq!(
+        codes[&3],
+        Code::Unavailable.as_i32(),
+        "refused: shutting down"
+    );
+    assert_eq!(codes[&1], 0, "the call in flight finished");
+    stopper.join().unwrap().unwrap();
+}

@@ -1,10 +1,12 @@
 //! `Client`: calls release the GIL while they wait; `call_with_callback` backs `call_async`.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use crate::context::first_values;
 use crate::convert;
 use crate::errors::{self, py_result};
 use crate::ocore::{self, runtime, CallOptions, Metadata};
@@ -44,6 +46,29 @@ fn options(timeout: Option<f64>, metadata: Option<&Bound<'_, PyDict>>) -> PyResu
     })
 }
 
+impl Client {
+    /// A unary call from Python: blocks without the GIL.
+    fn blocking_call(
+        &self,
+        py: Python<'_>,
+        method: &str,
+        request: &Bound<'_, PyAny>,
+        timeout: Option<f64>,
+        metadata: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<ocore::Reply<ocore::Value>> {
+        let value = convert::from_py(request)?;
+        let opts = options(timeout, metadata)?;
+        let client = &self.inner;
+        let r = py
+            .detach(|| runtime::block_on(client.call_with_metadata(method, &value, &opts)))
+            .and_then(|r| r);
+        py_result(py, r)
+    }
+}
+
+/// Response metadata as a Python dict.
+type Dict = HashMap<String, String>;
+
 #[pymethods]
 impl Client {
     /// Calls a unary method; blocks without the GIL; returns the reply as a dict.
@@ -56,13 +81,27 @@ impl Client {
         timeout: Option<f64>,
         metadata: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let value = convert::from_py(request)?;
-        let opts = options(timeout, metadata)?;
-        let client = &self.inner;
-        let r = py
-            .detach(|| runtime::block_on(client.call(method, &value, &opts)))
-            .and_then(|r| r);
-        convert::to_py(py, &py_result(py, r)?)
+        let reply = self.blocking_call(py, method, request, timeout, metadata)?;
+        convert::to_py(py, &reply.message)
+    }
+
+    /// [`call`](Client::call), returning `(reply, headers, trailers)`: the response metadata
+    /// as dicts (the first value of each key; `-bin` values are base64).
+    #[pyo3(signature = (method, request, timeout = None, metadata = None))]
+    fn call_with_metadata<'py>(
+        &self,
+        py: Python<'py>,
+        method: &str,
+        request: &Bound<'py, PyAny>,
+        timeout: Option<f64>,
+        metadata: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<(Bound<'py, PyAny>, Dict, Dict)> {
+        let reply = self.blocking_call(py, method, request, timeout, metadata)?;
+        Ok((
+            convert::to_py(py, &reply.message)?,
+            first_values(&reply.headers),
+            first_values(&reply.trailers),
+        ))
     }
 
     /// Starts a call and returns at once; `callback(ok, reply_or_exception)` runs later on a

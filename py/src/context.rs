@@ -4,6 +4,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use pyo3::prelude::*;
 
+use crate::errors::py_result;
 use crate::ocore;
 
 /// The context of one call: method, deadline, metadata, caller, trace id, cancellation.
@@ -25,14 +26,10 @@ impl Context {
     fn method(&self) -> &str {
         self.inner.method()
     }
-    /// The caller's metadata as a dict (the first value of each key).
+    /// The caller's metadata as a dict (the first value of each key; `-bin` values are base64).
     #[getter]
     fn metadata(&self) -> std::collections::HashMap<String, String> {
-        let mut out = std::collections::HashMap::new();
-        for (k, v) in self.inner.metadata().iter() {
-            out.entry(k.to_string()).or_insert_with(|| v.to_string());
-        }
-        out
+        first_values(self.inner.metadata())
     }
     /// The authenticated caller, if an interceptor set one.
     #[getter]
@@ -78,6 +75,27 @@ impl Context {
     fn cancelled(&self) -> bool {
         self.inner.is_cancelled()
     }
+    /// Adds a response header (gRPC initial metadata); `bytes` for a `-bin` key. Raises
+    /// `FailedPrecondition` once a streaming handler's first response has gone out.
+    fn set_header(&self, py: Python<'_>, key: &str, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let c = &self.inner;
+        set(
+            py,
+            value,
+            |t| c.set_header(key, t),
+            |b| c.set_header_bin(key, b),
+        )
+    }
+    /// Adds a response trailer (gRPC trailing metadata); `bytes` for a `-bin` key.
+    fn set_trailer(&self, py: Python<'_>, key: &str, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let c = &self.inner;
+        set(
+            py,
+            value,
+            |t| c.set_trailer(key, t),
+            |b| c.set_trailer_bin(key, b),
+        )
+    }
 
     fn __repr__(&self) -> String {
         format!(
@@ -87,4 +105,27 @@ impl Context {
             self.inner.trace_id()
         )
     }
+}
+
+/// Metadata as a dict: the first value of each key.
+pub(crate) fn first_values(md: &ocore::Metadata) -> std::collections::HashMap<String, String> {
+    let mut out = std::collections::HashMap::new();
+    for (k, v) in md.iter() {
+        out.entry(k.to_string()).or_insert_with(|| v.to_string());
+    }
+    out
+}
+
+/// Calls `text` for a `str` value, `bin` for `bytes`.
+fn set(
+    py: Python<'_>,
+    value: &Bound<'_, PyAny>,
+    text: impl FnOnce(String) -> ocore::Result<()>,
+    bin: impl FnOnce(&[u8]) -> ocore::Result<()>,
+) -> PyResult<()> {
+    let r = match value.cast::<pyo3::types::PyBytes>() {
+        Ok(b) => bin(b.as_bytes()),
+        Err(_) => text(value.extract::<String>()?),
+    };
+    py_result(py, r)
 }

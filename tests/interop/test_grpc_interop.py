@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -64,6 +65,8 @@ def test_hms_client_calls_grpcio_server(stubs, tmp_path) -> None:
 
     class Servicer(pb2_grpc.ConformanceServicer):
         def Echo(self, request, context):
+            context.send_initial_metadata((("x-from", "grpcio"),))
+            context.set_trailing_metadata((("x-done-bin", b"\x01\x02"),))
             return request
 
         def Fail(self, request, context):
@@ -89,8 +92,11 @@ def test_hms_client_calls_grpcio_server(stubs, tmp_path) -> None:
         schema = hms_ffi.Schema.load(Path(__file__).resolve().parents[1] / "conformance" / "conformance.proto")
         for uri in (f"grpc://127.0.0.1:{port}", f"grpc+unix://{tmp_path}/grpcio.sock"):
             client = hms_ffi.connect(uri, schema=schema)
-            reply = client.call(f"{SERVICE}/Echo", {"unicode_text": "from hms", "weight_mg": -7, "tags": ["a"]}, timeout=5)
+            reply, headers, trailers = client.call_with_metadata(f"{SERVICE}/Echo", {"unicode_text": "from hms", "weight_mg": -7, "tags": ["a"]}, timeout=5)
             assert (reply["unicode_text"], reply["weight_mg"], reply["tags"]) == ("from hms", -7, ["a"])
+            # The stock server's initial and trailing metadata, apart (-bin values are base64 text).
+            assert headers["x-from"] == "grpcio" and "x-done-bin" not in headers
+            assert base64.b64decode(trailers["x-done-bin"] + "=" * (-len(trailers["x-done-bin"]) % 4)) == b"\x01\x02"
             with pytest.raises(hms_ffi.InvalidArgument) as info:
                 client.call(f"{SERVICE}/Fail", {"message": "refused", "violation_paths": ["x.y"]}, timeout=5)
             assert info.value.message == "refused" and info.value.field_violations == [("x.y", "no")]
@@ -125,9 +131,20 @@ def test_hms_python_server_over_grpc(stubs, tmp_path) -> None:
     from vectors import conformance_server
 
     server = conformance_server()
+
+    @server.method(f"{SERVICE}/Echo")
+    def echo(req, ctx):
+        ctx.set_header("x-served-by", "python")
+        ctx.set_trailer("x-cost-bin", b"\x00\x2a")
+        return req
+
     uri = server.listen("grpc://127.0.0.1:0")
     try:
         stub = pb2_grpc.ConformanceStub(channel(uri.removeprefix("grpc://")))
+        # A Python handler's response headers and trailers, as a stock client reads them.
+        _, call = stub.Echo.with_call(pb2.AllTypes(unicode_text="m"), timeout=5)
+        assert ("x-served-by", "python") in call.initial_metadata()
+        assert ("x-cost-bin", b"\x00\x2a") in call.trailing_metadata()
         assert stub.EchoScalars(pb2.Scalars(int64_v=-(2**63), string_v="py"), timeout=5).int64_v == -(2**63)
         with pytest.raises(grpc.RpcError) as info:
             stub.Fail(pb2.FailRequest(code="NOT_FOUND", message="nope"), timeout=5)

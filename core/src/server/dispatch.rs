@@ -20,6 +20,7 @@ use crate::handler::{DecodeFn, EncodeFn, RequestStream, ResponseSink, Route};
 use crate::interceptor::{run_after, run_before, Interceptor};
 use crate::limits::Limits;
 use crate::mapping::DecodeOptions;
+use crate::response::ResponseMetadata;
 use crate::schema::{MethodInfo, Schema};
 use crate::security::{
     filter_descriptor_set, CallPayloads, PeerCertificate, PeerCredentials, Security,
@@ -254,7 +255,14 @@ impl Dispatcher {
     /// the interceptors' `after` hooks (the audit log) still see it.
     pub(crate) fn refused(&self, head: &CallHead, peer: &Peer, e: &Error) {
         let start = Instant::now();
-        let ctx = self.context(head, peer, CancellationToken::new(), start);
+        let mut head = head.clone();
+        let ctx = self.context(
+            &mut head,
+            peer,
+            CancellationToken::new(),
+            start,
+            Arc::default(),
+        );
         run_after(&self.chain(), &ctx, Err(e), start.elapsed());
     }
 
@@ -270,12 +278,14 @@ impl Dispatcher {
             .inspect_err(|e| run_after(chain, ctx, Err(e), start.elapsed()))
     }
 
+    /// The handler's context; takes the metadata and trace id out of `head`.
     fn context(
         &self,
-        head: &CallHead,
+        head: &mut CallHead,
         peer: &Peer,
         cancel: CancellationToken,
         start: Instant,
+        response: Arc<ResponseMetadata>,
     ) -> Context {
         let mut ctx = Context::new(head.method.clone(), peer.transport, peer.address.clone());
         let timeout = match (head.timeout, self.limits.max_deadline) {
@@ -284,7 +294,7 @@ impl Dispatcher {
             (t, None) => t,
         };
         ctx.deadline = timeout.map(|t| start + t);
-        ctx.metadata = head.metadata.clone();
+        ctx.metadata = std::mem::take(&mut head.metadata);
         ctx.peer_cred = peer.cred;
         ctx.peer_cert = peer.cert.clone();
         ctx.identity = match (&peer.cred, &peer.cert) {
@@ -292,8 +302,9 @@ impl Dispatcher {
             (None, Some(c)) if !c.identity.is_empty() => Some(c.identity.clone()),
             _ => None,
         };
-        ctx.trace_id = head.trace_id.clone();
+        ctx.trace_id = std::mem::take(&mut head.trace_id);
         ctx.cancel = cancel;
+        ctx.response = response;
         ctx.finish_setup();
         ctx
     }
@@ -346,16 +357,18 @@ impl Dispatcher {
         }
     }
 
-    /// A unary call: request bytes in, reply bytes out.
+    /// A unary call: request bytes in, reply bytes out; the handler's response metadata is
+    /// left in `response` for the transport to send.
     pub(crate) async fn unary(
         self: &Arc<Self>,
-        head: CallHead,
+        mut head: CallHead,
         payload: Bytes,
         peer: &Peer,
         cancel: CancellationToken,
+        response: Arc<ResponseMetadata>,
     ) -> Result<Bytes> {
         let start = Instant::now();
-        let mut ctx = self.context(&head, peer, cancel, start);
+        let mut ctx = self.context(&mut head, peer, cancel, start, response);
         let chain = self.chain();
         let _guard = self.admit_or_audit(&chain, &ctx, start)?;
         let request = self.audit_payloads.then(|| payload.clone());
@@ -463,16 +476,17 @@ impl Dispatcher {
     }
 
     /// A streaming call (any kind): requests arrive on `input`, responses leave on `output`.
+    /// The response headers in `response` are sealed before the first response is queued.
     pub(crate) async fn stream(
         self: &Arc<Self>,
-        head: CallHead,
+        mut head: CallHead,
         peer: &Peer,
         cancel: CancellationToken,
-        input: mpsc::UnboundedReceiver<Bytes>,
-        output: mpsc::UnboundedSender<Bytes>,
+        (input, output): (mpsc::UnboundedReceiver<Bytes>, mpsc::UnboundedSender<Bytes>),
+        response: Arc<ResponseMetadata>,
     ) -> Result<()> {
         let start = Instant::now();
-        let mut ctx = self.context(&head, peer, cancel, start);
+        let mut ctx = self.context(&mut head, peer, cancel, start, response);
         let chain = self.chain();
         let _guard = self.admit_or_audit(&chain, &ctx, start)?;
         let result = async {
@@ -480,7 +494,11 @@ impl Dispatcher {
             let entry = self.route(&head.method)?;
             let (decode, encode) = self.codecs(&entry, head.codec)?;
             let requests = RequestStream { rx: input, decode };
-            let sink = ResponseSink { tx: output, encode };
+            let sink = ResponseSink {
+                tx: output,
+                encode,
+                response: ctx.response.clone(),
+            };
             match &entry.route {
                 Route::Stream(h) => {
                     self.guarded(&ctx, h.call(requests, sink, ctx.clone()))

@@ -158,8 +158,28 @@ pub(crate) fn parse_timeout_ms(value: &str) -> Option<Duration> {
     value.parse().ok().map(Duration::from_millis)
 }
 
+/// A Connect unary response's metadata: its headers (HTTP's and the protocol's own left out)
+/// and its trailers (the `trailer-` headers, prefix removed).
+pub(crate) fn response_metadata(headers: &HeaderMap) -> (Metadata, Metadata) {
+    let http_own = |key: &str| {
+        key.starts_with("content-")
+            || matches!(
+                key,
+                "date" | "server" | "vary" | "connection" | "keep-alive" | "transfer-encoding"
+            )
+    };
+    let mut trailers = Metadata::new();
+    for (k, v) in headers {
+        if let (Some(key), Ok(text)) = (k.as_str().strip_prefix("trailer-"), v.to_str()) {
+            trailers.insert(key, text);
+        }
+    }
+    let headers = super::text_metadata(headers, |k| k.starts_with("trailer-") || http_own(k));
+    (headers, trailers)
+}
+
 /// Application metadata from request headers: everything but HTTP's and the protocol's own
-/// headers, and binary (`-bin`) headers, which the text metadata model does not carry.
+/// headers. Binary (`-bin`) values are the base64 text they are on the wire.
 pub(crate) fn metadata_from_headers(headers: &HeaderMap) -> Metadata {
     super::text_metadata(headers, |key| {
         key.starts_with("connect-")

@@ -210,6 +210,26 @@ pub struct Trailer {
     /// The reply of a unary call.
     #[prost(bytes = "bytes", tag = "4")]
     pub payload: Bytes,
+    /// The response headers the handler set (STATUS only; a v1 addition, ignored by older
+    /// clients).
+    #[prost(message, repeated, tag = "5")]
+    pub headers: Vec<Entry>,
+    /// The response trailers the handler set (STATUS only; a v1 addition).
+    #[prost(message, repeated, tag = "6")]
+    pub trailers: Vec<Entry>,
+}
+
+fn entries(md: &Metadata) -> Vec<Entry> {
+    md.iter()
+        .map(|(k, v)| Entry {
+            key: k.into(),
+            value: v.into(),
+        })
+        .collect()
+}
+
+fn from_entries(entries: Vec<Entry>) -> Metadata {
+    entries.into_iter().map(|e| (e.key, e.value)).collect()
 }
 
 impl Trailer {
@@ -221,14 +241,30 @@ impl Trailer {
                 message: String::new(),
                 status: Vec::new(),
                 payload: payload.clone(),
+                ..Trailer::default()
             },
             Err(e) => Trailer {
                 code: e.code().as_i32(),
                 message: e.message().to_string(),
                 status: e.to_status_bytes(),
-                payload: Bytes::new(),
+                ..Trailer::default()
             },
         }
+    }
+
+    /// Adds the response headers and trailers.
+    pub fn with_metadata(mut self, (headers, trailers): (Metadata, Metadata)) -> Trailer {
+        self.headers = entries(&headers);
+        self.trailers = entries(&trailers);
+        self
+    }
+
+    /// The response headers and trailers it carries.
+    pub fn take_metadata(&mut self) -> (Metadata, Metadata) {
+        (
+            from_entries(std::mem::take(&mut self.headers)),
+            from_entries(std::mem::take(&mut self.trailers)),
+        )
     }
 
     /// Back to the call's result.
@@ -264,14 +300,7 @@ impl CallHead {
         CallHeader {
             method: self.method.clone(),
             timeout_micros: self.timeout.map_or(0, |t| (t.as_micros() as u64).max(1)),
-            metadata: self
-                .metadata
-                .iter()
-                .map(|(k, v)| Entry {
-                    key: k.into(),
-                    value: v.into(),
-                })
-                .collect(),
+            metadata: entries(&self.metadata),
             codec: self.codec.as_u32(),
             trace_id: self.trace_id.clone(),
             payload,
@@ -284,7 +313,7 @@ impl CallHead {
             method: h.method,
             timeout: (h.timeout_micros > 0)
                 .then(|| std::time::Duration::from_micros(h.timeout_micros)),
-            metadata: h.metadata.into_iter().map(|e| (e.key, e.value)).collect(),
+            metadata: from_entries(h.metadata),
             codec: Codec::from_u32(h.codec)?,
             trace_id: h.trace_id,
         };

@@ -3,22 +3,30 @@
 
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::uri::PathAndQuery;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use tonic::client::Grpc;
-use tonic::metadata::{MetadataKey, MetadataValue};
+use tonic::metadata::MetadataMap;
 use tonic::transport::{Channel, Endpoint as TonicEndpoint};
 
 use super::frame::{CallHead, HEADER_SLACK};
 use super::grpc_codec::{from_status, RawCodec};
 use super::tls::{TlsClient, TlsTarget, H2};
 use super::{ClientTransport, RawStream};
+use crate::context::Metadata;
 use crate::error::{Code, Error, Result};
 use crate::handler::BoxFuture;
 use crate::limits::Limits;
+use crate::response::{Reply, ResponseMetadata};
+
+/// Application metadata of a response: gRPC's and HTTP's own headers left out.
+fn response_metadata(map: &MetadataMap) -> Metadata {
+    super::grpc_codec::metadata_from_headers(map.as_ref())
+}
 
 pub(crate) struct GrpcClient {
     channel: Channel,
@@ -113,28 +121,26 @@ fn request<T>(head: &CallHead, message: T) -> Result<(tonic::Request<T>, PathAnd
             format!("invalid method name {:?}", head.method),
         )
     })?;
-    let mut req = tonic::Request::new(message);
+    let mut headers = http::HeaderMap::new();
+    super::put_metadata(&mut headers, &head.metadata, "");
+    if !head.trace_id.is_empty() {
+        if let Ok(v) = http::HeaderValue::from_str(&head.trace_id) {
+            headers.insert("x-trace-id", v);
+        }
+    }
+    let mut req = tonic::Request::from_parts(
+        MetadataMap::from_headers(headers),
+        Default::default(),
+        message,
+    );
     if let Some(t) = head.timeout {
         req.set_timeout(t);
-    }
-    for (k, v) in head.metadata.iter() {
-        if let (Ok(key), Ok(value)) = (
-            MetadataKey::from_bytes(k.as_bytes()),
-            MetadataValue::try_from(v),
-        ) {
-            req.metadata_mut().append(key, value);
-        }
-    }
-    if !head.trace_id.is_empty() {
-        if let Ok(v) = MetadataValue::try_from(head.trace_id.as_str()) {
-            req.metadata_mut().insert("x-trace-id", v);
-        }
     }
     Ok((req, path))
 }
 
 impl ClientTransport for GrpcClient {
-    fn unary(&self, head: CallHead, payload: Bytes) -> BoxFuture<'_, Result<Bytes>> {
+    fn unary(&self, head: CallHead, payload: Bytes) -> BoxFuture<'_, Result<Reply<Bytes>>> {
         Box::pin(async move {
             let (req, path) = request(&head, payload)?;
             let mut grpc = self.grpc();
@@ -142,18 +148,33 @@ impl ClientTransport for GrpcClient {
                 .await
                 .map_err(|e| Error::unavailable(format!("connection not ready: {e}")))?;
             let start = std::time::Instant::now();
-            grpc.unary(req, path, RawCodec)
+            let failed = |s: tonic::Status| {
+                // tonic reports its own client-side timeout as CANCELLED.
+                let expired = head.timeout.is_some_and(|t| start.elapsed() >= t);
+                if s.code() == tonic::Code::Cancelled && expired {
+                    Error::deadline_exceeded()
+                } else {
+                    from_client_status(&s)
+                }
+            };
+            // What tonic's `unary` does, keeping the headers apart from the trailers.
+            let reply = grpc
+                .server_streaming(req, path, RawCodec)
                 .await
-                .map(tonic::Response::into_inner)
-                .map_err(|s| {
-                    // tonic reports its own client-side timeout as CANCELLED.
-                    let expired = head.timeout.is_some_and(|t| start.elapsed() >= t);
-                    if s.code() == tonic::Code::Cancelled && expired {
-                        Error::deadline_exceeded()
-                    } else {
-                        from_client_status(&s)
-                    }
-                })
+                .map_err(failed)?;
+            let headers = response_metadata(reply.metadata());
+            let mut body = reply.into_inner();
+            let message = body
+                .message()
+                .await
+                .map_err(failed)?
+                .ok_or_else(|| Error::internal("the server sent no response message"))?;
+            let trailers = body.trailers().await.map_err(failed)?;
+            Ok(Reply {
+                message,
+                headers,
+                trailers: trailers.map_or_else(Metadata::new, |t| response_metadata(&t)),
+            })
         })
     }
 
@@ -166,10 +187,16 @@ impl ClientTransport for GrpcClient {
             grpc.ready()
                 .await
                 .map_err(|e| Error::unavailable(format!("connection not ready: {e}")))?;
+            let response = Arc::new(ResponseMetadata::default());
+            let received = response.clone();
             let task = tokio::spawn(async move {
                 let mut inbound = match grpc.streaming(req, path, RawCodec).await {
-                    Ok(r) => r.into_inner(),
+                    Ok(r) => {
+                        received.received(Some(response_metadata(r.metadata())), None);
+                        r.into_inner()
+                    }
                     Err(s) => {
+                        received.received(None, Some(response_metadata(s.metadata())));
                         let _ = res_tx.send(Err(from_client_status(&s)));
                         return;
                     }
@@ -179,8 +206,14 @@ impl ClientTransport for GrpcClient {
                         Ok(Some(b)) => {
                             let _ = res_tx.send(Ok(b));
                         }
-                        Ok(None) => return,
+                        Ok(None) => {
+                            if let Ok(Some(t)) = inbound.trailers().await {
+                                received.received(None, Some(response_metadata(&t)));
+                            }
+                            return;
+                        }
                         Err(s) => {
+                            received.received(None, Some(response_metadata(s.metadata())));
                             let _ = res_tx.send(Err(from_status(&s)));
                             return;
                         }
@@ -192,6 +225,7 @@ impl ClientTransport for GrpcClient {
                 tx: req_tx,
                 rx: res_rx,
                 _guard: Box::new(AbortOnDrop(task)),
+                response,
             })
         })
     }

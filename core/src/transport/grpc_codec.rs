@@ -86,13 +86,19 @@ pub(crate) fn parse_timeout(value: &str) -> Option<Duration> {
     })
 }
 
-/// Application metadata from request headers (gRPC's own and HTTP/2's are left out).
+/// Application metadata from request or response headers (gRPC's own and HTTP's are left
+/// out; `-bin` values stay base64 text).
 pub(crate) fn metadata_from_headers(headers: &http::HeaderMap) -> Metadata {
     super::text_metadata(headers, |key| {
         key.starts_with("grpc-")
             || matches!(
                 key,
-                "content-type" | "te" | "user-agent" | "accept-encoding"
+                "content-type"
+                    | "content-length"
+                    | "te"
+                    | "user-agent"
+                    | "accept-encoding"
+                    | "date"
             )
     })
 }

@@ -9,17 +9,23 @@ use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
 use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::body::Frame;
 use prost::Message;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
+use tokio_stream::StreamExt;
 use tokio_util::sync::CancellationToken;
+use tonic::metadata::MetadataMap;
 use tonic::server::Grpc;
 
 use super::frame::{CallHead, HEADER_SLACK};
 use super::grpc_codec::{metadata_from_headers, parse_timeout, to_status, RawCodec};
+use super::put_metadata;
 use crate::codec::Codec;
 use crate::error::{Code, Error, Result};
 use crate::handler::BoxFuture;
+use crate::response::ResponseMetadata;
 use crate::schema::StreamingKind;
 use crate::security::PeerCredentials;
 use crate::server::dispatch::{Dispatcher, Peer};
@@ -33,6 +39,8 @@ struct Fallback {
 
 /// The responses of a streaming call, then its outcome as the trailers.
 struct Responses {
+    /// The first message, read before the response headers went out.
+    first: Option<Bytes>,
     out: mpsc::UnboundedReceiver<Bytes>,
     status: Option<oneshot::Receiver<Result<()>>>,
     outcome: Option<Result<()>>,
@@ -42,6 +50,9 @@ impl tokio_stream::Stream for Responses {
     type Item = std::result::Result<Bytes, tonic::Status>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
+        if let Some(b) = self.first.take() {
+            return Poll::Ready(Some(Ok(b)));
+        }
         if let Poll::Ready(Some(b)) = self.out.poll_recv(cx) {
             return Poll::Ready(Some(Ok(b)));
         }
@@ -115,9 +126,18 @@ impl Fallback {
         };
         let limit = self.core.limits.max_message_bytes;
         let gzip = tonic::codec::CompressionEncoding::Gzip;
-        let mut grpc = Grpc::new(RawCodec)
+        // Replies are compressed when the request was (as grpc-go does): a client that accepts
+        // gzip but sends plain requests (hms-ffi's own) gets plain replies, which saves a deflate
+        // state (some 300 KiB, allocated and zeroed) per call.
+        let gzipped = headers
+            .get("grpc-encoding")
+            .is_some_and(|v| v.as_bytes() == b"gzip");
+        let mut grpc = Grpc::new(RawCodec);
+        if gzipped {
+            grpc = grpc.send_compressed(gzip);
+        }
+        let mut grpc = grpc
             .accept_compressed(gzip)
-            .send_compressed(gzip)
             // Up to 4× the limit is read and refused by the dispatcher as ResourceExhausted (as
             // on unix://); beyond that tonic refuses it (OutOfRange) without buffering it all.
             .max_decoding_message_size((limit + HEADER_SLACK).saturating_mul(4))
@@ -127,36 +147,72 @@ impl Fallback {
             .schema
             .method(&head.method)
             .is_some_and(|m| m.kind() != StreamingKind::Unary);
-        let response = if streaming {
+        let response = Arc::new(ResponseMetadata::default());
+        let meta = response.clone();
+        let reply = if streaming {
+            let mut once = Some((self, head, response));
             let svc = tower::service_fn(move |r: tonic::Request<tonic::Streaming<Bytes>>| {
-                let this = self.clone();
-                let head = head.clone();
+                let call = once.take();
                 async move {
-                    Ok::<_, tonic::Status>(tonic::Response::new(this.stream(head, r.into_inner())))
+                    let (this, head, response) = call.ok_or_else(called_twice)?;
+                    this.stream(head, r.into_inner(), response).await
                 }
             });
             grpc.streaming(svc, req).await
         } else {
+            let mut once = Some((self, head, response));
             let svc = tower::service_fn(move |r: tonic::Request<Bytes>| {
-                let this = self.clone();
-                let head = head.clone();
+                let call = once.take();
                 async move {
+                    let (this, head, response) = call.ok_or_else(called_twice)?;
                     let cancel = this.core.stop.child_token();
                     // The peer resetting the stream drops this future, which cancels the handler.
                     let _guard = cancel.clone().drop_guard();
-                    this.core
-                        .unary(head, r.into_inner(), &this.peer, cancel)
-                        .await
-                        .map(tonic::Response::new)
-                        .map_err(|e| to_status(&e))
+                    let result = this
+                        .core
+                        .unary(head, r.into_inner(), &this.peer, cancel, response.clone())
+                        .await;
+                    respond(result, &response)
                 }
             });
             grpc.unary(svc, req).await
         };
-        response.map(axum::body::Body::new)
+        // The handler's trailers join the trailers frame (a trailers-only error has them already).
+        reply.map(|body| {
+            axum::body::Body::new(body.map_frame(move |f| match f.into_trailers() {
+                Ok(mut t) => {
+                    put_metadata(&mut t, &meta.take_trailers(), "");
+                    Frame::trailers(t)
+                }
+                Err(f) => f,
+            }))
+        })
     }
 
-    fn stream(&self, head: CallHead, mut inbound: tonic::Streaming<Bytes>) -> Responses {
+    /// Serves a streaming call. The response (its headers) waits for the first message or the
+    /// end, so that the headers the handler set before its first message go with it.
+    async fn stream(
+        &self,
+        head: CallHead,
+        inbound: tonic::Streaming<Bytes>,
+        response: Arc<ResponseMetadata>,
+    ) -> std::result::Result<tonic::Response<Responses>, tonic::Status> {
+        let mut responses = self.start_stream(head, inbound, response.clone());
+        match responses.next().await {
+            // An error before any message: a trailers-only response, with all the metadata.
+            Some(Err(status)) => return Err(with_metadata(status, &response)),
+            Some(Ok(b)) => responses.first = Some(b),
+            None => {}
+        }
+        Ok(respond_ok(responses, &response))
+    }
+
+    fn start_stream(
+        &self,
+        head: CallHead,
+        mut inbound: tonic::Streaming<Bytes>,
+        response: Arc<ResponseMetadata>,
+    ) -> Responses {
         let (in_tx, in_rx) = mpsc::unbounded_channel();
         let (out_tx, out_rx) = mpsc::unbounded_channel();
         let (status_tx, status_rx) = oneshot::channel();
@@ -177,14 +233,52 @@ impl Fallback {
         let core = self.core.clone();
         let peer = self.peer.clone();
         tokio::spawn(async move {
-            let r = core.stream(head, &peer, cancel, in_rx, out_tx).await;
+            let r = core
+                .stream(head, &peer, cancel, (in_rx, out_tx), response)
+                .await;
             let _ = status_tx.send(r);
         });
         Responses {
+            first: None,
             out: out_rx,
             status: Some(status_rx),
             outcome: None,
         }
+    }
+}
+
+/// tonic calls the service of one request once; a second call would be a tonic bug.
+fn called_twice() -> tonic::Status {
+    tonic::Status::internal("the call's service was called twice")
+}
+
+/// A reply with the handler's headers.
+fn respond_ok<T>(message: T, response: &ResponseMetadata) -> tonic::Response<T> {
+    let mut headers = http::HeaderMap::new();
+    put_metadata(&mut headers, &response.take_headers(), "");
+    let mut reply = tonic::Response::new(message);
+    *reply.metadata_mut() = MetadataMap::from_headers(headers);
+    reply
+}
+
+/// An error status carrying the handler's headers and trailers (a trailers-only response).
+fn with_metadata(mut status: tonic::Status, response: &ResponseMetadata) -> tonic::Status {
+    let (headers, trailers) = response.take_all();
+    let mut map = http::HeaderMap::new();
+    put_metadata(&mut map, &headers, "");
+    put_metadata(&mut map, &trailers, "");
+    *status.metadata_mut() = MetadataMap::from_headers(map);
+    status
+}
+
+/// The outcome of a unary call as tonic's reply.
+fn respond(
+    result: Result<Bytes>,
+    response: &ResponseMetadata,
+) -> std::result::Result<tonic::Response<Bytes>, tonic::Status> {
+    match result {
+        Ok(message) => Ok(respond_ok(message, response)),
+        Err(e) => Err(with_metadata(to_status(&e), response)),
     }
 }
 

@@ -11,13 +11,16 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-use super::connect_codec::{content_type, error_from_response, PROTOCOL_VERSION, TIMEOUT_MS};
+use super::connect_codec::{
+    content_type, error_from_response, response_metadata, PROTOCOL_VERSION, TIMEOUT_MS,
+};
 use super::frame::{CallHead, HEADER_SLACK};
 use super::tls::{Connector, TlsClient, TlsTarget, HTTP1};
 use super::{ClientTransport, RawStream};
 use crate::error::{Code, Error, Result};
 use crate::handler::BoxFuture;
 use crate::limits::Limits;
+use crate::response::Reply;
 
 pub(crate) struct HttpClient {
     client: Client<Connector, Full<Bytes>>,
@@ -98,7 +101,7 @@ impl HttpClient {
 }
 
 impl ClientTransport for HttpClient {
-    fn unary(&self, head: CallHead, payload: Bytes) -> BoxFuture<'_, Result<Bytes>> {
+    fn unary(&self, head: CallHead, payload: Bytes) -> BoxFuture<'_, Result<Reply<Bytes>>> {
         Box::pin(async move {
             if self.closed.load(Ordering::Acquire) {
                 return Err(Error::cancelled());
@@ -113,6 +116,7 @@ impl ClientTransport for HttpClient {
                 .with_reason("CONNECT_FAILED")
             })?;
             let status = res.status();
+            let (headers, trailers) = response_metadata(res.headers());
             let body = Limited::new(res.into_body(), self.max_message + HEADER_SLACK)
                 .collect()
                 .await
@@ -128,7 +132,11 @@ impl ClientTransport for HttpClient {
                 })?
                 .to_bytes();
             if status == StatusCode::OK {
-                Ok(body)
+                Ok(Reply {
+                    message: body,
+                    headers,
+                    trailers,
+                })
             } else {
                 Err(error_from_response(status, &body))
             }

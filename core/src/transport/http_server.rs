@@ -18,8 +18,10 @@ use super::connect_codec::{
     parse_timeout_ms, PROTOCOL_VERSION, TIMEOUT_MS,
 };
 use super::frame::CallHead;
+use super::put_metadata;
 use crate::error::{Code, Error, Result};
 use crate::limits::Limits;
+use crate::response::ResponseMetadata;
 use crate::server::dispatch::{Dispatcher, Peer};
 
 /// Bodies up to this many times the message limit are read and refused; larger ones are cut.
@@ -129,7 +131,12 @@ impl ConnectService {
         let cancel = self.core.stop.child_token();
         // The client closing the connection drops this future, which cancels the handler.
         let _guard = cancel.clone().drop_guard();
-        match self.core.unary(head, payload, &self.peer, cancel).await {
+        let response = Arc::new(ResponseMetadata::default());
+        let result = self
+            .core
+            .unary(head, payload, &self.peer, cancel, response.clone())
+            .await;
+        let mut res = match result {
             Ok(reply) => {
                 let mut res = Response::new(Full::new(reply));
                 res.headers_mut()
@@ -137,7 +144,12 @@ impl ConnectService {
                 res
             }
             Err(e) => error_response(status_of(&e), &e),
-        }
+        };
+        // Connect unary: headers as they are, trailers as `trailer-` headers (also on errors).
+        let (headers, trailers) = response.take_all();
+        put_metadata(res.headers_mut(), &headers, "");
+        put_metadata(res.headers_mut(), &trailers, "trailer-");
+        res
     }
 }
 

@@ -14,6 +14,7 @@ use super::{ClientTransport, RawStream};
 use crate::error::{Code, Error, Result};
 use crate::handler::BoxFuture;
 use crate::limits::Limits;
+use crate::response::{Reply, ResponseMetadata};
 use crate::server::dispatch::{Dispatcher, Peer};
 
 fn registry() -> &'static Mutex<HashMap<String, Weak<Dispatcher>>> {
@@ -118,13 +119,22 @@ impl InprocClient {
 }
 
 impl ClientTransport for InprocClient {
-    fn unary(&self, head: CallHead, payload: Bytes) -> BoxFuture<'_, Result<Bytes>> {
+    fn unary(&self, head: CallHead, payload: Bytes) -> BoxFuture<'_, Result<Reply<Bytes>>> {
         Box::pin(async move {
             let (core, _guard) = self.begin()?;
             let cancel = core.stop.child_token();
             // Dropping this future (deadline, caller gone) cancels the handler's context.
             let _drop = cancel.clone().drop_guard();
-            core.unary(head, payload, &self.peer, cancel).await
+            let response = Arc::new(ResponseMetadata::default());
+            let message = core
+                .unary(head, payload, &self.peer, cancel, response.clone())
+                .await?;
+            let (headers, trailers) = response.take_all();
+            Ok(Reply {
+                message,
+                headers,
+                trailers,
+            })
         })
     }
 
@@ -137,20 +147,32 @@ impl ClientTransport for InprocClient {
             let (res_tx, res_rx) = mpsc::unbounded_channel();
             let peer = self.peer.clone();
             let token = cancel.clone();
+            let served = Arc::new(ResponseMetadata::default());
+            let received = Arc::new(ResponseMetadata::default());
+            let client_side = received.clone();
             tokio::spawn(async move {
                 let _guard = guard;
-                let run = core.stream(head, &peer, token, req_rx, out_tx);
+                let run = core.stream(head, &peer, token, (req_rx, out_tx), served.clone());
                 tokio::pin!(run);
+                let mut first = true;
+                let mut forward = |b: Bytes| {
+                    if std::mem::take(&mut first) {
+                        received.received(Some(served.take_headers()), None);
+                    }
+                    let _ = res_tx.send(Ok(b));
+                };
                 let result = loop {
                     tokio::select! {
                         biased;
-                        Some(b) = out_rx.recv() => { let _ = res_tx.send(Ok(b)); }
+                        Some(b) = out_rx.recv() => forward(b),
                         r = &mut run => break r,
                     }
                 };
                 while let Ok(b) = out_rx.try_recv() {
-                    let _ = res_tx.send(Ok(b));
+                    forward(b);
                 }
+                let (headers, trailers) = served.take_all();
+                received.received(first.then_some(headers), Some(trailers));
                 if let Err(e) = result {
                     let _ = res_tx.send(Err(e));
                 }
@@ -160,6 +182,7 @@ impl ClientTransport for InprocClient {
                 tx: req_tx,
                 rx: res_rx,
                 _guard: Box::new(drop_guard),
+                response: client_side,
             })
         })
     }

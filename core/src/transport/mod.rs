@@ -35,6 +35,7 @@ use tokio_util::sync::CancellationToken;
 use crate::error::{Code, Error, Result};
 use crate::handler::BoxFuture;
 use crate::limits::Limits;
+use crate::response::{Reply, ResponseMetadata};
 use crate::server::dispatch::Dispatcher;
 use frame::CallHead;
 pub use tls::TlsTarget;
@@ -333,11 +334,14 @@ pub(crate) struct RawStream {
     pub(crate) rx: mpsc::UnboundedReceiver<Result<Bytes>>,
     /// Cancels the call when dropped before the end.
     pub(crate) _guard: Box<dyn Send + Sync>,
+    /// The response headers and trailers, filled by the transport as they arrive (before the
+    /// message or the end that follows them is queued on `rx`).
+    pub(crate) response: Arc<ResponseMetadata>,
 }
 
 /// The client side of a transport.
 pub(crate) trait ClientTransport: Send + Sync + 'static {
-    fn unary(&self, head: CallHead, payload: Bytes) -> BoxFuture<'_, Result<Bytes>>;
+    fn unary(&self, head: CallHead, payload: Bytes) -> BoxFuture<'_, Result<Reply<Bytes>>>;
     fn open(&self, head: CallHead) -> BoxFuture<'_, Result<RawStream>>;
     fn close(&self);
 }
@@ -367,8 +371,8 @@ pub(crate) async fn connect(
     }
 }
 
-/// Text metadata from HTTP headers: every header `protocol(key)` does not claim, except binary
-/// (`-bin`) ones, which the text metadata model does not carry. Shared by grpc and http.
+/// Metadata from HTTP headers: every header `protocol(key)` does not claim. Binary (`-bin`)
+/// values stay the base64 text they are on the wire. Shared by grpc and http.
 pub(crate) fn text_metadata(
     headers: &http::HeaderMap,
     protocol: impl Fn(&str) -> bool,
@@ -376,7 +380,7 @@ pub(crate) fn text_metadata(
     let mut md = crate::context::Metadata::new();
     for (k, v) in headers {
         let key = k.as_str();
-        if key.ends_with("-bin") || protocol(key) {
+        if protocol(key) {
             continue;
         }
         if let Ok(text) = v.to_str() {
@@ -384,4 +388,19 @@ pub(crate) fn text_metadata(
         }
     }
     md
+}
+
+/// Appends `md` to HTTP headers, each key after `prefix` (`trailer-` for Connect's trailers).
+/// Values are already wire text (base64 for `-bin` keys); an entry HTTP cannot carry is left out.
+pub(crate) fn put_metadata(
+    headers: &mut http::HeaderMap,
+    md: &crate::context::Metadata,
+    prefix: &str,
+) {
+    for (k, v) in md.iter() {
+        let name = http::HeaderName::from_bytes(format!("{prefix}{k}").as_bytes());
+        if let (Ok(name), Ok(value)) = (name, http::HeaderValue::from_str(v)) {
+            headers.append(name, value);
+        }
+    }
 }

@@ -19,10 +19,11 @@ use super::{ClientTransport, RawStream};
 use crate::error::{Code, Error, Result};
 use crate::handler::BoxFuture;
 use crate::limits::Limits;
+use crate::response::{Reply, ResponseMetadata};
 
 enum Pending {
-    Unary(oneshot::Sender<Result<Bytes>>),
-    Stream(mpsc::UnboundedSender<Result<Bytes>>),
+    Unary(oneshot::Sender<Result<Reply<Bytes>>>),
+    Stream(mpsc::UnboundedSender<Result<Bytes>>, Arc<ResponseMetadata>),
 }
 
 struct Shared {
@@ -123,7 +124,7 @@ impl Shared {
                 Pending::Unary(tx) => {
                     let _ = tx.send(Err(err.clone()));
                 }
-                Pending::Stream(tx) => {
+                Pending::Stream(tx, _) => {
                     let _ = tx.send(Err(err.clone()));
                 }
             }
@@ -231,7 +232,7 @@ impl UnixClient {
             };
             match h.kind {
                 Kind::Status => {
-                    let trailer = match Trailer::decode(body) {
+                    let mut trailer = match Trailer::decode(body) {
                         Ok(t) => t,
                         Err(e) => break format!("bad STATUS: {e}"),
                     };
@@ -240,11 +241,17 @@ impl UnixClient {
                         .lock()
                         .ok()
                         .and_then(|mut p| p.remove(&h.stream));
+                    let (headers, trailers) = trailer.take_metadata();
                     match p {
                         Some(Pending::Unary(tx)) => {
-                            let _ = tx.send(trailer.into_result());
+                            let _ = tx.send(trailer.into_result().map(|message| Reply {
+                                message,
+                                headers,
+                                trailers,
+                            }));
                         }
-                        Some(Pending::Stream(tx)) => {
+                        Some(Pending::Stream(tx, response)) => {
+                            response.received(Some(headers), Some(trailers));
                             if let Err(e) = trailer.into_result() {
                                 let _ = tx.send(Err(e));
                             }
@@ -254,7 +261,7 @@ impl UnixClient {
                 }
                 Kind::Message => {
                     if let Ok(p) = shared.pending.lock() {
-                        if let Some(Pending::Stream(tx)) = p.get(&h.stream) {
+                        if let Some(Pending::Stream(tx, _)) = p.get(&h.stream) {
                             let _ = tx.send(Ok(body));
                         }
                     }
@@ -272,7 +279,7 @@ impl UnixClient {
 }
 
 impl ClientTransport for UnixClient {
-    fn unary(&self, head: CallHead, payload: Bytes) -> BoxFuture<'_, Result<Bytes>> {
+    fn unary(&self, head: CallHead, payload: Bytes) -> BoxFuture<'_, Result<Reply<Bytes>>> {
         Box::pin(async move {
             let (tx, rx) = oneshot::channel();
             let mut guard = self.shared.register(Pending::Unary(tx))?;
@@ -294,7 +301,10 @@ impl ClientTransport for UnixClient {
     fn open(&self, head: CallHead) -> BoxFuture<'_, Result<RawStream>> {
         Box::pin(async move {
             let (res_tx, res_rx) = mpsc::unbounded_channel();
-            let guard = self.shared.register(Pending::Stream(res_tx))?;
+            let response = Arc::new(ResponseMetadata::default());
+            let guard = self
+                .shared
+                .register(Pending::Stream(res_tx, response.clone()))?;
             let id = guard.id;
             self.shared
                 .write(&frame::encode_message_frame(
@@ -324,6 +334,7 @@ impl ClientTransport for UnixClient {
                 tx: req_tx,
                 rx: res_rx,
                 _guard: Box::new(guard),
+                response,
             })
         })
     }

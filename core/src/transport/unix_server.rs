@@ -21,6 +21,7 @@ use super::frame::{
     self, CallHead, CallHeader, Hello, Kind, Trailer, FLAG_END, FLAG_UNARY, HEADER_LEN,
 };
 use crate::error::{Code, Error, Result};
+use crate::response::ResponseMetadata;
 use crate::security::PeerCredentials;
 use crate::server::dispatch::{Dispatcher, Peer};
 
@@ -208,12 +209,17 @@ impl Connection {
         self.handshake(r).await?;
         let max_body = self.core.limits.max_message_bytes + frame::HEADER_SLACK;
         let mut goaway_sent = false;
+        // The header being read survives the other branches of the select: `read` is cancel
+        // safe (a branch that wins reads nothing), and what it read is kept in `hb`/`filled`,
+        // so a GOAWAY sent in the middle of a header never loses its first bytes.
+        let mut hb = [0u8; HEADER_LEN];
+        let mut filled = 0;
         loop {
-            let mut hb = [0u8; HEADER_LEN];
             tokio::select! {
-                r = r.read_exact(&mut hb) => match r {
-                    Ok(_) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+                r = r.read(&mut hb[filled..]) => match r {
+                    Ok(0) if filled == 0 => return Ok(()),
+                    Ok(0) => return Err(format!("truncated frame header ({filled} bytes)")),
+                    Ok(n) => filled += n,
                     Err(e) => return Err(format!("read: {e}")),
                 },
                 _ = self.core.drain.cancelled(), if !goaway_sent => {
@@ -224,6 +230,10 @@ impl Connection {
                 }
                 _ = self.core.stop.cancelled() => return Ok(()),
             }
+            if filled < HEADER_LEN {
+                continue;
+            }
+            filled = 0;
             let h = frame::parse_header(&hb).map_err(|e| e.to_string())?;
             let len = h.len as usize;
             if len > max_body {
@@ -262,9 +272,11 @@ impl Connection {
                 self.finish(h.stream, Err(err)).await;
                 continue;
             }
-            let body = read_body(r, len)
-                .await
-                .map_err(|e| format!("truncated frame: {e}"))?;
+            let body = tokio::select! {
+                b = read_body(r, len) => b.map_err(|e| format!("truncated frame: {e}"))?,
+                // A hard stop ends the connection: the rest of the frame no longer matters.
+                _ = self.core.stop.cancelled() => return Ok(()),
+            };
             self.frame(h, body).await?;
         }
     }
@@ -378,23 +390,23 @@ impl Connection {
         if unary {
             tokio::spawn(async move {
                 let _writing = writing;
-                let result = core.unary(head, payload, &peer, cancel).await;
+                let response = Arc::new(ResponseMetadata::default());
+                let result = core
+                    .unary(head, payload, &peer, cancel, response.clone())
+                    .await;
                 if let Ok(mut s) = streams.lock() {
                     s.remove(&id);
                 }
-                let bytes = frame::encode_message_frame(
-                    Kind::Status,
-                    0,
-                    id,
-                    &Trailer::from_result(&result),
-                );
+                let trailer = Trailer::from_result(&result).with_metadata(response.take_all());
+                let bytes = frame::encode_message_frame(Kind::Status, 0, id, &trailer);
                 let _ = write_frame(&writer, &bytes).await;
             });
         } else {
             tokio::spawn(async move {
                 let _writing = writing;
                 let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Bytes>();
-                let run = core.stream(head, &peer, cancel, input_rx, out_tx);
+                let response = Arc::new(ResponseMetadata::default());
+                let run = core.stream(head, &peer, cancel, (input_rx, out_tx), response.clone());
                 tokio::pin!(run);
                 let result = loop {
                     tokio::select! {
@@ -412,15 +424,12 @@ impl Connection {
                 if let Ok(mut s) = streams.lock() {
                     s.remove(&id);
                 }
+                // v1 has no frame for headers: a stream's headers come with its STATUS too.
                 let status = result.map(|_| Bytes::new());
+                let trailer = Trailer::from_result(&status).with_metadata(response.take_all());
                 let _ = write_frame(
                     &writer,
-                    &frame::encode_message_frame(
-                        Kind::Status,
-                        0,
-                        id,
-                        &Trailer::from_result(&status),
-                    ),
+                    &frame::encode_message_frame(Kind::Status, 0, id, &trailer),
                 )
                 .await;
             });

@@ -20,7 +20,7 @@ interface, in one process (``inproc://``) or across processes (``unix://``).
 
 from . import _native
 from ._native import Context, Schema
-from .client import Client, MethodInfo, connect
+from .client import Client, MethodInfo, Reply, connect
 from .errors import (
     ERROR_CLASSES,
     Aborted,
@@ -68,6 +68,7 @@ __all__ = [
     "NotFound",
     "OutOfRange",
     "PermissionDenied",
+    "Reply",
     "ResourceExhausted",
     "Schema",
     "Server",

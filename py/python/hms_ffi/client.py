@@ -36,6 +36,15 @@ def _settle(fut: "asyncio.Future[Dict[str, Any]]", ok: bool, value: Any) -> None
         fut.set_exception(value)
 
 
+class Reply(NamedTuple):
+    """A reply with the response metadata the handler set (first value of each key; ``-bin``
+    values are base64 text, as on the wire)."""
+
+    message: Dict[str, Any]
+    headers: Dict[str, str]
+    trailers: Dict[str, str]
+
+
 class Client:
     """A connection to an hms-ffi server. Calls may run concurrently from many threads."""
 
@@ -70,6 +79,19 @@ class Client:
         """
         req, md = _args(request, metadata)
         return self._native.call(method, req, timeout, md)
+
+    def call_with_metadata(
+        self,
+        method: str,
+        request: Optional[Mapping[str, Any]] = None,
+        *,
+        timeout: Optional[float] = None,
+        metadata: Optional[Mapping[str, str]] = None,
+    ) -> Reply:
+        """Like :meth:`call`, also returning the response headers and trailers
+        (:meth:`Context.set_header`, :meth:`Context.set_trailer`)."""
+        req, md = _args(request, metadata)
+        return Reply(*self._native.call_with_metadata(method, req, timeout, md))
 
     async def call_async(
         self,

@@ -12,7 +12,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use hms_ffi_core::{Code, Error, ResponseSink, Result, Schema, Server, Value};
+use hms_ffi_core::{Code, Context, Error, ResponseSink, Result, Schema, Server, Value};
 
 const SERVICE: &str = "grpc.testing.TestService";
 
@@ -68,6 +68,18 @@ async fn reply_as_asked(req: &Value, sink: &ResponseSink) -> Result<()> {
     Ok(())
 }
 
+/// What `custom_metadata` checks: `x-grpc-test-echo-initial` comes back as a response header,
+/// `x-grpc-test-echo-trailing-bin` as a trailer.
+fn echo_metadata(ctx: &Context) -> Result<()> {
+    if let Some(v) = ctx.metadata().get("x-grpc-test-echo-initial") {
+        ctx.set_header("x-grpc-test-echo-initial", v)?;
+    }
+    if let Some(v) = ctx.metadata().get_bin("x-grpc-test-echo-trailing-bin") {
+        ctx.set_trailer_bin("x-grpc-test-echo-trailing-bin", &v)?;
+    }
+    Ok(())
+}
+
 fn body_len(req: &Value) -> i64 {
     match req.get("payload").and_then(|p| p.get("body")) {
         Some(Value::Bytes(b)) => i64::try_from(b.len()).unwrap_or(i64::MAX),
@@ -80,7 +92,8 @@ fn test_service(schema: Schema) -> Result<Server> {
     server.unary(&method("EmptyCall"), |_req, _| async move {
         Ok(Value::message(Vec::<(String, Value)>::new()))
     })?;
-    server.unary(&method("UnaryCall"), |req, _| async move {
+    server.unary(&method("UnaryCall"), |req, ctx| async move {
+        echo_metadata(&ctx)?;
         requested_status(&req)?;
         let size = req
             .get("response_size")
@@ -101,12 +114,16 @@ fn test_service(schema: Schema) -> Result<Server> {
             Value::Int(total),
         )]))
     })?;
-    server.bidi_streaming(&method("FullDuplexCall"), |mut input, sink, _| async move {
-        while let Some(req) = input.next().await {
-            reply_as_asked(&req?, &sink).await?;
-        }
-        Ok(())
-    })?;
+    server.bidi_streaming(
+        &method("FullDuplexCall"),
+        |mut input, sink, ctx| async move {
+            echo_metadata(&ctx)?;
+            while let Some(req) = input.next().await {
+                reply_as_asked(&req?, &sink).await?;
+            }
+            Ok(())
+        },
+    )?;
     Ok(server)
 }
 

@@ -1,0 +1,81 @@
+//! N sequential 64-byte unary echo calls over `grpc+unix://`, hms-ffi or bare tonic, for
+//! instruction counting: `valgrind --tool=callgrind target/release/examples/grpc_calls hms 5000`
+//! (compare two values of N to get the cost of one call; see `benches/README.md`).
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use hms_ffi_benches::{tonic_over_uds, Blob, RawCodec, ECHO_PROTO, GRPC_PATH, HMS_METHOD};
+use hms_ffi_core::{CallOptions, Schema, Server};
+use http::uri::PathAndQuery;
+use prost::Message;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (which, n) = match args.as_slice() {
+        [w, n] => (w.clone(), n.parse::<usize>().expect("N is a number")),
+        _ => {
+            eprintln!("usage: grpc_calls hms|hms-one-runtime|tonic N");
+            std::process::exit(2);
+        }
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let req = Bytes::from(
+        Blob {
+            data: (0..64u8).collect(),
+        }
+        .encode_to_vec(),
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let start = Instant::now();
+    match which.as_str() {
+        // `hms-one-runtime`: the server listens from inside the application's runtime, so that
+        // it runs there (as tonic's does here) instead of on hms-ffi's own runtime.
+        "hms" | "hms-one-runtime" => {
+            let schema = Schema::from_source("echo.proto", ECHO_PROTO).expect("schema");
+            let server = Server::new(schema);
+            server
+                .unary_raw(HMS_METHOD, |req: Bytes, _ctx| async move { Ok(req) })
+                .expect("register");
+            let uri = format!("grpc+unix://{}", dir.path().join("h.sock").display());
+            if which == "hms" {
+                server.listen(&uri).expect("listen");
+            } else {
+                rt.block_on(async { server.listen(&uri) }).expect("listen");
+            }
+            rt.block_on(async {
+                let client = hms_ffi_core::connect(&uri).await.expect("connect");
+                let opts = CallOptions::default();
+                for _ in 0..n {
+                    let r = client.call_raw(HMS_METHOD, req.clone(), &opts).await;
+                    assert_eq!(r.expect("call"), req);
+                }
+            });
+        }
+        "tonic" => {
+            let path = dir.path().join("t.sock");
+            rt.block_on(async {
+                let channel = tonic_over_uds(path).await;
+                let mut grpc = tonic::client::Grpc::new(channel);
+                for _ in 0..n {
+                    grpc.ready().await.expect("ready");
+                    let r = grpc
+                        .unary(
+                            tonic::Request::new(req.clone()),
+                            PathAndQuery::from_static(GRPC_PATH),
+                            RawCodec,
+                        )
+                        .await
+                        .expect("call");
+                    assert_eq!(r.into_inner(), req);
+                }
+            });
+        }
+        other => panic!("unknown {other}"),
+    }
+    println!("{which}: {n} calls in {:?}", start.elapsed());
+}

@@ -1,0 +1,222 @@
+//! Response metadata: the headers (gRPC initial metadata) and trailers (trailing metadata) a
+//! handler sets through its [`Context`](crate::Context), and a [`Reply`] as a client reads it.
+//!
+//! Rules, the same on every transport:
+//! - Keys are lower-cased; they may repeat. A key ending in `-bin` carries a binary value as
+//!   unpadded base64 text (as gRPC does); other values are printable ASCII.
+//! - Reserved keys are refused with `InvalidArgument`: `grpc-*`, `connect-*`, `trailer-*`,
+//!   `:…` pseudo-headers and HTTP's own (`content-type`, `content-length`, `te`, …).
+//! - Headers go out with the first response message, or with the outcome when there is none;
+//!   a header set after that is `FailedPrecondition`. Trailers go out with the outcome, success
+//!   or error.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use crate::context::{is_bin_key, Metadata, BASE64};
+use crate::error::{Code, Error, Result};
+
+/// A reply with the response metadata that came with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply<T> {
+    /// The response message.
+    pub message: T,
+    /// The response headers (gRPC initial metadata) the handler set.
+    pub headers: Metadata,
+    /// The response trailers (gRPC trailing metadata) the handler set.
+    pub trailers: Metadata,
+}
+
+/// One call's response metadata, shared by the handler's context (which fills it) and the
+/// transport (which sends it); on the client, filled by the transport for a stream.
+#[derive(Debug, Default)]
+pub(crate) struct ResponseMetadata {
+    headers_sent: AtomicBool,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    headers: Metadata,
+    trailers: Metadata,
+    headers_sent: bool,
+}
+
+const RESERVED: &[&str] = &[
+    "content-type",
+    "content-length",
+    "content-encoding",
+    "te",
+    "host",
+    "user-agent",
+    "accept-encoding",
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "upgrade",
+    "trailer",
+];
+
+/// Checks a response metadata key and value (see the module docs).
+pub(crate) fn check_entry(key: &str, value: &str) -> Result<()> {
+    let bad = |why: String| Error::new(Code::InvalidArgument, why).with_reason("BAD_METADATA");
+    let valid_key = !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if !valid_key {
+        return Err(bad(format!(
+            "metadata key {key:?} must be non-empty ASCII letters, digits, '-', '_' or '.'"
+        )));
+    }
+    let lower = key.to_ascii_lowercase();
+    if ["grpc-", "connect-", "trailer-"]
+        .iter()
+        .any(|p| lower.starts_with(p))
+        || RESERVED.contains(&lower.as_str())
+    {
+        return Err(bad(format!(
+            "metadata key {key:?} is reserved by the protocol"
+        )));
+    }
+    if is_bin_key(&lower) {
+        use base64::Engine;
+        BASE64
+            .decode(value)
+            .map_err(|e| bad(format!("value of {key:?} is not base64: {e}")))?;
+    } else if !value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Err(bad(format!(
+            "value of {key:?} must be printable ASCII (use a -bin key for bytes)"
+        )));
+    }
+    Ok(())
+}
+
+/// `InvalidArgument` unless `key` ends in `-bin`.
+pub(crate) fn require_bin_key(key: &str) -> Result<()> {
+    if is_bin_key(key) {
+        Ok(())
+    } else {
+        Err(Error::new(
+            Code::InvalidArgument,
+            format!("binary metadata key {key:?} must end in -bin"),
+        ))
+    }
+}
+
+impl ResponseMetadata {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn add_header(&self, key: &str, value: String) -> Result<()> {
+        check_entry(key, &value)?;
+        let mut s = self.state();
+        if s.headers_sent {
+            return Err(Error::new(
+                Code::FailedPrecondition,
+                format!(
+                    "response header {key:?} set after the headers were sent (with the first \
+                     response message): set headers before sending"
+                ),
+            ));
+        }
+        s.headers.insert(key, value);
+        Ok(())
+    }
+
+    pub(crate) fn add_trailer(&self, key: &str, value: String) -> Result<()> {
+        check_entry(key, &value)?;
+        self.state().trailers.insert(key, value);
+        Ok(())
+    }
+
+    /// Marks the headers sent (a response message is going out); cheap after the first time.
+    pub(crate) fn seal_headers(&self) {
+        if !self.headers_sent.load(Ordering::Acquire) {
+            self.state().headers_sent = true;
+            self.headers_sent.store(true, Ordering::Release);
+        }
+    }
+
+    /// Seals and takes the headers, for the transport to send (empty after the first take).
+    pub(crate) fn take_headers(&self) -> Metadata {
+        self.headers_sent.store(true, Ordering::Release);
+        let mut s = self.state();
+        s.headers_sent = true;
+        std::mem::take(&mut s.headers)
+    }
+
+    /// Takes the trailers, for the transport to send with the outcome.
+    pub(crate) fn take_trailers(&self) -> Metadata {
+        std::mem::take(&mut self.state().trailers)
+    }
+
+    /// Takes both (unary calls and the end of a stream).
+    pub(crate) fn take_all(&self) -> (Metadata, Metadata) {
+        (self.take_headers(), self.take_trailers())
+    }
+
+    /// Client side: what arrived, unchecked.
+    pub(crate) fn received(&self, headers: Option<Metadata>, trailers: Option<Metadata>) {
+        let mut s = self.state();
+        if let Some(h) = headers {
+            s.headers = h;
+            s.headers_sent = true;
+        }
+        if let Some(t) = trailers {
+            s.trailers = t;
+        }
+    }
+
+    /// Client side: the headers, once they have arrived.
+    pub(crate) fn headers(&self) -> Option<Metadata> {
+        let s = self.state();
+        s.headers_sent.then(|| s.headers.clone())
+    }
+
+    /// Client side: the trailers so far.
+    pub(crate) fn trailers(&self) -> Metadata {
+        self.state().trailers.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_and_values_are_checked() {
+        assert!(check_entry("x-a", "v 1").is_ok());
+        assert!(check_entry("x-a-bin", "q6ur").is_ok());
+        assert!(check_entry("x-a-bin", "q6s=").is_ok());
+        for (k, v) in [
+            ("grpc-status", "0"),
+            ("Content-Type", "x"),
+            ("trailer-x", "1"),
+            (":path", "/"),
+            ("", "v"),
+            ("x a", "v"),
+            ("x-a", "line\nbreak"),
+            ("x-a", "é"),
+            ("x-a-bin", "not base64!"),
+        ] {
+            let e = check_entry(k, v).unwrap_err();
+            assert_eq!(e.code(), Code::InvalidArgument, "{k}: {v}");
+        }
+    }
+
+    #[test]
+    fn headers_are_sealed_by_the_first_message() {
+        let m = ResponseMetadata::default();
+        m.add_header("x-a", "1".into()).unwrap();
+        m.seal_headers();
+        let e = m.add_header("x-b", "2".into()).unwrap_err();
+        assert_eq!(e.code(), Code::FailedPrecondition);
+        m.add_trailer("x-t", "3".into()).unwrap();
+        let (h, t) = m.take_all();
+        assert_eq!(h.get("x-a"), Some("1"));
+        assert_eq!(h.len(), 1);
+        assert_eq!(t.get("x-t"), Some("3"));
+    }
+}
