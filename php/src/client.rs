@@ -20,10 +20,6 @@ pub struct Client {
     inner: ocore::Client,
 }
 
-fn bad_option(message: String) -> PhpException {
-    errors::to_php(ocore::Error::new(Code::InvalidArgument, message))
-}
-
 /// `['timeout' => seconds, 'metadata' => ['key' => 'value', …]]` as call options.
 fn call_options(options: Option<&ZendHashTable>) -> PhpResult<CallOptions> {
     let mut out = CallOptions::default();
@@ -38,24 +34,26 @@ fn call_options(options: Option<&ZendHashTable>) -> PhpResult<CallOptions> {
                     .double()
                     .or_else(|| value.long().map(|n| n as f64))
                     .filter(|s| s.is_finite())
-                    .ok_or_else(|| bad_option("'timeout' must be a number of seconds".into()))?;
+                    .ok_or_else(|| {
+                        errors::bad_option("'timeout' must be a number of seconds".into())
+                    })?;
                 out.timeout = Some(Duration::from_secs_f64(seconds.max(0.0)));
             }
             "metadata" => {
                 let mut md = Metadata::new();
                 let entries = value
                     .array()
-                    .ok_or_else(|| bad_option("'metadata' must be an array".into()))?;
+                    .ok_or_else(|| errors::bad_option("'metadata' must be an array".into()))?;
                 for (k, v) in entries.iter() {
                     let v = v.string().ok_or_else(|| {
-                        bad_option(format!("metadata value of '{k}' must be a string"))
+                        errors::bad_option(format!("metadata value of '{k}' must be a string"))
                     })?;
                     md.insert(k.to_string(), v);
                 }
                 out.metadata = md;
             }
             other => {
-                return Err(bad_option(format!(
+                return Err(errors::bad_option(format!(
                     "unknown call option '{other}' (known: timeout, metadata)"
                 )))
             }

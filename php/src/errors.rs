@@ -78,6 +78,11 @@ pub(crate) fn to_php(e: Error) -> PhpException {
 }
 
 /// Shorthand for mapping a core result into PHP.
+/// A bad call or constructor option: `HmsFfi\InvalidArgumentException`.
+pub(crate) fn bad_option(message: String) -> PhpException {
+    to_php(Error::new(Code::InvalidArgument, message))
+}
+
 pub(crate) fn php_result<T>(r: crate::ocore::Result<T>) -> PhpResult<T> {
     r.map_err(to_php)
 }

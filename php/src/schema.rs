@@ -26,11 +26,12 @@ pub(crate) fn method_list(schema: &ocore::Schema) -> Vec<MethodRow> {
         .methods()
         .into_iter()
         .map(|m| {
+            let (name, input, output, kind) = m.row();
             vec![
-                ("name", m.name.clone()),
-                ("input", m.input().full_name().to_string()),
-                ("output", m.output().full_name().to_string()),
-                ("kind", m.kind().name().to_string()),
+                ("name", name),
+                ("input", input),
+                ("output", output),
+                ("kind", kind.to_string()),
             ]
         })
         .collect()

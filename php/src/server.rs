@@ -43,11 +43,16 @@ fn quiet_zend_signals() {
     });
 }
 
-fn option_usize(options: Option<&ZendHashTable>, key: &str) -> Option<usize> {
-    options?
-        .get(key)
-        .and_then(Zval::long)
+/// An option that must be a non-negative int, if given; anything else is refused rather than
+/// silently replaced by the default.
+fn option_usize(options: Option<&ZendHashTable>, key: &str) -> PhpResult<Option<usize>> {
+    let Some(v) = options.and_then(|o| o.get(key)) else {
+        return Ok(None);
+    };
+    v.long()
         .and_then(|n| usize::try_from(n).ok())
+        .map(Some)
+        .ok_or_else(|| errors::bad_option(format!("'{key}' must be a non-negative int")))
 }
 
 #[php_impl]
@@ -60,14 +65,16 @@ impl Server {
     pub fn __construct(schema: &Schema, options: Option<&ZendHashTable>) -> PhpResult<Server> {
         let mut opts = ocore::ServerOptions::for_binding(
             "php",
-            option_usize(options, "max_message_bytes"),
-            option_usize(options, "max_concurrent_per_connection"),
+            option_usize(options, "max_message_bytes")?,
+            option_usize(options, "max_concurrent_per_connection")?,
         );
         opts.decode = crate::convert::DECODE;
-        if let Some(path) = options
-            .and_then(|o| o.get("security"))
-            .and_then(Zval::string)
-        {
+        // A security option that is not a path is refused: dropping it would serve without
+        // the policy and limits it names.
+        if let Some(v) = options.and_then(|o| o.get("security")) {
+            let path = v.string().ok_or_else(|| {
+                errors::bad_option("'security' must be the path of a security file".into())
+            })?;
             opts = php_result(opts.apply_security_file(path))?;
         }
         let inner = Arc::new(ocore::Server::with_options(schema.inner.clone(), opts));

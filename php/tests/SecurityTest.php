@@ -102,4 +102,15 @@ final class SecurityTest extends TestCase
         self::assertInstanceOf(InvalidArgumentException::class, $e);
         self::assertSame('BAD_SECURITY_CONFIG', $e->getDetails()['error_info']['reason']);
     }
+
+    public function testOptionsOfTheWrongTypeAreRefusedNotIgnored(): void
+    {
+        $e = $this->failure(fn() => new Server($this->schema(), ['security' => 42]));
+        self::assertInstanceOf(InvalidArgumentException::class, $e);
+        self::assertStringContainsString("'security'", $e->getMessage());
+        $e = $this->failure(fn() => new Server($this->schema(), ['max_message_bytes' => '1024']));
+        self::assertInstanceOf(InvalidArgumentException::class, $e);
+        $e = $this->failure(fn() => new Server($this->schema(), ['max_concurrent_per_connection' => -1]));
+        self::assertInstanceOf(InvalidArgumentException::class, $e);
+    }
 }
