@@ -38,8 +38,11 @@ impl Server {
     pub fn handle(&self, method: String, handler: Arc<dyn Handler>) -> HmsResult<()> {
         Ok(self.0.unary_blocking(&method, move |req, ctx| {
             let reply = handler.handle(notation::to_text(&req), Arc::new(CallContext(ctx)))?;
+            // A reply the handler got wrong is the server's fault (Internal), with the reason
+            // and details the core gave (INVALID_JSON, field violations).
             notation::from_text(&reply).map_err(|e| {
                 ocore::Error::new(Code::Internal, format!("handler reply: {}", e.message()))
+                    .with_details(e.details().clone())
             })
         })?)
     }
