@@ -2,7 +2,8 @@
 
 # Lays out a self-contained gem source tree in DIR (default target/ruby/gem-src): the gemspec,
 # lib/ and ext/ of ruby/, plus the Rust sources the extension is built from — the binding crate
-# and hms-ffi-core under crates/, a two-member Cargo workspace and the checkout's Cargo.lock —
+# and hms-ffi-core under crates/ with the feature-unifying workspace-hack beside them (their
+# manifests point at `../workspace-hack`), a Cargo workspace of the three and the checkout's Cargo.lock —
 # so `gem install` of the gem built there needs no checkout, only cargo and crates.io.
 #
 #   ruby ruby/stage_gem.rb [DIR]
@@ -22,8 +23,11 @@ FileUtils.rm_f(Dir[File.join(out, "ext", "**", "{Makefile,*.so}")])
   manifest = manifest.sub(/\n\[\[example\]\].*\z/m, "\n")
   File.write(File.join(out, "crates", name, "Cargo.toml"), manifest)
 end
+# The hack crate keeps the gem's dependencies on the checkout's feature sets, so a build sharing
+# the checkout's target/ reuses what the other crates compiled.
+FileUtils.cp_r(File.join(root, "workspace-hack"), File.join(out, "crates", "workspace-hack"))
 workspace = File.read(File.join(root, "Cargo.toml"))
-workspace = workspace.sub(/^members = .*$/, 'members = ["crates/hms-ffi-core", "crates/hms-ffi-ruby"]')
+workspace = workspace.sub(/^members = .*$/, 'members = ["crates/hms-ffi-core", "crates/hms-ffi-ruby", "crates/workspace-hack"]')
                      .sub(/^default-members = .*$/, "")
                      .gsub(/^#.*\n/, "")
                      .sub(/path = "core"/, 'path = "crates/hms-ffi-core"')

@@ -13,7 +13,8 @@ class GemTest < Minitest::Test
     files = Gem::Package.new(GEM_FILE).spec.files
     %w[lib/hms_ffi.rb lib/hms_ffi/server.rb ext/hms_ffi/extconf.rb Cargo.toml Cargo.lock
        crates/hms-ffi-ruby/Cargo.toml crates/hms-ffi-ruby/src/lib.rs crates/hms-ffi-core/Cargo.toml
-       crates/hms-ffi-core/src/lib.rs crates/hms-ffi-core/src/server/queue.rs].each do |f|
+       crates/hms-ffi-core/src/lib.rs crates/hms-ffi-core/src/server/queue.rs
+       crates/workspace-hack/Cargo.toml crates/workspace-hack/src/lib.rs].each do |f|
       assert_includes files, f
     end
     assert_equal ["ext/hms_ffi/extconf.rb"], Gem::Package.new(GEM_FILE).spec.extensions

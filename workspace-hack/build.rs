@@ -1,0 +1,2 @@
+//! A build script is required for cargo to consider the crate's build dependencies.
+fn main() {}
