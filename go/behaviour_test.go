@@ -3,6 +3,7 @@ package hmsffi_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -43,6 +44,44 @@ func TestErrorsAreTypedAndKeepDetails(t *testing.T) {
 		if err := c.Call(context.Background(), "no.Such/Method", map[string]any{}, &reply); hmsffi.CodeOf(err) != hmsffi.Unimplemented {
 			t.Errorf("%s: got %v", transport, err)
 		}
+	}
+}
+
+func TestAReturnedErrorFromAnotherServiceKeepsItsDetailsAndOrigin(t *testing.T) {
+	upstream := endpoints(t)["unix"]
+	serve(t, upstream)
+	up := connect(t, upstream)
+	schema, err := hmsffi.LoadSchema(conformance.Proto())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fail := map[string]any{"code": "INVALID_ARGUMENT", "message": "bad order", "violation_paths": []any{"items[2].price"}}
+	relay, _ := hmsffi.NewServer(schema)
+	defer relay.Shutdown(context.Background())
+	err = relay.Handle(echo, func(ctx context.Context, req map[string]any) (map[string]any, error) {
+		var reply map[string]any
+		err := up.Call(ctx, conformance.Service+"/Fail", fail, &reply)
+		return reply, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	uri := fmt.Sprintf("inproc://go-relay-%d", counter.Add(1))
+	if _, err := relay.Listen(uri); err != nil {
+		t.Fatal(err)
+	}
+	var direct, relayed *hmsffi.Error
+	var reply map[string]any
+	if err := up.Call(context.Background(), conformance.Service+"/Fail", fail, &reply); !errors.As(err, &direct) {
+		t.Fatalf("upstream: got %v", err)
+	}
+	if err := connect(t, uri).Call(context.Background(), echo, map[string]any{}, &reply); !errors.As(err, &relayed) {
+		t.Fatalf("relay: got %v", err)
+	}
+	if relayed.Code() != hmsffi.InvalidArgument || relayed.Message() != "bad order" ||
+		relayed.Origin == nil || *relayed.Origin != *direct.Origin || relayed.Origin.Method != "Fail" ||
+		len(relayed.FieldViolations) != 1 || relayed.FieldViolations[0] != direct.FieldViolations[0] {
+		t.Errorf("relayed %+v (origin %+v), upstream %+v (origin %+v)", relayed, relayed.Origin, direct, direct.Origin)
 	}
 }
 

@@ -77,7 +77,8 @@ type Error struct {
 	Detail string
 	// Origin is where the error was raised, if known.
 	Origin *Origin
-	// Status is the serialized google.rpc.Status with every detail.
+	// Status is the serialized google.rpc.Status with every detail. A handler that returns an
+	// error it got from a call sends this Status on unchanged; set it to nil to send the fields.
 	Status []byte
 }
 
@@ -210,8 +211,12 @@ func parseStatus(e *Error, status []byte) {
 	})
 }
 
-// statusBytes encodes an error as google.rpc.Status for the C ABI.
+// statusBytes encodes an error as google.rpc.Status for the C ABI. An error a call returned,
+// handed back by a handler as is, passes on the Status it came with: every detail and its origin.
 func statusBytes(e *Error) []byte {
+	if len(e.Status) > 0 {
+		return e.Status
+	}
 	var out []byte
 	out = protowire.AppendTag(out, 1, protowire.VarintType)
 	out = protowire.AppendVarint(out, uint64(e.code))

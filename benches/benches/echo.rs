@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bytes::Bytes;
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, Bencher, Criterion};
 use hms_ffi_benches::{tonic_over_uds, Blob, RawCodec, ECHO_PROTO, GRPC_PATH, HMS_METHOD};
 use hms_ffi_core::{CallOptions, Client, Schema, Server, Value};
 use http::uri::PathAndQuery;
@@ -53,6 +53,23 @@ fn start_hms(dir: &Path) -> (Vec<Server>, String, String) {
     raw.listen(&grpc_raw).expect("listen on hms-grpc.sock");
 
     (vec![mapped, raw], unix, unix_raw)
+}
+
+/// An hms-ffi raw-bytes gRPC echo server listening on `path` from inside `rt` (its connections
+/// are served on `rt`, like a tonic server spawned there) and an async client connected in `rt`.
+fn start_hms_grpc_on(rt: &Runtime, path: &Path) -> (Server, Client) {
+    let schema = Schema::from_source("echo.proto", ECHO_PROTO).expect("echo schema compiles");
+    let server = Server::new(schema);
+    server
+        .unary_raw(HMS_METHOD, |req: Bytes, _ctx| async move { Ok(req) })
+        .expect("register raw handler");
+    let uri = format!("grpc+unix://{}", path.display());
+    rt.block_on(async { server.listen(&uri) })
+        .unwrap_or_else(|e| panic!("listen on {uri} in the app runtime failed: {e} ({e:?})"));
+    let client = rt
+        .block_on(hms_ffi_core::connect(&uri))
+        .unwrap_or_else(|e| panic!("hms-ffi connect to {uri} failed: {e} ({e:?})"));
+    (server, client)
 }
 
 /// A tonic server on `path`, spawned on `rt`, and a client channel to it.
@@ -149,6 +166,10 @@ fn echo_64b(c: &mut Criterion) {
     let async_client = rt
         .block_on(hms_ffi_core::connect(&unix))
         .unwrap_or_else(|e| panic!("hms-ffi async connect to {unix} failed: {e} ({e:?})"));
+    // The like-for-like gRPC pair to tonic's: an hms-ffi gRPC server listening from inside the
+    // application runtime (so its tasks run there, as the tonic server's do) and a client
+    // connected from inside it.
+    let (_app_server, app_client) = start_hms_grpc_on(&rt, &dir.path().join("hms-grpc-app.sock"));
 
     let mut raw_conn = start_raw_uds(&dir.path().join("raw.sock"));
     let mut frame = (PAYLOAD_LEN as u32).to_le_bytes().to_vec();
@@ -175,6 +196,11 @@ fn echo_64b(c: &mut Criterion) {
     let reply = hms_echo_raw(&grpc_client, req_bytes.clone(), &opts);
     let decoded = Blob::decode(reply).expect("hms_grpc_uds_raw: reply is a Blob");
     assert_eq!(decoded.data, data, "hms_grpc_uds_raw: echo differs");
+    let reply = rt
+        .block_on(app_client.call_raw(HMS_METHOD, req_bytes.clone(), &opts))
+        .unwrap_or_else(|e| panic!("hms_grpc_uds_raw_app_rt failed: {e} ({e:?})"));
+    let decoded = Blob::decode(reply).expect("hms_grpc_uds_raw_app_rt: reply is a Blob");
+    assert_eq!(decoded.data, data, "hms_grpc_uds_raw_app_rt: echo differs");
     let reply = rt
         .block_on(tonic_echo(&mut grpc, req_bytes.clone()))
         .unwrap_or_else(|s| panic!("tonic echo failed: {s}"));
@@ -209,6 +235,12 @@ fn echo_64b(c: &mut Criterion) {
     group.bench_function("hms_grpc_uds_raw", |b| {
         b.iter(|| hms_echo_raw(&grpc_client, black_box(req_bytes.clone()), &opts));
     });
+    group.bench_function("hms_grpc_uds_raw_app_rt", |b| {
+        b.iter(|| {
+            rt.block_on(app_client.call_raw(HMS_METHOD, black_box(req_bytes.clone()), &opts))
+                .unwrap_or_else(|e| panic!("hms-ffi call failed: {e} ({e:?})"))
+        });
+    });
     group.bench_function("tonic_uds", |b| {
         b.iter(|| {
             rt.block_on(tonic_echo(&mut grpc, black_box(req_bytes.clone())))
@@ -222,23 +254,10 @@ fn echo_64b(c: &mut Criterion) {
         let client = rt
             .block_on(hms_ffi_core::connect(&uri))
             .expect("connect over grpc+unix");
-        b.to_async(&rt).iter_custom(|iters| {
-            let client = client.clone();
-            let req = req_bytes.clone();
-            async move {
-                concurrent(iters, move || {
-                    let (client, req) = (client.clone(), req.clone());
-                    async move {
-                        client
-                            .call_raw(HMS_METHOD, req, &CallOptions::default())
-                            .await
-                            .map(|_| ())
-                            .map_err(|e| e.to_string())
-                    }
-                })
-                .await
-            }
-        });
+        hms_16_concurrent(b, &rt, &client, &req_bytes);
+    });
+    group.bench_function("hms_grpc_uds_raw_app_rt_16_concurrent", |b| {
+        hms_16_concurrent(b, &rt, &app_client, &req_bytes);
     });
     group.bench_function("tonic_uds_16_concurrent", |b| {
         b.to_async(&rt).iter_custom(|iters| {
@@ -268,8 +287,29 @@ fn echo_64b(c: &mut Criterion) {
     inproc.close();
     unix_client.close();
     grpc_client.close();
+    app_client.close();
     raw_client.close();
     async_client.close();
+}
+
+/// Times raw-bytes echo calls through `client`, 16 in flight at once on `rt`.
+fn hms_16_concurrent(b: &mut Bencher<'_>, rt: &Runtime, client: &Client, req: &Bytes) {
+    b.to_async(rt).iter_custom(|iters| {
+        let (client, req) = (client.clone(), req.clone());
+        async move {
+            concurrent(iters, move || {
+                let (client, req) = (client.clone(), req.clone());
+                async move {
+                    client
+                        .call_raw(HMS_METHOD, req, &CallOptions::default())
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                }
+            })
+            .await
+        }
+    });
 }
 
 /// Runs `iters` calls, 16 at a time, and returns the wall time they took.

@@ -120,11 +120,23 @@ impl Error {
     }
 
     /// Sets an `ErrorInfo` with the given reason in the `hms-ffi` domain.
-    pub fn with_reason(mut self, reason: &str) -> Error {
+    pub fn with_reason(self, reason: &str) -> Error {
+        self.with_error_info(reason, "", BTreeMap::new())
+    }
+
+    /// Sets an `ErrorInfo` (`google.rpc.ErrorInfo`); an empty `domain` means `hms-ffi`. The
+    /// bindings use it to keep a re-raised error's reason, domain and metadata.
+    pub fn with_error_info(
+        mut self,
+        reason: &str,
+        domain: &str,
+        metadata: BTreeMap<String, String>,
+    ) -> Error {
+        let domain = if domain.is_empty() { "hms-ffi" } else { domain };
         self.inner.details.error_info = Some(ErrorInfo {
             reason: reason.to_string(),
-            domain: "hms-ffi".to_string(),
-            metadata: BTreeMap::new(),
+            domain: domain.to_string(),
+            metadata,
         });
         self
     }
@@ -256,5 +268,33 @@ mod tests {
         assert!(err.message().contains("2 violations"));
         assert_eq!(err.field_violations().len(), 2);
         assert_eq!(err.to_string().split(':').next(), Some("INVALID_ARGUMENT"));
+    }
+
+    #[test]
+    fn error_info_keeps_its_domain_and_an_empty_one_is_ours() {
+        let md = BTreeMap::from([("id".to_string(), "7".to_string())]);
+        let err = Error::new(Code::NotFound, "no user 7").with_error_info(
+            "NO_USER",
+            "users.example",
+            md.clone(),
+        );
+        let info = err.details().error_info.clone().expect("error info");
+        assert_eq!(
+            (info.reason.as_str(), info.domain.as_str()),
+            ("NO_USER", "users.example")
+        );
+        assert_eq!(info.metadata, md);
+        let ours = Error::new(Code::NotFound, "x").with_error_info("R", "", BTreeMap::new());
+        assert_eq!(
+            ours.details()
+                .error_info
+                .as_ref()
+                .map(|i| i.domain.as_str()),
+            Some("hms-ffi")
+        );
+        assert_eq!(
+            ours.details(),
+            Error::new(Code::NotFound, "x").with_reason("R").details()
+        );
     }
 }

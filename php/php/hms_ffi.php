@@ -103,10 +103,11 @@ abstract class Exception extends \Exception
 
     /**
      * What the extension sends for an exception thrown by a handler: an hms-ffi exception keeps
-     * its code, message and details; any other becomes INTERNAL with its class, message and trace.
+     * its code, message and details (a re-raised one also its ErrorInfo and origin); any other
+     * becomes INTERNAL with its class, message and trace.
      *
      * @internal
-     * @return array{code: int, message: string, class: string, detail: string, stack: list<string>, field_violations: list<array{field: string, description: string}>, reason: ?string}
+     * @return array{code: int, message: string, class: string, detail: string, stack: list<string>, field_violations: list<array{field: string, description: string}>, reason: ?string, domain: ?string, metadata: array<string, string>, origin: ?array{language: string, service: string, method: string}}
      */
     public static function describe(\Throwable $e): array
     {
@@ -123,6 +124,9 @@ abstract class Exception extends \Exception
             'stack' => $stack,
             'field_violations' => $own ? $e->getFieldViolations() : [],
             'reason' => $own ? ($e->getDetails()['error_info']['reason'] ?? null) : null,
+            'domain' => $own ? ($e->getDetails()['error_info']['domain'] ?? null) : null,
+            'metadata' => $own ? ($e->getDetails()['error_info']['metadata'] ?? []) : [],
+            'origin' => $own ? ($e->getDetails()['origin'] ?? null) : null,
         ];
     }
 }

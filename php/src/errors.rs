@@ -9,7 +9,7 @@ use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendCallable, ZendHashTable, ZendObject, Zval};
 use ext_php_rs::zend::{ce, ExecutorGlobals};
 
-use crate::ocore::{Code, DebugInfo, Details, Error, FieldViolation};
+use crate::ocore::{Code, DebugInfo, Details, Error, FieldViolation, Origin};
 
 fn details_array(e: &Error) -> PhpResult<ZBox<ZendHashTable>> {
     let d = e.details();
@@ -77,12 +77,12 @@ pub(crate) fn to_php(e: Error) -> PhpException {
     }
 }
 
-/// Shorthand for mapping a core result into PHP.
 /// A bad call or constructor option: `HmsFfi\InvalidArgumentException`.
 pub(crate) fn bad_option(message: String) -> PhpException {
     to_php(Error::new(Code::InvalidArgument, message))
 }
 
+/// Shorthand for mapping a core result into PHP.
 pub(crate) fn php_result<T>(r: crate::ocore::Result<T>) -> PhpResult<T> {
     r.map_err(to_php)
 }
@@ -146,10 +146,31 @@ pub(crate) fn from_php(exception: ZBox<ZendObject>) -> Error {
         ..Details::default()
     };
     let mut error = Error::new(Code::from_i32(code), message).with_details(details);
-    if let Some(reason) = d.get("reason").and_then(Zval::string) {
-        if !reason.is_empty() {
-            error = error.with_reason(&reason);
-        }
+    // A re-raised hms-ffi exception keeps its ErrorInfo (reason, domain, metadata) and origin.
+    if let Some(reason) = non_empty(d.get("reason")) {
+        let metadata = d
+            .get("metadata")
+            .and_then(Zval::array)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.to_string(), v.string()?)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let domain = non_empty(d.get("domain")).unwrap_or_default();
+        error = error.with_error_info(&reason, &domain, metadata);
+    }
+    if let Some(o) = d.get("origin").and_then(Zval::array) {
+        let field = |name| o.get(name).and_then(Zval::string).unwrap_or_default();
+        error = error.with_origin(Origin {
+            language: field("language"),
+            service: field("service"),
+            method: field("method"),
+        });
     }
     error
+}
+
+fn non_empty(zv: Option<&Zval>) -> Option<String> {
+    zv.and_then(Zval::string).filter(|s| !s.is_empty())
 }

@@ -6,7 +6,7 @@ use ext_php_rs::binary::Binary;
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::Zval;
 
-use crate::errors::php_result;
+use crate::errors::{bad_option, php_result};
 use crate::ocore;
 
 /// Compiled protobuf files and their services.
@@ -49,7 +49,7 @@ impl Schema {
             (Some(one), _) => vec![PathBuf::from(one)],
             (None, Some(many)) => many.into_iter().map(PathBuf::from).collect(),
             (None, None) => {
-                return Err(PhpException::from_message(
+                return Err(bad_option(
                     "Schema::load() takes a path or a list of paths".into(),
                 ))
             }

@@ -79,6 +79,27 @@ final class ErrorsTest extends TestCase
         self::assertSame('phptest.v1.Test', $details['origin']['service']);
     }
 
+    public function testARethrownErrorKeepsItsErrorInfoAndOrigin(): void
+    {
+        $direct = $this->failure(fn() => $this->client()->call(self::DO, ['action' => 'info']));
+        $uri = Child::socket('errors-relay');
+        $second = Child::php(__DIR__ . '/fixtures/server.php', $uri);
+        try {
+            $relayed = $this->failure(fn() => $this->client()->call(self::DO, ['action' => 'relay', 'text' => $uri]));
+        } finally {
+            $second->stop();
+        }
+        foreach ([$direct, $relayed] as $e) {
+            self::assertInstanceOf(NotFoundException::class, $e);
+            self::assertSame('no user 7', $e->getMessage());
+            $info = $e->getDetails()['error_info'];
+            self::assertSame('NO_SUCH_USER', $info['reason']);
+            self::assertSame('users.example', $info['domain']);
+            self::assertSame(['id' => '7'], $info['metadata']);
+            self::assertSame(['language' => 'go', 'service' => 'users.v1.Users', 'method' => 'Get'], $e->getDetails()['origin']);
+        }
+    }
+
     public function testAPhpExceptionInAHandlerIsInternalAndTheServerGoesOn(): void
     {
         $client = $this->client();
@@ -122,6 +143,11 @@ final class ErrorsTest extends TestCase
         $e = $this->failure(fn() => $client->call(self::DO, [], ['timeuot' => 1]));
         self::assertInstanceOf(InvalidArgumentException::class, $e);
         self::assertStringContainsString('timeuot', $e->getMessage());
+        $e = $this->failure(fn() => Schema::load(42));
+        self::assertInstanceOf(InvalidArgumentException::class, $e);
+        self::assertStringContainsString('a path or a list of paths', $e->getMessage());
+        $e = $this->failure(fn() => Schema::load(__DIR__ . '/fixtures/no-such.proto'));
+        self::assertSame(Exception::classForCode($e->getCode()), get_class($e));
     }
 
     public function testContextAndMetadataReachTheHandler(): void

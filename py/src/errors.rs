@@ -2,12 +2,14 @@
 //! Python exception raised in a handler becomes a core error (its own code if it is an
 //! `hms_ffi.Error`, else `Internal` with the type, message and traceback in `DebugInfo`).
 
+use std::collections::BTreeMap;
+
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList};
 
-use crate::ocore::{Code, DebugInfo, Details, Error, FieldViolation};
+use crate::ocore::{Code, DebugInfo, Details, Error, FieldViolation, Origin};
 
 static CLASSES: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
 
@@ -130,10 +132,33 @@ pub(crate) fn from_py(py: Python<'_>, err: PyErr) -> Error {
                 }
             }
             let mut e = Error::new(Code::from_i32(code), msg).with_details(details);
+            // Its ErrorInfo keeps domain and metadata, and a re-raised error its origin.
+            let info = value
+                .getattr("details")
+                .and_then(|d| d.get_item("error_info"))
+                .ok();
+            let part = |key: &str| info.as_ref().and_then(|i| i.get_item(key).ok());
             if let Ok(reason) = value.getattr("reason").and_then(|r| r.extract::<String>()) {
                 if !reason.is_empty() {
-                    e = e.with_reason(&reason);
+                    let domain: String = part("domain")
+                        .and_then(|d| d.extract().ok())
+                        .unwrap_or_default();
+                    let metadata: BTreeMap<String, String> = part("metadata")
+                        .and_then(|m| m.extract().ok())
+                        .unwrap_or_default();
+                    e = e.with_error_info(&reason, &domain, metadata);
                 }
+            }
+            if let Ok(o) = value
+                .getattr("origin")
+                .and_then(|o| o.extract::<BTreeMap<String, String>>())
+            {
+                let field = |k: &str| o.get(k).cloned().unwrap_or_default();
+                e = e.with_origin(Origin {
+                    language: field("language"),
+                    service: field("service"),
+                    method: field("method"),
+                });
             }
             return e;
         }

@@ -55,6 +55,45 @@ def test_hms_error_keeps_its_code_message_and_violations(served) -> None:
     assert client.call(ECHO, {"unicode_text": "ok"})["unicode_text"] == "ok"
 
 
+def test_a_reraised_error_keeps_its_error_info_and_origin(served) -> None:
+    server, _ = served
+    upstream = hms_ffi.Server(server.schema)
+    relay = hms_ffi.Server(server.schema)
+
+    @upstream.method(ECHO)
+    def fail(req, ctx):
+        raise hms_ffi.NotFound(
+            "no user 7",
+            {
+                "error_info": {"reason": "NO_SUCH_USER", "domain": "users.example", "metadata": {"id": "7"}},
+                "origin": {"language": "go", "service": "users.v1.Users", "method": "Get"},
+            },
+        )
+
+    upstream.listen("inproc://py-errors-upstream")
+    up_client = hms_ffi.connect("inproc://py-errors-upstream")
+
+    @relay.method(ECHO)
+    def forward(req, ctx):
+        try:
+            return up_client.call(ECHO, req)
+        except hms_ffi.Error as e:
+            raise e
+
+    relay.listen("inproc://py-errors-relay")
+    try:
+        for client in (up_client, hms_ffi.connect("inproc://py-errors-relay")):
+            with pytest.raises(hms_ffi.NotFound) as info:
+                client.call(ECHO, {})
+            err = info.value
+            assert err.message == "no user 7"
+            assert err.details["error_info"] == {"reason": "NO_SUCH_USER", "domain": "users.example", "metadata": {"id": "7"}}
+            assert err.origin == {"language": "go", "service": "users.v1.Users", "method": "Get"}
+    finally:
+        relay.shutdown()
+        upstream.shutdown()
+
+
 def test_bad_requests_are_invalid_argument_with_paths(served) -> None:
     _, client = served
     with pytest.raises(hms_ffi.InvalidArgument) as info:

@@ -7,7 +7,7 @@ use magnus::error::ErrorType;
 use magnus::value::ReprValue;
 use magnus::{prelude::*, Error, Exception, RClass, RHash, RModule, Ruby};
 
-use crate::ocore::{self, Code, DebugInfo, Details, FieldViolation};
+use crate::ocore::{self, Code, DebugInfo, Details, FieldViolation, Origin};
 
 fn error_class(ruby: &Ruby) -> Result<RClass, Error> {
     ruby.class_object()
@@ -131,10 +131,25 @@ pub(crate) fn from_ruby(ruby: &Ruby, err: &Error) -> ocore::Error {
             .collect();
     }
     let mut e = ocore::Error::new(Code::from_i32(code), message).with_details(details);
+    // Its ErrorInfo keeps domain and metadata, and a re-raised error its origin.
     if let Ok(Some(reason)) = exc.funcall::<_, _, Option<String>>("reason", ()) {
         if !reason.is_empty() {
-            e = e.with_reason(&reason);
+            let (domain, metadata) = exc
+                .funcall::<_, _, Option<(String, Vec<(String, String)>)>>("_info_parts", ())
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            e = e.with_error_info(&reason, &domain, metadata.into_iter().collect());
         }
+    }
+    if let Ok(Some((language, service, method))) =
+        exc.funcall::<_, _, Option<(String, String, String)>>("_origin_parts", ())
+    {
+        e = e.with_origin(Origin {
+            language,
+            service,
+            method,
+        });
     }
     e
 }

@@ -74,6 +74,37 @@ class ErrorsTest < Minitest::Test
     assert_equal "ok", echo(client, "ok")[:unicode_text]
   end
 
+  def test_a_reraised_error_keeps_its_error_info_and_origin
+    schema = HmsFfi::Schema.load(Vectors::PROTO)
+    upstream = HmsFfi::Server.new(schema)
+    upstream.method(ECHO) do |_req, _ctx|
+      raise HmsFfi::NotFound.new("no user 7", details: {
+                                   error_info: { reason: "NO_SUCH_USER", domain: "users.example",
+                                                 metadata: { "id" => "7" } },
+                                   origin: { language: "go", service: "users.v1.Users", method: "Get" }
+                                 })
+    end
+    up_thread, up_client = start(upstream, unix_uri("upstream.sock"))
+    relay = HmsFfi::Server.new(schema)
+    relay.method(ECHO) do |req, _ctx|
+      up_client.call(ECHO, req)
+    rescue HmsFfi::Error => e
+      raise e
+    end
+    relay_thread, relay_client = start(relay, unix_uri("relay.sock"))
+    @stop = lambda do
+      [relay, upstream].each { |s| s.shutdown(grace: 1.0) }
+      [relay_thread, up_thread].each { |t| t.join(5) }
+    end
+    [up_client, relay_client].each do |client|
+      err = assert_raises(HmsFfi::NotFound) { echo(client, "x") }
+      assert_equal "no user 7", err.message
+      assert_equal({ reason: "NO_SUCH_USER", domain: "users.example", metadata: { "id" => "7" } },
+                   err.details[:error_info])
+      assert_equal({ language: "go", service: "users.v1.Users", method: "Get" }, err.origin)
+    end
+  end
+
   def test_replies_that_do_not_match_the_schema_are_internal_errors
     client = raising_client
     ["bad reply", "odd object", "not a hash"].each do |text|

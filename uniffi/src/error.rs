@@ -70,6 +70,16 @@ pub struct Origin {
     pub method: String,
 }
 
+/// A detail of a type the library does not model (`google.protobuf.Any`): kept as it came, so a
+/// re-raised error passes it on.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct AnyDetail {
+    /// The type URL (`type.googleapis.com/google.rpc.RetryInfo`).
+    pub type_url: String,
+    /// The encoded message.
+    pub value: Vec<u8>,
+}
+
 /// The structured details of an error.
 #[derive(Debug, Clone, Default, PartialEq, Eq, uniffi::Record)]
 pub struct ErrorDetails {
@@ -82,9 +92,13 @@ pub struct ErrorDetails {
     /// Stack and exception facts.
     #[uniffi(default)]
     pub debug_info: Option<DebugInfo>,
-    /// Where the error was raised (set by the server; ignored when a handler returns it).
+    /// Where the error was raised: set by the server when a handler's error has none; a
+    /// re-thrown error keeps the one it came with.
     #[uniffi(default)]
     pub origin: Option<Origin>,
+    /// Details of other types, as they came.
+    #[uniffi(default)]
+    pub other: Vec<AnyDetail>,
 }
 
 macro_rules! hms_error {
@@ -173,6 +187,14 @@ impl From<ocore::Error> for HmsError {
                 service: o.service.clone(),
                 method: o.method.clone(),
             }),
+            other: d
+                .other
+                .iter()
+                .map(|(type_url, value)| AnyDetail {
+                    type_url: type_url.clone(),
+                    value: value.clone(),
+                })
+                .collect(),
         };
         HmsError::build(e.code(), e.message().to_string(), details)
     }
@@ -199,9 +221,17 @@ impl From<HmsError> for ocore::Error {
                 stack_entries: i.stack_entries,
                 detail: i.detail,
             }),
-            other: Vec::new(),
+            other: d.other.into_iter().map(|a| (a.type_url, a.value)).collect(),
         };
-        ocore::Error::new(code, msg).with_details(details)
+        let e = ocore::Error::new(code, msg).with_details(details);
+        match d.origin {
+            Some(o) => e.with_origin(ocore::Origin {
+                language: o.language,
+                service: o.service,
+                method: o.method,
+            }),
+            None => e,
+        }
     }
 }
 
@@ -248,6 +278,34 @@ mod tests {
         assert_eq!(back.code(), Code::InvalidArgument);
         assert_eq!(back.message(), core.message());
         assert_eq!(back.field_violations(), core.field_violations());
+    }
+
+    #[test]
+    fn a_rethrown_error_keeps_every_detail_and_its_origin() {
+        let mut core = ocore::Error::new(Code::NotFound, "no user 7")
+            .with_error_info(
+                "NO_SUCH_USER",
+                "users.example",
+                [("id".to_string(), "7".to_string())].into(),
+            )
+            .with_origin(ocore::Origin {
+                language: "go".into(),
+                service: "users.v1.Users".into(),
+                method: "Get".into(),
+            });
+        core.details_mut().other = vec![(
+            "type.googleapis.com/google.rpc.RetryInfo".into(),
+            vec![0x0a, 0x02, 0x08, 0x05],
+        )];
+        let e = HmsError::from(core.clone());
+        let HmsError::NotFound { details, .. } = &e else {
+            panic!("wrong variant {e:?}")
+        };
+        assert_eq!(details.other[0].value, vec![0x0a, 0x02, 0x08, 0x05]);
+        let back = ocore::Error::from(e);
+        assert_eq!(back.details(), core.details());
+        assert_eq!(back.origin(), core.origin());
+        assert_eq!(back.message(), core.message());
     }
 
     #[test]

@@ -70,6 +70,18 @@ module HmsFfi
     def _violation_pairs
       field_violations.map { |v| [v[:field].to_s, v[:description].to_s] }
     end
+
+    # Used by the native extension: `[domain, [[key, value], …]]` of the ErrorInfo, or nil.
+    def _info_parts
+      info = @details[:error_info] or return nil
+      [info[:domain].to_s, (info[:metadata] || {}).map { |k, v| [k.to_s, v.to_s] }]
+    end
+
+    # Used by the native extension: `[language, service, method]` of the origin, or nil.
+    def _origin_parts
+      o = origin or return nil
+      [o[:language].to_s, o[:service].to_s, o[:method].to_s]
+    end
   end
 
   ERROR_CLASSES = { 0 => Error }

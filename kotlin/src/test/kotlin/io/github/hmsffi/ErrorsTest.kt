@@ -1,6 +1,10 @@
 package io.github.hmsffi
 
+import io.github.hmsffi.ffi.AnyDetail
+import io.github.hmsffi.ffi.ErrorDetails
+import io.github.hmsffi.ffi.ErrorInfo
 import io.github.hmsffi.ffi.HmsException
+import io.github.hmsffi.ffi.Origin
 import java.nio.file.Files
 import java.time.Duration
 import kotlinx.coroutines.runBlocking
@@ -51,6 +55,17 @@ class ErrorsTest {
         }
         server.method("demo.v1.Demo/Throw") { req, _ ->
             if (req["n"] == 1L) throw hmsError(Code.NOT_FOUND, "no user 1", reason = "NO_USER")
+            // As a handler re-throws an error it got from another service: every detail is kept.
+            if (req["n"] == 3L) {
+                throw HmsException.NotFound(
+                    Code.NOT_FOUND, "no user 3",
+                    ErrorDetails(
+                        errorInfo = ErrorInfo("NO_USER", "users.example", mapOf("id" to "3")),
+                        origin = Origin("go", "users.v1.Users", "Get"),
+                        other = listOf(AnyDetail("type.googleapis.com/test.v1.Extra", byteArrayOf(8, 3))),
+                    ),
+                )
+            }
             throw IllegalStateException("boom ${req["n"]}")
         }
         server.method("demo.v1.Demo/Wait") { _, ctx ->
@@ -93,6 +108,15 @@ class ErrorsTest {
         assertEquals("NO_USER", e.details.errorInfo?.reason)
         assertEquals("kotlin", e.details.origin?.language)
         assertEquals("Throw", e.details.origin?.method)
+    }
+
+    @Test
+    fun `a re-thrown hms error keeps its error info, origin and other details`() {
+        val e = assertThrows<HmsException.NotFound> { client.call("demo.v1.Demo/Throw", mapOf("n" to 3)) }
+        assertEquals(ErrorInfo("NO_USER", "users.example", mapOf("id" to "3")), e.details.errorInfo)
+        assertEquals(Origin("go", "users.v1.Users", "Get"), e.details.origin)
+        assertEquals(listOf("type.googleapis.com/test.v1.Extra"), e.details.other.map { it.typeUrl })
+        assertArrayEquals(byteArrayOf(8, 3), e.details.other[0].value)
     }
 
     @Test
