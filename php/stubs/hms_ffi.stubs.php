@@ -183,10 +183,11 @@ abstract class Exception extends \Exception
 
     /**
      * What the extension sends for an exception thrown by a handler: an hms-ffi exception keeps
-     * its code, message and details; any other becomes INTERNAL with its class, message and trace.
+     * its code, message and details (a re-raised one also its ErrorInfo and origin); any other
+     * becomes INTERNAL with its class, message and trace.
      *
      * @internal
-     * @return array{code: int, message: string, class: string, detail: string, stack: list<string>, field_violations: list<array{field: string, description: string}>, reason: ?string}
+     * @return array{code: int, message: string, class: string, detail: string, stack: list<string>, field_violations: list<array{field: string, description: string}>, reason: ?string, domain: ?string, metadata: array<string, string>, origin: ?array{language: string, service: string, method: string}}
      */
     public static function describe(\Throwable $e): array {}
 }

@@ -1950,6 +1950,76 @@ public func FfiConverterTypeServer_lower(_ value: Server) -> UInt64 {
 
 
 /**
+ * A detail of a type the library does not model (`google.protobuf.Any`): kept as it came, so a
+ * re-raised error passes it on.
+ */
+public struct AnyDetail: Equatable, Hashable {
+    /**
+     * The type URL (`type.googleapis.com/google.rpc.RetryInfo`).
+     */
+    public var typeUrl: String
+    /**
+     * The encoded message.
+     */
+    public var value: Data
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The type URL (`type.googleapis.com/google.rpc.RetryInfo`).
+         */typeUrl: String, 
+        /**
+         * The encoded message.
+         */value: Data) {
+        self.typeUrl = typeUrl
+        self.value = value
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AnyDetail: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAnyDetail: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AnyDetail {
+        return
+            try AnyDetail(
+                typeUrl: FfiConverterString.read(from: &buf), 
+                value: FfiConverterData.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AnyDetail, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.typeUrl, into: &buf)
+        FfiConverterData.write(value.value, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAnyDetail_lift(_ buf: RustBuffer) throws -> AnyDetail {
+    return try FfiConverterTypeAnyDetail.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAnyDetail_lower(_ value: AnyDetail) -> RustBuffer {
+    return FfiConverterTypeAnyDetail.lower(value)
+}
+
+
+/**
  * Options for one call.
  */
 public struct CallOptions: Equatable, Hashable {
@@ -2104,9 +2174,14 @@ public struct ErrorDetails: Equatable, Hashable {
      */
     public var debugInfo: DebugInfo?
     /**
-     * Where the error was raised (set by the server; ignored when a handler returns it).
+     * Where the error was raised: set by the server when a handler's error has none; a
+     * re-thrown error keeps the one it came with.
      */
     public var origin: Origin?
+    /**
+     * Details of other types, as they came.
+     */
+    public var other: [AnyDetail]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2121,12 +2196,17 @@ public struct ErrorDetails: Equatable, Hashable {
          * Stack and exception facts.
          */debugInfo: DebugInfo? = nil, 
         /**
-         * Where the error was raised (set by the server; ignored when a handler returns it).
-         */origin: Origin? = nil) {
+         * Where the error was raised: set by the server when a handler's error has none; a
+         * re-thrown error keeps the one it came with.
+         */origin: Origin? = nil, 
+        /**
+         * Details of other types, as they came.
+         */other: [AnyDetail] = []) {
         self.fieldViolations = fieldViolations
         self.errorInfo = errorInfo
         self.debugInfo = debugInfo
         self.origin = origin
+        self.other = other
     }
 
     
@@ -2148,7 +2228,8 @@ public struct FfiConverterTypeErrorDetails: FfiConverterRustBuffer {
                 fieldViolations: FfiConverterSequenceTypeFieldViolation.read(from: &buf), 
                 errorInfo: FfiConverterOptionTypeErrorInfo.read(from: &buf), 
                 debugInfo: FfiConverterOptionTypeDebugInfo.read(from: &buf), 
-                origin: FfiConverterOptionTypeOrigin.read(from: &buf)
+                origin: FfiConverterOptionTypeOrigin.read(from: &buf), 
+                other: FfiConverterSequenceTypeAnyDetail.read(from: &buf)
         )
     }
 
@@ -2157,6 +2238,7 @@ public struct FfiConverterTypeErrorDetails: FfiConverterRustBuffer {
         FfiConverterOptionTypeErrorInfo.write(value.errorInfo, into: &buf)
         FfiConverterOptionTypeDebugInfo.write(value.debugInfo, into: &buf)
         FfiConverterOptionTypeOrigin.write(value.origin, into: &buf)
+        FfiConverterSequenceTypeAnyDetail.write(value.other, into: &buf)
     }
 }
 
@@ -3397,6 +3479,31 @@ fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterString.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeAnyDetail: FfiConverterRustBuffer {
+    typealias SwiftType = [AnyDetail]
+
+    public static func write(_ value: [AnyDetail], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeAnyDetail.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [AnyDetail] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [AnyDetail]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeAnyDetail.read(from: &buf))
         }
         return seq
     }

@@ -3746,6 +3746,54 @@ public object FfiConverterTypeServer: FfiConverter<Server, Long> {
 
 
 /**
+ * A detail of a type the library does not model (`google.protobuf.Any`): kept as it came, so a
+ * re-raised error passes it on.
+ */
+data class AnyDetail (
+    /**
+     * The type URL (`type.googleapis.com/google.rpc.RetryInfo`).
+     */
+    var `typeUrl`: kotlin.String
+    , 
+    /**
+     * The encoded message.
+     */
+    var `value`: kotlin.ByteArray
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAnyDetail: FfiConverterRustBuffer<AnyDetail> {
+    override fun read(buf: ByteBuffer): AnyDetail {
+        return AnyDetail(
+            FfiConverterString.read(buf),
+            FfiConverterByteArray.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: AnyDetail) = (
+            FfiConverterString.allocationSize(value.`typeUrl`) +
+            FfiConverterByteArray.allocationSize(value.`value`)
+    )
+
+    override fun write(value: AnyDetail, buf: ByteBuffer) {
+            FfiConverterString.write(value.`typeUrl`, buf)
+            FfiConverterByteArray.write(value.`value`, buf)
+    }
+}
+
+
+
+/**
  * Options for one call.
  */
 data class CallOptions (
@@ -3859,9 +3907,15 @@ data class ErrorDetails (
     var `debugInfo`: DebugInfo? = null 
     , 
     /**
-     * Where the error was raised (set by the server; ignored when a handler returns it).
+     * Where the error was raised: set by the server when a handler's error has none; a
+     * re-thrown error keeps the one it came with.
      */
     var `origin`: Origin? = null 
+    , 
+    /**
+     * Details of other types, as they came.
+     */
+    var `other`: List<AnyDetail> = listOf() 
     
 ){
     
@@ -3882,6 +3936,7 @@ public object FfiConverterTypeErrorDetails: FfiConverterRustBuffer<ErrorDetails>
             FfiConverterOptionalTypeErrorInfo.read(buf),
             FfiConverterOptionalTypeDebugInfo.read(buf),
             FfiConverterOptionalTypeOrigin.read(buf),
+            FfiConverterSequenceTypeAnyDetail.read(buf),
         )
     }
 
@@ -3889,7 +3944,8 @@ public object FfiConverterTypeErrorDetails: FfiConverterRustBuffer<ErrorDetails>
             FfiConverterSequenceTypeFieldViolation.allocationSize(value.`fieldViolations`) +
             FfiConverterOptionalTypeErrorInfo.allocationSize(value.`errorInfo`) +
             FfiConverterOptionalTypeDebugInfo.allocationSize(value.`debugInfo`) +
-            FfiConverterOptionalTypeOrigin.allocationSize(value.`origin`)
+            FfiConverterOptionalTypeOrigin.allocationSize(value.`origin`) +
+            FfiConverterSequenceTypeAnyDetail.allocationSize(value.`other`)
     )
 
     override fun write(value: ErrorDetails, buf: ByteBuffer) {
@@ -3897,6 +3953,7 @@ public object FfiConverterTypeErrorDetails: FfiConverterRustBuffer<ErrorDetails>
             FfiConverterOptionalTypeErrorInfo.write(value.`errorInfo`, buf)
             FfiConverterOptionalTypeDebugInfo.write(value.`debugInfo`, buf)
             FfiConverterOptionalTypeOrigin.write(value.`origin`, buf)
+            FfiConverterSequenceTypeAnyDetail.write(value.`other`, buf)
     }
 }
 
@@ -5192,6 +5249,34 @@ public object FfiConverterSequenceString: FfiConverterRustBuffer<List<kotlin.Str
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterString.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeAnyDetail: FfiConverterRustBuffer<List<AnyDetail>> {
+    override fun read(buf: ByteBuffer): List<AnyDetail> {
+        val len = buf.getInt()
+        return List<AnyDetail>(len) {
+            FfiConverterTypeAnyDetail.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<AnyDetail>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeAnyDetail.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<AnyDetail>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeAnyDetail.write(it, buf)
         }
     }
 }
