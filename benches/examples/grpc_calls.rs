@@ -1,6 +1,7 @@
-//! N sequential 64-byte unary echo calls over `grpc+unix://`, hms-ffi or bare tonic, for
-//! instruction counting: `valgrind --tool=callgrind target/release/examples/grpc_calls hms 5000`
-//! (compare two values of N to get the cost of one call; see `benches/README.md`).
+//! N 64-byte unary echo calls over `grpc+unix://`, hms-ffi or bare tonic, C at a time (default
+//! 1), for instruction counting: `valgrind --tool=callgrind target/release/examples/grpc_calls
+//! hms 5000` (compare two values of N to get the cost of one call; see `benches/README.md`), or
+//! CPU time per call under concurrency: `perf stat -e task-clock … grpc_calls tonic 50000 16`.
 
 use std::time::Instant;
 
@@ -12,10 +13,12 @@ use prost::Message;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (which, n) = match args.as_slice() {
-        [w, n] => (w.clone(), n.parse::<usize>().expect("N is a number")),
+    let number = |n: &str| n.parse::<usize>().expect("N and C are numbers");
+    let (which, n, c) = match args.as_slice() {
+        [w, n] => (w.clone(), number(n), 1),
+        [w, n, c] => (w.clone(), number(n), number(c).max(1)),
         _ => {
-            eprintln!("usage: grpc_calls hms|hms-one-runtime|tonic N");
+            eprintln!("usage: grpc_calls hms|hms-one-runtime|tonic N [C]");
             std::process::exit(2);
         }
     };
@@ -49,33 +52,67 @@ fn main() {
             }
             rt.block_on(async {
                 let client = hms_ffi_core::connect(&uri).await.expect("connect");
-                let opts = CallOptions::default();
-                for _ in 0..n {
-                    let r = client.call_raw(HMS_METHOD, req.clone(), &opts).await;
-                    assert_eq!(r.expect("call"), req);
-                }
+                calls(n, c, move || {
+                    let (client, req) = (client.clone(), req.clone());
+                    async move {
+                        let opts = CallOptions::default();
+                        let r = client.call_raw(HMS_METHOD, req.clone(), &opts).await;
+                        assert_eq!(r.expect("call"), req);
+                    }
+                })
+                .await;
             });
         }
         "tonic" => {
             let path = dir.path().join("t.sock");
             rt.block_on(async {
                 let channel = tonic_over_uds(path).await;
-                let mut grpc = tonic::client::Grpc::new(channel);
-                for _ in 0..n {
-                    grpc.ready().await.expect("ready");
-                    let r = grpc
-                        .unary(
-                            tonic::Request::new(req.clone()),
-                            PathAndQuery::from_static(GRPC_PATH),
-                            RawCodec,
-                        )
-                        .await
-                        .expect("call");
-                    assert_eq!(r.into_inner(), req);
-                }
+                let grpc = tonic::client::Grpc::new(channel);
+                calls(n, c, move || {
+                    let (mut grpc, req) = (grpc.clone(), req.clone());
+                    async move {
+                        grpc.ready().await.expect("ready");
+                        let r = grpc
+                            .unary(
+                                tonic::Request::new(req.clone()),
+                                PathAndQuery::from_static(GRPC_PATH),
+                                RawCodec,
+                            )
+                            .await
+                            .expect("call");
+                        assert_eq!(r.into_inner(), req);
+                    }
+                })
+                .await;
             });
         }
         other => panic!("unknown {other}"),
     }
-    println!("{which}: {n} calls in {:?}", start.elapsed());
+    println!(
+        "{which}: {n} calls, {c} at a time, in {:?}",
+        start.elapsed()
+    );
+}
+
+/// Makes `n` calls with `call`, `c` tasks each making its share one after another.
+async fn calls<F, Fut>(n: usize, c: usize, call: F)
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let call = std::sync::Arc::new(call);
+    let tasks: Vec<_> = (0..c)
+        .map(|t| {
+            let call = call.clone();
+            let share = n / c + usize::from(t < n % c);
+            tokio::spawn(async move {
+                for _ in 0..share {
+                    call().await;
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.expect("a call task panicked");
+    }
 }
