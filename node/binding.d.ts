@@ -9,6 +9,19 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/**
+ * The response side of one call, handed to the handler with its request: headers and
+ * trailers set here go back with the reply (or the error). Keys are checked by the core:
+ * protocol keys (`grpc-*`, `content-type`, …) and non-printable text are `INVALID_ARGUMENT`,
+ * a `Buffer` value needs a `-bin` key.
+ */
+export declare class CallResponse {
+  /** Adds a response header: a string, or a `Buffer` for a `-bin` key. */
+  setHeader(key: string, value: string | Buffer): void
+  /** Adds a response trailer: a string, or a `Buffer` for a `-bin` key. */
+  setTrailer(key: string, value: string | Buffer): void
+}
+
 /** A cancellation token; `cancel()` ends the calls it was given to with `CANCELLED`. */
 export declare class CancelToken {
   /** A fresh token. */
@@ -23,9 +36,10 @@ export declare class CancelToken {
 export declare class Client {
   /**
    * Calls a unary method with a CBOR request; the Promise settles with the outcome (a CBOR
-   * reply or an error with its code and details) and never rejects.
+   * reply or an error with its code and details) and never rejects. With `withMetadata`, a
+   * reply comes with the response headers and trailers.
    */
-  call(method: string, request: Buffer, timeoutMs?: number | undefined | null, metadata?: Record<string, string> | undefined | null, cancel?: CancelToken | undefined | null): Promise<CallOutcome>
+  call(method: string, request: Buffer, timeoutMs?: number | undefined | null, metadata?: Record<string, string> | undefined | null, cancel?: CancelToken | undefined | null, withMetadata?: boolean | undefined | null): Promise<CallOutcome>
   /** The methods the server offers. */
   methods(): Array<MethodDescription>
   /** The URI this client is connected to. */
@@ -52,7 +66,7 @@ export declare class Server {
    */
   constructor(schema: Schema, onCancel: (id: number) => void, security?: string | undefined | null)
   /** Registers the handler of a unary method. */
-  method(name: string, handler: (request: Buffer, info: CallInfo) => Promise<CallOutcome>): void
+  method(name: string, handler: (request: Buffer, info: CallInfo, response: CallResponse) => Promise<CallOutcome>): void
   /** Starts serving on `uri`; returns the URI actually bound (an ephemeral port filled in). */
   listen(uri: string): string
   /** The URIs being served. */
@@ -89,6 +103,10 @@ export interface CallOutcome {
   reply?: Buffer
   /** The error. */
   error?: NativeError
+  /** The response headers, when asked for (the first value of each key; `-bin` in base64). */
+  headers?: Record<string, string>
+  /** The response trailers, when asked for (as `headers`). */
+  trailers?: Record<string, string>
 }
 
 /**

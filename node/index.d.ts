@@ -111,6 +111,11 @@ export declare class Context {
   readonly signal: AbortSignal
   readonly cancelled: boolean
   timeRemainingMs (): number | null
+  /** Adds a response header: a string, or bytes for a `-bin` key; protocol keys
+   * (`grpc-*`, `content-type`, …) throw `InvalidArgument`. */
+  setHeader (key: string, value: string | Uint8Array): void
+  /** Adds a response trailer, sent with the reply or the error. */
+  setTrailer (key: string, value: string | Uint8Array): void
 }
 
 /** The uid, gid and pid of a unix caller, as the kernel reports them. */
@@ -134,6 +139,13 @@ export declare class Server {
   shutdown (options?: { graceMs?: number }): Promise<void>
 }
 
+/** A reply with its response metadata (the first value of each key; `-bin` values in base64). */
+export interface CallReply<Rep = any> {
+  reply: Rep
+  headers: Record<string, string>
+  trailers: Record<string, string>
+}
+
 export interface CallOptions {
   timeoutMs?: number
   metadata?: Record<string, string>
@@ -144,6 +156,8 @@ export interface CallOptions {
 export declare class Client {
   private constructor ()
   call<Rep = any> (method: string, request: object, options?: CallOptions): Promise<Rep>
+  /** `call`, with the response headers and trailers the handler set. */
+  callWithMetadata<Rep = any> (method: string, request: object, options?: CallOptions): Promise<CallReply<Rep>>
   methods (): MethodDescription[]
   readonly endpoint: string
   close (): void

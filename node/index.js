@@ -71,11 +71,11 @@ class Server {
    */
   method (name, handler) {
     if (typeof handler !== 'function') throw new TypeError('a handler must be a function')
-    native(() => this._native.method(name, async (request, info) => {
+    native(() => this._native.method(name, async (request, info, response) => {
       const controller = new AbortController()
       this._calls.set(info.id, controller)
       try {
-        const ctx = new Context(info, controller.signal)
+        const ctx = new Context(info, controller.signal, response)
         const reply = await handler(cbor.decode(request, this._int64), ctx)
         return { reply: cbor.encode(reply ?? {}) }
       } catch (e) {
@@ -127,6 +127,18 @@ class Client {
    * @param {{ timeoutMs?: number, metadata?: Record<string, string>, signal?: AbortSignal }} [options]
    */
   async call (method, request, options = {}) {
+    return (await this._call(method, request, options, false)).reply
+  }
+
+  /**
+   * `call`, resolving with `{ reply, headers, trailers }`: the response metadata the handler
+   * set (the first value of each key; `-bin` values in base64).
+   */
+  async callWithMetadata (method, request, options = {}) {
+    return this._call(method, request, options, true)
+  }
+
+  async _call (method, request, options, withMetadata) {
     const { timeoutMs, metadata, signal } = options
     if (signal && signal.aborted) throw new errors.Cancelled('call cancelled by the caller')
     const body = encodeRequest(request)
@@ -138,12 +150,13 @@ class Client {
     }
     let outcome
     try {
-      outcome = await native(() => this._native.call(method, body, timeoutMs, metadata, token))
+      outcome = await native(() => this._native.call(method, body, timeoutMs, metadata, token, withMetadata))
     } finally {
       if (signal) signal.removeEventListener('abort', onAbort)
     }
     if (outcome.error) throw errors.fromNative(outcome.error)
-    return cbor.decode(outcome.reply, this._int64)
+    const reply = cbor.decode(outcome.reply, this._int64)
+    return { reply, headers: outcome.headers ?? {}, trailers: outcome.trailers ?? {} }
   }
 
   /** The methods the server offers: `{ name, kind, input, output }`. */

@@ -37,6 +37,16 @@ impl Metadata {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The first value of each key (`-bin` values stay base64): the map most bindings give
+    /// their users.
+    pub fn first_values(&self) -> std::collections::HashMap<String, String> {
+        let mut out = std::collections::HashMap::new();
+        for (k, v) in &self.entries {
+            out.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        out
+    }
+
     /// Every entry in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))

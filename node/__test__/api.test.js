@@ -4,6 +4,8 @@
 
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const os = require('node:os')
 const path = require('node:path')
 const { execFile } = require('node:child_process')
 const hms = require('..')
@@ -117,6 +119,38 @@ test('metadata reaches the handler; a handler calls another server', async () =>
   assert.equal(reply.int32_v, 2)
   await outer.server.shutdown()
   await inner.server.shutdown()
+})
+
+test('a handler sets response headers and trailers; callWithMetadata reads them on each transport', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hms-node-md-'))
+  const server = new hms.Server(hms.Schema.load(PROTO))
+  const refused = []
+  server.method(ECHO, (req, ctx) => {
+    ctx.setHeader('x-cache', 'hit')
+    ctx.setHeader('x-sig-bin', new Uint8Array([1, 2, 255]))
+    ctx.setTrailer('x-took', '5ms')
+    for (const bad of [() => ctx.setHeader('grpc-status', '0'), () => ctx.setTrailer('x-raw', Buffer.from([1]))]) {
+      try { bad() } catch (e) { refused.push(e) }
+    }
+    assert.throws(() => ctx.setHeader('x-n', 5), TypeError)
+    return req
+  })
+  for (const uri of ['inproc://node-api-md', `unix://${dir}/md.sock`, `grpc+unix://${dir}/md-grpc.sock`]) {
+    await server.listen(uri)
+    const client = await hms.connect(uri)
+    refused.length = 0
+    const { reply, headers, trailers } = await client.callWithMetadata(ECHO, { string_v: 'x' })
+    assert.equal(reply.string_v, 'x', uri)
+    assert.equal(headers['x-cache'], 'hit', uri)
+    assert.deepEqual(Buffer.from(headers['x-sig-bin'], 'base64'), Buffer.from([1, 2, 255]), uri)
+    assert.equal(trailers['x-took'], '5ms', uri)
+    assert.equal(refused.length, 2, uri)
+    assert.ok(refused.every((e) => e instanceof hms.InvalidArgument), refused.map(String).join('; '))
+    assert.equal((await client.call(ECHO, { string_v: 'y' })).string_v, 'y', uri)
+    client.close()
+  }
+  await server.shutdown()
+  fs.rmSync(dir, { recursive: true, force: true })
 })
 
 test('types: bigint for 64-bit fields (number on request), Buffer bytes, Date timestamps', async () => {

@@ -11,6 +11,8 @@ async function main (): Promise<void> {
     const pid: number | null = ctx.peerCredentials?.pid ?? null
     console.log(who, pid, ctx.peerCredentials?.uid, ctx.peerCredentials?.gid)
     ctx.signal.addEventListener('abort', () => undefined)
+    ctx.setHeader('x-cache', 'hit')
+    ctx.setTrailer('x-sig-bin', new Uint8Array([1, 2]))
     return { message: `Hello ${req.name} ${left ?? ''}` }
   })
   const uri: string = await server.listen('inproc://types')
@@ -20,6 +22,9 @@ async function main (): Promise<void> {
     const reply = await client.call<{ message: string }>('demo.v1.Greeter/SayHello', { name: 'Ada' }, {
       timeoutMs: 100, metadata: { k: 'v' }, signal: controller.signal
     })
+    const full = await client.callWithMetadata<{ message: string }>('demo.v1.Greeter/SayHello', { name: 'Ada' })
+    const cache: string | undefined = full.headers['x-cache']
+    console.log(full.reply.message, cache, full.trailers['x-sig-bin'])
     console.log(reply.message.length, client.methods()[0].kind, new Duration(1n, 5).toMillis(), Timestamp.fromRFC3339('1970-01-01T00:00:00Z').nanos)
   } catch (e) {
     if (e instanceof NotFound) {

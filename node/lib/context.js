@@ -1,9 +1,19 @@
 'use strict'
 // The handler's view of its call.
 
+const { native } = require('./errors')
+
+/** A string stays a string; bytes become the Buffer the native side takes for `-bin` keys. */
+function metadataValue (value) {
+  if (typeof value === 'string' || Buffer.isBuffer(value)) return value
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+  throw new TypeError('a metadata value is a string, or a Buffer/Uint8Array for a -bin key')
+}
+
 /** What a handler knows about its call. */
 class Context {
-  constructor (info, signal) {
+  constructor (info, signal, response) {
+    this._response = response
     /** `package.Service/Method`. */
     this.method = info.method
     /** The caller's metadata (lower-case keys). */
@@ -29,6 +39,19 @@ class Context {
   /** Milliseconds left before the deadline, or `null` without one. */
   timeRemainingMs () {
     return this.deadline == null ? null : Math.max(0, this.deadline.getTime() - Date.now())
+  }
+
+  /**
+   * Adds a response header (gRPC initial metadata): a string, or a `Buffer`/`Uint8Array` for a
+   * `-bin` key. Protocol keys (`grpc-*`, `content-type`, …) throw `InvalidArgument`.
+   */
+  setHeader (key, value) {
+    native(() => this._response.setHeader(key, metadataValue(value)))
+  }
+
+  /** Adds a response trailer (gRPC trailing metadata), sent with the reply or the error. */
+  setTrailer (key, value) {
+    native(() => this._response.setTrailer(key, metadataValue(value)))
   }
 
   /** Whether the call was cancelled. */

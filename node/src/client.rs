@@ -50,8 +50,10 @@ pub fn connect<'env>(
 #[napi]
 impl Client {
     /// Calls a unary method with a CBOR request; the Promise settles with the outcome (a CBOR
-    /// reply or an error with its code and details) and never rejects.
+    /// reply or an error with its code and details) and never rejects. With `withMetadata`, a
+    /// reply comes with the response headers and trailers.
     #[napi(ts_return_type = "Promise<CallOutcome>")]
+    #[allow(clippy::too_many_arguments)]
     pub fn call<'env>(
         &self,
         env: &'env Env,
@@ -60,6 +62,7 @@ impl Client {
         timeout_ms: Option<f64>,
         metadata: Option<HashMap<String, String>>,
         cancel: Option<&CancelToken>,
+        with_metadata: Option<bool>,
     ) -> napi::Result<Object<'env>> {
         let client = self.live()?.clone();
         let request = request.to_vec();
@@ -76,14 +79,10 @@ impl Client {
             ..CallOptions::default()
         };
         let (deferred, promise) = env.create_deferred()?;
+        let with_metadata = with_metadata.unwrap_or(false);
         runtime::handle().spawn(async move {
-            let reply = async {
-                let value = from_js(&request)?;
-                let reply = client.call(&method, &value, &opts).await?;
-                to_js(&reply)
-            }
-            .await;
-            deferred.resolve(move |_| Ok(CallOutcome::from_result(reply)));
+            let outcome = outcome(&client, &method, &request, &opts, with_metadata).await;
+            deferred.resolve(move |_| Ok(outcome));
         });
         Ok(promise)
     }
@@ -104,6 +103,34 @@ impl Client {
     #[napi]
     pub fn close(&mut self) {
         self.inner = None;
+    }
+}
+
+/// The outcome of one call: the CBOR reply (with the response metadata when asked for) or the
+/// error.
+async fn outcome(
+    client: &core::Client,
+    method: &str,
+    request: &[u8],
+    opts: &CallOptions,
+    with_metadata: bool,
+) -> CallOutcome {
+    let value = match from_js(request) {
+        Ok(value) => value,
+        Err(e) => return CallOutcome::from_result(Err(e)),
+    };
+    if !with_metadata {
+        let reply = client.call(method, &value, opts).await;
+        return CallOutcome::from_result(reply.and_then(|r| to_js(&r)));
+    }
+    match client.call_with_metadata(method, &value, opts).await {
+        Ok(reply) => {
+            let mut outcome = CallOutcome::from_result(to_js(&reply.message));
+            outcome.headers = Some(reply.headers.first_values());
+            outcome.trailers = Some(reply.trailers.first_values());
+            outcome
+        }
+        Err(e) => CallOutcome::from_result(Err(e)),
     }
 }
 

@@ -77,6 +77,10 @@ pub struct CallOutcome {
     pub reply: Option<Buffer>,
     /// The error.
     pub error: Option<NativeError>,
+    /// The response headers, when asked for (the first value of each key; `-bin` in base64).
+    pub headers: Option<HashMap<String, String>>,
+    /// The response trailers, when asked for (as `headers`).
+    pub trailers: Option<HashMap<String, String>>,
 }
 
 impl std::fmt::Debug for CallOutcome {
@@ -94,10 +98,14 @@ impl CallOutcome {
             Ok(reply) => CallOutcome {
                 reply: Some(reply),
                 error: None,
+                headers: None,
+                trailers: None,
             },
             Err(e) => CallOutcome {
                 reply: None,
                 error: Some(to_native(&e)),
+                headers: None,
+                trailers: None,
             },
         }
     }

@@ -12,7 +12,8 @@
 //! - **Client calls** run on the core's runtime and settle a Promise through a thread-safe
 //!   function, so the event loop is never blocked.
 //! - **Handlers** run on the event loop: the core's worker calls a weak thread-safe function,
-//!   and awaits the Promise the JavaScript handler returns.
+//!   and awaits the Promise the JavaScript handler returns. With the request it gets a
+//!   [`CallResponse`] for response headers and trailers.
 //! - **Errors** keep their code: call failures settle with a `NativeError` (code, message,
 //!   details), and synchronous ones throw a JavaScript error whose message starts with the
 //!   code (`NOT_FOUND: …`), which `lib/errors.js` turns into the matching `HmsError` subclass.
@@ -20,6 +21,7 @@
 mod cancel;
 mod client;
 mod error;
+mod response;
 mod schema;
 mod server;
 mod values;
@@ -27,5 +29,6 @@ mod values;
 pub use cancel::CancelToken;
 pub use client::{connect, Client};
 pub use error::{CallOutcome, ErrorDetails, ErrorOrigin, FieldViolation, NativeError};
+pub use response::CallResponse;
 pub use schema::{MethodDescription, Schema};
 pub use server::{CallInfo, Server};

@@ -12,6 +12,7 @@ use napi::{Env, Status};
 use napi_derive::napi;
 
 use crate::error::{from_native, js, CallOutcome};
+use crate::response::CallResponse;
 use crate::schema::Schema;
 use crate::values::{from_js, to_js, FOR_JS};
 
@@ -51,12 +52,12 @@ pub struct PeerCredentials {
     pub pid: Option<i32>,
 }
 
-/// A JavaScript handler: `(request: Buffer, info: CallInfo) => Promise<CallOutcome>`; weak, so
-/// a registered handler does not keep the process alive by itself.
+/// A JavaScript handler: `(request: Buffer, info: CallInfo, response: CallResponse) =>
+/// Promise<CallOutcome>`; weak, so a registered handler does not keep the process alive by itself.
 type Handler = ThreadsafeFunction<
-    FnArgs<(Buffer, CallInfo)>,
+    FnArgs<(Buffer, CallInfo, CallResponse)>,
     Promise<CallOutcome>,
-    FnArgs<(Buffer, CallInfo)>,
+    FnArgs<(Buffer, CallInfo, CallResponse)>,
     Status,
     false,
     true,
@@ -102,7 +103,7 @@ impl Server {
 
     /// Registers the handler of a unary method.
     #[napi(
-        ts_args_type = "name: string, handler: (request: Buffer, info: CallInfo) => Promise<CallOutcome>"
+        ts_args_type = "name: string, handler: (request: Buffer, info: CallInfo, response: CallResponse) => Promise<CallOutcome>"
     )]
     pub fn method(&self, name: String, handler: Handler) -> napi::Result<()> {
         let handler = Arc::new(handler);
@@ -117,8 +118,9 @@ impl Server {
                     id: Some(info.id),
                     on_cancel,
                 };
+                let response = CallResponse::new(ctx.clone());
                 let promise = handler
-                    .call_async((to_js(&request)?, info).into())
+                    .call_async((to_js(&request)?, info, response).into())
                     .await
                     .map_err(handler_failed)?;
                 let outcome = promise.await.map_err(handler_failed)?;
@@ -174,11 +176,7 @@ fn call_info(ctx: &Context) -> CallInfo {
     CallInfo {
         id: NEXT_CALL.fetch_add(1, Ordering::Relaxed),
         method: ctx.method().to_string(),
-        metadata: ctx
-            .metadata()
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+        metadata: ctx.metadata().first_values(),
         time_remaining_ms: ctx.time_remaining().map(|d| d.as_secs_f64() * 1000.0),
         peer: ctx.peer().to_string(),
         transport: ctx.transport().to_string(),

@@ -6,7 +6,6 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::context::first_values;
 use crate::convert;
 use crate::errors::{self, py_result};
 use crate::ocore::{self, runtime, CallOptions, Metadata};
@@ -99,8 +98,8 @@ impl Client {
         let reply = self.blocking_call(py, method, request, timeout, metadata)?;
         Ok((
             convert::to_py(py, &reply.message)?,
-            first_values(&reply.headers),
-            first_values(&reply.trailers),
+            reply.headers.first_values(),
+            reply.trailers.first_values(),
         ))
     }
 

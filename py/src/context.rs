@@ -29,7 +29,7 @@ impl Context {
     /// The caller's metadata as a dict (the first value of each key; `-bin` values are base64).
     #[getter]
     fn metadata(&self) -> std::collections::HashMap<String, String> {
-        first_values(self.inner.metadata())
+        self.inner.metadata().first_values()
     }
     /// The authenticated caller, if an interceptor set one.
     #[getter]
@@ -105,15 +105,6 @@ impl Context {
             self.inner.trace_id()
         )
     }
-}
-
-/// Metadata as a dict: the first value of each key.
-pub(crate) fn first_values(md: &ocore::Metadata) -> std::collections::HashMap<String, String> {
-    let mut out = std::collections::HashMap::new();
-    for (k, v) in md.iter() {
-        out.entry(k.to_string()).or_insert_with(|| v.to_string());
-    }
-    out
 }
 
 /// Calls `text` for a `str` value, `bin` for `bytes`.
