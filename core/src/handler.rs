@@ -56,14 +56,21 @@ where
 {
     fn call(&self, request: Value, ctx: Context) -> BoxFuture<'static, Result<Value>> {
         let f = self.0.clone();
-        Box::pin(async move {
-            tokio::task::spawn_blocking(move || f(request, ctx))
-                .await
-                .unwrap_or_else(|e| {
-                    Err(Error::new(Code::Internal, format!("handler panicked: {e}")))
-                })
-        })
+        Box::pin(run_blocking(move || f(request, ctx)))
     }
+}
+
+/// Runs a blocking handler body on the blocking thread pool and waits for it; a panic in it is
+/// `Internal` (`handler panicked: …`). For bindings whose handlers block (UniFFI's raw-bytes
+/// handlers), so they need not repeat the pool hand-off.
+pub async fn run_blocking<T, F>(f: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(Error::new(Code::Internal, format!("handler panicked: {e}"))))
 }
 
 /// A synchronous unary handler run on the thread that serves the call: on an `inproc`

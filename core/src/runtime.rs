@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 
 static RUNTIME: OnceLock<Runtime> = OnceLock::new();
 
@@ -39,8 +39,90 @@ pub fn block_on<F: Future>(f: F) -> Result<F::Output> {
             Ok(tokio::task::block_in_place(|| h.block_on(f)))
         }
         Ok(_) => Err(Error::new(
-            crate::Code::FailedPrecondition,
+            Code::FailedPrecondition,
             "a blocking hms-ffi call inside a current-thread tokio runtime would deadlock; use the async API",
         )),
+    }
+}
+
+/// A task that is aborted when this handle is dropped.
+#[derive(Debug)]
+pub struct AbortOnDrop<T>(pub tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs `fut` as a task on the caller's runtime, or the shared one, and waits for it; dropping
+/// the wait aborts the task. For futures polled by a foreign executor (UniFFI's async exports),
+/// whose threads have no tokio context. A task that panicked is `Internal`.
+pub async fn spawn_and_wait<T, F>(fut: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: Future<Output = Result<T>> + Send + 'static,
+{
+    let mut task = AbortOnDrop(handle().spawn(fut));
+    match (&mut task.0).await {
+        Ok(r) => r,
+        Err(e) => Err(Error::new(Code::Internal, format!("call task failed: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    struct SetOnDrop(Arc<AtomicBool>);
+
+    impl Drop for SetOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn dropping_the_wait_aborts_the_task() {
+        let dropped = Arc::new(AtomicBool::new(false));
+        let guard = SetOnDrop(dropped.clone());
+        let wait = spawn_and_wait(async move {
+            let _guard = guard;
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok(())
+        });
+        // The wait is polled (the task starts), then dropped when the timeout ends it.
+        runtime().block_on(async {
+            let waited = tokio::time::timeout(Duration::from_millis(20), wait).await;
+            assert!(waited.is_err(), "the task cannot have finished");
+        });
+        let until = Instant::now() + Duration::from_secs(5);
+        while !dropped.load(Ordering::SeqCst) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(dropped.load(Ordering::SeqCst), "the task was not aborted");
+    }
+
+    #[test]
+    fn a_panic_in_a_task_or_a_blocking_handler_is_internal() {
+        let task = runtime().block_on(spawn_and_wait(async {
+            if Instant::now().elapsed() < Duration::from_secs(3600) {
+                panic!("boom in a task");
+            }
+            Ok(())
+        }));
+        assert_eq!(task.map_err(|e| e.code()), Err(Code::Internal));
+        let blocking = runtime()
+            .block_on(crate::handler::run_blocking(|| -> Result<()> {
+                panic!("boom in a handler")
+            }))
+            .expect_err("a panic is an error");
+        assert_eq!(blocking.code(), Code::Internal);
+        assert!(blocking.message().starts_with("handler panicked"));
+        let fine = runtime().block_on(crate::handler::run_blocking(|| Ok(7)));
+        assert_eq!(fine.map_err(|e| e.to_string()), Ok(7));
     }
 }

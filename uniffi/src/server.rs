@@ -52,13 +52,10 @@ impl Server {
     pub fn handle_raw(&self, method: String, handler: Arc<dyn RawHandler>) -> HmsResult<()> {
         Ok(self.0.unary_raw(&method, move |req, ctx| {
             let handler = handler.clone();
-            async move {
-                let run = move || handler.handle(req.to_vec(), Arc::new(CallContext(ctx)));
-                match tokio::task::spawn_blocking(run).await {
-                    Ok(reply) => Ok(reply?.into()),
-                    Err(e) => Err(ocore::Error::new(Code::Internal, format!("handler: {e}"))),
-                }
-            }
+            ocore::handler::run_blocking(move || {
+                let reply = handler.handle(req.to_vec(), Arc::new(CallContext(ctx)))?;
+                Ok(reply.into())
+            })
         })?)
     }
 

@@ -22,6 +22,7 @@ use crate::error::{Code, Error, Result};
 use crate::handler::BoxFuture;
 use crate::limits::Limits;
 use crate::response::{Reply, ResponseMetadata};
+use crate::runtime::AbortOnDrop;
 
 /// Application metadata of a response: gRPC's and HTTP's own headers left out.
 fn response_metadata(map: &MetadataMap) -> Metadata {
@@ -246,12 +247,4 @@ fn from_client_status(s: &tonic::Status) -> Error {
             .with_reason("CONNECTION_LOST");
     }
     from_status(s)
-}
-
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
