@@ -10,7 +10,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Bencher, Criterion};
-use hms_ffi_benches::{tonic_over_uds, Blob, RawCodec, ECHO_PROTO, GRPC_PATH, HMS_METHOD};
+use hms_ffi_benches::{
+    hms_raw_echo_server, in_flight, tonic_over_uds, Blob, RawCodec, ECHO_PROTO, GRPC_PATH,
+    HMS_METHOD,
+};
 use hms_ffi_core::{CallOptions, Client, Schema, Server, Value};
 use http::uri::PathAndQuery;
 use prost::Message;
@@ -44,9 +47,7 @@ fn start_hms(dir: &Path) -> (Vec<Server>, String, String) {
     let unix = unix_uri(&dir.join("hms.sock"));
     mapped.listen(&unix).expect("listen on hms.sock");
 
-    let raw = Server::new(schema);
-    raw.unary_raw(HMS_METHOD, |req: Bytes, _ctx| async move { Ok(req) })
-        .expect("register raw handler");
+    let raw = hms_raw_echo_server();
     let unix_raw = unix_uri(&dir.join("hms-raw.sock"));
     raw.listen(&unix_raw).expect("listen on hms-raw.sock");
     let grpc_raw = format!("grpc+unix://{}", dir.join("hms-grpc.sock").display());
@@ -58,11 +59,7 @@ fn start_hms(dir: &Path) -> (Vec<Server>, String, String) {
 /// An hms-ffi raw-bytes gRPC echo server listening on `path` from inside `rt` (its connections
 /// are served on `rt`, like a tonic server spawned there) and an async client connected in `rt`.
 fn start_hms_grpc_on(rt: &Runtime, path: &Path) -> (Server, Client) {
-    let schema = Schema::from_source("echo.proto", ECHO_PROTO).expect("echo schema compiles");
-    let server = Server::new(schema);
-    server
-        .unary_raw(HMS_METHOD, |req: Bytes, _ctx| async move { Ok(req) })
-        .expect("register raw handler");
+    let server = hms_raw_echo_server();
     let uri = format!("grpc+unix://{}", path.display());
     rt.block_on(async { server.listen(&uri) })
         .unwrap_or_else(|e| panic!("listen on {uri} in the app runtime failed: {e} ({e:?})"));
@@ -264,7 +261,7 @@ fn echo_64b(c: &mut Criterion) {
             let grpc = grpc.clone();
             let req = req_bytes.clone();
             async move {
-                concurrent(iters, move || {
+                in_flight(iters, 16, move || {
                     let (mut grpc, req) = (grpc.clone(), req.clone());
                     async move {
                         tonic_echo(&mut grpc, req)
@@ -297,7 +294,7 @@ fn hms_16_concurrent(b: &mut Bencher<'_>, rt: &Runtime, client: &Client, req: &B
     b.to_async(rt).iter_custom(|iters| {
         let (client, req) = (client.clone(), req.clone());
         async move {
-            concurrent(iters, move || {
+            in_flight(iters, 16, move || {
                 let (client, req) = (client.clone(), req.clone());
                 async move {
                     client
@@ -310,31 +307,6 @@ fn hms_16_concurrent(b: &mut Bencher<'_>, rt: &Runtime, client: &Client, req: &B
             .await
         }
     });
-}
-
-/// Runs `iters` calls, 16 at a time, and returns the wall time they took.
-async fn concurrent<F, Fut>(iters: u64, call: F) -> Duration
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
-{
-    let call = std::sync::Arc::new(call);
-    let start = std::time::Instant::now();
-    let workers: Vec<_> = (0..16u64)
-        .map(|w| {
-            let call = call.clone();
-            let n = iters / 16 + u64::from(w < iters % 16);
-            tokio::spawn(async move {
-                for _ in 0..n {
-                    call().await.unwrap_or_else(|e| panic!("call failed: {e}"));
-                }
-            })
-        })
-        .collect();
-    for w in workers {
-        w.await.expect("worker");
-    }
-    start.elapsed()
 }
 
 criterion_group!(benches, echo_64b);

@@ -6,14 +6,16 @@
 use std::time::Instant;
 
 use bytes::Bytes;
-use hms_ffi_benches::{tonic_over_uds, Blob, RawCodec, ECHO_PROTO, GRPC_PATH, HMS_METHOD};
-use hms_ffi_core::{CallOptions, Schema, Server};
+use hms_ffi_benches::{
+    hms_raw_echo_server, in_flight, tonic_over_uds, Blob, RawCodec, GRPC_PATH, HMS_METHOD,
+};
+use hms_ffi_core::CallOptions;
 use http::uri::PathAndQuery;
 use prost::Message;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let number = |n: &str| n.parse::<usize>().expect("N and C are numbers");
+    let number = |n: &str| n.parse::<u64>().expect("N and C are numbers");
     let (which, n, c) = match args.as_slice() {
         [w, n] => (w.clone(), number(n), 1),
         [w, n, c] => (w.clone(), number(n), number(c).max(1)),
@@ -39,11 +41,7 @@ fn main() {
         // `hms-one-runtime`: the server listens from inside the application's runtime, so that
         // it runs there (as tonic's does here) instead of on hms-ffi's own runtime.
         "hms" | "hms-one-runtime" => {
-            let schema = Schema::from_source("echo.proto", ECHO_PROTO).expect("schema");
-            let server = Server::new(schema);
-            server
-                .unary_raw(HMS_METHOD, |req: Bytes, _ctx| async move { Ok(req) })
-                .expect("register");
+            let server = hms_raw_echo_server();
             let uri = format!("grpc+unix://{}", dir.path().join("h.sock").display());
             if which == "hms" {
                 server.listen(&uri).expect("listen");
@@ -52,12 +50,13 @@ fn main() {
             }
             rt.block_on(async {
                 let client = hms_ffi_core::connect(&uri).await.expect("connect");
-                calls(n, c, move || {
+                in_flight(n, c, move || {
                     let (client, req) = (client.clone(), req.clone());
                     async move {
                         let opts = CallOptions::default();
                         let r = client.call_raw(HMS_METHOD, req.clone(), &opts).await;
                         assert_eq!(r.expect("call"), req);
+                        Ok(())
                     }
                 })
                 .await;
@@ -68,7 +67,7 @@ fn main() {
             rt.block_on(async {
                 let channel = tonic_over_uds(path).await;
                 let grpc = tonic::client::Grpc::new(channel);
-                calls(n, c, move || {
+                in_flight(n, c, move || {
                     let (mut grpc, req) = (grpc.clone(), req.clone());
                     async move {
                         grpc.ready().await.expect("ready");
@@ -81,6 +80,7 @@ fn main() {
                             .await
                             .expect("call");
                         assert_eq!(r.into_inner(), req);
+                        Ok(())
                     }
                 })
                 .await;
@@ -92,27 +92,4 @@ fn main() {
         "{which}: {n} calls, {c} at a time, in {:?}",
         start.elapsed()
     );
-}
-
-/// Makes `n` calls with `call`, `c` tasks each making its share one after another.
-async fn calls<F, Fut>(n: usize, c: usize, call: F)
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
-{
-    let call = std::sync::Arc::new(call);
-    let tasks: Vec<_> = (0..c)
-        .map(|t| {
-            let call = call.clone();
-            let share = n / c + usize::from(t < n % c);
-            tokio::spawn(async move {
-                for _ in 0..share {
-                    call().await;
-                }
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.expect("a call task panicked");
-    }
 }

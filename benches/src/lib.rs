@@ -156,3 +156,42 @@ pub async fn tonic_over_uds(path: std::path::PathBuf) -> tonic::transport::Chann
         .await
         .expect("tonic client connects over the unix socket")
 }
+
+/// An hms-ffi server echoing raw protobuf bytes on [`HMS_METHOD`] (no value mapping): the
+/// like-for-like peer of [`EchoService`]. Not listening yet.
+pub fn hms_raw_echo_server() -> hms_ffi_core::Server {
+    let schema =
+        hms_ffi_core::Schema::from_source("echo.proto", ECHO_PROTO).expect("echo schema compiles");
+    let server = hms_ffi_core::Server::new(schema);
+    server
+        .unary_raw(HMS_METHOD, |req: Bytes, _ctx| async move { Ok(req) })
+        .expect("register the raw echo handler");
+    server
+}
+
+/// Makes `n` calls with `call`, `c` at a time (each of `c` tasks on the current runtime makes
+/// its share one after another), and returns the wall time they took. A failed call panics.
+pub async fn in_flight<F, Fut>(n: u64, c: u64, call: F) -> std::time::Duration
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
+    let c = c.max(1);
+    let call = std::sync::Arc::new(call);
+    let start = std::time::Instant::now();
+    let tasks: Vec<_> = (0..c)
+        .map(|t| {
+            let call = call.clone();
+            let share = n / c + u64::from(t < n % c);
+            tokio::spawn(async move {
+                for _ in 0..share {
+                    call().await.unwrap_or_else(|e| panic!("call failed: {e}"));
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.expect("a call task panicked");
+    }
+    start.elapsed()
+}

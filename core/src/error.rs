@@ -292,9 +292,16 @@ mod tests {
                 .map(|i| i.domain.as_str()),
             Some("hms-ffi")
         );
+        let reason_only = Error::new(Code::NotFound, "x").with_reason("R");
+        let info = reason_only
+            .details()
+            .error_info
+            .clone()
+            .expect("error info");
         assert_eq!(
-            ours.details(),
-            Error::new(Code::NotFound, "x").with_reason("R").details()
+            (info.reason.as_str(), info.domain.as_str()),
+            ("R", "hms-ffi")
         );
+        assert!(info.metadata.is_empty());
     }
 }
