@@ -144,12 +144,11 @@ pub unsafe extern "C" fn hms_call_fail(
     }
     let call = Box::from_raw(call);
     let err = if status.is_null() || status_len == 0 {
-        let code = if code == 0 {
-            Code::Unknown
-        } else {
-            Code::from_i32(code)
-        };
-        Error::new(code, text(message, "message").unwrap_or_default())
+        // Code OK is refused by the core (`Unknown`, reason OK_IS_NOT_AN_ERROR).
+        Error::new(
+            Code::from_i32(code),
+            text(message, "message").unwrap_or_default(),
+        )
     } else {
         Error::from_status_bytes(slice(status, status_len))
     };

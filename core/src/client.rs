@@ -86,6 +86,8 @@ struct Inner {
     limits: Limits,
     interceptors: Vec<Arc<dyn Interceptor>>,
     decode: DecodeOptions,
+    /// Cancelled by [`Client::close`]: every call in flight and every later one ends with it.
+    closed: CancellationToken,
 }
 
 impl std::fmt::Debug for Client {
@@ -139,6 +141,7 @@ pub async fn connect_with(uri: &str, options: ConnectOptions) -> Result<Client> 
             limits: options.limits,
             interceptors: options.interceptors,
             decode: options.decode,
+            closed: CancellationToken::new(),
         }),
     })
 }
@@ -151,6 +154,7 @@ pub struct ClientStream {
     info: MethodInfo,
     limits: Limits,
     decode: DecodeOptions,
+    closed: CancellationToken,
 }
 
 impl std::fmt::Debug for ClientStream {
@@ -199,7 +203,12 @@ impl ClientStream {
 
     /// The next response; `None` when the server ended the call successfully.
     pub async fn next(&mut self) -> Option<Result<Value>> {
-        match self.raw.rx.recv().await? {
+        let received = tokio::select! {
+            biased;
+            r = self.raw.rx.recv() => r?,
+            _ = self.closed.cancelled() => return Some(Err(Error::client_closed())),
+        };
+        match received {
             Ok(bytes) => Some(self.codec.decode_with(
                 Some(&self.info.output()),
                 &bytes,
@@ -234,9 +243,17 @@ impl Client {
         v
     }
 
-    /// Closes the connection: calls in flight (unix) and every later call fail with `Cancelled`.
+    /// Closes the client, the same way on every transport: calls and streams in flight and every
+    /// later call fail with `Cancelled` (reason `CLIENT_CLOSED`), and the connection is released.
+    /// Closing twice is harmless. Clones of a client share its connection, so they close too.
     pub fn close(&self) {
+        self.inner.closed.cancel();
         self.inner.transport.close();
+    }
+
+    /// Whether [`close`](Client::close) was called.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.is_cancelled()
     }
 
     fn head(
@@ -262,9 +279,13 @@ impl Client {
         (mut head, cancel): (CallHead, Option<CancellationToken>),
         fut: impl FnOnce(CallHead) -> crate::handler::BoxFuture<'static, Result<T>>,
     ) -> Result<T> {
+        let closed = &self.inner.closed;
+        if closed.is_cancelled() {
+            return Err(Error::client_closed());
+        }
         let chain = &self.inner.interceptors;
         if chain.is_empty() {
-            return send(head, cancel, fut).await;
+            return send(head, cancel, closed, fut).await;
         }
         let start = Instant::now();
         let mut ctx = Context::new(head.method.clone(), "client", self.inner.endpoint.clone());
@@ -276,7 +297,7 @@ impl Client {
             Ok(()) => {
                 head.metadata = ctx.metadata.clone();
                 head.trace_id = ctx.trace_id.clone();
-                send(head, cancel, fut).await
+                send(head, cancel, closed, fut).await
             }
         };
         run_after(chain, &ctx, result.as_ref().map(|_| ()), start.elapsed());
@@ -436,6 +457,7 @@ impl Client {
             info,
             limits: self.inner.limits.clone(),
             decode: self.inner.decode,
+            closed: self.inner.closed.clone(),
         })
     }
 
@@ -457,6 +479,7 @@ impl Client {
 async fn send<T>(
     head: CallHead,
     cancel: Option<CancellationToken>,
+    closed: &CancellationToken,
     fut: impl FnOnce(CallHead) -> crate::handler::BoxFuture<'static, Result<T>>,
 ) -> Result<T> {
     let timeout = head.timeout;
@@ -468,13 +491,17 @@ async fn send<T>(
             None => fut(head).await,
         }
     };
-    match cancel {
-        Some(cancel) => tokio::select! {
-            r = call => r,
-            _ = cancel.cancelled() => {
-                Err(Error::new(Code::Cancelled, "call cancelled by the caller"))
-            }
-        },
-        None => call.await,
+    let cancelled = async {
+        match &cancel {
+            Some(cancel) => cancel.cancelled().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        r = call => r,
+        _ = cancelled => {
+            Err(Error::new(Code::Cancelled, "call cancelled by the caller"))
+        }
+        _ = closed.cancelled() => Err(Error::client_closed()),
     }
 }

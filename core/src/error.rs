@@ -82,12 +82,22 @@ struct Inner {
     origin: Option<Origin>,
 }
 
+/// The reason of an error raised with code OK, which [`Error::new`] turns into `Unknown`.
+pub const OK_IS_NOT_AN_ERROR: &str = "OK_IS_NOT_AN_ERROR";
+
 /// Shorthand for `Result<T, hms_ffi_core::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     /// An error with a code and a message.
+    ///
+    /// Code OK is not an error: it becomes [`Code::Unknown`] with the reason
+    /// `OK_IS_NOT_AN_ERROR`, so that no transport ever writes a failure as a success.
     pub fn new(code: Code, message: impl Into<String>) -> Error {
+        if code == Code::Ok {
+            let message = format!("an error was raised with code OK: {}", message.into());
+            return Error::new(Code::Unknown, message).with_reason(OK_IS_NOT_AN_ERROR);
+        }
         Error {
             inner: Box::new(Inner {
                 code,
@@ -141,8 +151,17 @@ impl Error {
         self
     }
 
-    /// Replaces the details.
-    pub fn with_details(mut self, details: Details) -> Error {
+    /// Replaces the details. An error made with code OK keeps the reason that says so (see
+    /// [`Error::new`]) over any `ErrorInfo` in `details`.
+    pub fn with_details(mut self, mut details: Details) -> Error {
+        let refused_ok = self.inner.details.error_info.as_ref().is_some_and(|i| {
+            i.reason == OK_IS_NOT_AN_ERROR
+                && i.domain == "hms-ffi"
+                && self.inner.code == Code::Unknown
+        });
+        if refused_ok {
+            details.error_info = self.inner.details.error_info.take();
+        }
         self.inner.details = details;
         self
     }
@@ -202,6 +221,11 @@ impl Error {
     pub(crate) fn unimplemented_method(method: &str) -> Error {
         Error::new(Code::Unimplemented, format!("unknown method {method}"))
             .with_reason("UNKNOWN_METHOD")
+    }
+
+    /// A call on a closed client (or in flight when it closed), on every transport.
+    pub(crate) fn client_closed() -> Error {
+        Error::new(Code::Cancelled, "client closed").with_reason("CLIENT_CLOSED")
     }
 
     pub(crate) fn cancelled() -> Error {

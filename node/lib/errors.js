@@ -20,8 +20,8 @@ class HmsError extends Error {
    */
   constructor (code, message, details) {
     super(message)
-    const known = CODES.includes(code) && code !== 'OK'
-    this.code = known ? code : 'UNKNOWN'
+    // A handler that throws code OK reaches its caller as UNKNOWN: the core refuses OK.
+    this.code = CODES.includes(code) ? code : 'UNKNOWN'
     this.details = { ...emptyDetails(), ...(details || {}) }
   }
 
@@ -87,22 +87,20 @@ function native (f) {
   }
 }
 
-/** What a handler's exception becomes for the caller: its own code if it is an `HmsError`,
- * else `INTERNAL` with the exception's class, message and stack in the details. */
+/** What the addon reads off a handler's exception: for an `HmsError` its code, message and
+ * details, and for every exception its class and stack. The core decides what they become (any
+ * other exception is `INTERNAL` with its class, message and stack). */
 function toNative (e) {
-  if (e instanceof HmsError) {
-    return { code: e.code, message: e.message, details: e.details }
-  }
-  const name = (e && e.constructor && e.constructor.name) || typeof e
-  const message = e instanceof Error ? e.message : String(e)
+  const typeName = (e && e.constructor && e.constructor.name) || typeof e
   const stack = e instanceof Error && typeof e.stack === 'string'
     ? e.stack.split('\n').slice(1).map((l) => l.trim())
     : []
-  return {
-    code: 'INTERNAL',
-    message: `${name}: ${message}`,
-    details: { fieldViolations: [], stack, debug: `${name}: ${message}` }
+  const raised = { typeName, stack }
+  if (e instanceof HmsError) {
+    return { code: e.code, message: e.message, details: e.details, raised }
   }
+  const message = e instanceof Error ? e.message : String(e)
+  return { code: '', message, details: emptyDetails(), raised }
 }
 
 module.exports = { CODES, HmsError, ...classes, errorClass, fromNative, fromThrown, native, toNative }

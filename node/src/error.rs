@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use hms_ffi_core::{Code, DebugInfo, Details, Error, ErrorInfo, Origin};
+use hms_ffi_core::{Code, DebugInfo, Details, Error, ErrorInfo, ErrorParts, ForeignError, Origin};
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 use serde::Serialize;
@@ -62,12 +62,24 @@ pub struct ErrorDetails {
 #[napi(object)]
 #[derive(Debug)]
 pub struct NativeError {
-    /// The canonical code name, `NOT_FOUND`.
+    /// The canonical code name, `NOT_FOUND`; empty for an exception that is not an `HmsError`.
     pub code: String,
     /// The message.
     pub message: String,
     /// Structured details.
     pub details: ErrorDetails,
+    /// For an exception a handler threw: its class and stack (the core puts them in DebugInfo).
+    pub raised: Option<Raised>,
+}
+
+/// The class and stack of an exception a handler threw.
+#[napi(object)]
+#[derive(Debug)]
+pub struct Raised {
+    /// The exception's class name (`TypeError`).
+    pub type_name: String,
+    /// Its stack frames, innermost first as JavaScript writes them.
+    pub stack: Vec<String>,
 }
 
 /// How a call ended: a CBOR reply or an error. Handlers answer with the same shape.
@@ -116,6 +128,7 @@ pub(crate) fn to_native(e: &Error) -> NativeError {
     NativeError {
         code: e.code().name().to_string(),
         message: e.message().to_string(),
+        raised: None,
         details: ErrorDetails {
             field_violations: d
                 .field_violations
@@ -142,43 +155,49 @@ pub(crate) fn to_native(e: &Error) -> NativeError {
     }
 }
 
+/// The core error for what a handler threw (see `toNative` in `lib/errors.js`): the core applies
+/// every rule (`Error::from_foreign`); this only converts the shapes.
 pub(crate) fn from_native(n: NativeError) -> Error {
-    let code = n.code.parse().unwrap_or(Code::Unknown);
-    let code = if code == Code::Ok {
-        Code::Unknown
-    } else {
-        code
-    };
     let d = n.details;
-    let details = Details {
-        field_violations: d
-            .field_violations
-            .into_iter()
-            .map(|v| hms_ffi_core::FieldViolation {
-                field: v.field,
-                description: v.description,
-            })
-            .collect(),
-        error_info: d.reason.map(|reason| ErrorInfo {
-            reason,
-            domain: d.domain.unwrap_or_default(),
-            metadata: d.metadata.unwrap_or_default().into_iter().collect(),
-        }),
-        debug_info: (d.stack.is_some() || d.debug.is_some()).then(|| DebugInfo {
-            stack_entries: d.stack.unwrap_or_default(),
-            detail: d.debug.unwrap_or_default(),
-        }),
-        other: Vec::new(),
-    };
-    let e = Error::new(code, n.message).with_details(details);
-    match d.origin {
-        Some(o) => e.with_origin(Origin {
+    let parts = (!n.code.is_empty()).then(|| ErrorParts {
+        code: n.code.parse().unwrap_or(Code::Unknown).as_i32(),
+        message: n.message.clone(),
+        details: Details {
+            field_violations: d
+                .field_violations
+                .into_iter()
+                .map(|v| hms_ffi_core::FieldViolation {
+                    field: v.field,
+                    description: v.description,
+                })
+                .collect(),
+            error_info: d.reason.map(|reason| ErrorInfo {
+                reason,
+                domain: d.domain.unwrap_or_default(),
+                metadata: d.metadata.unwrap_or_default().into_iter().collect(),
+            }),
+            debug_info: (d.stack.is_some() || d.debug.is_some()).then(|| DebugInfo {
+                stack_entries: d.stack.unwrap_or_default(),
+                detail: d.debug.unwrap_or_default(),
+            }),
+            other: Vec::new(),
+        },
+        origin: d.origin.map(|o| Origin {
             language: o.language,
             service: o.service,
             method: o.method,
         }),
-        None => e,
-    }
+    });
+    let raised = n.raised.unwrap_or(Raised {
+        type_name: "Error".to_string(),
+        stack: Vec::new(),
+    });
+    Error::from_foreign(ForeignError {
+        type_name: raised.type_name,
+        message: n.message,
+        stack: raised.stack,
+        parts,
+    })
 }
 
 /// A core error thrown into JavaScript: `CODE: message`, then a NUL and the details as JSON,

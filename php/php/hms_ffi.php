@@ -59,6 +59,7 @@ abstract class Exception extends \Exception
             'error_info' => $details['error_info'] ?? null,
             'debug_info' => $details['debug_info'] ?? null,
             'origin' => $details['origin'] ?? null,
+            'other' => $details['other'] ?? [],
         ];
     }
 
@@ -102,12 +103,12 @@ abstract class Exception extends \Exception
     }
 
     /**
-     * What the extension sends for an exception thrown by a handler: an hms-ffi exception keeps
-     * its code, message and details (a re-raised one also its ErrorInfo and origin); any other
-     * becomes INTERNAL with its class, message and trace.
+     * What the extension reads off an exception thrown by a handler: its class, message and
+     * trace, and for an hms-ffi exception its code, message and details. The core decides what
+     * they become (any other exception is INTERNAL with its class, message and trace).
      *
      * @internal
-     * @return array{code: int, message: string, class: string, detail: string, stack: list<string>, field_violations: list<array{field: string, description: string}>, reason: ?string, domain: ?string, metadata: array<string, string>, origin: ?array{language: string, service: string, method: string}}
+     * @return array{class: string, message: string, stack: list<string>, parts: ?array{0: int, 1: string, 2: array<string, mixed>}}
      */
     public static function describe(\Throwable $e): array
     {
@@ -115,18 +116,11 @@ abstract class Exception extends \Exception
         foreach (explode("\n", $e->getTraceAsString()) as $line) {
             $stack[] = $line;
         }
-        $own = $e instanceof self;
         return [
-            'code' => $own ? $e->getCode() : 13,
-            'message' => $own ? $e->getMessage() : get_class($e) . ': ' . $e->getMessage(),
             'class' => get_class($e),
-            'detail' => get_class($e) . ': ' . $e->getMessage(),
+            'message' => $e->getMessage(),
             'stack' => $stack,
-            'field_violations' => $own ? $e->getFieldViolations() : [],
-            'reason' => $own ? ($e->getDetails()['error_info']['reason'] ?? null) : null,
-            'domain' => $own ? ($e->getDetails()['error_info']['domain'] ?? null) : null,
-            'metadata' => $own ? ($e->getDetails()['error_info']['metadata'] ?? []) : [],
-            'origin' => $own ? ($e->getDetails()['origin'] ?? null) : null,
+            'parts' => $e instanceof self ? [$e->getCode(), $e->getMessage(), $e->getDetails()] : null,
         ];
     }
 }

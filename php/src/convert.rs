@@ -21,7 +21,7 @@ use ext_php_rs::types::{ArrayKey, ZendCallable, ZendHashTable, ZendObject, Zval}
 use ext_php_rs::zend::ClassEntry;
 
 use crate::errors::php_error;
-use crate::ocore::mapping::{wkt, DecodeOptions};
+use crate::ocore::mapping::{wkt, DecodeOptions, NativeDepth, TooDeep};
 use crate::ocore::{Timestamp, Value};
 
 /// How PHP servers and clients ask the core for values: an empty JSON object is marked, and
@@ -57,9 +57,53 @@ fn key_value(key: ArrayKey<'_>) -> Value {
     }
 }
 
+/// Why a walk over a PHP value stopped: a PHP error, or nesting past the core's limit.
+enum Fail {
+    Php(PhpException),
+    Deep(TooDeep),
+}
+
+impl From<PhpException> for Fail {
+    fn from(e: PhpException) -> Fail {
+        Fail::Php(e)
+    }
+}
+
+impl From<TooDeep> for Fail {
+    fn from(e: TooDeep) -> Fail {
+        Fail::Deep(e)
+    }
+}
+
+impl Fail {
+    fn at(self, outer: impl FnOnce(TooDeep) -> TooDeep) -> Fail {
+        match self {
+            Fail::Deep(d) => Fail::Deep(outer(d)),
+            php => php,
+        }
+    }
+}
+
+fn finish(r: Result<Value, Fail>) -> PhpResult<Value> {
+    r.map_err(|f| match f {
+        Fail::Php(e) => e,
+        Fail::Deep(d) => crate::errors::to_php(d.into_error()),
+    })
+}
+
 /// A PHP value as a core value. Values of other types become [`Value::Unsupported`], which the
-/// core reports at their path.
+/// core reports at their path. Nesting deeper than the core's native limit is
+/// `HmsFfi\ResourceExhaustedException` with the path, before the stack runs out.
 pub(crate) fn from_php(zv: &Zval) -> PhpResult<Value> {
+    finish(walk(zv, NativeDepth::default()))
+}
+
+/// A PHP array as a core value (a list when its keys are 0, 1, 2…, else a map).
+pub(crate) fn from_php_array(ht: &ZendHashTable) -> PhpResult<Value> {
+    finish(walk_array(ht, NativeDepth::default()))
+}
+
+fn walk(zv: &Zval, depth: NativeDepth) -> Result<Value, Fail> {
     let zv = zv.dereference();
     if zv.is_null() {
         return Ok(Value::Null);
@@ -77,30 +121,39 @@ pub(crate) fn from_php(zv: &Zval) -> PhpResult<Value> {
         return Ok(text_or_bytes(s.as_bytes()));
     }
     if let Some(ht) = zv.array() {
-        return from_php_array(ht);
+        return walk_array(ht, depth);
     }
     if let Some(obj) = zv.object() {
-        return object_from_php(zv, obj);
+        return object_from_php(zv, obj, depth);
     }
     Ok(Value::Unsupported(format!("{:?}", zv.get_type())))
 }
 
-pub(crate) fn from_php_array(ht: &ZendHashTable) -> PhpResult<Value> {
+fn walk_array(ht: &ZendHashTable, depth: NativeDepth) -> Result<Value, Fail> {
+    let depth = depth.enter()?;
     if ht.has_sequential_keys() {
         return ht
             .values()
-            .map(from_php)
-            .collect::<PhpResult<_>>()
+            .enumerate()
+            .map(|(i, v)| walk(v, depth).map_err(|f| f.at(|d| d.at_index(i))))
+            .collect::<Result<_, Fail>>()
             .map(Value::List);
     }
+    walk_entries(ht, depth)
+}
+
+/// The entries of an array or an object's property table; `depth` is the container's own.
+fn walk_entries(ht: &ZendHashTable, depth: NativeDepth) -> Result<Value, Fail> {
     let mut entries = Vec::with_capacity(ht.len());
     for (key, v) in ht.iter() {
-        entries.push((key_value(key), from_php(v)?));
+        let key = key_value(key);
+        let value = walk(v.indirect().unwrap_or(v), depth).map_err(|f| f.at(|d| d.at_key(&key)))?;
+        entries.push((key, value));
     }
     Ok(Value::Map(entries))
 }
 
-fn object_from_php(zv: &Zval, obj: &ZendObject) -> PhpResult<Value> {
+fn object_from_php(zv: &Zval, obj: &ZendObject, depth: NativeDepth) -> Result<Value, Fail> {
     if class("DateTimeInterface").is_some_and(|ce| obj.instance_of(ce)) {
         let parts = call("HmsFfi\\Timestamp::unixParts", vec![zv])?;
         let part = |i| {
@@ -128,11 +181,7 @@ fn object_from_php(zv: &Zval, obj: &ZendObject) -> PhpResult<Value> {
         let props = obj
             .get_properties()
             .map_err(|e| php_error(&e.to_string()))?;
-        let mut entries = Vec::with_capacity(props.len());
-        for (key, v) in props.iter() {
-            entries.push((key_value(key), from_php(v.indirect().unwrap_or(v))?));
-        }
-        return Ok(Value::Map(entries));
+        return walk_entries(props, depth.enter()?);
     }
     if class("GMP").is_some_and(|ce| obj.instance_of(ce)) {
         let text = call("gmp_strval", vec![zv])?.string().unwrap_or_default();

@@ -1,64 +1,20 @@
 //! Errors both ways: a core error becomes the `HmsFfi\…Exception` of its code (the classes are
-//! declared in `php/hms_ffi.php`); an exception thrown by a handler becomes a core error (its own
-//! code if it is an `HmsFfi\Exception`, else `Internal` with the class, message and trace).
+//! declared in `php/hms_ffi.php`), with the core's details map as an array; an exception thrown
+//! by a handler becomes a core error by the core's rules (`Error::from_foreign`).
 
 use ext_php_rs::boxed::ZBox;
 use ext_php_rs::convert::IntoZval;
 use ext_php_rs::exception::PhpException;
 use ext_php_rs::prelude::*;
-use ext_php_rs::types::{ZendCallable, ZendHashTable, ZendObject, Zval};
+use ext_php_rs::types::{ZendCallable, ZendObject, Zval};
 use ext_php_rs::zend::{ce, ExecutorGlobals};
 
-use crate::ocore::{Code, DebugInfo, Details, Error, FieldViolation, Origin};
-
-fn details_array(e: &Error) -> PhpResult<ZBox<ZendHashTable>> {
-    let d = e.details();
-    let mut out = ZendHashTable::new();
-    let mut violations = ZendHashTable::new();
-    for v in &d.field_violations {
-        let mut item = ZendHashTable::new();
-        item.insert("field", v.field.as_str())?;
-        item.insert("description", v.description.as_str())?;
-        violations.push(item)?;
-    }
-    out.insert("field_violations", violations)?;
-    let null = Zval::null;
-    match &d.error_info {
-        Some(info) => {
-            let mut i = ZendHashTable::new();
-            i.insert("reason", info.reason.as_str())?;
-            i.insert("domain", info.domain.as_str())?;
-            i.insert("metadata", info.metadata.clone())?;
-            out.insert("error_info", i)?;
-        }
-        None => out.insert("error_info", null())?,
-    }
-    match &d.debug_info {
-        Some(debug) => {
-            let mut i = ZendHashTable::new();
-            i.insert("stack_entries", debug.stack_entries.clone())?;
-            i.insert("detail", debug.detail.as_str())?;
-            out.insert("debug_info", i)?;
-        }
-        None => out.insert("debug_info", null())?,
-    }
-    match e.origin() {
-        Some(o) => {
-            let mut i = ZendHashTable::new();
-            i.insert("language", o.language.as_str())?;
-            i.insert("service", o.service.as_str())?;
-            i.insert("method", o.method.as_str())?;
-            out.insert("origin", i)?;
-        }
-        None => out.insert("origin", null())?,
-    }
-    Ok(out)
-}
+use crate::ocore::{Code, Error, ErrorParts, ForeignError};
 
 /// The PHP exception for a core error: `HmsFfi\NotFoundException($message, $details)`, …
 pub(crate) fn to_php(e: Error) -> PhpException {
     let build = || -> PhpResult<Zval> {
-        let details = details_array(&e)?;
+        let details = crate::convert::to_php(&e.details_value())?;
         ZendCallable::try_from_name("HmsFfi\\Exception::fromStatus")
             .and_then(|f| f.try_call(vec![&e.code().as_i32(), &e.message(), &details]))
             .map_err(|err| PhpException::from_message(err.to_string()))
@@ -98,7 +54,8 @@ fn strings(zv: Option<&Zval>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// A core error from the exception a handler threw (taken off the engine, so PHP goes on).
+/// A core error from the exception a handler threw (taken off the engine, so PHP goes on); the
+/// core applies every rule (`Error::from_foreign`): this function only reads the exception.
 pub(crate) fn from_php(exception: ZBox<ZendObject>) -> Error {
     let class = exception
         .get_class_name()
@@ -119,58 +76,18 @@ pub(crate) fn from_php(exception: ZBox<ZendObject>) -> Error {
     let Some(d) = described.array() else {
         return Error::new(Code::Internal, class);
     };
-    let code = d.get("code").and_then(Zval::long).unwrap_or(13) as i32;
-    let message = d.get("message").and_then(Zval::string).unwrap_or_default();
-    let violations = d
-        .get("field_violations")
-        .and_then(Zval::array)
-        .map(|list| {
-            list.values()
-                .filter_map(Zval::array)
-                .map(|v| FieldViolation {
-                    field: v.get("field").and_then(Zval::string).unwrap_or_default(),
-                    description: v
-                        .get("description")
-                        .and_then(Zval::string)
-                        .unwrap_or_default(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let details = Details {
-        field_violations: violations,
-        debug_info: Some(DebugInfo {
-            stack_entries: strings(d.get("stack")),
-            detail: d.get("detail").and_then(Zval::string).unwrap_or_default(),
-        }),
-        ..Details::default()
-    };
-    let mut error = Error::new(Code::from_i32(code), message).with_details(details);
-    // A re-raised hms-ffi exception keeps its ErrorInfo (reason, domain, metadata) and origin.
-    if let Some(reason) = non_empty(d.get("reason")) {
-        let metadata = d
-            .get("metadata")
-            .and_then(Zval::array)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| Some((k.to_string(), v.string()?)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let domain = non_empty(d.get("domain")).unwrap_or_default();
-        error = error.with_error_info(&reason, &domain, metadata);
-    }
-    if let Some(o) = d.get("origin").and_then(Zval::array) {
-        let field = |name| o.get(name).and_then(Zval::string).unwrap_or_default();
-        error = error.with_origin(Origin {
-            language: field("language"),
-            service: field("service"),
-            method: field("method"),
-        });
-    }
-    error
-}
-
-fn non_empty(zv: Option<&Zval>) -> Option<String> {
-    zv.and_then(Zval::string).filter(|s| !s.is_empty())
+    let parts = d.get("parts").and_then(Zval::array).map(|p| {
+        let details = p.get_index(2).map(crate::convert::from_php);
+        ErrorParts::from_details_value(
+            p.get_index(0).and_then(Zval::long).unwrap_or(0) as i32,
+            p.get_index(1).and_then(Zval::string).unwrap_or_default(),
+            &details.and_then(Result::ok).unwrap_or_default(),
+        )
+    });
+    Error::from_foreign(ForeignError {
+        type_name: d.get("class").and_then(Zval::string).unwrap_or(class),
+        message: d.get("message").and_then(Zval::string).unwrap_or_default(),
+        stack: strings(d.get("stack")),
+        parts,
+    })
 }

@@ -12,6 +12,7 @@ use HmsFfi\Exception;
 use HmsFfi\InternalException;
 use HmsFfi\InvalidArgumentException;
 use HmsFfi\NotFoundException;
+use HmsFfi\ResourceExhaustedException;
 use HmsFfi\Schema;
 use HmsFfi\Server;
 use HmsFfi\UnavailableException;
@@ -122,6 +123,23 @@ final class ErrorsTest extends TestCase
         self::assertStringContainsString('nope', json_encode($e->getDetails()) . $e->getMessage());
         $e = $this->failure(fn() => $client->call(self::DO, ['action' => 'not-array']));
         self::assertInstanceOf(InternalException::class, $e);
+        self::assertSame('ok', $client->call(self::DO, ['action' => 'echo', 'text' => 'ok'])['text']);
+    }
+
+    public function testA100000DeepValueIsResourceExhaustedWithItsPathBothWays(): void
+    {
+        $deep = [];
+        for ($i = 0; $i < 100000; $i++) {
+            $deep = [$deep];
+        }
+        $client = $this->client();
+        $e = $this->failure(fn() => $client->call(self::DO, ['action' => 'echo', 'text' => $deep]));
+        self::assertInstanceOf(ResourceExhaustedException::class, $e);
+        self::assertSame('NESTING_TOO_DEEP', $e->getDetails()['error_info']['reason']);
+        self::assertStringStartsWith('text[0][0]', $e->getFieldViolations()[0]['field']);
+        $e = $this->failure(fn() => $client->call(self::DO, ['action' => 'deep']));
+        self::assertInstanceOf(ResourceExhaustedException::class, $e);
+        self::assertStringStartsWith('text[0]', $e->getFieldViolations()[0]['field']);
         self::assertSame('ok', $client->call(self::DO, ['action' => 'echo', 'text' => 'ok'])['text']);
     }
 

@@ -10,6 +10,7 @@ use pyo3::types::{
 use pyo3::sync::PyOnceLock;
 
 use crate::ocore::mapping::wkt::{self, Civil};
+use crate::ocore::mapping::{NativeDepth, TooDeep};
 use crate::ocore::{Duration, Value};
 
 /// `hms_ffi.Timestamp` and `hms_ffi.Duration`: `datetime`/`timedelta` subclasses that keep the
@@ -33,9 +34,55 @@ fn extra_nanos(obj: &Bound<'_, PyAny>, attr: &str) -> i64 {
         .unwrap_or(0)
 }
 
+/// Why a walk over a Python object stopped: a Python error, or nesting past the core's limit.
+enum Fail {
+    Py(PyErr),
+    Deep(TooDeep),
+}
+
+impl From<PyErr> for Fail {
+    fn from(e: PyErr) -> Fail {
+        Fail::Py(e)
+    }
+}
+
+impl From<TooDeep> for Fail {
+    fn from(e: TooDeep) -> Fail {
+        Fail::Deep(e)
+    }
+}
+
+impl Fail {
+    fn at(self, outer: impl FnOnce(TooDeep) -> TooDeep) -> Fail {
+        match self {
+            Fail::Deep(d) => Fail::Deep(outer(d)),
+            py => py,
+        }
+    }
+}
+
 /// A Python object as a value. Objects of other types become [`Value::Unsupported`], which the
-/// core reports at their path.
+/// core reports at their path. Nesting deeper than the core's native limit is
+/// `hms_ffi.ResourceExhausted` with the path, before any stack runs out.
 pub(crate) fn from_py(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
+    walk(obj, NativeDepth::default()).map_err(|f| match f {
+        Fail::Py(e) => e,
+        Fail::Deep(d) => crate::errors::to_py(obj.py(), d.into_error()),
+    })
+}
+
+fn items<'py>(
+    iter: impl Iterator<Item = Bound<'py, PyAny>>,
+    depth: NativeDepth,
+) -> Result<Value, Fail> {
+    let depth = depth.enter()?;
+    iter.enumerate()
+        .map(|(i, x)| walk(&x, depth).map_err(|f| f.at(|d| d.at_index(i))))
+        .collect::<Result<Vec<_>, Fail>>()
+        .map(Value::List)
+}
+
+fn walk(obj: &Bound<'_, PyAny>, depth: NativeDepth) -> Result<Value, Fail> {
     if obj.is_none() {
         return Ok(Value::Null);
     }
@@ -62,31 +109,27 @@ pub(crate) fn from_py(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
     }
     if obj.is_instance_of::<PyByteArray>() || obj.is_instance_of::<PyMemoryView>() {
         let copied = obj.py().get_type::<PyBytes>().call1((obj,))?;
-        return Ok(Value::Bytes(copied.cast::<PyBytes>()?.as_bytes().to_vec()));
+        let copied = copied.cast::<PyBytes>().map_err(PyErr::from)?;
+        return Ok(Value::Bytes(copied.as_bytes().to_vec()));
     }
     if let Ok(d) = obj.cast::<PyDict>() {
+        let depth = depth.enter()?;
         let mut entries = Vec::with_capacity(d.len());
         for (k, v) in d.iter() {
-            entries.push((from_py(&k)?, from_py(&v)?));
+            let key = walk(&k, depth)?;
+            let value = walk(&v, depth).map_err(|f| f.at(|d| d.at_key(&key)))?;
+            entries.push((key, value));
         }
         return Ok(Value::Map(entries));
     }
     if let Ok(l) = obj.cast::<PyList>() {
-        return l
-            .iter()
-            .map(|x| from_py(&x))
-            .collect::<PyResult<Vec<_>>>()
-            .map(Value::List);
+        return items(l.iter(), depth);
     }
     if let Ok(t) = obj.cast::<PyTuple>() {
-        return t
-            .iter()
-            .map(|x| from_py(&x))
-            .collect::<PyResult<Vec<_>>>()
-            .map(Value::List);
+        return items(t.iter(), depth);
     }
     if let Ok(dt) = obj.cast::<PyDateTime>() {
-        return datetime_from_py(dt);
+        return Ok(datetime_from_py(dt)?);
     }
     if let Ok(td) = obj.cast::<PyDelta>() {
         let micros = i64::from(td.get_days()) * 86_400_000_000

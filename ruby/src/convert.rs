@@ -18,13 +18,49 @@ use magnus::{
     Value as RValue,
 };
 
+use crate::ocore::mapping::{NativeDepth, TooDeep};
 use crate::ocore::{Duration, Timestamp, Value};
 
 const NANOS: i64 = 1_000_000_000;
 
+/// Why a walk over a Ruby object stopped: a Ruby error, or nesting past the core's limit.
+enum Fail {
+    Rb(Error),
+    Deep(TooDeep),
+}
+
+impl From<Error> for Fail {
+    fn from(e: Error) -> Fail {
+        Fail::Rb(e)
+    }
+}
+
+impl From<TooDeep> for Fail {
+    fn from(e: TooDeep) -> Fail {
+        Fail::Deep(e)
+    }
+}
+
+impl Fail {
+    fn at(self, outer: impl FnOnce(TooDeep) -> TooDeep) -> Fail {
+        match self {
+            Fail::Deep(d) => Fail::Deep(outer(d)),
+            rb => rb,
+        }
+    }
+}
+
 /// A Ruby object as a value. Objects of other classes become [`Value::Unsupported`] with their
-/// class name, which the core reports at their path.
+/// class name, which the core reports at their path. Nesting deeper than the core's native
+/// limit is `HmsFfi::ResourceExhausted` with the path, before the stack runs out.
 pub(crate) fn from_ruby(ruby: &Ruby, v: RValue) -> Result<Value, Error> {
+    walk(ruby, v, NativeDepth::default()).map_err(|f| match f {
+        Fail::Rb(e) => e,
+        Fail::Deep(d) => crate::errors::to_ruby(ruby, d.into_error()),
+    })
+}
+
+fn walk(ruby: &Ruby, v: RValue, depth: NativeDepth) -> Result<Value, Fail> {
     if v.is_nil() {
         return Ok(Value::Null);
     }
@@ -47,22 +83,41 @@ pub(crate) fn from_ruby(ruby: &Ruby, v: RValue) -> Result<Value, Error> {
         return Ok(Value::String(s.name()?.into_owned()));
     }
     if let Some(h) = RHash::from_value(v) {
+        let depth = depth.enter()?;
         let mut entries = Vec::with_capacity(h.len());
+        // `foreach` takes Ruby errors only: a nesting error waits here while it stops.
+        let mut deep = None;
         h.foreach(|k: RValue, x: RValue| {
-            entries.push((from_ruby(ruby, k)?, from_ruby(ruby, x)?));
+            let entry = walk(ruby, k, depth).and_then(|key| {
+                let value = walk(ruby, x, depth).map_err(|f| f.at(|d| d.at_key(&key)))?;
+                Ok((key, value))
+            });
+            match entry {
+                Ok(entry) => entries.push(entry),
+                Err(Fail::Rb(e)) => return Err(e),
+                Err(Fail::Deep(d)) => {
+                    deep = Some(d);
+                    return Ok(ForEach::Stop);
+                }
+            }
             Ok(ForEach::Continue)
         })?;
-        return Ok(Value::Map(entries));
+        return match deep {
+            Some(d) => Err(Fail::Deep(d)),
+            None => Ok(Value::Map(entries)),
+        };
     }
     if let Some(a) = RArray::from_value(v) {
+        let depth = depth.enter()?;
         let mut items = Vec::with_capacity(a.len());
         for i in 0..a.len() {
-            items.push(from_ruby(ruby, a.entry::<RValue>(i as isize)?)?);
+            let item = a.entry::<RValue>(i as isize)?;
+            items.push(walk(ruby, item, depth).map_err(|f| f.at(|d| d.at_index(i)))?);
         }
         return Ok(Value::List(items));
     }
     if let Some(t) = Time::from_value(v) {
-        let ts = t.timespec()?;
+        let ts = t.timespec().map_err(Fail::Rb)?;
         return Ok(Value::Timestamp(Timestamp {
             seconds: ts.tv_sec,
             nanos: ts.tv_nsec as i32,

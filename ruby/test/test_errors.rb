@@ -20,6 +20,8 @@ class ErrorsTest < Minitest::Test
       when "bad reply" then { int32_v: 1 }
       when "odd object" then { unicode_text: Object.new }
       when "not a hash" then 42
+      when "code ok" then raise HmsFfi::Error.new("all fine", code: :ok)
+      when "deep" then { meta: { x: ErrorsTest.deep_list(100_000) } }
       else req
       end
     end
@@ -103,6 +105,29 @@ class ErrorsTest < Minitest::Test
                    err.details[:error_info])
       assert_equal({ language: "go", service: "users.v1.Users", method: "Get" }, err.origin)
     end
+  end
+
+  def self.deep_list(depth)
+    value = []
+    depth.times { value = [value] }
+    value
+  end
+
+  def test_a_handler_raising_code_ok_is_unknown_for_the_caller
+    client = raising_client
+    err = assert_raises(HmsFfi::Unknown) { echo(client, "code ok") }
+    assert_includes err.message, "code OK"
+    assert_equal "OK_IS_NOT_AN_ERROR", err.reason
+  end
+
+  def test_a_100000_deep_value_is_resource_exhausted_with_its_path_both_ways
+    client = raising_client
+    err = assert_raises(HmsFfi::ResourceExhausted) { client.call(ECHO, { meta: { x: ErrorsTest.deep_list(100_000) } }) }
+    assert_equal "NESTING_TOO_DEEP", err.reason
+    assert err.field_violations.first[:field].start_with?("meta.x[0][0]"), err.field_violations.inspect
+    err = assert_raises(HmsFfi::ResourceExhausted) { echo(client, "deep") }
+    assert err.field_violations.first[:field].start_with?("meta.x[0]"), err.field_violations.inspect
+    assert_equal "ok", echo(client, "ok")[:unicode_text]
   end
 
   def test_replies_that_do_not_match_the_schema_are_internal_errors

@@ -131,11 +131,8 @@ macro_rules! hms_error {
             fn build(code: Code, msg: String, details: ErrorDetails) -> HmsError {
                 match code {
                     $(Code::$variant => HmsError::$variant { code, msg, details },)*
-                    Code::Ok => HmsError::Unknown {
-                        code: Code::Unknown,
-                        msg: format!("error with code OK: {msg}"),
-                        details,
-                    },
+                    // Never reached: the core turns an error with code OK into Unknown.
+                    Code::Ok => HmsError::Unknown { code: Code::Unknown, msg, details },
                 }
             }
         }
@@ -223,15 +220,22 @@ impl From<HmsError> for ocore::Error {
             }),
             other: d.other.into_iter().map(|a| (a.type_url, a.value)).collect(),
         };
-        let e = ocore::Error::new(code, msg).with_details(details);
-        match d.origin {
-            Some(o) => e.with_origin(ocore::Origin {
-                language: o.language,
-                service: o.service,
-                method: o.method,
+        let origin = d.origin.map(|o| ocore::Origin {
+            language: o.language,
+            service: o.service,
+            method: o.method,
+        });
+        ocore::Error::from_foreign(ocore::ForeignError {
+            type_name: format!("HmsError.{}", code.camel_name()),
+            message: msg.clone(),
+            stack: Vec::new(),
+            parts: Some(ocore::ErrorParts {
+                code: code.as_i32(),
+                message: msg,
+                details,
+                origin,
             }),
-            None => e,
-        }
+        })
     }
 }
 

@@ -26,7 +26,7 @@ pub fn to_message(
         path: Path::default(),
         violations: Vec::new(),
         depth: 0,
-        too_deep: false,
+        too_deep: None,
     };
     let msg = match value {
         Value::Null => DynamicMessage::new(desc.clone()),
@@ -34,11 +34,20 @@ pub fn to_message(
             .message(desc, other)
             .unwrap_or_else(|| DynamicMessage::new(desc.clone())),
     };
-    if enc.too_deep {
-        return Err(Error::resource_exhausted(
+    if let Some(path) = enc.too_deep {
+        let at = if path.is_empty() { "the top" } else { &path };
+        let mut err = Error::resource_exhausted(
             "NESTING_TOO_DEEP",
-            format!("value nests deeper than the limit of {}", opts.max_depth),
-        ));
+            format!(
+                "value nests deeper than the limit of {} at {at}",
+                opts.max_depth
+            ),
+        );
+        err.details_mut().field_violations.push(FieldViolation {
+            field: path,
+            description: format!("nests deeper than {} levels", opts.max_depth),
+        });
+        return Err(err);
     }
     if !enc.violations.is_empty() {
         return Err(Error::invalid_argument(
@@ -54,7 +63,8 @@ struct Encoder<'a> {
     path: Path,
     violations: Vec<FieldViolation>,
     depth: usize,
-    too_deep: bool,
+    /// Where the value first went deeper than the limit.
+    too_deep: Option<String>,
 }
 
 /// `expected int64, got str`
@@ -75,10 +85,10 @@ impl Encoder<'_> {
 
     fn enter(&mut self) -> bool {
         self.depth += 1;
-        if self.depth > self.opts.max_depth {
-            self.too_deep = true;
+        if self.depth > self.opts.max_depth && self.too_deep.is_none() {
+            self.too_deep = Some(self.path.render());
         }
-        !self.too_deep
+        self.too_deep.is_none()
     }
 
     /// A message from a map value; `None` after recording a violation.

@@ -342,8 +342,7 @@ impl ClientTransport for UnixClient {
     fn close(&self) {
         self.shared.closed.store(true, Ordering::Release);
         self.reader.abort();
-        self.shared
-            .fail_all(&Error::new(Code::Cancelled, "client closed"));
+        self.shared.fail_all(&Error::client_closed());
     }
 }
 

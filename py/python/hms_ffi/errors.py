@@ -69,6 +69,18 @@ class Error(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r})"
 
+    def _wire_parts(self) -> Tuple[int, str, Dict[str, Any]]:
+        """What the extension reads off this error when a handler raises it: code, message and
+        the details dict with this error's own field violations and reason. The core decides
+        what they become (code OK, for one, is refused)."""
+        details = dict(self.details)
+        details["field_violations"] = [
+            {"field": f, "description": d} for f, d in self.field_violations
+        ]
+        if self.reason:
+            details["error_info"] = {**(details.get("error_info") or {}), "reason": self.reason}
+        return int(self.code), str(self.message), details
+
 
 class Cancelled(Error):
     """The call was cancelled."""

@@ -61,26 +61,23 @@ module HmsFfi
 
       # The exception for a core error (used by the native extension).
       def _from_native(number, message, details)
+        # ErrorInfo metadata keys are data, not field names: String keys, as the caller set them.
+        info = details[:error_info]
+        details[:error_info] = info.merge(metadata: info[:metadata].to_h.transform_keys(&:to_s)) if info
         klass = ERROR_CLASSES.fetch(number, Error)
         klass.new(message, details: details, code: CODES.key(number) || :unknown)
       end
     end
 
-    # Used by the native extension: the violations as `[field, description]` pairs.
-    def _violation_pairs
-      field_violations.map { |v| [v[:field].to_s, v[:description].to_s] }
-    end
-
-    # Used by the native extension: `[domain, [[key, value], …]]` of the ErrorInfo, or nil.
-    def _info_parts
-      info = @details[:error_info] or return nil
-      [info[:domain].to_s, (info[:metadata] || {}).map { |k, v| [k.to_s, v.to_s] }]
-    end
-
-    # Used by the native extension: `[language, service, method]` of the origin, or nil.
-    def _origin_parts
-      o = origin or return nil
-      [o[:language].to_s, o[:service].to_s, o[:method].to_s]
+    # What the extension reads off this error when a handler raises it: the code number, the
+    # message and the details Hash with this error's own reason. The core decides what they
+    # become (code OK, for one, is refused).
+    def _wire_parts
+      details = @details.dup
+      if @reason
+        details[:error_info] = (details[:error_info] || {}).merge(reason: @reason.to_s)
+      end
+      [code_number, message.to_s, details]
     end
   end
 
