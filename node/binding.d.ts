@@ -165,12 +165,14 @@ export interface MethodDescription {
 
 /** An error with its gRPC code name (`NOT_FOUND`). */
 export interface NativeError {
-  /** The canonical code name, `NOT_FOUND`. */
+  /** The canonical code name, `NOT_FOUND`; empty for an exception that is not an `HmsError`. */
   code: string
   /** The message. */
   message: string
   /** Structured details. */
   details: ErrorDetails
+  /** For an exception a handler threw: its class and stack (the core puts them in DebugInfo). */
+  raised?: Raised
 }
 
 /** The uid, gid and pid of a unix caller, as the kernel reports them. */
@@ -181,4 +183,12 @@ export interface PeerCredentials {
   gid: number
   /** The caller's process id, where the platform reports it. */
   pid?: number
+}
+
+/** The class and stack of an exception a handler threw. */
+export interface Raised {
+  /** The exception's class name (`TypeError`). */
+  typeName: string
+  /** Its stack frames, innermost first as JavaScript writes them. */
+  stack: Array<string>
 }

@@ -182,12 +182,12 @@ abstract class Exception extends \Exception
     public static function fromStatus(int $code, string $message, array $details = []): self {}
 
     /**
-     * What the extension sends for an exception thrown by a handler: an hms-ffi exception keeps
-     * its code, message and details (a re-raised one also its ErrorInfo and origin); any other
-     * becomes INTERNAL with its class, message and trace.
+     * What the extension reads off an exception thrown by a handler: its class, message and
+     * trace, and for an hms-ffi exception its code, message and details. The core decides what
+     * they become (any other exception is INTERNAL with its class, message and trace).
      *
      * @internal
-     * @return array{code: int, message: string, class: string, detail: string, stack: list<string>, field_violations: list<array{field: string, description: string}>, reason: ?string, domain: ?string, metadata: array<string, string>, origin: ?array{language: string, service: string, method: string}}
+     * @return array{class: string, message: string, stack: list<string>, parts: ?array{0: int, 1: string, 2: array<string, mixed>}}
      */
     public static function describe(\Throwable $e): array {}
 }
