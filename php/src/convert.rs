@@ -98,6 +98,17 @@ pub(crate) fn from_php(zv: &Zval) -> PhpResult<Value> {
     finish(walk(zv, NativeDepth::default()))
 }
 
+/// As [`from_php`] for a handler's reply: a nesting error stays the core's (RESOURCE_EXHAUSTED
+/// with its path) instead of becoming a PHP exception first.
+pub(crate) fn reply_from_php(
+    zv: &Zval,
+) -> Result<Value, Result<crate::ocore::Error, PhpException>> {
+    walk(zv, NativeDepth::default()).map_err(|f| match f {
+        Fail::Deep(d) => Ok(d.into_error()),
+        Fail::Php(e) => Err(e),
+    })
+}
+
 /// A PHP array as a core value (a list when its keys are 0, 1, 2…, else a map).
 pub(crate) fn from_php_array(ht: &ZendHashTable) -> PhpResult<Value> {
     finish(walk_array(ht, NativeDepth::default()))

@@ -128,8 +128,9 @@ fn invoke(handler: &ZendCallable, call: &mut PendingCall) -> ocore::Result<ocore
         .into_zval(false)
         .map_err(|e| ocore::Error::new(Code::Internal, e.to_string()))?;
     match handler.try_call(vec![&request, &ctx]) {
-        Ok(reply) => convert::from_php(&reply)
-            .map_err(|e| pending_error(&format!("the reply could not be read: {e:?}"))),
+        Ok(reply) => convert::reply_from_php(&reply).map_err(|e| {
+            e.unwrap_or_else(|e| pending_error(&format!("the reply could not be read: {e:?}")))
+        }),
         Err(e) => Err(pending_error(&format!(
             "the handler could not be called: {e}"
         ))),
