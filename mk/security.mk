@@ -23,9 +23,8 @@ fuzz-security: fuzz-install
 	done
 
 # The TLS interop tests (tests/interop/test_tls.py) run the hms-ffi CLI against grpcio and curl,
-# with certificates made at test time by Python's `cryptography` package.
+# with certificates made at test time by Python's `cryptography` package (test-interop installs it).
 .PHONY: interop-tls-deps
 interop-tls-deps: py-install
-	$(PY_VENV)/bin/pip install -q cryptography
 	$(CARGO) build -p hms-ffi-cli
 test-interop: interop-tls-deps

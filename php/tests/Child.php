@@ -23,10 +23,15 @@ final class Child
         }
         $this->proc = $proc;
         $this->pipes = $pipes;
-        $line = trim((string) fgets($this->pipes[1]));
+        $read = [$this->pipes[1]];
+        $none = null;
+        $line = stream_select($read, $none, $none, 60) > 0
+            ? trim((string) fgets($this->pipes[1]))
+            : 'nothing within 60 s';
         if (!str_starts_with($line, $ready)) {
+            $this->kill();
             $err = stream_get_contents($this->pipes[2]);
-            throw new \RuntimeException('child did not start: ' . $line . $err);
+            throw new \RuntimeException('child did not start: ' . $line . "\n" . $err);
         }
     }
 
@@ -68,7 +73,8 @@ final class Child
         return "unix://$dir/$name.sock";
     }
 
-    /** Waits for the child to end by itself; returns its exit code (-1 after the timeout). */
+    /** Waits for the child to end by itself and returns its exit code; past the timeout the
+     * child is killed and a RuntimeException carries what it wrote. */
     public function wait(float $timeout = 10.0): int
     {
         $until = microtime(true) + $timeout;
@@ -82,7 +88,29 @@ final class Child
             }
             usleep(10000);
         }
-        return -1;
+        $this->kill();
+        throw new \RuntimeException(sprintf(
+            "the child did not end within %.1f s (killed)\nstdout:\n%s\nstderr:\n%s",
+            $timeout,
+            stream_get_contents($this->pipes[1]),
+            stream_get_contents($this->pipes[2]),
+        ));
+    }
+
+    /** SIGKILL, and waits until it is gone (so that its pipes reach end of file). */
+    private function kill(): void
+    {
+        if ($this->exit !== null) {
+            return;
+        }
+        $status = proc_get_status($this->proc);
+        if ($status['running']) {
+            proc_terminate($this->proc, 9);
+            for ($i = 0; $i < 500 && ($status = proc_get_status($this->proc))['running']; $i++) {
+                usleep(10000);
+            }
+        }
+        $this->exit = $status['running'] ? -1 : $status['exitcode'];
     }
 
     /** SIGTERM, then the exit code. */
@@ -96,9 +124,7 @@ final class Child
 
     public function __destruct()
     {
-        if ($this->exit === null && proc_get_status($this->proc)['running']) {
-            proc_terminate($this->proc, 9);
-        }
+        $this->kill();
         proc_close($this->proc);
     }
 }

@@ -3,6 +3,8 @@
 import asyncio
 import threading
 
+import pytest
+
 import hms_ffi
 from vectors import PROTO, SERVICE, conformance_server
 
@@ -34,13 +36,11 @@ def test_call_async_raises_typed_errors(served) -> None:
     _, client = served
 
     async def main():
-        try:
-            await client.call_async(f"{SERVICE}/Fail", {"code": "ABORTED", "message": "conflict"})
-        except hms_ffi.Aborted as e:
-            return e
+        await client.call_async(f"{SERVICE}/Fail", {"code": "ABORTED", "message": "conflict"})
 
-    err = asyncio.run(main())
-    assert isinstance(err, hms_ffi.Aborted) and err.message == "conflict"
+    with pytest.raises(hms_ffi.Aborted) as err:
+        asyncio.run(main())
+    assert err.value.message == "conflict"
 
 
 def test_async_handler_is_cancelled_at_the_deadline(endpoint) -> None:
@@ -58,10 +58,8 @@ def test_async_handler_is_cancelled_at_the_deadline(endpoint) -> None:
 
     server.listen(endpoint)
     client = hms_ffi.connect(endpoint)
-    try:
+    with pytest.raises(hms_ffi.DeadlineExceeded):
         client.call(f"{SERVICE}/Sleep", {"millis": 10_000}, timeout=0.2)
-    except hms_ffi.DeadlineExceeded:
-        pass
     assert cancelled.wait(5), "the coroutine was not cancelled"
     server.shutdown()
 

@@ -9,6 +9,7 @@ require "rbconfig"
 
 class ContextAndThreadsTest < Minitest::Test
   include Served
+  include Children
 
   def test_context_carries_method_metadata_deadline_and_transport
     seen = Queue.new
@@ -105,13 +106,13 @@ class ContextAndThreadsTest < Minitest::Test
       puts "serve returned, stopped=\#{server.stopped?}"
     RUBY
     uri = unix_uri("#{signal}.sock")
-    Open3.popen2(RbConfig.ruby, "-e", script, uri) do |stdin, stdout, wait|
-      stdin.close
-      assert_equal "ready", stdout.gets&.chomp
+    ruby_child("-e", script, uri) do |stdout, wait|
+      assert_equal "ready", child_line(stdout, wait)
       assert_equal({}, HmsFfi.connect(uri).call(SLEEP, { millis: 1 }))
       Process.kill(signal, wait.pid)
-      assert_equal "serve returned, stopped=true", stdout.gets&.chomp
-      assert wait.value.success?
+      assert_equal "serve returned, stopped=true", child_line(stdout, wait)
+      status = finish_child(stdout, wait)
+      assert status.success?, status.inspect
     end
   end
 

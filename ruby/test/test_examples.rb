@@ -8,6 +8,7 @@ require "rbconfig"
 
 class ExamplesTest < Minitest::Test
   include Served
+  include Children
 
   GREETER = File.join(Vectors::ROOT, "examples", "ruby", "greeter.rb")
 
@@ -21,14 +22,14 @@ class ExamplesTest < Minitest::Test
 
   def test_greeter_server_and_client_processes
     uri = unix_uri("greeter.sock")
-    Open3.popen2(RbConfig.ruby, GREETER, "serve", uri) do |stdin, stdout, wait|
-      stdin.close
-      assert_includes stdout.gets, "listening on #{uri}"
+    ruby_child(GREETER, "serve", uri) do |stdout, wait|
+      assert_includes child_line(stdout, wait).to_s, "listening on #{uri}"
       out, err, status = Open3.capture3(RbConfig.ruby, GREETER, "call", uri, "Grace")
       assert status.success?, err
       assert_includes out, "Hello Grace from Ruby"
       Process.kill("INT", wait.pid)
-      assert wait.value.success?
+      status = finish_child(stdout, wait)
+      assert status.success?, status.inspect
     end
   end
 end

@@ -2,8 +2,51 @@
 
 require "minitest/autorun"
 require "fileutils"
+require "open3"
+require "rbconfig"
 require "tmpdir"
 require_relative "vectors"
+
+# Child processes for the tests that send signals: the child's signal handling never depends on
+# what this process inherited, and no wait lasts forever.
+module Children
+  DEFAULT_SIGNALS = File.join(__dir__, "default_signals.rb")
+
+  # Runs `ruby *args` with SIGINT and SIGTERM at Ruby's defaults (default_signals.rb); yields its
+  # stdout and wait thread, and kills it if it still runs when the block ends.
+  def ruby_child(*args)
+    Open3.popen2(RbConfig.ruby, "-r", DEFAULT_SIGNALS, *args) do |stdin, stdout, wait|
+      stdin.close
+      yield stdout, wait
+    ensure
+      kill_child(wait)
+    end
+  end
+
+  # The child's next line of output; fails the test if none comes within `timeout` seconds.
+  def child_line(stdout, wait, timeout: 15)
+    return stdout.gets&.chomp if IO.select([stdout], nil, nil, timeout)
+
+    kill_child(wait)
+    flunk "child #{wait.pid} wrote no line within #{timeout}s"
+  end
+
+  # The child's Process::Status once it ended; past `timeout` seconds it is killed and the test
+  # fails with what it wrote.
+  def finish_child(stdout, wait, timeout: 15)
+    return wait.value if wait.join(timeout)
+
+    kill_child(wait)
+    flunk "child #{wait.pid} did not end within #{timeout}s; it wrote: #{stdout.read.inspect}"
+  end
+
+  def kill_child(wait)
+    Process.kill("KILL", wait.pid) if wait.alive?
+    wait.join(10)
+  rescue Errno::ESRCH
+    nil
+  end
+end
 
 # A conformance server served by a Ruby thread, on a fresh inproc name or unix socket.
 module Served

@@ -21,10 +21,17 @@ import pytest
 import hms_ffi
 from conftest import free_port
 
-x509 = pytest.importorskip("cryptography.x509")
-from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID  # noqa: E402
+# `make test-interop` installs cryptography; without it every test here fails (never skips), so
+# a run that could not make certificates cannot pass as one that checked TLS.
+try:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+except ImportError as e:  # pragma: no cover - the failure is reported by the fixture
+    CRYPTOGRAPHY_MISSING: ImportError | None = e
+else:
+    CRYPTOGRAPHY_MISSING = None
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CLI = ROOT / "target" / "debug" / "hms-ffi"
@@ -72,6 +79,8 @@ def _write(directory: pathlib.Path, name: str, cert, key) -> tuple[pathlib.Path,
 @pytest.fixture(scope="module")
 def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """`hms-ffi serve --echo` on grpcs:// and https:// with mutual TLS and an audit log."""
+    if CRYPTOGRAPHY_MISSING is not None:
+        pytest.fail(f"the TLS interop tests need the cryptography package (pip install cryptography): {CRYPTOGRAPHY_MISSING}")
     if not CLI.exists():
         pytest.fail(f"{CLI} is not built (cargo build -p hms-ffi-cli)")
     d = tmp_path_factory.mktemp("tls")

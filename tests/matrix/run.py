@@ -13,6 +13,7 @@ import argparse
 import os
 import pathlib
 import re
+import select
 import subprocess
 import sys
 import tempfile
@@ -52,14 +53,58 @@ def languages(python: str, ruby: str) -> dict:
     }
 
 
-def start(cmd: list, uri: str) -> subprocess.Popen:
+def start(cmd: list, uri: str, timeout: float = 120) -> subprocess.Popen:
     proc = subprocess.Popen(cmd + [uri], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
-    line = proc.stdout.readline().strip()
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    line = proc.stdout.readline().strip() if ready else f"nothing within {timeout:.0f}s"
     if line != "ready":
         proc.kill()
-        raise RuntimeError(f"server {cmd} did not start (said {line!r})")
+        proc.wait(timeout=10)
+        raise RuntimeError(f"server {cmd} did not start (said {line!r}, exit status {proc.returncode})")
     return proc
+
+
+def stop(proc: subprocess.Popen, timeout: float = 10) -> str:
+    """SIGTERM, then waits; "" once it ended, else kills it and says so."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+        return ""
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)
+        return f"did not stop within {timeout:.0f}s of SIGTERM (killed)"
+
+
+def judge(returncode: int, stdout: str, stderr: str) -> tuple:
+    """(passed, failed, note) of one client run. It passed only if the process exited 0, its last
+    summary line says 0 failed, and it passed at least one case; anything else (a crash or a signal
+    death after "0 failed", a missing summary, nothing run) counts as at least one failure, with
+    the output in the note."""
+    summaries = re.findall(r"^(\d+) passed, (\d+) failed$", stdout, re.M)
+    passed, failed = (int(summaries[-1][0]), int(summaries[-1][1])) if summaries else (0, 0)
+    problems = []
+    if returncode != 0:
+        problems.append(f"killed by signal {-returncode}" if returncode < 0 else f"exit status {returncode}")
+    if not summaries:
+        problems.append('no "N passed, M failed" summary')
+    elif passed == 0:
+        problems.append("no case passed")
+    if not problems and failed == 0:
+        return passed, 0, ""
+    note = "".join(f"{p}\n" for p in problems) + stdout[-2000:] + stderr[-2000:]
+    return passed, max(failed, 1), note
+
+
+def run_client(cmd: list, timeout: float = 600) -> tuple:
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+        err = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
+        return 0, 1, f"timed out after {timeout:.0f}s\n" + out[-2000:] + err[-2000:]
+    return judge(r.returncode, r.stdout, r.stderr)
 
 
 def main() -> int:
@@ -85,15 +130,12 @@ def main() -> int:
         try:
             for client_lang, client in clients.items():
                 t = time.monotonic()
-                r = subprocess.run(client["client"] + [uri], capture_output=True, text=True, timeout=600)
-                m = re.search(r"^(\d+) passed, (\d+) failed$", r.stdout, re.M)
-                passed, failed = (int(m.group(1)), int(m.group(2))) if m else (0, 1)
-                ok = (r.returncode == 0 or failed == 0) and m
-                note = "" if ok else (r.stdout[-2000:] + r.stderr[-2000:])
+                passed, failed, note = run_client(client["client"] + [uri])
                 results.append((client_lang, server_lang, passed, failed, note, time.monotonic() - t))
         finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+            problem = stop(proc)
+            if problem:
+                results.append(("-", server_lang, 0, 1, f"server {problem}"))
     total_passed = total_failed = 0
     print(f"{'client':<8} -> {'server':<8} {'passed':>7} {'failed':>7}")
     for client_lang, server_lang, passed, failed, note, *rest in results:

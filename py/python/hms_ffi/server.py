@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import inspect
+import signal
 import threading
+from types import FrameType
 from typing import Any, Awaitable, Callable, Coroutine, Dict, List, Optional, TypeVar, Union
 
 from . import _native
@@ -109,14 +111,58 @@ class Server:
         """Listens on ``inproc://name`` or ``unix:///path.sock`` (call once per endpoint)."""
         return self._native.listen(uri)
 
-    def serve(self) -> None:
-        """Blocks until :meth:`shutdown` is called (from another thread) or Ctrl-C, which shuts
-        the server down gracefully and returns."""
+    def serve(self, grace: float = 5.0, *, handle_signals: bool = True) -> None:
+        """Blocks until :meth:`shutdown` (from another thread or a handler), SIGTERM or SIGINT
+        (Ctrl-C). A signal stops the server gracefully, as :meth:`shutdown` does: no new calls,
+        calls in flight get up to ``grace`` seconds to finish, then every endpoint is closed and
+        ``serve()`` returns normally.
+
+        Called in the main thread with ``handle_signals`` true (the default), ``serve()`` installs
+        its own SIGTERM and SIGINT handlers and puts the previous ones back when the first signal
+        arrives (and when it returns). So SIGTERM, which process managers send, drains instead of
+        killing the process, and Ctrl-C stops the server even when the process started with
+        SIGINT ignored (a background job of a shell script, for instance). A second signal during
+        the drain meets the previous handler: with Python's defaults a second Ctrl-C cancels the
+        calls still in flight and raises ``KeyboardInterrupt`` from ``serve()``, and a second
+        SIGTERM ends the process. From another thread, or with ``handle_signals=False``, signals
+        are left to the application (a ``KeyboardInterrupt`` still stops the server gracefully).
+        """
+        caught: List[int] = []
+        previous = _take_signals(caught) if handle_signals else {}
         try:
             while not self._native.wait(0.2):
-                pass
+                if caught:
+                    break
         except KeyboardInterrupt:
-            self.shutdown()
+            _restore_signals(previous)
+            self.shutdown(grace)
+            return
+        finally:
+            _restore_signals(previous)
+        if caught:
+            self._drain(grace)
+
+    def _drain(self, grace: float) -> None:
+        """:meth:`shutdown` on another thread, so that this one still takes signals meanwhile; a
+        ``KeyboardInterrupt`` cuts the drain short."""
+        failure: List[BaseException] = []
+
+        def run() -> None:
+            try:
+                self.shutdown(grace)
+            except BaseException as e:  # noqa: BLE001 - re-raised on the serving thread
+                failure.append(e)
+
+        drain = threading.Thread(target=run, name="hms-ffi-drain", daemon=True)
+        drain.start()
+        try:
+            while drain.is_alive():
+                drain.join(0.2)
+        except KeyboardInterrupt:
+            self._native.shutdown(0.0)  # cancel the calls still in flight
+            raise
+        if failure:
+            raise failure[0]
 
     def shutdown(self, grace: float = 5.0) -> None:
         """Stops accepting calls, lets calls in flight finish for up to ``grace`` seconds,
@@ -139,3 +185,33 @@ class Server:
 
     def __repr__(self) -> str:
         return f"Server(endpoints={self.endpoints!r})"
+
+
+_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name))
+_Handler = Union[Callable[[int, Optional[FrameType]], Any], int, None]
+
+
+def _take_signals(caught: List[int]) -> Dict[int, _Handler]:
+    """Installs a handler for SIGINT and SIGTERM that records the signal in ``caught`` and puts
+    the previous handlers back; returns those (nothing outside the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous: Dict[int, _Handler] = {}
+
+    def on_signal(signum: int, frame: Optional[FrameType]) -> None:
+        caught.append(signum)
+        _restore_signals(previous)
+
+    try:
+        for sig in _SIGNALS:
+            previous[sig] = signal.signal(sig, on_signal)
+    except (ValueError, OSError):  # not the main interpreter, for instance
+        _restore_signals(previous)
+        return {}
+    return previous
+
+
+def _restore_signals(previous: Dict[int, _Handler]) -> None:
+    for sig, handler in previous.items():
+        # None: a handler installed from C, which Python cannot put back; the default it is.
+        signal.signal(sig, signal.SIG_DFL if handler is None else handler)

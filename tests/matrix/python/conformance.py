@@ -5,7 +5,6 @@
 """
 
 import pathlib
-import signal
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[3] / "py" / "tests"))
@@ -19,9 +18,8 @@ def main() -> int:
     if mode == "serve":
         server = conformance_server()
         server.listen(uri)
-        signal.signal(signal.SIGTERM, lambda *_: server.shutdown(grace=1.0))
         print("ready", flush=True)
-        server.serve()
+        server.serve(grace=1.0)  # returns on SIGTERM/SIGINT after a graceful shutdown
         return 0
     client = hms_ffi.connect(uri)
     passed = failed = 0
