@@ -28,8 +28,7 @@ use crate::codec::Codec;
 use crate::error::{Code, Error, Result};
 use crate::handler::BoxFuture;
 use crate::metadata::response::ResponseMetadata;
-use crate::peer::Peer;
-use crate::peer::PeerCredentials;
+use crate::peer::{Peer, PeerCredentials};
 use crate::schema::StreamingKind;
 
 /// Routes every gRPC path the other services do not claim to the dispatcher.

@@ -23,8 +23,7 @@ use super::frame::{
 use super::{Hold, Service};
 use crate::error::{Code, Error, Result};
 use crate::metadata::response::ResponseMetadata;
-use crate::peer::Peer;
-use crate::peer::PeerCredentials;
+use crate::peer::{Peer, PeerCredentials};
 
 /// Bodies up to this many times the message limit are read and refused with
 /// `ResourceExhausted`; larger ones close the connection.
