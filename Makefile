@@ -10,7 +10,7 @@ MATRIX_DEPS   :=
 CLIPPY_PKGS   :=
 -include mk/*.mk
 
-.PHONY: all build demo test test-core test-cli test-capi test-go go-lib test-py test-matrix test-interop py-install lint fmt fmt-check clippy features-check bench bench-warm bench-py bench-go fuzz clean
+.PHONY: all build demo test test-core test-cli test-capi test-go go-lib test-py test-matrix test-interop py-install lint fmt fmt-check clippy features-check layers-check bench bench-warm bench-py bench-go fuzz clean
 
 all: build
 
@@ -81,7 +81,12 @@ test-interop: py-install
 	  && $(GO) run ./dumpdesc ../../../target/go/grpc_testing.binpb
 	$(PY_VENV)/bin/python -m pytest tests/interop -q
 
-lint: fmt-check clippy features-check
+lint: fmt-check clippy features-check layers-check
+
+## layers-check: no core module imports a module of a higher layer (the table in
+## docs/architecture.md; scripts/check_layers.py).
+layers-check:
+	python3 scripts/check_layers.py
 
 ## features-check: every dependency compiles with one feature set across the builds of `make test`
 ## (scripts/check_features.py; scripts/hakari.sh mends it).

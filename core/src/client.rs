@@ -9,16 +9,15 @@ use prost::Message;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::call::{CallHead, DescribeResponse, DESCRIBE_METHOD};
 use crate::codec::Codec;
-use crate::context::{Context, Metadata};
+use crate::context::Context;
 use crate::error::{Code, Error, Result};
 use crate::interceptor::{run_after, run_before, Interceptor};
 use crate::limits::Limits;
 use crate::mapping::{json, DecodeOptions};
-use crate::response::Reply;
+use crate::metadata::{Metadata, Reply};
 use crate::schema::{MethodInfo, Schema, StreamingKind};
-use crate::server::{DescribeResponse, DESCRIBE_METHOD};
-use crate::transport::frame::CallHead;
 use crate::transport::{self, ClientTransport, Endpoint, RawStream};
 use crate::value::Value;
 

@@ -191,7 +191,7 @@ fn to_cbor(v: &Value) -> Result<ciborium::Value> {
         // RFC 8949 tag 0: RFC 3339 text, which keeps every nanosecond.
         Value::Timestamp(t) => C::Tag(
             TAG_RFC3339,
-            Box::new(C::Text(crate::mapping::wkt::format_timestamp(*t))),
+            Box::new(C::Text(crate::value::time::format_timestamp(*t))),
         ),
         // RFC 9581 tag 1002: a duration as {1: seconds, -9: nanoseconds}.
         Value::Duration(d) => C::Tag(
@@ -262,7 +262,7 @@ fn from_cbor(c: ciborium::Value, depth: usize, max_depth: usize) -> Result<Value
         },
         C::Tag(TAG_RFC3339, inner) => match *inner {
             C::Text(text) => Value::Timestamp(
-                crate::mapping::wkt::parse_timestamp(&text)
+                crate::value::time::parse_timestamp(&text)
                     .map_err(|e| Error::new(Code::InvalidArgument, e))?,
             ),
             other => from_cbor(other, depth + 1, max_depth)?,

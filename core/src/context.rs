@@ -1,4 +1,5 @@
-//! [`Context`]: what a handler sees besides the request, and the [`Metadata`] of a call.
+//! [`Context`]: what a handler sees besides the request. The call's [`Metadata`] lives in the
+//! base module [`metadata`](crate::metadata) and is re-exported here.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -6,119 +7,14 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 
+pub use http::Extensions;
 use tokio_util::sync::CancellationToken;
 
-use crate::response::ResponseMetadata;
-
-/// Call metadata: ordered `key: value` text pairs; keys are lower-case ASCII.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Metadata {
-    entries: Vec<(String, String)>,
-}
-
-impl Metadata {
-    /// Empty metadata.
-    pub fn new() -> Metadata {
-        Metadata::default()
-    }
-
-    /// Adds an entry (the key is lower-cased); keys may repeat.
-    pub fn insert(&mut self, key: impl AsRef<str>, value: impl Into<String>) {
-        self.entries
-            .push((key.as_ref().to_ascii_lowercase(), value.into()));
-    }
-
-    /// The first value for `key`.
-    pub fn get(&self, key: &str) -> Option<&str> {
-        let key = key.to_ascii_lowercase();
-        self.entries
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The first value of each key (`-bin` values stay base64): the map most bindings give
-    /// their users.
-    pub fn first_values(&self) -> std::collections::HashMap<String, String> {
-        let mut out = std::collections::HashMap::new();
-        for (k, v) in &self.entries {
-            out.entry(k.clone()).or_insert_with(|| v.clone());
-        }
-        out
-    }
-
-    /// Every entry in order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
-    }
-
-    /// Number of entries.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// True when there is no entry.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    /// Adds a binary entry: `key` must end in `-bin`; the value is kept, and sent, as unpadded
-    /// base64 text, as gRPC carries binary metadata.
-    pub fn insert_bin(&mut self, key: impl AsRef<str>, value: &[u8]) -> crate::Result<()> {
-        let key = key.as_ref();
-        if !is_bin_key(key) {
-            return Err(crate::Error::new(
-                crate::Code::InvalidArgument,
-                format!("binary metadata key {key:?} must end in -bin"),
-            ));
-        }
-        self.insert(key, BASE64.encode(value));
-        Ok(())
-    }
-
-    /// The first value for a binary (`-bin`) key, decoded from base64 (padded or not); `None`
-    /// when the key is absent or its value is not base64.
-    pub fn get_bin(&self, key: &str) -> Option<Vec<u8>> {
-        BASE64.decode(self.get(key)?).ok()
-    }
-
-    /// Every value for `key`, in order.
-    pub fn get_all<'a>(&'a self, key: &str) -> impl Iterator<Item = &'a str> + 'a {
-        let key = key.to_ascii_lowercase();
-        self.entries
-            .iter()
-            .filter(move |(k, _)| *k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// Appends every entry of `other`.
-    pub fn extend(&mut self, other: Metadata) {
-        self.entries.extend(other.entries);
-    }
-}
-
-/// True for a binary metadata key (`…-bin`), whose value is base64 text.
-pub fn is_bin_key(key: &str) -> bool {
-    key.len() > 4 && key[key.len() - 4..].eq_ignore_ascii_case("-bin")
-}
-
-/// gRPC's base64 for binary metadata: emits unpadded, accepts padded and unpadded.
-pub(crate) const BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
-    &base64::alphabet::STANDARD,
-    base64::engine::GeneralPurposeConfig::new()
-        .with_encode_padding(false)
-        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
-);
-
-impl<K: AsRef<str>, V: Into<String>> FromIterator<(K, V)> for Metadata {
-    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        let mut m = Metadata::new();
-        for (k, v) in iter {
-            m.insert(k, v);
-        }
-        m
-    }
-}
+use crate::error::Result;
+use crate::metadata::response::{require_bin_key, ResponseMetadata};
+use crate::metadata::BASE64;
+pub use crate::metadata::{is_bin_key, Metadata};
+use crate::peer::{PeerCertificate, PeerCredentials};
 
 /// The context of one call, on the server (what the handler sees) and in interceptors.
 #[derive(Debug, Clone)]
@@ -128,12 +24,12 @@ pub struct Context {
     pub(crate) metadata: Metadata,
     pub(crate) identity: Option<String>,
     pub(crate) peer: String,
-    pub(crate) peer_cred: Option<crate::security::PeerCredentials>,
-    pub(crate) peer_cert: Option<std::sync::Arc<crate::security::PeerCertificate>>,
+    pub(crate) peer_cred: Option<PeerCredentials>,
+    pub(crate) peer_cert: Option<Arc<PeerCertificate>>,
     pub(crate) transport: &'static str,
     pub(crate) trace_id: String,
     pub(crate) cancel: CancellationToken,
-    pub(crate) payloads: Option<std::sync::Arc<crate::security::CallPayloads>>,
+    extensions: Extensions,
     pub(crate) response: Arc<ResponseMetadata>,
 }
 
@@ -191,7 +87,7 @@ impl Context {
             transport,
             trace_id: String::new(),
             cancel: CancellationToken::new(),
-            payloads: None,
+            extensions: Extensions::new(),
             response: Arc::default(),
         }
     }
@@ -211,10 +107,15 @@ impl Context {
         &self.method
     }
 
-    /// The request and reply of a unary call, in interceptors' `after` hooks, when the
-    /// server's audit log records payloads (`[audit] payloads = true`); otherwise `None`.
-    pub fn payloads(&self) -> Option<&crate::security::CallPayloads> {
-        self.payloads.as_deref()
+    /// Typed values the layers above the call attach to it (tonic's `Request::extensions`):
+    /// the server puts the audit log's [`CallPayloads`](crate::security::CallPayloads) here, an
+    /// interceptor may leave what a later one or the handler reads. One value per type.
+    pub fn extensions(&self) -> &Extensions {
+        &self.extensions
+    }
+    /// Mutable [`extensions`](Context::extensions) (for interceptors and the server).
+    pub fn extensions_mut(&mut self) -> &mut Extensions {
+        &mut self.extensions
     }
     /// When the caller stops waiting, if it set a deadline.
     pub fn deadline(&self) -> Option<Instant> {
@@ -242,11 +143,11 @@ impl Context {
         self.identity = Some(identity.into());
     }
     /// The kernel's credentials of a unix peer (`unix://`, `grpc+unix://`): uid, gid, pid.
-    pub fn peer_credentials(&self) -> Option<crate::security::PeerCredentials> {
+    pub fn peer_credentials(&self) -> Option<PeerCredentials> {
         self.peer_cred
     }
     /// The verified certificate of a mutual-TLS client (`grpcs://`, `https://`, `wss://`).
-    pub fn peer_certificate(&self) -> Option<&crate::security::PeerCertificate> {
+    pub fn peer_certificate(&self) -> Option<&PeerCertificate> {
         self.peer_cert.as_deref()
     }
     /// The peer as the transport sees it (`inproc:NAME`, `unix:PATH`).
@@ -288,23 +189,23 @@ impl Context {
     /// text (see [`Context::set_header_bin`]). `FailedPrecondition` once the headers have gone
     /// out (a streaming handler's first response was sent); `InvalidArgument` for a reserved
     /// key (`grpc-*`, `content-type`, …) or a value that is not printable ASCII.
-    pub fn set_header(&self, key: &str, value: impl Into<String>) -> crate::Result<()> {
+    pub fn set_header(&self, key: &str, value: impl Into<String>) -> Result<()> {
         self.response.add_header(key, value.into())
     }
     /// [`set_header`](Context::set_header) with a binary value for a `-bin` key.
-    pub fn set_header_bin(&self, key: &str, value: &[u8]) -> crate::Result<()> {
-        crate::response::require_bin_key(key)?;
+    pub fn set_header_bin(&self, key: &str, value: &[u8]) -> Result<()> {
+        require_bin_key(key)?;
         self.response.add_header(key, BASE64.encode(value))
     }
     /// Adds a response trailer (gRPC trailing metadata), sent with the call's outcome, success
     /// or error. Same keys and values as [`set_header`](Context::set_header); allowed until the
     /// handler returns.
-    pub fn set_trailer(&self, key: &str, value: impl Into<String>) -> crate::Result<()> {
+    pub fn set_trailer(&self, key: &str, value: impl Into<String>) -> Result<()> {
         self.response.add_trailer(key, value.into())
     }
     /// [`set_trailer`](Context::set_trailer) with a binary value for a `-bin` key.
-    pub fn set_trailer_bin(&self, key: &str, value: &[u8]) -> crate::Result<()> {
-        crate::response::require_bin_key(key)?;
+    pub fn set_trailer_bin(&self, key: &str, value: &[u8]) -> Result<()> {
+        require_bin_key(key)?;
         self.response.add_trailer(key, BASE64.encode(value))
     }
 }

@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 
 use crate::context::Context;
 use crate::error::{Code, Error, Result};
+use crate::metadata::response::ResponseMetadata;
 use crate::value::Value;
 
 /// A boxed, sendable future.
@@ -157,7 +158,7 @@ impl RequestStream {
 pub struct ResponseSink {
     pub(crate) tx: mpsc::UnboundedSender<Bytes>,
     pub(crate) encode: EncodeFn,
-    pub(crate) response: Arc<crate::response::ResponseMetadata>,
+    pub(crate) response: Arc<ResponseMetadata>,
 }
 
 impl std::fmt::Debug for ResponseSink {
@@ -184,4 +185,23 @@ pub(crate) enum Route {
     Unary(Arc<dyn UnaryHandler>),
     Raw(Arc<dyn RawHandler>),
     Stream(Arc<dyn StreamHandler>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::runtime;
+
+    #[test]
+    fn a_panic_in_a_blocking_handler_is_internal() {
+        let blocking = runtime()
+            .block_on(run_blocking(|| -> Result<()> {
+                panic!("boom in a handler")
+            }))
+            .expect_err("a panic is an error");
+        assert_eq!(blocking.code(), Code::Internal);
+        assert!(blocking.message().starts_with("handler panicked"));
+        let fine = runtime().block_on(run_blocking(|| Ok(7)));
+        assert_eq!(fine.map_err(|e| e.to_string()), Ok(7));
+    }
 }

@@ -32,42 +32,56 @@
 //! ```
 //!
 //! Modules: [`schema`] (runtime `.proto`), [`value`] and [`mapping`] (native values ⇄
-//! messages), [`codec`], [`error`], [`server`], [`client`], [`context`], [`interceptor`],
-//! [`transport`] (with the local wire protocol in [`transport::frame`]), [`security`]
-//! (authentication, authorization, audit, rate limits).
+//! messages), [`codec`], [`error`], [`metadata`], [`peer`], [`call`] (call head, discovery),
+//! [`server`], [`client`], [`context`], [`interceptor`], [`transport`] (with the local wire
+//! protocol in [`transport::frame`]), [`security`] (authentication, authorization, audit, rate
+//! limits). `docs/architecture.md` gives their layers.
 
-pub mod client;
+// The modules by layer, bottom to top; a module uses only its own layer and those below
+// (docs/architecture.md, checked by scripts/check_layers.py in `make lint`).
+// base
 pub mod code;
-pub mod codec;
-pub mod context;
 pub mod error;
 pub mod foreign;
+pub mod limits;
+pub mod metadata;
+pub mod peer;
+pub mod runtime;
+mod status;
+pub mod value;
+// schema, mapping, codec
+pub mod codec;
+pub mod mapping;
+pub mod schema;
+// call
+pub mod call;
+pub mod context;
 pub mod handler;
 pub mod interceptor;
-pub mod limits;
-pub mod mapping;
-pub mod response;
-pub mod runtime;
-pub mod schema;
-pub mod security;
-pub mod server;
-mod status;
+// transports
 pub mod transport;
-pub mod value;
+// security
+pub mod security;
+// server, client
+pub mod client;
+pub mod server;
+
+pub use metadata::response;
 
 pub use client::{
     connect, connect_blocking, connect_with, CallOptions, Client, ClientStream, ConnectOptions,
 };
 pub use code::Code;
 pub use codec::Codec;
-pub use context::{Context, Metadata};
+pub use context::Context;
 pub use error::{DebugInfo, Details, Error, ErrorInfo, FieldViolation, Origin, Result};
 pub use foreign::{ErrorParts, ForeignError};
 pub use handler::{RequestStream, ResponseSink};
 pub use interceptor::Interceptor;
 pub use limits::Limits;
-pub use response::Reply;
+pub use metadata::{Metadata, Reply};
+pub use peer::{PeerCertificate, PeerCredentials};
 pub use schema::{MethodInfo, MethodRow, Schema, StreamingKind};
-pub use security::{PeerCredentials, Policy, Security};
+pub use security::{Policy, Security};
 pub use server::{CallQueue, Next, PendingCall, Server, ServerOptions};
 pub use value::{Duration, Timestamp, Value};

@@ -23,8 +23,8 @@ use serde_json::json;
 use crate::context::Context;
 use crate::error::{Code, Error, Result};
 use crate::interceptor::Interceptor;
-use crate::mapping::wkt::format_timestamp;
 use crate::security::CallPayloads;
+use crate::value::time::format_timestamp;
 use crate::value::Timestamp;
 
 /// Default number of lines queued before new ones are dropped.
@@ -192,7 +192,10 @@ impl Interceptor for AuditLog {
         if dropped > 0 {
             line["dropped"] = dropped.into();
         }
-        let payloads = self.payloads.then(|| ctx.payloads.clone()).flatten();
+        let payloads = self
+            .payloads
+            .then(|| ctx.extensions().get::<Arc<CallPayloads>>().cloned())
+            .flatten();
         match self.tx.try_send(Pending { line, payloads }) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {

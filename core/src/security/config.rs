@@ -42,7 +42,6 @@ use serde::{Deserialize, Serialize};
 use super::{AuditConfig, AuditLog, JwtConfig, Policy, RateLimit, Security, TlsConfig};
 use crate::error::{Code, Error, Result};
 use crate::limits::Limits;
-use crate::server::ServerOptions;
 
 /// The `[limits]` table: every field optional, the defaults of [`Limits`] otherwise.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -99,12 +98,11 @@ impl SecurityFile {
         )?)
     }
 
-    /// Applies the file to `options`: limits, socket mode, and the [`Security`] it describes
-    /// (opening the audit file).
-    pub fn apply(&self, mut options: ServerOptions) -> Result<ServerOptions> {
+    /// The limits the file sets, with the defaults of [`Limits`] for those it leaves out.
+    pub fn limits(&self) -> Limits {
         let l = &self.limits;
         let d = Limits::default();
-        options.limits = Limits {
+        Limits {
             max_message_bytes: l.max_message_bytes.unwrap_or(d.max_message_bytes),
             max_depth: l.max_depth.unwrap_or(d.max_depth),
             max_concurrent_per_connection: l
@@ -114,10 +112,12 @@ impl SecurityFile {
                 .max_concurrent_per_server
                 .unwrap_or(d.max_concurrent_per_server),
             max_deadline: l.max_deadline_ms.map(Duration::from_millis),
-        };
-        if let Some(mode) = self.socket_mode {
-            options.socket_mode = mode;
         }
+    }
+
+    /// The [`Security`] the file describes (opening the audit file). The server applies it with
+    /// the limits and socket mode ([`SecurityFile::apply`], in `server`, which owns the options).
+    pub fn security(&self) -> Result<Security> {
         let mut security = Security::new();
         if let Some(t) = &self.tls {
             security = security.with_tls(t)?;
@@ -125,7 +125,7 @@ impl SecurityFile {
         if let Some(j) = &self.jwt {
             security = security.with_jwt(j)?;
         }
-        if let Some(r) = l.rate {
+        if let Some(r) = self.limits.rate {
             security = security.with_rate_limit(r);
         }
         if let Some(p) = &self.policy {
@@ -135,53 +135,6 @@ impl SecurityFile {
             security =
                 security.with_audit(AuditLog::to_file(&a.file, a.queue)?.with_payloads(a.payloads));
         }
-        Ok(options.with_security(security))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_documented_example_parses() {
-        let text = r#"
-            socket_mode = 0o660
-            [limits]
-            max_deadline_ms = 30000
-            rate = { per_second = 100.0, burst = 200.0 }
-            [jwt]
-            algorithm = "HS256"
-            secret = "0123456789abcdef0123456789abcdef"
-            issuer = "https://auth.example"
-            audience = "billing"
-            [policy]
-            default_network = "deny"
-            [[policy.rule]]
-            identities = ["alice"]
-            allow = ["billing.v1.Invoices/*"]
-        "#;
-        let f = SecurityFile::parse(text).unwrap();
-        assert_eq!(f.socket_mode, Some(0o660));
-        let o = f.apply(ServerOptions::default()).unwrap();
-        assert_eq!(o.socket_mode, 0o660);
-        assert_eq!(o.limits.max_deadline, Some(Duration::from_secs(30)));
-        let policy = o.security.as_ref().unwrap().policy().unwrap();
-        assert!(policy.allows(Some("alice"), "grpc", "billing.v1.Invoices/Get"));
-    }
-
-    #[test]
-    fn mistakes_are_invalid_argument() {
-        for bad in [
-            "[limits]\nmax_mesage_bytes = 1",
-            "[jwt]\nalgorithm = \"HS256\"\nsecret = \"short\"\nissuer = \"i\"\naudience = \"a\"",
-            "[jwt]\nalgorithm = \"none\"\nissuer = \"i\"\naudience = \"a\"",
-            "[tls]\ncert_fle = \"x.pem\"",
-            "[tls]\ncert_pem = \"not pem\"\nkey_pem = \"not pem\"",
-            "[tls]\ncert_file = \"/nonexistent.pem\"\nkey_file = \"/nonexistent.key\"",
-        ] {
-            let r = SecurityFile::parse(bad).and_then(|f| f.apply(ServerOptions::default()));
-            assert_eq!(r.unwrap_err().code(), Code::InvalidArgument, "{bad}");
-        }
+        Ok(security)
     }
 }

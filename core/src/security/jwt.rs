@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
 
-use super::peer::is_network;
 use crate::context::Context;
 use crate::error::{Code, Error, Result};
 use crate::interceptor::Interceptor;
+use crate::peer::is_network;
 
 /// Where a bearer token is required.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -23,22 +23,22 @@ mod config;
 mod glob;
 mod jwt;
 mod payloads;
-mod peer;
 mod policy;
 mod rate;
 mod tls;
 
 use std::sync::Arc;
 
+pub use crate::peer::{is_network, PeerCertificate, PeerCredentials};
+pub use crate::transport::ClientTlsConfig;
 pub use audit::{audit_line, AuditCallback, AuditConfig, AuditLog, DEFAULT_AUDIT_QUEUE};
 pub use config::SecurityFile;
 pub use glob::matches as glob_matches;
 pub use jwt::{JwtConfig, Required};
 pub use payloads::CallPayloads;
-pub use peer::{is_network, PeerCertificate, PeerCredentials};
 pub use policy::{Decision, Policy, Rule, ANONYMOUS};
 pub use rate::RateLimit;
-pub use tls::{ClientTlsConfig, TlsConfig};
+pub use tls::TlsConfig;
 
 pub(crate) use policy::filter_descriptor_set;
 pub(crate) use tls::ServerTls;

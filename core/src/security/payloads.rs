@@ -1,7 +1,7 @@
 //! The messages of a call, for an audit log that records payloads (`[audit] payloads = true`).
 //!
-//! The dispatcher keeps a unary call's request and reply bytes on its [`Context`] only when the
-//! server's audit log asks for them; the audit thread — never the call path — turns them into
+//! The dispatcher keeps a unary call's request and reply bytes in its [`Context`]'s extensions
+//! (as an `Arc<CallPayloads>`) only when the server's audit log asks for them; the audit thread — never the call path — turns them into
 //! JSON: protobuf JSON when the message type is known (proto codec), the text itself for the
 //! JSON codec, and base64 (`request_base64`, `response_base64`) for anything else (CBOR, bytes
 //! that do not decode).
@@ -31,6 +31,14 @@ pub struct CallPayloads {
 }
 
 impl CallPayloads {
+    /// The payloads of the call of `ctx`, in interceptors' `after` hooks, when the server's audit
+    /// log records payloads (`[audit] payloads = true`); otherwise `None`.
+    pub fn of(ctx: &crate::Context) -> Option<&CallPayloads> {
+        ctx.extensions()
+            .get::<std::sync::Arc<CallPayloads>>()
+            .map(|p| &**p)
+    }
+
     /// Adds `request` and `response` (or their `_base64` forms) to an audit line.
     pub fn write_to(&self, line: &mut serde_json::Value) {
         put(

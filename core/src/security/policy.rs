@@ -21,11 +21,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::glob::matches;
-use super::peer::is_network;
+use crate::call::DESCRIBE_METHOD;
 use crate::context::Context;
 use crate::error::{Code, Error, Result};
 use crate::interceptor::Interceptor;
-use crate::server::DESCRIBE_METHOD;
+use crate::peer::is_network;
 
 /// The identity policies see for a caller nobody authenticated.
 pub const ANONYMOUS: &str = "anonymous";

@@ -7,66 +7,25 @@ use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use bytes::Bytes;
-use prost::Message;
 use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
 use super::catch::CatchPanic;
+use super::routes::RouteEntry;
 use super::ServerOptions;
+use crate::call::{CallHead, DESCRIBE_METHOD};
 use crate::codec::Codec;
 use crate::context::Context;
 use crate::error::{Code, Error, Origin, Result};
-use crate::handler::{DecodeFn, EncodeFn, RequestStream, ResponseSink, Route};
+use crate::handler::{RequestStream, ResponseSink, Route};
 use crate::interceptor::{run_after, run_before, Interceptor};
 use crate::limits::Limits;
 use crate::mapping::DecodeOptions;
-use crate::response::ResponseMetadata;
+use crate::metadata::response::ResponseMetadata;
+use crate::peer::Peer;
 use crate::schema::{MethodInfo, Schema};
-use crate::security::{
-    filter_descriptor_set, CallPayloads, PeerCertificate, PeerCredentials, Security,
-};
-use crate::transport::frame::CallHead;
-
-/// The method every server answers with its schema (discovery).
-pub const DESCRIBE_METHOD: &str = "hms.ffi.v1.Discovery/Describe";
-
-/// The reply of [`DESCRIBE_METHOD`].
-#[derive(Clone, PartialEq, Message)]
-pub struct DescribeResponse {
-    /// The server's schema as a `FileDescriptorSet`.
-    #[prost(bytes = "vec", tag = "1")]
-    pub descriptor_set: Vec<u8>,
-    /// Methods served without a schema (CBOR).
-    #[prost(string, repeated, tag = "2")]
-    pub schemaless: Vec<String>,
-}
-
-pub(crate) struct RouteEntry {
-    pub(crate) info: Option<MethodInfo>,
-    pub(crate) route: Route,
-}
-
-/// Who is calling, as the transport knows it.
-#[derive(Debug, Clone)]
-pub(crate) struct Peer {
-    pub(crate) transport: &'static str,
-    pub(crate) address: String,
-    /// The kernel's credentials of a unix peer: its identity is `uid:<uid>`.
-    pub(crate) cred: Option<PeerCredentials>,
-    /// The verified certificate of a mutual-TLS client: its identity is the certificate's.
-    pub(crate) cert: Option<Arc<PeerCertificate>>,
-}
-
-impl Peer {
-    pub(crate) fn new(transport: &'static str, address: String) -> Peer {
-        Peer {
-            transport,
-            address,
-            cred: None,
-            cert: None,
-        }
-    }
-}
+use crate::security::{CallPayloads, Security};
+use crate::transport::ListenConfig;
 
 pub(crate) struct Dispatcher {
     pub(crate) schema: Schema,
@@ -75,14 +34,16 @@ pub(crate) struct Dispatcher {
     pub(crate) decode: DecodeOptions,
     pub(crate) security: Option<Arc<Security>>,
     /// The audit log records payloads: unary calls keep theirs on the context.
-    audit_payloads: bool,
-    pub(crate) socket_mode: u32,
-    routes: RwLock<HashMap<String, Arc<RouteEntry>>>,
-    interceptors: RwLock<Arc<Vec<Arc<dyn Interceptor>>>>,
-    inflight: AtomicUsize,
-    /// Replies still being written by a transport (see [`Dispatcher::hold`]).
-    writing: AtomicUsize,
-    idle: Notify,
+    pub(super) audit_payloads: bool,
+    /// What the transports listen with.
+    pub(super) listen: ListenConfig,
+    pub(super) routes: RwLock<HashMap<String, Arc<RouteEntry>>>,
+    pub(super) interceptors: RwLock<Arc<Vec<Arc<dyn Interceptor>>>>,
+    pub(super) inflight: AtomicUsize,
+    /// Replies still being written by a transport (see
+    /// [`Service::start_writing`](crate::transport::Service::start_writing)).
+    pub(super) writing: AtomicUsize,
+    pub(super) idle: Notify,
     /// Cancelled when a graceful shutdown begins: no new calls are admitted.
     pub(crate) drain: CancellationToken,
     /// Cancelled on hard stop: every handler's context is a child of it.
@@ -100,20 +61,10 @@ impl Drop for InflightGuard {
     }
 }
 
-/// Counts a reply a transport is still writing; a draining shutdown waits for it too.
-pub(crate) struct WritingGuard(Arc<Dispatcher>);
-
-impl Drop for WritingGuard {
-    fn drop(&mut self) {
-        if self.0.writing.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.idle.notify_waiters();
-        }
-    }
-}
-
 impl Dispatcher {
     pub(crate) fn new(schema: Schema, options: ServerOptions) -> Dispatcher {
         Dispatcher {
+            listen: super::service::listen_config(&schema, &options),
             schema,
             limits: options.limits,
             language: options.language,
@@ -131,19 +82,12 @@ impl Dispatcher {
                 .and_then(|s| s.audit())
                 .is_some_and(|a| a.records_payloads()),
             security: options.security,
-            socket_mode: options.socket_mode,
             routes: RwLock::new(HashMap::new()),
             inflight: AtomicUsize::new(0),
             writing: AtomicUsize::new(0),
             idle: Notify::new(),
             drain: CancellationToken::new(),
             stop: CancellationToken::new(),
-        }
-    }
-
-    pub(crate) fn add_route(&self, name: String, entry: RouteEntry) {
-        if let Ok(mut routes) = self.routes.write() {
-            routes.insert(name, Arc::new(entry));
         }
     }
 
@@ -155,56 +99,11 @@ impl Dispatcher {
         }
     }
 
-    fn chain(&self) -> Arc<Vec<Arc<dyn Interceptor>>> {
+    pub(super) fn chain(&self) -> Arc<Vec<Arc<dyn Interceptor>>> {
         self.interceptors
             .read()
             .map(|c| c.clone())
             .unwrap_or_default()
-    }
-
-    fn route(&self, method: &str) -> Result<Arc<RouteEntry>> {
-        let routes = self
-            .routes
-            .read()
-            .map_err(|_| Error::internal("route table poisoned"))?;
-        if let Some(r) = routes.get(method) {
-            return Ok(r.clone());
-        }
-        match self.schema.method(method) {
-            Some(m) => routes.get(&m.name).cloned().ok_or_else(|| {
-                Error::new(
-                    Code::Unimplemented,
-                    format!("method {} has no handler on this server", m.name),
-                )
-            }),
-            None => Err(Error::unimplemented_method(method)),
-        }
-    }
-
-    /// The schema and schemaless methods, as far as the caller of `ctx` may call them.
-    pub(crate) fn describe(&self, ctx: &Context) -> Bytes {
-        let policy = self.security.as_ref().and_then(|s| s.policy());
-        let allowed = |m: &str| policy.is_none_or(|p| p.allows(ctx.identity(), ctx.transport(), m));
-        let schemaless = self
-            .routes
-            .read()
-            .map(|r| {
-                r.iter()
-                    .filter(|(k, e)| e.info.is_none() && allowed(k))
-                    .map(|(k, _)| k.clone())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let set = self.schema.to_descriptor_set();
-        DescribeResponse {
-            descriptor_set: match policy {
-                Some(_) => filter_descriptor_set(&set, allowed),
-                None => set,
-            },
-            schemaless,
-        }
-        .encode_to_vec()
-        .into()
     }
 
     pub(crate) fn begin_drain(&self) {
@@ -226,13 +125,6 @@ impl Dispatcher {
         }
     }
 
-    /// Counts a reply a transport has yet to write, so that a graceful shutdown does not close
-    /// the endpoints under it (it is not a call: [`Dispatcher::inflight`] leaves it out).
-    pub(crate) fn hold(self: &Arc<Self>) -> WritingGuard {
-        self.writing.fetch_add(1, Ordering::AcqRel);
-        WritingGuard(self.clone())
-    }
-
     fn admit(self: &Arc<Self>) -> Result<InflightGuard> {
         if self.drain.is_cancelled() {
             return Err(Error::unavailable("server is shutting down").with_reason("SHUTTING_DOWN"));
@@ -251,21 +143,6 @@ impl Dispatcher {
         Ok(guard)
     }
 
-    /// A call a transport refused before the dispatcher saw it (a body over the size limit):
-    /// the interceptors' `after` hooks (the audit log) still see it.
-    pub(crate) fn refused(&self, head: &CallHead, peer: &Peer, e: &Error) {
-        let start = Instant::now();
-        let mut head = head.clone();
-        let ctx = self.context(
-            &mut head,
-            peer,
-            CancellationToken::new(),
-            start,
-            Arc::default(),
-        );
-        run_after(&self.chain(), &ctx, Err(e), start.elapsed());
-    }
-
     /// [`admit`](Self::admit); a refused call still reaches the interceptors' `after` hooks
     /// (the audit log records it).
     fn admit_or_audit(
@@ -279,7 +156,7 @@ impl Dispatcher {
     }
 
     /// The handler's context; takes the metadata and trace id out of `head`.
-    fn context(
+    pub(super) fn context(
         &self,
         head: &mut CallHead,
         peer: &Peer,
@@ -297,11 +174,7 @@ impl Dispatcher {
         ctx.metadata = std::mem::take(&mut head.metadata);
         ctx.peer_cred = peer.cred;
         ctx.peer_cert = peer.cert.clone();
-        ctx.identity = match (&peer.cred, &peer.cert) {
-            (Some(c), _) => Some(c.identity()),
-            (None, Some(c)) if !c.identity.is_empty() => Some(c.identity.clone()),
-            _ => None,
-        };
+        ctx.identity = peer.identity();
         ctx.trace_id = std::mem::take(&mut head.trace_id);
         ctx.cancel = cancel;
         ctx.response = response;
@@ -359,7 +232,7 @@ impl Dispatcher {
 
     /// A unary call: request bytes in, reply bytes out; the handler's response metadata is
     /// left in `response` for the transport to send.
-    pub(crate) async fn unary(
+    pub(super) async fn call_unary(
         self: &Arc<Self>,
         mut head: CallHead,
         payload: Bytes,
@@ -376,7 +249,7 @@ impl Dispatcher {
         let result = result.map_err(|e| e.or_origin(|| self.origin(&head)));
         if let Some(request) = request {
             let info = self.route(&head.method).ok().and_then(|e| e.info.clone());
-            ctx.payloads = Some(Arc::new(CallPayloads {
+            ctx.extensions_mut().insert(Arc::new(CallPayloads {
                 codec: head.codec,
                 request,
                 response: result.as_ref().ok().cloned(),
@@ -428,56 +301,9 @@ impl Dispatcher {
         Ok(reply)
     }
 
-    /// Decoder for requests and encoder for responses of a route, for a codec.
-    fn codecs(&self, entry: &RouteEntry, codec: Codec) -> Result<(DecodeFn, EncodeFn)> {
-        let depth = self.limits.max_depth;
-        let (input, output) = match &entry.info {
-            Some(_) if codec == Codec::Cbor => {
-                return Err(Error::new(
-                    Code::InvalidArgument,
-                    format!(
-                        "method {} has a schema: use the proto or json codec",
-                        entry_name(entry)
-                    ),
-                ))
-            }
-            Some(info) => (Some(info.input()), Some(info.output())),
-            None if codec == Codec::Cbor => (None, None),
-            None => {
-                return Err(Error::new(
-                    Code::InvalidArgument,
-                    "schemaless methods take the cbor codec",
-                ))
-            }
-        };
-        let limits = self.limits.clone();
-        let present = self.decode;
-        let decode: DecodeFn = Arc::new(move |b: &[u8]| {
-            limits.check_message(b.len(), "request")?;
-            codec.decode_with(input.as_ref(), b, depth, present)
-        });
-        let limits_out = self.limits.clone();
-        let encode: EncodeFn = Arc::new(move |v| {
-            let bytes = codec.encode(output.as_ref(), v, depth).map_err(|e| {
-                if e.code() == Code::InvalidArgument {
-                    Error::new(
-                        Code::Internal,
-                        format!("handler returned an invalid response: {}", e.message()),
-                    )
-                    .with_details(e.details().clone())
-                } else {
-                    e
-                }
-            })?;
-            limits_out.check_message(bytes.len(), "response")?;
-            Ok(Bytes::from(bytes))
-        });
-        Ok((decode, encode))
-    }
-
     /// A streaming call (any kind): requests arrive on `input`, responses leave on `output`.
     /// The response headers in `response` are sealed before the first response is queued.
-    pub(crate) async fn stream(
+    pub(super) async fn call_stream(
         self: &Arc<Self>,
         mut head: CallHead,
         peer: &Peer,
@@ -527,8 +353,4 @@ impl Dispatcher {
         run_after(&chain, &ctx, result.as_ref().map(|_| ()), start.elapsed());
         result
     }
-}
-
-fn entry_name(entry: &RouteEntry) -> &str {
-    entry.info.as_ref().map_or("", |i| i.name.as_str())
 }

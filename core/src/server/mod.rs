@@ -1,8 +1,11 @@
 //! [`Server`]: a schema, handlers and the endpoints it listens on.
 
 mod catch;
-pub(crate) mod dispatch;
+mod dispatch;
+mod options;
 mod queue;
+mod routes;
+mod service;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -18,85 +21,15 @@ use crate::handler::{
 };
 use crate::interceptor::Interceptor;
 use crate::limits::Limits;
-use crate::mapping::DecodeOptions;
 use crate::schema::{Schema, StreamingKind};
-use crate::security::Security;
-use crate::transport::{self, Endpoint, Listener};
+use crate::transport::{self, Endpoint, Listener, Service};
 use crate::value::Value;
-use dispatch::{Dispatcher, RouteEntry};
+use dispatch::Dispatcher;
+use routes::RouteEntry;
 
-pub use dispatch::{DescribeResponse, DESCRIBE_METHOD};
+pub use crate::call::{DescribeResponse, DESCRIBE_METHOD};
+pub use options::ServerOptions;
 pub use queue::{CallQueue, Next, PendingCall};
-
-/// Options for a [`Server`].
-#[derive(Debug, Clone)]
-pub struct ServerOptions {
-    /// Limits for every call.
-    pub limits: Limits,
-    /// The language of the handlers, reported as the origin of their errors (`rust`, `python`…).
-    pub language: String,
-    /// How requests are presented to handlers (64-bit integers as text for JavaScript).
-    pub decode: DecodeOptions,
-    /// Authentication, authorization, audit and rate limits (none by default).
-    pub security: Option<Arc<Security>>,
-    /// The mode of unix socket files (`unix://`, `grpc+unix://`): `0o600` by default, so only
-    /// the server's user may connect.
-    pub socket_mode: u32,
-}
-
-impl ServerOptions {
-    /// Options with `security` in force.
-    pub fn with_security(mut self, security: Security) -> ServerOptions {
-        self.security = Some(Arc::new(security));
-        self
-    }
-
-    /// Default options with the limits and security of a TOML security file (see
-    /// [`SecurityFile`](crate::security::SecurityFile)): the one entry point the CLI and the
-    /// language bindings use.
-    pub fn from_security_file(path: impl AsRef<std::path::Path>) -> Result<ServerOptions> {
-        crate::security::SecurityFile::read(path.as_ref())?.apply(ServerOptions::default())
-    }
-
-    /// These options with the settings of a security file applied.
-    pub fn apply_security_file(self, path: impl AsRef<std::path::Path>) -> Result<ServerOptions> {
-        crate::security::SecurityFile::read(path.as_ref())?.apply(self)
-    }
-}
-
-impl ServerOptions {
-    /// Options for a language binding: the handlers' language and the limits a binding lets
-    /// its users set (`None` keeps the default).
-    pub fn for_binding(
-        language: &str,
-        max_message_bytes: Option<usize>,
-        max_concurrent_per_connection: Option<usize>,
-    ) -> ServerOptions {
-        let mut options = ServerOptions {
-            language: language.to_string(),
-            ..ServerOptions::default()
-        };
-        if let Some(n) = max_message_bytes {
-            options.limits.max_message_bytes = n;
-        }
-        if let Some(n) = max_concurrent_per_connection {
-            options.limits.max_concurrent_per_connection = n;
-        }
-        options
-    }
-}
-
-impl Default for ServerOptions {
-    fn default() -> Self {
-        ServerOptions {
-            limits: Limits::default(),
-            language: "rust".to_string(),
-            decode: DecodeOptions::default(),
-            security: None,
-            socket_mode: 0o600,
-        }
-    }
-}
 
 /// A server: register handlers for the schema's methods, then [`listen`](Server::listen) on one
 /// or more endpoints. Dropping it stops it at once; [`shutdown`](Server::shutdown) drains first.
@@ -334,7 +267,7 @@ impl Server {
     /// several URIs. Returns the endpoint as bound.
     pub fn listen(&self, uri: &str) -> Result<String> {
         let endpoint: Endpoint = uri.parse()?;
-        let listener = transport::listen(&endpoint, self.core.clone())?;
+        let listener = transport::listen(&endpoint, self.core.clone() as Arc<dyn Service>)?;
         let bound = listener.uri.clone();
         self.listeners
             .lock()

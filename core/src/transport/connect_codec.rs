@@ -10,8 +10,8 @@ use http::{HeaderMap, StatusCode};
 use serde_json::{json, Value as Json};
 
 use crate::codec::Codec;
-use crate::context::Metadata;
 use crate::error::{Code, Error};
+use crate::metadata::Metadata;
 
 /// The protocol version header every Connect request carries.
 pub(crate) const PROTOCOL_VERSION: &str = "connect-protocol-version";

@@ -7,9 +7,10 @@
 use bytes::{Bytes, BytesMut};
 use prost::Message;
 
+pub use crate::call::CallHead;
 use crate::codec::Codec;
-use crate::context::Metadata;
 use crate::error::{Code, Error, Result};
+use crate::metadata::Metadata;
 
 /// Bytes in a frame header.
 pub const HEADER_LEN: usize = 10;
@@ -279,21 +280,7 @@ impl Trailer {
     }
 }
 
-/// The call's head, as the dispatcher sees it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct CallHead {
-    /// `package.Service/Method`.
-    pub method: String,
-    /// How long the caller waits.
-    pub timeout: Option<std::time::Duration>,
-    /// Metadata.
-    pub metadata: Metadata,
-    /// Codec of the messages.
-    pub codec: Codec,
-    /// Trace id ("" for none).
-    pub trace_id: String,
-}
-
+/// The wire form of the call layer's [`CallHead`] (re-exported here, where it used to live).
 impl CallHead {
     /// To the wire form (the payload is added by the caller).
     pub fn to_header(&self, payload: Bytes) -> CallHeader {

@@ -13,15 +13,16 @@ use tonic::client::Grpc;
 use tonic::metadata::MetadataMap;
 use tonic::transport::{Channel, Endpoint as TonicEndpoint};
 
-use super::frame::{CallHead, HEADER_SLACK};
+use super::frame::HEADER_SLACK;
 use super::grpc_codec::{from_status, RawCodec};
 use super::tls::{TlsClient, TlsTarget, H2};
 use super::{ClientTransport, RawStream};
-use crate::context::Metadata;
+use crate::call::CallHead;
 use crate::error::{Code, Error, Result};
 use crate::handler::BoxFuture;
 use crate::limits::Limits;
-use crate::response::{Reply, ResponseMetadata};
+use crate::metadata::response::{Reply, ResponseMetadata};
+use crate::metadata::Metadata;
 use crate::runtime::AbortOnDrop;
 
 /// Application metadata of a response: gRPC's and HTTP's own headers left out.

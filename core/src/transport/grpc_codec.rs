@@ -6,8 +6,8 @@ use std::time::Duration;
 use bytes::{Buf, BufMut, Bytes};
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 
-use crate::context::Metadata;
 use crate::error::{Code, Error};
+use crate::metadata::Metadata;
 
 /// Messages as raw protobuf bytes.
 #[derive(Debug, Clone, Copy, Default)]

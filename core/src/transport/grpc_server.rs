@@ -19,21 +19,22 @@ use tokio_util::sync::CancellationToken;
 use tonic::metadata::MetadataMap;
 use tonic::server::Grpc;
 
-use super::frame::{CallHead, HEADER_SLACK};
+use super::frame::HEADER_SLACK;
 use super::grpc_codec::{metadata_from_headers, parse_timeout, to_status, RawCodec};
 use super::put_metadata;
+use super::Service;
+use crate::call::CallHead;
 use crate::codec::Codec;
 use crate::error::{Code, Error, Result};
 use crate::handler::BoxFuture;
-use crate::response::ResponseMetadata;
+use crate::metadata::response::ResponseMetadata;
+use crate::peer::{Peer, PeerCredentials};
 use crate::schema::StreamingKind;
-use crate::security::PeerCredentials;
-use crate::server::dispatch::{Dispatcher, Peer};
 
 /// Routes every gRPC path the other services do not claim to the dispatcher.
 #[derive(Clone)]
 struct Fallback {
-    core: Arc<Dispatcher>,
+    core: Arc<dyn Service>,
     peer: Peer,
 }
 
@@ -124,7 +125,7 @@ impl Fallback {
             codec: Codec::Proto,
             method,
         };
-        let limit = self.core.limits.max_message_bytes;
+        let limit = self.core.config().limits.max_message_bytes;
         let gzip = tonic::codec::CompressionEncoding::Gzip;
         // Replies are compressed when the request was (as grpc-go does): a client that accepts
         // gzip but sends plain requests (hms-ffi's own) gets plain replies, which saves a deflate
@@ -144,6 +145,7 @@ impl Fallback {
             .max_encoding_message_size(limit + HEADER_SLACK);
         let streaming = self
             .core
+            .config()
             .schema
             .method(&head.method)
             .is_some_and(|m| m.kind() != StreamingKind::Unary);
@@ -165,7 +167,7 @@ impl Fallback {
                 let call = once.take();
                 async move {
                     let (this, head, response) = call.ok_or_else(called_twice)?;
-                    let cancel = this.core.stop.child_token();
+                    let cancel = this.core.stop().child_token();
                     // The peer resetting the stream drops this future, which cancels the handler.
                     let _guard = cancel.clone().drop_guard();
                     let result = this
@@ -216,7 +218,7 @@ impl Fallback {
         let (in_tx, in_rx) = mpsc::unbounded_channel();
         let (out_tx, out_rx) = mpsc::unbounded_channel();
         let (status_tx, status_rx) = oneshot::channel();
-        let cancel = self.core.stop.child_token();
+        let cancel = self.core.stop().child_token();
         let reader_cancel = cancel.clone();
         tokio::spawn(async move {
             loop {
@@ -299,12 +301,13 @@ impl tower::Service<http::Request<axum::body::Body>> for Fallback {
 
 /// The tonic routes: reflection v1 and v1alpha and health, then everything else to `core`.
 fn routes(
-    core: &Arc<Dispatcher>,
+    core: &Arc<dyn Service>,
     transport: &'static str,
     address: String,
 ) -> Result<tonic::service::Routes> {
-    let fds = prost_types::FileDescriptorSet::decode(core.schema.to_descriptor_set().as_slice())
-        .map_err(|e| Error::internal(format!("schema for reflection: {e}")))?;
+    let fds =
+        prost_types::FileDescriptorSet::decode(core.config().schema.to_descriptor_set().as_slice())
+            .map_err(|e| Error::internal(format!("schema for reflection: {e}")))?;
     let reflection =
         |e: tonic_reflection::server::Error| Error::internal(format!("reflection: {e}"));
     let builder = || {
@@ -317,14 +320,11 @@ fn routes(
     let (reporter, health) = tonic_health::server::health_reporter();
     // With authentication or a policy, health answers only the overall status (service ""),
     // which probes use without credentials; per-service statuses would list the schema.
-    let restricted = core
-        .security
-        .as_ref()
-        .is_some_and(|s| s.restricts_discovery());
+    let restricted = !core.config().reflection;
     let services = if restricted {
         Vec::new()
     } else {
-        core.schema.services()
+        core.config().schema.services()
     };
     tokio::spawn(async move {
         reporter
@@ -363,13 +363,13 @@ pub(crate) enum Bind {
 /// Binds and serves; returns the bound address (with the real port for `:0`) and the task.
 pub(crate) fn listen(
     bind: Bind,
-    core: Arc<Dispatcher>,
+    core: Arc<dyn Service>,
     stop: CancellationToken,
 ) -> Result<(String, JoinHandle<()>)> {
     let handle = crate::runtime::handle();
     let _enter = handle.enter();
     let shutdown = {
-        let (a, b) = (stop.clone(), core.stop.clone());
+        let (a, b) = (stop.clone(), core.stop().clone());
         async move {
             tokio::select! { _ = a.cancelled() => {}, _ = b.cancelled() => {} }
         }
@@ -379,7 +379,7 @@ pub(crate) fn listen(
             let (listener, bound) = super::tcp::bind(addr)?;
             let routes = routes(&core, "grpc", format!("grpc://{bound}"))?;
             let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
-            let task = spawn(&handle, &core, routes, incoming, shutdown);
+            let task = spawn(&handle, &*core, routes, incoming, shutdown);
             Ok((format!("grpc://{bound}"), task))
         }
         Bind::Unix(path) => {
@@ -391,7 +391,7 @@ pub(crate) fn listen(
                 )
             })?;
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::Permissions::from_mode(core.socket_mode);
+            let mode = std::fs::Permissions::from_mode(core.config().socket_mode);
             std::fs::set_permissions(&path, mode)?;
             let routes = routes(
                 &core,
@@ -399,7 +399,7 @@ pub(crate) fn listen(
                 format!("grpc+unix://{}", path.display()),
             )?;
             let incoming = tokio_stream::wrappers::UnixListenerStream::new(listener);
-            let task = spawn(&handle, &core, routes, incoming, shutdown);
+            let task = spawn(&handle, &*core, routes, incoming, shutdown);
             Ok((format!("grpc+unix://{}", path.display()), task))
         }
         Bind::Tls(authority, acceptor) => {
@@ -416,7 +416,7 @@ pub(crate) fn listen(
                 super::tcp::listen("grpcs", &authority, core.clone(), stop, serve)?;
             let routes = routes(&core, "grpcs", uri.clone())?;
             let incoming = tokio_stream::wrappers::UnboundedReceiverStream::new(rx);
-            Ok((uri, spawn(&handle, &core, routes, incoming, shutdown)))
+            Ok((uri, spawn(&handle, &*core, routes, incoming, shutdown)))
         }
     }
 }
@@ -424,7 +424,7 @@ pub(crate) fn listen(
 /// Serves `routes` on `incoming` until `shutdown`.
 fn spawn<I, IO, IE>(
     handle: &tokio::runtime::Handle,
-    core: &Dispatcher,
+    core: &dyn Service,
     routes: tonic::service::Routes,
     incoming: I,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -441,7 +441,8 @@ where
     IE: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     // The per-connection limit is HTTP/2's stream limit: more calls wait for a free stream.
-    let streams = u32::try_from(core.limits.max_concurrent_per_connection).unwrap_or(u32::MAX);
+    let streams =
+        u32::try_from(core.config().limits.max_concurrent_per_connection).unwrap_or(u32::MAX);
     handle.spawn(async move {
         let server = tonic::transport::Server::builder()
             .max_concurrent_streams(streams)

@@ -14,13 +14,14 @@ use hyper_util::rt::TokioExecutor;
 use super::connect_codec::{
     content_type, error_from_response, response_metadata, PROTOCOL_VERSION, TIMEOUT_MS,
 };
-use super::frame::{CallHead, HEADER_SLACK};
+use super::frame::HEADER_SLACK;
 use super::tls::{Connector, TlsClient, TlsTarget, HTTP1};
 use super::{ClientTransport, RawStream};
+use crate::call::CallHead;
 use crate::error::{Code, Error, Result};
 use crate::handler::BoxFuture;
 use crate::limits::Limits;
-use crate::response::Reply;
+use crate::metadata::response::Reply;
 
 pub(crate) struct HttpClient {
     client: Client<Connector, Full<Bytes>>,

@@ -17,12 +17,13 @@ use super::connect_codec::{
     codec_from_content_type, content_type, error_body, http_status, metadata_from_headers,
     parse_timeout_ms, PROTOCOL_VERSION, TIMEOUT_MS,
 };
-use super::frame::CallHead;
 use super::put_metadata;
+use super::Service;
+use crate::call::CallHead;
 use crate::error::{Code, Error, Result};
 use crate::limits::Limits;
-use crate::response::ResponseMetadata;
-use crate::server::dispatch::{Dispatcher, Peer};
+use crate::metadata::response::ResponseMetadata;
+use crate::peer::Peer;
 
 /// Bodies up to this many times the message limit are read and refused; larger ones are cut.
 const DRAIN_FACTOR: usize = 4;
@@ -30,7 +31,7 @@ const DRAIN_FACTOR: usize = 4;
 /// One server's request handler.
 #[derive(Clone)]
 struct ConnectService {
-    core: Arc<Dispatcher>,
+    core: Arc<dyn Service>,
     peer: Peer,
 }
 
@@ -121,14 +122,14 @@ impl ConnectService {
             trace_id: header("x-trace-id").unwrap_or_default().to_string(),
             codec,
         };
-        let payload = match read_body(req.into_body(), &self.core.limits).await {
+        let payload = match read_body(req.into_body(), &self.core.config().limits).await {
             Ok(b) => b,
             Err(e) => {
                 self.core.refused(&head, &self.peer, &e);
                 return error_response(status_of(&e), &e);
             }
         };
-        let cancel = self.core.stop.child_token();
+        let cancel = self.core.stop().child_token();
         // The client closing the connection drops this future, which cancels the handler.
         let _guard = cancel.clone().drop_guard();
         let response = Arc::new(ResponseMetadata::default());
@@ -185,18 +186,18 @@ async fn read_body(mut body: Incoming, limits: &Limits) -> Result<Bytes> {
 /// (graceful: calls in flight finish) or the dispatcher's hard stop.
 pub(crate) async fn serve_connection<S>(
     stream: S,
-    core: Arc<Dispatcher>,
+    core: Arc<dyn Service>,
     peer: Peer,
     drain: CancellationToken,
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let hard_stop = core.stop.clone();
+    let hard_stop = core.stop().clone();
     let service = ConnectService { core, peer };
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     // The per-connection limit is HTTP/2's stream limit (HTTP/1 serves one call at a time).
-    let streams =
-        u32::try_from(service.core.limits.max_concurrent_per_connection).unwrap_or(u32::MAX);
+    let streams = u32::try_from(service.core.config().limits.max_concurrent_per_connection)
+        .unwrap_or(u32::MAX);
     builder.http2().max_concurrent_streams(streams);
     let svc = hyper::service::service_fn(move |req| {
         let this = service.clone();

@@ -9,25 +9,26 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio_util::sync::DropGuard;
 
-use super::frame::CallHead;
+use super::Service;
 use super::{ClientTransport, RawStream};
+use crate::call::CallHead;
 use crate::error::{Code, Error, Result};
 use crate::handler::BoxFuture;
 use crate::limits::Limits;
-use crate::response::{Reply, ResponseMetadata};
-use crate::server::dispatch::{Dispatcher, Peer};
+use crate::metadata::response::{Reply, ResponseMetadata};
+use crate::peer::Peer;
 
-fn registry() -> &'static Mutex<HashMap<String, Weak<Dispatcher>>> {
-    static REG: OnceLock<Mutex<HashMap<String, Weak<Dispatcher>>>> = OnceLock::new();
+fn registry() -> &'static Mutex<HashMap<String, Weak<dyn Service>>> {
+    static REG: OnceLock<Mutex<HashMap<String, Weak<dyn Service>>>> = OnceLock::new();
     REG.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
-pub(super) fn register(name: &str, core: &Arc<Dispatcher>) -> Result<()> {
+pub(super) fn register(name: &str, core: &Arc<dyn Service>) -> Result<()> {
     let mut reg = registry()
         .lock()
         .map_err(|_| Error::internal("inproc registry poisoned"))?;
     if reg.get(name).is_some_and(|w| {
-        w.strong_count() > 0 && w.upgrade().is_some_and(|c| !c.drain.is_cancelled())
+        w.strong_count() > 0 && w.upgrade().is_some_and(|c| !c.drain().is_cancelled())
     }) {
         return Err(Error::new(
             Code::AlreadyExists,
@@ -46,7 +47,7 @@ pub(super) fn unregister(name: &str) {
 
 pub(super) struct InprocClient {
     name: String,
-    core: Weak<Dispatcher>,
+    core: Weak<dyn Service>,
     active: Arc<AtomicUsize>,
     max_active: usize,
     peer: Peer,
@@ -68,7 +69,7 @@ pub(super) fn connect(name: &str, limits: &Limits) -> Result<InprocClient> {
     let max_active = core
         .upgrade()
         .map_or(limits.max_concurrent_per_connection, |c| {
-            c.limits.max_concurrent_per_connection
+            c.config().limits.max_concurrent_per_connection
         });
     Ok(InprocClient {
         name: name.to_string(),
@@ -92,14 +93,14 @@ impl Drop for ActiveGuard {
 }
 
 impl InprocClient {
-    fn begin(&self) -> Result<(Arc<Dispatcher>, ActiveGuard)> {
+    fn begin(&self) -> Result<(Arc<dyn Service>, ActiveGuard)> {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::new(Code::Cancelled, "client closed"));
         }
         let core = self
             .core
             .upgrade()
-            .filter(|c| !c.stop.is_cancelled())
+            .filter(|c| !c.stop().is_cancelled())
             .ok_or_else(|| {
                 Error::unavailable(format!("the server at inproc://{} has stopped", self.name))
             })?;
@@ -122,7 +123,7 @@ impl ClientTransport for InprocClient {
     fn unary(&self, head: CallHead, payload: Bytes) -> BoxFuture<'_, Result<Reply<Bytes>>> {
         Box::pin(async move {
             let (core, _guard) = self.begin()?;
-            let cancel = core.stop.child_token();
+            let cancel = core.stop().child_token();
             // Dropping this future (deadline, caller gone) cancels the handler's context.
             let _drop = cancel.clone().drop_guard();
             let response = Arc::new(ResponseMetadata::default());
@@ -141,7 +142,7 @@ impl ClientTransport for InprocClient {
     fn open(&self, head: CallHead) -> BoxFuture<'_, Result<RawStream>> {
         Box::pin(async move {
             let (core, guard) = self.begin()?;
-            let cancel = core.stop.child_token();
+            let cancel = core.stop().child_token();
             let (req_tx, req_rx) = mpsc::unbounded_channel();
             let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Bytes>();
             let (res_tx, res_rx) = mpsc::unbounded_channel();

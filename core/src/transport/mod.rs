@@ -16,8 +16,10 @@ mod grpc_server;
 mod http_client;
 mod http_server;
 mod inproc;
+mod listen;
 mod tcp;
 mod tls;
+mod tls_config;
 mod unix_client;
 mod unix_server;
 mod ws;
@@ -29,16 +31,16 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
+use crate::call::CallHead;
 use crate::error::{Code, Error, Result};
 use crate::handler::BoxFuture;
 use crate::limits::Limits;
-use crate::response::{Reply, ResponseMetadata};
-use crate::server::dispatch::Dispatcher;
-use frame::CallHead;
+use crate::metadata::response::{Reply, ResponseMetadata};
+pub(crate) use listen::{claim_socket_path, listen, Hold, ListenConfig, Listener, Service};
 pub use tls::TlsTarget;
+pub use tls_config::ClientTlsConfig;
+pub(crate) use tls_config::{certs, key, provider};
 
 /// The schemes this build serves and connects to, for messages and help texts.
 pub const SCHEMES: &str =
@@ -70,7 +72,7 @@ pub enum Endpoint {
 impl Endpoint {
     /// The endpoint with each TLS setting its URI query lacks taken from `tls` (no change for
     /// schemes without TLS).
-    pub fn with_client_tls(self, tls: &crate::security::ClientTlsConfig) -> Endpoint {
+    pub fn with_client_tls(self, tls: &ClientTlsConfig) -> Endpoint {
         let fill = |t: TlsTarget| TlsTarget {
             tls: t.tls.or(tls),
             ..t
@@ -172,160 +174,6 @@ impl std::fmt::Display for Endpoint {
     }
 }
 
-/// A running listener.
-pub(crate) struct Listener {
-    pub(crate) uri: String,
-    accept_stop: CancellationToken,
-    task: Option<JoinHandle<()>>,
-    cleanup: Cleanup,
-}
-
-enum Cleanup {
-    Inproc(String),
-    Unix(PathBuf),
-    None,
-}
-
-impl Listener {
-    pub(crate) fn stop_accepting(&self) {
-        self.accept_stop.cancel();
-        self.close_now();
-    }
-
-    pub(crate) fn close_now(&self) {
-        match &self.cleanup {
-            Cleanup::Inproc(name) => inproc::unregister(name),
-            Cleanup::Unix(path) => {
-                let _ = std::fs::remove_file(path);
-            }
-            Cleanup::None => {}
-        }
-    }
-
-    pub(crate) async fn close(mut self) {
-        self.stop_accepting();
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-pub(crate) fn listen(endpoint: &Endpoint, core: Arc<Dispatcher>) -> Result<Listener> {
-    let accept_stop = CancellationToken::new();
-    match endpoint {
-        Endpoint::Inproc(name) => {
-            inproc::register(name, &core)?;
-            Ok(Listener {
-                uri: endpoint.to_string(),
-                accept_stop,
-                task: None,
-                cleanup: Cleanup::Inproc(name.clone()),
-            })
-        }
-        Endpoint::Unix(path) => {
-            let task = unix_server::listen(path, core, accept_stop.clone())?;
-            Ok(Listener {
-                uri: endpoint.to_string(),
-                accept_stop,
-                task: Some(task),
-                cleanup: Cleanup::Unix(path.clone()),
-            })
-        }
-        Endpoint::Grpc(authority) => {
-            let addr = tcp::resolve(authority)?;
-            let (uri, task) =
-                grpc_server::listen(grpc_server::Bind::Tcp(addr), core, accept_stop.clone())?;
-            Ok(Listener {
-                uri,
-                accept_stop,
-                task: Some(task),
-                cleanup: Cleanup::None,
-            })
-        }
-        Endpoint::GrpcUnix(path) => {
-            let bind = grpc_server::Bind::Unix(path.clone());
-            let (uri, task) = grpc_server::listen(bind, core, accept_stop.clone())?;
-            Ok(Listener {
-                uri,
-                accept_stop,
-                task: Some(task),
-                cleanup: Cleanup::Unix(path.clone()),
-            })
-        }
-        Endpoint::Grpcs(t) | Endpoint::Https(t) | Endpoint::Wss(t) => {
-            if t.tls != crate::security::ClientTlsConfig::default() {
-                return Err(Error::new(
-                    Code::InvalidArgument,
-                    format!(
-                        "{endpoint}: a listening URI takes no query; the server's TLS settings \
-                         come from the security file's [tls] table"
-                    ),
-                )
-                .with_reason("BAD_ENDPOINT"));
-            }
-            let stop = accept_stop.clone();
-            let (uri, task) = match endpoint {
-                Endpoint::Grpcs(_) => {
-                    let acceptor = tls::acceptor(&core, "grpcs", &[tls::H2])?;
-                    let bind = grpc_server::Bind::Tls(t.authority.clone(), acceptor);
-                    grpc_server::listen(bind, core, stop)?
-                }
-                Endpoint::Https(_) => {
-                    let acceptor = tls::acceptor(&core, "https", &[tls::H2, tls::HTTP1])?;
-                    let serve = tls::serving(acceptor, http_server::serve_connection);
-                    tcp::listen("https", &t.authority, core, stop, serve)?
-                }
-                _ => {
-                    let acceptor = tls::acceptor(&core, "wss", &[tls::HTTP1])?;
-                    let serve = tls::serving(acceptor, ws::serve_connection);
-                    tcp::listen("wss", &t.authority, core, stop, serve)?
-                }
-            };
-            Ok(Listener {
-                uri,
-                accept_stop,
-                task: Some(task),
-                cleanup: Cleanup::None,
-            })
-        }
-        Endpoint::Http(authority) | Endpoint::Ws(authority) => {
-            let stop = accept_stop.clone();
-            let (uri, task) = match endpoint {
-                Endpoint::Http(_) => {
-                    tcp::listen("http", authority, core, stop, http_server::serve_connection)?
-                }
-                _ => tcp::listen("ws", authority, core, stop, ws::serve_connection)?,
-            };
-            Ok(Listener {
-                uri,
-                accept_stop,
-                task: Some(task),
-                cleanup: Cleanup::None,
-            })
-        }
-    }
-}
-
-/// Makes `path` free for a new socket: a stale socket file is removed, a live one is
-/// `AlreadyExists`.
-pub(crate) fn claim_socket_path(path: &std::path::Path) -> Result<()> {
-    if !path.exists() {
-        return Ok(());
-    }
-    if std::os::unix::net::UnixStream::connect(path).is_ok() {
-        return Err(Error::new(
-            Code::AlreadyExists,
-            format!("a server already listens on {}", path.display()),
-        ));
-    }
-    std::fs::remove_file(path).map_err(|e| {
-        Error::new(
-            Code::FailedPrecondition,
-            format!("cannot replace stale socket {}: {e}", path.display()),
-        )
-    })
-}
-
 /// One call's streams, as the client sees them.
 pub(crate) struct RawStream {
     /// Requests to send; dropping it half-closes.
@@ -376,8 +224,8 @@ pub(crate) async fn connect(
 pub(crate) fn text_metadata(
     headers: &http::HeaderMap,
     protocol: impl Fn(&str) -> bool,
-) -> crate::context::Metadata {
-    let mut md = crate::context::Metadata::new();
+) -> crate::metadata::Metadata {
+    let mut md = crate::metadata::Metadata::new();
     for (k, v) in headers {
         let key = k.as_str();
         if protocol(key) {
@@ -394,7 +242,7 @@ pub(crate) fn text_metadata(
 /// Values are already wire text (base64 for `-bin` keys); an entry HTTP cannot carry is left out.
 pub(crate) fn put_metadata(
     headers: &mut http::HeaderMap,
-    md: &crate::context::Metadata,
+    md: &crate::metadata::Metadata,
     prefix: &str,
 ) {
     for (k, v) in md.iter() {

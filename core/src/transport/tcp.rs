@@ -9,8 +9,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::Service;
 use crate::error::{Code, Error, Result};
-use crate::server::dispatch::{Dispatcher, Peer};
+use crate::peer::Peer;
 
 /// Binds `addr` on the core runtime; returns the listener and the address really bound.
 pub(crate) fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr)> {
@@ -33,12 +34,12 @@ pub(crate) fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr)> {
 pub(crate) fn listen<F, Fut>(
     scheme: &'static str,
     authority: &str,
-    core: Arc<Dispatcher>,
+    core: Arc<dyn Service>,
     stop: CancellationToken,
     serve: F,
 ) -> Result<(String, JoinHandle<()>)>
 where
-    F: Fn(TcpStream, Arc<Dispatcher>, Peer, CancellationToken) -> Fut + Send + 'static,
+    F: Fn(TcpStream, Arc<dyn Service>, Peer, CancellationToken) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let (listener, bound) = bind(resolve(authority)?)?;
@@ -46,7 +47,7 @@ where
         loop {
             let (stream, remote) = tokio::select! {
                 _ = stop.cancelled() => return,
-                _ = core.stop.cancelled() => return,
+                _ = core.stop().cancelled() => return,
                 r = listener.accept() => match r {
                     Ok(pair) => pair,
                     Err(e) => {

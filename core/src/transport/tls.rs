@@ -18,10 +18,10 @@ use tokio::net::TcpStream;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 use tokio_util::sync::CancellationToken;
 
+use super::{ClientTlsConfig, Service};
 use crate::error::{Code, Error, Result};
 use crate::handler::BoxFuture;
-use crate::security::{ClientTlsConfig, PeerCertificate};
-use crate::server::dispatch::{Dispatcher, Peer};
+use crate::peer::{Peer, PeerCertificate};
 
 /// ALPN ids: gRPC speaks HTTP/2 only, WebSockets HTTP/1.1, Connect either.
 pub(crate) const H2: &[u8] = b"h2";
@@ -81,22 +81,20 @@ fn percent_decode(s: &str) -> Option<String> {
 
 /// The acceptor of a `scheme` listener offering `alpn`: the server's `[tls]` settings, or a
 /// clear `InvalidArgument` when it has none.
-pub(crate) fn acceptor(core: &Dispatcher, scheme: &str, alpn: &[&[u8]]) -> Result<TlsAcceptor> {
-    let tls = core
-        .security
-        .as_ref()
-        .and_then(|s| s.tls())
-        .ok_or_else(|| {
-            Error::new(
-                Code::InvalidArgument,
-                format!(
+pub(crate) fn acceptor(core: &dyn Service, scheme: &str, alpn: &[&[u8]]) -> Result<TlsAcceptor> {
+    let tls = core.config().tls.as_deref().ok_or_else(|| {
+        Error::new(
+            Code::InvalidArgument,
+            format!(
                 "{scheme}:// needs a certificate: give the server a security file with a [tls] \
                  table (cert_file, key_file) or Security::with_tls"
             ),
-            )
-            .with_reason("BAD_TLS_CONFIG")
-        })?;
-    Ok(TlsAcceptor::from(tls.config(alpn)))
+        )
+        .with_reason("BAD_TLS_CONFIG")
+    })?;
+    let mut config = tls.clone();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
 /// The handshake on an accepted connection (within 10 s); the peer gets the verified client
@@ -124,13 +122,13 @@ pub(crate) async fn accept(
 pub(crate) fn serving<F, Fut>(
     acceptor: TlsAcceptor,
     serve: F,
-) -> impl Fn(TcpStream, Arc<Dispatcher>, Peer, CancellationToken) -> BoxFuture<'static, ()>
+) -> impl Fn(TcpStream, Arc<dyn Service>, Peer, CancellationToken) -> BoxFuture<'static, ()>
        + Send
        + 'static
 where
     F: Fn(
             tokio_rustls::server::TlsStream<TcpStream>,
-            Arc<Dispatcher>,
+            Arc<dyn Service>,
             Peer,
             CancellationToken,
         ) -> Fut

@@ -13,13 +13,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 use tokio::sync::{mpsc, oneshot};
 
-use super::frame::{self, CallHead, Hello, Kind, Trailer, FLAG_UNARY, HEADER_LEN};
+use super::frame::{self, Hello, Kind, Trailer, FLAG_UNARY, HEADER_LEN};
 use super::unix_server::{BoxRead, BoxWrite};
 use super::{ClientTransport, RawStream};
+use crate::call::CallHead;
 use crate::error::{Code, Error, Result};
 use crate::handler::BoxFuture;
 use crate::limits::Limits;
-use crate::response::{Reply, ResponseMetadata};
+use crate::metadata::response::{Reply, ResponseMetadata};
 
 enum Pending {
     Unary(oneshot::Sender<Result<Reply<Bytes>>>),

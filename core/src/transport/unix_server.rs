@@ -20,10 +20,10 @@ use tokio_util::sync::CancellationToken;
 use super::frame::{
     self, CallHead, CallHeader, Hello, Kind, Trailer, FLAG_END, FLAG_UNARY, HEADER_LEN,
 };
+use super::{Hold, Service};
 use crate::error::{Code, Error, Result};
-use crate::response::ResponseMetadata;
-use crate::security::PeerCredentials;
-use crate::server::dispatch::{Dispatcher, Peer};
+use crate::metadata::response::ResponseMetadata;
+use crate::peer::{Peer, PeerCredentials};
 
 /// Bodies up to this many times the message limit are read and refused with
 /// `ResourceExhausted`; larger ones close the connection.
@@ -36,7 +36,7 @@ pub(crate) type BoxWrite = Box<dyn AsyncWrite + Send + Unpin>;
 
 pub(super) fn listen(
     path: &Path,
-    core: Arc<Dispatcher>,
+    core: Arc<dyn Service>,
     stop: CancellationToken,
 ) -> Result<JoinHandle<()>> {
     super::claim_socket_path(path)?;
@@ -46,7 +46,10 @@ pub(super) fn listen(
             format!("cannot listen on {}: {e}", path.display()),
         )
     })?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(core.socket_mode))?;
+    std::fs::set_permissions(
+        path,
+        std::fs::Permissions::from_mode(core.config().socket_mode),
+    )?;
     std_listener.set_nonblocking(true)?;
     let handle = crate::runtime::handle();
     let _enter = handle.enter();
@@ -58,13 +61,13 @@ pub(super) fn listen(
 async fn accept_loop(
     listener: UnixListener,
     path: PathBuf,
-    core: Arc<Dispatcher>,
+    core: Arc<dyn Service>,
     stop: CancellationToken,
 ) {
     loop {
         tokio::select! {
             _ = stop.cancelled() => break,
-            _ = core.stop.cancelled() => break,
+            _ = core.stop().cancelled() => break,
             r = listener.accept() => match r {
                 Ok((stream, _)) => {
                     let core = core.clone();
@@ -98,7 +101,7 @@ struct StreamState {
 type Writer = Arc<tokio::sync::Mutex<BoxWrite>>;
 
 struct Connection {
-    core: Arc<Dispatcher>,
+    core: Arc<dyn Service>,
     peer: Peer,
     writer: Writer,
     streams: Arc<Mutex<HashMap<u32, StreamState>>>,
@@ -131,7 +134,7 @@ async fn skip(r: &mut BufReader<BoxRead>, mut len: usize) -> std::io::Result<()>
 pub(crate) async fn serve_frames(
     r: BoxRead,
     w: BoxWrite,
-    core: Arc<Dispatcher>,
+    core: Arc<dyn Service>,
     peer: Peer,
 ) -> std::result::Result<(), String> {
     let mut r = BufReader::with_capacity(64 * 1024, r);
@@ -177,7 +180,7 @@ impl Connection {
         let reply = Hello {
             magic: frame::MAGIC.to_string(),
             version: frame::WIRE_VERSION,
-            max_message: self.core.limits.max_message_bytes as u64,
+            max_message: self.core.config().limits.max_message_bytes as u64,
             agent: concat!("hms-ffi-core/", env!("CARGO_PKG_VERSION")).to_string(),
         };
         if hello.version != frame::WIRE_VERSION {
@@ -207,7 +210,7 @@ impl Connection {
 
     async fn run(&self, r: &mut BufReader<BoxRead>) -> std::result::Result<(), String> {
         self.handshake(r).await?;
-        let max_body = self.core.limits.max_message_bytes + frame::HEADER_SLACK;
+        let max_body = self.core.config().limits.max_message_bytes + frame::HEADER_SLACK;
         let mut goaway_sent = false;
         // The header being read survives the other branches of the select: `read` is cancel
         // safe (a branch that wins reads nothing), and what it read is kept in `hb`/`filled`,
@@ -222,13 +225,13 @@ impl Connection {
                     Ok(n) => filled += n,
                     Err(e) => return Err(format!("read: {e}")),
                 },
-                _ = self.core.drain.cancelled(), if !goaway_sent => {
+                _ = self.core.drain().cancelled(), if !goaway_sent => {
                     goaway_sent = true;
                     let bye = Trailer { code: Code::Unavailable.as_i32(), message: "server is shutting down".into(), ..Trailer::default() };
                     let _ = write_frame(&self.writer, &frame::encode_message_frame(Kind::GoAway, 0, 0, &bye)).await;
                     continue;
                 }
-                _ = self.core.stop.cancelled() => return Ok(()),
+                _ = self.core.stop().cancelled() => return Ok(()),
             }
             if filled < HEADER_LEN {
                 continue;
@@ -263,7 +266,7 @@ impl Connection {
                     "MESSAGE_TOO_LARGE",
                     format!(
                         "message of {len} bytes exceeds the limit of {} bytes",
-                        self.core.limits.max_message_bytes
+                        self.core.config().limits.max_message_bytes
                     ),
                 );
                 if let Some(head) = frame::call_head_prefix(&prefix) {
@@ -275,7 +278,7 @@ impl Connection {
             let body = tokio::select! {
                 b = read_body(r, len) => b.map_err(|e| format!("truncated frame: {e}"))?,
                 // A hard stop ends the connection: the rest of the frame no longer matters.
-                _ = self.core.stop.cancelled() => return Ok(()),
+                _ = self.core.stop().cancelled() => return Ok(()),
             };
             self.frame(h, body).await?;
         }
@@ -347,14 +350,14 @@ impl Connection {
         head: CallHead,
         payload: Bytes,
     ) -> std::result::Result<(), String> {
-        let cancel = self.core.stop.child_token();
+        let cancel = self.core.stop().child_token();
         let (input_tx, input_rx) = mpsc::unbounded_channel();
         let full = {
             let mut streams = self.streams.lock().map_err(|_| "poisoned".to_string())?;
             if streams.contains_key(&id) {
                 return Err(format!("stream id {id} reused while open"));
             }
-            let full = streams.len() >= self.core.limits.max_concurrent_per_connection;
+            let full = streams.len() >= self.core.config().limits.max_concurrent_per_connection;
             if !full {
                 streams.insert(
                     id,
@@ -371,7 +374,7 @@ impl Connection {
                 "TOO_MANY_CALLS",
                 format!(
                     "connection has the most calls in flight allowed ({})",
-                    self.core.limits.max_concurrent_per_connection
+                    self.core.config().limits.max_concurrent_per_connection
                 ),
             );
             let bytes =
@@ -386,7 +389,7 @@ impl Connection {
         let streams = self.streams.clone();
         // Until the reply is written the call counts as in flight: a graceful shutdown waits
         // for it instead of closing the connection under it.
-        let writing = core.hold();
+        let writing = Hold::new(&core);
         if unary {
             tokio::spawn(async move {
                 let _writing = writing;

@@ -16,9 +16,10 @@ use super::tls::{TlsClient, TlsTarget, HTTP1};
 use super::unix_client::UnixClient;
 use super::unix_server::serve_frames;
 use super::ws_io::{config, halves, SUBPROTOCOL};
+use super::Service;
 use crate::error::{Error, Result};
 use crate::limits::Limits;
-use crate::server::dispatch::{Dispatcher, Peer};
+use crate::peer::Peer;
 
 const PROTOCOL_HEADER: &str = "sec-websocket-protocol";
 
@@ -29,7 +30,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for S {}
 /// Serves one WebSocket connection until it ends; a broken one is logged and closed.
 pub(crate) async fn serve_connection<S: Stream>(
     stream: S,
-    core: Arc<Dispatcher>,
+    core: Arc<dyn Service>,
     peer: Peer,
     _drain: CancellationToken,
 ) {
@@ -42,10 +43,10 @@ pub(crate) async fn serve_connection<S: Stream>(
 /// The WebSocket handshake (within 10 s), then the frame protocol.
 async fn serve<S: Stream>(
     stream: S,
-    core: Arc<Dispatcher>,
+    core: Arc<dyn Service>,
     peer: Peer,
 ) -> std::result::Result<(), String> {
-    let cfg = config(&core.limits);
+    let cfg = config(&core.config().limits);
     let handshake =
         tokio_tungstenite::accept_hdr_async_with_config(stream, choose_subprotocol, Some(cfg));
     let ws = tokio::time::timeout(Duration::from_secs(10), handshake)

@@ -13,7 +13,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use crate::context::{is_bin_key, Metadata, BASE64};
+use super::{is_bin_key, Metadata, BASE64};
 use crate::error::{Code, Error, Result};
 
 /// A reply with the response metadata that came with it.

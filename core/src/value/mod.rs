@@ -4,6 +4,8 @@
 //! `dict` becomes [`Value::Map`], a `datetime` becomes [`Value::Timestamp`]); the core then
 //! walks the method's descriptor to check and convert the tree (see [`crate::mapping`]).
 
+pub mod time;
+
 use std::fmt;
 
 /// A point in time: seconds and nanoseconds since the Unix epoch (UTC).
@@ -151,13 +153,9 @@ impl fmt::Debug for Value {
                 .debug_map()
                 .entries(entries.iter().map(|(k, v)| (k, v)))
                 .finish(),
-            Value::Timestamp(t) => write!(
-                f,
-                "Timestamp({})",
-                crate::mapping::wkt::format_timestamp(*t)
-            ),
+            Value::Timestamp(t) => write!(f, "Timestamp({})", time::format_timestamp(*t)),
             Value::Duration(d) => {
-                write!(f, "Duration({})", crate::mapping::wkt::format_duration(*d))
+                write!(f, "Duration({})", time::format_duration(*d))
             }
             Value::Unsupported(t) => write!(f, "<{t}>"),
         }

@@ -1,5 +1,43 @@
 //! Who is at the other end: the credentials of a local peer, read from the socket
-//! (`SO_PEERCRED`), or the certificate of a mutual-TLS client.
+//! (`SO_PEERCRED`), or the certificate of a mutual-TLS client, and the [`Peer`] a transport
+//! hands the server with each call.
+//!
+//! A base module: transports fill a [`Peer`], the call's [`Context`](crate::Context) exposes it,
+//! and security checks it, so it can belong to none of them.
+
+use std::sync::Arc;
+
+/// Who is calling, as the transport knows it.
+#[derive(Debug, Clone)]
+pub(crate) struct Peer {
+    pub(crate) transport: &'static str,
+    pub(crate) address: String,
+    /// The kernel's credentials of a unix peer: its identity is `uid:<uid>`.
+    pub(crate) cred: Option<PeerCredentials>,
+    /// The verified certificate of a mutual-TLS client: its identity is the certificate's.
+    pub(crate) cert: Option<Arc<PeerCertificate>>,
+}
+
+impl Peer {
+    pub(crate) fn new(transport: &'static str, address: String) -> Peer {
+        Peer {
+            transport,
+            address,
+            cred: None,
+            cert: None,
+        }
+    }
+
+    /// The caller's identity as the connection proves it: `uid:<uid>` for a unix peer, the
+    /// certificate's identity for a mutual-TLS client (when it has one).
+    pub(crate) fn identity(&self) -> Option<String> {
+        match (&self.cred, &self.cert) {
+            (Some(c), _) => Some(c.identity()),
+            (None, Some(c)) if !c.identity.is_empty() => Some(c.identity.clone()),
+            _ => None,
+        }
+    }
+}
 
 /// Who is at the other end of a unix socket, as the kernel reports it when the connection is
 /// accepted. A unix caller's identity is `uid:<uid>`.

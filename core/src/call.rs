@@ -1,0 +1,42 @@
+//! The call layer's own types: the [`CallHead`] every transport hands the server and every
+//! client hands its transport, and discovery ([`DESCRIBE_METHOD`]), the method every server
+//! answers with its schema.
+//!
+//! They sit above the base and the schema, below the transports: a transport reads and writes
+//! a head on its wire (the unix frames' conversions are in
+//! [`transport::frame`](crate::transport::frame)), the server dispatches on it, the client and
+//! the security policy name the discovery method, and none of them has to import another.
+
+use prost::Message;
+
+use crate::codec::Codec;
+use crate::metadata::Metadata;
+
+/// The call's head, as the dispatcher sees it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallHead {
+    /// `package.Service/Method`.
+    pub method: String,
+    /// How long the caller waits.
+    pub timeout: Option<std::time::Duration>,
+    /// Metadata.
+    pub metadata: Metadata,
+    /// Codec of the messages.
+    pub codec: Codec,
+    /// Trace id ("" for none).
+    pub trace_id: String,
+}
+
+/// The method every server answers with its schema (discovery).
+pub const DESCRIBE_METHOD: &str = "hms.ffi.v1.Discovery/Describe";
+
+/// The reply of [`DESCRIBE_METHOD`].
+#[derive(Clone, PartialEq, Message)]
+pub struct DescribeResponse {
+    /// The server's schema as a `FileDescriptorSet`.
+    #[prost(bytes = "vec", tag = "1")]
+    pub descriptor_set: Vec<u8>,
+    /// Methods served without a schema (CBOR).
+    #[prost(string, repeated, tag = "2")]
+    pub schemaless: Vec<String>,
+}

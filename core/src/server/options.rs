@@ -1,0 +1,143 @@
+//! [`ServerOptions`]: limits, the handlers' language, decoding, security and the socket mode of
+//! a [`Server`](super::Server), in code or from a security file. Applying a security file to
+//! options is the server's job ([`SecurityFile::apply`]): the security layer below only reads the
+//! file into limits and a [`Security`].
+
+use std::sync::Arc;
+
+use crate::error::Result;
+use crate::limits::Limits;
+use crate::mapping::DecodeOptions;
+use crate::security::{Security, SecurityFile};
+
+/// Options for a [`Server`].
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Limits for every call.
+    pub limits: Limits,
+    /// The language of the handlers, reported as the origin of their errors (`rust`, `python`…).
+    pub language: String,
+    /// How requests are presented to handlers (64-bit integers as text for JavaScript).
+    pub decode: DecodeOptions,
+    /// Authentication, authorization, audit and rate limits (none by default).
+    pub security: Option<Arc<Security>>,
+    /// The mode of unix socket files (`unix://`, `grpc+unix://`): `0o600` by default, so only
+    /// the server's user may connect.
+    pub socket_mode: u32,
+}
+
+impl ServerOptions {
+    /// Options with `security` in force.
+    pub fn with_security(mut self, security: Security) -> ServerOptions {
+        self.security = Some(Arc::new(security));
+        self
+    }
+
+    /// Default options with the limits and security of a TOML security file (see
+    /// [`SecurityFile`]): the one entry point the CLI and the
+    /// language bindings use.
+    pub fn from_security_file(path: impl AsRef<std::path::Path>) -> Result<ServerOptions> {
+        SecurityFile::read(path.as_ref())?.apply(ServerOptions::default())
+    }
+
+    /// These options with the settings of a security file applied.
+    pub fn apply_security_file(self, path: impl AsRef<std::path::Path>) -> Result<ServerOptions> {
+        SecurityFile::read(path.as_ref())?.apply(self)
+    }
+}
+
+impl ServerOptions {
+    /// Options for a language binding: the handlers' language and the limits a binding lets
+    /// its users set (`None` keeps the default).
+    pub fn for_binding(
+        language: &str,
+        max_message_bytes: Option<usize>,
+        max_concurrent_per_connection: Option<usize>,
+    ) -> ServerOptions {
+        let mut options = ServerOptions {
+            language: language.to_string(),
+            ..ServerOptions::default()
+        };
+        if let Some(n) = max_message_bytes {
+            options.limits.max_message_bytes = n;
+        }
+        if let Some(n) = max_concurrent_per_connection {
+            options.limits.max_concurrent_per_connection = n;
+        }
+        options
+    }
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            limits: Limits::default(),
+            language: "rust".to_string(),
+            decode: DecodeOptions::default(),
+            security: None,
+            socket_mode: 0o600,
+        }
+    }
+}
+
+impl SecurityFile {
+    /// Applies the file to `options`: limits, socket mode, and the [`Security`] it describes
+    /// (opening the audit file).
+    pub fn apply(&self, mut options: ServerOptions) -> Result<ServerOptions> {
+        options.limits = self.limits();
+        if let Some(mode) = self.socket_mode {
+            options.socket_mode = mode;
+        }
+        Ok(options.with_security(self.security()?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Code;
+    use crate::security::SecurityFile;
+    use std::time::Duration;
+
+    #[test]
+    fn the_documented_example_parses() {
+        let text = r#"
+            socket_mode = 0o660
+            [limits]
+            max_deadline_ms = 30000
+            rate = { per_second = 100.0, burst = 200.0 }
+            [jwt]
+            algorithm = "HS256"
+            secret = "0123456789abcdef0123456789abcdef"
+            issuer = "https://auth.example"
+            audience = "billing"
+            [policy]
+            default_network = "deny"
+            [[policy.rule]]
+            identities = ["alice"]
+            allow = ["billing.v1.Invoices/*"]
+        "#;
+        let f = SecurityFile::parse(text).unwrap();
+        assert_eq!(f.socket_mode, Some(0o660));
+        let o = f.apply(ServerOptions::default()).unwrap();
+        assert_eq!(o.socket_mode, 0o660);
+        assert_eq!(o.limits.max_deadline, Some(Duration::from_secs(30)));
+        let policy = o.security.as_ref().unwrap().policy().unwrap();
+        assert!(policy.allows(Some("alice"), "grpc", "billing.v1.Invoices/Get"));
+    }
+
+    #[test]
+    fn mistakes_are_invalid_argument() {
+        for bad in [
+            "[limits]\nmax_mesage_bytes = 1",
+            "[jwt]\nalgorithm = \"HS256\"\nsecret = \"short\"\nissuer = \"i\"\naudience = \"a\"",
+            "[jwt]\nalgorithm = \"none\"\nissuer = \"i\"\naudience = \"a\"",
+            "[tls]\ncert_fle = \"x.pem\"",
+            "[tls]\ncert_pem = \"not pem\"\nkey_pem = \"not pem\"",
+            "[tls]\ncert_file = \"/nonexistent.pem\"\nkey_file = \"/nonexistent.key\"",
+        ] {
+            let r = SecurityFile::parse(bad).and_then(|f| f.apply(ServerOptions::default()));
+            assert_eq!(r.unwrap_err().code(), Code::InvalidArgument, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! The route table of a server: each method's handler and descriptors, the lookup that turns
+//! an unknown or unserved method into `Unimplemented`, the discovery answer (filtered by the
+//! policy), and the request decoder and response encoder of a route for a codec.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use prost::Message;
+
+use super::dispatch::Dispatcher;
+use crate::call::DescribeResponse;
+use crate::codec::Codec;
+use crate::context::Context;
+use crate::error::{Code, Error, Result};
+use crate::handler::{DecodeFn, EncodeFn, Route};
+use crate::schema::MethodInfo;
+use crate::security::filter_descriptor_set;
+
+/// What the server runs for a method, with its descriptors (`None` for a schemaless method).
+pub(crate) struct RouteEntry {
+    pub(crate) info: Option<MethodInfo>,
+    pub(crate) route: Route,
+}
+
+impl Dispatcher {
+    pub(crate) fn add_route(&self, name: String, entry: RouteEntry) {
+        if let Ok(mut routes) = self.routes.write() {
+            routes.insert(name, Arc::new(entry));
+        }
+    }
+
+    pub(super) fn route(&self, method: &str) -> Result<Arc<RouteEntry>> {
+        let routes = self
+            .routes
+            .read()
+            .map_err(|_| Error::internal("route table poisoned"))?;
+        if let Some(r) = routes.get(method) {
+            return Ok(r.clone());
+        }
+        match self.schema.method(method) {
+            Some(m) => routes.get(&m.name).cloned().ok_or_else(|| {
+                Error::new(
+                    Code::Unimplemented,
+                    format!("method {} has no handler on this server", m.name),
+                )
+            }),
+            None => Err(Error::unimplemented_method(method)),
+        }
+    }
+
+    /// The schema and schemaless methods, as far as the caller of `ctx` may call them.
+    pub(crate) fn describe(&self, ctx: &Context) -> Bytes {
+        let policy = self.security.as_ref().and_then(|s| s.policy());
+        let allowed = |m: &str| policy.is_none_or(|p| p.allows(ctx.identity(), ctx.transport(), m));
+        let schemaless = self
+            .routes
+            .read()
+            .map(|r| {
+                r.iter()
+                    .filter(|(k, e)| e.info.is_none() && allowed(k))
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let set = self.schema.to_descriptor_set();
+        DescribeResponse {
+            descriptor_set: match policy {
+                Some(_) => filter_descriptor_set(&set, allowed),
+                None => set,
+            },
+            schemaless,
+        }
+        .encode_to_vec()
+        .into()
+    }
+
+    /// Decoder for requests and encoder for responses of a route, for a codec.
+    pub(super) fn codecs(&self, entry: &RouteEntry, codec: Codec) -> Result<(DecodeFn, EncodeFn)> {
+        let depth = self.limits.max_depth;
+        let (input, output) = match &entry.info {
+            Some(_) if codec == Codec::Cbor => {
+                return Err(Error::new(
+                    Code::InvalidArgument,
+                    format!(
+                        "method {} has a schema: use the proto or json codec",
+                        entry_name(entry)
+                    ),
+                ))
+            }
+            Some(info) => (Some(info.input()), Some(info.output())),
+            None if codec == Codec::Cbor => (None, None),
+            None => {
+                return Err(Error::new(
+                    Code::InvalidArgument,
+                    "schemaless methods take the cbor codec",
+                ))
+            }
+        };
+        let limits = self.limits.clone();
+        let present = self.decode;
+        let decode: DecodeFn = Arc::new(move |b: &[u8]| {
+            limits.check_message(b.len(), "request")?;
+            codec.decode_with(input.as_ref(), b, depth, present)
+        });
+        let limits_out = self.limits.clone();
+        let encode: EncodeFn = Arc::new(move |v| {
+            let bytes = codec.encode(output.as_ref(), v, depth).map_err(|e| {
+                if e.code() == Code::InvalidArgument {
+                    Error::new(
+                        Code::Internal,
+                        format!("handler returned an invalid response: {}", e.message()),
+                    )
+                    .with_details(e.details().clone())
+                } else {
+                    e
+                }
+            })?;
+            limits_out.check_message(bytes.len(), "response")?;
+            Ok(Bytes::from(bytes))
+        });
+        Ok((decode, encode))
+    }
+}
+
+fn entry_name(entry: &RouteEntry) -> &str {
+    entry.info.as_ref().map_or("", |i| i.name.as_str())
+}
