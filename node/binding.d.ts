@@ -44,7 +44,10 @@ export declare class Client {
   methods(): Array<MethodDescription>
   /** The URI this client is connected to. */
   get endpoint(): string
-  /** Closes the connection; later calls throw `FAILED_PRECONDITION`. */
+  /**
+   * Closes the connection, as the core does on every transport: calls in flight and every
+   * later call end with `CANCELLED` (reason `CLIENT_CLOSED`). Closing twice is harmless.
+   */
   close(): void
 }
 
@@ -131,6 +134,13 @@ export interface ErrorDetails {
   debug?: string
   /** Where the error was raised. */
   origin?: ErrorOrigin
+  /**
+   * The response headers that came with the error (the first value of each key; `-bin`
+   * values in base64). Read only: a handler that relays the error does not forward them.
+   */
+  headers?: Record<string, string>
+  /** The response trailers that came with the error (as `headers`). */
+  trailers?: Record<string, string>
 }
 
 /** Where an error was raised. */
@@ -163,6 +173,13 @@ export interface MethodDescription {
   output: string
 }
 
+/**
+ * The deepest nesting of containers (arrays, objects, `Map`s) the JavaScript encoder
+ * (`lib/cbor.js`) walks before it stops: the core's ceiling for every binding's native walk
+ * (`mapping::NATIVE_MAX_DEPTH`).
+ */
+export declare const NATIVE_MAX_DEPTH: number
+
 /** An error with its gRPC code name (`NOT_FOUND`). */
 export interface NativeError {
   /** The canonical code name, `NOT_FOUND`; empty for an exception that is not an `HmsError`. */
@@ -173,6 +190,26 @@ export interface NativeError {
   details: ErrorDetails
   /** For an exception a handler threw: its class and stack (the core puts them in DebugInfo). */
   raised?: Raised
+}
+
+/**
+ * The core's nesting error (`RESOURCE_EXHAUSTED`, reason `NESTING_TOO_DEEP`, the path as a
+ * field violation) for a JavaScript value that nests deeper than [`NATIVE_MAX_DEPTH`];
+ * `outward` lists the containers the encoder was in, innermost first.
+ */
+export declare function nestingTooDeep(outward: Array<PathSegment>): NativeError
+
+/**
+ * One container the JavaScript encoder was in when it stopped: an array item (`index`), or an
+ * object or `Map` entry by its text (`key`) or integer (`intKey`) key.
+ */
+export interface PathSegment {
+  /** The item's position in an array. */
+  index?: number
+  /** The entry's text key. */
+  key?: string
+  /** The entry's integer key (a `Map` with number keys). */
+  intKey?: number
 }
 
 /** The uid, gid and pid of a unix caller, as the kernel reports them. */

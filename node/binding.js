@@ -841,3 +841,5 @@ module.exports.Client = nativeBinding.Client
 module.exports.Schema = nativeBinding.Schema
 module.exports.Server = nativeBinding.Server
 module.exports.connect = nativeBinding.connect
+module.exports.NATIVE_MAX_DEPTH = nativeBinding.NATIVE_MAX_DEPTH
+module.exports.nestingTooDeep = nativeBinding.nestingTooDeep

@@ -16,10 +16,22 @@ const { native, fromThrown } = errors
 // them) until shutdown(), even when the program keeps no reference of its own.
 const LISTENING = new Set()
 
+/** A value as CBOR for the core; nesting past the core's ceiling is the core's own error
+ * (`RESOURCE_EXHAUSTED`, `NESTING_TOO_DEEP`, with the path). */
+function encodeValue (value) {
+  try {
+    return cbor.encode(value ?? {}, binding.NATIVE_MAX_DEPTH)
+  } catch (e) {
+    if (e instanceof cbor.TooDeep) throw errors.fromNative(binding.nestingTooDeep(e.outward))
+    throw e
+  }
+}
+
 function encodeRequest (value) {
   try {
-    return cbor.encode(value ?? {})
+    return encodeValue(value)
   } catch (e) {
+    if (e instanceof errors.HmsError) throw e
     throw new errors.InvalidArgument(e.message)
   }
 }
@@ -77,7 +89,7 @@ class Server {
       try {
         const ctx = new Context(info, controller.signal, response)
         const reply = await handler(cbor.decode(request, this._int64), ctx)
-        return { reply: cbor.encode(reply ?? {}) }
+        return { reply: encodeValue(reply) }
       } catch (e) {
         return { error: errors.toNative(e) }
       } finally {
@@ -132,7 +144,8 @@ class Client {
 
   /**
    * `call`, resolving with `{ reply, headers, trailers }`: the response metadata the handler
-   * set (the first value of each key; `-bin` values in base64).
+   * set (the first value of each key; `-bin` values in base64). When the call fails, the
+   * error's `headers` and `trailers` hold them (with `call` too).
    */
   async callWithMetadata (method, request, options = {}) {
     return this._call(method, request, options, true)
@@ -140,13 +153,14 @@ class Client {
 
   async _call (method, request, options, withMetadata) {
     const { timeoutMs, metadata, signal } = options
-    if (signal && signal.aborted) throw new errors.Cancelled('call cancelled by the caller')
     const body = encodeRequest(request)
     let token = null
     const onAbort = () => token.cancel()
     if (signal) {
+      // The core ends the call with CANCELLED when the token is pulled, before or during it.
       token = new binding.CancelToken()
-      signal.addEventListener('abort', onAbort, { once: true })
+      if (signal.aborted) token.cancel()
+      else signal.addEventListener('abort', onAbort, { once: true })
     }
     let outcome
     try {
@@ -169,7 +183,8 @@ class Client {
     return native(() => this._native.endpoint)
   }
 
-  /** Closes the connection; later calls fail with `FailedPrecondition`. */
+  /** Closes the connection, the same way on every transport: calls in flight and every later
+   * call fail with `Cancelled` (reason `CLIENT_CLOSED`). Closing twice is harmless. */
   close () {
     this._native.close()
   }

@@ -2,6 +2,9 @@
 // Values across the native boundary, as CBOR (RFC 8949) in the core's CBOR form
 // (docs/types.md): JavaScript values in, one Buffer out, and back. The core maps the tree onto
 // the method's schema and reports every violation with its path; this file only encodes.
+// The encoder counts depth as it walks and stops at the core's ceiling (`NATIVE_MAX_DEPTH`)
+// with `TooDeep`, which gathers the path on the way out for the core to turn into its error:
+// no value, however deep, can exhaust the stack.
 
 const { Timestamp, Duration } = require('./time')
 
@@ -12,10 +15,26 @@ const TAG_NEG_BIGNUM = 3
 const TAG_DURATION = 1002
 const U64_MAX = (1n << 64n) - 1n
 
-class Writer {
+/** A value nesting deeper than the encoder's limit; `outward` lists the containers it was in,
+ * innermost first (`{ index }` for an array item, `{ key }` or `{ intKey }` for an entry). */
+class TooDeep extends Error {
   constructor () {
+    super('value nests too deep')
+    this.outward = []
+  }
+}
+
+/** Where an entry's key goes in a path: a text key by name, an integer key as a number. */
+function keySegment (k) {
+  if (typeof k === 'bigint' || (typeof k === 'number' && Number.isSafeInteger(k))) return { intKey: Number(k) }
+  return { key: String(k) }
+}
+
+class Writer {
+  constructor (maxDepth) {
     this.buf = Buffer.allocUnsafe(256)
     this.len = 0
+    this.maxDepth = maxDepth
   }
 
   room (n) {
@@ -93,7 +112,7 @@ class Writer {
     this.bytes(2, Buffer.from(out))
   }
 
-  value (v) {
+  value (v, depth) {
     switch (typeof v) {
       case 'undefined':
         this.room(1)
@@ -113,19 +132,34 @@ class Writer {
       case 'string':
         return this.text(v)
       case 'object':
-        return this.object(v)
+        return this.object(v, depth)
       default:
         throw new TypeError(`a ${typeof v} cannot be sent`)
     }
   }
 
-  object (v) {
+  /** Enters one more container, or throws `TooDeep` at the limit. */
+  enter (depth) {
+    if (depth >= this.maxDepth) throw new TooDeep()
+    return depth + 1
+  }
+
+  object (v, depth) {
     if (v === null) {
       this.room(1)
       this.buf[this.len++] = 0xf6
     } else if (Array.isArray(v)) {
+      const inner = this.enter(depth)
       this.head(4, v.length)
-      for (const item of v) this.value(item === undefined ? null : item)
+      for (let i = 0; i < v.length; i++) {
+        const item = v[i]
+        try {
+          this.value(item === undefined ? null : item, inner)
+        } catch (e) {
+          if (e instanceof TooDeep) e.outward.push({ index: i })
+          throw e
+        }
+      }
     } else if (ArrayBuffer.isView(v)) {
       this.bytes(2, new Uint8Array(v.buffer, v.byteOffset, v.byteLength))
     } else if (v instanceof ArrayBuffer) {
@@ -140,28 +174,41 @@ class Writer {
       this.head(0, 1)
       this.bigint(v.seconds)
       this.head(1, 8) // key -9
-      this.value(v.nanos)
+      this.value(v.nanos, depth)
     } else if (v instanceof Map) {
+      const inner = this.enter(depth)
       this.head(5, v.size)
       for (const [k, item] of v) {
-        this.value(k)
-        this.value(item)
+        try {
+          this.value(k, inner)
+          this.value(item, inner)
+        } catch (e) {
+          if (e instanceof TooDeep) e.outward.push(keySegment(k))
+          throw e
+        }
       }
     } else {
+      const inner = this.enter(depth)
       const keys = Object.keys(v).filter((k) => v[k] !== undefined)
       this.head(5, keys.length)
       for (const k of keys) {
         this.text(k)
-        this.value(v[k])
+        try {
+          this.value(v[k], inner)
+        } catch (e) {
+          if (e instanceof TooDeep) e.outward.push({ key: k })
+          throw e
+        }
       }
     }
   }
 }
 
-/** Encodes a JavaScript value as CBOR. Throws a TypeError for what cannot be sent. */
-function encode (value) {
-  const w = new Writer()
-  w.value(value)
+/** Encodes a JavaScript value as CBOR. Throws a TypeError for what cannot be sent, and
+ * `TooDeep` for containers nested deeper than `maxDepth`. */
+function encode (value, maxDepth = Infinity) {
+  const w = new Writer(maxDepth)
+  w.value(value, 0)
   return w.buf.subarray(0, w.len)
 }
 
@@ -283,4 +330,4 @@ function decode (buf, int64 = 'bigint') {
   return new Reader(buf, int64).value()
 }
 
-module.exports = { encode, decode }
+module.exports = { encode, decode, TooDeep }

@@ -17,6 +17,7 @@ class HmsError extends Error {
    *   a call with that code)
    * @param {string} message
    * @param {object} [details] `{ fieldViolations, reason, domain, metadata, stack, debug, origin }`
+   *   (an error a call received also has `headers` and `trailers`)
    */
   constructor (code, message, details) {
     super(message)
@@ -33,6 +34,17 @@ class HmsError extends Error {
   /** Field violations (`google.rpc.BadRequest`): `[{ field, description }]`. */
   get fieldViolations () {
     return this.details.fieldViolations
+  }
+
+  /** The response headers that came with the error (first value of each key; `-bin` values in
+   * base64); `{}` for an error raised locally. */
+  get headers () {
+    return this.details.headers ?? {}
+  }
+
+  /** The response trailers that came with the error (as `headers`). */
+  get trailers () {
+    return this.details.trailers ?? {}
   }
 }
 

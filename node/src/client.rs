@@ -17,7 +17,7 @@ use crate::values::{from_js, to_js, FOR_JS};
 #[napi]
 #[derive(Debug)]
 pub struct Client {
-    inner: Option<core::Client>,
+    inner: core::Client,
 }
 
 /// Connects to `uri`; the Promise settles with a [`Client`] (or rejects with `CODE: message`).
@@ -37,9 +37,7 @@ pub fn connect<'env>(
     runtime::handle().spawn(async move {
         match core::connect_with(&uri, options).await {
             Ok(client) => deferred.resolve(move |_| {
-                Ok(Client {
-                    inner: Some(client),
-                })
+                Ok(Client { inner: client })
             }),
             Err(e) => deferred.reject(throw(e)),
         }
@@ -64,7 +62,7 @@ impl Client {
         cancel: Option<&CancelToken>,
         with_metadata: Option<bool>,
     ) -> napi::Result<Object<'env>> {
-        let client = self.live()?.clone();
+        let client = self.inner.clone();
         let request = request.to_vec();
         let mut md = Metadata::new();
         for (k, v) in metadata.unwrap_or_default() {
@@ -89,20 +87,21 @@ impl Client {
 
     /// The methods the server offers.
     #[napi]
-    pub fn methods(&self) -> napi::Result<Vec<MethodDescription>> {
-        Ok(describe(self.live()?.schema()))
+    pub fn methods(&self) -> Vec<MethodDescription> {
+        describe(self.inner.schema())
     }
 
     /// The URI this client is connected to.
     #[napi(getter)]
-    pub fn endpoint(&self) -> napi::Result<String> {
-        Ok(self.live()?.endpoint().to_string())
+    pub fn endpoint(&self) -> String {
+        self.inner.endpoint().to_string()
     }
 
-    /// Closes the connection; later calls throw `FAILED_PRECONDITION`.
+    /// Closes the connection, as the core does on every transport: calls in flight and every
+    /// later call end with `CANCELLED` (reason `CLIENT_CLOSED`). Closing twice is harmless.
     #[napi]
-    pub fn close(&mut self) {
-        self.inner = None;
+    pub fn close(&self) {
+        self.inner.close();
     }
 }
 
@@ -131,16 +130,5 @@ async fn outcome(
             outcome
         }
         Err(e) => CallOutcome::from_result(Err(e)),
-    }
-}
-
-impl Client {
-    fn live(&self) -> napi::Result<&core::Client> {
-        self.inner.as_ref().ok_or_else(|| {
-            throw(core::Error::new(
-                core::Code::FailedPrecondition,
-                "the client is closed",
-            ))
-        })
     }
 }

@@ -56,6 +56,13 @@ pub struct ErrorDetails {
     /// Where the error was raised.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<ErrorOrigin>,
+    /// The response headers that came with the error (the first value of each key; `-bin`
+    /// values in base64). Read only: a handler that relays the error does not forward them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headers: Option<HashMap<String, String>>,
+    /// The response trailers that came with the error (as `headers`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trailers: Option<HashMap<String, String>>,
 }
 
 /// An error with its gRPC code name (`NOT_FOUND`).
@@ -151,6 +158,8 @@ pub(crate) fn to_native(e: &Error) -> NativeError {
                 service: o.service.clone(),
                 method: o.method.clone(),
             }),
+            headers: Some(e.headers().first_values()),
+            trailers: Some(e.trailers().first_values()),
         },
     }
 }
