@@ -9,7 +9,7 @@ const os = require('node:os')
 const path = require('node:path')
 const { execFile, spawn } = require('node:child_process')
 const hms = require('..')
-const { conformanceServer, runAll } = require('./vectors')
+const { conformanceServer, runAll, runSemantics, semanticsSkips, loadSemantics } = require('./vectors')
 
 const RUST = path.resolve(__dirname, '..', '..', 'target', 'debug', 'examples', 'conformance')
 
@@ -29,6 +29,24 @@ for (const transport of ['inproc', 'unix']) {
     try {
       const client = await hms.connect(uri)
       assertAllPassed(await runAll(client))
+      client.close()
+    } finally {
+      await server.shutdown({ graceMs: 100 })
+    }
+  })
+}
+
+for (const transport of ['inproc', 'unix']) {
+  test(`every call-semantics case: node client -> node server over ${transport}`, async () => {
+    const server = conformanceServer()
+    const uri = await server.listen(transport === 'inproc' ? 'inproc://node-semantics' : tmpSocket('sem'))
+    try {
+      const client = await hms.connect(uri)
+      const skips = { ...semanticsSkips('server'), ...semanticsSkips('client') }
+      const { passed, failures, skipped } = await runSemantics(client, skips)
+      assert.deepEqual(failures, [], `${failures.length} failed`)
+      assert.equal(passed + skipped.length, loadSemantics().length)
+      assert.ok(skipped.every(([, reason]) => reason), 'a skip without a reason')
       client.close()
     } finally {
       await server.shutdown({ graceMs: 100 })

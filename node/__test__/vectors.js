@@ -9,6 +9,8 @@ const hms = require('..')
 const ROOT = path.resolve(__dirname, '..', '..')
 const PROTO = path.join(ROOT, 'tests', 'conformance', 'conformance.proto')
 const SERVICE = 'hms.conformance.v1.Conformance'
+const SEMANTICS = 'hms.conformance.v1.Semantics'
+const SEMANTICS_DIR = path.join(ROOT, 'tests', 'conformance', 'semantics')
 
 // JSON with the integer/float distinction kept: numbers with a '.' or exponent become floats.
 function parseJson (text) {
@@ -70,14 +72,23 @@ function duration (text) {
   return m[1] ? new hms.Duration(-seconds, -nanos) : new hms.Duration(seconds, nanos)
 }
 
-/** Vector notation → JavaScript values. */
-function notation (v) {
-  if (Array.isArray(v)) return v.map(notation)
+/** An empty list inside `n` lists, built without recursion. */
+function nestList (n) {
+  let v = []
+  for (let i = 1; i < n; i++) v = [v]
+  return v
+}
+
+/** Vector notation → JavaScript values; `self` is what `"$self"` stands for (semantics cases). */
+function notation (v, self) {
+  if (Array.isArray(v)) return v.map((item) => notation(item, self))
+  if (v === '$self' && self !== undefined) return self
   if (v === null || typeof v !== 'object') return v
   const keys = Object.keys(v)
   if (keys.length === 1 && keys[0].startsWith('$')) {
     const x = v[keys[0]]
     switch (keys[0]) {
+      case '$nest_list': return nestList(x)
       case '$int': return BigInt(x)
       case '$float': return float(x)
       case '$bytes': return Buffer.from(x, 'base64')
@@ -88,7 +99,7 @@ function notation (v) {
     }
   }
   const out = {}
-  for (const k of keys) out[k] = notation(v[k])
+  for (const k of keys) out[k] = notation(v[k], self)
   return out
 }
 
@@ -145,6 +156,12 @@ async function check (c, client) {
   } catch (e) {
     error = e
   }
+  verify(c.expect, reply, error)
+}
+
+/** Checks a reply or an error against `expect`; throws an Error describing a mismatch. */
+function verify (expect, reply, error) {
+  const c = { expect }
   if ('reply' in c.expect) {
     if (error) throw new Error(`expected a reply, got ${error.code}: ${error.message}`)
     const want = notation(c.expect.reply)
@@ -167,9 +184,19 @@ async function check (c, client) {
       throw new Error(`violations ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`)
     }
   }
+  if (exp.reason !== undefined && error.details.reason !== exp.reason) {
+    throw new Error(`reason ${JSON.stringify(error.details.reason)}, expected ${JSON.stringify(exp.reason)}`)
+  }
+  for (const [k, want] of Object.entries(exp.origin || {})) {
+    const got = error.details.origin ? error.details.origin[k] : undefined
+    if (got !== want) {
+      throw new Error(`origin.${k} ${JSON.stringify(got)}, expected ${JSON.stringify(want)} (origin ${JSON.stringify(error.details.origin)})`)
+    }
+  }
 }
 
-/** A server implementing the conformance service in JavaScript. */
+/** A server implementing the conformance and semantics services in JavaScript
+ * (tests/conformance/README.md). */
 function conformanceServer () {
   const server = new hms.Server(hms.Schema.load(PROTO))
   server.method(`${SERVICE}/Echo`, (req) => req)
@@ -178,7 +205,35 @@ function conformanceServer () {
     const violations = (req.violation_paths || []).map((field) => ({
       field, description: 'rejected by the handler'
     }))
-    throw new (hms.errorClass(req.code))(req.message, { fieldViolations: violations })
+    const details = { fieldViolations: violations }
+    if (req.reason) {
+      Object.assign(details, { reason: req.reason, domain: 'conformance.example', metadata: { case: req.reason } })
+    }
+    throw new (hms.errorClass(req.code))(req.message, details)
+  })
+  server.method(`${SEMANTICS}/Context`, (req, ctx) => {
+    for (const [k, v] of Object.entries(req.set_headers || {})) ctx.setHeader(k, v)
+    for (const [k, v] of Object.entries(req.set_trailers || {})) ctx.setTrailer(k, v)
+    if (req.fail_code) throw new (hms.errorClass(req.fail_code))(req.fail_message)
+    if (req.nest_reply > 0) return { nested: nestList(req.nest_reply) }
+    const metadata = {}
+    for (const [k, v] of Object.entries(ctx.metadata)) if (k.startsWith('x-conf-')) metadata[k] = v
+    return {
+      method: ctx.method,
+      metadata,
+      has_deadline: ctx.deadline !== null,
+      has_trace_id: Boolean(ctx.traceId)
+    }
+  })
+  server.method(`${SEMANTICS}/Relay`, async (req) => {
+    const target = await hms.connect(req.target)
+    try {
+      await target.call(`${SERVICE}/Fail`, req.fail)
+    } finally {
+      target.close()
+    }
+    // The error Fail raised propagates unchanged; a reply here would be a broken Fail.
+    return {}
   })
   server.method(`${SERVICE}/Sleep`, (req, ctx) => new Promise((resolve) => {
     const timer = setTimeout(() => resolve({}), Number(req.millis))
@@ -202,4 +257,91 @@ async function runAll (client) {
   return { passed, failures }
 }
 
-module.exports = { PROTO, SERVICE, loadCases, check, conformanceServer, runAll, notation }
+/** The call-semantics cases (tests/conformance/semantics/calls.json), as written. */
+function loadSemantics () {
+  return parseJson(fs.readFileSync(path.join(SEMANTICS_DIR, 'calls.json'), 'utf8')).cases
+}
+
+/** The written reasons to skip semantics cases: `{ case: reason }` for Node as `role` and, when
+ * `server` names the other side's language, for that server. */
+function semanticsSkips (role, server) {
+  const all = JSON.parse(fs.readFileSync(path.join(SEMANTICS_DIR, 'skips.json'), 'utf8'))
+  const mine = (all.node && all.node[role]) || {}
+  const theirs = (server && all[server] && all[server].server) || {}
+  return { ...theirs, ...mine }
+}
+
+// A case without `timeout_ms` has no deadline (the handler must see none); this is how long the
+// runner waits before it cancels such a call and fails the case.
+const WATCHDOG_MS = 30000
+
+/** Runs one semantics case; throws an Error describing a mismatch. */
+async function checkSemantics (c, client) {
+  let target = client
+  if (c.client === 'closed') {
+    target = await hms.connect(client.endpoint)
+    target.close()
+  }
+  const controller = new AbortController()
+  const options = { signal: controller.signal }
+  if (c.metadata) options.metadata = c.metadata
+  if (c.timeout_ms != null) options.timeoutMs = c.timeout_ms
+  let watchdog = false
+  const timers = [setTimeout(() => { watchdog = true; controller.abort() }, WATCHDOG_MS)]
+  if (c.cancel_after_ms != null) timers.push(setTimeout(() => controller.abort(), c.cancel_after_ms))
+  let out
+  let error
+  try {
+    out = await target.callWithMetadata(c.method, notation(c.request, client.endpoint), options)
+  } catch (e) {
+    error = e
+  } finally {
+    for (const t of timers) clearTimeout(t)
+  }
+  if (watchdog) throw new Error(`no outcome within ${WATCHDOG_MS} ms`)
+  verify(c.expect, out && out.reply, error)
+  const got = error ? { headers: error.headers, trailers: error.trailers } : out
+  for (const kind of ['headers', 'trailers']) {
+    for (const [k, want] of Object.entries(c.expect[kind] || {})) {
+      if ((got[kind] || {})[k] !== want) {
+        throw new Error(`${kind} ${JSON.stringify(got[kind])} lack ${k}: ${JSON.stringify(want)}`)
+      }
+    }
+  }
+}
+
+/** Runs every semantics case against `client`, skipping those in `skips` (`{ case: reason }`);
+ * returns `{ passed, failures: [[name, why]], skipped: [[name, reason]] }`. */
+async function runSemantics (client, skips = {}) {
+  let passed = 0
+  const failures = []
+  const skipped = []
+  for (const c of loadSemantics()) {
+    if (skips[c.name]) {
+      skipped.push([c.name, skips[c.name]])
+      continue
+    }
+    try {
+      await checkSemantics(c, client)
+      passed++
+    } catch (e) {
+      failures.push([c.name, e.message])
+    }
+  }
+  return { passed, failures, skipped }
+}
+
+module.exports = {
+  PROTO,
+  SERVICE,
+  SEMANTICS,
+  loadCases,
+  check,
+  conformanceServer,
+  runAll,
+  notation,
+  loadSemantics,
+  semanticsSkips,
+  checkSemantics,
+  runSemantics
+}
