@@ -30,6 +30,11 @@ export interface ErrorDetails {
   stack?: string[]
   debug?: string
   origin?: ErrorOrigin
+  /** The response headers that came with an error a call received (first value of each key;
+   * `-bin` values in base64). */
+  headers?: Record<string, string>
+  /** The response trailers that came with an error a call received. */
+  trailers?: Record<string, string>
 }
 
 /** An hms-ffi error: a gRPC code name, a message and structured details. */
@@ -40,6 +45,10 @@ export declare class HmsError extends Error {
   /** The numeric gRPC status code. */
   readonly grpcCode: number
   readonly fieldViolations: FieldViolation[]
+  /** The response headers that came with the error (`{}` for an error raised locally). */
+  readonly headers: Record<string, string>
+  /** The response trailers that came with the error (`{}` for an error raised locally). */
+  readonly trailers: Record<string, string>
 }
 type CodeError<C extends CodeName> = HmsError & { readonly code: C }
 interface CodeErrorClass<C extends CodeName> {
@@ -98,14 +107,18 @@ export declare class Schema {
 
 /** What a handler knows about its call. */
 export declare class Context {
+  /** `package.Service/Method`. */
   readonly method: string
+  /** The request metadata (lower-case keys, first value of each). */
   readonly metadata: Record<string, string>
   readonly peer: string
   readonly transport: string
+  /** The call's trace id (never empty). */
   readonly traceId: string
   readonly identity: string | null
   /** The kernel's credentials of a unix caller; `null` on other transports. */
   readonly peerCredentials: PeerCredentials | null
+  /** When the caller stops waiting; `null` when it set no deadline. */
   readonly deadline: Date | null
   /** Aborted when the caller cancels or its deadline passes. */
   readonly signal: AbortSignal
@@ -147,8 +160,12 @@ export interface CallReply<Rep = any> {
 }
 
 export interface CallOptions {
+  /** The deadline, in milliseconds from now: the handler sees it (`ctx.deadline`), and the call
+   * fails with `DeadlineExceeded` when it passes. */
   timeoutMs?: number
+  /** Request metadata the handler reads as `ctx.metadata` (lower-case keys). */
   metadata?: Record<string, string>
+  /** Aborting it ends the call with `Cancelled` (and aborts the handler's `ctx.signal`). */
   signal?: AbortSignal
 }
 
@@ -156,10 +173,13 @@ export interface CallOptions {
 export declare class Client {
   private constructor ()
   call<Rep = any> (method: string, request: object, options?: CallOptions): Promise<Rep>
-  /** `call`, with the response headers and trailers the handler set. */
+  /** `call`, with the response headers and trailers the handler set (on failure, the error's
+   * `headers` and `trailers`). */
   callWithMetadata<Rep = any> (method: string, request: object, options?: CallOptions): Promise<CallReply<Rep>>
   methods (): MethodDescription[]
   readonly endpoint: string
+  /** Closes the connection, the same way on every transport: calls in flight and every later
+   * call fail with `Cancelled` (reason `CLIENT_CLOSED`). Closing twice is harmless. */
   close (): void
 }
 

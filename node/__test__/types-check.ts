@@ -8,6 +8,9 @@ async function main (): Promise<void> {
   server.method('demo.v1.Greeter/SayHello', async (req: { name: string }, ctx: Context) => {
     const left: number | null = ctx.timeRemainingMs()
     const who: string | null = ctx.identity
+    const deadline: Date | null = ctx.deadline
+    const user: string | undefined = ctx.metadata['x-user']
+    console.log(ctx.method, ctx.traceId, deadline, user)
     const pid: number | null = ctx.peerCredentials?.pid ?? null
     console.log(who, pid, ctx.peerCredentials?.uid, ctx.peerCredentials?.gid)
     ctx.signal.addEventListener('abort', () => undefined)
@@ -32,9 +35,12 @@ async function main (): Promise<void> {
       console.log(code)
     } else if (e instanceof HmsError) {
       const code: CodeName = e.code
-      console.log(code, e.details.fieldViolations.map((v) => v.field), e.grpcCode)
+      const trailer: string | undefined = e.trailers['x-t']
+      const header: string | undefined = e.headers['x-h'] ?? e.details.headers?.['x-h']
+      console.log(code, e.details.fieldViolations.map((v) => v.field), e.grpcCode, trailer, header)
     }
   }
+  client.close()
   await server.shutdown({ graceMs: 10 })
 }
 
