@@ -36,9 +36,7 @@ pub fn connect<'env>(
     let (deferred, promise) = env.create_deferred()?;
     runtime::handle().spawn(async move {
         match core::connect_with(&uri, options).await {
-            Ok(client) => deferred.resolve(move |_| {
-                Ok(Client { inner: client })
-            }),
+            Ok(client) => deferred.resolve(move |_| Ok(Client { inner: client })),
             Err(e) => deferred.reject(throw(e)),
         }
     });
