@@ -141,6 +141,8 @@ export interface ErrorDetails {
   headers?: Record<string, string>
   /** The response trailers that came with the error (as `headers`). */
   trailers?: Record<string, string>
+  /** Details of types the core does not model, kept for a relay (not in a thrown error). */
+  other?: Array<OtherDetail>
 }
 
 /** Where an error was raised. */
@@ -198,6 +200,17 @@ export interface NativeError {
  * `outward` lists the containers the encoder was in, innermost first.
  */
 export declare function nestingTooDeep(outward: Array<PathSegment>): NativeError
+
+/**
+ * A detail the core does not model (a `google.rpc.Status` detail of another type), kept as is
+ * so that a handler relaying the error forwards it.
+ */
+export interface OtherDetail {
+  /** The detail's type URL (`type.googleapis.com/…`). */
+  typeUrl: string
+  /** Its encoded bytes. */
+  value: Buffer
+}
 
 /**
  * One container the JavaScript encoder was in when it stopped: an array item (`index`), or an

@@ -22,6 +22,8 @@ export type Value =
 
 export interface FieldViolation { field: string; description: string }
 export interface ErrorOrigin { language: string; service: string; method: string }
+/** A detail of a type the core does not model, kept so that a relay forwards it. */
+export interface OtherDetail { typeUrl: string; value: Uint8Array }
 export interface ErrorDetails {
   fieldViolations: FieldViolation[]
   reason?: string
@@ -30,6 +32,8 @@ export interface ErrorDetails {
   stack?: string[]
   debug?: string
   origin?: ErrorOrigin
+  /** Details of types the core does not model (a relay keeps them). */
+  other?: OtherDetail[]
   /** The response headers that came with an error a call received (first value of each key;
    * `-bin` values in base64). */
   headers?: Record<string, string>

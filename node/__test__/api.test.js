@@ -259,6 +259,37 @@ test('a value nested too deep is ResourceExhausted with its path, as a request a
   await server.shutdown()
 })
 
+test('a relay keeps every detail: violations, reason, origin and details of unmodelled types', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hms-node-relay-'))
+  const other = [{ typeUrl: 'type.googleapis.com/test.v1.Extra', value: Buffer.from([8, 1, 255]) }]
+  const inner = new hms.Server(hms.Schema.load(PROTO))
+  inner.method(FAIL, (req) => {
+    throw new hms.InvalidArgument(req.message, {
+      fieldViolations: [{ field: 'items[2].price', description: 'negative' }], reason: 'BAD', domain: 'test', other
+    })
+  })
+  const innerUri = await inner.listen(`unix://${dir}/inner.sock`)
+  const outer = new hms.Server(hms.Schema.load(PROTO))
+  const relay = await hms.connect(innerUri)
+  // The relay serves another method, so the origin shows where the error was first raised.
+  outer.method(`${SERVICE}/Echo`, (req) => relay.call(FAIL, { message: req.tags[0] }))
+  const client = await hms.connect(await outer.listen(`unix://${dir}/outer.sock`))
+  const err = await client.call(`${SERVICE}/Echo`, { tags: ['relayed'] }).catch((e) => e)
+  assert.ok(err instanceof hms.InvalidArgument, String(err))
+  assert.equal(err.message, 'relayed')
+  assert.deepEqual(err.fieldViolations, [{ field: 'items[2].price', description: 'negative' }])
+  assert.equal(err.details.reason, 'BAD')
+  assert.deepEqual({ ...err.details.origin }, { language: 'node', service: SERVICE, method: 'Fail' })
+  assert.equal(err.details.other.length, 1)
+  assert.equal(err.details.other[0].typeUrl, other[0].typeUrl)
+  assert.deepEqual(Buffer.from(err.details.other[0].value), other[0].value)
+  client.close()
+  relay.close()
+  await outer.shutdown({ graceMs: 100 })
+  await inner.shutdown({ graceMs: 100 })
+  fs.rmSync(dir, { recursive: true, force: true })
+})
+
 test('types: bigint for 64-bit fields (number on request), Buffer bytes, Date timestamps', async () => {
   const { server, client, uri } = await serve((s) => {
     s.method(`${SERVICE}/Echo`, (req) => req)

@@ -31,6 +31,25 @@ pub struct ErrorOrigin {
     pub method: String,
 }
 
+/// A detail the core does not model (a `google.rpc.Status` detail of another type), kept as is
+/// so that a handler relaying the error forwards it.
+#[napi(object)]
+pub struct OtherDetail {
+    /// The detail's type URL (`type.googleapis.com/…`).
+    pub type_url: String,
+    /// Its encoded bytes.
+    pub value: Buffer,
+}
+
+impl std::fmt::Debug for OtherDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OtherDetail")
+            .field("type_url", &self.type_url)
+            .field("len", &self.value.len())
+            .finish()
+    }
+}
+
 /// The structured details of an error.
 #[napi(object)]
 #[derive(Debug, Serialize)]
@@ -63,6 +82,9 @@ pub struct ErrorDetails {
     /// The response trailers that came with the error (as `headers`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trailers: Option<HashMap<String, String>>,
+    /// Details of types the core does not model, kept for a relay (not in a thrown error).
+    #[serde(skip)]
+    pub other: Option<Vec<OtherDetail>>,
 }
 
 /// An error with its gRPC code name (`NOT_FOUND`).
@@ -160,6 +182,15 @@ pub(crate) fn to_native(e: &Error) -> NativeError {
             }),
             headers: Some(e.headers().first_values()),
             trailers: Some(e.trailers().first_values()),
+            other: (!d.other.is_empty()).then(|| {
+                d.other
+                    .iter()
+                    .map(|(type_url, value)| OtherDetail {
+                        type_url: type_url.clone(),
+                        value: value.clone().into(),
+                    })
+                    .collect()
+            }),
         },
     }
 }
@@ -189,7 +220,12 @@ pub(crate) fn from_native(n: NativeError) -> Error {
                 stack_entries: d.stack.unwrap_or_default(),
                 detail: d.debug.unwrap_or_default(),
             }),
-            other: Vec::new(),
+            other: d
+                .other
+                .unwrap_or_default()
+                .into_iter()
+                .map(|o| (o.type_url, o.value.to_vec()))
+                .collect(),
         },
         origin: d.origin.map(|o| Origin {
             language: o.language,

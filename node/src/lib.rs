@@ -28,7 +28,7 @@ mod values;
 
 pub use cancel::CancelToken;
 pub use client::{connect, Client};
-pub use error::{CallOutcome, ErrorDetails, ErrorOrigin, FieldViolation, NativeError};
+pub use error::{CallOutcome, ErrorDetails, ErrorOrigin, FieldViolation, NativeError, OtherDetail};
 pub use response::CallResponse;
 pub use schema::{MethodDescription, Schema};
 pub use server::{CallInfo, Server};
