@@ -41,6 +41,10 @@ impl Server {
             // A reply the handler got wrong is the server's fault (Internal), with the reason
             // and details the core gave (INVALID_JSON, field violations).
             notation::from_text(&reply).map_err(|e| {
+                // A reply nested too deep stays RESOURCE_EXHAUSTED (as in every binding).
+                if e.code() == Code::ResourceExhausted {
+                    return e;
+                }
                 ocore::Error::new(Code::Internal, format!("handler reply: {}", e.message()))
                     .with_details(e.details().clone())
             })
