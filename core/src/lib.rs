@@ -84,4 +84,6 @@ pub use peer::{PeerCertificate, PeerCredentials};
 pub use schema::{MethodInfo, MethodRow, Schema, StreamingKind};
 pub use security::{Policy, Security};
 pub use server::{CallQueue, Next, PendingCall, Server, ServerOptions};
+/// The token that cancels a call ([`CallOptions::cancel`]), re-exported for bindings.
+pub use tokio_util::sync::CancellationToken;
 pub use value::{Duration, Timestamp, Value};

@@ -10,7 +10,7 @@ use prost::Message;
 pub use crate::call::CallHead;
 use crate::codec::Codec;
 use crate::error::{Code, Error, Result};
-use crate::metadata::Metadata;
+use crate::metadata::{Metadata, Reply};
 
 /// Bytes in a frame header.
 pub const HEADER_LEN: usize = 10;
@@ -268,6 +268,19 @@ impl Trailer {
         )
     }
 
+    /// Back to the call's result with its response metadata: an error carries it too.
+    pub fn into_reply(mut self) -> Result<Reply<Bytes>> {
+        let (headers, trailers) = self.take_metadata();
+        match self.into_result() {
+            Ok(message) => Ok(Reply {
+                message,
+                headers,
+                trailers,
+            }),
+            Err(e) => Err(e.with_response_metadata(headers, trailers)),
+        }
+    }
+
     /// Back to the call's result.
     pub fn into_result(self) -> Result<Bytes> {
         if self.code == 0 {
@@ -303,6 +316,7 @@ impl CallHead {
             metadata: from_entries(h.metadata),
             codec: Codec::from_u32(h.codec)?,
             trace_id: h.trace_id,
+            ..CallHead::default()
         };
         Ok((head, h.payload))
     }
