@@ -212,6 +212,10 @@ int32_t hms_connect_with_schema(const char *uri,
 // Closes the connection and frees the client (NULL-safe).
 void hms_client_free(struct HmsClient *client);
 
+// Closes the connection without freeing the client: calls in flight and later calls end with
+// `CANCELLED` (reason `CLIENT_CLOSED`), as on every transport. Free it with `hms_client_free`.
+void hms_client_close(const struct HmsClient *client);
+
 // The server's methods as JSON: `[{"name", "input", "output", "kind"}, …]`.
 int32_t hms_client_methods(const struct HmsClient *client, struct HmsBytes *out);
 

@@ -41,16 +41,11 @@ pub type HmsReplyFn = Option<
     ),
 >;
 
-/// The response metadata of an error (the core's errors carry what the handler set).
-fn error_metadata(_e: &ocore::Error) -> (Metadata, Metadata) {
-    (Metadata::new(), Metadata::new())
-}
-
 /// A call's response headers and trailers as JSON; `None` when there are none.
 pub(crate) fn response_metadata(r: &ocore::Result<Reply<Vec<u8>>>) -> Option<Vec<u8>> {
     let (headers, trailers) = match r {
         Ok(r) => (r.headers.clone(), r.trailers.clone()),
-        Err(e) => error_metadata(e),
+        Err(e) => (e.headers().clone(), e.trailers().clone()),
     };
     if headers.is_empty() && trailers.is_empty() {
         return None;

@@ -198,8 +198,8 @@ impl From<ocore::Error> for HmsError {
                     value: value.clone(),
                 })
                 .collect(),
-            headers: Vec::new(),
-            trailers: Vec::new(),
+            headers: crate::context::entries(e.headers()),
+            trailers: crate::context::entries(e.trailers()),
         };
         HmsError::build(e.code(), e.message().to_string(), details)
     }

@@ -66,22 +66,23 @@ class SemanticsTest {
                     ctx.identity(), ctx.peerCredentials() != null, ctx.peerCertificate(), ctx.transport(), reserved?.javaClass))
                 ctx.setHeader("x-h", "head")
                 ctx.setTrailer("x-t", "tail")
-                if (req["label"] == "fail") throw hmsError(Code.NOT_FOUND, "no such thing")
+                if ((req["tags"] as List<*>?)?.firstOrNull() == "fail") throw hmsError(Code.NOT_FOUND, "no such thing")
                 req
             }
             Client.connect(srv.listen("unix://$dir/md.sock")).use { c ->
                 val metadata = mapOf("x-user" to "ada", "x-trace-id" to "trace-7")
-                val reply = c.callWithMetadata("${Conformance.SERVICE}/Echo", mapOf("label" to "ok"), Duration.ofSeconds(10), metadata)
+                val reply = c.callWithMetadata("${Conformance.SERVICE}/Echo", mapOf("tags" to listOf("ok")), Duration.ofSeconds(10), metadata)
                 val s = seen.get(10, TimeUnit.SECONDS)
                 assertEquals(listOf("${Conformance.SERVICE}/Echo", "ada", "trace-7", true), s.take(4))
                 assertTrue((s[4] as String).startsWith("uid:")) { "identity ${s[4]}" }
                 assertEquals(listOf(true, null, "unix", HmsException.InvalidArgument::class.java), s.drop(5))
-                assertEquals("ok", reply.message["label"])
+                assertEquals(listOf("ok"), reply.message["tags"])
                 assertEquals("head", reply.header("x-h"))
                 assertEquals("tail", reply.trailer("x-t"))
-                val err = assertThrows<HmsException.NotFound> { c.callWithMetadata("${Conformance.SERVICE}/Echo", mapOf("label" to "fail")) }
+                val err = assertThrows<HmsException.NotFound> { c.callWithMetadata("${Conformance.SERVICE}/Echo", mapOf("tags" to listOf("fail"))) }
                 assertEquals("no such thing", err.msg)
-                if (err.trailers.firstValue("x-t") != "tail") println("an error's trailers are not there yet: ${err.trailers}")
+                assertEquals("tail", err.trailers.firstValue("x-t"))
+                assertEquals("head", err.headers.firstValue("x-h"))
             }
         }
     }
