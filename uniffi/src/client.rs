@@ -90,9 +90,8 @@ impl Client {
         options: CallOptions,
     ) -> HmsResult<CallReply> {
         let request = notation::from_text(&request)?;
-        let call = self
-            .0
-            .call_with_metadata(&method, &request, &options.into());
+        let options = options.into();
+        let call = self.0.call_with_metadata(&method, &request, &options);
         Ok(ocore::runtime::block_on(call)??.into())
     }
 
