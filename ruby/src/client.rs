@@ -7,6 +7,7 @@ use magnus::r_hash::ForEach;
 use magnus::{function, method, prelude::*, Error, RHash, RModule, Ruby, Value as RValue};
 use tokio::sync::Notify;
 
+use crate::cancel::CancelToken;
 use crate::convert;
 use crate::errors::to_ruby;
 use crate::gvl::without_gvl;
@@ -88,7 +89,10 @@ fn metadata(metadata: Option<RHash>) -> Result<Metadata, Error> {
 }
 
 impl Client {
-    /// `_call(method, request, timeout, metadata)`: a unary call; the reply as a Hash.
+    /// `_call(method, request, timeout, metadata, cancel, with_metadata)`: a unary call; the
+    /// reply as a Hash, or `[reply, headers, trailers]` when `with_metadata` (response metadata
+    /// as Hashes of Strings, the first value of each key).
+    #[allow(clippy::too_many_arguments)]
     fn call(
         ruby: &Ruby,
         rb_self: &Client,
@@ -96,17 +100,28 @@ impl Client {
         request: RValue,
         timeout: Option<f64>,
         md: Option<RHash>,
+        cancel: Option<&CancelToken>,
+        with_metadata: bool,
     ) -> Result<RValue, Error> {
         let value = convert::from_ruby(ruby, request)?;
         let opts = CallOptions {
             timeout: timeout.map(|t| Duration::from_secs_f64(t.max(0.0))),
             metadata: metadata(md)?,
+            cancel: cancel.map(|c| c.inner.clone()),
             ..CallOptions::default()
         };
         let client = &rb_self.inner;
-        let reply = block_interruptibly(ruby, client.call(&method, &value, &opts))?
+        let reply = block_interruptibly(ruby, client.call_with_metadata(&method, &value, &opts))?
             .ok_or_else(|| interrupted(ruby))?;
-        convert::to_ruby(ruby, &reply)
+        let message = convert::to_ruby(ruby, &reply.message)?;
+        if !with_metadata {
+            return Ok(message);
+        }
+        let out = ruby.ary_new_capa(3);
+        out.push(message)?;
+        out.push(reply.headers.first_values())?;
+        out.push(reply.trailers.first_values())?;
+        Ok(out.as_value())
     }
 
     /// Every method the server offers, as `[name, input type, output type, kind]`.
@@ -136,7 +151,7 @@ pub(crate) fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     module.define_module_function("_connect", function!(connect, 2))?;
     let class = module.define_class("Client", ruby.class_object())?;
     class.undef_default_alloc_func();
-    class.define_method("_call", method!(Client::call, 4))?;
+    class.define_method("_call", method!(Client::call, 6))?;
     class.define_method("methods", method!(Client::methods, 0))?;
     class.define_method("schema", method!(Client::schema, 0))?;
     class.define_method("endpoint", method!(Client::endpoint, 0))?;

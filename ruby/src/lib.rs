@@ -18,6 +18,7 @@
 
 pub use ::hms_ffi_core as ocore;
 
+mod cancel;
 mod client;
 mod context;
 mod convert;
@@ -30,9 +31,10 @@ mod server;
 mod entry {
     use magnus::{prelude::*, Error, Ruby};
 
-    use crate::{client, context, schema, server};
+    use crate::{cancel, client, context, schema, server};
 
-    /// Defines `HmsFfi::Schema`, `Server`, `Client`, `Context` and `HmsFfi._connect`.
+    /// Defines `HmsFfi::Schema`, `Server`, `Client`, `CancelToken`, `Context` and
+    /// `HmsFfi._connect`.
     #[magnus::init(name = "hms_ffi")]
     fn init(ruby: &Ruby) -> Result<(), Error> {
         let module = ruby.define_module("HmsFfi")?;
@@ -40,6 +42,7 @@ mod entry {
         schema::define(ruby, module)?;
         server::define(ruby, module)?;
         client::define(ruby, module)?;
+        cancel::define(ruby, module)?;
         context::define(ruby, module)?;
         Ok(())
     }
