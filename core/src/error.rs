@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 pub use crate::code::Code;
+use crate::metadata::{Metadata, EMPTY};
 
 /// A field that failed validation, with its path in the message (`items[2].price`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +81,8 @@ struct Inner {
     message: String,
     details: Details,
     origin: Option<Origin>,
+    /// The response headers and trailers that came with the error, when there were any.
+    response: Option<Box<(Metadata, Metadata)>>,
 }
 
 /// The reason of an error raised with code OK, which [`Error::new`] turns into `Unknown`.
@@ -104,6 +107,7 @@ impl Error {
                 message: message.into(),
                 details: Details::default(),
                 origin: None,
+                response: None,
             }),
         }
     }
@@ -170,6 +174,24 @@ impl Error {
     pub fn with_origin(mut self, origin: Origin) -> Error {
         self.inner.origin = Some(origin);
         self
+    }
+
+    /// Attaches the response headers and trailers the handler sent with the error (a client
+    /// transport does, on every transport), so a caller reads them as it does with a reply.
+    pub fn with_response_metadata(mut self, headers: Metadata, trailers: Metadata) -> Error {
+        self.inner.response =
+            (!headers.is_empty() || !trailers.is_empty()).then(|| Box::new((headers, trailers)));
+        self
+    }
+
+    /// The response headers (gRPC initial metadata) that came with the error.
+    pub fn headers(&self) -> &Metadata {
+        self.inner.response.as_ref().map_or(&EMPTY, |r| &r.0)
+    }
+
+    /// The response trailers (gRPC trailing metadata) that came with the error.
+    pub fn trailers(&self) -> &Metadata {
+        self.inner.response.as_ref().map_or(&EMPTY, |r| &r.1)
     }
 
     /// Sets the origin if none is set yet.

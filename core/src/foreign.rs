@@ -19,12 +19,15 @@
 //! The details map has the keys `field_violations` (a list of `{field, description}`),
 //! `error_info` (`{reason, domain, metadata}` or null), `debug_info` (`{stack_entries, detail}`
 //! or null), `origin` (`{language, service, method}` or null) and `other` (a list of
-//! `{type_url, value}` with `value` as bytes). Missing keys and nulls are empty.
+//! `{type_url, value}` with `value` as bytes). Missing keys and nulls are empty. The map a binding
+//! receives also holds `headers` and `trailers`: the response metadata that came with the error
+//! (first value of each key), which a binding's exception exposes and a relay does not forward.
 
 use std::collections::BTreeMap;
 
 use crate::code::Code;
 use crate::error::{DebugInfo, Details, Error, ErrorInfo, FieldViolation, Origin};
+use crate::metadata::Metadata;
 use crate::value::Value;
 
 /// What a binding reads off one of its own hms-ffi exceptions.
@@ -136,6 +139,17 @@ fn details_from_value(v: &Value) -> (Details, Option<Origin>) {
     (details, origin)
 }
 
+/// The first value of each key, in order (a `-bin` value stays base64 text).
+fn first_values(md: &Metadata) -> Value {
+    let mut seen: Vec<(Value, Value)> = Vec::new();
+    for (k, v) in md.iter() {
+        if !seen.iter().any(|(key, _)| key.as_str() == Some(k)) {
+            seen.push((Value::String(k.to_string()), Value::String(v.to_string())));
+        }
+    }
+    Value::Map(seen)
+}
+
 fn entry(key: &str, value: Value) -> (Value, Value) {
     (Value::String(key.to_string()), value)
 }
@@ -200,6 +214,8 @@ impl Error {
             entry("debug_info", debug),
             entry("origin", origin),
             entry("other", Value::List(other)),
+            entry("headers", first_values(self.headers())),
+            entry("trailers", first_values(self.trailers())),
         ])
     }
 

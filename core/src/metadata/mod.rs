@@ -19,6 +19,11 @@ pub struct Metadata {
     entries: Vec<(String, String)>,
 }
 
+/// No metadata: what an error without response metadata reports.
+pub(crate) static EMPTY: Metadata = Metadata {
+    entries: Vec::new(),
+};
+
 impl Metadata {
     /// Empty metadata.
     pub fn new() -> Metadata {

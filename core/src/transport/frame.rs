@@ -10,7 +10,7 @@ use prost::Message;
 pub use crate::call::CallHead;
 use crate::codec::Codec;
 use crate::error::{Code, Error, Result};
-use crate::metadata::Metadata;
+use crate::metadata::{Metadata, Reply};
 
 /// Bytes in a frame header.
 pub const HEADER_LEN: usize = 10;
@@ -266,6 +266,19 @@ impl Trailer {
             from_entries(std::mem::take(&mut self.headers)),
             from_entries(std::mem::take(&mut self.trailers)),
         )
+    }
+
+    /// Back to the call's result with its response metadata: an error carries it too.
+    pub fn into_reply(mut self) -> Result<Reply<Bytes>> {
+        let (headers, trailers) = self.take_metadata();
+        match self.into_result() {
+            Ok(message) => Ok(Reply {
+                message,
+                headers,
+                trailers,
+            }),
+            Err(e) => Err(e.with_response_metadata(headers, trailers)),
+        }
     }
 
     /// Back to the call's result.

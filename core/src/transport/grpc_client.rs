@@ -150,28 +150,31 @@ impl ClientTransport for GrpcClient {
                 .await
                 .map_err(|e| Error::unavailable(format!("connection not ready: {e}")))?;
             let start = std::time::Instant::now();
-            let failed = |s: tonic::Status| {
+            // A status carries the trailers (a trailers-only answer: headers and trailers in
+            // one); headers already received come with it.
+            let failed = |s: tonic::Status, headers: &Metadata| {
                 // tonic reports its own client-side timeout as CANCELLED.
                 let expired = head.timeout.is_some_and(|t| start.elapsed() >= t);
                 if s.code() == tonic::Code::Cancelled && expired {
                     Error::deadline_exceeded()
                 } else {
                     from_client_status(&s)
+                        .with_response_metadata(headers.clone(), response_metadata(s.metadata()))
                 }
             };
             // What tonic's `unary` does, keeping the headers apart from the trailers.
             let reply = grpc
                 .server_streaming(req, path, RawCodec)
                 .await
-                .map_err(failed)?;
+                .map_err(|s| failed(s, &Metadata::new()))?;
             let headers = response_metadata(reply.metadata());
             let mut body = reply.into_inner();
             let message = body
                 .message()
                 .await
-                .map_err(failed)?
+                .map_err(|s| failed(s, &headers))?
                 .ok_or_else(|| Error::internal("the server sent no response message"))?;
-            let trailers = body.trailers().await.map_err(failed)?;
+            let trailers = body.trailers().await.map_err(|s| failed(s, &headers))?;
             Ok(Reply {
                 message,
                 headers,

@@ -139,7 +139,7 @@ impl ClientTransport for HttpClient {
                     trailers,
                 })
             } else {
-                Err(error_from_response(status, &body))
+                Err(error_from_response(status, &body).with_response_metadata(headers, trailers))
             }
         })
     }

@@ -127,10 +127,12 @@ impl ClientTransport for InprocClient {
             // Dropping this future (deadline, caller gone) cancels the handler's context.
             let _drop = cancel.clone().drop_guard();
             let response = Arc::new(ResponseMetadata::default());
-            let message = core
+            let result = core
                 .unary(head, payload, &self.peer, cancel, response.clone())
-                .await?;
+                .await;
             let (headers, trailers) = response.take_all();
+            let message =
+                result.map_err(|e| e.with_response_metadata(headers.clone(), trailers.clone()))?;
             Ok(Reply {
                 message,
                 headers,

@@ -242,19 +242,15 @@ impl UnixClient {
                         .lock()
                         .ok()
                         .and_then(|mut p| p.remove(&h.stream));
-                    let (headers, trailers) = trailer.take_metadata();
                     match p {
                         Some(Pending::Unary(tx)) => {
-                            let _ = tx.send(trailer.into_result().map(|message| Reply {
-                                message,
-                                headers,
-                                trailers,
-                            }));
+                            let _ = tx.send(trailer.into_reply());
                         }
                         Some(Pending::Stream(tx, response)) => {
-                            response.received(Some(headers), Some(trailers));
+                            let (headers, trailers) = trailer.take_metadata();
+                            response.received(Some(headers.clone()), Some(trailers.clone()));
                             if let Err(e) = trailer.into_result() {
-                                let _ = tx.send(Err(e));
+                                let _ = tx.send(Err(e.with_response_metadata(headers, trailers)));
                             }
                         }
                         None => {}
