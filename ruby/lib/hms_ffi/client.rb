@@ -45,9 +45,10 @@ module HmsFfi
     def initialize(client, method, request, timeout:, metadata:)
       @token = CancelToken.new
       @thread = Thread.new do
-        client.call_with_metadata(method, request, timeout: timeout, metadata: metadata, cancel: @token)
+        [client.call_with_metadata(method, request, timeout: timeout, metadata: metadata, cancel: @token), nil]
+      rescue StandardError => e
+        [nil, e]
       end
-      @thread.report_on_exception = false
     end
 
     # The reply; raises the call's error.
@@ -57,7 +58,10 @@ module HmsFfi
 
     # The HmsFfi::Response; raises the call's error.
     def response
-      @thread.value
+      response, error = @thread.value
+      raise error if error
+
+      response
     end
 
     # Waits up to `timeout` seconds (nil: for good); true once the call has ended.
