@@ -181,8 +181,7 @@ impl Client {
                 ))
             })
         } else {
-            runtime::block_on(self.inner.call_with_metadata(method, &value, &opts))
-                .and_then(|r| r)
+            runtime::block_on(self.inner.call_with_metadata(method, &value, &opts)).and_then(|r| r)
         };
         php_result(r)
     }

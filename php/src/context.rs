@@ -120,7 +120,11 @@ impl Context {
     }
 
     /// Adds a response header with a binary value, for a `-bin` key.
-    pub fn set_header_bin(&self, key: &str, value: ext_php_rs::binary::Binary<u8>) -> PhpResult<()> {
+    pub fn set_header_bin(
+        &self,
+        key: &str,
+        value: ext_php_rs::binary::Binary<u8>,
+    ) -> PhpResult<()> {
         php_result(self.inner.set_header_bin(key, &Vec::from(value)))
     }
 
@@ -131,7 +135,11 @@ impl Context {
     }
 
     /// Adds a response trailer with a binary value, for a `-bin` key.
-    pub fn set_trailer_bin(&self, key: &str, value: ext_php_rs::binary::Binary<u8>) -> PhpResult<()> {
+    pub fn set_trailer_bin(
+        &self,
+        key: &str,
+        value: ext_php_rs::binary::Binary<u8>,
+    ) -> PhpResult<()> {
         php_result(self.inner.set_trailer_bin(key, &Vec::from(value)))
     }
 }

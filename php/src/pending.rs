@@ -7,9 +7,9 @@
 use std::cell::RefCell;
 use std::sync::mpsc;
 
+use ext_php_rs::convert::IntoZval;
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendHashTable, Zval};
-use ext_php_rs::convert::IntoZval;
 use tokio_util::sync::CancellationToken;
 
 use crate::convert;

@@ -93,7 +93,12 @@ impl Context {
     /// binary String (`"…".b`) is sent as binary for a `-bin` key. The core refuses reserved
     /// keys (`grpc-*`, `content-type`, …) and values that are not printable ASCII
     /// (`HmsFfi::InvalidArgument`).
-    fn set_header(ruby: &Ruby, rb_self: &Context, key: String, value: RString) -> Result<(), Error> {
+    fn set_header(
+        ruby: &Ruby,
+        rb_self: &Context,
+        key: String,
+        value: RString,
+    ) -> Result<(), Error> {
         let c = &rb_self.inner;
         let r = if value.enc_get() == ruby.ascii8bit_encindex() {
             c.set_header_bin(&key, &crate::convert::copy(value))
