@@ -1,18 +1,46 @@
 //! `HmsFfi::Client`: calls release the GVL while they wait and stop waiting when Ruby
-//! interrupts the thread (`Thread#raise`, `Thread#kill`, Ctrl-C).
+//! interrupts the thread (`Thread#raise`, `Thread#kill`, Ctrl-C) or another thread cancels their
+//! `HmsFfi::CancelToken`.
 
 use std::time::Duration;
 
 use magnus::r_hash::ForEach;
 use magnus::{function, method, prelude::*, Error, RHash, RModule, Ruby, Value as RValue};
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
-use crate::cancel::CancelToken;
 use crate::convert;
 use crate::errors::to_ruby;
 use crate::gvl::without_gvl;
 use crate::ocore::{self, runtime, CallOptions, Code, Metadata, MethodRow};
 use crate::schema::{method_rows, Schema};
+
+/// `HmsFfi::CancelToken`: cancels the calls it was passed to (`call(…, cancel: token)`), from
+/// any Ruby thread, through the core's `CallOptions::cancel`: a cancelled call fails with
+/// `HmsFfi::Cancelled` and the server's handler sees its context cancelled. One token may
+/// cancel several calls.
+#[magnus::wrap(class = "HmsFfi::CancelToken", free_immediately, size)]
+pub(crate) struct CancelToken {
+    pub(crate) inner: CancellationToken,
+}
+
+impl CancelToken {
+    fn new() -> CancelToken {
+        CancelToken {
+            inner: CancellationToken::new(),
+        }
+    }
+
+    /// Cancels every call made with this token, now and later.
+    fn cancel(&self) {
+        self.inner.cancel();
+    }
+
+    /// True once #cancel was called.
+    fn cancelled(&self) -> bool {
+        self.inner.is_cancelled()
+    }
+}
 
 /// A connection to a server; `lib/hms_ffi/client.rb` adds keyword arguments.
 #[magnus::wrap(class = "HmsFfi::Client", free_immediately, size)]
@@ -149,6 +177,11 @@ impl Client {
 
 pub(crate) fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     module.define_module_function("_connect", function!(connect, 2))?;
+    let class = module.define_class("CancelToken", ruby.class_object())?;
+    class.define_singleton_method("new", function!(CancelToken::new, 0))?;
+    class.define_method("cancel", method!(CancelToken::cancel, 0))?;
+    class.define_method("cancelled?", method!(CancelToken::cancelled, 0))?;
+
     let class = module.define_class("Client", ruby.class_object())?;
     class.undef_default_alloc_func();
     class.define_method("_call", method!(Client::call, 6))?;

@@ -18,7 +18,6 @@
 
 pub use ::hms_ffi_core as ocore;
 
-mod cancel;
 mod client;
 mod context;
 mod convert;
@@ -31,7 +30,7 @@ mod server;
 mod entry {
     use magnus::{prelude::*, Error, Ruby};
 
-    use crate::{cancel, client, context, schema, server};
+    use crate::{client, context, schema, server};
 
     /// Defines `HmsFfi::Schema`, `Server`, `Client`, `CancelToken`, `Context` and
     /// `HmsFfi._connect`.
@@ -42,7 +41,6 @@ mod entry {
         schema::define(ruby, module)?;
         server::define(ruby, module)?;
         client::define(ruby, module)?;
-        cancel::define(ruby, module)?;
         context::define(ruby, module)?;
         Ok(())
     }
