@@ -32,21 +32,29 @@ module HmsFfi
 
     # Runs calls on this thread until #shutdown (from another thread or a block), or until a
     # signal such as Ctrl-C (Interrupt) or SIGTERM, which shuts the server down and returns.
-    def serve
-      @serve_thread = Thread.current
+    # `threads: n` runs blocks on n Ruby threads (this one and n - 1 more), so that a block may
+    # wait, for instance on a call to this same server, while other calls go on.
+    def serve(threads: 1)
+      @serve_threads = [Thread.current]
+      helpers = Array.new([threads.to_i, 1].max - 1) do
+        Thread.new { _serve(@handlers) }.tap { |t| t.report_on_exception = false }
+      end
+      @serve_threads.concat(helpers)
       _serve(@handlers)
     rescue Interrupt, SignalException
-      @serve_thread = nil
+      @serve_threads = [] # nobody serves now: shutdown answers what is queued
       shutdown
     ensure
-      @serve_thread = nil
+      _close_queue if helpers&.any?
+      helpers&.each { |t| t.join(5) }
+      @serve_threads = []
     end
 
     # Stops accepting calls, lets calls in flight finish for up to `grace` seconds, then
     # closes every endpoint; #serve returns.
     def shutdown(grace: 5.0)
-      serving = @serve_thread
-      if serving.equal?(Thread.current)
+      serving = @serve_threads.first
+      if @serve_threads.include?(Thread.current)
         # From a block: this call must finish first, so the core stops in the background.
         _close_queue
         Thread.new { _shutdown(grace) }
@@ -69,7 +77,7 @@ module HmsFfi
     def setup(schema)
       @schema = schema
       @handlers = {}
-      @serve_thread = nil
+      @serve_threads = []
     end
   end
 end
