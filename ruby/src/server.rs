@@ -40,14 +40,13 @@ impl Server {
         max_concurrent_per_connection: Option<usize>,
         security: Option<String>,
     ) -> Result<Server, Error> {
-        let mut options = ocore::ServerOptions::for_binding(
-            "ruby",
+        let options = ocore::BindingOptions {
             max_message_bytes,
             max_concurrent_per_connection,
-        );
-        if let Some(path) = security {
-            options = rb_result(ruby, options.apply_security_file(path))?;
-        }
+            security: security.map(Into::into),
+            ..Default::default()
+        };
+        let options = rb_result(ruby, ocore::ServerOptions::for_binding("ruby", options))?;
         Ok(Server {
             inner: Arc::new(ocore::Server::with_options(schema.inner.clone(), options)),
             queue: CallQueue::new(),
