@@ -30,12 +30,20 @@ module HmsFfi
       self
     end
 
-    # Runs calls on this thread until #shutdown (from another thread or a block), or until a
-    # signal such as Ctrl-C (Interrupt) or SIGTERM, which shuts the server down and returns.
-    # `threads: n` runs blocks on n Ruby threads (this one and n - 1 more), so that a block may
-    # wait, for instance on a call to this same server, while other calls go on.
+    # Runs calls on this thread until #shutdown (from another thread or a block), or until
+    # SIGINT (Ctrl-C) or SIGTERM, which shut the server down gracefully and return. While it
+    # serves, it handles both signals itself (as Python's and PHP's serve do), also when the
+    # process started with them ignored, as a background job of a shell does; the previous
+    # handlers come back when it returns. `threads: n` runs blocks on n Ruby threads (this one
+    # and n - 1 more), so that a block may wait, for instance on a call to this same server,
+    # while other calls go on.
     def serve(threads: 1)
-      @serve_threads = [Thread.current]
+      serving = Thread.current
+      previous = { "INT" => Interrupt, "TERM" => SignalException }.to_h do |signal, kind|
+        raised = kind == Interrupt ? Interrupt.new : SignalException.new(signal)
+        [signal, trap(signal) { serving.raise(raised) }]
+      end
+      @serve_threads = [serving]
       helpers = Array.new([threads.to_i, 1].max - 1) do
         Thread.new { _serve(@handlers) }.tap { |t| t.report_on_exception = false }
       end
@@ -45,6 +53,7 @@ module HmsFfi
       @serve_threads = [] # nobody serves now: shutdown answers what is queued
       shutdown
     ensure
+      previous&.each { |signal, handler| trap(signal, handler) }
       _close_queue if helpers&.any?
       helpers&.each { |t| t.join(5) }
       @serve_threads = []
