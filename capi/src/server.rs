@@ -95,10 +95,16 @@ pub unsafe extern "C" fn hms_server_new_with_security(
         } else {
             text(language, "language")?
         };
-        let mut options = ocore::ServerOptions::for_binding(language, None, None);
-        if !security_path.is_null() {
-            options = options.apply_security_file(text(security_path, "security_path")?)?;
-        }
+        let security = if security_path.is_null() {
+            None
+        } else {
+            Some(text(security_path, "security_path")?.into())
+        };
+        let options = ocore::BindingOptions {
+            security,
+            ..Default::default()
+        };
+        let options = ocore::ServerOptions::for_binding(language, options)?;
         if out.is_null() {
             return Err(Error::new(Code::InvalidArgument, "out is NULL"));
         }

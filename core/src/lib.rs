@@ -83,7 +83,7 @@ pub use metadata::{Metadata, Reply};
 pub use peer::{PeerCertificate, PeerCredentials};
 pub use schema::{MethodInfo, MethodRow, Schema, StreamingKind};
 pub use security::{Policy, Security};
-pub use server::{CallQueue, Next, PendingCall, Server, ServerOptions};
+pub use server::{BindingOptions, CallQueue, Next, PendingCall, Server, ServerOptions};
 /// The token that cancels a call ([`CallOptions::cancel`]), re-exported for bindings.
 pub use tokio_util::sync::CancellationToken;
 pub use value::{Duration, Timestamp, Value};

@@ -23,10 +23,11 @@ impl Server {
         language: String,
         security: Option<String>,
     ) -> HmsResult<Arc<Server>> {
-        let mut options = ocore::ServerOptions::for_binding(&language, None, None);
-        if let Some(path) = security {
-            options = options.apply_security_file(path)?;
-        }
+        let options = ocore::BindingOptions {
+            security: security.map(Into::into),
+            ..Default::default()
+        };
+        let options = ocore::ServerOptions::for_binding(&language, options)?;
         Ok(Arc::new(Server(ocore::Server::with_options(
             schema.0.clone(),
             options,
