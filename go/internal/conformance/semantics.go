@@ -196,7 +196,7 @@ func checkOutcome(expect map[string]any, reply map[string]any, err error) string
 
 // RunSemantics runs every case against uri, printing FAIL/SKIP lines and the summary; it
 // returns the number of failures.
-func RunSemantics(uri string) int {
+func RunSemantics(uri string, passed, failed int) int {
 	cases, err := LoadSemantics()
 	if err != nil {
 		fmt.Println("FAIL calls.json:", err)
@@ -213,14 +213,14 @@ func RunSemantics(uri string) int {
 		return 1
 	}
 	defer client.Close()
-	passed, failed, skipped := 0, 0, 0
+	skipped := 0
 	for _, c := range cases {
 		if reason, ok := skips[c.Name]; ok {
 			skipped++
-			fmt.Printf("SKIP %s: %s\n", c.Name, reason)
+			fmt.Printf("SKIP semantics/%s: %s\n", c.Name, reason)
 		} else if why := CheckSemantics(c, client, uri); why != "" {
 			failed++
-			fmt.Printf("FAIL %s: %s\n", c.Name, why)
+			fmt.Printf("FAIL semantics/%s: %s\n", c.Name, why)
 		} else {
 			passed++
 		}

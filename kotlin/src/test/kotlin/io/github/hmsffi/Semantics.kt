@@ -120,16 +120,17 @@ object Semantics {
     }
 
     /** Every case against [uri]: FAIL/SKIP lines and "N passed, M failed, K skipped"; the failures. */
-    fun run(uri: String): Int {
+    /** Runs every case; prints the last line with `passed0`/`failed0` (earlier cases) added. */
+    fun run(uri: String, passed0: Int = 0, failed0: Int = 0): Int {
         val skips = skips("client")
-        var (passed, failed, skipped) = Triple(0, 0, 0)
+        var (passed, failed, skipped) = Triple(passed0, failed0, 0)
         Client.connect(uri).use { client ->
             for (case in cases()) {
                 val reason = skips[case.name]
                 val why = if (reason != null) null else check(case, client, uri)
                 when {
-                    reason != null -> { skipped++; println("SKIP ${case.name}: $reason") }
-                    why != null -> { failed++; println("FAIL ${case.name}: $why") }
+                    reason != null -> { skipped++; println("SKIP semantics/${case.name}: $reason") }
+                    why != null -> { failed++; println("FAIL semantics/${case.name}: $why") }
                     else -> passed++
                 }
             }
