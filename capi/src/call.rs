@@ -3,9 +3,8 @@
 
 use std::ffi::c_char;
 
-use tokio::sync::oneshot;
-
 use crate::error::{c_string, guard, obj, text, HmsError};
+use crate::ocore::later::LaterReply;
 use crate::ocore::{self, Code, Error};
 use crate::{slice, value_from_bytes, HmsBytes, HmsFormat};
 
@@ -14,7 +13,7 @@ use crate::{slice, value_from_bytes, HmsBytes, HmsFormat};
 pub struct HmsCall {
     pub(crate) ctx: ocore::Context,
     pub(crate) format: HmsFormat,
-    pub(crate) reply: oneshot::Sender<ocore::Result<Reply>>,
+    pub(crate) reply: LaterReply<Reply>,
 }
 
 /// What a foreign handler answered.

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::oneshot;
 
 use crate::call::{HmsCall, Reply};
 use crate::error::{c_string, guard, obj, text, HmsError};
+use crate::ocore::later::reply_later;
 use crate::ocore::{self, Code, Error};
 use crate::schema::HmsSchema;
 use crate::{value_to_bytes, HmsFormat};
@@ -48,20 +48,15 @@ impl Foreign {
         request: &[u8],
         ctx: ocore::Context,
     ) -> ocore::Result<Reply> {
-        let (tx, rx) = oneshot::channel();
+        let (later, reply) = reply_later();
         let call = Box::into_raw(Box::new(HmsCall {
             ctx,
             format,
-            reply: tx,
+            reply: later,
         }));
         // SAFETY: `call` is handed over to the handler, which completes (and frees) it.
         unsafe { (self.f)(self.user_data, call, request.as_ptr(), request.len()) };
-        rx.await.unwrap_or_else(|_| {
-            Err(Error::new(
-                Code::Internal,
-                "handler dropped the call without completing it",
-            ))
-        })
+        reply.await
     }
 }
 

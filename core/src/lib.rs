@@ -58,6 +58,7 @@ pub mod call;
 pub mod context;
 pub mod handler;
 pub mod interceptor;
+pub mod later;
 // transports
 pub mod transport;
 // security
