@@ -10,7 +10,7 @@ MATRIX_DEPS   :=
 CLIPPY_PKGS   :=
 -include mk/*.mk
 
-.PHONY: all build demo test test-core test-cli test-capi test-go go-lib test-py test-matrix test-interop py-install lint fmt fmt-check clippy features-check layers-check bench bench-warm bench-py bench-go fuzz clean
+.PHONY: all build demo test test-core test-cli test-capi test-go go-lib test-py test-matrix test-interop py-install lint fmt fmt-check clippy features-check layers-check parity bench bench-warm bench-py bench-go fuzz clean
 
 all: build
 
@@ -69,7 +69,13 @@ test-py: py-install
 test-matrix: py-install go-lib $(MATRIX_DEPS)
 	$(CARGO) build -p hms-ffi-core --example conformance
 	cd go && $(GO) build -o ../target/go/conformance ./cmd/conformance
-	$(PY_VENV)/bin/python tests/matrix/run.py --python $(PY_VENV)/bin/python
+	$(PY_VENV)/bin/python tests/matrix/run.py --python $(PY_VENV)/bin/python --parity-check
+
+## parity: docs/parity.md from a full matrix run (make test-matrix fails while it is stale).
+parity: py-install go-lib $(MATRIX_DEPS)
+	$(CARGO) build -p hms-ffi-core --example conformance
+	cd go && $(GO) build -o ../target/go/conformance ./cmd/conformance
+	$(PY_VENV)/bin/python tests/matrix/run.py --python $(PY_VENV)/bin/python --write-parity
 
 ## test-interop: hms-ffi against stock peers (grpcio client and server, grpcurl, the grpc-go
 ## interop client, curl over http:// and https://), loopback; the TLS tests make their

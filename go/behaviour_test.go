@@ -122,9 +122,10 @@ func TestContextCancellationReachesTheHandler(t *testing.T) {
 	srv, _ := hmsffi.NewServer(schema)
 	defer srv.Shutdown(context.Background())
 	cancelled := make(chan struct{})
+	var once sync.Once // the second call below ends in the handler too
 	srv.Handle(conformance.Service+"/Sleep", func(ctx context.Context, req map[string]any) (map[string]any, error) {
 		<-ctx.Done()
-		close(cancelled)
+		once.Do(func() { close(cancelled) })
 		return nil, ctx.Err()
 	})
 	uri := endpoints(t)["unix"]

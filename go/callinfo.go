@@ -1,25 +1,60 @@
 package hmsffi
 
 /*
+#include <stdlib.h>
 #include "hms_ffi.h"
 */
 import "C"
 
-import "context"
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"unsafe"
+)
 
-// CallInfo is what a handler knows about its caller besides the request; read it with
-// CallInfoFromContext.
+// CallInfo is what a handler knows about its call besides the request; read it with
+// CallInfoFromContext while the handler runs (the deadline is the context's own). It is read
+// from the core once, on first use.
 type CallInfo struct {
-	identity string
-	cred     *PeerCredentials
+	mu      sync.Mutex
+	call    *C.HmsCall // nil once the call is completed
+	fetched bool
+	info    callInfoJSON
+}
+
+type callInfoJSON struct {
+	Method      string           `json:"method"`
+	Metadata    [][2]string      `json:"metadata"`
+	TraceID     string           `json:"trace_id"`
+	Identity    *string          `json:"identity"`
+	Peer        string           `json:"peer"`
+	Transport   string           `json:"transport"`
+	Credentials *PeerCredentials `json:"peer_credentials"`
+	Certificate *struct {
+		Identity string `json:"identity"`
+		Subject  string `json:"subject"`
+		DER      []int  `json:"der"`
+	} `json:"peer_certificate"`
+	md MD
 }
 
 // PeerCredentials are the kernel's credentials of a unix caller (unix://, grpc+unix://).
 type PeerCredentials struct {
-	UID uint32
-	GID uint32
+	UID uint32 `json:"uid"`
+	GID uint32 `json:"gid"`
 	// PID is the caller's process id, or -1 where the platform does not report it.
-	PID int32
+	PID int32 `json:"pid"`
+}
+
+// PeerCertificate is the certificate a client presented over mutual TLS.
+type PeerCertificate struct {
+	// Identity is the certificate's first URI SAN, else its first DNS SAN, else its CN.
+	Identity string
+	// Subject is the distinguished name (RFC 4514), e.g. "CN=alice,O=Example".
+	Subject string
+	// DER is the whole certificate.
+	DER []byte
 }
 
 type callInfoKey struct{}
@@ -31,32 +66,87 @@ func CallInfoFromContext(ctx context.Context) (info *CallInfo, ok bool) {
 	return info, ok
 }
 
+// get reads the call's facts from the core on first use.
+func (c *CallInfo) get() *callInfoJSON {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.fetched && c.call != nil {
+		c.fetched = true
+		var out C.HmsBytes
+		if C.hms_call_info(c.call, &out) == 0 {
+			_ = json.Unmarshal(C.GoBytes(unsafe.Pointer(out.data), C.int(out.len)), &c.info)
+			C.hms_bytes_free(&out)
+		}
+		c.info.md = mdFromPairs(c.info.Metadata)
+	}
+	return &c.info
+}
+
+// finish is called before the call is completed: the call pointer is no longer valid after.
+func (c *CallInfo) finish() {
+	c.mu.Lock()
+	c.call = nil
+	c.mu.Unlock()
+}
+
+func (c *CallInfo) setMetadata(trailer bool, key, value string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.call == nil {
+		return NewError(FailedPrecondition, "the call is already completed")
+	}
+	ck, cv := C.CString(key), C.CString(value)
+	defer C.free(unsafe.Pointer(ck))
+	defer C.free(unsafe.Pointer(cv))
+	var e *C.HmsError
+	if C.hms_call_set_metadata(c.call, C.bool(trailer), ck, cv, &e) != 0 {
+		return takeError(e)
+	}
+	return nil
+}
+
+// Method is the full method name called: "package.Service/Method".
+func (c *CallInfo) Method() string { return c.get().Method }
+
+// Metadata is the request metadata the caller sent.
+func (c *CallInfo) Metadata() MD { return c.get().md }
+
+// TraceID is the call's trace id (from x-trace-id metadata, or generated).
+func (c *CallInfo) TraceID() string { return c.get().TraceID }
+
+// Peer is the caller as the transport sees it (inproc:NAME, unix:PATH, an address).
+func (c *CallInfo) Peer() string { return c.get().Peer }
+
+// Transport names the transport the call came over: inproc, unix, grpc, http, …
+func (c *CallInfo) Transport() string { return c.get().Transport }
+
 // Identity is the authenticated caller (`uid:1000` over unix, a bearer token's `sub`), or ""
 // when there is none (inproc).
 func (c *CallInfo) Identity() string {
-	return c.identity
+	if id := c.get().Identity; id != nil {
+		return *id
+	}
+	return ""
 }
 
 // PeerCredentials returns the kernel's credentials of a unix caller; ok is false on other
 // transports.
 func (c *CallInfo) PeerCredentials() (cred PeerCredentials, ok bool) {
-	if c.cred == nil {
-		return PeerCredentials{}, false
+	if p := c.get().Credentials; p != nil {
+		return *p, true
 	}
-	return *c.cred, true
+	return PeerCredentials{}, false
 }
 
-// newCallInfo reads the caller from call while it is still live.
-func newCallInfo(call *C.HmsCall) *CallInfo {
-	info := &CallInfo{}
-	if id := C.hms_call_identity(call); id != nil {
-		info.identity = C.GoString(id)
-		C.hms_string_free(id)
+// PeerCertificate returns the client certificate of a mutual-TLS caller; ok is false without.
+func (c *CallInfo) PeerCertificate() (cert PeerCertificate, ok bool) {
+	p := c.get().Certificate
+	if p == nil {
+		return PeerCertificate{}, false
 	}
-	var uid, gid C.uint32_t
-	var pid C.int32_t
-	if C.hms_call_peer_credentials(call, &uid, &gid, &pid) {
-		info.cred = &PeerCredentials{UID: uint32(uid), GID: uint32(gid), PID: int32(pid)}
+	der := make([]byte, len(p.DER))
+	for i, b := range p.DER {
+		der[i] = byte(b)
 	}
-	return info
+	return PeerCertificate{Identity: p.Identity, Subject: p.Subject, DER: der}, true
 }

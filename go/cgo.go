@@ -25,7 +25,7 @@ package hmsffi
 #include "hms_ffi.h"
 
 extern void hmsGoHandler(void *user, HmsCall *call, uint8_t *req, size_t len);
-extern void hmsGoDone(void *user, int32_t code, uint8_t *reply, size_t len, HmsError *err);
+extern void hmsGoDone(void *user, int32_t code, uint8_t *reply, size_t len, uint8_t *md, size_t md_len, HmsError *err);
 
 static int32_t go_server_handle(HmsServer *s, const char *m, HmsFormat f, uintptr_t h, HmsError **e) {
 	return hms_server_handle(s, m, f, (HmsHandlerFn)hmsGoHandler, (void *)h, e);
@@ -33,7 +33,7 @@ static int32_t go_server_handle(HmsServer *s, const char *m, HmsFormat f, uintpt
 
 static uint64_t go_call_async(HmsClient *c, const char *m, HmsFormat f, const uint8_t *req, size_t n,
                               int64_t timeout_ms, const char **md, size_t n_md, uintptr_t h) {
-	return hms_client_call_async(c, m, f, req, n, timeout_ms, md, n_md, (HmsDoneFn)hmsGoDone, (void *)h);
+	return hms_client_call_async_with_metadata(c, m, f, req, n, timeout_ms, md, n_md, (HmsReplyFn)hmsGoDone, (void *)h);
 }
 */
 import "C"

@@ -36,8 +36,9 @@ type MethodInfo struct {
 }
 
 type result struct {
-	reply []byte
-	err   *Error
+	reply             []byte
+	err               *Error
+	headers, trailers MD
 }
 
 // Metadata is sent with a call; see WithMetadata.
@@ -95,7 +96,7 @@ func Connect(ctx context.Context, uri string, opts ...ConnectOption) (*Client, e
 			return nil, r.err
 		}
 		c := &Client{ptr: r.ptr, uri: uri}
-		runtime.SetFinalizer(c, (*Client).Close)
+		runtime.SetFinalizer(c, (*Client).free)
 		return c, nil
 	case <-ctx.Done():
 		go func() {
@@ -125,8 +126,13 @@ func fromContextErr(err error) error {
 
 // Call calls a unary method. req is a proto.Message or a map[string]any; reply is a
 // proto.Message or a *map[string]any. The context's deadline travels to the server and its
-// cancellation cancels the call.
-func (c *Client) Call(ctx context.Context, method string, req any, reply any) error {
+// cancellation cancels the call (the handler's context is cancelled too). Header and Trailer
+// options capture the response metadata; an *Error carries it too.
+func (c *Client) Call(ctx context.Context, method string, req any, reply any, opts ...CallOption) error {
+	var o callOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	var format C.HmsFormat
 	var body []byte
 	var err error
@@ -184,6 +190,12 @@ func (c *Client) Call(ctx context.Context, method string, req any, reply any) er
 		<-ch // the callback runs exactly once, and frees the handle
 		return contextError(ctx)
 	}
+	if o.header != nil {
+		*o.header = res.headers
+	}
+	if o.trailer != nil {
+		*o.trailer = res.trailers
+	}
 	if res.err != nil && res.err.code == Canceled && ctx.Err() != nil {
 		return contextError(ctx)
 	}
@@ -218,13 +230,23 @@ func (c *Client) Methods() ([]MethodInfo, error) {
 	return list, err
 }
 
-// Close closes the connection; later calls fail with FailedPrecondition.
+// Close closes the connection; calls in flight and later calls fail with Canceled (reason
+// CLIENT_CLOSED), as on every transport. The client is freed when it is garbage.
 func (c *Client) Close() error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.ptr != nil {
+		C.hms_client_close(c.ptr)
+	}
+	return nil
+}
+
+// free releases the native client (the finalizer).
+func (c *Client) free() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.ptr != nil {
 		C.hms_client_free(c.ptr)
 		c.ptr = nil
 	}
-	return nil
 }

@@ -70,13 +70,19 @@ type Error struct {
 	message string
 	// FieldViolations lists invalid request fields (google.rpc.BadRequest).
 	FieldViolations []FieldViolation
-	// Reason is the machine-readable reason (google.rpc.ErrorInfo), if any.
-	Reason string
+	// Reason is the machine-readable reason (google.rpc.ErrorInfo), if any, with its Domain
+	// ("hms-ffi" when empty) and its metadata.
+	Reason       string
+	Domain       string
+	InfoMetadata map[string]string
 	// Stack and Detail come from google.rpc.DebugInfo: a remote exception's stack and text.
 	Stack  []string
 	Detail string
 	// Origin is where the error was raised, if known.
 	Origin *Origin
+	// Headers and Trailers are the response metadata the handler set before it failed (a
+	// client's error only).
+	Headers, Trailers MD
 	// Status is the serialized google.rpc.Status with every detail. A handler that returns an
 	// error it got from a call sends this Status on unchanged; set it to nil to send the fields.
 	Status []byte
@@ -182,8 +188,24 @@ func parseStatus(e *Error, status []byte) {
 			})
 		case "type.googleapis.com/google.rpc.ErrorInfo":
 			fields(value, func(n protowire.Number, _ protowire.Type, x []byte, _ uint64) {
-				if n == 1 {
+				switch n {
+				case 1:
 					e.Reason = string(x)
+				case 2:
+					e.Domain = string(x)
+				case 3:
+					var k, v string
+					fields(x, func(n protowire.Number, _ protowire.Type, y []byte, _ uint64) {
+						if n == 1 {
+							k = string(y)
+						} else if n == 2 {
+							v = string(y)
+						}
+					})
+					if e.InfoMetadata == nil {
+						e.InfoMetadata = map[string]string{}
+					}
+					e.InfoMetadata[k] = v
 				}
 			})
 		case "type.googleapis.com/google.rpc.DebugInfo":
@@ -248,8 +270,21 @@ func statusBytes(e *Error) []byte {
 		var info []byte
 		info = protowire.AppendTag(info, 1, protowire.BytesType)
 		info = protowire.AppendString(info, e.Reason)
+		domain := e.Domain
+		if domain == "" {
+			domain = "hms-ffi"
+		}
 		info = protowire.AppendTag(info, 2, protowire.BytesType)
-		info = protowire.AppendString(info, "hms-ffi")
+		info = protowire.AppendString(info, domain)
+		for k, v := range e.InfoMetadata {
+			var entry []byte
+			entry = protowire.AppendTag(entry, 1, protowire.BytesType)
+			entry = protowire.AppendString(entry, k)
+			entry = protowire.AppendTag(entry, 2, protowire.BytesType)
+			entry = protowire.AppendString(entry, v)
+			info = protowire.AppendTag(info, 3, protowire.BytesType)
+			info = protowire.AppendBytes(info, entry)
+		}
 		any("type.googleapis.com/google.rpc.ErrorInfo", info)
 	}
 	if len(e.Stack) > 0 || e.Detail != "" {

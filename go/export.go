@@ -23,13 +23,19 @@ func hmsGoHandler(user unsafe.Pointer, call *C.HmsCall, req *C.uint8_t, n C.size
 // hmsGoDone runs on an hms-ffi thread when an asynchronous call ends.
 //
 //export hmsGoDone
-func hmsGoDone(user unsafe.Pointer, code C.int32_t, reply *C.uint8_t, n C.size_t, err *C.HmsError) {
+func hmsGoDone(user unsafe.Pointer, code C.int32_t, reply *C.uint8_t, n C.size_t, md *C.uint8_t, mdLen C.size_t, err *C.HmsError) {
 	h := cgo.Handle(uintptr(user))
 	ch := h.Value().(chan result)
 	h.Delete()
-	if code == 0 {
-		ch <- result{reply: C.GoBytes(unsafe.Pointer(reply), C.int(n))}
-		return
+	var res result
+	if md != nil {
+		res.headers, res.trailers = parseResponseMetadata(C.GoBytes(unsafe.Pointer(md), C.int(mdLen)))
 	}
-	ch <- result{err: errorFromC(err)}
+	if code == 0 {
+		res.reply = C.GoBytes(unsafe.Pointer(reply), C.int(n))
+	} else {
+		res.err = errorFromC(err)
+		res.err.Headers, res.err.Trailers = res.headers, res.trailers
+	}
+	ch <- res
 }

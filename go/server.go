@@ -70,7 +70,8 @@ type route struct {
 // callContext carries the caller's deadline, cancellation and identity into the handler's
 // context.
 func callContext(call *C.HmsCall) (context.Context, func()) {
-	ctx, cancel := context.WithValue(context.Background(), callInfoKey{}, newCallInfo(call)), func() {}
+	info := &CallInfo{call: call}
+	ctx, cancel := context.WithValue(context.Background(), callInfoKey{}, info), func() {}
 	if ms := int64(C.hms_call_timeout_ms(call)); ms >= 0 {
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(ms)*time.Millisecond)
 	}
@@ -93,7 +94,7 @@ func callContext(call *C.HmsCall) (context.Context, func()) {
 		}
 	}()
 	// The watcher must be gone before the call is completed (and freed).
-	return ctx, func() { close(stop); <-exited; cancelAll(); cancel() }
+	return ctx, func() { close(stop); <-exited; info.finish(); cancelAll(); cancel() }
 }
 
 func (r *route) serve(call *C.HmsCall, request []byte) {

@@ -75,6 +75,17 @@ typedef void (*HmsDoneFn)(void *user_data,
                           size_t len,
                           const struct HmsError *err);
 
+// [`HmsDoneFn`] with the response headers and trailers: `response_md`/`response_md_len` hold
+// them as JSON, `{"headers": [[key, value], …], "trailers": […]}`, with a reply or with an
+// error, or are NULL/0 when the call brought none (valid only during the callback).
+typedef void (*HmsReplyFn)(void *user_data,
+                           int32_t code,
+                           const uint8_t *reply,
+                           size_t len,
+                           const uint8_t *response_md,
+                           size_t response_md_len,
+                           const struct HmsError *err);
+
 // A handler: called on an hms-ffi thread for each call with the request in the format it was
 // registered with. It must complete `call` exactly once, with [`crate::hms_call_reply`] or
 // [`crate::hms_call_fail`], from any thread, now or later; it must not block for long (hand
@@ -93,6 +104,40 @@ void hms_bytes_free(struct HmsBytes *bytes);
 
 // The library version, a static string.
 const char *hms_version(void);
+
+// Starts a call and returns at once with its id (0 if it could not start: then `done` has
+// already been called with the error). `done` is called exactly once, also after
+// [`hms_call_cancel`] (with `CANCELLED`).
+uint64_t hms_client_call_async(const struct HmsClient *client,
+                               const char *method,
+                               enum HmsFormat format,
+                               const uint8_t *request,
+                               size_t request_len,
+                               int64_t timeout_ms,
+                               const char *const *metadata_kv,
+                               size_t n_metadata,
+                               HmsDoneFn done,
+                               void *user_data);
+
+// [`hms_client_call_async`] whose `done` also receives the response headers and trailers.
+uint64_t hms_client_call_async_with_metadata(const struct HmsClient *client,
+                                             const char *method,
+                                             enum HmsFormat format,
+                                             const uint8_t *request,
+                                             size_t request_len,
+                                             int64_t timeout_ms,
+                                             const char *const *metadata_kv,
+                                             size_t n_metadata,
+                                             HmsReplyFn done,
+                                             void *user_data);
+
+// A fresh id for [`crate::hms_client_call`]'s `cancel_id`.
+uint64_t hms_cancel_id_new(void);
+
+// Cancels an asynchronous call (its `done` gets `CANCELLED` unless it already ended), or a
+// blocking call started with this `cancel_id`; an id whose call has not started yet or has
+// ended is ignored.
+void hms_call_cancel(uint64_t id);
 
 // The method called (`package.Service/Method`); valid until the call is completed. The
 // returned string must be freed with [`hms_string_free`].
@@ -121,6 +166,22 @@ bool hms_call_peer_credentials(const struct HmsCall *call,
                                uint32_t *uid,
                                uint32_t *gid,
                                int32_t *pid);
+
+// Everything a handler may read about its call, in one JSON object (free it with
+// `hms_bytes_free`): `method`, `metadata` (`[[key, value], …]` in order), `timeout_ms` (rounded
+// up, -1 without a deadline), `trace_id`, `identity` (or null), `peer`, `transport`,
+// `peer_credentials` (`{uid, gid, pid}` or null; pid -1 where unknown) and `peer_certificate`
+// (`{identity, subject, der: [bytes]}` or null). One crossing instead of one per field.
+int32_t hms_call_info(const struct HmsCall *call, struct HmsBytes *out);
+
+// Adds a response header (`trailer` false) or trailer (`trailer` true) to the call; the core
+// checks the key and value (`INVALID_ARGUMENT` for a reserved key such as `grpc-*` or
+// `content-type`; `FAILED_PRECONDITION` for a header after the headers went out).
+int32_t hms_call_set_metadata(const struct HmsCall *call,
+                              bool trailer,
+                              const char *key,
+                              const char *value,
+                              struct HmsError **err);
 
 // Completes the call with a reply in the handler's format, and frees `call`.
 void hms_call_reply(struct HmsCall *call, const uint8_t *data, size_t len);
@@ -151,13 +212,17 @@ int32_t hms_connect_with_schema(const char *uri,
 // Closes the connection and frees the client (NULL-safe).
 void hms_client_free(struct HmsClient *client);
 
+// Closes the connection without freeing the client: calls in flight and later calls end with
+// `CANCELLED` (reason `CLIENT_CLOSED`), as on every transport. Free it with `hms_client_free`.
+void hms_client_close(const struct HmsClient *client);
+
 // The server's methods as JSON: `[{"name", "input", "output", "kind"}, …]`.
 int32_t hms_client_methods(const struct HmsClient *client, struct HmsBytes *out);
 
 // Calls a unary method and blocks until the reply. `metadata` holds `n_metadata` key/value
 // pairs as 2×n strings; `timeout_ms` ≤ 0 means no deadline. `cancel_id` (0 for none) comes
-// from [`hms_cancel_id_new`]: [`hms_call_cancel`] with it, from another thread, ends the call
-// with `CANCELLED`. On success `reply` receives the reply in `format` (free with
+// from [`crate::hms_cancel_id_new`]: [`crate::hms_call_cancel`] with it, from another thread,
+// ends the call with `CANCELLED`. On success `reply` receives the reply in `format` (free with
 // `hms_bytes_free`).
 int32_t hms_client_call(const struct HmsClient *client,
                         const char *method,
@@ -171,27 +236,22 @@ int32_t hms_client_call(const struct HmsClient *client,
                         struct HmsBytes *reply,
                         struct HmsError **err);
 
-// Starts a call and returns at once with its id (0 if it could not start: then `done` has
-// already been called with the error). `done` is called exactly once, also after
-// [`hms_call_cancel`] (with `CANCELLED`).
-uint64_t hms_client_call_async(const struct HmsClient *client,
-                               const char *method,
-                               enum HmsFormat format,
-                               const uint8_t *request,
-                               size_t request_len,
-                               int64_t timeout_ms,
-                               const char *const *metadata_kv,
-                               size_t n_metadata,
-                               HmsDoneFn done,
-                               void *user_data);
-
-// A fresh id for [`hms_client_call`]'s `cancel_id`.
-uint64_t hms_cancel_id_new(void);
-
-// Cancels an asynchronous call (its `done` gets `CANCELLED` unless it already ended), or a
-// blocking call started with this `cancel_id`; an id whose call has not started yet or has
-// ended is ignored.
-void hms_call_cancel(uint64_t id);
+// [`hms_client_call`], also filling `response_metadata` (when not NULL; free with
+// `hms_bytes_free`) with the response headers and trailers as JSON,
+// `{"headers": [[key, value], …], "trailers": […]}` — empty when there are none — with a reply
+// or with an error.
+int32_t hms_client_call_with_metadata(const struct HmsClient *client,
+                                      const char *method,
+                                      enum HmsFormat format,
+                                      const uint8_t *request,
+                                      size_t request_len,
+                                      int64_t timeout_ms,
+                                      const char *const *metadata_kv,
+                                      size_t n_metadata,
+                                      uint64_t cancel_id,
+                                      struct HmsBytes *reply,
+                                      struct HmsBytes *response_md,
+                                      struct HmsError **err);
 
 // Frees an error (NULL-safe).
 void hms_error_free(struct HmsError *err);

@@ -3,18 +3,17 @@
 
 use std::ffi::c_char;
 
-use tokio::sync::oneshot;
-
-use crate::error::{c_string, text};
+use crate::error::{c_string, guard, obj, text, HmsError};
+use crate::ocore::later::LaterReply;
 use crate::ocore::{self, Code, Error};
-use crate::{slice, value_from_bytes, HmsFormat};
+use crate::{slice, value_from_bytes, HmsBytes, HmsFormat};
 
 /// A call in progress on the server. The handler owns it until it completes it.
 #[derive(Debug)]
 pub struct HmsCall {
     pub(crate) ctx: ocore::Context,
     pub(crate) format: HmsFormat,
-    pub(crate) reply: oneshot::Sender<ocore::Result<Reply>>,
+    pub(crate) reply: LaterReply<Reply>,
 }
 
 /// What a foreign handler answered.
@@ -107,6 +106,59 @@ pub unsafe extern "C" fn hms_call_peer_credentials(
     true
 }
 
+/// Everything a handler may read about its call, in one JSON object (free it with
+/// `hms_bytes_free`): `method`, `metadata` (`[[key, value], …]` in order), `timeout_ms` (rounded
+/// up, -1 without a deadline), `trace_id`, `identity` (or null), `peer`, `transport`,
+/// `peer_credentials` (`{uid, gid, pid}` or null; pid -1 where unknown) and `peer_certificate`
+/// (`{identity, subject, der: [bytes]}` or null). One crossing instead of one per field.
+#[no_mangle]
+pub unsafe extern "C" fn hms_call_info(call: *const HmsCall, out: *mut HmsBytes) -> i32 {
+    let (Some(c), Some(out)) = (call.as_ref(), out.as_mut()) else {
+        return Code::InvalidArgument.as_i32();
+    };
+    let ctx = &c.ctx;
+    let metadata: Vec<[&str; 2]> = ctx.metadata().iter().map(|(k, v)| [k, v]).collect();
+    let info = serde_json::json!({
+        "method": ctx.method(),
+        "metadata": metadata,
+        "timeout_ms": hms_call_timeout_ms(call),
+        "trace_id": ctx.trace_id(),
+        "identity": ctx.identity(),
+        "peer": ctx.peer(),
+        "transport": ctx.transport(),
+        "peer_credentials": ctx.peer_credentials().map(|p| serde_json::json!({
+            "uid": p.uid, "gid": p.gid, "pid": p.pid.unwrap_or(-1),
+        })),
+        "peer_certificate": ctx.peer_certificate().map(|p| serde_json::json!({
+            "identity": p.identity, "subject": p.subject, "der": p.der,
+        })),
+    });
+    *out = HmsBytes::from_vec(info.to_string().into_bytes());
+    0
+}
+
+/// Adds a response header (`trailer` false) or trailer (`trailer` true) to the call; the core
+/// checks the key and value (`INVALID_ARGUMENT` for a reserved key such as `grpc-*` or
+/// `content-type`; `FAILED_PRECONDITION` for a header after the headers went out).
+#[no_mangle]
+pub unsafe extern "C" fn hms_call_set_metadata(
+    call: *const HmsCall,
+    trailer: bool,
+    key: *const c_char,
+    value: *const c_char,
+    err: *mut *mut HmsError,
+) -> i32 {
+    guard(err, || {
+        let c = obj(call, "call")?;
+        let (key, value) = (text(key, "key")?, text(value, "value")?);
+        if trailer {
+            c.ctx.set_trailer(key, value)
+        } else {
+            c.ctx.set_header(key, value)
+        }
+    })
+}
+
 /// Completes the call with a reply in the handler's format, and frees `call`.
 #[no_mangle]
 pub unsafe extern "C" fn hms_call_reply(call: *mut HmsCall, data: *const u8, len: usize) {
@@ -118,6 +170,10 @@ pub unsafe extern "C" fn hms_call_reply(call: *mut HmsCall, data: *const u8, len
     let reply = match call.format {
         HmsFormat::Proto => Ok(Reply::Bytes(bytes.to_vec())),
         HmsFormat::Value => value_from_bytes(bytes).map(Reply::Value).map_err(|e| {
+            // A reply nested too deep stays RESOURCE_EXHAUSTED (as in every binding).
+            if e.code() == Code::ResourceExhausted {
+                return e;
+            }
             Error::new(
                 Code::Internal,
                 format!("handler replied with an invalid value: {}", e.message()),

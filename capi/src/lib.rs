@@ -19,12 +19,14 @@
 
 pub use ::hms_ffi_core as ocore;
 
+mod async_call;
 mod call;
 mod client;
 mod error;
 mod schema;
 mod server;
 
+pub use async_call::*;
 pub use call::*;
 pub use client::*;
 pub use error::*;

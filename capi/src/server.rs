@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::oneshot;
 
 use crate::call::{HmsCall, Reply};
 use crate::error::{c_string, guard, obj, text, HmsError};
+use crate::ocore::later::reply_later;
 use crate::ocore::{self, Code, Error};
 use crate::schema::HmsSchema;
 use crate::{value_to_bytes, HmsFormat};
@@ -48,20 +48,15 @@ impl Foreign {
         request: &[u8],
         ctx: ocore::Context,
     ) -> ocore::Result<Reply> {
-        let (tx, rx) = oneshot::channel();
+        let (later, reply) = reply_later();
         let call = Box::into_raw(Box::new(HmsCall {
             ctx,
             format,
-            reply: tx,
+            reply: later,
         }));
         // SAFETY: `call` is handed over to the handler, which completes (and frees) it.
         unsafe { (self.f)(self.user_data, call, request.as_ptr(), request.len()) };
-        rx.await.unwrap_or_else(|_| {
-            Err(Error::new(
-                Code::Internal,
-                "handler dropped the call without completing it",
-            ))
-        })
+        reply.await
     }
 }
 
@@ -95,10 +90,16 @@ pub unsafe extern "C" fn hms_server_new_with_security(
         } else {
             text(language, "language")?
         };
-        let mut options = ocore::ServerOptions::for_binding(language, None, None);
-        if !security_path.is_null() {
-            options = options.apply_security_file(text(security_path, "security_path")?)?;
-        }
+        let security = if security_path.is_null() {
+            None
+        } else {
+            Some(text(security_path, "security_path")?.into())
+        };
+        let options = ocore::BindingOptions {
+            security,
+            ..Default::default()
+        };
+        let options = ocore::ServerOptions::for_binding(language, options)?;
         if out.is_null() {
             return Err(Error::new(Code::InvalidArgument, "out is NULL"));
         }

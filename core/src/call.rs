@@ -25,6 +25,20 @@ pub struct CallHead {
     pub codec: Codec,
     /// Trace id ("" for none).
     pub trace_id: String,
+    /// The caller's cancellation, for an in-process handler to see (never on a wire: the
+    /// network transports cancel by ending the call's stream).
+    pub cancel: CallerCancel,
+}
+
+/// The caller's cancellation token carried by a [`CallHead`]; heads compare equal whatever
+/// tokens they carry.
+#[derive(Debug, Clone, Default)]
+pub struct CallerCancel(pub Option<tokio_util::sync::CancellationToken>);
+
+impl PartialEq for CallerCancel {
+    fn eq(&self, _: &CallerCancel) -> bool {
+        true
+    }
 }
 
 /// The method every server answers with its schema (discovery).

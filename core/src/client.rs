@@ -267,6 +267,7 @@ impl Client {
             metadata: opts.metadata.clone(),
             codec,
             trace_id: String::new(),
+            cancel: crate::call::CallerCancel(opts.cancel.clone()),
         };
         (head, opts.cancel.clone())
     }
@@ -496,11 +497,13 @@ async fn send<T>(
             None => std::future::pending().await,
         }
     };
+    // Cancellation first: a handler that saw it may have answered already.
     tokio::select! {
-        r = call => r,
+        biased;
         _ = cancelled => {
             Err(Error::new(Code::Cancelled, "call cancelled by the caller"))
         }
         _ = closed.cancelled() => Err(Error::client_closed()),
+        r = call => r,
     }
 }

@@ -317,10 +317,18 @@ pub fn encode_cbor(v: &Value) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Decodes CBOR into a value tree; bad bytes are `InvalidArgument`.
+/// Decodes CBOR into a value tree; bad bytes are `InvalidArgument`, nesting past `max_depth`
+/// `ResourceExhausted` (`NESTING_TOO_DEEP`).
 pub fn decode_cbor(bytes: &[u8], max_depth: usize) -> Result<Value> {
     let c: ciborium::Value =
         ciborium::de::from_reader_with_recursion_limit(bytes, max_depth.saturating_add(1))
-            .map_err(|e| Error::new(Code::InvalidArgument, format!("invalid CBOR: {e}")))?;
+            .map_err(|e| match e {
+                // Nested past the limit: refused as any too-deep value, not as bad bytes.
+                ciborium::de::Error::RecursionLimitExceeded => Error::resource_exhausted(
+                    "NESTING_TOO_DEEP",
+                    format!("CBOR value nests deeper than the limit of {max_depth}"),
+                ),
+                e => Error::new(Code::InvalidArgument, format!("invalid CBOR: {e}")),
+            })?;
     from_cbor(c, 0, max_depth)
 }

@@ -245,6 +245,9 @@ impl Error {
             origin,
         } = parts;
         let relayed = details.debug_info.take();
+        // An error with no stack here and none carried gets no DebugInfo (a typed binding
+        // such as UniFFI has no stack to give).
+        let had_debug = !stack.is_empty() || relayed.is_some();
         let mut stack_entries = stack;
         let mut detail = raised;
         if let Some(relayed) = relayed {
@@ -259,11 +262,10 @@ impl Error {
                 detail = relayed.detail;
             }
         }
-        details.debug_info =
-            (!stack_entries.is_empty() || !detail.is_empty()).then_some(DebugInfo {
-                stack_entries,
-                detail,
-            });
+        details.debug_info = had_debug.then_some(DebugInfo {
+            stack_entries,
+            detail,
+        });
         // Code OK is refused by `Error::new`, which keeps the reason that says so.
         let mut err = Error::new(Code::from_i32(code), parts_message).with_details(details);
         if let Some(info) = err.details_mut().error_info.as_mut() {

@@ -58,6 +58,7 @@ pub mod call;
 pub mod context;
 pub mod handler;
 pub mod interceptor;
+pub mod later;
 // transports
 pub mod transport;
 // security
@@ -83,5 +84,7 @@ pub use metadata::{Metadata, Reply};
 pub use peer::{PeerCertificate, PeerCredentials};
 pub use schema::{MethodInfo, MethodRow, Schema, StreamingKind};
 pub use security::{Policy, Security};
-pub use server::{CallQueue, Next, PendingCall, Server, ServerOptions};
+pub use server::{BindingOptions, CallQueue, Next, PendingCall, Server, ServerOptions};
+/// The token that cancels a call ([`CallOptions::cancel`]), re-exported for bindings.
+pub use tokio_util::sync::CancellationToken;
 pub use value::{Duration, Timestamp, Value};

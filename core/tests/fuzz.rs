@@ -96,6 +96,7 @@ proptest! {
             metadata: [(key, value)].into_iter().collect(),
             codec: hms_ffi_core::Codec::Json,
             trace_id: "t1".into(),
+            ..Default::default()
         };
         let body = head.to_header(payload.clone().into()).encode_to_vec();
         let payload_start = body.len() - payload.len();

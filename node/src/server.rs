@@ -88,13 +88,12 @@ impl Server {
         on_cancel: OnCancel,
         security: Option<String>,
     ) -> napi::Result<Server> {
-        let mut options = ServerOptions {
+        let options = core::BindingOptions {
+            security: security.map(Into::into),
             decode: FOR_JS,
-            ..ServerOptions::for_binding("node", None, None)
+            ..Default::default()
         };
-        if let Some(path) = security {
-            options = js(options.apply_security_file(path))?;
-        }
+        let options = js(ServerOptions::for_binding("node", options))?;
         Ok(Server {
             inner: Arc::new(core::Server::with_options(schema.inner.clone(), options)),
             on_cancel: Arc::new(on_cancel),

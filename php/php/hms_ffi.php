@@ -11,8 +11,9 @@ namespace HmsFfi;
  * ('NOT_FOUND'), getDetails() the structured details: field_violations (list of
  * ['field' => 'items[2].price', 'description' => …]), error_info (['reason', 'domain',
  * 'metadata'] or null), debug_info (['stack_entries' => list, 'detail' => …] or null) and
- * origin (['language', 'service', 'method'] or null). Throw a subclass from a handler to answer
- * with that code.
+ * origin (['language', 'service', 'method'] or null), and headers and trailers (the response
+ * metadata of the failed call, getHeaders() and getTrailers()). Throw a subclass from a handler
+ * to answer with that code.
  */
 abstract class Exception extends \Exception
 {
@@ -60,6 +61,8 @@ abstract class Exception extends \Exception
             'debug_info' => $details['debug_info'] ?? null,
             'origin' => $details['origin'] ?? null,
             'other' => $details['other'] ?? [],
+            'headers' => $details['headers'] ?? [],
+            'trailers' => $details['trailers'] ?? [],
         ];
     }
 
@@ -79,6 +82,26 @@ abstract class Exception extends \Exception
     public function getFieldViolations(): array
     {
         return $this->details['field_violations'];
+    }
+
+    /**
+     * The response headers the failed call carried (first value of each key).
+     *
+     * @return array<string, string>
+     */
+    public function getHeaders(): array
+    {
+        return $this->details['headers'];
+    }
+
+    /**
+     * The response trailers the failed call carried (first value of each key).
+     *
+     * @return array<string, string>
+     */
+    public function getTrailers(): array
+    {
+        return $this->details['trailers'];
     }
 
     /**

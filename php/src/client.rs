@@ -8,7 +8,8 @@ use ext_php_rs::types::{ZendHashTable, Zval};
 
 use crate::convert;
 use crate::errors::{self, php_result};
-use crate::ocore::{self, runtime, CallOptions, Code, Metadata};
+use crate::ocore::{self, runtime, CallOptions, Code, Metadata, Reply, Value};
+use crate::pending::{self, PendingCall};
 use crate::pump;
 use crate::schema::{method_list, MethodRow, Schema};
 
@@ -88,26 +89,47 @@ impl Client {
         request: &ZendHashTable,
         options: Option<&ZendHashTable>,
     ) -> PhpResult<Zval> {
+        let reply = self.blocking(method, request, options)?;
+        convert::to_php(&reply.message)
+    }
+
+    /// `call()`, returning `['reply' => array, 'headers' => array, 'trailers' => array]`: the
+    /// reply with the response headers and trailers the handler set (first value of each
+    /// key). A failed call's are on the exception (`getHeaders()`, `getTrailers()`).
+    ///
+    /// @param array<string, mixed> $request
+    /// @param array{timeout?: float|int, metadata?: array<string, string>} $options
+    /// @return array{reply: array<string, mixed>, headers: array<string, string>, trailers: array<string, string>}
+    pub fn call_with_metadata(
+        &self,
+        method: &str,
+        request: &ZendHashTable,
+        options: Option<&ZendHashTable>,
+    ) -> PhpResult<Zval> {
+        let reply = self.blocking(method, request, options)?;
+        pending::with_metadata(&reply)
+    }
+
+    /// Starts a call and returns at once: the `PendingCall` is polled (`isDone()`), waited on
+    /// (`wait()`) or cancelled (`cancel()`) by this thread; several may be in flight at once.
+    /// Options as for `call()`.
+    ///
+    /// @param array<string, mixed> $request
+    /// @param array{timeout?: float|int, metadata?: array<string, string>} $options
+    pub fn start(
+        &self,
+        method: &str,
+        request: &ZendHashTable,
+        options: Option<&ZendHashTable>,
+    ) -> PhpResult<PendingCall> {
         let value = convert::from_php_array(request)?;
         let opts = call_options(options)?;
-        let r = if pump::has_local_servers() {
-            // The call runs on the core's runtime; this thread waits, running its own servers'
-            // handlers meanwhile (a PHP server of this process may be the one called).
-            let (tx, rx) = mpsc::channel();
-            let (client, method) = (self.inner.clone(), method.to_string());
-            runtime::runtime().spawn(async move {
-                let _ = tx.send(client.call(&method, &value, &opts).await);
-            });
-            pump::wait(rx).unwrap_or_else(|| {
-                Err(ocore::Error::new(
-                    Code::Internal,
-                    "the call ended without an answer",
-                ))
-            })
-        } else {
-            runtime::block_on(self.inner.call(method, &value, &opts)).and_then(|r| r)
-        };
-        convert::to_php(&php_result(r)?)
+        Ok(PendingCall::start(
+            self.inner.clone(),
+            method.to_string(),
+            value,
+            opts,
+        ))
     }
 
     /// Every method the server offers: list of `['name' =>, 'input' =>, 'output' =>, 'kind' =>]`.
@@ -129,8 +151,38 @@ impl Client {
         self.inner.endpoint().to_string()
     }
 
-    /// Closes the connection.
+    /// Closes the connection: calls in flight and later ones fail with `CancelledException`.
     pub fn close(&self) {
         self.inner.close();
+    }
+}
+
+impl Client {
+    /// One call, blocking this thread; it runs this thread's servers' handlers meanwhile (a PHP
+    /// server of this process may be the one called).
+    fn blocking(
+        &self,
+        method: &str,
+        request: &ZendHashTable,
+        options: Option<&ZendHashTable>,
+    ) -> PhpResult<Reply<Value>> {
+        let value = convert::from_php_array(request)?;
+        let opts = call_options(options)?;
+        let r = if pump::has_local_servers() {
+            let (tx, rx) = mpsc::channel();
+            let (client, method) = (self.inner.clone(), method.to_string());
+            runtime::runtime().spawn(async move {
+                let _ = tx.send(client.call_with_metadata(&method, &value, &opts).await);
+            });
+            pump::wait(rx).unwrap_or_else(|| {
+                Err(ocore::Error::new(
+                    Code::Internal,
+                    "the call ended without an answer",
+                ))
+            })
+        } else {
+            runtime::block_on(self.inner.call_with_metadata(method, &value, &opts)).and_then(|r| r)
+        };
+        php_result(r)
     }
 }

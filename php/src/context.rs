@@ -7,9 +7,11 @@ use ext_php_rs::boxed::ZBox;
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::ZendHashTable;
 
+use crate::errors::php_result;
 use crate::ocore;
 
-/// The context of one call: method, deadline, metadata, caller, trace id, cancellation.
+/// The context of one call: method, deadline, metadata, caller, trace id, cancellation, and the
+/// response headers and trailers the handler sets.
 #[php_class]
 #[derive(Debug)]
 #[php(name = "HmsFfi\\Context")]
@@ -93,5 +95,51 @@ impl Context {
     /// True once the caller cancelled, went away, or the deadline passed.
     pub fn is_cancelled(&self) -> bool {
         self.inner.is_cancelled()
+    }
+
+    /// The verified certificate of a mutual-TLS client as `['identity' => string, 'subject' =>
+    /// string, 'der' => string]` (`der` the DER bytes), or null.
+    ///
+    /// @return array{identity: string, subject: string, der: string}|null
+    pub fn peer_certificate(&self) -> PhpResult<Option<ZBox<ZendHashTable>>> {
+        let Some(c) = self.inner.peer_certificate() else {
+            return Ok(None);
+        };
+        let mut out = ZendHashTable::new();
+        out.insert("identity", c.identity.as_str())?;
+        out.insert("subject", c.subject.as_str())?;
+        out.insert("der", ext_php_rs::binary::Binary::from(c.der.clone()))?;
+        Ok(Some(out))
+    }
+
+    /// Adds a response header (gRPC initial metadata), sent with the reply or the error. The
+    /// core refuses reserved keys (`grpc-*`, `content-type`, …) and values that are not
+    /// printable ASCII (`InvalidArgumentException`); binary values go through `setHeaderBin()`.
+    pub fn set_header(&self, key: &str, value: &str) -> PhpResult<()> {
+        php_result(self.inner.set_header(key, value))
+    }
+
+    /// Adds a response header with a binary value, for a `-bin` key.
+    pub fn set_header_bin(
+        &self,
+        key: &str,
+        value: ext_php_rs::binary::Binary<u8>,
+    ) -> PhpResult<()> {
+        php_result(self.inner.set_header_bin(key, &Vec::from(value)))
+    }
+
+    /// Adds a response trailer (gRPC trailing metadata), sent with the reply or the error; the
+    /// same keys and values as `setHeader()`.
+    pub fn set_trailer(&self, key: &str, value: &str) -> PhpResult<()> {
+        php_result(self.inner.set_trailer(key, value))
+    }
+
+    /// Adds a response trailer with a binary value, for a `-bin` key.
+    pub fn set_trailer_bin(
+        &self,
+        key: &str,
+        value: ext_php_rs::binary::Binary<u8>,
+    ) -> PhpResult<()> {
+        php_result(self.inner.set_trailer_bin(key, &Vec::from(value)))
     }
 }

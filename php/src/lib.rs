@@ -26,6 +26,7 @@ mod client;
 mod context;
 mod convert;
 mod errors;
+mod pending;
 mod pump;
 mod schema;
 mod server;
@@ -59,6 +60,7 @@ mod entry {
             .class::<context::Context>()
             .class::<server::Server>()
             .class::<client::Client>()
+            .class::<pending::PendingCall>()
             .request_startup_function(request_startup)
     }
 }

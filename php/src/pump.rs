@@ -93,12 +93,12 @@ impl Handlers {
             Next::Idle => Step::Idle,
             Next::Closed => Step::Closed,
             Next::Call(mut call) => {
-                let handler = self.map.borrow().get(call.method()).cloned();
-                RUNNING.with(|r| r.borrow_mut().push(self.address()));
-                let result = match handler {
-                    Some(h) => invoke(&h, &mut call),
-                    None => Err(ocore::Error::new(Code::Unimplemented, call.method())),
+                let Some(handler) = self.map.borrow().get(call.method()).cloned() else {
+                    call.reply_unhandled();
+                    return Step::Ran;
                 };
+                RUNNING.with(|r| r.borrow_mut().push(self.address()));
+                let result = invoke(&handler, &mut call);
                 RUNNING.with(|r| r.borrow_mut().pop());
                 call.reply(result);
                 if let Some(grace) = self.stop_after_reply.take() {

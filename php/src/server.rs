@@ -63,20 +63,21 @@ impl Server {
     ///
     /// @param array{max_message_bytes?: int, max_concurrent_per_connection?: int, security?: string} $options
     pub fn __construct(schema: &Schema, options: Option<&ZendHashTable>) -> PhpResult<Server> {
-        let mut opts = ocore::ServerOptions::for_binding(
-            "php",
-            option_usize(options, "max_message_bytes")?,
-            option_usize(options, "max_concurrent_per_connection")?,
-        );
-        opts.decode = crate::convert::DECODE;
         // A security option that is not a path is refused: dropping it would serve without
         // the policy and limits it names.
-        if let Some(v) = options.and_then(|o| o.get("security")) {
-            let path = v.string().ok_or_else(|| {
+        let security = match options.and_then(|o| o.get("security")) {
+            Some(v) => Some(v.string().ok_or_else(|| {
                 errors::bad_option("'security' must be the path of a security file".into())
-            })?;
-            opts = php_result(opts.apply_security_file(path))?;
-        }
+            })?),
+            None => None,
+        };
+        let opts = ocore::BindingOptions {
+            max_message_bytes: option_usize(options, "max_message_bytes")?,
+            max_concurrent_per_connection: option_usize(options, "max_concurrent_per_connection")?,
+            security: security.map(Into::into),
+            decode: crate::convert::DECODE,
+        };
+        let opts = php_result(ocore::ServerOptions::for_binding("php", opts))?;
         let inner = Arc::new(ocore::Server::with_options(schema.inner.clone(), opts));
         Ok(Server {
             handlers: Handlers::new(inner.clone()),

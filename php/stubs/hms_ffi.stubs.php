@@ -59,6 +59,27 @@ class Client
     public function call(string $method, array $request, ?array $options = null): mixed {}
 
     /**
+     * `call()`, returning `['reply' => array, 'headers' => array, 'trailers' => array]`: the
+     * reply with the response headers and trailers the handler set (first value of each
+     * key). A failed call's are on the exception (`getHeaders()`, `getTrailers()`).
+     *
+     * @param array<string, mixed> $request
+     * @param array{timeout?: float|int, metadata?: array<string, string>} $options
+     * @return array{reply: array<string, mixed>, headers: array<string, string>, trailers: array<string, string>}
+     */
+    public function callWithMetadata(string $method, array $request, ?array $options = null): mixed {}
+
+    /**
+     * Starts a call and returns at once: the `PendingCall` is polled (`isDone()`), waited on
+     * (`wait()`) or cancelled (`cancel()`) by this thread; several may be in flight at once.
+     * Options as for `call()`.
+     *
+     * @param array<string, mixed> $request
+     * @param array{timeout?: float|int, metadata?: array<string, string>} $options
+     */
+    public function start(string $method, array $request, ?array $options = null): \HmsFfi\PendingCall {}
+
+    /**
      * Every method the server offers: list of `['name' =>, 'input' =>, 'output' =>, 'kind' =>]`.
      *
      * @return list<array{name: string, input: string, output: string, kind: string}>
@@ -71,13 +92,16 @@ class Client
     /** The endpoint connected to. */
     public function endpoint(): string {}
 
-    /** Closes the connection. */
+    /** Closes the connection: calls in flight and later ones fail with `CancelledException`. */
     public function close(): void {}
 
     public function __construct() {}
 }
 
-/** The context of one call: method, deadline, metadata, caller, trace id, cancellation. */
+/**
+ * The context of one call: method, deadline, metadata, caller, trace id, cancellation, and the
+ * response headers and trailers the handler sets.
+ */
 class Context
 {
     /** The method called, `package.Service/Method`. */
@@ -119,6 +143,33 @@ class Context
     /** True once the caller cancelled, went away, or the deadline passed. */
     public function isCancelled(): bool {}
 
+    /**
+     * The verified certificate of a mutual-TLS client as `['identity' => string, 'subject' =>
+     * string, 'der' => string]` (`der` the DER bytes), or null.
+     *
+     * @return array{identity: string, subject: string, der: string}|null
+     */
+    public function peerCertificate(): ?array {}
+
+    /**
+     * Adds a response header (gRPC initial metadata), sent with the reply or the error. The
+     * core refuses reserved keys (`grpc-*`, `content-type`, …) and values that are not
+     * printable ASCII (`InvalidArgumentException`); binary values go through `setHeaderBin()`.
+     */
+    public function setHeader(string $key, string $value): void {}
+
+    /** Adds a response header with a binary value, for a `-bin` key. */
+    public function setHeaderBin(string $key, string $value): void {}
+
+    /**
+     * Adds a response trailer (gRPC trailing metadata), sent with the reply or the error; the
+     * same keys and values as `setHeader()`.
+     */
+    public function setTrailer(string $key, string $value): void {}
+
+    /** Adds a response trailer with a binary value, for a `-bin` key. */
+    public function setTrailerBin(string $key, string $value): void {}
+
     public function __construct() {}
 }
 
@@ -143,8 +194,9 @@ class DeadlineExceededException extends \HmsFfi\Exception
  * ('NOT_FOUND'), getDetails() the structured details: field_violations (list of
  * ['field' => 'items[2].price', 'description' => …]), error_info (['reason', 'domain',
  * 'metadata'] or null), debug_info (['stack_entries' => list, 'detail' => …] or null) and
- * origin (['language', 'service', 'method'] or null). Throw a subclass from a handler to answer
- * with that code.
+ * origin (['language', 'service', 'method'] or null), and headers and trailers (the response
+ * metadata of the failed call, getHeaders() and getTrailers()). Throw a subclass from a handler
+ * to answer with that code.
  */
 abstract class Exception extends \Exception
 {
@@ -166,6 +218,20 @@ abstract class Exception extends \Exception
 
     /** @return list<array{field: string, description: string}> */
     public function getFieldViolations(): array {}
+
+    /**
+     * The response headers the failed call carried (first value of each key).
+     *
+     * @return array<string, string>
+     */
+    public function getHeaders(): array {}
+
+    /**
+     * The response trailers the failed call carried (first value of each key).
+     *
+     * @return array<string, string>
+     */
+    public function getTrailers(): array {}
 
     /**
      * The exception class for a gRPC code number (UnknownException for numbers outside 1..16).
@@ -230,6 +296,39 @@ class OutOfRangeException extends \HmsFfi\Exception
     public const CODE = 11;
 
     public const CODE_NAME = 'OUT_OF_RANGE';
+}
+
+/** A call in flight. */
+class PendingCall
+{
+    /**
+     * True once the call has ended (with a reply or an error). Never blocks, and runs no
+     * handler: a call to a server of this same process goes on only while this thread waits
+     * (`wait()`, a blocking call or `serve()`).
+     */
+    public function isDone(): bool {}
+
+    /**
+     * Waits for the reply and returns it, or throws the call's `HmsFfi\…Exception`.
+     *
+     * @return array<string, mixed>
+     */
+    public function wait(): mixed {}
+
+    /**
+     * `wait()`, returning `['reply' => …, 'headers' => …, 'trailers' => …]`.
+     *
+     * @return array{reply: array<string, mixed>, headers: array<string, string>, trailers: array<string, string>}
+     */
+    public function waitWithMetadata(): mixed {}
+
+    /**
+     * Cancels the call: it ends with `CancelledException` (unless it had already ended), and
+     * the server's handler sees its context cancelled.
+     */
+    public function cancel(): void {}
+
+    public function __construct() {}
 }
 
 /** gRPC code 7 `PERMISSION_DENIED`. */

@@ -1,6 +1,7 @@
 <?php
 // The shared conformance vectors (tests/conformance) in PHP: notation, comparison, the
-// conformance server's handlers. Used by the PHPUnit tests and tests/matrix/php/conformance.php.
+// conformance server's handlers (with the Semantics methods, Semantics.php). Used by the PHPUnit
+// tests and tests/matrix/php/conformance.php.
 
 declare(strict_types=1);
 
@@ -211,17 +212,15 @@ final class Conformance
         $server->method(self::SERVICE . '/Echo', $echo);
         $server->method(self::SERVICE . '/EchoScalars', $echo);
         $server->method(self::SERVICE . '/Fail', function (array $req, Context $ctx): array {
-            $code = 2;
-            for ($i = 1; $i <= 16; $i++) {
-                if (Exception::classForCode($i)::CODE_NAME === $req['code']) {
-                    $code = $i;
-                }
-            }
             $violations = array_map(
                 fn(string $path) => ['field' => $path, 'description' => 'invalid'],
                 $req['violation_paths'],
             );
-            throw Exception::fromStatus($code, $req['message'], ['field_violations' => $violations]);
+            $details = ['field_violations' => $violations];
+            if ($req['reason'] !== '') {
+                $details['error_info'] = ['reason' => $req['reason'], 'domain' => 'conformance.example', 'metadata' => ['case' => $req['reason']]];
+            }
+            throw Exception::fromStatus(self::codeNumber($req['code']), $req['message'], $details);
         });
         $server->method(self::SERVICE . '/Sleep', function (array $req, Context $ctx): array {
             $until = microtime(true) + $req['millis'] / 1000;
@@ -233,7 +232,19 @@ final class Conformance
             }
             return [];
         });
+        Semantics::serveOn($server);
         return $server;
+    }
+
+    /** The number of a gRPC code name ('NOT_FOUND' → 5; UNKNOWN for names it does not know). */
+    public static function codeNumber(string $name): int
+    {
+        for ($i = 1; $i <= 16; $i++) {
+            if (Exception::classForCode($i)::CODE_NAME === $name) {
+                return $i;
+            }
+        }
+        return 2;
     }
 
     /** Runs every case against `$client`; returns [passed, failures]. */

@@ -2,17 +2,15 @@
 //! loop by a Python `starter`, which reports back through a callback that completes a Rust
 //! future. Dropping the future (deadline, cancellation) cancels the coroutine.
 
-use std::sync::Mutex;
-
 use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyTuple};
-use tokio::sync::oneshot;
 
 use crate::context::Context;
 use crate::convert;
 use crate::errors;
+use crate::ocore;
 use crate::ocore::handler::{BoxFuture, UnaryHandler};
-use crate::ocore::{self, Code, Error};
+use crate::ocore::later::{reply_later, LaterReply};
 
 /// Runs `starter(request, ctx, done) -> cancel` for each call.
 pub(crate) struct AsyncHandler {
@@ -34,10 +32,10 @@ impl Drop for CancelOnDrop {
     }
 }
 
-type Reply = oneshot::Sender<ocore::Result<ocore::Value>>;
-
-fn done_callback(py: Python<'_>, tx: Reply) -> PyResult<Bound<'_, PyCFunction>> {
-    let tx = Mutex::new(Some(tx));
+fn done_callback(
+    py: Python<'_>,
+    later: LaterReply<ocore::Value>,
+) -> PyResult<Bound<'_, PyCFunction>> {
     PyCFunction::new_closure(
         py,
         None,
@@ -51,9 +49,7 @@ fn done_callback(py: Python<'_>, tx: Reply) -> PyResult<Bound<'_, PyCFunction>> 
             } else {
                 Err(errors::from_py(py, PyErr::from_value(value)))
             };
-            if let Some(tx) = tx.lock().ok().and_then(|mut t| t.take()) {
-                let _ = tx.send(result);
-            }
+            later.send(result);
             Ok(())
         },
     )
@@ -65,22 +61,17 @@ impl UnaryHandler for AsyncHandler {
         request: ocore::Value,
         ctx: ocore::Context,
     ) -> BoxFuture<'static, ocore::Result<ocore::Value>> {
-        let (tx, rx) = oneshot::channel();
+        let (later, reply) = reply_later();
         let started = Python::attach(|py| -> PyResult<Py<PyAny>> {
             let req = convert::to_py(py, &request)?;
             let ctx = Bound::new(py, Context::from(ctx))?;
-            let done = done_callback(py, tx)?;
+            let done = done_callback(py, later)?;
             Ok(self.starter.bind(py).call1((req, ctx, done))?.unbind())
         });
         let started = started.map_err(|e| Python::attach(|py| errors::from_py(py, e)));
         Box::pin(async move {
             let mut guard = CancelOnDrop(Some(started?));
-            let result = rx.await.unwrap_or_else(|_| {
-                Err(Error::new(
-                    Code::Internal,
-                    "async handler finished without a result",
-                ))
-            });
+            let result = reply.await;
             guard.0 = None;
             result
         })

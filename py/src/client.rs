@@ -8,7 +8,7 @@ use pyo3::types::PyDict;
 
 use crate::convert;
 use crate::errors::{self, py_result};
-use crate::ocore::{self, runtime, CallOptions, Metadata};
+use crate::ocore::{self, runtime, CallOptions, CancellationToken, Metadata};
 use crate::schema::{method_tuples, MethodTuple, Schema};
 
 /// A connection to a server; the public `hms_ffi.Client` wraps it.
@@ -65,6 +65,21 @@ impl Client {
     }
 }
 
+/// A call started by `call_with_callback`.
+#[pyclass(module = "hms_ffi._native", frozen)]
+pub(crate) struct CallHandle {
+    token: CancellationToken,
+}
+
+#[pymethods]
+impl CallHandle {
+    /// Cancels the call: its callback gets `hms_ffi.Cancelled`, the server's handler sees
+    /// `ctx.cancelled`. Cancelling a finished call does nothing.
+    fn cancel(&self) {
+        self.token.cancel();
+    }
+}
+
 /// Response metadata as a Python dict.
 type Dict = HashMap<String, String>;
 
@@ -104,7 +119,8 @@ impl Client {
     }
 
     /// Starts a call and returns at once; `callback(ok, reply_or_exception)` runs later on a
-    /// worker thread with the GIL (the Python layer turns it into an asyncio future).
+    /// worker thread with the GIL (the Python layer turns it into an asyncio future). The
+    /// returned handle's `cancel()` ends the call with `hms_ffi.Cancelled`.
     #[pyo3(signature = (method, request, callback, timeout = None, metadata = None))]
     fn call_with_callback(
         &self,
@@ -113,9 +129,11 @@ impl Client {
         callback: Py<PyAny>,
         timeout: Option<f64>,
         metadata: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
+    ) -> PyResult<CallHandle> {
         let value = convert::from_py(request)?;
-        let opts = options(timeout, metadata)?;
+        let mut opts = options(timeout, metadata)?;
+        let token = CancellationToken::new();
+        opts.cancel = Some(token.clone());
         let client = self.inner.clone();
         runtime::runtime().spawn(async move {
             let result = client.call(&method, &value, &opts).await;
@@ -137,7 +155,7 @@ impl Client {
             })
             .await;
         });
-        Ok(())
+        Ok(CallHandle { token })
     }
 
     /// Every method the server offers, as `(name, input type, output type, kind)`.

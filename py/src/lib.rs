@@ -32,6 +32,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<schema::Schema>()?;
     m.add_class::<server::Server>()?;
     m.add_class::<client::Client>()?;
+    m.add_class::<client::CallHandle>()?;
     m.add_class::<context::Context>()?;
     m.add_function(wrap_pyfunction!(client::connect, m)?)?;
     m.add_function(wrap_pyfunction!(_register_errors, m)?)?;

@@ -46,14 +46,13 @@ impl Server {
         max_concurrent_per_connection: Option<usize>,
         security: Option<std::path::PathBuf>,
     ) -> PyResult<Server> {
-        let mut options = ocore::ServerOptions::for_binding(
-            "python",
+        let options = ocore::BindingOptions {
             max_message_bytes,
             max_concurrent_per_connection,
-        );
-        if let Some(path) = security {
-            options = py_result(py, options.apply_security_file(path))?;
-        }
+            security,
+            ..Default::default()
+        };
+        let options = py_result(py, ocore::ServerOptions::for_binding("python", options))?;
         Ok(Server {
             inner: Arc::new(ocore::Server::with_options(schema.inner.clone(), options)),
         })

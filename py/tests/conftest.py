@@ -45,3 +45,19 @@ def conformance_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]
     clients = {"inproc": hms_ffi.connect(name), "unix": hms_ffi.connect(f"unix://{path}")}
     yield clients
     server.shutdown(grace=1.0)
+
+
+@pytest.fixture(scope="module")
+def semantics_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """One conformance server on every transport for a module: the endpoints by transport."""
+    path = tmp_path_factory.mktemp("sem")
+    server = conformance_server()
+    uris = {
+        "inproc": server.listen(f"inproc://py-semantics-{next(_counter)}"),
+        "unix": server.listen(f"unix://{path}/sem.sock"),
+        "grpc": server.listen("grpc://127.0.0.1:0"),
+        "http": server.listen("http://127.0.0.1:0"),
+        "ws": server.listen("ws://127.0.0.1:0"),
+    }
+    yield uris
+    server.shutdown(grace=1.0)

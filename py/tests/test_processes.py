@@ -205,6 +205,6 @@ def test_schema_is_discovered_from_the_server(tmp_path) -> None:
     client = hms_ffi.connect(f"unix://{tmp_path}/d.sock")
     kinds = {m.name.split("/")[1]: m.kind for m in client.methods()}
     assert kinds["Echo"] == "unary" and kinds["Bidi"] == "bidi_streaming" and kinds["ServerStream"] == "server_streaming"
-    assert client.schema.services() == ["hms.conformance.v1.Conformance"]
+    assert client.schema.services() == ["hms.conformance.v1.Conformance", "hms.conformance.v1.Semantics"]
     assert hms_ffi.Schema.load(PROTO).services() == client.schema.services()
     server.shutdown()

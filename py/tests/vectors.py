@@ -8,6 +8,7 @@ import json
 import math
 import pathlib
 import re
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
@@ -75,6 +76,11 @@ def _tagged(tag: str, v: Any) -> Any:
         return parse_timestamp(v)
     if tag == "duration":
         return parse_duration(v)
+    if tag == "nest_list":
+        nested: list = []
+        for _ in range(v):
+            nested = [nested]
+        return nested
     raise AssertionError(f"unknown notation tag ${tag}")
 
 
@@ -169,8 +175,7 @@ def conformance_server(**options: Any) -> hms_ffi.Server:
 
     @server.method(f"{SERVICE}/Fail")
     def fail(req: Dict[str, Any], ctx: hms_ffi.Context) -> Dict[str, Any]:
-        code = hms_ffi.Code[req["code"]] if req["code"] in hms_ffi.Code.__members__ else hms_ffi.Code.UNKNOWN
-        raise hms_ffi.ERROR_CLASSES[code](req["message"], field_violations=[(p, "rejected by the handler") for p in req["violation_paths"]])
+        raise failure(req)
 
     @server.method(f"{SERVICE}/Sleep")
     def sleep(req: Dict[str, Any], ctx: hms_ffi.Context) -> Dict[str, Any]:
@@ -181,4 +186,134 @@ def conformance_server(**options: Any) -> hms_ffi.Server:
             time.sleep(min(0.01, max(0.0, end - time.monotonic())))
         return {}
 
+    serve_semantics(server)
     return server
+
+
+# --- Call semantics (tests/conformance/README.md, "Call semantics") -----------------------------
+
+SEMANTICS = "hms.conformance.v1.Semantics"
+SKIPS = json.loads((CONFORMANCE / "semantics" / "skips.json").read_text())
+
+
+def failure(req: Dict[str, Any]) -> hms_ffi.Error:
+    """The error `Conformance/Fail` raises for a FailRequest (code OK included: the core refuses it)."""
+    code = hms_ffi.Code[req["code"]] if req["code"] in hms_ffi.Code.__members__ else hms_ffi.Code.UNKNOWN
+    violations = [(p, "rejected by the handler") for p in req.get("violation_paths") or []]
+    details: Dict[str, Any] = {}
+    if req.get("reason"):
+        details["error_info"] = {"reason": req["reason"], "domain": "conformance.example", "metadata": {"case": req["reason"]}}
+    return hms_ffi.ERROR_CLASSES[code](req["message"], details, code=code, field_violations=violations)
+
+
+def serve_semantics(server: hms_ffi.Server) -> None:
+    """`Semantics/Context` and `Semantics/Relay` as the README specifies them."""
+
+    @server.method(f"{SEMANTICS}/Context")
+    def context(req: Dict[str, Any], ctx: hms_ffi.Context) -> Dict[str, Any]:
+        for k, v in req["set_headers"].items():
+            ctx.set_header(k, v)
+        for k, v in req["set_trailers"].items():
+            ctx.set_trailer(k, v)
+        if req["fail_code"]:
+            raise failure({"code": req["fail_code"], "message": req["fail_message"]})
+        if req["nest_reply"] > 0:
+            return {"nested": _tagged("nest_list", req["nest_reply"])}
+        return {
+            "method": ctx.method,
+            "metadata": {k: v for k, v in ctx.metadata.items() if k.startswith("x-conf-")},
+            "has_deadline": ctx.deadline is not None,
+            "has_trace_id": bool(ctx.trace_id),
+        }
+
+    @server.method(f"{SEMANTICS}/Relay")
+    def relay(req: Dict[str, Any], ctx: hms_ffi.Context) -> Dict[str, Any]:
+        with hms_ffi.connect(req["target"]) as upstream:
+            upstream.call(f"{SERVICE}/Fail", req["fail"], timeout=10)
+        raise AssertionError("Fail answered with a reply")
+
+
+@dataclass
+class SemanticCase:
+    name: str
+    raw: Dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return f"semantics/{self.name}"
+
+
+def load_semantic_cases() -> List[SemanticCase]:
+    out = []
+    for f in sorted((CONFORMANCE / "semantics").glob("*.json")):
+        if f.name == "skips.json":
+            continue
+        out.extend(SemanticCase(c["name"], c) for c in json.loads(f.read_text())["cases"])
+    return out
+
+
+def _self(j: Any, uri: str) -> Any:
+    if j == "$self":
+        return uri
+    if isinstance(j, dict):
+        return {k: _self(v, uri) for k, v in j.items()}
+    return j
+
+
+def _subset(actual: Dict[str, str], expected: Dict[str, str], what: str) -> None:
+    for k, v in expected.items():
+        assert actual.get(k) == v, f"{what}: expected {k}={v!r}, got {actual!r}"
+
+
+def _call(case: SemanticCase, client: hms_ffi.Client) -> Any:
+    c = case.raw
+    request = notation(_self(c["request"], client.endpoint))
+    timeout = c["timeout_ms"] / 1000 if "timeout_ms" in c else None  # none: no deadline
+    metadata = c.get("metadata")
+    if "cancel_after_ms" in c:
+        done = threading.Event()
+        outcome: List[Any] = []
+
+        def settle(ok: bool, value: Any) -> None:
+            outcome.append(value)
+            done.set()
+
+        handle = client._native.call_with_callback(c["method"], request, settle, timeout, metadata)
+        time.sleep(c["cancel_after_ms"] / 1000)
+        handle.cancel()
+        assert done.wait(10), "the cancelled call did not end"
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return hms_ffi.Reply(outcome[0], {}, {})
+    if c.get("client") == "closed":
+        client = hms_ffi.connect(client.endpoint)
+        client.close()
+    return client.call_with_metadata(c["method"], request, timeout=timeout, metadata=metadata)
+
+
+def check_semantic(case: SemanticCase, client: hms_ffi.Client) -> None:
+    """Runs one call-semantics case as a client; raises AssertionError with the reason."""
+    expect = case.raw["expect"]
+    try:
+        reply = _call(case, client)
+    except hms_ffi.Error as e:
+        assert "error" in expect, f"expected a reply, got {e!r} {e}"
+        exp = expect["error"]
+        assert e.code == hms_ffi.Code[exp["code"]], f"expected {exp['code']}, got {e}"
+        if "message_contains" in exp:
+            assert exp["message_contains"] in e.message, e.message
+        if "violations" in exp:
+            assert sorted({f for f, _ in e.field_violations}) == sorted(set(exp["violations"])), e.field_violations
+        if "reason" in exp:
+            assert e.reason == exp["reason"], f"reason {e.reason!r}"
+        for k, v in (exp.get("origin") or {}).items():
+            assert (e.origin or {}).get(k) == v, f"origin {e.origin!r}"
+        _subset(e.trailers, expect.get("trailers", {}), "trailers")
+        # A gRPC failure before any message is trailers-only: its headers come as trailers.
+        _subset({**e.trailers, **e.headers}, expect.get("headers", {}), "headers")
+        return
+    assert "reply" in expect, f"expected {expect['error']['code']}, got reply {reply.message!r}"
+    why = same(reply.message, notation(expect["reply"]))
+    assert why is None, why
+    _subset(reply.headers, expect.get("headers", {}), "headers")
+    _subset(reply.trailers, expect.get("trailers", {}), "trailers")

@@ -1,17 +1,46 @@
 //! `HmsFfi::Client`: calls release the GVL while they wait and stop waiting when Ruby
-//! interrupts the thread (`Thread#raise`, `Thread#kill`, Ctrl-C).
+//! interrupts the thread (`Thread#raise`, `Thread#kill`, Ctrl-C) or another thread cancels their
+//! `HmsFfi::CancelToken`.
 
 use std::time::Duration;
 
 use magnus::r_hash::ForEach;
 use magnus::{function, method, prelude::*, Error, RHash, RModule, Ruby, Value as RValue};
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use crate::convert;
 use crate::errors::to_ruby;
 use crate::gvl::without_gvl;
 use crate::ocore::{self, runtime, CallOptions, Code, Metadata, MethodRow};
 use crate::schema::{method_rows, Schema};
+
+/// `HmsFfi::CancelToken`: cancels the calls it was passed to (`call(…, cancel: token)`), from
+/// any Ruby thread, through the core's `CallOptions::cancel`: a cancelled call fails with
+/// `HmsFfi::Cancelled` and the server's handler sees its context cancelled. One token may
+/// cancel several calls.
+#[magnus::wrap(class = "HmsFfi::CancelToken", free_immediately, size)]
+pub(crate) struct CancelToken {
+    pub(crate) inner: CancellationToken,
+}
+
+impl CancelToken {
+    fn new() -> CancelToken {
+        CancelToken {
+            inner: CancellationToken::new(),
+        }
+    }
+
+    /// Cancels every call made with this token, now and later.
+    fn cancel(&self) {
+        self.inner.cancel();
+    }
+
+    /// True once #cancel was called.
+    fn cancelled(&self) -> bool {
+        self.inner.is_cancelled()
+    }
+}
 
 /// A connection to a server; `lib/hms_ffi/client.rb` adds keyword arguments.
 #[magnus::wrap(class = "HmsFfi::Client", free_immediately, size)]
@@ -88,7 +117,10 @@ fn metadata(metadata: Option<RHash>) -> Result<Metadata, Error> {
 }
 
 impl Client {
-    /// `_call(method, request, timeout, metadata)`: a unary call; the reply as a Hash.
+    /// `_call(method, request, timeout, metadata, cancel, with_metadata)`: a unary call; the
+    /// reply as a Hash, or `[reply, headers, trailers]` when `with_metadata` (response metadata
+    /// as Hashes of Strings, the first value of each key).
+    #[allow(clippy::too_many_arguments)]
     fn call(
         ruby: &Ruby,
         rb_self: &Client,
@@ -96,17 +128,28 @@ impl Client {
         request: RValue,
         timeout: Option<f64>,
         md: Option<RHash>,
+        cancel: Option<&CancelToken>,
+        with_metadata: bool,
     ) -> Result<RValue, Error> {
         let value = convert::from_ruby(ruby, request)?;
         let opts = CallOptions {
             timeout: timeout.map(|t| Duration::from_secs_f64(t.max(0.0))),
             metadata: metadata(md)?,
+            cancel: cancel.map(|c| c.inner.clone()),
             ..CallOptions::default()
         };
         let client = &rb_self.inner;
-        let reply = block_interruptibly(ruby, client.call(&method, &value, &opts))?
+        let reply = block_interruptibly(ruby, client.call_with_metadata(&method, &value, &opts))?
             .ok_or_else(|| interrupted(ruby))?;
-        convert::to_ruby(ruby, &reply)
+        let message = convert::to_ruby(ruby, &reply.message)?;
+        if !with_metadata {
+            return Ok(message);
+        }
+        let out = ruby.ary_new_capa(3);
+        out.push(message)?;
+        out.push(reply.headers.first_values())?;
+        out.push(reply.trailers.first_values())?;
+        Ok(out.as_value())
     }
 
     /// Every method the server offers, as `[name, input type, output type, kind]`.
@@ -134,9 +177,14 @@ impl Client {
 
 pub(crate) fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     module.define_module_function("_connect", function!(connect, 2))?;
+    let class = module.define_class("CancelToken", ruby.class_object())?;
+    class.define_singleton_method("new", function!(CancelToken::new, 0))?;
+    class.define_method("cancel", method!(CancelToken::cancel, 0))?;
+    class.define_method("cancelled?", method!(CancelToken::cancelled, 0))?;
+
     let class = module.define_class("Client", ruby.class_object())?;
     class.undef_default_alloc_func();
-    class.define_method("_call", method!(Client::call, 4))?;
+    class.define_method("_call", method!(Client::call, 6))?;
     class.define_method("methods", method!(Client::methods, 0))?;
     class.define_method("schema", method!(Client::schema, 0))?;
     class.define_method("endpoint", method!(Client::endpoint, 0))?;

@@ -4,11 +4,13 @@ use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use magnus::time::{Offset, Timespec};
-use magnus::{method, prelude::*, Error, RModule, Ruby, Time};
+use magnus::{method, prelude::*, Error, RHash, RModule, RString, Ruby, Time};
 
+use crate::errors::rb_result;
 use crate::ocore;
 
-/// The context of one call: method, deadline, metadata, caller, trace id, cancellation.
+/// The context of one call: method, deadline, metadata, caller, trace id, cancellation, and
+/// the response headers and trailers the handler sets.
 #[magnus::wrap(class = "HmsFfi::Context", free_immediately, size)]
 pub(crate) struct Context {
     inner: ocore::Context,
@@ -87,6 +89,55 @@ impl Context {
         self.inner.is_cancelled()
     }
 
+    /// Adds a response header (gRPC initial metadata), sent with the reply or the error. A
+    /// binary String (`"…".b`) is sent as binary for a `-bin` key. The core refuses reserved
+    /// keys (`grpc-*`, `content-type`, …) and values that are not printable ASCII
+    /// (`HmsFfi::InvalidArgument`).
+    fn set_header(
+        ruby: &Ruby,
+        rb_self: &Context,
+        key: String,
+        value: RString,
+    ) -> Result<(), Error> {
+        let c = &rb_self.inner;
+        let r = if value.enc_get() == ruby.ascii8bit_encindex() {
+            c.set_header_bin(&key, &crate::convert::copy(value))
+        } else {
+            c.set_header(&key, value.to_string()?)
+        };
+        rb_result(ruby, r)
+    }
+
+    /// Adds a response trailer (gRPC trailing metadata), sent with the reply or the error; the
+    /// same keys and values as #set_header.
+    fn set_trailer(
+        ruby: &Ruby,
+        rb_self: &Context,
+        key: String,
+        value: RString,
+    ) -> Result<(), Error> {
+        let c = &rb_self.inner;
+        let r = if value.enc_get() == ruby.ascii8bit_encindex() {
+            c.set_trailer_bin(&key, &crate::convert::copy(value))
+        } else {
+            c.set_trailer(&key, value.to_string()?)
+        };
+        rb_result(ruby, r)
+    }
+
+    /// The verified certificate of a mutual-TLS client as `{identity:, subject:, der:}` (`der`
+    /// a binary String), or nil.
+    fn peer_certificate(ruby: &Ruby, rb_self: &Context) -> Result<Option<RHash>, Error> {
+        let Some(cert) = rb_self.inner.peer_certificate() else {
+            return Ok(None);
+        };
+        let out = ruby.hash_new();
+        out.aset(ruby.to_symbol("identity"), cert.identity.as_str())?;
+        out.aset(ruby.to_symbol("subject"), cert.subject.as_str())?;
+        out.aset(ruby.to_symbol("der"), ruby.str_from_slice(&cert.der))?;
+        Ok(Some(out))
+    }
+
     fn inspect(&self) -> String {
         format!(
             "#<HmsFfi::Context method={:?} peer={:?} trace_id={:?}>",
@@ -110,6 +161,9 @@ pub(crate) fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     class.define_method("deadline", method!(Context::deadline, 0))?;
     class.define_method("time_remaining", method!(Context::time_remaining, 0))?;
     class.define_method("cancelled?", method!(Context::cancelled, 0))?;
+    class.define_method("set_header", method!(Context::set_header, 2))?;
+    class.define_method("set_trailer", method!(Context::set_trailer, 2))?;
+    class.define_method("peer_certificate", method!(Context::peer_certificate, 0))?;
     class.define_method("inspect", method!(Context::inspect, 0))?;
     Ok(())
 }

@@ -139,7 +139,8 @@ fn integer(i: Integer) -> Value {
     Value::BigInt(i.to_string())
 }
 
-fn copy(s: RString) -> Vec<u8> {
+/// The bytes of a String, copied.
+pub(crate) fn copy(s: RString) -> Vec<u8> {
     // SAFETY: the slice is copied at once, before any Ruby code can run.
     unsafe { s.as_slice() }.to_vec()
 }

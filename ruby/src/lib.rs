@@ -32,7 +32,8 @@ mod entry {
 
     use crate::{client, context, schema, server};
 
-    /// Defines `HmsFfi::Schema`, `Server`, `Client`, `Context` and `HmsFfi._connect`.
+    /// Defines `HmsFfi::Schema`, `Server`, `Client`, `CancelToken`, `Context` and
+    /// `HmsFfi._connect`.
     #[magnus::init(name = "hms_ffi")]
     fn init(ruby: &Ruby) -> Result<(), Error> {
         let module = ruby.define_module("HmsFfi")?;

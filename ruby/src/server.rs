@@ -11,7 +11,7 @@ use crate::context::Context;
 use crate::convert;
 use crate::errors::{self, rb_result};
 use crate::gvl::without_gvl;
-use crate::ocore::{self, CallQueue, Code, Next, PendingCall};
+use crate::ocore::{self, CallQueue, Next, PendingCall};
 use crate::schema::Schema;
 
 /// How long `serve` waits without the GVL before it looks at Ruby's interrupts again.
@@ -40,14 +40,13 @@ impl Server {
         max_concurrent_per_connection: Option<usize>,
         security: Option<String>,
     ) -> Result<Server, Error> {
-        let mut options = ocore::ServerOptions::for_binding(
-            "ruby",
+        let options = ocore::BindingOptions {
             max_message_bytes,
             max_concurrent_per_connection,
-        );
-        if let Some(path) = security {
-            options = rb_result(ruby, options.apply_security_file(path))?;
-        }
+            security: security.map(Into::into),
+            ..Default::default()
+        };
+        let options = rb_result(ruby, ocore::ServerOptions::for_binding("ruby", options))?;
         Ok(Server {
             inner: Arc::new(ocore::Server::with_options(schema.inner.clone(), options)),
             queue: CallQueue::new(),
@@ -133,8 +132,7 @@ fn run_call(ruby: &Ruby, handlers: RHash, mut call: PendingCall) -> Result<(), E
         .get(call.method())
         .and_then(|h: RValue| Proc::from_value(h))
     else {
-        let msg = format!("no Ruby block for {}", call.method());
-        call.reply(Err(ocore::Error::new(Code::Unimplemented, msg)));
+        call.reply_unhandled();
         return Ok(());
     };
     let request = call.take_request();

@@ -95,8 +95,9 @@ class ContextAndThreadsTest < Minitest::Test
     assert_equal({}, client.call(SLEEP, { millis: 1 }))
   end
 
-  def serve_in_child(signal)
+  def serve_in_child(signal, ignored: false)
     script = <<~RUBY
+      #{ignored ? "trap(#{signal.inspect}, 'IGNORE') # as a background job of a shell leaves it" : ''}
       require #{File.join(__dir__, 'vectors').inspect}
       server = Vectors.conformance_server
       server.listen(ARGV[0])
@@ -122,5 +123,13 @@ class ContextAndThreadsTest < Minitest::Test
 
   def test_sigint_ends_serve
     serve_in_child("INT")
+  end
+
+  def test_sigint_ends_serve_even_when_the_process_started_with_it_ignored
+    serve_in_child("INT", ignored: true)
+  end
+
+  def test_sigterm_ends_serve_even_when_the_process_started_with_it_ignored
+    serve_in_child("TERM", ignored: true)
   end
 end

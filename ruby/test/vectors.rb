@@ -1,12 +1,13 @@
 # frozen_string_literal: true
 
 # The shared conformance vectors (tests/conformance) in Ruby: notation, comparison, the
-# conformance service served by a Ruby server. Used by the minitest suite and by
-# tests/matrix/ruby/conformance.rb.
+# conformance service (with the Semantics methods, semantics.rb) served by a Ruby server. Used
+# by the minitest suite and by tests/matrix/ruby/conformance.rb.
 
 require "base64"
 require "json"
 require "hms_ffi"
+require_relative "semantics"
 
 module Vectors
   ROOT = File.expand_path("../..", __dir__)
@@ -138,7 +139,9 @@ module Vectors
     server.method("#{SERVICE}/Fail") do |req, _ctx|
       number = HmsFfi::CODES.fetch(req[:code].downcase.to_sym, HmsFfi::CODES[:unknown])
       violations = req[:violation_paths].map { |p| [p, "rejected by the handler"] }
-      raise HmsFfi::ERROR_CLASSES.fetch(number).new(req[:message], field_violations: violations)
+      info = { error_info: { reason: req[:reason], domain: "conformance.example", metadata: { "case" => req[:reason] } } }
+      raise HmsFfi::ERROR_CLASSES.fetch(number).new(req[:message], field_violations: violations,
+                                                                   details: req[:reason].empty? ? nil : info)
     end
     server.method("#{SERVICE}/Sleep") do |req, ctx|
       finish = Process.clock_gettime(Process::CLOCK_MONOTONIC) + req[:millis] / 1000.0
@@ -151,6 +154,7 @@ module Vectors
       end
       {}
     end
+    Semantics.serve_on(server)
     server
   end
 end

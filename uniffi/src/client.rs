@@ -2,10 +2,31 @@
 
 use std::sync::Arc;
 
-use crate::context::CallOptions;
+use crate::context::{entries, CallOptions, MetadataEntry};
 use crate::error::HmsResult;
 use crate::ocore::{self, mapping::notation};
 use crate::runtime::on_runtime;
+
+/// A reply with the response headers and trailers the handler set.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct CallReply {
+    /// The reply as typed JSON.
+    pub message: String,
+    /// The response headers (gRPC initial metadata).
+    pub headers: Vec<MetadataEntry>,
+    /// The response trailers (gRPC trailing metadata).
+    pub trailers: Vec<MetadataEntry>,
+}
+
+impl From<ocore::Reply<ocore::Value>> for CallReply {
+    fn from(r: ocore::Reply<ocore::Value>) -> CallReply {
+        CallReply {
+            message: notation::to_text(&r.message),
+            headers: entries(&r.headers),
+            trailers: entries(&r.trailers),
+        }
+    }
+}
 
 /// A connection to a server; calls may run concurrently from any thread.
 #[derive(Debug, uniffi::Object)]
@@ -60,6 +81,38 @@ impl Client {
         Ok(notation::to_text(&reply))
     }
 
+    /// [`call`](Client::call), returning the response headers and trailers too (an error's are
+    /// in its details).
+    pub fn call_with_metadata(
+        &self,
+        method: String,
+        request: String,
+        options: CallOptions,
+    ) -> HmsResult<CallReply> {
+        let request = notation::from_text(&request)?;
+        let options = options.into();
+        let call = self.0.call_with_metadata(&method, &request, &options);
+        Ok(ocore::runtime::block_on(call)??.into())
+    }
+
+    /// [`call_with_metadata`](Client::call_with_metadata) without blocking.
+    pub async fn call_with_metadata_async(
+        &self,
+        method: String,
+        request: String,
+        options: CallOptions,
+    ) -> HmsResult<CallReply> {
+        let request = notation::from_text(&request)?;
+        let client = self.0.clone();
+        let reply = on_runtime(async move {
+            client
+                .call_with_metadata(&method, &request, &options.into())
+                .await
+        })
+        .await?;
+        Ok(reply.into())
+    }
+
     /// Calls a unary method with the request message's protobuf bytes; returns the reply's.
     pub fn call_raw(
         &self,
@@ -99,7 +152,8 @@ impl Client {
         self.0.endpoint().to_string()
     }
 
-    /// Closes the connection; calls after it fail with `Unavailable`.
+    /// Closes the connection; calls in flight and after it fail with `Cancelled`
+    /// (`CLIENT_CLOSED`).
     pub fn disconnect(&self) {
         self.0.close()
     }

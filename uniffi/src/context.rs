@@ -1,6 +1,12 @@
-//! [`CallContext`]: what a handler sees besides the request (with [`PeerCredentials`]);
-//! [`MetadataEntry`] and [`CallOptions`] for calls.
+//! [`CallContext`]: what a handler sees besides the request (with [`PeerCredentials`] and
+//! [`PeerCertificate`]) and the response headers and trailers it sets; [`MetadataEntry`],
+//! [`CallOptions`] and [`CancelToken`] for calls.
 
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::error::HmsResult;
 use crate::ocore;
 
 /// One `key: value` metadata pair (keys are lower-case ASCII; a key may repeat).
@@ -21,6 +27,10 @@ pub struct CallOptions {
     /// Metadata sent with the call.
     #[uniffi(default)]
     pub metadata: Vec<MetadataEntry>,
+    /// Cancelling this token, from any thread, ends the call with `Cancelled` (the server's
+    /// handler sees its context cancelled).
+    #[uniffi(default)]
+    pub cancel: Option<Arc<CancelToken>>,
 }
 
 impl From<CallOptions> for ocore::CallOptions {
@@ -28,9 +38,54 @@ impl From<CallOptions> for ocore::CallOptions {
         ocore::CallOptions {
             timeout: o.timeout_ms.map(std::time::Duration::from_millis),
             metadata: o.metadata.into_iter().map(|e| (e.key, e.value)).collect(),
+            cancel: o.cancel.map(|c| c.0.clone()),
             ..ocore::CallOptions::default()
         }
     }
+}
+
+/// Cancels the calls whose [`CallOptions`] carry it (the core's cancellation token).
+#[derive(Debug, Default, uniffi::Object)]
+pub struct CancelToken(CancellationToken);
+
+#[uniffi::export]
+impl CancelToken {
+    /// A token not yet cancelled.
+    #[uniffi::constructor]
+    pub fn new() -> Arc<CancelToken> {
+        Arc::new(CancelToken::default())
+    }
+
+    /// Cancels every call made with this token, in flight or later.
+    pub fn cancel(&self) {
+        self.0.cancel()
+    }
+
+    /// True once cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.is_cancelled()
+    }
+}
+
+/// Metadata as entries, in order.
+pub(crate) fn entries(md: &ocore::Metadata) -> Vec<MetadataEntry> {
+    md.iter()
+        .map(|(k, v)| MetadataEntry {
+            key: k.to_string(),
+            value: v.to_string(),
+        })
+        .collect()
+}
+
+/// The certificate a client presented over mutual TLS (`grpcs://`, `https://`, `wss://`).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PeerCertificate {
+    /// The first URI SAN, else the first DNS SAN, else the subject's common name.
+    pub identity: String,
+    /// The subject's distinguished name (RFC 4514).
+    pub subject: String,
+    /// The whole certificate, DER-encoded.
+    pub der: Vec<u8>,
 }
 
 /// The kernel's credentials of a unix caller (`unix://`, `grpc+unix://`).
@@ -57,14 +112,7 @@ impl CallContext {
 
     /// The caller's metadata, in order.
     pub fn metadata(&self) -> Vec<MetadataEntry> {
-        self.0
-            .metadata()
-            .iter()
-            .map(|(k, v)| MetadataEntry {
-                key: k.to_string(),
-                value: v.to_string(),
-            })
-            .collect()
+        entries(self.0.metadata())
     }
 
     /// The first metadata value for `key` (case-insensitive).
@@ -103,8 +151,33 @@ impl CallContext {
         })
     }
 
+    /// The client certificate of a mutual-TLS caller; `None` without one.
+    pub fn peer_certificate(&self) -> Option<PeerCertificate> {
+        self.0.peer_certificate().map(|c| PeerCertificate {
+            identity: c.identity.clone(),
+            subject: c.subject.clone(),
+            der: c.der.clone(),
+        })
+    }
+
+    /// The transport the call came over (`inproc`, `unix`, `grpc`, …).
+    pub fn transport(&self) -> String {
+        self.0.transport().to_string()
+    }
+
     /// The trace id (from `x-trace-id` metadata, or generated).
     pub fn trace_id(&self) -> String {
         self.0.trace_id().to_string()
+    }
+
+    /// Adds a response header; a reserved key (`grpc-*`, `content-type`, …) is
+    /// `InvalidArgument`, a header after the headers went out `FailedPrecondition`.
+    pub fn set_header(&self, key: String, value: String) -> HmsResult<()> {
+        Ok(self.0.set_header(&key, value)?)
+    }
+
+    /// Adds a response trailer, sent with the outcome (a reply or an error).
+    pub fn set_trailer(&self, key: String, value: String) -> HmsResult<()> {
+        Ok(self.0.set_trailer(&key, value)?)
     }
 }

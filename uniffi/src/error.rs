@@ -99,6 +99,12 @@ pub struct ErrorDetails {
     /// Details of other types, as they came.
     #[uniffi(default)]
     pub other: Vec<AnyDetail>,
+    /// The response headers the handler set before it failed (a caller's error only).
+    #[uniffi(default)]
+    pub headers: Vec<crate::MetadataEntry>,
+    /// The response trailers the handler set before it failed (a caller's error only).
+    #[uniffi(default)]
+    pub trailers: Vec<crate::MetadataEntry>,
 }
 
 macro_rules! hms_error {
@@ -192,6 +198,8 @@ impl From<ocore::Error> for HmsError {
                     value: value.clone(),
                 })
                 .collect(),
+            headers: crate::context::entries(e.headers()),
+            trailers: crate::context::entries(e.trailers()),
         };
         HmsError::build(e.code(), e.message().to_string(), details)
     }

@@ -60,8 +60,8 @@ mod runtime;
 mod schema;
 mod server;
 
-pub use client::{connect_async, Client};
-pub use context::{CallContext, CallOptions, MetadataEntry};
+pub use client::{connect_async, CallReply, Client};
+pub use context::{CallContext, CallOptions, CancelToken, MetadataEntry, PeerCertificate};
 pub use error::{
     Code, DebugInfo, ErrorDetails, ErrorInfo, FieldViolation, HmsError, HmsResult, Origin,
 };

@@ -23,10 +23,11 @@ impl Server {
         language: String,
         security: Option<String>,
     ) -> HmsResult<Arc<Server>> {
-        let mut options = ocore::ServerOptions::for_binding(&language, None, None);
-        if let Some(path) = security {
-            options = options.apply_security_file(path)?;
-        }
+        let options = ocore::BindingOptions {
+            security: security.map(Into::into),
+            ..Default::default()
+        };
+        let options = ocore::ServerOptions::for_binding(&language, options)?;
         Ok(Arc::new(Server(ocore::Server::with_options(
             schema.0.clone(),
             options,
@@ -41,6 +42,10 @@ impl Server {
             // A reply the handler got wrong is the server's fault (Internal), with the reason
             // and details the core gave (INVALID_JSON, field violations).
             notation::from_text(&reply).map_err(|e| {
+                // A reply nested too deep stays RESOURCE_EXHAUSTED (as in every binding).
+                if e.code() == Code::ResourceExhausted {
+                    return e;
+                }
                 ocore::Error::new(Code::Internal, format!("handler reply: {}", e.message()))
                     .with_details(e.details().clone())
             })

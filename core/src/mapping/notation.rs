@@ -15,6 +15,7 @@
 //! | `{"$timestamp": "2024-02-29T12:34:56.789Z"}` | `Timestamp` |
 //! | `{"$duration": "1.5s"}` | `Duration` |
 //! | `{"$bytes_fill": {"byte": 120, "len": 3}}`, `{"$string_fill": {"text": "ab", "count": 2}}` | `Bytes`, `String` (compact forms for large test payloads) |
+//! | `{"$nest_list": 3}` | `[[[[]]]]`: an empty list inside that many lists (at most [`NEST_LIST_CAP`]) |
 //!
 //! [`to_text`] writes integers beyond ±2^53 as `$int` so that readers that hold every number as
 //! a double (JavaScript, Swift's `JSONSerialization`) lose nothing.
@@ -33,9 +34,23 @@ fn bad(what: String) -> Error {
     Error::new(Code::InvalidArgument, what).with_reason("INVALID_JSON")
 }
 
-/// Parses typed JSON text into a value; malformed text or tags are `InvalidArgument`.
+/// The most levels `$nest_list` builds (see [`from_json`]).
+pub const NEST_LIST_CAP: u64 = 1_000;
+
+/// Parses typed JSON text into a value; malformed text or tags are `InvalidArgument`, and
+/// nesting deeper than serde_json's 128 levels is `ResourceExhausted` (`NESTING_TOO_DEEP`).
 pub fn from_text(text: &str) -> Result<Value> {
-    let j: J = serde_json::from_str(text).map_err(|e| bad(format!("invalid JSON: {e}")))?;
+    let j: J = serde_json::from_str(text).map_err(|e| {
+        // serde_json stops at 128 levels: text nested that deep is refused as any native value.
+        if e.to_string().contains("recursion limit") {
+            Error::resource_exhausted(
+                "NESTING_TOO_DEEP",
+                format!("typed JSON nests deeper than the limit: {e}"),
+            )
+        } else {
+            bad(format!("invalid JSON: {e}"))
+        }
+    })?;
     from_json(&j)
 }
 
@@ -106,6 +121,19 @@ fn tagged(tag: &str, v: &J) -> Result<Value> {
             let byte = u8::try_from(count("byte")?)
                 .map_err(|_| bad("$bytes_fill byte must be 0..=255".into()))?;
             Value::Bytes(vec![byte; fill_len(count("len")?)?])
+        }
+        "nest_list" => {
+            // An empty list inside n lists, built without recursion. Deeper than
+            // NEST_LIST_CAP levels it stops there: the core refuses either the same way, and
+            // a deeper Rust `Value` would overflow the stack when it is dropped.
+            let n = v
+                .as_u64()
+                .ok_or_else(|| bad("$nest_list needs a count".into()))?;
+            let mut nested = Value::List(Vec::new());
+            for _ in 0..n.min(NEST_LIST_CAP) {
+                nested = Value::List(vec![nested]);
+            }
+            nested
         }
         "string_fill" => {
             let t = v

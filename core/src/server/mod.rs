@@ -28,7 +28,7 @@ use dispatch::Dispatcher;
 use routes::RouteEntry;
 
 pub use crate::call::{DescribeResponse, DESCRIBE_METHOD};
-pub use options::ServerOptions;
+pub use options::{BindingOptions, ServerOptions};
 pub use queue::{CallQueue, Next, PendingCall};
 
 /// A server: register handlers for the schema's methods, then [`listen`](Server::listen) on one

@@ -46,25 +46,41 @@ impl ServerOptions {
     }
 }
 
+/// What a language binding's users may set when they make a server; `None` keeps the default.
+/// [`ServerOptions::for_binding`] is the one server setup every binding uses.
+#[derive(Debug, Clone, Default)]
+pub struct BindingOptions {
+    /// Largest message, in bytes.
+    pub max_message_bytes: Option<usize>,
+    /// Most calls in flight on one connection.
+    pub max_concurrent_per_connection: Option<usize>,
+    /// The path of a security file (docs/security.md), applied after the limits above.
+    pub security: Option<std::path::PathBuf>,
+    /// How replies become values for the binding's natives (`DecodeOptions::default()` keeps
+    /// the core's).
+    pub decode: DecodeOptions,
+}
+
 impl ServerOptions {
-    /// Options for a language binding: the handlers' language and the limits a binding lets
-    /// its users set (`None` keeps the default).
-    pub fn for_binding(
-        language: &str,
-        max_message_bytes: Option<usize>,
-        max_concurrent_per_connection: Option<usize>,
-    ) -> ServerOptions {
-        let mut options = ServerOptions {
+    /// The options of a language binding's server: its handlers' `language` (the origin of
+    /// their errors), what its users set, and the security file they name — a bad file is
+    /// `InvalidArgument` (`BAD_SECURITY_CONFIG`).
+    pub fn for_binding(language: &str, options: BindingOptions) -> Result<ServerOptions> {
+        let mut out = ServerOptions {
             language: language.to_string(),
+            decode: options.decode,
             ..ServerOptions::default()
         };
-        if let Some(n) = max_message_bytes {
-            options.limits.max_message_bytes = n;
+        if let Some(n) = options.max_message_bytes {
+            out.limits.max_message_bytes = n;
         }
-        if let Some(n) = max_concurrent_per_connection {
-            options.limits.max_concurrent_per_connection = n;
+        if let Some(n) = options.max_concurrent_per_connection {
+            out.limits.max_concurrent_per_connection = n;
         }
-        options
+        match options.security {
+            Some(path) => out.apply_security_file(path),
+            None => Ok(out),
+        }
     }
 }
 

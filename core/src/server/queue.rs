@@ -200,6 +200,14 @@ impl PendingCall {
             && self.reply.as_ref().is_some_and(|r| !r.is_closed())
     }
 
+    /// Answers a call its serving thread has no handler for (a method queued by one server
+    /// but not registered with this thread's handlers): `Unimplemented`, reason
+    /// `UNKNOWN_METHOD`, the same from every binding.
+    pub fn reply_unhandled(self) {
+        let method = self.method.to_string();
+        self.reply(Err(Error::unimplemented_method(&method)));
+    }
+
     /// Answers the call. The core checks the reply against the method's response type.
     pub fn reply(mut self, result: Result<Value>) {
         if let Some(tx) = self.reply.take() {

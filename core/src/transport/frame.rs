@@ -316,6 +316,7 @@ impl CallHead {
             metadata: from_entries(h.metadata),
             codec: Codec::from_u32(h.codec)?,
             trace_id: h.trace_id,
+            ..CallHead::default()
         };
         Ok((head, h.payload))
     }

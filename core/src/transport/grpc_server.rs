@@ -124,6 +124,7 @@ impl Fallback {
                 .to_string(),
             codec: Codec::Proto,
             method,
+            ..CallHead::default()
         };
         let limit = self.core.config().limits.max_message_bytes;
         let gzip = tonic::codec::CompressionEncoding::Gzip;

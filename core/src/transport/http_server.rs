@@ -121,6 +121,7 @@ impl ConnectService {
             metadata: metadata_from_headers(headers),
             trace_id: header("x-trace-id").unwrap_or_default().to_string(),
             codec,
+            ..CallHead::default()
         };
         let payload = match read_body(req.into_body(), &self.core.config().limits).await {
             Ok(b) => b,

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
-use tokio_util::sync::DropGuard;
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::Service;
 use super::{ClientTransport, RawStream};
@@ -17,6 +17,7 @@ use crate::handler::BoxFuture;
 use crate::limits::Limits;
 use crate::metadata::response::{Reply, ResponseMetadata};
 use crate::peer::Peer;
+use crate::runtime::AbortOnDrop;
 
 fn registry() -> &'static Mutex<HashMap<String, Weak<dyn Service>>> {
     static REG: OnceLock<Mutex<HashMap<String, Weak<dyn Service>>>> = OnceLock::new();
@@ -51,7 +52,9 @@ pub(super) struct InprocClient {
     active: Arc<AtomicUsize>,
     max_active: usize,
     peer: Peer,
-    closed: std::sync::atomic::AtomicBool,
+    /// Cancelled by `close` (and when the server stops): every handler context of this client
+    /// is a child of it, so an in-process handler sees its caller go away.
+    closed: CancellationToken,
 }
 
 pub(super) fn connect(name: &str, limits: &Limits) -> Result<InprocClient> {
@@ -66,17 +69,19 @@ pub(super) fn connect(name: &str, limits: &Limits) -> Result<InprocClient> {
             Error::unavailable(format!("no server listens on inproc://{name}"))
                 .with_reason("NO_SERVER")
         })?;
-    let max_active = core
-        .upgrade()
+    let server = core.upgrade();
+    let max_active = server
+        .as_ref()
         .map_or(limits.max_concurrent_per_connection, |c| {
             c.config().limits.max_concurrent_per_connection
         });
+    let closed = server.map_or_else(CancellationToken::new, |c| c.stop().child_token());
     Ok(InprocClient {
         name: name.to_string(),
         core,
         active: Arc::new(AtomicUsize::new(0)),
         max_active,
-        closed: std::sync::atomic::AtomicBool::new(false),
+        closed,
         peer: Peer::new(
             "inproc",
             format!("inproc:{name}:pid={}", std::process::id()),
@@ -94,9 +99,6 @@ impl Drop for ActiveGuard {
 
 impl InprocClient {
     fn begin(&self) -> Result<(Arc<dyn Service>, ActiveGuard)> {
-        if self.closed.load(Ordering::Acquire) {
-            return Err(Error::new(Code::Cancelled, "client closed"));
-        }
         let core = self
             .core
             .upgrade()
@@ -104,6 +106,9 @@ impl InprocClient {
             .ok_or_else(|| {
                 Error::unavailable(format!("the server at inproc://{} has stopped", self.name))
             })?;
+        if self.closed.is_cancelled() {
+            return Err(Error::client_closed());
+        }
         let n = self.active.fetch_add(1, Ordering::AcqRel);
         let guard = ActiveGuard(self.active.clone());
         if n >= self.max_active {
@@ -123,7 +128,15 @@ impl ClientTransport for InprocClient {
     fn unary(&self, head: CallHead, payload: Bytes) -> BoxFuture<'_, Result<Reply<Bytes>>> {
         Box::pin(async move {
             let (core, _guard) = self.begin()?;
-            let cancel = core.stop().child_token();
+            let cancel = self.closed.child_token();
+            // A caller's own cancellation reaches the handler even while it runs inline.
+            let _watch = head.cancel.0.clone().map(|caller| {
+                let handler = cancel.clone();
+                AbortOnDrop(tokio::spawn(async move {
+                    caller.cancelled().await;
+                    handler.cancel();
+                }))
+            });
             // Dropping this future (deadline, caller gone) cancels the handler's context.
             let _drop = cancel.clone().drop_guard();
             let response = Arc::new(ResponseMetadata::default());
@@ -144,7 +157,7 @@ impl ClientTransport for InprocClient {
     fn open(&self, head: CallHead) -> BoxFuture<'_, Result<RawStream>> {
         Box::pin(async move {
             let (core, guard) = self.begin()?;
-            let cancel = core.stop().child_token();
+            let cancel = self.closed.child_token();
             let (req_tx, req_rx) = mpsc::unbounded_channel();
             let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Bytes>();
             let (res_tx, res_rx) = mpsc::unbounded_channel();
@@ -191,6 +204,6 @@ impl ClientTransport for InprocClient {
     }
 
     fn close(&self) {
-        self.closed.store(true, Ordering::Release);
+        self.closed.cancel();
     }
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
 
 pub mod pki;
+pub mod semantics;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -51,7 +52,14 @@ pub fn conformance_server() -> Server {
                     .collect(),
                 _ => Vec::new(),
             };
+            let reason = req.get("reason").and_then(Value::as_str).unwrap_or("");
+            let error_info = (!reason.is_empty()).then(|| hms_ffi_core::ErrorInfo {
+                reason: reason.to_string(),
+                domain: "conformance.example".into(),
+                metadata: [("case".to_string(), reason.to_string())].into(),
+            });
             let details = Details {
+                error_info,
                 field_violations: paths
                     .into_iter()
                     .map(|field| FieldViolation {
@@ -105,6 +113,7 @@ pub fn conformance_server() -> Server {
             Ok(())
         })
         .unwrap();
+    semantics::serve_semantics(&server);
     server
 }
 

@@ -2,6 +2,7 @@
 //
 //	conformance serve unix:///tmp/x.sock    # the conformance service until SIGTERM/SIGINT
 //	conformance client unix:///tmp/x.sock   # every vector as a client; prints "N passed, M failed"
+//	conformance semantics unix:///tmp/x.sock  # every call-semantics case; "N passed, M failed, K skipped"
 package main
 
 import (
@@ -18,7 +19,7 @@ import (
 
 func main() {
 	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: conformance serve|client URI")
+		fmt.Fprintln(os.Stderr, "usage: conformance serve|client|semantics URI")
 		os.Exit(2)
 	}
 	mode, uri := os.Args[1], os.Args[2]
@@ -39,6 +40,10 @@ func main() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		srv.Shutdown(ctx)
+	case "semantics":
+		if conformance.RunSemantics(uri, 0, 0) > 0 {
+			os.Exit(1)
+		}
 	case "client":
 		client, err := hmsffi.Connect(context.Background(), uri)
 		if err != nil {
@@ -59,8 +64,8 @@ func main() {
 				passed++
 			}
 		}
-		fmt.Printf("%d passed, %d failed\n", passed, failed)
-		if failed > 0 {
+		// Then every call-semantics case; the last line totals both.
+		if conformance.RunSemantics(uri, passed, failed) > 0 {
 			os.Exit(1)
 		}
 	default:

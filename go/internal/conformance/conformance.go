@@ -325,16 +325,11 @@ func NewServer() (*hmsffi.Server, error) {
 		}
 	}
 	err = srv.Handle(Service+"/Fail", func(ctx context.Context, req map[string]any) (map[string]any, error) {
-		code, ok := hmsffi.CodeFromName(req["code"].(string))
-		if !ok {
-			code = hmsffi.Unknown
-		}
-		var violations []hmsffi.FieldViolation
-		for _, p := range req["violation_paths"].([]any) {
-			violations = append(violations, hmsffi.FieldViolation{Field: p.(string), Description: "rejected by the handler"})
-		}
-		return nil, hmsffi.NewError(code, req["message"].(string), violations...)
+		return nil, failError(req)
 	})
+	if err == nil {
+		err = registerSemantics(srv)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,7 @@ import os
 from typing_extensions import final
 
 __version__: str
-__all__ = ["Schema", "Server", "Client", "Context", "connect", "_register_errors", "_register_types", "__version__"]
+__all__ = ["Schema", "Server", "Client", "CallHandle", "Context", "connect", "_register_errors", "_register_types", "__version__"]
 
 _MethodTuple = Tuple[str, str, str, str]
 _PathLike = Union[str, "os.PathLike[str]"]
@@ -72,6 +72,10 @@ class Server:
     def stopped(self) -> bool: ...
 
 @final
+class CallHandle:
+    def cancel(self) -> None: ...
+
+@final
 class Client:
     def call(
         self, method: str, request: Mapping[str, Any], timeout: Optional[float] = None, metadata: Optional[Dict[str, str]] = None
@@ -86,7 +90,7 @@ class Client:
         callback: Callable[[bool, Any], None],
         timeout: Optional[float] = None,
         metadata: Optional[Dict[str, str]] = None,
-    ) -> None: ...
+    ) -> CallHandle: ...
     def methods(self) -> List[_MethodTuple]: ...
     @property
     def schema(self) -> Schema: ...

@@ -101,7 +101,8 @@ class Client:
         timeout: Optional[float] = None,
         metadata: Optional[Mapping[str, str]] = None,
     ) -> Dict[str, Any]:
-        """Like :meth:`call`, as an awaitable on the running asyncio loop."""
+        """Like :meth:`call`, as an awaitable on the running asyncio loop. Cancelling the task
+        that awaits it cancels the call (the handler sees ``ctx.cancelled``)."""
         loop = asyncio.get_running_loop()
         fut: "asyncio.Future[Dict[str, Any]]" = loop.create_future()
 
@@ -112,11 +113,16 @@ class Client:
                 pass  # the loop has closed: nobody is waiting any more
 
         req, md = _args(request, metadata)
-        self._native.call_with_callback(method, req, done, timeout, md)
-        return await fut
+        handle = self._native.call_with_callback(method, req, done, timeout, md)
+        try:
+            return await fut
+        except asyncio.CancelledError:
+            handle.cancel()  # the task was cancelled: so is the call, and the handler sees it
+            raise
 
     def close(self) -> None:
-        """Closes the connection."""
+        """Closes the client: calls in flight and every later call raise
+        :class:`hms_ffi.Cancelled` (reason ``CLIENT_CLOSED``), on every transport."""
         self._native.close()
 
     def __enter__(self) -> "Client":

@@ -63,6 +63,16 @@ class Error(Exception):
         self.reason: Optional[str] = reason if reason is not None else info.get("reason")
         self.origin: Optional[Dict[str, str]] = self.details.get("origin")
 
+    @property
+    def headers(self) -> Dict[str, str]:
+        """The response headers that came with this error (first value of each key)."""
+        return dict(self.details.get("headers") or {})
+
+    @property
+    def trailers(self) -> Dict[str, str]:
+        """The response trailers that came with this error (first value of each key)."""
+        return dict(self.details.get("trailers") or {})
+
     def __str__(self) -> str:
         return f"{self.code.name}: {self.message}"
 

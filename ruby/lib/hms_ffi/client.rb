@@ -7,18 +7,77 @@ module HmsFfi
     _connect(uri.to_s, schema)
   end
 
+  # A reply with the response metadata the handler set: `headers` and `trailers` are Hashes of
+  # Strings (the first value of each key).
+  Response = Struct.new(:reply, :headers, :trailers)
+
   # A connection to a server. Several Ruby threads may call at once; each call releases the
   # GVL while it waits.
   class Client
     # Calls a unary method with a Hash (Symbol or String keys) and returns the reply as a Hash
-    # with Symbol keys. `timeout` is in seconds; `metadata` is sent with the call. Raises an
-    # HmsFfi::Error subclass (HmsFfi::NotFound, HmsFfi::InvalidArgument, …) on failure.
-    def call(method, request = {}, timeout: nil, metadata: {})
-      _call(method.to_s, request, timeout&.to_f, metadata)
+    # with Symbol keys. `timeout` is in seconds; `metadata` is sent with the call; `cancel` is
+    # an HmsFfi::CancelToken that another thread may cancel (the call then raises
+    # HmsFfi::Cancelled). Raises an HmsFfi::Error subclass (HmsFfi::NotFound, …) on failure.
+    def call(method, request = {}, timeout: nil, metadata: {}, cancel: nil)
+      _call(method.to_s, request, timeout&.to_f, metadata, cancel, false)
+    end
+
+    # #call, returning an HmsFfi::Response: the reply with the response headers and trailers.
+    # A failed call's are on the error (HmsFfi::Error#headers, #trailers).
+    def call_with_metadata(method, request = {}, timeout: nil, metadata: {}, cancel: nil)
+      Response.new(*_call(method.to_s, request, timeout&.to_f, metadata, cancel, true))
+    end
+
+    # Starts the call on a Ruby thread and returns at once with an HmsFfi::PendingCall, which
+    # any thread may wait on or cancel.
+    def call_async(method, request = {}, timeout: nil, metadata: {})
+      PendingCall.new(self, method, request, timeout: timeout, metadata: metadata)
     end
 
     def inspect
       "#<HmsFfi::Client endpoint=#{endpoint.inspect}>"
+    end
+  end
+
+  # A call in flight (Client#call_async): #value waits for the reply (or raises its error),
+  # #response for the reply with its response metadata, #cancel ends it with HmsFfi::Cancelled.
+  class PendingCall
+    def initialize(client, method, request, timeout:, metadata:)
+      @token = CancelToken.new
+      @thread = Thread.new do
+        [client.call_with_metadata(method, request, timeout: timeout, metadata: metadata, cancel: @token), nil]
+      rescue StandardError => e
+        [nil, e]
+      end
+    end
+
+    # The reply; raises the call's error.
+    def value
+      response.reply
+    end
+
+    # The HmsFfi::Response; raises the call's error.
+    def response
+      response, error = @thread.value
+      raise error if error
+
+      response
+    end
+
+    # Waits up to `timeout` seconds (nil: for good); true once the call has ended.
+    def wait(timeout = nil)
+      !@thread.join(timeout).nil?
+    end
+
+    # True once the call has ended (with a reply or an error).
+    def done?
+      !@thread.alive?
+    end
+
+    # Cancels the call: the caller gets HmsFfi::Cancelled, the handler sees its context cancelled.
+    def cancel
+      @token.cancel
+      self
     end
   end
 end

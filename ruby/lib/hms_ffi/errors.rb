@@ -11,7 +11,8 @@ module HmsFfi
 
   # Base of every hms-ffi error. `code` is a Symbol (`:not_found`), `details` a Hash with
   # `:field_violations` (Array of `{field:, description:}`), `:error_info`, `:debug_info` and
-  # `:origin`. Raise a subclass from a block (`raise HmsFfi::NotFound, "no user 7"`) to send
+  # `:origin` (and `:headers`/`:trailers`, the response metadata of a failed call). Raise a
+  # subclass from a block (`raise HmsFfi::NotFound, "no user 7"`) to send
   # that code to the caller, in any language.
   class Error < StandardError
     attr_reader :details
@@ -53,6 +54,16 @@ module HmsFfi
       @details[:origin]
     end
 
+    # The response headers the failed call carried (a Hash of Strings, first value of each key).
+    def headers
+      @details[:headers] || {}
+    end
+
+    # The response trailers the failed call carried (a Hash of Strings, first value of each key).
+    def trailers
+      @details[:trailers] || {}
+    end
+
     class << self
       # The code of this class (`:unknown` for HmsFfi::Error itself).
       def code
@@ -64,6 +75,9 @@ module HmsFfi
         # ErrorInfo metadata keys are data, not field names: String keys, as the caller set them.
         info = details[:error_info]
         details[:error_info] = info.merge(metadata: info[:metadata].to_h.transform_keys(&:to_s)) if info
+        %i[headers trailers].each do |key|
+          details[key] = details[key].to_h.transform_keys(&:to_s) if details.key?(key)
+        end
         klass = ERROR_CLASSES.fetch(number, Error)
         klass.new(message, details: details, code: CODES.key(number) || :unknown)
       end

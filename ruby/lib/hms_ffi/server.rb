@@ -30,23 +30,40 @@ module HmsFfi
       self
     end
 
-    # Runs calls on this thread until #shutdown (from another thread or a block), or until a
-    # signal such as Ctrl-C (Interrupt) or SIGTERM, which shuts the server down and returns.
-    def serve
-      @serve_thread = Thread.current
+    # Runs calls on this thread until #shutdown (from another thread or a block), or until
+    # SIGINT (Ctrl-C) or SIGTERM, which shut the server down gracefully and return. While it
+    # serves, it handles both signals itself (as Python's and PHP's serve do), also when the
+    # process started with them ignored, as a background job of a shell does; the previous
+    # handlers come back when it returns. `threads: n` runs blocks on n Ruby threads (this one
+    # and n - 1 more), so that a block may wait, for instance on a call to this same server,
+    # while other calls go on.
+    def serve(threads: 1)
+      serving = Thread.current
+      previous = { "INT" => Interrupt, "TERM" => SignalException }.to_h do |signal, kind|
+        raised = kind == Interrupt ? Interrupt.new : SignalException.new(signal)
+        [signal, trap(signal) { serving.raise(raised) }]
+      end
+      @serve_threads = [serving]
+      helpers = Array.new([threads.to_i, 1].max - 1) do
+        Thread.new { _serve(@handlers) }.tap { |t| t.report_on_exception = false }
+      end
+      @serve_threads.concat(helpers)
       _serve(@handlers)
     rescue Interrupt, SignalException
-      @serve_thread = nil
+      @serve_threads = [] # nobody serves now: shutdown answers what is queued
       shutdown
     ensure
-      @serve_thread = nil
+      previous&.each { |signal, handler| trap(signal, handler) }
+      _close_queue if helpers&.any?
+      helpers&.each { |t| t.join(5) }
+      @serve_threads = []
     end
 
     # Stops accepting calls, lets calls in flight finish for up to `grace` seconds, then
     # closes every endpoint; #serve returns.
     def shutdown(grace: 5.0)
-      serving = @serve_thread
-      if serving.equal?(Thread.current)
+      serving = @serve_threads.first
+      if @serve_threads.include?(Thread.current)
         # From a block: this call must finish first, so the core stops in the background.
         _close_queue
         Thread.new { _shutdown(grace) }
@@ -69,7 +86,7 @@ module HmsFfi
     def setup(schema)
       @schema = schema
       @handlers = {}
-      @serve_thread = nil
+      @serve_threads = []
     end
   end
 end

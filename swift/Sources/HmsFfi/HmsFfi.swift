@@ -597,6 +597,11 @@ public protocol CallContextProtocol: AnyObject, Sendable {
     func peer()  -> String
     
     /**
+     * The client certificate of a mutual-TLS caller; `None` without one.
+     */
+    func peerCertificate()  -> PeerCertificate?
+    
+    /**
      * The kernel's credentials of a unix caller; `None` on other transports.
      */
     func peerCredentials()  -> PeerCredentials?
@@ -607,9 +612,25 @@ public protocol CallContextProtocol: AnyObject, Sendable {
     func remainingMs()  -> UInt64?
     
     /**
+     * Adds a response header; a reserved key (`grpc-*`, `content-type`, …) is
+     * `InvalidArgument`, a header after the headers went out `FailedPrecondition`.
+     */
+    func setHeader(key: String, value: String) throws 
+    
+    /**
+     * Adds a response trailer, sent with the outcome (a reply or an error).
+     */
+    func setTrailer(key: String, value: String) throws 
+    
+    /**
      * The trace id (from `x-trace-id` metadata, or generated).
      */
     func traceId()  -> String
+    
+    /**
+     * The transport the call came over (`inproc`, `unix`, `grpc`, …).
+     */
+    func transport()  -> String
     
 }
 /**
@@ -736,6 +757,17 @@ open func peer() -> String  {
 }
     
     /**
+     * The client certificate of a mutual-TLS caller; `None` without one.
+     */
+open func peerCertificate() -> PeerCertificate?  {
+    return try!  FfiConverterOptionTypePeerCertificate.lift(try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_method_callcontext_peer_certificate(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
      * The kernel's credentials of a unix caller; `None` on other transports.
      */
 open func peerCredentials() -> PeerCredentials?  {
@@ -758,11 +790,47 @@ open func remainingMs() -> UInt64?  {
 }
     
     /**
+     * Adds a response header; a reserved key (`grpc-*`, `content-type`, …) is
+     * `InvalidArgument`, a header after the headers went out `FailedPrecondition`.
+     */
+open func setHeader(key: String, value: String)throws   {try rustCallWithError(FfiConverterTypeHmsError_lift) {
+    uniffi_hms_ffi_uniffi_fn_method_callcontext_set_header(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(key),
+        FfiConverterString.lower(value),$0
+    )
+}
+}
+    
+    /**
+     * Adds a response trailer, sent with the outcome (a reply or an error).
+     */
+open func setTrailer(key: String, value: String)throws   {try rustCallWithError(FfiConverterTypeHmsError_lift) {
+    uniffi_hms_ffi_uniffi_fn_method_callcontext_set_trailer(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(key),
+        FfiConverterString.lower(value),$0
+    )
+}
+}
+    
+    /**
      * The trace id (from `x-trace-id` metadata, or generated).
      */
 open func traceId() -> String  {
     return try!  FfiConverterString.lift(try! rustCall() {
     uniffi_hms_ffi_uniffi_fn_method_callcontext_trace_id(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * The transport the call came over (`inproc`, `unix`, `grpc`, …).
+     */
+open func transport() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_method_callcontext_transport(
             self.uniffiCloneHandle(),$0
     )
 })
@@ -819,6 +887,159 @@ public func FfiConverterTypeCallContext_lower(_ value: CallContext) -> UInt64 {
 
 
 /**
+ * Cancels the calls whose [`CallOptions`] carry it (the core's cancellation token).
+ */
+public protocol CancelTokenProtocol: AnyObject, Sendable {
+    
+    /**
+     * Cancels every call made with this token, in flight or later.
+     */
+    func cancel() 
+    
+    /**
+     * True once cancelled.
+     */
+    func isCancelled()  -> Bool
+    
+}
+/**
+ * Cancels the calls whose [`CallOptions`] carry it (the core's cancellation token).
+ */
+open class CancelToken: CancelTokenProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_hms_ffi_uniffi_fn_clone_canceltoken(self.handle, $0) }
+    }
+    /**
+     * A token not yet cancelled.
+     */
+public convenience init() {
+    let handle =
+        try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_constructor_canceltoken_new($0
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_hms_ffi_uniffi_fn_free_canceltoken(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Cancels every call made with this token, in flight or later.
+     */
+open func cancel()  {try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_method_canceltoken_cancel(
+            self.uniffiCloneHandle(),$0
+    )
+}
+}
+    
+    /**
+     * True once cancelled.
+     */
+open func isCancelled() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_method_canceltoken_is_cancelled(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCancelToken: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = CancelToken
+
+    public static func lift(_ handle: UInt64) throws -> CancelToken {
+        return CancelToken(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: CancelToken) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CancelToken {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: CancelToken, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCancelToken_lift(_ handle: UInt64) throws -> CancelToken {
+    return try FfiConverterTypeCancelToken.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCancelToken_lower(_ value: CancelToken) -> UInt64 {
+    return FfiConverterTypeCancelToken.lower(value)
+}
+
+
+
+
+
+
+/**
  * A connection to a server; calls may run concurrently from any thread.
  */
 public protocol ClientProtocol: AnyObject, Sendable {
@@ -845,7 +1066,19 @@ public protocol ClientProtocol: AnyObject, Sendable {
     func callRawAsync(method: String, request: Data, options: CallOptions) async throws  -> Data
     
     /**
-     * Closes the connection; calls after it fail with `Unavailable`.
+     * [`call`](Client::call), returning the response headers and trailers too (an error's are
+     * in its details).
+     */
+    func callWithMetadata(method: String, request: String, options: CallOptions) throws  -> CallReply
+    
+    /**
+     * [`call_with_metadata`](Client::call_with_metadata) without blocking.
+     */
+    func callWithMetadataAsync(method: String, request: String, options: CallOptions) async throws  -> CallReply
+    
+    /**
+     * Closes the connection; calls in flight and after it fail with `Cancelled`
+     * (`CLIENT_CLOSED`).
      */
     func disconnect() 
     
@@ -1009,7 +1242,43 @@ open func callRawAsync(method: String, request: Data, options: CallOptions)async
 }
     
     /**
-     * Closes the connection; calls after it fail with `Unavailable`.
+     * [`call`](Client::call), returning the response headers and trailers too (an error's are
+     * in its details).
+     */
+open func callWithMetadata(method: String, request: String, options: CallOptions)throws  -> CallReply  {
+    return try  FfiConverterTypeCallReply_lift(try rustCallWithError(FfiConverterTypeHmsError_lift) {
+    uniffi_hms_ffi_uniffi_fn_method_client_call_with_metadata(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(method),
+        FfiConverterString.lower(request),
+        FfiConverterTypeCallOptions_lower(options),$0
+    )
+})
+}
+    
+    /**
+     * [`call_with_metadata`](Client::call_with_metadata) without blocking.
+     */
+open func callWithMetadataAsync(method: String, request: String, options: CallOptions)async throws  -> CallReply  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hms_ffi_uniffi_fn_method_client_call_with_metadata_async(
+                    self.uniffiCloneHandle(),
+                    FfiConverterString.lower(method),FfiConverterString.lower(request),FfiConverterTypeCallOptions_lower(options)
+                )
+            },
+            pollFunc: ffi_hms_ffi_uniffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_hms_ffi_uniffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_hms_ffi_uniffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeCallReply_lift,
+            errorHandler: FfiConverterTypeHmsError_lift
+        )
+}
+    
+    /**
+     * Closes the connection; calls in flight and after it fail with `Cancelled`
+     * (`CLIENT_CLOSED`).
      */
 open func disconnect()  {try! rustCall() {
     uniffi_hms_ffi_uniffi_fn_method_client_disconnect(
@@ -2022,7 +2291,7 @@ public func FfiConverterTypeAnyDetail_lower(_ value: AnyDetail) -> RustBuffer {
 /**
  * Options for one call.
  */
-public struct CallOptions: Equatable, Hashable {
+public struct CallOptions {
     /**
      * How long to wait, in milliseconds; the server sees it as the call's deadline.
      */
@@ -2031,6 +2300,11 @@ public struct CallOptions: Equatable, Hashable {
      * Metadata sent with the call.
      */
     public var metadata: [MetadataEntry]
+    /**
+     * Cancelling this token, from any thread, ends the call with `Cancelled` (the server's
+     * handler sees its context cancelled).
+     */
+    public var cancel: CancelToken?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2040,9 +2314,14 @@ public struct CallOptions: Equatable, Hashable {
          */timeoutMs: UInt64? = nil, 
         /**
          * Metadata sent with the call.
-         */metadata: [MetadataEntry] = []) {
+         */metadata: [MetadataEntry] = [], 
+        /**
+         * Cancelling this token, from any thread, ends the call with `Cancelled` (the server's
+         * handler sees its context cancelled).
+         */cancel: CancelToken? = nil) {
         self.timeoutMs = timeoutMs
         self.metadata = metadata
+        self.cancel = cancel
     }
 
     
@@ -2062,13 +2341,15 @@ public struct FfiConverterTypeCallOptions: FfiConverterRustBuffer {
         return
             try CallOptions(
                 timeoutMs: FfiConverterOptionUInt64.read(from: &buf), 
-                metadata: FfiConverterSequenceTypeMetadataEntry.read(from: &buf)
+                metadata: FfiConverterSequenceTypeMetadataEntry.read(from: &buf), 
+                cancel: FfiConverterOptionTypeCancelToken.read(from: &buf)
         )
     }
 
     public static func write(_ value: CallOptions, into buf: inout [UInt8]) {
         FfiConverterOptionUInt64.write(value.timeoutMs, into: &buf)
         FfiConverterSequenceTypeMetadataEntry.write(value.metadata, into: &buf)
+        FfiConverterOptionTypeCancelToken.write(value.cancel, into: &buf)
     }
 }
 
@@ -2085,6 +2366,85 @@ public func FfiConverterTypeCallOptions_lift(_ buf: RustBuffer) throws -> CallOp
 #endif
 public func FfiConverterTypeCallOptions_lower(_ value: CallOptions) -> RustBuffer {
     return FfiConverterTypeCallOptions.lower(value)
+}
+
+
+/**
+ * A reply with the response headers and trailers the handler set.
+ */
+public struct CallReply: Equatable, Hashable {
+    /**
+     * The reply as typed JSON.
+     */
+    public var message: String
+    /**
+     * The response headers (gRPC initial metadata).
+     */
+    public var headers: [MetadataEntry]
+    /**
+     * The response trailers (gRPC trailing metadata).
+     */
+    public var trailers: [MetadataEntry]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The reply as typed JSON.
+         */message: String, 
+        /**
+         * The response headers (gRPC initial metadata).
+         */headers: [MetadataEntry], 
+        /**
+         * The response trailers (gRPC trailing metadata).
+         */trailers: [MetadataEntry]) {
+        self.message = message
+        self.headers = headers
+        self.trailers = trailers
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CallReply: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCallReply: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CallReply {
+        return
+            try CallReply(
+                message: FfiConverterString.read(from: &buf), 
+                headers: FfiConverterSequenceTypeMetadataEntry.read(from: &buf), 
+                trailers: FfiConverterSequenceTypeMetadataEntry.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CallReply, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.message, into: &buf)
+        FfiConverterSequenceTypeMetadataEntry.write(value.headers, into: &buf)
+        FfiConverterSequenceTypeMetadataEntry.write(value.trailers, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCallReply_lift(_ buf: RustBuffer) throws -> CallReply {
+    return try FfiConverterTypeCallReply.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCallReply_lower(_ value: CallReply) -> RustBuffer {
+    return FfiConverterTypeCallReply.lower(value)
 }
 
 
@@ -2182,6 +2542,14 @@ public struct ErrorDetails: Equatable, Hashable {
      * Details of other types, as they came.
      */
     public var other: [AnyDetail]
+    /**
+     * The response headers the handler set before it failed (a caller's error only).
+     */
+    public var headers: [MetadataEntry]
+    /**
+     * The response trailers the handler set before it failed (a caller's error only).
+     */
+    public var trailers: [MetadataEntry]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2201,12 +2569,20 @@ public struct ErrorDetails: Equatable, Hashable {
          */origin: Origin? = nil, 
         /**
          * Details of other types, as they came.
-         */other: [AnyDetail] = []) {
+         */other: [AnyDetail] = [], 
+        /**
+         * The response headers the handler set before it failed (a caller's error only).
+         */headers: [MetadataEntry] = [], 
+        /**
+         * The response trailers the handler set before it failed (a caller's error only).
+         */trailers: [MetadataEntry] = []) {
         self.fieldViolations = fieldViolations
         self.errorInfo = errorInfo
         self.debugInfo = debugInfo
         self.origin = origin
         self.other = other
+        self.headers = headers
+        self.trailers = trailers
     }
 
     
@@ -2229,7 +2605,9 @@ public struct FfiConverterTypeErrorDetails: FfiConverterRustBuffer {
                 errorInfo: FfiConverterOptionTypeErrorInfo.read(from: &buf), 
                 debugInfo: FfiConverterOptionTypeDebugInfo.read(from: &buf), 
                 origin: FfiConverterOptionTypeOrigin.read(from: &buf), 
-                other: FfiConverterSequenceTypeAnyDetail.read(from: &buf)
+                other: FfiConverterSequenceTypeAnyDetail.read(from: &buf), 
+                headers: FfiConverterSequenceTypeMetadataEntry.read(from: &buf), 
+                trailers: FfiConverterSequenceTypeMetadataEntry.read(from: &buf)
         )
     }
 
@@ -2239,6 +2617,8 @@ public struct FfiConverterTypeErrorDetails: FfiConverterRustBuffer {
         FfiConverterOptionTypeDebugInfo.write(value.debugInfo, into: &buf)
         FfiConverterOptionTypeOrigin.write(value.origin, into: &buf)
         FfiConverterSequenceTypeAnyDetail.write(value.other, into: &buf)
+        FfiConverterSequenceTypeMetadataEntry.write(value.headers, into: &buf)
+        FfiConverterSequenceTypeMetadataEntry.write(value.trailers, into: &buf)
     }
 }
 
@@ -2551,6 +2931,85 @@ public func FfiConverterTypeOrigin_lift(_ buf: RustBuffer) throws -> Origin {
 #endif
 public func FfiConverterTypeOrigin_lower(_ value: Origin) -> RustBuffer {
     return FfiConverterTypeOrigin.lower(value)
+}
+
+
+/**
+ * The certificate a client presented over mutual TLS (`grpcs://`, `https://`, `wss://`).
+ */
+public struct PeerCertificate: Equatable, Hashable {
+    /**
+     * The first URI SAN, else the first DNS SAN, else the subject's common name.
+     */
+    public var identity: String
+    /**
+     * The subject's distinguished name (RFC 4514).
+     */
+    public var subject: String
+    /**
+     * The whole certificate, DER-encoded.
+     */
+    public var der: Data
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The first URI SAN, else the first DNS SAN, else the subject's common name.
+         */identity: String, 
+        /**
+         * The subject's distinguished name (RFC 4514).
+         */subject: String, 
+        /**
+         * The whole certificate, DER-encoded.
+         */der: Data) {
+        self.identity = identity
+        self.subject = subject
+        self.der = der
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PeerCertificate: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePeerCertificate: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PeerCertificate {
+        return
+            try PeerCertificate(
+                identity: FfiConverterString.read(from: &buf), 
+                subject: FfiConverterString.read(from: &buf), 
+                der: FfiConverterData.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PeerCertificate, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.identity, into: &buf)
+        FfiConverterString.write(value.subject, into: &buf)
+        FfiConverterData.write(value.der, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePeerCertificate_lift(_ buf: RustBuffer) throws -> PeerCertificate {
+    return try FfiConverterTypePeerCertificate.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePeerCertificate_lower(_ value: PeerCertificate) -> RustBuffer {
+    return FfiConverterTypePeerCertificate.lower(value)
 }
 
 
@@ -3366,6 +3825,30 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeCancelToken: FfiConverterRustBuffer {
+    typealias SwiftType = CancelToken?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeCancelToken.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeCancelToken.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeDebugInfo: FfiConverterRustBuffer {
     typealias SwiftType = DebugInfo?
 
@@ -3430,6 +3913,30 @@ fileprivate struct FfiConverterOptionTypeOrigin: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeOrigin.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypePeerCertificate: FfiConverterRustBuffer {
+    typealias SwiftType = PeerCertificate?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypePeerCertificate.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypePeerCertificate.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -3680,7 +4187,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hms_ffi_uniffi_checksum_method_client_call_raw_async() != 11935) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_hms_ffi_uniffi_checksum_method_client_disconnect() != 65216) {
+    if (uniffi_hms_ffi_uniffi_checksum_method_client_call_with_metadata() != 29751) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_client_call_with_metadata_async() != 5898) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_client_disconnect() != 52532) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_method_client_endpoint() != 25462) {
@@ -3707,13 +4220,31 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hms_ffi_uniffi_checksum_method_callcontext_peer() != 7712) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_hms_ffi_uniffi_checksum_method_callcontext_peer_certificate() != 65157) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_hms_ffi_uniffi_checksum_method_callcontext_peer_credentials() != 26982) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_method_callcontext_remaining_ms() != 31193) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_hms_ffi_uniffi_checksum_method_callcontext_set_header() != 39606) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_callcontext_set_trailer() != 30629) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_hms_ffi_uniffi_checksum_method_callcontext_trace_id() != 2314) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_callcontext_transport() != 42354) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_canceltoken_cancel() != 53907) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_canceltoken_is_cancelled() != 20152) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_method_handler_handle() != 26057) {
@@ -3753,6 +4284,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_constructor_client_connect_with_schema() != 62445) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_constructor_canceltoken_new() != 52190) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_constructor_schema_from_descriptor_set() != 46173) {

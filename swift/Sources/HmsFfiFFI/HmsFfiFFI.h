@@ -315,6 +315,16 @@ RustBuffer uniffi_hms_ffi_uniffi_fn_method_client_call_raw(uint64_t ptr, RustBuf
 uint64_t uniffi_hms_ffi_uniffi_fn_method_client_call_raw_async(uint64_t ptr, RustBuffer method, RustBuffer request, RustBuffer options
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_CALL_WITH_METADATA
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_CALL_WITH_METADATA
+RustBuffer uniffi_hms_ffi_uniffi_fn_method_client_call_with_metadata(uint64_t ptr, RustBuffer method, RustBuffer request, RustBuffer options, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_CALL_WITH_METADATA_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_CALL_WITH_METADATA_ASYNC
+uint64_t uniffi_hms_ffi_uniffi_fn_method_client_call_with_metadata_async(uint64_t ptr, RustBuffer method, RustBuffer request, RustBuffer options
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_DISCONNECT
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_DISCONNECT
 void uniffi_hms_ffi_uniffi_fn_method_client_disconnect(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -370,6 +380,11 @@ RustBuffer uniffi_hms_ffi_uniffi_fn_method_callcontext_method(uint64_t ptr, Rust
 RustBuffer uniffi_hms_ffi_uniffi_fn_method_callcontext_peer(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CALLCONTEXT_PEER_CERTIFICATE
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CALLCONTEXT_PEER_CERTIFICATE
+RustBuffer uniffi_hms_ffi_uniffi_fn_method_callcontext_peer_certificate(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CALLCONTEXT_PEER_CREDENTIALS
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CALLCONTEXT_PEER_CREDENTIALS
 RustBuffer uniffi_hms_ffi_uniffi_fn_method_callcontext_peer_credentials(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -380,9 +395,50 @@ RustBuffer uniffi_hms_ffi_uniffi_fn_method_callcontext_peer_credentials(uint64_t
 RustBuffer uniffi_hms_ffi_uniffi_fn_method_callcontext_remaining_ms(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CALLCONTEXT_SET_HEADER
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CALLCONTEXT_SET_HEADER
+void uniffi_hms_ffi_uniffi_fn_method_callcontext_set_header(uint64_t ptr, RustBuffer key, RustBuffer value, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CALLCONTEXT_SET_TRAILER
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CALLCONTEXT_SET_TRAILER
+void uniffi_hms_ffi_uniffi_fn_method_callcontext_set_trailer(uint64_t ptr, RustBuffer key, RustBuffer value, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CALLCONTEXT_TRACE_ID
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CALLCONTEXT_TRACE_ID
 RustBuffer uniffi_hms_ffi_uniffi_fn_method_callcontext_trace_id(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CALLCONTEXT_TRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CALLCONTEXT_TRANSPORT
+RustBuffer uniffi_hms_ffi_uniffi_fn_method_callcontext_transport(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CLONE_CANCELTOKEN
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CLONE_CANCELTOKEN
+uint64_t uniffi_hms_ffi_uniffi_fn_clone_canceltoken(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_FREE_CANCELTOKEN
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_FREE_CANCELTOKEN
+void uniffi_hms_ffi_uniffi_fn_free_canceltoken(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CONSTRUCTOR_CANCELTOKEN_NEW
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CONSTRUCTOR_CANCELTOKEN_NEW
+uint64_t uniffi_hms_ffi_uniffi_fn_constructor_canceltoken_new(RustCallStatus *_Nonnull out_status
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CANCELTOKEN_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CANCELTOKEN_CANCEL
+void uniffi_hms_ffi_uniffi_fn_method_canceltoken_cancel(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CANCELTOKEN_IS_CANCELLED
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CANCELTOKEN_IS_CANCELLED
+int8_t uniffi_hms_ffi_uniffi_fn_method_canceltoken_is_cancelled(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CLONE_HANDLER
@@ -805,6 +861,18 @@ uint16_t uniffi_hms_ffi_uniffi_checksum_method_client_call_raw_async(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_CALL_WITH_METADATA
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_CALL_WITH_METADATA
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_client_call_with_metadata(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_CALL_WITH_METADATA_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_CALL_WITH_METADATA_ASYNC
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_client_call_with_metadata_async(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_DISCONNECT
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_DISCONNECT
 uint16_t uniffi_hms_ffi_uniffi_checksum_method_client_disconnect(void
@@ -859,6 +927,12 @@ uint16_t uniffi_hms_ffi_uniffi_checksum_method_callcontext_peer(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CALLCONTEXT_PEER_CERTIFICATE
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CALLCONTEXT_PEER_CERTIFICATE
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_callcontext_peer_certificate(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CALLCONTEXT_PEER_CREDENTIALS
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CALLCONTEXT_PEER_CREDENTIALS
 uint16_t uniffi_hms_ffi_uniffi_checksum_method_callcontext_peer_credentials(void
@@ -871,9 +945,39 @@ uint16_t uniffi_hms_ffi_uniffi_checksum_method_callcontext_remaining_ms(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CALLCONTEXT_SET_HEADER
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CALLCONTEXT_SET_HEADER
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_callcontext_set_header(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CALLCONTEXT_SET_TRAILER
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CALLCONTEXT_SET_TRAILER
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_callcontext_set_trailer(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CALLCONTEXT_TRACE_ID
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CALLCONTEXT_TRACE_ID
 uint16_t uniffi_hms_ffi_uniffi_checksum_method_callcontext_trace_id(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CALLCONTEXT_TRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CALLCONTEXT_TRANSPORT
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_callcontext_transport(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CANCELTOKEN_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CANCELTOKEN_CANCEL
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_canceltoken_cancel(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CANCELTOKEN_IS_CANCELLED
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CANCELTOKEN_IS_CANCELLED
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_canceltoken_is_cancelled(void
     
 );
 #endif
@@ -952,6 +1056,12 @@ uint16_t uniffi_hms_ffi_uniffi_checksum_constructor_client_connect(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_CONSTRUCTOR_CLIENT_CONNECT_WITH_SCHEMA
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_CONSTRUCTOR_CLIENT_CONNECT_WITH_SCHEMA
 uint16_t uniffi_hms_ffi_uniffi_checksum_constructor_client_connect_with_schema(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_CONSTRUCTOR_CANCELTOKEN_NEW
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_CONSTRUCTOR_CANCELTOKEN_NEW
+uint16_t uniffi_hms_ffi_uniffi_checksum_constructor_canceltoken_new(void
     
 );
 #endif

@@ -2,14 +2,20 @@
 // The PHP side of the cross-language matrix (tests/matrix/run.py); needs the hms_ffi extension.
 //
 //     php conformance.php serve unix:///tmp/x.sock    # the conformance service until SIGTERM/SIGINT
-//     php conformance.php client unix:///tmp/x.sock   # every vector as a client
+//     php conformance.php client unix:///tmp/x.sock   # every vector and semantics case as a client
+//
+// The client prints `FAIL id: why` per failed vector and its `N passed, M failed`, then runs the
+// call-semantics cases (`FAIL name: why`, `SKIP name: reason`) and ends with the totals of both,
+// `N passed, M failed, K skipped`.
 
 declare(strict_types=1);
 
 require dirname(__DIR__, 3) . '/php/tests/Conformance.php';
+require dirname(__DIR__, 3) . '/php/tests/Semantics.php';
 
 use HmsFfi\Client;
 use HmsFfi\Tests\Conformance;
+use HmsFfi\Tests\Semantics;
 
 [, $mode, $uri] = $argv;
 if ($mode === 'serve') {
@@ -19,9 +25,19 @@ if ($mode === 'serve') {
     $server->serve();
     exit(0);
 }
-[$passed, $failures] = Conformance::runAll(Client::connect($uri));
+$client = Client::connect($uri);
+[$passed, $failures] = Conformance::runAll($client);
 foreach ($failures as $f) {
     echo "FAIL $f\n";
 }
 echo "$passed passed, " . count($failures) . " failed\n";
-exit($failures === [] ? 0 : 1);
+[$semPassed, $semFailures, $skipped] = Semantics::runAll($client, $uri);
+foreach ($semFailures as $f) {
+    echo "FAIL $f\n";
+}
+foreach ($skipped as $s) {
+    echo "SKIP $s\n";
+}
+$failed = count($failures) + count($semFailures);
+echo ($passed + $semPassed) . " passed, $failed failed, " . count($skipped) . " skipped\n";
+exit($failed === 0 ? 0 : 1);

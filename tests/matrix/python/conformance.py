@@ -10,7 +10,7 @@ import sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[3] / "py" / "tests"))
 
 import hms_ffi  # noqa: E402
-from vectors import check, conformance_server, load_cases  # noqa: E402
+from vectors import SKIPS, check, check_semantic, conformance_server, load_cases, load_semantic_cases  # noqa: E402
 
 
 def main() -> int:
@@ -30,7 +30,20 @@ def main() -> int:
         except AssertionError as e:
             failed += 1
             print(f"FAIL {case.id}: {e}")
-    print(f"{passed} passed, {failed} failed")
+    skipped = 0
+    skips = SKIPS.get("python", {}).get("client", {})
+    for semantic in load_semantic_cases():
+        if semantic.name in skips:
+            skipped += 1
+            print(f"SKIP {semantic.id}: {skips[semantic.name]}")
+            continue
+        try:
+            check_semantic(semantic, client)
+            passed += 1
+        except AssertionError as e:
+            failed += 1
+            print(f"FAIL {semantic.id}: {e}")
+    print(f"{passed} passed, {failed} failed, {skipped} skipped")
     return 0 if failed == 0 else 1
 
 

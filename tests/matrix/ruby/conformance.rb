@@ -3,7 +3,11 @@
 # The Ruby side of the cross-language matrix (tests/matrix/run.py).
 #
 #   ruby conformance.rb serve unix:///tmp/x.sock    # the conformance service until SIGTERM/SIGINT
-#   ruby conformance.rb client unix:///tmp/x.sock   # every vector as a client
+#   ruby conformance.rb client unix:///tmp/x.sock   # every vector and semantics case as a client
+#
+# The client prints `FAIL id: why` per failed vector and its `N passed, M failed`, then runs the
+# call-semantics cases (`FAIL name: why`, `SKIP name: reason`) and ends with the totals of both,
+# `N passed, M failed, K skipped`.
 
 require_relative "../../../ruby/test/vectors"
 
@@ -13,7 +17,8 @@ if mode == "serve"
   server.listen(uri)
   puts "ready"
   $stdout.flush
-  server.serve # returns on SIGTERM/SIGINT after a graceful shutdown
+  # Two threads: Semantics/Relay waits on a call to this same server while the other serves it.
+  server.serve(threads: 2) # returns on SIGTERM/SIGINT after a graceful shutdown
   exit 0
 end
 
@@ -29,4 +34,8 @@ Vectors.load_cases.each do |kase|
   end
 end
 puts "#{passed} passed, #{failed} failed"
+sem_passed, sem_failed, skipped = Semantics.run_all(client, uri)
+passed += sem_passed
+failed += sem_failed
+puts "#{passed} passed, #{failed} failed, #{skipped} skipped"
 exit(failed.zero? ? 0 : 1)

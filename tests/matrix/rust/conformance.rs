@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! conformance serve unix:///tmp/x.sock    # the conformance service, until SIGTERM/Ctrl-C
-//! conformance client unix:///tmp/x.sock   # every vector as a client; prints "N passed, M failed"
+//! conformance client unix:///tmp/x.sock   # every vector and semantics case as a client
 //! ```
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -51,7 +51,23 @@ async fn main() -> ExitCode {
                     }
                 }
             }
-            println!("{passed} passed, {failed} failed");
+            let skips = common::semantics::skips("rust", "client");
+            let mut skipped = 0;
+            for case in common::semantics::load_semantic_cases() {
+                if let Some(reason) = skips.get(&case.name) {
+                    skipped += 1;
+                    println!("SKIP semantics/{}: {reason}", case.name);
+                    continue;
+                }
+                match common::semantics::run_semantic(&case, &client).await {
+                    Ok(()) => passed += 1,
+                    Err(why) => {
+                        failed += 1;
+                        println!("FAIL semantics/{}: {why}", case.name);
+                    }
+                }
+            }
+            println!("{passed} passed, {failed} failed, {skipped} skipped");
             if failed == 0 {
                 ExitCode::SUCCESS
             } else {

@@ -1,6 +1,8 @@
 package io.github.hmsffi
 
 import io.github.hmsffi.ffi.CallOptions
+import io.github.hmsffi.ffi.CallReply
+import io.github.hmsffi.ffi.CancelToken
 import io.github.hmsffi.ffi.MetadataEntry
 import io.github.hmsffi.ffi.connectAsync
 import java.time.Duration
@@ -51,6 +53,30 @@ class Client private constructor(val native: NativeClient) : AutoCloseable {
     ): Map<String, Any?> =
         reply(native.callAsync(method, TypedJson.encode(request), options(timeout, metadata)))
 
+    /**
+     * [call], returning the reply with the response headers and trailers the handler set (an
+     * error's are in `details.headers`/`details.trailers`). [cancel], cancelled from any thread,
+     * ends the call with `HmsException.Cancelled`.
+     */
+    fun callWithMetadata(
+        method: String,
+        request: Any?,
+        timeout: Duration? = null,
+        metadata: Map<String, String> = emptyMap(),
+        cancel: CancelToken? = null,
+    ): Reply = Reply(native.callWithMetadata(method, TypedJson.encode(request), options(timeout, metadata, cancel)))
+
+    /** [callWithMetadata] as a suspending function; cancelling the coroutine cancels the call. */
+    suspend fun callWithMetadataAsync(
+        method: String,
+        request: Any?,
+        timeout: Duration? = null,
+        metadata: Map<String, String> = emptyMap(),
+        cancel: CancelToken? = null,
+    ): Reply = Reply(
+        native.callWithMetadataAsync(method, TypedJson.encode(request), options(timeout, metadata, cancel)),
+    )
+
     /** Calls a unary method with the request's protobuf bytes; returns the reply's bytes. */
     fun callRaw(method: String, request: ByteArray, timeout: Duration? = null): ByteArray =
         native.callRaw(method, request, options(timeout, emptyMap()))
@@ -58,6 +84,9 @@ class Client private constructor(val native: NativeClient) : AutoCloseable {
     /** [callRaw] as a suspending function. */
     suspend fun callRawAsync(method: String, request: ByteArray, timeout: Duration? = null): ByteArray =
         native.callRawAsync(method, request, options(timeout, emptyMap()))
+
+    /** Closes the connection: calls in flight and later ones fail with `HmsException.Cancelled`. */
+    fun disconnect() = native.disconnect()
 
     /** Closes the connection and frees the native client. */
     override fun close() {
@@ -69,7 +98,26 @@ class Client private constructor(val native: NativeClient) : AutoCloseable {
 @Suppress("UNCHECKED_CAST")
 private fun reply(text: String): Map<String, Any?> = TypedJson.decode(text) as Map<String, Any?>
 
-private fun options(timeout: Duration?, metadata: Map<String, String>) = CallOptions(
+/** A reply with its response headers and trailers (keys lower-case; a key may repeat). */
+class Reply(native: CallReply) {
+    @Suppress("UNCHECKED_CAST")
+    val message: Map<String, Any?> = TypedJson.decode(native.message) as Map<String, Any?>
+    val headers: List<MetadataEntry> = native.headers
+    val trailers: List<MetadataEntry> = native.trailers
+
+    /** The first response header [key], or null. */
+    fun header(key: String): String? = headers.firstValue(key)
+
+    /** The first response trailer [key], or null. */
+    fun trailer(key: String): String? = trailers.firstValue(key)
+}
+
+/** The first value of [key] (case-insensitive), or null. */
+fun List<MetadataEntry>.firstValue(key: String): String? =
+    firstOrNull { it.key.equals(key, ignoreCase = true) }?.value
+
+internal fun options(timeout: Duration?, metadata: Map<String, String>, cancel: CancelToken? = null) = CallOptions(
     timeoutMs = timeout?.toMillis()?.toULong(),
     metadata = metadata.map { (k, v) -> MetadataEntry(k, v) },
+    cancel = cancel,
 )

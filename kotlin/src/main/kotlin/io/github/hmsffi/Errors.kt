@@ -16,6 +16,12 @@ val HmsException.msg: String get() = parts().second
 /** Field violations, reason, debug info and origin. */
 val HmsException.details: ErrorDetails get() = parts().third
 
+/** The response headers the handler set before it failed. */
+val HmsException.headers: List<io.github.hmsffi.ffi.MetadataEntry> get() = details.headers
+
+/** The response trailers the handler set before it failed. */
+val HmsException.trailers: List<io.github.hmsffi.ffi.MetadataEntry> get() = details.trailers
+
 /** The field violations' paths, e.g. `items[2].price`. */
 val HmsException.violationPaths: List<String> get() = details.fieldViolations.map { it.field }
 
@@ -52,6 +58,11 @@ fun hmsError(
         fieldViolations = violations.map { (field, why) -> FieldViolation(field, why) },
         errorInfo = reason?.let { ErrorInfo(it, "", emptyMap()) },
     )
+    return hmsError(code, message, d)
+}
+
+/** The exception for [code] with every detail given: `ErrorInfo` domain and metadata, debug info. */
+fun hmsError(code: Code, message: String, d: ErrorDetails): HmsException {
     return when (code) {
         Code.CANCELLED -> HmsException.Cancelled(code, message, d)
         Code.UNKNOWN, Code.OK -> HmsException.Unknown(Code.UNKNOWN, message, d)

@@ -19,3 +19,6 @@ typealias Code = io.github.hmsffi.ffi.Code
 
 /** The structured details of an error. */
 typealias ErrorDetails = io.github.hmsffi.ffi.ErrorDetails
+
+/** Cancels the calls whose options carry it: `CancelToken()` then `token.cancel()`. */
+typealias CancelToken = io.github.hmsffi.ffi.CancelToken

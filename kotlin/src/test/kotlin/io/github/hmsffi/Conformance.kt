@@ -106,11 +106,7 @@ object Conformance {
     fun server(): Server {
         val server = Server(Schema.load(listOf(proto), listOf()))
         for (m in listOf("Echo", "EchoScalars")) server.method("$SERVICE/$m") { req, _ -> req }
-        server.method("$SERVICE/Fail") { req, _ ->
-            val code = codeOf(req["code"] as String) ?: Code.UNKNOWN
-            val paths = (req["violation_paths"] as List<*>).map { it as String }
-            throw hmsError(code, req["message"] as String, paths.associateWith { "rejected by the handler" })
-        }
+        server.method("$SERVICE/Fail") { req, _ -> throw Semantics.failError(req) }
         server.method("$SERVICE/Sleep") { req, ctx ->
             val until = System.nanoTime() + (req["millis"] as Long) * 1_000_000
             while (System.nanoTime() < until) {
@@ -119,6 +115,7 @@ object Conformance {
             }
             emptyMap<String, Any?>()
         }
+        Semantics.serve(server)
         return server
     }
 }

@@ -3,7 +3,8 @@
  * tests/matrix/kotlin/conformance.sh):
  *
  *     conformance serve unix:///tmp/x.sock    # the conformance service until SIGTERM
- *     conformance client unix:///tmp/x.sock   # every vector as a client; "N passed, M failed"
+ *     conformance client unix:///tmp/x.sock   # every vector and semantics case; "N passed, M failed, K skipped"
+ *     conformance semantics unix:///tmp/x.sock  # every call-semantics case; "…, K skipped"
  */
 package io.github.hmsffi
 
@@ -12,7 +13,7 @@ import kotlin.system.exitProcess
 
 fun main(args: Array<String>) {
     if (args.size != 2) {
-        System.err.println("usage: conformance serve|client URI")
+        System.err.println("usage: conformance serve|client|semantics URI")
         exitProcess(2)
     }
     val (mode, uri) = args
@@ -29,6 +30,7 @@ fun main(args: Array<String>) {
             System.out.flush()
             stopped.await()
         }
+        "semantics" -> exitProcess(if (Semantics.run(uri) == 0) 0 else 1)
         "client" -> {
             var passed = 0
             var failed = 0
@@ -41,8 +43,8 @@ fun main(args: Array<String>) {
                     }
                 }
             }
-            println("$passed passed, $failed failed")
-            exitProcess(if (failed == 0) 0 else 1)
+            // Then every call-semantics case; the last line totals both.
+            exitProcess(if (Semantics.run(uri, passed, failed) == 0) 0 else 1)
         }
         else -> {
             System.err.println("unknown mode $mode")

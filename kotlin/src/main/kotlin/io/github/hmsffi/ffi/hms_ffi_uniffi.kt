@@ -697,6 +697,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_client_call_raw_async(
     ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_client_call_with_metadata(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_client_call_with_metadata_async(
+    ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_client_disconnect(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_client_endpoint(
@@ -715,11 +719,23 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_callcontext_peer(
     ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_callcontext_peer_certificate(
+    ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_callcontext_peer_credentials(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_callcontext_remaining_ms(
     ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_callcontext_set_header(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_callcontext_set_trailer(
+    ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_callcontext_trace_id(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_callcontext_transport(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_canceltoken_cancel(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_canceltoken_is_cancelled(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_handler_handle(
     ): Int
@@ -746,6 +762,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_hms_ffi_uniffi_checksum_constructor_client_connect(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_constructor_client_connect_with_schema(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_constructor_canceltoken_new(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_constructor_schema_from_descriptor_set(
     ): Int
@@ -791,6 +809,10 @@ external fun uniffi_hms_ffi_uniffi_fn_method_client_call_raw(`ptr`: Long,`method
 ): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_method_client_call_raw_async(`ptr`: Long,`method`: RustBuffer.ByValue,`request`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,
 ): Long
+external fun uniffi_hms_ffi_uniffi_fn_method_client_call_with_metadata(`ptr`: Long,`method`: RustBuffer.ByValue,`request`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hms_ffi_uniffi_fn_method_client_call_with_metadata_async(`ptr`: Long,`method`: RustBuffer.ByValue,`request`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,
+): Long
 external fun uniffi_hms_ffi_uniffi_fn_method_client_disconnect(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Unit
 external fun uniffi_hms_ffi_uniffi_fn_method_client_endpoint(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -813,12 +835,30 @@ external fun uniffi_hms_ffi_uniffi_fn_method_callcontext_method(`ptr`: Long,unif
 ): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_method_callcontext_peer(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
+external fun uniffi_hms_ffi_uniffi_fn_method_callcontext_peer_certificate(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_method_callcontext_peer_credentials(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_method_callcontext_remaining_ms(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
+external fun uniffi_hms_ffi_uniffi_fn_method_callcontext_set_header(`ptr`: Long,`key`: RustBuffer.ByValue,`value`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_hms_ffi_uniffi_fn_method_callcontext_set_trailer(`ptr`: Long,`key`: RustBuffer.ByValue,`value`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
 external fun uniffi_hms_ffi_uniffi_fn_method_callcontext_trace_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
+external fun uniffi_hms_ffi_uniffi_fn_method_callcontext_transport(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hms_ffi_uniffi_fn_clone_canceltoken(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_hms_ffi_uniffi_fn_free_canceltoken(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_hms_ffi_uniffi_fn_constructor_canceltoken_new(uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_hms_ffi_uniffi_fn_method_canceltoken_cancel(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_hms_ffi_uniffi_fn_method_canceltoken_is_cancelled(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Byte
 external fun uniffi_hms_ffi_uniffi_fn_clone_handler(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
 external fun uniffi_hms_ffi_uniffi_fn_free_handler(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1005,7 +1045,13 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_call_raw_async() != 11935) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_disconnect() != 65216) {
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_call_with_metadata() != 29751) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_call_with_metadata_async() != 5898) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_disconnect() != 52532) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_endpoint() != 25462) {
@@ -1032,13 +1078,31 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_callcontext_peer() != 7712) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_callcontext_peer_certificate() != 65157) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_callcontext_peer_credentials() != 26982) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_callcontext_remaining_ms() != 31193) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_callcontext_set_header() != 39606) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_callcontext_set_trailer() != 30629) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_callcontext_trace_id() != 2314) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_callcontext_transport() != 42354) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_canceltoken_cancel() != 53907) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_canceltoken_is_cancelled() != 20152) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_handler_handle() != 26057) {
@@ -1078,6 +1142,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_client_connect_with_schema() != 62445) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_canceltoken_new() != 52190) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_schema_from_descriptor_set() != 46173) {
@@ -1620,6 +1687,11 @@ public interface CallContextInterface {
     fun `peer`(): kotlin.String
     
     /**
+     * The client certificate of a mutual-TLS caller; `None` without one.
+     */
+    fun `peerCertificate`(): PeerCertificate?
+    
+    /**
      * The kernel's credentials of a unix caller; `None` on other transports.
      */
     fun `peerCredentials`(): PeerCredentials?
@@ -1630,9 +1702,25 @@ public interface CallContextInterface {
     fun `remainingMs`(): kotlin.ULong?
     
     /**
+     * Adds a response header; a reserved key (`grpc-*`, `content-type`, …) is
+     * `InvalidArgument`, a header after the headers went out `FailedPrecondition`.
+     */
+    fun `setHeader`(`key`: kotlin.String, `value`: kotlin.String)
+    
+    /**
+     * Adds a response trailer, sent with the outcome (a reply or an error).
+     */
+    fun `setTrailer`(`key`: kotlin.String, `value`: kotlin.String)
+    
+    /**
      * The trace id (from `x-trace-id` metadata, or generated).
      */
     fun `traceId`(): kotlin.String
+    
+    /**
+     * The transport the call came over (`inproc`, `unix`, `grpc`, …).
+     */
+    fun `transport`(): kotlin.String
     
     companion object
 }
@@ -1834,6 +1922,22 @@ open class CallContext: Disposable, AutoCloseable, CallContextInterface
 
     
     /**
+     * The client certificate of a mutual-TLS caller; `None` without one.
+     */override fun `peerCertificate`(): PeerCertificate? {
+            return FfiConverterOptionalTypePeerCertificate.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_callcontext_peer_certificate(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * The kernel's credentials of a unix caller; `None` on other transports.
      */override fun `peerCredentials`(): PeerCredentials? {
             return FfiConverterOptionalTypePeerCredentials.lift(
@@ -1866,12 +1970,61 @@ open class CallContext: Disposable, AutoCloseable, CallContextInterface
 
     
     /**
+     * Adds a response header; a reserved key (`grpc-*`, `content-type`, …) is
+     * `InvalidArgument`, a header after the headers went out `FailedPrecondition`.
+     */
+    @Throws(HmsException::class)override fun `setHeader`(`key`: kotlin.String, `value`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(HmsException) { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_callcontext_set_header(
+        it,
+        FfiConverterString.lower(`key`),FfiConverterString.lower(`value`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Adds a response trailer, sent with the outcome (a reply or an error).
+     */
+    @Throws(HmsException::class)override fun `setTrailer`(`key`: kotlin.String, `value`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(HmsException) { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_callcontext_set_trailer(
+        it,
+        FfiConverterString.lower(`key`),FfiConverterString.lower(`value`),_status)
+}
+    }
+    
+    
+
+    
+    /**
      * The trace id (from `x-trace-id` metadata, or generated).
      */override fun `traceId`(): kotlin.String {
             return FfiConverterString.lift(
     callWithHandle {
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_hms_ffi_uniffi_fn_method_callcontext_trace_id(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The transport the call came over (`inproc`, `unix`, `grpc`, …).
+     */override fun `transport`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_callcontext_transport(
         it,
         _status)
 }
@@ -2015,6 +2168,299 @@ public object FfiConverterTypeCallContext: FfiConverter<CallContext, Long> {
 
 
 /**
+ * Cancels the calls whose [`CallOptions`] carry it (the core's cancellation token).
+ */
+public interface CancelTokenInterface {
+    
+    /**
+     * Cancels every call made with this token, in flight or later.
+     */
+    fun `cancel`()
+    
+    /**
+     * True once cancelled.
+     */
+    fun `isCancelled`(): kotlin.Boolean
+    
+    companion object
+}
+
+/**
+ * Cancels the calls whose [`CallOptions`] carry it (the core's cancellation token).
+ */
+open class CancelToken: Disposable, AutoCloseable, CancelTokenInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * A token not yet cancelled.
+     */
+    constructor() :
+        this(UniffiWithHandle, 
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_constructor_canceltoken_new(
+    
+        _status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_hms_ffi_uniffi_fn_free_canceltoken(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_hms_ffi_uniffi_fn_clone_canceltoken(handle, status)
+        }
+    }
+
+    
+    /**
+     * Cancels every call made with this token, in flight or later.
+     */override fun `cancel`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_canceltoken_cancel(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * True once cancelled.
+     */override fun `isCancelled`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_canceltoken_is_cancelled(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCancelToken: FfiConverter<CancelToken, Long> {
+    override fun lower(value: CancelToken): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): CancelToken {
+        return CancelToken(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): CancelToken {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: CancelToken) = 8UL
+
+    override fun write(value: CancelToken, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * A connection to a server; calls may run concurrently from any thread.
  */
 public interface ClientInterface {
@@ -2041,7 +2487,19 @@ public interface ClientInterface {
     suspend fun `callRawAsync`(`method`: kotlin.String, `request`: kotlin.ByteArray, `options`: CallOptions): kotlin.ByteArray
     
     /**
-     * Closes the connection; calls after it fail with `Unavailable`.
+     * [`call`](Client::call), returning the response headers and trailers too (an error's are
+     * in its details).
+     */
+    fun `callWithMetadata`(`method`: kotlin.String, `request`: kotlin.String, `options`: CallOptions): CallReply
+    
+    /**
+     * [`call_with_metadata`](Client::call_with_metadata) without blocking.
+     */
+    suspend fun `callWithMetadataAsync`(`method`: kotlin.String, `request`: kotlin.String, `options`: CallOptions): CallReply
+    
+    /**
+     * Closes the connection; calls in flight and after it fail with `Cancelled`
+     * (`CLIENT_CLOSED`).
      */
     fun `disconnect`()
     
@@ -2242,7 +2700,50 @@ open class Client: Disposable, AutoCloseable, ClientInterface
 
     
     /**
-     * Closes the connection; calls after it fail with `Unavailable`.
+     * [`call`](Client::call), returning the response headers and trailers too (an error's are
+     * in its details).
+     */
+    @Throws(HmsException::class)override fun `callWithMetadata`(`method`: kotlin.String, `request`: kotlin.String, `options`: CallOptions): CallReply {
+            return FfiConverterTypeCallReply.lift(
+    callWithHandle {
+    uniffiRustCallWithError(HmsException) { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_client_call_with_metadata(
+        it,
+        FfiConverterString.lower(`method`),FfiConverterString.lower(`request`),FfiConverterTypeCallOptions.lower(`options`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * [`call_with_metadata`](Client::call_with_metadata) without blocking.
+     */
+    @Throws(HmsException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `callWithMetadataAsync`(`method`: kotlin.String, `request`: kotlin.String, `options`: CallOptions) : CallReply {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_hms_ffi_uniffi_fn_method_client_call_with_metadata_async(
+                uniffiHandle,
+                FfiConverterString.lower(`method`),FfiConverterString.lower(`request`),FfiConverterTypeCallOptions.lower(`options`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeCallReply.lift(it) },
+        // Error FFI converter
+        HmsException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Closes the connection; calls in flight and after it fail with `Cancelled`
+     * (`CLIENT_CLOSED`).
      */override fun `disconnect`()
         = 
     callWithHandle {
@@ -3806,6 +4307,77 @@ data class CallOptions (
      * Metadata sent with the call.
      */
     var `metadata`: List<MetadataEntry> = listOf() 
+    , 
+    /**
+     * Cancelling this token, from any thread, ends the call with `Cancelled` (the server's
+     * handler sees its context cancelled).
+     */
+    var `cancel`: CancelToken? = null 
+    
+): Disposable{
+    
+
+    
+
+    
+    @Suppress("UNNECESSARY_SAFE_CALL") // codegen is much simpler if we unconditionally emit safe calls here
+    override fun destroy() {
+        
+    Disposable.destroy(
+        this.`timeoutMs`,
+        this.`metadata`,
+        this.`cancel`
+    )
+    }
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCallOptions: FfiConverterRustBuffer<CallOptions> {
+    override fun read(buf: ByteBuffer): CallOptions {
+        return CallOptions(
+            FfiConverterOptionalULong.read(buf),
+            FfiConverterSequenceTypeMetadataEntry.read(buf),
+            FfiConverterOptionalTypeCancelToken.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CallOptions) = (
+            FfiConverterOptionalULong.allocationSize(value.`timeoutMs`) +
+            FfiConverterSequenceTypeMetadataEntry.allocationSize(value.`metadata`) +
+            FfiConverterOptionalTypeCancelToken.allocationSize(value.`cancel`)
+    )
+
+    override fun write(value: CallOptions, buf: ByteBuffer) {
+            FfiConverterOptionalULong.write(value.`timeoutMs`, buf)
+            FfiConverterSequenceTypeMetadataEntry.write(value.`metadata`, buf)
+            FfiConverterOptionalTypeCancelToken.write(value.`cancel`, buf)
+    }
+}
+
+
+
+/**
+ * A reply with the response headers and trailers the handler set.
+ */
+data class CallReply (
+    /**
+     * The reply as typed JSON.
+     */
+    var `message`: kotlin.String
+    , 
+    /**
+     * The response headers (gRPC initial metadata).
+     */
+    var `headers`: List<MetadataEntry>
+    , 
+    /**
+     * The response trailers (gRPC trailing metadata).
+     */
+    var `trailers`: List<MetadataEntry>
     
 ){
     
@@ -3819,22 +4391,25 @@ data class CallOptions (
 /**
  * @suppress
  */
-public object FfiConverterTypeCallOptions: FfiConverterRustBuffer<CallOptions> {
-    override fun read(buf: ByteBuffer): CallOptions {
-        return CallOptions(
-            FfiConverterOptionalULong.read(buf),
+public object FfiConverterTypeCallReply: FfiConverterRustBuffer<CallReply> {
+    override fun read(buf: ByteBuffer): CallReply {
+        return CallReply(
+            FfiConverterString.read(buf),
+            FfiConverterSequenceTypeMetadataEntry.read(buf),
             FfiConverterSequenceTypeMetadataEntry.read(buf),
         )
     }
 
-    override fun allocationSize(value: CallOptions) = (
-            FfiConverterOptionalULong.allocationSize(value.`timeoutMs`) +
-            FfiConverterSequenceTypeMetadataEntry.allocationSize(value.`metadata`)
+    override fun allocationSize(value: CallReply) = (
+            FfiConverterString.allocationSize(value.`message`) +
+            FfiConverterSequenceTypeMetadataEntry.allocationSize(value.`headers`) +
+            FfiConverterSequenceTypeMetadataEntry.allocationSize(value.`trailers`)
     )
 
-    override fun write(value: CallOptions, buf: ByteBuffer) {
-            FfiConverterOptionalULong.write(value.`timeoutMs`, buf)
-            FfiConverterSequenceTypeMetadataEntry.write(value.`metadata`, buf)
+    override fun write(value: CallReply, buf: ByteBuffer) {
+            FfiConverterString.write(value.`message`, buf)
+            FfiConverterSequenceTypeMetadataEntry.write(value.`headers`, buf)
+            FfiConverterSequenceTypeMetadataEntry.write(value.`trailers`, buf)
     }
 }
 
@@ -3916,6 +4491,16 @@ data class ErrorDetails (
      * Details of other types, as they came.
      */
     var `other`: List<AnyDetail> = listOf() 
+    , 
+    /**
+     * The response headers the handler set before it failed (a caller's error only).
+     */
+    var `headers`: List<MetadataEntry> = listOf() 
+    , 
+    /**
+     * The response trailers the handler set before it failed (a caller's error only).
+     */
+    var `trailers`: List<MetadataEntry> = listOf() 
     
 ){
     
@@ -3937,6 +4522,8 @@ public object FfiConverterTypeErrorDetails: FfiConverterRustBuffer<ErrorDetails>
             FfiConverterOptionalTypeDebugInfo.read(buf),
             FfiConverterOptionalTypeOrigin.read(buf),
             FfiConverterSequenceTypeAnyDetail.read(buf),
+            FfiConverterSequenceTypeMetadataEntry.read(buf),
+            FfiConverterSequenceTypeMetadataEntry.read(buf),
         )
     }
 
@@ -3945,7 +4532,9 @@ public object FfiConverterTypeErrorDetails: FfiConverterRustBuffer<ErrorDetails>
             FfiConverterOptionalTypeErrorInfo.allocationSize(value.`errorInfo`) +
             FfiConverterOptionalTypeDebugInfo.allocationSize(value.`debugInfo`) +
             FfiConverterOptionalTypeOrigin.allocationSize(value.`origin`) +
-            FfiConverterSequenceTypeAnyDetail.allocationSize(value.`other`)
+            FfiConverterSequenceTypeAnyDetail.allocationSize(value.`other`) +
+            FfiConverterSequenceTypeMetadataEntry.allocationSize(value.`headers`) +
+            FfiConverterSequenceTypeMetadataEntry.allocationSize(value.`trailers`)
     )
 
     override fun write(value: ErrorDetails, buf: ByteBuffer) {
@@ -3954,6 +4543,8 @@ public object FfiConverterTypeErrorDetails: FfiConverterRustBuffer<ErrorDetails>
             FfiConverterOptionalTypeDebugInfo.write(value.`debugInfo`, buf)
             FfiConverterOptionalTypeOrigin.write(value.`origin`, buf)
             FfiConverterSequenceTypeAnyDetail.write(value.`other`, buf)
+            FfiConverterSequenceTypeMetadataEntry.write(value.`headers`, buf)
+            FfiConverterSequenceTypeMetadataEntry.write(value.`trailers`, buf)
     }
 }
 
@@ -4158,6 +4749,61 @@ public object FfiConverterTypeOrigin: FfiConverterRustBuffer<Origin> {
             FfiConverterString.write(value.`language`, buf)
             FfiConverterString.write(value.`service`, buf)
             FfiConverterString.write(value.`method`, buf)
+    }
+}
+
+
+
+/**
+ * The certificate a client presented over mutual TLS (`grpcs://`, `https://`, `wss://`).
+ */
+data class PeerCertificate (
+    /**
+     * The first URI SAN, else the first DNS SAN, else the subject's common name.
+     */
+    var `identity`: kotlin.String
+    , 
+    /**
+     * The subject's distinguished name (RFC 4514).
+     */
+    var `subject`: kotlin.String
+    , 
+    /**
+     * The whole certificate, DER-encoded.
+     */
+    var `der`: kotlin.ByteArray
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePeerCertificate: FfiConverterRustBuffer<PeerCertificate> {
+    override fun read(buf: ByteBuffer): PeerCertificate {
+        return PeerCertificate(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterByteArray.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PeerCertificate) = (
+            FfiConverterString.allocationSize(value.`identity`) +
+            FfiConverterString.allocationSize(value.`subject`) +
+            FfiConverterByteArray.allocationSize(value.`der`)
+    )
+
+    override fun write(value: PeerCertificate, buf: ByteBuffer) {
+            FfiConverterString.write(value.`identity`, buf)
+            FfiConverterString.write(value.`subject`, buf)
+            FfiConverterByteArray.write(value.`der`, buf)
     }
 }
 
@@ -5103,6 +5749,38 @@ public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?>
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeCancelToken: FfiConverterRustBuffer<CancelToken?> {
+    override fun read(buf: ByteBuffer): CancelToken? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeCancelToken.read(buf)
+    }
+
+    override fun allocationSize(value: CancelToken?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeCancelToken.allocationSize(value)
+        }
+    }
+
+    override fun write(value: CancelToken?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeCancelToken.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeDebugInfo: FfiConverterRustBuffer<DebugInfo?> {
     override fun read(buf: ByteBuffer): DebugInfo? {
         if (buf.get().toInt() == 0) {
@@ -5189,6 +5867,38 @@ public object FfiConverterOptionalTypeOrigin: FfiConverterRustBuffer<Origin?> {
         } else {
             buf.put(1)
             FfiConverterTypeOrigin.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypePeerCertificate: FfiConverterRustBuffer<PeerCertificate?> {
+    override fun read(buf: ByteBuffer): PeerCertificate? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypePeerCertificate.read(buf)
+    }
+
+    override fun allocationSize(value: PeerCertificate?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypePeerCertificate.allocationSize(value)
+        }
+    }
+
+    override fun write(value: PeerCertificate?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypePeerCertificate.write(value, buf)
         }
     }
 }
