@@ -125,3 +125,55 @@ async fn close_is_cancelled_for_calls_in_flight_and_later_on_every_transport() {
         client.close(); // twice is harmless
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_cancels_the_handlers_of_calls_in_flight_on_every_transport() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let cancelled = Arc::new(AtomicUsize::new(0));
+    let server = Server::new(conformance_schema());
+    let seen = cancelled.clone();
+    server
+        .unary(SLEEP, move |_req, ctx| {
+            // In process the handler's future is dropped; across a connection its context is
+            // cancelled: either way it ends and counts.
+            struct Ends(Arc<AtomicUsize>);
+            impl Drop for Ends {
+                fn drop(&mut self) {
+                    self.0.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+            let ends = Ends(seen.clone());
+            async move {
+                let _ends = ends;
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+                    _ = ctx.cancellation_token().cancelled() => {}
+                }
+                Ok(Value::message::<&str>([]))
+            }
+        })
+        .unwrap();
+    for (uri, _dir) in all_endpoints("contract-close-cancels") {
+        let bound = server.listen(&uri).unwrap();
+        let client = connect(&bound).await.unwrap();
+        let before = cancelled.load(Ordering::SeqCst);
+        let sleeper = client.clone();
+        let call = tokio::spawn(async move {
+            let empty = Value::message::<&str>([]);
+            sleeper.call(SLEEP, &empty, &CallOptions::default()).await
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        client.close();
+        assert!(call.await.unwrap().is_err(), "{bound}");
+        let mut waited = 0;
+        while cancelled.load(Ordering::SeqCst) == before && waited < 100 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            waited += 1;
+        }
+        assert!(
+            cancelled.load(Ordering::SeqCst) > before,
+            "{bound}: the handler did not see its caller close"
+        );
+    }
+}

@@ -337,9 +337,30 @@ impl ClientTransport for UnixClient {
     }
 
     fn close(&self) {
-        self.shared.closed.store(true, Ordering::Release);
+        if self.shared.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let in_flight: Vec<u32> = self
+            .shared
+            .pending
+            .lock()
+            .map(|p| p.keys().copied().collect())
+            .unwrap_or_default();
         self.reader.abort();
         self.shared.fail_all(&Error::client_closed());
+        // The server cancels the handlers of the calls in flight (as on every transport), then
+        // sees the connection end.
+        let shared = self.shared.clone();
+        crate::runtime::handle().spawn(async move {
+            let mut bytes = Vec::new();
+            for id in in_flight {
+                bytes.extend(frame::encode_frame(Kind::Cancel, 0, id, &[]));
+            }
+            let mut w = shared.writer.lock().await;
+            let _ = w.write_all(&bytes).await;
+            let _ = w.flush().await;
+            let _ = w.shutdown().await;
+        });
     }
 }
 
