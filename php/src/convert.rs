@@ -21,7 +21,7 @@ use ext_php_rs::types::{ArrayKey, ZendCallable, ZendHashTable, ZendObject, Zval}
 use ext_php_rs::zend::ClassEntry;
 
 use crate::errors::php_error;
-use crate::ocore::mapping::{wkt, DecodeOptions, NativeDepth, TooDeep};
+use crate::ocore::mapping::{wkt, DecodeOptions, NativeDepth, NativeFail};
 use crate::ocore::{Timestamp, Value};
 
 /// How PHP servers and clients ask the core for values: an empty JSON object is marked, and
@@ -57,38 +57,11 @@ fn key_value(key: ArrayKey<'_>) -> Value {
     }
 }
 
-/// Why a walk over a PHP value stopped: a PHP error, or nesting past the core's limit.
-enum Fail {
-    Php(PhpException),
-    Deep(TooDeep),
-}
-
-impl From<PhpException> for Fail {
-    fn from(e: PhpException) -> Fail {
-        Fail::Php(e)
-    }
-}
-
-impl From<TooDeep> for Fail {
-    fn from(e: TooDeep) -> Fail {
-        Fail::Deep(e)
-    }
-}
-
-impl Fail {
-    fn at(self, outer: impl FnOnce(TooDeep) -> TooDeep) -> Fail {
-        match self {
-            Fail::Deep(d) => Fail::Deep(outer(d)),
-            php => php,
-        }
-    }
-}
+/// A walk's failure: a PHP exception, or nesting past the core's limit.
+type Fail = NativeFail<PhpException>;
 
 fn finish(r: Result<Value, Fail>) -> PhpResult<Value> {
-    r.map_err(|f| match f {
-        Fail::Php(e) => e,
-        Fail::Deep(d) => crate::errors::to_php(d.into_error()),
-    })
+    r.map_err(|f| f.into_native(crate::errors::to_php))
 }
 
 /// A PHP value as a core value. Values of other types become [`Value::Unsupported`], which the
@@ -104,8 +77,8 @@ pub(crate) fn reply_from_php(
     zv: &Zval,
 ) -> Result<Value, Result<crate::ocore::Error, PhpException>> {
     walk(zv, NativeDepth::default()).map_err(|f| match f {
-        Fail::Deep(d) => Ok(d.into_error()),
-        Fail::Php(e) => Err(e),
+        NativeFail::Deep(d) => Ok(d.into_error()),
+        NativeFail::Native(e) => Err(e),
     })
 }
 
@@ -141,12 +114,12 @@ fn walk(zv: &Zval, depth: NativeDepth) -> Result<Value, Fail> {
 }
 
 fn walk_array(ht: &ZendHashTable, depth: NativeDepth) -> Result<Value, Fail> {
-    let depth = depth.enter()?;
+    let depth = depth.descend()?;
     if ht.has_sequential_keys() {
         return ht
             .values()
             .enumerate()
-            .map(|(i, v)| walk(v, depth).map_err(|f| f.at(|d| d.at_index(i))))
+            .map(|(i, v)| walk(v, depth).map_err(|f| f.at_index(i)))
             .collect::<Result<_, Fail>>()
             .map(Value::List);
     }
@@ -158,7 +131,7 @@ fn walk_entries(ht: &ZendHashTable, depth: NativeDepth) -> Result<Value, Fail> {
     let mut entries = Vec::with_capacity(ht.len());
     for (key, v) in ht.iter() {
         let key = key_value(key);
-        let value = walk(v.indirect().unwrap_or(v), depth).map_err(|f| f.at(|d| d.at_key(&key)))?;
+        let value = walk(v.indirect().unwrap_or(v), depth).map_err(|f| f.at_key(&key))?;
         entries.push((key, value));
     }
     Ok(Value::Map(entries))
@@ -192,7 +165,7 @@ fn object_from_php(zv: &Zval, obj: &ZendObject, depth: NativeDepth) -> Result<Va
         let props = obj
             .get_properties()
             .map_err(|e| php_error(&e.to_string()))?;
-        return walk_entries(props, depth.enter()?);
+        return walk_entries(props, depth.descend()?);
     }
     if class("GMP").is_some_and(|ce| obj.instance_of(ce)) {
         let text = call("gmp_strval", vec![zv])?.string().unwrap_or_default();

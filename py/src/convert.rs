@@ -10,7 +10,7 @@ use pyo3::types::{
 use pyo3::sync::PyOnceLock;
 
 use crate::ocore::mapping::wkt::{self, Civil};
-use crate::ocore::mapping::{NativeDepth, TooDeep};
+use crate::ocore::mapping::{NativeDepth, NativeFail};
 use crate::ocore::{Duration, Value};
 
 /// `hms_ffi.Timestamp` and `hms_ffi.Duration`: `datetime`/`timedelta` subclasses that keep the
@@ -34,50 +34,24 @@ fn extra_nanos(obj: &Bound<'_, PyAny>, attr: &str) -> i64 {
         .unwrap_or(0)
 }
 
-/// Why a walk over a Python object stopped: a Python error, or nesting past the core's limit.
-enum Fail {
-    Py(PyErr),
-    Deep(TooDeep),
-}
-
-impl From<PyErr> for Fail {
-    fn from(e: PyErr) -> Fail {
-        Fail::Py(e)
-    }
-}
-
-impl From<TooDeep> for Fail {
-    fn from(e: TooDeep) -> Fail {
-        Fail::Deep(e)
-    }
-}
-
-impl Fail {
-    fn at(self, outer: impl FnOnce(TooDeep) -> TooDeep) -> Fail {
-        match self {
-            Fail::Deep(d) => Fail::Deep(outer(d)),
-            py => py,
-        }
-    }
-}
+/// A walk's failure: a Python error, or nesting past the core's limit.
+type Fail = NativeFail<PyErr>;
 
 /// A Python object as a value. Objects of other types become [`Value::Unsupported`], which the
 /// core reports at their path. Nesting deeper than the core's native limit is
 /// `hms_ffi.ResourceExhausted` with the path, before any stack runs out.
 pub(crate) fn from_py(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
-    walk(obj, NativeDepth::default()).map_err(|f| match f {
-        Fail::Py(e) => e,
-        Fail::Deep(d) => crate::errors::to_py(obj.py(), d.into_error()),
-    })
+    walk(obj, NativeDepth::default())
+        .map_err(|f| f.into_native(|e| crate::errors::to_py(obj.py(), e)))
 }
 
 fn items<'py>(
     iter: impl Iterator<Item = Bound<'py, PyAny>>,
     depth: NativeDepth,
 ) -> Result<Value, Fail> {
-    let depth = depth.enter()?;
+    let depth = depth.descend()?;
     iter.enumerate()
-        .map(|(i, x)| walk(&x, depth).map_err(|f| f.at(|d| d.at_index(i))))
+        .map(|(i, x)| walk(&x, depth).map_err(|f| f.at_index(i)))
         .collect::<Result<Vec<_>, Fail>>()
         .map(Value::List)
 }
@@ -113,11 +87,11 @@ fn walk(obj: &Bound<'_, PyAny>, depth: NativeDepth) -> Result<Value, Fail> {
         return Ok(Value::Bytes(copied.as_bytes().to_vec()));
     }
     if let Ok(d) = obj.cast::<PyDict>() {
-        let depth = depth.enter()?;
+        let depth = depth.descend()?;
         let mut entries = Vec::with_capacity(d.len());
         for (k, v) in d.iter() {
             let key = walk(&k, depth)?;
-            let value = walk(&v, depth).map_err(|f| f.at(|d| d.at_key(&key)))?;
+            let value = walk(&v, depth).map_err(|f| f.at_key(&key))?;
             entries.push((key, value));
         }
         return Ok(Value::Map(entries));

@@ -18,46 +18,20 @@ use magnus::{
     Value as RValue,
 };
 
-use crate::ocore::mapping::{NativeDepth, TooDeep};
+use crate::ocore::mapping::{NativeDepth, NativeFail};
 use crate::ocore::{Duration, Timestamp, Value};
 
 const NANOS: i64 = 1_000_000_000;
 
-/// Why a walk over a Ruby object stopped: a Ruby error, or nesting past the core's limit.
-enum Fail {
-    Rb(Error),
-    Deep(TooDeep),
-}
-
-impl From<Error> for Fail {
-    fn from(e: Error) -> Fail {
-        Fail::Rb(e)
-    }
-}
-
-impl From<TooDeep> for Fail {
-    fn from(e: TooDeep) -> Fail {
-        Fail::Deep(e)
-    }
-}
-
-impl Fail {
-    fn at(self, outer: impl FnOnce(TooDeep) -> TooDeep) -> Fail {
-        match self {
-            Fail::Deep(d) => Fail::Deep(outer(d)),
-            rb => rb,
-        }
-    }
-}
+/// A walk's failure: a Ruby error, or nesting past the core's limit.
+type Fail = NativeFail<Error>;
 
 /// A Ruby object as a value. Objects of other classes become [`Value::Unsupported`] with their
 /// class name, which the core reports at their path. Nesting deeper than the core's native
 /// limit is `HmsFfi::ResourceExhausted` with the path, before the stack runs out.
 pub(crate) fn from_ruby(ruby: &Ruby, v: RValue) -> Result<Value, Error> {
-    walk(ruby, v, NativeDepth::default()).map_err(|f| match f {
-        Fail::Rb(e) => e,
-        Fail::Deep(d) => crate::errors::to_ruby(ruby, d.into_error()),
-    })
+    walk(ruby, v, NativeDepth::default())
+        .map_err(|f| f.into_native(|e| crate::errors::to_ruby(ruby, e)))
 }
 
 fn walk(ruby: &Ruby, v: RValue, depth: NativeDepth) -> Result<Value, Fail> {
@@ -83,19 +57,19 @@ fn walk(ruby: &Ruby, v: RValue, depth: NativeDepth) -> Result<Value, Fail> {
         return Ok(Value::String(s.name()?.into_owned()));
     }
     if let Some(h) = RHash::from_value(v) {
-        let depth = depth.enter()?;
+        let depth = depth.descend()?;
         let mut entries = Vec::with_capacity(h.len());
         // `foreach` takes Ruby errors only: a nesting error waits here while it stops.
         let mut deep = None;
         h.foreach(|k: RValue, x: RValue| {
             let entry = walk(ruby, k, depth).and_then(|key| {
-                let value = walk(ruby, x, depth).map_err(|f| f.at(|d| d.at_key(&key)))?;
+                let value = walk(ruby, x, depth).map_err(|f| f.at_key(&key))?;
                 Ok((key, value))
             });
             match entry {
                 Ok(entry) => entries.push(entry),
-                Err(Fail::Rb(e)) => return Err(e),
-                Err(Fail::Deep(d)) => {
+                Err(NativeFail::Native(e)) => return Err(e),
+                Err(NativeFail::Deep(d)) => {
                     deep = Some(d);
                     return Ok(ForEach::Stop);
                 }
@@ -103,21 +77,21 @@ fn walk(ruby: &Ruby, v: RValue, depth: NativeDepth) -> Result<Value, Fail> {
             Ok(ForEach::Continue)
         })?;
         return match deep {
-            Some(d) => Err(Fail::Deep(d)),
+            Some(d) => Err(NativeFail::Deep(d)),
             None => Ok(Value::Map(entries)),
         };
     }
     if let Some(a) = RArray::from_value(v) {
-        let depth = depth.enter()?;
+        let depth = depth.descend()?;
         let mut items = Vec::with_capacity(a.len());
         for i in 0..a.len() {
             let item = a.entry::<RValue>(i as isize)?;
-            items.push(walk(ruby, item, depth).map_err(|f| f.at(|d| d.at_index(i)))?);
+            items.push(walk(ruby, item, depth).map_err(|f| f.at_index(i))?);
         }
         return Ok(Value::List(items));
     }
     if let Some(t) = Time::from_value(v) {
-        let ts = t.timespec().map_err(Fail::Rb)?;
+        let ts = t.timespec().map_err(NativeFail::Native)?;
         return Ok(Value::Timestamp(Timestamp {
             seconds: ts.tv_sec,
             nanos: ts.tv_nsec as i32,

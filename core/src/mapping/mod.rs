@@ -14,7 +14,7 @@ pub mod wkt;
 
 pub use decode::{from_message, from_message_with, DecodeOptions};
 pub use encode::to_message;
-pub use native::{NativeDepth, TooDeep, NATIVE_MAX_DEPTH};
+pub use native::{NativeDepth, NativeFail, TooDeep, NATIVE_MAX_DEPTH};
 
 /// How lenient [`to_message`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -62,6 +62,11 @@ impl NativeDepth {
         NativeDepth { level: 0, max }
     }
 
+    /// [`enter`](NativeDepth::enter) for a walk that fails with [`NativeFail`].
+    pub fn descend<E>(self) -> Result<NativeDepth, NativeFail<E>> {
+        self.enter().map_err(NativeFail::Deep)
+    }
+
     /// The depth inside one more container, or the nesting error.
     pub fn enter(self) -> Result<NativeDepth, TooDeep> {
         if self.level >= self.max {
@@ -129,6 +134,50 @@ impl TooDeep {
             description: format!("nests deeper than {} levels", self.max),
         });
         err
+    }
+}
+
+/// Why a binding's walk over its native values stopped: its own error (a Python exception, a
+/// Ruby or PHP one), or nesting past the limit. `?` turns the binding's error into it;
+/// [`NativeDepth::descend`] gives the nesting one.
+#[derive(Debug)]
+pub enum NativeFail<E> {
+    /// The binding's own error.
+    Native(E),
+    /// Nesting past the limit, with the path gathered so far.
+    Deep(TooDeep),
+}
+
+impl<E> From<E> for NativeFail<E> {
+    fn from(e: E) -> NativeFail<E> {
+        NativeFail::Native(e)
+    }
+}
+
+impl<E> NativeFail<E> {
+    /// [`TooDeep::at_index`] for a nesting error; the binding's own passes unchanged.
+    pub fn at_index(self, i: usize) -> NativeFail<E> {
+        match self {
+            NativeFail::Deep(d) => NativeFail::Deep(d.at_index(i)),
+            native => native,
+        }
+    }
+
+    /// [`TooDeep::at_key`] for a nesting error; the binding's own passes unchanged.
+    pub fn at_key(self, key: &crate::Value) -> NativeFail<E> {
+        match self {
+            NativeFail::Deep(d) => NativeFail::Deep(d.at_key(key)),
+            native => native,
+        }
+    }
+
+    /// The binding's own error; a nesting error becomes one through `raise` (the binding's
+    /// conversion of a core error).
+    pub fn into_native(self, raise: impl FnOnce(Error) -> E) -> E {
+        match self {
+            NativeFail::Native(e) => e,
+            NativeFail::Deep(d) => raise(d.into_error()),
+        }
     }
 }
 
