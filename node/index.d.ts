@@ -122,6 +122,8 @@ export declare class Context {
   readonly identity: string | null
   /** The kernel's credentials of a unix caller; `null` on other transports. */
   readonly peerCredentials: PeerCredentials | null
+  /** A mutual-TLS caller's certificate (`der` is the whole certificate); `null` without one. */
+  readonly peerCertificate: { identity: string; subject: string; der: Buffer } | null
   /** When the caller stops waiting; `null` when it set no deadline. */
   readonly deadline: Date | null
   /** Aborted when the caller cancels or its deadline passes. */

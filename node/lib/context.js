@@ -30,6 +30,8 @@ class Context {
     this.peerCredentials = info.peerCredentials
       ? { uid: info.peerCredentials.uid, gid: info.peerCredentials.gid, pid: info.peerCredentials.pid ?? null }
       : null
+    /** A mutual-TLS caller's certificate `{ identity, subject, der }`, or `null`. */
+    this.peerCertificate = info.peerCertificate ?? null
     /** When the caller stops waiting, or `null`. */
     this.deadline = info.timeRemainingMs == null ? null : new Date(Date.now() + info.timeRemainingMs)
     /** Aborted when the caller cancels or its deadline passes. */

@@ -38,6 +38,28 @@ pub struct CallInfo {
     pub identity: Option<String>,
     /// The kernel's credentials of a unix caller (`unix://`, `grpc+unix://`).
     pub peer_credentials: Option<PeerCredentials>,
+    /// The client certificate of a mutual-TLS caller.
+    pub peer_certificate: Option<PeerCertificate>,
+}
+
+/// A mutual-TLS caller's certificate.
+#[napi(object)]
+pub struct PeerCertificate {
+    /// Its first URI SAN, else its first DNS SAN, else its subject's common name.
+    pub identity: String,
+    /// The subject's distinguished name (RFC 4514).
+    pub subject: String,
+    /// The whole certificate, DER-encoded.
+    pub der: Buffer,
+}
+
+impl std::fmt::Debug for PeerCertificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PeerCertificate")
+            .field("identity", &self.identity)
+            .field("subject", &self.subject)
+            .finish()
+    }
 }
 
 /// The uid, gid and pid of a unix caller, as the kernel reports them.
@@ -185,6 +207,11 @@ fn call_info(ctx: &Context) -> CallInfo {
             uid: c.uid,
             gid: c.gid,
             pid: c.pid,
+        }),
+        peer_certificate: ctx.peer_certificate().map(|c| PeerCertificate {
+            identity: c.identity.clone(),
+            subject: c.subject.clone(),
+            der: c.der.clone().into(),
         }),
     }
 }

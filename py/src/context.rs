@@ -3,6 +3,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
 
 use crate::errors::py_result;
 use crate::ocore;
@@ -41,6 +42,20 @@ impl Context {
     fn peer_credentials(&self) -> Option<(u32, u32, Option<i32>)> {
         self.inner.peer_credentials().map(|c| (c.uid, c.gid, c.pid))
     }
+    /// The client certificate of a mutual-TLS caller as a dict (`identity`, `subject`, `der`
+    /// bytes); `None` without one.
+    #[getter]
+    fn peer_certificate<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(cert) = self.inner.peer_certificate() else {
+            return Ok(None);
+        };
+        let out = PyDict::new(py);
+        out.set_item("identity", &cert.identity)?;
+        out.set_item("subject", &cert.subject)?;
+        out.set_item("der", PyBytes::new(py, &cert.der))?;
+        Ok(Some(out))
+    }
+
     /// The peer as the transport sees it.
     #[getter]
     fn peer(&self) -> &str {

@@ -201,12 +201,15 @@ def test_python_server_takes_tls_from_its_security_file(tls_server, tmp_path: pa
     @server.method(f"{SERVICE}/Echo")
     def echo(req, ctx):
         seen.append((ctx.identity, ctx.transport))
+        cert = ctx.peer_certificate
+        seen.append((cert["identity"], cert["subject"] != "", cert["der"][:1]))
         return req
 
     uri = server.listen("wss://127.0.0.1:0")
     try:
         client = hms_ffi.connect(f"{uri}?ca={tls_server['ca']}&cert={tls_server['cert']}&key={tls_server['key']}")
         assert client.call(f"{SERVICE}/Echo", {"unicode_text": "py server"})["unicode_text"] == "py server"
-        assert seen == [(CLIENT_ID, "wss")]
+        # The certificate itself: its identity, subject and DER (a SEQUENCE, 0x30).
+        assert seen == [(CLIENT_ID, "wss"), (CLIENT_ID, True, b"\x30")]
     finally:
         server.shutdown()
