@@ -98,6 +98,8 @@ export interface CallInfo {
   identity?: string
   /** The kernel's credentials of a unix caller (`unix://`, `grpc+unix://`). */
   peerCredentials?: PeerCredentials
+  /** The client certificate of a mutual-TLS caller. */
+  peerCertificate?: PeerCertificate
 }
 
 /** How a call ended: a CBOR reply or an error. Handlers answer with the same shape. */
@@ -223,6 +225,16 @@ export interface PathSegment {
   key?: string
   /** The entry's integer key (a `Map` with number keys). */
   intKey?: number
+}
+
+/** A mutual-TLS caller's certificate. */
+export interface PeerCertificate {
+  /** Its first URI SAN, else its first DNS SAN, else its subject's common name. */
+  identity: string
+  /** The subject's distinguished name (RFC 4514). */
+  subject: string
+  /** The whole certificate, DER-encoded. */
+  der: Buffer
 }
 
 /** The uid, gid and pid of a unix caller, as the kernel reports them. */
