@@ -186,3 +186,22 @@ fn a_signal_closes_a_queue_that_asked_for_it() {
     serving.join().unwrap();
     assert!(queue.is_closed());
 }
+
+#[test]
+fn a_waiting_serving_thread_never_holds_up_another_one() {
+    // Ruby serves on several threads, each checking its interrupts (a SIGTERM) between waits:
+    // a thread waiting long on the queue must not keep another from returning by its timeout.
+    let queue = CallQueue::new();
+    let long = queue.clone();
+    let long_waiter = thread::spawn(move || long.next(Duration::from_secs(30)));
+    thread::sleep(Duration::from_millis(100));
+    let start = std::time::Instant::now();
+    assert!(matches!(queue.next(Duration::from_millis(50)), Next::Idle));
+    let took = start.elapsed();
+    assert!(
+        took < Duration::from_secs(10),
+        "the short wait took {took:?}"
+    );
+    queue.close();
+    assert!(matches!(long_waiter.join().unwrap(), Next::Closed));
+}

@@ -9,9 +9,10 @@
 //! cancellation — stays in the core: a call whose caller has gone or whose deadline has passed
 //! is dropped before it reaches the handler.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
@@ -20,15 +21,21 @@ use crate::error::{Code, Error, Result};
 use crate::handler::{BoxFuture, UnaryHandler};
 use crate::value::Value;
 
-enum Item {
-    Call(Box<PendingCall>),
-    Wake,
+/// The queued calls. Several threads may wait in [`CallQueue::next`] at once: each waits on the
+/// condition variable (which releases the lock), so none is starved of the lock and every one
+/// returns by its timeout (a binding checks its interpreter's interrupts between waits).
+struct Shared {
+    calls: Mutex<VecDeque<Box<PendingCall>>>,
+    ready: Condvar,
+    closed: AtomicBool,
 }
 
-struct Shared {
-    tx: Mutex<mpsc::Sender<Item>>,
-    rx: Mutex<mpsc::Receiver<Item>>,
-    closed: AtomicBool,
+impl Shared {
+    fn calls(&self) -> MutexGuard<'_, VecDeque<Box<PendingCall>>> {
+        self.calls
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 /// A queue of calls waiting for the thread that serves them. Cheap to clone; all clones share
@@ -66,11 +73,10 @@ impl Default for CallQueue {
 impl CallQueue {
     /// An open, empty queue.
     pub fn new() -> CallQueue {
-        let (tx, rx) = mpsc::channel();
         CallQueue {
             shared: Arc::new(Shared {
-                tx: Mutex::new(tx),
-                rx: Mutex::new(rx),
+                calls: Mutex::new(VecDeque::new()),
+                ready: Condvar::new(),
                 closed: AtomicBool::new(false),
             }),
         }
@@ -80,23 +86,26 @@ impl CallQueue {
     /// deadline has passed are skipped (their caller already has its answer). Blocks the calling
     /// thread: a binding releases its interpreter's lock around this.
     pub fn next(&self, timeout: Duration) -> Next {
-        let deadline = std::time::Instant::now() + timeout;
-        let rx = match self.shared.rx.lock() {
-            Ok(rx) => rx,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let deadline = Instant::now() + timeout;
+        let mut calls = self.shared.calls();
         loop {
             if self.is_closed() {
-                drain(&rx);
+                drain(&mut calls);
                 return Next::Closed;
             }
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(Item::Call(call)) if call.is_live() => return Next::Call(call),
-                Ok(Item::Call(_)) | Ok(Item::Wake) => continue,
-                Err(mpsc::RecvTimeoutError::Timeout) => return Next::Idle,
-                Err(mpsc::RecvTimeoutError::Disconnected) => return Next::Closed,
+            match calls.pop_front() {
+                Some(call) if call.is_live() => return Next::Call(call),
+                Some(_) => continue,
+                None => {}
             }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Next::Idle;
+            }
+            calls = match self.shared.ready.wait_timeout(calls, left) {
+                Ok((calls, _)) => calls,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
         }
     }
 
@@ -104,12 +113,9 @@ impl CallQueue {
     /// still queued or arriving later fail with `Unavailable`. Safe from any thread.
     pub fn close(&self) {
         self.shared.closed.store(true, Ordering::SeqCst);
-        self.push(Item::Wake);
-        // Answer what is still queued, so no caller waits for its deadline (a serving thread
-        // inside `next` holds the receiver and drains it itself).
-        if let Ok(rx) = self.shared.rx.try_lock() {
-            drain(&rx);
-        }
+        // Answer what is still queued, so no caller waits for its deadline; wake every waiter.
+        drain(&mut self.shared.calls());
+        self.shared.ready.notify_all();
     }
 
     /// Closes the queue when the process gets SIGINT or SIGTERM, for a `serve()` that should
@@ -136,11 +142,14 @@ impl CallQueue {
         self.shared.closed.load(Ordering::SeqCst)
     }
 
-    fn push(&self, item: Item) -> bool {
-        match self.shared.tx.lock() {
-            Ok(tx) => tx.send(item).is_ok(),
-            Err(_) => false,
+    fn push(&self, call: Box<PendingCall>) -> bool {
+        let mut calls = self.shared.calls();
+        if self.is_closed() {
+            return false;
         }
+        calls.push_back(call);
+        self.shared.ready.notify_one();
+        true
     }
 
     /// The handler the server registers for a queued method.
@@ -152,11 +161,9 @@ impl CallQueue {
     }
 }
 
-fn drain(rx: &mpsc::Receiver<Item>) {
-    while let Ok(item) = rx.try_recv() {
-        if let Item::Call(call) = item {
-            call.reply(Err(not_serving()));
-        }
+fn drain(calls: &mut VecDeque<Box<PendingCall>>) {
+    for call in calls.drain(..) {
+        call.reply(Err(not_serving()));
     }
 }
 
@@ -242,7 +249,7 @@ impl UnaryHandler for QueuedHandler {
             ctx,
             reply: Some(tx),
         };
-        let queued = !self.queue.is_closed() && self.queue.push(Item::Call(Box::new(call)));
+        let queued = self.queue.push(Box::new(call));
         Box::pin(async move {
             if !queued {
                 return Err(not_serving());
