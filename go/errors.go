@@ -270,12 +270,9 @@ func statusBytes(e *Error) []byte {
 		var info []byte
 		info = protowire.AppendTag(info, 1, protowire.BytesType)
 		info = protowire.AppendString(info, e.Reason)
-		domain := e.Domain
-		if domain == "" {
-			domain = "hms-ffi"
-		}
+		// An empty domain is the core's to fill in ("hms-ffi").
 		info = protowire.AppendTag(info, 2, protowire.BytesType)
-		info = protowire.AppendString(info, domain)
+		info = protowire.AppendString(info, e.Domain)
 		for k, v := range e.InfoMetadata {
 			var entry []byte
 			entry = protowire.AppendTag(entry, 1, protowire.BytesType)

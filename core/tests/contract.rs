@@ -165,7 +165,11 @@ async fn close_cancels_the_handlers_of_calls_in_flight_on_every_transport() {
         });
         tokio::time::sleep(Duration::from_millis(200)).await;
         client.close();
-        assert!(call.await.unwrap().is_err(), "{bound}");
+        let ended = tokio::time::timeout(Duration::from_secs(10), call).await;
+        assert!(
+            ended.expect("the call ends at close").unwrap().is_err(),
+            "{bound}"
+        );
         let mut waited = 0;
         while cancelled.load(Ordering::SeqCst) == before && waited < 100 {
             tokio::time::sleep(Duration::from_millis(20)).await;

@@ -1,7 +1,7 @@
 //! Values across the boundary: CBOR bytes in the core's CBOR form.
 
 use hms_ffi_core::limits::DEFAULT_MAX_DEPTH;
-use hms_ffi_core::mapping::{self, DecodeOptions, NativeDepth};
+use hms_ffi_core::mapping::{self, DecodeOptions, TooDeep};
 use hms_ffi_core::{Codec, Result, Value};
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
@@ -50,14 +50,7 @@ pub struct PathSegment {
 /// `outward` lists the containers the encoder was in, innermost first.
 #[napi]
 pub fn nesting_too_deep(outward: Vec<PathSegment>) -> NativeError {
-    // The core's error for one container past the limit, walked down to it.
-    let mut depth = NativeDepth::default();
-    let mut err = loop {
-        match depth.enter() {
-            Ok(inner) => depth = inner,
-            Err(too_deep) => break too_deep,
-        }
-    };
+    let mut err = TooDeep::at_native_limit();
     for seg in outward {
         err = match (seg.index, seg.key, seg.int_key) {
             (Some(i), _, _) => err.at_index(i as usize),

@@ -100,12 +100,12 @@ impl Context {
         value: RString,
     ) -> Result<(), Error> {
         let c = &rb_self.inner;
-        let r = if value.enc_get() == ruby.ascii8bit_encindex() {
-            c.set_header_bin(&key, &crate::convert::copy(value))
-        } else {
-            c.set_header(&key, value.to_string()?)
-        };
-        rb_result(ruby, r)
+        set(
+            ruby,
+            value,
+            |t| c.set_header(&key, t),
+            |b| c.set_header_bin(&key, b),
+        )
     }
 
     /// Adds a response trailer (gRPC trailing metadata), sent with the reply or the error; the
@@ -117,12 +117,12 @@ impl Context {
         value: RString,
     ) -> Result<(), Error> {
         let c = &rb_self.inner;
-        let r = if value.enc_get() == ruby.ascii8bit_encindex() {
-            c.set_trailer_bin(&key, &crate::convert::copy(value))
-        } else {
-            c.set_trailer(&key, value.to_string()?)
-        };
-        rb_result(ruby, r)
+        set(
+            ruby,
+            value,
+            |t| c.set_trailer(&key, t),
+            |b| c.set_trailer_bin(&key, b),
+        )
     }
 
     /// The verified certificate of a mutual-TLS client as `{identity:, subject:, der:}` (`der`
@@ -146,6 +146,22 @@ impl Context {
             self.inner.trace_id()
         )
     }
+}
+
+/// A response header or trailer from a Ruby String: a binary one (`"…".b`) as bytes, any other
+/// as text; the core checks the key and value.
+fn set(
+    ruby: &Ruby,
+    value: RString,
+    text: impl FnOnce(String) -> crate::ocore::Result<()>,
+    bytes: impl FnOnce(&[u8]) -> crate::ocore::Result<()>,
+) -> Result<(), Error> {
+    let r = if value.enc_get() == ruby.ascii8bit_encindex() {
+        bytes(&crate::convert::copy(value))
+    } else {
+        text(value.to_string()?)
+    };
+    rb_result(ruby, r)
 }
 
 pub(crate) fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {

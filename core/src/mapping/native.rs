@@ -82,6 +82,17 @@ impl NativeDepth {
     }
 }
 
+impl TooDeep {
+    /// The error of a native walk that stopped at [`NATIVE_MAX_DEPTH`], for a binding whose
+    /// walk runs outside Rust (Node's JavaScript encoder) and gives the path afterwards.
+    pub fn at_native_limit() -> TooDeep {
+        TooDeep {
+            outward: Vec::new(),
+            max: NATIVE_MAX_DEPTH,
+        }
+    }
+}
+
 /// A native value nested deeper than its walk allows; gathers its path on the way out.
 #[derive(Debug, Clone)]
 pub struct TooDeep {
