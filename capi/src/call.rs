@@ -169,17 +169,9 @@ pub unsafe extern "C" fn hms_call_reply(call: *mut HmsCall, data: *const u8, len
     let bytes = slice(data, len);
     let reply = match call.format {
         HmsFormat::Proto => Ok(Reply::Bytes(bytes.to_vec())),
-        HmsFormat::Value => value_from_bytes(bytes).map(Reply::Value).map_err(|e| {
-            // A reply nested too deep stays RESOURCE_EXHAUSTED (as in every binding).
-            if e.code() == Code::ResourceExhausted {
-                return e;
-            }
-            Error::new(
-                Code::Internal,
-                format!("handler replied with an invalid value: {}", e.message()),
-            )
-            .with_details(e.details().clone())
-        }),
+        HmsFormat::Value => value_from_bytes(bytes)
+            .map(Reply::Value)
+            .map_err(Error::invalid_reply),
     };
     let _ = call.reply.send(reply);
 }

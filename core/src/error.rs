@@ -245,6 +245,20 @@ impl Error {
             .with_reason("UNKNOWN_METHOD")
     }
 
+    /// A handler's reply its binding could not read back into a value (malformed typed JSON or
+    /// CBOR): the server's fault, `Internal`, with the cause's reason and details; a reply
+    /// nested too deep stays `ResourceExhausted`, as in every binding.
+    pub fn invalid_reply(cause: Error) -> Error {
+        if cause.code() == Code::ResourceExhausted {
+            return cause;
+        }
+        let message = format!(
+            "the handler replied with an invalid value: {}",
+            cause.message()
+        );
+        Error::new(Code::Internal, message).with_details(cause.details().clone())
+    }
+
     /// A call on a closed client (or in flight when it closed), on every transport.
     pub(crate) fn client_closed() -> Error {
         Error::new(Code::Cancelled, "client closed").with_reason("CLIENT_CLOSED")

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::context::CallContext;
 use crate::error::HmsResult;
 use crate::handler::{Handler, RawHandler};
-use crate::ocore::{self, mapping::notation, Code};
+use crate::ocore::{self, mapping::notation};
 
 /// A server: register handlers, listen on endpoints, shut down gracefully.
 #[derive(Debug, uniffi::Object)]
@@ -39,16 +39,8 @@ impl Server {
     pub fn handle(&self, method: String, handler: Arc<dyn Handler>) -> HmsResult<()> {
         Ok(self.0.unary_blocking(&method, move |req, ctx| {
             let reply = handler.handle(notation::to_text(&req), Arc::new(CallContext(ctx)))?;
-            // A reply the handler got wrong is the server's fault (Internal), with the reason
-            // and details the core gave (INVALID_JSON, field violations).
-            notation::from_text(&reply).map_err(|e| {
-                // A reply nested too deep stays RESOURCE_EXHAUSTED (as in every binding).
-                if e.code() == Code::ResourceExhausted {
-                    return e;
-                }
-                ocore::Error::new(Code::Internal, format!("handler reply: {}", e.message()))
-                    .with_details(e.details().clone())
-            })
+            // A reply the handler got wrong is the server's fault: the core's rule.
+            notation::from_text(&reply).map_err(ocore::Error::invalid_reply)
         })?)
     }
 
