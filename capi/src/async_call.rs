@@ -129,18 +129,39 @@ pub(crate) async fn cancel_scope<F, T>(
 where
     F: std::future::Future<Output = T>,
 {
+    let (token, _registered) = register(id);
+    make(token).await
+}
+
+/// [`cancel_scope`] for a call made on the calling thread.
+pub(crate) fn cancel_scope_blocking<T>(
+    id: u64,
+    make: impl FnOnce(Option<CancellationToken>) -> T,
+) -> T {
+    let (token, _registered) = register(id);
+    make(token)
+}
+
+/// The token of cancel id `id` (none for 0), registered until the guard is dropped.
+fn register(id: u64) -> (Option<CancellationToken>, Option<Registered>) {
     if id == 0 {
-        return make(None).await;
+        return (None, None);
     }
     let token = CancellationToken::new();
     if let Ok(mut p) = pending().lock() {
         p.insert(id, token.clone());
     }
-    let result = make(Some(token)).await;
-    if let Ok(mut p) = pending().lock() {
-        p.remove(&id);
+    (Some(token), Some(Registered(id)))
+}
+
+struct Registered(u64);
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        if let Ok(mut p) = pending().lock() {
+            p.remove(&self.0);
+        }
     }
-    result
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio_util::sync::CancellationToken;
 
-use crate::async_call::{cancel_scope, response_metadata};
+use crate::async_call::{cancel_scope_blocking, response_metadata};
 use crate::error::{guard, obj, text, HmsError};
 use crate::ocore::{self, runtime, CallOptions, Code, Error, Metadata, Reply};
 use crate::schema::HmsSchema;
@@ -170,6 +170,30 @@ impl Prepared {
         let opts = options(self.timeout_ms, &self.metadata, cancel);
         call(self.client, self.method, self.format, self.request, opts)
     }
+
+    /// [`run`](Prepared::run) on the calling thread (see `Client::call_blocking`).
+    pub(crate) fn run_blocking(
+        self,
+        cancel: Option<CancellationToken>,
+    ) -> ocore::Result<Reply<Vec<u8>>> {
+        let opts = options(self.timeout_ms, &self.metadata, cancel);
+        let client = self.client;
+        match self.format {
+            HmsFormat::Proto => {
+                let r = client.call_raw_with_metadata_blocking(
+                    &self.method,
+                    Bytes::from(self.request),
+                    &opts,
+                )?;
+                Ok(r.map(|m| m.to_vec()))
+            }
+            HmsFormat::Value => {
+                let value = value_from_bytes(&self.request)?;
+                let r = client.call_with_metadata_blocking(&self.method, &value, &opts)?;
+                value_to_bytes(&r.message).map(|m| r.map(|_| m))
+            }
+        }
+    }
 }
 
 /// Reads a call's arguments (copying the request).
@@ -260,7 +284,7 @@ pub unsafe extern "C" fn hms_client_call_with_metadata(
             metadata_kv,
             n_metadata,
         )?;
-        let r = runtime::block_on(cancel_scope(cancel_id, |t| prepared.run(t)))?;
+        let r = cancel_scope_blocking(cancel_id, |t| prepared.run_blocking(t));
         if let Some(out) = response_md.as_mut() {
             *out = HmsBytes::from_vec(response_metadata(&r).unwrap_or_default());
         }

@@ -54,3 +54,46 @@ pub struct DescribeResponse {
     #[prost(string, repeated, tag = "2")]
     pub schemaless: Vec<String>,
 }
+
+/// What ends a client's call before its reply: the caller's cancellation, the client's close
+/// and the deadline, checked in that order (a handler that saw the cancellation may have
+/// answered already, but the caller asked first). The async path's `select!` and the blocking
+/// lanes apply the same rule with the same errors.
+#[derive(Debug, Clone)]
+pub(crate) struct Watch {
+    pub(crate) cancel: Option<tokio_util::sync::CancellationToken>,
+    pub(crate) closed: tokio_util::sync::CancellationToken,
+    pub(crate) deadline: Option<std::time::Instant>,
+}
+
+impl Watch {
+    /// The error the call ends with, if it has to end now.
+    pub(crate) fn stopped(&self) -> Option<crate::error::Error> {
+        if self.cancel.as_ref().is_some_and(|c| c.is_cancelled()) {
+            return Some(caller_cancelled());
+        }
+        if self.closed.is_cancelled() {
+            return Some(crate::error::Error::client_closed());
+        }
+        if self
+            .deadline
+            .is_some_and(|d| std::time::Instant::now() >= d)
+        {
+            return Some(crate::error::Error::deadline_exceeded());
+        }
+        None
+    }
+
+    /// The tokens to watch.
+    pub(crate) fn tokens(&self) -> impl Iterator<Item = &tokio_util::sync::CancellationToken> {
+        self.cancel.iter().chain(std::iter::once(&self.closed))
+    }
+}
+
+/// The error of a call its caller cancelled.
+pub(crate) fn caller_cancelled() -> crate::error::Error {
+    crate::error::Error::new(
+        crate::error::Code::Cancelled,
+        "call cancelled by the caller",
+    )
+}

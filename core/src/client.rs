@@ -9,7 +9,7 @@ use prost::Message;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::call::{CallHead, DescribeResponse, DESCRIBE_METHOD};
+use crate::call::{caller_cancelled, CallHead, DescribeResponse, Watch, DESCRIBE_METHOD};
 use crate::codec::Codec;
 use crate::context::Context;
 use crate::error::{Code, Error, Result};
@@ -280,28 +280,67 @@ impl Client {
         fut: impl FnOnce(CallHead) -> crate::handler::BoxFuture<'static, Result<T>>,
     ) -> Result<T> {
         let closed = &self.inner.closed;
-        if closed.is_cancelled() {
+        let Some((ctx, start, before)) = self.before(&mut head)? else {
+            return send(head, cancel, closed, fut).await;
+        };
+        let result = match before {
+            Err(e) => Err(e),
+            Ok(()) => send(head, cancel, closed, fut).await,
+        };
+        let chain = &self.inner.interceptors;
+        run_after(chain, &ctx, result.as_ref().map(|_| ()), start.elapsed());
+        result
+    }
+
+    /// [`run`](Client::run) for a blocking caller: `call` runs on the calling thread until
+    /// the [`Watch`] (cancellation, close, deadline) ends it.
+    fn run_blocking<T>(
+        &self,
+        (mut head, cancel): (CallHead, Option<CancellationToken>),
+        call: impl FnOnce(CallHead, &Watch) -> Result<T>,
+    ) -> Result<T> {
+        let send = |head: CallHead| {
+            let watch = Watch {
+                cancel,
+                closed: self.inner.closed.clone(),
+                deadline: head.timeout.map(|t| Instant::now() + t),
+            };
+            watch.stopped().map_or_else(|| call(head, &watch), Err)
+        };
+        let Some((ctx, start, before)) = self.before(&mut head)? else {
+            return send(head);
+        };
+        let result = match before {
+            Err(e) => Err(e),
+            Ok(()) => send(head),
+        };
+        let chain = &self.inner.interceptors;
+        run_after(chain, &ctx, result.as_ref().map(|_| ()), start.elapsed());
+        result
+    }
+
+    /// Refuses a call on a closed client, then runs the interceptors' `before`, which may
+    /// refuse it too or change the head's metadata (and give it a trace id). `None`: there
+    /// are no interceptors.
+    fn before(&self, head: &mut CallHead) -> Result<Option<(Context, Instant, Result<()>)>> {
+        if self.inner.closed.is_cancelled() {
             return Err(Error::client_closed());
         }
         let chain = &self.inner.interceptors;
         if chain.is_empty() {
-            return send(head, cancel, closed, fut).await;
+            return Ok(None);
         }
         let start = Instant::now();
         let mut ctx = Context::new(head.method.clone(), "client", self.inner.endpoint.clone());
         ctx.metadata = head.metadata.clone();
         ctx.deadline = head.timeout.map(|t| start + t);
         ctx.finish_setup();
-        let result = match run_before(chain, &mut ctx) {
-            Err(e) => Err(e),
-            Ok(()) => {
-                head.metadata = ctx.metadata.clone();
-                head.trace_id = ctx.trace_id.clone();
-                send(head, cancel, closed, fut).await
-            }
-        };
-        run_after(chain, &ctx, result.as_ref().map(|_| ()), start.elapsed());
-        result
+        let before = run_before(chain, &mut ctx);
+        if before.is_ok() {
+            head.metadata = ctx.metadata.clone();
+            head.trace_id = ctx.trace_id.clone();
+        }
+        Ok(Some((ctx, start, before)))
     }
 
     fn resolve(&self, method: &str, opts: &CallOptions) -> Result<(Option<MethodInfo>, Codec)> {
@@ -337,6 +376,47 @@ impl Client {
         request: &Value,
         opts: &CallOptions,
     ) -> Result<Reply<Value>> {
+        let (info, codec, name, bytes) = self.prepare(method, request, opts)?;
+        let reply = self.call_bytes(&name, bytes, opts, codec).await?;
+        self.finish(info.as_ref(), codec, reply)
+    }
+
+    /// [`call`](Client::call) from synchronous code. On `unix://` the call is made on the
+    /// calling thread, which reads its reply itself (no runtime thread takes part); on the
+    /// other transports, and on a thread of a tokio runtime, it waits for the async call.
+    pub fn call_blocking(
+        &self,
+        method: &str,
+        request: &Value,
+        opts: &CallOptions,
+    ) -> Result<Value> {
+        Ok(self
+            .call_with_metadata_blocking(method, request, opts)?
+            .message)
+    }
+
+    /// [`call_with_metadata`](Client::call_with_metadata) from synchronous code, as
+    /// [`call_blocking`](Client::call_blocking) makes it.
+    pub fn call_with_metadata_blocking(
+        &self,
+        method: &str,
+        request: &Value,
+        opts: &CallOptions,
+    ) -> Result<Reply<Value>> {
+        let (info, codec, name, bytes) = self.prepare(method, request, opts)?;
+        let reply = self.call_bytes_blocking(&name, bytes, opts, codec)?;
+        self.finish(info.as_ref(), codec, reply)
+    }
+
+    /// Resolves the method and encodes the request: its schema (none for a schemaless
+    /// method), codec, full name and bytes.
+    #[allow(clippy::type_complexity)]
+    fn prepare(
+        &self,
+        method: &str,
+        request: &Value,
+        opts: &CallOptions,
+    ) -> Result<(Option<MethodInfo>, Codec, String, Bytes)> {
         let (info, codec) = self.resolve(method, opts)?;
         if let Some(i) = &info {
             if i.kind() != StreamingKind::Unary {
@@ -354,28 +434,27 @@ impl Client {
         let bytes = codec.encode(info.as_ref().map(|i| i.input()).as_ref(), request, depth)?;
         self.inner.limits.check_message(bytes.len(), "request")?;
         let name = info.as_ref().map_or(method.to_string(), |i| i.name.clone());
-        let reply = self.call_bytes(&name, bytes.into(), opts, codec).await?;
-        let output = info.as_ref().map(|i| i.output());
+        Ok((info, codec, name, bytes.into()))
+    }
+
+    /// Decodes a reply for the method `info` (none: schemaless).
+    fn finish(
+        &self,
+        info: Option<&MethodInfo>,
+        codec: Codec,
+        reply: Reply<Bytes>,
+    ) -> Result<Reply<Value>> {
+        let output = info.map(|i| i.output());
         Ok(Reply {
             message: codec.decode_with(
                 output.as_ref(),
                 &reply.message,
-                depth,
+                self.inner.limits.max_depth,
                 self.inner.decode,
             )?,
             headers: reply.headers,
             trailers: reply.trailers,
         })
-    }
-
-    /// [`call`](Client::call) from synchronous code (never on a reactor thread).
-    pub fn call_blocking(
-        &self,
-        method: &str,
-        request: &Value,
-        opts: &CallOptions,
-    ) -> Result<Value> {
-        crate::runtime::block_on(self.call(method, request, opts))?
     }
 
     /// Calls a unary method with already-encoded protobuf bytes.
@@ -398,10 +477,26 @@ impl Client {
         request: Bytes,
         opts: &CallOptions,
     ) -> Result<Reply<Bytes>> {
+        let name = self.raw_method(method, &request)?;
+        self.call_bytes(&name, request, opts, Codec::Proto).await
+    }
+
+    /// [`call_raw_with_metadata`](Client::call_raw_with_metadata) from synchronous code, as
+    /// [`call_blocking`](Client::call_blocking) makes it.
+    pub fn call_raw_with_metadata_blocking(
+        &self,
+        method: &str,
+        request: Bytes,
+        opts: &CallOptions,
+    ) -> Result<Reply<Bytes>> {
+        let name = self.raw_method(method, &request)?;
+        self.call_bytes_blocking(&name, request, opts, Codec::Proto)
+    }
+
+    fn raw_method(&self, method: &str, request: &Bytes) -> Result<String> {
         let info = self.inner.schema.require_method(method)?;
         self.inner.limits.check_message(request.len(), "request")?;
-        let name = info.name.clone();
-        self.call_bytes(&name, request, opts, Codec::Proto).await
+        Ok(info.name.clone())
     }
 
     async fn call_bytes(
@@ -417,6 +512,25 @@ impl Client {
             Box::pin(async move { transport.unary(head, request).await })
         })
         .await
+    }
+
+    /// A blocking call: on the calling thread where the transport can (and the thread is
+    /// not a runtime's), else waiting for [`call_bytes`](Client::call_bytes).
+    fn call_bytes_blocking(
+        &self,
+        method: &str,
+        request: Bytes,
+        opts: &CallOptions,
+        codec: Codec,
+    ) -> Result<Reply<Bytes>> {
+        let transport = &self.inner.transport;
+        if !transport.can_block() || tokio::runtime::Handle::try_current().is_ok() {
+            return crate::runtime::block_on(self.call_bytes(method, request, opts, codec))?;
+        }
+        let head = self.head(method, opts, codec);
+        self.run_blocking(head, |head, watch| {
+            transport.unary_blocking(head, request, watch)
+        })
     }
 
     /// Calls a unary method with protobuf JSON text (lowerCamelCase or proto names) and
@@ -500,9 +614,7 @@ async fn send<T>(
     // Cancellation first: a handler that saw it may have answered already.
     tokio::select! {
         biased;
-        _ = cancelled => {
-            Err(Error::new(Code::Cancelled, "call cancelled by the caller"))
-        }
+        _ = cancelled => Err(caller_cancelled()),
         _ = closed.cancelled() => Err(Error::client_closed()),
         r = call => r,
     }

@@ -181,7 +181,8 @@ impl Client {
                 ))
             })
         } else {
-            runtime::block_on(self.inner.call_with_metadata(method, &value, &opts)).and_then(|r| r)
+            self.inner
+                .call_with_metadata_blocking(method, &value, &opts)
         };
         php_result(r)
     }

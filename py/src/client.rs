@@ -58,9 +58,7 @@ impl Client {
         let value = convert::from_py(request)?;
         let opts = options(timeout, metadata)?;
         let client = &self.inner;
-        let r = py
-            .detach(|| runtime::block_on(client.call_with_metadata(method, &value, &opts)))
-            .and_then(|r| r);
+        let r = py.detach(|| client.call_with_metadata_blocking(method, &value, &opts));
         py_result(py, r)
     }
 }

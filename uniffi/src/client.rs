@@ -91,8 +91,10 @@ impl Client {
     ) -> HmsResult<CallReply> {
         let request = notation::from_text(&request)?;
         let options = options.into();
-        let call = self.0.call_with_metadata(&method, &request, &options);
-        Ok(ocore::runtime::block_on(call)??.into())
+        Ok(self
+            .0
+            .call_with_metadata_blocking(&method, &request, &options)?
+            .into())
     }
 
     /// [`call_with_metadata`](Client::call_with_metadata) without blocking.
@@ -121,8 +123,10 @@ impl Client {
         options: CallOptions,
     ) -> HmsResult<Vec<u8>> {
         let options = options.into();
-        let call = self.0.call_raw(&method, request.into(), &options);
-        Ok(ocore::runtime::block_on(call)??.to_vec())
+        let reply = self
+            .0
+            .call_raw_with_metadata_blocking(&method, request.into(), &options)?;
+        Ok(reply.message.to_vec())
     }
 
     /// [`call_raw`](Client::call_raw) without blocking.

@@ -27,6 +27,17 @@ pub struct Reply<T> {
     pub trailers: Metadata,
 }
 
+impl<T> Reply<T> {
+    /// The same reply with its message converted.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Reply<U> {
+        Reply {
+            message: f(self.message),
+            headers: self.headers,
+            trailers: self.trailers,
+        }
+    }
+}
+
 /// One call's response metadata, shared by the handler's context (which fills it) and the
 /// transport (which sends it); on the client, filled by the transport for a stream.
 #[derive(Debug, Default)]

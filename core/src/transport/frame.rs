@@ -162,6 +162,51 @@ pub struct Hello {
     pub agent: String,
 }
 
+impl Hello {
+    /// The HELLO this build sends, announcing the largest message it accepts.
+    pub fn ours(max_message: usize) -> Hello {
+        Hello {
+            magic: MAGIC.to_string(),
+            version: WIRE_VERSION,
+            max_message: max_message as u64,
+            agent: concat!("hms-ffi-core/", env!("CARGO_PKG_VERSION")).to_string(),
+        }
+    }
+}
+
+/// Checks the server's answer to a client's HELLO (`shown`: the endpoint, for messages): a
+/// HELLO of this magic and version, or a GOAWAY whose error is returned.
+pub fn check_server_hello(kind: Kind, body: Bytes, shown: &str) -> Result<()> {
+    match kind {
+        Kind::Hello => {
+            let hello = Hello::decode(body)
+                .map_err(|e| Error::unavailable(format!("bad HELLO from server: {e}")))?;
+            if hello.magic != MAGIC {
+                return Err(Error::unavailable(format!(
+                    "{shown} is not an hms-ffi server"
+                )));
+            }
+            if hello.version != WIRE_VERSION {
+                return Err(Error::new(
+                    Code::FailedPrecondition,
+                    format!(
+                        "{shown} speaks wire version {}, this client {}",
+                        hello.version, WIRE_VERSION
+                    ),
+                ));
+            }
+            Ok(())
+        }
+        Kind::GoAway => {
+            let t = Trailer::decode(body).unwrap_or_default();
+            Err(Error::new(Code::from_i32(t.code), t.message))
+        }
+        other => Err(Error::unavailable(format!(
+            "unexpected {other:?} in handshake"
+        ))),
+    }
+}
+
 /// One metadata entry.
 #[derive(Clone, PartialEq, Message)]
 pub struct Entry {

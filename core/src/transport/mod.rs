@@ -22,6 +22,7 @@ mod tls;
 mod tls_config;
 mod unix_client;
 mod unix_server;
+mod unix_sync;
 mod ws;
 mod ws_io;
 
@@ -32,7 +33,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use crate::call::CallHead;
+use crate::call::{CallHead, Watch};
 use crate::error::{Code, Error, Result};
 use crate::handler::BoxFuture;
 use crate::limits::Limits;
@@ -190,6 +191,21 @@ pub(crate) struct RawStream {
 /// The client side of a transport.
 pub(crate) trait ClientTransport: Send + Sync + 'static {
     fn unary(&self, head: CallHead, payload: Bytes) -> BoxFuture<'_, Result<Reply<Bytes>>>;
+    /// Whether [`unary_blocking`](ClientTransport::unary_blocking) makes the call on the
+    /// calling thread (else a blocking caller waits on [`unary`](ClientTransport::unary)).
+    fn can_block(&self) -> bool {
+        false
+    }
+    /// A unary call made on the calling thread, without the runtime; `watch` ends it early.
+    fn unary_blocking(
+        &self,
+        head: CallHead,
+        payload: Bytes,
+        watch: &Watch,
+    ) -> Result<Reply<Bytes>> {
+        let _ = (head, payload, watch);
+        Err(Error::internal("this transport has no blocking lane"))
+    }
     fn open(&self, head: CallHead) -> BoxFuture<'_, Result<RawStream>>;
     fn close(&self);
 }

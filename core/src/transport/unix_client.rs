@@ -15,9 +15,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::frame::{self, Hello, Kind, Trailer, FLAG_UNARY, HEADER_LEN};
 use super::unix_server::{BoxRead, BoxWrite};
+use super::unix_sync::SyncLane;
 use super::{ClientTransport, RawStream};
-use crate::call::CallHead;
-use crate::error::{Code, Error, Result};
+use crate::call::{CallHead, Watch};
+use crate::error::{Error, Result};
 use crate::handler::BoxFuture;
 use crate::limits::Limits;
 use crate::metadata::response::{Reply, ResponseMetadata};
@@ -40,6 +41,8 @@ struct Shared {
 pub(crate) struct UnixClient {
     shared: Arc<Shared>,
     reader: tokio::task::JoinHandle<()>,
+    /// Where blocking callers make unary calls on their own threads (`unix://` only).
+    lane: Option<SyncLane>,
 }
 
 /// Sends CANCEL for a call dropped before it finished.
@@ -156,7 +159,9 @@ impl UnixClient {
                 .with_reason("CONNECT_FAILED")
         })?;
         let (r, w) = stream.into_split();
-        UnixClient::over(Box::new(r), Box::new(w), uri, limits).await
+        let mut client = UnixClient::over(Box::new(r), Box::new(w), uri, limits).await?;
+        client.lane = Some(SyncLane::new(path, limits));
+        Ok(client)
     }
 
     /// Speaks the frame protocol over an open byte stream to `uri`: the handshake, then a
@@ -169,12 +174,7 @@ impl UnixClient {
     ) -> Result<UnixClient> {
         let shown = uri.clone();
         let mut r = BufReader::with_capacity(64 * 1024, r);
-        let hello = Hello {
-            magic: frame::MAGIC.to_string(),
-            version: frame::WIRE_VERSION,
-            max_message: limits.max_message_bytes as u64,
-            agent: concat!("hms-ffi-core/", env!("CARGO_PKG_VERSION")).to_string(),
-        };
+        let hello = Hello::ours(limits.max_message_bytes);
         let shared = Arc::new(Shared {
             writer: tokio::sync::Mutex::new(w),
             pending: Mutex::new(HashMap::new()),
@@ -191,38 +191,13 @@ impl UnixClient {
             .await
             .map_err(|_| Error::unavailable(format!("{shown} did not answer the handshake")))?
             .map_err(|e| Error::unavailable(format!("handshake with {shown} failed: {e}")))?;
-        match h.kind {
-            Kind::Hello => {
-                let hello = Hello::decode(body)
-                    .map_err(|e| Error::unavailable(format!("bad HELLO from server: {e}")))?;
-                if hello.magic != frame::MAGIC {
-                    return Err(Error::unavailable(format!(
-                        "{shown} is not an hms-ffi server"
-                    )));
-                }
-                if hello.version != frame::WIRE_VERSION {
-                    return Err(Error::new(
-                        Code::FailedPrecondition,
-                        format!(
-                            "{shown} speaks wire version {}, this client {}",
-                            hello.version,
-                            frame::WIRE_VERSION
-                        ),
-                    ));
-                }
-            }
-            Kind::GoAway => {
-                let t = Trailer::decode(body).unwrap_or_default();
-                return Err(Error::new(Code::from_i32(t.code), t.message));
-            }
-            other => {
-                return Err(Error::unavailable(format!(
-                    "unexpected {other:?} in handshake"
-                )))
-            }
-        }
+        frame::check_server_hello(h.kind, body, &shown)?;
         let reader = tokio::spawn(Self::read_loop(shared.clone(), r, max_body));
-        Ok(UnixClient { shared, reader })
+        Ok(UnixClient {
+            shared,
+            reader,
+            lane: None,
+        })
     }
 
     async fn read_loop(shared: Arc<Shared>, mut r: BufReader<BoxRead>, max_body: usize) {
@@ -336,7 +311,26 @@ impl ClientTransport for UnixClient {
         })
     }
 
+    fn can_block(&self) -> bool {
+        self.lane.is_some()
+    }
+
+    fn unary_blocking(
+        &self,
+        head: CallHead,
+        payload: Bytes,
+        watch: &Watch,
+    ) -> Result<Reply<Bytes>> {
+        match &self.lane {
+            Some(lane) => lane.unary(head, payload, watch),
+            None => Err(Error::internal("this connection has no blocking lane")),
+        }
+    }
+
     fn close(&self) {
+        if let Some(lane) = &self.lane {
+            lane.close();
+        }
         if self.shared.closed.swap(true, Ordering::AcqRel) {
             return;
         }

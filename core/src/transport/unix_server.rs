@@ -177,12 +177,7 @@ impl Connection {
         if hello.magic != frame::MAGIC {
             return Err(format!("bad magic {:?}", hello.magic));
         }
-        let reply = Hello {
-            magic: frame::MAGIC.to_string(),
-            version: frame::WIRE_VERSION,
-            max_message: self.core.config().limits.max_message_bytes as u64,
-            agent: concat!("hms-ffi-core/", env!("CARGO_PKG_VERSION")).to_string(),
-        };
+        let reply = Hello::ours(self.core.config().limits.max_message_bytes);
         if hello.version != frame::WIRE_VERSION {
             let bye = Trailer {
                 code: Code::FailedPrecondition.as_i32(),
