@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"runtime/cgo"
 	"sync"
 	"time"
 	"unsafe"
@@ -168,28 +167,25 @@ func (c *Client) Call(ctx context.Context, method string, req any, reply any, op
 	}
 	cm := C.CString(method)
 	defer C.free(unsafe.Pointer(cm))
-	// The call runs on hms-ffi's threads; this goroutine waits on a channel (holding no OS
-	// thread or P), and the context's cancellation cancels the call.
-	ch := make(chan result, 1)
-	h := cgo.NewHandle(ch)
+	if err := ctx.Err(); err != nil {
+		return contextError(ctx)
+	}
+	// The call is made on this goroutine's thread, which writes the request and reads the
+	// reply itself (no hand-off to another thread); the context's cancellation cancels it
+	// through its cancel id.
+	var id C.uint64_t
+	if ctx.Done() != nil {
+		id = C.hms_cancel_id_new()
+		stop := context.AfterFunc(ctx, func() { C.hms_call_cancel(id) })
+		defer stop()
+	}
 	c.mu.RLock()
 	if c.ptr == nil {
 		c.mu.RUnlock()
-		h.Delete()
 		return NewError(FailedPrecondition, "client is closed")
 	}
-	id := goCallAsync(c.ptr, cm, format, body, timeoutMs, md, h)
+	res := callBlocking(c.ptr, cm, format, body, timeoutMs, md, id)
 	c.mu.RUnlock()
-	var res result
-	select {
-	case res = <-ch:
-	case <-ctx.Done():
-		if id != 0 {
-			C.hms_call_cancel(id)
-		}
-		<-ch // the callback runs exactly once, and frees the handle
-		return contextError(ctx)
-	}
 	if o.header != nil {
 		*o.header = res.headers
 	}
@@ -228,6 +224,32 @@ func (c *Client) Methods() ([]MethodInfo, error) {
 	var list []MethodInfo
 	err := json.Unmarshal(C.GoBytes(unsafe.Pointer(out.data), C.int(out.len)), &list)
 	return list, err
+}
+
+// callBlocking makes one call with the C ABI's blocking call and reads its outcome.
+func callBlocking(c *C.HmsClient, method *C.char, format C.HmsFormat, req []byte, timeoutMs int64, md []*C.char, id C.uint64_t) result {
+	ptr, n := cBytes(req)
+	var mdp **C.char
+	if len(md) > 0 {
+		mdp = &md[0]
+	}
+	var reply, respMD C.HmsBytes
+	var e *C.HmsError
+	rc := C.hms_client_call_with_metadata(c, method, uint32(format), ptr, n, C.int64_t(timeoutMs), mdp, C.size_t(len(md)/2), id, &reply, &respMD, &e)
+	var res result
+	if respMD.len > 2 {
+		res.headers, res.trailers = parseResponseMetadata(C.GoBytes(unsafe.Pointer(respMD.data), C.int(respMD.len)))
+	}
+	C.hms_bytes_free(&respMD)
+	if rc != 0 {
+		res.err = errorFromC(e)
+		C.hms_error_free(e)
+		res.err.Headers, res.err.Trailers = res.headers, res.trailers
+		return res
+	}
+	res.reply = C.GoBytes(unsafe.Pointer(reply.data), C.int(reply.len))
+	C.hms_bytes_free(&reply)
+	return res
 }
 
 // Close closes the connection; calls in flight and later calls fail with Canceled (reason

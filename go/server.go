@@ -20,8 +20,9 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// Server serves a schema's methods with Go handlers; handlers run in their own goroutines and
-// may be called from many goroutines at once.
+// Server serves a schema's methods with Go handlers. A handler runs on the thread that read its
+// call (on inproc://, the caller's own goroutine's thread), may block, and may be called from
+// many goroutines at once.
 type Server struct {
 	mu      sync.Mutex
 	ptr     *C.HmsServer
@@ -76,25 +77,59 @@ func callContext(call *C.HmsCall) (context.Context, func()) {
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(ms)*time.Millisecond)
 	}
 	ctx, cancelAll := context.WithCancel(ctx)
-	stop, exited := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(exited)
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				if C.hms_call_is_cancelled(call) {
-					cancelAll()
-					return
-				}
+	watch(call, cancelAll)
+	// The call leaves the watcher before it is completed (and freed).
+	return ctx, func() { unwatch(call); info.finish(); cancelAll(); cancel() }
+}
+
+// watched holds the calls whose handlers are running, with what cancels each one's context;
+// one goroutine polls them while there are any (hms_call_is_cancelled is a cheap flag read), so
+// a call costs a map entry rather than a goroutine and a ticker of its own.
+var watched struct {
+	sync.Mutex
+	calls   map[*C.HmsCall]context.CancelFunc
+	running bool
+}
+
+func watch(call *C.HmsCall, cancel context.CancelFunc) {
+	watched.Lock()
+	defer watched.Unlock()
+	if watched.calls == nil {
+		watched.calls = make(map[*C.HmsCall]context.CancelFunc)
+	}
+	watched.calls[call] = cancel
+	if !watched.running {
+		watched.running = true
+		go watchLoop()
+	}
+}
+
+func unwatch(call *C.HmsCall) {
+	watched.Lock()
+	delete(watched.calls, call)
+	watched.Unlock()
+}
+
+// watchLoop cancels the context of each watched call the caller cancelled (or whose deadline
+// or connection ended), every 5 ms, and stops when no call is left.
+func watchLoop() {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for range tick.C {
+		watched.Lock()
+		if len(watched.calls) == 0 {
+			watched.running = false
+			watched.Unlock()
+			return
+		}
+		for call, cancel := range watched.calls {
+			if C.hms_call_is_cancelled(call) {
+				cancel()
+				delete(watched.calls, call)
 			}
 		}
-	}()
-	// The watcher must be gone before the call is completed (and freed).
-	return ctx, func() { close(stop); <-exited; info.finish(); cancelAll(); cancel() }
+		watched.Unlock()
+	}
 }
 
 func (r *route) serve(call *C.HmsCall, request []byte) {

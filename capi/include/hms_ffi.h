@@ -131,12 +131,15 @@ uint64_t hms_client_call_async_with_metadata(const struct HmsClient *client,
                                              HmsReplyFn done,
                                              void *user_data);
 
-// A fresh id for [`crate::hms_client_call`]'s `cancel_id`.
+// A fresh id for [`crate::hms_client_call`]'s `cancel_id`. It is registered at once, so
+// [`hms_call_cancel`] takes effect even before the call starts (the call then fails with
+// `CANCELLED`); it is released when the call that used it ends, so pass every id to a call.
 uint64_t hms_cancel_id_new(void);
 
 // Cancels an asynchronous call (its `done` gets `CANCELLED` unless it already ended), or a
-// blocking call started with this `cancel_id`; an id whose call has not started yet or has
-// ended is ignored.
+// blocking call started with this `cancel_id`. A call whose id (from
+// [`hms_cancel_id_new`]) was cancelled before it started fails with `CANCELLED` at once; an
+// id whose call has ended is ignored.
 void hms_call_cancel(uint64_t id);
 
 // The method called (`package.Service/Method`); valid until the call is completed. The
@@ -289,13 +292,26 @@ int32_t hms_server_new_with_security(const struct HmsSchema *schema,
                                      struct HmsServer **out,
                                      struct HmsError **err);
 
-// Registers `handler` for the unary method `method`, exchanging messages in `format`.
+// Registers `handler` for the unary method `method`, exchanging messages in `format`. The
+// handler must return quickly (see [`HmsHandlerFn`]).
 int32_t hms_server_handle(const struct HmsServer *server,
                           const char *method,
                           enum HmsFormat format,
                           HmsHandlerFn handler,
                           void *user_data,
                           struct HmsError **err);
+
+// [`hms_server_handle`] for a handler that does its work before it returns, and may block
+// for as long as that takes. It runs on the thread that read the call — on `inproc://` the
+// caller's own thread — so a call costs no thread hand-off; while it blocks, hms-ffi serves
+// other calls and connections from other threads. It still completes `call` exactly once
+// (usually before returning).
+int32_t hms_server_handle_blocking(const struct HmsServer *server,
+                                   const char *method,
+                                   enum HmsFormat format,
+                                   HmsHandlerFn handler,
+                                   void *user_data,
+                                   struct HmsError **err);
 
 // Listens on `uri` (`inproc://name`, `unix:///path.sock`); may be called for several URIs.
 // When `bound` is not NULL it receives the endpoint as bound (free with `hms_string_free`).

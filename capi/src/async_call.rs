@@ -147,10 +147,12 @@ fn register(id: u64) -> (Option<CancellationToken>, Option<Registered>) {
     if id == 0 {
         return (None, None);
     }
-    let token = CancellationToken::new();
-    if let Ok(mut p) = pending().lock() {
-        p.insert(id, token.clone());
-    }
+    // An id from `hms_cancel_id_new` is registered already, so a cancel that comes before the
+    // call starts is kept.
+    let token = pending()
+        .lock()
+        .map(|mut p| p.entry(id).or_default().clone())
+        .unwrap_or_default();
     (Some(token), Some(Registered(id)))
 }
 
@@ -270,15 +272,22 @@ pub unsafe extern "C" fn hms_client_call_async_with_metadata(
     )
 }
 
-/// A fresh id for [`crate::hms_client_call`]'s `cancel_id`.
+/// A fresh id for [`crate::hms_client_call`]'s `cancel_id`. It is registered at once, so
+/// [`hms_call_cancel`] takes effect even before the call starts (the call then fails with
+/// `CANCELLED`); it is released when the call that used it ends, so pass every id to a call.
 #[no_mangle]
 pub extern "C" fn hms_cancel_id_new() -> u64 {
-    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    if let Ok(mut p) = pending().lock() {
+        p.insert(id, CancellationToken::new());
+    }
+    id
 }
 
 /// Cancels an asynchronous call (its `done` gets `CANCELLED` unless it already ended), or a
-/// blocking call started with this `cancel_id`; an id whose call has not started yet or has
-/// ended is ignored.
+/// blocking call started with this `cancel_id`. A call whose id (from
+/// [`hms_cancel_id_new`]) was cancelled before it started fails with `CANCELLED` at once; an
+/// id whose call has ended is ignored.
 #[no_mangle]
 pub extern "C" fn hms_call_cancel(id: u64) {
     if let Some(token) = pending().lock().ok().and_then(|p| p.get(&id).cloned()) {

@@ -35,6 +35,8 @@ pub type HmsHandlerFn = Option<
 struct Foreign {
     f: unsafe extern "C" fn(*mut c_void, *mut HmsCall, *const u8, usize),
     user_data: *mut c_void,
+    /// Registered with [`hms_server_handle_blocking`]: the handler may block where it runs.
+    blocking: bool,
 }
 
 // SAFETY: the header's contract requires handlers and their user data to be thread-safe.
@@ -49,13 +51,26 @@ impl Foreign {
         ctx: ocore::Context,
     ) -> ocore::Result<Reply> {
         let (later, reply) = reply_later();
-        let call = Box::into_raw(Box::new(HmsCall {
+        let call = HmsCall {
             ctx,
             format,
             reply: later,
-        }));
-        // SAFETY: `call` is handed over to the handler, which completes (and frees) it.
-        unsafe { (self.f)(self.user_data, call, request.as_ptr(), request.len()) };
+        };
+        let (f, user_data) = (self.f, self.user_data);
+        // SAFETY: the call is handed over to the handler, which completes (and frees) it.
+        let run = move || unsafe {
+            f(
+                user_data,
+                Box::into_raw(Box::new(call)),
+                request.as_ptr(),
+                request.len(),
+            )
+        };
+        if self.blocking {
+            ocore::handler::run_inline(run);
+        } else {
+            run();
+        }
         reply.await
     }
 }
@@ -111,7 +126,8 @@ pub unsafe extern "C" fn hms_server_new_with_security(
     })
 }
 
-/// Registers `handler` for the unary method `method`, exchanging messages in `format`.
+/// Registers `handler` for the unary method `method`, exchanging messages in `format`. The
+/// handler must return quickly (see [`HmsHandlerFn`]).
 #[no_mangle]
 pub unsafe extern "C" fn hms_server_handle(
     server: *const HmsServer,
@@ -121,11 +137,44 @@ pub unsafe extern "C" fn hms_server_handle(
     user_data: *mut c_void,
     err: *mut *mut HmsError,
 ) -> i32 {
+    register(server, method, format, handler, user_data, false, err)
+}
+
+/// [`hms_server_handle`] for a handler that does its work before it returns, and may block
+/// for as long as that takes. It runs on the thread that read the call — on `inproc://` the
+/// caller's own thread — so a call costs no thread hand-off; while it blocks, hms-ffi serves
+/// other calls and connections from other threads. It still completes `call` exactly once
+/// (usually before returning).
+#[no_mangle]
+pub unsafe extern "C" fn hms_server_handle_blocking(
+    server: *const HmsServer,
+    method: *const c_char,
+    format: HmsFormat,
+    handler: HmsHandlerFn,
+    user_data: *mut c_void,
+    err: *mut *mut HmsError,
+) -> i32 {
+    register(server, method, format, handler, user_data, true, err)
+}
+
+unsafe fn register(
+    server: *const HmsServer,
+    method: *const c_char,
+    format: HmsFormat,
+    handler: HmsHandlerFn,
+    user_data: *mut c_void,
+    blocking: bool,
+    err: *mut *mut HmsError,
+) -> i32 {
     guard(err, || {
         let server = obj(server, "server")?;
         let method = text(method, "method")?;
         let f = handler.ok_or_else(|| Error::new(Code::InvalidArgument, "handler is NULL"))?;
-        let foreign = Foreign { f, user_data };
+        let foreign = Foreign {
+            f,
+            user_data,
+            blocking,
+        };
         match format {
             HmsFormat::Proto => server
                 .0

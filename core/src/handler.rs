@@ -87,15 +87,21 @@ where
 {
     fn call(&self, request: Value, ctx: Context) -> BoxFuture<'static, Result<Value>> {
         let f = self.0.clone();
-        Box::pin(async move {
-            let on_worker = tokio::runtime::Handle::try_current()
-                .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-            if on_worker {
-                tokio::task::block_in_place(|| f(request, ctx))
-            } else {
-                f(request, ctx)
-            }
-        })
+        Box::pin(async move { run_inline(|| f(request, ctx)) })
+    }
+}
+
+/// Runs a body that may block on the thread that serves the call, as [`Inline`] handlers run:
+/// directly on an `inproc` caller's own thread, under `block_in_place` on a tokio worker (so
+/// the worker's other tasks and the I/O driver move to another thread first). For bindings
+/// whose foreign handlers run where the call was read (the C ABI's blocking handlers).
+pub fn run_inline<T>(body: impl FnOnce() -> T) -> T {
+    let on_worker = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if on_worker {
+        tokio::task::block_in_place(body)
+    } else {
+        body()
     }
 }
 
