@@ -173,16 +173,18 @@ func (c *Client) Call(ctx context.Context, method string, req any, reply any, op
 	// The call is made on this goroutine's thread, which writes the request and reads the
 	// reply itself (no hand-off to another thread); the context's cancellation cancels it
 	// through its cancel id.
-	var id C.uint64_t
-	if ctx.Done() != nil {
-		id = C.hms_cancel_id_new()
-		stop := context.AfterFunc(ctx, func() { C.hms_call_cancel(id) })
-		defer stop()
-	}
 	c.mu.RLock()
 	if c.ptr == nil {
 		c.mu.RUnlock()
 		return NewError(FailedPrecondition, "client is closed")
+	}
+	var id C.uint64_t
+	if ctx.Done() != nil {
+		// Registered at once: a cancellation before the call starts is kept. The call
+		// releases it.
+		id = C.hms_cancel_id_new()
+		stop := context.AfterFunc(ctx, func() { C.hms_call_cancel(id) })
+		defer stop()
 	}
 	res := callBlocking(c.ptr, cm, format, body, timeoutMs, md, id)
 	c.mu.RUnlock()
