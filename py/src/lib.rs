@@ -12,6 +12,7 @@ mod convert;
 mod errors;
 mod schema;
 mod server;
+mod threads;
 
 use pyo3::prelude::*;
 

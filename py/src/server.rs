@@ -24,6 +24,7 @@ fn run_handler(
     value: ocore::Value,
     ctx: ocore::Context,
 ) -> ocore::Result<ocore::Value> {
+    crate::threads::keep_thread_state();
     Python::attach(|py| {
         let call = || -> PyResult<ocore::Value> {
             let request = convert::to_py(py, &value)?;
