@@ -2,11 +2,11 @@
 //! interrupts the thread (`Thread#raise`, `Thread#kill`, Ctrl-C) or another thread cancels their
 //! `HmsFfi::CancelToken`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use magnus::r_hash::ForEach;
 use magnus::{function, method, prelude::*, Error, RHash, RModule, Ruby, Value as RValue};
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::convert;
@@ -48,42 +48,39 @@ pub(crate) struct Client {
     inner: ocore::Client,
 }
 
-/// Runs `fut` on the core runtime without the GVL. `Ok(None)` when Ruby interrupted the wait
-/// (the interrupt is raised here when it is an exception).
+/// Runs `call` on this thread without the GVL. Ruby's interrupts (`Thread#raise`,
+/// `Thread#kill`, Ctrl-C) cancel `interrupt`, which `call` must honour: the call ends and the
+/// interrupt is raised here, or, when it raises nothing, the call fails with `Cancelled`.
 fn block_interruptibly<T>(
     ruby: &Ruby,
-    fut: impl std::future::Future<Output = ocore::Result<T>>,
-) -> Result<Option<T>, Error> {
-    let interrupt = Notify::new();
-    let mut fut = Some(fut);
+    interrupt: &CancellationToken,
+    call: impl FnOnce() -> ocore::Result<T>,
+) -> Result<T, Error> {
+    let interrupted = AtomicBool::new(false);
+    let mut call = Some(call);
     loop {
-        let ran = without_gvl(
-            || {
-                let fut = fut.take()?;
-                Some(runtime::block_on(async {
-                    tokio::select! {
-                        r = fut => Some(r),
-                        _ = interrupt.notified() => None,
-                    }
-                }))
-            },
-            &|| interrupt.notify_one(),
-        );
+        let ran = without_gvl(|| call.take().map(|c| c()), &|| {
+            interrupted.store(true, Ordering::SeqCst);
+            interrupt.cancel();
+        });
         match ran.flatten() {
             // Not started: an interrupt was pending.
-            None if fut.is_some() => ruby.thread_check_ints()?,
-            None => unreachable!("the future is taken only when it runs"),
-            Some(Err(e)) | Some(Ok(Some(Err(e)))) => return Err(to_ruby(ruby, e)),
-            Some(Ok(None)) => {
-                ruby.thread_check_ints()?;
-                return Ok(None);
+            None if call.is_some() => ruby.thread_check_ints()?,
+            None => unreachable!("the call is taken only when it runs"),
+            Some(r) => {
+                if interrupted.load(Ordering::SeqCst) {
+                    ruby.thread_check_ints()?;
+                    if r.is_err() {
+                        return Err(interrupted_error(ruby));
+                    }
+                }
+                return r.map_err(|e| to_ruby(ruby, e));
             }
-            Some(Ok(Some(Ok(v)))) => return Ok(Some(v)),
         }
     }
 }
 
-fn interrupted(ruby: &Ruby) -> Error {
+fn interrupted_error(ruby: &Ruby) -> Error {
     to_ruby(
         ruby,
         ocore::Error::new(Code::Cancelled, "the call was interrupted"),
@@ -97,9 +94,16 @@ fn connect(ruby: &Ruby, uri: String, schema: Option<&Schema>) -> Result<Client, 
         schema: schema.map(|s| s.inner.clone()),
         ..Default::default()
     };
-    block_interruptibly(ruby, ocore::connect_with(&uri, options))?
-        .map(|inner| Client { inner })
-        .ok_or_else(|| interrupted(ruby))
+    let interrupt = CancellationToken::new();
+    let inner = block_interruptibly(ruby, &interrupt, || {
+        runtime::block_on(async {
+            tokio::select! {
+                r = ocore::connect_with(&uri, options) => r,
+                _ = interrupt.cancelled() => Err(ocore::Error::new(Code::Cancelled, "interrupted")),
+            }
+        })?
+    })?;
+    Ok(Client { inner })
 }
 
 fn metadata(metadata: Option<RHash>) -> Result<Metadata, Error> {
@@ -132,15 +136,18 @@ impl Client {
         with_metadata: bool,
     ) -> Result<RValue, Error> {
         let value = convert::from_ruby(ruby, request)?;
+        // Cancelled by the caller's token and by a Ruby interrupt, which leaves the token as is.
+        let interrupt = cancel.map_or_else(CancellationToken::new, |c| c.inner.child_token());
         let opts = CallOptions {
             timeout: timeout.map(|t| Duration::from_secs_f64(t.max(0.0))),
             metadata: metadata(md)?,
-            cancel: cancel.map(|c| c.inner.clone()),
+            cancel: Some(interrupt.clone()),
             ..CallOptions::default()
         };
         let client = &rb_self.inner;
-        let reply = block_interruptibly(ruby, client.call_with_metadata(&method, &value, &opts))?
-            .ok_or_else(|| interrupted(ruby))?;
+        let reply = block_interruptibly(ruby, &interrupt, || {
+            client.call_with_metadata_blocking(&method, &value, &opts)
+        })?;
         let message = convert::to_ruby(ruby, &reply.message)?;
         if !with_metadata {
             return Ok(message);
