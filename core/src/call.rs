@@ -55,6 +55,33 @@ pub struct DescribeResponse {
     pub schemaless: Vec<String>,
 }
 
+/// How the thread of a blocking call waits when it has to block. A binding whose runtime lock
+/// is costly to give up and take back (Ruby's GVL costs tens of microseconds a call) implements
+/// it to give the lock up only around the waits that block, after the call has polled for its
+/// reply with the lock held for up to [`spin`](Blocker::spin).
+pub trait Blocker {
+    /// Runs `wait`, which blocks until the call can go on (with the runtime's lock released,
+    /// for instance). An interrupt of the language's own (Ruby's `Thread#raise`) should cancel
+    /// the call's token (`CallOptions::cancel`), which makes `wait` return.
+    fn block(&self, wait: &mut dyn FnMut());
+
+    /// How long a call polls for its reply before it blocks, when replies lately came that
+    /// fast and the machine has a core to spare for the server. Zero by default.
+    fn spin(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
+}
+
+/// The blocker of a thread that has nothing to give up: it just waits.
+#[derive(Debug)]
+pub struct JustWait;
+
+impl Blocker for JustWait {
+    fn block(&self, wait: &mut dyn FnMut()) {
+        wait()
+    }
+}
+
 /// What ends a client's call before its reply: the caller's cancellation, the client's close
 /// and the deadline, checked in that order (a handler that saw the cancellation may have
 /// answered already, but the caller asked first). The async path's `select!` and the blocking

@@ -9,7 +9,9 @@ use prost::Message;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::call::{caller_cancelled, CallHead, DescribeResponse, Watch, DESCRIBE_METHOD};
+use crate::call::{
+    caller_cancelled, Blocker, CallHead, DescribeResponse, JustWait, Watch, DESCRIBE_METHOD,
+};
 use crate::codec::Codec;
 use crate::context::Context;
 use crate::error::{Code, Error, Result};
@@ -403,8 +405,20 @@ impl Client {
         request: &Value,
         opts: &CallOptions,
     ) -> Result<Reply<Value>> {
+        self.call_with_metadata_blocking_in(method, request, opts, &JustWait)
+    }
+
+    /// [`call_with_metadata_blocking`](Client::call_with_metadata_blocking) whose waits go
+    /// through `blocker` (see [`Blocker`]): a binding with a runtime lock gives it up there.
+    pub fn call_with_metadata_blocking_in(
+        &self,
+        method: &str,
+        request: &Value,
+        opts: &CallOptions,
+        blocker: &dyn Blocker,
+    ) -> Result<Reply<Value>> {
         let (info, codec, name, bytes) = self.prepare(method, request, opts)?;
-        let reply = self.call_bytes_blocking(&name, bytes, opts, codec)?;
+        let reply = self.call_bytes_blocking(&name, bytes, opts, codec, blocker)?;
         self.finish(info.as_ref(), codec, reply)
     }
 
@@ -490,7 +504,7 @@ impl Client {
         opts: &CallOptions,
     ) -> Result<Reply<Bytes>> {
         let name = self.raw_method(method, &request)?;
-        self.call_bytes_blocking(&name, request, opts, Codec::Proto)
+        self.call_bytes_blocking(&name, request, opts, Codec::Proto, &JustWait)
     }
 
     fn raw_method(&self, method: &str, request: &Bytes) -> Result<String> {
@@ -515,21 +529,29 @@ impl Client {
     }
 
     /// A blocking call: on the calling thread where the transport can (and the thread is
-    /// not a runtime's), else waiting for [`call_bytes`](Client::call_bytes).
+    /// not a runtime's), else waiting for [`call_bytes`](Client::call_bytes) in `blocker`.
     fn call_bytes_blocking(
         &self,
         method: &str,
         request: Bytes,
         opts: &CallOptions,
         codec: Codec,
+        blocker: &dyn Blocker,
     ) -> Result<Reply<Bytes>> {
         let transport = &self.inner.transport;
         if !transport.can_block() || tokio::runtime::Handle::try_current().is_ok() {
-            return crate::runtime::block_on(self.call_bytes(method, request, opts, codec))?;
+            let mut out = None;
+            let mut call = Some(self.call_bytes(method, request, opts, codec));
+            blocker.block(&mut || {
+                if let Some(call) = call.take() {
+                    out = Some(crate::runtime::block_on(call).and_then(|r| r));
+                }
+            });
+            return out.unwrap_or_else(|| Err(Error::internal("the blocker did not wait")));
         }
         let head = self.head(method, opts, codec);
         self.run_blocking(head, |head, watch| {
-            transport.unary_blocking(head, request, watch)
+            transport.unary_blocking(head, request, watch, blocker)
         })
     }
 

@@ -69,6 +69,7 @@ pub mod server;
 
 pub use metadata::response;
 
+pub use call::{Blocker, JustWait};
 pub use client::{
     connect, connect_blocking, connect_with, CallOptions, Client, ClientStream, ConnectOptions,
 };

@@ -23,6 +23,7 @@ mod tls_config;
 mod unix_client;
 mod unix_server;
 mod unix_sync;
+mod wait;
 mod ws;
 mod ws_io;
 
@@ -33,7 +34,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use crate::call::{CallHead, Watch};
+use crate::call::{Blocker, CallHead, Watch};
 use crate::error::{Code, Error, Result};
 use crate::handler::BoxFuture;
 use crate::limits::Limits;
@@ -202,8 +203,9 @@ pub(crate) trait ClientTransport: Send + Sync + 'static {
         head: CallHead,
         payload: Bytes,
         watch: &Watch,
+        blocker: &dyn Blocker,
     ) -> Result<Reply<Bytes>> {
-        let _ = (head, payload, watch);
+        let _ = (head, payload, watch, blocker);
         Err(Error::internal("this transport has no blocking lane"))
     }
     fn open(&self, head: CallHead) -> BoxFuture<'_, Result<RawStream>>;

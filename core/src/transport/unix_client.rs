@@ -17,7 +17,7 @@ use super::frame::{self, Hello, Kind, Trailer, FLAG_UNARY, HEADER_LEN};
 use super::unix_server::{BoxRead, BoxWrite};
 use super::unix_sync::SyncLane;
 use super::{ClientTransport, RawStream};
-use crate::call::{CallHead, Watch};
+use crate::call::{Blocker, CallHead, Watch};
 use crate::error::{Error, Result};
 use crate::handler::BoxFuture;
 use crate::limits::Limits;
@@ -320,9 +320,10 @@ impl ClientTransport for UnixClient {
         head: CallHead,
         payload: Bytes,
         watch: &Watch,
+        blocker: &dyn Blocker,
     ) -> Result<Reply<Bytes>> {
         match &self.lane {
-            Some(lane) => lane.unary(head, payload, watch),
+            Some(lane) => lane.unary(head, payload, watch, blocker),
             None => Err(Error::internal("this connection has no blocking lane")),
         }
     }

@@ -15,14 +15,12 @@
 //! unparks the caller and writes the wake-up socket (see [`Waiting`]).
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context as TaskContext, Wake, Waker};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
@@ -30,7 +28,8 @@ use bytes::{Bytes, BytesMut};
 use prost::Message;
 
 use super::frame::{self, Hello, Kind, Trailer, FLAG_UNARY, HEADER_LEN};
-use crate::call::{CallHead, Watch};
+use super::wait::{sys, Poke, SpinGauge, Waiting};
+use crate::call::{Blocker, CallHead, Watch};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
 use crate::metadata::response::Reply;
@@ -52,6 +51,14 @@ struct Conn {
     next_id: AtomicU32,
     max_body: usize,
     uri: String,
+    spin: SpinGauge,
+}
+
+/// How one call waits: until what, through which blocker, polling until when.
+struct How<'a> {
+    watch: &'a Watch,
+    blocker: &'a dyn Blocker,
+    spin_until: Instant,
 }
 
 #[derive(Default)]
@@ -87,6 +94,7 @@ impl SyncLane {
         head: CallHead,
         payload: Bytes,
         watch: &Watch,
+        blocker: &dyn Blocker,
     ) -> Result<Reply<Bytes>> {
         let conn = self.conn()?;
         let id = conn.register()?;
@@ -96,9 +104,16 @@ impl SyncLane {
             conn.lock().calls.remove(&id);
             return Err(e);
         }
-        let waiting = Waiting::start(&conn, watch);
-        let result = conn.wait(id, watch);
+        let sent = Instant::now();
+        let waiting = Waiting::start(conn.clone(), watch);
+        let how = How {
+            watch,
+            blocker,
+            spin_until: conn.spin.until(sent, blocker),
+        };
+        let result = conn.wait(id, &how);
         drop(waiting);
+        conn.spin.record(sent.elapsed());
         result
     }
 
@@ -169,6 +184,7 @@ impl Conn {
             next_id: AtomicU32::new(1),
             max_body,
             uri: uri.to_string(),
+            spin: SpinGauge::default(),
         })
     }
 
@@ -211,7 +227,8 @@ impl Conn {
     }
 
     /// Waits for call `id`'s reply, reading the socket while no one else does.
-    fn wait(&self, id: u32, watch: &Watch) -> Result<Reply<Bytes>> {
+    fn wait(&self, id: u32, how: &How<'_>) -> Result<Reply<Bytes>> {
+        let watch = how.watch;
         loop {
             let mut st = self.lock();
             match st.calls.get_mut(&id).map(|s| s.reply.take()) {
@@ -237,7 +254,7 @@ impl Conn {
                 st.leading = true;
                 let mut unread = std::mem::take(&mut st.unread);
                 drop(st);
-                let outcome = self.lead(id, watch, &mut unread);
+                let outcome = self.lead(id, how, &mut unread);
                 let mut st = self.lock();
                 st.leading = false;
                 st.unread = unread;
@@ -255,16 +272,17 @@ impl Conn {
                 continue;
             }
             drop(st);
-            match watch.deadline {
+            how.blocker.block(&mut || match watch.deadline {
                 Some(d) => std::thread::park_timeout(d.saturating_duration_since(Instant::now())),
                 None => std::thread::park(),
-            }
+            });
         }
     }
 
     /// Reads frames until call `id` has its reply or the caller stops waiting. `Err`: the
     /// connection is unusable.
-    fn lead(&self, id: u32, watch: &Watch, unread: &mut BytesMut) -> Result<()> {
+    fn lead(&self, id: u32, how: &How<'_>, unread: &mut BytesMut) -> Result<()> {
+        let watch = how.watch;
         loop {
             while let Some((h, body)) = self.next_frame(unread)? {
                 self.deliver(h, body)?;
@@ -277,7 +295,15 @@ impl Conn {
             if watch.stopped().is_some() {
                 return Ok(());
             }
-            if self.poll(watch.deadline)? {
+            let readable = if Instant::now() < how.spin_until {
+                self.poll(Some(Instant::now()))?
+            } else {
+                let mut polled = Ok(false);
+                how.blocker
+                    .block(&mut || polled = self.poll(watch.deadline));
+                polled?
+            };
+            if readable {
                 let mut chunk = [0u8; 64 * 1024];
                 match (&self.sock).read(&mut chunk) {
                     Ok(0) => return Err(self.lost("the server closed the connection")),
@@ -299,7 +325,7 @@ impl Conn {
     fn poll(&self, deadline: Option<Instant>) -> Result<bool> {
         let timeout = deadline.map_or(-1, |d| {
             let left = d.saturating_duration_since(Instant::now());
-            left.as_millis().saturating_add(1).min(i32::MAX as u128) as i32
+            left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
         });
         let (readable, woken) = sys::poll2(self.sock.as_raw_fd(), self.wake.0.as_raw_fd(), timeout)
             .map_err(|e| self.lost(&format!("poll: {e}")))?;
@@ -380,79 +406,11 @@ impl Conn {
         let _ = self.sock.shutdown(std::net::Shutdown::Both);
         self.poke();
     }
+}
 
+impl Poke for Conn {
     fn poke(&self) {
         // A full pipe is already a pending wake-up.
         let _ = (&self.wake.1).write(&[1]);
-    }
-}
-
-/// Watches a blocking call's cancel tokens while it waits: each token's future is polled once
-/// with a waker that unparks the caller and pokes the connection's wake-up socket (for a caller that
-/// is reading the socket). Dropping it unregisters the waker.
-struct Waiting<'a> {
-    _futures: Vec<std::pin::Pin<Box<tokio_util::sync::WaitForCancellationFuture<'a>>>>,
-}
-
-struct CallerWaker {
-    caller: Thread,
-    conn: Arc<Conn>,
-}
-
-impl Wake for CallerWaker {
-    fn wake(self: Arc<Self>) {
-        self.caller.unpark();
-        self.conn.poke();
-    }
-}
-
-impl<'a> Waiting<'a> {
-    fn start(conn: &Arc<Conn>, watch: &'a Watch) -> Waiting<'a> {
-        let waker = Waker::from(Arc::new(CallerWaker {
-            caller: std::thread::current(),
-            conn: conn.clone(),
-        }));
-        let mut cx = TaskContext::from_waker(&waker);
-        let mut futures = Vec::with_capacity(2);
-        for token in watch.tokens() {
-            let mut fut = Box::pin(token.cancelled());
-            // Ready means cancelled already: `Watch::stopped` sees it on the first check.
-            let _ = fut.as_mut().poll(&mut cx);
-            futures.push(fut);
-        }
-        Waiting { _futures: futures }
-    }
-}
-
-/// The one system call std does not offer.
-#[allow(unsafe_code)]
-mod sys {
-    use std::os::fd::RawFd;
-
-    /// Waits up to `timeout_ms` (-1: for ever) until `a` or `b` is readable (or closed); says
-    /// which. An interrupted wait reports neither.
-    pub(super) fn poll2(a: RawFd, b: RawFd, timeout_ms: i32) -> std::io::Result<(bool, bool)> {
-        let mut fds = [
-            libc::pollfd {
-                fd: a,
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: b,
-                events: libc::POLLIN,
-                revents: 0,
-            },
-        ];
-        // SAFETY: `fds` is a valid array of two `pollfd` that outlives the call.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout_ms) };
-        if n < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.kind() == std::io::ErrorKind::Interrupted {
-                return Ok((false, false));
-            }
-            return Err(e);
-        }
-        Ok((fds[0].revents != 0, fds[1].revents != 0))
     }
 }

@@ -1,0 +1,125 @@
+//! How a blocking caller's thread waits for its reply: it polls briefly first while a reply
+//! usually comes that soon (and a spare core can run the server meanwhile), then blocks through
+//! the binding's [`Blocker`] (Ruby gives up its GVL only there), woken by the connection or by
+//! its cancel tokens without a runtime.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Wake, Waker};
+use std::thread::Thread;
+use std::time::{Duration, Instant};
+
+use crate::call::{Blocker, Watch};
+
+/// The recent reply time of a connection's blocking calls (a moving average), which decides
+/// whether a caller polls before it blocks.
+#[derive(Debug, Default)]
+pub(super) struct SpinGauge {
+    average_us: AtomicU64,
+}
+
+impl SpinGauge {
+    /// Until when a call sent at `sent` polls: for the blocker's spin time, when replies lately
+    /// came within it and the machine has a core to spare for the server; else not at all.
+    pub(super) fn until(&self, sent: Instant, blocker: &dyn Blocker) -> Instant {
+        let spin = blocker.spin();
+        let usual = Duration::from_micros(self.average_us.load(Ordering::Relaxed));
+        if spin.is_zero() || usual > spin || !spare_core() {
+            return sent;
+        }
+        sent + spin
+    }
+
+    /// Counts one call's reply time.
+    pub(super) fn record(&self, took: Duration) {
+        let us = took.as_micros().min(u128::from(u32::MAX)) as u64;
+        let old = self.average_us.load(Ordering::Relaxed);
+        self.average_us
+            .store(old - old / 8 + us / 8, Ordering::Relaxed);
+    }
+}
+
+fn spare_core() -> bool {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get())) > 1
+}
+
+/// Watches a blocking call's cancel tokens while it waits: each token's future is polled once
+/// with a waker that unparks the caller and pokes the connection's wake-up socket (for a caller that
+/// is reading the socket). Dropping it unregisters the waker.
+pub(super) struct Waiting<'a> {
+    _futures: Vec<std::pin::Pin<Box<tokio_util::sync::WaitForCancellationFuture<'a>>>>,
+}
+
+/// Wakes a caller that is reading its connection (a follower is unparked instead).
+pub(super) trait Poke: Send + Sync {
+    fn poke(&self);
+}
+
+struct CallerWaker {
+    caller: Thread,
+    conn: Arc<dyn Poke>,
+}
+
+impl Wake for CallerWaker {
+    fn wake(self: Arc<Self>) {
+        self.caller.unpark();
+        self.conn.poke();
+    }
+}
+
+impl<'a> Waiting<'a> {
+    pub(super) fn start(poke: Arc<dyn Poke>, watch: &'a Watch) -> Waiting<'a> {
+        let waker = Waker::from(Arc::new(CallerWaker {
+            caller: std::thread::current(),
+            conn: poke,
+        }));
+        let mut cx = TaskContext::from_waker(&waker);
+        let mut futures = Vec::with_capacity(2);
+        for token in watch.tokens() {
+            let mut fut = Box::pin(token.cancelled());
+            // Ready means cancelled already: `Watch::stopped` sees it on the first check.
+            let _ = fut.as_mut().poll(&mut cx);
+            futures.push(fut);
+        }
+        Waiting { _futures: futures }
+    }
+}
+
+/// The one system call std does not offer.
+#[allow(unsafe_code)]
+pub(super) mod sys {
+    use std::os::fd::RawFd;
+
+    /// Waits up to `timeout_ms` (-1: for ever) until `a` or `b` is readable (or closed); says
+    /// which. An interrupted wait reports neither.
+    pub(in crate::transport) fn poll2(
+        a: RawFd,
+        b: RawFd,
+        timeout_ms: i32,
+    ) -> std::io::Result<(bool, bool)> {
+        let mut fds = [
+            libc::pollfd {
+                fd: a,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: b,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: `fds` is a valid array of two `pollfd` that outlives the call.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout_ms) };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                return Ok((false, false));
+            }
+            return Err(e);
+        }
+        Ok((fds[0].revents != 0, fds[1].revents != 0))
+    }
+}
