@@ -22,6 +22,13 @@ pub fn runtime() -> &'static Runtime {
     })
 }
 
+/// Whether the machine has more than one core, so that a thread polling for work (a bounded
+/// spin before it blocks) leaves one for the thread that makes the work.
+pub fn spare_core() -> bool {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get())) > 1
+}
+
 /// The runtime of the caller if it is inside one, else the shared runtime.
 pub fn handle() -> Handle {
     Handle::try_current().unwrap_or_else(|_| runtime().handle().clone())

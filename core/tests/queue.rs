@@ -205,3 +205,50 @@ fn a_waiting_serving_thread_never_holds_up_another_one() {
     queue.close();
     assert!(matches!(long_waiter.join().unwrap(), Next::Closed));
 }
+
+#[test]
+fn spin_next_takes_a_call_that_comes_while_it_polls_and_backs_off_when_none_do() {
+    let server = Server::new(conformance_schema());
+    let queue = CallQueue::new();
+    server.unary_queued(ECHO, &queue).unwrap();
+    let uri = server.listen("inproc://queue-spin").unwrap();
+    let client = connect_blocking(&uri).unwrap();
+    // Nothing queued: each spin comes back empty (on one core it does not spin at all).
+    for _ in 0..4 {
+        assert!(queue.spin_next(Duration::from_millis(2)).is_none());
+    }
+    // After four empty spins it skips the next ones at once, even with a long spin time.
+    let start = std::time::Instant::now();
+    assert!(queue.spin_next(Duration::from_secs(5)).is_none());
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+    // A queued call is taken by `spin_next` when it spins, else by `next`.
+    let caller =
+        thread::spawn(move || client.call_blocking(ECHO, &text("spun"), &CallOptions::default()));
+    let mut served = false;
+    for _ in 0..200 {
+        let next = queue
+            .spin_next(Duration::from_millis(1))
+            .unwrap_or_else(|| queue.next(Duration::from_millis(20)));
+        if let Next::Call(mut call) = next {
+            let req = call.take_request();
+            call.reply(Ok(req));
+            served = true;
+            break;
+        }
+    }
+    assert!(served, "the call never reached the serving thread");
+    let reply = caller.join().unwrap().unwrap();
+    assert_eq!(
+        reply.get("unicode_text").and_then(Value::as_str),
+        Some("spun")
+    );
+    queue.close();
+    assert!(matches!(
+        queue.spin_next(Duration::from_millis(1)),
+        Some(Next::Closed)
+    ));
+}

@@ -25,7 +25,7 @@ impl SpinGauge {
     pub(super) fn until(&self, sent: Instant, blocker: &dyn Blocker) -> Instant {
         let spin = blocker.spin();
         let usual = Duration::from_micros(self.average_us.load(Ordering::Relaxed));
-        if spin.is_zero() || usual > spin || !spare_core() {
+        if spin.is_zero() || usual > spin || !crate::runtime::spare_core() {
             return sent;
         }
         sent + spin
@@ -38,11 +38,6 @@ impl SpinGauge {
         self.average_us
             .store(old - old / 8 + us / 8, Ordering::Relaxed);
     }
-}
-
-fn spare_core() -> bool {
-    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get())) > 1
 }
 
 /// Watches a blocking call's cancel tokens while it waits: each token's future is polled once
