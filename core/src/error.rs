@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 pub use crate::code::Code;
 use crate::metadata::{Metadata, EMPTY};
@@ -83,7 +84,22 @@ struct Inner {
     origin: Option<Origin>,
     /// The response headers and trailers that came with the error, when there were any.
     response: Option<Box<(Metadata, Metadata)>>,
+    /// What caused it in this process (never sent: a peer gets the code, message and details).
+    source: Source,
 }
+
+/// An error's cause, as [`std::error::Error::source`] gives it. Errors compare equal whatever
+/// their causes: the cause is for logs and debugging, the wire parts are what an error means.
+#[derive(Clone, Default)]
+struct Source(Option<Arc<dyn std::error::Error + Send + Sync + 'static>>);
+
+impl PartialEq for Source {
+    fn eq(&self, _: &Source) -> bool {
+        true
+    }
+}
+
+impl Eq for Source {}
 
 /// The reason of an error raised with code OK, which [`Error::new`] turns into `Unknown`.
 pub const OK_IS_NOT_AN_ERROR: &str = "OK_IS_NOT_AN_ERROR";
@@ -108,6 +124,7 @@ impl Error {
                 details: Details::default(),
                 origin: None,
                 response: None,
+                source: Source::default(),
             }),
         }
     }
@@ -256,7 +273,18 @@ impl Error {
             "the handler replied with an invalid value: {}",
             cause.message()
         );
-        Error::new(Code::Internal, message).with_details(cause.details().clone())
+        let details = cause.details().clone();
+        Error::new(Code::Internal, message)
+            .with_details(details)
+            .with_source(cause)
+    }
+
+    /// The error with `source` as its cause ([`std::error::Error::source`]), as tonic's
+    /// `Status` keeps one: an I/O error, a decoding error, the error a relayed call failed
+    /// with. The cause stays in this process; what travels is the code, message and details.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Error {
+        self.inner.source = Source(Some(Arc::new(source)));
+        self
     }
 
     /// A call on a closed client (or in flight when it closed), on every transport.
@@ -284,6 +312,9 @@ impl fmt::Debug for Error {
         if let Some(origin) = &self.inner.origin {
             d.field("origin", origin);
         }
+        if let Some(source) = &self.inner.source.0 {
+            d.field("source", source);
+        }
         d.finish()
     }
 }
@@ -294,17 +325,53 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        let source = self.inner.source.0.as_deref()?;
+        Some(source)
+    }
+}
 
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Error {
-        Error::unavailable(format!("i/o error: {e}"))
+        Error::unavailable(format!("i/o error: {e}")).with_source(e)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_source_chain_is_kept_locally_and_never_changes_equality() {
+        use std::error::Error as _;
+        let io = std::io::Error::new(std::io::ErrorKind::BrokenPipe, "pipe closed");
+        let err = Error::from(io);
+        let cause = err.source().expect("an i/o error keeps its cause");
+        let io = cause
+            .downcast_ref::<std::io::Error>()
+            .expect("the cause is the io::Error");
+        assert_eq!(io.kind(), std::io::ErrorKind::BrokenPipe);
+        // Two levels: a reply that could not be read keeps the decoding error as its cause.
+        let reply =
+            Error::invalid_reply(Error::new(Code::InvalidArgument, "bad cbor").with_source(
+                std::io::Error::new(std::io::ErrorKind::InvalidData, "truncated"),
+            ));
+        let cause = reply.source().expect("the cause");
+        assert_eq!(cause.to_string(), "INVALID_ARGUMENT: bad cbor");
+        assert_eq!(
+            cause.source().map(|s| s.to_string()).as_deref(),
+            Some("truncated")
+        );
+        assert!(format!("{reply:?}").contains("source"), "{reply:?}");
+        // The cause is not part of what the error means, nor of what is sent.
+        let plain = Error::new(Code::Internal, "x");
+        let caused = Error::new(Code::Internal, "x").with_source(std::fmt::Error);
+        assert_eq!(plain, caused);
+        assert!(Error::from_status_bytes(&caused.to_status_bytes())
+            .source()
+            .is_none());
+    }
 
     #[test]
     fn invalid_argument_lists_every_violation() {

@@ -306,3 +306,22 @@ fn a_server_that_dies_mid_call_fails_it_with_connection_lost() {
         "{err}"
     );
 }
+
+#[test]
+fn a_failed_connect_keeps_the_io_error_as_its_source() {
+    use std::error::Error as _;
+    let (dir, _) = unix_uri("lane-nobody");
+    let uri = format!("unix://{}", dir.path().join("nobody.sock").display());
+    let err = connect_blocking(&uri).unwrap_err();
+    assert_eq!(
+        (err.code(), reason(&err)),
+        (Code::Unavailable, Some("CONNECT_FAILED"))
+    );
+    let io = err
+        .source()
+        .and_then(|s| s.downcast_ref::<std::io::Error>());
+    assert_eq!(
+        io.map(std::io::Error::kind),
+        Some(std::io::ErrorKind::NotFound)
+    );
+}

@@ -20,6 +20,7 @@ pub(crate) fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr)> {
             Code::FailedPrecondition,
             format!("cannot listen on {addr}: {e}"),
         )
+        .with_source(e)
     })?;
     std_listener.set_nonblocking(true)?;
     let bound = std_listener.local_addr()?;

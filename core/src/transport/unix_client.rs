@@ -157,6 +157,7 @@ impl UnixClient {
         let stream = UnixStream::connect(path).await.map_err(|e| {
             Error::unavailable(format!("cannot connect to {uri}: {e}"))
                 .with_reason("CONNECT_FAILED")
+                .with_source(e)
         })?;
         let (r, w) = stream.into_split();
         let mut client = UnixClient::over(Box::new(r), Box::new(w), uri, limits).await?;

@@ -45,6 +45,7 @@ pub(super) fn listen(
             Code::FailedPrecondition,
             format!("cannot listen on {}: {e}", path.display()),
         )
+        .with_source(e)
     })?;
     std::fs::set_permissions(
         path,

@@ -145,9 +145,11 @@ impl Conn {
         let sock = UnixStream::connect(path).map_err(|e| {
             Error::unavailable(format!("cannot connect to {uri}: {e}"))
                 .with_reason("CONNECT_FAILED")
+                .with_source(e)
         })?;
-        let lost =
-            |e: std::io::Error| Error::unavailable(format!("handshake with {uri} failed: {e}"));
+        let lost = |e: std::io::Error| {
+            Error::unavailable(format!("handshake with {uri} failed: {e}")).with_source(e)
+        };
         sock.set_read_timeout(Some(Duration::from_secs(10)))
             .map_err(lost)?;
         (&sock)
