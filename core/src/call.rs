@@ -66,9 +66,10 @@ pub trait Blocker {
     fn block(&self, wait: &mut dyn FnMut());
 
     /// How long a call polls for its reply before it blocks, when replies lately came that
-    /// fast and the machine has a core to spare for the server. Zero by default.
+    /// fast and the machine has a core to spare for the server: [`crate::runtime::spin_time`]
+    /// by default.
     fn spin(&self) -> std::time::Duration {
-        std::time::Duration::ZERO
+        crate::runtime::spin_time()
     }
 }
 

@@ -29,6 +29,22 @@ pub fn spare_core() -> bool {
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get())) > 1
 }
 
+/// How long a thread that waits for a local reply or call polls before it blocks (when such
+/// waits lately ended that soon and [`spare_core`] is true): 100 µs, or `HMS_FFI_SPIN_US`
+/// microseconds from the environment (`0` turns polling off). A wake-up from a blocking wait
+/// costs tens of microseconds on a VM; polling trades that for up to this much CPU time per
+/// wait.
+pub fn spin_time() -> std::time::Duration {
+    static SPIN: OnceLock<std::time::Duration> = OnceLock::new();
+    *SPIN.get_or_init(|| {
+        let us = std::env::var("HMS_FFI_SPIN_US")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(100);
+        std::time::Duration::from_micros(us)
+    })
+}
+
 /// The runtime of the caller if it is inside one, else the shared runtime.
 pub fn handle() -> Handle {
     Handle::try_current().unwrap_or_else(|_| runtime().handle().clone())

@@ -21,8 +21,6 @@ use crate::ocore::{self, CallQueue, Code, Next, PendingCall};
 
 /// How long a waiting client call sleeps between looks at this thread's queues.
 const CLIENT_POLL: Duration = Duration::from_micros(200);
-/// How long a serving thread polls for the next call before it waits on the queue.
-const SPIN: Duration = Duration::from_micros(150);
 
 thread_local! {
     /// The handlers of every live server created on this thread.
@@ -95,7 +93,7 @@ impl Handlers {
         // would wake up from the wait.
         let next = self
             .queue
-            .spin_next(SPIN.min(wait))
+            .spin_next(crate::ocore::runtime::spin_time().min(wait))
             .unwrap_or_else(|| self.queue.next(wait));
         match next {
             Next::Idle => Step::Idle,

@@ -49,7 +49,7 @@ pub(crate) struct Client {
     inner: ocore::Client,
 }
 
-/// How a Ruby thread waits in a call: it polls for the reply for up to [`SPIN`] holding the
+/// How a Ruby thread waits in a call: it polls for the reply for up to [`ruby_spin`] holding the
 /// GVL (giving it up and taking it back costs tens of microseconds on Ruby 3.1, more than a
 /// local call takes), then gives the GVL up while it blocks. Ruby's interrupts
 /// (`Thread#raise`, `Thread#kill`, Ctrl-C) cancel the call through `interrupt`.
@@ -61,8 +61,16 @@ struct RubyWait<'a> {
     raised: RefCell<Option<Error>>,
 }
 
-/// How long a Ruby call polls with the GVL held before it blocks without it.
-const SPIN: Duration = Duration::from_micros(150);
+/// How long a Ruby thread polls with the GVL held before it blocks without it: at least 150 µs
+/// (more than giving the GVL up and taking it back costs), unless `HMS_FFI_SPIN_US=0` turns
+/// polling off.
+pub(crate) fn ruby_spin() -> Duration {
+    let spin = runtime::spin_time();
+    if spin.is_zero() {
+        return spin;
+    }
+    spin.max(Duration::from_micros(150))
+}
 
 impl ocore::Blocker for RubyWait<'_> {
     fn block(&self, wait: &mut dyn FnMut()) {
@@ -86,7 +94,7 @@ impl ocore::Blocker for RubyWait<'_> {
     }
 
     fn spin(&self) -> Duration {
-        SPIN
+        ruby_spin()
     }
 }
 

@@ -16,8 +16,6 @@ use crate::schema::Schema;
 
 /// How long `serve` waits without the GVL before it looks at Ruby's interrupts again.
 const POLL: Duration = Duration::from_millis(100);
-/// How long `serve` polls for the next call with the GVL held before it waits without it.
-const SPIN: Duration = Duration::from_micros(150);
 
 /// A server for a schema; `lib/hms_ffi/server.rb` adds `method { … }`, `serve`, `shutdown`.
 #[magnus::wrap(class = "HmsFfi::Server", free_immediately, size)]
@@ -86,7 +84,7 @@ impl Server {
             // Poll briefly with the GVL held: the next call of a busy caller often comes
             // sooner than giving the GVL up and taking it back would take.
             let next = queue
-                .spin_next(SPIN)
+                .spin_next(crate::client::ruby_spin())
                 .or_else(|| without_gvl(|| queue.next(POLL), &|| {}));
             match next {
                 Some(Next::Closed) => return Ok(()),
