@@ -1,0 +1,127 @@
+//! Handlers that run on the thread that read their call (`Server::unary_inline`, the way Python
+//! and Go handlers run) may block for as long as they like: other connections are still served,
+//! and a caller that vanishes still cancels its handler, even while every such handler blocks.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use common::{conformance_schema, msg, unix_uri};
+use hms_ffi_core::transport::frame::{self, CallHead, Hello, Kind, FLAG_UNARY, HEADER_LEN};
+use hms_ffi_core::{connect_blocking, CallOptions, Codec, Context, Server, Value};
+
+const ECHO: &str = "hms.conformance.v1.Conformance/Echo";
+
+fn text(s: &str) -> Value {
+    msg(&[("unicode_text", Value::from(s))])
+}
+
+/// A raw connection that has made a `slow` call and will never read its answer.
+fn start_slow_call(path: &std::path::Path) -> UnixStream {
+    let mut s = UnixStream::connect(path).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let hello = Hello::ours(1 << 22);
+    s.write_all(&frame::encode_message_frame(Kind::Hello, 0, 0, &hello))
+        .unwrap();
+    let mut hb = [0u8; HEADER_LEN];
+    s.read_exact(&mut hb).unwrap();
+    let h = frame::parse_header(&hb).unwrap();
+    let mut body = vec![0u8; h.len as usize];
+    s.read_exact(&mut body).unwrap();
+    assert_eq!(h.kind, Kind::Hello);
+    let schema = conformance_schema();
+    let input = schema.method(ECHO).unwrap().input();
+    let payload = Codec::Proto
+        .encode(Some(&input), &text("slow"), 64)
+        .unwrap();
+    let head = CallHead {
+        method: ECHO.into(),
+        ..CallHead::default()
+    };
+    let call = frame::encode_message_frame(
+        Kind::Call,
+        FLAG_UNARY,
+        1,
+        &head.to_header(Bytes::from(payload)),
+    );
+    s.write_all(&call).unwrap();
+    s
+}
+
+fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let until = Instant::now() + Duration::from_secs(5);
+    while !done() {
+        assert!(Instant::now() < until, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn blocking_inline_handlers_leave_the_server_responsive_and_see_callers_vanish() {
+    let (dir, uri) = unix_uri("inline");
+    let path = dir.path().join("inline.sock");
+    let (running, cancelled) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let server = Server::new(conformance_schema());
+    let (r, c) = (running.clone(), cancelled.clone());
+    server
+        .unary_inline(ECHO, move |req: Value, ctx: Context| {
+            if req.get("unicode_text").and_then(Value::as_str) != Some("slow") {
+                return Ok(req);
+            }
+            // Blocks its thread (no await) until the caller is gone, for 20 s at most.
+            r.fetch_add(1, Ordering::SeqCst);
+            let start = Instant::now();
+            while !ctx.is_cancelled() && start.elapsed() < Duration::from_secs(20) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if ctx.is_cancelled() {
+                c.fetch_add(1, Ordering::SeqCst);
+            }
+            Ok(req)
+        })
+        .unwrap();
+    server.listen(&uri).unwrap();
+    let client = connect_blocking(&uri).unwrap();
+    let opts = CallOptions::with_timeout(Duration::from_secs(5));
+    // Quick calls first (a handler that was quick is the one tempting to run bare on a worker,
+    // which would leave no thread polling the sockets: see docs/architecture.md).
+    for _ in 0..20 {
+        client.call_blocking(ECHO, &text("quick"), &opts).unwrap();
+    }
+    // As many blocking handlers as the runtime has workers, and one more.
+    let workers = hms_ffi_core::runtime::runtime().metrics().num_workers();
+    let slow: Vec<UnixStream> = (0..=workers).map(|_| start_slow_call(&path)).collect();
+    wait_until("every slow handler runs", || {
+        running.load(Ordering::SeqCst) == slow.len()
+    });
+    // Other callers, old and new, are answered meanwhile.
+    let start = Instant::now();
+    for i in 0..10 {
+        let fresh = connect_blocking(&uri).unwrap();
+        let reply = fresh
+            .call_blocking(ECHO, &text(&format!("fresh {i}")), &opts)
+            .unwrap();
+        assert_eq!(
+            reply.get("unicode_text").and_then(Value::as_str),
+            Some(format!("fresh {i}").as_str())
+        );
+        client.call_blocking(ECHO, &text("old"), &opts).unwrap();
+    }
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+    // The slow callers vanish: every handler sees its call cancelled.
+    drop(slow);
+    wait_until("every slow handler saw its caller vanish", || {
+        cancelled.load(Ordering::SeqCst) == workers + 1
+    });
+}
