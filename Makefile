@@ -10,7 +10,7 @@ MATRIX_DEPS   :=
 CLIPPY_PKGS   :=
 -include mk/*.mk
 
-.PHONY: all build demo test test-core test-cli test-capi test-go go-lib test-py test-matrix test-interop py-install lint fmt fmt-check clippy features-check layers-check parity bench bench-warm bench-py bench-go fuzz clean
+.PHONY: all build demo test test-core test-cli test-capi test-go go-lib test-py test-matrix test-interop py-install lint fmt fmt-check clippy features-check layers-check parity bench bench-warm bench-py bench-py-payloads bench-go fuzz clean
 
 all: build
 
@@ -126,6 +126,12 @@ bench-warm:
 bench-py: py-install
 	$(PY_VENV)/bin/pip install -q grpcio
 	$(PY_VENV)/bin/python benches/python/echo_bench.py
+
+## bench-py-payloads: nested 64 B / 1 KiB / 64 KiB messages, hms-ffi vs grpcio (real protobuf
+## messages built from the same dicts) over unix, and hms-ffi's value path vs upb's.
+bench-py-payloads: py-install
+	$(PY_VENV)/bin/pip install -q grpcio protobuf
+	$(PY_VENV)/bin/python benches/python/payload_bench.py
 
 ## bench-go: Go client -> Go server over unix, hms-ffi vs grpc-go, one run (p50/p99 metrics).
 bench-go: go-lib

@@ -1,0 +1,231 @@
+"""Nested messages of 64 B, 1 KiB and 64 KiB: Python client -> Python server over a unix socket,
+hms-ffi against grpcio, and hms-ffi's value path against the stock protobuf library (upb).
+
+Every row starts from the same native data, a dict such as a Python program holds:
+
+  * hms-ffi unix: `client.call(method, order)`, server in its own process echoing the dict;
+  * grpcio unix: the client builds the message from the dict (`json_format.ParseDict`, which
+    takes bytes as base64 text, so its dicts are the ones `MessageToDict` gives back), the
+    server echoes the message, the client turns the reply back into a dict
+    (`json_format.MessageToDict`); message classes come from the same .proto at run time;
+  * hms-ffi inproc: the same call to a server in this process (no socket, both ends' value
+    walks: dict -> protobuf -> dict -> handler -> dict -> protobuf -> dict);
+  * upb walk: what that inproc call does with the stock library, without any call:
+    twice dict -> message -> bytes -> message -> dict.
+
+Sequential p50/p99 of one caller per size. Run: make bench-py-payloads
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any, Callable, Dict, List
+
+PROTO = """
+syntax = "proto3";
+package bench.v1;
+message Item {
+  string name = 1;
+  int64 id = 2;
+  double price = 3;
+  repeated string tags = 4;
+  bytes blob = 5;
+}
+message Order {
+  string id = 1;
+  repeated Item items = 2;
+  map<string, string> labels = 3;
+  bytes payload = 4;
+  int32 status = 5;
+}
+service Orders { rpc Echo(Order) returns (Order); }
+"""
+METHOD = "bench.v1.Orders/Echo"
+
+
+def order(size: int) -> Dict[str, Any]:
+    """An Order of about `size` bytes on the wire: items of about 100 bytes (strings, an int64,
+    a double, repeated strings, bytes) and string labels; below 100 bytes, no items."""
+    if size < 100:
+        return {"id": "order-0001", "payload": bytes(size - 16), "status": 2}
+    return {
+        "id": "order-0001",
+        "items": [
+            {
+                "name": f"item number {i}",
+                "id": 1_000_000 + i,
+                "price": 9.99 + i,
+                "tags": ["red", "large", f"t{i}"],
+                "blob": bytes(range(i % 7, i % 7 + 48)),
+            }
+            for i in range(size // 100)
+        ],
+        "labels": {"region": "eu-west", "tier": "gold"},
+        "payload": bytes(16),
+        "status": 2,
+    }
+
+
+def json_form(v: Any) -> Any:
+    """The dict as protobuf's JSON mapping wants it: bytes as base64 text."""
+    if isinstance(v, bytes):
+        return base64.b64encode(v).decode()
+    if isinstance(v, dict):
+        return {k: json_form(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [json_form(x) for x in v]
+    return v
+
+
+def serve_hms(sock: str) -> None:
+    import hms_ffi
+
+    server = hms_ffi.Server(hms_ffi.Schema.from_source("orders.proto", PROTO))
+    server.add_method(METHOD, lambda req, ctx: req)
+    server.listen(f"unix://{sock}")
+    print("ready", flush=True)
+    server.serve()
+
+
+def message_class():
+    import hms_ffi
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+    fds = descriptor_pb2.FileDescriptorSet.FromString(
+        hms_ffi.Schema.from_source("orders.proto", PROTO).to_descriptor_set()
+    )
+    pool = descriptor_pool.DescriptorPool()
+    for f in fds.file:
+        pool.Add(f)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName("bench.v1.Order"))
+
+
+def serve_grpc(sock: str) -> None:
+    from concurrent import futures
+
+    import grpc
+
+    Order = message_class()
+    handler = grpc.method_handlers_generic_handler(
+        "bench.v1.Orders",
+        {
+            "Echo": grpc.unary_unary_rpc_method_handler(
+                lambda req, ctx: req,
+                request_deserializer=Order.FromString,
+                response_serializer=Order.SerializeToString,
+            )
+        },
+    )
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    server.add_generic_rpc_handlers((handler,))
+    server.add_insecure_port(f"unix://{sock}")
+    server.start()
+    print("ready", flush=True)
+    server.wait_for_termination()
+
+
+def spawn(kind: str, sock: str) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, __file__, f"--serve-{kind}", sock], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready", f"{kind} server did not start"
+    return proc
+
+
+def latency(call: Callable[[], Any], n: int) -> List[float]:
+    for _ in range(min(100, n)):
+        call()
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        call()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def pct(xs: List[float], p: float) -> float:
+    return sorted(xs)[min(len(xs) - 1, int(len(xs) * p))] * 1e6
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--serve-hms")
+    ap.add_argument("--serve-grpc")
+    ap.add_argument("-n", type=int, default=1000, help="sequential calls per row and size")
+    args = ap.parse_args()
+    if args.serve_hms:
+        return serve_hms(args.serve_hms)
+    if args.serve_grpc:
+        return serve_grpc(args.serve_grpc)
+
+    import grpc
+    from google.protobuf import json_format
+
+    import hms_ffi
+
+    Order = message_class()
+    tmp = tempfile.mkdtemp()
+    hms_sock, grpc_sock = os.path.join(tmp, "hms.sock"), os.path.join(tmp, "grpc.sock")
+    procs = [spawn("hms", hms_sock), spawn("grpc", grpc_sock)]
+    local = hms_ffi.Server(hms_ffi.Schema.from_source("orders.proto", PROTO))
+    local.add_method(METHOD, lambda r, c: r)
+    local.listen("inproc://bench-orders")
+    try:
+        client = hms_ffi.connect(f"unix://{hms_sock}")
+        inproc = hms_ffi.connect("inproc://bench-orders")
+        channel = grpc.insecure_channel(f"unix://{grpc_sock}", options=[("grpc.default_authority", "localhost")])
+        stub = channel.unary_unary(
+            "/bench.v1.Orders/Echo",
+            request_serializer=Order.SerializeToString,
+            response_deserializer=Order.FromString,
+        )
+
+        def grpc_call(data: Dict[str, Any]) -> Dict[str, Any]:
+            reply = stub(json_format.ParseDict(data, Order(), ignore_unknown_fields=False))
+            return json_format.MessageToDict(reply, preserving_proto_field_name=True)
+
+        def upb_walk(data: Dict[str, Any]) -> None:
+            for _ in range(2):
+                msg = Order.FromString(json_format.ParseDict(data, Order()).SerializeToString())
+                json_format.MessageToDict(msg, preserving_proto_field_name=True)
+
+        print(f"{'size':>7} {'row':<16} {'p50 µs':>9} {'p99 µs':>9}")
+        for label, size in [("64 B", 64), ("1 KiB", 1024), ("64 KiB", 64 * 1024)]:
+            data = order(size)
+            # The stock library's dicts carry bytes as base64 text (and MessageToDict gives int64
+            # back as text): start it from the dict it would give back.
+            as_json = json_format.MessageToDict(
+                json_format.ParseDict(json_form(data), Order()), preserving_proto_field_name=True
+            )
+            wire = len(json_format.ParseDict(as_json, Order()).SerializeToString())
+            for reply in (client.call(METHOD, data), inproc.call(METHOD, data)):
+                assert {k: reply[k] for k in data} == data, "the echo differs"
+            assert grpc_call(as_json) == as_json
+            rows = [
+                ("hms-ffi unix", lambda: client.call(METHOD, data)),
+                ("grpcio unix", lambda: grpc_call(as_json)),
+                ("hms-ffi inproc", lambda: inproc.call(METHOD, data)),
+                ("upb walk x2", lambda: upb_walk(as_json)),
+            ]
+            results = {}
+            for name, fn in rows:
+                lat = latency(fn, args.n if size < 65536 else max(200, args.n // 5))
+                results[name] = pct(lat, 0.5)
+                print(f"{label:>7} {name:<16} {pct(lat, 0.5):9.1f} {pct(lat, 0.99):9.1f}   ({wire} bytes on the wire)")
+            print(
+                f"{label:>7} ratios: unix hms/grpcio p50 = {results['hms-ffi unix'] / results['grpcio unix']:.3f}, "
+                f"inproc hms / upb walk = {results['hms-ffi inproc'] / results['upb walk x2']:.2f}"
+            )
+    finally:
+        local.shutdown()
+        for p in procs:
+            p.terminate()
+            p.wait()
+
+
+if __name__ == "__main__":
+    main()
