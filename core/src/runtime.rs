@@ -68,6 +68,28 @@ pub fn block_on<F: Future>(f: F) -> Result<F::Output> {
     }
 }
 
+/// Runs `fut` on the shared runtime after polling it once on the calling thread, where whatever
+/// it can do at once (encoding and writing a request) is done before any hand-off. The hand-off
+/// to a worker thread then overlaps with the peer's work instead of delaying the request by a
+/// thread wake-up. For callers on a thread of their own, such as Node's event loop, whose calls
+/// settle from the runtime.
+pub fn spawn_eager<F>(fut: F)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let handle = handle();
+    let mut fut = Box::pin(fut);
+    let polled = {
+        let _enter = handle.enter();
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        fut.as_mut().poll(&mut cx)
+    };
+    if polled.is_pending() {
+        // The task polls it again, with its own waker.
+        handle.spawn(fut);
+    }
+}
+
 /// A task that is aborted when this handle is dropped.
 #[derive(Debug)]
 pub struct AbortOnDrop<T>(pub tokio::task::JoinHandle<T>);
@@ -127,6 +149,22 @@ mod tests {
             std::thread::sleep(Duration::from_millis(5));
         }
         assert!(dropped.load(Ordering::SeqCst), "the task was not aborted");
+    }
+
+    #[test]
+    fn spawn_eager_starts_on_the_calling_thread_and_finishes_on_the_runtime() {
+        let here = std::thread::current().id();
+        let (tx, rx) = std::sync::mpsc::channel();
+        spawn_eager(async move {
+            let first = std::thread::current().id();
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            let _ = tx.send((first, std::thread::current().id()));
+        });
+        let (first, last) = rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("the task ended");
+        assert_eq!(first, here, "the first poll runs on the caller's thread");
+        assert_ne!(last, here, "the rest runs on the runtime");
     }
 
     #[test]

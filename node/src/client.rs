@@ -76,7 +76,8 @@ impl Client {
         };
         let (deferred, promise) = env.create_deferred()?;
         let with_metadata = with_metadata.unwrap_or(false);
-        runtime::handle().spawn(async move {
+        // The request is written from this thread before the runtime takes over.
+        runtime::spawn_eager(async move {
             let outcome = outcome(&client, &method, &request, &opts, with_metadata).await;
             deferred.resolve(move |_| Ok(outcome));
         });
