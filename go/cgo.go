@@ -25,11 +25,16 @@ package hmsffi
 #include "hms_ffi.h"
 
 extern void hmsGoHandler(void *user, HmsCall *call, uint8_t *req, size_t len);
+extern void hmsGoDone(void *user, int32_t code, uint8_t *reply, size_t len, uint8_t *md, size_t md_len, HmsError *err);
 
 static int32_t go_server_handle(HmsServer *s, const char *m, HmsFormat f, uintptr_t h, HmsError **e) {
 	return hms_server_handle_blocking(s, m, f, (HmsHandlerFn)hmsGoHandler, (void *)h, e);
 }
 
+static uint64_t go_call_async(HmsClient *c, const char *m, HmsFormat f, const uint8_t *req, size_t n,
+                              int64_t timeout_ms, const char **md, size_t n_md, uintptr_t h) {
+	return hms_client_call_async_with_metadata(c, m, f, req, n, timeout_ms, md, n_md, (HmsReplyFn)hmsGoDone, (void *)h);
+}
 */
 import "C"
 
@@ -40,6 +45,15 @@ import (
 
 func goServerHandle(s *C.HmsServer, method *C.char, format C.HmsFormat, h cgo.Handle, e **C.HmsError) C.int32_t {
 	return C.go_server_handle(s, method, format, C.uintptr_t(h), e)
+}
+
+func goCallAsync(c *C.HmsClient, method *C.char, format C.HmsFormat, req []byte, timeoutMs int64, md []*C.char, h cgo.Handle) C.uint64_t {
+	ptr, n := cBytes(req)
+	var mdp **C.char
+	if len(md) > 0 {
+		mdp = &md[0]
+	}
+	return C.go_call_async(c, method, format, ptr, n, C.int64_t(timeoutMs), mdp, C.size_t(len(md)/2), C.uintptr_t(h))
 }
 
 // cBytes points C at a Go slice for the duration of a call (C copies what it keeps).

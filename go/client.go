@@ -12,7 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"runtime/cgo"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -24,6 +26,9 @@ type Client struct {
 	mu  sync.RWMutex
 	ptr *C.HmsClient
 	uri string
+	// Calls in flight: the only one blocks on its goroutine's thread, the others wait on
+	// channels.
+	inflight atomic.Int64
 }
 
 // MethodInfo describes a method the server offers.
@@ -170,24 +175,47 @@ func (c *Client) Call(ctx context.Context, method string, req any, reply any, op
 	if err := ctx.Err(); err != nil {
 		return contextError(ctx)
 	}
-	// The call is made on this goroutine's thread, which writes the request and reads the
-	// reply itself (no hand-off to another thread); the context's cancellation cancels it
-	// through its cancel id.
 	c.mu.RLock()
 	if c.ptr == nil {
 		c.mu.RUnlock()
 		return NewError(FailedPrecondition, "client is closed")
 	}
-	var id C.uint64_t
-	if ctx.Done() != nil {
-		// Registered at once: a cancellation before the call starts is kept. The call
-		// releases it.
-		id = C.hms_cancel_id_new()
-		stop := context.AfterFunc(ctx, func() { C.hms_call_cancel(id) })
-		defer stop()
+	var res result
+	if c.inflight.Add(1) == 1 {
+		// The only call in flight is made on this goroutine's thread, which writes the request
+		// and reads the reply itself (no hand-off to another thread); the context's
+		// cancellation cancels it through its cancel id.
+		var id C.uint64_t
+		if ctx.Done() != nil {
+			// Registered at once: a cancellation before the call starts is kept. The call
+			// releases it.
+			id = C.hms_cancel_id_new()
+			stop := context.AfterFunc(ctx, func() { C.hms_call_cancel(id) })
+			defer stop()
+		}
+		res = callBlocking(c.ptr, cm, format, body, timeoutMs, md, id)
+		c.inflight.Add(-1)
+		c.mu.RUnlock()
+	} else {
+		// Other calls are in flight: this one runs on hms-ffi's threads while the goroutine
+		// waits on a channel, holding no OS thread, so many concurrent calls cost goroutines
+		// rather than threads blocked in C.
+		ch := make(chan result, 1)
+		h := cgo.NewHandle(ch)
+		id := goCallAsync(c.ptr, cm, format, body, timeoutMs, md, h)
+		c.mu.RUnlock()
+		select {
+		case res = <-ch:
+		case <-ctx.Done():
+			if id != 0 {
+				C.hms_call_cancel(id)
+			}
+			<-ch // the callback runs exactly once, and frees the handle
+			c.inflight.Add(-1)
+			return contextError(ctx)
+		}
+		c.inflight.Add(-1)
 	}
-	res := callBlocking(c.ptr, cm, format, body, timeoutMs, md, id)
-	c.mu.RUnlock()
 	if o.header != nil {
 		*o.header = res.headers
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"net"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"testing"
 	"time"
@@ -50,6 +51,25 @@ func measure(b *testing.B, f func() error) {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99-µs")
+}
+
+// callers runs f from 16 goroutines at once (8 per GOMAXPROCS on this 2-core machine) and
+// reports the calls per second.
+func callers(b *testing.B, f func(reply *wrapperspb.BytesValue) error) {
+	b.SetParallelism(max(1, 16/runtime.GOMAXPROCS(0)))
+	start := time.Now()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		reply := &wrapperspb.BytesValue{}
+		for pb.Next() {
+			if err := f(reply); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "calls/s")
 }
 
 func hmsServer(b *testing.B, uri string) func() {
@@ -110,7 +130,8 @@ func BenchmarkHmsFfiInproc(b *testing.B) {
 	measure(b, func() error { return c.Call(context.Background(), "bench.v1.Echo/Echo", req, reply) })
 }
 
-func BenchmarkGrpcGoUnix(b *testing.B) {
+// grpcEcho starts a grpc-go echo server on a unix socket and connects to it.
+func grpcEcho(b *testing.B) (*grpc.ClientConn, func()) {
 	path := filepath.Join(b.TempDir(), "grpc.sock")
 	lis, err := net.Listen("unix", path)
 	if err != nil {
@@ -129,15 +150,42 @@ func BenchmarkGrpcGoUnix(b *testing.B) {
 		}}},
 	}, struct{}{})
 	go srv.Serve(lis)
-	defer srv.Stop()
 	conn, err := grpc.NewClient("unix://"+path, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithAuthority("localhost"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer conn.Close()
+	return conn, func() { conn.Close(); srv.Stop() }
+}
+
+func BenchmarkGrpcGoUnix(b *testing.B) {
+	conn, stop := grpcEcho(b)
+	defer stop()
 	req, reply := wrapperspb.Bytes(payload), &wrapperspb.BytesValue{}
 	measure(b, func() error { return conn.Invoke(context.Background(), "/bench.v1.Echo/Echo", req, reply) })
 	if string(reply.GetValue()) != string(payload) {
 		b.Fatal("echo mismatch")
 	}
+}
+
+func BenchmarkHmsFfiUnix16Callers(b *testing.B) {
+	uri := "unix://" + filepath.Join(b.TempDir(), "hms.sock")
+	defer hmsServer(b, uri)()
+	c, err := hmsffi.Connect(context.Background(), uri)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	req := wrapperspb.Bytes(payload)
+	callers(b, func(reply *wrapperspb.BytesValue) error {
+		return c.Call(context.Background(), "bench.v1.Echo/Echo", req, reply)
+	})
+}
+
+func BenchmarkGrpcGoUnix16Callers(b *testing.B) {
+	conn, stop := grpcEcho(b)
+	defer stop()
+	req := wrapperspb.Bytes(payload)
+	callers(b, func(reply *wrapperspb.BytesValue) error {
+		return conn.Invoke(context.Background(), "/bench.v1.Echo/Echo", req, reply)
+	})
 }
