@@ -149,6 +149,59 @@ func TestContextCancellationReachesTheHandler(t *testing.T) {
 	}
 }
 
+// The only call in flight blocks on its goroutine's thread; a call made while another is in
+// flight waits on a channel instead. Both end with their context, and both reach the handler.
+func TestCancellationWithCallsInFlight(t *testing.T) {
+	schema, _ := hmsffi.LoadSchema(conformance.Proto())
+	srv, _ := hmsffi.NewServer(schema)
+	defer srv.Shutdown(context.Background())
+	var ended sync.WaitGroup
+	ended.Add(2)
+	srv.Handle(conformance.Service+"/Sleep", func(ctx context.Context, req map[string]any) (map[string]any, error) {
+		defer ended.Done()
+		<-ctx.Done()
+		return nil, ctx.Err()
+	})
+	uri := endpoints(t)["unix"]
+	srv.Listen(uri)
+	c := connect(t, uri)
+	first, cancelFirst := context.WithCancel(context.Background())
+	second, cancelSecond := context.WithCancel(context.Background())
+	results := make(chan error, 2)
+	for _, ctx := range []context.Context{first, second} {
+		go func(ctx context.Context) {
+			var reply map[string]any
+			results <- c.Call(ctx, conformance.Service+"/Sleep", map[string]any{"millis": 10000}, &reply)
+		}(ctx)
+		time.Sleep(100 * time.Millisecond) // the first is in flight before the second starts
+	}
+	cancelSecond()
+	select {
+	case err := <-results:
+		if hmsffi.CodeOf(err) != hmsffi.Canceled {
+			t.Fatalf("the second call: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the second call did not end when cancelled")
+	}
+	cancelFirst()
+	select {
+	case err := <-results:
+		if hmsffi.CodeOf(err) != hmsffi.Canceled {
+			t.Fatalf("the first call: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first call did not end when cancelled")
+	}
+	done := make(chan struct{})
+	go func() { ended.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a handler's context was not cancelled")
+	}
+}
+
 // Generated protobuf types (here the well-known wrappers) go through the proto path.
 func TestProtoMessages(t *testing.T) {
 	schema, err := hmsffi.SchemaFromSource("upper.proto", `syntax = "proto3"; package demo.v1;
