@@ -96,6 +96,11 @@ impl Codec {
     ) -> Result<Value> {
         match (self, desc) {
             (Codec::Proto, Some(d)) => {
+                // Valid messages in one pass; the general path below for the rest, and for
+                // the errors.
+                if let Some(v) = mapping::wire::decode(d, bytes, max_depth, o) {
+                    return Ok(v);
+                }
                 let m = decode_proto(d, bytes)?;
                 if !message_within(&m, max_depth) {
                     return Err(Error::resource_exhausted(
@@ -124,7 +129,7 @@ impl Codec {
 }
 
 /// True when messages, lists and maps in `m` nest at most `depth` deep (`m` itself is 1).
-fn message_within(m: &DynamicMessage, depth: usize) -> bool {
+pub(crate) fn message_within(m: &DynamicMessage, depth: usize) -> bool {
     fn within(v: &prost_reflect::Value, depth: usize) -> bool {
         use prost_reflect::Value as V;
         match v {

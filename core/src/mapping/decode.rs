@@ -51,7 +51,7 @@ pub fn from_message_with(msg: &DynamicMessage, o: DecodeOptions) -> Value {
     Value::Map(out)
 }
 
-fn field_value(fd: &FieldDescriptor, v: &PValue, o: DecodeOptions) -> Value {
+pub(super) fn field_value(fd: &FieldDescriptor, v: &PValue, o: DecodeOptions) -> Value {
     match v {
         PValue::List(items) => {
             Value::List(items.iter().map(|x| single(&fd.kind(), x, o)).collect())

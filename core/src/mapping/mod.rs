@@ -10,6 +10,8 @@ pub mod json;
 mod native;
 pub mod notation;
 mod path;
+mod table;
+pub(crate) mod wire;
 pub mod wkt;
 
 pub use decode::{from_message, from_message_with, DecodeOptions};

@@ -1,0 +1,407 @@
+//! Protobuf bytes → [`Value`] in one pass over the wire, guided by cached [`Table`]s: the value
+//! [`from_message_with`] gives for the decoded message, without building a `DynamicMessage`
+//! first (which cost most of a call's value path).
+//!
+//! It reads what valid messages hold. Anything else — malformed bytes, nesting past the limit,
+//! a singular message field given twice (which protobuf merges), groups, proto2 files — it
+//! leaves to the general path, which decodes or reports errors exactly as before: [`decode`]
+//! returns `None` then. Well-known types are decoded by the general path, one at a time.
+
+use prost_reflect::{DynamicMessage, Kind, MessageDescriptor};
+
+use super::decode::{field_value, from_message_with, DecodeOptions};
+use super::table::{table, Shape, Table};
+use crate::value::Value;
+
+/// `bytes` as a message of `desc`, nesting at most `max_depth` deep, or `None` for the general
+/// path.
+pub(crate) fn decode(
+    desc: &MessageDescriptor,
+    bytes: &[u8],
+    max_depth: usize,
+    o: DecodeOptions,
+) -> Option<Value> {
+    message(desc, bytes, max_depth, o)
+}
+
+/// What a field read so far holds.
+enum Slot {
+    One(Value),
+    List(Vec<Value>),
+    Map(Vec<(Key, Value, Value)>),
+}
+
+/// A map key in protobuf's order (one map's keys are all of one kind).
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum Key {
+    Bool(bool),
+    Int(i64),
+    UInt(u64),
+    Text(String),
+}
+
+/// A message with `budget` levels of nesting left (it takes one; a list or map takes one more).
+fn message(
+    desc: &MessageDescriptor,
+    bytes: &[u8],
+    budget: usize,
+    o: DecodeOptions,
+) -> Option<Value> {
+    if budget == 0 {
+        return None;
+    }
+    let t = table(desc);
+    if !t.proto3 {
+        return None;
+    }
+    if t.well_known {
+        let m = DynamicMessage::decode(desc.clone(), bytes).ok()?;
+        return crate::codec::message_within(&m, budget).then(|| from_message_with(&m, o));
+    }
+    let inner = budget - 1;
+    let mut slots: Vec<Option<Slot>> = (0..t.fields.len()).map(|_| None).collect();
+    let mut oneofs: Vec<(usize, usize)> = Vec::new();
+    let mut r = Reader(bytes);
+    while !r.0.is_empty() {
+        let key = r.varint()?;
+        let (number, wire) = (u32::try_from(key >> 3).ok()?, (key & 7) as u8);
+        if number == 0 {
+            return None;
+        }
+        let Some(i) = t.index(number) else {
+            r.skip(wire)?;
+            continue;
+        };
+        let f = &t.fields[i];
+        match &f.shape {
+            Shape::Single => {
+                if matches!(f.kind, Kind::Message(_)) && slots[i].is_some() {
+                    return None;
+                }
+                slots[i] = Some(Slot::One(single(&f.kind, wire, &mut r, inner, o)?));
+                if let Some(k) = f.oneof {
+                    clear_other_members(&t, &mut slots, &mut oneofs, k, i);
+                }
+            }
+            Shape::List => {
+                if inner == 0 {
+                    return None;
+                }
+                let Slot::List(items) = slots[i].get_or_insert_with(|| Slot::List(Vec::new()))
+                else {
+                    return None;
+                };
+                if wire == 2 && wire_of(&f.kind) != 2 {
+                    let mut packed = Reader(r.bytes()?);
+                    while !packed.0.is_empty() {
+                        items.push(single(
+                            &f.kind,
+                            wire_of(&f.kind),
+                            &mut packed,
+                            inner - 1,
+                            o,
+                        )?);
+                    }
+                } else {
+                    items.push(single(&f.kind, wire, &mut r, inner - 1, o)?);
+                }
+            }
+            Shape::Map(key_kind, value_kind) => {
+                if inner == 0 || wire != 2 {
+                    return None;
+                }
+                let entry = entry(key_kind, value_kind, r.bytes()?, inner - 1, o)?;
+                match slots[i].get_or_insert_with(|| Slot::Map(Vec::new())) {
+                    Slot::Map(entries) => entries.push(entry),
+                    _ => return None,
+                }
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(t.fields.len());
+    for (f, slot) in t.fields.iter().zip(slots) {
+        let value = match slot {
+            Some(Slot::One(v)) => v,
+            Some(Slot::List(items)) => Value::List(items),
+            Some(Slot::Map(mut entries)) => {
+                // Sorted by key; of a key given twice the last one counts, as in a map.
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                let mut kept: Vec<(Value, Value)> = Vec::with_capacity(entries.len());
+                let mut last: Option<Key> = None;
+                for (key, k, v) in entries {
+                    if last.as_ref() == Some(&key) {
+                        kept.pop();
+                    }
+                    kept.push((k, v));
+                    last = Some(key);
+                }
+                Value::Map(kept)
+            }
+            None if f.presence => Value::Null,
+            None => field_value(&f.fd, &f.default, o),
+        };
+        out.push((Value::String(f.name.clone()), value));
+    }
+    Some(Value::Map(out))
+}
+
+/// Setting a oneof member unsets the member set before it.
+fn clear_other_members(
+    t: &Table,
+    slots: &mut [Option<Slot>],
+    oneofs: &mut Vec<(usize, usize)>,
+    oneof: usize,
+    member: usize,
+) {
+    match oneofs.iter_mut().find(|(k, _)| *k == oneof) {
+        Some((_, set)) => {
+            if *set != member {
+                slots[*set] = None;
+            }
+            *set = member;
+        }
+        None => oneofs.push((oneof, member)),
+    }
+    debug_assert!(t.fields[member].oneof == Some(oneof));
+}
+
+/// One map entry: its sort key, key and value (absent ones are their defaults).
+fn entry(
+    key_kind: &Kind,
+    value_kind: &Kind,
+    bytes: &[u8],
+    budget: usize,
+    o: DecodeOptions,
+) -> Option<(Key, Value, Value)> {
+    let mut r = Reader(bytes);
+    let (mut key, mut value) = (None, None);
+    while !r.0.is_empty() {
+        let tag = r.varint()?;
+        let wire = (tag & 7) as u8;
+        match tag >> 3 {
+            1 => key = Some(map_key(key_kind, wire, &mut r, o)?),
+            2 => value = Some(single(value_kind, wire, &mut r, budget, o)?),
+            _ => r.skip(wire)?,
+        }
+    }
+    let (sort, key) = match key {
+        Some(k) => k,
+        None => map_key(key_kind, wire_of(key_kind), &mut Reader(&[0; 10]), o)?,
+    };
+    let value = match value {
+        Some(v) => v,
+        None => match value_kind {
+            Kind::Message(m) => message(m, &[], budget, o)?,
+            other => single(other, wire_of(other), &mut Reader(&[0; 10]), budget, o)?,
+        },
+    };
+    Some((sort, key, value))
+}
+
+fn map_key(kind: &Kind, wire: u8, r: &mut Reader<'_>, o: DecodeOptions) -> Option<(Key, Value)> {
+    let v = single(kind, wire, r, 0, o)?;
+    let sort = match (kind, &v) {
+        (Kind::String, Value::String(s)) => Key::Text(s.clone()),
+        (Kind::Bool, Value::Bool(b)) => Key::Bool(*b),
+        (Kind::Uint32 | Kind::Fixed32 | Kind::Uint64 | Kind::Fixed64, _) => Key::UInt(r_u64(&v)?),
+        (_, _) => Key::Int(i64::try_from(r_i128(&v)?).ok()?),
+    };
+    Some((sort, v))
+}
+
+fn r_i128(v: &Value) -> Option<i128> {
+    match v {
+        Value::Int(i) => Some((*i).into()),
+        Value::UInt(u) => Some((*u).into()),
+        Value::BigInt(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+fn r_u64(v: &Value) -> Option<u64> {
+    u64::try_from(r_i128(v)?).ok()
+}
+
+/// The wire type a kind is written with outside a packed list.
+fn wire_of(kind: &Kind) -> u8 {
+    match kind {
+        Kind::Double | Kind::Fixed64 | Kind::Sfixed64 => 1,
+        Kind::Float | Kind::Fixed32 | Kind::Sfixed32 => 5,
+        Kind::String | Kind::Bytes | Kind::Message(_) => 2,
+        _ => 0,
+    }
+}
+
+/// A 64-bit integer as [`DecodeOptions::int64_as_bigint`] asks.
+fn wide(v: Value, o: DecodeOptions) -> Value {
+    match (o.int64_as_bigint, v) {
+        (true, Value::Int(i)) => Value::BigInt(i.to_string()),
+        (true, Value::UInt(u)) => Value::BigInt(u.to_string()),
+        (_, v) => v,
+    }
+}
+
+/// One value of `kind` written with `wire`; a message has `budget` levels left.
+fn single(
+    kind: &Kind,
+    wire: u8,
+    r: &mut Reader<'_>,
+    budget: usize,
+    o: DecodeOptions,
+) -> Option<Value> {
+    if wire != wire_of(kind) {
+        return None;
+    }
+    Some(match kind {
+        Kind::Double => Value::Float(f64::from_le_bytes(r.fixed()?)),
+        Kind::Float => Value::Float(f64::from(f32::from_le_bytes(r.fixed()?))),
+        Kind::Fixed64 => wide(Value::from(u64::from_le_bytes(r.fixed()?)), o),
+        Kind::Sfixed64 => wide(Value::Int(i64::from_le_bytes(r.fixed()?)), o),
+        Kind::Fixed32 => Value::Int(u32::from_le_bytes(r.fixed()?).into()),
+        Kind::Sfixed32 => Value::Int(i32::from_le_bytes(r.fixed()?).into()),
+        Kind::Int32 => Value::Int(i64::from(r.varint()? as i32)),
+        Kind::Uint32 => Value::Int(i64::from(r.varint()? as u32)),
+        Kind::Sint32 => {
+            let n = r.varint()? as u32;
+            Value::Int(i64::from((n >> 1) as i32 ^ -((n & 1) as i32)))
+        }
+        Kind::Int64 => wide(Value::Int(r.varint()? as i64), o),
+        Kind::Uint64 => wide(Value::from(r.varint()?), o),
+        Kind::Sint64 => {
+            let n = r.varint()?;
+            wide(Value::Int((n >> 1) as i64 ^ -((n & 1) as i64)), o)
+        }
+        Kind::Bool => Value::Bool(r.varint()? != 0),
+        Kind::Enum(e) => {
+            let n = r.varint()? as i32;
+            e.get_value(n).map_or(Value::Int(n.into()), |v| {
+                Value::String(v.name().to_string())
+            })
+        }
+        Kind::String => Value::String(std::str::from_utf8(r.bytes()?).ok()?.to_string()),
+        Kind::Bytes => Value::Bytes(r.bytes()?.to_vec()),
+        Kind::Message(m) => message(m, r.bytes()?, budget, o)?,
+    })
+}
+
+/// The bytes left to read.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn varint(&mut self) -> Option<u64> {
+        let mut out = 0u64;
+        for (i, b) in self.0.iter().take(10).enumerate() {
+            if i == 9 && *b > 1 {
+                return None;
+            }
+            out |= u64::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                self.0 = &self.0[i + 1..];
+                return Some(out);
+            }
+        }
+        None
+    }
+
+    fn fixed<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let (head, rest) = self.0.split_first_chunk::<N>()?;
+        self.0 = rest;
+        Some(*head)
+    }
+
+    fn bytes(&mut self) -> Option<&'a [u8]> {
+        let len = usize::try_from(self.varint()?).ok()?;
+        if len > self.0.len() {
+            return None;
+        }
+        let (head, rest) = self.0.split_at(len);
+        self.0 = rest;
+        Some(head)
+    }
+
+    fn skip(&mut self, wire: u8) -> Option<()> {
+        match wire {
+            0 => self.varint().map(drop),
+            1 => self.fixed::<8>().map(drop),
+            2 => self.bytes().map(drop),
+            5 => self.fixed::<4>().map(drop),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{decode_proto, Codec};
+    use crate::schema::Schema;
+
+    const PROTO: &str = r#"syntax = "proto3"; package t.v1;
+        import "google/protobuf/timestamp.proto";
+        enum Color { COLOR_UNSET = 0; RED = 1; }
+        message Inner { string s = 1; repeated sint64 z = 2; }
+        message All {
+          int32 i32 = 1; int64 i64 = 2; uint64 u64 = 3; sint32 s32 = 4; fixed64 f64 = 5;
+          double d = 6; float f = 7; bool b = 8; string text = 9; bytes raw = 10; Color color = 11;
+          Inner inner = 12; repeated int32 packed = 13; repeated Inner inners = 14;
+          map<string, int64> counts = 15; map<int32, Inner> by_id = 16;
+          oneof pick { string name = 17; int32 number = 18; }
+          optional int32 maybe = 19; google.protobuf.Timestamp at = 20;
+        }"#;
+
+    fn all() -> MessageDescriptor {
+        Schema::from_source("t.proto", PROTO)
+            .unwrap()
+            .message("t.v1.All")
+            .unwrap()
+    }
+
+    fn value(text: &str) -> Value {
+        crate::mapping::notation::from_text(text).unwrap()
+    }
+
+    #[test]
+    fn valid_messages_are_read_in_one_pass_as_the_general_path_reads_them() {
+        let desc = all();
+        let v = value(
+            r#"{"i32": -5, "i64": -9000000000, "u64": {"$int": "18446744073709551615"},
+                "s32": -7, "f64": 3, "d": 1.5, "f": 0.25, "b": true, "text": "héllo",
+                "raw": {"$bytes": "AAEC"}, "color": "RED", "inner": {"s": "x", "z": [-1, 2]},
+                "packed": [1, -2, 3], "inners": [{"s": "a"}, {}],
+                "counts": {"b": 2, "a": 1}, "by_id": {"7": {"s": "seven"}, "-1": {}},
+                "number": 4, "maybe": 0, "at": {"$timestamp": "2026-12-06T00:00:00Z"}}"#,
+        );
+        let bytes = Codec::Proto.encode(Some(&desc), &v, 64).unwrap();
+        for o in [
+            DecodeOptions::default(),
+            DecodeOptions {
+                int64_as_bigint: true,
+                mark_empty_objects: true,
+            },
+        ] {
+            let fast = decode(&desc, &bytes, 64, o).expect("read in one pass");
+            let general = from_message_with(&decode_proto(&desc, &bytes).unwrap(), o);
+            assert_eq!(format!("{fast:?}"), format!("{general:?}"));
+        }
+        // An empty message: every field at its default, presence fields null.
+        let fast = decode(&desc, &[], 64, DecodeOptions::default()).unwrap();
+        let general =
+            from_message_with(&decode_proto(&desc, &[]).unwrap(), DecodeOptions::default());
+        assert_eq!(format!("{fast:?}"), format!("{general:?}"));
+    }
+
+    #[test]
+    fn what_it_does_not_read_is_left_to_the_general_path() {
+        let desc = all();
+        let o = DecodeOptions::default();
+        let inner = Codec::Proto
+            .encode(Some(&desc), &value(r#"{"inner": {"s": "x"}}"#), 64)
+            .unwrap();
+        // A singular message twice is merged by protobuf.
+        assert!(decode(&desc, &[inner.clone(), inner.clone()].concat(), 64, o).is_none());
+        // Broken bytes, and nesting past the limit.
+        assert!(decode(&desc, &inner[..inner.len() - 1], 64, o).is_none());
+        assert!(decode(&desc, &inner, 1, o).is_none());
+        assert!(decode(&desc, &inner, 2, o).is_some());
+    }
+}
