@@ -63,7 +63,12 @@ impl Codec {
             max_depth,
         };
         match (self, desc) {
-            (Codec::Proto, Some(d)) => Ok(mapping::to_message(d, value, &opts)?.encode_to_vec()),
+            (Codec::Proto, Some(d)) => match mapping::wire_out::encode(d, value, max_depth) {
+                // Plainly valid values in one pass; the general path converts or refuses the
+                // rest.
+                Some(bytes) => Ok(bytes),
+                None => Ok(mapping::to_message(d, value, &opts)?.encode_to_vec()),
+            },
             (Codec::Json, Some(d)) => {
                 let msg = mapping::to_message(d, value, &opts)?;
                 Ok(json::message_to_json(&msg, true)?.into_bytes())

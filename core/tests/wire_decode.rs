@@ -116,3 +116,57 @@ fn broken_bytes_fail_with_the_general_error() {
     }
     assert!(checked > 100, "{checked}");
 }
+
+/// The general path's bytes for a value, read back, or its error text.
+fn general_encode(desc: &MessageDescriptor, value: &Value) -> Result<String, String> {
+    let opts = hms_ffi_core::mapping::MapOptions {
+        json: false,
+        max_depth: 64,
+    };
+    hms_ffi_core::mapping::to_message(desc, value, &opts)
+        .map(|m| format!("{:?}", from_message_with(&m, OPTIONS[0])))
+        .map_err(|e| format!("{e} {:?}", e.field_violations()))
+}
+
+fn writer_encode(desc: &MessageDescriptor, value: &Value) -> Result<String, String> {
+    Codec::Proto
+        .encode(Some(desc), value, 64)
+        .map(|b| {
+            format!(
+                "{:?}",
+                from_message_with(&decode_proto(desc, &b).unwrap(), OPTIONS[0])
+            )
+        })
+        .map_err(|e| format!("{e} {:?}", e.field_violations()))
+}
+
+#[test]
+fn every_conformance_value_writes_the_general_message_or_error() {
+    let schema = conformance_schema();
+    let (mut written, mut refused, mut differ) = (0, 0, Vec::new());
+    for case in load_cases() {
+        let Some(info) = schema.method(&case.method) else {
+            continue;
+        };
+        let mut values = vec![(info.input(), case.request.clone())];
+        if let Some(reply) = case.expect.get("reply") {
+            values.push((info.output(), notation(reply)));
+        }
+        for (desc, value) in values {
+            let (fast, slow) = (writer_encode(&desc, &value), general_encode(&desc, &value));
+            if fast.is_ok() {
+                written += 1;
+            } else {
+                refused += 1;
+            }
+            if fast != slow {
+                differ.push(format!("{}: {fast:?} != {slow:?}", case.name));
+            }
+        }
+    }
+    assert!(
+        written > 150 && refused > 20,
+        "{written} written, {refused} refused"
+    );
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
+}

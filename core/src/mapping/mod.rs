@@ -12,6 +12,7 @@ pub mod notation;
 mod path;
 mod table;
 pub(crate) mod wire;
+pub(crate) mod wire_out;
 pub mod wkt;
 
 pub use decode::{from_message, from_message_with, DecodeOptions};

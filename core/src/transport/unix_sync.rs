@@ -236,7 +236,9 @@ impl Conn {
             match st.calls.get_mut(&id).map(|s| s.reply.take()) {
                 Some(Some(reply)) => {
                     st.calls.remove(&id);
-                    return reply;
+                    // As on the async path, a cancellation or close the caller made wins over
+                    // a reply that came meanwhile.
+                    return watch.stopped().map_or(reply, Err);
                 }
                 Some(None) => {}
                 // Taken by `end`.
@@ -364,7 +366,10 @@ impl Conn {
                     Trailer::decode(body).map_err(|e| self.lost(&format!("bad STATUS: {e}")))?;
                 let mut st = self.lock();
                 if let Some(slot) = st.calls.get_mut(&h.stream) {
-                    slot.reply = Some(trailer.into_reply());
+                    // A call ended by `end` keeps that outcome.
+                    if slot.reply.is_none() {
+                        slot.reply = Some(trailer.into_reply());
+                    }
                     slot.caller.unpark();
                 }
                 Ok(())

@@ -1,0 +1,355 @@
+//! [`Value`] → protobuf bytes in one pass, guided by the cached [`table`]s: the bytes of the
+//! message [`to_message`] builds, without building a `DynamicMessage` first.
+//!
+//! It writes what is plainly valid: values of the field's own type (an `int` for an integer, a
+//! `str` or a name for an enum, …) within range. Anything else — a value `to_message` would
+//! convert or refuse, a field given twice, two members of a oneof, nesting at the limit,
+//! proto2 — it leaves to `to_message`, which converts it or reports every violation with its
+//! path exactly as before: [`encode`] returns `None` then. Well-known types are built by
+//! `to_message`, one at a time. Fields come out in number order; proto3 fields without presence
+//! are left out at their default, as protobuf encoders do.
+
+use prost::Message;
+use prost_reflect::{Kind, MessageDescriptor};
+
+use super::table::{table, Shape};
+use super::{to_message, MapOptions};
+use crate::value::Value;
+
+/// `value` as bytes of a `desc` message nesting at most `max_depth` deep, or `None` for
+/// [`to_message`].
+pub(crate) fn encode(desc: &MessageDescriptor, value: &Value, max_depth: usize) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    message(desc, value, max_depth, &mut out)?;
+    Some(out)
+}
+
+/// Appends the fields of message `value`, with `budget` levels of nesting left.
+fn message(
+    desc: &MessageDescriptor,
+    value: &Value,
+    budget: usize,
+    out: &mut Vec<u8>,
+) -> Option<()> {
+    if budget == 0 {
+        return None;
+    }
+    let t = table(desc);
+    if !t.proto3 {
+        return None;
+    }
+    if t.well_known {
+        let opts = MapOptions {
+            json: false,
+            max_depth: budget,
+        };
+        to_message(desc, value, &opts).ok()?.encode(out).ok()?;
+        return Some(());
+    }
+    let Value::Map(entries) = value else {
+        return None;
+    };
+    let mut given: Vec<(u32, usize, &Value)> = Vec::with_capacity(entries.len());
+    for (key, v) in entries {
+        let Value::String(name) = key else {
+            return None;
+        };
+        let i = t.fields.iter().position(|f| f.name == *name)?;
+        if v.is_null() {
+            continue;
+        }
+        if given.iter().any(|(_, j, _)| *j == i) {
+            return None;
+        }
+        let f = &t.fields[i];
+        if let Some(k) = f.oneof {
+            if given.iter().any(|(_, j, _)| t.fields[*j].oneof == Some(k)) {
+                return None;
+            }
+        }
+        given.push((f.fd.number(), i, v));
+    }
+    given.sort_unstable_by_key(|(n, _, _)| *n);
+    let inner = budget - 1;
+    for (number, i, v) in given {
+        let f = &t.fields[i];
+        match &f.shape {
+            Shape::Single => {
+                if !f.presence && is_default(&f.kind, v) {
+                    continue;
+                }
+                field(number, &f.kind, v, inner, out)?;
+            }
+            Shape::List => {
+                let Value::List(items) = v else { return None };
+                if inner == 0 {
+                    return None;
+                }
+                if items.is_empty() {
+                    continue;
+                }
+                if packable(&f.kind) {
+                    let mut packed = Vec::with_capacity(items.len() * 4);
+                    for item in items {
+                        scalar(&f.kind, item, &mut packed)?;
+                    }
+                    tag(number, 2, out);
+                    bytes(&packed, out);
+                } else {
+                    for item in items {
+                        field(number, &f.kind, item, inner - 1, out)?;
+                    }
+                }
+            }
+            Shape::Map(key_kind, value_kind) => {
+                let Value::Map(pairs) = v else { return None };
+                if inner == 0 {
+                    return None;
+                }
+                for (k, item) in pairs {
+                    if matches!(key_kind, Kind::String) != matches!(k, Value::String(_)) {
+                        return None;
+                    }
+                    let mut entry = Vec::new();
+                    field(1, key_kind, k, 0, &mut entry)?;
+                    field(2, value_kind, item, inner - 1, &mut entry)?;
+                    tag(number, 2, out);
+                    bytes(&entry, out);
+                }
+            }
+        }
+    }
+    Some(())
+}
+
+/// One value of a field numbered `number` (a message has `budget` levels left).
+fn field(number: u32, kind: &Kind, v: &Value, budget: usize, out: &mut Vec<u8>) -> Option<()> {
+    match kind {
+        Kind::Message(m) => {
+            let mut inner = Vec::new();
+            message(m, v, budget, &mut inner)?;
+            tag(number, 2, out);
+            bytes(&inner, out);
+        }
+        Kind::String | Kind::Bytes => {
+            let b: &[u8] = match (kind, v) {
+                (Kind::String, Value::String(s)) => s.as_bytes(),
+                (Kind::Bytes, Value::Bytes(b)) => b,
+                (Kind::Bytes, Value::String(s)) => s.as_bytes(),
+                _ => return None,
+            };
+            tag(number, 2, out);
+            bytes(b, out);
+        }
+        Kind::Double | Kind::Fixed64 | Kind::Sfixed64 => {
+            tag(number, 1, out);
+            scalar(kind, v, out)?;
+        }
+        Kind::Float | Kind::Fixed32 | Kind::Sfixed32 => {
+            tag(number, 5, out);
+            scalar(kind, v, out)?;
+        }
+        _ => {
+            tag(number, 0, out);
+            scalar(kind, v, out)?;
+        }
+    }
+    Some(())
+}
+
+/// Numbers, bools and enums, without a tag (as in a packed list).
+fn scalar(kind: &Kind, v: &Value, out: &mut Vec<u8>) -> Option<()> {
+    match kind {
+        Kind::Double => out.extend_from_slice(&number(v)?.to_le_bytes()),
+        Kind::Float => {
+            let x = number(v)?;
+            if x.is_finite() && (x as f32).is_infinite() {
+                return None;
+            }
+            out.extend_from_slice(&(x as f32).to_le_bytes());
+        }
+        Kind::Int32 => varint(int(v, i32::MIN.into(), i32::MAX.into())? as i64 as u64, out),
+        Kind::Int64 => varint(int(v, i64::MIN.into(), i64::MAX.into())? as i64 as u64, out),
+        Kind::Uint32 => varint(int(v, 0, u32::MAX.into())? as u64, out),
+        Kind::Uint64 => varint(int(v, 0, u64::MAX.into())? as u64, out),
+        Kind::Sint32 => {
+            let n = int(v, i32::MIN.into(), i32::MAX.into())? as i32;
+            varint(u64::from(((n << 1) ^ (n >> 31)) as u32), out);
+        }
+        Kind::Sint64 => {
+            let n = int(v, i64::MIN.into(), i64::MAX.into())? as i64;
+            varint(((n << 1) ^ (n >> 63)) as u64, out);
+        }
+        Kind::Fixed32 => out.extend_from_slice(&(int(v, 0, u32::MAX.into())? as u32).to_le_bytes()),
+        Kind::Sfixed32 => {
+            out.extend_from_slice(&(int(v, i32::MIN.into(), i32::MAX.into())? as i32).to_le_bytes())
+        }
+        Kind::Fixed64 => out.extend_from_slice(&(int(v, 0, u64::MAX.into())? as u64).to_le_bytes()),
+        Kind::Sfixed64 => {
+            out.extend_from_slice(&(int(v, i64::MIN.into(), i64::MAX.into())? as i64).to_le_bytes())
+        }
+        Kind::Bool => match v {
+            Value::Bool(b) => varint(u64::from(*b), out),
+            _ => return None,
+        },
+        Kind::Enum(e) => {
+            let n = match v {
+                Value::String(name) => e.get_value_by_name(name)?.number(),
+                _ => int(v, i32::MIN.into(), i32::MAX.into())? as i32,
+            };
+            varint(n as i64 as u64, out);
+        }
+        Kind::String | Kind::Bytes | Kind::Message(_) => return None,
+    }
+    Some(())
+}
+
+/// An integer of the value's own type within `min..=max`.
+fn int(v: &Value, min: i128, max: i128) -> Option<i128> {
+    let n: i128 = match v {
+        Value::Int(i) => (*i).into(),
+        Value::UInt(u) => (*u).into(),
+        _ => return None,
+    };
+    (min..=max).contains(&n).then_some(n)
+}
+
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Float(x) => Some(*x),
+        Value::Int(i) => Some(*i as f64),
+        Value::UInt(u) => Some(*u as f64),
+        _ => None,
+    }
+}
+
+/// Whether a field without presence holds a default of its own type, which protobuf leaves
+/// out (a value of another type is not skipped: writing it fails and `to_message` reports it).
+fn is_default(kind: &Kind, v: &Value) -> bool {
+    match (kind, v) {
+        (Kind::Enum(e), Value::String(name)) => {
+            e.get_value_by_name(name).is_some_and(|ev| ev.number() == 0)
+        }
+        (Kind::Double | Kind::Float, Value::Float(x)) => *x == 0.0 && x.is_sign_positive(),
+        (Kind::Bool, Value::Bool(b)) => !b,
+        (Kind::String, Value::String(s)) => s.is_empty(),
+        (Kind::Bytes, Value::Bytes(b)) => b.is_empty(),
+        (Kind::Bytes, Value::String(s)) => s.is_empty(),
+        (Kind::String | Kind::Bytes | Kind::Bool | Kind::Message(_), _) => false,
+        (_, Value::Int(0) | Value::UInt(0)) => true,
+        _ => false,
+    }
+}
+
+fn packable(kind: &Kind) -> bool {
+    !matches!(kind, Kind::String | Kind::Bytes | Kind::Message(_))
+}
+
+fn tag(number: u32, wire: u8, out: &mut Vec<u8>) {
+    varint((u64::from(number) << 3) | u64::from(wire), out);
+}
+
+fn bytes(b: &[u8], out: &mut Vec<u8>) {
+    varint(b.len() as u64, out);
+    out.extend_from_slice(b);
+}
+
+fn varint(mut n: u64, out: &mut Vec<u8>) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::decode_proto;
+    use crate::mapping::{from_message, notation};
+    use crate::schema::Schema;
+
+    const PROTO: &str = r#"syntax = "proto3"; package t.v1;
+        import "google/protobuf/timestamp.proto";
+        enum Color { COLOR_UNSET = 0; RED = 1; }
+        message Inner { string s = 1; repeated sint64 z = 2; }
+        message All {
+          int32 i32 = 1; int64 i64 = 2; uint64 u64 = 3; sint32 s32 = 4; fixed64 f64 = 5;
+          double d = 6; float f = 7; bool b = 8; string text = 9; bytes raw = 10; Color color = 11;
+          Inner inner = 12; repeated int32 packed = 13; repeated Inner inners = 14;
+          map<string, int64> counts = 15; map<int32, Inner> by_id = 16;
+          oneof pick { string name = 17; int32 number = 18; }
+          optional int32 maybe = 19; google.protobuf.Timestamp at = 20;
+        }"#;
+
+    fn all() -> MessageDescriptor {
+        Schema::from_source("t.proto", PROTO)
+            .unwrap()
+            .message("t.v1.All")
+            .unwrap()
+    }
+
+    fn value(text: &str) -> Value {
+        notation::from_text(text).unwrap()
+    }
+
+    #[test]
+    fn plainly_valid_values_are_written_in_one_pass_as_to_message_writes_them() {
+        let desc = all();
+        let v = value(
+            r#"{"i32": -5, "i64": -9000000000, "u64": {"$int": "18446744073709551615"},
+                "s32": -7, "f64": 3, "d": 1.5, "f": 0.25, "b": true, "text": "héllo",
+                "raw": {"$bytes": "AAEC"}, "color": "RED", "inner": {"s": "x", "z": [-1, 2]},
+                "packed": [1, -2, 3], "inners": [{"s": "a"}, {}],
+                "counts": {"b": 2, "a": 1}, "by_id": {"7": {"s": "seven"}, "-1": {}},
+                "number": 4, "maybe": 0, "at": {"$timestamp": "2026-12-06T00:00:00Z"},
+                "text": "", "i32": 0}"#,
+        );
+        // `text` and `i32` twice: left to to_message (which keeps the last).
+        assert!(encode(&desc, &v, 64).is_none());
+        let Value::Map(mut entries) = v else {
+            unreachable!()
+        };
+        entries.truncate(entries.len() - 2);
+        // Integer map keys as a binding gives them (the notation's keys are all text).
+        let by_id = entries
+            .iter_mut()
+            .find(|(k, _)| *k == Value::from("by_id"))
+            .unwrap();
+        by_id.1 = Value::Map(vec![
+            (Value::Int(7), value(r#"{"s": "seven"}"#)),
+            (Value::Int(-1), Value::Map(Vec::new())),
+        ]);
+        let v = Value::Map(entries);
+        let fast = encode(&desc, &v, 64).expect("written in one pass");
+        let general = to_message(&desc, &v, &MapOptions::default()).unwrap();
+        assert_eq!(
+            format!("{:?}", from_message(&decode_proto(&desc, &fast).unwrap())),
+            format!("{:?}", from_message(&general))
+        );
+        // Defaults of fields without presence are left out; `maybe` (optional) is kept.
+        let zero = encode(&desc, &value(r#"{"i32": 0, "text": "", "maybe": 0}"#), 64).unwrap();
+        assert_eq!(zero, vec![0x98, 0x01, 0], "only field 19, as 0");
+    }
+
+    #[test]
+    fn what_needs_converting_or_refusing_is_left_to_to_message() {
+        let desc = all();
+        for text in [
+            r#"{"i32": 1.0}"#,
+            r#"{"i32": 3000000000}"#,
+            r#"{"text": 0}"#,
+            r#"{"color": "BLUE"}"#,
+            r#"{"name": "a", "number": 1}"#,
+            r#"{"packed": [1, null]}"#,
+            r#"{"nope": 1}"#,
+            r#"{"counts": {"7": "x"}}"#,
+            r#"{"by_id": {"seven": {}}}"#,
+        ] {
+            assert!(encode(&desc, &value(text), 64).is_none(), "{text}");
+        }
+        let nested = value(r#"{"inner": {"s": "x"}}"#);
+        assert!(encode(&desc, &nested, 1).is_none());
+        assert!(encode(&desc, &nested, 2).is_some());
+    }
+}
