@@ -327,6 +327,20 @@ mod tests {
             format!("{:?}", from_message(&decode_proto(&desc, &fast).unwrap())),
             format!("{:?}", from_message(&general))
         );
+        // Signed zeros and NaN come back as the general path gives them.
+        for d in [-0.0, 0.0, f64::NAN, f64::INFINITY] {
+            let v = Value::Map(vec![
+                (Value::from("d"), Value::Float(d)),
+                (Value::from("f"), Value::Float(d)),
+            ]);
+            let fast = encode(&desc, &v, 64).expect("written in one pass");
+            let general = to_message(&desc, &v, &MapOptions::default()).unwrap();
+            assert_eq!(
+                format!("{:?}", from_message(&decode_proto(&desc, &fast).unwrap())),
+                format!("{:?}", from_message(&general)),
+                "{d}"
+            );
+        }
         // Defaults of fields without presence are left out; `maybe` (optional) is kept.
         let zero = encode(&desc, &value(r#"{"i32": 0, "text": "", "maybe": 0}"#), 64).unwrap();
         assert_eq!(zero, vec![0x98, 0x01, 0], "only field 19, as 0");
