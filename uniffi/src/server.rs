@@ -35,24 +35,27 @@ impl Server {
     }
 
     /// Registers `handler` for the unary `method`, exchanging typed JSON text. The handler runs
-    /// on the blocking pool, so it may block.
+    /// on the thread that read the call (an `inproc://` caller's own), and may block: the core
+    /// moves its other work to another thread first (see `docs/architecture.md`, "Threads").
     pub fn handle(&self, method: String, handler: Arc<dyn Handler>) -> HmsResult<()> {
-        Ok(self.0.unary_blocking(&method, move |req, ctx| {
+        Ok(self.0.unary_inline(&method, move |req, ctx| {
             let reply = handler.handle(notation::to_text(&req), Arc::new(CallContext(ctx)))?;
             // A reply the handler got wrong is the server's fault: the core's rule.
             notation::from_text(&reply).map_err(ocore::Error::invalid_reply)
         })?)
     }
 
-    /// Registers `handler` for the unary `method`, exchanging protobuf bytes (on the blocking
-    /// pool too).
+    /// Registers `handler` for the unary `method`, exchanging protobuf bytes (run as
+    /// [`handle`](Server::handle) runs its handler).
     pub fn handle_raw(&self, method: String, handler: Arc<dyn RawHandler>) -> HmsResult<()> {
         Ok(self.0.unary_raw(&method, move |req, ctx| {
             let handler = handler.clone();
-            ocore::handler::run_blocking(move || {
-                let reply = handler.handle(req.to_vec(), Arc::new(CallContext(ctx)))?;
-                Ok(reply.into())
-            })
+            async move {
+                ocore::handler::run_inline(move || {
+                    let reply = handler.handle(req.to_vec(), Arc::new(CallContext(ctx)))?;
+                    Ok(reply.into())
+                })
+            }
         })?)
     }
 

@@ -1998,13 +1998,14 @@ public protocol ServerProtocol: AnyObject, Sendable {
     
     /**
      * Registers `handler` for the unary `method`, exchanging typed JSON text. The handler runs
-     * on the blocking pool, so it may block.
+     * on the thread that read the call (an `inproc://` caller's own), and may block: the core
+     * moves its other work to another thread first (see `docs/architecture.md`, "Threads").
      */
     func handle(method: String, handler: Handler) throws 
     
     /**
-     * Registers `handler` for the unary `method`, exchanging protobuf bytes (on the blocking
-     * pool too).
+     * Registers `handler` for the unary `method`, exchanging protobuf bytes (run as
+     * [`handle`](Server::handle) runs its handler).
      */
     func handleRaw(method: String, handler: RawHandler) throws 
     
@@ -2110,7 +2111,8 @@ open func endpoints() -> [String]  {
     
     /**
      * Registers `handler` for the unary `method`, exchanging typed JSON text. The handler runs
-     * on the blocking pool, so it may block.
+     * on the thread that read the call (an `inproc://` caller's own), and may block: the core
+     * moves its other work to another thread first (see `docs/architecture.md`, "Threads").
      */
 open func handle(method: String, handler: Handler)throws   {try rustCallWithError(FfiConverterTypeHmsError_lift) {
     uniffi_hms_ffi_uniffi_fn_method_server_handle(
@@ -2122,8 +2124,8 @@ open func handle(method: String, handler: Handler)throws   {try rustCallWithErro
 }
     
     /**
-     * Registers `handler` for the unary `method`, exchanging protobuf bytes (on the blocking
-     * pool too).
+     * Registers `handler` for the unary `method`, exchanging protobuf bytes (run as
+     * [`handle`](Server::handle) runs its handler).
      */
 open func handleRaw(method: String, handler: RawHandler)throws   {try rustCallWithError(FfiConverterTypeHmsError_lift) {
     uniffi_hms_ffi_uniffi_fn_method_server_handle_raw(
@@ -4265,10 +4267,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hms_ffi_uniffi_checksum_method_server_endpoints() != 21402) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_hms_ffi_uniffi_checksum_method_server_handle() != 36609) {
+    if (uniffi_hms_ffi_uniffi_checksum_method_server_handle() != 6958) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_hms_ffi_uniffi_checksum_method_server_handle_raw() != 5331) {
+    if (uniffi_hms_ffi_uniffi_checksum_method_server_handle_raw() != 49641) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_method_server_inflight() != 2424) {

@@ -25,6 +25,23 @@ class Server(schema: NativeSchema, security: String? = null) : AutoCloseable {
     /** The generated server this wraps. */
     val native = NativeServer(schema, "kotlin", security)
 
+    private companion object {
+        init {
+            // Handlers run on hms-ffi's own threads. JNA attaches such a thread to the JVM for
+            // each callback and detaches it after, unless told to keep it attached: attaching
+            // costs more than the rest of a local call, and the threads are few and long-lived.
+            for (callback in listOf<com.sun.jna.Callback>(
+                io.github.hmsffi.ffi.uniffiCallbackInterfaceHandler.`handle`,
+                io.github.hmsffi.ffi.uniffiCallbackInterfaceRawHandler.`handle`,
+            )) {
+                com.sun.jna.Native.setCallbackThreadInitializer(
+                    callback,
+                    com.sun.jna.CallbackThreadInitializer(true, false, "hms-ffi-handler"),
+                )
+            }
+        }
+    }
+
     /**
      * Serves the unary [method] with [handler], which gets the request as a `Map` and returns the
      * reply (a `Map`). Throw [hmsError] to fail with a code; any other exception reaches the caller

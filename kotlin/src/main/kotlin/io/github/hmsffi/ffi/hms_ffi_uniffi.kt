@@ -1123,10 +1123,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_server_endpoints() != 21402) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if (lib.uniffi_hms_ffi_uniffi_checksum_method_server_handle() != 36609) {
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_server_handle() != 6958) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if (lib.uniffi_hms_ffi_uniffi_checksum_method_server_handle_raw() != 5331) {
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_server_handle_raw() != 49641) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_server_inflight() != 2424) {
@@ -3963,13 +3963,14 @@ public interface ServerInterface {
     
     /**
      * Registers `handler` for the unary `method`, exchanging typed JSON text. The handler runs
-     * on the blocking pool, so it may block.
+     * on the thread that read the call (an `inproc://` caller's own), and may block: the core
+     * moves its other work to another thread first (see `docs/architecture.md`, "Threads").
      */
     fun `handle`(`method`: kotlin.String, `handler`: Handler)
     
     /**
-     * Registers `handler` for the unary `method`, exchanging protobuf bytes (on the blocking
-     * pool too).
+     * Registers `handler` for the unary `method`, exchanging protobuf bytes (run as
+     * [`handle`](Server::handle) runs its handler).
      */
     fun `handleRaw`(`method`: kotlin.String, `handler`: RawHandler)
     
@@ -4124,7 +4125,8 @@ open class Server: Disposable, AutoCloseable, ServerInterface
     
     /**
      * Registers `handler` for the unary `method`, exchanging typed JSON text. The handler runs
-     * on the blocking pool, so it may block.
+     * on the thread that read the call (an `inproc://` caller's own), and may block: the core
+     * moves its other work to another thread first (see `docs/architecture.md`, "Threads").
      */
     @Throws(HmsException::class)override fun `handle`(`method`: kotlin.String, `handler`: Handler)
         = 
@@ -4140,8 +4142,8 @@ open class Server: Disposable, AutoCloseable, ServerInterface
 
     
     /**
-     * Registers `handler` for the unary `method`, exchanging protobuf bytes (on the blocking
-     * pool too).
+     * Registers `handler` for the unary `method`, exchanging protobuf bytes (run as
+     * [`handle`](Server::handle) runs its handler).
      */
     @Throws(HmsException::class)override fun `handleRaw`(`method`: kotlin.String, `handler`: RawHandler)
         = 
