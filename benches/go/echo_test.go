@@ -94,14 +94,20 @@ func hmsServer(b *testing.B, uri string) func() {
 	return func() { srv.Shutdown(context.Background()) }
 }
 
-func BenchmarkHmsFfiUnix(b *testing.B) {
+// hmsUnix starts an hms-ffi echo server on a unix socket and connects to it.
+func hmsUnix(b *testing.B) (*hmsffi.Client, func()) {
 	uri := "unix://" + filepath.Join(b.TempDir(), "hms.sock")
-	defer hmsServer(b, uri)()
+	stop := hmsServer(b, uri)
 	c, err := hmsffi.Connect(context.Background(), uri)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer c.Close()
+	return c, func() { c.Close(); stop() }
+}
+
+func BenchmarkHmsFfiUnix(b *testing.B) {
+	c, stop := hmsUnix(b)
+	defer stop()
 	req, reply := wrapperspb.Bytes(payload), &wrapperspb.BytesValue{}
 	measure(b, func() error { return c.Call(context.Background(), "bench.v1.Echo/Echo", req, reply) })
 	if string(reply.GetValue()) != string(payload) {
@@ -168,13 +174,8 @@ func BenchmarkGrpcGoUnix(b *testing.B) {
 }
 
 func BenchmarkHmsFfiUnix16Callers(b *testing.B) {
-	uri := "unix://" + filepath.Join(b.TempDir(), "hms.sock")
-	defer hmsServer(b, uri)()
-	c, err := hmsffi.Connect(context.Background(), uri)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
+	c, stop := hmsUnix(b)
+	defer stop()
 	req := wrapperspb.Bytes(payload)
 	callers(b, func(reply *wrapperspb.BytesValue) error {
 		return c.Call(context.Background(), "bench.v1.Echo/Echo", req, reply)

@@ -52,14 +52,15 @@ def serve_grpc(sock: str) -> None:
     server.wait_for_termination()
 
 
-def spawn(kind: str, sock: str) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, __file__, f"--serve-{kind}", sock], stdout=subprocess.PIPE, text=True)
+def spawn(kind: str, sock: str, script: str = __file__) -> subprocess.Popen:
+    """Starts `script --serve-<kind> sock` and waits for its "ready"."""
+    proc = subprocess.Popen([sys.executable, script, f"--serve-{kind}", sock], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready", f"{kind} server did not start"
     return proc
 
 
-def latency(call: Callable[[], None], n: int) -> List[float]:
-    for _ in range(min(200, n)):
+def latency(call: Callable[[], object], n: int, warmup: int = 200) -> List[float]:
+    for _ in range(min(warmup, n)):
         call()
     out = []
     for _ in range(n):

@@ -22,10 +22,11 @@ import argparse
 import base64
 import os
 import subprocess
-import sys
 import tempfile
-import time
-from typing import Any, Callable, Dict, List
+from typing import Any, Dict
+
+import echo_bench
+from echo_bench import latency, pct
 
 PROTO = """
 syntax = "proto3";
@@ -131,24 +132,7 @@ def serve_grpc(sock: str) -> None:
 
 
 def spawn(kind: str, sock: str) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, __file__, f"--serve-{kind}", sock], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready", f"{kind} server did not start"
-    return proc
-
-
-def latency(call: Callable[[], Any], n: int) -> List[float]:
-    for _ in range(min(100, n)):
-        call()
-    out = []
-    for _ in range(n):
-        t = time.perf_counter()
-        call()
-        out.append(time.perf_counter() - t)
-    return out
-
-
-def pct(xs: List[float], p: float) -> float:
-    return sorted(xs)[min(len(xs) - 1, int(len(xs) * p))] * 1e6
+    return echo_bench.spawn(kind, sock, script=__file__)
 
 
 def main() -> None:
@@ -213,7 +197,7 @@ def main() -> None:
             ]
             results = {}
             for name, fn in rows:
-                lat = latency(fn, args.n if size < 65536 else max(200, args.n // 5))
+                lat = latency(fn, args.n if size < 65536 else max(200, args.n // 5), warmup=100)
                 results[name] = pct(lat, 0.5)
                 print(f"{label:>7} {name:<16} {pct(lat, 0.5):9.1f} {pct(lat, 0.99):9.1f}   ({wire} bytes on the wire)")
             print(

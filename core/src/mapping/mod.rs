@@ -12,6 +12,8 @@ pub mod notation;
 mod path;
 mod table;
 pub(crate) mod wire;
+#[cfg(test)]
+mod wire_fixture;
 pub(crate) mod wire_out;
 pub mod wkt;
 

@@ -266,46 +266,20 @@ fn varint(mut n: u64, out: &mut Vec<u8>) {
 mod tests {
     use super::*;
     use crate::codec::decode_proto;
-    use crate::mapping::{from_message, notation};
-    use crate::schema::Schema;
+    use crate::mapping::from_message;
 
-    const PROTO: &str = r#"syntax = "proto3"; package t.v1;
-        import "google/protobuf/timestamp.proto";
-        enum Color { COLOR_UNSET = 0; RED = 1; }
-        message Inner { string s = 1; repeated sint64 z = 2; }
-        message All {
-          int32 i32 = 1; int64 i64 = 2; uint64 u64 = 3; sint32 s32 = 4; fixed64 f64 = 5;
-          double d = 6; float f = 7; bool b = 8; string text = 9; bytes raw = 10; Color color = 11;
-          Inner inner = 12; repeated int32 packed = 13; repeated Inner inners = 14;
-          map<string, int64> counts = 15; map<int32, Inner> by_id = 16;
-          oneof pick { string name = 17; int32 number = 18; }
-          optional int32 maybe = 19; google.protobuf.Timestamp at = 20;
-        }"#;
-
-    fn all() -> MessageDescriptor {
-        Schema::from_source("t.proto", PROTO)
-            .unwrap()
-            .message("t.v1.All")
-            .unwrap()
-    }
-
-    fn value(text: &str) -> Value {
-        notation::from_text(text).unwrap()
-    }
+    use crate::mapping::wire_fixture::{all, value, EVERY_FIELD};
 
     #[test]
     fn plainly_valid_values_are_written_in_one_pass_as_to_message_writes_them() {
         let desc = all();
-        let v = value(
-            r#"{"i32": -5, "i64": -9000000000, "u64": {"$int": "18446744073709551615"},
-                "s32": -7, "f64": 3, "d": 1.5, "f": 0.25, "b": true, "text": "héllo",
-                "raw": {"$bytes": "AAEC"}, "color": "RED", "inner": {"s": "x", "z": [-1, 2]},
-                "packed": [1, -2, 3], "inners": [{"s": "a"}, {}],
-                "counts": {"b": 2, "a": 1}, "by_id": {"7": {"s": "seven"}, "-1": {}},
-                "number": 4, "maybe": 0, "at": {"$timestamp": "2026-12-06T00:00:00Z"},
-                "text": "", "i32": 0}"#,
-        );
-        // `text` and `i32` twice: left to to_message (which keeps the last).
+        // Two fields given twice: left to to_message (which keeps the last).
+        let Value::Map(mut entries) = value(EVERY_FIELD) else {
+            unreachable!()
+        };
+        entries.push((Value::from("text"), Value::from("")));
+        entries.push((Value::from("i32"), Value::Int(0)));
+        let v = Value::Map(entries);
         assert!(encode(&desc, &v, 64).is_none());
         let Value::Map(mut entries) = v else {
             unreachable!()

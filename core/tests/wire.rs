@@ -1,5 +1,6 @@
 //! The one-pass wire reader gives exactly the value the general path (decode into a
-//! `DynamicMessage`, then `from_message_with`) gives: for every conformance request and reply,
+//! `DynamicMessage`, then `from_message_with`) gives, and the writer the message or error
+//! `to_message` gives: for every conformance request and reply,
 //! for every two of them concatenated (protobuf's merge: repeated fields append, maps keep the
 //! last value of a key, the last oneof member wins, messages merge), with both decode options,
 //! and for broken bytes, which fail with the general path's error.
@@ -25,25 +26,31 @@ const OPTIONS: [DecodeOptions; 2] = [
     },
 ];
 
-/// Every message the conformance vectors send or expect back, encoded, with its type.
-fn samples() -> Vec<(String, MessageDescriptor, Vec<u8>)> {
+/// Every message the conformance vectors send or expect back, with its type and case name.
+fn conformance_values() -> Vec<(String, MessageDescriptor, Value)> {
     let schema = conformance_schema();
     let mut out = Vec::new();
     for case in load_cases() {
         let Some(info) = schema.method(&case.method) else {
             continue;
         };
-        let mut values = vec![(info.input(), case.request.clone())];
+        out.push((case.name.clone(), info.input(), case.request.clone()));
         if let Some(reply) = case.expect.get("reply") {
-            values.push((info.output(), notation(reply)));
-        }
-        for (desc, value) in values {
-            if let Ok(bytes) = Codec::Proto.encode(Some(&desc), &value, 64) {
-                out.push((case.name.clone(), desc, bytes));
-            }
+            out.push((case.name.clone(), info.output(), notation(reply)));
         }
     }
     out
+}
+
+/// Those of them that encode, encoded.
+fn samples() -> Vec<(String, MessageDescriptor, Vec<u8>)> {
+    conformance_values()
+        .into_iter()
+        .filter_map(|(name, desc, value)| {
+            let bytes = Codec::Proto.encode(Some(&desc), &value, 64).ok()?;
+            Some((name, desc, bytes))
+        })
+        .collect()
 }
 
 /// The general path's value, or its error text.
@@ -142,26 +149,16 @@ fn writer_encode(desc: &MessageDescriptor, value: &Value) -> Result<String, Stri
 
 #[test]
 fn every_conformance_value_writes_the_general_message_or_error() {
-    let schema = conformance_schema();
     let (mut written, mut refused, mut differ) = (0, 0, Vec::new());
-    for case in load_cases() {
-        let Some(info) = schema.method(&case.method) else {
-            continue;
-        };
-        let mut values = vec![(info.input(), case.request.clone())];
-        if let Some(reply) = case.expect.get("reply") {
-            values.push((info.output(), notation(reply)));
+    for (name, desc, value) in conformance_values() {
+        let (fast, slow) = (writer_encode(&desc, &value), general_encode(&desc, &value));
+        if fast.is_ok() {
+            written += 1;
+        } else {
+            refused += 1;
         }
-        for (desc, value) in values {
-            let (fast, slow) = (writer_encode(&desc, &value), general_encode(&desc, &value));
-            if fast.is_ok() {
-                written += 1;
-            } else {
-                refused += 1;
-            }
-            if fast != slow {
-                differ.push(format!("{}: {fast:?} != {slow:?}", case.name));
-            }
+        if fast != slow {
+            differ.push(format!("{name}: {fast:?} != {slow:?}"));
         }
     }
     assert!(
