@@ -26,25 +26,27 @@ METHOD = "bench.v1.Echo/Echo"
 PAYLOAD = bytes(range(64))
 
 
-def serve_hms(sock: str) -> None:
+def serve_hms(sock: str, proto: str = PROTO, method: str = METHOD) -> None:
+    """An hms_ffi server echoing `method` of `proto` on `sock` (prints "ready")."""
     import hms_ffi
 
-    server = hms_ffi.Server(hms_ffi.Schema.from_source("echo.proto", PROTO))
-    server.add_method(METHOD, lambda req, ctx: req)
+    server = hms_ffi.Server(hms_ffi.Schema.from_source("bench.proto", proto))
+    server.add_method(method, lambda req, ctx: req)
     server.listen(f"unix://{sock}")
     print("ready", flush=True)
     server.serve()
 
 
-def serve_grpc(sock: str) -> None:
+def serve_grpc(sock: str, service: str = "bench.v1.Echo", workers: int = 16, **serializers) -> None:
+    """A grpcio server whose `Echo` method of `service` echoes on `sock` (prints "ready");
+    `serializers` are grpc's request_deserializer/response_serializer (none: raw bytes)."""
     from concurrent import futures
 
     import grpc
 
-    handler = grpc.method_handlers_generic_handler(
-        "bench.v1.Echo", {"Echo": grpc.unary_unary_rpc_method_handler(lambda req, ctx: req)}
-    )
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
+    echo = grpc.unary_unary_rpc_method_handler(lambda req, ctx: req, **serializers)
+    handler = grpc.method_handlers_generic_handler(service, {"Echo": echo})
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers))
     server.add_generic_rpc_handlers((handler,))
     server.add_insecure_port(f"unix://{sock}")
     server.start()

@@ -85,13 +85,7 @@ def json_form(v: Any) -> Any:
 
 
 def serve_hms(sock: str) -> None:
-    import hms_ffi
-
-    server = hms_ffi.Server(hms_ffi.Schema.from_source("orders.proto", PROTO))
-    server.add_method(METHOD, lambda req, ctx: req)
-    server.listen(f"unix://{sock}")
-    print("ready", flush=True)
-    server.serve()
+    echo_bench.serve_hms(sock, PROTO, METHOD)
 
 
 def message_class():
@@ -108,27 +102,14 @@ def message_class():
 
 
 def serve_grpc(sock: str) -> None:
-    from concurrent import futures
-
-    import grpc
-
     Order = message_class()
-    handler = grpc.method_handlers_generic_handler(
+    echo_bench.serve_grpc(
+        sock,
         "bench.v1.Orders",
-        {
-            "Echo": grpc.unary_unary_rpc_method_handler(
-                lambda req, ctx: req,
-                request_deserializer=Order.FromString,
-                response_serializer=Order.SerializeToString,
-            )
-        },
+        workers=4,
+        request_deserializer=Order.FromString,
+        response_serializer=Order.SerializeToString,
     )
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-    server.add_generic_rpc_handlers((handler,))
-    server.add_insecure_port(f"unix://{sock}")
-    server.start()
-    print("ready", flush=True)
-    server.wait_for_termination()
 
 
 def spawn(kind: str, sock: str) -> subprocess.Popen:

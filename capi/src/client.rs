@@ -129,26 +129,26 @@ async fn call(
     opts: CallOptions,
 ) -> ocore::Result<Reply<Vec<u8>>> {
     match format {
-        HmsFormat::Proto => {
-            let r = client
-                .call_raw_with_metadata(&method, Bytes::from(request), &opts)
-                .await?;
-            Ok(Reply {
-                message: r.message.to_vec(),
-                headers: r.headers,
-                trailers: r.trailers,
-            })
-        }
+        HmsFormat::Proto => client
+            .call_raw_with_metadata(&method, Bytes::from(request), &opts)
+            .await
+            .map(bytes_reply),
         HmsFormat::Value => {
             let value = value_from_bytes(&request)?;
-            let r = client.call_with_metadata(&method, &value, &opts).await?;
-            Ok(Reply {
-                message: value_to_bytes(&r.message)?,
-                headers: r.headers,
-                trailers: r.trailers,
-            })
+            value_reply(client.call_with_metadata(&method, &value, &opts).await?)
         }
     }
+}
+
+/// A proto reply in the C ABI's form.
+fn bytes_reply(r: Reply<Bytes>) -> Reply<Vec<u8>> {
+    r.map(|m| m.to_vec())
+}
+
+/// A value reply in the C ABI's form (the value as CBOR bytes).
+fn value_reply(r: Reply<ocore::Value>) -> ocore::Result<Reply<Vec<u8>>> {
+    let message = value_to_bytes(&r.message)?;
+    Ok(r.map(|_| message))
 }
 
 /// What a call needs, read (and copied) from the caller's arguments.
@@ -179,18 +179,12 @@ impl Prepared {
         let opts = options(self.timeout_ms, &self.metadata, cancel);
         let client = self.client;
         match self.format {
-            HmsFormat::Proto => {
-                let r = client.call_raw_with_metadata_blocking(
-                    &self.method,
-                    Bytes::from(self.request),
-                    &opts,
-                )?;
-                Ok(r.map(|m| m.to_vec()))
-            }
+            HmsFormat::Proto => client
+                .call_raw_with_metadata_blocking(&self.method, Bytes::from(self.request), &opts)
+                .map(bytes_reply),
             HmsFormat::Value => {
                 let value = value_from_bytes(&self.request)?;
-                let r = client.call_with_metadata_blocking(&self.method, &value, &opts)?;
-                value_to_bytes(&r.message).map(|m| r.map(|_| m))
+                value_reply(client.call_with_metadata_blocking(&self.method, &value, &opts)?)
             }
         }
     }

@@ -547,7 +547,13 @@ impl Client {
                     out = Some(crate::runtime::block_on(call).and_then(|r| r));
                 }
             });
-            return out.unwrap_or_else(|| Err(Error::internal("the blocker did not wait")));
+            // A blocker that returns without waiting was interrupted before the call started.
+            return out.unwrap_or_else(|| {
+                Err(Error::new(
+                    Code::Cancelled,
+                    "the call was interrupted before it started",
+                ))
+            });
         }
         let head = self.head(method, opts, codec);
         self.run_blocking(head, |head, watch| {

@@ -93,7 +93,7 @@ fn threads_sharing_a_client_each_get_their_own_reply() {
                 for i in 0..200 {
                     let want = format!("{t}/{i}");
                     let reply = client
-                        .call_with_metadata_blocking(ECHO, &text(&want), &CallOptions::default())
+                        .call_with_metadata_blocking(ECHO, &text(&want), &bounded())
                         .unwrap();
                     let got = reply.message.get("unicode_text").and_then(Value::as_str);
                     assert_eq!(got, Some(want.as_str()));
@@ -115,13 +115,12 @@ fn a_slow_call_does_not_hold_up_a_fast_one_on_another_thread() {
     let client = connect_blocking(&uri).unwrap();
     let slow_client = client.clone();
     // The slow call reads the connection first; the fast one's reply must still reach it.
-    let slow = std::thread::spawn(move || {
-        slow_client.call_blocking(SLEEP, &sleep(1500), &CallOptions::default())
-    });
+    let slow =
+        std::thread::spawn(move || slow_client.call_blocking(SLEEP, &sleep(1500), &bounded()));
     std::thread::sleep(Duration::from_millis(100));
     let start = Instant::now();
     let reply = client
-        .call_blocking(ECHO, &text("fast"), &CallOptions::default())
+        .call_blocking(ECHO, &text("fast"), &bounded())
         .unwrap();
     assert_eq!(
         reply.get("unicode_text").and_then(Value::as_str),
@@ -162,7 +161,7 @@ fn a_deadline_ends_the_call_and_cancels_the_handler() {
     );
     // The connection is still good.
     let reply = client
-        .call_blocking(ECHO, &text("after"), &CallOptions::default())
+        .call_blocking(ECHO, &text("after"), &bounded())
         .unwrap();
     assert_eq!(
         reply.get("unicode_text").and_then(Value::as_str),
@@ -184,7 +183,7 @@ fn cancelling_from_another_thread_ends_the_call_at_once() {
         let token = CancellationToken::new();
         let opts = CallOptions {
             cancel: Some(token.clone()),
-            ..CallOptions::default()
+            ..bounded()
         };
         let client = client.clone();
         tokens.push(token);
@@ -220,9 +219,7 @@ fn close_ends_blocking_calls_in_flight_and_later_ones() {
     let uri = server.listen(&uri).unwrap();
     let client = connect_blocking(&uri).unwrap();
     let caller = client.clone();
-    let call = std::thread::spawn(move || {
-        caller.call_blocking(SLEEP, &sleep(10_000), &CallOptions::default())
-    });
+    let call = std::thread::spawn(move || caller.call_blocking(SLEEP, &sleep(10_000), &bounded()));
     std::thread::sleep(Duration::from_millis(200));
     client.close();
     let err = call.join().unwrap().unwrap_err();
@@ -231,12 +228,36 @@ fn close_ends_blocking_calls_in_flight_and_later_ones() {
         (Code::Cancelled, Some("CLIENT_CLOSED"))
     );
     let err = client
-        .call_blocking(ECHO, &text("x"), &CallOptions::default())
+        .call_blocking(ECHO, &text("x"), &bounded())
         .unwrap_err();
     assert_eq!(
         (err.code(), reason(&err)),
         (Code::Cancelled, Some("CLIENT_CLOSED"))
     );
+}
+
+/// Options that bound a call, so that no test can wait for good on a lost reply (every call
+/// here ends well before).
+fn bounded() -> CallOptions {
+    CallOptions::with_timeout(Duration::from_secs(30))
+}
+
+/// Accepts a connection within 10 s.
+fn accept(listener: &UnixListener) -> UnixStream {
+    listener.set_nonblocking(true).unwrap();
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        match listener.accept() {
+            Ok((s, _)) => {
+                s.set_nonblocking(false).unwrap();
+                return s;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && Instant::now() < until => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => panic!("no connection within 10 s: {e}"),
+        }
+    }
 }
 
 /// Reads one frame from a blocking stream.
@@ -259,7 +280,7 @@ fn a_server_that_dies_mid_call_fails_it_with_connection_lost() {
     let fake = std::thread::spawn(move || {
         let mut conns = Vec::new();
         for _ in 0..2 {
-            let (mut s, _) = listener.accept().unwrap();
+            let mut s = accept(&listener);
             s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
             let (h, _) = read_frame(&mut s);
             assert_eq!(h.kind, frame::Kind::Hello);
@@ -298,7 +319,7 @@ fn a_server_that_dies_mid_call_fails_it_with_connection_lost() {
         "{err}"
     );
     let err = client
-        .call_blocking(ECHO, &text("x"), &CallOptions::default())
+        .call_blocking(ECHO, &text("x"), &bounded())
         .unwrap_err();
     assert_eq!(
         (err.code(), reason(&err)),

@@ -226,8 +226,13 @@ fn spin_next_takes_a_call_that_comes_while_it_polls_and_backs_off_when_none_do()
         start.elapsed()
     );
     // A queued call is taken by `spin_next` when it spins, else by `next`.
-    let caller =
-        thread::spawn(move || client.call_blocking(ECHO, &text("spun"), &CallOptions::default()));
+    let caller = thread::spawn(move || {
+        client.call_blocking(
+            ECHO,
+            &text("spun"),
+            &CallOptions::with_timeout(Duration::from_secs(30)),
+        )
+    });
     let mut served = false;
     for _ in 0..200 {
         let next = queue

@@ -126,6 +126,16 @@ thread_local! {
     static TABLES: RefCell<HashMap<String, Arc<Table>>> = RefCell::new(HashMap::new());
 }
 
+/// The table of a message the one-pass reader and writer walk with `budget` levels of nesting
+/// left; `None` (the general path's) at the limit and for a type from a proto2 file.
+pub(super) fn walkable(desc: &MessageDescriptor, budget: usize) -> Option<Arc<Table>> {
+    if budget == 0 {
+        return None;
+    }
+    let t = table(desc);
+    t.proto3.then_some(t)
+}
+
 /// The table of `desc`, built on first use on this thread.
 pub(super) fn table(desc: &MessageDescriptor) -> Arc<Table> {
     TABLES.with(|tables| {

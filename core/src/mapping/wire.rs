@@ -10,7 +10,7 @@
 use prost_reflect::{DynamicMessage, Kind, MessageDescriptor};
 
 use super::decode::{field_value, from_message_with, DecodeOptions};
-use super::table::{table, Shape, Table};
+use super::table::{walkable, Shape, Table};
 use crate::value::Value;
 
 /// `bytes` as a message of `desc`, nesting at most `max_depth` deep, or `None` for the general
@@ -47,13 +47,7 @@ fn message(
     budget: usize,
     o: DecodeOptions,
 ) -> Option<Value> {
-    if budget == 0 {
-        return None;
-    }
-    let t = table(desc);
-    if !t.proto3 {
-        return None;
-    }
+    let t = walkable(desc, budget)?;
     if t.well_known {
         let m = DynamicMessage::decode(desc.clone(), bytes).ok()?;
         return crate::codec::message_within(&m, budget).then(|| from_message_with(&m, o));

@@ -12,7 +12,7 @@
 use prost::Message;
 use prost_reflect::{Kind, MessageDescriptor};
 
-use super::table::{table, Shape};
+use super::table::{walkable, Shape};
 use super::{to_message, MapOptions};
 use crate::value::Value;
 
@@ -31,13 +31,7 @@ fn message(
     budget: usize,
     out: &mut Vec<u8>,
 ) -> Option<()> {
-    if budget == 0 {
-        return None;
-    }
-    let t = table(desc);
-    if !t.proto3 {
-        return None;
-    }
+    let t = walkable(desc, budget)?;
     if t.well_known {
         let opts = MapOptions {
             json: false,

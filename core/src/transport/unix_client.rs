@@ -76,11 +76,35 @@ impl Drop for CallGuard {
     }
 }
 
+/// A write to the connection to `uri` failed.
+pub(super) fn write_failed(uri: &str, e: std::io::Error) -> Error {
+    Error::unavailable(format!("connection to {uri} lost: {e}")).with_source(e)
+}
+
+/// The connection to `uri` ended while calls were in flight.
+pub(super) fn connection_lost(uri: &str, reason: &str) -> Error {
+    Error::unavailable(format!("connection to {uri} lost: {reason}")).with_reason("CONNECTION_LOST")
+}
+
+/// A call on a connection that has ended.
+pub(super) fn connection_closed(uri: &str) -> Error {
+    Error::unavailable(format!("connection to {uri} is closed")).with_reason("CONNECTION_CLOSED")
+}
+
+/// A call after the server's GOAWAY.
+pub(super) fn shutting_down(uri: &str) -> Error {
+    Error::unavailable(format!("server at {uri} is shutting down")).with_reason("SHUTTING_DOWN")
+}
+
+/// The largest frame body a client reads from its server.
+pub(super) fn max_body(max_message: usize) -> usize {
+    max_message.max(1) * 4 + frame::HEADER_SLACK
+}
+
 impl Shared {
     async fn write(&self, bytes: &[u8]) -> Result<()> {
         let mut w = self.writer.lock().await;
-        let lost =
-            |e: std::io::Error| Error::unavailable(format!("connection to {} lost: {e}", self.uri));
+        let lost = |e: std::io::Error| write_failed(&self.uri, e);
         w.write_all(bytes).await.map_err(lost)?;
         // A no-op on a socket; sends the message on a WebSocket.
         w.flush().await.map_err(lost)
@@ -88,16 +112,10 @@ impl Shared {
 
     fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
-            return Err(
-                Error::unavailable(format!("connection to {} is closed", self.uri))
-                    .with_reason("CONNECTION_CLOSED"),
-            );
+            return Err(connection_closed(&self.uri));
         }
         if self.draining.load(Ordering::Acquire) {
-            return Err(
-                Error::unavailable(format!("server at {} is shutting down", self.uri))
-                    .with_reason("SHUTTING_DOWN"),
-            );
+            return Err(shutting_down(&self.uri));
         }
         Ok(())
     }
@@ -187,7 +205,7 @@ impl UnixClient {
         shared
             .write(&frame::encode_message_frame(Kind::Hello, 0, 0, &hello))
             .await?;
-        let max_body = limits.max_message_bytes.max(1) * 4 + frame::HEADER_SLACK;
+        let max_body = max_body(limits.max_message_bytes);
         let (h, body) = tokio::time::timeout(Duration::from_secs(10), read_frame(&mut r, max_body))
             .await
             .map_err(|_| Error::unavailable(format!("{shown} did not answer the handshake")))?
@@ -244,10 +262,7 @@ impl UnixClient {
             }
         };
         tracing::debug!(uri = %shared.uri, %reason, "connection ended");
-        shared.fail_all(
-            &Error::unavailable(format!("connection to {} lost: {reason}", shared.uri))
-                .with_reason("CONNECTION_LOST"),
-        );
+        shared.fail_all(&connection_lost(&shared.uri, &reason));
     }
 }
 

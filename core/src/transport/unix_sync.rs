@@ -28,6 +28,9 @@ use bytes::{Bytes, BytesMut};
 use prost::Message;
 
 use super::frame::{self, Hello, Kind, Trailer, FLAG_UNARY, HEADER_LEN};
+use super::unix_client::{
+    connection_closed, connection_lost, max_body, shutting_down, write_failed,
+};
 use super::wait::{sys, Poke, SpinGauge, Waiting};
 use crate::call::{Blocker, CallHead, Watch};
 use crate::error::{Error, Result};
@@ -160,7 +163,7 @@ impl Conn {
                 &Hello::ours(max_message),
             ))
             .map_err(lost)?;
-        let max_body = max_message.max(1) * 4 + frame::HEADER_SLACK;
+        let max_body = max_body(max_message);
         let mut hb = [0u8; HEADER_LEN];
         (&sock).read_exact(&mut hb).map_err(lost)?;
         let h = frame::parse_header(&hb)
@@ -197,16 +200,10 @@ impl Conn {
     fn register(&self) -> Result<u32> {
         let mut st = self.lock();
         if st.ended.is_some() {
-            return Err(
-                Error::unavailable(format!("connection to {} is closed", self.uri))
-                    .with_reason("CONNECTION_CLOSED"),
-            );
+            return Err(connection_closed(&self.uri));
         }
         if st.draining {
-            return Err(
-                Error::unavailable(format!("server at {} is shutting down", self.uri))
-                    .with_reason("SHUTTING_DOWN"),
-            );
+            return Err(shutting_down(&self.uri));
         }
         let id = self.next_id.fetch_add(2, Ordering::Relaxed);
         st.calls.insert(
@@ -222,9 +219,8 @@ impl Conn {
     fn write(&self, bytes: &[u8]) -> Result<()> {
         let _writing = lock(&self.writing);
         (&self.sock).write_all(bytes).map_err(|e| {
-            let err = Error::unavailable(format!("connection to {} lost: {e}", self.uri));
-            self.end(err.clone().with_reason("CONNECTION_LOST"), false);
-            err
+            self.end(connection_lost(&self.uri, &e.to_string()), false);
+            write_failed(&self.uri, e)
         })
     }
 
@@ -320,8 +316,7 @@ impl Conn {
     }
 
     fn lost(&self, reason: &str) -> Error {
-        Error::unavailable(format!("connection to {} lost: {reason}", self.uri))
-            .with_reason("CONNECTION_LOST")
+        connection_lost(&self.uri, reason)
     }
 
     /// Waits until the socket is readable (true), the wake-up socket was written or the deadline
