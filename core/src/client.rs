@@ -539,7 +539,9 @@ impl Client {
         blocker: &dyn Blocker,
     ) -> Result<Reply<Bytes>> {
         let transport = &self.inner.transport;
-        if !transport.can_block() || tokio::runtime::Handle::try_current().is_ok() {
+        let on_runtime =
+            tokio::runtime::Handle::try_current().is_ok() && !crate::runtime::own_thread();
+        if !transport.can_block() || on_runtime {
             let mut out = None;
             let mut call = Some(self.call_bytes(method, request, opts, codec));
             blocker.block(&mut || {

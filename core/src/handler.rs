@@ -74,11 +74,11 @@ where
         .unwrap_or_else(|e| Err(Error::new(Code::Internal, format!("handler panicked: {e}"))))
 }
 
-/// A synchronous unary handler run on the thread that serves the call: on an `inproc`
-/// caller's own thread it runs directly (no thread hop at all); on a tokio worker it runs under
-/// `block_in_place`, which hands the worker's other duties (its queue, the I/O driver) to
-/// another thread first. (Running it bare on a worker would stall the I/O driver: a dead peer
-/// would go unnoticed until the handler returned.)
+/// A synchronous unary handler run on the thread that serves the call: directly on an `inproc`
+/// caller's own thread or a `unix://` connection's thread (no thread hop at all); on a tokio
+/// worker under `block_in_place`, which hands the worker's other duties (its queue, the I/O
+/// driver) to another thread first. (Running it bare on a worker would stall the I/O driver: a
+/// dead peer would go unnoticed until the handler returned.)
 pub(crate) struct Inline<F>(pub(crate) Arc<F>);
 
 impl<F> UnaryHandler for Inline<F>
@@ -92,12 +92,14 @@ where
 }
 
 /// Runs a body that may block on the thread that serves the call, as [`Inline`] handlers run:
-/// directly on an `inproc` caller's own thread, under `block_in_place` on a tokio worker (so
-/// the worker's other tasks and the I/O driver move to another thread first). For bindings
-/// whose foreign handlers run where the call was read (the C ABI's blocking handlers).
+/// directly on an `inproc` caller's own thread or a `unix://` connection's thread, under
+/// `block_in_place` on a tokio worker (so the worker's other tasks and the I/O driver move to
+/// another thread first). For bindings whose foreign handlers run where the call was read (the
+/// C ABI's blocking handlers).
 pub fn run_inline<T>(body: impl FnOnce() -> T) -> T {
-    let on_worker = tokio::runtime::Handle::try_current()
-        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    let on_worker = !crate::runtime::own_thread()
+        && tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
     if on_worker {
         tokio::task::block_in_place(body)
     } else {

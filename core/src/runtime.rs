@@ -45,6 +45,30 @@ pub fn spin_time() -> std::time::Duration {
     })
 }
 
+/// Whether `unix://` server connections get threads of their own, which read calls, run
+/// handlers that can run on any thread and write replies without a runtime thread in between:
+/// yes, unless `HMS_FFI_SERVER_THREADS=0` is in the environment (for comparisons).
+pub fn server_threads() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| std::env::var("HMS_FFI_SERVER_THREADS").map_or(true, |v| v.trim() != "0"))
+}
+
+thread_local! {
+    static OWN_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks the calling thread as one of hms-ffi's own (a connection's reading thread): it has
+/// the runtime's context, yet may block, unlike a runtime worker.
+pub(crate) fn mark_own_thread() {
+    OWN_THREAD.with(|o| o.set(true));
+}
+
+/// Whether the calling thread may block although it has a runtime's context (see
+/// [`mark_own_thread`]).
+pub(crate) fn own_thread() -> bool {
+    OWN_THREAD.with(|o| o.get())
+}
+
 /// The runtime of the caller if it is inside one, else the shared runtime.
 pub fn handle() -> Handle {
     Handle::try_current().unwrap_or_else(|_| runtime().handle().clone())

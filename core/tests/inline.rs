@@ -1,6 +1,7 @@
 //! Handlers that run on the thread that read their call (`Server::unary_inline`, the way Python
-//! and Go handlers run) may block for as long as they like: other connections are still served,
-//! and a caller that vanishes still cancels its handler, even while every such handler blocks.
+//! and Go handlers run) may block for as long as they like: other connections, and later calls on
+//! their own connection, are still served, and a caller that vanishes or cancels still cancels its
+//! handler, even while every such handler blocks.
 
 #![allow(clippy::unwrap_used)]
 
@@ -36,23 +37,35 @@ fn start_slow_call(path: &std::path::Path) -> UnixStream {
     let mut body = vec![0u8; h.len as usize];
     s.read_exact(&mut body).unwrap();
     assert_eq!(h.kind, Kind::Hello);
+    s.write_all(&call_frame(1, "slow")).unwrap();
+    s
+}
+
+/// A unary CALL of Echo with `text`, on stream `id`.
+fn call_frame(id: u32, text_: &str) -> Vec<u8> {
     let schema = conformance_schema();
     let input = schema.method(ECHO).unwrap().input();
-    let payload = Codec::Proto
-        .encode(Some(&input), &text("slow"), 64)
-        .unwrap();
+    let payload = Codec::Proto.encode(Some(&input), &text(text_), 64).unwrap();
     let head = CallHead {
         method: ECHO.into(),
         ..CallHead::default()
     };
-    let call = frame::encode_message_frame(
+    frame::encode_message_frame(
         Kind::Call,
         FLAG_UNARY,
-        1,
+        id,
         &head.to_header(Bytes::from(payload)),
-    );
-    s.write_all(&call).unwrap();
-    s
+    )
+}
+
+/// The next frame's header from `s`, its body skipped.
+fn next_header(s: &mut UnixStream) -> frame::Header {
+    let mut hb = [0u8; HEADER_LEN];
+    s.read_exact(&mut hb).unwrap();
+    let h = frame::parse_header(&hb).unwrap();
+    let mut body = vec![0u8; h.len as usize];
+    s.read_exact(&mut body).unwrap();
+    h
 }
 
 fn wait_until(what: &str, done: impl Fn() -> bool) {
@@ -63,10 +76,9 @@ fn wait_until(what: &str, done: impl Fn() -> bool) {
     }
 }
 
-#[test]
-fn blocking_inline_handlers_leave_the_server_responsive_and_see_callers_vanish() {
-    let (dir, uri) = unix_uri("inline");
-    let path = dir.path().join("inline.sock");
+/// A server whose Echo handler blocks on "slow" until its call is cancelled (20 s at most),
+/// counting the slow calls that run and those that saw their cancellation.
+fn slow_server(uri: &str) -> (Server, Arc<AtomicUsize>, Arc<AtomicUsize>) {
     let (running, cancelled) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let server = Server::new(conformance_schema());
     let (r, c) = (running.clone(), cancelled.clone());
@@ -87,7 +99,37 @@ fn blocking_inline_handlers_leave_the_server_responsive_and_see_callers_vanish()
             Ok(req)
         })
         .unwrap();
-    server.listen(&uri).unwrap();
+    server.listen(uri).unwrap();
+    (server, running, cancelled)
+}
+
+#[test]
+fn a_blocked_handler_does_not_hold_up_its_own_connection() {
+    let (dir, uri) = unix_uri("inline-one");
+    let (_server, running, cancelled) = slow_server(&uri);
+    let mut s = start_slow_call(&dir.path().join("inline-one.sock"));
+    wait_until("the slow handler runs", || {
+        running.load(Ordering::SeqCst) == 1
+    });
+    // The next call on the same connection is read and answered by another thread meanwhile.
+    s.write_all(&call_frame(3, "quick")).unwrap();
+    let h = next_header(&mut s);
+    assert_eq!((h.kind, h.stream), (Kind::Status, 3));
+    // And a CANCEL for the blocked call reaches its handler.
+    s.write_all(&frame::encode_frame(Kind::Cancel, 0, 1, &[]))
+        .unwrap();
+    wait_until("the slow handler saw its cancellation", || {
+        cancelled.load(Ordering::SeqCst) == 1
+    });
+    let h = next_header(&mut s);
+    assert_eq!((h.kind, h.stream), (Kind::Status, 1));
+}
+
+#[test]
+fn blocking_inline_handlers_leave_the_server_responsive_and_see_callers_vanish() {
+    let (dir, uri) = unix_uri("inline");
+    let path = dir.path().join("inline.sock");
+    let (_server, running, cancelled) = slow_server(&uri);
     let client = connect_blocking(&uri).unwrap();
     let opts = CallOptions::with_timeout(Duration::from_secs(5));
     // Quick calls first (a handler that was quick is the one tempting to run bare on a worker,

@@ -18,7 +18,7 @@ pub(crate) struct Server {
     inner: Arc<ocore::Server>,
 }
 
-/// Runs a Python handler for one call (on a blocking-pool thread, GIL taken here).
+/// Runs a Python handler for one call, on the thread that read it (GIL taken here).
 fn run_handler(
     handler: &Py<PyAny>,
     value: ocore::Value,

@@ -21,9 +21,12 @@ mod tcp;
 mod tls;
 mod tls_config;
 mod unix_client;
+mod unix_conn;
+mod unix_led;
 mod unix_server;
 mod unix_sync;
 mod wait;
+mod watchdog;
 mod ws;
 mod ws_io;
 

@@ -31,7 +31,7 @@ use super::frame::{self, Hello, Kind, Trailer, FLAG_UNARY, HEADER_LEN};
 use super::unix_client::{
     connection_closed, connection_lost, max_body, shutting_down, write_failed,
 };
-use super::wait::{sys, Poke, SpinGauge, Waiting};
+use super::wait::{lock, sys, Poke, SpinGauge, Waiting};
 use crate::call::{Blocker, CallHead, Watch};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
@@ -137,10 +137,6 @@ impl SyncLane {
         *slot = Some(conn.clone());
         Ok(conn)
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Conn {

@@ -5,12 +5,18 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context as TaskContext, Wake, Waker};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 use crate::call::{Blocker, Watch};
+
+/// Locks `m`, also after a thread panicked holding it (the guarded state stays consistent:
+/// every writer of it finishes before it can panic).
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// The recent reply time of a connection's blocking calls (a moving average), which decides
 /// whether a caller polls before it blocks.

@@ -1,0 +1,307 @@
+//! What the server side of a `unix://` (or `ws://`) connection does with each frame, whoever
+//! reads it: the runtime's task ([`super::unix_server`]) or a thread of the connection's own
+//! ([`super::unix_led`]). Every decision here is synchronous; writing the answer is the
+//! reader's part.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use prost::Message;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::frame::{self, CallHead, CallHeader, Hello, Kind, Trailer, FLAG_END, FLAG_UNARY};
+use super::unix_server::{write_frame, BoxWrite};
+use super::{Hold, Service};
+use crate::error::{Code, Error, Result};
+use crate::metadata::response::ResponseMetadata;
+use crate::peer::Peer;
+
+/// Bodies up to this many times the message limit are read and refused with
+/// `ResourceExhausted`; larger ones close the connection.
+const DRAIN_FACTOR: usize = 4;
+
+pub(super) struct StreamState {
+    cancel: CancellationToken,
+    input: Option<mpsc::UnboundedSender<Bytes>>,
+}
+
+pub(super) type Writer = Arc<tokio::sync::Mutex<BoxWrite>>;
+
+/// One server connection's calls and where their replies go.
+pub(super) struct Connection {
+    pub(super) core: Arc<dyn Service>,
+    pub(super) peer: Peer,
+    pub(super) writer: Writer,
+    streams: Arc<Mutex<HashMap<u32, StreamState>>>,
+}
+
+/// A CALL frame to start.
+pub(super) struct Opening {
+    id: u32,
+    unary: bool,
+    head: CallHead,
+    payload: Bytes,
+}
+
+/// What a frame asks of the reader.
+pub(super) enum Step {
+    /// Nothing more (the frame was handled).
+    Done,
+    /// Start a call.
+    Open(Opening),
+    /// Write these bytes (a refusal).
+    Write(Vec<u8>),
+}
+
+impl Connection {
+    pub(super) fn new(core: Arc<dyn Service>, peer: Peer, writer: Writer) -> Connection {
+        Connection {
+            core,
+            peer,
+            writer,
+            streams: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// The largest frame body this connection accepts.
+    pub(super) fn max_body(&self) -> usize {
+        self.core.config().limits.max_message_bytes + frame::HEADER_SLACK
+    }
+
+    /// The answer to a client's HELLO body: our HELLO, or (a GOAWAY to send, why we close).
+    pub(super) fn hello(&self, body: Bytes) -> std::result::Result<Vec<u8>, (Vec<u8>, String)> {
+        let hello = Hello::decode(body).map_err(|e| (Vec::new(), format!("bad HELLO: {e}")))?;
+        if hello.magic != frame::MAGIC {
+            return Err((Vec::new(), format!("bad magic {:?}", hello.magic)));
+        }
+        if hello.version != frame::WIRE_VERSION {
+            let bye = Trailer {
+                code: Code::FailedPrecondition.as_i32(),
+                message: format!(
+                    "wire version {} is not supported (this server speaks {})",
+                    hello.version,
+                    frame::WIRE_VERSION
+                ),
+                ..Trailer::default()
+            };
+            return Err((
+                frame::encode_message_frame(Kind::GoAway, 0, 0, &bye),
+                format!("client speaks wire version {}", hello.version),
+            ));
+        }
+        let ours = Hello::ours(self.core.config().limits.max_message_bytes);
+        Ok(frame::encode_message_frame(Kind::Hello, 0, 0, &ours))
+    }
+
+    /// The GOAWAY a draining server sends.
+    pub(super) fn goaway() -> Vec<u8> {
+        let bye = Trailer {
+            code: Code::Unavailable.as_i32(),
+            message: "server is shutting down".into(),
+            ..Trailer::default()
+        };
+        frame::encode_message_frame(Kind::GoAway, 0, 0, &bye)
+    }
+
+    /// For a frame whose body is over [`max_body`](Self::max_body): how many of its first
+    /// bytes to keep (a CALL's head, for the audit line) before the rest is skipped and the call
+    /// refused; `Err` closes the connection.
+    pub(super) fn oversized(&self, h: &frame::Header) -> std::result::Result<usize, String> {
+        let len = h.len as usize;
+        if len > self.max_body() * DRAIN_FACTOR
+            || !matches!(h.kind, Kind::Call | Kind::Message)
+            || h.stream == 0
+        {
+            return Err(format!(
+                "{:?} frame of {len} bytes is over any limit",
+                h.kind
+            ));
+        }
+        Ok(if h.kind == Kind::Call {
+            frame::HEADER_SLACK.min(len)
+        } else {
+            0
+        })
+    }
+
+    /// Refuses an oversized frame whose first bytes were `prefix`: the STATUS to write.
+    pub(super) fn too_large(&self, h: &frame::Header, prefix: &[u8]) -> Vec<u8> {
+        let err = Error::resource_exhausted(
+            "MESSAGE_TOO_LARGE",
+            format!(
+                "message of {} bytes exceeds the limit of {} bytes",
+                h.len,
+                self.core.config().limits.max_message_bytes
+            ),
+        );
+        if let Some(head) = frame::call_head_prefix(prefix) {
+            self.core.refused(&head, &self.peer, &err);
+        }
+        self.finish(h.stream, Err(err))
+    }
+
+    /// Handles one whole frame as far as it can without waiting.
+    pub(super) fn step(&self, h: frame::Header, body: Bytes) -> std::result::Result<Step, String> {
+        let mut streams = self.streams.lock().map_err(|_| "poisoned".to_string())?;
+        match h.kind {
+            Kind::Call => {
+                drop(streams);
+                if h.stream == 0 || h.stream % 2 == 0 {
+                    return Err(format!("CALL on invalid stream id {}", h.stream));
+                }
+                let header =
+                    CallHeader::decode(body).map_err(|e| format!("bad CALL header: {e}"))?;
+                Ok(match CallHead::from_header(header) {
+                    Ok((head, payload)) => Step::Open(Opening {
+                        id: h.stream,
+                        unary: h.flags & FLAG_UNARY != 0,
+                        head,
+                        payload,
+                    }),
+                    Err(e) => Step::Write(self.finish(h.stream, Err(e))),
+                })
+            }
+            Kind::Message => {
+                if let Some(s) = streams.get_mut(&h.stream) {
+                    if let Some(input) = &s.input {
+                        let _ = input.send(body);
+                    }
+                    if h.flags & FLAG_END != 0 {
+                        s.input = None;
+                    }
+                }
+                Ok(Step::Done)
+            }
+            Kind::End => {
+                if let Some(s) = streams.get_mut(&h.stream) {
+                    s.input = None;
+                }
+                Ok(Step::Done)
+            }
+            Kind::Cancel => {
+                if let Some(s) = streams.get(&h.stream) {
+                    s.cancel.cancel();
+                }
+                Ok(Step::Done)
+            }
+            Kind::Hello | Kind::Status | Kind::GoAway => {
+                Err(format!("unexpected {:?} frame from a client", h.kind))
+            }
+        }
+    }
+
+    /// Starts a call: `start` runs its task (spawned, or polled first on the reading thread).
+    /// `Some`: the refusal to write (the connection has the most calls allowed).
+    pub(super) fn open(
+        &self,
+        call: Opening,
+        start: impl FnOnce(crate::handler::BoxFuture<'static, ()>),
+    ) -> std::result::Result<Option<Vec<u8>>, String> {
+        let Opening {
+            id,
+            unary,
+            head,
+            payload,
+        } = call;
+        let cancel = self.core.stop().child_token();
+        let (input_tx, input_rx) = mpsc::unbounded_channel();
+        {
+            let mut streams = self.streams.lock().map_err(|_| "poisoned".to_string())?;
+            if streams.contains_key(&id) {
+                return Err(format!("stream id {id} reused while open"));
+            }
+            let limit = self.core.config().limits.max_concurrent_per_connection;
+            if streams.len() >= limit {
+                let err = Error::resource_exhausted(
+                    "TOO_MANY_CALLS",
+                    format!("connection has the most calls in flight allowed ({limit})"),
+                );
+                let trailer = Trailer::from_result(&Err(err));
+                return Ok(Some(frame::encode_message_frame(
+                    Kind::Status,
+                    0,
+                    id,
+                    &trailer,
+                )));
+            }
+            let state = StreamState {
+                cancel: cancel.clone(),
+                input: (!unary).then_some(input_tx),
+            };
+            streams.insert(id, state);
+        }
+        let core = self.core.clone();
+        let peer = self.peer.clone();
+        let writer = self.writer.clone();
+        let streams = self.streams.clone();
+        // Until the reply is written the call counts as in flight: a graceful shutdown waits
+        // for it instead of closing the connection under it.
+        let writing = Hold::new(&core);
+        if unary {
+            start(Box::pin(async move {
+                let _writing = writing;
+                let response = Arc::new(ResponseMetadata::default());
+                let result = core
+                    .unary(head, payload, &peer, cancel, response.clone())
+                    .await;
+                if let Ok(mut s) = streams.lock() {
+                    s.remove(&id);
+                }
+                let trailer = Trailer::from_result(&result).with_metadata(response.take_all());
+                let bytes = frame::encode_message_frame(Kind::Status, 0, id, &trailer);
+                let _ = write_frame(&writer, &bytes).await;
+            }));
+            return Ok(None);
+        }
+        start(Box::pin(async move {
+            let _writing = writing;
+            let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Bytes>();
+            let response = Arc::new(ResponseMetadata::default());
+            let run = core.stream(head, &peer, cancel, (input_rx, out_tx), response.clone());
+            tokio::pin!(run);
+            let message = |b: &Bytes| frame::encode_frame(Kind::Message, 0, id, b);
+            let result = loop {
+                tokio::select! {
+                    biased;
+                    Some(b) = out_rx.recv() => {
+                        let _ = write_frame(&writer, &message(&b)).await;
+                    }
+                    r = &mut run => break r,
+                }
+            };
+            while let Ok(b) = out_rx.try_recv() {
+                let _ = write_frame(&writer, &message(&b)).await;
+            }
+            if let Ok(mut s) = streams.lock() {
+                s.remove(&id);
+            }
+            // v1 has no frame for headers: a stream's headers come with its STATUS too.
+            let status = result.map(|_| Bytes::new());
+            let trailer = Trailer::from_result(&status).with_metadata(response.take_all());
+            let status = frame::encode_message_frame(Kind::Status, 0, id, &trailer);
+            let _ = write_frame(&writer, &status).await;
+        }));
+        Ok(None)
+    }
+
+    /// Ends call `id` with `result` (cancelling it if it runs): the STATUS to write.
+    pub(super) fn finish(&self, id: u32, result: Result<Bytes>) -> Vec<u8> {
+        if let Ok(mut s) = self.streams.lock() {
+            if let Some(st) = s.remove(&id) {
+                st.cancel.cancel();
+            }
+        }
+        frame::encode_message_frame(Kind::Status, 0, id, &Trailer::from_result(&result))
+    }
+
+    /// Cancels every call still running: the connection has ended.
+    pub(super) fn cancel_all(&self) {
+        if let Ok(streams) = self.streams.lock() {
+            for s in streams.values() {
+                s.cancel.cancel();
+            }
+        }
+    }
+}

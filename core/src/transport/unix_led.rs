@@ -1,0 +1,400 @@
+//! `unix://` server connections led by threads of their own: the thread that reads a call runs
+//! its handler (when the handler can run on any thread and is ready at once: a Rust, Python,
+//! Go, C or Kotlin handler registered to run inline) and writes the reply itself, so a local
+//! call costs the server one wake-up, the kernel's, as a raw socket echo does. Handlers that
+//! answer later (async ones, Ruby's and PHP's queue, Node's event loop) are spawned on the
+//! runtime as on the runtime's connections.
+//!
+//! Leader/follower: a thread lets go of the reading before it runs a handler, and takes it back
+//! after. A handler that runs for longer than [`HAND_OVER`] does not hold the connection up: the
+//! [`watchdog`](super::watchdog) starts another thread that takes the reading over (so later calls,
+//! CANCEL frames and a dead peer are still seen), and the first thread ends when its handler
+//! returns. The semantics are those of [`super::unix_server`]: both hand frames to [`Connection`].
+
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, Bytes, BytesMut};
+use tokio::runtime::{Handle, RuntimeFlavor};
+use tokio_util::sync::CancellationToken;
+
+use super::frame::{self, Kind, HEADER_LEN};
+use super::unix_conn::{Connection, Step};
+use super::unix_server::write_frame;
+use super::wait::{lock, sys, SpinGauge};
+use super::{watchdog, Service};
+use crate::call::JustWait;
+use crate::peer::Peer;
+
+/// How long a handler may run on the reading thread before another thread takes the reading
+/// over (give or take the watchdog's tick).
+pub(super) const HAND_OVER: Duration = Duration::from_millis(1);
+
+/// At most this many connections of a process are led by threads; the runtime serves the rest.
+const MAX_LED: usize = 256;
+
+static LED: AtomicUsize = AtomicUsize::new(0);
+
+/// Hands an accepted connection to a thread of its own, unless threads are off
+/// ([`crate::runtime::server_threads`]), the server runs on a current-thread runtime or
+/// [`MAX_LED`] connections have one; then it is given back for the runtime to serve.
+pub(super) fn lead(
+    stream: tokio::net::UnixStream,
+    core: &Arc<dyn Service>,
+    peer: Peer,
+) -> Option<(tokio::net::UnixStream, Peer)> {
+    let handle = crate::runtime::handle();
+    if !crate::runtime::server_threads()
+        || handle.runtime_flavor() != RuntimeFlavor::MultiThread
+        || LED.load(Ordering::Acquire) >= MAX_LED
+    {
+        return Some((stream, peer));
+    }
+    let address = peer.address.clone();
+    if let Err(reason) = Led::start(stream, core, peer, handle) {
+        tracing::warn!(peer = %address, %reason, "closing unix connection");
+    }
+    None
+}
+
+/// One connection's reading: what was read and not yet used (and how much of an oversized
+/// frame is still to drop), kept across leaders.
+pub(super) struct Reading {
+    buf: BytesMut,
+    skip: usize,
+    goaway_sent: bool,
+    chunk: Vec<u8>,
+}
+
+pub(super) struct Led {
+    conn: Connection,
+    /// The socket, non-blocking, for reading (the runtime's copy writes).
+    sock: UnixStream,
+    /// A byte written to `.1` (on drain or stop) makes `.0` readable, so `poll` returns.
+    wake: (UnixStream, UnixStream),
+    handle: Handle,
+    /// The reading, while no thread has it: let go at that instant, for a handler to run.
+    free: Mutex<Option<(Reading, Instant)>>,
+    ended: CancellationToken,
+    /// How soon the next call usually comes: the reader polls for it that long before it
+    /// blocks, when that is soon.
+    gauge: SpinGauge,
+}
+
+impl Drop for Led {
+    fn drop(&mut self) {
+        self.ended.cancel();
+        LED.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Led {
+    fn start(
+        stream: tokio::net::UnixStream,
+        core: &Arc<dyn Service>,
+        peer: Peer,
+        handle: Handle,
+    ) -> Result<(), String> {
+        let err = |e: std::io::Error| e.to_string();
+        // Another descriptor of the same (non-blocking) socket, read by the leading thread.
+        let sock = UnixStream::from(
+            std::os::fd::AsFd::as_fd(&stream)
+                .try_clone_to_owned()
+                .map_err(err)?,
+        );
+        let wake = UnixStream::pair().map_err(err)?;
+        wake.0.set_nonblocking(true).map_err(err)?;
+        wake.1.set_nonblocking(true).map_err(err)?;
+        let poke = wake.1.try_clone().map_err(err)?;
+        let (_, w) = stream.into_split();
+        let writer = Arc::new(tokio::sync::Mutex::new(
+            Box::new(w) as super::unix_server::BoxWrite
+        ));
+        // Counted until dropped.
+        LED.fetch_add(1, Ordering::AcqRel);
+        let led = Arc::new(Led {
+            conn: Connection::new(core.clone(), peer, writer),
+            sock,
+            wake,
+            handle: handle.clone(),
+            free: Mutex::new(None),
+            ended: CancellationToken::new(),
+            gauge: SpinGauge::default(),
+        });
+        let (drain, stop, ended) = (core.drain().clone(), core.stop().clone(), led.ended.clone());
+        handle.spawn(async move {
+            let poke = move || {
+                let _ = (&poke).write(&[1]);
+            };
+            tokio::select! {
+                _ = ended.cancelled() => return,
+                _ = stop.cancelled() => return poke(),
+                _ = drain.cancelled() => poke(),
+            }
+            tokio::select! {
+                _ = ended.cancelled() => {}
+                _ = stop.cancelled() => poke(),
+            }
+        });
+        watchdog::register(&led);
+        let reading = Reading {
+            buf: BytesMut::with_capacity(64 * 1024),
+            skip: 0,
+            goaway_sent: false,
+            chunk: vec![0u8; 64 * 1024],
+        };
+        led.spawn(reading, true).map_err(|(reason, _)| reason)
+    }
+
+    /// Starts a thread that leads the connection from `reading` on; when none can be started,
+    /// the reading is given back with the reason.
+    pub(super) fn spawn(
+        self: &Arc<Self>,
+        reading: Reading,
+        first: bool,
+    ) -> Result<(), (String, Reading)> {
+        let handoff = Arc::new(Mutex::new(Some(reading)));
+        let (led, theirs) = (self.clone(), handoff.clone());
+        let started = std::thread::Builder::new()
+            .name("hms-ffi-conn".into())
+            .spawn(move || {
+                if let Some(reading) = lock(&theirs).take() {
+                    led.run(reading, first);
+                }
+            });
+        match started {
+            Ok(_) => Ok(()),
+            Err(e) => match lock(&handoff).take() {
+                Some(reading) => Err((format!("cannot start a connection thread: {e}"), reading)),
+                None => Ok(()),
+            },
+        }
+    }
+
+    fn run(self: Arc<Self>, mut reading: Reading, first: bool) {
+        crate::runtime::mark_own_thread();
+        let _enter = self.handle.enter();
+        if first {
+            if let Err(reason) = self.handshake(&mut reading) {
+                return self.close(Some(reason));
+            }
+        }
+        loop {
+            let (h, body) = match self.next(&mut reading) {
+                Ok(Some(f)) => f,
+                Ok(None) => return self.close(None),
+                Err(reason) => return self.close(Some(reason)),
+            };
+            let call = match self.conn.step(h, body) {
+                Ok(Step::Done) => continue,
+                Ok(Step::Write(bytes)) => {
+                    self.write(&bytes);
+                    continue;
+                }
+                Ok(Step::Open(call)) => call,
+                Err(reason) => return self.close(Some(reason)),
+            };
+            // The handler may run right here: let go of the reading first.
+            *lock(&self.free) = Some((reading, Instant::now()));
+            watchdog::released();
+            match self.conn.open(call, crate::runtime::spawn_eager) {
+                Ok(None) => {}
+                Ok(Some(refusal)) => self.write(&refusal),
+                Err(reason) => self.fail(&reason),
+            }
+            match self.take_back() {
+                Some(r) => reading = r,
+                // Another thread leads now.
+                None => return,
+            }
+        }
+    }
+
+    fn take_back(&self) -> Option<Reading> {
+        let taken = lock(&self.free).take().map(|(r, _)| r);
+        if taken.is_some() {
+            watchdog::taken();
+        }
+        taken
+    }
+
+    /// For the watchdog: the reading, if a handler has held it up for longer than `after`.
+    pub(super) fn stuck(&self, after: Duration) -> Option<Reading> {
+        let mut free = lock(&self.free);
+        if free
+            .as_ref()
+            .is_some_and(|(_, since)| since.elapsed() >= after)
+        {
+            return free.take().map(|(r, _)| r);
+        }
+        None
+    }
+
+    /// Gives the reading back when no thread could be started to take it.
+    pub(super) fn put_back(&self, reading: Reading) {
+        *lock(&self.free) = Some((reading, Instant::now()));
+    }
+
+    fn write(&self, bytes: &[u8]) {
+        let _ = self.handle.block_on(write_frame(&self.conn.writer, bytes));
+    }
+
+    /// Closes the connection after a protocol error found while another thread may lead.
+    fn fail(&self, reason: &str) {
+        tracing::warn!(peer = %self.conn.peer.address, %reason, "closing unix connection");
+        let _ = self.sock.shutdown(std::net::Shutdown::Both);
+    }
+
+    fn close(&self, reason: Option<String>) {
+        if let Some(reason) = reason {
+            self.fail(&reason);
+        }
+        // Whatever ended the connection, every call still running on it is cancelled.
+        self.conn.cancel_all();
+        self.ended.cancel();
+    }
+
+    fn handshake(&self, reading: &mut Reading) -> Result<(), String> {
+        let deadline = Some(Instant::now() + Duration::from_secs(10));
+        if !self.fill(reading, HEADER_LEN, deadline)? {
+            return Err("handshake: connection closed".into());
+        }
+        let h = parse(&reading.buf)?;
+        if h.kind != Kind::Hello || h.len as usize > 4096 {
+            return Err(format!(
+                "expected HELLO, got {:?} of {} bytes",
+                h.kind, h.len
+            ));
+        }
+        if !self.fill(reading, HEADER_LEN + h.len as usize, deadline)? {
+            return Err("handshake: connection closed".into());
+        }
+        let body = take(&mut reading.buf, h.len as usize);
+        match self.conn.hello(body) {
+            Ok(reply) => {
+                self.write(&reply);
+                Ok(())
+            }
+            Err((bye, why)) => {
+                if !bye.is_empty() {
+                    self.write(&bye);
+                }
+                Err(why)
+            }
+        }
+    }
+
+    /// The next whole frame; `None`: the connection ended between frames, or the server stopped.
+    fn next(&self, reading: &mut Reading) -> Result<Option<(frame::Header, Bytes)>, String> {
+        let max_body = self.conn.max_body();
+        loop {
+            if !self.fill(reading, HEADER_LEN, None)? {
+                return Ok(None);
+            }
+            let h = parse(&reading.buf)?;
+            let len = h.len as usize;
+            if len <= max_body {
+                if !self.fill(reading, HEADER_LEN + len, None)? {
+                    return Ok(None);
+                }
+                return Ok(Some((h, take(&mut reading.buf, len))));
+            }
+            let keep = self.conn.oversized(&h)?;
+            if !self.fill(reading, HEADER_LEN + keep, None)? {
+                return Ok(None);
+            }
+            let prefix = take(&mut reading.buf, keep);
+            reading.skip = len - keep;
+            let now = reading.skip.min(reading.buf.len());
+            reading.buf.advance(now);
+            reading.skip -= now;
+            self.write(&self.conn.too_large(&h, &prefix));
+        }
+    }
+
+    /// Reads until `need` bytes are buffered (true), or the peer closed between frames or the
+    /// server stopped (false). A draining server's GOAWAY is sent from here.
+    fn fill(
+        &self,
+        reading: &mut Reading,
+        need: usize,
+        deadline: Option<Instant>,
+    ) -> Result<bool, String> {
+        let core = &self.conn.core;
+        // While serving, a reader polls the socket for a while before it blocks (see
+        // `SpinGauge`); the handshake just waits.
+        let mut waiting: Option<(Instant, Instant)> = None;
+        loop {
+            if reading.skip == 0 && reading.buf.len() >= need {
+                if let Some((since, _)) = waiting {
+                    self.gauge.record(since.elapsed());
+                }
+                return Ok(true);
+            }
+            if core.stop().is_cancelled() {
+                return Ok(false);
+            }
+            if deadline.is_none() && !reading.goaway_sent && core.drain().is_cancelled() {
+                reading.goaway_sent = true;
+                self.write(&Connection::goaway());
+            }
+            let now = Instant::now();
+            let (_, spin_until) = *waiting.get_or_insert_with(|| match deadline {
+                None => (now, self.gauge.until(now, &JustWait)),
+                Some(_) => (now, now),
+            });
+            let readable = if now < spin_until {
+                std::hint::spin_loop();
+                true
+            } else {
+                let timeout = match deadline {
+                    None => -1,
+                    Some(d) if now >= d => return Err("no HELLO within 10s".into()),
+                    Some(d) => d.saturating_duration_since(now).as_millis() as i32 + 1,
+                };
+                let fds = (self.sock.as_raw_fd(), self.wake.0.as_raw_fd());
+                let (readable, woken) =
+                    sys::poll2(fds.0, fds.1, timeout).map_err(|e| format!("poll: {e}"))?;
+                if woken {
+                    let mut drain = [0u8; 16];
+                    while matches!((&self.wake.0).read(&mut drain), Ok(n) if n > 0) {}
+                }
+                readable
+            };
+            if !readable {
+                continue;
+            }
+            match (&self.sock).read(&mut reading.chunk) {
+                Ok(0) if reading.buf.is_empty() && reading.skip == 0 => return Ok(false),
+                Ok(0) => return Err("truncated frame".into()),
+                Ok(n) => {
+                    let dropped = reading.skip.min(n);
+                    reading.skip -= dropped;
+                    reading.buf.extend_from_slice(&reading.chunk[dropped..n]);
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+                    ) => {}
+                Err(e) => return Err(format!("read: {e}")),
+            }
+        }
+    }
+}
+
+fn parse(buf: &BytesMut) -> Result<frame::Header, String> {
+    let mut hb = [0u8; HEADER_LEN];
+    hb.copy_from_slice(&buf[..HEADER_LEN]);
+    frame::parse_header(&hb).map_err(|e| e.to_string())
+}
+
+/// Takes a frame's header and `len` bytes of body off the front of `buf`: the body.
+fn take(buf: &mut BytesMut, len: usize) -> Bytes {
+    let mut whole = buf.split_to(HEADER_LEN + len);
+    whole.split_off(HEADER_LEN).freeze()
+}
