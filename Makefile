@@ -10,7 +10,7 @@ MATRIX_DEPS   :=
 CLIPPY_PKGS   :=
 -include mk/*.mk
 
-.PHONY: all build demo test test-core test-cli test-capi test-go go-lib test-py test-matrix test-interop py-install lint fmt fmt-check clippy features-check layers-check parity bench bench-warm bench-py bench-py-payloads bench-go fuzz clean
+.PHONY: all build demo test test-core test-cli test-capi test-go go-lib test-py test-matrix test-interop py-install lint fmt fmt-check clippy features-check layers-check parity bench bench-warm bench-py bench-py-payloads bench-go bench-go-payloads fuzz clean
 
 all: build
 
@@ -135,7 +135,12 @@ bench-py-payloads: py-install
 
 ## bench-go: Go client -> Go server over unix, hms-ffi vs grpc-go, one run (p50/p99 metrics).
 bench-go: go-lib
-	cd benches/go && $(GO) test -run '^$$' -bench . -benchtime 3s
+	cd benches/go && $(GO) test -run '^$$' -bench '^Benchmark(HmsFfi|GrpcGo)' -benchtime 3s
+
+## bench-go-payloads: nested 64 B / 1 KiB / 64 KiB messages from the same Go maps, hms-ffi vs
+## grpc-go (dynamicpb messages) over unix, and hms-ffi's value path vs the stock library's.
+bench-go-payloads: go-lib
+	cd benches/go && $(GO) test -run '^$$' -bench Payload -benchtime 3s
 
 ## fuzz: property-based fuzzing of the frame decoder and value mapping with more cases.
 fuzz:

@@ -22,15 +22,27 @@ test-node: node-install
 	cd node && npx tsc --noEmit --strict --target es2020 --module commonjs --types node __test__/types-check.ts
 	NODE_PATH=$(NODE_APP)/node_modules node examples/node/greeter.js both
 
+.PHONY: node-bench-install bench-node bench-node-payloads
+NODE_BENCH = target/node-bench
+
+## node-bench-install: what the Node benches run against: the release addon, packed and installed
+## into target/node-bench, and the benches' own packages (benches/node: grpc-js, proto-loader).
+node-bench-install: node/node_modules/.package-lock.json
+	cd node && npx napi build --platform --release --js binding.js --dts binding.d.ts
+	@mkdir -p $(NODE_BENCH)
+	cd node && npm pack --pack-destination ../$(NODE_BENCH) --loglevel=error >/dev/null
+	cd $(NODE_BENCH) && npm install --no-audit --no-fund --loglevel=error --no-save ./hms-ffi-0.1.0.tgz
+	cd benches/node && npm ci --no-audit --no-fund --loglevel=error
+
 ## bench-node: 64-byte echo over unix, Node client -> Node server, hms-ffi (release addon) vs
 ## @grpc/grpc-js, in one run. The release addon is packed and installed into target/node-bench.
-bench-node: node/node_modules/.package-lock.json
-	cd node && npx napi build --platform --release --js binding.js --dts binding.d.ts
-	@mkdir -p target/node-bench
-	cd node && npm pack --pack-destination ../target/node-bench --loglevel=error >/dev/null
-	cd target/node-bench && npm install --no-audit --no-fund --loglevel=error --no-save ./hms-ffi-0.1.0.tgz
-	cd benches/node && npm ci --no-audit --no-fund --loglevel=error
-	NODE_PATH=target/node-bench/node_modules node benches/node/echo_bench.js
+bench-node: node-bench-install
+	NODE_PATH=$(NODE_BENCH)/node_modules node benches/node/echo_bench.js
+
+## bench-node-payloads: nested 64 B / 1 KiB / 64 KiB messages from the same objects, hms-ffi vs
+## @grpc/grpc-js (proto-loader) over unix, and hms-ffi's inproc value path vs protobufjs's walk.
+bench-node-payloads: node-bench-install
+	NODE_PATH=$(NODE_BENCH)/node_modules node benches/node/payload_bench.js
 
 TEST_TARGETS += test-node
 DEMO_DEPS    += node-install

@@ -11,11 +11,18 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /**
  * The response side of one call, handed to the handler with its request: headers and
- * trailers set here go back with the reply (or the error). Keys are checked by the core:
- * protocol keys (`grpc-*`, `content-type`, …) and non-printable text are `INVALID_ARGUMENT`,
- * a `Buffer` value needs a `-bin` key.
+ * trailers set here go back with the reply (or the error), and `finish` ends the call. Keys
+ * are checked by the core: protocol keys (`grpc-*`, `content-type`, …) and non-printable text
+ * are `INVALID_ARGUMENT`, a `Buffer` value needs a `-bin` key.
  */
 export declare class CallResponse {
+  /**
+   * Ends the call with the handler's outcome (a CBOR reply or an error); false when it had
+   * ended already (answered, or the caller gone). The reply is encoded and written on this
+   * thread, so a local call's answer wakes no other thread of this process. Never throws: a
+   * reply that does not convert fails the call with `INTERNAL`.
+   */
+  finish(outcome: CallOutcome): boolean
   /** Adds a response header: a string, or a `Buffer` for a `-bin` key. */
   setHeader(key: string, value: string | Buffer): void
   /** Adds a response trailer: a string, or a `Buffer` for a `-bin` key. */
@@ -69,7 +76,7 @@ export declare class Server {
    */
   constructor(schema: Schema, onCancel: (id: number) => void, security?: string | undefined | null)
   /** Registers the handler of a unary method. */
-  method(name: string, handler: (request: Buffer, info: CallInfo, response: CallResponse) => Promise<CallOutcome>): void
+  method(name: string, handler: (request: Buffer, info: CallInfo, response: CallResponse) => void): void
   /** Starts serving on `uri`; returns the URI actually bound (an ephemeral port filled in). */
   listen(uri: string): string
   /** The URIs being served. */

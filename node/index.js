@@ -59,6 +59,16 @@ class Schema {
 }
 
 /** A server: register handlers, then listen on one or more URIs. */
+/** A handler's exception as the call's outcome; an exception that cannot even be described
+ * (a throwing getter) still ends the call, with `INTERNAL`. */
+function failure (e) {
+  try {
+    return { error: errors.toNative(e) }
+  } catch (_) {
+    return { error: errors.toNative(new Error('the handler threw a value that cannot be described')) }
+  }
+}
+
 class Server {
   /**
    * @param {Schema} schema
@@ -83,17 +93,25 @@ class Server {
    */
   method (name, handler) {
     if (typeof handler !== 'function') throw new TypeError('a handler must be a function')
+    // The call ends with `response.finish(outcome)`, which encodes and writes the reply on this
+    // thread and never throws; nothing escapes this function (a rejection would end the process).
     native(() => this._native.method(name, async (request, info, response) => {
       const controller = new AbortController()
       this._calls.set(info.id, controller)
+      let outcome
       try {
         const ctx = new Context(info, controller.signal, response)
         const reply = await handler(cbor.decode(request, this._int64), ctx)
-        return { reply: encodeValue(reply) }
+        outcome = { reply: encodeValue(reply) }
       } catch (e) {
-        return { error: errors.toNative(e) }
+        outcome = failure(e)
       } finally {
         this._calls.delete(info.id)
+      }
+      try {
+        response.finish(outcome)
+      } catch (e) {
+        response.finish(failure(e))
       }
     }))
     return this

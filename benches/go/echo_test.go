@@ -72,20 +72,28 @@ func callers(b *testing.B, f func(reply *wrapperspb.BytesValue) error) {
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "calls/s")
 }
 
+// hmsServer serves the echo schema's two methods at uri.
 func hmsServer(b *testing.B, uri string) func() {
-	s, err := hmsffi.SchemaFromSource("echo.proto", schema)
+	return hmsListen(b, uri, "echo.proto", schema, func(srv *hmsffi.Server) error {
+		err := hmsffi.HandleProto(srv, "bench.v1.Echo/Echo", func(ctx context.Context, req *wrapperspb.BytesValue) (proto.Message, error) {
+			return req, nil
+		})
+		if err != nil {
+			return err
+		}
+		return srv.Handle("bench.v1.Echo/EchoBlob", func(ctx context.Context, req map[string]any) (map[string]any, error) { return req, nil })
+	})
+}
+
+// hmsListen compiles the .proto text source, lets register add the handlers and serves at uri;
+// the returned func shuts the server down.
+func hmsListen(b *testing.B, uri, name, source string, register func(*hmsffi.Server) error) func() {
+	s, err := hmsffi.SchemaFromSource(name, source)
 	if err != nil {
 		b.Fatal(err)
 	}
 	srv, _ := hmsffi.NewServer(s)
-	err = hmsffi.HandleProto(srv, "bench.v1.Echo/Echo", func(ctx context.Context, req *wrapperspb.BytesValue) (proto.Message, error) {
-		return req, nil
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	err = srv.Handle("bench.v1.Echo/EchoBlob", func(ctx context.Context, req map[string]any) (map[string]any, error) { return req, nil })
-	if err != nil {
+	if err := register(srv); err != nil {
 		b.Fatal(err)
 	}
 	if _, err := srv.Listen(uri); err != nil {
@@ -94,10 +102,10 @@ func hmsServer(b *testing.B, uri string) func() {
 	return func() { srv.Shutdown(context.Background()) }
 }
 
-// hmsUnix starts an hms-ffi echo server on a unix socket and connects to it.
-func hmsUnix(b *testing.B) (*hmsffi.Client, func()) {
+// hmsUnix starts an hms-ffi server (serve, e.g. hmsServer) on a unix socket and connects to it.
+func hmsUnix(b *testing.B, serve func(b *testing.B, uri string) func()) (*hmsffi.Client, func()) {
 	uri := "unix://" + filepath.Join(b.TempDir(), "hms.sock")
-	stop := hmsServer(b, uri)
+	stop := serve(b, uri)
 	c, err := hmsffi.Connect(context.Background(), uri)
 	if err != nil {
 		b.Fatal(err)
@@ -106,7 +114,7 @@ func hmsUnix(b *testing.B) (*hmsffi.Client, func()) {
 }
 
 func BenchmarkHmsFfiUnix(b *testing.B) {
-	c, stop := hmsUnix(b)
+	c, stop := hmsUnix(b, hmsServer)
 	defer stop()
 	req, reply := wrapperspb.Bytes(payload), &wrapperspb.BytesValue{}
 	measure(b, func() error { return c.Call(context.Background(), "bench.v1.Echo/Echo", req, reply) })
@@ -136,8 +144,9 @@ func BenchmarkHmsFfiInproc(b *testing.B) {
 	measure(b, func() error { return c.Call(context.Background(), "bench.v1.Echo/Echo", req, reply) })
 }
 
-// grpcEcho starts a grpc-go echo server on a unix socket and connects to it.
-func grpcEcho(b *testing.B) (*grpc.ClientConn, func()) {
+// grpcEcho starts a grpc-go server on a unix socket whose method service/Echo decodes the
+// request into newMsg() and returns it, and connects to it.
+func grpcEcho(b *testing.B, service string, newMsg func() proto.Message) (*grpc.ClientConn, func()) {
 	path := filepath.Join(b.TempDir(), "grpc.sock")
 	lis, err := net.Listen("unix", path)
 	if err != nil {
@@ -145,10 +154,10 @@ func grpcEcho(b *testing.B) (*grpc.ClientConn, func()) {
 	}
 	srv := grpc.NewServer()
 	srv.RegisterService(&grpc.ServiceDesc{
-		ServiceName: "bench.v1.Echo",
+		ServiceName: service,
 		HandlerType: (*any)(nil),
 		Methods: []grpc.MethodDesc{{MethodName: "Echo", Handler: func(_ any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
-			req := &wrapperspb.BytesValue{}
+			req := newMsg()
 			if err := dec(req); err != nil {
 				return nil, err
 			}
@@ -163,8 +172,10 @@ func grpcEcho(b *testing.B) (*grpc.ClientConn, func()) {
 	return conn, func() { conn.Close(); srv.Stop() }
 }
 
+func newBytesValue() proto.Message { return &wrapperspb.BytesValue{} }
+
 func BenchmarkGrpcGoUnix(b *testing.B) {
-	conn, stop := grpcEcho(b)
+	conn, stop := grpcEcho(b, "bench.v1.Echo", newBytesValue)
 	defer stop()
 	req, reply := wrapperspb.Bytes(payload), &wrapperspb.BytesValue{}
 	measure(b, func() error { return conn.Invoke(context.Background(), "/bench.v1.Echo/Echo", req, reply) })
@@ -174,7 +185,7 @@ func BenchmarkGrpcGoUnix(b *testing.B) {
 }
 
 func BenchmarkHmsFfiUnix16Callers(b *testing.B) {
-	c, stop := hmsUnix(b)
+	c, stop := hmsUnix(b, hmsServer)
 	defer stop()
 	req := wrapperspb.Bytes(payload)
 	callers(b, func(reply *wrapperspb.BytesValue) error {
@@ -183,7 +194,7 @@ func BenchmarkHmsFfiUnix16Callers(b *testing.B) {
 }
 
 func BenchmarkGrpcGoUnix16Callers(b *testing.B) {
-	conn, stop := grpcEcho(b)
+	conn, stop := grpcEcho(b, "bench.v1.Echo", newBytesValue)
 	defer stop()
 	req := wrapperspb.Bytes(payload)
 	callers(b, func(reply *wrapperspb.BytesValue) error {

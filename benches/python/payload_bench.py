@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import base64
 import os
+import pathlib
 import subprocess
 import tempfile
 from typing import Any, Dict
@@ -28,25 +29,7 @@ from typing import Any, Dict
 import echo_bench
 from echo_bench import latency, pct
 
-PROTO = """
-syntax = "proto3";
-package bench.v1;
-message Item {
-  string name = 1;
-  int64 id = 2;
-  double price = 3;
-  repeated string tags = 4;
-  bytes blob = 5;
-}
-message Order {
-  string id = 1;
-  repeated Item items = 2;
-  map<string, string> labels = 3;
-  bytes payload = 4;
-  int32 status = 5;
-}
-service Orders { rpc Echo(Order) returns (Order); }
-"""
+PROTO = (pathlib.Path(__file__).resolve().parent.parent / "protos" / "orders.proto").read_text()
 METHOD = "bench.v1.Orders/Echo"
 
 

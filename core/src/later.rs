@@ -31,10 +31,12 @@ pub struct LaterReply<T> {
 }
 
 impl<T> LaterReply<T> {
-    /// Answers the call; false when it was answered already or nobody waits any more.
+    /// Answers the call; false when it was answered already or nobody waits any more. A call
+    /// read on a `unix://` connection's thread is finished (its reply encoded and written) on
+    /// the thread that answers it.
     pub fn send(&self, result: Result<T>) -> bool {
         let tx = self.tx.lock().ok().and_then(|mut tx| tx.take());
-        tx.is_some_and(|tx| tx.send(result).is_ok())
+        tx.is_some_and(|tx| crate::eager::handing_over(|| tx.send(result).is_ok()))
     }
 }
 

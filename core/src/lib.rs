@@ -41,6 +41,7 @@
 // (docs/architecture.md, checked by scripts/check_layers.py in `make lint`).
 // base
 pub mod code;
+mod eager;
 pub mod error;
 pub mod foreign;
 pub mod limits;

@@ -92,26 +92,18 @@ pub fn block_on<F: Future>(f: F) -> Result<F::Output> {
     }
 }
 
-/// Runs `fut` on the shared runtime after polling it once on the calling thread, where whatever
-/// it can do at once (encoding and writing a request) is done before any hand-off. The hand-off
-/// to a worker thread then overlaps with the peer's work instead of delaying the request by a
-/// thread wake-up. For callers on a thread of their own, such as Node's event loop, whose calls
-/// settle from the runtime.
+/// Runs `fut` as a task of the caller's runtime (or the shared one) that is polled first on
+/// the calling thread, where whatever it can do at once (encoding and writing a request, running
+/// a handler that is ready at once and writing its reply) is done before any hand-off. When it
+/// waits, what wakes it decides where it goes on: a reply handed over by a binding's own thread
+/// (a queued call's `reply`, a [`LaterReply`](crate::later::LaterReply)) finishes it on that
+/// thread; anything else on the runtime. For callers on a thread of their own, such as Node's
+/// event loop or a `unix://` connection's thread.
 pub fn spawn_eager<F>(fut: F)
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    let handle = handle();
-    let mut fut = Box::pin(fut);
-    let polled = {
-        let _enter = handle.enter();
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        fut.as_mut().poll(&mut cx)
-    };
-    if polled.is_pending() {
-        // The task polls it again, with its own waker.
-        handle.spawn(fut);
-    }
+    crate::eager::start(handle(), fut);
 }
 
 /// A task that is aborted when this handle is dropped.

@@ -2,29 +2,49 @@
 //! headers and trailers (gRPC initial and trailing metadata).
 
 use hms_ffi_core as core;
+use hms_ffi_core::later::LaterReply;
 use napi::bindgen_prelude::{Buffer, Either};
 use napi_derive::napi;
 
-use crate::error::js;
+use crate::error::{from_native, js, CallOutcome};
+use crate::values::from_js;
 
 /// The response side of one call, handed to the handler with its request: headers and
-/// trailers set here go back with the reply (or the error). Keys are checked by the core:
-/// protocol keys (`grpc-*`, `content-type`, …) and non-printable text are `INVALID_ARGUMENT`,
-/// a `Buffer` value needs a `-bin` key.
+/// trailers set here go back with the reply (or the error), and `finish` ends the call. Keys
+/// are checked by the core: protocol keys (`grpc-*`, `content-type`, …) and non-printable text
+/// are `INVALID_ARGUMENT`, a `Buffer` value needs a `-bin` key.
 #[napi]
 #[derive(Debug)]
 pub struct CallResponse {
     ctx: core::Context,
+    reply: LaterReply<core::Value>,
 }
 
 impl CallResponse {
-    pub(crate) fn new(ctx: core::Context) -> CallResponse {
-        CallResponse { ctx }
+    pub(crate) fn new(ctx: core::Context, reply: LaterReply<core::Value>) -> CallResponse {
+        CallResponse { ctx, reply }
     }
 }
 
 #[napi]
 impl CallResponse {
+    /// Ends the call with the handler's outcome (a CBOR reply or an error); false when it had
+    /// ended already (answered, or the caller gone). The reply is encoded and written on this
+    /// thread, so a local call's answer wakes no other thread of this process. Never throws: a
+    /// reply that does not convert fails the call with `INTERNAL`.
+    #[napi]
+    pub fn finish(&self, outcome: CallOutcome) -> bool {
+        let result = match (outcome.error, outcome.reply) {
+            (Some(e), _) => Err(from_native(e)),
+            (None, Some(reply)) => from_js(&reply),
+            (None, None) => Err(core::Error::new(
+                core::Code::Internal,
+                "handler gave no reply",
+            )),
+        };
+        self.reply.send(result)
+    }
+
     /// Adds a response header: a string, or a `Buffer` for a `-bin` key.
     #[napi]
     pub fn set_header(&self, key: String, value: Either<String, Buffer>) -> napi::Result<()> {

@@ -5,16 +5,17 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use hms_ffi_core::later::reply_later;
 use hms_ffi_core::{self as core, runtime, Code, Context, ServerOptions};
-use napi::bindgen_prelude::{Buffer, FnArgs, Object, Promise};
+use napi::bindgen_prelude::{Buffer, FnArgs, Object};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status};
 use napi_derive::napi;
 
-use crate::error::{from_native, js, CallOutcome};
+use crate::error::js;
 use crate::response::CallResponse;
 use crate::schema::Schema;
-use crate::values::{from_js, to_js, FOR_JS};
+use crate::values::{to_js, FOR_JS};
 
 /// What a handler is told about its call.
 #[napi(object)]
@@ -74,11 +75,12 @@ pub struct PeerCredentials {
     pub pid: Option<i32>,
 }
 
-/// A JavaScript handler: `(request: Buffer, info: CallInfo, response: CallResponse) =>
-/// Promise<CallOutcome>`; weak, so a registered handler does not keep the process alive by itself.
+/// A JavaScript handler: `(request: Buffer, info: CallInfo, response: CallResponse) => void`,
+/// which ends the call with `response.finish(outcome)` and never throws; weak, so a registered
+/// handler does not keep the process alive by itself.
 type Handler = ThreadsafeFunction<
     FnArgs<(Buffer, CallInfo, CallResponse)>,
-    Promise<CallOutcome>,
+    (),
     FnArgs<(Buffer, CallInfo, CallResponse)>,
     Status,
     false,
@@ -124,7 +126,7 @@ impl Server {
 
     /// Registers the handler of a unary method.
     #[napi(
-        ts_args_type = "name: string, handler: (request: Buffer, info: CallInfo, response: CallResponse) => Promise<CallOutcome>"
+        ts_args_type = "name: string, handler: (request: Buffer, info: CallInfo, response: CallResponse) => void"
     )]
     pub fn method(&self, name: String, handler: Handler) -> napi::Result<()> {
         let handler = Arc::new(handler);
@@ -139,18 +141,20 @@ impl Server {
                     id: Some(info.id),
                     on_cancel,
                 };
-                let response = CallResponse::new(ctx.clone());
-                let promise = handler
-                    .call_async((to_js(&request)?, info, response).into())
-                    .await
-                    .map_err(handler_failed)?;
-                let outcome = promise.await.map_err(handler_failed)?;
-                guard.disarm();
-                match (outcome.error, outcome.reply) {
-                    (Some(e), _) => Err(from_native(e)),
-                    (None, Some(reply)) => from_js(&reply),
-                    (None, None) => Err(core::Error::new(Code::Internal, "handler gave no reply")),
+                // The handler ends the call on the event loop's thread (`response.finish`),
+                // where the reply is encoded and written: no thread of ours waits for it.
+                let (later, reply) = reply_later();
+                let response = CallResponse::new(ctx.clone(), later);
+                let status = handler.call(
+                    (to_js(&request)?, info, response).into(),
+                    ThreadsafeFunctionCallMode::NonBlocking,
+                );
+                if status != Status::Ok {
+                    return Err(handler_failed(napi::Error::from_status(status)));
                 }
+                let result = reply.await;
+                guard.disarm();
+                result
             }
         }))
     }

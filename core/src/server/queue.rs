@@ -274,10 +274,12 @@ impl PendingCall {
         self.reply(Err(Error::unimplemented_method(&method)));
     }
 
-    /// Answers the call. The core checks the reply against the method's response type.
+    /// Answers the call. The core checks the reply against the method's response type. A call
+    /// read on a `unix://` connection's thread is finished (its reply encoded and written) on
+    /// the answering thread, with no runtime thread woken in between.
     pub fn reply(mut self, result: Result<Value>) {
         if let Some(tx) = self.reply.take() {
-            let _ = tx.send(result);
+            let _ = crate::eager::handing_over(|| tx.send(result));
         }
     }
 }
