@@ -135,7 +135,7 @@ bench-py-payloads: py-install
 
 ## bench-go: Go client -> Go server over unix, hms-ffi vs grpc-go, one run (p50/p99 metrics).
 bench-go: go-lib
-	cd benches/go && $(GO) test -run '^$$' -bench '^Benchmark(HmsFfi|GrpcGo)' -benchtime 3s
+	cd benches/go && $(GO) test -run '^$$' -bench '^Benchmark(HmsFfi|GrpcGo|Raw)' -benchtime 3s
 
 ## bench-go-payloads: nested 64 B / 1 KiB / 64 KiB messages from the same Go maps, hms-ffi vs
 ## grpc-go (dynamicpb messages) over unix, and hms-ffi's value path vs the stock library's.

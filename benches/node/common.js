@@ -1,13 +1,15 @@
 'use strict'
 // What the Node benches (echo_bench.js, payload_bench.js) share: the echo servers each runs in
-// a child process (the bench's own file started with `serve-hms`/`serve-grpc` and a URI), the
-// grpc-js client of the same service, and sequential latencies.
+// a child process (the bench's own file started with `serve-hms`/`serve-grpc` and a URI, or
+// `serve-raw` and a socket path), the grpc-js client of the same service, the raw
+// length-prefixed socket client, and sequential latencies.
 //
 // A bench is described by `{ proto, file, method, loaderOptions }`: the .proto text, its file
 // name, the echoed method (`package.Service/Method`) and the @grpc/proto-loader options
 // (undefined for the loader's defaults).
 
 const fs = require('node:fs')
+const net = require('node:net')
 const os = require('node:os')
 const path = require('node:path')
 const { spawn } = require('node:child_process')
@@ -48,6 +50,67 @@ function serveGrpc (bench, uri) {
   process.once('SIGTERM', () => server.forceShutdown())
 }
 
+/** A 'data' listener that cuts a byte stream into frames (a 4-byte big-endian length, then the
+ * body), however reads split or join them, and calls `onFrame` with each whole frame, header
+ * included. */
+function frameReader (onFrame) {
+  let buf = Buffer.alloc(0)
+  return (chunk) => {
+    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk])
+    while (buf.length >= 4) {
+      const end = 4 + buf.readUInt32BE(0)
+      if (buf.length < end) break
+      onFrame(buf.subarray(0, end))
+      buf = buf.subarray(end)
+    }
+  }
+}
+
+/** `body` with its 4-byte big-endian length in front. */
+function rawFrame (body) {
+  const frame = Buffer.allocUnsafe(4 + body.length)
+  frame.writeUInt32BE(body.length, 0)
+  body.copy(frame, 4)
+  return frame
+}
+
+/** The raw echo: every length-prefixed frame read on a connection is written back as is. */
+function serveRaw (path) {
+  const sockets = new Set()
+  const server = net.createServer((socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+    socket.on('error', () => {})
+    socket.on('data', frameReader((frame) => socket.write(frame)))
+  })
+  server.listen(path, () => console.log('ready'))
+  process.once('SIGTERM', () => {
+    server.close()
+    for (const socket of sockets) socket.destroy()
+  })
+}
+
+/** One connection to the raw echo at `path`: `call(frame)` writes a frame made by rawFrame and
+ * resolves with the body of its reply. Calls may overlap: the server answers in order, so the
+ * replies settle the calls first in, first out. */
+async function rawClient (path) {
+  const socket = net.connect(path)
+  await new Promise((resolve, reject) => {
+    socket.once('connect', resolve)
+    socket.once('error', reject)
+  })
+  const waiting = []
+  socket.on('data', frameReader((frame) => waiting.shift().resolve(frame.subarray(4))))
+  socket.on('error', (e) => {
+    for (const w of waiting.splice(0)) w.reject(e)
+  })
+  const call = (frame) => new Promise((resolve, reject) => {
+    waiting.push({ resolve, reject })
+    socket.write(frame)
+  })
+  return { call, close: () => socket.destroy() }
+}
+
 /** Serves the bench when this process was started as one of its servers (argv: mode, URI);
  * false when it was not. */
 function runChildServer (bench) {
@@ -56,6 +119,8 @@ function runChildServer (bench) {
     serveHms(bench, uri).then(() => console.log('ready'))
   } else if (mode === 'serve-grpc') {
     serveGrpc(bench, uri)
+  } else if (mode === 'serve-raw') {
+    serveRaw(uri)
   } else {
     return false
   }
@@ -71,10 +136,10 @@ function startServer (script, mode, uri) {
   })
 }
 
-/** The URIs of the two servers' unix sockets, in a new temp dir. */
+/** The URIs of the two servers' unix sockets and the raw echo's socket path, in a new temp dir. */
 function unixUris () {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hms-node-bench-'))
-  return { hmsUri: `unix://${dir}/hms.sock`, grpcUri: `unix://${dir}/grpc.sock` }
+  return { hmsUri: `unix://${dir}/hms.sock`, grpcUri: `unix://${dir}/grpc.sock`, rawPath: `${dir}/raw.sock` }
 }
 
 /** A grpc-js client of the bench's service: `call(request)` resolves with the reply. */
@@ -104,4 +169,4 @@ function pct (times, q) {
   return times[Math.floor(times.length * q)]
 }
 
-module.exports = { grpcService, grpcClient, runChildServer, startServer, unixUris, latency, pct }
+module.exports = { grpcService, grpcClient, rawClient, rawFrame, runChildServer, startServer, unixUris, latency, pct }

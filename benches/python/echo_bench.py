@@ -1,6 +1,8 @@
-"""64-byte echo: Python client -> Python server over a unix socket, hms-ffi against grpcio.
+"""64-byte echo: Python client -> Python server over a unix socket, hms-ffi against grpcio and
+against the floor, a raw length-prefixed socket echo in Python (a thread per connection reading
+4-byte big-endian lengths and bodies, writing them back).
 
-Both servers run in their own process; the clients run here, in the same run:
+The servers run in their own process; the clients run here, in the same run:
   * sequential p50/p99 of one caller,
   * throughput of 16 caller threads,
   * hms-ffi over inproc:// (same process) for reference.
@@ -54,6 +56,56 @@ def serve_grpc(sock: str, service: str = "bench.v1.Echo", workers: int = 16, **s
     server.wait_for_termination()
 
 
+def serve_raw(sock: str) -> None:
+    """A raw echo of 4-byte big-endian length-prefixed frames on `sock` (prints "ready")."""
+    import socket
+
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(sock)
+    listener.listen(64)
+    print("ready", flush=True)
+
+    def echo(conn: socket.socket) -> None:
+        with conn:
+            while True:
+                head = recv_exact(conn, 4)
+                if not head:
+                    return
+                conn.sendall(head + recv_exact(conn, int.from_bytes(head, "big")))
+
+    while True:
+        conn, _ = listener.accept()
+        threading.Thread(target=echo, args=(conn,), daemon=True).start()
+
+
+def recv_exact(conn, n: int) -> bytes:
+    """`n` bytes from `conn`, or b"" when the peer closed first."""
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = conn.recv(n - len(buf))
+        if not chunk:
+            return b""
+        buf += chunk
+    return bytes(buf)
+
+
+class RawClient:
+    """A raw echo client with one connection per calling thread."""
+
+    def __init__(self, sock: str) -> None:
+        self.sock, self.local = sock, threading.local()
+
+    def call(self, body: bytes) -> bytes:
+        import socket
+
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = self.local.conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            conn.connect(self.sock)
+        conn.sendall(len(body).to_bytes(4, "big") + body)
+        return recv_exact(conn, int.from_bytes(recv_exact(conn, 4), "big"))
+
+
 def spawn(kind: str, sock: str, script: str = __file__) -> subprocess.Popen:
     """Starts `script --serve-<kind> sock` and waits for its "ready"."""
     proc = subprocess.Popen([sys.executable, script, f"--serve-{kind}", sock], stdout=subprocess.PIPE, text=True)
@@ -97,6 +149,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--serve-hms")
     ap.add_argument("--serve-grpc")
+    ap.add_argument("--serve-raw")
     ap.add_argument("-n", type=int, default=3000, help="sequential calls per transport")
     ap.add_argument("--seconds", type=float, default=3.0, help="throughput window")
     ap.add_argument("--threads", type=int, default=16)
@@ -105,6 +158,8 @@ def main() -> None:
         return serve_hms(args.serve_hms)
     if args.serve_grpc:
         return serve_grpc(args.serve_grpc)
+    if args.serve_raw:
+        return serve_raw(args.serve_raw)
 
     import grpc
 
@@ -112,7 +167,8 @@ def main() -> None:
 
     tmp = tempfile.mkdtemp()
     hms_sock, grpc_sock = os.path.join(tmp, "hms.sock"), os.path.join(tmp, "grpc.sock")
-    procs = [spawn("hms", hms_sock), spawn("grpc", grpc_sock)]
+    raw_sock = os.path.join(tmp, "raw.sock")
+    procs = [spawn("hms", hms_sock), spawn("grpc", grpc_sock), spawn("raw", raw_sock)]
     try:
         client = hms_ffi.connect(f"unix://{hms_sock}")
         req = {"data": PAYLOAD}
@@ -122,6 +178,8 @@ def main() -> None:
         stub = channel.unary_unary("/bench.v1.Echo/Echo")
         wire = b"\x0a\x40" + PAYLOAD  # Blob{data: PAYLOAD} encoded
         assert stub(wire) == wire
+        raw = RawClient(raw_sock)
+        assert raw.call(PAYLOAD) == PAYLOAD
 
         local = hms_ffi.Server(hms_ffi.Schema.from_source("echo.proto", PROTO))
         local.add_method(METHOD, lambda r, c: r)
@@ -133,6 +191,7 @@ def main() -> None:
             ("hms-ffi unix", lambda: client.call(METHOD, req)),
             ("grpcio unix", lambda: stub(wire)),
             ("hms-ffi inproc", lambda: inproc.call(METHOD, req)),
+            ("raw unix echo", lambda: raw.call(PAYLOAD)),
         ]:
             lat = latency(fn, args.n)
             tput = throughput(fn, args.threads, args.seconds)
@@ -142,7 +201,8 @@ def main() -> None:
             print(f"{name:<16} {p50:9.1f} {p99:9.1f} {mean:9.1f} {tput:20.0f}")
         hms, grpc_row = rows[0], rows[1]
         print(f"\nratios: hms-ffi/grpcio p50 = {hms[1] / grpc_row[1]:.3f} (target <= 0.1), "
-              f"throughput hms-ffi/grpcio = {hms[4] / grpc_row[4]:.2f}x (target >= 5x)")
+              f"throughput hms-ffi/grpcio = {hms[4] / grpc_row[4]:.2f}x (target >= 5x), "
+              f"hms-ffi/raw echo p50 = {hms[1] / rows[3][1]:.2f}x (target <= 2x)")
         local.shutdown()
     finally:
         for p in procs:

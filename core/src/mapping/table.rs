@@ -122,8 +122,10 @@ impl Table {
 const MAX_TABLES: usize = 4096;
 
 thread_local! {
-    /// By full name; a table is used only for the very descriptor (same pool) it was made of.
-    static TABLES: RefCell<HashMap<String, Arc<Table>>> = RefCell::new(HashMap::new());
+    /// By full name, one per descriptor pool (a table is used only for the very descriptor it
+    /// was made of): an `inproc://` call walks the client's and the server's descriptors of
+    /// the same types on one thread.
+    static TABLES: RefCell<HashMap<String, Vec<Arc<Table>>>> = RefCell::new(HashMap::new());
 }
 
 /// The table of a message the one-pass reader and writer walk with `budget` levels of nesting
@@ -140,16 +142,22 @@ pub(super) fn walkable(desc: &MessageDescriptor, budget: usize) -> Option<Arc<Ta
 pub(super) fn table(desc: &MessageDescriptor) -> Arc<Table> {
     TABLES.with(|tables| {
         let mut tables = tables.borrow_mut();
-        if let Some(t) = tables.get(desc.full_name()) {
-            if t.desc == *desc {
-                return t.clone();
-            }
+        if let Some(t) = tables
+            .get(desc.full_name())
+            .and_then(|same_name| same_name.iter().find(|t| t.desc == *desc))
+        {
+            return t.clone();
         }
         if tables.len() >= MAX_TABLES {
             tables.clear();
         }
         let t = Arc::new(Table::new(desc));
-        tables.insert(desc.full_name().to_string(), t.clone());
+        let same_name = tables.entry(desc.full_name().to_string()).or_default();
+        // A name made again and again (new schemas of one program) keeps its newest few.
+        if same_name.len() >= 8 {
+            same_name.remove(0);
+        }
+        same_name.push(t.clone());
         t
     })
 }
