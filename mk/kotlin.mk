@@ -1,5 +1,6 @@
 # Kotlin and Swift through UniFFI (uniffi/ -> kotlin/, swift/). See docs/uniffi.md.
 MVN ?= mvn
+KOTLIN_BENCH_ARGS ?=
 
 .PHONY: uniffi-lib uniffi-gen test-kotlin kotlin-install bench-kotlin
 
@@ -27,14 +28,15 @@ test-kotlin: uniffi-lib
 		awk -F'[:,]' '{r+=$$2; f+=$$4+$$6; s+=$$8} END {printf "kotlin: %d passed, %d failed\n", r-f-s, f}'
 
 ## bench-kotlin: 64-byte echo over unix, Kotlin client -> Kotlin server, with the Python and
-## Go hms-ffi figures measured in the same run (ratios at the end).
+## Go hms-ffi figures measured in the same run, the floor (a raw java.nio unix-socket echo) and
+## grpc-java over unix (ratios at the end). KOTLIN_BENCH_ARGS="-n 300" for a short smoke run.
 ## The Kotlin side loads a release build of the library, like Python's wheel and Go's C ABI
 ## (the first time this compiles hms-ffi-uniffi and the uniffi runtime in release: a few minutes).
 bench-kotlin: kotlin-install py-install go-lib
 	$(CARGO) build --release -p hms-ffi-uniffi
 	$(PY_VENV)/bin/pip install -q grpcio
 	HMS_LIB_DIR=$(CURDIR)/target/release $(PY_VENV)/bin/python benches/kotlin/bench.py \
-		--python $(PY_VENV)/bin/python --go $(GO)
+		--python $(PY_VENV)/bin/python --go $(GO) $(KOTLIN_BENCH_ARGS)
 
 TEST_TARGETS += test-kotlin
 MATRIX_DEPS  += kotlin-install

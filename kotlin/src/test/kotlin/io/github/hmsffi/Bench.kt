@@ -13,7 +13,9 @@ import kotlin.system.exitProcess
 private const val PROTO = """syntax = "proto3"; package bench.v1; message Blob { bytes data = 1; }
 service Echo { rpc Echo(Blob) returns (Blob); rpc EchoRaw(Blob) returns (Blob); }"""
 
-private fun measure(name: String, n: Int, call: () -> Unit) {
+/** Warms up, then `n` sequential calls; prints `kotlin NAME p50 .. µs p99 .. µs` (the line
+ * bench.py reads). Shared with RawBench.kt and GrpcBench.kt, so every row is timed alike. */
+internal fun measure(name: String, n: Int, call: () -> Unit) {
     repeat(minOf(2000, n)) { call() }
     val lat = LongArray(n)
     for (i in 0 until n) {
