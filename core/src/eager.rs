@@ -47,14 +47,15 @@ struct Task {
 }
 
 /// Starts `fut` on the calling thread (see the module docs): it runs until it first waits,
-/// here; what wakes it later decides where it goes on.
-pub(crate) fn start(handle: Handle, fut: impl Future<Output = ()> + Send + 'static) {
+/// here; what wakes it later decides where it goes on. True when it finished here.
+pub(crate) fn start(handle: Handle, fut: impl Future<Output = ()> + Send + 'static) -> bool {
     let task = Arc::new(Task {
         job: Mutex::new(Some(Box::pin(fut))),
         state: AtomicU8::new(IDLE),
         handle,
     });
     task.run();
+    task.state.load(Ordering::Acquire) == DONE
 }
 
 impl Task {

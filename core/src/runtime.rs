@@ -98,12 +98,12 @@ pub fn block_on<F: Future>(f: F) -> Result<F::Output> {
 /// waits, what wakes it decides where it goes on: a reply handed over by a binding's own thread
 /// (a queued call's `reply`, a [`LaterReply`](crate::later::LaterReply)) finishes it on that
 /// thread; anything else on the runtime. For callers on a thread of their own, such as Node's
-/// event loop or a `unix://` connection's thread.
-pub fn spawn_eager<F>(fut: F)
+/// event loop or a `unix://` connection's thread. True when it finished on the calling thread.
+pub fn spawn_eager<F>(fut: F) -> bool
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    crate::eager::start(handle(), fut);
+    crate::eager::start(handle(), fut)
 }
 
 /// A task that is aborted when this handle is dropped.

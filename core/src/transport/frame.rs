@@ -120,6 +120,19 @@ pub fn parse_header(b: &[u8; HEADER_LEN]) -> std::result::Result<Header, WireErr
     })
 }
 
+/// The header at the front of `buf`, which holds at least [`HEADER_LEN`] bytes.
+pub(crate) fn peek_header(buf: &[u8]) -> std::result::Result<Header, WireError> {
+    let mut hb = [0u8; HEADER_LEN];
+    hb.copy_from_slice(&buf[..HEADER_LEN]);
+    parse_header(&hb)
+}
+
+/// Takes a whole frame (header and `len` bytes of body) off the front of `buf`: its body.
+pub(crate) fn split_frame(buf: &mut BytesMut, len: usize) -> Bytes {
+    let mut whole = buf.split_to(HEADER_LEN + len);
+    whole.split_off(HEADER_LEN).freeze()
+}
+
 /// Writes one frame into a fresh buffer.
 pub fn encode_frame(kind: Kind, flags: u8, stream: u32, body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER_LEN + body.len());

@@ -66,6 +66,9 @@ pub(super) fn lead(
 pub(super) struct Reading {
     buf: BytesMut,
     skip: usize,
+    /// The last call finished on the reading thread: the next one may be polled for. (One that
+    /// went on elsewhere, on Ruby's or Node's thread, needs the core a poll would take.)
+    poll_next: bool,
     goaway_sent: bool,
     chunk: Vec<u8>,
 }
@@ -144,6 +147,7 @@ impl Led {
         let reading = Reading {
             buf: BytesMut::with_capacity(64 * 1024),
             skip: 0,
+            poll_next: true,
             goaway_sent: false,
             chunk: vec![0u8; 64 * 1024],
         };
@@ -201,13 +205,20 @@ impl Led {
             // The handler may run right here: let go of the reading first.
             *lock(&self.free) = Some((reading, Instant::now()));
             watchdog::released();
-            match self.conn.open(call, crate::runtime::spawn_eager) {
+            let mut here = true;
+            match self
+                .conn
+                .open(call, |task| here = crate::runtime::spawn_eager(task))
+            {
                 Ok(None) => {}
                 Ok(Some(refusal)) => self.write(&refusal),
                 Err(reason) => self.fail(&reason),
             }
             match self.take_back() {
-                Some(r) => reading = r,
+                Some(r) => {
+                    reading = r;
+                    reading.poll_next = here;
+                }
                 // Another thread leads now.
                 None => return,
             }
@@ -263,7 +274,7 @@ impl Led {
         if !self.fill(reading, HEADER_LEN, deadline)? {
             return Err("handshake: connection closed".into());
         }
-        let h = parse(&reading.buf)?;
+        let h = frame::peek_header(&reading.buf).map_err(|e| e.to_string())?;
         if h.kind != Kind::Hello || h.len as usize > 4096 {
             return Err(format!(
                 "expected HELLO, got {:?} of {} bytes",
@@ -273,7 +284,7 @@ impl Led {
         if !self.fill(reading, HEADER_LEN + h.len as usize, deadline)? {
             return Err("handshake: connection closed".into());
         }
-        let body = take(&mut reading.buf, h.len as usize);
+        let body = frame::split_frame(&mut reading.buf, h.len as usize);
         match self.conn.hello(body) {
             Ok(reply) => {
                 self.write(&reply);
@@ -295,19 +306,19 @@ impl Led {
             if !self.fill(reading, HEADER_LEN, None)? {
                 return Ok(None);
             }
-            let h = parse(&reading.buf)?;
+            let h = frame::peek_header(&reading.buf).map_err(|e| e.to_string())?;
             let len = h.len as usize;
             if len <= max_body {
                 if !self.fill(reading, HEADER_LEN + len, None)? {
                     return Ok(None);
                 }
-                return Ok(Some((h, take(&mut reading.buf, len))));
+                return Ok(Some((h, frame::split_frame(&mut reading.buf, len))));
             }
             let keep = self.conn.oversized(&h)?;
             if !self.fill(reading, HEADER_LEN + keep, None)? {
                 return Ok(None);
             }
-            let prefix = take(&mut reading.buf, keep);
+            let prefix = frame::split_frame(&mut reading.buf, keep);
             reading.skip = len - keep;
             let now = reading.skip.min(reading.buf.len());
             reading.buf.advance(now);
@@ -344,8 +355,8 @@ impl Led {
             }
             let now = Instant::now();
             let (_, spin_until) = *waiting.get_or_insert_with(|| match deadline {
-                None => (now, self.gauge.until(now, &JustWait)),
-                Some(_) => (now, now),
+                None if reading.poll_next => (now, self.gauge.until(now, &JustWait)),
+                _ => (now, now),
             });
             let readable = if now < spin_until {
                 std::hint::spin_loop();
@@ -385,16 +396,4 @@ impl Led {
             }
         }
     }
-}
-
-fn parse(buf: &BytesMut) -> Result<frame::Header, String> {
-    let mut hb = [0u8; HEADER_LEN];
-    hb.copy_from_slice(&buf[..HEADER_LEN]);
-    frame::parse_header(&hb).map_err(|e| e.to_string())
-}
-
-/// Takes a frame's header and `len` bytes of body off the front of `buf`: the body.
-fn take(buf: &mut BytesMut, len: usize) -> Bytes {
-    let mut whole = buf.split_to(HEADER_LEN + len);
-    whole.split_off(HEADER_LEN).freeze()
 }

@@ -335,9 +335,7 @@ impl Conn {
         if unread.len() < HEADER_LEN {
             return Ok(None);
         }
-        let mut hb = [0u8; HEADER_LEN];
-        hb.copy_from_slice(&unread[..HEADER_LEN]);
-        let h = frame::parse_header(&hb).map_err(|e| self.lost(&e.to_string()))?;
+        let h = frame::peek_header(unread).map_err(|e| self.lost(&e.to_string()))?;
         let len = h.len as usize;
         if len > self.max_body {
             return Err(self.lost(&format!("server sent a frame of {len} bytes")));
@@ -346,8 +344,7 @@ impl Conn {
             unread.reserve(HEADER_LEN + len - unread.len());
             return Ok(None);
         }
-        let mut whole = unread.split_to(HEADER_LEN + len);
-        Ok(Some((h, whole.split_off(HEADER_LEN).freeze())))
+        Ok(Some((h, frame::split_frame(unread, len))))
     }
 
     fn deliver(&self, h: frame::Header, body: Bytes) -> Result<()> {
