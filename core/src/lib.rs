@@ -51,6 +51,7 @@ pub mod runtime;
 mod status;
 pub mod value;
 // schema, mapping, codec
+pub mod cbor;
 pub mod codec;
 pub mod mapping;
 pub mod schema;
