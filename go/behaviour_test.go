@@ -175,24 +175,21 @@ func TestCancellationWithCallsInFlight(t *testing.T) {
 		}(ctx)
 		time.Sleep(100 * time.Millisecond) // the first is in flight before the second starts
 	}
+	// The next call to end must end CANCELLED, within 5 s.
+	endsCancelled := func(which string) {
+		select {
+		case err := <-results:
+			if hmsffi.CodeOf(err) != hmsffi.Canceled {
+				t.Fatalf("the %s call: %v", which, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("the %s call did not end when cancelled", which)
+		}
+	}
 	cancelSecond()
-	select {
-	case err := <-results:
-		if hmsffi.CodeOf(err) != hmsffi.Canceled {
-			t.Fatalf("the second call: %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the second call did not end when cancelled")
-	}
+	endsCancelled("second")
 	cancelFirst()
-	select {
-	case err := <-results:
-		if hmsffi.CodeOf(err) != hmsffi.Canceled {
-			t.Fatalf("the first call: %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the first call did not end when cancelled")
-	}
+	endsCancelled("first")
 	done := make(chan struct{})
 	go func() { ended.Wait(); close(done) }()
 	select {

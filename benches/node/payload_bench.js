@@ -23,6 +23,9 @@
 //     twice object -> Type.fromObject -> encode().finish() -> decode -> toObject (LOADER), the
 //     .proto parsed by protobuf.parse, starting from grpc-js's object.
 //
+//   * hms-ffi JS CBOR x2: the addon's JavaScript CBOR encoder and decoder alone on the same
+//     object, twice each way, as the inproc call runs them (its share of that row is printed).
+//
 // Sequential p50/p99 of one caller per size. Each row's echo is checked once before timing.
 
 const assert = require('node:assert')
@@ -89,6 +92,8 @@ function checkEcho (name, sent, received) {
 async function main () {
   const calls = Number(process.argv[2] || 1000)
   const hms = require('hms-ffi')
+  // The addon's own JavaScript CBOR walk, timed alone: what the inproc row spends in JavaScript.
+  const cbor = require('hms-ffi/lib/cbor')
   const protobuf = require('protobufjs')
   const Order = protobuf.parse(PROTO, { keepCase: true }).root.lookupType('bench.v1.Order')
 
@@ -120,9 +125,12 @@ async function main () {
         ['hms-ffi unix', () => client.call(METHOD, data), data],
         ['grpc-js unix', () => stub.call(asLoader), asLoader],
         ['hms-ffi inproc', () => inproc.call(METHOD, data), data],
-        ['protobufjs walk x2', () => walk(asLoader), asLoader]
+        ['protobufjs walk x2', () => walk(asLoader), asLoader],
+        // Not an echo of the message (no schema: int64 that fit come back as numbers), so unchecked.
+        ['hms-ffi JS CBOR x2', () => cbor.decode(cbor.encode(cbor.decode(cbor.encode(data)))), null]
       ]
       for (const [name, fn, sent] of rows) {
+        if (sent === null) continue
         checkEcho(name, sent, await fn())
         checkEcho(name, data, sent)
       }
@@ -134,7 +142,8 @@ async function main () {
         console.log(`${label.padStart(7)} ${name.padEnd(18)} ${pct(times, 0.5).toFixed(1).padStart(9)} ${pct(times, 0.99).toFixed(1).padStart(9)}   (${wire} bytes on the wire)`)
       }
       console.log(`${label.padStart(7)} ratios: unix hms/grpc-js p50 = ${(p50['hms-ffi unix'] / p50['grpc-js unix']).toFixed(3)}, ` +
-        `inproc hms / protobufjs walk = ${(p50['hms-ffi inproc'] / p50['protobufjs walk x2']).toFixed(2)}`)
+        `inproc hms / protobufjs walk = ${(p50['hms-ffi inproc'] / p50['protobufjs walk x2']).toFixed(2)}, ` +
+        `JS CBOR share of inproc = ${(p50['hms-ffi JS CBOR x2'] / p50['hms-ffi inproc']).toFixed(2)}`)
     }
     stub.close()
     client.close()

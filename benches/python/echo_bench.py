@@ -207,7 +207,7 @@ def main() -> None:
     finally:
         for p in procs:
             p.terminate()
-            p.wait()
+            p.wait(timeout=10)
 
 
 if __name__ == "__main__":

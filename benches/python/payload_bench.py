@@ -172,7 +172,7 @@ def main() -> None:
         local.shutdown()
         for p in procs:
             p.terminate()
-            p.wait()
+            p.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -260,14 +260,9 @@ fn accept(listener: &UnixListener) -> UnixStream {
     }
 }
 
-/// Reads one frame from a blocking stream.
+/// Reads one frame from a blocking stream (each has a read timeout).
 fn read_frame(s: &mut UnixStream) -> (frame::Header, Vec<u8>) {
-    let mut hb = [0u8; frame::HEADER_LEN];
-    s.read_exact(&mut hb).unwrap();
-    let h = frame::parse_header(&hb).unwrap();
-    let mut body = vec![0u8; h.len as usize];
-    s.read_exact(&mut body).unwrap();
-    (h, body)
+    common::raw::read_frame(s).expect("a frame before the read timeout")
 }
 
 #[test]

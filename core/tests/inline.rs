@@ -7,15 +7,15 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use common::raw::{hello, raw, read_frame};
 use common::{conformance_schema, msg, unix_uri};
-use hms_ffi_core::transport::frame::{self, CallHead, Hello, Kind, FLAG_UNARY, HEADER_LEN};
+use hms_ffi_core::transport::frame::{self, Kind};
 use hms_ffi_core::{connect_blocking, CallOptions, Codec, Context, Server, Value};
 
 const ECHO: &str = "hms.conformance.v1.Conformance/Echo";
@@ -26,17 +26,8 @@ fn text(s: &str) -> Value {
 
 /// A raw connection that has made a `slow` call and will never read its answer.
 fn start_slow_call(path: &std::path::Path) -> UnixStream {
-    let mut s = UnixStream::connect(path).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let hello = Hello::ours(1 << 22);
-    s.write_all(&frame::encode_message_frame(Kind::Hello, 0, 0, &hello))
-        .unwrap();
-    let mut hb = [0u8; HEADER_LEN];
-    s.read_exact(&mut hb).unwrap();
-    let h = frame::parse_header(&hb).unwrap();
-    let mut body = vec![0u8; h.len as usize];
-    s.read_exact(&mut body).unwrap();
-    assert_eq!(h.kind, Kind::Hello);
+    let mut s = raw(path);
+    hello(&mut s);
     s.write_all(&call_frame(1, "slow")).unwrap();
     s
 }
@@ -46,26 +37,12 @@ fn call_frame(id: u32, text_: &str) -> Vec<u8> {
     let schema = conformance_schema();
     let input = schema.method(ECHO).unwrap().input();
     let payload = Codec::Proto.encode(Some(&input), &text(text_), 64).unwrap();
-    let head = CallHead {
-        method: ECHO.into(),
-        ..CallHead::default()
-    };
-    frame::encode_message_frame(
-        Kind::Call,
-        FLAG_UNARY,
-        id,
-        &head.to_header(Bytes::from(payload)),
-    )
+    common::raw::call_frame(ECHO, id, payload)
 }
 
-/// The next frame's header from `s`, its body skipped.
+/// The next frame's header from `s` (within the connection's 5 s read timeout).
 fn next_header(s: &mut UnixStream) -> frame::Header {
-    let mut hb = [0u8; HEADER_LEN];
-    s.read_exact(&mut hb).unwrap();
-    let h = frame::parse_header(&hb).unwrap();
-    let mut body = vec![0u8; h.len as usize];
-    s.read_exact(&mut body).unwrap();
-    h
+    read_frame(s).expect("a frame within 5 s").0
 }
 
 fn wait_until(what: &str, done: impl Fn() -> bool) {

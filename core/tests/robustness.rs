@@ -5,14 +5,14 @@
 
 mod common;
 
+use common::raw::{hello, raw, read_frame};
+
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 use bytes::Bytes;
-use hms_ffi_core::transport::frame::{
-    self, CallHead, Hello, Kind, Trailer, FLAG_UNARY, HEADER_LEN,
-};
+use hms_ffi_core::transport::frame::{self, CallHead, Hello, Kind, Trailer, FLAG_UNARY};
 use hms_ffi_core::{connect_blocking, CallOptions, Code, Value};
 use prost::Message;
 
@@ -36,34 +36,6 @@ fn fixture(name: &str) -> Fixture {
         uri,
         _server: server,
     }
-}
-
-fn raw(path: &std::path::Path) -> UnixStream {
-    let s = UnixStream::connect(path).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s
-}
-
-fn hello(s: &mut UnixStream) {
-    let h = Hello {
-        magic: frame::MAGIC.into(),
-        version: frame::WIRE_VERSION,
-        max_message: 1 << 22,
-        agent: "test".into(),
-    };
-    s.write_all(&frame::encode_message_frame(Kind::Hello, 0, 0, &h))
-        .unwrap();
-    let (hdr, _) = read_frame(s).expect("HELLO back");
-    assert_eq!(hdr.kind, Kind::Hello);
-}
-
-fn read_frame(s: &mut UnixStream) -> Option<(frame::Header, Vec<u8>)> {
-    let mut hb = [0u8; HEADER_LEN];
-    s.read_exact(&mut hb).ok()?;
-    let h = frame::parse_header(&hb).unwrap();
-    let mut body = vec![0u8; h.len as usize];
-    s.read_exact(&mut body).ok()?;
-    Some((h, body))
 }
 
 /// The connection was closed by the server: reads hit EOF.
@@ -96,16 +68,7 @@ fn still_serves(uri: &str) {
 }
 
 fn call_frame(id: u32, payload: Vec<u8>) -> Vec<u8> {
-    let head = CallHead {
-        method: ECHO.into(),
-        ..CallHead::default()
-    };
-    frame::encode_message_frame(
-        Kind::Call,
-        FLAG_UNARY,
-        id,
-        &head.to_header(Bytes::from(payload)),
-    )
+    common::raw::call_frame(ECHO, id, payload)
 }
 
 #[test]

@@ -35,8 +35,9 @@ impl Server {
     }
 
     /// Registers `handler` for the unary `method`, exchanging typed JSON text. The handler runs
-    /// on the thread that read the call (an `inproc://` caller's own), and may block: the core
-    /// moves its other work to another thread first (see `docs/architecture.md`, "Threads").
+    /// on the thread that read the call (an `inproc://` caller's own, a `unix://` connection's),
+    /// and may block: the core has another thread go on with the connection's other calls (see
+    /// `docs/architecture.md`, "Threads").
     pub fn handle(&self, method: String, handler: Arc<dyn Handler>) -> HmsResult<()> {
         Ok(self.0.unary_inline(&method, move |req, ctx| {
             let reply = handler.handle(notation::to_text(&req), Arc::new(CallContext(ctx)))?;

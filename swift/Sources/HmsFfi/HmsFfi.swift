@@ -1998,8 +1998,9 @@ public protocol ServerProtocol: AnyObject, Sendable {
     
     /**
      * Registers `handler` for the unary `method`, exchanging typed JSON text. The handler runs
-     * on the thread that read the call (an `inproc://` caller's own), and may block: the core
-     * moves its other work to another thread first (see `docs/architecture.md`, "Threads").
+     * on the thread that read the call (an `inproc://` caller's own, a `unix://` connection's),
+     * and may block: the core has another thread go on with the connection's other calls (see
+     * `docs/architecture.md`, "Threads").
      */
     func handle(method: String, handler: Handler) throws 
     
@@ -2111,8 +2112,9 @@ open func endpoints() -> [String]  {
     
     /**
      * Registers `handler` for the unary `method`, exchanging typed JSON text. The handler runs
-     * on the thread that read the call (an `inproc://` caller's own), and may block: the core
-     * moves its other work to another thread first (see `docs/architecture.md`, "Threads").
+     * on the thread that read the call (an `inproc://` caller's own, a `unix://` connection's),
+     * and may block: the core has another thread go on with the connection's other calls (see
+     * `docs/architecture.md`, "Threads").
      */
 open func handle(method: String, handler: Handler)throws   {try rustCallWithError(FfiConverterTypeHmsError_lift) {
     uniffi_hms_ffi_uniffi_fn_method_server_handle(
@@ -4267,7 +4269,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hms_ffi_uniffi_checksum_method_server_endpoints() != 21402) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_hms_ffi_uniffi_checksum_method_server_handle() != 6958) {
+    if (uniffi_hms_ffi_uniffi_checksum_method_server_handle() != 22057) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_method_server_handle_raw() != 49641) {

@@ -1123,7 +1123,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_server_endpoints() != 21402) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if (lib.uniffi_hms_ffi_uniffi_checksum_method_server_handle() != 6958) {
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_server_handle() != 22057) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_server_handle_raw() != 49641) {
@@ -3963,8 +3963,9 @@ public interface ServerInterface {
     
     /**
      * Registers `handler` for the unary `method`, exchanging typed JSON text. The handler runs
-     * on the thread that read the call (an `inproc://` caller's own), and may block: the core
-     * moves its other work to another thread first (see `docs/architecture.md`, "Threads").
+     * on the thread that read the call (an `inproc://` caller's own, a `unix://` connection's),
+     * and may block: the core has another thread go on with the connection's other calls (see
+     * `docs/architecture.md`, "Threads").
      */
     fun `handle`(`method`: kotlin.String, `handler`: Handler)
     
@@ -4125,8 +4126,9 @@ open class Server: Disposable, AutoCloseable, ServerInterface
     
     /**
      * Registers `handler` for the unary `method`, exchanging typed JSON text. The handler runs
-     * on the thread that read the call (an `inproc://` caller's own), and may block: the core
-     * moves its other work to another thread first (see `docs/architecture.md`, "Threads").
+     * on the thread that read the call (an `inproc://` caller's own, a `unix://` connection's),
+     * and may block: the core has another thread go on with the connection's other calls (see
+     * `docs/architecture.md`, "Threads").
      */
     @Throws(HmsException::class)override fun `handle`(`method`: kotlin.String, `handler`: Handler)
         = 
