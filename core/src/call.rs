@@ -65,6 +65,15 @@ pub trait Blocker {
     /// the call's token (`CallOptions::cancel`), which makes `wait` return.
     fn block(&self, wait: &mut dyn FnMut());
 
+    /// Runs the transport part of a call made with a binding's own objects (sending, waiting,
+    /// reading the reply; see `Client::call_native_blocking_in`), between the walks of the
+    /// request and the reply: a binding that needs its runtime's lock only for those walks
+    /// gives it up here (Python's GIL). By default it just runs `call`, whose waits go through
+    /// [`block`](Blocker::block).
+    fn unlocked(&self, call: &mut dyn FnMut()) {
+        call()
+    }
+
     /// How long a call polls for its reply before it blocks, when replies lately came that
     /// fast and the machine has a core to spare for the server: [`crate::runtime::spin_time`]
     /// by default.

@@ -4,7 +4,7 @@ use prost::Message;
 use prost_reflect::{DynamicMessage, MessageDescriptor};
 
 use crate::error::{Code, Error, Result};
-use crate::mapping::{self, json, DecodeOptions, MapOptions};
+use crate::mapping::{self, json, DecodeOptions, Input, MapOptions, Output, ValueOut};
 use crate::value::Value;
 
 /// How a message is written on the wire.
@@ -58,27 +58,44 @@ impl Codec {
         value: &Value,
         max_depth: usize,
     ) -> Result<Vec<u8>> {
+        never(self.encode_input(desc, &value, max_depth))
+    }
+
+    /// Encodes a binding's own objects ([`Input`]): plainly valid protobuf in one pass with no
+    /// `Value` tree, the rest through the tree [`Input::to_value`] gives, exactly as
+    /// [`encode`](Codec::encode) would. The outer error is the binding's conversion failing.
+    pub fn encode_input<I: Input>(
+        self,
+        desc: Option<&MessageDescriptor>,
+        input: &I,
+        max_depth: usize,
+    ) -> std::result::Result<Result<Vec<u8>>, I::Error> {
+        if let (Codec::Proto, Some(d)) = (self, desc) {
+            if let Some(bytes) = mapping::wire_out::encode(d, input, max_depth) {
+                return Ok(Ok(bytes));
+            }
+        }
+        let value = input.to_value()?;
         let opts = MapOptions {
             json: false,
             max_depth,
         };
-        match (self, desc) {
-            (Codec::Proto, Some(d)) => match mapping::wire_out::encode(d, value, max_depth) {
-                // Plainly valid values in one pass; the general path converts or refuses the
-                // rest.
-                Some(bytes) => Ok(bytes),
-                None => Ok(mapping::to_message(d, value, &opts)?.encode_to_vec()),
-            },
-            (Codec::Json, Some(d)) => {
-                let msg = mapping::to_message(d, value, &opts)?;
-                Ok(json::message_to_json(&msg, true)?.into_bytes())
+        Ok(match (self, desc) {
+            (Codec::Proto, Some(d)) => {
+                mapping::to_message(d, &value, &opts).map(|m| m.encode_to_vec())
             }
-            (Codec::Cbor, _) => encode_cbor(value),
-            (_, None) => Err(Error::new(
-                Code::FailedPrecondition,
-                format!("the {} codec needs a schema for the message", self.name()),
-            )),
-        }
+            (Codec::Json, Some(d)) => mapping::to_message(d, &value, &opts)
+                .and_then(|msg| Ok(json::message_to_json(&msg, true)?.into_bytes())),
+            (Codec::Cbor, _) => encode_cbor(&value),
+            (_, None) => Err(self.needs_schema()),
+        })
+    }
+
+    fn needs_schema(self) -> Error {
+        Error::new(
+            Code::FailedPrecondition,
+            format!("the {} codec needs a schema for the message", self.name()),
+        )
     }
 
     /// Decodes bytes into a value. `desc` is required for `Proto` and `Json`.
@@ -99,41 +116,59 @@ impl Codec {
         max_depth: usize,
         o: DecodeOptions,
     ) -> Result<Value> {
-        match (self, desc) {
+        never(self.decode_output(desc, bytes, max_depth, o, &mut ValueOut))
+    }
+
+    /// Decodes bytes into a binding's own objects ([`Output`]): a valid protobuf message in
+    /// one pass with no `Value` tree, the rest through the tree [`decode_with`](Codec::decode_with)
+    /// gives. The outer error is the binding failing to make its objects.
+    pub fn decode_output<O: Output>(
+        self,
+        desc: Option<&MessageDescriptor>,
+        bytes: &[u8],
+        max_depth: usize,
+        o: DecodeOptions,
+        out: &mut O,
+    ) -> std::result::Result<Result<O::Node>, O::Error> {
+        let value = match (self, desc) {
             (Codec::Proto, Some(d)) => {
                 // Valid messages in one pass; the general path below for the rest, and for
                 // the errors.
-                if let Some(v) = mapping::wire::decode(d, bytes, max_depth, o) {
-                    return Ok(v);
+                if let Some(node) = mapping::wire::decode(d, bytes, max_depth, o, out) {
+                    return Ok(Ok(node));
                 }
-                let m = decode_proto(d, bytes)?;
-                if !message_within(&m, max_depth) {
-                    return Err(Error::resource_exhausted(
-                        "NESTING_TOO_DEEP",
-                        format!("message nests deeper than the limit of {max_depth}"),
-                    ));
-                }
-                Ok(mapping::from_message_with(&m, o))
+                decode_proto(d, bytes).and_then(|m| {
+                    if !message_within(&m, max_depth) {
+                        return Err(Error::resource_exhausted(
+                            "NESTING_TOO_DEEP",
+                            format!("message nests deeper than the limit of {max_depth}"),
+                        ));
+                    }
+                    Ok(mapping::from_message_with(&m, o))
+                })
             }
-            (Codec::Json, Some(d)) => {
-                let text = std::str::from_utf8(bytes).map_err(|_| {
-                    Error::new(Code::InvalidArgument, "JSON message is not valid UTF-8")
-                })?;
-                Ok(mapping::from_message_with(
-                    &json::message_from_json(d, text, max_depth)?,
-                    o,
-                ))
-            }
+            (Codec::Json, Some(d)) => std::str::from_utf8(bytes)
+                .map_err(|_| Error::new(Code::InvalidArgument, "JSON message is not valid UTF-8"))
+                .and_then(|text| json::message_from_json(d, text, max_depth))
+                .map(|m| mapping::from_message_with(&m, o)),
             (Codec::Cbor, _) => decode_cbor(bytes, max_depth),
-            (_, None) => Err(Error::new(
-                Code::FailedPrecondition,
-                format!("the {} codec needs a schema for the message", self.name()),
-            )),
+            (_, None) => Err(self.needs_schema()),
+        };
+        match value {
+            Ok(v) => out.value(v).map(Ok),
+            Err(e) => Ok(Err(e)),
         }
     }
 }
 
-/// True when messages, lists and maps in `m` nest at most `depth` deep (`m` itself is 1).
+/// The value of a conversion that cannot fail on the binding's side.
+pub(crate) fn never<T>(r: std::result::Result<T, std::convert::Infallible>) -> T {
+    match r {
+        Ok(t) => t,
+        Err(e) => match e {},
+    }
+}
+
 pub(crate) fn message_within(m: &DynamicMessage, depth: usize) -> bool {
     fn within(v: &prost_reflect::Value, depth: usize) -> bool {
         use prost_reflect::Value as V;

@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 
 use crate::context::Context;
 use crate::error::{Code, Error, Result};
+use crate::exchange::Exchange;
 use crate::metadata::response::ResponseMetadata;
 use crate::value::Value;
 
@@ -25,6 +26,19 @@ pub trait UnaryHandler: Send + Sync + 'static {
 pub trait RawHandler: Send + Sync + 'static {
     /// Handles one call.
     fn call(&self, request: Bytes, ctx: Context) -> BoxFuture<'static, Result<Bytes>>;
+}
+
+/// A unary method of a binding that walks its own objects: it makes its request from the bytes
+/// and its reply into bytes through the route's [`Exchange`], which holds the rules (limits,
+/// decoding options, a bad reply being `Internal`) as for every other handler.
+pub trait NativeHandler: Send + Sync + 'static {
+    /// Handles one call: `request` is the request's bytes in `exchange`'s codec.
+    fn call(
+        &self,
+        request: Bytes,
+        exchange: Arc<Exchange>,
+        ctx: Context,
+    ) -> BoxFuture<'static, Result<Bytes>>;
 }
 
 /// A streaming method of any kind: it reads requests from `input` and writes to `output`.
@@ -136,15 +150,10 @@ where
     }
 }
 
-/// The decoder the server gives a stream: bytes → value for one message type.
-pub(crate) type DecodeFn = Arc<dyn Fn(&[u8]) -> Result<Value> + Send + Sync>;
-/// The encoder for the responses: value → bytes, with limits checked.
-pub(crate) type EncodeFn = Arc<dyn Fn(&Value) -> Result<Bytes> + Send + Sync>;
-
 /// The requests of a streaming call, as the handler reads them.
 pub struct RequestStream {
     pub(crate) rx: mpsc::UnboundedReceiver<Bytes>,
-    pub(crate) decode: DecodeFn,
+    pub(crate) exchange: Arc<Exchange>,
 }
 
 impl std::fmt::Debug for RequestStream {
@@ -157,7 +166,7 @@ impl RequestStream {
     /// The next request; `None` once the client has finished sending.
     pub async fn next(&mut self) -> Option<Result<Value>> {
         let bytes = self.rx.recv().await?;
-        Some((self.decode)(&bytes))
+        Some(self.exchange.request_value(&bytes))
     }
 }
 
@@ -165,7 +174,7 @@ impl RequestStream {
 #[derive(Clone)]
 pub struct ResponseSink {
     pub(crate) tx: mpsc::UnboundedSender<Bytes>,
-    pub(crate) encode: EncodeFn,
+    pub(crate) exchange: Arc<Exchange>,
     pub(crate) response: Arc<ResponseMetadata>,
 }
 
@@ -181,7 +190,11 @@ impl ResponseSink {
     /// `ResourceExhausted`, and any send after the caller has gone with `Cancelled`. The first
     /// send seals the response headers (see [`Context::set_header`]).
     pub fn send(&self, value: &Value) -> Result<()> {
-        let bytes = (self.encode)(value)?;
+        self.send_bytes(self.exchange.reply_value(value)?)
+    }
+
+    /// Sends one response already encoded by the stream's [`Exchange`].
+    pub(crate) fn send_bytes(&self, bytes: Bytes) -> Result<()> {
         self.response.seal_headers();
         self.tx.send(bytes).map_err(|_| Error::cancelled())
     }
@@ -192,6 +205,7 @@ impl ResponseSink {
 pub(crate) enum Route {
     Unary(Arc<dyn UnaryHandler>),
     Raw(Arc<dyn RawHandler>),
+    Native(Arc<dyn NativeHandler>),
     Stream(Arc<dyn StreamHandler>),
 }
 

@@ -58,6 +58,7 @@ pub mod schema;
 // call
 pub mod call;
 pub mod context;
+pub mod exchange;
 pub mod handler;
 pub mod interceptor;
 pub mod later;
@@ -79,6 +80,7 @@ pub use code::Code;
 pub use codec::Codec;
 pub use context::Context;
 pub use error::{DebugInfo, Details, Error, ErrorInfo, FieldViolation, Origin, Result};
+pub use exchange::{Exchange, NativeResult};
 pub use foreign::{ErrorParts, ForeignError};
 pub use handler::{RequestStream, ResponseSink};
 pub use interceptor::Interceptor;

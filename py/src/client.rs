@@ -10,6 +10,7 @@ use crate::convert;
 use crate::errors::{self, py_result};
 use crate::ocore::{self, runtime, CallOptions, CancellationToken, Metadata};
 use crate::schema::{method_tuples, MethodTuple, Schema};
+use crate::walk::{PyIn, PyOut, WithoutGil};
 
 /// A connection to a server; the public `hms_ffi.Client` wraps it.
 #[pyclass(module = "hms_ffi._native", frozen)]
@@ -46,19 +47,25 @@ fn options(timeout: Option<f64>, metadata: Option<&Bound<'_, PyDict>>) -> PyResu
 }
 
 impl Client {
-    /// A unary call from Python: blocks without the GIL.
-    fn blocking_call(
+    /// A unary call from Python: the core walks `request` and makes the reply's objects with
+    /// the GIL held, and gives the GIL up for the call itself.
+    fn blocking_call<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         method: &str,
-        request: &Bound<'_, PyAny>,
+        request: &Bound<'py, PyAny>,
         timeout: Option<f64>,
-        metadata: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<ocore::Reply<ocore::Value>> {
-        let value = convert::from_py(request)?;
+        metadata: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<ocore::Reply<Bound<'py, PyAny>>> {
         let opts = options(timeout, metadata)?;
-        let client = &self.inner;
-        let r = py.detach(|| client.call_with_metadata_blocking(method, &value, &opts));
+        let request = PyIn(request.clone());
+        let r = self.inner.call_native_blocking_in(
+            method,
+            &request,
+            &opts,
+            &WithoutGil(py),
+            &mut PyOut(py),
+        )?;
         py_result(py, r)
     }
 }
@@ -93,8 +100,9 @@ impl Client {
         timeout: Option<f64>,
         metadata: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let reply = self.blocking_call(py, method, request, timeout, metadata)?;
-        convert::to_py(py, &reply.message)
+        Ok(self
+            .blocking_call(py, method, request, timeout, metadata)?
+            .message)
     }
 
     /// [`call`](Client::call), returning `(reply, headers, trailers)`: the response metadata
@@ -110,7 +118,7 @@ impl Client {
     ) -> PyResult<(Bound<'py, PyAny>, Dict, Dict)> {
         let reply = self.blocking_call(py, method, request, timeout, metadata)?;
         Ok((
-            convert::to_py(py, &reply.message)?,
+            reply.message,
             reply.headers.first_values(),
             reply.trailers.first_values(),
         ))

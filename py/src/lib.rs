@@ -13,6 +13,7 @@ mod errors;
 mod schema;
 mod server;
 mod threads;
+mod walk;
 
 use pyo3::prelude::*;
 

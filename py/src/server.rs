@@ -7,10 +7,12 @@ use pyo3::prelude::*;
 
 use crate::async_handler::AsyncHandler;
 use crate::context::Context;
-use crate::convert;
+use bytes::Bytes;
+
 use crate::errors::{self, py_result};
-use crate::ocore::{self, runtime};
+use crate::ocore::{self, runtime, Exchange};
 use crate::schema::Schema;
+use crate::walk::{PyIn, PyOut};
 
 /// A server for a schema; the public `hms_ffi.Server` wraps it.
 #[pyclass(module = "hms_ffi._native", frozen)]
@@ -18,21 +20,46 @@ pub(crate) struct Server {
     inner: Arc<ocore::Server>,
 }
 
-/// Runs a Python handler for one call, on the thread that read it (GIL taken here).
+/// A synchronous Python handler, run on the thread that read the call (GIL taken there). The
+/// core makes its request `dict` straight from the bytes and walks its reply `dict` into bytes
+/// (see `walk.rs`), both with the GIL it holds anyway.
+struct SyncHandler {
+    handler: Arc<Py<PyAny>>,
+}
+
+impl ocore::handler::NativeHandler for SyncHandler {
+    fn call(
+        &self,
+        request: Bytes,
+        exchange: Arc<Exchange>,
+        ctx: ocore::Context,
+    ) -> ocore::handler::BoxFuture<'static, ocore::Result<Bytes>> {
+        let handler = self.handler.clone();
+        Box::pin(async move {
+            ocore::handler::run_inline(|| run_handler(&handler, &request, &exchange, ctx))
+        })
+    }
+}
+
+/// Runs a Python handler for one call (GIL taken here).
 fn run_handler(
     handler: &Py<PyAny>,
-    value: ocore::Value,
+    request: &[u8],
+    exchange: &Exchange,
     ctx: ocore::Context,
-) -> ocore::Result<ocore::Value> {
+) -> ocore::Result<Bytes> {
     crate::threads::keep_thread_state();
     Python::attach(|py| {
-        let call = || -> PyResult<ocore::Value> {
-            let request = convert::to_py(py, &value)?;
+        let call = || -> PyResult<ocore::Result<Bytes>> {
+            let request = match exchange.request(request, &mut PyOut(py))? {
+                Ok(request) => request,
+                Err(e) => return Ok(Err(e)),
+            };
             let ctx = Bound::new(py, Context::from(ctx))?;
             let reply = handler.bind(py).call1((request, ctx))?;
-            convert::from_py(&reply)
+            exchange.reply(&PyIn(reply))
         };
-        call().map_err(|e| errors::from_py(py, e))
+        call().unwrap_or_else(|e| Err(errors::from_py(py, e)))
     })
 }
 
@@ -61,9 +88,10 @@ impl Server {
 
     /// Registers a synchronous callable `(request: dict, ctx: Context) -> dict` for a unary method.
     fn register(&self, py: Python<'_>, method: &str, handler: Py<PyAny>) -> PyResult<()> {
-        let r = self
-            .inner
-            .unary_inline(method, move |value, ctx| run_handler(&handler, value, ctx));
+        let handler = Arc::new(SyncHandler {
+            handler: Arc::new(handler),
+        });
+        let r = self.inner.unary_native(method, handler);
         py_result(py, r)
     }
 

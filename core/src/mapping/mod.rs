@@ -6,9 +6,11 @@
 
 mod decode;
 mod encode;
+mod input;
 pub mod json;
 mod native;
 pub mod notation;
+mod output;
 mod path;
 mod table;
 pub(crate) mod wire;
@@ -19,7 +21,9 @@ pub mod wkt;
 
 pub use decode::{from_message, from_message_with, DecodeOptions};
 pub use encode::to_message;
+pub use input::{Input, View};
 pub use native::{NativeDepth, NativeFail, TooDeep, NATIVE_MAX_DEPTH};
+pub use output::{Output, Scalar, ValueOut};
 
 /// How lenient [`to_message`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

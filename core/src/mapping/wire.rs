@@ -1,6 +1,7 @@
-//! Protobuf bytes → [`Value`] in one pass over the wire, guided by cached [`Table`]s: the value
-//! [`from_message_with`] gives for the decoded message, without building a `DynamicMessage`
-//! first (which cost most of a call's value path).
+//! Protobuf bytes → a binding's objects ([`Output`]: a Python `dict`, or a [`Value`]) in one
+//! pass over the wire, guided by cached [`Table`]s: the value [`from_message_with`] gives for
+//! the decoded message, without building a `DynamicMessage` first (which cost most of a call's
+//! value path) or a `Value` tree for a binding that makes its own objects.
 //!
 //! It reads what valid messages hold. Anything else — malformed bytes, nesting past the limit,
 //! a singular message field given twice (which protobuf merges), groups, proto2 files — it
@@ -10,25 +11,26 @@
 use prost_reflect::{DynamicMessage, Kind, MessageDescriptor};
 
 use super::decode::{field_value, from_message_with, DecodeOptions};
+use super::output::{Output, Scalar};
 use super::table::{walkable, Shape, Table};
-use crate::value::Value;
 
-/// `bytes` as a message of `desc`, nesting at most `max_depth` deep, or `None` for the general
-/// path.
-pub(crate) fn decode(
+/// `bytes` as a message of `desc`, nesting at most `max_depth` deep, made by `out`, or `None`
+/// for the general path.
+pub(crate) fn decode<O: Output>(
     desc: &MessageDescriptor,
     bytes: &[u8],
     max_depth: usize,
     o: DecodeOptions,
-) -> Option<Value> {
-    message(desc, bytes, max_depth, o)
+    out: &mut O,
+) -> Option<O::Node> {
+    message(desc, bytes, max_depth, o, out)
 }
 
 /// What a field read so far holds.
-enum Slot {
-    One(Value),
-    List(Vec<Value>),
-    Map(Vec<(Key, Value, Value)>),
+enum Slot<N> {
+    One(N),
+    List(Vec<N>),
+    Map(Vec<(Key, N, N)>),
 }
 
 /// A map key in protobuf's order (one map's keys are all of one kind).
@@ -41,19 +43,23 @@ enum Key {
 }
 
 /// A message with `budget` levels of nesting left (it takes one; a list or map takes one more).
-fn message(
+fn message<O: Output>(
     desc: &MessageDescriptor,
     bytes: &[u8],
     budget: usize,
     o: DecodeOptions,
-) -> Option<Value> {
+    out: &mut O,
+) -> Option<O::Node> {
     let t = walkable(desc, budget)?;
     if t.well_known {
         let m = DynamicMessage::decode(desc.clone(), bytes).ok()?;
-        return crate::codec::message_within(&m, budget).then(|| from_message_with(&m, o));
+        if !crate::codec::message_within(&m, budget) {
+            return None;
+        }
+        return out.value(from_message_with(&m, o)).ok();
     }
     let inner = budget - 1;
-    let mut slots: Vec<Option<Slot>> = (0..t.fields.len()).map(|_| None).collect();
+    let mut slots: Vec<Option<Slot<O::Node>>> = (0..t.fields.len()).map(|_| None).collect();
     let mut oneofs: Vec<(usize, usize)> = Vec::new();
     let mut r = Reader(bytes);
     while !r.0.is_empty() {
@@ -72,7 +78,7 @@ fn message(
                 if matches!(f.kind, Kind::Message(_)) && slots[i].is_some() {
                     return None;
                 }
-                slots[i] = Some(Slot::One(single(&f.kind, wire, &mut r, inner, o)?));
+                slots[i] = Some(Slot::One(single(&f.kind, wire, &mut r, inner, o, out)?));
                 if let Some(k) = f.oneof {
                     clear_other_members(&t, &mut slots, &mut oneofs, k, i);
                 }
@@ -94,17 +100,18 @@ fn message(
                             &mut packed,
                             inner - 1,
                             o,
+                            out,
                         )?);
                     }
                 } else {
-                    items.push(single(&f.kind, wire, &mut r, inner - 1, o)?);
+                    items.push(single(&f.kind, wire, &mut r, inner - 1, o, out)?);
                 }
             }
             Shape::Map(key_kind, value_kind) => {
                 if inner == 0 || wire != 2 {
                     return None;
                 }
-                let entry = entry(key_kind, value_kind, r.bytes()?, inner - 1, o)?;
+                let entry = entry(key_kind, value_kind, r.bytes()?, inner - 1, o, out)?;
                 match slots[i].get_or_insert_with(|| Slot::Map(Vec::new())) {
                     Slot::Map(entries) => entries.push(entry),
                     _ => return None,
@@ -112,15 +119,15 @@ fn message(
             }
         }
     }
-    let mut out = Vec::with_capacity(t.fields.len());
+    let mut nodes = Vec::with_capacity(t.fields.len());
     for (f, slot) in t.fields.iter().zip(slots) {
-        let value = match slot {
+        nodes.push(match slot {
             Some(Slot::One(v)) => v,
-            Some(Slot::List(items)) => Value::List(items),
+            Some(Slot::List(items)) => out.list(items)?,
             Some(Slot::Map(mut entries)) => {
                 // Sorted by key; of a key given twice the last one counts, as in a map.
                 entries.sort_by(|a, b| a.0.cmp(&b.0));
-                let mut kept: Vec<(Value, Value)> = Vec::with_capacity(entries.len());
+                let mut kept: Vec<(O::Node, O::Node)> = Vec::with_capacity(entries.len());
                 let mut last: Option<Key> = None;
                 for (key, k, v) in entries {
                     if last.as_ref() == Some(&key) {
@@ -129,20 +136,19 @@ fn message(
                     kept.push((k, v));
                     last = Some(key);
                 }
-                Value::Map(kept)
+                out.map(kept)?
             }
-            None if f.presence => Value::Null,
-            None => field_value(&f.fd, &f.default, o),
-        };
-        out.push((Value::String(f.name.clone()), value));
+            None if f.presence => out.null()?,
+            None => out.value(field_value(&f.fd, &f.default, o)).ok()?,
+        });
     }
-    Some(Value::Map(out))
+    out.message(t.fields.iter().map(|f| f.name.as_str()).zip(nodes))
 }
 
 /// Setting a oneof member unsets the member set before it.
-fn clear_other_members(
+fn clear_other_members<N>(
     t: &Table,
-    slots: &mut [Option<Slot>],
+    slots: &mut [Option<Slot<N>>],
     oneofs: &mut Vec<(usize, usize)>,
     oneof: usize,
     member: usize,
@@ -160,60 +166,65 @@ fn clear_other_members(
 }
 
 /// One map entry: its sort key, key and value (absent ones are their defaults).
-fn entry(
+fn entry<O: Output>(
     key_kind: &Kind,
     value_kind: &Kind,
     bytes: &[u8],
     budget: usize,
     o: DecodeOptions,
-) -> Option<(Key, Value, Value)> {
+    out: &mut O,
+) -> Option<(Key, O::Node, O::Node)> {
     let mut r = Reader(bytes);
     let (mut key, mut value) = (None, None);
     while !r.0.is_empty() {
         let tag = r.varint()?;
         let wire = (tag & 7) as u8;
         match tag >> 3 {
-            1 => key = Some(map_key(key_kind, wire, &mut r, o)?),
-            2 => value = Some(single(value_kind, wire, &mut r, budget, o)?),
+            1 => key = Some(map_key(key_kind, wire, &mut r, o, out)?),
+            2 => value = Some(single(value_kind, wire, &mut r, budget, o, out)?),
             _ => r.skip(wire)?,
         }
     }
     let (sort, key) = match key {
         Some(k) => k,
-        None => map_key(key_kind, wire_of(key_kind), &mut Reader(&[0; 10]), o)?,
+        None => map_key(key_kind, wire_of(key_kind), &mut Reader(&[0; 10]), o, out)?,
     };
     let value = match value {
         Some(v) => v,
         None => match value_kind {
-            Kind::Message(m) => message(m, &[], budget, o)?,
-            other => single(other, wire_of(other), &mut Reader(&[0; 10]), budget, o)?,
+            Kind::Message(m) => message(m, &[], budget, o, out)?,
+            other => single(other, wire_of(other), &mut Reader(&[0; 10]), budget, o, out)?,
         },
     };
     Some((sort, key, value))
 }
 
-fn map_key(kind: &Kind, wire: u8, r: &mut Reader<'_>, o: DecodeOptions) -> Option<(Key, Value)> {
-    let v = single(kind, wire, r, 0, o)?;
-    let sort = match (kind, &v) {
-        (Kind::String, Value::String(s)) => Key::Text(s.clone()),
-        (Kind::Bool, Value::Bool(b)) => Key::Bool(*b),
-        (Kind::Uint32 | Kind::Fixed32 | Kind::Uint64 | Kind::Fixed64, _) => Key::UInt(r_u64(&v)?),
-        (_, _) => Key::Int(i64::try_from(r_i128(&v)?).ok()?),
+fn map_key<O: Output>(
+    kind: &Kind,
+    wire: u8,
+    r: &mut Reader<'_>,
+    o: DecodeOptions,
+    out: &mut O,
+) -> Option<(Key, O::Node)> {
+    let s = scalar(kind, wire, r, o)?;
+    let sort = match (kind, &s) {
+        (Kind::String, Scalar::Str(t)) => Key::Text(t.to_string()),
+        (Kind::Bool, Scalar::Bool(b)) => Key::Bool(*b),
+        (Kind::Uint32 | Kind::Fixed32 | Kind::Uint64 | Kind::Fixed64, _) => {
+            Key::UInt(u64::try_from(as_i128(&s)?).ok()?)
+        }
+        (_, _) => Key::Int(i64::try_from(as_i128(&s)?).ok()?),
     };
-    Some((sort, v))
+    Some((sort, out.scalar(s)?))
 }
 
-fn r_i128(v: &Value) -> Option<i128> {
-    match v {
-        Value::Int(i) => Some((*i).into()),
-        Value::UInt(u) => Some((*u).into()),
-        Value::BigInt(s) => s.parse().ok(),
+fn as_i128(s: &Scalar<'_>) -> Option<i128> {
+    match s {
+        Scalar::Int(i) => Some((*i).into()),
+        Scalar::UInt(u) => Some((*u).into()),
+        Scalar::BigInt(t) => t.parse().ok(),
         _ => None,
     }
-}
-
-fn r_u64(v: &Value) -> Option<u64> {
-    u64::try_from(r_i128(v)?).ok()
 }
 
 /// The wire type a kind is written with outside a packed list.
@@ -227,54 +238,67 @@ fn wire_of(kind: &Kind) -> u8 {
 }
 
 /// A 64-bit integer as [`DecodeOptions::int64_as_bigint`] asks.
-fn wide(v: Value, o: DecodeOptions) -> Value {
-    match (o.int64_as_bigint, v) {
-        (true, Value::Int(i)) => Value::BigInt(i.to_string()),
-        (true, Value::UInt(u)) => Value::BigInt(u.to_string()),
-        (_, v) => v,
+fn wide(s: Scalar<'_>, o: DecodeOptions) -> Scalar<'_> {
+    match (o.int64_as_bigint, s) {
+        (true, Scalar::Int(i)) => Scalar::BigInt(i.to_string()),
+        (true, Scalar::UInt(u)) => Scalar::BigInt(u.to_string()),
+        (_, s) => s,
     }
 }
 
 /// One value of `kind` written with `wire`; a message has `budget` levels left.
-fn single(
+fn single<O: Output>(
     kind: &Kind,
     wire: u8,
     r: &mut Reader<'_>,
     budget: usize,
     o: DecodeOptions,
-) -> Option<Value> {
+    out: &mut O,
+) -> Option<O::Node> {
+    match kind {
+        Kind::Message(m) if wire == 2 => message(m, r.bytes()?, budget, o, out),
+        Kind::Enum(e) if wire == 0 => {
+            let n = r.varint()? as i32;
+            match e.get_value(n) {
+                Some(v) => out.scalar(Scalar::Str(v.name())),
+                None => out.scalar(Scalar::Int(n.into())),
+            }
+        }
+        _ => {
+            let s = scalar(kind, wire, r, o)?;
+            out.scalar(s)
+        }
+    }
+}
+
+/// One scalar (not a message or enum) of `kind` written with `wire`.
+fn scalar<'a>(kind: &Kind, wire: u8, r: &mut Reader<'a>, o: DecodeOptions) -> Option<Scalar<'a>> {
     if wire != wire_of(kind) {
         return None;
     }
     Some(match kind {
-        Kind::Double => Value::Float(f64::from_le_bytes(r.fixed()?)),
-        Kind::Float => Value::Float(f64::from(f32::from_le_bytes(r.fixed()?))),
-        Kind::Fixed64 => wide(Value::from(u64::from_le_bytes(r.fixed()?)), o),
-        Kind::Sfixed64 => wide(Value::Int(i64::from_le_bytes(r.fixed()?)), o),
-        Kind::Fixed32 => Value::Int(u32::from_le_bytes(r.fixed()?).into()),
-        Kind::Sfixed32 => Value::Int(i32::from_le_bytes(r.fixed()?).into()),
-        Kind::Int32 => Value::Int(i64::from(r.varint()? as i32)),
-        Kind::Uint32 => Value::Int(i64::from(r.varint()? as u32)),
+        Kind::Double => Scalar::Float(f64::from_le_bytes(r.fixed()?)),
+        Kind::Float => Scalar::Float(f64::from(f32::from_le_bytes(r.fixed()?))),
+        Kind::Fixed64 => wide(Scalar::unsigned(u64::from_le_bytes(r.fixed()?)), o),
+        Kind::Sfixed64 => wide(Scalar::Int(i64::from_le_bytes(r.fixed()?)), o),
+        Kind::Fixed32 => Scalar::Int(u32::from_le_bytes(r.fixed()?).into()),
+        Kind::Sfixed32 => Scalar::Int(i32::from_le_bytes(r.fixed()?).into()),
+        Kind::Int32 => Scalar::Int(i64::from(r.varint()? as i32)),
+        Kind::Uint32 => Scalar::Int(i64::from(r.varint()? as u32)),
         Kind::Sint32 => {
             let n = r.varint()? as u32;
-            Value::Int(i64::from((n >> 1) as i32 ^ -((n & 1) as i32)))
+            Scalar::Int(i64::from((n >> 1) as i32 ^ -((n & 1) as i32)))
         }
-        Kind::Int64 => wide(Value::Int(r.varint()? as i64), o),
-        Kind::Uint64 => wide(Value::from(r.varint()?), o),
+        Kind::Int64 => wide(Scalar::Int(r.varint()? as i64), o),
+        Kind::Uint64 => wide(Scalar::unsigned(r.varint()?), o),
         Kind::Sint64 => {
             let n = r.varint()?;
-            wide(Value::Int((n >> 1) as i64 ^ -((n & 1) as i64)), o)
+            wide(Scalar::Int((n >> 1) as i64 ^ -((n & 1) as i64)), o)
         }
-        Kind::Bool => Value::Bool(r.varint()? != 0),
-        Kind::Enum(e) => {
-            let n = r.varint()? as i32;
-            e.get_value(n).map_or(Value::Int(n.into()), |v| {
-                Value::String(v.name().to_string())
-            })
-        }
-        Kind::String => Value::String(std::str::from_utf8(r.bytes()?).ok()?.to_string()),
-        Kind::Bytes => Value::Bytes(r.bytes()?.to_vec()),
-        Kind::Message(m) => message(m, r.bytes()?, budget, o)?,
+        Kind::Bool => Scalar::Bool(r.varint()? != 0),
+        Kind::String => Scalar::Str(std::str::from_utf8(r.bytes()?).ok()?),
+        Kind::Bytes => Scalar::Bytes(r.bytes()?),
+        Kind::Enum(_) | Kind::Message(_) => return None,
     })
 }
 
@@ -328,6 +352,7 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
     use crate::codec::{decode_proto, Codec};
+    use crate::mapping::output::ValueOut;
 
     use crate::mapping::wire_fixture::{all, value, EVERY_FIELD};
 
@@ -343,12 +368,12 @@ mod tests {
                 mark_empty_objects: true,
             },
         ] {
-            let fast = decode(&desc, &bytes, 64, o).expect("read in one pass");
+            let fast = decode(&desc, &bytes, 64, o, &mut ValueOut).expect("read in one pass");
             let general = from_message_with(&decode_proto(&desc, &bytes).unwrap(), o);
             assert_eq!(format!("{fast:?}"), format!("{general:?}"));
         }
         // An empty message: every field at its default, presence fields null.
-        let fast = decode(&desc, &[], 64, DecodeOptions::default()).unwrap();
+        let fast = decode(&desc, &[], 64, DecodeOptions::default(), &mut ValueOut).unwrap();
         let general =
             from_message_with(&decode_proto(&desc, &[]).unwrap(), DecodeOptions::default());
         assert_eq!(format!("{fast:?}"), format!("{general:?}"));
@@ -362,10 +387,17 @@ mod tests {
             .encode(Some(&desc), &value(r#"{"inner": {"s": "x"}}"#), 64)
             .unwrap();
         // A singular message twice is merged by protobuf.
-        assert!(decode(&desc, &[inner.clone(), inner.clone()].concat(), 64, o).is_none());
+        assert!(decode(
+            &desc,
+            &[inner.clone(), inner.clone()].concat(),
+            64,
+            o,
+            &mut ValueOut
+        )
+        .is_none());
         // Broken bytes, and nesting past the limit.
-        assert!(decode(&desc, &inner[..inner.len() - 1], 64, o).is_none());
-        assert!(decode(&desc, &inner, 1, o).is_none());
-        assert!(decode(&desc, &inner, 2, o).is_some());
+        assert!(decode(&desc, &inner[..inner.len() - 1], 64, o, &mut ValueOut).is_none());
+        assert!(decode(&desc, &inner, 1, o, &mut ValueOut).is_none());
+        assert!(decode(&desc, &inner, 2, o, &mut ValueOut).is_some());
     }
 }

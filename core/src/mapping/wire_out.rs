@@ -1,33 +1,38 @@
-//! [`Value`] → protobuf bytes in one pass, guided by the cached [`table`]s: the bytes of the
-//! message [`to_message`] builds, without building a `DynamicMessage` first.
+//! A native input ([`Input`]: a binding's objects, or a [`Value`](crate::Value)) → protobuf bytes in one
+//! pass, guided by the cached [`table`]s: the bytes of the message [`to_message`] builds,
+//! without building a `Value` tree or a `DynamicMessage` first.
 //!
 //! It writes what is plainly valid: values of the field's own type (an `int` for an integer, a
 //! `str` or a name for an enum, …) within range. Anything else — a value `to_message` would
 //! convert or refuse, a field given twice, two members of a oneof, nesting at the limit,
-//! proto2 — it leaves to `to_message`, which converts it or reports every violation with its
-//! path exactly as before: [`encode`] returns `None` then. Well-known types are built by
-//! `to_message`, one at a time. Fields come out in number order; proto3 fields without presence
-//! are left out at their default, as protobuf encoders do.
+//! proto2, an object without a [`View`] — it leaves to `to_message`, which converts it or
+//! reports every violation with its path exactly as before: [`encode`] returns `None` then.
+//! Well-known types are built by `to_message`, one at a time. Fields come out in number order;
+//! proto3 fields without presence are left out at their default, as protobuf encoders do.
 
 use prost::Message;
 use prost_reflect::{Kind, MessageDescriptor};
 
+use super::input::{Input, View};
 use super::table::{walkable, Shape};
 use super::{to_message, MapOptions};
-use crate::value::Value;
 
-/// `value` as bytes of a `desc` message nesting at most `max_depth` deep, or `None` for
+/// `input` as bytes of a `desc` message nesting at most `max_depth` deep, or `None` for
 /// [`to_message`].
-pub(crate) fn encode(desc: &MessageDescriptor, value: &Value, max_depth: usize) -> Option<Vec<u8>> {
+pub(crate) fn encode<I: Input>(
+    desc: &MessageDescriptor,
+    input: &I,
+    max_depth: usize,
+) -> Option<Vec<u8>> {
     let mut out = Vec::new();
-    message(desc, value, max_depth, &mut out)?;
+    message(desc, input, max_depth, &mut out)?;
     Some(out)
 }
 
 /// Appends the fields of message `value`, with `budget` levels of nesting left.
-fn message(
+fn message<I: Input>(
     desc: &MessageDescriptor,
-    value: &Value,
+    value: &I,
     budget: usize,
     out: &mut Vec<u8>,
 ) -> Option<()> {
@@ -37,19 +42,20 @@ fn message(
             json: false,
             max_depth: budget,
         };
-        to_message(desc, value, &opts).ok()?.encode(out).ok()?;
+        let tree = value.to_value().ok()?;
+        to_message(desc, &tree, &opts).ok()?.encode(out).ok()?;
         return Some(());
     }
-    let Value::Map(entries) = value else {
+    if value.view() != View::Map {
         return None;
-    };
-    let mut given: Vec<(u32, usize, &Value)> = Vec::with_capacity(entries.len());
-    for (key, v) in entries {
-        let Value::String(name) = key else {
+    }
+    let mut given: Vec<(u32, usize, I)> = Vec::with_capacity(value.len_hint());
+    for (key, v) in value.entries() {
+        let View::Str(name) = key.view() else {
             return None;
         };
-        let i = t.fields.iter().position(|f| f.name == *name)?;
-        if v.is_null() {
+        let i = t.fields.iter().position(|f| f.name == name)?;
+        if v.view() == View::Null {
             continue;
         }
         if given.iter().any(|(_, j, _)| *j == i) {
@@ -69,44 +75,43 @@ fn message(
         let f = &t.fields[i];
         match &f.shape {
             Shape::Single => {
-                if !f.presence && is_default(&f.kind, v) {
+                if !f.presence && is_default(&f.kind, v.view()) {
                     continue;
                 }
-                field(number, &f.kind, v, inner, out)?;
+                field(number, &f.kind, &v, inner, out)?;
             }
             Shape::List => {
-                let Value::List(items) = v else { return None };
-                if inner == 0 {
+                if v.view() != View::List || inner == 0 {
                     return None;
                 }
-                if items.is_empty() {
+                let mut items = v.items().peekable();
+                if items.peek().is_none() {
                     continue;
                 }
                 if packable(&f.kind) {
-                    let mut packed = Vec::with_capacity(items.len() * 4);
+                    let mut packed = Vec::with_capacity(16);
                     for item in items {
-                        scalar(&f.kind, item, &mut packed)?;
+                        scalar(&f.kind, item.view(), &mut packed)?;
                     }
                     tag(number, 2, out);
                     bytes(&packed, out);
                 } else {
                     for item in items {
-                        field(number, &f.kind, item, inner - 1, out)?;
+                        field(number, &f.kind, &item, inner - 1, out)?;
                     }
                 }
             }
             Shape::Map(key_kind, value_kind) => {
-                let Value::Map(pairs) = v else { return None };
-                if inner == 0 {
+                if v.view() != View::Map || inner == 0 {
                     return None;
                 }
-                for (k, item) in pairs {
-                    if matches!(key_kind, Kind::String) != matches!(k, Value::String(_)) {
+                for (k, item) in v.entries() {
+                    if matches!(key_kind, Kind::String) != matches!(k.view(), View::Str(_)) {
                         return None;
                     }
                     let mut entry = Vec::new();
-                    field(1, key_kind, k, 0, &mut entry)?;
-                    field(2, value_kind, item, inner - 1, &mut entry)?;
+                    field(1, key_kind, &k, 0, &mut entry)?;
+                    field(2, value_kind, &item, inner - 1, &mut entry)?;
                     tag(number, 2, out);
                     bytes(&entry, out);
                 }
@@ -117,7 +122,13 @@ fn message(
 }
 
 /// One value of a field numbered `number` (a message has `budget` levels left).
-fn field(number: u32, kind: &Kind, v: &Value, budget: usize, out: &mut Vec<u8>) -> Option<()> {
+fn field<I: Input>(
+    number: u32,
+    kind: &Kind,
+    v: &I,
+    budget: usize,
+    out: &mut Vec<u8>,
+) -> Option<()> {
     match kind {
         Kind::Message(m) => {
             let mut inner = Vec::new();
@@ -126,10 +137,10 @@ fn field(number: u32, kind: &Kind, v: &Value, budget: usize, out: &mut Vec<u8>) 
             bytes(&inner, out);
         }
         Kind::String | Kind::Bytes => {
-            let b: &[u8] = match (kind, v) {
-                (Kind::String, Value::String(s)) => s.as_bytes(),
-                (Kind::Bytes, Value::Bytes(b)) => b,
-                (Kind::Bytes, Value::String(s)) => s.as_bytes(),
+            let b: &[u8] = match (kind, v.view()) {
+                (Kind::String, View::Str(s)) => s.as_bytes(),
+                (Kind::Bytes, View::Bytes(b)) => b,
+                (Kind::Bytes, View::Str(s)) => s.as_bytes(),
                 _ => return None,
             };
             tag(number, 2, out);
@@ -137,22 +148,22 @@ fn field(number: u32, kind: &Kind, v: &Value, budget: usize, out: &mut Vec<u8>) 
         }
         Kind::Double | Kind::Fixed64 | Kind::Sfixed64 => {
             tag(number, 1, out);
-            scalar(kind, v, out)?;
+            scalar(kind, v.view(), out)?;
         }
         Kind::Float | Kind::Fixed32 | Kind::Sfixed32 => {
             tag(number, 5, out);
-            scalar(kind, v, out)?;
+            scalar(kind, v.view(), out)?;
         }
         _ => {
             tag(number, 0, out);
-            scalar(kind, v, out)?;
+            scalar(kind, v.view(), out)?;
         }
     }
     Some(())
 }
 
 /// Numbers, bools and enums, without a tag (as in a packed list).
-fn scalar(kind: &Kind, v: &Value, out: &mut Vec<u8>) -> Option<()> {
+fn scalar(kind: &Kind, v: View<'_>, out: &mut Vec<u8>) -> Option<()> {
     match kind {
         Kind::Double => out.extend_from_slice(&number(v)?.to_le_bytes()),
         Kind::Float => {
@@ -183,12 +194,12 @@ fn scalar(kind: &Kind, v: &Value, out: &mut Vec<u8>) -> Option<()> {
             out.extend_from_slice(&(int(v, i64::MIN.into(), i64::MAX.into())? as i64).to_le_bytes())
         }
         Kind::Bool => match v {
-            Value::Bool(b) => varint(u64::from(*b), out),
+            View::Bool(b) => varint(u64::from(b), out),
             _ => return None,
         },
         Kind::Enum(e) => {
             let n = match v {
-                Value::String(name) => e.get_value_by_name(name)?.number(),
+                View::Str(name) => e.get_value_by_name(name)?.number(),
                 _ => int(v, i32::MIN.into(), i32::MAX.into())? as i32,
             };
             varint(n as i64 as u64, out);
@@ -199,38 +210,38 @@ fn scalar(kind: &Kind, v: &Value, out: &mut Vec<u8>) -> Option<()> {
 }
 
 /// An integer of the value's own type within `min..=max`.
-fn int(v: &Value, min: i128, max: i128) -> Option<i128> {
+fn int(v: View<'_>, min: i128, max: i128) -> Option<i128> {
     let n: i128 = match v {
-        Value::Int(i) => (*i).into(),
-        Value::UInt(u) => (*u).into(),
+        View::Int(i) => i.into(),
+        View::UInt(u) => u.into(),
         _ => return None,
     };
     (min..=max).contains(&n).then_some(n)
 }
 
-fn number(v: &Value) -> Option<f64> {
+fn number(v: View<'_>) -> Option<f64> {
     match v {
-        Value::Float(x) => Some(*x),
-        Value::Int(i) => Some(*i as f64),
-        Value::UInt(u) => Some(*u as f64),
+        View::Float(x) => Some(x),
+        View::Int(i) => Some(i as f64),
+        View::UInt(u) => Some(u as f64),
         _ => None,
     }
 }
 
 /// Whether a field without presence holds a default of its own type, which protobuf leaves
 /// out (a value of another type is not skipped: writing it fails and `to_message` reports it).
-fn is_default(kind: &Kind, v: &Value) -> bool {
+fn is_default(kind: &Kind, v: View<'_>) -> bool {
     match (kind, v) {
-        (Kind::Enum(e), Value::String(name)) => {
+        (Kind::Enum(e), View::Str(name)) => {
             e.get_value_by_name(name).is_some_and(|ev| ev.number() == 0)
         }
-        (Kind::Double | Kind::Float, Value::Float(x)) => *x == 0.0 && x.is_sign_positive(),
-        (Kind::Bool, Value::Bool(b)) => !b,
-        (Kind::String, Value::String(s)) => s.is_empty(),
-        (Kind::Bytes, Value::Bytes(b)) => b.is_empty(),
-        (Kind::Bytes, Value::String(s)) => s.is_empty(),
+        (Kind::Double | Kind::Float, View::Float(x)) => x == 0.0 && x.is_sign_positive(),
+        (Kind::Bool, View::Bool(b)) => !b,
+        (Kind::String, View::Str(s)) => s.is_empty(),
+        (Kind::Bytes, View::Bytes(b)) => b.is_empty(),
+        (Kind::Bytes, View::Str(s)) => s.is_empty(),
         (Kind::String | Kind::Bytes | Kind::Bool | Kind::Message(_), _) => false,
-        (_, Value::Int(0) | Value::UInt(0)) => true,
+        (_, View::Int(0) | View::UInt(0)) => true,
         _ => false,
     }
 }
@@ -261,6 +272,7 @@ mod tests {
     use super::*;
     use crate::codec::decode_proto;
     use crate::mapping::from_message;
+    use crate::value::Value;
 
     use crate::mapping::wire_fixture::{all, value, EVERY_FIELD};
 
@@ -274,7 +286,7 @@ mod tests {
         entries.push((Value::from("text"), Value::from("")));
         entries.push((Value::from("i32"), Value::Int(0)));
         let v = Value::Map(entries);
-        assert!(encode(&desc, &v, 64).is_none());
+        assert!(encode(&desc, &&v, 64).is_none());
         let Value::Map(mut entries) = v else {
             unreachable!()
         };
@@ -289,7 +301,7 @@ mod tests {
             (Value::Int(-1), Value::Map(Vec::new())),
         ]);
         let v = Value::Map(entries);
-        let fast = encode(&desc, &v, 64).expect("written in one pass");
+        let fast = encode(&desc, &&v, 64).expect("written in one pass");
         let general = to_message(&desc, &v, &MapOptions::default()).unwrap();
         assert_eq!(
             format!("{:?}", from_message(&decode_proto(&desc, &fast).unwrap())),
@@ -301,7 +313,7 @@ mod tests {
                 (Value::from("d"), Value::Float(d)),
                 (Value::from("f"), Value::Float(d)),
             ]);
-            let fast = encode(&desc, &v, 64).expect("written in one pass");
+            let fast = encode(&desc, &&v, 64).expect("written in one pass");
             let general = to_message(&desc, &v, &MapOptions::default()).unwrap();
             assert_eq!(
                 format!("{:?}", from_message(&decode_proto(&desc, &fast).unwrap())),
@@ -310,7 +322,7 @@ mod tests {
             );
         }
         // Defaults of fields without presence are left out; `maybe` (optional) is kept.
-        let zero = encode(&desc, &value(r#"{"i32": 0, "text": "", "maybe": 0}"#), 64).unwrap();
+        let zero = encode(&desc, &&value(r#"{"i32": 0, "text": "", "maybe": 0}"#), 64).unwrap();
         assert_eq!(zero, vec![0x98, 0x01, 0], "only field 19, as 0");
     }
 
@@ -328,10 +340,10 @@ mod tests {
             r#"{"counts": {"7": "x"}}"#,
             r#"{"by_id": {"seven": {}}}"#,
         ] {
-            assert!(encode(&desc, &value(text), 64).is_none(), "{text}");
+            assert!(encode(&desc, &&value(text), 64).is_none(), "{text}");
         }
         let nested = value(r#"{"inner": {"s": "x"}}"#);
-        assert!(encode(&desc, &nested, 1).is_none());
-        assert!(encode(&desc, &nested, 2).is_some());
+        assert!(encode(&desc, &&nested, 1).is_none());
+        assert!(encode(&desc, &&nested, 2).is_some());
     }
 }

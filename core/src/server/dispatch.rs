@@ -285,10 +285,15 @@ impl Dispatcher {
                 self.guarded(ctx, h.call(payload, ctx.clone())).await?
             }
             Route::Unary(h) => {
-                let (decode, encode) = self.codecs(&entry, head.codec)?;
-                let request = decode(&payload)?;
+                let exchange = self.exchange(&entry, head.codec)?;
+                let request = exchange.request_value(&payload)?;
                 let value = self.guarded(ctx, h.call(request, ctx.clone())).await?;
-                encode(&value)?
+                exchange.reply_value(&value)?
+            }
+            Route::Native(h) => {
+                let exchange = self.exchange(&entry, head.codec)?;
+                self.guarded(ctx, h.call(payload, exchange, ctx.clone()))
+                    .await?
             }
             Route::Stream(_) => {
                 return Err(Error::new(
@@ -318,11 +323,14 @@ impl Dispatcher {
         let result = async {
             run_before(&chain, &mut ctx)?;
             let entry = self.route(&head.method)?;
-            let (decode, encode) = self.codecs(&entry, head.codec)?;
-            let requests = RequestStream { rx: input, decode };
+            let exchange = self.exchange(&entry, head.codec)?;
+            let requests = RequestStream {
+                rx: input,
+                exchange: exchange.clone(),
+            };
             let sink = ResponseSink {
                 tx: output,
-                encode,
+                exchange: exchange.clone(),
                 response: ctx.response.clone(),
             };
             match &entry.route {
@@ -339,6 +347,18 @@ impl Dispatcher {
                             Error::new(Code::InvalidArgument, "unary call without a request")
                         })??;
                         sink.send(&h.call(req, c).await?)
+                    })
+                    .await
+                }
+                Route::Native(h) => {
+                    let h = h.clone();
+                    let c = ctx.clone();
+                    self.guarded(&ctx, async move {
+                        let mut requests = requests;
+                        let req = requests.rx.recv().await.ok_or_else(|| {
+                            Error::new(Code::InvalidArgument, "unary call without a request")
+                        })?;
+                        sink.send_bytes(h.call(req, exchange, c).await?)
                     })
                     .await
                 }

@@ -16,8 +16,8 @@ use bytes::Bytes;
 use crate::context::Context;
 use crate::error::{Code, Error, Result};
 use crate::handler::{
-    Blocking, Inline, RawFn, RequestStream, ResponseSink, Route, StreamFn, StreamHandler,
-    UnaryHandler,
+    Blocking, Inline, NativeHandler, RawFn, RequestStream, ResponseSink, Route, StreamFn,
+    StreamHandler, UnaryHandler,
 };
 use crate::interceptor::Interceptor;
 use crate::limits::Limits;
@@ -171,6 +171,14 @@ impl Server {
         let info = self.check(method, StreamingKind::Unary)?;
         let handler = Arc::new(queue.handler(&info.name));
         self.add(info, Route::Unary(handler))
+    }
+
+    /// Registers a unary handler of a binding that walks its own objects (see
+    /// [`NativeHandler`]): it makes its request and reply through the route's
+    /// [`Exchange`](crate::Exchange), so no `Value` tree is built for them.
+    pub fn unary_native(&self, method: &str, handler: Arc<dyn NativeHandler>) -> Result<()> {
+        let info = self.check(method, StreamingKind::Unary)?;
+        self.add(info, Route::Native(handler))
     }
 
     /// Registers a unary handler over protobuf bytes (for callers with generated types).

@@ -12,7 +12,8 @@ use crate::call::DescribeResponse;
 use crate::codec::Codec;
 use crate::context::Context;
 use crate::error::{Code, Error, Result};
-use crate::handler::{DecodeFn, EncodeFn, Route};
+use crate::exchange::Exchange;
+use crate::handler::Route;
 use crate::schema::MethodInfo;
 use crate::security::filter_descriptor_set;
 
@@ -74,9 +75,8 @@ impl Dispatcher {
         .into()
     }
 
-    /// Decoder for requests and encoder for responses of a route, for a codec.
-    pub(super) fn codecs(&self, entry: &RouteEntry, codec: Codec) -> Result<(DecodeFn, EncodeFn)> {
-        let depth = self.limits.max_depth;
+    /// The decoder for requests and encoder for responses of a route, for a codec.
+    pub(super) fn exchange(&self, entry: &RouteEntry, codec: Codec) -> Result<Arc<Exchange>> {
         let (input, output) = match &entry.info {
             Some(_) if codec == Codec::Cbor => {
                 return Err(Error::new(
@@ -96,29 +96,13 @@ impl Dispatcher {
                 ))
             }
         };
-        let limits = self.limits.clone();
-        let present = self.decode;
-        let decode: DecodeFn = Arc::new(move |b: &[u8]| {
-            limits.check_message(b.len(), "request")?;
-            codec.decode_with(input.as_ref(), b, depth, present)
-        });
-        let limits_out = self.limits.clone();
-        let encode: EncodeFn = Arc::new(move |v| {
-            let bytes = codec.encode(output.as_ref(), v, depth).map_err(|e| {
-                if e.code() == Code::InvalidArgument {
-                    Error::new(
-                        Code::Internal,
-                        format!("handler returned an invalid response: {}", e.message()),
-                    )
-                    .with_details(e.details().clone())
-                } else {
-                    e
-                }
-            })?;
-            limits_out.check_message(bytes.len(), "response")?;
-            Ok(Bytes::from(bytes))
-        });
-        Ok((decode, encode))
+        Ok(Arc::new(Exchange {
+            codec,
+            input,
+            output,
+            limits: self.limits.clone(),
+            present: self.decode,
+        }))
     }
 }
 

@@ -19,9 +19,11 @@ use crate::interceptor::{run_after, run_before, Interceptor};
 use crate::limits::Limits;
 use crate::mapping::{json, DecodeOptions};
 use crate::metadata::{Metadata, Reply};
-use crate::schema::{MethodInfo, Schema, StreamingKind};
+use crate::schema::{MethodInfo, Schema};
 use crate::transport::{self, ClientTransport, Endpoint, RawStream};
 use crate::value::Value;
+
+mod unary;
 
 /// Options for one call.
 #[derive(Debug, Clone, Default)]
@@ -360,115 +362,6 @@ impl Client {
             }
             None => Err(Error::unimplemented_method(method)),
         }
-    }
-
-    /// Calls a unary method with a value; returns the reply as a value.
-    pub async fn call(&self, method: &str, request: &Value, opts: &CallOptions) -> Result<Value> {
-        Ok(self
-            .call_with_metadata(method, request, opts)
-            .await?
-            .message)
-    }
-
-    /// [`call`](Client::call), returning the response headers and trailers the handler set
-    /// with the reply.
-    pub async fn call_with_metadata(
-        &self,
-        method: &str,
-        request: &Value,
-        opts: &CallOptions,
-    ) -> Result<Reply<Value>> {
-        let (info, codec, name, bytes) = self.prepare(method, request, opts)?;
-        let reply = self.call_bytes(&name, bytes, opts, codec).await?;
-        self.finish(info.as_ref(), codec, reply)
-    }
-
-    /// [`call`](Client::call) from synchronous code. On `unix://` the call is made on the
-    /// calling thread, which reads its reply itself (no runtime thread takes part); on the
-    /// other transports, and on a thread of a tokio runtime, it waits for the async call.
-    pub fn call_blocking(
-        &self,
-        method: &str,
-        request: &Value,
-        opts: &CallOptions,
-    ) -> Result<Value> {
-        Ok(self
-            .call_with_metadata_blocking(method, request, opts)?
-            .message)
-    }
-
-    /// [`call_with_metadata`](Client::call_with_metadata) from synchronous code, as
-    /// [`call_blocking`](Client::call_blocking) makes it.
-    pub fn call_with_metadata_blocking(
-        &self,
-        method: &str,
-        request: &Value,
-        opts: &CallOptions,
-    ) -> Result<Reply<Value>> {
-        self.call_with_metadata_blocking_in(method, request, opts, &JustWait)
-    }
-
-    /// [`call_with_metadata_blocking`](Client::call_with_metadata_blocking) whose waits go
-    /// through `blocker` (see [`Blocker`]): a binding with a runtime lock gives it up there.
-    pub fn call_with_metadata_blocking_in(
-        &self,
-        method: &str,
-        request: &Value,
-        opts: &CallOptions,
-        blocker: &dyn Blocker,
-    ) -> Result<Reply<Value>> {
-        let (info, codec, name, bytes) = self.prepare(method, request, opts)?;
-        let reply = self.call_bytes_blocking(&name, bytes, opts, codec, blocker)?;
-        self.finish(info.as_ref(), codec, reply)
-    }
-
-    /// Resolves the method and encodes the request: its schema (none for a schemaless
-    /// method), codec, full name and bytes.
-    #[allow(clippy::type_complexity)]
-    fn prepare(
-        &self,
-        method: &str,
-        request: &Value,
-        opts: &CallOptions,
-    ) -> Result<(Option<MethodInfo>, Codec, String, Bytes)> {
-        let (info, codec) = self.resolve(method, opts)?;
-        if let Some(i) = &info {
-            if i.kind() != StreamingKind::Unary {
-                return Err(Error::new(
-                    Code::FailedPrecondition,
-                    format!(
-                        "method {} is {}; use a streaming call",
-                        i.name,
-                        i.kind().name()
-                    ),
-                ));
-            }
-        }
-        let depth = self.inner.limits.max_depth;
-        let bytes = codec.encode(info.as_ref().map(|i| i.input()).as_ref(), request, depth)?;
-        self.inner.limits.check_message(bytes.len(), "request")?;
-        let name = info.as_ref().map_or(method.to_string(), |i| i.name.clone());
-        Ok((info, codec, name, bytes.into()))
-    }
-
-    /// Decodes a reply for the method `info` (none: schemaless).
-    fn finish(
-        &self,
-        info: Option<&MethodInfo>,
-        codec: Codec,
-        reply: Reply<Bytes>,
-    ) -> Result<Reply<Value>> {
-        let output = info.map(|i| i.output());
-        Ok(Reply {
-            message: codec.decode_with(
-                output.as_ref(),
-                &reply.message,
-                self.inner.limits.max_depth,
-                self.inner.decode,
-            )?,
-            headers: reply.headers,
-            trailers: reply.trailers,
-        })
     }
 
     /// Calls a unary method with already-encoded protobuf bytes.

@@ -1,0 +1,174 @@
+//! Unary calls with values: a [`Value`] tree, or a binding's own objects walked by the core
+//! ([`Input`] for the request, [`Output`] for the reply), so a binding that can look at its
+//! objects from Rust sends and receives them with no `Value` tree in between. Both kinds go
+//! through the same resolve → encode → call → decode steps; only the walk differs.
+
+use bytes::Bytes;
+
+use super::{CallOptions, Client};
+use crate::call::{Blocker, JustWait};
+use crate::codec::{never, Codec};
+use crate::error::{Code, Error, Result};
+use crate::exchange::NativeResult;
+use crate::mapping::{Input, Output, ValueOut};
+use crate::metadata::Reply;
+use crate::schema::{MethodInfo, StreamingKind};
+use crate::value::Value;
+
+impl Client {
+    /// Calls a unary method with a value; returns the reply as a value.
+    pub async fn call(&self, method: &str, request: &Value, opts: &CallOptions) -> Result<Value> {
+        Ok(self
+            .call_with_metadata(method, request, opts)
+            .await?
+            .message)
+    }
+
+    /// [`call`](Client::call), returning the response headers and trailers the handler set
+    /// with the reply.
+    pub async fn call_with_metadata(
+        &self,
+        method: &str,
+        request: &Value,
+        opts: &CallOptions,
+    ) -> Result<Reply<Value>> {
+        let (info, codec, name, bytes) = never(self.prepare(method, &request, opts))?;
+        let reply = self.call_bytes(&name, bytes, opts, codec).await?;
+        never(self.finish(info.as_ref(), codec, reply, &mut ValueOut))
+    }
+
+    /// [`call`](Client::call) from synchronous code. On `unix://` the call is made on the
+    /// calling thread, which reads its reply itself (no runtime thread takes part); on the
+    /// other transports, and on a thread of a tokio runtime, it waits for the async call.
+    pub fn call_blocking(
+        &self,
+        method: &str,
+        request: &Value,
+        opts: &CallOptions,
+    ) -> Result<Value> {
+        Ok(self
+            .call_with_metadata_blocking(method, request, opts)?
+            .message)
+    }
+
+    /// [`call_with_metadata`](Client::call_with_metadata) from synchronous code, as
+    /// [`call_blocking`](Client::call_blocking) makes it.
+    pub fn call_with_metadata_blocking(
+        &self,
+        method: &str,
+        request: &Value,
+        opts: &CallOptions,
+    ) -> Result<Reply<Value>> {
+        self.call_with_metadata_blocking_in(method, request, opts, &JustWait)
+    }
+
+    /// [`call_with_metadata_blocking`](Client::call_with_metadata_blocking) whose waits go
+    /// through `blocker` (see [`Blocker`]): a binding with a runtime lock gives it up there.
+    pub fn call_with_metadata_blocking_in(
+        &self,
+        method: &str,
+        request: &Value,
+        opts: &CallOptions,
+        blocker: &dyn Blocker,
+    ) -> Result<Reply<Value>> {
+        never(self.call_native_blocking_in(method, &request, opts, blocker, &mut ValueOut))
+    }
+
+    /// [`call_with_metadata_blocking_in`](Client::call_with_metadata_blocking_in) with a
+    /// binding's own objects: the request is walked from `request`, the reply made by `out`.
+    /// Requests and replies are checked, converted and refused exactly as for a `Value`. The
+    /// call itself runs inside [`Blocker::unlocked`].
+    pub fn call_native_blocking_in<I, O>(
+        &self,
+        method: &str,
+        request: &I,
+        opts: &CallOptions,
+        blocker: &dyn Blocker,
+        out: &mut O,
+    ) -> NativeResult<Reply<O::Node>, I::Error>
+    where
+        I: Input,
+        O: Output<Error = I::Error>,
+    {
+        let (info, codec, name, bytes) = match self.prepare(method, request, opts)? {
+            Ok(prepared) => prepared,
+            Err(e) => return Ok(Err(e)),
+        };
+        let (mut bytes, mut reply) = (Some(bytes), None);
+        blocker.unlocked(&mut || {
+            if let Some(bytes) = bytes.take() {
+                reply = Some(self.call_bytes_blocking(&name, bytes, opts, codec, blocker));
+            }
+        });
+        match reply {
+            Some(Ok(reply)) => self.finish(info.as_ref(), codec, reply, out),
+            Some(Err(e)) => Ok(Err(e)),
+            None => Ok(Err(Error::new(
+                Code::Cancelled,
+                "the call was interrupted before it started",
+            ))),
+        }
+    }
+
+    /// Resolves the method and encodes the request: its schema (none for a schemaless
+    /// method), codec, full name and bytes.
+    #[allow(clippy::type_complexity)]
+    fn prepare<I: Input>(
+        &self,
+        method: &str,
+        request: &I,
+        opts: &CallOptions,
+    ) -> NativeResult<(Option<MethodInfo>, Codec, String, Bytes), I::Error> {
+        let (info, codec) = match self.resolve(method, opts) {
+            Ok(resolved) => resolved,
+            Err(e) => return Ok(Err(e)),
+        };
+        if let Some(i) = &info {
+            if i.kind() != StreamingKind::Unary {
+                return Ok(Err(Error::new(
+                    Code::FailedPrecondition,
+                    format!(
+                        "method {} is {}; use a streaming call",
+                        i.name,
+                        i.kind().name()
+                    ),
+                )));
+            }
+        }
+        let depth = self.inner.limits.max_depth;
+        let input = info.as_ref().map(|i| i.input());
+        let bytes = match codec.encode_input(input.as_ref(), request, depth)? {
+            Ok(bytes) => bytes,
+            Err(e) => return Ok(Err(e)),
+        };
+        if let Err(e) = self.inner.limits.check_message(bytes.len(), "request") {
+            return Ok(Err(e));
+        }
+        let name = info.as_ref().map_or(method.to_string(), |i| i.name.clone());
+        Ok(Ok((info, codec, name, bytes.into())))
+    }
+
+    /// Decodes a reply for the method `info` (none: schemaless) with `out`.
+    fn finish<O: Output>(
+        &self,
+        info: Option<&MethodInfo>,
+        codec: Codec,
+        reply: Reply<Bytes>,
+        out: &mut O,
+    ) -> NativeResult<Reply<O::Node>, O::Error> {
+        let output = info.map(|i| i.output());
+        let limits = &self.inner.limits;
+        let decoded = codec.decode_output(
+            output.as_ref(),
+            &reply.message,
+            limits.max_depth,
+            self.inner.decode,
+            out,
+        )?;
+        Ok(decoded.map(|message| Reply {
+            message,
+            headers: reply.headers,
+            trailers: reply.trailers,
+        }))
+    }
+}
