@@ -168,6 +168,18 @@ impl RequestStream {
         let bytes = self.rx.recv().await?;
         Some(self.exchange.request_value(&bytes))
     }
+
+    /// The next request's bytes, to be made into a binding's objects through
+    /// [`exchange`](RequestStream::exchange) (a binding does that holding its runtime's lock,
+    /// and waits here without it); `None` once the client has finished sending.
+    pub async fn next_bytes(&mut self) -> Option<Bytes> {
+        self.rx.recv().await
+    }
+
+    /// The stream's decoder and encoder.
+    pub fn exchange(&self) -> &Arc<Exchange> {
+        &self.exchange
+    }
 }
 
 /// Where a streaming handler writes its responses.
@@ -191,6 +203,18 @@ impl ResponseSink {
     /// send seals the response headers (see [`Context::set_header`]).
     pub fn send(&self, value: &Value) -> Result<()> {
         self.send_bytes(self.exchange.reply_value(value)?)
+    }
+
+    /// [`send`](ResponseSink::send) walked from a binding's own objects (see
+    /// [`Input`](crate::mapping::Input)); the outer error is the binding's conversion failing.
+    pub fn send_input<I: crate::mapping::Input>(
+        &self,
+        reply: &I,
+    ) -> crate::NativeResult<(), I::Error> {
+        Ok(self
+            .exchange
+            .reply(reply)?
+            .and_then(|bytes| self.send_bytes(bytes)))
     }
 
     /// Sends one response already encoded by the stream's [`Exchange`].

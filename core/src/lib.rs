@@ -75,6 +75,7 @@ pub use metadata::response;
 pub use call::{Blocker, JustWait};
 pub use client::{
     connect, connect_blocking, connect_with, CallOptions, Client, ClientStream, ConnectOptions,
+    StreamSender,
 };
 pub use code::Code;
 pub use codec::Codec;

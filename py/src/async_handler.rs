@@ -18,7 +18,7 @@ pub(crate) struct AsyncHandler {
 }
 
 /// Calls `cancel()` if the call ends before the coroutine does.
-struct CancelOnDrop(Option<Py<PyAny>>);
+pub(crate) struct CancelOnDrop(pub(crate) Option<Py<PyAny>>);
 
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {

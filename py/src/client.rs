@@ -10,6 +10,7 @@ use crate::convert;
 use crate::errors::{self, py_result};
 use crate::ocore::{self, runtime, CallOptions, CancellationToken, Metadata};
 use crate::schema::{method_tuples, MethodTuple, Schema};
+use crate::stream::ClientStream;
 use crate::walk::{PyIn, PyOut, WithoutGil};
 
 /// A connection to a server; the public `hms_ffi.Client` wraps it.
@@ -103,6 +104,24 @@ impl Client {
         Ok(self
             .blocking_call(py, method, request, timeout, metadata)?
             .message)
+    }
+
+    /// Opens a streaming call of any kind; waits for the connection without the GIL.
+    #[pyo3(signature = (method, timeout = None, metadata = None))]
+    fn open_stream(
+        &self,
+        py: Python<'_>,
+        method: &str,
+        timeout: Option<f64>,
+        metadata: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<ClientStream> {
+        let mut opts = options(timeout, metadata)?;
+        let token = CancellationToken::new();
+        opts.cancel = Some(token.clone());
+        let client = &self.inner;
+        let opened = py.detach(|| runtime::block_on(client.open_stream(method, &opts)));
+        let stream = py_result(py, opened.and_then(|r| r))?;
+        Ok(ClientStream::new(stream, token))
     }
 
     /// [`call`](Client::call), returning `(reply, headers, trailers)`: the response metadata

@@ -12,6 +12,7 @@ mod convert;
 mod errors;
 mod schema;
 mod server;
+mod stream;
 mod threads;
 mod walk;
 
@@ -36,6 +37,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::Client>()?;
     m.add_class::<client::CallHandle>()?;
     m.add_class::<context::Context>()?;
+    m.add_class::<stream::ClientStream>()?;
+    m.add_class::<stream::ServerStream>()?;
     m.add_function(wrap_pyfunction!(client::connect, m)?)?;
     m.add_function(wrap_pyfunction!(_register_errors, m)?)?;
     m.add_function(wrap_pyfunction!(_register_types, m)?)?;

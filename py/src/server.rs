@@ -12,6 +12,7 @@ use bytes::Bytes;
 use crate::errors::{self, py_result};
 use crate::ocore::{self, runtime, Exchange};
 use crate::schema::Schema;
+use crate::stream::PyStreamHandler;
 use crate::walk::{PyIn, PyOut};
 
 /// A server for a schema; the public `hms_ffi.Server` wraps it.
@@ -102,6 +103,23 @@ impl Server {
             .inner
             .unary_handler(method, Arc::new(AsyncHandler { starter }));
         py_result(py, r)
+    }
+
+    /// Registers a streaming method of any kind: `runner(stream, ctx)` runs a plain handler on
+    /// a worker thread; with `is_async`, `runner(stream, ctx, done) -> cancel` schedules an
+    /// `async def` handler and reports its end through `done(ok, error)`.
+    fn register_stream(
+        &self,
+        py: Python<'_>,
+        method: &str,
+        runner: Py<PyAny>,
+        is_async: bool,
+    ) -> PyResult<()> {
+        let handler = PyStreamHandler {
+            runner: Arc::new(runner),
+            is_async,
+        };
+        py_result(py, self.inner.stream_handler(method, Arc::new(handler)))
     }
 
     /// Starts listening on an endpoint URI; returns it as bound.

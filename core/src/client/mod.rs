@@ -20,10 +20,13 @@ use crate::limits::Limits;
 use crate::mapping::{json, DecodeOptions};
 use crate::metadata::{Metadata, Reply};
 use crate::schema::{MethodInfo, Schema};
-use crate::transport::{self, ClientTransport, Endpoint, RawStream};
+use crate::transport::{self, ClientTransport, Endpoint};
 use crate::value::Value;
 
+mod stream;
 mod unary;
+
+pub use stream::{ClientStream, StreamSender};
 
 /// Options for one call.
 #[derive(Debug, Clone, Default)]
@@ -147,80 +150,6 @@ pub async fn connect_with(uri: &str, options: ConnectOptions) -> Result<Client> 
             closed: CancellationToken::new(),
         }),
     })
-}
-
-/// A streaming call in progress: send requests, then read responses.
-pub struct ClientStream {
-    raw: RawStream,
-    tx: Option<tokio::sync::mpsc::UnboundedSender<Bytes>>,
-    codec: Codec,
-    info: MethodInfo,
-    limits: Limits,
-    decode: DecodeOptions,
-    closed: CancellationToken,
-}
-
-impl std::fmt::Debug for ClientStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientStream")
-            .field("method", &self.info.name)
-            .finish()
-    }
-}
-
-impl ClientStream {
-    /// Sends one request.
-    pub fn send(&mut self, request: &Value) -> Result<()> {
-        let bytes = self
-            .codec
-            .encode(Some(&self.info.input()), request, self.limits.max_depth)?;
-        self.limits.check_message(bytes.len(), "request")?;
-        let tx = self
-            .tx
-            .as_ref()
-            .ok_or_else(|| Error::new(Code::FailedPrecondition, "request stream already closed"))?;
-        tx.send(bytes.into())
-            .map_err(|_| Error::unavailable("call already ended"))
-    }
-
-    /// Says no more requests will come.
-    pub fn close_send(&mut self) {
-        self.tx = None;
-        // Dropping the raw sender half-closes the stream on the wire.
-        let (dead, _) = tokio::sync::mpsc::unbounded_channel();
-        self.raw.tx = dead;
-    }
-
-    /// The response headers (gRPC initial metadata), once they have arrived: on `grpc://` with
-    /// the first response, on `unix://`, `ws://` and `inproc://` (whose wire protocol v1 sends
-    /// them with the outcome) once [`next`](ClientStream::next) has returned `None` or an error.
-    pub fn headers(&self) -> Option<Metadata> {
-        self.raw.response.headers()
-    }
-
-    /// The response trailers (gRPC trailing metadata): complete once
-    /// [`next`](ClientStream::next) has returned `None` or an error.
-    pub fn trailers(&self) -> Metadata {
-        self.raw.response.trailers()
-    }
-
-    /// The next response; `None` when the server ended the call successfully.
-    pub async fn next(&mut self) -> Option<Result<Value>> {
-        let received = tokio::select! {
-            biased;
-            r = self.raw.rx.recv() => r?,
-            _ = self.closed.cancelled() => return Some(Err(Error::client_closed())),
-        };
-        match received {
-            Ok(bytes) => Some(self.codec.decode_with(
-                Some(&self.info.output()),
-                &bytes,
-                self.limits.max_depth,
-                self.decode,
-            )),
-            Err(e) => Some(Err(e)),
-        }
-    }
 }
 
 impl Client {
@@ -486,16 +415,15 @@ impl Client {
                 Box::pin(async move { transport.open(head).await })
             })
             .await?;
-        let tx = Some(raw.tx.clone());
-        Ok(ClientStream {
+        Ok(ClientStream::new(
             raw,
-            tx,
             codec,
             info,
-            limits: self.inner.limits.clone(),
-            decode: self.inner.decode,
-            closed: self.inner.closed.clone(),
-        })
+            self.inner.limits.clone(),
+            self.inner.decode,
+            self.inner.closed.clone(),
+            opts,
+        ))
     }
 
     /// Calls a server-streaming method: sends `request`, returns the stream of responses.

@@ -43,6 +43,7 @@ from .errors import (
     Unknown,
 )
 from .server import Server
+from .streams import AsyncStream, Stream
 from .times import Duration, Timestamp
 
 _native._register_errors(dict(ERROR_CLASSES))
@@ -52,6 +53,7 @@ __version__ = _native.__version__
 
 __all__ = [
     "Aborted",
+    "AsyncStream",
     "AlreadyExists",
     "Cancelled",
     "Client",
@@ -72,6 +74,7 @@ __all__ = [
     "ResourceExhausted",
     "Schema",
     "Server",
+    "Stream",
     "Timestamp",
     "Unauthenticated",
     "Unavailable",

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
 from . import _native
+from .streams import AsyncRequests, AsyncStream, Requests, Stream
 
 
 class MethodInfo(NamedTuple):
@@ -119,6 +120,39 @@ class Client:
         except asyncio.CancelledError:
             handle.cancel()  # the task was cancelled: so is the call, and the handler sees it
             raise
+
+    def stream(
+        self,
+        method: str,
+        requests: Requests = None,
+        *,
+        timeout: Optional[float] = None,
+        metadata: Optional[Mapping[str, str]] = None,
+    ) -> Stream:
+        """Opens a streaming call and returns it as an iterator of replies:
+        ``for reply in client.stream(method, request)``.
+
+        ``requests`` is the one request of a server-streaming method, or an iterable of the
+        requests of a client- or bidi-streaming method (sent while replies are read; the stream
+        is half-closed after the last). Without requests, send them with
+        :meth:`Stream.send` and :meth:`Stream.close_send`. A client-streaming call's reply is
+        :meth:`Stream.result`. ``timeout`` bounds the whole call.
+        """
+        native = self._native.open_stream(method, timeout, dict(metadata or {}))
+        return Stream(native, requests)
+
+    def stream_async(
+        self,
+        method: str,
+        requests: AsyncRequests = None,
+        *,
+        timeout: Optional[float] = None,
+        metadata: Optional[Mapping[str, str]] = None,
+    ) -> AsyncStream:
+        """:meth:`stream` for asyncio: ``async for reply in client.stream_async(...)``;
+        ``requests`` may be an async iterable too."""
+        md = dict(metadata or {})
+        return AsyncStream(lambda: self._native.open_stream(method, timeout, md), requests)
 
     def close(self) -> None:
         """Closes the client: calls in flight and every later call raise

@@ -10,13 +10,13 @@ import threading
 from types import FrameType
 from typing import Any, Awaitable, Callable, Coroutine, Dict, List, Optional, TypeVar, Union
 
-from . import _native
+from . import _native, streams
 from .errors import Cancelled
 
 Request = Dict[str, Any]
 Reply = Dict[str, Any]
 Handler = Callable[[Request, _native.Context], Union[Reply, Awaitable[Reply]]]
-H = TypeVar("H", bound=Handler)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Server:
@@ -44,6 +44,7 @@ class Server:
     ) -> None:
         self._native = _native.Server(schema, max_message_bytes, max_concurrent_per_connection, security)
         self._schema = schema
+        self._kinds = {m[0]: m[3] for m in schema.methods()}
         self._loop = loop
         self._own_loop: Optional[asyncio.AbstractEventLoop] = None
         self._lock = threading.Lock()
@@ -57,18 +58,38 @@ class Server:
         """The endpoints listened on."""
         return self._native.endpoints
 
-    def method(self, name: str) -> Callable[[H], H]:
-        """Decorator registering a handler for the unary method ``name`` (``pkg.Service/Method``)."""
+    def method(self, name: str) -> Callable[[F], F]:
+        """Decorator registering a handler for the method ``name`` (``pkg.Service/Method``), of
+        any kind (see :meth:`add_method`)."""
 
-        def register(handler: H) -> H:
+        def register(handler: F) -> F:
             self.add_method(name, handler)
             return handler
 
         return register
 
-    def add_method(self, name: str, handler: Handler) -> None:
-        """Registers a handler for the unary method ``name``."""
-        if inspect.iscoroutinefunction(handler):
+    def add_method(self, name: str, handler: Callable[..., Any]) -> None:
+        """Registers a handler for the method ``name``, of any kind:
+
+        - unary: ``(request, ctx) -> reply`` (or ``async def``);
+        - server streaming: a generator ``(request, ctx)`` yielding replies (or an ``async``
+          generator);
+        - client streaming: ``(requests, ctx) -> reply``, ``requests`` an iterator of the
+          requests (an async iterator for ``async def``);
+        - bidi streaming: a generator ``(requests, ctx)`` yielding replies (or an ``async``
+          generator over an async iterator).
+
+        Plain streaming handlers run on a worker thread of their own; every wait for the next
+        request gives up the GIL.
+        """
+        kind = self._kinds.get(name, "unary")
+        is_async = inspect.iscoroutinefunction(handler) or inspect.isasyncgenfunction(handler)
+        if kind != "unary":
+            if is_async:
+                self._native.register_stream(name, streams.async_starter(kind, handler, self._event_loop), True)
+            else:
+                self._native.register_stream(name, streams.sync_runner(kind, handler), False)
+        elif is_async:
             self._native.register_async(name, self._starter(handler))
         else:
             self._native.register(name, handler)

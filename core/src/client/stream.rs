@@ -1,0 +1,230 @@
+//! [`ClientStream`]: the client side of a streaming call of any kind — send requests,
+//! half-close, read responses, read headers and trailers, cancel — with values or with a
+//! binding's own objects ([`Input`], [`Output`]), so a binding adapts it and holds no stream
+//! logic of its own. The call's deadline and cancel token end the reading side promptly.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use tokio_util::sync::CancellationToken;
+
+use super::CallOptions;
+use crate::call::caller_cancelled;
+use crate::codec::{never, Codec};
+use crate::error::{Code, Error, Result};
+use crate::exchange::NativeResult;
+use crate::limits::Limits;
+use crate::mapping::{DecodeOptions, Input, Output, ValueOut};
+use crate::metadata::Metadata;
+use crate::schema::MethodInfo;
+use crate::transport::RawStream;
+use crate::value::Value;
+
+/// A streaming call in progress: send requests, then read responses. Dropping it before the
+/// end cancels the call.
+pub struct ClientStream {
+    raw: Option<RawStream>,
+    /// The sending half, until [`take_sender`](ClientStream::take_sender).
+    sender: Option<StreamSender>,
+    codec: Codec,
+    info: MethodInfo,
+    limits: Limits,
+    decode: DecodeOptions,
+    closed: CancellationToken,
+    cancel: Option<CancellationToken>,
+    deadline: Option<Instant>,
+}
+
+impl std::fmt::Debug for ClientStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientStream")
+            .field("method", &self.info.name)
+            .finish()
+    }
+}
+
+impl ClientStream {
+    pub(super) fn new(
+        raw: RawStream,
+        codec: Codec,
+        info: MethodInfo,
+        limits: Limits,
+        decode: DecodeOptions,
+        closed: CancellationToken,
+        opts: &CallOptions,
+    ) -> ClientStream {
+        let mut raw = raw;
+        let (dead, _) = tokio::sync::mpsc::unbounded_channel();
+        let sender = StreamSender {
+            tx: Some(std::mem::replace(&mut raw.tx, dead)),
+            codec,
+            input: info.input(),
+            limits: limits.clone(),
+        };
+        ClientStream {
+            raw: Some(raw),
+            sender: Some(sender),
+            codec,
+            info,
+            limits,
+            decode,
+            closed,
+            cancel: opts.cancel.clone(),
+            deadline: opts.timeout.map(|t| Instant::now() + t),
+        }
+    }
+
+    /// The method called.
+    pub fn method(&self) -> &MethodInfo {
+        &self.info
+    }
+
+    /// Sends one request.
+    pub fn send(&mut self, request: &Value) -> Result<()> {
+        never(self.send_input(&request))
+    }
+
+    /// Sends one request walked from a binding's own objects (see [`Input`]); the outer error
+    /// is the binding's conversion failing.
+    pub fn send_input<I: Input>(&mut self, request: &I) -> NativeResult<(), I::Error> {
+        match &mut self.sender {
+            Some(sender) => sender.send_input(request),
+            None => Ok(Err(Error::new(
+                Code::FailedPrecondition,
+                "the request stream is closed, or its sender was taken",
+            ))),
+        }
+    }
+
+    /// Says no more requests will come (half-close).
+    pub fn close_send(&mut self) {
+        self.sender = None;
+    }
+
+    /// Takes the sending half, for a binding that sends from one thread while it reads on
+    /// another (a bidi stream fed by an iterator); `None` once taken or closed.
+    pub fn take_sender(&mut self) -> Option<StreamSender> {
+        self.sender.take()
+    }
+
+    /// Cancels the call: the server's handler sees its context cancelled, and every later
+    /// read or send here is `Cancelled`. Cancelling an ended call does nothing.
+    pub fn cancel(&mut self) {
+        self.raw = None;
+        self.sender = None;
+    }
+
+    /// The response headers (gRPC initial metadata), once they have arrived: on `grpc://` with
+    /// the first response, on `unix://`, `ws://` and `inproc://` (whose wire protocol v1 sends
+    /// them with the outcome) once [`next`](ClientStream::next) has returned `None` or an error.
+    pub fn headers(&self) -> Option<Metadata> {
+        self.raw.as_ref().and_then(|r| r.response.headers())
+    }
+
+    /// The response trailers (gRPC trailing metadata): complete once
+    /// [`next`](ClientStream::next) has returned `None` or an error.
+    pub fn trailers(&self) -> Metadata {
+        self.raw
+            .as_ref()
+            .map(|r| r.response.trailers())
+            .unwrap_or_default()
+    }
+
+    /// The next response; `None` when the server ended the call successfully.
+    pub async fn next(&mut self) -> Option<Result<Value>> {
+        let bytes = self.next_bytes().await?;
+        Some(bytes.and_then(|b| never(self.decode_output(&b, &mut ValueOut))))
+    }
+
+    /// The next response's bytes, to be made into values with
+    /// [`decode_output`](ClientStream::decode_output) (a binding does that holding its
+    /// runtime's lock, and waits here without it). The deadline, the cancel token and closing
+    /// the client end the wait.
+    pub async fn next_bytes(&mut self) -> Option<Result<Bytes>> {
+        let deadline = self.deadline;
+        let cancel = self.cancel.clone();
+        let Some(raw) = &mut self.raw else {
+            return Some(Err(caller_cancelled()));
+        };
+        let expired = async move {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        let cancelled = async move {
+            match cancel {
+                Some(c) => c.cancelled_owned().await,
+                None => std::future::pending().await,
+            }
+        };
+        let stopped = tokio::select! {
+            biased;
+            r = raw.rx.recv() => return r,
+            _ = cancelled => caller_cancelled(),
+            _ = self.closed.cancelled() => Error::client_closed(),
+            _ = expired => Error::deadline_exceeded(),
+        };
+        self.raw = None;
+        Some(Err(stopped))
+    }
+
+    /// A response's bytes made into a binding's objects by `out` (see [`Output`]).
+    pub fn decode_output<O: Output>(
+        &self,
+        bytes: &[u8],
+        out: &mut O,
+    ) -> NativeResult<O::Node, O::Error> {
+        self.codec.decode_output(
+            Some(&self.info.output()),
+            bytes,
+            self.limits.max_depth,
+            self.decode,
+            out,
+        )
+    }
+}
+
+/// The sending half of a [`ClientStream`] ([`ClientStream::take_sender`]). Dropping it, or
+/// [`close`](StreamSender::close), half-closes the stream.
+pub struct StreamSender {
+    tx: Option<tokio::sync::mpsc::UnboundedSender<Bytes>>,
+    codec: Codec,
+    input: prost_reflect::MessageDescriptor,
+    limits: Limits,
+}
+
+impl std::fmt::Debug for StreamSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamSender")
+            .field("input", &self.input.full_name())
+            .finish()
+    }
+}
+
+impl StreamSender {
+    /// Sends one request.
+    pub fn send(&mut self, request: &Value) -> Result<()> {
+        never(self.send_input(&request))
+    }
+
+    /// Sends one request walked from a binding's own objects (see [`Input`]).
+    pub fn send_input<I: Input>(&mut self, request: &I) -> NativeResult<(), I::Error> {
+        let bytes = self
+            .codec
+            .encode_input(Some(&self.input), request, self.limits.max_depth)?;
+        Ok(bytes.and_then(|bytes| {
+            self.limits.check_message(bytes.len(), "request")?;
+            let tx = self.tx.as_ref().ok_or_else(|| {
+                Error::new(Code::FailedPrecondition, "the request stream is closed")
+            })?;
+            tx.send(bytes.into())
+                .map_err(|_| Error::unavailable("call already ended"))
+        }))
+    }
+
+    /// Half-closes the stream: no more requests.
+    pub fn close(&mut self) {
+        self.tx = None;
+    }
+}

@@ -1,0 +1,194 @@
+//! Streams: the core's client stream and server stream objects as Python sees them. Every wait
+//! (the next message) gives up the GIL; messages are walked to and from dicts by the core's
+//! one-pass walk (`walk.rs`). The generator, iterator and `async` idioms are the package's
+//! (`hms_ffi/streams.py`); the stream rules (deadlines, cancellation, half-close, limits,
+//! errors after the messages sent before them) are the core's.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use pyo3::prelude::*;
+use pyo3::types::{PyCFunction, PyTuple};
+
+use crate::context::Context;
+use crate::errors::{self, py_result};
+use crate::ocore::handler::{run_blocking, BoxFuture, StreamHandler};
+use crate::ocore::later::reply_later;
+use crate::ocore::{self, runtime, CancellationToken, RequestStream, ResponseSink, StreamSender};
+use crate::walk::{PyIn, PyOut};
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The client side of a streaming call; `hms_ffi.Stream` wraps it.
+#[pyclass(module = "hms_ffi._native", frozen)]
+pub(crate) struct ClientStream {
+    /// The sending half: a thread feeding requests from an iterator sends while another reads.
+    sender: Mutex<Option<StreamSender>>,
+    inner: Mutex<ocore::ClientStream>,
+    /// The call's cancel token (`CallOptions::cancel`): it ends a read waiting on another thread.
+    token: CancellationToken,
+    kind: &'static str,
+}
+
+impl ClientStream {
+    pub(crate) fn new(mut inner: ocore::ClientStream, token: CancellationToken) -> ClientStream {
+        let kind = inner.method().kind().name();
+        ClientStream {
+            sender: Mutex::new(inner.take_sender()),
+            inner: Mutex::new(inner),
+            token,
+            kind,
+        }
+    }
+}
+
+#[pymethods]
+impl ClientStream {
+    /// `server_streaming`, `client_streaming` or `bidi_streaming`.
+    #[getter]
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    /// Sends one request.
+    fn send(&self, py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<()> {
+        let mut sender = lock(&self.sender);
+        let Some(sender) = sender.as_mut() else {
+            let closed = ocore::Error::new(
+                ocore::Code::FailedPrecondition,
+                "the request stream is closed",
+            );
+            return Err(errors::to_py(py, closed));
+        };
+        let sent = sender.send_input(&PyIn(request.clone()))?;
+        py_result(py, sent)
+    }
+
+    /// Half-closes: no more requests.
+    fn close_send(&self) {
+        lock(&self.sender).take();
+    }
+
+    /// Cancels the call: the server's handler sees it cancelled; later reads raise
+    /// `hms_ffi.Cancelled`.
+    fn cancel(&self) {
+        self.token.cancel();
+        lock(&self.sender).take();
+    }
+
+    /// The next reply, `None` at the end; waits without the GIL.
+    fn recv<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let next = py.detach(|| runtime::block_on(lock(&self.inner).next_bytes()));
+        let bytes = match py_result(py, next)? {
+            None => return Ok(None),
+            Some(bytes) => py_result(py, bytes)?,
+        };
+        let reply = lock(&self.inner).decode_output(&bytes, &mut PyOut(py))?;
+        py_result(py, reply).map(Some)
+    }
+
+    /// The response headers, once known.
+    #[getter]
+    fn headers(&self) -> Option<std::collections::HashMap<String, String>> {
+        lock(&self.inner).headers().map(|m| m.first_values())
+    }
+
+    /// The response trailers (complete at the end).
+    #[getter]
+    fn trailers(&self) -> std::collections::HashMap<String, String> {
+        lock(&self.inner).trailers().first_values()
+    }
+}
+
+/// The server side of one streaming call, handed to the package's runner with the context.
+#[pyclass(module = "hms_ffi._native", frozen)]
+pub(crate) struct ServerStream {
+    requests: Mutex<RequestStream>,
+    sink: ResponseSink,
+}
+
+#[pymethods]
+impl ServerStream {
+    /// The next request, `None` once the client has half-closed (or gone); waits without the GIL.
+    fn recv<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let (bytes, exchange) = py.detach(|| {
+            let mut requests = lock(&self.requests);
+            let bytes = runtime::block_on(requests.next_bytes());
+            (bytes, requests.exchange().clone())
+        });
+        let Some(bytes) = py_result(py, bytes)? else {
+            return Ok(None);
+        };
+        let request = exchange.request(&bytes, &mut PyOut(py))?;
+        py_result(py, request).map(Some)
+    }
+
+    /// Sends one reply; `hms_ffi.Cancelled` once the caller has gone.
+    fn send(&self, py: Python<'_>, reply: &Bound<'_, PyAny>) -> PyResult<()> {
+        let sent = self.sink.send_input(&PyIn(reply.clone()))?;
+        py_result(py, sent)
+    }
+}
+
+/// A Python streaming handler: the package's `runner(stream, ctx)` run on a blocking thread
+/// (plain handlers), or `starter(stream, ctx, done) -> cancel` scheduling a coroutine on an
+/// asyncio loop (`async def` handlers), which reports its end through `done(ok, error)`.
+pub(crate) struct PyStreamHandler {
+    pub(crate) runner: Arc<Py<PyAny>>,
+    pub(crate) is_async: bool,
+}
+
+impl StreamHandler for PyStreamHandler {
+    fn call(
+        &self,
+        requests: RequestStream,
+        sink: ResponseSink,
+        ctx: ocore::Context,
+    ) -> BoxFuture<'static, ocore::Result<()>> {
+        let runner = self.runner.clone();
+        let stream = ServerStream {
+            requests: Mutex::new(requests),
+            sink,
+        };
+        if !self.is_async {
+            return Box::pin(run_blocking(move || {
+                crate::threads::keep_thread_state();
+                Python::attach(|py| {
+                    let run = || -> PyResult<()> {
+                        let ctx = Bound::new(py, Context::from(ctx))?;
+                        runner.bind(py).call1((stream, ctx))?;
+                        Ok(())
+                    };
+                    run().map_err(|e| errors::from_py(py, e))
+                })
+            }));
+        }
+        let (later, ended) = reply_later::<()>();
+        let started = Python::attach(|py| -> PyResult<Py<PyAny>> {
+            let ctx = Bound::new(py, Context::from(ctx))?;
+            let done = PyCFunction::new_closure(
+                py,
+                None,
+                None,
+                move |args: &Bound<'_, PyTuple>, _kwargs| -> PyResult<()> {
+                    let py = args.py();
+                    let result = match args.get_item(0)?.extract::<bool>()? {
+                        true => Ok(()),
+                        false => Err(errors::from_py(py, PyErr::from_value(args.get_item(1)?))),
+                    };
+                    later.send(result);
+                    Ok(())
+                },
+            )?;
+            Ok(runner.bind(py).call1((stream, ctx, done))?.unbind())
+        });
+        let started = started.map_err(|e| Python::attach(|py| errors::from_py(py, e)));
+        Box::pin(async move {
+            let mut guard = crate::async_handler::CancelOnDrop(Some(started?));
+            let result = ended.await;
+            guard.0 = None;
+            result
+        })
+    }
+}
