@@ -87,7 +87,11 @@ test-interop: py-install
 	  && $(GO) run ./dumpdesc ../../../target/go/grpc_testing.binpb
 	$(PY_VENV)/bin/python -m pytest tests/interop -q
 
-lint: fmt-check clippy features-check layers-check
+lint: fmt-check clippy features-check layers-check vectors-check
+
+## vectors-check: the streaming conformance vectors are what their script writes.
+vectors-check:
+	python3 tests/conformance/streams/make.py --check
 
 ## layers-check: no core module imports a module of a higher layer (the table in
 ## docs/architecture.md; scripts/check_layers.py).

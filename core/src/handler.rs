@@ -154,6 +154,8 @@ where
 pub struct RequestStream {
     pub(crate) rx: mpsc::UnboundedReceiver<Bytes>,
     pub(crate) exchange: Arc<Exchange>,
+    /// The call's cancellation: a read waiting for the next request ends with it.
+    pub(crate) cancel: tokio_util::sync::CancellationToken,
 }
 
 impl std::fmt::Debug for RequestStream {
@@ -163,17 +165,23 @@ impl std::fmt::Debug for RequestStream {
 }
 
 impl RequestStream {
-    /// The next request; `None` once the client has finished sending.
+    /// The next request; `None` once the client has finished sending; `Cancelled` once the
+    /// call is cancelled (caller gone, deadline passed, server stopping).
     pub async fn next(&mut self) -> Option<Result<Value>> {
-        let bytes = self.rx.recv().await?;
-        Some(self.exchange.request_value(&bytes))
+        let bytes = self.next_bytes().await?;
+        Some(bytes.and_then(|b| self.exchange.request_value(&b)))
     }
 
     /// The next request's bytes, to be made into a binding's objects through
     /// [`exchange`](RequestStream::exchange) (a binding does that holding its runtime's lock,
-    /// and waits here without it); `None` once the client has finished sending.
-    pub async fn next_bytes(&mut self) -> Option<Bytes> {
-        self.rx.recv().await
+    /// and waits here without it); `None` once the client has finished sending, `Cancelled`
+    /// once the call is cancelled.
+    pub async fn next_bytes(&mut self) -> Option<Result<Bytes>> {
+        tokio::select! {
+            biased;
+            _ = self.cancel.cancelled() => Some(Err(Error::new(Code::Cancelled, "the call was cancelled"))),
+            bytes = self.rx.recv() => bytes.map(Ok),
+        }
     }
 
     /// The stream's decoder and encoder.
@@ -188,6 +196,8 @@ pub struct ResponseSink {
     pub(crate) tx: mpsc::UnboundedSender<Bytes>,
     pub(crate) exchange: Arc<Exchange>,
     pub(crate) response: Arc<ResponseMetadata>,
+    /// The call's cancellation: every send after it is `Cancelled`.
+    pub(crate) cancel: tokio_util::sync::CancellationToken,
 }
 
 impl std::fmt::Debug for ResponseSink {
@@ -219,6 +229,9 @@ impl ResponseSink {
 
     /// Sends one response already encoded by the stream's [`Exchange`].
     pub(crate) fn send_bytes(&self, bytes: Bytes) -> Result<()> {
+        if self.cancel.is_cancelled() {
+            return Err(Error::cancelled());
+        }
         self.response.seal_headers();
         self.tx.send(bytes).map_err(|_| Error::cancelled())
     }

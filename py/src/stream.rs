@@ -74,7 +74,11 @@ impl ClientStream {
     /// `hms_ffi.Cancelled`.
     fn cancel(&self) {
         self.token.cancel();
-        lock(&self.sender).take();
+        // A reader waiting on another thread sees the token and ends the call; otherwise it
+        // ends here. (Half-closing first would let the server finish the call normally.)
+        if let Ok(mut inner) = self.inner.try_lock() {
+            inner.cancel();
+        }
     }
 
     /// The next reply, `None` at the end; waits without the GIL.
@@ -120,6 +124,7 @@ impl ServerStream {
         let Some(bytes) = py_result(py, bytes)? else {
             return Ok(None);
         };
+        let bytes = py_result(py, bytes)?;
         let request = exchange.request(&bytes, &mut PyOut(py))?;
         py_result(py, request).map(Some)
     }

@@ -125,7 +125,7 @@ def test_registering_an_unknown_method_fails() -> None:
     with pytest.raises(hms_ffi.NotFound):
         server.add_method(f"{SERVICE}/Nope", lambda r, c: r)
     with pytest.raises(hms_ffi.FailedPrecondition):
-        server.add_method(f"{SERVICE}/Bidi", lambda r, c: r)
+        server._native.register(f"{SERVICE}/Bidi", lambda r, c: r)
 
 
 def test_deadline_and_limits(served) -> None:

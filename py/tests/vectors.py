@@ -147,18 +147,23 @@ def check(case: Case, client: hms_ffi.Client) -> None:
         reply = client.call(case.method, case.request, timeout=case.timeout)
     except hms_ffi.Error as e:
         assert "error" in case.expect, f"expected a reply, got {e!r} {e}"
-        exp = case.expect["error"]
-        code = hms_ffi.Code[exp["code"]]
-        assert e.code == code, f"expected {code.name}, got {e}"
-        assert isinstance(e, hms_ffi.ERROR_CLASSES[code]), type(e)
-        if "message_contains" in exp:
-            assert exp["message_contains"] in e.message, e.message
-        if "violations" in exp:
-            assert sorted({f for f, _ in e.field_violations}) == sorted(set(exp["violations"])), e.field_violations
+        check_error(e, case.expect["error"])
         return
     assert "reply" in case.expect, f"expected {case.expect['error']['code']}, got reply {reply!r}"
     why = same(reply, notation(case.expect["reply"]))
     assert why is None, why
+
+
+def check_error(e: hms_ffi.Error, exp: Dict[str, Any]) -> None:
+    """An error against a vector's ``error`` expectation: its code (and exception class), and
+    ``message_contains`` and ``violations`` (as a set) when given."""
+    code = hms_ffi.Code[exp["code"]]
+    assert e.code == code, f"expected {code.name}, got {e!r} {e}"
+    assert isinstance(e, hms_ffi.ERROR_CLASSES[code]), type(e)
+    if "message_contains" in exp:
+        assert exp["message_contains"] in e.message, e.message
+    if "violations" in exp:
+        assert sorted({f for f, _ in e.field_violations}) == sorted(set(exp["violations"])), e.field_violations
 
 
 def conformance_server(**options: Any) -> hms_ffi.Server:
@@ -187,6 +192,9 @@ def conformance_server(**options: Any) -> hms_ffi.Server:
         return {}
 
     serve_semantics(server)
+    from stream_vectors import serve_streams  # noqa: PLC0415 - it imports this module
+
+    serve_streams(server)
     return server
 
 
@@ -299,11 +307,7 @@ def check_semantic(case: SemanticCase, client: hms_ffi.Client) -> None:
     except hms_ffi.Error as e:
         assert "error" in expect, f"expected a reply, got {e!r} {e}"
         exp = expect["error"]
-        assert e.code == hms_ffi.Code[exp["code"]], f"expected {exp['code']}, got {e}"
-        if "message_contains" in exp:
-            assert exp["message_contains"] in e.message, e.message
-        if "violations" in exp:
-            assert sorted({f for f, _ in e.field_violations}) == sorted(set(exp["violations"])), e.field_violations
+        check_error(e, exp)
         if "reason" in exp:
             assert e.reason == exp["reason"], f"reason {e.reason!r}"
         for k, v in (exp.get("origin") or {}).items():

@@ -19,7 +19,7 @@ use crate::interceptor::{run_after, run_before, Interceptor};
 use crate::limits::Limits;
 use crate::mapping::{json, DecodeOptions};
 use crate::metadata::{Metadata, Reply};
-use crate::schema::{MethodInfo, Schema};
+use crate::schema::{MethodInfo, Schema, StreamingKind};
 use crate::transport::{self, ClientTransport, Endpoint};
 use crate::value::Value;
 
@@ -407,6 +407,12 @@ impl Client {
     /// Opens a streaming call of any kind (server-, client- or bidi-streaming).
     pub async fn open_stream(&self, method: &str, opts: &CallOptions) -> Result<ClientStream> {
         let info = self.inner.schema.require_method(method)?.clone();
+        if info.kind() == StreamingKind::Unary {
+            return Err(Error::new(
+                Code::FailedPrecondition,
+                format!("method {} is unary; use a unary call", info.name),
+            ));
+        }
         let codec = opts.codec.unwrap_or(Codec::Proto);
         let transport = self.inner.transport.clone();
         let head = self.head(&info.name, opts, codec);

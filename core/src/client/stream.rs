@@ -203,7 +203,8 @@ impl std::fmt::Debug for StreamSender {
 }
 
 impl StreamSender {
-    /// Sends one request.
+    /// Sends one request. Once the call has ended (the server finished or failed it, or it was
+    /// cancelled), requests are dropped: reading the responses tells how it ended.
     pub fn send(&mut self, request: &Value) -> Result<()> {
         never(self.send_input(&request))
     }
@@ -218,8 +219,10 @@ impl StreamSender {
             let tx = self.tx.as_ref().ok_or_else(|| {
                 Error::new(Code::FailedPrecondition, "the request stream is closed")
             })?;
-            tx.send(bytes.into())
-                .map_err(|_| Error::unavailable("call already ended"))
+            // A call that has ended already (the server finished or failed it) drops the
+            // request, as gRPC does: how the call ended is the reading side's to report.
+            let _ = tx.send(bytes.into());
+            Ok(())
         }))
     }
 

@@ -327,11 +327,13 @@ impl Dispatcher {
             let requests = RequestStream {
                 rx: input,
                 exchange: exchange.clone(),
+                cancel: ctx.cancel.clone(),
             };
             let sink = ResponseSink {
                 tx: output,
                 exchange: exchange.clone(),
                 response: ctx.response.clone(),
+                cancel: ctx.cancel.clone(),
             };
             match &entry.route {
                 Route::Stream(h) => {
@@ -355,9 +357,9 @@ impl Dispatcher {
                     let c = ctx.clone();
                     self.guarded(&ctx, async move {
                         let mut requests = requests;
-                        let req = requests.rx.recv().await.ok_or_else(|| {
+                        let req = requests.next_bytes().await.ok_or_else(|| {
                             Error::new(Code::InvalidArgument, "unary call without a request")
-                        })?;
+                        })??;
                         sink.send_bytes(h.call(req, exchange, c).await?)
                     })
                     .await

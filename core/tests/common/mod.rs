@@ -5,6 +5,7 @@
 pub mod pki;
 pub mod raw;
 pub mod semantics;
+pub mod streams;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -82,38 +83,7 @@ pub fn conformance_server() -> Server {
             }
         })
         .unwrap();
-    server
-        .server_streaming(&m("ServerStream"), |req, sink, _| async move {
-            for _ in 0..3 {
-                sink.send(&req)?;
-            }
-            Ok(())
-        })
-        .unwrap();
-    server
-        .client_streaming(&m("ClientStream"), |mut input, _| async move {
-            let mut last = Value::Null;
-            let mut n = 0i64;
-            while let Some(v) = input.next().await {
-                last = v?;
-                n += 1;
-            }
-            let mut out = last;
-            if let Value::Map(entries) = &mut out {
-                entries.retain(|(k, _)| k.as_str() != Some("weight_mg"));
-                entries.push((Value::from("weight_mg"), Value::Int(n)));
-            }
-            Ok(out)
-        })
-        .unwrap();
-    server
-        .bidi_streaming(&m("Bidi"), |mut input, sink, _| async move {
-            while let Some(v) = input.next().await {
-                sink.send(&v?)?;
-            }
-            Ok(())
-        })
-        .unwrap();
+    streams::serve_streams(&server);
     semantics::serve_semantics(&server);
     server
 }
@@ -230,11 +200,16 @@ pub fn check(case: &Case, outcome: &Result<Value, Error>) -> Result<(), String> 
         };
     }
     let exp = &case.expect["error"];
+    match outcome {
+        Ok(v) => Err(format!("expected {}, got reply {v:?}", exp["code"])),
+        Err(e) => check_error(exp, e),
+    }
+}
+
+/// Checks an error against a vector's `error` expectation (code, `message_contains`,
+/// `violations` as a set).
+pub fn check_error(exp: &serde_json::Value, err: &Error) -> Result<(), String> {
     let code: Code = exp["code"].as_str().unwrap().parse().unwrap();
-    let err = match outcome {
-        Ok(v) => return Err(format!("expected {code}, got reply {v:?}")),
-        Err(e) => e,
-    };
     if err.code() != code {
         return Err(format!("expected {code}, got {err}"));
     }

@@ -14,7 +14,7 @@ import threading
 from typing import Any, AsyncIterable, AsyncIterator, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Union
 
 from . import _native
-from .errors import Cancelled, InvalidArgument
+from .errors import Cancelled, Error, InvalidArgument
 
 Message = Dict[str, Any]
 Requests = Union[Mapping[str, Any], Iterable[Mapping[str, Any]], None]
@@ -48,7 +48,7 @@ class Stream:
         self._done = False
         self._feeder: Optional[threading.Thread] = None
         if not _first_request(native, requests) and requests is not None:
-            feed = iter(requests)  # type: ignore[arg-type]
+            feed = iter(requests)
             self._feeder = threading.Thread(target=self._feed, args=(feed,), name="hms-ffi-stream-feed", daemon=True)
             self._feeder.start()
 
@@ -251,6 +251,43 @@ def _replies(kind: str, replies: Any) -> Any:
     return replies
 
 
+def _send_all(replies: Iterable[Any], send: Callable[[Any], None]) -> None:
+    """Sends every reply; a send that fails (the caller gone: ``Cancelled``) is thrown into a
+    generator at its ``yield``, so the handler sees it there, then raised."""
+    it = iter(replies)
+    try:
+        for reply in it:
+            try:
+                send(reply)
+            except Error as e:
+                if hasattr(it, "throw"):
+                    try:
+                        it.throw(e)
+                    except Exception:  # noqa: BLE001 - the handler's own reaction; `e` is raised
+                        pass
+                raise
+    finally:
+        if hasattr(it, "close"):
+            it.close()
+
+
+async def _send_all_async(replies: Any, send: Callable[[Any], None]) -> None:
+    """:func:`_send_all` for an async generator."""
+    try:
+        async for reply in replies:
+            try:
+                send(reply)
+            except Error as e:
+                try:
+                    await replies.athrow(e)
+                except Exception:  # noqa: BLE001 - the handler's own reaction; `e` is raised
+                    pass
+                raise
+    finally:
+        if hasattr(replies, "aclose"):
+            await replies.aclose()
+
+
 def sync_runner(kind: str, handler: Callable[..., Any]) -> Callable[[_native.ServerStream, _native.Context], None]:
     """Runs a plain streaming handler on the worker thread the core gives it: a generator (or a
     function returning an iterable) for server and bidi streams, a function of the requests'
@@ -261,8 +298,7 @@ def sync_runner(kind: str, handler: Callable[..., Any]) -> Callable[[_native.Ser
             stream.send(handler(_requests(stream), ctx))
             return
         source = _one_request(stream.recv()) if kind == "server_streaming" else _requests(stream)
-        for reply in _replies(kind, handler(source, ctx)):
-            stream.send(reply)
+        _send_all(_replies(kind, handler(source, ctx)), stream.send)
 
     return run
 
@@ -282,8 +318,7 @@ def async_starter(
             source: Any = _one_request(first)
         else:
             source = _requests_async(stream)
-        async for reply in _replies(kind, handler(source, ctx)):
-            stream.send(reply)
+        await _send_all_async(_replies(kind, handler(source, ctx)), stream.send)
 
     def start(stream: _native.ServerStream, ctx: _native.Context, done: Callable[[bool, Any], None]) -> Callable[[], bool]:
         future = asyncio.run_coroutine_threadsafe(run(stream, ctx), loop())
