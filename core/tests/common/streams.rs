@@ -82,6 +82,31 @@ pub fn serve_streams(server: &Server) {
         .unwrap();
 }
 
+/// Whether the server serves streams: a binding without them answers `UNIMPLEMENTED`.
+pub async fn server_streams(client: &Client) -> bool {
+    let probe = Value::Map(vec![(
+        Value::from("counts"),
+        Value::Map(vec![(Value::from("repeat"), Value::Int(0))]),
+    )]);
+    let opts = CallOptions::with_timeout(Duration::from_secs(10));
+    let Ok(mut stream) = client
+        .open_stream(&format!("{SERVICE}/ServerStream"), &opts)
+        .await
+    else {
+        return false;
+    };
+    if stream.send(&probe).is_err() {
+        return false;
+    }
+    stream.close_send();
+    while let Some(next) = stream.next().await {
+        if let Err(e) = next {
+            return e.code() != Code::Unimplemented;
+        }
+    }
+    true
+}
+
 /// One streaming case.
 pub struct StreamCase {
     pub name: String,

@@ -1,7 +1,8 @@
 """The Python side of the cross-language matrix (tests/matrix/run.py).
 
     python conformance.py serve unix:///tmp/x.sock    # the conformance service until SIGTERM/SIGINT
-    python conformance.py client unix:///tmp/x.sock   # every vector as a client
+    python conformance.py client unix:///tmp/x.sock   # every vector as a client (the streaming
+                                                      # ones when the server streams)
 """
 
 import pathlib
@@ -10,7 +11,17 @@ import sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[3] / "py" / "tests"))
 
 import hms_ffi  # noqa: E402
-from vectors import SKIPS, check, check_semantic, conformance_server, load_cases, load_semantic_cases  # noqa: E402
+from stream_vectors import check_stream, load_stream_cases  # noqa: E402
+from vectors import SERVICE, SKIPS, check, check_semantic, conformance_server, load_cases, load_semantic_cases  # noqa: E402
+
+
+def server_streams(client: hms_ffi.Client) -> bool:
+    """Whether the server serves streams: a binding without them answers UNIMPLEMENTED."""
+    try:
+        list(client.stream(f"{SERVICE}/ServerStream", {"counts": {"repeat": 0}}, timeout=10))
+        return True
+    except hms_ffi.Unimplemented:
+        return False
 
 
 def main() -> int:
@@ -43,6 +54,18 @@ def main() -> int:
         except AssertionError as e:
             failed += 1
             print(f"FAIL {semantic.id}: {e}")
+    streams = load_stream_cases()
+    if not server_streams(client):
+        skipped += len(streams)
+        print(f"SKIP streams: the server answers UNIMPLEMENTED (its binding does not stream yet); {len(streams)} cases")
+    else:
+        for stream_case in streams:
+            try:
+                check_stream(stream_case, client)
+                passed += 1
+            except AssertionError as e:
+                failed += 1
+                print(f"FAIL {stream_case.id}: {e}")
     print(f"{passed} passed, {failed} failed, {skipped} skipped")
     return 0 if failed == 0 else 1
 

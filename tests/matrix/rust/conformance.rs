@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! conformance serve unix:///tmp/x.sock    # the conformance service, until SIGTERM/Ctrl-C
-//! conformance client unix:///tmp/x.sock   # every vector and semantics case as a client
+//! conformance client unix:///tmp/x.sock   # every vector and semantics case as a client, and
+//!                                         # the streaming ones when the server streams
 //! ```
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -64,6 +65,24 @@ async fn main() -> ExitCode {
                     Err(why) => {
                         failed += 1;
                         println!("FAIL semantics/{}: {why}", case.name);
+                    }
+                }
+            }
+            let streams = common::streams::load_stream_cases();
+            if !common::streams::server_streams(&client).await {
+                skipped += streams.len();
+                println!(
+                    "SKIP streams: the server answers UNIMPLEMENTED (its binding does not stream yet); {} cases",
+                    streams.len()
+                );
+            } else {
+                for case in &streams {
+                    match common::streams::check_stream(&client, case).await {
+                        Ok(()) => passed += 1,
+                        Err(why) => {
+                            failed += 1;
+                            println!("FAIL streams/{}: {why}", case.name);
+                        }
                     }
                 }
             }
