@@ -107,7 +107,8 @@ impl fmt::Debug for Schema {
     }
 }
 
-struct MemoryResolver(HashMap<String, String>);
+/// Resolves imports among files given as text (name -> text).
+pub(crate) struct MemoryResolver(pub(crate) HashMap<String, String>);
 
 impl FileResolver for MemoryResolver {
     fn open_file(&self, name: &str) -> std::result::Result<File, protox::Error> {
@@ -263,7 +264,7 @@ impl Schema {
 }
 
 /// Turns a protox error into `InvalidArgument` (or `NotFound`) with `file:line:column`.
-fn compile_error(e: protox::Error) -> Error {
+pub(crate) fn compile_error(e: protox::Error) -> Error {
     let code = if e.is_file_not_found() || e.is_io() {
         Code::NotFound
     } else {
