@@ -150,7 +150,13 @@ fn deleted_from_packages(
         .into_iter()
         .map(|(f, n)| (package(p.new, f), n))
         .collect();
-    let packages: BTreeSet<String> = p.new.files().iter().map(|f| f.package().into()).collect();
+    // As in buf, a package is compared for services whenever it is still there, for the other
+    // kinds only when it still holds one of that kind: a package whose last enum went is not
+    // reported by PACKAGE_ENUM_NO_DELETE (ENUM_NO_DELETE reports it).
+    let packages: BTreeSet<String> = match kind {
+        Kind::Service => p.new.files().iter().map(|f| f.package().into()).collect(),
+        _ => now.iter().map(|(pkg, _)| pkg.clone()).collect(),
+    };
     for (old_file, name) in kind.names(p.old_index) {
         let pkg = package(p.old, old_file);
         if !packages.contains(&pkg) || now.contains(&(pkg.clone(), name.clone())) {
