@@ -64,7 +64,7 @@ impl Val {
 }
 
 pub(super) fn check(a: &Side<'_, '_>, b: &Side<'_, '_>, what: &str, out: &mut Findings) {
-    let (Some(before), Some(after)) = (default(a), default(b)) else {
+    let (Some((before, was)), Some((after, is))) = (default(a), default(b)) else {
         return;
     };
     if (before.is_zero() && after.is_zero()) || before.same(&after) {
@@ -73,23 +73,20 @@ pub(super) fn check(a: &Side<'_, '_>, b: &Side<'_, '_>, what: &str, out: &mut Fi
     out.add(
         "FIELD_SAME_DEFAULT",
         b.at(&[7]),
-        format!(
-            "{what} changed default value from {} to {}.",
-            before.show(),
-            after.show()
-        ),
+        format!("{what} changed default value from {was} to {is}."),
     );
 }
 
-/// The field's default, or `None` for a field that cannot have one (repeated, map, message).
-fn default(s: &Side<'_, '_>) -> Option<Val> {
+/// The field's default and how it is shown (`Color.COLOR_RED` for an enum), or `None` for a
+/// field that cannot have one (repeated, map, message).
+fn default(s: &Side<'_, '_>) -> Option<(Val, String)> {
     let p = s.f.proto;
     if p.label() == Label::Repeated || matches!(p.r#type(), Type::Message | Type::Group) {
         return None;
     }
     let text = p.default_value.as_deref();
     let ty = p.r#type();
-    Some(match ty {
+    let val = match ty {
         Type::String => Val::Bytes(text.unwrap_or("").as_bytes().to_vec()),
         Type::Bytes => Val::Bytes(unescape(text.unwrap_or(""))),
         Type::Bool => Val::Int(i128::from(text == Some("true"))),
@@ -102,10 +99,16 @@ fn default(s: &Side<'_, '_>) -> Option<Val> {
                 (None, Some(e)) => e.proto.value.first(),
                 (_, None) => None,
             };
-            Val::Int(number.map_or(0, |v| i128::from(v.number())))
+            let val = Val::Int(number.map_or(0, |v| i128::from(v.number())));
+            if let (Some(e), Some(v)) = (e, number) {
+                return Some((val, format!("{}.{}", e.proto.name(), v.name())));
+            }
+            val
         }
         _ => Val::Int(text.and_then(|t| t.parse().ok()).unwrap_or(0)),
-    })
+    };
+    let shown = val.show();
+    Some((val, shown))
 }
 
 fn float(text: Option<&str>) -> f64 {

@@ -84,10 +84,13 @@ impl Side<'_, '_> {
     }
 
     /// Where the part `step` of the field is written (its `default`, its `json_name`), or
-    /// the field when that part is not written.
+    /// the field when that part is not written (a map's field for its entry's key and value).
     pub(super) fn at(&self, step: &[i32]) -> super::image::Place {
-        self.image
-            .place(self.f.file, &[&sub(&self.f.path, step), &self.f.path])
+        let anchor = self.f.anchor.as_deref().unwrap_or_default();
+        self.image.place(
+            self.f.file,
+            &[&sub(&self.f.path, step), &self.f.path, anchor],
+        )
     }
 
     /// Where the field's type is written: the type name for messages, enums and groups.

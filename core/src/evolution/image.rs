@@ -198,6 +198,8 @@ pub(super) struct Msg<'a> {
     /// The name inside its file's package (`Outer.Inner`).
     pub(super) nested: String,
     pub(super) path: Vec<i32>,
+    /// For a map's entry message, the path of the map field (where its fields are shown).
+    pub(super) anchor: Option<Vec<i32>>,
 }
 
 /// An enum, nested or not.
@@ -228,6 +230,8 @@ pub(super) struct Fld<'a> {
     pub(super) nested: String,
     pub(super) full: String,
     pub(super) path: Vec<i32>,
+    /// Where the field is shown when its own path has no place (a map entry's key and value).
+    pub(super) anchor: Option<Vec<i32>>,
 }
 
 struct Scope {
@@ -247,6 +251,18 @@ impl<'a> Index<'a> {
         };
         for (j, n) in m.nested_type.iter().enumerate() {
             self.add_message(&inner, n, child(&path, MESSAGE_NESTED, j));
+            // A map's entry message has no place in the source: its fields are shown on the
+            // map field that declares it.
+            if n.options.as_ref().is_some_and(|o| o.map_entry()) {
+                let entry = join(&full, n.name());
+                let field = m
+                    .field
+                    .iter()
+                    .position(|f| f.type_name().trim_start_matches('.') == entry);
+                if let (Some(k), Some(e)) = (field, self.messages.get_mut(&entry)) {
+                    e.anchor = Some(child(&path, MESSAGE_FIELD, k));
+                }
+            }
         }
         for (j, e) in m.enum_type.iter().enumerate() {
             self.add_enum(&inner, e, child(&path, MESSAGE_ENUM, j));
@@ -262,6 +278,7 @@ impl<'a> Index<'a> {
                 full,
                 nested,
                 path,
+                anchor: None,
             },
         );
     }
@@ -289,6 +306,7 @@ impl<'a> Index<'a> {
                 nested: join(&scope.nested, x.name()),
                 full: join(&scope.prefix, x.name()),
                 path,
+                anchor: None,
             },
         );
     }
@@ -307,6 +325,7 @@ impl<'a> Index<'a> {
                     nested: String::new(),
                     full: join(&m.full, f.name()),
                     path: child(&m.path, MESSAGE_FIELD, j),
+                    anchor: m.anchor.clone(),
                 };
                 (f.number(), fld)
             })
