@@ -4,11 +4,12 @@
 # second run with the same version installs nothing. No global state: npm's --prefix keeps the
 # package (and the platform package holding the binary) under target/.
 #
-# Usage: scripts/install-buf.sh [--quiet]     BUF_VERSION=1.75.0 by default
+# Usage: scripts/install-buf.sh [--quiet]     (BUF_VERSION=1.75.0 and BUF_PREFIX=target/tools/buf
+# by default; the agreement test looks in target/tools/buf, or where HMS_FFI_BUF says)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version="${BUF_VERSION:-1.75.0}"
-prefix="${BUF_PREFIX:-$PWD/${CARGO_TARGET_DIR_FOR_TOOLS:-target}/tools/buf}"
+prefix="${BUF_PREFIX:-$PWD/target/tools/buf}"
 bin="$prefix/node_modules/.bin/buf"
 
 if [ -x "$bin" ] && [ "$("$bin" --version 2>/dev/null)" = "$version" ]; then

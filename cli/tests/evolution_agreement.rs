@@ -56,7 +56,12 @@ fn key(rule: &str, path: &str, line: Option<u64>, column: Option<u64>) -> Key {
         "FIELD_SAME_DEFAULT" => 0,
         _ => column.unwrap_or(1),
     };
-    (rule.to_string(), path.to_string(), line.unwrap_or(1), column)
+    (
+        rule.to_string(),
+        path.to_string(),
+        line.unwrap_or(1),
+        column,
+    )
 }
 
 fn count(keys: impl IntoIterator<Item = Key>) -> Verdict {
@@ -72,7 +77,10 @@ fn difference(theirs: &Verdict, ours: &Verdict) -> String {
     let mut lines = Vec::new();
     for (k, n) in theirs {
         if ours.get(k) != Some(n) {
-            lines.push(format!("buf {n}x {k:?}, hms-ffi {}x", ours.get(k).unwrap_or(&0)));
+            lines.push(format!(
+                "buf {n}x {k:?}, hms-ffi {}x",
+                ours.get(k).unwrap_or(&0)
+            ));
         }
     }
     for (k, n) in ours {
@@ -110,9 +118,16 @@ fn run_buf(buf: &Path, work: &Path, category: &str) -> Verdict {
         std::fs::write(work.join(side).join("buf.yaml"), config).unwrap();
     }
     let mut cmd = Command::new(buf);
-    cmd.args(["breaking", "new", "--against", "old", "--error-format", "json"])
-        .current_dir(work)
-        .env("BUF_CACHE_DIR", work.join(".cache"));
+    cmd.args([
+        "breaking",
+        "new",
+        "--against",
+        "old",
+        "--error-format",
+        "json",
+    ])
+    .current_dir(work)
+    .env("BUF_CACHE_DIR", work.join(".cache"));
     let out = output_within(cmd, TIMEOUT);
     let code = out.status.code();
     assert!(
@@ -160,7 +175,11 @@ fn run_hms(pair: &Path, category: &str) -> (Verdict, Output) {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let findings = doc["findings"].as_array().unwrap();
     assert_eq!(doc["compatible"].as_bool(), Some(findings.is_empty()));
-    assert_eq!(code == Some(0), findings.is_empty(), "exit status and verdict");
+    assert_eq!(
+        code == Some(0),
+        findings.is_empty(),
+        "exit status and verdict"
+    );
     let keys = findings.iter().map(|f| {
         key(
             f["rule"].as_str().unwrap(),
@@ -186,7 +205,10 @@ fn known_differences() -> BTreeSet<(String, String)> {
                 CATEGORIES.contains(&category.as_str()),
                 "differences.txt: {l}"
             );
-            assert!(words.next().is_some(), "differences.txt gives no reason: {l}");
+            assert!(
+                words.next().is_some(),
+                "differences.txt gives no reason: {l}"
+            );
             (pair, category)
         })
         .collect()
@@ -226,10 +248,9 @@ fn hms_ffi_agrees_with_buf_breaking_on_the_corpus() {
             let key = (name.clone(), category.to_string());
             let differs = theirs != ours;
             match (differs, known.contains(&key)) {
-                (true, false) => disagreements.push(format!(
-                    "{name} {category}: {}",
-                    difference(&theirs, &ours)
-                )),
+                (true, false) => {
+                    disagreements.push(format!("{name} {category}: {}", difference(&theirs, &ours)))
+                }
                 (false, true) => disagreements.push(format!(
                     "{name} {category}: listed in differences.txt but both report {ours:?}"
                 )),
@@ -296,7 +317,11 @@ fn the_rule_table_is_buf_s() {
     let ours: BTreeMap<String, Vec<String>> = hms_ffi_core::evolution::RULES
         .iter()
         .map(|r| {
-            let categories = r.categories().iter().map(|c| c.name().to_string()).collect();
+            let categories = r
+                .categories()
+                .iter()
+                .map(|c| c.name().to_string())
+                .collect();
             (r.id.to_string(), categories)
         })
         .collect();

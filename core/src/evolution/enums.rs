@@ -39,9 +39,16 @@ fn pair(p: &Pair<'_>, old: &Enm<'_>, new: &Enm<'_>, out: &mut Findings) {
         match after.get(number) {
             None => deleted_value(out, &here, new.proto, *number, names),
             Some((now, paths)) if !names.is_subset(now) => {
-                let s = if names.len() > 1 && now.len() > 1 { "s" } else { "" };
+                let s = if names.len() > 1 && now.len() > 1 {
+                    "s"
+                } else {
+                    ""
+                };
                 let quote = |n: &BTreeSet<&str>| {
-                    n.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")
+                    n.iter()
+                        .map(|n| format!("{n:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 };
                 for path in paths {
                     out.add(
@@ -72,7 +79,13 @@ fn pair(p: &Pair<'_>, old: &Enm<'_>, new: &Enm<'_>, out: &mut Findings) {
         on: on.clone(),
         max: ENUM_MAX,
     };
-    ranges::check(out, &rule, &here, &inclusive(old.proto), &inclusive(new.proto));
+    ranges::check(
+        out,
+        &rule,
+        &here,
+        &inclusive(old.proto),
+        &inclusive(new.proto),
+    );
     reserved_names(
         out,
         "RESERVED_ENUM_NO_DELETE",
@@ -89,7 +102,11 @@ fn pair(p: &Pair<'_>, old: &Enm<'_>, new: &Enm<'_>, out: &mut Findings) {
         out.add(
             "ENUM_SAME_TYPE",
             here.clone(),
-            format!("Enum {name:?} changed from {} to {}.", state(was3), state(is3)),
+            format!(
+                "Enum {name:?} changed from {} to {}.",
+                state(was3),
+                state(is3)
+            ),
         );
     }
     if was3 && !is3 {
@@ -126,13 +143,19 @@ fn deleted_value(
             format!("{what} without reserving the number \"{number}\"."),
         );
     }
-    if !names.iter().all(|n| new.reserved_name.iter().any(|r| r == n)) {
+    if !names
+        .iter()
+        .all(|n| new.reserved_name.iter().any(|r| r == n))
+    {
         let s = if names.len() > 1 { "s" } else { "" };
         let quoted: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
         out.add(
             "ENUM_VALUE_NO_DELETE_UNLESS_NAME_RESERVED",
             here.clone(),
-            format!("{what} without reserving the name{s} {}.", quoted.join(", ")),
+            format!(
+                "{what} without reserving the name{s} {}.",
+                quoted.join(", ")
+            ),
         );
     }
 }

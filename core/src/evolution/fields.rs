@@ -31,22 +31,18 @@ impl Side<'_, '_> {
     }
 
     fn in_map_entry(&self) -> bool {
-        self.f.message.is_some_and(|m| {
-            m.options
-                .as_ref()
-                .is_some_and(|o| o.map_entry())
-        })
+        self.f
+            .message
+            .is_some_and(|m| m.options.as_ref().is_some_and(|o| o.map_entry()))
     }
 
     fn is_map(&self) -> bool {
         self.f.proto.label() == Label::Repeated
             && self.ty() == Type::Message
-            && self.index.message_type(self.f.proto).is_some_and(|m| {
-                m.proto
-                    .options
-                    .as_ref()
-                    .is_some_and(|o| o.map_entry())
-            })
+            && self
+                .index
+                .message_type(self.f.proto)
+                .is_some_and(|m| m.proto.options.as_ref().is_some_and(|o| o.map_entry()))
     }
 
     /// The oneof the field is in, unless it is none or the synthetic one of a proto3 optional.
@@ -200,7 +196,12 @@ fn pair(p: &Pair<'_>, old: &Fld<'_>, new: &Fld<'_>, out: &mut Findings) {
             Type::Int64 | Type::Sint64 | Type::Uint64 | Type::Fixed64 | Type::Sfixed64
         )
     };
-    let jstype = |s: &Side<'_, '_>| s.f.proto.options.as_ref().map_or(JsType::JsNormal, |o| o.jstype());
+    let jstype = |s: &Side<'_, '_>| {
+        s.f.proto
+            .options
+            .as_ref()
+            .map_or(JsType::JsNormal, |o| o.jstype())
+    };
     if int64(a.ty()) && int64(b.ty()) && jstype(&a) != jstype(&b) {
         out.add(
             "FIELD_SAME_JSTYPE",

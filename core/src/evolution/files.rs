@@ -310,9 +310,12 @@ const FILE_OPTIONS: &[(&str, &str, i32, OptionValue)] = &[
     ("FILE_SAME_CC_ENABLE_ARENAS", "cc_enable_arenas", 31, |o| {
         o.cc_enable_arenas().to_string()
     }),
-    ("FILE_SAME_OBJC_CLASS_PREFIX", "objc_class_prefix", 36, |o| {
-        o.objc_class_prefix().into()
-    }),
+    (
+        "FILE_SAME_OBJC_CLASS_PREFIX",
+        "objc_class_prefix",
+        36,
+        |o| o.objc_class_prefix().into(),
+    ),
     ("FILE_SAME_CSHARP_NAMESPACE", "csharp_namespace", 37, |o| {
         o.csharp_namespace().into()
     }),

@@ -14,10 +14,9 @@ use prost_types::{
     DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorProto,
     ServiceDescriptorProto,
 };
-use protox::file::{ChainFileResolver, GoogleFileResolver};
 
 use crate::error::{Code, Error, Result};
-use crate::schema::{compile_error, MemoryResolver};
+use crate::schema::{compile_error, memory_compiler};
 
 // Field numbers of descriptor.proto, the steps of a source path.
 pub(super) const FILE_MESSAGE: i32 = 4;
@@ -76,7 +75,10 @@ impl Image {
         } else {
             return Err(Error::new(
                 Code::NotFound,
-                format!("{} is neither a .proto file nor a directory", input.display()),
+                format!(
+                    "{} is neither a .proto file nor a directory",
+                    input.display()
+                ),
             ));
         };
         let mut dirs = vec![root];
@@ -88,14 +90,7 @@ impl Image {
     /// Compiles files given as `(name, text)`; they may import each other and the well-known
     /// types.
     pub fn from_sources(sources: &[(&str, &str)]) -> Result<Image> {
-        let map = sources
-            .iter()
-            .map(|(n, t)| (n.to_string(), t.to_string()))
-            .collect();
-        let mut resolver = ChainFileResolver::new();
-        resolver.add(MemoryResolver(map));
-        resolver.add(GoogleFileResolver::new());
-        let mut compiler = protox::Compiler::with_file_resolver(resolver);
+        let mut compiler = memory_compiler(sources);
         let names: Vec<String> = sources.iter().map(|(n, _)| n.to_string()).collect();
         Image::compile(&mut compiler, &names)
     }
@@ -107,15 +102,6 @@ impl Image {
         }
         let mut files = compiler.file_descriptor_set().file;
         files.sort_by(|a, b| a.name().cmp(b.name()));
-        if let Some(f) = files.iter().find(|f| f.syntax() == "editions") {
-            return Err(Error::new(
-                Code::InvalidArgument,
-                format!(
-                    "{}: editions files are not supported by the breaking-change check",
-                    f.name()
-                ),
-            ));
-        }
         let spans = files.iter().map(spans_of).collect();
         Ok(Image { files, spans })
     }

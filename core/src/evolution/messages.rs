@@ -43,26 +43,15 @@ fn pair(p: &Pair<'_>, old: &Msg<'_>, new: &Msg<'_>, out: &mut Findings) {
     } else {
         MESSAGE_MAX
     };
-    let exclusive = |r: &[(i32, i32)]| -> Vec<(i64, i64)> {
-        r.iter()
-            .map(|&(s, e)| (i64::from(s), i64::from(e) - 1))
-            .collect()
+    // Descriptors give a message's ranges with an exclusive end.
+    let inclusive = |r: (i32, i32)| (i64::from(r.0), i64::from(r.1) - 1);
+    let reserved = |m: &DescriptorProto| -> Vec<(i64, i64)> {
+        let r = m.reserved_range.iter();
+        r.map(|r| inclusive((r.start(), r.end()))).collect()
     };
-    let reserved = |m: &DescriptorProto| {
-        exclusive(
-            &m.reserved_range
-                .iter()
-                .map(|r| (r.start(), r.end()))
-                .collect::<Vec<_>>(),
-        )
-    };
-    let extension = |m: &DescriptorProto| {
-        exclusive(
-            &m.extension_range
-                .iter()
-                .map(|r| (r.start(), r.end()))
-                .collect::<Vec<_>>(),
-        )
+    let extension = |m: &DescriptorProto| -> Vec<(i64, i64)> {
+        let r = m.extension_range.iter();
+        r.map(|r| inclusive((r.start(), r.end()))).collect()
     };
     let on = format!("message {name:?}");
     let rule = |rule, what| Ranges {
@@ -153,7 +142,9 @@ fn deleted_fields(p: &Pair<'_>, old: &Msg<'_>, new: &Msg<'_>, here: &Place, out:
             out.add(
                 "FIELD_NO_DELETE_UNLESS_NAME_RESERVED",
                 here.clone(),
-                format!("Previously present {what} was deleted without reserving the name {name:?}."),
+                format!(
+                    "Previously present {what} was deleted without reserving the name {name:?}."
+                ),
             );
         }
     }

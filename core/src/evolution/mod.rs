@@ -176,9 +176,8 @@ pub fn check(old: &Image, new: &Image, category: Category) -> Vec<Finding> {
         .filter(|f| rules::categories(f.rule) & category.bit() != 0)
         .collect();
     findings.sort_by(|a, b| {
-        (&a.path, a.line, a.column, a.rule, &a.message).cmp(&(
-            &b.path, b.line, b.column, b.rule, &b.message,
-        ))
+        (&a.path, a.line, a.column, a.rule, &a.message)
+            .cmp(&(&b.path, b.line, b.column, b.rule, &b.message))
     });
     findings.dedup();
     findings

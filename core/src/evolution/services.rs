@@ -64,8 +64,20 @@ pub(super) fn check(p: &Pair<'_>, out: &mut Findings) {
                 }
             }
             let types = [
-                ("RPC_SAME_REQUEST_TYPE", "request", 2, before.input_type(), after.input_type()),
-                ("RPC_SAME_RESPONSE_TYPE", "response", 3, before.output_type(), after.output_type()),
+                (
+                    "RPC_SAME_REQUEST_TYPE",
+                    "request",
+                    2,
+                    before.input_type(),
+                    after.input_type(),
+                ),
+                (
+                    "RPC_SAME_RESPONSE_TYPE",
+                    "response",
+                    3,
+                    before.output_type(),
+                    after.output_type(),
+                ),
             ];
             for (rule, what, step, was, is) in types {
                 if was != is {
@@ -78,11 +90,10 @@ pub(super) fn check(p: &Pair<'_>, out: &mut Findings) {
                 }
             }
             let level = |m: &MethodDescriptorProto| {
-                m.options
-                    .as_ref()
-                    .map_or(prost_types::method_options::IdempotencyLevel::IdempotencyUnknown, |o| {
-                        o.idempotency_level()
-                    })
+                m.options.as_ref().map_or(
+                    prost_types::method_options::IdempotencyLevel::IdempotencyUnknown,
+                    |o| o.idempotency_level(),
+                )
             };
             if level(before) != level(after) {
                 out.add(

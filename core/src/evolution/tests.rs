@@ -2,6 +2,7 @@
 //! is `cli/tests/evolution_agreement.rs`.
 
 use super::*;
+use crate::Code;
 
 fn image(text: &str) -> Image {
     Image::from_sources(&[("a.proto", text)]).expect("compiles")
@@ -65,8 +66,80 @@ fn streaming_kind_changes_break_every_category() {
 
 #[test]
 fn categories_parse_by_name() {
-    assert_eq!("wire_json".parse::<Category>().ok(), Some(Category::WireJson));
+    assert_eq!(
+        "wire_json".parse::<Category>().ok(),
+        Some(Category::WireJson)
+    );
     assert!("WIRES".parse::<Category>().is_err());
-    let rule = RULES.iter().find(|r| r.id == "FIELD_SAME_ONEOF").expect("rule");
+    let rule = RULES
+        .iter()
+        .find(|r| r.id == "FIELD_SAME_ONEOF")
+        .expect("rule");
     assert_eq!(rule.categories(), Category::ALL.to_vec());
+}
+
+#[test]
+fn unreadable_inputs_are_typed_errors() {
+    let err = Image::from_sources(&[(
+        "a.proto",
+        "syntax = \"proto3\";\nmessage A {\n  strin b = 1;\n}\n",
+    )])
+    .expect_err("does not compile");
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().contains("a.proto:3:3"), "{}", err.message());
+
+    let err = Image::load("/nonexistent/evolution", &[] as &[&str]).expect_err("missing");
+    assert_eq!(err.code(), Code::NotFound);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let err = Image::load(dir.path(), &[] as &[&str]).expect_err("empty");
+    assert!(
+        err.message().contains("no .proto files"),
+        "{}",
+        err.message()
+    );
+}
+
+#[test]
+fn directories_name_files_relative_to_their_root() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sub = dir.path().join("shop/v1");
+    std::fs::create_dir_all(&sub).expect("mkdir");
+    std::fs::write(
+        sub.join("item.proto"),
+        "syntax = \"proto3\"; package shop.v1; message Item { string id = 1; }",
+    )
+    .expect("write");
+    std::fs::write(
+        sub.join("order.proto"),
+        "syntax = \"proto3\"; package shop.v1; import \"shop/v1/item.proto\"; message Order { Item item = 1; }",
+    )
+    .expect("write");
+    let image = Image::load(dir.path(), &[] as &[&str]).expect("loads");
+    assert_eq!(
+        image.file_names(),
+        ["shop/v1/item.proto", "shop/v1/order.proto"]
+    );
+}
+
+#[test]
+fn extension_and_map_fields_are_paired_too() {
+    let old = "syntax = \"proto2\"; message M { extensions 10 to 20; map<string, int32> m = 1; } extend M { optional int32 x = 10; }";
+    let new = "syntax = \"proto2\"; message M { extensions 10 to 20; map<string, int64> m = 1; } extend M { optional int64 y = 10; }";
+    assert_eq!(
+        rules(old, new, Category::WireJson),
+        vec!["FIELD_WIRE_JSON_COMPATIBLE_TYPE", "FIELD_SAME_NAME"]
+    );
+}
+
+#[test]
+fn editions_files_are_refused_where_protox_stops() {
+    // protox compiles proto2 and proto3 only; an editions file is a compile error at line 1.
+    let err = Image::from_sources(&[(
+        "e.proto",
+        "edition = \"2023\";\nmessage E { int32 a = 1; }\n",
+    )])
+    .expect_err("editions");
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().contains("e.proto:1:1"), "{}", err.message());
 }
