@@ -171,3 +171,38 @@ fn check_without_against_still_compiles_and_lists_methods() {
     let out = check(&[proto.to_str().unwrap(), "--json"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn docs_list_every_rule_with_its_categories() {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/evolution.md"))
+            .unwrap();
+    let table = doc
+        .split("<!-- rules:begin -->")
+        .nth(1)
+        .and_then(|t| t.split("<!-- rules:end -->").next())
+        .unwrap();
+    let rows: Vec<String> = table
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(str::to_string)
+        .collect();
+    let expected: Vec<String> = hms_ffi_core::evolution::RULES
+        .iter()
+        .map(|r| {
+            let cats = r.categories();
+            let marks: Vec<&str> = hms_ffi_core::evolution::Category::ALL
+                .iter()
+                .map(|c| if cats.contains(c) { "x" } else { "" })
+                .collect();
+            format!(
+                "| `{}` | {} | {} | {} | {} | {} |",
+                r.id, marks[0], marks[1], marks[2], marks[3], r.purpose
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows, expected,
+        "docs/evolution.md's rule table is stale (regenerate it from evolution::RULES)"
+    );
+}

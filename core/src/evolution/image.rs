@@ -4,8 +4,9 @@
 //!
 //! An input is a directory (every `.proto` file under it, named relative to it, as buf names the
 //! files of a module) or one `.proto` file (named relative to its folder). Imports are looked up
-//! in the input's root, then in the extra include folders, then among the well-known types;
-//! imported files are compiled but not compared, as in buf.
+//! in the input's root, then in the extra include folders, then among the well-known types.
+//! Imported files belong to the image and are compared too, as `buf breaking` does unless told
+//! `--exclude-imports`: an import NEW no longer uses counts as a deleted file.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -96,7 +97,7 @@ impl Image {
     }
 
     fn compile(compiler: &mut protox::Compiler, names: &[String]) -> Result<Image> {
-        compiler.include_source_info(true).include_imports(false);
+        compiler.include_source_info(true).include_imports(true);
         for name in names {
             compiler.open_file(name).map_err(compile_error)?;
         }
@@ -106,7 +107,7 @@ impl Image {
         Ok(Image { files, spans })
     }
 
-    /// The names of the compared files, sorted.
+    /// The names of the compared files (the inputs and what they import), sorted.
     pub fn file_names(&self) -> Vec<&str> {
         self.files.iter().map(|f| f.name()).collect()
     }
