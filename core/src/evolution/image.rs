@@ -363,7 +363,9 @@ fn proto_files(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<()> {
         .map_err(read)?;
     entries.sort();
     for path in entries {
-        if path.is_dir() {
+        // Symlinked folders are not followed (a link back up would never end); linked files are.
+        let linked_dir = path.is_symlink() && path.is_dir();
+        if path.is_dir() && !linked_dir {
             proto_files(root, &path, out)?;
         } else if path.extension().is_some_and(|e| e == "proto") {
             if let Ok(rel) = path.strip_prefix(root) {

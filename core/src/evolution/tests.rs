@@ -115,6 +115,8 @@ fn directories_name_files_relative_to_their_root() {
         "syntax = \"proto3\"; package shop.v1; import \"shop/v1/item.proto\"; message Order { Item item = 1; }",
     )
     .expect("write");
+    // A link back up is not followed.
+    std::os::unix::fs::symlink(dir.path(), sub.join("loop")).expect("symlink");
     let image = Image::load(dir.path(), &[] as &[&str]).expect("loads");
     assert_eq!(
         image.file_names(),
