@@ -36,8 +36,8 @@
 //! ```
 //!
 //! The submodules: [`image`] (loading and indexing), `rules` (the rule table), `files`
-//! (file and package rules), `messages`, `fields`, `enums`, `services`, `ranges` (reserved and
-//! extension ranges), `defaults` (proto2 default values).
+//! (file and package rules), `messages`, `fields`, `types` (field type changes), `enums`,
+//! `services`, `ranges` (reserved and extension ranges), `defaults` (proto2 default values).
 
 mod defaults;
 mod enums;
@@ -48,6 +48,7 @@ mod messages;
 mod ranges;
 mod rules;
 mod services;
+mod types;
 
 use std::fmt;
 use std::str::FromStr;
