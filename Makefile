@@ -10,7 +10,7 @@ MATRIX_DEPS   :=
 CLIPPY_PKGS   :=
 -include mk/*.mk
 
-.PHONY: all build demo test test-core test-cli test-capi test-go go-lib test-py test-matrix test-interop py-install lint fmt fmt-check clippy features-check layers-check parity bench bench-warm bench-py bench-py-payloads bench-go bench-go-payloads fuzz clean
+.PHONY: all build demo test test-core test-cli buf-install test-capi test-go go-lib test-py test-matrix test-interop py-install lint fmt fmt-check clippy features-check layers-check parity bench bench-warm bench-py bench-py-payloads bench-go bench-go-payloads fuzz clean
 
 all: build
 
@@ -29,8 +29,13 @@ test-core:
 	$(CARGO) test -p hms-ffi-core --all-targets
 	$(CARGO) test -p hms-ffi-core --doc
 
-test-cli:
+## test-cli: the CLI end to end, including `check --against`'s agreement with `buf breaking`
+## on tests/evolution/corpus (buf from npm, installed into target/tools/buf by buf-install).
+test-cli: buf-install
 	$(CARGO) test -p hms-ffi-cli
+
+buf-install:
+	scripts/install-buf.sh --quiet
 
 ## C ABI: the header is current (cbindgen) and a C program compiled with the system cc passes.
 test-capi:

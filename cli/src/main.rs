@@ -5,9 +5,12 @@
 //!     [--security security.toml] [--policy policy.toml] [--audit audit.jsonl]
 //! hms-ffi call unix:///tmp/g.sock demo.v1.Greeter/SayHello '{"name": "Ada"}'
 //! hms-ffi list unix:///tmp/g.sock
+//! hms-ffi check --against old/ new/ [--category FILE|PACKAGE|WIRE_JSON|WIRE] [--json]
 //! hms-ffi serve --schema greeter.proto --listen grpcs://0.0.0.0:8443 --security security.toml
 //! hms-ffi call 'grpcs://host:8443?ca=ca.pem&cert=me.pem&key=me.key' demo.v1.Greeter/SayHello '{}'
 //! ```
+
+mod evolution;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -85,14 +88,25 @@ enum Command {
         /// grpcs://host:port?ca=ca.pem&cert=me.pem&key=me.key (also https://, wss://), …
         uri: String,
     },
-    /// Check that .proto files compile; print their methods.
+    /// Check that .proto files compile and print their methods; with --against, check the new
+    /// revision for breaking changes against the old one, with the rules of `buf breaking`.
+    /// Exit status with --against: 0 compatible, 1 breaking, 3 unreadable or invalid input.
     Check {
-        /// .proto files.
+        /// .proto files; with --against, the new revision: one .proto file or a directory.
         #[arg(required = true)]
         schema: Vec<PathBuf>,
         /// Include directories.
         #[arg(long = "include", short = 'I')]
         includes: Vec<PathBuf>,
+        /// The old revision (a .proto file or a directory) to check for breaking changes against.
+        #[arg(long, value_name = "OLD")]
+        against: Option<PathBuf>,
+        /// The rules to apply: FILE (default, as in buf), PACKAGE, WIRE_JSON or WIRE.
+        #[arg(long, default_value = "FILE", requires = "against")]
+        category: String,
+        /// Print the result as one JSON object (for CI) instead of one finding per line.
+        #[arg(long, requires = "against")]
+        json: bool,
     },
 }
 
@@ -105,6 +119,16 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Command::Check {
+        schema,
+        includes,
+        against: Some(old),
+        category,
+        json,
+    } = cli.command
+    {
+        return evolution::run(&old, &schema, &includes, &category, json);
+    }
     let runtime = hms_ffi_core::runtime::runtime();
     match runtime.block_on(run(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -160,7 +184,9 @@ async fn run(command: Command) -> Result<(), Error> {
             }
             Ok(())
         }
-        Command::Check { schema, includes } => {
+        Command::Check {
+            schema, includes, ..
+        } => {
             let s = Schema::load(&schema, &includes)?;
             print_methods(&s);
             Ok(())

@@ -31,7 +31,8 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Modules: [`schema`] (runtime `.proto`), [`value`] and [`mapping`] (native values ⇄
+//! Modules: [`schema`] (runtime `.proto`), [`evolution`] (breaking-change checks that agree
+//! with `buf breaking`), [`value`] and [`mapping`] (native values ⇄
 //! messages), [`codec`], [`error`], [`metadata`], [`peer`], [`call`] (call head, discovery),
 //! [`server`], [`client`], [`context`], [`interceptor`], [`transport`] (with the local wire
 //! protocol in [`transport::frame`]), [`security`] (authentication, authorization, audit, rate
@@ -53,6 +54,7 @@ pub mod value;
 // schema, mapping, codec
 pub mod cbor;
 pub mod codec;
+pub mod evolution;
 pub mod mapping;
 pub mod schema;
 // call

@@ -107,7 +107,21 @@ impl fmt::Debug for Schema {
     }
 }
 
+/// Resolves imports among files given as text (name -> text).
 struct MemoryResolver(HashMap<String, String>);
+
+/// A compiler over files given as `(name, text)`, which may import each other and the
+/// well-known types.
+pub(crate) fn memory_compiler(sources: &[(&str, &str)]) -> protox::Compiler {
+    let map = sources
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .collect();
+    let mut resolver = ChainFileResolver::new();
+    resolver.add(MemoryResolver(map));
+    resolver.add(GoogleFileResolver::new());
+    protox::Compiler::with_file_resolver(resolver)
+}
 
 impl FileResolver for MemoryResolver {
     fn open_file(&self, name: &str) -> std::result::Result<File, protox::Error> {
@@ -157,14 +171,7 @@ impl Schema {
 
     /// Compiles several `.proto` files given as `(name, text)`; they may import each other.
     pub fn from_sources(sources: &[(&str, &str)]) -> Result<Schema> {
-        let map = sources
-            .iter()
-            .map(|(n, t)| (n.to_string(), t.to_string()))
-            .collect();
-        let mut resolver = ChainFileResolver::new();
-        resolver.add(MemoryResolver(map));
-        resolver.add(GoogleFileResolver::new());
-        let mut compiler = protox::Compiler::with_file_resolver(resolver);
+        let mut compiler = memory_compiler(sources);
         compiler.include_imports(true);
         for (name, _) in sources {
             compiler.open_file(name).map_err(compile_error)?;
@@ -263,7 +270,7 @@ impl Schema {
 }
 
 /// Turns a protox error into `InvalidArgument` (or `NotFound`) with `file:line:column`.
-fn compile_error(e: protox::Error) -> Error {
+pub(crate) fn compile_error(e: protox::Error) -> Error {
     let code = if e.is_file_not_found() || e.is_io() {
         Code::NotFound
     } else {
