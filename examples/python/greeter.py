@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import pathlib
 import sys
-from typing import Any, Dict
+from typing import Any, Dict, Iterator
 
 import hms_ffi
 
@@ -32,6 +32,12 @@ def make_server() -> hms_ffi.Server:
     async def echo(req: Dict[str, Any], ctx: hms_ffi.Context) -> Dict[str, Any]:
         return req
 
+    @server.method("demo.v1.Greeter/Chatter")
+    def chatter(req: Dict[str, Any], ctx: hms_ffi.Context) -> Iterator[Dict[str, Any]]:
+        # A server-streaming handler is a generator: each yield is one reply.
+        for i in range(req["times"] or 3):
+            yield {"message": f"#{i} hi {req['name']} from Python", "at": dt.datetime.now(dt.timezone.utc)}
+
     return server
 
 
@@ -40,6 +46,11 @@ def call(uri: str, name: str) -> None:
         print(f"[python client] methods: {[m.name for m in client.methods()]}")
         reply = client.call("demo.v1.Greeter/SayHello", {"name": name, "times": 2}, timeout=5)
         print(f"[python client] SayHello -> {reply['message']!r} at {reply['at'].isoformat()}")
+        try:
+            for item in client.stream("demo.v1.Greeter/Chatter", {"name": name, "times": 2}, timeout=5):
+                print(f"[python client] Chatter -> {item['message']!r}")
+        except hms_ffi.Unimplemented as e:  # a server in a language without streams yet
+            print(f"[python client] Chatter: {e}")
         try:
             client.call("demo.v1.Greeter/SayHello", {"name": 42})
         except hms_ffi.InvalidArgument as e:
