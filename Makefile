@@ -142,6 +142,12 @@ bench-py-payloads: py-install
 	$(PY_VENV)/bin/pip install -q grpcio protobuf
 	$(PY_VENV)/bin/python benches/python/payload_bench.py
 
+## bench-py-streams: one server stream of 100 000 64-byte messages, Python -> Python over unix:
+## hms-ffi vs grpcio vs a raw Python socket stream, messages per second.
+bench-py-streams: py-install
+	$(PY_VENV)/bin/pip install -q grpcio
+	$(PY_VENV)/bin/python benches/python/stream_bench.py
+
 ## bench-go: Go client -> Go server over unix, hms-ffi vs grpc-go, one run (p50/p99 metrics).
 bench-go: go-lib
 	cd benches/go && $(GO) test -run '^$$' -bench '^Benchmark(HmsFfi|GrpcGo|Raw)' -benchtime 3s
