@@ -156,6 +156,8 @@ pub struct RequestStream {
     pub(crate) exchange: Arc<Exchange>,
     /// The call's cancellation: a read waiting for the next request ends with it.
     pub(crate) cancel: tokio_util::sync::CancellationToken,
+    /// Gives the sender credit back as requests are read.
+    pub(crate) flow: crate::flow::Flow,
 }
 
 impl std::fmt::Debug for RequestStream {
@@ -180,7 +182,11 @@ impl RequestStream {
         tokio::select! {
             biased;
             _ = self.cancel.cancelled() => Some(Err(Error::new(Code::Cancelled, "the call was cancelled"))),
-            bytes = self.rx.recv() => bytes.map(Ok),
+            bytes = self.rx.recv() => {
+                let bytes = bytes?;
+                self.flow.after_read(bytes.len());
+                Some(Ok(bytes))
+            }
         }
     }
 
@@ -198,6 +204,8 @@ pub struct ResponseSink {
     pub(crate) response: Arc<ResponseMetadata>,
     /// The call's cancellation: every send after it is `Cancelled`.
     pub(crate) cancel: tokio_util::sync::CancellationToken,
+    /// The reader's window: a send waits while it is used up (the caller reads slowly).
+    pub(crate) flow: crate::flow::Flow,
 }
 
 impl std::fmt::Debug for ResponseSink {
@@ -227,8 +235,14 @@ impl ResponseSink {
             .and_then(|bytes| self.send_bytes(bytes)))
     }
 
-    /// Sends one response already encoded by the stream's [`Exchange`].
-    pub(crate) fn send_bytes(&self, bytes: Bytes) -> Result<()> {
+    /// Sends one response already encoded by the stream's [`Exchange`]
+    /// ([`Exchange::reply`]): a binding encodes holding its runtime's lock and sends (which
+    /// may wait for the caller to read, flow control) without it.
+    pub fn send_bytes(&self, bytes: Bytes) -> Result<()> {
+        if self.cancel.is_cancelled() {
+            return Err(Error::cancelled());
+        }
+        self.flow.before_send(bytes.len(), Some(&self.cancel));
         if self.cancel.is_cancelled() {
             return Err(Error::cancelled());
         }

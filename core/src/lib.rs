@@ -44,6 +44,7 @@
 pub mod code;
 mod eager;
 pub mod error;
+pub mod flow;
 pub mod foreign;
 pub mod limits;
 pub mod metadata;

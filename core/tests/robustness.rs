@@ -187,6 +187,7 @@ fn wrong_wire_version_gets_goaway() {
         version: 99,
         max_message: 0,
         agent: "future".into(),
+        stream_window: 0,
     };
     s.write_all(&frame::encode_message_frame(Kind::Hello, 0, 0, &h))
         .unwrap();

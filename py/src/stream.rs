@@ -13,7 +13,9 @@ use crate::context::Context;
 use crate::errors::{self, py_result};
 use crate::ocore::handler::{run_blocking, BoxFuture, StreamHandler};
 use crate::ocore::later::reply_later;
-use crate::ocore::{self, runtime, CancellationToken, RequestStream, ResponseSink, StreamSender};
+use crate::ocore::{
+    self, runtime, CancellationToken, Exchange, RequestStream, ResponseSink, StreamSender,
+};
 use crate::walk::{PyIn, PyOut};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -61,8 +63,10 @@ impl ClientStream {
             );
             return Err(errors::to_py(py, closed));
         };
-        let sent = sender.send_input(&PyIn(request.clone()))?;
-        py_result(py, sent)
+        let bytes = py_result(py, sender.encode_input(&PyIn(request.clone()))?)?;
+        // Sending may wait for the server to read (flow control): without the GIL, which an
+        // in-process server needs to read it.
+        py_result(py, py.detach(|| sender.send_encoded(bytes)))
     }
 
     /// Half-closes: no more requests.
@@ -110,6 +114,8 @@ impl ClientStream {
 pub(crate) struct ServerStream {
     requests: Mutex<RequestStream>,
     sink: ResponseSink,
+    /// The stream's encoder, apart from `requests` (a read may hold that lock while it waits).
+    exchange: Arc<Exchange>,
 }
 
 #[pymethods]
@@ -131,8 +137,10 @@ impl ServerStream {
 
     /// Sends one reply; `hms_ffi.Cancelled` once the caller has gone.
     fn send(&self, py: Python<'_>, reply: &Bound<'_, PyAny>) -> PyResult<()> {
-        let sent = self.sink.send_input(&PyIn(reply.clone()))?;
-        py_result(py, sent)
+        let bytes = py_result(py, self.exchange.reply(&PyIn(reply.clone()))?)?;
+        // Sending may wait for the caller to read (flow control): without the GIL, which an
+        // in-process caller needs to read it.
+        py_result(py, py.detach(|| self.sink.send_bytes(bytes)))
     }
 }
 
@@ -153,6 +161,7 @@ impl StreamHandler for PyStreamHandler {
     ) -> BoxFuture<'static, ocore::Result<()>> {
         let runner = self.runner.clone();
         let stream = ServerStream {
+            exchange: requests.exchange().clone(),
             requests: Mutex::new(requests),
             sink,
         };

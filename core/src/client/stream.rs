@@ -60,6 +60,7 @@ impl ClientStream {
             codec,
             input: info.input(),
             limits: limits.clone(),
+            flow: raw.flow.clone(),
         };
         ClientStream {
             raw: Some(raw),
@@ -160,7 +161,12 @@ impl ClientStream {
         };
         let stopped = tokio::select! {
             biased;
-            r = raw.rx.recv() => return r,
+            r = raw.rx.recv() => {
+                if let Some(Ok(bytes)) = &r {
+                    raw.flow.after_read(bytes.len());
+                }
+                return r;
+            }
             _ = cancelled => caller_cancelled(),
             _ = self.closed.cancelled() => Error::client_closed(),
             _ = expired => Error::deadline_exceeded(),
@@ -192,6 +198,8 @@ pub struct StreamSender {
     codec: Codec,
     input: prost_reflect::MessageDescriptor,
     limits: Limits,
+    /// The server's window: a send waits while it is used up (the server reads slowly).
+    flow: crate::flow::Flow,
 }
 
 impl std::fmt::Debug for StreamSender {
@@ -203,27 +211,44 @@ impl std::fmt::Debug for StreamSender {
 }
 
 impl StreamSender {
-    /// Sends one request. Once the call has ended (the server finished or failed it, or it was
-    /// cancelled), requests are dropped: reading the responses tells how it ended.
+    /// Sends one request; it waits while the server has not read a window's worth of what was
+    /// sent (flow control). Once the call has ended (the server finished or failed it, or it
+    /// was cancelled), requests are dropped: reading the responses tells how it ended.
     pub fn send(&mut self, request: &Value) -> Result<()> {
         never(self.send_input(&request))
     }
 
     /// Sends one request walked from a binding's own objects (see [`Input`]).
     pub fn send_input<I: Input>(&mut self, request: &I) -> NativeResult<(), I::Error> {
+        let bytes = self.encode_input(request)?;
+        Ok(bytes.and_then(|bytes| self.send_encoded(bytes)))
+    }
+
+    /// A request walked from a binding's own objects and checked against the limits, to be
+    /// sent with [`send_encoded`](StreamSender::send_encoded): a binding encodes holding its
+    /// runtime's lock and sends (which may wait for the server to read) without it.
+    pub fn encode_input<I: Input>(&self, request: &I) -> NativeResult<Bytes, I::Error> {
         let bytes = self
             .codec
             .encode_input(Some(&self.input), request, self.limits.max_depth)?;
         Ok(bytes.and_then(|bytes| {
             self.limits.check_message(bytes.len(), "request")?;
-            let tx = self.tx.as_ref().ok_or_else(|| {
-                Error::new(Code::FailedPrecondition, "the request stream is closed")
-            })?;
-            // A call that has ended already (the server finished or failed it) drops the
-            // request, as gRPC does: how the call ended is the reading side's to report.
-            let _ = tx.send(bytes.into());
-            Ok(())
+            Ok(Bytes::from(bytes))
         }))
+    }
+
+    /// Sends a request [`encode_input`](StreamSender::encode_input) made, waiting while the
+    /// server has not read a window's worth of what was sent (released when the call ends).
+    pub fn send_encoded(&mut self, bytes: Bytes) -> Result<()> {
+        let tx = self
+            .tx
+            .as_ref()
+            .ok_or_else(|| Error::new(Code::FailedPrecondition, "the request stream is closed"))?;
+        self.flow.before_send(bytes.len(), None);
+        // A call that has ended already (the server finished or failed it) drops the request,
+        // as gRPC does: how the call ended is the reading side's to report.
+        let _ = tx.send(bytes);
+        Ok(())
     }
 
     /// Half-closes the stream: no more requests.

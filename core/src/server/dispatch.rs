@@ -315,6 +315,7 @@ impl Dispatcher {
         cancel: CancellationToken,
         (input, output): (mpsc::UnboundedReceiver<Bytes>, mpsc::UnboundedSender<Bytes>),
         response: Arc<ResponseMetadata>,
+        flow: crate::flow::Flow,
     ) -> Result<()> {
         let start = Instant::now();
         let mut ctx = self.context(&mut head, peer, cancel, start, response);
@@ -328,12 +329,14 @@ impl Dispatcher {
                 rx: input,
                 exchange: exchange.clone(),
                 cancel: ctx.cancel.clone(),
+                flow: flow.clone(),
             };
             let sink = ResponseSink {
                 tx: output,
                 exchange: exchange.clone(),
                 response: ctx.response.clone(),
                 cancel: ctx.cancel.clone(),
+                flow,
             };
             match &entry.route {
                 Route::Stream(h) => {

@@ -89,7 +89,11 @@ impl Service for Dispatcher {
         cancel: CancellationToken,
         io: (mpsc::UnboundedReceiver<Bytes>, mpsc::UnboundedSender<Bytes>),
         response: Arc<ResponseMetadata>,
+        flow: crate::flow::Flow,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move { self.call_stream(head, peer, cancel, io, response).await })
+        Box::pin(async move {
+            self.call_stream(head, peer, cancel, io, response, flow)
+                .await
+        })
     }
 }

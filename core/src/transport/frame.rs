@@ -7,10 +7,10 @@
 use bytes::{Bytes, BytesMut};
 use prost::Message;
 
+pub use super::frame_body::{
+    call_head_prefix, check_server_hello, CallHeader, Entry, Hello, Trailer,
+};
 pub use crate::call::CallHead;
-use crate::codec::Codec;
-use crate::error::{Code, Error, Result};
-use crate::metadata::{Metadata, Reply};
 
 /// Bytes in a frame header.
 pub const HEADER_LEN: usize = 10;
@@ -39,6 +39,9 @@ pub enum Kind {
     Cancel = 6,
     /// The server accepts no new calls on this connection (shutting down).
     GoAway = 7,
+    /// Flow control, either way: the receiver has read this many more bytes of a stream's
+    /// messages (a u32 little-endian body). Sent only to a peer whose HELLO offered a window.
+    Window = 8,
 }
 
 impl Kind {
@@ -51,6 +54,7 @@ impl Kind {
             5 => Kind::Status,
             6 => Kind::Cancel,
             7 => Kind::GoAway,
+            8 => Kind::Window,
             _ => return None,
         })
     }
@@ -158,254 +162,16 @@ pub fn encode_message_frame(kind: Kind, flags: u8, stream: u32, body: &impl Mess
     out
 }
 
-/// HELLO body.
-#[derive(Clone, PartialEq, Message)]
-pub struct Hello {
-    /// Always [`MAGIC`].
-    #[prost(string, tag = "1")]
-    pub magic: String,
-    /// The sender's protocol version.
-    #[prost(uint32, tag = "2")]
-    pub version: u32,
-    /// The largest message the sender accepts.
-    #[prost(uint64, tag = "3")]
-    pub max_message: u64,
-    /// Free text naming the implementation (`hms-ffi-core/0.1.0`).
-    #[prost(string, tag = "4")]
-    pub agent: String,
+/// A WINDOW frame giving stream `stream` `bytes` more of credit.
+pub fn window_frame(stream: u32, bytes: u64) -> Vec<u8> {
+    let n = u32::try_from(bytes).unwrap_or(u32::MAX);
+    encode_frame(Kind::Window, 0, stream, &n.to_le_bytes())
 }
 
-impl Hello {
-    /// The HELLO this build sends, announcing the largest message it accepts.
-    pub fn ours(max_message: usize) -> Hello {
-        Hello {
-            magic: MAGIC.to_string(),
-            version: WIRE_VERSION,
-            max_message: max_message as u64,
-            agent: concat!("hms-ffi-core/", env!("CARGO_PKG_VERSION")).to_string(),
-        }
-    }
-}
-
-/// Checks the server's answer to a client's HELLO (`shown`: the endpoint, for messages): a
-/// HELLO of this magic and version, or a GOAWAY whose error is returned.
-pub fn check_server_hello(kind: Kind, body: Bytes, shown: &str) -> Result<()> {
-    match kind {
-        Kind::Hello => {
-            let hello = Hello::decode(body)
-                .map_err(|e| Error::unavailable(format!("bad HELLO from server: {e}")))?;
-            if hello.magic != MAGIC {
-                return Err(Error::unavailable(format!(
-                    "{shown} is not an hms-ffi server"
-                )));
-            }
-            if hello.version != WIRE_VERSION {
-                return Err(Error::new(
-                    Code::FailedPrecondition,
-                    format!(
-                        "{shown} speaks wire version {}, this client {}",
-                        hello.version, WIRE_VERSION
-                    ),
-                ));
-            }
-            Ok(())
-        }
-        Kind::GoAway => {
-            let t = Trailer::decode(body).unwrap_or_default();
-            Err(Error::new(Code::from_i32(t.code), t.message))
-        }
-        other => Err(Error::unavailable(format!(
-            "unexpected {other:?} in handshake"
-        ))),
-    }
-}
-
-/// One metadata entry.
-#[derive(Clone, PartialEq, Message)]
-pub struct Entry {
-    /// Key (lower-case).
-    #[prost(string, tag = "1")]
-    pub key: String,
-    /// Value.
-    #[prost(string, tag = "2")]
-    pub value: String,
-}
-
-/// CALL body.
-#[derive(Clone, PartialEq, Message)]
-pub struct CallHeader {
-    /// `package.Service/Method`.
-    #[prost(string, tag = "1")]
-    pub method: String,
-    /// The caller's remaining time in microseconds; 0 for none.
-    #[prost(uint64, tag = "2")]
-    pub timeout_micros: u64,
-    /// Metadata.
-    #[prost(message, repeated, tag = "3")]
-    pub metadata: Vec<Entry>,
-    /// Codec number (0 proto, 1 json, 2 cbor).
-    #[prost(uint32, tag = "4")]
-    pub codec: u32,
-    /// Trace id, when the caller has one.
-    #[prost(string, tag = "5")]
-    pub trace_id: String,
-    /// The request, for unary calls.
-    #[prost(bytes = "bytes", tag = "6")]
-    pub payload: Bytes,
-}
-
-/// STATUS and GOAWAY body.
-#[derive(Clone, PartialEq, Message)]
-pub struct Trailer {
-    /// Status code, 0 for OK.
-    #[prost(int32, tag = "1")]
-    pub code: i32,
-    /// Status message.
-    #[prost(string, tag = "2")]
-    pub message: String,
-    /// `google.rpc.Status` with the details, when the call failed.
-    #[prost(bytes = "vec", tag = "3")]
-    pub status: Vec<u8>,
-    /// The reply of a unary call.
-    #[prost(bytes = "bytes", tag = "4")]
-    pub payload: Bytes,
-    /// The response headers the handler set (STATUS only; a v1 addition, ignored by older
-    /// clients).
-    #[prost(message, repeated, tag = "5")]
-    pub headers: Vec<Entry>,
-    /// The response trailers the handler set (STATUS only; a v1 addition).
-    #[prost(message, repeated, tag = "6")]
-    pub trailers: Vec<Entry>,
-}
-
-fn entries(md: &Metadata) -> Vec<Entry> {
-    md.iter()
-        .map(|(k, v)| Entry {
-            key: k.into(),
-            value: v.into(),
-        })
-        .collect()
-}
-
-fn from_entries(entries: Vec<Entry>) -> Metadata {
-    entries.into_iter().map(|e| (e.key, e.value)).collect()
-}
-
-impl Trailer {
-    /// The trailer of a finished call.
-    pub fn from_result(r: &Result<Bytes>) -> Trailer {
-        match r {
-            Ok(payload) => Trailer {
-                code: 0,
-                message: String::new(),
-                status: Vec::new(),
-                payload: payload.clone(),
-                ..Trailer::default()
-            },
-            Err(e) => Trailer {
-                code: e.code().as_i32(),
-                message: e.message().to_string(),
-                status: e.to_status_bytes(),
-                ..Trailer::default()
-            },
-        }
-    }
-
-    /// Adds the response headers and trailers.
-    pub fn with_metadata(mut self, (headers, trailers): (Metadata, Metadata)) -> Trailer {
-        self.headers = entries(&headers);
-        self.trailers = entries(&trailers);
-        self
-    }
-
-    /// The response headers and trailers it carries.
-    pub fn take_metadata(&mut self) -> (Metadata, Metadata) {
-        (
-            from_entries(std::mem::take(&mut self.headers)),
-            from_entries(std::mem::take(&mut self.trailers)),
-        )
-    }
-
-    /// Back to the call's result with its response metadata: an error carries it too.
-    pub fn into_reply(mut self) -> Result<Reply<Bytes>> {
-        let (headers, trailers) = self.take_metadata();
-        match self.into_result() {
-            Ok(message) => Ok(Reply {
-                message,
-                headers,
-                trailers,
-            }),
-            Err(e) => Err(e.with_response_metadata(headers, trailers)),
-        }
-    }
-
-    /// Back to the call's result.
-    pub fn into_result(self) -> Result<Bytes> {
-        if self.code == 0 {
-            return Ok(self.payload);
-        }
-        if self.status.is_empty() {
-            return Err(Error::new(Code::from_i32(self.code), self.message));
-        }
-        Err(Error::from_status_bytes(&self.status))
-    }
-}
-
-/// The wire form of the call layer's [`CallHead`] (re-exported here, where it used to live).
-impl CallHead {
-    /// To the wire form (the payload is added by the caller).
-    pub fn to_header(&self, payload: Bytes) -> CallHeader {
-        CallHeader {
-            method: self.method.clone(),
-            timeout_micros: self.timeout.map_or(0, |t| (t.as_micros() as u64).max(1)),
-            metadata: entries(&self.metadata),
-            codec: self.codec.as_u32(),
-            trace_id: self.trace_id.clone(),
-            payload,
-        }
-    }
-
-    /// From the wire form; returns the payload too.
-    pub fn from_header(h: CallHeader) -> Result<(CallHead, Bytes)> {
-        let head = CallHead {
-            method: h.method,
-            timeout: (h.timeout_micros > 0)
-                .then(|| std::time::Duration::from_micros(h.timeout_micros)),
-            metadata: from_entries(h.metadata),
-            codec: Codec::from_u32(h.codec)?,
-            trace_id: h.trace_id,
-            ..CallHead::default()
-        };
-        Ok((head, h.payload))
-    }
-}
-
-/// The head of a CALL body too large to read whole, from its first bytes: the fields before the
-/// payload (field 6, which prost writes last). `None` when those bytes do not hold a whole,
-/// valid head. Lets a server audit a refused oversized call with its method and metadata.
-pub fn call_head_prefix(prefix: &[u8]) -> Option<CallHead> {
-    use prost::encoding::decode_varint;
-    let mut rest = prefix;
-    let end = loop {
-        let at = prefix.len() - rest.len();
-        if rest.is_empty() {
-            break at;
-        }
-        let key = decode_varint(&mut rest).ok()?;
-        match (key >> 3, key & 7) {
-            (6, _) => break at,
-            (_, 0) => {
-                decode_varint(&mut rest).ok()?;
-            }
-            (_, 2) => {
-                let n = usize::try_from(decode_varint(&mut rest).ok()?).ok()?;
-                rest = rest.get(n..)?;
-            }
-            _ => return None,
-        }
-    };
-    let header = CallHeader::decode(&prefix[..end]).ok()?;
-    CallHead::from_header(header).ok().map(|(head, _)| head)
+/// The credit a WINDOW body gives (`None`: not a WINDOW body).
+pub fn window_increment(body: &[u8]) -> Option<u64> {
+    let b: [u8; 4] = body.try_into().ok()?;
+    Some(u64::from(u32::from_le_bytes(b)))
 }
 
 /// A whole frame.
@@ -456,5 +222,7 @@ pub fn check_body(kind: Kind, body: &Bytes) -> std::result::Result<(), WireError
         Kind::Message => Ok(()),
         Kind::End | Kind::Cancel if body.is_empty() => Ok(()),
         Kind::End | Kind::Cancel => Err(WireError::BadBody("END/CANCEL carry no body".into())),
+        Kind::Window if body.len() == 4 => Ok(()),
+        Kind::Window => Err(WireError::BadBody("a WINDOW body is 4 bytes".into())),
     }
 }

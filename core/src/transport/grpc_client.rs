@@ -9,6 +9,7 @@ use bytes::Bytes;
 use http::uri::PathAndQuery;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
+use tokio_stream::StreamExt;
 use tonic::client::Grpc;
 use tonic::metadata::MetadataMap;
 use tonic::transport::{Channel, Endpoint as TonicEndpoint};
@@ -19,6 +20,7 @@ use super::tls::{TlsClient, TlsTarget, H2};
 use super::{ClientTransport, RawStream};
 use crate::call::CallHead;
 use crate::error::{Code, Error, Result};
+use crate::flow::{CloseOnDrop, Flow};
 use crate::handler::BoxFuture;
 use crate::limits::Limits;
 use crate::metadata::response::{Reply, ResponseMetadata};
@@ -187,14 +189,28 @@ impl ClientTransport for GrpcClient {
         Box::pin(async move {
             let (req_tx, req_rx) = mpsc::unbounded_channel::<Bytes>();
             let (res_tx, res_rx) = mpsc::unbounded_channel();
-            let (req, path) = request(&head, UnboundedReceiverStream::new(req_rx))?;
+            // HTTP/2 windows between the peers; these bound the buffers between HTTP/2 and the
+            // caller: a request leaves the buffer when HTTP/2 takes it, a response is read from
+            // HTTP/2 only as the caller reads the one before.
+            let (caller, h2_side) = Flow::pair(crate::flow::STREAM_WINDOW);
+            let taken = h2_side.credit.clone();
+            let outgoing = UnboundedReceiverStream::new(req_rx).map(move |b| {
+                if let Some(c) = &taken {
+                    c.read(b.len());
+                }
+                b
+            });
+            let (req, path) = request(&head, outgoing)?;
             let mut grpc = self.grpc();
             grpc.ready()
                 .await
                 .map_err(|e| Error::unavailable(format!("connection not ready: {e}")))?;
             let response = Arc::new(ResponseMetadata::default());
             let received = response.clone();
+            let responses = h2_side.window.clone();
+            let ended = caller.clone();
             let task = tokio::spawn(async move {
+                let _ended = CloseOnDrop(ended);
                 let mut inbound = match grpc.streaming(req, path, RawCodec).await {
                     Ok(r) => {
                         received.received(Some(response_metadata(r.metadata())), None);
@@ -209,7 +225,11 @@ impl ClientTransport for GrpcClient {
                 loop {
                     match inbound.message().await {
                         Ok(Some(b)) => {
+                            let len = b.len();
                             let _ = res_tx.send(Ok(b));
+                            if let Some(w) = &responses {
+                                w.acquire(len).await;
+                            }
                         }
                         Ok(None) => {
                             if let Ok(Some(t)) = inbound.trailers().await {
@@ -231,6 +251,7 @@ impl ClientTransport for GrpcClient {
                 rx: res_rx,
                 _guard: Box::new(AbortOnDrop(task)),
                 response,
+                flow: caller,
             })
         })
     }

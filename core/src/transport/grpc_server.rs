@@ -12,6 +12,8 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::Frame;
 use prost::Message;
+
+use crate::flow::Flow;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_stream::StreamExt;
@@ -45,6 +47,11 @@ struct Responses {
     out: mpsc::UnboundedReceiver<Bytes>,
     status: Option<oneshot::Receiver<Result<()>>>,
     outcome: Option<Result<()>>,
+    /// HTTP/2's side of the stream's buffers: taking a response gives the handler credit.
+    flow: Flow,
+    /// Cancels the call when HTTP/2 drops the responses (the peer reset the stream): a handler
+    /// waiting for credit would otherwise wait for ever.
+    _cancel: tokio_util::sync::DropGuard,
 }
 
 impl tokio_stream::Stream for Responses {
@@ -52,9 +59,11 @@ impl tokio_stream::Stream for Responses {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
         if let Some(b) = self.first.take() {
+            self.flow.after_read(b.len());
             return Poll::Ready(Some(Ok(b)));
         }
         if let Poll::Ready(Some(b)) = self.out.poll_recv(cx) {
+            self.flow.after_read(b.len());
             return Poll::Ready(Some(Ok(b)));
         }
         if let Some(rx) = self.status.as_mut() {
@@ -221,11 +230,25 @@ impl Fallback {
         let (status_tx, status_rx) = oneshot::channel();
         let cancel = self.core.stop().child_token();
         let reader_cancel = cancel.clone();
+        let dropped = cancel.clone().drop_guard();
+        // HTTP/2 windows between the peers; these bound the buffers between HTTP/2 and the
+        // handler, so a slow side stops HTTP/2 reading (and so its window) instead of queueing.
+        let (h2_side, handler_side) = Flow::pair(crate::flow::STREAM_WINDOW);
+        let requests = h2_side.window.clone();
         tokio::spawn(async move {
             loop {
                 tokio::select! {
                     m = inbound.message() => match m {
-                        Ok(Some(b)) => { let _ = in_tx.send(b); }
+                        Ok(Some(b)) => {
+                            let len = b.len();
+                            let _ = in_tx.send(b);
+                            if let Some(w) = &requests {
+                                tokio::select! {
+                                    _ = w.acquire(len) => {}
+                                    _ = reader_cancel.cancelled() => break,
+                                }
+                            }
+                        }
                         Ok(None) => break,
                         Err(_) => { reader_cancel.cancel(); break; }
                     },
@@ -235,10 +258,12 @@ impl Fallback {
         });
         let core = self.core.clone();
         let peer = self.peer.clone();
+        let ended = h2_side.clone();
         tokio::spawn(async move {
             let r = core
-                .stream(head, &peer, cancel, (in_rx, out_tx), response)
+                .stream(head, &peer, cancel, (in_rx, out_tx), response, handler_side)
                 .await;
+            ended.close();
             let _ = status_tx.send(r);
         });
         Responses {
@@ -246,6 +271,8 @@ impl Fallback {
             out: out_rx,
             status: Some(status_rx),
             outcome: None,
+            flow: h2_side,
+            _cancel: dropped,
         }
     }
 }

@@ -159,34 +159,43 @@ impl ClientTransport for InprocClient {
             let (core, guard) = self.begin()?;
             let cancel = self.closed.child_token();
             let (req_tx, req_rx) = mpsc::unbounded_channel();
-            let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Bytes>();
+            let (out_tx, out_rx) = mpsc::unbounded_channel::<Bytes>();
             let (res_tx, res_rx) = mpsc::unbounded_channel();
             let peer = self.peer.clone();
             let token = cancel.clone();
             let served = Arc::new(ResponseMetadata::default());
             let received = Arc::new(ResponseMetadata::default());
             let client_side = received.clone();
+            let (client_flow, server_flow) = crate::flow::Flow::pair(crate::flow::STREAM_WINDOW);
+            let ended = client_flow.clone();
             tokio::spawn(async move {
                 let _guard = guard;
-                let run = core.stream(head, &peer, token, (req_rx, out_tx), served.clone());
-                tokio::pin!(run);
-                let mut first = true;
-                let mut forward = |b: Bytes| {
-                    if std::mem::take(&mut first) {
-                        received.received(Some(served.take_headers()), None);
+                let run = core.stream(
+                    head,
+                    &peer,
+                    token,
+                    (req_rx, out_tx),
+                    served.clone(),
+                    server_flow,
+                );
+                // Responses go to the caller from a task of their own: a handler waiting for
+                // credit (flow control) blocks its own task, and the credit comes as the caller
+                // reads these.
+                let first = Arc::new(std::sync::atomic::AtomicBool::new(true));
+                let (got, headers, to_caller) = (received.clone(), served.clone(), res_tx.clone());
+                let seen = first.clone();
+                let forwarder = crate::flow::forward(out_rx, move |b| {
+                    if seen.swap(false, std::sync::atomic::Ordering::AcqRel) {
+                        got.received(Some(headers.take_headers()), None);
                     }
-                    let _ = res_tx.send(Ok(b));
-                };
-                let result = loop {
-                    tokio::select! {
-                        biased;
-                        Some(b) = out_rx.recv() => forward(b),
-                        r = &mut run => break r,
-                    }
-                };
-                while let Ok(b) = out_rx.try_recv() {
-                    forward(b);
-                }
+                    let _ = to_caller.send(Ok(b));
+                    std::future::ready(())
+                });
+                let result = run.await;
+                forwarder.finish().await;
+                let first = first.load(std::sync::atomic::Ordering::Acquire);
+                // A request waiting for credit goes no further: the call has ended.
+                ended.close();
                 let (headers, trailers) = served.take_all();
                 received.received(first.then_some(headers), Some(trailers));
                 if let Err(e) = result {
@@ -199,6 +208,7 @@ impl ClientTransport for InprocClient {
                 rx: res_rx,
                 _guard: Box::new(drop_guard),
                 response: client_side,
+                flow: client_flow,
             })
         })
     }

@@ -74,6 +74,7 @@ pub(crate) trait Service: Send + Sync + 'static {
         cancel: CancellationToken,
         io: (mpsc::UnboundedReceiver<Bytes>, mpsc::UnboundedSender<Bytes>),
         response: Arc<ResponseMetadata>,
+        flow: crate::flow::Flow,
     ) -> BoxFuture<'a, Result<()>>;
 }
 

@@ -10,6 +10,7 @@
 
 mod connect_codec;
 pub mod frame;
+mod frame_body;
 mod grpc_client;
 mod grpc_codec;
 mod grpc_server;
@@ -190,6 +191,8 @@ pub(crate) struct RawStream {
     /// The response headers and trailers, filled by the transport as they arrive (before the
     /// message or the end that follows them is queued on `rx`).
     pub(crate) response: Arc<ResponseMetadata>,
+    /// The client side's flow control: requests wait on `window`, responses read give `credit`.
+    pub(crate) flow: crate::flow::Flow,
 }
 
 /// The client side of a transport.

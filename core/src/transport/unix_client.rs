@@ -19,13 +19,27 @@ use super::unix_sync::SyncLane;
 use super::{ClientTransport, RawStream};
 use crate::call::{Blocker, CallHead, Watch};
 use crate::error::{Error, Result};
+use crate::flow::{Credit, Flow, Window, STREAM_WINDOW};
 use crate::handler::BoxFuture;
 use crate::limits::Limits;
 use crate::metadata::response::{Reply, ResponseMetadata};
 
 enum Pending {
     Unary(oneshot::Sender<Result<Reply<Bytes>>>),
-    Stream(mpsc::UnboundedSender<Result<Bytes>>, Arc<ResponseMetadata>),
+    Stream(
+        mpsc::UnboundedSender<Result<Bytes>>,
+        Arc<ResponseMetadata>,
+        Flow,
+    ),
+}
+
+impl Pending {
+    /// The call is over: a request waiting for credit goes no further.
+    fn ended(&self) {
+        if let Pending::Stream(_, _, flow) = self {
+            flow.close();
+        }
+    }
 }
 
 struct Shared {
@@ -36,6 +50,8 @@ struct Shared {
     draining: AtomicBool,
     /// The endpoint, for messages: `unix:///x.sock`, `ws://host:port`.
     uri: String,
+    /// The receive window the server offers each stream (0: it does no flow control).
+    peer_window: std::sync::atomic::AtomicU32,
 }
 
 pub(crate) struct UnixClient {
@@ -63,6 +79,7 @@ impl Drop for CallGuard {
             .lock()
             .ok()
             .and_then(|mut p| p.remove(&self.id))
+            .inspect(Pending::ended)
             .is_some();
         if removed && !self.shared.closed.load(Ordering::Acquire) {
             let shared = self.shared.clone();
@@ -134,6 +151,33 @@ impl Shared {
         })
     }
 
+    /// A new stream's flow control, when the server does it: its requests wait on a window of
+    /// the size the server offered.
+    fn stream_flow(&self) -> Flow {
+        match self.peer_window.load(Ordering::Acquire) {
+            0 => Flow::default(),
+            size => Flow {
+                window: Some(Window::new(size)),
+                credit: None,
+            },
+        }
+    }
+
+    /// `flow` with the credit of stream `id`'s reads, given back in WINDOW frames (to a server
+    /// that does flow control only).
+    fn with_credit(self: &Arc<Self>, mut flow: Flow, id: u32) -> Flow {
+        if flow.window.is_some() {
+            let shared = self.clone();
+            flow.credit = Some(Credit::new(STREAM_WINDOW, move |n| {
+                let shared = shared.clone();
+                crate::runtime::handle().spawn(async move {
+                    let _ = shared.write(&frame::window_frame(id, n)).await;
+                });
+            }));
+        }
+        flow
+    }
+
     fn fail_all(&self, err: &Error) {
         self.closed.store(true, Ordering::Release);
         let pending: Vec<Pending> = self
@@ -142,11 +186,12 @@ impl Shared {
             .map(|mut p| p.drain().map(|(_, v)| v).collect())
             .unwrap_or_default();
         for p in pending {
+            p.ended();
             match p {
                 Pending::Unary(tx) => {
                     let _ = tx.send(Err(err.clone()));
                 }
-                Pending::Stream(tx, _) => {
+                Pending::Stream(tx, _, _) => {
                     let _ = tx.send(Err(err.clone()));
                 }
             }
@@ -201,6 +246,7 @@ impl UnixClient {
             closed: AtomicBool::new(false),
             draining: AtomicBool::new(false),
             uri,
+            peer_window: std::sync::atomic::AtomicU32::new(0),
         });
         shared
             .write(&frame::encode_message_frame(Kind::Hello, 0, 0, &hello))
@@ -210,7 +256,10 @@ impl UnixClient {
             .await
             .map_err(|_| Error::unavailable(format!("{shown} did not answer the handshake")))?
             .map_err(|e| Error::unavailable(format!("handshake with {shown} failed: {e}")))?;
-        frame::check_server_hello(h.kind, body, &shown)?;
+        let theirs = frame::check_server_hello(h.kind, body, &shown)?;
+        shared
+            .peer_window
+            .store(theirs.stream_window, Ordering::Release);
         let reader = tokio::spawn(Self::read_loop(shared.clone(), r, max_body));
         Ok(UnixClient {
             shared,
@@ -240,7 +289,8 @@ impl UnixClient {
                         Some(Pending::Unary(tx)) => {
                             let _ = tx.send(trailer.into_reply());
                         }
-                        Some(Pending::Stream(tx, response)) => {
+                        Some(Pending::Stream(tx, response, flow)) => {
+                            flow.close();
                             let (headers, trailers) = trailer.take_metadata();
                             response.received(Some(headers.clone()), Some(trailers.clone()));
                             if let Err(e) = trailer.into_result() {
@@ -252,8 +302,20 @@ impl UnixClient {
                 }
                 Kind::Message => {
                     if let Ok(p) = shared.pending.lock() {
-                        if let Some(Pending::Stream(tx, _)) = p.get(&h.stream) {
+                        if let Some(Pending::Stream(tx, _, _)) = p.get(&h.stream) {
                             let _ = tx.send(Ok(body));
+                        }
+                    }
+                }
+                Kind::Window => {
+                    let Some(n) = frame::window_increment(&body) else {
+                        break "bad WINDOW body".to_string();
+                    };
+                    if let Ok(p) = shared.pending.lock() {
+                        if let Some(Pending::Stream(_, _, flow)) = p.get(&h.stream) {
+                            if let Some(w) = &flow.window {
+                                w.grant(n);
+                            }
                         }
                     }
                 }
@@ -290,10 +352,12 @@ impl ClientTransport for UnixClient {
         Box::pin(async move {
             let (res_tx, res_rx) = mpsc::unbounded_channel();
             let response = Arc::new(ResponseMetadata::default());
-            let guard = self
-                .shared
-                .register(Pending::Stream(res_tx, response.clone()))?;
+            let flow = self.shared.stream_flow();
+            let guard =
+                self.shared
+                    .register(Pending::Stream(res_tx, response.clone(), flow.clone()))?;
             let id = guard.id;
+            let flow = self.shared.with_credit(flow, id);
             self.shared
                 .write(&frame::encode_message_frame(
                     Kind::Call,
@@ -323,6 +387,7 @@ impl ClientTransport for UnixClient {
                 rx: res_rx,
                 _guard: Box::new(guard),
                 response,
+                flow,
             })
         })
     }

@@ -4,6 +4,7 @@
 //! reader's part.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -15,6 +16,7 @@ use super::frame::{self, CallHead, CallHeader, Hello, Kind, Trailer, FLAG_END, F
 use super::unix_server::{write_frame, BoxWrite};
 use super::{Hold, Service};
 use crate::error::{Code, Error, Result};
+use crate::flow::{CloseOnDrop, Credit, Flow, Window, STREAM_WINDOW};
 use crate::metadata::response::ResponseMetadata;
 use crate::peer::Peer;
 
@@ -25,6 +27,8 @@ const DRAIN_FACTOR: usize = 4;
 pub(super) struct StreamState {
     cancel: CancellationToken,
     input: Option<mpsc::UnboundedSender<Bytes>>,
+    /// The stream's flow control (none for a unary call, or a client that does none).
+    flow: Flow,
 }
 
 pub(super) type Writer = Arc<tokio::sync::Mutex<BoxWrite>>;
@@ -35,6 +39,8 @@ pub(super) struct Connection {
     pub(super) peer: Peer,
     pub(super) writer: Writer,
     streams: Arc<Mutex<HashMap<u32, StreamState>>>,
+    /// The receive window the client offers each stream (0: it does no flow control).
+    peer_window: AtomicU32,
 }
 
 /// A CALL frame to start.
@@ -62,6 +68,7 @@ impl Connection {
             peer,
             writer,
             streams: Arc::new(Mutex::new(HashMap::new())),
+            peer_window: AtomicU32::new(0),
         }
     }
 
@@ -91,6 +98,8 @@ impl Connection {
                 format!("client speaks wire version {}", hello.version),
             ));
         }
+        self.peer_window
+            .store(hello.stream_window, Ordering::Release);
         let ours = Hello::ours(self.core.config().limits.max_message_bytes);
         Ok(frame::encode_message_frame(Kind::Hello, 0, 0, &ours))
     }
@@ -186,6 +195,13 @@ impl Connection {
                 }
                 Ok(Step::Done)
             }
+            Kind::Window => {
+                let n = frame::window_increment(&body).ok_or("bad WINDOW body")?;
+                if let Some(w) = streams.get(&h.stream).and_then(|s| s.flow.window.as_ref()) {
+                    w.grant(n);
+                }
+                Ok(Step::Done)
+            }
             Kind::Hello | Kind::Status | Kind::GoAway => {
                 Err(format!("unexpected {:?} frame from a client", h.kind))
             }
@@ -207,6 +223,7 @@ impl Connection {
         } = call;
         let cancel = self.core.stop().child_token();
         let (input_tx, input_rx) = mpsc::unbounded_channel();
+        let flow;
         {
             let mut streams = self.streams.lock().map_err(|_| "poisoned".to_string())?;
             if streams.contains_key(&id) {
@@ -229,7 +246,13 @@ impl Connection {
             let state = StreamState {
                 cancel: cancel.clone(),
                 input: (!unary).then_some(input_tx),
+                flow: if unary {
+                    Flow::default()
+                } else {
+                    self.stream_flow(id)
+                },
             };
+            flow = state.flow.clone();
             streams.insert(id, state);
         }
         let core = self.core.clone();
@@ -257,26 +280,32 @@ impl Connection {
         }
         start(Box::pin(async move {
             let _writing = writing;
-            let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Bytes>();
+            let (out_tx, out_rx) = mpsc::unbounded_channel::<Bytes>();
             let response = Arc::new(ResponseMetadata::default());
-            let run = core.stream(head, &peer, cancel, (input_rx, out_tx), response.clone());
-            tokio::pin!(run);
-            let message = |b: &Bytes| frame::encode_frame(Kind::Message, 0, id, b);
-            let result = loop {
-                tokio::select! {
-                    biased;
-                    Some(b) = out_rx.recv() => {
-                        let _ = write_frame(&writer, &message(&b)).await;
-                    }
-                    r = &mut run => break r,
+            let ended = CloseOnDrop(flow.clone());
+            let run = core.stream(
+                head,
+                &peer,
+                cancel,
+                (input_rx, out_tx),
+                response.clone(),
+                flow,
+            );
+            // Responses are written by a task of their own: a handler waiting for credit (flow
+            // control) blocks its own task, and the credit comes as these writes are read.
+            let out = writer.clone();
+            let written = crate::flow::forward(out_rx, move |b| {
+                let out = out.clone();
+                async move {
+                    let _ = write_frame(&out, &frame::encode_frame(Kind::Message, 0, id, &b)).await;
                 }
-            };
-            while let Ok(b) = out_rx.try_recv() {
-                let _ = write_frame(&writer, &message(&b)).await;
-            }
+            });
+            let result = run.await;
+            written.finish().await;
             if let Ok(mut s) = streams.lock() {
                 s.remove(&id);
             }
+            drop(ended);
             // v1 has no frame for headers: a stream's headers come with its STATUS too.
             let status = result.map(|_| Bytes::new());
             let trailer = Trailer::from_result(&status).with_metadata(response.take_all());
@@ -286,11 +315,31 @@ impl Connection {
         Ok(None)
     }
 
+    /// A new stream's flow control, when the client does it: responses wait on a window of
+    /// the size the client offered; reading requests gives credit back in WINDOW frames.
+    fn stream_flow(&self, id: u32) -> Flow {
+        let size = self.peer_window.load(Ordering::Acquire);
+        if size == 0 {
+            return Flow::default();
+        }
+        let writer = self.writer.clone();
+        Flow {
+            window: Some(Window::new(size)),
+            credit: Some(Credit::new(STREAM_WINDOW, move |n| {
+                let writer = writer.clone();
+                crate::runtime::handle().spawn(async move {
+                    let _ = write_frame(&writer, &frame::window_frame(id, n)).await;
+                });
+            })),
+        }
+    }
+
     /// Ends call `id` with `result` (cancelling it if it runs): the STATUS to write.
     pub(super) fn finish(&self, id: u32, result: Result<Bytes>) -> Vec<u8> {
         if let Ok(mut s) = self.streams.lock() {
             if let Some(st) = s.remove(&id) {
                 st.cancel.cancel();
+                st.flow.close();
             }
         }
         frame::encode_message_frame(Kind::Status, 0, id, &Trailer::from_result(&result))
@@ -301,6 +350,7 @@ impl Connection {
         if let Ok(streams) = self.streams.lock() {
             for s in streams.values() {
                 s.cancel.cancel();
+                s.flow.close();
             }
         }
     }

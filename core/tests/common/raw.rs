@@ -22,6 +22,8 @@ pub fn hello(s: &mut UnixStream) {
         version: frame::WIRE_VERSION,
         max_message: 1 << 22,
         agent: "test".into(),
+        // A peer without flow control, as before v1 had it: no WINDOW frames either way.
+        stream_window: 0,
     };
     s.write_all(&frame::encode_message_frame(Kind::Hello, 0, 0, &h))
         .unwrap();
