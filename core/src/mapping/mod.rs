@@ -17,6 +17,8 @@ pub(crate) mod wire;
 #[cfg(test)]
 mod wire_fixture;
 pub(crate) mod wire_out;
+#[cfg(test)]
+mod wire_tests;
 pub mod wkt;
 
 pub use decode::{from_message, from_message_with, DecodeOptions};

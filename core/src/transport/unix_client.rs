@@ -7,13 +7,12 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use prost::Message;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use bytes::Bytes;
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 use tokio::sync::{mpsc, oneshot};
 
-use super::frame::{self, Hello, Kind, Trailer, FLAG_UNARY, HEADER_LEN};
+use super::frame::{self, Hello, Kind, FLAG_UNARY};
 use super::unix_server::{BoxRead, BoxWrite};
 use super::unix_sync::SyncLane;
 use super::{ClientTransport, RawStream};
@@ -23,6 +22,11 @@ use crate::flow::{Credit, Flow, Window, STREAM_WINDOW};
 use crate::handler::BoxFuture;
 use crate::limits::Limits;
 use crate::metadata::response::{Reply, ResponseMetadata};
+
+#[path = "unix_client_read.rs"]
+mod read;
+
+use read::read_frame;
 
 enum Pending {
     Unary(oneshot::Sender<Result<Reply<Bytes>>>),
@@ -199,21 +203,6 @@ impl Shared {
     }
 }
 
-async fn read_frame(
-    r: &mut BufReader<BoxRead>,
-    max_body: usize,
-) -> std::result::Result<(frame::Header, Bytes), String> {
-    let mut hb = [0u8; HEADER_LEN];
-    r.read_exact(&mut hb).await.map_err(|e| e.to_string())?;
-    let h = frame::parse_header(&hb).map_err(|e| e.to_string())?;
-    if h.len as usize > max_body {
-        return Err(format!("server sent a frame of {} bytes", h.len));
-    }
-    let mut body = BytesMut::zeroed(h.len as usize);
-    r.read_exact(&mut body).await.map_err(|e| e.to_string())?;
-    Ok((h, body.freeze()))
-}
-
 impl UnixClient {
     pub(crate) async fn connect(path: &Path, limits: &Limits) -> Result<UnixClient> {
         let uri = format!("unix://{}", path.display());
@@ -266,65 +255,6 @@ impl UnixClient {
             reader,
             lane: None,
         })
-    }
-
-    async fn read_loop(shared: Arc<Shared>, mut r: BufReader<BoxRead>, max_body: usize) {
-        let reason = loop {
-            let (h, body) = match read_frame(&mut r, max_body).await {
-                Ok(f) => f,
-                Err(e) => break e,
-            };
-            match h.kind {
-                Kind::Status => {
-                    let mut trailer = match Trailer::decode(body) {
-                        Ok(t) => t,
-                        Err(e) => break format!("bad STATUS: {e}"),
-                    };
-                    let p = shared
-                        .pending
-                        .lock()
-                        .ok()
-                        .and_then(|mut p| p.remove(&h.stream));
-                    match p {
-                        Some(Pending::Unary(tx)) => {
-                            let _ = tx.send(trailer.into_reply());
-                        }
-                        Some(Pending::Stream(tx, response, flow)) => {
-                            flow.close();
-                            let (headers, trailers) = trailer.take_metadata();
-                            response.received(Some(headers.clone()), Some(trailers.clone()));
-                            if let Err(e) = trailer.into_result() {
-                                let _ = tx.send(Err(e.with_response_metadata(headers, trailers)));
-                            }
-                        }
-                        None => {}
-                    }
-                }
-                Kind::Message => {
-                    if let Ok(p) = shared.pending.lock() {
-                        if let Some(Pending::Stream(tx, _, _)) = p.get(&h.stream) {
-                            let _ = tx.send(Ok(body));
-                        }
-                    }
-                }
-                Kind::Window => {
-                    let Some(n) = frame::window_increment(&body) else {
-                        break "bad WINDOW body".to_string();
-                    };
-                    if let Ok(p) = shared.pending.lock() {
-                        if let Some(Pending::Stream(_, _, flow)) = p.get(&h.stream) {
-                            if let Some(w) = &flow.window {
-                                w.grant(n);
-                            }
-                        }
-                    }
-                }
-                Kind::GoAway => shared.draining.store(true, Ordering::Release),
-                other => break format!("unexpected {other:?} frame from server"),
-            }
-        };
-        tracing::debug!(uri = %shared.uri, %reason, "connection ended");
-        shared.fail_all(&connection_lost(&shared.uri, &reason));
     }
 }
 
