@@ -306,7 +306,7 @@ mod tests {
         credit.read(4); // 8 given back: credit 2
         rx.recv_timeout(Duration::from_secs(5))
             .expect("the sender went on");
-        sender.join().unwrap();
+        sender.join().unwrap(); // it has sent: the join returns at once
     }
 
     #[test]
@@ -314,9 +314,14 @@ mod tests {
         let window = Window::new(1);
         window.acquire_blocking(5);
         let w = window.clone();
-        let sender = std::thread::spawn(move || w.acquire_blocking(1));
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            w.acquire_blocking(1);
+            tx.send(()).unwrap();
+        });
         std::thread::sleep(Duration::from_millis(50));
         window.close();
-        sender.join().unwrap();
+        rx.recv_timeout(Duration::from_secs(5))
+            .expect("closing released the sender");
     }
 }

@@ -190,6 +190,21 @@ impl RequestStream {
         }
     }
 
+    /// The one request of a server-streaming call (its bytes), or `InvalidArgument` when the
+    /// client half-closed without one: the rule every binding's server-streaming handler
+    /// follows.
+    pub async fn first_bytes(&mut self) -> Result<Bytes> {
+        self.next_bytes()
+            .await
+            .ok_or_else(|| Error::new(Code::InvalidArgument, "no request sent"))?
+    }
+
+    /// [`first_bytes`](RequestStream::first_bytes) as a value.
+    pub async fn first(&mut self) -> Result<Value> {
+        let bytes = self.first_bytes().await?;
+        self.exchange.request_value(&bytes)
+    }
+
     /// The stream's decoder and encoder.
     pub fn exchange(&self) -> &Arc<Exchange> {
         &self.exchange

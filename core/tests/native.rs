@@ -223,9 +223,8 @@ fn a_bad_native_reply_is_internal_and_a_conversion_error_is_the_bindings() {
     let server = native_server();
     let client = connect_blocking(&server.listen("inproc://native-errors").unwrap()).unwrap();
     let echo = "hms.conformance.v1.Conformance/Echo";
-    let call = |n: &N| {
-        client.call_native_blocking_in(echo, &n, &CallOptions::default(), &JustWait, &mut NOut)
-    };
+    let opts = CallOptions::with_timeout(std::time::Duration::from_secs(10));
+    let call = |n: &N| client.call_native_blocking_in(echo, &n, &opts, &JustWait, &mut NOut);
     let text = |s: &str| N::Dict(vec![(N::Text("unicode_text".into()), N::Text(s.into()))]);
     let reply = call(&text("héllo")).unwrap().unwrap();
     assert_eq!(
@@ -250,7 +249,7 @@ fn a_bad_native_reply_is_internal_and_a_conversion_error_is_the_bindings() {
     let unknown = N::Dict(vec![(N::Text("nope".into()), N::Int(1))]);
     let err = call(&unknown).unwrap().unwrap_err();
     let by_value = client
-        .call_blocking(echo, &from_n(&unknown).unwrap(), &CallOptions::default())
+        .call_blocking(echo, &from_n(&unknown).unwrap(), &opts)
         .unwrap_err();
     assert_eq!(
         (err.code(), err.message()),

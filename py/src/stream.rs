@@ -135,6 +135,14 @@ impl ServerStream {
         py_result(py, request).map(Some)
     }
 
+    /// The one request of a server-streaming call: `hms_ffi.InvalidArgument` (the core's rule)
+    /// when the client sent none; waits without the GIL.
+    fn recv_first<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let bytes = py.detach(|| runtime::block_on(lock(&self.requests).first_bytes()));
+        let bytes = py_result(py, py_result(py, bytes)?)?;
+        py_result(py, self.exchange.request(&bytes, &mut PyOut(py))?)
+    }
+
     /// Sends one reply; `hms_ffi.Cancelled` once the caller has gone.
     fn send(&self, py: Python<'_>, reply: &Bound<'_, PyAny>) -> PyResult<()> {
         let bytes = py_result(py, self.exchange.reply(&PyIn(reply.clone()))?)?;

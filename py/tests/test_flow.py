@@ -5,6 +5,7 @@ the consumer reads for 3 seconds, then cancels the call."""
 
 from __future__ import annotations
 
+import select
 import subprocess
 import sys
 import textwrap
@@ -63,8 +64,9 @@ def producer_server(request, tmp_path) -> Iterator[Dict[str, Any]]:
     proc = subprocess.Popen([sys.executable, "-c", SERVER, listen], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
-        uri = proc.stdout.readline().strip()
-        assert uri, "the server did not start"
+        ready, _, _ = select.select([proc.stdout], [], [], 30)
+        uri = proc.stdout.readline().strip() if ready else ""
+        assert uri, "the server did not start within 30 s"
         yield {"uri": uri, "pid": proc.pid}
     finally:
         proc.terminate()

@@ -79,15 +79,15 @@ def test_async_handlers_and_async_clients(uri: str, tmp_path) -> None:
             yield {"n": i, "s": str(i)}
 
     async def main() -> Any:
-        counted = [r["n"] async for r in client.stream_async("st.v1.S/Count", {"n": 4})]
-        summed = await client.stream_async("st.v1.S/Sum", feed()).result()
-        echoed = [(r["n"], r["s"]) async for r in client.stream_async("st.v1.S/Echo", feed())]
+        counted = [r["n"] async for r in client.stream_async("st.v1.S/Count", {"n": 4}, timeout=10)]
+        summed = await client.stream_async("st.v1.S/Sum", feed(), timeout=10).result()
+        echoed = [(r["n"], r["s"]) async for r in client.stream_async("st.v1.S/Echo", feed(), timeout=10)]
         return counted, summed["n"], echoed
 
     try:
         assert asyncio.run(main()) == ([0, 1, 2, 3], 10, [(-i, str(i)) for i in range(5)])
         # The sync client against the async handlers, too.
-        assert [r["n"] for r in client.stream("st.v1.S/Echo", [{"n": 7}])] == [-7]
+        assert [r["n"] for r in client.stream("st.v1.S/Echo", [{"n": 7}], timeout=10)] == [-7]
     finally:
         server.shutdown()
 
@@ -113,7 +113,7 @@ def test_a_requests_iterator_that_raises_cancels_the_call_and_is_raised() -> Non
     client = hms_ffi.connect(server.listen("inproc://py-stream-raise"))
     try:
         with pytest.raises(ValueError, match="the producer broke"):
-            client.stream("st.v1.S/Sum", feed()).result()
+            client.stream("st.v1.S/Sum", feed(), timeout=10).result()
         assert seen.wait(5), "the handler did not see the call cancelled"
     finally:
         server.shutdown()
@@ -135,7 +135,7 @@ def test_a_reader_that_stops_early_cancels_the_handler(tmp_path) -> None:
     server = _server(Count=count)
     client = hms_ffi.connect(server.listen(f"unix://{tmp_path}/stop.sock"))
     try:
-        with client.stream("st.v1.S/Count", {"n": 0}) as stream:
+        with client.stream("st.v1.S/Count", {"n": 0}, timeout=10) as stream:
             first = [next(stream)["n"] for _ in range(3)]
         assert first == [0, 1, 2]
         assert stopped.wait(5), "the producing handler was not stopped"
@@ -154,12 +154,12 @@ def test_trailers_come_after_the_last_message_and_errors_are_typed() -> None:
     server = _server(Count=count)
     client = hms_ffi.connect(server.listen("inproc://py-stream-trailers"))
     try:
-        stream = client.stream("st.v1.S/Count", {"n": 2})
+        stream = client.stream("st.v1.S/Count", {"n": 2}, timeout=10)
         assert [r["n"] for r in stream] == [0, 1]
         assert stream.trailers.get("x-sent") == "2"
         got = []
         with pytest.raises(hms_ffi.NotFound, match="no more"):
-            for r in client.stream("st.v1.S/Count", {"n": 3, "s": "fail"}):
+            for r in client.stream("st.v1.S/Count", {"n": 3, "s": "fail"}, timeout=10):
                 got.append(r["n"])
         assert got == [0, 1, 2]
     finally:
@@ -171,9 +171,9 @@ def test_a_handler_that_returns_one_reply_for_a_stream_is_internal() -> None:
     client = hms_ffi.connect(server.listen("inproc://py-stream-wrong"))
     try:
         with pytest.raises(hms_ffi.Internal, match="yields its replies"):
-            list(client.stream("st.v1.S/Count", {"n": 1}))
+            list(client.stream("st.v1.S/Count", {"n": 1}, timeout=10))
         with pytest.raises(TypeError, match="iterable of requests"):
-            client.stream("st.v1.S/Sum", {"n": 1})
+            client.stream("st.v1.S/Sum", {"n": 1}, timeout=10)
     finally:
         server.shutdown()
 
@@ -186,7 +186,7 @@ def test_send_and_close_send_by_hand_and_near_limit_messages(tmp_path) -> None:
     server = _server(Echo=echo)
     client = hms_ffi.connect(server.listen(f"unix://{tmp_path}/big.sock"))
     try:
-        stream = client.stream("st.v1.S/Echo")
+        stream = client.stream("st.v1.S/Echo", timeout=10)
         big = b"\x07" * 4_000_000
         for _ in range(3):
             stream.send({"blob": big})
@@ -204,6 +204,6 @@ def test_a_stream_to_a_method_of_another_kind_is_refused() -> None:
     client = hms_ffi.connect(server.listen("inproc://py-stream-kind"))
     try:
         with pytest.raises(hms_ffi.Error):
-            list(client.stream(f"{SERVICE}/Echo", {}))
+            list(client.stream(f"{SERVICE}/Echo", {}, timeout=10))
     finally:
         server.shutdown()

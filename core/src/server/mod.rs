@@ -224,10 +224,7 @@ impl Server {
         let h = StreamFn(move |mut input: RequestStream, sink, ctx| {
             let f = f.clone();
             async move {
-                let req = input
-                    .next()
-                    .await
-                    .ok_or_else(|| Error::new(Code::InvalidArgument, "no request sent"))??;
+                let req = input.first().await?;
                 f(req, sink, ctx).await
             }
         });

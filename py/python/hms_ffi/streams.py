@@ -33,6 +33,13 @@ def _first_request(native: _native.ClientStream, requests: Any) -> bool:
     return True
 
 
+def _raise_failure(failure: Optional[BaseException]) -> None:
+    """Raises what broke the requests' iterable, which ended the call (cancelled it), instead of
+    the reading side's `Cancelled`."""
+    if failure is not None:
+        raise failure from None
+
+
 class Stream:
     """A streaming call: iterate it for the replies (``for reply in client.stream(...)``).
 
@@ -88,13 +95,11 @@ class Stream:
             reply = self._native.recv()
         except BaseException:
             self._done = True
-            if self._failure is not None:
-                raise self._failure from None
+            _raise_failure(self._failure)
             raise
         if reply is None:
             self._done = True
-            if self._failure is not None:
-                raise self._failure
+            _raise_failure(self._failure)
             raise StopIteration
         return reply
 
@@ -173,13 +178,11 @@ class AsyncStream:
             raise
         except BaseException:
             self._done = True
-            if self._failure is not None:
-                raise self._failure from None
+            _raise_failure(self._failure)
             raise
         if reply is None:
             self._done = True
-            if self._failure is not None:
-                raise self._failure
+            _raise_failure(self._failure)
             raise StopAsyncIteration
         return reply
 
@@ -239,12 +242,6 @@ async def _requests_async(stream: _native.ServerStream) -> AsyncIterator[Message
         yield request
 
 
-def _one_request(request: Optional[Message]) -> Message:
-    if request is None:
-        raise InvalidArgument("a server-streaming call without a request")
-    return request
-
-
 def _replies(kind: str, replies: Any) -> Any:
     if isinstance(replies, Mapping):
         raise TypeError(f"a {kind} handler yields its replies (a generator or iterable), not one reply")
@@ -297,7 +294,7 @@ def sync_runner(kind: str, handler: Callable[..., Any]) -> Callable[[_native.Ser
         if kind == "client_streaming":
             stream.send(handler(_requests(stream), ctx))
             return
-        source = _one_request(stream.recv()) if kind == "server_streaming" else _requests(stream)
+        source = stream.recv_first() if kind == "server_streaming" else _requests(stream)
         _send_all(_replies(kind, handler(source, ctx)), stream.send)
 
     return run
@@ -314,8 +311,7 @@ def async_starter(
             stream.send(await handler(_requests_async(stream), ctx))
             return
         if kind == "server_streaming":
-            first = await asyncio.get_running_loop().run_in_executor(None, stream.recv)
-            source: Any = _one_request(first)
+            source: Any = await asyncio.get_running_loop().run_in_executor(None, stream.recv_first)
         else:
             source = _requests_async(stream)
         await _send_all_async(_replies(kind, handler(source, ctx)), stream.send)

@@ -7,6 +7,7 @@
 
 import pathlib
 import sys
+from typing import Callable
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[3] / "py" / "tests"))
 
@@ -33,14 +34,18 @@ def main() -> int:
         server.serve(grace=1.0)  # returns on SIGTERM/SIGINT after a graceful shutdown
         return 0
     client = hms_ffi.connect(uri)
-    passed = failed = 0
-    for case in load_cases():
+    outcome = {"passed": 0, "failed": 0}
+
+    def run(case_id: str, check_case: Callable[[], None]) -> None:
         try:
-            check(case, client)
-            passed += 1
+            check_case()
+            outcome["passed"] += 1
         except AssertionError as e:
-            failed += 1
-            print(f"FAIL {case.id}: {e}")
+            outcome["failed"] += 1
+            print(f"FAIL {case_id}: {e}")
+
+    for case in load_cases():
+        run(case.id, lambda: check(case, client))
     skipped = 0
     skips = SKIPS.get("python", {}).get("client", {})
     for semantic in load_semantic_cases():
@@ -48,24 +53,15 @@ def main() -> int:
             skipped += 1
             print(f"SKIP {semantic.id}: {skips[semantic.name]}")
             continue
-        try:
-            check_semantic(semantic, client)
-            passed += 1
-        except AssertionError as e:
-            failed += 1
-            print(f"FAIL {semantic.id}: {e}")
+        run(semantic.id, lambda: check_semantic(semantic, client))
     streams = load_stream_cases()
     if not server_streams(client):
         skipped += len(streams)
         print(f"SKIP streams: the server answers UNIMPLEMENTED (its binding does not stream yet); {len(streams)} cases")
     else:
         for stream_case in streams:
-            try:
-                check_stream(stream_case, client)
-                passed += 1
-            except AssertionError as e:
-                failed += 1
-                print(f"FAIL {stream_case.id}: {e}")
+            run(stream_case.id, lambda: check_stream(stream_case, client))
+    passed, failed = outcome["passed"], outcome["failed"]
     print(f"{passed} passed, {failed} failed, {skipped} skipped")
     return 0 if failed == 0 else 1
 
