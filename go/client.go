@@ -155,23 +155,9 @@ func (c *Client) Call(ctx context.Context, method string, req any, reply any, op
 			return err
 		}
 	}
-	timeoutMs := int64(0)
-	if d, ok := ctx.Deadline(); ok {
-		timeoutMs = max(time.Until(d).Milliseconds(), 1)
-	}
-	var md []*C.char
-	if m, ok := ctx.Value(metadataKey{}).(map[string]string); ok {
-		for k, v := range m {
-			md = append(md, C.CString(k), C.CString(v))
-		}
-		defer func() {
-			for _, p := range md {
-				C.free(unsafe.Pointer(p))
-			}
-		}()
-	}
-	cm := C.CString(method)
-	defer C.free(unsafe.Pointer(cm))
+	args := newCallArgs(ctx, method)
+	defer args.free()
+	cm, md, timeoutMs := args.method, args.md, args.timeoutMs
 	if err := ctx.Err(); err != nil {
 		return contextError(ctx)
 	}
@@ -236,6 +222,42 @@ func (c *Client) Call(ctx context.Context, method string, req any, reply any, op
 		return nil
 	default:
 		return decodeInto(res.reply, reply)
+	}
+}
+
+// callArgs are a call's arguments in C: the method, the context's metadata (WithMetadata) as
+// key and value in turn, and the milliseconds left before its deadline (0: none).
+type callArgs struct {
+	method    *C.char
+	md        []*C.char
+	timeoutMs int64
+}
+
+func newCallArgs(ctx context.Context, method string) callArgs {
+	a := callArgs{method: C.CString(method)}
+	if d, ok := ctx.Deadline(); ok {
+		a.timeoutMs = max(time.Until(d).Milliseconds(), 1)
+	}
+	if m, ok := ctx.Value(metadataKey{}).(map[string]string); ok {
+		for k, v := range m {
+			a.md = append(a.md, C.CString(k), C.CString(v))
+		}
+	}
+	return a
+}
+
+// mdPtr points at the metadata strings (nil when there are none).
+func (a callArgs) mdPtr() **C.char {
+	if len(a.md) == 0 {
+		return nil
+	}
+	return &a.md[0]
+}
+
+func (a callArgs) free() {
+	C.free(unsafe.Pointer(a.method))
+	for _, p := range a.md {
+		C.free(unsafe.Pointer(p))
 	}
 }
 

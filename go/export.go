@@ -22,6 +22,14 @@ func hmsGoHandler(user unsafe.Pointer, call *C.HmsCall, req *C.uint8_t, n C.size
 	h.serve(call, request)
 }
 
+// hmsGoStreamHandler runs a streaming handler on a thread of hms-ffi's blocking pool, where it
+// may block for as long as the stream lasts.
+//
+//export hmsGoStreamHandler
+func hmsGoStreamHandler(user unsafe.Pointer, call *C.HmsCall, stream *C.HmsServerStream) {
+	cgo.Handle(uintptr(user)).Value().(*streamRoute).serve(call, stream)
+}
+
 // hmsGoDone runs on an hms-ffi thread when an asynchronous call ends.
 //
 //export hmsGoDone

@@ -137,19 +137,24 @@ func (r *route) serve(call *C.HmsCall, request []byte) {
 	reply, err := r.run(ctx, request)
 	done()
 	if err != nil {
-		// A handler returning ctx.Err() keeps DEADLINE_EXCEEDED / CANCELLED.
-		err = fromContextErr(err)
-		var e *Error
-		if !errors.As(err, &e) {
-			e = &Error{code: Internal, message: err.Error(), Detail: fmt.Sprintf("%T: %v", err, err)}
-		}
-		status := statusBytes(e)
-		ptr, n := cBytes(status)
-		C.hms_call_fail(call, C.int32_t(e.code), nil, ptr, n)
+		failCall(call, err)
 		return
 	}
 	ptr, n := cBytes(reply)
 	C.hms_call_reply(call, ptr, n)
+}
+
+// failCall ends a call with a handler's error; one returning ctx.Err() keeps
+// DEADLINE_EXCEEDED / CANCELLED, and an error that is not an *Error is Internal.
+func failCall(call *C.HmsCall, err error) {
+	err = fromContextErr(err)
+	var e *Error
+	if !errors.As(err, &e) {
+		e = &Error{code: Internal, message: err.Error(), Detail: fmt.Sprintf("%T: %v", err, err)}
+	}
+	status := statusBytes(e)
+	ptr, n := cBytes(status)
+	C.hms_call_fail(call, C.int32_t(e.code), nil, ptr, n)
 }
 
 // run calls the handler; a panic becomes an Internal error with the goroutine's stack.
@@ -164,6 +169,14 @@ func (r *route) run(ctx context.Context, request []byte) (reply []byte, err erro
 }
 
 func (s *Server) register(method string, format C.HmsFormat, r *route) error {
+	return s.registerWith(method, r, func(cm *C.char, h cgo.Handle, e **C.HmsError) C.int32_t {
+		return goServerHandle(s.ptr, cm, format, h, e)
+	})
+}
+
+// registerWith registers a route (kept alive by a handle until Shutdown) through reg, which
+// runs holding the server's lock.
+func (s *Server) registerWith(method string, r any, reg func(method *C.char, h cgo.Handle, e **C.HmsError) C.int32_t) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ptr == nil {
@@ -173,7 +186,7 @@ func (s *Server) register(method string, format C.HmsFormat, r *route) error {
 	cm := C.CString(method)
 	defer C.free(unsafe.Pointer(cm))
 	var e *C.HmsError
-	if goServerHandle(s.ptr, cm, format, h, &e) != 0 {
+	if reg(cm, h, &e) != 0 {
 		h.Delete()
 		return takeError(e)
 	}

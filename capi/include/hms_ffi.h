@@ -41,11 +41,19 @@ typedef struct HmsCall HmsCall;
 // A connection to a server; calls may run concurrently from many threads.
 typedef struct HmsClient HmsClient;
 
+// A streaming call on the client; free it with [`hms_client_stream_free`].
+typedef struct HmsClientStream HmsClientStream;
+
 // A compiled schema.
 typedef struct HmsSchema HmsSchema;
 
 // A server.
 typedef struct HmsServer HmsServer;
+
+// The requests and replies of one streaming call on the server; valid until its call is
+// completed. Every function on it may be called from any thread; a receive and a send may run
+// at the same time.
+typedef struct HmsServerStream HmsServerStream;
 
 // Bytes owned by hms-ffi; free with [`hms_bytes_free`].
 typedef struct HmsBytes {
@@ -94,6 +102,14 @@ typedef void (*HmsHandlerFn)(void *user_data,
                              struct HmsCall *call,
                              const uint8_t *request,
                              size_t len);
+
+// A streaming handler: called on a thread of hms-ffi's blocking pool for each call, it may
+// block for as long as the stream lasts. It completes `call` exactly once, with
+// [`crate::hms_call_end`] (success) or [`crate::hms_call_fail`], from any thread, before or
+// after returning; `stream` is valid until then.
+typedef void (*HmsStreamHandlerFn)(void *user_data,
+                                   struct HmsCall *call,
+                                   const struct HmsServerStream *stream);
 
 #ifdef __cplusplus
 extern "C" {
@@ -329,6 +345,93 @@ size_t hms_server_inflight(const struct HmsServer *server);
 
 // Stops the server at once (if still running) and frees it (NULL-safe).
 void hms_server_free(struct HmsServer *server);
+
+// Registers `handler` for the streaming method `method` (server-, client- or
+// bidi-streaming), exchanging messages in `format`. A unary method is refused with
+// `FAILED_PRECONDITION`.
+int32_t hms_server_handle_stream(const struct HmsServer *server,
+                                 const char *method,
+                                 enum HmsFormat format,
+                                 HmsStreamHandlerFn handler,
+                                 void *user_data,
+                                 struct HmsError **err);
+
+// Receives the next request. Returns 0 with `*end` false and `*message` filled (free it with
+// `hms_bytes_free`), 0 with `*end` true once the client has half-closed, or the error's code
+// (`CANCELLED` once the caller has gone or the deadline passed) with `*err` set.
+int32_t hms_server_stream_recv(const struct HmsServerStream *stream,
+                               struct HmsBytes *message,
+                               bool *end,
+                               struct HmsError **err);
+
+// The one request of a server-streaming call (free it with `hms_bytes_free`);
+// `INVALID_ARGUMENT` when the client half-closed without sending one.
+int32_t hms_server_stream_recv_first(const struct HmsServerStream *stream,
+                                     struct HmsBytes *message,
+                                     struct HmsError **err);
+
+// Sends one reply in the stream's format. It blocks while the caller has not read a window's
+// worth of what was sent (flow control). A reply that does not fit the response type is
+// `INTERNAL`; `CANCELLED` once the caller has gone.
+int32_t hms_server_stream_send(const struct HmsServerStream *stream,
+                               const uint8_t *data,
+                               size_t len,
+                               struct HmsError **err);
+
+// Completes a streaming call successfully (its replies have been sent), and frees `call`.
+void hms_call_end(struct HmsCall *call);
+
+// Opens a streaming call (server-, client- or bidi-streaming) of `method`, exchanging
+// messages in `format`; blocks until the connection is ready. `timeout_ms` ≤ 0 means no
+// deadline; the deadline covers the whole stream. `metadata` holds `n_metadata` key/value
+// pairs as 2×n strings. A unary method is refused with `FAILED_PRECONDITION`.
+int32_t hms_client_open_stream(const struct HmsClient *client,
+                               const char *method,
+                               enum HmsFormat format,
+                               int64_t timeout_ms,
+                               const char *const *metadata_kv,
+                               size_t n_metadata,
+                               struct HmsClientStream **out,
+                               struct HmsError **err);
+
+// Sends one request in the stream's format. It blocks while the server has not read a
+// window's worth of what was sent (flow control). `FAILED_PRECONDITION` after
+// [`hms_client_stream_close_send`], `CANCELLED` after [`hms_client_stream_cancel`];
+// once the server has ended the call, requests are dropped and a receive tells how it ended.
+int32_t hms_client_stream_send(const struct HmsClientStream *stream,
+                               const uint8_t *data,
+                               size_t len,
+                               struct HmsError **err);
+
+// Half-closes the stream: no more requests (NULL-safe).
+void hms_client_stream_close_send(const struct HmsClientStream *stream);
+
+// Receives the next response. Returns 0 with `*end` false and `*message` filled (free it
+// with `hms_bytes_free`), 0 with `*end` true once the server ended the call successfully, or
+// the error's code (the server's error, `DEADLINE_EXCEEDED`, `CANCELLED`…) with `*err` set.
+int32_t hms_client_stream_recv(const struct HmsClientStream *stream,
+                               struct HmsBytes *message,
+                               bool *end,
+                               struct HmsError **err);
+
+// The one reply of a client-streaming call, read to the end (free it with `hms_bytes_free`):
+// `INTERNAL` when the server ended the call without a reply or sent more than one.
+int32_t hms_client_stream_recv_only(const struct HmsClientStream *stream,
+                                    struct HmsBytes *message,
+                                    struct HmsError **err);
+
+// Cancels the call (NULL-safe): the server's handler sees it cancelled, a receive waiting on
+// another thread returns `CANCELLED`, and so does every later send or receive.
+void hms_client_stream_cancel(const struct HmsClientStream *stream);
+
+// The response headers and trailers as JSON, `{"headers": [[key, value], …], "trailers":
+// […]}` (free with `hms_bytes_free`): the trailers are complete once a receive returned the
+// end or an error; on `unix://` and `inproc://` the headers arrive with them.
+int32_t hms_client_stream_metadata(const struct HmsClientStream *stream, struct HmsBytes *out);
+
+// Frees the stream (NULL-safe), cancelling the call if it has not ended. No other function
+// may be running on it.
+void hms_client_stream_free(struct HmsClientStream *stream);
 
 #ifdef __cplusplus
 }  // extern "C"

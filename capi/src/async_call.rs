@@ -50,13 +50,18 @@ pub(crate) fn response_metadata(r: &ocore::Result<Reply<Vec<u8>>>) -> Option<Vec
     if headers.is_empty() && trailers.is_empty() {
         return None;
     }
+    Some(metadata_json(&headers, &trailers))
+}
+
+/// Response headers and trailers as JSON, `{"headers": [[key, value], …], "trailers": […]}`.
+pub(crate) fn metadata_json(headers: &Metadata, trailers: &Metadata) -> Vec<u8> {
     let pairs = |m: &Metadata| {
         m.iter()
             .map(|(k, v)| [k.to_string(), v.to_string()])
             .collect::<Vec<_>>()
     };
-    let json = serde_json::json!({"headers": pairs(&headers), "trailers": pairs(&trailers)});
-    Some(json.to_string().into_bytes())
+    let json = serde_json::json!({"headers": pairs(headers), "trailers": pairs(trailers)});
+    json.to_string().into_bytes()
 }
 
 enum Callback {

@@ -87,7 +87,7 @@ pub unsafe extern "C" fn hms_client_methods(client: *const HmsClient, out: *mut 
     0
 }
 
-fn options(
+pub(crate) fn options(
     timeout_ms: i64,
     md: &[(String, String)],
     cancel: Option<CancellationToken>,
@@ -107,7 +107,7 @@ fn options(
     }
 }
 
-unsafe fn metadata(
+pub(crate) unsafe fn metadata(
     kv: *const *const c_char,
     n_pairs: usize,
 ) -> Result<Vec<(String, String)>, Error> {

@@ -25,6 +25,8 @@ mod client;
 mod error;
 mod schema;
 mod server;
+mod server_stream;
+mod stream;
 
 pub use async_call::*;
 pub use call::*;
@@ -32,6 +34,8 @@ pub use client::*;
 pub use error::*;
 pub use schema::*;
 pub use server::*;
+pub use server_stream::*;
+pub use stream::*;
 
 /// How request and reply bytes are encoded across the boundary.
 #[repr(C)]
@@ -100,6 +104,52 @@ pub(crate) unsafe fn slice<'a>(data: *const u8, len: usize) -> &'a [u8] {
     } else {
         std::slice::from_raw_parts(data, len)
     }
+}
+
+/// A message's bytes handed to the caller in `format`: protobuf as is, or the value `decode`
+/// makes of them as CBOR.
+pub(crate) fn message_out(
+    format: HmsFormat,
+    bytes: &[u8],
+    decode: impl FnOnce(&[u8]) -> ocore::Result<ocore::Value>,
+) -> ocore::Result<HmsBytes> {
+    Ok(HmsBytes::from_vec(match format {
+        HmsFormat::Proto => bytes.to_vec(),
+        HmsFormat::Value => value_to_bytes(&decode(bytes)?)?,
+    }))
+}
+
+/// Fills a stream read's out-parameters: `*message` (through `out`) and `*end` false, or
+/// `*end` true once `next` says the stream has ended.
+pub(crate) unsafe fn fill_next(
+    message: *mut HmsBytes,
+    end: *mut bool,
+    next: impl FnOnce() -> Option<ocore::Result<bytes::Bytes>>,
+    out: impl FnOnce(&[u8]) -> ocore::Result<HmsBytes>,
+) -> ocore::Result<()> {
+    let (Some(message), Some(end)) = (message.as_mut(), end.as_mut()) else {
+        let null = "message or end is NULL";
+        return Err(ocore::Error::new(ocore::Code::InvalidArgument, null));
+    };
+    *end = false;
+    match next() {
+        None => *end = true,
+        Some(bytes) => *message = out(&bytes?)?,
+    }
+    Ok(())
+}
+
+/// Fills a read of exactly one message into `*message` (through `out`).
+pub(crate) unsafe fn fill_one(
+    message: *mut HmsBytes,
+    one: impl FnOnce() -> ocore::Result<bytes::Bytes>,
+    out: impl FnOnce(&[u8]) -> ocore::Result<HmsBytes>,
+) -> ocore::Result<()> {
+    let message = message
+        .as_mut()
+        .ok_or_else(|| ocore::Error::new(ocore::Code::InvalidArgument, "message is NULL"))?;
+    *message = out(&one()?)?;
+    Ok(())
 }
 
 /// Encodes a value for the caller in `format`'s value form.

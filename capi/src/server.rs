@@ -167,9 +167,7 @@ unsafe fn register(
     err: *mut *mut HmsError,
 ) -> i32 {
     guard(err, || {
-        let server = obj(server, "server")?;
-        let method = text(method, "method")?;
-        let f = handler.ok_or_else(|| Error::new(Code::InvalidArgument, "handler is NULL"))?;
+        let (server, method, f) = registration(server, method, handler)?;
         let foreign = Foreign {
             f,
             user_data,
@@ -195,6 +193,18 @@ unsafe fn register(
                 }),
         }
     })
+}
+
+/// A registration's arguments, checked: the server, the method's name and the handler.
+pub(crate) unsafe fn registration<'a, F>(
+    server: *const HmsServer,
+    method: *const c_char,
+    handler: Option<F>,
+) -> Result<(&'a HmsServer, &'a str, F), Error> {
+    let server = obj(server, "server")?;
+    let method = text(method, "method")?;
+    let f = handler.ok_or_else(|| Error::new(Code::InvalidArgument, "handler is NULL"))?;
+    Ok((server, method, f))
 }
 
 /// Listens on `uri` (`inproc://name`, `unix:///path.sock`); may be called for several URIs.

@@ -52,6 +52,22 @@ impl Flow {
         }
     }
 
+    /// [`before_send`](Flow::before_send) for async code: the task waits, no thread parks.
+    pub async fn before_send_async(
+        &self,
+        len: usize,
+        cancel: Option<&tokio_util::sync::CancellationToken>,
+    ) {
+        let Some(w) = &self.window else { return };
+        match cancel {
+            Some(c) => tokio::select! {
+                _ = w.acquire(len) => {}
+                _ = c.cancelled() => {}
+            },
+            None => w.acquire(len).await,
+        }
+    }
+
     /// Counts a read of `len` bytes.
     pub fn after_read(&self, len: usize) {
         if let Some(c) = &self.credit {

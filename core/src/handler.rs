@@ -254,13 +254,31 @@ impl ResponseSink {
     /// ([`Exchange::reply`]): a binding encodes holding its runtime's lock and sends (which
     /// may wait for the caller to read, flow control) without it.
     pub fn send_bytes(&self, bytes: Bytes) -> Result<()> {
-        if self.cancel.is_cancelled() {
-            return Err(Error::cancelled());
-        }
+        self.live()?;
         self.flow.before_send(bytes.len(), Some(&self.cancel));
-        if self.cancel.is_cancelled() {
-            return Err(Error::cancelled());
+        self.push(bytes)
+    }
+
+    /// [`send_bytes`](ResponseSink::send_bytes) for async code: waiting for the caller's window
+    /// suspends the task instead of parking a thread.
+    pub async fn send_bytes_async(&self, bytes: Bytes) -> Result<()> {
+        self.live()?;
+        self.flow
+            .before_send_async(bytes.len(), Some(&self.cancel))
+            .await;
+        self.push(bytes)
+    }
+
+    fn live(&self) -> Result<()> {
+        match self.cancel.is_cancelled() {
+            true => Err(Error::cancelled()),
+            false => Ok(()),
         }
+    }
+
+    /// Sends a message that has its credit.
+    fn push(&self, bytes: Bytes) -> Result<()> {
+        self.live()?;
         self.response.seal_headers();
         self.tx.send(bytes).map_err(|_| Error::cancelled())
     }

@@ -65,6 +65,7 @@ pub mod exchange;
 pub mod handler;
 pub mod interceptor;
 pub mod later;
+pub mod streaming;
 // transports
 pub mod transport;
 // security
@@ -78,7 +79,7 @@ pub use metadata::response;
 pub use call::{Blocker, JustWait};
 pub use client::{
     connect, connect_blocking, connect_with, CallOptions, Client, ClientStream, ConnectOptions,
-    StreamSender,
+    ResponseDecoder, StreamCall, StreamSender,
 };
 pub use code::Code;
 pub use codec::Codec;
@@ -94,6 +95,7 @@ pub use peer::{PeerCertificate, PeerCredentials};
 pub use schema::{MethodInfo, MethodRow, Schema, StreamingKind};
 pub use security::{Policy, Security};
 pub use server::{BindingOptions, CallQueue, Next, PendingCall, Server, ServerOptions};
+pub use streaming::ServerStream;
 /// The token that cancels a call ([`CallOptions::cancel`]), re-exported for bindings.
 pub use tokio_util::sync::CancellationToken;
 pub use value::{Duration, Timestamp, Value};

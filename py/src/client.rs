@@ -115,13 +115,10 @@ impl Client {
         timeout: Option<f64>,
         metadata: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<ClientStream> {
-        let mut opts = options(timeout, metadata)?;
-        let token = CancellationToken::new();
-        opts.cancel = Some(token.clone());
+        let opts = options(timeout, metadata)?;
         let client = &self.inner;
-        let opened = py.detach(|| runtime::block_on(client.open_stream(method, &opts)));
-        let stream = py_result(py, opened.and_then(|r| r))?;
-        Ok(ClientStream::new(stream, token))
+        let opened = py.detach(|| ocore::StreamCall::open_blocking(client, method, &opts));
+        Ok(ClientStream(py_result(py, opened)?))
     }
 
     /// [`call`](Client::call), returning `(reply, headers, trailers)`: the response metadata

@@ -4,7 +4,7 @@
 //! (`hms_ffi/streams.py`); the stream rules (deadlines, cancellation, half-close, limits,
 //! errors after the messages sent before them) are the core's.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyTuple};
@@ -13,142 +13,98 @@ use crate::context::Context;
 use crate::errors::{self, py_result};
 use crate::ocore::handler::{run_blocking, BoxFuture, StreamHandler};
 use crate::ocore::later::reply_later;
-use crate::ocore::{
-    self, runtime, CancellationToken, Exchange, RequestStream, ResponseSink, StreamSender,
-};
+use crate::ocore::{self, RequestStream, ResponseSink, StreamCall};
 use crate::walk::{PyIn, PyOut};
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// The client side of a streaming call; `hms_ffi.Stream` wraps it.
 #[pyclass(module = "hms_ffi._native", frozen)]
-pub(crate) struct ClientStream {
-    /// The sending half: a thread feeding requests from an iterator sends while another reads.
-    sender: Mutex<Option<StreamSender>>,
-    inner: Mutex<ocore::ClientStream>,
-    /// The call's cancel token (`CallOptions::cancel`): it ends a read waiting on another thread.
-    token: CancellationToken,
-    kind: &'static str,
-}
-
-impl ClientStream {
-    pub(crate) fn new(mut inner: ocore::ClientStream, token: CancellationToken) -> ClientStream {
-        let kind = inner.method().kind().name();
-        ClientStream {
-            sender: Mutex::new(inner.take_sender()),
-            inner: Mutex::new(inner),
-            token,
-            kind,
-        }
-    }
-}
+pub(crate) struct ClientStream(pub(crate) StreamCall);
 
 #[pymethods]
 impl ClientStream {
     /// `server_streaming`, `client_streaming` or `bidi_streaming`.
     #[getter]
     fn kind(&self) -> &'static str {
-        self.kind
+        self.0.kind().name()
     }
 
     /// Sends one request.
     fn send(&self, py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<()> {
-        let mut sender = lock(&self.sender);
-        let Some(sender) = sender.as_mut() else {
-            let closed = ocore::Error::new(
-                ocore::Code::FailedPrecondition,
-                "the request stream is closed",
-            );
-            return Err(errors::to_py(py, closed));
-        };
-        let bytes = py_result(py, sender.encode_input(&PyIn(request.clone()))?)?;
+        let bytes = py_result(py, self.0.encode_input(&PyIn(request.clone()))?)?;
         // Sending may wait for the server to read (flow control): without the GIL, which an
         // in-process server needs to read it.
-        py_result(py, py.detach(|| sender.send_encoded(bytes)))
+        py_result(py, py.detach(|| self.0.send_encoded(bytes)))
     }
 
     /// Half-closes: no more requests.
     fn close_send(&self) {
-        lock(&self.sender).take();
+        self.0.close_send();
     }
 
     /// Cancels the call: the server's handler sees it cancelled; later reads raise
     /// `hms_ffi.Cancelled`.
     fn cancel(&self) {
-        self.token.cancel();
-        // A reader waiting on another thread sees the token and ends the call; otherwise it
-        // ends here. (Half-closing first would let the server finish the call normally.)
-        if let Ok(mut inner) = self.inner.try_lock() {
-            inner.cancel();
-        }
+        self.0.cancel();
     }
 
     /// The next reply, `None` at the end; waits without the GIL.
     fn recv<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let next = py.detach(|| runtime::block_on(lock(&self.inner).next_bytes()));
-        let bytes = match py_result(py, next)? {
+        let bytes = match py.detach(|| self.0.recv_bytes_blocking()) {
             None => return Ok(None),
             Some(bytes) => py_result(py, bytes)?,
         };
-        let reply = lock(&self.inner).decode_output(&bytes, &mut PyOut(py))?;
+        let reply = self.0.decoder().decode_output(&bytes, &mut PyOut(py))?;
         py_result(py, reply).map(Some)
+    }
+
+    /// The one reply of a client-streaming call, read to the end (the core's rule:
+    /// `hms_ffi.Internal` when the server sent none or more than one); waits without the GIL.
+    fn recv_only<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let bytes = py_result(py, py.detach(|| self.0.recv_only_bytes_blocking()))?;
+        py_result(py, self.0.decoder().decode_output(&bytes, &mut PyOut(py))?)
     }
 
     /// The response headers, once known.
     #[getter]
     fn headers(&self) -> Option<std::collections::HashMap<String, String>> {
-        lock(&self.inner).headers().map(|m| m.first_values())
+        self.0.headers().map(|m| m.first_values())
     }
 
     /// The response trailers (complete at the end).
     #[getter]
     fn trailers(&self) -> std::collections::HashMap<String, String> {
-        lock(&self.inner).trailers().first_values()
+        self.0.trailers().first_values()
     }
 }
 
 /// The server side of one streaming call, handed to the package's runner with the context.
 #[pyclass(module = "hms_ffi._native", frozen)]
-pub(crate) struct ServerStream {
-    requests: Mutex<RequestStream>,
-    sink: ResponseSink,
-    /// The stream's encoder, apart from `requests` (a read may hold that lock while it waits).
-    exchange: Arc<Exchange>,
-}
+pub(crate) struct ServerStream(ocore::ServerStream);
 
 #[pymethods]
 impl ServerStream {
     /// The next request, `None` once the client has half-closed (or gone); waits without the GIL.
     fn recv<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let (bytes, exchange) = py.detach(|| {
-            let mut requests = lock(&self.requests);
-            let bytes = runtime::block_on(requests.next_bytes());
-            (bytes, requests.exchange().clone())
-        });
-        let Some(bytes) = py_result(py, bytes)? else {
+        let Some(bytes) = py.detach(|| self.0.recv_bytes_blocking()) else {
             return Ok(None);
         };
         let bytes = py_result(py, bytes)?;
-        let request = exchange.request(&bytes, &mut PyOut(py))?;
-        py_result(py, request).map(Some)
+        py_result(py, self.0.decode(&bytes, &mut PyOut(py))?).map(Some)
     }
 
     /// The one request of a server-streaming call: `hms_ffi.InvalidArgument` (the core's rule)
     /// when the client sent none; waits without the GIL.
     fn recv_first<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let bytes = py.detach(|| runtime::block_on(lock(&self.requests).first_bytes()));
-        let bytes = py_result(py, py_result(py, bytes)?)?;
-        py_result(py, self.exchange.request(&bytes, &mut PyOut(py))?)
+        let bytes = py_result(py, py.detach(|| self.0.first_bytes_blocking()))?;
+        py_result(py, self.0.decode(&bytes, &mut PyOut(py))?)
     }
 
     /// Sends one reply; `hms_ffi.Cancelled` once the caller has gone.
     fn send(&self, py: Python<'_>, reply: &Bound<'_, PyAny>) -> PyResult<()> {
-        let bytes = py_result(py, self.exchange.reply(&PyIn(reply.clone()))?)?;
+        let bytes = py_result(py, self.0.encode(&PyIn(reply.clone()))?)?;
         // Sending may wait for the caller to read (flow control): without the GIL, which an
         // in-process caller needs to read it.
-        py_result(py, py.detach(|| self.sink.send_bytes(bytes)))
+        py_result(py, py.detach(|| self.0.send_encoded(bytes)))
     }
 }
 
@@ -168,11 +124,7 @@ impl StreamHandler for PyStreamHandler {
         ctx: ocore::Context,
     ) -> BoxFuture<'static, ocore::Result<()>> {
         let runner = self.runner.clone();
-        let stream = ServerStream {
-            exchange: requests.exchange().clone(),
-            requests: Mutex::new(requests),
-            sink,
-        };
+        let stream = ServerStream(ocore::ServerStream::new(requests, sink));
         if !self.is_async {
             return Box::pin(run_blocking(move || {
                 crate::threads::keep_thread_state();

@@ -23,10 +23,12 @@ use crate::schema::{MethodInfo, Schema, StreamingKind};
 use crate::transport::{self, ClientTransport, Endpoint};
 use crate::value::Value;
 
+mod shared;
 mod stream;
 mod unary;
 
-pub use stream::{ClientStream, StreamSender};
+pub use shared::StreamCall;
+pub use stream::{ClientStream, ResponseDecoder, StreamSender};
 
 /// Options for one call.
 #[derive(Debug, Clone, Default)]

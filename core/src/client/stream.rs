@@ -26,10 +26,7 @@ pub struct ClientStream {
     raw: Option<RawStream>,
     /// The sending half, until [`take_sender`](ClientStream::take_sender).
     sender: Option<StreamSender>,
-    codec: Codec,
-    info: MethodInfo,
-    limits: Limits,
-    decode: DecodeOptions,
+    decoder: ResponseDecoder,
     closed: CancellationToken,
     cancel: Option<CancellationToken>,
     deadline: Option<Instant>,
@@ -38,7 +35,7 @@ pub struct ClientStream {
 impl std::fmt::Debug for ClientStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientStream")
-            .field("method", &self.info.name)
+            .field("method", &self.decoder.info.name)
             .finish()
     }
 }
@@ -65,10 +62,12 @@ impl ClientStream {
         ClientStream {
             raw: Some(raw),
             sender: Some(sender),
-            codec,
-            info,
-            limits,
-            decode,
+            decoder: ResponseDecoder {
+                codec,
+                info,
+                limits,
+                decode,
+            },
             closed,
             cancel: opts.cancel.clone(),
             deadline: opts.timeout.map(|t| Instant::now() + t),
@@ -77,7 +76,13 @@ impl ClientStream {
 
     /// The method called.
     pub fn method(&self) -> &MethodInfo {
-        &self.info
+        &self.decoder.info
+    }
+
+    /// What makes the responses' bytes into values or a binding's objects, apart from the
+    /// stream (a binding decodes while another thread waits on the stream).
+    pub fn decoder(&self) -> &ResponseDecoder {
+        &self.decoder
     }
 
     /// Sends one request.
@@ -134,7 +139,7 @@ impl ClientStream {
     /// The next response; `None` when the server ended the call successfully.
     pub async fn next(&mut self) -> Option<Result<Value>> {
         let bytes = self.next_bytes().await?;
-        Some(bytes.and_then(|b| never(self.decode_output(&b, &mut ValueOut))))
+        Some(bytes.and_then(|b| self.decoder.decode_value(&b)))
     }
 
     /// The next response's bytes, to be made into values with
@@ -181,6 +186,26 @@ impl ClientStream {
         bytes: &[u8],
         out: &mut O,
     ) -> NativeResult<O::Node, O::Error> {
+        self.decoder.decode_output(bytes, out)
+    }
+}
+
+/// A streaming call's response decoder: the method, codec, limits and decoding options.
+#[derive(Debug, Clone)]
+pub struct ResponseDecoder {
+    codec: Codec,
+    info: MethodInfo,
+    limits: Limits,
+    decode: DecodeOptions,
+}
+
+impl ResponseDecoder {
+    /// A response's bytes made into a binding's objects by `out` (see [`Output`]).
+    pub fn decode_output<O: Output>(
+        &self,
+        bytes: &[u8],
+        out: &mut O,
+    ) -> NativeResult<O::Node, O::Error> {
         self.codec.decode_output(
             Some(&self.info.output()),
             bytes,
@@ -189,10 +214,17 @@ impl ClientStream {
             out,
         )
     }
+
+    /// A response's bytes as a [`Value`].
+    pub fn decode_value(&self, bytes: &[u8]) -> Result<Value> {
+        never(self.decode_output(bytes, &mut ValueOut))
+    }
 }
 
 /// The sending half of a [`ClientStream`] ([`ClientStream::take_sender`]). Dropping it, or
-/// [`close`](StreamSender::close), half-closes the stream.
+/// [`close`](StreamSender::close), half-closes the stream; a clone keeps it open until the
+/// clone is dropped too.
+#[derive(Clone)]
 pub struct StreamSender {
     tx: Option<tokio::sync::mpsc::UnboundedSender<Bytes>>,
     codec: Codec,
@@ -247,6 +279,18 @@ impl StreamSender {
         self.flow.before_send(bytes.len(), None);
         // A call that has ended already (the server finished or failed it) drops the request,
         // as gRPC does: how the call ended is the reading side's to report.
+        let _ = tx.send(bytes);
+        Ok(())
+    }
+
+    /// [`send_encoded`](StreamSender::send_encoded) for async code: waiting for the server's
+    /// window suspends the task instead of parking a thread.
+    pub async fn send_encoded_async(&self, bytes: Bytes) -> Result<()> {
+        let tx = self
+            .tx
+            .as_ref()
+            .ok_or_else(|| Error::new(Code::FailedPrecondition, "the request stream is closed"))?;
+        self.flow.before_send_async(bytes.len(), None).await;
         let _ = tx.send(bytes);
         Ok(())
     }

@@ -1,7 +1,8 @@
 // Command conformance is the Go side of the cross-language matrix (tests/matrix/run.py):
 //
 //	conformance serve unix:///tmp/x.sock    # the conformance service until SIGTERM/SIGINT
-//	conformance client unix:///tmp/x.sock   # every vector as a client; prints "N passed, M failed"
+//	conformance client unix:///tmp/x.sock   # every vector, streaming ones too, as a client;
+//	                                        # prints "N passed, M failed, K skipped"
 //	conformance semantics unix:///tmp/x.sock  # every call-semantics case; "N passed, M failed, K skipped"
 package main
 
@@ -41,7 +42,7 @@ func main() {
 		defer cancel()
 		srv.Shutdown(ctx)
 	case "semantics":
-		if conformance.RunSemantics(uri, 0, 0) > 0 {
+		if conformance.RunSemantics(uri, 0, 0, 0) > 0 {
 			os.Exit(1)
 		}
 	case "client":
@@ -64,8 +65,9 @@ func main() {
 				passed++
 			}
 		}
-		// Then every call-semantics case; the last line totals both.
-		if conformance.RunSemantics(uri, passed, failed) > 0 {
+		// Then every streaming case, then every call-semantics case; the last line totals all.
+		sp, sf, skipped := conformance.RunStreams(client)
+		if conformance.RunSemantics(uri, passed+sp, failed+sf, skipped) > 0 {
 			os.Exit(1)
 		}
 	default:

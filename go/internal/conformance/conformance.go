@@ -57,27 +57,39 @@ func LoadCases() ([]Case, error) {
 		if err != nil {
 			return nil, err
 		}
-		dec := json.NewDecoder(strings.NewReader(string(raw)))
-		dec.UseNumber()
-		var doc struct {
-			Cases []map[string]any `json:"cases"`
-		}
-		if err := dec.Decode(&doc); err != nil {
+		cases, err := readCases(raw)
+		if err != nil {
 			return nil, fmt.Errorf("%s: %w", f, err)
 		}
-		for _, c := range doc.Cases {
-			timeout := 30 * time.Second
-			if t, ok := c["timeout_ms"].(json.Number); ok {
-				ms, _ := t.Int64()
-				timeout = time.Duration(ms) * time.Millisecond
-			}
+		for _, c := range cases {
 			out = append(out, Case{
 				File: filepath.Base(f), Name: c["name"].(string), Method: c["method"].(string),
-				Request: Notation(c["request"]), Timeout: timeout, Expect: c["expect"].(map[string]any),
+				Request: Notation(c["request"]), Timeout: millisOr(c["timeout_ms"], 30*time.Second),
+				Expect: c["expect"].(map[string]any),
 			})
 		}
 	}
 	return out, nil
+}
+
+// readCases reads a vector file's cases, numbers kept exact.
+func readCases(raw []byte) ([]map[string]any, error) {
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.UseNumber()
+	var doc struct {
+		Cases []map[string]any `json:"cases"`
+	}
+	err := dec.Decode(&doc)
+	return doc.Cases, err
+}
+
+// millisOr is a case's number of milliseconds as a duration, or def when it has none.
+func millisOr(v any, def time.Duration) time.Duration {
+	if n, ok := v.(json.Number); ok {
+		ms, _ := n.Int64()
+		return time.Duration(ms) * time.Millisecond
+	}
+	return def
 }
 
 // Notation turns the vectors' value notation into Go natives.
@@ -269,10 +281,15 @@ func Check(ctx context.Context, c Case, client *hmsffi.Client) string {
 		return Same(reply, Notation(want), "")
 	}
 	exp := c.Expect["error"].(map[string]any)
-	code, _ := hmsffi.CodeFromName(exp["code"].(string))
 	if err == nil {
-		return fmt.Sprintf("expected %s, got reply %v", code, reply)
+		return fmt.Sprintf("expected %s, got reply %v", exp["code"], reply)
 	}
+	return checkError(err, exp)
+}
+
+// checkError compares an error with a case's expected error; "" when it matches.
+func checkError(err error, exp map[string]any) string {
+	code, _ := hmsffi.CodeFromName(exp["code"].(string))
 	if hmsffi.CodeOf(err) != code {
 		return fmt.Sprintf("expected %s, got %v", code, err)
 	}
@@ -329,6 +346,9 @@ func NewServer() (*hmsffi.Server, error) {
 	})
 	if err == nil {
 		err = registerSemantics(srv)
+	}
+	if err == nil {
+		err = registerStreams(srv)
 	}
 	if err != nil {
 		return nil, err

@@ -14,7 +14,7 @@ import threading
 from typing import Any, AsyncIterable, AsyncIterator, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Union
 
 from . import _native
-from .errors import Cancelled, Error, InvalidArgument
+from .errors import Cancelled, Error
 
 Message = Dict[str, Any]
 Requests = Union[Mapping[str, Any], Iterable[Mapping[str, Any]], None]
@@ -104,11 +104,14 @@ class Stream:
         return reply
 
     def result(self) -> Message:
-        """The one reply of a client-streaming call (read to the end)."""
-        replies = list(self)
-        if len(replies) != 1:
-            raise InvalidArgument(f"expected one reply, got {len(replies)}")
-        return replies[0]
+        """The one reply of a client-streaming call (read to the end); `Internal` when the
+        server sent none or more than one."""
+        self._done = True
+        try:
+            reply = self._native.recv_only()
+        finally:
+            _raise_failure(self._failure)
+        return reply
 
     @property
     def headers(self) -> Optional[Dict[str, str]]:
@@ -203,11 +206,18 @@ class AsyncStream:
             self._feeder.cancel()
 
     async def result(self) -> Message:
-        """The one reply of a client-streaming call (read to the end)."""
-        replies = [reply async for reply in self]
-        if len(replies) != 1:
-            raise InvalidArgument(f"expected one reply, got {len(replies)}")
-        return replies[0]
+        """The one reply of a client-streaming call (read to the end); `Internal` when the
+        server sent none or more than one."""
+        native = await self._open()
+        self._done = True
+        try:
+            reply = await asyncio.get_running_loop().run_in_executor(None, native.recv_only)
+        except asyncio.CancelledError:
+            native.cancel()
+            raise
+        finally:
+            _raise_failure(self._failure)
+        return reply
 
     @property
     def headers(self) -> Optional[Dict[str, str]]:

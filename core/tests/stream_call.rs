@@ -1,0 +1,118 @@
+//! The shared stream objects bindings adapt ([`StreamCall`], [`ServerStream`]): the rules they
+//! own — one reply for a call that has one, a cancel from another thread ending a read, sends
+//! refused after a half-close or a cancel — over inproc and unix.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hms_ffi_core::handler::{BoxFuture, StreamHandler};
+use hms_ffi_core::{
+    connect_blocking, CallOptions, Client, Code, Context, RequestStream, ResponseSink, Result,
+    ServerStream, StreamCall, Value,
+};
+
+const CLIENT_STREAM: &str = "hms.conformance.v1.Conformance/ClientStream";
+const SERVER_STREAM: &str = "hms.conformance.v1.Conformance/ServerStream";
+
+/// A client-streaming handler that answers `replies` times (breaking the method's kind when
+/// that is not one), through the shared server object.
+struct Replies(usize);
+
+impl StreamHandler for Replies {
+    fn call(
+        &self,
+        r: RequestStream,
+        s: ResponseSink,
+        _: Context,
+    ) -> BoxFuture<'static, Result<()>> {
+        let n = self.0;
+        Box::pin(async move {
+            let stream = ServerStream::new(r, s);
+            let mut last = Value::Map(Default::default());
+            while let Some(request) = stream.recv_bytes().await {
+                last = stream.exchange().request_value(&request?)?;
+            }
+            for _ in 0..n {
+                stream
+                    .send_encoded_async(stream.encode_value(&last)?)
+                    .await?;
+            }
+            Ok(())
+        })
+    }
+}
+
+fn client(replies: usize, uri: &str) -> Client {
+    let server = common::conformance_server();
+    server
+        .stream_handler(CLIENT_STREAM, Arc::new(Replies(replies)))
+        .unwrap();
+    let bound = server.listen(uri).unwrap();
+    std::mem::forget(server);
+    connect_blocking(&bound).unwrap()
+}
+
+fn text(s: &str) -> Value {
+    common::msg(&[("unicode_text", Value::from(s))])
+}
+
+#[test]
+fn a_call_with_one_reply_gets_exactly_one() {
+    for unix in [false, true] {
+        for (replies, ok) in [(0, false), (1, true), (2, false)] {
+            let (_dir, uri) = common::unix_uri(&format!("stream-call-{replies}"));
+            let uri = if unix {
+                uri
+            } else {
+                format!("inproc://stream-call-{replies}")
+            };
+            let c = client(replies, &uri);
+            let call =
+                StreamCall::open_blocking(&c, CLIENT_STREAM, &CallOptions::default()).unwrap();
+            let bytes = call.encode_input(&&text("a")).unwrap().unwrap();
+            call.send_encoded(bytes).unwrap();
+            call.close_send();
+            let one = call.recv_only_bytes_blocking();
+            match ok {
+                true => {
+                    let v = call.decoder().decode_value(&one.unwrap()).unwrap();
+                    assert_eq!(v.get("unicode_text"), Some(&Value::from("a")));
+                }
+                false => assert_eq!(one.unwrap_err().code(), Code::Internal, "{replies} replies"),
+            }
+        }
+    }
+}
+
+#[test]
+fn a_cancel_ends_a_read_waiting_on_another_thread() {
+    let c = client(1, "inproc://stream-call-cancel");
+    let call =
+        Arc::new(StreamCall::open_blocking(&c, CLIENT_STREAM, &CallOptions::default()).unwrap());
+    let reader = call.clone();
+    let started = Instant::now();
+    let read = std::thread::spawn(move || reader.recv_bytes_blocking());
+    std::thread::sleep(Duration::from_millis(100));
+    call.cancel();
+    let outcome = read.join().unwrap();
+    assert_eq!(outcome.unwrap().unwrap_err().code(), Code::Cancelled);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let later = call.encode_input(&&text("late")).unwrap();
+    assert_eq!(later.unwrap_err().code(), Code::Cancelled);
+}
+
+#[test]
+fn a_send_after_a_half_close_is_refused() {
+    let c = client(1, "inproc://stream-call-closed");
+    let call = StreamCall::open_blocking(&c, SERVER_STREAM, &CallOptions::default()).unwrap();
+    call.close_send();
+    let refused = call.encode_input(&&text("late")).unwrap().unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    // The server-streaming handler got no request: the core's rule.
+    let err = call.recv_bytes_blocking().unwrap().unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+}
