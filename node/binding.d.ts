@@ -17,7 +17,8 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  */
 export declare class CallResponse {
   /**
-   * Ends the call with the handler's outcome (a CBOR reply or an error); false when it had
+   * Ends the call with the handler's outcome (a CBOR reply or an error; for a stream, no
+   * error is success, its replies having been sent); false when it had
    * ended already (answered, or the caller gone). The reply is encoded and written on this
    * thread, so a local call's answer wakes no other thread of this process. Never throws: a
    * reply that does not convert fails the call with `INTERNAL`.
@@ -47,6 +48,12 @@ export declare class Client {
    * reply comes with the response headers and trailers.
    */
   call(method: string, request: Buffer, timeoutMs?: number | undefined | null, metadata?: Record<string, string> | undefined | null, cancel?: CancelToken | undefined | null, withMetadata?: boolean | undefined | null): Promise<CallOutcome>
+  /**
+   * Opens a streaming call of any kind; the Promise settles with the stream once the
+   * connection is ready (or rejects with `CODE: message`). The timeout bounds the whole
+   * stream; the token cancels it.
+   */
+  openStream(method: string, timeoutMs?: number | undefined | null, metadata?: Record<string, string> | undefined | null, cancel?: CancelToken | undefined | null): Promise<ClientStream>
   /** The methods the server offers. */
   methods(): Array<MethodDescription>
   /** The URI this client is connected to. */
@@ -56,6 +63,31 @@ export declare class Client {
    * later call end with `CANCELLED` (reason `CLIENT_CLOSED`). Closing twice is harmless.
    */
   close(): void
+}
+
+/** The client side of a streaming call. */
+export declare class ClientStream {
+  /** `server_streaming`, `client_streaming` or `bidi_streaming`. */
+  get kind(): string
+  /**
+   * Sends one CBOR request; settles once the server's window has room for it (flow
+   * control), with an error when it does not fit the method or the stream is closed.
+   */
+  send(request: Buffer): Promise<CallOutcome>
+  /** Half-closes: no more requests. */
+  closeSend(): void
+  /** Cancels the call: the server's handler sees it, and a read waiting settles `CANCELLED`. */
+  cancel(): void
+  /**
+   * The next reply: a CBOR message, the end (with the response headers and trailers), or
+   * the error.
+   */
+  recv(): Promise<CallOutcome>
+  /**
+   * The one reply of a client-streaming call, read to the end (`INTERNAL` when the server
+   * sent none or more than one).
+   */
+  recvOnly(): Promise<CallOutcome>
 }
 
 /** A compiled set of `.proto` files. */
@@ -77,12 +109,31 @@ export declare class Server {
   constructor(schema: Schema, onCancel: (id: number) => void, security?: string | undefined | null)
   /** Registers the handler of a unary method. */
   method(name: string, handler: (request: Buffer, info: CallInfo, response: CallResponse) => void): void
+  /** Registers the handler of a streaming method (server-, client- or bidi-streaming). */
+  streamMethod(name: string, handler: (info: CallInfo, stream: ServerStream, response: CallResponse) => void): void
   /** Starts serving on `uri`; returns the URI actually bound (an ephemeral port filled in). */
   listen(uri: string): string
   /** The URIs being served. */
   endpoints(): Array<string>
   /** Stops accepting calls, waits up to `graceMs` for calls in flight, then stops. */
   shutdown(graceMs?: number | undefined | null): Promise<void>
+}
+
+/** The server side of one streaming call, handed to the handler. */
+export declare class ServerStream {
+  /**
+   * The next request: a CBOR message, the end (the client half-closed), or the error
+   * (`CANCELLED` once the caller has gone).
+   */
+  recv(): Promise<CallOutcome>
+  /** The one request of a server-streaming call (`INVALID_ARGUMENT` when none came). */
+  recvFirst(): Promise<CallOutcome>
+  /**
+   * Sends one CBOR reply; settles once the caller's window has room for it (flow control),
+   * with `INTERNAL` when it does not fit the response type and `CANCELLED` once the caller
+   * has gone.
+   */
+  send(reply: Buffer): Promise<CallOutcome>
 }
 
 /** What a handler is told about its call. */

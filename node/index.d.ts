@@ -146,13 +146,24 @@ export interface PeerCredentials {
 
 export type Int64Form = 'bigint' | 'number'
 export type Handler<Req = any, Rep = any> = (request: Req, ctx: Context) => Rep | Promise<Rep>
+/** Replies a streaming handler gives: an iterable or async iterable (an `async function *`),
+ * sent as the caller reads them. */
+export type Replies<Rep> = Iterable<Rep> | AsyncIterable<Rep>
+/** A server-streaming handler: one request, many replies. */
+export type ServerStreamHandler<Req = any, Rep = any> = (request: Req, ctx: Context) => Replies<Rep> | Promise<Replies<Rep>>
+/** A client-streaming handler: the requests as an async iterable, one reply. */
+export type ClientStreamHandler<Req = any, Rep = any> = (requests: AsyncIterable<Req>, ctx: Context) => Rep | Promise<Rep>
+/** A bidirectional-streaming handler: requests in, replies out, interleaved as it likes. */
+export type BidiStreamHandler<Req = any, Rep = any> = (requests: AsyncIterable<Req>, ctx: Context) => Replies<Rep> | Promise<Replies<Rep>>
 
 /** A server: register handlers, then listen on one or more URIs. */
 export declare class Server {
   /** `security`: the path of a security file (policy, tokens, limits, audit); a bad file
    * throws `InvalidArgument`. */
   constructor (schema: Schema, options?: { int64?: Int64Form; security?: string })
-  method<Req = any, Rep = any> (name: string, handler: Handler<Req, Rep>): this
+  /** Registers a handler; a streaming method's handler takes or gives (async) iterables, by
+   * the method's kind in the schema. */
+  method<Req = any, Rep = any> (name: string, handler: Handler<Req, Rep> | ServerStreamHandler<Req, Rep> | ClientStreamHandler<Req, Rep> | BidiStreamHandler<Req, Rep>): this
   listen (uri: string): Promise<string>
   endpoints (): string[]
   shutdown (options?: { graceMs?: number }): Promise<void>
@@ -175,6 +186,28 @@ export interface CallOptions {
   signal?: AbortSignal
 }
 
+/** A streaming call: `for await` over the replies. */
+export declare class Stream<Req = any, Rep = any> implements AsyncIterableIterator<Rep> {
+  private constructor ()
+  /** `server_streaming`, `client_streaming` or `bidi_streaming`, once open (`null` before). */
+  readonly kind: StreamingKind | null
+  /** Sends one request; waits while the server's window is full (backpressure). */
+  send (request: Req): Promise<void>
+  /** Half-closes: no more requests. */
+  closeSend (): Promise<void>
+  /** Cancels the call; a pending read rejects with `Cancelled`. */
+  cancel (): void
+  /** The one reply of a client-streaming call (`Internal` when the server sent none or more). */
+  result (): Promise<Rep>
+  /** The response headers, once the stream has ended (`null` before). */
+  readonly headers: Record<string, string> | null
+  /** The response trailers, complete once the stream has ended. */
+  readonly trailers: Record<string, string>
+  next (): Promise<IteratorResult<Rep>>
+  return (): Promise<IteratorResult<Rep>>
+  [Symbol.asyncIterator] (): AsyncIterableIterator<Rep>
+}
+
 /** A connection to a server; calls may run concurrently. */
 export declare class Client {
   private constructor ()
@@ -182,6 +215,10 @@ export declare class Client {
   /** `call`, with the response headers and trailers the handler set (on failure, the error's
    * `headers` and `trailers`). */
   callWithMetadata<Rep = any> (method: string, request: object, options?: CallOptions): Promise<CallReply<Rep>>
+  /** Opens a streaming call. `requests`: the one request of a server-streaming call, or an
+   * (async) iterable of requests sent as the server reads them; without it, `send()` and
+   * `closeSend()`. `timeoutMs` bounds the whole stream; `signal` cancels it. */
+  stream<Rep = any, Req = any> (method: string, requests?: Req | Iterable<Req> | AsyncIterable<Req>, options?: CallOptions): Stream<Req, Rep>
   methods (): MethodDescription[]
   readonly endpoint: string
   /** Closes the connection, the same way on every transport: calls in flight and every later

@@ -9,6 +9,7 @@ const cbor = require('./lib/cbor')
 const errors = require('./lib/errors')
 const { Timestamp, Duration } = require('./lib/time')
 const { Context } = require('./lib/context')
+const { Stream, runStream } = require('./lib/streams')
 
 const { native, fromThrown } = errors
 
@@ -78,6 +79,7 @@ class Server {
   constructor (schema, options = {}) {
     if (!(schema instanceof Schema)) throw new TypeError('new Server(schema) needs a Schema')
     this._int64 = options.int64 || 'bigint'
+    this._kinds = new Map(schema.methods().map((m) => [m.name, m.kind]))
     this._calls = new Map()
     this._keepAlive = null
     this._native = native(() => new binding.Server(schema._native, (id) => {
@@ -93,6 +95,8 @@ class Server {
    */
   method (name, handler) {
     if (typeof handler !== 'function') throw new TypeError('a handler must be a function')
+    const kind = this._kinds.get(name)
+    if (kind && kind !== 'unary') return this._streamMethod(name, kind, handler)
     // The call ends with `response.finish(outcome)`, which encodes and writes the reply on this
     // thread and never throws; nothing escapes this function (a rejection would end the process).
     native(() => this._native.method(name, async (request, info, response) => {
@@ -113,6 +117,30 @@ class Server {
       } catch (e) {
         response.finish(failure(e))
       }
+    }))
+    return this
+  }
+
+  /**
+   * A streaming method's handler (`method` registers it by the method's kind):
+   * server-streaming `(request, ctx) => replies`, client-streaming `(requests, ctx) => reply`,
+   * bidi `(requests, ctx) => replies`; `requests` is an async iterable, `replies` an iterable
+   * or async iterable (an `async function *`), sent as the caller reads them.
+   */
+  _streamMethod (name, kind, handler) {
+    const codec = { encode: encodeValue, decode: (b) => cbor.decode(b, this._int64) }
+    native(() => this._native.streamMethod(name, async (info, stream, response) => {
+      const controller = new AbortController()
+      this._calls.set(info.id, controller)
+      let outcome = {}
+      try {
+        await runStream(kind, handler, new Context(info, controller.signal, response), stream, codec)
+      } catch (e) {
+        outcome = failure(e)
+      } finally {
+        this._calls.delete(info.id)
+      }
+      response.finish(outcome)
     }))
     return this
   }
@@ -191,6 +219,31 @@ class Client {
     return { reply, headers: outcome.headers ?? {}, trailers: outcome.trailers ?? {} }
   }
 
+  /**
+   * Opens a streaming call. `for await (const reply of stream)` reads the replies. `requests`
+   * (optional) is the one request of a server-streaming call, or an iterable / async iterable
+   * of requests, sent as the server reads them; without it, `send()` then `closeSend()`.
+   * `result()` reads the one reply of a client-streaming call. `timeoutMs` bounds the whole
+   * stream; `signal` cancels it.
+   * @param {string} method
+   * @param {any} [requests]
+   * @param {{ timeoutMs?: number, metadata?: Record<string, string>, signal?: AbortSignal }} [options]
+   */
+  stream (method, requests, options = {}) {
+    const { timeoutMs, metadata, signal } = options
+    let token = null
+    if (signal) {
+      token = new binding.CancelToken()
+      if (signal.aborted) token.cancel()
+      else signal.addEventListener('abort', () => token.cancel(), { once: true })
+    }
+    const opening = this._native.openStream(method, timeoutMs, metadata, token).catch((e) => {
+      throw fromThrown(e)
+    })
+    const codec = { encode: encodeRequest, decode: (b) => cbor.decode(b, this._int64) }
+    return new Stream(opening, codec, requests)
+  }
+
   /** The methods the server offers: `{ name, kind, input, output }`. */
   methods () {
     return native(() => this._native.methods())
@@ -228,6 +281,7 @@ module.exports = {
   Server,
   Client,
   Context,
+  Stream,
   connect,
   Timestamp,
   Duration,

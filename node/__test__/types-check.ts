@@ -18,6 +18,9 @@ async function main (): Promise<void> {
     ctx.setTrailer('x-sig-bin', new Uint8Array([1, 2]))
     return { message: `Hello ${req.name} ${left ?? ''}` }
   })
+  server.method('demo.v1.Greeter/Chatter', async function * (requests: AsyncIterable<{ name: string }>, ctx: Context) {
+    for await (const r of requests) yield { message: `Hello ${r.name} ${ctx.method}` }
+  })
   const uri: string = await server.listen('inproc://types')
   const client = await connect(uri, { int64: 'number' })
   const controller = new AbortController()
@@ -25,6 +28,12 @@ async function main (): Promise<void> {
     const reply = await client.call<{ message: string }>('demo.v1.Greeter/SayHello', { name: 'Ada' }, {
       timeoutMs: 100, metadata: { k: 'v' }, signal: controller.signal
     })
+    const chat = client.stream<{ message: string }>('demo.v1.Greeter/Chatter', [{ name: 'Ada' }], { signal: controller.signal })
+    for await (const r of chat) console.log(r.message.length, chat.kind, chat.headers, chat.trailers)
+    const manual = client.stream<{ message: string }, { name: string }>('demo.v1.Greeter/Chatter')
+    await manual.send({ name: 'Bob' })
+    await manual.closeSend()
+    manual.cancel()
     const full = await client.callWithMetadata<{ message: string }>('demo.v1.Greeter/SayHello', { name: 'Ada' })
     const cache: string | undefined = full.headers['x-cache']
     console.log(full.reply.message, cache, full.trailers['x-sig-bin'])

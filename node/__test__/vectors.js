@@ -239,6 +239,7 @@ function conformanceServer () {
     const timer = setTimeout(() => resolve({}), Number(req.millis))
     ctx.signal.addEventListener('abort', () => { clearTimeout(timer); resolve({}) }, { once: true })
   }))
+  require('./stream_vectors').serveStreams(server)
   return server
 }
 
@@ -337,6 +338,9 @@ module.exports = {
   SEMANTICS,
   loadCases,
   check,
+  verify,
+  same,
+  canonical,
   conformanceServer,
   runAll,
   notation,

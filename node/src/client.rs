@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use hms_ffi_core::{self as core, runtime, CallOptions, ConnectOptions, Metadata};
+use hms_ffi_core::{self as core, runtime, CallOptions, ConnectOptions, Metadata, StreamCall};
 use napi::bindgen_prelude::{Buffer, Object};
 use napi::Env;
 use napi_derive::napi;
@@ -11,6 +11,7 @@ use napi_derive::napi;
 use crate::cancel::CancelToken;
 use crate::error::{throw, CallOutcome};
 use crate::schema::{describe, MethodDescription, Schema};
+use crate::stream::ClientStream;
 use crate::values::{from_js, to_js, FOR_JS};
 
 /// A connection to a server.
@@ -62,24 +63,37 @@ impl Client {
     ) -> napi::Result<Object<'env>> {
         let client = self.inner.clone();
         let request = request.to_vec();
-        let mut md = Metadata::new();
-        for (k, v) in metadata.unwrap_or_default() {
-            md.insert(k, v);
-        }
-        let opts = CallOptions {
-            timeout: timeout_ms
-                .filter(|t| t.is_finite())
-                .map(|t| Duration::from_secs_f64(t.max(0.0) / 1000.0)),
-            metadata: md,
-            cancel: cancel.map(|c| c.0.clone()),
-            ..CallOptions::default()
-        };
+        let opts = call_options(timeout_ms, metadata, cancel);
         let (deferred, promise) = env.create_deferred()?;
         let with_metadata = with_metadata.unwrap_or(false);
         // The request is written from this thread before the runtime takes over.
         runtime::spawn_eager(async move {
             let outcome = outcome(&client, &method, &request, &opts, with_metadata).await;
             deferred.resolve(move |_| Ok(outcome));
+        });
+        Ok(promise)
+    }
+
+    /// Opens a streaming call of any kind; the Promise settles with the stream once the
+    /// connection is ready (or rejects with `CODE: message`). The timeout bounds the whole
+    /// stream; the token cancels it.
+    #[napi(ts_return_type = "Promise<ClientStream>")]
+    pub fn open_stream<'env>(
+        &self,
+        env: &'env Env,
+        method: String,
+        timeout_ms: Option<f64>,
+        metadata: Option<HashMap<String, String>>,
+        cancel: Option<&CancelToken>,
+    ) -> napi::Result<Object<'env>> {
+        let client = self.inner.clone();
+        let opts = call_options(timeout_ms, metadata, cancel);
+        let (deferred, promise) = env.create_deferred()?;
+        runtime::handle().spawn(async move {
+            match StreamCall::open(&client, &method, &opts).await {
+                Ok(call) => deferred.resolve(move |_| Ok(ClientStream::new(call))),
+                Err(e) => deferred.reject(throw(e)),
+            }
         });
         Ok(promise)
     }
@@ -101,6 +115,26 @@ impl Client {
     #[napi]
     pub fn close(&self) {
         self.inner.close();
+    }
+}
+
+/// A call's options from JavaScript's arguments.
+fn call_options(
+    timeout_ms: Option<f64>,
+    metadata: Option<HashMap<String, String>>,
+    cancel: Option<&CancelToken>,
+) -> CallOptions {
+    let mut md = Metadata::new();
+    for (k, v) in metadata.unwrap_or_default() {
+        md.insert(k, v);
+    }
+    CallOptions {
+        timeout: timeout_ms
+            .filter(|t| t.is_finite())
+            .map(|t| Duration::from_secs_f64(t.max(0.0) / 1000.0)),
+        metadata: md,
+        cancel: cancel.map(|c| c.0.clone()),
+        ..CallOptions::default()
     }
 }
 

@@ -138,16 +138,27 @@ impl CallOutcome {
         match r {
             Ok(reply) => CallOutcome {
                 reply: Some(reply),
-                error: None,
-                headers: None,
-                trailers: None,
+                ..CallOutcome::done()
             },
-            Err(e) => CallOutcome {
-                reply: None,
-                error: Some(to_native(&e)),
-                headers: None,
-                trailers: None,
-            },
+            Err(e) => CallOutcome::failed(&e),
+        }
+    }
+
+    /// Neither a reply nor an error: a send that went out, or a stream's end.
+    pub(crate) fn done() -> CallOutcome {
+        CallOutcome {
+            reply: None,
+            error: None,
+            headers: None,
+            trailers: None,
+        }
+    }
+
+    /// The error.
+    pub(crate) fn failed(e: &Error) -> CallOutcome {
+        CallOutcome {
+            error: Some(to_native(e)),
+            ..CallOutcome::done()
         }
     }
 }

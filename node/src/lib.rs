@@ -24,6 +24,7 @@ mod error;
 mod response;
 mod schema;
 mod server;
+mod stream;
 mod values;
 
 pub use cancel::CancelToken;
@@ -32,4 +33,5 @@ pub use error::{CallOutcome, ErrorDetails, ErrorOrigin, FieldViolation, NativeEr
 pub use response::CallResponse;
 pub use schema::{MethodDescription, Schema};
 pub use server::{CallInfo, Server};
+pub use stream::{ClientStream, ServerStream};
 pub use values::{nesting_too_deep, PathSegment, NATIVE_MAX_DEPTH};

@@ -17,23 +17,49 @@ use crate::values::from_js;
 #[derive(Debug)]
 pub struct CallResponse {
     ctx: core::Context,
-    reply: LaterReply<core::Value>,
+    ending: Ending,
+}
+
+/// How the call ends: a unary call with its reply, a stream (whose replies went out already)
+/// with nothing or an error.
+#[derive(Debug)]
+enum Ending {
+    Reply(LaterReply<core::Value>),
+    Stream(LaterReply<()>),
 }
 
 impl CallResponse {
     pub(crate) fn new(ctx: core::Context, reply: LaterReply<core::Value>) -> CallResponse {
-        CallResponse { ctx, reply }
+        CallResponse {
+            ctx,
+            ending: Ending::Reply(reply),
+        }
+    }
+
+    /// The response of a streaming call.
+    pub(crate) fn for_stream(ctx: core::Context, end: LaterReply<()>) -> CallResponse {
+        CallResponse {
+            ctx,
+            ending: Ending::Stream(end),
+        }
     }
 }
 
 #[napi]
 impl CallResponse {
-    /// Ends the call with the handler's outcome (a CBOR reply or an error); false when it had
+    /// Ends the call with the handler's outcome (a CBOR reply or an error; for a stream, no
+    /// error is success, its replies having been sent); false when it had
     /// ended already (answered, or the caller gone). The reply is encoded and written on this
     /// thread, so a local call's answer wakes no other thread of this process. Never throws: a
     /// reply that does not convert fails the call with `INTERNAL`.
     #[napi]
     pub fn finish(&self, outcome: CallOutcome) -> bool {
+        let reply = match &self.ending {
+            Ending::Stream(end) => {
+                return end.send(outcome.error.map_or(Ok(()), |e| Err(from_native(e))))
+            }
+            Ending::Reply(reply) => reply,
+        };
         let result = match (outcome.error, outcome.reply) {
             (Some(e), _) => Err(from_native(e)),
             (None, Some(reply)) => from_js(&reply),
@@ -42,7 +68,7 @@ impl CallResponse {
                 "handler gave no reply",
             )),
         };
-        self.reply.send(result)
+        reply.send(result)
     }
 
     /// Adds a response header: a string, or a `Buffer` for a `-bin` key.

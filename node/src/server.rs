@@ -5,8 +5,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use hms_ffi_core::handler::{BoxFuture, StreamHandler};
 use hms_ffi_core::later::reply_later;
-use hms_ffi_core::{self as core, runtime, Code, Context, ServerOptions};
+use hms_ffi_core::{
+    self as core, runtime, Code, Context, RequestStream, ResponseSink, ServerOptions,
+};
 use napi::bindgen_prelude::{Buffer, FnArgs, Object};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status};
@@ -15,6 +18,7 @@ use napi_derive::napi;
 use crate::error::js;
 use crate::response::CallResponse;
 use crate::schema::Schema;
+use crate::stream::ServerStream;
 use crate::values::{to_js, FOR_JS};
 
 /// What a handler is told about its call.
@@ -82,6 +86,18 @@ type Handler = ThreadsafeFunction<
     FnArgs<(Buffer, CallInfo, CallResponse)>,
     (),
     FnArgs<(Buffer, CallInfo, CallResponse)>,
+    Status,
+    false,
+    true,
+>;
+
+/// A JavaScript streaming handler: `(info: CallInfo, stream: ServerStream, response:
+/// CallResponse) => void`, which reads and sends on `stream` and ends the call with
+/// `response.finish(outcome)`; weak, as [`Handler`].
+type StreamHandlerFn = ThreadsafeFunction<
+    FnArgs<(CallInfo, ServerStream, CallResponse)>,
+    (),
+    FnArgs<(CallInfo, ServerStream, CallResponse)>,
     Status,
     false,
     true,
@@ -159,6 +175,18 @@ impl Server {
         }))
     }
 
+    /// Registers the handler of a streaming method (server-, client- or bidi-streaming).
+    #[napi(
+        ts_args_type = "name: string, handler: (info: CallInfo, stream: ServerStream, response: CallResponse) => void"
+    )]
+    pub fn stream_method(&self, name: String, handler: StreamHandlerFn) -> napi::Result<()> {
+        let handler = NodeStream {
+            handler: Arc::new(handler),
+            on_cancel: self.on_cancel.clone(),
+        };
+        js(self.inner.stream_handler(&name, Arc::new(handler)))
+    }
+
     /// Starts serving on `uri`; returns the URI actually bound (an ephemeral port filled in).
     #[napi]
     pub fn listen(&self, uri: String) -> napi::Result<String> {
@@ -217,6 +245,43 @@ fn call_info(ctx: &Context) -> CallInfo {
             subject: c.subject.clone(),
             der: c.der.clone().into(),
         }),
+    }
+}
+
+/// A streaming method served by a JavaScript handler on the event loop.
+struct NodeStream {
+    handler: Arc<StreamHandlerFn>,
+    on_cancel: Arc<OnCancel>,
+}
+
+impl StreamHandler for NodeStream {
+    fn call(
+        &self,
+        requests: RequestStream,
+        sink: ResponseSink,
+        ctx: Context,
+    ) -> BoxFuture<'static, core::Result<()>> {
+        let (handler, on_cancel) = (self.handler.clone(), self.on_cancel.clone());
+        Box::pin(async move {
+            let info = call_info(&ctx);
+            let guard = CancelGuard {
+                id: Some(info.id),
+                on_cancel,
+            };
+            let (later, ended) = reply_later();
+            let response = CallResponse::for_stream(ctx, later);
+            let stream = ServerStream::new(core::ServerStream::new(requests, sink));
+            let status = handler.call(
+                (info, stream, response).into(),
+                ThreadsafeFunctionCallMode::NonBlocking,
+            );
+            if status != Status::Ok {
+                return Err(handler_failed(napi::Error::from_status(status)));
+            }
+            let result = ended.await;
+            guard.disarm();
+            result
+        })
     }
 }
 

@@ -1,0 +1,187 @@
+//! Streams: the core's [`StreamCall`] (client) and [`ServerStream`] (handler) as JavaScript
+//! sees them. Every wait (the next message, a window to send into) runs on the core's runtime
+//! and settles a Promise with a [`CallOutcome`] that never rejects: a message, the end (neither
+//! reply nor error, with the response metadata), or the error. The async-iterable idiom is the
+//! package's (`lib/streams.js`); the stream rules are the core's.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use hms_ffi_core::{self as core, runtime, ServerStream as CoreServerStream, StreamCall};
+use napi::bindgen_prelude::{Buffer, Object};
+use napi::Env;
+use napi_derive::napi;
+
+use crate::error::CallOutcome;
+use crate::values::{from_js, to_js};
+
+/// Runs `work` on the core's runtime and settles a Promise with its outcome.
+fn settle<'env, F>(env: &'env Env, work: F) -> napi::Result<Object<'env>>
+where
+    F: Future<Output = CallOutcome> + Send + 'static,
+{
+    let (deferred, promise) = env.create_deferred()?;
+    runtime::handle().spawn(async move {
+        let outcome = work.await;
+        deferred.resolve(move |_| Ok(outcome));
+    });
+    Ok(promise)
+}
+
+/// The outcome of a send: nothing, or the error.
+fn sent(r: core::Result<()>) -> CallOutcome {
+    match r {
+        Ok(()) => CallOutcome::done(),
+        Err(e) => CallOutcome::failed(&e),
+    }
+}
+
+/// The outcome of a read: a CBOR message, the end, or the error.
+fn read(next: Option<core::Result<core::Value>>) -> CallOutcome {
+    match next {
+        None => CallOutcome::done(),
+        Some(r) => CallOutcome::from_result(r.and_then(|v| to_js(&v))),
+    }
+}
+
+/// The client side of a streaming call.
+#[napi]
+#[derive(Debug)]
+pub struct ClientStream {
+    call: Arc<StreamCall>,
+}
+
+impl ClientStream {
+    pub(crate) fn new(call: StreamCall) -> ClientStream {
+        ClientStream {
+            call: Arc::new(call),
+        }
+    }
+}
+
+#[napi]
+impl ClientStream {
+    /// `server_streaming`, `client_streaming` or `bidi_streaming`.
+    #[napi(getter)]
+    pub fn kind(&self) -> &'static str {
+        self.call.kind().name()
+    }
+
+    /// Sends one CBOR request; settles once the server's window has room for it (flow
+    /// control), with an error when it does not fit the method or the stream is closed.
+    #[napi(ts_return_type = "Promise<CallOutcome>")]
+    pub fn send<'env>(&self, env: &'env Env, request: Buffer) -> napi::Result<Object<'env>> {
+        let encoded = from_js(&request).and_then(|v| match self.call.encode_input(&&v) {
+            Ok(bytes) => bytes,
+            Err(never) => match never {},
+        });
+        let call = self.call.clone();
+        settle(env, async move {
+            match encoded {
+                Ok(bytes) => sent(call.send_encoded_async(bytes).await),
+                Err(e) => sent(Err(e)),
+            }
+        })
+    }
+
+    /// Half-closes: no more requests.
+    #[napi]
+    pub fn close_send(&self) {
+        self.call.close_send();
+    }
+
+    /// Cancels the call: the server's handler sees it, and a read waiting settles `CANCELLED`.
+    #[napi]
+    pub fn cancel(&self) {
+        self.call.cancel();
+    }
+
+    /// The next reply: a CBOR message, the end (with the response headers and trailers), or
+    /// the error.
+    #[napi(ts_return_type = "Promise<CallOutcome>")]
+    pub fn recv<'env>(&self, env: &'env Env) -> napi::Result<Object<'env>> {
+        let call = self.call.clone();
+        settle(env, async move {
+            let next = call.recv_bytes().await;
+            let next = next.map(|r| r.and_then(|b| call.decoder().decode_value(&b)));
+            let mut outcome = read(next);
+            if outcome.reply.is_none() {
+                outcome.headers = Some(call.headers().unwrap_or_default().first_values());
+                outcome.trailers = Some(call.trailers().first_values());
+            }
+            outcome
+        })
+    }
+
+    /// The one reply of a client-streaming call, read to the end (`INTERNAL` when the server
+    /// sent none or more than one).
+    #[napi(ts_return_type = "Promise<CallOutcome>")]
+    pub fn recv_only<'env>(&self, env: &'env Env) -> napi::Result<Object<'env>> {
+        let call = self.call.clone();
+        settle(env, async move {
+            let one = call.recv_only_bytes().await;
+            let mut outcome = read(Some(one.and_then(|b| call.decoder().decode_value(&b))));
+            outcome.headers = Some(call.headers().unwrap_or_default().first_values());
+            outcome.trailers = Some(call.trailers().first_values());
+            outcome
+        })
+    }
+}
+
+/// The server side of one streaming call, handed to the handler.
+#[napi]
+#[derive(Debug)]
+pub struct ServerStream {
+    stream: Arc<CoreServerStream>,
+}
+
+impl ServerStream {
+    pub(crate) fn new(stream: CoreServerStream) -> ServerStream {
+        ServerStream {
+            stream: Arc::new(stream),
+        }
+    }
+}
+
+#[napi]
+impl ServerStream {
+    /// The next request: a CBOR message, the end (the client half-closed), or the error
+    /// (`CANCELLED` once the caller has gone).
+    #[napi(ts_return_type = "Promise<CallOutcome>")]
+    pub fn recv<'env>(&self, env: &'env Env) -> napi::Result<Object<'env>> {
+        let stream = self.stream.clone();
+        settle(env, async move {
+            let next = stream.recv_bytes().await;
+            read(next.map(|r| r.and_then(|b| stream.exchange().request_value(&b))))
+        })
+    }
+
+    /// The one request of a server-streaming call (`INVALID_ARGUMENT` when none came).
+    #[napi(ts_return_type = "Promise<CallOutcome>")]
+    pub fn recv_first<'env>(&self, env: &'env Env) -> napi::Result<Object<'env>> {
+        let stream = self.stream.clone();
+        settle(env, async move {
+            let first = stream.first_bytes().await;
+            read(Some(
+                first.and_then(|b| stream.exchange().request_value(&b)),
+            ))
+        })
+    }
+
+    /// Sends one CBOR reply; settles once the caller's window has room for it (flow control),
+    /// with `INTERNAL` when it does not fit the response type and `CANCELLED` once the caller
+    /// has gone.
+    #[napi(ts_return_type = "Promise<CallOutcome>")]
+    pub fn send<'env>(&self, env: &'env Env, reply: Buffer) -> napi::Result<Object<'env>> {
+        let encoded = from_js(&reply)
+            .map_err(core::Error::invalid_reply)
+            .and_then(|v| self.stream.encode_value(&v));
+        let stream = self.stream.clone();
+        settle(env, async move {
+            match encoded {
+                Ok(bytes) => sent(stream.send_encoded_async(bytes).await),
+                Err(e) => sent(Err(e)),
+            }
+        })
+    }
+}
