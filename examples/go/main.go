@@ -51,8 +51,24 @@ func newServer() (*hmsffi.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return srv, srv.Handle("demo.v1.Greeter/Echo", func(ctx context.Context, req map[string]any) (map[string]any, error) {
+	err = srv.Handle("demo.v1.Greeter/Echo", func(ctx context.Context, req map[string]any) (map[string]any, error) {
 		return req, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// A server-streaming handler sends each reply; returning ends the stream.
+	return srv, srv.HandleServerStream("demo.v1.Greeter/Chatter", func(ctx context.Context, req map[string]any, send func(map[string]any) error) error {
+		times, _ := req["times"].(int64)
+		if times <= 0 {
+			times = 3
+		}
+		for i := range times {
+			if err := send(map[string]any{"message": fmt.Sprintf("#%d hi %v from Go", i, req["name"]), "at": time.Now().UTC()}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
@@ -71,6 +87,13 @@ func call(uri, name string) error {
 		return err
 	}
 	fmt.Printf("[go client] SayHello -> %q at %v\n", reply["message"], reply["at"])
+	for item, err := range client.ServerStream(ctx, "demo.v1.Greeter/Chatter", map[string]any{"name": name, "times": 2}) {
+		if err != nil {
+			fmt.Println("[go client] Chatter:", err) // a server in a language without streams yet
+			break
+		}
+		fmt.Printf("[go client] Chatter -> %q\n", item["message"])
+	}
 	err = client.Call(ctx, "demo.v1.Greeter/SayHello", map[string]any{"name": 42}, &reply)
 	var e *hmsffi.Error
 	if errors.As(err, &e) {

@@ -26,6 +26,11 @@ function makeServer () {
     return { message: text, at: new Date() }
   })
   server.method('demo.v1.Greeter/Echo', async (req) => req)
+  // A server-streaming handler is an async generator: each yield is one reply, sent as the
+  // caller reads it.
+  server.method('demo.v1.Greeter/Chatter', async function * (req) {
+    for (let i = 0; i < (req.times || 3); i++) yield { message: `#${i} hi ${req.name} from Node`, at: new Date() }
+  })
   return server
 }
 
@@ -34,6 +39,14 @@ async function call (uri, name) {
   console.log(`[node client] methods: ${client.methods().map((m) => m.name).join(', ')}`)
   const reply = await client.call('demo.v1.Greeter/SayHello', { name, times: 2 }, { timeoutMs: 5000 })
   console.log(`[node client] SayHello -> '${reply.message}' at ${reply.at.toISOString()}`)
+  try {
+    for await (const item of client.stream('demo.v1.Greeter/Chatter', { name, times: 2 }, { timeoutMs: 5000 })) {
+      console.log(`[node client] Chatter -> '${item.message}'`)
+    }
+  } catch (e) {
+    if (!(e instanceof hms.Unimplemented)) throw e
+    console.log(`[node client] Chatter: ${e.message}`) // a server in a language without streams yet
+  }
   try {
     await client.call('demo.v1.Greeter/SayHello', { name: 42 })
   } catch (e) {

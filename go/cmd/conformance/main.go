@@ -4,6 +4,8 @@
 //	conformance client unix:///tmp/x.sock   # every vector, streaming ones too, as a client;
 //	                                        # prints "N passed, M failed, K skipped"
 //	conformance semantics unix:///tmp/x.sock  # every call-semantics case; "N passed, M failed, K skipped"
+//	conformance streams grpc://127.0.0.1:P   # every streaming vector against a server without
+//	                                         # hms-ffi discovery (a stock gRPC server)
 package main
 
 import (
@@ -43,6 +45,21 @@ func main() {
 		srv.Shutdown(ctx)
 	case "semantics":
 		if conformance.RunSemantics(uri, 0, 0, 0) > 0 {
+			os.Exit(1)
+		}
+	case "streams":
+		schema, err := hmsffi.LoadSchema(conformance.Proto())
+		var client *hmsffi.Client
+		if err == nil {
+			client, err = hmsffi.Connect(context.Background(), uri, hmsffi.WithSchema(schema))
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		passed, failed, _ := conformance.RunStreams(client)
+		fmt.Printf("%d passed, %d failed\n", passed, failed)
+		if failed > 0 {
 			os.Exit(1)
 		}
 	case "client":

@@ -8,6 +8,8 @@
 //                                                     # case as a client (skipping only cases
 //                                                     # with Node's written client reason), then
 //                                                     # one "N passed, M failed, K skipped"
+//   node conformance.js streams grpc://127.0.0.1:P    # every streaming vector against a server
+//                                                     # without hms-ffi discovery (stock gRPC)
 
 const path = require('node:path')
 const hms = require(path.resolve(__dirname, '..', '..', '..', 'node'))
@@ -24,6 +26,16 @@ async function main ([mode, uri]) {
     process.once('SIGINT', stop)
     console.log('ready')
     return 0
+  }
+  if (mode === 'streams') {
+    // Against a server without hms-ffi discovery (a stock gRPC server): the schema is ours.
+    const { PROTO } = require(path.join(TESTS, 'vectors'))
+    const client = await hms.connect(uri, { schema: hms.Schema.load(PROTO) })
+    const streams = await runStreams(client)
+    for (const [id, message] of streams.failures) console.log(`FAIL ${id}: ${message}`)
+    console.log(`${streams.passed} passed, ${streams.failures.length} failed`)
+    client.close()
+    return streams.failures.length === 0 ? 0 : 1
   }
   const client = await hms.connect(uri)
   const vectors = await runAll(client)
