@@ -23,6 +23,12 @@ def make_server
     { message: (["Hello #{req[:name]} from Ruby"] * [1, req[:times]].max).join(", "), at: Time.now }
   end
   server.method("demo.v1.Greeter/Echo") { |req, _ctx| req }
+  # A server-streaming block returns its replies: each is sent as the caller reads it.
+  server.method("demo.v1.Greeter/Chatter") do |req, _ctx|
+    Enumerator.new do |y|
+      [req[:times], 3].max.times { |i| y << { message: "##{i} hi #{req[:name]} from Ruby", at: Time.now } }
+    end
+  end
   server
 end
 
@@ -31,6 +37,13 @@ def call(uri, name)
   puts "[ruby client] methods: #{client.methods.map(&:first)}"
   reply = client.call("demo.v1.Greeter/SayHello", { name: name, times: 2 }, timeout: 5)
   puts "[ruby client] SayHello -> #{reply[:message].inspect} at #{reply[:at].iso8601(3)}"
+  begin
+    client.stream("demo.v1.Greeter/Chatter", { name: name, times: 2 }, timeout: 5).each do |item|
+      puts "[ruby client] Chatter -> #{item[:message].inspect}"
+    end
+  rescue HmsFfi::Unimplemented => e # a server in a language without streams yet
+    puts "[ruby client] Chatter: #{e.message}"
+  end
   begin
     client.call("demo.v1.Greeter/SayHello", { name: 42 })
   rescue HmsFfi::InvalidArgument => e

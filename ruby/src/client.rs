@@ -15,6 +15,7 @@ use crate::errors::to_ruby;
 use crate::gvl::without_gvl;
 use crate::ocore::{self, runtime, Blocker, CallOptions, Code, Metadata, MethodRow};
 use crate::schema::{method_rows, Schema};
+use crate::stream::NativeStream;
 
 /// `HmsFfi::CancelToken`: cancels the calls it was passed to (`call(…, cancel: token)`), from
 /// any Ruby thread, through the core's `CallOptions::cancel`: a cancelled call fails with
@@ -210,6 +211,20 @@ impl Client {
         Ok(out.as_value())
     }
 
+    /// `_open_stream(method, timeout, metadata, cancel)`: a streaming call of any kind.
+    fn open_stream(
+        ruby: &Ruby,
+        rb_self: &Client,
+        method: String,
+        timeout: Option<f64>,
+        md: Option<RHash>,
+        cancel: Option<&CancelToken>,
+    ) -> Result<NativeStream, Error> {
+        let md = metadata(md)?;
+        let cancel = cancel.map(|c| &c.inner);
+        NativeStream::open(ruby, &rb_self.inner, &method, timeout, md, cancel)
+    }
+
     /// Every method the server offers, as `[name, input type, output type, kind]`.
     fn methods(&self) -> Vec<MethodRow> {
         method_rows(self.inner.schema())
@@ -243,6 +258,7 @@ pub(crate) fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     let class = module.define_class("Client", ruby.class_object())?;
     class.undef_default_alloc_func();
     class.define_method("_call", method!(Client::call, 6))?;
+    class.define_method("_open_stream", method!(Client::open_stream, 4))?;
     class.define_method("methods", method!(Client::methods, 0))?;
     class.define_method("schema", method!(Client::schema, 0))?;
     class.define_method("endpoint", method!(Client::endpoint, 0))?;

@@ -25,15 +25,16 @@ mod errors;
 mod gvl;
 mod schema;
 mod server;
+mod stream;
 
 /// The extension's entry point, `Init_hms_ffi` (the library is installed as `hms_ffi.so`).
 mod entry {
     use magnus::{prelude::*, Error, Ruby};
 
-    use crate::{client, context, schema, server};
+    use crate::{client, context, schema, server, stream};
 
-    /// Defines `HmsFfi::Schema`, `Server`, `Client`, `CancelToken`, `Context` and
-    /// `HmsFfi._connect`.
+    /// Defines `HmsFfi::Schema`, `Server`, `Client`, `CancelToken`, `Context`,
+    /// `NativeStream`, `NativeServerStream` and `HmsFfi._connect`.
     #[magnus::init(name = "hms_ffi")]
     fn init(ruby: &Ruby) -> Result<(), Error> {
         let module = ruby.define_module("HmsFfi")?;
@@ -42,6 +43,7 @@ mod entry {
         server::define(ruby, module)?;
         client::define(ruby, module)?;
         context::define(ruby, module)?;
+        stream::define(ruby, module)?;
         Ok(())
     }
 }

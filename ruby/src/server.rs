@@ -13,6 +13,7 @@ use crate::errors::{self, rb_result};
 use crate::gvl::without_gvl;
 use crate::ocore::{self, CallQueue, Next, PendingCall};
 use crate::schema::Schema;
+use crate::stream::NativeServerStream;
 
 /// How long `serve` waits without the GVL before it looks at Ruby's interrupts again.
 const POLL: Duration = Duration::from_millis(100);
@@ -53,10 +54,22 @@ impl Server {
         })
     }
 
-    /// Routes a unary method's calls to the queue `serve` takes them from; returns the
-    /// method's full name (`pkg.Service/Method`), the key `serve` finds its handler under.
+    /// Routes a method's calls (unary or streaming) to the queue `serve` takes them from;
+    /// returns the method's full name (`pkg.Service/Method`), the key `serve` finds its
+    /// handler under.
     fn register(ruby: &Ruby, rb_self: &Server, method: String) -> Result<String, Error> {
-        rb_result(ruby, rb_self.inner.unary_queued(&method, &rb_self.queue))?;
+        let streams = rb_self
+            .inner
+            .schema()
+            .method(&method)
+            .is_some_and(|m| m.kind() != ocore::StreamingKind::Unary);
+        rb_result(
+            ruby,
+            match streams {
+                true => rb_self.inner.stream_queued(&method, &rb_self.queue),
+                false => rb_self.inner.unary_queued(&method, &rb_self.queue),
+            },
+        )?;
         Ok(rb_self
             .inner
             .schema()
@@ -140,11 +153,16 @@ fn run_call(ruby: &Ruby, handlers: RHash, mut call: PendingCall) -> Result<(), E
         call.reply_unhandled();
         return Ok(());
     };
-    let request = call.take_request();
     let ctx = Context::from(call.context().clone());
-    let outcome = convert::to_ruby(ruby, &request)
-        .and_then(|req| handler.call::<_, RValue>((req, ctx)))
-        .and_then(|reply| convert::from_ruby(ruby, reply));
+    let outcome = match call.take_stream() {
+        // A streaming handler (the gem's StreamRunner) reads and sends on the stream itself.
+        Some(stream) => handler
+            .call::<_, RValue>((NativeServerStream(stream), ctx))
+            .map(|_| ocore::Value::Null),
+        None => convert::to_ruby(ruby, &call.take_request())
+            .and_then(|req| handler.call::<_, RValue>((req, ctx)))
+            .and_then(|reply| convert::from_ruby(ruby, reply)),
+    };
     match outcome {
         Ok(value) => call.reply(Ok(value)),
         Err(e) => {

@@ -7,19 +7,8 @@ require_relative "test_helper"
 
 class ConformanceTest < Minitest::Test
   CASES = Vectors.load_cases
-  DIR = Dir.mktmpdir("hms-rb-conformance-")
-  SERVER = Vectors.conformance_server
-  URIS = {
-    "inproc" => SERVER.listen("inproc://rb-conformance-#{Process.pid}"),
-    "unix" => SERVER.listen("unix://#{DIR}/conformance.sock")
-  }.freeze
-  SERVING = Thread.new { SERVER.serve }
+  SERVER, URIS = Served.conformance_on_both("conformance")
   CLIENTS = URIS.transform_values { |uri| HmsFfi.connect(uri) }
-  Minitest.after_run do
-    SERVER.shutdown(grace: 1.0)
-    SERVING.join(5)
-    FileUtils.rm_rf(DIR)
-  end
 
   def test_all_vectors_loaded
     assert_operator CASES.size, :>=, 200

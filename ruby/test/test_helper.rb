@@ -61,6 +61,24 @@ module Served
     "inproc://rb-test-#{Process.pid}-#{@count}"
   end
 
+  # The conformance server on inproc and unix, served by `threads` Ruby threads until the tests
+  # end: [server, { "inproc" => uri, "unix" => uri }].
+  def self.conformance_on_both(name, threads: 1)
+    dir = Dir.mktmpdir("hms-rb-#{name}-")
+    server = Vectors.conformance_server
+    uris = {
+      "inproc" => server.listen("inproc://rb-#{name}-#{Process.pid}"),
+      "unix" => server.listen("unix://#{dir}/#{name}.sock")
+    }.freeze
+    serving = Thread.new { server.serve(threads: threads) }
+    Minitest.after_run do
+      server.shutdown(grace: 1.0)
+      serving.join(5)
+      FileUtils.rm_rf(dir)
+    end
+    [server, uris]
+  end
+
   # Starts `server` on `uri` in a serving thread; returns [thread, client].
   def start(server, uri = Served.next_name)
     server.listen(uri)

@@ -11,20 +11,9 @@ class SemanticsTest < Minitest::Test
   include Served
 
   CONTEXT = "#{Semantics::SERVICE}/Context"
-  DIR = Dir.mktmpdir("hms-rb-semantics-")
-  SERVER = Vectors.conformance_server
-  URIS = {
-    "inproc" => SERVER.listen("inproc://rb-semantics-#{Process.pid}"),
-    "unix" => SERVER.listen("unix://#{DIR}/semantics.sock")
-  }.freeze
-  SERVING = Thread.new { SERVER.serve(threads: 2) }
+  SERVER, URIS = Served.conformance_on_both("semantics", threads: 2)
   CLIENTS = URIS.transform_values { |uri| HmsFfi.connect(uri) }
   SKIPS = Semantics.skips("client").merge(Semantics.skips("server"))
-  Minitest.after_run do
-    SERVER.shutdown(grace: 1.0)
-    SERVING.join(5)
-    FileUtils.rm_rf(DIR)
-  end
 
   Semantics.cases.each do |kase|
     URIS.each do |transport, uri|

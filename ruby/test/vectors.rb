@@ -116,19 +116,37 @@ module Vectors
       reply = client.call(kase.method, kase.request, timeout: kase.timeout)
     rescue HmsFfi::Error => e
       exp = kase.expect["error"] or return "expected a reply, got #{e.class}: #{e.message}"
-      code = exp["code"].downcase.to_sym
-      return "expected #{code}, got #{e.code}: #{e.message}" unless e.code == code
-      return "expected a #{HmsFfi::ERROR_CLASSES[HmsFfi::CODES[code]]}, got #{e.class}" unless e.instance_of?(HmsFfi::ERROR_CLASSES[HmsFfi::CODES[code]])
-      return "message #{e.message.inspect} lacks #{exp['message_contains'].inspect}" if exp["message_contains"] && !e.message.include?(exp["message_contains"])
-      if exp["violations"]
-        got = e.field_violations.map { |v| v[:field] }.uniq.sort
-        return "violations #{got} != #{exp['violations'].uniq.sort}" unless got == exp["violations"].uniq.sort
-      end
-      return nil
+      return check_error(e, exp)
     end
     return "expected #{kase.expect['error']['code']}, got reply #{reply.inspect[0, 300]}" unless kase.expect.key?("reply")
 
     same(reply, notation(kase.expect["reply"]))
+  end
+
+  # Compares an error with a case's expected one; nil when it matches, else why not.
+  def check_error(err, exp)
+    code = exp["code"].downcase.to_sym
+    return "expected #{code}, got #{err.code}: #{err.message}" unless err.code == code
+    return "expected a #{HmsFfi::ERROR_CLASSES[HmsFfi::CODES[code]]}, got #{err.class}" unless err.instance_of?(HmsFfi::ERROR_CLASSES[HmsFfi::CODES[code]])
+    return "message #{err.message.inspect} lacks #{exp['message_contains'].inspect}" if exp["message_contains"] && !err.message.include?(exp["message_contains"])
+
+    if exp["violations"]
+      got = err.field_violations.map { |v| v[:field] }.uniq.sort
+      return "violations #{got} != #{exp['violations'].uniq.sort}" unless got == exp["violations"].uniq.sort
+    end
+    nil
+  end
+
+  # Waits `millis`, or raises HmsFfi::Cancelled (with `why`) once the call is cancelled.
+  def pause(ctx, millis, why)
+    finish = Process.clock_gettime(Process::CLOCK_MONOTONIC) + millis / 1000.0
+    loop do
+      left = finish - Process.clock_gettime(Process::CLOCK_MONOTONIC)
+      break if left <= 0
+      raise HmsFfi::Cancelled, why if ctx.cancelled?
+
+      sleep [0.005, left].min
+    end
   end
 
   # The conformance service in Ruby, as every binding serves it.
@@ -144,17 +162,13 @@ module Vectors
                                                                    details: req[:reason].empty? ? nil : info)
     end
     server.method("#{SERVICE}/Sleep") do |req, ctx|
-      finish = Process.clock_gettime(Process::CLOCK_MONOTONIC) + req[:millis] / 1000.0
-      loop do
-        left = finish - Process.clock_gettime(Process::CLOCK_MONOTONIC)
-        break if left <= 0
-        raise HmsFfi::Cancelled, "sleep cancelled" if ctx.cancelled?
-
-        sleep [0.01, left].min
-      end
+      pause(ctx, req[:millis], "sleep cancelled")
       {}
     end
     Semantics.serve_on(server)
+    StreamVectors.serve_on(server)
     server
   end
 end
+
+require_relative "stream_vectors"

@@ -173,6 +173,15 @@ impl Server {
         self.add(info, Route::Unary(handler))
     }
 
+    /// Routes a streaming method's calls (any streaming kind) to `queue`, as
+    /// [`unary_queued`](Server::unary_queued) does unary ones: the serving thread takes each
+    /// with its [`ServerStream`](crate::ServerStream) and ends it with
+    /// [`PendingCall::end`](crate::PendingCall::end).
+    pub fn stream_queued(&self, method: &str, queue: &CallQueue) -> Result<()> {
+        let name = self.core.schema.require_method(method)?.name.clone();
+        self.stream_handler(&name, Arc::new(queue.handler(&name)))
+    }
+
     /// Registers a unary handler of a binding that walks its own objects (see
     /// [`NativeHandler`]): it makes its request and reply through the route's
     /// [`Exchange`](crate::Exchange), so no `Value` tree is built for them.

@@ -1,11 +1,14 @@
-//! [`CallQueue`]: unary calls queued for one foreign thread that must run every handler itself.
+//! [`CallQueue`]: calls queued for one foreign thread that must run every handler itself —
+//! unary calls, and streaming calls with their [`ServerStream`].
 //!
 //! Some interpreters let only their own thread touch their objects: Ruby (the GVL thread that
 //! called `serve`) and PHP (the request thread). Their bindings register methods with
 //! [`Server::unary_queued`](crate::Server::unary_queued); the core then puts each admitted call on
 //! a queue, and the binding's `serve()` loop takes calls off it with [`CallQueue::next`] (waiting
 //! with the interpreter's lock released), runs the handler on its own thread and answers with
-//! [`PendingCall::reply`]. Everything else — decoding, validation, limits, deadlines,
+//! [`PendingCall::reply`] (a streaming call, registered with
+//! [`Server::stream_queued`](crate::Server::stream_queued), reads and sends on
+//! [`PendingCall::take_stream`] and ends with [`PendingCall::end`]). Everything else — decoding, validation, limits, deadlines,
 //! cancellation — stays in the core: a call whose caller has gone or whose deadline has passed
 //! is dropped before it reaches the handler.
 
@@ -18,7 +21,8 @@ use tokio::sync::oneshot;
 
 use crate::context::Context;
 use crate::error::{Code, Error, Result};
-use crate::handler::{BoxFuture, UnaryHandler};
+use crate::handler::{BoxFuture, RequestStream, ResponseSink, StreamHandler, UnaryHandler};
+use crate::streaming::ServerStream;
 use crate::value::Value;
 
 /// The queued calls. Several threads may wait in [`CallQueue::next`] at once: each waits on the
@@ -239,6 +243,8 @@ fn not_serving() -> Error {
 pub struct PendingCall {
     method: Arc<str>,
     request: Option<Value>,
+    /// A streaming call's requests and replies, until taken.
+    stream: Option<ServerStream>,
     ctx: Context,
     reply: Option<oneshot::Sender<Result<Value>>>,
 }
@@ -257,6 +263,23 @@ impl PendingCall {
     /// Takes the decoded, validated request (`Value::Null` if taken twice).
     pub fn take_request(&mut self) -> Value {
         self.request.take().unwrap_or(Value::Null)
+    }
+
+    /// Whether this is a streaming call (its handler reads and sends on
+    /// [`take_stream`](PendingCall::take_stream), and ends it with [`end`](PendingCall::end)).
+    pub fn is_stream(&self) -> bool {
+        self.stream.is_some()
+    }
+
+    /// Takes a streaming call's requests and replies (`None` for a unary call, or taken twice).
+    pub fn take_stream(&mut self) -> Option<ServerStream> {
+        self.stream.take()
+    }
+
+    /// Ends a streaming call: `Ok` once its replies are sent, or the error, which the caller
+    /// gets after them.
+    pub fn end(self, result: Result<()>) {
+        self.reply(result.map(|()| Value::Null));
     }
 
     /// Whether the caller is still waiting for this answer.
@@ -301,12 +324,19 @@ pub(crate) struct QueuedHandler {
     method: Arc<str>,
 }
 
-impl UnaryHandler for QueuedHandler {
-    fn call(&self, request: Value, ctx: Context) -> BoxFuture<'static, Result<Value>> {
+impl QueuedHandler {
+    /// Queues a call; resolves with the serving thread's answer.
+    fn enqueue(
+        &self,
+        request: Option<Value>,
+        stream: Option<ServerStream>,
+        ctx: Context,
+    ) -> BoxFuture<'static, Result<Value>> {
         let (tx, rx) = oneshot::channel();
         let call = PendingCall {
             method: self.method.clone(),
-            request: Some(request),
+            request,
+            stream,
             ctx,
             reply: Some(tx),
         };
@@ -317,5 +347,23 @@ impl UnaryHandler for QueuedHandler {
             }
             rx.await.unwrap_or_else(|_| Err(not_serving()))
         })
+    }
+}
+
+impl UnaryHandler for QueuedHandler {
+    fn call(&self, request: Value, ctx: Context) -> BoxFuture<'static, Result<Value>> {
+        self.enqueue(Some(request), None, ctx)
+    }
+}
+
+impl StreamHandler for QueuedHandler {
+    fn call(
+        &self,
+        requests: RequestStream,
+        sink: ResponseSink,
+        ctx: Context,
+    ) -> BoxFuture<'static, Result<()>> {
+        let ended = self.enqueue(None, Some(ServerStream::new(requests, sink)), ctx);
+        Box::pin(async move { ended.await.map(|_| ()) })
     }
 }

@@ -34,6 +34,19 @@ module HmsFfi
       PendingCall.new(self, method, request, timeout: timeout, metadata: metadata)
     end
 
+    # Opens a streaming call and returns an HmsFfi::Stream, an Enumerable over the replies:
+    #
+    #   client.stream("demo.v1.Greeter/Chatter", { name: "Ada" }).each { |reply| ... }
+    #   client.stream("pkg.S/Sum", requests).result            # client streaming
+    #   s = client.stream("pkg.S/Chat"); s << r; s.close_send; s.each { ... }
+    #
+    # `requests`: the one request of a server-streaming call, or an Enumerable of requests sent
+    # from a thread of their own as the server reads them. `timeout` bounds the whole stream;
+    # `cancel` (an HmsFfi::CancelToken) cancels it from another thread.
+    def stream(method, requests = nil, timeout: nil, metadata: {}, cancel: nil)
+      Stream.new(_open_stream(method.to_s, timeout&.to_f, metadata, cancel), requests)
+    end
+
     def inspect
       "#<HmsFfi::Client endpoint=#{endpoint.inspect}>"
     end

@@ -21,12 +21,18 @@ module HmsFfi
 
     attr_reader :schema
 
-    # Registers the block for the unary method `name` (`pkg.Service/Method`). Without a block,
-    # behaves as Object#method.
+    # Registers the block for the method `name` (`pkg.Service/Method`). A unary block takes
+    # `(request, ctx)` and returns the reply; a streaming one, by the method's kind:
+    # server-streaming `{ |request, ctx| replies }`, client-streaming `{ |requests, ctx| reply }`,
+    # bidi `{ |requests, ctx| replies }`, where `requests` is an Enumerator that reads as it is
+    # iterated and `replies` any Enumerable (an Enumerator, an Array, `requests.lazy.map`), each
+    # sent as the caller reads it. Without a block, behaves as Object#method.
     def method(name, &block)
       return super(name) unless block
 
-      @handlers[_register(name.to_s)] = block
+      full = _register(name.to_s)
+      kind = @kinds[full]
+      @handlers[full] = kind && kind != "unary" ? StreamRunner.for(kind, block) : block
       self
     end
 
@@ -85,6 +91,7 @@ module HmsFfi
 
     def setup(schema)
       @schema = schema
+      @kinds = schema.methods.to_h { |row| [row[0], row[3]] }
       @handlers = {}
       @serve_threads = []
     end

@@ -6,7 +6,8 @@
 #   ruby conformance.rb client unix:///tmp/x.sock   # every vector and semantics case as a client
 #
 # The client prints `FAIL id: why` per failed vector and its `N passed, M failed`, then runs the
-# call-semantics cases (`FAIL name: why`, `SKIP name: reason`) and ends with the totals of both,
+# call-semantics cases (`FAIL name: why`, `SKIP name: reason`) and the streaming ones (skipped
+# with one SKIP line when the server does not stream), and ends with the totals of all,
 # `N passed, M failed, K skipped`.
 
 require_relative "../../../ruby/test/vectors"
@@ -35,7 +36,9 @@ Vectors.load_cases.each do |kase|
 end
 puts "#{passed} passed, #{failed} failed"
 sem_passed, sem_failed, skipped = Semantics.run_all(client, uri)
-passed += sem_passed
-failed += sem_failed
+stream_passed, stream_failed, stream_skipped = StreamVectors.run_all(client)
+passed += sem_passed + stream_passed
+failed += sem_failed + stream_failed
+skipped += stream_skipped
 puts "#{passed} passed, #{failed} failed, #{skipped} skipped"
 exit(failed.zero? ? 0 : 1)
