@@ -92,6 +92,20 @@ pub fn block_on<F: Future>(f: F) -> Result<F::Output> {
     }
 }
 
+/// Polls `fut` once, in the shared runtime's context, on the calling thread: its output when it
+/// completes without waiting, else `None` (and `fut` is dropped). For a binding that must not
+/// run its own handlers during a wait that turns out to be needless (PHP's one thread).
+pub fn now_or_never<F: Future>(fut: F) -> Option<F::Output> {
+    // A zero timeout polls the future once before it looks at the clock.
+    block_on(async {
+        tokio::time::timeout(std::time::Duration::ZERO, fut)
+            .await
+            .ok()
+    })
+    .ok()
+    .flatten()
+}
+
 /// Runs `fut` as a task of the caller's runtime (or the shared one) that is polled first on
 /// the calling thread, where whatever it can do at once (encoding and writing a request, running
 /// a handler that is ready at once and writing its reply) is done before any hand-off. When it

@@ -116,3 +116,31 @@ fn a_send_after_a_half_close_is_refused() {
     let err = call.recv_bytes_blocking().unwrap().unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
 }
+
+#[test]
+fn a_stream_keeps_its_connection_when_the_client_is_dropped() {
+    let (_dir, uri) = common::unix_uri("stream-call-drop");
+    let c = client(1, &uri);
+    let call = StreamCall::open_blocking(
+        &c,
+        SERVER_STREAM,
+        &CallOptions::with_timeout(Duration::from_secs(10)),
+    )
+    .unwrap();
+    drop(c);
+    let counts = Value::Map(
+        [(Value::from("repeat"), Value::Int(3))]
+            .into_iter()
+            .collect(),
+    );
+    let request = common::msg(&[("counts", counts)]);
+    call.send_encoded(call.encode_input(&&request).unwrap().unwrap())
+        .unwrap();
+    call.close_send();
+    let mut n = 0;
+    while let Some(reply) = call.recv_bytes_blocking() {
+        reply.unwrap();
+        n += 1;
+    }
+    assert_eq!(n, 3);
+}

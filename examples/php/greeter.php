@@ -11,6 +11,7 @@ use HmsFfi\Client;
 use HmsFfi\Context;
 use HmsFfi\Exception;
 use HmsFfi\InvalidArgumentException;
+use HmsFfi\UnimplementedException;
 use HmsFfi\Schema;
 use HmsFfi\Server;
 
@@ -26,6 +27,13 @@ function make_server(): Server
         return ['message' => $text, 'at' => new DateTimeImmutable()];
     });
     $server->method('demo.v1.Greeter/Echo', fn(array $req, Context $ctx): array => $req);
+    // A server-streaming handler is a Generator: each yield is one reply, sent as the caller
+    // reads it.
+    $server->method('demo.v1.Greeter/Chatter', function (array $req, Context $ctx): Generator {
+        for ($i = 0; $i < max(3, $req['times']); $i++) {
+            yield ['message' => "#$i hi {$req['name']} from PHP", 'at' => new DateTimeImmutable()];
+        }
+    });
     return $server;
 }
 
@@ -35,6 +43,13 @@ function call(string $uri, string $name): void
     echo '[php client] methods: ', implode(', ', array_column($client->methods(), 'name')), "\n";
     $reply = $client->call('demo.v1.Greeter/SayHello', ['name' => $name, 'times' => 2], ['timeout' => 5]);
     echo "[php client] SayHello -> '{$reply['message']}' at ", $reply['at']->format(DATE_RFC3339_EXTENDED), "\n";
+    try {
+        foreach ($client->stream('demo.v1.Greeter/Chatter', ['name' => $name, 'times' => 2], ['timeout' => 5]) as $item) {
+            echo "[php client] Chatter -> '{$item['message']}'\n";
+        }
+    } catch (UnimplementedException $e) { // a server in a language without streams yet
+        echo "[php client] Chatter: {$e->getMessage()}\n";
+    }
     try {
         $client->call('demo.v1.Greeter/SayHello', ['name' => 42]);
     } catch (InvalidArgumentException $e) {

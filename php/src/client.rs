@@ -3,15 +3,17 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
+use ext_php_rs::convert::FromZvalMut;
 use ext_php_rs::prelude::*;
-use ext_php_rs::types::{ZendHashTable, Zval};
+use ext_php_rs::types::{Iterable, ZendHashTable, Zval};
 
 use crate::convert;
 use crate::errors::{self, php_result};
-use crate::ocore::{self, runtime, CallOptions, Code, Metadata, Reply, Value};
+use crate::ocore::{self, runtime, CallOptions, Code, Metadata, Reply, StreamCall, Value};
 use crate::pending::{self, PendingCall};
 use crate::pump;
 use crate::schema::{method_list, MethodRow, Schema};
+use crate::stream::Stream;
 
 /// A connection to a server.
 #[php_class]
@@ -132,6 +134,32 @@ impl Client {
         ))
     }
 
+    /// Opens a streaming call: `foreach ($client->stream(...) as $reply)` reads the replies.
+    /// `$requests` is the one request of a server-streaming call, or an iterable (a list, a
+    /// `Generator`) of requests, sent before the replies are read (PHP has one thread; to
+    /// interleave, pass none and use `send()`/`closeSend()`). Options as for `call()`; the
+    /// timeout bounds the whole stream.
+    ///
+    /// @param array<string, mixed>|iterable<array<string, mixed>>|null $requests
+    /// @param array{timeout?: float|int, metadata?: array<string, string>} $options
+    pub fn stream(
+        &self,
+        method: &str,
+        requests: Option<&Zval>,
+        options: Option<&ZendHashTable>,
+    ) -> PhpResult<Stream> {
+        let opts = call_options(options)?;
+        // Opening needs no handler of this thread; running one now (a streaming handler of a
+        // server of this process) could wait for requests this caller has not sent yet.
+        let opened = runtime::block_on(StreamCall::open(&self.inner, method, &opts));
+        let call = php_result(opened.and_then(|r| r))?;
+        let stream = Stream::new(call);
+        if let Some(requests) = requests.filter(|r| !r.is_null()) {
+            send_requests(&stream, requests)?;
+        }
+        Ok(stream)
+    }
+
     /// Every method the server offers: list of `['name' =>, 'input' =>, 'output' =>, 'kind' =>]`.
     ///
     /// @return list<array{name: string, input: string, output: string, kind: string}>
@@ -155,6 +183,34 @@ impl Client {
     pub fn close(&self) {
         self.inner.close();
     }
+}
+
+/// Sends `requests` on a newly opened stream, then half-closes it: one array for a
+/// server-streaming call, else a list or `Traversable` of arrays.
+fn send_requests(stream: &Stream, requests: &Zval) -> PhpResult<()> {
+    let one = stream.kind() == "server_streaming"
+        && requests
+            .array()
+            .is_some_and(|a| !a.has_sequential_keys() || a.is_empty());
+    if one {
+        stream.send_value(&convert::from_php(requests)?)?;
+    } else {
+        let mut requests = requests.shallow_clone();
+        let mut all = Iterable::from_zval_mut(&mut requests).ok_or_else(|| {
+            errors::php_error(&format!(
+                "a {} call takes an iterable of requests",
+                stream.kind()
+            ))
+        })?;
+        let iter = all
+            .iter()
+            .ok_or_else(|| errors::php_error("the requests cannot be iterated"))?;
+        for (_, request) in iter {
+            stream.send_value(&convert::from_php(&request)?)?;
+        }
+    }
+    stream.close_send();
+    Ok(())
 }
 
 impl Client {

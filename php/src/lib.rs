@@ -29,7 +29,9 @@ mod errors;
 mod pending;
 mod pump;
 mod schema;
+mod serve_stream;
 mod server;
+mod stream;
 
 use ext_php_rs::prelude::*;
 
@@ -61,6 +63,8 @@ mod entry {
             .class::<server::Server>()
             .class::<client::Client>()
             .class::<pending::PendingCall>()
+            .class::<stream::Stream>()
+            .class::<stream::Requests>()
             .request_startup_function(request_startup)
     }
 }

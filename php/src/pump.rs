@@ -17,7 +17,7 @@ use ext_php_rs::zend::ExecutorGlobals;
 use crate::context::Context;
 use crate::convert;
 use crate::errors;
-use crate::ocore::{self, CallQueue, Code, Next, PendingCall};
+use crate::ocore::{self, CallQueue, Code, Next, PendingCall, StreamingKind};
 
 /// How long a waiting client call sleeps between looks at this thread's queues.
 const CLIENT_POLL: Duration = Duration::from_micros(200);
@@ -42,7 +42,7 @@ pub(crate) enum Step {
 #[derive(Debug)]
 pub(crate) struct Handlers {
     pub(crate) queue: CallQueue,
-    map: RefCell<HashMap<String, Rc<ZendCallable<'static>>>>,
+    map: RefCell<HashMap<String, (Rc<ZendCallable<'static>>, StreamingKind)>>,
     server: Arc<ocore::Server>,
     /// A shutdown asked for by a handler, done once that handler's reply is sent (its grace).
     stop_after_reply: Cell<Option<Duration>>,
@@ -61,10 +61,13 @@ impl Handlers {
         h
     }
 
-    pub(crate) fn insert(&self, method: &str, handler: ZendCallable<'static>) {
-        self.map
-            .borrow_mut()
-            .insert(method.to_string(), Rc::new(handler));
+    pub(crate) fn insert(&self, method: &str, handler: ZendCallable<'static>, kind: StreamingKind) {
+        let name = self
+            .server
+            .schema()
+            .method(method)
+            .map_or_else(|| method.to_string(), |m| m.name.clone());
+        self.map.borrow_mut().insert(name, (Rc::new(handler), kind));
     }
 
     /// Stops the server: calls still queued get `UNAVAILABLE`, those in flight up to `grace`.
@@ -99,12 +102,18 @@ impl Handlers {
             Next::Idle => Step::Idle,
             Next::Closed => Step::Closed,
             Next::Call(mut call) => {
-                let Some(handler) = self.map.borrow().get(call.method()).cloned() else {
+                let Some((handler, kind)) = self.map.borrow().get(call.method()).cloned() else {
                     call.reply_unhandled();
                     return Step::Ran;
                 };
                 RUNNING.with(|r| r.borrow_mut().push(self.address()));
-                let result = invoke(&handler, &mut call);
+                let result = match call.take_stream() {
+                    Some(stream) => {
+                        crate::serve_stream::invoke(&handler, kind, stream, call.context())
+                            .map(|()| ocore::Value::Null)
+                    }
+                    None => invoke(&handler, &mut call),
+                };
                 RUNNING.with(|r| r.borrow_mut().pop());
                 call.reply(result);
                 if let Some(grace) = self.stop_after_reply.take() {
@@ -119,7 +128,7 @@ impl Handlers {
 }
 
 /// A core error for a failure on this side of a handler call (the pending PHP exception if any).
-fn pending_error(what: &str) -> ocore::Error {
+pub(crate) fn pending_error(what: &str) -> ocore::Error {
     match ExecutorGlobals::take_exception() {
         Some(exception) => errors::from_php(exception),
         None => ocore::Error::new(Code::Internal, what.to_string()),

@@ -87,10 +87,14 @@ impl Server {
         })
     }
 
-    /// Registers `$handler(array $request, Context $ctx): array` for a unary method
-    /// (`package.Service/Method`). It runs inside `serve()`, on this thread.
+    /// Registers the handler of a method (`package.Service/Method`); it runs inside `serve()`,
+    /// on this thread. Unary: `$handler(array $request, Context $ctx): array`. Streaming, by the
+    /// method's kind: server-streaming `(array $request, Context $ctx): iterable` (a
+    /// `Generator` that yields the replies), client-streaming `(Requests $requests, Context
+    /// $ctx): array`, bidi `(Requests $requests, Context $ctx): iterable`; `Requests` reads as
+    /// it is iterated, and each reply is sent as the caller reads it.
     ///
-    /// @param callable(array, Context): array $handler
+    /// @param callable(mixed, Context): mixed $handler
     pub fn method(&self, name: &str, handler: &Zval) -> PhpResult<()> {
         let handler = ZendCallable::new_owned(handler.shallow_clone()).map_err(|_| {
             errors::to_php(ocore::Error::new(
@@ -98,8 +102,12 @@ impl Server {
                 format!("the handler for {name} is not callable"),
             ))
         })?;
-        php_result(self.inner.unary_queued(name, &self.handlers.queue))?;
-        self.handlers.insert(name, handler);
+        let kind = php_result(self.inner.schema().require_method(name))?.kind();
+        php_result(match kind {
+            ocore::StreamingKind::Unary => self.inner.unary_queued(name, &self.handlers.queue),
+            _ => self.inner.stream_queued(name, &self.handlers.queue),
+        })?;
+        self.handlers.insert(name, handler, kind);
         Ok(())
     }
 

@@ -80,6 +80,18 @@ class Client
     public function start(string $method, array $request, ?array $options = null): \HmsFfi\PendingCall {}
 
     /**
+     * Opens a streaming call: `foreach ($client->stream(...) as $reply)` reads the replies.
+     * `$requests` is the one request of a server-streaming call, or an iterable (a list, a
+     * `Generator`) of requests, sent before the replies are read (PHP has one thread; to
+     * interleave, pass none and use `send()`/`closeSend()`). Options as for `call()`; the
+     * timeout bounds the whole stream.
+     *
+     * @param array<string, mixed>|iterable<array<string, mixed>>|null $requests
+     * @param array{timeout?: float|int, metadata?: array<string, string>} $options
+     */
+    public function stream(string $method, mixed $requests = null, ?array $options = null): \HmsFfi\Stream {}
+
+    /**
      * Every method the server offers: list of `['name' =>, 'input' =>, 'output' =>, 'kind' =>]`.
      *
      * @return list<array{name: string, input: string, output: string, kind: string}>
@@ -339,6 +351,27 @@ class PermissionDeniedException extends \HmsFfi\Exception
     public const CODE_NAME = 'PERMISSION_DENIED';
 }
 
+/** A streaming handler's requests: `foreach ($requests as $request)` reads them as it goes. */
+class Requests implements \Iterator, \Traversable
+{
+    /** Starts the iteration: reads the first request (once). */
+    public function rewind(): void {}
+
+    /** Whether there is a current request. */
+    public function valid(): bool {}
+
+    /** The current request. */
+    public function current(): mixed {}
+
+    /** The current request's position. */
+    public function key(): int {}
+
+    /** Reads the next request (none once the client half-closed). */
+    public function next(): void {}
+
+    public function __construct() {}
+}
+
 /** gRPC code 8 `RESOURCE_EXHAUSTED`. */
 class ResourceExhaustedException extends \HmsFfi\Exception
 {
@@ -389,10 +422,14 @@ class Schema
 class Server
 {
     /**
-     * Registers `$handler(array $request, Context $ctx): array` for a unary method
-     * (`package.Service/Method`). It runs inside `serve()`, on this thread.
+     * Registers the handler of a method (`package.Service/Method`); it runs inside `serve()`,
+     * on this thread. Unary: `$handler(array $request, Context $ctx): array`. Streaming, by the
+     * method's kind: server-streaming `(array $request, Context $ctx): iterable` (a
+     * `Generator` that yields the replies), client-streaming `(Requests $requests, Context
+     * $ctx): array`, bidi `(Requests $requests, Context $ctx): iterable`; `Requests` reads as
+     * it is iterated, and each reply is sent as the caller reads it.
      *
-     * @param callable(array, Context): array $handler
+     * @param callable(mixed, Context): mixed $handler
      */
     public function method(string $name, mixed $handler): void {}
 
@@ -434,6 +471,72 @@ class Server
      * @param array{max_message_bytes?: int, max_concurrent_per_connection?: int, security?: string} $options
      */
     public function __construct(\HmsFfi\Schema $schema, ?array $options = null) {}
+}
+
+/**
+ * A streaming call: `foreach ($stream as $reply)` reads the replies; `send()`,
+ * `closeSend()`, `result()` (the one reply of a client-streaming call) and `cancel()`.
+ */
+class Stream implements \Iterator, \Traversable
+{
+    /** `server_streaming`, `client_streaming` or `bidi_streaming`. */
+    public function kind(): string {}
+
+    /**
+     * Sends one request; waits while the server's window is full (running this thread's
+     * servers meanwhile). `FailedPreconditionException` after `closeSend()`.
+     *
+     * @param array<string, mixed> $request
+     */
+    public function send(array $request): void {}
+
+    /** Half-closes: no more requests. */
+    public function closeSend(): void {}
+
+    /**
+     * Cancels the call: the server's handler sees it; the next read throws
+     * `CancelledException`.
+     */
+    public function cancel(): void {}
+
+    /**
+     * The one reply of a client-streaming call, read to the end (`InternalException` when the
+     * server sent none or more than one).
+     *
+     * @return array<string, mixed>
+     */
+    public function result(): mixed {}
+
+    /**
+     * The response headers once they have arrived (null before).
+     *
+     * @return array<string, string>|null
+     */
+    public function headers(): ?array {}
+
+    /**
+     * The response trailers, complete at the end.
+     *
+     * @return array<string, string>
+     */
+    public function trailers(): array {}
+
+    /** Starts the iteration: reads the first reply (once; a stream is iterated once). */
+    public function rewind(): void {}
+
+    /** Whether there is a current reply. */
+    public function valid(): bool {}
+
+    /** The current reply. */
+    public function current(): mixed {}
+
+    /** The current reply's position. */
+    public function key(): int {}
+
+    /** Reads the next reply; throws the call's error (after the replies sent before it). */
+    public function next(): void {}
+
+    public function __construct() {}
 }
 
 /**

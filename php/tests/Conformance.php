@@ -77,7 +77,7 @@ final class Conformance
     }
 
     /** A request is an array: an empty JSON object at the top is []. */
-    private static function topLevel(mixed $request): mixed
+    public static function topLevel(mixed $request): mixed
     {
         return $request instanceof \stdClass ? [] : $request;
     }
@@ -177,31 +177,48 @@ final class Conformance
             if (!isset($case['expect']['error'])) {
                 return 'expected a reply, got ' . get_class($e) . ': ' . $e->getMessage();
             }
-            $exp = $case['expect']['error'];
-            if ($e->codeName() !== $exp['code']) {
-                return "expected {$exp['code']}, got " . $e->codeName() . ': ' . $e->getMessage();
-            }
-            if (get_class($e) !== Exception::classForCode($e->getCode())) {
-                return 'wrong class ' . get_class($e);
-            }
-            if (isset($exp['message_contains']) && !str_contains($e->getMessage(), $exp['message_contains'])) {
-                return "message '{$e->getMessage()}' lacks '{$exp['message_contains']}'";
-            }
-            if (isset($exp['violations'])) {
-                $got = array_map(fn($v) => $v['field'], $e->getFieldViolations());
-                $want = $exp['violations'];
-                sort($got);
-                sort($want);
-                if ($got !== $want) {
-                    return 'violations ' . json_encode($got) . ', expected ' . json_encode($want);
-                }
-            }
-            return null;
+            return self::checkError($e, $case['expect']['error']);
         }
         if (!isset($case['expect']['reply'])) {
             return 'expected ' . $case['expect']['error']['code'] . ', got a reply';
         }
         return self::diff($reply, $case['expect']['reply']);
+    }
+
+    /** An error against a case's expected one; null when it matches, else why not. */
+    public static function checkError(Exception $e, array $exp): ?string
+    {
+        if ($e->codeName() !== $exp['code']) {
+            return "expected {$exp['code']}, got " . $e->codeName() . ': ' . $e->getMessage();
+        }
+        if (get_class($e) !== Exception::classForCode($e->getCode())) {
+            return 'wrong class ' . get_class($e);
+        }
+        if (isset($exp['message_contains']) && !str_contains($e->getMessage(), $exp['message_contains'])) {
+            return "message '{$e->getMessage()}' lacks '{$exp['message_contains']}'";
+        }
+        if (isset($exp['violations'])) {
+            $got = array_map(fn($v) => $v['field'], $e->getFieldViolations());
+            $want = $exp['violations'];
+            sort($got);
+            sort($want);
+            if ($got !== $want) {
+                return 'violations ' . json_encode($got) . ', expected ' . json_encode($want);
+            }
+        }
+        return null;
+    }
+
+    /** Waits `$millis`, or throws CancelledException (`$why`) once the call is cancelled. */
+    public static function pause(Context $ctx, int $millis, string $why): void
+    {
+        $until = microtime(true) + $millis / 1000;
+        while (microtime(true) < $until) {
+            if ($ctx->isCancelled()) {
+                throw new CancelledException($why);
+            }
+            usleep(1000);
+        }
     }
 
     /** The conformance service (tests/conformance/README.md) with PHP handlers. */
@@ -223,16 +240,11 @@ final class Conformance
             throw Exception::fromStatus(self::codeNumber($req['code']), $req['message'], $details);
         });
         $server->method(self::SERVICE . '/Sleep', function (array $req, Context $ctx): array {
-            $until = microtime(true) + $req['millis'] / 1000;
-            while (microtime(true) < $until) {
-                if ($ctx->isCancelled()) {
-                    throw new CancelledException('sleep cancelled');
-                }
-                usleep(1000);
-            }
+            self::pause($ctx, $req['millis'], 'sleep cancelled');
             return [];
         });
         Semantics::serveOn($server);
+        StreamVectors::serveOn($server);
         return $server;
     }
 

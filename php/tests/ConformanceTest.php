@@ -62,16 +62,9 @@ final class ConformanceTest extends TestCase
         $server = Child::php(Conformance::root() . '/tests/matrix/php/conformance.php', 'serve', $uri);
         exec(escapeshellarg(Child::rustBinary()) . ' client ' . escapeshellarg($uri) . ' 2>&1', $out, $rc);
         $text = implode("\n", $out);
-        // The vectors and the call-semantics cases, every one passed; the streaming cases
-        // skipped, and said so, because PHP does not serve streams yet.
-        $all = count(Conformance::cases()) + count(Semantics::cases());
-        $streams = json_decode(
-            (string) file_get_contents(Conformance::root() . '/tests/conformance/streams/streams.json'),
-            true,
-        );
-        $skipped = count($streams['cases']);
-        self::assertSame("$all passed, 0 failed, $skipped skipped", end($out), $text);
-        self::assertStringContainsString('SKIP streams: the server answers UNIMPLEMENTED', $text);
+        // The vectors, the call-semantics cases and the streaming ones, every one passed.
+        $all = count(Conformance::cases()) + count(Semantics::cases()) + count(StreamVectors::cases());
+        self::assertSame("$all passed, 0 failed, 0 skipped", end($out), $text);
         self::assertSame(0, $rc, $text);
         self::assertSame(0, $server->stop());
     }

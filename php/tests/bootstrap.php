@@ -10,4 +10,5 @@ if (!extension_loaded('hms_ffi')) {
 
 require __DIR__ . '/Conformance.php';
 require __DIR__ . '/Semantics.php';
+require __DIR__ . '/StreamVectors.php';
 require __DIR__ . '/Child.php';

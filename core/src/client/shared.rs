@@ -39,6 +39,8 @@ pub struct StreamCall {
     /// The call's cancel token (`CallOptions::cancel`): it ends a read waiting elsewhere.
     token: CancellationToken,
     kind: StreamingKind,
+    /// The connection, kept open while the stream lives (a caller may drop its client first).
+    _client: Option<Client>,
 }
 
 impl StreamCall {
@@ -54,7 +56,9 @@ impl StreamCall {
             ..opts.clone()
         };
         let stream = client.open_stream(method, &opts).await?;
-        Ok(StreamCall::new(stream, token))
+        let mut call = StreamCall::new(stream, token);
+        call._client = Some(client.clone());
+        Ok(call)
     }
 
     /// [`open`](StreamCall::open) from synchronous code (it waits for the connection).
@@ -70,6 +74,7 @@ impl StreamCall {
             sender: Mutex::new(stream.take_sender()),
             inner: tokio::sync::Mutex::new(stream),
             token,
+            _client: None,
         }
     }
 

@@ -1,0 +1,262 @@
+//! Streams: the core's [`StreamCall`] as `HmsFfi\Stream` (a client's stream, an `Iterator` over
+//! the replies) and the core's [`ServerStream`] as `HmsFfi\Requests` (a streaming handler's
+//! requests, an `Iterator` that reads as it is iterated). Every wait runs this thread's servers'
+//! handlers meanwhile ([`until`]), as a blocking call does; the stream rules are the core's.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{mpsc, Arc};
+
+use ext_php_rs::prelude::*;
+use ext_php_rs::types::{ZendHashTable, Zval};
+use ext_php_rs::zend::ce;
+
+use crate::convert;
+use crate::errors::php_result;
+use crate::ocore::{self, runtime, Code, ServerStream, StreamCall};
+use crate::pump;
+
+/// Waits for `work` on the core's runtime. With servers on this thread, their handlers run
+/// meanwhile (one of them may be the peer); otherwise the thread just blocks.
+pub(crate) fn until<T, F>(work: F) -> ocore::Result<T>
+where
+    F: Future<Output = ocore::Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    if !pump::has_local_servers() {
+        return runtime::block_on(work)?;
+    }
+    let (tx, rx) = mpsc::channel();
+    runtime::runtime().spawn(async move {
+        let _ = tx.send(work.await);
+    });
+    pump::wait(rx).unwrap_or_else(|| {
+        let lost = "the stream's wait ended without an answer";
+        Err(ocore::Error::new(Code::Internal, lost))
+    })
+}
+
+/// `make()`'s work done at once when it can be (a send the peer's window has room for), without
+/// running any handler; else [`until`] it is done. The work must be safe to drop mid-way, as
+/// the core's window waits are: a PHP handler of this thread run meanwhile could wait on this
+/// caller, which it cannot serve while it waits in that handler.
+pub(crate) fn at_once_or_until<T, F>(make: impl Fn() -> F) -> ocore::Result<T>
+where
+    F: Future<Output = ocore::Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    runtime::now_or_never(make()).unwrap_or_else(|| until(make()))
+}
+
+/// A read's outcome made into a PHP array (`None` at the end).
+fn to_php(next: Option<ocore::Result<ocore::Value>>) -> PhpResult<Option<Zval>> {
+    next.map(|v| convert::to_php(&php_result(v)?)).transpose()
+}
+
+/// A streaming call: `foreach ($stream as $reply)` reads the replies; `send()`,
+/// `closeSend()`, `result()` (the one reply of a client-streaming call) and `cancel()`.
+#[php_class]
+#[php(name = "HmsFfi\\Stream")]
+#[php(implements(ce = ce::iterator, stub = "\\Iterator"))]
+#[derive(Debug)]
+pub struct Stream {
+    call: Arc<StreamCall>,
+    cursor: Cursor,
+}
+
+impl Stream {
+    pub(crate) fn new(call: StreamCall) -> Stream {
+        Stream {
+            call: Arc::new(call),
+            cursor: Cursor::default(),
+        }
+    }
+
+    /// Reads the next reply (none at the end).
+    fn read(call: &Arc<StreamCall>) -> PhpResult<Option<Zval>> {
+        let call = call.clone();
+        to_php(php_result(until(async move {
+            let next = call.recv_bytes().await;
+            Ok(next.map(|r| r.and_then(|b| call.decoder().decode_value(&b))))
+        }))?)
+    }
+
+    /// Sends one request (an array); waits while the server's window is full.
+    pub(crate) fn send_value(&self, request: &ocore::Value) -> PhpResult<()> {
+        let bytes = match self.call.encode_input(&request) {
+            Ok(bytes) => php_result(bytes)?,
+            Err(never) => match never {},
+        };
+        php_result(at_once_or_until(|| {
+            let (call, bytes) = (self.call.clone(), bytes.clone());
+            async move { call.send_encoded_async(bytes).await }
+        }))
+    }
+}
+
+#[php_impl]
+impl Stream {
+    /// `server_streaming`, `client_streaming` or `bidi_streaming`.
+    pub fn kind(&self) -> String {
+        self.call.kind().name().to_string()
+    }
+
+    /// Sends one request; waits while the server's window is full (running this thread's
+    /// servers meanwhile). `FailedPreconditionException` after `closeSend()`.
+    ///
+    /// @param array<string, mixed> $request
+    pub fn send(&self, request: &ZendHashTable) -> PhpResult<()> {
+        self.send_value(&convert::from_php_array(request)?)
+    }
+
+    /// Half-closes: no more requests.
+    pub fn close_send(&self) {
+        self.call.close_send();
+    }
+
+    /// Cancels the call: the server's handler sees it; the next read throws
+    /// `CancelledException`.
+    pub fn cancel(&self) {
+        self.call.cancel();
+    }
+
+    /// The one reply of a client-streaming call, read to the end (`InternalException` when the
+    /// server sent none or more than one).
+    ///
+    /// @return array<string, mixed>
+    pub fn result(&self) -> PhpResult<Zval> {
+        let call = self.call.clone();
+        let one = php_result(until(async move {
+            let one = call.recv_only_bytes().await?;
+            call.decoder().decode_value(&one)
+        }))?;
+        convert::to_php(&one)
+    }
+
+    /// The response headers once they have arrived (null before).
+    ///
+    /// @return array<string, string>|null
+    pub fn headers(&self) -> Option<HashMap<String, String>> {
+        self.call.headers().map(|m| m.first_values())
+    }
+
+    /// The response trailers, complete at the end.
+    ///
+    /// @return array<string, string>
+    pub fn trailers(&self) -> HashMap<String, String> {
+        self.call.trailers().first_values()
+    }
+
+    /// Starts the iteration: reads the first reply (once; a stream is iterated once).
+    pub fn rewind(&mut self) -> PhpResult<()> {
+        let call = &self.call;
+        self.cursor.rewind(|| Stream::read(call))
+    }
+
+    /// Whether there is a current reply.
+    pub fn valid(&self) -> bool {
+        self.cursor.current.is_some()
+    }
+
+    /// The current reply.
+    pub fn current(&self) -> Option<Zval> {
+        self.cursor.current()
+    }
+
+    /// The current reply's position.
+    pub fn key(&self) -> i64 {
+        self.cursor.index
+    }
+
+    /// Reads the next reply; throws the call's error (after the replies sent before it).
+    pub fn next(&mut self) -> PhpResult<()> {
+        let call = &self.call;
+        self.cursor.next(|| Stream::read(call))
+    }
+}
+
+/// Where an `Iterator` over a stream's messages is: the current message, its position, and
+/// whether the iteration has started (a stream is iterated once).
+#[derive(Debug, Default)]
+struct Cursor {
+    current: Option<Zval>,
+    index: i64,
+    started: bool,
+}
+
+impl Cursor {
+    fn rewind(&mut self, read: impl FnOnce() -> PhpResult<Option<Zval>>) -> PhpResult<()> {
+        if !std::mem::replace(&mut self.started, true) {
+            self.current = read()?;
+        }
+        Ok(())
+    }
+
+    fn next(&mut self, read: impl FnOnce() -> PhpResult<Option<Zval>>) -> PhpResult<()> {
+        self.index += 1;
+        self.current = read()?;
+        Ok(())
+    }
+
+    fn current(&self) -> Option<Zval> {
+        self.current.as_ref().map(Zval::shallow_clone)
+    }
+}
+
+/// A streaming handler's requests: `foreach ($requests as $request)` reads them as it goes.
+#[php_class]
+#[php(name = "HmsFfi\\Requests")]
+#[php(implements(ce = ce::iterator, stub = "\\Iterator"))]
+#[derive(Debug)]
+pub struct Requests {
+    stream: Arc<ServerStream>,
+    cursor: Cursor,
+}
+
+impl Requests {
+    pub(crate) fn new(stream: Arc<ServerStream>) -> Requests {
+        Requests {
+            stream,
+            cursor: Cursor::default(),
+        }
+    }
+
+    /// Reads the next request (none once the client half-closed).
+    fn read(stream: &Arc<ServerStream>) -> PhpResult<Option<Zval>> {
+        let stream = stream.clone();
+        to_php(php_result(until(async move {
+            let next = stream.recv_bytes().await;
+            Ok(next.map(|r| r.and_then(|b| stream.exchange().request_value(&b))))
+        }))?)
+    }
+}
+
+#[php_impl]
+impl Requests {
+    /// Starts the iteration: reads the first request (once).
+    pub fn rewind(&mut self) -> PhpResult<()> {
+        let stream = &self.stream;
+        self.cursor.rewind(|| Requests::read(stream))
+    }
+
+    /// Whether there is a current request.
+    pub fn valid(&self) -> bool {
+        self.cursor.current.is_some()
+    }
+
+    /// The current request.
+    pub fn current(&self) -> Option<Zval> {
+        self.cursor.current()
+    }
+
+    /// The current request's position.
+    pub fn key(&self) -> i64 {
+        self.cursor.index
+    }
+
+    /// Reads the next request (none once the client half-closed).
+    pub fn next(&mut self) -> PhpResult<()> {
+        let stream = &self.stream;
+        self.cursor.next(|| Requests::read(stream))
+    }
+}
