@@ -64,6 +64,15 @@ pub(crate) fn block(doc: &str, indent: &str) -> String {
     format!("{indent}/**\n{}{indent} */\n", lines(&doc, indent, " * "))
 }
 
+/// Two docs as paragraphs of one.
+pub(crate) fn join(first: &str, second: &str) -> String {
+    match (first.is_empty(), second.is_empty()) {
+        (true, _) => second.to_string(),
+        (_, true) => first.to_string(),
+        _ => format!("{first}\n\n{second}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,11 +12,9 @@
 //! names them (`Color_COLOR_RED`). The Go binding has no streams yet: streaming methods are
 //! left out of clients and servers, and their doc says so.
 
-use hms_ffi_core::StreamingKind;
-
-use super::docs;
-use super::model::{Enum, Field, Message, Method, Package, Service, Shape, Type};
-use super::{pascal, Output, GENERATED};
+use super::docs::{self, join};
+use super::model::{Enum, Field, Message, Package, Service, Shape, Type};
+use super::{no_streams, pascal, unary, Output, GENERATED};
 
 /// The helpers each generated package carries (they read the binding's decoded values).
 const HELPERS: &str = include_str!("go_helpers.go.txt");
@@ -110,7 +108,7 @@ fn enumeration(out: &mut String, e: &Enum) {
         "{} is the enum {}, by value name (how the binding gives enums).",
         e.name, e.full_name
     );
-    out.push_str(&docs::lines(&super::python::join(&doc, &e.doc), "", "// "));
+    out.push_str(&docs::lines(&join(&doc, &e.doc), "", "// "));
     line!(out, "type {} string", e.name);
     line!(out);
     line!(out, "// The values of {}.", e.name);
@@ -224,7 +222,7 @@ fn message(out: &mut String, m: &Message) {
     let n = &m.name;
     line!(out);
     out.push_str(&docs::lines(
-        &super::python::join(&format!("{n} is the message {}.", m.full_name), &m.doc),
+        &join(&format!("{n} is the message {}.", m.full_name), &m.doc),
         "",
         "// ",
     ));
@@ -232,7 +230,7 @@ fn message(out: &mut String, m: &Message) {
     for f in &m.fields {
         let mut doc = f.doc.clone();
         if let Some(o) = &f.oneof {
-            doc = super::python::join(
+            doc = join(
                 &doc,
                 &format!("One of the oneof {o}: at most one of its fields is set."),
             );
@@ -283,26 +281,6 @@ fn message(out: &mut String, m: &Message) {
     line!(out, "}}");
 }
 
-fn unary(s: &Service) -> impl Iterator<Item = &Method> {
-    s.methods.iter().filter(|m| m.kind == StreamingKind::Unary)
-}
-
-fn no_streams(s: &Service) -> String {
-    let streams: Vec<&str> = s
-        .methods
-        .iter()
-        .filter(|m| m.kind != StreamingKind::Unary)
-        .map(|m| m.name.as_str())
-        .collect();
-    if streams.is_empty() {
-        return String::new();
-    }
-    format!(
-        "The Go binding has no streams yet: {} left out.",
-        streams.join(", ")
-    )
-}
-
 fn client(out: &mut String, s: &Service) {
     let n = &s.name;
     line!(out);
@@ -311,7 +289,7 @@ fn client(out: &mut String, s: &Service) {
         s.full_name
     );
     out.push_str(&docs::lines(
-        &super::python::join(&super::python::join(&doc, &s.doc), &no_streams(s)),
+        &join(&join(&doc, &s.doc), &no_streams(s, "Go")),
         "",
         "// ",
     ));
@@ -331,7 +309,7 @@ fn client(out: &mut String, s: &Service) {
             "{} calls {}. The context's deadline and cancellation apply.",
             m.name, m.path
         );
-        out.push_str(&docs::lines(&super::python::join(&doc, &m.doc), "", "// "));
+        out.push_str(&docs::lines(&join(&doc, &m.doc), "", "// "));
         line!(out, "func (c *{n}Client) {}(ctx context.Context, req {req}, opts ...hmsffi.CallOption) ({rep}, error) {{", m.name);
         line!(out, "\tvar reply map[string]any");
         line!(
@@ -353,11 +331,7 @@ fn server(out: &mut String, s: &Service) {
         "{n}Server is the server side of {}: implement it and call Register{n}Server.",
         s.full_name
     );
-    out.push_str(&docs::lines(
-        &super::python::join(&doc, &no_streams(s)),
-        "",
-        "// ",
-    ));
+    out.push_str(&docs::lines(&join(&doc, &no_streams(s, "Go")), "", "// "));
     line!(out, "type {n}Server interface {{");
     for m in unary(s) {
         out.push_str(&docs::lines(&m.doc, "\t", "// "));

@@ -12,7 +12,7 @@
 
 use hms_ffi_core::StreamingKind;
 
-use super::docs;
+use super::docs::{self, join};
 use super::model::{Enum, Field, Message, Method, Package, Service, Shape, Type};
 use super::{snake, Output, GENERATED};
 
@@ -422,14 +422,5 @@ fn register(out: &mut String, s: &Service) {
             m.path,
             snake(&m.name)
         );
-    }
-}
-
-/// Two docs as paragraphs of one.
-pub(crate) fn join(first: &str, second: &str) -> String {
-    match (first.is_empty(), second.is_empty()) {
-        (true, _) => second.to_string(),
-        (_, true) => first.to_string(),
-        _ => format!("{first}\n\n{second}"),
     }
 }

@@ -11,12 +11,10 @@
 //! Durations. The gem has no RBS of its own yet, so its objects are `untyped` in the signatures.
 //! The Ruby binding has no streams yet: streaming methods are left out, and their doc says so.
 
-use hms_ffi_core::StreamingKind;
-
 use super::docs;
-use super::model::{Field, Message, Method, Package, Service, Shape, Type};
-use super::python::join;
-use super::{pascal, snake, Output, GENERATED};
+use super::docs::join;
+use super::model::{Field, Message, Package, Service, Shape, Type};
+use super::{no_streams, pascal, snake, unary, Output, GENERATED};
 
 pub(crate) fn generate(p: &Package) -> Vec<Output> {
     let modules: Vec<String> = p
@@ -242,26 +240,6 @@ fn message(rb: &mut String, rbs: &mut String, m: &Message, p: &Package, pad: &st
     line!(rbs, "{pad}end");
 }
 
-fn unary(s: &Service) -> impl Iterator<Item = &Method> {
-    s.methods.iter().filter(|m| m.kind == StreamingKind::Unary)
-}
-
-fn no_streams(s: &Service) -> String {
-    let streams: Vec<&str> = s
-        .methods
-        .iter()
-        .filter(|m| m.kind != StreamingKind::Unary)
-        .map(|m| m.name.as_str())
-        .collect();
-    if streams.is_empty() {
-        return String::new();
-    }
-    format!(
-        "The Ruby binding has no streams yet: {} left out.",
-        streams.join(", ")
-    )
-}
-
 /// The Ruby class a method's request or reply is read into, and how.
 fn read(t: &Type, value: &str) -> String {
     match t {
@@ -275,7 +253,7 @@ fn client(rb: &mut String, rbs: &mut String, s: &Service, pad: &str) {
     let doc = format!("Typed calls of {} over an HmsFfi::Client; `timeout` (seconds) and `metadata`\napply to every call.", s.full_name);
     line!(rb);
     rb.push_str(&docs::lines(
-        &join(&join(&s.doc, &doc), &no_streams(s)),
+        &join(&join(&s.doc, &doc), &no_streams(s, "Ruby")),
         pad,
         "# ",
     ));
@@ -319,7 +297,7 @@ fn service(rb: &mut String, rbs: &mut String, s: &Service, pad: &str) {
     let n = &s.name;
     let doc = format!("The server side of {}: subclass it, override the methods and call\n`{n}Service.register(server, impl)`. A method left alone fails with UNIMPLEMENTED.", s.full_name);
     line!(rb);
-    rb.push_str(&docs::lines(&join(&doc, &no_streams(s)), pad, "# "));
+    rb.push_str(&docs::lines(&join(&doc, &no_streams(s, "Ruby")), pad, "# "));
     line!(rb, "{pad}class {n}Service");
     line!(rbs, "{pad}class {n}Service");
     line!(

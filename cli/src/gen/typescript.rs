@@ -12,12 +12,10 @@
 //! binding has no streams yet: streaming methods are left out of clients and services, and
 //! their doc says so.
 
-use hms_ffi_core::StreamingKind;
-
 use super::docs::block;
-use super::model::{Enum, Field, Message, Method, Package, Service, Shape, Type};
-use super::python::join;
-use super::{camel, Output, GENERATED};
+use super::docs::join;
+use super::model::{Enum, Field, Message, Package, Service, Shape, Type};
+use super::{camel, no_streams, unary, Output, GENERATED};
 
 pub(crate) fn generate(p: &Package) -> Vec<Output> {
     let mut out = String::new();
@@ -164,35 +162,16 @@ fn message(out: &mut String, m: &Message, init: bool) {
     line!(out, "}}");
 }
 
-fn unary(s: &Service) -> impl Iterator<Item = &Method> {
-    s.methods.iter().filter(|m| m.kind == StreamingKind::Unary)
-}
-
-/// The doc line naming the streaming methods a Node service leaves out.
-fn no_streams(s: &Service) -> String {
-    let streams: Vec<&str> = s
-        .methods
-        .iter()
-        .filter(|m| m.kind != StreamingKind::Unary)
-        .map(|m| m.name.as_str())
-        .collect();
-    if streams.is_empty() {
-        return String::new();
-    }
-    format!(
-        "The Node binding has no streams yet: {} {} left out.",
-        streams.join(", "),
-        if streams.len() == 1 { "is" } else { "are" }
-    )
-}
-
 fn client(out: &mut String, s: &Service) {
     line!(out);
     let doc = format!(
         "Typed calls of `{}` over a `Client`; `options` apply to every call, and a call's own\noptions override them.",
         s.full_name
     );
-    out.push_str(&block(&join(&join(&s.doc, &doc), &no_streams(s)), ""));
+    out.push_str(&block(
+        &join(&join(&s.doc, &doc), &no_streams(s, "Node")),
+        "",
+    ));
     line!(out, "export class {}Client {{", s.name);
     line!(
         out,
@@ -225,7 +204,10 @@ fn service(out: &mut String, s: &Service) {
         "The server side of `{}`: implement it (a class or an object literal) and pass it to\n`register{}`. A method may return its reply or a Promise of it.",
         s.full_name, s.name
     );
-    out.push_str(&block(&join(&join(&s.doc, &doc), &no_streams(s)), ""));
+    out.push_str(&block(
+        &join(&join(&s.doc, &doc), &no_streams(s, "Node")),
+        "",
+    ));
     line!(out, "export interface {}Service {{", s.name);
     for m in unary(s) {
         out.push_str(&block(&m.doc, "  "));
