@@ -57,7 +57,8 @@ pub(crate) fn block(doc: &str, indent: &str) -> String {
     if doc.is_empty() {
         return String::new();
     }
-    let doc = doc.replace("*/", "*\\/");
+    // Kotlin nests block comments, so an opening is broken up too.
+    let doc = doc.replace("*/", "*\\/").replace("/*", "/\\*");
     if !doc.contains('\n') {
         return format!("{indent}/** {doc} */\n");
     }
@@ -96,6 +97,10 @@ mod tests {
     #[test]
     fn block_comments_cannot_be_closed_by_the_text() {
         assert_eq!(block("a */ b", ""), "/** a *\\/ b */\n");
+        assert_eq!(
+            block("google/protobuf/*.proto", ""),
+            "/** google/protobuf/\\*.proto */\n"
+        );
         assert_eq!(block("a\nb", "  "), "  /**\n   * a\n   * b\n   */\n");
         assert_eq!(lines("x\n\ny", "", "# "), "# x\n#\n# y\n");
     }
