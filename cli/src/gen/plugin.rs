@@ -31,7 +31,7 @@ pub(crate) fn invoked_as_plugin() -> bool {
     let mut args = std::env::args_os();
     let name = args
         .next()
-        .map(|a| std::path::PathBuf::from(a))
+        .map(std::path::PathBuf::from)
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_default();
     name.starts_with(PLUGIN_ARG) || args.next().is_some_and(|a| a == PLUGIN_ARG)
