@@ -3,24 +3,31 @@
 # each language checks real code, then runs the examples across languages.
 #
 #   1. strict checkers: mypy --strict (Python), tsc --strict (TypeScript), gofmt + go vet +
-#      go build (Go), rbs validate (Ruby), php -l (PHP);
+#      go build (Go), rbs validate (Ruby), php -l (PHP), the Kotlin compiler with warnings as
+#      errors (its jars from the Maven repository `make kotlin-install` fills); the Rust module is
+#      compiled and linted as the cli crate's example `typed_greeter` (`make build`, clippy);
 #   2. a misspelt method, request field and reply field in the Python, TypeScript and Go
 #      examples each FAIL their checker, with the checker's own message;
-#   3. each typed example serves demo.v1.Greeter on a unix socket and the typed clients of the
-#      other languages call it (Python <-> TypeScript, Python <-> Go, TypeScript -> Go).
+#   3. each typed example serves demo.v1.Greeter on a unix socket and the typed client of every
+#      language calls every server: Python, TypeScript, Go, Rust, Ruby, PHP and Kotlin.
 #
-# Every process runs under `timeout`. Tools come from the project's own installs (`make test-gen`
-# names them): PY (a python with hms_ffi and mypy), TSC, NODE_APP (where `hms-ffi` is
-# npm-installed), GO, RBS, PHP; a tool that is missing fails the script, except rbs and php,
-# which are skipped with a note when absent.
+# Every process runs under `timeout`. Tools and packages come from the project's own installs
+# (`make test-gen` builds them first): PY (a python with hms_ffi and mypy), TSC, NODE_APP (where
+# `hms-ffi` is npm-installed), GO, RUST_EXAMPLE, ruby with the hms_ffi gem (GEM_HOME), PHP_EXT,
+# KOTLIN_CLASSES and KOTLIN_LIB. Python, TypeScript and Go are required; a language whose
+# package is not built is skipped, and the script says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PY:-target/py-venv/bin/python}"
 TSC="${TSC:-node/node_modules/.bin/tsc}"
 NODE_APP="${NODE_APP:-target/node-app}"
 GO="${GO:-go}"
-RBS="${RBS:-rbs}"
 PHP="${PHP:-php}"
+PHP_EXT="${PHP_EXT:-target/php/hms_ffi.so}"
+RUST_EXAMPLE="${RUST_EXAMPLE:-${CARGO_TARGET_DIR:-target}/debug/examples/typed_greeter}"
+KOTLIN_CLASSES="${KOTLIN_CLASSES:-kotlin/target/classes}"
+KOTLIN_LIB="${KOTLIN_LIB:-target/debug}"
+M2="${M2:-$HOME/.m2/repository}"
 T="${CHECK_TIMEOUT:-300}"
 work="$(mktemp -d)"
 pids=()
@@ -41,15 +48,24 @@ tsc_check examples/typed/typescript
 [ -z "$(gofmt -l gen/go examples/typed/go)" ] || fail "gofmt would change: $(gofmt -l gen/go examples/typed/go)"
 go_check gen/go
 go_check examples/typed/go
-if command -v "$RBS" >/dev/null 2>&1; then
-  timeout "$T" "$RBS" -I gen/ruby validate
+# rbs ships with Ruby 3.x as a bundled gem (no binstub on Debian's PATH).
+timeout "$T" ruby -e 'load Gem.bin_path("rbs", "rbs")' -- -I gen/ruby validate >/dev/null
+echo "rbs validate: gen/ruby/*.rbs"
+for f in gen/ruby/*.rb examples/typed/ruby/*.rb; do timeout "$T" ruby -c "$f" >/dev/null; done
+for f in gen/php/*.php examples/typed/php/*.php; do timeout "$T" "$PHP" -l "$f" >/dev/null; done
+echo "php -l: gen/php/*.php"
+# kotlinc: the compiler the Kotlin package's Maven build fetched, run from its jars.
+kjar() { ls "$M2"/org/jetbrains/$1 2>/dev/null | sort -V | tail -1; }
+kotlin_cp=""
+KOTLIN_CLASSPATH="${KOTLIN_CLASSPATH:-kotlin/target/classpath.txt}"
+if [ -f "$KOTLIN_CLASSPATH" ] && [ -d "$KOTLIN_CLASSES" ] && [ -n "$(kjar 'kotlin/kotlin-compiler-embeddable/*/*.jar')" ]; then
+  kc="$(kjar 'kotlin/kotlin-compiler-embeddable/*/*.jar'):$(kjar 'kotlin/kotlin-stdlib/*/kotlin-stdlib-[0-9]*[0-9].jar'):$(kjar 'kotlin/kotlin-script-runtime/*/*.jar'):$(kjar 'kotlin/kotlin-daemon-embeddable/*/*.jar'):$(kjar 'kotlin/kotlin-reflect/*/kotlin-reflect-[0-9]*[0-9].jar'):$(kjar 'annotations/13.0/*.jar'):$(kjar 'kotlinx/kotlinx-coroutines-core-jvm/*/*[0-9].jar')"
+  kotlin_cp="$KOTLIN_CLASSES:$(kjar 'kotlin/kotlin-stdlib/*/kotlin-stdlib-[0-9]*[0-9].jar'):$(cat "$KOTLIN_CLASSPATH")"
+  timeout "$T" java -cp "$kc" org.jetbrains.kotlin.cli.jvm.K2JVMCompiler -Werror -no-stdlib -no-reflect \
+    -classpath "$kotlin_cp" -d "$work/kotlin" $(find gen/kotlin -name '*.kt') examples/typed/kotlin/*.kt
+  echo "kotlinc -Werror: gen/kotlin, examples/typed/kotlin"
 else
-  echo "rbs is not installed: the Ruby signatures were not validated"
-fi
-if command -v "$PHP" >/dev/null 2>&1; then
-  for f in gen/php/*.php; do timeout "$T" "$PHP" -l "$f" >/dev/null; done
-else
-  echo "php is not installed: the PHP files were not linted"
+  echo "Kotlin skipped: run make kotlin-install (kotlin/target/classes, the compiler in $M2)"
 fi
 
 echo "== a misspelt method or field fails the checker"
@@ -98,30 +114,36 @@ go_bin="$work/go-greeter"
 (cd examples/typed/go && timeout "$T" "$GO" build -o "$go_bin" .)
 js=target/typed/typescript/examples/typed/typescript/greeter_typed.js
 [ -f "$js" ] || fail "$js is missing: tsc did not emit it"
-run_py() { PYTHONPATH=gen/python timeout 30 "$PY" examples/typed/python/greeter_typed.py "$@"; }
-run_ts() { NODE_PATH="$NODE_APP/node_modules" timeout 30 node "$js" "$@"; }
+run_python() { PYTHONPATH=gen/python timeout 30 "$PY" examples/typed/python/greeter_typed.py "$@"; }
+run_typescript() { NODE_PATH="$NODE_APP/node_modules" timeout 30 node "$js" "$@"; }
 run_go() { timeout 30 "$go_bin" "$@"; }
-# serve LANG: starts LANG's typed server on a fresh socket and waits (10 s at most) for it.
+run_rust() { timeout 30 "$RUST_EXAMPLE" "$@"; }
+run_ruby() { timeout 30 ruby -Igen/ruby examples/typed/ruby/greeter_typed.rb "$@"; }
+run_php() { timeout 30 "$PHP" -d extension="$PHP_EXT" examples/typed/php/greeter_typed.php "$@"; }
+run_kotlin() { timeout 30 java -Djna.library.path="$KOTLIN_LIB" -cp "$work/kotlin:$kotlin_cp" demo.typed.GreeterTypedKt "$@"; }
+langs=(python typescript go)
+if [ -x "$RUST_EXAMPLE" ]; then langs+=(rust); else echo "Rust skipped: $RUST_EXAMPLE is not built (make build)"; fi
+if timeout 30 ruby -e 'require "hms_ffi"' 2>/dev/null; then langs+=(ruby); else echo "Ruby skipped: the hms_ffi gem is not installed (make ruby-install)"; fi
+if [ -f "$PHP_EXT" ]; then langs+=(php); else echo "PHP skipped: $PHP_EXT is not built (make php-ext)"; fi
+if [ -n "$kotlin_cp" ]; then langs+=(kotlin); fi
+# serve LANG: starts LANG's typed server on a fresh socket and waits (20 s at most) for it.
 serve() {
   sock="$work/$1.sock"
   "run_$1" serve "unix://$sock" >"$work/$1.log" 2>&1 &
   pids+=($!)
-  for _ in $(seq 100); do [ -S "$sock" ] && return 0; sleep 0.1; done
+  for _ in $(seq 200); do [ -S "$sock" ] && return 0; sleep 0.1; done
   fail "the $1 server did not listen: $(cat "$work/$1.log")"
 }
+declare -A greets=([python]=Python [typescript]=TypeScript [go]=Go [rust]=Rust [ruby]=Ruby [php]=PHP [kotlin]=Kotlin)
 # expect CLIENT SERVER: CLIENT's typed call of SERVER's typed server prints SERVER's greeting.
 expect() {
-  local got
-  got=$("run_$1" call "unix://$work/$2.sock") || fail "$1 -> $2 failed: $got"
-  local want="Hello Ada from $(case $2 in python) echo Python;; typescript) echo TypeScript;; go) echo Go;; esac)"
+  local got want="Hello Ada from ${greets[$2]}"
+  got=$("run_$1" call "unix://$work/$2.sock" 2>&1) || fail "$1 -> $2 failed: $got"
   grep -qxF "$want" <<<"$got" || fail "$1 -> $2 printed '$got', not '$want'"
-  echo "$1 -> $2: $want"
 }
-serve python; serve typescript; serve go
-expect python typescript
-expect python go
-expect typescript python
-expect typescript go
-expect go python
-expect go typescript
-echo "typed bindings: every check passed"
+for server in "${langs[@]}"; do serve "$server"; done
+for client in "${langs[@]}"; do
+  for server in "${langs[@]}"; do expect "$client" "$server"; done
+  echo "$client -> ${langs[*]}: each server's greeting"
+done
+echo "typed bindings: every check passed (${langs[*]})"
