@@ -322,7 +322,7 @@ final class SleepRequest
 }
 
 /**
- * Call semantics (tests/conformance/semantics/*.json): what a handler sees besides its request,
+ * Call semantics (tests/conformance/semantics/\*.json): what a handler sees besides its request,
  * and what it sends besides its reply. Served by every binding's conformance server.
  *
  * The message hms.conformance.v1.ContextRequest.

@@ -57,7 +57,7 @@ module Demo
     # Typed calls of demo.v1.Greeter over an HmsFfi::Client; `timeout` (seconds) and `metadata`
     # apply to every call.
     #
-    # The Ruby binding has no streams yet: Chatter left out.
+    # The Ruby binding has no streams yet: Chatter is left out.
     class GreeterClient
       attr_reader :client
 
@@ -81,7 +81,7 @@ module Demo
     # The server side of demo.v1.Greeter: subclass it, override the methods and call
     # `GreeterService.register(server, impl)`. A method left alone fails with UNIMPLEMENTED.
     #
-    # The Ruby binding has no streams yet: Chatter left out.
+    # The Ruby binding has no streams yet: Chatter is left out.
     class GreeterService
       # Registers every method of demo.v1.Greeter with `server`, served by `impl`.
       def self.register(server, impl)

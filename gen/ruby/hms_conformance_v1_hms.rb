@@ -294,7 +294,7 @@ module Hms
       # Typed calls of hms.conformance.v1.Conformance over an HmsFfi::Client; `timeout` (seconds) and `metadata`
       # apply to every call.
       #
-      # The Ruby binding has no streams yet: ServerStream, ClientStream, Bidi left out.
+      # The Ruby binding has no streams yet: ServerStream, ClientStream, Bidi are left out.
       class ConformanceClient
         attr_reader :client
 
@@ -328,7 +328,7 @@ module Hms
       # The server side of hms.conformance.v1.Conformance: subclass it, override the methods and call
       # `ConformanceService.register(server, impl)`. A method left alone fails with UNIMPLEMENTED.
       #
-      # The Ruby binding has no streams yet: ServerStream, ClientStream, Bidi left out.
+      # The Ruby binding has no streams yet: ServerStream, ClientStream, Bidi are left out.
       class ConformanceService
         # Registers every method of hms.conformance.v1.Conformance with `server`, served by `impl`.
         def self.register(server, impl)

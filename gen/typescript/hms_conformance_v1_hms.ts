@@ -214,7 +214,7 @@ export interface SleepRequestInit {
 }
 
 /**
- * Call semantics (tests/conformance/semantics/*.json): what a handler sees besides its request,
+ * Call semantics (tests/conformance/semantics/\*.json): what a handler sees besides its request,
  * and what it sends besides its reply. Served by every binding's conformance server.
  *
  * A `hms.conformance.v1.ContextRequest` as received: every field present.
@@ -234,7 +234,7 @@ export interface ContextRequest {
 }
 
 /**
- * Call semantics (tests/conformance/semantics/*.json): what a handler sees besides its request,
+ * Call semantics (tests/conformance/semantics/\*.json): what a handler sees besides its request,
  * and what it sends besides its reply. Served by every binding's conformance server.
  *
  * What may be sent as a `hms.conformance.v1.ContextRequest`: any subset of its fields (`null` leaves one unset).

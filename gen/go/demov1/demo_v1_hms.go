@@ -95,7 +95,7 @@ func ProtobufEmptyFromValue(value any) *ProtobufEmpty {
 
 // GreeterClient makes typed calls of demo.v1.Greeter over an *hmsffi.Client.
 //
-// The Go binding has no streams yet: Chatter left out.
+// The Go binding has no streams yet: Chatter is left out.
 type GreeterClient struct {
 	Client *hmsffi.Client
 }
@@ -123,7 +123,7 @@ func (c *GreeterClient) Echo(ctx context.Context, req *HelloRequest, opts ...hms
 
 // GreeterServer is the server side of demo.v1.Greeter: implement it and call RegisterGreeterServer.
 //
-// The Go binding has no streams yet: Chatter left out.
+// The Go binding has no streams yet: Chatter is left out.
 type GreeterServer interface {
 	SayHello(ctx context.Context, req *HelloRequest) (*HelloReply, error)
 	Echo(ctx context.Context, req *HelloRequest) (*HelloRequest, error)

@@ -466,7 +466,7 @@ func ProtobufEmptyFromValue(value any) *ProtobufEmpty {
 
 // ConformanceClient makes typed calls of hms.conformance.v1.Conformance over an *hmsffi.Client.
 //
-// The Go binding has no streams yet: ServerStream, ClientStream, Bidi left out.
+// The Go binding has no streams yet: ServerStream, ClientStream, Bidi are left out.
 type ConformanceClient struct {
 	Client *hmsffi.Client
 }
@@ -512,7 +512,7 @@ func (c *ConformanceClient) EchoScalars(ctx context.Context, req *Scalars, opts 
 
 // ConformanceServer is the server side of hms.conformance.v1.Conformance: implement it and call RegisterConformanceServer.
 //
-// The Go binding has no streams yet: ServerStream, ClientStream, Bidi left out.
+// The Go binding has no streams yet: ServerStream, ClientStream, Bidi are left out.
 type ConformanceServer interface {
 	Echo(ctx context.Context, req *AllTypes) (*AllTypes, error)
 	Fail(ctx context.Context, req *FailRequest) (*ProtobufEmpty, error)
