@@ -205,6 +205,32 @@ pub(crate) fn pascal(name: &str) -> String {
         .collect()
 }
 
+/// A Rust variant name: the value's name in PascalCase, without the enum's name in front
+/// (`COLOR_RED` of `Color` is `Red`), as prost names them.
+pub(crate) fn rust_variant(enum_name: &str, value: &str) -> String {
+    let short = enum_name.rsplit('_').next().unwrap_or(enum_name);
+    let prefix = format!("{}_", snake(short).to_uppercase());
+    let rest = value
+        .strip_prefix(&prefix)
+        .filter(|r| r.starts_with(|c: char| c.is_ascii_alphabetic()));
+    pascal(&rest.unwrap_or(value).to_lowercase())
+}
+
+/// A field name that is a Rust keyword is written raw (`r#type`).
+pub(crate) fn rust_field(name: &str) -> String {
+    const KEYWORDS: &[&str] = &[
+        "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum",
+        "extern", "false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move",
+        "mut", "pub", "ref", "return", "static", "struct", "trait", "true", "type", "unsafe",
+        "use", "where", "while", "yield",
+    ];
+    if KEYWORDS.contains(&name) {
+        format!("r#{name}")
+    } else {
+        name.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,6 +243,15 @@ mod tests {
         assert_eq!(camel("by_id"), "byId");
         assert_eq!(camel("SayHello"), "sayHello");
         assert_eq!(pascal("int64_v"), "Int64V");
+        assert_eq!(rust_variant("Color", "COLOR_RED"), "Red");
+        assert_eq!(rust_variant("AllTypes_Kind", "KIND_A_B"), "AB");
+        assert_eq!(
+            rust_variant("Color", "COLOR_1"),
+            "Color1",
+            "a variant must start with a letter"
+        );
+        assert_eq!(rust_field("type"), "r#type");
+        assert_eq!(rust_field("name"), "name");
     }
 
     #[test]

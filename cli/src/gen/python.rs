@@ -172,11 +172,7 @@ fn message(out: &mut String, m: &Message, args: bool) {
     } else {
         format!("A ``{}`` as received: every field present.", m.full_name)
     };
-    let doc = if m.doc.is_empty() {
-        what
-    } else {
-        format!("{}\n\n{what}", m.doc)
-    };
+    let doc = join(&m.doc, &what);
     line!(out);
     line!(out);
     if m.fields.iter().any(|f| KEYWORDS.contains(&f.name.as_str())) {
@@ -198,12 +194,10 @@ fn message(out: &mut String, m: &Message, args: bool) {
     for f in &m.fields {
         let mut doc = f.doc.clone();
         if let Some(o) = &f.oneof {
-            let note = format!("One of the oneof ``{o}``: at most one of its fields is set.");
-            doc = if doc.is_empty() {
-                note
-            } else {
-                format!("{doc}\n{note}")
-            };
+            doc = join(
+                &doc,
+                &format!("One of the oneof ``{o}``: at most one of its fields is set."),
+            );
         }
         if !doc.is_empty() {
             line!(out);
@@ -216,14 +210,14 @@ fn message(out: &mut String, m: &Message, args: bool) {
     }
 }
 
-/// The request, reply and Python name of a method.
-fn types(m: &Method) -> (String, String, String, String) {
-    (
+/// A method's request as sent and as received, and its reply as sent and as received.
+fn types(m: &Method) -> [String; 4] {
+    [
         sent(&m.input),
         received(&m.input),
         sent(&m.output),
         received(&m.output),
-    )
+    ]
 }
 
 fn client(out: &mut String, s: &Service) {
@@ -246,89 +240,75 @@ fn client(out: &mut String, s: &Service) {
 }
 
 fn client_method(out: &mut String, m: &Method) {
-    let (req, _, _, rep) = types(m);
-    let name = snake(&m.name);
+    let [req, _, _, rep] = types(m);
+    let (name, path) = (snake(&m.name), &m.path);
     let opts = "timeout=self.timeout, metadata=self.metadata";
-    let unary_args = format!("self, request: Optional[{req}] = None, /, **fields: Unpack[{req}]");
-    let path = &m.path;
-    match m.kind {
-        StreamingKind::Unary => {
-            line!(out);
-            line!(out, "    def {name}({unary_args}) -> {rep}:");
-            docstring(out, &m.doc, "        ");
-            line!(out, "        return cast({rep}, self.client.call(\"{path}\", _request(request, fields), {opts}))");
-            line!(out);
-            line!(out, "    async def {name}_async({unary_args}) -> {rep}:");
-            docstring(out, &m.doc, "        ");
-            line!(out, "        return cast({rep}, await self.client.call_async(\"{path}\", _request(request, fields), {opts}))");
-        }
-        StreamingKind::ServerStreaming => {
-            line!(out);
-            line!(out, "    def {name}({unary_args}) -> Iterator[{rep}]:");
-            docstring(
-                out,
-                &join(
-                    &m.doc,
-                    "The replies, as they come; leaving the loop early cancels the call.",
-                ),
-                "        ",
-            );
-            line!(out, "        with self.client.stream(\"{path}\", _request(request, fields), {opts}) as stream:");
-            line!(out, "            for reply in stream:");
-            line!(out, "                yield cast({rep}, reply)");
-            line!(out);
+    let one = format!("request: Optional[{req}] = None, /, **fields: Unpack[{req}]");
+    let many = format!("requests: Iterable[{req}]");
+    let many_async = format!("requests: Union[Iterable[{req}], AsyncIterable[{req}]]");
+    // (arguments, what is sent, returns a stream of replies, a note for the doc)
+    let (args, args_async, sent, streams, note) = match m.kind {
+        StreamingKind::Unary => (&one, &one, "_request(request, fields)", false, ""),
+        StreamingKind::ServerStreaming => (
+            &one,
+            &one,
+            "_request(request, fields)",
+            true,
+            "The replies, as they come; leaving the loop early cancels the call.",
+        ),
+        StreamingKind::ClientStreaming => (
+            &many,
+            &many_async,
+            "requests",
+            false,
+            "Sends every request, then returns the one reply.",
+        ),
+        StreamingKind::Bidi => (
+            &many,
+            &many_async,
+            "requests",
+            true,
+            "Sends the requests from a thread while the replies are read.",
+        ),
+    };
+    for is_async in [false, true] {
+        let (def, suffix, args) = if is_async {
+            ("async def", "_async", args_async)
+        } else {
+            ("def", "", args)
+        };
+        let returns = match (streams, is_async) {
+            (true, false) => format!("Iterator[{rep}]"),
+            (true, true) => format!("AsyncIterator[{rep}]"),
+            (false, _) => rep.clone(),
+        };
+        line!(out);
+        line!(out, "    {def} {name}{suffix}(self, {args}) -> {returns}:");
+        docstring(
+            out,
+            &join(&m.doc, if is_async { "" } else { note }),
+            "        ",
+        );
+        let (with, each, wait, stream) = if is_async {
+            ("async with", "async for", "await ", "stream_async")
+        } else {
+            ("with", "for", "", "stream")
+        };
+        if streams {
             line!(
                 out,
-                "    async def {name}_async({unary_args}) -> AsyncIterator[{rep}]:"
+                "        {with} self.client.{stream}(\"{path}\", {sent}, {opts}) as stream:"
             );
-            docstring(out, &m.doc, "        ");
-            line!(out, "        async with self.client.stream_async(\"{path}\", _request(request, fields), {opts}) as stream:");
-            line!(out, "            async for reply in stream:");
+            line!(out, "            {each} reply in stream:");
             line!(out, "                yield cast({rep}, reply)");
-        }
-        StreamingKind::ClientStreaming => {
-            line!(out);
+        } else if m.kind == StreamingKind::Unary {
+            let call = if is_async { "call_async" } else { "call" };
             line!(
                 out,
-                "    def {name}(self, requests: Iterable[{req}]) -> {rep}:"
+                "        return cast({rep}, {wait}self.client.{call}(\"{path}\", {sent}, {opts}))"
             );
-            docstring(
-                out,
-                &join(&m.doc, "Sends every request, then returns the one reply."),
-                "        ",
-            );
-            line!(out, "        return cast({rep}, self.client.stream(\"{path}\", requests, {opts}).result())");
-            line!(out);
-            line!(out, "    async def {name}_async(self, requests: Union[Iterable[{req}], AsyncIterable[{req}]]) -> {rep}:");
-            docstring(out, &m.doc, "        ");
-            line!(out, "        return cast({rep}, await self.client.stream_async(\"{path}\", requests, {opts}).result())");
-        }
-        StreamingKind::Bidi => {
-            line!(out);
-            line!(
-                out,
-                "    def {name}(self, requests: Iterable[{req}]) -> Iterator[{rep}]:"
-            );
-            docstring(
-                out,
-                &join(
-                    &m.doc,
-                    "Sends the requests from a thread while the replies are read.",
-                ),
-                "        ",
-            );
-            line!(
-                out,
-                "        with self.client.stream(\"{path}\", requests, {opts}) as stream:"
-            );
-            line!(out, "            for reply in stream:");
-            line!(out, "                yield cast({rep}, reply)");
-            line!(out);
-            line!(out, "    async def {name}_async(self, requests: Union[Iterable[{req}], AsyncIterable[{req}]]) -> AsyncIterator[{rep}]:");
-            docstring(out, &m.doc, "        ");
-            line!(out, "        async with self.client.stream_async(\"{path}\", requests, {opts}) as stream:");
-            line!(out, "            async for reply in stream:");
-            line!(out, "                yield cast({rep}, reply)");
+        } else {
+            line!(out, "        return cast({rep}, {wait}self.client.{stream}(\"{path}\", {sent}, {opts}).result())");
         }
     }
 }
@@ -354,7 +334,7 @@ fn servicer(out: &mut String, s: &Service, is_async: bool) {
     );
     docstring(out, &join(&s.doc, &doc), "    ");
     for m in &s.methods {
-        let (_, req, rep, _) = types(m);
+        let [_, req, rep, _] = types(m);
         let name = snake(&m.name);
         let requests = if is_async {
             format!("AsyncIterator[{req}]")
@@ -372,16 +352,7 @@ fn servicer(out: &mut String, s: &Service, is_async: bool) {
             (true, false) => format!("Iterator[{rep}]"),
             (false, _) => rep,
         };
-        let def = if is_async && !streams_out {
-            "async def"
-        } else {
-            "def"
-        };
-        let def = if is_async && streams_out {
-            "async def"
-        } else {
-            def
-        };
+        let def = if is_async { "async def" } else { "def" };
         line!(out);
         line!(
             out,

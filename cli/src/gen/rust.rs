@@ -13,7 +13,7 @@ use hms_ffi_core::StreamingKind;
 
 use super::docs::{self, join};
 use super::model::{Field, Message, Package, Service, Shape, Type};
-use super::{pascal, snake, Output, GENERATED};
+use super::{rust_field as field_name, rust_variant as variant, snake, Output, GENERATED};
 
 /// The trait, stream wrappers and value readers each generated module carries.
 const HELPERS: &str = include_str!("rust_helpers.rs.txt");
@@ -40,27 +40,23 @@ pub(crate) fn generate(p: &Package) -> Vec<Output> {
     line!(out, "use hms_ffi_core::{{CallOptions, Client, Code, Context, Duration, Error, Result, Server, Timestamp, Value}};");
     for e in &p.enums {
         line!(out);
-        out.push_str(&docs::lines(
+        rustdoc(
+            &mut out,
             &join(
                 &e.doc,
                 &format!("The enum `{}`; it travels by value name.", e.full_name),
             ),
             "",
-            "/// ",
-        ));
+        );
         line!(
             out,
             "#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]"
         );
         line!(out, "pub enum {} {{", e.name);
         for (i, v) in e.values.iter().enumerate() {
-            out.push_str(&docs::lines(&v.doc, "    ", "/// "));
-            line!(
-                out,
-                "    {}{},",
-                if i == 0 { "#[default]\n    " } else { "" },
-                variant(&e.name, &v.name)
-            );
+            rustdoc(&mut out, &v.doc, "    ");
+            let default = if i == 0 { "#[default]\n    " } else { "" };
+            line!(out, "    {default}{},", variant(&e.name, &v.name));
         }
         line!(out, "}}");
         line!(out);
@@ -68,12 +64,8 @@ pub(crate) fn generate(p: &Package) -> Vec<Output> {
         line!(out, "    fn from_value(v: &Value) -> Self {{");
         line!(out, "        match v.as_str() {{");
         for v in e.values.iter().skip(1) {
-            line!(
-                out,
-                "            Some(\"{}\") => Self::{},",
-                v.name,
-                variant(&e.name, &v.name)
-            );
+            let var = variant(&e.name, &v.name);
+            line!(out, "            Some(\"{}\") => Self::{var},", v.name);
         }
         line!(out, "            _ => Self::default(),");
         line!(out, "        }}");
@@ -81,12 +73,8 @@ pub(crate) fn generate(p: &Package) -> Vec<Output> {
         line!(out, "    fn to_value(&self) -> Value {{");
         line!(out, "        Value::from(match self {{");
         for v in &e.values {
-            line!(
-                out,
-                "            Self::{} => \"{}\",",
-                variant(&e.name, &v.name),
-                v.name
-            );
+            let var = variant(&e.name, &v.name);
+            line!(out, "            Self::{var} => \"{}\",", v.name);
         }
         line!(out, "        }})");
         line!(out, "    }}");
@@ -106,15 +94,9 @@ pub(crate) fn generate(p: &Package) -> Vec<Output> {
     }]
 }
 
-/// A Rust variant name: the value's name in PascalCase, without the enum's name in front
-/// (`COLOR_RED` of `Color` is `Red`), as prost names them.
-fn variant(enum_name: &str, value: &str) -> String {
-    let short = enum_name.rsplit('_').next().unwrap_or(enum_name);
-    let prefix = format!("{}_", snake(short).to_uppercase());
-    let rest = value
-        .strip_prefix(&prefix)
-        .filter(|r| r.starts_with(|c: char| c.is_ascii_alphabetic()));
-    pascal(&rest.unwrap_or(value).to_lowercase())
+/// Appends `text` as `///` doc lines indented by `indent`.
+fn rustdoc(out: &mut String, text: &str, indent: &str) {
+    out.push_str(&docs::lines(text, indent, "/// "));
 }
 
 fn rs_type(t: &Type) -> String {
@@ -159,11 +141,11 @@ fn field_type(f: &Field, owner: &str) -> String {
 fn message(out: &mut String, m: &Message) {
     let n = &m.name;
     line!(out);
-    out.push_str(&docs::lines(
+    rustdoc(
+        out,
         &join(&m.doc, &format!("The message `{}`.", m.full_name)),
         "",
-        "/// ",
-    ));
+    );
     line!(out, "#[derive(Debug, Clone, PartialEq, Default)]");
     line!(out, "pub struct {n} {{");
     for f in &m.fields {
@@ -174,7 +156,7 @@ fn message(out: &mut String, m: &Message) {
                 &format!("One of the oneof `{o}`: at most one of its fields is set."),
             );
         }
-        out.push_str(&docs::lines(&doc, "    ", "/// "));
+        rustdoc(out, &doc, "    ");
         line!(
             out,
             "    pub {}: {},",
@@ -234,25 +216,11 @@ fn message(out: &mut String, m: &Message) {
     line!(out, "}}");
 }
 
-/// A field name that is a Rust keyword is written raw (`r#type`).
-fn field_name(name: &str) -> String {
-    const KEYWORDS: &[&str] = &[
-        "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum",
-        "extern", "false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move",
-        "mut", "pub", "ref", "return", "static", "struct", "trait", "true", "type", "unsafe",
-        "use", "where", "while", "yield",
-    ];
-    if KEYWORDS.contains(&name) {
-        format!("r#{name}")
-    } else {
-        name.to_string()
-    }
-}
-
 fn client(out: &mut String, s: &Service) {
     let n = &s.name;
     line!(out);
-    out.push_str(&docs::lines(
+    rustdoc(
+        out,
         &join(
             &s.doc,
             &format!(
@@ -261,8 +229,7 @@ fn client(out: &mut String, s: &Service) {
             ),
         ),
         "",
-        "/// ",
-    ));
+    );
     line!(out, "#[derive(Debug, Clone)]");
     line!(out, "pub struct {n}Client {{");
     line!(out, "    pub client: Client,");
@@ -280,7 +247,7 @@ fn client(out: &mut String, s: &Service) {
         let (req, rep) = (rs_type(&m.input), rs_type(&m.output));
         let name = snake(&m.name);
         line!(out);
-        out.push_str(&docs::lines(&m.doc, "    ", "/// "));
+        rustdoc(out, &m.doc, "    ");
         match m.kind {
             StreamingKind::Unary => {
                 line!(
@@ -327,7 +294,7 @@ fn service(out: &mut String, s: &Service) {
     let n = &s.name;
     line!(out);
     let doc = format!("The server side of `{}`: implement the methods (the others fail with\n`UNIMPLEMENTED`) and call [`register_{}`].", s.full_name, snake(n));
-    out.push_str(&docs::lines(&join(&s.doc, &doc), "", "/// "));
+    rustdoc(out, &join(&s.doc, &doc), "");
     line!(out, "pub trait {n}Service: Send + Sync + 'static {{");
     for m in &s.methods {
         let (req, rep) = (rs_type(&m.input), rs_type(&m.output));
@@ -343,7 +310,7 @@ fn service(out: &mut String, s: &Service) {
                 "()".into(),
             ),
         };
-        out.push_str(&docs::lines(&m.doc, "    ", "/// "));
+        rustdoc(out, &m.doc, "    ");
         line!(out, "    fn {}(&self, {args}, _ctx: Context) -> impl Future<Output = Result<{output}>> + Send {{", snake(&m.name));
         line!(
             out,
