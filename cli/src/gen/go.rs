@@ -228,13 +228,7 @@ fn message(out: &mut String, m: &Message) {
     ));
     line!(out, "type {n} struct {{");
     for f in &m.fields {
-        let mut doc = f.doc.clone();
-        if let Some(o) = &f.oneof {
-            doc = join(
-                &doc,
-                &format!("One of the oneof {o}: at most one of its fields is set."),
-            );
-        }
+        let doc = f.doc_with_oneof("");
         out.push_str(&docs::lines(&doc, "\t", "// "));
         line!(out, "\t{}\u{1}{}", pascal(&f.name), field_type(f));
     }

@@ -177,13 +177,7 @@ fn message(out: &mut String, m: &Message, _p: &Package) {
     } else {
         line!(out, "public data class {n}(");
         for f in &m.fields {
-            let mut doc = f.doc.clone();
-            if let Some(o) = &f.oneof {
-                doc = join(
-                    &doc,
-                    &format!("One of the oneof `{o}`: at most one of its fields is set."),
-                );
-            }
+            let doc = f.doc_with_oneof("`");
             out.push_str(&block(&doc, "    "));
             line!(
                 out,

@@ -68,6 +68,20 @@ pub(crate) struct Field {
     pub doc: String,
 }
 
+impl Field {
+    /// The field's doc, with a note naming its oneof when it is in one (the oneof's name
+    /// between two `quote`s, as the language's docs mark code).
+    pub(crate) fn doc_with_oneof(&self, quote: &str) -> String {
+        match &self.oneof {
+            Some(o) => crate::gen::docs::join(
+                &self.doc,
+                &format!("One of the oneof {quote}{o}{quote}: at most one of its fields is set."),
+            ),
+            None => self.doc.clone(),
+        }
+    }
+}
+
 /// A message, flattened.
 #[derive(Debug, Clone)]
 pub(crate) struct Message {
@@ -129,6 +143,12 @@ pub(crate) struct Package {
 }
 
 impl Package {
+    /// The name of the first value (the zero value) of the enum of this package named `name`.
+    pub(crate) fn enum_zero(&self, name: &str) -> Option<&str> {
+        let e = self.enums.iter().find(|e| e.name == name)?;
+        e.values.first().map(|v| v.name.as_str())
+    }
+
     /// The package's name with `_` for `.` (`demo_v1`), or `root` for no package.
     pub(crate) fn snake(&self) -> String {
         if self.name.is_empty() {

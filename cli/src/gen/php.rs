@@ -124,11 +124,8 @@ fn zero(f: &Field, p: &Package) -> String {
         (_, Type::Duration) => "'0s'".into(),
         (_, Type::Struct | Type::Empty | Type::ListValue) => "[]".into(),
         (_, Type::Enum(n)) => p
-            .enums
-            .iter()
-            .find(|e| &e.name == n)
-            .and_then(|e| e.values.first())
-            .map_or("null".into(), |v| format!("{n}::{}", v.name)),
+            .enum_zero(n)
+            .map_or("null".into(), |v| format!("{n}::{v}")),
         _ => "0".into(),
     }
 }
@@ -188,13 +185,7 @@ fn message(out: &mut String, m: &Message, p: &Package) {
         } else {
             String::new()
         };
-        let mut text = join(&f.doc, &var);
-        if let Some(o) = &f.oneof {
-            text = join(
-                &format!("One of the oneof {o}: at most one of its fields is set."),
-                &text,
-            );
-        }
+        let text = join(&f.doc_with_oneof(""), &var);
         params.push_str(&block(&text, "        "));
         line!(
             params,

@@ -192,13 +192,7 @@ fn message(out: &mut String, m: &Message, args: bool) {
     line!(out, "class {name}(TypedDict{total}):");
     docstring(out, &doc, "    ");
     for f in &m.fields {
-        let mut doc = f.doc.clone();
-        if let Some(o) = &f.oneof {
-            doc = join(
-                &doc,
-                &format!("One of the oneof ``{o}``: at most one of its fields is set."),
-            );
-        }
+        let doc = f.doc_with_oneof("``");
         if !doc.is_empty() {
             line!(out);
         }

@@ -121,12 +121,7 @@ fn zero(f: &Field, p: &Package) -> String {
         (_, Type::Bool) => "false".into(),
         (_, Type::String) => "\"\"".into(),
         (_, Type::Bytes) => "\"\".b".into(),
-        (_, Type::Enum(n)) => p
-            .enums
-            .iter()
-            .find(|e| &e.name == n)
-            .and_then(|e| e.values.first())
-            .map_or("\"\"".into(), |v| format!("\"{}\"", v.name)),
+        (_, Type::Enum(n)) => p.enum_zero(n).map_or("\"\"".into(), |v| format!("\"{v}\"")),
         _ => "0".into(),
     }
 }
@@ -147,13 +142,7 @@ fn message(rb: &mut String, rbs: &mut String, m: &Message, p: &Package, pad: &st
         line!(rb);
     }
     for f in &m.fields {
-        let mut doc = f.doc.clone();
-        if let Some(o) = &f.oneof {
-            doc = join(
-                &doc,
-                &format!("One of the oneof {o}: at most one of its fields is set."),
-            );
-        }
+        let doc = f.doc_with_oneof("");
         rbs.push_str(&docs::lines(&doc, &format!("{pad}  "), "# "));
         line!(rbs, "{pad}  attr_accessor {}: {}", f.name, field_rbs(f));
     }

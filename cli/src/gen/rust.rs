@@ -149,13 +149,7 @@ fn message(out: &mut String, m: &Message) {
     line!(out, "#[derive(Debug, Clone, PartialEq, Default)]");
     line!(out, "pub struct {n} {{");
     for f in &m.fields {
-        let mut doc = f.doc.clone();
-        if let Some(o) = &f.oneof {
-            doc = join(
-                &doc,
-                &format!("One of the oneof `{o}`: at most one of its fields is set."),
-            );
-        }
+        let doc = f.doc_with_oneof("`");
         rustdoc(out, &doc, "    ");
         line!(
             out,

@@ -148,13 +148,7 @@ fn message(out: &mut String, m: &Message, init: bool) {
     out.push_str(&block(&join(&m.doc, &what), ""));
     line!(out, "export interface {name} {{");
     for f in &m.fields {
-        let mut doc = f.doc.clone();
-        if let Some(o) = &f.oneof {
-            doc = join(
-                &doc,
-                &format!("One of the oneof `{o}`: at most one of its fields is set."),
-            );
-        }
+        let doc = f.doc_with_oneof("`");
         out.push_str(&block(&doc, "  "));
         let optional = if init { "?" } else { "" };
         line!(out, "  {}{optional}: {}", f.name, field_type(f, init));
