@@ -200,7 +200,10 @@ fn message(out: &mut String, m: &Message, _p: &Package) {
             let x = camel(&f.name);
             let value = match &f.shape {
                 Shape::Single { presence: true } if !matches!(f.ty, Type::JsonValue) => {
-                    format!("{x}?.let {{ {} }}", write(&f.ty, "it"))
+                    match write(&f.ty, "it").as_str() {
+                        "it" => x.clone(),
+                        w => format!("{x}?.let {{ {w} }}"),
+                    }
                 }
                 Shape::Single { .. } => write(&f.ty, &x),
                 Shape::Repeated => format!("{x}.map {{ {} }}", write(&f.ty, "it")),

@@ -33,7 +33,7 @@ public data class HelloReply(
     val at: java.time.Instant? = null,
 ) {
     /** This message as the value the binding sends (null leaves a field unset). */
-    public fun toValue(): Map<String, Any?> = mapOf("message" to message, "at" to at?.let { it })
+    public fun toValue(): Map<String, Any?> = mapOf("message" to message, "at" to at)
 
     public companion object {
         /** Reads a HelloReply from a value the binding gives (a `Map` by field name). */
