@@ -45,11 +45,12 @@ go_check() { (cd "$1" && timeout "$T" "$GO" vet ./... && timeout "$T" "$GO" buil
 echo "== strict checkers"
 mypy_check gen/python examples/typed/python/greeter_typed.py
 tsc_check examples/typed/typescript
-[ -z "$(gofmt -l gen/go examples/typed/go)" ] || fail "gofmt would change: $(gofmt -l gen/go examples/typed/go)"
+unformatted="$(timeout "$T" gofmt -l gen/go examples/typed/go)"
+[ -z "$unformatted" ] || fail "gofmt would change: $unformatted"
 go_check gen/go
 go_check examples/typed/go
 # rbs ships with Ruby 3.x as a bundled gem (no binstub on Debian's PATH).
-timeout "$T" ruby -e 'load Gem.bin_path("rbs", "rbs")' -- -I gen/ruby validate >/dev/null
+timeout "$T" env -u GEM_HOME -u GEM_PATH ruby -e 'load Gem.bin_path("rbs", "rbs")' -- -I gen/ruby validate >/dev/null
 echo "rbs validate: gen/ruby/*.rbs"
 for f in gen/ruby/*.rb examples/typed/ruby/*.rb; do timeout "$T" ruby -c "$f" >/dev/null; done
 for f in gen/php/*.php examples/typed/php/*.php; do timeout "$T" "$PHP" -l "$f" >/dev/null; done
