@@ -40,7 +40,7 @@ fail() { echo "check-typed: $*" >&2; exit 1; }
 
 mypy_check() { MYPY_CACHE_DIR="$work/mypy-cache" MYPYPATH=py/python:gen/python timeout "$T" "$PY" -m mypy --strict --no-incremental --python-version 3.11 "$@"; }
 tsc_check() { timeout "$T" "$TSC" -p "$1"; }
-go_check() { (cd "$1" && timeout "$T" "$GO" vet ./... && timeout "$T" "$GO" build ./...); }
+go_check() { (cd "$1" && timeout "$T" "$GO" vet ./... && timeout "$T" "$GO" build -o /dev/null ./...); }
 
 echo "== strict checkers"
 mypy_check gen/python examples/typed/python/greeter_typed.py
