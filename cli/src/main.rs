@@ -6,11 +6,13 @@
 //! hms-ffi call unix:///tmp/g.sock demo.v1.Greeter/SayHello '{"name": "Ada"}'
 //! hms-ffi list unix:///tmp/g.sock
 //! hms-ffi check --against old/ new/ [--category FILE|PACKAGE|WIRE_JSON|WIRE] [--json]
+//! hms-ffi gen --lang python --out gen/python examples/protos/greeter.proto
 //! hms-ffi serve --schema greeter.proto --listen grpcs://0.0.0.0:8443 --security security.toml
 //! hms-ffi call 'grpcs://host:8443?ca=ca.pem&cert=me.pem&key=me.key' demo.v1.Greeter/SayHello '{}'
 //! ```
 
 mod evolution;
+mod gen;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -108,6 +110,22 @@ enum Command {
         #[arg(long, requires = "against")]
         json: bool,
     },
+    /// Generate typed bindings (message types, a typed client, a server base) for a language;
+    /// see docs/codegen.md.
+    Gen {
+        /// The language to write.
+        #[arg(long, value_enum)]
+        lang: gen::Lang,
+        /// The folder to write into (created when missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Include directories for imports (repeatable).
+        #[arg(long = "include", short = 'I')]
+        includes: Vec<PathBuf>,
+        /// The .proto files to generate for.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -118,7 +136,19 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    if gen::plugin::invoked_as_plugin() {
+        return gen::plugin::run();
+    }
     let cli = Cli::parse();
+    if let Command::Gen {
+        lang,
+        out,
+        includes,
+        files,
+    } = &cli.command
+    {
+        return gen::run(*lang, out, includes, files);
+    }
     if let Command::Check {
         schema,
         includes,
@@ -184,6 +214,7 @@ async fn run(command: Command) -> Result<(), Error> {
             }
             Ok(())
         }
+        Command::Gen { .. } => unreachable!("gen runs before the runtime starts"),
         Command::Check {
             schema, includes, ..
         } => {

@@ -1,0 +1,387 @@
+//! Kotlin: one file per package (`demo/v1/DemoV1Hms.kt`, package `demo.v1`) of data classes,
+//! enum classes, typed clients (blocking and `suspend`) and service interfaces over the
+//! `io.github.hmsffi` package.
+//!
+//! A message is a data class with a default for every field (so `HelloRequest(name = "Ada")`,
+//! and a misspelt name does not compile), read from the `Map` the binding gives (`fromValue`)
+//! and turned back into one (`toValue`). Values are the binding's (`TypedJson`): `Long` for
+//! integers, narrowed to `Int`, `UInt` or `ULong` by the field; `Double`; `ByteArray`;
+//! `java.time.Instant` and `java.time.Duration`; fields with presence are nullable. Enums are
+//! enum classes travelling by name. A service is an interface whose methods default to
+//! `UNIMPLEMENTED`, registered by `register(server, impl)`. The Kotlin binding has no streams
+//! yet: streaming methods are left out, and their doc says so.
+
+use super::docs::{block, join};
+use super::model::{Field, Message, Package, Service, Shape, Type};
+use super::{camel, no_streams, pascal, unary, Output, GENERATED};
+
+pub(crate) fn generate(p: &Package) -> Vec<Output> {
+    let package = if p.name.is_empty() {
+        "root".to_string()
+    } else {
+        p.name.clone()
+    };
+    let mut out = String::new();
+    line!(out, "// {GENERATED}");
+    line!(out, "// source: {}", p.files.join(", "));
+    line!(out, "@file:Suppress(\"RedundantVisibilityModifier\")");
+    line!(out);
+    line!(out, "package {package}");
+    line!(out);
+    line!(out, "import io.github.hmsffi.CallContext");
+    line!(out, "import io.github.hmsffi.Client");
+    line!(out, "import io.github.hmsffi.Code");
+    line!(out, "import io.github.hmsffi.Server");
+    line!(out, "import io.github.hmsffi.hmsError");
+    for e in &p.enums {
+        line!(out);
+        out.push_str(&block(
+            &join(
+                &e.doc,
+                &format!("The enum {}; it travels by value name.", e.full_name),
+            ),
+            "",
+        ));
+        line!(out, "public enum class {} {{", e.name);
+        for v in &e.values {
+            out.push_str(&block(&v.doc, "    "));
+            line!(out, "    {},", v.name);
+        }
+        line!(out, "}}");
+    }
+    for m in &p.messages {
+        message(&mut out, m, p);
+    }
+    for s in &p.services {
+        client(&mut out, s);
+        service(&mut out, s);
+    }
+    let parts: Vec<String> = package.split('.').map(pascal).collect();
+    vec![Output {
+        path: format!("{}/{}Hms.kt", package.replace('.', "/"), parts.concat()),
+        content: out,
+    }]
+}
+
+fn kt_type(t: &Type) -> String {
+    match t {
+        Type::Float => "Double".into(),
+        Type::Int32 => "Int".into(),
+        Type::UInt32 => "UInt".into(),
+        Type::Int64 => "Long".into(),
+        Type::UInt64 => "ULong".into(),
+        Type::Bool => "Boolean".into(),
+        Type::String => "String".into(),
+        Type::Bytes => "ByteArray".into(),
+        Type::Enum(n) | Type::Message(n) => n.clone(),
+        Type::Timestamp => "java.time.Instant".into(),
+        Type::Duration => "java.time.Duration".into(),
+        Type::Struct | Type::Empty => "Map<*, *>".into(),
+        Type::JsonValue => "Any?".into(),
+        Type::ListValue => "List<*>".into(),
+        Type::Wrapper(t) => kt_type(t),
+    }
+}
+
+fn field_type(f: &Field) -> String {
+    match &f.shape {
+        Shape::Single { presence: true } if !matches!(f.ty, Type::JsonValue) => {
+            format!("{}?", kt_type(&f.ty))
+        }
+        Shape::Single { .. } => kt_type(&f.ty),
+        Shape::Repeated => format!("List<{}>", kt_type(&f.ty)),
+        Shape::Map(k) => format!("Map<{}, {}>", kt_type(k), kt_type(&f.ty)),
+    }
+}
+
+fn zero(f: &Field) -> String {
+    match (&f.shape, &f.ty) {
+        (Shape::Single { presence: true }, _) | (_, Type::JsonValue) => "null".into(),
+        (Shape::Repeated, _) => "emptyList()".into(),
+        (Shape::Map(_), _) => "emptyMap()".into(),
+        (_, Type::Struct | Type::Empty) => "emptyMap<String, Any?>()".into(),
+        (_, Type::Float) => "0.0".into(),
+        (_, Type::Int32) => "0".into(),
+        (_, Type::UInt32) => "0u".into(),
+        (_, Type::Int64) => "0L".into(),
+        (_, Type::UInt64) => "0uL".into(),
+        (_, Type::Bool) => "false".into(),
+        (_, Type::String) => "\"\"".into(),
+        (_, Type::Bytes) => "ByteArray(0)".into(),
+        (_, Type::Enum(n)) => format!("{n}.values()[0]"),
+        (_, Type::Message(n)) => format!("{n}()"),
+        (_, Type::Timestamp) => "java.time.Instant.EPOCH".into(),
+        (_, Type::Duration) => "java.time.Duration.ZERO".into(),
+        (_, Type::ListValue) => "emptyList<Any?>()".into(),
+        (_, Type::Wrapper(_)) => "null".into(),
+    }
+}
+
+/// An expression reading `x` (an `Any?` from the binding) as a nullable value of `t`.
+fn read(t: &Type, x: &str) -> String {
+    match t {
+        Type::Float => format!("({x} as? Number)?.toDouble()"),
+        Type::Int32 => format!("({x} as? Number)?.toInt()"),
+        Type::UInt32 => format!("({x} as? Number)?.toLong()?.toUInt()"),
+        Type::Int64 => format!("({x} as? Number)?.toLong()"),
+        Type::UInt64 => format!("({x} as? Number)?.toLong()?.toULong()"),
+        Type::Bool => format!("({x} as? Boolean)"),
+        Type::String => format!("({x} as? String)"),
+        Type::Bytes => format!("({x} as? ByteArray)"),
+        Type::Enum(n) => {
+            format!("({x} as? String)?.let {{ s -> {n}.values().firstOrNull {{ it.name == s }} }}")
+        }
+        Type::Message(n) => format!("({x} as? Map<*, *>)?.let {{ {n}.fromValue(it) }}"),
+        Type::Timestamp => format!("({x} as? java.time.Instant)"),
+        Type::Duration => format!("({x} as? java.time.Duration)"),
+        Type::Struct | Type::Empty => format!("({x} as? Map<*, *>)"),
+        Type::JsonValue => x.to_string(),
+        Type::ListValue => format!("({x} as? List<*>)"),
+        Type::Wrapper(t) => read(t, x),
+    }
+}
+
+/// An expression reading a map key (text in the binding's reply) as `t`.
+fn read_key(t: &Type) -> &'static str {
+    match t {
+        Type::Int32 => "k.toString().toInt()",
+        Type::UInt32 => "k.toString().toUInt()",
+        Type::Int64 => "k.toString().toLong()",
+        Type::UInt64 => "k.toString().toULong()",
+        Type::Bool => "k.toString().toBoolean()",
+        _ => "k.toString()",
+    }
+}
+
+/// An expression turning `x` (a non-null value of `t`) into what the binding sends.
+fn write(t: &Type, x: &str) -> String {
+    match t {
+        Type::UInt32 => format!("{x}.toLong()"),
+        Type::UInt64 => format!("java.math.BigInteger({x}.toString())"),
+        Type::Enum(_) => format!("{x}.name"),
+        Type::Message(_) => format!("{x}.toValue()"),
+        Type::Wrapper(t) => write(t, x),
+        _ => x.to_string(),
+    }
+}
+
+fn message(out: &mut String, m: &Message, _p: &Package) {
+    let n = &m.name;
+    line!(out);
+    out.push_str(&block(
+        &join(&m.doc, &format!("The message {}.", m.full_name)),
+        "",
+    ));
+    if m.fields.is_empty() {
+        line!(out, "public class {n} {{");
+    } else {
+        line!(out, "public data class {n}(");
+        for f in &m.fields {
+            let doc = f.doc_with_oneof("`");
+            out.push_str(&block(&doc, "    "));
+            line!(
+                out,
+                "    val {}: {} = {},",
+                camel(&f.name),
+                field_type(f),
+                zero(f)
+            );
+        }
+        line!(out, ") {{");
+    }
+    line!(
+        out,
+        "    /** This message as the value the binding sends (null leaves a field unset). */"
+    );
+    let entries: Vec<String> = m
+        .fields
+        .iter()
+        .map(|f| {
+            let x = camel(&f.name);
+            let value = match &f.shape {
+                Shape::Single { presence: true } if !matches!(f.ty, Type::JsonValue) => {
+                    match write(&f.ty, "it").as_str() {
+                        "it" => x.clone(),
+                        w => format!("{x}?.let {{ {w} }}"),
+                    }
+                }
+                Shape::Single { .. } => write(&f.ty, &x),
+                Shape::Repeated => format!("{x}.map {{ {} }}", write(&f.ty, "it")),
+                Shape::Map(_) => format!(
+                    "{x}.entries.associate {{ (k, v) -> k.toString() to {} }}",
+                    write(&f.ty, "v")
+                ),
+            };
+            format!("\"{}\" to {value}", f.name)
+        })
+        .collect();
+    line!(
+        out,
+        "    public fun toValue(): Map<String, Any?> = mapOf({})",
+        entries.join(", ")
+    );
+    line!(out);
+    line!(out, "    public companion object {{");
+    line!(
+        out,
+        "        /** Reads a {n} from a value the binding gives (a `Map` by field name). */"
+    );
+    let args: Vec<String> = m
+        .fields
+        .iter()
+        .map(|f| {
+            let x = format!("v[\"{}\"]", f.name);
+            let value = match &f.shape {
+                Shape::Single { presence: true } if !matches!(f.ty, Type::JsonValue) => read(&f.ty, &x),
+                Shape::Single { .. } if matches!(f.ty, Type::JsonValue) => x,
+                Shape::Single { .. } => format!("{} ?: {}", read(&f.ty, &x), zero(f)),
+                Shape::Repeated => format!("({x} as? List<*>)?.mapNotNull {{ {} }} ?: emptyList()", read(&f.ty, "it")),
+                Shape::Map(k) => format!(
+                    "({x} as? Map<*, *>)?.entries?.mapNotNull {{ (k, e) -> {}?.let {{ {} to it }} }}?.toMap() ?: emptyMap()",
+                    read(&f.ty, "e"),
+                    read_key(k)
+                ),
+            };
+            format!("            {} = {value},", camel(&f.name))
+        })
+        .collect();
+    if args.is_empty() {
+        line!(
+            out,
+            "        public fun fromValue(v: Map<*, *>): {n} = {n}().also {{ v.size }}"
+        );
+    } else {
+        line!(
+            out,
+            "        public fun fromValue(v: Map<*, *>): {n} = {n}(\n{}\n        )",
+            args.join("\n")
+        );
+    }
+    line!(out, "    }}");
+    line!(out, "}}");
+}
+
+/// `x` (a request or reply object) as the value the binding sends.
+fn to_value(t: &Type, x: &str) -> String {
+    match t {
+        Type::Message(_) => format!("{x}.toValue()"),
+        _ => x.to_string(),
+    }
+}
+
+/// The object of type `t` read from `x`, a `Map` the binding gives.
+fn from_value(t: &Type, x: &str) -> String {
+    match t {
+        Type::Message(n) => format!("{n}.fromValue({x})"),
+        _ => x.to_string(),
+    }
+}
+
+fn client(out: &mut String, s: &Service) {
+    let n = &s.name;
+    line!(out);
+    let doc = format!(
+        "Typed calls of {} over a [Client]; `timeout` and `metadata` apply to every call.",
+        s.full_name
+    );
+    out.push_str(&block(
+        &join(&join(&s.doc, &doc), &no_streams(s, "Kotlin")),
+        "",
+    ));
+    line!(out, "public class {n}Client(");
+    line!(out, "    public val client: Client,");
+    line!(out, "    public val timeout: java.time.Duration? = null,");
+    line!(
+        out,
+        "    public val metadata: Map<String, String> = emptyMap(),"
+    );
+    line!(out, ") {{");
+    for m in unary(s) {
+        let (req, rep) = (kt_type(&m.input), kt_type(&m.output));
+        let name = camel(&m.name);
+        let sent = to_value(&m.input, "request");
+        out.push_str(&block(&m.doc, "    "));
+        line!(out, "    public fun {name}(request: {req}): {rep} =");
+        line!(
+            out,
+            "        {}",
+            from_value(
+                &m.output,
+                &format!("client.call(\"{}\", {sent}, timeout, metadata)", m.path)
+            )
+        );
+        line!(out);
+        line!(
+            out,
+            "    /** [{name}] as a suspending call: cancelling the coroutine cancels the call. */"
+        );
+        line!(
+            out,
+            "    public suspend fun {name}Async(request: {req}): {rep} ="
+        );
+        line!(
+            out,
+            "        {}",
+            from_value(
+                &m.output,
+                &format!(
+                    "client.callAsync(\"{}\", {sent}, timeout, metadata)",
+                    m.path
+                )
+            )
+        );
+    }
+    line!(out, "}}");
+}
+
+fn service(out: &mut String, s: &Service) {
+    let n = &s.name;
+    line!(out);
+    let doc = format!("The server side of {}: implement the methods (the others fail with UNIMPLEMENTED) and\ncall `{n}Service.register(server, impl)`.", s.full_name);
+    out.push_str(&block(
+        &join(&join(&s.doc, &doc), &no_streams(s, "Kotlin")),
+        "",
+    ));
+    line!(out, "public interface {n}Service {{");
+    for m in unary(s) {
+        let (req, rep) = (kt_type(&m.input), kt_type(&m.output));
+        out.push_str(&block(&m.doc, "    "));
+        line!(
+            out,
+            "    public fun {}(request: {req}, ctx: CallContext): {rep} =",
+            camel(&m.name)
+        );
+        line!(
+            out,
+            "        throw hmsError(Code.UNIMPLEMENTED, \"{} is not implemented\")",
+            m.path
+        );
+        line!(out);
+    }
+    line!(out, "    public companion object {{");
+    line!(
+        out,
+        "        /** Registers every method of {} with [server], served by [impl]. */",
+        s.full_name
+    );
+    line!(
+        out,
+        "        public fun register(server: Server, impl: {n}Service) {{"
+    );
+    for m in unary(s) {
+        let call = format!(
+            "impl.{}({}, ctx)",
+            camel(&m.name),
+            from_value(&m.input, "req")
+        );
+        line!(
+            out,
+            "            server.method(\"{}\") {{ req, ctx -> {} }}",
+            m.path,
+            to_value(&m.output, &call)
+        );
+    }
+    line!(out, "        }}");
+    line!(out, "    }}");
+    line!(out, "}}");
+}

@@ -1,0 +1,391 @@
+//! Python: one module per package (`demo_v1_hms.py`) of `TypedDict`s, enums, typed clients and
+//! servicer bases over the `hms_ffi` package.
+//!
+//! Why `TypedDict`s and not classes: the binding hands handlers and callers plain `dict`s and
+//! accepts any mapping (`docs/types.md`), so a `TypedDict` types exactly what travels, costs
+//! nothing at run time and converts nothing. Each message has two: `HelloReply` is a message as
+//! received (every field present, fields with presence `Optional`, Timestamps `datetime`,
+//! enums their names), and `HelloReplyArgs` what may be sent (any subset, `enum.Enum` members
+//! or numbers for enums, RFC 3339 text for Timestamps, …). A client method takes the request as
+//! a dict or as keyword arguments (`say_hello(name="Ada")`, PEP 692); its options (`timeout`,
+//! `metadata`) belong to the client object, so no field name can clash with them.
+
+use hms_ffi_core::StreamingKind;
+
+use super::docs::{self, join};
+use super::model::{Enum, Field, Message, Method, Package, Service, Shape, Type};
+use super::{snake, Output, GENERATED};
+
+/// Python's keywords: a message with a field of one of these names uses the functional
+/// `TypedDict` form.
+const KEYWORDS: &[&str] = &[
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
+    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
+    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
+    "with", "yield",
+];
+
+pub(crate) fn generate(p: &Package) -> Vec<Output> {
+    let mut out = String::new();
+    line!(out, "# {GENERATED}");
+    line!(out, "# source: {}", p.files.join(", "));
+    line!(
+        out,
+        "\"\"\"Typed hms-ffi bindings of the protobuf package ``{}``.\"\"\"",
+        p.name
+    );
+    line!(out);
+    line!(out, "from __future__ import annotations");
+    line!(out);
+    line!(out, "import datetime");
+    line!(out, "import enum");
+    line!(out, "from typing import TYPE_CHECKING, Any, AsyncIterable, AsyncIterator, Dict, Iterable, Iterator, List, Literal, Mapping, Optional, Sequence, TypedDict, Union, cast");
+    line!(out);
+    line!(out, "import hms_ffi");
+    line!(out);
+    line!(out, "if TYPE_CHECKING:");
+    line!(out, "    from typing_extensions import Unpack");
+    line!(out);
+    line!(out);
+    line!(out, "class ProtobufEmpty(TypedDict):");
+    line!(
+        out,
+        "    \"\"\"``google.protobuf.Empty`` as received: ``{{}}``.\"\"\""
+    );
+    line!(out);
+    line!(out);
+    line!(out, "def _request(request: Optional[Mapping[str, Any]], fields: Mapping[str, Any]) -> Dict[str, Any]:");
+    line!(out, "    return {{**(request or {{}}), **fields}}");
+    for e in &p.enums {
+        enumeration(&mut out, e);
+    }
+    for m in &p.messages {
+        message(&mut out, m, false);
+        message(&mut out, m, true);
+    }
+    for s in &p.services {
+        client(&mut out, s);
+        servicer(&mut out, s, false);
+        servicer(&mut out, s, true);
+        register(&mut out, s);
+    }
+    vec![Output {
+        path: format!("{}_hms.py", p.snake()),
+        content: out,
+    }]
+}
+
+fn docstring(out: &mut String, doc: &str, indent: &str) {
+    if doc.is_empty() {
+        return;
+    }
+    let doc = doc.replace('\\', "\\\\").replace("\"\"\"", "\\\"\\\"\\\"");
+    if doc.contains('\n') {
+        line!(out, "{indent}\"\"\"{}", doc.lines().next().unwrap_or(""));
+        for l in doc.lines().skip(1) {
+            line!(out, "{indent}{l}");
+        }
+        line!(out, "{indent}\"\"\"");
+    } else {
+        line!(out, "{indent}\"\"\"{doc}\"\"\"");
+    }
+}
+
+fn enumeration(out: &mut String, e: &Enum) {
+    line!(out);
+    line!(out);
+    line!(out, "class {}(enum.Enum):", e.name);
+    docstring(out, &e.doc, "    ");
+    for v in &e.values {
+        out.push_str(&docs::lines(&v.doc, "    ", "#: "));
+        line!(out, "    {} = {}", v.name, v.number);
+    }
+    line!(out);
+    line!(out);
+    let names: Vec<String> = e.values.iter().map(|v| format!("\"{}\"", v.name)).collect();
+    line!(out, "{}Name = Literal[{}]", e.name, names.join(", "));
+    line!(
+        out,
+        "\"\"\"The names of :class:`{}`: how the binding gives its values.\"\"\"",
+        e.name
+    );
+}
+
+/// A type as received from the binding.
+fn received(t: &Type) -> String {
+    match t {
+        Type::Float => "float".into(),
+        Type::Int32 | Type::UInt32 | Type::Int64 | Type::UInt64 => "int".into(),
+        Type::Bool => "bool".into(),
+        Type::String => "str".into(),
+        Type::Bytes => "bytes".into(),
+        Type::Enum(n) => format!("{n}Name"),
+        Type::Message(n) => n.clone(),
+        Type::Timestamp => "datetime.datetime".into(),
+        Type::Duration => "datetime.timedelta".into(),
+        Type::Struct => "Dict[str, Any]".into(),
+        Type::Empty => "ProtobufEmpty".into(),
+        Type::JsonValue => "Any".into(),
+        Type::ListValue => "List[Any]".into(),
+        Type::Wrapper(t) => received(t),
+    }
+}
+
+/// A type as the binding accepts it.
+fn sent(t: &Type) -> String {
+    match t {
+        Type::Enum(n) => format!("Union[{n}, {n}Name, int]"),
+        Type::Message(n) => format!("{n}Args"),
+        Type::Timestamp => "Union[datetime.datetime, str]".into(),
+        Type::Duration => "Union[datetime.timedelta, str]".into(),
+        Type::Struct | Type::Empty => "Mapping[str, Any]".into(),
+        Type::ListValue => "Sequence[Any]".into(),
+        Type::Wrapper(t) => sent(t),
+        _ => received(t),
+    }
+}
+
+fn field_type(f: &Field, args: bool) -> String {
+    let one = if args { sent } else { received };
+    match (&f.shape, args) {
+        (Shape::Single { .. }, true) => format!("Optional[{}]", one(&f.ty)),
+        (Shape::Single { presence: true }, false) => format!("Optional[{}]", one(&f.ty)),
+        (Shape::Single { presence: false }, false) => one(&f.ty),
+        (Shape::Repeated, true) => format!("Sequence[{}]", one(&f.ty)),
+        (Shape::Repeated, false) => format!("List[{}]", one(&f.ty)),
+        (Shape::Map(k), true) => format!("Mapping[{}, {}]", one(k), one(&f.ty)),
+        (Shape::Map(k), false) => format!("Dict[{}, {}]", one(k), one(&f.ty)),
+    }
+}
+
+fn message(out: &mut String, m: &Message, args: bool) {
+    let (name, total) = if args {
+        (format!("{}Args", m.name), ", total=False")
+    } else {
+        (m.name.clone(), "")
+    };
+    let what = if args {
+        format!(
+            "What may be sent as a ``{}``: any subset of its fields (``None`` leaves one unset).",
+            m.full_name
+        )
+    } else {
+        format!("A ``{}`` as received: every field present.", m.full_name)
+    };
+    let doc = join(&m.doc, &what);
+    line!(out);
+    line!(out);
+    if m.fields.iter().any(|f| KEYWORDS.contains(&f.name.as_str())) {
+        let fields: Vec<String> = m
+            .fields
+            .iter()
+            .map(|f| format!("\"{}\": \"{}\"", f.name, field_type(f, args)))
+            .collect();
+        line!(
+            out,
+            "{name} = TypedDict(\"{name}\", {{{}}}{total})",
+            fields.join(", ")
+        );
+        line!(out, "\"\"\"{}\"\"\"", doc.replace("\"\"\"", "'''"));
+        return;
+    }
+    line!(out, "class {name}(TypedDict{total}):");
+    docstring(out, &doc, "    ");
+    for f in &m.fields {
+        let doc = f.doc_with_oneof("``");
+        if !doc.is_empty() {
+            line!(out);
+        }
+        out.push_str(&docs::lines(&doc, "    ", "#: "));
+        line!(out, "    {}: {}", f.name, field_type(f, args));
+    }
+    if m.fields.is_empty() {
+        line!(out, "    pass");
+    }
+}
+
+/// A method's request as sent and as received, and its reply as sent and as received.
+fn types(m: &Method) -> [String; 4] {
+    [
+        sent(&m.input),
+        received(&m.input),
+        sent(&m.output),
+        received(&m.output),
+    ]
+}
+
+fn client(out: &mut String, s: &Service) {
+    line!(out);
+    line!(out);
+    line!(out, "class {}Client:", s.name);
+    let doc = format!(
+        "Typed calls of ``{}`` over an :class:`hms_ffi.Client`; ``timeout`` (seconds)\nand ``metadata`` apply to every call.",
+        s.full_name
+    );
+    docstring(out, &join(&s.doc, &doc), "    ");
+    line!(out);
+    line!(out, "    def __init__(self, client: hms_ffi.Client, *, timeout: Optional[float] = None, metadata: Optional[Mapping[str, str]] = None) -> None:");
+    line!(out, "        self.client = client");
+    line!(out, "        self.timeout = timeout");
+    line!(out, "        self.metadata = metadata");
+    for m in &s.methods {
+        client_method(out, m);
+    }
+}
+
+fn client_method(out: &mut String, m: &Method) {
+    let [req, _, _, rep] = types(m);
+    let (name, path) = (snake(&m.name), &m.path);
+    let opts = "timeout=self.timeout, metadata=self.metadata";
+    let one = format!("request: Optional[{req}] = None, /, **fields: Unpack[{req}]");
+    let many = format!("requests: Iterable[{req}]");
+    let many_async = format!("requests: Union[Iterable[{req}], AsyncIterable[{req}]]");
+    // (arguments, what is sent, returns a stream of replies, a note for the doc)
+    let (args, args_async, sent, streams, note) = match m.kind {
+        StreamingKind::Unary => (&one, &one, "_request(request, fields)", false, ""),
+        StreamingKind::ServerStreaming => (
+            &one,
+            &one,
+            "_request(request, fields)",
+            true,
+            "The replies, as they come; leaving the loop early cancels the call.",
+        ),
+        StreamingKind::ClientStreaming => (
+            &many,
+            &many_async,
+            "requests",
+            false,
+            "Sends every request, then returns the one reply.",
+        ),
+        StreamingKind::Bidi => (
+            &many,
+            &many_async,
+            "requests",
+            true,
+            "Sends the requests from a thread while the replies are read.",
+        ),
+    };
+    for is_async in [false, true] {
+        let (def, suffix, args) = if is_async {
+            ("async def", "_async", args_async)
+        } else {
+            ("def", "", args)
+        };
+        let returns = match (streams, is_async) {
+            (true, false) => format!("Iterator[{rep}]"),
+            (true, true) => format!("AsyncIterator[{rep}]"),
+            (false, _) => rep.clone(),
+        };
+        line!(out);
+        line!(out, "    {def} {name}{suffix}(self, {args}) -> {returns}:");
+        docstring(
+            out,
+            &join(&m.doc, if is_async { "" } else { note }),
+            "        ",
+        );
+        let (with, each, wait, stream) = if is_async {
+            ("async with", "async for", "await ", "stream_async")
+        } else {
+            ("with", "for", "", "stream")
+        };
+        if streams {
+            line!(
+                out,
+                "        {with} self.client.{stream}(\"{path}\", {sent}, {opts}) as stream:"
+            );
+            line!(out, "            {each} reply in stream:");
+            line!(out, "                yield cast({rep}, reply)");
+        } else if m.kind == StreamingKind::Unary {
+            let call = if is_async { "call_async" } else { "call" };
+            line!(
+                out,
+                "        return cast({rep}, {wait}self.client.{call}(\"{path}\", {sent}, {opts}))"
+            );
+        } else {
+            line!(out, "        return cast({rep}, {wait}self.client.{stream}(\"{path}\", {sent}, {opts}).result())");
+        }
+    }
+}
+
+fn servicer(out: &mut String, s: &Service, is_async: bool) {
+    let class = if is_async {
+        "AsyncServicer"
+    } else {
+        "Servicer"
+    };
+    line!(out);
+    line!(out);
+    line!(out, "class {}{class}:", s.name);
+    let how = if is_async {
+        "``async def`` methods\n(``async`` generators for streams) run on the server's asyncio loop"
+    } else {
+        "plain methods\n(generators for streams) run on hms-ffi's threads"
+    };
+    let doc = format!(
+        "The server side of ``{}``: override the methods, as {how}, then\ncall :func:`register_{}`. A method left alone fails with ``UNIMPLEMENTED``.",
+        s.full_name,
+        snake(&s.name)
+    );
+    docstring(out, &join(&s.doc, &doc), "    ");
+    for m in &s.methods {
+        let [_, req, rep, _] = types(m);
+        let name = snake(&m.name);
+        let requests = if is_async {
+            format!("AsyncIterator[{req}]")
+        } else {
+            format!("Iterator[{req}]")
+        };
+        let (input, streams_out) = match m.kind {
+            StreamingKind::Unary => (req, false),
+            StreamingKind::ServerStreaming => (req, true),
+            StreamingKind::ClientStreaming => (requests, false),
+            StreamingKind::Bidi => (requests, true),
+        };
+        let output = match (streams_out, is_async) {
+            (true, true) => format!("AsyncIterator[{rep}]"),
+            (true, false) => format!("Iterator[{rep}]"),
+            (false, _) => rep,
+        };
+        let def = if is_async { "async def" } else { "def" };
+        line!(out);
+        line!(
+            out,
+            "    {def} {name}(self, request{}: {input}, ctx: hms_ffi.Context) -> {output}:",
+            if input.contains("Iterator") { "s" } else { "" }
+        );
+        docstring(out, &m.doc, "        ");
+        line!(
+            out,
+            "        raise hms_ffi.Unimplemented(\"{} is not implemented\")",
+            m.path
+        );
+        if is_async && streams_out {
+            line!(
+                out,
+                "        yield  # an async generator, as the binding expects of a streaming method"
+            );
+        }
+    }
+}
+
+fn register(out: &mut String, s: &Service) {
+    line!(out);
+    line!(out);
+    line!(out, "def register_{}(server: hms_ffi.Server, servicer: Union[{}Servicer, {}AsyncServicer]) -> None:", snake(&s.name), s.name, s.name);
+    docstring(
+        out,
+        &format!(
+            "Registers every method of ``{}`` with ``server``, served by ``servicer``.",
+            s.full_name
+        ),
+        "    ",
+    );
+    for m in &s.methods {
+        line!(
+            out,
+            "    server.add_method(\"{}\", servicer.{})",
+            m.path,
+            snake(&m.name)
+        );
+    }
+}

@@ -1,0 +1,333 @@
+//! Ruby: one file per package (`demo_v1_hms.rb`, modules `Demo::V1`) of message classes, enum
+//! modules, typed clients and service bases over the `hms_ffi` gem, with RBS signatures beside
+//! it (`demo_v1_hms.rbs`, checked by `rbs validate`).
+//!
+//! A message is a class with keyword arguments and accessors, built from the reply Hash the
+//! binding gives (`from_h`) and turned back into one (`to_h`), so a misspelt field is an
+//! `ArgumentError` at once (and an RBS error for a type checker), not a dropped key. Fields
+//! without presence default to their zero value; fields with presence are `nil` when unset.
+//! Values are the binding's (`docs/types.md`): Integer, Float, String (binary for bytes), enum
+//! names as Strings (each enum is a module of name constants), `Time`, `Rational` seconds for
+//! Durations. The gem has no RBS of its own yet, so its objects are `untyped` in the signatures.
+//! The Ruby binding has no streams yet: streaming methods are left out, and their doc says so.
+
+use super::docs;
+use super::docs::join;
+use super::model::{Field, Message, Package, Service, Shape, Type};
+use super::{no_streams, pascal, snake, unary, Output, GENERATED};
+
+pub(crate) fn generate(p: &Package) -> Vec<Output> {
+    let modules: Vec<String> = p
+        .name
+        .split('.')
+        .filter(|s| !s.is_empty())
+        .map(pascal)
+        .collect();
+    let modules = if modules.is_empty() {
+        vec!["Root".to_string()]
+    } else {
+        modules
+    };
+    let (mut rb, mut rbs) = (String::new(), String::new());
+    line!(rb, "# frozen_string_literal: true");
+    line!(rb, "# {GENERATED}");
+    line!(rb, "# source: {}", p.files.join(", "));
+    line!(rb);
+    line!(rb, "require \"hms_ffi\"");
+    line!(rbs, "# {GENERATED}");
+    for (depth, m) in modules.iter().enumerate() {
+        let pad = "  ".repeat(depth);
+        line!(rb, "{pad}module {m}");
+        line!(rbs, "{pad}module {m}");
+    }
+    let pad = "  ".repeat(modules.len());
+    for e in &p.enums {
+        let doc = join(
+            &e.doc,
+            &format!(
+                "The names of the enum {} (how the binding gives enums).",
+                e.full_name
+            ),
+        );
+        line!(rb);
+        rb.push_str(&docs::lines(&doc, &pad, "# "));
+        line!(rb, "{pad}module {}", e.name);
+        line!(rbs, "{pad}module {}", e.name);
+        for v in &e.values {
+            rb.push_str(&docs::lines(&v.doc, &format!("{pad}  "), "# "));
+            line!(rb, "{pad}  {} = \"{}\"", v.name, v.name);
+            line!(rbs, "{pad}  {}: String", v.name);
+        }
+        line!(rb, "{pad}end");
+        line!(rbs, "{pad}end");
+    }
+    for m in &p.messages {
+        message(&mut rb, &mut rbs, m, p, &pad);
+    }
+    for s in &p.services {
+        client(&mut rb, &mut rbs, s, &pad);
+        service(&mut rb, &mut rbs, s, &pad);
+    }
+    for depth in (0..modules.len()).rev() {
+        line!(rb, "{}end", "  ".repeat(depth));
+        line!(rbs, "{}end", "  ".repeat(depth));
+    }
+    let name = format!("{}_hms", p.snake());
+    vec![
+        Output {
+            path: format!("{name}.rb"),
+            content: rb,
+        },
+        Output {
+            path: format!("{name}.rbs"),
+            content: rbs,
+        },
+    ]
+}
+
+/// The RBS type of one value.
+fn rbs_type(t: &Type) -> String {
+    match t {
+        Type::Float => "Float".into(),
+        Type::Int32 | Type::UInt32 | Type::Int64 | Type::UInt64 => "Integer".into(),
+        Type::Bool => "bool".into(),
+        Type::String | Type::Bytes | Type::Enum(_) => "String".into(),
+        Type::Message(n) => n.clone(),
+        Type::Timestamp => "Time".into(),
+        Type::Duration => "Rational".into(),
+        Type::Struct | Type::Empty => "Hash[Symbol, untyped]".into(),
+        Type::JsonValue => "untyped".into(),
+        Type::ListValue => "Array[untyped]".into(),
+        Type::Wrapper(t) => rbs_type(t),
+    }
+}
+
+fn field_rbs(f: &Field) -> String {
+    match &f.shape {
+        Shape::Single { presence: true } => format!("{}?", rbs_type(&f.ty)),
+        Shape::Single { presence: false } => rbs_type(&f.ty),
+        Shape::Repeated => format!("Array[{}]", rbs_type(&f.ty)),
+        Shape::Map(k) => format!("Hash[{}, {}]", rbs_type(k), rbs_type(&f.ty)),
+    }
+}
+
+/// The zero value of a field without presence.
+fn zero(f: &Field, p: &Package) -> String {
+    match (&f.shape, &f.ty) {
+        (Shape::Single { presence: true }, _) => "nil".into(),
+        (Shape::Repeated, _) => "[]".into(),
+        (Shape::Map(_), _) => "{}".into(),
+        (_, Type::Float) => "0.0".into(),
+        (_, Type::Bool) => "false".into(),
+        (_, Type::String) => "\"\"".into(),
+        (_, Type::Bytes) => "\"\".b".into(),
+        (_, Type::Enum(n)) => p.enum_zero(n).map_or("\"\"".into(), |v| format!("\"{v}\"")),
+        _ => "0".into(),
+    }
+}
+
+fn message(rb: &mut String, rbs: &mut String, m: &Message, p: &Package, pad: &str) {
+    let n = &m.name;
+    line!(rb);
+    rb.push_str(&docs::lines(
+        &join(&m.doc, &format!("The message {}.", m.full_name)),
+        pad,
+        "# ",
+    ));
+    line!(rb, "{pad}class {n}");
+    line!(rbs, "{pad}class {n}");
+    let names: Vec<String> = m.fields.iter().map(|f| format!(":{}", f.name)).collect();
+    if !names.is_empty() {
+        line!(rb, "{pad}  attr_accessor {}", names.join(", "));
+        line!(rb);
+    }
+    for f in &m.fields {
+        let doc = f.doc_with_oneof("");
+        rbs.push_str(&docs::lines(&doc, &format!("{pad}  "), "# "));
+        line!(rbs, "{pad}  attr_accessor {}: {}", f.name, field_rbs(f));
+    }
+    let params: Vec<String> = m
+        .fields
+        .iter()
+        .map(|f| format!("{}: {}", f.name, zero(f, p)))
+        .collect();
+    line!(rb, "{pad}  def initialize({})", params.join(", "));
+    for f in &m.fields {
+        line!(rb, "{pad}    @{0} = {0}", f.name);
+    }
+    line!(rb, "{pad}  end");
+    line!(rb);
+    line!(
+        rb,
+        "{pad}  # A {n} from a Hash with Symbol keys, as the binding gives a reply."
+    );
+    line!(rb, "{pad}  def self.from_h(h)");
+    let args: Vec<String> = m
+        .fields
+        .iter()
+        .map(|f| {
+            let get = format!("h.fetch(:{}, {})", f.name, zero(f, p));
+            let value = match (&f.shape, &f.ty) {
+                (Shape::Single { .. }, Type::Message(t)) => {
+                    format!("h[:{}]&.then {{ |v| {t}.from_h(v) }}", f.name)
+                }
+                (Shape::Repeated, Type::Message(t)) => format!("{get}.map {{ |v| {t}.from_h(v) }}"),
+                (Shape::Map(_), Type::Message(t)) => {
+                    format!("{get}.transform_values {{ |v| {t}.from_h(v) }}")
+                }
+                _ => get,
+            };
+            format!("{}: {value}", f.name)
+        })
+        .collect();
+    line!(rb, "{pad}    new({})", args.join(", "));
+    line!(rb, "{pad}  end");
+    line!(rb);
+    line!(
+        rb,
+        "{pad}  # This message as a Hash the binding sends (nil leaves a field unset)."
+    );
+    line!(rb, "{pad}  def to_h");
+    let entries: Vec<String> = m
+        .fields
+        .iter()
+        .map(|f| {
+            let value = match (&f.shape, &f.ty) {
+                (Shape::Single { .. }, Type::Message(_)) => format!("@{}&.to_h", f.name),
+                (Shape::Repeated, Type::Message(_)) => format!("@{}.map(&:to_h)", f.name),
+                (Shape::Map(_), Type::Message(_)) => {
+                    format!("@{}.transform_values(&:to_h)", f.name)
+                }
+                _ => format!("@{}", f.name),
+            };
+            format!("{}: {value}", f.name)
+        })
+        .collect();
+    line!(rb, "{pad}    {{ {} }}", entries.join(", "));
+    line!(rb, "{pad}  end");
+    line!(rb);
+    line!(rb, "{pad}  def ==(other)");
+    line!(rb, "{pad}    other.is_a?({n}) && other.to_h == to_h");
+    line!(rb, "{pad}  end");
+    line!(rb, "{pad}end");
+    let params: Vec<String> = m
+        .fields
+        .iter()
+        .map(|f| format!("?{}: {}", f.name, field_rbs(f)))
+        .collect();
+    line!(
+        rbs,
+        "{pad}  def initialize: ({}) -> void",
+        params.join(", ")
+    );
+    line!(
+        rbs,
+        "{pad}  def self.from_h: (Hash[Symbol, untyped] h) -> {n}"
+    );
+    line!(rbs, "{pad}  def to_h: () -> Hash[Symbol, untyped]");
+    line!(rbs, "{pad}  def ==: (untyped other) -> bool");
+    line!(rbs, "{pad}end");
+}
+
+/// The Ruby class a method's request or reply is read into, and how.
+fn read(t: &Type, value: &str) -> String {
+    match t {
+        Type::Message(n) => format!("{n}.from_h({value})"),
+        _ => value.to_string(),
+    }
+}
+
+fn client(rb: &mut String, rbs: &mut String, s: &Service, pad: &str) {
+    let n = &s.name;
+    let doc = format!("Typed calls of {} over an HmsFfi::Client; `timeout` (seconds) and `metadata`\napply to every call.", s.full_name);
+    line!(rb);
+    rb.push_str(&docs::lines(
+        &join(&join(&s.doc, &doc), &no_streams(s, "Ruby")),
+        pad,
+        "# ",
+    ));
+    line!(rb, "{pad}class {n}Client");
+    line!(rb, "{pad}  attr_reader :client");
+    line!(rb);
+    line!(
+        rb,
+        "{pad}  def initialize(client, timeout: nil, metadata: {{}})"
+    );
+    line!(rb, "{pad}    @client = client");
+    line!(rb, "{pad}    @timeout = timeout");
+    line!(rb, "{pad}    @metadata = metadata");
+    line!(rb, "{pad}  end");
+    line!(rbs, "{pad}class {n}Client");
+    line!(rbs, "{pad}  attr_reader client: untyped");
+    line!(rbs, "{pad}  def initialize: (untyped client, ?timeout: Numeric?, ?metadata: Hash[String, String]) -> void");
+    for m in unary(s) {
+        let name = snake(&m.name);
+        let (req, rep) = (rbs_type(&m.input), rbs_type(&m.output));
+        line!(rb);
+        rb.push_str(&docs::lines(&m.doc, &format!("{pad}  "), "# "));
+        line!(rb, "{pad}  def {name}(request = nil, **fields)");
+        let build = match &m.input {
+            Type::Message(t) => format!("(request || {t}.new(**fields)).to_h"),
+            _ => "request || fields".to_string(),
+        };
+        line!(rb, "{pad}    reply = @client.call(\"{}\", {build}, timeout: @timeout, metadata: @metadata)", m.path);
+        line!(rb, "{pad}    {}", read(&m.output, "reply"));
+        line!(rb, "{pad}  end");
+        line!(
+            rbs,
+            "{pad}  def {name}: (?{req}? request, **untyped fields) -> {rep}"
+        );
+    }
+    line!(rb, "{pad}end");
+    line!(rbs, "{pad}end");
+}
+
+fn service(rb: &mut String, rbs: &mut String, s: &Service, pad: &str) {
+    let n = &s.name;
+    let doc = format!("The server side of {}: subclass it, override the methods and call\n`{n}Service.register(server, impl)`. A method left alone fails with UNIMPLEMENTED.", s.full_name);
+    line!(rb);
+    rb.push_str(&docs::lines(&join(&doc, &no_streams(s, "Ruby")), pad, "# "));
+    line!(rb, "{pad}class {n}Service");
+    line!(rbs, "{pad}class {n}Service");
+    line!(
+        rb,
+        "{pad}  # Registers every method of {} with `server`, served by `impl`.",
+        s.full_name
+    );
+    line!(rb, "{pad}  def self.register(server, impl)");
+    for m in unary(s) {
+        line!(
+            rb,
+            "{pad}    server.method(\"{}\") {{ |req, ctx| impl.{}({}, ctx).to_h }}",
+            m.path,
+            snake(&m.name),
+            read(&m.input, "req")
+        );
+    }
+    line!(rb, "{pad}    server");
+    line!(rb, "{pad}  end");
+    line!(
+        rbs,
+        "{pad}  def self.register: (untyped server, {n}Service impl) -> untyped"
+    );
+    for m in unary(s) {
+        line!(rb);
+        rb.push_str(&docs::lines(&m.doc, &format!("{pad}  "), "# "));
+        line!(rb, "{pad}  def {}(_request, _ctx)", snake(&m.name));
+        line!(
+            rb,
+            "{pad}    raise HmsFfi::Unimplemented, \"{} is not implemented\"",
+            m.path
+        );
+        line!(rb, "{pad}  end");
+        line!(
+            rbs,
+            "{pad}  def {}: ({} request, untyped ctx) -> ({} | Hash[Symbol, untyped])",
+            snake(&m.name),
+            rbs_type(&m.input),
+            rbs_type(&m.output)
+        );
+    }
+    line!(rb, "{pad}end");
+    line!(rbs, "{pad}end");
+}

@@ -1,0 +1,239 @@
+//! TypeScript: one module per package (`demo_v1_hms.ts`) of interfaces, enums, typed clients
+//! and service interfaces over the `hms-ffi` npm package.
+//!
+//! Types follow `node/index.d.ts` and the CBOR reader of `node/lib/cbor.js`: a message as
+//! received (`HelloReply`) has every field, 64-bit integers as `bigint` (the binding's default
+//! `int64: 'bigint'`), bytes as `Buffer`, Timestamps as the binding's `Timestamp` (a `Date`),
+//! Durations as its `Duration`, maps as plain objects with text keys, and `null` for an unset
+//! field with presence. What may be sent (`HelloReplyInit`, like the DOM's `RequestInit`) is
+//! any subset, with `number` for 64-bit integers, any `Uint8Array`, any `Date` or RFC 3339 text.
+//! An enum is a `const` object plus the union of its names (`Color.COLOR_RED` and
+//! `'COLOR_RED'` are both a `Color`), because the binding gives names, not numbers. The Node
+//! binding has no streams yet: streaming methods are left out of clients and services, and
+//! their doc says so.
+
+use super::docs::block;
+use super::docs::join;
+use super::model::{Enum, Field, Message, Package, Service, Shape, Type};
+use super::{camel, no_streams, unary, Output, GENERATED};
+
+pub(crate) fn generate(p: &Package) -> Vec<Output> {
+    let mut out = String::new();
+    line!(out, "// {GENERATED}");
+    line!(out, "// source: {}", p.files.join(", "));
+    line!(
+        out,
+        "/** Typed hms-ffi bindings of the protobuf package `{}`. */",
+        p.name
+    );
+    line!(out);
+    line!(out, "import type {{ CallOptions, Client, Context, Duration, Server, Timestamp }} from 'hms-ffi'");
+    for e in &p.enums {
+        enumeration(&mut out, e);
+    }
+    for m in &p.messages {
+        message(&mut out, m, false);
+        message(&mut out, m, true);
+    }
+    for s in &p.services {
+        client(&mut out, s);
+        service(&mut out, s);
+    }
+    vec![Output {
+        path: format!("{}_hms.ts", p.snake()),
+        content: out,
+    }]
+}
+
+fn enumeration(out: &mut String, e: &Enum) {
+    line!(out);
+    out.push_str(&block(&e.doc, ""));
+    line!(out, "export const {} = {{", e.name);
+    for v in &e.values {
+        out.push_str(&block(&v.doc, "  "));
+        line!(out, "  {}: '{}',", v.name, v.name);
+    }
+    line!(out, "}} as const");
+    line!(
+        out,
+        "/** A value of `{}`, by name (how the binding gives enums). */",
+        e.full_name
+    );
+    line!(
+        out,
+        "export type {0} = typeof {0}[keyof typeof {0}]",
+        e.name
+    );
+}
+
+/// A type as received from the binding.
+fn received(t: &Type) -> String {
+    match t {
+        Type::Float | Type::Int32 | Type::UInt32 => "number".into(),
+        Type::Int64 | Type::UInt64 => "bigint".into(),
+        Type::Bool => "boolean".into(),
+        Type::String => "string".into(),
+        Type::Bytes => "Buffer".into(),
+        Type::Enum(n) | Type::Message(n) => n.clone(),
+        Type::Timestamp => "Timestamp".into(),
+        Type::Duration => "Duration".into(),
+        Type::Struct => "Record<string, unknown>".into(),
+        Type::Empty => "Record<string, never>".into(),
+        Type::JsonValue => "unknown".into(),
+        Type::ListValue => "unknown[]".into(),
+        Type::Wrapper(t) => received(t),
+    }
+}
+
+/// A type as the binding accepts it.
+fn sent(t: &Type) -> String {
+    match t {
+        Type::Int64 | Type::UInt64 => "bigint | number".into(),
+        Type::Bytes => "Uint8Array".into(),
+        Type::Enum(n) => format!("{n} | number"),
+        Type::Message(n) => format!("{n}Init"),
+        Type::Timestamp => "Date | string".into(),
+        Type::Duration => "Duration | string".into(),
+        Type::Empty => "Record<string, never>".into(),
+        Type::Wrapper(t) => sent(t),
+        _ => received(t),
+    }
+}
+
+fn field_type(f: &Field, init: bool) -> String {
+    let one = |t: &Type| {
+        let s = if init { sent(t) } else { received(t) };
+        if s.contains(' ') {
+            format!("({s})")
+        } else {
+            s
+        }
+    };
+    match &f.shape {
+        Shape::Single { presence } => {
+            let s = if init { sent(&f.ty) } else { received(&f.ty) };
+            if *presence || init {
+                format!("{s} | null")
+            } else {
+                s
+            }
+        }
+        Shape::Repeated => format!("{}[]", one(&f.ty)),
+        Shape::Map(k) if init => format!(
+            "{{ [key: string]: {} }} | Map<{}, {}>",
+            one(&f.ty),
+            one(k),
+            one(&f.ty)
+        ),
+        Shape::Map(_) => format!("{{ [key: string]: {} }}", one(&f.ty)),
+    }
+}
+
+fn message(out: &mut String, m: &Message, init: bool) {
+    let (name, what) = if init {
+        (
+            format!("{}Init", m.name),
+            format!(
+                "What may be sent as a `{}`: any subset of its fields (`null` leaves one unset).",
+                m.full_name
+            ),
+        )
+    } else {
+        (
+            m.name.clone(),
+            format!("A `{}` as received: every field present.", m.full_name),
+        )
+    };
+    line!(out);
+    out.push_str(&block(&join(&m.doc, &what), ""));
+    line!(out, "export interface {name} {{");
+    for f in &m.fields {
+        let doc = f.doc_with_oneof("`");
+        out.push_str(&block(&doc, "  "));
+        let optional = if init { "?" } else { "" };
+        line!(out, "  {}{optional}: {}", f.name, field_type(f, init));
+    }
+    line!(out, "}}");
+}
+
+fn client(out: &mut String, s: &Service) {
+    line!(out);
+    let doc = format!(
+        "Typed calls of `{}` over a `Client`; `options` apply to every call, and a call's own\noptions override them.",
+        s.full_name
+    );
+    out.push_str(&block(
+        &join(&join(&s.doc, &doc), &no_streams(s, "Node")),
+        "",
+    ));
+    line!(out, "export class {}Client {{", s.name);
+    line!(
+        out,
+        "  constructor (readonly client: Client, readonly options: CallOptions = {{}}) {{}}"
+    );
+    for m in unary(s) {
+        line!(out);
+        out.push_str(&block(&m.doc, "  "));
+        line!(
+            out,
+            "  {} (request: {}, options?: CallOptions): Promise<{}> {{",
+            camel(&m.name),
+            sent(&m.input),
+            received(&m.output)
+        );
+        line!(
+            out,
+            "    return this.client.call<{}>('{}', request, {{ ...this.options, ...options }})",
+            received(&m.output),
+            m.path
+        );
+        line!(out, "  }}");
+    }
+    line!(out, "}}");
+}
+
+fn service(out: &mut String, s: &Service) {
+    line!(out);
+    let doc = format!(
+        "The server side of `{}`: implement it (a class or an object literal) and pass it to\n`register{}`. A method may return its reply or a Promise of it.",
+        s.full_name, s.name
+    );
+    out.push_str(&block(
+        &join(&join(&s.doc, &doc), &no_streams(s, "Node")),
+        "",
+    ));
+    line!(out, "export interface {}Service {{", s.name);
+    for m in unary(s) {
+        out.push_str(&block(&m.doc, "  "));
+        let rep = sent(&m.output);
+        line!(
+            out,
+            "  {} (request: {}, ctx: Context): {rep} | Promise<{rep}>",
+            camel(&m.name),
+            received(&m.input)
+        );
+    }
+    line!(out, "}}");
+    line!(out);
+    line!(
+        out,
+        "/** Registers every method of `{}` with `server`, served by `impl`. */",
+        s.full_name
+    );
+    line!(
+        out,
+        "export function register{0} (server: Server, impl: {0}Service): Server {{",
+        s.name
+    );
+    line!(out, "  return server");
+    for m in unary(s) {
+        line!(
+            out,
+            "    .method('{}', (request: {}, ctx: Context) => impl.{}(request, ctx))",
+            m.path,
+            received(&m.input),
+            camel(&m.name)
+        );
+    }
+    line!(out, "}}");
+}

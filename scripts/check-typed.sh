@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Checks the generated typed bindings (gen/) and the typed examples (examples/typed/) the way
+# each language checks real code, then runs the examples across languages.
+#
+#   1. strict checkers: mypy --strict (Python), tsc --strict (TypeScript), gofmt + go vet +
+#      go build (Go), rbs validate (Ruby), php -l (PHP), the Kotlin compiler with warnings as
+#      errors (its jars from the Maven repository `make kotlin-install` fills); the Rust module is
+#      compiled and linted as the cli crate's example `typed_greeter` (`make build`, clippy);
+#   2. a misspelt method, request field and reply field in the Python, TypeScript and Go
+#      examples each FAIL their checker, with the checker's own message;
+#   3. each typed example serves demo.v1.Greeter on a unix socket and the typed client of every
+#      language calls every server: Python, TypeScript, Go, Rust, Ruby, PHP and Kotlin.
+#
+# Every process runs under `timeout`. Tools and packages come from the project's own installs
+# (`make test-gen` builds them first): PY (a python with hms_ffi and mypy), TSC, NODE_APP (where
+# `hms-ffi` is npm-installed), GO, RUST_EXAMPLE, ruby with the hms_ffi gem (GEM_HOME), PHP_EXT,
+# KOTLIN_CLASSES and KOTLIN_LIB. Python, TypeScript and Go are required; a language whose
+# package is not built is skipped, and the script says so.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${PY:-target/py-venv/bin/python}"
+TSC="${TSC:-node/node_modules/.bin/tsc}"
+NODE_APP="${NODE_APP:-target/node-app}"
+GO="${GO:-go}"
+PHP="${PHP:-php}"
+PHP_EXT="${PHP_EXT:-target/php/hms_ffi.so}"
+RUST_EXAMPLE="${RUST_EXAMPLE:-${CARGO_TARGET_DIR:-target}/debug/examples/typed_greeter}"
+KOTLIN_CLASSES="${KOTLIN_CLASSES:-kotlin/target/classes}"
+KOTLIN_LIB="${KOTLIN_LIB:-target/debug}"
+M2="${M2:-$HOME/.m2/repository}"
+T="${CHECK_TIMEOUT:-300}"
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "check-typed: $*" >&2; exit 1; }
+
+mypy_check() { MYPY_CACHE_DIR="$work/mypy-cache" MYPYPATH=py/python:gen/python timeout "$T" "$PY" -m mypy --strict --no-incremental --python-version 3.11 "$@"; }
+tsc_check() { timeout "$T" "$TSC" -p "$1"; }
+go_check() { (cd "$1" && timeout "$T" "$GO" vet ./... && timeout "$T" "$GO" build -o /dev/null ./...); }
+
+echo "== strict checkers"
+mypy_check gen/python examples/typed/python/greeter_typed.py
+tsc_check examples/typed/typescript
+unformatted="$(timeout "$T" gofmt -l gen/go examples/typed/go)"
+[ -z "$unformatted" ] || fail "gofmt would change: $unformatted"
+go_check gen/go
+go_check examples/typed/go
+# rbs ships with Ruby 3.x as a bundled gem (no binstub on Debian's PATH).
+timeout "$T" env -u GEM_HOME -u GEM_PATH ruby -e 'load Gem.bin_path("rbs", "rbs")' -- -I gen/ruby validate >/dev/null
+echo "rbs validate: gen/ruby/*.rbs"
+for f in gen/ruby/*.rb examples/typed/ruby/*.rb; do timeout "$T" ruby -c "$f" >/dev/null; done
+for f in gen/php/*.php examples/typed/php/*.php; do timeout "$T" "$PHP" -l "$f" >/dev/null; done
+echo "php -l: gen/php/*.php"
+# kotlinc: the compiler the Kotlin package's Maven build fetched, run from its jars.
+kjar() { ls "$M2"/org/jetbrains/$1 2>/dev/null | sort -V | tail -1; }
+kotlin_cp=""
+KOTLIN_CLASSPATH="${KOTLIN_CLASSPATH:-kotlin/target/classpath.txt}"
+if [ -f "$KOTLIN_CLASSPATH" ] && [ -d "$KOTLIN_CLASSES" ] && [ -n "$(kjar 'kotlin/kotlin-compiler-embeddable/*/*.jar')" ]; then
+  kc="$(kjar 'kotlin/kotlin-compiler-embeddable/*/*.jar'):$(kjar 'kotlin/kotlin-stdlib/*/kotlin-stdlib-[0-9]*[0-9].jar'):$(kjar 'kotlin/kotlin-script-runtime/*/*.jar'):$(kjar 'kotlin/kotlin-daemon-embeddable/*/*.jar'):$(kjar 'kotlin/kotlin-reflect/*/kotlin-reflect-[0-9]*[0-9].jar'):$(kjar 'annotations/13.0/*.jar'):$(kjar 'kotlinx/kotlinx-coroutines-core-jvm/*/*[0-9].jar')"
+  kotlin_cp="$KOTLIN_CLASSES:$(kjar 'kotlin/kotlin-stdlib/*/kotlin-stdlib-[0-9]*[0-9].jar'):$(cat "$KOTLIN_CLASSPATH")"
+  timeout "$T" java -cp "$kc" org.jetbrains.kotlin.cli.jvm.K2JVMCompiler -Werror -no-stdlib -no-reflect \
+    -classpath "$kotlin_cp" -d "$work/kotlin" $(find gen/kotlin -name '*.kt') examples/typed/kotlin/*.kt
+  echo "kotlinc -Werror: gen/kotlin, examples/typed/kotlin"
+else
+  echo "Kotlin skipped: run make kotlin-install (kotlin/target/classes, the compiler in $M2)"
+fi
+
+echo "== a misspelt method or field fails the checker"
+# mutate LANG FILE FROM TO EXPECTED: the example with FROM replaced by TO must fail its checker
+# with a message containing EXPECTED.
+mutate() {
+  local lang=$1 file=$2 from=$3 to=$4 expected=$5 copy out
+  grep -qF -- "$from" "$file" || fail "$file has no '$from' to misspell"
+  copy="$work/$lang"
+  rm -rf "$copy"
+  case $lang in
+    python) mkdir -p "$copy"; cp "$file" "$copy/";;
+    typescript) mkdir -p "$copy/examples/typed"; cp -r examples/typed/typescript "$copy/examples/typed/"
+      ln -s "$PWD/gen" "$copy/gen"; ln -s "$PWD/node" "$copy/node";;
+    go) mkdir -p "$copy/examples/typed"; cp -r examples/typed/go "$copy/examples/typed/"
+      ln -s "$PWD/gen" "$copy/gen"; ln -s "$PWD/go" "$copy/go";;
+  esac
+  local target="$copy/${file#examples/typed/$lang/}"
+  [ "$lang" = python ] || target="$copy/$file"
+  FROM="$from" TO="$to" timeout "$T" "$PY" -c 'import os, sys; p = sys.argv[1]; s = open(p).read(); open(p, "w").write(s.replace(os.environ["FROM"], os.environ["TO"], 1))' "$target"
+  case $lang in
+    python) out=$(mypy_check "$target" 2>&1) && fail "mypy accepted $to";;
+    typescript) out=$(tsc_check "$copy/examples/typed/typescript" 2>&1) && fail "tsc accepted $to";;
+    go) out=$(go_check "$copy/examples/typed/go" 2>&1) && fail "go vet accepted $to";;
+  esac
+  grep -qF -- "$expected" <<<"$out" || fail "$lang: '$to' failed without '$expected': $out"
+  echo "$lang: '$to' fails: $expected"
+}
+py=examples/typed/python/greeter_typed.py
+mutate python $py 'greeter.say_hello(' 'greeter.say_helo(' '"GreeterClient" has no attribute "say_helo"'
+mutate python $py 'say_hello(name="Ada")' 'say_hello(nmae="Ada")' 'Unexpected keyword argument "nmae"'
+mutate python $py 'reply["message"]' 'reply["mesage"]' 'TypedDict "HelloReply" has no key "mesage"'
+mutate python $py "request['name']} from" "request['nmae']} from" 'TypedDict "HelloRequest" has no key "nmae"'
+ts=examples/typed/typescript/greeter_typed.ts
+mutate typescript $ts 'greeter.sayHello(' 'greeter.sayHelo(' "Property 'sayHelo' does not exist"
+mutate typescript $ts "sayHello({ name: 'Ada' })" "sayHello({ nmae: 'Ada' })" "'nmae' does not exist in type 'HelloRequestInit'"
+mutate typescript $ts 'reply.message' 'reply.mesage' "Property 'mesage' does not exist on type 'HelloReply'"
+mutate typescript $ts '  sayHello (request' '  sayHelo (request' "Property 'sayHello' is missing"
+gomain=examples/typed/go/main.go
+mutate go $gomain '.SayHello(ctx, &demov1' '.SayHelo(ctx, &demov1' 'has no field or method SayHelo'
+mutate go $gomain 'HelloRequest{Name: "Ada"}' 'HelloRequest{Nmae: "Ada"}' 'unknown field Nmae in struct literal'
+mutate go $gomain 'reply.Message)' 'reply.Mesage)' 'reply.Mesage undefined'
+
+echo "== typed examples across languages"
+go_bin="$work/go-greeter"
+(cd examples/typed/go && timeout "$T" "$GO" build -o "$go_bin" .)
+js=target/typed/typescript/examples/typed/typescript/greeter_typed.js
+[ -f "$js" ] || fail "$js is missing: tsc did not emit it"
+run_python() { PYTHONPATH=gen/python timeout 30 "$PY" examples/typed/python/greeter_typed.py "$@"; }
+run_typescript() { NODE_PATH="$NODE_APP/node_modules" timeout 30 node "$js" "$@"; }
+run_go() { timeout 30 "$go_bin" "$@"; }
+run_rust() { timeout 30 "$RUST_EXAMPLE" "$@"; }
+run_ruby() { timeout 30 ruby -Igen/ruby examples/typed/ruby/greeter_typed.rb "$@"; }
+run_php() { timeout 30 "$PHP" -d extension="$PHP_EXT" examples/typed/php/greeter_typed.php "$@"; }
+run_kotlin() { timeout 30 java -Djna.library.path="$KOTLIN_LIB" -cp "$work/kotlin:$kotlin_cp" demo.typed.GreeterTypedKt "$@"; }
+langs=(python typescript go)
+if [ -x "$RUST_EXAMPLE" ]; then langs+=(rust); else echo "Rust skipped: $RUST_EXAMPLE is not built (make build)"; fi
+if timeout 30 ruby -e 'require "hms_ffi"' 2>/dev/null; then langs+=(ruby); else echo "Ruby skipped: the hms_ffi gem is not installed (make ruby-install)"; fi
+if [ -f "$PHP_EXT" ]; then langs+=(php); else echo "PHP skipped: $PHP_EXT is not built (make php-ext)"; fi
+if [ -n "$kotlin_cp" ]; then langs+=(kotlin); fi
+# serve LANG: starts LANG's typed server on a fresh socket and waits (20 s at most) for it.
+serve() {
+  sock="$work/$1.sock"
+  "run_$1" serve "unix://$sock" >"$work/$1.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 200); do [ -S "$sock" ] && return 0; sleep 0.1; done
+  fail "the $1 server did not listen: $(cat "$work/$1.log")"
+}
+declare -A greets=([python]=Python [typescript]=TypeScript [go]=Go [rust]=Rust [ruby]=Ruby [php]=PHP [kotlin]=Kotlin)
+# expect CLIENT SERVER: CLIENT's typed call of SERVER's typed server prints SERVER's greeting.
+expect() {
+  local got want="Hello Ada from ${greets[$2]}"
+  got=$("run_$1" call "unix://$work/$2.sock" 2>&1) || fail "$1 -> $2 failed: $got"
+  grep -qxF "$want" <<<"$got" || fail "$1 -> $2 printed '$got', not '$want'"
+}
+for server in "${langs[@]}"; do serve "$server"; done
+for client in "${langs[@]}"; do
+  for server in "${langs[@]}"; do expect "$client" "$server"; done
+  echo "$client -> ${langs[*]}: each server's greeting"
+done
+echo "typed bindings: every check passed (${langs[*]})"
