@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use crate::context::{entries, CallOptions, MetadataEntry};
 use crate::error::HmsResult;
-use crate::ocore::{self, mapping::notation};
+use crate::ocore::{self, mapping::notation, StreamCall};
 use crate::runtime::on_runtime;
+use crate::stream::ClientStream;
 
 /// A reply with the response headers and trailers the handler set.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -144,6 +145,30 @@ impl Client {
         })
         .await?;
         Ok(reply.to_vec())
+    }
+
+    /// Opens a streaming call of any kind (blocking until the connection is ready); the
+    /// options' timeout bounds the whole stream and their token cancels it.
+    pub fn open_stream(
+        &self,
+        method: String,
+        options: CallOptions,
+    ) -> HmsResult<Arc<ClientStream>> {
+        let call = StreamCall::open_blocking(&self.0, &method, &options.into())?;
+        Ok(Arc::new(ClientStream(Arc::new(call))))
+    }
+
+    /// [`open_stream`](Client::open_stream) without blocking.
+    pub async fn open_stream_async(
+        &self,
+        method: String,
+        options: CallOptions,
+    ) -> HmsResult<Arc<ClientStream>> {
+        let client = self.0.clone();
+        let call =
+            on_runtime(async move { StreamCall::open(&client, &method, &options.into()).await })
+                .await?;
+        Ok(Arc::new(ClientStream(Arc::new(call))))
     }
 
     /// The methods the server offers, `package.Service/Method`.

@@ -5,8 +5,9 @@
 //! (`swift/`). `scripts/uniffi-gen.sh` builds this crate and runs its `uniffi-bindgen` binary in
 //! library mode over the cdylib; the generated files are committed and checked current.
 //!
-//! Exported: [`Schema`], [`Server`] with the foreign [`Handler`]/[`RawHandler`] traits (called
-//! from hms-ffi's threads), [`Client`] with blocking and `async` calls, [`CallContext`],
+//! Exported: [`Schema`], [`Server`] with the foreign [`Handler`]/[`RawHandler`]/
+//! [`StreamHandler`] traits (called from hms-ffi's threads), [`Client`] with blocking and
+//! `async` calls and streams ([`ClientStream`], [`ServerStream`]), [`CallContext`],
 //! [`CallOptions`], and [`HmsError`] (one variant per gRPC code, with code, message and
 //! details).
 //!
@@ -59,6 +60,7 @@ mod handler;
 mod runtime;
 mod schema;
 mod server;
+mod stream;
 
 pub use client::{connect_async, CallReply, Client};
 pub use context::{CallContext, CallOptions, CancelToken, MetadataEntry, PeerCertificate};
@@ -68,5 +70,6 @@ pub use error::{
 pub use handler::{Handler, RawHandler};
 pub use schema::Schema;
 pub use server::Server;
+pub use stream::{ClientStream, ServerStream, StreamHandler};
 
 uniffi::setup_scaffolding!();

@@ -6,7 +6,29 @@ use std::time::Duration;
 use crate::context::CallContext;
 use crate::error::HmsResult;
 use crate::handler::{Handler, RawHandler};
+use crate::ocore::handler::{run_blocking, BoxFuture};
 use crate::ocore::{self, mapping::notation};
+use crate::stream::{ServerStream, StreamHandler};
+
+/// A foreign streaming handler as the core runs it: on the blocking pool, for the whole call.
+struct Foreign(Arc<dyn StreamHandler>);
+
+impl ocore::handler::StreamHandler for Foreign {
+    fn call(
+        &self,
+        requests: ocore::RequestStream,
+        sink: ocore::ResponseSink,
+        ctx: ocore::Context,
+    ) -> BoxFuture<'static, ocore::Result<()>> {
+        let handler = self.0.clone();
+        let stream = Arc::new(ServerStream(ocore::ServerStream::new(requests, sink)));
+        Box::pin(run_blocking(move || {
+            handler
+                .handle(stream, Arc::new(CallContext(ctx)))
+                .map_err(ocore::Error::from)
+        }))
+    }
+}
 
 /// A server: register handlers, listen on endpoints, shut down gracefully.
 #[derive(Debug, uniffi::Object)]
@@ -58,6 +80,13 @@ impl Server {
                 })
             }
         })?)
+    }
+
+    /// Registers `handler` for the streaming `method` (server-, client- or bidi-streaming),
+    /// exchanging typed JSON text; it runs on a thread of the blocking pool for the whole
+    /// stream. A unary method is refused with `FailedPrecondition`.
+    pub fn handle_stream(&self, method: String, handler: Arc<dyn StreamHandler>) -> HmsResult<()> {
+        Ok(self.0.stream_handler(&method, Arc::new(Foreign(handler)))?)
     }
 
     /// Listens on `uri` (`inproc://name`, `unix:///path.sock`, `grpc://host:port`); returns

@@ -1092,6 +1092,17 @@ public protocol ClientProtocol: AnyObject, Sendable {
      */
     func methods()  -> [String]
     
+    /**
+     * Opens a streaming call of any kind (blocking until the connection is ready); the
+     * options' timeout bounds the whole stream and their token cancels it.
+     */
+    func openStream(method: String, options: CallOptions) throws  -> ClientStream
+    
+    /**
+     * [`open_stream`](Client::open_stream) without blocking.
+     */
+    func openStreamAsync(method: String, options: CallOptions) async throws  -> ClientStream
+    
 }
 /**
  * A connection to a server; calls may run concurrently from any thread.
@@ -1309,6 +1320,40 @@ open func methods() -> [String]  {
 })
 }
     
+    /**
+     * Opens a streaming call of any kind (blocking until the connection is ready); the
+     * options' timeout bounds the whole stream and their token cancels it.
+     */
+open func openStream(method: String, options: CallOptions)throws  -> ClientStream  {
+    return try  FfiConverterTypeClientStream_lift(try rustCallWithError(FfiConverterTypeHmsError_lift) {
+    uniffi_hms_ffi_uniffi_fn_method_client_open_stream(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(method),
+        FfiConverterTypeCallOptions_lower(options),$0
+    )
+})
+}
+    
+    /**
+     * [`open_stream`](Client::open_stream) without blocking.
+     */
+open func openStreamAsync(method: String, options: CallOptions)async throws  -> ClientStream  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hms_ffi_uniffi_fn_method_client_open_stream_async(
+                    self.uniffiCloneHandle(),
+                    FfiConverterString.lower(method),FfiConverterTypeCallOptions_lower(options)
+                )
+            },
+            pollFunc: ffi_hms_ffi_uniffi_rust_future_poll_u64,
+            completeFunc: ffi_hms_ffi_uniffi_rust_future_complete_u64,
+            freeFunc: ffi_hms_ffi_uniffi_rust_future_free_u64,
+            liftFunc: FfiConverterTypeClientStream_lift,
+            errorHandler: FfiConverterTypeHmsError_lift
+        )
+}
+    
 
     
 }
@@ -1352,6 +1397,327 @@ public func FfiConverterTypeClient_lift(_ handle: UInt64) throws -> Client {
 #endif
 public func FfiConverterTypeClient_lower(_ value: Client) -> UInt64 {
     return FfiConverterTypeClient.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A streaming call on the client: send requests, half-close, read replies; from any thread,
+ * a send and a read at once.
+ */
+public protocol ClientStreamProtocol: AnyObject, Sendable {
+    
+    /**
+     * Cancels the call: the server's handler sees it; a read waiting elsewhere fails with
+     * `Cancelled`, and so do later reads and sends.
+     */
+    func cancel() 
+    
+    /**
+     * Half-closes: no more requests.
+     */
+    func closeSend() 
+    
+    /**
+     * The response headers, once they have arrived.
+     */
+    func headers()  -> [MetadataEntry]?
+    
+    /**
+     * `server_streaming`, `client_streaming` or `bidi_streaming`.
+     */
+    func kind()  -> String
+    
+    /**
+     * The next reply as typed JSON, `None` once the server ended the call (blocking).
+     */
+    func recv() throws  -> String?
+    
+    /**
+     * [`recv`](ClientStream::recv) without blocking; cancelling the coroutine or task stops
+     * the wait (not the call).
+     */
+    func recvAsync() async throws  -> String?
+    
+    /**
+     * The one reply of a client-streaming call, read to the end (blocking); `Internal` when
+     * the server sent none or more than one.
+     */
+    func recvOnly() throws  -> String
+    
+    /**
+     * [`recv_only`](ClientStream::recv_only) without blocking.
+     */
+    func recvOnlyAsync() async throws  -> String
+    
+    /**
+     * Sends one request (typed JSON); blocks while the server's window is full.
+     */
+    func send(request: String) throws 
+    
+    /**
+     * [`send`](ClientStream::send) without blocking.
+     */
+    func sendAsync(request: String) async throws 
+    
+    /**
+     * The response trailers, complete once a read has returned the end or an error.
+     */
+    func trailers()  -> [MetadataEntry]
+    
+}
+/**
+ * A streaming call on the client: send requests, half-close, read replies; from any thread,
+ * a send and a read at once.
+ */
+open class ClientStream: ClientStreamProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_hms_ffi_uniffi_fn_clone_clientstream(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_hms_ffi_uniffi_fn_free_clientstream(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Cancels the call: the server's handler sees it; a read waiting elsewhere fails with
+     * `Cancelled`, and so do later reads and sends.
+     */
+open func cancel()  {try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_method_clientstream_cancel(
+            self.uniffiCloneHandle(),$0
+    )
+}
+}
+    
+    /**
+     * Half-closes: no more requests.
+     */
+open func closeSend()  {try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_method_clientstream_close_send(
+            self.uniffiCloneHandle(),$0
+    )
+}
+}
+    
+    /**
+     * The response headers, once they have arrived.
+     */
+open func headers() -> [MetadataEntry]?  {
+    return try!  FfiConverterOptionSequenceTypeMetadataEntry.lift(try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_method_clientstream_headers(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * `server_streaming`, `client_streaming` or `bidi_streaming`.
+     */
+open func kind() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_method_clientstream_kind(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * The next reply as typed JSON, `None` once the server ended the call (blocking).
+     */
+open func recv()throws  -> String?  {
+    return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypeHmsError_lift) {
+    uniffi_hms_ffi_uniffi_fn_method_clientstream_recv(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * [`recv`](ClientStream::recv) without blocking; cancelling the coroutine or task stops
+     * the wait (not the call).
+     */
+open func recvAsync()async throws  -> String?  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hms_ffi_uniffi_fn_method_clientstream_recv_async(
+                    self.uniffiCloneHandle()
+                    
+                )
+            },
+            pollFunc: ffi_hms_ffi_uniffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_hms_ffi_uniffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_hms_ffi_uniffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterOptionString.lift,
+            errorHandler: FfiConverterTypeHmsError_lift
+        )
+}
+    
+    /**
+     * The one reply of a client-streaming call, read to the end (blocking); `Internal` when
+     * the server sent none or more than one.
+     */
+open func recvOnly()throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeHmsError_lift) {
+    uniffi_hms_ffi_uniffi_fn_method_clientstream_recv_only(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * [`recv_only`](ClientStream::recv_only) without blocking.
+     */
+open func recvOnlyAsync()async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hms_ffi_uniffi_fn_method_clientstream_recv_only_async(
+                    self.uniffiCloneHandle()
+                    
+                )
+            },
+            pollFunc: ffi_hms_ffi_uniffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_hms_ffi_uniffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_hms_ffi_uniffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeHmsError_lift
+        )
+}
+    
+    /**
+     * Sends one request (typed JSON); blocks while the server's window is full.
+     */
+open func send(request: String)throws   {try rustCallWithError(FfiConverterTypeHmsError_lift) {
+    uniffi_hms_ffi_uniffi_fn_method_clientstream_send(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(request),$0
+    )
+}
+}
+    
+    /**
+     * [`send`](ClientStream::send) without blocking.
+     */
+open func sendAsync(request: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hms_ffi_uniffi_fn_method_clientstream_send_async(
+                    self.uniffiCloneHandle(),
+                    FfiConverterString.lower(request)
+                )
+            },
+            pollFunc: ffi_hms_ffi_uniffi_rust_future_poll_void,
+            completeFunc: ffi_hms_ffi_uniffi_rust_future_complete_void,
+            freeFunc: ffi_hms_ffi_uniffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeHmsError_lift
+        )
+}
+    
+    /**
+     * The response trailers, complete once a read has returned the end or an error.
+     */
+open func trailers() -> [MetadataEntry]  {
+    return try!  FfiConverterSequenceTypeMetadataEntry.lift(try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_method_clientstream_trailers(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeClientStream: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = ClientStream
+
+    public static func lift(_ handle: UInt64) throws -> ClientStream {
+        return ClientStream(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: ClientStream) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ClientStream {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: ClientStream, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeClientStream_lift(_ handle: UInt64) throws -> ClientStream {
+    return try FfiConverterTypeClientStream.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeClientStream_lower(_ value: ClientStream) -> UInt64 {
+    return FfiConverterTypeClientStream.lower(value)
 }
 
 
@@ -2011,6 +2377,13 @@ public protocol ServerProtocol: AnyObject, Sendable {
     func handleRaw(method: String, handler: RawHandler) throws 
     
     /**
+     * Registers `handler` for the streaming `method` (server-, client- or bidi-streaming),
+     * exchanging typed JSON text; it runs on a thread of the blocking pool for the whole
+     * stream. A unary method is refused with `FailedPrecondition`.
+     */
+    func handleStream(method: String, handler: StreamHandler) throws 
+    
+    /**
      * Calls in flight.
      */
     func inflight()  -> UInt64
@@ -2139,6 +2512,20 @@ open func handleRaw(method: String, handler: RawHandler)throws   {try rustCallWi
 }
     
     /**
+     * Registers `handler` for the streaming `method` (server-, client- or bidi-streaming),
+     * exchanging typed JSON text; it runs on a thread of the blocking pool for the whole
+     * stream. A unary method is refused with `FailedPrecondition`.
+     */
+open func handleStream(method: String, handler: StreamHandler)throws   {try rustCallWithError(FfiConverterTypeHmsError_lift) {
+    uniffi_hms_ffi_uniffi_fn_method_server_handle_stream(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(method),
+        FfiConverterTypeStreamHandler_lower(handler),$0
+    )
+}
+}
+    
+    /**
      * Calls in flight.
      */
 open func inflight() -> UInt64  {
@@ -2217,6 +2604,387 @@ public func FfiConverterTypeServer_lift(_ handle: UInt64) throws -> Server {
 #endif
 public func FfiConverterTypeServer_lower(_ value: Server) -> UInt64 {
     return FfiConverterTypeServer.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The server side of a streaming call, handed to a [`StreamHandler`].
+ */
+public protocol ServerStreamProtocol: AnyObject, Sendable {
+    
+    /**
+     * The next request as typed JSON, `None` once the client half-closed; `Cancelled` once
+     * the caller has gone (blocking).
+     */
+    func recv() throws  -> String?
+    
+    /**
+     * The one request of a server-streaming call; `InvalidArgument` when none came.
+     */
+    func recvFirst() throws  -> String
+    
+    /**
+     * Sends one reply (typed JSON); blocks while the caller's window is full. A reply that
+     * does not fit the response type is `Internal`; `Cancelled` once the caller has gone.
+     */
+    func send(reply: String) throws 
+    
+}
+/**
+ * The server side of a streaming call, handed to a [`StreamHandler`].
+ */
+open class ServerStream: ServerStreamProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_hms_ffi_uniffi_fn_clone_serverstream(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_hms_ffi_uniffi_fn_free_serverstream(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The next request as typed JSON, `None` once the client half-closed; `Cancelled` once
+     * the caller has gone (blocking).
+     */
+open func recv()throws  -> String?  {
+    return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypeHmsError_lift) {
+    uniffi_hms_ffi_uniffi_fn_method_serverstream_recv(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * The one request of a server-streaming call; `InvalidArgument` when none came.
+     */
+open func recvFirst()throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeHmsError_lift) {
+    uniffi_hms_ffi_uniffi_fn_method_serverstream_recv_first(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * Sends one reply (typed JSON); blocks while the caller's window is full. A reply that
+     * does not fit the response type is `Internal`; `Cancelled` once the caller has gone.
+     */
+open func send(reply: String)throws   {try rustCallWithError(FfiConverterTypeHmsError_lift) {
+    uniffi_hms_ffi_uniffi_fn_method_serverstream_send(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(reply),$0
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeServerStream: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = ServerStream
+
+    public static func lift(_ handle: UInt64) throws -> ServerStream {
+        return ServerStream(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: ServerStream) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ServerStream {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: ServerStream, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeServerStream_lift(_ handle: UInt64) throws -> ServerStream {
+    return try FfiConverterTypeServerStream.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeServerStream_lower(_ value: ServerStream) -> UInt64 {
+    return FfiConverterTypeServerStream.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A streaming method of any kind: it reads and sends on `stream` and returns when the call is
+ * done (an error fails it after the replies sent before). It runs on a thread of the blocking
+ * pool and may block for the whole stream.
+ */
+public protocol StreamHandler: AnyObject, Sendable {
+    
+    /**
+     * Handles one call.
+     */
+    func handle(stream: ServerStream, ctx: CallContext) throws 
+    
+}
+/**
+ * A streaming method of any kind: it reads and sends on `stream` and returns when the call is
+ * done (an error fails it after the replies sent before). It runs on a thread of the blocking
+ * pool and may block for the whole stream.
+ */
+open class StreamHandlerImpl: StreamHandler, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_hms_ffi_uniffi_fn_clone_streamhandler(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_hms_ffi_uniffi_fn_free_streamhandler(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Handles one call.
+     */
+open func handle(stream: ServerStream, ctx: CallContext)throws   {try rustCallWithError(FfiConverterTypeHmsError_lift) {
+    uniffi_hms_ffi_uniffi_fn_method_streamhandler_handle(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeServerStream_lower(stream),
+        FfiConverterTypeCallContext_lower(ctx),$0
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceStreamHandler {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceStreamHandler = UniffiVTableCallbackInterfaceStreamHandler(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeStreamHandler.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface StreamHandler: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeStreamHandler.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface StreamHandler: handle missing in uniffiClone")
+            }
+        },
+        handle: { (
+            uniffiHandle: UInt64,
+            stream: UInt64,
+            ctx: UInt64,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeStreamHandler.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.handle(
+                     stream: try FfiConverterTypeServerStream_lift(stream),
+                     ctx: try FfiConverterTypeCallContext_lift(ctx)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeHmsError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceStreamHandler> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceStreamHandler>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitStreamHandler() {
+    uniffi_hms_ffi_uniffi_fn_init_callback_vtable_streamhandler(UniffiCallbackInterfaceStreamHandler.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStreamHandler: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<StreamHandler>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = StreamHandler
+
+    public static func lift(_ handle: UInt64) throws -> StreamHandler {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return StreamHandlerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: StreamHandler) -> UInt64 {
+         if let rustImpl = value as? StreamHandlerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StreamHandler {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: StreamHandler, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStreamHandler_lift(_ handle: UInt64) throws -> StreamHandler {
+    return try FfiConverterTypeStreamHandler.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStreamHandler_lower(_ value: StreamHandler) -> UInt64 {
+    return FfiConverterTypeStreamHandler.lower(value)
 }
 
 
@@ -3973,6 +4741,30 @@ fileprivate struct FfiConverterOptionTypePeerCredentials: FfiConverterRustBuffer
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionSequenceTypeMetadataEntry: FfiConverterRustBuffer {
+    typealias SwiftType = [MetadataEntry]?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterSequenceTypeMetadataEntry.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterSequenceTypeMetadataEntry.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
     typealias SwiftType = [String]
 
@@ -4206,6 +4998,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hms_ffi_uniffi_checksum_method_client_methods() != 43787) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_hms_ffi_uniffi_checksum_method_client_open_stream() != 54968) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_client_open_stream_async() != 19959) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_hms_ffi_uniffi_checksum_method_callcontext_header() != 59386) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4275,6 +5073,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hms_ffi_uniffi_checksum_method_server_handle_raw() != 49641) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_hms_ffi_uniffi_checksum_method_server_handle_stream() != 5876) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_hms_ffi_uniffi_checksum_method_server_inflight() != 2424) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4282,6 +5083,51 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_method_server_shutdown() != 24440) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_clientstream_cancel() != 37107) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_clientstream_close_send() != 15184) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_clientstream_headers() != 25740) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_clientstream_kind() != 19978) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_clientstream_recv() != 5132) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_clientstream_recv_async() != 13327) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_clientstream_recv_only() != 1582) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_clientstream_recv_only_async() != 11190) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_clientstream_send() != 39585) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_clientstream_send_async() != 541) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_clientstream_trailers() != 45944) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_serverstream_recv() != 43471) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_serverstream_recv_first() != 54985) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_serverstream_send() != 30817) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_streamhandler_handle() != 2233) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_constructor_client_connect() != 44057) {
@@ -4308,6 +5154,7 @@ private let initializationResult: InitializationResult = {
 
     uniffiCallbackInitHandler()
     uniffiCallbackInitRawHandler()
+    uniffiCallbackInitStreamHandler()
     return InitializationResult.ok
 }()
 

@@ -257,6 +257,13 @@ typedef void (*UniffiCallbackInterfaceRawHandlerMethod0)(uint64_t, RustBuffer, u
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_STREAM_HANDLER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_STREAM_HANDLER_METHOD0
+typedef void (*UniffiCallbackInterfaceStreamHandlerMethod0)(uint64_t, uint64_t, uint64_t, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_HANDLER
 #define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_HANDLER
 typedef struct UniffiVTableCallbackInterfaceHandler {
@@ -273,6 +280,15 @@ typedef struct UniffiVTableCallbackInterfaceRawHandler {
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
     UniffiCallbackInterfaceRawHandlerMethod0 _Nonnull handle;
 } UniffiVTableCallbackInterfaceRawHandler;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_STREAM_HANDLER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_STREAM_HANDLER
+typedef struct UniffiVTableCallbackInterfaceStreamHandler {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceStreamHandlerMethod0 _Nonnull handle;
+} UniffiVTableCallbackInterfaceStreamHandler;
 
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CLONE_CLIENT
@@ -338,6 +354,16 @@ RustBuffer uniffi_hms_ffi_uniffi_fn_method_client_endpoint(uint64_t ptr, RustCal
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_METHODS
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_METHODS
 RustBuffer uniffi_hms_ffi_uniffi_fn_method_client_methods(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_OPEN_STREAM
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_OPEN_STREAM
+uint64_t uniffi_hms_ffi_uniffi_fn_method_client_open_stream(uint64_t ptr, RustBuffer method, RustBuffer options, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_OPEN_STREAM_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_OPEN_STREAM_ASYNC
+uint64_t uniffi_hms_ffi_uniffi_fn_method_client_open_stream_async(uint64_t ptr, RustBuffer method, RustBuffer options
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CLONE_CALLCONTEXT
@@ -551,6 +577,11 @@ void uniffi_hms_ffi_uniffi_fn_method_server_handle(uint64_t ptr, RustBuffer meth
 void uniffi_hms_ffi_uniffi_fn_method_server_handle_raw(uint64_t ptr, RustBuffer method, uint64_t handler, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVER_HANDLE_STREAM
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVER_HANDLE_STREAM
+void uniffi_hms_ffi_uniffi_fn_method_server_handle_stream(uint64_t ptr, RustBuffer method, uint64_t handler, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVER_INFLIGHT
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVER_INFLIGHT
 uint64_t uniffi_hms_ffi_uniffi_fn_method_server_inflight(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -564,6 +595,116 @@ RustBuffer uniffi_hms_ffi_uniffi_fn_method_server_listen(uint64_t ptr, RustBuffe
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVER_SHUTDOWN
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVER_SHUTDOWN
 void uniffi_hms_ffi_uniffi_fn_method_server_shutdown(uint64_t ptr, uint64_t grace_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CLONE_CLIENTSTREAM
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CLONE_CLIENTSTREAM
+uint64_t uniffi_hms_ffi_uniffi_fn_clone_clientstream(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_FREE_CLIENTSTREAM
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_FREE_CLIENTSTREAM
+void uniffi_hms_ffi_uniffi_fn_free_clientstream(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENTSTREAM_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENTSTREAM_CANCEL
+void uniffi_hms_ffi_uniffi_fn_method_clientstream_cancel(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENTSTREAM_CLOSE_SEND
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENTSTREAM_CLOSE_SEND
+void uniffi_hms_ffi_uniffi_fn_method_clientstream_close_send(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENTSTREAM_HEADERS
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENTSTREAM_HEADERS
+RustBuffer uniffi_hms_ffi_uniffi_fn_method_clientstream_headers(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENTSTREAM_KIND
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENTSTREAM_KIND
+RustBuffer uniffi_hms_ffi_uniffi_fn_method_clientstream_kind(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENTSTREAM_RECV
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENTSTREAM_RECV
+RustBuffer uniffi_hms_ffi_uniffi_fn_method_clientstream_recv(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENTSTREAM_RECV_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENTSTREAM_RECV_ASYNC
+uint64_t uniffi_hms_ffi_uniffi_fn_method_clientstream_recv_async(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENTSTREAM_RECV_ONLY
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENTSTREAM_RECV_ONLY
+RustBuffer uniffi_hms_ffi_uniffi_fn_method_clientstream_recv_only(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENTSTREAM_RECV_ONLY_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENTSTREAM_RECV_ONLY_ASYNC
+uint64_t uniffi_hms_ffi_uniffi_fn_method_clientstream_recv_only_async(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENTSTREAM_SEND
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENTSTREAM_SEND
+void uniffi_hms_ffi_uniffi_fn_method_clientstream_send(uint64_t ptr, RustBuffer request, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENTSTREAM_SEND_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENTSTREAM_SEND_ASYNC
+uint64_t uniffi_hms_ffi_uniffi_fn_method_clientstream_send_async(uint64_t ptr, RustBuffer request
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENTSTREAM_TRAILERS
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENTSTREAM_TRAILERS
+RustBuffer uniffi_hms_ffi_uniffi_fn_method_clientstream_trailers(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CLONE_SERVERSTREAM
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CLONE_SERVERSTREAM
+uint64_t uniffi_hms_ffi_uniffi_fn_clone_serverstream(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_FREE_SERVERSTREAM
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_FREE_SERVERSTREAM
+void uniffi_hms_ffi_uniffi_fn_free_serverstream(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVERSTREAM_RECV
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVERSTREAM_RECV
+RustBuffer uniffi_hms_ffi_uniffi_fn_method_serverstream_recv(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVERSTREAM_RECV_FIRST
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVERSTREAM_RECV_FIRST
+RustBuffer uniffi_hms_ffi_uniffi_fn_method_serverstream_recv_first(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVERSTREAM_SEND
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVERSTREAM_SEND
+void uniffi_hms_ffi_uniffi_fn_method_serverstream_send(uint64_t ptr, RustBuffer reply, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CLONE_STREAMHANDLER
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CLONE_STREAMHANDLER
+uint64_t uniffi_hms_ffi_uniffi_fn_clone_streamhandler(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_FREE_STREAMHANDLER
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_FREE_STREAMHANDLER
+void uniffi_hms_ffi_uniffi_fn_free_streamhandler(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_INIT_CALLBACK_VTABLE_STREAMHANDLER
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_INIT_CALLBACK_VTABLE_STREAMHANDLER
+void uniffi_hms_ffi_uniffi_fn_init_callback_vtable_streamhandler(const UniffiVTableCallbackInterfaceStreamHandler* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_STREAMHANDLER_HANDLE
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_STREAMHANDLER_HANDLE
+void uniffi_hms_ffi_uniffi_fn_method_streamhandler_handle(uint64_t ptr, uint64_t stream, uint64_t ctx, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_FUNC_CONNECT_ASYNC
@@ -891,6 +1032,18 @@ uint16_t uniffi_hms_ffi_uniffi_checksum_method_client_methods(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_OPEN_STREAM
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_OPEN_STREAM
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_client_open_stream(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_OPEN_STREAM_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_OPEN_STREAM_ASYNC
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_client_open_stream_async(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CALLCONTEXT_HEADER
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CALLCONTEXT_HEADER
 uint16_t uniffi_hms_ffi_uniffi_checksum_method_callcontext_header(void
@@ -1029,6 +1182,12 @@ uint16_t uniffi_hms_ffi_uniffi_checksum_method_server_handle_raw(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVER_HANDLE_STREAM
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVER_HANDLE_STREAM
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_server_handle_stream(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVER_INFLIGHT
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVER_INFLIGHT
 uint16_t uniffi_hms_ffi_uniffi_checksum_method_server_inflight(void
@@ -1044,6 +1203,96 @@ uint16_t uniffi_hms_ffi_uniffi_checksum_method_server_listen(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVER_SHUTDOWN
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVER_SHUTDOWN
 uint16_t uniffi_hms_ffi_uniffi_checksum_method_server_shutdown(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENTSTREAM_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENTSTREAM_CANCEL
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_clientstream_cancel(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENTSTREAM_CLOSE_SEND
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENTSTREAM_CLOSE_SEND
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_clientstream_close_send(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENTSTREAM_HEADERS
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENTSTREAM_HEADERS
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_clientstream_headers(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENTSTREAM_KIND
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENTSTREAM_KIND
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_clientstream_kind(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENTSTREAM_RECV
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENTSTREAM_RECV
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_clientstream_recv(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENTSTREAM_RECV_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENTSTREAM_RECV_ASYNC
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_clientstream_recv_async(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENTSTREAM_RECV_ONLY
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENTSTREAM_RECV_ONLY
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_clientstream_recv_only(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENTSTREAM_RECV_ONLY_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENTSTREAM_RECV_ONLY_ASYNC
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_clientstream_recv_only_async(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENTSTREAM_SEND
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENTSTREAM_SEND
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_clientstream_send(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENTSTREAM_SEND_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENTSTREAM_SEND_ASYNC
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_clientstream_send_async(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENTSTREAM_TRAILERS
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENTSTREAM_TRAILERS
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_clientstream_trailers(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVERSTREAM_RECV
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVERSTREAM_RECV
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_serverstream_recv(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVERSTREAM_RECV_FIRST
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVERSTREAM_RECV_FIRST
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_serverstream_recv_first(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVERSTREAM_SEND
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVERSTREAM_SEND
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_serverstream_send(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_STREAMHANDLER_HANDLE
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_STREAMHANDLER_HANDLE
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_streamhandler_handle(void
     
 );
 #endif

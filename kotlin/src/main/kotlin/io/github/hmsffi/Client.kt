@@ -6,6 +6,7 @@ import io.github.hmsffi.ffi.CancelToken
 import io.github.hmsffi.ffi.MetadataEntry
 import io.github.hmsffi.ffi.connectAsync
 import java.time.Duration
+import kotlinx.coroutines.flow.Flow
 import io.github.hmsffi.ffi.Client as NativeClient
 import io.github.hmsffi.ffi.Schema as NativeSchema
 
@@ -84,6 +85,33 @@ class Client private constructor(val native: NativeClient) : AutoCloseable {
     /** [callRaw] as a suspending function. */
     suspend fun callRawAsync(method: String, request: ByteArray, timeout: Duration? = null): ByteArray =
         native.callRawAsync(method, request, options(timeout, emptyMap()))
+
+    /**
+     * Opens a streaming call; iterate the returned [Stream] for the replies (blocking). [requests]
+     * is the one request of a server-streaming call, or an [Iterable]/[Sequence] of requests sent
+     * from a thread of their own as the server reads them; without it, [Stream.send] and
+     * [Stream.closeSend]. [timeout] bounds the whole stream; [cancel] cancels it from any thread.
+     */
+    fun stream(
+        method: String,
+        requests: Any? = null,
+        timeout: Duration? = null,
+        metadata: Map<String, String> = emptyMap(),
+        cancel: CancelToken? = null,
+    ): Stream = Stream(native.openStream(method, options(timeout, metadata, cancel)), requests)
+
+    /**
+     * A streaming call as a cold [Flow] of replies (suspending): collecting it opens the call
+     * and sends [requests] (for a server-streaming call, a flow of its one request) as the server
+     * reads them; stopping the collection early, or cancelling its coroutine, cancels the call.
+     */
+    fun streamFlow(
+        method: String,
+        requests: Flow<Any?>? = null,
+        timeout: Duration? = null,
+        metadata: Map<String, String> = emptyMap(),
+    ): Flow<Map<String, Any?>> =
+        replyFlow({ native.openStreamAsync(method, options(timeout, metadata)) }, requests)
 
     /** Closes the connection: calls in flight and later ones fail with `HmsException.Cancelled`. */
     fun disconnect() = native.disconnect()

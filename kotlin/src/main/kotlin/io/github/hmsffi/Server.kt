@@ -33,6 +33,7 @@ class Server(schema: NativeSchema, security: String? = null) : AutoCloseable {
             for (callback in listOf<com.sun.jna.Callback>(
                 io.github.hmsffi.ffi.uniffiCallbackInterfaceHandler.`handle`,
                 io.github.hmsffi.ffi.uniffiCallbackInterfaceRawHandler.`handle`,
+                io.github.hmsffi.ffi.uniffiCallbackInterfaceStreamHandler.`handle`,
             )) {
                 com.sun.jna.Native.setCallbackThreadInitializer(
                     callback,
@@ -64,6 +65,23 @@ class Server(schema: NativeSchema, security: String? = null) : AutoCloseable {
         })
     }
 
+    /**
+     * Serves the server-streaming [method]: [handler] gets the one request and returns its
+     * replies as a [Sequence] (`sequence { yield(…) }`), each sent as the caller reads it (the
+     * thread waits while the caller's window is full). A throw ends the stream with its error,
+     * after the replies sent before it.
+     */
+    fun serverStream(method: String, handler: (Map<String, Any?>, CallContext) -> Sequence<Any?>) =
+        native.handleStream(method, streamHandler { s, ctx -> sendAll(s, handler(firstOf(s), ctx)) })
+
+    /** Serves the client-streaming [method]: [handler] iterates the requests (each read waits for the next) and returns the one reply. */
+    fun clientStream(method: String, handler: (Iterator<Map<String, Any?>>, CallContext) -> Any?) =
+        native.handleStream(method, streamHandler { s, ctx -> s.send(TypedJson.encode(handler(requestsOf(s), ctx))) })
+
+    /** Serves the bidirectional-streaming [method]: requests in as an [Iterator], replies out as a [Sequence]. */
+    fun bidiStream(method: String, handler: (Iterator<Map<String, Any?>>, CallContext) -> Sequence<Any?>) =
+        native.handleStream(method, streamHandler { s, ctx -> sendAll(s, handler(requestsOf(s), ctx)) })
+
     /** Listens on [uri]; returns the endpoint as bound. May be called for several URIs. */
     fun listen(uri: String): String = native.listen(uri)
 
@@ -80,7 +98,7 @@ class Server(schema: NativeSchema, security: String? = null) : AutoCloseable {
     }
 }
 
-private inline fun <T> guarded(ctx: CallContext, body: () -> T): T =
+internal inline fun <T> guarded(ctx: CallContext, body: () -> T): T =
     try {
         ctx.use { body() }
     } catch (t: Throwable) {

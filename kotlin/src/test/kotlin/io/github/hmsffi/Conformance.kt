@@ -57,6 +57,12 @@ object Conformance {
         val exp = case.expect.getValue("error").jsonObject
         val code = exp.getValue("code").jsonPrimitive.content
         val err = outcome.exceptionOrNull() as HmsException? ?: return "expected $code, got ${outcome.getOrNull()}"
+        return checkError(err, exp)
+    }
+
+    /** An error against a case's expected one; null when it matches, else why not. */
+    fun checkError(err: HmsException, exp: JsonObject): String? {
+        val code = exp.getValue("code").jsonPrimitive.content
         if (err.code.name != code) return "expected $code, got ${err.code}: ${err.msg}"
         exp["message_contains"]?.jsonPrimitive?.content?.let {
             if (!err.msg.contains(it)) return "message ${err.msg} lacks $it"
@@ -116,6 +122,7 @@ object Conformance {
             emptyMap<String, Any?>()
         }
         Semantics.serve(server)
+        StreamVectors.serve(server)
         return server
     }
 }

@@ -1,8 +1,6 @@
 package io.github.hmsffi
 
-import java.nio.file.Files
 import org.junit.jupiter.api.AfterAll
-import org.junit.jupiter.api.BeforeAll
 import org.junit.jupiter.api.TestInstance
 import org.junit.jupiter.params.ParameterizedTest
 import org.junit.jupiter.params.provider.Arguments
@@ -18,23 +16,12 @@ import org.junit.jupiter.api.Assertions.assertTrue
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ConformanceTest {
-    private val server = Conformance.server()
-    private val dir = Files.createTempDirectory("hms-kotlin-")
-    private lateinit var clients: Map<String, Client>
-
-    @BeforeAll
-    fun start() {
-        val inproc = server.listen("inproc://kotlin-conformance")
-        val unix = server.listen("unix://$dir/conformance.sock")
-        clients = mapOf("inproc" to Client.connect(inproc), "unix" to Client.connect(unix))
-    }
+    private val served = Served("conformance")
+    private val server = served.server
+    private val clients = served.clients
 
     @AfterAll
-    fun stop() {
-        clients.values.forEach { it.close() }
-        server.close()
-        dir.toFile().deleteRecursively()
-    }
+    fun stop() = served.close()
 
     fun cases(): List<Arguments> = listOf("inproc", "unix").flatMap { transport ->
         Conformance.cases().map { Arguments.of(transport, it) }

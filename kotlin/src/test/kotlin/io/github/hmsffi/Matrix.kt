@@ -3,7 +3,8 @@
  * tests/matrix/kotlin/conformance.sh):
  *
  *     conformance serve unix:///tmp/x.sock    # the conformance service until SIGTERM
- *     conformance client unix:///tmp/x.sock   # every vector and semantics case; "N passed, M failed, K skipped"
+ *     conformance client unix:///tmp/x.sock   # every vector (streaming ones too) and semantics case;
+ *                                             # "N passed, M failed, K skipped"
  *     conformance semantics unix:///tmp/x.sock  # every call-semantics case; "…, K skipped"
  */
 package io.github.hmsffi
@@ -34,6 +35,7 @@ fun main(args: Array<String>) {
         "client" -> {
             var passed = 0
             var failed = 0
+            var skipped = 0
             Client.connect(uri).use { client ->
                 for (case in Conformance.cases()) {
                     val why = Conformance.check(case, client)
@@ -42,9 +44,13 @@ fun main(args: Array<String>) {
                         println("FAIL ${case.id}: $why")
                     }
                 }
+                val (sp, sf, ss) = StreamVectors.run(client)
+                passed += sp
+                failed += sf
+                skipped += ss
             }
-            // Then every call-semantics case; the last line totals both.
-            exitProcess(if (Semantics.run(uri, passed, failed) == 0) 0 else 1)
+            // Then every call-semantics case; the last line totals all.
+            exitProcess(if (Semantics.run(uri, passed, failed, skipped) == 0) 0 else 1)
         }
         else -> {
             System.err.println("unknown mode $mode")

@@ -1,0 +1,22 @@
+package io.github.hmsffi
+
+import java.nio.file.Files
+
+/**
+ * The Kotlin conformance server on inproc and unix, with a client of each: the fixture of the
+ * tests that run the shared vectors with Kotlin as client and as server. [close] stops it.
+ */
+class Served(name: String) : AutoCloseable {
+    val server = Conformance.server()
+    private val dir = Files.createTempDirectory("hms-kotlin-$name-")
+    val clients: Map<String, Client> = mapOf(
+        "inproc" to Client.connect(server.listen("inproc://kotlin-$name")),
+        "unix" to Client.connect(server.listen("unix://$dir/$name.sock")),
+    )
+
+    override fun close() {
+        clients.values.forEach { it.close() }
+        server.close()
+        dir.toFile().deleteRecursively()
+    }
+}
