@@ -24,6 +24,7 @@ macro_rules! line {
 
 pub(crate) mod docs;
 pub(crate) mod go;
+pub(crate) mod go_stream;
 pub(crate) mod kotlin;
 pub(crate) mod model;
 pub(crate) mod php;
