@@ -43,7 +43,7 @@ pub(crate) fn generate(p: &Package) -> Vec<Output> {
     if !p.services.is_empty() {
         line!(out, "\t\"context\"");
     }
-    let streams = go_stream::streams(p);
+    let streams = p.streams();
     if streams {
         line!(out, "\t\"iter\"");
     }

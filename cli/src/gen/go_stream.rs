@@ -9,18 +9,10 @@ use hms_ffi_core::StreamingKind;
 
 use super::docs::{self, join};
 use super::go::{decoder, go_type};
-use super::model::{Method, Package};
+use super::model::Method;
 
 /// The helpers a package with streaming methods carries.
 pub(crate) const HELPERS: &str = include_str!("go_stream_helpers.go.txt");
-
-/// Whether any method of `p` streams (its file then imports `iter` and carries [`HELPERS`]).
-pub(crate) fn streams(p: &Package) -> bool {
-    p.services
-        .iter()
-        .flat_map(|s| &s.methods)
-        .any(|m| m.kind != StreamingKind::Unary)
-}
 
 /// The typed client method of the streaming method `m` of the client type `n`.
 pub(crate) fn client_method(out: &mut String, n: &str, m: &Method) {

@@ -32,11 +32,7 @@ pub(crate) fn generate(p: &Package) -> Vec<Output> {
         p.name
     );
     line!(out);
-    let streams = p
-        .services
-        .iter()
-        .flat_map(|s| &s.methods)
-        .any(|m| m.kind != StreamingKind::Unary);
+    let streams = p.streams();
     let stream_types = if streams { "Replies, " } else { "" };
     let stream_class = if streams { ", Stream" } else { "" };
     line!(out, "import type {{ CallOptions, Client, Context, Duration, {stream_types}Server{stream_class}, Timestamp }} from 'hms-ffi'");
