@@ -9,7 +9,8 @@
 #   2. a misspelt method, request field and reply field in the Python, TypeScript and Go
 #      examples each FAIL their checker, with the checker's own message;
 #   3. each typed example serves demo.v1.Greeter on a unix socket and the typed client of every
-#      language calls every server: Python, TypeScript, Go, Rust, Ruby, PHP and Kotlin.
+#      language calls every server: Python, TypeScript, Go, Rust, Ruby, PHP and Kotlin; between
+#      the languages whose bindings stream (all but Kotlin), the server-streaming Chatter too.
 #
 # Every process runs under `timeout`. Tools and packages come from the project's own installs
 # (`make test-gen` builds them first): PY (a python with hms_ffi and mypy), TSC, NODE_APP (where
@@ -105,10 +106,12 @@ mutate typescript $ts 'greeter.sayHello(' 'greeter.sayHelo(' "Property 'sayHelo'
 mutate typescript $ts "sayHello({ name: 'Ada' })" "sayHello({ nmae: 'Ada' })" "'nmae' does not exist in type 'HelloRequestInit'"
 mutate typescript $ts 'reply.message' 'reply.mesage' "Property 'mesage' does not exist on type 'HelloReply'"
 mutate typescript $ts '  sayHello (request' '  sayHelo (request' "Property 'sayHello' is missing"
+mutate typescript $ts '(r.message)' '(r.mesage)' "Property 'mesage' does not exist on type 'HelloReply'"
 gomain=examples/typed/go/main.go
 mutate go $gomain '.SayHello(ctx, &demov1' '.SayHelo(ctx, &demov1' 'has no field or method SayHelo'
 mutate go $gomain 'HelloRequest{Name: "Ada"}' 'HelloRequest{Nmae: "Ada"}' 'unknown field Nmae in struct literal'
 mutate go $gomain 'reply.Message)' 'reply.Mesage)' 'reply.Mesage undefined'
+mutate go $gomain 'fmt.Println(r.Message)' 'fmt.Println(r.Mesage)' 'r.Mesage undefined'
 
 echo "== typed examples across languages"
 go_bin="$work/go-greeter"
@@ -136,15 +139,21 @@ serve() {
   fail "the $1 server did not listen: $(cat "$work/$1.log")"
 }
 declare -A greets=([python]=Python [typescript]=TypeScript [go]=Go [rust]=Rust [ruby]=Ruby [php]=PHP [kotlin]=Kotlin)
-# expect CLIENT SERVER: CLIENT's typed call of SERVER's typed server prints SERVER's greeting.
+# The languages whose typed clients and servers stream (the Kotlin binding has no streams yet).
+streaming=" python typescript go rust ruby php "
+# expect CLIENT SERVER: CLIENT's typed call of SERVER's typed server prints SERVER's greeting,
+# and when both stream, the two replies of SERVER's Chatter in order.
 expect() {
-  local got want="Hello Ada from ${greets[$2]}"
+  local got want="Hello Ada from ${greets[$2]}" chatter=$'#0 hi Ada\n#1 hi Ada'
   got=$("run_$1" call "unix://$work/$2.sock" 2>&1) || fail "$1 -> $2 failed: $got"
   grep -qxF "$want" <<<"$got" || fail "$1 -> $2 printed '$got', not '$want'"
+  if [[ $streaming == *" $1 "* && $streaming == *" $2 "* && $got != *"$chatter"* ]]; then
+    fail "$1 -> $2 printed '$got', without Chatter's replies"
+  fi
 }
 for server in "${langs[@]}"; do serve "$server"; done
 for client in "${langs[@]}"; do
   for server in "${langs[@]}"; do expect "$client" "$server"; done
-  echo "$client -> ${langs[*]}: each server's greeting"
+  echo "$client -> ${langs[*]}: each server's greeting (and Chatter's replies where both stream)"
 done
 echo "typed bindings: every check passed (${langs[*]})"

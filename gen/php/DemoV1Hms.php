@@ -63,8 +63,6 @@ final class HelloReply
 /**
  * Typed calls of demo.v1.Greeter over an \HmsFfi\Client; the options (`timeout`, `metadata`)
  * apply to every call.
- *
- * The PHP binding has no streams yet: Chatter is left out.
  */
 final class GreeterClient
 {
@@ -80,13 +78,17 @@ final class GreeterClient
     {
         return HelloRequest::fromArray($this->client->call('demo.v1.Greeter/Echo', $request->toArray(), $this->options));
     }
+
+    /** @return \Generator<int, HelloReply> replies as the server sends them */
+    public function chatter(HelloRequest $request): \Generator
+    {
+        return hms_map($this->client->stream('demo.v1.Greeter/Chatter', $request->toArray(), $this->options), fn (array $v): HelloReply => HelloReply::fromArray($v));
+    }
 }
 
 /**
  * The server side of demo.v1.Greeter: extend it, override the methods and call
  * `GreeterService::register($server, $impl)`. A method left alone fails with UNIMPLEMENTED.
- *
- * The PHP binding has no streams yet: Chatter is left out.
  */
 abstract class GreeterService
 {
@@ -95,6 +97,7 @@ abstract class GreeterService
     {
         $server->method('demo.v1.Greeter/SayHello', fn (array $req, \HmsFfi\Context $ctx): mixed => $impl->sayHello(HelloRequest::fromArray($req), $ctx)->toArray());
         $server->method('demo.v1.Greeter/Echo', fn (array $req, \HmsFfi\Context $ctx): mixed => $impl->echo(HelloRequest::fromArray($req), $ctx)->toArray());
+        $server->method('demo.v1.Greeter/Chatter', fn (array $req, \HmsFfi\Context $ctx): \Generator => hms_map($impl->chatter(HelloRequest::fromArray($req), $ctx), fn (HelloReply $v): array => $v->toArray()));
     }
 
     public function sayHello(HelloRequest $request, \HmsFfi\Context $ctx): HelloReply
@@ -105,5 +108,27 @@ abstract class GreeterService
     public function echo(HelloRequest $request, \HmsFfi\Context $ctx): HelloRequest
     {
         throw new \HmsFfi\UnimplementedException('demo.v1.Greeter/Echo is not implemented');
+    }
+
+    /** @return \Generator<int, HelloReply> replies, sent as the caller reads them */
+    public function chatter(HelloRequest $request, \HmsFfi\Context $ctx): \Generator
+    {
+        throw new \HmsFfi\UnimplementedException('demo.v1.Greeter/Chatter is not implemented');
+    }
+}
+
+/**
+ * Yields `$f` of each value of `$items`, as they are read: how typed streams convert.
+ *
+ * @template T
+ * @template R
+ * @param iterable<T> $items
+ * @param callable(T): R $f
+ * @return \Generator<int, R>
+ */
+function hms_map(iterable $items, callable $f): \Generator
+{
+    foreach ($items as $item) {
+        yield $f($item);
     }
 }

@@ -452,8 +452,6 @@ final class RelayRequest
 /**
  * Typed calls of hms.conformance.v1.Conformance over an \HmsFfi\Client; the options (`timeout`, `metadata`)
  * apply to every call.
- *
- * The PHP binding has no streams yet: ServerStream, ClientStream, Bidi are left out.
  */
 final class ConformanceClient
 {
@@ -481,13 +479,34 @@ final class ConformanceClient
     {
         return Scalars::fromArray($this->client->call('hms.conformance.v1.Conformance/EchoScalars', $request->toArray(), $this->options));
     }
+
+    /** Streaming kinds, present to exercise method-kind discovery only. */
+    /** @return \Generator<int, AllTypes> replies as the server sends them */
+    public function serverStream(AllTypes $request): \Generator
+    {
+        return hms_map($this->client->stream('hms.conformance.v1.Conformance/ServerStream', $request->toArray(), $this->options), fn (array $v): AllTypes => AllTypes::fromArray($v));
+    }
+
+    /** @param iterable<AllTypes> $requests sent as the server reads them */
+    public function clientStream(iterable $requests): AllTypes
+    {
+        $reply = $this->client->stream('hms.conformance.v1.Conformance/ClientStream', hms_map($requests, fn (AllTypes $v): array => $v->toArray()), $this->options)->result();
+        return (fn (array $v): AllTypes => AllTypes::fromArray($v))($reply);
+    }
+
+    /**
+     * @param iterable<AllTypes> $requests sent before the replies are read (PHP has one thread)
+     * @return \Generator<int, AllTypes>
+     */
+    public function bidi(iterable $requests): \Generator
+    {
+        return hms_map($this->client->stream('hms.conformance.v1.Conformance/Bidi', hms_map($requests, fn (AllTypes $v): array => $v->toArray()), $this->options), fn (array $v): AllTypes => AllTypes::fromArray($v));
+    }
 }
 
 /**
  * The server side of hms.conformance.v1.Conformance: extend it, override the methods and call
  * `ConformanceService::register($server, $impl)`. A method left alone fails with UNIMPLEMENTED.
- *
- * The PHP binding has no streams yet: ServerStream, ClientStream, Bidi are left out.
  */
 abstract class ConformanceService
 {
@@ -498,6 +517,9 @@ abstract class ConformanceService
         $server->method('hms.conformance.v1.Conformance/Fail', fn (array $req, \HmsFfi\Context $ctx): mixed => $impl->fail($req, $ctx));
         $server->method('hms.conformance.v1.Conformance/Sleep', fn (array $req, \HmsFfi\Context $ctx): mixed => $impl->sleep($req, $ctx));
         $server->method('hms.conformance.v1.Conformance/EchoScalars', fn (array $req, \HmsFfi\Context $ctx): mixed => $impl->echoScalars(Scalars::fromArray($req), $ctx)->toArray());
+        $server->method('hms.conformance.v1.Conformance/ServerStream', fn (array $req, \HmsFfi\Context $ctx): \Generator => hms_map($impl->serverStream(AllTypes::fromArray($req), $ctx), fn (AllTypes $v): array => $v->toArray()));
+        $server->method('hms.conformance.v1.Conformance/ClientStream', fn (\HmsFfi\Requests $requests, \HmsFfi\Context $ctx): array => (fn (AllTypes $v): array => $v->toArray())($impl->clientStream(hms_map($requests, fn (array $v): AllTypes => AllTypes::fromArray($v)), $ctx)));
+        $server->method('hms.conformance.v1.Conformance/Bidi', fn (\HmsFfi\Requests $requests, \HmsFfi\Context $ctx): \Generator => hms_map($impl->bidi(hms_map($requests, fn (array $v): AllTypes => AllTypes::fromArray($v)), $ctx), fn (AllTypes $v): array => $v->toArray()));
     }
 
     public function echo(AllTypes $request, \HmsFfi\Context $ctx): AllTypes
@@ -518,6 +540,31 @@ abstract class ConformanceService
     public function echoScalars(Scalars $request, \HmsFfi\Context $ctx): Scalars
     {
         throw new \HmsFfi\UnimplementedException('hms.conformance.v1.Conformance/EchoScalars is not implemented');
+    }
+
+    /**
+     * Streaming kinds, present to exercise method-kind discovery only.
+     *
+     * @return \Generator<int, AllTypes> replies, sent as the caller reads them
+     */
+    public function serverStream(AllTypes $request, \HmsFfi\Context $ctx): \Generator
+    {
+        throw new \HmsFfi\UnimplementedException('hms.conformance.v1.Conformance/ServerStream is not implemented');
+    }
+
+    /** @param \Iterator<int, AllTypes> $requests read as it is iterated */
+    public function clientStream(\Iterator $requests, \HmsFfi\Context $ctx): AllTypes
+    {
+        throw new \HmsFfi\UnimplementedException('hms.conformance.v1.Conformance/ClientStream is not implemented');
+    }
+
+    /**
+     * @param \Iterator<int, AllTypes> $requests read as it is iterated
+     * @return \Generator<int, AllTypes> replies, sent as the caller reads them
+     */
+    public function bidi(\Iterator $requests, \HmsFfi\Context $ctx): \Generator
+    {
+        throw new \HmsFfi\UnimplementedException('hms.conformance.v1.Conformance/Bidi is not implemented');
     }
 }
 
@@ -563,5 +610,21 @@ abstract class SemanticsService
     public function relay(RelayRequest $request, \HmsFfi\Context $ctx): array
     {
         throw new \HmsFfi\UnimplementedException('hms.conformance.v1.Semantics/Relay is not implemented');
+    }
+}
+
+/**
+ * Yields `$f` of each value of `$items`, as they are read: how typed streams convert.
+ *
+ * @template T
+ * @template R
+ * @param iterable<T> $items
+ * @param callable(T): R $f
+ * @return \Generator<int, R>
+ */
+function hms_map(iterable $items, callable $f): \Generator
+{
+    foreach ($items as $item) {
+        yield $f($item);
     }
 }

@@ -56,8 +56,6 @@ module Demo
 
     # Typed calls of demo.v1.Greeter over an HmsFfi::Client; `timeout` (seconds) and `metadata`
     # apply to every call.
-    #
-    # The Ruby binding has no streams yet: Chatter is left out.
     class GreeterClient
       attr_reader :client
 
@@ -68,25 +66,26 @@ module Demo
       end
 
       def say_hello(request = nil, **fields)
-        reply = @client.call("demo.v1.Greeter/SayHello", (request || HelloRequest.new(**fields)).to_h, timeout: @timeout, metadata: @metadata)
-        HelloReply.from_h(reply)
+        HelloReply.from_h(@client.call("demo.v1.Greeter/SayHello", (request || HelloRequest.new(**fields)).to_h, timeout: @timeout, metadata: @metadata))
       end
 
       def echo(request = nil, **fields)
-        reply = @client.call("demo.v1.Greeter/Echo", (request || HelloRequest.new(**fields)).to_h, timeout: @timeout, metadata: @metadata)
-        HelloRequest.from_h(reply)
+        HelloRequest.from_h(@client.call("demo.v1.Greeter/Echo", (request || HelloRequest.new(**fields)).to_h, timeout: @timeout, metadata: @metadata))
+      end
+
+      def chatter(request = nil, **fields)
+        @client.stream("demo.v1.Greeter/Chatter", (request || HelloRequest.new(**fields)).to_h, timeout: @timeout, metadata: @metadata).lazy.map { |r| HelloReply.from_h(r) }.eager
       end
     end
 
     # The server side of demo.v1.Greeter: subclass it, override the methods and call
     # `GreeterService.register(server, impl)`. A method left alone fails with UNIMPLEMENTED.
-    #
-    # The Ruby binding has no streams yet: Chatter is left out.
     class GreeterService
       # Registers every method of demo.v1.Greeter with `server`, served by `impl`.
       def self.register(server, impl)
         server.method("demo.v1.Greeter/SayHello") { |req, ctx| impl.say_hello(HelloRequest.from_h(req), ctx).to_h }
         server.method("demo.v1.Greeter/Echo") { |req, ctx| impl.echo(HelloRequest.from_h(req), ctx).to_h }
+        server.method("demo.v1.Greeter/Chatter") { |req, ctx| impl.chatter(HelloRequest.from_h(req), ctx).lazy.map(&:to_h) }
         server
       end
 
@@ -96,6 +95,10 @@ module Demo
 
       def echo(_request, _ctx)
         raise HmsFfi::Unimplemented, "demo.v1.Greeter/Echo is not implemented"
+      end
+
+      def chatter(_request, _ctx)
+        raise HmsFfi::Unimplemented, "demo.v1.Greeter/Chatter is not implemented"
       end
     end
   end

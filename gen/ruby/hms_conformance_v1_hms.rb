@@ -293,8 +293,6 @@ module Hms
 
       # Typed calls of hms.conformance.v1.Conformance over an HmsFfi::Client; `timeout` (seconds) and `metadata`
       # apply to every call.
-      #
-      # The Ruby binding has no streams yet: ServerStream, ClientStream, Bidi are left out.
       class ConformanceClient
         attr_reader :client
 
@@ -305,30 +303,37 @@ module Hms
         end
 
         def echo(request = nil, **fields)
-          reply = @client.call("hms.conformance.v1.Conformance/Echo", (request || AllTypes.new(**fields)).to_h, timeout: @timeout, metadata: @metadata)
-          AllTypes.from_h(reply)
+          AllTypes.from_h(@client.call("hms.conformance.v1.Conformance/Echo", (request || AllTypes.new(**fields)).to_h, timeout: @timeout, metadata: @metadata))
         end
 
         def fail(request = nil, **fields)
-          reply = @client.call("hms.conformance.v1.Conformance/Fail", (request || FailRequest.new(**fields)).to_h, timeout: @timeout, metadata: @metadata)
-          reply
+          @client.call("hms.conformance.v1.Conformance/Fail", (request || FailRequest.new(**fields)).to_h, timeout: @timeout, metadata: @metadata)
         end
 
         def sleep(request = nil, **fields)
-          reply = @client.call("hms.conformance.v1.Conformance/Sleep", (request || SleepRequest.new(**fields)).to_h, timeout: @timeout, metadata: @metadata)
-          reply
+          @client.call("hms.conformance.v1.Conformance/Sleep", (request || SleepRequest.new(**fields)).to_h, timeout: @timeout, metadata: @metadata)
         end
 
         def echo_scalars(request = nil, **fields)
-          reply = @client.call("hms.conformance.v1.Conformance/EchoScalars", (request || Scalars.new(**fields)).to_h, timeout: @timeout, metadata: @metadata)
-          Scalars.from_h(reply)
+          Scalars.from_h(@client.call("hms.conformance.v1.Conformance/EchoScalars", (request || Scalars.new(**fields)).to_h, timeout: @timeout, metadata: @metadata))
+        end
+
+        # Streaming kinds, present to exercise method-kind discovery only.
+        def server_stream(request = nil, **fields)
+          @client.stream("hms.conformance.v1.Conformance/ServerStream", (request || AllTypes.new(**fields)).to_h, timeout: @timeout, metadata: @metadata).lazy.map { |r| AllTypes.from_h(r) }.eager
+        end
+
+        def client_stream(requests)
+          AllTypes.from_h(@client.stream("hms.conformance.v1.Conformance/ClientStream", requests.lazy.map(&:to_h), timeout: @timeout, metadata: @metadata).result)
+        end
+
+        def bidi(requests)
+          @client.stream("hms.conformance.v1.Conformance/Bidi", requests.lazy.map(&:to_h), timeout: @timeout, metadata: @metadata).lazy.map { |r| AllTypes.from_h(r) }.eager
         end
       end
 
       # The server side of hms.conformance.v1.Conformance: subclass it, override the methods and call
       # `ConformanceService.register(server, impl)`. A method left alone fails with UNIMPLEMENTED.
-      #
-      # The Ruby binding has no streams yet: ServerStream, ClientStream, Bidi are left out.
       class ConformanceService
         # Registers every method of hms.conformance.v1.Conformance with `server`, served by `impl`.
         def self.register(server, impl)
@@ -336,6 +341,9 @@ module Hms
           server.method("hms.conformance.v1.Conformance/Fail") { |req, ctx| impl.fail(FailRequest.from_h(req), ctx).to_h }
           server.method("hms.conformance.v1.Conformance/Sleep") { |req, ctx| impl.sleep(SleepRequest.from_h(req), ctx).to_h }
           server.method("hms.conformance.v1.Conformance/EchoScalars") { |req, ctx| impl.echo_scalars(Scalars.from_h(req), ctx).to_h }
+          server.method("hms.conformance.v1.Conformance/ServerStream") { |req, ctx| impl.server_stream(AllTypes.from_h(req), ctx).lazy.map(&:to_h) }
+          server.method("hms.conformance.v1.Conformance/ClientStream") { |requests, ctx| impl.client_stream(requests.lazy.map { |r| AllTypes.from_h(r) }.eager, ctx).to_h }
+          server.method("hms.conformance.v1.Conformance/Bidi") { |requests, ctx| impl.bidi(requests.lazy.map { |r| AllTypes.from_h(r) }.eager, ctx).lazy.map(&:to_h) }
           server
         end
 
@@ -354,6 +362,19 @@ module Hms
         def echo_scalars(_request, _ctx)
           raise HmsFfi::Unimplemented, "hms.conformance.v1.Conformance/EchoScalars is not implemented"
         end
+
+        # Streaming kinds, present to exercise method-kind discovery only.
+        def server_stream(_request, _ctx)
+          raise HmsFfi::Unimplemented, "hms.conformance.v1.Conformance/ServerStream is not implemented"
+        end
+
+        def client_stream(_requests, _ctx)
+          raise HmsFfi::Unimplemented, "hms.conformance.v1.Conformance/ClientStream is not implemented"
+        end
+
+        def bidi(_requests, _ctx)
+          raise HmsFfi::Unimplemented, "hms.conformance.v1.Conformance/Bidi is not implemented"
+        end
       end
 
       # Typed calls of hms.conformance.v1.Semantics over an HmsFfi::Client; `timeout` (seconds) and `metadata`
@@ -368,13 +389,11 @@ module Hms
         end
 
         def context(request = nil, **fields)
-          reply = @client.call("hms.conformance.v1.Semantics/Context", (request || ContextRequest.new(**fields)).to_h, timeout: @timeout, metadata: @metadata)
-          ContextReply.from_h(reply)
+          ContextReply.from_h(@client.call("hms.conformance.v1.Semantics/Context", (request || ContextRequest.new(**fields)).to_h, timeout: @timeout, metadata: @metadata))
         end
 
         def relay(request = nil, **fields)
-          reply = @client.call("hms.conformance.v1.Semantics/Relay", (request || RelayRequest.new(**fields)).to_h, timeout: @timeout, metadata: @metadata)
-          reply
+          @client.call("hms.conformance.v1.Semantics/Relay", (request || RelayRequest.new(**fields)).to_h, timeout: @timeout, metadata: @metadata)
         end
       end
 

@@ -2,7 +2,7 @@
 // source: greeter.proto
 /** Typed hms-ffi bindings of the protobuf package `demo.v1`. */
 
-import type { CallOptions, Client, Context, Duration, Server, Timestamp } from 'hms-ffi'
+import type { CallOptions, Client, Context, Duration, Replies, Server, Stream, Timestamp } from 'hms-ffi'
 
 /** A `demo.v1.HelloRequest` as received: every field present. */
 export interface HelloRequest {
@@ -30,9 +30,8 @@ export interface HelloReplyInit {
 
 /**
  * Typed calls of `demo.v1.Greeter` over a `Client`; `options` apply to every call, and a call's own
- * options override them.
- *
- * The Node binding has no streams yet: Chatter is left out.
+ * options override them. A streaming method gives the binding's `Stream`: `for await` its
+ * replies, or `await stream.result()` for a client-streaming one.
  */
 export class GreeterClient {
   constructor (readonly client: Client, readonly options: CallOptions = {}) {}
@@ -44,17 +43,21 @@ export class GreeterClient {
   echo (request: HelloRequestInit, options?: CallOptions): Promise<HelloRequest> {
     return this.client.call<HelloRequest>('demo.v1.Greeter/Echo', request, { ...this.options, ...options })
   }
+
+  chatter (request: HelloRequestInit, options?: CallOptions): Stream<HelloRequestInit, HelloReply> {
+    return this.client.stream<HelloReply, HelloRequestInit>('demo.v1.Greeter/Chatter', request, { ...this.options, ...options })
+  }
 }
 
 /**
  * The server side of `demo.v1.Greeter`: implement it (a class or an object literal) and pass it to
- * `registerGreeter`. A method may return its reply or a Promise of it.
- *
- * The Node binding has no streams yet: Chatter is left out.
+ * `registerGreeter`. A method may return its reply or a Promise of it; a streaming one takes its
+ * requests as an `AsyncIterable` and gives its replies as any (async) iterable.
  */
 export interface GreeterService {
   sayHello (request: HelloRequest, ctx: Context): HelloReplyInit | Promise<HelloReplyInit>
   echo (request: HelloRequest, ctx: Context): HelloRequestInit | Promise<HelloRequestInit>
+  chatter (request: HelloRequest, ctx: Context): Replies<HelloReplyInit> | Promise<Replies<HelloReplyInit>>
 }
 
 /** Registers every method of `demo.v1.Greeter` with `server`, served by `impl`. */
@@ -62,4 +65,5 @@ export function registerGreeter (server: Server, impl: GreeterService): Server {
   return server
     .method('demo.v1.Greeter/SayHello', (request: HelloRequest, ctx: Context) => impl.sayHello(request, ctx))
     .method('demo.v1.Greeter/Echo', (request: HelloRequest, ctx: Context) => impl.echo(request, ctx))
+    .method('demo.v1.Greeter/Chatter', (request: HelloRequest, ctx: Context) => impl.chatter(request, ctx))
 }

@@ -2,7 +2,7 @@
 // source: conformance.proto
 /** Typed hms-ffi bindings of the protobuf package `hms.conformance.v1`. */
 
-import type { CallOptions, Client, Context, Duration, Server, Timestamp } from 'hms-ffi'
+import type { CallOptions, Client, Context, Duration, Replies, Server, Stream, Timestamp } from 'hms-ffi'
 
 export const Color = {
   COLOR_UNSPECIFIED: 'COLOR_UNSPECIFIED',
@@ -301,9 +301,8 @@ export interface RelayRequestInit {
 
 /**
  * Typed calls of `hms.conformance.v1.Conformance` over a `Client`; `options` apply to every call, and a call's own
- * options override them.
- *
- * The Node binding has no streams yet: ServerStream, ClientStream, Bidi are left out.
+ * options override them. A streaming method gives the binding's `Stream`: `for await` its
+ * replies, or `await stream.result()` for a client-streaming one.
  */
 export class ConformanceClient {
   constructor (readonly client: Client, readonly options: CallOptions = {}) {}
@@ -323,19 +322,37 @@ export class ConformanceClient {
   echoScalars (request: ScalarsInit, options?: CallOptions): Promise<Scalars> {
     return this.client.call<Scalars>('hms.conformance.v1.Conformance/EchoScalars', request, { ...this.options, ...options })
   }
+
+  /** Streaming kinds, present to exercise method-kind discovery only. */
+  serverStream (request: AllTypesInit, options?: CallOptions): Stream<AllTypesInit, AllTypes> {
+    return this.client.stream<AllTypes, AllTypesInit>('hms.conformance.v1.Conformance/ServerStream', request, { ...this.options, ...options })
+  }
+
+  /** `requests` are sent as the server reads them; without them, `send()` and `closeSend()`. */
+  clientStream (requests?: Iterable<AllTypesInit> | AsyncIterable<AllTypesInit>, options?: CallOptions): Stream<AllTypesInit, AllTypes> {
+    return this.client.stream<AllTypes, AllTypesInit>('hms.conformance.v1.Conformance/ClientStream', requests, { ...this.options, ...options })
+  }
+
+  /** `requests` are sent as the server reads them; without them, `send()` and `closeSend()`. */
+  bidi (requests?: Iterable<AllTypesInit> | AsyncIterable<AllTypesInit>, options?: CallOptions): Stream<AllTypesInit, AllTypes> {
+    return this.client.stream<AllTypes, AllTypesInit>('hms.conformance.v1.Conformance/Bidi', requests, { ...this.options, ...options })
+  }
 }
 
 /**
  * The server side of `hms.conformance.v1.Conformance`: implement it (a class or an object literal) and pass it to
- * `registerConformance`. A method may return its reply or a Promise of it.
- *
- * The Node binding has no streams yet: ServerStream, ClientStream, Bidi are left out.
+ * `registerConformance`. A method may return its reply or a Promise of it; a streaming one takes its
+ * requests as an `AsyncIterable` and gives its replies as any (async) iterable.
  */
 export interface ConformanceService {
   echo (request: AllTypes, ctx: Context): AllTypesInit | Promise<AllTypesInit>
   fail (request: FailRequest, ctx: Context): Record<string, never> | Promise<Record<string, never>>
   sleep (request: SleepRequest, ctx: Context): Record<string, never> | Promise<Record<string, never>>
   echoScalars (request: Scalars, ctx: Context): ScalarsInit | Promise<ScalarsInit>
+  /** Streaming kinds, present to exercise method-kind discovery only. */
+  serverStream (request: AllTypes, ctx: Context): Replies<AllTypesInit> | Promise<Replies<AllTypesInit>>
+  clientStream (requests: AsyncIterable<AllTypes>, ctx: Context): AllTypesInit | Promise<AllTypesInit>
+  bidi (requests: AsyncIterable<AllTypes>, ctx: Context): Replies<AllTypesInit> | Promise<Replies<AllTypesInit>>
 }
 
 /** Registers every method of `hms.conformance.v1.Conformance` with `server`, served by `impl`. */
@@ -345,11 +362,15 @@ export function registerConformance (server: Server, impl: ConformanceService): 
     .method('hms.conformance.v1.Conformance/Fail', (request: FailRequest, ctx: Context) => impl.fail(request, ctx))
     .method('hms.conformance.v1.Conformance/Sleep', (request: SleepRequest, ctx: Context) => impl.sleep(request, ctx))
     .method('hms.conformance.v1.Conformance/EchoScalars', (request: Scalars, ctx: Context) => impl.echoScalars(request, ctx))
+    .method('hms.conformance.v1.Conformance/ServerStream', (request: AllTypes, ctx: Context) => impl.serverStream(request, ctx))
+    .method('hms.conformance.v1.Conformance/ClientStream', (requests: AsyncIterable<AllTypes>, ctx: Context) => impl.clientStream(requests, ctx))
+    .method('hms.conformance.v1.Conformance/Bidi', (requests: AsyncIterable<AllTypes>, ctx: Context) => impl.bidi(requests, ctx))
 }
 
 /**
  * Typed calls of `hms.conformance.v1.Semantics` over a `Client`; `options` apply to every call, and a call's own
- * options override them.
+ * options override them. A streaming method gives the binding's `Stream`: `for await` its
+ * replies, or `await stream.result()` for a client-streaming one.
  */
 export class SemanticsClient {
   constructor (readonly client: Client, readonly options: CallOptions = {}) {}
@@ -365,7 +386,8 @@ export class SemanticsClient {
 
 /**
  * The server side of `hms.conformance.v1.Semantics`: implement it (a class or an object literal) and pass it to
- * `registerSemantics`. A method may return its reply or a Promise of it.
+ * `registerSemantics`. A method may return its reply or a Promise of it; a streaming one takes its
+ * requests as an `AsyncIterable` and gives its replies as any (async) iterable.
  */
 export interface SemanticsService {
   context (request: ContextRequest, ctx: Context): ContextReplyInit | Promise<ContextReplyInit>

@@ -9,12 +9,15 @@
 //! `time.Duration`), narrowed to the field's width; a field with presence (a message, a
 //! Timestamp, a wrapper, an `optional` or oneof member) is a pointer, nil when unset. Enums are
 //! string types with one constant a value (the binding gives names), named as protoc-gen-go
-//! names them (`Color_COLOR_RED`). The Go binding has no streams yet: streaming methods are
-//! left out of clients and servers, and their doc says so.
+//! names them (`Color_COLOR_RED`). Streaming methods are typed over the binding's streams
+//! (`go_stream`).
+
+use hms_ffi_core::StreamingKind;
 
 use super::docs::{self, join};
+use super::go_stream;
 use super::model::{Enum, Field, Message, Package, Service, Shape, Type};
-use super::{no_streams, pascal, unary, Output, GENERATED};
+use super::{pascal, unary, Output, GENERATED};
 
 /// The helpers each generated package carries (they read the binding's decoded values).
 const HELPERS: &str = include_str!("go_helpers.go.txt");
@@ -39,6 +42,10 @@ pub(crate) fn generate(p: &Package) -> Vec<Output> {
     line!(out, "import (");
     if !p.services.is_empty() {
         line!(out, "\t\"context\"");
+    }
+    let streams = p.streams();
+    if streams {
+        line!(out, "\t\"iter\"");
     }
     line!(out, "\t\"math\"");
     line!(out, "\t\"strconv\"");
@@ -65,6 +72,9 @@ pub(crate) fn generate(p: &Package) -> Vec<Output> {
         server(&mut out, s);
     }
     out.push_str(HELPERS);
+    if streams {
+        out.push_str(go_stream::HELPERS);
+    }
     vec![Output {
         path: format!("{pkg}/{}_hms.go", p.snake()),
         content: align(&out),
@@ -121,7 +131,7 @@ fn enumeration(out: &mut String, e: &Enum) {
 }
 
 /// The Go type of one value.
-fn go_type(t: &Type) -> String {
+pub(crate) fn go_type(t: &Type) -> String {
     match t {
         Type::Float => "float64".into(),
         Type::Int32 => "int32".into(),
@@ -162,7 +172,7 @@ fn field_type(f: &Field) -> String {
 }
 
 /// A function turning a decoded value (`any`) into the Go type of `t`.
-fn decoder(t: &Type) -> String {
+pub(crate) fn decoder(t: &Type) -> String {
     match t {
         Type::Float => "hmsFloat".into(),
         Type::Int32 => "hmsInt[int32]".into(),
@@ -282,11 +292,7 @@ fn client(out: &mut String, s: &Service) {
         "{n}Client makes typed calls of {} over an *hmsffi.Client.",
         s.full_name
     );
-    out.push_str(&docs::lines(
-        &join(&join(&doc, &s.doc), &no_streams(s, "Go")),
-        "",
-        "// ",
-    ));
+    out.push_str(&docs::lines(&join(&doc, &s.doc), "", "// "));
     line!(out, "type {n}Client struct {{");
     line!(out, "\tClient *hmsffi.Client");
     line!(out, "}}");
@@ -316,6 +322,9 @@ fn client(out: &mut String, s: &Service) {
         line!(out, "\treturn {}(reply), nil", decoder(&m.output));
         line!(out, "}}");
     }
+    for m in s.methods.iter().filter(|m| m.kind != StreamingKind::Unary) {
+        go_stream::client_method(out, n, m);
+    }
 }
 
 fn server(out: &mut String, s: &Service) {
@@ -325,17 +334,20 @@ fn server(out: &mut String, s: &Service) {
         "{n}Server is the server side of {}: implement it and call Register{n}Server.",
         s.full_name
     );
-    out.push_str(&docs::lines(&join(&doc, &no_streams(s, "Go")), "", "// "));
+    out.push_str(&docs::lines(&doc, "", "// "));
     line!(out, "type {n}Server interface {{");
-    for m in unary(s) {
+    for m in &s.methods {
         out.push_str(&docs::lines(&m.doc, "\t", "// "));
-        line!(
-            out,
-            "\t{}(ctx context.Context, req {}) ({}, error)",
-            m.name,
-            go_type(&m.input),
-            go_type(&m.output)
-        );
+        let signature = match m.kind {
+            StreamingKind::Unary => format!(
+                "{}(ctx context.Context, req {}) ({}, error)",
+                m.name,
+                go_type(&m.input),
+                go_type(&m.output)
+            ),
+            _ => go_stream::server_method(m),
+        };
+        line!(out, "\t{signature}");
     }
     line!(out, "}}");
     line!(out);
@@ -363,6 +375,9 @@ fn server(out: &mut String, s: &Service) {
         line!(out, "\t}}); err != nil {{");
         line!(out, "\t\treturn err");
         line!(out, "\t}}");
+    }
+    for m in s.methods.iter().filter(|m| m.kind != StreamingKind::Unary) {
+        go_stream::register(out, m);
     }
     line!(out, "\treturn nil");
     line!(out, "}}");

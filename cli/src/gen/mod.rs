@@ -24,9 +24,11 @@ macro_rules! line {
 
 pub(crate) mod docs;
 pub(crate) mod go;
+pub(crate) mod go_stream;
 pub(crate) mod kotlin;
 pub(crate) mod model;
 pub(crate) mod php;
+pub(crate) mod php_stream;
 pub(crate) mod plugin;
 pub(crate) mod python;
 pub(crate) mod ruby;

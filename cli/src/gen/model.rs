@@ -149,6 +149,15 @@ impl Package {
         e.values.first().map(|v| v.name.as_str())
     }
 
+    /// Whether any method of the package's services streams (its file then carries the
+    /// stream helpers and imports).
+    pub(crate) fn streams(&self) -> bool {
+        self.services
+            .iter()
+            .flat_map(|s| &s.methods)
+            .any(|m| m.kind != StreamingKind::Unary)
+    }
+
     /// The package's name with `_` for `.` (`demo_v1`), or `root` for no package.
     pub(crate) fn snake(&self) -> String {
         if self.name.is_empty() {

@@ -8,13 +8,16 @@
 //! binding's (`docs/types.md`): `int` (`int|\GMP` for 64-bit unsigned fields, which go past
 //! `PHP_INT_MAX`), `float`, `string` for text and bytes, `\DateTimeInterface` for Timestamps
 //! (`HmsFfi\Timestamp` when received), Duration text (`"1.500s"`), arrays for lists, maps and
-//! Structs. Enums are backed enums of their names, which the binding takes as they are. The
-//! PHP binding has no streams: streaming methods are left out, and their doc says so.
+//! Structs. Enums are backed enums of their names, which the binding takes as they are.
+//! Streaming methods are typed over the extension's streams (`php_stream`).
 
 use super::docs::block;
 use super::docs::join;
 use super::model::{Field, Message, Package, Service, Shape, Type};
-use super::{camel, no_streams, pascal, unary, Output, GENERATED};
+use hms_ffi_core::StreamingKind;
+
+use super::php_stream;
+use super::{camel, pascal, Output, GENERATED};
 
 pub(crate) fn generate(p: &Package) -> Vec<Output> {
     let parts: Vec<String> = p
@@ -63,6 +66,7 @@ pub(crate) fn generate(p: &Package) -> Vec<Output> {
         client(&mut out, s);
         service(&mut out, s);
     }
+    php_stream::helper(&mut out, p);
     vec![Output {
         path: format!("{}Hms.php", parts.concat()),
         content: out,
@@ -70,7 +74,7 @@ pub(crate) fn generate(p: &Package) -> Vec<Output> {
 }
 
 /// The PHP type of one value (a declaration type).
-fn php_type(t: &Type) -> String {
+pub(crate) fn php_type(t: &Type) -> String {
     match t {
         Type::Float => "float".into(),
         Type::Int32 | Type::UInt32 | Type::Int64 => "int".into(),
@@ -242,10 +246,7 @@ fn client(out: &mut String, s: &Service) {
     let n = &s.name;
     line!(out);
     let doc = format!("Typed calls of {} over an \\HmsFfi\\Client; the options (`timeout`, `metadata`)\napply to every call.", s.full_name);
-    out.push_str(&block(
-        &join(&join(&s.doc, &doc), &no_streams(s, "PHP")),
-        "",
-    ));
+    out.push_str(&block(&join(&s.doc, &doc), ""));
     line!(out, "final class {n}Client");
     line!(out, "{{");
     line!(
@@ -253,7 +254,11 @@ fn client(out: &mut String, s: &Service) {
         "    /** @param array{{timeout?: float, metadata?: array<string, string>}} $options */"
     );
     line!(out, "    public function __construct(public readonly \\HmsFfi\\Client $client, private array $options = []) {{}}");
-    for m in unary(s) {
+    for m in &s.methods {
+        if m.kind != StreamingKind::Unary {
+            php_stream::client_method(out, m);
+            continue;
+        }
         let (Type::Message(req), Type::Message(rep)) = (&m.input, &m.output) else {
             let rep = php_type(&m.output);
             line!(out);
@@ -291,7 +296,7 @@ fn service(out: &mut String, s: &Service) {
     let n = &s.name;
     line!(out);
     let doc = format!("The server side of {}: extend it, override the methods and call\n`{n}Service::register($server, $impl)`. A method left alone fails with UNIMPLEMENTED.", s.full_name);
-    out.push_str(&block(&join(&doc, &no_streams(s, "PHP")), ""));
+    out.push_str(&block(&doc, ""));
     line!(out, "abstract class {n}Service");
     line!(out, "{{");
     line!(
@@ -304,7 +309,11 @@ fn service(out: &mut String, s: &Service) {
         "    public static function register(\\HmsFfi\\Server $server, self $impl): void"
     );
     line!(out, "    {{");
-    for m in unary(s) {
+    for m in &s.methods {
+        if m.kind != StreamingKind::Unary {
+            php_stream::register(out, m);
+            continue;
+        }
         let (arg, back) = match (&m.input, &m.output) {
             (Type::Message(t), Type::Message(_)) => {
                 (format!("{t}::fromArray($req)"), "->toArray()")
@@ -314,15 +323,21 @@ fn service(out: &mut String, s: &Service) {
         line!(out, "        $server->method('{}', fn (array $req, \\HmsFfi\\Context $ctx): mixed => $impl->{}({arg}, $ctx){back});", m.path, camel(&m.name));
     }
     line!(out, "    }}");
-    for m in unary(s) {
+    for m in &s.methods {
         let (req, rep) = (php_type(&m.input), php_type(&m.output));
+        let (doc, signature) = match m.kind {
+            StreamingKind::Unary => (
+                String::new(),
+                format!(
+                    "{}({req} $request, \\HmsFfi\\Context $ctx): {rep}",
+                    camel(&m.name)
+                ),
+            ),
+            _ => php_stream::service_method(m),
+        };
         line!(out);
-        out.push_str(&block(&m.doc, "    "));
-        line!(
-            out,
-            "    public function {}({req} $request, \\HmsFfi\\Context $ctx): {rep}",
-            camel(&m.name)
-        );
+        out.push_str(&block(&join(&m.doc, &doc), "    "));
+        line!(out, "    public function {signature}");
         line!(out, "    {{");
         line!(
             out,

@@ -9,12 +9,16 @@
 //! Values are the binding's (`docs/types.md`): Integer, Float, String (binary for bytes), enum
 //! names as Strings (each enum is a module of name constants), `Time`, `Rational` seconds for
 //! Durations. The gem has no RBS of its own yet, so its objects are `untyped` in the signatures.
-//! The Ruby binding has no streams yet: streaming methods are left out, and their doc says so.
+//! A streaming method takes and gives Enumerators of message objects that read as they are
+//! iterated, over the gem's `HmsFfi::Stream` and streaming blocks (a client-streaming call
+//! returns its one reply), as the Python generator types them with iterators.
 
 use super::docs;
 use super::docs::join;
 use super::model::{Field, Message, Package, Service, Shape, Type};
-use super::{no_streams, pascal, snake, unary, Output, GENERATED};
+use hms_ffi_core::StreamingKind;
+
+use super::{pascal, snake, Output, GENERATED};
 
 pub(crate) fn generate(p: &Package) -> Vec<Output> {
     let modules: Vec<String> = p
@@ -241,11 +245,7 @@ fn client(rb: &mut String, rbs: &mut String, s: &Service, pad: &str) {
     let n = &s.name;
     let doc = format!("Typed calls of {} over an HmsFfi::Client; `timeout` (seconds) and `metadata`\napply to every call.", s.full_name);
     line!(rb);
-    rb.push_str(&docs::lines(
-        &join(&join(&s.doc, &doc), &no_streams(s, "Ruby")),
-        pad,
-        "# ",
-    ));
+    rb.push_str(&docs::lines(&join(&s.doc, &doc), pad, "# "));
     line!(rb, "{pad}class {n}Client");
     line!(rb, "{pad}  attr_reader :client");
     line!(rb);
@@ -260,23 +260,29 @@ fn client(rb: &mut String, rbs: &mut String, s: &Service, pad: &str) {
     line!(rbs, "{pad}class {n}Client");
     line!(rbs, "{pad}  attr_reader client: untyped");
     line!(rbs, "{pad}  def initialize: (untyped client, ?timeout: Numeric?, ?metadata: Hash[String, String]) -> void");
-    for m in unary(s) {
+    for m in &s.methods {
         let name = snake(&m.name);
         let (req, rep) = (rbs_type(&m.input), rbs_type(&m.output));
         line!(rb);
         rb.push_str(&docs::lines(&m.doc, &format!("{pad}  "), "# "));
-        line!(rb, "{pad}  def {name}(request = nil, **fields)");
         let build = match &m.input {
             Type::Message(t) => format!("(request || {t}.new(**fields)).to_h"),
             _ => "request || fields".to_string(),
         };
-        line!(rb, "{pad}    reply = @client.call(\"{}\", {build}, timeout: @timeout, metadata: @metadata)", m.path);
-        line!(rb, "{pad}    {}", read(&m.output, "reply"));
+        let opts = "timeout: @timeout, metadata: @metadata";
+        let (path, each) = (&m.path, read(&m.output, "r"));
+        let replies = format!("Enumerator[{rep}, untyped]");
+        let many = format!("Enumerable[{req} | Hash[Symbol, untyped]] requests");
+        let (args, body, sig) = match m.kind {
+            StreamingKind::Unary => ("request = nil, **fields", read(&m.output, &format!("@client.call(\"{path}\", {build}, {opts})")), format!("(?{req}? request, **untyped fields) -> {rep}")),
+            StreamingKind::ServerStreaming => ("request = nil, **fields", format!("@client.stream(\"{path}\", {build}, {opts}).lazy.map {{ |r| {each} }}.eager"), format!("(?{req}? request, **untyped fields) -> {replies}")),
+            StreamingKind::ClientStreaming => ("requests", read(&m.output, &format!("@client.stream(\"{path}\", requests.lazy.map(&:to_h), {opts}).result")), format!("({many}) -> {rep}")),
+            StreamingKind::Bidi => ("requests", format!("@client.stream(\"{path}\", requests.lazy.map(&:to_h), {opts}).lazy.map {{ |r| {each} }}.eager"), format!("({many}) -> {replies}")),
+        };
+        line!(rb, "{pad}  def {name}({args})");
+        line!(rb, "{pad}    {body}");
         line!(rb, "{pad}  end");
-        line!(
-            rbs,
-            "{pad}  def {name}: (?{req}? request, **untyped fields) -> {rep}"
-        );
+        line!(rbs, "{pad}  def {name}: {sig}");
     }
     line!(rb, "{pad}end");
     line!(rbs, "{pad}end");
@@ -286,7 +292,7 @@ fn service(rb: &mut String, rbs: &mut String, s: &Service, pad: &str) {
     let n = &s.name;
     let doc = format!("The server side of {}: subclass it, override the methods and call\n`{n}Service.register(server, impl)`. A method left alone fails with UNIMPLEMENTED.", s.full_name);
     line!(rb);
-    rb.push_str(&docs::lines(&join(&doc, &no_streams(s, "Ruby")), pad, "# "));
+    rb.push_str(&docs::lines(&doc, pad, "# "));
     line!(rb, "{pad}class {n}Service");
     line!(rbs, "{pad}class {n}Service");
     line!(
@@ -295,13 +301,32 @@ fn service(rb: &mut String, rbs: &mut String, s: &Service, pad: &str) {
         s.full_name
     );
     line!(rb, "{pad}  def self.register(server, impl)");
-    for m in unary(s) {
+    for m in &s.methods {
+        let (path, name) = (&m.path, snake(&m.name));
+        let requests = format!("requests.lazy.map {{ |r| {} }}.eager", read(&m.input, "r"));
+        let (args, call) = match m.kind {
+            StreamingKind::Unary => (
+                "req",
+                format!("impl.{name}({}, ctx).to_h", read(&m.input, "req")),
+            ),
+            StreamingKind::ServerStreaming => (
+                "req",
+                format!(
+                    "impl.{name}({}, ctx).lazy.map(&:to_h)",
+                    read(&m.input, "req")
+                ),
+            ),
+            StreamingKind::ClientStreaming => {
+                ("requests", format!("impl.{name}({requests}, ctx).to_h"))
+            }
+            StreamingKind::Bidi => (
+                "requests",
+                format!("impl.{name}({requests}, ctx).lazy.map(&:to_h)"),
+            ),
+        };
         line!(
             rb,
-            "{pad}    server.method(\"{}\") {{ |req, ctx| impl.{}({}, ctx).to_h }}",
-            m.path,
-            snake(&m.name),
-            read(&m.input, "req")
+            "{pad}    server.method(\"{path}\") {{ |{args}, ctx| {call} }}"
         );
     }
     line!(rb, "{pad}    server");
@@ -310,23 +335,38 @@ fn service(rb: &mut String, rbs: &mut String, s: &Service, pad: &str) {
         rbs,
         "{pad}  def self.register: (untyped server, {n}Service impl) -> untyped"
     );
-    for m in unary(s) {
+    for m in &s.methods {
+        let (req, rep) = (rbs_type(&m.input), rbs_type(&m.output));
+        let reply = format!("({rep} | Hash[Symbol, untyped])");
+        let replies = format!("Enumerable[{rep} | Hash[Symbol, untyped]]");
+        let (arg, sig) = match m.kind {
+            StreamingKind::Unary => (
+                "_request",
+                format!("({req} request, untyped ctx) -> {reply}"),
+            ),
+            StreamingKind::ServerStreaming => (
+                "_request",
+                format!("({req} request, untyped ctx) -> {replies}"),
+            ),
+            StreamingKind::ClientStreaming => (
+                "_requests",
+                format!("(Enumerator[{req}, untyped] requests, untyped ctx) -> {reply}"),
+            ),
+            StreamingKind::Bidi => (
+                "_requests",
+                format!("(Enumerator[{req}, untyped] requests, untyped ctx) -> {replies}"),
+            ),
+        };
         line!(rb);
         rb.push_str(&docs::lines(&m.doc, &format!("{pad}  "), "# "));
-        line!(rb, "{pad}  def {}(_request, _ctx)", snake(&m.name));
+        line!(rb, "{pad}  def {}({arg}, _ctx)", snake(&m.name));
         line!(
             rb,
             "{pad}    raise HmsFfi::Unimplemented, \"{} is not implemented\"",
             m.path
         );
         line!(rb, "{pad}  end");
-        line!(
-            rbs,
-            "{pad}  def {}: ({} request, untyped ctx) -> ({} | Hash[Symbol, untyped])",
-            snake(&m.name),
-            rbs_type(&m.input),
-            rbs_type(&m.output)
-        );
+        line!(rbs, "{pad}  def {}: {sig}", snake(&m.name));
     }
     line!(rb, "{pad}end");
     line!(rbs, "{pad}end");

@@ -8,14 +8,19 @@
 //! field with presence. What may be sent (`HelloReplyInit`, like the DOM's `RequestInit`) is
 //! any subset, with `number` for 64-bit integers, any `Uint8Array`, any `Date` or RFC 3339 text.
 //! An enum is a `const` object plus the union of its names (`Color.COLOR_RED` and
-//! `'COLOR_RED'` are both a `Color`), because the binding gives names, not numbers. The Node
-//! binding has no streams yet: streaming methods are left out of clients and services, and
-//! their doc says so.
+//! `'COLOR_RED'` are both a `Color`), because the binding gives names, not numbers. A streaming
+//! method's client gives the binding's `Stream` (an async iterable of replies; `send`,
+//! `closeSend`, `result()`), typed; its service method takes a request or an `AsyncIterable` of
+//! them and gives `Replies` (any iterable or async iterable: an `async function *`) or a reply,
+//! as `node/index.d.ts` types streaming handlers.
 
 use super::docs::block;
 use super::docs::join;
 use super::model::{Enum, Field, Message, Package, Service, Shape, Type};
-use super::{camel, no_streams, unary, Output, GENERATED};
+use hms_ffi_core::StreamingKind;
+
+use super::model::Method;
+use super::{camel, Output, GENERATED};
 
 pub(crate) fn generate(p: &Package) -> Vec<Output> {
     let mut out = String::new();
@@ -27,7 +32,10 @@ pub(crate) fn generate(p: &Package) -> Vec<Output> {
         p.name
     );
     line!(out);
-    line!(out, "import type {{ CallOptions, Client, Context, Duration, Server, Timestamp }} from 'hms-ffi'");
+    let streams = p.streams();
+    let stream_types = if streams { "Replies, " } else { "" };
+    let stream_class = if streams { ", Stream" } else { "" };
+    line!(out, "import type {{ CallOptions, Client, Context, Duration, {stream_types}Server{stream_class}, Timestamp }} from 'hms-ffi'");
     for e in &p.enums {
         enumeration(&mut out, e);
     }
@@ -159,58 +167,90 @@ fn message(out: &mut String, m: &Message, init: bool) {
 fn client(out: &mut String, s: &Service) {
     line!(out);
     let doc = format!(
-        "Typed calls of `{}` over a `Client`; `options` apply to every call, and a call's own\noptions override them.",
+        "Typed calls of `{}` over a `Client`; `options` apply to every call, and a call's own\noptions override them. A streaming method gives the binding's `Stream`: `for await` its\nreplies, or `await stream.result()` for a client-streaming one.",
         s.full_name
     );
-    out.push_str(&block(
-        &join(&join(&s.doc, &doc), &no_streams(s, "Node")),
-        "",
-    ));
+    out.push_str(&block(&join(&s.doc, &doc), ""));
     line!(out, "export class {}Client {{", s.name);
     line!(
         out,
         "  constructor (readonly client: Client, readonly options: CallOptions = {{}}) {{}}"
     );
-    for m in unary(s) {
+    for m in &s.methods {
+        let (req, rep) = (sent(&m.input), received(&m.output));
         line!(out);
         out.push_str(&block(&m.doc, "  "));
-        line!(
-            out,
-            "  {} (request: {}, options?: CallOptions): Promise<{}> {{",
-            camel(&m.name),
-            sent(&m.input),
-            received(&m.output)
-        );
-        line!(
-            out,
-            "    return this.client.call<{}>('{}', request, {{ ...this.options, ...options }})",
-            received(&m.output),
-            m.path
-        );
+        let name = camel(&m.name);
+        let opts = "{ ...this.options, ...options }";
+        match m.kind {
+            StreamingKind::Unary => {
+                line!(
+                    out,
+                    "  {name} (request: {req}, options?: CallOptions): Promise<{rep}> {{"
+                );
+                line!(
+                    out,
+                    "    return this.client.call<{rep}>('{}', request, {opts})",
+                    m.path
+                );
+            }
+            StreamingKind::ServerStreaming => {
+                line!(
+                    out,
+                    "  {name} (request: {req}, options?: CallOptions): Stream<{req}, {rep}> {{"
+                );
+                line!(
+                    out,
+                    "    return this.client.stream<{rep}, {req}>('{}', request, {opts})",
+                    m.path
+                );
+            }
+            StreamingKind::ClientStreaming | StreamingKind::Bidi => {
+                line!(out, "  /** `requests` are sent as the server reads them; without them, `send()` and `closeSend()`. */");
+                line!(out, "  {name} (requests?: Iterable<{req}> | AsyncIterable<{req}>, options?: CallOptions): Stream<{req}, {rep}> {{");
+                line!(
+                    out,
+                    "    return this.client.stream<{rep}, {req}>('{}', requests, {opts})",
+                    m.path
+                );
+            }
+        }
         line!(out, "  }}");
     }
     line!(out, "}}");
 }
 
+/// A service method's parameters and return type, by the method's kind.
+fn handler(m: &Method) -> (String, String) {
+    let (req, rep) = (received(&m.input), sent(&m.output));
+    let one = format!("request: {req}");
+    let many = format!("requests: AsyncIterable<{req}>");
+    let replies = format!("Replies<{rep}>");
+    let (input, output) = match m.kind {
+        StreamingKind::Unary => (one, rep),
+        StreamingKind::ServerStreaming => (one, replies),
+        StreamingKind::ClientStreaming => (many, rep),
+        StreamingKind::Bidi => (many, replies),
+    };
+    let output = format!("{output} | Promise<{output}>");
+    (input, output)
+}
+
 fn service(out: &mut String, s: &Service) {
     line!(out);
     let doc = format!(
-        "The server side of `{}`: implement it (a class or an object literal) and pass it to\n`register{}`. A method may return its reply or a Promise of it.",
+        "The server side of `{}`: implement it (a class or an object literal) and pass it to\n`register{}`. A method may return its reply or a Promise of it; a streaming one takes its\nrequests as an `AsyncIterable` and gives its replies as any (async) iterable.",
         s.full_name, s.name
     );
-    out.push_str(&block(
-        &join(&join(&s.doc, &doc), &no_streams(s, "Node")),
-        "",
-    ));
+    out.push_str(&block(&join(&s.doc, &doc), ""));
     line!(out, "export interface {}Service {{", s.name);
-    for m in unary(s) {
+    for m in &s.methods {
         out.push_str(&block(&m.doc, "  "));
-        let rep = sent(&m.output);
+        let (input, output) = handler(m);
         line!(
             out,
-            "  {} (request: {}, ctx: Context): {rep} | Promise<{rep}>",
-            camel(&m.name),
-            received(&m.input)
+            "  {} ({input}, ctx: Context): {output}",
+            camel(&m.name)
         );
     }
     line!(out, "}}");
@@ -226,12 +266,13 @@ fn service(out: &mut String, s: &Service) {
         s.name
     );
     line!(out, "  return server");
-    for m in unary(s) {
+    for m in &s.methods {
+        let (input, _) = handler(m);
+        let arg = input.split(':').next().unwrap_or_default();
         line!(
             out,
-            "    .method('{}', (request: {}, ctx: Context) => impl.{}(request, ctx))",
+            "    .method('{}', ({input}, ctx: Context) => impl.{}({arg}, ctx))",
             m.path,
-            received(&m.input),
             camel(&m.name)
         );
     }

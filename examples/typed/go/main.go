@@ -4,7 +4,8 @@
 //	go run . call unix:///tmp/g.sock    # a typed client of any greeter server
 //	go run . both                       # both, in one process (inproc://)
 //
-// `make test-gen` vets and builds it and runs it against the Python and TypeScript servers.
+// `make test-gen` vets and builds it and runs it against every language's typed server, the
+// server-streaming Chatter included.
 package main
 
 import (
@@ -30,6 +31,15 @@ func (greeter) Echo(ctx context.Context, req *demov1.HelloRequest) (*demov1.Hell
 	return req, nil
 }
 
+func (greeter) Chatter(ctx context.Context, req *demov1.HelloRequest, send func(*demov1.HelloReply) error) error {
+	for i := range req.Times {
+		if err := send(&demov1.HelloReply{Message: fmt.Sprintf("#%d hi %s", i, req.Name)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func newServer() (*hmsffi.Server, error) {
 	schema, err := hmsffi.LoadSchema("examples/protos/greeter.proto")
 	if err != nil {
@@ -50,11 +60,19 @@ func call(uri string) error {
 		return err
 	}
 	defer c.Close()
-	reply, err := demov1.NewGreeterClient(c).SayHello(ctx, &demov1.HelloRequest{Name: "Ada"})
+	greeter := demov1.NewGreeterClient(c)
+	reply, err := greeter.SayHello(ctx, &demov1.HelloRequest{Name: "Ada"})
 	if err != nil {
 		return err
 	}
 	fmt.Println(reply.Message)
+	for r, err := range greeter.Chatter(ctx, &demov1.HelloRequest{Name: "Ada", Times: 2}) {
+		if err != nil {
+			fmt.Printf("(Chatter: %v)\n", err)
+			break
+		}
+		fmt.Println(r.Message)
+	}
 	return nil
 }
 

@@ -5,7 +5,8 @@
 //   php -d extension=target/php/hms_ffi.so examples/typed/php/greeter_typed.php call unix:///tmp/g.sock
 //   php -d extension=target/php/hms_ffi.so examples/typed/php/greeter_typed.php both
 //
-// `make test-gen` lints it with `php -l` and runs it against the Python server.
+// `make test-gen` lints it with `php -l` and runs it against every language's typed server, the
+// server-streaming Chatter included.
 declare(strict_types=1);
 
 require __DIR__ . '/../../../gen/php/DemoV1Hms.php';
@@ -21,6 +22,13 @@ final class Greeter extends GreeterService
     {
         return new HelloReply(message: "Hello {$request->name} from PHP");
     }
+
+    public function chatter(HelloRequest $request, \HmsFfi\Context $ctx): \Generator
+    {
+        for ($i = 0; $i < $request->times; $i++) {
+            yield new HelloReply(message: "#{$i} hi {$request->name}");
+        }
+    }
 }
 
 function newServer(): \HmsFfi\Server
@@ -34,6 +42,13 @@ function call(string $uri): void
 {
     $greeter = new GreeterClient(\HmsFfi\Client::connect($uri), ['timeout' => 5.0]);
     echo $greeter->sayHello(new HelloRequest(name: 'Ada'))->message, "\n";
+    try {
+        foreach ($greeter->chatter(new HelloRequest(name: 'Ada', times: 2)) as $reply) {
+            echo $reply->message, "\n";
+        }
+    } catch (\HmsFfi\UnimplementedException $e) {
+        echo "(Chatter: {$e->getMessage()})\n";
+    }
 }
 
 $mode = $argv[1] ?? 'both';

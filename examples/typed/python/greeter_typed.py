@@ -40,7 +40,7 @@ def call(uri: str) -> None:
         for r in greeter.chatter({"name": "Ada", "times": 2}):
             print(r["message"])
     except hms_ffi.Unimplemented:
-        print("(Chatter is not served there: that binding has no streams yet)")
+        print("(Chatter is not served there: the Kotlin binding has no streams yet)")
 
 
 def main(argv: list[str]) -> None:

@@ -6,14 +6,21 @@
 #   ruby -Igen/ruby examples/typed/ruby/greeter_typed.rb call unix:///tmp/g.sock   # any greeter server
 #   ruby -Igen/ruby examples/typed/ruby/greeter_typed.rb both                      # inproc://, one process
 #
-# `make test-gen` validates the signatures (gen/ruby/*.rbs) and runs it against the Python server.
+# `make test-gen` validates the signatures (gen/ruby/*.rbs) and runs it against every language's
+# typed server, the server-streaming Chatter included.
 require "hms_ffi"
 require "demo_v1_hms"
 
-# The typed server: one method of demo.v1.Greeter.
+# The typed server: SayHello and the server-streaming Chatter of demo.v1.Greeter.
 class Greeter < Demo::V1::GreeterService
   def say_hello(request, _ctx)
     Demo::V1::HelloReply.new(message: "Hello #{request.name} from Ruby")
+  end
+
+  def chatter(request, _ctx)
+    Enumerator.new do |replies|
+      request.times.times { |i| replies << Demo::V1::HelloReply.new(message: "##{i} hi #{request.name}") }
+    end
   end
 end
 
@@ -25,6 +32,9 @@ end
 def call(uri)
   greeter = Demo::V1::GreeterClient.new(HmsFfi.connect(uri), timeout: 5)
   puts greeter.say_hello(name: "Ada").message
+  greeter.chatter(name: "Ada", times: 2).each { |reply| puts reply.message }
+rescue HmsFfi::Unimplemented => e
+  puts "(Chatter: #{e.message})"
 end
 
 case ARGV[0]

@@ -4,8 +4,8 @@
 //   node greeter_typed.js call unix:///tmp/g.sock    # a typed client of any greeter server
 //   node greeter_typed.js both                       # both, in one process (inproc://)
 //
-// `make test-gen` compiles it with `tsc --strict` (tsconfig.json here) and runs it against the
-// Python and Go servers.
+// `make test-gen` compiles it with `tsc --strict` (tsconfig.json here) and runs it against every
+// language's typed server, the server-streaming Chatter included.
 import { connect, Schema, Server } from 'hms-ffi'
 import { GreeterClient, GreeterService, HelloReplyInit, HelloRequest, registerGreeter } from '../../../gen/typescript/demo_v1_hms'
 
@@ -17,6 +17,10 @@ class Greeter implements GreeterService {
   async echo (request: HelloRequest): Promise<HelloRequest> {
     return request
   }
+
+  async * chatter (request: HelloRequest): AsyncIterable<HelloReplyInit> {
+    for (let i = 0; i < request.times; i++) yield { message: `#${i} hi ${request.name}` }
+  }
 }
 
 function newServer (): Server {
@@ -27,6 +31,11 @@ async function call (uri: string): Promise<void> {
   const greeter = new GreeterClient(await connect(uri), { timeoutMs: 5000 })
   const reply = await greeter.sayHello({ name: 'Ada' })
   console.log(reply.message)
+  try {
+    for await (const r of greeter.chatter({ name: 'Ada', times: 2 })) console.log(r.message)
+  } catch (e: unknown) {
+    console.log(`(Chatter: ${e instanceof Error ? e.message : String(e)})`)
+  }
   greeter.client.close()
 }
 

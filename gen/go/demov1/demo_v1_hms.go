@@ -6,6 +6,7 @@ package demov1
 
 import (
 	"context"
+	"iter"
 	"math"
 	"strconv"
 	"time"
@@ -94,8 +95,6 @@ func ProtobufEmptyFromValue(value any) *ProtobufEmpty {
 }
 
 // GreeterClient makes typed calls of demo.v1.Greeter over an *hmsffi.Client.
-//
-// The Go binding has no streams yet: Chatter is left out.
 type GreeterClient struct {
 	Client *hmsffi.Client
 }
@@ -121,12 +120,17 @@ func (c *GreeterClient) Echo(ctx context.Context, req *HelloRequest, opts ...hms
 	return HelloRequestFromValue(reply), nil
 }
 
+// Chatter calls demo.v1.Greeter/Chatter and yields its replies; an error ends the sequence (yielded
+// once), and breaking out of the loop cancels the call.
+func (c *GreeterClient) Chatter(ctx context.Context, req *HelloRequest) iter.Seq2[*HelloReply, error] {
+	return hmsSeq2(c.Client.ServerStream(ctx, "demo.v1.Greeter/Chatter", req.AsValue()), HelloReplyFromValue)
+}
+
 // GreeterServer is the server side of demo.v1.Greeter: implement it and call RegisterGreeterServer.
-//
-// The Go binding has no streams yet: Chatter is left out.
 type GreeterServer interface {
 	SayHello(ctx context.Context, req *HelloRequest) (*HelloReply, error)
 	Echo(ctx context.Context, req *HelloRequest) (*HelloRequest, error)
+	Chatter(ctx context.Context, req *HelloRequest, send func(*HelloReply) error) error
 }
 
 // RegisterGreeterServer registers every method of demo.v1.Greeter with s, served by impl.
@@ -146,6 +150,11 @@ func RegisterGreeterServer(s *hmsffi.Server, impl GreeterServer) error {
 			return nil, err
 		}
 		return reply.AsValue(), nil
+	}); err != nil {
+		return err
+	}
+	if err := s.HandleServerStream("demo.v1.Greeter/Chatter", func(ctx context.Context, req map[string]any, send func(map[string]any) error) error {
+		return impl.Chatter(ctx, HelloRequestFromValue(req), func(reply *HelloReply) error { return send(reply.AsValue()) })
 	}); err != nil {
 		return err
 	}
@@ -285,4 +294,85 @@ func hmsMapOut[K comparable, V, R any](m map[K]V, f func(V) R) any {
 		out[k] = f(x)
 	}
 	return out
+}
+
+// BidiStreamingClient is a typed bidirectional call: Send requests, CloseSend, and Recv replies
+// until io.EOF (or range over All), from one goroutine or two. The embedded
+// *hmsffi.ClientStream gives CloseSend, Cancel, Header and Trailer.
+type BidiStreamingClient[Req interface{ AsValue() map[string]any }, Rep any] struct {
+	*hmsffi.ClientStream
+	decode func(any) Rep
+}
+
+// Send sends one request; it blocks while the server has not read a window's worth.
+func (s *BidiStreamingClient[Req, Rep]) Send(req Req) error {
+	return s.ClientStream.Send(req.AsValue())
+}
+
+// Recv returns the next reply, io.EOF once the server ended the call successfully, or the
+// call's error.
+func (s *BidiStreamingClient[Req, Rep]) Recv() (Rep, error) {
+	return hmsRecv(s.ClientStream.Recv, s.decode)
+}
+
+// All yields the replies until the end; an error ends it (yielded once). Stopping the loop
+// early cancels the call.
+func (s *BidiStreamingClient[Req, Rep]) All() iter.Seq2[Rep, error] {
+	return hmsSeq2(s.ClientStream.All(), s.decode)
+}
+
+// BidiStreamingServer is the typed server side of a bidirectional call: Recv requests (or
+// range over All) and Send replies, from one goroutine or two, until the handler returns.
+type BidiStreamingServer[Req any, Rep interface{ AsValue() map[string]any }] struct {
+	*hmsffi.ServerStream
+	decode func(any) Req
+}
+
+// Send sends one reply; it blocks while the caller has not read a window's worth.
+func (s *BidiStreamingServer[Req, Rep]) Send(reply Rep) error {
+	return s.ServerStream.Send(reply.AsValue())
+}
+
+// Recv returns the next request, io.EOF once the client has half-closed, or Canceled once the
+// caller has gone.
+func (s *BidiStreamingServer[Req, Rep]) Recv() (Req, error) {
+	return hmsRecv(s.ServerStream.Recv, s.decode)
+}
+
+// All yields the requests until the client half-closes; an error ends it (yielded once).
+func (s *BidiStreamingServer[Req, Rep]) All() iter.Seq2[Req, error] {
+	return hmsSeq2(s.ServerStream.All(), s.decode)
+}
+
+func hmsRecv[T any](recv func() (map[string]any, error), decode func(any) T) (T, error) {
+	v, err := recv()
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return decode(v), nil
+}
+
+func hmsSeq2[T any](seq iter.Seq2[map[string]any, error], decode func(any) T) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		for v, err := range seq {
+			var x T
+			if err == nil {
+				x = decode(v)
+			}
+			if !yield(x, err) {
+				return
+			}
+		}
+	}
+}
+
+func hmsSeqOut[T interface{ AsValue() map[string]any }](seq iter.Seq[T]) iter.Seq[map[string]any] {
+	return func(yield func(map[string]any) bool) {
+		for x := range seq {
+			if !yield(x.AsValue()) {
+				return
+			}
+		}
+	}
 }

@@ -6,6 +6,7 @@ package hmsconformancev1
 
 import (
 	"context"
+	"iter"
 	"math"
 	"strconv"
 	"time"
@@ -465,8 +466,6 @@ func ProtobufEmptyFromValue(value any) *ProtobufEmpty {
 }
 
 // ConformanceClient makes typed calls of hms.conformance.v1.Conformance over an *hmsffi.Client.
-//
-// The Go binding has no streams yet: ServerStream, ClientStream, Bidi are left out.
 type ConformanceClient struct {
 	Client *hmsffi.Client
 }
@@ -510,14 +509,43 @@ func (c *ConformanceClient) EchoScalars(ctx context.Context, req *Scalars, opts 
 	return ScalarsFromValue(reply), nil
 }
 
-// ConformanceServer is the server side of hms.conformance.v1.Conformance: implement it and call RegisterConformanceServer.
+// ServerStream calls hms.conformance.v1.Conformance/ServerStream and yields its replies; an error ends the sequence (yielded
+// once), and breaking out of the loop cancels the call.
 //
-// The Go binding has no streams yet: ServerStream, ClientStream, Bidi are left out.
+// Streaming kinds, present to exercise method-kind discovery only.
+func (c *ConformanceClient) ServerStream(ctx context.Context, req *AllTypes) iter.Seq2[*AllTypes, error] {
+	return hmsSeq2(c.Client.ServerStream(ctx, "hms.conformance.v1.Conformance/ServerStream", req.AsValue()), AllTypesFromValue)
+}
+
+// ClientStream calls hms.conformance.v1.Conformance/ClientStream with the requests of reqs, sent as the server reads them,
+// and returns its one reply.
+func (c *ConformanceClient) ClientStream(ctx context.Context, reqs iter.Seq[*AllTypes]) (*AllTypes, error) {
+	reply, err := c.Client.ClientStream(ctx, "hms.conformance.v1.Conformance/ClientStream", hmsSeqOut(reqs))
+	if err != nil {
+		return nil, err
+	}
+	return AllTypesFromValue(reply), nil
+}
+
+// Bidi opens the bidirectional call hms.conformance.v1.Conformance/Bidi. The context bounds the whole call.
+func (c *ConformanceClient) Bidi(ctx context.Context) (*BidiStreamingClient[*AllTypes, *AllTypes], error) {
+	stream, err := c.Client.Stream(ctx, "hms.conformance.v1.Conformance/Bidi")
+	if err != nil {
+		return nil, err
+	}
+	return &BidiStreamingClient[*AllTypes, *AllTypes]{stream, AllTypesFromValue}, nil
+}
+
+// ConformanceServer is the server side of hms.conformance.v1.Conformance: implement it and call RegisterConformanceServer.
 type ConformanceServer interface {
 	Echo(ctx context.Context, req *AllTypes) (*AllTypes, error)
 	Fail(ctx context.Context, req *FailRequest) (*ProtobufEmpty, error)
 	Sleep(ctx context.Context, req *SleepRequest) (*ProtobufEmpty, error)
 	EchoScalars(ctx context.Context, req *Scalars) (*Scalars, error)
+	// Streaming kinds, present to exercise method-kind discovery only.
+	ServerStream(ctx context.Context, req *AllTypes, send func(*AllTypes) error) error
+	ClientStream(ctx context.Context, reqs iter.Seq2[*AllTypes, error]) (*AllTypes, error)
+	Bidi(ctx context.Context, stream *BidiStreamingServer[*AllTypes, *AllTypes]) error
 }
 
 // RegisterConformanceServer registers every method of hms.conformance.v1.Conformance with s, served by impl.
@@ -555,6 +583,25 @@ func RegisterConformanceServer(s *hmsffi.Server, impl ConformanceServer) error {
 			return nil, err
 		}
 		return reply.AsValue(), nil
+	}); err != nil {
+		return err
+	}
+	if err := s.HandleServerStream("hms.conformance.v1.Conformance/ServerStream", func(ctx context.Context, req map[string]any, send func(map[string]any) error) error {
+		return impl.ServerStream(ctx, AllTypesFromValue(req), func(reply *AllTypes) error { return send(reply.AsValue()) })
+	}); err != nil {
+		return err
+	}
+	if err := s.HandleClientStream("hms.conformance.v1.Conformance/ClientStream", func(ctx context.Context, reqs iter.Seq2[map[string]any, error]) (map[string]any, error) {
+		reply, err := impl.ClientStream(ctx, hmsSeq2(reqs, AllTypesFromValue))
+		if err != nil {
+			return nil, err
+		}
+		return reply.AsValue(), nil
+	}); err != nil {
+		return err
+	}
+	if err := s.HandleBidiStream("hms.conformance.v1.Conformance/Bidi", func(ctx context.Context, stream *hmsffi.ServerStream) error {
+		return impl.Bidi(ctx, &BidiStreamingServer[*AllTypes, *AllTypes]{stream, AllTypesFromValue})
 	}); err != nil {
 		return err
 	}
@@ -749,4 +796,85 @@ func hmsMapOut[K comparable, V, R any](m map[K]V, f func(V) R) any {
 		out[k] = f(x)
 	}
 	return out
+}
+
+// BidiStreamingClient is a typed bidirectional call: Send requests, CloseSend, and Recv replies
+// until io.EOF (or range over All), from one goroutine or two. The embedded
+// *hmsffi.ClientStream gives CloseSend, Cancel, Header and Trailer.
+type BidiStreamingClient[Req interface{ AsValue() map[string]any }, Rep any] struct {
+	*hmsffi.ClientStream
+	decode func(any) Rep
+}
+
+// Send sends one request; it blocks while the server has not read a window's worth.
+func (s *BidiStreamingClient[Req, Rep]) Send(req Req) error {
+	return s.ClientStream.Send(req.AsValue())
+}
+
+// Recv returns the next reply, io.EOF once the server ended the call successfully, or the
+// call's error.
+func (s *BidiStreamingClient[Req, Rep]) Recv() (Rep, error) {
+	return hmsRecv(s.ClientStream.Recv, s.decode)
+}
+
+// All yields the replies until the end; an error ends it (yielded once). Stopping the loop
+// early cancels the call.
+func (s *BidiStreamingClient[Req, Rep]) All() iter.Seq2[Rep, error] {
+	return hmsSeq2(s.ClientStream.All(), s.decode)
+}
+
+// BidiStreamingServer is the typed server side of a bidirectional call: Recv requests (or
+// range over All) and Send replies, from one goroutine or two, until the handler returns.
+type BidiStreamingServer[Req any, Rep interface{ AsValue() map[string]any }] struct {
+	*hmsffi.ServerStream
+	decode func(any) Req
+}
+
+// Send sends one reply; it blocks while the caller has not read a window's worth.
+func (s *BidiStreamingServer[Req, Rep]) Send(reply Rep) error {
+	return s.ServerStream.Send(reply.AsValue())
+}
+
+// Recv returns the next request, io.EOF once the client has half-closed, or Canceled once the
+// caller has gone.
+func (s *BidiStreamingServer[Req, Rep]) Recv() (Req, error) {
+	return hmsRecv(s.ServerStream.Recv, s.decode)
+}
+
+// All yields the requests until the client half-closes; an error ends it (yielded once).
+func (s *BidiStreamingServer[Req, Rep]) All() iter.Seq2[Req, error] {
+	return hmsSeq2(s.ServerStream.All(), s.decode)
+}
+
+func hmsRecv[T any](recv func() (map[string]any, error), decode func(any) T) (T, error) {
+	v, err := recv()
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return decode(v), nil
+}
+
+func hmsSeq2[T any](seq iter.Seq2[map[string]any, error], decode func(any) T) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		for v, err := range seq {
+			var x T
+			if err == nil {
+				x = decode(v)
+			}
+			if !yield(x, err) {
+				return
+			}
+		}
+	}
+}
+
+func hmsSeqOut[T interface{ AsValue() map[string]any }](seq iter.Seq[T]) iter.Seq[map[string]any] {
+	return func(yield func(map[string]any) bool) {
+		for x := range seq {
+			if !yield(x.AsValue()) {
+				return
+			}
+		}
+	}
 }
