@@ -10,7 +10,7 @@ MATRIX_DEPS   :=
 CLIPPY_PKGS   :=
 -include mk/*.mk
 
-.PHONY: all build demo test test-core test-cli buf-install test-capi test-go go-lib test-py test-matrix test-interop py-install lint fmt fmt-check clippy features-check layers-check parity bench bench-warm bench-py bench-py-payloads bench-go bench-go-payloads fuzz clean
+.PHONY: all build demo test test-core test-cli buf-install test-capi test-go go-lib test-py test-matrix test-interop py-install lint fmt fmt-check clippy features-check layers-check parity bench bench-warm bench-py bench-py-payloads bench-go bench-go-payloads bench-go-streams fuzz clean
 
 all: build
 
@@ -70,11 +70,13 @@ py-install: $(PY_VENV)/bin/python
 test-py: py-install
 	cd py && ../$(PY_VENV)/bin/python -m pytest tests -q
 
-## test-matrix: the conformance client of every language against the server of every language.
+## test-matrix: the conformance client of every language against the server of every language
+## over unix; then every language's client streams against every language's server over grpc.
 test-matrix: py-install go-lib $(MATRIX_DEPS)
 	$(CARGO) build -p hms-ffi-core --example conformance
 	cd go && $(GO) build -o ../target/go/conformance ./cmd/conformance
 	$(PY_VENV)/bin/python tests/matrix/run.py --python $(PY_VENV)/bin/python --parity-check
+	$(PY_VENV)/bin/python tests/matrix/run.py --python $(PY_VENV)/bin/python --streams-over-grpc
 
 ## parity: docs/parity.md from a full matrix run (make test-matrix fails while it is stale).
 parity: py-install go-lib $(MATRIX_DEPS)
@@ -149,6 +151,11 @@ bench-py-payloads: py-install
 bench-py-streams: py-install
 	$(PY_VENV)/bin/pip install -q grpcio
 	$(PY_VENV)/bin/python benches/python/stream_bench.py
+
+## bench-go-streams: a server stream of 100 000 64-byte messages over unix, Go -> Go: hms-ffi vs
+## grpc-go vs a raw socket stream (the floor), messages per second in one run.
+bench-go-streams: go-lib
+	cd benches/go && $(GO) test -run '^$$' -bench '^BenchmarkStream' -benchtime 5x
 
 ## bench-go: Go client -> Go server over unix, hms-ffi vs grpc-go, one run (p50/p99 metrics).
 bench-go: go-lib

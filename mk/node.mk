@@ -22,7 +22,7 @@ test-node: node-install
 	cd node && npx tsc --noEmit --strict --target es2020 --module commonjs --types node __test__/types-check.ts
 	NODE_PATH=$(NODE_APP)/node_modules node examples/node/greeter.js both
 
-.PHONY: node-bench-install bench-node bench-node-payloads
+.PHONY: node-bench-install bench-node bench-node-payloads bench-node-streams
 NODE_BENCH = target/node-bench
 
 ## node-bench-install: what the Node benches run against: the release addon, packed and installed
@@ -43,6 +43,11 @@ bench-node: node-bench-install
 ## @grpc/grpc-js (proto-loader) over unix, and hms-ffi's inproc value path vs protobufjs's walk.
 bench-node-payloads: node-bench-install
 	NODE_PATH=$(NODE_BENCH)/node_modules node benches/node/payload_bench.js
+
+## bench-node-streams: a server stream of 100 000 64-byte messages over unix, Node -> Node:
+## hms-ffi vs @grpc/grpc-js vs a raw socket stream (the floor), messages per second in one run.
+bench-node-streams: node-bench-install
+	NODE_PATH=$(NODE_BENCH)/node_modules node benches/node/stream_bench.js
 
 TEST_TARGETS += test-node
 DEMO_DEPS    += node-install

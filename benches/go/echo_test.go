@@ -147,13 +147,7 @@ func BenchmarkHmsFfiInproc(b *testing.B) {
 // grpcEcho starts a grpc-go server on a unix socket whose method service/Echo decodes the
 // request into newMsg() and returns it, and connects to it.
 func grpcEcho(b *testing.B, service string, newMsg func() proto.Message) (*grpc.ClientConn, func()) {
-	path := filepath.Join(b.TempDir(), "grpc.sock")
-	lis, err := net.Listen("unix", path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := grpc.NewServer()
-	srv.RegisterService(&grpc.ServiceDesc{
+	return grpcUnix(b, &grpc.ServiceDesc{
 		ServiceName: service,
 		HandlerType: (*any)(nil),
 		Methods: []grpc.MethodDesc{{MethodName: "Echo", Handler: func(_ any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
@@ -163,7 +157,18 @@ func grpcEcho(b *testing.B, service string, newMsg func() proto.Message) (*grpc.
 			}
 			return req, nil
 		}}},
-	}, struct{}{})
+	})
+}
+
+// grpcUnix serves desc with grpc-go on a unix socket in a temp dir and connects to it.
+func grpcUnix(b *testing.B, desc *grpc.ServiceDesc) (*grpc.ClientConn, func()) {
+	path := filepath.Join(b.TempDir(), "grpc.sock")
+	lis, err := net.Listen("unix", path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	srv.RegisterService(desc, struct{}{})
 	go srv.Serve(lis)
 	conn, err := grpc.NewClient("unix://"+path, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithAuthority("localhost"))
 	if err != nil {

@@ -20,6 +20,12 @@ import (
 // rawServer accepts on a unix socket in a temp dir and echoes each frame on every connection,
 // each in a goroutine of its own; it returns the socket's path and a func that closes the listener.
 func rawServer(b *testing.B) (string, func()) {
+	return rawListen(b, rawEcho)
+}
+
+// rawListen accepts on a unix socket in a temp dir and runs serve on every connection, each in
+// a goroutine of its own; it returns the socket's path and a func that closes the listener.
+func rawListen(b *testing.B, serve func(net.Conn)) (string, func()) {
 	path := filepath.Join(b.TempDir(), "raw.sock")
 	lis, err := net.Listen("unix", path)
 	if err != nil {
@@ -31,7 +37,7 @@ func rawServer(b *testing.B) (string, func()) {
 			if err != nil {
 				return
 			}
-			go rawEcho(conn)
+			go serve(conn)
 		}
 	}()
 	return path, func() { lis.Close() }

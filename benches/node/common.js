@@ -169,4 +169,4 @@ function pct (times, q) {
   return times[Math.floor(times.length * q)]
 }
 
-module.exports = { grpcService, grpcClient, rawClient, rawFrame, runChildServer, startServer, unixUris, latency, pct }
+module.exports = { frameReader, grpcService, grpcClient, rawClient, rawFrame, runChildServer, startServer, unixUris, latency, pct }

@@ -14,6 +14,7 @@ import os
 import pathlib
 import re
 import select
+import socket
 import subprocess
 import sys
 import tempfile
@@ -119,12 +120,20 @@ def run_client(cmd: list, client: str, server: str, outcomes: dict, timeout: flo
     return judge(r.returncode, r.stdout, r.stderr, excused, problems)
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--python", default=sys.executable, help="interpreter with hms_ffi installed")
     ap.add_argument("--ruby", default="ruby", help="ruby interpreter (the gem is taken from target/ruby/gems)")
     ap.add_argument("--servers", help="comma-separated server languages to run (default: all)")
     ap.add_argument("--clients", help="comma-separated client languages to run (default: all)")
+    ap.add_argument("--streams-over-grpc", action="store_true",
+                    help="only the streaming vectors, every server on grpc://127.0.0.1 (clients in `streams` mode)")
     ap.add_argument("--parity-check", action="store_true", help="fail when docs/parity.md differs from this run")
     ap.add_argument("--write-parity", action="store_true", help="write docs/parity.md from this run")
     args = ap.parse_args()
@@ -134,8 +143,9 @@ def main() -> int:
     tmp = tempfile.mkdtemp(prefix="hms-matrix-")
     results = []
     outcomes: dict = {}
+    mode = "streams" if args.streams_over_grpc else "client"
     for server_lang, server in servers.items():
-        uri = f"unix://{tmp}/{server_lang}.sock"
+        uri = f"grpc://127.0.0.1:{free_port()}" if args.streams_over_grpc else f"unix://{tmp}/{server_lang}.sock"
         try:
             proc = start(server["serve"], uri)
         except Exception as e:  # noqa: BLE001
@@ -145,7 +155,8 @@ def main() -> int:
         try:
             for client_lang, client in clients.items():
                 t = time.monotonic()
-                passed, failed, note = run_client(client["client"] + [uri], client_lang, server_lang, outcomes)
+                cmd = client["client"][:-1] + [mode, uri]
+                passed, failed, note = run_client(cmd, client_lang, server_lang, outcomes)
                 results.append((client_lang, server_lang, passed, failed, note, time.monotonic() - t))
         finally:
             problem = stop(proc)

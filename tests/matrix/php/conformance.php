@@ -3,6 +3,7 @@
 //
 //     php conformance.php serve unix:///tmp/x.sock    # the conformance service until SIGTERM/SIGINT
 //     php conformance.php client unix:///tmp/x.sock   # every vector and semantics case as a client
+//     php conformance.php streams grpc://127.0.0.1:P  # every streaming vector (schema given)
 //
 // The client prints `FAIL id: why` per failed vector and its `N passed, M failed`, then runs the
 // call-semantics cases (`FAIL name: why`, `SKIP name: reason`) and the streaming ones (one SKIP
@@ -27,6 +28,15 @@ if ($mode === 'serve') {
     echo "ready\n";
     $server->serve();
     exit(0);
+}
+if ($mode === 'streams') {
+    // Every streaming vector, with the conformance schema given (a server without discovery).
+    [$passed, $failures] = StreamVectors::runAll(Client::connect($uri, Conformance::schema()));
+    foreach ($failures as $f) {
+        echo "FAIL $f\n";
+    }
+    echo "$passed passed, " . count($failures) . " failed\n";
+    exit(count($failures) === 0 ? 0 : 1);
 }
 $client = Client::connect($uri);
 [$passed, $failures] = Conformance::runAll($client);

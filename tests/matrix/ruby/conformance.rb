@@ -4,6 +4,7 @@
 #
 #   ruby conformance.rb serve unix:///tmp/x.sock    # the conformance service until SIGTERM/SIGINT
 #   ruby conformance.rb client unix:///tmp/x.sock   # every vector and semantics case as a client
+#   ruby conformance.rb streams grpc://127.0.0.1:P  # every streaming vector (schema given)
 #
 # The client prints `FAIL id: why` per failed vector and its `N passed, M failed`, then runs the
 # call-semantics cases (`FAIL name: why`, `SKIP name: reason`) and the streaming ones (skipped
@@ -21,6 +22,14 @@ if mode == "serve"
   # Two threads: Semantics/Relay waits on a call to this same server while the other serves it.
   server.serve(threads: 2) # returns on SIGTERM/SIGINT after a graceful shutdown
   exit 0
+end
+
+if mode == "streams"
+  # Every streaming vector, with the conformance schema given (a server without discovery).
+  client = HmsFfi.connect(uri, schema: HmsFfi::Schema.load(Vectors::PROTO))
+  passed, failed, = StreamVectors.run_all(client)
+  puts "#{passed} passed, #{failed} failed"
+  exit(failed.zero? ? 0 : 1)
 end
 
 client = HmsFfi.connect(uri)

@@ -4,6 +4,8 @@
 //! conformance serve unix:///tmp/x.sock    # the conformance service, until SIGTERM/Ctrl-C
 //! conformance client unix:///tmp/x.sock   # every vector and semantics case as a client, and
 //!                                         # the streaming ones when the server streams
+//! conformance streams grpc://127.0.0.1:P  # every streaming vector, with the conformance schema
+//!                                         # given (no discovery needed)
 //! ```
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -13,7 +15,7 @@ mod common;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use hms_ffi_core::{connect, CallOptions};
+use hms_ffi_core::{connect, connect_with, CallOptions, ConnectOptions};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -87,6 +89,27 @@ async fn main() -> ExitCode {
                 }
             }
             println!("{passed} passed, {failed} failed, {skipped} skipped");
+            if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        "streams" => {
+            let options = ConnectOptions {
+                schema: Some(common::conformance_schema()),
+                ..Default::default()
+            };
+            let client = connect_with(uri, options).await.unwrap();
+            let mut failed = 0;
+            let streams = common::streams::load_stream_cases();
+            for case in &streams {
+                if let Err(why) = common::streams::check_stream(&client, case).await {
+                    failed += 1;
+                    println!("FAIL streams/{}: {why}", case.name);
+                }
+            }
+            println!("{} passed, {failed} failed", streams.len() - failed);
             if failed == 0 {
                 ExitCode::SUCCESS
             } else {

@@ -6,6 +6,7 @@
  *     conformance client unix:///tmp/x.sock   # every vector (streaming ones too) and semantics case;
  *                                             # "N passed, M failed, K skipped"
  *     conformance semantics unix:///tmp/x.sock  # every call-semantics case; "…, K skipped"
+ *     conformance streams grpc://127.0.0.1:P    # every streaming vector (schema given)
  */
 package io.github.hmsffi
 
@@ -32,6 +33,14 @@ fun main(args: Array<String>) {
             stopped.await()
         }
         "semantics" -> exitProcess(if (Semantics.run(uri) == 0) 0 else 1)
+        "streams" -> {
+            // Every streaming vector, with the conformance schema given (a server without discovery).
+            val (passed, failed, _) = Client.connect(uri, Schema.load(listOf(Conformance.proto), listOf())).use {
+                StreamVectors.run(it)
+            }
+            println("$passed passed, $failed failed")
+            exitProcess(if (failed == 0) 0 else 1)
+        }
         "client" -> {
             var passed = 0
             var failed = 0
