@@ -84,6 +84,13 @@ export declare class ClientStream {
    */
   recv(): Promise<CallOutcome>
   /**
+   * The next replies, up to `max` at once: it waits for the first, then takes those already
+   * here, so a fast stream settles one Promise per batch rather than per message. `end`
+   * once the server ended the call (with the response headers and trailers) or `error`,
+   * after the replies before it.
+   */
+  recvBatch(max: number): Promise<StreamBatch>
+  /**
    * The one reply of a client-streaming call, read to the end (`INTERNAL` when the server
    * sent none or more than one).
    */
@@ -311,4 +318,18 @@ export interface Raised {
   typeName: string
   /** Its stack frames, innermost first as JavaScript writes them. */
   stack: Array<string>
+}
+
+/** Replies read at once ([`ClientStream::recv_batch`]). */
+export interface StreamBatch {
+  /** The replies, as CBOR, in order. */
+  replies: Array<Buffer>
+  /** Whether the call has ended (successfully, or with `error`). */
+  end: boolean
+  /** How the call failed, after `replies`. */
+  error?: NativeError
+  /** The response headers, at the end. */
+  headers?: Record<string, string>
+  /** The response trailers, at the end. */
+  trailers?: Record<string, string>
 }

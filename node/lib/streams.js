@@ -6,6 +6,9 @@
 
 const errors = require('./errors')
 
+/** The most replies one read takes at once. */
+const BATCH = 256
+
 /** A sent or read outcome's error as the matching `HmsError`. */
 function check (outcome) {
   if (outcome.error) throw errors.fromNative(outcome.error)
@@ -26,6 +29,9 @@ class Stream {
     this._headers = null
     this._trailers = {}
     this._native = null
+    this._queue = []
+    this._at = 0
+    this._last = null
     this._opening = opening.then((native) => {
       this._native = native
       if (this._done) native.cancel()
@@ -87,10 +93,21 @@ class Stream {
 
   async next () {
     if (this._done && this._native === null) return { done: true, value: undefined }
-    const native = await this._opening
-    const outcome = await native.recv()
-    if (outcome.reply) return { done: false, value: this._codec.decode(outcome.reply) }
-    this._ended(outcome)
+    if (this._queue.length === 0 && !this._last) {
+      // Every reply already here comes in one Promise: a fast stream pays one event-loop
+      // wake-up per batch, not per message.
+      const batch = await (await this._opening).recvBatch(BATCH)
+      this._queue = batch.replies
+      this._at = 0
+      if (batch.end) this._last = batch
+    }
+    if (this._at < this._queue.length) {
+      const reply = this._queue[this._at]
+      this._queue[this._at++] = undefined
+      if (this._at === this._queue.length) this._queue = []
+      return { done: false, value: this._codec.decode(reply) }
+    }
+    this._ended(this._last)
     return { done: true, value: undefined }
   }
 

@@ -33,5 +33,5 @@ pub use error::{CallOutcome, ErrorDetails, ErrorOrigin, FieldViolation, NativeEr
 pub use response::CallResponse;
 pub use schema::{MethodDescription, Schema};
 pub use server::{CallInfo, Server};
-pub use stream::{ClientStream, ServerStream};
+pub use stream::{ClientStream, ServerStream, StreamBatch};
 pub use values::{nesting_too_deep, PathSegment, NATIVE_MAX_DEPTH};

@@ -4,6 +4,7 @@
 //! reply nor error, with the response metadata), or the error. The async-iterable idiom is the
 //! package's (`lib/streams.js`); the stream rules are the core's.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ use napi::bindgen_prelude::{Buffer, Object};
 use napi::Env;
 use napi_derive::napi;
 
-use crate::error::CallOutcome;
+use crate::error::{to_native, CallOutcome, NativeError};
 use crate::values::{from_js, to_js};
 
 /// Runs `work` on the core's runtime and settles a Promise with its outcome.
@@ -41,6 +42,30 @@ fn read(next: Option<core::Result<core::Value>>) -> CallOutcome {
     match next {
         None => CallOutcome::done(),
         Some(r) => CallOutcome::from_result(r.and_then(|v| to_js(&v))),
+    }
+}
+
+/// Replies read at once ([`ClientStream::recv_batch`]).
+#[napi(object)]
+pub struct StreamBatch {
+    /// The replies, as CBOR, in order.
+    pub replies: Vec<Buffer>,
+    /// Whether the call has ended (successfully, or with `error`).
+    pub end: bool,
+    /// How the call failed, after `replies`.
+    pub error: Option<NativeError>,
+    /// The response headers, at the end.
+    pub headers: Option<HashMap<String, String>>,
+    /// The response trailers, at the end.
+    pub trailers: Option<HashMap<String, String>>,
+}
+
+impl std::fmt::Debug for StreamBatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamBatch")
+            .field("replies", &self.replies.len())
+            .field("end", &self.end)
+            .finish()
     }
 }
 
@@ -111,6 +136,44 @@ impl ClientStream {
             }
             outcome
         })
+    }
+
+    /// The next replies, up to `max` at once: it waits for the first, then takes those already
+    /// here, so a fast stream settles one Promise per batch rather than per message. `end`
+    /// once the server ended the call (with the response headers and trailers) or `error`,
+    /// after the replies before it.
+    #[napi(ts_return_type = "Promise<StreamBatch>")]
+    pub fn recv_batch<'env>(&self, env: &'env Env, max: u32) -> napi::Result<Object<'env>> {
+        let call = self.call.clone();
+        let (deferred, promise) = env.create_deferred()?;
+        runtime::handle().spawn(async move {
+            let batch = call.recv_batch(max as usize).await;
+            let mut out = StreamBatch {
+                replies: Vec::with_capacity(batch.messages.len()),
+                end: batch.end.is_some(),
+                error: None,
+                headers: None,
+                trailers: None,
+            };
+            let decoded = batch.messages.iter().try_for_each(|b| {
+                let value = call.decoder().decode_value(b)?;
+                out.replies.push(to_js(&value)?);
+                Ok::<(), core::Error>(())
+            });
+            match (decoded, batch.end) {
+                (Err(e), _) | (_, Some(Err(e))) => {
+                    out.end = true;
+                    out.error = Some(to_native(&e));
+                }
+                _ => {}
+            }
+            if out.end {
+                out.headers = Some(call.headers().unwrap_or_default().first_values());
+                out.trailers = Some(call.trailers().first_values());
+            }
+            deferred.resolve(move |_| Ok(out));
+        });
+        Ok(promise)
     }
 
     /// The one reply of a client-streaming call, read to the end (`INTERNAL` when the server

@@ -27,7 +27,7 @@ mod shared;
 mod stream;
 mod unary;
 
-pub use shared::StreamCall;
+pub use shared::{Batch, StreamCall};
 pub use stream::{ClientStream, ResponseDecoder, StreamSender};
 
 /// Options for one call.

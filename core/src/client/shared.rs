@@ -27,6 +27,15 @@ fn closed() -> Error {
     Error::new(Code::FailedPrecondition, "the request stream is closed")
 }
 
+/// What [`StreamCall::recv_batch`] read.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// The responses, in order.
+    pub messages: Vec<Bytes>,
+    /// `None` while more may come; `Ok` once the server ended the call, or its error.
+    pub end: Option<Result<()>>,
+}
+
 /// A streaming call shared between threads: send, half-close, receive, read headers and
 /// trailers, cancel — each from any thread, a send and a receive at the same time.
 #[derive(Debug)]
@@ -135,6 +144,31 @@ impl StreamCall {
     /// The next response's bytes; `None` when the server ended the call successfully.
     pub async fn recv_bytes(&self) -> Option<Result<Bytes>> {
         self.inner.lock().await.next_bytes().await
+    }
+
+    /// Up to `max` responses at once, for a binding that pays for every wake-up (Node settles
+    /// a Promise per read): it waits for the first, then takes those already here without
+    /// waiting. `end` is set once the call ended (`Ok`) or failed; the messages before it are
+    /// all delivered first.
+    pub async fn recv_batch(&self, max: usize) -> Batch {
+        let mut inner = self.inner.lock().await;
+        let mut batch = Batch::default();
+        let mut next = inner.next_bytes().await;
+        loop {
+            match next {
+                Some(Ok(bytes)) => batch.messages.push(bytes),
+                None => batch.end = Some(Ok(())),
+                Some(Err(e)) => batch.end = Some(Err(e)),
+            }
+            if batch.end.is_some() || batch.messages.len() >= max.max(1) {
+                return batch;
+            }
+            // A zero timeout polls once: what is already here, and nothing more.
+            match tokio::time::timeout(std::time::Duration::ZERO, inner.next_bytes()).await {
+                Ok(more) => next = more,
+                Err(_) => return batch,
+            }
+        }
     }
 
     /// [`recv_bytes`](StreamCall::recv_bytes) parking the calling thread.
