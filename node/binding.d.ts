@@ -136,6 +136,12 @@ export declare class ServerStream {
   /** The one request of a server-streaming call (`INVALID_ARGUMENT` when none came). */
   recvFirst(): Promise<CallOutcome>
   /**
+   * Sends one CBOR reply at once when the caller's window has room for it: the outcome
+   * (nothing, or the error), or `null` when it must wait (then call `send`). A fast stream
+   * thus costs no Promise per message.
+   */
+  trySend(reply: Buffer): CallOutcome | null
+  /**
    * Sends one CBOR reply; settles once the caller's window has room for it (flow control),
    * with `INTERNAL` when it does not fit the response type and `CANCELLED` once the caller
    * has gone.

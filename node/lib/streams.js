@@ -156,7 +156,11 @@ async function sendAll (kind, replies, stream, codec) {
   if (!isIterable(replies)) {
     throw new TypeError(`a ${kind} handler yields its replies (a generator or iterable), not one reply`)
   }
-  for await (const reply of replies) check(await stream.send(codec.encode(reply)))
+  for await (const reply of replies) {
+    const body = codec.encode(reply)
+    // At once while the caller's window has room; a Promise only when it must wait.
+    check(stream.trySend(body) ?? await stream.send(body))
+  }
 }
 
 /**
