@@ -167,8 +167,15 @@ impl ClientStream {
         let stopped = tokio::select! {
             biased;
             r = raw.rx.recv() => {
-                if let Some(Ok(bytes)) = &r {
-                    raw.flow.after_read(bytes.len());
+                match &r {
+                    Some(Ok(bytes)) => raw.flow.after_read(bytes.len()),
+                    // The server's copy of the deadline (which a `grpc-timeout` rounds down to
+                    // its unit) may end the call a moment before ours does: its reset is then
+                    // this call's deadline, as gRPC clients report it.
+                    Some(Err(e)) if e.code() == Code::Cancelled && past(deadline) => {
+                        return Some(Err(Error::deadline_exceeded()));
+                    }
+                    _ => {}
                 }
                 return r;
             }
@@ -188,6 +195,12 @@ impl ClientStream {
     ) -> NativeResult<O::Node, O::Error> {
         self.decoder.decode_output(bytes, out)
     }
+}
+
+/// Whether `deadline` has passed, or is so near (the rounding of a `grpc-timeout`) that the
+/// server's copy of it may have.
+fn past(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|d| Instant::now() + std::time::Duration::from_millis(5) >= d)
 }
 
 /// A streaming call's response decoder: the method, codec, limits and decoding options.
