@@ -45,6 +45,11 @@ func slowStream(t *testing.T) (*hmsffi.Server, *hmsffi.Client, map[string]any) {
 	return srv, connect(t, uri), req
 }
 
+// bounded is a context for one test's calls: no wait in these tests outlasts it.
+func bounded() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 30*time.Second)
+}
+
 // handlerEnds waits until the server has no call in flight: its handler saw the cancellation.
 func handlerEnds(t *testing.T, srv *hmsffi.Server) {
 	t.Helper()
@@ -61,7 +66,7 @@ func handlerEnds(t *testing.T, srv *hmsffi.Server) {
 // and the server's handler sees it (its Inflight drops to zero).
 func TestStreamContextCancel(t *testing.T) {
 	srv, client, req := slowStream(t)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	n := 0
 	var got error
@@ -101,7 +106,9 @@ func TestStreamDeadline(t *testing.T) {
 func TestStreamBreakCancels(t *testing.T) {
 	srv, client, req := slowStream(t)
 	n := 0
-	for range client.ServerStream(context.Background(), conformance.Service+"/ServerStream", req) {
+	ctx, cancel := bounded()
+	defer cancel()
+	for range client.ServerStream(ctx, conformance.Service+"/ServerStream", req) {
 		n++
 		break
 	}
@@ -124,15 +131,17 @@ func TestClientStreamHelpers(t *testing.T) {
 			}
 		}
 	}
-	reply, err := client.ClientStream(context.Background(), conformance.Service+"/ClientStream", reqs)
+	ctx, cancel := bounded()
+	defer cancel()
+	reply, err := client.ClientStream(ctx, conformance.Service+"/ClientStream", reqs)
 	if err != nil || reply["weight_mg"] != int64(5) {
 		t.Fatalf("reply %v, err %v", reply, err)
 	}
-	_, err = client.Stream(context.Background(), conformance.Service+"/Echo")
+	_, err = client.Stream(ctx, conformance.Service+"/Echo")
 	if hmsffi.CodeOf(err) != hmsffi.FailedPrecondition {
 		t.Fatalf("opening a unary method as a stream: %v", err)
 	}
-	s, err := client.Stream(context.Background(), conformance.Service+"/ServerStream")
+	s, err := client.Stream(ctx, conformance.Service+"/ServerStream")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,6 +56,11 @@ fn client(replies: usize, uri: &str) -> Client {
     connect_blocking(&bound).unwrap()
 }
 
+/// Options for these tests' calls: no wait in them outlasts this deadline.
+fn bounded() -> CallOptions {
+    CallOptions::with_timeout(Duration::from_secs(10))
+}
+
 fn text(s: &str) -> Value {
     common::msg(&[("unicode_text", Value::from(s))])
 }
@@ -71,8 +76,7 @@ fn a_call_with_one_reply_gets_exactly_one() {
                 format!("inproc://stream-call-{replies}")
             };
             let c = client(replies, &uri);
-            let call =
-                StreamCall::open_blocking(&c, CLIENT_STREAM, &CallOptions::default()).unwrap();
+            let call = StreamCall::open_blocking(&c, CLIENT_STREAM, &bounded()).unwrap();
             let bytes = call.encode_input(&&text("a")).unwrap().unwrap();
             call.send_encoded(bytes).unwrap();
             call.close_send();
@@ -91,8 +95,7 @@ fn a_call_with_one_reply_gets_exactly_one() {
 #[test]
 fn a_cancel_ends_a_read_waiting_on_another_thread() {
     let c = client(1, "inproc://stream-call-cancel");
-    let call =
-        Arc::new(StreamCall::open_blocking(&c, CLIENT_STREAM, &CallOptions::default()).unwrap());
+    let call = Arc::new(StreamCall::open_blocking(&c, CLIENT_STREAM, &bounded()).unwrap());
     let reader = call.clone();
     let started = Instant::now();
     let read = std::thread::spawn(move || reader.recv_bytes_blocking());
@@ -108,7 +111,7 @@ fn a_cancel_ends_a_read_waiting_on_another_thread() {
 #[test]
 fn a_send_after_a_half_close_is_refused() {
     let c = client(1, "inproc://stream-call-closed");
-    let call = StreamCall::open_blocking(&c, SERVER_STREAM, &CallOptions::default()).unwrap();
+    let call = StreamCall::open_blocking(&c, SERVER_STREAM, &bounded()).unwrap();
     call.close_send();
     let refused = call.encode_input(&&text("late")).unwrap().unwrap_err();
     assert_eq!(refused.code(), Code::FailedPrecondition);

@@ -1,6 +1,5 @@
 //! `HmsFfi\Client`: a connection; a call blocks the PHP thread until its reply or error.
 
-use std::sync::mpsc;
 use std::time::Duration;
 
 use ext_php_rs::convert::FromZvalMut;
@@ -9,11 +8,11 @@ use ext_php_rs::types::{Iterable, ZendHashTable, Zval};
 
 use crate::convert;
 use crate::errors::{self, php_result};
-use crate::ocore::{self, runtime, CallOptions, Code, Metadata, Reply, StreamCall, Value};
+use crate::ocore::{self, runtime, CallOptions, Metadata, Reply, StreamCall, Value};
 use crate::pending::{self, PendingCall};
 use crate::pump;
 use crate::schema::{method_list, MethodRow, Schema};
-use crate::stream::Stream;
+use crate::stream::{until, Stream};
 
 /// A connection to a server.
 #[php_class]
@@ -197,7 +196,7 @@ fn send_requests(stream: &Stream, requests: &Zval) -> PhpResult<()> {
     } else {
         let mut requests = requests.shallow_clone();
         let mut all = Iterable::from_zval_mut(&mut requests).ok_or_else(|| {
-            errors::php_error(&format!(
+            errors::bad_option(format!(
                 "a {} call takes an iterable of requests",
                 stream.kind()
             ))
@@ -225,17 +224,8 @@ impl Client {
         let value = convert::from_php_array(request)?;
         let opts = call_options(options)?;
         let r = if pump::has_local_servers() {
-            let (tx, rx) = mpsc::channel();
             let (client, method) = (self.inner.clone(), method.to_string());
-            runtime::runtime().spawn(async move {
-                let _ = tx.send(client.call_with_metadata(&method, &value, &opts).await);
-            });
-            pump::wait(rx).unwrap_or_else(|| {
-                Err(ocore::Error::new(
-                    Code::Internal,
-                    "the call ended without an answer",
-                ))
-            })
+            until(async move { client.call_with_metadata(&method, &value, &opts).await })
         } else {
             self.inner
                 .call_with_metadata_blocking(method, &value, &opts)

@@ -17,7 +17,8 @@ use crate::ocore::{self, runtime, Code, ServerStream, StreamCall};
 use crate::pump;
 
 /// Waits for `work` on the core's runtime. With servers on this thread, their handlers run
-/// meanwhile (one of them may be the peer); otherwise the thread just blocks.
+/// meanwhile (one of them may be the peer); otherwise the thread just blocks. Calls and streams
+/// wait through it alike.
 pub(crate) fn until<T, F>(work: F) -> ocore::Result<T>
 where
     F: Future<Output = ocore::Result<T>> + Send + 'static,
@@ -31,7 +32,7 @@ where
         let _ = tx.send(work.await);
     });
     pump::wait(rx).unwrap_or_else(|| {
-        let lost = "the stream's wait ended without an answer";
+        let lost = "the wait ended without an answer";
         Err(ocore::Error::new(Code::Internal, lost))
     })
 }

@@ -58,7 +58,7 @@ final class StreamsTest extends TestCase
             $weights[] = $reply['weight_mg'];
         }
         self::assertSame([0, 1, 2, 3, 4], $weights);
-        $stream = $client->stream(self::SERVICE . '/ClientStream');
+        $stream = $client->stream(self::SERVICE . '/ClientStream', null, ['timeout' => 10]);
         $stream->send(['unicode_text' => 'a']);
         $stream->send(['unicode_text' => 'b']);
         $stream->closeSend();
@@ -79,6 +79,7 @@ final class StreamsTest extends TestCase
         $stream = Client::connect($uri)->stream(
             self::SERVICE . '/ServerStream',
             ['counts' => ['repeat' => 1000, 'sleep_ms' => 10]],
+            ['timeout' => 30],
         );
         $started = microtime(true);
         $got = 0;

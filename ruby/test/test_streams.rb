@@ -31,7 +31,7 @@ class StreamsTest < Minitest::Test
 
   def test_leaving_each_early_cancels_the_call_and_the_handler_sees_it
     slow = { counts: { "repeat" => 1000, "sleep_ms" => 20 } }
-    got = client.stream("#{SERVICE}/ServerStream", slow).each_with_index.map { |r, i| break r if i == 1 }
+    got = client.stream("#{SERVICE}/ServerStream", slow, timeout: 30).each_with_index.map { |r, i| break r if i == 1 }
     assert_equal 1, got[:weight_mg]
     deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 5
     sleep 0.01 while SERVER.inflight.positive? && Process.clock_gettime(Process::CLOCK_MONOTONIC) < deadline
@@ -41,13 +41,13 @@ class StreamsTest < Minitest::Test
   def test_a_cancel_token_ends_a_stream_from_another_thread
     token = HmsFfi::CancelToken.new
     slow = { counts: { "repeat" => 1000, "sleep_ms" => 20 } }
-    stream = client.stream("#{SERVICE}/ServerStream", slow, cancel: token)
+    stream = client.stream("#{SERVICE}/ServerStream", slow, cancel: token, timeout: 30)
     Thread.new { sleep 0.1; token.cancel }
     assert_raises(HmsFfi::Cancelled) { Timeout.timeout(10) { stream.each { nil } } }
   end
 
   def test_send_by_hand_then_result
-    stream = client.stream("#{SERVICE}/ClientStream")
+    stream = client.stream("#{SERVICE}/ClientStream", timeout: 10)
     5.times { |i| stream << { unicode_text: "r#{i}" } }
     stream.close_send
     reply = stream.result
@@ -57,7 +57,7 @@ class StreamsTest < Minitest::Test
 
   def test_requests_from_a_lazy_enumerator_and_replies_as_an_enumerator
     requests = (1..50).lazy.map { |i| { unicode_text: "n#{i}" } }
-    replies = client.stream("#{SERVICE}/Bidi", requests).map { |r| r[:weight_mg] }
+    replies = client.stream("#{SERVICE}/Bidi", requests, timeout: 10).map { |r| r[:weight_mg] }
     assert_equal (0...50).to_a, replies
   end
 
@@ -66,7 +66,7 @@ class StreamsTest < Minitest::Test
     server.method("#{SERVICE}/ServerStream") { |_req, _ctx| { unicode_text: "not a stream" } }
     uri = server.listen("inproc://rb-streams-one-#{Process.pid}")
     serving = Thread.new { server.serve }
-    err = assert_raises(HmsFfi::Internal) { HmsFfi.connect(uri).stream("#{SERVICE}/ServerStream", {}).to_a }
+    err = assert_raises(HmsFfi::Internal) { HmsFfi.connect(uri).stream("#{SERVICE}/ServerStream", {}, timeout: 10).to_a }
     assert_match(/returns its replies/, err.message)
   ensure
     server&.shutdown(grace: 0.5)

@@ -9,6 +9,7 @@ Rust server in test_grpc_go_interop.py.)"""
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import sys
 import time
@@ -33,6 +34,15 @@ PROGRAMS = {
 }
 
 
+def ready(p: subprocess.Popen, what: str, timeout: float = 60) -> None:
+    """Waits (at most `timeout` seconds) for the server `p` to print its "ready" line."""
+    assert p.stdout is not None
+    if not select.select([p.stdout], [], [], timeout)[0]:
+        p.kill()
+        raise AssertionError(f"the {what} server said nothing within {timeout:.0f}s")
+    assert p.stdout.readline().strip() == "ready", f"the {what} server did not start"
+
+
 def channel(addr: str) -> grpc.Channel:
     return grpc.insecure_channel(addr, options=[("grpc.default_authority", "localhost")])
 
@@ -46,7 +56,7 @@ def language_server(request) -> Iterator[str]:
     port = free_port()
     p = subprocess.Popen(PROGRAMS[request.param] + ["serve", f"grpc://127.0.0.1:{port}"], stdout=subprocess.PIPE, text=True)
     try:
-        assert p.stdout is not None and p.stdout.readline().strip() == "ready", f"the {request.param} server did not start"
+        ready(p, request.param)
         yield f"127.0.0.1:{port}"
     finally:
         p.terminate()
@@ -166,7 +176,7 @@ def grpc_go_server(descriptors) -> Iterator[int]:
     port = free_port()
     p = subprocess.Popen([str(GO_STREAMS), "serve", str(descriptors), str(port)], stdout=subprocess.PIPE, text=True)
     try:
-        assert p.stdout is not None and p.stdout.readline().strip() == "ready", "the grpc-go server did not start"
+        ready(p, "grpc-go")
         yield port
     finally:
         p.terminate()
