@@ -16,6 +16,10 @@ use crate::metadata::BASE64;
 pub use crate::metadata::{is_bin_key, Metadata};
 use crate::peer::{PeerCertificate, PeerCredentials};
 
+mod inherit;
+pub(crate) use inherit::Scoped;
+pub use inherit::{inherited, Entered, Inherited};
+
 /// The context of one call, on the server (what the handler sees) and in interceptors.
 #[derive(Debug, Clone)]
 pub struct Context {

@@ -71,7 +71,10 @@ where
 {
     fn call(&self, request: Value, ctx: Context) -> BoxFuture<'static, Result<Value>> {
         let f = self.0.clone();
-        Box::pin(run_blocking(move || f(request, ctx)))
+        Box::pin(run_blocking(move || {
+            let _inherit = ctx.enter();
+            f(request, ctx)
+        }))
     }
 }
 

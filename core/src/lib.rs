@@ -78,8 +78,8 @@ pub use metadata::response;
 
 pub use call::{Blocker, JustWait};
 pub use client::{
-    connect, connect_blocking, connect_with, CallOptions, Client, ClientStream, ConnectOptions,
-    ResponseDecoder, StreamCall, StreamSender,
+    connect, connect_blocking, connect_with, Backoff, CallOptions, Client, ClientStream, ConnState,
+    ConnectOptions, Resilience, ResponseDecoder, ServiceConfig, StreamCall, StreamSender,
 };
 pub use code::Code;
 pub use codec::Codec;
@@ -98,4 +98,5 @@ pub use server::{BindingOptions, CallQueue, Next, PendingCall, Server, ServerOpt
 pub use streaming::ServerStream;
 /// The token that cancels a call ([`CallOptions::cancel`]), re-exported for bindings.
 pub use tokio_util::sync::CancellationToken;
+pub use transport::Keepalive;
 pub use value::{Duration, Timestamp, Value};

@@ -313,14 +313,16 @@ fn a_server_that_dies_mid_call_fails_it_with_connection_lost() {
         (Code::Unavailable, Some("CONNECTION_LOST")),
         "{err}"
     );
+    // The next call reconnects (issue 23); the server is gone, so that fails at once.
     let err = client
         .call_blocking(ECHO, &text("x"), &bounded())
         .unwrap_err();
     assert_eq!(
         (err.code(), reason(&err)),
-        (Code::Unavailable, Some("CONNECTION_CLOSED")),
+        (Code::Unavailable, Some("CONNECT_FAILED")),
         "{err}"
     );
+    assert_eq!(client.state(), hms_ffi_core::ConnState::TransientFailure);
 }
 
 #[test]

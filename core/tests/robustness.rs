@@ -188,6 +188,7 @@ fn wrong_wire_version_gets_goaway() {
         max_message: 0,
         agent: "future".into(),
         stream_window: 0,
+        pings: false,
     };
     s.write_all(&frame::encode_message_frame(Kind::Hello, 0, 0, &h))
         .unwrap();

@@ -9,9 +9,7 @@ use prost::Message;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::call::{
-    caller_cancelled, Blocker, CallHead, DescribeResponse, JustWait, Watch, DESCRIBE_METHOD,
-};
+use crate::call::{caller_cancelled, CallHead, DescribeResponse, JustWait, Watch, DESCRIBE_METHOD};
 use crate::codec::Codec;
 use crate::context::Context;
 use crate::error::{Code, Error, Result};
@@ -20,13 +18,25 @@ use crate::limits::Limits;
 use crate::mapping::{json, DecodeOptions};
 use crate::metadata::{Metadata, Reply};
 use crate::schema::{MethodInfo, Schema, StreamingKind};
-use crate::transport::{self, ClientTransport, Endpoint};
+use crate::transport::Endpoint;
 use crate::value::Value;
 
+mod attempt;
+mod backoff;
+mod channel;
+mod policy;
+mod resilience;
+mod retry;
 mod shared;
 mod stream;
 mod unary;
 
+pub use backoff::Backoff;
+pub use channel::ConnState;
+pub use policy::{
+    is_idempotent, HedgingPolicy, MethodPolicy, RetryPolicy, ServiceConfig, MAX_ATTEMPTS_CAP,
+};
+pub use resilience::Resilience;
 pub use shared::{Batch, StreamCall};
 pub use stream::{ClientStream, ResponseDecoder, StreamSender};
 
@@ -43,6 +53,11 @@ pub struct CallOptions {
     /// context cancelled), for callers whose cancellation is an event rather than dropping the
     /// future: a JavaScript `AbortSignal`, a C caller's cancel id.
     pub cancel: Option<CancellationToken>,
+    /// Wait for a connection up to the deadline instead of failing `UNAVAILABLE` at once
+    /// while there is none (`None`: the method's policy, else the client's default).
+    pub wait_for_ready: Option<bool>,
+    /// Do not inherit the deadline and cancellation of the handler this call is made from.
+    pub detach: bool,
 }
 
 impl CallOptions {
@@ -69,6 +84,8 @@ pub struct ConnectOptions {
     /// TLS settings for `grpcs://`, `https://`, `wss://`, for those the URI's query
     /// (`?ca=…&cert=…&key=…&server_name=…`) does not set.
     pub tls: Option<crate::security::ClientTlsConfig>,
+    /// Reconnect backoff, retry policies, keepalive, wait for ready (see `docs/resilience.md`).
+    pub resilience: Resilience,
 }
 
 impl std::fmt::Debug for ConnectOptions {
@@ -88,7 +105,10 @@ pub struct Client {
 
 struct Inner {
     endpoint: String,
-    transport: Arc<dyn ClientTransport>,
+    channel: Arc<channel::Channel>,
+    config: Option<Arc<ServiceConfig>>,
+    throttle: Option<policy::Throttle>,
+    wait_for_ready: bool,
     schema: Schema,
     schemaless: HashSet<String>,
     limits: Limits,
@@ -122,7 +142,15 @@ pub async fn connect_with(uri: &str, options: ConnectOptions) -> Result<Client> 
     if let Some(tls) = &options.tls {
         endpoint = endpoint.with_client_tls(tls);
     }
-    let transport = transport::connect(&endpoint, &options.limits).await?;
+    let res = &options.resilience;
+    let channel = channel::Channel::connect(
+        endpoint.clone(),
+        options.limits.clone(),
+        res.keepalive,
+        res.backoff.clone(),
+    )
+    .await?;
+    let transport = channel.get();
     let (schema, schemaless) = match options.schema {
         Some(s) => (s, HashSet::new()),
         None => {
@@ -143,7 +171,10 @@ pub async fn connect_with(uri: &str, options: ConnectOptions) -> Result<Client> 
     Ok(Client {
         inner: Arc::new(Inner {
             endpoint: endpoint.to_string(),
-            transport,
+            channel: Arc::new(channel),
+            config: res.service_config.clone().filter(|c| !c.is_empty()),
+            throttle: res.throttle(),
+            wait_for_ready: res.wait_for_ready,
             schema,
             schemaless,
             limits: options.limits,
@@ -182,7 +213,17 @@ impl Client {
     /// Closing twice is harmless. Clones of a client share its connection, so they close too.
     pub fn close(&self) {
         self.inner.closed.cancel();
-        self.inner.transport.close();
+        self.inner.channel.close();
+    }
+
+    /// The connection's state: `Ready`, `Connecting`, `TransientFailure` (in backoff after a
+    /// failed attempt), `Idle` (the connection was lost; the next call reconnects), or
+    /// `Shutdown` after [`close`](Client::close).
+    pub fn state(&self) -> ConnState {
+        if self.is_closed() {
+            return ConnState::Shutdown;
+        }
+        self.inner.channel.state()
     }
 
     /// Whether [`close`](Client::close) was called.
@@ -196,15 +237,19 @@ impl Client {
         opts: &CallOptions,
         codec: Codec,
     ) -> (CallHead, Option<CancellationToken>) {
+        let (timeout, cancel) = match (opts.detach, crate::context::inherited()) {
+            (false, Some(from)) => inherit(opts, from),
+            _ => (opts.timeout, opts.cancel.clone()),
+        };
         let head = CallHead {
             method: method.to_string(),
-            timeout: opts.timeout,
+            timeout,
             metadata: opts.metadata.clone(),
             codec,
             trace_id: String::new(),
-            cancel: crate::call::CallerCancel(opts.cancel.clone()),
+            cancel: crate::call::CallerCancel(cancel.clone()),
         };
-        (head, opts.cancel.clone())
+        (head, cancel)
     }
 
     /// Runs the client interceptors around a transport call, with the deadline. Without
@@ -337,56 +382,6 @@ impl Client {
         Ok(info.name.clone())
     }
 
-    async fn call_bytes(
-        &self,
-        method: &str,
-        request: Bytes,
-        opts: &CallOptions,
-        codec: Codec,
-    ) -> Result<Reply<Bytes>> {
-        let transport = self.inner.transport.clone();
-        let head = self.head(method, opts, codec);
-        self.run(head, move |head| {
-            Box::pin(async move { transport.unary(head, request).await })
-        })
-        .await
-    }
-
-    /// A blocking call: on the calling thread where the transport can (and the thread is
-    /// not a runtime's), else waiting for [`call_bytes`](Client::call_bytes) in `blocker`.
-    fn call_bytes_blocking(
-        &self,
-        method: &str,
-        request: Bytes,
-        opts: &CallOptions,
-        codec: Codec,
-        blocker: &dyn Blocker,
-    ) -> Result<Reply<Bytes>> {
-        let transport = &self.inner.transport;
-        let on_runtime =
-            tokio::runtime::Handle::try_current().is_ok() && !crate::runtime::own_thread();
-        if !transport.can_block() || on_runtime {
-            let mut out = None;
-            let mut call = Some(self.call_bytes(method, request, opts, codec));
-            blocker.block(&mut || {
-                if let Some(call) = call.take() {
-                    out = Some(crate::runtime::block_on(call).and_then(|r| r));
-                }
-            });
-            // A blocker that returns without waiting was interrupted before the call started.
-            return out.unwrap_or_else(|| {
-                Err(Error::new(
-                    Code::Cancelled,
-                    "the call was interrupted before it started",
-                ))
-            });
-        }
-        let head = self.head(method, opts, codec);
-        self.run_blocking(head, |head, watch| {
-            transport.unary_blocking(head, request, watch, blocker)
-        })
-    }
-
     /// Calls a unary method with protobuf JSON text (lowerCamelCase or proto names) and
     /// returns canonical protobuf JSON.
     pub async fn call_json(
@@ -416,11 +411,20 @@ impl Client {
             ));
         }
         let codec = opts.codec.unwrap_or(Codec::Proto);
-        let transport = self.inner.transport.clone();
+        let channel = self.inner.channel.clone();
+        let closed = self.inner.closed.clone();
+        let wait = self.wait_for_ready(opts, self.policy(&info.name));
         let head = self.head(&info.name, opts, codec);
         let raw = self
             .run(head, move |head| {
-                Box::pin(async move { transport.open(head).await })
+                Box::pin(async move {
+                    let deadline = head.timeout.map(|t| Instant::now() + t);
+                    let t = match channel.ready_now() {
+                        Some(t) => t,
+                        None => channel.ready(wait, deadline, &closed).await?,
+                    };
+                    t.open(head).await
+                })
             })
             .await?;
         Ok(ClientStream::new(
@@ -446,6 +450,36 @@ impl Client {
         s.close_send();
         Ok(s)
     }
+}
+
+/// The timeout and cancellation of a call made inside a handler: the earlier of its own
+/// deadline and the handler's; cancelled when the handler's call is (or by its own token).
+fn inherit(
+    opts: &CallOptions,
+    from: crate::context::Inherited,
+) -> (Option<Duration>, Option<CancellationToken>) {
+    let left = from
+        .deadline
+        .map(|d| d.saturating_duration_since(Instant::now()));
+    let timeout = match (opts.timeout, left) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let cancel = match &opts.cancel {
+        None => from.cancel,
+        Some(own) => {
+            let both = from.cancel.child_token();
+            let (own, linked) = (own.clone(), both.clone());
+            crate::runtime::handle().spawn(async move {
+                tokio::select! {
+                    _ = own.cancelled() => linked.cancel(),
+                    _ = linked.cancelled() => {}
+                }
+            });
+            both
+        }
+    };
+    (timeout, Some(cancel))
 }
 
 /// Sends a call through the transport, within its timeout, until `cancel` fires.

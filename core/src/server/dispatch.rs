@@ -200,7 +200,7 @@ impl Dispatcher {
         ctx: &Context,
         fut: impl std::future::Future<Output = Result<T>> + Send,
     ) -> Result<T> {
-        let fut = CatchPanic(Box::pin(fut));
+        let fut = crate::context::Scoped::new(ctx, CatchPanic(Box::pin(fut)));
         let deadline = ctx.deadline;
         let sleep = async move {
             match deadline {

@@ -42,6 +42,11 @@ pub enum Kind {
     /// Flow control, either way: the receiver has read this many more bytes of a stream's
     /// messages (a u32 little-endian body). Sent only to a peer whose HELLO offered a window.
     Window = 8,
+    /// Keepalive, either way, on stream 0: the receiver answers with a PONG carrying the same
+    /// body (at most 8 bytes). Sent only to a peer whose HELLO said it answers pings.
+    Ping = 9,
+    /// The answer to a PING.
+    Pong = 10,
 }
 
 impl Kind {
@@ -55,6 +60,8 @@ impl Kind {
             6 => Kind::Cancel,
             7 => Kind::GoAway,
             8 => Kind::Window,
+            9 => Kind::Ping,
+            10 => Kind::Pong,
             _ => return None,
         })
     }
@@ -224,5 +231,9 @@ pub fn check_body(kind: Kind, body: &Bytes) -> std::result::Result<(), WireError
         Kind::End | Kind::Cancel => Err(WireError::BadBody("END/CANCEL carry no body".into())),
         Kind::Window if body.len() == 4 => Ok(()),
         Kind::Window => Err(WireError::BadBody("a WINDOW body is 4 bytes".into())),
+        Kind::Ping | Kind::Pong if body.len() <= 8 => Ok(()),
+        Kind::Ping | Kind::Pong => Err(WireError::BadBody(
+            "a PING/PONG body is at most 8 bytes".into(),
+        )),
     }
 }

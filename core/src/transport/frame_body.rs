@@ -30,6 +30,9 @@ pub struct Hello {
     /// no flow control, and must get no WINDOW frames.
     #[prost(uint32, tag = "5")]
     pub stream_window: u32,
+    /// The sender answers PING with PONG (false, an older peer: it must get no PING).
+    #[prost(bool, tag = "6")]
+    pub pings: bool,
 }
 
 impl Hello {
@@ -41,6 +44,7 @@ impl Hello {
             max_message: max_message as u64,
             agent: concat!("hms-ffi-core/", env!("CARGO_PKG_VERSION")).to_string(),
             stream_window: crate::flow::STREAM_WINDOW,
+            pings: true,
         }
     }
 }

@@ -16,6 +16,7 @@ use tonic::transport::{Channel, Endpoint as TonicEndpoint};
 
 use super::frame::HEADER_SLACK;
 use super::grpc_codec::{from_status, RawCodec};
+use super::keepalive::Keepalive;
 use super::tls::{TlsClient, TlsTarget, H2};
 use super::{ClientTransport, RawStream};
 use crate::call::CallHead;
@@ -55,11 +56,28 @@ fn unavailable(target: &str, e: impl std::fmt::Display) -> Error {
     Error::unavailable(format!("cannot connect to {target}: {e}")).with_reason("CONNECT_FAILED")
 }
 
+/// HTTP/2 keepalive on a channel: a PING after `interval`, even with no call in flight; the
+/// connection is dropped when no answer comes within `timeout`.
+fn keepalive(endpoint: TonicEndpoint, ka: Option<Keepalive>) -> TonicEndpoint {
+    match ka {
+        None => endpoint,
+        Some(ka) => endpoint
+            .http2_keep_alive_interval(ka.interval)
+            .keep_alive_timeout(ka.timeout)
+            .keep_alive_while_idle(true),
+    }
+}
+
 impl GrpcClient {
-    pub(crate) async fn connect_tcp(authority: &str, limits: &Limits) -> Result<GrpcClient> {
+    pub(crate) async fn connect_tcp(
+        authority: &str,
+        limits: &Limits,
+        ka: Option<Keepalive>,
+    ) -> Result<GrpcClient> {
         let target = format!("grpc://{authority}");
         let endpoint = TonicEndpoint::from_shared(format!("http://{authority}"))
             .map_err(|e| unavailable(&target, e))?;
+        let endpoint = keepalive(endpoint, ka);
         let channel = endpoint
             .connect()
             .await
@@ -71,11 +89,16 @@ impl GrpcClient {
     }
 
     /// A channel over TLS (`grpcs://`), with the settings of the URI's query.
-    pub(crate) async fn connect_tls(target: &TlsTarget, limits: &Limits) -> Result<GrpcClient> {
+    pub(crate) async fn connect_tls(
+        target: &TlsTarget,
+        limits: &Limits,
+        ka: Option<Keepalive>,
+    ) -> Result<GrpcClient> {
         let uri = format!("grpcs://{}", target.authority);
         let tls = TlsClient::new(target, &[H2])?;
         let endpoint = TonicEndpoint::from_shared(format!("https://{}", target.authority))
             .map_err(|e| unavailable(&uri, e))?;
+        let endpoint = keepalive(endpoint, ka);
         let channel = endpoint
             .connect_with_connector(tower::service_fn(move |_: http::Uri| {
                 let tls = tls.clone();
@@ -89,10 +112,14 @@ impl GrpcClient {
         })
     }
 
-    pub(crate) async fn connect_unix(path: PathBuf, limits: &Limits) -> Result<GrpcClient> {
+    pub(crate) async fn connect_unix(
+        path: PathBuf,
+        limits: &Limits,
+        ka: Option<Keepalive>,
+    ) -> Result<GrpcClient> {
         let target = format!("grpc+unix://{}", path.display());
         // h2 rejects a path as :authority, so the authority is `localhost`, as stock clients do.
-        let endpoint = TonicEndpoint::from_static("http://localhost");
+        let endpoint = keepalive(TonicEndpoint::from_static("http://localhost"), ka);
         let channel = endpoint
             .connect_with_connector(tower::service_fn(move |_: http::Uri| {
                 let path = path.clone();

@@ -71,6 +71,9 @@ pub(crate) fn from_status(s: &tonic::Status) -> Error {
     Error::new(Code::from_i32(s.code() as i32), s.message().to_string())
 }
 
+/// The metadata key a retried call's attempts carry: how many attempts came before.
+pub(crate) const PREVIOUS_ATTEMPTS: &str = "grpc-previous-rpc-attempts";
+
 /// Parses `grpc-timeout` (`100m`, `5S`, …).
 pub(crate) fn parse_timeout(value: &str) -> Option<Duration> {
     let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
@@ -87,10 +90,11 @@ pub(crate) fn parse_timeout(value: &str) -> Option<Duration> {
 }
 
 /// Application metadata from request or response headers (gRPC's own and HTTP's are left
-/// out; `-bin` values stay base64 text).
+/// out, but for `grpc-previous-rpc-attempts`, which a handler may read; `-bin` values stay
+/// base64 text).
 pub(crate) fn metadata_from_headers(headers: &http::HeaderMap) -> Metadata {
     super::text_metadata(headers, |key| {
-        key.starts_with("grpc-")
+        (key.starts_with("grpc-") && key != PREVIOUS_ATTEMPTS)
             || matches!(
                 key,
                 "content-type"

@@ -17,6 +17,7 @@ mod grpc_server;
 mod http_client;
 mod http_server;
 mod inproc;
+mod keepalive;
 mod listen;
 mod tcp;
 mod tls;
@@ -43,6 +44,8 @@ use crate::error::{Code, Error, Result};
 use crate::handler::BoxFuture;
 use crate::limits::Limits;
 use crate::metadata::response::{Reply, ResponseMetadata};
+pub(crate) use grpc_codec::PREVIOUS_ATTEMPTS;
+pub use keepalive::Keepalive;
 pub(crate) use listen::{claim_socket_path, listen, Hold, ListenConfig, Listener, Service};
 pub use tls::TlsTarget;
 pub use tls_config::ClientTlsConfig;
@@ -216,30 +219,39 @@ pub(crate) trait ClientTransport: Send + Sync + 'static {
     }
     fn open(&self, head: CallHead) -> BoxFuture<'_, Result<RawStream>>;
     fn close(&self);
+    /// False once the connection is lost or the server said GOAWAY: the client makes a new
+    /// one for its next calls. Transports that reconnect by themselves (gRPC's channel, HTTP's
+    /// pool) are always alive.
+    fn alive(&self) -> bool {
+        true
+    }
 }
 
+/// A client connection to `endpoint`, with `keepalive` where the transport has connections.
 pub(crate) async fn connect(
     endpoint: &Endpoint,
     limits: &Limits,
+    keepalive: Option<&Keepalive>,
 ) -> Result<Arc<dyn ClientTransport>> {
+    let ka = keepalive.copied();
     match endpoint {
         Endpoint::Inproc(name) => Ok(Arc::new(inproc::connect(name, limits)?)),
         Endpoint::Unix(path) => Ok(Arc::new(
-            unix_client::UnixClient::connect(path, limits).await?,
+            unix_client::UnixClient::connect(path, limits, ka).await?,
         )),
         Endpoint::Grpc(authority) => Ok(Arc::new(
-            grpc_client::GrpcClient::connect_tcp(authority, limits).await?,
+            grpc_client::GrpcClient::connect_tcp(authority, limits, ka).await?,
         )),
         Endpoint::GrpcUnix(path) => Ok(Arc::new(
-            grpc_client::GrpcClient::connect_unix(path.clone(), limits).await?,
+            grpc_client::GrpcClient::connect_unix(path.clone(), limits, ka).await?,
         )),
         Endpoint::Http(authority) => Ok(Arc::new(http_client::HttpClient::new(authority, limits))),
-        Endpoint::Ws(authority) => Ok(Arc::new(ws::connect(authority, limits).await?)),
+        Endpoint::Ws(authority) => Ok(Arc::new(ws::connect(authority, limits, ka).await?)),
         Endpoint::Grpcs(t) => Ok(Arc::new(
-            grpc_client::GrpcClient::connect_tls(t, limits).await?,
+            grpc_client::GrpcClient::connect_tls(t, limits, ka).await?,
         )),
         Endpoint::Https(t) => Ok(Arc::new(http_client::HttpClient::new_tls(t, limits)?)),
-        Endpoint::Wss(t) => Ok(Arc::new(ws::connect_tls(t, limits).await?)),
+        Endpoint::Wss(t) => Ok(Arc::new(ws::connect_tls(t, limits, ka).await?)),
     }
 }
 

@@ -13,6 +13,7 @@ use tokio::net::UnixStream;
 use tokio::sync::{mpsc, oneshot};
 
 use super::frame::{self, Hello, Kind, FLAG_UNARY};
+use super::keepalive::{self, Heard, Keepalive};
 use super::unix_server::{BoxRead, BoxWrite};
 use super::unix_sync::SyncLane;
 use super::{ClientTransport, RawStream};
@@ -56,13 +57,16 @@ struct Shared {
     uri: String,
     /// The receive window the server offers each stream (0: it does no flow control).
     peer_window: std::sync::atomic::AtomicU32,
+    /// When the server was last heard (kept only with keepalive).
+    heard: Option<Arc<Heard>>,
 }
 
 pub(crate) struct UnixClient {
     shared: Arc<Shared>,
     reader: tokio::task::JoinHandle<()>,
     /// Where blocking callers make unary calls on their own threads (`unix://` only).
-    lane: Option<SyncLane>,
+    lane: Option<Arc<SyncLane>>,
+    keepalive: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Sends CANCEL for a call dropped before it finished.
@@ -99,7 +103,9 @@ impl Drop for CallGuard {
 
 /// A write to the connection to `uri` failed.
 pub(super) fn write_failed(uri: &str, e: std::io::Error) -> Error {
-    Error::unavailable(format!("connection to {uri} lost: {e}")).with_source(e)
+    Error::unavailable(format!("connection to {uri} lost: {e}"))
+        .with_reason("WRITE_FAILED")
+        .with_source(e)
 }
 
 /// The connection to `uri` ended while calls were in flight.
@@ -204,7 +210,11 @@ impl Shared {
 }
 
 impl UnixClient {
-    pub(crate) async fn connect(path: &Path, limits: &Limits) -> Result<UnixClient> {
+    pub(crate) async fn connect(
+        path: &Path,
+        limits: &Limits,
+        ka: Option<Keepalive>,
+    ) -> Result<UnixClient> {
         let uri = format!("unix://{}", path.display());
         let stream = UnixStream::connect(path).await.map_err(|e| {
             Error::unavailable(format!("cannot connect to {uri}: {e}"))
@@ -212,18 +222,19 @@ impl UnixClient {
                 .with_source(e)
         })?;
         let (r, w) = stream.into_split();
-        let mut client = UnixClient::over(Box::new(r), Box::new(w), uri, limits).await?;
-        client.lane = Some(SyncLane::new(path, limits));
-        Ok(client)
+        let lane = Arc::new(SyncLane::new(path, limits));
+        UnixClient::over(Box::new(r), Box::new(w), uri, limits, ka, Some(lane)).await
     }
 
     /// Speaks the frame protocol over an open byte stream to `uri`: the handshake, then a
-    /// reader task.
+    /// reader task (and, with keepalive and a server that answers pings, a keepalive task).
     pub(crate) async fn over(
         r: BoxRead,
         w: BoxWrite,
         uri: String,
         limits: &Limits,
+        ka: Option<Keepalive>,
+        lane: Option<Arc<SyncLane>>,
     ) -> Result<UnixClient> {
         let shown = uri.clone();
         let mut r = BufReader::with_capacity(64 * 1024, r);
@@ -236,6 +247,7 @@ impl UnixClient {
             draining: AtomicBool::new(false),
             uri,
             peer_window: std::sync::atomic::AtomicU32::new(0),
+            heard: ka.map(|_| Arc::new(Heard::default())),
         });
         shared
             .write(&frame::encode_message_frame(Kind::Hello, 0, 0, &hello))
@@ -250,11 +262,67 @@ impl UnixClient {
             .peer_window
             .store(theirs.stream_window, Ordering::Release);
         let reader = tokio::spawn(Self::read_loop(shared.clone(), r, max_body));
+        let keepalive = match (ka, &shared.heard) {
+            (Some(ka), Some(heard)) if theirs.pings => {
+                heard.now();
+                Some(Self::keep_alive(
+                    &shared,
+                    ka,
+                    heard.clone(),
+                    &reader,
+                    lane.clone(),
+                ))
+            }
+            _ => None,
+        };
         Ok(UnixClient {
             shared,
             reader,
-            lane: None,
+            lane,
+            keepalive,
         })
+    }
+
+    /// The keepalive task: PING after silence; no answer in time fails every call with
+    /// `UNAVAILABLE` (`KEEPALIVE_TIMEOUT`), stops the reader and ends the blocking lane.
+    fn keep_alive(
+        shared: &Arc<Shared>,
+        ka: Keepalive,
+        heard: Arc<Heard>,
+        reader: &tokio::task::JoinHandle<()>,
+        lane: Option<Arc<SyncLane>>,
+    ) -> tokio::task::JoinHandle<()> {
+        let (pinging, dying) = (shared.clone(), shared.clone());
+        let reader = reader.abort_handle();
+        tokio::spawn(keepalive::watch(
+            ka,
+            heard,
+            move || {
+                if pinging.closed.load(Ordering::Acquire) {
+                    return false;
+                }
+                let shared = pinging.clone();
+                crate::runtime::handle().spawn(async move {
+                    let _ = shared
+                        .write(&frame::encode_frame(Kind::Ping, 0, 0, &[]))
+                        .await;
+                });
+                true
+            },
+            move || {
+                let err = Error::unavailable(format!(
+                    "{} sent nothing for {:?} after a PING",
+                    dying.uri, ka.timeout
+                ))
+                .with_reason("KEEPALIVE_TIMEOUT");
+                tracing::debug!(uri = %dying.uri, "keepalive timeout");
+                reader.abort();
+                dying.fail_all(&err);
+                if let Some(lane) = lane {
+                    lane.fail(err);
+                }
+            },
+        ))
     }
 }
 
@@ -339,6 +407,10 @@ impl ClientTransport for UnixClient {
         }
     }
 
+    fn alive(&self) -> bool {
+        !self.shared.closed.load(Ordering::Acquire) && !self.shared.draining.load(Ordering::Acquire)
+    }
+
     fn close(&self) {
         if let Some(lane) = &self.lane {
             lane.close();
@@ -373,5 +445,8 @@ impl ClientTransport for UnixClient {
 impl Drop for UnixClient {
     fn drop(&mut self) {
         self.reader.abort();
+        if let Some(k) = &self.keepalive {
+            k.abort();
+        }
     }
 }

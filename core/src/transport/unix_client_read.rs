@@ -35,6 +35,9 @@ impl UnixClient {
                 Ok(f) => f,
                 Err(e) => break e,
             };
+            if let Some(heard) = &shared.heard {
+                heard.now();
+            }
             match h.kind {
                 Kind::Status => {
                     let mut trailer = match Trailer::decode(body) {
@@ -81,6 +84,14 @@ impl UnixClient {
                     }
                 }
                 Kind::GoAway => shared.draining.store(true, Ordering::Release),
+                Kind::Pong => {}
+                Kind::Ping => {
+                    let pong = frame::encode_frame(Kind::Pong, 0, 0, &body[..body.len().min(8)]);
+                    let shared = shared.clone();
+                    tokio::spawn(async move {
+                        let _ = shared.write(&pong).await;
+                    });
+                }
                 other => break format!("unexpected {other:?} frame from server"),
             }
         };

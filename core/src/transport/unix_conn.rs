@@ -202,6 +202,11 @@ impl Connection {
                 }
                 Ok(Step::Done)
             }
+            Kind::Ping => {
+                let echo = &body[..body.len().min(8)];
+                Ok(Step::Write(frame::encode_frame(Kind::Pong, 0, 0, echo)))
+            }
+            Kind::Pong => Ok(Step::Done),
             Kind::Hello | Kind::Status | Kind::GoAway => {
                 Err(format!("unexpected {:?} frame from a client", h.kind))
             }

@@ -99,8 +99,7 @@ impl SyncLane {
         watch: &Watch,
         blocker: &dyn Blocker,
     ) -> Result<Reply<Bytes>> {
-        let conn = self.conn()?;
-        let id = conn.register()?;
+        let (conn, id) = self.register()?;
         let bytes =
             frame::encode_message_frame(Kind::Call, FLAG_UNARY, id, &head.to_header(payload));
         if let Err(e) = conn.write(&bytes) {
@@ -118,6 +117,34 @@ impl SyncLane {
         drop(waiting);
         conn.spin.record(sent.elapsed());
         result
+    }
+
+    /// A live connection (a new one when the last ended or the server said GOAWAY) and the id
+    /// of a call registered on it.
+    fn register(&self) -> Result<(Arc<Conn>, u32)> {
+        let conn = self.conn()?;
+        match conn.register() {
+            Ok(id) => Ok((conn, id)),
+            Err(_) => {
+                let mut slot = lock(&self.conn);
+                if slot.as_ref().is_some_and(|c| Arc::ptr_eq(c, &conn)) {
+                    *slot = None;
+                }
+                drop(slot);
+                let conn = self.conn()?;
+                let id = conn.register()?;
+                Ok((conn, id))
+            }
+        }
+    }
+
+    /// Fails the calls on the lane's connection with `why` and drops it (the next call opens
+    /// a new one): the multiplexed connection found the server dead.
+    pub(crate) fn fail(&self, why: Error) {
+        let conn = lock(&self.conn).take();
+        if let Some(conn) = conn {
+            conn.end(why, false);
+        }
     }
 
     /// Ends the lane: CANCEL for the calls in flight, then the connection is shut.
@@ -156,7 +183,11 @@ impl Conn {
                 Kind::Hello,
                 0,
                 0,
-                &Hello::ours(max_message),
+                // This lane reads only while a call waits: it answers no PING.
+                &Hello {
+                    pings: false,
+                    ..Hello::ours(max_message)
+                },
             ))
             .map_err(lost)?;
         let max_body = max_body(max_message);
@@ -367,7 +398,7 @@ impl Conn {
                 Ok(())
             }
             // A late message of a call given up (the lane makes unary calls only).
-            Kind::Message => Ok(()),
+            Kind::Message | Kind::Pong => Ok(()),
             other => Err(self.lost(&format!("unexpected {other:?} frame from server"))),
         }
     }

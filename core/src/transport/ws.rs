@@ -12,6 +12,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_util::sync::CancellationToken;
 
+use super::keepalive::Keepalive;
 use super::tls::{TlsClient, TlsTarget, HTTP1};
 use super::unix_client::UnixClient;
 use super::unix_server::serve_frames;
@@ -100,18 +101,26 @@ fn request(uri: &str) -> Result<Request> {
 }
 
 /// Opens a WebSocket to `authority` and speaks the frame protocol over it.
-pub(crate) async fn connect(authority: &str, limits: &Limits) -> Result<UnixClient> {
+pub(crate) async fn connect(
+    authority: &str,
+    limits: &Limits,
+    ka: Option<Keepalive>,
+) -> Result<UnixClient> {
     let uri = format!("ws://{authority}");
     let request = request(&uri)?;
     let (ws, _) = tokio_tungstenite::connect_async_with_config(request, Some(config(limits)), true)
         .await
         .map_err(|e| failed(&uri, &e))?;
     let (r, w) = halves(ws);
-    UnixClient::over(r, w, uri, limits).await
+    UnixClient::over(r, w, uri, limits, ka, None).await
 }
 
 /// Opens a WebSocket over TLS to `target` (`wss://`) and speaks the frame protocol over it.
-pub(crate) async fn connect_tls(target: &TlsTarget, limits: &Limits) -> Result<UnixClient> {
+pub(crate) async fn connect_tls(
+    target: &TlsTarget,
+    limits: &Limits,
+    ka: Option<Keepalive>,
+) -> Result<UnixClient> {
     let uri = format!("wss://{}", target.authority);
     let tls = TlsClient::new(target, &[HTTP1])?;
     let stream = tls.connect().await.map_err(|e| failed(&uri, &e))?;
@@ -121,5 +130,5 @@ pub(crate) async fn connect_tls(target: &TlsTarget, limits: &Limits) -> Result<U
             .await
             .map_err(|e| failed(&uri, &e))?;
     let (r, w) = halves(ws);
-    UnixClient::over(r, w, uri, limits).await
+    UnixClient::over(r, w, uri, limits, ka, None).await
 }

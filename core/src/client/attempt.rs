@@ -1,0 +1,182 @@
+//! A unary call with encoded bytes, async and blocking: the one place every unary call goes
+//! through, where the [`Channel`](super::channel::Channel) gives it a live connection and
+//! [`Attempts`] decides on retries. A call with no policy and no wait for ready (the common
+//! case) is one attempt on the current connection, with nothing cloned or locked for retries.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use super::policy::{is_idempotent, MethodPolicy};
+use super::retry::Attempts;
+use super::{CallOptions, Client};
+use crate::call::{Blocker, Watch};
+use crate::codec::Codec;
+use crate::error::{Code, Error, Result};
+use crate::metadata::Reply;
+use crate::transport::ClientTransport;
+
+impl Client {
+    /// The method's policy from the service config, if any.
+    pub(super) fn policy(&self, method: &str) -> Option<&Arc<MethodPolicy>> {
+        self.inner.config.as_ref()?.policy(method)
+    }
+
+    fn idempotent(&self, method: &str) -> bool {
+        self.inner.schema.method(method).is_some_and(is_idempotent)
+    }
+
+    pub(super) fn wait_for_ready(
+        &self,
+        opts: &CallOptions,
+        policy: Option<&Arc<MethodPolicy>>,
+    ) -> bool {
+        opts.wait_for_ready
+            .or(policy.and_then(|p| p.wait_for_ready))
+            .unwrap_or(self.inner.wait_for_ready)
+    }
+
+    /// `opts` with the policy's timeout when the call sets none.
+    fn with_policy_timeout<'o>(
+        opts: &'o CallOptions,
+        policy: Option<&Arc<MethodPolicy>>,
+    ) -> std::borrow::Cow<'o, CallOptions> {
+        match policy.and_then(|p| p.timeout) {
+            Some(t) if opts.timeout.is_none() => std::borrow::Cow::Owned(CallOptions {
+                timeout: Some(t),
+                ..opts.clone()
+            }),
+            _ => std::borrow::Cow::Borrowed(opts),
+        }
+    }
+
+    pub(super) async fn call_bytes(
+        &self,
+        method: &str,
+        request: Bytes,
+        opts: &CallOptions,
+        codec: Codec,
+    ) -> Result<Reply<Bytes>> {
+        let policy = self.policy(method);
+        let wait = self.wait_for_ready(opts, policy);
+        let opts = Self::with_policy_timeout(opts, policy);
+        let head = self.head(method, &opts, codec);
+        if policy.is_none() && !wait {
+            let channel = self.inner.channel.clone();
+            let closed = self.inner.closed.clone();
+            return self
+                .run(head, move |head| {
+                    Box::pin(async move {
+                        let t = match channel.ready_now() {
+                            Some(t) => t,
+                            None => channel.ready(false, None, &closed).await?,
+                        };
+                        t.unary(head, request).await
+                    })
+                })
+                .await;
+        }
+        let client = self.clone();
+        let idempotent = self.idempotent(method);
+        let policy = policy.cloned();
+        self.run(head, move |head| {
+            Box::pin(async move {
+                let inner = &client.inner;
+                let deadline = head.timeout.map(|t| Instant::now() + t);
+                let throttle = inner.throttle.as_ref();
+                let mut attempts = Attempts::new(policy.as_ref(), idempotent, throttle, deadline);
+                loop {
+                    let t = inner.channel.ready(wait, deadline, &inner.closed).await?;
+                    let result = t.unary(attempts.head(&head), request.clone()).await;
+                    match attempts.after(&result) {
+                        None => return result,
+                        Some(wait) => tokio::time::sleep(wait).await,
+                    }
+                }
+            })
+        })
+        .await
+    }
+
+    /// A blocking call: on the calling thread where the transport can (and the thread is
+    /// not a runtime's), else waiting for [`call_bytes`](Client::call_bytes) in `blocker`.
+    pub(super) fn call_bytes_blocking(
+        &self,
+        method: &str,
+        request: Bytes,
+        opts: &CallOptions,
+        codec: Codec,
+        blocker: &dyn Blocker,
+    ) -> Result<Reply<Bytes>> {
+        let policy = self.policy(method);
+        let hedged = policy.is_some_and(|p| p.hedging.is_some());
+        let on_runtime =
+            tokio::runtime::Handle::try_current().is_ok() && !crate::runtime::own_thread();
+        let transport = self.inner.channel.get();
+        if !transport.can_block() || on_runtime || hedged {
+            let mut out = None;
+            let mut call = Some(self.call_bytes(method, request, opts, codec));
+            blocker.block(&mut || {
+                if let Some(call) = call.take() {
+                    out = Some(crate::runtime::block_on(call).and_then(|r| r));
+                }
+            });
+            // A blocker that returns without waiting was interrupted before the call started.
+            return out.unwrap_or_else(|| {
+                Err(Error::new(
+                    Code::Cancelled,
+                    "the call was interrupted before it started",
+                ))
+            });
+        }
+        let wait = self.wait_for_ready(opts, policy);
+        let opts = Self::with_policy_timeout(opts, policy);
+        let head = self.head(method, &opts, codec);
+        if policy.is_none() && !wait && transport.alive() {
+            return self.run_blocking(head, |head, watch| {
+                transport.unary_blocking(head, request, watch, blocker)
+            });
+        }
+        let idempotent = self.idempotent(method);
+        self.run_blocking(head, |head, watch| {
+            let inner = &self.inner;
+            let throttle = inner.throttle.as_ref();
+            let mut attempts = Attempts::new(policy, idempotent, throttle, watch.deadline);
+            loop {
+                let t = self.ready_blocking(wait, watch)?;
+                let result =
+                    t.unary_blocking(attempts.head(&head), request.clone(), watch, blocker);
+                match attempts.after(&result) {
+                    None => return result,
+                    Some(pause) => sleep_watching(pause, watch)?,
+                }
+            }
+        })
+    }
+
+    /// [`Channel::ready`](super::channel::Channel::ready) for a thread that may block.
+    fn ready_blocking(&self, wait: bool, watch: &Watch) -> Result<Arc<dyn ClientTransport>> {
+        if let Some(t) = self.inner.channel.ready_now() {
+            return Ok(t);
+        }
+        let channel = &self.inner.channel;
+        let ready = channel.ready(wait, watch.deadline, &self.inner.closed);
+        crate::runtime::block_on(ready).and_then(|r| r)
+    }
+}
+
+/// Sleeps `pause`, in slices, ending early with the error of a call that has to stop.
+fn sleep_watching(pause: Duration, watch: &Watch) -> Result<()> {
+    let until = Instant::now() + pause;
+    loop {
+        if let Some(e) = watch.stopped() {
+            return Err(e);
+        }
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(());
+        }
+        std::thread::sleep(left.min(Duration::from_millis(5)));
+    }
+}

@@ -1,0 +1,112 @@
+//! The attempts of one unary call: a transport whose connection is up (reconnecting, and for a
+//! call that waits for ready, waiting), then the call; after a failure, another attempt when
+//! the call never reached the server (a transparent retry) or when the method's
+//! [`RetryPolicy`](super::policy::RetryPolicy) allows it (a retryable code, attempts left, the
+//! method idempotent or the policy says `retryNonIdempotent`, and the retry budget not spent).
+//! Attempts after the first carry `grpc-previous-rpc-attempts`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::backoff::random_unit;
+use super::policy::{MethodPolicy, Throttle};
+use crate::error::{Error, Result};
+use crate::transport::PREVIOUS_ATTEMPTS;
+
+/// Transparent retries allowed to one call (each after the connection came back).
+const TRANSPARENT_MAX: u32 = 8;
+
+/// Whether an error says the call never reached the server: the connection could not be
+/// made, was already closed, was refused by a server shutting down, or the request could not
+/// be written whole. Such a call may always be made again.
+pub(crate) fn never_sent(e: &Error) -> bool {
+    e.details().error_info.as_ref().is_some_and(|i| {
+        matches!(
+            i.reason.as_str(),
+            "CONNECT_FAILED" | "CONNECTION_CLOSED" | "SHUTTING_DOWN" | "WRITE_FAILED"
+        )
+    })
+}
+
+/// The retry state of one call.
+pub(crate) struct Attempts<'a> {
+    policy: Option<&'a MethodPolicy>,
+    idempotent: bool,
+    throttle: Option<&'a Throttle>,
+    /// Attempts that may have reached the server.
+    sent: u32,
+    transparent: u32,
+    deadline: Option<Instant>,
+}
+
+impl<'a> Attempts<'a> {
+    pub(crate) fn new(
+        policy: Option<&'a Arc<MethodPolicy>>,
+        idempotent: bool,
+        throttle: Option<&'a Throttle>,
+        deadline: Option<Instant>,
+    ) -> Attempts<'a> {
+        Attempts {
+            policy: policy.map(|p| &**p),
+            idempotent,
+            throttle,
+            sent: 0,
+            transparent: 0,
+            deadline,
+        }
+    }
+
+    /// Prepares the head of the next attempt: the time left, and the attempts before it.
+    pub(crate) fn head(&self, head: &crate::call::CallHead) -> crate::call::CallHead {
+        let mut head = head.clone();
+        if let Some(d) = self.deadline {
+            head.timeout = Some(d.saturating_duration_since(Instant::now()));
+        }
+        if self.sent > 0 {
+            head.metadata
+                .insert(PREVIOUS_ATTEMPTS, self.sent.to_string());
+        }
+        head
+    }
+
+    /// The outcome of an attempt: `None` to return it, `Some(wait)` to try again after `wait`.
+    pub(crate) fn after<T>(&mut self, result: &Result<T>) -> Option<Duration> {
+        let err = match result {
+            Ok(_) => {
+                if let Some(t) = self.throttle {
+                    t.succeeded();
+                }
+                return None;
+            }
+            Err(e) => e,
+        };
+        if never_sent(err) {
+            self.transparent += 1;
+            return (self.transparent <= TRANSPARENT_MAX && self.time_left())
+                .then_some(Duration::ZERO);
+        }
+        self.sent += 1;
+        let retry = self.policy?.retry.as_ref()?;
+        if !retry.retryable.contains(&err.code()) {
+            return None;
+        }
+        if let Some(t) = self.throttle {
+            t.failed();
+        }
+        let allowed = self.sent < retry.max_attempts
+            && (self.idempotent || self.policy.is_some_and(|p| p.retry_non_idempotent))
+            && self.throttle.is_none_or(Throttle::allows)
+            && self.time_left();
+        if !allowed {
+            return None;
+        }
+        let n = (self.sent - 1).min(64) as i32;
+        let cap = (retry.initial_backoff.as_secs_f64() * retry.multiplier.powi(n))
+            .min(retry.max_backoff.as_secs_f64());
+        Some(Duration::from_secs_f64(cap * random_unit()))
+    }
+
+    fn time_left(&self) -> bool {
+        self.deadline.is_none_or(|d| Instant::now() < d)
+    }
+}
