@@ -91,7 +91,11 @@ struct Inner {
 /// An error's cause, as [`std::error::Error::source`] gives it. Errors compare equal whatever
 /// their causes: the cause is for logs and debugging, the wire parts are what an error means.
 #[derive(Clone, Default)]
-struct Source(Option<Arc<dyn std::error::Error + Send + Sync + 'static>>);
+struct Source(
+    Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
+    /// The call this error ended never reached a server (see [`Error::is_unsent`]).
+    bool,
+);
 
 impl PartialEq for Source {
     fn eq(&self, _: &Source) -> bool {
@@ -216,6 +220,9 @@ impl Error {
         if self.inner.origin.is_none() {
             self.inner.origin = Some(origin());
         }
+        // A handler's error: the call did reach this server, whatever the handler's own
+        // outgoing call it may relay.
+        self.inner.source.1 = false;
         self
     }
 
@@ -283,8 +290,21 @@ impl Error {
     /// `Status` keeps one: an I/O error, a decoding error, the error a relayed call failed
     /// with. The cause stays in this process; what travels is the code, message and details.
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Error {
-        self.inner.source = Source(Some(Arc::new(source)));
+        self.inner.source.0 = Some(Arc::new(source));
         self
+    }
+
+    /// Marks the error of a call that never reached a server: the connection could not be
+    /// made, was closed, or the request was not written whole. Such a call may be made again
+    /// whatever its method does (gRPC's transparent retry). The mark stays in this process.
+    pub(crate) fn unsent(mut self) -> Error {
+        self.inner.source.1 = true;
+        self
+    }
+
+    /// Whether [`unsent`](Error::unsent) marked the error.
+    pub fn is_unsent(&self) -> bool {
+        self.inner.source.1
     }
 
     /// A call on a closed client (or in flight when it closed), on every transport.

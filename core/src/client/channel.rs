@@ -171,7 +171,8 @@ impl Channel {
                     "connecting to {} took longer than {limit:?}",
                     self.endpoint
                 ))
-                .with_reason("CONNECT_FAILED")),
+                .with_reason("CONNECT_FAILED")
+                .unsent()),
             };
             match result {
                 Ok(t) => {
@@ -206,6 +207,7 @@ impl Channel {
 fn not_ready(endpoint: &Endpoint) -> Error {
     Error::new(Code::Unavailable, format!("no connection to {endpoint}"))
         .with_reason("CONNECT_FAILED")
+        .unsent()
 }
 
 async fn sleep_until(until: Instant, closed: &CancellationToken) -> Result<()> {

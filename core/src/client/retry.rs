@@ -16,16 +16,10 @@ use crate::transport::PREVIOUS_ATTEMPTS;
 /// Transparent retries allowed to one call (each after the connection came back).
 const TRANSPARENT_MAX: u32 = 8;
 
-/// Whether an error says the call never reached the server: the connection could not be
-/// made, was already closed, was refused by a server shutting down, or the request could not
-/// be written whole. Such a call may always be made again.
+/// Whether an error says the call never reached the server (the transports mark such errors
+/// with [`Error::unsent`] where they make them; an error from a server never has the mark).
 pub(crate) fn never_sent(e: &Error) -> bool {
-    e.details().error_info.as_ref().is_some_and(|i| {
-        matches!(
-            i.reason.as_str(),
-            "CONNECT_FAILED" | "CONNECTION_CLOSED" | "SHUTTING_DOWN" | "WRITE_FAILED"
-        )
-    })
+    e.is_unsent()
 }
 
 /// The retry state of one call.

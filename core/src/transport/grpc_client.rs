@@ -53,7 +53,9 @@ pub(crate) fn with_sources(e: &dyn std::error::Error) -> String {
 }
 
 fn unavailable(target: &str, e: impl std::fmt::Display) -> Error {
-    Error::unavailable(format!("cannot connect to {target}: {e}")).with_reason("CONNECT_FAILED")
+    Error::unavailable(format!("cannot connect to {target}: {e}"))
+        .with_reason("CONNECT_FAILED")
+        .unsent()
 }
 
 /// HTTP/2 keepalive on a channel: a PING after `interval`, even with no call in flight; the

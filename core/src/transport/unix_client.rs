@@ -106,6 +106,7 @@ pub(super) fn write_failed(uri: &str, e: std::io::Error) -> Error {
     Error::unavailable(format!("connection to {uri} lost: {e}"))
         .with_reason("WRITE_FAILED")
         .with_source(e)
+        .unsent()
 }
 
 /// The connection to `uri` ended while calls were in flight.
@@ -115,12 +116,16 @@ pub(super) fn connection_lost(uri: &str, reason: &str) -> Error {
 
 /// A call on a connection that has ended.
 pub(super) fn connection_closed(uri: &str) -> Error {
-    Error::unavailable(format!("connection to {uri} is closed")).with_reason("CONNECTION_CLOSED")
+    Error::unavailable(format!("connection to {uri} is closed"))
+        .with_reason("CONNECTION_CLOSED")
+        .unsent()
 }
 
 /// A call after the server's GOAWAY.
 pub(super) fn shutting_down(uri: &str) -> Error {
-    Error::unavailable(format!("server at {uri} is shutting down")).with_reason("SHUTTING_DOWN")
+    Error::unavailable(format!("server at {uri} is shutting down"))
+        .with_reason("SHUTTING_DOWN")
+        .unsent()
 }
 
 /// The largest frame body a client reads from its server.
@@ -220,6 +225,7 @@ impl UnixClient {
             Error::unavailable(format!("cannot connect to {uri}: {e}"))
                 .with_reason("CONNECT_FAILED")
                 .with_source(e)
+                .unsent()
         })?;
         let (r, w) = stream.into_split();
         let lane = Arc::new(SyncLane::new(path, limits));

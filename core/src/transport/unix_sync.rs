@@ -172,6 +172,7 @@ impl Conn {
             Error::unavailable(format!("cannot connect to {uri}: {e}"))
                 .with_reason("CONNECT_FAILED")
                 .with_source(e)
+                .unsent()
         })?;
         let lost = |e: std::io::Error| {
             Error::unavailable(format!("handshake with {uri} failed: {e}")).with_source(e)

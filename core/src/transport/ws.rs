@@ -86,7 +86,9 @@ fn choose_subprotocol(
 }
 
 fn failed(uri: &str, e: &dyn std::fmt::Display) -> Error {
-    Error::unavailable(format!("cannot connect to {uri}: {e}")).with_reason("CONNECT_FAILED")
+    Error::unavailable(format!("cannot connect to {uri}: {e}"))
+        .with_reason("CONNECT_FAILED")
+        .unsent()
 }
 
 /// The handshake request for `uri`, offering our subprotocol.

@@ -4,6 +4,7 @@
 
 pub mod pki;
 pub mod raw;
+pub mod resil;
 pub mod semantics;
 pub mod streams;
 

@@ -1,0 +1,261 @@
+//! Client resilience (issue 23): reconnecting after a server restart, the connection's state,
+//! wait for ready, retries by a service config's policy (idempotency from the schema,
+//! `grpc-previous-rpc-attempts`, the retry budget), and the options' JSON.
+#![allow(missing_docs, clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::resil::{
+    kill, listen, reason, req, schema, server, wait_until, Counts, ADD, GET, PEEK,
+};
+use common::unix_uri;
+use hms_ffi_core::{
+    connect_with, runtime::block_on, CallOptions, Client, Code, ConnState, ConnectOptions,
+    Resilience, ServiceConfig, Value,
+};
+
+const RETRY: &str = r#"{"methodConfig": [{"name": [{"service": "res.v1.Counter"}],
+  "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.01s", "maxBackoff": "0.05s",
+  "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#;
+
+fn fast_backoff() -> Resilience {
+    Resilience::from_json(
+        r#"{"backoff": {"initial": "0.02s", "max": "0.1s", "minConnectTimeout": "1s"}}"#,
+    )
+    .unwrap()
+}
+
+fn client(uri: &str, resilience: Resilience) -> Client {
+    let options = ConnectOptions {
+        schema: Some(schema()),
+        resilience,
+        ..ConnectOptions::default()
+    };
+    block_on(connect_with(uri, options)).unwrap().unwrap()
+}
+
+fn opts() -> CallOptions {
+    CallOptions::with_timeout(Duration::from_secs(10))
+}
+
+fn previous(v: &Value) -> i64 {
+    v.get("previous").and_then(Value::as_i64).unwrap_or(0)
+}
+
+#[test]
+fn a_unix_client_reconnects_after_its_server_restarts() {
+    let (_dir, uri) = unix_uri("restart");
+    let counts = Arc::new(Counts::default());
+    let first = server("one", counts.clone());
+    listen(&first, &uri);
+    let client = client(&uri, fast_backoff());
+    assert_eq!(client.state(), ConnState::Ready);
+    client.call_blocking(GET, &req("a", 0), &opts()).unwrap();
+    block_on(client.call(GET, &req("b", 0), &opts()))
+        .unwrap()
+        .unwrap();
+    kill(&first);
+    assert!(wait_until(|| client.state() != ConnState::Ready));
+    let err = client
+        .call_blocking(ADD, &req("c", 0), &opts())
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err}");
+    assert_eq!(client.state(), ConnState::TransientFailure);
+    let second = server("two", counts.clone());
+    listen(&second, &uri);
+    // Both lanes come back: blocking calls and async ones.
+    assert!(wait_until(|| client
+        .call_blocking(GET, &req("d", 0), &opts())
+        .is_ok()));
+    let reply = block_on(client.call(GET, &req("e", 0), &opts()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(reply.get("server").and_then(Value::as_str), Some("two"));
+    assert_eq!(client.state(), ConnState::Ready);
+    client.close();
+    assert_eq!(client.state(), ConnState::Shutdown);
+    kill(&second);
+}
+
+#[test]
+fn wait_for_ready_waits_for_the_server_and_ends_at_the_deadline() {
+    let (_dir, uri) = unix_uri("ready");
+    let counts = Arc::new(Counts::default());
+    let first = server("one", counts.clone());
+    listen(&first, &uri);
+    let client = client(&uri, fast_backoff());
+    kill(&first);
+    assert!(wait_until(|| client.state() != ConnState::Ready));
+    // Without a server: fails at the deadline, not at once.
+    let waiting = CallOptions {
+        timeout: Some(Duration::from_millis(300)),
+        wait_for_ready: Some(true),
+        ..CallOptions::default()
+    };
+    let start = Instant::now();
+    let err = client
+        .call_blocking(GET, &req("x", 0), &waiting)
+        .unwrap_err();
+    assert_eq!(err.code(), Code::DeadlineExceeded, "{err}");
+    assert!(
+        start.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+    // A server that comes back while the call waits answers it.
+    let waiting = CallOptions {
+        wait_for_ready: Some(true),
+        ..opts()
+    };
+    let caller = {
+        let client = client.clone();
+        std::thread::spawn(move || client.call_blocking(ADD, &req("y", 0), &waiting))
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    let second = server("two", counts.clone());
+    listen(&second, &uri);
+    let reply = caller.join().unwrap().unwrap();
+    assert_eq!(reply.get("server").and_then(Value::as_str), Some("two"));
+    assert_eq!(counts.get("y"), 1);
+    kill(&second);
+}
+
+#[test]
+fn an_idempotent_method_is_retried_by_the_policy_with_previous_attempts() {
+    let (_dir, uri) = unix_uri("retry");
+    let counts = Arc::new(Counts::default());
+    let s = server("one", counts.clone());
+    listen(&s, &uri);
+    let client = client(
+        &uri,
+        Resilience::default().with_service_config(RETRY).unwrap(),
+    );
+    // Fails twice, then answers: the third attempt says two came before it.
+    let reply = client.call_blocking(GET, &req("g", 2), &opts()).unwrap();
+    assert_eq!((counts.get("g"), previous(&reply)), (3, 2));
+    let reply = block_on(client.call(PEEK, &req("p", 1), &opts()))
+        .unwrap()
+        .unwrap();
+    assert_eq!((counts.get("p"), previous(&reply)), (2, 1));
+    // More failures than attempts: the last error, after exactly maxAttempts runs.
+    let err = client
+        .call_blocking(GET, &req("h", 9), &opts())
+        .unwrap_err();
+    assert_eq!((err.code(), counts.get("h")), (Code::Unavailable, 3));
+    // A method the schema does not mark safe runs once.
+    let err = client
+        .call_blocking(ADD, &req("a", 1), &opts())
+        .unwrap_err();
+    assert_eq!((err.code(), counts.get("a")), (Code::Unavailable, 1));
+    kill(&s);
+}
+
+#[test]
+fn retry_non_idempotent_lets_a_policy_retry_any_method() {
+    let (_dir, uri) = unix_uri("anyretry");
+    let counts = Arc::new(Counts::default());
+    let s = server("one", counts.clone());
+    listen(&s, &uri);
+    let config = RETRY.replace(
+        "\"retryPolicy\"",
+        "\"retryNonIdempotent\": true, \"retryPolicy\"",
+    );
+    let client = client(
+        &uri,
+        Resilience::default().with_service_config(&config).unwrap(),
+    );
+    let reply = client.call_blocking(ADD, &req("a", 1), &opts()).unwrap();
+    assert_eq!((counts.get("a"), previous(&reply)), (2, 1));
+    kill(&s);
+}
+
+#[test]
+fn the_retry_budget_stops_retries_once_spent() {
+    let (_dir, uri) = unix_uri("budget");
+    let counts = Arc::new(Counts::default());
+    let s = server("one", counts.clone());
+    listen(&s, &uri);
+    // Four tokens: retries stop while two or fewer are left; each failure takes one.
+    let config = RETRY.replace(
+        "\"methodConfig\"",
+        "\"retryThrottling\": {\"maxTokens\": 4, \"tokenRatio\": 0.1}, \"methodConfig\"",
+    );
+    let client = client(
+        &uri,
+        Resilience::default().with_service_config(&config).unwrap(),
+    );
+    for i in 0..4 {
+        let id = format!("t{i}");
+        let _ = client.call_blocking(GET, &req(&id, 9), &opts());
+    }
+    // The first call's two failures leave two tokens, no more than half: it stops there, and
+    // every later call (each failure takes another token) runs once.
+    assert_eq!(counts.get("t0"), 2);
+    assert_eq!(
+        (counts.get("t1"), counts.get("t2"), counts.get("t3")),
+        (1, 1, 1)
+    );
+    kill(&s);
+}
+
+#[test]
+fn service_configs_and_options_are_checked() {
+    let config = ServiceConfig::from_json(RETRY).unwrap();
+    let policy = config.policy(GET).expect("the service's policy");
+    let retry = policy.retry.as_ref().unwrap();
+    assert_eq!(
+        (retry.max_attempts, retry.retryable.clone()),
+        (3, vec![Code::Unavailable])
+    );
+    assert!(config.policy("other.v1.S/M").is_none());
+    let capped = RETRY.replace("\"maxAttempts\": 3", "\"maxAttempts\": 9");
+    let capped = ServiceConfig::from_json(&capped).unwrap();
+    assert_eq!(
+        capped
+            .policy(GET)
+            .unwrap()
+            .retry
+            .as_ref()
+            .unwrap()
+            .max_attempts,
+        5
+    );
+    for bad in [
+        r#"{"methodConfig": [{"name": [{}], "retryPolicy": {"maxAttempts": 1, "initialBackoff": "1s", "maxBackoff": "1s", "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#,
+        r#"{"methodConfig": [{"name": [{}], "retryPolicy": {"maxAttempts": 2, "initialBackoff": "soon", "maxBackoff": "1s", "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#,
+        r#"{"methodConfig": [{"name": [{}], "retryPolicy": {"maxAttempts": 2, "initialBackoff": "1s", "maxBackoff": "1s", "backoffMultiplier": 2, "retryableStatusCodes": ["NOPE"]}}]}"#,
+        r#"{"methodConfig": [], "retryThrotling": {}}"#,
+        r#"[1, 2"#,
+    ] {
+        let err = ServiceConfig::from_json(bad).unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{bad}: {err}");
+    }
+    let r = Resilience::from_json("{}").unwrap();
+    assert_eq!(r.backoff, hms_ffi_core::Backoff::default());
+    assert!(r.keepalive.is_none() && r.service_config.is_none() && !r.wait_for_ready);
+    let r = Resilience::from_json(r#"{"keepalive": {"interval": "1s"}, "waitForReady": true}"#)
+        .unwrap();
+    assert_eq!(r.keepalive.unwrap().interval, Duration::from_secs(1));
+    assert!(r.wait_for_ready);
+    let err = Resilience::from_json(r#"{"keepAlive": {}}"#).unwrap_err();
+    assert_eq!(
+        (err.code(), reason(&err)),
+        (Code::InvalidArgument, Some("BAD_RESILIENCE_OPTIONS"))
+    );
+}
+
+#[test]
+fn idempotency_comes_from_the_schema() {
+    let schema = schema();
+    let safe = |m: &str| hms_ffi_core::client::is_idempotent(schema.method(m).unwrap());
+    assert!(safe(GET) && safe(PEEK));
+    assert!(!safe(ADD));
+}
