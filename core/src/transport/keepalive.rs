@@ -20,19 +20,19 @@ impl Keepalive {
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 }
 
-/// When a connection last heard from its peer, in milliseconds since a fixed origin; the
+/// When a connection last heard from its peer, in microseconds since a fixed origin; the
 /// reader bumps it on every frame (one relaxed store).
 #[derive(Debug)]
 pub(crate) struct Heard {
     origin: Instant,
-    last_ms: AtomicU64,
+    last_us: AtomicU64,
 }
 
 impl Default for Heard {
     fn default() -> Heard {
         Heard {
             origin: Instant::now(),
-            last_ms: AtomicU64::new(0),
+            last_us: AtomicU64::new(0),
         }
     }
 }
@@ -40,14 +40,22 @@ impl Default for Heard {
 impl Heard {
     /// A frame arrived now.
     pub(crate) fn now(&self) {
-        let ms = self.origin.elapsed().as_millis() as u64;
-        self.last_ms.store(ms, Ordering::Relaxed);
+        self.last_us.store(self.stamp(), Ordering::Relaxed);
+    }
+
+    fn stamp(&self) -> u64 {
+        self.origin.elapsed().as_micros() as u64
     }
 
     /// Time since the peer was last heard.
     pub(crate) fn silence(&self) -> Duration {
-        let last = Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+        let last = Duration::from_micros(self.last_us.load(Ordering::Relaxed));
         self.origin.elapsed().saturating_sub(last)
+    }
+
+    /// Whether the peer was heard at or after `stamp`.
+    fn since(&self, stamp: u64) -> bool {
+        self.last_us.load(Ordering::Relaxed) >= stamp
     }
 }
 
@@ -65,13 +73,14 @@ pub(crate) async fn watch(
             tokio::time::sleep(ka.interval - silence).await;
             continue;
         }
+        let stamp = heard.stamp();
+        let pinged = Instant::now();
         if !ping() {
             return;
         }
-        let pinged = Instant::now();
         loop {
             tokio::time::sleep(Duration::from_millis(10).max(ka.timeout / 20)).await;
-            if heard.silence() < pinged.elapsed() {
+            if heard.since(stamp) {
                 break;
             }
             if pinged.elapsed() >= ka.timeout {

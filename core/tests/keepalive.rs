@@ -1,0 +1,146 @@
+//! Keepalive (issue 23): a server frozen with SIGSTOP sends nothing, yet its client finds it
+//! dead within the keepalive's interval plus timeout, ends the calls waiting on it with
+//! `UNAVAILABLE` (`KEEPALIVE_TIMEOUT`), blocking and async alike, and reconnects once the
+//! server runs again. The server is this test binary run again as a child process.
+#![allow(missing_docs, clippy::unwrap_used)]
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::resil::{listen, reason, req, schema, server, wait_until, Counts, GET, SLOW};
+use common::unix_uri;
+use hms_ffi_core::{
+    connect_with, runtime::block_on, CallOptions, Code, ConnState, ConnectOptions, Resilience,
+    Value,
+};
+
+const CHILD_ENV: &str = "HMS_KEEPALIVE_CHILD_URI";
+
+/// The child: serves the Counter service on the URI in its environment until its stdin ends.
+#[test]
+#[ignore = "the server process of the keepalive tests, started by them"]
+fn child_server() {
+    let Ok(uri) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let s = server("child", Arc::new(Counts::default()));
+    listen(&s, &uri);
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+}
+
+/// Kills the child (continued first, so a frozen one dies too) when the test ends.
+struct ChildServer(Child);
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        signal(&self.0, "CONT");
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Sends `sig` (`STOP`, `CONT`) to the child with kill(1).
+fn signal(child: &Child, sig: &str) {
+    let status = Command::new("kill")
+        .args([format!("-{sig}"), child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{sig}");
+}
+
+fn spawn_child(uri: &str, path: &std::path::Path) -> ChildServer {
+    let child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_server", "--ignored", "--nocapture"])
+        .env(CHILD_ENV, uri)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let child = ChildServer(child);
+    assert!(
+        wait_until(|| path.exists()),
+        "the child server did not start"
+    );
+    child
+}
+
+#[test]
+fn a_frozen_server_is_found_dead_by_keepalive_in_time() {
+    let (dir, uri) = unix_uri("frozen");
+    let child = spawn_child(&uri, &dir.path().join("frozen.sock"));
+    let resilience = Resilience::from_json(
+        r#"{"keepalive": {"interval": "0.2s", "timeout": "0.3s"},
+            "backoff": {"initial": "0.05s", "max": "0.2s", "minConnectTimeout": "0.5s"}}"#,
+    )
+    .unwrap();
+    let options = ConnectOptions {
+        schema: Some(schema()),
+        resilience,
+        ..ConnectOptions::default()
+    };
+    let client = wait_for_connect(&uri, options);
+    let opts = CallOptions::with_timeout(Duration::from_secs(10));
+    client.call_blocking(GET, &req("warm", 0), &opts).unwrap();
+    block_on(client.call(GET, &req("warm2", 0), &opts))
+        .unwrap()
+        .unwrap();
+    // Quiet for longer than the interval: the connection stays up while the server answers.
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(client.state(), ConnState::Ready);
+
+    signal(&child.0, "STOP");
+    let slow = Value::message([("millis", Value::from(5000i64))]);
+    let start = Instant::now();
+    let blocking = {
+        let (client, slow, opts) = (client.clone(), slow.clone(), opts.clone());
+        std::thread::spawn(move || client.call_blocking(SLOW, &slow, &opts))
+    };
+    let err = block_on(client.call(SLOW, &slow, &opts))
+        .unwrap()
+        .unwrap_err();
+    let took = start.elapsed();
+    assert_eq!(
+        (err.code(), reason(&err)),
+        (Code::Unavailable, Some("KEEPALIVE_TIMEOUT")),
+        "{err}"
+    );
+    // interval + timeout = 0.5 s, with the watcher's polling and a loaded machine's slack.
+    assert!(
+        took < Duration::from_millis(1500),
+        "found dead after {took:?}"
+    );
+    let err = blocking.join().unwrap().unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err}");
+    assert!(
+        start.elapsed() < Duration::from_millis(2000),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_ne!(client.state(), ConnState::Ready);
+
+    // The server runs again: the next calls reconnect.
+    signal(&child.0, "CONT");
+    assert!(wait_until(|| client
+        .call_blocking(GET, &req("back", 0), &opts)
+        .is_ok()));
+    assert_eq!(client.state(), ConnState::Ready);
+    drop(child);
+}
+
+fn wait_for_connect(uri: &str, options: ConnectOptions) -> hms_ffi_core::Client {
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        match block_on(connect_with(uri, options.clone())).unwrap() {
+            Ok(c) => return c,
+            Err(e) if Instant::now() < until => {
+                let _ = e;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("cannot connect to the child: {e}"),
+        }
+    }
+}
