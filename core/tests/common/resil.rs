@@ -49,6 +49,9 @@ impl Counts {
         *n += 1;
         *n
     }
+    pub fn set(&self, id: &str, n: u32) {
+        self.0.lock().unwrap().insert(id.to_string(), n);
+    }
     pub fn get(&self, id: &str) -> u32 {
         self.0.lock().unwrap().get(id).copied().unwrap_or(0)
     }
@@ -91,6 +94,7 @@ fn counted(counts: &Counts, name: &str, req: &Value, ctx: &Context) -> Result<Va
 /// A server of the Counter service named `name`, counting runs in `counts`.
 pub fn server(name: &'static str, counts: Arc<Counts>) -> Server {
     let server = Server::new(schema());
+    let slow_counts = counts.clone();
     for method in [GET, PEEK, ADD] {
         let counts = counts.clone();
         server
@@ -101,17 +105,26 @@ pub fn server(name: &'static str, counts: Arc<Counts>) -> Server {
             .unwrap();
     }
     server
-        .unary(SLOW, move |req, ctx| async move {
-            let millis = req.get("millis").and_then(Value::as_i64).unwrap_or(0);
-            let left = ctx.time_remaining().map_or(-1, |d| d.as_millis() as i64);
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_millis(millis as u64)) => {}
-                _ = ctx.cancelled() => return Err(Error::new(Code::Cancelled, "slow: cancelled")),
+        .unary(SLOW, move |req, ctx| {
+            let counts = slow_counts.clone();
+            async move {
+                let millis = req.get("millis").and_then(Value::as_i64).unwrap_or(0);
+                let left = ctx.time_remaining().map_or(-1, |d| d.as_millis() as i64);
+                // The time the handler was given, plus one (0: no deadline).
+                counts.set("slow:left", u32::try_from(left + 1).unwrap_or(0));
+                counts.bump("slow:started");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(millis as u64)) => {}
+                    _ = ctx.cancelled() => {
+                        counts.bump("slow:cancelled");
+                        return Err(Error::new(Code::Cancelled, "slow: cancelled"));
+                    }
+                }
+                Ok(Value::message([
+                    ("left_ms", Value::from(left)),
+                    ("server", Value::from(name)),
+                ]))
             }
-            Ok(Value::message([
-                ("left_ms", Value::from(left)),
-                ("server", Value::from(name)),
-            ]))
         })
         .unwrap();
     server
