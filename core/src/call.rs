@@ -41,6 +41,11 @@ impl PartialEq for CallerCancel {
     }
 }
 
+/// The standard health check, answered by every server on every transport (on `grpc://` by
+/// the standard service): `SERVING` for the empty service name and each served service,
+/// `NOT_SERVING` once the server drains, `NotFound` for a service it does not serve.
+pub const HEALTH_METHOD: &str = "grpc.health.v1.Health/Check";
+
 /// The method every server answers with its schema (discovery).
 pub const DESCRIBE_METHOD: &str = "hms.ffi.v1.Discovery/Describe";
 

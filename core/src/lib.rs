@@ -78,8 +78,9 @@ pub use metadata::response;
 
 pub use call::{Blocker, JustWait};
 pub use client::{
-    connect, connect_blocking, connect_with, Backoff, CallOptions, Client, ClientStream, ConnState,
-    ConnectOptions, Resilience, ResponseDecoder, ServiceConfig, StreamCall, StreamSender,
+    connect, connect_all, connect_blocking, connect_with, Backoff, CallOptions, Client,
+    ClientStream, ConnState, ConnectOptions, Resilience, ResponseDecoder, ServiceConfig,
+    StreamCall, StreamSender,
 };
 pub use code::Code;
 pub use codec::Codec;

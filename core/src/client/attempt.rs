@@ -1,5 +1,5 @@
 //! A unary call with encoded bytes, async and blocking: the one place every unary call goes
-//! through, where the [`Channel`](super::channel::Channel) gives it a live connection and
+//! through, where the [`Pool`](super::pool::Pool) gives it a live connection and
 //! [`Attempts`] decides on retries. A call with no policy and no wait for ready (the common
 //! case) is one attempt on the current connection, with nothing cloned or locked for retries.
 
@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::policy::{is_idempotent, MethodPolicy};
+use super::pool::Picked;
 use super::retry::Attempts;
 use super::{CallOptions, Client};
 use crate::call::{Blocker, Watch};
 use crate::codec::Codec;
 use crate::error::{Code, Error, Result};
 use crate::metadata::Reply;
-use crate::transport::ClientTransport;
 
 impl Client {
     /// The method's policy from the service config, if any.
@@ -68,11 +68,13 @@ impl Client {
             return self
                 .run(head, move |head| {
                     Box::pin(async move {
-                        let t = match channel.ready_now() {
-                            Some(t) => t,
+                        let (i, t) = match channel.ready_now() {
+                            Some(p) => p,
                             None => channel.ready(false, None, &closed).await?,
                         };
-                        t.unary(head, request).await
+                        let result = t.unary(head, request).await;
+                        channel.report(i, &result);
+                        result
                     })
                 })
                 .await;
@@ -87,8 +89,9 @@ impl Client {
                 let throttle = inner.throttle.as_ref();
                 let mut attempts = Attempts::new(policy.as_ref(), idempotent, throttle, deadline);
                 loop {
-                    let t = inner.channel.ready(wait, deadline, &inner.closed).await?;
+                    let (i, t) = inner.channel.ready(wait, deadline, &inner.closed).await?;
                     let result = t.unary(attempts.head(&head), request.clone()).await;
+                    inner.channel.report(i, &result);
                     match attempts.after(&result) {
                         None => return result,
                         Some(wait) => tokio::time::sleep(wait).await,
@@ -113,8 +116,8 @@ impl Client {
         let hedged = policy.is_some_and(|p| p.hedging.is_some());
         let on_runtime =
             tokio::runtime::Handle::try_current().is_ok() && !crate::runtime::own_thread();
-        let transport = self.inner.channel.get();
-        if !transport.can_block() || on_runtime || hedged {
+        let pool = &self.inner.channel;
+        if !pool.get().can_block() || on_runtime || hedged {
             let mut out = None;
             let mut call = Some(self.call_bytes(method, request, opts, codec));
             blocker.block(&mut || {
@@ -133,10 +136,14 @@ impl Client {
         let wait = self.wait_for_ready(opts, policy);
         let opts = Self::with_policy_timeout(opts, policy);
         let head = self.head(method, &opts, codec);
-        if policy.is_none() && !wait && transport.alive() {
-            return self.run_blocking(head, |head, watch| {
-                transport.unary_blocking(head, request, watch, blocker)
-            });
+        if policy.is_none() && !wait {
+            if let Some((i, t)) = pool.ready_now() {
+                return self.run_blocking(head, |head, watch| {
+                    let result = t.unary_blocking(head, request, watch, blocker);
+                    pool.report(i, &result);
+                    result
+                });
+            }
         }
         let idempotent = self.idempotent(method);
         self.run_blocking(head, |head, watch| {
@@ -144,9 +151,10 @@ impl Client {
             let throttle = inner.throttle.as_ref();
             let mut attempts = Attempts::new(policy, idempotent, throttle, watch.deadline);
             loop {
-                let t = self.ready_blocking(wait, watch)?;
+                let (i, t) = self.ready_blocking(wait, watch)?;
                 let result =
                     t.unary_blocking(attempts.head(&head), request.clone(), watch, blocker);
+                pool.report(i, &result);
                 match attempts.after(&result) {
                     None => return result,
                     Some(pause) => sleep_watching(pause, watch)?,
@@ -155,10 +163,10 @@ impl Client {
         })
     }
 
-    /// [`Channel::ready`](super::channel::Channel::ready) for a thread that may block.
-    fn ready_blocking(&self, wait: bool, watch: &Watch) -> Result<Arc<dyn ClientTransport>> {
-        if let Some(t) = self.inner.channel.ready_now() {
-            return Ok(t);
+    /// [`Pool::ready`](super::pool::Pool::ready) for a thread that may block.
+    fn ready_blocking(&self, wait: bool, watch: &Watch) -> Result<Picked> {
+        if let Some(p) = self.inner.channel.ready_now() {
+            return Ok(p);
         }
         let channel = &self.inner.channel;
         let ready = channel.ready(wait, watch.deadline, &self.inner.closed);

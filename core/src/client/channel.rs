@@ -94,6 +94,35 @@ impl Channel {
         })
     }
 
+    /// A channel whose first attempt failed with `error`: in backoff, reconnecting on use.
+    pub(crate) fn unconnected(
+        endpoint: Endpoint,
+        limits: Limits,
+        keepalive: Option<Keepalive>,
+        backoff: Backoff,
+        error: Error,
+    ) -> Channel {
+        let next = Instant::now() + backoff.delay(1);
+        let shown = endpoint.to_string();
+        Channel {
+            endpoint,
+            limits,
+            keepalive,
+            backoff,
+            current: RwLock::new(Arc::new(NotConnected(shown))),
+            state: AtomicU8::new(ConnState::TransientFailure as u8),
+            connecting: tokio::sync::Mutex::new(Attempts {
+                failures: 1,
+                next,
+                last_error: Some(error),
+            }),
+        }
+    }
+
+    pub(crate) fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
     pub(crate) fn state(&self) -> ConnState {
         let state = ConnState::from_u8(self.state.load(Ordering::Acquire));
         if state == ConnState::Ready && !self.get().alive() {
@@ -215,4 +244,34 @@ async fn sleep_until(until: Instant, closed: &CancellationToken) -> Result<()> {
         _ = closed.cancelled() => Err(Error::client_closed()),
         _ = tokio::time::sleep_until(until.into()) => Ok(()),
     }
+}
+
+/// The transport of a channel that never connected: every call is refused unsent, and the
+/// channel reconnects before the next one.
+struct NotConnected(String);
+
+impl ClientTransport for NotConnected {
+    fn unary(
+        &self,
+        _: crate::call::CallHead,
+        _: bytes::Bytes,
+    ) -> crate::handler::BoxFuture<'_, Result<crate::metadata::Reply<bytes::Bytes>>> {
+        Box::pin(async move { Err(not_ready_named(&self.0)) })
+    }
+    fn open(
+        &self,
+        _: crate::call::CallHead,
+    ) -> crate::handler::BoxFuture<'_, Result<crate::transport::RawStream>> {
+        Box::pin(async move { Err(not_ready_named(&self.0)) })
+    }
+    fn close(&self) {}
+    fn alive(&self) -> bool {
+        false
+    }
+}
+
+fn not_ready_named(endpoint: &str) -> Error {
+    Error::new(Code::Unavailable, format!("no connection to {endpoint}"))
+        .with_reason("CONNECT_FAILED")
+        .unsent()
 }

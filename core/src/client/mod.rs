@@ -24,7 +24,9 @@ use crate::value::Value;
 mod attempt;
 mod backoff;
 mod channel;
+mod health;
 mod policy;
+mod pool;
 mod resilience;
 mod retry;
 mod shared;
@@ -36,7 +38,8 @@ pub use channel::ConnState;
 pub use policy::{
     is_idempotent, HedgingPolicy, MethodPolicy, RetryPolicy, ServiceConfig, MAX_ATTEMPTS_CAP,
 };
-pub use resilience::Resilience;
+pub use pool::EndpointStatus;
+pub use resilience::{Ejection, HealthCheck, LoadBalancing, Resilience};
 pub use shared::{Batch, StreamCall};
 pub use stream::{ClientStream, ResponseDecoder, StreamSender};
 
@@ -105,7 +108,7 @@ pub struct Client {
 
 struct Inner {
     endpoint: String,
-    channel: Arc<channel::Channel>,
+    channel: Arc<pool::Pool>,
     config: Option<Arc<ServiceConfig>>,
     throttle: Option<policy::Throttle>,
     wait_for_ready: bool,
@@ -138,19 +141,31 @@ pub fn connect_blocking(uri: &str) -> Result<Client> {
 
 /// Connects with options.
 pub async fn connect_with(uri: &str, options: ConnectOptions) -> Result<Client> {
-    let mut endpoint: Endpoint = uri.parse()?;
-    if let Some(tls) = &options.tls {
-        endpoint = endpoint.with_client_tls(tls);
+    connect_all(&[uri], options).await
+}
+
+/// Connects to several endpoints of one service; calls go to them by the options'
+/// [`LoadBalancing`] (`pick_first` by default). At least one must answer; the schema is
+/// discovered from the first that does.
+pub async fn connect_all(uris: &[&str], options: ConnectOptions) -> Result<Client> {
+    let mut endpoints = Vec::with_capacity(uris.len());
+    for uri in uris {
+        let mut endpoint: Endpoint = uri.parse()?;
+        if let Some(tls) = &options.tls {
+            endpoint = endpoint.with_client_tls(tls);
+        }
+        endpoints.push(endpoint);
     }
+    let shown = uris.join(",");
     let res = &options.resilience;
-    let channel = channel::Channel::connect(
-        endpoint.clone(),
-        options.limits.clone(),
-        res.keepalive,
-        res.backoff.clone(),
-    )
-    .await?;
-    let transport = channel.get();
+    let pool = Arc::new(pool::Pool::connect(endpoints, &options.limits, res).await?);
+    let closed = CancellationToken::new();
+    if let Some(check) = res.health_check {
+        health::spawn(&pool, check, closed.clone());
+    }
+    let (_, transport) = pool
+        .ready_now()
+        .ok_or_else(|| Error::unavailable(format!("no connection to {shown}")))?;
     let (schema, schemaless) = match options.schema {
         Some(s) => (s, HashSet::new()),
         None => {
@@ -170,8 +185,8 @@ pub async fn connect_with(uri: &str, options: ConnectOptions) -> Result<Client> 
     };
     Ok(Client {
         inner: Arc::new(Inner {
-            endpoint: endpoint.to_string(),
-            channel: Arc::new(channel),
+            endpoint: shown,
+            channel: pool,
             config: res.service_config.clone().filter(|c| !c.is_empty()),
             throttle: res.throttle(),
             wait_for_ready: res.wait_for_ready,
@@ -180,7 +195,7 @@ pub async fn connect_with(uri: &str, options: ConnectOptions) -> Result<Client> 
             limits: options.limits,
             interceptors: options.interceptors,
             decode: options.decode,
-            closed: CancellationToken::new(),
+            closed,
         }),
     })
 }
@@ -224,6 +239,11 @@ impl Client {
             return ConnState::Shutdown;
         }
         self.inner.channel.state()
+    }
+
+    /// Each endpoint's state and whether it is ejected, in the order given at connect.
+    pub fn endpoints(&self) -> Vec<EndpointStatus> {
+        self.inner.channel.statuses()
     }
 
     /// Whether [`close`](Client::close) was called.
@@ -419,11 +439,13 @@ impl Client {
             .run(head, move |head| {
                 Box::pin(async move {
                     let deadline = head.timeout.map(|t| Instant::now() + t);
-                    let t = match channel.ready_now() {
-                        Some(t) => t,
+                    let (i, t) = match channel.ready_now() {
+                        Some(p) => p,
                         None => channel.ready(wait, deadline, &closed).await?,
                     };
-                    t.open(head).await
+                    let result = t.open(head).await;
+                    channel.report(i, &result);
+                    result
                 })
             })
             .await?;

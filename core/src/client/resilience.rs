@@ -24,6 +24,54 @@ pub struct Resilience {
     pub keepalive: Option<Keepalive>,
     /// The default of [`CallOptions::wait_for_ready`](super::CallOptions::wait_for_ready).
     pub wait_for_ready: bool,
+    /// Which of several endpoints a call goes to.
+    pub load_balancing: LoadBalancing,
+    /// When an endpoint is set aside, and for how long.
+    pub ejection: Ejection,
+    /// Health checks of every endpoint (`grpc.health.v1`), when set.
+    pub health_check: Option<HealthCheck>,
+}
+
+/// Which endpoint a call goes to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LoadBalancing {
+    /// The first endpoint that is up, in the order given (gRPC's default).
+    #[default]
+    PickFirst,
+    /// Each call to the next endpoint that is up.
+    RoundRobin,
+}
+
+/// Outlier ejection: `consecutive_failures` `UNAVAILABLE` calls or failed health checks in a
+/// row set an endpoint aside for `base_time` times its ejections so far, at most `max_time`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ejection {
+    /// Failures in a row that eject an endpoint (5).
+    pub consecutive_failures: u32,
+    /// The first ejection's length (30 s, as gRPC's outlier detection).
+    pub base_time: Duration,
+    /// The longest ejection (300 s).
+    pub max_time: Duration,
+}
+
+impl Default for Ejection {
+    fn default() -> Ejection {
+        Ejection {
+            consecutive_failures: 5,
+            base_time: Duration::from_secs(30),
+            max_time: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Health checks: every `interval`, `grpc.health.v1.Health/Check` to each endpoint, which
+/// fails unless `SERVING` within `timeout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HealthCheck {
+    /// Between two checks of an endpoint.
+    pub interval: Duration,
+    /// How long one check may take (1 s).
+    pub timeout: Duration,
 }
 
 #[derive(Deserialize)]
@@ -37,6 +85,27 @@ struct RawResilience {
     keepalive: Option<RawKeepalive>,
     #[serde(default)]
     wait_for_ready: bool,
+    #[serde(default)]
+    load_balancing: Option<String>,
+    #[serde(default)]
+    ejection: Option<RawEjection>,
+    #[serde(default)]
+    health_check: Option<RawHealth>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawEjection {
+    consecutive_failures: Option<u32>,
+    base_time: Option<String>,
+    max_time: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawHealth {
+    interval: String,
+    timeout: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -79,6 +148,31 @@ impl Resilience {
                 })
             }
         };
+        let load_balancing = match raw.load_balancing.as_deref() {
+            None | Some("pick_first") => LoadBalancing::PickFirst,
+            Some("round_robin") => LoadBalancing::RoundRobin,
+            Some(other) => return Err(bad(&format!("unknown loadBalancing {other:?}"))),
+        };
+        let d = Ejection::default();
+        let dur = |v: Option<String>, default| v.as_deref().map_or(Ok(default), parse_duration);
+        let ejection = match raw.ejection {
+            None => d,
+            Some(e) => Ejection {
+                consecutive_failures: e
+                    .consecutive_failures
+                    .unwrap_or(d.consecutive_failures)
+                    .max(1),
+                base_time: dur(e.base_time, d.base_time)?,
+                max_time: dur(e.max_time, d.max_time)?,
+            },
+        };
+        let health_check = match raw.health_check {
+            None => None,
+            Some(h) => Some(HealthCheck {
+                interval: parse_duration(&h.interval)?.max(Duration::from_millis(10)),
+                timeout: dur(h.timeout, Duration::from_secs(1))?,
+            }),
+        };
         Ok(Resilience {
             backoff: raw
                 .backoff
@@ -88,6 +182,9 @@ impl Resilience {
             service_config,
             keepalive,
             wait_for_ready: raw.wait_for_ready,
+            load_balancing,
+            ejection,
+            health_check,
         })
     }
 

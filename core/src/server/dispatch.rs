@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::catch::CatchPanic;
 use super::routes::RouteEntry;
 use super::ServerOptions;
-use crate::call::{CallHead, DESCRIBE_METHOD};
+use crate::call::{CallHead, DESCRIBE_METHOD, HEALTH_METHOD};
 use crate::codec::Codec;
 use crate::context::Context;
 use crate::error::{Code, Error, Origin, Result};
@@ -268,6 +268,10 @@ impl Dispatcher {
         ctx: &mut Context,
         chain: &[Arc<dyn Interceptor>],
     ) -> Result<Bytes> {
+        if head.method == HEALTH_METHOD {
+            // Open to every caller, as the standard service is on `grpc://`.
+            return self.health(&payload);
+        }
         run_before(chain, ctx)?;
         if head.method == DESCRIBE_METHOD {
             return Ok(self.describe(ctx));

@@ -75,6 +75,29 @@ impl Dispatcher {
         .into()
     }
 
+    /// The answer to [`HEALTH_METHOD`](crate::call::HEALTH_METHOD) for `request`.
+    pub(crate) fn health(&self, request: &Bytes) -> Result<Bytes> {
+        use tonic_health::pb::health_check_response::ServingStatus;
+        let req = tonic_health::pb::HealthCheckRequest::decode(request.clone())
+            .map_err(|e| Error::new(Code::InvalidArgument, format!("bad health check: {e}")))?;
+        if !req.service.is_empty() && !self.schema.services().contains(&req.service) {
+            return Err(Error::new(
+                Code::NotFound,
+                format!("unknown service {}", req.service),
+            ));
+        }
+        let status = if self.drain.is_cancelled() {
+            ServingStatus::NotServing
+        } else {
+            ServingStatus::Serving
+        };
+        Ok(tonic_health::pb::HealthCheckResponse {
+            status: status as i32,
+        }
+        .encode_to_vec()
+        .into())
+    }
+
     /// The decoder for requests and encoder for responses of a route, for a codec.
     pub(super) fn exchange(&self, entry: &RouteEntry, codec: Codec) -> Result<Arc<Exchange>> {
         let (input, output) = match &entry.info {
