@@ -36,6 +36,9 @@ fn response_metadata(map: &MetadataMap) -> Metadata {
 pub(crate) struct GrpcClient {
     channel: Channel,
     max_message: usize,
+    /// Set when a call found the connection refused or lost: the client then makes a new
+    /// channel, with its own backoff, instead of tonic's lazy reconnect on every call.
+    broken: std::sync::atomic::AtomicBool,
 }
 
 /// An error's message followed by those of its sources (tonic's own says only "transport error").
@@ -87,6 +90,7 @@ impl GrpcClient {
         Ok(GrpcClient {
             channel,
             max_message: limits.max_message_bytes,
+            broken: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -111,6 +115,7 @@ impl GrpcClient {
         Ok(GrpcClient {
             channel,
             max_message: limits.max_message_bytes,
+            broken: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -136,6 +141,7 @@ impl GrpcClient {
         Ok(GrpcClient {
             channel,
             max_message: limits.max_message_bytes,
+            broken: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -177,9 +183,11 @@ impl ClientTransport for GrpcClient {
         Box::pin(async move {
             let (req, path) = request(&head, payload)?;
             let mut grpc = self.grpc();
-            grpc.ready()
-                .await
-                .map_err(|e| Error::unavailable(format!("connection not ready: {e}")))?;
+            grpc.ready().await.map_err(|e| {
+                Error::unavailable(format!("connection not ready: {e}"))
+                    .with_reason("CONNECT_FAILED")
+                    .unsent()
+            })?;
             let start = std::time::Instant::now();
             // A status carries the trailers (a trailers-only answer: headers and trailers in
             // one); headers already received come with it.
@@ -189,7 +197,7 @@ impl ClientTransport for GrpcClient {
                 if s.code() == tonic::Code::Cancelled && expired {
                     Error::deadline_exceeded()
                 } else {
-                    from_client_status(&s)
+                    self.checked(from_client_status(&s))
                         .with_response_metadata(headers.clone(), response_metadata(s.metadata()))
                 }
             };
@@ -231,9 +239,11 @@ impl ClientTransport for GrpcClient {
             });
             let (req, path) = request(&head, outgoing)?;
             let mut grpc = self.grpc();
-            grpc.ready()
-                .await
-                .map_err(|e| Error::unavailable(format!("connection not ready: {e}")))?;
+            grpc.ready().await.map_err(|e| {
+                Error::unavailable(format!("connection not ready: {e}"))
+                    .with_reason("CONNECT_FAILED")
+                    .unsent()
+            })?;
             let response = Arc::new(ResponseMetadata::default());
             let received = response.clone();
             let responses = h2_side.window.clone();
@@ -286,17 +296,59 @@ impl ClientTransport for GrpcClient {
     }
 
     fn close(&self) {}
+
+    fn alive(&self) -> bool {
+        !self.broken.load(std::sync::atomic::Ordering::Acquire)
+    }
 }
 
-/// A status seen by the client as our error. A CANCELLED or UNKNOWN that tonic made from a
-/// transport error (it has a source; a peer's status has none) is the connection going away
-/// (or a TLS handshake the server refused): `Unavailable`, with the causes in the message.
+impl GrpcClient {
+    /// Notes a connection refused or lost (see `broken`), and returns the error.
+    fn checked(&self, e: Error) -> Error {
+        let reason = e.details().error_info.as_ref().map(|i| i.reason.as_str());
+        if matches!(reason, Some("CONNECT_FAILED" | "CONNECTION_LOST")) {
+            self.broken
+                .store(true, std::sync::atomic::Ordering::Release);
+        }
+        e
+    }
+}
+
+/// Whether a transport error was a refused connection (nothing was sent).
+fn refused(s: &tonic::Status) -> bool {
+    let mut next = std::error::Error::source(s);
+    while let Some(e) = next {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::{AddrNotAvailable, ConnectionRefused, NotFound};
+            return matches!(io.kind(), ConnectionRefused | NotFound | AddrNotAvailable);
+        }
+        next = e.source();
+    }
+    false
+}
+
+/// A status seen by the client as our error. A CANCELLED, UNKNOWN, INTERNAL (an h2 protocol
+/// error) or UNAVAILABLE that tonic made from a transport error (it has a source; a peer's
+/// status has none) is the connection going away (or a TLS handshake the server refused):
+/// `Unavailable`, with the causes in the message; a connection refused is `CONNECT_FAILED`,
+/// and the call never left (unsent).
 fn from_client_status(s: &tonic::Status) -> Error {
-    let local = matches!(s.code(), tonic::Code::Cancelled | tonic::Code::Unknown);
+    let local = matches!(
+        s.code(),
+        tonic::Code::Cancelled
+            | tonic::Code::Unknown
+            | tonic::Code::Internal
+            | tonic::Code::Unavailable
+    );
     if local && std::error::Error::source(s).is_some() {
         let cause = std::error::Error::source(s)
             .map(with_sources)
             .unwrap_or_default();
+        if refused(s) {
+            return Error::unavailable(format!("cannot connect: {}: {cause}", s.message()))
+                .with_reason("CONNECT_FAILED")
+                .unsent();
+        }
         return Error::unavailable(format!("connection lost: {}: {cause}", s.message()))
             .with_reason("CONNECTION_LOST");
     }
