@@ -59,7 +59,7 @@ impl RawBackoff {
             max: dur(self.max, d.max)?,
             min_connect_timeout: dur(self.min_connect_timeout, d.min_connect_timeout)?,
         };
-        if !(b.multiplier.is_finite() && b.multiplier >= 1.0) || !(0.0..=1.0).contains(&b.jitter) {
+        if !(b.multiplier.is_finite() && b.multiplier >= 1.0 && (0.0..=1.0).contains(&b.jitter)) {
             return Err(crate::error::Error::new(
                 crate::error::Code::InvalidArgument,
                 "invalid backoff: multiplier must be >= 1 and jitter in 0..=1",

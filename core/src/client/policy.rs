@@ -247,7 +247,10 @@ impl ServiceConfig {
             }
         }
         if let Some(t) = raw.retry_throttling {
-            if t.max_tokens == 0 || t.max_tokens > 1000 || !(t.token_ratio > 0.0) {
+            if t.max_tokens == 0
+                || t.max_tokens > 1000
+                || !(t.token_ratio.is_finite() && t.token_ratio > 0.0)
+            {
                 return Err(bad(
                     "retryThrottling needs maxTokens in 1..=1000, tokenRatio > 0",
                 ));
