@@ -10,11 +10,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::resil::{listen, reason, req, schema, server, wait_until, Counts, GET, SLOW};
+use common::resil::{
+    kill, listen, reason, req, schema, server, server_with, wait_until, Counts, GET, SLOW,
+};
 use common::unix_uri;
 use hms_ffi_core::{
-    connect_with, runtime::block_on, CallOptions, Code, ConnState, ConnectOptions, Resilience,
-    Value,
+    connect_with, runtime::block_on, CallOptions, Code, ConnState, ConnectOptions, Keepalive,
+    Resilience, ServerOptions, Value,
 };
 
 const CHILD_ENV: &str = "HMS_KEEPALIVE_CHILD_URI";
@@ -30,6 +32,19 @@ fn child_server() {
     listen(&s, &uri);
     let mut line = String::new();
     let _ = std::io::stdin().read_line(&mut line);
+}
+
+/// The child client: one long async call to the server at the URI in its environment, then
+/// it waits for its stdin to end.
+#[test]
+#[ignore = "the client process of the keepalive tests, started by them"]
+fn child_client() {
+    let Ok(uri) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let client = wait_for_connect(&uri, ConnectOptions::default());
+    let slow = Value::message([("millis", Value::from(30_000i64))]);
+    let _ = block_on(client.call(SLOW, &slow, &CallOptions::default()));
 }
 
 /// Kills the child (continued first, so a frozen one dies too) when the test ends.
@@ -53,19 +68,23 @@ fn signal(child: &Child, sig: &str) {
 }
 
 fn spawn_child(uri: &str, path: &std::path::Path) -> ChildServer {
-    let child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_server", "--ignored", "--nocapture"])
-        .env(CHILD_ENV, uri)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let child = ChildServer(child);
+    let child = spawn("child_server", uri);
     assert!(
         wait_until(|| path.exists()),
         "the child server did not start"
     );
     child
+}
+
+fn spawn(test: &str, uri: &str) -> ChildServer {
+    let child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--ignored", "--nocapture"])
+        .env(CHILD_ENV, uri)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    ChildServer(child)
 }
 
 #[test]
@@ -143,4 +162,40 @@ fn wait_for_connect(uri: &str, options: ConnectOptions) -> hms_ffi_core::Client 
             Err(e) => panic!("cannot connect to the child: {e}"),
         }
     }
+}
+
+#[test]
+fn a_frozen_client_is_found_dead_by_the_servers_keepalive_in_time() {
+    let (_dir, uri) = unix_uri("frozen-client");
+    let counts = Arc::new(Counts::default());
+    let options = ServerOptions {
+        keepalive: Some(Keepalive {
+            interval: Duration::from_millis(200),
+            timeout: Duration::from_millis(300),
+        }),
+        ..ServerOptions::default()
+    };
+    let s = server_with("parent", counts.clone(), options);
+    listen(&s, &uri);
+    let child = spawn("child_client", &uri);
+    assert!(
+        wait_until(|| counts.get("slow:started") == 1),
+        "the child's call did not come"
+    );
+    // The client answers pings while it runs: its call goes on past interval + timeout.
+    std::thread::sleep(Duration::from_millis(700));
+    assert_eq!(counts.get("slow:cancelled"), 0);
+    signal(&child.0, "STOP");
+    let start = Instant::now();
+    assert!(
+        wait_until(|| counts.get("slow:cancelled") == 1),
+        "the handler was not cancelled"
+    );
+    let took = start.elapsed();
+    assert!(
+        took < Duration::from_millis(1500),
+        "found dead after {took:?}"
+    );
+    drop(child);
+    kill(&s);
 }

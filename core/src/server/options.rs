@@ -24,6 +24,10 @@ pub struct ServerOptions {
     /// The mode of unix socket files (`unix://`, `grpc+unix://`): `0o600` by default, so only
     /// the server's user may connect.
     pub socket_mode: u32,
+    /// Keepalive towards clients: PING/PONG on `unix://` and `ws://` (to clients that answer
+    /// pings), HTTP/2 PING on `grpc://`; a client that answers nothing within the timeout has
+    /// its connection closed and its calls cancelled. Off by default.
+    pub keepalive: Option<crate::transport::Keepalive>,
 }
 
 impl ServerOptions {
@@ -92,6 +96,7 @@ impl Default for ServerOptions {
             decode: DecodeOptions::default(),
             security: None,
             socket_mode: 0o600,
+            keepalive: None,
         }
     }
 }

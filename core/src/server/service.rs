@@ -29,6 +29,7 @@ pub(super) fn listen_config(schema: &Schema, options: &ServerOptions) -> ListenC
         tls: security.and_then(|s| s.tls()).map(|t| t.server_config()),
         schema: schema.clone(),
         reflection: !security.is_some_and(|s| s.restricts_discovery()),
+        keepalive: options.keepalive,
     }
 }
 

@@ -471,9 +471,12 @@ where
     // The per-connection limit is HTTP/2's stream limit: more calls wait for a free stream.
     let streams =
         u32::try_from(core.config().limits.max_concurrent_per_connection).unwrap_or(u32::MAX);
+    let keepalive = core.config().keepalive;
     handle.spawn(async move {
         let server = tonic::transport::Server::builder()
             .max_concurrent_streams(streams)
+            .http2_keepalive_interval(keepalive.map(|k| k.interval))
+            .http2_keepalive_timeout(keepalive.map(|k| k.timeout))
             .add_routes(routes);
         if let Err(e) = server
             .serve_with_incoming_shutdown(incoming, shutdown)

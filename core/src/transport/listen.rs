@@ -36,6 +36,8 @@ pub(crate) struct ListenConfig {
     /// Whether gRPC reflection and per-service health may list the schema to anyone (not when
     /// callers are authenticated or authorized: discovery then goes through `Describe`).
     pub(crate) reflection: bool,
+    /// PING clients that stay silent, and close their connections when nothing comes back.
+    pub(crate) keepalive: Option<super::Keepalive>,
 }
 
 /// What serves the calls a transport accepts: admission, interceptors, handlers, limits. The

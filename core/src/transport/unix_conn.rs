@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::frame::{self, CallHead, CallHeader, Hello, Kind, Trailer, FLAG_END, FLAG_UNARY};
+use super::keepalive::Heard;
 use super::unix_server::{write_frame, BoxWrite};
 use super::{Hold, Service};
 use crate::error::{Code, Error, Result};
@@ -41,6 +42,10 @@ pub(super) struct Connection {
     streams: Arc<Mutex<HashMap<u32, StreamState>>>,
     /// The receive window the client offers each stream (0: it does no flow control).
     peer_window: AtomicU32,
+    /// When the client was last heard (kept only with the server's keepalive).
+    heard: Option<Arc<Heard>>,
+    /// The client's HELLO said it answers PING.
+    pings: std::sync::atomic::AtomicBool,
 }
 
 /// A CALL frame to start.
@@ -64,12 +69,50 @@ pub(super) enum Step {
 impl Connection {
     pub(super) fn new(core: Arc<dyn Service>, peer: Peer, writer: Writer) -> Connection {
         Connection {
+            heard: core.config().keepalive.map(|_| Arc::new(Heard::default())),
             core,
             peer,
             writer,
             streams: Arc::new(Mutex::new(HashMap::new())),
             peer_window: AtomicU32::new(0),
+            pings: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Starts the server's keepalive on this connection (when configured, and the client
+    /// answers pings): PING after silence, `dead` when nothing comes back in time. The task
+    /// ends with `ended`.
+    pub(super) fn keepalive(&self, ended: CancellationToken, dead: impl FnOnce() + Send + 'static) {
+        let (Some(ka), Some(heard)) = (self.core.config().keepalive, &self.heard) else {
+            return;
+        };
+        if !self.pings.load(Ordering::Acquire) {
+            return;
+        }
+        heard.now();
+        let writer = self.writer.clone();
+        let peer = self.peer.address.clone();
+        let watch = super::keepalive::watch(
+            ka,
+            heard.clone(),
+            move || {
+                let writer = writer.clone();
+                crate::runtime::handle().spawn(async move {
+                    let _ = write_frame(&writer, &frame::encode_frame(Kind::Ping, 0, 0, &[])).await;
+                });
+                true
+            },
+            move || {
+                tracing::warn!(%peer, "keepalive: the client sent nothing after a PING");
+                dead();
+            },
+        );
+        crate::runtime::handle().spawn(async move {
+            tokio::select! {
+                _ = ended.cancelled() => {}
+                _ = watch => {}
+            }
+        });
     }
 
     /// The largest frame body this connection accepts.
@@ -100,6 +143,7 @@ impl Connection {
         }
         self.peer_window
             .store(hello.stream_window, Ordering::Release);
+        self.pings.store(hello.pings, Ordering::Release);
         let ours = Hello::ours(self.core.config().limits.max_message_bytes);
         Ok(frame::encode_message_frame(Kind::Hello, 0, 0, &ours))
     }
@@ -153,6 +197,9 @@ impl Connection {
 
     /// Handles one whole frame as far as it can without waiting.
     pub(super) fn step(&self, h: frame::Header, body: Bytes) -> std::result::Result<Step, String> {
+        if let Some(heard) = &self.heard {
+            heard.now();
+        }
         let mut streams = self.streams.lock().map_err(|_| "poisoned".to_string())?;
         match h.kind {
             Kind::Call => {

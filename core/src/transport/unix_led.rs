@@ -186,6 +186,12 @@ impl Led {
             if let Err(reason) = self.handshake(&mut reading) {
                 return self.close(Some(reason));
             }
+            let led = Arc::downgrade(&self);
+            self.conn.keepalive(self.ended.clone(), move || {
+                if let Some(led) = led.upgrade() {
+                    led.fail("keepalive: no answer to a PING");
+                }
+            });
         }
         loop {
             let (h, body) = match self.next(&mut reading) {

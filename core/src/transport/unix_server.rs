@@ -163,6 +163,11 @@ async fn handshake(
 
 async fn run(conn: &Connection, r: &mut BufReader<BoxRead>) -> std::result::Result<(), String> {
     handshake(conn, r).await?;
+    let ended = CancellationToken::new();
+    let _ended = ended.clone().drop_guard();
+    let dead = CancellationToken::new();
+    let dying = dead.clone();
+    conn.keepalive(ended, move || dying.cancel());
     let core = &conn.core;
     let max_body = conn.max_body();
     let mut goaway_sent = false;
@@ -185,6 +190,7 @@ async fn run(conn: &Connection, r: &mut BufReader<BoxRead>) -> std::result::Resu
                 continue;
             }
             _ = core.stop().cancelled() => return Ok(()),
+            _ = dead.cancelled() => return Err("keepalive: no answer to a PING".to_string()),
         }
         if filled < HEADER_LEN {
             continue;

@@ -93,7 +93,16 @@ fn counted(counts: &Counts, name: &str, req: &Value, ctx: &Context) -> Result<Va
 
 /// A server of the Counter service named `name`, counting runs in `counts`.
 pub fn server(name: &'static str, counts: Arc<Counts>) -> Server {
-    let server = Server::new(schema());
+    server_with(name, counts, hms_ffi_core::ServerOptions::default())
+}
+
+/// [`server`] with options.
+pub fn server_with(
+    name: &'static str,
+    counts: Arc<Counts>,
+    options: hms_ffi_core::ServerOptions,
+) -> Server {
+    let server = Server::with_options(schema(), options);
     let slow_counts = counts.clone();
     for method in [GET, PEEK, ADD] {
         let counts = counts.clone();
