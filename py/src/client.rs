@@ -19,21 +19,37 @@ pub(crate) struct Client {
     inner: ocore::Client,
 }
 
-/// Connects to an endpoint URI and discovers the server's schema, or uses `schema` (needed for
-/// servers without hms-ffi discovery, such as a stock gRPC server).
+/// Connects to one or several endpoint URIs (of one service) and discovers the server's schema,
+/// or uses `schema` (needed for servers without hms-ffi discovery, such as a stock gRPC
+/// server). `resilience` is the core's options as JSON (`docs/resilience.md`).
 #[pyfunction]
-#[pyo3(signature = (uri, schema = None))]
-pub(crate) fn connect(py: Python<'_>, uri: &str, schema: Option<&Schema>) -> PyResult<Client> {
+#[pyo3(signature = (uris, schema = None, resilience = None))]
+pub(crate) fn connect(
+    py: Python<'_>,
+    uris: Vec<String>,
+    schema: Option<&Schema>,
+    resilience: Option<&str>,
+) -> PyResult<Client> {
+    let resilience = match resilience {
+        Some(json) => py_result(py, ocore::Resilience::from_json(json))?,
+        None => ocore::Resilience::default(),
+    };
     let options = ocore::ConnectOptions {
         schema: schema.map(|s| s.inner.clone()),
+        resilience,
         ..Default::default()
     };
-    let r = py.detach(|| runtime::block_on(ocore::connect_with(uri, options)));
+    let uris: Vec<&str> = uris.iter().map(String::as_str).collect();
+    let r = py.detach(|| runtime::block_on(ocore::connect_all(&uris, options)));
     let r = r.and_then(|inner| inner);
     py_result(py, r).map(|inner| Client { inner })
 }
 
-fn options(timeout: Option<f64>, metadata: Option<&Bound<'_, PyDict>>) -> PyResult<CallOptions> {
+fn options(
+    timeout: Option<f64>,
+    metadata: Option<&Bound<'_, PyDict>>,
+    wait_for_ready: Option<bool>,
+) -> PyResult<CallOptions> {
     let mut md = Metadata::new();
     if let Some(m) = metadata {
         for (k, v) in m.iter() {
@@ -43,6 +59,7 @@ fn options(timeout: Option<f64>, metadata: Option<&Bound<'_, PyDict>>) -> PyResu
     Ok(CallOptions {
         timeout: timeout.map(|t| Duration::from_secs_f64(t.max(0.0))),
         metadata: md,
+        wait_for_ready,
         ..CallOptions::default()
     })
 }
@@ -57,8 +74,9 @@ impl Client {
         request: &Bound<'py, PyAny>,
         timeout: Option<f64>,
         metadata: Option<&Bound<'py, PyDict>>,
+        wait_for_ready: Option<bool>,
     ) -> PyResult<ocore::Reply<Bound<'py, PyAny>>> {
-        let opts = options(timeout, metadata)?;
+        let opts = options(timeout, metadata, wait_for_ready)?;
         let request = PyIn(request.clone());
         let r = self.inner.call_native_blocking_in(
             method,
@@ -92,7 +110,7 @@ type Dict = HashMap<String, String>;
 #[pymethods]
 impl Client {
     /// Calls a unary method; blocks without the GIL; returns the reply as a dict.
-    #[pyo3(signature = (method, request, timeout = None, metadata = None))]
+    #[pyo3(signature = (method, request, timeout = None, metadata = None, wait_for_ready = None))]
     fn call<'py>(
         &self,
         py: Python<'py>,
@@ -100,22 +118,24 @@ impl Client {
         request: &Bound<'py, PyAny>,
         timeout: Option<f64>,
         metadata: Option<&Bound<'py, PyDict>>,
+        wait_for_ready: Option<bool>,
     ) -> PyResult<Bound<'py, PyAny>> {
         Ok(self
-            .blocking_call(py, method, request, timeout, metadata)?
+            .blocking_call(py, method, request, timeout, metadata, wait_for_ready)?
             .message)
     }
 
     /// Opens a streaming call of any kind; waits for the connection without the GIL.
-    #[pyo3(signature = (method, timeout = None, metadata = None))]
+    #[pyo3(signature = (method, timeout = None, metadata = None, wait_for_ready = None))]
     fn open_stream(
         &self,
         py: Python<'_>,
         method: &str,
         timeout: Option<f64>,
         metadata: Option<&Bound<'_, PyDict>>,
+        wait_for_ready: Option<bool>,
     ) -> PyResult<ClientStream> {
-        let opts = options(timeout, metadata)?;
+        let opts = options(timeout, metadata, wait_for_ready)?;
         let client = &self.inner;
         let opened = py.detach(|| ocore::StreamCall::open_blocking(client, method, &opts));
         Ok(ClientStream(py_result(py, opened)?))
@@ -123,7 +143,7 @@ impl Client {
 
     /// [`call`](Client::call), returning `(reply, headers, trailers)`: the response metadata
     /// as dicts (the first value of each key; `-bin` values are base64).
-    #[pyo3(signature = (method, request, timeout = None, metadata = None))]
+    #[pyo3(signature = (method, request, timeout = None, metadata = None, wait_for_ready = None))]
     fn call_with_metadata<'py>(
         &self,
         py: Python<'py>,
@@ -131,8 +151,9 @@ impl Client {
         request: &Bound<'py, PyAny>,
         timeout: Option<f64>,
         metadata: Option<&Bound<'py, PyDict>>,
+        wait_for_ready: Option<bool>,
     ) -> PyResult<(Bound<'py, PyAny>, Dict, Dict)> {
-        let reply = self.blocking_call(py, method, request, timeout, metadata)?;
+        let reply = self.blocking_call(py, method, request, timeout, metadata, wait_for_ready)?;
         Ok((
             reply.message,
             reply.headers.first_values(),
@@ -143,7 +164,7 @@ impl Client {
     /// Starts a call and returns at once; `callback(ok, reply_or_exception)` runs later on a
     /// worker thread with the GIL (the Python layer turns it into an asyncio future). The
     /// returned handle's `cancel()` ends the call with `hms_ffi.Cancelled`.
-    #[pyo3(signature = (method, request, callback, timeout = None, metadata = None))]
+    #[pyo3(signature = (method, request, callback, timeout = None, metadata = None, wait_for_ready = None))]
     fn call_with_callback(
         &self,
         method: String,
@@ -151,9 +172,10 @@ impl Client {
         callback: Py<PyAny>,
         timeout: Option<f64>,
         metadata: Option<&Bound<'_, PyDict>>,
+        wait_for_ready: Option<bool>,
     ) -> PyResult<CallHandle> {
         let value = convert::from_py(request)?;
-        let mut opts = options(timeout, metadata)?;
+        let mut opts = options(timeout, metadata, wait_for_ready)?;
         let token = CancellationToken::new();
         opts.cancel = Some(token.clone());
         let client = self.inner.clone();
@@ -193,10 +215,25 @@ impl Client {
         }
     }
 
-    /// The endpoint connected to.
+    /// The endpoint connected to (several: joined by commas).
     #[getter]
     fn endpoint(&self) -> &str {
         self.inner.endpoint()
+    }
+
+    /// The connection's state: `idle`, `connecting`, `ready`, `transient_failure`, `shutdown`.
+    #[getter]
+    fn state(&self) -> &'static str {
+        self.inner.state().name()
+    }
+
+    /// Each endpoint as `(uri, state, ejected)`, in the order given to `connect`.
+    fn endpoints(&self) -> Vec<(String, &'static str, bool)> {
+        self.inner
+            .endpoints()
+            .into_iter()
+            .map(|e| (e.endpoint, e.state.name(), e.ejected))
+            .collect()
     }
 
     /// Closes the connection.

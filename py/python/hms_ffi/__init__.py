@@ -20,7 +20,7 @@ interface, in one process (``inproc://``) or across processes (``unix://``).
 
 from . import _native
 from ._native import Context, Schema
-from .client import Client, MethodInfo, Reply, connect
+from .client import Client, EndpointStatus, MethodInfo, Reply, connect
 from .errors import (
     ERROR_CLASSES,
     Aborted,
@@ -62,6 +62,7 @@ __all__ = [
     "DataLoss",
     "DeadlineExceeded",
     "Duration",
+    "EndpointStatus",
     "Error",
     "FailedPrecondition",
     "Internal",

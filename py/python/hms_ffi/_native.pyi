@@ -101,10 +101,20 @@ class CallHandle:
 @final
 class Client:
     def call(
-        self, method: str, request: Mapping[str, Any], timeout: Optional[float] = None, metadata: Optional[Dict[str, str]] = None
+        self,
+        method: str,
+        request: Mapping[str, Any],
+        timeout: Optional[float] = None,
+        metadata: Optional[Dict[str, str]] = None,
+        wait_for_ready: Optional[bool] = None,
     ) -> Dict[str, Any]: ...
     def call_with_metadata(
-        self, method: str, request: Mapping[str, Any], timeout: Optional[float] = None, metadata: Optional[Dict[str, str]] = None
+        self,
+        method: str,
+        request: Mapping[str, Any],
+        timeout: Optional[float] = None,
+        metadata: Optional[Dict[str, str]] = None,
+        wait_for_ready: Optional[bool] = None,
     ) -> Tuple[Dict[str, Any], Dict[str, str], Dict[str, str]]: ...
     def call_with_callback(
         self,
@@ -113,15 +123,25 @@ class Client:
         callback: Callable[[bool, Any], None],
         timeout: Optional[float] = None,
         metadata: Optional[Dict[str, str]] = None,
+        wait_for_ready: Optional[bool] = None,
     ) -> CallHandle: ...
-    def open_stream(self, method: str, timeout: Optional[float] = None, metadata: Optional[Dict[str, str]] = None) -> ClientStream: ...
+    def open_stream(
+        self,
+        method: str,
+        timeout: Optional[float] = None,
+        metadata: Optional[Dict[str, str]] = None,
+        wait_for_ready: Optional[bool] = None,
+    ) -> ClientStream: ...
     def methods(self) -> List[_MethodTuple]: ...
     @property
     def schema(self) -> Schema: ...
     @property
     def endpoint(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    def endpoints(self) -> List[Tuple[str, str, bool]]: ...
     def close(self) -> None: ...
 
-def connect(uri: str, schema: Optional[Schema] = None) -> Client: ...
+def connect(uris: List[str], schema: Optional[Schema] = None, resilience: Optional[str] = None) -> Client: ...
 def _register_errors(classes: Dict[int, type]) -> None: ...
 def _register_types(timestamp: type, duration: type) -> None: ...

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
+import json
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 from . import _native
 from .streams import AsyncRequests, AsyncStream, Requests, Stream
@@ -35,6 +36,16 @@ def _settle(fut: "asyncio.Future[Dict[str, Any]]", ok: bool, value: Any) -> None
         fut.set_result(value)
     else:
         fut.set_exception(value)
+
+
+class EndpointStatus(NamedTuple):
+    """One endpoint of a client."""
+
+    uri: str
+    state: str
+    """as :attr:`Client.state`"""
+    ejected: bool
+    """set aside after consecutive failures, until its ejection time passes"""
 
 
 class Reply(NamedTuple):
@@ -73,13 +84,17 @@ class Client:
         *,
         timeout: Optional[float] = None,
         metadata: Optional[Mapping[str, str]] = None,
+        wait_for_ready: Optional[bool] = None,
     ) -> Dict[str, Any]:
         """Calls a unary method and returns the reply. Blocks without holding the GIL.
 
-        Raises a subclass of :class:`hms_ffi.Error` for every failure.
+        ``wait_for_ready=True`` waits for a connection up to ``timeout`` instead of failing
+        :class:`hms_ffi.Unavailable` at once while there is none (default: the method's policy,
+        else the client's ``waitForReady`` option). Raises a subclass of
+        :class:`hms_ffi.Error` for every failure.
         """
         req, md = _args(request, metadata)
-        return self._native.call(method, req, timeout, md)
+        return self._native.call(method, req, timeout, md, wait_for_ready)
 
     def call_with_metadata(
         self,
@@ -88,11 +103,12 @@ class Client:
         *,
         timeout: Optional[float] = None,
         metadata: Optional[Mapping[str, str]] = None,
+        wait_for_ready: Optional[bool] = None,
     ) -> Reply:
         """Like :meth:`call`, also returning the response headers and trailers
         (:meth:`Context.set_header`, :meth:`Context.set_trailer`)."""
         req, md = _args(request, metadata)
-        return Reply(*self._native.call_with_metadata(method, req, timeout, md))
+        return Reply(*self._native.call_with_metadata(method, req, timeout, md, wait_for_ready))
 
     async def call_async(
         self,
@@ -101,6 +117,7 @@ class Client:
         *,
         timeout: Optional[float] = None,
         metadata: Optional[Mapping[str, str]] = None,
+        wait_for_ready: Optional[bool] = None,
     ) -> Dict[str, Any]:
         """Like :meth:`call`, as an awaitable on the running asyncio loop. Cancelling the task
         that awaits it cancels the call (the handler sees ``ctx.cancelled``)."""
@@ -114,7 +131,7 @@ class Client:
                 pass  # the loop has closed: nobody is waiting any more
 
         req, md = _args(request, metadata)
-        handle = self._native.call_with_callback(method, req, done, timeout, md)
+        handle = self._native.call_with_callback(method, req, done, timeout, md, wait_for_ready)
         try:
             return await fut
         except asyncio.CancelledError:
@@ -154,6 +171,17 @@ class Client:
         md = dict(metadata or {})
         return AsyncStream(lambda: self._native.open_stream(method, timeout, md), requests)
 
+    @property
+    def state(self) -> str:
+        """The connection's state: ``"idle"`` (lost; the next call reconnects),
+        ``"connecting"``, ``"ready"``, ``"transient_failure"`` (in backoff after a failed
+        attempt) or ``"shutdown"`` (closed). With several endpoints, the best of theirs."""
+        return self._native.state
+
+    def endpoints(self) -> List[EndpointStatus]:
+        """Each endpoint given to :func:`connect`, with its state and whether it is ejected."""
+        return [EndpointStatus(*e) for e in self._native.endpoints()]
+
     def close(self) -> None:
         """Closes the client: calls in flight and every later call raise
         :class:`hms_ffi.Cancelled` (reason ``CLIENT_CLOSED``), on every transport."""
@@ -169,9 +197,21 @@ class Client:
         return f"Client({self.endpoint!r})"
 
 
-def connect(uri: str, *, schema: Optional[_native.Schema] = None) -> Client:
+def connect(
+    uri: Union[str, Sequence[str]],
+    *,
+    schema: Optional[_native.Schema] = None,
+    resilience: Union[Mapping[str, Any], str, None] = None,
+) -> Client:
     """Connects to ``inproc://name``, ``unix:///path.sock``, ``grpc://host:port``,
     ``grpc+unix:///path.sock``, ``http://host:port`` (Connect) or ``ws://host:port`` and discovers
     the server's schema; pass ``schema`` for a server without hms-ffi discovery (a stock gRPC or
-    Connect server)."""
-    return Client(_native.connect(uri, schema))
+    Connect server).
+
+    ``uri`` may be a list of endpoints of one service. ``resilience`` (a dict or its JSON text)
+    sets reconnect backoff, retry policies (a gRPC service config under ``"serviceConfig"``),
+    keepalive, wait for ready, load balancing and health checks, as ``docs/resilience.md``
+    describes: ``connect(uri, resilience={"keepalive": {"interval": "10s"}})``."""
+    uris = [uri] if isinstance(uri, str) else list(uri)
+    options = resilience if resilience is None or isinstance(resilience, str) else json.dumps(resilience)
+    return Client(_native.connect(uris, schema, options))
