@@ -259,3 +259,35 @@ fn idempotency_comes_from_the_schema() {
     assert!(safe(GET) && safe(PEEK));
     assert!(!safe(ADD));
 }
+
+#[test]
+fn a_hedged_call_takes_the_first_answer_and_cancels_the_rest() {
+    let (_dir, uri) = unix_uri("hedge");
+    let counts = Arc::new(Counts::default());
+    let s = server("one", counts.clone());
+    listen(&s, &uri);
+    let config = r#"{"methodConfig": [{"name": [{"service": "res.v1.Counter"}],
+      "hedgingPolicy": {"maxAttempts": 3, "hedgingDelay": "0.05s",
+                        "nonFatalStatusCodes": ["UNAVAILABLE"]}}]}"#;
+    let client = client(
+        &uri,
+        Resilience::default().with_service_config(config).unwrap(),
+    );
+    // The first run takes 5 s; the hedge sent 50 ms later answers at once.
+    let slow_first = Value::message([("id", Value::from("h")), ("millis", Value::from(5000i64))]);
+    let start = Instant::now();
+    let reply = client.call_blocking(GET, &slow_first, &opts()).unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!((counts.get("h"), previous(&reply)), (2, 1));
+    // The slow first attempt was cancelled: the server has nothing left in flight.
+    assert!(wait_until(|| s.inflight() == 0));
+    // A method the schema does not mark safe is not hedged.
+    let slow_add = Value::message([("id", Value::from("a")), ("millis", Value::from(300i64))]);
+    client.call_blocking(ADD, &slow_add, &opts()).unwrap();
+    assert_eq!(counts.get("a"), 1);
+    kill(&s);
+}

@@ -84,6 +84,12 @@ impl Client {
         let policy = policy.cloned();
         self.run(head, move |head| {
             Box::pin(async move {
+                let safe = idempotent || policy.as_ref().is_some_and(|p| p.retry_non_idempotent);
+                if let Some(hedging) = policy.as_ref().and_then(|p| p.hedging.as_ref()) {
+                    if safe {
+                        return super::hedge::call(&client, &head, request, hedging, wait).await;
+                    }
+                }
                 let inner = &client.inner;
                 let deadline = head.timeout.map(|t| Instant::now() + t);
                 let throttle = inner.throttle.as_ref();

@@ -25,6 +25,7 @@ mod attempt;
 mod backoff;
 mod channel;
 mod health;
+mod hedge;
 mod policy;
 mod pool;
 mod resilience;

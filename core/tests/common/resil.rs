@@ -109,7 +109,16 @@ pub fn server_with(
         server
             .unary(method, move |req, ctx| {
                 let out = counted(&counts, name, &req, &ctx);
-                async move { out }
+                // A first run with `millis` is that slow (for hedging).
+                let id = req.get("id").and_then(Value::as_str).unwrap_or("");
+                let millis = req.get("millis").and_then(Value::as_i64).unwrap_or(0);
+                let slow = counts.get(id) == 1 && millis > 0;
+                async move {
+                    if slow {
+                        tokio::time::sleep(Duration::from_millis(millis as u64)).await;
+                    }
+                    out
+                }
             })
             .unwrap();
     }
