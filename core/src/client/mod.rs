@@ -9,7 +9,7 @@ use prost::Message;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::call::{caller_cancelled, CallHead, DescribeResponse, JustWait, Watch, DESCRIBE_METHOD};
+use crate::call::{CallHead, JustWait, Watch};
 use crate::codec::Codec;
 use crate::context::Context;
 use crate::error::{Code, Error, Result};
@@ -18,24 +18,27 @@ use crate::limits::Limits;
 use crate::mapping::{json, DecodeOptions};
 use crate::metadata::{Metadata, Reply};
 use crate::schema::{MethodInfo, Schema, StreamingKind};
-use crate::transport::Endpoint;
 use crate::value::Value;
+use send::{inherit, send};
 
 mod attempt;
 mod backoff;
 mod channel;
+mod connect;
 mod health;
 mod hedge;
 mod policy;
 mod pool;
 mod resilience;
 mod retry;
+mod send;
 mod shared;
 mod stream;
 mod unary;
 
 pub use backoff::Backoff;
 pub use channel::ConnState;
+pub use connect::{connect, connect_all, connect_blocking, connect_with, ConnectOptions};
 pub use policy::{
     is_idempotent, HedgingPolicy, MethodPolicy, RetryPolicy, ServiceConfig, MAX_ATTEMPTS_CAP,
 };
@@ -74,40 +77,13 @@ impl CallOptions {
     }
 }
 
-/// Options for [`connect_with`].
-#[derive(Clone, Default)]
-pub struct ConnectOptions {
-    /// Use this schema instead of asking the server for its own.
-    pub schema: Option<Schema>,
-    /// Limits applied on this side.
-    pub limits: Limits,
-    /// Client interceptors, run before each call is sent and after it ends.
-    pub interceptors: Vec<Arc<dyn Interceptor>>,
-    /// How replies are presented (64-bit integers as text for JavaScript).
-    pub decode: DecodeOptions,
-    /// TLS settings for `grpcs://`, `https://`, `wss://`, for those the URI's query
-    /// (`?ca=…&cert=…&key=…&server_name=…`) does not set.
-    pub tls: Option<crate::security::ClientTlsConfig>,
-    /// Reconnect backoff, retry policies, keepalive, wait for ready (see `docs/resilience.md`).
-    pub resilience: Resilience,
-}
-
-impl std::fmt::Debug for ConnectOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConnectOptions")
-            .field("limits", &self.limits)
-            .field("interceptors", &self.interceptors.len())
-            .finish()
-    }
-}
-
 /// A connection to a server. Cheap to clone; calls may run concurrently.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(super) struct Inner {
     endpoint: String,
     channel: Arc<pool::Pool>,
     config: Option<Arc<ServiceConfig>>,
@@ -128,77 +104,6 @@ impl std::fmt::Debug for Client {
             .field("endpoint", &self.inner.endpoint)
             .finish()
     }
-}
-
-/// Connects to `uri` and discovers the server's schema.
-pub async fn connect(uri: &str) -> Result<Client> {
-    connect_with(uri, ConnectOptions::default()).await
-}
-
-/// [`connect`] from synchronous code.
-pub fn connect_blocking(uri: &str) -> Result<Client> {
-    crate::runtime::block_on(connect(uri))?
-}
-
-/// Connects with options.
-pub async fn connect_with(uri: &str, options: ConnectOptions) -> Result<Client> {
-    connect_all(&[uri], options).await
-}
-
-/// Connects to several endpoints of one service; calls go to them by the options'
-/// [`LoadBalancing`] (`pick_first` by default). At least one must answer; the schema is
-/// discovered from the first that does.
-pub async fn connect_all(uris: &[&str], options: ConnectOptions) -> Result<Client> {
-    let mut endpoints = Vec::with_capacity(uris.len());
-    for uri in uris {
-        let mut endpoint: Endpoint = uri.parse()?;
-        if let Some(tls) = &options.tls {
-            endpoint = endpoint.with_client_tls(tls);
-        }
-        endpoints.push(endpoint);
-    }
-    let shown = uris.join(",");
-    let res = &options.resilience;
-    let pool = Arc::new(pool::Pool::connect(endpoints, &options.limits, res).await?);
-    let closed = CancellationToken::new();
-    if let Some(check) = res.health_check {
-        health::spawn(&pool, check, closed.clone());
-    }
-    let (_, transport) = pool
-        .ready_now()
-        .ok_or_else(|| Error::unavailable(format!("no connection to {shown}")))?;
-    let (schema, schemaless) = match options.schema {
-        Some(s) => (s, HashSet::new()),
-        None => {
-            let head = CallHead {
-                method: DESCRIBE_METHOD.to_string(),
-                timeout: Some(Duration::from_secs(10)),
-                ..CallHead::default()
-            };
-            let reply = transport.unary(head, Bytes::new()).await?;
-            let d = DescribeResponse::decode(reply.message)
-                .map_err(|e| Error::new(Code::Internal, format!("bad discovery reply: {e}")))?;
-            (
-                Schema::from_descriptor_set(&d.descriptor_set)?,
-                d.schemaless.into_iter().collect(),
-            )
-        }
-    };
-    Ok(Client {
-        inner: Arc::new(Inner {
-            endpoint: shown,
-            channel: pool,
-            config: res.service_config.clone().filter(|c| !c.is_empty()),
-            throttle: res.throttle(),
-            wait_for_ready: res.wait_for_ready,
-            schema,
-            schemaless,
-            limits: options.limits,
-            interceptors: options.interceptors,
-            decode: options.decode,
-            closed,
-        }),
-    })
 }
 
 impl Client {
@@ -472,66 +377,5 @@ impl Client {
         s.send(request)?;
         s.close_send();
         Ok(s)
-    }
-}
-
-/// The timeout and cancellation of a call made inside a handler: the earlier of its own
-/// deadline and the handler's; cancelled when the handler's call is (or by its own token).
-fn inherit(
-    opts: &CallOptions,
-    from: crate::context::Inherited,
-) -> (Option<Duration>, Option<CancellationToken>) {
-    let left = from
-        .deadline
-        .map(|d| d.saturating_duration_since(Instant::now()));
-    let timeout = match (opts.timeout, left) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
-    let cancel = match &opts.cancel {
-        None => from.cancel,
-        Some(own) => {
-            let both = from.cancel.child_token();
-            let (own, linked) = (own.clone(), both.clone());
-            crate::runtime::handle().spawn(async move {
-                tokio::select! {
-                    _ = own.cancelled() => linked.cancel(),
-                    _ = linked.cancelled() => {}
-                }
-            });
-            both
-        }
-    };
-    (timeout, Some(cancel))
-}
-
-/// Sends a call through the transport, within its timeout, until `cancel` fires.
-async fn send<T>(
-    head: CallHead,
-    cancel: Option<CancellationToken>,
-    closed: &CancellationToken,
-    fut: impl FnOnce(CallHead) -> crate::handler::BoxFuture<'static, Result<T>>,
-) -> Result<T> {
-    let timeout = head.timeout;
-    let call = async move {
-        match timeout {
-            Some(t) => tokio::time::timeout(t, fut(head))
-                .await
-                .unwrap_or_else(|_| Err(Error::deadline_exceeded())),
-            None => fut(head).await,
-        }
-    };
-    let cancelled = async {
-        match &cancel {
-            Some(cancel) => cancel.cancelled().await,
-            None => std::future::pending().await,
-        }
-    };
-    // Cancellation first: a handler that saw it may have answered already.
-    tokio::select! {
-        biased;
-        _ = cancelled => Err(caller_cancelled()),
-        _ = closed.cancelled() => Err(Error::client_closed()),
-        r = call => r,
     }
 }

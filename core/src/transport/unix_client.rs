@@ -13,7 +13,7 @@ use tokio::net::UnixStream;
 use tokio::sync::{mpsc, oneshot};
 
 use super::frame::{self, Hello, Kind, FLAG_UNARY};
-use super::keepalive::{self, Heard, Keepalive};
+use super::keepalive::{Heard, Keepalive};
 use super::unix_server::{BoxRead, BoxWrite};
 use super::unix_sync::SyncLane;
 use super::{ClientTransport, RawStream};
@@ -287,48 +287,6 @@ impl UnixClient {
             lane,
             keepalive,
         })
-    }
-
-    /// The keepalive task: PING after silence; no answer in time fails every call with
-    /// `UNAVAILABLE` (`KEEPALIVE_TIMEOUT`), stops the reader and ends the blocking lane.
-    fn keep_alive(
-        shared: &Arc<Shared>,
-        ka: Keepalive,
-        heard: Arc<Heard>,
-        reader: &tokio::task::JoinHandle<()>,
-        lane: Option<Arc<SyncLane>>,
-    ) -> tokio::task::JoinHandle<()> {
-        let (pinging, dying) = (shared.clone(), shared.clone());
-        let reader = reader.abort_handle();
-        tokio::spawn(keepalive::watch(
-            ka,
-            heard,
-            move || {
-                if pinging.closed.load(Ordering::Acquire) {
-                    return false;
-                }
-                let shared = pinging.clone();
-                crate::runtime::handle().spawn(async move {
-                    let _ = shared
-                        .write(&frame::encode_frame(Kind::Ping, 0, 0, &[]))
-                        .await;
-                });
-                true
-            },
-            move || {
-                let err = Error::unavailable(format!(
-                    "{} sent nothing for {:?} after a PING",
-                    dying.uri, ka.timeout
-                ))
-                .with_reason("KEEPALIVE_TIMEOUT");
-                tracing::debug!(uri = %dying.uri, "keepalive timeout");
-                reader.abort();
-                dying.fail_all(&err);
-                if let Some(lane) = lane {
-                    lane.fail(err);
-                }
-            },
-        ))
     }
 }
 

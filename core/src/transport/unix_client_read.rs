@@ -1,6 +1,7 @@
 //! The reading side of a `unix://` or `ws://` client connection: the handshake's frame reader and
 //! the task that hands every frame from the server to its call (replies, stream messages,
-//! WINDOW credit, STATUS, GOAWAY), failing every call when the connection ends.
+//! WINDOW credit, STATUS, GOAWAY, PING), failing every call when the connection ends; and the
+//! keepalive task that finds a silent server dead.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -10,8 +11,11 @@ use prost::Message;
 use tokio::io::{AsyncReadExt, BufReader};
 
 use super::{connection_lost, Pending, Shared, UnixClient};
+use crate::error::Error;
 use crate::transport::frame::{self, Kind, Trailer, HEADER_LEN};
+use crate::transport::keepalive::{self, Heard, Keepalive};
 use crate::transport::unix_server::BoxRead;
+use crate::transport::unix_sync::SyncLane;
 
 pub(super) async fn read_frame(
     r: &mut BufReader<BoxRead>,
@@ -97,5 +101,49 @@ impl UnixClient {
         };
         tracing::debug!(uri = %shared.uri, %reason, "connection ended");
         shared.fail_all(&connection_lost(&shared.uri, &reason));
+    }
+}
+
+impl UnixClient {
+    /// The keepalive task: PING after silence; no answer in time fails every call with
+    /// `UNAVAILABLE` (`KEEPALIVE_TIMEOUT`), stops the reader and ends the blocking lane.
+    pub(super) fn keep_alive(
+        shared: &Arc<Shared>,
+        ka: Keepalive,
+        heard: Arc<Heard>,
+        reader: &tokio::task::JoinHandle<()>,
+        lane: Option<Arc<SyncLane>>,
+    ) -> tokio::task::JoinHandle<()> {
+        let (pinging, dying) = (shared.clone(), shared.clone());
+        let reader = reader.abort_handle();
+        tokio::spawn(keepalive::watch(
+            ka,
+            heard,
+            move || {
+                if pinging.closed.load(Ordering::Acquire) {
+                    return false;
+                }
+                let shared = pinging.clone();
+                crate::runtime::handle().spawn(async move {
+                    let _ = shared
+                        .write(&frame::encode_frame(Kind::Ping, 0, 0, &[]))
+                        .await;
+                });
+                true
+            },
+            move || {
+                let err = Error::unavailable(format!(
+                    "{} sent nothing for {:?} after a PING",
+                    dying.uri, ka.timeout
+                ))
+                .with_reason("KEEPALIVE_TIMEOUT");
+                tracing::debug!(uri = %dying.uri, "keepalive timeout");
+                reader.abort();
+                dying.fail_all(&err);
+                if let Some(lane) = lane {
+                    lane.fail(err);
+                }
+            },
+        ))
     }
 }
