@@ -81,6 +81,32 @@ fn a_unix_client_reconnects_after_its_server_restarts() {
 }
 
 #[test]
+fn ws_and_grpc_clients_reconnect_after_their_server_restarts() {
+    for scheme in ["ws", "grpc"] {
+        let counts = Arc::new(Counts::default());
+        let first = server("one", counts.clone());
+        let uri = listen(&first, &format!("{scheme}://127.0.0.1:0"));
+        let client = client(&uri, fast_backoff());
+        client.call_blocking(GET, &req("a", 0), &opts()).unwrap();
+        kill(&first);
+        let err = client
+            .call_blocking(ADD, &req("b", 0), &opts())
+            .unwrap_err();
+        assert_eq!(err.code(), Code::Unavailable, "{scheme}: {err}");
+        let second = server("two", counts.clone());
+        listen(&second, &uri);
+        let back = || {
+            client
+                .call_blocking(GET, &req("c", 0), &opts())
+                .is_ok_and(|v| v.get("server").and_then(Value::as_str) == Some("two"))
+        };
+        assert!(wait_until(back), "{scheme}: no reconnect");
+        assert_eq!(client.state(), ConnState::Ready, "{scheme}");
+        kill(&second);
+    }
+}
+
+#[test]
 fn wait_for_ready_waits_for_the_server_and_ends_at_the_deadline() {
     let (_dir, uri) = unix_uri("ready");
     let counts = Arc::new(Counts::default());
