@@ -100,7 +100,7 @@ impl Client {
                     inner.channel.report(i, &result);
                     match attempts.after(&result) {
                         None => return result,
-                        Some(wait) => tokio::time::sleep(wait).await,
+                        Some(pause) => tokio::time::sleep(pause).await,
                     }
                 }
             })
