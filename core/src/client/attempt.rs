@@ -63,14 +63,13 @@ impl Client {
         let opts = Self::with_policy_timeout(opts, policy);
         let head = self.head(method, &opts, codec);
         if policy.is_none() && !wait {
-            let channel = self.inner.channel.clone();
-            let closed = self.inner.closed.clone();
+            let (channel, closed) = (&self.inner.channel, &self.inner.closed);
             return self
                 .run(head, move |head| {
                     Box::pin(async move {
                         let (i, t) = match channel.ready_now() {
                             Some(p) => p,
-                            None => channel.ready(false, None, &closed).await?,
+                            None => channel.ready(false, None, closed).await?,
                         };
                         let result = t.unary(head, request).await;
                         channel.report(i, &result);
@@ -123,7 +122,7 @@ impl Client {
         let on_runtime =
             tokio::runtime::Handle::try_current().is_ok() && !crate::runtime::own_thread();
         let pool = &self.inner.channel;
-        if !pool.get().can_block() || on_runtime || hedged {
+        if !pool.lanes() || on_runtime || hedged {
             let mut out = None;
             let mut call = Some(self.call_bytes(method, request, opts, codec));
             blocker.block(&mut || {

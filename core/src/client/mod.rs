@@ -180,10 +180,10 @@ impl Client {
 
     /// Runs the client interceptors around a transport call, with the deadline. Without
     /// interceptors no client context (nor trace id: the server makes one) is built.
-    async fn run<T>(
-        &self,
+    async fn run<'a, T>(
+        &'a self,
         (mut head, cancel): (CallHead, Option<CancellationToken>),
-        fut: impl FnOnce(CallHead) -> crate::handler::BoxFuture<'static, Result<T>>,
+        fut: impl FnOnce(CallHead) -> crate::handler::BoxFuture<'a, Result<T>>,
     ) -> Result<T> {
         let closed = &self.inner.closed;
         let Some((ctx, start, before)) = self.before(&mut head)? else {

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::channel::{Channel, ConnState};
 use super::resilience::{Ejection, LoadBalancing, Resilience};
 use crate::error::{Code, Error, Result};
+use crate::handler::BoxFuture;
 use crate::limits::Limits;
 use crate::transport::{ClientTransport, Endpoint};
 
@@ -41,6 +42,8 @@ struct Member {
 
 pub(crate) struct Pool {
     members: Vec<Member>,
+    /// Every endpoint is `unix://`: a blocking caller makes its calls on its own thread.
+    lanes: bool,
     lb: LoadBalancing,
     ejection: Ejection,
     next: AtomicUsize,
@@ -54,6 +57,7 @@ impl Pool {
         limits: &Limits,
         res: &Resilience,
     ) -> Result<Pool> {
+        let lanes = endpoints.iter().all(|e| matches!(e, Endpoint::Unix(_)));
         let mut members = Vec::with_capacity(endpoints.len());
         let mut first_error = None;
         for endpoint in endpoints {
@@ -84,6 +88,7 @@ impl Pool {
             )),
             _ => Ok(Pool {
                 members,
+                lanes,
                 lb: res.load_balancing,
                 ejection: res.ejection.clone(),
                 next: AtomicUsize::new(0),
@@ -110,10 +115,10 @@ impl Pool {
         (0..n).map(move |i| (start + i) % n)
     }
 
-    /// The first endpoint's transport (for what every endpoint's transport shares: whether
-    /// it has a blocking lane).
-    pub(crate) fn get(&self) -> Arc<dyn ClientTransport> {
-        self.members[0].channel.get()
+    /// Whether every endpoint has a blocking lane (`unix://`), so a blocking caller makes its
+    /// call on its own thread.
+    pub(crate) fn lanes(&self) -> bool {
+        self.lanes
     }
 
     /// An endpoint whose connection is up and that is not ejected.
@@ -128,7 +133,18 @@ impl Pool {
 
     /// An endpoint to call: one that is up, else the first that reconnects (ejected ones
     /// last). With `wait`, waits for one up to `deadline`.
-    pub(crate) async fn ready(
+    /// Boxed: reconnecting is rare, and its state (every transport's connect) is large; the
+    /// future of a call that awaits it stays small.
+    pub(crate) fn ready<'a>(
+        &'a self,
+        wait: bool,
+        deadline: Option<Instant>,
+        closed: &'a CancellationToken,
+    ) -> BoxFuture<'a, Result<Picked>> {
+        Box::pin(self.ready_inner(wait, deadline, closed))
+    }
+
+    async fn ready_inner(
         &self,
         wait: bool,
         deadline: Option<Instant>,

@@ -41,11 +41,11 @@ pub(super) fn inherit(
 }
 
 /// Sends a call through the transport, within its timeout, until `cancel` fires.
-pub(super) async fn send<T>(
+pub(super) async fn send<'a, T>(
     head: CallHead,
     cancel: Option<CancellationToken>,
     closed: &CancellationToken,
-    fut: impl FnOnce(CallHead) -> crate::handler::BoxFuture<'static, Result<T>>,
+    fut: impl FnOnce(CallHead) -> crate::handler::BoxFuture<'a, Result<T>>,
 ) -> Result<T> {
     let timeout = head.timeout;
     let call = async move {

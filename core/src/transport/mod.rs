@@ -201,12 +201,10 @@ pub(crate) struct RawStream {
 /// The client side of a transport.
 pub(crate) trait ClientTransport: Send + Sync + 'static {
     fn unary(&self, head: CallHead, payload: Bytes) -> BoxFuture<'_, Result<Reply<Bytes>>>;
-    /// Whether [`unary_blocking`](ClientTransport::unary_blocking) makes the call on the
-    /// calling thread (else a blocking caller waits on [`unary`](ClientTransport::unary)).
-    fn can_block(&self) -> bool {
-        false
-    }
     /// A unary call made on the calling thread, without the runtime; `watch` ends it early.
+    /// Only `unix://` clients have this blocking lane (the client's pool knows which
+    /// endpoints are `unix://`); a blocking caller of another waits on
+    /// [`unary`](ClientTransport::unary).
     fn unary_blocking(
         &self,
         head: CallHead,

@@ -354,10 +354,6 @@ impl ClientTransport for UnixClient {
         })
     }
 
-    fn can_block(&self) -> bool {
-        self.lane.is_some()
-    }
-
     fn unary_blocking(
         &self,
         head: CallHead,
