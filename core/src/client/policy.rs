@@ -322,12 +322,43 @@ impl Throttle {
         let _ = self
             .milli
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| {
-                Some((t + ratio).min(max))
+                Some(t.saturating_add(ratio).min(max))
             });
     }
 
     /// Whether a retry may be made now.
     pub(crate) fn allows(&self) -> bool {
         self.milli.load(Ordering::Acquire) * 2 > self.max
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_takes_a_token_per_failure_and_survives_extreme_ratios() {
+        let t = Throttle::new(4, 0.5);
+        assert!(t.allows());
+        t.failed();
+        assert!(t.allows());
+        t.failed();
+        assert!(!t.allows(), "two tokens left of four: no more retries");
+        t.succeeded();
+        assert!(t.allows());
+        let huge = Throttle::new(1000, 1e300);
+        for _ in 0..3 {
+            huge.succeeded();
+            huge.failed();
+        }
+        assert!(huge.allows());
+    }
+
+    #[test]
+    fn durations_are_protobuf_json_durations() {
+        assert_eq!(parse_duration("0.25s").unwrap(), Duration::from_millis(250));
+        for bad in ["", "1", "-1s", "NaNs", "infs", "1e20s", "1 s"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
     }
 }
