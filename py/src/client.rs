@@ -6,6 +6,7 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use crate::context::Context;
 use crate::convert;
 use crate::errors::{self, py_result};
 use crate::ocore::{self, runtime, CallOptions, CancellationToken, Metadata};
@@ -49,6 +50,7 @@ fn options(
     timeout: Option<f64>,
     metadata: Option<&Bound<'_, PyDict>>,
     wait_for_ready: Option<bool>,
+    parent: Option<&Bound<'_, Context>>,
 ) -> PyResult<CallOptions> {
     let mut md = Metadata::new();
     if let Some(m) = metadata {
@@ -60,6 +62,7 @@ fn options(
         timeout: timeout.map(|t| Duration::from_secs_f64(t.max(0.0))),
         metadata: md,
         wait_for_ready,
+        parent: parent.map(|c| c.get().inherited()),
         ..CallOptions::default()
     })
 }
@@ -72,16 +75,13 @@ impl Client {
         py: Python<'py>,
         method: &str,
         request: &Bound<'py, PyAny>,
-        timeout: Option<f64>,
-        metadata: Option<&Bound<'py, PyDict>>,
-        wait_for_ready: Option<bool>,
+        opts: &CallOptions,
     ) -> PyResult<ocore::Reply<Bound<'py, PyAny>>> {
-        let opts = options(timeout, metadata, wait_for_ready)?;
         let request = PyIn(request.clone());
         let r = self.inner.call_native_blocking_in(
             method,
             &request,
-            &opts,
+            opts,
             &WithoutGil(py),
             &mut PyOut(py),
         )?;
@@ -110,7 +110,9 @@ type Dict = HashMap<String, String>;
 #[pymethods]
 impl Client {
     /// Calls a unary method; blocks without the GIL; returns the reply as a dict.
-    #[pyo3(signature = (method, request, timeout = None, metadata = None, wait_for_ready = None))]
+    // Python's keyword arguments, one per option: a thin pass-through.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (method, request, timeout = None, metadata = None, wait_for_ready = None, parent = None))]
     fn call<'py>(
         &self,
         py: Python<'py>,
@@ -119,14 +121,14 @@ impl Client {
         timeout: Option<f64>,
         metadata: Option<&Bound<'py, PyDict>>,
         wait_for_ready: Option<bool>,
+        parent: Option<&Bound<'py, Context>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        Ok(self
-            .blocking_call(py, method, request, timeout, metadata, wait_for_ready)?
-            .message)
+        let opts = options(timeout, metadata, wait_for_ready, parent)?;
+        Ok(self.blocking_call(py, method, request, &opts)?.message)
     }
 
     /// Opens a streaming call of any kind; waits for the connection without the GIL.
-    #[pyo3(signature = (method, timeout = None, metadata = None, wait_for_ready = None))]
+    #[pyo3(signature = (method, timeout = None, metadata = None, wait_for_ready = None, parent = None))]
     fn open_stream(
         &self,
         py: Python<'_>,
@@ -134,8 +136,9 @@ impl Client {
         timeout: Option<f64>,
         metadata: Option<&Bound<'_, PyDict>>,
         wait_for_ready: Option<bool>,
+        parent: Option<&Bound<'_, Context>>,
     ) -> PyResult<ClientStream> {
-        let opts = options(timeout, metadata, wait_for_ready)?;
+        let opts = options(timeout, metadata, wait_for_ready, parent)?;
         let client = &self.inner;
         let opened = py.detach(|| ocore::StreamCall::open_blocking(client, method, &opts));
         Ok(ClientStream(py_result(py, opened)?))
@@ -143,7 +146,9 @@ impl Client {
 
     /// [`call`](Client::call), returning `(reply, headers, trailers)`: the response metadata
     /// as dicts (the first value of each key; `-bin` values are base64).
-    #[pyo3(signature = (method, request, timeout = None, metadata = None, wait_for_ready = None))]
+    // Python's keyword arguments, one per option: a thin pass-through.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (method, request, timeout = None, metadata = None, wait_for_ready = None, parent = None))]
     fn call_with_metadata<'py>(
         &self,
         py: Python<'py>,
@@ -152,8 +157,10 @@ impl Client {
         timeout: Option<f64>,
         metadata: Option<&Bound<'py, PyDict>>,
         wait_for_ready: Option<bool>,
+        parent: Option<&Bound<'py, Context>>,
     ) -> PyResult<(Bound<'py, PyAny>, Dict, Dict)> {
-        let reply = self.blocking_call(py, method, request, timeout, metadata, wait_for_ready)?;
+        let opts = options(timeout, metadata, wait_for_ready, parent)?;
+        let reply = self.blocking_call(py, method, request, &opts)?;
         Ok((
             reply.message,
             reply.headers.first_values(),
@@ -164,7 +171,9 @@ impl Client {
     /// Starts a call and returns at once; `callback(ok, reply_or_exception)` runs later on a
     /// worker thread with the GIL (the Python layer turns it into an asyncio future). The
     /// returned handle's `cancel()` ends the call with `hms_ffi.Cancelled`.
-    #[pyo3(signature = (method, request, callback, timeout = None, metadata = None, wait_for_ready = None))]
+    // Python's keyword arguments, one per option: a thin pass-through.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (method, request, callback, timeout = None, metadata = None, wait_for_ready = None, parent = None))]
     fn call_with_callback(
         &self,
         method: String,
@@ -173,9 +182,10 @@ impl Client {
         timeout: Option<f64>,
         metadata: Option<&Bound<'_, PyDict>>,
         wait_for_ready: Option<bool>,
+        parent: Option<&Bound<'_, Context>>,
     ) -> PyResult<CallHandle> {
         let value = convert::from_py(request)?;
-        let mut opts = options(timeout, metadata, wait_for_ready)?;
+        let mut opts = options(timeout, metadata, wait_for_ready, parent)?;
         let token = CancellationToken::new();
         opts.cancel = Some(token.clone());
         let client = self.inner.clone();

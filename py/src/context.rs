@@ -14,6 +14,13 @@ pub(crate) struct Context {
     inner: ocore::Context,
 }
 
+impl Context {
+    /// What calls made for this handler inherit (its deadline and cancellation).
+    pub(crate) fn inherited(&self) -> ocore::context::Inherited {
+        self.inner.inherited()
+    }
+}
+
 impl From<ocore::Context> for Context {
     fn from(inner: ocore::Context) -> Self {
         Context { inner }

@@ -78,6 +78,10 @@ def test_a_client_reconnects_and_waits_for_ready(tmp_path: pathlib.Path) -> None
     first.shutdown(0.0)
     with pytest.raises(hms_ffi.Unavailable):
         client.call(ADD, {"id": "b"}, timeout=5)
+    # The connection's reader sees the end a moment after the blocking call's own lane.
+    deadline = time.monotonic() + 5
+    while client.state == "ready" and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert client.state in ("idle", "transient_failure")
     second = counter_server("two", runs)
     threading.Timer(0.2, second.listen, args=(uri,)).start()
@@ -106,7 +110,8 @@ def test_a_service_config_retries_idempotent_methods_only(tmp_path: pathlib.Path
     server.shutdown(0.0)
 
 
-def test_a_handlers_call_inherits_its_deadline(tmp_path: pathlib.Path) -> None:
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_handlers_call_inherits_its_deadline(tmp_path: pathlib.Path, kind: str) -> None:
     back_uri, front_uri = f"unix://{tmp_path / 'b.sock'}", f"unix://{tmp_path / 'f.sock'}"
     runs: "collections.Counter[str]" = collections.Counter()
     back = counter_server("back", runs)
@@ -114,9 +119,17 @@ def test_a_handlers_call_inherits_its_deadline(tmp_path: pathlib.Path) -> None:
     to_back = hms_ffi.connect(back_uri)
     front = counter_server("front", runs)
 
-    @front.method(RELAY)
-    def relay(req: Dict[str, Any], ctx: hms_ffi.Context) -> Dict[str, Any]:
-        return to_back.call(SLOW, {"millis": 5000})  # no timeout of its own
+    if kind == "sync":
+
+        @front.method(RELAY)
+        def relay(req: Dict[str, Any], ctx: hms_ffi.Context) -> Dict[str, Any]:
+            return to_back.call(SLOW, {"millis": 5000})  # no timeout of its own
+
+    else:
+
+        @front.method(RELAY)
+        async def relay_async(req: Dict[str, Any], ctx: hms_ffi.Context) -> Dict[str, Any]:
+            return await to_back.call_async(SLOW, {"millis": 5000})
 
     front.listen(front_uri)
     start = time.monotonic()

@@ -65,6 +65,10 @@ pub struct CallOptions {
     pub wait_for_ready: Option<bool>,
     /// Do not inherit the deadline and cancellation of the handler this call is made from.
     pub detach: bool,
+    /// The handler context to inherit from, for a binding whose handlers run where the core
+    /// cannot see them (an asyncio loop, a goroutine): `ctx.inherited()`. Without it, a call
+    /// inherits from the handler running on its thread, if any.
+    pub parent: Option<crate::context::Inherited>,
 }
 
 impl CallOptions {
@@ -163,7 +167,8 @@ impl Client {
         opts: &CallOptions,
         codec: Codec,
     ) -> (CallHead, Option<CancellationToken>) {
-        let (timeout, cancel) = match (opts.detach, crate::context::inherited()) {
+        let from = || opts.parent.clone().or_else(crate::context::inherited);
+        let (timeout, cancel) = match (opts.detach, from()) {
             (false, Some(from)) => inherit(opts, from),
             _ => (opts.timeout, opts.cancel.clone()),
         };

@@ -107,6 +107,7 @@ class Client:
         timeout: Optional[float] = None,
         metadata: Optional[Dict[str, str]] = None,
         wait_for_ready: Optional[bool] = None,
+        parent: Optional[Context] = None,
     ) -> Dict[str, Any]: ...
     def call_with_metadata(
         self,
@@ -115,6 +116,7 @@ class Client:
         timeout: Optional[float] = None,
         metadata: Optional[Dict[str, str]] = None,
         wait_for_ready: Optional[bool] = None,
+        parent: Optional[Context] = None,
     ) -> Tuple[Dict[str, Any], Dict[str, str], Dict[str, str]]: ...
     def call_with_callback(
         self,
@@ -124,6 +126,7 @@ class Client:
         timeout: Optional[float] = None,
         metadata: Optional[Dict[str, str]] = None,
         wait_for_ready: Optional[bool] = None,
+        parent: Optional[Context] = None,
     ) -> CallHandle: ...
     def open_stream(
         self,
@@ -131,6 +134,7 @@ class Client:
         timeout: Optional[float] = None,
         metadata: Optional[Dict[str, str]] = None,
         wait_for_ready: Optional[bool] = None,
+        parent: Optional[Context] = None,
     ) -> ClientStream: ...
     def methods(self) -> List[_MethodTuple]: ...
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
@@ -19,6 +20,11 @@ class MethodInfo(NamedTuple):
     output_type: str
     kind: str
     """``unary``, ``server_streaming``, ``client_streaming`` or ``bidi_streaming``"""
+
+
+_handler: "contextvars.ContextVar[Optional[_native.Context]]" = contextvars.ContextVar("hms_ffi_handler", default=None)
+"""The context of the ``async def`` handler running in this asyncio task: calls made from it
+inherit its deadline and cancellation (sync handlers need none: the core sees their thread)."""
 
 
 def _methods(raw: List[Any]) -> List[MethodInfo]:
@@ -94,7 +100,7 @@ class Client:
         :class:`hms_ffi.Error` for every failure.
         """
         req, md = _args(request, metadata)
-        return self._native.call(method, req, timeout, md, wait_for_ready)
+        return self._native.call(method, req, timeout, md, wait_for_ready, _handler.get())
 
     def call_with_metadata(
         self,
@@ -108,7 +114,7 @@ class Client:
         """Like :meth:`call`, also returning the response headers and trailers
         (:meth:`Context.set_header`, :meth:`Context.set_trailer`)."""
         req, md = _args(request, metadata)
-        return Reply(*self._native.call_with_metadata(method, req, timeout, md, wait_for_ready))
+        return Reply(*self._native.call_with_metadata(method, req, timeout, md, wait_for_ready, _handler.get()))
 
     async def call_async(
         self,
@@ -131,7 +137,7 @@ class Client:
                 pass  # the loop has closed: nobody is waiting any more
 
         req, md = _args(request, metadata)
-        handle = self._native.call_with_callback(method, req, done, timeout, md, wait_for_ready)
+        handle = self._native.call_with_callback(method, req, done, timeout, md, wait_for_ready, _handler.get())
         try:
             return await fut
         except asyncio.CancelledError:

@@ -11,6 +11,7 @@ from types import FrameType
 from typing import Any, Awaitable, Callable, Coroutine, Dict, List, Optional, TypeVar, Union
 
 from . import _native, streams
+from .client import _handler
 from .errors import Cancelled
 
 Request = Dict[str, Any]
@@ -110,8 +111,12 @@ class Server:
         """Schedules the coroutine on the loop without blocking any thread; ``done`` gets the
         outcome; the returned ``cancel`` is called if the call ends first (deadline, caller gone)."""
 
+        async def run(request: Request, ctx: _native.Context) -> Reply:
+            _handler.set(ctx)  # this task's own context: its calls inherit the deadline
+            return await handler(request, ctx)
+
         def start(request: Request, ctx: _native.Context, done: Callable[[bool, Any], None]) -> Callable[[], bool]:
-            future = asyncio.run_coroutine_threadsafe(handler(request, ctx), self._event_loop())
+            future = asyncio.run_coroutine_threadsafe(run(request, ctx), self._event_loop())
 
             def finished(f: "concurrent.futures.Future[Reply]") -> None:
                 if f.cancelled():
