@@ -10,7 +10,7 @@ Gem::Specification.new do |spec|
                      "methods described in .proto files, in one process, over unix sockets or gRPC."
   spec.authors = ["hms-ffi authors"]
   spec.license = "Apache-2.0"
-  spec.homepage = "https://example.invalid/hms-ffi"
+  spec.homepage = "https://github.com/hms-ffi/hms-ffi"
   spec.required_ruby_version = ">= 3.0"
   # Built from a tree laid out by ruby/stage_gem.rb, the gem also packs the Rust sources
   # (crates/, Cargo.toml, Cargo.lock); built in ruby/ itself, it builds from the checkout.

@@ -12,26 +12,12 @@ require "fileutils"
 root = File.expand_path("..", __dir__)
 out = File.expand_path(ARGV[0] || File.join(root, "target", "ruby", "gem-src"))
 FileUtils.rm_rf(out)
-FileUtils.mkdir_p(File.join(out, "crates"))
+FileUtils.mkdir_p(out)
 %w[hms_ffi.gemspec lib ext].each { |f| FileUtils.cp_r(File.join(root, "ruby", f), out) }
 FileUtils.rm_f(Dir[File.join(out, "ext", "**", "{Makefile,*.so}")])
-{ "ruby" => "hms-ffi-ruby", "core" => "hms-ffi-core" }.each do |dir, name|
-  FileUtils.mkdir_p(File.join(out, "crates", name))
-  FileUtils.cp_r(File.join(root, dir, "src"), File.join(out, "crates", name))
-  manifest = File.read(File.join(root, dir, "Cargo.toml"))
-  # Examples live outside the crate in the checkout; the gem builds only the library.
-  manifest = manifest.sub(/\n\[\[example\]\].*\z/m, "\n")
-  File.write(File.join(out, "crates", name, "Cargo.toml"), manifest)
-end
-# The hack crate keeps the gem's dependencies on the checkout's feature sets, so a build sharing
-# the checkout's target/ reuses what the other crates compiled.
-FileUtils.cp_r(File.join(root, "workspace-hack"), File.join(out, "crates", "workspace-hack"))
-workspace = File.read(File.join(root, "Cargo.toml"))
-workspace = workspace.sub(/^members = .*$/, 'members = ["crates/hms-ffi-core", "crates/hms-ffi-ruby", "crates/workspace-hack"]')
-                     .sub(/^default-members = .*$/, "")
-                     .gsub(/^#.*\n/, "")
-                     .sub(/path = "core"/, 'path = "crates/hms-ffi-core"')
-                     .sub(/\n\[profile\.bench\].*\z/m, "\n")
-File.write(File.join(out, "Cargo.toml"), workspace)
-FileUtils.cp(File.join(root, "Cargo.lock"), out)
+# The Rust sources: the binding crate, hms-ffi-core and the feature-unifying workspace-hack under
+# crates/, a workspace of the three and the checkout's Cargo.lock (one script lays this out for
+# every package that builds from source).
+system("python3", File.join(root, "scripts", "dist", "stage_crates.py"), out, "ruby", out: File::NULL) ||
+  abort("stage_gem: scripts/dist/stage_crates.py failed")
 puts out
