@@ -100,7 +100,7 @@ test-interop: py-install go-lib node-install
 	  && $(GO) run ./dumpdesc ../../../target/go/grpc_testing.binpb
 	$(PY_VENV)/bin/python -m pytest tests/interop -q
 
-lint: fmt-check clippy features-check layers-check vectors-check versions-check
+lint: fmt-check clippy features-check layers-check vectors-check versions-check lint-workflows
 
 ## vectors-check: the streaming conformance vectors are what their script writes.
 vectors-check:
