@@ -32,8 +32,8 @@ static int32_t go_server_handle(HmsServer *s, const char *m, HmsFormat f, uintpt
 	return hms_server_handle_blocking(s, m, f, (HmsHandlerFn)hmsGoHandler, (void *)h, e);
 }
 
-static int32_t go_server_handle_stream(HmsServer *s, const char *m, uintptr_t h, HmsError **e) {
-	return hms_server_handle_stream(s, m, HMS_FORMAT_VALUE, (HmsStreamHandlerFn)hmsGoStreamHandler, (void *)h, e);
+static int32_t go_server_handle_stream(HmsServer *s, const char *m, HmsFormat f, uintptr_t h, HmsError **e) {
+	return hms_server_handle_stream(s, m, f, (HmsStreamHandlerFn)hmsGoStreamHandler, (void *)h, e);
 }
 
 static uint64_t go_call_async(HmsClient *c, const char *m, HmsFormat f, const uint8_t *req, size_t n,
@@ -52,8 +52,8 @@ func goServerHandle(s *C.HmsServer, method *C.char, format C.HmsFormat, h cgo.Ha
 	return C.go_server_handle(s, method, format, C.uintptr_t(h), e)
 }
 
-func goServerHandleStream(s *C.HmsServer, method *C.char, h cgo.Handle, e **C.HmsError) C.int32_t {
-	return C.go_server_handle_stream(s, method, C.uintptr_t(h), e)
+func goServerHandleStream(s *C.HmsServer, method *C.char, format C.HmsFormat, h cgo.Handle, e **C.HmsError) C.int32_t {
+	return C.go_server_handle_stream(s, method, format, C.uintptr_t(h), e)
 }
 
 func goCallAsync(c *C.HmsClient, method *C.char, format C.HmsFormat, req []byte, timeoutMs int64, md []*C.char, h cgo.Handle) C.uint64_t {

@@ -17,7 +17,10 @@ fn header_is_current() {
         .generate()
         .expect("cbindgen runs")
         .write(&mut generated);
-    for path in [dir.join("include/hms_ffi.h"), dir.join("../go/include/hms_ffi.h")] {
+    for path in [
+        dir.join("include/hms_ffi.h"),
+        dir.join("../go/include/hms_ffi.h"),
+    ] {
         if std::env::var_os("UPDATE_HEADER").is_some() {
             std::fs::write(&path, &generated).unwrap();
         }
