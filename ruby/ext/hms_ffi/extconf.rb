@@ -6,7 +6,9 @@
 # Settings (environment):
 #   HMS_FFI_SOURCE    build from this hms-ffi checkout instead
 #   CARGO_TARGET_DIR  cargo's target folder (default: target/ beside the sources)
-#   HMS_FFI_PROFILE   debug (default) or release
+#   HMS_FFI_PROFILE   release (default: what `gem install` gives a user) or debug (the
+#                     checkout's `make ruby-install`, which shares target/debug with the
+#                     other bindings and compiles much faster)
 require "rbconfig"
 require "shellwords"
 
@@ -22,7 +24,7 @@ end
 unless File.file?(manifest)
   abort "hms_ffi: no Rust sources at #{manifest}; set HMS_FFI_SOURCE to an hms-ffi checkout"
 end
-profile = ENV.fetch("HMS_FFI_PROFILE", "debug")
+profile = ENV.fetch("HMS_FFI_PROFILE", "release")
 abort "hms_ffi: HMS_FFI_PROFILE must be debug or release" unless %w[debug release].include?(profile)
 target_dir = File.expand_path(ENV["CARGO_TARGET_DIR"] || File.join(root, "target"))
 cargo = ENV.fetch("CARGO", "cargo")
