@@ -5,7 +5,9 @@
 # packed in the gem (crates/, laid out by ruby/stage_gem.rb), or an hms-ffi checkout.
 # Settings (environment):
 #   HMS_FFI_SOURCE    build from this hms-ffi checkout instead
-#   CARGO_TARGET_DIR  cargo's target folder (default: target/ beside the sources)
+#   CARGO_TARGET_DIR  cargo's target folder (default: target/ beside the sources; for the
+#                     sources packed in a gem it is removed once the library is installed:
+#                     a release build leaves hundreds of MB there)
 #   HMS_FFI_PROFILE   release (default: what `gem install` gives a user) or debug (the
 #                     checkout's `make ruby-install`, which shares target/debug with the
 #                     other bindings and compiles much faster)
@@ -30,6 +32,8 @@ target_dir = File.expand_path(ENV["CARGO_TARGET_DIR"] || File.join(root, "target
 cargo = ENV.fetch("CARGO", "cargo")
 built = File.join(target_dir, profile, RbConfig::CONFIG["host_os"] =~ /darwin/ ? "libhms_ffi_rb.dylib" : "libhms_ffi_rb.so")
 dlext = RbConfig::CONFIG["DLEXT"]
+# A gem's own scratch build folder, not a checkout's target/ nor one the caller chose.
+scratch = ENV["CARGO_TARGET_DIR"].nil? && root == gem_root
 release = profile == "release" ? " --release" : ""
 # The Makefile runs cargo without SOURCE_DATE_EPOCH, which `gem install` exports (the install
 # time, for reproducible gems): the cc crate, which ring's build script uses, reruns when it
@@ -52,6 +56,7 @@ File.write("Makefile", <<~MAKE)
   install: $(TARGET)
   \tmkdir -p $(DESTDIR)$(sitearchdir)/hms_ffi
   \tcp $(TARGET) $(DESTDIR)$(sitearchdir)/hms_ffi/$(TARGET)
+  #{scratch ? "\trm -rf #{target_dir.shellescape}" : ""}
 
   clean:
   \trm -f $(TARGET)
