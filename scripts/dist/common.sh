@@ -73,3 +73,10 @@ greeter_server() {
 stage_crates() {
   python3 "$ROOT/scripts/dist/stage_crates.py" "$@"
 }
+
+# copy_example LANG DIR: examples/LANG and examples/protos into DIR/examples (the examples find
+# greeter.proto at ../protos from their own file), so a test runs them outside the checkout.
+copy_example() {
+  mkdir -p "$2/examples"
+  cp -r "$ROOT/examples/$1" "$ROOT/examples/protos" "$2/examples/"
+}
