@@ -20,8 +20,7 @@ cache=""
 [ -d "$HOME/.m2/repository" ] && cache="<repository><id>m2-cache</id><url>file://$HOME/.m2/repository</url></repository>"
 
 step "kotlin: a new Maven project depending on io.github.hmsffi:hms-ffi:$VERSION"
-mkdir -p "$dir/app/src/main/kotlin"
-cp "$ROOT/examples/kotlin/Greeter.kt" "$dir/app/src/main/kotlin/"
+copy_example kotlin "$dir/app"
 cat >"$dir/app/pom.xml" <<POM
 <?xml version="1.0" encoding="UTF-8"?>
 <project xmlns="http://maven.apache.org/POM/4.0.0">
@@ -48,7 +47,7 @@ cat >"$dir/app/pom.xml" <<POM
     </dependency>
   </dependencies>
   <build>
-    <sourceDirectory>src/main/kotlin</sourceDirectory>
+    <sourceDirectory>examples/kotlin</sourceDirectory>
     <plugins>
       <plugin>
         <groupId>org.jetbrains.kotlin</groupId>
@@ -71,15 +70,13 @@ greeter_server "$sock"
 # run_greeter ARGS..: the example on the project's classpath; no LD_LIBRARY_PATH either.
 run_greeter() {
   (cd "$dir/app" && env -u LD_LIBRARY_PATH PATH="$(no_cargo_path)" timeout 120 \
-    java -Dgreeter.proto=protos/greeter.proto -cp "target/classes:$(cat classpath.txt)" GreeterKt "$@")
+    java -cp "target/classes:$(cat classpath.txt)" GreeterKt "$@")
 }
 out="$(run_greeter call "unix://$sock" Ada)"
 echo "$out"
 grep -q "SayHello -> 'Hello Ada" <<<"$out" || { echo "FAIL: no reply from the Rust server" >&2; exit 1; }
 
 step "kotlin: GreeterKt both: a Kotlin server and client in one process (inproc://)"
-mkdir -p "$dir/app/protos"
-cp "$ROOT/examples/protos/greeter.proto" "$dir/app/protos/"
 out="$(run_greeter both)"
 echo "$out"
 grep -q "SayHello -> 'Hello Ada from Kotlin" <<<"$out" || { echo "FAIL: no reply from the Kotlin server" >&2; exit 1; }

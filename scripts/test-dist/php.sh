@@ -14,10 +14,7 @@ mkdir -p "$dir/ext"
 tar -C "$dir/ext" -xzf "$tarball"
 ls -l "$dir/ext"
 grep -qx "extension=hms_ffi" "$dir/ext/hms_ffi.ini" || { echo "FAIL: hms_ffi.ini" >&2; exit 1; }
-# The example as a user copies it: greeter.php beside protos/ (it finds ../protos/greeter.proto).
-mkdir -p "$dir/app/php" "$dir/app/protos"
-cp "$ROOT/examples/php/greeter.php" "$dir/app/php/"
-cp "$ROOT/examples/protos/greeter.proto" "$dir/app/protos/"
+copy_example php "$dir/app"
 greeter_server "$sock"
 
 step "php: the stubs name what the extension defines"
@@ -30,7 +27,7 @@ env PATH="$nocargo" timeout 60 php -n -d extension="$dir/ext/hms_ffi.so" -r '
 
 step "php: greeter.php call, extension from the tarball, no cargo on PATH"
 out="$(cd "$dir/app" && env PATH="$nocargo" timeout 60 \
-  php -n -d extension="$dir/ext/hms_ffi.so" php/greeter.php call "unix://$sock" Ada)"
+  php -n -d extension="$dir/ext/hms_ffi.so" examples/php/greeter.php call "unix://$sock" Ada)"
 echo "$out"
 grep -q "SayHello -> 'Hello Ada" <<<"$out" || { echo "FAIL: no reply from the Rust server" >&2; exit 1; }
 

@@ -13,10 +13,7 @@ binary_gem="$DIST/ruby/hms_ffi-$VERSION-$platform.gem"
 source_gem="$DIST/ruby/hms_ffi-$VERSION.gem"
 dir="$(fresh_dir ruby)"
 sock="$dir/greeter.sock"
-# The example as a user copies it: greeter.rb beside protos/ (it finds ../protos/greeter.proto).
-mkdir -p "$dir/app/ruby" "$dir/app/protos"
-cp "$ROOT/examples/ruby/greeter.rb" "$dir/app/ruby/"
-cp "$ROOT/examples/protos/greeter.proto" "$dir/app/protos/"
+copy_example ruby "$dir/app"
 greeter_server "$sock"
 passed=0
 
@@ -29,7 +26,7 @@ run_greeter() {
     puts "loaded #{Gem.loaded_specs.fetch("hms_ffi").full_name}: #{native.join(" ")}"
     abort "not the fresh GEM_HOME" unless native.size == 1 && native[0].start_with?(ENV["GEM_HOME"])')
   out="$(cd "$dir/app" && env GEM_HOME="$home" GEM_PATH="$home" PATH="$path" \
-    timeout 60 ruby ruby/greeter.rb call "unix://$sock" Ada)"
+    timeout 60 ruby examples/ruby/greeter.rb call "unix://$sock" Ada)"
   echo "$out"
   grep -q "SayHello -> \"Hello Ada" <<<"$out" || { echo "FAIL ($kind): no reply from the Rust server" >&2; exit 1; }
   passed=$((passed + 1))
