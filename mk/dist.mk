@@ -3,7 +3,7 @@
 # whatever the developer's default profile), scripts/test-dist/<lang>.sh installs them with the
 # language's own tool in a fresh directory outside the checkout and runs the greeter example
 # there against a server written in another language. Both source scripts/dist/common.sh.
-DIST_LANGS ?= py node go
+DIST_LANGS ?= py node go ruby php kotlin
 
 .PHONY: dist test-dist versions-check lint-workflows
 
