@@ -14,6 +14,9 @@ MVN="${MVN:-mvn}"
 repo="$DIST/kotlin/repo"
 [ -f "$repo/io/github/hmsffi/hms-ffi/$VERSION/hms-ffi-$VERSION.jar" ] || { echo "no jar in $repo: make dist-kotlin" >&2; exit 1; }
 kotlin_version="$(sed -n 's|.*<kotlin.version>\(.*\)</kotlin.version>.*|\1|p' "$ROOT/kotlin/pom.xml")"
+# The checkout's own JUnit and Surefire, so the project needs nothing the checkout's build did not.
+junit_version="$(grep -A1 '<artifactId>junit-jupiter</artifactId>' "$ROOT/kotlin/pom.xml" | sed -n 's|.*<version>\(.*\)</version>.*|\1|p' | head -1)"
+surefire_version="$(grep -A1 '<artifactId>maven-surefire-plugin</artifactId>' "$ROOT/kotlin/pom.xml" | sed -n 's|.*<version>\(.*\)</version>.*|\1|p' | head -1)"
 dir="$(fresh_dir kotlin)"
 sock="$dir/greeter.sock"
 cache=""
@@ -45,15 +48,30 @@ cat >"$dir/app/pom.xml" <<POM
       <artifactId>hms-ffi</artifactId>
       <version>$VERSION</version>
     </dependency>
+    <dependency>
+      <groupId>org.junit.jupiter</groupId>
+      <artifactId>junit-jupiter</artifactId>
+      <version>$junit_version</version>
+      <scope>test</scope>
+    </dependency>
   </dependencies>
   <build>
     <sourceDirectory>examples/kotlin</sourceDirectory>
+    <testSourceDirectory>test</testSourceDirectory>
     <plugins>
       <plugin>
         <groupId>org.jetbrains.kotlin</groupId>
         <artifactId>kotlin-maven-plugin</artifactId>
         <version>$kotlin_version</version>
-        <executions><execution><id>compile</id><goals><goal>compile</goal></goals></execution></executions>
+        <executions>
+          <execution><id>compile</id><goals><goal>compile</goal></goals></execution>
+          <execution><id>test-compile</id><goals><goal>test-compile</goal></goals></execution>
+        </executions>
+      </plugin>
+      <plugin>
+        <groupId>org.apache.maven.plugins</groupId>
+        <artifactId>maven-surefire-plugin</artifactId>
+        <version>$surefire_version</version>
       </plugin>
     </plugins>
   </build>
@@ -81,4 +99,9 @@ out="$(run_greeter both)"
 echo "$out"
 grep -q "SayHello -> 'Hello Ada from Kotlin" <<<"$out" || { echo "FAIL: no reply from the Kotlin server" >&2; exit 1; }
 
-step "kotlin: test-dist: 2 passed, 0 failed (a Maven project on the jar: greeter client against Rust, Kotlin server)"
+step "kotlin: JUnit (mvn test) on scripts/test-dist/InstalledTest.kt against the Rust server"
+mkdir -p "$dir/app/test" && cp "$ROOT/scripts/test-dist/InstalledTest.kt" "$dir/app/test/"
+(cd "$dir/app" && env -u LD_LIBRARY_PATH PATH="$(no_cargo_path):$(dirname "$(command -v "$MVN")")" HMS_GREETER="unix://$sock" \
+  timeout 900 "$MVN" -B -Dstyle.color=never -Dmaven.repo.local="$dir/m2" test 2>&1 | grep -E "Tests run|FAIL|ERROR|BUILD")
+grep -q 'failures="0"' "$dir"/app/target/surefire-reports/TEST-InstalledTest.xml || { echo "FAIL: JUnit" >&2; exit 1; }
+grep -q 'errors="0"' "$dir"/app/target/surefire-reports/TEST-InstalledTest.xml || { echo "FAIL: JUnit" >&2; exit 1; }

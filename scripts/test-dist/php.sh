@@ -31,4 +31,7 @@ out="$(cd "$dir/app" && env PATH="$nocargo" timeout 60 \
 echo "$out"
 grep -q "SayHello -> 'Hello Ada" <<<"$out" || { echo "FAIL: no reply from the Rust server" >&2; exit 1; }
 
-step "php: test-dist: 2 passed, 0 failed (stubs match the extension, greeter client against Rust)"
+step "php: PHPUnit on scripts/test-dist/InstalledTest.php, extension from the tarball"
+cp "$ROOT/scripts/test-dist/InstalledTest.php" "$dir/app/"
+(cd "$dir/app" && env PATH="$nocargo" HMS_GREETER="unix://$sock" HMS_VERSION="$VERSION" \
+  timeout 120 php -d extension="$dir/ext/hms_ffi.so" "${PHPUNIT:-/usr/bin/phpunit}" InstalledTest.php)

@@ -17,14 +17,15 @@ copy_example ruby "$dir/app"
 greeter_server "$sock"
 passed=0
 
-# run_greeter GEM_HOME PATH KIND: which gem `require "hms_ffi"` loads, then the greeter client.
+# run_greeter GEM_HOME PATH KIND: minitest on scripts/test-dist/test_installed_rb.rb (the gem is
+# the one in GEM_HOME; a call, a stream and typed errors against the Rust server), then the
+# greeter client. minitest itself comes from Ruby's default gems.
+defaults="$(ruby -e 'print Gem.default_path.join(":")')"
+cp "$ROOT/scripts/test-dist/test_installed_rb.rb" "$dir/app/"
 run_greeter() {
   local home="$1" path="$2" kind="$3" out
-  (cd "$dir/app" && env GEM_HOME="$home" GEM_PATH="$home" PATH="$path" timeout 60 ruby -e '
-    require "hms_ffi"
-    native = $LOADED_FEATURES.grep(/hms_ffi\.so\z/)
-    puts "loaded #{Gem.loaded_specs.fetch("hms_ffi").full_name}: #{native.join(" ")}"
-    abort "not the fresh GEM_HOME" unless native.size == 1 && native[0].start_with?(ENV["GEM_HOME"])')
+  (cd "$dir/app" && env GEM_HOME="$home" GEM_PATH="$home:$defaults" PATH="$path" HMS_GREETER="unix://$sock" \
+    timeout 120 ruby test_installed_rb.rb)
   out="$(cd "$dir/app" && env GEM_HOME="$home" GEM_PATH="$home" PATH="$path" \
     timeout 60 ruby examples/ruby/greeter.rb call "unix://$sock" Ada)"
   echo "$out"
