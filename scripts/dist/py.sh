@@ -3,13 +3,14 @@
 # symbols allow (maturin's auditwheel check), and an sdist that builds from source with cargo.
 #   target/dist/py/hms_ffi-VERSION-cp310-abi3-manylinux_*.whl, hms_ffi-VERSION.tar.gz
 source "$(dirname "$0")/common.sh"
-PY_VENV="${PY_VENV:-$ROOT/target/py-venv}"
-[ -x "$PY_VENV/bin/python" ] || python3 -m venv "$PY_VENV"
-"$PY_VENV/bin/pip" install -q "maturin>=1.16,<2"
+# A venv of its own for maturin (the checkout's target/py-venv is make's, with its test tools).
+tools="$ROOT/target/dist-tools-venv"
+[ -x "$tools/bin/python" ] || python3 -m venv "$tools"
+"$tools/bin/pip" install -q "maturin>=1.16,<2"
 out="$DIST/py"
 rm -rf "$out" && mkdir -p "$out"
 step "wheel (release, abi3, manylinux checked by maturin)"
-"$PY_VENV/bin/maturin" build --release --auditwheel check -m "$ROOT/py/Cargo.toml" --out "$out"
+"$tools/bin/maturin" build --release --auditwheel check -m "$ROOT/py/Cargo.toml" --out "$out"
 step "sdist"
-"$PY_VENV/bin/maturin" sdist -m "$ROOT/py/Cargo.toml" --out "$out"
+"$tools/bin/maturin" sdist -m "$ROOT/py/Cargo.toml" --out "$out"
 ls -l "$out"
