@@ -46,10 +46,14 @@ test-capi:
 		-Wl,-rpath,$(CURDIR)/target/debug -o target/capi/smoke
 	target/capi/smoke
 
-## Go: the module links the C ABI built in release (target/release/libhms_ffi.so, rpath'd).
+## Go: the module links the C ABI statically, built in release and put where the module's cgo
+## flags look (go/lib/linux_amd64/libhms_ffi.a, a hard link to cargo's output; not committed).
 GO ?= go
+GO_LIB_DIR = go/lib/$(shell $(GO) env GOOS)_$(shell $(GO) env GOARCH)
 go-lib:
 	$(CARGO) build --release -p hms-ffi-capi
+	@mkdir -p $(GO_LIB_DIR)
+	ln -f target/release/libhms_ffi.a $(GO_LIB_DIR)/libhms_ffi.a
 
 test-go: go-lib
 	cd go && $(GO) vet ./... && $(GO) test -race -count=1 ./...
@@ -96,7 +100,7 @@ test-interop: py-install go-lib node-install
 	  && $(GO) run ./dumpdesc ../../../target/go/grpc_testing.binpb
 	$(PY_VENV)/bin/python -m pytest tests/interop -q
 
-lint: fmt-check clippy features-check layers-check vectors-check
+lint: fmt-check clippy features-check layers-check vectors-check versions-check lint-workflows
 
 ## vectors-check: the streaming conformance vectors are what their script writes.
 vectors-check:

@@ -1,11 +1,12 @@
 // Package hmsffi is the Go package of hms-ffi: call functions written in any language through
 // one Protocol Buffers interface, in one process (inproc://) or across processes (unix://).
 //
-// It wraps the hms-ffi C ABI (../capi) with cgo. Build the native library first:
-//
-//	make go-lib        # or: cargo build --release -p hms-ffi-capi
-//
-// The package links target/release/libhms_ffi.so with an rpath, so no LD_LIBRARY_PATH is needed.
+// It wraps the hms-ffi C ABI with cgo and links it statically: the module carries the C header
+// (include/hms_ffi.h) and a prebuilt static library per platform (lib/GOOS_GOARCH/libhms_ffi.a,
+// named by cgo_GOOS_GOARCH.go), so `go get github.com/hms-ffi/hms-ffi/go` needs a C compiler
+// (cgo) but no Rust toolchain, and a program needs no shared library at run time. In a checkout
+// of the repository, `make go-lib` builds the library (cargo build --release -p hms-ffi-capi)
+// and puts it in lib/linux_amd64/.
 //
 //	schema, _ := hmsffi.LoadSchema("greeter.proto")
 //	srv, _ := hmsffi.NewServer(schema)
@@ -19,8 +20,7 @@
 package hmsffi
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../capi/include
-#cgo LDFLAGS: -L${SRCDIR}/../target/release -lhms_ffi -Wl,-rpath,${SRCDIR}/../target/release -lpthread -ldl -lm
+#cgo CFLAGS: -I${SRCDIR}/include
 #include <stdlib.h>
 #include "hms_ffi.h"
 
@@ -32,8 +32,8 @@ static int32_t go_server_handle(HmsServer *s, const char *m, HmsFormat f, uintpt
 	return hms_server_handle_blocking(s, m, f, (HmsHandlerFn)hmsGoHandler, (void *)h, e);
 }
 
-static int32_t go_server_handle_stream(HmsServer *s, const char *m, uintptr_t h, HmsError **e) {
-	return hms_server_handle_stream(s, m, HMS_FORMAT_VALUE, (HmsStreamHandlerFn)hmsGoStreamHandler, (void *)h, e);
+static int32_t go_server_handle_stream(HmsServer *s, const char *m, HmsFormat f, uintptr_t h, HmsError **e) {
+	return hms_server_handle_stream(s, m, f, (HmsStreamHandlerFn)hmsGoStreamHandler, (void *)h, e);
 }
 
 static uint64_t go_call_async(HmsClient *c, const char *m, HmsFormat f, const uint8_t *req, size_t n,
@@ -52,8 +52,8 @@ func goServerHandle(s *C.HmsServer, method *C.char, format C.HmsFormat, h cgo.Ha
 	return C.go_server_handle(s, method, format, C.uintptr_t(h), e)
 }
 
-func goServerHandleStream(s *C.HmsServer, method *C.char, h cgo.Handle, e **C.HmsError) C.int32_t {
-	return C.go_server_handle_stream(s, method, C.uintptr_t(h), e)
+func goServerHandleStream(s *C.HmsServer, method *C.char, format C.HmsFormat, h cgo.Handle, e **C.HmsError) C.int32_t {
+	return C.go_server_handle_stream(s, method, format, C.uintptr_t(h), e)
 }
 
 func goCallAsync(c *C.HmsClient, method *C.char, format C.HmsFormat, req []byte, timeoutMs int64, md []*C.char, h cgo.Handle) C.uint64_t {

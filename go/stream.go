@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"context"
+	"encoding/binary"
 	"io"
 	"iter"
 	"runtime"
@@ -20,15 +21,25 @@ import (
 // deadline travels to the server and its cancellation cancels the call. Flow control, deadlines
 // and what a send after the end does are the core's rules (docs/wire.md, "Flow control").
 type ClientStream struct {
-	ptr  *C.HmsClientStream
-	ctx  context.Context
-	stop func() bool
+	ptr    *C.HmsClientStream
+	ctx    context.Context
+	stop   func() bool
+	format C.HmsFormat
+	// Replies received in one batch and not yet returned by Recv, and how the stream ended
+	// after them (nil while more may come; io.EOF, or the call's error).
+	pending [][]byte
+	ended   error
 }
 
 // Stream opens a streaming call of method. Send requests, CloseSend, then Recv replies until
 // io.EOF; or use the Client's ServerStream and ClientStream helpers. A unary method is refused
 // with FailedPrecondition.
 func (c *Client) Stream(ctx context.Context, method string) (*ClientStream, error) {
+	return c.openStream(ctx, method, C.HMS_FORMAT_VALUE)
+}
+
+// openStream opens a streaming call exchanging messages in format (maps as CBOR, or protobuf).
+func (c *Client) openStream(ctx context.Context, method string, format C.HmsFormat) (*ClientStream, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, contextError(ctx)
 	}
@@ -41,10 +52,10 @@ func (c *Client) Stream(ctx context.Context, method string) (*ClientStream, erro
 	}
 	var out *C.HmsClientStream
 	var e *C.HmsError
-	if C.hms_client_open_stream(c.ptr, args.method, C.HMS_FORMAT_VALUE, C.int64_t(args.timeoutMs), args.mdPtr(), C.size_t(len(args.md)/2), &out, &e) != 0 {
+	if C.hms_client_open_stream(c.ptr, args.method, uint32(format), C.int64_t(args.timeoutMs), args.mdPtr(), C.size_t(len(args.md)/2), &out, &e) != 0 {
 		return nil, takeError(e)
 	}
-	s := &ClientStream{ptr: out, ctx: ctx}
+	s := &ClientStream{ptr: out, ctx: ctx, format: format}
 	s.stop = context.AfterFunc(ctx, func() { C.hms_client_stream_cancel(out) })
 	runtime.SetFinalizer(s, (*ClientStream).free)
 	return s, nil
@@ -58,6 +69,11 @@ func (s *ClientStream) Send(req map[string]any) error {
 	if err != nil {
 		return err
 	}
+	return s.sendBody(body)
+}
+
+// sendBody sends one request already in the stream's format.
+func (s *ClientStream) sendBody(body []byte) error {
 	ptr, n := cBytes(body)
 	var e *C.HmsError
 	rc := C.hms_client_stream_send(s.ptr, ptr, n, &e)
@@ -77,34 +93,57 @@ func (s *ClientStream) CloseSend() error {
 
 // Recv returns the next reply, io.EOF once the server ended the call successfully, or the
 // call's error (an *Error; the context's error when it was cancelled or its deadline passed).
+// It takes every reply already here in one call into the library and returns them one by one.
+// Like grpc-go's, Recv must not be called from two goroutines at once.
 func (s *ClientStream) Recv() (map[string]any, error) {
-	var msg C.HmsBytes
-	var end C.bool
-	var e *C.HmsError
-	rc := C.hms_client_stream_recv(s.ptr, &msg, &end, &e)
-	runtime.KeepAlive(s)
-	if rc != 0 {
-		return nil, s.fromContext(takeError(e))
-	}
-	if end {
-		return nil, io.EOF
-	}
-	return takeValue(&msg)
+	return asValue(s.recvBody())
 }
 
-// takeValue decodes and frees a message hms-ffi returned in the value format.
-func takeValue(msg *C.HmsBytes) (map[string]any, error) {
-	defer C.hms_bytes_free(msg)
-	var v map[string]any
-	if err := decodeInto(C.GoBytes(unsafe.Pointer(msg.data), C.int(msg.len)), &v); err != nil {
-		return nil, err
+// recvBody returns the next reply in the stream's format, or how the stream ended.
+func (s *ClientStream) recvBody() ([]byte, error) {
+	if len(s.pending) == 0 && s.ended == nil {
+		s.fill()
 	}
-	return v, nil
+	if len(s.pending) == 0 {
+		return nil, s.ended
+	}
+	body := s.pending[0]
+	s.pending[0] = nil
+	s.pending = s.pending[1:]
+	return body, nil
+}
+
+// fill takes the replies that are here (waiting for the first) into pending, and the end.
+func (s *ClientStream) fill() {
+	var batch C.HmsBytes
+	var end C.bool
+	var e *C.HmsError
+	rc := C.hms_client_stream_recv_batch(s.ptr, 0, &batch, &end, &e)
+	runtime.KeepAlive(s)
+	buf := C.GoBytes(unsafe.Pointer(batch.data), C.int(batch.len))
+	C.hms_bytes_free(&batch)
+	s.pending = s.pending[:0]
+	for len(buf) >= 4 {
+		n := int(binary.LittleEndian.Uint32(buf))
+		s.pending = append(s.pending, buf[4:4+n:4+n])
+		buf = buf[4+n:]
+	}
+	switch {
+	case rc != 0:
+		s.ended = s.fromContext(takeError(e))
+	case bool(end):
+		s.ended = io.EOF
+	}
 }
 
 // CloseAndRecv half-closes and returns the one reply of a client-streaming call, read to the
 // end: Internal when the server ended the call without a reply or sent more than one.
 func (s *ClientStream) CloseAndRecv() (map[string]any, error) {
+	return asValue(s.closeAndRecvBody())
+}
+
+// closeAndRecvBody half-closes and returns the one reply in the stream's format.
+func (s *ClientStream) closeAndRecvBody() ([]byte, error) {
 	s.CloseSend()
 	var msg C.HmsBytes
 	var e *C.HmsError
@@ -113,21 +152,27 @@ func (s *ClientStream) CloseAndRecv() (map[string]any, error) {
 	if rc != 0 {
 		return nil, s.fromContext(takeError(e))
 	}
-	return takeValue(&msg)
+	return takeBytes(&msg), nil
 }
 
 // All yields the replies until the end; an error ends it (yielded once, never io.EOF).
 // Stopping the loop early cancels the call.
 func (s *ClientStream) All() iter.Seq2[map[string]any, error] {
-	return func(yield func(map[string]any, error) bool) {
+	return replies(s.Recv, s.Cancel)
+}
+
+// replies yields what recv returns until io.EOF or an error (yielded once); a loop that stops
+// early cancels the call.
+func replies[T any](recv func() (T, error), cancel func()) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
 		for {
-			reply, err := s.Recv()
+			reply, err := recv()
 			if err == io.EOF {
 				return
 			}
 			if !yield(reply, err) || err != nil {
 				if err == nil {
-					s.Cancel()
+					cancel()
 				}
 				return
 			}

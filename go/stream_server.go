@@ -11,6 +11,7 @@ import (
 	"io"
 	"iter"
 	"runtime/cgo"
+	"unsafe"
 )
 
 // ServerStream is the server side of a streaming call: Recv requests and Send replies, from
@@ -26,6 +27,11 @@ func (s *ServerStream) Context() context.Context { return s.ctx }
 // Recv returns the next request, io.EOF once the client has half-closed, or Canceled once
 // the caller has gone or the deadline passed.
 func (s *ServerStream) Recv() (map[string]any, error) {
+	return asValue(s.recvBody())
+}
+
+// recvBody returns the next request in the stream's format.
+func (s *ServerStream) recvBody() ([]byte, error) {
 	var msg C.HmsBytes
 	var end C.bool
 	var e *C.HmsError
@@ -35,7 +41,7 @@ func (s *ServerStream) Recv() (map[string]any, error) {
 	if end {
 		return nil, io.EOF
 	}
-	return takeValue(&msg)
+	return takeBytes(&msg), nil
 }
 
 // All yields the requests until the client half-closes; an error ends it (yielded once).
@@ -58,6 +64,11 @@ func (s *ServerStream) Send(reply map[string]any) error {
 	if err != nil {
 		return err
 	}
+	return s.sendBody(body)
+}
+
+// sendBody sends one reply already in the stream's format.
+func (s *ServerStream) sendBody(body []byte) error {
 	ptr, n := cBytes(body)
 	var e *C.HmsError
 	if C.hms_server_stream_send(s.ptr, ptr, n, &e) != 0 {
@@ -68,12 +79,35 @@ func (s *ServerStream) Send(reply map[string]any) error {
 
 // first reads the one request of a server-streaming call (InvalidArgument when none came).
 func (s *ServerStream) first() (map[string]any, error) {
+	return asValue(s.firstBody())
+}
+
+// firstBody is first in the stream's format.
+func (s *ServerStream) firstBody() ([]byte, error) {
 	var msg C.HmsBytes
 	var e *C.HmsError
 	if C.hms_server_stream_recv_first(s.ptr, &msg, &e) != 0 {
 		return nil, takeError(e)
 	}
-	return takeValue(&msg)
+	return takeBytes(&msg), nil
+}
+
+// asValue decodes a message in the value format.
+func asValue(body []byte, err error) (map[string]any, error) {
+	if err != nil {
+		return nil, err
+	}
+	var v map[string]any
+	if err := decodeInto(body, &v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// takeBytes copies and frees a message hms-ffi returned.
+func takeBytes(msg *C.HmsBytes) []byte {
+	defer C.hms_bytes_free(msg)
+	return C.GoBytes(unsafe.Pointer(msg.data), C.int(msg.len))
 }
 
 // streamRoute is a streaming handler as the C ABI calls it.
@@ -97,8 +131,13 @@ func (r *streamRoute) serve(call *C.HmsCall, stream *C.HmsServerStream) {
 }
 
 func (s *Server) registerStream(method string, fn func(stream *ServerStream) error) error {
+	return s.registerStreamAs(method, C.HMS_FORMAT_VALUE, fn)
+}
+
+// registerStreamAs registers a streaming handler exchanging messages in format.
+func (s *Server) registerStreamAs(method string, format C.HmsFormat, fn func(stream *ServerStream) error) error {
 	return s.registerWith(method, &streamRoute{fn: fn}, func(cm *C.char, h cgo.Handle, e **C.HmsError) C.int32_t {
-		return goServerHandleStream(s.ptr, cm, h, e)
+		return goServerHandleStream(s.ptr, cm, format, h, e)
 	})
 }
 

@@ -1,4 +1,5 @@
-# Kotlin and Swift through UniFFI (uniffi/ -> kotlin/, swift/). See docs/uniffi.md.
+# Kotlin and Swift through UniFFI (uniffi/ -> kotlin/, swift/). See docs/uniffi.md. The jar a user
+# installs (release native library inside, Maven profile `dist`): scripts/dist/kotlin.sh.
 MVN ?= mvn
 KOTLIN_BENCH_ARGS ?=
 

@@ -1,5 +1,6 @@
 # PHP extension hms_ffi (php/, ext-php-rs): built with cargo, copied to target/php/hms_ffi.so and
 # loaded with `php -d extension=$(CURDIR)/target/php/hms_ffi.so`; PHPUnit tests under php/tests.
+# The package a user installs (a release .so, ini snippet and stubs in a tarball): scripts/dist/php.sh.
 PHP        ?= php
 PHPUNIT    ?= /usr/bin/phpunit
 PHP_EXT    := target/php/hms_ffi.so

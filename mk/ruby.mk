@@ -1,10 +1,12 @@
 # Ruby: the hms_ffi gem (magnus). ruby/stage_gem.rb lays out a self-contained gem source (Ruby
 # files + the binding crate and hms-ffi-core), `gem build` packs it, `gem install --local` installs
-# it into target/ruby/gems; the gem's extconf builds the crate with cargo (debug), sharing this
-# checkout's target/ so dependencies are compiled once.
+# it into target/ruby/gems; the gem's extconf builds the crate with cargo, here in debug unless
+# HMS_FFI_PROFILE=release is set (a user's `gem install` builds release), sharing this checkout's
+# target/ so dependencies are compiled once. The packages a user installs: scripts/dist/ruby.sh.
 RUBY          ?= ruby
 GEM           ?= gem
 RUBY_GEM_HOME  = $(CURDIR)/target/ruby/gems
+HMS_FFI_PROFILE ?= debug
 RUBY_ENV       = GEM_HOME=$(RUBY_GEM_HOME) GEM_PATH=$(RUBY_GEM_HOME):$$($(RUBY) -e 'print Gem.default_path.join(":")')
 
 .PHONY: ruby-install test-ruby bench-ruby
@@ -13,7 +15,7 @@ RUBY_ENV       = GEM_HOME=$(RUBY_GEM_HOME) GEM_PATH=$(RUBY_GEM_HOME):$$($(RUBY) 
 ruby-install:
 	$(RUBY) ruby/stage_gem.rb target/ruby/gem-src
 	cd target/ruby/gem-src && $(GEM) build hms_ffi.gemspec --output ../hms_ffi.gem
-	CARGO_TARGET_DIR=$(CURDIR)/target \
+	CARGO_TARGET_DIR=$(CURDIR)/target HMS_FFI_PROFILE=$(HMS_FFI_PROFILE) \
 		$(GEM) install --local --no-document --install-dir $(RUBY_GEM_HOME) target/ruby/hms_ffi.gem
 
 ## test-ruby: the minitest suite against the installed gem (conformance, types, errors, threads).

@@ -1,37 +1,54 @@
 # frozen_string_literal: true
 
-# Lays out a self-contained gem source tree in DIR (default target/ruby/gem-src): the gemspec,
-# lib/ and ext/ of ruby/, plus the Rust sources the extension is built from — the binding crate
-# and hms-ffi-core under crates/ with the feature-unifying workspace-hack beside them (their
-# manifests point at `../workspace-hack`), a Cargo workspace of the three and the checkout's Cargo.lock —
-# so `gem install` of the gem built there needs no checkout, only cargo and crates.io.
+# Lays out a self-contained gem source tree in DIR (default target/ruby/gem-src), which
+# `gem build hms_ffi.gemspec` run there packs. Two kinds:
 #
 #   ruby ruby/stage_gem.rb [DIR]
+#     the source gem: the gemspec, lib/ and ext/ of ruby/, plus the Rust sources the extension is
+#     built from — the binding crate and hms-ffi-core under crates/ with the feature-unifying
+#     workspace-hack beside them (their manifests point at `../workspace-hack`), a Cargo
+#     workspace of the three and the checkout's Cargo.lock — so `gem install` needs no checkout,
+#     only cargo and crates.io.
+#
+#   ruby ruby/stage_gem.rb --native LIB [DIR]
+#     the precompiled platform gem: the gemspec and lib/, with LIB (a release build of
+#     hms-ffi-ruby, e.g. target/release/libhms_ffi_rb.so) as lib/hms_ffi/<ruby minor>/hms_ffi.so,
+#     the rake-compiler/rb-sys layout lib/hms_ffi.rb loads first. No ext/, no crates: the
+#     gemspec sees the prebuilt library and makes a platform gem without extensions.
+#
+# Both carry the LICENSE.
 require "fileutils"
+require "rbconfig"
 
 root = File.expand_path("..", __dir__)
-out = File.expand_path(ARGV[0] || File.join(root, "target", "ruby", "gem-src"))
-FileUtils.rm_rf(out)
-FileUtils.mkdir_p(File.join(out, "crates"))
-%w[hms_ffi.gemspec lib ext].each { |f| FileUtils.cp_r(File.join(root, "ruby", f), out) }
-FileUtils.rm_f(Dir[File.join(out, "ext", "**", "{Makefile,*.so}")])
-{ "ruby" => "hms-ffi-ruby", "core" => "hms-ffi-core" }.each do |dir, name|
-  FileUtils.mkdir_p(File.join(out, "crates", name))
-  FileUtils.cp_r(File.join(root, dir, "src"), File.join(out, "crates", name))
-  manifest = File.read(File.join(root, dir, "Cargo.toml"))
-  # Examples live outside the crate in the checkout; the gem builds only the library.
-  manifest = manifest.sub(/\n\[\[example\]\].*\z/m, "\n")
-  File.write(File.join(out, "crates", name, "Cargo.toml"), manifest)
+native = nil
+if ARGV.first == "--native"
+  ARGV.shift
+  native = File.expand_path(ARGV.shift || abort("stage_gem: --native needs the built library"))
+  abort "stage_gem: no library at #{native}" unless File.file?(native)
 end
-# The hack crate keeps the gem's dependencies on the checkout's feature sets, so a build sharing
-# the checkout's target/ reuses what the other crates compiled.
-FileUtils.cp_r(File.join(root, "workspace-hack"), File.join(out, "crates", "workspace-hack"))
-workspace = File.read(File.join(root, "Cargo.toml"))
-workspace = workspace.sub(/^members = .*$/, 'members = ["crates/hms-ffi-core", "crates/hms-ffi-ruby", "crates/workspace-hack"]')
-                     .sub(/^default-members = .*$/, "")
-                     .gsub(/^#.*\n/, "")
-                     .sub(/path = "core"/, 'path = "crates/hms-ffi-core"')
-                     .sub(/\n\[profile\.bench\].*\z/m, "\n")
-File.write(File.join(out, "Cargo.toml"), workspace)
-FileUtils.cp(File.join(root, "Cargo.lock"), out)
+out = File.expand_path(ARGV[0] || File.join(root, "target", "ruby", native ? "gem-native" : "gem-src"))
+FileUtils.rm_rf(out)
+FileUtils.mkdir_p(out)
+%w[hms_ffi.gemspec lib].each { |f| FileUtils.cp_r(File.join(root, "ruby", f), out) }
+FileUtils.cp(File.join(root, "LICENSE"), out)
+# Whatever a local build left in lib/ is not part of either gem.
+FileUtils.rm_f(Dir[File.join(out, "lib", "**", "*.{so,bundle}")])
+
+if native
+  # One Ruby minor's ABI: the library is loadable by the Ruby it was compiled against (rb-sys
+  # generates its bindings from that Ruby's headers), hence the per-minor directory.
+  minor = RUBY_VERSION[/\A\d+\.\d+/]
+  dest = File.join(out, "lib", "hms_ffi", minor, "hms_ffi.#{RbConfig::CONFIG["DLEXT"]}")
+  FileUtils.mkdir_p(File.dirname(dest))
+  FileUtils.cp(native, dest)
+else
+  FileUtils.cp_r(File.join(root, "ruby", "ext"), out)
+  FileUtils.rm_f(Dir[File.join(out, "ext", "**", "{Makefile,*.so}")])
+  # The Rust sources: the binding crate, hms-ffi-core and the workspace-hack under crates/, a
+  # workspace of the three and the checkout's Cargo.lock (one script lays this out for every
+  # package that builds from source).
+  system("python3", File.join(root, "scripts", "dist", "stage_crates.py"), out, "ruby", out: File::NULL) ||
+    abort("stage_gem: scripts/dist/stage_crates.py failed")
+end
 puts out

@@ -22,8 +22,13 @@ import (
 const streamN = 100_000
 
 const streamSchema = `syntax = "proto3"; package bench.v1;
+import "google/protobuf/wrappers.proto";
 message Blob { bytes data = 1; int64 n = 2; }
-service Stream { rpc Many(Blob) returns (stream Blob); }`
+service Stream {
+  rpc Many(Blob) returns (stream Blob);
+  // What grpc-go's row streams: BytesValue both ways, streamN replies.
+  rpc ManyProto(google.protobuf.BytesValue) returns (stream google.protobuf.BytesValue);
+}`
 
 // perStream runs one stream per op (stream reads every message and returns how many) and
 // reports messages per second.
@@ -70,6 +75,38 @@ func BenchmarkStreamHmsFfiUnix(b *testing.B) {
 				return n, err
 			}
 			if len(reply["data"].([]byte)) != len(payload) {
+				b.Fatal("payload mismatch")
+			}
+			n++
+		}
+		return n, nil
+	})
+}
+
+// The same stream with generated types (hmsffi.HandleServerStreamProto and
+// ServerStreamProto): protobuf bytes across the C ABI, as grpc-go's row does.
+func BenchmarkStreamHmsFfiUnixProto(b *testing.B) {
+	c, stop := hmsUnix(b, func(b *testing.B, uri string) func() {
+		return hmsListen(b, uri, "stream.proto", streamSchema, func(srv *hmsffi.Server) error {
+			return hmsffi.HandleServerStreamProto(srv, "bench.v1.Stream/ManyProto", func(ctx context.Context, req *wrapperspb.BytesValue, send func(*wrapperspb.BytesValue) error) error {
+				for range streamN {
+					if err := send(req); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		})
+	})
+	defer stop()
+	req := wrapperspb.Bytes(payload)
+	perStream(b, func() (int, error) {
+		n := 0
+		for reply, err := range hmsffi.ServerStreamProto[*wrapperspb.BytesValue, *wrapperspb.BytesValue](context.Background(), c, "bench.v1.Stream/ManyProto", req) {
+			if err != nil {
+				return n, err
+			}
+			if len(reply.GetValue()) != len(payload) {
 				b.Fatal("payload mismatch")
 			}
 			n++

@@ -414,6 +414,19 @@ int32_t hms_client_stream_recv(const struct HmsClientStream *stream,
                                bool *end,
                                struct HmsError **err);
 
+// Receives every response that is already here, waiting for the first: at most `max` (0 means
+// 256) in one call, so a fast stream costs one call per batch rather than per message.
+// `*batch` gets them one after the other, each as a 4-byte little-endian length and the
+// message in the stream's format (free it with `hms_bytes_free`; empty when none came before
+// the end). `*end` is true once the server ended the call successfully after those messages.
+// On an error (the server's, `DEADLINE_EXCEEDED`, `CANCELLED`…) it returns the code with `*err`
+// set, and `*batch` still holds the messages that came before it, to be read first.
+int32_t hms_client_stream_recv_batch(const struct HmsClientStream *stream,
+                                     size_t max,
+                                     struct HmsBytes *batch,
+                                     bool *end,
+                                     struct HmsError **err);
+
 // The one reply of a client-streaming call, read to the end (free it with `hms_bytes_free`):
 // `INTERNAL` when the server ended the call without a reply or sent more than one.
 int32_t hms_client_stream_recv_only(const struct HmsClientStream *stream,

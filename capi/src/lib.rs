@@ -113,10 +113,23 @@ pub(crate) fn message_out(
     bytes: &[u8],
     decode: impl FnOnce(&[u8]) -> ocore::Result<ocore::Value>,
 ) -> ocore::Result<HmsBytes> {
-    Ok(HmsBytes::from_vec(match format {
-        HmsFormat::Proto => bytes.to_vec(),
-        HmsFormat::Value => value_to_bytes(&decode(bytes)?)?,
-    }))
+    let mut out = Vec::new();
+    message_into(&mut out, format, bytes, decode)?;
+    Ok(HmsBytes::from_vec(out))
+}
+
+/// [`message_out`] appending to `out`.
+pub(crate) fn message_into(
+    out: &mut Vec<u8>,
+    format: HmsFormat,
+    bytes: &[u8],
+    decode: impl FnOnce(&[u8]) -> ocore::Result<ocore::Value>,
+) -> ocore::Result<()> {
+    match format {
+        HmsFormat::Proto => out.extend_from_slice(bytes),
+        HmsFormat::Value => out.extend_from_slice(&value_to_bytes(&decode(bytes)?)?),
+    }
+    Ok(())
 }
 
 /// Fills a stream read's out-parameters: `*message` (through `out`) and `*end` false, or

@@ -12,7 +12,9 @@ use crate::async_call::metadata_json;
 use crate::client::{metadata, options, HmsClient};
 use crate::error::{guard, obj, text, HmsError};
 use crate::ocore::{Code, Error, StreamCall};
-use crate::{fill_next, fill_one, message_out, slice, value_from_bytes, HmsBytes, HmsFormat};
+use crate::{
+    fill_next, fill_one, message_into, message_out, slice, value_from_bytes, HmsBytes, HmsFormat,
+};
 
 /// A streaming call on the client; free it with [`hms_client_stream_free`].
 #[derive(Debug)]
@@ -104,6 +106,61 @@ pub unsafe extern "C" fn hms_client_stream_recv(
             || s.call.recv_bytes_blocking(),
             |b| s.to_caller(b),
         )
+    })
+}
+
+/// Receives every response that is already here, waiting for the first: at most `max` (0 means
+/// 256) in one call, so a fast stream costs one call per batch rather than per message.
+/// `*batch` gets them one after the other, each as a 4-byte little-endian length and the
+/// message in the stream's format (free it with `hms_bytes_free`; empty when none came before
+/// the end). `*end` is true once the server ended the call successfully after those messages.
+/// On an error (the server's, `DEADLINE_EXCEEDED`, `CANCELLED`…) it returns the code with `*err`
+/// set, and `*batch` still holds the messages that came before it, to be read first.
+#[no_mangle]
+pub unsafe extern "C" fn hms_client_stream_recv_batch(
+    stream: *const HmsClientStream,
+    max: usize,
+    batch: *mut HmsBytes,
+    end: *mut bool,
+    err: *mut *mut HmsError,
+) -> i32 {
+    let (Some(batch), Some(end)) = (batch.as_mut(), end.as_mut()) else {
+        let null = Error::new(Code::InvalidArgument, "batch or end is NULL");
+        return guard(err, || Err(null));
+    };
+    *batch = HmsBytes::from_vec(Vec::new());
+    *end = false;
+    guard(err, || {
+        let s = obj(stream, "stream")?;
+        let got = s.call.recv_batch_blocking(if max == 0 { 256 } else { max });
+        let mut out = Vec::new();
+        for message in &got.messages {
+            let at = out.len();
+            out.extend_from_slice(&[0; 4]);
+            let decoded = message_into(&mut out, s.format, message, |b| {
+                s.call.decoder().decode_value(b)
+            });
+            if let Err(e) = decoded {
+                // A reply that cannot be handed over ends the stream: the ones after it would
+                // arrive with a gap.
+                out.truncate(at);
+                *batch = HmsBytes::from_vec(out);
+                s.call.cancel();
+                return Err(e);
+            }
+            let len = u32::try_from(out.len() - at - 4)
+                .map_err(|_| Error::new(Code::ResourceExhausted, "a reply of 4 GiB or more"))?;
+            out[at..at + 4].copy_from_slice(&len.to_le_bytes());
+        }
+        *batch = HmsBytes::from_vec(out);
+        match got.end {
+            Some(Err(e)) => Err(e),
+            Some(Ok(())) => {
+                *end = true;
+                Ok(())
+            }
+            None => Ok(()),
+        }
     })
 }
 

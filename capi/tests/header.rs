@@ -1,5 +1,6 @@
-//! `include/hms_ffi.h` is what cbindgen generates from the sources; `UPDATE_HEADER=1`
-//! rewrites it.
+//! `include/hms_ffi.h` is what cbindgen generates from the sources, and the Go module carries
+//! the same file (`go/include/hms_ffi.h`: a module may not reach outside its directory);
+//! `UPDATE_HEADER=1` rewrites both.
 
 #![allow(clippy::unwrap_used)]
 
@@ -16,13 +17,18 @@ fn header_is_current() {
         .generate()
         .expect("cbindgen runs")
         .write(&mut generated);
-    let path = dir.join("include/hms_ffi.h");
-    if std::env::var_os("UPDATE_HEADER").is_some() {
-        std::fs::write(&path, &generated).unwrap();
+    for path in [
+        dir.join("include/hms_ffi.h"),
+        dir.join("../go/include/hms_ffi.h"),
+    ] {
+        if std::env::var_os("UPDATE_HEADER").is_some() {
+            std::fs::write(&path, &generated).unwrap();
+        }
+        let committed = std::fs::read(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "{} is stale: run `UPDATE_HEADER=1 cargo test -p hms-ffi-capi --test header`",
+            path.display()
+        );
     }
-    let committed = std::fs::read(&path).unwrap_or_default();
-    assert!(
-        committed == generated,
-        "capi/include/hms_ffi.h is stale: run `UPDATE_HEADER=1 cargo test -p hms-ffi-capi --test header`"
-    );
 }

@@ -101,13 +101,18 @@ impl std::fmt::Debug for Forwarder {
     }
 }
 
-/// Forwards every message of `rx` through `write`, in order, on a task of its own.
+/// The most messages [`forward`] hands to its writer at once.
+const FORWARD_BATCH: usize = 64;
+
+/// Forwards every message of `rx` through `write`, in order, on a task of its own. `write` gets
+/// the messages that are waiting, up to 64 at a time (at least one), so a writer to a socket
+/// can send a burst with one write instead of one per message.
 pub fn forward<F, Fut>(
     mut rx: tokio::sync::mpsc::UnboundedReceiver<bytes::Bytes>,
     write: F,
 ) -> Forwarder
 where
-    F: Fn(bytes::Bytes) -> Fut + Send + 'static,
+    F: Fn(Vec<bytes::Bytes>) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send,
 {
     let (done, mut finished) = tokio::sync::oneshot::channel::<()>();
@@ -115,18 +120,60 @@ where
         loop {
             tokio::select! {
                 biased;
-                Some(b) = rx.recv() => write(b).await,
+                Some(b) = rx.recv() => {
+                    let batch = gather(b, &mut rx).await;
+                    write(batch).await
+                }
                 _ = &mut finished => break,
             }
         }
         while let Ok(b) = rx.try_recv() {
-            write(b).await;
+            write(take_waiting(b, &mut rx)).await;
         }
     });
     Forwarder {
         done: Some(done),
         task,
     }
+}
+
+/// `first` and the messages that come right behind it. While the batch is small, the task yields
+/// once to let a producer on another thread queue more (what grpc-go's writer does before it
+/// flushes a small batch): a burst then costs one write and no wake-up per message, and a lone
+/// message waits only for the yield.
+async fn gather(
+    first: bytes::Bytes,
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<bytes::Bytes>,
+) -> Vec<bytes::Bytes> {
+    let mut batch = take_waiting(first, rx);
+    if batch.len() < FORWARD_BATCH && batch.iter().map(|b| b.len()).sum::<usize>() < SMALL_BATCH {
+        tokio::task::yield_now().await;
+        while batch.len() < FORWARD_BATCH {
+            match rx.try_recv() {
+                Ok(b) => batch.push(b),
+                Err(_) => break,
+            }
+        }
+    }
+    batch
+}
+
+/// Below this many bytes, [`gather`] yields once for more.
+const SMALL_BATCH: usize = 16 * 1024;
+
+/// `first` and the messages already waiting behind it, up to [`FORWARD_BATCH`].
+fn take_waiting(
+    first: bytes::Bytes,
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<bytes::Bytes>,
+) -> Vec<bytes::Bytes> {
+    let mut batch = vec![first];
+    while batch.len() < FORWARD_BATCH {
+        match rx.try_recv() {
+            Ok(b) => batch.push(b),
+            Err(_) => break,
+        }
+    }
+    batch
 }
 
 impl Forwarder {

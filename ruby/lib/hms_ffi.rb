@@ -14,7 +14,14 @@ module HmsFfi
 end
 
 require_relative "hms_ffi/version"
-require "hms_ffi/hms_ffi" # the native extension (Rust, magnus)
+# The native extension (Rust, magnus): the precompiled platform gem carries one per Ruby minor
+# (lib/hms_ffi/3.1/hms_ffi.so); the source gem builds hms_ffi/hms_ffi.so at install.
+prebuilt = File.join(__dir__, "hms_ffi", RUBY_VERSION[/\A\d+\.\d+/], "hms_ffi")
+if File.file?("#{prebuilt}.#{RbConfig::CONFIG["DLEXT"]}")
+  require prebuilt
+else
+  require "hms_ffi/hms_ffi"
+end
 require_relative "hms_ffi/errors"
 require_relative "hms_ffi/schema"
 require_relative "hms_ffi/server"

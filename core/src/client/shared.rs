@@ -176,6 +176,14 @@ impl StreamCall {
         runtime::block_on(self.recv_bytes()).unwrap_or_else(|e| Some(Err(e)))
     }
 
+    /// [`recv_batch`](StreamCall::recv_batch) parking the calling thread.
+    pub fn recv_batch_blocking(&self, max: usize) -> Batch {
+        runtime::block_on(self.recv_batch(max)).unwrap_or_else(|e| Batch {
+            messages: Vec::new(),
+            end: Some(Err(e)),
+        })
+    }
+
     /// The one reply of a client-streaming call, read to the end. A server that ends the call
     /// without a reply, or sends a second one, broke the method's kind: `Internal`.
     pub async fn recv_only_bytes(&self) -> Result<Bytes> {

@@ -139,15 +139,24 @@ pub(crate) fn content_type(codec: Codec) -> &'static str {
     }
 }
 
-/// The codec of a unary content type (parameters such as `; charset=utf-8` are ignored).
-pub(crate) fn codec_from_content_type(value: &str) -> Option<Codec> {
+/// The codec of a content type, and whether it is a stream's: `application/proto` (unary) or
+/// `application/connect+proto` (streaming), and the same for `json` and `cbor` (parameters such
+/// as `; charset=utf-8` are ignored).
+pub(crate) fn codec_from_content_type(value: &str) -> Option<(Codec, bool)> {
     let mime = value.split(';').next().unwrap_or_default().trim();
-    match mime.to_ascii_lowercase().as_str() {
-        "application/proto" | "application/protobuf" => Some(Codec::Proto),
-        "application/json" => Some(Codec::Json),
-        "application/cbor" => Some(Codec::Cbor),
-        _ => None,
-    }
+    let mime = mime.to_ascii_lowercase();
+    let sub = mime.strip_prefix("application/")?;
+    let (streaming, sub) = match sub.strip_prefix("connect+") {
+        Some(rest) => (true, rest),
+        None => (false, sub),
+    };
+    let codec = match sub {
+        "proto" | "protobuf" => Codec::Proto,
+        "json" => Codec::Json,
+        "cbor" => Codec::Cbor,
+        _ => return None,
+    };
+    Some((codec, streaming))
 }
 
 /// Parses `Connect-Timeout-Ms`: a positive integer of at most 10 digits.
@@ -256,8 +265,13 @@ mod tests {
         assert_eq!(parse_timeout_ms(""), None);
         assert_eq!(
             codec_from_content_type("application/json; charset=utf-8"),
-            Some(Codec::Json)
+            Some((Codec::Json, false))
+        );
+        assert_eq!(
+            codec_from_content_type("Application/Connect+Proto"),
+            Some((Codec::Proto, true))
         );
         assert_eq!(codec_from_content_type("text/plain"), None);
+        assert_eq!(codec_from_content_type("application/connect+xml"), None);
     }
 }

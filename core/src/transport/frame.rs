@@ -147,9 +147,14 @@ pub(crate) fn split_frame(buf: &mut BytesMut, len: usize) -> Bytes {
 /// Writes one frame into a fresh buffer.
 pub fn encode_frame(kind: Kind, flags: u8, stream: u32, body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER_LEN + body.len());
-    push_header(&mut out, kind, flags, stream, body.len());
-    out.extend_from_slice(body);
+    encode_frame_into(&mut out, kind, flags, stream, body);
     out
+}
+
+/// [`encode_frame`] appending to `out` (several frames written with one write).
+pub fn encode_frame_into(out: &mut Vec<u8>, kind: Kind, flags: u8, stream: u32, body: &[u8]) {
+    push_header(out, kind, flags, stream, body.len());
+    out.extend_from_slice(body);
 }
 
 fn push_header(out: &mut Vec<u8>, kind: Kind, flags: u8, stream: u32, len: usize) {

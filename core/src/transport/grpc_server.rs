@@ -4,7 +4,6 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
@@ -13,8 +12,7 @@ use http_body_util::BodyExt;
 use hyper::body::Frame;
 use prost::Message;
 
-use crate::flow::Flow;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_stream::StreamExt;
 use tokio_util::sync::CancellationToken;
@@ -24,6 +22,7 @@ use tonic::server::Grpc;
 use super::frame::HEADER_SLACK;
 use super::grpc_codec::{metadata_from_headers, parse_timeout, to_status, RawCodec};
 use super::put_metadata;
+use super::stream_bridge::{self, Responses};
 use super::Service;
 use crate::call::CallHead;
 use crate::codec::Codec;
@@ -38,52 +37,6 @@ use crate::schema::StreamingKind;
 struct Fallback {
     core: Arc<dyn Service>,
     peer: Peer,
-}
-
-/// The responses of a streaming call, then its outcome as the trailers.
-struct Responses {
-    /// The first message, read before the response headers went out.
-    first: Option<Bytes>,
-    out: mpsc::UnboundedReceiver<Bytes>,
-    status: Option<oneshot::Receiver<Result<()>>>,
-    outcome: Option<Result<()>>,
-    /// HTTP/2's side of the stream's buffers: taking a response gives the handler credit.
-    flow: Flow,
-    /// Cancels the call when HTTP/2 drops the responses (the peer reset the stream): a handler
-    /// waiting for credit would otherwise wait for ever.
-    _cancel: tokio_util::sync::DropGuard,
-}
-
-impl tokio_stream::Stream for Responses {
-    type Item = std::result::Result<Bytes, tonic::Status>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
-        if let Some(b) = self.first.take() {
-            self.flow.after_read(b.len());
-            return Poll::Ready(Some(Ok(b)));
-        }
-        if let Poll::Ready(Some(b)) = self.out.poll_recv(cx) {
-            self.flow.after_read(b.len());
-            return Poll::Ready(Some(Ok(b)));
-        }
-        if let Some(rx) = self.status.as_mut() {
-            match Pin::new(rx).poll(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(r) => {
-                    self.status = None;
-                    self.outcome = Some(r.unwrap_or(Ok(())));
-                }
-            }
-        }
-        // The call has ended: what is left, then the outcome.
-        if let Ok(b) = self.out.try_recv() {
-            return Poll::Ready(Some(Ok(b)));
-        }
-        match self.outcome.take() {
-            Some(Err(e)) => Poll::Ready(Some(Err(to_status(&e)))),
-            _ => Poll::Ready(None),
-        }
-    }
 }
 
 impl Fallback {
@@ -208,73 +161,27 @@ impl Fallback {
         head: CallHead,
         inbound: tonic::Streaming<Bytes>,
         response: Arc<ResponseMetadata>,
-    ) -> std::result::Result<tonic::Response<Responses>, tonic::Status> {
-        let mut responses = self.start_stream(head, inbound, response.clone());
-        match responses.next().await {
+    ) -> std::result::Result<tonic::Response<GrpcResponses>, tonic::Status> {
+        // A request tonic cannot read (undecodable, over its size limit) cancels the call.
+        let inbound = Box::pin(inbound.map(|m| {
+            m.map_err(|s| Error::new(Code::Cancelled, format!("request stream: {}", s.message())))
+        }));
+        match stream_bridge::open(&self.core, &self.peer, head, inbound, response.clone()).await {
             // An error before any message: a trailers-only response, with all the metadata.
-            Some(Err(status)) => return Err(with_metadata(status, &response)),
-            Some(Ok(b)) => responses.first = Some(b),
-            None => {}
+            Err(e) => Err(with_metadata(to_status(&e), &response)),
+            Ok(responses) => Ok(respond_ok(responses.map(grpc_item), &response)),
         }
-        Ok(respond_ok(responses, &response))
     }
+}
 
-    fn start_stream(
-        &self,
-        head: CallHead,
-        mut inbound: tonic::Streaming<Bytes>,
-        response: Arc<ResponseMetadata>,
-    ) -> Responses {
-        let (in_tx, in_rx) = mpsc::unbounded_channel();
-        let (out_tx, out_rx) = mpsc::unbounded_channel();
-        let (status_tx, status_rx) = oneshot::channel();
-        let cancel = self.core.stop().child_token();
-        let reader_cancel = cancel.clone();
-        let dropped = cancel.clone().drop_guard();
-        // HTTP/2 windows between the peers; these bound the buffers between HTTP/2 and the
-        // handler, so a slow side stops HTTP/2 reading (and so its window) instead of queueing.
-        let (h2_side, handler_side) = Flow::pair(crate::flow::STREAM_WINDOW);
-        let requests = h2_side.window.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    m = inbound.message() => match m {
-                        Ok(Some(b)) => {
-                            let len = b.len();
-                            let _ = in_tx.send(b);
-                            if let Some(w) = &requests {
-                                tokio::select! {
-                                    _ = w.acquire(len) => {}
-                                    _ = reader_cancel.cancelled() => break,
-                                }
-                            }
-                        }
-                        Ok(None) => break,
-                        Err(_) => { reader_cancel.cancel(); break; }
-                    },
-                    _ = reader_cancel.cancelled() => break,
-                }
-            }
-        });
-        let core = self.core.clone();
-        let peer = self.peer.clone();
-        let ended = h2_side.clone();
-        tokio::spawn(async move {
-            let r = core
-                .stream(head, &peer, cancel, (in_rx, out_tx), response, handler_side)
-                .await;
-            ended.close();
-            let _ = status_tx.send(r);
-        });
-        Responses {
-            first: None,
-            out: out_rx,
-            status: Some(status_rx),
-            outcome: None,
-            flow: h2_side,
-            _cancel: dropped,
-        }
-    }
+/// A streaming call's responses as tonic sends them: the outcome becomes the status.
+type GrpcResponses = tokio_stream::adapters::Map<
+    Responses,
+    fn(Result<Bytes>) -> std::result::Result<Bytes, tonic::Status>,
+>;
+
+fn grpc_item(item: Result<Bytes>) -> std::result::Result<Bytes, tonic::Status> {
+    item.map_err(|e| to_status(&e))
 }
 
 /// tonic calls the service of one request once; a second call would be a tonic bug.

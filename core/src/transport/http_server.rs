@@ -1,7 +1,8 @@
-//! Server side of `http://host:port`: the Connect protocol's unary calls over HTTP/1.1 or h2c
-//! (`POST /pkg.Service/Method`, `application/proto`, `application/json` or `application/cbor`),
-//! fed to the same dispatcher, interceptors and limits as every transport. Errors are Connect
-//! JSON bodies with the HTTP status of their code.
+//! Server side of `http://host:port`: the Connect protocol over HTTP/1.1 or h2c — unary calls
+//! (`POST /pkg.Service/Method`, `application/proto`, `application/json` or `application/cbor`)
+//! and streams (`application/connect+proto` and its kin, `connect_stream`) — fed to the same
+//! dispatcher, interceptors and limits as every transport. A unary error is a Connect JSON body
+//! with the HTTP status of its code.
 
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use super::connect_codec::{
     codec_from_content_type, content_type, error_body, http_status, metadata_from_headers,
     parse_timeout_ms, PROTOCOL_VERSION, TIMEOUT_MS,
 };
+use super::connect_stream::{self, Body};
 use super::put_metadata;
 use super::Service;
 use crate::call::CallHead;
@@ -36,8 +38,8 @@ struct ConnectService {
 }
 
 /// A Connect error response with a chosen HTTP status.
-fn error_response(status: StatusCode, e: &Error) -> Response<Full<Bytes>> {
-    let mut res = Response::new(Full::new(Bytes::from(error_body(e))));
+fn error_response(status: StatusCode, e: &Error) -> Response<Body> {
+    let mut res = Response::new(Full::new(Bytes::from(error_body(e))).boxed_unsync());
     *res.status_mut() = status;
     res.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -60,12 +62,9 @@ fn status_of(e: &Error) -> StatusCode {
 }
 
 impl ConnectService {
-    async fn handle(self, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    async fn handle(self, req: Request<Incoming>) -> Response<Body> {
         if req.method() != Method::POST {
-            let e = Error::new(
-                Code::Unimplemented,
-                "only POST is served (Connect unary calls)",
-            );
+            let e = Error::new(Code::Unimplemented, "only POST is served (Connect calls)");
             let mut res = error_response(StatusCode::METHOD_NOT_ALLOWED, &e);
             res.headers_mut()
                 .insert(ALLOW, HeaderValue::from_static("POST"));
@@ -73,14 +72,14 @@ impl ConnectService {
         }
         let headers = req.headers();
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-        let Some(codec) = header(CONTENT_TYPE.as_str()).and_then(codec_from_content_type) else {
+        let content = header(CONTENT_TYPE.as_str()).unwrap_or("");
+        let Some((codec, streaming)) = codec_from_content_type(content) else {
             let e = Error::new(
                 Code::Unimplemented,
                 format!(
-                    "content type {:?} is not served: use application/proto, application/json \
-                     or application/cbor (Connect streaming is not served over http://; stream \
-                     over grpc://, unix:// or ws://)",
-                    header(CONTENT_TYPE.as_str()).unwrap_or("")
+                    "content type {content:?} is not served: use application/proto, \
+                     application/json or application/cbor for unary calls, \
+                     application/connect+proto, +json or +cbor for streams"
                 ),
             );
             return error_response(StatusCode::UNSUPPORTED_MEDIA_TYPE, &e);
@@ -123,6 +122,9 @@ impl ConnectService {
             codec,
             ..CallHead::default()
         };
+        if streaming {
+            return connect_stream::serve(&self.core, &self.peer, head, req.into_body()).await;
+        }
         let payload = match read_body(req.into_body(), &self.core.config().limits).await {
             Ok(b) => b,
             Err(e) => {
@@ -140,7 +142,7 @@ impl ConnectService {
             .await;
         let mut res = match result {
             Ok(reply) => {
-                let mut res = Response::new(Full::new(reply));
+                let mut res = Response::new(Full::new(reply).boxed_unsync());
                 res.headers_mut()
                     .insert(CONTENT_TYPE, HeaderValue::from_static(content_type(codec)));
                 res

@@ -184,11 +184,13 @@ impl ClientTransport for InprocClient {
                 let first = Arc::new(std::sync::atomic::AtomicBool::new(true));
                 let (got, headers, to_caller) = (received.clone(), served.clone(), res_tx.clone());
                 let seen = first.clone();
-                let forwarder = crate::flow::forward(out_rx, move |b| {
+                let forwarder = crate::flow::forward(out_rx, move |batch| {
                     if seen.swap(false, std::sync::atomic::Ordering::AcqRel) {
                         got.received(Some(headers.take_headers()), None);
                     }
-                    let _ = to_caller.send(Ok(b));
+                    for b in batch {
+                        let _ = to_caller.send(Ok(b));
+                    }
                     std::future::ready(())
                 });
                 let result = run.await;

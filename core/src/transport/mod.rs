@@ -9,6 +9,7 @@
 //!   ride in the URI's query: `grpcs://host:port?ca=ca.pem&cert=me.pem&key=me.key`.
 
 mod connect_codec;
+mod connect_stream;
 pub mod frame;
 mod frame_body;
 mod grpc_client;
@@ -19,6 +20,7 @@ mod http_server;
 mod inproc;
 mod keepalive;
 mod listen;
+mod stream_bridge;
 mod tcp;
 mod tls;
 mod tls_config;

@@ -346,10 +346,16 @@ impl Connection {
             // Responses are written by a task of their own: a handler waiting for credit (flow
             // control) blocks its own task, and the credit comes as these writes are read.
             let out = writer.clone();
-            let written = crate::flow::forward(out_rx, move |b| {
+            let written = crate::flow::forward(out_rx, move |batch| {
                 let out = out.clone();
                 async move {
-                    let _ = write_frame(&out, &frame::encode_frame(Kind::Message, 0, id, &b)).await;
+                    // A burst of responses goes out in one write.
+                    let size = batch.iter().map(|b| b.len() + frame::HEADER_LEN).sum();
+                    let mut frames = Vec::with_capacity(size);
+                    for b in &batch {
+                        frame::encode_frame_into(&mut frames, Kind::Message, 0, id, b);
+                    }
+                    let _ = write_frame(&out, &frames).await;
                 }
             });
             let result = run.await;

@@ -1,0 +1,7 @@
+package hmsffi
+
+// The prebuilt static library of hms-ffi's C ABI for linux/amd64; the release
+// workflow builds it (.github/workflows/release.yml), `make go-lib` in a checkout.
+
+// #cgo LDFLAGS: ${SRCDIR}/lib/linux_amd64/libhms_ffi.a -lpthread -ldl -lm
+import "C"
