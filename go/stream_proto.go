@@ -54,12 +54,12 @@ func (p *ProtoStream[Req, Resp]) Trailer() MD { return p.s.Trailer() }
 
 // Recv returns the next reply, io.EOF at the end, or the call's error.
 func (p *ProtoStream[Req, Resp]) Recv() (Resp, error) {
-	return unmarshalAs[Resp](p.s.recvBody())
+	return unmarshalAs[Resp](Internal, "reply")(p.s.recvBody())
 }
 
 // CloseAndRecv half-closes and returns the one reply of a client-streaming call.
 func (p *ProtoStream[Req, Resp]) CloseAndRecv() (Resp, error) {
-	return unmarshalAs[Resp](p.s.closeAndRecvBody())
+	return unmarshalAs[Resp](Internal, "reply")(p.s.closeAndRecvBody())
 }
 
 // All yields the replies until the end; an error ends it (yielded once). Stopping early
@@ -96,7 +96,7 @@ func (p *ProtoServerStream[Req, Resp]) Context() context.Context { return p.s.ct
 
 // Recv returns the next request, io.EOF once the client has half-closed.
 func (p *ProtoServerStream[Req, Resp]) Recv() (Req, error) {
-	return unmarshalAs[Req](p.s.recvBody())
+	return unmarshalAs[Req](InvalidArgument, "request")(p.s.recvBody())
 }
 
 // Send sends one reply (flow control as ServerStream.Send).
@@ -122,7 +122,7 @@ func HandleStreamProto[Req, Resp proto.Message](s *Server, method string, h func
 // the one request and sends its replies with send.
 func HandleServerStreamProto[Req, Resp proto.Message](s *Server, method string, h func(ctx context.Context, req Req, send func(Resp) error) error) error {
 	return s.registerStreamAs(method, C.HMS_FORMAT_PROTO, func(stream *ServerStream) error {
-		req, err := unmarshalAs[Req](stream.firstBody())
+		req, err := unmarshalAs[Req](InvalidArgument, "request")(stream.firstBody())
 		if err != nil {
 			return err
 		}
@@ -139,15 +139,18 @@ func marshalMessage(m proto.Message, code Code, what string) ([]byte, error) {
 	return body, nil
 }
 
-// unmarshalAs makes a new T from protobuf bytes (or passes err on).
-func unmarshalAs[T proto.Message](body []byte, err error) (T, error) {
-	var zero T
-	if err != nil {
-		return zero, err
+// unmarshalAs makes a new T from protobuf bytes (or passes err on). Bytes that do not decode
+// are code: InvalidArgument for a request (as HandleProto says), Internal for a reply.
+func unmarshalAs[T proto.Message](code Code, what string) func([]byte, error) (T, error) {
+	return func(body []byte, err error) (T, error) {
+		var zero T
+		if err != nil {
+			return zero, err
+		}
+		m := zero.ProtoReflect().New().Interface().(T)
+		if err := proto.Unmarshal(body, m); err != nil {
+			return zero, NewError(code, "undecodable "+what+": "+err.Error())
+		}
+		return m, nil
 	}
-	m := zero.ProtoReflect().New().Interface().(T)
-	if err := proto.Unmarshal(body, m); err != nil {
-		return zero, NewError(Internal, "undecodable message: "+err.Error())
-	}
-	return m, nil
 }

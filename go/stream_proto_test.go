@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"testing"
 
 	hmsffi "github.com/hms-ffi/hms-ffi/go"
@@ -17,6 +18,7 @@ service Typed {
   rpc Count(google.protobuf.Int64Value) returns (stream google.protobuf.StringValue);
   rpc Sum(stream google.protobuf.Int64Value) returns (google.protobuf.Int64Value);
   rpc Upper(stream google.protobuf.StringValue) returns (stream google.protobuf.StringValue);
+  rpc Forever(google.protobuf.Int64Value) returns (stream google.protobuf.StringValue);
 }`
 
 type (
@@ -74,6 +76,14 @@ func typedServerOf(t *testing.T) (*hmsffi.Server, map[string]*hmsffi.Client) {
 				return err
 			}
 			if err := s.Send(wrapperspb.String("<" + req.GetValue() + ">")); err != nil {
+				return err
+			}
+		}
+	}))
+	// Sends until the caller goes: its window fills, so only a cancellation ends it.
+	must(t, hmsffi.HandleServerStreamProto(srv, "typed.v1.Typed/Forever", func(ctx context.Context, req i64, send func(str) error) error {
+		for {
+			if err := send(wrapperspb.String("more")); err != nil {
 				return err
 			}
 		}
@@ -153,11 +163,14 @@ func TestProtoStreams(t *testing.T) {
 
 // Breaking out of a typed stream cancels the call: the server's handler sees it and ends.
 func TestProtoStreamBreakCancels(t *testing.T) {
+	// No collection during the test: a dropped stream's finalizer also cancels its call, which
+	// would let the test pass without the break doing it.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	srv, clients := typedServerOf(t)
 	ctx, cancel := bounded()
 	defer cancel()
 	n := 0
-	for _, err := range hmsffi.ServerStreamProto[i64, str](ctx, clients["unix"], "typed.v1.Typed/Count", wrapperspb.Int64(12)) {
+	for _, err := range hmsffi.ServerStreamProto[i64, str](ctx, clients["unix"], "typed.v1.Typed/Forever", wrapperspb.Int64(0)) {
 		must(t, err)
 		if n++; n == 3 {
 			break

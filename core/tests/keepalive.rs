@@ -34,8 +34,8 @@ fn child_server() {
     let _ = std::io::stdin().read_line(&mut line);
 }
 
-/// The child client: one long async call to the server at the URI in its environment, then
-/// it waits for its stdin to end.
+/// The child client: one long async call (bounded at 60 s) to the server at the URI in its
+/// environment.
 #[test]
 #[ignore = "the client process of the keepalive tests, started by them"]
 fn child_client() {
@@ -44,7 +44,8 @@ fn child_client() {
     };
     let client = wait_for_connect(&uri, ConnectOptions::default());
     let slow = Value::message([("millis", Value::from(30_000i64))]);
-    let _ = block_on(client.call(SLOW, &slow, &CallOptions::default()));
+    let bound = CallOptions::with_timeout(Duration::from_secs(60));
+    let _ = block_on(client.call(SLOW, &slow, &bound));
 }
 
 /// Kills the child (continued first, so a frozen one dies too) when the test ends.

@@ -23,8 +23,9 @@ fn client(uri: &str) -> Client {
     block_on(connect_with(uri, options)).unwrap().unwrap()
 }
 
+/// Longer than every wait of these tests, so a handler only ends early if it was cancelled.
 fn slow() -> Value {
-    Value::message([("millis", Value::from(5000i64))])
+    Value::message([("millis", Value::from(30_000i64))])
 }
 
 /// A back server (Slow: sleeps 5 s unless cancelled, says how much time it was given) and a
@@ -118,7 +119,7 @@ fn cancelling_the_first_call_cancels_the_last_handler() {
     let cancel = CancellationToken::new();
     let opts = CallOptions {
         cancel: Some(cancel.clone()),
-        ..CallOptions::default()
+        ..CallOptions::with_timeout(Duration::from_secs(20))
     };
     let call = std::thread::spawn(move || front.call_blocking(GET, &req("x", 0), &opts));
     assert!(wait_until(|| chain.counts.get("slow:started") == 1));

@@ -299,8 +299,9 @@ fn a_hedged_call_takes_the_first_answer_and_cancels_the_rest() {
         &uri,
         Resilience::default().with_service_config(config).unwrap(),
     );
-    // The first run takes 5 s; the hedge sent 50 ms later answers at once.
-    let slow_first = Value::message([("id", Value::from("h")), ("millis", Value::from(5000i64))]);
+    // The first run takes 30 s (longer than `wait_until` below waits, so only its cancellation
+    // ends it in time); the hedge sent 50 ms later answers at once.
+    let slow_first = Value::message([("id", Value::from("h")), ("millis", Value::from(30_000i64))]);
     let start = Instant::now();
     let reply = client.call_blocking(GET, &slow_first, &opts()).unwrap();
     assert!(

@@ -84,14 +84,19 @@ def test_a_client_reconnects_and_waits_for_ready(tmp_path: pathlib.Path) -> None
         time.sleep(0.01)
     assert client.state in ("idle", "transient_failure")
     second = counter_server("two", runs)
-    threading.Timer(0.2, second.listen, args=(uri,)).start()
-    # Waits for the server to come back instead of failing at once.
-    assert client.call(ADD, {"id": "c"}, timeout=5, wait_for_ready=True)["server"] == "two"
-    assert client.state == "ready"
-    assert client.endpoints() == [hms_ffi.EndpointStatus(uri, "ready", False)]
-    client.close()
-    assert client.state == "shutdown"
-    second.shutdown(0.0)
+    later = threading.Timer(0.2, second.listen, args=(uri,))
+    later.start()
+    try:
+        # Waits for the server to come back instead of failing at once.
+        assert client.call(ADD, {"id": "c"}, timeout=5, wait_for_ready=True)["server"] == "two"
+        assert client.state == "ready"
+        assert client.endpoints() == [hms_ffi.EndpointStatus(uri, "ready", False)]
+        client.close()
+        assert client.state == "shutdown"
+    finally:
+        later.cancel()
+        later.join(timeout=10)
+        second.shutdown(0.0)
 
 
 def test_a_service_config_retries_idempotent_methods_only(tmp_path: pathlib.Path) -> None:

@@ -80,3 +80,11 @@ copy_example() {
   mkdir -p "$2/examples"
   cp -r "$ROOT/examples/$1" "$ROOT/examples/protos" "$2/examples/"
 }
+
+# copy_tracked DIR DEST [EXCLUDE_REGEX]: the checkout's files under DIR that git tracks or would
+# track (committed or not, never ignored ones), copied with their paths into DEST.
+copy_tracked() {
+  mkdir -p "$2"
+  (cd "$ROOT/$1" && git ls-files -z --cached --others --exclude-standard . |
+    grep -zv "${3:-^\$}" | xargs -0 -I{} cp --parents {} "$2/")
+}

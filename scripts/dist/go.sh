@@ -20,7 +20,7 @@ strip --strip-debug "$out/module/lib/$platform/libhms_ffi.a"
 
 step "module tree $module"
 # The module's own files: tracked sources (no test data of other modules, no local builds).
-(cd "$ROOT/go" && git ls-files -z --cached --others --exclude-standard . | xargs -0 -I{} cp --parents {} "$out/module/")
+copy_tracked go "$out/module"
 cp "$ROOT/LICENSE" "$out/module/"
 python3 "$ROOT/scripts/dist/go_proxy.py" "$out/module" "$module" "v$VERSION" "$out/proxy"
 ls -l "$out/module/lib/$platform" "$out/proxy/$module/@v"

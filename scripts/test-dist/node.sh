@@ -38,9 +38,7 @@ ls "$work/source/node_modules/hms-ffi/"*.node
 check source
 
 step "3. npm install ./node in a fresh copy of the checkout"
-mkdir -p "$work/checkout"
-(cd "$ROOT" && git ls-files -z --cached --others --exclude-standard | grep -zv '^gen/\|^tests/\|^benches/node' |
-  xargs -0 -I{} cp --parents {} "$work/checkout/")
+copy_tracked . "$work/checkout" '^gen/\|^tests/\|^benches/node'
 project contributor
 npm_install "$work/contributor" "$work/checkout/node"
 check contributor

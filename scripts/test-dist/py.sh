@@ -14,18 +14,18 @@ copy_example python "$work"
 cp "$ROOT/scripts/test-dist/test_installed_py.py" "$work/"
 
 check() { # VENV: pytest and the example, from $work, with the venv's python
-  (cd "$work" && HMS_GREETER="unix://$sock" timeout 300 "$1/bin/python" -m pytest -q -p no:cacheprovider test_installed_py.py)
+  (cd "$work" && HMS_VERSION="$VERSION" HMS_GREETER="unix://$sock" timeout 300 "$1/bin/python" -m pytest -q -p no:cacheprovider test_installed_py.py)
   (cd "$work" && timeout 60 "$1/bin/python" examples/python/greeter.py call "unix://$sock" Ada)
 }
 
 step "wheel $(basename "$wheel") ($(du -h "$wheel" | cut -f1)), pip install with no cargo on PATH"
 "$PYTHON" -m venv "$work/venv-wheel"
-"$work/venv-wheel/bin/pip" install -q pytest
+timeout 300 "$work/venv-wheel/bin/pip" install -q pytest
 PATH="$(no_cargo_path)" timeout 300 "$work/venv-wheel/bin/pip" install -q --no-index "$wheel"
 check "$work/venv-wheel"
 
 step "sdist $(basename "$sdist") ($(du -h "$sdist" | cut -f1)), pip install builds it with cargo"
 "$PYTHON" -m venv "$work/venv-sdist"
-"$work/venv-sdist/bin/pip" install -q pytest
+timeout 300 "$work/venv-sdist/bin/pip" install -q pytest
 timeout 1800 "$work/venv-sdist/bin/pip" install -q "$sdist"
 check "$work/venv-sdist"

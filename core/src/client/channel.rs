@@ -233,13 +233,14 @@ impl Channel {
     }
 }
 
-fn not_ready(endpoint: &Endpoint) -> Error {
+fn not_ready(endpoint: impl std::fmt::Display) -> Error {
     Error::new(Code::Unavailable, format!("no connection to {endpoint}"))
         .with_reason("CONNECT_FAILED")
         .unsent()
 }
 
-async fn sleep_until(until: Instant, closed: &CancellationToken) -> Result<()> {
+/// Sleeps until `until`; `ClientClosed` if the client closes first.
+pub(super) async fn sleep_until(until: Instant, closed: &CancellationToken) -> Result<()> {
     tokio::select! {
         _ = closed.cancelled() => Err(Error::client_closed()),
         _ = tokio::time::sleep_until(until.into()) => Ok(()),
@@ -256,22 +257,16 @@ impl ClientTransport for NotConnected {
         _: crate::call::CallHead,
         _: bytes::Bytes,
     ) -> crate::handler::BoxFuture<'_, Result<crate::metadata::Reply<bytes::Bytes>>> {
-        Box::pin(async move { Err(not_ready_named(&self.0)) })
+        Box::pin(async move { Err(not_ready(&self.0)) })
     }
     fn open(
         &self,
         _: crate::call::CallHead,
     ) -> crate::handler::BoxFuture<'_, Result<crate::transport::RawStream>> {
-        Box::pin(async move { Err(not_ready_named(&self.0)) })
+        Box::pin(async move { Err(not_ready(&self.0)) })
     }
     fn close(&self) {}
     fn alive(&self) -> bool {
         false
     }
-}
-
-fn not_ready_named(endpoint: &str) -> Error {
-    Error::new(Code::Unavailable, format!("no connection to {endpoint}"))
-        .with_reason("CONNECT_FAILED")
-        .unsent()
 }

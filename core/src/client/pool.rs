@@ -175,10 +175,7 @@ impl Pool {
             if pause.is_zero() {
                 return Err(Error::deadline_exceeded());
             }
-            tokio::select! {
-                _ = closed.cancelled() => return Err(Error::client_closed()),
-                _ = tokio::time::sleep(pause) => {}
-            }
+            super::channel::sleep_until(Instant::now() + pause, closed).await?;
         }
     }
 

@@ -10,17 +10,11 @@ use std::time::{Duration, Instant};
 
 use super::backoff::random_unit;
 use super::policy::{MethodPolicy, Throttle};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::transport::PREVIOUS_ATTEMPTS;
 
 /// Transparent retries allowed to one call (each after the connection came back).
 const TRANSPARENT_MAX: u32 = 8;
-
-/// Whether an error says the call never reached the server (the transports mark such errors
-/// with [`Error::unsent`] where they make them; an error from a server never has the mark).
-pub(crate) fn never_sent(e: &Error) -> bool {
-    e.is_unsent()
-}
 
 /// The retry state of one call.
 pub(crate) struct Attempts<'a> {
@@ -74,7 +68,9 @@ impl<'a> Attempts<'a> {
             }
             Err(e) => e,
         };
-        if never_sent(err) {
+        // The transports mark an error of a call that never reached the server (`unsent`); an
+        // error from a server never has the mark.
+        if err.is_unsent() {
             self.transparent += 1;
             return (self.transparent <= TRANSPARENT_MAX && self.time_left())
                 .then_some(Duration::ZERO);
