@@ -1,18 +1,15 @@
 'use strict'
 // Values across the native boundary, as CBOR (RFC 8949) in the core's CBOR form
 // (docs/types.md): JavaScript values in, one Buffer out, and back. The core maps the tree onto
-// the method's schema and reports every violation with its path; this file only encodes.
+// the method's schema and reports every violation with its path; this file only encodes
+// (decoding is lib/cbor_read.js).
 // The encoder counts depth as it walks and stops at the core's ceiling (`NATIVE_MAX_DEPTH`)
 // with `TooDeep`, which gathers the path on the way out for the core to turn into its error:
 // no value, however deep, can exhaust the stack.
 
 const { Timestamp, Duration } = require('./time')
+const { decode, TAG_RFC3339, TAG_POS_BIGNUM, TAG_NEG_BIGNUM, TAG_DURATION } = require('./cbor_read')
 
-const TAG_RFC3339 = 0
-const TAG_EPOCH = 1
-const TAG_POS_BIGNUM = 2
-const TAG_NEG_BIGNUM = 3
-const TAG_DURATION = 1002
 const U64_MAX = (1n << 64n) - 1n
 
 /** A value nesting deeper than the encoder's limit; `outward` lists the containers it was in,
@@ -30,6 +27,8 @@ function keySegment (k) {
   return { key: String(k) }
 }
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+
 class Writer {
   constructor (maxDepth) {
     this.buf = Buffer.allocUnsafe(256)
@@ -44,51 +43,86 @@ class Writer {
     this.buf = bigger
   }
 
+  /** A head whose argument is a safe integer `n >= 0`, written byte by byte (shortest form). */
   head (major, n) {
     this.room(9)
+    const b = this.buf
+    let p = this.len
     const m = major << 5
-    if (typeof n === 'bigint') {
-      if (n > BigInt(Number.MAX_SAFE_INTEGER)) {
-        this.buf[this.len++] = m | 27
-        this.buf.writeBigUInt64BE(n, this.len)
-        this.len += 8
-        return
-      }
-      n = Number(n)
-    }
     if (n < 24) {
-      this.buf[this.len++] = m | n
+      b[p++] = m | n
     } else if (n < 0x100) {
-      this.buf[this.len++] = m | 24
-      this.buf[this.len++] = n
+      b[p++] = m | 24
+      b[p++] = n
     } else if (n < 0x10000) {
-      this.buf[this.len++] = m | 25
-      this.buf.writeUInt16BE(n, this.len)
-      this.len += 2
+      b[p++] = m | 25
+      b[p++] = n >>> 8
+      b[p++] = n & 0xff
     } else if (n < 0x100000000) {
-      this.buf[this.len++] = m | 26
-      this.buf.writeUInt32BE(n, this.len)
-      this.len += 4
+      b[p++] = m | 26
+      b[p++] = n >>> 24
+      b[p++] = (n >>> 16) & 0xff
+      b[p++] = (n >>> 8) & 0xff
+      b[p++] = n & 0xff
     } else {
-      this.buf[this.len++] = m | 27
-      this.buf.writeBigUInt64BE(BigInt(n), this.len)
-      this.len += 8
+      b[p++] = m | 27
+      const hi = Math.floor(n / 0x100000000)
+      const lo = n - hi * 0x100000000
+      b[p++] = hi >>> 24
+      b[p++] = (hi >>> 16) & 0xff
+      b[p++] = (hi >>> 8) & 0xff
+      b[p++] = hi & 0xff
+      b[p++] = lo >>> 24
+      b[p++] = (lo >>> 16) & 0xff
+      b[p++] = (lo >>> 8) & 0xff
+      b[p++] = lo & 0xff
     }
+    this.len = p
+  }
+
+  /** A head whose argument is a `bigint` in 0..2^64. */
+  bigHead (major, n) {
+    if (n <= MAX_SAFE) return this.head(major, Number(n))
+    this.room(9)
+    this.buf[this.len++] = (major << 5) | 27
+    this.buf.writeBigUInt64BE(n, this.len)
+    this.len += 8
   }
 
   bytes (major, data) {
     this.head(major, data.length)
     this.room(data.length)
-    if (typeof data === 'string') {
-      this.len += this.buf.write(data, this.len, 'utf8')
-    } else {
-      this.buf.set(data, this.len)
-      this.len += data.length
-    }
+    this.buf.set(data, this.len)
+    this.len += data.length
   }
 
+  /** A text string: short ASCII text is copied a code unit at a time; anything else is
+   * measured and written by Buffer's UTF-8 encoder (lone surrogates become U+FFFD, as
+   * `Buffer.from` makes them). */
   text (s) {
-    this.bytes(3, Buffer.from(s, 'utf8'))
+    const n = s.length
+    if (n < 64) {
+      const start = this.len
+      this.head(3, n)
+      this.room(n)
+      const b = this.buf
+      let p = this.len
+      let i = 0
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i)
+        if (c >= 0x80) break
+        b[p++] = c
+      }
+      if (i === n) {
+        this.len = p
+        return
+      }
+      this.len = start
+    }
+    const size = Buffer.byteLength(s, 'utf8')
+    this.head(3, size)
+    this.room(size)
+    this.len += this.buf.write(s, this.len, size, 'utf8')
   }
 
   float (x) {
@@ -99,8 +133,8 @@ class Writer {
   }
 
   bigint (n) {
-    if (n >= 0n && n <= U64_MAX) return this.head(0, n)
-    if (n < 0n && -1n - n <= U64_MAX) return this.head(1, -1n - n)
+    if (n >= 0n && n <= U64_MAX) return this.bigHead(0, n)
+    if (n < 0n && -1n - n <= U64_MAX) return this.bigHead(1, -1n - n)
     const tag = n < 0n ? TAG_NEG_BIGNUM : TAG_POS_BIGNUM
     let magnitude = n < 0n ? -1n - n : n
     const out = []
@@ -188,19 +222,38 @@ class Writer {
         }
       }
     } else {
-      const inner = this.enter(depth)
-      const keys = Object.keys(v).filter((k) => v[k] !== undefined)
-      this.head(5, keys.length)
-      for (const k of keys) {
-        this.text(k)
-        try {
-          this.value(v[k], inner)
-        } catch (e) {
-          if (e instanceof TooDeep) e.outward.push({ key: k })
-          throw e
-        }
+      this.record(v, this.enter(depth))
+    }
+  }
+
+  /** A plain object: its own enumerable keys whose values are not `undefined`. The count goes
+   * in a one-byte head written after the entries when fewer than 24 keys are possible. */
+  record (v, inner) {
+    const keys = Object.keys(v)
+    let at = -1
+    if (keys.length < 24) {
+      this.room(1)
+      at = this.len++
+    } else {
+      let count = 0
+      for (let i = 0; i < keys.length; i++) if (v[keys[i]] !== undefined) count++
+      this.head(5, count)
+    }
+    let count = 0
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]
+      const item = v[k]
+      if (item === undefined) continue
+      count++
+      this.text(k)
+      try {
+        this.value(item, inner)
+      } catch (e) {
+        if (e instanceof TooDeep) e.outward.push({ key: k })
+        throw e
       }
     }
+    if (at >= 0) this.buf[at] = 0xa0 | count
   }
 }
 
@@ -210,124 +263,6 @@ function encode (value, maxDepth = Infinity) {
   const w = new Writer(maxDepth)
   w.value(value, 0)
   return w.buf.subarray(0, w.len)
-}
-
-class Reader {
-  constructor (buf, int64) {
-    this.buf = buf
-    this.pos = 0
-    this.int64 = int64
-  }
-
-  arg (info) {
-    const b = this.buf
-    if (info < 24) return info
-    let n
-    switch (info) {
-      case 24: n = b[this.pos]; this.pos += 1; return n
-      case 25: n = b.readUInt16BE(this.pos); this.pos += 2; return n
-      case 26: n = b.readUInt32BE(this.pos); this.pos += 4; return n
-      case 27: {
-        const big = b.readBigUInt64BE(this.pos)
-        this.pos += 8
-        return big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big
-      }
-      default: throw new Error(`unsupported CBOR length encoding ${info}`)
-    }
-  }
-
-  value () {
-    const b = this.buf
-    const first = b[this.pos++]
-    const major = first >> 5
-    const info = first & 31
-    switch (major) {
-      case 0: return this.arg(info)
-      case 1: {
-        const n = this.arg(info)
-        return typeof n === 'bigint' ? -1n - n : -1 - n
-      }
-      case 2: {
-        const n = Number(this.arg(info))
-        const out = Buffer.from(b.subarray(this.pos, this.pos + n))
-        this.pos += n
-        return out
-      }
-      case 3: {
-        const n = Number(this.arg(info))
-        const s = b.toString('utf8', this.pos, this.pos + n)
-        this.pos += n
-        return s
-      }
-      case 4: {
-        const n = Number(this.arg(info))
-        const out = new Array(n)
-        for (let i = 0; i < n; i++) out[i] = this.value()
-        return out
-      }
-      case 5: {
-        const n = Number(this.arg(info))
-        const out = {}
-        for (let i = 0; i < n; i++) {
-          const k = this.value()
-          out[String(k)] = this.value()
-        }
-        return out
-      }
-      case 6: return this.tagged(Number(this.arg(info)))
-      default: return this.simple(info)
-    }
-  }
-
-  tagged (tag) {
-    const inner = this.value()
-    switch (tag) {
-      case TAG_RFC3339: return Timestamp.fromRFC3339(inner)
-      case TAG_EPOCH: return new Date(Number(inner) * 1000)
-      case TAG_POS_BIGNUM:
-      case TAG_NEG_BIGNUM: {
-        let n = 0n
-        for (const byte of inner) n = (n << 8n) | BigInt(byte)
-        if (tag === TAG_NEG_BIGNUM) n = -1n - n
-        return this.int64 === 'number' && n >= BigInt(Number.MIN_SAFE_INTEGER) &&
-          n <= BigInt(Number.MAX_SAFE_INTEGER)
-          ? Number(n)
-          : n
-      }
-      case TAG_DURATION: return new Duration(BigInt(inner['1'] ?? 0), Number(inner['-9'] ?? 0))
-      default: return inner
-    }
-  }
-
-  simple (info) {
-    const b = this.buf
-    switch (info) {
-      case 20: return false
-      case 21: return true
-      case 22: case 23: return null
-      case 25: { const x = halfToFloat(b.readUInt16BE(this.pos)); this.pos += 2; return x }
-      case 26: { const x = b.readFloatBE(this.pos); this.pos += 4; return x }
-      case 27: { const x = b.readDoubleBE(this.pos); this.pos += 8; return x }
-      default: throw new Error(`unsupported CBOR simple value ${info}`)
-    }
-  }
-}
-
-function halfToFloat (h) {
-  const sign = h & 0x8000 ? -1 : 1
-  const exp = (h >> 10) & 0x1f
-  const frac = h & 0x3ff
-  if (exp === 0) return sign * 2 ** -14 * (frac / 1024)
-  if (exp === 31) return frac ? NaN : sign * Infinity
-  return sign * 2 ** (exp - 15) * (1 + frac / 1024)
-}
-
-/**
- * Decodes CBOR from the core. 64-bit integer fields (CBOR bignums) become `bigint`, or
- * `number` when `int64` is `'number'` and the value is safe.
- */
-function decode (buf, int64 = 'bigint') {
-  return new Reader(buf, int64).value()
 }
 
 module.exports = { encode, decode, TooDeep }
