@@ -19,9 +19,9 @@ export declare class CallResponse {
   /**
    * Ends the call with the handler's outcome (a CBOR reply or an error; for a stream, no
    * error is success, its replies having been sent); false when it had
-   * ended already (answered, or the caller gone). The reply is encoded and written on this
-   * thread, so a local call's answer wakes no other thread of this process. Never throws: a
-   * reply that does not convert fails the call with `INTERNAL`.
+   * ended already (answered, or the caller gone). The reply's CBOR is walked to protobuf
+   * and written on this thread, so a local call's answer wakes no other thread of this
+   * process. Never throws: a reply that does not convert fails the call with `INTERNAL`.
    */
   finish(outcome: CallOutcome): boolean
   /** Adds a response header: a string, or a `Buffer` for a `-bin` key. */

@@ -37,7 +37,7 @@ pub fn decode(bytes: &[u8], max_depth: usize) -> Result<Value> {
     .value(0)
 }
 
-fn head(out: &mut Vec<u8>, major: u8, n: u64) {
+pub(crate) fn head(out: &mut Vec<u8>, major: u8, n: u64) {
     let m = major << 5;
     if n < 24 {
         out.push(m | n as u8);
@@ -55,7 +55,7 @@ fn head(out: &mut Vec<u8>, major: u8, n: u64) {
     }
 }
 
-fn int(out: &mut Vec<u8>, i: i64) {
+pub(crate) fn int(out: &mut Vec<u8>, i: i64) {
     match u64::try_from(i) {
         Ok(n) => head(out, 0, n),
         // -1 - i never overflows for a negative i.
@@ -66,7 +66,7 @@ fn int(out: &mut Vec<u8>, i: i64) {
 /// An integer given as decimal text as a bignum, even when it would fit a plain integer: the
 /// tag is what tells a JavaScript reader the field is 64-bit (see
 /// `DecodeOptions::int64_as_bigint`). Text that is no integer stays text.
-fn bignum(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn bignum(out: &mut Vec<u8>, s: &str) {
     match s.parse::<i128>() {
         Ok(n) => {
             let (tag, magnitude) = if n < 0 { (3, -1 - n) } else { (2, n) };
@@ -80,33 +80,38 @@ fn bignum(out: &mut Vec<u8>, s: &str) {
     }
 }
 
-fn text(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn text(out: &mut Vec<u8>, s: &str) {
     head(out, 3, s.len() as u64);
     out.extend_from_slice(s.as_bytes());
 }
 
-fn write(out: &mut Vec<u8>, v: &Value) -> Result<()> {
+/// A float as `f32` when that is exact, else as `f64`.
+pub(crate) fn float(out: &mut Vec<u8>, x: f64) {
+    let narrow = x as f32;
+    if f64::from(narrow) == x {
+        out.push(0xfa);
+        out.extend_from_slice(&narrow.to_be_bytes());
+    } else {
+        out.push(0xfb);
+        out.extend_from_slice(&x.to_be_bytes());
+    }
+}
+
+pub(crate) fn bytes(out: &mut Vec<u8>, b: &[u8]) {
+    head(out, 2, b.len() as u64);
+    out.extend_from_slice(b);
+}
+
+pub(crate) fn write(out: &mut Vec<u8>, v: &Value) -> Result<()> {
     match v {
         Value::Null => out.push(0xf6),
         Value::Bool(b) => out.push(if *b { 0xf5 } else { 0xf4 }),
         Value::Int(i) => int(out, *i),
         Value::UInt(u) => head(out, 0, *u),
         Value::BigInt(s) => bignum(out, s),
-        Value::Float(x) => {
-            let narrow = *x as f32;
-            if f64::from(narrow) == *x {
-                out.push(0xfa);
-                out.extend_from_slice(&narrow.to_be_bytes());
-            } else {
-                out.push(0xfb);
-                out.extend_from_slice(&x.to_be_bytes());
-            }
-        }
+        Value::Float(x) => float(out, *x),
         Value::String(s) => text(out, s),
-        Value::Bytes(b) => {
-            head(out, 2, b.len() as u64);
-            out.extend_from_slice(b);
-        }
+        Value::Bytes(b) => bytes(out, b),
         Value::List(items) => {
             head(out, 4, items.len() as u64);
             for x in items {
@@ -162,7 +167,7 @@ fn integer(n: i128) -> Value {
 }
 
 /// An IEEE 754 half-precision float.
-fn half(bits: u16) -> f64 {
+pub(crate) fn half(bits: u16) -> f64 {
     let sign = if bits & 0x8000 != 0 { -1.0 } else { 1.0 };
     let (exp, frac) = (i32::from((bits >> 10) & 0x1f), f64::from(bits & 0x3ff));
     match exp {

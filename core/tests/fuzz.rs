@@ -7,8 +7,12 @@
 mod common;
 
 use hms_ffi_core::codec::{decode_cbor, decode_proto, encode_cbor};
-use hms_ffi_core::mapping::{from_message, json, to_message, MapOptions};
+use hms_ffi_core::mapping::{
+    from_message, json, to_message, CborDoc, CborOut, DecodeOptions, Input, MapOptions, ValueOut,
+    View,
+};
 use hms_ffi_core::transport::frame::{self, Kind};
+use hms_ffi_core::Codec;
 use hms_ffi_core::{Schema, Value};
 use proptest::prelude::*;
 use prost::Message;
@@ -17,6 +21,29 @@ use std::sync::OnceLock;
 fn schema() -> &'static Schema {
     static S: OnceLock<Schema> = OnceLock::new();
     S.get_or_init(common::conformance_schema)
+}
+
+/// Every object of `input` shows the view the same object of `tree` shows.
+fn same_views<I: Input>(input: I, tree: &Value) -> Result<(), TestCaseError> {
+    match (input.view(), (&tree).view()) {
+        (View::Float(a), View::Float(b)) if a.is_nan() => prop_assert!(b.is_nan()),
+        (a, b) => prop_assert_eq!(a, b),
+    }
+    let items: Vec<I> = input.items().collect();
+    let theirs: Vec<&Value> = (&tree).items().collect();
+    prop_assert_eq!(items.len(), theirs.len());
+    for (a, b) in items.into_iter().zip(theirs) {
+        same_views(a, b)?;
+    }
+    let entries: Vec<(I, I)> = input.entries().collect();
+    let theirs: Vec<(&Value, &Value)> = (&tree).entries().collect();
+    prop_assert_eq!(entries.len(), theirs.len());
+    prop_assert_eq!(input.len_hint(), (&tree).len_hint());
+    for ((ka, va), (kb, vb)) in entries.into_iter().zip(theirs) {
+        same_views(ka, kb)?;
+        same_views(va, vb)?;
+    }
+    Ok(())
 }
 
 fn value() -> impl Strategy<Value = Value> {
@@ -181,5 +208,59 @@ proptest! {
         let back = decode_cbor(&bytes, 64).unwrap();
         let again = encode_cbor(&back).unwrap();
         prop_assert_eq!(again, bytes);
+    }
+
+    /// CBOR read as the walks' input refuses exactly what `decode` refuses, with its error,
+    /// and holds what `decode` reads: random bytes, and valid values with a byte changed.
+    #[test]
+    fn cbor_input_reads_what_decode_reads(
+        v in value(),
+        noise in prop::collection::vec(any::<u8>(), 0..64),
+        at in any::<prop::sample::Index>(),
+        byte in any::<u8>(),
+    ) {
+        let mut changed = encode_cbor(&v).unwrap();
+        let i = at.index(changed.len());
+        changed[i] = byte;
+        for bytes in [encode_cbor(&v).unwrap(), changed, noise] {
+            let ours = CborDoc::parse(&bytes, 8);
+            match (ours, decode_cbor(&bytes, 8)) {
+                (Ok(doc), Ok(tree)) => {
+                    same_views(doc.root(), &tree)?;
+                    let again = doc.root().to_value().unwrap().into_owned();
+                    prop_assert_eq!(encode_cbor(&again).unwrap(), encode_cbor(&tree).unwrap());
+                }
+                (Err(a), Err(b)) => prop_assert_eq!((a.code(), a.message()), (b.code(), b.message())),
+                (a, b) => prop_assert!(false, "parse {:?} but decode {:?} for {:02x?}", a.map(|_| ()), b, bytes),
+            }
+        }
+    }
+
+    /// Protobuf walked from CBOR is the protobuf of the value `decode` reads, byte for byte
+    /// (or the same error); CBOR written from protobuf is `encode` of the value the reader
+    /// makes, with either decoding option.
+    #[test]
+    fn cbor_walks_agree_with_the_value_path(v in value()) {
+        let desc = schema().message("hms.conformance.v1.AllTypes").unwrap();
+        let bytes = encode_cbor(&v).unwrap();
+        let doc = CborDoc::parse(&bytes, 64).unwrap();
+        let walked = Codec::Proto.encode_input(Some(&desc), &doc.root(), 64).unwrap();
+        let by_value = Codec::Proto.encode(Some(&desc), &decode_cbor(&bytes, 64).unwrap(), 64);
+        match (walked, by_value) {
+            (Ok(a), Ok(b)) => {
+                // The same message (a Struct's entries are written in hash order either way).
+                let read = |bytes: &[u8]| Codec::Proto.decode(Some(&desc), bytes, 64).unwrap();
+                prop_assert_eq!(read(&a), read(&b));
+                let bigint = DecodeOptions { int64_as_bigint: true, ..DecodeOptions::default() };
+                for o in [DecodeOptions::default(), bigint] {
+                    let mut out = CborOut::default();
+                    let span = Codec::Proto.decode_output(Some(&desc), &a, 64, o, &mut out).unwrap().unwrap();
+                    let tree = Codec::Proto.decode_output(Some(&desc), &a, 64, o, &mut ValueOut).unwrap().unwrap();
+                    prop_assert_eq!(out.finish(span), encode_cbor(&tree).unwrap());
+                }
+            }
+            (Err(a), Err(b)) => prop_assert_eq!((a.code(), a.message()), (b.code(), b.message())),
+            (a, b) => prop_assert!(false, "walk {:?} but value path {:?}", a, b),
+        }
     }
 }

@@ -2,7 +2,9 @@
 //! `Client::call_native_blocking_in`, `Server::unary_native`): every conformance vector gives the
 //! same outcome as with `Value` trees, over inproc and unix, with the echo methods served by a
 //! native handler; a bad native reply is the handler's fault; a binding's own conversion error
-//! reaches its caller as that error.
+//! reaches its caller as that error. The same vectors go through CBOR as Node and Go hand
+//! values over (`mapping::CborDoc`, `mapping::CborOut`, `Client::call_native`), with the echo
+//! served through CBOR too, and give the bytes the `Value` path gives.
 //!
 //! The "binding" here is a toy object type [`N`] with a view for the plain kinds only, so both
 //! the one-pass walk and the general path it falls back to are exercised.
@@ -15,9 +17,13 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use common::Case;
+use hms_ffi_core::codec::{decode_cbor, encode_cbor};
 use hms_ffi_core::handler::{BoxFuture, NativeHandler};
-use hms_ffi_core::mapping::{Input, Output, Scalar, View};
-use hms_ffi_core::{connect_blocking, CallOptions, Code, Context, Exchange, JustWait, Value};
+use hms_ffi_core::mapping::{CborDoc, CborOut, Input, Output, Scalar, View};
+use hms_ffi_core::{
+    connect_blocking, runtime, CallOptions, Client, Code, Context, Exchange, JustWait, Value,
+};
 
 /// A toy binding's objects: plain kinds it shows the walk, anything else as a `Value` it only
 /// converts (`Tree`), and an object whose conversion fails (`Broken`).
@@ -173,16 +179,42 @@ impl NativeHandler for NativeEcho {
     }
 }
 
-fn native_server() -> hms_ffi_core::Server {
+/// Echoes its request through CBOR: the request's CBOR as the reader writes it, read back as
+/// the reply's input.
+struct CborEcho;
+
+impl NativeHandler for CborEcho {
+    fn call(
+        &self,
+        request: Bytes,
+        ex: Arc<Exchange>,
+        _: Context,
+    ) -> BoxFuture<'static, hms_ffi_core::Result<Bytes>> {
+        Box::pin(async move {
+            let mut out = CborOut::default();
+            let span = ex.request(&request, &mut out)??;
+            let cbor = out.finish(span);
+            let doc = CborDoc::parse(&cbor, 64)?;
+            ex.reply(&doc.root())?
+        })
+    }
+}
+
+fn native_server_with(echo: Arc<dyn NativeHandler>) -> hms_ffi_core::Server {
     let server = common::conformance_server();
     for m in ["Echo", "EchoScalars"] {
         let method = format!("hms.conformance.v1.Conformance/{m}");
-        server.unary_native(&method, Arc::new(NativeEcho)).unwrap();
+        server.unary_native(&method, echo.clone()).unwrap();
     }
     server
 }
 
-fn run_all(uri: &str) {
+fn native_server() -> hms_ffi_core::Server {
+    native_server_with(Arc::new(NativeEcho))
+}
+
+/// Runs every conformance vector against `uri` through `one`, which says why a case failed.
+fn run_vectors(uri: &str, mut one: impl FnMut(&Client, &Case, &CallOptions) -> Result<(), String>) {
     let client = connect_blocking(uri).unwrap();
     let cases = common::load_cases();
     assert!(
@@ -193,12 +225,7 @@ fn run_all(uri: &str) {
     let mut failures = Vec::new();
     for case in &cases {
         let opts = CallOptions::with_timeout(case.timeout);
-        let request = to_n(&case.request);
-        let outcome = client
-            .call_native_blocking_in(&case.method, &&request, &opts, &JustWait, &mut NOut)
-            .unwrap()
-            .map(|reply| from_n(&reply.message).unwrap());
-        if let Err(why) = common::check(case, &outcome) {
+        if let Err(why) = one(&client, case, &opts) {
             failures.push(format!("[{uri}] {}/{}: {why}", case.file, case.name));
         }
     }
@@ -208,6 +235,54 @@ fn run_all(uri: &str) {
         failures.len(),
         failures.join("\n")
     );
+}
+
+fn run_all(uri: &str) {
+    run_vectors(uri, |client, case, opts| {
+        let request = to_n(&case.request);
+        let outcome = client
+            .call_native_blocking_in(&case.method, &&request, opts, &JustWait, &mut NOut)
+            .unwrap()
+            .map(|reply| from_n(&reply.message).unwrap());
+        common::check(case, &outcome)
+    });
+}
+
+/// Every vector through CBOR on both ends; each reply's CBOR is `encode` of the reply the
+/// `Value` path gives.
+fn run_all_cbor(uri: &str) {
+    run_vectors(uri, |client, case, opts| {
+        let request = encode_cbor(&case.request).unwrap();
+        let outcome: hms_ffi_core::Result<Vec<u8>> = runtime::block_on(async {
+            let doc = CborDoc::parse(&request, 64)?;
+            let mut out = CborOut::default();
+            let reply = client
+                .call_native(&case.method, &doc.root(), opts, &mut out)
+                .await??;
+            Ok(out.finish(reply.message))
+        })
+        .unwrap();
+        let by_value = client.call_blocking(&case.method, &case.request, opts);
+        let same = match (&outcome, &by_value) {
+            (Ok(cbor), Ok(v)) => *cbor == encode_cbor(v).unwrap(),
+            (Err(a), Err(b)) => (a.code(), a.message()) == (b.code(), b.message()),
+            _ => false,
+        };
+        let outcome = outcome.map(|cbor| decode_cbor(&cbor, 64).unwrap());
+        common::check(case, &outcome)?;
+        match same {
+            true => Ok(()),
+            false => Err(format!("CBOR {outcome:?}, Value path {by_value:?}")),
+        }
+    });
+}
+
+#[test]
+fn every_vector_has_the_same_outcome_through_cbor() {
+    let server = native_server_with(Arc::new(CborEcho));
+    run_all_cbor(&server.listen("inproc://cbor-vectors").unwrap());
+    let (_dir, uri) = common::unix_uri("cbor");
+    run_all_cbor(&server.listen(&uri).unwrap());
 }
 
 #[test]

@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use hms_ffi_core::limits::DEFAULT_MAX_DEPTH;
+use hms_ffi_core::mapping::{CborDoc, CborOut};
 use hms_ffi_core::{self as core, runtime, CallOptions, ConnectOptions, Metadata, StreamCall};
 use napi::bindgen_prelude::{Buffer, Object};
 use napi::Env;
@@ -12,7 +14,7 @@ use crate::cancel::CancelToken;
 use crate::error::{throw, CallOutcome};
 use crate::schema::{describe, MethodDescription, Schema};
 use crate::stream::ClientStream;
-use crate::values::{from_js, to_js, FOR_JS};
+use crate::values::FOR_JS;
 
 /// A connection to a server.
 #[napi]
@@ -139,7 +141,8 @@ fn call_options(
 }
 
 /// The outcome of one call: the CBOR reply (with the response metadata when asked for) or the
-/// error.
+/// error. The request's CBOR is walked straight to protobuf and the reply's protobuf straight
+/// to CBOR (no value tree in between).
 async fn outcome(
     client: &core::Client,
     method: &str,
@@ -147,21 +150,22 @@ async fn outcome(
     opts: &CallOptions,
     with_metadata: bool,
 ) -> CallOutcome {
-    let value = match from_js(request) {
-        Ok(value) => value,
+    let doc = match CborDoc::parse(request, DEFAULT_MAX_DEPTH) {
+        Ok(doc) => doc,
         Err(e) => return CallOutcome::from_result(Err(e)),
     };
-    if !with_metadata {
-        let reply = client.call(method, &value, opts).await;
-        return CallOutcome::from_result(reply.and_then(|r| to_js(&r)));
+    let mut out = CborOut::default();
+    let reply = match client
+        .call_native(method, &doc.root(), opts, &mut out)
+        .await
+    {
+        Ok(Ok(reply)) => reply,
+        Ok(Err(e)) | Err(e) => return CallOutcome::from_result(Err(e)),
+    };
+    let mut outcome = CallOutcome::from_result(Ok(Buffer::from(out.finish(reply.message))));
+    if with_metadata {
+        outcome.headers = Some(reply.headers.first_values());
+        outcome.trailers = Some(reply.trailers.first_values());
     }
-    match client.call_with_metadata(method, &value, opts).await {
-        Ok(reply) => {
-            let mut outcome = CallOutcome::from_result(to_js(&reply.message));
-            outcome.headers = Some(reply.headers.first_values());
-            outcome.trailers = Some(reply.trailers.first_values());
-            outcome
-        }
-        Err(e) => CallOutcome::from_result(Err(e)),
-    }
+    outcome
 }

@@ -1,8 +1,12 @@
 //! [`CallResponse`]: what a JavaScript handler writes back besides its reply, the response
 //! headers and trailers (gRPC initial and trailing metadata).
 
+use std::sync::Arc;
+
+use bytes::Bytes;
 use hms_ffi_core as core;
 use hms_ffi_core::later::LaterReply;
+use hms_ffi_core::Exchange;
 use napi::bindgen_prelude::{Buffer, Either};
 use napi_derive::napi;
 
@@ -20,19 +24,23 @@ pub struct CallResponse {
     ending: Ending,
 }
 
-/// How the call ends: a unary call with its reply, a stream (whose replies went out already)
-/// with nothing or an error.
+/// How the call ends: a unary call with its reply, encoded by the route's exchange; a stream
+/// (whose replies went out already) with nothing or an error.
 #[derive(Debug)]
 enum Ending {
-    Reply(LaterReply<core::Value>),
+    Reply(LaterReply<Bytes>, Arc<Exchange>),
     Stream(LaterReply<()>),
 }
 
 impl CallResponse {
-    pub(crate) fn new(ctx: core::Context, reply: LaterReply<core::Value>) -> CallResponse {
+    pub(crate) fn new(
+        ctx: core::Context,
+        reply: LaterReply<Bytes>,
+        exchange: Arc<Exchange>,
+    ) -> CallResponse {
         CallResponse {
             ctx,
-            ending: Ending::Reply(reply),
+            ending: Ending::Reply(reply, exchange),
         }
     }
 
@@ -49,20 +57,20 @@ impl CallResponse {
 impl CallResponse {
     /// Ends the call with the handler's outcome (a CBOR reply or an error; for a stream, no
     /// error is success, its replies having been sent); false when it had
-    /// ended already (answered, or the caller gone). The reply is encoded and written on this
-    /// thread, so a local call's answer wakes no other thread of this process. Never throws: a
-    /// reply that does not convert fails the call with `INTERNAL`.
+    /// ended already (answered, or the caller gone). The reply's CBOR is walked to protobuf
+    /// and written on this thread, so a local call's answer wakes no other thread of this
+    /// process. Never throws: a reply that does not convert fails the call with `INTERNAL`.
     #[napi]
     pub fn finish(&self, outcome: CallOutcome) -> bool {
-        let reply = match &self.ending {
+        let (reply, exchange) = match &self.ending {
             Ending::Stream(end) => {
                 return end.send(outcome.error.map_or(Ok(()), |e| Err(from_native(e))))
             }
-            Ending::Reply(reply) => reply,
+            Ending::Reply(reply, exchange) => (reply, exchange),
         };
         let result = match (outcome.error, outcome.reply) {
             (Some(e), _) => Err(from_native(e)),
-            (None, Some(reply)) => from_js(&reply),
+            (None, Some(reply)) => from_js(&reply, |doc| exchange.reply(doc)),
             (None, None) => Err(core::Error::new(
                 core::Code::Internal,
                 "handler gave no reply",

@@ -5,10 +5,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hms_ffi_core::handler::{BoxFuture, StreamHandler};
+use bytes::Bytes;
+use hms_ffi_core::handler::{BoxFuture, NativeHandler, StreamHandler};
 use hms_ffi_core::later::reply_later;
 use hms_ffi_core::{
-    self as core, runtime, Code, Context, RequestStream, ResponseSink, ServerOptions,
+    self as core, runtime, Code, Context, Exchange, RequestStream, ResponseSink, ServerOptions,
 };
 use napi::bindgen_prelude::{Buffer, FnArgs, Object};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -145,34 +146,11 @@ impl Server {
         ts_args_type = "name: string, handler: (request: Buffer, info: CallInfo, response: CallResponse) => void"
     )]
     pub fn method(&self, name: String, handler: Handler) -> napi::Result<()> {
-        let handler = Arc::new(handler);
-        let on_cancel = self.on_cancel.clone();
-        js(self.inner.unary(&name, move |request, ctx: Context| {
-            let handler = handler.clone();
-            let on_cancel = on_cancel.clone();
-            async move {
-                let info = call_info(&ctx);
-                // Dropped before the reply (caller gone, deadline): JavaScript is told.
-                let guard = CancelGuard {
-                    id: Some(info.id),
-                    on_cancel,
-                };
-                // The handler ends the call on the event loop's thread (`response.finish`),
-                // where the reply is encoded and written: no thread of ours waits for it.
-                let (later, reply) = reply_later();
-                let response = CallResponse::new(ctx.clone(), later);
-                let status = handler.call(
-                    (to_js(&request)?, info, response).into(),
-                    ThreadsafeFunctionCallMode::NonBlocking,
-                );
-                if status != Status::Ok {
-                    return Err(handler_failed(napi::Error::from_status(status)));
-                }
-                let result = reply.await;
-                guard.disarm();
-                result
-            }
-        }))
+        let handler = NodeUnary {
+            handler: Arc::new(handler),
+            on_cancel: self.on_cancel.clone(),
+        };
+        js(self.inner.unary_native(&name, Arc::new(handler)))
     }
 
     /// Registers the handler of a streaming method (server-, client- or bidi-streaming).
@@ -245,6 +223,47 @@ fn call_info(ctx: &Context) -> CallInfo {
             subject: c.subject.clone(),
             der: c.der.clone().into(),
         }),
+    }
+}
+
+/// A unary method served by a JavaScript handler on the event loop. The request's protobuf is
+/// walked straight to the CBOR the handler reads, and its CBOR reply straight to protobuf.
+struct NodeUnary {
+    handler: Arc<Handler>,
+    on_cancel: Arc<OnCancel>,
+}
+
+impl NativeHandler for NodeUnary {
+    fn call(
+        &self,
+        request: Bytes,
+        exchange: Arc<Exchange>,
+        ctx: Context,
+    ) -> BoxFuture<'static, core::Result<Bytes>> {
+        let (handler, on_cancel) = (self.handler.clone(), self.on_cancel.clone());
+        Box::pin(async move {
+            let request = to_js(|o| exchange.request(&request, o))?;
+            let info = call_info(&ctx);
+            // Dropped before the reply (caller gone, deadline): JavaScript is told.
+            let guard = CancelGuard {
+                id: Some(info.id),
+                on_cancel,
+            };
+            // The handler ends the call on the event loop's thread (`response.finish`), where
+            // the reply is encoded and written: no thread of ours waits for it.
+            let (later, reply) = reply_later();
+            let response = CallResponse::new(ctx.clone(), later, exchange);
+            let status = handler.call(
+                (request, info, response).into(),
+                ThreadsafeFunctionCallMode::NonBlocking,
+            );
+            if status != Status::Ok {
+                return Err(handler_failed(napi::Error::from_status(status)));
+            }
+            let result = reply.await;
+            guard.disarm();
+            result
+        })
     }
 }
 

@@ -8,6 +8,9 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
+use bytes::Bytes;
+use hms_ffi_core::limits::DEFAULT_MAX_DEPTH;
+use hms_ffi_core::mapping::CborDoc;
 use hms_ffi_core::{self as core, runtime, ServerStream as CoreServerStream, StreamCall};
 use napi::bindgen_prelude::{Buffer, Object};
 use napi::Env;
@@ -38,10 +41,10 @@ fn sent(r: core::Result<()>) -> CallOutcome {
 }
 
 /// The outcome of a read: a CBOR message, the end, or the error.
-fn read(next: Option<core::Result<core::Value>>) -> CallOutcome {
+fn read(next: Option<core::Result<Buffer>>) -> CallOutcome {
     match next {
         None => CallOutcome::done(),
-        Some(r) => CallOutcome::from_result(r.and_then(|v| to_js(&v))),
+        Some(r) => CallOutcome::from_result(r),
     }
 }
 
@@ -96,10 +99,7 @@ impl ClientStream {
     /// control), with an error when it does not fit the method or the stream is closed.
     #[napi(ts_return_type = "Promise<CallOutcome>")]
     pub fn send<'env>(&self, env: &'env Env, request: Buffer) -> napi::Result<Object<'env>> {
-        let encoded = from_js(&request).and_then(|v| match self.call.encode_input(&&v) {
-            Ok(bytes) => bytes,
-            Err(never) => match never {},
-        });
+        let encoded = from_js(&request, |doc| self.call.encode_input(doc));
         let call = self.call.clone();
         settle(env, async move {
             match encoded {
@@ -128,7 +128,7 @@ impl ClientStream {
         let call = self.call.clone();
         settle(env, async move {
             let next = call.recv_bytes().await;
-            let next = next.map(|r| r.and_then(|b| call.decoder().decode_value(&b)));
+            let next = next.map(|r| r.and_then(|b| to_js(|o| call.decoder().decode_output(&b, o))));
             let mut outcome = read(next);
             if outcome.reply.is_none() {
                 outcome.headers = Some(call.headers().unwrap_or_default().first_values());
@@ -156,8 +156,8 @@ impl ClientStream {
                 trailers: None,
             };
             let decoded = batch.messages.iter().try_for_each(|b| {
-                let value = call.decoder().decode_value(b)?;
-                out.replies.push(to_js(&value)?);
+                out.replies
+                    .push(to_js(|o| call.decoder().decode_output(b, o))?);
                 Ok::<(), core::Error>(())
             });
             match (decoded, batch.end) {
@@ -183,7 +183,8 @@ impl ClientStream {
         let call = self.call.clone();
         settle(env, async move {
             let one = call.recv_only_bytes().await;
-            let mut outcome = read(Some(one.and_then(|b| call.decoder().decode_value(&b))));
+            let one = one.and_then(|b| to_js(|o| call.decoder().decode_output(&b, o)));
+            let mut outcome = read(Some(one));
             outcome.headers = Some(call.headers().unwrap_or_default().first_values());
             outcome.trailers = Some(call.trailers().first_values());
             outcome
@@ -204,6 +205,13 @@ impl ServerStream {
             stream: Arc::new(stream),
         }
     }
+
+    /// A CBOR reply walked to the response's bytes; CBOR that does not read is the handler's
+    /// `INTERNAL`, as a reply that does not fit the type is.
+    fn encode(&self, reply: &[u8]) -> core::Result<Bytes> {
+        let doc = CborDoc::parse(reply, DEFAULT_MAX_DEPTH).map_err(core::Error::invalid_reply)?;
+        self.stream.encode(&doc.root())?
+    }
 }
 
 #[napi]
@@ -215,7 +223,7 @@ impl ServerStream {
         let stream = self.stream.clone();
         settle(env, async move {
             let next = stream.recv_bytes().await;
-            read(next.map(|r| r.and_then(|b| stream.exchange().request_value(&b))))
+            read(next.map(|r| r.and_then(|b| to_js(|o| stream.exchange().request(&b, o)))))
         })
     }
 
@@ -226,7 +234,7 @@ impl ServerStream {
         settle(env, async move {
             let first = stream.first_bytes().await;
             read(Some(
-                first.and_then(|b| stream.exchange().request_value(&b)),
+                first.and_then(|b| to_js(|o| stream.exchange().request(&b, o))),
             ))
         })
     }
@@ -236,10 +244,7 @@ impl ServerStream {
     /// thus costs no Promise per message.
     #[napi]
     pub fn try_send(&self, reply: Buffer) -> Option<CallOutcome> {
-        let bytes = match from_js(&reply)
-            .map_err(core::Error::invalid_reply)
-            .and_then(|v| self.stream.encode_value(&v))
-        {
+        let bytes = match self.encode(&reply) {
             Ok(bytes) => bytes,
             Err(e) => return Some(sent(Err(e))),
         };
@@ -251,9 +256,7 @@ impl ServerStream {
     /// has gone.
     #[napi(ts_return_type = "Promise<CallOutcome>")]
     pub fn send<'env>(&self, env: &'env Env, reply: Buffer) -> napi::Result<Object<'env>> {
-        let encoded = from_js(&reply)
-            .map_err(core::Error::invalid_reply)
-            .and_then(|v| self.stream.encode_value(&v));
+        let encoded = self.encode(&reply);
         let stream = self.stream.clone();
         settle(env, async move {
             match encoded {

@@ -1,8 +1,10 @@
-//! Values across the boundary: CBOR bytes in the core's CBOR form.
+//! Values across the boundary: CBOR bytes in the core's CBOR form, walked by the core
+//! straight to protobuf and back ([`CborDoc`], [`CborOut`]) with no value tree in between.
 
+use bytes::Bytes;
 use hms_ffi_core::limits::DEFAULT_MAX_DEPTH;
-use hms_ffi_core::mapping::{self, DecodeOptions, TooDeep};
-use hms_ffi_core::{Codec, Result, Value};
+use hms_ffi_core::mapping::{self, CborDoc, CborInput, CborOut, CborSpan, DecodeOptions, TooDeep};
+use hms_ffi_core::{NativeResult, Result, Value};
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 
@@ -14,16 +16,24 @@ pub(crate) const FOR_JS: DecodeOptions = DecodeOptions {
     mark_empty_objects: false,
 };
 
-/// CBOR from JavaScript → a value tree (the schema checks come later, in the core).
-pub(crate) fn from_js(bytes: &[u8]) -> Result<Value> {
-    Codec::Cbor.decode(None, bytes, DEFAULT_MAX_DEPTH)
+/// Protobuf (or the method's codec) from JavaScript's CBOR, through `encode` (a route's or a
+/// stream's encoder).
+pub(crate) fn from_js(
+    cbor: &[u8],
+    encode: impl FnOnce(&CborInput<'_, '_>) -> NativeResult<Bytes, hms_ffi_core::Error>,
+) -> Result<Bytes> {
+    let doc = CborDoc::parse(cbor, DEFAULT_MAX_DEPTH)?;
+    encode(&doc.root())?
 }
 
-/// A value tree → CBOR for JavaScript.
-pub(crate) fn to_js(value: &Value) -> Result<Buffer> {
-    Codec::Cbor
-        .encode(None, value, DEFAULT_MAX_DEPTH)
-        .map(Buffer::from)
+/// CBOR for JavaScript from a message's bytes, through `decode` (a route's or a stream's
+/// decoder).
+pub(crate) fn to_js(
+    decode: impl FnOnce(&mut CborOut) -> NativeResult<CborSpan, hms_ffi_core::Error>,
+) -> Result<Buffer> {
+    let mut out = CborOut::default();
+    let span = decode(&mut out)??;
+    Ok(Buffer::from(out.finish(span)))
 }
 
 /// The deepest nesting of containers (arrays, objects, `Map`s) the JavaScript encoder

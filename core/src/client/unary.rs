@@ -32,9 +32,36 @@ impl Client {
         request: &Value,
         opts: &CallOptions,
     ) -> Result<Reply<Value>> {
-        let (info, codec, name, bytes) = never(self.prepare(method, &request, opts))?;
-        let reply = self.call_bytes(&name, bytes, opts, codec).await?;
-        never(self.finish(info.as_ref(), codec, reply, &mut ValueOut))
+        never(
+            self.call_native(method, &request, opts, &mut ValueOut)
+                .await,
+        )
+    }
+
+    /// [`call_with_metadata`](Client::call_with_metadata) with a binding's own objects: the
+    /// request is walked from `request`, the reply made by `out` (a binding whose values
+    /// arrive as CBOR walks them with [`CborDoc`](crate::mapping::CborDoc) and
+    /// [`CborOut`](crate::mapping::CborOut)). Requests and replies are checked, converted and
+    /// refused exactly as for a `Value`.
+    pub async fn call_native<I, O>(
+        &self,
+        method: &str,
+        request: &I,
+        opts: &CallOptions,
+        out: &mut O,
+    ) -> NativeResult<Reply<O::Node>, I::Error>
+    where
+        I: Input,
+        O: Output<Error = I::Error>,
+    {
+        let (info, codec, name, bytes) = match self.prepare(method, request, opts)? {
+            Ok(prepared) => prepared,
+            Err(e) => return Ok(Err(e)),
+        };
+        match self.call_bytes(&name, bytes, opts, codec).await {
+            Ok(reply) => self.finish(info.as_ref(), codec, reply, out),
+            Err(e) => Ok(Err(e)),
+        }
     }
 
     /// [`call`](Client::call) from synchronous code. On `unix://` the call is made on the

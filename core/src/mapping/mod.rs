@@ -4,6 +4,8 @@
 //! [`to_message`] checks a whole tree and reports every violation with its path
 //! (`items[2].price: expected double, got str`); [`from_message`] never fails.
 
+mod cbor_io;
+mod cbor_out;
 mod decode;
 mod encode;
 mod input;
@@ -21,6 +23,8 @@ pub(crate) mod wire_out;
 mod wire_tests;
 pub mod wkt;
 
+pub use cbor_io::{CborDoc, CborInput};
+pub use cbor_out::{CborOut, CborSpan};
 pub use decode::{from_message, from_message_with, DecodeOptions};
 pub use encode::to_message;
 pub use input::{Input, View};
