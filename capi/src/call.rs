@@ -6,21 +6,24 @@ use std::ffi::c_char;
 use crate::error::{c_string, guard, obj, text, HmsError};
 use crate::ocore::later::LaterReply;
 use crate::ocore::{self, Code, Error};
-use crate::{slice, value_from_bytes, HmsBytes, HmsFormat};
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::ocore::limits::DEFAULT_MAX_DEPTH;
+use crate::ocore::mapping::CborDoc;
+use crate::ocore::Exchange;
+use crate::{slice, HmsBytes};
 
 /// A call in progress on the server. The handler owns it until it completes it.
 #[derive(Debug)]
 pub struct HmsCall {
     pub(crate) ctx: ocore::Context,
-    pub(crate) format: HmsFormat,
-    pub(crate) reply: LaterReply<Reply>,
-}
-
-/// What a foreign handler answered.
-#[derive(Debug)]
-pub(crate) enum Reply {
-    Bytes(Vec<u8>),
-    Value(ocore::Value),
+    /// The route's encoder for a handler that answers in CBOR (`HMS_FORMAT_VALUE`); none for
+    /// protobuf, which is sent as it is.
+    pub(crate) exchange: Option<Arc<Exchange>>,
+    /// The reply's protobuf bytes, or the error.
+    pub(crate) reply: LaterReply<Bytes>,
 }
 
 /// The method called (`package.Service/Method`); valid until the call is completed. The
@@ -167,11 +170,13 @@ pub unsafe extern "C" fn hms_call_reply(call: *mut HmsCall, data: *const u8, len
     }
     let call = Box::from_raw(call);
     let bytes = slice(data, len);
-    let reply = match call.format {
-        HmsFormat::Proto => Ok(Reply::Bytes(bytes.to_vec())),
-        HmsFormat::Value => value_from_bytes(bytes)
-            .map(Reply::Value)
-            .map_err(Error::invalid_reply),
+    // A CBOR reply is walked to protobuf here, on the thread that answers: CBOR that does not
+    // read is the handler's fault, as a reply that does not fit the type is.
+    let reply = match &call.exchange {
+        None => Ok(Bytes::copy_from_slice(bytes)),
+        Some(exchange) => CborDoc::parse(bytes, DEFAULT_MAX_DEPTH)
+            .map_err(Error::invalid_reply)
+            .and_then(|doc| exchange.reply(&doc.root())?),
     };
     let _ = call.reply.send(reply);
 }

@@ -8,9 +8,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::async_call::{cancel_scope_blocking, response_metadata};
 use crate::error::{guard, obj, text, HmsError};
+use crate::ocore::limits::DEFAULT_MAX_DEPTH;
+use crate::ocore::mapping::{CborDoc, CborOut, CborSpan};
+use crate::ocore::JustWait;
 use crate::ocore::{self, runtime, CallOptions, Code, Error, Metadata, Reply};
 use crate::schema::HmsSchema;
-use crate::{slice, value_from_bytes, value_to_bytes, HmsBytes, HmsFormat};
+use crate::{slice, HmsBytes, HmsFormat};
 
 /// A connection to a server; calls may run concurrently from many threads.
 #[derive(Debug)]
@@ -134,8 +137,12 @@ async fn call(
             .await
             .map(bytes_reply),
         HmsFormat::Value => {
-            let value = value_from_bytes(&request)?;
-            value_reply(client.call_with_metadata(&method, &value, &opts).await?)
+            let doc = CborDoc::parse(&request, DEFAULT_MAX_DEPTH)?;
+            let mut out = CborOut::default();
+            let reply = client
+                .call_native(&method, &doc.root(), &opts, &mut out)
+                .await??;
+            Ok(cbor_reply(reply, out))
         }
     }
 }
@@ -145,10 +152,10 @@ fn bytes_reply(r: Reply<Bytes>) -> Reply<Vec<u8>> {
     r.map(|m| m.to_vec())
 }
 
-/// A value reply in the C ABI's form (the value as CBOR bytes).
-fn value_reply(r: Reply<ocore::Value>) -> ocore::Result<Reply<Vec<u8>>> {
-    let message = value_to_bytes(&r.message)?;
-    Ok(r.map(|_| message))
+/// A reply walked to CBOR by `out`, in the C ABI's form.
+fn cbor_reply(r: Reply<CborSpan>, out: CborOut) -> Reply<Vec<u8>> {
+    let message = out.finish(r.message);
+    r.map(|_| message)
 }
 
 /// What a call needs, read (and copied) from the caller's arguments.
@@ -183,8 +190,16 @@ impl Prepared {
                 .call_raw_with_metadata_blocking(&self.method, Bytes::from(self.request), &opts)
                 .map(bytes_reply),
             HmsFormat::Value => {
-                let value = value_from_bytes(&self.request)?;
-                value_reply(client.call_with_metadata_blocking(&self.method, &value, &opts)?)
+                let doc = CborDoc::parse(&self.request, DEFAULT_MAX_DEPTH)?;
+                let mut out = CborOut::default();
+                let reply = client.call_native_blocking_in(
+                    &self.method,
+                    &doc.root(),
+                    &opts,
+                    &JustWait,
+                    &mut out,
+                )??;
+                Ok(cbor_reply(reply, out))
             }
         }
     }

@@ -19,6 +19,9 @@
 
 pub use ::hms_ffi_core as ocore;
 
+use ocore::mapping::{CborDoc, CborInput, CborOut, CborSpan};
+use ocore::{Error, NativeResult};
+
 mod async_call;
 mod call;
 mod client;
@@ -106,12 +109,12 @@ pub(crate) unsafe fn slice<'a>(data: *const u8, len: usize) -> &'a [u8] {
     }
 }
 
-/// A message's bytes handed to the caller in `format`: protobuf as is, or the value `decode`
-/// makes of them as CBOR.
+/// A message's bytes handed to the caller in `format`: protobuf as is, or walked by `decode`
+/// straight to CBOR.
 pub(crate) fn message_out(
     format: HmsFormat,
     bytes: &[u8],
-    decode: impl FnOnce(&[u8]) -> ocore::Result<ocore::Value>,
+    decode: impl FnOnce(&[u8], &mut CborOut) -> NativeResult<CborSpan, Error>,
 ) -> ocore::Result<HmsBytes> {
     let mut out = Vec::new();
     message_into(&mut out, format, bytes, decode)?;
@@ -123,11 +126,15 @@ pub(crate) fn message_into(
     out: &mut Vec<u8>,
     format: HmsFormat,
     bytes: &[u8],
-    decode: impl FnOnce(&[u8]) -> ocore::Result<ocore::Value>,
+    decode: impl FnOnce(&[u8], &mut CborOut) -> NativeResult<CborSpan, Error>,
 ) -> ocore::Result<()> {
     match format {
         HmsFormat::Proto => out.extend_from_slice(bytes),
-        HmsFormat::Value => out.extend_from_slice(&value_to_bytes(&decode(bytes)?)?),
+        HmsFormat::Value => {
+            let mut cbor = CborOut::default();
+            let span = decode(bytes, &mut cbor)??;
+            out.extend_from_slice(&cbor.finish(span));
+        }
     }
     Ok(())
 }
@@ -165,12 +172,12 @@ pub(crate) unsafe fn fill_one(
     Ok(())
 }
 
-/// Encodes a value for the caller in `format`'s value form.
-pub(crate) fn value_to_bytes(v: &ocore::Value) -> ocore::Result<Vec<u8>> {
-    ocore::codec::encode_cbor(v)
-}
-
-/// Decodes a caller's CBOR value tree.
-pub(crate) fn value_from_bytes(b: &[u8]) -> ocore::Result<ocore::Value> {
-    ocore::codec::decode_cbor(b, ocore::limits::DEFAULT_MAX_DEPTH)
+/// Protobuf from a caller's CBOR, walked by `encode` (a request or reply encoder) with no
+/// value tree in between.
+pub(crate) fn from_cbor(
+    cbor: &[u8],
+    encode: impl FnOnce(&CborInput<'_, '_>) -> NativeResult<bytes::Bytes, Error>,
+) -> ocore::Result<bytes::Bytes> {
+    let doc = CborDoc::parse(cbor, ocore::limits::DEFAULT_MAX_DEPTH)?;
+    encode(&doc.root())?
 }

@@ -6,12 +6,15 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::call::{HmsCall, Reply};
+use crate::call::HmsCall;
 use crate::error::{c_string, guard, obj, text, HmsError};
+use crate::ocore::handler::{BoxFuture, NativeHandler};
 use crate::ocore::later::reply_later;
+use crate::ocore::mapping::CborOut;
+use crate::ocore::Exchange;
 use crate::ocore::{self, Code, Error};
 use crate::schema::HmsSchema;
-use crate::{value_to_bytes, HmsFormat};
+use crate::HmsFormat;
 
 /// A server.
 #[derive(Debug)]
@@ -44,16 +47,18 @@ unsafe impl Send for Foreign {}
 unsafe impl Sync for Foreign {}
 
 impl Foreign {
+    /// Runs the handler on `request` (protobuf, or CBOR when `exchange` is given to walk the
+    /// CBOR reply with); the reply's protobuf bytes.
     async fn run(
         self,
-        format: HmsFormat,
         request: &[u8],
+        exchange: Option<Arc<Exchange>>,
         ctx: ocore::Context,
-    ) -> ocore::Result<Reply> {
+    ) -> ocore::Result<Bytes> {
         let (later, reply) = reply_later();
         let call = HmsCall {
             ctx,
-            format,
+            exchange,
             reply: later,
         };
         let (f, user_data) = (self.f, self.user_data);
@@ -72,6 +77,25 @@ impl Foreign {
             run();
         }
         reply.await
+    }
+}
+
+/// A handler of CBOR: the request's protobuf walked straight to CBOR for it, and its CBOR
+/// reply straight to protobuf ([`crate::hms_call_reply`]), with no value tree.
+impl NativeHandler for Foreign {
+    fn call(
+        &self,
+        request: Bytes,
+        exchange: Arc<Exchange>,
+        ctx: ocore::Context,
+    ) -> BoxFuture<'static, ocore::Result<Bytes>> {
+        let foreign = *self;
+        Box::pin(async move {
+            let mut out = CborOut::default();
+            let span = exchange.request(&request, &mut out)??;
+            let cbor = out.finish(span);
+            foreign.run(&cbor, Some(exchange), ctx).await
+        })
     }
 }
 
@@ -177,20 +201,9 @@ unsafe fn register(
             HmsFormat::Proto => server
                 .0
                 .unary_raw(method, move |req: Bytes, ctx| async move {
-                    match foreign.run(HmsFormat::Proto, &req, ctx).await? {
-                        Reply::Bytes(b) => Ok(Bytes::from(b)),
-                        Reply::Value(_) => Err(Error::new(Code::Internal, "format mismatch")),
-                    }
+                    foreign.run(&req, None, ctx).await
                 }),
-            HmsFormat::Value => server
-                .0
-                .unary(method, move |req: ocore::Value, ctx| async move {
-                    let bytes = value_to_bytes(&req)?;
-                    match foreign.run(HmsFormat::Value, &bytes, ctx).await? {
-                        Reply::Value(v) => Ok(v),
-                        Reply::Bytes(_) => Err(Error::new(Code::Internal, "format mismatch")),
-                    }
-                }),
+            HmsFormat::Value => server.0.unary_native(method, Arc::new(foreign)),
         }
     })
 }

@@ -7,13 +7,15 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::call::{HmsCall, Reply};
+use crate::call::HmsCall;
 use crate::error::{guard, obj, HmsError};
 use crate::ocore::handler::{run_blocking, BoxFuture, StreamHandler};
 use crate::ocore::later::reply_later;
+use crate::ocore::limits::DEFAULT_MAX_DEPTH;
+use crate::ocore::mapping::CborDoc;
 use crate::ocore::{self, Error, RequestStream, ResponseSink, ServerStream};
 use crate::server::{registration, HmsServer};
-use crate::{fill_next, fill_one, message_out, value_from_bytes, HmsBytes, HmsFormat};
+use crate::{fill_next, fill_one, message_out, HmsBytes, HmsFormat};
 
 /// The requests and replies of one streaming call on the server; valid until its call is
 /// completed. Every function on it may be called from any thread; a receive and a send may run
@@ -63,7 +65,7 @@ impl StreamHandler for Foreign {
             let (later, ended) = reply_later();
             let call = HmsCall {
                 ctx,
-                format: me.format,
+                exchange: None,
                 reply: later,
             };
             let handed = stream.clone();
@@ -179,9 +181,11 @@ pub unsafe extern "C" fn hms_server_stream_send(
         let bytes = crate::slice(data, len);
         let bytes = match s.format {
             HmsFormat::Proto => Bytes::copy_from_slice(bytes),
-            HmsFormat::Value => s
-                .stream
-                .encode_value(&value_from_bytes(bytes).map_err(Error::invalid_reply)?)?,
+            HmsFormat::Value => {
+                // CBOR that does not read is the handler's fault, as a reply that does not fit.
+                let doc = CborDoc::parse(bytes, DEFAULT_MAX_DEPTH).map_err(Error::invalid_reply)?;
+                s.stream.encode(&doc.root())??
+            }
         };
         s.stream.send_encoded(bytes)
     })
@@ -190,8 +194,8 @@ pub unsafe extern "C" fn hms_server_stream_send(
 impl HmsServerStream {
     /// A request's bytes in the handler's format.
     fn to_caller(&self, bytes: &[u8]) -> ocore::Result<HmsBytes> {
-        message_out(self.format, bytes, |b| {
-            self.stream.exchange().request_value(b)
+        message_out(self.format, bytes, |b, o| {
+            self.stream.exchange().request(b, o)
         })
     }
 }
@@ -201,6 +205,6 @@ impl HmsServerStream {
 pub unsafe extern "C" fn hms_call_end(call: *mut HmsCall) {
     if !call.is_null() {
         let call = Box::from_raw(call);
-        let _ = call.reply.send(Ok(Reply::Bytes(Vec::new())));
+        let _ = call.reply.send(Ok(Bytes::new()));
     }
 }

@@ -13,7 +13,7 @@ use crate::client::{metadata, options, HmsClient};
 use crate::error::{guard, obj, text, HmsError};
 use crate::ocore::{Code, Error, StreamCall};
 use crate::{
-    fill_next, fill_one, message_into, message_out, slice, value_from_bytes, HmsBytes, HmsFormat,
+    fill_next, fill_one, from_cbor, message_into, message_out, slice, HmsBytes, HmsFormat,
 };
 
 /// A streaming call on the client; free it with [`hms_client_stream_free`].
@@ -68,13 +68,7 @@ pub unsafe extern "C" fn hms_client_stream_send(
         let bytes = slice(data, len);
         let bytes = match s.format {
             HmsFormat::Proto => Bytes::copy_from_slice(bytes),
-            HmsFormat::Value => {
-                let value = value_from_bytes(bytes)?;
-                match s.call.encode_input(&&value) {
-                    Ok(encoded) => encoded?,
-                    Err(never) => match never {},
-                }
-            }
+            HmsFormat::Value => from_cbor(bytes, |doc| s.call.encode_input(doc))?,
         };
         s.call.send_encoded(bytes)
     })
@@ -137,8 +131,8 @@ pub unsafe extern "C" fn hms_client_stream_recv_batch(
         for message in &got.messages {
             let at = out.len();
             out.extend_from_slice(&[0; 4]);
-            let decoded = message_into(&mut out, s.format, message, |b| {
-                s.call.decoder().decode_value(b)
+            let decoded = message_into(&mut out, s.format, message, |b, o| {
+                s.call.decoder().decode_output(b, o)
             });
             if let Err(e) = decoded {
                 // A reply that cannot be handed over ends the stream: the ones after it would
@@ -185,7 +179,9 @@ pub unsafe extern "C" fn hms_client_stream_recv_only(
 impl HmsClientStream {
     /// A reply's bytes in the caller's format.
     fn to_caller(&self, bytes: &[u8]) -> Result<HmsBytes, Error> {
-        message_out(self.format, bytes, |b| self.call.decoder().decode_value(b))
+        message_out(self.format, bytes, |b, o| {
+            self.call.decoder().decode_output(b, o)
+        })
     }
 }
 
