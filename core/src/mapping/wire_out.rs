@@ -89,12 +89,9 @@ fn message<I: Input>(
                     continue;
                 }
                 if packable(&f.kind) {
-                    let mut packed = Vec::with_capacity(16);
-                    for item in items {
-                        scalar(&f.kind, item.view(), &mut packed)?;
-                    }
-                    tag(number, 2, out);
-                    bytes(&packed, out);
+                    delimited(number, out, |out| {
+                        items.try_for_each(|item| scalar(&f.kind, item.view(), out))
+                    })?;
                 } else {
                     for item in items {
                         field(number, &f.kind, &item, inner - 1, out)?;
@@ -109,11 +106,10 @@ fn message<I: Input>(
                     if matches!(key_kind, Kind::String) != matches!(k.view(), View::Str(_)) {
                         return None;
                     }
-                    let mut entry = Vec::new();
-                    field(1, key_kind, &k, 0, &mut entry)?;
-                    field(2, value_kind, &item, inner - 1, &mut entry)?;
-                    tag(number, 2, out);
-                    bytes(&entry, out);
+                    delimited(number, out, |entry| {
+                        field(1, key_kind, &k, 0, entry)?;
+                        field(2, value_kind, &item, inner - 1, entry)
+                    })?;
                 }
             }
         }
@@ -130,12 +126,7 @@ fn field<I: Input>(
     out: &mut Vec<u8>,
 ) -> Option<()> {
     match kind {
-        Kind::Message(m) => {
-            let mut inner = Vec::new();
-            message(m, v, budget, &mut inner)?;
-            tag(number, 2, out);
-            bytes(&inner, out);
-        }
+        Kind::Message(m) => delimited(number, out, |out| message(m, v, budget, out))?,
         Kind::String | Kind::Bytes => {
             let b: &[u8] = match (kind, v.view()) {
                 (Kind::String, View::Str(s)) => s.as_bytes(),
@@ -252,6 +243,28 @@ fn packable(kind: &Kind) -> bool {
 
 fn tag(number: u32, wire: u8, out: &mut Vec<u8>) {
     varint((u64::from(number) << 3) | u64::from(wire), out);
+}
+
+/// A length-delimited field numbered `number` whose content `write` appends: written in place
+/// after a one-byte length, which grows (moving the content) only past 127 bytes.
+fn delimited(
+    number: u32,
+    out: &mut Vec<u8>,
+    write: impl FnOnce(&mut Vec<u8>) -> Option<()>,
+) -> Option<()> {
+    tag(number, 2, out);
+    let at = out.len();
+    out.push(0);
+    write(out)?;
+    let len = out.len() - at - 1;
+    if let Ok(short @ 0..=127) = u8::try_from(len) {
+        out[at] = short;
+    } else {
+        let mut prefix = Vec::with_capacity(10);
+        varint(len as u64, &mut prefix);
+        out.splice(at..=at, prefix);
+    }
+    Some(())
 }
 
 fn bytes(b: &[u8], out: &mut Vec<u8>) {

@@ -111,6 +111,35 @@ mod writer {
         assert_eq!(zero, vec![0x98, 0x01, 0], "only field 19, as 0");
     }
 
+    /// Nested messages, packed lists and map entries are written in place after a one-byte
+    /// length that grows when the content is longer: bytes equal to prost's at 127, 128, 16383
+    /// and 16384 bytes of content and beyond.
+    #[test]
+    fn long_nested_content_gets_its_whole_length() {
+        use prost::Message;
+        let desc = all();
+        for n in [
+            0, 1, 124, 125, 126, 127, 16_380, 16_381, 16_382, 20_000, 2_100_000,
+        ] {
+            let text = "x".repeat(n);
+            let inner = Value::Map(vec![(Value::from("s"), Value::from(text.as_str()))]);
+            let v = Value::Map(vec![
+                (Value::from("inner"), inner.clone()),
+                (
+                    Value::from("packed"),
+                    Value::List(vec![Value::Int(-1); n / 16]),
+                ),
+                (
+                    Value::from("by_id"),
+                    Value::Map(vec![(Value::Int(3), inner)]),
+                ),
+            ]);
+            let fast = encode(&desc, &&v, 64).expect("written in one pass");
+            let general = to_message(&desc, &v, &MapOptions::default()).unwrap();
+            assert_eq!(fast, general.encode_to_vec(), "{n} bytes");
+        }
+    }
+
     #[test]
     fn what_needs_converting_or_refusing_is_left_to_to_message() {
         let desc = all();
