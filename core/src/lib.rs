@@ -79,8 +79,8 @@ pub use metadata::response;
 pub use call::{Blocker, JustWait};
 pub use client::{
     connect, connect_all, connect_blocking, connect_with, Backoff, CallOptions, Client,
-    ClientStream, ConnState, ConnectOptions, Resilience, ResponseDecoder, ServiceConfig,
-    StreamCall, StreamSender,
+    ClientStream, ConnState, ConnectOptions, EncodedReply, EncodedRequest, Resilience,
+    ResponseDecoder, ServiceConfig, StreamCall, StreamSender,
 };
 pub use code::Code;
 pub use codec::Codec;

@@ -1,16 +1,22 @@
 //! `async def` handlers without blocking any thread: the coroutine is scheduled on an asyncio
 //! loop by a Python `starter`, which reports back through a callback that completes a Rust
-//! future. Dropping the future (deadline, cancellation) cancels the coroutine.
+//! future. Dropping the future (deadline, cancellation) cancels the coroutine. The request
+//! `dict` is made from the bytes and the reply walked into bytes by the core's one-pass walks
+//! (`walk.rs`), as for a synchronous handler.
 
+use std::sync::Arc;
+
+use bytes::Bytes;
 use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyTuple};
 
 use crate::context::Context;
-use crate::convert;
 use crate::errors;
 use crate::ocore;
-use crate::ocore::handler::{BoxFuture, UnaryHandler};
+use crate::ocore::handler::{BoxFuture, NativeHandler};
 use crate::ocore::later::{reply_later, LaterReply};
+use crate::ocore::Exchange;
+use crate::walk::{PyIn, PyOut};
 
 /// Runs `starter(request, ctx, done) -> cancel` for each call.
 pub(crate) struct AsyncHandler {
@@ -32,9 +38,12 @@ impl Drop for CancelOnDrop {
     }
 }
 
+/// `done(ok, reply_or_exception)`: walks the reply `dict` into bytes with the route's exchange
+/// (with the GIL the callback holds) and completes the call.
 fn done_callback(
     py: Python<'_>,
-    later: LaterReply<ocore::Value>,
+    later: LaterReply<Bytes>,
+    exchange: Arc<Exchange>,
 ) -> PyResult<Bound<'_, PyCFunction>> {
     PyCFunction::new_closure(
         py,
@@ -45,7 +54,9 @@ fn done_callback(
             let ok: bool = args.get_item(0)?.extract()?;
             let value = args.get_item(1)?;
             let result = if ok {
-                convert::from_py(&value).map_err(|e| errors::from_py(py, e))
+                exchange
+                    .reply(&PyIn(value))
+                    .unwrap_or_else(|e| Err(errors::from_py(py, e)))
             } else {
                 Err(errors::from_py(py, PyErr::from_value(value)))
             };
@@ -55,20 +66,27 @@ fn done_callback(
     )
 }
 
-impl UnaryHandler for AsyncHandler {
+impl NativeHandler for AsyncHandler {
     fn call(
         &self,
-        request: ocore::Value,
+        request: Bytes,
+        exchange: Arc<Exchange>,
         ctx: ocore::Context,
-    ) -> BoxFuture<'static, ocore::Result<ocore::Value>> {
+    ) -> BoxFuture<'static, ocore::Result<Bytes>> {
         let (later, reply) = reply_later();
-        let started = Python::attach(|py| -> PyResult<Py<PyAny>> {
-            let req = convert::to_py(py, &request)?;
-            let ctx = Bound::new(py, Context::from(ctx))?;
-            let done = done_callback(py, later)?;
-            Ok(self.starter.bind(py).call1((req, ctx, done))?.unbind())
+        // The request `dict` is made straight from the bytes with the GIL taken here.
+        let started = Python::attach(|py| {
+            let start = || -> PyResult<ocore::Result<Py<PyAny>>> {
+                let req = match exchange.request(&request, &mut PyOut(py))? {
+                    Ok(req) => req,
+                    Err(e) => return Ok(Err(e)),
+                };
+                let ctx = Bound::new(py, Context::from(ctx))?;
+                let done = done_callback(py, later, exchange.clone())?;
+                Ok(Ok(self.starter.bind(py).call1((req, ctx, done))?.unbind()))
+            };
+            start().unwrap_or_else(|e| Err(errors::from_py(py, e)))
         });
-        let started = started.map_err(|e| Python::attach(|py| errors::from_py(py, e)));
         Box::pin(async move {
             let mut guard = CancelOnDrop(Some(started?));
             let result = reply.await;

@@ -7,7 +7,6 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::context::Context;
-use crate::convert;
 use crate::errors::{self, py_result};
 use crate::ocore::{self, runtime, CallOptions, CancellationToken, Metadata};
 use crate::schema::{method_tuples, MethodTuple, Schema};
@@ -184,23 +183,29 @@ impl Client {
         wait_for_ready: Option<bool>,
         parent: Option<&Bound<'_, Context>>,
     ) -> PyResult<CallHandle> {
-        let value = convert::from_py(request)?;
         let mut opts = options(timeout, metadata, wait_for_ready, parent)?;
         let token = CancellationToken::new();
         opts.cancel = Some(token.clone());
+        // The request is walked here, with the GIL; the reply on a worker thread that takes it.
+        let request = self
+            .inner
+            .encode_request(&method, &PyIn(request.clone()), &opts)?;
         let client = self.inner.clone();
         runtime::runtime().spawn(async move {
-            let result = client.call(&method, &value, &opts).await;
+            let result = match request {
+                Ok(request) => client.call_encoded(request, &opts).await,
+                Err(e) => Err(e),
+            };
             // Taking the GIL may wait: never on a reactor thread.
             let _ = tokio::task::spawn_blocking(move || {
                 Python::attach(|py| {
-                    let args = match result.and_then(|v| {
-                        convert::to_py(py, &v)
-                            .map(Bound::unbind)
-                            .map_err(|e| errors::from_py(py, e))
-                    }) {
-                        Ok(obj) => (true, obj),
-                        Err(e) => (false, errors::to_py(py, e).into_value(py).into_any()),
+                    let reply = result.map(|r| client.decode_reply(r, &mut PyOut(py)));
+                    let args = match reply {
+                        Ok(Ok(Ok(reply))) => (true, reply.message.unbind()),
+                        Ok(Ok(Err(e))) | Err(e) => {
+                            (false, errors::to_py(py, e).into_value(py).into_any())
+                        }
+                        Ok(Err(raised)) => (false, raised.into_value(py).into_any()),
                     };
                     if let Err(e) = callback.call1(py, args) {
                         e.write_unraisable(py, None);

@@ -101,7 +101,7 @@ impl Server {
     fn register_async(&self, py: Python<'_>, method: &str, starter: Py<PyAny>) -> PyResult<()> {
         let r = self
             .inner
-            .unary_handler(method, Arc::new(AsyncHandler { starter }));
+            .unary_native(method, Arc::new(AsyncHandler { starter }));
         py_result(py, r)
     }
 

@@ -43,6 +43,46 @@ def test_call_async_raises_typed_errors(served) -> None:
     assert err.value.message == "conflict"
 
 
+def test_async_paths_check_values_as_the_sync_paths_do(endpoint) -> None:
+    """The asyncio client and an `async def` handler walk their dicts to protobuf and back as
+    the synchronous paths do: the same replies, the same typed errors for the same bad
+    values, an unconvertible object raised at once, and a bad reply the handler's INTERNAL."""
+    server = hms_ffi.Server(hms_ffi.Schema.load(PROTO))
+
+    @server.method(ECHO)
+    async def echo(req, ctx):
+        if req["unicode_text"] == "break the reply":
+            return {"no_such_field": 1}
+        if req["unicode_text"] == "not a dict":
+            return ["a", "list"]
+        return req
+
+    server.listen(endpoint)
+    client = hms_ffi.connect(endpoint)
+    message = {"unicode_text": "héllo", "tags": ["a", "b"], "counts": {"x": 1}, "blob": b"\x00\xff"}
+
+    async def call(request):
+        return await client.call_async(ECHO, request)
+
+    def outcome(run):
+        try:
+            return ("ok", run())
+        except hms_ffi.Error as e:
+            return (type(e).__name__, e.message)
+
+    assert asyncio.run(call(message)) == client.call(ECHO, message)
+    for bad in [{"unicode_text": 7}, {"nope": 1}, {"tags": "abc"}]:
+        by_async = outcome(lambda: asyncio.run(call(bad)))
+        assert by_async[0] == "InvalidArgument", by_async
+        assert by_async == outcome(lambda: client.call(ECHO, bad))
+    for text in ["break the reply", "not a dict"]:
+        with pytest.raises(hms_ffi.Internal, match="handler returned an invalid response"):
+            asyncio.run(call({"unicode_text": text}))
+    with pytest.raises(hms_ffi.InvalidArgument):
+        asyncio.run(call({"unicode_text": object()}))
+    server.shutdown()
+
+
 def test_async_handler_is_cancelled_at_the_deadline(endpoint) -> None:
     server = conformance_server()
     cancelled = threading.Event()

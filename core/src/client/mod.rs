@@ -46,6 +46,7 @@ pub use pool::EndpointStatus;
 pub use resilience::{Ejection, HealthCheck, LoadBalancing, Resilience};
 pub use shared::{Batch, StreamCall};
 pub use stream::{ClientStream, ResponseDecoder, StreamSender};
+pub use unary::{EncodedReply, EncodedRequest};
 
 /// Options for one call.
 #[derive(Debug, Clone, Default)]

@@ -54,14 +54,33 @@ impl Client {
         I: Input,
         O: Output<Error = I::Error>,
     {
-        let (info, codec, name, bytes) = match self.prepare(method, request, opts)? {
-            Ok(prepared) => prepared,
+        let request = match self.encode_request(method, request, opts)? {
+            Ok(request) => request,
             Err(e) => return Ok(Err(e)),
         };
-        match self.call_bytes(&name, bytes, opts, codec).await {
-            Ok(reply) => self.finish(info.as_ref(), codec, reply, out),
+        match self.call_encoded(request, opts).await {
+            Ok(reply) => self.decode_reply(reply, out),
             Err(e) => Ok(Err(e)),
         }
+    }
+
+    /// Makes a call whose request [`encode_request`](Client::encode_request) walked; its reply
+    /// is made into objects by [`decode_reply`](Client::decode_reply). For a binding whose
+    /// objects cannot cross threads (Python's, under the GIL): it walks the request before the
+    /// call and the reply after, on threads of its own, and the call runs on the runtime.
+    pub async fn call_encoded(
+        &self,
+        request: EncodedRequest,
+        opts: &CallOptions,
+    ) -> Result<EncodedReply> {
+        let EncodedRequest {
+            info,
+            codec,
+            name,
+            bytes,
+        } = request;
+        let reply = self.call_bytes(&name, bytes, opts, codec).await?;
+        Ok(EncodedReply { info, codec, reply })
     }
 
     /// [`call`](Client::call) from synchronous code. On `unix://` the call is made on the
@@ -117,10 +136,16 @@ impl Client {
         I: Input,
         O: Output<Error = I::Error>,
     {
-        let (info, codec, name, bytes) = match self.prepare(method, request, opts)? {
-            Ok(prepared) => prepared,
+        let request = match self.encode_request(method, request, opts)? {
+            Ok(request) => request,
             Err(e) => return Ok(Err(e)),
         };
+        let EncodedRequest {
+            info,
+            codec,
+            name,
+            bytes,
+        } = request;
         let (mut bytes, mut reply) = (Some(bytes), None);
         blocker.unlocked(&mut || {
             if let Some(bytes) = bytes.take() {
@@ -128,7 +153,7 @@ impl Client {
             }
         });
         match reply {
-            Some(Ok(reply)) => self.finish(info.as_ref(), codec, reply, out),
+            Some(Ok(reply)) => self.decode_reply(EncodedReply { info, codec, reply }, out),
             Some(Err(e)) => Ok(Err(e)),
             None => Ok(Err(Error::new(
                 Code::Cancelled,
@@ -137,15 +162,14 @@ impl Client {
         }
     }
 
-    /// Resolves the method and encodes the request: its schema (none for a schemaless
-    /// method), codec, full name and bytes.
-    #[allow(clippy::type_complexity)]
-    fn prepare<I: Input>(
+    /// Resolves a unary method and walks its request from `request`, checked, converted and
+    /// refused as for a `Value`, for [`call_encoded`](Client::call_encoded).
+    pub fn encode_request<I: Input>(
         &self,
         method: &str,
         request: &I,
         opts: &CallOptions,
-    ) -> NativeResult<(Option<MethodInfo>, Codec, String, Bytes), I::Error> {
+    ) -> NativeResult<EncodedRequest, I::Error> {
         let (info, codec) = match self.resolve(method, opts) {
             Ok(resolved) => resolved,
             Err(e) => return Ok(Err(e)),
@@ -172,18 +196,23 @@ impl Client {
             return Ok(Err(e));
         }
         let name = info.as_ref().map_or(method.to_string(), |i| i.name.clone());
-        Ok(Ok((info, codec, name, bytes.into())))
+        Ok(Ok(EncodedRequest {
+            info,
+            codec,
+            name,
+            bytes: bytes.into(),
+        }))
     }
 
-    /// Decodes a reply for the method `info` (none: schemaless) with `out`.
-    fn finish<O: Output>(
+    /// Makes the reply of [`call_encoded`](Client::call_encoded) into objects with `out`,
+    /// checked and converted as for a `Value`.
+    pub fn decode_reply<O: Output>(
         &self,
-        info: Option<&MethodInfo>,
-        codec: Codec,
-        reply: Reply<Bytes>,
+        reply: EncodedReply,
         out: &mut O,
     ) -> NativeResult<Reply<O::Node>, O::Error> {
-        let output = info.map(|i| i.output());
+        let EncodedReply { info, codec, reply } = reply;
+        let output = info.as_ref().map(|i| i.output());
         let limits = &self.inner.limits;
         let decoded = codec.decode_output(
             output.as_ref(),
@@ -198,4 +227,22 @@ impl Client {
             trailers: reply.trailers,
         }))
     }
+}
+
+/// A unary request walked ahead of its call ([`Client::encode_request`]): the method (none
+/// for a schemaless one), its codec, full name and the request's bytes.
+#[derive(Debug, Clone)]
+pub struct EncodedRequest {
+    info: Option<MethodInfo>,
+    codec: Codec,
+    name: String,
+    bytes: Bytes,
+}
+
+/// The reply of [`Client::call_encoded`], still bytes, for [`Client::decode_reply`].
+#[derive(Debug)]
+pub struct EncodedReply {
+    info: Option<MethodInfo>,
+    codec: Codec,
+    reply: Reply<Bytes>,
 }
