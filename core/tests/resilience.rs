@@ -154,6 +154,64 @@ fn wait_for_ready_waits_for_the_server_and_ends_at_the_deadline() {
     kill(&second);
 }
 
+/// A connection attempt cut short by the call's deadline fails the call by its deadline
+/// (`DEADLINE_EXCEEDED`, not `UNAVAILABLE`), blocking or async; a caller's cancellation ends
+/// a call waiting for ready at once, not at its deadline.
+#[test]
+fn a_deadline_or_a_cancel_ends_a_call_waiting_for_its_connection() {
+    let (_dir, uri) = unix_uri("cut");
+    let counts = Arc::new(Counts::default());
+    let first = server("one", counts);
+    listen(&first, &uri);
+    let client = client(&uri, fast_backoff());
+    kill(&first);
+    assert!(wait_until(|| client.state() != ConnState::Ready));
+    std::thread::sleep(Duration::from_millis(150));
+    // A listener that never answers: the attempt waits for its handshake until cut.
+    let path = uri.trim_start_matches("unix://");
+    let _ = std::fs::remove_file(path);
+    let silent = std::os::unix::net::UnixListener::bind(path).unwrap();
+    let short = CallOptions::with_timeout(Duration::from_millis(300));
+    let start = Instant::now();
+    let err = client.call_blocking(GET, &req("x", 0), &short).unwrap_err();
+    assert_eq!(err.code(), Code::DeadlineExceeded, "{err}");
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+    std::thread::sleep(Duration::from_millis(150));
+    let err = block_on(client.call(GET, &req("x", 0), &short))
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(err.code(), Code::DeadlineExceeded, "{err}");
+    drop(silent);
+    let _ = std::fs::remove_file(path);
+    // No server at all, waiting for ready with a long deadline: the caller's cancel ends it.
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let waiting = CallOptions {
+        timeout: Some(Duration::from_secs(20)),
+        wait_for_ready: Some(true),
+        cancel: Some(cancel.clone()),
+        ..CallOptions::default()
+    };
+    let canceller = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        cancel.cancel();
+    });
+    let start = Instant::now();
+    let err = client
+        .call_blocking(GET, &req("x", 0), &waiting)
+        .unwrap_err();
+    canceller.join().unwrap();
+    assert_eq!(err.code(), Code::Cancelled, "{err}");
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
 #[test]
 fn an_idempotent_method_is_retried_by_the_policy_with_previous_attempts() {
     let (_dir, uri) = unix_uri("retry");

@@ -12,7 +12,7 @@ use super::policy::{is_idempotent, MethodPolicy};
 use super::pool::Picked;
 use super::retry::Attempts;
 use super::{CallOptions, Client};
-use crate::call::{Blocker, Watch};
+use crate::call::{caller_cancelled, Blocker, Watch};
 use crate::codec::Codec;
 use crate::error::{Code, Error, Result};
 use crate::metadata::Reply;
@@ -168,13 +168,34 @@ impl Client {
         })
     }
 
-    /// [`Pool::ready`](super::pool::Pool::ready) for a thread that may block.
+    /// [`Pool::ready`](super::pool::Pool::ready) for a thread that may block: it ends as the
+    /// call would, at the caller's cancellation (`CANCELLED`) or the deadline
+    /// (`DEADLINE_EXCEEDED`), even while another caller holds the connection attempt.
     fn ready_blocking(&self, wait: bool, watch: &Watch) -> Result<Picked> {
         if let Some(p) = self.inner.channel.ready_now() {
             return Ok(p);
         }
         let channel = &self.inner.channel;
-        let ready = channel.ready(wait, watch.deadline, &self.inner.closed);
+        let ready = async {
+            let cancelled = async {
+                match &watch.cancel {
+                    Some(cancel) => cancel.cancelled().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let deadline = async {
+                match watch.deadline {
+                    Some(d) => tokio::time::sleep_until(d.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                () = cancelled => Err(caller_cancelled()),
+                () = deadline => Err(Error::deadline_exceeded()),
+                r = channel.ready(wait, watch.deadline, &self.inner.closed) => r,
+            }
+        };
         crate::runtime::block_on(ready).and_then(|r| r)
     }
 }

@@ -189,10 +189,10 @@ impl Channel {
                 continue;
             }
             self.set(ConnState::Connecting);
-            let mut limit = self.backoff.connect_timeout(attempts.failures);
-            if let Some(d) = deadline {
-                limit = limit.min(d.saturating_duration_since(now));
-            }
+            let limit = self.backoff.connect_timeout(attempts.failures);
+            let left = deadline.map(|d| d.saturating_duration_since(now));
+            let cut = left.is_some_and(|left| left < limit);
+            let limit = left.map_or(limit, |left| left.min(limit));
             let attempt = transport::connect(&self.endpoint, &self.limits, self.keepalive.as_ref());
             let result = match tokio::time::timeout(limit, attempt).await {
                 Ok(r) => r,
@@ -224,6 +224,10 @@ impl Channel {
                     attempts.last_error = Some(e.clone());
                     self.set(ConnState::TransientFailure);
                     tracing::debug!(endpoint = %self.endpoint, error = %e, "reconnect failed");
+                    if cut && deadline.is_some_and(|d| Instant::now() >= d) {
+                        // The call's deadline ended the attempt: the call failed by it.
+                        return Err(Error::deadline_exceeded());
+                    }
                     if !wait {
                         return Err(e);
                     }

@@ -141,12 +141,11 @@ fn bad(why: impl std::fmt::Display) -> Error {
 
 /// A protobuf JSON duration: `"0.1s"`, `"2s"`.
 pub(crate) fn parse_duration(text: &str) -> Result<Duration> {
-    let secs = text
-        .strip_suffix('s')
-        .and_then(|n| n.parse::<f64>().ok())
-        .filter(|n| n.is_finite() && *n >= 0.0 && *n < 1e9)
-        .ok_or_else(|| bad(format!("{text:?} is not a duration such as \"0.5s\"")))?;
-    Ok(Duration::from_secs_f64(secs))
+    let d = crate::value::time::parse_duration(text).map_err(bad)?;
+    match (u64::try_from(d.seconds), u32::try_from(d.nanos)) {
+        (Ok(seconds), Ok(nanos)) => Ok(Duration::new(seconds, nanos)),
+        _ => Err(bad(format!("{text:?} is a negative duration"))),
+    }
 }
 
 fn codes(list: &[serde_json::Value]) -> Result<Vec<Code>> {
@@ -357,7 +356,10 @@ mod tests {
     #[test]
     fn durations_are_protobuf_json_durations() {
         assert_eq!(parse_duration("0.25s").unwrap(), Duration::from_millis(250));
-        for bad in ["", "1", "-1s", "NaNs", "infs", "1e20s", "1 s"] {
+        assert_eq!(parse_duration("2s").unwrap(), Duration::from_secs(2));
+        for bad in [
+            "", "1", "-1s", "-0.5s", "NaNs", "infs", "1e20s", "1e5s", "1 s", ".5s",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?}");
         }
     }
