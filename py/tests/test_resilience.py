@@ -112,6 +112,8 @@ def test_a_service_config_retries_idempotent_methods_only(tmp_path: pathlib.Path
     assert runs["a"] == 1
     with pytest.raises(hms_ffi.InvalidArgument):
         hms_ffi.connect(uri, resilience={"serviceConfig": {"methodConfg": []}})
+    with pytest.raises(hms_ffi.InvalidArgument, match="not JSON"):
+        hms_ffi.connect(uri, resilience={"keepalive": {"interval": object()}})
     server.shutdown(0.0)
 
 

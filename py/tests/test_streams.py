@@ -207,3 +207,34 @@ def test_a_stream_to_a_method_of_another_kind_is_refused() -> None:
             list(client.stream(f"{SERVICE}/Echo", {}, timeout=10))
     finally:
         server.shutdown()
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_stream_opened_in_a_handler_inherits_its_deadline(tmp_path, kind: str) -> None:
+    """A stream opened inside a handler (plain or `async def`) has what is left of the
+    handler's deadline, as its calls do: the back handler sees the front call's deadline."""
+    seen: Dict[str, Any] = {}
+
+    def count(req: Dict[str, Any], ctx: hms_ffi.Context) -> Iterator[Dict[str, Any]]:
+        seen["left"] = ctx.time_remaining
+        yield {"n": 1}
+
+    back = _server(Count=count)
+    to_back = hms_ffi.connect(back.listen(f"unix://{tmp_path}/back.sock"))
+    relay_proto = PROTO.replace("service S {", "service R { rpc Relay(N) returns (N); }\nservice S {")
+    front = hms_ffi.Server(hms_ffi.Schema.from_source("r.proto", relay_proto))
+
+    def relay(req: Dict[str, Any], ctx: hms_ffi.Context) -> Dict[str, Any]:
+        return {"n": sum(r["n"] for r in to_back.stream("st.v1.S/Count", {"n": 1}))}
+
+    async def relay_async(req: Dict[str, Any], ctx: hms_ffi.Context) -> Dict[str, Any]:
+        return {"n": sum([r["n"] async for r in to_back.stream_async("st.v1.S/Count", {"n": 1})])}
+
+    front.add_method("st.v1.R/Relay", relay if kind == "sync" else relay_async)
+    try:
+        front_client = hms_ffi.connect(front.listen(f"unix://{tmp_path}/front.sock"))
+        assert front_client.call("st.v1.R/Relay", {}, timeout=5)["n"] == 1
+        assert seen["left"] is not None and 0 < seen["left"] <= 5, seen
+    finally:
+        front.shutdown()
+        back.shutdown()

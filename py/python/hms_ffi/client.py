@@ -8,6 +8,7 @@ import json
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 from . import _native
+from .errors import InvalidArgument
 from .streams import AsyncRequests, AsyncStream, Requests, Stream
 
 
@@ -151,6 +152,7 @@ class Client:
         *,
         timeout: Optional[float] = None,
         metadata: Optional[Mapping[str, str]] = None,
+        wait_for_ready: Optional[bool] = None,
     ) -> Stream:
         """Opens a streaming call and returns it as an iterator of replies:
         ``for reply in client.stream(method, request)``.
@@ -159,9 +161,12 @@ class Client:
         requests of a client- or bidi-streaming method (sent while replies are read; the stream
         is half-closed after the last). Without requests, send them with
         :meth:`Stream.send` and :meth:`Stream.close_send`. A client-streaming call's reply is
-        :meth:`Stream.result`. ``timeout`` bounds the whole call.
+        :meth:`Stream.result`. ``timeout`` bounds the whole call; ``wait_for_ready`` is as for
+        :meth:`call`. Opened inside a handler, the stream inherits the handler's deadline and
+        cancellation, as a call does.
         """
-        native = self._native.open_stream(method, timeout, dict(metadata or {}))
+        md = dict(metadata or {})
+        native = self._native.open_stream(method, timeout, md, wait_for_ready, _handler.get())
         return Stream(native, requests)
 
     def stream_async(
@@ -171,11 +176,15 @@ class Client:
         *,
         timeout: Optional[float] = None,
         metadata: Optional[Mapping[str, str]] = None,
+        wait_for_ready: Optional[bool] = None,
     ) -> AsyncStream:
         """:meth:`stream` for asyncio: ``async for reply in client.stream_async(...)``;
         ``requests`` may be an async iterable too."""
         md = dict(metadata or {})
-        return AsyncStream(lambda: self._native.open_stream(method, timeout, md), requests)
+        parent = _handler.get()
+        return AsyncStream(
+            lambda: self._native.open_stream(method, timeout, md, wait_for_ready, parent), requests
+        )
 
     @property
     def state(self) -> str:
@@ -219,5 +228,12 @@ def connect(
     keepalive, wait for ready, load balancing and health checks, as ``docs/resilience.md``
     describes: ``connect(uri, resilience={"keepalive": {"interval": "10s"}})``."""
     uris = [uri] if isinstance(uri, str) else list(uri)
-    options = resilience if resilience is None or isinstance(resilience, str) else json.dumps(resilience)
+    options: Optional[str] = None
+    if isinstance(resilience, str):
+        options = resilience
+    elif resilience is not None:
+        try:
+            options = json.dumps(resilience)
+        except (TypeError, ValueError) as e:
+            raise InvalidArgument(f"resilience options are not JSON: {e}", reason="BAD_RESILIENCE") from e
     return Client(_native.connect(uris, schema, options))
