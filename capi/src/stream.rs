@@ -128,26 +128,26 @@ pub unsafe extern "C" fn hms_client_stream_recv_batch(
         let s = obj(stream, "stream")?;
         let got = s.call.recv_batch_blocking(if max == 0 { 256 } else { max });
         let mut out = Vec::new();
-        for message in &got.messages {
+        // Each reply after its length; one that does not convert ends the stream (the core's
+        // rule: the call is cancelled, the replies before it are kept).
+        let (_, ended) = got.convert(&s.call, |message| {
             let at = out.len();
             out.extend_from_slice(&[0; 4]);
             let decoded = message_into(&mut out, s.format, message, |b, o| {
                 s.call.decoder().decode_output(b, o)
             });
-            if let Err(e) = decoded {
-                // A reply that cannot be handed over ends the stream: the ones after it would
-                // arrive with a gap.
-                out.truncate(at);
-                *batch = HmsBytes::from_vec(out);
-                s.call.cancel();
-                return Err(e);
+            let len = decoded.and_then(|()| {
+                u32::try_from(out.len() - at - 4)
+                    .map_err(|_| Error::new(Code::ResourceExhausted, "a reply of 4 GiB or more"))
+            });
+            match len {
+                Ok(len) => out[at..at + 4].copy_from_slice(&len.to_le_bytes()),
+                Err(_) => out.truncate(at),
             }
-            let len = u32::try_from(out.len() - at - 4)
-                .map_err(|_| Error::new(Code::ResourceExhausted, "a reply of 4 GiB or more"))?;
-            out[at..at + 4].copy_from_slice(&len.to_le_bytes());
-        }
+            len.map(drop)
+        });
         *batch = HmsBytes::from_vec(out);
-        match got.end {
+        match ended {
             Some(Err(e)) => Err(e),
             Some(Ok(())) => {
                 *end = true;

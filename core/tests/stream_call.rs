@@ -1,6 +1,7 @@
 //! The shared stream objects bindings adapt ([`StreamCall`], [`ServerStream`]): the rules they
 //! own — one reply for a call that has one, a cancel from another thread ending a read, sends
-//! refused after a half-close or a cancel — over inproc and unix.
+//! refused after a half-close or a cancel, a batch of replies cut where one does not convert —
+//! over inproc and unix.
 
 #![allow(clippy::unwrap_used)]
 
@@ -146,4 +147,52 @@ fn a_stream_keeps_its_connection_when_the_client_is_dropped() {
         n += 1;
     }
     assert_eq!(n, 3);
+}
+
+/// A batch whose third reply does not convert keeps the two before it, ends with the
+/// conversion's error, and cancels the call: nothing after the gap is read.
+#[test]
+fn a_reply_that_does_not_convert_ends_the_batch_and_the_call() {
+    let server = common::conformance_server();
+    let c = connect_blocking(&server.listen("inproc://stream-call-convert").unwrap()).unwrap();
+    let call = StreamCall::open_blocking(&c, SERVER_STREAM, &bounded()).unwrap();
+    // A hundred replies, 20 ms apart: the call is still running when the batch is cut.
+    let counts = Value::Map(vec![
+        (Value::from("repeat"), Value::Int(100)),
+        (Value::from("sleep_ms"), Value::Int(20)),
+    ]);
+    let request = common::msg(&[("counts", counts)]);
+    call.send_encoded(call.encode_input(&&request).unwrap().unwrap())
+        .unwrap();
+    call.close_send();
+    let mut batch = call.recv_batch_blocking(1);
+    while batch.messages.len() < 3 && batch.end.is_none() {
+        let more = call.recv_batch_blocking(16);
+        batch.messages.extend(more.messages);
+        batch.end = more.end;
+    }
+    assert!(
+        batch.end.is_none() && batch.messages.len() >= 3,
+        "{batch:?}"
+    );
+    let mut seen = 0;
+    let (kept, end) = batch.convert(&call, |bytes| {
+        seen += 1;
+        match seen {
+            3 => Err(hms_ffi_core::Error::new(Code::Internal, "cannot convert")),
+            _ => Ok(bytes.len()),
+        }
+    });
+    assert_eq!(kept.len(), 2);
+    assert_eq!(seen, 3, "no message after the failed one is converted");
+    assert!(kept.iter().all(|len| *len > 0));
+    let err = end.unwrap().unwrap_err();
+    assert_eq!(
+        (err.code(), err.message()),
+        (Code::Internal, "cannot convert")
+    );
+    assert_eq!(
+        call.recv_bytes_blocking().unwrap().unwrap_err().code(),
+        Code::Cancelled
+    );
 }

@@ -148,24 +148,18 @@ impl ClientStream {
         let (deferred, promise) = env.create_deferred()?;
         runtime::handle().spawn(async move {
             let batch = call.recv_batch(max as usize).await;
+            // A reply that does not convert ends the stream there (the core's rule).
+            let (replies, end) =
+                batch.convert(&call, |b| to_js(|o| call.decoder().decode_output(b, o)));
             let mut out = StreamBatch {
-                replies: Vec::with_capacity(batch.messages.len()),
-                end: batch.end.is_some(),
+                replies,
+                end: end.is_some(),
                 error: None,
                 headers: None,
                 trailers: None,
             };
-            let decoded = batch.messages.iter().try_for_each(|b| {
-                out.replies
-                    .push(to_js(|o| call.decoder().decode_output(b, o))?);
-                Ok::<(), core::Error>(())
-            });
-            match (decoded, batch.end) {
-                (Err(e), _) | (_, Some(Err(e))) => {
-                    out.end = true;
-                    out.error = Some(to_native(&e));
-                }
-                _ => {}
+            if let Some(Err(e)) = end {
+                out.error = Some(to_native(&e));
             }
             if out.end {
                 out.headers = Some(call.headers().unwrap_or_default().first_values());

@@ -36,6 +36,30 @@ pub struct Batch {
     pub end: Option<Result<()>>,
 }
 
+impl Batch {
+    /// The messages made into a binding's objects by `convert`, in order, and the batch's end.
+    /// A message that does not convert ends the stream there: the ones before it are kept,
+    /// `call` is cancelled (the replies after it would arrive with a gap) and the end is the
+    /// conversion's error.
+    pub fn convert<T>(
+        self,
+        call: &StreamCall,
+        mut convert: impl FnMut(&[u8]) -> Result<T>,
+    ) -> (Vec<T>, Option<Result<()>>) {
+        let mut out = Vec::with_capacity(self.messages.len());
+        for message in &self.messages {
+            match convert(message) {
+                Ok(v) => out.push(v),
+                Err(e) => {
+                    call.cancel();
+                    return (out, Some(Err(e)));
+                }
+            }
+        }
+        (out, self.end)
+    }
+}
+
 /// A streaming call shared between threads: send, half-close, receive, read headers and
 /// trailers, cancel — each from any thread, a send and a receive at the same time.
 #[derive(Debug)]
