@@ -28,10 +28,11 @@ pub(crate) const TIMEOUT_MS: &str = "hms-timeout-ms";
 pub(crate) const STATUS: &str = "hms-status";
 /// Error reply: the `google.rpc.Status` (code, message, details), base64.
 pub(crate) const STATUS_DETAILS: &str = "hms-status-details-bin";
-/// Error reply, NATS micro's convention: the message.
-pub(crate) const MICRO_ERROR: &str = "nats-service-error";
+/// Error reply, NATS micro's convention: the message (in this case: clients of some languages
+/// look header names up case-sensitively).
+pub(crate) const MICRO_ERROR: &str = "Nats-Service-Error";
 /// Error reply, NATS micro's convention: a number (the HTTP status of the code, as Connect's).
-pub(crate) const MICRO_ERROR_CODE: &str = "nats-service-error-code";
+pub(crate) const MICRO_ERROR_CODE: &str = "Nats-Service-Error-Code";
 
 /// A `nats://host:port/PREFIX` endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -186,6 +187,7 @@ pub(crate) fn reply(
     let mut h = http::HeaderMap::new();
     put_metadata(&mut h, &md.0, "");
     put_metadata(&mut h, &md.1, "trailer-");
+    let mut micro: Option<(String, u16)> = None;
     let body = match result {
         Ok(message) => {
             h.insert(STATUS, http::HeaderValue::from(0));
@@ -210,16 +212,18 @@ pub(crate) fn reply(
             } else {
                 message
             };
-            if let Ok(v) = http::HeaderValue::from_str(&message) {
-                h.insert(MICRO_ERROR, v);
-            }
-            h.insert(MICRO_ERROR_CODE, http_status(e.code()).as_u16().into());
+            micro = Some((message, http_status(e.code()).as_u16()));
             let json = http::HeaderValue::from_static("application/json");
             h.insert(http::header::CONTENT_TYPE, json);
             Bytes::from(error_body(e))
         }
     };
-    (from_http(&h), body)
+    let mut headers = from_http(&h);
+    if let Some((message, code)) = micro {
+        headers.insert(MICRO_ERROR, message);
+        headers.insert(MICRO_ERROR_CODE, code.to_string());
+    }
+    (headers, body)
 }
 
 /// A reply as the client sees it: an `hms-status` other than 0 or a NATS micro error is the
@@ -236,7 +240,7 @@ pub(crate) fn read_reply(
         }
     }
     let metadata = text_metadata(&h, protocol_header);
-    let text = |k: &str| h.get(k).and_then(|v| v.to_str().ok());
+    let text = |k: &str| h.get(k.to_ascii_lowercase()).and_then(|v| v.to_str().ok());
     let status = text(STATUS).and_then(|s| s.trim().parse::<i32>().ok());
     let error = match (status, text(MICRO_ERROR_CODE)) {
         (Some(0), _) | (None, None) => None,
