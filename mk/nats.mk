@@ -13,6 +13,8 @@ nats-py-install: py-install
 
 # The core's tests include core/tests/nats.rs, which runs only when nats-server is installed.
 test-core: nats-install
+# py/tests/test_bus.py runs events over NATS too.
+test-py: nats-install
 # tests/interop runs test_nats.py too.
 test-interop: nats-install nats-py-install
 
