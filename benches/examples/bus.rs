@@ -45,6 +45,17 @@ fn main() -> hms_ffi_core::Result<()> {
         let bus = Bus::new(schema);
         bus.declare("ticks.>", "bench.v1.Tick")?;
 
+        // The publisher's own cost: no subscriber.
+        let started = Instant::now();
+        for _ in 0..events {
+            bus.publish_encoded("ticks.a", payload.clone()).await?;
+        }
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "publish, no subscriber: {:.0} ns/event",
+            secs * 1e9 / events as f64
+        );
+
         // Encoded lane.
         let mut sub = bus.subscribe("ticks.*", None).await?;
         let started = Instant::now();

@@ -5,20 +5,17 @@ so, only when nats-server is not installed; `make test` installs it)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import pathlib
-import socket
-import subprocess
+import sys
 import threading
-import time
 from typing import Iterator, List, Tuple
 
 import pytest
 
 import hms_ffi
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-NATS_BIN = pathlib.Path(os.environ.get("HMS_FFI_NATS_SERVER", ROOT / "target/tools/nats/bin/nats-server"))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "tests"))
+from nats_server import NATS_BIN, nats_server  # noqa: E402
 PROTO = """
     syntax = "proto3"; package shop.v1;
     message OrderPlaced { string id = 1; int64 cents = 2; }
@@ -101,21 +98,8 @@ def test_a_slow_subscriber_drops_and_counts() -> None:
 def nats_uri() -> Iterator[str]:
     if not NATS_BIN.is_file():
         pytest.skip(f"nats-server is not installed ({NATS_BIN}): run scripts/install-nats.sh")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    p = subprocess.Popen([str(NATS_BIN), "-a", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline and p.poll() is None, "nats-server did not start"
-            time.sleep(0.02)
-    yield f"nats://127.0.0.1:{port}/shop"
-    p.terminate()
-    p.wait(timeout=10)
+    with nats_server() as address:
+        yield f"nats://{address}/shop"
 
 
 def test_events_over_nats_are_checked_by_the_subscribers_declaration(nats_uri: str) -> None:

@@ -14,21 +14,20 @@ import base64
 import json
 import os
 import pathlib
-import socket
 import subprocess
-import time
+import sys
 from typing import Iterator
 
 import pytest
 
-from conftest import free_port
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from nats_server import nats_server  # noqa: E402
 
 import nats  # nats-py: `make test-nats` and `make test-interop` install it
 from nats import micro
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-NATS_BIN = pathlib.Path(os.environ.get("HMS_FFI_NATS_SERVER", ROOT / "target/tools/nats/bin/nats-server"))
 SERVER_BIN = TARGET / "debug" / "examples" / "conformance"
 CLI_BIN = TARGET / "debug" / "hms-ffi"
 PROTO = ROOT / "tests" / "conformance" / "conformance.proto"
@@ -36,22 +35,10 @@ SUBJECT = "interop.hms.conformance.v1.Conformance."
 
 
 @pytest.fixture(scope="module")
-def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def nats_url() -> Iterator[str]:
     """A nats-server on a free port, stopped at the end."""
-    assert NATS_BIN.is_file(), f"{NATS_BIN} missing: run scripts/install-nats.sh"
-    port = free_port()
-    p = subprocess.Popen([str(NATS_BIN), "-a", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline and p.poll() is None, "nats-server did not start"
-            time.sleep(0.02)
-    yield f"127.0.0.1:{port}"
-    p.terminate()
-    p.wait(timeout=10)
+    with nats_server() as address:
+        yield address
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,10 @@
 //! pending events. A publish hands each matching subscription (one per queue group) the same
 //! bytes, without copying them; a subscription whose queue is full drops the event and counts it
 //! (NATS's slow-consumer rule: a publisher never waits for a subscriber).
+//!
+//! A subscription's queue ([`queue`], also fed by the NATS subscription's task) is an unbounded
+//! channel with a count: a publisher offers an event with one atomic add and one lock-free push,
+//! and an event over the limit is dropped and counted.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
@@ -16,8 +20,7 @@ pub(crate) struct Entry {
     id: u64,
     pattern: String,
     queue: Option<String>,
-    tx: mpsc::Sender<RawEvent>,
-    pub(crate) dropped: Arc<AtomicU64>,
+    inbox: Inbox,
 }
 
 /// The subscriptions of one in-process bus.
@@ -31,20 +34,13 @@ pub(crate) struct Local {
 
 impl Local {
     /// Adds a subscription; returns its id (for [`remove`](Local::remove)).
-    pub(crate) fn add(
-        &self,
-        pattern: &str,
-        queue: Option<&str>,
-        tx: mpsc::Sender<RawEvent>,
-        dropped: Arc<AtomicU64>,
-    ) -> u64 {
+    pub(crate) fn add(&self, pattern: &str, queue: Option<&str>, inbox: Inbox) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let entry = Entry {
             id,
             pattern: pattern.to_string(),
             queue: queue.map(str::to_string),
-            tx,
-            dropped,
+            inbox,
         };
         self.subs
             .write()
@@ -68,7 +64,7 @@ impl Local {
         let mut groups: Vec<(&str, Vec<&Entry>)> = Vec::new();
         for e in subs.iter().filter(|e| matches(&e.pattern, &event.topic)) {
             match &e.queue {
-                None => taken += usize::from(offer(e, event.clone())),
+                None => taken += usize::from(e.inbox.offer(event.clone())),
                 Some(q) => match groups.iter_mut().find(|(name, _)| name == q) {
                     Some((_, members)) => members.push(e),
                     None => groups.push((q, vec![e])),
@@ -77,21 +73,80 @@ impl Local {
         }
         for (_, members) in groups {
             let turn = self.turn.fetch_add(1, Ordering::Relaxed);
-            taken += usize::from(offer(members[turn % members.len()], event.clone()));
+            taken += usize::from(members[turn % members.len()].inbox.offer(event.clone()));
         }
         taken
     }
 }
 
-/// Queues `event` for `e`, or counts it dropped when the queue is full.
-fn offer(e: &Entry, event: RawEvent) -> bool {
-    match e.tx.try_send(event) {
-        Ok(()) => true,
-        Err(mpsc::error::TrySendError::Full(_)) => {
-            e.dropped.fetch_add(1, Ordering::Relaxed);
-            false
+struct Counts {
+    pending: AtomicUsize,
+    limit: usize,
+    dropped: AtomicU64,
+}
+
+/// The publishers' end.
+#[derive(Clone)]
+pub(crate) struct Inbox {
+    tx: mpsc::UnboundedSender<RawEvent>,
+    counts: Arc<Counts>,
+}
+
+/// The subscriber's end.
+pub(crate) struct Outbox {
+    rx: mpsc::UnboundedReceiver<RawEvent>,
+    counts: Arc<Counts>,
+}
+
+/// A queue holding at most `limit` events (at least one).
+pub(crate) fn queue(limit: usize) -> (Inbox, Outbox) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let counts = Arc::new(Counts {
+        pending: AtomicUsize::new(0),
+        limit: limit.max(1),
+        dropped: AtomicU64::new(0),
+    });
+    (
+        Inbox {
+            tx,
+            counts: counts.clone(),
+        },
+        Outbox { rx, counts },
+    )
+}
+
+impl Inbox {
+    /// Queues `event`; false when the queue is full (the event is counted dropped) or gone.
+    pub(crate) fn offer(&self, event: RawEvent) -> bool {
+        let c = &self.counts;
+        if c.pending.fetch_add(1, Ordering::AcqRel) >= c.limit {
+            c.pending.fetch_sub(1, Ordering::AcqRel);
+            c.dropped.fetch_add(1, Ordering::Relaxed);
+            return false;
         }
-        // The subscription is being dropped.
-        Err(mpsc::error::TrySendError::Closed(_)) => false,
+        if self.tx.send(event).is_err() {
+            c.pending.fetch_sub(1, Ordering::AcqRel);
+            return false;
+        }
+        true
+    }
+}
+
+impl Outbox {
+    /// The next event; `None` once every publisher's end is gone.
+    pub(crate) async fn recv(&mut self) -> Option<RawEvent> {
+        let event = self.rx.recv().await?;
+        self.counts.pending.fetch_sub(1, Ordering::AcqRel);
+        Some(event)
+    }
+
+    /// Events waiting.
+    pub(crate) fn len(&self) -> usize {
+        self.counts.pending.load(Ordering::Acquire)
+    }
+
+    /// Events dropped because the queue was full.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.counts.dropped.load(Ordering::Relaxed)
     }
 }

@@ -32,12 +32,11 @@ mod remote;
 mod subject;
 mod subscription;
 
-use std::sync::atomic::AtomicU64;
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
 use prost_reflect::MessageDescriptor;
-use tokio::sync::mpsc;
 
 use crate::codec::Codec;
 use crate::error::{Code, Error, Result};
@@ -45,6 +44,12 @@ use crate::limits::Limits;
 use crate::schema::Schema;
 use crate::transport::Endpoint;
 pub use subscription::{Event, Subscription};
+
+/// A checked topic (shared by its events) and its declared type's full name.
+type Route = (Arc<str>, Arc<str>);
+
+/// Most topics whose checked route a bus keeps.
+const ROUTES: usize = 4096;
 
 /// Events a subscription holds before it drops new ones (NATS's default pending limit).
 pub const DEFAULT_PENDING: usize = 512 * 1024;
@@ -73,6 +78,9 @@ struct Inner {
     limits: Limits,
     /// Declared topic patterns and their message types, in declaration order.
     topics: RwLock<Vec<(String, MessageDescriptor, Arc<str>)>>,
+    /// Topics published lately, checked, with their declared type name (cleared by `declare`
+    /// and when it grows past `ROUTES`): a publish on a known topic is one hash lookup.
+    routes: RwLock<HashMap<Box<str>, Route>>,
     local: local::Local,
     remote: Option<remote::Remote>,
 }
@@ -112,6 +120,7 @@ impl Bus {
                 schema,
                 limits: Limits::default(),
                 topics: RwLock::new(Vec::new()),
+                routes: RwLock::new(HashMap::new()),
                 local: local::Local::default(),
                 remote,
             }),
@@ -131,6 +140,11 @@ impl Bus {
         let name: Arc<str> = Arc::from(desc.full_name());
         let mut topics = self.inner.topics.write().unwrap_or_else(|p| p.into_inner());
         topics.push((pattern.to_string(), desc, name));
+        self.inner
+            .routes
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
         Ok(())
     }
 
@@ -158,8 +172,7 @@ impl Bus {
     /// Publishes a message a binding encoded itself as the topic's declared type (subscribers
     /// decode and check it).
     pub async fn publish_encoded(&self, topic: &str, payload: Bytes) -> Result<()> {
-        subject::check_topic(topic)?;
-        let (_, name) = self.type_of(topic)?;
+        let (topic_arc, name) = self.route(topic)?;
         let max = self.inner.limits.max_message_bytes;
         if payload.len() > max {
             return Err(Error::resource_exhausted(
@@ -174,7 +187,7 @@ impl Bus {
             Some(r) => r.publish(topic, &name, payload).await,
             None => {
                 self.inner.local.deliver(RawEvent {
-                    topic: Arc::from(topic),
+                    topic: topic_arc,
                     message_type: Some(name),
                     codec: Codec::Proto,
                     payload,
@@ -182,6 +195,23 @@ impl Bus {
                 Ok(())
             }
         }
+    }
+
+    /// The checked topic (shared) and its declared type name, from the route cache.
+    fn route(&self, topic: &str) -> Result<Route> {
+        let routes = &self.inner.routes;
+        if let Some(r) = routes.read().unwrap_or_else(|p| p.into_inner()).get(topic) {
+            return Ok(r.clone());
+        }
+        subject::check_topic(topic)?;
+        let (_, name) = self.type_of(topic)?;
+        let route = (Arc::<str>::from(topic), name);
+        let mut routes = routes.write().unwrap_or_else(|p| p.into_inner());
+        if routes.len() >= ROUTES {
+            routes.clear();
+        }
+        routes.insert(topic.into(), route.clone());
+        Ok(route)
     }
 
     /// Subscribes to `pattern`; with `queue`, the subscription shares the events with the other
@@ -199,18 +229,15 @@ impl Bus {
         pending: usize,
     ) -> Result<Subscription> {
         subject::check_pattern(pattern)?;
-        let (tx, rx) = mpsc::channel(pending.max(1));
-        let dropped = Arc::new(AtomicU64::new(0));
+        let (inbox, outbox) = local::queue(pending);
         let end = match &self.inner.remote {
-            Some(r) => {
-                subscription::End::Remote(r.subscribe(pattern, queue, tx, dropped.clone()).await?)
-            }
+            Some(r) => subscription::End::Remote(r.subscribe(pattern, queue, inbox).await?),
             None => {
-                let id = self.inner.local.add(pattern, queue, tx, dropped.clone());
+                let id = self.inner.local.add(pattern, queue, inbox);
                 subscription::End::Local(self.clone(), id)
             }
         };
-        Ok(Subscription::new(self.clone(), rx, dropped, end))
+        Ok(Subscription::new(self.clone(), outbox, end))
     }
 
     fn unsubscribe_local(&self, id: u64) {

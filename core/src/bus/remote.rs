@@ -3,18 +3,16 @@
 //! subscription (a queue subscription for a queue group) whose messages a task moves into the
 //! subscription's bounded queue.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use bytes::Bytes;
-use futures_util::StreamExt;
-use tokio::sync::mpsc;
-
+use super::local::Inbox;
 use super::RawEvent;
 use crate::codec::Codec;
 use crate::error::{Error, Result};
 use crate::runtime::AbortOnDrop;
 use crate::transport::{connect_nats, NatsTarget};
+use bytes::Bytes;
+use futures_util::StreamExt;
 
 /// The header naming an event's message type.
 pub(crate) const TYPE_HEADER: &str = "hms-type";
@@ -49,14 +47,13 @@ impl Remote {
             .map_err(|e| Error::unavailable(format!("NATS publish on {topic}: {e}")))
     }
 
-    /// Subscribes `pattern` (in `queue` when given) and moves its messages into `tx` until the
-    /// returned task is dropped; full queue: the event is dropped and counted.
+    /// Subscribes `pattern` (in `queue` when given) and moves its messages into `inbox` until
+    /// the returned task is dropped; full queue: the event is dropped and counted.
     pub(crate) async fn subscribe(
         &self,
         pattern: &str,
         queue: Option<&str>,
-        tx: mpsc::Sender<RawEvent>,
-        dropped: Arc<AtomicU64>,
+        inbox: Inbox,
     ) -> Result<AbortOnDrop<()>> {
         let subject = format!("{}.{pattern}", self.target.prefix);
         let failed = |e: &dyn std::fmt::Display| {
@@ -88,9 +85,7 @@ impl Remote {
                     codec,
                     payload: m.payload,
                 };
-                if let Err(mpsc::error::TrySendError::Full(_)) = tx.try_send(event) {
-                    dropped.fetch_add(1, Ordering::Relaxed);
-                }
+                inbox.offer(event);
             }
         });
         Ok(AbortOnDrop(task))

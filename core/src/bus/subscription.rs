@@ -1,12 +1,10 @@
 //! A subscription: its queue of pending events, read raw or decoded and checked against the
 //! type the subscriber declared for each event's topic.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-
+use super::local::Outbox;
 use super::{Bus, RawEvent};
 use crate::error::{Code, Error, Result};
 use crate::runtime::AbortOnDrop;
@@ -32,8 +30,7 @@ pub(super) enum End {
 /// A subscription to a topic pattern. Dropping it unsubscribes.
 pub struct Subscription {
     bus: Bus,
-    rx: mpsc::Receiver<RawEvent>,
-    dropped: Arc<AtomicU64>,
+    rx: Outbox,
     end: End,
 }
 
@@ -55,23 +52,13 @@ impl Drop for Subscription {
 }
 
 impl Subscription {
-    pub(super) fn new(
-        bus: Bus,
-        rx: mpsc::Receiver<RawEvent>,
-        dropped: Arc<AtomicU64>,
-        end: End,
-    ) -> Subscription {
-        Subscription {
-            bus,
-            rx,
-            dropped,
-            end,
-        }
+    pub(super) fn new(bus: Bus, rx: Outbox, end: End) -> Subscription {
+        Subscription { bus, rx, end }
     }
 
     /// Events dropped because the queue was full.
     pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+        self.rx.dropped()
     }
 
     /// The next event as it came, undecoded; `None` once the bus is gone.
