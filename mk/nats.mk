@@ -18,10 +18,10 @@ test-py: nats-install
 # tests/interop runs test_nats.py too.
 test-interop: nats-install nats-py-install
 
-## test-nats: the Rust nats:// tests, then nats-py (the stock client and its micro API) against
+## test-nats: the Rust nats:// RPC, fault and pub/sub tests, then nats-py (the stock client and its micro API) against
 ## the Rust conformance server and the CLI (tests/interop/test_nats.py).
 test-nats: nats-install nats-py-install
-	timeout 600 $(CARGO) test -p hms-ffi-core --test nats
+	timeout 600 $(CARGO) test -p hms-ffi-core --test nats --test nats_faults --test bus
 	$(CARGO) build -p hms-ffi-cli -p hms-ffi-core --example conformance
 	timeout 600 $(PY_VENV)/bin/python -m pytest tests/interop/test_nats.py -q
 

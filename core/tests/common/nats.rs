@@ -12,6 +12,7 @@ use super::repo_root;
 pub struct NatsServer {
     child: Child,
     pub port: u16,
+    command: Vec<std::ffi::OsString>,
     _store: tempfile::TempDir,
 }
 
@@ -28,6 +29,29 @@ fn free_port() -> u16 {
     l.local_addr().unwrap().port()
 }
 
+/// Runs `command` and waits (up to 10 s) until it accepts connections on `port`; `None` when
+/// it exits first (the port was taken meanwhile).
+fn spawn(command: &[std::ffi::OsString], port: u16) -> Option<Child> {
+    let mut child = Command::new(&command[0])
+        .args(&command[1..])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return None;
+        }
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some(child);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    None
+}
+
 impl NatsServer {
     /// Starts a nats-server and waits (up to 10 s) until it accepts connections; `None`, with
     /// a message saying why, when nats-server is not installed.
@@ -40,41 +64,40 @@ impl NatsServer {
             return None;
         };
         let store = tempfile::tempdir().unwrap();
+        // 8 MiB messages (the default is 1 MiB): the conformance vectors send 4 MiB.
+        let conf = store.path().join("nats.conf");
+        std::fs::write(&conf, "max_payload: 8388608\n").unwrap();
         for _ in 0..5 {
             let port = free_port();
-            // 8 MiB messages (the default is 1 MiB): the conformance vectors send 4 MiB.
-            let conf = store.path().join("nats.conf");
-            std::fs::write(&conf, "max_payload: 8388608\n").unwrap();
-            let mut cmd = Command::new(&bin);
-            cmd.args(["-a", "127.0.0.1", "-p", &port.to_string(), "-c"])
-                .arg(&conf);
+            let mut command: Vec<std::ffi::OsString> = vec![bin.clone().into()];
+            for a in ["-a", "127.0.0.1", "-p", &port.to_string(), "-c"] {
+                command.push(a.into());
+            }
+            command.push(conf.clone().into());
             if jetstream {
-                cmd.arg("-js").arg("-sd").arg(store.path());
+                command.extend(["-js".into(), "-sd".into(), store.path().into()]);
             }
-            let child = cmd
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
-            let mut server = NatsServer {
-                child,
-                port,
-                _store: tempfile::tempdir().unwrap(),
-            };
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = server.child.try_wait() {
-                    break; // the port was taken meanwhile: try another
-                }
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    server._store = store;
-                    return Some(server);
-                }
-                std::thread::sleep(Duration::from_millis(20));
+            if let Some(child) = spawn(&command, port) {
+                return Some(NatsServer {
+                    child,
+                    port,
+                    command,
+                    _store: store,
+                });
             }
-            let _ = server.child.kill();
         }
         panic!("nats-server did not start in 5 attempts");
+    }
+
+    /// Kills the nats-server (SIGKILL: no goodbye to its clients).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same port, with the same store.
+    pub fn restart(&mut self) {
+        self.child = spawn(&self.command, self.port).expect("nats-server restarts on its port");
     }
 
     /// `nats://127.0.0.1:PORT/prefix`.
