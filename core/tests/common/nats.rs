@@ -49,6 +49,7 @@ fn spawn(command: &[std::ffi::OsString], port: u16) -> Option<Child> {
         std::thread::sleep(Duration::from_millis(20));
     }
     let _ = child.kill();
+    let _ = child.wait();
     None
 }
 
