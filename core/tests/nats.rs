@@ -283,7 +283,10 @@ async fn a_stock_micro_error_reaches_the_client_typed() {
                 .await;
         }
     });
-    nc.flush().await.unwrap();
+    // A request on the same connection: answered once the nats-server has the subscription
+    // (async-nats's flush only writes the socket).
+    let (h, _) = raw_request(&nc, "stock.hms.conformance.v1.Conformance.Echo", &[], b"").await;
+    assert_eq!(h["nats-service-error-code"], "404");
     let options = hms_ffi_core::ConnectOptions {
         schema: Some(common::conformance_schema()),
         ..Default::default()

@@ -140,6 +140,7 @@ def test_hms_ffi_client_calls_a_stock_nats_micro_service(nats_url: str, stubs) -
         svc = await micro.add_service(nc, name="stock", version="1.0.0")
         await svc.add_endpoint(name="EchoScalars", subject=prefix + "EchoScalars", handler=echo)
         await svc.add_endpoint(name="Fail", subject=prefix + "Fail", handler=fail)
+        await nc.flush()  # a PING/PONG round trip: the nats-server has the subscriptions
         call = ["--schema", str(PROTO), "--timeout", "10"]
         uri = f"nats://{nats_url}/stock"
         ok = await asyncio.create_subprocess_exec(str(CLI_BIN), "call", uri, "hms.conformance.v1.Conformance/EchoScalars", '{"stringV": "ada"}', *call, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

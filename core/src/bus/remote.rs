@@ -10,7 +10,7 @@ use super::RawEvent;
 use crate::codec::Codec;
 use crate::error::{Error, Result};
 use crate::runtime::AbortOnDrop;
-use crate::transport::{connect_nats, NatsTarget};
+use crate::transport::{connect_nats, round_trip, NatsTarget};
 use bytes::Bytes;
 use futures_util::StreamExt;
 
@@ -65,7 +65,7 @@ impl Remote {
         }
         .map_err(|e| failed(&e))?;
         // Registered with the nats-server before this returns: a publish that follows is seen.
-        self.client.flush().await.map_err(|e| failed(&e))?;
+        round_trip(&self.client).await?;
         let skip = self.target.prefix.len() + 1;
         let task = tokio::spawn(async move {
             while let Some(m) = sub.next().await {

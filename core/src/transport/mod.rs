@@ -55,7 +55,7 @@ use crate::metadata::response::{Reply, ResponseMetadata};
 pub(crate) use grpc_codec::PREVIOUS_ATTEMPTS;
 pub use keepalive::Keepalive;
 pub(crate) use listen::{claim_socket_path, listen, Hold, ListenConfig, Listener, Service};
-pub(crate) use nats_client::connect_nats;
+pub(crate) use nats_client::{connect_nats, round_trip};
 pub use nats_codec::NatsTarget;
 pub use tls::TlsTarget;
 pub use tls_config::ClientTlsConfig;

@@ -36,6 +36,29 @@ pub(crate) async fn connect_nats(authority: &str, name: &str) -> Result<async_na
         })
 }
 
+/// Returns once the nats-server has processed everything `client` sent before (its
+/// subscriptions): a message on a fresh inbox, sent after them, has come back. async-nats's
+/// `flush` only writes the socket; the server may not have read it yet.
+pub(crate) async fn round_trip(client: &async_nats::Client) -> Result<()> {
+    use futures_util::StreamExt;
+    let failed = |e: &dyn std::fmt::Display| Error::unavailable(format!("NATS round trip: {e}"));
+    let inbox = client.new_inbox();
+    let mut echo = client
+        .subscribe(inbox.clone())
+        .await
+        .map_err(|e| failed(&e))?;
+    client
+        .publish(inbox, Bytes::new())
+        .await
+        .map_err(|e| failed(&e))?;
+    client.flush().await.map_err(|e| failed(&e))?;
+    match tokio::time::timeout(CONNECT_TIMEOUT, echo.next()).await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(failed(&"the connection closed")),
+        Err(_) => Err(failed(&"no answer within 5 s")),
+    }
+}
+
 pub(crate) struct NatsClient {
     client: async_nats::Client,
     target: NatsTarget,

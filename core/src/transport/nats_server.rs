@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
-use super::nats_client::{connect_nats, streams_refused};
+use super::nats_client::{connect_nats, round_trip, streams_refused};
 use super::nats_codec::{reply, request_head, to_http, NatsTarget, QUEUE_GROUP};
 use super::nats_micro::{Endpoint, Micro};
 use super::{Hold, Service};
@@ -71,8 +71,8 @@ pub(crate) fn listen(
 type Subscriptions = Vec<(async_nats::Subscriber, Option<Arc<Endpoint>>)>;
 
 /// Connects and subscribes: each method (with discovery and health) on its subject in the
-/// queue group, and the three discovery subjects. Flushed, so that the nats-server knows
-/// every subscription when this returns.
+/// queue group, and the three discovery subjects. The nats-server knows every subscription
+/// when this returns (a round trip).
 async fn subscribe_all(
     target: NatsTarget,
     core: Arc<dyn Service>,
@@ -111,7 +111,7 @@ async fn subscribe_all(
         let sub = client.subscribe(subject).await.map_err(|e| failed(&e))?;
         subs.push((sub, None));
     }
-    client.flush().await.map_err(|e| failed(&e))?;
+    round_trip(&client).await?;
     Ok((client, subs, micro))
 }
 
