@@ -113,3 +113,25 @@ def test_events_over_nats_are_checked_by_the_subscribers_declaration(nats_uri: s
         assert sub.next(timeout=5) == ("orders.eu", {"id": "o1", "cents": 5})
         with pytest.raises(hms_ffi.InvalidArgument, match="declared type"):
             sub.next(timeout=5)
+
+
+def test_python_server_and_client_over_nats(nats_uri: str) -> None:
+    uri = nats_uri.replace("/shop", "/rpc")
+    schema = hms_ffi.Schema.from_source("rpc.proto", PROTO + 'service Shop { rpc Place(OrderPlaced) returns (Refund); }')
+    server = hms_ffi.Server(schema)
+
+    @server.method("shop.v1.Shop/Place")
+    def place(req: dict, ctx: hms_ffi.Context) -> dict:
+        if req["cents"] < 0:
+            raise hms_ffi.InvalidArgument("negative amount")
+        return {"id": req["id"], "full": ctx.metadata.get("x-full") == "yes"}
+
+    assert server.listen(uri) == uri
+    client = hms_ffi.connect(uri)
+    try:
+        assert client.call("shop.v1.Shop/Place", {"id": "a", "cents": 5}, metadata={"x-full": "yes"}) == {"id": "a", "full": True}
+        with pytest.raises(hms_ffi.InvalidArgument, match="negative amount"):
+            client.call("shop.v1.Shop/Place", {"id": "b", "cents": -1})
+    finally:
+        client.close()
+        server.shutdown(grace=1.0)
