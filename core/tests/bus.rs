@@ -194,3 +194,34 @@ async fn events_cross_processes_over_nats_typed_on_both_ends() {
     );
     assert_eq!((n1 + n2, n1 > 0, n2 > 0), (21, true, true), "{n1} + {n2}");
 }
+
+#[tokio::test]
+async fn a_handler_subscription_runs_on_the_publishers_thread_until_dropped() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    let bus = bus();
+    let count = Arc::new(AtomicUsize::new(0));
+    let last = Arc::new(Mutex::new(None));
+    let publisher = std::thread::current().id();
+    let (c, l) = (count.clone(), last.clone());
+    let sub = bus
+        .subscribe_with("orders.*", None, move |raw| {
+            assert_eq!(std::thread::current().id(), publisher);
+            c.fetch_add(1, Ordering::Relaxed);
+            *l.lock().unwrap() = Some(raw);
+        })
+        .await
+        .unwrap();
+    for i in 0..5 {
+        bus.publish("orders.eu", &order(&i.to_string(), i))
+            .await
+            .unwrap();
+    }
+    assert_eq!(count.load(Ordering::Relaxed), 5);
+    let raw = last.lock().unwrap().take().unwrap();
+    let event = sub.decode(raw).unwrap();
+    assert_eq!(event.message.get("id"), Some(&Value::from("4")));
+    drop(sub);
+    bus.publish("orders.eu", &order("late", 1)).await.unwrap();
+    assert_eq!(count.load(Ordering::Relaxed), 5);
+}

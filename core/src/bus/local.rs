@@ -79,17 +79,21 @@ impl Local {
     }
 }
 
-struct Counts {
+pub(crate) struct Counts {
     pending: AtomicUsize,
     limit: usize,
     dropped: AtomicU64,
 }
 
-/// The publishers' end.
+/// The publishers' end: a queue, or a handler run on the publisher's thread (in-process) or
+/// the NATS subscription's task.
 #[derive(Clone)]
-pub(crate) struct Inbox {
-    tx: mpsc::UnboundedSender<RawEvent>,
-    counts: Arc<Counts>,
+pub(crate) enum Inbox {
+    Queue {
+        tx: mpsc::UnboundedSender<RawEvent>,
+        counts: Arc<Counts>,
+    },
+    Handler(Arc<dyn Fn(RawEvent) + Send + Sync>),
 }
 
 /// The subscriber's end.
@@ -113,7 +117,7 @@ pub(crate) fn queue(limit: usize) -> (Inbox, Outbox) {
         dropped: AtomicU64::new(0),
     });
     (
-        Inbox {
+        Inbox::Queue {
             tx,
             counts: counts.clone(),
         },
@@ -127,15 +131,22 @@ pub(crate) fn queue(limit: usize) -> (Inbox, Outbox) {
 }
 
 impl Inbox {
-    /// Queues `event`; false when the queue is full (the event is counted dropped) or gone.
+    /// Queues `event` (or runs the handler with it); false when the queue is full (the event
+    /// is counted dropped) or gone.
     pub(crate) fn offer(&self, event: RawEvent) -> bool {
-        let c = &self.counts;
+        let (tx, c) = match self {
+            Inbox::Queue { tx, counts } => (tx, counts),
+            Inbox::Handler(h) => {
+                h(event);
+                return true;
+            }
+        };
         if c.pending.fetch_add(1, Ordering::AcqRel) >= c.limit {
             c.pending.fetch_sub(1, Ordering::AcqRel);
             c.dropped.fetch_add(1, Ordering::Relaxed);
             return false;
         }
-        if self.tx.send(event).is_err() {
+        if tx.send(event).is_err() {
             c.pending.fetch_sub(1, Ordering::AcqRel);
             return false;
         }

@@ -228,8 +228,37 @@ impl Bus {
         queue: Option<&str>,
         pending: usize,
     ) -> Result<Subscription> {
-        subject::check_pattern(pattern)?;
         let (inbox, outbox) = local::queue(pending);
+        self.subscribe_to(pattern, queue, inbox, outbox).await
+    }
+
+    /// Subscribes `handler` to `pattern`: it gets each event, undecoded
+    /// ([`Subscription::decode`] checks it), on the publisher's thread in-process (or the NATS
+    /// subscription's task), so it must be quick; it is never dropped for a full queue. The
+    /// subscription returned has no events of its own (its `next` is `None`): keep it to stay
+    /// subscribed, drop it to unsubscribe.
+    pub async fn subscribe_with<F>(
+        &self,
+        pattern: &str,
+        queue: Option<&str>,
+        handler: F,
+    ) -> Result<Subscription>
+    where
+        F: Fn(RawEvent) + Send + Sync + 'static,
+    {
+        let (_, outbox) = local::queue(1);
+        let inbox = local::Inbox::Handler(Arc::new(handler));
+        self.subscribe_to(pattern, queue, inbox, outbox).await
+    }
+
+    async fn subscribe_to(
+        &self,
+        pattern: &str,
+        queue: Option<&str>,
+        inbox: local::Inbox,
+        outbox: local::Outbox,
+    ) -> Result<Subscription> {
+        subject::check_pattern(pattern)?;
         let end = match &self.inner.remote {
             Some(r) => subscription::End::Remote(r.subscribe(pattern, queue, inbox).await?),
             None => {
