@@ -177,7 +177,15 @@ impl On {
         let response = Arc::new(ResponseMetadata::default());
         let headers = to_http(msg.headers.as_ref());
         let (result, codec) = match request_head(&endpoint.method, &headers) {
-            Err(e) => (Err(e), crate::codec::Codec::Proto),
+            Err(e) => {
+                // Refused before the dispatcher: the interceptors' `after` hooks (audit) see it.
+                let head = crate::call::CallHead {
+                    method: endpoint.method.clone(),
+                    ..Default::default()
+                };
+                self.core.refused(&head, &self.peer, &e);
+                (Err(e), crate::codec::Codec::Proto)
+            }
             Ok(head) if endpoint.kind != "unary" => {
                 (Err(streams_refused(&head.method)), head.codec)
             }
