@@ -83,6 +83,13 @@ enum Command {
         /// Print fields that hold their default value too.
         #[arg(long)]
         emit_defaults: bool,
+        /// .proto files describing the method (repeatable): no discovery call, for servers that
+        /// do not answer it (a stock NATS micro service, a gRPC server without reflection).
+        #[arg(long)]
+        schema: Vec<PathBuf>,
+        /// Directories the --schema imports are searched in (repeatable).
+        #[arg(long = "include", short = 'I')]
+        includes: Vec<PathBuf>,
     },
     /// List the services and methods a server offers.
     List {
@@ -193,8 +200,18 @@ async fn run(command: Command) -> Result<(), Error> {
             timeout,
             metadata,
             emit_defaults,
+            schema,
+            includes,
         } => {
-            let client = hms_ffi_core::connect(&uri).await?;
+            let client = if schema.is_empty() {
+                hms_ffi_core::connect(&uri).await?
+            } else {
+                let options = hms_ffi_core::ConnectOptions {
+                    schema: Some(Schema::load(&schema, &includes)?),
+                    ..Default::default()
+                };
+                hms_ffi_core::connect_with(&uri, options).await?
+            };
             let mut opts = CallOptions {
                 timeout: timeout.map(Duration::from_secs_f64),
                 ..CallOptions::default()

@@ -71,6 +71,7 @@ pub mod transport;
 // security
 pub mod security;
 // server, client
+pub mod bus;
 pub mod client;
 pub mod server;
 

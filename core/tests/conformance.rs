@@ -5,39 +5,14 @@
 
 mod common;
 
-use hms_ffi_core::{connect, CallOptions, Client};
-
-async fn run_all(client: &Client, transport: &str) {
-    let cases = common::load_cases();
-    assert!(
-        cases.len() > 100,
-        "expected the full vector set, found {}",
-        cases.len()
-    );
-    let mut failures = Vec::new();
-    for case in &cases {
-        let opts = CallOptions::with_timeout(case.timeout);
-        let outcome = client.call(&case.method, &case.request, &opts).await;
-        if let Err(why) = common::check(case, &outcome) {
-            failures.push(format!("[{transport}] {}/{}: {why}", case.file, case.name));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases failed:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
-    println!("{transport}: {} conformance cases passed", cases.len());
-}
+use hms_ffi_core::connect;
 
 /// Serves the conformance service on `listen`, connects to the URI it is bound to, runs every case.
 async fn serve_and_run(listen: &str, transport: &str) {
     let server = common::conformance_server();
     let uri = server.listen(listen).unwrap();
     let client = connect(&uri).await.unwrap();
-    run_all(&client, transport).await;
+    common::run_conformance(&client, transport).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

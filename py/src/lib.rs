@@ -6,6 +6,7 @@
 pub use ::hms_ffi_core as ocore;
 
 mod async_handler;
+mod bus;
 mod client;
 mod context;
 mod convert;
@@ -33,6 +34,8 @@ fn _register_types(py: Python<'_>, timestamp: Py<PyAny>, duration: Py<PyAny>) ->
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<schema::Schema>()?;
+    m.add_class::<bus::Bus>()?;
+    m.add_class::<bus::BusSubscription>()?;
     m.add_class::<server::Server>()?;
     m.add_class::<client::Client>()?;
     m.add_class::<client::CallHandle>()?;

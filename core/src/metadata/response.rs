@@ -5,6 +5,7 @@
 //! - Keys are lower-cased; they may repeat. A key ending in `-bin` carries a binary value as
 //!   unpadded base64 text (as gRPC does); other values are printable ASCII.
 //! - Reserved keys are refused with `InvalidArgument`: `grpc-*`, `connect-*`, `trailer-*`,
+//!   `hms-*` and `nats-*` (the `nats://` transport's own headers),
 //!   `:…` pseudo-headers and HTTP's own (`content-type`, `content-length`, `te`, …).
 //! - Headers go out with the first response message, or with the outcome when there is none;
 //!   a header set after that is `FailedPrecondition`. Trailers go out with the outcome, success
@@ -81,7 +82,7 @@ pub(crate) fn check_entry(key: &str, value: &str) -> Result<()> {
         )));
     }
     let lower = key.to_ascii_lowercase();
-    if ["grpc-", "connect-", "trailer-"]
+    if ["grpc-", "connect-", "trailer-", "hms-", "nats-"]
         .iter()
         .any(|p| lower.starts_with(p))
         || RESERVED.contains(&lower.as_str())

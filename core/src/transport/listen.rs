@@ -12,7 +12,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    grpc_server, http_server, inproc, tcp, tls, unix_server, ws, ClientTlsConfig, Endpoint,
+    grpc_server, http_server, inproc, nats_server, tcp, tls, unix_server, ws, ClientTlsConfig,
+    Endpoint,
 };
 use crate::call::CallHead;
 use crate::error::{Code, Error, Result};
@@ -206,6 +207,15 @@ pub(crate) fn listen(endpoint: &Endpoint, core: Arc<dyn Service>) -> Result<List
                     tcp::listen("wss", &t.authority, core, stop, serve)?
                 }
             };
+            Ok(Listener {
+                uri,
+                accept_stop,
+                task: Some(task),
+                cleanup: Cleanup::None,
+            })
+        }
+        Endpoint::Nats(target) => {
+            let (uri, task) = nats_server::listen(target, core, accept_stop.clone())?;
             Ok(Listener {
                 uri,
                 accept_stop,

@@ -5,6 +5,8 @@
 //! - `grpc://host:port`, `grpc+unix:///path.sock`: gRPC over HTTP/2 (tonic).
 //! - `http://host:port`: the Connect protocol's unary calls over HTTP/1.1 or h2c.
 //! - `ws://host:port`: the frames of [`frame`] in binary WebSocket messages.
+//! - `nats://host:port/PREFIX`: unary calls as NATS request/reply on `PREFIX.package.Service.Method`
+//!   through a nats-server (`docs/messaging.md`), with NATS micro discovery.
 //! - `grpcs://`, `https://`, `wss://`: the same over TLS ([`tls`]); a client's TLS settings
 //!   ride in the URI's query: `grpcs://host:port?ca=ca.pem&cert=me.pem&key=me.key`.
 
@@ -20,6 +22,10 @@ mod http_server;
 mod inproc;
 mod keepalive;
 mod listen;
+mod nats_client;
+mod nats_codec;
+mod nats_micro;
+mod nats_server;
 mod stream_bridge;
 mod tcp;
 mod tls;
@@ -49,13 +55,15 @@ use crate::metadata::response::{Reply, ResponseMetadata};
 pub(crate) use grpc_codec::PREVIOUS_ATTEMPTS;
 pub use keepalive::Keepalive;
 pub(crate) use listen::{claim_socket_path, listen, Hold, ListenConfig, Listener, Service};
+pub(crate) use nats_client::{connect_nats, round_trip};
+pub use nats_codec::NatsTarget;
 pub use tls::TlsTarget;
 pub use tls_config::ClientTlsConfig;
 pub(crate) use tls_config::{certs, key, provider};
 
 /// The schemes this build serves and connects to, for messages and help texts.
 pub const SCHEMES: &str =
-    "inproc://, unix://, grpc://, grpc+unix://, http://, ws://, grpcs://, https://, wss://";
+    "inproc://, unix://, grpc://, grpc+unix://, http://, ws://, grpcs://, https://, wss://, nats://";
 
 /// A parsed endpoint URI.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +86,8 @@ pub enum Endpoint {
     Https(TlsTarget),
     /// `wss://host:port?ca=…`: the local wire protocol over a WebSocket over TLS.
     Wss(TlsTarget),
+    /// `nats://host:port/PREFIX`: unary calls by NATS request/reply through a nats-server.
+    Nats(NatsTarget),
 }
 
 impl Endpoint {
@@ -158,7 +168,16 @@ impl FromStr for Endpoint {
                 }
                 Ok(Endpoint::GrpcUnix(PathBuf::from(path)))
             }
-            "shm" | "nats" => Err(Error::new(
+            "nats" => {
+                let rest = rest.strip_prefix("//").unwrap_or(rest);
+                if rest.contains('?') {
+                    return Err(bad("nats:// takes no query"));
+                }
+                Ok(Endpoint::Nats(
+                    NatsTarget::parse(rest).map_err(|e| bad(&e))?,
+                ))
+            }
+            "shm" => Err(Error::new(
                 Code::Unimplemented,
                 format!(
                     "transport {scheme}:// is not available in this build (supported: {SCHEMES})"
@@ -181,6 +200,7 @@ impl std::fmt::Display for Endpoint {
             Endpoint::Grpcs(t) => write!(f, "grpcs://{}", t.authority),
             Endpoint::Https(t) => write!(f, "https://{}", t.authority),
             Endpoint::Wss(t) => write!(f, "wss://{}", t.authority),
+            Endpoint::Nats(t) => write!(f, "nats://{}/{}", t.authority, t.prefix),
         }
     }
 }
@@ -252,6 +272,7 @@ pub(crate) async fn connect(
         )),
         Endpoint::Https(t) => Ok(Arc::new(http_client::HttpClient::new_tls(t, limits)?)),
         Endpoint::Wss(t) => Ok(Arc::new(ws::connect_tls(t, limits, ka).await?)),
+        Endpoint::Nats(t) => Ok(Arc::new(nats_client::NatsClient::connect(t, limits).await?)),
     }
 }
 

@@ -2,6 +2,7 @@
 //! conformance vectors' value notation.
 #![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
 
+pub mod nats;
 pub mod pki;
 pub mod raw;
 pub mod resil;
@@ -272,4 +273,30 @@ pub fn on_free_ports(schemes: &[&str]) -> Vec<(String, Option<tempfile::TempDir>
 /// A message value from `(field, value)` pairs.
 pub fn msg(fields: &[(&str, Value)]) -> Value {
     Value::message(fields.iter().map(|(k, v)| (k.to_string(), v.clone())))
+}
+
+/// Runs every conformance vector through `client` and fails listing the cases that fail.
+pub async fn run_conformance(client: &hms_ffi_core::Client, transport: &str) {
+    let cases = load_cases();
+    assert!(
+        cases.len() > 100,
+        "expected the full vector set, found {}",
+        cases.len()
+    );
+    let mut failures = Vec::new();
+    for case in &cases {
+        let opts = hms_ffi_core::CallOptions::with_timeout(case.timeout);
+        let outcome = client.call(&case.method, &case.request, &opts).await;
+        if let Err(why) = check(case, &outcome) {
+            failures.push(format!("[{transport}] {}/{}: {why}", case.file, case.name));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+    println!("{transport}: {} conformance cases passed", cases.len());
 }

@@ -20,6 +20,7 @@ interface, in one process (``inproc://``) or across processes (``unix://``).
 
 from . import _native
 from ._native import Context, Schema
+from .bus import Bus, Subscription
 from .client import Client, EndpointStatus, MethodInfo, Reply, connect
 from .errors import (
     ERROR_CLASSES,
@@ -55,6 +56,7 @@ __all__ = [
     "Aborted",
     "AsyncStream",
     "AlreadyExists",
+    "Bus",
     "Cancelled",
     "Client",
     "Code",
@@ -76,6 +78,7 @@ __all__ = [
     "Schema",
     "Server",
     "Stream",
+    "Subscription",
     "Timestamp",
     "Unauthenticated",
     "Unavailable",

@@ -1,0 +1,122 @@
+//! `Bus` and `BusSubscription`: publish/subscribe with typed topics (the core's `bus`), the GIL
+//! released while a publish goes out or a subscription waits.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use pyo3::prelude::*;
+
+use crate::convert;
+use crate::errors::py_result;
+use crate::ocore::{self, runtime};
+use crate::schema::Schema;
+
+/// An in-process bus, or one over NATS (`Bus.connect`).
+#[pyclass(module = "hms_ffi._native", frozen)]
+pub(crate) struct Bus {
+    inner: ocore::bus::Bus,
+}
+
+#[pymethods]
+impl Bus {
+    /// An in-process bus over `schema`'s message types.
+    #[new]
+    fn new(schema: &Schema) -> Bus {
+        Bus {
+            inner: ocore::bus::Bus::new(schema.inner.clone()),
+        }
+    }
+
+    /// A bus over NATS: `nats://host:port/PREFIX`.
+    #[staticmethod]
+    fn connect(py: Python<'_>, uri: &str, schema: &Schema) -> PyResult<Bus> {
+        let schema = schema.inner.clone();
+        let r = py.detach(|| runtime::block_on(ocore::bus::Bus::connect(uri, schema)));
+        py_result(py, r.and_then(|r| r)).map(|inner| Bus { inner })
+    }
+
+    /// Declares the message type of the topics matching `pattern`.
+    fn declare(&self, py: Python<'_>, pattern: &str, message_type: &str) -> PyResult<()> {
+        py_result(py, self.inner.declare(pattern, message_type))
+    }
+
+    /// Publishes `message` (a dict) on `topic`, encoded as the topic's declared type.
+    fn publish(&self, py: Python<'_>, topic: &str, message: &Bound<'_, PyAny>) -> PyResult<()> {
+        let value = convert::from_py(message)?;
+        let r = py.detach(|| runtime::block_on(self.inner.publish(topic, &value)));
+        py_result(py, r.and_then(|r| r))
+    }
+
+    /// Subscribes to `pattern`, in the queue group `queue` when given.
+    #[pyo3(signature = (pattern, queue = None, pending = None))]
+    fn subscribe(
+        &self,
+        py: Python<'_>,
+        pattern: &str,
+        queue: Option<&str>,
+        pending: Option<usize>,
+    ) -> PyResult<BusSubscription> {
+        let pending = pending.unwrap_or(ocore::bus::DEFAULT_PENDING);
+        let r =
+            py.detach(|| runtime::block_on(self.inner.subscribe_pending(pattern, queue, pending)));
+        let sub = py_result(py, r.and_then(|r| r))?;
+        Ok(BusSubscription {
+            inner: Mutex::new(Some(sub)),
+            closed: AtomicBool::new(false),
+        })
+    }
+}
+
+/// A subscription: `next` waits (without the GIL) for the next event.
+#[pyclass(module = "hms_ffi._native", frozen)]
+pub(crate) struct BusSubscription {
+    inner: Mutex<Option<ocore::bus::Subscription>>,
+    closed: AtomicBool,
+}
+
+/// How long a `next` waits at a time before it looks whether `close` was called.
+const SLICE: Duration = Duration::from_millis(50);
+
+#[pymethods]
+impl BusSubscription {
+    /// The next event as `(topic, message)`, or `None` when `timeout` seconds pass or the
+    /// subscription is closed. An event that fails its type's check raises its typed error.
+    #[pyo3(signature = (timeout = None))]
+    fn next<'py>(
+        &self,
+        py: Python<'py>,
+        timeout: Option<f64>,
+    ) -> PyResult<Option<(String, Bound<'py, PyAny>)>> {
+        let deadline = timeout.map(|t| Instant::now() + Duration::from_secs_f64(t.max(0.0)));
+        let r = py.detach(|| loop {
+            let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+            let (Some(sub), false) = (guard.as_mut(), self.closed.load(Ordering::Acquire)) else {
+                return Ok(None);
+            };
+            let left = deadline.map_or(SLICE, |d| d.saturating_duration_since(Instant::now()));
+            match sub.next_blocking(Some(left.min(SLICE))) {
+                Ok(None) if deadline.is_none_or(|d| Instant::now() < d) => continue,
+                other => return other,
+            }
+        });
+        match py_result(py, r)? {
+            Some(e) => Ok(Some((e.topic.to_string(), convert::to_py(py, &e.message)?))),
+            None => Ok(None),
+        }
+    }
+
+    /// Events dropped because the subscription's queue was full.
+    fn dropped(&self) -> u64 {
+        let guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        guard.as_ref().map_or(0, ocore::bus::Subscription::dropped)
+    }
+
+    /// Unsubscribes; a `next` in progress returns `None`.
+    fn close(&self, py: Python<'_>) {
+        self.closed.store(true, Ordering::Release);
+        py.detach(|| {
+            self.inner.lock().unwrap_or_else(|p| p.into_inner()).take();
+        });
+    }
+}
