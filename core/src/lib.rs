@@ -51,6 +51,7 @@ pub mod metadata;
 pub mod peer;
 pub mod runtime;
 mod status;
+pub mod trace;
 pub mod value;
 // schema, mapping, codec
 pub mod cbor;

@@ -18,6 +18,7 @@ use crate::limits::Limits;
 use crate::mapping::{json, DecodeOptions};
 use crate::metadata::{Metadata, Reply};
 use crate::schema::{MethodInfo, Schema, StreamingKind};
+use crate::trace::CallTrace;
 use crate::value::Value;
 use send::{inherit, send};
 
@@ -46,6 +47,19 @@ pub use pool::EndpointStatus;
 pub use resilience::{Ejection, HealthCheck, LoadBalancing, Resilience};
 pub use shared::{Batch, StreamCall};
 pub use stream::{ClientStream, ResponseDecoder, StreamSender};
+
+/// A call's head, the caller's cancellation and its client span's trace, if it has one.
+type Head = (CallHead, Option<CancellationToken>, Option<CallTrace>);
+
+/// A client span begun: its trace, and when it began if it is sampled.
+type Span = Option<(CallTrace, Option<Instant>)>;
+
+fn started(trace: Option<CallTrace>) -> Span {
+    trace.map(|t| {
+        let at = t.sampled.then(Instant::now);
+        (t, at)
+    })
+}
 
 /// Options for one call.
 #[derive(Debug, Clone, Default)]
@@ -161,45 +175,73 @@ impl Client {
         self.inner.closed.is_cancelled()
     }
 
-    fn head(
-        &self,
-        method: &str,
-        opts: &CallOptions,
-        codec: Codec,
-    ) -> (CallHead, Option<CancellationToken>) {
-        let from = || opts.parent.clone().or_else(crate::context::inherited);
-        let (timeout, cancel) = match (opts.detach, from()) {
+    fn head(&self, method: &str, opts: &CallOptions, codec: Codec) -> Head {
+        let from = opts.parent.clone().or_else(crate::context::inherited);
+        let caller = CallTrace::from_caller_metadata(&opts.metadata);
+        let parent = caller
+            .as_ref()
+            .or_else(|| from.as_ref().and_then(|f| f.trace.as_ref()));
+        let trace = CallTrace::child_of(parent);
+        let (timeout, cancel) = match (opts.detach, from) {
             (false, Some(from)) => inherit(opts, from),
             _ => (opts.timeout, opts.cancel.clone()),
         };
+        let mut metadata = opts.metadata.clone();
+        if let Some(trace) = &trace {
+            trace.inject(&mut metadata);
+        }
         let head = CallHead {
             method: method.to_string(),
             timeout,
-            metadata: opts.metadata.clone(),
+            metadata,
             codec,
             trace_id: String::new(),
             cancel: crate::call::CallerCancel(cancel.clone()),
         };
-        (head, cancel)
+        (head, cancel, trace)
+    }
+
+    /// The end of a call made: its client span (recorded only when sampled).
+    fn finish_span(&self, method: &str, span: &Span, outcome: Result<(), &Error>) {
+        if let Some((trace, start)) = span {
+            let transport = self.inner.endpoint.split("://").next().unwrap_or_default();
+            let elapsed = start.map(|s| s.elapsed()).unwrap_or_default();
+            crate::trace::finish(
+                trace,
+                crate::trace::SpanKind::Client,
+                elapsed,
+                (method, transport, ""),
+                outcome.map_err(|e| (e.code(), e.message())),
+            );
+        }
     }
 
     /// Runs the client interceptors around a transport call, with the deadline. Without
     /// interceptors no client context (nor trace id: the server makes one) is built.
     async fn run<'a, T>(
         &'a self,
-        (mut head, cancel): (CallHead, Option<CancellationToken>),
+        (mut head, cancel, trace): Head,
         fut: impl FnOnce(CallHead) -> crate::handler::BoxFuture<'a, Result<T>>,
     ) -> Result<T> {
         let closed = &self.inner.closed;
-        let Some((ctx, start, before)) = self.before(&mut head)? else {
-            return send(head, cancel, closed, fut).await;
+        let span = started(trace);
+        let Some((ctx, start, before)) = self.before(&mut head, &span)? else {
+            if span.is_none() {
+                return send(head, cancel, closed, fut).await;
+            }
+            let method = head.method.clone();
+            let result = send(head, cancel, closed, fut).await;
+            self.finish_span(&method, &span, result.as_ref().map(|_| ()));
+            return result;
         };
         let result = match before {
             Err(e) => Err(e),
             Ok(()) => send(head, cancel, closed, fut).await,
         };
         let chain = &self.inner.interceptors;
-        run_after(chain, &ctx, result.as_ref().map(|_| ()), start.elapsed());
+        let outcome = result.as_ref().map(|_| ());
+        run_after(chain, &ctx, outcome, start.elapsed());
+        self.finish_span(&ctx.method, &span, outcome);
         result
     }
 
@@ -207,9 +249,11 @@ impl Client {
     /// the [`Watch`] (cancellation, close, deadline) ends it.
     fn run_blocking<T>(
         &self,
-        (mut head, cancel): (CallHead, Option<CancellationToken>),
+        (mut head, cancel, trace): Head,
         call: impl FnOnce(CallHead, &Watch) -> Result<T>,
     ) -> Result<T> {
+        let span = started(trace);
+        let method = span.as_ref().map(|_| head.method.clone());
         let send = |head: CallHead| {
             let watch = Watch {
                 cancel,
@@ -218,22 +262,32 @@ impl Client {
             };
             watch.stopped().map_or_else(|| call(head, &watch), Err)
         };
-        let Some((ctx, start, before)) = self.before(&mut head)? else {
-            return send(head);
+        let Some((ctx, start, before)) = self.before(&mut head, &span)? else {
+            let result = send(head);
+            if let Some(method) = method {
+                self.finish_span(&method, &span, result.as_ref().map(|_| ()));
+            }
+            return result;
         };
         let result = match before {
             Err(e) => Err(e),
             Ok(()) => send(head),
         };
         let chain = &self.inner.interceptors;
-        run_after(chain, &ctx, result.as_ref().map(|_| ()), start.elapsed());
+        let outcome = result.as_ref().map(|_| ());
+        run_after(chain, &ctx, outcome, start.elapsed());
+        self.finish_span(&ctx.method, &span, outcome);
         result
     }
 
     /// Refuses a call on a closed client, then runs the interceptors' `before`, which may
-    /// refuse it too or change the head's metadata (and give it a trace id). `None`: there
-    /// are no interceptors.
-    fn before(&self, head: &mut CallHead) -> Result<Option<(Context, Instant, Result<()>)>> {
+    /// refuse it too or change the head's metadata. Their context has the call's trace (a new
+    /// one, sent along, if the call had none). `None`: there are no interceptors.
+    fn before(
+        &self,
+        head: &mut CallHead,
+        span: &Span,
+    ) -> Result<Option<(Context, Instant, Result<()>)>> {
         if self.inner.closed.is_cancelled() {
             return Err(Error::client_closed());
         }
@@ -245,11 +299,16 @@ impl Client {
         let mut ctx = Context::new(head.method.clone(), "client", self.inner.endpoint.clone());
         ctx.metadata = head.metadata.clone();
         ctx.deadline = head.timeout.map(|t| start + t);
-        ctx.finish_setup();
+        match span {
+            Some((trace, _)) => ctx.set_trace(trace.clone()),
+            None => {
+                ctx.finish_setup("");
+                ctx.trace.inject(&mut ctx.metadata);
+            }
+        }
         let before = run_before(chain, &mut ctx);
         if before.is_ok() {
             head.metadata = ctx.metadata.clone();
-            head.trace_id = ctx.trace_id.clone();
         }
         Ok(Some((ctx, start, before)))
     }

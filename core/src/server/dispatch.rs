@@ -152,7 +152,26 @@ impl Dispatcher {
         start: Instant,
     ) -> Result<InflightGuard> {
         self.admit()
-            .inspect_err(|e| run_after(chain, ctx, Err(e), start.elapsed()))
+            .inspect_err(|e| self.after(chain, ctx, Err(e), start.elapsed()))
+    }
+
+    /// The end of a call: the interceptors' `after` hooks (the audit log), and the call's
+    /// server span (recorded only when sampled).
+    pub(super) fn after(
+        &self,
+        chain: &[Arc<dyn Interceptor>],
+        ctx: &Context,
+        outcome: std::result::Result<(), &Error>,
+        elapsed: std::time::Duration,
+    ) {
+        run_after(chain, ctx, outcome, elapsed);
+        crate::trace::finish(
+            &ctx.trace,
+            crate::trace::SpanKind::Server,
+            elapsed,
+            (&ctx.method, ctx.transport, &self.language),
+            outcome.map_err(|e| (e.code(), e.message())),
+        );
     }
 
     /// The handler's context; takes the metadata and trace id out of `head`.
@@ -175,10 +194,9 @@ impl Dispatcher {
         ctx.peer_cred = peer.cred;
         ctx.peer_cert = peer.cert.clone();
         ctx.identity = peer.identity();
-        ctx.trace_id = std::mem::take(&mut head.trace_id);
         ctx.cancel = cancel;
         ctx.response = response;
-        ctx.finish_setup();
+        ctx.finish_setup(&head.trace_id);
         ctx
     }
 
@@ -257,7 +275,7 @@ impl Dispatcher {
                 output: info.as_ref().map(MethodInfo::output),
             }));
         }
-        run_after(&chain, &ctx, result.as_ref().map(|_| ()), start.elapsed());
+        self.after(&chain, &ctx, result.as_ref().map(|_| ()), start.elapsed());
         result
     }
 
@@ -379,7 +397,7 @@ impl Dispatcher {
         }
         .await
         .map_err(|e| e.or_origin(|| self.origin(&head)));
-        run_after(&chain, &ctx, result.as_ref().map(|_| ()), start.elapsed());
+        self.after(&chain, &ctx, result.as_ref().map(|_| ()), start.elapsed());
         result
     }
 }
