@@ -33,6 +33,8 @@ pub struct Context {
     pub(crate) transport: &'static str,
     pub(crate) trace: CallTrace,
     trace_hex: [u8; 32],
+    /// The method's metrics (on a server's context).
+    pub(crate) metrics: Option<Arc<crate::metrics::MethodMetrics>>,
     pub(crate) cancel: CancellationToken,
     extensions: Extensions,
     pub(crate) response: Arc<ResponseMetadata>,
@@ -56,6 +58,7 @@ impl Context {
             transport,
             trace: CallTrace::default(),
             trace_hex: [b'0'; 32],
+            metrics: None,
             cancel: CancellationToken::new(),
             extensions: Extensions::new(),
             response: Arc::default(),

@@ -48,6 +48,7 @@ pub mod flow;
 pub mod foreign;
 pub mod limits;
 pub mod metadata;
+pub mod metrics;
 pub mod peer;
 pub mod runtime;
 mod status;

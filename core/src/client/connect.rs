@@ -100,8 +100,21 @@ pub async fn connect_all(uris: &[&str], options: ConnectOptions) -> Result<Clien
             )
         }
     };
+    let metrics = schema
+        .methods()
+        .into_iter()
+        .map(|m| m.name.clone())
+        .chain(schemaless.iter().cloned())
+        .map(|name| {
+            let m = crate::metrics::method(&name);
+            (name, m)
+        })
+        .collect();
+    let scheme = shown.split("://").next().unwrap_or_default().to_string();
     Ok(Client {
         inner: Arc::new(Inner {
+            metrics,
+            scheme,
             endpoint: shown,
             channel: pool,
             config: res.service_config.clone().filter(|c| !c.is_empty()),

@@ -1,6 +1,6 @@
 //! [`Client`]: `connect(uri)` then `call(method, request, options)`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,9 +18,9 @@ use crate::limits::Limits;
 use crate::mapping::{json, DecodeOptions};
 use crate::metadata::{Metadata, Reply};
 use crate::schema::{MethodInfo, Schema, StreamingKind};
-use crate::trace::CallTrace;
 use crate::value::Value;
-use send::{inherit, send};
+use send::send;
+use tracked::{Head, Span};
 
 mod attempt;
 mod backoff;
@@ -35,6 +35,7 @@ mod retry;
 mod send;
 mod shared;
 mod stream;
+mod tracked;
 mod unary;
 
 pub use backoff::Backoff;
@@ -47,19 +48,6 @@ pub use pool::EndpointStatus;
 pub use resilience::{Ejection, HealthCheck, LoadBalancing, Resilience};
 pub use shared::{Batch, StreamCall};
 pub use stream::{ClientStream, ResponseDecoder, StreamSender};
-
-/// A call's head, the caller's cancellation and its client span's trace, if it has one.
-type Head = (CallHead, Option<CancellationToken>, Option<CallTrace>);
-
-/// A client span begun: its trace, and when it began if it is sampled.
-type Span = Option<(CallTrace, Option<Instant>)>;
-
-fn started(trace: Option<CallTrace>) -> Span {
-    trace.map(|t| {
-        let at = t.sampled.then(Instant::now);
-        (t, at)
-    })
-}
 
 /// Options for one call.
 #[derive(Debug, Clone, Default)]
@@ -112,6 +100,10 @@ pub(super) struct Inner {
     limits: Limits,
     interceptors: Vec<Arc<dyn Interceptor>>,
     decode: DecodeOptions,
+    /// Each method's metrics (those of the schema and the schemaless ones).
+    pub(super) metrics: HashMap<String, Arc<crate::metrics::MethodMetrics>>,
+    /// The endpoint's scheme (`unix`, `grpc`…), the metrics' transport.
+    pub(super) scheme: String,
     /// Cancelled by [`Client::close`]: every call in flight and every later one ends with it.
     closed: CancellationToken,
 }
@@ -175,73 +167,35 @@ impl Client {
         self.inner.closed.is_cancelled()
     }
 
-    fn head(&self, method: &str, opts: &CallOptions, codec: Codec) -> Head {
-        let from = opts.parent.clone().or_else(crate::context::inherited);
-        let caller = CallTrace::from_caller_metadata(&opts.metadata);
-        let parent = caller
-            .as_ref()
-            .or_else(|| from.as_ref().and_then(|f| f.trace.as_ref()));
-        let trace = CallTrace::child_of(parent);
-        let (timeout, cancel) = match (opts.detach, from) {
-            (false, Some(from)) => inherit(opts, from),
-            _ => (opts.timeout, opts.cancel.clone()),
-        };
-        let mut metadata = opts.metadata.clone();
-        if let Some(trace) = &trace {
-            trace.inject(&mut metadata);
-        }
-        let head = CallHead {
-            method: method.to_string(),
-            timeout,
-            metadata,
-            codec,
-            trace_id: String::new(),
-            cancel: crate::call::CallerCancel(cancel.clone()),
-        };
-        (head, cancel, trace)
-    }
-
-    /// The end of a call made: its client span (recorded only when sampled).
-    fn finish_span(&self, method: &str, span: &Span, outcome: Result<(), &Error>) {
-        if let Some((trace, start)) = span {
-            let transport = self.inner.endpoint.split("://").next().unwrap_or_default();
-            let elapsed = start.map(|s| s.elapsed()).unwrap_or_default();
-            crate::trace::finish(
-                trace,
-                crate::trace::SpanKind::Client,
-                elapsed,
-                (method, transport, ""),
-                outcome.map_err(|e| (e.code(), e.message())),
-            );
-        }
-    }
-
-    /// Runs the client interceptors around a transport call, with the deadline. Without
-    /// interceptors no client context (nor trace id: the server makes one) is built.
+    /// Runs the client interceptors around a transport call, with the deadline, counted in
+    /// the method's metrics and recorded as a client span when sampled. Without interceptors
+    /// no client context is built.
     async fn run<'a, T>(
         &'a self,
         (mut head, cancel, trace): Head,
         fut: impl FnOnce(CallHead) -> crate::handler::BoxFuture<'a, Result<T>>,
     ) -> Result<T> {
         let closed = &self.inner.closed;
-        let span = started(trace);
-        let Some((ctx, start, before)) = self.before(&mut head, &span)? else {
-            if span.is_none() {
-                return send(head, cancel, closed, fut).await;
+        let tracked = self.begin(&head.method, trace);
+        let (ctx, start, before) = match self.before(&mut head, &tracked.span) {
+            Ok(Some(with)) => with,
+            Ok(None) => {
+                let result = send(head, cancel, closed, fut).await;
+                self.end(tracked, result.as_ref().map(|_| ()));
+                return result;
             }
-            let method = head.method.clone();
-            let result = send(head, cancel, closed, fut).await;
-            self.finish_span(&method, &span, result.as_ref().map(|_| ()));
-            return result;
+            Err(e) => {
+                self.end(tracked, Err(&e));
+                return Err(e);
+            }
         };
         let result = match before {
             Err(e) => Err(e),
             Ok(()) => send(head, cancel, closed, fut).await,
         };
-        let chain = &self.inner.interceptors;
         let outcome = result.as_ref().map(|_| ());
-        run_after(chain, &ctx, outcome, start.elapsed());
-        self.finish_span(&ctx.method, &span, outcome);
+        run_after(&self.inner.interceptors, &ctx, outcome, start.elapsed());
+        self.end(tracked, outcome);
         result
     }
 
@@ -252,8 +206,7 @@ impl Client {
         (mut head, cancel, trace): Head,
         call: impl FnOnce(CallHead, &Watch) -> Result<T>,
     ) -> Result<T> {
-        let span = started(trace);
-        let method = span.as_ref().map(|_| head.method.clone());
+        let tracked = self.begin(&head.method, trace);
         let send = |head: CallHead| {
             let watch = Watch {
                 cancel,
@@ -262,21 +215,25 @@ impl Client {
             };
             watch.stopped().map_or_else(|| call(head, &watch), Err)
         };
-        let Some((ctx, start, before)) = self.before(&mut head, &span)? else {
-            let result = send(head);
-            if let Some(method) = method {
-                self.finish_span(&method, &span, result.as_ref().map(|_| ()));
+        let (ctx, start, before) = match self.before(&mut head, &tracked.span) {
+            Ok(Some(with)) => with,
+            Ok(None) => {
+                let result = send(head);
+                self.end(tracked, result.as_ref().map(|_| ()));
+                return result;
             }
-            return result;
+            Err(e) => {
+                self.end(tracked, Err(&e));
+                return Err(e);
+            }
         };
         let result = match before {
             Err(e) => Err(e),
             Ok(()) => send(head),
         };
-        let chain = &self.inner.interceptors;
         let outcome = result.as_ref().map(|_| ());
-        run_after(chain, &ctx, outcome, start.elapsed());
-        self.finish_span(&ctx.method, &span, outcome);
+        run_after(&self.inner.interceptors, &ctx, outcome, start.elapsed());
+        self.end(tracked, outcome);
         result
     }
 
@@ -300,7 +257,7 @@ impl Client {
         ctx.metadata = head.metadata.clone();
         ctx.deadline = head.timeout.map(|t| start + t);
         match span {
-            Some((trace, _)) => ctx.set_trace(trace.clone()),
+            Some(trace) => ctx.set_trace(trace.clone()),
             None => {
                 ctx.finish_setup("");
                 ctx.trace.inject(&mut ctx.metadata);

@@ -18,7 +18,7 @@ use crate::codec::Codec;
 use crate::context::Context;
 use crate::error::{Code, Error, Origin, Result};
 use crate::handler::{RequestStream, ResponseSink, Route};
-use crate::interceptor::{run_after, run_before, Interceptor};
+use crate::interceptor::{run_before, Interceptor};
 use crate::limits::Limits;
 use crate::mapping::DecodeOptions;
 use crate::metadata::response::ResponseMetadata;
@@ -38,6 +38,8 @@ pub(crate) struct Dispatcher {
     /// What the transports listen with.
     pub(super) listen: ListenConfig,
     pub(super) routes: RwLock<HashMap<String, Arc<RouteEntry>>>,
+    /// Each served method's metrics, found once per call with the context.
+    pub(super) metrics: RwLock<HashMap<String, Arc<crate::metrics::MethodMetrics>>>,
     pub(super) interceptors: RwLock<Arc<Vec<Arc<dyn Interceptor>>>>,
     pub(super) inflight: AtomicUsize,
     /// Replies still being written by a transport (see
@@ -65,6 +67,7 @@ impl Dispatcher {
     pub(crate) fn new(schema: Schema, options: ServerOptions) -> Dispatcher {
         Dispatcher {
             listen: super::service::listen_config(&schema, &options),
+            metrics: RwLock::default(),
             schema,
             limits: options.limits,
             language: options.language,
@@ -151,27 +154,10 @@ impl Dispatcher {
         ctx: &Context,
         start: Instant,
     ) -> Result<InflightGuard> {
-        self.admit()
-            .inspect_err(|e| self.after(chain, ctx, Err(e), start.elapsed()))
-    }
-
-    /// The end of a call: the interceptors' `after` hooks (the audit log), and the call's
-    /// server span (recorded only when sampled).
-    pub(super) fn after(
-        &self,
-        chain: &[Arc<dyn Interceptor>],
-        ctx: &Context,
-        outcome: std::result::Result<(), &Error>,
-        elapsed: std::time::Duration,
-    ) {
-        run_after(chain, ctx, outcome, elapsed);
-        crate::trace::finish(
-            &ctx.trace,
-            crate::trace::SpanKind::Server,
-            elapsed,
-            (&ctx.method, ctx.transport, &self.language),
-            outcome.map_err(|e| (e.code(), e.message())),
-        );
+        self.admit().inspect_err(|e| {
+            self.rejected(ctx, e);
+            self.after(chain, ctx, Err(e), start.elapsed())
+        })
     }
 
     /// The handler's context; takes the metadata and trace id out of `head`.
@@ -197,6 +183,14 @@ impl Dispatcher {
         ctx.cancel = cancel;
         ctx.response = response;
         ctx.finish_setup(&head.trace_id);
+        let metrics = self
+            .metrics
+            .read()
+            .ok()
+            .and_then(|m| m.get(&head.method).cloned());
+        let metrics = metrics.unwrap_or_else(|| crate::metrics::other().clone());
+        metrics.server(ctx.transport).start();
+        ctx.metrics = Some(metrics);
         ctx
     }
 
@@ -263,8 +257,12 @@ impl Dispatcher {
         let chain = self.chain();
         let _guard = self.admit_or_audit(&chain, &ctx, start)?;
         let request = self.audit_payloads.then(|| payload.clone());
+        let payload_len = payload.len();
         let result = CatchPanic(Box::pin(self.unary_inner(&head, payload, &mut ctx, &chain))).await;
         let result = result.map_err(|e| e.or_origin(|| self.origin(&head)));
+        if let (Some(m), Ok(reply)) = (&ctx.metrics, &result) {
+            m.server(ctx.transport).sizes(reply.len(), payload_len);
+        }
         if let Some(request) = request {
             let info = self.route(&head.method).ok().and_then(|e| e.info.clone());
             ctx.extensions_mut().insert(Arc::new(CallPayloads {
@@ -290,7 +288,7 @@ impl Dispatcher {
             // Open to every caller, as the standard service is on `grpc://`.
             return self.health(&payload);
         }
-        run_before(chain, ctx)?;
+        run_before(chain, ctx).inspect_err(|e| self.rejected(ctx, e))?;
         if head.method == DESCRIBE_METHOD {
             return Ok(self.describe(ctx));
         }
@@ -344,7 +342,7 @@ impl Dispatcher {
         let chain = self.chain();
         let _guard = self.admit_or_audit(&chain, &ctx, start)?;
         let result = async {
-            run_before(&chain, &mut ctx)?;
+            run_before(&chain, &mut ctx).inspect_err(|e| self.rejected(&ctx, e))?;
             let entry = self.route(&head.method)?;
             let exchange = self.exchange(&entry, head.codec)?;
             let requests = RequestStream {

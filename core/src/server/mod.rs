@@ -1,7 +1,9 @@
 //! [`Server`]: a schema, handlers and the endpoints it listens on.
 
+mod admin;
 mod catch;
 mod dispatch;
+mod observe;
 mod options;
 mod queue;
 mod routes;

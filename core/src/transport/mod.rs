@@ -21,7 +21,7 @@ mod inproc;
 mod keepalive;
 mod listen;
 mod stream_bridge;
-mod tcp;
+pub(crate) mod tcp;
 mod tls;
 mod tls_config;
 mod unix_client;
