@@ -71,7 +71,10 @@ $(PY_VENV)/bin/python:
 py-install: $(PY_VENV)/bin/python
 	$(PY_VENV)/bin/pip install -q ./py
 
+## test-py also needs the stock peers of the observability tests: prometheus_client's text
+## parser, the OpenTelemetry SDK and the OTLP protobuf definitions.
 test-py: py-install
+	$(PY_VENV)/bin/pip install -q prometheus_client opentelemetry-sdk opentelemetry-proto
 	cd py && ../$(PY_VENV)/bin/python -m pytest tests -q
 
 ## test-matrix: the conformance client of every language against the server of every language

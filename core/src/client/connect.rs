@@ -65,6 +65,7 @@ pub async fn connect_with(uri: &str, options: ConnectOptions) -> Result<Client> 
 /// [`LoadBalancing`](super::LoadBalancing) (`pick_first` by default). At least one must answer; the schema is
 /// discovered from the first that does.
 pub async fn connect_all(uris: &[&str], options: ConnectOptions) -> Result<Client> {
+    crate::trace::init_from_env();
     let mut endpoints = Vec::with_capacity(uris.len());
     for uri in uris {
         let mut endpoint: Endpoint = uri.parse()?;

@@ -8,7 +8,9 @@
 //! A base module: the call layer (`Context`, inheritance), the server and the client use it, and
 //! it uses nothing but [`metadata`](crate::metadata) and [`code`](crate::code).
 
+mod export;
 mod ids;
+pub mod otlp;
 mod span;
 mod w3c;
 #[cfg(test)]
@@ -16,6 +18,7 @@ mod w3c_tests;
 
 use std::sync::Arc;
 
+pub use export::{flush, init_from_env, sampler_from, start, ExportConfig};
 pub use ids::{SpanId, TraceId};
 pub use span::{
     finish, language_of, set_sampler, set_sink, AttrValue, Sampler, SpanData, SpanKind, SpanSink,
