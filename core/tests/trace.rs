@@ -350,3 +350,18 @@ fn the_legacy_trace_id_is_still_read() {
         .unwrap();
     assert_eq!(field(&reply, "trace_id"), trace_id);
 }
+
+#[test]
+fn a_root_sampler_starts_sampled_traces() {
+    let c = chain("unix", "ws", false);
+    trace::set_sampler(trace::Sampler::AlwaysOn);
+    let reply = c.relay(&[]);
+    trace::set_sampler(trace::Sampler::AlwaysOff);
+    let trace_id = field(&reply.unwrap(), "trace_id");
+    assert!(wait_until(|| of_trace(&trace_id).len() >= 4));
+    let spans = of_trace(&trace_id);
+    let roots: Vec<&SpanData> = spans.iter().filter(|s| s.parent.is_none()).collect();
+    assert_eq!(roots.len(), 1, "{spans:#?}");
+    assert_eq!(roots[0].kind, SpanKind::Client);
+    assert_eq!(spans.len(), 4);
+}

@@ -133,6 +133,7 @@ impl CallTrace {
                 state: p.state.clone(),
                 baggage: p.baggage.clone(),
             }),
+            None if span::root_off() => None,
             None => {
                 let trace_id = TraceId::random();
                 span::sample_root(&trace_id).then(|| CallTrace {

@@ -40,6 +40,11 @@ pub fn set_sampler(sampler: Sampler) {
     THRESHOLD.store(t, Ordering::Relaxed);
 }
 
+/// Whether the root sampler never samples (then no trace id need be made for a new trace).
+pub(super) fn root_off() -> bool {
+    THRESHOLD.load(Ordering::Relaxed) == 0
+}
+
 /// Whether a new trace with this id is sampled.
 pub(super) fn sample_root(trace_id: &TraceId) -> bool {
     match THRESHOLD.load(Ordering::Relaxed) {
