@@ -6,7 +6,7 @@ import os
 from typing_extensions import final
 
 __version__: str
-__all__ = ["Schema", "Server", "Client", "CallHandle", "Context", "ClientStream", "ServerStream", "connect", "_register_errors", "_register_types", "__version__"]
+__all__ = ["Schema", "Server", "Client", "CallHandle", "Context", "ClientStream", "ServerStream", "connect", "flush_traces", "_register_errors", "_register_types", "__version__"]
 
 _MethodTuple = Tuple[str, str, str, str]
 _PathLike = Union[str, "os.PathLike[str]"]
