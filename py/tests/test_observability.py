@@ -6,23 +6,20 @@ receiver decoded with the stock opentelemetry-proto definitions, each linked to 
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import pathlib
 import subprocess
 import sys
-import textwrap
-import threading
 import time
 import urllib.request
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 import hms_ffi
+from otlp_receiver import Receiver, receiver  # noqa: F401 (a fixture)
 
 PROTO = """
 syntax = "proto3"; package {package};
@@ -122,41 +119,6 @@ def test_calls_made_in_sync_and_async_handlers_carry_the_trace(tmp_path: pathlib
         to_back.close()
         front.shutdown(grace=1.0)
         back.shutdown(grace=1.0)
-
-
-class Receiver(http.server.BaseHTTPRequestHandler):
-    """An OTLP/HTTP trace receiver: decodes each export with the stock definitions."""
-
-    spans: List[Tuple[str, Any]] = []  # (service.name, Span)
-    lock = threading.Lock()
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        request = ExportTraceServiceRequest()
-        request.ParseFromString(body)
-        with self.lock:
-            for rs in request.resource_spans:
-                service = {a.key: a.value.string_value for a in rs.resource.attributes}["service.name"]
-                for ss in rs.scope_spans:
-                    for span in ss.spans:
-                        self.spans.append((service, span))
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def receiver() -> Iterator[str]:
-    Receiver.spans = []
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    thread.join(10)
 
 
 SERVER = """
