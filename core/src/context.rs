@@ -32,7 +32,8 @@ pub struct Context {
     pub(crate) peer_cert: Option<Arc<PeerCertificate>>,
     pub(crate) transport: &'static str,
     pub(crate) trace: CallTrace,
-    trace_hex: [u8; 32],
+    /// The trace id as hex, made when first asked for.
+    trace_hex: std::sync::OnceLock<[u8; 32]>,
     /// The method's metrics (on a server's context).
     pub(crate) metrics: Option<Arc<crate::metrics::MethodMetrics>>,
     pub(crate) cancel: CancellationToken,
@@ -57,7 +58,7 @@ impl Context {
             peer_cert: None,
             transport,
             trace: CallTrace::default(),
-            trace_hex: [b'0'; 32],
+            trace_hex: std::sync::OnceLock::new(),
             metrics: None,
             cancel: CancellationToken::new(),
             extensions: Extensions::new(),
@@ -74,7 +75,7 @@ impl Context {
     }
 
     pub(crate) fn set_trace(&mut self, trace: CallTrace) {
-        self.trace_hex = trace.trace_id.hex();
+        self.trace_hex = std::sync::OnceLock::new();
         self.trace = trace;
     }
 
@@ -138,7 +139,8 @@ impl Context {
     /// The trace id, 32 lower-case hex digits: the caller's (from its `traceparent`, or the
     /// `x-trace-id` of earlier releases), or a new one.
     pub fn trace_id(&self) -> &str {
-        std::str::from_utf8(&self.trace_hex).unwrap_or_default()
+        let hex = self.trace_hex.get_or_init(|| self.trace.trace_id.hex());
+        std::str::from_utf8(hex).unwrap_or_default()
     }
     /// The call's place in its trace: its span id, its parent's, whether it is sampled, the
     /// `tracestate` and `baggage` that came with it.

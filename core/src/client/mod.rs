@@ -1,6 +1,6 @@
 //! [`Client`]: `connect(uri)` then `call(method, request, options)`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -101,7 +101,7 @@ pub(super) struct Inner {
     interceptors: Vec<Arc<dyn Interceptor>>,
     decode: DecodeOptions,
     /// Each method's metrics (those of the schema and the schemaless ones).
-    pub(super) metrics: HashMap<String, Arc<crate::metrics::MethodMetrics>>,
+    pub(super) metrics: crate::metrics::ByMethod,
     /// The endpoint's scheme (`unix`, `grpc`…), the metrics' transport.
     pub(super) scheme: String,
     /// Cancelled by [`Client::close`]: every call in flight and every later one ends with it.

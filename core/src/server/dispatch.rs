@@ -39,7 +39,7 @@ pub(crate) struct Dispatcher {
     pub(super) listen: ListenConfig,
     pub(super) routes: RwLock<HashMap<String, Arc<RouteEntry>>>,
     /// Each served method's metrics, found once per call with the context.
-    pub(super) metrics: RwLock<HashMap<String, Arc<crate::metrics::MethodMetrics>>>,
+    pub(super) metrics: RwLock<crate::metrics::ByMethod>,
     pub(super) interceptors: RwLock<Arc<Vec<Arc<dyn Interceptor>>>>,
     pub(super) inflight: AtomicUsize,
     /// Replies still being written by a transport (see
