@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use common::resil::{kill, listen};
 use common::unix_uri;
+use hms_ffi_core::security::{Policy, Security};
 use hms_ffi_core::{
     connect_blocking, connect_with, runtime::block_on, CallOptions, Code, ConnectOptions, Error,
     Limits, Schema, Server, ServerOptions, Value,
@@ -169,17 +170,10 @@ fn metrics_count_the_calls_made_on_both_sides() {
     kill(&server);
 }
 
-#[test]
-fn calls_refused_by_the_limits_are_counted_apart() {
-    let package = "metricsrefused.v1";
+/// Makes `n` calls to a server with `options` that refuses them with `code` before the
+/// handler; returns `/metrics` and the labels of the method on unix with that status.
+fn refused(package: &str, options: ServerOptions, code: Code, n: usize) -> (String, [String; 3]) {
     let method = format!("{package}.Svc/Echo");
-    let options = ServerOptions {
-        limits: Limits {
-            max_concurrent_per_server: 0,
-            ..Limits::default()
-        },
-        ..ServerOptions::default()
-    };
     let server = echo_server(package, options);
     let admin = server.admin("http://127.0.0.1:0").unwrap();
     let (_dir, unix) = unix_uri("r");
@@ -191,31 +185,55 @@ fn calls_refused_by_the_limits_are_counted_apart() {
     };
     let client = block_on(connect_with(&unix, connect)).unwrap().unwrap();
     let opts = CallOptions::with_timeout(Duration::from_secs(10));
-    for _ in 0..3 {
+    for _ in 0..n {
         let e = client
             .call_blocking(&method, &Value::message::<&str>([]), &opts)
             .unwrap_err();
-        assert_eq!(e.code(), Code::ResourceExhausted);
+        assert_eq!(e.code(), code);
     }
     let (_, text) = get(&admin, "/metrics");
-    let m = format!("grpc_method=\"{method}\"");
-    let want = [
-        m.as_str(),
-        "hms_transport=\"unix\"",
-        "grpc_status=\"RESOURCE_EXHAUSTED\"",
-    ];
-    assert_eq!(
-        sample(&text, "hms_server_calls_rejected_total", &want),
-        Some(3.0)
-    );
-    assert_eq!(
-        sample(&text, "grpc_server_call_duration_seconds_count", &want),
-        Some(3.0)
-    );
-    assert_eq!(
-        sample(&text, "hms_server_calls_in_flight", &want[..2]),
-        Some(0.0)
-    );
     assert!(server.admin("ftp://x").is_err());
     kill(&server);
+    let labels = [
+        format!("grpc_method=\"{method}\""),
+        "hms_transport=\"unix\"".to_string(),
+        format!("grpc_status=\"{}\"", code.name()),
+    ];
+    (text, labels)
+}
+
+#[test]
+fn calls_refused_by_the_limits_are_counted_apart() {
+    let options = ServerOptions {
+        limits: Limits {
+            max_concurrent_per_server: 0,
+            ..Limits::default()
+        },
+        ..ServerOptions::default()
+    };
+    let (text, labels) = refused("metricsrefused.v1", options, Code::ResourceExhausted, 3);
+    let want: Vec<&str> = labels.iter().map(String::as_str).collect();
+    let at = |name: &str, want: &[&str]| sample(&text, name, want);
+    assert_eq!(at("hms_server_calls_rejected_total", &want), Some(3.0));
+    assert_eq!(
+        at("grpc_server_call_duration_seconds_count", &want),
+        Some(3.0)
+    );
+    assert_eq!(at("hms_server_calls_in_flight", &want[..2]), Some(0.0));
+}
+
+#[test]
+fn calls_refused_by_the_policy_are_counted_apart() {
+    let policy = Policy::default().deny(&["uid:*"], &["metricspolicy.v1.Svc/Echo"]);
+    let options = ServerOptions::default().with_security(Security::new().with_policy(policy));
+    let (text, labels) = refused("metricspolicy.v1", options, Code::PermissionDenied, 2);
+    let want: Vec<&str> = labels.iter().map(String::as_str).collect();
+    assert_eq!(
+        sample(&text, "hms_server_calls_rejected_total", &want),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(&text, "grpc_server_call_started_total", &want[..2]),
+        Some(2.0)
+    );
 }
