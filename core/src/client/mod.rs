@@ -100,9 +100,8 @@ pub(super) struct Inner {
     limits: Limits,
     interceptors: Vec<Arc<dyn Interceptor>>,
     decode: DecodeOptions,
-    /// Each method's metrics (those of the schema and the schemaless ones).
+    /// Each method's metrics, and the endpoint's scheme (`unix`, `grpc`…) they are kept under.
     pub(super) metrics: crate::metrics::ByMethod,
-    /// The endpoint's scheme (`unix`, `grpc`…), the metrics' transport.
     pub(super) scheme: String,
     /// Cancelled by [`Client::close`]: every call in flight and every later one ends with it.
     closed: CancellationToken,
@@ -167,9 +166,8 @@ impl Client {
         self.inner.closed.is_cancelled()
     }
 
-    /// Runs the client interceptors around a transport call, with the deadline, counted in
-    /// the method's metrics and recorded as a client span when sampled. Without interceptors
-    /// no client context is built.
+    /// Runs the client interceptors (if any) around a transport call, with the deadline,
+    /// counted in the method's metrics and recorded as a client span when sampled.
     async fn run<'a, T>(
         &'a self,
         (mut head, cancel, trace): Head,

@@ -183,12 +183,9 @@ impl Dispatcher {
         ctx.cancel = cancel;
         ctx.response = response;
         ctx.finish_setup(&head.trace_id);
-        let metrics = self
-            .metrics
-            .read()
-            .ok()
-            .and_then(|m| m.get(&head.method).cloned());
-        let metrics = metrics.unwrap_or_else(|| crate::metrics::other().clone());
+        let table = self.metrics.read().ok();
+        let found = table.as_ref().and_then(|m| m.get(&head.method));
+        let metrics = found.unwrap_or_else(|| crate::metrics::other()).clone();
         metrics.server(ctx.transport).start();
         ctx.metrics = Some(metrics);
         ctx
