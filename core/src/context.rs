@@ -1,7 +1,6 @@
 //! [`Context`]: what a handler sees besides the request. The call's [`Metadata`] lives in the
 //! base module [`metadata`](crate::metadata) and is re-exported here.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,6 +14,7 @@ use crate::metadata::response::{require_bin_key, ResponseMetadata};
 use crate::metadata::BASE64;
 pub use crate::metadata::{is_bin_key, Metadata};
 use crate::peer::{PeerCertificate, PeerCredentials};
+use crate::trace::CallTrace;
 
 mod inherit;
 pub(crate) use inherit::Scoped;
@@ -31,46 +31,14 @@ pub struct Context {
     pub(crate) peer_cred: Option<PeerCredentials>,
     pub(crate) peer_cert: Option<Arc<PeerCertificate>>,
     pub(crate) transport: &'static str,
-    pub(crate) trace_id: String,
+    pub(crate) trace: CallTrace,
+    /// The trace id as hex, made when first asked for.
+    trace_hex: std::sync::OnceLock<[u8; 32]>,
+    /// The method's metrics (on a server's context).
+    pub(crate) metrics: Option<Arc<crate::metrics::MethodMetrics>>,
     pub(crate) cancel: CancellationToken,
     extensions: Extensions,
     pub(crate) response: Arc<ResponseMetadata>,
-}
-
-static TRACE_COUNTER: AtomicU64 = AtomicU64::new(1);
-
-/// A 128-bit random-looking id as 32 hex digits: a per-process random seed and a counter mixed
-/// with splitmix64 (unique in the process, unpredictable across processes; no hashing state or
-/// formatting machinery per call).
-fn new_trace_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    let seed = *SEED.get_or_init(|| {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(u64::from(std::process::id()));
-        h.finish()
-    });
-    fn mix(mut z: u64) -> u64 {
-        z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    let n = TRACE_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let a = mix(seed ^ n);
-    let b = mix(a ^ seed.rotate_left(32));
-    let mut out = String::with_capacity(32);
-    for word in [a, b] {
-        for i in (0..16).rev() {
-            let digit = ((word >> (i * 4)) & 0xf) as u8;
-            out.push(char::from(if digit < 10 {
-                b'0' + digit
-            } else {
-                b'a' + digit - 10
-            }));
-        }
-    }
-    out
 }
 
 impl Context {
@@ -89,21 +57,26 @@ impl Context {
             peer_cred: None,
             peer_cert: None,
             transport,
-            trace_id: String::new(),
+            trace: CallTrace::default(),
+            trace_hex: std::sync::OnceLock::new(),
+            metrics: None,
             cancel: CancellationToken::new(),
             extensions: Extensions::new(),
             response: Arc::default(),
         }
     }
 
-    pub(crate) fn finish_setup(&mut self) {
-        if self.trace_id.is_empty() {
-            self.trace_id = self
-                .metadata
-                .get("x-trace-id")
-                .map(str::to_string)
-                .unwrap_or_else(new_trace_id);
+    /// Sets the call's trace from its metadata (`traceparent`…; `legacy`: an earlier release's
+    /// trace id), unless it has one.
+    pub(crate) fn finish_setup(&mut self, legacy: &str) {
+        if self.trace.trace_id.is_zero() {
+            self.set_trace(CallTrace::incoming(&self.metadata, legacy));
         }
+    }
+
+    pub(crate) fn set_trace(&mut self, trace: CallTrace) {
+        self.trace_hex = std::sync::OnceLock::new();
+        self.trace = trace;
     }
 
     /// The method called, `package.Service/Method`.
@@ -163,9 +136,16 @@ impl Context {
     pub fn transport(&self) -> &'static str {
         self.transport
     }
-    /// The trace id (from `x-trace-id` metadata, or generated).
+    /// The trace id, 32 lower-case hex digits: the caller's (from its `traceparent`, or the
+    /// `x-trace-id` of earlier releases), or a new one.
     pub fn trace_id(&self) -> &str {
-        &self.trace_id
+        let hex = self.trace_hex.get_or_init(|| self.trace.trace_id.hex());
+        std::str::from_utf8(hex).unwrap_or_default()
+    }
+    /// The call's place in its trace: its span id, its parent's, whether it is sampled, the
+    /// `tracestate` and `baggage` that came with it.
+    pub fn trace(&self) -> &CallTrace {
+        &self.trace
     }
     /// True once the caller cancelled, went away, or the deadline passed.
     pub fn is_cancelled(&self) -> bool {
@@ -211,19 +191,5 @@ impl Context {
     pub fn set_trailer_bin(&self, key: &str, value: &[u8]) -> Result<()> {
         require_bin_key(key)?;
         self.response.add_trailer(key, BASE64.encode(value))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn trace_ids_are_distinct_lowercase_hex() {
-        let ids: std::collections::HashSet<String> =
-            (0..1000).map(|_| super::new_trace_id()).collect();
-        assert_eq!(ids.len(), 1000);
-        assert!(ids.iter().all(|id| id.len() == 32
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))));
     }
 }

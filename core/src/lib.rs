@@ -36,7 +36,8 @@
 //! messages), [`codec`], [`error`], [`metadata`], [`peer`], [`call`] (call head, discovery),
 //! [`server`], [`client`], [`context`], [`interceptor`], [`transport`] (with the local wire
 //! protocol in [`transport::frame`]), [`security`] (authentication, authorization, audit, rate
-//! limits). `docs/architecture.md` gives their layers.
+//! limits), [`trace`] (W3C trace context, spans, OTLP export) and [`metrics`] (call metrics,
+//! Prometheus text; `docs/observability.md`). `docs/architecture.md` gives their layers.
 
 // The modules by layer, bottom to top; a module uses only its own layer and those below
 // (docs/architecture.md, checked by scripts/check_layers.py in `make lint`).
@@ -48,9 +49,11 @@ pub mod flow;
 pub mod foreign;
 pub mod limits;
 pub mod metadata;
+pub mod metrics;
 pub mod peer;
 pub mod runtime;
 mod status;
+pub mod trace;
 pub mod value;
 // schema, mapping, codec
 pub mod cbor;

@@ -31,6 +31,15 @@ fn _register_types(py: Python<'_>, timestamp: Py<PyAny>, duration: Py<PyAny>) ->
     convert::register_types(py, timestamp, duration)
 }
 
+/// Sends the spans still queued for OTLP export, waiting up to `timeout` seconds (the package
+/// calls it at exit; nothing to do when export is off).
+#[pyfunction]
+#[pyo3(signature = (timeout = 5.0))]
+fn flush_traces(py: Python<'_>, timeout: f64) {
+    let timeout = std::time::Duration::from_secs_f64(timeout.clamp(0.0, 3600.0));
+    py.detach(|| ocore::trace::flush(timeout));
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<schema::Schema>()?;
@@ -44,6 +53,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<stream::ServerStream>()?;
     m.add_function(wrap_pyfunction!(client::connect, m)?)?;
     m.add_function(wrap_pyfunction!(_register_errors, m)?)?;
+    m.add_function(wrap_pyfunction!(flush_traces, m)?)?;
     m.add_function(wrap_pyfunction!(_register_types, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

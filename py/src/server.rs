@@ -129,6 +129,14 @@ impl Server {
         py_result(py, r)
     }
 
+    /// Starts the admin listener (`http://host:port`: `/metrics`, `/healthz`); returns it as
+    /// bound.
+    fn admin(&self, py: Python<'_>, uri: &str) -> PyResult<String> {
+        let inner = self.inner.clone();
+        let r = py.detach(|| inner.admin(uri));
+        py_result(py, r)
+    }
+
     /// Graceful stop: in-flight calls get up to `grace` seconds.
     #[pyo3(signature = (grace = 5.0))]
     fn shutdown(&self, py: Python<'_>, grace: f64) -> PyResult<()> {

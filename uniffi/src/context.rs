@@ -165,7 +165,7 @@ impl CallContext {
         self.0.transport().to_string()
     }
 
-    /// The trace id (from `x-trace-id` metadata, or generated).
+    /// The trace id: the caller's (its `traceparent`, or the legacy `x-trace-id`), or a new one.
     pub fn trace_id(&self) -> String {
         self.0.trace_id().to_string()
     }

@@ -65,6 +65,7 @@ pub async fn connect_with(uri: &str, options: ConnectOptions) -> Result<Client> 
 /// [`LoadBalancing`](super::LoadBalancing) (`pick_first` by default). At least one must answer; the schema is
 /// discovered from the first that does.
 pub async fn connect_all(uris: &[&str], options: ConnectOptions) -> Result<Client> {
+    crate::trace::init_from_env();
     let mut endpoints = Vec::with_capacity(uris.len());
     for uri in uris {
         let mut endpoint: Endpoint = uri.parse()?;
@@ -100,8 +101,21 @@ pub async fn connect_all(uris: &[&str], options: ConnectOptions) -> Result<Clien
             )
         }
     };
+    let metrics = schema
+        .methods()
+        .into_iter()
+        .map(|m| m.name.clone())
+        .chain(schemaless.iter().cloned())
+        .map(|name| {
+            let m = crate::metrics::method(&name);
+            (name, m)
+        })
+        .collect();
+    let scheme = shown.split("://").next().unwrap_or_default().to_string();
     Ok(Client {
         inner: Arc::new(Inner {
+            metrics,
+            scheme,
             endpoint: shown,
             channel: pool,
             config: res.service_config.clone().filter(|c| !c.is_empty()),

@@ -19,7 +19,8 @@ use crate::mapping::{json, DecodeOptions};
 use crate::metadata::{Metadata, Reply};
 use crate::schema::{MethodInfo, Schema, StreamingKind};
 use crate::value::Value;
-use send::{inherit, send};
+use send::send;
+use tracked::{Head, Span};
 
 mod attempt;
 mod backoff;
@@ -34,6 +35,7 @@ mod retry;
 mod send;
 mod shared;
 mod stream;
+mod tracked;
 mod unary;
 
 pub use backoff::Backoff;
@@ -99,6 +101,9 @@ pub(super) struct Inner {
     limits: Limits,
     interceptors: Vec<Arc<dyn Interceptor>>,
     decode: DecodeOptions,
+    /// Each method's metrics, and the endpoint's scheme (`unix`, `grpc`…) they are kept under.
+    pub(super) metrics: crate::metrics::ByMethod,
+    pub(super) scheme: String,
     /// Cancelled by [`Client::close`]: every call in flight and every later one ends with it.
     closed: CancellationToken,
 }
@@ -162,45 +167,34 @@ impl Client {
         self.inner.closed.is_cancelled()
     }
 
-    fn head(
-        &self,
-        method: &str,
-        opts: &CallOptions,
-        codec: Codec,
-    ) -> (CallHead, Option<CancellationToken>) {
-        let from = || opts.parent.clone().or_else(crate::context::inherited);
-        let (timeout, cancel) = match (opts.detach, from()) {
-            (false, Some(from)) => inherit(opts, from),
-            _ => (opts.timeout, opts.cancel.clone()),
-        };
-        let head = CallHead {
-            method: method.to_string(),
-            timeout,
-            metadata: opts.metadata.clone(),
-            codec,
-            trace_id: String::new(),
-            cancel: crate::call::CallerCancel(cancel.clone()),
-        };
-        (head, cancel)
-    }
-
-    /// Runs the client interceptors around a transport call, with the deadline. Without
-    /// interceptors no client context (nor trace id: the server makes one) is built.
+    /// Runs the client interceptors (if any) around a transport call, with the deadline,
+    /// counted in the method's metrics and recorded as a client span when sampled.
     async fn run<'a, T>(
         &'a self,
-        (mut head, cancel): (CallHead, Option<CancellationToken>),
+        (mut head, cancel, trace): Head,
         fut: impl FnOnce(CallHead) -> crate::handler::BoxFuture<'a, Result<T>>,
     ) -> Result<T> {
         let closed = &self.inner.closed;
-        let Some((ctx, start, before)) = self.before(&mut head)? else {
-            return send(head, cancel, closed, fut).await;
+        let tracked = self.begin(&head.method, trace);
+        let (ctx, start, before) = match self.before(&mut head, &tracked.span) {
+            Ok(Some(with)) => with,
+            Ok(None) => {
+                let result = send(head, cancel, closed, fut).await;
+                self.end(tracked, result.as_ref().map(|_| ()));
+                return result;
+            }
+            Err(e) => {
+                self.end(tracked, Err(&e));
+                return Err(e);
+            }
         };
         let result = match before {
             Err(e) => Err(e),
             Ok(()) => send(head, cancel, closed, fut).await,
         };
-        let chain = &self.inner.interceptors;
-        run_after(chain, &ctx, result.as_ref().map(|_| ()), start.elapsed());
+        let outcome = result.as_ref().map(|_| ());
+        run_after(&self.inner.interceptors, &ctx, outcome, start.elapsed());
+        self.end(tracked, outcome);
         result
     }
 
@@ -208,9 +202,10 @@ impl Client {
     /// the [`Watch`] (cancellation, close, deadline) ends it.
     fn run_blocking<T>(
         &self,
-        (mut head, cancel): (CallHead, Option<CancellationToken>),
+        (mut head, cancel, trace): Head,
         call: impl FnOnce(CallHead, &Watch) -> Result<T>,
     ) -> Result<T> {
+        let tracked = self.begin(&head.method, trace);
         let send = |head: CallHead| {
             let watch = Watch {
                 cancel,
@@ -219,22 +214,36 @@ impl Client {
             };
             watch.stopped().map_or_else(|| call(head, &watch), Err)
         };
-        let Some((ctx, start, before)) = self.before(&mut head)? else {
-            return send(head);
+        let (ctx, start, before) = match self.before(&mut head, &tracked.span) {
+            Ok(Some(with)) => with,
+            Ok(None) => {
+                let result = send(head);
+                self.end(tracked, result.as_ref().map(|_| ()));
+                return result;
+            }
+            Err(e) => {
+                self.end(tracked, Err(&e));
+                return Err(e);
+            }
         };
         let result = match before {
             Err(e) => Err(e),
             Ok(()) => send(head),
         };
-        let chain = &self.inner.interceptors;
-        run_after(chain, &ctx, result.as_ref().map(|_| ()), start.elapsed());
+        let outcome = result.as_ref().map(|_| ());
+        run_after(&self.inner.interceptors, &ctx, outcome, start.elapsed());
+        self.end(tracked, outcome);
         result
     }
 
     /// Refuses a call on a closed client, then runs the interceptors' `before`, which may
-    /// refuse it too or change the head's metadata (and give it a trace id). `None`: there
-    /// are no interceptors.
-    fn before(&self, head: &mut CallHead) -> Result<Option<(Context, Instant, Result<()>)>> {
+    /// refuse it too or change the head's metadata. Their context has the call's trace (a new
+    /// one, sent along, if the call had none). `None`: there are no interceptors.
+    fn before(
+        &self,
+        head: &mut CallHead,
+        span: &Span,
+    ) -> Result<Option<(Context, Instant, Result<()>)>> {
         if self.inner.closed.is_cancelled() {
             return Err(Error::client_closed());
         }
@@ -246,11 +255,16 @@ impl Client {
         let mut ctx = Context::new(head.method.clone(), "client", self.inner.endpoint.clone());
         ctx.metadata = head.metadata.clone();
         ctx.deadline = head.timeout.map(|t| start + t);
-        ctx.finish_setup();
+        match span {
+            Some(trace) => ctx.set_trace(trace.clone()),
+            None => {
+                ctx.finish_setup("");
+                ctx.trace.inject(&mut ctx.metadata);
+            }
+        }
         let before = run_before(chain, &mut ctx);
         if before.is_ok() {
             head.metadata = ctx.metadata.clone();
-            head.trace_id = ctx.trace_id.clone();
         }
         Ok(Some((ctx, start, before)))
     }

@@ -1,9 +1,9 @@
-//! Deadline and cancellation propagation: while a handler runs, its thread knows the call's
-//! deadline and cancellation token ([`Inherited`]); a client call made there inherits both
-//! (the earlier deadline wins; cancelling the incoming call cancels the outgoing one), unless
-//! its options say `detach`. The server sets it around every poll of a handler's future and
-//! around a blocking handler's body; a binding that runs a handler on a thread of its own
-//! calls [`Context::enter`] there.
+//! Deadline, cancellation and trace propagation: while a handler runs, its thread knows the
+//! call's deadline, cancellation token and trace ([`Inherited`]); a client call made there
+//! inherits the first two (the earlier deadline wins; cancelling the incoming call cancels the
+//! outgoing one) unless its options say `detach`, and is always a child span of the call's.
+//! The server sets it around every poll of a handler's future and around a blocking handler's
+//! body; a binding that runs a handler on a thread of its own calls [`Context::enter`] there.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -14,6 +14,7 @@ use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::Context;
+use crate::trace::CallTrace;
 
 /// What a call made inside a handler inherits from it.
 #[derive(Debug, Clone)]
@@ -22,6 +23,8 @@ pub struct Inherited {
     pub deadline: Option<Instant>,
     /// Cancelled when the incoming call is.
     pub cancel: CancellationToken,
+    /// The incoming call's trace: an outgoing call is a child of its span.
+    pub trace: Option<CallTrace>,
 }
 
 thread_local! {
@@ -57,6 +60,7 @@ impl Context {
         Inherited {
             deadline: self.deadline,
             cancel: self.cancel.clone(),
+            trace: (!self.trace.trace_id.is_zero()).then(|| self.trace.clone()),
         }
     }
 

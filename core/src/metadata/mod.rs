@@ -99,6 +99,12 @@ impl Metadata {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Removes every entry of `key`.
+    pub fn remove(&mut self, key: &str) {
+        let key = key.to_ascii_lowercase();
+        self.entries.retain(|(k, _)| *k != key);
+    }
+
     /// Appends every entry of `other`.
     pub fn extend(&mut self, other: Metadata) {
         self.entries.extend(other.entries);

@@ -18,7 +18,7 @@ use crate::codec::Codec;
 use crate::context::Context;
 use crate::error::{Code, Error, Origin, Result};
 use crate::handler::{RequestStream, ResponseSink, Route};
-use crate::interceptor::{run_after, run_before, Interceptor};
+use crate::interceptor::{run_before, Interceptor};
 use crate::limits::Limits;
 use crate::mapping::DecodeOptions;
 use crate::metadata::response::ResponseMetadata;
@@ -38,6 +38,8 @@ pub(crate) struct Dispatcher {
     /// What the transports listen with.
     pub(super) listen: ListenConfig,
     pub(super) routes: RwLock<HashMap<String, Arc<RouteEntry>>>,
+    /// Each served method's metrics, found once per call with the context.
+    pub(super) metrics: RwLock<crate::metrics::ByMethod>,
     pub(super) interceptors: RwLock<Arc<Vec<Arc<dyn Interceptor>>>>,
     pub(super) inflight: AtomicUsize,
     /// Replies still being written by a transport (see
@@ -65,6 +67,7 @@ impl Dispatcher {
     pub(crate) fn new(schema: Schema, options: ServerOptions) -> Dispatcher {
         Dispatcher {
             listen: super::service::listen_config(&schema, &options),
+            metrics: RwLock::default(),
             schema,
             limits: options.limits,
             language: options.language,
@@ -151,8 +154,10 @@ impl Dispatcher {
         ctx: &Context,
         start: Instant,
     ) -> Result<InflightGuard> {
-        self.admit()
-            .inspect_err(|e| run_after(chain, ctx, Err(e), start.elapsed()))
+        self.admit().inspect_err(|e| {
+            self.rejected(ctx, e);
+            self.after(chain, ctx, Err(e), start.elapsed())
+        })
     }
 
     /// The handler's context; takes the metadata and trace id out of `head`.
@@ -175,10 +180,14 @@ impl Dispatcher {
         ctx.peer_cred = peer.cred;
         ctx.peer_cert = peer.cert.clone();
         ctx.identity = peer.identity();
-        ctx.trace_id = std::mem::take(&mut head.trace_id);
         ctx.cancel = cancel;
         ctx.response = response;
-        ctx.finish_setup();
+        ctx.finish_setup(&head.trace_id);
+        let table = self.metrics.read().ok();
+        let found = table.as_ref().and_then(|m| m.get(&head.method));
+        let metrics = found.unwrap_or_else(|| crate::metrics::other()).clone();
+        metrics.server(ctx.transport).start();
+        ctx.metrics = Some(metrics);
         ctx
     }
 
@@ -245,8 +254,12 @@ impl Dispatcher {
         let chain = self.chain();
         let _guard = self.admit_or_audit(&chain, &ctx, start)?;
         let request = self.audit_payloads.then(|| payload.clone());
+        let payload_len = payload.len();
         let result = CatchPanic(Box::pin(self.unary_inner(&head, payload, &mut ctx, &chain))).await;
         let result = result.map_err(|e| e.or_origin(|| self.origin(&head)));
+        if let (Some(m), Ok(reply)) = (&ctx.metrics, &result) {
+            m.server(ctx.transport).sizes(reply.len(), payload_len);
+        }
         if let Some(request) = request {
             let info = self.route(&head.method).ok().and_then(|e| e.info.clone());
             ctx.extensions_mut().insert(Arc::new(CallPayloads {
@@ -257,7 +270,7 @@ impl Dispatcher {
                 output: info.as_ref().map(MethodInfo::output),
             }));
         }
-        run_after(&chain, &ctx, result.as_ref().map(|_| ()), start.elapsed());
+        self.after(&chain, &ctx, result.as_ref().map(|_| ()), start.elapsed());
         result
     }
 
@@ -272,7 +285,7 @@ impl Dispatcher {
             // Open to every caller, as the standard service is on `grpc://`.
             return self.health(&payload);
         }
-        run_before(chain, ctx)?;
+        run_before(chain, ctx).inspect_err(|e| self.rejected(ctx, e))?;
         if head.method == DESCRIBE_METHOD {
             return Ok(self.describe(ctx));
         }
@@ -326,7 +339,7 @@ impl Dispatcher {
         let chain = self.chain();
         let _guard = self.admit_or_audit(&chain, &ctx, start)?;
         let result = async {
-            run_before(&chain, &mut ctx)?;
+            run_before(&chain, &mut ctx).inspect_err(|e| self.rejected(&ctx, e))?;
             let entry = self.route(&head.method)?;
             let exchange = self.exchange(&entry, head.codec)?;
             let requests = RequestStream {
@@ -379,7 +392,7 @@ impl Dispatcher {
         }
         .await
         .map_err(|e| e.or_origin(|| self.origin(&head)));
-        run_after(&chain, &ctx, result.as_ref().map(|_| ()), start.elapsed());
+        self.after(&chain, &ctx, result.as_ref().map(|_| ()), start.elapsed());
         result
     }
 }

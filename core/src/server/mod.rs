@@ -1,7 +1,9 @@
 //! [`Server`]: a schema, handlers and the endpoints it listens on.
 
+mod admin;
 mod catch;
 mod dispatch;
+mod observe;
 mod options;
 mod queue;
 mod routes;
@@ -74,8 +76,10 @@ impl Server {
         Server::with_options(schema, ServerOptions::default())
     }
 
-    /// A server with options.
+    /// A server with options. The first server or client of a process starts the span export
+    /// the `OTEL_*` environment asks for (`docs/observability.md`).
     pub fn with_options(schema: Schema, options: ServerOptions) -> Server {
+        crate::trace::init_from_env();
         Server {
             core: Arc::new(Dispatcher::new(schema, options)),
             listeners: Mutex::new(Vec::new()),

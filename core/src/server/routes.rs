@@ -25,6 +25,9 @@ pub(crate) struct RouteEntry {
 
 impl Dispatcher {
     pub(crate) fn add_route(&self, name: String, entry: RouteEntry) {
+        if let Ok(mut metrics) = self.metrics.write() {
+            metrics.insert(name.clone(), crate::metrics::method(&name));
+        }
         if let Ok(mut routes) = self.routes.write() {
             routes.insert(name, Arc::new(entry));
         }

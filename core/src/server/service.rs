@@ -14,7 +14,6 @@ use super::ServerOptions;
 use crate::call::CallHead;
 use crate::error::{Error, Result};
 use crate::handler::BoxFuture;
-use crate::interceptor::run_after;
 use crate::metadata::response::ResponseMetadata;
 use crate::peer::Peer;
 use crate::schema::Schema;
@@ -69,7 +68,7 @@ impl Service for Dispatcher {
             start,
             Arc::default(),
         );
-        run_after(&self.chain(), &ctx, Err(e), start.elapsed());
+        self.after(&self.chain(), &ctx, Err(e), start.elapsed());
     }
 
     fn unary<'a>(

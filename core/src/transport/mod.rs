@@ -27,7 +27,7 @@ mod nats_codec;
 mod nats_micro;
 mod nats_server;
 mod stream_bridge;
-mod tcp;
+pub(crate) mod tcp;
 mod tls;
 mod tls_config;
 mod unix_client;

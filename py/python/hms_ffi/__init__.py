@@ -18,6 +18,8 @@ interface, in one process (``inproc://``) or across processes (``unix://``).
 >>> server.shutdown()
 """
 
+import atexit
+
 from . import _native
 from ._native import Context, Schema
 from .bus import Bus, Subscription
@@ -86,3 +88,6 @@ __all__ = [
     "Unknown",
     "connect",
 ]
+
+# Spans queued for OTLP export (when OTEL_EXPORTER_OTLP_ENDPOINT is set) are sent before exit.
+atexit.register(_native.flush_traces, 5.0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import importlib
 import json
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
@@ -32,8 +33,25 @@ def _methods(raw: List[Any]) -> List[MethodInfo]:
     return [MethodInfo(*m) for m in raw]
 
 
+def _propagator() -> Any:
+    """OpenTelemetry's propagation API when it is installed (``None`` otherwise)."""
+    try:
+        return importlib.import_module("opentelemetry.propagate")
+    except ImportError:
+        return None
+
+
+_otel = _propagator()
+"""With OpenTelemetry installed, a call joins the current span of its SDK: the SDK's own
+propagator writes ``traceparent`` (and ``tracestate``, ``baggage``) into the call's metadata,
+and the core makes the call's client span a child of it."""
+
+
 def _args(request: Optional[Mapping[str, Any]], metadata: Optional[Mapping[str, str]]) -> Tuple[Mapping[str, Any], Dict[str, str]]:
-    return ({} if request is None else request), dict(metadata or {})
+    md = dict(metadata or {})
+    if _otel is not None and "traceparent" not in md:
+        _otel.inject(md)
+    return ({} if request is None else request), md
 
 
 def _settle(fut: "asyncio.Future[Dict[str, Any]]", ok: bool, value: Any) -> None:
@@ -165,7 +183,7 @@ class Client:
         :meth:`call`. Opened inside a handler, the stream inherits the handler's deadline and
         cancellation, as a call does.
         """
-        md = dict(metadata or {})
+        md = _args(None, metadata)[1]
         native = self._native.open_stream(method, timeout, md, wait_for_ready, _handler.get())
         return Stream(native, requests)
 
@@ -180,7 +198,7 @@ class Client:
     ) -> AsyncStream:
         """:meth:`stream` for asyncio: ``async for reply in client.stream_async(...)``;
         ``requests`` may be an async iterable too."""
-        md = dict(metadata or {})
+        md = _args(None, metadata)[1]
         parent = _handler.get()
         return AsyncStream(
             lambda: self._native.open_stream(method, timeout, md, wait_for_ready, parent), requests

@@ -137,6 +137,11 @@ class Server:
         """Listens on ``inproc://name`` or ``unix:///path.sock`` (call once per endpoint)."""
         return self._native.listen(uri)
 
+    def admin(self, uri: str) -> str:
+        """Starts the admin listener on ``http://host:port`` (port 0 picks one): ``/metrics``
+        (Prometheus text) and ``/healthz``; returns it as bound (see docs/observability.md)."""
+        return self._native.admin(uri)
+
     def serve(self, grace: float = 5.0, *, handle_signals: bool = True) -> None:
         """Blocks until :meth:`shutdown` (from another thread or a handler), SIGTERM or SIGINT
         (Ctrl-C). A signal stops the server gracefully, as :meth:`shutdown` does: no new calls,

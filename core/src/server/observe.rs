@@ -1,0 +1,42 @@
+//! What the server observes of each call at its end: the interceptors' `after` hooks (the
+//! audit log), the method's metrics (finished by code with the latency, refused before the
+//! handler) and the call's server span (recorded only when sampled).
+
+use std::sync::Arc;
+
+use super::dispatch::Dispatcher;
+use crate::context::Context;
+use crate::error::{Code, Error};
+use crate::interceptor::{run_after, Interceptor};
+
+impl Dispatcher {
+    /// The end of a call: the interceptors' `after` hooks (the audit log), and the call's
+    /// server span (recorded only when sampled).
+    pub(crate) fn after(
+        &self,
+        chain: &[Arc<dyn Interceptor>],
+        ctx: &Context,
+        outcome: std::result::Result<(), &Error>,
+        elapsed: std::time::Duration,
+    ) {
+        run_after(chain, ctx, outcome, elapsed);
+        if let Some(m) = &ctx.metrics {
+            let code = outcome.map_or_else(|e| e.code(), |()| Code::Ok);
+            m.server(ctx.transport).finish(code, elapsed);
+        }
+        crate::trace::finish(
+            &ctx.trace,
+            crate::trace::SpanKind::Server,
+            elapsed,
+            (&ctx.method, ctx.transport, &self.language),
+            outcome.map_err(|e| (e.code(), e.message())),
+        );
+    }
+
+    /// Counts a call refused before its handler ran.
+    pub(super) fn rejected(&self, ctx: &Context, e: &Error) {
+        if let Some(m) = &ctx.metrics {
+            m.server(ctx.transport).reject(e.code());
+        }
+    }
+}
