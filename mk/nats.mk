@@ -22,7 +22,8 @@ test-interop: nats-install nats-py-install
 ## the Rust conformance server and the CLI (tests/interop/test_nats.py).
 test-nats: nats-install nats-py-install
 	timeout 600 $(CARGO) test -p hms-ffi-core --test nats --test nats_faults --test bus
-	$(CARGO) build -p hms-ffi-cli -p hms-ffi-core --example conformance
+	$(CARGO) build -p hms-ffi-cli --bins
+	$(CARGO) build -p hms-ffi-core --example conformance
 	timeout 600 $(PY_VENV)/bin/python -m pytest tests/interop/test_nats.py -q
 
 TEST_TARGETS += test-nats
