@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use prost::Message;
-
 use tokio_util::sync::CancellationToken;
 
 use crate::call::{CallHead, JustWait, Watch};
