@@ -111,7 +111,7 @@ func (c *CallInfo) Method() string { return c.get().Method }
 // Metadata is the request metadata the caller sent.
 func (c *CallInfo) Metadata() MD { return c.get().md }
 
-// TraceID is the call's trace id (from x-trace-id metadata, or generated).
+// TraceID is the call's trace id: the caller's (its traceparent, or the legacy x-trace-id of 32 hex digits), or a new one.
 func (c *CallInfo) TraceID() string { return c.get().TraceID }
 
 // Peer is the caller as the transport sees it (inproc:NAME, unix:PATH, an address).

@@ -89,14 +89,14 @@ func TestCallInfoAndResponseMetadata(t *testing.T) {
 	c := connect(t, uri)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	ctx = hmsffi.WithMetadata(ctx, map[string]string{"x-user": "ada", "x-trace-id": "trace-42"})
+	ctx = hmsffi.WithMetadata(ctx, map[string]string{"x-user": "ada", "x-trace-id": "4bf92f3577b34da6a3ce929d0e0e4736"})
 	var reply map[string]any
 	var headers, trailers hmsffi.MD
 	if err := c.Call(ctx, echo, map[string]any{"tags": []any{"ok"}}, &reply, hmsffi.Header(&headers), hmsffi.Trailer(&trailers)); err != nil {
 		t.Fatal(err)
 	}
 	s := <-got
-	if s.method != echo || s.user != "ada" || s.trace != "trace-42" || !s.deadline || !s.creds || s.cert || s.identity == "" {
+	if s.method != echo || s.user != "ada" || s.trace != "4bf92f3577b34da6a3ce929d0e0e4736" || !s.deadline || !s.creds || s.cert || s.identity == "" {
 		t.Errorf("handler saw %+v", s)
 	}
 	if hmsffi.CodeOf(s.reserved) != hmsffi.InvalidArgument {

@@ -152,11 +152,11 @@ final class SemanticsTest extends TestCase
             return [];
         });
         $uri = $server->listen(Child::socket('php-ctx'));
-        Client::connect($uri)->call(self::CONTEXT, [], ['timeout' => 10, 'metadata' => ['x-trace-id' => 'abc', 'x-conf-k' => 'v']]);
+        Client::connect($uri)->call(self::CONTEXT, [], ['timeout' => 10, 'metadata' => ['x-trace-id' => '4bf92f3577b34da6a3ce929d0e0e4736', 'x-conf-k' => 'v']]);
         [$metadata, $left, $traceId, $cred, $cert] = $seen;
         self::assertSame('v', $metadata['x-conf-k']);
         self::assertGreaterThan(5, $left);
-        self::assertSame('abc', $traceId);
+        self::assertSame('4bf92f3577b34da6a3ce929d0e0e4736', $traceId);
         self::assertSame(posix_getuid(), $cred['uid']);
         self::assertNull($cert);
         $server->shutdown(0.0);

@@ -104,12 +104,12 @@ class SemanticsTest < Minitest::Test
     end
     thread, client = start(server, unix_uri)
     @stop = lambda { server.shutdown(grace: 1.0); thread.join(5) }
-    response = client.call_with_metadata(CONTEXT, {}, timeout: 10, metadata: { "x-trace-id" => "abc", "x-conf-k" => "v" })
+    response = client.call_with_metadata(CONTEXT, {}, timeout: 10, metadata: { "x-trace-id" => "4bf92f3577b34da6a3ce929d0e0e4736", "x-conf-k" => "v" })
     assert_equal "AP8", response.trailers["x-raw-bin"].delete("=")
     metadata, left, trace_id, cred, cert, _identity = seen.pop
     assert_equal "v", metadata["x-conf-k"]
     assert_operator left, :>, 5
-    assert_equal "abc", trace_id
+    assert_equal "4bf92f3577b34da6a3ce929d0e0e4736", trace_id
     assert_equal Process.uid, cred[0]
     assert_nil cert
   end

@@ -623,7 +623,7 @@ public protocol CallContextProtocol: AnyObject, Sendable {
     func setTrailer(key: String, value: String) throws 
     
     /**
-     * The trace id (from `x-trace-id` metadata, or generated).
+     * The trace id: the caller's (its `traceparent`, or the legacy `x-trace-id`), or a new one.
      */
     func traceId()  -> String
     
@@ -815,7 +815,7 @@ open func setTrailer(key: String, value: String)throws   {try rustCallWithError(
 }
     
     /**
-     * The trace id (from `x-trace-id` metadata, or generated).
+     * The trace id: the caller's (its `traceparent`, or the legacy `x-trace-id`), or a new one.
      */
 open func traceId() -> String  {
     return try!  FfiConverterString.lift(try! rustCall() {
@@ -5037,7 +5037,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hms_ffi_uniffi_checksum_method_callcontext_set_trailer() != 30629) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_hms_ffi_uniffi_checksum_method_callcontext_trace_id() != 2314) {
+    if (uniffi_hms_ffi_uniffi_checksum_method_callcontext_trace_id() != 44987) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_method_callcontext_transport() != 42354) {

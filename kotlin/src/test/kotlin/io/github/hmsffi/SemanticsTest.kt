@@ -70,10 +70,10 @@ class SemanticsTest {
                 req
             }
             Client.connect(srv.listen("unix://$dir/md.sock")).use { c ->
-                val metadata = mapOf("x-user" to "ada", "x-trace-id" to "trace-7")
+                val metadata = mapOf("x-user" to "ada", "x-trace-id" to "4bf92f3577b34da6a3ce929d0e0e4736")
                 val reply = c.callWithMetadata("${Conformance.SERVICE}/Echo", mapOf("tags" to listOf("ok")), Duration.ofSeconds(10), metadata)
                 val s = seen.get(10, TimeUnit.SECONDS)
-                assertEquals(listOf("${Conformance.SERVICE}/Echo", "ada", "trace-7", true), s.take(4))
+                assertEquals(listOf("${Conformance.SERVICE}/Echo", "ada", "4bf92f3577b34da6a3ce929d0e0e4736", true), s.take(4))
                 assertTrue((s[4] as String).startsWith("uid:")) { "identity ${s[4]}" }
                 assertEquals(listOf(true, null, "unix", HmsException.InvalidArgument::class.java), s.drop(5))
                 assertEquals(listOf("ok"), reply.message["tags"])

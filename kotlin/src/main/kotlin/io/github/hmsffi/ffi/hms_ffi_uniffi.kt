@@ -1208,7 +1208,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_callcontext_set_trailer() != 30629) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if (lib.uniffi_hms_ffi_uniffi_checksum_method_callcontext_trace_id() != 2314) {
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_callcontext_trace_id() != 44987) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_callcontext_transport() != 42354) {
@@ -1876,7 +1876,7 @@ public interface CallContextInterface {
     fun `setTrailer`(`key`: kotlin.String, `value`: kotlin.String)
     
     /**
-     * The trace id (from `x-trace-id` metadata, or generated).
+     * The trace id: the caller's (its `traceparent`, or the legacy `x-trace-id`), or a new one.
      */
     fun `traceId`(): kotlin.String
     
@@ -2166,7 +2166,7 @@ open class CallContext: Disposable, AutoCloseable, CallContextInterface
 
     
     /**
-     * The trace id (from `x-trace-id` metadata, or generated).
+     * The trace id: the caller's (its `traceparent`, or the legacy `x-trace-id`), or a new one.
      */override fun `traceId`(): kotlin.String {
             return FfiConverterString.lift(
     callWithHandle {
