@@ -196,3 +196,37 @@ fn a_reply_that_does_not_convert_ends_the_batch_and_the_call() {
         Code::Cancelled
     );
 }
+
+/// A batch takes at most a stream window of bytes, however fast the server refills the window
+/// its reads free: a binding's buffer of read replies stays within the window.
+#[test]
+fn a_batch_takes_at_most_a_window_of_bytes() {
+    let server = common::conformance_server();
+    let (_dir, uri) = common::unix_uri("batch-window");
+    let c = connect_blocking(&server.listen(&uri).unwrap()).unwrap();
+    let call = StreamCall::open_blocking(&c, SERVER_STREAM, &bounded()).unwrap();
+    let counts = Value::Map(vec![(Value::from("repeat"), Value::Int(200))]);
+    let big = "x".repeat(65_536);
+    let request = common::msg(&[
+        ("counts", counts),
+        ("unicode_text", Value::from(big.as_str())),
+    ]);
+    call.send_encoded(call.encode_input(&&request).unwrap().unwrap())
+        .unwrap();
+    call.close_send();
+    let window = hms_ffi_core::flow::STREAM_WINDOW as usize;
+    let mut total = 0;
+    while total < 200 {
+        // Let the server fill the window the last batch freed.
+        std::thread::sleep(Duration::from_millis(20));
+        let batch = call.recv_batch_blocking(256);
+        let bytes: usize = batch.messages.iter().map(|m| m.len()).sum();
+        assert!(bytes < window + 70_000, "a batch of {bytes} bytes");
+        total += batch.messages.len();
+        if let Some(end) = batch.end {
+            end.unwrap();
+            break;
+        }
+    }
+    assert_eq!(total, 200);
+}

@@ -172,19 +172,26 @@ impl StreamCall {
 
     /// Up to `max` responses at once, for a binding that pays for every wake-up (Node settles
     /// a Promise per read): it waits for the first, then takes those already here without
-    /// waiting. `end` is set once the call ended (`Ok`) or failed; the messages before it are
-    /// all delivered first.
+    /// waiting, at most a stream window of bytes. (Each read gives the server credit, so a
+    /// batch that took whatever kept arriving would let a fast producer fill the binding's
+    /// buffer past the window.) `end` is set once the call ended (`Ok`) or failed; the
+    /// messages before it are all delivered first.
     pub async fn recv_batch(&self, max: usize) -> Batch {
         let mut inner = self.inner.lock().await;
         let mut batch = Batch::default();
+        let mut bytes_taken = 0;
         let mut next = inner.next_bytes().await;
         loop {
             match next {
-                Some(Ok(bytes)) => batch.messages.push(bytes),
+                Some(Ok(bytes)) => {
+                    bytes_taken += bytes.len();
+                    batch.messages.push(bytes);
+                }
                 None => batch.end = Some(Ok(())),
                 Some(Err(e)) => batch.end = Some(Err(e)),
             }
-            if batch.end.is_some() || batch.messages.len() >= max.max(1) {
+            let full = bytes_taken >= crate::flow::STREAM_WINDOW as usize;
+            if batch.end.is_some() || full || batch.messages.len() >= max.max(1) {
                 return batch;
             }
             // A zero timeout polls once: what is already here, and nothing more.
