@@ -322,7 +322,16 @@ fn a_server_that_dies_mid_call_fails_it_with_connection_lost() {
         (Code::Unavailable, Some("CONNECT_FAILED")),
         "{err}"
     );
-    assert_eq!(client.state(), hms_ffi_core::ConnState::TransientFailure);
+    // Not connected: in backoff after the failed attempt, or idle when that call went by the
+    // lane before the client's own connection had seen the server go (either: not Ready).
+    let state = client.state();
+    assert!(
+        matches!(
+            state,
+            hms_ffi_core::ConnState::TransientFailure | hms_ffi_core::ConnState::Idle
+        ),
+        "{state:?}"
+    );
 }
 
 #[test]
