@@ -37,4 +37,8 @@ def nats_server(*args: str) -> Iterator[str]:
         yield f"127.0.0.1:{port}"
     finally:
         p.terminate()
-        p.wait(timeout=10)
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=10)

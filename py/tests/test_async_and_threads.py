@@ -62,7 +62,7 @@ def test_async_paths_check_values_as_the_sync_paths_do(endpoint) -> None:
     message = {"unicode_text": "héllo", "tags": ["a", "b"], "counts": {"x": 1}, "blob": b"\x00\xff"}
 
     async def call(request):
-        return await client.call_async(ECHO, request)
+        return await client.call_async(ECHO, request, timeout=10)
 
     def outcome(run):
         try:
@@ -70,11 +70,11 @@ def test_async_paths_check_values_as_the_sync_paths_do(endpoint) -> None:
         except hms_ffi.Error as e:
             return (type(e).__name__, e.message)
 
-    assert asyncio.run(call(message)) == client.call(ECHO, message)
+    assert asyncio.run(call(message)) == client.call(ECHO, message, timeout=10)
     for bad in [{"unicode_text": 7}, {"nope": 1}, {"tags": "abc"}]:
         by_async = outcome(lambda: asyncio.run(call(bad)))
         assert by_async[0] == "InvalidArgument", by_async
-        assert by_async == outcome(lambda: client.call(ECHO, bad))
+        assert by_async == outcome(lambda: client.call(ECHO, bad, timeout=10))
     for text in ["break the reply", "not a dict"]:
         with pytest.raises(hms_ffi.Internal, match="handler returned an invalid response"):
             asyncio.run(call({"unicode_text": text}))

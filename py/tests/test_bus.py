@@ -75,11 +75,13 @@ def test_sync_callback_and_async_iterator() -> None:
         for i in range(3):
             bus.publish(f"orders.n{i}", {"id": str(i)})
         seen = []
-        async for topic, message in sub:
-            seen.append(f"{topic}:{message['id']}")
-            if len(seen) == 3:
-                break
-        sub.close()
+        try:
+            async for topic, message in sub:
+                seen.append(f"{topic}:{message['id']}")
+                if len(seen) == 3:
+                    break
+        finally:
+            sub.close()  # also ends a read still waiting when the outer timeout cancels us
         return seen
 
     assert asyncio.run(asyncio.wait_for(main(), 10)) == ["orders.n0:0", "orders.n1:1", "orders.n2:2"]

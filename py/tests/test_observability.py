@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import select
 import subprocess
 import sys
 import time
@@ -155,7 +156,8 @@ def test_an_opentelemetry_sdk_span_is_the_parent_of_the_call(tmp_path: pathlib.P
         env=dict(env, OTEL_SERVICE_NAME="py-server"),
     )
     try:
-        uri = server.stdout.readline().strip()  # type: ignore[union-attr]
+        ready, _, _ = select.select([server.stdout], [], [], 30)
+        uri = server.stdout.readline().strip() if ready else ""  # type: ignore[union-attr]
         assert uri.startswith("unix://"), server.stderr.read() if server.poll() is not None else uri  # type: ignore[union-attr]
         done = subprocess.run(
             [sys.executable, "-c", CLIENT, uri], capture_output=True, text=True, timeout=60,
@@ -168,7 +170,12 @@ def test_an_opentelemetry_sdk_span_is_the_parent_of_the_call(tmp_path: pathlib.P
         while time.monotonic() < until and len(Receiver.spans) < 2:
             time.sleep(0.05)
     finally:
-        server.communicate(timeout=15)
+        try:
+            server.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.communicate(timeout=10)
+            raise
     by_service = {service: span for service, span in Receiver.spans}
     assert set(by_service) == {"py-client", "py-server"}, Receiver.spans
     client_span, server_span = by_service["py-client"], by_service["py-server"]

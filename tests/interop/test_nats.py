@@ -14,6 +14,7 @@ import base64
 import json
 import os
 import pathlib
+import select
 import subprocess
 import sys
 from typing import Iterator
@@ -45,10 +46,28 @@ def nats_url() -> Iterator[str]:
 def hms_nats_server(nats_url: str) -> Iterator[str]:
     """The Rust conformance server on nats://…/interop."""
     p = subprocess.Popen([str(SERVER_BIN), "serve", f"nats://{nats_url}/interop"], stdout=subprocess.PIPE, text=True)
-    assert p.stdout is not None and p.stdout.readline().strip() == "ready", "conformance server did not start"
-    yield nats_url
-    p.terminate()
-    p.wait(timeout=10)
+    try:
+        assert p.stdout is not None
+        ready, _, _ = select.select([p.stdout], [], [], 30)
+        assert ready and p.stdout.readline().strip() == "ready", "conformance server did not start"
+        yield nats_url
+    finally:
+        p.terminate()
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=10)
+
+
+async def bounded(proc, timeout: float = 15):
+    """A child's output, waited for at most `timeout` seconds (then it is killed)."""
+    try:
+        return await asyncio.wait_for(proc.communicate(), timeout)
+    except asyncio.TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise
 
 
 def run(coro):
@@ -144,9 +163,9 @@ def test_hms_ffi_client_calls_a_stock_nats_micro_service(nats_url: str, stubs) -
         call = ["--schema", str(PROTO), "--timeout", "10"]
         uri = f"nats://{nats_url}/stock"
         ok = await asyncio.create_subprocess_exec(str(CLI_BIN), "call", uri, "hms.conformance.v1.Conformance/EchoScalars", '{"stringV": "ada"}', *call, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        out = await ok.communicate()
+        out = await bounded(ok)
         bad = await asyncio.create_subprocess_exec(str(CLI_BIN), "call", uri, "hms.conformance.v1.Conformance/Fail", "{}", *call, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        err = await bad.communicate()
+        err = await bounded(bad)
         await svc.stop()
         await nc.close()
         return (ok.returncode, out), (bad.returncode, err)

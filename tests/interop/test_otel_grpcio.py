@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import select
 import subprocess
 import sys
 import time
@@ -55,7 +56,8 @@ def test_grpcio_client_span_is_the_parent_of_the_hms_server_span(receiver: str) 
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )
     try:
-        uri = server.stdout.readline().strip()  # type: ignore[union-attr]
+        ready, _, _ = select.select([server.stdout], [], [], 30)
+        uri = server.stdout.readline().strip() if ready else ""  # type: ignore[union-attr]
         assert uri.startswith("grpc://"), uri
         done = subprocess.run(
             [sys.executable, "-c", CLIENT, uri.removeprefix("grpc://")],
@@ -68,7 +70,12 @@ def test_grpcio_client_span_is_the_parent_of_the_hms_server_span(receiver: str) 
         while time.monotonic() < until and not Receiver.spans:
             time.sleep(0.05)
     finally:
-        server.communicate(timeout=15)
+        try:
+            server.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.communicate(timeout=10)
+            raise
     assert [s for s, _ in Receiver.spans] == ["hms-server"], Receiver.spans
     span = Receiver.spans[0][1]
     assert span.trace_id.hex() == grpcio["trace_id"]

@@ -245,8 +245,13 @@ pub(crate) fn read_reply(
     let error = match (status, text(MICRO_ERROR_CODE)) {
         (Some(0), _) | (None, None) => None,
         (Some(code), _) => Some(
-            match text(STATUS_DETAILS).and_then(|d| BASE64.decode(d).ok()) {
-                Some(bytes) => Error::from_status_bytes(&bytes),
+            // Details that do not decode keep the status's own code (as gRPC's `from_status`).
+            match text(STATUS_DETAILS)
+                .and_then(|d| BASE64.decode(d).ok())
+                .map(|bytes| Error::from_status_bytes(&bytes))
+                .filter(|e| e.code() != Code::Internal || code == Code::Internal.as_i32())
+            {
+                Some(e) => e,
                 None => Error::new(Code::from_i32(code), text(MICRO_ERROR).unwrap_or_default()),
             },
         ),

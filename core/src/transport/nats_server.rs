@@ -206,9 +206,15 @@ impl On {
             .publish_with_headers(reply_to.clone(), headers, body)
             .await;
         if let Err(e) = sent {
-            // Most likely over the nats-server's max_payload: the caller gets a typed error.
-            let e = Error::new(Code::ResourceExhausted, format!("reply not sent: {e}"))
-                .with_reason("MESSAGE_TOO_LARGE");
+            // Over the nats-server's max_payload: the caller gets a typed error. (Anything
+            // else, a lost connection, is UNAVAILABLE, if a second reply gets through at all.)
+            let e = match e.kind() {
+                async_nats::client::PublishErrorKind::MaxPayloadExceeded => {
+                    Error::new(Code::ResourceExhausted, format!("reply not sent: {e}"))
+                        .with_reason("MESSAGE_TOO_LARGE")
+                }
+                _ => Error::unavailable(format!("reply not sent: {e}")),
+            };
             let (headers, body) = reply(&Err(e), codec, Default::default());
             let _ = self
                 .client
