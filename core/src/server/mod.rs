@@ -3,6 +3,8 @@
 mod admin;
 mod catch;
 mod dispatch;
+#[cfg(test)]
+mod led_tests;
 mod observe;
 mod options;
 mod queue;

@@ -33,6 +33,8 @@ mod tls_config;
 mod unix_client;
 mod unix_conn;
 mod unix_led;
+#[cfg(test)]
+pub(crate) use unix_led::HOLD_UP as LED_HOLD_UP;
 mod unix_server;
 mod unix_sync;
 mod wait;

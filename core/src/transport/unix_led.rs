@@ -11,24 +11,31 @@
 //! CANCEL frames and a dead peer are still seen), and the first thread ends when its handler
 //! returns. The semantics are those of [`super::unix_server`]: both hand frames to [`Connection`].
 
-use std::io::{Read, Write};
-use std::os::fd::AsRawFd;
+use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::BytesMut;
 use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio_util::sync::CancellationToken;
 
 use super::frame::{self, Kind, HEADER_LEN};
 use super::unix_conn::{Connection, Step};
 use super::unix_server::write_frame;
-use super::wait::{lock, sys, SpinGauge};
+use super::wait::{lock, SpinGauge};
 use super::{watchdog, Service};
-use crate::call::JustWait;
 use crate::peer::Peer;
+
+#[path = "unix_led_read.rs"]
+mod read;
+/// For this crate's tests (`server/led_tests.rs`): while set, a thread that let go of the
+/// reading stalls well past [`HAND_OVER`] before it goes on, as a thread preempted on a busy
+/// machine does, so the watchdog hands the reading to another thread first.
+#[cfg(test)]
+pub(crate) static HOLD_UP: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
 
 /// How long a handler may run on the reading thread before another thread takes the reading
 /// over (give or take the watchdog's tick).
@@ -208,19 +215,26 @@ impl Led {
                 Ok(Step::Open(call)) => call,
                 Err(reason) => return self.close(Some(reason)),
             };
-            // The handler may run right here: let go of the reading first.
-            *lock(&self.free) = Some((reading, Instant::now()));
-            watchdog::released();
+            // The handler may run right here: let go of the reading first, but only once the
+            // call is registered (`open` calls `start` after that). A reading let go before
+            // could be taken over by the watchdog's thread if this one is held up for a moment,
+            // and that thread would drop the call's next frames (its request, END, CANCEL) as
+            // frames of an unknown call: a stream handler then saw no request, or waited for
+            // one until its deadline (seen in CI with the JVM's threads busy on two cores).
+            let mut held = Some(reading);
             let mut here = true;
-            match self
-                .conn
-                .open(call, |task| here = crate::runtime::spawn_eager(task))
-            {
+            let opened = self.conn.open(call, |task| {
+                if let Some(r) = held.take() {
+                    self.let_go(r);
+                }
+                here = crate::runtime::spawn_eager(task);
+            });
+            match opened {
                 Ok(None) => {}
                 Ok(Some(refusal)) => self.write(&refusal),
                 Err(reason) => self.fail(&reason),
             }
-            match self.take_back() {
+            match held.or_else(|| self.take_back()) {
                 Some(r) => {
                     reading = r;
                     reading.poll_next = here;
@@ -228,6 +242,17 @@ impl Led {
                 // Another thread leads now.
                 None => return,
             }
+        }
+    }
+
+    /// Lets go of the reading while a handler runs here: the watchdog hands it to another
+    /// thread if the handler runs for longer than [`HAND_OVER`].
+    fn let_go(&self, reading: Reading) {
+        *lock(&self.free) = Some((reading, Instant::now()));
+        watchdog::released();
+        #[cfg(test)]
+        if HOLD_UP.load(Ordering::Acquire) {
+            std::thread::sleep(HAND_OVER * 30);
         }
     }
 
@@ -301,104 +326,6 @@ impl Led {
                     self.write(&bye);
                 }
                 Err(why)
-            }
-        }
-    }
-
-    /// The next whole frame; `None`: the connection ended between frames, or the server stopped.
-    fn next(&self, reading: &mut Reading) -> Result<Option<(frame::Header, Bytes)>, String> {
-        let max_body = self.conn.max_body();
-        loop {
-            if !self.fill(reading, HEADER_LEN, None)? {
-                return Ok(None);
-            }
-            let h = frame::peek_header(&reading.buf).map_err(|e| e.to_string())?;
-            let len = h.len as usize;
-            if len <= max_body {
-                if !self.fill(reading, HEADER_LEN + len, None)? {
-                    return Ok(None);
-                }
-                return Ok(Some((h, frame::split_frame(&mut reading.buf, len))));
-            }
-            let keep = self.conn.oversized(&h)?;
-            if !self.fill(reading, HEADER_LEN + keep, None)? {
-                return Ok(None);
-            }
-            let prefix = frame::split_frame(&mut reading.buf, keep);
-            reading.skip = len - keep;
-            let now = reading.skip.min(reading.buf.len());
-            reading.buf.advance(now);
-            reading.skip -= now;
-            self.write(&self.conn.too_large(&h, &prefix));
-        }
-    }
-
-    /// Reads until `need` bytes are buffered (true), or the peer closed between frames or the
-    /// server stopped (false). A draining server's GOAWAY is sent from here.
-    fn fill(
-        &self,
-        reading: &mut Reading,
-        need: usize,
-        deadline: Option<Instant>,
-    ) -> Result<bool, String> {
-        let core = &self.conn.core;
-        // While serving, a reader polls the socket for a while before it blocks (see
-        // `SpinGauge`); the handshake just waits.
-        let mut waiting: Option<(Instant, Instant)> = None;
-        loop {
-            if reading.skip == 0 && reading.buf.len() >= need {
-                if let Some((since, _)) = waiting {
-                    self.gauge.record(since.elapsed());
-                }
-                return Ok(true);
-            }
-            if core.stop().is_cancelled() {
-                return Ok(false);
-            }
-            if deadline.is_none() && !reading.goaway_sent && core.drain().is_cancelled() {
-                reading.goaway_sent = true;
-                self.write(&Connection::goaway());
-            }
-            let now = Instant::now();
-            let (_, spin_until) = *waiting.get_or_insert_with(|| match deadline {
-                None if reading.poll_next => (now, self.gauge.until(now, &JustWait)),
-                _ => (now, now),
-            });
-            let readable = if now < spin_until {
-                std::hint::spin_loop();
-                true
-            } else {
-                let timeout = match deadline {
-                    None => -1,
-                    Some(d) if now >= d => return Err("no HELLO within 10s".into()),
-                    Some(d) => d.saturating_duration_since(now).as_millis() as i32 + 1,
-                };
-                let fds = (self.sock.as_raw_fd(), self.wake.0.as_raw_fd());
-                let (readable, woken) =
-                    sys::poll2(fds.0, fds.1, timeout).map_err(|e| format!("poll: {e}"))?;
-                if woken {
-                    let mut drain = [0u8; 16];
-                    while matches!((&self.wake.0).read(&mut drain), Ok(n) if n > 0) {}
-                }
-                readable
-            };
-            if !readable {
-                continue;
-            }
-            match (&self.sock).read(&mut reading.chunk) {
-                Ok(0) if reading.buf.is_empty() && reading.skip == 0 => return Ok(false),
-                Ok(0) => return Err("truncated frame".into()),
-                Ok(n) => {
-                    let dropped = reading.skip.min(n);
-                    reading.skip -= dropped;
-                    reading.buf.extend_from_slice(&reading.chunk[dropped..n]);
-                }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
-                    ) => {}
-                Err(e) => return Err(format!("read: {e}")),
             }
         }
     }
