@@ -13,6 +13,33 @@ use crate::ocore::mapping::wkt::{self, Civil};
 use crate::ocore::mapping::{NativeDepth, NativeFail};
 use crate::ocore::{Duration, Value};
 
+/// A `str`'s UTF-8 text, borrowed from the string object, which CPython caches it in: no copy.
+///
+/// The wheel is abi3 for CPython ≥ 3.9 (`docs/packaging.md`). `PyUnicode_AsUTF8AndSize` joined
+/// the limited API only in 3.10, so PyO3 offers `to_str` from there on; but every CPython since
+/// 3.3 exports the function with this signature, so the module declares it itself rather than
+/// have every Python version pay an encoded copy per string. A lone surrogate raises
+/// `UnicodeEncodeError`, as `str.encode()` does.
+#[allow(unsafe_code)]
+pub(crate) fn utf8<'a>(s: &'a Bound<'_, PyString>) -> PyResult<&'a str> {
+    extern "C" {
+        fn PyUnicode_AsUTF8AndSize(
+            unicode: *mut pyo3::ffi::PyObject,
+            size: *mut pyo3::ffi::Py_ssize_t,
+        ) -> *const std::ffi::c_char;
+    }
+    let mut size: pyo3::ffi::Py_ssize_t = 0;
+    // SAFETY: `s` is a live `str` and the GIL is held (a `Bound`); the returned buffer belongs
+    // to `s` and lives as long as it, which the borrow `'a` keeps alive.
+    let ptr = unsafe { PyUnicode_AsUTF8AndSize(s.as_ptr(), &mut size) };
+    if ptr.is_null() {
+        return Err(PyErr::fetch(s.py()));
+    }
+    let len = usize::try_from(size).unwrap_or(0);
+    // SAFETY: CPython guarantees `len` readable bytes of valid UTF-8 at `ptr` (see above).
+    Ok(unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(ptr.cast(), len)) })
+}
+
 /// `hms_ffi.Timestamp` and `hms_ffi.Duration`: `datetime`/`timedelta` subclasses that keep the
 /// nanoseconds Python's types cannot hold (registered by the package at import).
 static NANO_TYPES: PyOnceLock<(Py<PyAny>, Py<PyAny>)> = PyOnceLock::new();
@@ -76,7 +103,7 @@ fn walk(obj: &Bound<'_, PyAny>, depth: NativeDepth) -> Result<Value, Fail> {
         return Ok(Value::Float(f.value()));
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Value::String(s.to_str()?.to_string()));
+        return Ok(Value::String(utf8(s)?.to_string()));
     }
     if let Ok(b) = obj.cast::<PyBytes>() {
         return Ok(Value::Bytes(b.as_bytes().to_vec()));

@@ -42,7 +42,7 @@ impl Input for PyIn<'_> {
             return View::Float(f.value());
         }
         if let Ok(s) = obj.cast::<PyString>() {
-            return s.to_str().map_or(View::Other, View::Str);
+            return crate::convert::utf8(s).map_or(View::Other, View::Str);
         }
         if let Ok(b) = obj.cast::<PyBytes>() {
             return View::Bytes(b.as_bytes());

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Python: an abi3 wheel (one wheel for CPython >= 3.10) tagged with the oldest manylinux its
+# Python: an abi3 wheel (one wheel for CPython >= 3.9) tagged with the oldest manylinux its
 # symbols allow (maturin's auditwheel check), and an sdist that builds from source with cargo.
-#   target/dist/py/hms_ffi-VERSION-cp310-abi3-manylinux_*.whl, hms_ffi-VERSION.tar.gz
+#   target/dist/py/hms_ffi-VERSION-cp39-abi3-manylinux_*.whl, hms_ffi-VERSION.tar.gz
 source "$(dirname "$0")/common.sh"
 # A venv of its own for maturin (the checkout's target/py-venv is make's, with its test tools).
 tools="$ROOT/target/dist-tools-venv"
