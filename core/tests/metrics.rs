@@ -237,3 +237,93 @@ fn calls_refused_by_the_policy_are_counted_apart() {
         Some(2.0)
     );
 }
+
+#[test]
+fn the_monitoring_page_and_its_stats_show_calls_errors_peers_and_refusals() {
+    let package = "metricspage.v1";
+    let method = format!("{package}.Svc/Echo");
+    let server = echo_server(package, ServerOptions::default());
+    let admin = server.admin("http://127.0.0.1:0").unwrap();
+    let (_dir, unix) = unix_uri("p");
+    let unix = listen(&server, &unix);
+    // The client's schema has a method the server does not serve.
+    let theirs = Schema::from_source(
+        "m.proto",
+        &format!(
+            r#"syntax = "proto3"; package {package};
+            message Msg {{ string text = 1; bool fail = 2; }}
+            service Svc {{ rpc Echo(Msg) returns (Msg); rpc Nothing(Msg) returns (Msg); }}"#
+        ),
+    )
+    .unwrap();
+    let connect = ConnectOptions {
+        schema: Some(theirs),
+        ..ConnectOptions::default()
+    };
+    let client = block_on(connect_with(&unix, connect)).unwrap().unwrap();
+    let opts = CallOptions::with_timeout(Duration::from_secs(10));
+    for fail in [false, false, false, true] {
+        let req = Value::message([("fail", Value::Bool(fail))]);
+        let _ = client.call_blocking(&method, &req, &opts);
+    }
+    // A call to a method the server does not serve: refused before any handler.
+    let nothing = format!("{package}.Svc/Nothing");
+    let e = client
+        .call_blocking(&nothing, &Value::message::<&str>([]), &opts)
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unimplemented);
+
+    let (status, page) = get(&admin, "/");
+    assert_eq!(status, 200);
+    assert!(page.contains("<title>hms-ffi monitor</title>") && page.contains("api/stats"));
+    let (status, body) = get(&admin, "/api/stats");
+    assert_eq!(status, 200);
+    let stats: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(stats["serving"], true);
+    assert_eq!(stats["endpoints"][0], unix.as_str());
+    let rows = stats["methods"].as_array().unwrap();
+    let row = |side: &str| {
+        rows.iter()
+            .find(|r| r["method"] == method.as_str() && r["side"] == side)
+            .unwrap_or_else(|| panic!("no {side} row for {method} in {body}"))
+    };
+    let server_row = row("server");
+    assert_eq!(server_row["transport"], "unix");
+    assert_eq!(server_row["started"], 4);
+    assert_eq!(server_row["inflight"], 0);
+    assert_eq!(server_row["finished"]["OK"], 3);
+    assert_eq!(server_row["finished"]["FAILED_PRECONDITION"], 1);
+    let bounds = stats["latency_bounds_us"].as_array().unwrap().len();
+    let latency = server_row["latency_cumulative"].as_array().unwrap();
+    assert_eq!(
+        (latency.len(), latency.last().unwrap()),
+        (bounds + 1, &4.into())
+    );
+    assert!(server_row["p50_us"].as_u64().unwrap() <= server_row["p99_us"].as_u64().unwrap());
+    assert_eq!(row("client")["started"], 4);
+    let refused = stats["refusals"].as_array().unwrap();
+    let r = refused
+        .iter()
+        .find(|r| r["method"] == nothing.as_str())
+        .unwrap_or_else(|| panic!("no refusal of {nothing} in {body}"));
+    assert_eq!(
+        (&r["code"], &r["transport"]),
+        (&"UNIMPLEMENTED".into(), &"unix".into())
+    );
+    let me = format!("uid:{}", unsafe_free_uid());
+    let peer = stats["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["transport"] == "unix" && p["identity"] == me.as_str())
+        .unwrap_or_else(|| panic!("no unix peer {me} in {body}"));
+    assert!(peer["calls"].as_u64().unwrap() >= 4);
+    kill(&server);
+}
+
+/// This process's user id, from `/proc/self/status` (the peer identity a unix socket reports).
+fn unsafe_free_uid() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}

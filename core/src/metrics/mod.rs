@@ -9,6 +9,8 @@
 
 mod histogram;
 pub mod prometheus;
+pub mod recent;
+pub mod stats;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};

@@ -3,12 +3,17 @@
 //!
 //! - `GET /metrics`: every method's call metrics as Prometheus text
 //!   ([`metrics::prometheus`](crate::metrics::prometheus)), process-wide;
-//! - `GET /healthz`: `200 ok` while the server serves, `503 draining` once a shutdown began.
+//! - `GET /healthz`: `200 ok` while the server serves, `503 draining` once a shutdown began;
+//! - `GET /`: the live monitoring page (`admin_page.html`, one file with no external assets):
+//!   services and methods, calls per second, errors by code, p50/p99 latency, in flight, peers
+//!   and transports, the last refused calls;
+//! - `GET /api/stats`: what the page polls every second, as JSON
+//!   ([`metrics::stats`](crate::metrics::stats)).
 //!
 //! Anything else is `404`, a method other than `GET`/`HEAD` `405`. It stops with the server.
 
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http::{header, Method, Request, Response, StatusCode};
@@ -19,7 +24,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::Server;
 use crate::error::{Code, Error, Result};
+use crate::transport::Listener;
 use crate::transport::Service;
+
+/// The monitoring page.
+const PAGE: &str = include_str!("admin_page.html");
 
 /// The content type of Prometheus' text exposition format.
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -34,7 +43,11 @@ fn reply(status: StatusCode, content_type: &str, body: String) -> Response<Full<
 }
 
 /// The answer to one admin request.
-fn answer(core: &dyn Service, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+fn answer(
+    core: &dyn Service,
+    listeners: &Mutex<Vec<Listener>>,
+    req: &Request<Incoming>,
+) -> Response<Full<Bytes>> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let mut res = reply(StatusCode::METHOD_NOT_ALLOWED, "text/plain", String::new());
         res.headers_mut()
@@ -47,6 +60,21 @@ fn answer(core: &dyn Service, req: &Request<Incoming>) -> Response<Full<Bytes>> 
             PROMETHEUS_TEXT,
             crate::metrics::prometheus::render(),
         ),
+        "/" | "/index.html" => reply(StatusCode::OK, "text/html; charset=utf-8", PAGE.into()),
+        "/api/stats" => {
+            let endpoints: Vec<String> = listeners
+                .lock()
+                .map(|l| l.iter().map(|x| x.uri.clone()).collect())
+                .unwrap_or_default();
+            let serving = !core.drain().is_cancelled();
+            let json = crate::metrics::stats::json(&endpoints, serving);
+            let mut res = reply(StatusCode::OK, "application/json", json);
+            res.headers_mut().insert(
+                header::CACHE_CONTROL,
+                header::HeaderValue::from_static("no-store"),
+            );
+            res
+        }
         "/healthz" if core.drain().is_cancelled() => reply(
             StatusCode::SERVICE_UNAVAILABLE,
             "text/plain",
@@ -73,19 +101,23 @@ impl Server {
                 .with_reason("BAD_ENDPOINT")
             })?;
         let core = self.core.clone() as Arc<dyn Service>;
-        let serve = |stream, core: Arc<dyn Service>, _peer, stop: CancellationToken| async move {
-            let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
-                let res = answer(core.as_ref(), &req);
-                async move { Ok::<_, Infallible>(res) }
-            });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), svc);
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = &mut conn => return,
-                _ = stop.cancelled() => conn.as_mut().graceful_shutdown(),
+        let listeners = self.listeners.clone();
+        let serve = move |stream, core: Arc<dyn Service>, _peer, stop: CancellationToken| {
+            let listeners = listeners.clone();
+            async move {
+                let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+                    let res = answer(core.as_ref(), &listeners, &req);
+                    async move { Ok::<_, Infallible>(res) }
+                });
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc);
+                tokio::pin!(conn);
+                tokio::select! {
+                    _ = &mut conn => return,
+                    _ = stop.cancelled() => conn.as_mut().graceful_shutdown(),
+                }
+                let _ = conn.await;
             }
-            let _ = conn.await;
         };
         let stop = self.core.stop.clone();
         let (bound, _task) = crate::transport::tcp::listen("http", authority, core, stop, serve)?;

@@ -289,7 +289,9 @@ impl Dispatcher {
         if head.method == DESCRIBE_METHOD {
             return Ok(self.describe(ctx));
         }
-        let entry = self.route(&head.method)?;
+        let entry = self
+            .route(&head.method)
+            .inspect_err(|e| self.rejected(ctx, e))?;
         self.limits.check_message(payload.len(), "request")?;
         let reply = match &entry.route {
             Route::Raw(h) => {
@@ -340,7 +342,9 @@ impl Dispatcher {
         let _guard = self.admit_or_audit(&chain, &ctx, start)?;
         let result = async {
             run_before(&chain, &mut ctx).inspect_err(|e| self.rejected(&ctx, e))?;
-            let entry = self.route(&head.method)?;
+            let entry = self
+                .route(&head.method)
+                .inspect_err(|e| self.rejected(&ctx, e))?;
             let exchange = self.exchange(&entry, head.codec)?;
             let requests = RequestStream {
                 rx: input,

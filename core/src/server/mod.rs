@@ -61,7 +61,7 @@ pub use queue::{CallQueue, Next, PendingCall};
 /// ```
 pub struct Server {
     core: Arc<Dispatcher>,
-    listeners: Mutex<Vec<Listener>>,
+    listeners: Arc<Mutex<Vec<Listener>>>,
 }
 
 impl std::fmt::Debug for Server {
@@ -84,7 +84,7 @@ impl Server {
         crate::trace::init_from_env();
         Server {
             core: Arc::new(Dispatcher::new(schema, options)),
-            listeners: Mutex::new(Vec::new()),
+            listeners: Arc::default(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! What the server observes of each call at its end: the interceptors' `after` hooks (the
 //! audit log), the method's metrics (finished by code with the latency, refused before the
-//! handler) and the call's server span (recorded only when sampled).
+//! handler, the recent refusals and peers of the monitoring page) and the call's server span
+//! (recorded only when sampled).
 
 use std::sync::Arc;
 
@@ -24,6 +25,7 @@ impl Dispatcher {
             let code = outcome.map_or_else(|e| e.code(), |()| Code::Ok);
             m.server(ctx.transport).finish(code, elapsed);
         }
+        crate::metrics::recent::seen(ctx.transport, &ctx.peer, || ctx.identity.clone());
         crate::trace::finish(
             &ctx.trace,
             crate::trace::SpanKind::Server,
@@ -38,5 +40,7 @@ impl Dispatcher {
         if let Some(m) = &ctx.metrics {
             m.server(ctx.transport).reject(e.code());
         }
+        let (method, transport) = (&ctx.method, ctx.transport);
+        crate::metrics::recent::refused(method, transport, &ctx.peer, e.code(), e.message());
     }
 }

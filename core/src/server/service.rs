@@ -68,6 +68,7 @@ impl Service for Dispatcher {
             start,
             Arc::default(),
         );
+        self.rejected(&ctx, e);
         self.after(&self.chain(), &ctx, Err(e), start.elapsed());
     }
 
