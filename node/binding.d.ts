@@ -47,17 +47,25 @@ export declare class Client {
    * reply or an error with its code and details) and never rejects. With `withMetadata`, a
    * reply comes with the response headers and trailers.
    */
-  call(method: string, request: Buffer, timeoutMs?: number | undefined | null, metadata?: Record<string, string> | undefined | null, cancel?: CancelToken | undefined | null, withMetadata?: boolean | undefined | null): Promise<CallOutcome>
+  call(method: string, request: Buffer, timeoutMs?: number | undefined | null, metadata?: Record<string, string> | undefined | null, cancel?: CancelToken | undefined | null, withMetadata?: boolean | undefined | null, waitForReady?: boolean | undefined | null): Promise<CallOutcome>
   /**
    * Opens a streaming call of any kind; the Promise settles with the stream once the
    * connection is ready (or rejects with `CODE: message`). The timeout bounds the whole
    * stream; the token cancels it.
    */
-  openStream(method: string, timeoutMs?: number | undefined | null, metadata?: Record<string, string> | undefined | null, cancel?: CancelToken | undefined | null): Promise<ClientStream>
+  openStream(method: string, timeoutMs?: number | undefined | null, metadata?: Record<string, string> | undefined | null, cancel?: CancelToken | undefined | null, waitForReady?: boolean | undefined | null): Promise<ClientStream>
   /** The methods the server offers. */
   methods(): Array<MethodDescription>
   /** The URI this client is connected to. */
   get endpoint(): string
+  /**
+   * The connection's state: `idle` (lost; the next call reconnects), `connecting`, `ready`,
+   * `transient_failure` (waiting to retry) or `shutdown` (closed). With several endpoints,
+   * the best of theirs.
+   */
+  get state(): string
+  /** Each endpoint given to `connect`, in order, with its state and whether it is ejected. */
+  endpoints(): Array<EndpointStatus>
   /**
    * Closes the connection, as the core does on every transport: calls in flight and every
    * later call end with `CANCELLED` (reason `CLIENT_CLOSED`). Closing twice is harmless.
@@ -120,6 +128,12 @@ export declare class Server {
   streamMethod(name: string, handler: (info: CallInfo, stream: ServerStream, response: CallResponse) => void): void
   /** Starts serving on `uri`; returns the URI actually bound (an ephemeral port filled in). */
   listen(uri: string): string
+  /**
+   * Starts the admin listener on `uri` (`http://host:port`; port 0 picks a free one):
+   * `/metrics` (Prometheus text), `/healthz` and the live monitoring page at `/`. Returns the
+   * URI bound; it stops with the server.
+   */
+  admin(uri: string): string
   /** The URIs being served. */
   endpoints(): Array<string>
   /** Stops accepting calls, waits up to `graceMs` for calls in flight, then stops. */
@@ -186,10 +200,20 @@ export interface CallOutcome {
 }
 
 /**
- * Connects to `uri`; the Promise settles with a [`Client`] (or rejects with `CODE: message`).
- * With `schema`, the server's own schema is not asked for (stock gRPC servers).
+ * Connects to `uris` (one or several endpoints of one service); the Promise settles with a
+ * [`Client`] (or rejects with `CODE: message`). With `schema`, the server's own schema is not
+ * asked for (stock gRPC servers). `resilience` is the core's options as JSON
+ * (`docs/resilience.md`: reconnect backoff, retry and hedging policies, keepalive, load
+ * balancing); bad options throw `INVALID_ARGUMENT` at once.
  */
-export declare function connect(uri: string, schema?: Schema | undefined | null): Promise<Client>
+export declare function connect(uris: Array<string>, schema?: Schema | undefined | null, resilience?: string | undefined | null): Promise<Client>
+
+/** One endpoint of a client: its URI, connection state and whether it is ejected. */
+export interface EndpointStatus {
+  uri: string
+  state: string
+  ejected: boolean
+}
 
 /** The structured details of an error. */
 export interface ErrorDetails {

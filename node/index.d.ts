@@ -165,6 +165,9 @@ export declare class Server {
    * the method's kind in the schema. */
   method<Req = any, Rep = any> (name: string, handler: Handler<Req, Rep> | ServerStreamHandler<Req, Rep> | ClientStreamHandler<Req, Rep> | BidiStreamHandler<Req, Rep>): this
   listen (uri: string): Promise<string>
+  /** Starts the admin listener (`http://host:port`, port 0 for a free one): `/metrics`,
+   * `/healthz` and the live monitoring page at `/`. Returns the URI bound. */
+  admin (uri: string): string
   endpoints (): string[]
   shutdown (options?: { graceMs?: number }): Promise<void>
 }
@@ -184,6 +187,35 @@ export interface CallOptions {
   metadata?: Record<string, string>
   /** Aborting it ends the call with `Cancelled` (and aborts the handler's `ctx.signal`). */
   signal?: AbortSignal
+  /** Wait for a connection up to the deadline instead of failing with `Unavailable` at once. */
+  waitForReady?: boolean
+}
+
+/** A client's connection state (with several endpoints, the best of theirs). */
+export type ConnState = 'idle' | 'connecting' | 'ready' | 'transient_failure' | 'shutdown'
+
+/** One endpoint of a client. */
+export interface EndpointStatus {
+  uri: string
+  state: ConnState
+  /** Taken out of the rotation after failing (readmitted after a while). */
+  ejected: boolean
+}
+
+/** The core's client options (docs/resilience.md); given as an object or its JSON text. */
+export interface Resilience {
+  /** Reconnect backoff: durations as gRPC's JSON writes them (`"0.5s"`). */
+  backoff?: { initial?: string; max?: string; multiplier?: number; jitter?: number; minConnectTimeout?: string }
+  /** A gRPC service config: `methodConfig` (retryPolicy, hedgingPolicy, waitForReady, timeout),
+   * `retryThrottling`. */
+  serviceConfig?: object
+  /** Every call waits for a connection (as `CallOptions.waitForReady`). */
+  waitForReady?: boolean
+  keepalive?: { interval?: string; timeout?: string }
+  /** With several endpoints. */
+  loadBalancing?: 'pick_first' | 'round_robin'
+  ejection?: { consecutiveFailures?: number; baseTime?: string; maxTime?: string }
+  healthCheck?: { interval?: string; timeout?: string }
 }
 
 /** A streaming call: `for await` over the replies. */
@@ -221,12 +253,19 @@ export declare class Client {
   stream<Rep = any, Req = any> (method: string, requests?: Req | Iterable<Req> | AsyncIterable<Req>, options?: CallOptions): Stream<Req, Rep>
   methods (): MethodDescription[]
   readonly endpoint: string
+  /** The connection's state: `idle` (lost; the next call reconnects), `connecting`, `ready`,
+   * `transient_failure` (waiting to retry) or `shutdown` (closed). */
+  readonly state: ConnState
+  /** Each endpoint given to `connect`, in order. */
+  endpoints (): EndpointStatus[]
   /** Closes the connection, the same way on every transport: calls in flight and every later
    * call fail with `Cancelled` (reason `CLIENT_CLOSED`). Closing twice is harmless. */
   close (): void
 }
 
+/** Connects to one endpoint or several endpoints of one service; bad `resilience` throws
+ * `InvalidArgument`. */
 export declare function connect (
-  uri: string,
-  options?: { schema?: Schema; int64?: Int64Form }
+  uri: string | string[],
+  options?: { schema?: Schema; int64?: Int64Form; resilience?: Resilience | string }
 ): Promise<Client>

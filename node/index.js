@@ -154,6 +154,13 @@ class Server {
     return bound
   }
 
+  /** Starts the admin listener on `uri` (`http://127.0.0.1:9464`; port 0 picks a free one) and
+   * returns the URI bound: `/metrics` (Prometheus text), `/healthz`, and the live monitoring
+   * page at `/` (docs/observability.md). It stops with the server. */
+  admin (uri) {
+    return native(() => this._native.admin(uri))
+  }
+
   /** The URIs being served. */
   endpoints () {
     return this._native.endpoints()
@@ -182,7 +189,8 @@ class Client {
    * Calls a unary method.
    * @param {string} method `package.Service/Method`
    * @param {object} request
-   * @param {{ timeoutMs?: number, metadata?: Record<string, string>, signal?: AbortSignal }} [options]
+   * @param {{ timeoutMs?: number, metadata?: Record<string, string>, signal?: AbortSignal, waitForReady?: boolean }} [options]
+   *   `waitForReady`: wait for a connection up to the deadline instead of failing at once.
    */
   async call (method, request, options = {}) {
     return (await this._call(method, request, options, false)).reply
@@ -198,7 +206,7 @@ class Client {
   }
 
   async _call (method, request, options, withMetadata) {
-    const { timeoutMs, metadata, signal } = options
+    const { timeoutMs, metadata, signal, waitForReady } = options
     const body = encodeRequest(request)
     let token = null
     const onAbort = () => token.cancel()
@@ -210,7 +218,7 @@ class Client {
     }
     let outcome
     try {
-      outcome = await native(() => this._native.call(method, body, timeoutMs, metadata, token, withMetadata))
+      outcome = await native(() => this._native.call(method, body, timeoutMs, metadata, token, withMetadata, waitForReady))
     } finally {
       if (signal) signal.removeEventListener('abort', onAbort)
     }
@@ -227,17 +235,17 @@ class Client {
    * stream; `signal` cancels it.
    * @param {string} method
    * @param {any} [requests]
-   * @param {{ timeoutMs?: number, metadata?: Record<string, string>, signal?: AbortSignal }} [options]
+   * @param {{ timeoutMs?: number, metadata?: Record<string, string>, signal?: AbortSignal, waitForReady?: boolean }} [options]
    */
   stream (method, requests, options = {}) {
-    const { timeoutMs, metadata, signal } = options
+    const { timeoutMs, metadata, signal, waitForReady } = options
     let token = null
     if (signal) {
       token = new binding.CancelToken()
       if (signal.aborted) token.cancel()
       else signal.addEventListener('abort', () => token.cancel(), { once: true })
     }
-    const opening = this._native.openStream(method, timeoutMs, metadata, token).catch((e) => {
+    const opening = this._native.openStream(method, timeoutMs, metadata, token, waitForReady).catch((e) => {
       throw fromThrown(e)
     })
     const codec = { encode: encodeRequest, decode: (b) => cbor.decode(b, this._int64) }
@@ -254,6 +262,18 @@ class Client {
     return native(() => this._native.endpoint)
   }
 
+  /** The connection's state: `idle` (lost; the next call reconnects), `connecting`, `ready`,
+   * `transient_failure` (waiting to retry) or `shutdown` (closed); with several endpoints, the
+   * best of theirs. */
+  get state () {
+    return this._native.state
+  }
+
+  /** Each endpoint given to `connect`, in order: `{ uri, state, ejected }`. */
+  endpoints () {
+    return this._native.endpoints()
+  }
+
   /** Closes the connection, the same way on every transport: calls in flight and every later
    * call fail with `Cancelled` (reason `CLIENT_CLOSED`). Closing twice is harmless. */
   close () {
@@ -262,15 +282,21 @@ class Client {
 }
 
 /**
- * Connects to a server. Its schema is discovered from it, unless `options.schema` is given
- * (needed for stock gRPC servers).
- * @param {string} uri
- * @param {{ schema?: Schema, int64?: 'bigint' | 'number' }} [options]
+ * Connects to a server: one endpoint URI, or a list of endpoints of one service (balanced as
+ * `resilience` says). Its schema is discovered from it, unless `options.schema` is given (needed
+ * for stock gRPC servers). `options.resilience` (an object, or its JSON text) sets reconnect
+ * backoff, retry and hedging policies (a gRPC service config), keepalive, load balancing and
+ * health checks, as docs/resilience.md describes; bad options throw `InvalidArgument`.
+ * @param {string | string[]} uri
+ * @param {{ schema?: Schema, int64?: 'bigint' | 'number', resilience?: object | string }} [options]
  */
 async function connect (uri, options = {}) {
   const schema = options.schema ? options.schema._native : null
+  const uris = Array.isArray(uri) ? uri : [uri]
+  const r = options.resilience
   try {
-    return new Client(await binding.connect(uri, schema), options.int64 || 'bigint')
+    const resilience = r === undefined || r === null ? null : typeof r === 'string' ? r : JSON.stringify(r)
+    return new Client(await binding.connect(uris, schema, resilience), options.int64 || 'bigint')
   } catch (e) {
     throw fromThrown(e)
   }

@@ -1,6 +1,6 @@
 // Compiled by `tsc --noEmit --strict` in `make test-node`: the hand-written index.d.ts must
 // describe the API as the tests and examples use it.
-import { Schema, Server, connect, HmsError, NotFound, Context, CodeName, Duration, Timestamp } from '..'
+import { Schema, Server, connect, HmsError, NotFound, Context, CodeName, Duration, Timestamp, ConnState, EndpointStatus } from '..'
 
 async function main (): Promise<void> {
   const schema = Schema.load('greeter.proto', { includes: [] })
@@ -54,3 +54,15 @@ async function main (): Promise<void> {
 }
 
 void main()
+
+// Resilience options, connection state and the admin listener (issues 23 and 20).
+export async function resilient (server: Server): Promise<ConnState> {
+  const admin: string = server.admin('http://127.0.0.1:0')
+  const client = await connect(['unix:///tmp/a.sock', 'unix:///tmp/b.sock'], {
+    resilience: { loadBalancing: 'round_robin', backoff: { initial: '0.1s' }, serviceConfig: {} }
+  })
+  await client.call('p.S/M', {}, { timeoutMs: 100, waitForReady: true })
+  const ejected: boolean[] = client.endpoints().map((e: EndpointStatus) => e.ejected)
+  void admin; void ejected
+  return client.state
+}

@@ -11,7 +11,7 @@ use napi::Env;
 use napi_derive::napi;
 
 use crate::cancel::CancelToken;
-use crate::error::{throw, CallOutcome};
+use crate::error::{js, throw, CallOutcome};
 use crate::schema::{describe, MethodDescription, Schema};
 use crate::stream::ClientStream;
 use crate::values::FOR_JS;
@@ -23,27 +23,46 @@ pub struct Client {
     inner: core::Client,
 }
 
-/// Connects to `uri`; the Promise settles with a [`Client`] (or rejects with `CODE: message`).
-/// With `schema`, the server's own schema is not asked for (stock gRPC servers).
+/// Connects to `uris` (one or several endpoints of one service); the Promise settles with a
+/// [`Client`] (or rejects with `CODE: message`). With `schema`, the server's own schema is not
+/// asked for (stock gRPC servers). `resilience` is the core's options as JSON
+/// (`docs/resilience.md`: reconnect backoff, retry and hedging policies, keepalive, load
+/// balancing); bad options throw `INVALID_ARGUMENT` at once.
 #[napi(ts_return_type = "Promise<Client>")]
 pub fn connect<'env>(
     env: &'env Env,
-    uri: String,
+    uris: Vec<String>,
     schema: Option<&Schema>,
+    resilience: Option<String>,
 ) -> napi::Result<Object<'env>> {
+    let resilience = match resilience {
+        Some(json) => js(core::Resilience::from_json(&json))?,
+        None => core::Resilience::default(),
+    };
     let options = ConnectOptions {
         schema: schema.map(|s| s.inner.clone()),
         decode: FOR_JS,
+        resilience,
         ..ConnectOptions::default()
     };
     let (deferred, promise) = env.create_deferred()?;
     runtime::handle().spawn(async move {
-        match core::connect_with(&uri, options).await {
+        let uris: Vec<&str> = uris.iter().map(String::as_str).collect();
+        match core::connect_all(&uris, options).await {
             Ok(client) => deferred.resolve(move |_| Ok(Client { inner: client })),
             Err(e) => deferred.reject(throw(e)),
         }
     });
     Ok(promise)
+}
+
+/// One endpoint of a client: its URI, connection state and whether it is ejected.
+#[napi(object)]
+#[derive(Debug)]
+pub struct EndpointStatus {
+    pub uri: String,
+    pub state: String,
+    pub ejected: bool,
 }
 
 #[napi]
@@ -62,10 +81,11 @@ impl Client {
         metadata: Option<HashMap<String, String>>,
         cancel: Option<&CancelToken>,
         with_metadata: Option<bool>,
+        wait_for_ready: Option<bool>,
     ) -> napi::Result<Object<'env>> {
         let client = self.inner.clone();
         let request = request.to_vec();
-        let opts = call_options(timeout_ms, metadata, cancel);
+        let opts = call_options(timeout_ms, metadata, cancel, wait_for_ready);
         let (deferred, promise) = env.create_deferred()?;
         let with_metadata = with_metadata.unwrap_or(false);
         // The request is written from this thread before the runtime takes over.
@@ -87,9 +107,10 @@ impl Client {
         timeout_ms: Option<f64>,
         metadata: Option<HashMap<String, String>>,
         cancel: Option<&CancelToken>,
+        wait_for_ready: Option<bool>,
     ) -> napi::Result<Object<'env>> {
         let client = self.inner.clone();
-        let opts = call_options(timeout_ms, metadata, cancel);
+        let opts = call_options(timeout_ms, metadata, cancel, wait_for_ready);
         let (deferred, promise) = env.create_deferred()?;
         runtime::handle().spawn(async move {
             match StreamCall::open(&client, &method, &opts).await {
@@ -112,6 +133,26 @@ impl Client {
         self.inner.endpoint().to_string()
     }
 
+    /// The connection's state: `idle` (lost; the next call reconnects), `connecting`, `ready`,
+    /// `transient_failure` (waiting to retry) or `shutdown` (closed). With several endpoints,
+    /// the best of theirs.
+    #[napi(getter)]
+    pub fn state(&self) -> String {
+        self.inner.state().name().to_string()
+    }
+
+    /// Each endpoint given to `connect`, in order, with its state and whether it is ejected.
+    #[napi]
+    pub fn endpoints(&self) -> Vec<EndpointStatus> {
+        let all = self.inner.endpoints().into_iter();
+        all.map(|e| EndpointStatus {
+            uri: e.endpoint,
+            state: e.state.name().to_string(),
+            ejected: e.ejected,
+        })
+        .collect()
+    }
+
     /// Closes the connection, as the core does on every transport: calls in flight and every
     /// later call end with `CANCELLED` (reason `CLIENT_CLOSED`). Closing twice is harmless.
     #[napi]
@@ -125,6 +166,7 @@ fn call_options(
     timeout_ms: Option<f64>,
     metadata: Option<HashMap<String, String>>,
     cancel: Option<&CancelToken>,
+    wait_for_ready: Option<bool>,
 ) -> CallOptions {
     let mut md = Metadata::new();
     for (k, v) in metadata.unwrap_or_default() {
@@ -136,6 +178,7 @@ fn call_options(
             .map(|t| Duration::from_secs_f64(t.max(0.0) / 1000.0)),
         metadata: md,
         cancel: cancel.map(|c| c.0.clone()),
+        wait_for_ready,
         ..CallOptions::default()
     }
 }

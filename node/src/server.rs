@@ -171,6 +171,14 @@ impl Server {
         js(self.inner.listen(&uri))
     }
 
+    /// Starts the admin listener on `uri` (`http://host:port`; port 0 picks a free one):
+    /// `/metrics` (Prometheus text), `/healthz` and the live monitoring page at `/`. Returns the
+    /// URI bound; it stops with the server.
+    #[napi]
+    pub fn admin(&self, uri: String) -> napi::Result<String> {
+        js(self.inner.admin(&uri))
+    }
+
     /// The URIs being served.
     #[napi]
     pub fn endpoints(&self) -> Vec<String> {
