@@ -57,7 +57,9 @@ func WithMetadata(ctx context.Context, md map[string]string) context.Context {
 type ConnectOption func(*connectOptions)
 
 type connectOptions struct {
-	schema *Schema
+	schema     *Schema
+	resilience *string
+	err        error
 }
 
 // WithSchema uses schema instead of asking the server for its own: needed for servers without
@@ -69,25 +71,51 @@ func WithSchema(schema *Schema) ConnectOption {
 // Connect connects to uri (inproc://name, unix:///path.sock, grpc://host:port,
 // grpc+unix:///path.sock, http://host:port, ws://host:port) and discovers the server's schema.
 func Connect(ctx context.Context, uri string, opts ...ConnectOption) (*Client, error) {
+	return ConnectAll(ctx, []string{uri}, opts...)
+}
+
+// ConnectAll connects to several endpoints of one service (balanced as WithResilience says:
+// pick_first by default, or round_robin), each reconnecting on its own.
+func ConnectAll(ctx context.Context, uris []string, opts ...ConnectOption) (*Client, error) {
 	var o connectOptions
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if o.err != nil {
+		return nil, o.err
+	}
+	if len(uris) == 0 {
+		return nil, NewError(InvalidArgument, "no endpoint URI given")
 	}
 	var schema *C.HmsSchema
 	if o.schema != nil {
 		schema = o.schema.ptr
 	}
-	cu := C.CString(uri)
-	defer C.free(unsafe.Pointer(cu))
+	// A Go slice holding C pointers only may be passed to C.
+	cu := make([]*C.char, len(uris))
+	for i, u := range uris {
+		cu[i] = C.CString(u)
+	}
+	var cres *C.char
+	if o.resilience != nil {
+		cres = C.CString(*o.resilience)
+	}
+	free := func() {
+		for _, p := range cu {
+			C.free(unsafe.Pointer(p))
+		}
+		C.free(unsafe.Pointer(cres))
+	}
 	type connected struct {
 		ptr *C.HmsClient
 		err error
 	}
 	ch := make(chan connected, 1)
 	go func() {
+		defer free()
 		var out *C.HmsClient
 		var e *C.HmsError
-		if C.hms_connect_with_schema(cu, schema, &out, &e) != 0 {
+		if C.hms_connect_all(&cu[0], C.size_t(len(cu)), schema, cres, &out, &e) != 0 {
 			ch <- connected{err: takeError(e)}
 			return
 		}
@@ -99,7 +127,7 @@ func Connect(ctx context.Context, uri string, opts ...ConnectOption) (*Client, e
 		if r.err != nil {
 			return nil, r.err
 		}
-		c := &Client{ptr: r.ptr, uri: uri}
+		c := &Client{ptr: r.ptr, uri: uris[0]}
 		runtime.SetFinalizer(c, (*Client).free)
 		return c, nil
 	case <-ctx.Done():

@@ -272,6 +272,34 @@ int32_t hms_client_call_with_metadata(const struct HmsClient *client,
                                       struct HmsBytes *response_md,
                                       struct HmsError **err);
 
+// Connects to the `n` endpoint URIs in `uris` (of one service). `schema` (NULL: discover it
+// from the server) as in `hms_connect_with_schema`;
+// `resilience` (NULL: the defaults) is the core's options as JSON — bad JSON or an unknown
+// key fails with `INVALID_ARGUMENT` before anything connects.
+int32_t hms_connect_all(const char *const *uris,
+                        size_t n,
+                        const struct HmsSchema *schema,
+                        const char *resilience,
+                        struct HmsClient **out,
+                        struct HmsError **err);
+
+// The client's connection state, a static string (do not free): `idle` (lost; the next call
+// reconnects), `connecting`, `ready`, `transient_failure` (waiting to retry) or `shutdown`;
+// with several endpoints, the best of theirs. NULL for a NULL client.
+const char *hms_client_state(const struct HmsClient *client);
+
+// Each endpoint given to `hms_connect_all`, in order, as JSON into `out` (free with
+// `hms_bytes_free`): `[{"uri", "state", "ejected"}, …]`.
+int32_t hms_client_endpoints(const struct HmsClient *client, struct HmsBytes *out);
+
+// Starts the admin listener on `uri` (`http://host:port`; port 0 picks a free one):
+// `/metrics` (Prometheus text), `/healthz` and the live monitoring page at `/`. It stops with
+// the server. When `bound` is not NULL it receives the URI bound (free with `hms_string_free`).
+int32_t hms_server_admin(const struct HmsServer *server,
+                         const char *uri,
+                         char **bound,
+                         struct HmsError **err);
+
 // Frees an error (NULL-safe).
 void hms_error_free(struct HmsError *err);
 

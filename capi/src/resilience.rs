@@ -1,0 +1,115 @@
+//! Connecting with the core's resilience options (several endpoints, reconnect backoff, retry
+//! and hedging policies, keepalive, load balancing: `docs/resilience.md`), a client's
+//! connection state, and the admin listener. The options are the core's own JSON text, so the
+//! C ABI carries no rule of its own.
+
+use std::ffi::{c_char, CStr};
+
+use crate::client::HmsClient;
+use crate::error::{c_string, guard, obj, text, HmsError};
+use crate::ocore::{self, runtime, Code, ConnState, Error};
+use crate::schema::HmsSchema;
+use crate::server::HmsServer;
+use crate::HmsBytes;
+
+/// Connects to the `n` endpoint URIs in `uris` (of one service). `schema` (NULL: discover it
+/// from the server) as in `hms_connect_with_schema`;
+/// `resilience` (NULL: the defaults) is the core's options as JSON — bad JSON or an unknown
+/// key fails with `INVALID_ARGUMENT` before anything connects.
+#[no_mangle]
+pub unsafe extern "C" fn hms_connect_all(
+    uris: *const *const c_char,
+    n: usize,
+    schema: *const HmsSchema,
+    resilience: *const c_char,
+    out: *mut *mut HmsClient,
+    err: *mut *mut HmsError,
+) -> i32 {
+    guard(err, || {
+        if out.is_null() {
+            return Err(Error::new(Code::InvalidArgument, "out is NULL"));
+        }
+        if n == 0 || uris.is_null() {
+            return Err(Error::new(Code::InvalidArgument, "no endpoint URI given"));
+        }
+        let all = std::slice::from_raw_parts(uris, n);
+        let all: Vec<&str> = all
+            .iter()
+            .map(|u| text(*u, "uri"))
+            .collect::<Result<_, _>>()?;
+        let resilience = if resilience.is_null() {
+            ocore::Resilience::default()
+        } else {
+            ocore::Resilience::from_json(text(resilience, "resilience")?)?
+        };
+        let options = ocore::ConnectOptions {
+            schema: schema.as_ref().map(|s| s.0.clone()),
+            resilience,
+            ..Default::default()
+        };
+        let client = runtime::block_on(ocore::connect_all(&all, options))??;
+        *out = Box::into_raw(Box::new(HmsClient(client)));
+        Ok(())
+    })
+}
+
+fn state_name(state: ConnState) -> &'static CStr {
+    match state {
+        ConnState::Idle => c"idle",
+        ConnState::Connecting => c"connecting",
+        ConnState::Ready => c"ready",
+        ConnState::TransientFailure => c"transient_failure",
+        ConnState::Shutdown => c"shutdown",
+    }
+}
+
+/// The client's connection state, a static string (do not free): `idle` (lost; the next call
+/// reconnects), `connecting`, `ready`, `transient_failure` (waiting to retry) or `shutdown`;
+/// with several endpoints, the best of theirs. NULL for a NULL client.
+#[no_mangle]
+pub unsafe extern "C" fn hms_client_state(client: *const HmsClient) -> *const c_char {
+    match client.as_ref() {
+        Some(c) => state_name(c.0.state()).as_ptr(),
+        None => std::ptr::null(),
+    }
+}
+
+/// Each endpoint given to `hms_connect_all`, in order, as JSON into `out` (free with
+/// `hms_bytes_free`): `[{"uri", "state", "ejected"}, …]`.
+#[no_mangle]
+pub unsafe extern "C" fn hms_client_endpoints(client: *const HmsClient, out: *mut HmsBytes) -> i32 {
+    let (Some(c), false) = (client.as_ref(), out.is_null()) else {
+        return Code::InvalidArgument.as_i32();
+    };
+    let list: Vec<serde_json::Value> = c
+        .0
+        .endpoints()
+        .into_iter()
+        .map(|e| {
+            let state = state_name(e.state).to_str().unwrap_or_default();
+            serde_json::json!({"uri": e.endpoint, "state": state, "ejected": e.ejected})
+        })
+        .collect();
+    *out = HmsBytes::from_vec(serde_json::Value::Array(list).to_string().into_bytes());
+    0
+}
+
+/// Starts the admin listener on `uri` (`http://host:port`; port 0 picks a free one):
+/// `/metrics` (Prometheus text), `/healthz` and the live monitoring page at `/`. It stops with
+/// the server. When `bound` is not NULL it receives the URI bound (free with `hms_string_free`).
+#[no_mangle]
+pub unsafe extern "C" fn hms_server_admin(
+    server: *const HmsServer,
+    uri: *const c_char,
+    bound: *mut *mut c_char,
+    err: *mut *mut HmsError,
+) -> i32 {
+    guard(err, || {
+        let server = obj(server, "server")?;
+        let uri = server.0.admin(text(uri, "uri")?)?;
+        if !bound.is_null() {
+            *bound = c_string(&uri);
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,99 @@
+package hmsffi
+
+/*
+#include <stdlib.h>
+#include "hms_ffi.h"
+*/
+import "C"
+
+import (
+	"encoding/json"
+	"unsafe"
+)
+
+// The core's client resilience (docs/resilience.md) and the admin listener, from Go: the
+// options travel as the core's own JSON, so reconnects, retries, hedging, keepalive and load
+// balancing are the core's, the same in every language.
+
+// WithResilience sets the client's resilience options: reconnect backoff, a gRPC service
+// config (retryPolicy, hedgingPolicy, waitForReady, timeout per method; retryThrottling),
+// keepalive, loadBalancing, ejection and health checks, as docs/resilience.md describes.
+// options is their JSON text (a string or []byte) or any value encoding/json marshals (a map,
+// a struct). Bad options make Connect fail with InvalidArgument. `"waitForReady": true` makes
+// every call wait for a connection up to its deadline instead of failing with Unavailable.
+func WithResilience(options any) ConnectOption {
+	return func(o *connectOptions) {
+		var text string
+		switch v := options.(type) {
+		case string:
+			text = v
+		case []byte:
+			text = string(v)
+		default:
+			b, err := json.Marshal(v)
+			if err != nil {
+				o.err = NewError(InvalidArgument, "resilience options are not JSON: "+err.Error())
+				return
+			}
+			text = string(b)
+		}
+		o.resilience = &text
+	}
+}
+
+// State is the connection's state: "idle" (lost; the next call reconnects), "connecting",
+// "ready", "transient_failure" (waiting to retry) or "shutdown" (closed). With several
+// endpoints, the best of theirs.
+func (c *Client) State() string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.ptr == nil {
+		return "shutdown"
+	}
+	return C.GoString(C.hms_client_state(c.ptr))
+}
+
+// EndpointStatus is one endpoint of a client.
+type EndpointStatus struct {
+	URI   string `json:"uri"`
+	State string `json:"state"`
+	// Ejected: taken out of the rotation after failing (readmitted after a while).
+	Ejected bool `json:"ejected"`
+}
+
+// Endpoints lists each endpoint given to Connect or ConnectAll, in order.
+func (c *Client) Endpoints() ([]EndpointStatus, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.ptr == nil {
+		return nil, NewError(FailedPrecondition, "client is closed")
+	}
+	var out C.HmsBytes
+	if code := C.hms_client_endpoints(c.ptr, &out); code != 0 {
+		return nil, NewError(Code(code), "cannot list endpoints")
+	}
+	defer C.hms_bytes_free(&out)
+	var list []EndpointStatus
+	err := json.Unmarshal(C.GoBytes(unsafe.Pointer(out.data), C.int(out.len)), &list)
+	return list, err
+}
+
+// Admin starts the admin listener on uri ("http://127.0.0.1:9464"; port 0 picks a free one)
+// and returns the URI bound: /metrics (Prometheus text), /healthz, and the live monitoring
+// page at / (docs/observability.md). It stops with the server.
+func (s *Server) Admin(uri string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ptr == nil {
+		return "", NewError(FailedPrecondition, "server is closed")
+	}
+	cu := C.CString(uri)
+	defer C.free(unsafe.Pointer(cu))
+	var bound *C.char
+	var e *C.HmsError
+	if C.hms_server_admin(s.ptr, cu, &bound, &e) != 0 {
+		return "", takeError(e)
+	}
+	defer C.hms_string_free(bound)
+	return C.GoString(bound), nil
+}
