@@ -280,3 +280,38 @@ fn a_header_split_around_goaway_is_not_lost() {
     assert_eq!(codes[&1], 0, "the call in flight finished");
     stopper.join().unwrap().unwrap();
 }
+
+/// A server restarted in place: the new one takes the old one's inproc name and socket path
+/// while the old one drains a call, and keeps them when the old one finishes (the old
+/// listener removed them at its end before: later clients found no server).
+#[test]
+fn a_server_restarted_in_place_keeps_its_name_and_socket_when_the_old_one_ends() {
+    let (_dir, unix) = common::unix_uri("restart");
+    let inproc = "inproc://robustness-restart";
+    let old = common::conformance_server();
+    for uri in [unix.as_str(), inproc] {
+        old.listen(uri).unwrap();
+    }
+    let client = connect_blocking(&unix).unwrap();
+    let slow = std::thread::spawn(move || {
+        let sleep = Value::message([("millis", Value::from(600i64))]);
+        let opts = CallOptions::with_timeout(Duration::from_secs(10));
+        client.call_blocking("hms.conformance.v1.Conformance/Sleep", &sleep, &opts)
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    let draining = std::thread::spawn(move || old.shutdown_blocking(Duration::from_secs(5)));
+    // The old server drains the slow call; the new one takes both endpoints meanwhile.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let new = common::conformance_server();
+    for uri in [unix.as_str(), inproc] {
+        while let Err(e) = new.listen(uri) {
+            assert!(std::time::Instant::now() < deadline, "{uri}: {e}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    slow.join().unwrap().unwrap();
+    draining.join().unwrap().unwrap();
+    for uri in [unix.as_str(), inproc] {
+        still_serves(uri);
+    }
+}

@@ -40,9 +40,13 @@ pub(super) fn register(name: &str, core: &Arc<dyn Service>) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn unregister(name: &str) {
+/// Takes `name` out of the registry if `core` still holds it (a new server may have taken a
+/// draining one's name over).
+pub(super) fn unregister(name: &str, core: &Weak<dyn Service>) {
     if let Ok(mut reg) = registry().lock() {
-        reg.remove(name);
+        if reg.get(name).is_some_and(|w| Weak::ptr_eq(w, core)) {
+            reg.remove(name);
+        }
     }
 }
 

@@ -106,10 +106,21 @@ pub(crate) struct Listener {
     cleanup: Cleanup,
 }
 
+/// What a listener undoes when it closes: only what is still its own, since a new server may
+/// have taken the name or the path over while this one drained (a restart in place).
 enum Cleanup {
-    Inproc(String),
-    Unix(PathBuf),
+    Inproc(String, std::sync::Weak<dyn Service>),
+    /// The socket file, and its (device, inode) once bound.
+    Unix(PathBuf, Option<(u64, u64)>),
     None,
+}
+
+/// The identity of the file at `path` (not following a symlink), if there is one.
+fn file_id(path: &std::path::Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path)
+        .ok()
+        .map(|m| (m.dev(), m.ino()))
 }
 
 impl Listener {
@@ -120,9 +131,11 @@ impl Listener {
 
     pub(crate) fn close_now(&self) {
         match &self.cleanup {
-            Cleanup::Inproc(name) => inproc::unregister(name),
-            Cleanup::Unix(path) => {
-                let _ = std::fs::remove_file(path);
+            Cleanup::Inproc(name, core) => inproc::unregister(name, core),
+            Cleanup::Unix(path, id) => {
+                if id.is_some() && file_id(path) == *id {
+                    let _ = std::fs::remove_file(path);
+                }
             }
             Cleanup::None => {}
         }
@@ -145,7 +158,7 @@ pub(crate) fn listen(endpoint: &Endpoint, core: Arc<dyn Service>) -> Result<List
                 uri: endpoint.to_string(),
                 accept_stop,
                 task: None,
-                cleanup: Cleanup::Inproc(name.clone()),
+                cleanup: Cleanup::Inproc(name.clone(), Arc::downgrade(&core)),
             })
         }
         Endpoint::Unix(path) => {
@@ -154,7 +167,7 @@ pub(crate) fn listen(endpoint: &Endpoint, core: Arc<dyn Service>) -> Result<List
                 uri: endpoint.to_string(),
                 accept_stop,
                 task: Some(task),
-                cleanup: Cleanup::Unix(path.clone()),
+                cleanup: Cleanup::Unix(path.clone(), file_id(path)),
             })
         }
         Endpoint::Grpc(authority) => {
@@ -175,7 +188,7 @@ pub(crate) fn listen(endpoint: &Endpoint, core: Arc<dyn Service>) -> Result<List
                 uri,
                 accept_stop,
                 task: Some(task),
-                cleanup: Cleanup::Unix(path.clone()),
+                cleanup: Cleanup::Unix(path.clone(), file_id(path)),
             })
         }
         Endpoint::Grpcs(t) | Endpoint::Https(t) | Endpoint::Wss(t) => {
