@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use ext_php_rs::convert::FromZvalMut;
 use ext_php_rs::prelude::*;
-use ext_php_rs::types::{Iterable, ZendHashTable, Zval};
+use ext_php_rs::types::{Iterable, ZendCallable, ZendHashTable, Zval};
 
 use crate::convert;
 use crate::errors::{self, php_result};
@@ -66,16 +66,68 @@ fn call_options(options: Option<&ZendHashTable>) -> PhpResult<CallOptions> {
 
 #[php_impl]
 impl Client {
-    /// Connects to an endpoint URI and discovers the server's schema, or uses `$schema` (needed
-    /// for servers without hms-ffi discovery, such as a stock gRPC server).
-    pub fn connect(uri: &str, schema: Option<&Schema>) -> PhpResult<Client> {
+    /// Connects to an endpoint URI, or a list of endpoints of one service, and discovers the
+    /// server's schema, or uses `$schema` (needed for servers without hms-ffi discovery, such
+    /// as a stock gRPC server). Options: `resilience`, an array (or its JSON text) of
+    /// reconnect backoff, retry and hedging policies (a gRPC service config), keepalive, load
+    /// balancing and health checks, as docs/resilience.md describes; bad options throw
+    /// `InvalidArgumentException`.
+    ///
+    /// @param string|list<string> $uri
+    /// @param array{resilience?: array<string, mixed>|string} $options
+    pub fn connect(
+        uri: &Zval,
+        schema: Option<&Schema>,
+        options: Option<&ZendHashTable>,
+    ) -> PhpResult<Client> {
+        let uris = uri_list(uri)?;
+        let mut resilience = ocore::Resilience::default();
+        for (key, value) in options.into_iter().flat_map(|o| o.iter()) {
+            match key.to_string().as_str() {
+                "resilience" => {
+                    resilience = php_result(ocore::Resilience::from_json(&json_text(value)?))?
+                }
+                other => {
+                    return Err(errors::bad_option(format!(
+                        "unknown connect option '{other}' (known: resilience)"
+                    )))
+                }
+            }
+        }
         let options = ocore::ConnectOptions {
             schema: schema.map(|s| s.inner.clone()),
             decode: crate::convert::DECODE,
+            resilience,
             ..Default::default()
         };
-        let r = runtime::block_on(ocore::connect_with(uri, options)).and_then(|r| r);
+        let uris: Vec<&str> = uris.iter().map(String::as_str).collect();
+        let r = runtime::block_on(ocore::connect_all(&uris, options)).and_then(|r| r);
         php_result(r).map(|inner| Client { inner })
+    }
+
+    /// The connection's state: `idle` (lost; the next call reconnects), `connecting`,
+    /// `ready`, `transient_failure` (waiting to retry) or `shutdown` (closed); with several
+    /// endpoints, the best of theirs.
+    pub fn state(&self) -> String {
+        self.inner.state().name().to_string()
+    }
+
+    /// Each endpoint given to `connect()`, in order: `['uri' => …, 'state' => …, 'ejected' =>
+    /// bool]`.
+    ///
+    /// @return list<array{uri: string, state: string, ejected: bool}>
+    pub fn endpoints(&self) -> PhpResult<Vec<Zval>> {
+        let rows = self.inner.endpoints().into_iter().map(|e| {
+            let mut row = ZendHashTable::new();
+            row.insert("uri", e.endpoint)?;
+            row.insert("state", e.state.name())?;
+            row.insert("ejected", e.ejected)?;
+            let mut z = Zval::new();
+            z.set_hashtable(row);
+            Ok(z)
+        });
+        rows.collect::<Result<_, ext_php_rs::error::Error>>()
+            .map_err(|e| errors::bad_option(e.to_string()))
     }
 
     /// Calls a unary method and returns the reply. Options: `timeout` (seconds) and
@@ -182,6 +234,42 @@ impl Client {
     pub fn close(&self) {
         self.inner.close();
     }
+}
+
+/// One endpoint URI, or a non-empty list of them.
+fn uri_list(uri: &Zval) -> PhpResult<Vec<String>> {
+    if let Some(one) = uri.string() {
+        return Ok(vec![one]);
+    }
+    let list: Option<Vec<String>> = uri
+        .array()
+        .map(|a| a.values().map(Zval::string).collect())
+        .unwrap_or_default();
+    match list {
+        Some(list) if !list.is_empty() => Ok(list),
+        _ => Err(errors::bad_option(
+            "the endpoint must be a URI string or a non-empty list of them".into(),
+        )),
+    }
+}
+
+/// The `resilience` option as JSON: its text, or an array encoded by PHP's own `json_encode`.
+fn json_text(value: &Zval) -> PhpResult<String> {
+    if let Some(text) = value.string() {
+        return Ok(text);
+    }
+    if !value.is_array() {
+        return Err(errors::bad_option(
+            "resilience must be an array or its JSON text".into(),
+        ));
+    }
+    let encode = ZendCallable::try_from_name("json_encode")
+        .map_err(|e| errors::bad_option(format!("json_encode: {e}")))?;
+    let encoded = encode.try_call(vec![value]);
+    encoded
+        .ok()
+        .and_then(|z| z.string())
+        .ok_or_else(|| errors::bad_option("resilience does not encode as JSON".into()))
 }
 
 /// Sends `requests` on a newly opened stream, then half-closes it: one array for a

@@ -118,6 +118,13 @@ impl Server {
         php_result(self.inner.listen(uri))
     }
 
+    /// Starts the admin listener on `$uri` (`http://127.0.0.1:9464`; port 0 picks a free one):
+    /// `/metrics` (Prometheus text), `/healthz` and the live monitoring page at `/`. Returns the
+    /// URI bound; it stops with the server.
+    pub fn admin(&self, uri: &str) -> PhpResult<String> {
+        php_result(self.inner.admin(uri))
+    }
+
     /// Runs handlers on this thread until `shutdown()` (from a handler, for instance), SIGINT or
     /// SIGTERM; then drains and stops the server.
     pub fn serve(&self) -> PhpResult<()> {

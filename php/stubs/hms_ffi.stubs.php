@@ -43,10 +43,32 @@ class CancelledException extends \HmsFfi\Exception
 class Client
 {
     /**
-     * Connects to an endpoint URI and discovers the server's schema, or uses `$schema` (needed
-     * for servers without hms-ffi discovery, such as a stock gRPC server).
+     * Connects to an endpoint URI, or a list of endpoints of one service, and discovers the
+     * server's schema, or uses `$schema` (needed for servers without hms-ffi discovery, such
+     * as a stock gRPC server). Options: `resilience`, an array (or its JSON text) of
+     * reconnect backoff, retry and hedging policies (a gRPC service config), keepalive, load
+     * balancing and health checks, as docs/resilience.md describes; bad options throw
+     * `InvalidArgumentException`.
+     *
+     * @param string|list<string> $uri
+     * @param array{resilience?: array<string, mixed>|string} $options
      */
-    public static function connect(string $uri, ?\HmsFfi\Schema $schema = null): \HmsFfi\Client {}
+    public static function connect(mixed $uri, ?\HmsFfi\Schema $schema = null, ?array $options = null): \HmsFfi\Client {}
+
+    /**
+     * The connection's state: `idle` (lost; the next call reconnects), `connecting`,
+     * `ready`, `transient_failure` (waiting to retry) or `shutdown` (closed); with several
+     * endpoints, the best of theirs.
+     */
+    public function state(): string {}
+
+    /**
+     * Each endpoint given to `connect()`, in order: `['uri' => …, 'state' => …, 'ejected' =>
+     * bool]`.
+     *
+     * @return list<array{uri: string, state: string, ejected: bool}>
+     */
+    public function endpoints(): array {}
 
     /**
      * Calls a unary method and returns the reply. Options: `timeout` (seconds) and
@@ -439,6 +461,13 @@ class Server
      * client call of this thread waits (it runs them meanwhile).
      */
     public function listen(string $uri): string {}
+
+    /**
+     * Starts the admin listener on `$uri` (`http://127.0.0.1:9464`; port 0 picks a free one):
+     * `/metrics` (Prometheus text), `/healthz` and the live monitoring page at `/`. Returns the
+     * URI bound; it stops with the server.
+     */
+    public function admin(string $uri): string {}
 
     /**
      * Runs handlers on this thread until `shutdown()` (from a handler, for instance), SIGINT or

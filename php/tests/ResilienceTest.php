@@ -1,0 +1,186 @@
+<?php
+// Client resilience and the admin listener from PHP (issues 23 and 20): the core reconnects,
+// retries by a gRPC service config (idempotent methods only) and balances endpoints; PHP only
+// passes the options (`Client::connect($uri, null, ['resilience' => …])`). `Server::admin()`
+// serves /metrics, /healthz, the monitoring page and its /api/stats. The servers run in this
+// process: a client call that waits runs this thread's queued handlers meanwhile.
+
+declare(strict_types=1);
+
+namespace HmsFfi\Tests;
+
+use HmsFfi\Client;
+use HmsFfi\Context;
+use HmsFfi\InvalidArgumentException;
+use HmsFfi\Schema;
+use HmsFfi\Server;
+use HmsFfi\UnavailableException;
+use PHPUnit\Framework\TestCase;
+
+final class ResilienceTest extends TestCase
+{
+    private const PROTO = <<<'PROTO'
+        syntax = "proto3";
+        package %s;
+        message Req { string id = 1; int32 fail_first = 2; }
+        message Rep { string id = 1; int32 previous = 2; string server = 3; }
+        service Counter {
+          rpc Get(Req) returns (Rep) { option idempotency_level = IDEMPOTENT; }
+          rpc Add(Req) returns (Rep);
+        }
+        PROTO;
+    private const RETRY = ['serviceConfig' => ['methodConfig' => [[
+        'name' => [['service' => 'phpres.v1.Counter']],
+        'retryPolicy' => [
+            'maxAttempts' => 3, 'initialBackoff' => '0.01s', 'maxBackoff' => '0.05s',
+            'backoffMultiplier' => 2, 'retryableStatusCodes' => ['UNAVAILABLE'],
+        ],
+    ]]]];
+
+    /** @var array<string, int> */
+    private array $runs = [];
+
+    /** The Counter of `$pkg` as `$name` on `$uri`; it fails the first `fail_first` runs of an id. */
+    private function counter(string $name, string $uri, string $pkg = 'phpres.v1'): Server
+    {
+        $server = new Server(Schema::fromSource('res.proto', sprintf(self::PROTO, $pkg)));
+        $counted = function (array $req, Context $ctx) use ($name): array {
+            $id = $req['id'];
+            $this->runs[$id] = ($this->runs[$id] ?? 0) + 1;
+            if ($this->runs[$id] <= ($req['fail_first'] ?? 0)) {
+                throw new UnavailableException("run {$this->runs[$id]} fails");
+            }
+            $previous = (int) ($ctx->metadata()['grpc-previous-rpc-attempts'] ?? '0');
+            return ['id' => $id, 'previous' => $previous, 'server' => $name];
+        };
+        $server->method("$pkg.Counter/Get", $counted);
+        $server->method("$pkg.Counter/Add", $counted);
+        $server->listen($uri);
+        return $server;
+    }
+
+    public function testAServiceConfigRetriesIdempotentMethodsOnly(): void
+    {
+        $uri = Child::socket('res-p');
+        $server = $this->counter('one', $uri);
+        $client = Client::connect($uri, null, ['resilience' => self::RETRY]);
+        $reply = $client->call('phpres.v1.Counter/Get', ['id' => 'g', 'fail_first' => 2], ['timeout' => 5]);
+        self::assertSame([3, 2], [$this->runs['g'], $reply['previous']]);
+        try {
+            $client->call('phpres.v1.Counter/Add', ['id' => 'a', 'fail_first' => 1], ['timeout' => 5]);
+            self::fail('Add is not idempotent: not retried');
+        } catch (UnavailableException) {
+        }
+        self::assertSame(1, $this->runs['a']);
+        // The same options as JSON text.
+        $again = Client::connect($uri, null, ['resilience' => json_encode(self::RETRY)]);
+        self::assertSame(1, $again->call('phpres.v1.Counter/Get', ['id' => 'h', 'fail_first' => 1])['previous']);
+        foreach ([['serviceConfig' => ['methodConfg' => []]], '{"backoff": ', 7] as $bad) {
+            try {
+                Client::connect($uri, null, ['resilience' => $bad]);
+                self::fail('bad options: ' . json_encode($bad));
+            } catch (InvalidArgumentException) {
+            }
+        }
+        $this->expectException(InvalidArgumentException::class);
+        Client::connect($uri, null, ['resilence' => []]);
+    }
+
+    public function testAClientReconnectsAndShowsItsState(): void
+    {
+        $uri = Child::socket('res-r');
+        $first = $this->counter('one', $uri);
+        $fast = ['backoff' => ['initial' => '0.02s', 'max' => '0.1s', 'minConnectTimeout' => '1s']];
+        $client = Client::connect($uri, null, ['resilience' => $fast]);
+        self::assertSame('ready', $client->state());
+        $first->shutdown(0.0);
+        try {
+            $client->call('phpres.v1.Counter/Add', ['id' => 'b'], ['timeout' => 5]);
+            self::fail('the server is gone');
+        } catch (UnavailableException) {
+        }
+        // The connection's reader sees the end a moment after the call's own lane does.
+        $deadline = microtime(true) + 5;
+        while ($client->state() === 'ready' && microtime(true) < $deadline) {
+            usleep(10_000);
+        }
+        self::assertContains($client->state(), ['idle', 'transient_failure']);
+        $second = $this->counter('two', $uri);
+        // While the client backs off, a call fails at once with the last attempt's error (as in
+        // gRPC; `waitForReady` would wait, but this thread must stay free to run the server's
+        // handlers); within the backoff's 0.1 s the client is connected again.
+        $deadline = microtime(true) + 5;
+        while (true) {
+            try {
+                $reply = $client->call('phpres.v1.Counter/Add', ['id' => 'c'], ['timeout' => 5]);
+                break;
+            } catch (UnavailableException $e) {
+                self::assertLessThan($deadline, microtime(true), $e->getMessage());
+                usleep(20_000);
+            }
+        }
+        self::assertSame('two', $reply['server']);
+        self::assertSame([['uri' => $uri, 'state' => 'ready', 'ejected' => false]], $client->endpoints());
+        $client->close();
+        self::assertSame('shutdown', $client->state());
+        $second->shutdown(0.0);
+    }
+
+    public function testSeveralEndpointsAreBalancedRoundRobin(): void
+    {
+        $uris = [Child::socket('res-a'), Child::socket('res-b')];
+        $servers = [$this->counter('one', $uris[0]), $this->counter('two', $uris[1])];
+        $client = Client::connect($uris, null, ['resilience' => ['loadBalancing' => 'round_robin']]);
+        $seen = [];
+        for ($i = 0; $i < 6; $i++) {
+            $seen[] = $client->call('phpres.v1.Counter/Get', ['id' => "rr$i"], ['timeout' => 5])['server'];
+        }
+        $seen = array_values(array_unique($seen));
+        sort($seen);
+        self::assertSame(['one', 'two'], $seen);
+        self::assertSame($uris, array_column($client->endpoints(), 'uri'));
+        foreach ($servers as $s) {
+            $s->shutdown(0.0);
+        }
+        $this->expectException(InvalidArgumentException::class);
+        Client::connect([]);
+    }
+
+    public function testServerAdminServesMetricsHealthAndThePage(): void
+    {
+        $uri = Child::socket('res-m');
+        $server = $this->counter('one', $uri, 'phpadmin.v1');
+        $admin = $server->admin('http://127.0.0.1:0');
+        self::assertMatchesRegularExpression('#^http://127\.0\.0\.1:\d+$#', $admin);
+        $client = Client::connect($uri);
+        $get = 'phpadmin.v1.Counter/Get';
+        for ($i = 0; $i < 3; $i++) {
+            $client->call($get, ['id' => "m$i"], ['timeout' => 5]);
+        }
+        try {
+            $client->call($get, ['id' => 'bad', 'fail_first' => 1], ['timeout' => 5]);
+            self::fail('expected Unavailable');
+        } catch (UnavailableException) {
+        }
+        $context = stream_context_create(['http' => ['timeout' => 10]]);
+        $fetch = fn(string $path): string => (string) file_get_contents($admin . $path, false, $context);
+        self::assertStringContainsString(
+            "grpc_server_call_started_total{grpc_method=\"$get\",hms_transport=\"unix\"} 4",
+            $fetch('/metrics'),
+        );
+        self::assertSame("ok\n", $fetch('/healthz'));
+        self::assertStringContainsString('<title>hms-ffi monitor</title>', $fetch('/'));
+        $stats = json_decode($fetch('/api/stats'), true, 512, JSON_THROW_ON_ERROR);
+        $rows = array_values(array_filter(
+            $stats['methods'],
+            fn(array $r): bool => $r['method'] === $get && $r['side'] === 'server',
+        ));
+        self::assertSame([4, 3, 1], [$rows[0]['started'], $rows[0]['finished']['OK'], $rows[0]['finished']['UNAVAILABLE']]);
+        try {
+            $server->admin('ftp://nowhere');
+            self::fail('a bad admin URI');
+        } catch (InvalidArgumentException) {
+        }
+        $server->shutdown(0.0);
+    }
+}
