@@ -376,3 +376,65 @@ fn a_hedged_call_takes_the_first_answer_and_cancels_the_rest() {
     assert_eq!(counts.get("a"), 1);
     kill(&s);
 }
+
+/// A blocker that counts its waits and how long they took: a binding's lock (Ruby's GVL) is
+/// given up only inside `block`.
+#[derive(Default)]
+struct Counted {
+    waits: std::sync::atomic::AtomicUsize,
+    waited: std::sync::Mutex<Duration>,
+}
+
+impl hms_ffi_core::Blocker for Counted {
+    fn block(&self, wait: &mut dyn FnMut()) {
+        let start = Instant::now();
+        wait();
+        self.waits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        *self.waited.lock().unwrap() += start.elapsed();
+    }
+}
+
+/// Waiting for a connection and a retry's backoff are waits of the call like any other: they go
+/// through the caller's blocker (they held Ruby's GVL before, so a thread waiting for a server
+/// kept the thread that would start it from running).
+#[test]
+fn waiting_for_ready_and_retry_backoffs_go_through_the_callers_blocker() {
+    let (_dir, uri) = unix_uri("blocker");
+    let counts = Arc::new(Counts::default());
+    let first = server("one", counts.clone());
+    listen(&first, &uri);
+    let waiter = client(&uri, fast_backoff());
+    kill(&first);
+    assert!(wait_until(|| waiter.state() != ConnState::Ready));
+    let waiting = CallOptions {
+        timeout: Some(Duration::from_millis(300)),
+        wait_for_ready: Some(true),
+        ..CallOptions::default()
+    };
+    let blocker = Counted::default();
+    let err = waiter
+        .call_with_metadata_blocking_in(GET, &req("w", 0), &waiting, &blocker)
+        .unwrap_err();
+    assert_eq!(err.code(), Code::DeadlineExceeded, "{err}");
+    let waited = *blocker.waited.lock().unwrap();
+    assert!(
+        waited >= Duration::from_millis(250),
+        "waited {waited:?} in the blocker"
+    );
+
+    let second = server("two", counts.clone());
+    listen(&second, &uri);
+    let retrying = client(
+        &uri,
+        Resilience::default().with_service_config(RETRY).unwrap(),
+    );
+    let blocker = Counted::default();
+    let reply = retrying
+        .call_with_metadata_blocking_in(GET, &req("r", 2), &opts(), &blocker)
+        .unwrap();
+    assert_eq!(previous(&reply.message), 2);
+    // Three attempts and two backoffs, each a wait of its own.
+    let waits = blocker.waits.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(waits >= 5, "{waits} waits in the blocker");
+    kill(&second);
+}

@@ -156,13 +156,13 @@ impl Client {
             let throttle = inner.throttle.as_ref();
             let mut attempts = Attempts::new(policy, idempotent, throttle, watch.deadline);
             loop {
-                let (i, t) = self.ready_blocking(wait, watch)?;
+                let (i, t) = self.ready_blocking(wait, watch, blocker)?;
                 let result =
                     t.unary_blocking(attempts.head(&head), request.clone(), watch, blocker);
                 pool.report(i, &result);
                 match attempts.after(&result) {
                     None => return result,
-                    Some(pause) => sleep_watching(pause, watch)?,
+                    Some(pause) => sleep_watching(pause, watch, blocker)?,
                 }
             }
         })
@@ -170,8 +170,10 @@ impl Client {
 
     /// [`Pool::ready`](super::pool::Pool::ready) for a thread that may block: it ends as the
     /// call would, at the caller's cancellation (`CANCELLED`) or the deadline
-    /// (`DEADLINE_EXCEEDED`), even while another caller holds the connection attempt.
-    fn ready_blocking(&self, wait: bool, watch: &Watch) -> Result<Picked> {
+    /// (`DEADLINE_EXCEEDED`), even while another caller holds the connection attempt. It waits
+    /// in `blocker`, as every wait of a blocking call does (a Ruby thread gives the GVL up: a
+    /// connection attempt may take seconds).
+    fn ready_blocking(&self, wait: bool, watch: &Watch, blocker: &dyn Blocker) -> Result<Picked> {
         if let Some(p) = self.inner.channel.ready_now() {
             return Ok(p);
         }
@@ -196,14 +198,27 @@ impl Client {
                 r = channel.ready(wait, watch.deadline, &self.inner.closed) => r,
             }
         };
-        crate::runtime::block_on(ready).and_then(|r| r)
+        in_blocker(blocker, || crate::runtime::block_on(ready).and_then(|r| r))
     }
 }
 
-/// Sleeps `pause`, in slices, ending early with the error of a call that has to stop.
-fn sleep_watching(pause: Duration, watch: &Watch) -> Result<()> {
+/// Runs `wait` in `blocker`; a blocker that returns without running it was interrupted.
+fn in_blocker<T>(blocker: &dyn Blocker, wait: impl FnOnce() -> Result<T>) -> Result<T> {
+    let mut out = None;
+    let mut wait = Some(wait);
+    blocker.block(&mut || {
+        if let Some(wait) = wait.take() {
+            out = Some(wait());
+        }
+    });
+    out.unwrap_or_else(|| Err(Error::new(Code::Cancelled, "the call was interrupted")))
+}
+
+/// Sleeps `pause` (a retry's backoff) in `blocker`, in slices, ending early with the error of
+/// a call that has to stop.
+fn sleep_watching(pause: Duration, watch: &Watch, blocker: &dyn Blocker) -> Result<()> {
     let until = Instant::now() + pause;
-    loop {
+    in_blocker(blocker, || loop {
         if let Some(e) = watch.stopped() {
             return Err(e);
         }
@@ -212,5 +227,5 @@ fn sleep_watching(pause: Duration, watch: &Watch) -> Result<()> {
             return Ok(());
         }
         std::thread::sleep(left.min(Duration::from_millis(5)));
-    }
+    })
 }
