@@ -24,7 +24,7 @@ Gem::Specification.new do |spec|
   spec.files = Dir["lib/**/*.rb"] + Dir["LICENSE"]
   if prebuilt.empty?
     spec.required_ruby_version = ">= 3.0"
-    spec.files += ["ext/hms_ffi/extconf.rb"] + Dir["crates/**/*.{rs,toml}"] + Dir["Cargo.{toml,lock}"]
+    spec.files += ["ext/hms_ffi/extconf.rb"] + Dir["crates/**/*.{rs,toml,html,proto}"] + Dir["Cargo.{toml,lock}"]
     spec.extensions = ["ext/hms_ffi/extconf.rb"]
   else
     minors = prebuilt.map { |f| Gem::Version.new(f[%r{\Alib/hms_ffi/(\d+\.\d+)/}, 1]) }.sort

@@ -13,6 +13,7 @@
 module HmsFfi
 end
 
+require "json"
 require_relative "hms_ffi/version"
 # The native extension (Rust, magnus): the precompiled platform gem carries one per Ruby minor
 # (lib/hms_ffi/3.1/hms_ffi.so); the source gem builds hms_ffi/hms_ffi.so at install.

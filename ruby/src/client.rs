@@ -132,11 +132,22 @@ fn interrupted_error(ruby: &Ruby) -> Error {
     )
 }
 
-/// `HmsFfi._connect(uri, schema)`: connects and discovers the server's schema, or uses
-/// `schema` (for servers without discovery, such as a stock gRPC server).
-fn connect(ruby: &Ruby, uri: String, schema: Option<&Schema>) -> Result<Client, Error> {
+/// `HmsFfi._connect(uris, schema, resilience)`: connects to the endpoints (of one service) and
+/// discovers the server's schema, or uses `schema` (for servers without discovery, such as a
+/// stock gRPC server). `resilience` is the core's options as JSON (`docs/resilience.md`).
+fn connect(
+    ruby: &Ruby,
+    uris: Vec<String>,
+    schema: Option<&Schema>,
+    resilience: Option<String>,
+) -> Result<Client, Error> {
+    let resilience = match resilience {
+        Some(json) => ocore::Resilience::from_json(&json).map_err(|e| to_ruby(ruby, e))?,
+        None => ocore::Resilience::default(),
+    };
     let options = ocore::ConnectOptions {
         schema: schema.map(|s| s.inner.clone()),
+        resilience,
         ..Default::default()
     };
     let interrupt = CancellationToken::new();
@@ -145,9 +156,10 @@ fn connect(ruby: &Ruby, uri: String, schema: Option<&Schema>) -> Result<Client, 
         let mut options = Some(options);
         wait.block(&mut || {
             let Some(options) = options.take() else { return };
+            let refs: Vec<&str> = uris.iter().map(String::as_str).collect();
             connected = runtime::block_on(async {
                 tokio::select! {
-                    r = ocore::connect_with(&uri, options) => r,
+                    r = ocore::connect_all(&refs, options) => r,
                     _ = interrupt.cancelled() => Err(ocore::Error::new(Code::Cancelled, "interrupted")),
                 }
             })
@@ -242,6 +254,19 @@ impl Client {
         self.inner.endpoint().to_string()
     }
 
+    /// The connection's state: `"idle"`, `"connecting"`, `"ready"`, `"transient_failure"` or
+    /// `"shutdown"` (with several endpoints, the best of theirs).
+    fn state(&self) -> &'static str {
+        self.inner.state().name()
+    }
+
+    /// Each endpoint as `[uri, state, ejected]`, in the order given to `connect`.
+    fn endpoints(&self) -> Vec<(String, &'static str, bool)> {
+        let all = self.inner.endpoints().into_iter();
+        all.map(|e| (e.endpoint, e.state.name(), e.ejected))
+            .collect()
+    }
+
     /// Closes the connection.
     fn close(&self) {
         self.inner.close();
@@ -249,7 +274,7 @@ impl Client {
 }
 
 pub(crate) fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
-    module.define_module_function("_connect", function!(connect, 2))?;
+    module.define_module_function("_connect", function!(connect, 3))?;
     let class = module.define_class("CancelToken", ruby.class_object())?;
     class.define_singleton_method("new", function!(CancelToken::new, 0))?;
     class.define_method("cancel", method!(CancelToken::cancel, 0))?;
@@ -262,6 +287,8 @@ pub(crate) fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     class.define_method("methods", method!(Client::methods, 0))?;
     class.define_method("schema", method!(Client::schema, 0))?;
     class.define_method("endpoint", method!(Client::endpoint, 0))?;
+    class.define_method("state", method!(Client::state, 0))?;
+    class.define_method("_endpoints", method!(Client::endpoints, 0))?;
     class.define_method("close", method!(Client::close, 0))?;
     Ok(())
 }

@@ -88,6 +88,12 @@ impl Server {
         }
     }
 
+    /// Starts the admin listener on `uri` (`http://host:port`; port 0 picks a free one):
+    /// `/metrics`, `/healthz` and the live monitoring page at `/`. Returns the URI bound.
+    fn admin(ruby: &Ruby, rb_self: &Server, uri: String) -> Result<String, Error> {
+        rb_result(ruby, rb_self.inner.admin(&uri))
+    }
+
     /// Runs queued calls on this thread until the queue is closed. `handlers` maps full method
     /// names to blocks. Waits without the GVL; Ruby interrupts (signals, `Thread#raise`) are
     /// raised from here between calls, and end the loop.
@@ -181,6 +187,7 @@ pub(crate) fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     class.define_singleton_method("_new", function!(Server::new, 4))?;
     class.define_method("_register", method!(Server::register, 1))?;
     class.define_method("listen", method!(Server::listen, 1))?;
+    class.define_method("admin", method!(Server::admin, 1))?;
     class.define_method("_serve", method!(Server::serve, 1))?;
     class.define_method("_shutdown", method!(Server::shutdown, 1))?;
     class.define_method("_close_queue", method!(Server::close_queue, 0))?;

@@ -32,6 +32,9 @@ def stage_crate(src: Path, dest: Path) -> str:
     out = dest / name
     out.mkdir(parents=True)
     shutil.copytree(src / "src", out / "src")
+    # Files the sources include (`include_str!`): the core's own .proto files.
+    if (src / "proto").is_dir():
+        shutil.copytree(src / "proto", out / "proto")
     if (src / "build.rs").exists():
         shutil.copy(src / "build.rs", out / "build.rs")
     (out / "Cargo.toml").write_text(manifest)

@@ -1,11 +1,18 @@
 # frozen_string_literal: true
 
 module HmsFfi
-  # Connects to an endpoint (`inproc://name`, `unix:///path.sock`, `grpc://host:port`) and
-  # discovers the server's schema, or uses `schema` (for servers without discovery).
-  def self.connect(uri, schema: nil)
-    _connect(uri.to_s, schema)
+  # Connects to an endpoint (`inproc://name`, `unix:///path.sock`, `grpc://host:port`), or to
+  # an Array of endpoints of one service, and discovers the server's schema, or uses `schema`
+  # (for servers without discovery). `resilience` (a Hash or its JSON text) sets reconnect
+  # backoff, retry and hedging policies (a gRPC service config), keepalive, load balancing and
+  # health checks, as docs/resilience.md describes; bad options raise HmsFfi::InvalidArgument.
+  def self.connect(uri, schema: nil, resilience: nil)
+    options = resilience.is_a?(Hash) ? JSON.generate(resilience) : resilience&.to_s
+    _connect(Array(uri).map(&:to_s), schema, options)
   end
+
+  # One endpoint of a client: its URI, connection state and whether it is ejected.
+  EndpointStatus = Struct.new(:uri, :state, :ejected)
 
   # A reply with the response metadata the handler set: `headers` and `trailers` are Hashes of
   # Strings (the first value of each key).
@@ -45,6 +52,13 @@ module HmsFfi
     # `cancel` (an HmsFfi::CancelToken) cancels it from another thread.
     def stream(method, requests = nil, timeout: nil, metadata: {}, cancel: nil)
       Stream.new(_open_stream(method.to_s, timeout&.to_f, metadata, cancel), requests)
+    end
+
+    # Each endpoint given to HmsFfi.connect, in order, as an HmsFfi::EndpointStatus. (#state,
+    # from the extension, is the connection's: "idle", "connecting", "ready",
+    # "transient_failure" or "shutdown".)
+    def endpoints
+      _endpoints.map { |e| EndpointStatus.new(*e) }
     end
 
     def inspect

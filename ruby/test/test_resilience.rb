@@ -1,0 +1,129 @@
+# frozen_string_literal: true
+
+# Client resilience and the admin listener from Ruby (issues 23 and 20): the core reconnects,
+# retries by a gRPC service config (idempotent methods only) and balances endpoints; Ruby only
+# passes the options (`HmsFfi.connect(uri, resilience: ...)`). Server#admin serves /metrics,
+# /healthz, the monitoring page and its /api/stats.
+
+require "net/http"
+require_relative "test_helper"
+
+class ResilienceTest < Minitest::Test
+  include Served
+
+  PROTO = <<~PROTO
+    syntax = "proto3";
+    package %s;
+    message Req { string id = 1; int32 fail_first = 2; }
+    message Rep { string id = 1; int32 previous = 2; string server = 3; }
+    service Counter {
+      rpc Get(Req) returns (Rep) { option idempotency_level = IDEMPOTENT; }
+      rpc Add(Req) returns (Rep);
+    }
+  PROTO
+  RETRY = {
+    serviceConfig: {
+      methodConfig: [{
+        name: [{ service: "rbres.v1.Counter" }],
+        retryPolicy: { maxAttempts: 3, initialBackoff: "0.01s", maxBackoff: "0.05s",
+                       backoffMultiplier: 2, retryableStatusCodes: ["UNAVAILABLE"] }
+      }]
+    }
+  }.freeze
+
+  # The Counter of package `pkg` served as `name` on `uri` by a Ruby thread; its methods fail
+  # the first `fail_first` runs of each id with HmsFfi::Unavailable. Returns [server, thread].
+  def counter(name, uri, runs, pkg: "rbres.v1")
+    schema = HmsFfi::Schema.from_source("res.proto", format(PROTO, pkg))
+    server = HmsFfi::Server.new(schema)
+    counted = lambda do |req, ctx|
+      runs[req[:id]] += 1
+      raise HmsFfi::Unavailable, "run #{runs[req[:id]]} fails" if runs[req[:id]] <= req[:fail_first].to_i
+
+      { id: req[:id], previous: ctx.metadata.fetch("grpc-previous-rpc-attempts", "0").to_i, server: name }
+    end
+    server.method("#{pkg}.Counter/Get", &counted)
+    server.method("#{pkg}.Counter/Add", &counted)
+    server.listen(uri)
+    [server, Thread.new { server.serve }]
+  end
+
+  def stop(server, thread)
+    server.shutdown(grace: 0.0)
+    thread.join(10)
+  end
+
+  def test_a_service_config_retries_idempotent_methods_only
+    runs = Hash.new(0)
+    uri = unix_uri("p.sock")
+    served = counter("one", uri, runs)
+    client = HmsFfi.connect(uri, resilience: RETRY)
+    reply = client.call("rbres.v1.Counter/Get", { id: "g", fail_first: 2 }, timeout: 5)
+    assert_equal [3, 2], [runs["g"], reply[:previous]]
+    assert_raises(HmsFfi::Unavailable) { client.call("rbres.v1.Counter/Add", { id: "a", fail_first: 1 }, timeout: 5) }
+    assert_equal 1, runs["a"]
+    assert_raises(HmsFfi::InvalidArgument) { HmsFfi.connect(uri, resilience: { serviceConfig: { methodConfg: [] } }) }
+    assert_raises(HmsFfi::InvalidArgument) { HmsFfi.connect(uri, resilience: '{"backoff": ') }
+  ensure
+    stop(*served) if served
+  end
+
+  def test_a_client_reconnects_and_waits_for_ready
+    runs = Hash.new(0)
+    uri = unix_uri("r.sock")
+    first = counter("one", uri, runs)
+    fast = '{"backoff": {"initial": "0.02s", "max": "0.1s", "minConnectTimeout": "1s"}, "waitForReady": true}'
+    client = HmsFfi.connect(uri, resilience: fast)
+    assert_equal "ready", client.state
+    stop(*first)
+    second = nil
+    later = Thread.new do
+      sleep 0.2
+      second = counter("two", uri, runs)
+    end
+    # Every call waits for a connection ("waitForReady": true) instead of failing at once.
+    assert_equal "two", client.call("rbres.v1.Counter/Add", { id: "c" }, timeout: 5)[:server]
+    later.join(10)
+    assert_equal [HmsFfi::EndpointStatus.new(uri, "ready", false)], client.endpoints
+    client.close
+    assert_equal "shutdown", client.state
+  ensure
+    stop(*second) if second
+  end
+
+  def test_several_endpoints_are_balanced_round_robin
+    runs = Hash.new(0)
+    uris = [unix_uri("a.sock"), unix_uri("b.sock")]
+    served = [counter("one", uris[0], runs), counter("two", uris[1], runs)]
+    client = HmsFfi.connect(uris, resilience: { loadBalancing: "round_robin" })
+    seen = (0...6).map { |i| client.call("rbres.v1.Counter/Get", { id: "rr#{i}" }, timeout: 5)[:server] }
+    assert_equal %w[one two], seen.uniq.sort
+    assert_equal uris, client.endpoints.map(&:uri)
+  ensure
+    served&.each { |s| stop(*s) }
+  end
+
+  def test_server_admin_serves_metrics_health_and_the_page
+    runs = Hash.new(0)
+    uri = unix_uri("m.sock")
+    served = counter("one", uri, runs, pkg: "rbadmin.v1")
+    admin = served[0].admin("http://127.0.0.1:0")
+    assert_match(%r{\Ahttp://127\.0\.0\.1:\d+\z}, admin)
+    assert_raises(HmsFfi::InvalidArgument) { served[0].admin("ftp://nowhere") }
+    client = HmsFfi.connect(uri)
+    get = "rbadmin.v1.Counter/Get"
+    3.times { |i| client.call(get, { id: "m#{i}" }, timeout: 5) }
+    assert_raises(HmsFfi::Unavailable) { client.call(get, { id: "bad", fail_first: 1 }, timeout: 5) }
+    fetch = ->(path) { Net::HTTP.get_response(URI("#{admin}#{path}")) }
+    metrics = fetch.call("/metrics")
+    assert_equal "200", metrics.code
+    assert_includes metrics.body, %(grpc_server_call_started_total{grpc_method="#{get}",hms_transport="unix"} 4)
+    assert_equal "ok\n", fetch.call("/healthz").body
+    assert_includes fetch.call("/").body, "<title>hms-ffi monitor</title>"
+    stats = JSON.parse(fetch.call("/api/stats").body)
+    row = stats["methods"].find { |r| r["method"] == get && r["side"] == "server" }
+    assert_equal [4, 3, 1], [row["started"], row["finished"]["OK"], row["finished"]["UNAVAILABLE"]]
+  ensure
+    stop(*served) if served
+  end
+end
