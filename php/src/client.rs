@@ -22,9 +22,15 @@ pub struct Client {
     inner: ocore::Client,
 }
 
-/// `['timeout' => seconds, 'metadata' => ['key' => 'value', …]]` as call options.
+/// `['timeout' => seconds, 'metadata' => ['key' => 'value', …], 'detach' => bool]` as call
+/// options.
 fn call_options(options: Option<&ZendHashTable>) -> PhpResult<CallOptions> {
-    let mut out = CallOptions::default();
+    // Taken here, on the thread that runs the handler: a call to a server of this process is
+    // polled elsewhere while this thread runs that server's handlers.
+    let mut out = CallOptions {
+        parent: ocore::context::inherited(),
+        ..CallOptions::default()
+    };
     let Some(options) = options else {
         return Ok(out);
     };
@@ -54,9 +60,16 @@ fn call_options(options: Option<&ZendHashTable>) -> PhpResult<CallOptions> {
                 }
                 out.metadata = md;
             }
+            // A call made in a handler inherits that call's deadline, cancellation and trace;
+            // `'detach' => true` opts out.
+            "detach" => {
+                out.detach = value
+                    .bool()
+                    .ok_or_else(|| errors::bad_option("'detach' must be a bool".into()))?;
+            }
             other => {
                 return Err(errors::bad_option(format!(
-                    "unknown call option '{other}' (known: timeout, metadata)"
+                    "unknown call option '{other}' (known: timeout, metadata, detach)"
                 )))
             }
         }
@@ -134,7 +147,7 @@ impl Client {
     /// `metadata` (`['key' => 'value']`). Errors are `HmsFfi\…Exception`s.
     ///
     /// @param array<string, mixed> $request
-    /// @param array{timeout?: float|int, metadata?: array<string, string>} $options
+    /// @param array{timeout?: float|int, metadata?: array<string, string>, detach?: bool} $options
     /// @return array<string, mixed>
     pub fn call(
         &self,
@@ -151,7 +164,7 @@ impl Client {
     /// key). A failed call's are on the exception (`getHeaders()`, `getTrailers()`).
     ///
     /// @param array<string, mixed> $request
-    /// @param array{timeout?: float|int, metadata?: array<string, string>} $options
+    /// @param array{timeout?: float|int, metadata?: array<string, string>, detach?: bool} $options
     /// @return array{reply: array<string, mixed>, headers: array<string, string>, trailers: array<string, string>}
     pub fn call_with_metadata(
         &self,
@@ -168,7 +181,7 @@ impl Client {
     /// Options as for `call()`.
     ///
     /// @param array<string, mixed> $request
-    /// @param array{timeout?: float|int, metadata?: array<string, string>} $options
+    /// @param array{timeout?: float|int, metadata?: array<string, string>, detach?: bool} $options
     pub fn start(
         &self,
         method: &str,
@@ -192,7 +205,7 @@ impl Client {
     /// timeout bounds the whole stream.
     ///
     /// @param array<string, mixed>|iterable<array<string, mixed>>|null $requests
-    /// @param array{timeout?: float|int, metadata?: array<string, string>} $options
+    /// @param array{timeout?: float|int, metadata?: array<string, string>, detach?: bool} $options
     pub fn stream(
         &self,
         method: &str,

@@ -142,6 +142,8 @@ fn invoke(handler: &ZendCallable, call: &mut PendingCall) -> ocore::Result<ocore
     let ctx = Context::from(call.context().clone())
         .into_zval(false)
         .map_err(|e| ocore::Error::new(Code::Internal, e.to_string()))?;
+    // Calls the handler makes inherit the call's deadline, cancellation and trace.
+    let _entered = call.context().enter();
     match handler.try_call(vec![&request, &ctx]) {
         Ok(reply) => convert::reply_from_php(&reply).map_err(|e| {
             e.unwrap_or_else(|e| pending_error(&format!("the reply could not be read: {e:?}")))

@@ -69,6 +69,9 @@ pub(crate) fn invoke(
     ctx: &ocore::Context,
 ) -> ocore::Result<()> {
     let stream = Arc::new(stream);
+    // Calls the handler makes (and its reply generator) inherit the call's deadline,
+    // cancellation and trace.
+    let _entered = ctx.enter();
     let ctx = Context::from(ctx.clone())
         .into_zval(false)
         .map_err(|e| internal(e.to_string()))?;

@@ -75,7 +75,7 @@ class Client
      * `metadata` (`['key' => 'value']`). Errors are `HmsFfi\…Exception`s.
      *
      * @param array<string, mixed> $request
-     * @param array{timeout?: float|int, metadata?: array<string, string>} $options
+     * @param array{timeout?: float|int, metadata?: array<string, string>, detach?: bool} $options
      * @return array<string, mixed>
      */
     public function call(string $method, array $request, ?array $options = null): mixed {}
@@ -86,7 +86,7 @@ class Client
      * key). A failed call's are on the exception (`getHeaders()`, `getTrailers()`).
      *
      * @param array<string, mixed> $request
-     * @param array{timeout?: float|int, metadata?: array<string, string>} $options
+     * @param array{timeout?: float|int, metadata?: array<string, string>, detach?: bool} $options
      * @return array{reply: array<string, mixed>, headers: array<string, string>, trailers: array<string, string>}
      */
     public function callWithMetadata(string $method, array $request, ?array $options = null): mixed {}
@@ -97,7 +97,7 @@ class Client
      * Options as for `call()`.
      *
      * @param array<string, mixed> $request
-     * @param array{timeout?: float|int, metadata?: array<string, string>} $options
+     * @param array{timeout?: float|int, metadata?: array<string, string>, detach?: bool} $options
      */
     public function start(string $method, array $request, ?array $options = null): \HmsFfi\PendingCall {}
 
@@ -109,7 +109,7 @@ class Client
      * timeout bounds the whole stream.
      *
      * @param array<string, mixed>|iterable<array<string, mixed>>|null $requests
-     * @param array{timeout?: float|int, metadata?: array<string, string>} $options
+     * @param array{timeout?: float|int, metadata?: array<string, string>, detach?: bool} $options
      */
     public function stream(string $method, mixed $requests = null, ?array $options = null): \HmsFfi\Stream {}
 

@@ -146,6 +146,41 @@ final class ResilienceTest extends TestCase
         Client::connect([]);
     }
 
+    /** A handler's call inherits its call's deadline and trace, unless detached. */
+    public function testAHandlersCallInheritsItsDeadlineAndTrace(): void
+    {
+        $schema = Schema::fromSource('peek.proto', <<<'PROTO'
+            syntax = "proto3";
+            package phppeek.v1;
+            message Req { bool detach = 1; }
+            message Rep { double left = 1; bool has_deadline = 2; string trace_id = 3; }
+            service Peek { rpc Peek(Req) returns (Rep); rpc Relay(Req) returns (Rep); }
+            PROTO);
+        $inner = new Server($schema);
+        $inner->method('phppeek.v1.Peek/Peek', fn(array $req, Context $ctx): array => [
+            'left' => $ctx->timeRemaining() ?? -1.0,
+            'has_deadline' => $ctx->deadline() !== null,
+            'trace_id' => $ctx->traceId(),
+        ]);
+        $innerUri = $inner->listen(Child::socket('peek-inner'));
+        $outer = new Server($schema);
+        $outer->method('phppeek.v1.Peek/Relay', function (array $req, Context $ctx) use ($innerUri): array {
+            $reply = Client::connect($innerUri)->call('phppeek.v1.Peek/Peek', [], ['detach' => $req['detach'] ?? false]);
+            $reply['trace_id'] = $reply['trace_id'] === $ctx->traceId() ? 'same' : 'other';
+            return $reply;
+        });
+        $client = Client::connect($outer->listen(Child::socket('peek-outer')));
+        $got = $client->call('phppeek.v1.Peek/Relay', [], ['timeout' => 2]);
+        self::assertTrue($got['has_deadline'] ?? false, json_encode($got));
+        self::assertGreaterThan(0.5, $got['left']);
+        self::assertLessThanOrEqual(2.0, $got['left']);
+        self::assertSame('same', $got['trace_id']);
+        $detached = $client->call('phppeek.v1.Peek/Relay', ['detach' => true], ['timeout' => 2]);
+        self::assertFalse($detached['has_deadline'] ?? false, json_encode($detached));
+        $inner->shutdown(0.0);
+        $outer->shutdown(0.0);
+    }
+
     public function testServerAdminServesMetricsHealthAndThePage(): void
     {
         $uri = Child::socket('res-m');

@@ -198,6 +198,7 @@ impl Client {
         md: Option<RHash>,
         cancel: Option<&CancelToken>,
         with_metadata: bool,
+        detach: bool,
     ) -> Result<RValue, Error> {
         let value = convert::from_ruby(ruby, request)?;
         // Cancelled by the caller's token and by a Ruby interrupt, which leaves the token as is.
@@ -206,6 +207,7 @@ impl Client {
             timeout: timeout.map(|t| Duration::from_secs_f64(t.max(0.0))),
             metadata: metadata(md)?,
             cancel: Some(interrupt.clone()),
+            detach,
             ..CallOptions::default()
         };
         let client = &rb_self.inner;
@@ -282,7 +284,7 @@ pub(crate) fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
 
     let class = module.define_class("Client", ruby.class_object())?;
     class.undef_default_alloc_func();
-    class.define_method("_call", method!(Client::call, 6))?;
+    class.define_method("_call", method!(Client::call, 7))?;
     class.define_method("_open_stream", method!(Client::open_stream, 4))?;
     class.define_method("methods", method!(Client::methods, 0))?;
     class.define_method("schema", method!(Client::schema, 0))?;

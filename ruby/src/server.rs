@@ -160,6 +160,8 @@ fn run_call(ruby: &Ruby, handlers: RHash, mut call: PendingCall) -> Result<(), E
         return Ok(());
     };
     let ctx = Context::from(call.context().clone());
+    // Calls the block makes on this thread inherit the call's deadline, cancellation and trace.
+    let _entered = call.context().enter();
     let outcome = match call.take_stream() {
         // A streaming handler (the gem's StreamRunner) reads and sends on the stream itself.
         Some(stream) => handler

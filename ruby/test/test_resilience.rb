@@ -103,6 +103,43 @@ class ResilienceTest < Minitest::Test
     served&.each { |s| stop(*s) }
   end
 
+  PEEK_PROTO = <<~PROTO
+    syntax = "proto3";
+    package rbpeek.v1;
+    message Req { bool detach = 1; }
+    message Rep { double left = 1; bool has_deadline = 2; string trace_id = 3; }
+    service Peek { rpc Peek(Req) returns (Rep); rpc Relay(Req) returns (Rep); }
+  PROTO
+
+  # A call a block makes inherits its call's deadline and trace (the serving thread carries
+  # them), unless it is detached: here Relay calls Peek on another server of this process.
+  def test_a_blocks_call_inherits_its_deadline_and_trace
+    schema = HmsFfi::Schema.from_source("peek.proto", PEEK_PROTO)
+    inner = HmsFfi::Server.new(schema)
+    inner.method("rbpeek.v1.Peek/Peek") do |_req, ctx|
+      { left: ctx.time_remaining || -1.0, has_deadline: !ctx.deadline.nil?, trace_id: ctx.trace_id }
+    end
+    inner_uri = inner.listen(unix_uri("peek-inner.sock"))
+    outer = HmsFfi::Server.new(schema)
+    outer.method("rbpeek.v1.Peek/Relay") do |req, ctx|
+      reply = HmsFfi.connect(inner_uri).call("rbpeek.v1.Peek/Peek", {}, detach: req[:detach])
+      reply.merge(trace_id: reply[:trace_id] == ctx.trace_id ? "same" : "other")
+    end
+    outer_uri = outer.listen(unix_uri("peek-outer.sock"))
+    threads = [Thread.new { inner.serve }, Thread.new { outer.serve }]
+    client = HmsFfi.connect(outer_uri)
+    got = client.call("rbpeek.v1.Peek/Relay", {}, timeout: 2)
+    assert got[:has_deadline], got.inspect
+    assert_operator got[:left], :<=, 2.0
+    assert_operator got[:left], :>, 0.5
+    assert_equal "same", got[:trace_id]
+    detached = client.call("rbpeek.v1.Peek/Relay", { detach: true }, timeout: 2)
+    refute detached[:has_deadline], detached.inspect
+  ensure
+    [inner, outer].each { |s| s&.shutdown(grace: 0.0) }
+    threads&.each { |t| t.join(10) }
+  end
+
   def test_server_admin_serves_metrics_health_and_the_page
     runs = Hash.new(0)
     uri = unix_uri("m.sock")

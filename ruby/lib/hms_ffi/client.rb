@@ -25,14 +25,16 @@ module HmsFfi
     # with Symbol keys. `timeout` is in seconds; `metadata` is sent with the call; `cancel` is
     # an HmsFfi::CancelToken that another thread may cancel (the call then raises
     # HmsFfi::Cancelled). Raises an HmsFfi::Error subclass (HmsFfi::NotFound, …) on failure.
-    def call(method, request = {}, timeout: nil, metadata: {}, cancel: nil)
-      _call(method.to_s, request, timeout&.to_f, metadata, cancel, false)
+    # A call made in a server's block inherits that call's deadline (the earlier one wins),
+    # cancellation and trace; `detach: true` opts out.
+    def call(method, request = {}, timeout: nil, metadata: {}, cancel: nil, detach: false)
+      _call(method.to_s, request, timeout&.to_f, metadata, cancel, false, detach ? true : false)
     end
 
     # #call, returning an HmsFfi::Response: the reply with the response headers and trailers.
     # A failed call's are on the error (HmsFfi::Error#headers, #trailers).
-    def call_with_metadata(method, request = {}, timeout: nil, metadata: {}, cancel: nil)
-      Response.new(*_call(method.to_s, request, timeout&.to_f, metadata, cancel, true))
+    def call_with_metadata(method, request = {}, timeout: nil, metadata: {}, cancel: nil, detach: false)
+      Response.new(*_call(method.to_s, request, timeout&.to_f, metadata, cancel, true, detach ? true : false))
     end
 
     # Starts the call on a Ruby thread and returns at once with an HmsFfi::PendingCall, which
