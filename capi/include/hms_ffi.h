@@ -272,6 +272,9 @@ int32_t hms_client_call_with_metadata(const struct HmsClient *client,
                                       struct HmsBytes *response_md,
                                       struct HmsError **err);
 
+// Frees an error (NULL-safe).
+void hms_error_free(struct HmsError *err);
+
 // Connects to the `n` endpoint URIs in `uris` (of one service). `schema` (NULL: discover it
 // from the server) as in `hms_connect_with_schema`;
 // `resilience` (NULL: the defaults) is the core's options as JSON — bad JSON or an unknown
@@ -299,9 +302,6 @@ int32_t hms_server_admin(const struct HmsServer *server,
                          const char *uri,
                          char **bound,
                          struct HmsError **err);
-
-// Frees an error (NULL-safe).
-void hms_error_free(struct HmsError *err);
 
 // Compiles a `.proto` file; imports are looked up in `includes` (`n_includes` paths), the
 // file's folder and the well-known types.

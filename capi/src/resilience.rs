@@ -81,15 +81,14 @@ pub unsafe extern "C" fn hms_client_endpoints(client: *const HmsClient, out: *mu
     let (Some(c), false) = (client.as_ref(), out.is_null()) else {
         return Code::InvalidArgument.as_i32();
     };
-    let list: Vec<serde_json::Value> = c
-        .0
-        .endpoints()
-        .into_iter()
-        .map(|e| {
-            let state = state_name(e.state).to_str().unwrap_or_default();
-            serde_json::json!({"uri": e.endpoint, "state": state, "ejected": e.ejected})
-        })
-        .collect();
+    let list: Vec<serde_json::Value> =
+        c.0.endpoints()
+            .into_iter()
+            .map(|e| {
+                let state = state_name(e.state).to_str().unwrap_or_default();
+                serde_json::json!({"uri": e.endpoint, "state": state, "ejected": e.ejected})
+            })
+            .collect();
     *out = HmsBytes::from_vec(serde_json::Value::Array(list).to_string().into_bytes());
     0
 }
