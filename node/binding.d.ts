@@ -47,13 +47,13 @@ export declare class Client {
    * reply or an error with its code and details) and never rejects. With `withMetadata`, a
    * reply comes with the response headers and trailers.
    */
-  call(method: string, request: Buffer, timeoutMs?: number | undefined | null, metadata?: Record<string, string> | undefined | null, cancel?: CancelToken | undefined | null, withMetadata?: boolean | undefined | null, waitForReady?: boolean | undefined | null): Promise<CallOutcome>
+  call(method: string, request: Buffer, timeoutMs?: number | undefined | null, metadata?: Record<string, string> | undefined | null, cancel?: CancelToken | undefined | null, withMetadata?: boolean | undefined | null, waitForReady?: boolean | undefined | null, parent?: CallResponse | undefined | null): Promise<CallOutcome>
   /**
    * Opens a streaming call of any kind; the Promise settles with the stream once the
    * connection is ready (or rejects with `CODE: message`). The timeout bounds the whole
    * stream; the token cancels it.
    */
-  openStream(method: string, timeoutMs?: number | undefined | null, metadata?: Record<string, string> | undefined | null, cancel?: CancelToken | undefined | null, waitForReady?: boolean | undefined | null): Promise<ClientStream>
+  openStream(method: string, timeoutMs?: number | undefined | null, metadata?: Record<string, string> | undefined | null, cancel?: CancelToken | undefined | null, waitForReady?: boolean | undefined | null, parent?: CallResponse | undefined | null): Promise<ClientStream>
   /** The methods the server offers. */
   methods(): Array<MethodDescription>
   /** The URI this client is connected to. */

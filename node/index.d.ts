@@ -189,6 +189,9 @@ export interface CallOptions {
   signal?: AbortSignal
   /** Wait for a connection up to the deadline instead of failing with `Unavailable` at once. */
   waitForReady?: boolean
+  /** A call made while a handler runs inherits that call's deadline, cancellation and trace;
+   * `true` opts out. */
+  detach?: boolean
 }
 
 /** A client's connection state (with several endpoints, the best of theirs). */

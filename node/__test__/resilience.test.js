@@ -141,3 +141,47 @@ test('server.admin serves metrics, health and the monitoring page', async () => 
   assert.deepEqual(stats.endpoints, [uri])
   await server.shutdown({ graceMs: 0 })
 })
+
+test("a handler's call inherits its deadline, cancellation and trace, unless detached", async () => {
+  const schema = hms.Schema.fromSource('peek.proto', `
+    syntax = "proto3"; package nodepeek.v1;
+    message Req { bool detach = 1; int32 sleep_ms = 2; }
+    message Rep { double left = 1; bool has_deadline = 2; string trace_id = 3; bool cancelled = 4; }
+    service Peek { rpc Peek(Req) returns (Rep); rpc Relay(Req) returns (Rep); }`)
+  const inner = new hms.Server(schema)
+  let cancelled = null
+  inner.method('nodepeek.v1.Peek/Peek', async (req, ctx) => {
+    if (req.sleep_ms) {
+      await new Promise((resolve) => {
+        const t = setTimeout(resolve, req.sleep_ms)
+        ctx.signal.addEventListener('abort', () => { clearTimeout(t); resolve() }, { once: true })
+      })
+      cancelled = ctx.cancelled
+    }
+    return { left: ctx.timeRemainingMs() ?? -1, has_deadline: ctx.deadline !== null, trace_id: ctx.traceId }
+  })
+  const innerClient = await hms.connect(await inner.listen('inproc://node-peek-inner'))
+  const outer = new hms.Server(schema)
+  outer.method('nodepeek.v1.Peek/Relay', async (req, ctx) => {
+    // An await before the call: the handler's context is kept across it.
+    await new Promise((resolve) => setImmediate(resolve))
+    const reply = await innerClient.call('nodepeek.v1.Peek/Peek', { sleep_ms: req.sleep_ms }, { detach: req.detach })
+    return { ...reply, trace_id: reply.trace_id === ctx.traceId ? 'same' : 'other' }
+  })
+  const client = await hms.connect(await outer.listen('inproc://node-peek-outer'))
+  const got = await client.call('nodepeek.v1.Peek/Relay', {}, { timeoutMs: 2000 })
+  assert.ok(got.has_deadline, JSON.stringify(got))
+  assert.ok(got.left > 500 && got.left <= 2000, JSON.stringify(got))
+  assert.equal(got.trace_id, 'same')
+  const detached = await client.call('nodepeek.v1.Peek/Relay', { detach: true }, { timeoutMs: 2000 })
+  assert.equal(detached.has_deadline, false, JSON.stringify(detached))
+  // The outer call's deadline ends the inner handler's wait too.
+  const start = Date.now()
+  await assert.rejects(client.call('nodepeek.v1.Peek/Relay', { sleep_ms: 5000 }, { timeoutMs: 300 }), hms.DeadlineExceeded)
+  const deadline = Date.now() + 5000
+  while (cancelled === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+  assert.equal(cancelled, true)
+  assert.ok(Date.now() - start < 2000, `${Date.now() - start} ms`)
+  await outer.shutdown({ graceMs: 0 })
+  await inner.shutdown({ graceMs: 0 })
+})

@@ -12,6 +12,7 @@ use napi_derive::napi;
 
 use crate::cancel::CancelToken;
 use crate::error::{js, throw, CallOutcome};
+use crate::response::CallResponse;
 use crate::schema::{describe, MethodDescription, Schema};
 use crate::stream::ClientStream;
 use crate::values::FOR_JS;
@@ -82,10 +83,11 @@ impl Client {
         cancel: Option<&CancelToken>,
         with_metadata: Option<bool>,
         wait_for_ready: Option<bool>,
+        parent: Option<&CallResponse>,
     ) -> napi::Result<Object<'env>> {
         let client = self.inner.clone();
         let request = request.to_vec();
-        let opts = call_options(timeout_ms, metadata, cancel, wait_for_ready);
+        let opts = call_options(timeout_ms, metadata, cancel, wait_for_ready, parent);
         let (deferred, promise) = env.create_deferred()?;
         let with_metadata = with_metadata.unwrap_or(false);
         // The request is written from this thread before the runtime takes over.
@@ -100,6 +102,7 @@ impl Client {
     /// connection is ready (or rejects with `CODE: message`). The timeout bounds the whole
     /// stream; the token cancels it.
     #[napi(ts_return_type = "Promise<ClientStream>")]
+    #[allow(clippy::too_many_arguments)]
     pub fn open_stream<'env>(
         &self,
         env: &'env Env,
@@ -108,9 +111,10 @@ impl Client {
         metadata: Option<HashMap<String, String>>,
         cancel: Option<&CancelToken>,
         wait_for_ready: Option<bool>,
+        parent: Option<&CallResponse>,
     ) -> napi::Result<Object<'env>> {
         let client = self.inner.clone();
-        let opts = call_options(timeout_ms, metadata, cancel, wait_for_ready);
+        let opts = call_options(timeout_ms, metadata, cancel, wait_for_ready, parent);
         let (deferred, promise) = env.create_deferred()?;
         runtime::handle().spawn(async move {
             match StreamCall::open(&client, &method, &opts).await {
@@ -167,6 +171,7 @@ fn call_options(
     metadata: Option<HashMap<String, String>>,
     cancel: Option<&CancelToken>,
     wait_for_ready: Option<bool>,
+    parent: Option<&CallResponse>,
 ) -> CallOptions {
     let mut md = Metadata::new();
     for (k, v) in metadata.unwrap_or_default() {
@@ -179,6 +184,10 @@ fn call_options(
         metadata: md,
         cancel: cancel.map(|c| c.0.clone()),
         wait_for_ready,
+        // The handler this call is made for (JavaScript knows it, the thread does not): its
+        // deadline, cancellation and trace are inherited; none means detached.
+        parent: parent.map(CallResponse::inherited),
+        detach: parent.is_none(),
         ..CallOptions::default()
     }
 }

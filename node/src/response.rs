@@ -44,6 +44,11 @@ impl CallResponse {
         }
     }
 
+    /// What calls made for this handler inherit: its deadline, cancellation and trace.
+    pub(crate) fn inherited(&self) -> core::context::Inherited {
+        self.ctx.inherited()
+    }
+
     /// The response of a streaming call.
     pub(crate) fn for_stream(ctx: core::Context, end: LaterReply<()>) -> CallResponse {
         CallResponse {
