@@ -29,6 +29,17 @@ impl From<ocore::Reply<ocore::Value>> for CallReply {
     }
 }
 
+/// One endpoint of a client.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct EndpointStatus {
+    /// Its URI.
+    pub uri: String,
+    /// Its connection state (as [`Client::state`]).
+    pub state: String,
+    /// Taken out of the rotation after failing (readmitted after a while).
+    pub ejected: bool,
+}
+
 /// A connection to a server; calls may run concurrently from any thread.
 #[derive(Debug, uniffi::Object)]
 pub struct Client(ocore::Client);
@@ -57,6 +68,49 @@ impl Client {
         };
         let client = ocore::runtime::block_on(ocore::connect_with(&uri, options))??;
         Ok(Arc::new(Client(client)))
+    }
+
+    /// Connects to `uris` (one or several endpoints of one service, blocking). `schema`: as in
+    /// [`connect_with_schema`](Client::connect_with_schema) (`None`: discover it);
+    /// `resilience`: the core's options as JSON (`docs/resilience.md`: reconnect backoff,
+    /// retry and hedging policies, keepalive, load balancing); bad options are
+    /// `InvalidArgument`.
+    #[uniffi::constructor]
+    pub fn connect_all(
+        uris: Vec<String>,
+        schema: Option<Arc<crate::Schema>>,
+        resilience: Option<String>,
+    ) -> HmsResult<Arc<Client>> {
+        let resilience = match resilience {
+            Some(json) => ocore::Resilience::from_json(&json)?,
+            None => ocore::Resilience::default(),
+        };
+        let options = ocore::ConnectOptions {
+            schema: schema.map(|s| s.0.clone()),
+            resilience,
+            ..Default::default()
+        };
+        let uris: Vec<&str> = uris.iter().map(String::as_str).collect();
+        let client = ocore::runtime::block_on(ocore::connect_all(&uris, options))??;
+        Ok(Arc::new(Client(client)))
+    }
+
+    /// The connection's state: `idle` (lost; the next call reconnects), `connecting`, `ready`,
+    /// `transient_failure` (waiting to retry) or `shutdown`; with several endpoints, the best
+    /// of theirs.
+    pub fn state(&self) -> String {
+        self.0.state().name().to_string()
+    }
+
+    /// Each endpoint given to `connect_all`, in order.
+    pub fn endpoints(&self) -> Vec<EndpointStatus> {
+        let all = self.0.endpoints().into_iter();
+        all.map(|e| EndpointStatus {
+            uri: e.endpoint,
+            state: e.state.name().to_string(),
+            ejected: e.ejected,
+        })
+        .collect()
     }
 
     /// Calls a unary method with typed JSON text; returns the reply as typed JSON (blocking).

@@ -31,6 +31,10 @@ pub struct CallOptions {
     /// handler sees its context cancelled).
     #[uniffi(default)]
     pub cancel: Option<Arc<CancelToken>>,
+    /// A call made in a handler inherits that call's deadline, cancellation and trace; `true`
+    /// opts out.
+    #[uniffi(default)]
+    pub detach: bool,
 }
 
 impl From<CallOptions> for ocore::CallOptions {
@@ -39,6 +43,7 @@ impl From<CallOptions> for ocore::CallOptions {
             timeout: o.timeout_ms.map(std::time::Duration::from_millis),
             metadata: o.metadata.into_iter().map(|e| (e.key, e.value)).collect(),
             cancel: o.cancel.map(|c| c.0.clone()),
+            detach: o.detach,
             ..ocore::CallOptions::default()
         }
     }

@@ -95,6 +95,13 @@ impl Server {
         Ok(self.0.listen(&uri)?)
     }
 
+    /// Starts the admin listener on `uri` (`http://host:port`; port 0 picks a free one):
+    /// `/metrics` (Prometheus text), `/healthz` and the live monitoring page at `/`. Returns the
+    /// URI bound; it stops with the server.
+    pub fn admin(&self, uri: String) -> HmsResult<String> {
+        Ok(self.0.admin(&uri)?)
+    }
+
     /// The endpoints listened on.
     pub fn endpoints(&self) -> Vec<String> {
         self.0.endpoints()

@@ -1088,6 +1088,11 @@ public protocol ClientProtocol: AnyObject, Sendable {
     func endpoint()  -> String
     
     /**
+     * Each endpoint given to `connect_all`, in order.
+     */
+    func endpoints()  -> [EndpointStatus]
+    
+    /**
      * The methods the server offers, `package.Service/Method`.
      */
     func methods()  -> [String]
@@ -1102,6 +1107,13 @@ public protocol ClientProtocol: AnyObject, Sendable {
      * [`open_stream`](Client::open_stream) without blocking.
      */
     func openStreamAsync(method: String, options: CallOptions) async throws  -> ClientStream
+    
+    /**
+     * The connection's state: `idle` (lost; the next call reconnects), `connecting`, `ready`,
+     * `transient_failure` (waiting to retry) or `shutdown`; with several endpoints, the best
+     * of theirs.
+     */
+    func state()  -> String
     
 }
 /**
@@ -1165,6 +1177,23 @@ public static func connect(uri: String)throws  -> Client  {
     return try  FfiConverterTypeClient_lift(try rustCallWithError(FfiConverterTypeHmsError_lift) {
     uniffi_hms_ffi_uniffi_fn_constructor_client_connect(
         FfiConverterString.lower(uri),$0
+    )
+})
+}
+    
+    /**
+     * Connects to `uris` (one or several endpoints of one service, blocking). `schema`: as in
+     * [`connect_with_schema`](Client::connect_with_schema) (`None`: discover it);
+     * `resilience`: the core's options as JSON (`docs/resilience.md`: reconnect backoff,
+     * retry and hedging policies, keepalive, load balancing); bad options are
+     * `InvalidArgument`.
+     */
+public static func connectAll(uris: [String], schema: Schema?, resilience: String?)throws  -> Client  {
+    return try  FfiConverterTypeClient_lift(try rustCallWithError(FfiConverterTypeHmsError_lift) {
+    uniffi_hms_ffi_uniffi_fn_constructor_client_connect_all(
+        FfiConverterSequenceString.lower(uris),
+        FfiConverterOptionTypeSchema.lower(schema),
+        FfiConverterOptionString.lower(resilience),$0
     )
 })
 }
@@ -1310,6 +1339,17 @@ open func endpoint() -> String  {
 }
     
     /**
+     * Each endpoint given to `connect_all`, in order.
+     */
+open func endpoints() -> [EndpointStatus]  {
+    return try!  FfiConverterSequenceTypeEndpointStatus.lift(try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_method_client_endpoints(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
      * The methods the server offers, `package.Service/Method`.
      */
 open func methods() -> [String]  {
@@ -1352,6 +1392,19 @@ open func openStreamAsync(method: String, options: CallOptions)async throws  -> 
             liftFunc: FfiConverterTypeClientStream_lift,
             errorHandler: FfiConverterTypeHmsError_lift
         )
+}
+    
+    /**
+     * The connection's state: `idle` (lost; the next call reconnects), `connecting`, `ready`,
+     * `transient_failure` (waiting to retry) or `shutdown`; with several endpoints, the best
+     * of theirs.
+     */
+open func state() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_method_client_state(
+            self.uniffiCloneHandle(),$0
+    )
+})
 }
     
 
@@ -2358,6 +2411,13 @@ public func FfiConverterTypeSchema_lower(_ value: Schema) -> UInt64 {
 public protocol ServerProtocol: AnyObject, Sendable {
     
     /**
+     * Starts the admin listener on `uri` (`http://host:port`; port 0 picks a free one):
+     * `/metrics` (Prometheus text), `/healthz` and the live monitoring page at `/`. Returns the
+     * URI bound; it stops with the server.
+     */
+    func admin(uri: String) throws  -> String
+    
+    /**
      * The endpoints listened on.
      */
     func endpoints()  -> [String]
@@ -2471,6 +2531,20 @@ public convenience init(schema: Schema, language: String, security: String? = ni
 
     
 
+    
+    /**
+     * Starts the admin listener on `uri` (`http://host:port`; port 0 picks a free one):
+     * `/metrics` (Prometheus text), `/healthz` and the live monitoring page at `/`. Returns the
+     * URI bound; it stops with the server.
+     */
+open func admin(uri: String)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeHmsError_lift) {
+    uniffi_hms_ffi_uniffi_fn_method_server_admin(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(uri),$0
+    )
+})
+}
     
     /**
      * The endpoints listened on.
@@ -3077,6 +3151,11 @@ public struct CallOptions {
      * handler sees its context cancelled).
      */
     public var cancel: CancelToken?
+    /**
+     * A call made in a handler inherits that call's deadline, cancellation and trace; `true`
+     * opts out.
+     */
+    public var detach: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3090,10 +3169,15 @@ public struct CallOptions {
         /**
          * Cancelling this token, from any thread, ends the call with `Cancelled` (the server's
          * handler sees its context cancelled).
-         */cancel: CancelToken? = nil) {
+         */cancel: CancelToken? = nil, 
+        /**
+         * A call made in a handler inherits that call's deadline, cancellation and trace; `true`
+         * opts out.
+         */detach: Bool = false) {
         self.timeoutMs = timeoutMs
         self.metadata = metadata
         self.cancel = cancel
+        self.detach = detach
     }
 
     
@@ -3114,7 +3198,8 @@ public struct FfiConverterTypeCallOptions: FfiConverterRustBuffer {
             try CallOptions(
                 timeoutMs: FfiConverterOptionUInt64.read(from: &buf), 
                 metadata: FfiConverterSequenceTypeMetadataEntry.read(from: &buf), 
-                cancel: FfiConverterOptionTypeCancelToken.read(from: &buf)
+                cancel: FfiConverterOptionTypeCancelToken.read(from: &buf), 
+                detach: FfiConverterBool.read(from: &buf)
         )
     }
 
@@ -3122,6 +3207,7 @@ public struct FfiConverterTypeCallOptions: FfiConverterRustBuffer {
         FfiConverterOptionUInt64.write(value.timeoutMs, into: &buf)
         FfiConverterSequenceTypeMetadataEntry.write(value.metadata, into: &buf)
         FfiConverterOptionTypeCancelToken.write(value.cancel, into: &buf)
+        FfiConverterBool.write(value.detach, into: &buf)
     }
 }
 
@@ -3286,6 +3372,85 @@ public func FfiConverterTypeDebugInfo_lift(_ buf: RustBuffer) throws -> DebugInf
 #endif
 public func FfiConverterTypeDebugInfo_lower(_ value: DebugInfo) -> RustBuffer {
     return FfiConverterTypeDebugInfo.lower(value)
+}
+
+
+/**
+ * One endpoint of a client.
+ */
+public struct EndpointStatus: Equatable, Hashable {
+    /**
+     * Its URI.
+     */
+    public var uri: String
+    /**
+     * Its connection state (as [`Client::state`]).
+     */
+    public var state: String
+    /**
+     * Taken out of the rotation after failing (readmitted after a while).
+     */
+    public var ejected: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Its URI.
+         */uri: String, 
+        /**
+         * Its connection state (as [`Client::state`]).
+         */state: String, 
+        /**
+         * Taken out of the rotation after failing (readmitted after a while).
+         */ejected: Bool) {
+        self.uri = uri
+        self.state = state
+        self.ejected = ejected
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension EndpointStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeEndpointStatus: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> EndpointStatus {
+        return
+            try EndpointStatus(
+                uri: FfiConverterString.read(from: &buf), 
+                state: FfiConverterString.read(from: &buf), 
+                ejected: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: EndpointStatus, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.uri, into: &buf)
+        FfiConverterString.write(value.state, into: &buf)
+        FfiConverterBool.write(value.ejected, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEndpointStatus_lift(_ buf: RustBuffer) throws -> EndpointStatus {
+    return try FfiConverterTypeEndpointStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEndpointStatus_lower(_ value: EndpointStatus) -> RustBuffer {
+    return FfiConverterTypeEndpointStatus.lower(value)
 }
 
 
@@ -4621,6 +4786,30 @@ fileprivate struct FfiConverterOptionTypeCancelToken: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeSchema: FfiConverterRustBuffer {
+    typealias SwiftType = Schema?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeSchema.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeSchema.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeDebugInfo: FfiConverterRustBuffer {
     typealias SwiftType = DebugInfo?
 
@@ -4815,6 +5004,31 @@ fileprivate struct FfiConverterSequenceTypeAnyDetail: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeEndpointStatus: FfiConverterRustBuffer {
+    typealias SwiftType = [EndpointStatus]
+
+    public static func write(_ value: [EndpointStatus], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeEndpointStatus.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [EndpointStatus] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [EndpointStatus]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeEndpointStatus.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeFieldViolation: FfiConverterRustBuffer {
     typealias SwiftType = [FieldViolation]
 
@@ -4995,6 +5209,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hms_ffi_uniffi_checksum_method_client_endpoint() != 25462) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_hms_ffi_uniffi_checksum_method_client_endpoints() != 18927) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_hms_ffi_uniffi_checksum_method_client_methods() != 43787) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5002,6 +5219,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_method_client_open_stream_async() != 19959) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_client_state() != 60934) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_method_callcontext_header() != 59386) {
@@ -5062,6 +5282,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_method_schema_to_descriptor_set() != 25957) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_server_admin() != 44532) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_method_server_endpoints() != 21402) {
@@ -5131,6 +5354,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_constructor_client_connect() != 44057) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_constructor_client_connect_all() != 31678) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_constructor_client_connect_with_schema() != 62445) {

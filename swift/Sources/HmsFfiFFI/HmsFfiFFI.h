@@ -306,6 +306,11 @@ void uniffi_hms_ffi_uniffi_fn_free_client(uint64_t handle, RustCallStatus *_Nonn
 uint64_t uniffi_hms_ffi_uniffi_fn_constructor_client_connect(RustBuffer uri, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CONSTRUCTOR_CLIENT_CONNECT_ALL
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CONSTRUCTOR_CLIENT_CONNECT_ALL
+uint64_t uniffi_hms_ffi_uniffi_fn_constructor_client_connect_all(RustBuffer uris, RustBuffer schema, RustBuffer resilience, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CONSTRUCTOR_CLIENT_CONNECT_WITH_SCHEMA
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CONSTRUCTOR_CLIENT_CONNECT_WITH_SCHEMA
 uint64_t uniffi_hms_ffi_uniffi_fn_constructor_client_connect_with_schema(RustBuffer uri, uint64_t schema, RustCallStatus *_Nonnull out_status
@@ -351,6 +356,11 @@ void uniffi_hms_ffi_uniffi_fn_method_client_disconnect(uint64_t ptr, RustCallSta
 RustBuffer uniffi_hms_ffi_uniffi_fn_method_client_endpoint(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_ENDPOINTS
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_ENDPOINTS
+RustBuffer uniffi_hms_ffi_uniffi_fn_method_client_endpoints(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_METHODS
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_METHODS
 RustBuffer uniffi_hms_ffi_uniffi_fn_method_client_methods(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -364,6 +374,11 @@ uint64_t uniffi_hms_ffi_uniffi_fn_method_client_open_stream(uint64_t ptr, RustBu
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_OPEN_STREAM_ASYNC
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_OPEN_STREAM_ASYNC
 uint64_t uniffi_hms_ffi_uniffi_fn_method_client_open_stream_async(uint64_t ptr, RustBuffer method, RustBuffer options
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_STATE
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_STATE
+RustBuffer uniffi_hms_ffi_uniffi_fn_method_client_state(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CLONE_CALLCONTEXT
@@ -560,6 +575,11 @@ void uniffi_hms_ffi_uniffi_fn_free_server(uint64_t handle, RustCallStatus *_Nonn
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CONSTRUCTOR_SERVER_NEW
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CONSTRUCTOR_SERVER_NEW
 uint64_t uniffi_hms_ffi_uniffi_fn_constructor_server_new(uint64_t schema, RustBuffer language, RustBuffer security, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVER_ADMIN
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVER_ADMIN
+RustBuffer uniffi_hms_ffi_uniffi_fn_method_server_admin(uint64_t ptr, RustBuffer uri, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVER_ENDPOINTS
@@ -1026,6 +1046,12 @@ uint16_t uniffi_hms_ffi_uniffi_checksum_method_client_endpoint(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_ENDPOINTS
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_ENDPOINTS
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_client_endpoints(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_METHODS
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_METHODS
 uint16_t uniffi_hms_ffi_uniffi_checksum_method_client_methods(void
@@ -1041,6 +1067,12 @@ uint16_t uniffi_hms_ffi_uniffi_checksum_method_client_open_stream(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_OPEN_STREAM_ASYNC
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_OPEN_STREAM_ASYNC
 uint16_t uniffi_hms_ffi_uniffi_checksum_method_client_open_stream_async(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_STATE
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_STATE
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_client_state(void
     
 );
 #endif
@@ -1161,6 +1193,12 @@ uint16_t uniffi_hms_ffi_uniffi_checksum_method_schema_services(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SCHEMA_TO_DESCRIPTOR_SET
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SCHEMA_TO_DESCRIPTOR_SET
 uint16_t uniffi_hms_ffi_uniffi_checksum_method_schema_to_descriptor_set(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVER_ADMIN
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVER_ADMIN
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_server_admin(void
     
 );
 #endif
@@ -1299,6 +1337,12 @@ uint16_t uniffi_hms_ffi_uniffi_checksum_method_streamhandler_handle(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_CONSTRUCTOR_CLIENT_CONNECT
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_CONSTRUCTOR_CLIENT_CONNECT
 uint16_t uniffi_hms_ffi_uniffi_checksum_constructor_client_connect(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_CONSTRUCTOR_CLIENT_CONNECT_ALL
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_CONSTRUCTOR_CLIENT_CONNECT_ALL
+uint16_t uniffi_hms_ffi_uniffi_checksum_constructor_client_connect_all(void
     
 );
 #endif

@@ -3,6 +3,7 @@ package io.github.hmsffi
 import io.github.hmsffi.ffi.CallOptions
 import io.github.hmsffi.ffi.CallReply
 import io.github.hmsffi.ffi.CancelToken
+import io.github.hmsffi.ffi.EndpointStatus
 import io.github.hmsffi.ffi.MetadataEntry
 import io.github.hmsffi.ffi.connectAsync
 import java.time.Duration
@@ -30,6 +31,15 @@ class Client private constructor(val native: NativeClient) : AutoCloseable {
         fun connect(uri: String, schema: NativeSchema): Client =
             Client(NativeClient.connectWithSchema(uri, schema))
 
+        /**
+         * Connects to [uris], one or several endpoints of one service. [resilience] is the
+         * core's options as JSON (docs/resilience.md): reconnect backoff, retry and hedging
+         * policies (a gRPC service config), keepalive, load balancing; bad options throw
+         * `HmsException.InvalidArgument`. [schema]: as in [connect] (null: discover it).
+         */
+        fun connect(uris: List<String>, resilience: String? = null, schema: NativeSchema? = null): Client =
+            Client(NativeClient.connectAll(uris, schema, resilience))
+
         /** [connect] without blocking the coroutine's thread. */
         suspend fun connectSuspending(uri: String): Client = Client(connectAsync(uri))
     }
@@ -37,13 +47,19 @@ class Client private constructor(val native: NativeClient) : AutoCloseable {
     /** The methods the server offers, `package.Service/Method`. */
     val methods: List<String> get() = native.methods()
 
-    /** Calls a unary method with a value (usually a `Map`); returns the reply as a `Map`. */
+    /**
+     * Calls a unary method with a value (usually a `Map`); returns the reply as a `Map`. A call
+     * made in a handler inherits that call's deadline (the earlier one wins), cancellation and
+     * trace; [detach] opts out.
+     */
     fun call(
         method: String,
         request: Any?,
         timeout: Duration? = null,
         metadata: Map<String, String> = emptyMap(),
-    ): Map<String, Any?> = reply(native.call(method, TypedJson.encode(request), options(timeout, metadata)))
+        detach: Boolean = false,
+    ): Map<String, Any?> =
+        reply(native.call(method, TypedJson.encode(request), options(timeout, metadata, detach = detach)))
 
     /** [call] as a suspending function: the thread is free while waiting; cancelling cancels the call. */
     suspend fun callAsync(
@@ -113,6 +129,15 @@ class Client private constructor(val native: NativeClient) : AutoCloseable {
     ): Flow<Map<String, Any?>> =
         replyFlow({ native.openStreamAsync(method, options(timeout, metadata)) }, requests)
 
+    /**
+     * The connection's state: `idle` (lost; the next call reconnects), `connecting`, `ready`,
+     * `transient_failure` (waiting to retry) or `shutdown`; with several endpoints, the best.
+     */
+    val state: String get() = native.state()
+
+    /** Each endpoint given to [connect], in order, with its state and whether it is ejected. */
+    val endpoints: List<EndpointStatus> get() = native.endpoints()
+
     /** Closes the connection: calls in flight and later ones fail with `HmsException.Cancelled`. */
     fun disconnect() = native.disconnect()
 
@@ -144,8 +169,14 @@ class Reply(native: CallReply) {
 fun List<MetadataEntry>.firstValue(key: String): String? =
     firstOrNull { it.key.equals(key, ignoreCase = true) }?.value
 
-internal fun options(timeout: Duration?, metadata: Map<String, String>, cancel: CancelToken? = null) = CallOptions(
+internal fun options(
+    timeout: Duration?,
+    metadata: Map<String, String>,
+    cancel: CancelToken? = null,
+    detach: Boolean = false,
+) = CallOptions(
     timeoutMs = timeout?.toMillis()?.toULong(),
     metadata = metadata.map { (k, v) -> MetadataEntry(k, v) },
     cancel = cancel,
+    detach = detach,
 )

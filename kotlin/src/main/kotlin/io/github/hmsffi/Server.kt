@@ -85,6 +85,12 @@ class Server(schema: NativeSchema, security: String? = null) : AutoCloseable {
     /** Listens on [uri]; returns the endpoint as bound. May be called for several URIs. */
     fun listen(uri: String): String = native.listen(uri)
 
+    /**
+     * Starts the admin listener on [uri] (`http://127.0.0.1:9464`; port 0 picks a free one):
+     * `/metrics`, `/healthz` and the live monitoring page at `/`. Returns the URI bound.
+     */
+    fun admin(uri: String): String = native.admin(uri)
+
     /** Calls in flight. */
     val inflight: Long get() = native.inflight().toLong()
 

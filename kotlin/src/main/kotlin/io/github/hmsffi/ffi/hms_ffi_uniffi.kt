@@ -727,11 +727,15 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_client_endpoint(
     ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_client_endpoints(
+    ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_client_methods(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_client_open_stream(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_client_open_stream_async(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_client_state(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_callcontext_header(
     ): Int
@@ -772,6 +776,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_hms_ffi_uniffi_checksum_method_schema_services(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_schema_to_descriptor_set(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_server_admin(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_server_endpoints(
     ): Int
@@ -819,6 +825,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_constructor_client_connect(
     ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_constructor_client_connect_all(
+    ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_constructor_client_connect_with_schema(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_constructor_canceltoken_new(
@@ -858,6 +866,8 @@ external fun uniffi_hms_ffi_uniffi_fn_free_client(`handle`: Long,uniffi_out_err:
 ): Unit
 external fun uniffi_hms_ffi_uniffi_fn_constructor_client_connect(`uri`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
+external fun uniffi_hms_ffi_uniffi_fn_constructor_client_connect_all(`uris`: RustBuffer.ByValue,`schema`: RustBuffer.ByValue,`resilience`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): Long
 external fun uniffi_hms_ffi_uniffi_fn_constructor_client_connect_with_schema(`uri`: RustBuffer.ByValue,`schema`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
 external fun uniffi_hms_ffi_uniffi_fn_method_client_call(`ptr`: Long,`method`: RustBuffer.ByValue,`request`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -876,12 +886,16 @@ external fun uniffi_hms_ffi_uniffi_fn_method_client_disconnect(`ptr`: Long,uniff
 ): Unit
 external fun uniffi_hms_ffi_uniffi_fn_method_client_endpoint(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
+external fun uniffi_hms_ffi_uniffi_fn_method_client_endpoints(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_method_client_methods(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_method_client_open_stream(`ptr`: Long,`method`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
 external fun uniffi_hms_ffi_uniffi_fn_method_client_open_stream_async(`ptr`: Long,`method`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,
 ): Long
+external fun uniffi_hms_ffi_uniffi_fn_method_client_state(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_clone_callcontext(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
 external fun uniffi_hms_ffi_uniffi_fn_free_callcontext(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -960,6 +974,8 @@ external fun uniffi_hms_ffi_uniffi_fn_free_server(`handle`: Long,uniffi_out_err:
 ): Unit
 external fun uniffi_hms_ffi_uniffi_fn_constructor_server_new(`schema`: Long,`language`: RustBuffer.ByValue,`security`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
+external fun uniffi_hms_ffi_uniffi_fn_method_server_admin(`ptr`: Long,`uri`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_method_server_endpoints(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_method_server_handle(`ptr`: Long,`method`: RustBuffer.ByValue,`handler`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1166,6 +1182,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_endpoint() != 25462) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_endpoints() != 18927) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_methods() != 43787) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1173,6 +1192,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_open_stream_async() != 19959) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_state() != 60934) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_callcontext_header() != 59386) {
@@ -1233,6 +1255,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_schema_to_descriptor_set() != 25957) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_server_admin() != 44532) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_server_endpoints() != 21402) {
@@ -1302,6 +1327,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_client_connect() != 44057) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_client_connect_all() != 31678) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_client_connect_with_schema() != 62445) {
@@ -2672,6 +2700,11 @@ public interface ClientInterface {
     fun `endpoint`(): kotlin.String
     
     /**
+     * Each endpoint given to `connect_all`, in order.
+     */
+    fun `endpoints`(): List<EndpointStatus>
+    
+    /**
      * The methods the server offers, `package.Service/Method`.
      */
     fun `methods`(): List<kotlin.String>
@@ -2686,6 +2719,13 @@ public interface ClientInterface {
      * [`open_stream`](Client::open_stream) without blocking.
      */
     suspend fun `openStreamAsync`(`method`: kotlin.String, `options`: CallOptions): ClientStream
+    
+    /**
+     * The connection's state: `idle` (lost; the next call reconnects), `connecting`, `ready`,
+     * `transient_failure` (waiting to retry) or `shutdown`; with several endpoints, the best
+     * of theirs.
+     */
+    fun `state`(): kotlin.String
     
     companion object
 }
@@ -2948,6 +2988,22 @@ open class Client: Disposable, AutoCloseable, ClientInterface
 
     
     /**
+     * Each endpoint given to `connect_all`, in order.
+     */override fun `endpoints`(): List<EndpointStatus> {
+            return FfiConverterSequenceTypeEndpointStatus.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_client_endpoints(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * The methods the server offers, `package.Service/Method`.
      */override fun `methods`(): List<kotlin.String> {
             return FfiConverterSequenceString.lift(
@@ -3005,6 +3061,24 @@ open class Client: Disposable, AutoCloseable, ClientInterface
     }
 
     
+    /**
+     * The connection's state: `idle` (lost; the next call reconnects), `connecting`, `ready`,
+     * `transient_failure` (waiting to retry) or `shutdown`; with several endpoints, the best
+     * of theirs.
+     */override fun `state`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_client_state(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
 
     
 
@@ -3021,6 +3095,25 @@ open class Client: Disposable, AutoCloseable, ClientInterface
     UniffiLib.uniffi_hms_ffi_uniffi_fn_constructor_client_connect(
     
         FfiConverterString.lower(`uri`),_status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * Connects to `uris` (one or several endpoints of one service, blocking). `schema`: as in
+     * [`connect_with_schema`](Client::connect_with_schema) (`None`: discover it);
+     * `resilience`: the core's options as JSON (`docs/resilience.md`: reconnect backoff,
+     * retry and hedging policies, keepalive, load balancing); bad options are
+     * `InvalidArgument`.
+     */
+    @Throws(HmsException::class) fun `connectAll`(`uris`: List<kotlin.String>, `schema`: Schema?, `resilience`: kotlin.String?): Client {
+            return FfiConverterTypeClient.lift(
+    uniffiRustCallWithError(HmsException) { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_constructor_client_connect_all(
+    
+        FfiConverterSequenceString.lower(`uris`),FfiConverterOptionalTypeSchema.lower(`schema`),FfiConverterOptionalString.lower(`resilience`),_status)
 }
     )
     }
@@ -4678,6 +4771,13 @@ public object FfiConverterTypeSchema: FfiConverter<Schema, Long> {
 public interface ServerInterface {
     
     /**
+     * Starts the admin listener on `uri` (`http://host:port`; port 0 picks a free one):
+     * `/metrics` (Prometheus text), `/healthz` and the live monitoring page at `/`. Returns the
+     * URI bound; it stops with the server.
+     */
+    fun `admin`(`uri`: kotlin.String): kotlin.String
+    
+    /**
      * The endpoints listened on.
      */
     fun `endpoints`(): List<kotlin.String>
@@ -4834,6 +4934,25 @@ open class Server: Disposable, AutoCloseable, ServerInterface
             UniffiLib.uniffi_hms_ffi_uniffi_fn_clone_server(handle, status)
         }
     }
+
+    
+    /**
+     * Starts the admin listener on `uri` (`http://host:port`; port 0 picks a free one):
+     * `/metrics` (Prometheus text), `/healthz` and the live monitoring page at `/`. Returns the
+     * URI bound; it stops with the server.
+     */
+    @Throws(HmsException::class)override fun `admin`(`uri`: kotlin.String): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(HmsException) { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_server_admin(
+        it,
+        FfiConverterString.lower(`uri`),_status)
+}
+    }
+    )
+    }
+    
 
     
     /**
@@ -5701,6 +5820,12 @@ data class CallOptions (
      * handler sees its context cancelled).
      */
     var `cancel`: CancelToken? = null 
+    , 
+    /**
+     * A call made in a handler inherits that call's deadline, cancellation and trace; `true`
+     * opts out.
+     */
+    var `detach`: kotlin.Boolean = false 
     
 ): Disposable{
     
@@ -5714,7 +5839,8 @@ data class CallOptions (
     Disposable.destroy(
         this.`timeoutMs`,
         this.`metadata`,
-        this.`cancel`
+        this.`cancel`,
+        this.`detach`
     )
     }
     
@@ -5730,19 +5856,22 @@ public object FfiConverterTypeCallOptions: FfiConverterRustBuffer<CallOptions> {
             FfiConverterOptionalULong.read(buf),
             FfiConverterSequenceTypeMetadataEntry.read(buf),
             FfiConverterOptionalTypeCancelToken.read(buf),
+            FfiConverterBoolean.read(buf),
         )
     }
 
     override fun allocationSize(value: CallOptions) = (
             FfiConverterOptionalULong.allocationSize(value.`timeoutMs`) +
             FfiConverterSequenceTypeMetadataEntry.allocationSize(value.`metadata`) +
-            FfiConverterOptionalTypeCancelToken.allocationSize(value.`cancel`)
+            FfiConverterOptionalTypeCancelToken.allocationSize(value.`cancel`) +
+            FfiConverterBoolean.allocationSize(value.`detach`)
     )
 
     override fun write(value: CallOptions, buf: ByteBuffer) {
             FfiConverterOptionalULong.write(value.`timeoutMs`, buf)
             FfiConverterSequenceTypeMetadataEntry.write(value.`metadata`, buf)
             FfiConverterOptionalTypeCancelToken.write(value.`cancel`, buf)
+            FfiConverterBoolean.write(value.`detach`, buf)
     }
 }
 
@@ -5845,6 +5974,61 @@ public object FfiConverterTypeDebugInfo: FfiConverterRustBuffer<DebugInfo> {
     override fun write(value: DebugInfo, buf: ByteBuffer) {
             FfiConverterSequenceString.write(value.`stackEntries`, buf)
             FfiConverterString.write(value.`detail`, buf)
+    }
+}
+
+
+
+/**
+ * One endpoint of a client.
+ */
+data class EndpointStatus (
+    /**
+     * Its URI.
+     */
+    var `uri`: kotlin.String
+    , 
+    /**
+     * Its connection state (as [`Client::state`]).
+     */
+    var `state`: kotlin.String
+    , 
+    /**
+     * Taken out of the rotation after failing (readmitted after a while).
+     */
+    var `ejected`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeEndpointStatus: FfiConverterRustBuffer<EndpointStatus> {
+    override fun read(buf: ByteBuffer): EndpointStatus {
+        return EndpointStatus(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: EndpointStatus) = (
+            FfiConverterString.allocationSize(value.`uri`) +
+            FfiConverterString.allocationSize(value.`state`) +
+            FfiConverterBoolean.allocationSize(value.`ejected`)
+    )
+
+    override fun write(value: EndpointStatus, buf: ByteBuffer) {
+            FfiConverterString.write(value.`uri`, buf)
+            FfiConverterString.write(value.`state`, buf)
+            FfiConverterBoolean.write(value.`ejected`, buf)
     }
 }
 
@@ -7169,6 +7353,38 @@ public object FfiConverterOptionalTypeCancelToken: FfiConverterRustBuffer<Cancel
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeSchema: FfiConverterRustBuffer<Schema?> {
+    override fun read(buf: ByteBuffer): Schema? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeSchema.read(buf)
+    }
+
+    override fun allocationSize(value: Schema?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeSchema.allocationSize(value)
+        }
+    }
+
+    override fun write(value: Schema?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeSchema.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeDebugInfo: FfiConverterRustBuffer<DebugInfo?> {
     override fun read(buf: ByteBuffer): DebugInfo? {
         if (buf.get().toInt() == 0) {
@@ -7407,6 +7623,34 @@ public object FfiConverterSequenceTypeAnyDetail: FfiConverterRustBuffer<List<Any
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeAnyDetail.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeEndpointStatus: FfiConverterRustBuffer<List<EndpointStatus>> {
+    override fun read(buf: ByteBuffer): List<EndpointStatus> {
+        val len = buf.getInt()
+        return List<EndpointStatus>(len) {
+            FfiConverterTypeEndpointStatus.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<EndpointStatus>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeEndpointStatus.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<EndpointStatus>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeEndpointStatus.write(it, buf)
         }
     }
 }
