@@ -37,12 +37,14 @@
 //!
 //! The submodules: [`image`] (loading and indexing), `rules` (the rule table), `files`
 //! (file and package rules), `messages`, `fields`, `types` (field type changes), `enums`,
-//! `services`, `ranges` (reserved and extension ranges), `defaults` (proto2 default values).
+//! `services`, `ranges` (reserved and extension ranges), `defaults` (proto2 default values),
+//! `fingerprint` (an image as a `FileDescriptorSet` and its content fingerprint).
 
 mod defaults;
 mod enums;
 mod fields;
 mod files;
+mod fingerprint;
 pub mod image;
 mod messages;
 mod ranges;
@@ -57,6 +59,7 @@ use serde::Serialize;
 
 use crate::error::{Code, Error, Result};
 
+pub use fingerprint::SCHEMA_INVALID;
 pub use image::Image;
 pub use rules::{Rule, RULES};
 
