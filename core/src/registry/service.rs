@@ -29,6 +29,10 @@ fn bad_field(field: &str, description: impl Into<String>) -> Error {
     )
 }
 
+fn no_subject(subject: &str) -> Error {
+    Error::new(Code::NotFound, format!("no subject {subject:?}")).with_reason("SUBJECT_NOT_FOUND")
+}
+
 fn require_subject(subject: &str) -> Result<()> {
     match subject.is_empty() {
         true => Err(bad_field("subject", "a subject is required")),
@@ -140,6 +144,9 @@ impl RegistryService {
         }
         require_subject(&req.subject)?;
         let versions = self.store.versions(&req.subject)?;
+        if versions.is_empty() {
+            return Err(no_subject(&req.subject));
+        }
         let found = match req.version {
             0 => versions.last().cloned(),
             n => versions.into_iter().find(|v| v.version == n),
@@ -174,10 +181,7 @@ impl RegistryService {
         require_subject(&req.subject)?;
         let versions = self.store.versions(&req.subject)?;
         if versions.is_empty() {
-            return Err(
-                Error::new(Code::NotFound, format!("no subject {:?}", req.subject))
-                    .with_reason("SUBJECT_NOT_FOUND"),
-            );
+            return Err(no_subject(&req.subject));
         }
         Ok(pb::ListVersionsResponse {
             versions: versions.into_iter().map(|v| to_wire(v, false)).collect(),
