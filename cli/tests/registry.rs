@@ -294,7 +294,7 @@ fn a_registry_killed_mid_registration_keeps_every_acknowledged_version() {
     let mut server = serve(&db, &sock, &[]);
     let out = registry(&["mode", "--registry", &uri, "shop.v1", "NONE"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let before = writers(dir.path(), &[uri.clone()], "a", 4);
+    let before = writers(dir.path(), std::slice::from_ref(&uri), "a", 4);
     assert_eq!(before.len(), 4);
     // Three writers register one schema after another until the registry dies with SIGKILL
     // (Child::kill sends SIGKILL), which happens once they have had a few acknowledged.
@@ -305,7 +305,8 @@ fn a_registry_killed_mid_registration_keeps_every_acknowledged_version() {
             std::thread::spawn(move || {
                 let mut mine = Vec::new();
                 for i in 0..200 {
-                    match writers(&path, &[uri.clone()], &format!("w{w}x{i}y"), 1).pop() {
+                    match writers(&path, std::slice::from_ref(&uri), &format!("w{w}x{i}y"), 1).pop()
+                    {
                         Some(v) => mine.push(v),
                         None => break,
                     }
@@ -332,7 +333,7 @@ fn a_registry_killed_mid_registration_keeps_every_acknowledged_version() {
         );
     }
     // The database still takes registrations, numbered after what it kept.
-    let next = writers(dir.path(), &[uri.clone()], "n", 1);
+    let next = writers(dir.path(), std::slice::from_ref(&uri), "n", 1);
     assert_eq!(next[0].0, after.len() as u64 + 1);
 }
 
