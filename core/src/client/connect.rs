@@ -187,26 +187,11 @@ impl SchemaCheck {
         let Some(found) = self.incompatible.get(method) else {
             return Ok(());
         };
-        let mut rules: Vec<&str> = found.iter().map(|f| f.rule).collect();
-        rules.sort_unstable();
-        rules.dedup();
-        let lines: Vec<String> = found.iter().map(|f| f.to_string()).collect();
-        let message = format!(
-            "the server's schema breaks {method} as this client knows it: {}",
-            lines.join("; ")
-        );
-        let metadata = BTreeMap::from([
-            ("method".to_string(), method.to_string()),
-            ("rules".to_string(), rules.join(",")),
-            ("findings".to_string(), lines.join("\n")),
-        ]);
-        Err(
-            Error::new(Code::FailedPrecondition, message).with_error_info(
-                crate::registry::INCOMPATIBLE_SCHEMA,
-                "",
-                metadata,
-            ),
-        )
+        let lines: Vec<(&'static str, String)> =
+            found.iter().map(|f| (f.rule, f.to_string())).collect();
+        let head = format!("the server's schema breaks {method} as this client knows it");
+        let metadata = BTreeMap::from([("method".to_string(), method.to_string())]);
+        Err(crate::registry::mode::incompatible(&head, &lines, metadata))
     }
 }
 

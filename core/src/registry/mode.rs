@@ -173,32 +173,38 @@ pub(crate) fn enforce(
     if broken.is_empty() {
         return Ok(());
     }
-    let mut rules: Vec<&str> = broken.iter().map(|(_, _, f)| f.rule).collect();
-    rules.sort_unstable();
-    rules.dedup();
-    let lines: Vec<String> = broken
+    let lines: Vec<(&'static str, String)> = broken
         .iter()
-        .map(|(v, dir, f)| format!("v{v} {dir}: {f}"))
+        .map(|(v, dir, f)| (f.rule, format!("v{v} {dir}: {f}")))
         .collect();
     let versions: Vec<String> = against.iter().map(|e| e.version.to_string()).collect();
-    let message = format!(
-        "schema breaks {subject}'s {} compatibility ({}): {}",
-        config.mode,
-        config.category,
-        lines.join("; ")
+    let head = format!(
+        "schema breaks {subject}'s {} compatibility ({})",
+        config.mode, config.category
     );
-    Err(
-        Error::new(Code::FailedPrecondition, message).with_error_info(
-            INCOMPATIBLE_SCHEMA,
-            "",
-            BTreeMap::from([
-                ("subject".to_string(), subject.to_string()),
-                ("mode".to_string(), config.mode.name().to_string()),
-                ("category".to_string(), config.category.name().to_string()),
-                ("against".to_string(), versions.join(",")),
-                ("rules".to_string(), rules.join(",")),
-                ("findings".to_string(), lines.join("\n")),
-            ]),
-        ),
-    )
+    let metadata = BTreeMap::from([
+        ("subject".to_string(), subject.to_string()),
+        ("mode".to_string(), config.mode.name().to_string()),
+        ("category".to_string(), config.category.name().to_string()),
+        ("against".to_string(), versions.join(",")),
+    ]);
+    Err(incompatible(&head, &lines, metadata))
+}
+
+/// `FailedPrecondition` with reason [`INCOMPATIBLE_SCHEMA`]: the message is `head` and the
+/// findings; the `ErrorInfo` metadata adds `rules` (sorted, comma-separated) and `findings`
+/// (one a line) to `metadata`. `lines` are (rule, finding as text).
+pub(crate) fn incompatible(
+    head: &str,
+    lines: &[(&'static str, String)],
+    mut metadata: BTreeMap<String, String>,
+) -> Error {
+    let mut rules: Vec<&str> = lines.iter().map(|(r, _)| *r).collect();
+    rules.sort_unstable();
+    rules.dedup();
+    let texts: Vec<&str> = lines.iter().map(|(_, l)| l.as_str()).collect();
+    metadata.insert("rules".to_string(), rules.join(","));
+    metadata.insert("findings".to_string(), texts.join("\n"));
+    let message = format!("{head}: {}", texts.join("; "));
+    Error::new(Code::FailedPrecondition, message).with_error_info(INCOMPATIBLE_SCHEMA, "", metadata)
 }
