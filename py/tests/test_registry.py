@@ -113,3 +113,52 @@ def test_bad_input_gets_typed_errors(registry: dict) -> None:
     with pytest.raises(hms_ffi.InvalidArgument):
         client.call("hms.ffi.v1.Registry/SetMode", {"subject": "shop.v1", "mode": "SIDEWAYS"}, timeout=TIMEOUT)
     client.close()
+
+
+V1 = """syntax = "proto3";
+package shop.v1;
+message Item { int32 count = 1; }
+message GetRequest { string id = 1; }
+message ListRequest {}
+service Shop { rpc Get(GetRequest) returns (Item); rpc List(ListRequest) returns (Item); }
+"""
+# GetRequest.id becomes an int64 (Get breaks), Item gains a field (List keeps working).
+V2 = V1.replace("string id = 1", "int64 id = 1").replace("int32 count = 1;", "int32 count = 1; string name = 2;")
+
+
+def test_a_client_built_against_v1_learns_at_connect_what_a_v2_server_breaks(
+    registry: dict, tmp_path: pathlib.Path
+) -> None:
+    server = hms_ffi.Server(hms_ffi.Schema.from_source("shop.proto", V2))
+    seen = []
+
+    @server.method("shop.v1.Shop/Get")
+    def get(req: dict, ctx: hms_ffi.Context) -> dict:
+        seen.append("Get")
+        return {"count": 1}
+
+    @server.method("shop.v1.Shop/List")
+    def list_(req: dict, ctx: hms_ffi.Context) -> dict:
+        seen.append("List")
+        return {"count": 2, "name": "pen"}
+
+    uri = server.listen(f"unix://{tmp_path}/shop.sock")
+    try:
+        client = hms_ffi.connect(uri, expect_schema=hms_ffi.Schema.from_source("shop.proto", V1))
+        # The announced fingerprint is the one the registry gives the same schema.
+        registered = hms_ffi.connect(registry["uris"]["unix"]).call(
+            REGISTER, {"descriptor_set": hms_ffi.Schema.from_source("shop.proto", V2).to_descriptor_set()}, timeout=TIMEOUT
+        )
+        assert client.schema_version is not None
+        assert client.schema_version["fingerprint"] == registered["version"]["fingerprint"]
+        broken = client.incompatible_methods()
+        assert list(broken) == ["shop.v1.Shop/Get"]
+        assert "FIELD_WIRE_JSON_COMPATIBLE_TYPE" in broken["shop.v1.Shop/Get"][0]
+        with pytest.raises(hms_ffi.FailedPrecondition) as caught:
+            client.call("shop.v1.Shop/Get", {"id": "7"}, timeout=TIMEOUT)
+        assert caught.value.reason == "INCOMPATIBLE_SCHEMA"
+        assert client.call("shop.v1.Shop/List", {}, timeout=TIMEOUT)["count"] == 2
+        assert seen == ["List"]
+        client.close()
+    finally:
+        server.shutdown(grace=1.0)
