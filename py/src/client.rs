@@ -244,7 +244,9 @@ impl Client {
     /// The methods of `expect_schema` the server's schema breaks, each with its findings.
     fn incompatible_methods(&self) -> HashMap<String, Vec<String>> {
         let found = self.inner.incompatible_methods().iter();
-        found.map(|(m, f)| (m.clone(), f.iter().map(|x| x.to_string()).collect())).collect()
+        found
+            .map(|(m, f)| (m.clone(), f.iter().map(|x| x.to_string()).collect()))
+            .collect()
     }
 
     /// The endpoint connected to (several: joined by commas).

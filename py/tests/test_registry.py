@@ -143,14 +143,19 @@ def test_a_client_built_against_v1_learns_at_connect_what_a_v2_server_breaks(
         return {"count": 2, "name": "pen"}
 
     uri = server.listen(f"unix://{tmp_path}/shop.sock")
+    server.set_schema_version("shop.v1", 2)
     try:
         client = hms_ffi.connect(uri, expect_schema=hms_ffi.Schema.from_source("shop.proto", V1))
         # The announced fingerprint is the one the registry gives the same schema.
         registered = hms_ffi.connect(registry["uris"]["unix"]).call(
             REGISTER, {"descriptor_set": hms_ffi.Schema.from_source("shop.proto", V2).to_descriptor_set()}, timeout=TIMEOUT
         )
-        assert client.schema_version is not None
-        assert client.schema_version["fingerprint"] == registered["version"]["fingerprint"]
+        assert client.schema_version == server.schema_version
+        assert client.schema_version == {
+            "fingerprint": registered["version"]["fingerprint"],
+            "subject": "shop.v1",
+            "version": 2,
+        }
         broken = client.incompatible_methods()
         assert list(broken) == ["shop.v1.Shop/Get"]
         assert "FIELD_WIRE_JSON_COMPATIBLE_TYPE" in broken["shop.v1.Shop/Get"][0]

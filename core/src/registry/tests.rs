@@ -309,3 +309,29 @@ fn the_prost_messages_match_the_proto() {
         Some("c")
     );
 }
+
+#[test]
+fn garbage_on_the_wire_is_invalid_argument_and_the_registry_keeps_serving() {
+    let rt = crate::runtime::runtime();
+    let server = server(Arc::new(MemoryStore::new()), Default::default()).expect("server");
+    server.listen("inproc://registry-garbage").expect("listens");
+    let client = rt
+        .block_on(crate::client::connect("inproc://registry-garbage"))
+        .expect("connects");
+    let opts = crate::client::CallOptions::with_timeout(std::time::Duration::from_secs(10));
+    for method in ["Register", "GetVersion", "Deprecate", "SetMode"] {
+        let name = format!("{SERVICE}/{method}");
+        let garbage = bytes::Bytes::from_static(b"\x0a\xff\xff\xff\xff");
+        let err = rt.block_on(client.call_raw(&name, garbage, &opts));
+        assert_eq!(
+            err.expect_err(method).code(),
+            Code::InvalidArgument,
+            "{method}"
+        );
+    }
+    let registry = RegistryClient::new(client);
+    let reply = rt
+        .block_on(registry.register("", set(V1)))
+        .expect("still serving");
+    assert!(reply.created);
+}
