@@ -247,6 +247,16 @@ async fn run(command: Command) -> Result<(), Error> {
             for m in client.schemaless_methods() {
                 println!("  {m} (schemaless, cbor)");
             }
+            match client.schema_version() {
+                Some(v) if v.version > 0 => {
+                    println!(
+                        "schema {} (registry {} v{})",
+                        v.fingerprint, v.subject, v.version
+                    )
+                }
+                Some(v) if !v.fingerprint.is_empty() => println!("schema {}", v.fingerprint),
+                _ => {}
+            }
             Ok(())
         }
         Command::Gen { .. } | Command::Registry { .. } => {

@@ -191,6 +191,22 @@ fn register_fetch_list_deprecate_and_modes_over_every_transport() {
     let out = registry(&["list", "--registry", &unix]);
     assert_eq!(text(&out.stdout).trim(), "shop.v1 v3 NONE WIRE");
 
+    // `hms-ffi list` shows the fingerprint a server announces (here the registry's own schema).
+    let out = output_within(
+        {
+            let mut cmd = bin();
+            cmd.args(["list", &unix]);
+            cmd
+        },
+        WAIT,
+    );
+    assert!(text(&out.stdout).contains("hms.ffi.v1.Registry/Register("));
+    assert!(
+        text(&out.stdout).contains("\nschema sha256:"),
+        "{}",
+        text(&out.stdout)
+    );
+
     // Bad input: exit 3.
     let out = registry(&["get", "--registry", &unix, "nope.v1"]);
     assert_eq!(out.status.code(), Some(3));
