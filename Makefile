@@ -10,7 +10,7 @@ MATRIX_DEPS   :=
 CLIPPY_PKGS   :=
 -include mk/*.mk
 
-.PHONY: all build demo test test-core test-cli buf-install test-capi test-go go-lib test-py test-matrix test-interop py-install lint fmt fmt-check clippy features-check layers-check parity bench bench-warm bench-py bench-py-payloads bench-go bench-go-payloads bench-go-streams fuzz clean
+.PHONY: all build cli-bin demo test test-core test-cli buf-install test-capi test-go go-lib test-py test-matrix test-interop py-install lint fmt fmt-check clippy features-check layers-check parity bench bench-warm bench-py bench-py-payloads bench-go bench-go-payloads bench-go-streams fuzz clean
 
 all: build
 
@@ -71,9 +71,13 @@ $(PY_VENV)/bin/python:
 py-install: $(PY_VENV)/bin/python
 	$(PY_VENV)/bin/pip install -q ./py
 
+## cli-bin: the hms-ffi binary, which test_registry.py serves a registry with.
+cli-bin:
+	$(CARGO) build -p hms-ffi-cli --bins
+
 ## test-py also needs the stock peers of the observability tests: prometheus_client's text
 ## parser, the OpenTelemetry SDK and the OTLP protobuf definitions.
-test-py: py-install
+test-py: py-install cli-bin
 	$(PY_VENV)/bin/pip install -q prometheus_client opentelemetry-sdk opentelemetry-proto
 	cd py && ../$(PY_VENV)/bin/python -m pytest tests -q
 

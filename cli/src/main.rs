@@ -8,12 +8,15 @@
 //! hms-ffi list unix:///tmp/g.sock
 //! hms-ffi check --against old/ new/ [--category FILE|PACKAGE|WIRE_JSON|WIRE] [--json]
 //! hms-ffi gen --lang python --out gen/python examples/protos/greeter.proto
+//! hms-ffi registry serve --db registry.db --listen grpc://127.0.0.1:7070
+//! hms-ffi registry register --registry grpc://127.0.0.1:7070 shop/
 //! hms-ffi serve --schema greeter.proto --listen grpcs://0.0.0.0:8443 --security security.toml
 //! hms-ffi call 'grpcs://host:8443?ca=ca.pem&cert=me.pem&key=me.key' demo.v1.Greeter/SayHello '{}'
 //! ```
 
 mod evolution;
 mod gen;
+mod registry;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -138,6 +141,12 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// A schema registry: serve one over a SQLite file, or register, fetch, list, deprecate
+    /// and set modes on one (docs/evolution.md).
+    Registry {
+        #[command(subcommand)]
+        command: registry::RegistryCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -152,6 +161,9 @@ fn main() -> ExitCode {
         return gen::plugin::run();
     }
     let cli = Cli::parse();
+    if let Command::Registry { command } = cli.command {
+        return registry::run(command);
+    }
     if let Command::Gen {
         lang,
         out,
@@ -235,9 +247,21 @@ async fn run(command: Command) -> Result<(), Error> {
             for m in client.schemaless_methods() {
                 println!("  {m} (schemaless, cbor)");
             }
+            match client.schema_version() {
+                Some(v) if v.version > 0 => {
+                    println!(
+                        "schema {} (registry {} v{})",
+                        v.fingerprint, v.subject, v.version
+                    )
+                }
+                Some(v) if !v.fingerprint.is_empty() => println!("schema {}", v.fingerprint),
+                _ => {}
+            }
             Ok(())
         }
-        Command::Gen { .. } => unreachable!("gen runs before the runtime starts"),
+        Command::Gen { .. } | Command::Registry { .. } => {
+            unreachable!("gen and registry run before the runtime starts")
+        }
         Command::Check {
             schema, includes, ..
         } => {

@@ -58,6 +58,28 @@ pub struct DescribeResponse {
     /// Methods served without a schema (CBOR).
     #[prost(string, repeated, tag = "2")]
     pub schemaless: Vec<String>,
+    /// The fingerprint of the server's whole schema (`sha256:…`, as the schema registry computes
+    /// it); empty from a server that does not announce one.
+    #[prost(string, tag = "3")]
+    pub schema_fingerprint: String,
+    /// The schema registry subject of the server's schema, when the server was told.
+    #[prost(string, tag = "4")]
+    pub registry_subject: String,
+    /// The registry version of the server's schema (0: unknown).
+    #[prost(uint32, tag = "5")]
+    pub registry_version: u32,
+}
+
+/// What a server announces about its schema in discovery: `server.schema_version()`,
+/// `client.schema_version()`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SchemaVersion {
+    /// `sha256:…` of the normalized schema (see `docs/evolution.md`).
+    pub fingerprint: String,
+    /// The registry subject, when known.
+    pub subject: String,
+    /// The registry version, 0 when unknown.
+    pub version: u32,
 }
 
 /// How the thread of a blocking call waits when it has to block. A binding whose runtime lock

@@ -34,7 +34,7 @@
 //! Modules: [`schema`] (runtime `.proto`), [`evolution`] (breaking-change checks that agree
 //! with `buf breaking`), [`value`] and [`mapping`] (native values ⇄
 //! messages), [`codec`], [`error`], [`metadata`], [`peer`], [`call`] (call head, discovery),
-//! [`server`], [`client`], [`context`], [`interceptor`], [`transport`] (with the local wire
+//! [`server`], [`client`], [`registry`] (the schema registry service), [`context`], [`interceptor`], [`transport`] (with the local wire
 //! protocol in [`transport::frame`]), [`security`] (authentication, authorization, audit, rate
 //! limits), [`trace`] (W3C trace context, spans, OTLP export) and [`metrics`] (call metrics,
 //! Prometheus text; `docs/observability.md`). `docs/architecture.md` gives their layers.
@@ -76,6 +76,7 @@ pub mod security;
 // server, client
 pub mod bus;
 pub mod client;
+pub mod registry;
 pub mod server;
 
 pub use metadata::response;

@@ -21,14 +21,17 @@ pub(crate) struct Client {
 
 /// Connects to one or several endpoint URIs (of one service) and discovers the server's schema,
 /// or uses `schema` (needed for servers without hms-ffi discovery, such as a stock gRPC
-/// server). `resilience` is the core's options as JSON (`docs/resilience.md`).
+/// server). `resilience` is the core's options as JSON (`docs/resilience.md`). `expect_schema`
+/// is the schema the caller was built against: methods the server's schema breaks are refused
+/// (`docs/evolution.md`, "Versions at connect").
 #[pyfunction]
-#[pyo3(signature = (uris, schema = None, resilience = None))]
+#[pyo3(signature = (uris, schema = None, resilience = None, expect_schema = None))]
 pub(crate) fn connect(
     py: Python<'_>,
     uris: Vec<String>,
     schema: Option<&Schema>,
     resilience: Option<&str>,
+    expect_schema: Option<&Schema>,
 ) -> PyResult<Client> {
     let resilience = match resilience {
         Some(json) => py_result(py, ocore::Resilience::from_json(json))?,
@@ -37,6 +40,7 @@ pub(crate) fn connect(
     let options = ocore::ConnectOptions {
         schema: schema.map(|s| s.inner.clone()),
         resilience,
+        expect_schema: expect_schema.map(|s| s.inner.clone()),
         ..Default::default()
     };
     let uris: Vec<&str> = uris.iter().map(String::as_str).collect();
@@ -228,6 +232,21 @@ impl Client {
         Schema {
             inner: self.inner.schema().clone(),
         }
+    }
+
+    /// The schema version the server announced, `(fingerprint, subject, version)`, or `None`.
+    #[getter]
+    fn schema_version(&self) -> Option<(String, String, u32)> {
+        let v = self.inner.schema_version()?;
+        Some((v.fingerprint.clone(), v.subject.clone(), v.version))
+    }
+
+    /// The methods of `expect_schema` the server's schema breaks, each with its findings.
+    fn incompatible_methods(&self) -> HashMap<String, Vec<String>> {
+        let found = self.inner.incompatible_methods().iter();
+        found
+            .map(|(m, f)| (m.clone(), f.iter().map(|x| x.to_string()).collect()))
+            .collect()
     }
 
     /// The endpoint connected to (several: joined by commas).

@@ -175,4 +175,16 @@ impl Server {
     fn stopped(&self) -> bool {
         self.inner.is_stopped()
     }
+
+    /// The schema version discovery announces, `(fingerprint, subject, version)`.
+    #[getter]
+    fn schema_version(&self) -> (String, String, u32) {
+        let v = self.inner.schema_version();
+        (v.fingerprint, v.subject, v.version)
+    }
+
+    /// Records the registry subject and version of the schema served (announced in discovery).
+    fn set_schema_version(&self, subject: &str, version: u32) {
+        self.inner.set_schema_version(subject, version)
+    }
 }

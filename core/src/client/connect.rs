@@ -2,7 +2,7 @@
 //! endpoints of one service), which make the client's [`Pool`](super::pool::Pool) and discover
 //! the server's schema on the first endpoint that answers.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,8 +11,9 @@ use prost::Message;
 use tokio_util::sync::CancellationToken;
 
 use super::{health, pool, Client, Inner, Resilience};
-use crate::call::{CallHead, DescribeResponse, DESCRIBE_METHOD};
+use crate::call::{CallHead, DescribeResponse, SchemaVersion, DESCRIBE_METHOD};
 use crate::error::{Code, Error, Result};
+use crate::evolution::{check_method, Category, Finding, Image};
 use crate::interceptor::Interceptor;
 use crate::limits::Limits;
 use crate::mapping::DecodeOptions;
@@ -35,6 +36,13 @@ pub struct ConnectOptions {
     pub tls: Option<crate::security::ClientTlsConfig>,
     /// Reconnect backoff, retry policies, keepalive, wait for ready (see `docs/resilience.md`).
     pub resilience: Resilience,
+    /// The schema this client was built against. At connect, each of its methods is checked
+    /// against the server's schema ([`check_method`]); a call to a method that breaks fails
+    /// at once with `FailedPrecondition` (reason `INCOMPATIBLE_SCHEMA`, the rules in its
+    /// metadata) instead of at the server; [`Client::incompatible_methods`] lists them.
+    pub expect_schema: Option<Schema>,
+    /// The rules of that check; `WIRE_JSON` by default (values are mapped by field name).
+    pub expect_category: Option<Category>,
 }
 
 impl std::fmt::Debug for ConnectOptions {
@@ -64,7 +72,7 @@ pub async fn connect_with(uri: &str, options: ConnectOptions) -> Result<Client> 
 /// Connects to several endpoints of one service; calls go to them by the options'
 /// [`LoadBalancing`](super::LoadBalancing) (`pick_first` by default). At least one must answer; the schema is
 /// discovered from the first that does.
-pub async fn connect_all(uris: &[&str], options: ConnectOptions) -> Result<Client> {
+pub async fn connect_all(uris: &[&str], mut options: ConnectOptions) -> Result<Client> {
     crate::trace::init_from_env();
     let mut endpoints = Vec::with_capacity(uris.len());
     for uri in uris {
@@ -84,8 +92,8 @@ pub async fn connect_all(uris: &[&str], options: ConnectOptions) -> Result<Clien
     let (_, transport) = pool
         .ready_now()
         .ok_or_else(|| Error::unavailable(format!("no connection to {shown}")))?;
-    let (schema, schemaless) = match options.schema {
-        Some(s) => (s, HashSet::new()),
+    let (schema, schemaless, announced) = match options.schema.take() {
+        Some(s) => (s, HashSet::new(), None),
         None => {
             let head = CallHead {
                 method: DESCRIBE_METHOD.to_string(),
@@ -95,12 +103,19 @@ pub async fn connect_all(uris: &[&str], options: ConnectOptions) -> Result<Clien
             let reply = transport.unary(head, Bytes::new()).await?;
             let d = DescribeResponse::decode(reply.message)
                 .map_err(|e| Error::new(Code::Internal, format!("bad discovery reply: {e}")))?;
+            let announced = SchemaVersion {
+                fingerprint: d.schema_fingerprint,
+                subject: d.registry_subject,
+                version: d.registry_version,
+            };
             (
                 Schema::from_descriptor_set(&d.descriptor_set)?,
                 d.schemaless.into_iter().collect(),
+                Some(announced),
             )
         }
     };
+    let versions = SchemaCheck::new(announced, &options, &schema)?;
     let metrics = schema
         .methods()
         .into_iter()
@@ -127,6 +142,69 @@ pub async fn connect_all(uris: &[&str], options: ConnectOptions) -> Result<Clien
             interceptors: options.interceptors,
             decode: options.decode,
             closed,
+            versions,
         }),
     })
+}
+
+/// What a client learnt about the server's schema at connect.
+#[derive(Debug, Clone, Default)]
+pub(super) struct SchemaCheck {
+    announced: Option<SchemaVersion>,
+    /// Method -> the findings that break it, for the methods of `expect_schema`.
+    incompatible: Arc<BTreeMap<String, Vec<Finding>>>,
+}
+
+impl SchemaCheck {
+    fn new(
+        announced: Option<SchemaVersion>,
+        options: &ConnectOptions,
+        served: &Schema,
+    ) -> Result<SchemaCheck> {
+        let mut incompatible = BTreeMap::new();
+        if let Some(expected) = &options.expect_schema {
+            let old = Image::from_descriptor_set(&expected.to_descriptor_set())?;
+            let new = Image::from_descriptor_set(&served.to_descriptor_set())?;
+            if old.fingerprint() != new.fingerprint() {
+                let category = options.expect_category.unwrap_or(Category::WireJson);
+                for m in expected.methods() {
+                    let found = check_method(&old, &new, &m.name, category);
+                    if !found.is_empty() {
+                        incompatible.insert(m.name.clone(), found);
+                    }
+                }
+            }
+        }
+        Ok(SchemaCheck {
+            announced,
+            incompatible: Arc::new(incompatible),
+        })
+    }
+
+    /// `FailedPrecondition` (reason `INCOMPATIBLE_SCHEMA`, the rules and findings in its
+    /// metadata) for a method the server's schema breaks, before anything is encoded or sent.
+    pub(super) fn refuse(&self, method: &str) -> Result<()> {
+        let Some(found) = self.incompatible.get(method) else {
+            return Ok(());
+        };
+        let lines: Vec<(&'static str, String)> =
+            found.iter().map(|f| (f.rule, f.to_string())).collect();
+        let head = format!("the server's schema breaks {method} as this client knows it");
+        let metadata = BTreeMap::from([("method".to_string(), method.to_string())]);
+        Err(crate::registry::mode::incompatible(&head, &lines, metadata))
+    }
+}
+
+impl Client {
+    /// The schema version the server announced in discovery (its fingerprint, and the registry
+    /// subject and version when it knows them); `None` when the schema was given, not discovered.
+    pub fn schema_version(&self) -> Option<&SchemaVersion> {
+        self.inner.versions.announced.as_ref()
+    }
+
+    /// The methods of [`ConnectOptions::expect_schema`] the server's schema breaks, each with
+    /// the findings; calls to them fail with `FailedPrecondition` before they are sent.
+    pub fn incompatible_methods(&self) -> &BTreeMap<String, Vec<Finding>> {
+        &self.inner.versions.incompatible
+    }
 }

@@ -1,8 +1,7 @@
 //! [`Client`]: `connect(uri)` then `call(method, request, options)`.
 
-use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
+use std::{collections::HashSet, sync::Arc};
 
 use bytes::Bytes;
 use prost::Message;
@@ -105,6 +104,7 @@ pub(super) struct Inner {
     pub(super) scheme: String,
     /// Cancelled by [`Client::close`]: every call in flight and every later one ends with it.
     closed: CancellationToken,
+    versions: connect::SchemaCheck, // announced version, methods breaking what was expected
 }
 
 impl std::fmt::Debug for Client {
@@ -268,23 +268,6 @@ impl Client {
         Ok(Some((ctx, start, before)))
     }
 
-    fn resolve(&self, method: &str, opts: &CallOptions) -> Result<(Option<MethodInfo>, Codec)> {
-        match self.inner.schema.method(method) {
-            Some(info) if opts.codec == Some(Codec::Cbor) => Err(Error::new(
-                Code::InvalidArgument,
-                format!(
-                    "method {} has a schema: use the proto or json codec",
-                    info.name
-                ),
-            )),
-            Some(info) => Ok((Some(info.clone()), opts.codec.unwrap_or(Codec::Proto))),
-            None if self.inner.schemaless.contains(method) || opts.codec == Some(Codec::Cbor) => {
-                Ok((None, Codec::Cbor))
-            }
-            None => Err(Error::unimplemented_method(method)),
-        }
-    }
-
     /// Calls a unary method with already-encoded protobuf bytes.
     pub async fn call_raw(
         &self,
@@ -322,6 +305,7 @@ impl Client {
     }
 
     fn raw_method(&self, method: &str, request: &Bytes) -> Result<String> {
+        self.inner.versions.refuse(method)?;
         let info = self.inner.schema.require_method(method)?;
         self.inner.limits.check_message(request.len(), "request")?;
         Ok(info.name.clone())
@@ -336,6 +320,7 @@ impl Client {
         opts: &CallOptions,
         emit_defaults: bool,
     ) -> Result<String> {
+        self.inner.versions.refuse(method)?;
         let info = self.inner.schema.require_method(method)?.clone();
         let msg =
             json::message_from_json(&info.input(), request_json, self.inner.limits.max_depth)?;
@@ -348,6 +333,7 @@ impl Client {
 
     /// Opens a streaming call of any kind (server-, client- or bidi-streaming).
     pub async fn open_stream(&self, method: &str, opts: &CallOptions) -> Result<ClientStream> {
+        self.inner.versions.refuse(method)?;
         let info = self.inner.schema.require_method(method)?.clone();
         if info.kind() == StreamingKind::Unary {
             return Err(Error::new(

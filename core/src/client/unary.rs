@@ -16,6 +16,29 @@ use crate::schema::{MethodInfo, StreamingKind};
 use crate::value::Value;
 
 impl Client {
+    /// The method's descriptors and codec for a call, or why it cannot be made.
+    pub(super) fn resolve(
+        &self,
+        method: &str,
+        opts: &CallOptions,
+    ) -> Result<(Option<MethodInfo>, Codec)> {
+        self.inner.versions.refuse(method)?;
+        match self.inner.schema.method(method) {
+            Some(info) if opts.codec == Some(Codec::Cbor) => Err(Error::new(
+                Code::InvalidArgument,
+                format!(
+                    "method {} has a schema: use the proto or json codec",
+                    info.name
+                ),
+            )),
+            Some(info) => Ok((Some(info.clone()), opts.codec.unwrap_or(Codec::Proto))),
+            None if self.inner.schemaless.contains(method) || opts.codec == Some(Codec::Cbor) => {
+                Ok((None, Codec::Cbor))
+            }
+            None => Err(Error::unimplemented_method(method)),
+        }
+    }
+
     /// Calls a unary method with a value; returns the reply as a value.
     pub async fn call(&self, method: &str, request: &Value, opts: &CallOptions) -> Result<Value> {
         Ok(self

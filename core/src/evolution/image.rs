@@ -35,9 +35,9 @@ pub(super) const SERVICE_METHOD: i32 = 2;
 /// [`Image::from_sources`]; compare two with [`super::check`].
 #[derive(Debug, Clone)]
 pub struct Image {
-    files: Vec<FileDescriptorProto>,
+    pub(super) files: Vec<FileDescriptorProto>,
     /// Per file: source path -> (line, column), both 1-based.
-    spans: Vec<HashMap<Vec<i32>, (u32, u32)>>,
+    pub(super) spans: Vec<HashMap<Vec<i32>, (u32, u32)>>,
 }
 
 /// A file and, when the element has one, its line and column.
@@ -381,7 +381,7 @@ fn proto_files(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<()> {
 }
 
 /// Source path -> (line, column) of where each element starts, 1-based.
-fn spans_of(f: &FileDescriptorProto) -> HashMap<Vec<i32>, (u32, u32)> {
+pub(super) fn spans_of(f: &FileDescriptorProto) -> HashMap<Vec<i32>, (u32, u32)> {
     let mut spans = HashMap::new();
     for loc in f.source_code_info.iter().flat_map(|s| &s.location) {
         if let (Some(&line), Some(&col)) = (loc.span.first(), loc.span.get(1)) {

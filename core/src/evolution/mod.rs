@@ -37,14 +37,18 @@
 //!
 //! The submodules: [`image`] (loading and indexing), `rules` (the rule table), `files`
 //! (file and package rules), `messages`, `fields`, `types` (field type changes), `enums`,
-//! `services`, `ranges` (reserved and extension ranges), `defaults` (proto2 default values).
+//! `services`, `ranges` (reserved and extension ranges), `defaults` (proto2 default values),
+//! `fingerprint` (an image as a `FileDescriptorSet` and its content fingerprint), `methods`
+//! (the check narrowed to one method, for clients at connect).
 
 mod defaults;
 mod enums;
 mod fields;
 mod files;
+mod fingerprint;
 pub mod image;
 mod messages;
+mod methods;
 mod ranges;
 mod rules;
 mod services;
@@ -57,7 +61,9 @@ use serde::Serialize;
 
 use crate::error::{Code, Error, Result};
 
+pub use fingerprint::SCHEMA_INVALID;
 pub use image::Image;
+pub use methods::check_method;
 pub use rules::{Rule, RULES};
 
 /// A group of rules, as `buf breaking` names them (`FILE`, `PACKAGE`, `WIRE_JSON`, `WIRE`).

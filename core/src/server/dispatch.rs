@@ -38,6 +38,7 @@ pub(crate) struct Dispatcher {
     /// What the transports listen with.
     pub(super) listen: ListenConfig,
     pub(super) routes: RwLock<HashMap<String, Arc<RouteEntry>>>,
+    pub(super) announce: super::routes::Announce,
     /// Each served method's metrics, found once per call with the context.
     pub(super) metrics: RwLock<crate::metrics::ByMethod>,
     pub(super) interceptors: RwLock<Arc<Vec<Arc<dyn Interceptor>>>>,
@@ -86,6 +87,7 @@ impl Dispatcher {
                 .is_some_and(|a| a.records_payloads()),
             security: options.security,
             routes: RwLock::new(HashMap::new()),
+            announce: Default::default(),
             inflight: AtomicUsize::new(0),
             writing: AtomicUsize::new(0),
             idle: Notify::new(),

@@ -296,6 +296,18 @@ impl Server {
         Ok(bound)
     }
 
+    /// The schema's version as discovery announces it: its fingerprint, and the registry
+    /// subject and version given to [`set_schema_version`](Server::set_schema_version).
+    pub fn schema_version(&self) -> crate::call::SchemaVersion {
+        self.core.schema_version()
+    }
+
+    /// Records the schema registry subject and version of the schema served, which discovery
+    /// announces from now on (a client compares them with what it was built against).
+    pub fn set_schema_version(&self, subject: &str, version: u32) {
+        self.core.set_registry_version(subject, version)
+    }
+
     /// The endpoints listened on.
     pub fn endpoints(&self) -> Vec<String> {
         self.listeners

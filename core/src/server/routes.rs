@@ -2,13 +2,13 @@
 //! an unknown or unserved method into `Unimplemented`, the discovery answer (filtered by the
 //! policy), and the request decoder and response encoder of a route for a codec.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, RwLock};
 
 use bytes::Bytes;
 use prost::Message;
 
 use super::dispatch::Dispatcher;
-use crate::call::DescribeResponse;
+use crate::call::{DescribeResponse, SchemaVersion};
 use crate::codec::Codec;
 use crate::context::Context;
 use crate::error::{Code, Error, Result};
@@ -17,6 +17,14 @@ use crate::handler::Route;
 use crate::schema::MethodInfo;
 use crate::security::filter_descriptor_set;
 
+/// What discovery announces about the schema: its fingerprint (computed at the first ask) and
+/// the registry subject and version the server was told.
+#[derive(Default)]
+pub(crate) struct Announce {
+    fingerprint: OnceLock<String>,
+    registry: RwLock<(String, u32)>,
+}
+
 /// What the server runs for a method, with its descriptors (`None` for a schemaless method).
 pub(crate) struct RouteEntry {
     pub(crate) info: Option<MethodInfo>,
@@ -24,6 +32,31 @@ pub(crate) struct RouteEntry {
 }
 
 impl Dispatcher {
+    pub(crate) fn schema_version(&self) -> SchemaVersion {
+        let fingerprint = self.announce.fingerprint.get_or_init(|| {
+            crate::evolution::Image::from_descriptor_set(&self.schema.to_descriptor_set())
+                .map(|i| i.fingerprint())
+                .unwrap_or_default()
+        });
+        let (subject, version) = self
+            .announce
+            .registry
+            .read()
+            .map(|r| r.clone())
+            .unwrap_or_default();
+        SchemaVersion {
+            fingerprint: fingerprint.clone(),
+            subject,
+            version,
+        }
+    }
+
+    pub(crate) fn set_registry_version(&self, subject: &str, version: u32) {
+        if let Ok(mut r) = self.announce.registry.write() {
+            *r = (subject.to_string(), version);
+        }
+    }
+
     pub(crate) fn add_route(&self, name: String, entry: RouteEntry) {
         if let Ok(mut metrics) = self.metrics.write() {
             metrics.insert(name.clone(), crate::metrics::method(&name));
@@ -67,7 +100,11 @@ impl Dispatcher {
             })
             .unwrap_or_default();
         let set = self.schema.to_descriptor_set();
+        let version = self.schema_version();
         DescribeResponse {
+            schema_fingerprint: version.fingerprint,
+            registry_subject: version.subject,
+            registry_version: version.version,
             descriptor_set: match policy {
                 Some(_) => filter_descriptor_set(&set, allowed),
                 None => set,

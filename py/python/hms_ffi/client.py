@@ -98,6 +98,20 @@ class Client:
         """The server's schema (discovered when connecting)."""
         return self._native.schema
 
+    @property
+    def schema_version(self) -> Optional[Dict[str, Any]]:
+        """The schema version the server announced in discovery: ``{"fingerprint", "subject",
+        "version"}`` (subject and version when the server knows its registry version), or
+        ``None`` when the schema was given rather than discovered."""
+        v = self._native.schema_version
+        return None if v is None else {"fingerprint": v[0], "subject": v[1], "version": v[2]}
+
+    def incompatible_methods(self) -> Dict[str, List[str]]:
+        """The methods of ``expect_schema`` that the server's schema breaks, each with its
+        findings (``path:line:column:RULE_ID message``); calls to them raise
+        :class:`hms_ffi.FailedPrecondition` (reason ``INCOMPATIBLE_SCHEMA``) before anything is sent."""
+        return self._native.incompatible_methods()
+
     def methods(self) -> List[MethodInfo]:
         """Every method the server offers."""
         return _methods(self._native.methods())
@@ -235,6 +249,7 @@ def connect(
     *,
     schema: Optional[_native.Schema] = None,
     resilience: Union[Mapping[str, Any], str, None] = None,
+    expect_schema: Optional[_native.Schema] = None,
 ) -> Client:
     """Connects to ``inproc://name``, ``unix:///path.sock``, ``grpc://host:port``,
     ``grpc+unix:///path.sock``, ``http://host:port`` (Connect) or ``ws://host:port`` and discovers
@@ -244,7 +259,9 @@ def connect(
     ``uri`` may be a list of endpoints of one service. ``resilience`` (a dict or its JSON text)
     sets reconnect backoff, retry policies (a gRPC service config under ``"serviceConfig"``),
     keepalive, wait for ready, load balancing and health checks, as ``docs/resilience.md``
-    describes: ``connect(uri, resilience={"keepalive": {"interval": "10s"}})``."""
+    describes: ``connect(uri, resilience={"keepalive": {"interval": "10s"}})``. ``expect_schema``
+    is the schema this client was built against: each of its methods is checked against the
+    server's at connect, and calls to those that break fail early (``docs/evolution.md``)."""
     uris = [uri] if isinstance(uri, str) else list(uri)
     options: Optional[str] = None
     if isinstance(resilience, str):
@@ -254,4 +271,4 @@ def connect(
             options = json.dumps(resilience)
         except (TypeError, ValueError) as e:
             raise InvalidArgument(f"resilience options are not JSON: {e}", reason="BAD_RESILIENCE") from e
-    return Client(_native.connect(uris, schema, options))
+    return Client(_native.connect(uris, schema, options, expect_schema))

@@ -59,6 +59,18 @@ class Server:
         """The endpoints listened on."""
         return self._native.endpoints
 
+    @property
+    def schema_version(self) -> Dict[str, Any]:
+        """The schema version discovery announces: ``{"fingerprint", "subject", "version"}``
+        (the fingerprint as the schema registry computes it; subject and version once set)."""
+        fingerprint, subject, version = self._native.schema_version
+        return {"fingerprint": fingerprint, "subject": subject, "version": version}
+
+    def set_schema_version(self, subject: str, version: int) -> None:
+        """Records the schema registry subject and version of the schema served; discovery
+        announces them from now on, and clients see them as ``client.schema_version``."""
+        self._native.set_schema_version(subject, version)
+
     def method(self, name: str) -> Callable[[F], F]:
         """Decorator registering a handler for the method ``name`` (``pkg.Service/Method``), of
         any kind (see :meth:`add_method`)."""
