@@ -16,7 +16,7 @@ use super::ServerOptions;
 use crate::call::{CallHead, DESCRIBE_METHOD, HEALTH_METHOD};
 use crate::codec::Codec;
 use crate::context::Context;
-use crate::error::{Code, Error, Origin, Result};
+use crate::error::{Code, Error, Result};
 use crate::handler::{RequestStream, ResponseSink, Route};
 use crate::interceptor::{run_before, Interceptor};
 use crate::limits::Limits;
@@ -191,18 +191,6 @@ impl Dispatcher {
         metrics.server(ctx.transport).start();
         ctx.metrics = Some(metrics);
         ctx
-    }
-
-    fn origin(&self, head: &CallHead) -> Origin {
-        let (service, method) = head
-            .method
-            .rsplit_once('/')
-            .unwrap_or(("", head.method.as_str()));
-        Origin {
-            language: self.language.clone(),
-            service: service.to_string(),
-            method: method.to_string(),
-        }
     }
 
     /// Runs `fut` until it ends, the deadline passes, or the call is cancelled.

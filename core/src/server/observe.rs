@@ -6,8 +6,9 @@
 use std::sync::Arc;
 
 use super::dispatch::Dispatcher;
+use crate::call::CallHead;
 use crate::context::Context;
-use crate::error::{Code, Error};
+use crate::error::{Code, Error, Origin};
 use crate::interceptor::{run_after, Interceptor};
 
 impl Dispatcher {
@@ -33,6 +34,19 @@ impl Dispatcher {
             (&ctx.method, ctx.transport, &self.language),
             outcome.map_err(|e| (e.code(), e.message())),
         );
+    }
+
+    /// Where an error of this call comes from: this server's language, service and method.
+    pub(super) fn origin(&self, head: &CallHead) -> Origin {
+        let (service, method) = head
+            .method
+            .rsplit_once('/')
+            .unwrap_or(("", head.method.as_str()));
+        Origin {
+            language: self.language.clone(),
+            service: service.to_string(),
+            method: method.to_string(),
+        }
     }
 
     /// Counts a call refused before its handler ran.
