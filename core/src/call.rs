@@ -134,7 +134,7 @@ impl Watch {
     /// The error the call ends with, if it has to end now.
     pub(crate) fn stopped(&self) -> Option<crate::error::Error> {
         if self.cancel.as_ref().is_some_and(|c| c.is_cancelled()) {
-            return Some(caller_cancelled());
+            return Some(cancelled_at(self.deadline));
         }
         if self.closed.is_cancelled() {
             return Some(crate::error::Error::client_closed());
@@ -155,6 +155,16 @@ impl Watch {
 }
 
 /// The error of a call its caller cancelled.
+/// The error of a call whose cancel token fired: once its deadline has passed, the call ended
+/// by its deadline (a token inherited from a handler fires when the handler's call reaches the
+/// same deadline, so both come at once), else the caller cancelled it.
+pub(crate) fn cancelled_at(deadline: Option<std::time::Instant>) -> crate::error::Error {
+    if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+        return crate::error::Error::deadline_exceeded();
+    }
+    caller_cancelled()
+}
+
 pub(crate) fn caller_cancelled() -> crate::error::Error {
     crate::error::Error::new(
         crate::error::Code::Cancelled,

@@ -50,15 +50,25 @@ fn chain(detach: bool, blocking: bool) -> Chain {
         timeout: detach.then_some(Duration::from_secs(2)),
         ..CallOptions::default()
     };
+    // The relay's own outcome, by code.
+    let seen = counts.clone();
+    let note = move |r: hms_ffi_core::Result<Value>| {
+        let code = r.as_ref().map_or_else(|e| e.code(), |_| Code::Ok);
+        seen.bump(&format!("relay:{}", code.name()));
+        r
+    };
     if blocking {
         front
-            .unary_blocking(GET, move |_, _| to_back.call_blocking(SLOW, &slow(), &opts))
+            .unary_blocking(GET, move |_, _| {
+                note(to_back.call_blocking(SLOW, &slow(), &opts))
+            })
             .unwrap();
     } else {
+        let note = Arc::new(note);
         front
             .unary(GET, move |_, _| {
-                let (to_back, opts) = (to_back.clone(), opts.clone());
-                async move { to_back.call(SLOW, &slow(), &opts).await }
+                let (to_back, opts, note) = (to_back.clone(), opts.clone(), note.clone());
+                async move { note(to_back.call(SLOW, &slow(), &opts).await) }
             })
             .unwrap();
     }
@@ -92,8 +102,14 @@ fn deadline_reaches_the_last_handler(blocking: bool) {
         "{:?}",
         start.elapsed()
     );
-    // The back handler was given what was left of the 300 ms, and ended with it.
+    // The back handler was given what was left of the 300 ms, and ended with it; the relay's
+    // own call ended by that deadline too, not as cancelled (its inherited token fires with
+    // the front call's deadline).
     assert_eq!(chain.counts.get("slow:started"), 1);
+    assert!(wait_until(
+        || chain.counts.get("relay:DEADLINE_EXCEEDED") == 1
+    ));
+    assert_eq!(chain.counts.get("relay:CANCELLED"), 0);
     let given = chain.counts.get("slow:left");
     assert!(
         (1..=301).contains(&given),

@@ -12,7 +12,7 @@ use super::policy::{is_idempotent, MethodPolicy};
 use super::pool::Picked;
 use super::retry::Attempts;
 use super::{CallOptions, Client};
-use crate::call::{caller_cancelled, Blocker, Watch};
+use crate::call::{cancelled_at, Blocker, Watch};
 use crate::codec::Codec;
 use crate::error::{Code, Error, Result};
 use crate::metadata::Reply;
@@ -193,7 +193,7 @@ impl Client {
             };
             tokio::select! {
                 biased;
-                () = cancelled => Err(caller_cancelled()),
+                () = cancelled => Err(cancelled_at(watch.deadline)),
                 () = deadline => Err(Error::deadline_exceeded()),
                 r = channel.ready(wait, watch.deadline, &self.inner.closed) => r,
             }

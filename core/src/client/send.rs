@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::CallOptions;
-use crate::call::{caller_cancelled, CallHead};
+use crate::call::{cancelled_at, CallHead};
 use crate::error::{Error, Result};
 
 /// The timeout and cancellation of a call made inside a handler: the earlier of its own
@@ -48,6 +48,7 @@ pub(super) async fn send<'a, T>(
     fut: impl FnOnce(CallHead) -> crate::handler::BoxFuture<'a, Result<T>>,
 ) -> Result<T> {
     let timeout = head.timeout;
+    let deadline = timeout.map(|t| Instant::now() + t);
     let call = async move {
         match timeout {
             Some(t) => tokio::time::timeout(t, fut(head))
@@ -65,7 +66,7 @@ pub(super) async fn send<'a, T>(
     // Cancellation first: a handler that saw it may have answered already.
     tokio::select! {
         biased;
-        _ = cancelled => Err(caller_cancelled()),
+        _ = cancelled => Err(cancelled_at(deadline)),
         _ = closed.cancelled() => Err(Error::client_closed()),
         r = call => r,
     }

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use tokio_util::sync::CancellationToken;
 
 use super::CallOptions;
-use crate::call::caller_cancelled;
+use crate::call::{caller_cancelled, cancelled_at};
 use crate::codec::{never, Codec};
 use crate::error::{Code, Error, Result};
 use crate::exchange::NativeResult;
@@ -179,7 +179,7 @@ impl ClientStream {
                 }
                 return r;
             }
-            _ = cancelled => caller_cancelled(),
+            _ = cancelled => cancelled_at(deadline),
             _ = self.closed.cancelled() => Error::client_closed(),
             _ = expired => Error::deadline_exceeded(),
         };
