@@ -154,7 +154,6 @@ impl Watch {
     }
 }
 
-/// The error of a call its caller cancelled.
 /// The error of a call whose cancel token fired: once its deadline has passed, the call ended
 /// by its deadline (a token inherited from a handler fires when the handler's call reaches the
 /// same deadline, so both come at once), else the caller cancelled it.
@@ -165,6 +164,7 @@ pub(crate) fn cancelled_at(deadline: Option<std::time::Instant>) -> crate::error
     caller_cancelled()
 }
 
+/// The error of a call its caller cancelled.
 pub(crate) fn caller_cancelled() -> crate::error::Error {
     crate::error::Error::new(
         crate::error::Code::Cancelled,
