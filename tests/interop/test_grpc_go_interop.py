@@ -29,6 +29,11 @@ CASES = [
     "special_status_message",
     "unimplemented_service",
     "custom_metadata",
+    "cancel_after_first_response",
+    # The client's resilience cases grpc-go has (it has no retry case): many calls on one
+    # channel, and a new channel per call, each within its own deadline.
+    "rpc_soak --soak_iterations=50",
+    "channel_soak --soak_iterations=20",
 ]
 
 
@@ -46,7 +51,8 @@ def test_service() -> Iterator[int]:
 
 
 def run_case(port: int, case: str) -> subprocess.CompletedProcess[str]:
-    args = [str(CLIENT), "--server_host=127.0.0.1", f"--server_port={port}", "--use_tls=false", f"--test_case={case}"]
+    name, *flags = case.split()
+    args = [str(CLIENT), "--server_host=127.0.0.1", f"--server_port={port}", "--use_tls=false", f"--test_case={name}", *flags]
     return subprocess.run(args, capture_output=True, text=True, timeout=120)
 
 
