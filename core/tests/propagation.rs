@@ -104,11 +104,14 @@ fn deadline_reaches_the_last_handler(blocking: bool) {
     );
     // The back handler was given what was left of the 300 ms, and ended with it; the relay's
     // own call ended by that deadline too, not as cancelled (its inherited token fires with
-    // the front call's deadline).
+    // the front call's deadline). A blocking relay always sees its call end; an async one may
+    // be dropped by the server at the deadline first.
     assert_eq!(chain.counts.get("slow:started"), 1);
-    assert!(wait_until(
-        || chain.counts.get("relay:DEADLINE_EXCEEDED") == 1
-    ));
+    if blocking {
+        assert!(wait_until(
+            || chain.counts.get("relay:DEADLINE_EXCEEDED") == 1
+        ));
+    }
     assert_eq!(chain.counts.get("relay:CANCELLED"), 0);
     let given = chain.counts.get("slow:left");
     assert!(
