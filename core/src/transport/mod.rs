@@ -36,7 +36,8 @@ mod shm_io;
 #[allow(unsafe_code)]
 pub mod shm_ring;
 #[allow(unsafe_code)]
-mod shm_sys;
+#[doc(hidden)]
+pub mod shm_sys;
 mod stream_bridge;
 pub(crate) mod tcp;
 mod tls;

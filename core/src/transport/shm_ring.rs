@@ -72,6 +72,11 @@ impl Region {
         Region { base, len }
     }
 
+    /// The region's first byte (for a test playing a hostile peer).
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.base
+    }
+
     fn u64_at(&self, off: usize) -> &AtomicU64 {
         debug_assert!(off % 8 == 0 && off + 8 <= DATA_OFFSET && DATA_OFFSET <= self.len);
         // SAFETY: `off` is one of this module's constant offsets inside the control page, which

@@ -1,6 +1,8 @@
 //! The system calls under `shm://`: a sealed memfd mapped shared, eventfds, and passing them
 //! over the connection's unix socket with `SCM_RIGHTS`. Nothing here has a name in the file
 //! system: when both processes are gone, so is the memory.
+//!
+//! Public (hidden from the docs) only for the tests that play a hostile peer.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -9,7 +11,7 @@ use super::shm_ring::{region_len, Region};
 
 /// How many fds the server passes: the memfd, then the eventfds of ring 0 (data, space) and
 /// ring 1 (data, space).
-pub(super) const FDS: usize = 5;
+pub const FDS: usize = 5;
 
 fn check(r: libc::c_int) -> io::Result<libc::c_int> {
     if r < 0 {
@@ -21,7 +23,7 @@ fn check(r: libc::c_int) -> io::Result<libc::c_int> {
 
 /// A shared mapping of a whole memfd, unmapped on drop.
 #[derive(Debug)]
-pub(super) struct Mapping {
+pub struct Mapping {
     region: Region,
     ptr: *mut libc::c_void,
     len: usize,
@@ -55,7 +57,8 @@ impl Mapping {
         Ok(Mapping { region, ptr, len })
     }
 
-    pub(super) fn region(&self) -> Region {
+    /// The mapped memory as a region of rings.
+    pub fn region(&self) -> Region {
         self.region
     }
 }
@@ -69,7 +72,7 @@ impl Drop for Mapping {
 }
 
 /// A new memfd of `capacity`-byte rings, sealed against resizing, and its mapping.
-pub(super) fn create(capacity: u32) -> io::Result<(OwnedFd, Mapping)> {
+pub fn create(capacity: u32) -> io::Result<(OwnedFd, Mapping)> {
     let len = region_len(capacity);
     let name = c"hms-ffi-shm";
     // SAFETY: a NUL-terminated name; the result is checked.
@@ -89,7 +92,7 @@ pub(super) fn create(capacity: u32) -> io::Result<(OwnedFd, Mapping)> {
 
 /// Maps a memfd the peer sent, after checking that it cannot shrink under us (a shrunk mapping
 /// would fault on access) and taking its size from the kernel, not from the peer.
-pub(super) fn open(fd: &OwnedFd) -> io::Result<Mapping> {
+pub fn open(fd: &OwnedFd) -> io::Result<Mapping> {
     let bad = |why: String| io::Error::new(io::ErrorKind::InvalidData, why);
     // SAFETY: a query on an fd we own.
     let seals = check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS) })
@@ -111,7 +114,7 @@ pub(super) fn open(fd: &OwnedFd) -> io::Result<Mapping> {
 }
 
 /// A non-blocking eventfd.
-pub(super) fn eventfd() -> io::Result<OwnedFd> {
+pub fn eventfd() -> io::Result<OwnedFd> {
     // SAFETY: creates an fd; the result is checked.
     let fd = check(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })?;
     // SAFETY: a fresh fd this function owns.
@@ -119,21 +122,21 @@ pub(super) fn eventfd() -> io::Result<OwnedFd> {
 }
 
 /// Adds one to an eventfd (wakes its reader); a full counter already wakes it.
-pub(super) fn signal(fd: RawFd) {
+pub fn signal(fd: RawFd) {
     let one = 1u64.to_ne_bytes();
     // SAFETY: writes 8 bytes from a live buffer.
     let _ = unsafe { libc::write(fd, one.as_ptr().cast(), 8) };
 }
 
 /// Resets an eventfd's counter (non-blocking; nothing to read is fine).
-pub(super) fn drain(fd: RawFd) {
+pub fn drain(fd: RawFd) {
     let mut buf = [0u8; 8];
     // SAFETY: reads at most 8 bytes into a live buffer.
     let _ = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), 8) };
 }
 
 /// Sends one byte with `fds` attached.
-pub(super) fn send_fds(sock: RawFd, fds: &[RawFd; FDS]) -> io::Result<()> {
+pub fn send_fds(sock: RawFd, fds: &[RawFd; FDS]) -> io::Result<()> {
     let mut byte = [1u8];
     let payload = (FDS * std::mem::size_of::<RawFd>()) as u32;
     let msg = Message::new(&mut byte, payload);
@@ -187,7 +190,7 @@ impl Message {
 
 /// Receives the byte and the fds [`send_fds`] sent (blocking socket). Every fd received is
 /// owned (closed on error); anything but exactly [`FDS`] of them is an error.
-pub(super) fn recv_fds(sock: RawFd) -> io::Result<Vec<OwnedFd>> {
+pub fn recv_fds(sock: RawFd) -> io::Result<Vec<OwnedFd>> {
     let mut byte = [0u8];
     let payload = (2 * FDS * std::mem::size_of::<RawFd>()) as u32;
     let mut m = Message::new(&mut byte, payload);
