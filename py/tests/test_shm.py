@@ -48,7 +48,7 @@ def test_python_to_python_over_shm_and_a_killed_server(tmp_path) -> None:
         _wait_for(sock, proc)
         client = hms_ffi.connect(f"shm://{sock}")
         assert client.call(f"{SERVICE}/Echo", {"unicode_text": "über shm"}, timeout=10)["unicode_text"] == "über shm"
-        blob = bytes(range(256)) * 256  # 64 KiB: many frames' worth through a 1 MiB ring
+        blob = bytes(range(256)) * 256  # 64 KiB in one message
         assert client.call(f"{SERVICE}/Echo", {"blob": blob}, timeout=10)["blob"] == blob
 
         outcome: list = []
