@@ -13,13 +13,15 @@ fuzz_target!(|data: &[u8]| {
     let Some((&pick, rest)) = data.split_first() else {
         return;
     };
-    let cap = MIN_CAPACITY << (pick % 4);
+    let cap = MIN_CAPACITY << (pick % 2);
     let len = region_len(cap);
     let mut words = vec![0u64; len / 8];
     // SAFETY: `words` is `len` bytes, aligned to 8, alive and never resized while `region` is used.
     let base = words.as_mut_ptr().cast::<u8>();
     let region = unsafe { Region::new(base, len) };
-    let (init, ops) = rest.split_at(rest.len().min(DATA_OFFSET + 64));
+    // Up to 64 operations first (so short inputs exercise them), then the region's first bytes.
+    let (ops, init) = rest.split_at(rest.len().min(9 * 64));
+    let init = &init[..init.len().min(DATA_OFFSET + 64)];
     // SAFETY: `init` fits in the region (at most DATA_OFFSET + 64 bytes of `len`).
     unsafe { std::ptr::copy_nonoverlapping(init.as_ptr(), base, init.len()) };
     if let Ok(announced) = region.check() {

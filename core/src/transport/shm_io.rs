@@ -2,8 +2,9 @@
 //! writing half produces into ours, so the unix transport's connection code ([`serve_frames`],
 //! [`UnixClient::over`]) runs over it unchanged.
 //!
-//! A half that finds its ring empty (or full) spins briefly while the other side usually
-//! answers that soon, then sleeps on its eventfd through the runtime. The unix socket the
+//! A reading half that finds its ring empty polls again (yielding to the runtime's other tasks)
+//! for a short while when the other side lately answered that soon, then sleeps on its eventfd
+//! through the runtime; a writing half whose ring is full sleeps at once. The unix socket the
 //! connection was set up on stays open as its liveness channel: nothing more is sent on it, so
 //! its end (the peer closed or was killed) or any byte on it closes the connection; a reader
 //! still gets every byte the peer published before that, then the end of the stream.
@@ -240,14 +241,14 @@ impl AsyncRead for ShmRead {
             if closed {
                 return Poll::Ready(Ok(()));
             }
+            // The spin goes through the scheduler (wake, then `Pending`): a busy loop here would
+            // hold up the tasks queued behind this one on its worker, such as the handler of the
+            // call just read.
             let now = Instant::now();
             let since = *me.since.get_or_insert(now);
-            let until = since + me.gauge.spin();
-            while Instant::now() < until {
-                if me.ring.available().map_err(corrupt)? > 0 {
-                    break;
-                }
-                std::hint::spin_loop();
+            if now < since + me.gauge.spin() {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
             }
             me.ring.arm();
             let (ring, link) = (&me.ring, &me.guard.link);
