@@ -10,7 +10,7 @@ MATRIX_DEPS   :=
 CLIPPY_PKGS   :=
 -include mk/*.mk
 
-.PHONY: all build cli-bin demo test test-core test-cli buf-install test-capi test-go go-lib test-py test-matrix test-interop py-install lint fmt fmt-check clippy features-check layers-check parity bench bench-warm bench-py bench-py-payloads bench-go bench-go-payloads bench-go-streams fuzz clean
+.PHONY: all build cli-bin demo test test-core test-cli buf-install test-capi test-go go-lib test-py test-matrix test-interop py-install lint fmt fmt-check clippy features-check layers-check parity bench bench-shm bench-warm bench-py bench-py-payloads bench-go bench-go-payloads bench-go-streams fuzz clean
 
 all: build
 
@@ -138,6 +138,11 @@ clippy:
 ## bench: criterion echo benches, hms-ffi vs tonic over UDS vs raw UDS, one run.
 bench:
 	$(CARGO) bench -p hms-ffi-benches --bench echo
+
+## bench-shm: shm:// vs unix:// vs a raw shared-memory spin and eventfd ping-pong between the
+## same two processes, 64 B and 64 KiB (benches/examples/shm_pingpong.rs).
+bench-shm:
+	$(CARGO) run --release -p hms-ffi-benches --example shm_pingpong
 
 ## bench-warm: the same with the vCPUs kept from halting between messages (guest halt-polling
 ## at 200 µs when the guest exposes it, else two lowest-priority busy loops), so the wake-up

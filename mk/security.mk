@@ -2,7 +2,7 @@
 # workspace). The security tests themselves run in test-core, test-cli and test-py.
 
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := frame value_schema value_cbor policy
+FUZZ_TARGETS := frame value_schema value_cbor policy shm_ring
 # cargo-fuzz needs nightly features; RUSTC_BOOTSTRAP lets a stable toolchain provide them.
 FUZZ_ENV     ?= RUSTC_BOOTSTRAP=1
 # The core forbids unsafe code, so coverage-guided fuzzing without AddressSanitizer finds what

@@ -67,10 +67,10 @@ impl PeerCredentials {
 }
 
 /// True for transports that cross a machine boundary (`grpc`, `http`, `ws` and their TLS forms
-/// `grpcs`, `https`, `wss`); `inproc`, `unix`
+/// `grpcs`, `https`, `wss`); `inproc`, `unix`, `shm`
 /// and `grpc+unix` stay on one machine.
 pub fn is_network(transport: &str) -> bool {
-    !matches!(transport, "inproc" | "unix" | "grpc+unix")
+    !matches!(transport, "inproc" | "unix" | "shm" | "grpc+unix")
 }
 
 /// The certificate a client presented over mutual TLS (`grpcs://`, `https://`, `wss://`),

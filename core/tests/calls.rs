@@ -544,9 +544,10 @@ fn registration_is_checked_against_the_schema() {
         server.listen("tcp://x").unwrap_err().code(),
         Code::InvalidArgument
     );
+    // A shm NAME is letters, digits, '.', '_', '-' (or an absolute socket path).
     assert_eq!(
-        server.listen("shm://x").unwrap_err().code(),
-        Code::Unimplemented
+        server.listen("shm://a/b").unwrap_err().code(),
+        Code::InvalidArgument
     );
     // TLS schemes need the server's [tls] settings.
     assert_eq!(

@@ -48,3 +48,16 @@ async fn conformance_over_http() {
 async fn conformance_over_ws() {
     serve_and_run("ws://127.0.0.1:0", "ws").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_over_shm() {
+    let dir = tempfile::tempdir().unwrap();
+    let uri = format!("shm://{}", dir.path().join("conf.sock").display());
+    serve_and_run(&uri, "shm").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_over_shm_by_name() {
+    let name = format!("conformance-{}", std::process::id());
+    serve_and_run(&format!("shm://{name}"), "shm").await;
+}

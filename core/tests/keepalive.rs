@@ -6,12 +6,12 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::child::{self, serve_from_env, signal, ChildProcess};
 use common::resil::{
-    kill, listen, reason, req, schema, server, server_with, wait_until, Counts, GET, SLOW,
+    kill, listen, reason, req, schema, server_with, wait_until, Counts, GET, SLOW,
 };
 use common::unix_uri;
 use hms_ffi_core::{
@@ -25,13 +25,7 @@ const CHILD_ENV: &str = "HMS_KEEPALIVE_CHILD_URI";
 #[test]
 #[ignore = "the server process of the keepalive tests, started by them"]
 fn child_server() {
-    let Ok(uri) = std::env::var(CHILD_ENV) else {
-        return;
-    };
-    let s = server("child", Arc::new(Counts::default()));
-    listen(&s, &uri);
-    let mut line = String::new();
-    let _ = std::io::stdin().read_line(&mut line);
+    serve_from_env(CHILD_ENV);
 }
 
 /// The child client: one long async call (bounded at 60 s) to the server at the URI in its
@@ -48,27 +42,7 @@ fn child_client() {
     let _ = block_on(client.call(SLOW, &slow, &bound));
 }
 
-/// Kills the child (continued first, so a frozen one dies too) when the test ends.
-struct ChildServer(Child);
-
-impl Drop for ChildServer {
-    fn drop(&mut self) {
-        signal(&self.0, "CONT");
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Sends `sig` (`STOP`, `CONT`) to the child with kill(1).
-fn signal(child: &Child, sig: &str) {
-    let status = Command::new("kill")
-        .args([format!("-{sig}"), child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success(), "kill -{sig}");
-}
-
-fn spawn_child(uri: &str, path: &std::path::Path) -> ChildServer {
+fn spawn_child(uri: &str, path: &std::path::Path) -> ChildProcess {
     let child = spawn("child_server", uri);
     assert!(
         wait_until(|| path.exists()),
@@ -77,15 +51,8 @@ fn spawn_child(uri: &str, path: &std::path::Path) -> ChildServer {
     child
 }
 
-fn spawn(test: &str, uri: &str) -> ChildServer {
-    let child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", test, "--ignored", "--nocapture"])
-        .env(CHILD_ENV, uri)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    ChildServer(child)
+fn spawn(test: &str, uri: &str) -> ChildProcess {
+    child::spawn(test, CHILD_ENV, uri)
 }
 
 #[test]

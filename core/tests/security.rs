@@ -93,7 +93,7 @@ fn current_uid() -> u32 {
 }
 
 #[test]
-fn unix_callers_are_their_uid_and_sockets_are_0600_unless_widened() {
+fn unix_and_shm_callers_are_their_uid_and_sockets_are_0600_unless_widened() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let (s, _) = server(ServerOptions::default());
@@ -102,7 +102,9 @@ fn unix_callers_are_their_uid_and_sockets_are_0600_unless_widened() {
     s.listen(&format!("unix://{}", sock.display())).unwrap();
     s.listen(&format!("grpc+unix://{}", gsock.display()))
         .unwrap();
-    for p in [&sock, &gsock] {
+    let ssock = dir.path().join("s.sock");
+    s.listen(&format!("shm://{}", ssock.display())).unwrap();
+    for p in [&sock, &gsock, &ssock] {
         let mode = std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{}", p.display());
     }
@@ -110,6 +112,7 @@ fn unix_callers_are_their_uid_and_sockets_are_0600_unless_widened() {
     for uri in [
         format!("unix://{}", sock.display()),
         format!("grpc+unix://{}", gsock.display()),
+        format!("shm://{}", ssock.display()),
     ] {
         let reply = call(&client(&uri), HELLO, None).unwrap();
         assert_eq!(

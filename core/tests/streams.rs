@@ -1,5 +1,5 @@
 //! Every streaming conformance vector (tests/conformance/streams) as a client against the Rust
-//! conformance server, over every transport that streams: inproc, unix, ws and grpc.
+//! conformance server, over every transport that streams: inproc, unix, shm, ws and grpc.
 
 #![allow(clippy::unwrap_used)]
 
@@ -52,4 +52,13 @@ async fn streams_over_ws() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streams_over_grpc() {
     run_all("grpc://127.0.0.1:0").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_over_shm() {
+    let dir = tempfile::tempdir().unwrap();
+    let uri = format!("shm://{}", dir.path().join("streams.sock").display());
+    tokio::time::timeout(std::time::Duration::from_secs(120), run_all(&uri))
+        .await
+        .expect("the stream vectors over shm within 120 s");
 }

@@ -36,13 +36,19 @@ def served(endpoint: str) -> Iterator[Tuple[hms_ffi.Server, hms_ffi.Client]]:
 
 @pytest.fixture(scope="module")
 def conformance_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    """One conformance server on inproc and unix for a whole module (235 cases × 2)."""
+    """One conformance server on inproc, unix and shm for a whole module (235 cases × 3)."""
     path = tmp_path_factory.mktemp("conf") / "conf.sock"
+    shm = f"shm://{path.parent / 'conf-shm.sock'}"
     server = conformance_server()
     name = f"inproc://py-conformance-{next(_counter)}"
     server.listen(name)
     server.listen(f"unix://{path}")
-    clients = {"inproc": hms_ffi.connect(name), "unix": hms_ffi.connect(f"unix://{path}")}
+    server.listen(shm)
+    clients = {
+        "inproc": hms_ffi.connect(name),
+        "unix": hms_ffi.connect(f"unix://{path}"),
+        "shm": hms_ffi.connect(shm),
+    }
     yield clients
     server.shutdown(grace=1.0)
 

@@ -1,4 +1,4 @@
-"""Every shared conformance vector: Python client → Python server, over inproc and unix."""
+"""Every shared conformance vector: Python client → Python server, over inproc, unix and shm."""
 
 import pytest
 
@@ -13,7 +13,7 @@ def test_all_vectors_loaded() -> None:
     assert len({c.id for c in CASES}) == len(CASES)
 
 
-@pytest.mark.parametrize("transport", ["inproc", "unix"])
+@pytest.mark.parametrize("transport", ["inproc", "unix", "shm"])
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_vector(case, transport, conformance_pair) -> None:
     check(case, conformance_pair[transport])

@@ -22,9 +22,10 @@ pub use histogram::{Histogram, Snapshot, LATENCY_BOUNDS_MICROS, SIZE_BOUNDS};
 use crate::code::Code;
 
 /// The transports metrics are kept for, by index; anything else counts as the last.
-pub const TRANSPORTS: [&str; 10] = [
+pub const TRANSPORTS: [&str; 11] = [
     "inproc",
     "unix",
+    "shm",
     "grpc",
     "grpc+unix",
     "http",
@@ -42,13 +43,14 @@ fn transport_index(transport: &str) -> usize {
     match transport {
         "inproc" => 0,
         "unix" => 1,
-        "grpc" => 2,
-        "grpc+unix" => 3,
-        "http" => 4,
-        "ws" => 5,
-        "grpcs" => 6,
-        "https" => 7,
-        "wss" => 8,
+        "shm" => 2,
+        "grpc" => 3,
+        "grpc+unix" => 4,
+        "http" => 5,
+        "ws" => 6,
+        "grpcs" => 7,
+        "https" => 8,
+        "wss" => 9,
         _ => TRANSPORTS.len() - 1,
     }
 }

@@ -1,7 +1,7 @@
 //! Security: authentication, authorization, audit and rate limits, as interceptors that run
 //! before every other interceptor on every transport.
 //!
-//! - Unix peers (`unix://`, `grpc+unix://`) are identified by the kernel: identity `uid:<uid>`,
+//! - Unix peers (`unix://`, `grpc+unix://`, `shm://`) are identified by the kernel: identity `uid:<uid>`,
 //!   with uid/gid/pid in [`Context::peer_credentials`](crate::Context::peer_credentials).
 //! - [`TlsConfig`]: TLS on `grpcs://`, `https://`, `wss://`; with a client CA, mutual TLS whose
 //!   identity is the client certificate's first URI SAN, DNS SAN or subject CN

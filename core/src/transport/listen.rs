@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    grpc_server, http_server, inproc, nats_server, tcp, tls, unix_server, ws, ClientTlsConfig,
+    grpc_server, http_server, inproc, nats_server, shm, tcp, tls, unix_server, ws, ClientTlsConfig,
     Endpoint,
 };
 use crate::call::CallHead;
@@ -168,6 +168,15 @@ pub(crate) fn listen(endpoint: &Endpoint, core: Arc<dyn Service>) -> Result<List
                 accept_stop,
                 task: Some(task),
                 cleanup: Cleanup::Unix(path.clone(), file_id(path)),
+            })
+        }
+        Endpoint::Shm(name) => {
+            let (path, task) = shm::listen(name, core, accept_stop.clone())?;
+            Ok(Listener {
+                uri: endpoint.to_string(),
+                accept_stop,
+                task: Some(task),
+                cleanup: Cleanup::Unix(path),
             })
         }
         Endpoint::Grpc(authority) => {

@@ -5,6 +5,7 @@
 //! - `grpc://host:port`, `grpc+unix:///path.sock`: gRPC over HTTP/2 (tonic).
 //! - `http://host:port`: the Connect protocol's unary calls over HTTP/1.1 or h2c.
 //! - `ws://host:port`: the frames of [`frame`] in binary WebSocket messages.
+//! - `shm://name`: the frames of [`frame`] through rings in shared memory ([`shm`]).
 //! - `nats://host:port/PREFIX`: unary calls as NATS request/reply on `PREFIX.package.Service.Method`
 //!   through a nats-server (`docs/messaging.md`), with NATS micro discovery.
 //! - `grpcs://`, `https://`, `wss://`: the same over TLS ([`tls`]); a client's TLS settings
@@ -22,10 +23,21 @@ mod http_server;
 mod inproc;
 mod keepalive;
 mod listen;
+// The shared-memory transport maps memory and passes fds: its unsafe code is in these modules,
+// each block with its SAFETY argument.
 mod nats_client;
 mod nats_codec;
 mod nats_micro;
 mod nats_server;
+#[allow(unsafe_code)]
+mod shm;
+#[allow(unsafe_code)]
+mod shm_io;
+#[allow(unsafe_code)]
+pub mod shm_ring;
+#[allow(unsafe_code)]
+#[doc(hidden)]
+pub mod shm_sys;
 mod stream_bridge;
 pub(crate) mod tcp;
 mod tls;
@@ -64,8 +76,8 @@ pub use tls_config::ClientTlsConfig;
 pub(crate) use tls_config::{certs, key, provider};
 
 /// The schemes this build serves and connects to, for messages and help texts.
-pub const SCHEMES: &str =
-    "inproc://, unix://, grpc://, grpc+unix://, http://, ws://, grpcs://, https://, wss://, nats://";
+pub const SCHEMES: &str = "inproc://, unix://, shm://, grpc://, grpc+unix://, http://, ws://, \
+     grpcs://, https://, wss://, nats://";
 
 /// A parsed endpoint URI.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +102,9 @@ pub enum Endpoint {
     Wss(TlsTarget),
     /// `nats://host:port/PREFIX`: unary calls by NATS request/reply through a nats-server.
     Nats(NatsTarget),
+    /// `shm://NAME` (a socket in the user's runtime directory) or `shm:///path.sock`: the local
+    /// wire protocol through shared memory.
+    Shm(String),
 }
 
 impl Endpoint {
@@ -179,12 +194,16 @@ impl FromStr for Endpoint {
                     NatsTarget::parse(rest).map_err(|e| bad(&e))?,
                 ))
             }
-            "shm" => Err(Error::new(
-                Code::Unimplemented,
-                format!(
-                    "transport {scheme}:// is not available in this build (supported: {SCHEMES})"
-                ),
-            )),
+            "shm" => {
+                let name = rest.strip_prefix("//").unwrap_or(rest);
+                if !shm::valid_name(name) {
+                    return Err(bad(
+                        "shm needs a name of letters, digits, '.', '_', '-' (shm://name) \
+                         or an absolute socket path (shm:///run/x.sock)",
+                    ));
+                }
+                Ok(Endpoint::Shm(name.to_string()))
+            }
             _ => Err(bad(&format!("unknown scheme (supported: {SCHEMES})"))),
         }
     }
@@ -203,6 +222,7 @@ impl std::fmt::Display for Endpoint {
             Endpoint::Https(t) => write!(f, "https://{}", t.authority),
             Endpoint::Wss(t) => write!(f, "wss://{}", t.authority),
             Endpoint::Nats(t) => write!(f, "nats://{}/{}", t.authority, t.prefix),
+            Endpoint::Shm(n) => write!(f, "shm://{n}"),
         }
     }
 }
@@ -275,6 +295,7 @@ pub(crate) async fn connect(
         Endpoint::Https(t) => Ok(Arc::new(http_client::HttpClient::new_tls(t, limits)?)),
         Endpoint::Wss(t) => Ok(Arc::new(ws::connect_tls(t, limits, ka).await?)),
         Endpoint::Nats(t) => Ok(Arc::new(nats_client::NatsClient::connect(t, limits).await?)),
+        Endpoint::Shm(name) => Ok(Arc::new(shm::connect(name, limits, ka).await?)),
     }
 }
 

@@ -30,6 +30,13 @@ pub(super) fn listen(
     core: Arc<dyn Service>,
     stop: CancellationToken,
 ) -> Result<JoinHandle<()>> {
+    let listener = bind(path, &*core)?;
+    let path = path.to_path_buf();
+    Ok(crate::runtime::handle().spawn(accept_loop(listener, path, core, stop)))
+}
+
+/// A listening socket at `path` (a stale socket file replaced), with the server's socket mode.
+pub(super) fn bind(path: &Path, core: &dyn Service) -> Result<UnixListener> {
     super::claim_socket_path(path)?;
     let std_listener = std::os::unix::net::UnixListener::bind(path).map_err(|e| {
         Error::new(
@@ -43,11 +50,32 @@ pub(super) fn listen(
         std::fs::Permissions::from_mode(core.config().socket_mode),
     )?;
     std_listener.set_nonblocking(true)?;
-    let handle = crate::runtime::handle();
-    let _enter = handle.enter();
-    let listener = UnixListener::from_std(std_listener)?;
-    let path = path.to_path_buf();
-    Ok(handle.spawn(accept_loop(listener, path, core, stop)))
+    let _enter = crate::runtime::handle().enter();
+    Ok(UnixListener::from_std(std_listener)?)
+}
+
+/// Who is on the other end of an accepted socket (`SO_PEERCRED`), for the security policy.
+pub(super) fn peer(stream: &tokio::net::UnixStream, transport: &'static str, path: &Path) -> Peer {
+    let cred = stream
+        .peer_cred()
+        .ok()
+        .map(|c| PeerCredentials::from_ucred(&c));
+    let address = match cred {
+        Some(c) => format!(
+            "{transport}:{}:uid={},gid={},pid={}",
+            path.display(),
+            c.uid,
+            c.gid,
+            c.pid.unwrap_or(0)
+        ),
+        None => format!("{transport}:{}", path.display()),
+    };
+    Peer {
+        transport,
+        address,
+        cred,
+        cert: None,
+    }
 }
 
 async fn accept_loop(
@@ -56,30 +84,37 @@ async fn accept_loop(
     core: Arc<dyn Service>,
     stop: CancellationToken,
 ) {
+    accept_each(&listener, &core, &stop, |stream| {
+        let core = core.clone();
+        let peer = peer(&stream, "unix", &path);
+        let address = peer.address.clone();
+        // A connection of its own thread, where it can have one (see `unix_led`).
+        let Some((stream, peer)) = super::unix_led::lead(stream, &core, peer) else {
+            return;
+        };
+        tokio::spawn(async move {
+            let (r, w) = stream.into_split();
+            if let Err(reason) = serve_frames(Box::new(r), Box::new(w), core, peer).await {
+                tracing::warn!(peer = %address, %reason, "closing unix connection");
+            }
+        });
+    })
+    .await;
+}
+
+/// Hands each accepted connection to `serve` until `stop` or the server's stop.
+pub(super) async fn accept_each(
+    listener: &UnixListener,
+    core: &Arc<dyn Service>,
+    stop: &CancellationToken,
+    mut serve: impl FnMut(tokio::net::UnixStream),
+) {
     loop {
         tokio::select! {
             _ = stop.cancelled() => break,
             _ = core.stop().cancelled() => break,
             r = listener.accept() => match r {
-                Ok((stream, _)) => {
-                    let core = core.clone();
-                    let cred = stream.peer_cred().ok().map(|c| PeerCredentials::from_ucred(&c));
-                    let address = match cred {
-                        Some(c) => format!("unix:{}:uid={},gid={},pid={}", path.display(), c.uid, c.gid, c.pid.unwrap_or(0)),
-                        None => format!("unix:{}", path.display()),
-                    };
-                    let peer = Peer { transport: "unix", address: address.clone(), cred, cert: None };
-                    // A connection of its own thread, where it can have one (see `unix_led`).
-                    let Some((stream, peer)) = super::unix_led::lead(stream, &core, peer) else {
-                        continue;
-                    };
-                    tokio::spawn(async move {
-                        let (r, w) = stream.into_split();
-                        if let Err(reason) = serve_frames(Box::new(r), Box::new(w), core, peer).await {
-                            tracing::warn!(peer = %address, %reason, "closing unix connection");
-                        }
-                    });
-                }
+                Ok((stream, _)) => serve(stream),
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");
                     tokio::time::sleep(std::time::Duration::from_millis(10)).await;

@@ -85,7 +85,8 @@ fn choose_subprotocol(
     Ok(res)
 }
 
-fn failed(uri: &str, e: &dyn std::fmt::Display) -> Error {
+/// A connection that could not be made (nothing was sent): UNAVAILABLE, `CONNECT_FAILED`.
+pub(super) fn failed(uri: &str, e: &dyn std::fmt::Display) -> Error {
     Error::unavailable(format!("cannot connect to {uri}: {e}"))
         .with_reason("CONNECT_FAILED")
         .unsent()

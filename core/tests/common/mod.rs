@@ -2,6 +2,7 @@
 //! conformance vectors' value notation.
 #![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
 
+pub mod child;
 pub mod nats;
 pub mod pki;
 pub mod raw;

@@ -1,0 +1,179 @@
+//! `shm://NAME`: the local wire protocol of [`super::frame`] over shared memory, between the
+//! processes of one machine (`docs/transports.md`, layout and handshake in `docs/wire.md`).
+//!
+//! The server listens on a unix socket named after NAME in the user's runtime directory
+//! ([`socket_path`]). For each connection it creates a sealed memfd holding two byte rings
+//! ([`super::shm_ring`]) and four eventfds, and passes them to the client with `SCM_RIGHTS`;
+//! the socket then only tells each side when the other is gone. The peer's identity is the
+//! socket's `SO_PEERCRED`, as on `unix://`, so the security policy applies unchanged; above
+//! the rings, calls, streams, limits and drain are the unix transport's own code.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::Interest;
+use tokio::net::UnixStream;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::keepalive::Keepalive;
+use super::shm_io::halves;
+use super::shm_sys::{self, FDS};
+use super::unix_client::UnixClient;
+use super::unix_server::{accept_each, bind, peer, serve_frames};
+use super::ws::failed;
+use super::Service;
+use crate::error::{Code, Error, Result};
+use crate::limits::Limits;
+
+/// Each ring's size: a 64 KiB message and its frame header fit many times over.
+pub(super) const CAPACITY: u32 = 1 << 20;
+const HANDSHAKE: Duration = Duration::from_secs(10);
+
+/// The directory of named `shm://` sockets: `$XDG_RUNTIME_DIR/hms-ffi/shm`, else
+/// `/tmp/hms-ffi-$UID/shm`.
+pub(super) fn socket_dir() -> PathBuf {
+    match std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from) {
+        Some(dir) if dir.is_absolute() => dir.join("hms-ffi").join("shm"),
+        // SAFETY: getuid cannot fail.
+        _ => PathBuf::from(format!("/tmp/hms-ffi-{}", unsafe { libc::getuid() })).join("shm"),
+    }
+}
+
+/// The socket of `shm://NAME` (in [`socket_dir`]) or of `shm:///absolute/path.sock`.
+pub(super) fn socket_path(name: &str) -> PathBuf {
+    if name.starts_with('/') {
+        PathBuf::from(name)
+    } else {
+        socket_dir().join(format!("{name}.sock"))
+    }
+}
+
+/// Whether `name` is a valid `shm://` NAME (or an absolute path).
+pub(super) fn valid_name(name: &str) -> bool {
+    name.starts_with('/')
+        || (!name.is_empty()
+            && name.len() <= 100
+            && !name.starts_with('.')
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)))
+}
+
+/// Creates the socket directory and its parent with mode 0700 if missing, and refuses one that
+/// another user owns or others can enter (someone could then replace our socket).
+fn own_dir(dir: &Path) -> Result<()> {
+    let refuse = |why: String| Error::new(Code::FailedPrecondition, why);
+    for d in [dir.parent().unwrap_or(dir), dir] {
+        match std::fs::DirBuilder::new().mode(0o700).create(d) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(refuse(format!("cannot create {}: {e}", d.display()))),
+        }
+        let meta =
+            std::fs::symlink_metadata(d).map_err(|e| refuse(format!("{}: {e}", d.display())))?;
+        // SAFETY: getuid cannot fail.
+        let uid = unsafe { libc::getuid() };
+        if !meta.is_dir() || meta.uid() != uid || meta.mode() & 0o077 != 0 {
+            return Err(refuse(format!(
+                "{} must be a directory of uid {uid} with mode 0700",
+                d.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Listens on `shm://name`; the listener removes its socket file when it closes.
+pub(super) fn listen(
+    name: &str,
+    core: Arc<dyn Service>,
+    stop: CancellationToken,
+) -> Result<(PathBuf, JoinHandle<()>)> {
+    let path = socket_path(name);
+    if !name.starts_with('/') {
+        own_dir(&socket_dir())?;
+    }
+    let listener = bind(&path, &*core)?;
+    let at = path.clone();
+    let task = crate::runtime::handle().spawn(async move {
+        accept_each(&listener, &core, &stop, |s| serve(s, core.clone(), &at)).await;
+    });
+    Ok((path, task))
+}
+
+/// Serves each connection: the handshake, then the unix transport's frames over the rings.
+fn serve(stream: UnixStream, core: Arc<dyn Service>, path: &Path) {
+    let peer = peer(&stream, "shm", path);
+    tokio::spawn(async move {
+        let address = peer.address.clone();
+        let result = match accept(stream).await {
+            Ok((r, w)) => serve_frames(Box::new(r), Box::new(w), core, peer).await,
+            Err(e) => Err(format!("shared memory handshake: {e}")),
+        };
+        if let Err(reason) = result {
+            tracing::warn!(peer = %address, %reason, "closing shm connection");
+        }
+    });
+}
+
+type Halves = (super::shm_io::ShmRead, super::shm_io::ShmWrite);
+
+/// The server's side of the handshake: fresh rings and eventfds, sent to the client.
+async fn accept(stream: UnixStream) -> std::io::Result<Halves> {
+    let (memfd, map) = shm_sys::create(CAPACITY)?;
+    map.region().init(CAPACITY);
+    let events = [
+        shm_sys::eventfd()?,
+        shm_sys::eventfd()?,
+        shm_sys::eventfd()?,
+        shm_sys::eventfd()?,
+    ];
+    let mut fds = [memfd.as_raw_fd(); FDS];
+    for (slot, fd) in fds[1..].iter_mut().zip(&events) {
+        *slot = fd.as_raw_fd();
+    }
+    let sock = stream.as_raw_fd();
+    let send = stream.async_io(Interest::WRITABLE, || shm_sys::send_fds(sock, &fds));
+    tokio::time::timeout(HANDSHAKE, send)
+        .await
+        .map_err(|_| std::io::ErrorKind::TimedOut)??;
+    halves(map, CAPACITY, events, stream, false)
+}
+
+/// Connects to `shm://name` and speaks the frame protocol over the rings the server sends.
+pub(crate) async fn connect(
+    name: &str,
+    limits: &Limits,
+    ka: Option<Keepalive>,
+) -> Result<UnixClient> {
+    let uri = format!("shm://{name}");
+    let path = socket_path(name);
+    let stream = UnixStream::connect(&path)
+        .await
+        .map_err(|e| failed(&uri, &format!("{}: {e}", path.display())))?;
+    let (r, w) = handshake(stream).await.map_err(|e| failed(&uri, &e))?;
+    UnixClient::over(Box::new(r), Box::new(w), uri, limits, ka, None).await
+}
+
+/// The client's side: the server's fds, checked before the memory is used.
+async fn handshake(stream: UnixStream) -> std::io::Result<Halves> {
+    let sock = stream.as_raw_fd();
+    let recv = stream.async_io(Interest::READABLE, || shm_sys::recv_fds(sock));
+    let fds = tokio::time::timeout(HANDSHAKE, recv)
+        .await
+        .map_err(|_| std::io::ErrorKind::TimedOut)??;
+    let mut fds = fds.into_iter();
+    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "missing fds");
+    let memfd: OwnedFd = fds.next().ok_or_else(bad)?;
+    let events: [OwnedFd; 4] = fds.collect::<Vec<_>>().try_into().map_err(|_| bad())?;
+    let map = shm_sys::open(&memfd)?;
+    let capacity = map
+        .region()
+        .check()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+    halves(map, capacity, events, stream, true)
+}
