@@ -176,7 +176,7 @@ pub(crate) fn listen(endpoint: &Endpoint, core: Arc<dyn Service>) -> Result<List
                 uri: endpoint.to_string(),
                 accept_stop,
                 task: Some(task),
-                cleanup: Cleanup::Unix(path),
+                cleanup: Cleanup::Unix(path.clone(), file_id(&path)),
             })
         }
         Endpoint::Grpc(authority) => {
