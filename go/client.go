@@ -84,15 +84,13 @@ func ConnectAll(ctx context.Context, uris []string, opts ...ConnectOption) (*Cli
 	if o.err != nil {
 		return nil, o.err
 	}
-	if len(uris) == 0 {
-		return nil, NewError(InvalidArgument, "no endpoint URI given")
-	}
 	var schema *C.HmsSchema
 	if o.schema != nil {
 		schema = o.schema.ptr
 	}
-	// A Go slice holding C pointers only may be passed to C.
-	cu := make([]*C.char, len(uris))
+	// A Go slice holding C pointers only may be passed to C. An empty list is the core's to
+	// refuse, as it does for every binding.
+	cu := make([]*C.char, len(uris), len(uris)+1)
 	for i, u := range uris {
 		cu[i] = C.CString(u)
 	}
@@ -115,7 +113,7 @@ func ConnectAll(ctx context.Context, uris []string, opts ...ConnectOption) (*Cli
 		defer free()
 		var out *C.HmsClient
 		var e *C.HmsError
-		if C.hms_connect_all(&cu[0], C.size_t(len(cu)), schema, cres, &out, &e) != 0 {
+		if C.hms_connect_all(&cu[:1][0], C.size_t(len(cu)), schema, cres, &out, &e) != 0 {
 			ch <- connected{err: takeError(e)}
 			return
 		}

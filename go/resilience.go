@@ -82,18 +82,7 @@ func (c *Client) Endpoints() ([]EndpointStatus, error) {
 // and returns the URI bound: /metrics (Prometheus text), /healthz, and the live monitoring
 // page at / (docs/observability.md). It stops with the server.
 func (s *Server) Admin(uri string) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ptr == nil {
-		return "", NewError(FailedPrecondition, "server is closed")
-	}
-	cu := C.CString(uri)
-	defer C.free(unsafe.Pointer(cu))
-	var bound *C.char
-	var e *C.HmsError
-	if C.hms_server_admin(s.ptr, cu, &bound, &e) != 0 {
-		return "", takeError(e)
-	}
-	defer C.hms_string_free(bound)
-	return C.GoString(bound), nil
+	return s.bind(uri, func(srv *C.HmsServer, cu *C.char, bound **C.char, e **C.HmsError) C.int32_t {
+		return C.hms_server_admin(srv, cu, bound, e)
+	})
 }

@@ -228,6 +228,14 @@ func HandleProto[Req proto.Message](s *Server, method string, h func(ctx context
 
 // Listen starts listening on uri (inproc://name, unix:///path.sock); returns it as bound.
 func (s *Server) Listen(uri string) (string, error) {
+	return s.bind(uri, func(srv *C.HmsServer, cu *C.char, bound **C.char, e **C.HmsError) C.int32_t {
+		return C.hms_server_listen(srv, cu, bound, e)
+	})
+}
+
+// bind runs a C function that binds the server to uri (listen, the admin listener) and returns
+// the URI bound.
+func (s *Server) bind(uri string, f func(*C.HmsServer, *C.char, **C.char, **C.HmsError) C.int32_t) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ptr == nil {
@@ -237,7 +245,7 @@ func (s *Server) Listen(uri string) (string, error) {
 	defer C.free(unsafe.Pointer(cu))
 	var bound *C.char
 	var e *C.HmsError
-	if C.hms_server_listen(s.ptr, cu, &bound, &e) != 0 {
+	if f(s.ptr, cu, &bound, &e) != 0 {
 		return "", takeError(e)
 	}
 	defer C.hms_string_free(bound)

@@ -309,8 +309,18 @@ async function connect (uri, options = {}) {
   const schema = options.schema ? options.schema._native : null
   const uris = Array.isArray(uri) ? uri : [uri]
   const r = options.resilience
+  let resilience = null
+  if (typeof r === 'string') {
+    resilience = r
+  } else if (r !== undefined && r !== null) {
+    try {
+      resilience = JSON.stringify(r)
+    } catch (e) {
+      // As every binding says it: options that are not JSON are the caller's InvalidArgument.
+      throw new errors.InvalidArgument(`resilience options are not JSON: ${e.message}`)
+    }
+  }
   try {
-    const resilience = r === undefined || r === null ? null : typeof r === 'string' ? r : JSON.stringify(r)
     return new Client(await binding.connect(uris, schema, resilience), options.int64 || 'bigint')
   } catch (e) {
     throw fromThrown(e)

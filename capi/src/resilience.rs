@@ -6,10 +6,10 @@
 use std::ffi::{c_char, CStr};
 
 use crate::client::HmsClient;
-use crate::error::{c_string, guard, obj, text, HmsError};
+use crate::error::{guard, text, HmsError};
 use crate::ocore::{self, runtime, Code, ConnState, Error};
 use crate::schema::HmsSchema;
-use crate::server::HmsServer;
+use crate::server::{bind_uri, HmsServer};
 use crate::HmsBytes;
 
 /// Connects to the `n` endpoint URIs in `uris` (of one service). `schema` (NULL: discover it
@@ -29,10 +29,12 @@ pub unsafe extern "C" fn hms_connect_all(
         if out.is_null() {
             return Err(Error::new(Code::InvalidArgument, "out is NULL"));
         }
-        if n == 0 || uris.is_null() {
-            return Err(Error::new(Code::InvalidArgument, "no endpoint URI given"));
-        }
-        let all = std::slice::from_raw_parts(uris, n);
+        // An empty list is the core's to refuse (as it does for every binding).
+        let all = match n {
+            0 => &[][..],
+            _ if uris.is_null() => return Err(Error::new(Code::InvalidArgument, "uris is NULL")),
+            _ => std::slice::from_raw_parts(uris, n),
+        };
         let all: Vec<&str> = all
             .iter()
             .map(|u| text(*u, "uri"))
@@ -53,6 +55,7 @@ pub unsafe extern "C" fn hms_connect_all(
     })
 }
 
+/// [`ConnState::name`] as a static C string (the test below keeps the two the same).
 fn state_name(state: ConnState) -> &'static CStr {
     match state {
         ConnState::Idle => c"idle",
@@ -85,7 +88,7 @@ pub unsafe extern "C" fn hms_client_endpoints(client: *const HmsClient, out: *mu
         c.0.endpoints()
             .into_iter()
             .map(|e| {
-                let state = state_name(e.state).to_str().unwrap_or_default();
+                let state = e.state.name();
                 serde_json::json!({"uri": e.endpoint, "state": state, "ejected": e.ejected})
             })
             .collect();
@@ -103,12 +106,18 @@ pub unsafe extern "C" fn hms_server_admin(
     bound: *mut *mut c_char,
     err: *mut *mut HmsError,
 ) -> i32 {
-    guard(err, || {
-        let server = obj(server, "server")?;
-        let uri = server.0.admin(text(uri, "uri")?)?;
-        if !bound.is_null() {
-            *bound = c_string(&uri);
+    bind_uri(server, uri, bound, err, |s, uri| s.0.admin(uri))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_state_has_the_cores_name() {
+        use ConnState::*;
+        for state in [Idle, Connecting, Ready, TransientFailure, Shutdown] {
+            assert_eq!(state_name(state).to_str(), Ok(state.name()));
         }
-        Ok(())
-    })
+    }
 }

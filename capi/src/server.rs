@@ -229,9 +229,20 @@ pub unsafe extern "C" fn hms_server_listen(
     bound: *mut *mut c_char,
     err: *mut *mut HmsError,
 ) -> i32 {
+    bind_uri(server, uri, bound, err, |s, uri| s.0.listen(uri))
+}
+
+/// Runs `bind` (listen, start the admin listener) on `server` with `uri`; the URI bound goes
+/// into `bound` when it is not NULL (free with `hms_string_free`).
+pub(crate) unsafe fn bind_uri(
+    server: *const HmsServer,
+    uri: *const c_char,
+    bound: *mut *mut c_char,
+    err: *mut *mut HmsError,
+    bind: impl FnOnce(&HmsServer, &str) -> Result<String, Error>,
+) -> i32 {
     guard(err, || {
-        let server = obj(server, "server")?;
-        let uri = server.0.listen(text(uri, "uri")?)?;
+        let uri = bind(obj(server, "server")?, text(uri, "uri")?)?;
         if !bound.is_null() {
             *bound = c_string(&uri);
         }

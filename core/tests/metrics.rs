@@ -310,7 +310,7 @@ fn the_monitoring_page_and_its_stats_show_calls_errors_peers_and_refusals() {
         (&r["code"], &r["transport"]),
         (&"UNIMPLEMENTED".into(), &"unix".into())
     );
-    let me = format!("uid:{}", unsafe_free_uid());
+    let me = format!("uid:{}", common::current_uid());
     let peer = stats["peers"]
         .as_array()
         .unwrap()
@@ -319,11 +319,4 @@ fn the_monitoring_page_and_its_stats_show_calls_errors_peers_and_refusals() {
         .unwrap_or_else(|| panic!("no unix peer {me} in {body}"));
     assert!(peer["calls"].as_u64().unwrap() >= 4);
     kill(&server);
-}
-
-/// This process's user id, from `/proc/self/status` (the peer identity a unix socket reports).
-fn unsafe_free_uid() -> u32 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }

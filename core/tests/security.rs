@@ -2,6 +2,8 @@
 //! deadline limits — each accepted and refused, on the transports they concern.
 #![allow(missing_docs, clippy::unwrap_used)]
 
+mod common;
+
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -86,12 +88,6 @@ fn field<'a>(v: &'a Value, name: &str) -> &'a Value {
     v.get(name).unwrap()
 }
 
-fn current_uid() -> u32 {
-    use std::os::unix::fs::MetadataExt;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::metadata(dir.path()).unwrap().uid()
-}
-
 #[test]
 fn unix_and_shm_callers_are_their_uid_and_sockets_are_0600_unless_widened() {
     use std::os::unix::fs::PermissionsExt;
@@ -108,7 +104,7 @@ fn unix_and_shm_callers_are_their_uid_and_sockets_are_0600_unless_widened() {
         let mode = std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{}", p.display());
     }
-    let uid = current_uid();
+    let uid = common::current_uid();
     for uri in [
         format!("unix://{}", sock.display()),
         format!("grpc+unix://{}", gsock.display()),
@@ -143,7 +139,7 @@ fn unix_and_shm_callers_are_their_uid_and_sockets_are_0600_unless_widened() {
 
 #[test]
 fn policy_allows_denies_and_filters_discovery() {
-    let uid = current_uid();
+    let uid = common::current_uid();
     let policy = Policy::default()
         .allow(&[&format!("uid:{uid}")], &["sec.v1.Billing/*"])
         .deny(&["uid:*"], &[DELETE])

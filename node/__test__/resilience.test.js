@@ -71,6 +71,7 @@ test('a service config retries idempotent methods only; bad options are InvalidA
   assert.equal(runs.a, 1)
   await assert.rejects(hms.connect(uri, { resilience: { serviceConfig: { methodConfg: [] } } }), hms.InvalidArgument)
   await assert.rejects(hms.connect(uri, { resilience: '{"backoff": ' }), hms.InvalidArgument)
+  await assert.rejects(hms.connect(uri, { resilience: { keepalive: { interval: 10n } } }), hms.InvalidArgument)
   // The same options as JSON text.
   const again = await hms.connect(uri, { resilience: JSON.stringify({ serviceConfig: RETRY }) })
   assert.equal((await again.call(GET, { id: 'h', fail_first: 1 }, { timeoutMs: 5000 })).previous, 1)

@@ -140,7 +140,10 @@ impl Client {
             Ok(z)
         });
         rows.collect::<Result<_, ext_php_rs::error::Error>>()
-            .map_err(|e| errors::bad_option(e.to_string()))
+            .map_err(|e| {
+                let what = format!("the endpoints could not become PHP arrays: {e}");
+                errors::to_php(ocore::Error::new(ocore::Code::Internal, what))
+            })
     }
 
     /// Calls a unary method and returns the reply. Options: `timeout` (seconds) and
@@ -249,7 +252,7 @@ impl Client {
     }
 }
 
-/// One endpoint URI, or a non-empty list of them.
+/// One endpoint URI, or a list of them.
 fn uri_list(uri: &Zval) -> PhpResult<Vec<String>> {
     if let Some(one) = uri.string() {
         return Ok(vec![one]);
@@ -258,12 +261,10 @@ fn uri_list(uri: &Zval) -> PhpResult<Vec<String>> {
         .array()
         .map(|a| a.values().map(Zval::string).collect())
         .unwrap_or_default();
-    match list {
-        Some(list) if !list.is_empty() => Ok(list),
-        _ => Err(errors::bad_option(
-            "the endpoint must be a URI string or a non-empty list of them".into(),
-        )),
-    }
+    // An empty list is the core's to refuse, as it does for every binding.
+    list.ok_or_else(|| {
+        errors::bad_option("the endpoint must be a URI string or a list of them".into())
+    })
 }
 
 /// The `resilience` option as JSON: its text, or an array encoded by PHP's own `json_encode`.

@@ -64,6 +64,7 @@ class ResilienceTest < Minitest::Test
     assert_equal 1, runs["a"]
     assert_raises(HmsFfi::InvalidArgument) { HmsFfi.connect(uri, resilience: { serviceConfig: { methodConfg: [] } }) }
     assert_raises(HmsFfi::InvalidArgument) { HmsFfi.connect(uri, resilience: '{"backoff": ') }
+    assert_raises(HmsFfi::InvalidArgument) { HmsFfi.connect(uri, resilience: { keepalive: { interval: Float::NAN } }) }
   ensure
     stop(*served) if served
   end

@@ -123,20 +123,8 @@ impl Client {
             tokio::runtime::Handle::try_current().is_ok() && !crate::runtime::own_thread();
         let pool = &self.inner.channel;
         if !pool.lanes() || on_runtime || hedged {
-            let mut out = None;
-            let mut call = Some(self.call_bytes(method, request, opts, codec));
-            blocker.block(&mut || {
-                if let Some(call) = call.take() {
-                    out = Some(crate::runtime::block_on(call).and_then(|r| r));
-                }
-            });
-            // A blocker that returns without waiting was interrupted before the call started.
-            return out.unwrap_or_else(|| {
-                Err(Error::new(
-                    Code::Cancelled,
-                    "the call was interrupted before it started",
-                ))
-            });
+            let call = self.call_bytes(method, request, opts, codec);
+            return in_blocker(blocker, || crate::runtime::block_on(call).and_then(|r| r));
         }
         let wait = self.wait_for_ready(opts, policy);
         let opts = Self::with_policy_timeout(opts, policy);
@@ -202,7 +190,8 @@ impl Client {
     }
 }
 
-/// Runs `wait` in `blocker`; a blocker that returns without running it was interrupted.
+/// Runs `wait` in `blocker`; a blocker that returns without running it was interrupted before
+/// the wait began.
 fn in_blocker<T>(blocker: &dyn Blocker, wait: impl FnOnce() -> Result<T>) -> Result<T> {
     let mut out = None;
     let mut wait = Some(wait);
@@ -211,7 +200,12 @@ fn in_blocker<T>(blocker: &dyn Blocker, wait: impl FnOnce() -> Result<T>) -> Res
             out = Some(wait());
         }
     });
-    out.unwrap_or_else(|| Err(Error::new(Code::Cancelled, "the call was interrupted")))
+    out.unwrap_or_else(|| {
+        Err(Error::new(
+            Code::Cancelled,
+            "the call was interrupted before it started",
+        ))
+    })
 }
 
 /// Sleeps `pause` (a retry's backoff) in `blocker`, in slices, ending early with the error of

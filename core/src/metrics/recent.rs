@@ -8,7 +8,6 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
@@ -59,9 +58,7 @@ type Fast = std::hash::BuildHasherDefault<super::Fnv>;
 static PEERS: Mutex<Option<Peers>> = Mutex::new(None);
 
 pub(super) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    u64::try_from(crate::value::time::now_unix_ms()).unwrap_or(0)
 }
 
 /// Notes a refused call.

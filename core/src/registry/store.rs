@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::mode::Config;
 use crate::error::{Code, Error, Result};
@@ -74,13 +73,7 @@ pub trait RegistryStore: Send + Sync + fmt::Debug + 'static {
     fn set_config(&self, subject: &str, config: Config) -> Result<()>;
 }
 
-/// Milliseconds since the Unix epoch, now.
-pub fn now_unix_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
+pub use crate::value::time::now_unix_ms;
 
 /// The error for a version that does not exist.
 pub fn no_version(subject: &str, version: u32) -> Error {

@@ -97,6 +97,14 @@ fn fraction(nanos: u32) -> String {
     }
 }
 
+/// Milliseconds since the Unix epoch, now (0 before it, `i64::MAX` past that).
+pub fn now_unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 /// Formats as RFC 3339 in UTC with `Z`: `2024-02-29T12:34:56.789Z`.
 pub fn format_timestamp(t: Timestamp) -> String {
     let c = to_civil(t);

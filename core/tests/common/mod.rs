@@ -301,3 +301,10 @@ pub async fn run_conformance(client: &hms_ffi_core::Client, transport: &str) {
     );
     println!("{transport}: {} conformance cases passed", cases.len());
 }
+
+/// This process's user id (the identity a unix or shm peer reports as `uid:N`).
+pub fn current_uid() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::metadata(dir.path()).unwrap().uid()
+}

@@ -7,7 +7,12 @@ module HmsFfi
   # backoff, retry and hedging policies (a gRPC service config), keepalive, load balancing and
   # health checks, as docs/resilience.md describes; bad options raise HmsFfi::InvalidArgument.
   def self.connect(uri, schema: nil, resilience: nil)
-    options = resilience.is_a?(Hash) ? JSON.generate(resilience) : resilience&.to_s
+    options = begin
+      resilience.is_a?(Hash) ? JSON.generate(resilience) : resilience&.to_s
+    rescue JSON::GeneratorError => e
+      # As every binding says it: options that are not JSON are the caller's InvalidArgument.
+      raise InvalidArgument, "resilience options are not JSON: #{e.message}"
+    end
     _connect(Array(uri).map(&:to_s), schema, options)
   end
 
