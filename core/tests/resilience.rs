@@ -392,6 +392,11 @@ impl hms_ffi_core::Blocker for Counted {
         self.waits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         *self.waited.lock().unwrap() += start.elapsed();
     }
+
+    /// No polling for a reply: every attempt's wait for its reply is a wait in `block`.
+    fn spin(&self) -> Duration {
+        Duration::ZERO
+    }
 }
 
 /// Waiting for a connection and a retry's backoff are waits of the call like any other: they go

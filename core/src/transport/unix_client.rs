@@ -18,7 +18,7 @@ use super::unix_server::{BoxRead, BoxWrite};
 use super::unix_sync::SyncLane;
 use super::{ClientTransport, RawStream};
 use crate::call::{Blocker, CallHead, Watch};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::flow::{Credit, Flow, Window, STREAM_WINDOW};
 use crate::handler::BoxFuture;
 use crate::limits::Limits;
@@ -361,10 +361,19 @@ impl ClientTransport for UnixClient {
         watch: &Watch,
         blocker: &dyn Blocker,
     ) -> Result<Reply<Bytes>> {
-        match &self.lane {
-            Some(lane) => lane.unary(head, payload, watch, blocker),
-            None => Err(Error::internal("this connection has no blocking lane")),
+        let Some(lane) = &self.lane else {
+            return Err(Error::internal("this connection has no blocking lane"));
+        };
+        let result = lane.unary(head, payload, watch, blocker);
+        if let Err(e) = &result {
+            if e.is_unsent() && e.code() == Code::Unavailable {
+                // The lane could not reach the server (it went away, or another took its
+                // socket): this connection takes no new calls, so the next one reconnects
+                // through the channel's backoff instead of retrying here at once.
+                self.shared.draining.store(true, Ordering::Release);
+            }
         }
+        result
     }
 
     fn alive(&self) -> bool {

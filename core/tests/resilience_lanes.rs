@@ -1,0 +1,89 @@
+//! A blocking call's lane and the multiplexed connection of one unix client (issue 23): when
+//! the lane cannot reach the server while the multiplexed connection still looks up, a call
+//! waiting for ready goes back to the channel (its backoff, its reconnect) instead of spending
+//! its transparent retries at once and failing `UNAVAILABLE`.
+#![allow(missing_docs, clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::resil::{kill, listen, req, schema, server, Counts, ADD, GET};
+use common::unix_uri;
+use hms_ffi_core::{
+    connect_with, runtime::block_on, CallOptions, Code, ConnectOptions, Resilience, Value,
+};
+
+#[test]
+fn a_lane_that_cannot_connect_sends_a_waiting_call_back_to_the_channel() {
+    let (_dir, uri) = unix_uri("lane");
+    let path = uri.trim_start_matches("unix://").to_string();
+    let counts = Arc::new(Counts::default());
+    let first = server("one", counts.clone());
+    listen(&first, &uri);
+    let options = ConnectOptions {
+        schema: Some(schema()),
+        resilience: Resilience::from_json(
+            r#"{"backoff": {"initial": "0.02s", "max": "0.1s", "minConnectTimeout": "1s"}}"#,
+        )
+        .unwrap(),
+        ..ConnectOptions::default()
+    };
+    let client = block_on(connect_with(&uri, options)).unwrap().unwrap();
+    // Only the multiplexed connection is open (the lane opens at the first blocking call).
+    let reply = block_on(client.call(GET, &req("a", 0), &CallOptions::default()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(reply.get("server").and_then(Value::as_str), Some("one"));
+    // The socket file goes while the server and its connection stay up: the lane's connect
+    // fails, unsent, and the channel's own connects fail too until a new server listens.
+    std::fs::remove_file(&path).unwrap();
+    let waiting = CallOptions {
+        timeout: Some(Duration::from_secs(10)),
+        wait_for_ready: Some(true),
+        ..CallOptions::default()
+    };
+    let later = {
+        let (counts, uri) = (counts.clone(), uri.clone());
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            let second = server("two", counts);
+            listen(&second, &uri);
+            second
+        })
+    };
+    let start = Instant::now();
+    let result = client.call_blocking(ADD, &req("b", 0), &waiting);
+    let second = later.join().unwrap();
+    let reply = result.unwrap_or_else(|e| panic!("after {:?}: {e}", start.elapsed()));
+    assert_eq!(reply.get("server").and_then(Value::as_str), Some("two"));
+    assert!(start.elapsed() >= Duration::from_millis(250));
+    assert_eq!((counts.get("b"), counts.get("a")), (1, 1));
+    // Without waiting for ready the same loss fails at once, typed and unsent.
+    let (_dir2, other) = unix_uri("gone");
+    let third = server("three", counts.clone());
+    listen(&third, &other);
+    let client = block_on(connect_with(
+        &other,
+        ConnectOptions {
+            schema: Some(schema()),
+            ..ConnectOptions::default()
+        },
+    ))
+    .unwrap()
+    .unwrap();
+    std::fs::remove_file(other.trim_start_matches("unix://")).unwrap();
+    let err = client
+        .call_blocking(
+            GET,
+            &req("c", 0),
+            &CallOptions::with_timeout(Duration::from_secs(5)),
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err}");
+    assert_eq!(counts.get("c"), 0);
+    kill(&first);
+    kill(&second);
+    kill(&third);
+}
