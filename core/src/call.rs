@@ -148,10 +148,58 @@ impl Watch {
         None
     }
 
+    /// `call`, unless the caller cancels, the client closes or the deadline passes first (with
+    /// the errors of [`stopped`](Watch::stopped), in its order).
+    pub(crate) async fn until<T>(
+        &self,
+        call: impl std::future::Future<Output = crate::error::Result<T>>,
+    ) -> crate::error::Result<T> {
+        let cancelled = async {
+            match &self.cancel {
+                Some(cancel) => cancel.cancelled().await,
+                None => std::future::pending().await,
+            }
+        };
+        let deadline = async {
+            match self.deadline {
+                Some(d) => tokio::time::sleep_until(d.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            () = cancelled => Err(cancelled_at(self.deadline)),
+            () = self.closed.cancelled() => Err(crate::error::Error::client_closed()),
+            () = deadline => Err(crate::error::Error::deadline_exceeded()),
+            r = call => r,
+        }
+    }
+
     /// The tokens to watch.
     pub(crate) fn tokens(&self) -> impl Iterator<Item = &tokio_util::sync::CancellationToken> {
         self.cancel.iter().chain(std::iter::once(&self.closed))
     }
+}
+
+/// Runs `wait` in `blocker`; a blocker that returns without running it was interrupted before
+/// the wait began (`CANCELLED`).
+pub(crate) fn in_blocker<T>(
+    blocker: &dyn Blocker,
+    wait: impl FnOnce() -> crate::error::Result<T>,
+) -> crate::error::Result<T> {
+    let mut out = None;
+    let mut wait = Some(wait);
+    blocker.block(&mut || {
+        if let Some(wait) = wait.take() {
+            out = Some(wait());
+        }
+    });
+    out.unwrap_or_else(|| {
+        Err(crate::error::Error::new(
+            crate::error::Code::Cancelled,
+            "the call was interrupted before it started",
+        ))
+    })
 }
 
 /// The error of a call whose cancel token fired: once its deadline has passed, the call ended

@@ -12,9 +12,9 @@ use super::policy::{is_idempotent, MethodPolicy};
 use super::pool::Picked;
 use super::retry::Attempts;
 use super::{CallOptions, Client};
-use crate::call::{cancelled_at, Blocker, Watch};
+use crate::call::{in_blocker, Blocker, Watch};
 use crate::codec::Codec;
-use crate::error::{Code, Error, Result};
+use crate::error::Result;
 use crate::metadata::Reply;
 
 impl Client {
@@ -166,46 +166,9 @@ impl Client {
             return Ok(p);
         }
         let channel = &self.inner.channel;
-        let ready = async {
-            let cancelled = async {
-                match &watch.cancel {
-                    Some(cancel) => cancel.cancelled().await,
-                    None => std::future::pending().await,
-                }
-            };
-            let deadline = async {
-                match watch.deadline {
-                    Some(d) => tokio::time::sleep_until(d.into()).await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                biased;
-                () = cancelled => Err(cancelled_at(watch.deadline)),
-                () = deadline => Err(Error::deadline_exceeded()),
-                r = channel.ready(wait, watch.deadline, &self.inner.closed) => r,
-            }
-        };
+        let ready = watch.until(channel.ready(wait, watch.deadline, &self.inner.closed));
         in_blocker(blocker, || crate::runtime::block_on(ready).and_then(|r| r))
     }
-}
-
-/// Runs `wait` in `blocker`; a blocker that returns without running it was interrupted before
-/// the wait began.
-fn in_blocker<T>(blocker: &dyn Blocker, wait: impl FnOnce() -> Result<T>) -> Result<T> {
-    let mut out = None;
-    let mut wait = Some(wait);
-    blocker.block(&mut || {
-        if let Some(wait) = wait.take() {
-            out = Some(wait());
-        }
-    });
-    out.unwrap_or_else(|| {
-        Err(Error::new(
-            Code::Cancelled,
-            "the call was interrupted before it started",
-        ))
-    })
 }
 
 /// Sleeps `pause` (a retry's backoff) in `blocker`, in slices, ending early with the error of

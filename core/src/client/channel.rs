@@ -149,6 +149,12 @@ impl Channel {
         t.alive().then_some(t)
     }
 
+    /// The endpoint the connection reached, while it is up (see `EndpointStatus::connected`).
+    pub(crate) fn connected(&self) -> Option<String> {
+        let t = self.ready_now()?;
+        Some(t.via().unwrap_or_else(|| self.endpoint.to_string()))
+    }
+
     pub(crate) fn close(&self) {
         self.set(ConnState::Shutdown);
         self.get().close();

@@ -156,6 +156,17 @@ impl Client {
         self.inner.channel.state()
     }
 
+    /// The endpoint a call made now would go to, while the client is connected: for
+    /// `auto://NAME` the transport it picked (`inproc://NAME`, `shm://NAME`, a `unix://`
+    /// socket or a network endpoint), else the endpoint connected to. `None` while no
+    /// connection is up (the next call connects, and `auto://` resolves the name again).
+    pub fn transport(&self) -> Option<String> {
+        if self.is_closed() {
+            return None;
+        }
+        self.inner.channel.connected()
+    }
+
     /// Each endpoint's state and whether it is ejected, in the order given at connect.
     pub fn endpoints(&self) -> Vec<EndpointStatus> {
         self.inner.channel.statuses()

@@ -27,6 +27,9 @@ pub struct EndpointStatus {
     pub state: ConnState,
     /// Set aside after consecutive failures, until its ejection time passes.
     pub ejected: bool,
+    /// The endpoint its connection reached, while it has one: the transport `auto://`
+    /// picked (`shm://orders`), else the endpoint itself.
+    pub connected: Option<String>,
 }
 
 /// A transport to make one attempt on, and the endpoint it belongs to (for [`Pool::report`]).
@@ -42,7 +45,8 @@ struct Member {
 
 pub(crate) struct Pool {
     members: Vec<Member>,
-    /// Every endpoint is `unix://`: a blocking caller makes its calls on its own thread.
+    /// Every endpoint is `unix://` or `auto://` (which picks `unix://` or takes the call on
+    /// the runtime itself): a blocking caller makes its calls on its own thread.
     lanes: bool,
     lb: LoadBalancing,
     ejection: Ejection,
@@ -57,7 +61,9 @@ impl Pool {
         limits: &Limits,
         res: &Resilience,
     ) -> Result<Pool> {
-        let lanes = endpoints.iter().all(|e| matches!(e, Endpoint::Unix(_)));
+        let lanes = endpoints
+            .iter()
+            .all(|e| matches!(e, Endpoint::Unix(_) | Endpoint::Auto(_)));
         let mut members = Vec::with_capacity(endpoints.len());
         let mut first_error = None;
         for endpoint in endpoints {
@@ -221,6 +227,12 @@ impl Pool {
         .unwrap_or(ConnState::Idle)
     }
 
+    /// The endpoint a call made now would reach (see [`EndpointStatus::connected`]).
+    pub(crate) fn connected(&self) -> Option<String> {
+        let (i, _) = self.ready_now()?;
+        self.members[i].channel.connected()
+    }
+
     /// Each endpoint's state, in the order given.
     pub(crate) fn statuses(&self) -> Vec<EndpointStatus> {
         self.members
@@ -229,6 +241,7 @@ impl Pool {
                 endpoint: m.channel.endpoint().to_string(),
                 state: m.channel.state(),
                 ejected: self.ejected(m),
+                connected: m.channel.connected(),
             })
             .collect()
     }

@@ -283,16 +283,19 @@ impl Server {
         self.add(info, Route::Stream(handler))
     }
 
-    /// Starts listening on `uri` (`inproc://name`, `unix:///path.sock`); may be called for
-    /// several URIs. Returns the endpoint as bound.
+    /// Starts listening on `uri` (`inproc://name`, `unix:///path.sock`, `auto://name`, …; see
+    /// `docs/transports.md`); may be called for several URIs. Returns the endpoint as bound.
     pub fn listen(&self, uri: &str) -> Result<String> {
         let endpoint: Endpoint = uri.parse()?;
         let listener = transport::listen(&endpoint, self.core.clone() as Arc<dyn Service>)?;
         let bound = listener.uri.clone();
-        self.listeners
+        let mut listeners = self
+            .listeners
             .lock()
-            .map_err(|_| Error::internal("listener list poisoned"))?
-            .push(listener);
+            .map_err(|_| Error::internal("listener list poisoned"))?;
+        listeners.push(listener);
+        // An auto:// listener's record lists the server's network endpoints too.
+        transport::publish(&listeners);
         Ok(bound)
     }
 

@@ -50,6 +50,15 @@ pub(super) fn unregister(name: &str, core: &Weak<dyn Service>) {
     }
 }
 
+/// Whether a server of this process listens on `inproc://name` (and is not draining).
+pub(super) fn served(name: &str) -> bool {
+    registry().lock().is_ok_and(|reg| {
+        reg.get(name)
+            .and_then(Weak::upgrade)
+            .is_some_and(|c| !c.drain().is_cancelled())
+    })
+}
+
 pub(super) struct InprocClient {
     name: String,
     core: Weak<dyn Service>,

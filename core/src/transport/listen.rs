@@ -11,9 +11,10 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::auto::{self, AutoTarget, Record, Via};
 use super::{
-    grpc_server, http_server, inproc, nats_server, shm, tcp, tls, unix_server, ws, ClientTlsConfig,
-    Endpoint,
+    grpc_server, http_server, inproc, local_dir, nats_server, shm, tcp, tls, unix_server, ws,
+    ClientTlsConfig, Endpoint,
 };
 use crate::call::CallHead;
 use crate::error::{Code, Error, Result};
@@ -112,7 +113,16 @@ enum Cleanup {
     Inproc(String, std::sync::Weak<dyn Service>),
     /// The socket file, and its (device, inode) once bound.
     Unix(PathBuf, Option<(u64, u64)>),
+    /// `auto://`: the listeners it made and the record it wrote.
+    Auto(Box<AutoParts>),
     None,
+}
+
+struct AutoParts {
+    target: AutoTarget,
+    parts: Vec<Listener>,
+    /// The record as last written (its network endpoints change with the server's listeners).
+    record: std::sync::Mutex<Record>,
 }
 
 /// The identity of the file at `path` (not following a symlink), if there is one.
@@ -137,6 +147,13 @@ impl Listener {
                     let _ = std::fs::remove_file(path);
                 }
             }
+            Cleanup::Auto(auto) => {
+                for part in &auto.parts {
+                    part.stop_accepting();
+                }
+                let record = auto.record.lock().unwrap_or_else(|e| e.into_inner());
+                Record::remove(&record.name, &record.listener);
+            }
             Cleanup::None => {}
         }
     }
@@ -146,12 +163,97 @@ impl Listener {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        if let Cleanup::Auto(auto) = std::mem::replace(&mut self.cleanup, Cleanup::None) {
+            for part in auto.parts {
+                Box::pin(part.close()).await;
+            }
+        }
     }
+}
+
+/// Rewrites the record of each `auto://` listener among `listeners` with the network endpoints
+/// of the others (the server was given a new one, or stopped listening on one).
+pub(crate) fn publish(listeners: &[Listener]) {
+    let network: Vec<(Via, String)> = listeners
+        .iter()
+        .filter_map(|l| {
+            let via = Via::of(&l.uri.parse().ok()?).filter(|v| !v.local())?;
+            Some((via, auto::reachable(&l.uri)))
+        })
+        .collect();
+    for l in listeners {
+        let Cleanup::Auto(auto) = &l.cleanup else {
+            continue;
+        };
+        let mut record = auto.record.lock().unwrap_or_else(|e| e.into_inner());
+        let mut endpoints: Vec<String> = auto.parts.iter().map(|p| p.uri.clone()).collect();
+        endpoints.retain(|e| !e.starts_with("inproc:"));
+        let allowed = network
+            .iter()
+            .filter(|(v, _)| auto.target.order.contains(v));
+        endpoints.extend(allowed.map(|(_, uri)| uri.clone()));
+        if endpoints != record.endpoints {
+            record.endpoints = endpoints;
+            if let Err(e) = record.write() {
+                tracing::warn!(service = %auto.target, error = %e, "cannot update the record");
+            }
+        }
+    }
+}
+
+/// Listens on `auto://NAME`: `inproc://NAME`, `shm://NAME` and a unix socket in the user's
+/// directory (those the target allows), and writes the record clients find them by.
+fn listen_auto(target: &AutoTarget, core: Arc<dyn Service>) -> Result<Listener> {
+    let name = &target.name;
+    local_dir::own_dir(&auto::dir())?;
+    let mut parts: Vec<Listener> = Vec::new();
+    let undo = |parts: &[Listener]| parts.iter().for_each(Listener::stop_accepting);
+    for via in target.order.iter().filter(|v| v.local()) {
+        let endpoint = match via {
+            Via::Inproc => Endpoint::Inproc(name.clone()),
+            Via::Shm => Endpoint::Shm(name.clone()),
+            _ => Endpoint::Unix(auto::socket_path(name)),
+        };
+        match listen(&endpoint, core.clone()) {
+            Ok(l) => parts.push(l),
+            Err(e) => {
+                undo(&parts);
+                return Err(e);
+            }
+        }
+    }
+    if parts.is_empty() {
+        return Err(Error::new(
+            Code::InvalidArgument,
+            format!(
+                "{target}: a server of auto:// listens on inproc, shm or unix; its network \
+                 endpoints are the server's other listeners (listen on grpc://… too)"
+            ),
+        )
+        .with_reason("BAD_ENDPOINT"));
+    }
+    let local = parts.iter().map(|p| p.uri.clone());
+    let record = Record::new(name, local.filter(|u| !u.starts_with("inproc:")).collect());
+    if let Err(e) = record.write() {
+        undo(&parts);
+        return Err(e);
+    }
+    Ok(Listener {
+        uri: target.to_string(),
+        accept_stop: CancellationToken::new(),
+        task: None,
+        cleanup: Cleanup::Auto(Box::new(AutoParts {
+            target: target.clone(),
+            parts,
+            record: std::sync::Mutex::new(record),
+        })),
+    })
 }
 
 pub(crate) fn listen(endpoint: &Endpoint, core: Arc<dyn Service>) -> Result<Listener> {
     let accept_stop = CancellationToken::new();
     match endpoint {
+        Endpoint::Auto(target) => listen_auto(target, core),
         Endpoint::Inproc(name) => {
             inproc::register(name, &core)?;
             Ok(Listener {

@@ -11,6 +11,8 @@
 //! - `grpcs://`, `https://`, `wss://`: the same over TLS ([`tls`]); a client's TLS settings
 //!   ride in the URI's query: `grpcs://host:port?ca=ca.pem&cert=me.pem&key=me.key`.
 
+mod auto;
+mod auto_client;
 mod connect_codec;
 mod connect_stream;
 pub mod frame;
@@ -23,6 +25,8 @@ mod http_server;
 mod inproc;
 mod keepalive;
 mod listen;
+#[allow(unsafe_code)]
+mod local_dir;
 // The shared-memory transport maps memory and passes fds: its unsafe code is in these modules,
 // each block with its SAFETY argument.
 mod nats_client;
@@ -66,9 +70,12 @@ use crate::error::{Code, Error, Result};
 use crate::handler::BoxFuture;
 use crate::limits::Limits;
 use crate::metadata::response::{Reply, ResponseMetadata};
+pub use auto::{AutoTarget, Via};
 pub(crate) use grpc_codec::PREVIOUS_ATTEMPTS;
 pub use keepalive::Keepalive;
-pub(crate) use listen::{claim_socket_path, listen, Hold, ListenConfig, Listener, Service};
+pub(crate) use listen::{
+    claim_socket_path, listen, publish, Hold, ListenConfig, Listener, Service,
+};
 pub(crate) use nats_client::{connect_nats, round_trip};
 pub use nats_codec::NatsTarget;
 pub use tls::TlsTarget;
@@ -76,8 +83,8 @@ pub use tls_config::ClientTlsConfig;
 pub(crate) use tls_config::{certs, key, provider};
 
 /// The schemes this build serves and connects to, for messages and help texts.
-pub const SCHEMES: &str = "inproc://, unix://, shm://, grpc://, grpc+unix://, http://, ws://, \
-     grpcs://, https://, wss://, nats://";
+pub const SCHEMES: &str = "inproc://, unix://, shm://, auto://, grpc://, grpc+unix://, http://, \
+     ws://, grpcs://, https://, wss://, nats://";
 
 /// A parsed endpoint URI.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +112,9 @@ pub enum Endpoint {
     /// `shm://NAME` (a socket in the user's runtime directory) or `shm:///path.sock`: the local
     /// wire protocol through shared memory.
     Shm(String),
+    /// `auto://NAME`: the service of that name on this machine, by the fastest transport that
+    /// answers (`docs/transports.md`).
+    Auto(AutoTarget),
 }
 
 impl Endpoint {
@@ -119,6 +129,10 @@ impl Endpoint {
             Endpoint::Grpcs(t) => Endpoint::Grpcs(fill(t)),
             Endpoint::Https(t) => Endpoint::Https(fill(t)),
             Endpoint::Wss(t) => Endpoint::Wss(fill(t)),
+            Endpoint::Auto(t) => Endpoint::Auto(AutoTarget {
+                tls: t.tls.or(tls),
+                ..t
+            }),
             other => other,
         }
     }
@@ -204,6 +218,9 @@ impl FromStr for Endpoint {
                 }
                 Ok(Endpoint::Shm(name.to_string()))
             }
+            "auto" => Ok(Endpoint::Auto(
+                AutoTarget::parse(rest).map_err(|e| bad(&e))?,
+            )),
             _ => Err(bad(&format!("unknown scheme (supported: {SCHEMES})"))),
         }
     }
@@ -223,6 +240,7 @@ impl std::fmt::Display for Endpoint {
             Endpoint::Wss(t) => write!(f, "wss://{}", t.authority),
             Endpoint::Nats(t) => write!(f, "nats://{}/{}", t.authority, t.prefix),
             Endpoint::Shm(n) => write!(f, "shm://{n}"),
+            Endpoint::Auto(t) => write!(f, "{t}"),
         }
     }
 }
@@ -258,6 +276,15 @@ pub(crate) trait ClientTransport: Send + Sync + 'static {
     ) -> Result<Reply<Bytes>> {
         let _ = (head, payload, watch, blocker);
         Err(Error::internal("this transport has no blocking lane"))
+    }
+    /// Whether [`unary_blocking`](ClientTransport::unary_blocking) serves calls.
+    fn has_lane(&self) -> bool {
+        false
+    }
+    /// The endpoint this connection reached when it differs from the one asked for (the
+    /// transport `auto://` picked).
+    fn via(&self) -> Option<String> {
+        None
     }
     fn open(&self, head: CallHead) -> BoxFuture<'_, Result<RawStream>>;
     fn close(&self);
@@ -296,6 +323,7 @@ pub(crate) async fn connect(
         Endpoint::Wss(t) => Ok(Arc::new(ws::connect_tls(t, limits, ka).await?)),
         Endpoint::Nats(t) => Ok(Arc::new(nats_client::NatsClient::connect(t, limits).await?)),
         Endpoint::Shm(name) => Ok(Arc::new(shm::connect(name, limits, ka).await?)),
+        Endpoint::Auto(t) => Ok(Arc::new(auto_client::connect(t, limits, ka).await?)),
     }
 }
 

@@ -9,7 +9,6 @@
 //! the rings, calls, streams, limits and drain are the unix transport's own code.
 
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,27 +19,23 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::keepalive::Keepalive;
+use super::local_dir;
 use super::shm_io::halves;
 use super::shm_sys::{self, FDS};
 use super::unix_client::UnixClient;
 use super::unix_server::{accept_each, bind, peer, serve_frames};
 use super::ws::failed;
 use super::Service;
-use crate::error::{Code, Error, Result};
+use crate::error::Result;
 use crate::limits::Limits;
 
 /// Each ring's size: a 64 KiB message and its frame header fit many times over.
 pub(super) const CAPACITY: u32 = 1 << 20;
 const HANDSHAKE: Duration = Duration::from_secs(10);
 
-/// The directory of named `shm://` sockets: `$XDG_RUNTIME_DIR/hms-ffi/shm`, else
-/// `/tmp/hms-ffi-$UID/shm`.
+/// The directory of named `shm://` sockets: `shm` in [`local_dir::base`].
 pub(super) fn socket_dir() -> PathBuf {
-    match std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from) {
-        Some(dir) if dir.is_absolute() => dir.join("hms-ffi").join("shm"),
-        // SAFETY: getuid cannot fail.
-        _ => PathBuf::from(format!("/tmp/hms-ffi-{}", unsafe { libc::getuid() })).join("shm"),
-    }
+    local_dir::base().join("shm")
 }
 
 /// The socket of `shm://NAME` (in [`socket_dir`]) or of `shm:///absolute/path.sock`.
@@ -54,37 +49,7 @@ pub(super) fn socket_path(name: &str) -> PathBuf {
 
 /// Whether `name` is a valid `shm://` NAME (or an absolute path).
 pub(super) fn valid_name(name: &str) -> bool {
-    name.starts_with('/')
-        || (!name.is_empty()
-            && name.len() <= 100
-            && !name.starts_with('.')
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)))
-}
-
-/// Creates the socket directory and its parent with mode 0700 if missing, and refuses one that
-/// another user owns or others can enter (someone could then replace our socket).
-fn own_dir(dir: &Path) -> Result<()> {
-    let refuse = |why: String| Error::new(Code::FailedPrecondition, why);
-    for d in [dir.parent().unwrap_or(dir), dir] {
-        match std::fs::DirBuilder::new().mode(0o700).create(d) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(refuse(format!("cannot create {}: {e}", d.display()))),
-        }
-        let meta =
-            std::fs::symlink_metadata(d).map_err(|e| refuse(format!("{}: {e}", d.display())))?;
-        // SAFETY: getuid cannot fail.
-        let uid = unsafe { libc::getuid() };
-        if !meta.is_dir() || meta.uid() != uid || meta.mode() & 0o077 != 0 {
-            return Err(refuse(format!(
-                "{} must be a directory of uid {uid} with mode 0700",
-                d.display()
-            )));
-        }
-    }
-    Ok(())
+    name.starts_with('/') || local_dir::valid_name(name)
 }
 
 /// Listens on `shm://name`; the listener removes its socket file when it closes.
@@ -95,7 +60,7 @@ pub(super) fn listen(
 ) -> Result<(PathBuf, JoinHandle<()>)> {
     let path = socket_path(name);
     if !name.starts_with('/') {
-        own_dir(&socket_dir())?;
+        local_dir::own_dir(&socket_dir())?;
     }
     let listener = bind(&path, &*core)?;
     let at = path.clone();

@@ -376,6 +376,10 @@ impl ClientTransport for UnixClient {
         result
     }
 
+    fn has_lane(&self) -> bool {
+        self.lane.is_some()
+    }
+
     fn alive(&self) -> bool {
         !self.shared.closed.load(Ordering::Acquire) && !self.shared.draining.load(Ordering::Acquire)
     }
