@@ -59,6 +59,27 @@ type EndpointStatus struct {
 	State string `json:"state"`
 	// Ejected: taken out of the rotation after failing (readmitted after a while).
 	Ejected bool `json:"ejected"`
+	// Connected: where its connection goes while it is up (for auto://NAME the transport it
+	// picked), "" while it is down.
+	Connected string `json:"connected"`
+}
+
+// Transport says where calls go now, while the client is connected: for "auto://NAME" the
+// transport it picked ("inproc://NAME", "shm://NAME", a "unix://" socket or a network URI),
+// else the endpoint itself; "" while no connection is up (the next call reconnects, and
+// auto:// resolves the name again).
+func (c *Client) Transport() string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.ptr == nil {
+		return ""
+	}
+	t := C.hms_client_transport(c.ptr)
+	if t == nil {
+		return ""
+	}
+	defer C.hms_string_free(t)
+	return C.GoString(t)
 }
 
 // Endpoints lists each endpoint given to Connect or ConnectAll, in order.

@@ -158,7 +158,7 @@ func TestAClientReconnectsAndWaitsForReady(t *testing.T) {
 		t.Fatalf("after the restart: %v %v", reply, err)
 	}
 	eps, err := c.Endpoints()
-	if err != nil || len(eps) != 1 || eps[0] != (hmsffi.EndpointStatus{URI: uri, State: "ready"}) {
+	if err != nil || len(eps) != 1 || eps[0] != (hmsffi.EndpointStatus{URI: uri, State: "ready", Connected: uri}) {
 		t.Fatalf("endpoints %+v %v", eps, err)
 	}
 	c.Close()

@@ -18,7 +18,8 @@ pids=()
 RB_SOCK=/tmp/hms-ffi-demo-ruby.sock
 # Ruby with the gem as `make ruby-install` installs it.
 RB=(env "GEM_PATH=$PWD/target/ruby/gems" "${RUBY:-ruby}" examples/ruby/greeter.rb)
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -f "$RUST_SOCK" "$PY_SOCK" "$GO_SOCK" "$NODE_SOCK" "$RB_SOCK" "$PHP_SOCK"; }
+AUTO_DIR=
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -f "$RUST_SOCK" "$PY_SOCK" "$GO_SOCK" "$NODE_SOCK" "$RB_SOCK" "$PHP_SOCK"; [ -n "$AUTO_DIR" ] && rm -rf "$AUTO_DIR"; }
 trap cleanup EXIT
 wait_for() { for _ in $(seq 1 100); do [ -S "$1" ] && return 0; sleep 0.1; done; echo "no socket $1" >&2; return 1; }
 step() { echo; echo "== $*"; }
@@ -85,6 +86,24 @@ $GO_BIN call "unix://$PHP_SOCK" Sara || status=1
 
 step "PHP client and PHP server in one process over inproc://"
 $PHP examples/php/greeter.php both || status=1
+
+# auto://: the servers announce a name, the clients find them by it (shared memory between
+# two processes), in a runtime directory of the demo's own.
+AUTO_DIR=$(mktemp -d)
+step "Python and Go servers by name: auto://demo-python, auto://demo-go"
+XDG_RUNTIME_DIR=$AUTO_DIR $PY examples/python/greeter.py serve auto://demo-python & pids+=($!)
+XDG_RUNTIME_DIR=$AUTO_DIR $GO_BIN serve auto://demo-go & pids+=($!)
+wait_for_file() { for _ in $(seq 1 100); do [ -f "$1" ] && return 0; sleep 0.1; done; echo "no record $1" >&2; return 1; }
+wait_for_file "$AUTO_DIR/hms-ffi/auto/demo-python.json" && wait_for_file "$AUTO_DIR/hms-ffi/auto/demo-go.json" || status=1
+
+step "Go client -> auto://demo-python (picks shared memory)"
+XDG_RUNTIME_DIR=$AUTO_DIR $GO_BIN call auto://demo-python Edsger || status=1
+
+step "Python client -> auto://demo-go (picks shared memory)"
+XDG_RUNTIME_DIR=$AUTO_DIR $PY examples/python/greeter.py call auto://demo-go Frances || status=1
+
+step "hms-ffi call auto://demo-go?transports=unix (a user may force the transport)"
+XDG_RUNTIME_DIR=$AUTO_DIR $BIN/hms-ffi call "auto://demo-go?transports=unix" demo.v1.Greeter/SayHello '{"name": "Donald", "times": 1}' || status=1
 
 step "hms-ffi list unix://$PY_SOCK"
 $BIN/hms-ffi list "unix://$PY_SOCK" || status=1

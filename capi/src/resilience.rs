@@ -77,8 +77,21 @@ pub unsafe extern "C" fn hms_client_state(client: *const HmsClient) -> *const c_
     }
 }
 
+/// Where the client's calls go now, while it is connected (free with `hms_string_free`): for
+/// `auto://NAME` the transport it picked (`inproc://NAME`, `shm://NAME`, a `unix://` socket or
+/// a network URI), else the endpoint itself. NULL while no connection is up, or for a NULL
+/// client.
+#[no_mangle]
+pub unsafe extern "C" fn hms_client_transport(client: *const HmsClient) -> *mut c_char {
+    match client.as_ref().and_then(|c| c.0.transport()) {
+        Some(t) => crate::error::c_string(&t),
+        None => std::ptr::null_mut(),
+    }
+}
+
 /// Each endpoint given to `hms_connect_all`, in order, as JSON into `out` (free with
-/// `hms_bytes_free`): `[{"uri", "state", "ejected"}, …]`.
+/// `hms_bytes_free`): `[{"uri", "state", "ejected", "connected"}, …]`, `connected` being
+/// what `hms_client_transport` says of that endpoint (null while it is down).
 #[no_mangle]
 pub unsafe extern "C" fn hms_client_endpoints(client: *const HmsClient, out: *mut HmsBytes) -> i32 {
     let (Some(c), false) = (client.as_ref(), out.is_null()) else {
@@ -89,7 +102,8 @@ pub unsafe extern "C" fn hms_client_endpoints(client: *const HmsClient, out: *mu
             .into_iter()
             .map(|e| {
                 let state = e.state.name();
-                serde_json::json!({"uri": e.endpoint, "state": state, "ejected": e.ejected})
+                serde_json::json!({"uri": e.endpoint, "state": state, "ejected": e.ejected,
+                    "connected": e.connected})
             })
             .collect();
     *out = HmsBytes::from_vec(serde_json::Value::Array(list).to_string().into_bytes());

@@ -80,6 +80,9 @@ func call(uri, name string) error {
 		return err
 	}
 	defer client.Close()
+	if strings.HasPrefix(uri, "auto://") {
+		fmt.Printf("[go client] %s found the server at %s\n", uri, client.Transport())
+	}
 	methods, _ := client.Methods()
 	fmt.Printf("[go client] %d methods, first %s\n", len(methods), methods[0].Name)
 	var reply map[string]any

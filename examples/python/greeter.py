@@ -43,6 +43,8 @@ def make_server() -> hms_ffi.Server:
 
 def call(uri: str, name: str) -> None:
     with hms_ffi.connect(uri) as client:
+        if uri.startswith("auto://"):
+            print(f"[python client] {uri} found the server at {client.transport}")
         print(f"[python client] methods: {[m.name for m in client.methods()]}")
         reply = client.call("demo.v1.Greeter/SayHello", {"name": name, "times": 2}, timeout=5)
         print(f"[python client] SayHello -> {reply['message']!r} at {reply['at'].isoformat()}")

@@ -261,6 +261,14 @@ impl Client {
         self.inner.state().name()
     }
 
+    /// The endpoint calls go to now, while connected: for `auto://NAME` the transport it
+    /// picked (`"inproc://NAME"`, `"shm://NAME"`, a `unix://` socket, a network URI), else the
+    /// endpoint itself; `None` while no connection is up.
+    #[getter]
+    fn transport(&self) -> Option<String> {
+        self.inner.transport()
+    }
+
     /// Each endpoint as `(uri, state, ejected)`, in the order given to `connect`.
     fn endpoints(&self) -> Vec<(String, &'static str, bool)> {
         self.inner

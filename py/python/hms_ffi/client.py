@@ -225,6 +225,14 @@ class Client:
         attempt) or ``"shutdown"`` (closed). With several endpoints, the best of theirs."""
         return self._native.state
 
+    @property
+    def transport(self) -> Optional[str]:
+        """Where calls go now, while connected: for ``auto://NAME`` the transport it picked
+        (``"inproc://NAME"``, ``"shm://NAME"``, a ``unix://`` socket or a network URI), else the
+        endpoint itself; ``None`` while no connection is up (the next call reconnects, and
+        ``auto://`` resolves the name again)."""
+        return self._native.transport
+
     def endpoints(self) -> List[EndpointStatus]:
         """Each endpoint given to :func:`connect`, with its state and whether it is ejected."""
         return [EndpointStatus(*e) for e in self._native.endpoints()]
