@@ -291,8 +291,15 @@ int32_t hms_connect_all(const char *const *uris,
 // with several endpoints, the best of theirs. NULL for a NULL client.
 const char *hms_client_state(const struct HmsClient *client);
 
+// Where the client's calls go now, while it is connected (free with `hms_string_free`): for
+// `auto://NAME` the transport it picked (`inproc://NAME`, `shm://NAME`, a `unix://` socket or
+// a network URI), else the endpoint itself. NULL while no connection is up, or for a NULL
+// client.
+char *hms_client_transport(const struct HmsClient *client);
+
 // Each endpoint given to `hms_connect_all`, in order, as JSON into `out` (free with
-// `hms_bytes_free`): `[{"uri", "state", "ejected"}, …]`.
+// `hms_bytes_free`): `[{"uri", "state", "ejected", "connected"}, …]`, `connected` being
+// what `hms_client_transport` says of that endpoint (null while it is down).
 int32_t hms_client_endpoints(const struct HmsClient *client, struct HmsBytes *out);
 
 // Starts the admin listener on `uri` (`http://host:port`; port 0 picks a free one):
