@@ -64,6 +64,11 @@ export declare class Client {
    * the best of theirs.
    */
   get state(): string
+  /**
+   * Where calls go now, while connected: for `auto://NAME` the transport it picked, else
+   * the endpoint itself; `null` while no connection is up.
+   */
+  get transport(): string | null
   /** Each endpoint given to `connect`, in order, with its state and whether it is ejected. */
   endpoints(): Array<EndpointStatus>
   /**
@@ -213,6 +218,8 @@ export interface EndpointStatus {
   uri: string
   state: string
   ejected: boolean
+  /** Where its connection goes while it is up (for `auto://NAME` the transport it picked). */
+  connected?: string
 }
 
 /** The structured details of an error. */

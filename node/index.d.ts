@@ -203,6 +203,8 @@ export interface EndpointStatus {
   state: ConnState
   /** Taken out of the rotation after failing (readmitted after a while). */
   ejected: boolean
+  /** Where its connection goes while it is up (for `auto://NAME` the transport it picked). */
+  connected?: string | null
 }
 
 /** The core's client options (docs/resilience.md); given as an object or its JSON text. */
@@ -259,6 +261,9 @@ export declare class Client {
   /** The connection's state: `idle` (lost; the next call reconnects), `connecting`, `ready`,
    * `transient_failure` (waiting to retry) or `shutdown` (closed). */
   readonly state: ConnState
+  /** Where calls go now, while connected: for `auto://NAME` the transport it picked
+   * (`shm://NAME`, …), else the endpoint itself; `null` while no connection is up. */
+  readonly transport: string | null
   /** Each endpoint given to `connect`, in order. */
   endpoints (): EndpointStatus[]
   /** Closes the connection, the same way on every transport: calls in flight and every later

@@ -284,7 +284,15 @@ class Client {
     return this._native.state
   }
 
-  /** Each endpoint given to `connect`, in order: `{ uri, state, ejected }`. */
+  /** Where calls go now, while connected: for `auto://NAME` the transport it picked
+   * (`inproc://NAME`, `shm://NAME`, a `unix://` socket or a network URI), else the endpoint
+   * itself; `null` while no connection is up (the next call reconnects, and `auto://` resolves
+   * the name again). */
+  get transport () {
+    return this._native.transport ?? null
+  }
+
+  /** Each endpoint given to `connect`, in order: `{ uri, state, ejected, connected }`. */
   endpoints () {
     return this._native.endpoints()
   }

@@ -50,8 +50,8 @@ enum Command {
         /// Include directories for imports (repeatable).
         #[arg(long = "include", short = 'I')]
         includes: Vec<PathBuf>,
-        /// Endpoints to listen on (repeatable): inproc://name, unix:///path.sock,
-        /// grpc://host:port, grpc+unix:///path.sock, http://host:port (Connect),
+        /// Endpoints to listen on (repeatable): inproc://name, unix:///path.sock, shm://name,
+        /// auto://name (found by name on this machine, docs/transports.md), grpc://host:port, grpc+unix:///path.sock, http://host:port (Connect),
         /// ws://host:port (WebSocket); grpcs://, https://, wss:// with a [tls] table in --security.
         #[arg(long, required = true)]
         listen: Vec<String>,

@@ -253,3 +253,72 @@ fn serve_takes_a_policy_and_an_audit_log() {
     assert_eq!(scalars[0]["code"], "OK");
     assert!(scalars[0]["identity"].as_str().unwrap().starts_with("uid:"));
 }
+
+/// `auto://NAME` from the CLI: `serve --listen auto://NAME` announces the name in the runtime
+/// directory (here a private one), `call auto://NAME` finds the server by it, forced to a
+/// transport with `?transports=`; the record goes when the server stops.
+#[test]
+fn serve_and_call_by_name_with_auto() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("hms-ffi/auto/cli-auto.json");
+    let child = bin()
+        .env("XDG_RUNTIME_DIR", dir.path())
+        .args(["serve", "--echo", "--schema"])
+        .arg(proto())
+        .args(["--listen", "auto://cli-auto"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if record.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = child.id().to_string();
+    let mut server = Serve(child);
+    assert!(record.exists(), "no record {}", record.display());
+    for uri in ["auto://cli-auto", "auto://cli-auto?transports=unix"] {
+        let out = bin()
+            .env("XDG_RUNTIME_DIR", dir.path())
+            .args(["call", uri, "hms.conformance.v1.Conformance/Echo"])
+            .arg(r#"{"unicodeText": "by name"}"#)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{uri}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout).trim(), r#"{"unicodeText":"by name"}"#);
+    }
+    let out = bin()
+        .env("XDG_RUNTIME_DIR", dir.path())
+        .args([
+            "call",
+            "auto://nobody-serves-this",
+            "hms.conformance.v1.Conformance/Echo",
+            "{}",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("UNAVAILABLE"),
+        "{}",
+        text(&out.stderr)
+    );
+    // SIGTERM: the server shuts down and takes its record with it.
+    let term = std::process::Command::new("kill")
+        .arg(&pid)
+        .status()
+        .unwrap();
+    assert!(term.success());
+    for _ in 0..200 {
+        if server.0.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        server.0.try_wait().unwrap().is_some(),
+        "serve did not stop on SIGTERM"
+    );
+    assert!(!record.exists(), "the record outlived its server");
+}

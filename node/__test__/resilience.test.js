@@ -96,7 +96,7 @@ test('a client reconnects, shows its state and waits for ready', async () => {
     const reply = await client.call(ADD, { id: 'c' }, { timeoutMs: 5000, waitForReady: true })
     assert.equal(reply.server, 'two')
     assert.equal(client.state, 'ready')
-    assert.deepEqual(client.endpoints(), [{ uri, state: 'ready', ejected: false }])
+    assert.deepEqual(client.endpoints(), [{ uri, state: 'ready', ejected: false, connected: uri }])
     client.close()
     assert.equal(client.state, 'shutdown')
   } finally {

@@ -64,6 +64,8 @@ pub struct EndpointStatus {
     pub uri: String,
     pub state: String,
     pub ejected: bool,
+    /// Where its connection goes while it is up (for `auto://NAME` the transport it picked).
+    pub connected: Option<String>,
 }
 
 #[napi]
@@ -145,6 +147,13 @@ impl Client {
         self.inner.state().name().to_string()
     }
 
+    /// Where calls go now, while connected: for `auto://NAME` the transport it picked, else
+    /// the endpoint itself; `null` while no connection is up.
+    #[napi(getter)]
+    pub fn transport(&self) -> Option<String> {
+        self.inner.transport()
+    }
+
     /// Each endpoint given to `connect`, in order, with its state and whether it is ejected.
     #[napi]
     pub fn endpoints(&self) -> Vec<EndpointStatus> {
@@ -153,6 +162,7 @@ impl Client {
             uri: e.endpoint,
             state: e.state.name().to_string(),
             ejected: e.ejected,
+            connected: e.connected,
         })
         .collect()
     }

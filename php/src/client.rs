@@ -125,16 +125,24 @@ impl Client {
         self.inner.state().name().to_string()
     }
 
+    /// Where calls go now, while connected: for `auto://NAME` the transport it picked
+    /// (`inproc://NAME`, `shm://NAME`, a `unix://` socket or a network URI), else the endpoint
+    /// itself; null while no connection is up.
+    pub fn transport(&self) -> Option<String> {
+        self.inner.transport()
+    }
+
     /// Each endpoint given to `connect()`, in order: `['uri' => …, 'state' => …, 'ejected' =>
-    /// bool]`.
+    /// bool, 'connected' => ?string]` (`connected`: where its connection goes while it is up).
     ///
-    /// @return list<array{uri: string, state: string, ejected: bool}>
+    /// @return list<array{uri: string, state: string, ejected: bool, connected: ?string}>
     pub fn endpoints(&self) -> PhpResult<Vec<Zval>> {
         let rows = self.inner.endpoints().into_iter().map(|e| {
             let mut row = ZendHashTable::new();
             row.insert("uri", e.endpoint)?;
             row.insert("state", e.state.name())?;
             row.insert("ejected", e.ejected)?;
+            row.insert("connected", e.connected)?;
             let mut z = Zval::new();
             z.set_hashtable(row);
             Ok(z)

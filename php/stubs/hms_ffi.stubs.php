@@ -63,10 +63,17 @@ class Client
     public function state(): string {}
 
     /**
+     * Where calls go now, while connected: for `auto://NAME` the transport it picked
+     * (`inproc://NAME`, `shm://NAME`, a `unix://` socket or a network URI), else the endpoint
+     * itself; null while no connection is up.
+     */
+    public function transport(): ?string {}
+
+    /**
      * Each endpoint given to `connect()`, in order: `['uri' => …, 'state' => …, 'ejected' =>
-     * bool]`.
+     * bool, 'connected' => ?string]` (`connected`: where its connection goes while it is up).
      *
-     * @return list<array{uri: string, state: string, ejected: bool}>
+     * @return list<array{uri: string, state: string, ejected: bool, connected: ?string}>
      */
     public function endpoints(): array {}
 

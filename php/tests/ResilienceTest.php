@@ -120,7 +120,7 @@ final class ResilienceTest extends TestCase
             }
         }
         self::assertSame('two', $reply['server']);
-        self::assertSame([['uri' => $uri, 'state' => 'ready', 'ejected' => false]], $client->endpoints());
+        self::assertSame([['uri' => $uri, 'state' => 'ready', 'ejected' => false, 'connected' => $uri]], $client->endpoints());
         $client->close();
         self::assertSame('shutdown', $client->state());
         $second->shutdown(0.0);

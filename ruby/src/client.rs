@@ -262,10 +262,16 @@ impl Client {
         self.inner.state().name()
     }
 
-    /// Each endpoint as `[uri, state, ejected]`, in the order given to `connect`.
-    fn endpoints(&self) -> Vec<(String, &'static str, bool)> {
+    /// Where calls go now, while connected: for `auto://NAME` the transport it picked, else
+    /// the endpoint itself; `nil` while no connection is up.
+    fn transport(&self) -> Option<String> {
+        self.inner.transport()
+    }
+
+    /// Each endpoint as `[uri, state, ejected, connected]`, in the order given to `connect`.
+    fn endpoints(&self) -> Vec<(String, &'static str, bool, Option<String>)> {
         let all = self.inner.endpoints().into_iter();
-        all.map(|e| (e.endpoint, e.state.name(), e.ejected))
+        all.map(|e| (e.endpoint, e.state.name(), e.ejected, e.connected))
             .collect()
     }
 
@@ -290,6 +296,7 @@ pub(crate) fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     class.define_method("schema", method!(Client::schema, 0))?;
     class.define_method("endpoint", method!(Client::endpoint, 0))?;
     class.define_method("state", method!(Client::state, 0))?;
+    class.define_method("transport", method!(Client::transport, 0))?;
     class.define_method("_endpoints", method!(Client::endpoints, 0))?;
     class.define_method("close", method!(Client::close, 0))?;
     Ok(())

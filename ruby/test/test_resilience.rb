@@ -85,7 +85,7 @@ class ResilienceTest < Minitest::Test
     # Every call waits for a connection ("waitForReady": true) instead of failing at once.
     assert_equal "two", client.call("rbres.v1.Counter/Add", { id: "c" }, timeout: 5)[:server]
     later.join(10)
-    assert_equal [HmsFfi::EndpointStatus.new(uri, "ready", false)], client.endpoints
+    assert_equal [HmsFfi::EndpointStatus.new(uri, "ready", false, uri)], client.endpoints
     client.close
     assert_equal "shutdown", client.state
   ensure

@@ -38,6 +38,8 @@ pub struct EndpointStatus {
     pub state: String,
     /// Taken out of the rotation after failing (readmitted after a while).
     pub ejected: bool,
+    /// Where its connection goes while it is up (for `auto://NAME` the transport it picked).
+    pub connected: Option<String>,
 }
 
 /// A connection to a server; calls may run concurrently from any thread.
@@ -102,6 +104,13 @@ impl Client {
         self.0.state().name().to_string()
     }
 
+    /// Where calls go now, while connected: for `auto://NAME` the transport it picked
+    /// (`inproc://NAME`, `shm://NAME`, a `unix://` socket or a network URI), else the endpoint
+    /// itself; none while no connection is up.
+    pub fn transport(&self) -> Option<String> {
+        self.0.transport()
+    }
+
     /// Each endpoint given to `connect_all`, in order.
     pub fn endpoints(&self) -> Vec<EndpointStatus> {
         let all = self.0.endpoints().into_iter();
@@ -109,6 +118,7 @@ impl Client {
             uri: e.endpoint,
             state: e.state.name().to_string(),
             ejected: e.ejected,
+            connected: e.connected,
         })
         .collect()
     }

@@ -16,8 +16,9 @@ module HmsFfi
     _connect(Array(uri).map(&:to_s), schema, options)
   end
 
-  # One endpoint of a client: its URI, connection state and whether it is ejected.
-  EndpointStatus = Struct.new(:uri, :state, :ejected)
+  # One endpoint of a client: its URI, connection state, whether it is ejected, and where its
+  # connection goes while it is up (for auto://NAME the transport it picked; nil while down).
+  EndpointStatus = Struct.new(:uri, :state, :ejected, :connected)
 
   # A reply with the response metadata the handler set: `headers` and `trailers` are Hashes of
   # Strings (the first value of each key).
@@ -63,7 +64,8 @@ module HmsFfi
 
     # Each endpoint given to HmsFfi.connect, in order, as an HmsFfi::EndpointStatus. (#state,
     # from the extension, is the connection's: "idle", "connecting", "ready",
-    # "transient_failure" or "shutdown".)
+    # "transient_failure" or "shutdown"; #transport says where calls go now: for auto://NAME
+    # the transport it picked, "shm://NAME" for instance, nil while no connection is up.)
     def endpoints
       _endpoints.map { |e| EndpointStatus.new(*e) }
     end

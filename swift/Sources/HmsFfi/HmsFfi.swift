@@ -1115,6 +1115,13 @@ public protocol ClientProtocol: AnyObject, Sendable {
      */
     func state()  -> String
     
+    /**
+     * Where calls go now, while connected: for `auto://NAME` the transport it picked
+     * (`inproc://NAME`, `shm://NAME`, a `unix://` socket or a network URI), else the endpoint
+     * itself; none while no connection is up.
+     */
+    func transport()  -> String?
+    
 }
 /**
  * A connection to a server; calls may run concurrently from any thread.
@@ -1402,6 +1409,19 @@ open func openStreamAsync(method: String, options: CallOptions)async throws  -> 
 open func state() -> String  {
     return try!  FfiConverterString.lift(try! rustCall() {
     uniffi_hms_ffi_uniffi_fn_method_client_state(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * Where calls go now, while connected: for `auto://NAME` the transport it picked
+     * (`inproc://NAME`, `shm://NAME`, a `unix://` socket or a network URI), else the endpoint
+     * itself; none while no connection is up.
+     */
+open func transport() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_method_client_transport(
             self.uniffiCloneHandle(),$0
     )
 })
@@ -3391,6 +3411,10 @@ public struct EndpointStatus: Equatable, Hashable {
      * Taken out of the rotation after failing (readmitted after a while).
      */
     public var ejected: Bool
+    /**
+     * Where its connection goes while it is up (for `auto://NAME` the transport it picked).
+     */
+    public var connected: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3403,10 +3427,14 @@ public struct EndpointStatus: Equatable, Hashable {
          */state: String, 
         /**
          * Taken out of the rotation after failing (readmitted after a while).
-         */ejected: Bool) {
+         */ejected: Bool, 
+        /**
+         * Where its connection goes while it is up (for `auto://NAME` the transport it picked).
+         */connected: String?) {
         self.uri = uri
         self.state = state
         self.ejected = ejected
+        self.connected = connected
     }
 
     
@@ -3427,7 +3455,8 @@ public struct FfiConverterTypeEndpointStatus: FfiConverterRustBuffer {
             try EndpointStatus(
                 uri: FfiConverterString.read(from: &buf), 
                 state: FfiConverterString.read(from: &buf), 
-                ejected: FfiConverterBool.read(from: &buf)
+                ejected: FfiConverterBool.read(from: &buf), 
+                connected: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -3435,6 +3464,7 @@ public struct FfiConverterTypeEndpointStatus: FfiConverterRustBuffer {
         FfiConverterString.write(value.uri, into: &buf)
         FfiConverterString.write(value.state, into: &buf)
         FfiConverterBool.write(value.ejected, into: &buf)
+        FfiConverterOptionString.write(value.connected, into: &buf)
     }
 }
 
@@ -5222,6 +5252,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_method_client_state() != 60934) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_client_transport() != 6400) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_method_callcontext_header() != 59386) {

@@ -381,6 +381,11 @@ uint64_t uniffi_hms_ffi_uniffi_fn_method_client_open_stream_async(uint64_t ptr, 
 RustBuffer uniffi_hms_ffi_uniffi_fn_method_client_state(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_TRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_TRANSPORT
+RustBuffer uniffi_hms_ffi_uniffi_fn_method_client_transport(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CLONE_CALLCONTEXT
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CLONE_CALLCONTEXT
 uint64_t uniffi_hms_ffi_uniffi_fn_clone_callcontext(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -1073,6 +1078,12 @@ uint16_t uniffi_hms_ffi_uniffi_checksum_method_client_open_stream_async(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_STATE
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_STATE
 uint16_t uniffi_hms_ffi_uniffi_checksum_method_client_state(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_TRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_TRANSPORT
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_client_transport(void
     
 );
 #endif

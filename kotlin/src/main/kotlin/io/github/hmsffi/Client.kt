@@ -135,6 +135,14 @@ class Client private constructor(val native: NativeClient) : AutoCloseable {
      */
     val state: String get() = native.state()
 
+    /**
+     * Where calls go now, while connected: for `auto://NAME` the transport it picked
+     * (`inproc://NAME`, `shm://NAME`, a `unix://` socket or a network URI), else the endpoint
+     * itself; null while no connection is up (the next call reconnects, and `auto://` resolves
+     * the name again).
+     */
+    val transport: String? get() = native.transport()
+
     /** Each endpoint given to [connect], in order, with its state and whether it is ejected. */
     val endpoints: List<EndpointStatus> get() = native.endpoints()
 

@@ -108,7 +108,7 @@ class ResilienceTest {
             val reply = client.call("ktres.v1.Counter/Add", mapOf("id" to "c"), timeout)
             later.join(10_000)
             assertEquals("two", reply["server"])
-            assertEquals(listOf(EndpointStatus(uri, "ready", false)), client.endpoints)
+            assertEquals(listOf(EndpointStatus(uri, "ready", false, uri)), client.endpoints)
             client.disconnect()
             assertEquals("shutdown", client.state)
             second?.close()

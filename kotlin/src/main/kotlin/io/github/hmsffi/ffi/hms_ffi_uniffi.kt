@@ -737,6 +737,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_client_state(
     ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_client_transport(
+    ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_callcontext_header(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_callcontext_identity(
@@ -895,6 +897,8 @@ external fun uniffi_hms_ffi_uniffi_fn_method_client_open_stream(`ptr`: Long,`met
 external fun uniffi_hms_ffi_uniffi_fn_method_client_open_stream_async(`ptr`: Long,`method`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,
 ): Long
 external fun uniffi_hms_ffi_uniffi_fn_method_client_state(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hms_ffi_uniffi_fn_method_client_transport(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_clone_callcontext(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
@@ -1195,6 +1199,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_state() != 60934) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_transport() != 6400) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_callcontext_header() != 59386) {
@@ -2727,6 +2734,13 @@ public interface ClientInterface {
      */
     fun `state`(): kotlin.String
     
+    /**
+     * Where calls go now, while connected: for `auto://NAME` the transport it picked
+     * (`inproc://NAME`, `shm://NAME`, a `unix://` socket or a network URI), else the endpoint
+     * itself; none while no connection is up.
+     */
+    fun `transport`(): kotlin.String?
+    
     companion object
 }
 
@@ -3070,6 +3084,24 @@ open class Client: Disposable, AutoCloseable, ClientInterface
     callWithHandle {
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_hms_ffi_uniffi_fn_method_client_state(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Where calls go now, while connected: for `auto://NAME` the transport it picked
+     * (`inproc://NAME`, `shm://NAME`, a `unix://` socket or a network URI), else the endpoint
+     * itself; none while no connection is up.
+     */override fun `transport`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_client_transport(
         it,
         _status)
 }
@@ -5997,6 +6029,11 @@ data class EndpointStatus (
      * Taken out of the rotation after failing (readmitted after a while).
      */
     var `ejected`: kotlin.Boolean
+    , 
+    /**
+     * Where its connection goes while it is up (for `auto://NAME` the transport it picked).
+     */
+    var `connected`: kotlin.String?
     
 ){
     
@@ -6016,19 +6053,22 @@ public object FfiConverterTypeEndpointStatus: FfiConverterRustBuffer<EndpointSta
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterOptionalString.read(buf),
         )
     }
 
     override fun allocationSize(value: EndpointStatus) = (
             FfiConverterString.allocationSize(value.`uri`) +
             FfiConverterString.allocationSize(value.`state`) +
-            FfiConverterBoolean.allocationSize(value.`ejected`)
+            FfiConverterBoolean.allocationSize(value.`ejected`) +
+            FfiConverterOptionalString.allocationSize(value.`connected`)
     )
 
     override fun write(value: EndpointStatus, buf: ByteBuffer) {
             FfiConverterString.write(value.`uri`, buf)
             FfiConverterString.write(value.`state`, buf)
             FfiConverterBoolean.write(value.`ejected`, buf)
+            FfiConverterOptionalString.write(value.`connected`, buf)
     }
 }
 
