@@ -82,12 +82,14 @@ test-py: py-install cli-bin
 	cd py && ../$(PY_VENV)/bin/python -m pytest tests -q
 
 ## test-matrix: the conformance client of every language against the server of every language
-## over unix; then every language's client streams against every language's server over grpc.
+## over unix; then every language's client streams against every language's server over grpc; then
+## every client against every server over auto:// (found by name: shared memory between processes).
 test-matrix: py-install go-lib $(MATRIX_DEPS)
 	$(CARGO) build -p hms-ffi-core --example conformance
 	cd go && $(GO) build -o ../target/go/conformance ./cmd/conformance
 	$(PY_VENV)/bin/python tests/matrix/run.py --python $(PY_VENV)/bin/python --parity-check
 	$(PY_VENV)/bin/python tests/matrix/run.py --python $(PY_VENV)/bin/python --streams-over-grpc
+	$(PY_VENV)/bin/python tests/matrix/run.py --python $(PY_VENV)/bin/python --auto
 
 ## parity: docs/parity.md from a full matrix run (make test-matrix fails while it is stale).
 parity: py-install go-lib $(MATRIX_DEPS)

@@ -1,7 +1,9 @@
 """Cross-language matrix: a conformance server in each language present, and the conformance
-client of every language present against each, over unix sockets.
+client of every language present against each, over unix sockets (`--streams-over-grpc`: the
+streaming vectors over grpc://; `--auto`: every server found by name with auto://, which picks
+shared memory between two processes).
 
-    python3 tests/matrix/run.py [--python PATH]
+    python3 tests/matrix/run.py [--python PATH] [--auto]
 
 Each language's entry lists how to start its server and its client; a language whose toolchain
 or package is missing is reported and counted as a failure (never silently skipped).
@@ -134,6 +136,9 @@ def main() -> int:
     ap.add_argument("--clients", help="comma-separated client languages to run (default: all)")
     ap.add_argument("--streams-over-grpc", action="store_true",
                     help="only the streaming vectors, every server on grpc://127.0.0.1 (clients in `streams` mode)")
+    ap.add_argument("--auto", action="store_true",
+                    help="every server on auto://matrix-LANG, found by name by every client (shared memory "
+                         "between two processes)")
     ap.add_argument("--parity-check", action="store_true", help="fail when docs/parity.md differs from this run")
     ap.add_argument("--write-parity", action="store_true", help="write docs/parity.md from this run")
     args = ap.parse_args()
@@ -144,8 +149,13 @@ def main() -> int:
     results = []
     outcomes: dict = {}
     mode = "streams" if args.streams_over_grpc else "client"
+    if args.auto:
+        # The service directory of this run only (mkdtemp makes it 0700); every process inherits it.
+        os.environ["XDG_RUNTIME_DIR"] = tmp
     for server_lang, server in servers.items():
         uri = f"grpc://127.0.0.1:{free_port()}" if args.streams_over_grpc else f"unix://{tmp}/{server_lang}.sock"
+        if args.auto:
+            uri = f"auto://matrix-{server_lang}"
         try:
             proc = start(server["serve"], uri)
         except Exception as e:  # noqa: BLE001
@@ -172,7 +182,7 @@ def main() -> int:
             print("   " + note.rstrip().replace("\n", "\n   "))
     print(f"matrix: {total_passed} passed, {total_failed} failed")
     if args.parity_check or args.write_parity:
-        if len(servers) != len(langs) or len(clients) != len(langs):
+        if len(servers) != len(langs) or len(clients) != len(langs) or args.auto:
             print("parity: docs/parity.md needs the full matrix (no --servers/--clients)")
             return 1
         pairs = {(c, s): (p, f) for c, s, p, f, *_ in results}
