@@ -141,7 +141,7 @@ clippy:
 bench:
 	$(CARGO) bench -p hms-ffi-benches --bench echo
 
-## bench-shm: shm:// vs unix:// vs a raw shared-memory spin and eventfd ping-pong between the
+## bench-shm: shm:// vs unix:// (and auto:// picking each) vs a raw shared-memory spin and eventfd ping-pong between the
 ## same two processes, 64 B and 64 KiB (benches/examples/shm_pingpong.rs).
 bench-shm:
 	$(CARGO) run --release -p hms-ffi-benches --example shm_pingpong

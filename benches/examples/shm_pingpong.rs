@@ -6,6 +6,8 @@
 //! - `raw eventfd`: the same, each side blocking in `read` on an eventfd the other writes.
 //! - `hms shm` / `hms unix`: hms-ffi echo calls, raw bytes (`call_raw`) and value-mapped
 //!   (`call_blocking`), to hms-ffi servers in the child.
+//! - `hms auto` / `hms auto?unix`: the same servers found by name (`auto://bench-KIND`), which
+//!   picks shm, or unix with `?transports=unix`: it should cost what the transport it picked does.
 //!
 //! Run: `make bench-shm` (`cargo run --release -p hms-ffi-benches --example shm_pingpong`).
 #![allow(unsafe_code, missing_docs, clippy::unwrap_used)]
@@ -97,6 +99,8 @@ fn child(args: &[String]) {
             .unwrap();
         s.listen(&format!("unix://{}/{kind}-unix.sock", args[5]))
             .unwrap();
+        // Found by name: shm between these two processes (XDG_RUNTIME_DIR is the parent's).
+        s.listen(&format!("auto://bench-{kind}")).unwrap();
     }
     println!("ready");
     let mut seen = 0;
@@ -166,6 +170,8 @@ fn main() {
         return child(&args);
     }
     let dir = tempfile::tempdir().unwrap();
+    // The auto:// service directory of this run (the child inherits it).
+    std::env::set_var("XDG_RUNTIME_DIR", dir.path());
     let (fd, ev_req, ev_rep) = (memfd(), eventfd(), eventfd());
     let mem = map(fd);
     let mut kid = std::process::Command::new(std::env::current_exe().unwrap())
@@ -187,8 +193,18 @@ fn main() {
     .unwrap();
     assert_eq!(line.trim(), "ready");
     let connect = |kind: &str, t: &str| -> Client {
-        let uri = format!("{t}://{}/{kind}-{t}.sock", dir.path().display());
-        hms_ffi_core::connect_blocking(&uri).unwrap()
+        let uri = match t {
+            // auto:// picks shm://bench-KIND; forced to unix, the auto directory's socket.
+            "auto" => format!("auto://bench-{kind}"),
+            "auto?unix" => format!("auto://bench-{kind}?transports=unix"),
+            _ => format!("{t}://{}/{kind}-{t}.sock", dir.path().display()),
+        };
+        let client = hms_ffi_core::connect_blocking(&uri).unwrap();
+        if t.starts_with("auto") {
+            let picked = client.transport().unwrap();
+            assert!(picked.starts_with(if t == "auto" { "shm:" } else { "unix:" }), "{picked}");
+        }
+        client
     };
     let opts = CallOptions::default();
     println!("| row | size | p50 µs | p99 µs | MB/s |\n| --- | --- | --- | --- | --- |");
@@ -224,7 +240,7 @@ fn main() {
         }
         let req = Bytes::from(Blob { data: data.clone() }.encode_to_vec());
         let value = Value::message([("data", Value::Bytes(data.clone()))]);
-        for t in ["shm", "unix"] {
+        for t in ["shm", "auto", "unix", "auto?unix"] {
             let raw = connect("raw", t);
             let r = measure(iters, size, || {
                 let rep =
