@@ -202,7 +202,10 @@ fn main() {
         let client = hms_ffi_core::connect_blocking(&uri).unwrap();
         if t.starts_with("auto") {
             let picked = client.transport().unwrap();
-            assert!(picked.starts_with(if t == "auto" { "shm:" } else { "unix:" }), "{picked}");
+            assert!(
+                picked.starts_with(if t == "auto" { "shm:" } else { "unix:" }),
+                "{picked}"
+            );
         }
         client
     };

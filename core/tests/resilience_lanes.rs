@@ -1,7 +1,8 @@
-//! A blocking call's lane and the multiplexed connection of one unix client (issue 23): when
-//! the lane cannot reach the server while the multiplexed connection still looks up, a call
-//! waiting for ready goes back to the channel (its backoff, its reconnect) instead of spending
-//! its transparent retries at once and failing `UNAVAILABLE`.
+//! Waiting for ready where the channel alone cannot tell the server is gone (issue 23): a unix
+//! client's blocking lane that cannot reach the server while the multiplexed connection still
+//! looks up sends the call back to the channel (its backoff, its reconnect) instead of spending
+//! its transparent retries at once; on gRPC and HTTP, whose transports reconnect by themselves,
+//! a call that waits for ready tries again after a pause until the server is back.
 #![allow(missing_docs, clippy::unwrap_used)]
 
 mod common;
@@ -86,4 +87,84 @@ fn a_lane_that_cannot_connect_sends_a_waiting_call_back_to_the_channel() {
     kill(&first);
     kill(&second);
     kill(&third);
+}
+
+#[test]
+fn waiting_for_ready_waits_on_transports_that_reconnect_by_themselves() {
+    for scheme in ["grpc", "http"] {
+        let counts = Arc::new(Counts::default());
+        let first = server("one", counts.clone());
+        let uri = listen(&first, &format!("{scheme}://127.0.0.1:0"));
+        let options = ConnectOptions {
+            schema: Some(schema()),
+            ..ConnectOptions::default()
+        };
+        let client = block_on(connect_with(&uri, options)).unwrap().unwrap();
+        client
+            .call_blocking(
+                GET,
+                &req("a", 0),
+                &CallOptions::with_timeout(Duration::from_secs(5)),
+            )
+            .unwrap();
+        kill(&first);
+        // Not waiting: the call fails at once, never having reached a server.
+        let err = client
+            .call_blocking(
+                ADD,
+                &req("b", 0),
+                &CallOptions::with_timeout(Duration::from_secs(5)),
+            )
+            .unwrap_err();
+        assert_eq!(err.code(), Code::Unavailable, "{scheme}: {err}");
+        let later = {
+            let (counts, uri) = (counts.clone(), uri.clone());
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(300));
+                let second = server("two", counts);
+                listen(&second, &uri);
+                second
+            })
+        };
+        let waiting = CallOptions {
+            timeout: Some(Duration::from_secs(10)),
+            wait_for_ready: Some(true),
+            ..CallOptions::default()
+        };
+        let start = Instant::now();
+        let blocking = client.call_blocking(ADD, &req("c", 0), &waiting);
+        let second = later.join().unwrap();
+        let reply =
+            blocking.unwrap_or_else(|e| panic!("{scheme} after {:?}: {e}", start.elapsed()));
+        assert_eq!(
+            reply.get("server").and_then(Value::as_str),
+            Some("two"),
+            "{scheme}"
+        );
+        assert!(start.elapsed() >= Duration::from_millis(250), "{scheme}");
+        let reply = block_on(client.call(ADD, &req("d", 0), &waiting))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            reply.get("server").and_then(Value::as_str),
+            Some("two"),
+            "{scheme}"
+        );
+        assert_eq!((counts.get("b"), counts.get("c")), (0, 1), "{scheme}");
+        // Waiting ends at the deadline, as DEADLINE_EXCEEDED. (A first call may meet a pooled
+        // HTTP connection the server closed: it may have been sent, so it is not tried again.)
+        kill(&second);
+        let _ = client.call_blocking(
+            GET,
+            &req("x", 0),
+            &CallOptions::with_timeout(Duration::from_secs(5)),
+        );
+        let short = CallOptions {
+            timeout: Some(Duration::from_millis(300)),
+            wait_for_ready: Some(true),
+            ..CallOptions::default()
+        };
+        let err = client.call_blocking(GET, &req("e", 0), &short).unwrap_err();
+        assert_eq!(err.code(), Code::DeadlineExceeded, "{scheme}: {err}");
+    }
 }

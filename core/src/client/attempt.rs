@@ -92,13 +92,14 @@ impl Client {
                 let inner = &client.inner;
                 let deadline = head.timeout.map(|t| Instant::now() + t);
                 let throttle = inner.throttle.as_ref();
-                let mut attempts = Attempts::new(policy.as_ref(), idempotent, throttle, deadline);
+                let mut attempts =
+                    Attempts::new(policy.as_ref(), idempotent, throttle, deadline).waiting(wait);
                 loop {
                     let (i, t) = inner.channel.ready(wait, deadline, &inner.closed).await?;
                     let result = t.unary(attempts.head(&head), request.clone()).await;
                     inner.channel.report(i, &result);
                     match attempts.after(&result) {
-                        None => return result,
+                        None => return attempts.finish(result),
                         Some(pause) => tokio::time::sleep(pause).await,
                     }
                 }
@@ -142,14 +143,15 @@ impl Client {
         self.run_blocking(head, |head, watch| {
             let inner = &self.inner;
             let throttle = inner.throttle.as_ref();
-            let mut attempts = Attempts::new(policy, idempotent, throttle, watch.deadline);
+            let mut attempts =
+                Attempts::new(policy, idempotent, throttle, watch.deadline).waiting(wait);
             loop {
                 let (i, t) = self.ready_blocking(wait, watch, blocker)?;
                 let result =
                     t.unary_blocking(attempts.head(&head), request.clone(), watch, blocker);
                 pool.report(i, &result);
                 match attempts.after(&result) {
-                    None => return result,
+                    None => return attempts.finish(result),
                     Some(pause) => sleep_watching(pause, watch, blocker)?,
                 }
             }

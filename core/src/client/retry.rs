@@ -16,6 +16,9 @@ use crate::transport::PREVIOUS_ATTEMPTS;
 /// Transparent retries allowed to one call (each after the connection came back).
 const TRANSPARENT_MAX: u32 = 8;
 
+/// The first pause of a call that waits for ready after an attempt that never left.
+const WAIT_PAUSE: Duration = Duration::from_millis(10);
+
 /// The retry state of one call.
 pub(crate) struct Attempts<'a> {
     policy: Option<&'a MethodPolicy>,
@@ -25,6 +28,10 @@ pub(crate) struct Attempts<'a> {
     sent: u32,
     transparent: u32,
     deadline: Option<Instant>,
+    /// The call waits for ready: an attempt that never left is tried again after a pause,
+    /// until the deadline, however often (a transport that reconnects by itself, gRPC's channel
+    /// or HTTP's pool, answers "not sent" while its server is down).
+    wait: bool,
 }
 
 impl<'a> Attempts<'a> {
@@ -41,7 +48,14 @@ impl<'a> Attempts<'a> {
             sent: 0,
             transparent: 0,
             deadline,
+            wait: false,
         }
+    }
+
+    /// These attempts wait for ready (see [`Attempts::after`]).
+    pub(crate) fn waiting(mut self, wait: bool) -> Attempts<'a> {
+        self.wait = wait;
+        self
     }
 
     /// Prepares the head of the next attempt: the time left, and the attempts before it.
@@ -72,6 +86,14 @@ impl<'a> Attempts<'a> {
         // error from a server never has the mark.
         if err.is_unsent() {
             self.transparent += 1;
+            if self.wait {
+                // 10 ms, doubling up to 320 ms, shortened to the deadline.
+                let pause = WAIT_PAUSE * (1 << self.transparent.min(6) >> 1);
+                let pause = self.deadline.map_or(pause, |d| {
+                    pause.min(d.saturating_duration_since(Instant::now()))
+                });
+                return self.time_left().then_some(pause);
+            }
             return (self.transparent <= TRANSPARENT_MAX && self.time_left())
                 .then_some(Duration::ZERO);
         }
@@ -94,6 +116,17 @@ impl<'a> Attempts<'a> {
         let cap = (retry.initial_backoff.as_secs_f64() * retry.multiplier.powi(n))
             .min(retry.max_backoff.as_secs_f64());
         Some(Duration::from_secs_f64(cap * random_unit()))
+    }
+
+    /// The outcome of the call once [`after`](Attempts::after) said to return it: a call that
+    /// waited for ready until its deadline without reaching a server ended by its deadline.
+    pub(crate) fn finish<T>(&self, result: Result<T>) -> Result<T> {
+        match result {
+            Err(e) if self.wait && e.is_unsent() && !self.time_left() => {
+                Err(crate::error::Error::deadline_exceeded())
+            }
+            other => other,
+        }
     }
 
     fn time_left(&self) -> bool {

@@ -109,12 +109,18 @@ impl ClientTransport for HttpClient {
             }
             let req = self.request(&head, payload)?;
             let res = self.client.request(req).await.map_err(|e| {
+                let connect = e.is_connect();
                 let e = super::grpc_client::with_sources(&e);
-                Error::unavailable(format!(
+                let err = Error::unavailable(format!(
                     "cannot reach {}://{}: {e}",
                     self.scheme, self.authority
-                ))
-                .with_reason("CONNECT_FAILED")
+                ));
+                if connect {
+                    // No connection: the request never left (a transparent retry may follow).
+                    err.with_reason("CONNECT_FAILED").unsent()
+                } else {
+                    err.with_reason("CONNECTION_LOST")
+                }
             })?;
             let status = res.status();
             let (headers, trailers) = response_metadata(res.headers());
