@@ -16,6 +16,17 @@ use hms_ffi_core::{
     connect_with, runtime::block_on, CallOptions, Code, ConnectOptions, Resilience, Value,
 };
 
+/// Server "two" listening on `uri` 300 ms from now, on a thread of its own.
+fn restart_later(counts: &Arc<Counts>, uri: &str) -> std::thread::JoinHandle<hms_ffi_core::Server> {
+    let (counts, uri) = (counts.clone(), uri.to_string());
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        let second = server("two", counts);
+        listen(&second, &uri);
+        second
+    })
+}
+
 #[test]
 fn a_lane_that_cannot_connect_sends_a_waiting_call_back_to_the_channel() {
     let (_dir, uri) = unix_uri("lane");
@@ -45,15 +56,7 @@ fn a_lane_that_cannot_connect_sends_a_waiting_call_back_to_the_channel() {
         wait_for_ready: Some(true),
         ..CallOptions::default()
     };
-    let later = {
-        let (counts, uri) = (counts.clone(), uri.clone());
-        std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(300));
-            let second = server("two", counts);
-            listen(&second, &uri);
-            second
-        })
-    };
+    let later = restart_later(&counts, &uri);
     let start = Instant::now();
     let result = client.call_blocking(ADD, &req("b", 0), &waiting);
     let second = later.join().unwrap();
@@ -117,15 +120,7 @@ fn waiting_for_ready_waits_on_transports_that_reconnect_by_themselves() {
             )
             .unwrap_err();
         assert_eq!(err.code(), Code::Unavailable, "{scheme}: {err}");
-        let later = {
-            let (counts, uri) = (counts.clone(), uri.clone());
-            std::thread::spawn(move || {
-                std::thread::sleep(Duration::from_millis(300));
-                let second = server("two", counts);
-                listen(&second, &uri);
-                second
-            })
-        };
+        let later = restart_later(&counts, &uri);
         let waiting = CallOptions {
             timeout: Some(Duration::from_secs(10)),
             wait_for_ready: Some(true),
