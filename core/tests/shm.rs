@@ -100,14 +100,21 @@ fn a_server_killed_mid_call_ends_it_unavailable_and_the_next_connect_works() {
         .unwrap();
     let slow = Value::message([("millis", Value::from(20_000i64))]);
     let call = {
-        let client = client.clone();
+        let (client, slow) = (client.clone(), slow.clone());
         std::thread::spawn(move || block_on(client.call(SLOW, &slow, &opts(30))).unwrap())
+    };
+    // A blocking call too, over the client's blocking lane (a shm connection of its own).
+    let blocking = {
+        let client = client.clone();
+        std::thread::spawn(move || client.call_blocking(SLOW, &slow, &opts(30)))
     };
     std::thread::sleep(Duration::from_millis(200));
     let start = Instant::now();
     child.0.kill().unwrap();
     let err = call.join().unwrap().unwrap_err();
     assert_eq!(err.code(), Code::Unavailable, "{err}");
+    let err = blocking.join().unwrap().unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "blocking: {err}");
     assert!(
         start.elapsed() < Duration::from_secs(5),
         "{:?}",

@@ -45,8 +45,8 @@ struct Member {
 
 pub(crate) struct Pool {
     members: Vec<Member>,
-    /// Every endpoint is `unix://` or `auto://` (which picks `unix://` or takes the call on
-    /// the runtime itself): a blocking caller makes its calls on its own thread.
+    /// Every endpoint is `unix://`, `shm://` or `auto://` (which picks one of those or takes
+    /// the call on the runtime itself): a blocking caller makes its calls on its own thread.
     lanes: bool,
     lb: LoadBalancing,
     ejection: Ejection,
@@ -63,7 +63,7 @@ impl Pool {
     ) -> Result<Pool> {
         let lanes = endpoints
             .iter()
-            .all(|e| matches!(e, Endpoint::Unix(_) | Endpoint::Auto(_)));
+            .all(|e| matches!(e, Endpoint::Unix(_) | Endpoint::Shm(_) | Endpoint::Auto(_)));
         let mut members = Vec::with_capacity(endpoints.len());
         let mut first_error = None;
         for endpoint in endpoints {

@@ -24,6 +24,8 @@ mod http_client;
 mod http_server;
 mod inproc;
 mod keepalive;
+mod lane_conn;
+mod lane_pipe;
 mod listen;
 #[allow(unsafe_code)]
 mod local_dir;
@@ -264,7 +266,7 @@ pub(crate) struct RawStream {
 pub(crate) trait ClientTransport: Send + Sync + 'static {
     fn unary(&self, head: CallHead, payload: Bytes) -> BoxFuture<'_, Result<Reply<Bytes>>>;
     /// A unary call made on the calling thread, without the runtime; `watch` ends it early.
-    /// Only `unix://` clients have this blocking lane (the client's pool knows which
+    /// Only `unix://` and `shm://` clients have this blocking lane (the client's pool knows which
     /// endpoints are `unix://`); a blocking caller of another waits on
     /// [`unary`](ClientTransport::unary).
     fn unary_blocking(

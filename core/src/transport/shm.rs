@@ -24,6 +24,7 @@ use super::shm_io::halves;
 use super::shm_sys::{self, FDS};
 use super::unix_client::UnixClient;
 use super::unix_server::{accept_each, bind, peer, serve_frames};
+use super::unix_sync::SyncLane;
 use super::ws::failed;
 use super::Service;
 use crate::error::Result;
@@ -121,7 +122,9 @@ pub(crate) async fn connect(
         .await
         .map_err(|e| failed(&uri, &format!("{}: {e}", path.display())))?;
     let (r, w) = handshake(stream).await.map_err(|e| failed(&uri, &e))?;
-    UnixClient::over(Box::new(r), Box::new(w), uri, limits, ka, None).await
+    // Blocking callers make their calls over a second connection of their own (zero hops).
+    let lane = Arc::new(SyncLane::shm(&path, &uri, limits));
+    UnixClient::over(Box::new(r), Box::new(w), uri, limits, ka, Some(lane)).await
 }
 
 /// The client's side: the server's fds, checked before the memory is used.

@@ -100,27 +100,30 @@ pub(super) mod sys {
         b: RawFd,
         timeout_ms: i32,
     ) -> std::io::Result<(bool, bool)> {
-        let mut fds = [
-            libc::pollfd {
-                fd: a,
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: b,
-                events: libc::POLLIN,
-                revents: 0,
-            },
-        ];
-        // SAFETY: `fds` is a valid array of two `pollfd` that outlives the call.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout_ms) };
+        let [a, b] = poll_all([a, b], timeout_ms)?;
+        Ok((a, b))
+    }
+
+    /// Waits up to `timeout_ms` (-1: for ever) until one of `fds` is readable (or closed); says
+    /// which. An interrupted wait reports none.
+    pub(in crate::transport) fn poll_all<const N: usize>(
+        fds: [RawFd; N],
+        timeout_ms: i32,
+    ) -> std::io::Result<[bool; N]> {
+        let mut set = fds.map(|fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        });
+        // SAFETY: `set` is a valid array of `N` `pollfd` that outlives the call.
+        let n = unsafe { libc::poll(set.as_mut_ptr(), N as libc::nfds_t, timeout_ms) };
         if n < 0 {
             let e = std::io::Error::last_os_error();
             if e.kind() == std::io::ErrorKind::Interrupted {
-                return Ok((false, false));
+                return Ok([false; N]);
             }
             return Err(e);
         }
-        Ok((fds[0].revents != 0, fds[1].revents != 0))
+        Ok(set.map(|p| p.revents != 0))
     }
 }

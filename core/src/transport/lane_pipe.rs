@@ -1,0 +1,225 @@
+//! The byte channel under a blocking lane ([`super::unix_sync`]): a unix socket (`unix://`), or
+//! the two rings of a connection of its own to an `shm://` server. The lane reads and writes
+//! frames through it on the caller's thread, with no runtime: a reply over shared memory wakes
+//! the caller itself (its `poll` on the ring's eventfd), as a reply on a socket does.
+//!
+//! An shm pipe is set up like the runtime's shm connection (the server's fds over the socket,
+//! checked before use; [`super::shm`]) and treats the peer as untrusted the same way: the rings
+//! check every position they read, and a bad one ends the connection.
+
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use super::shm_ring::{Consumer, Producer, RingError};
+use super::shm_sys::{self, drain, signal, Mapping};
+use super::wait::{lock, sys};
+
+/// How long a handshake may take.
+const HANDSHAKE: Duration = Duration::from_secs(10);
+
+/// A lane's channel.
+pub(super) enum Pipe {
+    Unix(UnixStream),
+    Shm(Box<ShmPipe>),
+}
+
+/// One shm connection, read and written by blocking callers.
+pub(super) struct ShmPipe {
+    rx: Mutex<Consumer>,
+    tx: Mutex<Producer>,
+    /// Ring 1's data (ours to wait on) and space (ours to signal after a read), ring 0's data
+    /// (ours to signal after a write) and space (ours to wait on when it is full).
+    data_in: RawFd,
+    space_in: RawFd,
+    data_out: RawFd,
+    space_out: RawFd,
+    /// The socket the connection was set up on: its end is the server's.
+    sock: UnixStream,
+    _events: [OwnedFd; 4],
+    /// Last: the rings point into it.
+    _map: Mapping,
+}
+
+fn corrupt(e: RingError) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, e.to_string())
+}
+
+impl Pipe {
+    /// A unix socket, connected, its handshake reads bounded by [`HANDSHAKE`].
+    pub(super) fn unix(path: &Path) -> io::Result<Pipe> {
+        let sock = UnixStream::connect(path)?;
+        sock.set_read_timeout(Some(HANDSHAKE))?;
+        Ok(Pipe::Unix(sock))
+    }
+
+    /// A new shm connection to the server listening on `path`: its rings and eventfds.
+    pub(super) fn shm(path: &Path) -> io::Result<Pipe> {
+        let sock = UnixStream::connect(path)?;
+        sock.set_read_timeout(Some(HANDSHAKE))?;
+        let mut fds = shm_sys::recv_fds(sock.as_raw_fd())?.into_iter();
+        let bad = || io::Error::new(io::ErrorKind::InvalidData, "missing fds");
+        let memfd: OwnedFd = fds.next().ok_or_else(bad)?;
+        let events: [OwnedFd; 4] = fds.collect::<Vec<_>>().try_into().map_err(|_| bad())?;
+        let map = shm_sys::open(&memfd)?;
+        let region = map.region();
+        let capacity = region.check().map_err(corrupt)?;
+        // The client reads ring 1 and writes ring 0.
+        let rx = region.consumer(1, capacity).map_err(corrupt)?;
+        let tx = region.producer(0, capacity).map_err(corrupt)?;
+        sock.set_nonblocking(true)?;
+        let ev = |i: usize| events[i].as_raw_fd();
+        Ok(Pipe::Shm(Box::new(ShmPipe {
+            rx: Mutex::new(rx),
+            tx: Mutex::new(tx),
+            data_in: ev(2),
+            space_in: ev(3),
+            data_out: ev(0),
+            space_out: ev(1),
+            sock,
+            _events: events,
+            _map: map,
+        })))
+    }
+
+    /// The handshake is over: reads wait only as long as the caller does.
+    pub(super) fn handshaken(&self) -> io::Result<()> {
+        match self {
+            Pipe::Unix(sock) => sock.set_read_timeout(None),
+            Pipe::Shm(_) => Ok(()),
+        }
+    }
+
+    pub(super) fn write_all(&self, bytes: &[u8]) -> io::Result<()> {
+        match self {
+            Pipe::Unix(sock) => (&*sock).write_all(bytes),
+            Pipe::Shm(p) => p.write_all(bytes),
+        }
+    }
+
+    /// What is there to read: `Ok(0)` at the end, `WouldBlock` when nothing came yet.
+    pub(super) fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Pipe::Unix(sock) => (&*sock).read(buf),
+            Pipe::Shm(p) => p.read(buf),
+        }
+    }
+
+    /// Reads exactly `buf.len()` bytes, waiting up to [`HANDSHAKE`] for each (the handshake).
+    pub(super) fn read_exact(&self, buf: &mut [u8]) -> io::Result<()> {
+        let mut at = 0;
+        while at < buf.len() {
+            match self.read(&mut buf[at..]) {
+                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                Ok(n) => at += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let wait = HANDSHAKE.as_millis() as i32;
+                    if !self.wait(None, wait)?.0 {
+                        return Err(io::ErrorKind::TimedOut.into());
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits up to `timeout_ms` (-1: for ever; 0: only looks) until there is something to read
+    /// (true) or `wake` is readable (the second flag).
+    pub(super) fn wait(&self, wake: Option<RawFd>, timeout_ms: i32) -> io::Result<(bool, bool)> {
+        let wake = wake.unwrap_or(-1);
+        match self {
+            Pipe::Unix(sock) => sys::poll2(sock.as_raw_fd(), wake, timeout_ms),
+            Pipe::Shm(p) => p.wait(wake, timeout_ms),
+        }
+    }
+
+    /// Shuts the connection: the server sees its end.
+    pub(super) fn shutdown(&self) {
+        let sock = match self {
+            Pipe::Unix(sock) => sock,
+            Pipe::Shm(p) => &p.sock,
+        };
+        let _ = sock.shutdown(std::net::Shutdown::Both);
+    }
+}
+
+impl ShmPipe {
+    fn rx(&self) -> MutexGuard<'_, Consumer> {
+        lock(&self.rx)
+    }
+
+    /// Whether the server ended the connection (its socket's end, or a stray byte on it).
+    fn ended(&self) -> bool {
+        let mut byte = [0u8; 1];
+        !matches!((&self.sock).read(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+    }
+
+    fn write_all(&self, mut bytes: &[u8]) -> io::Result<()> {
+        let mut tx = lock(&self.tx);
+        while !bytes.is_empty() {
+            let (n, wake) = tx.write(bytes).map_err(corrupt)?;
+            if wake {
+                signal(self.data_out);
+            }
+            bytes = &bytes[n..];
+            if n > 0 {
+                continue;
+            }
+            // The ring is full: sleep until the server frees space (or goes).
+            tx.arm();
+            if tx.free().map_err(corrupt)? > 0 {
+                continue;
+            }
+            let [space, gone] = sys::poll_all([self.space_out, self.sock.as_raw_fd()], -1)?;
+            if gone && self.ended() {
+                return Err(io::ErrorKind::BrokenPipe.into());
+            }
+            if space {
+                drain(self.space_out);
+            }
+        }
+        Ok(())
+    }
+
+    fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let (n, wake) = self.rx().read(buf).map_err(corrupt)?;
+        if wake {
+            signal(self.space_in);
+        }
+        if n > 0 {
+            return Ok(n);
+        }
+        // Every byte the server published before it went is read first, then the end.
+        if self.ended() && self.rx().available().map_err(corrupt)? == 0 {
+            return Ok(0);
+        }
+        Err(io::ErrorKind::WouldBlock.into())
+    }
+
+    fn wait(&self, wake: RawFd, timeout_ms: i32) -> io::Result<(bool, bool)> {
+        let rx = self.rx();
+        if rx.available().map_err(corrupt)? > 0 {
+            return Ok((true, false));
+        }
+        if timeout_ms == 0 {
+            // Polling while a reply usually comes this soon: the ring, no system call.
+            return Ok((false, false));
+        }
+        rx.arm();
+        if rx.available().map_err(corrupt)? > 0 {
+            return Ok((true, false));
+        }
+        drop(rx);
+        let [data, gone, woken] =
+            sys::poll_all([self.data_in, self.sock.as_raw_fd(), wake], timeout_ms)?;
+        if data {
+            drain(self.data_in);
+        }
+        Ok((data || gone, woken))
+    }
+}
