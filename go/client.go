@@ -57,9 +57,10 @@ func WithMetadata(ctx context.Context, md map[string]string) context.Context {
 type ConnectOption func(*connectOptions)
 
 type connectOptions struct {
-	schema     *Schema
-	resilience *string
-	err        error
+	schema       *Schema
+	expectSchema *Schema
+	resilience   *string
+	err          error
 }
 
 // WithSchema uses schema instead of asking the server for its own: needed for servers without
@@ -84,9 +85,12 @@ func ConnectAll(ctx context.Context, uris []string, opts ...ConnectOption) (*Cli
 	if o.err != nil {
 		return nil, o.err
 	}
-	var schema *C.HmsSchema
+	var schema, expected *C.HmsSchema
 	if o.schema != nil {
 		schema = o.schema.ptr
+	}
+	if o.expectSchema != nil {
+		expected = o.expectSchema.ptr
 	}
 	// A Go slice holding C pointers only may be passed to C. An empty list is the core's to
 	// refuse, as it does for every binding.
@@ -113,7 +117,10 @@ func ConnectAll(ctx context.Context, uris []string, opts ...ConnectOption) (*Cli
 		defer free()
 		var out *C.HmsClient
 		var e *C.HmsError
-		if C.hms_connect_all(&cu[:1][0], C.size_t(len(cu)), schema, cres, &out, &e) != 0 {
+		// The schemas stay alive until the core has cloned them, even when ctx ends first.
+		defer runtime.KeepAlive(o.expectSchema)
+		defer runtime.KeepAlive(o.schema)
+		if C.hms_connect_all_expecting(&cu[:1][0], C.size_t(len(cu)), schema, cres, expected, &out, &e) != 0 {
 			ch <- connected{err: takeError(e)}
 			return
 		}
@@ -121,7 +128,6 @@ func ConnectAll(ctx context.Context, uris []string, opts ...ConnectOption) (*Cli
 	}()
 	select {
 	case r := <-ch:
-		runtime.KeepAlive(o.schema)
 		if r.err != nil {
 			return nil, r.err
 		}

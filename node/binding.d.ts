@@ -56,6 +56,16 @@ export declare class Client {
   openStream(method: string, timeoutMs?: number | undefined | null, metadata?: Record<string, string> | undefined | null, cancel?: CancelToken | undefined | null, waitForReady?: boolean | undefined | null, parent?: CallResponse | undefined | null): Promise<ClientStream>
   /** The methods the server offers. */
   methods(): Array<MethodDescription>
+  /**
+   * The schema version the server announced in discovery, or `null` when the schema was
+   * given rather than discovered.
+   */
+  get schemaVersion(): SchemaVersion | null
+  /**
+   * The methods of `expectSchema` the server's schema breaks, each with its findings
+   * (`path:line:column:RULE_ID message`).
+   */
+  incompatibleMethods(): Record<string, Array<string>>
   /** The URI this client is connected to. */
   get endpoint(): string
   /**
@@ -141,6 +151,10 @@ export declare class Server {
   admin(uri: string): string
   /** The URIs being served. */
   endpoints(): Array<string>
+  /** The schema version discovery announces (the fingerprint; subject and version once set). */
+  get schemaVersion(): SchemaVersion
+  /** Records the registry subject and version of the schema served (announced in discovery). */
+  setSchemaVersion(subject: string, version: number): void
   /** Stops accepting calls, waits up to `graceMs` for calls in flight, then stops. */
   shutdown(graceMs?: number | undefined | null): Promise<void>
 }
@@ -209,9 +223,11 @@ export interface CallOutcome {
  * [`Client`] (or rejects with `CODE: message`). With `schema`, the server's own schema is not
  * asked for (stock gRPC servers). `resilience` is the core's options as JSON
  * (`docs/resilience.md`: reconnect backoff, retry and hedging policies, keepalive, load
- * balancing); bad options throw `INVALID_ARGUMENT` at once.
+ * balancing); bad options throw `INVALID_ARGUMENT` at once. `expect_schema` is the schema the
+ * caller was built against: methods the server's schema breaks are refused
+ * (`docs/evolution.md`, "Versions at connect").
  */
-export declare function connect(uris: Array<string>, schema?: Schema | undefined | null, resilience?: string | undefined | null): Promise<Client>
+export declare function connect(uris: Array<string>, schema?: Schema | undefined | null, resilience?: string | undefined | null, expectSchema?: Schema | undefined | null): Promise<Client>
 
 /** One endpoint of a client: its URI, connection state and whether it is ejected. */
 export interface EndpointStatus {
@@ -355,6 +371,16 @@ export interface Raised {
   typeName: string
   /** Its stack frames, innermost first as JavaScript writes them. */
   stack: Array<string>
+}
+
+/** What a server announces about its schema in discovery (`docs/evolution.md`). */
+export interface SchemaVersion {
+  /** `sha256:…` of the whole schema, as the schema registry computes it. */
+  fingerprint: string
+  /** The registry subject, empty when unknown. */
+  subject: string
+  /** The registry version, 0 when unknown. */
+  version: number
 }
 
 /** Replies read at once ([`ClientStream::recv_batch`]). */

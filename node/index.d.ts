@@ -169,6 +169,10 @@ export declare class Server {
    * `/healthz` and the live monitoring page at `/`. Returns the URI bound. */
   admin (uri: string): string
   endpoints (): string[]
+  /** The schema version discovery announces (subject and version once set). */
+  readonly schemaVersion: SchemaVersion
+  /** Records the registry subject and version of the schema served; discovery announces them. */
+  setSchemaVersion (subject: string, version: number): void
   shutdown (options?: { graceMs?: number }): Promise<void>
 }
 
@@ -257,6 +261,11 @@ export declare class Client {
    * `closeSend()`. `timeoutMs` bounds the whole stream; `signal` cancels it. */
   stream<Rep = any, Req = any> (method: string, requests?: Req | Iterable<Req> | AsyncIterable<Req>, options?: CallOptions): Stream<Req, Rep>
   methods (): MethodDescription[]
+  /** The schema version the server announced in discovery; `null` when the schema was given. */
+  readonly schemaVersion: SchemaVersion | null
+  /** The methods of `expectSchema` the server's schema breaks, each with its findings
+   * (`path:line:column:RULE_ID message`); calls to them reject with `FailedPrecondition`. */
+  incompatibleMethods (): Record<string, string[]>
   readonly endpoint: string
   /** The connection's state: `idle` (lost; the next call reconnects), `connecting`, `ready`,
    * `transient_failure` (waiting to retry) or `shutdown` (closed). */
@@ -271,9 +280,20 @@ export declare class Client {
   close (): void
 }
 
+/** What a server announces about its schema in discovery (docs/evolution.md). */
+export interface SchemaVersion {
+  /** `sha256:…` of the whole schema, as the schema registry computes it. */
+  fingerprint: string
+  /** The registry subject, empty when unknown. */
+  subject: string
+  /** The registry version, 0 when unknown. */
+  version: number
+}
+
 /** Connects to one endpoint or several endpoints of one service; bad `resilience` throws
- * `InvalidArgument`. */
+ * `InvalidArgument`. `expectSchema`: the schema the caller was built against; the methods the
+ * server's schema breaks are refused with `FailedPrecondition` (docs/evolution.md). */
 export declare function connect (
   uri: string | string[],
-  options?: { schema?: Schema; int64?: Int64Form; resilience?: Resilience | string }
+  options?: { schema?: Schema; int64?: Int64Form; resilience?: Resilience | string; expectSchema?: Schema }
 ): Promise<Client>

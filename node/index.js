@@ -179,6 +179,18 @@ class Server {
     return this._native.endpoints()
   }
 
+  /** The schema version discovery announces: `{ fingerprint, subject, version }` (the
+   * fingerprint as the schema registry computes it; subject and version once set). */
+  get schemaVersion () {
+    return this._native.schemaVersion
+  }
+
+  /** Records the schema registry subject and version of the schema served; discovery announces
+   * them from now on, and clients see them as `client.schemaVersion`. */
+  setSchemaVersion (subject, version) {
+    native(() => this._native.setSchemaVersion(subject, version))
+  }
+
   /** Stops accepting calls, lets calls in flight finish (up to `graceMs`), then stops. */
   async shutdown (options = {}) {
     try {
@@ -272,6 +284,20 @@ class Client {
     return native(() => this._native.methods())
   }
 
+  /** The schema version the server announced in discovery: `{ fingerprint, subject, version }`
+   * (subject and version when the server knows its registry version), or `null` when the
+   * schema was given rather than discovered. */
+  get schemaVersion () {
+    return this._native.schemaVersion ?? null
+  }
+
+  /** The methods of `expectSchema` that the server's schema breaks, each with its findings
+   * (`path:line:column:RULE_ID message`); calls to them reject with `FailedPrecondition`
+   * (reason `INCOMPATIBLE_SCHEMA`) before anything is sent. */
+  incompatibleMethods () {
+    return this._native.incompatibleMethods()
+  }
+
   /** The URI this client is connected to. */
   get endpoint () {
     return native(() => this._native.endpoint)
@@ -310,11 +336,15 @@ class Client {
  * for stock gRPC servers). `options.resilience` (an object, or its JSON text) sets reconnect
  * backoff, retry and hedging policies (a gRPC service config), keepalive, load balancing and
  * health checks, as docs/resilience.md describes; bad options throw `InvalidArgument`.
+ * `options.expectSchema` is the schema the caller was built against: the methods the server's
+ * schema breaks are listed by `client.incompatibleMethods()` and refused with
+ * `FailedPrecondition` (docs/evolution.md, "Versions at connect").
  * @param {string | string[]} uri
- * @param {{ schema?: Schema, int64?: 'bigint' | 'number', resilience?: object | string }} [options]
+ * @param {{ schema?: Schema, int64?: 'bigint' | 'number', resilience?: object | string, expectSchema?: Schema }} [options]
  */
 async function connect (uri, options = {}) {
   const schema = options.schema ? options.schema._native : null
+  const expected = options.expectSchema ? options.expectSchema._native : null
   const uris = Array.isArray(uri) ? uri : [uri]
   const r = options.resilience
   let resilience = null
@@ -329,7 +359,7 @@ async function connect (uri, options = {}) {
     }
   }
   try {
-    return new Client(await binding.connect(uris, schema, resilience), options.int64 || 'bigint')
+    return new Client(await binding.connect(uris, schema, resilience, expected), options.int64 || 'bigint')
   } catch (e) {
     throw fromThrown(e)
   }

@@ -481,6 +481,39 @@ int32_t hms_client_stream_metadata(const struct HmsClientStream *stream, struct 
 // may be running on it.
 void hms_client_stream_free(struct HmsClientStream *stream);
 
+// `hms_connect_all` with `expect_schema` (NULL: none), the schema the caller was built
+// against: the methods the server's schema breaks are listed by
+// `hms_client_incompatible_methods`, and a call to one fails with `FAILED_PRECONDITION`
+// (reason `INCOMPATIBLE_SCHEMA`) before anything is sent.
+int32_t hms_connect_all_expecting(const char *const *uris,
+                                  size_t n,
+                                  const struct HmsSchema *schema,
+                                  const char *resilience,
+                                  const struct HmsSchema *expect_schema,
+                                  struct HmsClient **out,
+                                  struct HmsError **err);
+
+// The schema version the server announced in discovery, as JSON into `out` (free with
+// `hms_bytes_free`): `{"fingerprint", "subject", "version"}` (subject `""` and version 0
+// when the server does not know them), or `null` when the schema was given, not discovered.
+int32_t hms_client_schema_version(const struct HmsClient *client, struct HmsBytes *out);
+
+// The methods of the expected schema that the server's schema breaks, as JSON into `out`
+// (free with `hms_bytes_free`): `{"pkg.Service/Method": ["path:line:column:RULE_ID message",
+// …], …}`, `{}` when none is.
+int32_t hms_client_incompatible_methods(const struct HmsClient *client, struct HmsBytes *out);
+
+// The schema version the server's discovery announces, as JSON into `out` (free with
+// `hms_bytes_free`): `{"fingerprint", "subject", "version"}`.
+int32_t hms_server_schema_version(const struct HmsServer *server, struct HmsBytes *out);
+
+// Records the schema registry `subject` and `version` of the schema served; discovery
+// announces them from now on.
+int32_t hms_server_set_schema_version(const struct HmsServer *server,
+                                      const char *subject,
+                                      uint32_t version,
+                                      struct HmsError **err);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -31,6 +31,7 @@ mod schema;
 mod server;
 mod server_stream;
 mod stream;
+mod versions;
 
 pub use async_call::*;
 pub use call::*;
@@ -41,6 +42,7 @@ pub use schema::*;
 pub use server::*;
 pub use server_stream::*;
 pub use stream::*;
+pub use versions::*;
 
 /// How request and reply bytes are encoded across the boundary.
 #[repr(C)]

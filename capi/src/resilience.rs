@@ -6,8 +6,8 @@
 use std::ffi::{c_char, CStr};
 
 use crate::client::HmsClient;
-use crate::error::{guard, text, HmsError};
-use crate::ocore::{self, runtime, Code, ConnState, Error};
+use crate::error::HmsError;
+use crate::ocore::{Code, ConnState};
 use crate::schema::HmsSchema;
 use crate::server::{bind_uri, HmsServer};
 use crate::HmsBytes;
@@ -25,34 +25,8 @@ pub unsafe extern "C" fn hms_connect_all(
     out: *mut *mut HmsClient,
     err: *mut *mut HmsError,
 ) -> i32 {
-    guard(err, || {
-        if out.is_null() {
-            return Err(Error::new(Code::InvalidArgument, "out is NULL"));
-        }
-        // An empty list is the core's to refuse (as it does for every binding).
-        let all = match n {
-            0 => &[][..],
-            _ if uris.is_null() => return Err(Error::new(Code::InvalidArgument, "uris is NULL")),
-            _ => std::slice::from_raw_parts(uris, n),
-        };
-        let all: Vec<&str> = all
-            .iter()
-            .map(|u| text(*u, "uri"))
-            .collect::<Result<_, _>>()?;
-        let resilience = if resilience.is_null() {
-            ocore::Resilience::default()
-        } else {
-            ocore::Resilience::from_json(text(resilience, "resilience")?)?
-        };
-        let options = ocore::ConnectOptions {
-            schema: schema.as_ref().map(|s| s.0.clone()),
-            resilience,
-            ..Default::default()
-        };
-        let client = runtime::block_on(ocore::connect_all(&all, options))??;
-        *out = Box::into_raw(Box::new(HmsClient(client)));
-        Ok(())
-    })
+    let none = std::ptr::null();
+    crate::hms_connect_all_expecting(uris, n, schema, resilience, none, out, err)
 }
 
 /// [`ConnState::name`] as a static C string (the test below keeps the two the same).

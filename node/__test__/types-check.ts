@@ -1,6 +1,6 @@
 // Compiled by `tsc --noEmit --strict` in `make test-node`: the hand-written index.d.ts must
 // describe the API as the tests and examples use it.
-import { Schema, Server, connect, HmsError, NotFound, Context, CodeName, Duration, Timestamp, ConnState, EndpointStatus } from '..'
+import { Schema, Server, connect, HmsError, NotFound, Context, CodeName, Duration, Timestamp, ConnState, EndpointStatus, SchemaVersion } from '..'
 
 async function main (): Promise<void> {
   const schema = Schema.load('greeter.proto', { includes: [] })
@@ -66,3 +66,14 @@ export async function resilient (server: Server): Promise<ConnState> {
   void admin; void ejected
   return client.state
 }
+
+// Versions at connect (docs/evolution.md).
+async function versions (server: Server, schema: Schema): Promise<void> {
+  server.setSchemaVersion('shop.v1', 2)
+  const announced: SchemaVersion = server.schemaVersion
+  const client = await connect('inproc://x', { expectSchema: schema })
+  const seen: SchemaVersion | null = client.schemaVersion
+  const broken: Record<string, string[]> = client.incompatibleMethods()
+  void announced; void seen; void broken
+}
+void versions

@@ -13,7 +13,7 @@ use napi_derive::napi;
 use crate::cancel::CancelToken;
 use crate::error::{js, throw, CallOutcome};
 use crate::response::CallResponse;
-use crate::schema::{describe, MethodDescription, Schema};
+use crate::schema::{describe, MethodDescription, Schema, SchemaVersion};
 use crate::stream::ClientStream;
 use crate::values::FOR_JS;
 
@@ -28,13 +28,16 @@ pub struct Client {
 /// [`Client`] (or rejects with `CODE: message`). With `schema`, the server's own schema is not
 /// asked for (stock gRPC servers). `resilience` is the core's options as JSON
 /// (`docs/resilience.md`: reconnect backoff, retry and hedging policies, keepalive, load
-/// balancing); bad options throw `INVALID_ARGUMENT` at once.
+/// balancing); bad options throw `INVALID_ARGUMENT` at once. `expect_schema` is the schema the
+/// caller was built against: methods the server's schema breaks are refused
+/// (`docs/evolution.md`, "Versions at connect").
 #[napi(ts_return_type = "Promise<Client>")]
 pub fn connect<'env>(
     env: &'env Env,
     uris: Vec<String>,
     schema: Option<&Schema>,
     resilience: Option<String>,
+    expect_schema: Option<&Schema>,
 ) -> napi::Result<Object<'env>> {
     let resilience = match resilience {
         Some(json) => js(core::Resilience::from_json(&json))?,
@@ -44,6 +47,7 @@ pub fn connect<'env>(
         schema: schema.map(|s| s.inner.clone()),
         decode: FOR_JS,
         resilience,
+        expect_schema: expect_schema.map(|s| s.inner.clone()),
         ..ConnectOptions::default()
     };
     let (deferred, promise) = env.create_deferred()?;
@@ -131,6 +135,23 @@ impl Client {
     #[napi]
     pub fn methods(&self) -> Vec<MethodDescription> {
         describe(self.inner.schema())
+    }
+
+    /// The schema version the server announced in discovery, or `null` when the schema was
+    /// given rather than discovered.
+    #[napi(getter)]
+    pub fn schema_version(&self) -> Option<SchemaVersion> {
+        self.inner.schema_version().map(SchemaVersion::from)
+    }
+
+    /// The methods of `expectSchema` the server's schema breaks, each with its findings
+    /// (`path:line:column:RULE_ID message`).
+    #[napi]
+    pub fn incompatible_methods(&self) -> HashMap<String, Vec<String>> {
+        let found = self.inner.incompatible_methods().iter();
+        found
+            .map(|(m, f)| (m.clone(), f.iter().map(|x| x.to_string()).collect()))
+            .collect()
     }
 
     /// The URI this client is connected to.

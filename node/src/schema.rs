@@ -19,6 +19,28 @@ pub struct MethodDescription {
     pub output: String,
 }
 
+/// What a server announces about its schema in discovery (`docs/evolution.md`).
+#[napi(object)]
+#[derive(Debug)]
+pub struct SchemaVersion {
+    /// `sha256:…` of the whole schema, as the schema registry computes it.
+    pub fingerprint: String,
+    /// The registry subject, empty when unknown.
+    pub subject: String,
+    /// The registry version, 0 when unknown.
+    pub version: u32,
+}
+
+impl From<&core::call::SchemaVersion> for SchemaVersion {
+    fn from(v: &core::call::SchemaVersion) -> Self {
+        SchemaVersion {
+            fingerprint: v.fingerprint.clone(),
+            subject: v.subject.clone(),
+            version: v.version,
+        }
+    }
+}
+
 /// A compiled set of `.proto` files.
 #[napi]
 #[derive(Debug)]

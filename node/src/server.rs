@@ -18,7 +18,7 @@ use napi_derive::napi;
 
 use crate::error::js;
 use crate::response::CallResponse;
-use crate::schema::Schema;
+use crate::schema::{Schema, SchemaVersion};
 use crate::stream::ServerStream;
 use crate::values::{to_js, FOR_JS};
 
@@ -183,6 +183,18 @@ impl Server {
     #[napi]
     pub fn endpoints(&self) -> Vec<String> {
         self.inner.endpoints()
+    }
+
+    /// The schema version discovery announces (the fingerprint; subject and version once set).
+    #[napi(getter)]
+    pub fn schema_version(&self) -> SchemaVersion {
+        SchemaVersion::from(&self.inner.schema_version())
+    }
+
+    /// Records the registry subject and version of the schema served (announced in discovery).
+    #[napi]
+    pub fn set_schema_version(&self, subject: String, version: u32) {
+        self.inner.set_schema_version(&subject, version)
     }
 
     /// Stops accepting calls, waits up to `graceMs` for calls in flight, then stops.

@@ -1,7 +1,9 @@
 //! `HmsFfi\Client`: a connection; a call blocks the PHP thread until its reply or error.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
+use ext_php_rs::boxed::ZBox;
 use ext_php_rs::convert::FromZvalMut;
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::{Iterable, ZendCallable, ZendHashTable, Zval};
@@ -11,7 +13,7 @@ use crate::errors::{self, php_result};
 use crate::ocore::{self, runtime, CallOptions, Metadata, Reply, StreamCall, Value};
 use crate::pending::{self, PendingCall};
 use crate::pump;
-use crate::schema::{method_list, MethodRow, Schema};
+use crate::schema::{method_list, version_array, MethodRow, Schema};
 use crate::stream::{until, Stream};
 
 /// A connection to a server.
@@ -84,37 +86,45 @@ impl Client {
     /// as a stock gRPC server). Options: `resilience`, an array (or its JSON text) of
     /// reconnect backoff, retry and hedging policies (a gRPC service config), keepalive, load
     /// balancing and health checks, as docs/resilience.md describes; bad options throw
-    /// `InvalidArgumentException`.
+    /// `InvalidArgumentException`. `expect_schema`, the `Schema` the caller was built
+    /// against: the methods the server's schema breaks are listed by `incompatibleMethods()`,
+    /// and calling one throws `FailedPreconditionException` (reason `INCOMPATIBLE_SCHEMA`)
+    /// before anything is sent (docs/evolution.md, "Versions at connect").
     ///
     /// @param string|list<string> $uri
-    /// @param array{resilience?: array<string, mixed>|string} $options
+    /// @param array{resilience?: array<string, mixed>|string, expect_schema?: Schema} $options
     pub fn connect(
         uri: &Zval,
         schema: Option<&Schema>,
         options: Option<&ZendHashTable>,
     ) -> PhpResult<Client> {
         let uris = uri_list(uri)?;
-        let mut resilience = ocore::Resilience::default();
+        let mut connect = ocore::ConnectOptions {
+            schema: schema.map(|s| s.inner.clone()),
+            decode: crate::convert::DECODE,
+            ..Default::default()
+        };
         for (key, value) in options.into_iter().flat_map(|o| o.iter()) {
             match key.to_string().as_str() {
                 "resilience" => {
-                    resilience = php_result(ocore::Resilience::from_json(&json_text(value)?))?
+                    let json = json_text(value)?;
+                    connect.resilience = php_result(ocore::Resilience::from_json(&json))?
+                }
+                "expect_schema" => {
+                    let expected = value.extract::<&Schema>().ok_or_else(|| {
+                        errors::bad_option("'expect_schema' must be a HmsFfi\\Schema".into())
+                    })?;
+                    connect.expect_schema = Some(expected.inner.clone());
                 }
                 other => {
                     return Err(errors::bad_option(format!(
-                        "unknown connect option '{other}' (known: resilience)"
+                        "unknown connect option '{other}' (known: resilience, expect_schema)"
                     )))
                 }
             }
         }
-        let options = ocore::ConnectOptions {
-            schema: schema.map(|s| s.inner.clone()),
-            decode: crate::convert::DECODE,
-            resilience,
-            ..Default::default()
-        };
         let uris: Vec<&str> = uris.iter().map(String::as_str).collect();
-        let r = runtime::block_on(ocore::connect_all(&uris, options)).and_then(|r| r);
+        let r = runtime::block_on(ocore::connect_all(&uris, connect)).and_then(|r| r);
         php_result(r).map(|inner| Client { inner })
     }
 
@@ -247,6 +257,26 @@ impl Client {
         Schema {
             inner: self.inner.schema().clone(),
         }
+    }
+
+    /// The schema version the server announced in discovery: `['fingerprint' => 'sha256:…',
+    /// 'subject' => …, 'version' => …]` (subject `''` and version 0 when the server does not
+    /// know them), or null when the schema was given rather than discovered.
+    ///
+    /// @return array{fingerprint: string, subject: string, version: int}|null
+    pub fn schema_version(&self) -> PhpResult<Option<ZBox<ZendHashTable>>> {
+        self.inner.schema_version().map(version_array).transpose()
+    }
+
+    /// The methods of `expect_schema` that the server's schema breaks, each with its findings
+    /// (`path:line:column:RULE_ID message`); `[]` when none is.
+    ///
+    /// @return array<string, list<string>>
+    pub fn incompatible_methods(&self) -> BTreeMap<String, Vec<String>> {
+        let found = self.inner.incompatible_methods().iter();
+        found
+            .map(|(m, f)| (m.clone(), f.iter().map(|x| x.to_string()).collect()))
+            .collect()
     }
 
     /// The endpoint connected to.

@@ -3,10 +3,11 @@
 use std::path::PathBuf;
 
 use ext_php_rs::binary::Binary;
+use ext_php_rs::boxed::ZBox;
 use ext_php_rs::prelude::*;
-use ext_php_rs::types::Zval;
+use ext_php_rs::types::{ZendHashTable, Zval};
 
-use crate::errors::{bad_option, php_result};
+use crate::errors::{bad_option, php_result, to_php};
 use crate::ocore;
 
 /// Compiled protobuf files and their services.
@@ -35,6 +36,20 @@ pub(crate) fn method_list(schema: &ocore::Schema) -> Vec<MethodRow> {
             ]
         })
         .collect()
+}
+
+/// What a server announces about its schema in discovery, as `['fingerprint' => 'sha256:…',
+/// 'subject' => …, 'version' => …]` (`docs/evolution.md`).
+pub(crate) fn version_array(v: &ocore::call::SchemaVersion) -> PhpResult<ZBox<ZendHashTable>> {
+    let mut a = ZendHashTable::new();
+    let filled = a
+        .insert("fingerprint", v.fingerprint.as_str())
+        .and_then(|()| a.insert("subject", v.subject.as_str()))
+        .and_then(|()| a.insert("version", i64::from(v.version)));
+    filled.map(|()| a).map_err(|e| {
+        let what = format!("the schema version could not become a PHP array: {e}");
+        to_php(ocore::Error::new(ocore::Code::Internal, what))
+    })
 }
 
 #[php_impl]

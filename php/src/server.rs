@@ -6,13 +6,14 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ext_php_rs::boxed::ZBox;
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendCallable, ZendHashTable, Zval};
 
 use crate::errors::{self, php_result};
 use crate::ocore::{self, Code};
 use crate::pump::{Handlers, Step};
-use crate::schema::Schema;
+use crate::schema::{version_array, Schema};
 
 /// How long `serve()` waits for a call at a time (closing the queue wakes it at once).
 const POLL: Duration = Duration::from_millis(250);
@@ -160,6 +161,20 @@ impl Server {
     /// @return list<string>
     pub fn endpoints(&self) -> Vec<String> {
         self.inner.endpoints()
+    }
+
+    /// The schema version discovery announces: `['fingerprint' => 'sha256:…', 'subject' => …,
+    /// 'version' => …]` (subject and version once `setSchemaVersion()` recorded them).
+    ///
+    /// @return array{fingerprint: string, subject: string, version: int}
+    pub fn schema_version(&self) -> PhpResult<ZBox<ZendHashTable>> {
+        version_array(&self.inner.schema_version())
+    }
+
+    /// Records the schema registry subject and version of the schema served; discovery
+    /// announces them from now on, and clients see them in `Client::schemaVersion()`.
+    pub fn set_schema_version(&self, subject: &str, version: u32) {
+        self.inner.set_schema_version(subject, version)
     }
 
     /// True once stopped.

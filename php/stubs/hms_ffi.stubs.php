@@ -48,10 +48,13 @@ class Client
      * as a stock gRPC server). Options: `resilience`, an array (or its JSON text) of
      * reconnect backoff, retry and hedging policies (a gRPC service config), keepalive, load
      * balancing and health checks, as docs/resilience.md describes; bad options throw
-     * `InvalidArgumentException`.
+     * `InvalidArgumentException`. `expect_schema`, the `Schema` the caller was built
+     * against: the methods the server's schema breaks are listed by `incompatibleMethods()`,
+     * and calling one throws `FailedPreconditionException` (reason `INCOMPATIBLE_SCHEMA`)
+     * before anything is sent (docs/evolution.md, "Versions at connect").
      *
      * @param string|list<string> $uri
-     * @param array{resilience?: array<string, mixed>|string} $options
+     * @param array{resilience?: array<string, mixed>|string, expect_schema?: Schema} $options
      */
     public static function connect(mixed $uri, ?\HmsFfi\Schema $schema = null, ?array $options = null): \HmsFfi\Client {}
 
@@ -129,6 +132,23 @@ class Client
 
     /** The server's schema. */
     public function schema(): \HmsFfi\Schema {}
+
+    /**
+     * The schema version the server announced in discovery: `['fingerprint' => 'sha256:…',
+     * 'subject' => …, 'version' => …]` (subject `''` and version 0 when the server does not
+     * know them), or null when the schema was given rather than discovered.
+     *
+     * @return array{fingerprint: string, subject: string, version: int}|null
+     */
+    public function schemaVersion(): ?array {}
+
+    /**
+     * The methods of `expect_schema` that the server's schema breaks, each with its findings
+     * (`path:line:column:RULE_ID message`); `[]` when none is.
+     *
+     * @return array<string, list<string>>
+     */
+    public function incompatibleMethods(): array {}
 
     /** The endpoint connected to. */
     public function endpoint(): string {}
@@ -495,6 +515,20 @@ class Server
      * @return list<string>
      */
     public function endpoints(): array {}
+
+    /**
+     * The schema version discovery announces: `['fingerprint' => 'sha256:…', 'subject' => …,
+     * 'version' => …]` (subject and version once `setSchemaVersion()` recorded them).
+     *
+     * @return array{fingerprint: string, subject: string, version: int}
+     */
+    public function schemaVersion(): array {}
+
+    /**
+     * Records the schema registry subject and version of the schema served; discovery
+     * announces them from now on, and clients see them in `Client::schemaVersion()`.
+     */
+    public function setSchemaVersion(string $subject, int $version): void {}
 
     /** True once stopped. */
     public function isStopped(): bool {}

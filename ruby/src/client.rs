@@ -3,6 +3,7 @@
 //! `HmsFfi::CancelToken`.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -132,14 +133,17 @@ fn interrupted_error(ruby: &Ruby) -> Error {
     )
 }
 
-/// `HmsFfi._connect(uris, schema, resilience)`: connects to the endpoints (of one service) and
-/// discovers the server's schema, or uses `schema` (for servers without discovery, such as a
-/// stock gRPC server). `resilience` is the core's options as JSON (`docs/resilience.md`).
+/// `HmsFfi._connect(uris, schema, resilience, expect_schema)`: connects to the endpoints (of
+/// one service) and discovers the server's schema, or uses `schema` (for servers without
+/// discovery, such as a stock gRPC server). `resilience` is the core's options as JSON
+/// (`docs/resilience.md`); `expect_schema` the schema the caller was built against, whose
+/// methods the server's schema breaks are refused (`docs/evolution.md`).
 fn connect(
     ruby: &Ruby,
     uris: Vec<String>,
     schema: Option<&Schema>,
     resilience: Option<String>,
+    expect_schema: Option<&Schema>,
 ) -> Result<Client, Error> {
     let resilience = match resilience {
         Some(json) => ocore::Resilience::from_json(&json).map_err(|e| to_ruby(ruby, e))?,
@@ -148,6 +152,7 @@ fn connect(
     let options = ocore::ConnectOptions {
         schema: schema.map(|s| s.inner.clone()),
         resilience,
+        expect_schema: expect_schema.map(|s| s.inner.clone()),
         ..Default::default()
     };
     let interrupt = CancellationToken::new();
@@ -251,6 +256,21 @@ impl Client {
         }
     }
 
+    /// The schema version the server announced, `[fingerprint, subject, version]`, or `nil`
+    /// when the schema was given rather than discovered.
+    fn schema_version(&self) -> Option<(String, String, u32)> {
+        let v = self.inner.schema_version()?;
+        Some((v.fingerprint.clone(), v.subject.clone(), v.version))
+    }
+
+    /// The methods of `expect_schema` the server's schema breaks, each with its findings.
+    fn incompatible_methods(&self) -> HashMap<String, Vec<String>> {
+        let found = self.inner.incompatible_methods().iter();
+        found
+            .map(|(m, f)| (m.clone(), f.iter().map(|x| x.to_string()).collect()))
+            .collect()
+    }
+
     /// The endpoint connected to.
     fn endpoint(&self) -> String {
         self.inner.endpoint().to_string()
@@ -282,7 +302,7 @@ impl Client {
 }
 
 pub(crate) fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
-    module.define_module_function("_connect", function!(connect, 3))?;
+    module.define_module_function("_connect", function!(connect, 4))?;
     let class = module.define_class("CancelToken", ruby.class_object())?;
     class.define_singleton_method("new", function!(CancelToken::new, 0))?;
     class.define_method("cancel", method!(CancelToken::cancel, 0))?;
@@ -294,6 +314,9 @@ pub(crate) fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     class.define_method("_open_stream", method!(Client::open_stream, 4))?;
     class.define_method("methods", method!(Client::methods, 0))?;
     class.define_method("schema", method!(Client::schema, 0))?;
+    class.define_method("_schema_version", method!(Client::schema_version, 0))?;
+    let incompatible = method!(Client::incompatible_methods, 0);
+    class.define_method("incompatible_methods", incompatible)?;
     class.define_method("endpoint", method!(Client::endpoint, 0))?;
     class.define_method("state", method!(Client::state, 0))?;
     class.define_method("transport", method!(Client::transport, 0))?;

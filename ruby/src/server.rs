@@ -137,6 +137,17 @@ impl Server {
         self.inner.endpoints()
     }
 
+    /// The schema version discovery announces, `[fingerprint, subject, version]`.
+    fn schema_version(&self) -> (String, String, u32) {
+        let v = self.inner.schema_version();
+        (v.fingerprint, v.subject, v.version)
+    }
+
+    /// Records the registry subject and version of the schema served (announced in discovery).
+    fn set_schema_version(&self, subject: String, version: u32) {
+        self.inner.set_schema_version(&subject, version)
+    }
+
     /// Calls in flight.
     fn inflight(&self) -> usize {
         self.inner.inflight()
@@ -195,6 +206,9 @@ pub(crate) fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     class.define_method("_close_queue", method!(Server::close_queue, 0))?;
     class.define_method("endpoints", method!(Server::endpoints, 0))?;
     class.define_method("inflight", method!(Server::inflight, 0))?;
+    class.define_method("_schema_version", method!(Server::schema_version, 0))?;
+    let set_version = method!(Server::set_schema_version, 2);
+    class.define_method("set_schema_version", set_version)?;
     class.define_method("stopped?", method!(Server::stopped, 0))?;
     Ok(())
 }

@@ -1,11 +1,13 @@
 //! [`Client`]: blocking and `async` unary calls over typed JSON text or protobuf bytes.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::context::{entries, CallOptions, MetadataEntry};
 use crate::error::HmsResult;
 use crate::ocore::{self, mapping::notation, StreamCall};
 use crate::runtime::on_runtime;
+use crate::schema::SchemaVersion;
 use crate::stream::ClientStream;
 
 /// A reply with the response headers and trailers the handler set.
@@ -76,12 +78,16 @@ impl Client {
     /// [`connect_with_schema`](Client::connect_with_schema) (`None`: discover it);
     /// `resilience`: the core's options as JSON (`docs/resilience.md`: reconnect backoff,
     /// retry and hedging policies, keepalive, load balancing); bad options are
-    /// `InvalidArgument`.
+    /// `InvalidArgument`. `expect_schema`: the schema the caller was built against; the methods
+    /// the server's schema breaks are listed by
+    /// [`incompatible_methods`](Client::incompatible_methods) and refused with
+    /// `FailedPrecondition` (`docs/evolution.md`, "Versions at connect").
     #[uniffi::constructor]
     pub fn connect_all(
         uris: Vec<String>,
         schema: Option<Arc<crate::Schema>>,
         resilience: Option<String>,
+        expect_schema: Option<Arc<crate::Schema>>,
     ) -> HmsResult<Arc<Client>> {
         let resilience = match resilience {
             Some(json) => ocore::Resilience::from_json(&json)?,
@@ -90,6 +96,7 @@ impl Client {
         let options = ocore::ConnectOptions {
             schema: schema.map(|s| s.0.clone()),
             resilience,
+            expect_schema: expect_schema.map(|s| s.0.clone()),
             ..Default::default()
         };
         let uris: Vec<&str> = uris.iter().map(String::as_str).collect();
@@ -238,6 +245,21 @@ impl Client {
     /// The methods the server offers, `package.Service/Method`.
     pub fn methods(&self) -> Vec<String> {
         self.0.schema().method_names()
+    }
+
+    /// The schema version the server announced in discovery; none when the schema was given
+    /// rather than discovered.
+    pub fn schema_version(&self) -> Option<SchemaVersion> {
+        self.0.schema_version().map(SchemaVersion::from)
+    }
+
+    /// The methods of `expect_schema` the server's schema breaks, each with its findings
+    /// (`path:line:column:RULE_ID message`).
+    pub fn incompatible_methods(&self) -> HashMap<String, Vec<String>> {
+        let found = self.0.incompatible_methods().iter();
+        found
+            .map(|(m, f)| (m.clone(), f.iter().map(|x| x.to_string()).collect()))
+            .collect()
     }
 
     /// The endpoint connected to.

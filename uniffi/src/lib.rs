@@ -68,7 +68,7 @@ pub use error::{
     Code, DebugInfo, ErrorDetails, ErrorInfo, FieldViolation, HmsError, HmsResult, Origin,
 };
 pub use handler::{Handler, RawHandler};
-pub use schema::Schema;
+pub use schema::{Schema, SchemaVersion};
 pub use server::Server;
 pub use stream::{ClientStream, ServerStream, StreamHandler};
 

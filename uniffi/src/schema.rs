@@ -5,6 +5,27 @@ use std::sync::Arc;
 use crate::error::HmsResult;
 use crate::ocore;
 
+/// What a server announces about its schema in discovery (`docs/evolution.md`).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SchemaVersion {
+    /// `sha256:…` of the whole schema, as the schema registry computes it.
+    pub fingerprint: String,
+    /// The registry subject, empty when unknown.
+    pub subject: String,
+    /// The registry version, 0 when unknown.
+    pub version: u32,
+}
+
+impl From<&ocore::call::SchemaVersion> for SchemaVersion {
+    fn from(v: &ocore::call::SchemaVersion) -> SchemaVersion {
+        SchemaVersion {
+            fingerprint: v.fingerprint.clone(),
+            subject: v.subject.clone(),
+            version: v.version,
+        }
+    }
+}
+
 /// A set of `.proto` files compiled at run time (no `protoc`), or a `FileDescriptorSet`.
 #[derive(Debug, uniffi::Object)]
 pub struct Schema(pub(crate) ocore::Schema);

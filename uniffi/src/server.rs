@@ -107,6 +107,16 @@ impl Server {
         self.0.endpoints()
     }
 
+    /// The schema version discovery announces (subject and version once set).
+    pub fn schema_version(&self) -> crate::schema::SchemaVersion {
+        (&self.0.schema_version()).into()
+    }
+
+    /// Records the registry subject and version of the schema served (announced in discovery).
+    pub fn set_schema_version(&self, subject: String, version: u32) {
+        self.0.set_schema_version(&subject, version)
+    }
+
     /// Calls in flight.
     pub fn inflight(&self) -> u64 {
         self.0.inflight() as u64

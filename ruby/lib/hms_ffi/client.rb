@@ -6,15 +6,23 @@ module HmsFfi
   # (for servers without discovery). `resilience` (a Hash or its JSON text) sets reconnect
   # backoff, retry and hedging policies (a gRPC service config), keepalive, load balancing and
   # health checks, as docs/resilience.md describes; bad options raise HmsFfi::InvalidArgument.
-  def self.connect(uri, schema: nil, resilience: nil)
+  # `expect_schema` is the HmsFfi::Schema the caller was built against: the methods the
+  # server's schema breaks are listed by Client#incompatible_methods, and calling one raises
+  # HmsFfi::FailedPrecondition (reason INCOMPATIBLE_SCHEMA) before anything is sent
+  # (docs/evolution.md, "Versions at connect").
+  def self.connect(uri, schema: nil, resilience: nil, expect_schema: nil)
     options = begin
       resilience.is_a?(Hash) ? JSON.generate(resilience) : resilience&.to_s
     rescue JSON::GeneratorError => e
       # As every binding says it: options that are not JSON are the caller's InvalidArgument.
       raise InvalidArgument, "resilience options are not JSON: #{e.message}"
     end
-    _connect(Array(uri).map(&:to_s), schema, options)
+    _connect(Array(uri).map(&:to_s), schema, options, expect_schema)
   end
+
+  # What a server announces about its schema in discovery: the fingerprint ("sha256:…", as the
+  # schema registry computes it), the registry subject ("" when unknown) and version (0).
+  SchemaVersion = Struct.new(:fingerprint, :subject, :version)
 
   # One endpoint of a client: its URI, connection state, whether it is ejected, and where its
   # connection goes while it is up (for auto://NAME the transport it picked; nil while down).
@@ -68,6 +76,15 @@ module HmsFfi
     # the transport it picked, "shm://NAME" for instance, nil while no connection is up.)
     def endpoints
       _endpoints.map { |e| EndpointStatus.new(*e) }
+    end
+
+    # The HmsFfi::SchemaVersion the server announced in discovery, or nil when the schema was
+    # given rather than discovered. (#incompatible_methods, from the extension, is a Hash of
+    # the methods of `expect_schema` the server's schema breaks, each with its findings,
+    # "path:line:column:RULE_ID message".)
+    def schema_version
+      v = _schema_version
+      v && SchemaVersion.new(*v)
     end
 
     def inspect

@@ -83,6 +83,12 @@ module HmsFfi
       nil
     end
 
+    # The HmsFfi::SchemaVersion discovery announces (subject and version once
+    # #set_schema_version(subject, version), from the extension, recorded them).
+    def schema_version
+      SchemaVersion.new(*_schema_version)
+    end
+
     def inspect
       "#<HmsFfi::Server endpoints=#{endpoints.inspect}>"
     end

@@ -1093,6 +1093,12 @@ public protocol ClientProtocol: AnyObject, Sendable {
     func endpoints()  -> [EndpointStatus]
     
     /**
+     * The methods of `expect_schema` the server's schema breaks, each with its findings
+     * (`path:line:column:RULE_ID message`).
+     */
+    func incompatibleMethods()  -> [String: [String]]
+    
+    /**
      * The methods the server offers, `package.Service/Method`.
      */
     func methods()  -> [String]
@@ -1107,6 +1113,12 @@ public protocol ClientProtocol: AnyObject, Sendable {
      * [`open_stream`](Client::open_stream) without blocking.
      */
     func openStreamAsync(method: String, options: CallOptions) async throws  -> ClientStream
+    
+    /**
+     * The schema version the server announced in discovery; none when the schema was given
+     * rather than discovered.
+     */
+    func schemaVersion()  -> SchemaVersion?
     
     /**
      * The connection's state: `idle` (lost; the next call reconnects), `connecting`, `ready`,
@@ -1193,14 +1205,18 @@ public static func connect(uri: String)throws  -> Client  {
      * [`connect_with_schema`](Client::connect_with_schema) (`None`: discover it);
      * `resilience`: the core's options as JSON (`docs/resilience.md`: reconnect backoff,
      * retry and hedging policies, keepalive, load balancing); bad options are
-     * `InvalidArgument`.
+     * `InvalidArgument`. `expect_schema`: the schema the caller was built against; the methods
+     * the server's schema breaks are listed by
+     * [`incompatible_methods`](Client::incompatible_methods) and refused with
+     * `FailedPrecondition` (`docs/evolution.md`, "Versions at connect").
      */
-public static func connectAll(uris: [String], schema: Schema?, resilience: String?)throws  -> Client  {
+public static func connectAll(uris: [String], schema: Schema?, resilience: String?, expectSchema: Schema?)throws  -> Client  {
     return try  FfiConverterTypeClient_lift(try rustCallWithError(FfiConverterTypeHmsError_lift) {
     uniffi_hms_ffi_uniffi_fn_constructor_client_connect_all(
         FfiConverterSequenceString.lower(uris),
         FfiConverterOptionTypeSchema.lower(schema),
-        FfiConverterOptionString.lower(resilience),$0
+        FfiConverterOptionString.lower(resilience),
+        FfiConverterOptionTypeSchema.lower(expectSchema),$0
     )
 })
 }
@@ -1357,6 +1373,18 @@ open func endpoints() -> [EndpointStatus]  {
 }
     
     /**
+     * The methods of `expect_schema` the server's schema breaks, each with its findings
+     * (`path:line:column:RULE_ID message`).
+     */
+open func incompatibleMethods() -> [String: [String]]  {
+    return try!  FfiConverterDictionaryStringSequenceString.lift(try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_method_client_incompatible_methods(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
      * The methods the server offers, `package.Service/Method`.
      */
 open func methods() -> [String]  {
@@ -1399,6 +1427,18 @@ open func openStreamAsync(method: String, options: CallOptions)async throws  -> 
             liftFunc: FfiConverterTypeClientStream_lift,
             errorHandler: FfiConverterTypeHmsError_lift
         )
+}
+    
+    /**
+     * The schema version the server announced in discovery; none when the schema was given
+     * rather than discovered.
+     */
+open func schemaVersion() -> SchemaVersion?  {
+    return try!  FfiConverterOptionTypeSchemaVersion.lift(try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_method_client_schema_version(
+            self.uniffiCloneHandle(),$0
+    )
+})
 }
     
     /**
@@ -2475,6 +2515,16 @@ public protocol ServerProtocol: AnyObject, Sendable {
     func listen(uri: String) throws  -> String
     
     /**
+     * The schema version discovery announces (subject and version once set).
+     */
+    func schemaVersion()  -> SchemaVersion
+    
+    /**
+     * Records the registry subject and version of the schema served (announced in discovery).
+     */
+    func setSchemaVersion(subject: String, version: UInt32) 
+    
+    /**
      * Graceful stop: refuses new calls, lets calls in flight finish for up to `grace_ms`, then
      * cancels the rest and closes every endpoint. Blocks until done.
      */
@@ -2641,6 +2691,29 @@ open func listen(uri: String)throws  -> String  {
         FfiConverterString.lower(uri),$0
     )
 })
+}
+    
+    /**
+     * The schema version discovery announces (subject and version once set).
+     */
+open func schemaVersion() -> SchemaVersion  {
+    return try!  FfiConverterTypeSchemaVersion_lift(try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_method_server_schema_version(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * Records the registry subject and version of the schema served (announced in discovery).
+     */
+open func setSchemaVersion(subject: String, version: UInt32)  {try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_method_server_set_schema_version(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(subject),
+        FfiConverterUInt32.lower(version),$0
+    )
+}
 }
     
     /**
@@ -4058,6 +4131,85 @@ public func FfiConverterTypePeerCredentials_lower(_ value: PeerCredentials) -> R
     return FfiConverterTypePeerCredentials.lower(value)
 }
 
+
+/**
+ * What a server announces about its schema in discovery (`docs/evolution.md`).
+ */
+public struct SchemaVersion: Equatable, Hashable {
+    /**
+     * `sha256:…` of the whole schema, as the schema registry computes it.
+     */
+    public var fingerprint: String
+    /**
+     * The registry subject, empty when unknown.
+     */
+    public var subject: String
+    /**
+     * The registry version, 0 when unknown.
+     */
+    public var version: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `sha256:…` of the whole schema, as the schema registry computes it.
+         */fingerprint: String, 
+        /**
+         * The registry subject, empty when unknown.
+         */subject: String, 
+        /**
+         * The registry version, 0 when unknown.
+         */version: UInt32) {
+        self.fingerprint = fingerprint
+        self.subject = subject
+        self.version = version
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SchemaVersion: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSchemaVersion: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SchemaVersion {
+        return
+            try SchemaVersion(
+                fingerprint: FfiConverterString.read(from: &buf), 
+                subject: FfiConverterString.read(from: &buf), 
+                version: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SchemaVersion, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.fingerprint, into: &buf)
+        FfiConverterString.write(value.subject, into: &buf)
+        FfiConverterUInt32.write(value.version, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSchemaVersion_lift(_ buf: RustBuffer) throws -> SchemaVersion {
+    return try FfiConverterTypeSchemaVersion.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSchemaVersion_lower(_ value: SchemaVersion) -> RustBuffer {
+    return FfiConverterTypeSchemaVersion.lower(value)
+}
+
 // Note that we don't yet support `indirect` for enums.
 // See https://github.com/mozilla/uniffi-rs/issues/396 for further discussion.
 /**
@@ -4960,6 +5112,30 @@ fileprivate struct FfiConverterOptionTypePeerCredentials: FfiConverterRustBuffer
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeSchemaVersion: FfiConverterRustBuffer {
+    typealias SwiftType = SchemaVersion?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeSchemaVersion.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeSchemaVersion.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionSequenceTypeMetadataEntry: FfiConverterRustBuffer {
     typealias SwiftType = [MetadataEntry]?
 
@@ -5131,6 +5307,32 @@ fileprivate struct FfiConverterDictionaryStringString: FfiConverterRustBuffer {
         return dict
     }
 }
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterDictionaryStringSequenceString: FfiConverterRustBuffer {
+    public static func write(_ value: [String: [String]], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for (key, value) in value {
+            FfiConverterString.write(key, into: &buf)
+            FfiConverterSequenceString.write(value, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [String: [String]] {
+        let len: Int32 = try readInt(&buf)
+        var dict = [String: [String]]()
+        dict.reserveCapacity(Int(len))
+        for _ in 0..<len {
+            let key = try FfiConverterString.read(from: &buf)
+            let value = try FfiConverterSequenceString.read(from: &buf)
+            dict[key] = value
+        }
+        return dict
+    }
+}
 private let UNIFFI_RUST_FUTURE_POLL_READY: Int8 = 0
 private let UNIFFI_RUST_FUTURE_POLL_WAKE: Int8 = 1
 
@@ -5242,6 +5444,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hms_ffi_uniffi_checksum_method_client_endpoints() != 18927) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_hms_ffi_uniffi_checksum_method_client_incompatible_methods() != 40499) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_hms_ffi_uniffi_checksum_method_client_methods() != 43787) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5249,6 +5454,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_method_client_open_stream_async() != 19959) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_client_schema_version() != 26264) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_method_client_state() != 60934) {
@@ -5338,6 +5546,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hms_ffi_uniffi_checksum_method_server_listen() != 36820) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_hms_ffi_uniffi_checksum_method_server_schema_version() != 38632) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_server_set_schema_version() != 36467) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_hms_ffi_uniffi_checksum_method_server_shutdown() != 24440) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5389,7 +5603,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hms_ffi_uniffi_checksum_constructor_client_connect() != 44057) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_hms_ffi_uniffi_checksum_constructor_client_connect_all() != 31678) {
+    if (uniffi_hms_ffi_uniffi_checksum_constructor_client_connect_all() != 13489) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_constructor_client_connect_with_schema() != 62445) {

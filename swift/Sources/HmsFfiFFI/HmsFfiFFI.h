@@ -308,7 +308,7 @@ uint64_t uniffi_hms_ffi_uniffi_fn_constructor_client_connect(RustBuffer uri, Rus
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CONSTRUCTOR_CLIENT_CONNECT_ALL
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CONSTRUCTOR_CLIENT_CONNECT_ALL
-uint64_t uniffi_hms_ffi_uniffi_fn_constructor_client_connect_all(RustBuffer uris, RustBuffer schema, RustBuffer resilience, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_hms_ffi_uniffi_fn_constructor_client_connect_all(RustBuffer uris, RustBuffer schema, RustBuffer resilience, RustBuffer expect_schema, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CONSTRUCTOR_CLIENT_CONNECT_WITH_SCHEMA
@@ -361,6 +361,11 @@ RustBuffer uniffi_hms_ffi_uniffi_fn_method_client_endpoint(uint64_t ptr, RustCal
 RustBuffer uniffi_hms_ffi_uniffi_fn_method_client_endpoints(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_INCOMPATIBLE_METHODS
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_INCOMPATIBLE_METHODS
+RustBuffer uniffi_hms_ffi_uniffi_fn_method_client_incompatible_methods(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_METHODS
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_METHODS
 RustBuffer uniffi_hms_ffi_uniffi_fn_method_client_methods(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -374,6 +379,11 @@ uint64_t uniffi_hms_ffi_uniffi_fn_method_client_open_stream(uint64_t ptr, RustBu
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_OPEN_STREAM_ASYNC
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_OPEN_STREAM_ASYNC
 uint64_t uniffi_hms_ffi_uniffi_fn_method_client_open_stream_async(uint64_t ptr, RustBuffer method, RustBuffer options
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_SCHEMA_VERSION
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_SCHEMA_VERSION
+RustBuffer uniffi_hms_ffi_uniffi_fn_method_client_schema_version(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_STATE
@@ -615,6 +625,16 @@ uint64_t uniffi_hms_ffi_uniffi_fn_method_server_inflight(uint64_t ptr, RustCallS
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVER_LISTEN
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVER_LISTEN
 RustBuffer uniffi_hms_ffi_uniffi_fn_method_server_listen(uint64_t ptr, RustBuffer uri, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVER_SCHEMA_VERSION
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVER_SCHEMA_VERSION
+RustBuffer uniffi_hms_ffi_uniffi_fn_method_server_schema_version(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVER_SET_SCHEMA_VERSION
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVER_SET_SCHEMA_VERSION
+void uniffi_hms_ffi_uniffi_fn_method_server_set_schema_version(uint64_t ptr, RustBuffer subject, uint32_t version, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVER_SHUTDOWN
@@ -1057,6 +1077,12 @@ uint16_t uniffi_hms_ffi_uniffi_checksum_method_client_endpoints(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_INCOMPATIBLE_METHODS
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_INCOMPATIBLE_METHODS
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_client_incompatible_methods(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_METHODS
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_METHODS
 uint16_t uniffi_hms_ffi_uniffi_checksum_method_client_methods(void
@@ -1072,6 +1098,12 @@ uint16_t uniffi_hms_ffi_uniffi_checksum_method_client_open_stream(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_OPEN_STREAM_ASYNC
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_OPEN_STREAM_ASYNC
 uint16_t uniffi_hms_ffi_uniffi_checksum_method_client_open_stream_async(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_SCHEMA_VERSION
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_SCHEMA_VERSION
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_client_schema_version(void
     
 );
 #endif
@@ -1246,6 +1278,18 @@ uint16_t uniffi_hms_ffi_uniffi_checksum_method_server_inflight(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVER_LISTEN
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVER_LISTEN
 uint16_t uniffi_hms_ffi_uniffi_checksum_method_server_listen(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVER_SCHEMA_VERSION
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVER_SCHEMA_VERSION
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_server_schema_version(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVER_SET_SCHEMA_VERSION
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVER_SET_SCHEMA_VERSION
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_server_set_schema_version(void
     
 );
 #endif

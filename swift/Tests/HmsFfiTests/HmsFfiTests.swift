@@ -21,6 +21,17 @@ final class Thrower: Handler, @unchecked Sendable {
     }
 }
 
+/// Answers every call with the same typed JSON, and counts the calls it answered.
+final class Fixed: Handler, @unchecked Sendable {
+    let reply: String
+    var calls = 0
+    init(_ reply: String) { self.reply = reply }
+    func handle(request: String, ctx: CallContext) throws -> String {
+        calls += 1
+        return reply
+    }
+}
+
 /// Appends field 2 = 8 to the request's protobuf bytes.
 final class RawEcho: RawHandler, @unchecked Sendable {
     func handle(request: Data, ctx: CallContext) throws -> Data { request + Data([0x10, 0x08]) }
@@ -167,5 +178,44 @@ final class HmsFfiTests: XCTestCase {
             ran += 1
         }
         XCTAssertGreaterThanOrEqual(ran, 18)
+    }
+
+    /// Versions at connect (docs/evolution.md): a client built against v1 learns at connect what
+    /// a v2 server breaks (Get: GetRequest.id became an int64) and what it does not (List).
+    func testAClientBuiltAgainstV1LearnsAtConnectWhatAV2ServerBreaks() throws {
+        let v1 = """
+            syntax = "proto3"; package shop.v1;
+            message Item { int32 count = 1; }
+            message GetRequest { string id = 1; }
+            message ListRequest {}
+            service Shop { rpc Get(GetRequest) returns (Item); rpc List(ListRequest) returns (Item); }
+            """
+        let v2 = v1.replacingOccurrences(of: "string id = 1", with: "int64 id = 1")
+            .replacingOccurrences(of: "int32 count = 1;", with: "int32 count = 1; string name = 2;")
+        let server = try Server(schema: try Schema.fromSource(name: "shop.proto", text: v2), language: "swift")
+        let (get, list) = (Fixed(#"{"count":1}"#), Fixed(#"{"count":2}"#))
+        try server.handle(method: "shop.v1.Shop/Get", handler: get)
+        try server.handle(method: "shop.v1.Shop/List", handler: list)
+        let uri = try server.listen(uri: "inproc://swift-versions")
+        defer { try? server.shutdown(graceMs: 100) }
+        server.setSchemaVersion(subject: "shop.v1", version: 2)
+        let expected = try Schema.fromSource(name: "shop.proto", text: v1)
+        let client = try Client.connectAll(uris: [uri], schema: nil, resilience: nil, expectSchema: expected)
+        let version = try XCTUnwrap(client.schemaVersion())
+        XCTAssertEqual(version.fingerprint, server.schemaVersion().fingerprint)
+        XCTAssertEqual(version.subject, "shop.v1")
+        XCTAssertEqual(version.version, 2)
+        let broken = client.incompatibleMethods()
+        XCTAssertEqual(Array(broken.keys), ["shop.v1.Shop/Get"])
+        XCTAssertTrue(broken["shop.v1.Shop/Get"]?.first?.contains("FIELD_WIRE_JSON_COMPATIBLE_TYPE") ?? false)
+        XCTAssertThrowsError(try client.call(method: "shop.v1.Shop/Get", request: #"{"id":"7"}"#, options: CallOptions())) {
+            guard case let .FailedPrecondition(_, msg, details) = $0 as! HmsError else { return XCTFail("\($0)") }
+            XCTAssertEqual(details.errorInfo?.reason, "INCOMPATIBLE_SCHEMA")
+            XCTAssertTrue(msg.contains("FIELD_WIRE_JSON_COMPATIBLE_TYPE"), msg)
+        }
+        let reply = try client.call(method: "shop.v1.Shop/List", request: "{}", options: CallOptions())
+        XCTAssertTrue(reply.contains(#""count":2"#), reply)
+        XCTAssertEqual(get.calls, 0)
+        XCTAssertEqual(list.calls, 1)
     }
 }

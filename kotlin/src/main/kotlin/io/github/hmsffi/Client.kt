@@ -5,6 +5,7 @@ import io.github.hmsffi.ffi.CallReply
 import io.github.hmsffi.ffi.CancelToken
 import io.github.hmsffi.ffi.EndpointStatus
 import io.github.hmsffi.ffi.MetadataEntry
+import io.github.hmsffi.ffi.SchemaVersion
 import io.github.hmsffi.ffi.connectAsync
 import java.time.Duration
 import kotlinx.coroutines.flow.Flow
@@ -36,9 +37,17 @@ class Client private constructor(val native: NativeClient) : AutoCloseable {
          * core's options as JSON (docs/resilience.md): reconnect backoff, retry and hedging
          * policies (a gRPC service config), keepalive, load balancing; bad options throw
          * `HmsException.InvalidArgument`. [schema]: as in [connect] (null: discover it).
+         * [expectSchema]: the schema the caller was built against; the methods the server's
+         * schema breaks are listed by [incompatibleMethods], and calling one throws
+         * `HmsException.FailedPrecondition` (reason `INCOMPATIBLE_SCHEMA`) before anything is
+         * sent (docs/evolution.md, "Versions at connect").
          */
-        fun connect(uris: List<String>, resilience: String? = null, schema: NativeSchema? = null): Client =
-            Client(NativeClient.connectAll(uris, schema, resilience))
+        fun connect(
+            uris: List<String>,
+            resilience: String? = null,
+            schema: NativeSchema? = null,
+            expectSchema: NativeSchema? = null,
+        ): Client = Client(NativeClient.connectAll(uris, schema, resilience, expectSchema))
 
         /** [connect] without blocking the coroutine's thread. */
         suspend fun connectSuspending(uri: String): Client = Client(connectAsync(uri))
@@ -142,6 +151,18 @@ class Client private constructor(val native: NativeClient) : AutoCloseable {
      * the name again).
      */
     val transport: String? get() = native.transport()
+
+    /**
+     * The schema version the server announced in discovery (its fingerprint, and the registry
+     * subject and version when it knows them); null when the schema was given, not discovered.
+     */
+    val schemaVersion: SchemaVersion? get() = native.schemaVersion()
+
+    /**
+     * The methods of `expectSchema` that the server's schema breaks, each with its findings
+     * (`path:line:column:RULE_ID message`); calls to them throw `HmsException.FailedPrecondition`.
+     */
+    fun incompatibleMethods(): Map<String, List<String>> = native.incompatibleMethods()
 
     /** Each endpoint given to [connect], in order, with its state and whether it is ejected. */
     val endpoints: List<EndpointStatus> get() = native.endpoints()

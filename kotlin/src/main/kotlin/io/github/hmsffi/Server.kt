@@ -3,6 +3,7 @@ package io.github.hmsffi
 import io.github.hmsffi.ffi.CallContext
 import io.github.hmsffi.ffi.Handler
 import io.github.hmsffi.ffi.RawHandler
+import io.github.hmsffi.ffi.SchemaVersion
 import java.time.Duration
 import io.github.hmsffi.ffi.Schema as NativeSchema
 import io.github.hmsffi.ffi.Server as NativeServer
@@ -90,6 +91,18 @@ class Server(schema: NativeSchema, security: String? = null) : AutoCloseable {
      * `/metrics`, `/healthz` and the live monitoring page at `/`. Returns the URI bound.
      */
     fun admin(uri: String): String = native.admin(uri)
+
+    /**
+     * The schema version discovery announces (the fingerprint; subject and version once
+     * [setSchemaVersion] recorded them).
+     */
+    val schemaVersion: SchemaVersion get() = native.schemaVersion()
+
+    /**
+     * Records the schema registry [subject] and [version] of the schema served; discovery
+     * announces them from now on, and clients see them as `Client.schemaVersion`.
+     */
+    fun setSchemaVersion(subject: String, version: Int) = native.setSchemaVersion(subject, version.toUInt())
 
     /** Calls in flight. */
     val inflight: Long get() = native.inflight().toLong()

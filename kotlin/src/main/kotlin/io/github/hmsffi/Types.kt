@@ -11,6 +11,9 @@ package io.github.hmsffi
 /** `.proto` files compiled at run time: `Schema.load(listOf("greeter.proto"), listOf())`. */
 typealias Schema = io.github.hmsffi.ffi.Schema
 
+/** What a server announces about its schema in discovery: fingerprint, registry subject and version. */
+typealias SchemaVersion = io.github.hmsffi.ffi.SchemaVersion
+
 /** What a handler sees besides the request: method, metadata, deadline, cancellation. */
 typealias CallContext = io.github.hmsffi.ffi.CallContext
 

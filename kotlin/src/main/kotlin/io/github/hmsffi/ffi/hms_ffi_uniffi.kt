@@ -729,11 +729,15 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_client_endpoints(
     ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_client_incompatible_methods(
+    ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_client_methods(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_client_open_stream(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_client_open_stream_async(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_client_schema_version(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_client_state(
     ): Int
@@ -792,6 +796,10 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_hms_ffi_uniffi_checksum_method_server_inflight(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_server_listen(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_server_schema_version(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_server_set_schema_version(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_server_shutdown(
     ): Int
@@ -868,7 +876,7 @@ external fun uniffi_hms_ffi_uniffi_fn_free_client(`handle`: Long,uniffi_out_err:
 ): Unit
 external fun uniffi_hms_ffi_uniffi_fn_constructor_client_connect(`uri`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
-external fun uniffi_hms_ffi_uniffi_fn_constructor_client_connect_all(`uris`: RustBuffer.ByValue,`schema`: RustBuffer.ByValue,`resilience`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+external fun uniffi_hms_ffi_uniffi_fn_constructor_client_connect_all(`uris`: RustBuffer.ByValue,`schema`: RustBuffer.ByValue,`resilience`: RustBuffer.ByValue,`expectSchema`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
 external fun uniffi_hms_ffi_uniffi_fn_constructor_client_connect_with_schema(`uri`: RustBuffer.ByValue,`schema`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
@@ -890,12 +898,16 @@ external fun uniffi_hms_ffi_uniffi_fn_method_client_endpoint(`ptr`: Long,uniffi_
 ): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_method_client_endpoints(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
+external fun uniffi_hms_ffi_uniffi_fn_method_client_incompatible_methods(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_method_client_methods(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_method_client_open_stream(`ptr`: Long,`method`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
 external fun uniffi_hms_ffi_uniffi_fn_method_client_open_stream_async(`ptr`: Long,`method`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,
 ): Long
+external fun uniffi_hms_ffi_uniffi_fn_method_client_schema_version(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_method_client_state(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_method_client_transport(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -992,6 +1004,10 @@ external fun uniffi_hms_ffi_uniffi_fn_method_server_inflight(`ptr`: Long,uniffi_
 ): Long
 external fun uniffi_hms_ffi_uniffi_fn_method_server_listen(`ptr`: Long,`uri`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
+external fun uniffi_hms_ffi_uniffi_fn_method_server_schema_version(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hms_ffi_uniffi_fn_method_server_set_schema_version(`ptr`: Long,`subject`: RustBuffer.ByValue,`version`: Int,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
 external fun uniffi_hms_ffi_uniffi_fn_method_server_shutdown(`ptr`: Long,`graceMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Unit
 external fun uniffi_hms_ffi_uniffi_fn_clone_clientstream(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1189,6 +1205,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_endpoints() != 18927) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_incompatible_methods() != 40499) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_methods() != 43787) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1196,6 +1215,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_open_stream_async() != 19959) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_schema_version() != 26264) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_state() != 60934) {
@@ -1285,6 +1307,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_server_listen() != 36820) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_server_schema_version() != 38632) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_server_set_schema_version() != 36467) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_server_shutdown() != 24440) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1336,7 +1364,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_client_connect() != 44057) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_client_connect_all() != 31678) {
+    if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_client_connect_all() != 13489) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_client_connect_with_schema() != 62445) {
@@ -2712,6 +2740,12 @@ public interface ClientInterface {
     fun `endpoints`(): List<EndpointStatus>
     
     /**
+     * The methods of `expect_schema` the server's schema breaks, each with its findings
+     * (`path:line:column:RULE_ID message`).
+     */
+    fun `incompatibleMethods`(): Map<kotlin.String, List<kotlin.String>>
+    
+    /**
      * The methods the server offers, `package.Service/Method`.
      */
     fun `methods`(): List<kotlin.String>
@@ -2726,6 +2760,12 @@ public interface ClientInterface {
      * [`open_stream`](Client::open_stream) without blocking.
      */
     suspend fun `openStreamAsync`(`method`: kotlin.String, `options`: CallOptions): ClientStream
+    
+    /**
+     * The schema version the server announced in discovery; none when the schema was given
+     * rather than discovered.
+     */
+    fun `schemaVersion`(): SchemaVersion?
     
     /**
      * The connection's state: `idle` (lost; the next call reconnects), `connecting`, `ready`,
@@ -3018,6 +3058,23 @@ open class Client: Disposable, AutoCloseable, ClientInterface
 
     
     /**
+     * The methods of `expect_schema` the server's schema breaks, each with its findings
+     * (`path:line:column:RULE_ID message`).
+     */override fun `incompatibleMethods`(): Map<kotlin.String, List<kotlin.String>> {
+            return FfiConverterMapStringSequenceString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_client_incompatible_methods(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * The methods the server offers, `package.Service/Method`.
      */override fun `methods`(): List<kotlin.String> {
             return FfiConverterSequenceString.lift(
@@ -3073,6 +3130,23 @@ open class Client: Disposable, AutoCloseable, ClientInterface
         HmsException.ErrorHandler,
     )
     }
+
+    
+    /**
+     * The schema version the server announced in discovery; none when the schema was given
+     * rather than discovered.
+     */override fun `schemaVersion`(): SchemaVersion? {
+            return FfiConverterOptionalTypeSchemaVersion.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_client_schema_version(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
 
     
     /**
@@ -3138,14 +3212,17 @@ open class Client: Disposable, AutoCloseable, ClientInterface
      * [`connect_with_schema`](Client::connect_with_schema) (`None`: discover it);
      * `resilience`: the core's options as JSON (`docs/resilience.md`: reconnect backoff,
      * retry and hedging policies, keepalive, load balancing); bad options are
-     * `InvalidArgument`.
+     * `InvalidArgument`. `expect_schema`: the schema the caller was built against; the methods
+     * the server's schema breaks are listed by
+     * [`incompatible_methods`](Client::incompatible_methods) and refused with
+     * `FailedPrecondition` (`docs/evolution.md`, "Versions at connect").
      */
-    @Throws(HmsException::class) fun `connectAll`(`uris`: List<kotlin.String>, `schema`: Schema?, `resilience`: kotlin.String?): Client {
+    @Throws(HmsException::class) fun `connectAll`(`uris`: List<kotlin.String>, `schema`: Schema?, `resilience`: kotlin.String?, `expectSchema`: Schema?): Client {
             return FfiConverterTypeClient.lift(
     uniffiRustCallWithError(HmsException) { _status ->
     UniffiLib.uniffi_hms_ffi_uniffi_fn_constructor_client_connect_all(
     
-        FfiConverterSequenceString.lower(`uris`),FfiConverterOptionalTypeSchema.lower(`schema`),FfiConverterOptionalString.lower(`resilience`),_status)
+        FfiConverterSequenceString.lower(`uris`),FfiConverterOptionalTypeSchema.lower(`schema`),FfiConverterOptionalString.lower(`resilience`),FfiConverterOptionalTypeSchema.lower(`expectSchema`),_status)
 }
     )
     }
@@ -4847,6 +4924,16 @@ public interface ServerInterface {
     fun `listen`(`uri`: kotlin.String): kotlin.String
     
     /**
+     * The schema version discovery announces (subject and version once set).
+     */
+    fun `schemaVersion`(): SchemaVersion
+    
+    /**
+     * Records the registry subject and version of the schema served (announced in discovery).
+     */
+    fun `setSchemaVersion`(`subject`: kotlin.String, `version`: kotlin.UInt)
+    
+    /**
      * Graceful stop: refuses new calls, lets calls in flight finish for up to `grace_ms`, then
      * cancels the rest and closes every endpoint. Blocks until done.
      */
@@ -5088,6 +5175,37 @@ open class Server: Disposable, AutoCloseable, ServerInterface
     }
     )
     }
+    
+
+    
+    /**
+     * The schema version discovery announces (subject and version once set).
+     */override fun `schemaVersion`(): SchemaVersion {
+            return FfiConverterTypeSchemaVersion.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_server_schema_version(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Records the registry subject and version of the schema served (announced in discovery).
+     */override fun `setSchemaVersion`(`subject`: kotlin.String, `version`: kotlin.UInt)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_server_set_schema_version(
+        it,
+        FfiConverterString.lower(`subject`),FfiConverterUInt.lower(`version`),_status)
+}
+    }
+    
     
 
     
@@ -6477,6 +6595,61 @@ public object FfiConverterTypePeerCredentials: FfiConverterRustBuffer<PeerCreden
 
 
 /**
+ * What a server announces about its schema in discovery (`docs/evolution.md`).
+ */
+data class SchemaVersion (
+    /**
+     * `sha256:…` of the whole schema, as the schema registry computes it.
+     */
+    var `fingerprint`: kotlin.String
+    , 
+    /**
+     * The registry subject, empty when unknown.
+     */
+    var `subject`: kotlin.String
+    , 
+    /**
+     * The registry version, 0 when unknown.
+     */
+    var `version`: kotlin.UInt
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSchemaVersion: FfiConverterRustBuffer<SchemaVersion> {
+    override fun read(buf: ByteBuffer): SchemaVersion {
+        return SchemaVersion(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: SchemaVersion) = (
+            FfiConverterString.allocationSize(value.`fingerprint`) +
+            FfiConverterString.allocationSize(value.`subject`) +
+            FfiConverterUInt.allocationSize(value.`version`)
+    )
+
+    override fun write(value: SchemaVersion, buf: ByteBuffer) {
+            FfiConverterString.write(value.`fingerprint`, buf)
+            FfiConverterString.write(value.`subject`, buf)
+            FfiConverterUInt.write(value.`version`, buf)
+    }
+}
+
+
+
+/**
  * The gRPC-canonical status codes (the core's own enum, exported as is).
  */
 
@@ -7585,6 +7758,38 @@ public object FfiConverterOptionalTypePeerCredentials: FfiConverterRustBuffer<Pe
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeSchemaVersion: FfiConverterRustBuffer<SchemaVersion?> {
+    override fun read(buf: ByteBuffer): SchemaVersion? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeSchemaVersion.read(buf)
+    }
+
+    override fun allocationSize(value: SchemaVersion?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeSchemaVersion.allocationSize(value)
+        }
+    }
+
+    override fun write(value: SchemaVersion?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeSchemaVersion.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalSequenceTypeMetadataEntry: FfiConverterRustBuffer<List<MetadataEntry>?> {
     override fun read(buf: ByteBuffer): List<MetadataEntry>? {
         if (buf.get().toInt() == 0) {
@@ -7786,6 +7991,45 @@ public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.Str
         value.forEach { (k, v) ->
             FfiConverterString.write(k, buf)
             FfiConverterString.write(v, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterMapStringSequenceString: FfiConverterRustBuffer<Map<kotlin.String, List<kotlin.String>>> {
+    override fun read(buf: ByteBuffer): Map<kotlin.String, List<kotlin.String>> {
+        val len = buf.getInt()
+        return buildMap<kotlin.String, List<kotlin.String>>(len) {
+            repeat(len) {
+                val k = FfiConverterString.read(buf)
+                val v = FfiConverterSequenceString.read(buf)
+                this[k] = v
+            }
+        }
+    }
+
+    override fun allocationSize(value: Map<kotlin.String, List<kotlin.String>>): ULong {
+        val spaceForMapSize = 4UL
+        val spaceForChildren = value.map { (k, v) ->
+            FfiConverterString.allocationSize(k) +
+            FfiConverterSequenceString.allocationSize(v)
+        }.sum()
+        return spaceForMapSize + spaceForChildren
+    }
+
+    override fun write(value: Map<kotlin.String, List<kotlin.String>>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        // The parens on `(k, v)` here ensure we're calling the right method,
+        // which is important for compatibility with older android devices.
+        // Ref https://blog.danlew.net/2017/03/16/kotlin-puzzler-whose-line-is-it-anyways/
+        value.forEach { (k, v) ->
+            FfiConverterString.write(k, buf)
+            FfiConverterSequenceString.write(v, buf)
         }
     }
 }
