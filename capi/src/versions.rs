@@ -90,10 +90,9 @@ pub unsafe extern "C" fn hms_client_incompatible_methods(
     let (Some(c), false) = (client.as_ref(), out.is_null()) else {
         return Code::InvalidArgument.as_i32();
     };
-    let found = c.0.incompatible_methods().iter();
-    let map: serde_json::Map<String, serde_json::Value> = found
-        .map(|(m, f)| (m.clone(), f.iter().map(|x| x.to_string()).collect()))
-        .collect();
+    let found = c.0.incompatible_method_texts().into_iter();
+    let map: serde_json::Map<String, serde_json::Value> =
+        found.map(|(m, f)| (m, f.into())).collect();
     *out = HmsBytes::from_vec(serde_json::Value::Object(map).to_string().into_bytes());
     0
 }

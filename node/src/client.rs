@@ -148,10 +148,7 @@ impl Client {
     /// (`path:line:column:RULE_ID message`).
     #[napi]
     pub fn incompatible_methods(&self) -> HashMap<String, Vec<String>> {
-        let found = self.inner.incompatible_methods().iter();
-        found
-            .map(|(m, f)| (m.clone(), f.iter().map(|x| x.to_string()).collect()))
-            .collect()
+        self.inner.incompatible_method_texts().into_iter().collect()
     }
 
     /// The URI this client is connected to.

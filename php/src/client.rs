@@ -273,10 +273,7 @@ impl Client {
     ///
     /// @return array<string, list<string>>
     pub fn incompatible_methods(&self) -> BTreeMap<String, Vec<String>> {
-        let found = self.inner.incompatible_methods().iter();
-        found
-            .map(|(m, f)| (m.clone(), f.iter().map(|x| x.to_string()).collect()))
-            .collect()
+        self.inner.incompatible_method_texts().into_iter().collect()
     }
 
     /// The endpoint connected to.

@@ -243,10 +243,7 @@ impl Client {
 
     /// The methods of `expect_schema` the server's schema breaks, each with its findings.
     fn incompatible_methods(&self) -> HashMap<String, Vec<String>> {
-        let found = self.inner.incompatible_methods().iter();
-        found
-            .map(|(m, f)| (m.clone(), f.iter().map(|x| x.to_string()).collect()))
-            .collect()
+        self.inner.incompatible_method_texts().into_iter().collect()
     }
 
     /// The endpoint connected to (several: joined by commas).

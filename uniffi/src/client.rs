@@ -256,10 +256,7 @@ impl Client {
     /// The methods of `expect_schema` the server's schema breaks, each with its findings
     /// (`path:line:column:RULE_ID message`).
     pub fn incompatible_methods(&self) -> HashMap<String, Vec<String>> {
-        let found = self.0.incompatible_methods().iter();
-        found
-            .map(|(m, f)| (m.clone(), f.iter().map(|x| x.to_string()).collect()))
-            .collect()
+        self.0.incompatible_method_texts().into_iter().collect()
     }
 
     /// The endpoint connected to.

@@ -207,4 +207,13 @@ impl Client {
     pub fn incompatible_methods(&self) -> &BTreeMap<String, Vec<Finding>> {
         &self.inner.versions.incompatible
     }
+
+    /// [`incompatible_methods`](Client::incompatible_methods) with each finding as its text
+    /// (`path:line:column:RULE_ID message`), as the bindings show them.
+    pub fn incompatible_method_texts(&self) -> BTreeMap<String, Vec<String>> {
+        let found = self.incompatible_methods().iter();
+        found
+            .map(|(m, f)| (m.clone(), f.iter().map(ToString::to_string).collect()))
+            .collect()
+    }
 }
