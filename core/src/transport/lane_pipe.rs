@@ -148,6 +148,32 @@ impl Pipe {
     }
 }
 
+/// What a reader on a thread of its own needs of a connection (a lane's [`Pipe`], a led
+/// server connection's socket or shm ring): bytes, a wait for more, and the end.
+pub(super) trait Source: Send + Sync {
+    /// What is there to read: `Ok(0)` at the end, `WouldBlock` when nothing came yet.
+    fn read(&self, buf: &mut [u8]) -> io::Result<usize>;
+    /// Waits up to `timeout_ms` (-1: for ever; 0: only looks) until there is something to read
+    /// (true) or `wake` is readable (the second flag).
+    fn wait(&self, wake: Option<RawFd>, timeout_ms: i32) -> io::Result<(bool, bool)>;
+    /// Shuts the connection: the peer sees its end.
+    fn shutdown(&self);
+}
+
+impl Source for Pipe {
+    fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        Pipe::read(self, buf)
+    }
+
+    fn wait(&self, wake: Option<RawFd>, timeout_ms: i32) -> io::Result<(bool, bool)> {
+        Pipe::wait(self, wake, timeout_ms)
+    }
+
+    fn shutdown(&self) {
+        Pipe::shutdown(self)
+    }
+}
+
 impl ShmPipe {
     fn rx(&self) -> MutexGuard<'_, Consumer> {
         lock(&self.rx)

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::keepalive::Keepalive;
 use super::local_dir;
-use super::shm_io::halves;
+use super::shm_io::{halves, halves_led, ShmSyncRead, ShmWrite};
 use super::shm_sys::{self, FDS};
 use super::unix_client::UnixClient;
 use super::unix_server::{accept_each, bind, peer, serve_frames};
@@ -76,8 +76,15 @@ fn serve(stream: UnixStream, core: Arc<dyn Service>, path: &Path) {
     let peer = peer(&stream, "shm", path);
     tokio::spawn(async move {
         let address = peer.address.clone();
-        let result = match accept(stream).await {
-            Ok((r, w)) => serve_frames(Box::new(r), Box::new(w), core, peer).await,
+        // A thread of its own reads the ring and runs ready handlers (one wake-up a call), as
+        // for unix://; else the runtime serves the connection.
+        let led = super::unix_led::can_lead();
+        let result = match accept(stream, led).await {
+            Ok(Accepted::Led(r, w)) => {
+                super::unix_led::lead_with(Box::new(r), Box::new(w), &core, peer);
+                Ok(())
+            }
+            Ok(Accepted::Runtime(r, w)) => serve_frames(Box::new(r), Box::new(w), core, peer).await,
             Err(e) => Err(format!("shared memory handshake: {e}")),
         };
         if let Err(reason) = result {
@@ -86,10 +93,14 @@ fn serve(stream: UnixStream, core: Arc<dyn Service>, path: &Path) {
     });
 }
 
-type Halves = (super::shm_io::ShmRead, super::shm_io::ShmWrite);
+/// A connection's halves, for the runtime or for a connection thread.
+enum Accepted {
+    Runtime(super::shm_io::ShmRead, ShmWrite),
+    Led(ShmSyncRead, ShmWrite),
+}
 
 /// The server's side of the handshake: fresh rings and eventfds, sent to the client.
-async fn accept(stream: UnixStream) -> std::io::Result<Halves> {
+async fn accept(stream: UnixStream, led: bool) -> std::io::Result<Accepted> {
     let (memfd, map) = shm_sys::create(CAPACITY)?;
     map.region().init(CAPACITY);
     let events = [
@@ -107,7 +118,12 @@ async fn accept(stream: UnixStream) -> std::io::Result<Halves> {
     tokio::time::timeout(HANDSHAKE, send)
         .await
         .map_err(|_| std::io::ErrorKind::TimedOut)??;
-    halves(map, CAPACITY, events, stream, false)
+    if led {
+        let (r, w) = halves_led(map, CAPACITY, events, stream)?;
+        return Ok(Accepted::Led(r, w));
+    }
+    let (r, w) = halves(map, CAPACITY, events, stream, false)?;
+    Ok(Accepted::Runtime(r, w))
 }
 
 /// Connects to `shm://name` and speaks the frame protocol over the rings the server sends.
@@ -128,7 +144,7 @@ pub(crate) async fn connect(
 }
 
 /// The client's side: the server's fds, checked before the memory is used.
-async fn handshake(stream: UnixStream) -> std::io::Result<Halves> {
+async fn handshake(stream: UnixStream) -> std::io::Result<(super::shm_io::ShmRead, ShmWrite)> {
     let sock = stream.as_raw_fd();
     let recv = stream.async_io(Interest::READABLE, || shm_sys::recv_fds(sock));
     let fds = tokio::time::timeout(HANDSHAKE, recv)

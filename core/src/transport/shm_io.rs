@@ -27,6 +27,10 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use super::shm_ring::{Consumer, Producer, RingError};
 use super::shm_sys::{drain, signal, Mapping};
 
+#[path = "shm_io_led.rs"]
+mod led;
+pub(super) use led::{halves_led, ShmSyncRead};
+
 /// The longest a half spins before it sleeps.
 const SPIN: Duration = Duration::from_micros(30);
 
@@ -119,6 +123,35 @@ pub(super) fn halves(
     sock: tokio::net::UnixStream,
     client: bool,
 ) -> io::Result<(ShmRead, ShmWrite)> {
+    let (up, write) = link_up(map, capacity, events, sock, client)?;
+    let read = ShmRead {
+        ring: up.consumer,
+        wait: register(up.data_in)?,
+        wake: up.space_in,
+        gauge: Gauge::default(),
+        since: None,
+        guard: up.guard,
+    };
+    Ok((read, write))
+}
+
+/// What the reading half of a connection is made of.
+struct Up {
+    consumer: Consumer,
+    data_in: RawFd,
+    space_in: RawFd,
+    guard: Arc<Guard>,
+}
+
+/// The link of a connection, its writing half and what its reading half needs; the socket is
+/// watched on the runtime until it ends.
+fn link_up(
+    map: Mapping,
+    capacity: u32,
+    events: [OwnedFd; 4],
+    sock: tokio::net::UnixStream,
+    client: bool,
+) -> io::Result<(Up, ShmWrite)> {
     let region = map.region();
     let (rin, rout) = if client { (1, 0) } else { (0, 1) };
     let consumer = region.consumer(rin, capacity).map_err(corrupt)?;
@@ -138,22 +171,20 @@ pub(super) fn halves(
         link: link.clone(),
         _stop: stop.clone().drop_guard(),
     });
-    let read = ShmRead {
-        ring: consumer,
-        wait: register(data_in)?,
-        wake: space_in,
-        gauge: Gauge::default(),
-        since: None,
-        guard: guard.clone(),
-    };
     let write = ShmWrite {
         ring: producer,
         wait: register(space_out)?,
         wake: data_out,
-        guard,
+        guard: guard.clone(),
     };
     tokio::spawn(watch(link, sock, stop, [data_in, space_out]));
-    Ok((read, write))
+    let up = Up {
+        consumer,
+        data_in,
+        space_in,
+        guard,
+    };
+    Ok((up, write))
 }
 
 /// Registers one of the link's eventfds with the runtime.

@@ -22,8 +22,9 @@ use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio_util::sync::CancellationToken;
 
 use super::frame::{self, Kind, HEADER_LEN};
+use super::lane_pipe::{Pipe, Source};
 use super::unix_conn::{Connection, Step};
-use super::unix_server::write_frame;
+use super::unix_server::{write_frame, BoxWrite};
 use super::wait::{lock, SpinGauge};
 use super::{watchdog, Service};
 use crate::peer::Peer;
@@ -54,18 +55,50 @@ pub(super) fn lead(
     core: &Arc<dyn Service>,
     peer: Peer,
 ) -> Option<(tokio::net::UnixStream, Peer)> {
-    let handle = crate::runtime::handle();
-    if !crate::runtime::server_threads()
-        || handle.runtime_flavor() != RuntimeFlavor::MultiThread
-        || LED.load(Ordering::Acquire) >= MAX_LED
-    {
+    if !can_lead() {
         return Some((stream, peer));
     }
     let address = peer.address.clone();
-    if let Err(reason) = Led::start(stream, core, peer, handle) {
+    let started = split(stream).and_then(|(source, writer)| {
+        Led::start(source, writer, core, peer, crate::runtime::handle())
+    });
+    if let Err(reason) = started {
         tracing::warn!(peer = %address, %reason, "closing unix connection");
     }
     None
+}
+
+/// Whether a new connection may have a thread of its own (see [`lead`]).
+pub(super) fn can_lead() -> bool {
+    crate::runtime::server_threads()
+        && crate::runtime::handle().runtime_flavor() == RuntimeFlavor::MultiThread
+        && LED.load(Ordering::Acquire) < MAX_LED
+}
+
+/// Leads a connection whose reading is `source` and whose replies go to `writer` (an `shm://`
+/// connection's ring and the runtime's half writing the other ring); call when [`can_lead`].
+pub(super) fn lead_with(
+    source: Box<dyn Source>,
+    writer: BoxWrite,
+    core: &Arc<dyn Service>,
+    peer: Peer,
+) {
+    let address = peer.address.clone();
+    if let Err(reason) = Led::start(source, writer, core, peer, crate::runtime::handle()) {
+        tracing::warn!(peer = %address, %reason, "closing connection");
+    }
+}
+
+/// A unix connection as a source read by the leading thread (another descriptor of the same
+/// non-blocking socket) and the runtime's writing half.
+fn split(stream: tokio::net::UnixStream) -> Result<(Box<dyn Source>, BoxWrite), String> {
+    let sock = UnixStream::from(
+        std::os::fd::AsFd::as_fd(&stream)
+            .try_clone_to_owned()
+            .map_err(|e| e.to_string())?,
+    );
+    let (_, w) = stream.into_split();
+    Ok((Box::new(Pipe::Unix(sock)), Box::new(w)))
 }
 
 /// One connection's reading: what was read and not yet used (and how much of an oversized
@@ -82,8 +115,9 @@ pub(super) struct Reading {
 
 pub(super) struct Led {
     conn: Connection,
-    /// The socket, non-blocking, for reading (the runtime's copy writes).
-    sock: UnixStream,
+    /// What the leading thread reads: the socket, non-blocking (the runtime's copy writes), or
+    /// an shm connection's ring.
+    source: Box<dyn Source>,
     /// A byte written to `.1` (on drain or stop) makes `.0` readable, so `poll` returns.
     wake: (UnixStream, UnixStream),
     handle: Handle,
@@ -104,31 +138,23 @@ impl Drop for Led {
 
 impl Led {
     fn start(
-        stream: tokio::net::UnixStream,
+        source: Box<dyn Source>,
+        writer: BoxWrite,
         core: &Arc<dyn Service>,
         peer: Peer,
         handle: Handle,
     ) -> Result<(), String> {
         let err = |e: std::io::Error| e.to_string();
-        // Another descriptor of the same (non-blocking) socket, read by the leading thread.
-        let sock = UnixStream::from(
-            std::os::fd::AsFd::as_fd(&stream)
-                .try_clone_to_owned()
-                .map_err(err)?,
-        );
         let wake = UnixStream::pair().map_err(err)?;
         wake.0.set_nonblocking(true).map_err(err)?;
         wake.1.set_nonblocking(true).map_err(err)?;
         let poke = wake.1.try_clone().map_err(err)?;
-        let (_, w) = stream.into_split();
-        let writer = Arc::new(tokio::sync::Mutex::new(
-            Box::new(w) as super::unix_server::BoxWrite
-        ));
+        let writer = Arc::new(tokio::sync::Mutex::new(writer));
         // Counted until dropped.
         LED.fetch_add(1, Ordering::AcqRel);
         let led = Arc::new(Led {
             conn: Connection::new(core.clone(), peer, writer),
-            sock,
+            source,
             wake,
             handle: handle.clone(),
             free: Mutex::new(None),
@@ -288,7 +314,7 @@ impl Led {
     /// Closes the connection after a protocol error found while another thread may lead.
     fn fail(&self, reason: &str) {
         tracing::warn!(peer = %self.conn.peer.address, %reason, "closing unix connection");
-        let _ = self.sock.shutdown(std::net::Shutdown::Both);
+        self.source.shutdown();
     }
 
     fn close(&self, reason: Option<String>) {

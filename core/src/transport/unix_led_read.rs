@@ -11,7 +11,6 @@ use bytes::{Buf, Bytes};
 
 use super::super::frame::{self, HEADER_LEN};
 use super::super::unix_conn::Connection;
-use super::super::wait::sys;
 use super::{Led, Reading};
 use crate::call::JustWait;
 
@@ -87,9 +86,10 @@ impl Led {
                     Some(d) if now >= d => return Err("no HELLO within 10s".into()),
                     Some(d) => d.saturating_duration_since(now).as_millis() as i32 + 1,
                 };
-                let fds = (self.sock.as_raw_fd(), self.wake.0.as_raw_fd());
-                let (readable, woken) =
-                    sys::poll2(fds.0, fds.1, timeout).map_err(|e| format!("poll: {e}"))?;
+                let (readable, woken) = self
+                    .source
+                    .wait(Some(self.wake.0.as_raw_fd()), timeout)
+                    .map_err(|e| format!("poll: {e}"))?;
                 if woken {
                     let mut drain = [0u8; 16];
                     while matches!((&self.wake.0).read(&mut drain), Ok(n) if n > 0) {}
@@ -99,7 +99,7 @@ impl Led {
             if !readable {
                 continue;
             }
-            match (&self.sock).read(&mut reading.chunk) {
+            match self.source.read(&mut reading.chunk) {
                 Ok(0) if reading.buf.is_empty() && reading.skip == 0 => return Ok(false),
                 Ok(0) => return Err("truncated frame".into()),
                 Ok(n) => {
