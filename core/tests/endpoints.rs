@@ -111,3 +111,20 @@ fn an_endpoint_that_keeps_failing_is_ejected_then_readmitted() {
     kill(&sa);
     kill(&sb);
 }
+
+/// `dns:///HOST:PORT` stands for every address of the name, each a `grpc://` endpoint.
+#[test]
+fn a_dns_name_stands_for_each_of_its_addresses() {
+    let counts = Arc::new(Counts::default());
+    let s = server("one", counts);
+    let bound = listen(&s, "grpc://127.0.0.1:0");
+    let port = bound.rsplit(':').next().unwrap();
+    let uri = format!("dns:///localhost:{port}");
+    let c = client(&[&uri], r#"{"loadBalancing": "round_robin"}"#);
+    let listed: Vec<String> = c.endpoints().into_iter().map(|e| e.endpoint).collect();
+    assert!(listed.contains(&bound), "{listed:?}");
+    assert!(listed.iter().all(|e| e.starts_with("grpc://")), "{listed:?}");
+    // Every call is answered, whichever address localhost also has (::1 has no server).
+    assert_eq!(servers(&c, 6, 0).get("one"), Some(&6));
+    kill(&s);
+}

@@ -69,18 +69,22 @@ pub async fn connect_with(uri: &str, options: ConnectOptions) -> Result<Client> 
     connect_all(&[uri], options).await
 }
 
-/// Connects to several endpoints of one service; calls go to them by the options'
+/// Connects to several endpoints of one service (a `dns:///HOST:PORT` URI stands for every
+/// address of the name, each a `grpc://` endpoint); calls go to them by the options'
 /// [`LoadBalancing`](super::LoadBalancing) (`pick_first` by default). At least one must answer; the schema is
 /// discovered from the first that does.
 pub async fn connect_all(uris: &[&str], mut options: ConnectOptions) -> Result<Client> {
     crate::trace::init_from_env();
     let mut endpoints = Vec::with_capacity(uris.len());
     for uri in uris {
-        let mut endpoint: Endpoint = uri.parse()?;
-        if let Some(tls) = &options.tls {
-            endpoint = endpoint.with_client_tls(tls);
+        let expanded = super::dns::expand(uri).await?;
+        for uri in &expanded.unwrap_or_else(|| vec![uri.to_string()]) {
+            let mut endpoint: Endpoint = uri.parse()?;
+            if let Some(tls) = &options.tls {
+                endpoint = endpoint.with_client_tls(tls);
+            }
+            endpoints.push(endpoint);
         }
-        endpoints.push(endpoint);
     }
     let shown = uris.join(",");
     let res = &options.resilience;

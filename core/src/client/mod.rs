@@ -24,6 +24,7 @@ mod attempt;
 mod backoff;
 mod channel;
 mod connect;
+mod dns;
 mod health;
 mod hedge;
 mod policy;
