@@ -123,7 +123,10 @@ fn a_dns_name_stands_for_each_of_its_addresses() {
     let c = client(&[&uri], r#"{"loadBalancing": "round_robin"}"#);
     let listed: Vec<String> = c.endpoints().into_iter().map(|e| e.endpoint).collect();
     assert!(listed.contains(&bound), "{listed:?}");
-    assert!(listed.iter().all(|e| e.starts_with("grpc://")), "{listed:?}");
+    assert!(
+        listed.iter().all(|e| e.starts_with("grpc://")),
+        "{listed:?}"
+    );
     // Every call is answered, whichever address localhost also has (::1 has no server).
     assert_eq!(servers(&c, 6, 0).get("one"), Some(&6));
     kill(&s);

@@ -320,5 +320,22 @@ fn the_monitoring_page_and_its_stats_show_calls_errors_peers_and_refusals() {
     // The peer table is noted with a `try_lock` (a busy table skips a note, by design, so a
     // call never waits for the page): under parallel tests some of the four may be skipped.
     assert!(peer["calls"].as_u64().unwrap() >= 1, "{peer}");
+    // The client's connection (and its blocking lane) are open unix connections.
+    let unix_conns = stats["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["transport"] == "unix")
+        .unwrap_or_else(|| panic!("no unix connections in {body}"));
+    assert!(unix_conns["open"].as_i64().unwrap() >= 1, "{unix_conns}");
+    assert!(
+        unix_conns["accepted"].as_u64().unwrap() >= 1,
+        "{unix_conns}"
+    );
+    let (_, text) = get(&admin, "/metrics");
+    assert!(
+        text.contains("hms_server_connections{hms_transport=\"unix\"}"),
+        "{text}"
+    );
     kill(&server);
 }

@@ -186,6 +186,10 @@ fn the_page_shows_live_numbers_errors_and_refusals_in_headless_chromium() {
         second.contains("uid:"),
         "the unix peer's identity is listed:\n{second}"
     );
+    assert!(
+        second.contains("<span id=\"connections\" class=\"\">unix "),
+        "the unix connections are shown:\n{second}"
+    );
 
     let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("monitor-page.png");
     let _ = std::fs::remove_file(&shot);

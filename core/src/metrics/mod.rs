@@ -7,6 +7,7 @@
 //!
 //! A base module: the server, the client and the admin listener use it.
 
+pub mod connections;
 mod histogram;
 pub mod prometheus;
 pub mod recent;
@@ -39,7 +40,7 @@ pub const TRANSPORTS: [&str; 11] = [
 /// The number of status codes.
 pub const CODES: usize = 17;
 
-fn transport_index(transport: &str) -> usize {
+pub(crate) fn transport_index(transport: &str) -> usize {
     match transport {
         "inproc" => 0,
         "unix" => 1,

@@ -5,7 +5,8 @@
 //! `grpc_server_call_sent_total_compressed_message_size_bytes`,
 //! `grpc_client_call_duration_seconds`; ours where it has none: `hms_server_calls_in_flight`,
 //! `hms_server_calls_rejected_total`, `hms_client_call_started_total`,
-//! `hms_client_calls_in_flight`. Labels: `grpc_method`, `grpc_status` (the code's name, as
+//! `hms_client_calls_in_flight`, `hms_server_connections` (open now) and
+//! `hms_server_connections_accepted_total`. Labels: `grpc_method`, `grpc_status` (the code's name, as
 //! A66), `hms_transport`.
 
 use std::fmt::Write;
@@ -168,5 +169,6 @@ pub fn render() -> String {
             }
         },
     );
+    super::connections::render(&mut out);
     out
 }

@@ -1,7 +1,8 @@
 //! The metrics as one JSON document, for the admin listener's live monitoring page
 //! (`GET /api/stats`) and anything else that polls: every method's rows by side and transport
 //! (calls started, in flight, finished and refused by status code, the latency histogram with
-//! its p50/p99), the recent refusals and peers, the server's endpoints and state.
+//! its p50/p99), the recent refusals and peers, the connections by transport, the server's
+//! endpoints and state.
 //!
 //! Counts are totals since the process started; a poller gets rates (calls per second, the
 //! latency of the last interval) from the difference of two documents, as the page does.
@@ -57,6 +58,8 @@ pub struct Stats<'a> {
     pub refusals: Vec<Refusal>,
     /// The peers seen lately, the most recent first.
     pub peers: Vec<PeerSeen>,
+    /// The server connections by transport (open now, accepted so far).
+    pub connections: Vec<super::connections::Connections>,
 }
 
 /// The upper bound of the bucket holding quantile `q` of `cumulative` (the last bound for the
@@ -121,6 +124,7 @@ pub fn json(endpoints: &[String], serving: bool) -> String {
         methods,
         refusals: recent::refusals(),
         peers: recent::peers(),
+        connections: super::connections::all(),
     };
     serde_json::to_string(&stats).unwrap_or_else(|e| format!("{{\"error\":{:?}}}", e.to_string()))
 }

@@ -314,7 +314,7 @@ pub(crate) fn listen(
             let (listener, bound) = super::tcp::bind(addr)?;
             let routes = routes(&core, "grpc", format!("grpc://{bound}"))?;
             let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
-            let task = spawn(&handle, &*core, routes, incoming, shutdown);
+            let task = spawn(&handle, &*core, routes, counted(incoming, "grpc"), shutdown);
             Ok((format!("grpc://{bound}"), task))
         }
         Bind::Unix(path) => {
@@ -334,6 +334,7 @@ pub(crate) fn listen(
                 format!("grpc+unix://{}", path.display()),
             )?;
             let incoming = tokio_stream::wrappers::UnixListenerStream::new(listener);
+            let incoming = counted(incoming, "grpc+unix");
             let task = spawn(&handle, &*core, routes, incoming, shutdown);
             Ok((format!("grpc+unix://{}", path.display()), task))
         }
@@ -351,9 +352,19 @@ pub(crate) fn listen(
                 super::tcp::listen("grpcs", &authority, core.clone(), stop, serve)?;
             let routes = routes(&core, "grpcs", uri.clone())?;
             let incoming = tokio_stream::wrappers::UnboundedReceiverStream::new(rx);
+            let incoming = counted(incoming, "grpcs");
             Ok((uri, spawn(&handle, &*core, routes, incoming, shutdown)))
         }
     }
+}
+
+/// Each connection of `incoming` counted in the metrics while tonic serves it.
+fn counted<IO, E>(
+    incoming: impl tokio_stream::Stream<Item = std::result::Result<IO, E>>,
+    transport: &'static str,
+) -> impl tokio_stream::Stream<Item = std::result::Result<super::tcp::Counted<IO>, E>> {
+    use tokio_stream::StreamExt;
+    incoming.map(move |r| r.map(|io| super::tcp::Counted::new(io, transport)))
 }
 
 /// Serves `routes` on `incoming` until `shutdown`.

@@ -1,16 +1,21 @@
 //! TCP listening shared by the network transports: resolving, binding (`:0` picks a free port)
-//! and an accept loop that hands each connection to a task until the listener is stopped.
+//! and an accept loop that hands each connection to a task until the listener is stopped; and
+//! [`Counted`], a connection counted in the metrics while it lives (what tonic serves).
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::Service;
 use crate::error::{Code, Error, Result};
+use crate::metrics::connections::{self, Open};
 use crate::peer::Peer;
 
 /// Binds `addr` on the core runtime; returns the listener and the address really bound.
@@ -60,7 +65,14 @@ where
             };
             let _ = stream.set_nodelay(true);
             let peer = Peer::new(scheme, format!("{scheme}:{remote}"));
-            tokio::spawn(serve(stream, core.clone(), peer, stop.clone()));
+            // ws and wss connections are counted by their frame connection, grpcs ones by
+            // tonic's (they are handed over after the handshake).
+            let open = matches!(scheme, "http" | "https").then(|| connections::opened(scheme));
+            let served = serve(stream, core.clone(), peer, stop.clone());
+            tokio::spawn(async move {
+                served.await;
+                drop(open);
+            });
         }
     });
     Ok((format!("{scheme}://{bound}"), task))
@@ -77,4 +89,67 @@ pub(crate) fn resolve(authority: &str) -> Result<SocketAddr> {
             Error::new(Code::InvalidArgument, format!("cannot resolve {authority}"))
                 .with_reason("BAD_ENDPOINT")
         })
+}
+
+/// A connection counted open in the metrics until it is dropped.
+pub(crate) struct Counted<IO> {
+    io: IO,
+    _open: Open,
+}
+
+impl<IO> Counted<IO> {
+    pub(crate) fn new(io: IO, transport: &str) -> Counted<IO> {
+        Counted {
+            io,
+            _open: connections::opened(transport),
+        }
+    }
+}
+
+impl<IO: AsyncRead + Unpin> AsyncRead for Counted<IO> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<IO: AsyncWrite + Unpin> AsyncWrite for Counted<IO> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+}
+
+impl<IO: tonic::transport::server::Connected> tonic::transport::server::Connected for Counted<IO> {
+    type ConnectInfo = IO::ConnectInfo;
+
+    fn connect_info(&self) -> Self::ConnectInfo {
+        self.io.connect_info()
+    }
 }

@@ -46,6 +46,8 @@ pub(super) struct Connection {
     heard: Option<Arc<Heard>>,
     /// The client's HELLO said it answers PING.
     pings: std::sync::atomic::AtomicBool,
+    /// Counted open in the metrics while the connection lives.
+    _open: crate::metrics::connections::Open,
 }
 
 /// A CALL frame to start.
@@ -71,11 +73,12 @@ impl Connection {
         Connection {
             heard: core.config().keepalive.map(|_| Arc::new(Heard::default())),
             core,
-            peer,
             writer,
             streams: Arc::new(Mutex::new(HashMap::new())),
             peer_window: AtomicU32::new(0),
             pings: std::sync::atomic::AtomicBool::new(false),
+            _open: crate::metrics::connections::opened(peer.transport),
+            peer,
         }
     }
 
