@@ -37,8 +37,8 @@ static int32_t go_server_handle_stream(HmsServer *s, const char *m, HmsFormat f,
 }
 
 static uint64_t go_call_async(HmsClient *c, const char *m, HmsFormat f, const uint8_t *req, size_t n,
-                              int64_t timeout_ms, const char **md, size_t n_md, uintptr_t h) {
-	return hms_client_call_async_with_metadata(c, m, f, req, n, timeout_ms, md, n_md, (HmsReplyFn)hmsGoDone, (void *)h);
+                              const HmsCallOptions *o, uintptr_t h) {
+	return hms_client_call_async_with_options(c, m, f, req, n, o, (HmsReplyFn)hmsGoDone, (void *)h);
 }
 */
 import "C"
@@ -56,13 +56,9 @@ func goServerHandleStream(s *C.HmsServer, method *C.char, format C.HmsFormat, h 
 	return C.go_server_handle_stream(s, method, format, C.uintptr_t(h), e)
 }
 
-func goCallAsync(c *C.HmsClient, method *C.char, format C.HmsFormat, req []byte, timeoutMs int64, md []*C.char, h cgo.Handle) C.uint64_t {
+func goCallAsync(c *C.HmsClient, args *callArgs, format C.HmsFormat, req []byte, h cgo.Handle) C.uint64_t {
 	ptr, n := cBytes(req)
-	var mdp **C.char
-	if len(md) > 0 {
-		mdp = &md[0]
-	}
-	return C.go_call_async(c, method, format, ptr, n, C.int64_t(timeoutMs), mdp, C.size_t(len(md)/2), C.uintptr_t(h))
+	return C.go_call_async(c, args.method, format, ptr, n, &args.options, C.uintptr_t(h))
 }
 
 // cBytes points C at a Go slice for the duration of a call (C copies what it keeps).

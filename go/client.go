@@ -187,9 +187,8 @@ func (c *Client) Call(ctx context.Context, method string, req any, reply any, op
 			return err
 		}
 	}
-	args := newCallArgs(ctx, method)
+	args := newCallArgs(ctx, method, o)
 	defer args.free()
-	cm, md, timeoutMs := args.method, args.md, args.timeoutMs
 	if err := ctx.Err(); err != nil {
 		return contextError(ctx)
 	}
@@ -211,7 +210,7 @@ func (c *Client) Call(ctx context.Context, method string, req any, reply any, op
 			stop := context.AfterFunc(ctx, func() { C.hms_call_cancel(id) })
 			defer stop()
 		}
-		res = callBlocking(c.ptr, cm, format, body, timeoutMs, md, id)
+		res = callBlocking(c.ptr, &args, format, body, id)
 		c.inflight.Add(-1)
 		c.mu.RUnlock()
 	} else {
@@ -220,7 +219,7 @@ func (c *Client) Call(ctx context.Context, method string, req any, reply any, op
 		// rather than threads blocked in C.
 		ch := make(chan result, 1)
 		h := cgo.NewHandle(ch)
-		id := goCallAsync(c.ptr, cm, format, body, timeoutMs, md, h)
+		id := goCallAsync(c.ptr, &args, format, body, h)
 		c.mu.RUnlock()
 		select {
 		case res = <-ch:
@@ -257,33 +256,38 @@ func (c *Client) Call(ctx context.Context, method string, req any, reply any, op
 	}
 }
 
-// callArgs are a call's arguments in C: the method, the context's metadata (WithMetadata) as
-// key and value in turn, and the milliseconds left before its deadline (0: none).
+// callArgs are a call's arguments in C: the method, and its options: the context's metadata
+// (WithMetadata) as key and value in turn, in C memory (the options struct that points at them
+// is passed to C), the milliseconds left before its deadline (0: none) and WaitForReady.
 type callArgs struct {
-	method    *C.char
-	md        []*C.char
-	timeoutMs int64
+	method  *C.char
+	md      []*C.char
+	options C.HmsCallOptions
 }
 
-func newCallArgs(ctx context.Context, method string) callArgs {
+func newCallArgs(ctx context.Context, method string, o callOptions) callArgs {
 	a := callArgs{method: C.CString(method)}
 	if d, ok := ctx.Deadline(); ok {
-		a.timeoutMs = max(time.Until(d).Milliseconds(), 1)
+		a.options.timeout_ms = C.int64_t(max(time.Until(d).Milliseconds(), 1))
 	}
-	if m, ok := ctx.Value(metadataKey{}).(map[string]string); ok {
+	if m, ok := ctx.Value(metadataKey{}).(map[string]string); ok && len(m) > 0 {
+		kv := (**C.char)(C.malloc(C.size_t(2*len(m)) * C.size_t(unsafe.Sizeof((*C.char)(nil)))))
+		a.md = unsafe.Slice(kv, 2*len(m))[:0]
 		for k, v := range m {
 			a.md = append(a.md, C.CString(k), C.CString(v))
 		}
+		a.options.metadata_kv = kv
+		a.options.n_metadata = C.size_t(len(m))
+	}
+	switch {
+	case o.waitForReady == nil:
+		a.options.wait_for_ready = C.HMS_WAIT_FOR_READY_DEFAULT
+	case *o.waitForReady:
+		a.options.wait_for_ready = C.HMS_WAIT_FOR_READY_YES
+	default:
+		a.options.wait_for_ready = C.HMS_WAIT_FOR_READY_NO
 	}
 	return a
-}
-
-// mdPtr points at the metadata strings (nil when there are none).
-func (a callArgs) mdPtr() **C.char {
-	if len(a.md) == 0 {
-		return nil
-	}
-	return &a.md[0]
 }
 
 func (a callArgs) free() {
@@ -291,6 +295,7 @@ func (a callArgs) free() {
 	for _, p := range a.md {
 		C.free(unsafe.Pointer(p))
 	}
+	C.free(unsafe.Pointer(a.options.metadata_kv))
 }
 
 // Methods lists the methods the server offers.
@@ -311,15 +316,11 @@ func (c *Client) Methods() ([]MethodInfo, error) {
 }
 
 // callBlocking makes one call with the C ABI's blocking call and reads its outcome.
-func callBlocking(c *C.HmsClient, method *C.char, format C.HmsFormat, req []byte, timeoutMs int64, md []*C.char, id C.uint64_t) result {
+func callBlocking(c *C.HmsClient, args *callArgs, format C.HmsFormat, req []byte, id C.uint64_t) result {
 	ptr, n := cBytes(req)
-	var mdp **C.char
-	if len(md) > 0 {
-		mdp = &md[0]
-	}
 	var reply, respMD C.HmsBytes
 	var e *C.HmsError
-	rc := C.hms_client_call_with_metadata(c, method, uint32(format), ptr, n, C.int64_t(timeoutMs), mdp, C.size_t(len(md)/2), id, &reply, &respMD, &e)
+	rc := C.hms_client_call_with_options(c, args.method, uint32(format), ptr, n, &args.options, id, &reply, &respMD, &e)
 	var res result
 	if respMD.len > 2 {
 		res.headers, res.trailers = parseResponseMetadata(C.GoBytes(unsafe.Pointer(respMD.data), C.int(respMD.len)))

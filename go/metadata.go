@@ -44,7 +44,13 @@ type CallOption func(*callOptions)
 
 type callOptions struct {
 	header, trailer *MD
+	waitForReady    *bool
 }
+
+// WaitForReady(true) makes a call wait for a connection, up to the context's deadline,
+// instead of failing with Unavailable at once while there is none (as grpc.WaitForReady does);
+// false fails at once. Without it a call takes the client's "waitForReady" (WithResilience).
+func WaitForReady(wait bool) CallOption { return func(o *callOptions) { o.waitForReady = &wait } }
 
 // Header makes Call store the response headers the handler set in *md, with a reply or with an
 // error (as grpc.Header does).

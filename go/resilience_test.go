@@ -167,6 +167,51 @@ func TestAClientReconnectsAndWaitsForReady(t *testing.T) {
 	}
 }
 
+// Per call (issue 23): without WaitForReady a call fails Unavailable at once while there is no
+// server; with it, it waits for the server that listens later, or until its deadline.
+func TestACallWaitsForReadyWhenItAsksTo(t *testing.T) {
+	r := &runs{n: map[string]int{}}
+	uri := "unix://" + filepath.Join(t.TempDir(), "w.sock")
+	first := counterServer(t, "gores.v1", "one", uri, r)
+	ctx := context.Background()
+	fast := `{"backoff": {"initial": "0.02s", "max": "0.1s", "minConnectTimeout": "1s"}}`
+	c, err := hmsffi.Connect(ctx, uri, hmsffi.WithResilience(fast))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	first.Shutdown(ctx)
+	waitFor := func(timeout time.Duration, id string, opts ...hmsffi.CallOption) (map[string]any, error) {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		var reply map[string]any
+		err := c.Call(ctx, "gores.v1.Counter/Add", map[string]any{"id": id}, &reply, opts...)
+		return reply, err
+	}
+	start := time.Now()
+	if _, err := waitFor(10*time.Second, "f"); hmsffi.CodeOf(err) != hmsffi.Unavailable || time.Since(start) > 5*time.Second {
+		t.Fatalf("without a server: %v after %v", err, time.Since(start))
+	}
+	two := newCounter(t, "gores.v1", "two", r)
+	listened := make(chan error, 1)
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		_, err := two.Listen(uri)
+		listened <- err
+	}()
+	reply, err := waitFor(10*time.Second, "w", hmsffi.WaitForReady(true))
+	if err := <-listened; err != nil {
+		t.Fatal(err)
+	}
+	if err != nil || reply["server"] != "two" {
+		t.Fatalf("waiting for ready: %v %v", reply, err)
+	}
+	two.Shutdown(ctx)
+	if _, err := waitFor(300*time.Millisecond, "d", hmsffi.WaitForReady(true)); hmsffi.CodeOf(err) != hmsffi.DeadlineExceeded {
+		t.Fatalf("no server until the deadline: %v", err)
+	}
+}
+
 func TestSeveralEndpointsAreBalancedRoundRobin(t *testing.T) {
 	r := &runs{n: map[string]int{}}
 	dir := t.TempDir()

@@ -33,17 +33,22 @@ type ClientStream struct {
 
 // Stream opens a streaming call of method. Send requests, CloseSend, then Recv replies until
 // io.EOF; or use the Client's ServerStream and ClientStream helpers. A unary method is refused
-// with FailedPrecondition.
-func (c *Client) Stream(ctx context.Context, method string) (*ClientStream, error) {
-	return c.openStream(ctx, method, C.HMS_FORMAT_VALUE)
+// with FailedPrecondition. WaitForReady applies to opening it; Header and Trailer are ignored
+// (see ClientStream.Header and Trailer).
+func (c *Client) Stream(ctx context.Context, method string, opts ...CallOption) (*ClientStream, error) {
+	return c.openStream(ctx, method, C.HMS_FORMAT_VALUE, opts...)
 }
 
 // openStream opens a streaming call exchanging messages in format (maps as CBOR, or protobuf).
-func (c *Client) openStream(ctx context.Context, method string, format C.HmsFormat) (*ClientStream, error) {
+func (c *Client) openStream(ctx context.Context, method string, format C.HmsFormat, opts ...CallOption) (*ClientStream, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, contextError(ctx)
 	}
-	args := newCallArgs(ctx, method)
+	var o callOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	args := newCallArgs(ctx, method, o)
 	defer args.free()
 	c.mu.RLock()
 	defer c.mu.RUnlock()
@@ -52,7 +57,7 @@ func (c *Client) openStream(ctx context.Context, method string, format C.HmsForm
 	}
 	var out *C.HmsClientStream
 	var e *C.HmsError
-	if C.hms_client_open_stream(c.ptr, args.method, uint32(format), C.int64_t(args.timeoutMs), args.mdPtr(), C.size_t(len(args.md)/2), &out, &e) != 0 {
+	if C.hms_client_open_stream_with_options(c.ptr, args.method, uint32(format), &args.options, &out, &e) != 0 {
 		return nil, takeError(e)
 	}
 	s := &ClientStream{ptr: out, ctx: ctx, format: format}

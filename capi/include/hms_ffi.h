@@ -26,6 +26,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// [`HmsCallOptions::wait_for_ready`]: the client's `waitForReady` (given at connect).
+#define HMS_WAIT_FOR_READY_DEFAULT 0
+
+// [`HmsCallOptions::wait_for_ready`]: wait for a connection up to the deadline.
+#define HMS_WAIT_FOR_READY_YES 1
+
+// [`HmsCallOptions::wait_for_ready`]: fail `UNAVAILABLE` at once while there is no connection.
+#define HMS_WAIT_FOR_READY_NO 2
+
 // How request and reply bytes are encoded across the boundary.
 typedef enum HmsFormat {
   // Protobuf binary of the method's message types.
@@ -94,6 +103,21 @@ typedef void (*HmsReplyFn)(void *user_data,
                            size_t response_md_len,
                            const struct HmsError *err);
 
+// Options for one call; a zeroed struct (or a NULL pointer) means the defaults.
+typedef struct HmsCallOptions {
+  // Milliseconds before the deadline, which the server sees; ≤ 0 means none.
+  int64_t timeout_ms;
+  // `n_metadata` key/value pairs sent with the call, as 2×n strings (NULL when none).
+  const char *const *metadata_kv;
+  // How many key/value pairs `metadata_kv` holds.
+  size_t n_metadata;
+  // `HMS_WAIT_FOR_READY_YES` waits for a connection up to the deadline instead of failing
+  // `UNAVAILABLE` at once while there is none; `HMS_WAIT_FOR_READY_NO` fails at once;
+  // `HMS_WAIT_FOR_READY_DEFAULT` (0) takes the client's `waitForReady`. Other values are
+  // `INVALID_ARGUMENT`.
+  int32_t wait_for_ready;
+} HmsCallOptions;
+
 // A handler: called on an hms-ffi thread for each call with the request in the format it was
 // registered with. It must complete `call` exactly once, with [`crate::hms_call_reply`] or
 // [`crate::hms_call_fail`], from any thread, now or later; it must not block for long (hand
@@ -146,6 +170,17 @@ uint64_t hms_client_call_async_with_metadata(const struct HmsClient *client,
                                              size_t n_metadata,
                                              HmsReplyFn done,
                                              void *user_data);
+
+// [`hms_client_call_async_with_metadata`] with its options in one struct (NULL: the
+// defaults), which also holds `wait_for_ready`.
+uint64_t hms_client_call_async_with_options(const struct HmsClient *client,
+                                            const char *method,
+                                            enum HmsFormat format,
+                                            const uint8_t *request,
+                                            size_t request_len,
+                                            const struct HmsCallOptions *options,
+                                            HmsReplyFn done,
+                                            void *user_data);
 
 // A fresh id for [`crate::hms_client_call`]'s `cancel_id`. It is registered at once, so
 // [`hms_call_cancel`] takes effect even before the call starts (the call then fails with
@@ -271,6 +306,19 @@ int32_t hms_client_call_with_metadata(const struct HmsClient *client,
                                       struct HmsBytes *reply,
                                       struct HmsBytes *response_md,
                                       struct HmsError **err);
+
+// [`hms_client_call_with_metadata`] with its options in one struct (NULL: the defaults), which
+// also holds `wait_for_ready`.
+int32_t hms_client_call_with_options(const struct HmsClient *client,
+                                     const char *method,
+                                     enum HmsFormat format,
+                                     const uint8_t *request,
+                                     size_t request_len,
+                                     const struct HmsCallOptions *options,
+                                     uint64_t cancel_id,
+                                     struct HmsBytes *reply,
+                                     struct HmsBytes *response_md,
+                                     struct HmsError **err);
 
 // Frees an error (NULL-safe).
 void hms_error_free(struct HmsError *err);
@@ -428,6 +476,15 @@ int32_t hms_client_open_stream(const struct HmsClient *client,
                                size_t n_metadata,
                                struct HmsClientStream **out,
                                struct HmsError **err);
+
+// [`hms_client_open_stream`] with its options in one struct (NULL: the defaults), which also
+// holds `wait_for_ready`.
+int32_t hms_client_open_stream_with_options(const struct HmsClient *client,
+                                            const char *method,
+                                            enum HmsFormat format,
+                                            const struct HmsCallOptions *options,
+                                            struct HmsClientStream **out,
+                                            struct HmsError **err);
 
 // Sends one request in the stream's format. It blocks while the server has not read a
 // window's worth of what was sent (flow control). `FAILED_PRECONDITION` after

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio_util::sync::CancellationToken;
 
+use crate::call_options::HmsCallOptions;
 use crate::client::{prepare, HmsClient};
 use crate::error::{set_error, HmsError};
 use crate::ocore::{self, runtime, Metadata, Reply};
@@ -171,28 +172,16 @@ impl Drop for Registered {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 unsafe fn start(
     client: *const HmsClient,
     method: *const c_char,
     format: HmsFormat,
     request: *const u8,
     request_len: usize,
-    timeout_ms: i64,
-    metadata_kv: *const *const c_char,
-    n_metadata: usize,
+    options: *const HmsCallOptions,
     done: Done,
 ) -> u64 {
-    let prepared = prepare(
-        client,
-        method,
-        format,
-        request,
-        request_len,
-        timeout_ms,
-        metadata_kv,
-        n_metadata,
-    );
+    let prepared = prepare(client, method, format, request, request_len, options);
     let prepared = match prepared {
         Ok(p) => p,
         Err(e) => {
@@ -232,17 +221,8 @@ pub unsafe extern "C" fn hms_client_call_async(
         f: Callback::Done(f),
         user_data,
     };
-    start(
-        client,
-        method,
-        format,
-        request,
-        request_len,
-        timeout_ms,
-        metadata_kv,
-        n_metadata,
-        done,
-    )
+    let options = HmsCallOptions::basic(timeout_ms, metadata_kv, n_metadata);
+    start(client, method, format, request, request_len, &options, done)
 }
 
 /// [`hms_client_call_async`] whose `done` also receives the response headers and trailers.
@@ -259,22 +239,38 @@ pub unsafe extern "C" fn hms_client_call_async_with_metadata(
     done: HmsReplyFn,
     user_data: *mut c_void,
 ) -> u64 {
-    let Some(f) = done else { return 0 };
-    let done = Done {
-        f: Callback::Reply(f),
-        user_data,
-    };
-    start(
+    let options = HmsCallOptions::basic(timeout_ms, metadata_kv, n_metadata);
+    hms_client_call_async_with_options(
         client,
         method,
         format,
         request,
         request_len,
-        timeout_ms,
-        metadata_kv,
-        n_metadata,
+        &options,
         done,
+        user_data,
     )
+}
+
+/// [`hms_client_call_async_with_metadata`] with its options in one struct (NULL: the
+/// defaults), which also holds `wait_for_ready`.
+#[no_mangle]
+pub unsafe extern "C" fn hms_client_call_async_with_options(
+    client: *const HmsClient,
+    method: *const c_char,
+    format: HmsFormat,
+    request: *const u8,
+    request_len: usize,
+    options: *const HmsCallOptions,
+    done: HmsReplyFn,
+    user_data: *mut c_void,
+) -> u64 {
+    let Some(f) = done else { return 0 };
+    let done = Done {
+        f: Callback::Reply(f),
+        user_data,
+    };
+    start(client, method, format, request, request_len, options, done)
 }
 
 /// A fresh id for [`crate::hms_client_call`]'s `cancel_id`. It is registered at once, so

@@ -1,17 +1,17 @@
 //! Clients: connecting, and blocking calls (asynchronous calls and cancellation: `async_call`).
 
 use std::ffi::c_char;
-use std::time::Duration;
 
 use bytes::Bytes;
 use tokio_util::sync::CancellationToken;
 
 use crate::async_call::{cancel_scope_blocking, response_metadata};
+use crate::call_options::{HmsCallOptions, Options};
 use crate::error::{guard, obj, text, HmsError};
 use crate::ocore::limits::DEFAULT_MAX_DEPTH;
 use crate::ocore::mapping::{CborDoc, CborOut, CborSpan};
 use crate::ocore::JustWait;
-use crate::ocore::{self, runtime, CallOptions, Code, Error, Metadata, Reply};
+use crate::ocore::{self, runtime, CallOptions, Code, Error, Reply};
 use crate::schema::HmsSchema;
 use crate::{slice, HmsBytes, HmsFormat};
 
@@ -90,40 +90,6 @@ pub unsafe extern "C" fn hms_client_methods(client: *const HmsClient, out: *mut 
     0
 }
 
-pub(crate) fn options(
-    timeout_ms: i64,
-    md: &[(String, String)],
-    cancel: Option<CancellationToken>,
-) -> CallOptions {
-    let mut metadata = Metadata::new();
-    for (k, v) in md {
-        metadata.insert(k, v.clone());
-    }
-    CallOptions {
-        timeout: u64::try_from(timeout_ms)
-            .ok()
-            .filter(|t| *t > 0)
-            .map(Duration::from_millis),
-        metadata,
-        cancel,
-        ..CallOptions::default()
-    }
-}
-
-pub(crate) unsafe fn metadata(
-    kv: *const *const c_char,
-    n_pairs: usize,
-) -> Result<Vec<(String, String)>, Error> {
-    let mut out = Vec::with_capacity(n_pairs);
-    for i in 0..n_pairs {
-        out.push((
-            text(*kv.add(2 * i), "metadata key")?.to_string(),
-            text(*kv.add(2 * i + 1), "metadata value")?.to_string(),
-        ));
-    }
-    Ok(out)
-}
-
 async fn call(
     client: ocore::Client,
     method: String,
@@ -164,8 +130,7 @@ pub(crate) struct Prepared {
     method: String,
     format: HmsFormat,
     request: Vec<u8>,
-    timeout_ms: i64,
-    metadata: Vec<(String, String)>,
+    options: Options,
 }
 
 impl Prepared {
@@ -174,7 +139,7 @@ impl Prepared {
         self,
         cancel: Option<CancellationToken>,
     ) -> impl std::future::Future<Output = ocore::Result<Reply<Vec<u8>>>> {
-        let opts = options(self.timeout_ms, &self.metadata, cancel);
+        let opts = self.options.to_core(cancel);
         call(self.client, self.method, self.format, self.request, opts)
     }
 
@@ -183,7 +148,7 @@ impl Prepared {
         self,
         cancel: Option<CancellationToken>,
     ) -> ocore::Result<Reply<Vec<u8>>> {
-        let opts = options(self.timeout_ms, &self.metadata, cancel);
+        let opts = self.options.to_core(cancel);
         let client = self.client;
         match self.format {
             HmsFormat::Proto => client
@@ -206,16 +171,13 @@ impl Prepared {
 }
 
 /// Reads a call's arguments (copying the request).
-#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn prepare(
     client: *const HmsClient,
     method: *const c_char,
     format: HmsFormat,
     request: *const u8,
     request_len: usize,
-    timeout_ms: i64,
-    metadata_kv: *const *const c_char,
-    n_metadata: usize,
+    options: *const HmsCallOptions,
 ) -> ocore::Result<Prepared> {
     let c = obj(client, "client")?;
     Ok(Prepared {
@@ -223,8 +185,7 @@ pub(crate) unsafe fn prepare(
         method: text(method, "method")?.to_string(),
         format,
         request: slice(request, request_len).to_vec(),
-        timeout_ms,
-        metadata: metadata(metadata_kv, n_metadata)?,
+        options: Options::read(options)?,
     })
 }
 
@@ -282,17 +243,39 @@ pub unsafe extern "C" fn hms_client_call_with_metadata(
     response_md: *mut HmsBytes,
     err: *mut *mut HmsError,
 ) -> i32 {
+    let options = HmsCallOptions::basic(timeout_ms, metadata_kv, n_metadata);
+    hms_client_call_with_options(
+        client,
+        method,
+        format,
+        request,
+        request_len,
+        &options,
+        cancel_id,
+        reply,
+        response_md,
+        err,
+    )
+}
+
+/// [`hms_client_call_with_metadata`] with its options in one struct (NULL: the defaults), which
+/// also holds `wait_for_ready`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn hms_client_call_with_options(
+    client: *const HmsClient,
+    method: *const c_char,
+    format: HmsFormat,
+    request: *const u8,
+    request_len: usize,
+    options: *const HmsCallOptions,
+    cancel_id: u64,
+    reply: *mut HmsBytes,
+    response_md: *mut HmsBytes,
+    err: *mut *mut HmsError,
+) -> i32 {
     guard(err, || {
-        let prepared = prepare(
-            client,
-            method,
-            format,
-            request,
-            request_len,
-            timeout_ms,
-            metadata_kv,
-            n_metadata,
-        )?;
+        let prepared = prepare(client, method, format, request, request_len, options)?;
         let r = cancel_scope_blocking(cancel_id, |t| prepared.run_blocking(t));
         if let Some(out) = response_md.as_mut() {
             *out = HmsBytes::from_vec(response_metadata(&r).unwrap_or_default());

@@ -24,6 +24,7 @@ use ocore::{Error, NativeResult};
 
 mod async_call;
 mod call;
+mod call_options;
 mod client;
 mod error;
 mod resilience;
@@ -35,6 +36,7 @@ mod versions;
 
 pub use async_call::*;
 pub use call::*;
+pub use call_options::*;
 pub use client::*;
 pub use error::*;
 pub use resilience::*;

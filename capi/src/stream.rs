@@ -9,7 +9,8 @@ use std::ffi::c_char;
 use bytes::Bytes;
 
 use crate::async_call::metadata_json;
-use crate::client::{metadata, options, HmsClient};
+use crate::call_options::{HmsCallOptions, Options};
+use crate::client::HmsClient;
 use crate::error::{guard, obj, text, HmsError};
 use crate::ocore::{Code, Error, StreamCall};
 use crate::{
@@ -39,13 +40,28 @@ pub unsafe extern "C" fn hms_client_open_stream(
     out: *mut *mut HmsClientStream,
     err: *mut *mut HmsError,
 ) -> i32 {
+    let options = HmsCallOptions::basic(timeout_ms, metadata_kv, n_metadata);
+    hms_client_open_stream_with_options(client, method, format, &options, out, err)
+}
+
+/// [`hms_client_open_stream`] with its options in one struct (NULL: the defaults), which also
+/// holds `wait_for_ready`.
+#[no_mangle]
+pub unsafe extern "C" fn hms_client_open_stream_with_options(
+    client: *const HmsClient,
+    method: *const c_char,
+    format: HmsFormat,
+    options: *const HmsCallOptions,
+    out: *mut *mut HmsClientStream,
+    err: *mut *mut HmsError,
+) -> i32 {
     guard(err, || {
         let client = obj(client, "client")?;
         let method = text(method, "method")?;
         if out.is_null() {
             return Err(Error::new(Code::InvalidArgument, "out is NULL"));
         }
-        let opts = options(timeout_ms, &metadata(metadata_kv, n_metadata)?, None);
+        let opts = Options::read(options)?.to_core(None);
         let call = StreamCall::open_blocking(&client.0, method, &opts)?;
         *out = Box::into_raw(Box::new(HmsClientStream { call, format }));
         Ok(())

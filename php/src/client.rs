@@ -24,8 +24,8 @@ pub struct Client {
     inner: ocore::Client,
 }
 
-/// `['timeout' => seconds, 'metadata' => ['key' => 'value', …], 'detach' => bool]` as call
-/// options.
+/// `['timeout' => seconds, 'metadata' => ['key' => 'value', …], 'detach' => bool,
+/// 'wait_for_ready' => bool]` as call options.
 fn call_options(options: Option<&ZendHashTable>) -> PhpResult<CallOptions> {
     // Taken here, on the thread that runs the handler: a call to a server of this process is
     // polled elsewhere while this thread runs that server's handlers.
@@ -69,10 +69,19 @@ fn call_options(options: Option<&ZendHashTable>) -> PhpResult<CallOptions> {
                     .bool()
                     .ok_or_else(|| errors::bad_option("'detach' must be a bool".into()))?;
             }
+            // Wait for a connection up to the deadline instead of failing `Unavailable` at once;
+            // absent or null: the client's default.
+            "wait_for_ready" if value.is_null() => {}
+            "wait_for_ready" => {
+                let wait = value
+                    .bool()
+                    .ok_or_else(|| errors::bad_option("'wait_for_ready' must be a bool".into()))?;
+                out.wait_for_ready = Some(wait);
+            }
             other => {
                 return Err(errors::bad_option(format!(
-                    "unknown call option '{other}' (known: timeout, metadata, detach)"
-                )))
+                "unknown call option '{other}' (known: timeout, metadata, detach, wait_for_ready)"
+            )))
             }
         }
     }
@@ -164,11 +173,13 @@ impl Client {
             })
     }
 
-    /// Calls a unary method and returns the reply. Options: `timeout` (seconds) and
-    /// `metadata` (`['key' => 'value']`). Errors are `HmsFfi\…Exception`s.
+    /// Calls a unary method and returns the reply. Options: `timeout` (seconds), `metadata`
+    /// (`['key' => 'value']`) and `wait_for_ready` (wait for a connection up to the deadline
+    /// instead of failing at once; default: the client's `waitForReady`). Errors are
+    /// `HmsFfi\…Exception`s.
     ///
     /// @param array<string, mixed> $request
-    /// @param array{timeout?: float|int, metadata?: array<string, string>, detach?: bool} $options
+    /// @param array{timeout?: float|int, metadata?: array<string, string>, detach?: bool, wait_for_ready?: bool} $options
     /// @return array<string, mixed>
     pub fn call(
         &self,
@@ -185,7 +196,7 @@ impl Client {
     /// key). A failed call's are on the exception (`getHeaders()`, `getTrailers()`).
     ///
     /// @param array<string, mixed> $request
-    /// @param array{timeout?: float|int, metadata?: array<string, string>, detach?: bool} $options
+    /// @param array{timeout?: float|int, metadata?: array<string, string>, detach?: bool, wait_for_ready?: bool} $options
     /// @return array{reply: array<string, mixed>, headers: array<string, string>, trailers: array<string, string>}
     pub fn call_with_metadata(
         &self,
@@ -202,7 +213,7 @@ impl Client {
     /// Options as for `call()`.
     ///
     /// @param array<string, mixed> $request
-    /// @param array{timeout?: float|int, metadata?: array<string, string>, detach?: bool} $options
+    /// @param array{timeout?: float|int, metadata?: array<string, string>, detach?: bool, wait_for_ready?: bool} $options
     pub fn start(
         &self,
         method: &str,
@@ -226,7 +237,7 @@ impl Client {
     /// timeout bounds the whole stream.
     ///
     /// @param array<string, mixed>|iterable<array<string, mixed>>|null $requests
-    /// @param array{timeout?: float|int, metadata?: array<string, string>, detach?: bool} $options
+    /// @param array{timeout?: float|int, metadata?: array<string, string>, detach?: bool, wait_for_ready?: bool} $options
     pub fn stream(
         &self,
         method: &str,

@@ -81,11 +81,13 @@ class Client
     public function endpoints(): array {}
 
     /**
-     * Calls a unary method and returns the reply. Options: `timeout` (seconds) and
-     * `metadata` (`['key' => 'value']`). Errors are `HmsFfi\…Exception`s.
+     * Calls a unary method and returns the reply. Options: `timeout` (seconds), `metadata`
+     * (`['key' => 'value']`) and `wait_for_ready` (wait for a connection up to the deadline
+     * instead of failing at once; default: the client's `waitForReady`). Errors are
+     * `HmsFfi\…Exception`s.
      *
      * @param array<string, mixed> $request
-     * @param array{timeout?: float|int, metadata?: array<string, string>, detach?: bool} $options
+     * @param array{timeout?: float|int, metadata?: array<string, string>, detach?: bool, wait_for_ready?: bool} $options
      * @return array<string, mixed>
      */
     public function call(string $method, array $request, ?array $options = null): mixed {}
@@ -96,7 +98,7 @@ class Client
      * key). A failed call's are on the exception (`getHeaders()`, `getTrailers()`).
      *
      * @param array<string, mixed> $request
-     * @param array{timeout?: float|int, metadata?: array<string, string>, detach?: bool} $options
+     * @param array{timeout?: float|int, metadata?: array<string, string>, detach?: bool, wait_for_ready?: bool} $options
      * @return array{reply: array<string, mixed>, headers: array<string, string>, trailers: array<string, string>}
      */
     public function callWithMetadata(string $method, array $request, ?array $options = null): mixed {}
@@ -107,7 +109,7 @@ class Client
      * Options as for `call()`.
      *
      * @param array<string, mixed> $request
-     * @param array{timeout?: float|int, metadata?: array<string, string>, detach?: bool} $options
+     * @param array{timeout?: float|int, metadata?: array<string, string>, detach?: bool, wait_for_ready?: bool} $options
      */
     public function start(string $method, array $request, ?array $options = null): \HmsFfi\PendingCall {}
 
@@ -119,7 +121,7 @@ class Client
      * timeout bounds the whole stream.
      *
      * @param array<string, mixed>|iterable<array<string, mixed>>|null $requests
-     * @param array{timeout?: float|int, metadata?: array<string, string>, detach?: bool} $options
+     * @param array{timeout?: float|int, metadata?: array<string, string>, detach?: bool, wait_for_ready?: bool} $options
      */
     public function stream(string $method, mixed $requests = null, ?array $options = null): \HmsFfi\Stream {}
 

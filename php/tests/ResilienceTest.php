@@ -11,6 +11,7 @@ namespace HmsFfi\Tests;
 
 use HmsFfi\Client;
 use HmsFfi\Context;
+use HmsFfi\DeadlineExceededException;
 use HmsFfi\InvalidArgumentException;
 use HmsFfi\Schema;
 use HmsFfi\Server;
@@ -124,6 +125,36 @@ final class ResilienceTest extends TestCase
         $client->close();
         self::assertSame('shutdown', $client->state());
         $second->shutdown(0.0);
+    }
+
+    /**
+     * Per call (issue 23): without `wait_for_ready` a call fails at once while there is no
+     * server; with it, it waits for a server that comes later (a child process: this thread
+     * is busy waiting), or until its deadline.
+     */
+    public function testACallWaitsForReadyWhenItAsksTo(): void
+    {
+        $uri = Child::socket('res-w');
+        $first = $this->counter('one', $uri);
+        $fast = ['backoff' => ['initial' => '0.02s', 'max' => '0.1s', 'minConnectTimeout' => '1s']];
+        $client = Client::connect($uri, null, ['resilience' => $fast]);
+        $first->shutdown(0.0);
+        try {
+            $client->call('phpres.v1.Counter/Add', ['id' => 'f'], ['timeout' => 10]);
+            self::fail('the server is gone');
+        } catch (UnavailableException) {
+        }
+        try {
+            $client->call('phpres.v1.Counter/Add', ['id' => 'f'], ['wait_for_ready' => 'yes']);
+            self::fail('wait_for_ready is a bool');
+        } catch (InvalidArgumentException) {
+        }
+        $late = Child::php(__DIR__ . '/fixtures/late_server.php', $uri, '0.3');
+        $reply = $client->call('phpres.v1.Counter/Add', ['id' => 'w'], ['timeout' => 10, 'wait_for_ready' => true]);
+        self::assertSame('late', $reply['server']);
+        $late->stop();
+        $this->expectException(DeadlineExceededException::class);
+        $client->call('phpres.v1.Counter/Add', ['id' => 'd'], ['timeout' => 0.3, 'wait_for_ready' => true]);
     }
 
     public function testSeveralEndpointsAreBalancedRoundRobin(): void

@@ -175,6 +175,27 @@ fn connect(
     Ok(Client { inner })
 }
 
+/// `wait_for_ready:` as the core's option: `nil` (the client's default), `true` or `false`;
+/// anything else is `HmsFfi::InvalidArgument`.
+pub(crate) fn wait_for_ready(ruby: &Ruby, value: Option<RValue>) -> Result<Option<bool>, Error> {
+    match value {
+        None => Ok(None),
+        Some(v) if v.is_nil() => Ok(None),
+        Some(v) if v.is_kind_of(ruby.class_true_class()) => Ok(Some(true)),
+        Some(v) if v.is_kind_of(ruby.class_false_class()) => Ok(Some(false)),
+        Some(v) => Err(to_ruby(
+            ruby,
+            ocore::Error::new(
+                Code::InvalidArgument,
+                format!(
+                    "wait_for_ready must be true, false or nil, got {}",
+                    v.inspect()
+                ),
+            ),
+        )),
+    }
+}
+
 fn metadata(metadata: Option<RHash>) -> Result<Metadata, Error> {
     let mut md = Metadata::new();
     if let Some(h) = metadata {
@@ -190,7 +211,8 @@ fn metadata(metadata: Option<RHash>) -> Result<Metadata, Error> {
 }
 
 impl Client {
-    /// `_call(method, request, timeout, metadata, cancel, with_metadata)`: a unary call; the
+    /// `_call(method, request, timeout, metadata, cancel, with_metadata, detach,
+    /// wait_for_ready)`: a unary call; the
     /// reply as a Hash, or `[reply, headers, trailers]` when `with_metadata` (response metadata
     /// as Hashes of Strings, the first value of each key).
     #[allow(clippy::too_many_arguments)]
@@ -204,6 +226,7 @@ impl Client {
         cancel: Option<&CancelToken>,
         with_metadata: bool,
         detach: bool,
+        wait: Option<RValue>,
     ) -> Result<RValue, Error> {
         let value = convert::from_ruby(ruby, request)?;
         // Cancelled by the caller's token and by a Ruby interrupt, which leaves the token as is.
@@ -213,6 +236,7 @@ impl Client {
             metadata: metadata(md)?,
             cancel: Some(interrupt.clone()),
             detach,
+            wait_for_ready: wait_for_ready(ruby, wait)?,
             ..CallOptions::default()
         };
         let client = &rb_self.inner;
@@ -230,7 +254,8 @@ impl Client {
         Ok(out.as_value())
     }
 
-    /// `_open_stream(method, timeout, metadata, cancel)`: a streaming call of any kind.
+    /// `_open_stream(method, timeout, metadata, cancel, wait_for_ready)`: a streaming call of
+    /// any kind.
     fn open_stream(
         ruby: &Ruby,
         rb_self: &Client,
@@ -238,10 +263,16 @@ impl Client {
         timeout: Option<f64>,
         md: Option<RHash>,
         cancel: Option<&CancelToken>,
+        wait: Option<RValue>,
     ) -> Result<NativeStream, Error> {
-        let md = metadata(md)?;
+        let opts = CallOptions {
+            timeout: timeout.map(|t| Duration::from_secs_f64(t.max(0.0))),
+            metadata: metadata(md)?,
+            wait_for_ready: wait_for_ready(ruby, wait)?,
+            ..CallOptions::default()
+        };
         let cancel = cancel.map(|c| &c.inner);
-        NativeStream::open(ruby, &rb_self.inner, &method, timeout, md, cancel)
+        NativeStream::open(ruby, &rb_self.inner, &method, opts, cancel)
     }
 
     /// Every method the server offers, as `[name, input type, output type, kind]`.
@@ -307,8 +338,8 @@ pub(crate) fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
 
     let class = module.define_class("Client", ruby.class_object())?;
     class.undef_default_alloc_func();
-    class.define_method("_call", method!(Client::call, 7))?;
-    class.define_method("_open_stream", method!(Client::open_stream, 4))?;
+    class.define_method("_call", method!(Client::call, 8))?;
+    class.define_method("_open_stream", method!(Client::open_stream, 5))?;
     class.define_method("methods", method!(Client::methods, 0))?;
     class.define_method("schema", method!(Client::schema, 0))?;
     class.define_method("_schema_version", method!(Client::schema_version, 0))?;

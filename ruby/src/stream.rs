@@ -79,16 +79,13 @@ impl NativeStream {
         ruby: &Ruby,
         client: &ocore::Client,
         method: &str,
-        timeout: Option<f64>,
-        metadata: ocore::Metadata,
+        opts: CallOptions,
         cancel: Option<&CancellationToken>,
     ) -> Result<NativeStream, Error> {
         let interrupt = cancel.map_or_else(CancellationToken::new, CancellationToken::child_token);
         let opts = CallOptions {
-            timeout: timeout.map(|t| Duration::from_secs_f64(t.max(0.0))),
-            metadata,
             cancel: Some(interrupt.clone()),
-            ..CallOptions::default()
+            ..opts
         };
         let open = || StreamCall::open_blocking(client, method, &opts);
         let call = interruptible(ruby, open, &|| interrupt.cancel())?;

@@ -92,6 +92,34 @@ class ResilienceTest < Minitest::Test
     stop(*second) if second
   end
 
+  # Per call (issue 23): without wait_for_ready a call fails Unavailable at once while there is
+  # no server; with it, it waits for the server started later, or until its deadline.
+  def test_a_call_waits_for_ready_when_it_asks_to
+    runs = Hash.new(0)
+    uri = unix_uri("w.sock")
+    first = counter("one", uri, runs)
+    fast = '{"backoff": {"initial": "0.02s", "max": "0.1s", "minConnectTimeout": "1s"}}'
+    client = HmsFfi.connect(uri, resilience: fast)
+    stop(*first)
+    assert_raises(HmsFfi::Unavailable) { client.call("rbres.v1.Counter/Add", { id: "f" }, timeout: 10) }
+    assert_raises(HmsFfi::InvalidArgument) { client.call("rbres.v1.Counter/Add", { id: "f" }, wait_for_ready: "yes") }
+    second = nil
+    later = Thread.new do
+      sleep 0.3
+      second = counter("two", uri, runs)
+    end
+    reply = client.call("rbres.v1.Counter/Add", { id: "w" }, timeout: 10, wait_for_ready: true)
+    assert_equal "two", reply[:server]
+    later.join(10)
+    stop(*second)
+    second = nil
+    assert_raises(HmsFfi::DeadlineExceeded) do
+      client.call("rbres.v1.Counter/Add", { id: "d" }, timeout: 0.3, wait_for_ready: true)
+    end
+  ensure
+    stop(*second) if second
+  end
+
   def test_several_endpoints_are_balanced_round_robin
     runs = Hash.new(0)
     uris = [unix_uri("a.sock"), unix_uri("b.sock")]

@@ -35,6 +35,10 @@ pub struct CallOptions {
     /// opts out.
     #[uniffi(default)]
     pub detach: bool,
+    /// `true`: wait for a connection up to the deadline instead of failing `Unavailable` at
+    /// once while there is none; `None`: the client's `waitForReady`.
+    #[uniffi(default)]
+    pub wait_for_ready: Option<bool>,
 }
 
 impl From<CallOptions> for ocore::CallOptions {
@@ -44,6 +48,7 @@ impl From<CallOptions> for ocore::CallOptions {
             metadata: o.metadata.into_iter().map(|e| (e.key, e.value)).collect(),
             cancel: o.cancel.map(|c| c.0.clone()),
             detach: o.detach,
+            wait_for_ready: o.wait_for_ready,
             ..ocore::CallOptions::default()
         }
     }

@@ -55,6 +55,20 @@ struct waiter {
   pthread_cond_t cv;
   int done, code;
 };
+struct late {
+  HmsServer *server;
+  const char *uri;
+};
+
+/* Listens after 300 ms: the server a call that waits for ready finds. */
+static void *listen_late(void *arg) {
+  struct late *l = arg;
+  usleep(300 * 1000);
+  HmsError *err = NULL;
+  if (hms_server_listen(l->server, l->uri, NULL, &err) != 0) hms_error_free(err);
+  return NULL;
+}
+
 static void on_done(void *user, int32_t code, const uint8_t *reply, size_t len, const HmsError *err) {
   (void)reply, (void)len, (void)err;
   struct waiter *w = user;
@@ -144,8 +158,34 @@ int main(void) {
   for (int i = 0; i < 100 && hms_server_inflight(server) > 0; i++) usleep(10 * 1000);
   CHECK(hms_server_inflight(server) == 0, "server dropped the cancelled call");
 
-  hms_client_free(client);
+  /* Wait for ready, per call: with no server a call fails UNAVAILABLE at once, unless its
+     options ask it to wait for one (up to its deadline). */
   hms_server_shutdown(server, 1000);
+  HmsCallOptions opts = {0};
+  opts.timeout_ms = 10000;
+  CHECK(hms_client_call_with_options(client, "demo.v1.Echo/Echo", HMS_FORMAT_PROTO, ping, sizeof ping, &opts, 0, &reply, NULL, &err) == 14, "no server: UNAVAILABLE");
+  hms_error_free(err), err = NULL;
+  opts.wait_for_ready = 7;
+  CHECK(hms_client_call_with_options(client, "demo.v1.Echo/Echo", HMS_FORMAT_PROTO, ping, sizeof ping, &opts, 0, &reply, NULL, &err) == 3, "bad wait_for_ready: INVALID_ARGUMENT");
+  hms_error_free(err), err = NULL;
+  HmsServer *later = NULL;
+  CHECK(hms_server_new(schema, "c", &later, &err) == 0, "second server");
+  CHECK(hms_server_handle(later, "demo.v1.Echo/Echo", HMS_FORMAT_PROTO, echo, NULL, &err) == 0, "second echo");
+  struct late l = {later, path};
+  pthread_t t;
+  pthread_create(&t, NULL, listen_late, &l);
+  opts.wait_for_ready = HMS_WAIT_FOR_READY_YES;
+  CHECK(hms_client_call_with_options(client, "demo.v1.Echo/Echo", HMS_FORMAT_PROTO, ping, sizeof ping, &opts, 0, &reply, NULL, &err) == 0, "waits for the server that comes later");
+  hms_bytes_free(&reply);
+  hms_error_free(err), err = NULL;
+  pthread_join(t, NULL);
+  hms_server_shutdown(later, 1000);
+  hms_server_free(later);
+  opts.timeout_ms = 300;
+  CHECK(hms_client_call_with_options(client, "demo.v1.Echo/Echo", HMS_FORMAT_PROTO, ping, sizeof ping, &opts, 0, &reply, NULL, &err) == 4, "no server until the deadline: DEADLINE_EXCEEDED");
+  hms_error_free(err), err = NULL;
+
+  hms_client_free(client);
   hms_server_free(server);
   hms_schema_free(schema);
   printf("%d passed, %d failed\n", passed, failed);

@@ -40,21 +40,25 @@ module HmsFfi
     # an HmsFfi::CancelToken that another thread may cancel (the call then raises
     # HmsFfi::Cancelled). Raises an HmsFfi::Error subclass (HmsFfi::NotFound, …) on failure.
     # A call made in a server's block inherits that call's deadline (the earlier one wins),
-    # cancellation and trace; `detach: true` opts out.
-    def call(method, request = {}, timeout: nil, metadata: {}, cancel: nil, detach: false)
-      _call(method.to_s, request, timeout&.to_f, metadata, cancel, false, detach ? true : false)
+    # cancellation and trace; `detach: true` opts out. `wait_for_ready: true` waits for a
+    # connection up to the timeout instead of raising HmsFfi::Unavailable at once while there is
+    # none (nil: the client's `waitForReady`).
+    def call(method, request = {}, timeout: nil, metadata: {}, cancel: nil, detach: false, wait_for_ready: nil)
+      _call(method.to_s, request, timeout&.to_f, metadata, cancel, false, detach ? true : false, wait_for_ready)
     end
 
     # #call, returning an HmsFfi::Response: the reply with the response headers and trailers.
     # A failed call's are on the error (HmsFfi::Error#headers, #trailers).
-    def call_with_metadata(method, request = {}, timeout: nil, metadata: {}, cancel: nil, detach: false)
-      Response.new(*_call(method.to_s, request, timeout&.to_f, metadata, cancel, true, detach ? true : false))
+    def call_with_metadata(method, request = {}, timeout: nil, metadata: {}, cancel: nil, detach: false,
+                           wait_for_ready: nil)
+      Response.new(*_call(method.to_s, request, timeout&.to_f, metadata, cancel, true, detach ? true : false,
+                          wait_for_ready))
     end
 
     # Starts the call on a Ruby thread and returns at once with an HmsFfi::PendingCall, which
     # any thread may wait on or cancel.
-    def call_async(method, request = {}, timeout: nil, metadata: {})
-      PendingCall.new(self, method, request, timeout: timeout, metadata: metadata)
+    def call_async(method, request = {}, timeout: nil, metadata: {}, wait_for_ready: nil)
+      PendingCall.new(self, method, request, timeout: timeout, metadata: metadata, wait_for_ready: wait_for_ready)
     end
 
     # Opens a streaming call and returns an HmsFfi::Stream, an Enumerable over the replies:
@@ -65,9 +69,10 @@ module HmsFfi
     #
     # `requests`: the one request of a server-streaming call, or an Enumerable of requests sent
     # from a thread of their own as the server reads them. `timeout` bounds the whole stream;
-    # `cancel` (an HmsFfi::CancelToken) cancels it from another thread.
-    def stream(method, requests = nil, timeout: nil, metadata: {}, cancel: nil)
-      Stream.new(_open_stream(method.to_s, timeout&.to_f, metadata, cancel), requests)
+    # `cancel` (an HmsFfi::CancelToken) cancels it from another thread; `wait_for_ready` as
+    # for #call.
+    def stream(method, requests = nil, timeout: nil, metadata: {}, cancel: nil, wait_for_ready: nil)
+      Stream.new(_open_stream(method.to_s, timeout&.to_f, metadata, cancel, wait_for_ready), requests)
     end
 
     # Each endpoint given to HmsFfi.connect, in order, as an HmsFfi::EndpointStatus. (#state,
@@ -95,10 +100,11 @@ module HmsFfi
   # A call in flight (Client#call_async): #value waits for the reply (or raises its error),
   # #response for the reply with its response metadata, #cancel ends it with HmsFfi::Cancelled.
   class PendingCall
-    def initialize(client, method, request, timeout:, metadata:)
+    def initialize(client, method, request, timeout:, metadata:, wait_for_ready: nil)
       @token = CancelToken.new
       @thread = Thread.new do
-        [client.call_with_metadata(method, request, timeout: timeout, metadata: metadata, cancel: @token), nil]
+        [client.call_with_metadata(method, request, timeout: timeout, metadata: metadata, cancel: @token,
+                                                    wait_for_ready: wait_for_ready), nil]
       rescue StandardError => e
         [nil, e]
       end

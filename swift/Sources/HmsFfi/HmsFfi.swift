@@ -3249,6 +3249,11 @@ public struct CallOptions {
      * opts out.
      */
     public var detach: Bool
+    /**
+     * `true`: wait for a connection up to the deadline instead of failing `Unavailable` at
+     * once while there is none; `None`: the client's `waitForReady`.
+     */
+    public var waitForReady: Bool?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3266,11 +3271,16 @@ public struct CallOptions {
         /**
          * A call made in a handler inherits that call's deadline, cancellation and trace; `true`
          * opts out.
-         */detach: Bool = false) {
+         */detach: Bool = false, 
+        /**
+         * `true`: wait for a connection up to the deadline instead of failing `Unavailable` at
+         * once while there is none; `None`: the client's `waitForReady`.
+         */waitForReady: Bool? = nil) {
         self.timeoutMs = timeoutMs
         self.metadata = metadata
         self.cancel = cancel
         self.detach = detach
+        self.waitForReady = waitForReady
     }
 
     
@@ -3292,7 +3302,8 @@ public struct FfiConverterTypeCallOptions: FfiConverterRustBuffer {
                 timeoutMs: FfiConverterOptionUInt64.read(from: &buf), 
                 metadata: FfiConverterSequenceTypeMetadataEntry.read(from: &buf), 
                 cancel: FfiConverterOptionTypeCancelToken.read(from: &buf), 
-                detach: FfiConverterBool.read(from: &buf)
+                detach: FfiConverterBool.read(from: &buf), 
+                waitForReady: FfiConverterOptionBool.read(from: &buf)
         )
     }
 
@@ -3301,6 +3312,7 @@ public struct FfiConverterTypeCallOptions: FfiConverterRustBuffer {
         FfiConverterSequenceTypeMetadataEntry.write(value.metadata, into: &buf)
         FfiConverterOptionTypeCancelToken.write(value.cancel, into: &buf)
         FfiConverterBool.write(value.detach, into: &buf)
+        FfiConverterOptionBool.write(value.waitForReady, into: &buf)
     }
 }
 
@@ -4912,6 +4924,30 @@ fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterUInt64.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionBool: FfiConverterRustBuffer {
+    typealias SwiftType = Bool?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterBool.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterBool.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }

@@ -59,7 +59,9 @@ class Client private constructor(val native: NativeClient) : AutoCloseable {
     /**
      * Calls a unary method with a value (usually a `Map`); returns the reply as a `Map`. A call
      * made in a handler inherits that call's deadline (the earlier one wins), cancellation and
-     * trace; [detach] opts out.
+     * trace; [detach] opts out. [waitForReady] `true` waits for a connection up to [timeout]
+     * instead of failing `HmsException.Unavailable` at once while there is none (null: the
+     * client's `waitForReady`).
      */
     fun call(
         method: String,
@@ -67,8 +69,10 @@ class Client private constructor(val native: NativeClient) : AutoCloseable {
         timeout: Duration? = null,
         metadata: Map<String, String> = emptyMap(),
         detach: Boolean = false,
-    ): Map<String, Any?> =
-        reply(native.call(method, TypedJson.encode(request), options(timeout, metadata, detach = detach)))
+        waitForReady: Boolean? = null,
+    ): Map<String, Any?> = reply(
+        native.call(method, TypedJson.encode(request), options(timeout, metadata, null, detach, waitForReady)),
+    )
 
     /** [call] as a suspending function: the thread is free while waiting; cancelling cancels the call. */
     suspend fun callAsync(
@@ -76,8 +80,11 @@ class Client private constructor(val native: NativeClient) : AutoCloseable {
         request: Any?,
         timeout: Duration? = null,
         metadata: Map<String, String> = emptyMap(),
-    ): Map<String, Any?> =
-        reply(native.callAsync(method, TypedJson.encode(request), options(timeout, metadata)))
+        waitForReady: Boolean? = null,
+    ): Map<String, Any?> {
+        val opts = options(timeout, metadata, waitForReady = waitForReady)
+        return reply(native.callAsync(method, TypedJson.encode(request), opts))
+    }
 
     /**
      * [call], returning the reply with the response headers and trailers the handler set (an
@@ -90,7 +97,12 @@ class Client private constructor(val native: NativeClient) : AutoCloseable {
         timeout: Duration? = null,
         metadata: Map<String, String> = emptyMap(),
         cancel: CancelToken? = null,
-    ): Reply = Reply(native.callWithMetadata(method, TypedJson.encode(request), options(timeout, metadata, cancel)))
+        waitForReady: Boolean? = null,
+    ): Reply = Reply(
+        native.callWithMetadata(
+            method, TypedJson.encode(request), options(timeout, metadata, cancel, waitForReady = waitForReady),
+        ),
+    )
 
     /** [callWithMetadata] as a suspending function; cancelling the coroutine cancels the call. */
     suspend fun callWithMetadataAsync(
@@ -99,8 +111,11 @@ class Client private constructor(val native: NativeClient) : AutoCloseable {
         timeout: Duration? = null,
         metadata: Map<String, String> = emptyMap(),
         cancel: CancelToken? = null,
+        waitForReady: Boolean? = null,
     ): Reply = Reply(
-        native.callWithMetadataAsync(method, TypedJson.encode(request), options(timeout, metadata, cancel)),
+        native.callWithMetadataAsync(
+            method, TypedJson.encode(request), options(timeout, metadata, cancel, waitForReady = waitForReady),
+        ),
     )
 
     /** Calls a unary method with the request's protobuf bytes; returns the reply's bytes. */
@@ -115,7 +130,8 @@ class Client private constructor(val native: NativeClient) : AutoCloseable {
      * Opens a streaming call; iterate the returned [Stream] for the replies (blocking). [requests]
      * is the one request of a server-streaming call, or an [Iterable]/[Sequence] of requests sent
      * from a thread of their own as the server reads them; without it, [Stream.send] and
-     * [Stream.closeSend]. [timeout] bounds the whole stream; [cancel] cancels it from any thread.
+     * [Stream.closeSend]. [timeout] bounds the whole stream; [cancel] cancels it from any thread;
+     * [waitForReady] as for [call].
      */
     fun stream(
         method: String,
@@ -123,7 +139,9 @@ class Client private constructor(val native: NativeClient) : AutoCloseable {
         timeout: Duration? = null,
         metadata: Map<String, String> = emptyMap(),
         cancel: CancelToken? = null,
-    ): Stream = Stream(native.openStream(method, options(timeout, metadata, cancel)), requests)
+        waitForReady: Boolean? = null,
+    ): Stream =
+        Stream(native.openStream(method, options(timeout, metadata, cancel, waitForReady = waitForReady)), requests)
 
     /**
      * A streaming call as a cold [Flow] of replies (suspending): collecting it opens the call
@@ -135,8 +153,11 @@ class Client private constructor(val native: NativeClient) : AutoCloseable {
         requests: Flow<Any?>? = null,
         timeout: Duration? = null,
         metadata: Map<String, String> = emptyMap(),
-    ): Flow<Map<String, Any?>> =
-        replyFlow({ native.openStreamAsync(method, options(timeout, metadata)) }, requests)
+        waitForReady: Boolean? = null,
+    ): Flow<Map<String, Any?>> = replyFlow(
+        { native.openStreamAsync(method, options(timeout, metadata, waitForReady = waitForReady)) },
+        requests,
+    )
 
     /**
      * The connection's state: `idle` (lost; the next call reconnects), `connecting`, `ready`,
@@ -203,9 +224,11 @@ internal fun options(
     metadata: Map<String, String>,
     cancel: CancelToken? = null,
     detach: Boolean = false,
+    waitForReady: Boolean? = null,
 ) = CallOptions(
     timeoutMs = timeout?.toMillis()?.toULong(),
     metadata = metadata.map { (k, v) -> MetadataEntry(k, v) },
     cancel = cancel,
     detach = detach,
+    waitForReady = waitForReady,
 )

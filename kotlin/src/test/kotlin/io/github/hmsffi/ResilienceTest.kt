@@ -115,6 +115,31 @@ class ResilienceTest {
         }
     }
 
+    /** Per call (issue 23): waitForReady waits for a server started later, or until its deadline. */
+    @Test
+    fun `a call waits for ready when it asks to`() {
+        val uri = socket("w.sock")
+        val fast = """{"backoff": {"initial": "0.02s", "max": "0.1s", "minConnectTimeout": "1s"}}"""
+        val first = counter("one", uri)
+        Client.connect(listOf(uri), fast).use { client ->
+            first.close()
+            val long = Duration.ofSeconds(10)
+            assertThrows<HmsException.Unavailable> { client.call("ktres.v1.Counter/Add", mapOf("id" to "f"), long) }
+            var second: Server? = null
+            val later = Thread {
+                Thread.sleep(300)
+                second = counter("two", uri)
+            }.apply { start() }
+            val reply = client.call("ktres.v1.Counter/Add", mapOf("id" to "w"), long, waitForReady = true)
+            later.join(10_000)
+            assertEquals("two", reply["server"])
+            second?.close()
+            assertThrows<HmsException.DeadlineExceeded> {
+                client.call("ktres.v1.Counter/Add", mapOf("id" to "d"), Duration.ofMillis(300), waitForReady = true)
+            }
+        }
+    }
+
     @Test
     fun `several endpoints are balanced round robin`() {
         val uris = listOf(socket("a.sock"), socket("b.sock"))

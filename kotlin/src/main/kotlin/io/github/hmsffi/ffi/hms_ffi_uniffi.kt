@@ -5976,6 +5976,12 @@ data class CallOptions (
      * opts out.
      */
     var `detach`: kotlin.Boolean = false 
+    , 
+    /**
+     * `true`: wait for a connection up to the deadline instead of failing `Unavailable` at
+     * once while there is none; `None`: the client's `waitForReady`.
+     */
+    var `waitForReady`: kotlin.Boolean? = null 
     
 ): Disposable{
     
@@ -5990,7 +5996,8 @@ data class CallOptions (
         this.`timeoutMs`,
         this.`metadata`,
         this.`cancel`,
-        this.`detach`
+        this.`detach`,
+        this.`waitForReady`
     )
     }
     
@@ -6007,6 +6014,7 @@ public object FfiConverterTypeCallOptions: FfiConverterRustBuffer<CallOptions> {
             FfiConverterSequenceTypeMetadataEntry.read(buf),
             FfiConverterOptionalTypeCancelToken.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterOptionalBoolean.read(buf),
         )
     }
 
@@ -6014,7 +6022,8 @@ public object FfiConverterTypeCallOptions: FfiConverterRustBuffer<CallOptions> {
             FfiConverterOptionalULong.allocationSize(value.`timeoutMs`) +
             FfiConverterSequenceTypeMetadataEntry.allocationSize(value.`metadata`) +
             FfiConverterOptionalTypeCancelToken.allocationSize(value.`cancel`) +
-            FfiConverterBoolean.allocationSize(value.`detach`)
+            FfiConverterBoolean.allocationSize(value.`detach`) +
+            FfiConverterOptionalBoolean.allocationSize(value.`waitForReady`)
     )
 
     override fun write(value: CallOptions, buf: ByteBuffer) {
@@ -6022,6 +6031,7 @@ public object FfiConverterTypeCallOptions: FfiConverterRustBuffer<CallOptions> {
             FfiConverterSequenceTypeMetadataEntry.write(value.`metadata`, buf)
             FfiConverterOptionalTypeCancelToken.write(value.`cancel`, buf)
             FfiConverterBoolean.write(value.`detach`, buf)
+            FfiConverterOptionalBoolean.write(value.`waitForReady`, buf)
     }
 }
 
@@ -7492,6 +7502,38 @@ public object FfiConverterOptionalULong: FfiConverterRustBuffer<kotlin.ULong?> {
         } else {
             buf.put(1)
             FfiConverterULong.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalBoolean: FfiConverterRustBuffer<kotlin.Boolean?> {
+    override fun read(buf: ByteBuffer): kotlin.Boolean? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterBoolean.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.Boolean?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterBoolean.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.Boolean?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterBoolean.write(value, buf)
         }
     }
 }
