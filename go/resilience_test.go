@@ -207,6 +207,10 @@ func TestACallWaitsForReadyWhenItAsksTo(t *testing.T) {
 		t.Fatalf("waiting for ready: %v %v", reply, err)
 	}
 	two.Shutdown(ctx)
+	// Once the client saw its connection go (a call written to it just before could not know).
+	for i := 0; i < 500 && c.State() == "ready"; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if _, err := waitFor(300*time.Millisecond, "d", hmsffi.WaitForReady(true)); hmsffi.CodeOf(err) != hmsffi.DeadlineExceeded {
 		t.Fatalf("no server until the deadline: %v", err)
 	}

@@ -153,6 +153,10 @@ final class ResilienceTest extends TestCase
         $reply = $client->call('phpres.v1.Counter/Add', ['id' => 'w'], ['timeout' => 10, 'wait_for_ready' => true]);
         self::assertSame('late', $reply['server']);
         $late->stop();
+        // Once the client saw its connection go (a call written to it just before could not know).
+        for ($i = 0; $i < 500 && $client->state() === 'ready'; $i++) {
+            usleep(10_000);
+        }
         $this->expectException(DeadlineExceededException::class);
         $client->call('phpres.v1.Counter/Add', ['id' => 'd'], ['timeout' => 0.3, 'wait_for_ready' => true]);
     }

@@ -134,6 +134,11 @@ class ResilienceTest {
             later.join(10_000)
             assertEquals("two", reply["server"])
             second?.close()
+            // Once the client saw its connection go (a call written to it just before could not know).
+            for (i in 0 until 500) {
+                if (client.state != "ready") break
+                Thread.sleep(10)
+            }
             assertThrows<HmsException.DeadlineExceeded> {
                 client.call("ktres.v1.Counter/Add", mapOf("id" to "d"), Duration.ofMillis(300), waitForReady = true)
             }
