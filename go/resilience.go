@@ -8,7 +8,6 @@ import "C"
 
 import (
 	"encoding/json"
-	"unsafe"
 )
 
 // The core's client resilience (docs/resilience.md) and the admin listener, from Go: the
@@ -89,13 +88,8 @@ func (c *Client) Endpoints() ([]EndpointStatus, error) {
 	if c.ptr == nil {
 		return nil, NewError(FailedPrecondition, "client is closed")
 	}
-	var out C.HmsBytes
-	if code := C.hms_client_endpoints(c.ptr, &out); code != 0 {
-		return nil, NewError(Code(code), "cannot list endpoints")
-	}
-	defer C.hms_bytes_free(&out)
 	var list []EndpointStatus
-	err := json.Unmarshal(C.GoBytes(unsafe.Pointer(out.data), C.int(out.len)), &list)
+	err := jsonOf("the endpoints", func(out *C.HmsBytes) C.int32_t { return C.hms_client_endpoints(c.ptr, out) }, &list)
 	return list, err
 }
 

@@ -32,11 +32,12 @@ func WithExpectSchema(schema *Schema) ConnectOption {
 	return func(o *connectOptions) { o.expectSchema = schema }
 }
 
-// jsonOf reads the JSON a C function writes into HmsBytes into v.
-func jsonOf(fill func(out *C.HmsBytes) C.int32_t, v any) error {
+// jsonOf reads the JSON a C function writes into HmsBytes into v; `what` names it in the
+// error of a failed call.
+func jsonOf(what string, fill func(out *C.HmsBytes) C.int32_t, v any) error {
 	var out C.HmsBytes
 	if code := fill(&out); code != 0 {
-		return NewError(Code(code), "cannot read the schema version")
+		return NewError(Code(code), "cannot read "+what)
 	}
 	defer C.hms_bytes_free(&out)
 	return json.Unmarshal(C.GoBytes(unsafe.Pointer(out.data), C.int(out.len)), v)
@@ -52,7 +53,7 @@ func (c *Client) SchemaVersion() *SchemaVersion {
 		return nil
 	}
 	var v *SchemaVersion
-	if jsonOf(func(out *C.HmsBytes) C.int32_t { return C.hms_client_schema_version(c.ptr, out) }, &v) != nil {
+	if jsonOf("the schema version", func(out *C.HmsBytes) C.int32_t { return C.hms_client_schema_version(c.ptr, out) }, &v) != nil {
 		return nil
 	}
 	return v
@@ -67,7 +68,7 @@ func (c *Client) IncompatibleMethods() map[string][]string {
 	if c.ptr == nil {
 		return found
 	}
-	_ = jsonOf(func(out *C.HmsBytes) C.int32_t { return C.hms_client_incompatible_methods(c.ptr, out) }, &found)
+	_ = jsonOf("the incompatible methods", func(out *C.HmsBytes) C.int32_t { return C.hms_client_incompatible_methods(c.ptr, out) }, &found)
 	return found
 }
 
@@ -80,7 +81,7 @@ func (s *Server) SchemaVersion() SchemaVersion {
 	if s.ptr == nil {
 		return v
 	}
-	_ = jsonOf(func(out *C.HmsBytes) C.int32_t { return C.hms_server_schema_version(s.ptr, out) }, &v)
+	_ = jsonOf("the schema version", func(out *C.HmsBytes) C.int32_t { return C.hms_server_schema_version(s.ptr, out) }, &v)
 	return v
 }
 

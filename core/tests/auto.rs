@@ -231,10 +231,21 @@ fn bad_and_stale_records_are_typed_errors() {
     write("odd", odd).unwrap();
     let err = connect("auto://odd").unwrap_err();
     assert!(err.to_string().contains("lists none"), "{err}");
+    // A failure other than UNAVAILABLE keeps its code (a CA file that is not there).
+    let tls = r#"{"name":"tls","pid":1,"listener":"1-1",
+        "endpoints":["grpcs://127.0.0.1:1?ca=/nonexistent/ca.pem"]}"#;
+    write("tls", tls).unwrap();
+    let err = connect("auto://tls").unwrap_err();
+    assert_ne!(err.code(), Code::Unavailable, "{err}");
+    assert!(err.to_string().contains("cannot connect to auto://tls"), "{err}");
     // A server killed without cleaning up: its pid is gone, and the error says so.
     let mut child = std::process::Command::new("true").spawn().unwrap();
     let pid = child.id();
-    child.wait().unwrap();
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        assert!(std::time::Instant::now() < until, "`true` did not end");
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let stale = format!(
         r#"{{"name":"stale","pid":{pid},"listener":"x","endpoints":["unix://{}/stale.sock"]}}"#,
         dir.display()

@@ -3,21 +3,14 @@ finds it over shared memory (or the transport it is told to use) and says which 
 server in the same process is reached in-process; a killed server's stale record and bad names
 are typed errors."""
 
-import os
 import pathlib
 import signal
-import subprocess
-import sys
-import textwrap
-import time
 
 import pytest
 
 import hms_ffi
+from children import conformance_child, wait_for
 from vectors import SERVICE, conformance_server
-
-HERE = pathlib.Path(__file__).parent
-
 
 @pytest.fixture()
 def run_dir(tmp_path, monkeypatch) -> pathlib.Path:
@@ -28,35 +21,11 @@ def run_dir(tmp_path, monkeypatch) -> pathlib.Path:
     return d
 
 
-def _server(name: str, run_dir: pathlib.Path) -> subprocess.Popen:
-    script = textwrap.dedent(
-        f"""
-        import sys
-        sys.path.insert(0, {str(HERE)!r})
-        from vectors import conformance_server
-        server = conformance_server()
-        server.listen("auto://{name}")
-        server.serve()
-        """
-    )
-    env = dict(os.environ, XDG_RUNTIME_DIR=str(run_dir))
-    return subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _wait_for(path: pathlib.Path, proc: subprocess.Popen) -> None:
-    for _ in range(200):
-        if path.exists():
-            return
-        assert proc.poll() is None, proc.communicate(timeout=10)
-        time.sleep(0.05)
-    raise AssertionError(f"{path} never appeared")
-
-
 def test_a_client_finds_a_server_of_another_process_by_name(run_dir) -> None:
     record = run_dir / "hms-ffi" / "auto" / "pyauto.json"
-    proc = _server("pyauto", run_dir)
+    proc = conformance_child("auto://pyauto", env={"XDG_RUNTIME_DIR": str(run_dir)})
     try:
-        _wait_for(record, proc)
+        wait_for(record, proc)
         client = hms_ffi.connect("auto://pyauto")
         assert client.transport == "shm://pyauto"
         assert client.call(f"{SERVICE}/Echo", {"unicode_text": "by name"}, timeout=10)["unicode_text"] == "by name"

@@ -15,22 +15,10 @@ from typing import Callable, Optional, Tuple
 import pytest
 
 import hms_ffi
+from children import wait_for as _wait_for
 from vectors import PROTO, SERVICE, conformance_server
 
 HERE = pathlib.Path(__file__).parent
-
-
-def _wait_for(path: pathlib.Path, proc: subprocess.Popen) -> None:
-    for _ in range(200):
-        if path.exists():
-            return
-        if proc.poll() is not None:
-            out, err = proc.communicate(timeout=10)
-            raise AssertionError(f"the child ended with status {proc.returncode}\nstdout:\n{out}\nstderr:\n{err}")
-        time.sleep(0.05)
-    proc.kill()
-    out, err = proc.communicate(timeout=10)
-    raise AssertionError(f"{path} never appeared\nstdout:\n{out}\nstderr:\n{err}")
 
 
 def _finish(proc: subprocess.Popen, timeout: float = 15) -> Tuple[str, str]:

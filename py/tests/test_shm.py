@@ -5,47 +5,19 @@ killed mid-call the call ends Unavailable and nothing is left in /dev/shm."""
 import os
 import pathlib
 import signal
-import subprocess
-import sys
-import textwrap
 import threading
 import time
 
 import hms_ffi
+from children import conformance_child, wait_for
 from vectors import SERVICE
-
-HERE = pathlib.Path(__file__).parent
-
-
-def _server(sock: pathlib.Path) -> subprocess.Popen:
-    script = textwrap.dedent(
-        f"""
-        import sys
-        sys.path.insert(0, {str(HERE)!r})
-        from vectors import conformance_server
-        server = conformance_server()
-        server.listen("shm://{sock}")
-        server.serve()
-        """
-    )
-    return subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _wait_for(path: pathlib.Path, proc: subprocess.Popen) -> None:
-    for _ in range(200):
-        if path.exists():
-            return
-        assert proc.poll() is None, proc.communicate(timeout=10)
-        time.sleep(0.05)
-    raise AssertionError(f"{path} never appeared")
-
 
 def test_python_to_python_over_shm_and_a_killed_server(tmp_path) -> None:
     before = sorted(os.listdir("/dev/shm"))
     sock = tmp_path / "py.sock"
-    proc = _server(sock)
+    proc = conformance_child(f"shm://{sock}")
     try:
-        _wait_for(sock, proc)
+        wait_for(sock, proc)
         client = hms_ffi.connect(f"shm://{sock}")
         assert client.call(f"{SERVICE}/Echo", {"unicode_text": "über shm"}, timeout=10)["unicode_text"] == "über shm"
         blob = bytes(range(256)) * 256  # 64 KiB in one message

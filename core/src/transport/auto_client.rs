@@ -29,6 +29,9 @@ pub(super) async fn connect(
 ) -> Result<AutoClient> {
     let (found, record) = candidates(target)?;
     let mut failures = Vec::with_capacity(found.len());
+    // A failure other than UNAVAILABLE (a refused handshake, a directory not ours) keeps its
+    // code and details: the caller sees why, not only that nothing answered.
+    let mut telling: Option<Error> = None;
     for endpoint in found {
         match Box::pin(super::connect(&endpoint, limits, ka.as_ref())).await {
             Ok(inner) => {
@@ -38,7 +41,12 @@ pub(super) async fn connect(
                     inner,
                 });
             }
-            Err(e) => failures.push(format!("{endpoint}: {}", e.message())),
+            Err(e) => {
+                failures.push(format!("{endpoint}: {}", e.message()));
+                if telling.is_none() && e.code() != crate::error::Code::Unavailable {
+                    telling = Some(e);
+                }
+            }
         }
     }
     let stale = record
@@ -51,12 +59,21 @@ pub(super) async fn connect(
             )
         })
         .unwrap_or_default();
-    Err(Error::unavailable(format!(
-        "cannot connect to {target}: {}{stale}",
-        failures.join("; ")
-    ))
-    .with_reason("CONNECT_FAILED")
-    .unsent())
+    let message = format!("cannot connect to {target}: {}{stale}", failures.join("; "));
+    Err(match telling {
+        Some(e) => {
+            let unsent = e.is_unsent();
+            let kept = Error::new(e.code(), message).with_details(e.details().clone());
+            if unsent {
+                kept.unsent()
+            } else {
+                kept
+            }
+        }
+        None => Error::unavailable(message)
+            .with_reason("CONNECT_FAILED")
+            .unsent(),
+    })
 }
 
 /// The endpoints to try, in the target's order: `inproc://NAME` when a server of that name is

@@ -11,7 +11,7 @@ use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use super::shm_ring::{Consumer, Producer, RingError};
@@ -29,12 +29,11 @@ pub(super) enum Pipe {
 
 /// One shm connection, read and written by blocking callers.
 pub(super) struct ShmPipe {
-    rx: Mutex<Consumer>,
+    /// Ring 1, with its data (waited on) and space (signalled) eventfds.
+    rx: RingIn,
     tx: Mutex<Producer>,
-    /// Ring 1's data (ours to wait on) and space (ours to signal after a read), ring 0's data
-    /// (ours to signal after a write) and space (ours to wait on when it is full).
-    data_in: RawFd,
-    space_in: RawFd,
+    /// Ring 0's data (ours to signal after a write) and space (ours to wait on when it is
+    /// full).
     data_out: RawFd,
     space_out: RawFd,
     /// The socket the connection was set up on: its end is the server's.
@@ -73,10 +72,8 @@ impl Pipe {
         sock.set_nonblocking(true)?;
         let ev = |i: usize| events[i].as_raw_fd();
         Ok(Pipe::Shm(Box::new(ShmPipe {
-            rx: Mutex::new(rx),
+            rx: RingIn::new(rx, ev(2), ev(3)),
             tx: Mutex::new(tx),
-            data_in: ev(2),
-            space_in: ev(3),
             data_out: ev(0),
             space_out: ev(1),
             sock,
@@ -175,10 +172,6 @@ impl Source for Pipe {
 }
 
 impl ShmPipe {
-    fn rx(&self) -> MutexGuard<'_, Consumer> {
-        lock(&self.rx)
-    }
-
     /// Whether the server ended the connection (its socket's end, or a stray byte on it).
     fn ended(&self) -> bool {
         let mut byte = [0u8; 1];
@@ -213,39 +206,80 @@ impl ShmPipe {
     }
 
     fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let (n, wake) = self.rx().read(buf).map_err(corrupt)?;
+        self.rx.read(buf, || self.ended())
+    }
+
+    fn wait(&self, wake: RawFd, timeout_ms: i32) -> io::Result<(bool, bool)> {
+        // The socket's end wakes the poll; `read` then tells the end apart.
+        self.rx
+            .wait(self.sock.as_raw_fd(), wake, timeout_ms, || false)
+    }
+}
+
+/// The reading end of an shm ring for a thread that reads it itself, with no runtime (a lane's
+/// reply ring, a led server connection's call ring): its bytes, and a wait on its eventfd.
+pub(super) struct RingIn {
+    ring: Mutex<Consumer>,
+    /// Written by the other side after it publishes while this side waits.
+    data: RawFd,
+    /// Signalled after a read when the other side waits for room.
+    space: RawFd,
+}
+
+impl RingIn {
+    pub(super) fn new(ring: Consumer, data: RawFd, space: RawFd) -> RingIn {
+        RingIn {
+            ring: Mutex::new(ring),
+            data,
+            space,
+        }
+    }
+
+    /// What is there to read: `Ok(0)` once `ended()` says the writer is gone and every byte it
+    /// published was read, `WouldBlock` while nothing came.
+    pub(super) fn read(&self, buf: &mut [u8], ended: impl Fn() -> bool) -> io::Result<usize> {
+        let (n, wake) = lock(&self.ring).read(buf).map_err(corrupt)?;
         if wake {
-            signal(self.space_in);
+            signal(self.space);
         }
         if n > 0 {
             return Ok(n);
         }
-        // Every byte the server published before it went is read first, then the end.
-        if self.ended() && self.rx().available().map_err(corrupt)? == 0 {
+        if ended() && lock(&self.ring).available().map_err(corrupt)? == 0 {
             return Ok(0);
         }
         Err(io::ErrorKind::WouldBlock.into())
     }
 
-    fn wait(&self, wake: RawFd, timeout_ms: i32) -> io::Result<(bool, bool)> {
-        let rx = self.rx();
-        if rx.available().map_err(corrupt)? > 0 {
+    /// Waits up to `timeout_ms` (-1: for ever; 0: only looks, no system call) until the ring
+    /// has bytes, `ended()` holds or `also` is readable (the first flag), or `wake` is readable
+    /// (the second). `also` and `wake` may be -1.
+    pub(super) fn wait(
+        &self,
+        also: RawFd,
+        wake: RawFd,
+        timeout_ms: i32,
+        ended: impl Fn() -> bool,
+    ) -> io::Result<(bool, bool)> {
+        let ready = |ring: &Consumer| -> io::Result<bool> {
+            Ok(ring.available().map_err(corrupt)? > 0 || ended())
+        };
+        let ring = lock(&self.ring);
+        if ready(&ring)? {
             return Ok((true, false));
         }
         if timeout_ms == 0 {
-            // Polling while a reply usually comes this soon: the ring, no system call.
             return Ok((false, false));
         }
-        rx.arm();
-        if rx.available().map_err(corrupt)? > 0 {
+        ring.arm();
+        if ready(&ring)? {
             return Ok((true, false));
         }
-        drop(rx);
-        let [data, gone, woken] =
-            sys::poll_all([self.data_in, self.sock.as_raw_fd(), wake], timeout_ms)?;
+        drop(ring);
+        let [data, other, woken] = sys::poll_all([self.data, also, wake], timeout_ms)?;
         if data {
-            drain(self.data_in);
+            drain(self.data);
         }
-        Ok((data || gone, woken))
+        Ok((data || other, woken))
     }
 }

@@ -6,12 +6,10 @@
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use super::super::lane_pipe::Source;
-use super::super::shm_ring::Consumer;
-use super::super::wait::{lock, sys};
-use super::{corrupt, drain, link_up, signal, Guard, Mapping, ShmWrite};
+use super::super::lane_pipe::{RingIn, Source};
+use super::{link_up, Guard, Mapping, ShmWrite};
 
 /// A server connection's halves for a connection thread: the ring read
 /// on that thread without the runtime, the replies written through the runtime's half.
@@ -23,9 +21,7 @@ pub(in crate::transport) fn halves_led(
 ) -> io::Result<(ShmSyncRead, ShmWrite)> {
     let (up, write) = link_up(map, capacity, events, sock, false)?;
     let read = ShmSyncRead {
-        ring: Mutex::new(up.consumer),
-        data_in: up.data_in,
-        space_in: up.space_in,
+        ring: RingIn::new(up.consumer, up.data_in, up.space_in),
         guard: up.guard,
     };
     Ok((read, write))
@@ -33,48 +29,26 @@ pub(in crate::transport) fn halves_led(
 
 /// The reading half of a led server connection.
 pub(in crate::transport) struct ShmSyncRead {
-    ring: Mutex<Consumer>,
-    data_in: RawFd,
-    space_in: RawFd,
+    ring: RingIn,
     guard: Arc<Guard>,
+}
+
+impl ShmSyncRead {
+    /// Whether the client is gone (the watcher saw the socket end).
+    fn closed(&self) -> bool {
+        self.guard.link.closed.load(Ordering::Acquire)
+    }
 }
 
 impl Source for ShmSyncRead {
     fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let closed = self.guard.link.closed.load(Ordering::Acquire);
-        let (n, wake) = lock(&self.ring).read(buf).map_err(corrupt)?;
-        if wake {
-            signal(self.space_in);
-        }
-        match n {
-            0 if closed => Ok(0),
-            0 => Err(io::ErrorKind::WouldBlock.into()),
-            n => Ok(n),
-        }
+        self.ring.read(buf, || self.closed())
     }
 
     fn wait(&self, wake: Option<RawFd>, timeout_ms: i32) -> io::Result<(bool, bool)> {
-        let ready = |ring: &Consumer| -> io::Result<bool> {
-            Ok(ring.available().map_err(corrupt)? > 0
-                || self.guard.link.closed.load(Ordering::Acquire))
-        };
-        let ring = lock(&self.ring);
-        if ready(&ring)? {
-            return Ok((true, false));
-        }
-        if timeout_ms == 0 {
-            return Ok((false, false));
-        }
-        ring.arm();
-        if ready(&ring)? {
-            return Ok((true, false));
-        }
-        drop(ring);
-        let [data, woken] = sys::poll_all([self.data_in, wake.unwrap_or(-1)], timeout_ms)?;
-        if data {
-            drain(self.data_in);
-        }
-        Ok((data, woken))
+        // The watcher signals the data eventfd when the connection ends.
+        self.ring
+            .wait(-1, wake.unwrap_or(-1), timeout_ms, || self.closed())
     }
 
     fn shutdown(&self) {
