@@ -237,7 +237,10 @@ fn bad_and_stale_records_are_typed_errors() {
     write("tls", tls).unwrap();
     let err = connect("auto://tls").unwrap_err();
     assert_ne!(err.code(), Code::Unavailable, "{err}");
-    assert!(err.to_string().contains("cannot connect to auto://tls"), "{err}");
+    assert!(
+        err.to_string().contains("cannot connect to auto://tls"),
+        "{err}"
+    );
     // A server killed without cleaning up: its pid is gone, and the error says so.
     let mut child = std::process::Command::new("true").spawn().unwrap();
     let pid = child.id();
