@@ -202,11 +202,18 @@ pub(crate) fn in_blocker<T>(
     })
 }
 
-/// The error of a call whose cancel token fired: once its deadline has passed, the call ended
-/// by its deadline (a token inherited from a handler fires when the handler's call reaches the
-/// same deadline, so both come at once), else the caller cancelled it.
+/// How close to its deadline a cancellation counts as the deadline itself. A call made inside a
+/// handler inherits the handler's deadline and token; the token fires when the handler's caller
+/// gives up at *its* deadline, which reaches this process a little before the deadline this
+/// call computed from the time that was left (both are the same instant, seen through a socket
+/// and two clocks readings apart).
+pub(crate) const DEADLINE_SLACK: std::time::Duration = std::time::Duration::from_millis(2);
+
+/// The error of a call whose cancel token fired: at (or within [`DEADLINE_SLACK`] of) its
+/// deadline, the call ended by its deadline (a token inherited from a handler fires when the
+/// handler's call reaches the same deadline, so both come at once), else the caller cancelled it.
 pub(crate) fn cancelled_at(deadline: Option<std::time::Instant>) -> crate::error::Error {
-    if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+    if deadline.is_some_and(|d| std::time::Instant::now() + DEADLINE_SLACK >= d) {
         return crate::error::Error::deadline_exceeded();
     }
     caller_cancelled()

@@ -65,11 +65,18 @@ impl Client {
         if policy.is_none() && !wait {
             let (channel, closed) = (&self.inner.channel, &self.inner.closed);
             return self
-                .run(head, move |head| {
+                .run(head, move |mut head| {
                     Box::pin(async move {
                         let (i, t) = match channel.ready_now() {
                             Some(p) => p,
-                            None => channel.ready(false, None, closed).await?,
+                            None => {
+                                // The timeout sent is what is left after the connect.
+                                let begun = std::time::Instant::now();
+                                let ready = channel.ready(false, None, closed).await?;
+                                head.timeout =
+                                    head.timeout.map(|t| t.saturating_sub(begun.elapsed()));
+                                ready
+                            }
                         };
                         let result = t.unary(head, request).await;
                         channel.report(i, &result);

@@ -71,6 +71,12 @@ impl SyncLane {
         blocker: &dyn Blocker,
     ) -> Result<Reply<Bytes>> {
         let (conn, id) = self.register()?;
+        // The timeout on the wire is what is left now, after a connect the register may have
+        // made: the server's deadline is then the caller's, not later by the connect.
+        let mut head = head;
+        if let Some(d) = watch.deadline {
+            head.timeout = Some(d.saturating_duration_since(Instant::now()));
+        }
         let bytes =
             frame::encode_message_frame(Kind::Call, FLAG_UNARY, id, &head.to_header(payload));
         if let Err(e) = conn.write(&bytes) {
