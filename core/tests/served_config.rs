@@ -75,34 +75,22 @@ fn a_discovering_client_retries_by_the_served_config() {
     server.shutdown_blocking(Duration::from_secs(1)).unwrap();
 }
 
+/// A config given at connect wins (here one with a deadline and no retry policy), and
+/// `serviceConfigLookup: false` leaves the served one unused: no retry either way.
 #[test]
-fn a_config_given_at_connect_wins_over_the_served_one() {
+fn a_given_config_or_lookup_off_leaves_the_served_one_unused() {
     let counts = Arc::new(Counts::default());
     let (_dir, uri, server) = serving("served-given", &counts);
-    // Its own config has a deadline and no retry policy: the served retries are not used.
     let own = r#"{"serviceConfig": {"methodConfig": [{"name": [{"service": "res.v1.Counter"}],
       "timeout": "5s"}]}}"#;
-    let options = ConnectOptions {
-        resilience: resilience(own),
-        ..ConnectOptions::default()
-    };
-    let client = client(&uri, options);
-    let (runs, reply) = get(&client, &counts, "c1", 1);
-    assert_eq!((runs, reply.unwrap_err()), (1, Code::Unavailable));
-    server.shutdown_blocking(Duration::from_secs(1)).unwrap();
-}
-
-#[test]
-fn lookup_off_ignores_the_served_config() {
-    let counts = Arc::new(Counts::default());
-    let (_dir, uri, server) = serving("served-off", &counts);
-    let options = ConnectOptions {
-        resilience: resilience(r#"{"serviceConfigLookup": false}"#),
-        ..ConnectOptions::default()
-    };
-    let client = client(&uri, options);
-    let (runs, reply) = get(&client, &counts, "o1", 1);
-    assert_eq!((runs, reply.unwrap_err()), (1, Code::Unavailable));
+    for (id, json) in [("c1", own), ("o1", r#"{"serviceConfigLookup": false}"#)] {
+        let options = ConnectOptions {
+            resilience: resilience(json),
+            ..ConnectOptions::default()
+        };
+        let (runs, reply) = get(&client(&uri, options), &counts, id, 1);
+        assert_eq!((runs, reply.unwrap_err()), (1, Code::Unavailable), "{json}");
+    }
     server.shutdown_blocking(Duration::from_secs(1)).unwrap();
 }
 

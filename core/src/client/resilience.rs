@@ -231,3 +231,25 @@ pub(crate) fn throttle(config: Option<&Arc<ServiceConfig>>) -> Option<Throttle> 
     let (max, ratio) = config?.throttling?;
     Some(Throttle::new(max, ratio))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SERVED: &str = r#"{"methodConfig": [{"name": [{}], "timeout": "2s"}]}"#;
+
+    #[test]
+    fn the_config_in_force_is_the_given_one_else_a_readable_served_one() {
+        let none = Resilience::default();
+        assert_eq!(none.in_force(SERVED).unwrap().json(), SERVED);
+        assert!(none.in_force("").is_none());
+        // A served config this client cannot read (a newer server's key) is set aside.
+        assert!(none
+            .in_force(r#"{"methodConfig": [], "newKey": 1}"#)
+            .is_none());
+        let off = Resilience::from_json(r#"{"serviceConfigLookup": false}"#).unwrap();
+        assert!(off.in_force(SERVED).is_none());
+        let given = Resilience::default().with_service_config("{}").unwrap();
+        assert_eq!(given.in_force(SERVED).unwrap().json(), "{}");
+    }
+}
