@@ -22,22 +22,29 @@ import (
 // every call wait for a connection up to its deadline instead of failing with Unavailable.
 func WithResilience(options any) ConnectOption {
 	return func(o *connectOptions) {
-		var text string
-		switch v := options.(type) {
-		case string:
-			text = v
-		case []byte:
-			text = string(v)
-		default:
-			b, err := json.Marshal(v)
-			if err != nil {
-				o.err = NewError(InvalidArgument, "resilience options are not JSON: "+err.Error())
-				return
-			}
-			text = string(b)
+		text, err := jsonText(options, "resilience options")
+		if err != nil {
+			o.err = err
+			return
 		}
 		o.resilience = &text
 	}
+}
+
+// jsonText is v as JSON text for the core: a string or []byte as it is, anything else
+// marshalled (InvalidArgument when it cannot be).
+func jsonText(v any, what string) (string, error) {
+	switch v := v.(type) {
+	case string:
+		return v, nil
+	case []byte:
+		return string(v), nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", NewError(InvalidArgument, what+" are not JSON: "+err.Error())
+	}
+	return string(b), nil
 }
 
 // State is the connection's state: "idle" (lost; the next call reconnects), "connecting",

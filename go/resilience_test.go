@@ -64,13 +64,13 @@ func counterServer(t *testing.T, pkg, name, uri string, r *runs) *hmsffi.Server 
 }
 
 // newCounter is counterServer's server before it listens.
-func newCounter(t *testing.T, pkg, name string, r *runs) *hmsffi.Server {
+func newCounter(t *testing.T, pkg, name string, r *runs, opts ...hmsffi.ServerOption) *hmsffi.Server {
 	t.Helper()
 	schema, err := hmsffi.SchemaFromSource("res.proto", fmt.Sprintf(resProto, pkg))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := hmsffi.NewServer(schema)
+	srv, err := hmsffi.NewServer(schema, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,6 +123,46 @@ func TestAServiceConfigRetriesIdempotentMethodsOnly(t *testing.T) {
 	for _, bad := range []any{`{"serviceConfig": {"methodConfg": []}}`, `{"backoff": `, map[string]any{"x": func() {}}} {
 		if _, err := hmsffi.Connect(ctx, uri, hmsffi.WithResilience(bad)); hmsffi.CodeOf(err) != hmsffi.InvalidArgument {
 			t.Errorf("options %v: got %v, want InvalidArgument", bad, err)
+		}
+	}
+}
+
+func TestAServedServiceConfigRetriesForAClientGivenNone(t *testing.T) {
+	r := &runs{n: map[string]int{}}
+	uri := "unix://" + filepath.Join(t.TempDir(), "served.sock")
+	srv := newCounter(t, "gores.v1", "one", r, hmsffi.WithServiceConfig(retryConfig["serviceConfig"]))
+	if _, err := srv.Listen(uri); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	c, err := hmsffi.Connect(ctx, uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	reply, err := call(ctx, c, "gores.v1.Counter/Get", map[string]any{"id": "s", "fail_first": 1})
+	if err != nil || r.n["s"] != 2 || fmt.Sprint(reply["previous"]) != "1" {
+		t.Fatalf("Get by the served policy: %v, %d runs, reply %v", err, r.n["s"], reply)
+	}
+	// A config given at connect wins: this one has no retry policy.
+	own := `{"serviceConfig": {"methodConfig": [{"name": [{}], "timeout": "5s"}]}}`
+	plain, err := hmsffi.Connect(ctx, uri, hmsffi.WithResilience(own))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	_, err = call(ctx, plain, "gores.v1.Counter/Get", map[string]any{"id": "o", "fail_first": 1})
+	if hmsffi.CodeOf(err) != hmsffi.Unavailable || r.n["o"] != 1 {
+		t.Fatalf("the given config must win: %v, %d runs", err, r.n["o"])
+	}
+	schema, err := hmsffi.SchemaFromSource("res.proto", fmt.Sprintf(resProto, "gores.v1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := `{"methodConfig": [{"name": [{}], "retryPolicy": {"maxAttempts": 1}}]}`
+	for _, config := range []any{bad, `{"methodConfig": `, map[string]any{"x": func() {}}} {
+		if _, err := hmsffi.NewServer(schema, hmsffi.WithServiceConfig(config)); hmsffi.CodeOf(err) != hmsffi.InvalidArgument {
+			t.Errorf("service config %v: got %v, want InvalidArgument", config, err)
 		}
 	}
 }

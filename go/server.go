@@ -33,7 +33,9 @@ type Server struct {
 type ServerOption func(*serverOptions)
 
 type serverOptions struct {
-	security string
+	security      string
+	serviceConfig *string
+	err           error
 }
 
 // WithSecurity configures the server from a security file (policy, bearer tokens, limits,
@@ -43,11 +45,25 @@ func WithSecurity(path string) ServerOption {
 	return func(o *serverOptions) { o.security = path }
 }
 
+// WithServiceConfig sets the gRPC service config the server announces in discovery: clients
+// that discover its schema and were given no config of their own retry and time out by it
+// (docs/resilience.md). It takes the JSON text or any value encoding/json marshals; a bad
+// config makes NewServer fail with InvalidArgument.
+func WithServiceConfig(config any) ServerOption {
+	return func(o *serverOptions) {
+		text, err := jsonText(config, "service config")
+		o.serviceConfig, o.err = &text, err
+	}
+}
+
 // NewServer creates a server for schema.
 func NewServer(schema *Schema, opts ...ServerOption) (*Server, error) {
 	var o serverOptions
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if o.err != nil {
+		return nil, o.err
 	}
 	lang := C.CString("go")
 	defer C.free(unsafe.Pointer(lang))
@@ -60,6 +76,14 @@ func NewServer(schema *Schema, opts ...ServerOption) (*Server, error) {
 	var e *C.HmsError
 	if C.hms_server_new_with_security(schema.ptr, lang, security, &out, &e) != 0 {
 		return nil, takeError(e)
+	}
+	if o.serviceConfig != nil {
+		config := C.CString(*o.serviceConfig)
+		defer C.free(unsafe.Pointer(config))
+		if C.hms_server_set_service_config(out, config, &e) != 0 {
+			C.hms_server_free(out)
+			return nil, takeError(e)
+		}
 	}
 	return &Server{ptr: out}, nil
 }

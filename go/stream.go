@@ -227,10 +227,11 @@ func (s *ClientStream) free() {
 }
 
 // ServerStream calls a server-streaming method with req and yields its replies; an error ends
-// the sequence (yielded once). Breaking out of the loop cancels the call.
-func (c *Client) ServerStream(ctx context.Context, method string, req map[string]any) iter.Seq2[map[string]any, error] {
+// the sequence (yielded once). Breaking out of the loop cancels the call. Of opts, WaitForReady
+// applies (to opening the stream).
+func (c *Client) ServerStream(ctx context.Context, method string, req map[string]any, opts ...CallOption) iter.Seq2[map[string]any, error] {
 	return func(yield func(map[string]any, error) bool) {
-		s, err := c.Stream(ctx, method)
+		s, err := c.Stream(ctx, method, opts...)
 		if err == nil {
 			err = s.Send(req)
 		}
@@ -244,9 +245,10 @@ func (c *Client) ServerStream(ctx context.Context, method string, req map[string
 }
 
 // ClientStream calls a client-streaming method with the requests of reqs and returns its one
-// reply. The requests are sent as the server reads them (flow control).
-func (c *Client) ClientStream(ctx context.Context, method string, reqs iter.Seq[map[string]any]) (map[string]any, error) {
-	s, err := c.Stream(ctx, method)
+// reply. The requests are sent as the server reads them (flow control). Of opts, WaitForReady
+// applies (to opening the stream).
+func (c *Client) ClientStream(ctx context.Context, method string, reqs iter.Seq[map[string]any], opts ...CallOption) (map[string]any, error) {
+	s, err := c.Stream(ctx, method, opts...)
 	if err != nil {
 		return nil, err
 	}

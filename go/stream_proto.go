@@ -22,9 +22,10 @@ type ProtoStream[Req, Resp proto.Message] struct {
 	s *ClientStream
 }
 
-// OpenProtoStream opens a streaming call of method with typed messages.
-func OpenProtoStream[Req, Resp proto.Message](ctx context.Context, c *Client, method string) (*ProtoStream[Req, Resp], error) {
-	s, err := c.openStream(ctx, method, C.HMS_FORMAT_PROTO)
+// OpenProtoStream opens a streaming call of method with typed messages; opts as for
+// Client.Stream (WaitForReady applies to opening it).
+func OpenProtoStream[Req, Resp proto.Message](ctx context.Context, c *Client, method string, opts ...CallOption) (*ProtoStream[Req, Resp], error) {
+	s, err := c.openStream(ctx, method, C.HMS_FORMAT_PROTO, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -69,10 +70,11 @@ func (p *ProtoStream[Req, Resp]) All() iter.Seq2[Resp, error] {
 }
 
 // ServerStreamProto calls a server-streaming method with a typed request and yields its typed
-// replies; breaking out of the loop cancels the call.
-func ServerStreamProto[Req, Resp proto.Message](ctx context.Context, c *Client, method string, req Req) iter.Seq2[Resp, error] {
+// replies; breaking out of the loop cancels the call. Of opts, WaitForReady applies (to
+// opening the stream).
+func ServerStreamProto[Req, Resp proto.Message](ctx context.Context, c *Client, method string, req Req, opts ...CallOption) iter.Seq2[Resp, error] {
 	return func(yield func(Resp, error) bool) {
-		p, err := OpenProtoStream[Req, Resp](ctx, c, method)
+		p, err := OpenProtoStream[Req, Resp](ctx, c, method, opts...)
 		if err == nil {
 			err = p.Send(req)
 		}

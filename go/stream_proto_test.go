@@ -35,6 +35,20 @@ func typedServer(t *testing.T) map[string]*hmsffi.Client {
 
 func typedServerOf(t *testing.T) (*hmsffi.Server, map[string]*hmsffi.Client) {
 	t.Helper()
+	srv := newTypedServer(t)
+	clients := map[string]*hmsffi.Client{}
+	for transport, uri := range endpoints(t) {
+		if _, err := srv.Listen(uri); err != nil {
+			t.Fatal(err)
+		}
+		clients[transport] = connect(t, uri)
+	}
+	return srv, clients
+}
+
+// newTypedServer is a server of typed.v1.Typed that does not listen yet.
+func newTypedServer(t *testing.T) *hmsffi.Server {
+	t.Helper()
 	schema, err := hmsffi.SchemaFromSource("typed.proto", protoStreams)
 	if err != nil {
 		t.Fatal(err)
@@ -88,14 +102,7 @@ func typedServerOf(t *testing.T) (*hmsffi.Server, map[string]*hmsffi.Client) {
 			}
 		}
 	}))
-	clients := map[string]*hmsffi.Client{}
-	for transport, uri := range endpoints(t) {
-		if _, err := srv.Listen(uri); err != nil {
-			t.Fatal(err)
-		}
-		clients[transport] = connect(t, uri)
-	}
-	return srv, clients
+	return srv
 }
 
 func must(t *testing.T, err error) {

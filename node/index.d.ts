@@ -159,8 +159,10 @@ export type BidiStreamHandler<Req = any, Rep = any> = (requests: AsyncIterable<R
 /** A server: register handlers, then listen on one or more URIs. */
 export declare class Server {
   /** `security`: the path of a security file (policy, tokens, limits, audit); a bad file
-   * throws `InvalidArgument`. */
-  constructor (schema: Schema, options?: { int64?: Int64Form; security?: string })
+   * throws `InvalidArgument`. `serviceConfig`: a gRPC service config (an object or its JSON
+   * text) announced in discovery, which clients that discover the schema and were given no
+   * config of their own call by; a bad one throws `InvalidArgument`. */
+  constructor (schema: Schema, options?: { int64?: Int64Form; security?: string; serviceConfig?: object | string })
   /** Registers a handler; a streaming method's handler takes or gives (async) iterables, by
    * the method's kind in the schema. */
   method<Req = any, Rep = any> (name: string, handler: Handler<Req, Rep> | ServerStreamHandler<Req, Rep> | ClientStreamHandler<Req, Rep> | BidiStreamHandler<Req, Rep>): this

@@ -82,14 +82,29 @@ function failure (e) {
   }
 }
 
+/** `value` as JSON text for the core: a string as it is, an object stringified, else null. */
+function jsonText (value, what) {
+  if (typeof value === 'string') return value
+  if (value === undefined || value === null) return null
+  try {
+    return JSON.stringify(value)
+  } catch (e) {
+    // As every binding says it: options that are not JSON are the caller's InvalidArgument.
+    throw new errors.InvalidArgument(`${what} are not JSON: ${e.message}`)
+  }
+}
+
 class Server {
   /**
    * @param {Schema} schema
-   * @param {{ int64?: 'bigint' | 'number', security?: string }} [options] how handlers receive
-   *   64-bit integers; the path of a security file (policy, tokens, limits, audit: docs/security.md)
+   * @param {{ int64?: 'bigint' | 'number', security?: string, serviceConfig?: object | string }} [options]
+   *   how handlers receive 64-bit integers; the path of a security file (policy, tokens, limits,
+   *   audit: docs/security.md); a gRPC service config announced in discovery, which clients that
+   *   discover the schema and have no config of their own call by (docs/resilience.md)
    */
   constructor (schema, options = {}) {
     if (!(schema instanceof Schema)) throw new TypeError('new Server(schema) needs a Schema')
+    const serviceConfig = jsonText(options.serviceConfig, 'service config')
     this._int64 = options.int64 || 'bigint'
     this._kinds = new Map(schema.methods().map((m) => [m.name, m.kind]))
     this._calls = new Map()
@@ -97,7 +112,7 @@ class Server {
     this._native = native(() => new binding.Server(schema._native, (id) => {
       const controller = this._calls.get(id)
       if (controller) controller.abort(new errors.Cancelled('the call was cancelled'))
-    }, options.security))
+    }, options.security, serviceConfig))
   }
 
   /**
@@ -346,18 +361,7 @@ async function connect (uri, options = {}) {
   const schema = options.schema ? options.schema._native : null
   const expected = options.expectSchema ? options.expectSchema._native : null
   const uris = Array.isArray(uri) ? uri : [uri]
-  const r = options.resilience
-  let resilience = null
-  if (typeof r === 'string') {
-    resilience = r
-  } else if (r !== undefined && r !== null) {
-    try {
-      resilience = JSON.stringify(r)
-    } catch (e) {
-      // As every binding says it: options that are not JSON are the caller's InvalidArgument.
-      throw new errors.InvalidArgument(`resilience options are not JSON: ${e.message}`)
-    }
-  }
+  const resilience = jsonText(options.resilience, 'resilience options')
   try {
     return new Client(await binding.connect(uris, schema, resilience, expected), options.int64 || 'bigint')
   } catch (e) {

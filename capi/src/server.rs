@@ -150,6 +150,23 @@ pub unsafe extern "C" fn hms_server_new_with_security(
     })
 }
 
+/// Sets the gRPC service config (JSON text) the server announces in discovery: clients that
+/// discover its schema and were given no config of their own retry and time out by it
+/// (docs/resilience.md). Checked with the client's parser: a bad one fails with
+/// `INVALID_ARGUMENT` (reason `BAD_SERVICE_CONFIG`) and the config announced so far stays.
+/// Clients that connected before keep what they read.
+#[no_mangle]
+pub unsafe extern "C" fn hms_server_set_service_config(
+    server: *const HmsServer,
+    json: *const c_char,
+    err: *mut *mut HmsError,
+) -> i32 {
+    guard(err, || {
+        let s = obj(server, "server")?;
+        s.0.set_service_config(text(json, "json")?)
+    })
+}
+
 /// Registers `handler` for the unary method `method`, exchanging messages in `format`. The
 /// handler must return quickly (see [`HmsHandlerFn`]).
 #[no_mangle]

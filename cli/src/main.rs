@@ -3,7 +3,7 @@
 //! ```text
 //! hms-ffi serve --schema greeter.proto [--include DIR] --listen unix:///tmp/g.sock --echo \
 //!     [--security security.toml] [--policy policy.toml] [--audit audit.jsonl] \
-//!     [--admin http://127.0.0.1:9464]
+//!     [--admin http://127.0.0.1:9464] [--service-config service_config.json]
 //! hms-ffi call unix:///tmp/g.sock demo.v1.Greeter/SayHello '{"name": "Ada"}'
 //! hms-ffi list unix:///tmp/g.sock
 //! hms-ffi check --against old/ new/ [--category FILE|PACKAGE|WIRE_JSON|WIRE] [--json]
@@ -17,16 +17,14 @@
 mod evolution;
 mod gen;
 mod registry;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use hms_ffi_core::security::AuditLog;
-use hms_ffi_core::{
-    CallOptions, Error, Metadata, Policy, Schema, Server, ServerOptions, StreamingKind,
-};
+use hms_ffi_core::{CallOptions, Error, Metadata, Schema, StreamingKind};
 
 #[derive(Parser)]
 #[command(
@@ -71,6 +69,10 @@ enum Command {
         /// docs/observability.md).
         #[arg(long)]
         admin: Option<String>,
+        /// gRPC service config (JSON file) announced in discovery: clients that discover the
+        /// schema and have no config of their own retry by it (docs/resilience.md).
+        #[arg(long)]
+        service_config: Option<PathBuf>,
     },
     /// Call a unary method with a JSON request; prints the JSON reply.
     Call {
@@ -207,9 +209,10 @@ async fn run(command: Command) -> Result<(), Error> {
             policy,
             audit,
             admin,
+            service_config,
         } => {
-            let options = server_options(security, policy, audit)?;
-            serve(schema, includes, (listen, admin), echo, options).await
+            let options = serve::server_options(security, policy, audit, service_config)?;
+            serve::serve(schema, includes, (listen, admin), echo, options).await
         }
         Command::Call {
             uri,
@@ -309,88 +312,4 @@ fn print_methods(schema: &Schema) {
             );
         }
     }
-}
-
-/// Server options from `--security`, `--policy` and `--audit`.
-fn server_options(
-    security: Option<PathBuf>,
-    policy: Option<PathBuf>,
-    audit: Option<PathBuf>,
-) -> Result<ServerOptions, Error> {
-    let options = match security {
-        Some(path) => ServerOptions::from_security_file(path)?,
-        None => ServerOptions::default(),
-    };
-    if policy.is_none() && audit.is_none() {
-        return Ok(options);
-    }
-    let mut sec = options.security.as_deref().cloned().unwrap_or_default();
-    if let Some(path) = policy {
-        sec = sec.with_policy(Policy::from_file(&path)?);
-    }
-    if let Some(path) = audit {
-        sec = sec.with_audit(AuditLog::to_file(&path, 0)?);
-    }
-    Ok(options.with_security(sec))
-}
-
-async fn serve(
-    schema: Vec<PathBuf>,
-    includes: Vec<PathBuf>,
-    (listen, admin): (Vec<String>, Option<String>),
-    echo: bool,
-    options: ServerOptions,
-) -> Result<(), Error> {
-    let schema = Schema::load(&schema, &includes)?;
-    let server = Server::with_options(schema.clone(), options);
-    let mut served = 0;
-    if echo {
-        for m in schema.methods() {
-            if m.input().full_name() != m.output().full_name() {
-                eprintln!(
-                    "not echoing {} ({} -> {})",
-                    m.name,
-                    m.input().full_name(),
-                    m.output().full_name()
-                );
-                continue;
-            }
-            match m.kind() {
-                StreamingKind::Unary => {
-                    server.unary(&m.name, |req, _ctx| async move { Ok(req) })?
-                }
-                StreamingKind::ServerStreaming => server
-                    .server_streaming(&m.name, |req, sink, _ctx| async move { sink.send(&req) })?,
-                StreamingKind::ClientStreaming => {
-                    server.client_streaming(&m.name, |mut input, _ctx| async move {
-                        let mut last = hms_ffi_core::Value::Null;
-                        while let Some(v) = input.next().await {
-                            last = v?;
-                        }
-                        Ok(last)
-                    })?
-                }
-                StreamingKind::Bidi => {
-                    server.bidi_streaming(&m.name, |mut input, sink, _ctx| async move {
-                        while let Some(v) = input.next().await {
-                            sink.send(&v?)?;
-                        }
-                        Ok(())
-                    })?
-                }
-            }
-            served += 1;
-        }
-    }
-    for uri in &listen {
-        let bound = server.listen(uri)?;
-        eprintln!("listening on {bound} ({served} methods echoed)");
-    }
-    if let Some(admin) = admin {
-        let bound = server.admin(&admin)?;
-        eprintln!("admin on {bound} (/metrics, /healthz)");
-    }
-    server.serve_until_signal(Duration::from_secs(5)).await?;
-    eprintln!("stopped");
-    Ok(())
 }

@@ -68,6 +68,10 @@ pub struct DescribeResponse {
     /// The registry version of the server's schema (0: unknown).
     #[prost(uint32, tag = "5")]
     pub registry_version: u32,
+    /// The gRPC service config (JSON text) the server suggests to its clients: retry and
+    /// hedging policies, `waitForReady`, `timeout`, `retryThrottling`. Empty: none.
+    #[prost(string, tag = "6")]
+    pub service_config: String,
 }
 
 /// What a server announces about its schema in discovery: `server.schema_version()`,

@@ -391,6 +391,15 @@ int32_t hms_server_new_with_security(const struct HmsSchema *schema,
                                      struct HmsServer **out,
                                      struct HmsError **err);
 
+// Sets the gRPC service config (JSON text) the server announces in discovery: clients that
+// discover its schema and were given no config of their own retry and time out by it
+// (docs/resilience.md). Checked with the client's parser: a bad one fails with
+// `INVALID_ARGUMENT` (reason `BAD_SERVICE_CONFIG`) and the config announced so far stays.
+// Clients that connected before keep what they read.
+int32_t hms_server_set_service_config(const struct HmsServer *server,
+                                      const char *json,
+                                      struct HmsError **err);
+
 // Registers `handler` for the unary method `method`, exchanging messages in `format`. The
 // handler must return quickly (see [`HmsHandlerFn`]).
 int32_t hms_server_handle(const struct HmsServer *server,

@@ -37,8 +37,8 @@ const RETRY = {
 const FAST = { backoff: { initial: '0.02s', max: '0.1s', minConnectTimeout: '1s' } }
 
 // Metrics are process-wide: the admin test serves a package of its own.
-function counterServer (name, runs, pkg = 'noderes.v1') {
-  const server = new hms.Server(hms.Schema.fromSource('res.proto', PROTO(pkg)))
+function counterServer (name, runs, pkg = 'noderes.v1', options = {}) {
+  const server = new hms.Server(hms.Schema.fromSource('res.proto', PROTO(pkg)), options)
   const counted = (req, ctx) => {
     runs[req.id] = (runs[req.id] || 0) + 1
     if (runs[req.id] <= (req.fail_first || 0)) throw new hms.Unavailable(`run ${runs[req.id]} fails`)
@@ -76,6 +76,24 @@ test('a service config retries idempotent methods only; bad options are InvalidA
   const again = await hms.connect(uri, { resilience: JSON.stringify({ serviceConfig: RETRY }) })
   assert.equal((await again.call(GET, { id: 'h', fail_first: 1 }, { timeoutMs: 5000 })).previous, 1)
   await server.shutdown({ graceMs: 0 })
+})
+
+test('a service config served in discovery retries for a client given none', async () => {
+  const runs = {}
+  const server = counterServer('one', runs, 'noderes.v1', { serviceConfig: RETRY })
+  const uri = await server.listen(socket('served.sock'))
+  const client = await hms.connect(uri)
+  const reply = await client.call(GET, { id: 's', fail_first: 1 }, { timeoutMs: 5000 })
+  assert.deepEqual([runs.s, reply.previous], [2, 1])
+  // A config given at connect wins: this one has no retry policy.
+  const own = { serviceConfig: { methodConfig: [{ name: [{}], timeout: '5s' }] } }
+  const plain = await hms.connect(uri, { resilience: own })
+  await assert.rejects(plain.call(GET, { id: 'o', fail_first: 1 }, { timeoutMs: 5000 }), hms.Unavailable)
+  assert.equal(runs.o, 1)
+  await server.shutdown({ graceMs: 0 })
+  const bad = { methodConfig: [{ name: [{}], retryPolicy: { maxAttempts: 1 } }] }
+  assert.throws(() => counterServer('bad', {}, 'noderes.v1', { serviceConfig: bad }), hms.InvalidArgument)
+  assert.throws(() => counterServer('bad', {}, 'noderes.v1', { serviceConfig: '{"methodConfig": ' }), hms.InvalidArgument)
 })
 
 test('a client reconnects, shows its state and waits for ready', async () => {

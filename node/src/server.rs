@@ -119,18 +119,21 @@ pub struct Server {
 #[napi]
 impl Server {
     /// A server for `schema`; `onCancel(id)` is called when a running call is cancelled;
-    /// `security` is the path of a security file (policy, tokens, limits, audit).
+    /// `security` is the path of a security file (policy, tokens, limits, audit);
+    /// `serviceConfig` the JSON text of the service config discovery announces.
     #[napi(
         constructor,
-        ts_args_type = "schema: Schema, onCancel: (id: number) => void, security?: string | undefined | null"
+        ts_args_type = "schema: Schema, onCancel: (id: number) => void, security?: string | undefined | null, serviceConfig?: string | undefined | null"
     )]
     pub fn new(
         schema: &Schema,
         on_cancel: OnCancel,
         security: Option<String>,
+        service_config: Option<String>,
     ) -> napi::Result<Server> {
         let options = core::BindingOptions {
             security: security.map(Into::into),
+            service_config,
             decode: FOR_JS,
             ..Default::default()
         };

@@ -116,7 +116,7 @@ impl Client {
         for (key, value) in options.into_iter().flat_map(|o| o.iter()) {
             match key.to_string().as_str() {
                 "resilience" => {
-                    let json = json_text(value)?;
+                    let json = json_text(value, "resilience")?;
                     connect.resilience = php_result(ocore::Resilience::from_json(&json))?
                 }
                 "expect_schema" => {
@@ -313,15 +313,16 @@ fn uri_list(uri: &Zval) -> PhpResult<Vec<String>> {
     })
 }
 
-/// The `resilience` option as JSON: its text, or an array encoded by PHP's own `json_encode`.
-fn json_text(value: &Zval) -> PhpResult<String> {
+/// An option given as JSON (`resilience`, `service_config`): its text, or an array encoded by
+/// PHP's own `json_encode`.
+pub(crate) fn json_text(value: &Zval, what: &str) -> PhpResult<String> {
     if let Some(text) = value.string() {
         return Ok(text);
     }
     if !value.is_array() {
-        return Err(errors::bad_option(
-            "resilience must be an array or its JSON text".into(),
-        ));
+        return Err(errors::bad_option(format!(
+            "{what} must be an array or its JSON text"
+        )));
     }
     let encode = ZendCallable::try_from_name("json_encode")
         .map_err(|e| errors::bad_option(format!("json_encode: {e}")))?;
@@ -329,7 +330,7 @@ fn json_text(value: &Zval) -> PhpResult<String> {
     encoded
         .ok()
         .and_then(|z| z.string())
-        .ok_or_else(|| errors::bad_option("resilience does not encode as JSON".into()))
+        .ok_or_else(|| errors::bad_option(format!("{what} does not encode as JSON")))
 }
 
 /// Sends `requests` on a newly opened stream, then half-closes it: one array for a

@@ -60,9 +60,12 @@ fn option_usize(options: Option<&ZendHashTable>, key: &str) -> PhpResult<Option<
 impl Server {
     /// A server for `$schema`. Options: `max_message_bytes`, `max_concurrent_per_connection`,
     /// `security` (the path of a security file, docs/security.md; a bad file throws
+    /// `InvalidArgumentException`), `service_config` (a gRPC service config, an array or its
+    /// JSON text, announced in discovery: clients that discover the schema and were given no
+    /// config of their own call by it, docs/resilience.md; a bad one throws
     /// `InvalidArgumentException`).
     ///
-    /// @param array{max_message_bytes?: int, max_concurrent_per_connection?: int, security?: string} $options
+    /// @param array{max_message_bytes?: int, max_concurrent_per_connection?: int, security?: string, service_config?: array<string, mixed>|string} $options
     pub fn __construct(schema: &Schema, options: Option<&ZendHashTable>) -> PhpResult<Server> {
         // A security option that is not a path is refused: dropping it would serve without
         // the policy and limits it names.
@@ -72,11 +75,16 @@ impl Server {
             })?),
             None => None,
         };
+        let service_config = match options.and_then(|o| o.get("service_config")) {
+            Some(v) => Some(crate::client::json_text(v, "service_config")?),
+            None => None,
+        };
         let opts = ocore::BindingOptions {
             max_message_bytes: option_usize(options, "max_message_bytes")?,
             max_concurrent_per_connection: option_usize(options, "max_concurrent_per_connection")?,
             security: security.map(Into::into),
             decode: crate::convert::DECODE,
+            service_config,
         };
         let opts = php_result(ocore::ServerOptions::for_binding("php", opts))?;
         let inner = Arc::new(ocore::Server::with_options(schema.inner.clone(), opts));

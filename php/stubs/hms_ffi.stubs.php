@@ -538,9 +538,12 @@ class Server
     /**
      * A server for `$schema`. Options: `max_message_bytes`, `max_concurrent_per_connection`,
      * `security` (the path of a security file, docs/security.md; a bad file throws
+     * `InvalidArgumentException`), `service_config` (a gRPC service config, an array or its
+     * JSON text, announced in discovery: clients that discover the schema and were given no
+     * config of their own call by it, docs/resilience.md; a bad one throws
      * `InvalidArgumentException`).
      *
-     * @param array{max_message_bytes?: int, max_concurrent_per_connection?: int, security?: string} $options
+     * @param array{max_message_bytes?: int, max_concurrent_per_connection?: int, security?: string, service_config?: array<string, mixed>|string} $options
      */
     public function __construct(\HmsFfi\Schema $schema, ?array $options = null) {}
 }

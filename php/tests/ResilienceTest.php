@@ -42,9 +42,9 @@ final class ResilienceTest extends TestCase
     private array $runs = [];
 
     /** The Counter of `$pkg` as `$name` on `$uri`; it fails the first `fail_first` runs of an id. */
-    private function counter(string $name, string $uri, string $pkg = 'phpres.v1'): Server
+    private function counter(string $name, string $uri, string $pkg = 'phpres.v1', array $options = []): Server
     {
-        $server = new Server(Schema::fromSource('res.proto', sprintf(self::PROTO, $pkg)));
+        $server = new Server(Schema::fromSource('res.proto', sprintf(self::PROTO, $pkg)), $options);
         $counted = function (array $req, Context $ctx) use ($name): array {
             $id = $req['id'];
             $this->runs[$id] = ($this->runs[$id] ?? 0) + 1;
@@ -85,6 +85,33 @@ final class ResilienceTest extends TestCase
         }
         $this->expectException(InvalidArgumentException::class);
         Client::connect($uri, null, ['resilence' => []]);
+    }
+
+    public function testAServedServiceConfigRetriesForAClientGivenNone(): void
+    {
+        $uri = Child::socket('res-s');
+        $server = $this->counter('one', $uri, 'phpres.v1', ['service_config' => self::RETRY['serviceConfig']]);
+        $reply = Client::connect($uri)->call('phpres.v1.Counter/Get', ['id' => 's', 'fail_first' => 1], ['timeout' => 5]);
+        self::assertSame([2, 1], [$this->runs['s'], $reply['previous']]);
+        // A config given at connect wins: this one has no retry policy.
+        $own = '{"serviceConfig": {"methodConfig": [{"name": [{}], "timeout": "5s"}]}}';
+        $plain = Client::connect($uri, null, ['resilience' => $own]);
+        try {
+            $plain->call('phpres.v1.Counter/Get', ['id' => 'o', 'fail_first' => 1], ['timeout' => 5]);
+            self::fail('the given config has no retry policy');
+        } catch (UnavailableException) {
+        }
+        self::assertSame(1, $this->runs['o']);
+        $server->shutdown(0.0);
+        $schema = Schema::fromSource('res.proto', sprintf(self::PROTO, 'phpres.v1'));
+        $bad = '{"methodConfig": [{"name": [{}], "retryPolicy": {"maxAttempts": 1}}]}';
+        foreach ([$bad, ['methodConfg' => []], 7] as $config) {
+            try {
+                new Server($schema, ['service_config' => $config]);
+                self::fail('bad service config: ' . json_encode($config));
+            } catch (InvalidArgumentException) {
+            }
+        }
     }
 
     public function testAClientReconnectsAndShowsItsState(): void

@@ -151,3 +151,34 @@ def test_a_handlers_call_inherits_its_deadline(tmp_path: pathlib.Path, kind: str
     assert runs["slow:cancelled"] == 1
     front.shutdown(0.0)
     back.shutdown(0.0)
+
+
+def test_a_served_service_config_retries_for_a_discovering_client(tmp_path: pathlib.Path) -> None:
+    # The server announces RETRY in discovery; a client given no config calls by it.
+    runs: "collections.Counter[str]" = collections.Counter()
+    schema = hms_ffi.Schema.from_source("res.proto", PROTO)
+    server = hms_ffi.Server(schema, service_config=RETRY)
+    server.add_method(GET, lambda req, ctx: counter_reply(runs, req, ctx))
+    uri = f"unix://{tmp_path / 'served.sock'}"
+    server.listen(uri)
+    try:
+        reply = hms_ffi.connect(uri).call(GET, {"id": "s", "fail_first": 1}, timeout=5)
+        assert (runs["s"], reply["previous"]) == (2, 1)
+        # A config given at connect wins: this one has no retry policy.
+        own = {"serviceConfig": {"methodConfig": [{"name": [{}], "timeout": "5s"}]}}
+        with pytest.raises(hms_ffi.Unavailable):
+            hms_ffi.connect(uri, resilience=own).call(GET, {"id": "o", "fail_first": 1}, timeout=5)
+        assert runs["o"] == 1
+    finally:
+        server.shutdown(0.0)
+    bad = {"methodConfig": [{"name": [{}], "retryPolicy": {"maxAttempts": 1}}]}
+    with pytest.raises(hms_ffi.InvalidArgument) as e:
+        hms_ffi.Server(schema, service_config=bad)
+    assert e.value.reason == "BAD_SERVICE_CONFIG"
+
+
+def counter_reply(runs: "collections.Counter[str]", req: Dict[str, Any], ctx: hms_ffi.Context) -> Dict[str, Any]:
+    runs[req["id"]] += 1
+    if runs[req["id"]] <= req.get("fail_first", 0):
+        raise hms_ffi.Unavailable(f"run {runs[req['id']]} fails")
+    return {"id": req["id"], "previous": int(ctx.metadata.get("grpc-previous-rpc-attempts", "0"))}

@@ -32,19 +32,22 @@ impl Drop for Server {
 }
 
 impl Server {
-    /// `Server._new(schema, max_message_bytes, max_concurrent_per_connection, security)`:
-    /// `security` is the path of a security file (docs/security.md) or nil.
+    /// `Server._new(schema, max_message_bytes, max_concurrent_per_connection, security,
+    /// service_config)`: `security` is the path of a security file (docs/security.md) or nil;
+    /// `service_config` the JSON text of the service config discovery announces, or nil.
     fn new(
         ruby: &Ruby,
         schema: &Schema,
         max_message_bytes: Option<usize>,
         max_concurrent_per_connection: Option<usize>,
         security: Option<String>,
+        service_config: Option<String>,
     ) -> Result<Server, Error> {
         let options = ocore::BindingOptions {
             max_message_bytes,
             max_concurrent_per_connection,
             security: security.map(Into::into),
+            service_config,
             ..Default::default()
         };
         let options = rb_result(ruby, ocore::ServerOptions::for_binding("ruby", options))?;
@@ -197,7 +200,7 @@ fn run_call(ruby: &Ruby, handlers: RHash, mut call: PendingCall) -> Result<(), E
 pub(crate) fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     let class = module.define_class("Server", ruby.class_object())?;
     class.undef_default_alloc_func();
-    class.define_singleton_method("_new", function!(Server::new, 4))?;
+    class.define_singleton_method("_new", function!(Server::new, 5))?;
     class.define_method("_register", method!(Server::register, 1))?;
     class.define_method("listen", method!(Server::listen, 1))?;
     class.define_method("admin", method!(Server::admin, 1))?;

@@ -33,9 +33,9 @@ class ResilienceTest < Minitest::Test
 
   # The Counter of package `pkg` served as `name` on `uri` by a Ruby thread; its methods fail
   # the first `fail_first` runs of each id with HmsFfi::Unavailable. Returns [server, thread].
-  def counter(name, uri, runs, pkg: "rbres.v1")
+  def counter(name, uri, runs, pkg: "rbres.v1", service_config: nil)
     schema = HmsFfi::Schema.from_source("res.proto", format(PROTO, pkg))
-    server = HmsFfi::Server.new(schema)
+    server = HmsFfi::Server.new(schema, service_config: service_config)
     counted = lambda do |req, ctx|
       runs[req[:id]] += 1
       raise HmsFfi::Unavailable, "run #{runs[req[:id]]} fails" if runs[req[:id]] <= req[:fail_first].to_i
@@ -65,6 +65,26 @@ class ResilienceTest < Minitest::Test
     assert_raises(HmsFfi::InvalidArgument) { HmsFfi.connect(uri, resilience: { serviceConfig: { methodConfg: [] } }) }
     assert_raises(HmsFfi::InvalidArgument) { HmsFfi.connect(uri, resilience: '{"backoff": ') }
     assert_raises(HmsFfi::InvalidArgument) { HmsFfi.connect(uri, resilience: { keepalive: { interval: Float::NAN } }) }
+  ensure
+    stop(*served) if served
+  end
+
+  def test_a_served_service_config_retries_for_a_client_given_none
+    runs = Hash.new(0)
+    uri = unix_uri("served.sock")
+    served = counter("one", uri, runs, service_config: RETRY[:serviceConfig])
+    reply = HmsFfi.connect(uri).call("rbres.v1.Counter/Get", { id: "s", fail_first: 1 }, timeout: 5)
+    assert_equal [2, 1], [runs["s"], reply[:previous]]
+    # A config given at connect wins: this one has no retry policy.
+    own = { serviceConfig: { methodConfig: [{ name: [{}], timeout: "5s" }] } }
+    plain = HmsFfi.connect(uri, resilience: own)
+    assert_raises(HmsFfi::Unavailable) { plain.call("rbres.v1.Counter/Get", { id: "o", fail_first: 1 }, timeout: 5) }
+    assert_equal 1, runs["o"]
+    schema = HmsFfi::Schema.from_source("res.proto", format(PROTO, "rbres.v1"))
+    bad = { methodConfig: [{ name: [{}], retryPolicy: { maxAttempts: 1 } }] }
+    [bad, '{"methodConfig": ', { x: Float::NAN }].each do |config|
+      assert_raises(HmsFfi::InvalidArgument) { HmsFfi::Server.new(schema, service_config: config) }
+    end
   ensure
     stop(*served) if served
   end

@@ -38,15 +38,20 @@ pub struct Server(ocore::Server);
 impl Server {
     /// A server for `schema`; `language` names the handlers' language in error origins;
     /// `security` is the path of a security file (policy, bearer tokens, limits, audit; see
-    /// docs/security.md): a bad file is `INVALID_ARGUMENT`.
-    #[uniffi::constructor(default(security = None))]
+    /// docs/security.md): a bad file is `INVALID_ARGUMENT`; `service_config` is the JSON text
+    /// of the gRPC service config discovery announces, which clients that discover the schema
+    /// and were given no config of their own call by (docs/resilience.md): a bad one is
+    /// `INVALID_ARGUMENT`.
+    #[uniffi::constructor(default(security = None, service_config = None))]
     pub fn new(
         schema: Arc<crate::Schema>,
         language: String,
         security: Option<String>,
+        service_config: Option<String>,
     ) -> HmsResult<Arc<Server>> {
         let options = ocore::BindingOptions {
             security: security.map(Into::into),
+            service_config,
             ..Default::default()
         };
         let options = ocore::ServerOptions::for_binding(&language, options)?;

@@ -102,6 +102,11 @@ int main(void) {
   hms_error_free(err), err = NULL;
   unlink(security);
   CHECK(hms_server_new_with_security(schema, "c", NULL, &server, &err) == 0, "server without security");
+  CHECK(hms_server_set_service_config(server, "{\"methodConfig\": [{\"name\": [{}], \"timeout\": \"1s\"}]}", &err) == 0,
+        "service config");
+  CHECK(hms_server_set_service_config(server, "{\"methodConfg\": []}", &err) == 3, "bad service config is INVALID_ARGUMENT");
+  CHECK(err && strstr(err->message, "invalid service config") != NULL, "service config error says so");
+  hms_error_free(err), err = NULL;
   hms_server_free(server), server = NULL;
 
   CHECK(hms_server_new(schema, "c", &server, &err) == 0, "server");

@@ -171,7 +171,7 @@ async fn serve(
     security: Option<PathBuf>,
     busy_timeout_ms: u64,
 ) -> Result<(), Error> {
-    let options = crate::server_options(security, None, None)?;
+    let options = crate::serve::server_options(security, None, None, None)?;
     let store = sqlite::SqliteStore::open(&db, Duration::from_millis(busy_timeout_ms))?;
     let server = core_registry::server(Arc::new(store), options)?;
     for uri in &listen {

@@ -18,7 +18,7 @@ use crate::interceptor::Interceptor;
 use crate::limits::Limits;
 use crate::mapping::DecodeOptions;
 use crate::schema::Schema;
-use crate::transport::Endpoint;
+use crate::transport::{ClientTransport, Endpoint};
 
 /// Options for [`connect_with`].
 #[derive(Clone, Default)]
@@ -96,17 +96,23 @@ pub async fn connect_all(uris: &[&str], mut options: ConnectOptions) -> Result<C
     let (_, transport) = pool
         .ready_now()
         .ok_or_else(|| Error::unavailable(format!("no connection to {shown}")))?;
-    let (schema, schemaless, announced) = match options.schema.take() {
-        Some(s) => (s, HashSet::new(), None),
-        None => {
-            let head = CallHead {
-                method: DESCRIBE_METHOD.to_string(),
-                timeout: Some(Duration::from_secs(10)),
-                ..CallHead::default()
+    // A schema given at connect means no discovery call, unless the caller asked for the
+    // server's service config (`serviceConfigLookup: true`) and gave none of its own.
+    let (schema, schemaless, announced, served) = match options.schema.take() {
+        Some(s) if res.service_config_lookup != Some(true) || res.service_config.is_some() => {
+            (s, HashSet::new(), None, String::new())
+        }
+        Some(s) => {
+            let served = match describe(transport.as_ref()).await {
+                Ok(d) => d.service_config,
+                // A server without discovery (a stock gRPC server) suggests nothing.
+                Err(e) if e.code() == Code::Unimplemented => String::new(),
+                Err(e) => return Err(e),
             };
-            let reply = transport.unary(head, Bytes::new()).await?;
-            let d = DescribeResponse::decode(reply.message)
-                .map_err(|e| Error::new(Code::Internal, format!("bad discovery reply: {e}")))?;
+            (s, HashSet::new(), None, served)
+        }
+        None => {
+            let d = describe(transport.as_ref()).await?;
             let announced = SchemaVersion {
                 fingerprint: d.schema_fingerprint,
                 subject: d.registry_subject,
@@ -116,9 +122,11 @@ pub async fn connect_all(uris: &[&str], mut options: ConnectOptions) -> Result<C
                 Schema::from_descriptor_set(&d.descriptor_set)?,
                 d.schemaless.into_iter().collect(),
                 Some(announced),
+                d.service_config,
             )
         }
     };
+    let config = res.in_force(&served);
     let versions = SchemaCheck::new(announced, &options, &schema)?;
     let metrics = schema
         .methods()
@@ -137,8 +145,8 @@ pub async fn connect_all(uris: &[&str], mut options: ConnectOptions) -> Result<C
             scheme,
             endpoint: shown,
             channel: pool,
-            config: res.service_config.clone().filter(|c| !c.is_empty()),
-            throttle: res.throttle(),
+            throttle: super::resilience::throttle(config.as_ref()),
+            config: config.filter(|c| !c.is_empty()),
             wait_for_ready: res.wait_for_ready,
             schema,
             schemaless,
@@ -149,6 +157,18 @@ pub async fn connect_all(uris: &[&str], mut options: ConnectOptions) -> Result<C
             versions,
         }),
     })
+}
+
+/// Asks the server for its schema and what else it announces.
+async fn describe(transport: &dyn ClientTransport) -> Result<DescribeResponse> {
+    let head = CallHead {
+        method: DESCRIBE_METHOD.to_string(),
+        timeout: Some(Duration::from_secs(10)),
+        ..CallHead::default()
+    };
+    let reply = transport.unary(head, Bytes::new()).await?;
+    DescribeResponse::decode(reply.message)
+        .map_err(|e| Error::new(Code::Internal, format!("bad discovery reply: {e}")))
 }
 
 /// What a client learnt about the server's schema at connect.

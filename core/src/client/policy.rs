@@ -67,6 +67,8 @@ pub struct ServiceConfig {
     default: Option<Arc<MethodPolicy>>,
     /// `retryThrottling`, when given.
     pub throttling: Option<(u32, f64)>,
+    /// The JSON text it was read from (empty for the default), as a server announces it.
+    text: String,
 }
 
 #[derive(Deserialize)]
@@ -227,7 +229,10 @@ impl ServiceConfig {
     pub fn from_json(text: &str) -> Result<ServiceConfig> {
         let raw: RawConfig = serde_json::from_str(text).map_err(bad)?;
         let _ = (raw.load_balancing_config, raw.load_balancing_policy);
-        let mut config = ServiceConfig::default();
+        let mut config = ServiceConfig {
+            text: text.trim().to_string(),
+            ..ServiceConfig::default()
+        };
         for mut m in raw.method_config {
             let names = std::mem::take(&mut m.name);
             let policy = Arc::new(m.policy()?);
@@ -257,6 +262,11 @@ impl ServiceConfig {
             config.throttling = Some((t.max_tokens, t.token_ratio));
         }
         Ok(config)
+    }
+
+    /// The JSON text this config was read from (empty for the default config).
+    pub fn json(&self) -> &str {
+        &self.text
     }
 
     /// True when no method has a policy and there is no throttling.

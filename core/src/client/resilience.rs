@@ -18,8 +18,15 @@ use crate::transport::Keepalive;
 pub struct Resilience {
     /// The backoff between attempts to reconnect.
     pub backoff: Backoff,
-    /// Retry and hedging policies per method (none: no retries but transparent ones).
+    /// Retry and hedging policies per method (none: no retries but transparent ones). When
+    /// given, it wins over the config a server announces in discovery.
     pub service_config: Option<Arc<ServiceConfig>>,
+    /// Whether the client takes the service config the server announces in discovery, when it
+    /// was given none: `None` (the default) takes it when the schema is discovered and does
+    /// not ask when a schema is given; `Some(true)` asks for it even when a schema is given
+    /// (one discovery call at connect); `Some(false)` never takes one (gRPC's
+    /// `disableServiceConfigLookup`).
+    pub service_config_lookup: Option<bool>,
     /// PING/PONG on `unix://` and `ws://`, HTTP/2 PING on `grpc://`.
     pub keepalive: Option<Keepalive>,
     /// The default of [`CallOptions::wait_for_ready`](super::CallOptions::wait_for_ready).
@@ -82,6 +89,8 @@ struct RawResilience {
     #[serde(default)]
     service_config: Option<serde_json::Value>,
     #[serde(default)]
+    service_config_lookup: Option<bool>,
+    #[serde(default)]
     keepalive: Option<RawKeepalive>,
     #[serde(default)]
     wait_for_ready: bool,
@@ -119,7 +128,8 @@ impl Resilience {
     /// Reads the options from JSON text:
     /// `{"backoff": {"initial": "1s", "multiplier": 1.6, "jitter": 0.2, "max": "120s",
     /// "minConnectTimeout": "20s"}, "serviceConfig": {…gRPC service config…},
-    /// "keepalive": {"interval": "10s", "timeout": "20s"}, "waitForReady": false}`.
+    /// "serviceConfigLookup": true, "keepalive": {"interval": "10s", "timeout": "20s"},
+    /// "waitForReady": false}`.
     /// Every key is optional; an unknown key is `InvalidArgument`.
     pub fn from_json(text: &str) -> Result<Resilience> {
         let bad = |e: &dyn std::fmt::Display| {
@@ -180,6 +190,7 @@ impl Resilience {
                 .transpose()?
                 .unwrap_or_default(),
             service_config,
+            service_config_lookup: raw.service_config_lookup,
             keepalive,
             wait_for_ready: raw.wait_for_ready,
             load_balancing,
@@ -194,9 +205,51 @@ impl Resilience {
         Ok(self)
     }
 
-    /// The retry budget of the service config, if it has one.
-    pub(crate) fn throttle(&self) -> Option<Throttle> {
-        let (max, ratio) = self.service_config.as_ref()?.throttling?;
-        Some(Throttle::new(max, ratio))
+    /// The service config in force, given the one a server announced (`served`, JSON text,
+    /// empty for none): the one given at connect, else the served one unless lookup is off.
+    /// A served config this client cannot read (a newer server's keys) is set aside with a
+    /// warning, as gRPC keeps its default config when a resolver's is invalid.
+    pub(crate) fn in_force(&self, served: &str) -> Option<Arc<ServiceConfig>> {
+        if let Some(given) = &self.service_config {
+            return Some(given.clone());
+        }
+        if self.service_config_lookup == Some(false) || served.is_empty() {
+            return None;
+        }
+        match ServiceConfig::from_json(served) {
+            Ok(config) => Some(Arc::new(config)),
+            Err(e) => {
+                tracing::warn!(error = %e, "ignoring the service config the server announced");
+                None
+            }
+        }
+    }
+}
+
+/// The retry budget of a service config, if it has one.
+pub(crate) fn throttle(config: Option<&Arc<ServiceConfig>>) -> Option<Throttle> {
+    let (max, ratio) = config?.throttling?;
+    Some(Throttle::new(max, ratio))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SERVED: &str = r#"{"methodConfig": [{"name": [{}], "timeout": "2s"}]}"#;
+
+    #[test]
+    fn the_config_in_force_is_the_given_one_else_a_readable_served_one() {
+        let none = Resilience::default();
+        assert_eq!(none.in_force(SERVED).unwrap().json(), SERVED);
+        assert!(none.in_force("").is_none());
+        // A served config this client cannot read (a newer server's key) is set aside.
+        assert!(none
+            .in_force(r#"{"methodConfig": [], "newKey": 1}"#)
+            .is_none());
+        let off = Resilience::from_json(r#"{"serviceConfigLookup": false}"#).unwrap();
+        assert!(off.in_force(SERVED).is_none());
+        let given = Resilience::default().with_service_config("{}").unwrap();
+        assert_eq!(given.in_force(SERVED).unwrap().json(), "{}");
     }
 }

@@ -65,7 +65,8 @@ impl Drop for InflightGuard {
 }
 
 impl Dispatcher {
-    pub(crate) fn new(schema: Schema, options: ServerOptions) -> Dispatcher {
+    pub(crate) fn new(schema: Schema, mut options: ServerOptions) -> Dispatcher {
+        let served = options.service_config.take();
         Dispatcher {
             listen: super::service::listen_config(&schema, &options),
             metrics: RwLock::default(),
@@ -87,7 +88,7 @@ impl Dispatcher {
                 .is_some_and(|a| a.records_payloads()),
             security: options.security,
             routes: RwLock::new(HashMap::new()),
-            announce: Default::default(),
+            announce: super::routes::Announce::new(served),
             inflight: AtomicUsize::new(0),
             writing: AtomicUsize::new(0),
             idle: Notify::new(),

@@ -311,6 +311,16 @@ impl Server {
         self.core.set_registry_version(subject, version)
     }
 
+    /// Replaces the service config discovery announces (see
+    /// [`ServerOptions::service_config`]) for clients that connect from now on. A config the
+    /// client's parser refuses is `InvalidArgument` (reason `BAD_SERVICE_CONFIG`), and the
+    /// config announced so far stays.
+    pub fn set_service_config(&self, json: &str) -> Result<()> {
+        let config = crate::client::ServiceConfig::from_json(json)?;
+        self.core.set_service_config(config);
+        Ok(())
+    }
+
     /// The endpoints listened on.
     pub fn endpoints(&self) -> Vec<String> {
         self.listeners

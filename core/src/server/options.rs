@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use crate::client::ServiceConfig;
 use crate::error::Result;
 use crate::limits::Limits;
 use crate::mapping::DecodeOptions;
@@ -28,9 +29,22 @@ pub struct ServerOptions {
     /// pings), HTTP/2 PING on `grpc://`; a client that answers nothing within the timeout has
     /// its connection closed and its calls cancelled. Off by default.
     pub keepalive: Option<crate::transport::Keepalive>,
+    /// The gRPC service config discovery announces: clients that discover this server's schema
+    /// and were given no config of their own call by its policies (see `docs/resilience.md`).
+    /// Set it with [`with_service_config`](ServerOptions::with_service_config), which reads it
+    /// with the client's own parser.
+    pub service_config: Option<Arc<ServiceConfig>>,
 }
 
 impl ServerOptions {
+    /// These options with `json` as the service config discovery announces. A config the
+    /// client's parser refuses is `InvalidArgument` (reason `BAD_SERVICE_CONFIG`) here, when
+    /// the server is made, never when a client calls.
+    pub fn with_service_config(mut self, json: &str) -> Result<ServerOptions> {
+        self.service_config = Some(Arc::new(ServiceConfig::from_json(json)?));
+        Ok(self)
+    }
+
     /// Options with `security` in force.
     pub fn with_security(mut self, security: Security) -> ServerOptions {
         self.security = Some(Arc::new(security));
@@ -63,12 +77,15 @@ pub struct BindingOptions {
     /// How replies become values for the binding's natives (`DecodeOptions::default()` keeps
     /// the core's).
     pub decode: DecodeOptions,
+    /// The gRPC service config (JSON text) discovery announces to clients.
+    pub service_config: Option<String>,
 }
 
 impl ServerOptions {
     /// The options of a language binding's server: its handlers' `language` (the origin of
     /// their errors), what its users set, and the security file they name — a bad file is
-    /// `InvalidArgument` (`BAD_SECURITY_CONFIG`).
+    /// `InvalidArgument` (`BAD_SECURITY_CONFIG`), a bad service config `InvalidArgument`
+    /// (`BAD_SERVICE_CONFIG`).
     pub fn for_binding(language: &str, options: BindingOptions) -> Result<ServerOptions> {
         let mut out = ServerOptions {
             language: language.to_string(),
@@ -80,6 +97,9 @@ impl ServerOptions {
         }
         if let Some(n) = options.max_concurrent_per_connection {
             out.limits.max_concurrent_per_connection = n;
+        }
+        if let Some(json) = &options.service_config {
+            out = out.with_service_config(json)?;
         }
         match options.security {
             Some(path) => out.apply_security_file(path),
@@ -97,6 +117,7 @@ impl Default for ServerOptions {
             security: None,
             socket_mode: 0o600,
             keepalive: None,
+            service_config: None,
         }
     }
 }

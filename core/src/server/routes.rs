@@ -9,6 +9,7 @@ use prost::Message;
 
 use super::dispatch::Dispatcher;
 use crate::call::{DescribeResponse, SchemaVersion};
+use crate::client::ServiceConfig;
 use crate::codec::Codec;
 use crate::context::Context;
 use crate::error::{Code, Error, Result};
@@ -17,12 +18,22 @@ use crate::handler::Route;
 use crate::schema::MethodInfo;
 use crate::security::filter_descriptor_set;
 
-/// What discovery announces about the schema: its fingerprint (computed at the first ask) and
-/// the registry subject and version the server was told.
+/// What discovery announces about the schema: its fingerprint (computed at the first ask), the
+/// registry subject and version the server was told, and the service config it suggests.
 #[derive(Default)]
 pub(crate) struct Announce {
     fingerprint: OnceLock<String>,
     registry: RwLock<(String, u32)>,
+    service_config: RwLock<Option<Arc<ServiceConfig>>>,
+}
+
+impl Announce {
+    pub(super) fn new(service_config: Option<Arc<ServiceConfig>>) -> Announce {
+        Announce {
+            service_config: RwLock::new(service_config),
+            ..Announce::default()
+        }
+    }
 }
 
 /// What the server runs for a method, with its descriptors (`None` for a schemaless method).
@@ -55,6 +66,21 @@ impl Dispatcher {
         if let Ok(mut r) = self.announce.registry.write() {
             *r = (subject.to_string(), version);
         }
+    }
+
+    pub(crate) fn set_service_config(&self, config: ServiceConfig) {
+        if let Ok(mut c) = self.announce.service_config.write() {
+            *c = Some(Arc::new(config));
+        }
+    }
+
+    fn service_config_text(&self) -> String {
+        let config = self.announce.service_config.read();
+        let text = config
+            .as_ref()
+            .ok()
+            .and_then(|c| c.as_ref().map(|c| c.json()));
+        text.unwrap_or_default().to_string()
     }
 
     pub(crate) fn add_route(&self, name: String, entry: RouteEntry) {
@@ -110,6 +136,7 @@ impl Dispatcher {
                 None => set,
             },
             schemaless,
+            service_config: self.service_config_text(),
         }
         .encode_to_vec()
         .into()

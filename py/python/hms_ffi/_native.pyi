@@ -73,6 +73,7 @@ class Server:
         max_message_bytes: Optional[int] = None,
         max_concurrent_per_connection: Optional[int] = None,
         security: Optional[str] = None,
+        service_config: Optional[str] = None,
     ) -> Server: ...
     def register(self, method: str, handler: Callable[[Dict[str, Any], Context], Any]) -> None: ...
     def register_async(

@@ -319,12 +319,15 @@ def connect(
     is the schema this client was built against: each of its methods is checked against the
     server's at connect, and calls to those that break fail early (``docs/evolution.md``)."""
     uris = [uri] if isinstance(uri, str) else list(uri)
-    options: Optional[str] = None
-    if isinstance(resilience, str):
-        options = resilience
-    elif resilience is not None:
-        try:
-            options = json.dumps(resilience)
-        except (TypeError, ValueError) as e:
-            raise InvalidArgument(f"resilience options are not JSON: {e}", reason="BAD_RESILIENCE") from e
+    options = _json_text(resilience, "resilience options", "BAD_RESILIENCE")
     return Client(_native.connect(uris, schema, options, expect_schema))
+
+
+def _json_text(value: Union[Mapping[str, Any], str, None], what: str, reason: str) -> Optional[str]:
+    """``value`` as JSON text for the core: a str as it is, a dict dumped."""
+    if value is None or isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError) as e:
+        raise InvalidArgument(f"{what} are not JSON: {e}", reason=reason) from e

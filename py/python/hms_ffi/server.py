@@ -8,10 +8,10 @@ import inspect
 import signal
 import threading
 from types import FrameType
-from typing import Any, Awaitable, Callable, Coroutine, Dict, List, Optional, TypeVar, Union
+from typing import Any, Awaitable, Callable, Coroutine, Dict, List, Mapping, Optional, TypeVar, Union
 
 from . import _native, streams
-from .client import _handler
+from .client import _handler, _json_text
 from .errors import Cancelled
 
 Request = Dict[str, Any]
@@ -31,7 +31,10 @@ class Server:
     :class:`hms_ffi.Error`) with the traceback in its details; the server keeps serving.
     ``security`` names a TOML security file (limits, bearer tokens, policy, audit log; see
     ``docs/security.md``); its limits come first, then ``max_message_bytes`` and
-    ``max_concurrent_per_connection`` override them.
+    ``max_concurrent_per_connection`` override them. ``service_config`` (a gRPC service config,
+    a dict or its JSON text) is announced in discovery: clients that discover the schema and
+    were given no config of their own retry and time out by it (``docs/resilience.md``); a bad
+    one raises :class:`hms_ffi.InvalidArgument` here.
     """
 
     def __init__(
@@ -42,8 +45,10 @@ class Server:
         max_message_bytes: Optional[int] = None,
         max_concurrent_per_connection: Optional[int] = None,
         security: Optional[str] = None,
+        service_config: Union[Mapping[str, Any], str, None] = None,
     ) -> None:
-        self._native = _native.Server(schema, max_message_bytes, max_concurrent_per_connection, security)
+        config = _json_text(service_config, "service config", "BAD_SERVICE_CONFIG")
+        self._native = _native.Server(schema, max_message_bytes, max_concurrent_per_connection, security, config)
         self._schema = schema
         self._kinds = {m[0]: m[3] for m in schema.methods()}
         self._loop = loop

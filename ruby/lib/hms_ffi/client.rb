@@ -11,14 +11,18 @@ module HmsFfi
   # HmsFfi::FailedPrecondition (reason INCOMPATIBLE_SCHEMA) before anything is sent
   # (docs/evolution.md, "Versions at connect").
   def self.connect(uri, schema: nil, resilience: nil, expect_schema: nil)
-    options = begin
-      resilience.is_a?(Hash) ? JSON.generate(resilience) : resilience&.to_s
-    rescue JSON::GeneratorError => e
-      # As every binding says it: options that are not JSON are the caller's InvalidArgument.
-      raise InvalidArgument, "resilience options are not JSON: #{e.message}"
-    end
+    options = json_text(resilience, "resilience options")
     _connect(Array(uri).map(&:to_s), schema, options, expect_schema)
   end
+
+  # `value` as JSON text for the core: a Hash generated, anything else as its string (nil stays).
+  def self.json_text(value, what)
+    value.is_a?(Hash) ? JSON.generate(value) : value&.to_s
+  rescue JSON::GeneratorError => e
+    # As every binding says it: options that are not JSON are the caller's InvalidArgument.
+    raise InvalidArgument, "#{what} are not JSON: #{e.message}"
+  end
+  private_class_method :json_text
 
   # What a server announces about its schema in discovery: the fingerprint ("sha256:…", as the
   # schema registry computes it), the registry subject ("" when unknown) and version (0).

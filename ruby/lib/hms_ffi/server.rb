@@ -11,10 +11,15 @@ module HmsFfi
   class Server
     # A server for `schema`; limits default to the core's (4 MiB messages). `security` is the
     # path of a security file (policy, bearer tokens, limits, audit: docs/security.md); a bad
-    # file raises HmsFfi::InvalidArgument.
-    def self.new(schema, max_message_bytes: nil, max_concurrent_per_connection: nil, security: nil)
+    # file raises HmsFfi::InvalidArgument. `service_config` (a gRPC service config, a Hash or its
+    # JSON text) is announced in discovery: clients that discover the schema and were given no
+    # config of their own retry and time out by it (docs/resilience.md); a bad one raises
+    # HmsFfi::InvalidArgument.
+    def self.new(schema, max_message_bytes: nil, max_concurrent_per_connection: nil, security: nil,
+                 service_config: nil)
       security = security&.to_s
-      server = _new(schema, max_message_bytes, max_concurrent_per_connection, security)
+      config = HmsFfi.send(:json_text, service_config, "service config")
+      server = _new(schema, max_message_bytes, max_concurrent_per_connection, security, config)
       server.send(:setup, schema)
       server
     end

@@ -2576,15 +2576,19 @@ open class Server: ServerProtocol, @unchecked Sendable {
     /**
      * A server for `schema`; `language` names the handlers' language in error origins;
      * `security` is the path of a security file (policy, bearer tokens, limits, audit; see
-     * docs/security.md): a bad file is `INVALID_ARGUMENT`.
+     * docs/security.md): a bad file is `INVALID_ARGUMENT`; `service_config` is the JSON text
+     * of the gRPC service config discovery announces, which clients that discover the schema
+     * and were given no config of their own call by (docs/resilience.md): a bad one is
+     * `INVALID_ARGUMENT`.
      */
-public convenience init(schema: Schema, language: String, security: String? = nil)throws  {
+public convenience init(schema: Schema, language: String, security: String? = nil, serviceConfig: String? = nil)throws  {
     let handle =
         try rustCallWithError(FfiConverterTypeHmsError_lift) {
     uniffi_hms_ffi_uniffi_fn_constructor_server_new(
         FfiConverterTypeSchema_lower(schema),
         FfiConverterString.lower(language),
-        FfiConverterOptionString.lower(security),$0
+        FfiConverterOptionString.lower(security),
+        FfiConverterOptionString.lower(serviceConfig),$0
     )
 }
     self.init(unsafeFromHandle: handle)
@@ -5657,7 +5661,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hms_ffi_uniffi_checksum_constructor_schema_load() != 28978) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_hms_ffi_uniffi_checksum_constructor_server_new() != 12377) {
+    if (uniffi_hms_ffi_uniffi_checksum_constructor_server_new() != 20743) {
         return InitializationResult.apiChecksumMismatch
     }
 

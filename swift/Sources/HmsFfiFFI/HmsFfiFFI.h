@@ -589,7 +589,7 @@ void uniffi_hms_ffi_uniffi_fn_free_server(uint64_t handle, RustCallStatus *_Nonn
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CONSTRUCTOR_SERVER_NEW
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CONSTRUCTOR_SERVER_NEW
-uint64_t uniffi_hms_ffi_uniffi_fn_constructor_server_new(uint64_t schema, RustBuffer language, RustBuffer security, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_hms_ffi_uniffi_fn_constructor_server_new(uint64_t schema, RustBuffer language, RustBuffer security, RustBuffer service_config, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVER_ADMIN

@@ -19,12 +19,15 @@ import io.github.hmsffi.ffi.Server as NativeServer
  * ```
  *
  * [security] is the path of a security file (policy, bearer tokens, limits, audit; see
- * docs/security.md); a bad file throws `HmsException.InvalidArgument`. Handlers read the caller
- * with `ctx.identity()` and, over unix, `ctx.peerCredentials()`.
+ * docs/security.md); a bad file throws `HmsException.InvalidArgument`. [serviceConfig] is the
+ * JSON text of a gRPC service config announced in discovery: clients that discover the schema
+ * and were given no config of their own call by it (docs/resilience.md); a bad one throws
+ * `HmsException.InvalidArgument`. Handlers read the caller with `ctx.identity()` and, over unix,
+ * `ctx.peerCredentials()`.
  */
-class Server(schema: NativeSchema, security: String? = null) : AutoCloseable {
+class Server(schema: NativeSchema, security: String? = null, serviceConfig: String? = null) : AutoCloseable {
     /** The generated server this wraps. */
-    val native = NativeServer(schema, "kotlin", security)
+    val native = NativeServer(schema, "kotlin", security, serviceConfig)
 
     private companion object {
         init {

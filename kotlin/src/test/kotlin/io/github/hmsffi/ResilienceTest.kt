@@ -36,20 +36,9 @@ class ResilienceTest {
     private fun socket(name: String) = "unix://${dir.resolve(name)}"
 
     /** The Counter of [pkg] as [name]; it fails the first `fail_first` runs of each id. */
-    private fun counter(name: String, uri: String, pkg: String = "ktres.v1"): Server {
-        val schema = Schema.fromSource(
-            "res.proto",
-            """
-            syntax = "proto3"; package $pkg;
-            message Req { string id = 1; int32 fail_first = 2; }
-            message Rep { string id = 1; int32 previous = 2; string server = 3; }
-            service Counter {
-              rpc Get(Req) returns (Rep) { option idempotency_level = IDEMPOTENT; }
-              rpc Add(Req) returns (Rep);
-            }
-            """.trimIndent(),
-        )
-        val server = Server(schema)
+    private fun counter(name: String, uri: String, pkg: String = "ktres.v1", serviceConfig: String? = null): Server {
+        val schema = counterSchema(pkg)
+        val server = Server(schema, serviceConfig = serviceConfig)
         for (method in listOf("Get", "Add")) {
             server.method("$pkg.Counter/$method") { req, ctx ->
                 val id = req["id"] as String
@@ -65,11 +54,26 @@ class ResilienceTest {
         return server
     }
 
-    private val retry = """
-        {"serviceConfig": {"methodConfig": [{"name": [{"service": "ktres.v1.Counter"}],
+    private fun counterSchema(pkg: String) =
+        Schema.fromSource(
+            "res.proto",
+            """
+            syntax = "proto3"; package $pkg;
+            message Req { string id = 1; int32 fail_first = 2; }
+            message Rep { string id = 1; int32 previous = 2; string server = 3; }
+            service Counter {
+              rpc Get(Req) returns (Rep) { option idempotency_level = IDEMPOTENT; }
+              rpc Add(Req) returns (Rep);
+            }
+            """.trimIndent(),
+        )
+
+    private val retryConfig = """
+        {"methodConfig": [{"name": [{"service": "ktres.v1.Counter"}],
           "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.01s", "maxBackoff": "0.05s",
-                          "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]}}
+                          "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]}
     """.trimIndent()
+    private val retry = """{"serviceConfig": $retryConfig}"""
 
     @Test
     fun `a service config retries idempotent methods only`() {
@@ -88,6 +92,30 @@ class ResilienceTest {
                 assertThrows<HmsException.InvalidArgument> { Client.connect(listOf(uri), bad) }
             }
             assertThrows<HmsException.InvalidArgument> { Client.connect(emptyList()) }
+        }
+    }
+
+    @Test
+    fun `a served service config retries for a client given none`() {
+        val uri = socket("served.sock")
+        counter("one", uri, serviceConfig = retryConfig).use {
+            Client.connect(listOf(uri)).use { client ->
+                val reply = client.call("ktres.v1.Counter/Get", mapOf("id" to "s", "fail_first" to 1), timeout)
+                assertEquals(2, runs["s"])
+                assertEquals(1L, (reply["previous"] as Number).toLong())
+            }
+            // A config given at connect wins: this one has no retry policy.
+            val own = """{"serviceConfig": {"methodConfig": [{"name": [{}], "timeout": "5s"}]}}"""
+            Client.connect(listOf(uri), own).use { client ->
+                assertThrows<HmsException.Unavailable> {
+                    client.call("ktres.v1.Counter/Get", mapOf("id" to "o", "fail_first" to 1), timeout)
+                }
+                assertEquals(1, runs["o"])
+            }
+        }
+        val bad = """{"methodConfig": [{"name": [{}], "retryPolicy": {"maxAttempts": 1}}]}"""
+        for (config in listOf(bad, """{"methodConfig": """)) {
+            assertThrows<HmsException.InvalidArgument> { Server(counterSchema("ktres.v1"), serviceConfig = config) }
         }
     }
 

@@ -988,7 +988,7 @@ external fun uniffi_hms_ffi_uniffi_fn_clone_server(`handle`: Long,uniffi_out_err
 ): Long
 external fun uniffi_hms_ffi_uniffi_fn_free_server(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Unit
-external fun uniffi_hms_ffi_uniffi_fn_constructor_server_new(`schema`: Long,`language`: RustBuffer.ByValue,`security`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+external fun uniffi_hms_ffi_uniffi_fn_constructor_server_new(`schema`: Long,`language`: RustBuffer.ByValue,`security`: RustBuffer.ByValue,`serviceConfig`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
 external fun uniffi_hms_ffi_uniffi_fn_method_server_admin(`ptr`: Long,`uri`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
@@ -1382,7 +1382,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_schema_load() != 28978) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_server_new() != 12377) {
+    if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_server_new() != 20743) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -4972,14 +4972,17 @@ open class Server: Disposable, AutoCloseable, ServerInterface
     /**
      * A server for `schema`; `language` names the handlers' language in error origins;
      * `security` is the path of a security file (policy, bearer tokens, limits, audit; see
-     * docs/security.md): a bad file is `INVALID_ARGUMENT`.
+     * docs/security.md): a bad file is `INVALID_ARGUMENT`; `service_config` is the JSON text
+     * of the gRPC service config discovery announces, which clients that discover the schema
+     * and were given no config of their own call by (docs/resilience.md): a bad one is
+     * `INVALID_ARGUMENT`.
      */
-    constructor(`schema`: Schema, `language`: kotlin.String, `security`: kotlin.String? = null) :
+    constructor(`schema`: Schema, `language`: kotlin.String, `security`: kotlin.String? = null, `serviceConfig`: kotlin.String? = null) :
         this(UniffiWithHandle, 
     uniffiRustCallWithError(HmsException) { _status ->
     UniffiLib.uniffi_hms_ffi_uniffi_fn_constructor_server_new(
     
-        FfiConverterTypeSchema.lower(`schema`),FfiConverterString.lower(`language`),FfiConverterOptionalString.lower(`security`),_status)
+        FfiConverterTypeSchema.lower(`schema`),FfiConverterString.lower(`language`),FfiConverterOptionalString.lower(`security`),FfiConverterOptionalString.lower(`serviceConfig`),_status)
 }
     )
 
