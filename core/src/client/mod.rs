@@ -100,6 +100,7 @@ pub(super) struct Inner {
     limits: Limits,
     interceptors: Vec<Arc<dyn Interceptor>>,
     decode: DecodeOptions,
+    converters: crate::mapping::Converters,
     /// Each method's metrics, and the endpoint's scheme (`unix`, `grpc`…) they are kept under.
     pub(super) metrics: crate::metrics::ByMethod,
     pub(super) scheme: String,
@@ -378,6 +379,7 @@ impl Client {
             info,
             self.inner.limits.clone(),
             self.inner.decode,
+            self.inner.converters.clone(),
             self.inner.closed.clone(),
             opts,
         ))
