@@ -92,7 +92,8 @@ impl Codec {
             (Some(c), Some(d), Codec::Proto | Codec::Json) => {
                 match mapping::guided::value_of(d, input, c) {
                     Ok(v) => std::borrow::Cow::Owned(v),
-                    Err(mapping::guided::Fail::Native(e)) => return Err(e),
+                    // The binding's error with the whole message's path, as without converters.
+                    Err(mapping::guided::Fail::Native(e)) => return input.to_value().and(Err(e)),
                     Err(mapping::guided::Fail::Convert(e)) => return Ok(Err(e)),
                 }
             }

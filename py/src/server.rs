@@ -67,18 +67,20 @@ fn run_handler(
 #[pymethods]
 impl Server {
     #[new]
-    #[pyo3(signature = (schema, max_message_bytes = None, max_concurrent_per_connection = None, security = None))]
+    #[pyo3(signature = (schema, max_message_bytes = None, max_concurrent_per_connection = None, security = None, converters = None))]
     fn new(
         py: Python<'_>,
         schema: &Schema,
         max_message_bytes: Option<usize>,
         max_concurrent_per_connection: Option<usize>,
         security: Option<std::path::PathBuf>,
+        converters: Option<Vec<crate::converters::ConverterTuple>>,
     ) -> PyResult<Server> {
         let options = ocore::BindingOptions {
             max_message_bytes,
             max_concurrent_per_connection,
             security,
+            converters: crate::converters::registry(converters)?,
             ..Default::default()
         };
         let options = py_result(py, ocore::ServerOptions::for_binding("python", options))?;

@@ -14,9 +14,10 @@ use prost_reflect::{Kind, MessageDescriptor};
 
 use super::convert::{failed, Converters, Native};
 use super::input::{Input, View};
+use super::native::NATIVE_MAX_DEPTH;
 use super::output::Output;
 use super::path::{Path, Seg};
-use super::table::{table, Field, Shape};
+use super::table::{table, Field, Shape, Table};
 use crate::error::{Code, Error};
 use crate::value::Value;
 
@@ -26,11 +27,13 @@ pub(crate) enum Fail<E> {
     Convert(Error),
 }
 
-/// The guided walk's state: the converters, the top message's name and the path so far.
+/// The guided walk's state: the converters, the top message's name, the path so far and how
+/// many messages deep it is.
 struct Guide<'a> {
     conv: &'a Converters,
     top: String,
     path: Path,
+    depth: usize,
 }
 
 /// `input`, a message of `desc`, as a [`Value`] for `to_message`, converted values made
@@ -59,6 +62,7 @@ fn guide<'a>(desc: &MessageDescriptor, conv: &'a Converters) -> Guide<'a> {
         conv,
         top: desc.full_name().to_string(),
         path: Path::default(),
+        depth: 0,
     }
 }
 
@@ -104,9 +108,18 @@ impl<'a> Guide<'a> {
         v: &I,
     ) -> Result<Value, Fail<I::Error>> {
         let t = table(desc);
-        if t.well_known || v.view() != View::Map {
+        // Past the binding's own nesting limit its conversion refuses the value (no stack is
+        // exhausted here).
+        if t.well_known || v.view() != View::Map || self.depth >= NATIVE_MAX_DEPTH {
             return plain(v);
         }
+        self.depth += 1;
+        let out = self.fields(&t, v);
+        self.depth -= 1;
+        out
+    }
+
+    fn fields<I: Input>(&mut self, t: &Table, v: &I) -> Result<Value, Fail<I::Error>> {
         let mut out = Vec::with_capacity(v.len_hint());
         for (k, item) in v.entries() {
             let key = plain(&k)?;

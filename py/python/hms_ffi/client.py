@@ -6,9 +6,11 @@ import asyncio
 import contextvars
 import importlib
 import json
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 from . import _native
+from .converters import BUILTINS, Converter
+from .converters import _native as _converters
 from .errors import InvalidArgument
 from .streams import AsyncRequests, AsyncStream, Requests, Stream
 
@@ -258,6 +260,7 @@ def connect(
     schema: Optional[_native.Schema] = None,
     resilience: Union[Mapping[str, Any], str, None] = None,
     expect_schema: Optional[_native.Schema] = None,
+    converters: Iterable[Converter] = BUILTINS,
 ) -> Client:
     """Connects to ``inproc://name``, ``unix:///path.sock``, ``grpc://host:port``,
     ``grpc+unix:///path.sock``, ``http://host:port`` (Connect) or ``ws://host:port`` and discovers
@@ -269,7 +272,9 @@ def connect(
     keepalive, wait for ready, load balancing and health checks, as ``docs/resilience.md``
     describes: ``connect(uri, resilience={"keepalive": {"interval": "10s"}})``. ``expect_schema``
     is the schema this client was built against: each of its methods is checked against the
-    server's at connect, and calls to those that break fail early (``docs/evolution.md``)."""
+    server's at connect, and calls to those that break fail early (``docs/evolution.md``).
+    ``converters`` map message types and declared formats to Python types on requests and
+    replies (:mod:`hms_ffi.converters`; the built-ins by default, ``[]`` for none)."""
     uris = [uri] if isinstance(uri, str) else list(uri)
     options: Optional[str] = None
     if isinstance(resilience, str):
@@ -279,4 +284,4 @@ def connect(
             options = json.dumps(resilience)
         except (TypeError, ValueError) as e:
             raise InvalidArgument(f"resilience options are not JSON: {e}", reason="BAD_RESILIENCE") from e
-    return Client(_native.connect(uris, schema, options, expect_schema))
+    return Client(_native.connect(uris, schema, options, expect_schema, _converters(converters)))

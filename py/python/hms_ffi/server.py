@@ -8,10 +8,12 @@ import inspect
 import signal
 import threading
 from types import FrameType
-from typing import Any, Awaitable, Callable, Coroutine, Dict, List, Optional, TypeVar, Union
+from typing import Any, Awaitable, Callable, Coroutine, Dict, Iterable, List, Optional, TypeVar, Union
 
 from . import _native, streams
 from .client import _handler
+from .converters import BUILTINS, Converter
+from .converters import _native as _converters
 from .errors import Cancelled
 
 Request = Dict[str, Any]
@@ -31,7 +33,9 @@ class Server:
     :class:`hms_ffi.Error`) with the traceback in its details; the server keeps serving.
     ``security`` names a TOML security file (limits, bearer tokens, policy, audit log; see
     ``docs/security.md``); its limits come first, then ``max_message_bytes`` and
-    ``max_concurrent_per_connection`` override them.
+    ``max_concurrent_per_connection`` override them. ``converters`` map message types and
+    declared formats to Python types on requests and replies (:mod:`hms_ffi.converters`; the
+    built-ins by default, ``[]`` for none).
     """
 
     def __init__(
@@ -42,8 +46,11 @@ class Server:
         max_message_bytes: Optional[int] = None,
         max_concurrent_per_connection: Optional[int] = None,
         security: Optional[str] = None,
+        converters: Iterable[Converter] = BUILTINS,
     ) -> None:
-        self._native = _native.Server(schema, max_message_bytes, max_concurrent_per_connection, security)
+        self._native = _native.Server(
+            schema, max_message_bytes, max_concurrent_per_connection, security, _converters(converters)
+        )
         self._schema = schema
         self._kinds = {m[0]: m[3] for m in schema.methods()}
         self._loop = loop
