@@ -26,6 +26,17 @@ use crate::error::{Error, FieldViolation};
 /// The field option that declares a string field's format (`hms/ffi/v1/options.proto`).
 pub const FORMAT_OPTION: &str = "hms.ffi.v1.format";
 
+/// The message types every binding ships a converter for (its native decimal, money and date
+/// types where the language has them; `docs/converters.md`).
+pub const BUILTIN_MESSAGES: [&str; 3] = [
+    "google.type.Decimal",
+    "google.type.Money",
+    "google.type.Date",
+];
+
+/// The string formats every binding ships a converter for.
+pub const BUILTIN_FORMATS: [&str; 1] = ["uuid"];
+
 /// A binding's native functions for one converter, opaque to the core.
 pub type Native = Arc<dyn Any + Send + Sync>;
 
