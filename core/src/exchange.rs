@@ -81,8 +81,10 @@ impl Exchange {
     }
 }
 
-/// A reply the codec refused as invalid is the handler's fault.
-fn handler_fault(e: Error) -> Error {
+/// A reply the codec refused as invalid is the handler's fault: `InvalidArgument` becomes
+/// `Internal` with the same details (for a binding that walks a reply itself, such as Node's
+/// encoder running a converter).
+pub fn handler_fault(e: Error) -> Error {
     if e.code() == Code::InvalidArgument {
         Error::new(
             Code::Internal,

@@ -77,6 +77,7 @@ impl Server {
             max_concurrent_per_connection: option_usize(options, "max_concurrent_per_connection")?,
             security: security.map(Into::into),
             decode: crate::convert::DECODE,
+            ..Default::default()
         };
         let opts = php_result(ocore::ServerOptions::for_binding("php", opts))?;
         let inner = Arc::new(ocore::Server::with_options(schema.inner.clone(), opts));

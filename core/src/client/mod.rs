@@ -378,8 +378,7 @@ impl Client {
             codec,
             info,
             self.inner.limits.clone(),
-            self.inner.decode,
-            self.inner.converters.clone(),
+            (self.inner.decode, self.inner.converters.clone()),
             self.inner.closed.clone(),
             opts,
         ))

@@ -46,8 +46,7 @@ impl ClientStream {
         codec: Codec,
         info: MethodInfo,
         limits: Limits,
-        decode: DecodeOptions,
-        converters: Converters,
+        (decode, converters): (DecodeOptions, Converters),
         closed: CancellationToken,
         opts: &CallOptions,
     ) -> ClientStream {

@@ -134,6 +134,21 @@ pub fn format_of(fd: &FieldDescriptor) -> Option<String> {
         .map(str::to_string)
 }
 
+/// A converter's failure that a binding met in its own walk (Node's encoder and decoder run in
+/// JavaScript): `InvalidArgument` with the violation at `path` (as [`TooDeep::path`] renders
+/// the containers the walk was in), the same shape as the core's own.
+///
+/// [`TooDeep::path`]: super::TooDeep::path
+pub fn converter_failed(target: &str, path: &str, why: &str) -> Error {
+    Error::invalid_argument(
+        "value",
+        vec![FieldViolation {
+            field: path.to_string(),
+            description: format!("converter for {target} failed: {why}"),
+        }],
+    )
+}
+
 /// A converter's failure at `path`: `InvalidArgument` for a value of `owner`.
 pub(crate) fn failed(owner: &str, target: &str, path: &Path, why: String) -> Error {
     Error::invalid_argument(
