@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::error::{guard, text, HmsError};
 use crate::ocore::exchange::handler_fault;
-use crate::ocore::mapping::{converter_failed, CborTag, Converters, Target, TooDeep};
+use crate::ocore::mapping::{CborTag, Converters, Target, TooDeep};
 use crate::ocore::{Code, Error, Value};
 
 /// The CBOR tag of converter 0; converter `i` is tagged `HMS_CONVERTED_TAG + i`.
@@ -57,7 +57,7 @@ pub unsafe extern "C" fn hms_converter_error(
     guard(err, || {
         let segs: Vec<serde_json::Value> = serde_json::from_str(text(outward_json, "outward")?)
             .map_err(|e| Error::new(Code::InvalidArgument, format!("outward: {e}")))?;
-        let mut at = TooDeep::at_native_limit();
+        let mut at = TooDeep::converter(text(target, "target")?, text(why, "why")?);
         for s in segs {
             at = match (s.get("index").and_then(|i| i.as_u64()), s.get("key")) {
                 (Some(i), _) => at.at_index(i as usize),
@@ -66,7 +66,7 @@ pub unsafe extern "C" fn hms_converter_error(
                 (None, None) => at,
             };
         }
-        let e = converter_failed(text(target, "target")?, &at.path(), text(why, "why")?);
+        let e = at.into_error();
         Err(if reply { handler_fault(e) } else { e })
     })
 }

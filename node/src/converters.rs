@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use hms_ffi_core::exchange::handler_fault;
-use hms_ffi_core::mapping::{converter_failed, CborTag, Converters, Target, TooDeep};
+use hms_ffi_core::mapping::{CborTag, Converters, Target, TooDeep};
 use hms_ffi_core::Value;
 use napi_derive::napi;
 
@@ -56,7 +56,7 @@ pub fn converter_failed_at(
     why: String,
     reply: bool,
 ) -> NativeError {
-    let mut at = TooDeep::at_native_limit();
+    let mut at = TooDeep::converter(&target, &why);
     for seg in outward {
         at = match (seg.index, seg.key, seg.int_key) {
             (Some(i), _, _) => at.at_index(i as usize),
@@ -65,6 +65,6 @@ pub fn converter_failed_at(
             (None, None, None) => at,
         };
     }
-    let err = converter_failed(&target, &at.path(), &why);
+    let err = at.into_error();
     to_native(&if reply { handler_fault(err) } else { err })
 }

@@ -119,6 +119,34 @@ impl Converters {
     }
 }
 
+/// The converter of a binding that makes [`Value`](crate::Value) trees ([`super::ValueOut`]):
+/// a value the core's walk converts comes out [`marked`] with the converter's index, for the
+/// binding's conversion of the tree to hand to its native function ([`unmarked`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValueMark(pub u32);
+
+/// The start of the key of a marked value's one entry (a NUL, which no field name has),
+/// followed by the converter's index.
+const MARK: &str = "\u{0}hms-converted:";
+
+/// `node`, converted by converter `index` ([`ValueMark`]), as the value tree carries it.
+pub fn marked(index: u32, node: crate::Value) -> crate::Value {
+    crate::Value::Map(vec![(crate::Value::String(format!("{MARK}{index}")), node)])
+}
+
+/// The converter's index and the value of a [`marked`] value.
+pub fn unmarked(v: &crate::Value) -> Option<(u32, &crate::Value)> {
+    match v {
+        crate::Value::Map(entries) if entries.len() == 1 => match &entries[0] {
+            (crate::Value::String(k), node) => {
+                k.strip_prefix(MARK)?.parse().ok().map(|i| (i, node))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// The declared format of a field (`[(hms.ffi.v1.format) = "uuid"]`), if its schema imports
 /// `hms/ffi/v1/options.proto` and the field sets it.
 pub fn format_of(fd: &FieldDescriptor) -> Option<String> {

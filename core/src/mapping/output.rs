@@ -128,4 +128,11 @@ impl Output for ValueOut {
     fn value(&mut self, v: Value) -> Result<Value, Infallible> {
         Ok(v)
     }
+
+    fn convert(&mut self, native: &Native, node: Value) -> Result<Value, String> {
+        Ok(match native.downcast_ref::<super::convert::ValueMark>() {
+            Some(mark) => super::convert::marked(mark.0, node),
+            None => node,
+        })
+    }
 }

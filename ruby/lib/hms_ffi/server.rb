@@ -11,11 +11,15 @@ module HmsFfi
   class Server
     # A server for `schema`; limits default to the core's (4 MiB messages). `security` is the
     # path of a security file (policy, bearer tokens, limits, audit: docs/security.md); a bad
-    # file raises HmsFfi::InvalidArgument.
-    def self.new(schema, max_message_bytes: nil, max_concurrent_per_connection: nil, security: nil)
+    # file raises HmsFfi::InvalidArgument. `converters` map message types and declared formats to
+    # Ruby classes (HmsFfi::Converter; the built-ins by default, `[]` for none).
+    def self.new(schema, max_message_bytes: nil, max_concurrent_per_connection: nil, security: nil,
+                 converters: Converters::BUILTIN)
       security = security&.to_s
-      server = _new(schema, max_message_bytes, max_concurrent_per_connection, security)
+      targets, convs = Converters.native(converters)
+      server = _new(schema, max_message_bytes, max_concurrent_per_connection, security, targets)
       server.send(:setup, schema)
+      server.instance_variable_set(:@converters, convs)
       server
     end
 
@@ -51,10 +55,10 @@ module HmsFfi
       end
       @serve_threads = [serving]
       helpers = Array.new([threads.to_i, 1].max - 1) do
-        Thread.new { _serve(@handlers) }.tap { |t| t.report_on_exception = false }
+        Thread.new { _serve(@handlers, @converters) }.tap { |t| t.report_on_exception = false }
       end
       @serve_threads.concat(helpers)
-      _serve(@handlers)
+      _serve(@handlers, @converters)
     rescue Interrupt, SignalException
       @serve_threads = [] # nobody serves now: shutdown answers what is queued
       shutdown
