@@ -41,6 +41,7 @@ SCHEMA = hms_ffi.Schema.from_source(
       rpc Total(Order) returns (Order);
       rpc Locate(Place) returns (Place);
       rpc Bad(Order) returns (Order);
+      rpc Chat(stream Order) returns (stream Order);
     }
     """,
 )
@@ -91,6 +92,12 @@ def handlers(server: hms_ffi.Server, seen: List[Dict[str, Any]]) -> None:
         seen.append(req)
         return {"name": req["name"].upper(), "at": Point(req["at"].lat + 1, req["at"].lng), "path": req["path"][::-1]}
 
+    @server.method("shop.v1.Shop/Chat")
+    def chat(requests: Iterator[Dict[str, Any]], ctx: hms_ffi.Context) -> Iterator[Dict[str, Any]]:
+        for req in requests:
+            assert isinstance(req["items"][0]["price"], Decimal)
+            yield {**req, "due": req["due"] + datetime.timedelta(days=1)}
+
     @server.method("shop.v1.Shop/Bad")
     def bad(req: Dict[str, Any], ctx: hms_ffi.Context) -> Dict[str, Any]:
         return {"items": [{"price": Decimal("1")}, {"price": float("nan")}]}
@@ -125,6 +132,15 @@ def test_builtins_round_trip_both_ways(uri: str, shop: Any) -> None:
         total = client.call("shop.v1.Shop/Total", order(), timeout=10)
         assert total["total"] == hms_ffi.Money(Decimal("1.499999999"), "EUR")
         assert total["due"] == datetime.date(2026, 12, 25)
+    finally:
+        client.close()
+
+
+def test_streams_convert_both_ways(uri: str, shop: Any) -> None:
+    client = hms_ffi.connect(uri)
+    try:
+        replies = list(client.stream("shop.v1.Shop/Chat", [order(), order()], timeout=10))
+        assert replies == [{**order(), "due": datetime.date(2026, 12, 25)}] * 2
     finally:
         client.close()
 

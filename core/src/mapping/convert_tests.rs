@@ -268,3 +268,43 @@ fn a_failing_converter_is_invalid_argument_at_the_path() {
         .description
         .contains("format uuid"));
 }
+
+#[test]
+fn value_trees_carry_marks_where_the_walk_converts() {
+    use super::{marked, unmarked, TooDeep, ValueMark};
+    let conv = Converters::new()
+        .with(
+            Target::Message("google.type.Decimal".into()),
+            Arc::new(ValueMark(0)),
+        )
+        .with(Target::Format("uuid".into()), Arc::new(ValueMark(1)));
+    let bytes = encode(plain(&["1.5"]), &Converters::new()).expect("plain");
+    let schema = Schema::from_source("t.proto", SRC).expect("schema");
+    let desc = schema.message("t.Order").expect("Order");
+    let o = super::DecodeOptions::default();
+    let r = Codec::Proto.decode_converted(Some(&desc), &bytes, 64, o, Some(&conv), &mut ValueOut);
+    let Value::Map(fields) = crate::codec::never(r).expect("decoded") else {
+        panic!("a message")
+    };
+    assert_eq!(fields[1].1, marked(1, Value::from("0f1e")));
+    let Value::List(items) = &fields[0].1 else {
+        panic!("a list")
+    };
+    let Value::Map(item) = &items[0] else {
+        panic!("an item")
+    };
+    let (i, price) = unmarked(&item[0].1).expect("marked");
+    assert_eq!((i, price), (0, &map(&[("value", Value::from("1.5"))])));
+    assert_eq!(unmarked(&map(&[("value", Value::from("1.5"))])), None);
+    // A binding's own walk reports a converter's failure at its path.
+    let err = TooDeep::converter("format uuid", "bad")
+        .at_index(1)
+        .at_key(&Value::from("refs"))
+        .into_error();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(err.field_violations()[0].field, "refs[1]");
+    assert_eq!(
+        err.field_violations()[0].description,
+        "converter for format uuid failed: bad"
+    );
+}
