@@ -84,8 +84,8 @@ pub use metadata::response;
 pub use call::{Blocker, JustWait};
 pub use client::{
     connect, connect_all, connect_blocking, connect_with, Backoff, CallOptions, Client,
-    ClientStream, ConnState, ConnectOptions, EncodedReply, EncodedRequest, Resilience,
-    ResponseDecoder, ServiceConfig, StreamCall, StreamSender,
+    ClientStream, ConnState, ConnectOptions, EncodedItem, EncodedReply, EncodedRequest, Resilience,
+    ResponseDecoder, ServiceConfig, StreamCall, StreamSender, BATCH_IN_FLIGHT, MAX_BATCH,
 };
 pub use code::Code;
 pub use codec::Codec;

@@ -144,3 +144,27 @@ fn blocking_inline_handlers_leave_the_server_responsive_and_see_callers_vanish()
         cancelled.load(Ordering::SeqCst) == workers + 1
     });
 }
+
+#[test]
+fn an_inline_handler_that_answers_after_the_deadline_is_deadline_exceeded_in_process() {
+    // Over inproc the handler runs on the caller's own thread, so no timer can end the call
+    // while it runs; the slow handler answers once it sees its deadline pass. That answer is
+    // late: the caller gets DEADLINE_EXCEEDED, as over every other transport.
+    let (_server, running, cancelled) = slow_server("inproc://inline-late");
+    let client = connect_blocking("inproc://inline-late").unwrap();
+    let opts = CallOptions::with_timeout(Duration::from_millis(200));
+    let start = Instant::now();
+    let err = client
+        .call_blocking(ECHO, &text("slow"), &opts)
+        .unwrap_err();
+    assert_eq!(err.code(), hms_ffi_core::Code::DeadlineExceeded, "{err}");
+    assert!(start.elapsed() < Duration::from_secs(5));
+    assert_eq!(running.load(Ordering::SeqCst), 1, "the handler ran inline");
+    assert_eq!(cancelled.load(Ordering::SeqCst), 1, "it saw its deadline");
+    // An answer in time is the reply.
+    let reply = client.call_blocking(ECHO, &text("quick"), &opts).unwrap();
+    assert_eq!(
+        reply.get("unicode_text").and_then(Value::as_str),
+        Some("quick")
+    );
+}

@@ -1,7 +1,8 @@
 //! Keepalive (issue 23): a server frozen with SIGSTOP sends nothing, yet its client finds it
 //! dead within the keepalive's interval plus timeout, ends the calls waiting on it with
 //! `UNAVAILABLE` (`KEEPALIVE_TIMEOUT`), blocking and async alike, and reconnects once the
-//! server runs again. The server is this test binary run again as a child process.
+//! server runs again. The server is this test binary run again as a child process. Both
+//! directions are checked on each transport with keepalive frames: `unix://`, `shm://` and `ws://`.
 #![allow(missing_docs, clippy::unwrap_used)]
 
 mod common;
@@ -42,12 +43,37 @@ fn child_client() {
     let _ = block_on(client.call(SLOW, &slow, &bound));
 }
 
-fn spawn_child(uri: &str, path: &std::path::Path) -> ChildProcess {
+/// The transports whose frames carry PING/PONG (`docs/wire.md`).
+const KEEPALIVE_SCHEMES: [&str; 3] = ["unix", "shm", "ws"];
+
+/// An endpoint for `scheme` the child can listen on, and the socket file that shows it listens
+/// (none for `ws://`, whose readiness [`wait_for_connect`] finds by connecting).
+fn endpoint(scheme: &str, dir: &tempfile::TempDir) -> (String, Option<std::path::PathBuf>) {
+    match scheme {
+        "ws" => {
+            // A port free a moment ago; the child takes it.
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            (format!("ws://127.0.0.1:{port}"), None)
+        }
+        _ => {
+            let path = dir.path().join("frozen.sock");
+            (format!("{scheme}://{}", path.display()), Some(path))
+        }
+    }
+}
+
+fn spawn_child(uri: &str, path: Option<&std::path::Path>) -> ChildProcess {
     let child = spawn("child_server", uri);
-    assert!(
-        wait_until(|| path.exists()),
-        "the child server did not start"
-    );
+    if let Some(path) = path {
+        assert!(
+            wait_until(|| path.exists()),
+            "the child server did not start"
+        );
+    }
     child
 }
 
@@ -57,8 +83,15 @@ fn spawn(test: &str, uri: &str) -> ChildProcess {
 
 #[test]
 fn a_frozen_server_is_found_dead_by_keepalive_in_time() {
-    let (dir, uri) = unix_uri("frozen");
-    let child = spawn_child(&uri, &dir.path().join("frozen.sock"));
+    for scheme in KEEPALIVE_SCHEMES {
+        frozen_server(scheme);
+    }
+}
+
+fn frozen_server(scheme: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let (uri, path) = endpoint(scheme, &dir);
+    let child = spawn_child(&uri, path.as_deref());
     let resilience = Resilience::from_json(
         r#"{"keepalive": {"interval": "0.2s", "timeout": "0.3s"},
             "backoff": {"initial": "0.05s", "max": "0.2s", "minConnectTimeout": "0.5s"}}"#,
@@ -93,18 +126,18 @@ fn a_frozen_server_is_found_dead_by_keepalive_in_time() {
     assert_eq!(
         (err.code(), reason(&err)),
         (Code::Unavailable, Some("KEEPALIVE_TIMEOUT")),
-        "{err}"
+        "{scheme}: {err}"
     );
     // interval + timeout = 0.5 s, with the watcher's polling and a loaded machine's slack.
     assert!(
         took < Duration::from_millis(1500),
-        "found dead after {took:?}"
+        "{scheme}: found dead after {took:?}"
     );
     let err = blocking.join().unwrap().unwrap_err();
-    assert_eq!(err.code(), Code::Unavailable, "{err}");
+    assert_eq!(err.code(), Code::Unavailable, "{scheme}: {err}");
     assert!(
         start.elapsed() < Duration::from_millis(2000),
-        "{:?}",
+        "{scheme}: {:?}",
         start.elapsed()
     );
     assert_ne!(client.state(), ConnState::Ready);
@@ -134,7 +167,17 @@ fn wait_for_connect(uri: &str, options: ConnectOptions) -> hms_ffi_core::Client 
 
 #[test]
 fn a_frozen_client_is_found_dead_by_the_servers_keepalive_in_time() {
-    let (_dir, uri) = unix_uri("frozen-client");
+    for scheme in KEEPALIVE_SCHEMES {
+        frozen_client(scheme);
+    }
+}
+
+fn frozen_client(scheme: &str) {
+    let (dir, unix) = unix_uri("frozen-client");
+    let uri = match scheme {
+        "ws" => "ws://127.0.0.1:0".to_string(),
+        _ => unix.replacen("unix", scheme, 1),
+    };
     let counts = Arc::new(Counts::default());
     let options = ServerOptions {
         keepalive: Some(Keepalive {
@@ -144,7 +187,7 @@ fn a_frozen_client_is_found_dead_by_the_servers_keepalive_in_time() {
         ..ServerOptions::default()
     };
     let s = server_with("parent", counts.clone(), options);
-    listen(&s, &uri);
+    let uri = listen(&s, &uri);
     let child = spawn("child_client", &uri);
     assert!(
         wait_until(|| counts.get("slow:started") == 1),
@@ -157,13 +200,14 @@ fn a_frozen_client_is_found_dead_by_the_servers_keepalive_in_time() {
     let start = Instant::now();
     assert!(
         wait_until(|| counts.get("slow:cancelled") == 1),
-        "the handler was not cancelled"
+        "{scheme}: the handler was not cancelled"
     );
     let took = start.elapsed();
     assert!(
         took < Duration::from_millis(1500),
-        "found dead after {took:?}"
+        "{scheme}: found dead after {took:?}"
     );
     drop(child);
     kill(&s);
+    drop(dir);
 }

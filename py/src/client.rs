@@ -110,6 +110,44 @@ impl CallHandle {
     }
 }
 
+/// Options with a token of their own, which the returned handle's `cancel()` fires.
+fn cancellable(mut opts: CallOptions) -> (CallOptions, CancellationToken) {
+    let token = CancellationToken::new();
+    opts.cancel = Some(token.clone());
+    (opts, token)
+}
+
+/// Passes `make`'s `(ok, value)` to `callback`, on a worker thread with the GIL (taking it may
+/// wait: never on a reactor thread). What the callback raises is reported as unraisable.
+async fn call_back(
+    callback: Py<PyAny>,
+    make: impl FnOnce(Python<'_>) -> (bool, Py<PyAny>) + Send + 'static,
+) {
+    let _ = tokio::task::spawn_blocking(move || {
+        Python::attach(|py| {
+            if let Err(e) = callback.call1(py, make(py)) {
+                e.write_unraisable(py, None);
+            }
+        })
+    })
+    .await;
+}
+
+/// One entry of a batch's result list: the reply, or the error as an exception object.
+fn batch_item<'py>(
+    py: Python<'py>,
+    r: PyResult<ocore::Result<Bound<'py, PyAny>>>,
+) -> Bound<'py, PyAny> {
+    match r {
+        Ok(Ok(reply)) => reply,
+        Ok(Err(e)) => errors::to_py(py, e)
+            .into_value(py)
+            .into_bound(py)
+            .into_any(),
+        Err(raised) => raised.into_value(py).into_bound(py).into_any(),
+    }
+}
+
 /// Response metadata as a Python dict.
 type Dict = HashMap<String, String>;
 
@@ -190,9 +228,7 @@ impl Client {
         wait_for_ready: Option<bool>,
         parent: Option<&Bound<'_, Context>>,
     ) -> PyResult<CallHandle> {
-        let mut opts = options(timeout, metadata, wait_for_ready, parent)?;
-        let token = CancellationToken::new();
-        opts.cancel = Some(token.clone());
+        let (opts, token) = cancellable(options(timeout, metadata, wait_for_ready, parent)?);
         // The request is walked here, with the GIL; the reply on a worker thread that takes it.
         let request = self
             .inner
@@ -203,21 +239,83 @@ impl Client {
                 Ok(request) => client.call_encoded(request, &opts).await,
                 Err(e) => Err(e),
             };
-            // Taking the GIL may wait: never on a reactor thread.
-            let _ = tokio::task::spawn_blocking(move || {
-                Python::attach(|py| {
-                    let reply = result.map(|r| client.decode_reply(r, &mut PyOut(py)));
-                    let args = match reply {
-                        Ok(Ok(Ok(reply))) => (true, reply.message.unbind()),
-                        Ok(Ok(Err(e))) | Err(e) => {
-                            (false, errors::to_py(py, e).into_value(py).into_any())
-                        }
-                        Ok(Err(raised)) => (false, raised.into_value(py).into_any()),
-                    };
-                    if let Err(e) = callback.call1(py, args) {
-                        e.write_unraisable(py, None);
+            call_back(callback, move |py| {
+                match result.map(|r| client.decode_reply(r, &mut PyOut(py))) {
+                    Ok(Ok(Ok(reply))) => (true, reply.message.unbind()),
+                    Ok(Ok(Err(e))) | Err(e) => {
+                        (false, errors::to_py(py, e).into_value(py).into_any())
                     }
-                })
+                    Ok(Err(raised)) => (false, raised.into_value(py).into_any()),
+                }
+            })
+            .await;
+        });
+        Ok(CallHandle { token })
+    }
+
+    /// Calls every `(method, request)` of `calls` as one batch (the core's rules: one deadline,
+    /// each item its own outcome; `docs/messaging.md`, "Batched calls"). The requests are walked
+    /// and the replies made with the GIL; the calls run without it. One entry per call, in order:
+    /// the reply, or its error as an exception object (not raised).
+    // Python's keyword arguments, one per option: a thin pass-through.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (calls, timeout = None, metadata = None, wait_for_ready = None, parent = None))]
+    fn batch<'py>(
+        &self,
+        py: Python<'py>,
+        calls: Vec<(String, Bound<'py, PyAny>)>,
+        timeout: Option<f64>,
+        metadata: Option<&Bound<'py, PyDict>>,
+        wait_for_ready: Option<bool>,
+        parent: Option<&Bound<'py, Context>>,
+    ) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        let opts = options(timeout, metadata, wait_for_ready, parent)?;
+        let calls: Vec<(String, PyIn)> = calls.into_iter().map(|(m, r)| (m, PyIn(r))).collect();
+        let items = calls.iter().map(|(m, r)| (m.as_str(), r));
+        let results =
+            self.inner
+                .batch_native_blocking_in(items, &opts, &WithoutGil(py), &mut PyOut(py));
+        let results = py_result(py, results)?;
+        Ok(results
+            .into_iter()
+            .map(|r| batch_item(py, r.map(|r| r.map(|reply| reply.message))))
+            .collect())
+    }
+
+    /// [`batch`](Client::batch) started at once; `callback(True, [entries])` runs later on a
+    /// worker thread with the GIL (the Python layer makes it an asyncio future). The handle's
+    /// `cancel()` ends every call not finished with `hms_ffi.Cancelled`.
+    // Python's keyword arguments, one per option: a thin pass-through.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (calls, callback, timeout = None, metadata = None, wait_for_ready = None, parent = None))]
+    fn batch_with_callback(
+        &self,
+        py: Python<'_>,
+        calls: Vec<(String, Bound<'_, PyAny>)>,
+        callback: Py<PyAny>,
+        timeout: Option<f64>,
+        metadata: Option<&Bound<'_, PyDict>>,
+        wait_for_ready: Option<bool>,
+        parent: Option<&Bound<'_, Context>>,
+    ) -> PyResult<CallHandle> {
+        let (opts, token) = cancellable(options(timeout, metadata, wait_for_ready, parent)?);
+        let calls: Vec<(String, PyIn)> = calls.into_iter().map(|(m, r)| (m, PyIn(r))).collect();
+        let items = calls.iter().map(|(m, r)| (m.as_str(), r));
+        let requests = py_result(py, self.inner.encode_batch(items, &opts))?;
+        let client = self.inner.clone();
+        runtime::runtime().spawn(async move {
+            let replies = client.batch_encoded(requests, &opts).await;
+            call_back(callback, move |py| {
+                let entries: Vec<Bound<'_, PyAny>> = replies
+                    .into_iter()
+                    .map(|r| r.and_then(|r| client.reply_of(r, &mut PyOut(py))))
+                    .map(|r| batch_item(py, r.map(|r| r.map(|reply| reply.message))))
+                    .collect();
+                let list = pyo3::types::PyList::new(py, entries).map(|l| l.into_any().unbind());
+                match list {
+                    Ok(list) => (true, list),
+                    Err(e) => (false, e.into_value(py).into_any()),
+                }
             })
             .await;
         });

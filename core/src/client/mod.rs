@@ -22,6 +22,7 @@ use tracked::{Head, Span};
 
 mod attempt;
 mod backoff;
+mod batch;
 mod channel;
 mod connect;
 mod dns;
@@ -38,6 +39,7 @@ mod tracked;
 mod unary;
 
 pub use backoff::Backoff;
+pub use batch::{EncodedItem, NativeBatch, BATCH_IN_FLIGHT, MAX_BATCH};
 pub use channel::ConnState;
 pub use connect::{connect, connect_all, connect_blocking, connect_with, ConnectOptions};
 pub use policy::{

@@ -64,10 +64,16 @@ pub(super) async fn send<'a, T>(
         }
     };
     // Cancellation first: a handler that saw it may have answered already.
-    tokio::select! {
+    let result = tokio::select! {
         biased;
         _ = cancelled => Err(cancelled_at(deadline)),
         _ = closed.cancelled() => Err(Error::client_closed()),
         r = call => r,
+    };
+    // A reply that came after the deadline is late, whatever kept the timer from firing first
+    // (a handler run inline on this thread, as an `inproc://` server's blocking one is).
+    match (result, deadline) {
+        (Ok(_), Some(d)) if Instant::now() > d => Err(Error::deadline_exceeded()),
+        (result, _) => result,
     }
 }

@@ -148,6 +148,23 @@ class Client:
         wait_for_ready: Optional[bool] = None,
         parent: Optional[Context] = None,
     ) -> CallHandle: ...
+    def batch(
+        self,
+        calls: List[Tuple[str, Mapping[str, Any]]],
+        timeout: Optional[float] = None,
+        metadata: Optional[Dict[str, str]] = None,
+        wait_for_ready: Optional[bool] = None,
+        parent: Optional[Context] = None,
+    ) -> List[Any]: ...
+    def batch_with_callback(
+        self,
+        calls: List[Tuple[str, Mapping[str, Any]]],
+        callback: Callable[[bool, Any], None],
+        timeout: Optional[float] = None,
+        metadata: Optional[Dict[str, str]] = None,
+        wait_for_ready: Optional[bool] = None,
+        parent: Optional[Context] = None,
+    ) -> CallHandle: ...
     def open_stream(
         self,
         method: str,

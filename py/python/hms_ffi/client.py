@@ -6,12 +6,12 @@ import asyncio
 import contextvars
 import importlib
 import json
-from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 from . import _native
 from .converters import BUILTINS, Converter
 from .converters import _native as _converters
-from .errors import InvalidArgument
+from .errors import Error, InvalidArgument
 from .streams import AsyncRequests, AsyncStream, Requests, Stream
 
 
@@ -56,13 +56,34 @@ def _args(request: Optional[Mapping[str, Any]], metadata: Optional[Mapping[str, 
     return ({} if request is None else request), md
 
 
-def _settle(fut: "asyncio.Future[Dict[str, Any]]", ok: bool, value: Any) -> None:
+def _settle(fut: "asyncio.Future[Any]", ok: bool, value: Any) -> None:
     if fut.done():
         return
     if ok:
         fut.set_result(value)
     else:
         fut.set_exception(value)
+
+
+async def _awaited(start: Callable[[Callable[[bool, Any], None]], Any]) -> Any:
+    """Awaits a native call that ``start(done)`` began, whose callback ``done(ok, value)`` runs on
+    a worker thread; cancelling the awaiting task cancels the call (the handler sees
+    ``ctx.cancelled``)."""
+    loop = asyncio.get_running_loop()
+    fut: "asyncio.Future[Any]" = loop.create_future()
+
+    def done(ok: bool, value: Any) -> None:
+        try:
+            loop.call_soon_threadsafe(_settle, fut, ok, value)
+        except RuntimeError:
+            pass  # the loop has closed: nobody is waiting any more
+
+    handle = start(done)
+    try:
+        return await fut
+    except asyncio.CancelledError:
+        handle.cancel()
+        raise
 
 
 class EndpointStatus(NamedTuple):
@@ -162,22 +183,49 @@ class Client:
     ) -> Dict[str, Any]:
         """Like :meth:`call`, as an awaitable on the running asyncio loop. Cancelling the task
         that awaits it cancels the call (the handler sees ``ctx.cancelled``)."""
-        loop = asyncio.get_running_loop()
-        fut: "asyncio.Future[Dict[str, Any]]" = loop.create_future()
-
-        def done(ok: bool, value: Any) -> None:
-            try:
-                loop.call_soon_threadsafe(_settle, fut, ok, value)
-            except RuntimeError:
-                pass  # the loop has closed: nobody is waiting any more
-
         req, md = _args(request, metadata)
-        handle = self._native.call_with_callback(method, req, done, timeout, md, wait_for_ready, _handler.get())
-        try:
-            return await fut
-        except asyncio.CancelledError:
-            handle.cancel()  # the task was cancelled: so is the call, and the handler sees it
-            raise
+        reply: Dict[str, Any] = await _awaited(
+            lambda done: self._native.call_with_callback(method, req, done, timeout, md, wait_for_ready, _handler.get())
+        )
+        return reply
+
+    def batch(
+        self,
+        calls: Iterable[Tuple[str, Optional[Mapping[str, Any]]]],
+        *,
+        timeout: Optional[float] = None,
+        metadata: Optional[Mapping[str, str]] = None,
+        wait_for_ready: Optional[bool] = None,
+    ) -> List[Union[Dict[str, Any], Error]]:
+        """Calls every ``(method, request)`` of ``calls`` as one batch and returns one entry per
+        call, in order: the reply, or the call's :class:`hms_ffi.Error` (returned, not raised,
+        as ``asyncio.gather(..., return_exceptions=True)`` does). Blocks without the GIL.
+
+        The calls go out together over the client's connection and the server runs them
+        concurrently. ``timeout`` is one deadline for the whole batch; a failed call does not
+        stop the others; ``metadata`` goes with every call. A batch of more than 100 000 calls
+        raises :class:`hms_ffi.InvalidArgument` before anything is sent.
+        """
+        md = _args(None, metadata)[1]
+        items = [(method, {} if request is None else request) for method, request in calls]
+        return self._native.batch(items, timeout, md, wait_for_ready, _handler.get())
+
+    async def batch_async(
+        self,
+        calls: Iterable[Tuple[str, Optional[Mapping[str, Any]]]],
+        *,
+        timeout: Optional[float] = None,
+        metadata: Optional[Mapping[str, str]] = None,
+        wait_for_ready: Optional[bool] = None,
+    ) -> List[Union[Dict[str, Any], Error]]:
+        """Like :meth:`batch`, as an awaitable on the running asyncio loop. Cancelling the task
+        that awaits it cancels every call not finished."""
+        md = _args(None, metadata)[1]
+        items = [(method, {} if request is None else request) for method, request in calls]
+        entries: List[Union[Dict[str, Any], Error]] = await _awaited(
+            lambda done: self._native.batch_with_callback(items, done, timeout, md, wait_for_ready, _handler.get())
+        )
+        return entries
 
     def stream(
         self,
