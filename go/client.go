@@ -26,6 +26,8 @@ type Client struct {
 	mu  sync.RWMutex
 	ptr *C.HmsClient
 	uri string
+	// Converters of custom domain types (WithConverters).
+	convs converters
 	// Calls in flight: the only one blocks on its goroutine's thread, the others wait on
 	// channels.
 	inflight atomic.Int64
@@ -60,6 +62,7 @@ type connectOptions struct {
 	schema       *Schema
 	expectSchema *Schema
 	resilience   *string
+	converters   converters
 	err          error
 }
 
@@ -102,11 +105,17 @@ func ConnectAll(ctx context.Context, uris []string, opts ...ConnectOption) (*Cli
 	if o.resilience != nil {
 		cres = C.CString(*o.resilience)
 	}
+	cconv, err := o.converters.cJSON()
 	free := func() {
 		for _, p := range cu {
 			C.free(unsafe.Pointer(p))
 		}
 		C.free(unsafe.Pointer(cres))
+		C.free(unsafe.Pointer(cconv))
+	}
+	if err != nil {
+		free()
+		return nil, err
 	}
 	type connected struct {
 		ptr *C.HmsClient
@@ -120,7 +129,7 @@ func ConnectAll(ctx context.Context, uris []string, opts ...ConnectOption) (*Cli
 		// The schemas stay alive until the core has cloned them, even when ctx ends first.
 		defer runtime.KeepAlive(o.expectSchema)
 		defer runtime.KeepAlive(o.schema)
-		if C.hms_connect_all_expecting(&cu[:1][0], C.size_t(len(cu)), schema, cres, expected, &out, &e) != 0 {
+		if C.hms_connect_all_converting(&cu[:1][0], C.size_t(len(cu)), schema, cres, expected, cconv, &out, &e) != 0 {
 			ch <- connected{err: takeError(e)}
 			return
 		}
@@ -131,7 +140,7 @@ func ConnectAll(ctx context.Context, uris []string, opts ...ConnectOption) (*Cli
 		if r.err != nil {
 			return nil, r.err
 		}
-		c := &Client{ptr: r.ptr, uri: uris[0]}
+		c := &Client{ptr: r.ptr, uri: uris[0], convs: o.converters}
 		runtime.SetFinalizer(c, (*Client).free)
 		return c, nil
 	case <-ctx.Done():
@@ -183,7 +192,7 @@ func (c *Client) Call(ctx context.Context, method string, req any, reply any, op
 		}
 	default:
 		format = C.HMS_FORMAT_VALUE
-		if body, err = encodeValue(req); err != nil {
+		if body, err = encodeValue(req, c.convs, false); err != nil {
 			return err
 		}
 	}
@@ -252,7 +261,7 @@ func (c *Client) Call(ctx context.Context, method string, req any, reply any, op
 		}
 		return nil
 	default:
-		return decodeInto(res.reply, reply)
+		return decodeInto(res.reply, reply, c.convs)
 	}
 }
 

@@ -27,6 +27,7 @@ type Server struct {
 	mu      sync.Mutex
 	ptr     *C.HmsServer
 	handles []cgo.Handle
+	convs   converters
 }
 
 // ServerOption adjusts NewServer.
@@ -35,6 +36,7 @@ type ServerOption func(*serverOptions)
 type serverOptions struct {
 	security      string
 	serviceConfig *string
+	converters    converters
 	err           error
 }
 
@@ -72,9 +74,14 @@ func NewServer(schema *Schema, opts ...ServerOption) (*Server, error) {
 		security = C.CString(o.security)
 		defer C.free(unsafe.Pointer(security))
 	}
+	convs, err := o.converters.cJSON()
+	if err != nil {
+		return nil, err
+	}
+	defer C.free(unsafe.Pointer(convs))
 	var out *C.HmsServer
 	var e *C.HmsError
-	if C.hms_server_new_with_security(schema.ptr, lang, security, &out, &e) != 0 {
+	if C.hms_server_new_converting(schema.ptr, lang, security, convs, &out, &e) != 0 {
 		return nil, takeError(e)
 	}
 	if o.serviceConfig != nil {
@@ -85,7 +92,7 @@ func NewServer(schema *Schema, opts ...ServerOption) (*Server, error) {
 			return nil, takeError(e)
 		}
 	}
-	return &Server{ptr: out}, nil
+	return &Server{ptr: out, convs: o.converters}, nil
 }
 
 type route struct {
@@ -223,14 +230,14 @@ func (s *Server) registerWith(method string, r any, reg func(method *C.char, h c
 func (s *Server) Handle(method string, h func(ctx context.Context, req map[string]any) (map[string]any, error)) error {
 	return s.register(method, C.HMS_FORMAT_VALUE, &route{fn: func(ctx context.Context, request []byte) ([]byte, error) {
 		var req map[string]any
-		if err := decodeInto(request, &req); err != nil {
+		if err := decodeInto(request, &req, s.convs); err != nil {
 			return nil, err
 		}
 		reply, err := h(ctx, req)
 		if err != nil {
 			return nil, err
 		}
-		return encodeValue(reply)
+		return encodeValue(reply, s.convs, true)
 	}})
 }
 

@@ -25,6 +25,7 @@ type ClientStream struct {
 	ctx    context.Context
 	stop   func() bool
 	format C.HmsFormat
+	convs  converters
 	// Replies received in one batch and not yet returned by Recv, and how the stream ended
 	// after them (nil while more may come; io.EOF, or the call's error).
 	pending [][]byte
@@ -60,7 +61,7 @@ func (c *Client) openStream(ctx context.Context, method string, format C.HmsForm
 	if C.hms_client_open_stream_with_options(c.ptr, args.method, uint32(format), &args.options, &out, &e) != 0 {
 		return nil, takeError(e)
 	}
-	s := &ClientStream{ptr: out, ctx: ctx, format: format}
+	s := &ClientStream{ptr: out, ctx: ctx, format: format, convs: c.convs}
 	s.stop = context.AfterFunc(ctx, func() { C.hms_client_stream_cancel(out) })
 	runtime.SetFinalizer(s, (*ClientStream).free)
 	return s, nil
@@ -70,7 +71,7 @@ func (c *Client) openStream(ctx context.Context, method string, format C.HmsForm
 // was sent. After the server has ended the call it returns nil and drops the request: Recv
 // tells how the call ended.
 func (s *ClientStream) Send(req map[string]any) error {
-	body, err := encodeValue(req)
+	body, err := encodeValue(req, s.convs, false)
 	if err != nil {
 		return err
 	}
@@ -101,7 +102,7 @@ func (s *ClientStream) CloseSend() error {
 // It takes every reply already here in one call into the library and returns them one by one.
 // Like grpc-go's, Recv must not be called from two goroutines at once.
 func (s *ClientStream) Recv() (map[string]any, error) {
-	return asValue(s.recvBody())
+	return s.convs.value(s.recvBody())
 }
 
 // recvBody returns the next reply in the stream's format, or how the stream ended.
@@ -144,7 +145,7 @@ func (s *ClientStream) fill() {
 // CloseAndRecv half-closes and returns the one reply of a client-streaming call, read to the
 // end: Internal when the server ended the call without a reply or sent more than one.
 func (s *ClientStream) CloseAndRecv() (map[string]any, error) {
-	return asValue(s.closeAndRecvBody())
+	return s.convs.value(s.closeAndRecvBody())
 }
 
 // closeAndRecvBody half-closes and returns the one reply in the stream's format.

@@ -17,8 +17,9 @@ import (
 // ServerStream is the server side of a streaming call: Recv requests and Send replies, from
 // one goroutine or two. It is valid until the handler returns.
 type ServerStream struct {
-	ptr *C.HmsServerStream
-	ctx context.Context
+	ptr   *C.HmsServerStream
+	ctx   context.Context
+	convs converters
 }
 
 // Context is the call's context: its deadline, cancellation and CallInfo.
@@ -27,7 +28,7 @@ func (s *ServerStream) Context() context.Context { return s.ctx }
 // Recv returns the next request, io.EOF once the client has half-closed, or Canceled once
 // the caller has gone or the deadline passed.
 func (s *ServerStream) Recv() (map[string]any, error) {
-	return asValue(s.recvBody())
+	return s.convs.value(s.recvBody())
 }
 
 // recvBody returns the next request in the stream's format.
@@ -60,7 +61,7 @@ func (s *ServerStream) All() iter.Seq2[map[string]any, error] {
 // sent (flow control); Internal when reply does not fit the response type, Canceled once the
 // caller has gone.
 func (s *ServerStream) Send(reply map[string]any) error {
-	body, err := encodeValue(reply)
+	body, err := encodeValue(reply, s.convs, true)
 	if err != nil {
 		return err
 	}
@@ -79,7 +80,7 @@ func (s *ServerStream) sendBody(body []byte) error {
 
 // first reads the one request of a server-streaming call (InvalidArgument when none came).
 func (s *ServerStream) first() (map[string]any, error) {
-	return asValue(s.firstBody())
+	return s.convs.value(s.firstBody())
 }
 
 // firstBody is first in the stream's format.
@@ -92,13 +93,13 @@ func (s *ServerStream) firstBody() ([]byte, error) {
 	return takeBytes(&msg), nil
 }
 
-// asValue decodes a message in the value format.
-func asValue(body []byte, err error) (map[string]any, error) {
+// value decodes a message in the value format.
+func (cs converters) value(body []byte, err error) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
 	var v map[string]any
-	if err := decodeInto(body, &v); err != nil {
+	if err := decodeInto(body, &v, cs); err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -112,13 +113,14 @@ func takeBytes(msg *C.HmsBytes) []byte {
 
 // streamRoute is a streaming handler as the C ABI calls it.
 type streamRoute struct {
-	fn func(stream *ServerStream) error
+	fn    func(stream *ServerStream) error
+	convs converters
 }
 
 // serve runs the handler and ends the call with its outcome; a panic is Internal.
 func (r *streamRoute) serve(call *C.HmsCall, stream *C.HmsServerStream) {
 	ctx, done := callContext(call)
-	s := &ServerStream{ptr: stream, ctx: ctx}
+	s := &ServerStream{ptr: stream, ctx: ctx, convs: r.convs}
 	_, err := (&route{fn: func(context.Context, []byte) ([]byte, error) {
 		return nil, r.fn(s)
 	}}).run(ctx, nil)
@@ -136,7 +138,7 @@ func (s *Server) registerStream(method string, fn func(stream *ServerStream) err
 
 // registerStreamAs registers a streaming handler exchanging messages in format.
 func (s *Server) registerStreamAs(method string, format C.HmsFormat, fn func(stream *ServerStream) error) error {
-	return s.registerWith(method, &streamRoute{fn: fn}, func(cm *C.char, h cgo.Handle, e **C.HmsError) C.int32_t {
+	return s.registerWith(method, &streamRoute{fn: fn, convs: s.convs}, func(cm *C.char, h cgo.Handle, e **C.HmsError) C.int32_t {
 		return goServerHandleStream(s.ptr, cm, format, h, e)
 	})
 }

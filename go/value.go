@@ -41,42 +41,69 @@ func init() {
 	}
 }
 
-// toCBOR rewrites what CBOR cannot say on its own (durations) and walks containers.
-func toCBOR(v any) any {
+// toCBOR rewrites what CBOR cannot say on its own (durations), sends values of a converter's
+// type through it, and walks containers.
+func toCBOR(v any, cs converters) (any, error) {
+	if len(cs) > 0 {
+		if m, ok, err := cs.sent(v); ok || err != nil {
+			if err != nil {
+				return nil, err
+			}
+			return toCBOR(m, cs)
+		}
+	}
 	switch x := v.(type) {
 	case time.Duration:
 		secs, nanos := int64(x/time.Second), int64(x%time.Second)
-		return cbor.Tag{Number: tagDuration, Content: map[int]int64{1: secs, -9: nanos}}
+		return cbor.Tag{Number: tagDuration, Content: map[int]int64{1: secs, -9: nanos}}, nil
 	case time.Time:
 		// Written by hand: the encoder would turn the zero time (0001-01-01, protobuf's
 		// smallest Timestamp) into null.
-		return cbor.Tag{Number: 0, Content: x.UTC().Format(time.RFC3339Nano)}
+		return cbor.Tag{Number: 0, Content: x.UTC().Format(time.RFC3339Nano)}, nil
 	case LongDuration:
-		return cbor.Tag{Number: tagDuration, Content: map[int]int64{1: x.Seconds, -9: int64(x.Nanos)}}
+		return cbor.Tag{Number: tagDuration, Content: map[int]int64{1: x.Seconds, -9: int64(x.Nanos)}}, nil
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			out[k] = toCBOR(e)
+			c, err := toCBOR(e, cs)
+			if err != nil {
+				return nil, at(err, map[string]any{"key": k})
+			}
+			out[k] = c
 		}
-		return out
+		return out, nil
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = toCBOR(e)
+			c, err := toCBOR(e, cs)
+			if err != nil {
+				return nil, at(err, map[string]any{"index": i})
+			}
+			out[i] = c
 		}
-		return out
+		return out, nil
 	case map[any]any:
 		out := make(map[any]any, len(x))
 		for k, e := range x {
-			out[k] = toCBOR(e)
+			c, err := toCBOR(e, cs)
+			if err != nil {
+				return nil, at(err, map[string]any{"key": k})
+			}
+			out[k] = c
 		}
-		return out
+		return out, nil
 	}
-	return v
+	return v, nil
 }
 
-func encodeValue(v any) ([]byte, error) {
-	b, err := encMode.Marshal(toCBOR(v))
+// encodeValue is v as CBOR, values of custom types through cs; a converter's failure is the
+// core's error (Internal for a handler's reply).
+func encodeValue(v any, cs converters, reply bool) ([]byte, error) {
+	c, err := toCBOR(v, cs)
+	if err != nil {
+		return nil, coreError(err, reply)
+	}
+	b, err := encMode.Marshal(c)
 	if err != nil {
 		return nil, NewError(InvalidArgument, fmt.Sprintf("cannot encode %T: %v", v, err))
 	}
@@ -84,14 +111,14 @@ func encodeValue(v any) ([]byte, error) {
 }
 
 // fromCBOR turns decoded CBOR into idiomatic Go: map[string]any for messages, int64 where it
-// fits, time.Duration for durations.
-func fromCBOR(v any) any {
+// fits, time.Duration for durations, converted values through cs.
+func fromCBOR(v any, cs converters) (any, error) {
 	switch x := v.(type) {
 	case uint64:
 		if x <= math.MaxInt64 {
-			return int64(x)
+			return int64(x), nil
 		}
-		return x
+		return x, nil
 	case map[any]any:
 		allText := true
 		for k := range x {
@@ -103,55 +130,80 @@ func fromCBOR(v any) any {
 		if allText {
 			out := make(map[string]any, len(x))
 			for k, e := range x {
-				out[k.(string)] = fromCBOR(e)
+				c, err := fromCBOR(e, cs)
+				if err != nil {
+					return nil, at(err, map[string]any{"key": k})
+				}
+				out[k.(string)] = c
 			}
-			return out
+			return out, nil
 		}
 		out := make(map[any]any, len(x))
 		for k, e := range x {
-			out[fromCBOR(k)] = fromCBOR(e)
+			key, _ := fromCBOR(k, nil)
+			c, err := fromCBOR(e, cs)
+			if err != nil {
+				return nil, at(err, map[string]any{"key": key})
+			}
+			out[key] = c
 		}
-		return out
+		return out, nil
 	case []any:
 		for i, e := range x {
-			x[i] = fromCBOR(e)
+			c, err := fromCBOR(e, cs)
+			if err != nil {
+				return nil, at(err, map[string]any{"index": i})
+			}
+			x[i] = c
 		}
-		return x
+		return x, nil
 	case cbor.Tag:
 		if x.Number == tagDuration {
 			if m, ok := x.Content.(map[any]any); ok {
 				var secs, nanos int64
 				for k, e := range m {
-					n, _ := fromCBOR(e).(int64)
-					switch fromCBOR(k) {
+					n, _ := fromCBOR(e, nil)
+					k, _ := fromCBOR(k, nil)
+					switch k {
 					case int64(1):
-						secs = n
+						secs, _ = n.(int64)
 					case int64(-9):
-						nanos = n
+						nanos, _ = n.(int64)
 					}
 				}
 				if secs > maxDurationSeconds || secs < -maxDurationSeconds {
-					return LongDuration{Seconds: secs, Nanos: int32(nanos)}
+					return LongDuration{Seconds: secs, Nanos: int32(nanos)}, nil
 				}
-				return time.Duration(secs)*time.Second + time.Duration(nanos)
+				return time.Duration(secs)*time.Second + time.Duration(nanos), nil
 			}
 		}
-		return fromCBOR(x.Content)
+		content, err := fromCBOR(x.Content, cs)
+		if err != nil {
+			return nil, err
+		}
+		if r, ok, err := cs.received(x.Number, content); ok || err != nil {
+			return r, err
+		}
+		return content, nil
 	}
-	return v
+	return v, nil
 }
 
-func decodeValue(b []byte) (any, error) {
+func decodeValue(b []byte, cs converters) (any, error) {
 	var v any
 	if err := decMode.Unmarshal(b, &v); err != nil {
 		return nil, NewError(Internal, "undecodable value from hms-ffi: "+err.Error())
 	}
-	return fromCBOR(v), nil
+	out, err := fromCBOR(v, cs)
+	if err != nil {
+		return nil, coreError(err, false)
+	}
+	return out, nil
 }
 
 // decodeInto stores a decoded value in *map[string]any or *any.
-func decodeInto(b []byte, out any) error {
-	v, err := decodeValue(b)
+func decodeInto(b []byte, out any, cs converters) error {
+	v, err := decodeValue(b, cs)
 	if err != nil {
 		return err
 	}

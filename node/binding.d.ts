@@ -226,9 +226,28 @@ export interface CallOutcome {
  * (`docs/resilience.md`: reconnect backoff, retry and hedging policies, keepalive, load
  * balancing); bad options throw `INVALID_ARGUMENT` at once. `expect_schema` is the schema the
  * caller was built against: methods the server's schema breaks are refused
- * (`docs/evolution.md`, "Versions at connect").
+ * (`docs/evolution.md`, "Versions at connect"). `converters` are the targets of the caller's
+ * converters (`docs/converters.md`), converter `i` tagged `CONVERTED_TAG + i`.
  */
-export declare function connect(uris: Array<string>, schema?: Schema | undefined | null, resilience?: string | undefined | null, expectSchema?: Schema | undefined | null): Promise<Client>
+export declare function connect(uris: Array<string>, schema?: Schema | undefined | null, resilience?: string | undefined | null, expectSchema?: Schema | undefined | null, converters?: Array<ConverterTarget> | undefined | null): Promise<Client>
+
+/** The CBOR tag of converter `i` is `CONVERTED_TAG + i` (a tag no CBOR of the core uses). */
+export declare const CONVERTED_TAG: number
+
+/**
+ * The core's error for a converter that threw (`INVALID_ARGUMENT`, the value's path as a field
+ * violation; `INTERNAL` with the same details for a handler's `reply`); `outward` lists the
+ * containers the encoder or decoder was in, innermost first.
+ */
+export declare function converterFailedAt(outward: Array<PathSegment>, target: string, why: string, reply: boolean): NativeError
+
+/** Where one converter applies: a message type by full name, or a string field's format. */
+export interface ConverterTarget {
+  /** A message type's full name (`google.type.Decimal`). */
+  message?: string
+  /** A declared format (`uuid`). */
+  format?: string
+}
 
 /** One endpoint of a client: its URI, connection state and whether it is ejected. */
 export interface EndpointStatus {

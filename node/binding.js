@@ -843,5 +843,7 @@ module.exports.Schema = nativeBinding.Schema
 module.exports.Server = nativeBinding.Server
 module.exports.ServerStream = nativeBinding.ServerStream
 module.exports.connect = nativeBinding.connect
+module.exports.CONVERTED_TAG = nativeBinding.CONVERTED_TAG
+module.exports.converterFailedAt = nativeBinding.converterFailedAt
 module.exports.NATIVE_MAX_DEPTH = nativeBinding.NATIVE_MAX_DEPTH
 module.exports.nestingTooDeep = nativeBinding.nestingTooDeep

@@ -161,8 +161,9 @@ export declare class Server {
   /** `security`: the path of a security file (policy, tokens, limits, audit); a bad file
    * throws `InvalidArgument`. `serviceConfig`: a gRPC service config (an object or its JSON
    * text) announced in discovery, which clients that discover the schema and were given no
-   * config of their own call by; a bad one throws `InvalidArgument`. */
-  constructor (schema: Schema, options?: { int64?: Int64Form; security?: string; serviceConfig?: object | string })
+   * config of their own call by; a bad one throws `InvalidArgument`. `converters`: custom
+   * domain types (docs/converters.md). */
+  constructor (schema: Schema, options?: { int64?: Int64Form; security?: string; serviceConfig?: object | string; converters?: Converter[] })
   /** Registers a handler; a streaming method's handler takes or gives (async) iterables, by
    * the method's kind in the schema. */
   method<Req = any, Rep = any> (name: string, handler: Handler<Req, Rep> | ServerStreamHandler<Req, Rep> | ClientStreamHandler<Req, Rep> | BidiStreamHandler<Req, Rep>): this
@@ -292,10 +293,27 @@ export interface SchemaVersion {
   version: number
 }
 
+/** A converter between a message type (or a string field's declared format) and a type of
+ * your own (docs/converters.md): received values of the target come out through `fromMessage`
+ * (the core decides where); a sent instance of `type` goes out through `toMessage` wherever the
+ * encoder meets it. A converter that throws is `InvalidArgument` with the value's path. */
+export interface Converter<T = any> {
+  /** A message type's full name (`google.type.Decimal`); or `format`. */
+  message?: string
+  /** A declared string format (`[(hms.ffi.v1.format) = "uuid"]`); or `message`. */
+  format?: string
+  /** The class whose instances `toMessage` converts when sent. */
+  type?: abstract new (...args: any[]) => T
+  /** A `type` instance as the message (a plain object) or, for a format, its text. */
+  toMessage?: (value: T) => unknown
+  /** A received message (or text) as your type. */
+  fromMessage: (message: any) => T
+}
+
 /** Connects to one endpoint or several endpoints of one service; bad `resilience` throws
  * `InvalidArgument`. `expectSchema`: the schema the caller was built against; the methods the
  * server's schema breaks are refused with `FailedPrecondition` (docs/evolution.md). */
 export declare function connect (
   uri: string | string[],
-  options?: { schema?: Schema; int64?: Int64Form; resilience?: Resilience | string; expectSchema?: Schema }
+  options?: { schema?: Schema; int64?: Int64Form; resilience?: Resilience | string; expectSchema?: Schema; converters?: Converter[] }
 ): Promise<Client>

@@ -7,6 +7,7 @@
 const { AsyncLocalStorage } = require('node:async_hooks')
 const binding = require('./binding.js')
 const cbor = require('./lib/cbor')
+const conv = require('./lib/converters')
 const errors = require('./lib/errors')
 const { Timestamp, Duration } = require('./lib/time')
 const { Context } = require('./lib/context')
@@ -31,18 +32,18 @@ function parentOf (options) {
   return ctx ? ctx._response : null
 }
 
-function encodeValue (value) {
+function encodeValue (value, convs = null, reply = true) {
   try {
-    return cbor.encode(value ?? {}, binding.NATIVE_MAX_DEPTH)
+    return cbor.encode(value ?? {}, binding.NATIVE_MAX_DEPTH, convs)
   } catch (e) {
     if (e instanceof cbor.TooDeep) throw errors.fromNative(binding.nestingTooDeep(e.outward))
-    throw e
+    throw conv.failed(e, reply)
   }
 }
 
-function encodeRequest (value) {
+function encodeRequest (value, convs = null) {
   try {
-    return encodeValue(value)
+    return encodeValue(value, convs, false)
   } catch (e) {
     if (e instanceof errors.HmsError) throw e
     throw new errors.InvalidArgument(e.message)
@@ -97,22 +98,25 @@ function jsonText (value, what) {
 class Server {
   /**
    * @param {Schema} schema
-   * @param {{ int64?: 'bigint' | 'number', security?: string, serviceConfig?: object | string }} [options]
+   * @param {{ int64?: 'bigint' | 'number', security?: string, serviceConfig?: object | string, converters?: object[] }} [options]
    *   how handlers receive 64-bit integers; the path of a security file (policy, tokens, limits,
    *   audit: docs/security.md); a gRPC service config announced in discovery, which clients that
-   *   discover the schema and have no config of their own call by (docs/resilience.md)
+   *   discover the schema and have no config of their own call by (docs/resilience.md);
+   *   converters for custom domain types (docs/converters.md)
    */
   constructor (schema, options = {}) {
     if (!(schema instanceof Schema)) throw new TypeError('new Server(schema) needs a Schema')
     const serviceConfig = jsonText(options.serviceConfig, 'service config')
     this._int64 = options.int64 || 'bigint'
+    const { convs, targets } = conv.converters(options.converters)
+    this._convs = convs
     this._kinds = new Map(schema.methods().map((m) => [m.name, m.kind]))
     this._calls = new Map()
     this._keepAlive = null
     this._native = native(() => new binding.Server(schema._native, (id) => {
       const controller = this._calls.get(id)
       if (controller) controller.abort(new errors.Cancelled('the call was cancelled'))
-    }, options.security, serviceConfig))
+    }, options.security, serviceConfig, targets))
   }
 
   /**
@@ -132,8 +136,9 @@ class Server {
       let outcome
       try {
         const ctx = new Context(info, controller.signal, response)
-        const reply = await HANDLING.run(ctx, () => handler(cbor.decode(request, this._int64), ctx))
-        outcome = { reply: encodeValue(reply) }
+        const req = conv.decodeWith(request, this._int64, this._convs)
+        const reply = await HANDLING.run(ctx, () => handler(req, ctx))
+        outcome = { reply: encodeValue(reply, this._convs) }
       } catch (e) {
         outcome = failure(e)
       } finally {
@@ -155,7 +160,8 @@ class Server {
    * or async iterable (an `async function *`), sent as the caller reads them.
    */
   _streamMethod (name, kind, handler) {
-    const codec = { encode: encodeValue, decode: (b) => cbor.decode(b, this._int64) }
+    const convs = this._convs
+    const codec = { encode: (v) => encodeValue(v, convs), decode: (b) => conv.decodeWith(b, this._int64, convs) }
     native(() => this._native.streamMethod(name, async (info, stream, response) => {
       const controller = new AbortController()
       this._calls.set(info.id, controller)
@@ -220,9 +226,10 @@ class Server {
 
 /** A connection to a server; calls may run concurrently. */
 class Client {
-  constructor (handle, int64) {
+  constructor (handle, int64, convs) {
     this._native = handle
     this._int64 = int64
+    this._convs = convs
   }
 
   /**
@@ -249,7 +256,7 @@ class Client {
 
   async _call (method, request, options, withMetadata) {
     const { timeoutMs, metadata, signal, waitForReady } = options
-    const body = encodeRequest(request)
+    const body = encodeRequest(request, this._convs)
     let token = null
     const onAbort = () => token.cancel()
     if (signal) {
@@ -265,7 +272,7 @@ class Client {
       if (signal) signal.removeEventListener('abort', onAbort)
     }
     if (outcome.error) throw errors.fromNative(outcome.error)
-    const reply = cbor.decode(outcome.reply, this._int64)
+    const reply = conv.decodeWith(outcome.reply, this._int64, this._convs)
     return { reply, headers: outcome.headers ?? {}, trailers: outcome.trailers ?? {} }
   }
 
@@ -290,7 +297,8 @@ class Client {
     const opening = this._native.openStream(method, timeoutMs, metadata, token, waitForReady, parentOf(options)).catch((e) => {
       throw fromThrown(e)
     })
-    const codec = { encode: encodeRequest, decode: (b) => cbor.decode(b, this._int64) }
+    const convs = this._convs
+    const codec = { encode: (v) => encodeRequest(v, convs), decode: (b) => conv.decodeWith(b, this._int64, convs) }
     return new Stream(opening, codec, requests)
   }
 
@@ -353,17 +361,19 @@ class Client {
  * health checks, as docs/resilience.md describes; bad options throw `InvalidArgument`.
  * `options.expectSchema` is the schema the caller was built against: the methods the server's
  * schema breaks are listed by `client.incompatibleMethods()` and refused with
- * `FailedPrecondition` (docs/evolution.md, "Versions at connect").
+ * `FailedPrecondition` (docs/evolution.md, "Versions at connect"). `options.converters` map
+ * message types and declared formats to your own types (docs/converters.md).
  * @param {string | string[]} uri
- * @param {{ schema?: Schema, int64?: 'bigint' | 'number', resilience?: object | string, expectSchema?: Schema }} [options]
+ * @param {{ schema?: Schema, int64?: 'bigint' | 'number', resilience?: object | string, expectSchema?: Schema, converters?: object[] }} [options]
  */
 async function connect (uri, options = {}) {
   const schema = options.schema ? options.schema._native : null
   const expected = options.expectSchema ? options.expectSchema._native : null
   const uris = Array.isArray(uri) ? uri : [uri]
+  const { convs, targets } = conv.converters(options.converters)
   const resilience = jsonText(options.resilience, 'resilience options')
   try {
-    return new Client(await binding.connect(uris, schema, resilience, expected), options.int64 || 'bigint')
+    return new Client(await binding.connect(uris, schema, resilience, expected, targets), options.int64 || 'bigint', convs)
   } catch (e) {
     throw fromThrown(e)
   }

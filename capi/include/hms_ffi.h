@@ -35,6 +35,9 @@
 // [`HmsCallOptions::wait_for_ready`]: fail `UNAVAILABLE` at once while there is no connection.
 #define HMS_WAIT_FOR_READY_NO 2
 
+// The CBOR tag of converter 0; converter `i` is tagged `HMS_CONVERTED_TAG + i`.
+#define HMS_CONVERTED_TAG 1212547072
+
 // How request and reply bytes are encoded across the boundary.
 typedef enum HmsFormat {
   // Protobuf binary of the method's message types.
@@ -320,6 +323,17 @@ int32_t hms_client_call_with_options(const struct HmsClient *client,
                                      struct HmsBytes *response_md,
                                      struct HmsError **err);
 
+// Stores in `*err` the core's error for a converter of `target` (`google.type.Decimal`,
+// `format uuid`) that failed with `why`, at the path `outward_json` gives — the containers the
+// caller's walk was in, innermost first: `[{"index": 2}, {"key": "price"}]` — and returns its
+// code: `INVALID_ARGUMENT` with the path as a field violation, or, for a handler's `reply`,
+// `INTERNAL` with the same details.
+int32_t hms_converter_error(const char *outward_json,
+                            const char *target,
+                            const char *why,
+                            bool reply,
+                            struct HmsError **err);
+
 // Frees an error (NULL-safe).
 void hms_error_free(struct HmsError *err);
 
@@ -390,6 +404,16 @@ int32_t hms_server_new_with_security(const struct HmsSchema *schema,
                                      const char *security_path,
                                      struct HmsServer **out,
                                      struct HmsError **err);
+
+// [`hms_server_new_with_security`] with the converters `converters_json` names (NULL: none;
+// see `hms_converter_error` and docs/converters.md): in [`HmsFormat::Value`] handlers,
+// converter `i`'s values of the request come inside CBOR tag `HMS_CONVERTED_TAG + i`.
+int32_t hms_server_new_converting(const struct HmsSchema *schema,
+                                  const char *language,
+                                  const char *security_path,
+                                  const char *converters_json,
+                                  struct HmsServer **out,
+                                  struct HmsError **err);
 
 // Sets the gRPC service config (JSON text) the server announces in discovery: clients that
 // discover its schema and were given no config of their own retry and time out by it
@@ -558,6 +582,18 @@ int32_t hms_connect_all_expecting(const char *const *uris,
                                   const struct HmsSchema *expect_schema,
                                   struct HmsClient **out,
                                   struct HmsError **err);
+
+// `hms_connect_all_expecting` with the converters `converters_json` names (NULL: none; see
+// `hms_converter_error` and docs/converters.md): in [`HmsFormat::Value`](crate::HmsFormat)
+// calls, converter `i`'s values of the reply come inside CBOR tag `HMS_CONVERTED_TAG + i`.
+int32_t hms_connect_all_converting(const char *const *uris,
+                                   size_t n,
+                                   const struct HmsSchema *schema,
+                                   const char *resilience,
+                                   const struct HmsSchema *expect_schema,
+                                   const char *converters_json,
+                                   struct HmsClient **out,
+                                   struct HmsError **err);
 
 // The schema version the server announced in discovery, as JSON into `out` (free with
 // `hms_bytes_free`): `{"fingerprint", "subject", "version"}` (subject `""` and version 0

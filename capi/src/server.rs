@@ -122,6 +122,22 @@ pub unsafe extern "C" fn hms_server_new_with_security(
     out: *mut *mut HmsServer,
     err: *mut *mut HmsError,
 ) -> i32 {
+    let none = std::ptr::null();
+    hms_server_new_converting(schema, language, security_path, none, out, err)
+}
+
+/// [`hms_server_new_with_security`] with the converters `converters_json` names (NULL: none;
+/// see `hms_converter_error` and docs/converters.md): in [`HmsFormat::Value`] handlers,
+/// converter `i`'s values of the request come inside CBOR tag `HMS_CONVERTED_TAG + i`.
+#[no_mangle]
+pub unsafe extern "C" fn hms_server_new_converting(
+    schema: *const HmsSchema,
+    language: *const c_char,
+    security_path: *const c_char,
+    converters_json: *const c_char,
+    out: *mut *mut HmsServer,
+    err: *mut *mut HmsError,
+) -> i32 {
     guard(err, || {
         let schema = obj(schema, "schema")?;
         let language = if language.is_null() {
@@ -136,6 +152,7 @@ pub unsafe extern "C" fn hms_server_new_with_security(
         };
         let options = ocore::BindingOptions {
             security,
+            converters: crate::converters::registry(converters_json)?,
             ..Default::default()
         };
         let options = ocore::ServerOptions::for_binding(language, options)?;

@@ -27,6 +27,25 @@ pub unsafe extern "C" fn hms_connect_all_expecting(
     out: *mut *mut HmsClient,
     err: *mut *mut HmsError,
 ) -> i32 {
+    let none = std::ptr::null();
+    crate::hms_connect_all_converting(uris, n, schema, resilience, expect_schema, none, out, err)
+}
+
+/// `hms_connect_all_expecting` with the converters `converters_json` names (NULL: none; see
+/// `hms_converter_error` and docs/converters.md): in [`HmsFormat::Value`](crate::HmsFormat)
+/// calls, converter `i`'s values of the reply come inside CBOR tag `HMS_CONVERTED_TAG + i`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn hms_connect_all_converting(
+    uris: *const *const c_char,
+    n: usize,
+    schema: *const HmsSchema,
+    resilience: *const c_char,
+    expect_schema: *const HmsSchema,
+    converters_json: *const c_char,
+    out: *mut *mut HmsClient,
+    err: *mut *mut HmsError,
+) -> i32 {
     guard(err, || {
         if out.is_null() {
             return Err(Error::new(Code::InvalidArgument, "out is NULL"));
@@ -50,6 +69,7 @@ pub unsafe extern "C" fn hms_connect_all_expecting(
             schema: schema.as_ref().map(|s| s.0.clone()),
             resilience,
             expect_schema: expect_schema.as_ref().map(|s| s.0.clone()),
+            converters: crate::converters::registry(converters_json)?,
             ..Default::default()
         };
         let client = runtime::block_on(ocore::connect_all(&all, options))??;

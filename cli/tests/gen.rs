@@ -215,3 +215,56 @@ fn buf_generate_with_the_example_template_writes_what_gen_writes() {
         );
     }
 }
+
+#[test]
+fn python_types_use_the_native_types_of_the_builtin_converters() {
+    let dir = tempfile::tempdir().unwrap();
+    let proto = dir.path().join("shop.proto");
+    std::fs::write(
+        &proto,
+        r#"syntax = "proto3";
+package shop.v1;
+import "google/type/decimal.proto";
+import "google/type/money.proto";
+import "google/type/date.proto";
+import "hms/ffi/v1/options.proto";
+message Order {
+  string id = 1 [(hms.ffi.v1.format) = "uuid"];
+  google.type.Decimal price = 2;
+  google.type.Money total = 3;
+  google.type.Date due = 4;
+  map<string, google.type.Decimal> rates = 5;
+  repeated string refs = 6 [(hms.ffi.v1.format) = "uuid"];
+  string note = 7 [(hms.ffi.v1.format) = "no-such-format"];
+}
+service Shop { rpc Echo(Order) returns (Order); }
+"#,
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let mut cmd = bin();
+    cmd.args(["gen", "--lang", "python", "--out"])
+        .arg(&out)
+        .arg(&proto);
+    let o = output_within(cmd, TIMEOUT);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let py = std::fs::read_to_string(out.join("shop_v1_hms.py")).unwrap();
+    for line in [
+        "import decimal",
+        "import uuid",
+        "    id: Optional[uuid.UUID]",
+        "    price: Optional[decimal.Decimal]",
+        "    total: Optional[hms_ffi.Money]",
+        "    due: Optional[datetime.date]",
+        "    rates: Dict[str, decimal.Decimal]",
+        "    refs: List[uuid.UUID]",
+        "    note: str",
+        "    id: Optional[Union[uuid.UUID, str]]",
+        "    price: Optional[Union[decimal.Decimal, google_type_DecimalArgs]]",
+        "    refs: Sequence[Union[uuid.UUID, str]]",
+    ] {
+        assert!(py.lines().any(|l| l == line), "no {line:?} in\n{py}");
+    }
+    let greeter = committed_greeter("python");
+    assert!(greeter.values().all(|t| !t.contains("import decimal")));
+}

@@ -4,7 +4,7 @@ use prost::Message;
 use prost_reflect::{DynamicMessage, MessageDescriptor};
 
 use crate::error::{Code, Error, Result};
-use crate::mapping::{self, json, DecodeOptions, Input, MapOptions, Output, ValueOut};
+use crate::mapping::{self, json, Converters, DecodeOptions, Input, MapOptions, Output, ValueOut};
 use crate::value::Value;
 
 /// How a message is written on the wire.
@@ -70,12 +70,35 @@ impl Codec {
         input: &I,
         max_depth: usize,
     ) -> std::result::Result<Result<Vec<u8>>, I::Error> {
+        self.encode_converted(desc, input, max_depth, None)
+    }
+
+    /// [`encode_input`](Codec::encode_input) with converters for custom domain types
+    /// ([`mapping::convert`]); `None` (or none registered) walks exactly as without.
+    pub fn encode_converted<I: Input>(
+        self,
+        desc: Option<&MessageDescriptor>,
+        input: &I,
+        max_depth: usize,
+        conv: Option<&Converters>,
+    ) -> std::result::Result<Result<Vec<u8>>, I::Error> {
+        let conv = conv.and_then(Converters::active);
         if let (Codec::Proto, Some(d)) = (self, desc) {
-            if let Some(bytes) = mapping::wire_out::encode(d, input, max_depth) {
+            if let Some(bytes) = mapping::wire_out::encode(d, input, max_depth, conv) {
                 return Ok(Ok(bytes));
             }
         }
-        let value = input.to_value()?;
+        let value = match (conv, desc, self) {
+            (Some(c), Some(d), Codec::Proto | Codec::Json) => {
+                match mapping::guided::value_of(d, input, c) {
+                    Ok(v) => std::borrow::Cow::Owned(v),
+                    // The binding's error with the whole message's path, as without converters.
+                    Err(mapping::guided::Fail::Native(e)) => return input.to_value().and(Err(e)),
+                    Err(mapping::guided::Fail::Convert(e)) => return Ok(Err(e)),
+                }
+            }
+            _ => input.to_value()?,
+        };
         let opts = MapOptions {
             json: false,
             max_depth,
@@ -130,11 +153,26 @@ impl Codec {
         o: DecodeOptions,
         out: &mut O,
     ) -> std::result::Result<Result<O::Node>, O::Error> {
+        self.decode_converted(desc, bytes, max_depth, o, None, out)
+    }
+
+    /// [`decode_output`](Codec::decode_output) with converters for custom domain types
+    /// ([`mapping::convert`]); `None` (or none registered) reads exactly as without.
+    pub fn decode_converted<O: Output>(
+        self,
+        desc: Option<&MessageDescriptor>,
+        bytes: &[u8],
+        max_depth: usize,
+        o: DecodeOptions,
+        conv: Option<&Converters>,
+        out: &mut O,
+    ) -> std::result::Result<Result<O::Node>, O::Error> {
+        let conv = conv.and_then(Converters::active);
         let value = match (self, desc) {
             (Codec::Proto, Some(d)) => {
                 // Valid messages in one pass; the general path below for the rest, and for
                 // the errors.
-                if let Some(node) = mapping::wire::decode(d, bytes, max_depth, o, out) {
+                if let Some(node) = mapping::wire::decode(d, bytes, max_depth, o, conv, out) {
                     return Ok(Ok(node));
                 }
                 decode_proto(d, bytes).and_then(|m| {
@@ -154,9 +192,16 @@ impl Codec {
             (Codec::Cbor, _) => decode_cbor(bytes, max_depth),
             (_, None) => Err(self.needs_schema()),
         };
-        match value {
-            Ok(v) => out.value(v).map(Ok),
-            Err(e) => Ok(Err(e)),
+        match (value, conv, desc) {
+            (Ok(v), Some(c), Some(d)) if self != Codec::Cbor => {
+                match mapping::guided::output_of(d, v, c, out) {
+                    Ok(node) => Ok(Ok(node)),
+                    Err(mapping::guided::Fail::Native(e)) => Err(e),
+                    Err(mapping::guided::Fail::Convert(e)) => Ok(Err(e)),
+                }
+            }
+            (Ok(v), _, _) => out.value(v).map(Ok),
+            (Err(e), _, _) => Ok(Err(e)),
         }
     }
 }

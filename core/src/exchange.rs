@@ -12,7 +12,7 @@ use prost_reflect::MessageDescriptor;
 use crate::codec::{never, Codec};
 use crate::error::{Code, Error, Result};
 use crate::limits::Limits;
-use crate::mapping::{DecodeOptions, Input, Output, ValueOut};
+use crate::mapping::{Converters, DecodeOptions, Input, Output, ValueOut};
 use crate::value::Value;
 
 /// A call's outcome for a binding's own objects: the outer error is the binding's own
@@ -28,6 +28,8 @@ pub struct Exchange {
     pub(crate) output: Option<MessageDescriptor>,
     pub(crate) limits: Limits,
     pub(crate) present: DecodeOptions,
+    /// Converters for custom domain types, on requests and replies.
+    pub(crate) converters: Converters,
 }
 
 impl Exchange {
@@ -42,11 +44,12 @@ impl Exchange {
         if let Err(e) = self.limits.check_message(bytes.len(), "request") {
             return Ok(Err(e));
         }
-        self.codec.decode_output(
+        self.codec.decode_converted(
             self.input.as_ref(),
             bytes,
             self.limits.max_depth,
             self.present,
+            Some(&self.converters),
             out,
         )
     }
@@ -55,9 +58,12 @@ impl Exchange {
     /// is `Internal` (the handler broke the schema; the violations are in the details); too
     /// large is `ResourceExhausted`.
     pub fn reply<I: Input>(&self, reply: &I) -> NativeResult<Bytes, I::Error> {
-        let encoded =
-            self.codec
-                .encode_input(self.output.as_ref(), reply, self.limits.max_depth)?;
+        let encoded = self.codec.encode_converted(
+            self.output.as_ref(),
+            reply,
+            self.limits.max_depth,
+            Some(&self.converters),
+        )?;
         Ok(encoded.map_err(handler_fault).and_then(|bytes| {
             self.limits.check_message(bytes.len(), "response")?;
             Ok(Bytes::from(bytes))
@@ -75,8 +81,10 @@ impl Exchange {
     }
 }
 
-/// A reply the codec refused as invalid is the handler's fault.
-fn handler_fault(e: Error) -> Error {
+/// A reply the codec refused as invalid is the handler's fault: `InvalidArgument` becomes
+/// `Internal` with the same details (for a binding that walks a reply itself, such as Node's
+/// encoder running a converter).
+pub fn handler_fault(e: Error) -> Error {
     if e.code() == Code::InvalidArgument {
         Error::new(
             Code::Internal,

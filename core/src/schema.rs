@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use miette::Diagnostic;
 use prost_reflect::{DescriptorPool, MessageDescriptor, MethodDescriptor};
-use protox::file::{ChainFileResolver, File, FileResolver, GoogleFileResolver};
+use protox::file::{
+    ChainFileResolver, File, FileResolver, GoogleFileResolver, IncludeFileResolver,
+};
 
 use crate::error::{Code, Error, ErrorInfo, Result};
 
@@ -119,8 +121,43 @@ pub(crate) fn memory_compiler(sources: &[(&str, &str)]) -> protox::Compiler {
         .collect();
     let mut resolver = ChainFileResolver::new();
     resolver.add(MemoryResolver(map));
+    resolver.add(BundledResolver);
     resolver.add(GoogleFileResolver::new());
     protox::Compiler::with_file_resolver(resolver)
+}
+
+/// The files every schema may import besides `google/protobuf/*.proto`: the common types that
+/// have built-in converters (`google/type/{decimal,money,date}.proto`) and hms-ffi's own field
+/// options (`hms/ffi/v1/options.proto`, for a string field's declared format).
+pub const BUNDLED: [(&str, &str); 4] = [
+    (
+        "google/type/decimal.proto",
+        include_str!("../proto/google/type/decimal.proto"),
+    ),
+    (
+        "google/type/money.proto",
+        include_str!("../proto/google/type/money.proto"),
+    ),
+    (
+        "google/type/date.proto",
+        include_str!("../proto/google/type/date.proto"),
+    ),
+    (
+        "hms/ffi/v1/options.proto",
+        include_str!("../proto/hms/ffi/v1/options.proto"),
+    ),
+];
+
+/// Resolves the [`BUNDLED`] files, after the user's own (a copy of googleapis wins).
+struct BundledResolver;
+
+impl FileResolver for BundledResolver {
+    fn open_file(&self, name: &str) -> std::result::Result<File, protox::Error> {
+        match BUNDLED.iter().find(|(n, _)| *n == name) {
+            Some((n, text)) => File::from_source(n, text),
+            None => Err(protox::Error::file_not_found(name)),
+        }
+    }
 }
 
 impl FileResolver for MemoryResolver {
@@ -134,7 +171,8 @@ impl FileResolver for MemoryResolver {
 
 impl Schema {
     /// Compiles `.proto` files. Imports are looked up in `includes`, then in each file's own
-    /// folder, then among the well-known types (`google/protobuf/*.proto`).
+    /// folder, then among the [`BUNDLED`] files and the well-known types
+    /// (`google/protobuf/*.proto`).
     pub fn load(files: &[impl AsRef<Path>], includes: &[impl AsRef<Path>]) -> Result<Schema> {
         let mut dirs: Vec<PathBuf> = includes.iter().map(|p| p.as_ref().to_path_buf()).collect();
         for f in files {
@@ -156,7 +194,13 @@ impl Schema {
                 ));
             }
         }
-        let mut compiler = protox::Compiler::new(&dirs).map_err(compile_error)?;
+        let mut resolver = ChainFileResolver::new();
+        for dir in dirs {
+            resolver.add(IncludeFileResolver::new(dir));
+        }
+        resolver.add(BundledResolver);
+        resolver.add(GoogleFileResolver::new());
+        let mut compiler = protox::Compiler::with_file_resolver(resolver);
         compiler.include_imports(true);
         for f in files {
             compiler.open_file(f.as_ref()).map_err(compile_error)?;

@@ -1,6 +1,6 @@
 // Compiled by `tsc --noEmit --strict` in `make test-node`: the hand-written index.d.ts must
 // describe the API as the tests and examples use it.
-import { Schema, Server, connect, HmsError, NotFound, Context, CodeName, Duration, Timestamp, ConnState, EndpointStatus, SchemaVersion } from '..'
+import { Schema, Server, connect, HmsError, NotFound, Context, CodeName, Duration, Timestamp, ConnState, EndpointStatus, SchemaVersion, Converter } from '..'
 
 async function main (): Promise<void> {
   const schema = Schema.load('greeter.proto', { includes: [] })
@@ -77,3 +77,18 @@ async function versions (server: Server, schema: Schema): Promise<void> {
   void announced; void seen; void broken
 }
 void versions
+
+// Converters for custom domain types (docs/converters.md).
+class Money { constructor (readonly units: bigint, readonly currency: string) {} }
+async function converters (schema: Schema): Promise<void> {
+  const money: Converter<Money> = {
+    message: 'google.type.Money',
+    type: Money,
+    toMessage: (m) => ({ units: m.units, nanos: 0, currency_code: m.currency }),
+    fromMessage: (m) => new Money(BigInt(m.units), m.currency_code)
+  }
+  const server = new Server(schema, { converters: [money] })
+  const client = await connect('inproc://x', { converters: [money, { format: 'uuid', fromMessage: (t: string) => t.toUpperCase() }] })
+  void server; void client
+}
+void converters

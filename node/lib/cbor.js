@@ -8,7 +8,7 @@
 // no value, however deep, can exhaust the stack.
 
 const { Timestamp, Duration } = require('./time')
-const { decode, TAG_RFC3339, TAG_POS_BIGNUM, TAG_NEG_BIGNUM, TAG_DURATION } = require('./cbor_read')
+const { decode, ConvertFailed, targetOf, CONVERTED_TAG, TAG_RFC3339, TAG_POS_BIGNUM, TAG_NEG_BIGNUM, TAG_DURATION } = require('./cbor_read')
 
 const U64_MAX = (1n << 64n) - 1n
 
@@ -30,9 +30,10 @@ function keySegment (k) {
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
 
 class Writer {
-  constructor (maxDepth) {
+  constructor (maxDepth, convs) {
     this.buf = Buffer.allocUnsafe(256)
     this.len = 0
+    this.convs = convs && convs.length ? convs : null
     this.maxDepth = maxDepth
   }
 
@@ -178,10 +179,29 @@ class Writer {
     return depth + 1
   }
 
+  /** An instance of a converter's `type` as its `toMessage` makes it (a JavaScript object
+   * carries its class, so it is converted where it is met, as a `Date` is). */
+  converted (v, depth) {
+    for (const c of this.convs) {
+      if (typeof c.type !== 'function' || !(v instanceof c.type)) continue
+      let m
+      try {
+        m = c.toMessage(v)
+      } catch (e) {
+        throw new ConvertFailed(targetOf(c), e)
+      }
+      this.value(m === undefined ? null : m, depth)
+      return true
+    }
+    return false
+  }
+
   object (v, depth) {
     if (v === null) {
       this.room(1)
       this.buf[this.len++] = 0xf6
+    } else if (this.convs !== null && this.converted(v, depth)) {
+      // written by its converter
     } else if (Array.isArray(v)) {
       const inner = this.enter(depth)
       this.head(4, v.length)
@@ -190,7 +210,7 @@ class Writer {
         try {
           this.value(item === undefined ? null : item, inner)
         } catch (e) {
-          if (e instanceof TooDeep) e.outward.push({ index: i })
+          if (e instanceof TooDeep || e instanceof ConvertFailed) e.outward.push({ index: i })
           throw e
         }
       }
@@ -217,7 +237,7 @@ class Writer {
           this.value(k, inner)
           this.value(item, inner)
         } catch (e) {
-          if (e instanceof TooDeep) e.outward.push(keySegment(k))
+          if (e instanceof TooDeep || e instanceof ConvertFailed) e.outward.push(keySegment(k))
           throw e
         }
       }
@@ -249,7 +269,7 @@ class Writer {
       try {
         this.value(item, inner)
       } catch (e) {
-        if (e instanceof TooDeep) e.outward.push({ key: k })
+        if (e instanceof TooDeep || e instanceof ConvertFailed) e.outward.push({ key: k })
         throw e
       }
     }
@@ -259,10 +279,10 @@ class Writer {
 
 /** Encodes a JavaScript value as CBOR. Throws a TypeError for what cannot be sent, and
  * `TooDeep` for containers nested deeper than `maxDepth`. */
-function encode (value, maxDepth = Infinity) {
-  const w = new Writer(maxDepth)
+function encode (value, maxDepth = Infinity, convs = null) {
+  const w = new Writer(maxDepth, convs)
   w.value(value, 0)
   return w.buf.subarray(0, w.len)
 }
 
-module.exports = { encode, decode, TooDeep }
+module.exports = { encode, decode, TooDeep, ConvertFailed, CONVERTED_TAG }

@@ -12,6 +12,25 @@ const TAG_POS_BIGNUM = 2
 const TAG_NEG_BIGNUM = 3
 const TAG_DURATION = 1002
 
+// Converter i's values come tagged CONVERTED_TAG + i (the addon's CONVERTED_TAG, checked by
+// index.js when it loads).
+const CONVERTED_TAG = 0x48460000
+
+/** A converter's `toMessage` or `fromMessage` threw: gathers the path on the way out, as `TooDeep`. */
+class ConvertFailed extends Error {
+  constructor (target, cause) {
+    super(`converter for ${target} failed: ${cause && cause.name ? cause.name + ': ' : ''}${cause && cause.message !== undefined ? cause.message : cause}`)
+    this.target = target
+    this.why = this.message.slice(`converter for ${target} failed: `.length)
+    this.outward = []
+  }
+}
+
+/** The target of a converter (`message` or `format "…"`), as errors name it. */
+function targetOf (c) {
+  return c.message !== undefined ? c.message : `format ${c.format}`
+}
+
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
 const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER)
 
@@ -19,10 +38,11 @@ const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER)
 const KEYS = new Array(1024)
 
 class Reader {
-  constructor (buf, int64) {
+  constructor (buf, int64, convs) {
     this.buf = buf
     this.pos = 0
     this.int64 = int64
+    this.convs = convs && convs.length ? convs : null
   }
 
   /** A head's argument: a number, or a `bigint` above 2^53 - 1. */
@@ -75,6 +95,7 @@ class Reader {
       case 4: {
         const n = Number(this.arg(info))
         const out = new Array(n)
+        if (this.convs !== null) return this.items(out)
         for (let i = 0; i < n; i++) out[i] = this.value()
         return out
       }
@@ -83,7 +104,8 @@ class Reader {
         const out = {}
         for (let i = 0; i < n; i++) {
           const k = (b[this.pos] & 0xe0) === 0x60 ? this.key() : this.value()
-          out[typeof k === 'string' ? k : String(k)] = this.value()
+          if (this.convs !== null) this.entry(out, typeof k === 'string' ? k : String(k))
+          else out[typeof k === 'string' ? k : String(k)] = this.value()
         }
         return out
       }
@@ -133,8 +155,39 @@ class Reader {
     return s
   }
 
+  /** A list's items, with converters: a converter's failure gathers its path on the way out. */
+  items (out) {
+    for (let i = 0; i < out.length; i++) {
+      try {
+        out[i] = this.value()
+      } catch (e) {
+        if (e instanceof ConvertFailed) e.outward.push({ index: i })
+        throw e
+      }
+    }
+    return out
+  }
+
+  /** An entry's value, with converters (as `items`). */
+  entry (out, k) {
+    try {
+      out[k] = this.value()
+    } catch (e) {
+      if (e instanceof ConvertFailed) e.outward.push({ key: k })
+      throw e
+    }
+  }
+
   tagged (tag) {
     const inner = this.value()
+    const c = this.convs !== null ? this.convs[tag - CONVERTED_TAG] : undefined
+    if (c !== undefined) {
+      try {
+        return c.fromMessage(inner)
+      } catch (e) {
+        throw new ConvertFailed(targetOf(c), e)
+      }
+    }
     switch (tag) {
       case TAG_RFC3339: return Timestamp.fromRFC3339(inner)
       case TAG_EPOCH: return new Date(Number(inner) * 1000)
@@ -185,8 +238,8 @@ function halfToFloat (h) {
  * Decodes CBOR from the core. 64-bit integer fields (CBOR bignums) become `bigint`, or
  * `number` when `int64` is `'number'` and the value is safe.
  */
-function decode (buf, int64 = 'bigint') {
-  return new Reader(buf, int64).value()
+function decode (buf, int64 = 'bigint', convs = null) {
+  return new Reader(buf, int64, convs).value()
 }
 
-module.exports = { decode, TAG_RFC3339, TAG_POS_BIGNUM, TAG_NEG_BIGNUM, TAG_DURATION }
+module.exports = { decode, ConvertFailed, targetOf, CONVERTED_TAG, TAG_RFC3339, TAG_POS_BIGNUM, TAG_NEG_BIGNUM, TAG_DURATION }

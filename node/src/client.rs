@@ -30,7 +30,8 @@ pub struct Client {
 /// (`docs/resilience.md`: reconnect backoff, retry and hedging policies, keepalive, load
 /// balancing); bad options throw `INVALID_ARGUMENT` at once. `expect_schema` is the schema the
 /// caller was built against: methods the server's schema breaks are refused
-/// (`docs/evolution.md`, "Versions at connect").
+/// (`docs/evolution.md`, "Versions at connect"). `converters` are the targets of the caller's
+/// converters (`docs/converters.md`), converter `i` tagged `CONVERTED_TAG + i`.
 #[napi(ts_return_type = "Promise<Client>")]
 pub fn connect<'env>(
     env: &'env Env,
@@ -38,6 +39,7 @@ pub fn connect<'env>(
     schema: Option<&Schema>,
     resilience: Option<String>,
     expect_schema: Option<&Schema>,
+    converters: Option<Vec<crate::ConverterTarget>>,
 ) -> napi::Result<Object<'env>> {
     let resilience = match resilience {
         Some(json) => js(core::Resilience::from_json(&json))?,
@@ -48,6 +50,7 @@ pub fn connect<'env>(
         decode: FOR_JS,
         resilience,
         expect_schema: expect_schema.map(|s| s.inner.clone()),
+        converters: crate::converters::registry(converters)?,
         ..ConnectOptions::default()
     };
     let (deferred, promise) = env.create_deferred()?;

@@ -20,6 +20,7 @@
 
 mod cancel;
 mod client;
+mod converters;
 mod error;
 mod response;
 mod schema;
@@ -29,6 +30,7 @@ mod values;
 
 pub use cancel::CancelToken;
 pub use client::{connect, Client};
+pub use converters::{converter_failed_at, ConverterTarget, CONVERTED_TAG};
 pub use error::{CallOutcome, ErrorDetails, ErrorOrigin, FieldViolation, NativeError, OtherDetail};
 pub use response::CallResponse;
 pub use schema::{MethodDescription, Schema};

@@ -120,21 +120,24 @@ pub struct Server {
 impl Server {
     /// A server for `schema`; `onCancel(id)` is called when a running call is cancelled;
     /// `security` is the path of a security file (policy, tokens, limits, audit);
-    /// `serviceConfig` the JSON text of the service config discovery announces.
+    /// `serviceConfig` the JSON text of the service config discovery announces; `converters`
+    /// the targets of the handlers' converters (`docs/converters.md`).
     #[napi(
         constructor,
-        ts_args_type = "schema: Schema, onCancel: (id: number) => void, security?: string | undefined | null, serviceConfig?: string | undefined | null"
+        ts_args_type = "schema: Schema, onCancel: (id: number) => void, security?: string | undefined | null, serviceConfig?: string | undefined | null, converters?: Array<ConverterTarget> | undefined | null"
     )]
     pub fn new(
         schema: &Schema,
         on_cancel: OnCancel,
         security: Option<String>,
         service_config: Option<String>,
+        converters: Option<Vec<crate::ConverterTarget>>,
     ) -> napi::Result<Server> {
         let options = core::BindingOptions {
             security: security.map(Into::into),
             service_config,
             decode: FOR_JS,
+            converters: crate::converters::registry(converters)?,
             ..Default::default()
         };
         let options = js(ServerOptions::for_binding("node", options))?;

@@ -85,6 +85,7 @@ impl Server {
             security: security.map(Into::into),
             decode: crate::convert::DECODE,
             service_config,
+            ..Default::default()
         };
         let opts = php_result(ocore::ServerOptions::for_binding("php", opts))?;
         let inner = Arc::new(ocore::Server::with_options(schema.inner.clone(), opts));

@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::context::Context;
+use crate::converters::{registry, ConverterTuple};
 use crate::errors::{self, py_result};
 use crate::ocore::{self, runtime, CallOptions, CancellationToken, Metadata};
 use crate::schema::{method_tuples, MethodTuple, Schema};
@@ -25,13 +26,14 @@ pub(crate) struct Client {
 /// is the schema the caller was built against: methods the server's schema breaks are refused
 /// (`docs/evolution.md`, "Versions at connect").
 #[pyfunction]
-#[pyo3(signature = (uris, schema = None, resilience = None, expect_schema = None))]
+#[pyo3(signature = (uris, schema = None, resilience = None, expect_schema = None, converters = None))]
 pub(crate) fn connect(
     py: Python<'_>,
     uris: Vec<String>,
     schema: Option<&Schema>,
     resilience: Option<&str>,
     expect_schema: Option<&Schema>,
+    converters: Option<Vec<ConverterTuple>>,
 ) -> PyResult<Client> {
     let resilience = match resilience {
         Some(json) => py_result(py, ocore::Resilience::from_json(json))?,
@@ -41,6 +43,7 @@ pub(crate) fn connect(
         schema: schema.map(|s| s.inner.clone()),
         resilience,
         expect_schema: expect_schema.map(|s| s.inner.clone()),
+        converters: registry(converters)?,
         ..Default::default()
     };
     let uris: Vec<&str> = uris.iter().map(String::as_str).collect();

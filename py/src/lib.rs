@@ -10,6 +10,7 @@ mod bus;
 mod client;
 mod context;
 mod convert;
+mod converters;
 mod errors;
 mod schema;
 mod server;

@@ -67,7 +67,7 @@ fn run_handler(
 #[pymethods]
 impl Server {
     #[new]
-    #[pyo3(signature = (schema, max_message_bytes = None, max_concurrent_per_connection = None, security = None, service_config = None))]
+    #[pyo3(signature = (schema, max_message_bytes = None, max_concurrent_per_connection = None, security = None, service_config = None, converters = None))]
     fn new(
         py: Python<'_>,
         schema: &Schema,
@@ -75,12 +75,14 @@ impl Server {
         max_concurrent_per_connection: Option<usize>,
         security: Option<std::path::PathBuf>,
         service_config: Option<String>,
+        converters: Option<Vec<crate::converters::ConverterTuple>>,
     ) -> PyResult<Server> {
         let options = ocore::BindingOptions {
             max_message_bytes,
             max_concurrent_per_connection,
             security,
             service_config,
+            converters: crate::converters::registry(converters)?,
             ..Default::default()
         };
         let options = py_result(py, ocore::ServerOptions::for_binding("python", options))?;

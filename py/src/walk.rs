@@ -5,16 +5,17 @@
 //!
 //! Each object's [`View`] is the meaning [`convert::from_py`] gives it, checked in the same order,
 //! so the bytes are the same whichever way a message goes; an object without a view of its own
-//! (a `datetime`, a `tuple`, an `enum.Enum` member, a big `int`, `bytearray`…) sends its message
+//! (a `datetime`, an `enum.Enum` member, a big `int`, `bytearray`…) sends its message
 //! through `from_py` and the core's general path, which converts or refuses it as always.
 
 use std::borrow::Cow;
 
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 use crate::convert;
-use crate::ocore::mapping::{Input, Output, Scalar, View};
+use crate::converters;
+use crate::ocore::mapping::{Input, Native, Output, Scalar, View};
 use crate::ocore::{Blocker, Value};
 
 /// A Python object read by the core's writer.
@@ -50,7 +51,7 @@ impl Input for PyIn<'_> {
         if obj.is_instance_of::<PyDict>() {
             return View::Map;
         }
-        if obj.is_instance_of::<PyList>() {
+        if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
             return View::List;
         }
         View::Other
@@ -58,7 +59,12 @@ impl Input for PyIn<'_> {
 
     fn items(&self) -> impl Iterator<Item = Self> + '_ {
         let list = self.0.cast::<PyList>().ok();
-        list.into_iter().flat_map(|l| l.iter()).map(PyIn)
+        let tuple = self.0.cast::<PyTuple>().ok();
+        let tuple_items = tuple.into_iter().flat_map(|t| t.iter());
+        list.into_iter()
+            .flat_map(|l| l.iter())
+            .chain(tuple_items)
+            .map(PyIn)
     }
 
     fn entries(&self) -> impl Iterator<Item = (Self, Self)> + '_ {
@@ -74,6 +80,10 @@ impl Input for PyIn<'_> {
 
     fn to_value(&self) -> PyResult<Cow<'_, Value>> {
         convert::from_py(&self.0).map(Cow::Owned)
+    }
+
+    fn convert(&self, native: &Native) -> Result<Self, String> {
+        converters::call(native, &self.0, true).map(PyIn)
     }
 }
 
@@ -126,6 +136,10 @@ impl<'py> Output for PyOut<'py> {
 
     fn value(&mut self, v: Value) -> PyResult<Self::Node> {
         convert::to_py(self.0, &v)
+    }
+
+    fn convert(&mut self, native: &Native, node: Self::Node) -> Result<Self::Node, String> {
+        converters::call(native, &node, false)
     }
 }
 

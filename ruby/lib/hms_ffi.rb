@@ -24,6 +24,7 @@ else
   require "hms_ffi/hms_ffi"
 end
 require_relative "hms_ffi/errors"
+require_relative "hms_ffi/converters"
 require_relative "hms_ffi/schema"
 require_relative "hms_ffi/server"
 require_relative "hms_ffi/client"

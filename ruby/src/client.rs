@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use magnus::r_hash::ForEach;
-use magnus::{function, method, prelude::*, Error, RHash, RModule, Ruby, Value as RValue};
+use magnus::{function, method, prelude::*, Error, RArray, RHash, RModule, Ruby, Value as RValue};
 use tokio_util::sync::CancellationToken;
 
 use crate::convert;
@@ -144,6 +144,7 @@ fn connect(
     schema: Option<&Schema>,
     resilience: Option<String>,
     expect_schema: Option<&Schema>,
+    converters: Vec<(String, String)>,
 ) -> Result<Client, Error> {
     let resilience = match resilience {
         Some(json) => ocore::Resilience::from_json(&json).map_err(|e| to_ruby(ruby, e))?,
@@ -153,6 +154,7 @@ fn connect(
         schema: schema.map(|s| s.inner.clone()),
         resilience,
         expect_schema: expect_schema.map(|s| s.inner.clone()),
+        converters: convert::registry(ruby, converters)?,
         ..Default::default()
     };
     let interrupt = CancellationToken::new();
@@ -227,8 +229,9 @@ impl Client {
         with_metadata: bool,
         detach: bool,
         wait: Option<RValue>,
+        convs: Option<RArray>,
     ) -> Result<RValue, Error> {
-        let value = convert::from_ruby(ruby, request)?;
+        let value = convert::from_ruby_converting(ruby, request, convs, false)?;
         // Cancelled by the caller's token and by a Ruby interrupt, which leaves the token as is.
         let interrupt = cancel.map_or_else(CancellationToken::new, |c| c.inner.child_token());
         let opts = CallOptions {
@@ -243,7 +246,7 @@ impl Client {
         let reply = block_interruptibly(ruby, &interrupt, |wait| {
             client.call_with_metadata_blocking_in(&method, &value, &opts, wait)
         })?;
-        let message = convert::to_ruby(ruby, &reply.message)?;
+        let message = convert::to_ruby_converting(ruby, &reply.message, convs)?;
         if !with_metadata {
             return Ok(message);
         }
@@ -330,7 +333,7 @@ impl Client {
 }
 
 pub(crate) fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
-    module.define_module_function("_connect", function!(connect, 4))?;
+    module.define_module_function("_connect", function!(connect, 5))?;
     let class = module.define_class("CancelToken", ruby.class_object())?;
     class.define_singleton_method("new", function!(CancelToken::new, 0))?;
     class.define_method("cancel", method!(CancelToken::cancel, 0))?;
@@ -338,7 +341,7 @@ pub(crate) fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
 
     let class = module.define_class("Client", ruby.class_object())?;
     class.undef_default_alloc_func();
-    class.define_method("_call", method!(Client::call, 8))?;
+    class.define_method("_call", method!(Client::call, 9))?;
     class.define_method("_open_stream", method!(Client::open_stream, 5))?;
     class.define_method("methods", method!(Client::methods, 0))?;
     class.define_method("schema", method!(Client::schema, 0))?;

@@ -9,16 +9,22 @@
 #![allow(unsafe_code)]
 
 use std::num::NonZero;
+use std::sync::Arc;
 
+use magnus::block::Proc;
+use magnus::error::ErrorType;
 use magnus::r_hash::ForEach;
 use magnus::time::{Offset, Timespec};
 use magnus::value::{Qfalse, Qtrue, ReprValue};
 use magnus::{
-    prelude::*, Error, Float, Integer, RArray, RHash, RRational, RString, Ruby, Symbol, Time,
-    Value as RValue,
+    prelude::*, Error, Float, Integer, RArray, RClass, RHash, RRational, RString, Ruby, Symbol,
+    Time, Value as RValue,
 };
 
-use crate::ocore::mapping::{NativeDepth, NativeFail};
+use crate::ocore::exchange::handler_fault;
+use crate::ocore::mapping::{
+    unmarked, Converters, NativeDepth, NativeFail, Target, TooDeep, ValueMark,
+};
 use crate::ocore::{Duration, Timestamp, Value};
 
 const NANOS: i64 = 1_000_000_000;
@@ -30,11 +36,72 @@ type Fail = NativeFail<Error>;
 /// class name, which the core reports at their path. Nesting deeper than the core's native
 /// limit is `HmsFfi::ResourceExhausted` with the path, before the stack runs out.
 pub(crate) fn from_ruby(ruby: &Ruby, v: RValue) -> Result<Value, Error> {
-    walk(ruby, v, NativeDepth::default())
-        .map_err(|f| f.into_native(|e| crate::errors::to_ruby(ruby, e)))
+    from_ruby_converting(ruby, v, None, false)
 }
 
-fn walk(ruby: &Ruby, v: RValue, depth: NativeDepth) -> Result<Value, Fail> {
+/// [`from_ruby`] with the converters `convs` (`[[class, to_message, from_message, target], …]`,
+/// `lib/hms_ffi/converters.rb`): an object of a converter's class goes through its
+/// `to_message`. One that raises is the core's error with the path (`HmsFfi::InvalidArgument`;
+/// `Internal` for a handler's `reply`).
+pub(crate) fn from_ruby_converting(
+    ruby: &Ruby,
+    v: RValue,
+    convs: Option<RArray>,
+    reply: bool,
+) -> Result<Value, Error> {
+    walk(ruby, v, NativeDepth::default(), convs).map_err(|f| {
+        f.into_native(|e| crate::errors::to_ruby(ruby, if reply { handler_fault(e) } else { e }))
+    })
+}
+
+/// The core's registry of the converters' `targets` (`[["message" | "format", name], …]`),
+/// converter `i` marked `i` in the value trees the core makes.
+pub(crate) fn registry(ruby: &Ruby, targets: Vec<(String, String)>) -> Result<Converters, Error> {
+    let mut out = Converters::new();
+    for (i, (kind, name)) in targets.into_iter().enumerate() {
+        let target = match kind.as_str() {
+            "message" => Target::Message(name),
+            "format" => Target::Format(name),
+            _ => return Err(Error::new(ruby.exception_arg_error(), "converter kind")),
+        };
+        out = out.with(target, Arc::new(ValueMark(i as u32)));
+    }
+    Ok(out)
+}
+
+/// The message-shaped object the converter of `v`'s class makes of it, if one has its class.
+fn sent(v: RValue, convs: RArray) -> Result<Option<RValue>, Fail> {
+    for entry in convs.into_iter() {
+        let c = RArray::from_value(entry).ok_or(NativeFail::Deep(TooDeep::at_native_limit()))?;
+        let Some(class) = RClass::from_value(c.entry::<RValue>(0)?) else {
+            continue;
+        };
+        if !v.is_kind_of(class) {
+            continue;
+        }
+        let to_message: Proc = c.entry(1)?;
+        return match to_message.call::<_, RValue>((v,)) {
+            Ok(m) => Ok(Some(m)),
+            Err(e) => Err(failed(c, &e)),
+        };
+    }
+    Ok(None)
+}
+
+/// A converter's failure, to gather its path on the way out.
+fn failed(c: RArray, e: &Error) -> Fail {
+    let target: String = c.entry(3).unwrap_or_default();
+    let why = match e.error_type() {
+        ErrorType::Exception(x) => {
+            let message: String = x.funcall("message", ()).unwrap_or_default();
+            format!("{}: {message}", unsafe_class_name(x.as_value()))
+        }
+        _ => e.to_string(),
+    };
+    NativeFail::Deep(TooDeep::converter(&target, &why))
+}
+
+fn walk(ruby: &Ruby, v: RValue, depth: NativeDepth, convs: Option<RArray>) -> Result<Value, Fail> {
     if v.is_nil() {
         return Ok(Value::Null);
     }
@@ -62,8 +129,8 @@ fn walk(ruby: &Ruby, v: RValue, depth: NativeDepth) -> Result<Value, Fail> {
         // `foreach` takes Ruby errors only: a nesting error waits here while it stops.
         let mut deep = None;
         h.foreach(|k: RValue, x: RValue| {
-            let entry = walk(ruby, k, depth).and_then(|key| {
-                let value = walk(ruby, x, depth).map_err(|f| f.at_key(&key))?;
+            let entry = walk(ruby, k, depth, convs).and_then(|key| {
+                let value = walk(ruby, x, depth, convs).map_err(|f| f.at_key(&key))?;
                 Ok((key, value))
             });
             match entry {
@@ -86,9 +153,12 @@ fn walk(ruby: &Ruby, v: RValue, depth: NativeDepth) -> Result<Value, Fail> {
         let mut items = Vec::with_capacity(a.len());
         for i in 0..a.len() {
             let item = a.entry::<RValue>(i as isize)?;
-            items.push(walk(ruby, item, depth).map_err(|f| f.at_index(i))?);
+            items.push(walk(ruby, item, depth, convs).map_err(|f| f.at_index(i))?);
         }
         return Ok(Value::List(items));
+    }
+    if let Some(m) = convs.map(|cs| sent(v, cs)).transpose()?.flatten() {
+        return walk(ruby, m, depth, convs);
     }
     if let Some(t) = Time::from_value(v) {
         let ts = t.timespec().map_err(NativeFail::Native)?;
@@ -157,6 +227,30 @@ fn unsafe_class_name(v: RValue) -> String {
 
 /// A value as a Ruby object (see the module docs for the classes).
 pub(crate) fn to_ruby(ruby: &Ruby, v: &Value) -> Result<RValue, Error> {
+    to_ruby_converting(ruby, v, None)
+}
+
+/// [`to_ruby`] with the converters `convs` (as [`from_ruby_converting`]): a value the core's walk
+/// converted ([`unmarked`]) goes through its converter's `from_message`. One that raises is
+/// the core's error with the path (`HmsFfi::InvalidArgument`).
+pub(crate) fn to_ruby_converting(
+    ruby: &Ruby,
+    v: &Value,
+    convs: Option<RArray>,
+) -> Result<RValue, Error> {
+    out(ruby, v, convs).map_err(|f| f.into_native(|e| crate::errors::to_ruby(ruby, e)))
+}
+
+fn out(ruby: &Ruby, v: &Value, convs: Option<RArray>) -> Result<RValue, Fail> {
+    if let Some((i, inner)) = unmarked(v) {
+        let x = out(ruby, inner, convs)?;
+        let Some(c) = convs.and_then(|cs| cs.entry::<Option<RArray>>(i as isize).ok().flatten())
+        else {
+            return Ok(x);
+        };
+        let from_message: Proc = c.entry(2)?;
+        return from_message.call((x,)).map_err(|e| failed(c, &e));
+    }
     Ok(match v {
         Value::Null | Value::Unsupported(_) => ruby.qnil().as_value(),
         Value::Bool(true) => ruby.qtrue().as_value(),
@@ -169,8 +263,8 @@ pub(crate) fn to_ruby(ruby: &Ruby, v: &Value) -> Result<RValue, Error> {
         Value::Bytes(b) => ruby.str_from_slice(b).as_value(),
         Value::List(items) => {
             let a = ruby.ary_new_capa(items.len());
-            for x in items {
-                a.push(to_ruby(ruby, x)?)?;
+            for (i, x) in items.iter().enumerate() {
+                a.push(out(ruby, x, convs).map_err(|f| f.at_index(i))?)?;
             }
             a.as_value()
         }
@@ -179,9 +273,9 @@ pub(crate) fn to_ruby(ruby: &Ruby, v: &Value) -> Result<RValue, Error> {
             for (k, x) in entries {
                 let key = match k {
                     Value::String(s) => ruby.to_symbol(s).as_value(),
-                    other => to_ruby(ruby, other)?,
+                    other => out(ruby, other, None)?,
                 };
-                h.aset(key, to_ruby(ruby, x)?)?;
+                h.aset(key, out(ruby, x, convs).map_err(|f| f.at_key(k))?)?;
             }
             h.as_value()
         }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use magnus::block::Proc;
-use magnus::{function, method, prelude::*, Error, RHash, RModule, Ruby, Value as RValue};
+use magnus::{function, method, prelude::*, Error, RArray, RHash, RModule, Ruby, Value as RValue};
 
 use crate::context::Context;
 use crate::convert;
@@ -33,8 +33,9 @@ impl Drop for Server {
 
 impl Server {
     /// `Server._new(schema, max_message_bytes, max_concurrent_per_connection, security,
-    /// service_config)`: `security` is the path of a security file (docs/security.md) or nil;
-    /// `service_config` the JSON text of the service config discovery announces, or nil.
+    /// service_config, converters)`: `security` is the path of a security file
+    /// (docs/security.md) or nil; `service_config` the JSON text of the service config discovery
+    /// announces, or nil; `converters` the converters' targets (docs/converters.md).
     fn new(
         ruby: &Ruby,
         schema: &Schema,
@@ -42,12 +43,14 @@ impl Server {
         max_concurrent_per_connection: Option<usize>,
         security: Option<String>,
         service_config: Option<String>,
+        converters: Vec<(String, String)>,
     ) -> Result<Server, Error> {
         let options = ocore::BindingOptions {
             max_message_bytes,
             max_concurrent_per_connection,
             security: security.map(Into::into),
             service_config,
+            converters: convert::registry(ruby, converters)?,
             ..Default::default()
         };
         let options = rb_result(ruby, ocore::ServerOptions::for_binding("ruby", options))?;
@@ -100,7 +103,12 @@ impl Server {
     /// Runs queued calls on this thread until the queue is closed. `handlers` maps full method
     /// names to blocks. Waits without the GVL; Ruby interrupts (signals, `Thread#raise`) are
     /// raised from here between calls, and end the loop.
-    fn serve(ruby: &Ruby, rb_self: &Server, handlers: RHash) -> Result<(), Error> {
+    fn serve(
+        ruby: &Ruby,
+        rb_self: &Server,
+        handlers: RHash,
+        convs: Option<RArray>,
+    ) -> Result<(), Error> {
         let queue = rb_self.queue.clone();
         loop {
             // Poll briefly with the GVL held: the next call of a busy caller often comes
@@ -110,7 +118,7 @@ impl Server {
                 .or_else(|| without_gvl(|| queue.next(POLL), &|| {}));
             match next {
                 Some(Next::Closed) => return Ok(()),
-                Some(Next::Call(call)) => run_call(ruby, handlers, *call)?,
+                Some(Next::Call(call)) => run_call(ruby, handlers, convs, *call)?,
                 Some(Next::Idle) | None => {}
             }
             ruby.thread_check_ints()?;
@@ -165,7 +173,12 @@ impl Server {
 /// Runs one call's block on this thread and answers it. A block that raises answers with the
 /// error; an exception that is not a `StandardError` (`Interrupt`, `SystemExit`) is raised on
 /// after answering, so it ends `serve`.
-fn run_call(ruby: &Ruby, handlers: RHash, mut call: PendingCall) -> Result<(), Error> {
+fn run_call(
+    ruby: &Ruby,
+    handlers: RHash,
+    convs: Option<RArray>,
+    mut call: PendingCall,
+) -> Result<(), Error> {
     let Some(handler) = handlers
         .get(call.method())
         .and_then(|h: RValue| Proc::from_value(h))
@@ -181,9 +194,9 @@ fn run_call(ruby: &Ruby, handlers: RHash, mut call: PendingCall) -> Result<(), E
         Some(stream) => handler
             .call::<_, RValue>((NativeServerStream(stream), ctx))
             .map(|_| ocore::Value::Null),
-        None => convert::to_ruby(ruby, &call.take_request())
+        None => convert::to_ruby_converting(ruby, &call.take_request(), convs)
             .and_then(|req| handler.call::<_, RValue>((req, ctx)))
-            .and_then(|reply| convert::from_ruby(ruby, reply)),
+            .and_then(|reply| convert::from_ruby_converting(ruby, reply, convs, true)),
     };
     match outcome {
         Ok(value) => call.reply(Ok(value)),
@@ -200,11 +213,11 @@ fn run_call(ruby: &Ruby, handlers: RHash, mut call: PendingCall) -> Result<(), E
 pub(crate) fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     let class = module.define_class("Server", ruby.class_object())?;
     class.undef_default_alloc_func();
-    class.define_singleton_method("_new", function!(Server::new, 5))?;
+    class.define_singleton_method("_new", function!(Server::new, 6))?;
     class.define_method("_register", method!(Server::register, 1))?;
     class.define_method("listen", method!(Server::listen, 1))?;
     class.define_method("admin", method!(Server::admin, 1))?;
-    class.define_method("_serve", method!(Server::serve, 1))?;
+    class.define_method("_serve", method!(Server::serve, 2))?;
     class.define_method("_shutdown", method!(Server::shutdown, 1))?;
     class.define_method("_close_queue", method!(Server::close_queue, 0))?;
     class.define_method("endpoints", method!(Server::endpoints, 0))?;

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use hms_ffi_core::mapping::{format_of, Target, BUILTIN_FORMATS, BUILTIN_MESSAGES};
 use hms_ffi_core::{Schema, StreamingKind};
 use prost_reflect::{
     Cardinality, EnumDescriptor, FieldDescriptor, FileDescriptor, Kind, MessageDescriptor,
@@ -66,6 +67,9 @@ pub(crate) struct Field {
     /// The name of the (real, not synthetic) oneof the field belongs to.
     pub oneof: Option<String>,
     pub doc: String,
+    /// The built-in converter that makes the field's values native, if one applies (a
+    /// `google.type` message's, or a declared format's such as `uuid`).
+    pub converted: Option<Target>,
 }
 
 impl Field {
@@ -321,6 +325,7 @@ impl Builder {
             (self.kind(f), Shape::Single { presence })
         };
         Field {
+            converted: builtin_converter(f),
             name: f.name().to_string(),
             ty,
             shape,
@@ -355,6 +360,24 @@ impl Builder {
         }
         self.message(m);
         Type::Message(self.local(m.full_name(), m.package_name()))
+    }
+}
+
+/// The built-in converter (`hms_ffi_core::mapping::convert`) that applies to a field's values:
+/// its (map value's) message type's, or its declared format's.
+fn builtin_converter(f: &FieldDescriptor) -> Option<Target> {
+    let kind = match f.kind() {
+        Kind::Message(entry) if f.is_map() => entry.map_entry_value_field().kind(),
+        other => other,
+    };
+    match kind {
+        Kind::Message(m) if BUILTIN_MESSAGES.contains(&m.full_name()) => {
+            Some(Target::Message(m.full_name().to_string()))
+        }
+        Kind::String if !f.is_map() => format_of(f)
+            .filter(|x| BUILTIN_FORMATS.contains(&x.as_str()))
+            .map(Target::Format),
+        _ => None,
     }
 }
 

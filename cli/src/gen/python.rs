@@ -9,7 +9,14 @@
 //! or numbers for enums, RFC 3339 text for Timestamps, …). A client method takes the request as
 //! a dict or as keyword arguments (`say_hello(name="Ada")`, PEP 692); its options (`timeout`,
 //! `metadata`) belong to the client object, so no field name can clash with them.
+//!
+//! A field a built-in converter makes native (`hms_ffi.BUILTINS`: `google.type.Decimal`,
+//! `Money`, `Date`, and `string` fields declared `[(hms.ffi.v1.format) = "uuid"]`) is typed
+//! with the native type (`decimal.Decimal`, `hms_ffi.Money`, `datetime.date`, `uuid.UUID`);
+//! sent, its dict form (or text) is accepted too. The types assume a client and server with the
+//! built-ins on, as they are by default.
 
+use hms_ffi_core::mapping::Target;
 use hms_ffi_core::StreamingKind;
 
 use super::docs::{self, join};
@@ -38,7 +45,16 @@ pub(crate) fn generate(p: &Package) -> Vec<Output> {
     line!(out, "from __future__ import annotations");
     line!(out);
     line!(out, "import datetime");
+    if converts(
+        p,
+        |t| matches!(t, Target::Message(m) if m == "google.type.Decimal"),
+    ) {
+        line!(out, "import decimal");
+    }
     line!(out, "import enum");
+    if converts(p, |t| matches!(t, Target::Format(_))) {
+        line!(out, "import uuid");
+    }
     line!(out, "from typing import TYPE_CHECKING, Any, AsyncIterable, AsyncIterator, Dict, Iterable, Iterator, List, Literal, Mapping, Optional, Sequence, TypedDict, Union, cast");
     line!(out);
     line!(out, "import hms_ffi");
@@ -145,16 +161,49 @@ fn sent(t: &Type) -> String {
     }
 }
 
+/// Whether a field of the package has a built-in converter `which` matches.
+fn converts(p: &Package, which: impl Fn(&Target) -> bool) -> bool {
+    p.messages
+        .iter()
+        .flat_map(|m| &m.fields)
+        .any(|f| f.converted.as_ref().is_some_and(&which))
+}
+
+/// The native type a built-in converter gives a field's values (`hms_ffi.BUILTINS`), as
+/// received and as sent (the message's dict form, or text for a format, is still accepted).
+fn native(t: &Target, ty: &Type, args: bool) -> String {
+    let received = match t {
+        Target::Message(m) if m == "google.type.Decimal" => "decimal.Decimal",
+        Target::Message(m) if m == "google.type.Money" => "hms_ffi.Money",
+        Target::Message(m) if m == "google.type.Date" => "datetime.date",
+        Target::Format(f) if f == "uuid" => "uuid.UUID",
+        _ => return if args { sent(ty) } else { received(ty) },
+    };
+    match (args, t) {
+        (false, _) => received.to_string(),
+        (true, Target::Format(_)) => format!("Union[{received}, str]"),
+        (true, Target::Message(_)) => format!("Union[{received}, {}]", sent(ty)),
+    }
+}
+
 fn field_type(f: &Field, args: bool) -> String {
-    let one = if args { sent } else { received };
+    let value = match &f.converted {
+        Some(t) => native(t, &f.ty, args),
+        None if args => sent(&f.ty),
+        None => received(&f.ty),
+    };
+    let key = if args { sent } else { received };
+    // An unset string field with a converted format is received as None.
+    let unset_none = matches!(f.converted, Some(Target::Format(_)));
     match (&f.shape, args) {
-        (Shape::Single { .. }, true) => format!("Optional[{}]", one(&f.ty)),
-        (Shape::Single { presence: true }, false) => format!("Optional[{}]", one(&f.ty)),
-        (Shape::Single { presence: false }, false) => one(&f.ty),
-        (Shape::Repeated, true) => format!("Sequence[{}]", one(&f.ty)),
-        (Shape::Repeated, false) => format!("List[{}]", one(&f.ty)),
-        (Shape::Map(k), true) => format!("Mapping[{}, {}]", one(k), one(&f.ty)),
-        (Shape::Map(k), false) => format!("Dict[{}, {}]", one(k), one(&f.ty)),
+        (Shape::Single { .. }, true) => format!("Optional[{value}]"),
+        (Shape::Single { presence: true }, false) => format!("Optional[{value}]"),
+        (Shape::Single { presence: false }, false) if unset_none => format!("Optional[{value}]"),
+        (Shape::Single { presence: false }, false) => value,
+        (Shape::Repeated, true) => format!("Sequence[{value}]"),
+        (Shape::Repeated, false) => format!("List[{value}]"),
+        (Shape::Map(k), true) => format!("Mapping[{}, {value}]", key(k)),
+        (Shape::Map(k), false) => format!("Dict[{}, {value}]", key(k)),
     }
 }
 

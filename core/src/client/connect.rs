@@ -31,6 +31,8 @@ pub struct ConnectOptions {
     pub interceptors: Vec<Arc<dyn Interceptor>>,
     /// How replies are presented (64-bit integers as text for JavaScript).
     pub decode: DecodeOptions,
+    /// Converters for custom domain types, on requests and replies (`mapping::convert`).
+    pub converters: crate::mapping::Converters,
     /// TLS settings for `grpcs://`, `https://`, `wss://`, for those the URI's query
     /// (`?ca=…&cert=…&key=…&server_name=…`) does not set.
     pub tls: Option<crate::security::ClientTlsConfig>,
@@ -153,6 +155,7 @@ pub async fn connect_all(uris: &[&str], mut options: ConnectOptions) -> Result<C
             limits: options.limits,
             interceptors: options.interceptors,
             decode: options.decode,
+            converters: options.converters,
             closed,
             versions,
         }),

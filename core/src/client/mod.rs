@@ -102,6 +102,7 @@ pub(super) struct Inner {
     limits: Limits,
     interceptors: Vec<Arc<dyn Interceptor>>,
     decode: DecodeOptions,
+    converters: crate::mapping::Converters,
     /// Each method's metrics, and the endpoint's scheme (`unix`, `grpc`…) they are kept under.
     pub(super) metrics: crate::metrics::ByMethod,
     pub(super) scheme: String,
@@ -379,7 +380,7 @@ impl Client {
             codec,
             info,
             self.inner.limits.clone(),
-            self.inner.decode,
+            (self.inner.decode, self.inner.converters.clone()),
             self.inner.closed.clone(),
             opts,
         ))

@@ -14,7 +14,7 @@ use crate::codec::{never, Codec};
 use crate::error::{Code, Error, Result};
 use crate::exchange::NativeResult;
 use crate::limits::Limits;
-use crate::mapping::{DecodeOptions, Input, Output, ValueOut};
+use crate::mapping::{Converters, DecodeOptions, Input, Output, ValueOut};
 use crate::metadata::Metadata;
 use crate::schema::MethodInfo;
 use crate::transport::RawStream;
@@ -46,7 +46,7 @@ impl ClientStream {
         codec: Codec,
         info: MethodInfo,
         limits: Limits,
-        decode: DecodeOptions,
+        (decode, converters): (DecodeOptions, Converters),
         closed: CancellationToken,
         opts: &CallOptions,
     ) -> ClientStream {
@@ -58,6 +58,7 @@ impl ClientStream {
             input: info.input(),
             limits: limits.clone(),
             flow: raw.flow.clone(),
+            converters: converters.clone(),
         };
         ClientStream {
             raw: Some(raw),
@@ -67,6 +68,7 @@ impl ClientStream {
                 info,
                 limits,
                 decode,
+                converters,
             },
             closed,
             cancel: opts.cancel.clone(),
@@ -210,6 +212,7 @@ pub struct ResponseDecoder {
     info: MethodInfo,
     limits: Limits,
     decode: DecodeOptions,
+    converters: Converters,
 }
 
 impl ResponseDecoder {
@@ -219,11 +222,12 @@ impl ResponseDecoder {
         bytes: &[u8],
         out: &mut O,
     ) -> NativeResult<O::Node, O::Error> {
-        self.codec.decode_output(
+        self.codec.decode_converted(
             Some(&self.info.output()),
             bytes,
             self.limits.max_depth,
             self.decode,
+            Some(&self.converters),
             out,
         )
     }
@@ -245,6 +249,7 @@ pub struct StreamSender {
     limits: Limits,
     /// The server's window: a send waits while it is used up (the server reads slowly).
     flow: crate::flow::Flow,
+    converters: Converters,
 }
 
 impl std::fmt::Debug for StreamSender {
@@ -273,9 +278,12 @@ impl StreamSender {
     /// sent with [`send_encoded`](StreamSender::send_encoded): a binding encodes holding its
     /// runtime's lock and sends (which may wait for the server to read) without it.
     pub fn encode_input<I: Input>(&self, request: &I) -> NativeResult<Bytes, I::Error> {
-        let bytes = self
-            .codec
-            .encode_input(Some(&self.input), request, self.limits.max_depth)?;
+        let bytes = self.codec.encode_converted(
+            Some(&self.input),
+            request,
+            self.limits.max_depth,
+            Some(&self.converters),
+        )?;
         Ok(bytes.and_then(|bytes| {
             self.limits.check_message(bytes.len(), "request")?;
             Ok(Bytes::from(bytes))

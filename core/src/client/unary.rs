@@ -211,7 +211,8 @@ impl Client {
         }
         let depth = self.inner.limits.max_depth;
         let input = info.as_ref().map(|i| i.input());
-        let bytes = match codec.encode_input(input.as_ref(), request, depth)? {
+        let conv = Some(&self.inner.converters);
+        let bytes = match codec.encode_converted(input.as_ref(), request, depth, conv)? {
             Ok(bytes) => bytes,
             Err(e) => return Ok(Err(e)),
         };
@@ -237,11 +238,12 @@ impl Client {
         let EncodedReply { info, codec, reply } = reply;
         let output = info.as_ref().map(|i| i.output());
         let limits = &self.inner.limits;
-        let decoded = codec.decode_output(
+        let decoded = codec.decode_converted(
             output.as_ref(),
             &reply.message,
             limits.max_depth,
             self.inner.decode,
+            Some(&self.inner.converters),
             out,
         )?;
         Ok(decoded.map(|message| Reply {

@@ -3,6 +3,7 @@
 //! the bytes are [`crate::cbor::encode`] of the [`Value`] the reader would have made, with no
 //! `Value` tree built. Its input side is [`super::cbor_io`].
 
+use super::convert::Native;
 use super::output::{Output, Scalar};
 use crate::cbor;
 use crate::error::{Error, Result};
@@ -14,6 +15,12 @@ use crate::value::Value;
 pub struct CborOut {
     buf: Vec<u8>,
 }
+
+/// The converter of a binding whose native side reads this CBOR (Node's decoder): a value the
+/// core's walk converts comes out inside this tag, and the binding's decoder hands the tagged
+/// value to its converter's native function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CborTag(pub u64);
 
 /// One object written by a [`CborOut`]: where its bytes are in the buffer.
 #[derive(Debug, Clone, Copy)]
@@ -107,6 +114,23 @@ impl Output for CborOut {
     fn value(&mut self, v: Value) -> Result<CborSpan> {
         let start = self.buf.len();
         cbor::write(&mut self.buf, &v)?;
+        Ok(CborSpan {
+            start,
+            end: self.buf.len(),
+        })
+    }
+
+    fn convert(
+        &mut self,
+        native: &Native,
+        node: CborSpan,
+    ) -> std::result::Result<CborSpan, String> {
+        let Some(CborTag(tag)) = native.downcast_ref::<CborTag>() else {
+            return Ok(node);
+        };
+        let start = self.buf.len();
+        cbor::head(&mut self.buf, 6, *tag);
+        self.copy(node);
         Ok(CborSpan {
             start,
             end: self.buf.len(),

@@ -14,6 +14,7 @@
 use std::borrow::Cow;
 use std::convert::Infallible;
 
+use super::convert::Native;
 use crate::value::Value;
 
 /// One object of an [`Input`], as the writer sees it.
@@ -65,6 +66,15 @@ pub trait Input: Clone {
 
     /// The object as a [`Value`] tree, as the binding converts it for the general path.
     fn to_value(&self) -> Result<Cow<'_, Value>, Self::Error>;
+
+    /// The object as the binding's converter `native` makes it for the walk (see
+    /// [`super::convert`]): a message-shaped object for a message type's converter, text for a
+    /// format's. `Err` describes the converter's failure (`ValueError: bad digits`), which the
+    /// walk reports at the value's path. An input without converters keeps the object.
+    fn convert(&self, native: &Native) -> Result<Self, String> {
+        let _ = native;
+        Ok(self.clone())
+    }
 }
 
 impl Input for &Value {

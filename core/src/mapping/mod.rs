@@ -6,8 +6,12 @@
 
 mod cbor_io;
 mod cbor_out;
+pub mod convert;
+#[cfg(test)]
+mod convert_tests;
 mod decode;
 mod encode;
+pub(crate) mod guided;
 mod input;
 pub mod json;
 mod native;
@@ -24,7 +28,11 @@ mod wire_tests;
 pub mod wkt;
 
 pub use cbor_io::{CborDoc, CborInput};
-pub use cbor_out::{CborOut, CborSpan};
+pub use cbor_out::{CborOut, CborSpan, CborTag};
+pub use convert::{
+    converter_failed, format_of, marked, unmarked, Converters, Native, Target, ValueMark,
+    BUILTIN_FORMATS, BUILTIN_MESSAGES,
+};
 pub use decode::{from_message, from_message_with, DecodeOptions};
 pub use encode::to_message;
 pub use input::{Input, View};

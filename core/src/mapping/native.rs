@@ -73,6 +73,7 @@ impl NativeDepth {
             return Err(TooDeep {
                 outward: Vec::new(),
                 max: self.max,
+                converter: None,
             });
         }
         Ok(NativeDepth {
@@ -89,16 +90,32 @@ impl TooDeep {
         TooDeep {
             outward: Vec::new(),
             max: NATIVE_MAX_DEPTH,
+            converter: None,
+        }
+    }
+
+    /// Not a nesting error but a converter's ([`super::convert`]) that failed in a binding's
+    /// own walk — of `target` (`google.type.Decimal`, `format uuid`), with `why` — gathering
+    /// its path on the way out as a nesting error does. [`into_error`](TooDeep::into_error)
+    /// makes it [`converter_failed`](super::converter_failed) at that path.
+    pub fn converter(target: &str, why: &str) -> TooDeep {
+        TooDeep {
+            outward: Vec::new(),
+            max: NATIVE_MAX_DEPTH,
+            converter: Some((target.to_string(), why.to_string())),
         }
     }
 }
 
-/// A native value nested deeper than its walk allows; gathers its path on the way out.
+/// A native value nested deeper than its walk allows (or a converter's failure,
+/// [`TooDeep::converter`]); gathers its path on the way out.
 #[derive(Debug, Clone)]
 pub struct TooDeep {
     /// Path segments, innermost first.
     outward: Vec<Seg>,
     max: usize,
+    /// A converter's target and failure, for [`TooDeep::converter`].
+    converter: Option<(String, String)>,
 }
 
 impl TooDeep {
@@ -129,9 +146,13 @@ impl TooDeep {
         path.render()
     }
 
-    /// `ResourceExhausted` (`NESTING_TOO_DEEP`) with the path as a field violation.
+    /// `ResourceExhausted` (`NESTING_TOO_DEEP`) with the path as a field violation (for a
+    /// converter's failure, `InvalidArgument` with it).
     pub fn into_error(self) -> Error {
         let path = self.path();
+        if let Some((target, why)) = &self.converter {
+            return super::converter_failed(target, &path, why);
+        }
         let mut err = Error::resource_exhausted(
             "NESTING_TOO_DEEP",
             format!(

@@ -11,6 +11,7 @@
 
 use std::convert::Infallible;
 
+use super::convert::Native;
 use crate::value::Value;
 
 /// A scalar read from the wire.
@@ -70,6 +71,15 @@ pub trait Output {
 
     /// A value the general path made (or a default, or a well-known type).
     fn value(&mut self, v: Value) -> Result<Self::Node, Self::Error>;
+
+    /// `node` (a message the reader made, or a format field's text) as the binding's converter
+    /// `native` makes it native (see [`super::convert`]). `Err` describes the converter's
+    /// failure, which the reader reports at the value's path. An output without converters
+    /// keeps the node.
+    fn convert(&mut self, native: &Native, node: Self::Node) -> Result<Self::Node, String> {
+        let _ = native;
+        Ok(node)
+    }
 }
 
 /// The [`Output`] that makes [`Value`] trees.
@@ -117,5 +127,12 @@ impl Output for ValueOut {
 
     fn value(&mut self, v: Value) -> Result<Value, Infallible> {
         Ok(v)
+    }
+
+    fn convert(&mut self, native: &Native, node: Value) -> Result<Value, String> {
+        Ok(match native.downcast_ref::<super::convert::ValueMark>() {
+            Some(mark) => super::convert::marked(mark.0, node),
+            None => node,
+        })
     }
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor, Value as PValue};
 
+use super::convert::{Converters, Native};
 use super::wkt;
 
 /// One field of a [`Table`].
@@ -24,6 +25,8 @@ pub(super) struct Field {
     pub(super) oneof: Option<usize>,
     /// What it reads as when unset and without presence.
     pub(super) default: PValue,
+    /// A string field's declared format (`[(hms.ffi.v1.format) = "uuid"]`).
+    pub(super) format: Option<String>,
 }
 
 /// Singular, repeated, or a map (with its entry's key and value kinds).
@@ -83,7 +86,12 @@ impl Table {
                     let name = o.full_name().to_string();
                     oneofs.iter().position(|x| *x == name)
                 });
+                let format = match kind {
+                    Kind::String => super::convert::format_of(&fd),
+                    _ => None,
+                };
                 Field {
+                    format,
                     name: fd.name().to_string(),
                     presence: fd.supports_presence() && !fd.is_list() && !fd.is_map(),
                     default: fd.default_value(),
@@ -107,6 +115,33 @@ impl Table {
             well_known,
             proto3: desc.parent_file().syntax() == prost_reflect::Syntax::Proto3,
         }
+    }
+
+    /// The converter of field `i`'s values, if `conv` has one: its message type's, or its
+    /// declared format's (a map's values: their message type's).
+    pub(super) fn converter<'c>(
+        &self,
+        i: usize,
+        conv: Option<&'c Converters>,
+    ) -> Option<&'c Native> {
+        let (c, f) = (conv?, &self.fields[i]);
+        let kind = match &f.shape {
+            Shape::Map(_, value) => value,
+            _ => &f.kind,
+        };
+        match kind {
+            Kind::Message(m) => c.for_message(m),
+            Kind::String => c.for_format(f.format.as_deref()?),
+            _ => None,
+        }
+    }
+
+    /// Whether field `i`, unset, reads as null though it has no presence: a singular string
+    /// field whose declared format has a converter in `conv` (its default, empty text, is no
+    /// value of the native type).
+    pub(super) fn unset_is_null(&self, i: usize, conv: Option<&Converters>) -> bool {
+        let f = &self.fields[i];
+        matches!(f.shape, Shape::Single) && f.format.is_some() && self.converter(i, conv).is_some()
     }
 
     /// The index of the field numbered `number`.

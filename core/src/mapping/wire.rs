@@ -10,20 +10,33 @@
 
 use prost_reflect::{DynamicMessage, Kind, MessageDescriptor};
 
+use super::convert::{Converters, Native};
 use super::decode::{field_value, from_message_with, DecodeOptions};
 use super::output::{Output, Scalar};
-use super::table::{walkable, Shape, Table};
+use super::table::{walkable, Field, Shape, Table};
 
 /// `bytes` as a message of `desc`, nesting at most `max_depth` deep, made by `out`, or `None`
-/// for the general path.
+/// for the general path. A value with a converter in `conv` comes out as the converter makes it.
 pub(crate) fn decode<O: Output>(
     desc: &MessageDescriptor,
     bytes: &[u8],
     max_depth: usize,
     o: DecodeOptions,
+    conv: Option<&Converters>,
     out: &mut O,
 ) -> Option<O::Node> {
-    message(desc, bytes, max_depth, o, out)
+    message(desc, bytes, max_depth, (o, conv), out)
+}
+
+/// How values come out: the presentation and the converters.
+type How<'c> = (DecodeOptions, Option<&'c Converters>);
+
+/// `node` as converter `native` (if any) makes it; a failure is left to the general path.
+fn converted<O: Output>(native: Option<&Native>, node: O::Node, out: &mut O) -> Option<O::Node> {
+    match native {
+        Some(n) => out.convert(n, node).ok(),
+        None => Some(node),
+    }
 }
 
 /// What a field read so far holds.
@@ -47,9 +60,10 @@ fn message<O: Output>(
     desc: &MessageDescriptor,
     bytes: &[u8],
     budget: usize,
-    o: DecodeOptions,
+    how: How<'_>,
     out: &mut O,
 ) -> Option<O::Node> {
+    let (o, conv) = how;
     let t = walkable(desc, budget)?;
     if t.well_known {
         let m = DynamicMessage::decode(desc.clone(), bytes).ok()?;
@@ -73,12 +87,14 @@ fn message<O: Output>(
             continue;
         };
         let f = &t.fields[i];
+        let native = t.converter(i, conv);
         match &f.shape {
             Shape::Single => {
                 if matches!(f.kind, Kind::Message(_)) && slots[i].is_some() {
                     return None;
                 }
-                slots[i] = Some(Slot::One(single(&f.kind, wire, &mut r, inner, o, out)?));
+                let node = single(&f.kind, wire, &mut r, inner, how, out)?;
+                slots[i] = Some(Slot::One(formatted(f, native, node, out)?));
                 if let Some(k) = f.oneof {
                     clear_other_members(&t, &mut slots, &mut oneofs, k, i);
                 }
@@ -99,19 +115,20 @@ fn message<O: Output>(
                             wire_of(&f.kind),
                             &mut packed,
                             inner - 1,
-                            o,
+                            how,
                             out,
                         )?);
                     }
                 } else {
-                    items.push(single(&f.kind, wire, &mut r, inner - 1, o, out)?);
+                    let node = single(&f.kind, wire, &mut r, inner - 1, how, out)?;
+                    items.push(formatted(f, native, node, out)?);
                 }
             }
             Shape::Map(key_kind, value_kind) => {
                 if inner == 0 || wire != 2 {
                     return None;
                 }
-                let entry = entry(key_kind, value_kind, r.bytes()?, inner - 1, o, out)?;
+                let entry = entry(key_kind, value_kind, r.bytes()?, inner - 1, how, out)?;
                 match slots[i].get_or_insert_with(|| Slot::Map(Vec::new())) {
                     Slot::Map(entries) => entries.push(entry),
                     _ => return None,
@@ -120,7 +137,7 @@ fn message<O: Output>(
         }
     }
     let mut nodes = Vec::with_capacity(t.fields.len());
-    for (f, slot) in t.fields.iter().zip(slots) {
+    for (i, (f, slot)) in t.fields.iter().zip(slots).enumerate() {
         nodes.push(match slot {
             Some(Slot::One(v)) => v,
             Some(Slot::List(items)) => out.list(items)?,
@@ -138,11 +155,26 @@ fn message<O: Output>(
                 }
                 out.map(kept)?
             }
-            None if f.presence => out.null()?,
+            // An unset string field with a converted format reads as null, as one with presence.
+            None if f.presence || t.unset_is_null(i, conv) => out.null()?,
             None => out.value(field_value(&f.fd, &f.default, o)).ok()?,
         });
     }
     out.message(t.fields.iter().map(|f| f.name.as_str()).zip(nodes))
+}
+
+/// A read string field's `node` as its format's converter `native` makes it (a message's own
+/// converter ran in [`single`]). Other fields' nodes pass as they are.
+fn formatted<O: Output>(
+    f: &Field,
+    native: Option<&Native>,
+    node: O::Node,
+    out: &mut O,
+) -> Option<O::Node> {
+    match native {
+        Some(n) if f.format.is_some() => out.convert(n, node).ok(),
+        _ => Some(node),
+    }
 }
 
 /// Setting a oneof member unsets the member set before it.
@@ -171,9 +203,10 @@ fn entry<O: Output>(
     value_kind: &Kind,
     bytes: &[u8],
     budget: usize,
-    o: DecodeOptions,
+    how: How<'_>,
     out: &mut O,
 ) -> Option<(Key, O::Node, O::Node)> {
+    let o = how.0;
     let mut r = Reader(bytes);
     let (mut key, mut value) = (None, None);
     while !r.0.is_empty() {
@@ -181,7 +214,7 @@ fn entry<O: Output>(
         let wire = (tag & 7) as u8;
         match tag >> 3 {
             1 => key = Some(map_key(key_kind, wire, &mut r, o, out)?),
-            2 => value = Some(single(value_kind, wire, &mut r, budget, o, out)?),
+            2 => value = Some(single(value_kind, wire, &mut r, budget, how, out)?),
             _ => r.skip(wire)?,
         }
     }
@@ -192,8 +225,18 @@ fn entry<O: Output>(
     let value = match value {
         Some(v) => v,
         None => match value_kind {
-            Kind::Message(m) => message(m, &[], budget, o, out)?,
-            other => single(other, wire_of(other), &mut Reader(&[0; 10]), budget, o, out)?,
+            Kind::Message(m) => {
+                let node = message(m, &[], budget, how, out)?;
+                converted(how.1.and_then(|c| c.for_message(m)), node, out)?
+            }
+            other => single(
+                other,
+                wire_of(other),
+                &mut Reader(&[0; 10]),
+                budget,
+                how,
+                out,
+            )?,
         },
     };
     Some((sort, key, value))
@@ -246,17 +289,22 @@ fn wide(s: Scalar<'_>, o: DecodeOptions) -> Scalar<'_> {
     }
 }
 
-/// One value of `kind` written with `wire`; a message has `budget` levels left.
+/// One value of `kind` written with `wire`; a message has `budget` levels left and comes out
+/// as its type's converter (if any) makes it.
 fn single<O: Output>(
     kind: &Kind,
     wire: u8,
     r: &mut Reader<'_>,
     budget: usize,
-    o: DecodeOptions,
+    how: How<'_>,
     out: &mut O,
 ) -> Option<O::Node> {
+    let o = how.0;
     match kind {
-        Kind::Message(m) if wire == 2 => message(m, r.bytes()?, budget, o, out),
+        Kind::Message(m) if wire == 2 => {
+            let node = message(m, r.bytes()?, budget, how, out)?;
+            converted(how.1.and_then(|c| c.for_message(m)), node, out)
+        }
         Kind::Enum(e) if wire == 0 => {
             let n = r.varint()? as i32;
             match e.get_value(n) {

@@ -13,19 +13,21 @@
 use prost::Message;
 use prost_reflect::{Kind, MessageDescriptor};
 
+use super::convert::{Converters, Native};
 use super::input::{Input, View};
 use super::table::{walkable, Shape};
 use super::{to_message, MapOptions};
 
 /// `input` as bytes of a `desc` message nesting at most `max_depth` deep, or `None` for
-/// [`to_message`].
+/// [`to_message`]. A value with a converter in `conv` is written as the converter makes it.
 pub(crate) fn encode<I: Input>(
     desc: &MessageDescriptor,
     input: &I,
     max_depth: usize,
+    conv: Option<&Converters>,
 ) -> Option<Vec<u8>> {
     let mut out = Vec::new();
-    message(desc, input, max_depth, &mut out)?;
+    message(desc, input, max_depth, conv, &mut out)?;
     Some(out)
 }
 
@@ -34,6 +36,7 @@ fn message<I: Input>(
     desc: &MessageDescriptor,
     value: &I,
     budget: usize,
+    conv: Option<&Converters>,
     out: &mut Vec<u8>,
 ) -> Option<()> {
     let t = walkable(desc, budget)?;
@@ -73,12 +76,16 @@ fn message<I: Input>(
     let inner = budget - 1;
     for (number, i, v) in given {
         let f = &t.fields[i];
+        let native = t.converter(i, conv);
+        let one = |n: u32, kind: &Kind, v: &I, budget: usize, out: &mut Vec<u8>| {
+            field(n, kind, v, budget, (conv, native), out)
+        };
         match &f.shape {
             Shape::Single => {
                 if !f.presence && is_default(&f.kind, v.view()) {
                     continue;
                 }
-                field(number, &f.kind, &v, inner, out)?;
+                one(number, &f.kind, &v, inner, out)?;
             }
             Shape::List => {
                 if v.view() != View::List || inner == 0 {
@@ -94,7 +101,7 @@ fn message<I: Input>(
                     })?;
                 } else {
                     for item in items {
-                        field(number, &f.kind, &item, inner - 1, out)?;
+                        one(number, &f.kind, &item, inner - 1, out)?;
                     }
                 }
             }
@@ -107,8 +114,8 @@ fn message<I: Input>(
                         return None;
                     }
                     delimited(number, out, |entry| {
-                        field(1, key_kind, &k, 0, entry)?;
-                        field(2, value_kind, &item, inner - 1, entry)
+                        field(1, key_kind, &k, 0, (None, None), entry)?;
+                        one(2, value_kind, &item, inner - 1, entry)
                     })?;
                 }
             }
@@ -117,16 +124,26 @@ fn message<I: Input>(
     Some(())
 }
 
-/// One value of a field numbered `number` (a message has `budget` levels left).
+/// One value of a field numbered `number` (a message has `budget` levels left), as its
+/// converter (`conv.1`, of the converters `conv.0`) makes it.
 fn field<I: Input>(
     number: u32,
     kind: &Kind,
     v: &I,
     budget: usize,
+    (conv, native): (Option<&Converters>, Option<&Native>),
     out: &mut Vec<u8>,
 ) -> Option<()> {
+    let converted;
+    let v = match native {
+        Some(n) => {
+            converted = v.convert(n).ok()?;
+            &converted
+        }
+        None => v,
+    };
     match kind {
-        Kind::Message(m) => delimited(number, out, |out| message(m, v, budget, out))?,
+        Kind::Message(m) => delimited(number, out, |out| message(m, v, budget, conv, out))?,
         Kind::String | Kind::Bytes => {
             let b: &[u8] = match (kind, v.view()) {
                 (Kind::String, View::Str(s)) => s.as_bytes(),

@@ -20,12 +20,20 @@ mod reader {
                 mark_empty_objects: true,
             },
         ] {
-            let fast = decode(&desc, &bytes, 64, o, &mut ValueOut).expect("read in one pass");
+            let fast = decode(&desc, &bytes, 64, o, None, &mut ValueOut).expect("read in one pass");
             let general = from_message_with(&decode_proto(&desc, &bytes).unwrap(), o);
             assert_eq!(format!("{fast:?}"), format!("{general:?}"));
         }
         // An empty message: every field at its default, presence fields null.
-        let fast = decode(&desc, &[], 64, DecodeOptions::default(), &mut ValueOut).unwrap();
+        let fast = decode(
+            &desc,
+            &[],
+            64,
+            DecodeOptions::default(),
+            None,
+            &mut ValueOut,
+        )
+        .unwrap();
         let general =
             from_message_with(&decode_proto(&desc, &[]).unwrap(), DecodeOptions::default());
         assert_eq!(format!("{fast:?}"), format!("{general:?}"));
@@ -44,13 +52,14 @@ mod reader {
             &[inner.clone(), inner.clone()].concat(),
             64,
             o,
+            None,
             &mut ValueOut
         )
         .is_none());
         // Broken bytes, and nesting past the limit.
-        assert!(decode(&desc, &inner[..inner.len() - 1], 64, o, &mut ValueOut).is_none());
-        assert!(decode(&desc, &inner, 1, o, &mut ValueOut).is_none());
-        assert!(decode(&desc, &inner, 2, o, &mut ValueOut).is_some());
+        assert!(decode(&desc, &inner[..inner.len() - 1], 64, o, None, &mut ValueOut).is_none());
+        assert!(decode(&desc, &inner, 1, o, None, &mut ValueOut).is_none());
+        assert!(decode(&desc, &inner, 2, o, None, &mut ValueOut).is_some());
     }
 }
 
@@ -71,7 +80,7 @@ mod writer {
         entries.push((Value::from("text"), Value::from("")));
         entries.push((Value::from("i32"), Value::Int(0)));
         let v = Value::Map(entries);
-        assert!(encode(&desc, &&v, 64).is_none());
+        assert!(encode(&desc, &&v, 64, None).is_none());
         let Value::Map(mut entries) = v else {
             unreachable!()
         };
@@ -86,7 +95,7 @@ mod writer {
             (Value::Int(-1), Value::Map(Vec::new())),
         ]);
         let v = Value::Map(entries);
-        let fast = encode(&desc, &&v, 64).expect("written in one pass");
+        let fast = encode(&desc, &&v, 64, None).expect("written in one pass");
         let general = to_message(&desc, &v, &MapOptions::default()).unwrap();
         assert_eq!(
             format!("{:?}", from_message(&decode_proto(&desc, &fast).unwrap())),
@@ -98,7 +107,7 @@ mod writer {
                 (Value::from("d"), Value::Float(d)),
                 (Value::from("f"), Value::Float(d)),
             ]);
-            let fast = encode(&desc, &&v, 64).expect("written in one pass");
+            let fast = encode(&desc, &&v, 64, None).expect("written in one pass");
             let general = to_message(&desc, &v, &MapOptions::default()).unwrap();
             assert_eq!(
                 format!("{:?}", from_message(&decode_proto(&desc, &fast).unwrap())),
@@ -107,7 +116,13 @@ mod writer {
             );
         }
         // Defaults of fields without presence are left out; `maybe` (optional) is kept.
-        let zero = encode(&desc, &&value(r#"{"i32": 0, "text": "", "maybe": 0}"#), 64).unwrap();
+        let zero = encode(
+            &desc,
+            &&value(r#"{"i32": 0, "text": "", "maybe": 0}"#),
+            64,
+            None,
+        )
+        .unwrap();
         assert_eq!(zero, vec![0x98, 0x01, 0], "only field 19, as 0");
     }
 
@@ -134,7 +149,7 @@ mod writer {
                     Value::Map(vec![(Value::Int(3), inner)]),
                 ),
             ]);
-            let fast = encode(&desc, &&v, 64).expect("written in one pass");
+            let fast = encode(&desc, &&v, 64, None).expect("written in one pass");
             let general = to_message(&desc, &v, &MapOptions::default()).unwrap();
             assert_eq!(fast, general.encode_to_vec(), "{n} bytes");
         }
@@ -154,10 +169,10 @@ mod writer {
             r#"{"counts": {"7": "x"}}"#,
             r#"{"by_id": {"seven": {}}}"#,
         ] {
-            assert!(encode(&desc, &&value(text), 64).is_none(), "{text}");
+            assert!(encode(&desc, &&value(text), 64, None).is_none(), "{text}");
         }
         let nested = value(r#"{"inner": {"s": "x"}}"#);
-        assert!(encode(&desc, &&nested, 1).is_none());
-        assert!(encode(&desc, &&nested, 2).is_some());
+        assert!(encode(&desc, &&nested, 1, None).is_none());
+        assert!(encode(&desc, &&nested, 2, None).is_some());
     }
 }

@@ -32,6 +32,7 @@ pub(crate) struct Dispatcher {
     pub(crate) limits: Limits,
     pub(crate) language: String,
     pub(crate) decode: DecodeOptions,
+    pub(crate) converters: crate::mapping::Converters,
     pub(crate) security: Option<Arc<Security>>,
     /// The audit log records payloads: unary calls keep theirs on the context.
     pub(super) audit_payloads: bool,
@@ -74,6 +75,7 @@ impl Dispatcher {
             limits: options.limits,
             language: options.language,
             decode: options.decode,
+            converters: options.converters.clone(),
             interceptors: RwLock::new(Arc::new(
                 options
                     .security

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::client::ServiceConfig;
 use crate::error::Result;
 use crate::limits::Limits;
-use crate::mapping::DecodeOptions;
+use crate::mapping::{Converters, DecodeOptions};
 use crate::security::{Security, SecurityFile};
 
 /// Options for a [`Server`].
@@ -20,6 +20,8 @@ pub struct ServerOptions {
     pub language: String,
     /// How requests are presented to handlers (64-bit integers as text for JavaScript).
     pub decode: DecodeOptions,
+    /// Converters for custom domain types, on requests and replies (`mapping::convert`).
+    pub converters: Converters,
     /// Authentication, authorization, audit and rate limits (none by default).
     pub security: Option<Arc<Security>>,
     /// The mode of unix socket files (`unix://`, `grpc+unix://`): `0o600` by default, so only
@@ -79,6 +81,8 @@ pub struct BindingOptions {
     pub decode: DecodeOptions,
     /// The gRPC service config (JSON text) discovery announces to clients.
     pub service_config: Option<String>,
+    /// Converters for custom domain types (none by default).
+    pub converters: Converters,
 }
 
 impl ServerOptions {
@@ -90,6 +94,7 @@ impl ServerOptions {
         let mut out = ServerOptions {
             language: language.to_string(),
             decode: options.decode,
+            converters: options.converters,
             ..ServerOptions::default()
         };
         if let Some(n) = options.max_message_bytes {
@@ -114,6 +119,7 @@ impl Default for ServerOptions {
             limits: Limits::default(),
             language: "rust".to_string(),
             decode: DecodeOptions::default(),
+            converters: Converters::default(),
             security: None,
             socket_mode: 0o600,
             keepalive: None,

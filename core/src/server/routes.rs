@@ -192,6 +192,7 @@ impl Dispatcher {
             output,
             limits: self.limits.clone(),
             present: self.decode,
+            converters: self.converters.clone(),
         }))
     }
 }

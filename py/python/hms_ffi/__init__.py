@@ -24,6 +24,7 @@ from . import _native
 from ._native import Context, Schema
 from .bus import Bus, Subscription
 from .client import Client, EndpointStatus, MethodInfo, Reply, connect
+from .converters import BUILTINS, Converter, Money
 from .errors import (
     ERROR_CLASSES,
     Aborted,
@@ -58,11 +59,13 @@ __all__ = [
     "Aborted",
     "AsyncStream",
     "AlreadyExists",
+    "BUILTINS",
     "Bus",
     "Cancelled",
     "Client",
     "Code",
     "Context",
+    "Converter",
     "DataLoss",
     "DeadlineExceeded",
     "Duration",
@@ -72,6 +75,7 @@ __all__ = [
     "Internal",
     "InvalidArgument",
     "MethodInfo",
+    "Money",
     "NotFound",
     "OutOfRange",
     "PermissionDenied",

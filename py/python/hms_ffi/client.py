@@ -9,6 +9,8 @@ import json
 from typing import Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 from . import _native
+from .converters import BUILTINS, Converter
+from .converters import _native as _converters
 from .errors import Error, InvalidArgument
 from .streams import AsyncRequests, AsyncStream, Requests, Stream
 
@@ -306,6 +308,7 @@ def connect(
     schema: Optional[_native.Schema] = None,
     resilience: Union[Mapping[str, Any], str, None] = None,
     expect_schema: Optional[_native.Schema] = None,
+    converters: Iterable[Converter] = BUILTINS,
 ) -> Client:
     """Connects to ``inproc://name``, ``unix:///path.sock``, ``grpc://host:port``,
     ``grpc+unix:///path.sock``, ``http://host:port`` (Connect) or ``ws://host:port`` and discovers
@@ -317,10 +320,12 @@ def connect(
     keepalive, wait for ready, load balancing and health checks, as ``docs/resilience.md``
     describes: ``connect(uri, resilience={"keepalive": {"interval": "10s"}})``. ``expect_schema``
     is the schema this client was built against: each of its methods is checked against the
-    server's at connect, and calls to those that break fail early (``docs/evolution.md``)."""
+    server's at connect, and calls to those that break fail early (``docs/evolution.md``).
+    ``converters`` map message types and declared formats to Python types on requests and
+    replies (:mod:`hms_ffi.converters`; the built-ins by default, ``[]`` for none)."""
     uris = [uri] if isinstance(uri, str) else list(uri)
     options = _json_text(resilience, "resilience options", "BAD_RESILIENCE")
-    return Client(_native.connect(uris, schema, options, expect_schema))
+    return Client(_native.connect(uris, schema, options, expect_schema, _converters(converters)))
 
 
 def _json_text(value: Union[Mapping[str, Any], str, None], what: str, reason: str) -> Optional[str]:

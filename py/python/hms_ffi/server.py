@@ -8,10 +8,12 @@ import inspect
 import signal
 import threading
 from types import FrameType
-from typing import Any, Awaitable, Callable, Coroutine, Dict, List, Mapping, Optional, TypeVar, Union
+from typing import Any, Awaitable, Callable, Coroutine, Dict, Iterable, List, Mapping, Optional, TypeVar, Union
 
 from . import _native, streams
 from .client import _handler, _json_text
+from .converters import BUILTINS, Converter
+from .converters import _native as _converters
 from .errors import Cancelled
 
 Request = Dict[str, Any]
@@ -34,7 +36,9 @@ class Server:
     ``max_concurrent_per_connection`` override them. ``service_config`` (a gRPC service config,
     a dict or its JSON text) is announced in discovery: clients that discover the schema and
     were given no config of their own retry and time out by it (``docs/resilience.md``); a bad
-    one raises :class:`hms_ffi.InvalidArgument` here.
+    one raises :class:`hms_ffi.InvalidArgument` here. ``converters`` map message types and
+    declared formats to Python types on requests and replies (:mod:`hms_ffi.converters`; the
+    built-ins by default, ``[]`` for none).
     """
 
     def __init__(
@@ -46,9 +50,12 @@ class Server:
         max_concurrent_per_connection: Optional[int] = None,
         security: Optional[str] = None,
         service_config: Union[Mapping[str, Any], str, None] = None,
+        converters: Iterable[Converter] = BUILTINS,
     ) -> None:
         config = _json_text(service_config, "service config", "BAD_SERVICE_CONFIG")
-        self._native = _native.Server(schema, max_message_bytes, max_concurrent_per_connection, security, config)
+        self._native = _native.Server(
+            schema, max_message_bytes, max_concurrent_per_connection, security, config, _converters(converters)
+        )
         self._schema = schema
         self._kinds = {m[0]: m[3] for m in schema.methods()}
         self._loop = loop

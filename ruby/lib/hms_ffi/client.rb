@@ -9,10 +9,15 @@ module HmsFfi
   # `expect_schema` is the HmsFfi::Schema the caller was built against: the methods the
   # server's schema breaks are listed by Client#incompatible_methods, and calling one raises
   # HmsFfi::FailedPrecondition (reason INCOMPATIBLE_SCHEMA) before anything is sent
-  # (docs/evolution.md, "Versions at connect").
-  def self.connect(uri, schema: nil, resilience: nil, expect_schema: nil)
+  # (docs/evolution.md, "Versions at connect"). `converters` map message types and declared
+  # formats to Ruby classes (HmsFfi::Converter; the built-ins BigDecimal and Date by default,
+  # `[]` for none; docs/converters.md).
+  def self.connect(uri, schema: nil, resilience: nil, expect_schema: nil, converters: Converters::BUILTIN)
     options = json_text(resilience, "resilience options")
-    _connect(Array(uri).map(&:to_s), schema, options, expect_schema)
+    targets, convs = Converters.native(converters)
+    client = _connect(Array(uri).map(&:to_s), schema, options, expect_schema, targets)
+    client.instance_variable_set(:@converters, convs)
+    client
   end
 
   # `value` as JSON text for the core: a Hash generated, anything else as its string (nil stays).
@@ -48,7 +53,8 @@ module HmsFfi
     # connection up to the timeout instead of raising HmsFfi::Unavailable at once while there is
     # none (nil: the client's `waitForReady`).
     def call(method, request = {}, timeout: nil, metadata: {}, cancel: nil, detach: false, wait_for_ready: nil)
-      _call(method.to_s, request, timeout&.to_f, metadata, cancel, false, detach ? true : false, wait_for_ready)
+      _call(method.to_s, request, timeout&.to_f, metadata, cancel, false, detach ? true : false, wait_for_ready,
+            @converters)
     end
 
     # #call, returning an HmsFfi::Response: the reply with the response headers and trailers.
@@ -56,7 +62,7 @@ module HmsFfi
     def call_with_metadata(method, request = {}, timeout: nil, metadata: {}, cancel: nil, detach: false,
                            wait_for_ready: nil)
       Response.new(*_call(method.to_s, request, timeout&.to_f, metadata, cancel, true, detach ? true : false,
-                          wait_for_ready))
+                          wait_for_ready, @converters))
     end
 
     # Starts the call on a Ruby thread and returns at once with an HmsFfi::PendingCall, which

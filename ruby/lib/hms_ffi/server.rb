@@ -14,13 +14,16 @@ module HmsFfi
     # file raises HmsFfi::InvalidArgument. `service_config` (a gRPC service config, a Hash or its
     # JSON text) is announced in discovery: clients that discover the schema and were given no
     # config of their own retry and time out by it (docs/resilience.md); a bad one raises
-    # HmsFfi::InvalidArgument.
+    # HmsFfi::InvalidArgument. `converters` map message types and declared formats to Ruby
+    # classes (HmsFfi::Converter; the built-ins by default, `[]` for none).
     def self.new(schema, max_message_bytes: nil, max_concurrent_per_connection: nil, security: nil,
-                 service_config: nil)
+                 service_config: nil, converters: Converters::BUILTIN)
       security = security&.to_s
       config = HmsFfi.send(:json_text, service_config, "service config")
-      server = _new(schema, max_message_bytes, max_concurrent_per_connection, security, config)
+      targets, convs = Converters.native(converters)
+      server = _new(schema, max_message_bytes, max_concurrent_per_connection, security, config, targets)
       server.send(:setup, schema)
+      server.instance_variable_set(:@converters, convs)
       server
     end
 
@@ -56,10 +59,10 @@ module HmsFfi
       end
       @serve_threads = [serving]
       helpers = Array.new([threads.to_i, 1].max - 1) do
-        Thread.new { _serve(@handlers) }.tap { |t| t.report_on_exception = false }
+        Thread.new { _serve(@handlers, @converters) }.tap { |t| t.report_on_exception = false }
       end
       @serve_threads.concat(helpers)
-      _serve(@handlers)
+      _serve(@handlers, @converters)
     rescue Interrupt, SignalException
       @serve_threads = [] # nobody serves now: shutdown answers what is queued
       shutdown
