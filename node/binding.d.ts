@@ -135,9 +135,10 @@ export declare class Server {
   /**
    * A server for `schema`; `onCancel(id)` is called when a running call is cancelled;
    * `security` is the path of a security file (policy, tokens, limits, audit);
-   * `serviceConfig` the JSON text of the service config discovery announces.
+   * `serviceConfig` the JSON text of the service config discovery announces; `converters`
+   * the targets of the handlers' converters (`docs/converters.md`).
    */
-  constructor(schema: Schema, onCancel: (id: number) => void, security?: string | undefined | null, serviceConfig?: string | undefined | null)
+  constructor(schema: Schema, onCancel: (id: number) => void, security?: string | undefined | null, serviceConfig?: string | undefined | null, converters?: Array<ConverterTarget> | undefined | null)
   /** Registers the handler of a unary method. */
   method(name: string, handler: (request: Buffer, info: CallInfo, response: CallResponse) => void): void
   /** Registers the handler of a streaming method (server-, client- or bidi-streaming). */
