@@ -178,7 +178,7 @@ impl Client {
     }
 }
 
-fn check_size(len: usize) -> Result<()> {
+pub(super) fn check_size(len: usize) -> Result<()> {
     if len > MAX_BATCH {
         return Err(Error::new(
             Code::InvalidArgument,
