@@ -159,3 +159,27 @@ fn the_blocking_form_walks_natively_and_keeps_each_items_outcome() {
         assert_eq!(id(&results[2].as_ref().unwrap().message), "b3", "{at}");
     }
 }
+
+#[test]
+fn an_item_the_binding_could_not_convert_keeps_its_error_and_is_not_sent() {
+    let counts = Arc::new(Counts::default());
+    for (client, _server, at, _dir) in counter_clients("converted", &counts) {
+        let bad = hms_ffi_core::Error::new(Code::InvalidArgument, "not JSON");
+        let items = vec![
+            (GET, Ok(req("v1", 0))),
+            (GET, Err(bad)),
+            (GET, Ok(req("v3", 0))),
+        ];
+        let opts = CallOptions::with_timeout(Duration::from_secs(10));
+        let results = block_on(client.batch_converted(&items, &opts))
+            .unwrap()
+            .unwrap();
+        assert_eq!(id(&results[0].as_ref().unwrap().message), "v1", "{at}");
+        let err = results[1].as_ref().unwrap_err();
+        assert_eq!(
+            (err.code(), err.message()),
+            (Code::InvalidArgument, "not JSON")
+        );
+        assert_eq!(id(&results[2].as_ref().unwrap().message), "v3", "{at}");
+    }
+}
