@@ -1,7 +1,7 @@
 //! The body of `HmsFfi\Client::batch()`: many unary calls as one request of the caller's, one
 //! entry per call in order (the reply array, or the call's `HmsFfi\…Exception` as an object, not
 //! thrown). The rules (one deadline, partial failure, the size limit) are the core's
-//! `encode_batch` + `batch_encoded`; the wait runs this thread's servers' handlers meanwhile, as
+//! `batch_converted`; the wait runs this thread's servers' handlers meanwhile, as
 //! a single call does (a PHP server of this process may be the one called).
 
 use ext_php_rs::prelude::*;
@@ -9,7 +9,6 @@ use ext_php_rs::types::{ZendHashTable, Zval};
 
 use crate::convert;
 use crate::errors::{self, php_result};
-use crate::ocore::mapping::ValueOut;
 use crate::ocore::{self, CallOptions, Value};
 use crate::stream::until;
 
@@ -19,37 +18,30 @@ pub(crate) fn batch(
     calls: &ZendHashTable,
     opts: CallOptions,
 ) -> PhpResult<Vec<Zval>> {
-    let mut entries: Vec<Option<Zval>> = Vec::with_capacity(calls.len());
-    let mut items: Vec<(String, Value)> = Vec::with_capacity(calls.len());
-    let mut sent = Vec::with_capacity(calls.len());
-    for (i, call) in calls.values().enumerate() {
+    let mut items: Vec<(String, ocore::Result<Value>)> = Vec::with_capacity(calls.len());
+    for call in calls.values() {
         let (method, request) = pair(call)?;
         // A request nested past the core's limit is that call's error; the others go on.
         match convert::reply_from_php(request) {
-            Ok(value) => {
-                items.push((method, value));
-                sent.push(i);
-                entries.push(None);
-            }
-            Err(Ok(e)) => entries.push(Some(errors::exception_object(&e)?)),
+            Ok(value) => items.push((method, Ok(value))),
+            Err(Ok(e)) => items.push((method, Err(e))),
             Err(Err(raised)) => return Err(raised),
         }
     }
-    let refs: Vec<(&str, &Value)> = items.iter().map(|(m, v)| (m.as_str(), v)).collect();
-    let requests = php_result(client.encode_batch(refs.iter().map(|(m, v)| (*m, v)), &opts))?;
-    let (c, o) = (client.clone(), opts);
-    let replies = php_result(until(
-        async move { Ok(c.batch_encoded(requests, &o).await) },
-    ))?;
-    for (k, r) in replies.into_iter().enumerate() {
-        let entry = match r.and_then(|r| client.reply_of(r, &mut ValueOut)) {
-            Ok(Ok(reply)) => convert::to_php(&reply.message)?,
-            Ok(Err(e)) => errors::exception_object(&e)?,
-            Err(never) => match never {},
-        };
-        entries[sent[k]] = Some(entry);
-    }
-    Ok(entries.into_iter().flatten().collect())
+    let c = client.clone();
+    let replies = php_result(until(async move {
+        let (methods, requests): (Vec<String>, Vec<_>) = items.into_iter().unzip();
+        let refs: Vec<(&str, ocore::Result<Value>)> =
+            methods.iter().map(String::as_str).zip(requests).collect();
+        c.batch_converted(&refs, &opts).await
+    }))?;
+    replies
+        .into_iter()
+        .map(|r| match r {
+            Ok(reply) => convert::to_php(&reply.message),
+            Err(e) => errors::exception_object(&e),
+        })
+        .collect()
 }
 
 /// One call of a batch, `[$method, $request]`.

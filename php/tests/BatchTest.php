@@ -13,6 +13,7 @@ use HmsFfi\DeadlineExceededException;
 use HmsFfi\Exception;
 use HmsFfi\InvalidArgumentException;
 use HmsFfi\NotFoundException;
+use HmsFfi\ResourceExhaustedException;
 use HmsFfi\UnimplementedException;
 use PHPUnit\Framework\TestCase;
 
@@ -81,6 +82,20 @@ final class BatchTest extends TestCase
         } catch (InvalidArgumentException $e) {
             self::assertStringContainsString('at most', $e->getMessage());
         }
+    }
+
+    public function testARequestNestedPastTheLimitIsItsOwnError(): void
+    {
+        $deep = [];
+        for ($i = 0; $i < 100000; $i++) {
+            $deep = [$deep];
+        }
+        $entries = Client::connect(self::$uri)->batch([
+            [self::SCALARS, ['string_v' => $deep]],
+            [self::SCALARS, ['int32_v' => 2]],
+        ], ['timeout' => 10]);
+        self::assertInstanceOf(ResourceExhaustedException::class, $entries[0]);
+        self::assertSame(2, $entries[1]['int32_v']);
     }
 
     public function testACallThatIsNoPairIsABadOption(): void
