@@ -259,6 +259,11 @@ export declare class Client {
   /** `call`, with the response headers and trailers the handler set (on failure, the error's
    * `headers` and `trailers`). */
   callWithMetadata<Rep = any> (method: string, request: object, options?: CallOptions): Promise<CallReply<Rep>>
+  /** Calls every `[method, request]` as one batch; one entry per call, in order: the reply, or
+   * the call's `HmsError` subclass as a value (not thrown). `timeoutMs` is one deadline for the
+   * whole batch; `signal` cancels every call not finished. Rejects with `InvalidArgument` only
+   * for a batch of more than 100 000 calls. */
+  batch<Rep = any> (calls: ReadonlyArray<readonly [method: string, request: object]>, options?: CallOptions): Promise<Array<Rep | HmsError>>
   /** Opens a streaming call. `requests`: the one request of a server-streaming call, or an
    * (async) iterable of requests sent as the server reads them; without it, `send()` and
    * `closeSend()`. `timeoutMs` bounds the whole stream; `signal` cancels it. */

@@ -50,6 +50,17 @@ function encodeRequest (value, convs = null) {
   }
 }
 
+/** A native token that `signal` pulls (the core ends the call with CANCELLED when it is pulled,
+ * before or during it), or none; `release()` stops listening. */
+function cancelToken (signal) {
+  if (!signal) return { token: null, release () {} }
+  const token = new binding.CancelToken()
+  const onAbort = () => token.cancel()
+  if (signal.aborted) token.cancel()
+  else signal.addEventListener('abort', onAbort, { once: true })
+  return { token, release: () => signal.removeEventListener('abort', onAbort) }
+}
+
 /** A compiled set of `.proto` files. */
 class Schema {
   constructor (handle) {
@@ -257,23 +268,57 @@ class Client {
   async _call (method, request, options, withMetadata) {
     const { timeoutMs, metadata, signal, waitForReady } = options
     const body = encodeRequest(request, this._convs)
-    let token = null
-    const onAbort = () => token.cancel()
-    if (signal) {
-      // The core ends the call with CANCELLED when the token is pulled, before or during it.
-      token = new binding.CancelToken()
-      if (signal.aborted) token.cancel()
-      else signal.addEventListener('abort', onAbort, { once: true })
-    }
+    const token = cancelToken(signal)
     let outcome
     try {
-      outcome = await native(() => this._native.call(method, body, timeoutMs, metadata, token, withMetadata, waitForReady, parentOf(options)))
+      outcome = await native(() => this._native.call(method, body, timeoutMs, metadata, token.token, withMetadata, waitForReady, parentOf(options)))
     } finally {
-      if (signal) signal.removeEventListener('abort', onAbort)
+      token.release()
     }
     if (outcome.error) throw errors.fromNative(outcome.error)
     const reply = conv.decodeWith(outcome.reply, this._int64, this._convs)
     return { reply, headers: outcome.headers ?? {}, trailers: outcome.trailers ?? {} }
+  }
+
+  /**
+   * Calls every `[method, request]` of `calls` as one batch; resolves with one entry per call,
+   * in order: the reply, or the call's `HmsError` subclass as a value (not thrown). `timeoutMs`
+   * is one deadline for the whole batch; a failed call does not stop the others; `metadata`
+   * and `waitForReady` apply to every call; aborting `signal` ends every call not finished
+   * with `Cancelled`. Rejects with `InvalidArgument` only for a batch of more than 100 000
+   * calls, refused whole before anything is sent.
+   */
+  async batch (calls, options = {}) {
+    const { timeoutMs, metadata, signal, waitForReady } = options
+    const entries = new Array(calls.length)
+    const methods = []
+    const bodies = []
+    const sent = []
+    calls.forEach(([method, request], i) => {
+      // A request that does not convert is that call's error; the others are still sent.
+      try {
+        bodies.push(encodeRequest(request, this._convs))
+        methods.push(method)
+        sent.push(i)
+      } catch (e) {
+        entries[i] = e
+      }
+    })
+    const token = cancelToken(signal)
+    let outcomes
+    try {
+      outcomes = await native(() => this._native.batch(methods, bodies, timeoutMs, metadata, token.token, waitForReady, parentOf(options)))
+    } catch (e) {
+      throw fromThrown(e)
+    } finally {
+      token.release()
+    }
+    outcomes.forEach((outcome, k) => {
+      entries[sent[k]] = outcome.error
+        ? errors.fromNative(outcome.error)
+        : conv.decodeWith(outcome.reply, this._int64, this._convs)
+    })
+    return entries
   }
 
   /**

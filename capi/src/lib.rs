@@ -23,6 +23,7 @@ use ocore::mapping::{CborDoc, CborInput, CborOut, CborSpan};
 use ocore::{Error, NativeResult};
 
 mod async_call;
+mod batch;
 mod call;
 mod call_options;
 mod client;
@@ -36,6 +37,7 @@ mod stream;
 mod versions;
 
 pub use async_call::*;
+pub use batch::*;
 pub use call::*;
 pub use call_options::*;
 pub use client::*;

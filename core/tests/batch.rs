@@ -9,31 +9,11 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::resil::{listen, req, schema, server, Counts, GET, SLOW};
+use common::resil::{counter_clients, req, Counts, GET, SLOW};
 use hms_ffi_core::mapping::ValueOut;
 use hms_ffi_core::{
-    connect_with, runtime::block_on, CallOptions, CancellationToken, Client, Code, ConnectOptions,
-    JustWait, Server, Value, MAX_BATCH,
+    runtime::block_on, CallOptions, CancellationToken, Code, JustWait, Value, MAX_BATCH,
 };
-
-/// A Counter server on each transport, a client of each, and the unix socket's directory.
-type Each = (Client, Server, String, Option<tempfile::TempDir>);
-
-fn clients(name: &str, counts: &Arc<Counts>) -> Vec<Each> {
-    common::all_endpoints(name)
-        .into_iter()
-        .map(|(uri, dir)| {
-            let s = server("batch", counts.clone());
-            let at = listen(&s, &uri);
-            let options = ConnectOptions {
-                schema: Some(schema()),
-                ..ConnectOptions::default()
-            };
-            let c = block_on(connect_with(&at, options)).unwrap().unwrap();
-            (c, s, at, dir)
-        })
-        .collect()
-}
 
 fn id(v: &Value) -> &str {
     v.get("id").and_then(Value::as_str).unwrap()
@@ -46,7 +26,7 @@ fn code(r: &hms_ffi_core::Result<Value>) -> Code {
 #[test]
 fn every_item_gets_its_own_result_in_order_on_every_transport() {
     let counts = Arc::new(Counts::default());
-    for (client, _server, at, _dir) in clients("order", &counts) {
+    for (client, _server, at, _dir) in counter_clients("order", &counts) {
         // More items than are in flight at once, with failures among them.
         let mut items: Vec<(&str, Value)> = (0..300)
             .map(|i| (GET, req(&format!("{at}#{i}"), 0)))
@@ -75,7 +55,7 @@ fn every_item_gets_its_own_result_in_order_on_every_transport() {
 #[test]
 fn the_server_runs_the_items_of_a_batch_concurrently() {
     let counts = Arc::new(Counts::default());
-    for (client, _server, at, _dir) in clients("concurrent", &counts) {
+    for (client, _server, at, _dir) in counter_clients("concurrent", &counts) {
         // Twenty calls of 300 ms each: sequentially 6 s; concurrently about 0.3 s.
         let slow = Value::message([("millis", Value::from(300i64))]);
         let items: Vec<(&str, Value)> = (0..20).map(|_| (SLOW, slow.clone())).collect();
@@ -90,7 +70,7 @@ fn the_server_runs_the_items_of_a_batch_concurrently() {
 #[test]
 fn one_deadline_bounds_the_whole_batch() {
     let counts = Arc::new(Counts::default());
-    for (client, _server, at, _dir) in clients("deadline", &counts) {
+    for (client, _server, at, _dir) in counter_clients("deadline", &counts) {
         let slow = |ms: i64| Value::message([("millis", Value::from(ms))]);
         let items = vec![(SLOW, slow(0)), (SLOW, slow(5_000)), (GET, req("quick", 0))];
         let start = Instant::now();
@@ -112,7 +92,7 @@ fn one_deadline_bounds_the_whole_batch() {
 #[test]
 fn cancelling_a_batch_ends_every_item_not_finished() {
     let counts = Arc::new(Counts::default());
-    for (client, _server, at, _dir) in clients("cancel", &counts) {
+    for (client, _server, at, _dir) in counter_clients("cancel", &counts) {
         let token = CancellationToken::new();
         let opts = CallOptions {
             timeout: Some(Duration::from_secs(20)),
@@ -137,7 +117,7 @@ fn cancelling_a_batch_ends_every_item_not_finished() {
 #[test]
 fn an_oversized_batch_is_refused_whole_before_anything_is_sent() {
     let counts = Arc::new(Counts::default());
-    let (client, _server, _, _dir) = clients("oversized", &counts).swap_remove(0);
+    let (client, _server, _, _dir) = counter_clients("oversized", &counts).swap_remove(0);
     let items: Vec<(&str, Value)> = (0..=MAX_BATCH).map(|_| (GET, req("big", 0))).collect();
     let err = block_on(client.batch(&items, &CallOptions::default()))
         .unwrap()
@@ -153,7 +133,7 @@ fn an_oversized_batch_is_refused_whole_before_anything_is_sent() {
 #[test]
 fn the_blocking_form_walks_natively_and_keeps_each_items_outcome() {
     let counts = Arc::new(Counts::default());
-    for (client, _server, at, _dir) in clients("blocking", &counts) {
+    for (client, _server, at, _dir) in counter_clients("blocking", &counts) {
         let items: Vec<(&str, Value)> = vec![
             (GET, req("b1", 0)),
             ("res.v1.Counter/Nope", req("b2", 0)),
@@ -177,5 +157,29 @@ fn the_blocking_form_walks_natively_and_keeps_each_items_outcome() {
             "{at}"
         );
         assert_eq!(id(&results[2].as_ref().unwrap().message), "b3", "{at}");
+    }
+}
+
+#[test]
+fn an_item_the_binding_could_not_convert_keeps_its_error_and_is_not_sent() {
+    let counts = Arc::new(Counts::default());
+    for (client, _server, at, _dir) in counter_clients("converted", &counts) {
+        let bad = hms_ffi_core::Error::new(Code::InvalidArgument, "not JSON");
+        let items = vec![
+            (GET, Ok(req("v1", 0))),
+            (GET, Err(bad)),
+            (GET, Ok(req("v3", 0))),
+        ];
+        let opts = CallOptions::with_timeout(Duration::from_secs(10));
+        let results = block_on(client.batch_converted(&items, &opts))
+            .unwrap()
+            .unwrap();
+        assert_eq!(id(&results[0].as_ref().unwrap().message), "v1", "{at}");
+        let err = results[1].as_ref().unwrap_err();
+        assert_eq!(
+            (err.code(), err.message()),
+            (Code::InvalidArgument, "not JSON")
+        );
+        assert_eq!(id(&results[2].as_ref().unwrap().message), "v3", "{at}");
     }
 }

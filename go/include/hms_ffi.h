@@ -121,6 +121,18 @@ typedef struct HmsCallOptions {
   int32_t wait_for_ready;
 } HmsCallOptions;
 
+// One call's outcome in a batch: `code` 0 with `reply` (CBOR), or the call's error in `error`
+// (its code in `code`). Owned by the array [`hms_client_batch`] returns; freed with it by
+// [`hms_batch_free`].
+typedef struct HmsBatchResult {
+  // 0 on success, else the error's gRPC code.
+  int32_t code;
+  // The reply as a CBOR value tree (`HMS_FORMAT_VALUE`); empty on failure.
+  struct HmsBytes reply;
+  // The call's error (NULL on success).
+  struct HmsError *error;
+} HmsBatchResult;
+
 // A handler: called on an hms-ffi thread for each call with the request in the format it was
 // registered with. It must complete `call` exactly once, with [`crate::hms_call_reply`] or
 // [`crate::hms_call_fail`], from any thread, now or later; it must not block for long (hand
@@ -195,6 +207,34 @@ uint64_t hms_cancel_id_new(void);
 // [`hms_cancel_id_new`]) was cancelled before it started fails with `CANCELLED` at once; an
 // id whose call has ended is ignored.
 void hms_call_cancel(uint64_t id);
+
+// Calls `n` unary methods as one batch and blocks until every call has ended. Call `i` is
+// `methods[i]` with the CBOR request (`HMS_FORMAT_VALUE`) at `requests` +
+// (`request_lens[0]` + … + `request_lens[i-1]`), `request_lens[i]` bytes long: the requests
+// lie one after another in one buffer. Everything passed in is only borrowed for the call.
+//
+// The core's rules (`docs/messaging.md`, "Batched calls"): `options->timeout_ms` is one
+// deadline for the whole batch; a failed call is that call's result and the others go on;
+// `options`' metadata and `wait_for_ready` apply to every call; cancelling `cancel_id` (from
+// `hms_cancel_id_new`, 0 for none) ends every call not finished with `CANCELLED`.
+//
+// On 0, `*results` receives an array of `n` [`HmsBatchResult`] (NULL when `n` is 0), in the
+// calls' order, owned by the caller: free it with `hms_batch_free(*results, n)`. A batch of
+// more than 100 000 calls, or NULL arguments, fail whole (`INVALID_ARGUMENT` in `*err`) and
+// nothing is sent.
+int32_t hms_client_batch(const struct HmsClient *client,
+                         const char *const *methods,
+                         const uint8_t *requests,
+                         const size_t *request_lens,
+                         size_t n,
+                         const struct HmsCallOptions *options,
+                         uint64_t cancel_id,
+                         struct HmsBatchResult **results,
+                         struct HmsError **err);
+
+// Frees the `n` results of [`hms_client_batch`] with every reply and error they hold
+// (NULL-safe). `n` must be the batch's size.
+void hms_batch_free(struct HmsBatchResult *results, size_t n);
 
 // The method called (`package.Service/Method`); valid until the call is completed. The
 // returned string must be freed with [`hms_string_free`].

@@ -1,6 +1,6 @@
 // Compiled by `tsc --noEmit --strict` in `make test-node`: the hand-written index.d.ts must
 // describe the API as the tests and examples use it.
-import { Schema, Server, connect, HmsError, NotFound, Context, CodeName, Duration, Timestamp, ConnState, EndpointStatus, SchemaVersion, Converter } from '..'
+import { Schema, Server, Client, connect, HmsError, NotFound, Context, CodeName, Duration, Timestamp, ConnState, EndpointStatus, SchemaVersion, Converter } from '..'
 
 async function main (): Promise<void> {
   const schema = Schema.load('greeter.proto', { includes: [] })
@@ -92,3 +92,13 @@ async function converters (schema: Schema): Promise<void> {
   void server; void client
 }
 void converters
+// Batched calls: each entry a reply or the call's error (docs/messaging.md, "Batched calls").
+export async function batched (client: Client): Promise<number> {
+  const entries = await client.batch<{ n: number }>([['p.S/M', {}], ['p.S/N', { a: 1 }]], {
+    timeoutMs: 100,
+    signal: new AbortController().signal
+  })
+  let total = 0
+  for (const e of entries) total += e instanceof HmsError ? 0 : e.n
+  return total
+}

@@ -107,6 +107,51 @@ impl Client {
         Ok(promise)
     }
 
+    /// Calls every `methods[i]` with the CBOR request `requests[i]` as one batch (the core's
+    /// rules: one deadline from the batch's start, partial failure, the token cancels every
+    /// call not finished). The Promise settles with one outcome per call, in order (a CBOR
+    /// reply or the call's error); it rejects (`INVALID_ARGUMENT: …`) only for a batch of more
+    /// than 100 000 calls, refused whole.
+    #[napi(ts_return_type = "Promise<Array<CallOutcome>>")]
+    #[allow(clippy::too_many_arguments)]
+    pub fn batch<'env>(
+        &self,
+        env: &'env Env,
+        methods: Vec<String>,
+        requests: Vec<Buffer>,
+        timeout_ms: Option<f64>,
+        metadata: Option<HashMap<String, String>>,
+        cancel: Option<&CancelToken>,
+        wait_for_ready: Option<bool>,
+        parent: Option<&CallResponse>,
+    ) -> napi::Result<Object<'env>> {
+        if methods.len() != requests.len() {
+            return Err(throw(core::Error::new(
+                core::Code::InvalidArgument,
+                "a batch needs one request per method",
+            )));
+        }
+        let client = self.inner.clone();
+        let items: Vec<(String, Vec<u8>)> = methods
+            .into_iter()
+            .zip(requests.iter().map(|r| r.to_vec()))
+            .collect();
+        let opts = call_options(timeout_ms, metadata, cancel, wait_for_ready, parent);
+        let (deferred, promise) = env.create_deferred()?;
+        runtime::handle().spawn(async move {
+            match client.batch_cbor(&items, &opts).await {
+                Ok(results) => deferred.resolve(move |_| {
+                    Ok(results
+                        .into_iter()
+                        .map(|r| CallOutcome::from_result(r.map(|r| Buffer::from(r.message))))
+                        .collect::<Vec<_>>())
+                }),
+                Err(e) => deferred.reject(throw(e)),
+            }
+        });
+        Ok(promise)
+    }
+
     /// Opens a streaming call of any kind; the Promise settles with the stream once the
     /// connection is ready (or rejects with `CODE: message`). The timeout bounds the whole
     /// stream; the token cancels it.

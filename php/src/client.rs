@@ -208,6 +208,23 @@ impl Client {
         pending::with_metadata(&reply)
     }
 
+    /// Calls every `[$method, $request]` of `$calls` as one batch and returns one entry per
+    /// call, in order: the reply, or the call's `HmsFfi\…Exception` object (returned, not
+    /// thrown). `timeout` is one deadline for the whole batch; a failed call does not stop the
+    /// others; `metadata` and `wait_for_ready` apply to every call. More than 100 000 calls
+    /// throw `HmsFfi\InvalidArgumentException` before anything is sent.
+    ///
+    /// @param list<array{0: string, 1: array<string, mixed>}> $calls
+    /// @param array{timeout?: float|int, metadata?: array<string, string>, detach?: bool, wait_for_ready?: bool} $options
+    /// @return list<array<string, mixed>|\HmsFfi\Exception>
+    pub fn batch(
+        &self,
+        calls: &ZendHashTable,
+        options: Option<&ZendHashTable>,
+    ) -> PhpResult<Vec<Zval>> {
+        crate::batch::batch(&self.inner, calls, call_options(options)?)
+    }
+
     /// Starts a call and returns at once: the `PendingCall` is polled (`isDone()`), waited on
     /// (`wait()`) or cancelled (`cancel()`) by this thread; several may be in flight at once.
     /// Options as for `call()`.

@@ -13,13 +13,7 @@ use crate::ocore::{Code, Error, ErrorParts, ForeignError};
 
 /// The PHP exception for a core error: `HmsFfi\NotFoundException($message, $details)`, …
 pub(crate) fn to_php(e: Error) -> PhpException {
-    let build = || -> PhpResult<Zval> {
-        let details = crate::convert::to_php(&e.details_value())?;
-        ZendCallable::try_from_name("HmsFfi\\Exception::fromStatus")
-            .and_then(|f| f.try_call(vec![&e.code().as_i32(), &e.message(), &details]))
-            .map_err(|err| PhpException::from_message(err.to_string()))
-    };
-    match build() {
+    match exception_object(&e) {
         Ok(object) => {
             PhpException::new(e.message().to_string(), e.code().as_i32(), ce::exception())
                 .with_object(object)
@@ -31,6 +25,15 @@ pub(crate) fn to_php(e: Error) -> PhpException {
             ce::exception(),
         ),
     }
+}
+
+/// The `HmsFfi\…Exception` object of a core error, as a value (a batch's entries hold it
+/// without throwing it).
+pub(crate) fn exception_object(e: &Error) -> PhpResult<Zval> {
+    let details = crate::convert::to_php(&e.details_value())?;
+    ZendCallable::try_from_name("HmsFfi\\Exception::fromStatus")
+        .and_then(|f| f.try_call(vec![&e.code().as_i32(), &e.message(), &details]))
+        .map_err(|err| PhpException::from_message(err.to_string()))
 }
 
 /// A bad call or constructor option: `HmsFfi\InvalidArgumentException`.

@@ -22,6 +22,7 @@
 
 pub use ::hms_ffi_core as ocore;
 
+mod batch;
 mod client;
 mod context;
 mod convert;

@@ -104,6 +104,19 @@ class Client
     public function callWithMetadata(string $method, array $request, ?array $options = null): mixed {}
 
     /**
+     * Calls every `[$method, $request]` of `$calls` as one batch and returns one entry per
+     * call, in order: the reply, or the call's `HmsFfi\…Exception` object (returned, not
+     * thrown). `timeout` is one deadline for the whole batch; a failed call does not stop the
+     * others; `metadata` and `wait_for_ready` apply to every call. More than 100 000 calls
+     * throw `HmsFfi\InvalidArgumentException` before anything is sent.
+     *
+     * @param list<array{0: string, 1: array<string, mixed>}> $calls
+     * @param array{timeout?: float|int, metadata?: array<string, string>, detach?: bool, wait_for_ready?: bool} $options
+     * @return list<array<string, mixed>|\HmsFfi\Exception>
+     */
+    public function batch(array $calls, ?array $options = null): array {}
+
+    /**
      * Starts a call and returns at once: the `PendingCall` is polled (`isDone()`), waited on
      * (`wait()`) or cancelled (`cancel()`) by this thread; several may be in flight at once.
      * Options as for `call()`.

@@ -48,14 +48,14 @@ impl CancelToken {
 /// A connection to a server; `lib/hms_ffi/client.rb` adds keyword arguments.
 #[magnus::wrap(class = "HmsFfi::Client", free_immediately, size)]
 pub(crate) struct Client {
-    inner: ocore::Client,
+    pub(crate) inner: ocore::Client,
 }
 
 /// How a Ruby thread waits in a call: it polls for the reply for up to [`ruby_spin`] holding the
 /// GVL (giving it up and taking it back costs tens of microseconds on Ruby 3.1, more than a
 /// local call takes), then gives the GVL up while it blocks. Ruby's interrupts
 /// (`Thread#raise`, `Thread#kill`, Ctrl-C) cancel the call through `interrupt`.
-struct RubyWait<'a> {
+pub(crate) struct RubyWait<'a> {
     ruby: &'a Ruby,
     interrupt: &'a CancellationToken,
     interrupted: AtomicBool,
@@ -102,7 +102,7 @@ impl ocore::Blocker for RubyWait<'_> {
 
 /// Runs `call`, whose waits go through a [`RubyWait`] cancelling `interrupt`; after an
 /// interrupt, raises it, or fails with `Cancelled` when it raised nothing.
-fn block_interruptibly<T>(
+pub(crate) fn block_interruptibly<T>(
     ruby: &Ruby,
     interrupt: &CancellationToken,
     call: impl FnOnce(&RubyWait<'_>) -> ocore::Result<T>,
@@ -198,7 +198,7 @@ pub(crate) fn wait_for_ready(ruby: &Ruby, value: Option<RValue>) -> Result<Optio
     }
 }
 
-fn metadata(metadata: Option<RHash>) -> Result<Metadata, Error> {
+pub(crate) fn metadata(metadata: Option<RHash>) -> Result<Metadata, Error> {
     let mut md = Metadata::new();
     if let Some(h) = metadata {
         h.foreach(|k: RValue, v: RValue| {
@@ -342,6 +342,7 @@ pub(crate) fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     let class = module.define_class("Client", ruby.class_object())?;
     class.undef_default_alloc_func();
     class.define_method("_call", method!(Client::call, 9))?;
+    class.define_method("_batch", method!(crate::batch::batch, 7))?;
     class.define_method("_open_stream", method!(Client::open_stream, 5))?;
     class.define_method("methods", method!(Client::methods, 0))?;
     class.define_method("schema", method!(Client::schema, 0))?;

@@ -18,6 +18,7 @@
 
 pub use ::hms_ffi_core as ocore;
 
+mod batch;
 mod client;
 mod context;
 mod convert;

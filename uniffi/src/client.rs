@@ -46,7 +46,7 @@ pub struct EndpointStatus {
 
 /// A connection to a server; calls may run concurrently from any thread.
 #[derive(Debug, uniffi::Object)]
-pub struct Client(ocore::Client);
+pub struct Client(pub(crate) ocore::Client);
 
 /// Connects to `uri` without blocking the caller; the schema is discovered from the server.
 #[uniffi::export]

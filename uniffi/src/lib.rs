@@ -53,6 +53,7 @@
 
 pub use ::hms_ffi_core as ocore;
 
+mod batch;
 mod client;
 mod context;
 mod error;
@@ -62,6 +63,7 @@ mod schema;
 mod server;
 mod stream;
 
+pub use batch::{BatchCall, BatchResult};
 pub use client::{connect_async, CallReply, Client};
 pub use context::{CallContext, CallOptions, CancelToken, MetadataEntry, PeerCertificate};
 pub use error::{

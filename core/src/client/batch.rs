@@ -62,6 +62,29 @@ impl Client {
             .collect())
     }
 
+    /// [`batch`](Client::batch) for a binding that converts each request to a [`Value`] itself
+    /// (from JSON text, say): an item whose conversion failed keeps that error as its result
+    /// and is not sent. Each reply comes with its response metadata.
+    pub async fn batch_converted(
+        &self,
+        items: &[(&str, Result<Value>)],
+        opts: &CallOptions,
+    ) -> Result<Vec<Result<Reply<Value>>>> {
+        check_size(items.len())?;
+        let requests: Vec<NativeResult<EncodedRequest, std::convert::Infallible>> = items
+            .iter()
+            .map(|(method, request)| match request {
+                Ok(value) => self.encode_request(method, &value, opts),
+                Err(e) => Ok(Err(e.clone())),
+            })
+            .collect();
+        let replies = self.batch_encoded(requests, opts).await;
+        Ok(replies
+            .into_iter()
+            .map(|r| never(r.and_then(|r| self.reply_of(r, &mut ValueOut))))
+            .collect())
+    }
+
     /// Walks each item's request, as [`encode_request`](Client::encode_request) does for one
     /// call: for a binding whose objects cannot leave its thread, before
     /// [`batch_encoded`](Client::batch_encoded) runs the calls elsewhere. Refuses a batch of
@@ -178,7 +201,7 @@ impl Client {
     }
 }
 
-fn check_size(len: usize) -> Result<()> {
+pub(super) fn check_size(len: usize) -> Result<()> {
     if len > MAX_BATCH {
         return Err(Error::new(
             Code::InvalidArgument,

@@ -23,6 +23,7 @@ use tracked::{Head, Span};
 mod attempt;
 mod backoff;
 mod batch;
+mod batch_cbor;
 mod channel;
 mod connect;
 mod dns;

@@ -6,7 +6,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hms_ffi_core::{Code, Context, Error, Schema, Server, Value};
+use hms_ffi_core::runtime::block_on;
+use hms_ffi_core::{
+    connect_with, Client, Code, ConnectOptions, Context, Error, Schema, Server, Value,
+};
 
 pub const PROTO: &str = r#"
 syntax = "proto3";
@@ -161,6 +164,27 @@ pub fn listen(server: &Server, uri: &str) -> String {
             Err(e) => panic!("cannot listen on {uri}: {e}"),
         }
     }
+}
+
+/// A Counter server on each transport of [`super::all_endpoints`], a client of each (with the
+/// schema given), the address it listens on, and the unix socket's directory.
+pub fn counter_clients(
+    name: &'static str,
+    counts: &Arc<Counts>,
+) -> Vec<(Client, Server, String, Option<tempfile::TempDir>)> {
+    super::all_endpoints(name)
+        .into_iter()
+        .map(|(uri, dir)| {
+            let s = server(name, counts.clone());
+            let at = listen(&s, &uri);
+            let options = ConnectOptions {
+                schema: Some(schema()),
+                ..ConnectOptions::default()
+            };
+            let c = block_on(connect_with(&at, options)).unwrap().unwrap();
+            (c, s, at, dir)
+        })
+        .collect()
 }
 
 /// Stops `server` at once (calls in flight end as the server goes away).

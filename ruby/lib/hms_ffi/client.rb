@@ -65,6 +65,21 @@ module HmsFfi
                           wait_for_ready, @converters))
     end
 
+    # Calls every `[method, request]` of `calls` as one batch and returns an Array with one
+    # entry per call, in order: the reply Hash, or the call's HmsFfi::Error (returned, not
+    # raised). `timeout` is one deadline for the whole batch; a failed call does not stop the
+    # others; `metadata` and `wait_for_ready` apply to every call; `cancel` (an
+    # HmsFfi::CancelToken) or a Ruby interrupt ends every call not finished with Cancelled.
+    # Waits with the GVL released. A batch of more than 100 000 calls raises
+    # HmsFfi::InvalidArgument before anything is sent.
+    #
+    #   client.batch([["demo.v1.Greeter/SayHello", { name: "Ada" }], ...], timeout: 2)
+    def batch(calls, timeout: nil, metadata: {}, cancel: nil, wait_for_ready: nil)
+      methods = calls.map { |method, _| method.to_s }
+      requests = calls.map { |_, request| request || {} }
+      _batch(methods, requests, timeout&.to_f, metadata, cancel, wait_for_ready, @converters)
+    end
+
     # Starts the call on a Ruby thread and returns at once with an HmsFfi::PendingCall, which
     # any thread may wait on or cancel.
     def call_async(method, request = {}, timeout: nil, metadata: {}, wait_for_ready: nil)

@@ -1045,6 +1045,21 @@ public func FfiConverterTypeCancelToken_lower(_ value: CancelToken) -> UInt64 {
 public protocol ClientProtocol: AnyObject, Sendable {
     
     /**
+     * Calls every [`BatchCall`] as one batch (blocking) and returns one [`BatchResult`] per
+     * call, in order. The options' timeout is one deadline for the whole batch; a failed call
+     * does not stop the others; the metadata and `wait_for_ready` apply to every call; the
+     * options' token ends every call not finished with `Cancelled`. Throws `InvalidArgument`
+     * only for a batch of more than 100 000 calls, before anything is sent.
+     */
+    func batch(calls: [BatchCall], options: CallOptions) throws  -> [BatchResult]
+    
+    /**
+     * [`batch`](Client::batch) without blocking (a Kotlin `suspend fun`, a Swift `async
+     * func`); cancelling the coroutine or task cancels every call not finished.
+     */
+    func batchAsync(calls: [BatchCall], options: CallOptions) async throws  -> [BatchResult]
+    
+    /**
      * Calls a unary method with typed JSON text; returns the reply as typed JSON (blocking).
      */
     func call(method: String, request: String, options: CallOptions) throws  -> String
@@ -1234,6 +1249,44 @@ public static func connectWithSchema(uri: String, schema: Schema)throws  -> Clie
 }
     
 
+    
+    /**
+     * Calls every [`BatchCall`] as one batch (blocking) and returns one [`BatchResult`] per
+     * call, in order. The options' timeout is one deadline for the whole batch; a failed call
+     * does not stop the others; the metadata and `wait_for_ready` apply to every call; the
+     * options' token ends every call not finished with `Cancelled`. Throws `InvalidArgument`
+     * only for a batch of more than 100 000 calls, before anything is sent.
+     */
+open func batch(calls: [BatchCall], options: CallOptions)throws  -> [BatchResult]  {
+    return try  FfiConverterSequenceTypeBatchResult.lift(try rustCallWithError(FfiConverterTypeHmsError_lift) {
+    uniffi_hms_ffi_uniffi_fn_method_client_batch(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceTypeBatchCall.lower(calls),
+        FfiConverterTypeCallOptions_lower(options),$0
+    )
+})
+}
+    
+    /**
+     * [`batch`](Client::batch) without blocking (a Kotlin `suspend fun`, a Swift `async
+     * func`); cancelling the coroutine or task cancels every call not finished.
+     */
+open func batchAsync(calls: [BatchCall], options: CallOptions)async throws  -> [BatchResult]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hms_ffi_uniffi_fn_method_client_batch_async(
+                    self.uniffiCloneHandle(),
+                    FfiConverterSequenceTypeBatchCall.lower(calls),FfiConverterTypeCallOptions_lower(options)
+                )
+            },
+            pollFunc: ffi_hms_ffi_uniffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_hms_ffi_uniffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_hms_ffi_uniffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeBatchResult.lift,
+            errorHandler: FfiConverterTypeHmsError_lift
+        )
+}
     
     /**
      * Calls a unary method with typed JSON text; returns the reply as typed JSON (blocking).
@@ -3232,6 +3285,75 @@ public func FfiConverterTypeAnyDetail_lower(_ value: AnyDetail) -> RustBuffer {
 
 
 /**
+ * One call of a batch: a unary method and its request as typed JSON.
+ */
+public struct BatchCall: Equatable, Hashable {
+    /**
+     * `package.Service/Method`.
+     */
+    public var method: String
+    /**
+     * The request as typed JSON.
+     */
+    public var request: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `package.Service/Method`.
+         */method: String, 
+        /**
+         * The request as typed JSON.
+         */request: String) {
+        self.method = method
+        self.request = request
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension BatchCall: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeBatchCall: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> BatchCall {
+        return
+            try BatchCall(
+                method: FfiConverterString.read(from: &buf), 
+                request: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: BatchCall, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.method, into: &buf)
+        FfiConverterString.write(value.request, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBatchCall_lift(_ buf: RustBuffer) throws -> BatchCall {
+    return try FfiConverterTypeBatchCall.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBatchCall_lower(_ value: BatchCall) -> RustBuffer {
+    return FfiConverterTypeBatchCall.lower(value)
+}
+
+
+/**
  * Options for one call.
  */
 public struct CallOptions {
@@ -4225,6 +4347,94 @@ public func FfiConverterTypeSchemaVersion_lift(_ buf: RustBuffer) throws -> Sche
 public func FfiConverterTypeSchemaVersion_lower(_ value: SchemaVersion) -> RustBuffer {
     return FfiConverterTypeSchemaVersion.lower(value)
 }
+
+// Note that we don't yet support `indirect` for enums.
+// See https://github.com/mozilla/uniffi-rs/issues/396 for further discussion.
+/**
+ * One call's outcome in a batch.
+ */
+
+public enum BatchResult: Equatable, Hashable {
+    
+    /**
+     * The call's reply, with the response headers and trailers.
+     */
+    case reply(
+        /**
+         * The reply.
+         */reply: CallReply
+    )
+    /**
+     * The call's error (not thrown).
+     */
+    case failed(
+        /**
+         * The error, as a call would throw it.
+         */error: HmsError
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension BatchResult: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeBatchResult: FfiConverterRustBuffer {
+    typealias SwiftType = BatchResult
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> BatchResult {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .reply(reply: try FfiConverterTypeCallReply.read(from: &buf)
+        )
+        
+        case 2: return .failed(error: try FfiConverterTypeHmsError.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: BatchResult, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .reply(reply):
+            writeInt(&buf, Int32(1))
+            FfiConverterTypeCallReply.write(reply, into: &buf)
+            
+        
+        case let .failed(error):
+            writeInt(&buf, Int32(2))
+            FfiConverterTypeHmsError.write(error, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBatchResult_lift(_ buf: RustBuffer) throws -> BatchResult {
+    return try FfiConverterTypeBatchResult.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBatchResult_lower(_ value: BatchResult) -> RustBuffer {
+    return FfiConverterTypeBatchResult.lower(value)
+}
+
 
 // Note that we don't yet support `indirect` for enums.
 // See https://github.com/mozilla/uniffi-rs/issues/396 for further discussion.
@@ -5250,6 +5460,31 @@ fileprivate struct FfiConverterSequenceTypeAnyDetail: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeBatchCall: FfiConverterRustBuffer {
+    typealias SwiftType = [BatchCall]
+
+    public static func write(_ value: [BatchCall], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeBatchCall.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [BatchCall] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [BatchCall]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeBatchCall.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeEndpointStatus: FfiConverterRustBuffer {
     typealias SwiftType = [EndpointStatus]
 
@@ -5317,6 +5552,31 @@ fileprivate struct FfiConverterSequenceTypeMetadataEntry: FfiConverterRustBuffer
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeMetadataEntry.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeBatchResult: FfiConverterRustBuffer {
+    typealias SwiftType = [BatchResult]
+
+    public static func write(_ value: [BatchResult], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeBatchResult.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [BatchResult] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [BatchResult]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeBatchResult.read(from: &buf))
         }
         return seq
     }
@@ -5455,6 +5715,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.contractVersionMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_func_connect_async() != 26444) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_client_batch() != 51063) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_client_batch_async() != 26207) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_method_client_call() != 1535) {

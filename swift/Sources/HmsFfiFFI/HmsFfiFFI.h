@@ -316,6 +316,16 @@ uint64_t uniffi_hms_ffi_uniffi_fn_constructor_client_connect_all(RustBuffer uris
 uint64_t uniffi_hms_ffi_uniffi_fn_constructor_client_connect_with_schema(RustBuffer uri, uint64_t schema, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_BATCH
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_BATCH
+RustBuffer uniffi_hms_ffi_uniffi_fn_method_client_batch(uint64_t ptr, RustBuffer calls, RustBuffer options, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_BATCH_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_BATCH_ASYNC
+uint64_t uniffi_hms_ffi_uniffi_fn_method_client_batch_async(uint64_t ptr, RustBuffer calls, RustBuffer options
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_CALL
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_CALL
 RustBuffer uniffi_hms_ffi_uniffi_fn_method_client_call(uint64_t ptr, RustBuffer method, RustBuffer request, RustBuffer options, RustCallStatus *_Nonnull out_status
@@ -1020,6 +1030,18 @@ void ffi_hms_ffi_uniffi_rust_future_complete_void(uint64_t handle, RustCallStatu
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_FUNC_CONNECT_ASYNC
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_FUNC_CONNECT_ASYNC
 uint16_t uniffi_hms_ffi_uniffi_checksum_func_connect_async(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_BATCH
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_BATCH
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_client_batch(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_BATCH_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_BATCH_ASYNC
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_client_batch_async(void
     
 );
 #endif

@@ -1,5 +1,7 @@
 package io.github.hmsffi
 
+import io.github.hmsffi.ffi.BatchCall
+import io.github.hmsffi.ffi.BatchResult
 import io.github.hmsffi.ffi.CallOptions
 import io.github.hmsffi.ffi.CallReply
 import io.github.hmsffi.ffi.CancelToken
@@ -118,6 +120,32 @@ class Client private constructor(val native: NativeClient) : AutoCloseable {
         ),
     )
 
+    /**
+     * Calls every `method to request` of [calls] as one batch and returns one [Result] per call,
+     * in order: the reply as a `Map`, or a failure holding the call's
+     * [io.github.hmsffi.ffi.HmsException] subclass (not thrown). [timeout] is one deadline for
+     * the whole batch; a failed call does not stop the others; [metadata] and [waitForReady]
+     * apply to every call; [cancel] ends every call not finished with `Cancelled`. Throws
+     * `HmsException.InvalidArgument` only for a batch of more than 100 000 calls.
+     */
+    fun batch(
+        calls: List<Pair<String, Any?>>,
+        timeout: Duration? = null,
+        metadata: Map<String, String> = emptyMap(),
+        cancel: CancelToken? = null,
+        waitForReady: Boolean? = null,
+    ): List<Result<Map<String, Any?>>> =
+        results(native.batch(batchCalls(calls), options(timeout, metadata, cancel, waitForReady = waitForReady)))
+
+    /** [batch] as a suspending function; cancelling the coroutine cancels every call not finished. */
+    suspend fun batchAsync(
+        calls: List<Pair<String, Any?>>,
+        timeout: Duration? = null,
+        metadata: Map<String, String> = emptyMap(),
+        waitForReady: Boolean? = null,
+    ): List<Result<Map<String, Any?>>> =
+        results(native.batchAsync(batchCalls(calls), options(timeout, metadata, waitForReady = waitForReady)))
+
     /** Calls a unary method with the request's protobuf bytes; returns the reply's bytes. */
     fun callRaw(method: String, request: ByteArray, timeout: Duration? = null): ByteArray =
         native.callRaw(method, request, options(timeout, emptyMap()))
@@ -200,6 +228,16 @@ class Client private constructor(val native: NativeClient) : AutoCloseable {
 
 @Suppress("UNCHECKED_CAST")
 private fun reply(text: String): Map<String, Any?> = TypedJson.decode(text) as Map<String, Any?>
+
+private fun batchCalls(calls: List<Pair<String, Any?>>): List<BatchCall> =
+    calls.map { (method, request) -> BatchCall(method, TypedJson.encode(request)) }
+
+private fun results(entries: List<BatchResult>): List<Result<Map<String, Any?>>> = entries.map {
+    when (it) {
+        is BatchResult.Reply -> Result.success(reply(it.reply.message))
+        is BatchResult.Failed -> Result.failure(it.error)
+    }
+}
 
 /** A reply with its response headers and trailers (keys lower-case; a key may repeat). */
 class Reply(native: CallReply) {

@@ -711,6 +711,10 @@ internal object IntegrityCheckingUniffiLib {
     }
     external fun uniffi_hms_ffi_uniffi_checksum_func_connect_async(
     ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_client_batch(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_client_batch_async(
+    ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_client_call(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_client_call_async(
@@ -879,6 +883,10 @@ external fun uniffi_hms_ffi_uniffi_fn_constructor_client_connect(`uri`: RustBuff
 external fun uniffi_hms_ffi_uniffi_fn_constructor_client_connect_all(`uris`: RustBuffer.ByValue,`schema`: RustBuffer.ByValue,`resilience`: RustBuffer.ByValue,`expectSchema`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
 external fun uniffi_hms_ffi_uniffi_fn_constructor_client_connect_with_schema(`uri`: RustBuffer.ByValue,`schema`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_hms_ffi_uniffi_fn_method_client_batch(`ptr`: Long,`calls`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hms_ffi_uniffi_fn_method_client_batch_async(`ptr`: Long,`calls`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,
 ): Long
 external fun uniffi_hms_ffi_uniffi_fn_method_client_call(`ptr`: Long,`method`: RustBuffer.ByValue,`request`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
@@ -1176,6 +1184,12 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hms_ffi_uniffi_checksum_func_connect_async() != 26444) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_batch() != 51063) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_batch_async() != 26207) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_call() != 1535) {
@@ -2692,6 +2706,21 @@ public object FfiConverterTypeCancelToken: FfiConverter<CancelToken, Long> {
 public interface ClientInterface {
     
     /**
+     * Calls every [`BatchCall`] as one batch (blocking) and returns one [`BatchResult`] per
+     * call, in order. The options' timeout is one deadline for the whole batch; a failed call
+     * does not stop the others; the metadata and `wait_for_ready` apply to every call; the
+     * options' token ends every call not finished with `Cancelled`. Throws `InvalidArgument`
+     * only for a batch of more than 100 000 calls, before anything is sent.
+     */
+    fun `batch`(`calls`: List<BatchCall>, `options`: CallOptions): List<BatchResult>
+    
+    /**
+     * [`batch`](Client::batch) without blocking (a Kotlin `suspend fun`, a Swift `async
+     * func`); cancelling the coroutine or task cancels every call not finished.
+     */
+    suspend fun `batchAsync`(`calls`: List<BatchCall>, `options`: CallOptions): List<BatchResult>
+    
+    /**
      * Calls a unary method with typed JSON text; returns the reply as typed JSON (blocking).
      */
     fun `call`(`method`: kotlin.String, `request`: kotlin.String, `options`: CallOptions): kotlin.String
@@ -2881,6 +2910,52 @@ open class Client: Disposable, AutoCloseable, ClientInterface
         return uniffiRustCall() { status ->
             UniffiLib.uniffi_hms_ffi_uniffi_fn_clone_client(handle, status)
         }
+    }
+
+    
+    /**
+     * Calls every [`BatchCall`] as one batch (blocking) and returns one [`BatchResult`] per
+     * call, in order. The options' timeout is one deadline for the whole batch; a failed call
+     * does not stop the others; the metadata and `wait_for_ready` apply to every call; the
+     * options' token ends every call not finished with `Cancelled`. Throws `InvalidArgument`
+     * only for a batch of more than 100 000 calls, before anything is sent.
+     */
+    @Throws(HmsException::class)override fun `batch`(`calls`: List<BatchCall>, `options`: CallOptions): List<BatchResult> {
+            return FfiConverterSequenceTypeBatchResult.lift(
+    callWithHandle {
+    uniffiRustCallWithError(HmsException) { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_client_batch(
+        it,
+        FfiConverterSequenceTypeBatchCall.lower(`calls`),FfiConverterTypeCallOptions.lower(`options`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * [`batch`](Client::batch) without blocking (a Kotlin `suspend fun`, a Swift `async
+     * func`); cancelling the coroutine or task cancels every call not finished.
+     */
+    @Throws(HmsException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `batchAsync`(`calls`: List<BatchCall>, `options`: CallOptions) : List<BatchResult> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_hms_ffi_uniffi_fn_method_client_batch_async(
+                uniffiHandle,
+                FfiConverterSequenceTypeBatchCall.lower(`calls`),FfiConverterTypeCallOptions.lower(`options`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeBatchResult.lift(it) },
+        // Error FFI converter
+        HmsException.ErrorHandler,
+    )
     }
 
     
@@ -5955,6 +6030,53 @@ public object FfiConverterTypeAnyDetail: FfiConverterRustBuffer<AnyDetail> {
 
 
 /**
+ * One call of a batch: a unary method and its request as typed JSON.
+ */
+data class BatchCall (
+    /**
+     * `package.Service/Method`.
+     */
+    var `method`: kotlin.String
+    , 
+    /**
+     * The request as typed JSON.
+     */
+    var `request`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeBatchCall: FfiConverterRustBuffer<BatchCall> {
+    override fun read(buf: ByteBuffer): BatchCall {
+        return BatchCall(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: BatchCall) = (
+            FfiConverterString.allocationSize(value.`method`) +
+            FfiConverterString.allocationSize(value.`request`)
+    )
+
+    override fun write(value: BatchCall, buf: ByteBuffer) {
+            FfiConverterString.write(value.`method`, buf)
+            FfiConverterString.write(value.`request`, buf)
+    }
+}
+
+
+
+/**
  * Options for one call.
  */
 data class CallOptions (
@@ -6659,6 +6781,104 @@ public object FfiConverterTypeSchemaVersion: FfiConverterRustBuffer<SchemaVersio
             FfiConverterUInt.write(value.`version`, buf)
     }
 }
+
+
+
+/**
+ * One call's outcome in a batch.
+ */
+sealed class BatchResult {
+    
+    /**
+     * The call's reply, with the response headers and trailers.
+     */
+    data class Reply(
+        /**
+         * The reply.
+         */
+        val `reply`: io.github.hmsffi.ffi.CallReply) : BatchResult()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * The call's error (not thrown).
+     */
+    data class Failed(
+        /**
+         * The error, as a call would throw it.
+         */
+        val `error`: io.github.hmsffi.ffi.HmsException) : BatchResult()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeBatchResult : FfiConverterRustBuffer<BatchResult>{
+    override fun read(buf: ByteBuffer): BatchResult {
+        return when(buf.getInt()) {
+            1 -> BatchResult.Reply(
+                FfiConverterTypeCallReply.read(buf),
+                )
+            2 -> BatchResult.Failed(
+                FfiConverterTypeHmsError.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: BatchResult) = when(value) {
+        is BatchResult.Reply -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeCallReply.allocationSize(value.`reply`)
+            )
+        }
+        is BatchResult.Failed -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeHmsError.allocationSize(value.`error`)
+            )
+        }
+    }
+
+    override fun write(value: BatchResult, buf: ByteBuffer) {
+        when(value) {
+            is BatchResult.Reply -> {
+                buf.putInt(1)
+                FfiConverterTypeCallReply.write(value.`reply`, buf)
+                Unit
+            }
+            is BatchResult.Failed -> {
+                buf.putInt(2)
+                FfiConverterTypeHmsError.write(value.`error`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
 
 
 
@@ -7923,6 +8143,34 @@ public object FfiConverterSequenceTypeAnyDetail: FfiConverterRustBuffer<List<Any
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeBatchCall: FfiConverterRustBuffer<List<BatchCall>> {
+    override fun read(buf: ByteBuffer): List<BatchCall> {
+        val len = buf.getInt()
+        return List<BatchCall>(len) {
+            FfiConverterTypeBatchCall.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<BatchCall>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeBatchCall.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<BatchCall>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeBatchCall.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeEndpointStatus: FfiConverterRustBuffer<List<EndpointStatus>> {
     override fun read(buf: ByteBuffer): List<EndpointStatus> {
         val len = buf.getInt()
@@ -7997,6 +8245,34 @@ public object FfiConverterSequenceTypeMetadataEntry: FfiConverterRustBuffer<List
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeMetadataEntry.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeBatchResult: FfiConverterRustBuffer<List<BatchResult>> {
+    override fun read(buf: ByteBuffer): List<BatchResult> {
+        val len = buf.getInt()
+        return List<BatchResult>(len) {
+            FfiConverterTypeBatchResult.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<BatchResult>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeBatchResult.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<BatchResult>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeBatchResult.write(it, buf)
         }
     }
 }

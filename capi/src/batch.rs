@@ -1,0 +1,135 @@
+//! Batched calls through the C ABI: [`hms_client_batch`] makes many unary calls as one request
+//! of the caller's and fills one [`HmsBatchResult`] per call, in order. The rules (one deadline,
+//! partial failure, cancellation, the size limit) are the core's `Client::batch_cbor`.
+
+use std::ffi::c_char;
+
+use crate::async_call::cancel_scope_blocking;
+use crate::call_options::{HmsCallOptions, Options};
+use crate::client::HmsClient;
+use crate::error::{guard, obj, set_error, text, HmsError};
+use crate::ocore::{runtime, Code, Error};
+use crate::{slice, HmsBytes};
+
+/// One call's outcome in a batch: `code` 0 with `reply` (CBOR), or the call's error in `error`
+/// (its code in `code`). Owned by the array [`hms_client_batch`] returns; freed with it by
+/// [`hms_batch_free`].
+#[repr(C)]
+#[derive(Debug)]
+pub struct HmsBatchResult {
+    /// 0 on success, else the error's gRPC code.
+    pub code: i32,
+    /// The reply as a CBOR value tree (`HMS_FORMAT_VALUE`); empty on failure.
+    pub reply: HmsBytes,
+    /// The call's error (NULL on success).
+    pub error: *mut HmsError,
+}
+
+/// Calls `n` unary methods as one batch and blocks until every call has ended. Call `i` is
+/// `methods[i]` with the CBOR request (`HMS_FORMAT_VALUE`) at `requests` +
+/// (`request_lens[0]` + … + `request_lens[i-1]`), `request_lens[i]` bytes long: the requests
+/// lie one after another in one buffer. Everything passed in is only borrowed for the call.
+///
+/// The core's rules (`docs/messaging.md`, "Batched calls"): `options->timeout_ms` is one
+/// deadline for the whole batch; a failed call is that call's result and the others go on;
+/// `options`' metadata and `wait_for_ready` apply to every call; cancelling `cancel_id` (from
+/// `hms_cancel_id_new`, 0 for none) ends every call not finished with `CANCELLED`.
+///
+/// On 0, `*results` receives an array of `n` [`HmsBatchResult`] (NULL when `n` is 0), in the
+/// calls' order, owned by the caller: free it with `hms_batch_free(*results, n)`. A batch of
+/// more than 100 000 calls, or NULL arguments, fail whole (`INVALID_ARGUMENT` in `*err`) and
+/// nothing is sent.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn hms_client_batch(
+    client: *const HmsClient,
+    methods: *const *const c_char,
+    requests: *const u8,
+    request_lens: *const usize,
+    n: usize,
+    options: *const HmsCallOptions,
+    cancel_id: u64,
+    results: *mut *mut HmsBatchResult,
+    err: *mut *mut HmsError,
+) -> i32 {
+    guard(err, || {
+        let c = obj(client, "client")?;
+        if results.is_null() || (n > 0 && (methods.is_null() || request_lens.is_null())) {
+            return Err(Error::new(
+                Code::InvalidArgument,
+                "results, methods or request_lens is NULL",
+            ));
+        }
+        let items = read_items(methods, requests, request_lens, n)?;
+        let options = Options::read(options)?;
+        let outcome = cancel_scope_blocking(cancel_id, |token| {
+            let opts = options.to_core(token);
+            runtime::block_on(c.0.batch_cbor(&items, &opts))
+        })??;
+        let out: Vec<HmsBatchResult> = outcome.into_iter().map(result_of).collect();
+        *results = if out.is_empty() {
+            std::ptr::null_mut()
+        } else {
+            Box::into_raw(out.into_boxed_slice()).cast::<HmsBatchResult>()
+        };
+        Ok(())
+    })
+}
+
+/// Frees the `n` results of [`hms_client_batch`] with every reply and error they hold
+/// (NULL-safe). `n` must be the batch's size.
+#[no_mangle]
+pub unsafe extern "C" fn hms_batch_free(results: *mut HmsBatchResult, n: usize) {
+    if results.is_null() || n == 0 {
+        return;
+    }
+    let all = Box::from_raw(std::ptr::slice_from_raw_parts_mut(results, n));
+    for mut r in all.into_vec() {
+        crate::hms_bytes_free(&mut r.reply);
+        crate::hms_error_free(r.error);
+    }
+}
+
+/// Each call's method and request, copied from the caller's memory.
+unsafe fn read_items(
+    methods: *const *const c_char,
+    requests: *const u8,
+    request_lens: *const usize,
+    n: usize,
+) -> Result<Vec<(String, Vec<u8>)>, Error> {
+    let lens = std::slice::from_raw_parts(request_lens, n);
+    let total = lens.iter().try_fold(0usize, |t, l| t.checked_add(*l));
+    let total = total.ok_or_else(|| Error::new(Code::InvalidArgument, "request_lens overflow"))?;
+    if total > 0 && requests.is_null() {
+        return Err(Error::new(Code::InvalidArgument, "requests is NULL"));
+    }
+    let all = slice(requests, total);
+    let mut at = 0;
+    let mut items = Vec::with_capacity(n);
+    for (i, len) in lens.iter().enumerate() {
+        let method = text(*methods.add(i), "method")?.to_string();
+        items.push((method, all[at..at + len].to_vec()));
+        at += len;
+    }
+    Ok(items)
+}
+
+fn result_of(r: crate::ocore::Result<crate::ocore::Reply<Vec<u8>>>) -> HmsBatchResult {
+    match r {
+        Ok(reply) => HmsBatchResult {
+            code: 0,
+            reply: HmsBytes::from_vec(reply.message),
+            error: std::ptr::null_mut(),
+        },
+        Err(e) => {
+            let mut error = std::ptr::null_mut();
+            // SAFETY: `error` is a valid place for the fresh error.
+            let code = unsafe { set_error(&mut error, &e) };
+            HmsBatchResult {
+                code,
+                reply: HmsBytes::from_vec(Vec::new()),
+                error,
+            }
+        }
+    }
+}
