@@ -32,7 +32,7 @@
 //!     message Ping { string text = 1; int64 n = 2; }
 //!     service Echo { rpc Echo(Ping) returns (Ping); }
 //! "#.into()).unwrap();
-//! let server = Server::new(schema, "rust".into(), None).unwrap();
+//! let server = Server::new(schema, "rust".into(), None, None).unwrap();
 //! server.handle("demo.v1.Echo/Echo".into(), Arc::new(Echo)).unwrap();
 //! server.listen("inproc://uniffi-doc".into()).unwrap();
 //!
