@@ -3,8 +3,13 @@ the throughput of 100 sequential calls), one run: an hms-ffi Python server in it
 echoing 64-byte messages over a unix socket; this process calls it with 100 sequential
 ``client.call``s, then with ``client.batch`` of the same 100 calls, alternating, and reports the
 calls per second of each and their ratio. For reference, 100 calls from 16 threads at once.
+With ``--uri URI`` the calls go to a server already listening there instead (for instance the
+CLI's release echo server, to see the client's share alone):
 
     make py-install && target/py-venv/bin/python benches/python/batch_bench.py [ROUNDS]
+    cargo build --release -p hms-ffi-cli && printf 'syntax = "proto3"; package bench.v1; message Blob { bytes data = 1; } service Echo { rpc Echo(Blob) returns (Blob); }' > /tmp/bench.proto
+    target/release/hms-ffi serve --echo --schema /tmp/bench.proto --listen unix:///tmp/rs-echo.sock &
+    target/py-venv/bin/python benches/python/batch_bench.py 200 --uri unix:///tmp/rs-echo.sock
 """
 
 from __future__ import annotations
@@ -29,7 +34,16 @@ def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--serve-hms":
         serve_hms(sys.argv[2])
         return
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    args = sys.argv[1:]
+    uri = None
+    if "--uri" in args:
+        at = args.index("--uri")
+        uri = args[at + 1]
+        del args[at : at + 2]
+    rounds = int(args[0]) if args else 200
+    if uri is not None:
+        run(uri, rounds)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         sock = os.path.join(tmp, "batch.sock")
         server = spawn("hms", sock, __file__)

@@ -65,6 +65,14 @@ def _settle(fut: "asyncio.Future[Any]", ok: bool, value: Any) -> None:
         fut.set_exception(value)
 
 
+def _batch_args(
+    calls: Iterable[Tuple[str, Optional[Mapping[str, Any]]]], metadata: Optional[Mapping[str, str]]
+) -> Tuple[List[Tuple[str, Mapping[str, Any]]], Dict[str, str]]:
+    """A batch's calls (a missing request is the empty message) and its metadata, as one call's."""
+    items = [(method, {} if request is None else request) for method, request in calls]
+    return items, _args(None, metadata)[1]
+
+
 async def _awaited(start: Callable[[Callable[[bool, Any], None]], Any]) -> Any:
     """Awaits a native call that ``start(done)`` began, whose callback ``done(ok, value)`` runs on
     a worker thread; cancelling the awaiting task cancels the call (the handler sees
@@ -206,8 +214,7 @@ class Client:
         stop the others; ``metadata`` goes with every call. A batch of more than 100 000 calls
         raises :class:`hms_ffi.InvalidArgument` before anything is sent.
         """
-        md = _args(None, metadata)[1]
-        items = [(method, {} if request is None else request) for method, request in calls]
+        items, md = _batch_args(calls, metadata)
         return self._native.batch(items, timeout, md, wait_for_ready, _handler.get())
 
     async def batch_async(
@@ -220,8 +227,7 @@ class Client:
     ) -> List[Union[Dict[str, Any], Error]]:
         """Like :meth:`batch`, as an awaitable on the running asyncio loop. Cancelling the task
         that awaits it cancels every call not finished."""
-        md = _args(None, metadata)[1]
-        items = [(method, {} if request is None else request) for method, request in calls]
+        items, md = _batch_args(calls, metadata)
         entries: List[Union[Dict[str, Any], Error]] = await _awaited(
             lambda done: self._native.batch_with_callback(items, done, timeout, md, wait_for_ready, _handler.get())
         )
