@@ -10,7 +10,7 @@ MATRIX_DEPS   :=
 CLIPPY_PKGS   :=
 -include mk/*.mk
 
-.PHONY: all build cli-bin demo test test-core test-cli buf-install test-capi test-go go-lib test-py test-matrix test-interop py-install lint fmt fmt-check clippy features-check layers-check parity bench bench-shm bench-warm bench-py bench-py-payloads bench-go bench-go-payloads bench-go-streams fuzz clean
+.PHONY: all build cli-bin demo test test-core test-cli buf-install test-capi test-go go-lib test-py test-matrix test-interop py-install lint fmt fmt-check clippy features-check layers-check parity bench bench-all bench-all-warm bench-shm bench-warm bench-py bench-py-payloads bench-go bench-go-payloads bench-go-streams fuzz clean
 
 all: build
 
@@ -155,6 +155,14 @@ bench-warm:
 	  $(CARGO) bench -p hms-ffi-benches --bench echo; status=$$?; echo $$old > $(HALTPOLL); exit $$status; \
 	else for i in 1 2; do nice -n 19 sh -c 'while :; do :; done' & done; \
 	  $(CARGO) bench -p hms-ffi-benches --bench echo; status=$$?; kill $$(jobs -p) 2>/dev/null; exit $$status; fi
+
+## bench-all / bench-all-warm: every language's echo and payload benches with their floors and
+## native gRPC peers, back to back after one build (benches/run_all.sh; issue 16's tables).
+bench-all:
+	bash benches/run_all.sh default
+
+bench-all-warm:
+	bash benches/run_all.sh warm
 
 ## bench-py: Python client -> Python server over unix, hms-ffi vs grpcio, one run.
 bench-py: py-install
