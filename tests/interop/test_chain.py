@@ -44,6 +44,18 @@ def start(cmd: List[str], env: Dict[str, str]) -> subprocess.Popen:
     return proc
 
 
+def stop(procs: List[subprocess.Popen]) -> None:
+    """Stops the links: SIGTERM, then SIGKILL for one still running after 10 s."""
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=10)
+
+
 @pytest.fixture
 def chain(tmp_path: pathlib.Path) -> Iterator[Tuple[Dict[str, str], pathlib.Path]]:
     log = tmp_path / "events.jsonl"
@@ -57,14 +69,7 @@ def chain(tmp_path: pathlib.Path) -> Iterator[Tuple[Dict[str, str], pathlib.Path
         procs.append(start(["ruby", str(CHAIN / "last.rb"), uris["ruby"]], env))
         yield uris, log
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(timeout=10)
+        stop(procs)
 
 
 def events(log: pathlib.Path, tag: str, count: int) -> Dict[str, Dict[str, Any]]:

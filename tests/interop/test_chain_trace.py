@@ -25,7 +25,7 @@ import time
 from typing import Any, Dict, List
 
 from conftest import free_port
-from test_chain import CHAIN, GO_BIN, ROOT, start
+from test_chain import CHAIN, GO_BIN, ROOT, start, stop
 
 sys.path.insert(0, str(ROOT / "py" / "tests"))
 
@@ -111,14 +111,7 @@ def test_one_trace_through_six_languages(receiver: str, tmp_path: pathlib.Path) 
         assert sdk["reply"]["lang"] == "go", sdk
         spans = wait_for_spans(len(EXPECTED), 20)
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(timeout=10)
+        stop(procs)
 
     summary = [(svc, s.kind, s.trace_id.hex()[:8], s.parent_span_id.hex(), s.span_id.hex()) for svc, s in spans]
     children: Dict[str, List[Any]] = {}
