@@ -32,6 +32,26 @@ function parentOf (options) {
   return ctx ? ctx._response : null
 }
 
+// With `@opentelemetry/api` installed beside this package (and an SDK registered), a call joins
+// the SDK's active span: the SDK's own propagator writes `traceparent` (and `tracestate`,
+// `baggage`) into the call's metadata, and the core makes the call's client span a child of it.
+// A `traceparent` the caller set itself wins. Without the package nothing changes.
+const otel = (() => {
+  try {
+    return require('@opentelemetry/api')
+  } catch {
+    return null
+  }
+})()
+
+/** The call's metadata, joined to the OpenTelemetry SDK's active span when there is one. */
+function joinSpan (metadata) {
+  if (otel === null || (metadata && 'traceparent' in metadata)) return metadata
+  const carrier = { ...(metadata ?? {}) }
+  otel.propagation.inject(otel.context.active(), carrier)
+  return Object.keys(carrier).length === 0 ? metadata : carrier
+}
+
 function encodeValue (value, convs = null, reply = true) {
   try {
     return cbor.encode(value ?? {}, binding.NATIVE_MAX_DEPTH, convs)
@@ -271,7 +291,7 @@ class Client {
     const token = cancelToken(signal)
     let outcome
     try {
-      outcome = await native(() => this._native.call(method, body, timeoutMs, metadata, token.token, withMetadata, waitForReady, parentOf(options)))
+      outcome = await native(() => this._native.call(method, body, timeoutMs, joinSpan(metadata), token.token, withMetadata, waitForReady, parentOf(options)))
     } finally {
       token.release()
     }
@@ -307,7 +327,7 @@ class Client {
     const token = cancelToken(signal)
     let outcomes
     try {
-      outcomes = await native(() => this._native.batch(methods, bodies, timeoutMs, metadata, token.token, waitForReady, parentOf(options)))
+      outcomes = await native(() => this._native.batch(methods, bodies, timeoutMs, joinSpan(metadata), token.token, waitForReady, parentOf(options)))
     } catch (e) {
       throw fromThrown(e)
     } finally {
@@ -339,7 +359,7 @@ class Client {
       if (signal.aborted) token.cancel()
       else signal.addEventListener('abort', () => token.cancel(), { once: true })
     }
-    const opening = this._native.openStream(method, timeoutMs, metadata, token, waitForReady, parentOf(options)).catch((e) => {
+    const opening = this._native.openStream(method, timeoutMs, joinSpan(metadata), token, waitForReady, parentOf(options)).catch((e) => {
       throw fromThrown(e)
     })
     const convs = this._convs
