@@ -1,9 +1,12 @@
-//! OTLP/HTTP export of spans, configured by the standard OpenTelemetry variables and started
-//! by the first server or client a process makes ([`init_from_env`]):
+//! OTLP export of spans, over HTTP or gRPC, configured by the standard OpenTelemetry variables
+//! and started by the first server or client a process makes ([`init_from_env`]):
 //!
 //! - `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none`: no export;
+//! - `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` or `OTEL_EXPORTER_OTLP_PROTOCOL`: `http/protobuf`
+//!   (the default) or `grpc`; `http/json` is not supported (a warning, and no export);
 //! - `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used as is) or `OTEL_EXPORTER_OTLP_ENDPOINT` (plus
-//!   `/v1/traces`): where spans go, `http://` only; without either, no export;
+//!   `/v1/traces` over HTTP; as is over gRPC): where spans go, `http://` only; without either,
+//!   no export;
 //! - `OTEL_SERVICE_NAME`: the resource's `service.name` (default `unknown_service`);
 //! - `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`: the root sampler (`always_on`,
 //!   `always_off`, `traceidratio`, and their `parentbased_` forms; default
@@ -12,25 +15,41 @@
 //!   `OTEL_BSP_MAX_QUEUE_SIZE` (2048): the batching.
 //!
 //! A finished span is queued without blocking (dropped when the queue is full); a task on the
-//! core runtime sends batches as `ExportTraceServiceRequest` protobuf (`application/x-protobuf`).
+//! core runtime sends batches as `ExportTraceServiceRequest` protobuf: the body of a POST
+//! (`application/x-protobuf`), or the one message of a gRPC call to
+//! `opentelemetry.proto.collector.trace.v1.TraceService/Export` over HTTP/2 without TLS.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use prost::Message;
 use tokio::sync::{mpsc, oneshot};
 
 use super::otlp;
 use super::span::{set_sampler, set_sink, Sampler, SpanData, SpanSink};
 
+/// How spans travel to the collector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// OTLP/HTTP with protobuf bodies (`http/protobuf`), the default.
+    HttpProtobuf,
+    /// OTLP/gRPC (`grpc`).
+    Grpc,
+}
+
+/// The gRPC method spans are exported with.
+const GRPC_EXPORT: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
 /// The export settings read from the environment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExportConfig {
-    /// The full URL spans are posted to.
+    /// The full URL spans are posted to (over gRPC: the collector's `http://host:port`).
     pub endpoint: String,
+    /// HTTP or gRPC.
+    pub protocol: Protocol,
     /// `service.name`.
     pub service_name: String,
     /// The root sampler.
@@ -68,13 +87,30 @@ impl ExportConfig {
         if off("OTEL_SDK_DISABLED", "true") || off("OTEL_TRACES_EXPORTER", "none") {
             return None;
         }
+        let protocol = match env("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+            .or_else(|| env("OTEL_EXPORTER_OTLP_PROTOCOL"))
+            .as_deref()
+        {
+            None | Some("http/protobuf") => Protocol::HttpProtobuf,
+            Some("grpc") => Protocol::Grpc,
+            Some(other) => {
+                tracing::warn!(
+                    protocol = other,
+                    "OTLP protocol not supported (http/protobuf or grpc): no export"
+                );
+                return None;
+            }
+        };
         let endpoint = env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").or_else(|| {
-            env("OTEL_EXPORTER_OTLP_ENDPOINT")
-                .map(|e| format!("{}/v1/traces", e.trim_end_matches('/')))
+            env("OTEL_EXPORTER_OTLP_ENDPOINT").map(|e| match protocol {
+                Protocol::HttpProtobuf => format!("{}/v1/traces", e.trim_end_matches('/')),
+                Protocol::Grpc => e,
+            })
         })?;
         let number = |k: &str, default: u64| env(k).and_then(|v| v.parse().ok()).unwrap_or(default);
         Some(ExportConfig {
             endpoint,
+            protocol,
             service_name: env("OTEL_SERVICE_NAME").unwrap_or_else(|| "unknown_service".into()),
             sampler: sampler_from(
                 env("OTEL_TRACES_SAMPLER").as_deref(),
@@ -144,6 +180,7 @@ async fn run(
     mut flushes: mpsc::UnboundedReceiver<oneshot::Sender<()>>,
 ) {
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .http2_only(config.protocol == Protocol::Grpc)
         .build_http::<Full<Bytes>>();
     let mut batch: Vec<SpanData> = Vec::new();
     loop {
@@ -206,16 +243,52 @@ async fn send(client: &HttpClient, config: &ExportConfig, spans: &[SpanData]) {
             }],
         }],
     };
-    let req = http::Request::post(&config.endpoint)
-        .header(http::header::CONTENT_TYPE, "application/x-protobuf")
-        .body(Full::new(Bytes::from(request.encode_to_vec())));
+    let body = request.encode_to_vec();
+    let req = match config.protocol {
+        Protocol::HttpProtobuf => http::Request::post(&config.endpoint)
+            .header(http::header::CONTENT_TYPE, "application/x-protobuf")
+            .body(Full::new(Bytes::from(body))),
+        Protocol::Grpc => {
+            let mut framed = Vec::with_capacity(body.len() + 5);
+            framed.push(0);
+            framed.extend_from_slice(&(body.len() as u32).to_be_bytes());
+            framed.extend_from_slice(&body);
+            let url = format!("{}{GRPC_EXPORT}", config.endpoint.trim_end_matches('/'));
+            http::Request::post(url)
+                .header(http::header::CONTENT_TYPE, "application/grpc")
+                .header(http::header::TE, "trailers")
+                .body(Full::new(Bytes::from(framed)))
+        }
+    };
     let Ok(req) = req else {
         tracing::warn!(endpoint = %config.endpoint, "bad OTLP endpoint");
         return;
     };
-    match tokio::time::timeout(Duration::from_secs(10), client.request(req)).await {
-        Ok(Ok(res)) if res.status().is_success() => {}
-        Ok(Ok(res)) => tracing::warn!(status = %res.status(), "OTLP export refused"),
+    let exchange = async {
+        let res = client.request(req).await.map_err(|e| e.to_string())?;
+        let status = res.status();
+        if !status.is_success() {
+            return Err(format!("status {status}"));
+        }
+        if config.protocol == Protocol::Grpc {
+            // The status is in the trailers, or in the headers of a trailers-only answer.
+            let headers = res.headers().clone();
+            let collected = res.into_body().collect().await.map_err(|e| e.to_string())?;
+            let trailers = collected.trailers().cloned().unwrap_or_default();
+            let code = |h: &http::HeaderMap| {
+                h.get("grpc-status")
+                    .and_then(|v| v.to_str().ok().map(str::to_owned))
+            };
+            match code(&trailers).or_else(|| code(&headers)).as_deref() {
+                Some("0") => {}
+                Some(c) => return Err(format!("grpc-status {c}")),
+                None => return Err("no grpc-status".into()),
+            }
+        }
+        Ok(())
+    };
+    match tokio::time::timeout(Duration::from_secs(10), exchange).await {
+        Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::warn!(error = %e, "OTLP export failed"),
         Err(_) => tracing::warn!("OTLP export timed out"),
     }
