@@ -8,9 +8,6 @@ server keeps serving."""
 from __future__ import annotations
 
 import os
-import select
-import subprocess
-import sys
 import threading
 import time
 from concurrent import futures
@@ -21,6 +18,7 @@ import pytest
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
 import hms_ffi
+from conftest import python_child
 
 PROTO = 'syntax = "proto3"; package otelgrpc.v1; message Msg { string text = 1; } service Svc { rpc Echo(Msg) returns (Msg); }'
 
@@ -86,13 +84,7 @@ def test_spans_go_to_a_grpc_collector(collector: Tuple[Collector, int], tmp_path
         OTEL_BSP_SCHEDULE_DELAY="50",
         OTEL_SERVICE_NAME="grpc-exported",
     )
-    server = subprocess.Popen(
-        [sys.executable, "-c", SERVER, PROTO, str(tmp_path / "s.sock")],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
-    )
-    try:
-        ready, _, _ = select.select([server.stdout], [], [], 30)
-        uri = server.stdout.readline().strip() if ready else ""  # type: ignore[union-attr]
+    with python_child(SERVER, [PROTO, str(tmp_path / "s.sock")], env) as uri:
         assert uri.startswith("unix://"), uri
         client = hms_ffi.connect(uri)
         traceparent = f"00-{TRACE}-{PARENT}-01"
@@ -114,10 +106,3 @@ def test_spans_go_to_a_grpc_collector(collector: Tuple[Collector, int], tmp_path
         servicer.fail = False
         assert client.call("otelgrpc.v1.Svc/Echo", {"text": "three"}, metadata={"traceparent": traceparent}) == {"text": "three"}
         assert len(wait_for(servicer, 2, 15)) == 2
-    finally:
-        try:
-            server.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.communicate(timeout=10)
-            raise

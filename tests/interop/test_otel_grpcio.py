@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import select
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import time
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "py" / "tests"))
 
 from otlp_receiver import Receiver, receiver  # noqa: E402,F401 (a fixture)
+from conftest import python_child  # noqa: E402
 
 PROTO = 'syntax = "proto3"; package otelinterop.v1; message Msg { string text = 1; } service Svc { rpc Echo(Msg) returns (Msg); }'
 
@@ -51,13 +51,7 @@ print(json.dumps({"trace_id": f"{c.trace_id:032x}", "span_id": f"{c.span_id:016x
 
 def test_grpcio_client_span_is_the_parent_of_the_hms_server_span(receiver: str) -> None:
     env = dict(os.environ, OTEL_EXPORTER_OTLP_ENDPOINT=receiver, OTEL_BSP_SCHEDULE_DELAY="50", OTEL_SERVICE_NAME="hms-server")
-    server = subprocess.Popen(
-        [sys.executable, "-c", SERVER, PROTO],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )
-    try:
-        ready, _, _ = select.select([server.stdout], [], [], 30)
-        uri = server.stdout.readline().strip() if ready else ""  # type: ignore[union-attr]
+    with python_child(SERVER, [PROTO], env) as uri:
         assert uri.startswith("grpc://"), uri
         done = subprocess.run(
             [sys.executable, "-c", CLIENT, uri.removeprefix("grpc://")],
@@ -69,13 +63,6 @@ def test_grpcio_client_span_is_the_parent_of_the_hms_server_span(receiver: str) 
         until = time.monotonic() + 15
         while time.monotonic() < until and not Receiver.spans:
             time.sleep(0.05)
-    finally:
-        try:
-            server.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.communicate(timeout=10)
-            raise
     assert [s for s, _ in Receiver.spans] == ["hms-server"], Receiver.spans
     span = Receiver.spans[0][1]
     assert span.trace_id.hex() == grpcio["trace_id"]
