@@ -104,6 +104,10 @@ pub unsafe extern "C" fn hms_batch_free(results: *mut HmsBatchResult, n: usize) 
     }
 }
 
+/// One call as the core's `batch_cbor` takes it: its method and its CBOR request, or the error
+/// the caller refused it with.
+type Item = (String, crate::ocore::Result<Vec<u8>>);
+
 /// Each call's method and request, copied from the caller's memory; a refused call's request is
 /// its error.
 unsafe fn read_items(
@@ -112,7 +116,7 @@ unsafe fn read_items(
     request_lens: *const usize,
     refused: *const *const HmsError,
     n: usize,
-) -> Result<Vec<(String, crate::ocore::Result<Vec<u8>>)>, Error> {
+) -> Result<Vec<Item>, Error> {
     let lens = std::slice::from_raw_parts(request_lens, n);
     let refused: &[*const HmsError] = if refused.is_null() {
         &[]

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use magnus::{prelude::*, Error, RArray, RHash, Ruby, Value as RValue};
+use magnus::{Error, RArray, RHash, Ruby, Value as RValue};
 use tokio_util::sync::CancellationToken;
 
 use crate::client::{block_interruptibly, metadata, wait_for_ready, CancelToken, Client};
