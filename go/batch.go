@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"context"
+	"errors"
 	"unsafe"
 
 	"google.golang.org/protobuf/proto"
@@ -21,10 +22,12 @@ type BatchCall struct {
 }
 
 // BatchResult is one call's outcome in a batch: its reply, or its error (an *Error, usable with
-// errors.As and errors.Is) — never both.
+// errors.As and errors.Is) — never both — and the response headers and trailers the call's
+// handler set (with a reply or with an error; empty when there were none).
 type BatchResult struct {
-	Reply map[string]any
-	Err   error
+	Reply           map[string]any
+	Err             error
+	Header, Trailer MD
 }
 
 // Batch makes every call of calls as one batch and returns one result per call, in order. The
@@ -32,59 +35,89 @@ type BatchResult struct {
 // deadline for the whole batch, counted from its start; a failed call is that call's result
 // and the others go on; the context's metadata (WithMetadata) and WaitForReady apply to every
 // call; cancelling the context ends every call not finished with Canceled. The error is
-// non-nil only when the batch is refused whole (more than 100 000 calls: InvalidArgument,
-// before anything is sent) or the client is closed. The calls go out together from this
-// goroutine's thread, which waits for the last. Requests are values (maps); a proto.Message
-// request is that call's InvalidArgument (use Call for typed messages).
+// non-nil only when the batch is refused whole (more than 100 000 calls, counting those whose
+// request did not convert: InvalidArgument, before anything is sent) or the client is closed.
+// The calls go out together from this goroutine's thread, which waits for the last. Requests
+// are values (maps); a proto.Message request is that call's InvalidArgument (use Call for
+// typed messages).
 func (c *Client) Batch(ctx context.Context, calls []BatchCall, opts ...CallOption) ([]BatchResult, error) {
 	var o callOptions
 	for _, opt := range opts {
 		opt(&o)
 	}
-	results := make([]BatchResult, len(calls))
-	// Each request as CBOR, one after another in one buffer; one that does not convert is that
-	// call's error, and the others are still sent.
+	// Every call goes to the core, in order: its request as CBOR, one after another in one
+	// buffer, or its error when it does not convert (refused), which the core keeps in its
+	// place, never sends, and counts towards the batch's size.
+	n := len(calls)
 	var body []byte
-	var lens []C.size_t
-	var methods []*C.char
-	var sent []int
+	lens := make([]C.size_t, n)
+	methods := make([]*C.char, n)
+	var refused []*C.HmsError
 	defer func() {
 		for _, m := range methods {
 			C.free(unsafe.Pointer(m))
 		}
+		for _, e := range refused {
+			freeRefused(e)
+		}
 	}()
 	for i, call := range calls {
-		if _, ok := call.Request.(proto.Message); ok {
-			results[i].Err = NewError(InvalidArgument, "Batch takes value requests (map[string]any); use Call for a proto.Message")
-			continue
-		}
-		b, err := encodeValue(call.Request, c.convs, false)
+		methods[i] = C.CString(call.Method)
+		b, err := batchRequest(call.Request, c.convs)
 		if err != nil {
-			results[i].Err = err
+			if refused == nil {
+				refused = make([]*C.HmsError, n)
+			}
+			refused[i] = refusedError(err)
 			continue
 		}
 		body = append(body, b...)
-		lens = append(lens, C.size_t(len(b)))
-		methods = append(methods, C.CString(call.Method))
-		sent = append(sent, i)
+		lens[i] = C.size_t(len(b))
 	}
 	args := newCallArgs(ctx, "", o)
 	defer args.free()
 	if err := ctx.Err(); err != nil {
 		return nil, contextError(ctx)
 	}
-	out, err := c.batch(ctx, &args, methods, body, lens)
-	if err != nil {
-		return nil, err
+	return c.batch(ctx, &args, methods, body, lens, refused)
+}
+
+// batchRequest is one call's request as CBOR, or why it does not convert.
+func batchRequest(request any, cs converters) ([]byte, error) {
+	if _, ok := request.(proto.Message); ok {
+		return nil, NewError(InvalidArgument, "Batch takes value requests (map[string]any); use Call for a proto.Message")
 	}
-	for k, r := range out {
-		results[sent[k]] = r
+	return encodeValue(request, cs, false)
+}
+
+// refusedError is err as an error the core reads for a refused call (hms_client_batch's
+// refused): its code, message and status with every detail, in C memory freed by freeRefused.
+func refusedError(err error) *C.HmsError {
+	var e *Error
+	if !errors.As(err, &e) {
+		e = NewError(InvalidArgument, err.Error())
 	}
-	return results, nil
+	p := (*C.HmsError)(C.calloc(1, C.size_t(unsafe.Sizeof(C.HmsError{}))))
+	p.code = C.int32_t(e.code)
+	p.message = C.CString(e.message)
+	if st := statusBytes(e); len(st) > 0 {
+		p.status.data = (*C.uint8_t)(C.CBytes(st))
+		p.status.len = C.size_t(len(st))
+	}
+	return p
+}
+
+func freeRefused(p *C.HmsError) {
+	if p == nil {
+		return
+	}
+	C.free(unsafe.Pointer(p.message))
+	C.free(unsafe.Pointer(p.status.data))
+	C.free(unsafe.Pointer(p))
 }
 
 // batch makes the C ABI's blocking batch call and reads its results.
-func (c *Client) batch(ctx context.Context, args *callArgs, methods []*C.char, body []byte, lens []C.size_t) ([]BatchResult, error) {
+func (c *Client) batch(ctx context.Context, args *callArgs, methods []*C.char, body []byte, lens []C.size_t, refused []*C.HmsError) ([]BatchResult, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.ptr == nil {
@@ -99,18 +132,26 @@ func (c *Client) batch(ctx context.Context, args *callArgs, methods []*C.char, b
 	n := len(lens)
 	var mp **C.char
 	var lp *C.size_t
+	var rp **C.HmsError
 	if n > 0 {
 		mp, lp = &methods[0], &lens[0]
+	}
+	if len(refused) > 0 {
+		rp = &refused[0]
 	}
 	ptr, _ := cBytes(body)
 	var items *C.HmsBatchResult
 	var e *C.HmsError
-	if C.hms_client_batch(c.ptr, mp, ptr, lp, C.size_t(n), &args.options, id, &items, &e) != 0 {
+	if C.hms_client_batch(c.ptr, mp, ptr, lp, rp, C.size_t(n), &args.options, id, &items, &e) != 0 {
 		return nil, takeError(e)
 	}
 	defer C.hms_batch_free(items, C.size_t(n))
 	out := make([]BatchResult, n)
 	for i, item := range unsafe.Slice(items, n) {
+		if item.metadata.len > 0 {
+			md := C.GoBytes(unsafe.Pointer(item.metadata.data), C.int(item.metadata.len))
+			out[i].Header, out[i].Trailer = parseResponseMetadata(md)
+		}
 		if item.code != 0 {
 			out[i].Err = errorFromC(item.error)
 			continue

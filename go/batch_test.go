@@ -25,6 +25,15 @@ func batchClient(t *testing.T) *hmsffi.Client {
 	return connect(t, uri)
 }
 
+// echoCalls is n calls of EchoScalars, call i's request {"int32_v": i}.
+func echoCalls(n int) []hmsffi.BatchCall {
+	calls := make([]hmsffi.BatchCall, n)
+	for i := range calls {
+		calls[i] = hmsffi.BatchCall{Method: batchEcho, Request: map[string]any{"int32_v": int64(i)}}
+	}
+	return calls
+}
+
 func codeOf(t *testing.T, err error) hmsffi.Code {
 	t.Helper()
 	var e *hmsffi.Error
@@ -40,10 +49,7 @@ func TestBatchEntriesInOrderWithTypedFailures(t *testing.T) {
 	client := batchClient(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	calls := make([]hmsffi.BatchCall, 200)
-	for i := range calls {
-		calls[i] = hmsffi.BatchCall{Method: batchEcho, Request: map[string]any{"int32_v": int64(i)}}
-	}
+	calls := echoCalls(200)
 	calls[5] = hmsffi.BatchCall{Method: batchFail, Request: map[string]any{"code": "NOT_FOUND", "message": "gone"}}
 	calls[6] = hmsffi.BatchCall{Method: conformance.Service + "/Nope", Request: map[string]any{}}
 	calls[7] = hmsffi.BatchCall{Method: batchEcho, Request: map[string]any{"int32_v": "seven"}}
@@ -127,10 +133,7 @@ func TestBatchOversizedRefusedWhole(t *testing.T) {
 	client := batchClient(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	calls := make([]hmsffi.BatchCall, 100001)
-	for i := range calls {
-		calls[i] = hmsffi.BatchCall{Method: batchEcho, Request: map[string]any{}}
-	}
+	calls := echoCalls(100001)
 	results, err := client.Batch(ctx, calls)
 	if code := codeOf(t, err); code != hmsffi.InvalidArgument || results != nil {
 		t.Errorf("%v, %d results", err, len(results))

@@ -51,11 +51,13 @@ export declare class Client {
   /**
    * Calls every `methods[i]` with the CBOR request `requests[i]` as one batch (the core's
    * rules: one deadline from the batch's start, partial failure, the token cancels every
-   * call not finished). The Promise settles with one outcome per call, in order (a CBOR
-   * reply or the call's error); it rejects (`INVALID_ARGUMENT: …`) only for a batch of more
-   * than 100 000 calls, refused whole.
+   * call not finished). A request the JavaScript encoder refused comes as its error
+   * (`{ code, message, details }`): the core keeps it in its place, never sends it, and
+   * counts it towards the batch's size. The Promise settles with one outcome per call, in
+   * order (a CBOR reply or the call's error); it rejects (`INVALID_ARGUMENT: …`) only for a
+   * batch of more than 100 000 calls, refused whole.
    */
-  batch(methods: Array<string>, requests: Array<Buffer>, timeoutMs?: number | undefined | null, metadata?: Record<string, string> | undefined | null, cancel?: CancelToken | undefined | null, waitForReady?: boolean | undefined | null, parent?: CallResponse | undefined | null): Promise<Array<CallOutcome>>
+  batch(methods: Array<string>, requests: Array<Buffer | NativeError>, timeoutMs?: number | undefined | null, metadata?: Record<string, string> | undefined | null, cancel?: CancelToken | undefined | null, waitForReady?: boolean | undefined | null, parent?: CallResponse | undefined | null): Promise<Array<CallOutcome>>
   /**
    * Opens a streaming call of any kind; the Promise settles with the stream once the
    * connection is ready (or rejects with `CODE: message`). The timeout bounds the whole

@@ -261,8 +261,9 @@ export declare class Client {
   callWithMetadata<Rep = any> (method: string, request: object, options?: CallOptions): Promise<CallReply<Rep>>
   /** Calls every `[method, request]` as one batch; one entry per call, in order: the reply, or
    * the call's `HmsError` subclass as a value (not thrown). `timeoutMs` is one deadline for the
-   * whole batch; `signal` cancels every call not finished. Rejects with `InvalidArgument` only
-   * for a batch of more than 100 000 calls. */
+   * whole batch; `signal` cancels every call not finished. A request that does not convert is
+   * its call's `InvalidArgument`, in its place. Rejects with `InvalidArgument` only for a batch
+   * of more than 100 000 calls, every call counted (one whose request did not convert too). */
   batch<Rep = any> (calls: ReadonlyArray<readonly [method: string, request: object]>, options?: CallOptions): Promise<Array<Rep | HmsError>>
   /** Opens a streaming call. `requests`: the one request of a server-streaming call, or an
    * (async) iterable of requests sent as the server reads them; without it, `send()` and

@@ -305,40 +305,37 @@ class Client {
    * in order: the reply, or the call's `HmsError` subclass as a value (not thrown). `timeoutMs`
    * is one deadline for the whole batch; a failed call does not stop the others; `metadata`
    * and `waitForReady` apply to every call; aborting `signal` ends every call not finished
-   * with `Cancelled`. Rejects with `InvalidArgument` only for a batch of more than 100 000
-   * calls, refused whole before anything is sent.
+   * with `Cancelled`. A request that does not convert is that call's `InvalidArgument` (with
+   * the field path), in its place. Rejects with `InvalidArgument` only for a batch of more than
+   * 100 000 calls (every call counts, one whose request did not convert too), refused whole
+   * before anything is sent.
    */
   async batch (calls, options = {}) {
     const { timeoutMs, metadata, signal, waitForReady } = options
-    const entries = new Array(calls.length)
-    const methods = []
-    const bodies = []
-    const sent = []
+    const methods = new Array(calls.length)
+    const requests = new Array(calls.length)
     calls.forEach(([method, request], i) => {
-      // A request that does not convert is that call's error; the others are still sent.
+      methods[i] = method
+      // A request that does not convert goes to the core as its error: the core keeps it in
+      // its place, never sends it, and counts it towards the batch's size.
       try {
-        bodies.push(encodeRequest(request, this._convs))
-        methods.push(method)
-        sent.push(i)
+        requests[i] = encodeRequest(request, this._convs)
       } catch (e) {
-        entries[i] = e
+        requests[i] = { code: e.code, message: e.message, details: e.details }
       }
     })
     const token = cancelToken(signal)
     let outcomes
     try {
-      outcomes = await native(() => this._native.batch(methods, bodies, timeoutMs, joinSpan(metadata), token.token, waitForReady, parentOf(options)))
+      outcomes = await native(() => this._native.batch(methods, requests, timeoutMs, joinSpan(metadata), token.token, waitForReady, parentOf(options)))
     } catch (e) {
       throw fromThrown(e)
     } finally {
       token.release()
     }
-    outcomes.forEach((outcome, k) => {
-      entries[sent[k]] = outcome.error
-        ? errors.fromNative(outcome.error)
-        : conv.decodeWith(outcome.reply, this._int64, this._convs)
-    })
-    return entries
+    return outcomes.map((outcome) => outcome.error
+      ? errors.fromNative(outcome.error)
+      : conv.decodeWith(outcome.reply, this._int64, this._convs))
   }
 
   /**

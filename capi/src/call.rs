@@ -3,7 +3,7 @@
 
 use std::ffi::c_char;
 
-use crate::error::{c_string, guard, obj, text, HmsError};
+use crate::error::{c_string, caller_error, guard, obj, text, HmsError};
 use crate::ocore::later::LaterReply;
 use crate::ocore::{self, Code, Error};
 use std::sync::Arc;
@@ -196,31 +196,7 @@ pub unsafe extern "C" fn hms_call_fail(
         return;
     }
     let call = Box::from_raw(call);
-    let message = text(message, "message").unwrap_or_default().to_string();
-    let parts = if status.is_null() || status_len == 0 {
-        ocore::ErrorParts {
-            code,
-            message: message.clone(),
-            ..Default::default()
-        }
-    } else {
-        // The handler's own status (a relayed one too), with every detail it carries.
-        let e = Error::from_status_bytes(slice(status, status_len));
-        ocore::ErrorParts {
-            code: e.code().as_i32(),
-            message: e.message().to_string(),
-            details: e.details().clone(),
-            origin: e.origin().cloned(),
-        }
-    };
-    // The core's rules for a foreign error: code OK refused, details and origin kept, an
-    // ErrorInfo without a domain in `hms-ffi`'s.
-    let err = Error::from_foreign(ocore::ForeignError {
-        type_name: "error".to_string(),
-        message,
-        stack: Vec::new(),
-        parts: Some(parts),
-    });
+    let err = caller_error(code, message, slice(status, status_len));
     let _ = call.reply.send(Err(err));
 }
 

@@ -3,7 +3,7 @@
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::ocore::{Code, Error};
+use crate::ocore::{self, Code, Error};
 use crate::HmsBytes;
 
 /// An error: gRPC code, message, and every detail as a serialized `google.rpc.Status`.
@@ -34,6 +34,36 @@ pub(crate) unsafe fn set_error(err: *mut *mut HmsError, e: &Error) -> i32 {
         *err = Box::into_raw(boxed);
     }
     e.code().as_i32()
+}
+
+/// The core's error for one the caller made: `status` (a serialized `google.rpc.Status`), when
+/// not empty, gives the code, message and details (a relayed error keeps them all); else `code`
+/// and `message` are used. The core's rules for a foreign error apply (code OK refused, details
+/// and origin kept, an ErrorInfo without a domain in `hms-ffi`'s): a handler's failure
+/// (`hms_call_fail`) and a request the caller refused in a batch (`hms_client_batch`).
+pub(crate) unsafe fn caller_error(code: i32, message: *const c_char, status: &[u8]) -> Error {
+    let message = text(message, "message").unwrap_or_default().to_string();
+    let parts = if status.is_empty() {
+        ocore::ErrorParts {
+            code,
+            message: message.clone(),
+            ..Default::default()
+        }
+    } else {
+        let e = Error::from_status_bytes(status);
+        ocore::ErrorParts {
+            code: e.code().as_i32(),
+            message: e.message().to_string(),
+            details: e.details().clone(),
+            origin: e.origin().cloned(),
+        }
+    };
+    Error::from_foreign(ocore::ForeignError {
+        type_name: "error".to_string(),
+        message,
+        stack: Vec::new(),
+        parts: Some(parts),
+    })
 }
 
 /// Frees an error (NULL-safe).

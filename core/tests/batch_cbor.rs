@@ -18,10 +18,10 @@ fn each_document_gets_its_own_reply_or_error_in_order() {
     for (client, _server, at, _dir) in counter_clients("batch-cbor", &counts) {
         let doc = |id: &str| cbor::encode(&req(id, 0)).unwrap();
         let items = vec![
-            (GET.to_string(), doc("c1")),
-            (GET.to_string(), vec![0xff, 0x00]),
-            ("res.v1.Counter/Nope".to_string(), doc("c3")),
-            (GET.to_string(), doc("c4")),
+            (GET.to_string(), Ok(doc("c1"))),
+            (GET.to_string(), Ok(vec![0xff, 0x00])),
+            ("res.v1.Counter/Nope".to_string(), Ok(doc("c3"))),
+            (GET.to_string(), Ok(doc("c4"))),
         ];
         let opts = CallOptions::with_timeout(Duration::from_secs(10));
         let results = block_on(client.batch_cbor(&items, &opts)).unwrap().unwrap();
@@ -45,8 +45,8 @@ fn an_oversized_cbor_batch_is_refused_whole() {
     let counts = Arc::new(Counts::default());
     let (client, _server, _, _dir) = counter_clients("batch-cbor-big", &counts).swap_remove(0);
     let doc = cbor::encode(&req("big", 0)).unwrap();
-    let items: Vec<(String, Vec<u8>)> = (0..=MAX_BATCH)
-        .map(|_| (GET.to_string(), doc.clone()))
+    let items: Vec<(String, hms_ffi_core::Result<Vec<u8>>)> = (0..=MAX_BATCH)
+        .map(|_| (GET.to_string(), Ok(doc.clone())))
         .collect();
     let err = block_on(client.batch_cbor(&items, &CallOptions::default()))
         .unwrap()

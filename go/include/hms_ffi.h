@@ -122,8 +122,8 @@ typedef struct HmsCallOptions {
 } HmsCallOptions;
 
 // One call's outcome in a batch: `code` 0 with `reply` (CBOR), or the call's error in `error`
-// (its code in `code`). Owned by the array [`hms_client_batch`] returns; freed with it by
-// [`hms_batch_free`].
+// (its code in `code`), and either way the call's response metadata. Owned by the array
+// [`hms_client_batch`] returns; freed with it by [`hms_batch_free`].
 typedef struct HmsBatchResult {
   // 0 on success, else the error's gRPC code.
   int32_t code;
@@ -131,6 +131,9 @@ typedef struct HmsBatchResult {
   struct HmsBytes reply;
   // The call's error (NULL on success).
   struct HmsError *error;
+  // The response headers and trailers as JSON, `{"headers": [[key, value], …], "trailers":
+  // […]}`, with a reply or with an error; empty when there are none.
+  struct HmsBytes metadata;
 } HmsBatchResult;
 
 // A handler: called on an hms-ffi thread for each call with the request in the format it was
@@ -213,6 +216,13 @@ void hms_call_cancel(uint64_t id);
 // (`request_lens[0]` + … + `request_lens[i-1]`), `request_lens[i]` bytes long: the requests
 // lie one after another in one buffer. Everything passed in is only borrowed for the call.
 //
+// `refused` (NULL when every request was encoded) holds `n` pointers: a non-NULL
+// `refused[i]` says the caller could not encode call `i`'s request (its encoder or a converter
+// failed), and is that call's error — its status bytes, when not empty, give the code, message
+// and details (a field path from `hms_converter_error`, say); else its code and message. The
+// call keeps its place, is never sent, and counts towards the batch's size as any call does;
+// its `request_lens[i]` bytes (0, normally) are skipped. The errors stay the caller's to free.
+//
 // The core's rules (`docs/messaging.md`, "Batched calls"): `options->timeout_ms` is one
 // deadline for the whole batch; a failed call is that call's result and the others go on;
 // `options`' metadata and `wait_for_ready` apply to every call; cancelling `cancel_id` (from
@@ -226,13 +236,14 @@ int32_t hms_client_batch(const struct HmsClient *client,
                          const char *const *methods,
                          const uint8_t *requests,
                          const size_t *request_lens,
+                         const struct HmsError *const *refused,
                          size_t n,
                          const struct HmsCallOptions *options,
                          uint64_t cancel_id,
                          struct HmsBatchResult **results,
                          struct HmsError **err);
 
-// Frees the `n` results of [`hms_client_batch`] with every reply and error they hold
+// Frees the `n` results of [`hms_client_batch`] with every reply, error and metadata they hold
 // (NULL-safe). `n` must be the batch's size.
 void hms_batch_free(struct HmsBatchResult *results, size_t n);
 

@@ -91,3 +91,27 @@ test('a batch of more than 100 000 calls is refused whole with InvalidArgument',
   assert.ok(err instanceof hms.InvalidArgument, String(err))
   assert.match(err.message, /at most/)
 })
+
+test('a request that does not convert still counts: 100 000 sendable calls and one refused are refused whole', { timeout: 60000 }, async (t) => {
+  const client = await serveUnix(t)
+  const calls = new Array(100001).fill([ECHO, { int32_v: 1 }])
+  calls[50000] = [ECHO, { string_v: () => 1 }]
+  const err = await client.batch(calls).catch((e) => e)
+  assert.ok(err instanceof hms.InvalidArgument, String(err))
+  assert.match(err.message, /at most 100000 calls; this one has 100001/)
+})
+
+test('a request the encoder refuses keeps its place and its field path; the others are sent', { timeout: 20000 }, async (t) => {
+  const client = await serveUnix(t)
+  let deep = []
+  for (let i = 0; i < 300; i++) deep = [deep]
+  const entries = await client.batch([
+    [ECHO, { int32_v: 1 }],
+    [ECHO, { string_v: deep }],
+    [ECHO, { int32_v: 3 }]
+  ], { timeoutMs: 10000 })
+  assert.equal(entries[0].int32_v, 1)
+  assert.ok(entries[1] instanceof hms.ResourceExhausted, String(entries[1]))
+  assert.match(entries[1].fieldViolations[0].field, /^string_v\[0\]\[0\]/)
+  assert.equal(entries[2].int32_v, 3)
+})

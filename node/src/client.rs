@@ -6,12 +6,12 @@ use std::time::Duration;
 use hms_ffi_core::limits::DEFAULT_MAX_DEPTH;
 use hms_ffi_core::mapping::{CborDoc, CborOut};
 use hms_ffi_core::{self as core, runtime, CallOptions, ConnectOptions, Metadata, StreamCall};
-use napi::bindgen_prelude::{Buffer, Object};
+use napi::bindgen_prelude::{Buffer, Either, Object};
 use napi::Env;
 use napi_derive::napi;
 
 use crate::cancel::CancelToken;
-use crate::error::{js, throw, CallOutcome};
+use crate::error::{from_native, js, throw, CallOutcome, NativeError};
 use crate::response::CallResponse;
 use crate::schema::{describe, MethodDescription, Schema, SchemaVersion};
 use crate::stream::ClientStream;
@@ -109,16 +109,18 @@ impl Client {
 
     /// Calls every `methods[i]` with the CBOR request `requests[i]` as one batch (the core's
     /// rules: one deadline from the batch's start, partial failure, the token cancels every
-    /// call not finished). The Promise settles with one outcome per call, in order (a CBOR
-    /// reply or the call's error); it rejects (`INVALID_ARGUMENT: …`) only for a batch of more
-    /// than 100 000 calls, refused whole.
+    /// call not finished). A request the JavaScript encoder refused comes as its error
+    /// (`{ code, message, details }`): the core keeps it in its place, never sends it, and
+    /// counts it towards the batch's size. The Promise settles with one outcome per call, in
+    /// order (a CBOR reply or the call's error); it rejects (`INVALID_ARGUMENT: …`) only for a
+    /// batch of more than 100 000 calls, refused whole.
     #[napi(ts_return_type = "Promise<Array<CallOutcome>>")]
     #[allow(clippy::too_many_arguments)]
     pub fn batch<'env>(
         &self,
         env: &'env Env,
         methods: Vec<String>,
-        requests: Vec<Buffer>,
+        requests: Vec<Either<Buffer, NativeError>>,
         timeout_ms: Option<f64>,
         metadata: Option<HashMap<String, String>>,
         cancel: Option<&CancelToken>,
@@ -132,9 +134,12 @@ impl Client {
             )));
         }
         let client = self.inner.clone();
-        let items: Vec<(String, Vec<u8>)> = methods
+        let items: Vec<(String, core::Result<Vec<u8>>)> = methods
             .into_iter()
-            .zip(requests.iter().map(|r| r.to_vec()))
+            .zip(requests.into_iter().map(|r| match r {
+                Either::A(body) => Ok(body.to_vec()),
+                Either::B(refused) => Err(from_native(refused)),
+            }))
             .collect();
         let opts = call_options(timeout_ms, metadata, cancel, wait_for_ready, parent);
         let (deferred, promise) = env.create_deferred()?;

@@ -54,6 +54,23 @@ pub(crate) fn from_ruby_converting(
     })
 }
 
+/// A request of a batch as a value, or the core's error when the walk refused it (a converter
+/// that raised, nesting past the limit; a `StandardError` raised while reading it), for the
+/// core to keep in its place. The outer error is an interrupt or a non-local exit, which ends
+/// the whole batch.
+pub(crate) fn request_of(
+    ruby: &Ruby,
+    v: RValue,
+    convs: Option<RArray>,
+) -> Result<crate::ocore::Result<Value>, Error> {
+    match walk(ruby, v, NativeDepth::default(), convs) {
+        Ok(value) => Ok(Ok(value)),
+        Err(NativeFail::Deep(d)) => Ok(Err(d.into_error())),
+        Err(NativeFail::Native(e)) if crate::errors::ends_serving(ruby, &e) => Err(e),
+        Err(NativeFail::Native(e)) => Ok(Err(crate::errors::from_ruby(ruby, &e))),
+    }
+}
+
 /// The core's registry of the converters' `targets` (`[["message" | "format", name], …]`),
 /// converter `i` marked `i` in the value trees the core makes.
 pub(crate) fn registry(ruby: &Ruby, targets: Vec<(String, String)>) -> Result<Converters, Error> {

@@ -65,4 +65,30 @@ class TestBatch < Minitest::Test
     err = assert_raises(HmsFfi::InvalidArgument) { @client.batch(calls) }
     assert_match(/at most/, err.message)
   end
+
+  # A request the Ruby walk refuses (nested past the limit here) is still one of the batch's
+  # calls: with 100 000 sendable calls it makes 100 001, refused whole before anything is sent
+  # (when the refused call was left out of the count, the other 100 000 went out).
+  def test_a_refused_request_counts_towards_the_limit
+    calls = Array.new(100_000) { [SCALARS, {}] }
+    calls.insert(50_000, [SCALARS, { string_v: nested(300) }])
+    err = assert_raises(HmsFfi::InvalidArgument) { @client.batch(calls) }
+    assert_match(/this one has 100001/, err.message)
+  end
+
+  def test_a_refused_request_keeps_its_place_and_its_path
+    calls = [[SCALARS, { int32_v: 1 }], [SCALARS, { string_v: nested(300) }], [SCALARS, { int32_v: 3 }]]
+    entries = @client.batch(calls, timeout: 20)
+    assert_equal 1, entries[0][:int32_v]
+    assert_kind_of HmsFfi::ResourceExhausted, entries[1]
+    assert_match(/\Astring_v\[0\]\[0\]/, entries[1].field_violations[0][:field])
+    assert_equal 3, entries[2][:int32_v]
+  end
+
+  private
+
+  # An empty Array inside `depth` Arrays.
+  def nested(depth)
+    (1..depth).reduce([]) { |inner, _| [inner] }
+  end
 end

@@ -8,14 +8,18 @@
 //! - **One deadline.** The batch's timeout is counted from the start of the batch and bounds every
 //!   item: an item that starts late gets what is left, and one that could not start before the
 //!   deadline ends `DEADLINE_EXCEEDED` without being sent.
-//! - **Partial failure.** An item's failure (its request does not convert, its method is unknown,
-//!   the server answers an error) is that item's result; the others go on.
+//! - **Partial failure.** An item's failure (its request does not convert, here or in the
+//!   binding, its method is unknown, the server answers an error) is that item's result, in its
+//!   place; the others go on.
 //! - **Cancellation.** The batch's cancel token (or dropping its future) cancels every item not yet
 //!   finished; each ends `CANCELLED`.
 //! - **Metadata and options** (wait for ready, codec, parent) apply to every item.
 //! - **Size.** At most [`MAX_BATCH`] items: a larger batch is refused whole with
-//!   `INVALID_ARGUMENT`, before anything is sent.
+//!   `INVALID_ARGUMENT`, before anything is sent. Every item counts, one whose request a
+//!   binding could not convert too: a binding hands the core every item, a refused one as its
+//!   error ([`batch_converted`](Client::batch_converted), `batch_cbor`), never only the rest.
 
+use std::convert::Infallible;
 use std::time::Instant;
 
 use futures_util::stream::{self, StreamExt};
@@ -54,34 +58,54 @@ impl Client {
     ) -> Result<Vec<Result<Value>>> {
         let refs: Vec<(&str, &Value)> = items.iter().map(|(m, r)| (*m, r)).collect();
         let requests = self.encode_batch(refs.iter().map(|(m, r)| (*m, r)), opts)?;
-        let replies = self.batch_encoded(requests, opts).await;
+        let replies = self.values_of(self.batch_encoded(requests, opts).await);
         Ok(replies
             .into_iter()
-            .map(|r| never(r.and_then(|r| self.reply_of(r, &mut ValueOut))))
             .map(|r| r.map(|reply| reply.message))
             .collect())
     }
 
     /// [`batch`](Client::batch) for a binding that converts each request to a [`Value`] itself
-    /// (from JSON text, say): an item whose conversion failed keeps that error as its result
-    /// and is not sent. Each reply comes with its response metadata.
+    /// (from JSON text, say): an item whose conversion failed keeps that error as its result,
+    /// in its place, and is not sent — but it counts towards [`MAX_BATCH`] as any item does.
+    /// Each reply comes with its response metadata.
     pub async fn batch_converted(
         &self,
         items: &[(&str, Result<Value>)],
         opts: &CallOptions,
     ) -> Result<Vec<Result<Reply<Value>>>> {
+        let requests = self.encode_converted(items, opts)?;
+        Ok(self.values_of(self.batch_encoded(requests, opts).await))
+    }
+
+    /// [`batch_converted`](Client::batch_converted) from synchronous code: the calls run inside
+    /// [`Blocker::unlocked`], on the calling thread, as
+    /// [`batch_native_blocking_in`](Client::batch_native_blocking_in)'s do (Ruby, whose walk
+    /// to values runs first with the GVL held). The outer error refuses the whole batch.
+    pub fn batch_converted_blocking_in(
+        &self,
+        items: &[(&str, Result<Value>)],
+        opts: &CallOptions,
+        blocker: &dyn Blocker,
+    ) -> Result<Vec<Result<Reply<Value>>>> {
+        let requests = self.encode_converted(items, opts)?;
+        Ok(self.values_of(self.batch_encoded_blocking_in(requests, opts, blocker)?))
+    }
+
+    /// Walks each converted request; an item whose conversion failed keeps its error. Every
+    /// item counts towards [`MAX_BATCH`], the failed ones too.
+    fn encode_converted(
+        &self,
+        items: &[(&str, Result<Value>)],
+        opts: &CallOptions,
+    ) -> Result<Vec<NativeResult<EncodedRequest, Infallible>>> {
         check_size(items.len())?;
-        let requests: Vec<NativeResult<EncodedRequest, std::convert::Infallible>> = items
+        Ok(items
             .iter()
             .map(|(method, request)| match request {
                 Ok(value) => self.encode_request(method, &value, opts),
                 Err(e) => Ok(Err(e.clone())),
             })
-            .collect();
-        let replies = self.batch_encoded(requests, opts).await;
-        Ok(replies
-            .into_iter()
-            .map(|r| never(r.and_then(|r| self.reply_of(r, &mut ValueOut))))
             .collect())
     }
 
@@ -146,7 +170,23 @@ impl Client {
         I::Error: Send,
         O: Output<Error = I::Error>,
     {
-        let mut requests = Some(self.encode_batch(items, opts)?);
+        let requests = self.encode_batch(items, opts)?;
+        let replies = self.batch_encoded_blocking_in(requests, opts, blocker)?;
+        Ok(replies
+            .into_iter()
+            .map(|r| r.and_then(|r| self.reply_of(r, out)))
+            .collect())
+    }
+
+    /// [`batch_encoded`](Client::batch_encoded) inside [`Blocker::unlocked`], on the calling
+    /// thread; `CANCELLED` when the blocker gave up before the calls started.
+    fn batch_encoded_blocking_in<E: Send>(
+        &self,
+        requests: Vec<NativeResult<EncodedRequest, E>>,
+        opts: &CallOptions,
+        blocker: &dyn Blocker,
+    ) -> Result<Vec<EncodedItem<E>>> {
+        let mut requests = Some(requests);
         let mut replies = None;
         blocker.unlocked(&mut || {
             if let Some(requests) = requests.take() {
@@ -154,14 +194,15 @@ impl Client {
                 replies = Some(in_blocker(blocker, || crate::runtime::block_on(run)));
             }
         });
-        let replies = match replies {
-            Some(replies) => replies?,
-            None => return Err(interrupted()),
-        };
-        Ok(replies
+        replies.unwrap_or_else(|| Err(interrupted()))
+    }
+
+    /// Each item's reply as a [`Value`] with its response metadata, or its error.
+    fn values_of(&self, replies: Vec<EncodedItem<Infallible>>) -> Vec<Result<Reply<Value>>> {
+        replies
             .into_iter()
-            .map(|r| r.and_then(|r| self.reply_of(r, out)))
-            .collect())
+            .map(|r| never(r.and_then(|r| self.reply_of(r, &mut ValueOut))))
+            .collect()
     }
 
     /// Walks one item's reply with `out` ([`decode_reply`](Client::decode_reply) for a batch).
