@@ -4,18 +4,19 @@ http:// (Connect)."""
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import pathlib
-import select
 import socket
 import subprocess
 import sys
-from typing import Dict, Iterator, List
+from typing import Iterator
 
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "py" / "tests"))
+
+from children import python_child  # noqa: E402,F401 (for the tests here)
 PROTO_DIR = ROOT / "tests" / "conformance"
 SERVER_BIN = ROOT / "target" / "debug" / "examples" / "conformance"
 
@@ -31,24 +32,6 @@ def stubs(tmp_path_factory: pytest.TempPathFactory):
     assert rc == 0, "grpcio-tools failed"
     sys.path.insert(0, str(out))
     return importlib.import_module("conformance_pb2"), importlib.import_module("conformance_pb2_grpc")
-
-
-@contextlib.contextmanager
-def python_child(code: str, args: List[str], env: Dict[str, str]) -> Iterator[str]:
-    """Runs `code` in a new Python process (with `args`); yields the first line it prints (its
-    address), waited for up to 30 s. On exit its stdin is closed, which such a child takes as
-    the signal to stop, and it is waited for (killed after 15 s)."""
-    child = subprocess.Popen([sys.executable, "-c", code, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
-    try:
-        ready, _, _ = select.select([child.stdout], [], [], 30)
-        yield child.stdout.readline().strip() if ready else ""  # type: ignore[union-attr]
-    finally:
-        try:
-            child.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.communicate(timeout=10)
-            raise
 
 
 def free_port() -> int:

@@ -3,12 +3,14 @@
 //! handler, and the sizes of requests and replies. Recording is relaxed atomic adds on
 //! counters found once per method (when a route is registered or a client connects), so the
 //! call path takes no lock and allocates nothing. [`prometheus`] renders them as Prometheus
-//! text, named after the gRPC OpenTelemetry metrics of gRFC A66 where they overlap.
+//! text, named after the gRPC OpenTelemetry metrics of gRFC A66 where they overlap, and [`otlp`]
+//! as the OTLP messages the exporter sends.
 //!
 //! A base module: the server, the client and the admin listener use it.
 
 pub mod connections;
 mod histogram;
+pub mod otlp;
 pub mod prometheus;
 pub mod recent;
 pub mod stats;

@@ -70,9 +70,10 @@ fn durations(out: &mut String, name: &str, labels: &str, side: &Side) {
     }
 }
 
-/// A family with one sample per method and transport: name, type, help, server side or
-/// client, and the value.
-type Simple = (
+/// A family with one sample per method and transport: its Prometheus name, its OpenTelemetry
+/// name (for the OTLP export), type, help, server side or client, and the value.
+pub(super) type Simple = (
+    &'static str,
     &'static str,
     &'static str,
     &'static str,
@@ -80,9 +81,10 @@ type Simple = (
     fn(&Side) -> i64,
 );
 
-const SIMPLE: [Simple; 4] = [
+pub(super) const SIMPLE: [Simple; 4] = [
     (
         "grpc_server_call_started_total",
+        "grpc.server.call.started",
         "counter",
         "Calls started on the server (gRFC A66 grpc.server.call.started).",
         true,
@@ -90,6 +92,7 @@ const SIMPLE: [Simple; 4] = [
     ),
     (
         "hms_server_calls_in_flight",
+        "hms.server.calls_in_flight",
         "gauge",
         "Calls the server is handling now.",
         true,
@@ -97,6 +100,7 @@ const SIMPLE: [Simple; 4] = [
     ),
     (
         "hms_client_call_started_total",
+        "hms.client.call.started",
         "counter",
         "Calls started by clients.",
         false,
@@ -104,6 +108,7 @@ const SIMPLE: [Simple; 4] = [
     ),
     (
         "hms_client_calls_in_flight",
+        "hms.client.calls_in_flight",
         "gauge",
         "Calls clients are making now.",
         false,
@@ -116,7 +121,7 @@ pub fn render() -> String {
     let methods = all();
     let mut out = String::new();
     let m = &methods[..];
-    for (name, kind, help, server, value) in SIMPLE {
+    for (name, _, kind, help, server, value) in SIMPLE {
         family(&mut out, m, server, (name, kind, help), |o, l, s| {
             let _ = writeln!(o, "{name}{{{l}}} {}", value(s));
         });

@@ -62,7 +62,7 @@ pub struct ExportConfig {
     pub max_queue: usize,
 }
 
-fn env(key: &str) -> Option<String> {
+pub(super) fn env(key: &str) -> Option<String> {
     std::env::var(key)
         .ok()
         .map(|v| v.trim().to_string())
@@ -80,33 +80,50 @@ pub fn sampler_from(name: Option<&str>, arg: Option<&str>) -> Sampler {
     }
 }
 
+/// The protocol `signal_var` (or `OTEL_EXPORTER_OTLP_PROTOCOL`) names; `None` (with a warning)
+/// for one that is not supported.
+pub(super) fn protocol(signal_var: &str) -> Option<Protocol> {
+    match env(signal_var)
+        .or_else(|| env("OTEL_EXPORTER_OTLP_PROTOCOL"))
+        .as_deref()
+    {
+        None | Some("http/protobuf") => Some(Protocol::HttpProtobuf),
+        Some("grpc") => Some(Protocol::Grpc),
+        Some(other) => {
+            tracing::warn!(
+                protocol = other,
+                "OTLP protocol not supported (http/protobuf or grpc): no export"
+            );
+            None
+        }
+    }
+}
+
+/// The endpoint `signal_var` names, else `OTEL_EXPORTER_OTLP_ENDPOINT` with `http_path` added
+/// over HTTP (as is over gRPC).
+pub(super) fn endpoint(signal_var: &str, http_path: &str, protocol: Protocol) -> Option<String> {
+    env(signal_var).or_else(|| {
+        env("OTEL_EXPORTER_OTLP_ENDPOINT").map(|e| match protocol {
+            Protocol::HttpProtobuf => format!("{}{http_path}", e.trim_end_matches('/')),
+            Protocol::Grpc => e,
+        })
+    })
+}
+
+/// Whether `OTEL_SDK_DISABLED=true` or `exporter_var` is `none`.
+pub(super) fn disabled(exporter_var: &str) -> bool {
+    let off = |k: &str, v: &str| env(k).is_some_and(|x| x.eq_ignore_ascii_case(v));
+    off("OTEL_SDK_DISABLED", "true") || off(exporter_var, "none")
+}
+
 impl ExportConfig {
     /// The configuration the environment asks for; `None` when export is off.
     pub fn from_env() -> Option<ExportConfig> {
-        let off = |k: &str, v: &str| env(k).is_some_and(|x| x.eq_ignore_ascii_case(v));
-        if off("OTEL_SDK_DISABLED", "true") || off("OTEL_TRACES_EXPORTER", "none") {
+        if disabled("OTEL_TRACES_EXPORTER") {
             return None;
         }
-        let protocol = match env("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
-            .or_else(|| env("OTEL_EXPORTER_OTLP_PROTOCOL"))
-            .as_deref()
-        {
-            None | Some("http/protobuf") => Protocol::HttpProtobuf,
-            Some("grpc") => Protocol::Grpc,
-            Some(other) => {
-                tracing::warn!(
-                    protocol = other,
-                    "OTLP protocol not supported (http/protobuf or grpc): no export"
-                );
-                return None;
-            }
-        };
-        let endpoint = env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").or_else(|| {
-            env("OTEL_EXPORTER_OTLP_ENDPOINT").map(|e| match protocol {
-                Protocol::HttpProtobuf => format!("{}/v1/traces", e.trim_end_matches('/')),
-                Protocol::Grpc => e,
-            })
-        })?;
+        let protocol = protocol("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")?;
+        let endpoint = endpoint("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "/v1/traces", protocol)?;
         let number = |k: &str, default: u64| env(k).and_then(|v| v.parse().ok()).unwrap_or(default);
         Some(ExportConfig {
             endpoint,
@@ -146,6 +163,9 @@ pub fn init_from_env() {
         if let Some(config) = ExportConfig::from_env() {
             start(config);
         }
+        if let Some(config) = super::export_metrics::MetricsConfig::from_env() {
+            super::export_metrics::start(config);
+        }
     });
 }
 
@@ -162,16 +182,24 @@ pub fn start(config: ExportConfig) {
     })));
 }
 
-/// Sends every queued span now and waits up to `timeout` for it to be sent (for a process
-/// about to exit). Does nothing when export is off.
+/// Sends every queued span and the metrics now, and waits up to `timeout` for them to be sent
+/// (for a process about to exit). Does nothing when export is off.
 pub fn flush(timeout: Duration) {
-    let Some(flush) = FLUSH.get() else {
+    if FLUSH.get().is_none() && !super::export_metrics::running() {
         return;
-    };
-    let (done, wait) = oneshot::channel();
-    if flush.send(done).is_ok() {
-        let _ = crate::runtime::block_on(async { tokio::time::timeout(timeout, wait).await });
     }
+    let spans = FLUSH.get().and_then(|flush| {
+        let (done, wait) = oneshot::channel();
+        flush.send(done).ok().map(|()| wait)
+    });
+    let _ = crate::runtime::block_on(async {
+        let spans = async {
+            if let Some(wait) = spans {
+                let _ = tokio::time::timeout(timeout, wait).await;
+            }
+        };
+        tokio::join!(spans, super::export_metrics::flush_metrics(timeout));
+    });
 }
 
 async fn run(
@@ -179,9 +207,7 @@ async fn run(
     mut spans: mpsc::Receiver<SpanData>,
     mut flushes: mpsc::UnboundedReceiver<oneshot::Sender<()>>,
 ) {
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .http2_only(config.protocol == Protocol::Grpc)
-        .build_http::<Full<Bytes>>();
+    let client = http_client(config.protocol);
     let mut batch: Vec<SpanData> = Vec::new();
     loop {
         let mut done = None;
@@ -216,7 +242,14 @@ async fn run(
     }
 }
 
-type HttpClient = hyper_util::client::legacy::Client<
+/// A client for `protocol`: HTTP/1.1 or HTTP/2 (gRPC), no TLS.
+pub(super) fn http_client(protocol: Protocol) -> HttpClient {
+    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .http2_only(protocol == Protocol::Grpc)
+        .build_http::<Full<Bytes>>()
+}
+
+pub(super) type HttpClient = hyper_util::client::legacy::Client<
     hyper_util::client::legacy::connect::HttpConnector,
     Full<Bytes>,
 >;
@@ -227,25 +260,54 @@ async fn send(client: &HttpClient, config: &ExportConfig, spans: &[SpanData]) {
     }
     let request = otlp::ExportTraceServiceRequest {
         resource_spans: vec![otlp::ResourceSpans {
-            resource: Some(otlp::Resource {
-                attributes: vec![
-                    otlp::text("service.name", &config.service_name),
-                    otlp::text("telemetry.sdk.name", "hms-ffi"),
-                    otlp::text("telemetry.sdk.language", "rust"),
-                ],
-            }),
+            resource: Some(resource(&config.service_name)),
             scope_spans: vec![otlp::ScopeSpans {
-                scope: Some(otlp::InstrumentationScope {
-                    name: "hms-ffi".into(),
-                    version: env!("CARGO_PKG_VERSION").into(),
-                }),
+                scope: Some(scope()),
                 spans: spans.iter().map(otlp::span).collect(),
             }],
         }],
     };
-    let body = request.encode_to_vec();
-    let req = match config.protocol {
-        Protocol::HttpProtobuf => http::Request::post(&config.endpoint)
+    post(
+        client,
+        config.protocol,
+        &config.endpoint,
+        GRPC_EXPORT,
+        request.encode_to_vec(),
+    )
+    .await;
+}
+
+/// The process as OTLP describes it: `service.name` and the SDK's name and language.
+pub(super) fn resource(service_name: &str) -> otlp::Resource {
+    otlp::Resource {
+        attributes: vec![
+            otlp::text("service.name", service_name),
+            otlp::text("telemetry.sdk.name", "hms-ffi"),
+            otlp::text("telemetry.sdk.language", "rust"),
+        ],
+    }
+}
+
+/// The instrumentation scope: `hms-ffi` and the crate's version.
+pub(super) fn scope() -> otlp::InstrumentationScope {
+    otlp::InstrumentationScope {
+        name: "hms-ffi".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    }
+}
+
+/// Sends one OTLP export (`body`, an encoded `Export…ServiceRequest`): the body of a POST to
+/// `endpoint` over HTTP, or the message of a call to `grpc_path` at `endpoint` over gRPC. A
+/// failure is logged; nothing is retried.
+pub(super) async fn post(
+    client: &HttpClient,
+    protocol: Protocol,
+    endpoint: &str,
+    grpc_path: &str,
+    body: Vec<u8>,
+) {
+    let req = match protocol {
+        Protocol::HttpProtobuf => http::Request::post(endpoint)
             .header(http::header::CONTENT_TYPE, "application/x-protobuf")
             .body(Full::new(Bytes::from(body))),
         Protocol::Grpc => {
@@ -253,7 +315,7 @@ async fn send(client: &HttpClient, config: &ExportConfig, spans: &[SpanData]) {
             framed.push(0);
             framed.extend_from_slice(&(body.len() as u32).to_be_bytes());
             framed.extend_from_slice(&body);
-            let url = format!("{}{GRPC_EXPORT}", config.endpoint.trim_end_matches('/'));
+            let url = format!("{}{grpc_path}", endpoint.trim_end_matches('/'));
             http::Request::post(url)
                 .header(http::header::CONTENT_TYPE, "application/grpc")
                 .header(http::header::TE, "trailers")
@@ -261,7 +323,7 @@ async fn send(client: &HttpClient, config: &ExportConfig, spans: &[SpanData]) {
         }
     };
     let Ok(req) = req else {
-        tracing::warn!(endpoint = %config.endpoint, "bad OTLP endpoint");
+        tracing::warn!(endpoint, "bad OTLP endpoint");
         return;
     };
     let exchange = async {
@@ -270,7 +332,7 @@ async fn send(client: &HttpClient, config: &ExportConfig, spans: &[SpanData]) {
         if !status.is_success() {
             return Err(format!("status {status}"));
         }
-        if config.protocol == Protocol::Grpc {
+        if protocol == Protocol::Grpc {
             // The status is in the trailers, or in the headers of a trailers-only answer.
             let headers = res.headers().clone();
             let collected = res.into_body().collect().await.map_err(|e| e.to_string())?;
@@ -289,8 +351,8 @@ async fn send(client: &HttpClient, config: &ExportConfig, spans: &[SpanData]) {
     };
     match tokio::time::timeout(Duration::from_secs(10), exchange).await {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::warn!(error = %e, "OTLP export failed"),
-        Err(_) => tracing::warn!("OTLP export timed out"),
+        Ok(Err(e)) => tracing::warn!(error = %e, endpoint, "OTLP export failed"),
+        Err(_) => tracing::warn!(endpoint, "OTLP export timed out"),
     }
 }
 

@@ -9,6 +9,7 @@
 //! it uses nothing but [`metadata`](crate::metadata) and [`code`](crate::code).
 
 mod export;
+mod export_metrics;
 mod ids;
 pub mod otlp;
 mod span;
@@ -18,7 +19,8 @@ mod w3c_tests;
 
 use std::sync::Arc;
 
-pub use export::{flush, init_from_env, sampler_from, start, ExportConfig};
+pub use export::{flush, init_from_env, sampler_from, start, ExportConfig, Protocol};
+pub use export_metrics::{start as start_metrics, MetricsConfig};
 pub use ids::{SpanId, TraceId};
 pub use span::{
     finish, language_of, set_sampler, set_sink, AttrValue, Sampler, SpanData, SpanKind, SpanSink,
