@@ -21,6 +21,10 @@ import (
 	hmsffi "github.com/hms-ffi/hms-ffi/go"
 )
 
+// lib is set at build time to the C library's checksum (mk/faults.mk): Go's build cache does
+// not see a changed C library, a changed flag makes it link again.
+var lib string
+
 type counts struct {
 	OK          int `json:"ok"`
 	Unavailable int `json:"unavailable"`
