@@ -62,6 +62,8 @@ impl Task {
     /// Polls the job on this thread unless another thread is polling it (which then polls
     /// again) or it is done.
     fn run(self: &Arc<Self>) {
+        // The thread may be the host's: a write the task makes here must not raise SIGPIPE.
+        crate::runtime::guard_thread();
         let mut seen = self.state.load(Ordering::Acquire);
         loop {
             let next = match seen {

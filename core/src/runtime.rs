@@ -16,10 +16,45 @@ pub fn runtime() -> &'static Runtime {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(workers)
             .thread_name("hms-ffi-worker")
+            .on_thread_start(block_sigpipe)
             .enable_all()
             .build()
             .unwrap_or_else(|e| panic!("hms-ffi cannot start its runtime: {e}"))
     })
+}
+
+/// Keeps a write to a socket whose peer has gone from raising `SIGPIPE` on the calling thread:
+/// the write fails `EPIPE`, which the transport reports as a lost connection. Called at the
+/// start of every thread hms-ffi starts that writes to sockets (the runtime's, a `unix://`
+/// connection's), and through [`guard_thread`] on a host's thread that makes a blocking call or
+/// runs a task. The signal is blocked on those threads only, so the process's disposition
+/// stays as the host set it; this matters where the host does not ignore `SIGPIPE` — a Go
+/// program, whose runtime ends the process when the signal comes on a thread it did not start
+/// or on one inside a C call. (A write to a broken pipe on a host thread that made hms-ffi
+/// calls then fails `EPIPE` instead of raising the signal.)
+#[allow(unsafe_code)]
+pub(crate) fn block_sigpipe() {
+    // SAFETY: the set is a local initialised by sigemptyset before use, and pthread_sigmask
+    // changes the calling thread's mask only (no memory is shared with it).
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGPIPE);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+}
+
+/// [`block_sigpipe`] on the calling thread, once per thread (a thread-local check after that).
+pub(crate) fn guard_thread() {
+    thread_local! {
+        static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    GUARDED.with(|g| {
+        if !g.get() {
+            g.set(true);
+            block_sigpipe();
+        }
+    });
 }
 
 /// Whether the machine has more than one core, so that a thread polling for work (a bounded
@@ -80,6 +115,7 @@ pub fn handle() -> Handle {
 /// Inside a multi-thread runtime it moves the worker aside (`block_in_place`). Inside a
 /// current-thread runtime blocking would deadlock, so it returns `FailedPrecondition`.
 pub fn block_on<F: Future>(f: F) -> Result<F::Output> {
+    guard_thread();
     match Handle::try_current() {
         Err(_) => Ok(runtime().block_on(f)),
         Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => {

@@ -125,6 +125,7 @@ impl Client {
         codec: Codec,
         blocker: &dyn Blocker,
     ) -> Result<Reply<Bytes>> {
+        crate::runtime::guard_thread();
         let policy = self.policy(method);
         let hedged = policy.is_some_and(|p| p.hedging.is_some());
         let on_runtime =

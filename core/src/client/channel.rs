@@ -103,6 +103,24 @@ impl Channel {
         error: Error,
     ) -> Channel {
         let next = Instant::now() + backoff.delay(1);
+        let mut channel = Channel::idle(endpoint, limits, keepalive, backoff);
+        *channel.connecting.get_mut() = Attempts {
+            failures: 1,
+            next,
+            last_error: Some(error),
+        };
+        channel.set(ConnState::TransientFailure);
+        channel
+    }
+
+    /// A channel that has not connected yet and connects on its first use (an address found
+    /// by resolving a name again).
+    pub(crate) fn idle(
+        endpoint: Endpoint,
+        limits: Limits,
+        keepalive: Option<Keepalive>,
+        backoff: Backoff,
+    ) -> Channel {
         let shown = endpoint.to_string();
         Channel {
             endpoint,
@@ -110,11 +128,11 @@ impl Channel {
             keepalive,
             backoff,
             current: RwLock::new(Arc::new(NotConnected(shown))),
-            state: AtomicU8::new(ConnState::TransientFailure as u8),
+            state: AtomicU8::new(ConnState::Idle as u8),
             connecting: tokio::sync::Mutex::new(Attempts {
-                failures: 1,
-                next,
-                last_error: Some(error),
+                failures: 0,
+                next: Instant::now(),
+                last_error: None,
             }),
         }
     }

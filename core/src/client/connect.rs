@@ -18,7 +18,7 @@ use crate::interceptor::Interceptor;
 use crate::limits::Limits;
 use crate::mapping::DecodeOptions;
 use crate::schema::Schema;
-use crate::transport::{ClientTransport, Endpoint};
+use crate::transport::ClientTransport;
 
 /// Options for [`connect_with`].
 #[derive(Clone, Default)]
@@ -77,20 +77,12 @@ pub async fn connect_with(uri: &str, options: ConnectOptions) -> Result<Client> 
 /// discovered from the first that does.
 pub async fn connect_all(uris: &[&str], mut options: ConnectOptions) -> Result<Client> {
     crate::trace::init_from_env();
-    let mut endpoints = Vec::with_capacity(uris.len());
-    for uri in uris {
-        let expanded = super::dns::expand(uri).await?;
-        for uri in &expanded.unwrap_or_else(|| vec![uri.to_string()]) {
-            let mut endpoint: Endpoint = uri.parse()?;
-            if let Some(tls) = &options.tls {
-                endpoint = endpoint.with_client_tls(tls);
-            }
-            endpoints.push(endpoint);
-        }
-    }
+    let given: Vec<String> = uris.iter().map(|u| u.to_string()).collect();
+    let endpoints = super::dns::endpoints(&given, options.tls.as_ref()).await?;
+    let names = super::dns::Names::new(given, options.tls.clone());
     let shown = uris.join(",");
     let res = &options.resilience;
-    let pool = Arc::new(pool::Pool::connect(endpoints, &options.limits, res).await?);
+    let pool = Arc::new(pool::Pool::connect(endpoints, &options.limits, res, names).await?);
     let closed = CancellationToken::new();
     if let Some(check) = res.health_check {
         health::spawn(&pool, check, closed.clone());

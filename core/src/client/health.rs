@@ -45,7 +45,11 @@ async fn round(pool: &Weak<Pool>, check: HealthCheck, closed: &CancellationToken
 
 async fn one(pool: &Pool, i: usize, check: HealthCheck, closed: &CancellationToken) -> Result<()> {
     let deadline = Instant::now() + check.timeout;
-    let transport = pool.channel(i).ready(false, Some(deadline), closed).await?;
+    // An endpoint resolved away since the round began needs no check.
+    let Some(channel) = pool.channel(i) else {
+        return Ok(());
+    };
+    let transport = channel.ready(false, Some(deadline), closed).await?;
     let head = CallHead {
         method: HEALTH_METHOD.to_string(),
         timeout: Some(check.timeout),
@@ -61,11 +65,11 @@ async fn one(pool: &Pool, i: usize, check: HealthCheck, closed: &CancellationTok
         .map_err(|e| Error::unavailable(format!("bad health check answer: {e}")))?;
     match status {
         tonic_health::pb::health_check_response::ServingStatus::Serving => Ok(()),
-        other => Err(Error::unavailable(format!(
-            "{} is {}",
-            pool.channel(i).endpoint(),
-            other.as_str_name()
-        ))
-        .with_reason("NOT_SERVING")),
+        other => {
+            Err(
+                Error::unavailable(format!("{} is {}", channel.endpoint(), other.as_str_name()))
+                    .with_reason("NOT_SERVING"),
+            )
+        }
     }
 }

@@ -3,20 +3,24 @@
 //! `round_robin` (the next endpoint that is up). An endpoint whose calls or health checks
 //! (`grpc.health.v1.Health/Check`) fail `consecutive_failures` times in a row is ejected for
 //! `base_time` times the number of its ejections (at most `max_time`), then readmitted. With
-//! one endpoint nothing is ejected, and a call costs what it did before.
+//! one endpoint nothing is ejected, and a call costs what it did before. A pool made from a
+//! `dns:` name resolves it again when a call finds no endpoint up ([`Names`]): endpoints that
+//! stay keep their connections, new ones connect on use, the others are dropped.
 
+use std::ops::Deref;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
 use super::channel::{Channel, ConnState};
+use super::dns::Names;
 use super::resilience::{Ejection, LoadBalancing, Resilience};
 use crate::error::{Code, Error, Result};
 use crate::handler::BoxFuture;
 use crate::limits::Limits;
-use crate::transport::{ClientTransport, Endpoint};
+use crate::transport::{ClientTransport, Endpoint, Keepalive};
 
 /// One endpoint of a client, as [`Client::endpoints`](super::Client::endpoints) shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,8 +47,60 @@ struct Member {
     ejections: AtomicU32,
 }
 
+impl Member {
+    fn new(channel: Channel) -> Arc<Member> {
+        Arc::new(Member {
+            channel,
+            failures: AtomicU32::new(0),
+            ejected_until: AtomicU64::new(0),
+            ejections: AtomicU32::new(0),
+        })
+    }
+}
+
+/// The endpoints: fixed, or (from a `dns:` name) replaced when the name is resolved again.
+enum Members {
+    Fixed(Vec<Arc<Member>>),
+    Resolved(RwLock<Arc<Vec<Arc<Member>>>>),
+}
+
+/// The endpoints as they are now.
+enum Snapshot<'a> {
+    Fixed(&'a [Arc<Member>]),
+    Resolved(Arc<Vec<Arc<Member>>>),
+}
+
+impl Deref for Snapshot<'_> {
+    type Target = [Arc<Member>];
+    fn deref(&self) -> &[Arc<Member>] {
+        match self {
+            Snapshot::Fixed(m) => m,
+            Snapshot::Resolved(m) => m,
+        }
+    }
+}
+
+/// One endpoint's channel, held while it is used.
+pub(crate) struct ChannelOf(Arc<Member>);
+
+impl Deref for ChannelOf {
+    type Target = Channel;
+    fn deref(&self) -> &Channel {
+        &self.0.channel
+    }
+}
+
+/// What new endpoints found by resolving again are made with.
+struct Resolving {
+    names: Names,
+    limits: Limits,
+    keepalive: Option<Keepalive>,
+    backoff: super::backoff::Backoff,
+}
+
 pub(crate) struct Pool {
-    members: Vec<Member>,
+    members: Members,
+    resolving: Option<Resolving>,
     /// Every endpoint is `unix://`, `shm://` or `auto://` (which picks one of those or takes
     /// the call on the runtime itself): a blocking caller makes its calls on its own thread.
     lanes: bool,
@@ -55,11 +111,13 @@ pub(crate) struct Pool {
 }
 
 impl Pool {
-    /// Connects to every endpoint; at least one must answer (its error otherwise).
+    /// Connects to every endpoint; at least one must answer (its error otherwise). With
+    /// `names`, the endpoints are what they resolved to.
     pub(crate) async fn connect(
         endpoints: Vec<Endpoint>,
         limits: &Limits,
         res: &Resilience,
+        names: Option<Names>,
     ) -> Result<Pool> {
         let lanes = endpoints
             .iter()
@@ -78,12 +136,7 @@ impl Pool {
                         Channel::unconnected(endpoint, limits.clone(), ka, res.backoff.clone(), e)
                     }
                 };
-            members.push(Member {
-                channel,
-                failures: AtomicU32::new(0),
-                ejected_until: AtomicU64::new(0),
-                ejections: AtomicU32::new(0),
-            });
+            members.push(Member::new(channel));
         }
         let up = members.iter().any(|m| m.channel.ready_now().is_some());
         match (up, first_error) {
@@ -93,7 +146,16 @@ impl Pool {
                 "no endpoint to connect to",
             )),
             _ => Ok(Pool {
-                members,
+                members: match names {
+                    Some(_) => Members::Resolved(RwLock::new(Arc::new(members))),
+                    None => Members::Fixed(members),
+                },
+                resolving: names.map(|names| Resolving {
+                    names,
+                    limits: limits.clone(),
+                    keepalive: res.keepalive,
+                    backoff: res.backoff.clone(),
+                }),
                 lanes,
                 lb: res.load_balancing,
                 ejection: res.ejection.clone(),
@@ -107,13 +169,22 @@ impl Pool {
         self.origin.elapsed().as_millis() as u64 + 1
     }
 
-    fn ejected(&self, m: &Member) -> bool {
-        self.members.len() > 1 && m.ejected_until.load(Ordering::Relaxed) > self.now_ms()
+    fn members(&self) -> Snapshot<'_> {
+        match &self.members {
+            Members::Fixed(m) => Snapshot::Fixed(m),
+            Members::Resolved(m) => {
+                Snapshot::Resolved(m.read().unwrap_or_else(PoisonError::into_inner).clone())
+            }
+        }
     }
 
-    /// The endpoints in the order a call tries them.
-    fn order(&self) -> impl Iterator<Item = usize> + '_ {
-        let n = self.members.len();
+    /// Whether `m`, one of `n` endpoints, is ejected now.
+    fn ejected(&self, m: &Member, n: usize) -> bool {
+        n > 1 && m.ejected_until.load(Ordering::Relaxed) > self.now_ms()
+    }
+
+    /// The `n` endpoints in the order a call tries them.
+    fn order(&self, n: usize) -> impl Iterator<Item = usize> + '_ {
         let start = match self.lb {
             LoadBalancing::RoundRobin if n > 1 => self.next.fetch_add(1, Ordering::Relaxed) % n,
             _ => 0,
@@ -129,12 +200,14 @@ impl Pool {
 
     /// An endpoint whose connection is up and that is not ejected.
     pub(crate) fn ready_now(&self) -> Option<Picked> {
-        if self.members.len() == 1 {
-            return self.members[0].channel.ready_now().map(|t| (0, t));
+        let members = self.members();
+        let n = members.len();
+        if n == 1 {
+            return members[0].channel.ready_now().map(|t| (0, t));
         }
-        self.order()
-            .filter(|&i| !self.ejected(&self.members[i]))
-            .find_map(|i| self.members[i].channel.ready_now().map(|t| (i, t)))
+        self.order(n)
+            .filter(|&i| !self.ejected(&members[i], n))
+            .find_map(|i| members[i].channel.ready_now().map(|t| (i, t)))
     }
 
     /// An endpoint to call: one that is up, else the first that reconnects (ejected ones
@@ -160,11 +233,19 @@ impl Pool {
             if let Some(p) = self.ready_now() {
                 return Ok(p);
             }
-            let mut order: Vec<usize> = self.order().collect();
-            order.sort_by_key(|&i| self.ejected(&self.members[i]));
+            match deadline {
+                Some(d) => {
+                    let _ = tokio::time::timeout_at(d.into(), self.resolve_again()).await;
+                }
+                None => self.resolve_again().await,
+            }
+            let members = self.members();
+            let n = members.len();
+            let mut order: Vec<usize> = self.order(n).collect();
+            order.sort_by_key(|&i| self.ejected(&members[i], n));
             let mut last = None;
             for i in order {
-                match self.members[i].channel.ready(false, deadline, closed).await {
+                match members[i].channel.ready(false, deadline, closed).await {
                     Ok(t) => return Ok((i, t)),
                     Err(e) if e.code() == Code::Cancelled => return Err(e),
                     Err(e) => last = Some(e),
@@ -188,9 +269,13 @@ impl Pool {
     /// The outcome of an attempt on endpoint `i`: `UNAVAILABLE` counts towards its ejection,
     /// anything else clears its count.
     pub(crate) fn report<T>(&self, i: usize, result: &Result<T>) {
-        let m = &self.members[i];
+        let members = self.members();
+        // An endpoint resolved away since the attempt began counts for nothing.
+        let Some(m) = members.get(i) else {
+            return;
+        };
         match result {
-            Err(e) if e.code() == Code::Unavailable && self.members.len() > 1 => {
+            Err(e) if e.code() == Code::Unavailable && members.len() > 1 => {
                 let failures = m.failures.fetch_add(1, Ordering::Relaxed) + 1;
                 if failures >= self.ejection.consecutive_failures {
                     let n = m.ejections.fetch_add(1, Ordering::Relaxed) + 1;
@@ -216,7 +301,7 @@ impl Pool {
 
     /// Ready if an endpoint is; else connecting, in transient failure, or idle, in that order.
     pub(crate) fn state(&self) -> ConnState {
-        let states: Vec<ConnState> = self.members.iter().map(|m| m.channel.state()).collect();
+        let states: Vec<ConnState> = self.members().iter().map(|m| m.channel.state()).collect();
         [
             ConnState::Ready,
             ConnState::Connecting,
@@ -230,33 +315,72 @@ impl Pool {
     /// The endpoint a call made now would reach (see [`EndpointStatus::connected`]).
     pub(crate) fn connected(&self) -> Option<String> {
         let (i, _) = self.ready_now()?;
-        self.members[i].channel.connected()
+        self.members().get(i)?.channel.connected()
     }
 
     /// Each endpoint's state, in the order given.
     pub(crate) fn statuses(&self) -> Vec<EndpointStatus> {
-        self.members
+        let members = self.members();
+        members
             .iter()
             .map(|m| EndpointStatus {
                 endpoint: m.channel.endpoint().to_string(),
                 state: m.channel.state(),
-                ejected: self.ejected(m),
+                ejected: self.ejected(m, members.len()),
                 connected: m.channel.connected(),
             })
             .collect()
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.members.len()
+        self.members().len()
     }
 
-    pub(crate) fn channel(&self, i: usize) -> &Channel {
-        &self.members[i].channel
+    /// Endpoint `i`'s channel (`None` once resolved away).
+    pub(crate) fn channel(&self, i: usize) -> Option<ChannelOf> {
+        self.members().get(i).cloned().map(ChannelOf)
     }
 
     pub(crate) fn close(&self) {
-        for m in &self.members {
+        for m in self.members().iter() {
             m.channel.close();
         }
+    }
+
+    /// Resolves the pool's names again (when it has some, and at most once every
+    /// [`AGAIN`](super::dns::AGAIN)) and replaces the endpoints when the addresses changed.
+    async fn resolve_again(&self) {
+        let (Some(r), Members::Resolved(list)) = (&self.resolving, &self.members) else {
+            return;
+        };
+        let Some(endpoints) = r.names.again().await else {
+            return;
+        };
+        let current = self.members();
+        if endpoints.len() == current.len()
+            && endpoints
+                .iter()
+                .zip(current.iter())
+                .all(|(e, m)| e == m.channel.endpoint())
+        {
+            return;
+        }
+        let fresh: Vec<Arc<Member>> = endpoints
+            .into_iter()
+            .map(|e| {
+                let kept = current.iter().find(|m| *m.channel.endpoint() == e);
+                kept.cloned().unwrap_or_else(|| {
+                    let (limits, backoff) = (r.limits.clone(), r.backoff.clone());
+                    Member::new(Channel::idle(e, limits, r.keepalive, backoff))
+                })
+            })
+            .collect();
+        let shown: Vec<String> = fresh
+            .iter()
+            .map(|m| m.channel.endpoint().to_string())
+            .collect();
+        tracing::info!(endpoints = ?shown, "resolved again: the endpoints changed");
+        // Calls in flight on a dropped endpoint keep its transport until they end.
+        *list.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(fresh);
     }
 }

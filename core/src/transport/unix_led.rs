@@ -199,6 +199,7 @@ impl Led {
         let started = std::thread::Builder::new()
             .name("hms-ffi-conn".into())
             .spawn(move || {
+                crate::runtime::block_sigpipe();
                 if let Some(reading) = lock(&theirs).take() {
                     led.run(reading, first);
                 }
