@@ -117,6 +117,10 @@ unsafe fn read_items(
     refused: *const *const HmsError,
     n: usize,
 ) -> Result<Vec<Item>, Error> {
+    if n == 0 {
+        // The arrays may be NULL then, and a slice may not be made from NULL, even empty.
+        return Ok(Vec::new());
+    }
     let lens = std::slice::from_raw_parts(request_lens, n);
     let refused: &[*const HmsError] = if refused.is_null() {
         &[]
@@ -176,6 +180,21 @@ mod tests {
     use crate::error::hms_error_free;
     use crate::ocore::mapping::TooDeep;
     use crate::ocore::Value;
+
+    /// An empty batch reads no array, so NULL ones are fine (a slice is never made from NULL).
+    #[test]
+    fn an_empty_batch_may_pass_null_arrays() {
+        let items = unsafe {
+            read_items(
+                std::ptr::null(),
+                std::ptr::null(),
+                std::ptr::null(),
+                std::ptr::null(),
+                0,
+            )
+        };
+        assert!(items.expect("an empty batch").is_empty());
+    }
 
     /// A refused call's error, as a caller hands it over: from the status bytes when there
     /// are some (the field path kept), else from its code and message.
