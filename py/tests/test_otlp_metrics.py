@@ -3,7 +3,8 @@ export (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_METRIC_EXPORT_INTERVAL`), sends its
 to an OTLP/HTTP receiver built on the stock opentelemetry-proto definitions
 (`ExportMetricsServiceRequest`): started calls as a cumulative monotonic sum, latency as a
 histogram per status in seconds, connections accepted, all under the process's `service.name`,
-with the gRFC A66 names and attributes. `OTEL_METRICS_EXPORTER=none` turns it off."""
+with the gRFC A66 names and attributes. `OTEL_METRICS_EXPORTER=none` turns it off. The
+`[telemetry]` table of a security file configures the same export and wins over the variables."""
 
 from __future__ import annotations
 
@@ -122,3 +123,47 @@ def test_no_metrics_with_the_exporter_off(tmp_path: pathlib.Path, receiver: str)
         hms_ffi.connect(uri).call(METHOD, {})
         time.sleep(0.5)
     assert Receiver.metrics == []
+
+
+SERVER_WITH_FILE = """
+import sys, hms_ffi
+server = hms_ffi.Server(hms_ffi.Schema.from_source("m.proto", sys.argv[2]), security=sys.argv[3])
+@server.method("pymetrics.v1.Svc/Echo")
+def echo(req, ctx):
+    return req
+print(server.listen(sys.argv[1]), flush=True)
+sys.stdin.read()
+server.shutdown(grace=1.0)
+"""
+
+
+def test_the_telemetry_table_of_the_security_file_wins_over_the_environment(tmp_path: pathlib.Path, receiver: str) -> None:
+    config = tmp_path / "security.toml"
+    config.write_text(
+        "[telemetry]\n"
+        f'endpoint = "{receiver}"\n'
+        'service_name = "from-file"\n'
+        'sampler = "always_on"\n'
+        "metric_export_interval_ms = 100\n"
+        "traces = true\n"
+    )
+    # The environment names another service and turns traces off: the file wins on both.
+    env = dict(os.environ, OTEL_SERVICE_NAME="from-env", OTEL_TRACES_EXPORTER="none")
+    env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
+    with python_child(SERVER_WITH_FILE, [f"unix://{tmp_path}/f.sock", PROTO, str(config)], env) as uri:
+        assert uri.startswith("unix://"), uri
+        hms_ffi.connect(uri).call(METHOD, {})
+        spans = wait_for(lambda: [s for s in Receiver.spans if s[1].name == METHOD])
+        found = wait_for(lambda: latest("grpc.server.call.started", **{"grpc.method": METHOD}))
+    assert [service for service, _ in spans] == ["from-file"], spans
+    assert found, Receiver.metrics
+    _, [point], rm = found
+    assert point.as_int == 1
+    assert {a.key: a.value.string_value for a in rm.resource.attributes}["service.name"] == "from-file"
+
+
+def test_a_bad_telemetry_table_is_a_typed_error(tmp_path: pathlib.Path) -> None:
+    config = tmp_path / "security.toml"
+    config.write_text('[telemetry]\nendpont = "http://127.0.0.1:4318"\n')
+    with pytest.raises(hms_ffi.InvalidArgument, match="endpont"):
+        hms_ffi.Server(hms_ffi.Schema.from_source("m.proto", PROTO), security=str(config))

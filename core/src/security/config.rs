@@ -78,6 +78,9 @@ pub struct SecurityFile {
     pub audit: Option<AuditConfig>,
     /// Authorization.
     pub policy: Option<Policy>,
+    /// Span and metric export (docs/observability.md): wins over the `OTEL_*` variables when
+    /// this server is the process's first.
+    pub telemetry: Option<crate::trace::TelemetryFile>,
 }
 
 impl SecurityFile {

@@ -130,13 +130,18 @@ impl Default for ServerOptions {
 
 impl SecurityFile {
     /// Applies the file to `options`: limits, socket mode, and the [`Security`] it describes
-    /// (opening the audit file).
+    /// (opening the audit file); its `[telemetry]` table starts the export when nothing in the
+    /// process has yet.
     pub fn apply(&self, mut options: ServerOptions) -> Result<ServerOptions> {
         options.limits = self.limits();
         if let Some(mode) = self.socket_mode {
             options.socket_mode = mode;
         }
-        Ok(options.with_security(self.security()?))
+        let options = options.with_security(self.security()?);
+        if let Some(telemetry) = &self.telemetry {
+            telemetry.start();
+        }
+        Ok(options)
     }
 }
 

@@ -62,11 +62,15 @@ pub struct ExportConfig {
     pub max_queue: usize,
 }
 
+/// A setting: from a configuration file's `[telemetry]` table when it set it, else the
+/// environment's variable (empty counts as unset).
 pub(super) fn env(key: &str) -> Option<String> {
-    std::env::var(key)
-        .ok()
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
+    super::settings::from_file(key).or_else(|| {
+        std::env::var(key)
+            .ok()
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    })
 }
 
 /// The sampler named by `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG` (an unknown name is
@@ -158,7 +162,6 @@ static FLUSH: OnceLock<mpsc::UnboundedSender<oneshot::Sender<()>>> = OnceLock::n
 
 /// Starts the export the environment asks for, once per process (later calls do nothing).
 pub fn init_from_env() {
-    static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
         if let Some(config) = ExportConfig::from_env() {
             start(config);
@@ -167,6 +170,13 @@ pub fn init_from_env() {
             super::export_metrics::start(config);
         }
     });
+}
+
+static DONE: OnceLock<()> = OnceLock::new();
+
+/// Whether the export was set up already (by the environment or a file), in this process.
+pub(super) fn started() -> bool {
+    DONE.get().is_some()
 }
 
 /// Starts exporting to `config.endpoint`: installs the sampler and the batching sink.

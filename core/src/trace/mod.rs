@@ -12,6 +12,7 @@ mod export;
 mod export_metrics;
 mod ids;
 pub mod otlp;
+mod settings;
 mod span;
 mod w3c;
 #[cfg(test)]
@@ -22,6 +23,7 @@ use std::sync::Arc;
 pub use export::{flush, init_from_env, sampler_from, start, ExportConfig, Protocol};
 pub use export_metrics::{start as start_metrics, MetricsConfig};
 pub use ids::{SpanId, TraceId};
+pub use settings::TelemetryFile;
 pub use span::{
     finish, language_of, set_sampler, set_sink, AttrValue, Sampler, SpanData, SpanKind, SpanSink,
 };
