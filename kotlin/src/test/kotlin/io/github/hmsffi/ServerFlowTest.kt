@@ -3,6 +3,8 @@ package io.github.hmsffi
 import io.github.hmsffi.ffi.HmsException
 import java.nio.file.Files
 import java.time.Duration
+import java.util.concurrent.CountDownLatch
+import java.util.concurrent.TimeUnit
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.flow.flow
 import kotlinx.coroutines.flow.map
@@ -35,6 +37,9 @@ class ServerFlowTest {
     private val own = Server(Schema.load(listOf(Conformance.proto), listOf()))
     private val client: Client
 
+    /** Counted when the suspended ServerStream handler's coroutine ends. */
+    private val stopped = CountDownLatch(1)
+
     init {
         // Replies to each request as it comes: the next request is read only after.
         own.bidiStreamFlow("$service/Bidi") { requests, _ ->
@@ -46,8 +51,12 @@ class ServerFlowTest {
             ctx.setHeader("x-early", "yes")
             ctx.sendHeaders()
             flow {
-                delay(60_000)
-                emit(req)
+                try {
+                    delay(60_000)
+                    emit(req)
+                } finally {
+                    stopped.countDown()
+                }
             }
         }
         client = Client.connect(own.listen("unix://$dir/own.sock"))
@@ -98,8 +107,11 @@ class ServerFlowTest {
         val started = System.nanoTime()
         stream.cancel()
         assertThrows(HmsException.Cancelled::class.java) { stream.hasNext() }
-        // The handler was suspended in a minute's delay: the cancellation ends it at once.
+        // The handler was suspended in a minute's delay: the cancellation ends its coroutine at
+        // once (the call's end alone would leave it running on its thread).
+        assertTrue(stopped.await(5, TimeUnit.SECONDS), "the suspended handler still runs after the cancel")
+        assertTrue(System.nanoTime() - started < 5_000_000_000)
         while (own.inflight > 0 && System.nanoTime() - started < 5_000_000_000) Thread.sleep(5)
-        assertEquals(0L, own.inflight, "the suspended handler still runs after the cancel")
+        assertEquals(0L, own.inflight)
     }
 }
