@@ -306,11 +306,7 @@ impl Connection {
             let state = StreamState {
                 cancel: cancel.clone(),
                 input: (!unary).then_some(input_tx),
-                flow: if unary {
-                    Flow::default()
-                } else {
-                    self.stream_flow(id)
-                },
+                flow: self.stream_flow(id, unary),
             };
             flow = state.flow.clone();
             streams.insert(id, state);
@@ -360,11 +356,12 @@ impl Connection {
         Ok(None)
     }
 
-    /// A new stream's flow control, when the client does it: responses wait on a window of
-    /// the size the client offered; reading requests gives credit back in WINDOW frames.
-    fn stream_flow(&self, id: u32) -> Flow {
+    /// A new stream's flow control, when the client does it (none for a unary call): responses
+    /// wait on a window of the size the client offered; reading requests gives credit back in
+    /// WINDOW frames.
+    fn stream_flow(&self, id: u32, unary: bool) -> Flow {
         let size = self.peer_window.load(Ordering::Acquire);
-        if size == 0 {
+        if unary || size == 0 {
             return Flow::default();
         }
         let writer = self.writer.clone();
