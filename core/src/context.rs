@@ -176,6 +176,14 @@ impl Context {
     pub fn set_header(&self, key: &str, value: impl Into<String>) -> Result<()> {
         self.response.add_header(key, value.into())
     }
+    /// Sends the response headers set so far now, ahead of any message, as gRPC servers can
+    /// (`SendHeader`): a streaming caller sees them before the first response (on `unix://`,
+    /// `ws://` and `shm://` when the client reads the `HEADERS` frame, see `docs/wire.md`; on
+    /// `grpc://` and `inproc://` always). Later `set_header` calls are `FailedPrecondition`.
+    /// Calling it again does nothing; for a unary call the headers still go with the reply.
+    pub fn send_headers(&self) {
+        self.response.flush_headers();
+    }
     /// [`set_header`](Context::set_header) with a binary value for a `-bin` key.
     pub fn set_header_bin(&self, key: &str, value: &[u8]) -> Result<()> {
         require_bin_key(key)?;

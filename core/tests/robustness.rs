@@ -189,6 +189,7 @@ fn wrong_wire_version_gets_goaway() {
         agent: "future".into(),
         stream_window: 0,
         pings: false,
+        headers: false,
     };
     s.write_all(&frame::encode_message_frame(Kind::Hello, 0, 0, &h))
         .unwrap();

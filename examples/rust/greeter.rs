@@ -87,7 +87,7 @@ async fn client(uri: &str, name: &str) -> hms_ffi_core::Result<()> {
     while let Some(item) = stream.next().await {
         match item {
             Ok(v) => println!("[client] Chatter -> {:?}", v.get("message")),
-            // Servers in languages without streaming yet answer UNIMPLEMENTED.
+            // A server that does not serve Chatter answers UNIMPLEMENTED.
             Err(e) if e.code() == Code::Unimplemented => println!("[client] Chatter: {e}"),
             Err(e) => return Err(e),
         }

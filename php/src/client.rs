@@ -4,9 +4,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ext_php_rs::boxed::ZBox;
-use ext_php_rs::convert::FromZvalMut;
 use ext_php_rs::prelude::*;
-use ext_php_rs::types::{Iterable, ZendCallable, ZendHashTable, Zval};
+use ext_php_rs::types::{ZendCallable, ZendHashTable, Zval};
 
 use crate::convert;
 use crate::errors::{self, php_result};
@@ -248,10 +247,11 @@ impl Client {
     }
 
     /// Opens a streaming call: `foreach ($client->stream(...) as $reply)` reads the replies.
-    /// `$requests` is the one request of a server-streaming call, or an iterable (a list, a
-    /// `Generator`) of requests, sent before the replies are read (PHP has one thread; to
-    /// interleave, pass none and use `send()`/`closeSend()`). Options as for `call()`; the
-    /// timeout bounds the whole stream.
+    /// `$requests` is the one request of a server-streaming call (sent at once), or an iterable
+    /// (a list, a `Generator`) of requests, sent as the replies are read: the next request is
+    /// taken only when no reply is waiting, and the stream is half-closed after the last one
+    /// (`result()` sends them all first). Without them, `send()`/`closeSend()` by hand.
+    /// Options as for `call()`; the timeout bounds the whole stream.
     ///
     /// @param array<string, mixed>|iterable<array<string, mixed>>|null $requests
     /// @param array{timeout?: float|int, metadata?: array<string, string>, detach?: bool, wait_for_ready?: bool} $options
@@ -266,9 +266,9 @@ impl Client {
         // server of this process) could wait for requests this caller has not sent yet.
         let opened = runtime::block_on(StreamCall::open(&self.inner, method, &opts));
         let call = php_result(opened.and_then(|r| r))?;
-        let stream = Stream::new(call);
+        let mut stream = Stream::new(call);
         if let Some(requests) = requests.filter(|r| !r.is_null()) {
-            send_requests(&stream, requests)?;
+            stream.give(requests)?;
         }
         Ok(stream)
     }
@@ -348,34 +348,6 @@ pub(crate) fn json_text(value: &Zval, what: &str) -> PhpResult<String> {
         .ok()
         .and_then(|z| z.string())
         .ok_or_else(|| errors::bad_option(format!("{what} does not encode as JSON")))
-}
-
-/// Sends `requests` on a newly opened stream, then half-closes it: one array for a
-/// server-streaming call, else a list or `Traversable` of arrays.
-fn send_requests(stream: &Stream, requests: &Zval) -> PhpResult<()> {
-    let one = stream.kind() == "server_streaming"
-        && requests
-            .array()
-            .is_some_and(|a| !a.has_sequential_keys() || a.is_empty());
-    if one {
-        stream.send_value(&convert::from_php(requests)?)?;
-    } else {
-        let mut requests = requests.shallow_clone();
-        let mut all = Iterable::from_zval_mut(&mut requests).ok_or_else(|| {
-            errors::bad_option(format!(
-                "a {} call takes an iterable of requests",
-                stream.kind()
-            ))
-        })?;
-        let iter = all
-            .iter()
-            .ok_or_else(|| errors::php_error("the requests cannot be iterated"))?;
-        for (_, request) in iter {
-            stream.send_value(&convert::from_php(&request)?)?;
-        }
-    }
-    stream.close_send();
-    Ok(())
 }
 
 impl Client {

@@ -27,6 +27,7 @@ mod client;
 mod context;
 mod convert;
 mod errors;
+mod feed;
 mod pending;
 mod pump;
 mod schema;

@@ -1,7 +1,8 @@
 //! Streams: the core's [`StreamCall`] as `HmsFfi\Stream` (a client's stream, an `Iterator` over
-//! the replies) and the core's [`ServerStream`] as `HmsFfi\Requests` (a streaming handler's
-//! requests, an `Iterator` that reads as it is iterated). Every wait runs this thread's servers'
-//! handlers meanwhile ([`until`]), as a blocking call does; the stream rules are the core's.
+//! the replies, sending the requests it was given as it reads: [`crate::feed`]) and the core's
+//! [`ServerStream`] as `HmsFfi\Requests` (a streaming handler's requests, an `Iterator` that
+//! reads as it is iterated). Every wait runs this thread's servers' handlers meanwhile
+//! ([`until`]), as a blocking call does; the stream rules are the core's.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -13,6 +14,7 @@ use ext_php_rs::zend::ce;
 
 use crate::convert;
 use crate::errors::php_result;
+use crate::feed::{Feed, Outbox};
 use crate::ocore::{self, runtime, Code, ServerStream, StreamCall};
 use crate::pump;
 
@@ -63,6 +65,8 @@ fn to_php(next: Option<ocore::Result<ocore::Value>>) -> PhpResult<Option<Zval>> 
 pub struct Stream {
     call: Arc<StreamCall>,
     cursor: Cursor,
+    /// The requests given to `stream()`, not sent yet.
+    outbox: Outbox,
 }
 
 impl Stream {
@@ -70,16 +74,35 @@ impl Stream {
         Stream {
             call: Arc::new(call),
             cursor: Cursor::default(),
+            outbox: Outbox::default(),
         }
     }
 
-    /// Reads the next reply (none at the end).
-    fn read(call: &Arc<StreamCall>) -> PhpResult<Option<Zval>> {
-        let call = call.clone();
-        to_php(php_result(until(async move {
-            let next = call.recv_bytes().await;
-            Ok(next.map(|r| r.and_then(|b| call.decoder().decode_value(&b))))
-        }))?)
+    /// Takes the requests given to `stream()`: the one request of a server-streaming call (an
+    /// array with keys, or empty) goes at once with the half-close; an iterable of requests is
+    /// sent as the replies are read ([`crate::feed`]).
+    pub(crate) fn give(&mut self, requests: &Zval) -> PhpResult<()> {
+        let kind = self.kind();
+        let one = kind == "server_streaming"
+            && requests
+                .array()
+                .is_some_and(|a| !a.has_sequential_keys() || a.is_empty());
+        if one {
+            self.send_value(&convert::from_php(requests)?)?;
+            self.call.close_send();
+        } else {
+            self.outbox = Outbox::new(Feed::new(&kind, requests)?);
+        }
+        Ok(())
+    }
+
+    /// Reads the next reply (none at the end), sending the given requests meanwhile; none, with
+    /// the exception pending, when the requests' iterable threw.
+    fn read(call: &Arc<StreamCall>, outbox: &mut Outbox) -> PhpResult<Option<Zval>> {
+        match outbox.read(call)? {
+            Some(next) => to_php(next.map(|r| r.and_then(|b| call.decoder().decode_value(&b)))),
+            None => Ok(None),
+        }
     }
 
     /// Sends one request (an array); waits while the server's window is full.
@@ -110,22 +133,30 @@ impl Stream {
         self.send_value(&convert::from_php_array(request)?)
     }
 
-    /// Half-closes: no more requests.
-    pub fn close_send(&self) {
+    /// Half-closes: no more requests (requests given to `stream()` and not sent yet are
+    /// dropped).
+    pub fn close_send(&mut self) {
+        self.outbox.clear();
         self.call.close_send();
     }
 
     /// Cancels the call: the server's handler sees it; the next read throws
     /// `CancelledException`.
-    pub fn cancel(&self) {
+    pub fn cancel(&mut self) {
+        self.outbox.clear();
         self.call.cancel();
     }
 
-    /// The one reply of a client-streaming call, read to the end (`InternalException` when the
-    /// server sent none or more than one).
+    /// The one reply of a client-streaming call, read to the end, after the requests given to
+    /// `stream()` have all been sent (`InternalException` when the server sent none or more
+    /// than one).
     ///
     /// @return array<string, mixed>
-    pub fn result(&self) -> PhpResult<Zval> {
+    pub fn result(&mut self) -> PhpResult<Zval> {
+        if !self.outbox.flush(&self.call)? {
+            // The requests' iterable threw: its exception is pending, and is the outcome.
+            return Ok(Zval::null());
+        }
         let call = self.call.clone();
         let one = php_result(until(async move {
             let one = call.recv_only_bytes().await?;
@@ -150,8 +181,8 @@ impl Stream {
 
     /// Starts the iteration: reads the first reply (once; a stream is iterated once).
     pub fn rewind(&mut self) -> PhpResult<()> {
-        let call = &self.call;
-        self.cursor.rewind(|| Stream::read(call))
+        let (call, outbox) = (&self.call, &mut self.outbox);
+        self.cursor.rewind(|| Stream::read(call, outbox))
     }
 
     /// Whether there is a current reply.
@@ -171,8 +202,8 @@ impl Stream {
 
     /// Reads the next reply; throws the call's error (after the replies sent before it).
     pub fn next(&mut self) -> PhpResult<()> {
-        let call = &self.call;
-        self.cursor.next(|| Stream::read(call))
+        let (call, outbox) = (&self.call, &mut self.outbox);
+        self.cursor.next(|| Stream::read(call, outbox))
     }
 }
 

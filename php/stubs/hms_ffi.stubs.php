@@ -128,10 +128,11 @@ class Client
 
     /**
      * Opens a streaming call: `foreach ($client->stream(...) as $reply)` reads the replies.
-     * `$requests` is the one request of a server-streaming call, or an iterable (a list, a
-     * `Generator`) of requests, sent before the replies are read (PHP has one thread; to
-     * interleave, pass none and use `send()`/`closeSend()`). Options as for `call()`; the
-     * timeout bounds the whole stream.
+     * `$requests` is the one request of a server-streaming call (sent at once), or an iterable
+     * (a list, a `Generator`) of requests, sent as the replies are read: the next request is
+     * taken only when no reply is waiting, and the stream is half-closed after the last one
+     * (`result()` sends them all first). Without them, `send()`/`closeSend()` by hand.
+     * Options as for `call()`; the timeout bounds the whole stream.
      *
      * @param array<string, mixed>|iterable<array<string, mixed>>|null $requests
      * @param array{timeout?: float|int, metadata?: array<string, string>, detach?: bool, wait_for_ready?: bool} $options
@@ -578,7 +579,10 @@ class Stream implements \Iterator, \Traversable
      */
     public function send(array $request): void {}
 
-    /** Half-closes: no more requests. */
+    /**
+     * Half-closes: no more requests (requests given to `stream()` and not sent yet are
+     * dropped).
+     */
     public function closeSend(): void {}
 
     /**
@@ -588,8 +592,9 @@ class Stream implements \Iterator, \Traversable
     public function cancel(): void {}
 
     /**
-     * The one reply of a client-streaming call, read to the end (`InternalException` when the
-     * server sent none or more than one).
+     * The one reply of a client-streaming call, read to the end, after the requests given to
+     * `stream()` have all been sent (`InternalException` when the server sent none or more
+     * than one).
      *
      * @return array<string, mixed>
      */

@@ -108,6 +108,12 @@ impl Context {
             |b| c.set_header_bin(key, b),
         )
     }
+    /// Sends the response headers set so far now, ahead of any reply (gRPC's `SendHeader`): a
+    /// streaming caller sees them before the first one. Later `set_header` calls raise
+    /// `FailedPrecondition`; a second call does nothing.
+    fn send_headers(&self) {
+        self.inner.send_headers();
+    }
     /// Adds a response trailer (gRPC trailing metadata); `bytes` for a `-bin` key.
     fn set_trailer(&self, py: Python<'_>, key: &str, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let c = &self.inner;

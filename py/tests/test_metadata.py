@@ -1,7 +1,9 @@
 """Response metadata: ctx.set_header / ctx.set_trailer reach Client.call_with_metadata over
-every transport the binding serves (the rules themselves are the core's, tested there)."""
+every transport the binding serves, and ctx.send_headers() sends a stream's headers ahead of its
+first reply (the rules themselves are the core's, tested there)."""
 
 import base64
+import time
 
 import pytest
 
@@ -55,6 +57,46 @@ def test_handler_sets_headers_and_trailers(uri) -> None:
         assert refused == [hms_ffi.Code.INVALID_ARGUMENT] * 3
         # The plain call still returns just the reply.
         assert client.call(ECHO, {"unicode_text": "x"}, metadata={"x-in": "h"})["unicode_text"] == "x"
+    finally:
+        client.close()
+        server.shutdown()
+
+
+@pytest.mark.parametrize("transport", ["inproc", "unix", "ws", "grpc"])
+def test_a_stream_handler_sends_its_headers_before_any_reply(transport, tmp_path) -> None:
+    server = hms_ffi.Server(hms_ffi.Schema.load(PROTO))
+    late = []
+
+    @server.method(f"{SERVICE}/Bidi")
+    def bidi(requests, ctx):
+        ctx.set_header("x-early", "yes")
+        ctx.send_headers()
+        try:
+            ctx.set_header("x-late", "1")
+        except hms_ffi.FailedPrecondition as e:
+            late.append(e.code)
+        for r in requests:
+            yield r
+
+    uri = {
+        "inproc": f"inproc://py-early-{id(tmp_path)}",
+        "unix": f"unix://{tmp_path}/early.sock",
+    }.get(transport, f"{transport}://127.0.0.1:0")
+    client = hms_ffi.connect(server.listen(uri))
+    try:
+        with client.stream(f"{SERVICE}/Bidi", timeout=10) as s:
+            # Nothing sent, nothing read: the headers come on their own.
+            deadline = time.monotonic() + 5
+            while s.headers is None and time.monotonic() < deadline:
+                time.sleep(0.005)
+            assert s.headers is not None, "no headers before a reply"
+            assert s.headers.get("x-early") == "yes"
+            assert "x-late" not in s.headers
+            s.send({"unicode_text": "a"})
+            assert next(s)["unicode_text"] == "a"
+            s.close_send()
+            assert list(s) == []
+        assert late == [hms_ffi.Code.FAILED_PRECONDITION]
     finally:
         client.close()
         server.shutdown()

@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::HmsResult;
 use crate::ocore;
+use crate::runtime::on_runtime;
 
 /// One `key: value` metadata pair (keys are lower-case ASCII; a key may repeat).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -184,6 +185,24 @@ impl CallContext {
     /// `InvalidArgument`, a header after the headers went out `FailedPrecondition`.
     pub fn set_header(&self, key: String, value: String) -> HmsResult<()> {
         Ok(self.0.set_header(&key, value)?)
+    }
+
+    /// Sends the response headers set so far now, ahead of any message (gRPC's `SendHeader`):
+    /// a streaming caller sees them before the first reply. Later `set_header` calls are
+    /// `FailedPrecondition`; a second call does nothing.
+    pub fn send_headers(&self) {
+        self.0.send_headers();
+    }
+
+    /// Resolves once the call is cancelled (the caller cancelled or went away, the deadline
+    /// passed, the server is stopping): a suspending handler races its work against it.
+    pub async fn cancelled(&self) {
+        let ctx = self.0.clone();
+        let _ = on_runtime(async move {
+            ctx.cancelled().await;
+            Ok(())
+        })
+        .await;
     }
 
     /// Adds a response trailer, sent with the outcome (a reply or an error).

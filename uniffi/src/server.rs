@@ -21,7 +21,9 @@ impl ocore::handler::StreamHandler for Foreign {
         ctx: ocore::Context,
     ) -> BoxFuture<'static, ocore::Result<()>> {
         let handler = self.0.clone();
-        let stream = Arc::new(ServerStream(ocore::ServerStream::new(requests, sink)));
+        let stream = Arc::new(ServerStream(Arc::new(ocore::ServerStream::new(
+            requests, sink,
+        ))));
         Box::pin(run_blocking(move || {
             handler
                 .handle(stream, Arc::new(CallContext(ctx)))

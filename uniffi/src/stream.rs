@@ -107,9 +107,11 @@ impl ClientStream {
     }
 }
 
-/// The server side of a streaming call, handed to a [`StreamHandler`].
+/// The server side of a streaming call, handed to a [`StreamHandler`]: blocking reads and sends
+/// for a handler that holds its thread, `async` ones for a suspending handler (Kotlin's `Flow`
+/// handlers, a Swift `async` one).
 #[derive(Debug, uniffi::Object)]
-pub struct ServerStream(pub(crate) ocore::ServerStream);
+pub struct ServerStream(pub(crate) Arc<ocore::ServerStream>);
 
 #[uniffi::export]
 impl ServerStream {
@@ -132,11 +134,44 @@ impl ServerStream {
         let value = notation::from_text(&reply).map_err(ocore::Error::invalid_reply)?;
         Ok(self.0.send_encoded(self.0.encode_value(&value)?)?)
     }
+
+    /// [`recv`](ServerStream::recv) without blocking; cancelling the coroutine or task stops
+    /// the wait (not the call).
+    pub async fn recv_async(&self) -> HmsResult<Option<String>> {
+        let stream = self.0.clone();
+        let next = on_runtime(async move {
+            let next = stream.recv_bytes().await;
+            Ok(next.map(|r| r.and_then(|b| stream.exchange().request_value(&b))))
+        })
+        .await?;
+        text(next)
+    }
+
+    /// [`recv_first`](ServerStream::recv_first) without blocking.
+    pub async fn recv_first_async(&self) -> HmsResult<String> {
+        let stream = self.0.clone();
+        let first = on_runtime(async move {
+            let first = stream.first_bytes().await?;
+            stream.exchange().request_value(&first)
+        })
+        .await?;
+        Ok(notation::to_text(&first))
+    }
+
+    /// [`send`](ServerStream::send) without blocking: the coroutine or task suspends while the
+    /// caller's window is full.
+    pub async fn send_async(&self, reply: String) -> HmsResult<()> {
+        let value = notation::from_text(&reply).map_err(ocore::Error::invalid_reply)?;
+        let bytes = self.0.encode_value(&value)?;
+        let stream = self.0.clone();
+        on_runtime(async move { stream.send_encoded_async(bytes).await }).await
+    }
 }
 
 /// A streaming method of any kind: it reads and sends on `stream` and returns when the call is
 /// done (an error fails it after the replies sent before). It runs on a thread of the blocking
-/// pool and may block for the whole stream.
+/// pool and may block for the whole stream (a suspending handler runs its coroutine there, or
+/// its task, and uses the `async` reads and sends).
 #[uniffi::export(with_foreign)]
 pub trait StreamHandler: Send + Sync {
     /// Handles one call.

@@ -122,9 +122,11 @@ impl ClientStream {
         self.sender = None;
     }
 
-    /// The response headers (gRPC initial metadata), once they have arrived: on `grpc://` with
-    /// the first response, on `unix://`, `ws://` and `inproc://` (whose wire protocol v1 sends
-    /// them with the outcome) once [`next`](ClientStream::next) has returned `None` or an error.
+    /// The response headers (gRPC initial metadata), once they have arrived: with the first
+    /// response, or before it when the handler sent them
+    /// ([`Context::send_headers`](crate::Context::send_headers)), else with the outcome (once
+    /// [`next`](ClientStream::next) has returned `None` or an error). The same on every
+    /// streaming transport (`unix://`, `ws://` and `shm://` carry them in a `HEADERS` frame).
     pub fn headers(&self) -> Option<Metadata> {
         self.raw.as_ref().and_then(|r| r.response.headers())
     }

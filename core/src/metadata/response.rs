@@ -7,8 +7,9 @@
 //! - Reserved keys are refused with `InvalidArgument`: `grpc-*`, `connect-*`, `trailer-*`,
 //!   `hms-*` and `nats-*` (the `nats://` transport's own headers),
 //!   `:…` pseudo-headers and HTTP's own (`content-type`, `content-length`, `te`, …).
-//! - Headers go out with the first response message, or with the outcome when there is none;
-//!   a header set after that is `FailedPrecondition`. Trailers go out with the outcome, success
+//! - Headers go out with the first response message, or earlier when a streaming handler sends
+//!   them ([`Context::send_headers`](crate::Context::send_headers)), or with the outcome when
+//!   there is none; a header set after that is `FailedPrecondition`. Trailers go out with the outcome, success
 //!   or error.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -45,6 +46,8 @@ impl<T> Reply<T> {
 pub(crate) struct ResponseMetadata {
     headers_sent: AtomicBool,
     state: Mutex<State>,
+    /// Told when the handler asks for its headers to go out now (before any message).
+    flush: tokio::sync::Notify,
 }
 
 #[derive(Debug, Default)]
@@ -151,6 +154,19 @@ impl ResponseMetadata {
         }
     }
 
+    /// Seals the headers and asks the transport to send them now, ahead of any message (a
+    /// transport that cannot sends them with the first message or the outcome, as before).
+    pub(crate) fn flush_headers(&self) {
+        self.seal_headers();
+        self.flush.notify_one();
+    }
+
+    /// Resolves once [`flush_headers`](ResponseMetadata::flush_headers) was called (at once if
+    /// it was before); for the one task of a call that writes its headers.
+    pub(crate) async fn flushed(&self) {
+        self.flush.notified().await
+    }
+
     /// Seals and takes the headers, for the transport to send (empty after the first take).
     pub(crate) fn take_headers(&self) -> Metadata {
         self.headers_sent.store(true, Ordering::Release);
@@ -169,10 +185,11 @@ impl ResponseMetadata {
         (self.take_headers(), self.take_trailers())
     }
 
-    /// Client side: what arrived, unchecked.
+    /// Client side: what arrived, unchecked. The first headers to arrive stay (a transport that
+    /// got them ahead of the messages gets an empty set again with the outcome).
     pub(crate) fn received(&self, headers: Option<Metadata>, trailers: Option<Metadata>) {
         let mut s = self.state();
-        if let Some(h) = headers {
+        if let Some(h) = headers.filter(|_| !s.headers_sent) {
             s.headers = h;
             s.headers_sent = true;
         }
@@ -230,5 +247,37 @@ mod tests {
         assert_eq!(h.get("x-a"), Some("1"));
         assert_eq!(h.len(), 1);
         assert_eq!(t.get("x-t"), Some("3"));
+    }
+
+    #[test]
+    fn a_flush_seals_the_headers_and_wakes_the_writer() {
+        let m = ResponseMetadata::default();
+        m.add_header("x-a", "1".into()).unwrap();
+        m.flush_headers();
+        assert_eq!(
+            m.add_header("x-b", "2".into()).unwrap_err().code(),
+            Code::FailedPrecondition
+        );
+        // The flush came before the writer waited: it does not wait.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let flushed = rt.block_on(async {
+            tokio::time::timeout(std::time::Duration::from_secs(5), m.flushed()).await
+        });
+        assert!(flushed.is_ok());
+        assert_eq!(m.take_headers().get("x-a"), Some("1"));
+    }
+
+    #[test]
+    fn the_first_headers_received_stay() {
+        let m = ResponseMetadata::default();
+        assert!(m.headers().is_none());
+        let mut early = Metadata::new();
+        early.insert("x-early", "yes");
+        m.received(Some(early), None);
+        m.received(Some(Metadata::new()), Some(Metadata::new()));
+        assert_eq!(m.headers().unwrap().get("x-early"), Some("yes"));
     }
 }

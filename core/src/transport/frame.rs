@@ -8,7 +8,7 @@ use bytes::{Bytes, BytesMut};
 use prost::Message;
 
 pub use super::frame_body::{
-    call_head_prefix, check_server_hello, CallHeader, Entry, Hello, Trailer,
+    call_head_prefix, check_server_hello, CallHeader, Entry, HeadersBody, Hello, Trailer,
 };
 pub use crate::call::CallHead;
 
@@ -47,6 +47,9 @@ pub enum Kind {
     Ping = 9,
     /// The answer to a PING.
     Pong = 10,
+    /// A stream's response headers, ahead of its messages (server → client). Sent only to a
+    /// client whose HELLO said it reads them; its body is a [`HeadersBody`].
+    Headers = 11,
 }
 
 impl Kind {
@@ -62,6 +65,7 @@ impl Kind {
             8 => Kind::Window,
             9 => Kind::Ping,
             10 => Kind::Pong,
+            11 => Kind::Headers,
             _ => return None,
         })
     }
@@ -231,6 +235,7 @@ pub fn check_body(kind: Kind, body: &Bytes) -> std::result::Result<(), WireError
         Kind::Hello => Hello::decode(body.clone()).map(|_| ()).map_err(bad),
         Kind::Call => CallHeader::decode(body.clone()).map(|_| ()).map_err(bad),
         Kind::Status | Kind::GoAway => Trailer::decode(body.clone()).map(|_| ()).map_err(bad),
+        Kind::Headers => HeadersBody::decode(body.clone()).map(|_| ()).map_err(bad),
         Kind::Message => Ok(()),
         Kind::End | Kind::Cancel if body.is_empty() => Ok(()),
         Kind::End | Kind::Cancel => Err(WireError::BadBody("END/CANCEL carry no body".into())),

@@ -33,6 +33,10 @@ pub struct Hello {
     /// The sender answers PING with PONG (false, an older peer: it must get no PING).
     #[prost(bool, tag = "6")]
     pub pings: bool,
+    /// The sender reads HEADERS frames (false, an older peer: a server sends it a stream's
+    /// headers with the STATUS only).
+    #[prost(bool, tag = "7")]
+    pub headers: bool,
 }
 
 impl Hello {
@@ -45,6 +49,7 @@ impl Hello {
             agent: concat!("hms-ffi-core/", env!("CARGO_PKG_VERSION")).to_string(),
             stream_window: crate::flow::STREAM_WINDOW,
             pings: true,
+            headers: true,
         }
     }
 }
@@ -138,6 +143,29 @@ pub struct Trailer {
     /// The response trailers the handler set (STATUS only; a v1 addition).
     #[prost(message, repeated, tag = "6")]
     pub trailers: Vec<Entry>,
+}
+
+/// HEADERS body: a stream's response headers, sent ahead of its messages. The field number is
+/// `Trailer.headers`' own, so the body also reads as a `Trailer` holding only headers.
+#[derive(Clone, PartialEq, Message)]
+pub struct HeadersBody {
+    /// The response headers the handler set.
+    #[prost(message, repeated, tag = "5")]
+    pub headers: Vec<Entry>,
+}
+
+impl HeadersBody {
+    /// The body carrying `headers`.
+    pub fn new(headers: &Metadata) -> HeadersBody {
+        HeadersBody {
+            headers: entries(headers),
+        }
+    }
+
+    /// The headers it carries.
+    pub fn into_metadata(self) -> Metadata {
+        from_entries(self.headers)
+    }
 }
 
 fn entries(md: &Metadata) -> Vec<Entry> {

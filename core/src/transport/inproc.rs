@@ -194,21 +194,39 @@ impl ClientTransport for InprocClient {
                 // Responses go to the caller from a task of their own: a handler waiting for
                 // credit (flow control) blocks its own task, and the credit comes as the caller
                 // reads these.
-                let first = Arc::new(std::sync::atomic::AtomicBool::new(true));
-                let (got, headers, to_caller) = (received.clone(), served.clone(), res_tx.clone());
-                let seen = first.clone();
-                let forwarder = crate::flow::forward(out_rx, move |batch| {
-                    if seen.swap(false, std::sync::atomic::Ordering::AcqRel) {
-                        got.received(Some(headers.take_headers()), None);
+                // The headers reach the caller ahead of the first response, or when the
+                // handler sends them; a lock keeps a response from overtaking them.
+                let first = Arc::new(std::sync::Mutex::new(true));
+                let pass_headers = {
+                    let (got, headers, first) = (received.clone(), served.clone(), first.clone());
+                    move || {
+                        let mut first = first.lock().unwrap_or_else(|p| p.into_inner());
+                        if std::mem::replace(&mut *first, false) {
+                            got.received(Some(headers.take_headers()), None);
+                        }
                     }
+                };
+                let (ahead, to_caller) = (pass_headers.clone(), res_tx.clone());
+                let forwarder = crate::flow::forward(out_rx, move |batch| {
+                    ahead();
                     for b in batch {
                         let _ = to_caller.send(Ok(b));
                     }
                     std::future::ready(())
                 });
-                let result = run.await;
+                tokio::pin!(run);
+                let mut flushed = false;
+                let result = loop {
+                    tokio::select! {
+                        r = &mut run => break r,
+                        () = served.flushed(), if !flushed => {
+                            flushed = true;
+                            pass_headers();
+                        }
+                    }
+                };
                 forwarder.finish().await;
-                let first = first.load(std::sync::atomic::Ordering::Acquire);
+                let first = *first.lock().unwrap_or_else(|p| p.into_inner());
                 // A request waiting for credit goes no further: the call has ended.
                 ended.close();
                 let (headers, trailers) = served.take_all();

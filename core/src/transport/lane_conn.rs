@@ -91,9 +91,10 @@ impl Conn {
             Kind::Hello,
             0,
             0,
-            // This lane reads only while a call waits: it answers no PING.
+            // This lane reads only while a call waits: it answers no PING, and makes no streams.
             &Hello {
                 pings: false,
+                headers: false,
                 ..Hello::ours(max_message)
             },
         ))

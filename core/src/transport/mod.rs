@@ -54,6 +54,7 @@ mod unix_led;
 #[cfg(test)]
 pub(crate) use unix_led::HOLD_UP as LED_HOLD_UP;
 mod unix_server;
+mod unix_stream;
 mod unix_sync;
 mod wait;
 mod watchdog;

@@ -70,9 +70,10 @@ impl Stream for Responses {
     }
 }
 
-/// Starts the call and waits for its first message or its end, so that the headers the
-/// handler set before its first message can go out with the response's head. `Err` is an
-/// outcome before any message (a trailers-only response in gRPC's terms).
+/// Starts the call and waits for its first message, its end, or the handler sending its headers
+/// ([`Context::send_headers`](crate::Context::send_headers)), so that the headers the handler
+/// set before can go out with the response's head. `Err` is an outcome before any message and
+/// any headers sent (a trailers-only response in gRPC's terms).
 pub(crate) async fn open(
     core: &Arc<dyn Service>,
     peer: &crate::peer::Peer,
@@ -80,11 +81,15 @@ pub(crate) async fn open(
     inbound: Inbound,
     response: Arc<ResponseMetadata>,
 ) -> Result<Responses> {
-    let mut responses = start(core, peer, head, inbound, response);
-    match responses.next().await {
-        Some(Err(e)) => return Err(e),
-        Some(Ok(b)) => responses.first = Some(b),
-        None => {}
+    let mut responses = start(core, peer, head, inbound, response.clone());
+    tokio::select! {
+        biased;
+        next = responses.next() => match next {
+            Some(Err(e)) => return Err(e),
+            Some(Ok(b)) => responses.first = Some(b),
+            None => {}
+        },
+        () = response.flushed() => {}
     }
     Ok(responses)
 }

@@ -1,6 +1,6 @@
 //! The reading side of a `unix://` or `ws://` client connection: the handshake's frame reader and
-//! the task that hands every frame from the server to its call (replies, stream messages,
-//! WINDOW credit, STATUS, GOAWAY, PING), failing every call when the connection ends; and the
+//! the task that hands every frame from the server to its call (replies, stream messages and
+//! headers, WINDOW credit, STATUS, GOAWAY, PING), failing every call when the connection ends; and the
 //! keepalive task that finds a silent server dead.
 
 use std::sync::atomic::Ordering;
@@ -72,6 +72,17 @@ impl UnixClient {
                     if let Ok(p) = shared.pending.lock() {
                         if let Some(Pending::Stream(tx, _, _)) = p.get(&h.stream) {
                             let _ = tx.send(Ok(body));
+                        }
+                    }
+                }
+                Kind::Headers => {
+                    let headers = match frame::HeadersBody::decode(body) {
+                        Ok(h) => h.into_metadata(),
+                        Err(e) => break format!("bad HEADERS: {e}"),
+                    };
+                    if let Ok(p) = shared.pending.lock() {
+                        if let Some(Pending::Stream(_, response, _)) = p.get(&h.stream) {
+                            response.received(Some(headers), None);
                         }
                     }
                 }

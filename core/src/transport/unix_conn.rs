@@ -15,9 +15,10 @@ use tokio_util::sync::CancellationToken;
 use super::frame::{self, CallHead, CallHeader, Hello, Kind, Trailer, FLAG_END, FLAG_UNARY};
 use super::keepalive::Heard;
 use super::unix_server::{write_frame, BoxWrite};
+use super::unix_stream::ServedStream;
 use super::{Hold, Service};
 use crate::error::{Code, Error, Result};
-use crate::flow::{CloseOnDrop, Credit, Flow, Window, STREAM_WINDOW};
+use crate::flow::{Credit, Flow, Window, STREAM_WINDOW};
 use crate::metadata::response::ResponseMetadata;
 use crate::peer::Peer;
 
@@ -46,6 +47,8 @@ pub(super) struct Connection {
     heard: Option<Arc<Heard>>,
     /// The client's HELLO said it answers PING.
     pings: std::sync::atomic::AtomicBool,
+    /// The client's HELLO said it reads HEADERS frames.
+    peer_headers: std::sync::atomic::AtomicBool,
     /// Counted open in the metrics while the connection lives.
     _open: crate::metrics::connections::Open,
 }
@@ -77,6 +80,7 @@ impl Connection {
             streams: Arc::new(Mutex::new(HashMap::new())),
             peer_window: AtomicU32::new(0),
             pings: std::sync::atomic::AtomicBool::new(false),
+            peer_headers: std::sync::atomic::AtomicBool::new(false),
             _open: crate::metrics::connections::opened(peer.transport),
             peer,
         }
@@ -147,6 +151,7 @@ impl Connection {
         self.peer_window
             .store(hello.stream_window, Ordering::Release);
         self.pings.store(hello.pings, Ordering::Release);
+        self.peer_headers.store(hello.headers, Ordering::Release);
         let ours = Hello::ours(self.core.config().limits.max_message_bytes);
         Ok(frame::encode_message_frame(Kind::Hello, 0, 0, &ours))
     }
@@ -257,7 +262,7 @@ impl Connection {
                 Ok(Step::Write(frame::encode_frame(Kind::Pong, 0, 0, echo)))
             }
             Kind::Pong => Ok(Step::Done),
-            Kind::Hello | Kind::Status | Kind::GoAway => {
+            Kind::Hello | Kind::Status | Kind::GoAway | Kind::Headers => {
                 Err(format!("unexpected {:?} frame from a client", h.kind))
             }
         }
@@ -301,11 +306,7 @@ impl Connection {
             let state = StreamState {
                 cancel: cancel.clone(),
                 input: (!unary).then_some(input_tx),
-                flow: if unary {
-                    Flow::default()
-                } else {
-                    self.stream_flow(id)
-                },
+                flow: self.stream_flow(id, unary),
             };
             flow = state.flow.clone();
             streams.insert(id, state);
@@ -333,54 +334,34 @@ impl Connection {
             }));
             return Ok(None);
         }
+        let call = ServedStream {
+            id,
+            core,
+            peer,
+            writer,
+            cancel,
+            input: input_rx,
+            flow,
+            headers_frame: self.peer_headers.load(Ordering::Acquire),
+        };
         start(Box::pin(async move {
             let _writing = writing;
-            let (out_tx, out_rx) = mpsc::unbounded_channel::<Bytes>();
-            let response = Arc::new(ResponseMetadata::default());
-            let ended = CloseOnDrop(flow.clone());
-            let run = core.stream(
-                head,
-                &peer,
-                cancel,
-                (input_rx, out_tx),
-                response.clone(),
-                flow,
-            );
-            // Responses are written by a task of their own: a handler waiting for credit (flow
-            // control) blocks its own task, and the credit comes as these writes are read.
-            let out = writer.clone();
-            let written = crate::flow::forward(out_rx, move |batch| {
-                let out = out.clone();
-                async move {
-                    // A burst of responses goes out in one write.
-                    let size = batch.iter().map(|b| b.len() + frame::HEADER_LEN).sum();
-                    let mut frames = Vec::with_capacity(size);
-                    for b in &batch {
-                        frame::encode_frame_into(&mut frames, Kind::Message, 0, id, b);
-                    }
-                    let _ = write_frame(&out, &frames).await;
+            call.run(head, move || {
+                if let Ok(mut s) = streams.lock() {
+                    s.remove(&id);
                 }
-            });
-            let result = run.await;
-            written.finish().await;
-            if let Ok(mut s) = streams.lock() {
-                s.remove(&id);
-            }
-            drop(ended);
-            // v1 has no frame for headers: a stream's headers come with its STATUS too.
-            let status = result.map(|_| Bytes::new());
-            let trailer = Trailer::from_result(&status).with_metadata(response.take_all());
-            let status = frame::encode_message_frame(Kind::Status, 0, id, &trailer);
-            let _ = write_frame(&writer, &status).await;
+            })
+            .await;
         }));
         Ok(None)
     }
 
-    /// A new stream's flow control, when the client does it: responses wait on a window of
-    /// the size the client offered; reading requests gives credit back in WINDOW frames.
-    fn stream_flow(&self, id: u32) -> Flow {
+    /// A new stream's flow control, when the client does it (none for a unary call): responses
+    /// wait on a window of the size the client offered; reading requests gives credit back in
+    /// WINDOW frames.
+    fn stream_flow(&self, id: u32, unary: bool) -> Flow {
         let size = self.peer_window.load(Ordering::Acquire);
-        if size == 0 {
+        if unary || size == 0 {
             return Flow::default();
         }
         let writer = self.writer.clone();

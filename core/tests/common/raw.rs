@@ -25,6 +25,7 @@ pub fn hello(s: &mut UnixStream) {
         // A peer without flow control, as before v1 had it: no WINDOW frames either way.
         stream_window: 0,
         pings: false,
+        headers: false,
     };
     s.write_all(&frame::encode_message_frame(Kind::Hello, 0, 0, &h))
         .unwrap();

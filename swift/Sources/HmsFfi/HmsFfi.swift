@@ -567,6 +567,12 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
 public protocol CallContextProtocol: AnyObject, Sendable {
     
     /**
+     * Resolves once the call is cancelled (the caller cancelled or went away, the deadline
+     * passed, the server is stopping): a suspending handler races its work against it.
+     */
+    func cancelled() async 
+    
+    /**
      * The first metadata value for `key` (case-insensitive).
      */
     func header(key: String)  -> String?
@@ -610,6 +616,13 @@ public protocol CallContextProtocol: AnyObject, Sendable {
      * Milliseconds left before the caller's deadline; `None` without one.
      */
     func remainingMs()  -> UInt64?
+    
+    /**
+     * Sends the response headers set so far now, ahead of any message (gRPC's `SendHeader`):
+     * a streaming caller sees them before the first reply. Later `set_header` calls are
+     * `FailedPrecondition`; a second call does nothing.
+     */
+    func sendHeaders() 
     
     /**
      * Adds a response header; a reserved key (`grpc-*`, `content-type`, …) is
@@ -688,6 +701,28 @@ open class CallContext: CallContextProtocol, @unchecked Sendable {
 
     
 
+    
+    /**
+     * Resolves once the call is cancelled (the caller cancelled or went away, the deadline
+     * passed, the server is stopping): a suspending handler races its work against it.
+     */
+open func cancelled()async   {
+    return
+        try!  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hms_ffi_uniffi_fn_method_callcontext_cancelled(
+                    self.uniffiCloneHandle()
+                    
+                )
+            },
+            pollFunc: ffi_hms_ffi_uniffi_rust_future_poll_void,
+            completeFunc: ffi_hms_ffi_uniffi_rust_future_complete_void,
+            freeFunc: ffi_hms_ffi_uniffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: nil
+            
+        )
+}
     
     /**
      * The first metadata value for `key` (case-insensitive).
@@ -787,6 +822,18 @@ open func remainingMs() -> UInt64?  {
             self.uniffiCloneHandle(),$0
     )
 })
+}
+    
+    /**
+     * Sends the response headers set so far now, ahead of any message (gRPC's `SendHeader`):
+     * a streaming caller sees them before the first reply. Later `set_header` calls are
+     * `FailedPrecondition`; a second call does nothing.
+     */
+open func sendHeaders()  {try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_method_callcontext_send_headers(
+            self.uniffiCloneHandle(),$0
+    )
+}
 }
     
     /**
@@ -2836,7 +2883,9 @@ public func FfiConverterTypeServer_lower(_ value: Server) -> UInt64 {
 
 
 /**
- * The server side of a streaming call, handed to a [`StreamHandler`].
+ * The server side of a streaming call, handed to a [`StreamHandler`]: blocking reads and sends
+ * for a handler that holds its thread, `async` ones for a suspending handler (Kotlin's `Flow`
+ * handlers, a Swift `async` one).
  */
 public protocol ServerStreamProtocol: AnyObject, Sendable {
     
@@ -2847,9 +2896,20 @@ public protocol ServerStreamProtocol: AnyObject, Sendable {
     func recv() throws  -> String?
     
     /**
+     * [`recv`](ServerStream::recv) without blocking; cancelling the coroutine or task stops
+     * the wait (not the call).
+     */
+    func recvAsync() async throws  -> String?
+    
+    /**
      * The one request of a server-streaming call; `InvalidArgument` when none came.
      */
     func recvFirst() throws  -> String
+    
+    /**
+     * [`recv_first`](ServerStream::recv_first) without blocking.
+     */
+    func recvFirstAsync() async throws  -> String
     
     /**
      * Sends one reply (typed JSON); blocks while the caller's window is full. A reply that
@@ -2857,9 +2917,17 @@ public protocol ServerStreamProtocol: AnyObject, Sendable {
      */
     func send(reply: String) throws 
     
+    /**
+     * [`send`](ServerStream::send) without blocking: the coroutine or task suspends while the
+     * caller's window is full.
+     */
+    func sendAsync(reply: String) async throws 
+    
 }
 /**
- * The server side of a streaming call, handed to a [`StreamHandler`].
+ * The server side of a streaming call, handed to a [`StreamHandler`]: blocking reads and sends
+ * for a handler that holds its thread, `async` ones for a suspending handler (Kotlin's `Flow`
+ * handlers, a Swift `async` one).
  */
 open class ServerStream: ServerStreamProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -2927,6 +2995,27 @@ open func recv()throws  -> String?  {
 }
     
     /**
+     * [`recv`](ServerStream::recv) without blocking; cancelling the coroutine or task stops
+     * the wait (not the call).
+     */
+open func recvAsync()async throws  -> String?  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hms_ffi_uniffi_fn_method_serverstream_recv_async(
+                    self.uniffiCloneHandle()
+                    
+                )
+            },
+            pollFunc: ffi_hms_ffi_uniffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_hms_ffi_uniffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_hms_ffi_uniffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterOptionString.lift,
+            errorHandler: FfiConverterTypeHmsError_lift
+        )
+}
+    
+    /**
      * The one request of a server-streaming call; `InvalidArgument` when none came.
      */
 open func recvFirst()throws  -> String  {
@@ -2935,6 +3024,26 @@ open func recvFirst()throws  -> String  {
             self.uniffiCloneHandle(),$0
     )
 })
+}
+    
+    /**
+     * [`recv_first`](ServerStream::recv_first) without blocking.
+     */
+open func recvFirstAsync()async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hms_ffi_uniffi_fn_method_serverstream_recv_first_async(
+                    self.uniffiCloneHandle()
+                    
+                )
+            },
+            pollFunc: ffi_hms_ffi_uniffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_hms_ffi_uniffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_hms_ffi_uniffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeHmsError_lift
+        )
 }
     
     /**
@@ -2947,6 +3056,27 @@ open func send(reply: String)throws   {try rustCallWithError(FfiConverterTypeHms
         FfiConverterString.lower(reply),$0
     )
 }
+}
+    
+    /**
+     * [`send`](ServerStream::send) without blocking: the coroutine or task suspends while the
+     * caller's window is full.
+     */
+open func sendAsync(reply: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hms_ffi_uniffi_fn_method_serverstream_send_async(
+                    self.uniffiCloneHandle(),
+                    FfiConverterString.lower(reply)
+                )
+            },
+            pollFunc: ffi_hms_ffi_uniffi_rust_future_poll_void,
+            completeFunc: ffi_hms_ffi_uniffi_rust_future_complete_void,
+            freeFunc: ffi_hms_ffi_uniffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeHmsError_lift
+        )
 }
     
 
@@ -3002,7 +3132,8 @@ public func FfiConverterTypeServerStream_lower(_ value: ServerStream) -> UInt64 
 /**
  * A streaming method of any kind: it reads and sends on `stream` and returns when the call is
  * done (an error fails it after the replies sent before). It runs on a thread of the blocking
- * pool and may block for the whole stream.
+ * pool and may block for the whole stream (a suspending handler runs its coroutine there, or
+ * its task, and uses the `async` reads and sends).
  */
 public protocol StreamHandler: AnyObject, Sendable {
     
@@ -3015,7 +3146,8 @@ public protocol StreamHandler: AnyObject, Sendable {
 /**
  * A streaming method of any kind: it reads and sends on `stream` and returns when the call is
  * done (an error fails it after the replies sent before). It runs on a thread of the blocking
- * pool and may block for the whole stream.
+ * pool and may block for the whole stream (a suspending handler runs its coroutine there, or
+ * its task, and uses the `async` reads and sends).
  */
 open class StreamHandlerImpl: StreamHandler, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -5771,6 +5903,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hms_ffi_uniffi_checksum_method_client_transport() != 6400) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_hms_ffi_uniffi_checksum_method_callcontext_cancelled() != 15643) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_hms_ffi_uniffi_checksum_method_callcontext_header() != 59386) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5796,6 +5931,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_method_callcontext_remaining_ms() != 31193) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_callcontext_send_headers() != 38334) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_method_callcontext_set_header() != 39606) {
@@ -5897,10 +6035,19 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hms_ffi_uniffi_checksum_method_serverstream_recv() != 43471) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_hms_ffi_uniffi_checksum_method_serverstream_recv_async() != 62986) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_hms_ffi_uniffi_checksum_method_serverstream_recv_first() != 54985) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_hms_ffi_uniffi_checksum_method_serverstream_recv_first_async() != 39123) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_hms_ffi_uniffi_checksum_method_serverstream_send() != 30817) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_serverstream_send_async() != 18748) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_method_streamhandler_handle() != 2233) {

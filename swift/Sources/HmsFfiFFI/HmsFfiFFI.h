@@ -416,6 +416,11 @@ uint64_t uniffi_hms_ffi_uniffi_fn_clone_callcontext(uint64_t handle, RustCallSta
 void uniffi_hms_ffi_uniffi_fn_free_callcontext(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CALLCONTEXT_CANCELLED
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CALLCONTEXT_CANCELLED
+uint64_t uniffi_hms_ffi_uniffi_fn_method_callcontext_cancelled(uint64_t ptr
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CALLCONTEXT_HEADER
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CALLCONTEXT_HEADER
 RustBuffer uniffi_hms_ffi_uniffi_fn_method_callcontext_header(uint64_t ptr, RustBuffer key, RustCallStatus *_Nonnull out_status
@@ -459,6 +464,11 @@ RustBuffer uniffi_hms_ffi_uniffi_fn_method_callcontext_peer_credentials(uint64_t
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CALLCONTEXT_REMAINING_MS
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CALLCONTEXT_REMAINING_MS
 RustBuffer uniffi_hms_ffi_uniffi_fn_method_callcontext_remaining_ms(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CALLCONTEXT_SEND_HEADERS
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CALLCONTEXT_SEND_HEADERS
+void uniffi_hms_ffi_uniffi_fn_method_callcontext_send_headers(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CALLCONTEXT_SET_HEADER
@@ -732,14 +742,29 @@ void uniffi_hms_ffi_uniffi_fn_free_serverstream(uint64_t handle, RustCallStatus 
 RustBuffer uniffi_hms_ffi_uniffi_fn_method_serverstream_recv(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVERSTREAM_RECV_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVERSTREAM_RECV_ASYNC
+uint64_t uniffi_hms_ffi_uniffi_fn_method_serverstream_recv_async(uint64_t ptr
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVERSTREAM_RECV_FIRST
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVERSTREAM_RECV_FIRST
 RustBuffer uniffi_hms_ffi_uniffi_fn_method_serverstream_recv_first(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVERSTREAM_RECV_FIRST_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVERSTREAM_RECV_FIRST_ASYNC
+uint64_t uniffi_hms_ffi_uniffi_fn_method_serverstream_recv_first_async(uint64_t ptr
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVERSTREAM_SEND
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVERSTREAM_SEND
 void uniffi_hms_ffi_uniffi_fn_method_serverstream_send(uint64_t ptr, RustBuffer reply, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVERSTREAM_SEND_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVERSTREAM_SEND_ASYNC
+uint64_t uniffi_hms_ffi_uniffi_fn_method_serverstream_send_async(uint64_t ptr, RustBuffer reply
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CLONE_STREAMHANDLER
@@ -1141,6 +1166,12 @@ uint16_t uniffi_hms_ffi_uniffi_checksum_method_client_transport(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CALLCONTEXT_CANCELLED
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CALLCONTEXT_CANCELLED
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_callcontext_cancelled(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CALLCONTEXT_HEADER
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CALLCONTEXT_HEADER
 uint16_t uniffi_hms_ffi_uniffi_checksum_method_callcontext_header(void
@@ -1192,6 +1223,12 @@ uint16_t uniffi_hms_ffi_uniffi_checksum_method_callcontext_peer_credentials(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CALLCONTEXT_REMAINING_MS
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CALLCONTEXT_REMAINING_MS
 uint16_t uniffi_hms_ffi_uniffi_checksum_method_callcontext_remaining_ms(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CALLCONTEXT_SEND_HEADERS
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CALLCONTEXT_SEND_HEADERS
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_callcontext_send_headers(void
     
 );
 #endif
@@ -1393,15 +1430,33 @@ uint16_t uniffi_hms_ffi_uniffi_checksum_method_serverstream_recv(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVERSTREAM_RECV_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVERSTREAM_RECV_ASYNC
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_serverstream_recv_async(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVERSTREAM_RECV_FIRST
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVERSTREAM_RECV_FIRST
 uint16_t uniffi_hms_ffi_uniffi_checksum_method_serverstream_recv_first(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVERSTREAM_RECV_FIRST_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVERSTREAM_RECV_FIRST_ASYNC
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_serverstream_recv_first_async(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVERSTREAM_SEND
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVERSTREAM_SEND
 uint16_t uniffi_hms_ffi_uniffi_checksum_method_serverstream_send(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVERSTREAM_SEND_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVERSTREAM_SEND_ASYNC
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_serverstream_send_async(void
     
 );
 #endif

@@ -105,7 +105,7 @@ class Stream internal constructor(val native: NativeStream, requests: Any?) :
 }
 
 @Suppress("UNCHECKED_CAST")
-private fun decoded(text: String): Map<String, Any?> = TypedJson.decode(text) as Map<String, Any?>
+internal fun decoded(text: String): Map<String, Any?> = TypedJson.decode(text) as Map<String, Any?>
 
 /**
  * A cold [Flow] of a streaming call's replies: collecting it opens the call, sends [requests]

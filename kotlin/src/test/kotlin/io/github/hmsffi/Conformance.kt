@@ -109,7 +109,8 @@ object Conformance {
     }
 
     /** A server implementing the conformance service with Kotlin handlers. */
-    fun server(): Server {
+    /** The conformance server; [flows]: its streaming methods served by suspending `Flow` handlers. */
+    fun server(flows: Boolean = false): Server {
         val server = Server(Schema.load(listOf(proto), listOf()))
         for (m in listOf("Echo", "EchoScalars")) server.method("$SERVICE/$m") { req, _ -> req }
         server.method("$SERVICE/Fail") { req, _ -> throw Semantics.failError(req) }
@@ -122,7 +123,7 @@ object Conformance {
             emptyMap<String, Any?>()
         }
         Semantics.serve(server)
-        StreamVectors.serve(server)
+        if (flows) StreamVectors.serveFlows(server) else StreamVectors.serve(server)
         return server
     }
 }

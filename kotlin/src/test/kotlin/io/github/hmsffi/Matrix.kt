@@ -2,7 +2,9 @@
  * The Kotlin side of the cross-language matrix (tests/matrix/run.py, through
  * tests/matrix/kotlin/conformance.sh):
  *
- *     conformance serve unix:///tmp/x.sock    # the conformance service until SIGTERM
+ *     conformance serve unix:///tmp/x.sock    # the conformance service until SIGTERM, its
+ *                                             # streams served by suspending Flow handlers
+ *                                             # (the blocking Sequence ones run in StreamsTest)
  *     conformance client unix:///tmp/x.sock   # every vector (streaming ones too) and semantics case;
  *                                             # "N passed, M failed, K skipped"
  *     conformance semantics unix:///tmp/x.sock  # every call-semantics case; "…, K skipped"
@@ -21,7 +23,7 @@ fun main(args: Array<String>) {
     val (mode, uri) = args
     when (mode) {
         "serve" -> {
-            val server = Conformance.server()
+            val server = Conformance.server(flows = true)
             server.listen(uri)
             val stopped = CountDownLatch(1)
             Runtime.getRuntime().addShutdownHook(Thread {

@@ -4,7 +4,15 @@ import io.github.hmsffi.ffi.CallContext
 import io.github.hmsffi.ffi.HmsException
 import java.io.File
 import java.time.Duration
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.flow.flow
+import kotlinx.coroutines.flow.map
+import kotlinx.coroutines.flow.withIndex
 import kotlinx.serialization.json.Json
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.flow.flow
+import kotlinx.coroutines.flow.map
+import kotlinx.coroutines.flow.withIndex
 import kotlinx.serialization.json.JsonObject
 import kotlinx.serialization.json.int
 import kotlinx.serialization.json.jsonArray
@@ -80,6 +88,38 @@ object StreamVectors {
         }
         server.bidiStream("$SERVICE/Bidi") { requests, _ ->
             requests.asSequence().mapIndexed { i, r ->
+                if (count(r, "fail") != null) throw aborted(i)
+                r + ("weight_mg" to i.toLong())
+            }
+        }
+    }
+
+    /**
+     * The same three methods with suspending handlers ([Server.serverStreamFlow],
+     * [Server.clientStreamFlow], [Server.bidiStreamFlow]): requests in as a `Flow`, replies out as
+     * a `Flow`, pauses as `delay` (which the call's cancellation interrupts).
+     */
+    fun serveFlows(server: Server) {
+        server.serverStreamFlow("$SERVICE/ServerStream") { req, _ ->
+            flow {
+                for (i in 0 until (count(req, "repeat") ?: 3)) {
+                    if (i == count(req, "fail_after")) throw aborted(i.toInt())
+                    delay(count(req, "sleep_ms") ?: 0)
+                    emit(req + ("weight_mg" to i))
+                }
+            }
+        }
+        server.clientStreamFlow("$SERVICE/ClientStream") { requests, _ ->
+            var last = emptyMap<String, Any?>()
+            var n = 0L
+            requests.collect {
+                last = it
+                n++
+            }
+            last + ("weight_mg" to n)
+        }
+        server.bidiStreamFlow("$SERVICE/Bidi") { requests, _ ->
+            requests.withIndex().map { (i, r) ->
                 if (count(r, "fail") != null) throw aborted(i)
                 r + ("weight_mg" to i.toLong())
             }

@@ -747,6 +747,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_client_transport(
     ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_callcontext_cancelled(
+    ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_callcontext_header(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_callcontext_identity(
@@ -764,6 +766,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_hms_ffi_uniffi_checksum_method_callcontext_peer_credentials(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_callcontext_remaining_ms(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_callcontext_send_headers(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_callcontext_set_header(
     ): Int
@@ -831,9 +835,15 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_serverstream_recv(
     ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_serverstream_recv_async(
+    ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_serverstream_recv_first(
     ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_serverstream_recv_first_async(
+    ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_serverstream_send(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_serverstream_send_async(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_streamhandler_handle(
     ): Int
@@ -924,6 +934,8 @@ external fun uniffi_hms_ffi_uniffi_fn_clone_callcontext(`handle`: Long,uniffi_ou
 ): Long
 external fun uniffi_hms_ffi_uniffi_fn_free_callcontext(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Unit
+external fun uniffi_hms_ffi_uniffi_fn_method_callcontext_cancelled(`ptr`: Long,
+): Long
 external fun uniffi_hms_ffi_uniffi_fn_method_callcontext_header(`ptr`: Long,`key`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_method_callcontext_identity(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -942,6 +954,8 @@ external fun uniffi_hms_ffi_uniffi_fn_method_callcontext_peer_credentials(`ptr`:
 ): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_method_callcontext_remaining_ms(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
+external fun uniffi_hms_ffi_uniffi_fn_method_callcontext_send_headers(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
 external fun uniffi_hms_ffi_uniffi_fn_method_callcontext_set_header(`ptr`: Long,`key`: RustBuffer.ByValue,`value`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): Unit
 external fun uniffi_hms_ffi_uniffi_fn_method_callcontext_set_trailer(`ptr`: Long,`key`: RustBuffer.ByValue,`value`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1050,10 +1064,16 @@ external fun uniffi_hms_ffi_uniffi_fn_free_serverstream(`handle`: Long,uniffi_ou
 ): Unit
 external fun uniffi_hms_ffi_uniffi_fn_method_serverstream_recv(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
+external fun uniffi_hms_ffi_uniffi_fn_method_serverstream_recv_async(`ptr`: Long,
+): Long
 external fun uniffi_hms_ffi_uniffi_fn_method_serverstream_recv_first(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
+external fun uniffi_hms_ffi_uniffi_fn_method_serverstream_recv_first_async(`ptr`: Long,
+): Long
 external fun uniffi_hms_ffi_uniffi_fn_method_serverstream_send(`ptr`: Long,`reply`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): Unit
+external fun uniffi_hms_ffi_uniffi_fn_method_serverstream_send_async(`ptr`: Long,`reply`: RustBuffer.ByValue,
+): Long
 external fun uniffi_hms_ffi_uniffi_fn_clone_streamhandler(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
 external fun uniffi_hms_ffi_uniffi_fn_free_streamhandler(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1240,6 +1260,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_transport() != 6400) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_callcontext_cancelled() != 15643) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_callcontext_header() != 59386) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1265,6 +1288,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_callcontext_remaining_ms() != 31193) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_callcontext_send_headers() != 38334) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_callcontext_set_header() != 39606) {
@@ -1366,10 +1392,19 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_serverstream_recv() != 43471) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_serverstream_recv_async() != 62986) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_serverstream_recv_first() != 54985) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_serverstream_recv_first_async() != 39123) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_serverstream_send() != 30817) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_serverstream_send_async() != 18748) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_streamhandler_handle() != 2233) {
@@ -1897,6 +1932,12 @@ public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
 public interface CallContextInterface {
     
     /**
+     * Resolves once the call is cancelled (the caller cancelled or went away, the deadline
+     * passed, the server is stopping): a suspending handler races its work against it.
+     */
+    suspend fun `cancelled`()
+    
+    /**
      * The first metadata value for `key` (case-insensitive).
      */
     fun `header`(`key`: kotlin.String): kotlin.String?
@@ -1940,6 +1981,13 @@ public interface CallContextInterface {
      * Milliseconds left before the caller's deadline; `None` without one.
      */
     fun `remainingMs`(): kotlin.ULong?
+    
+    /**
+     * Sends the response headers set so far now, ahead of any message (gRPC's `SendHeader`):
+     * a streaming caller sees them before the first reply. Later `set_header` calls are
+     * `FailedPrecondition`; a second call does nothing.
+     */
+    fun `sendHeaders`()
     
     /**
      * Adds a response header; a reserved key (`grpc-*`, `content-type`, …) is
@@ -2062,6 +2110,31 @@ open class CallContext: Disposable, AutoCloseable, CallContextInterface
         return uniffiRustCall() { status ->
             UniffiLib.uniffi_hms_ffi_uniffi_fn_clone_callcontext(handle, status)
         }
+    }
+
+    
+    /**
+     * Resolves once the call is cancelled (the caller cancelled or went away, the deadline
+     * passed, the server is stopping): a suspending handler races its work against it.
+     */
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `cancelled`() {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_hms_ffi_uniffi_fn_method_callcontext_cancelled(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_free_void(future) },
+        // lift function
+        { Unit },
+        
+        // Error FFI converter
+        UniffiNullRustCallStatusErrorHandler,
+    )
     }
 
     
@@ -2206,6 +2279,23 @@ open class CallContext: Disposable, AutoCloseable, CallContextInterface
     }
     )
     }
+    
+
+    
+    /**
+     * Sends the response headers set so far now, ahead of any message (gRPC's `SendHeader`):
+     * a streaming caller sees them before the first reply. Later `set_header` calls are
+     * `FailedPrecondition`; a second call does nothing.
+     */override fun `sendHeaders`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_callcontext_send_headers(
+        it,
+        _status)
+}
+    }
+    
     
 
     
@@ -5438,7 +5528,9 @@ public object FfiConverterTypeServer: FfiConverter<Server, Long> {
 
 
 /**
- * The server side of a streaming call, handed to a [`StreamHandler`].
+ * The server side of a streaming call, handed to a [`StreamHandler`]: blocking reads and sends
+ * for a handler that holds its thread, `async` ones for a suspending handler (Kotlin's `Flow`
+ * handlers, a Swift `async` one).
  */
 public interface ServerStreamInterface {
     
@@ -5449,9 +5541,20 @@ public interface ServerStreamInterface {
     fun `recv`(): kotlin.String?
     
     /**
+     * [`recv`](ServerStream::recv) without blocking; cancelling the coroutine or task stops
+     * the wait (not the call).
+     */
+    suspend fun `recvAsync`(): kotlin.String?
+    
+    /**
      * The one request of a server-streaming call; `InvalidArgument` when none came.
      */
     fun `recvFirst`(): kotlin.String
+    
+    /**
+     * [`recv_first`](ServerStream::recv_first) without blocking.
+     */
+    suspend fun `recvFirstAsync`(): kotlin.String
     
     /**
      * Sends one reply (typed JSON); blocks while the caller's window is full. A reply that
@@ -5459,11 +5562,19 @@ public interface ServerStreamInterface {
      */
     fun `send`(`reply`: kotlin.String)
     
+    /**
+     * [`send`](ServerStream::send) without blocking: the coroutine or task suspends while the
+     * caller's window is full.
+     */
+    suspend fun `sendAsync`(`reply`: kotlin.String)
+    
     companion object
 }
 
 /**
- * The server side of a streaming call, handed to a [`StreamHandler`].
+ * The server side of a streaming call, handed to a [`StreamHandler`]: blocking reads and sends
+ * for a handler that holds its thread, `async` ones for a suspending handler (Kotlin's `Flow`
+ * handlers, a Swift `async` one).
  */
 open class ServerStream: Disposable, AutoCloseable, ServerStreamInterface
 {
@@ -5581,6 +5692,31 @@ open class ServerStream: Disposable, AutoCloseable, ServerStreamInterface
 
     
     /**
+     * [`recv`](ServerStream::recv) without blocking; cancelling the coroutine or task stops
+     * the wait (not the call).
+     */
+    @Throws(HmsException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `recvAsync`() : kotlin.String? {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_hms_ffi_uniffi_fn_method_serverstream_recv_async(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterOptionalString.lift(it) },
+        // Error FFI converter
+        HmsException.ErrorHandler,
+    )
+    }
+
+    
+    /**
      * The one request of a server-streaming call; `InvalidArgument` when none came.
      */
     @Throws(HmsException::class)override fun `recvFirst`(): kotlin.String {
@@ -5598,6 +5734,30 @@ open class ServerStream: Disposable, AutoCloseable, ServerStreamInterface
 
     
     /**
+     * [`recv_first`](ServerStream::recv_first) without blocking.
+     */
+    @Throws(HmsException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `recvFirstAsync`() : kotlin.String {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_hms_ffi_uniffi_fn_method_serverstream_recv_first_async(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterString.lift(it) },
+        // Error FFI converter
+        HmsException.ErrorHandler,
+    )
+    }
+
+    
+    /**
      * Sends one reply (typed JSON); blocks while the caller's window is full. A reply that
      * does not fit the response type is `Internal`; `Cancelled` once the caller has gone.
      */
@@ -5612,6 +5772,32 @@ open class ServerStream: Disposable, AutoCloseable, ServerStreamInterface
     }
     
     
+
+    
+    /**
+     * [`send`](ServerStream::send) without blocking: the coroutine or task suspends while the
+     * caller's window is full.
+     */
+    @Throws(HmsException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `sendAsync`(`reply`: kotlin.String) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_hms_ffi_uniffi_fn_method_serverstream_send_async(
+                uniffiHandle,
+                FfiConverterString.lower(`reply`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_free_void(future) },
+        // lift function
+        { Unit },
+        
+        // Error FFI converter
+        HmsException.ErrorHandler,
+    )
+    }
 
     
 
@@ -5750,7 +5936,8 @@ public object FfiConverterTypeServerStream: FfiConverter<ServerStream, Long> {
 /**
  * A streaming method of any kind: it reads and sends on `stream` and returns when the call is
  * done (an error fails it after the replies sent before). It runs on a thread of the blocking
- * pool and may block for the whole stream.
+ * pool and may block for the whole stream (a suspending handler runs its coroutine there, or
+ * its task, and uses the `async` reads and sends).
  */
 public interface StreamHandler {
     
@@ -5765,7 +5952,8 @@ public interface StreamHandler {
 /**
  * A streaming method of any kind: it reads and sends on `stream` and returns when the call is
  * done (an error fails it after the replies sent before). It runs on a thread of the blocking
- * pool and may block for the whole stream.
+ * pool and may block for the whole stream (a suspending handler runs its coroutine there, or
+ * its task, and uses the `async` reads and sends).
  */
 open class StreamHandlerImpl: Disposable, AutoCloseable, StreamHandler
 {
