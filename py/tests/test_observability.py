@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import select
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 import hms_ffi
+from children import python_child
 from otlp_receiver import Receiver, receiver  # noqa: F401 (a fixture)
 
 PROTO = """
@@ -150,15 +150,8 @@ print(json.dumps({"trace_id": f"{c.trace_id:032x}", "span_id": f"{c.span_id:016x
 def test_an_opentelemetry_sdk_span_is_the_parent_of_the_call(tmp_path: pathlib.Path, receiver: str) -> None:
     env = dict(os.environ, OTEL_EXPORTER_OTLP_ENDPOINT=receiver, OTEL_BSP_SCHEDULE_DELAY="50")
     proto = PROTO.format(package="pyobs.otel.v1")
-    server = subprocess.Popen(
-        [sys.executable, "-c", SERVER, f"unix://{tmp_path}/otel.sock", proto],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=dict(env, OTEL_SERVICE_NAME="py-server"),
-    )
-    try:
-        ready, _, _ = select.select([server.stdout], [], [], 30)
-        uri = server.stdout.readline().strip() if ready else ""  # type: ignore[union-attr]
-        assert uri.startswith("unix://"), server.stderr.read() if server.poll() is not None else uri  # type: ignore[union-attr]
+    with python_child(SERVER, [f"unix://{tmp_path}/otel.sock", proto], dict(env, OTEL_SERVICE_NAME="py-server")) as uri:
+        assert uri.startswith("unix://"), uri
         done = subprocess.run(
             [sys.executable, "-c", CLIENT, uri], capture_output=True, text=True, timeout=60,
             env=dict(env, OTEL_SERVICE_NAME="py-client"),
@@ -169,13 +162,6 @@ def test_an_opentelemetry_sdk_span_is_the_parent_of_the_call(tmp_path: pathlib.P
         until = time.monotonic() + 15
         while time.monotonic() < until and len(Receiver.spans) < 2:
             time.sleep(0.05)
-    finally:
-        try:
-            server.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.communicate(timeout=10)
-            raise
     by_service = {service: span for service, span in Receiver.spans}
     assert set(by_service) == {"py-client", "py-server"}, Receiver.spans
     client_span, server_span = by_service["py-client"], by_service["py-server"]
