@@ -10,7 +10,7 @@ MATRIX_DEPS   :=
 CLIPPY_PKGS   :=
 -include mk/*.mk
 
-.PHONY: all build cli-bin demo test test-core test-cli buf-install test-capi test-go go-lib test-py test-matrix test-interop py-install lint fmt fmt-check clippy features-check layers-check parity bench bench-all bench-all-warm bench-shm bench-warm bench-py bench-py-payloads bench-go bench-go-payloads bench-go-streams fuzz clean
+.PHONY: all build cli-bin demo test test-core test-cli buf-install test-capi test-go go-lib test-py test-matrix test-interop py-install lint fmt fmt-check clippy features-check layers-check parity bench bench-all bench-all-warm bench-shm bench-warm bench-py bench-py-shm bench-py-payloads bench-go bench-go-payloads bench-go-streams fuzz clean
 
 all: build
 
@@ -168,6 +168,11 @@ bench-all-warm:
 bench-py: py-install
 	$(PY_VENV)/bin/pip install -q grpcio
 	$(PY_VENV)/bin/python benches/python/echo_bench.py
+
+## bench-py-shm: Python client -> Python server over shm:// vs unix:// vs a raw unix echo, 64 B and
+## 64 KiB, one run (issue 18's Python targets).
+bench-py-shm: py-install
+	$(PY_VENV)/bin/python benches/python/shm_bench.py
 
 ## bench-py-payloads: nested 64 B / 1 KiB / 64 KiB messages, hms-ffi vs grpcio (real protobuf
 ## messages built from the same dicts) over unix, and hms-ffi's value path vs upb's.

@@ -13,7 +13,7 @@ set -u
 cd "$(dirname "$0")/.."
 state=${1:-default}
 HALTPOLL=/sys/module/haltpoll/parameters/guest_halt_poll_ns
-ALL="rust go go-payloads py py-payloads node node-payloads ruby php kotlin"
+ALL="rust go go-payloads py py-payloads py-shm node node-payloads ruby php kotlin"
 BENCHES=${BENCHES:-$ALL}
 
 build() {
@@ -31,6 +31,7 @@ run() {
     go-payloads) make -s bench-go-payloads ;;
     py) make -s bench-py ;;
     py-payloads) make -s bench-py-payloads ;;
+    py-shm) make -s bench-py-shm ;;
     node) make -s bench-node ;;
     node-payloads) make -s bench-node-payloads ;;
     ruby) HMS_FFI_PROFILE=release make -s bench-ruby ;;

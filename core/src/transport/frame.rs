@@ -9,6 +9,7 @@ use prost::Message;
 
 pub use super::frame_body::{
     call_head_prefix, check_server_hello, CallHeader, Entry, HeadersBody, Hello, Trailer,
+    CALL_PAYLOAD_TAG, STATUS_PAYLOAD_TAG,
 };
 pub use crate::call::CallHead;
 
@@ -178,6 +179,59 @@ pub fn encode_message_frame(kind: Kind, flags: u8, stream: u32, body: &impl Mess
     out
 }
 
+/// The frame [`encode_message_frame`] makes of `body` with the bytes field `tag` set to
+/// `payload` (`body` holding none), all but the payload's bytes: the caller writes `payload`
+/// right after, so a large payload is not copied into the frame first. Decoders see the same
+/// message (fields may come in any order).
+pub fn encode_message_frame_head(
+    kind: Kind,
+    flags: u8,
+    stream: u32,
+    body: &impl Message,
+    tag: u32,
+    payload: &[u8],
+) -> Vec<u8> {
+    use prost::encoding::{encode_key, encode_varint, encoded_len_varint, key_len, WireType};
+    let field = match payload.len() {
+        0 => 0,
+        n => key_len(tag) + encoded_len_varint(n as u64) + n,
+    };
+    let len = body.encoded_len() + field;
+    let mut out = Vec::with_capacity(HEADER_LEN + len - payload.len());
+    push_header(&mut out, kind, flags, stream, len);
+    // Encoding into a Vec with enough capacity cannot fail.
+    let _ = body.encode(&mut out);
+    if !payload.is_empty() {
+        encode_key(tag, WireType::LengthDelimited, &mut out);
+        encode_varint(payload.len() as u64, &mut out);
+    }
+    out
+}
+
+/// From this size on, a payload is written from its own buffer after the rest of its frame
+/// ([`payload_frame`]); below it, copying it into the frame costs less than a second slice.
+pub const SPLIT_AT: usize = 8 * 1024;
+
+/// The frame [`encode_message_frame`] makes of `body` with its bytes field `tag` set to
+/// `payload` (`body` holding none), as two parts to write one after the other: the frame up to
+/// the payload, and a large payload itself (not copied; empty when the payload was small and
+/// is in the first part).
+pub fn payload_frame(
+    kind: Kind,
+    flags: u8,
+    stream: u32,
+    body: &impl Message,
+    tag: u32,
+    payload: Bytes,
+) -> (Vec<u8>, Bytes) {
+    let mut head = encode_message_frame_head(kind, flags, stream, body, tag, &payload);
+    if payload.len() >= SPLIT_AT {
+        return (head, payload);
+    }
+    head.extend_from_slice(&payload);
+    (head, Bytes::new())
+}
+
 /// A WINDOW frame giving stream `stream` `bytes` more of credit.
 pub fn window_frame(stream: u32, bytes: u64) -> Vec<u8> {
     let n = u32::try_from(bytes).unwrap_or(u32::MAX);
@@ -245,5 +299,40 @@ pub fn check_body(kind: Kind, body: &Bytes) -> std::result::Result<(), WireError
         Kind::Ping | Kind::Pong => Err(WireError::BadBody(
             "a PING/PONG body is at most 8 bytes".into(),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A frame written as its head and then the payload is the frame written whole.
+    #[test]
+    fn a_split_frame_is_the_whole_frame() {
+        for n in [0usize, 1, 127, 128, 20_000, 70_000] {
+            let payload = Bytes::from((0..n).map(|i| i as u8).collect::<Vec<u8>>());
+            let head = CallHead {
+                method: "a.B/C".into(),
+                trace_id: "t".into(),
+                ..CallHead::default()
+            };
+            let whole =
+                encode_message_frame(Kind::Call, FLAG_UNARY, 7, &head.to_header(payload.clone()));
+            let mut split = encode_message_frame_head(
+                Kind::Call,
+                FLAG_UNARY,
+                7,
+                &head.to_header(Bytes::new()),
+                6,
+                &payload,
+            );
+            split.extend_from_slice(&payload);
+            assert_eq!(split, whole, "payload of {n} bytes");
+            let body = head.to_header(Bytes::new());
+            let (mut first, rest) = payload_frame(Kind::Call, FLAG_UNARY, 7, &body, 6, payload);
+            assert_eq!(rest.is_empty(), n < SPLIT_AT, "payload of {n} bytes");
+            first.extend_from_slice(&rest);
+            assert_eq!(first, whole, "payload of {n} bytes");
+        }
     }
 }

@@ -98,6 +98,11 @@ pub struct Entry {
     pub value: String,
 }
 
+/// [`CallHeader::payload`]'s field number.
+pub const CALL_PAYLOAD_TAG: u32 = 6;
+/// [`Trailer::payload`]'s field number.
+pub const STATUS_PAYLOAD_TAG: u32 = 4;
+
 /// CALL body.
 #[derive(Clone, PartialEq, Message)]
 pub struct CallHeader {

@@ -2,7 +2,6 @@
 //! the leader/follower reading of replies by the callers themselves (the leader sleeps in `poll`
 //! on the connection and a wake-up socket; a follower parks).
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
@@ -21,6 +20,7 @@ use super::lane_pipe::Pipe;
 use super::unix_client::{
     connection_closed, connection_lost, max_body, shutting_down, write_failed,
 };
+use super::wait::sys::read_into;
 use super::wait::{lock, Poke, SpinGauge};
 use crate::call::{Blocker, Watch};
 use crate::error::{Error, Result};
@@ -39,11 +39,9 @@ pub(super) struct Conn {
     pub(super) spin: SpinGauge,
 }
 
-thread_local! {
-    /// What a caller's thread reads its lane into: zeroed once per thread, not once per read
-    /// (a 64 KiB array on the stack was a 64 KiB memset per call).
-    static CHUNK: RefCell<Vec<u8>> = RefCell::new(vec![0u8; 64 * 1024]);
-}
+/// How much a read asks for at least: the rest of a large frame comes in reads as large as the
+/// pipe gives.
+const CHUNK: usize = 64 * 1024;
 
 /// How one call waits: until what, through which blocker, polling until when.
 pub(super) struct How<'a> {
@@ -87,7 +85,7 @@ impl Conn {
         let lost = |e: std::io::Error| {
             Error::unavailable(format!("handshake with {uri} failed: {e}")).with_source(e)
         };
-        pipe.write_all(&frame::encode_message_frame(
+        pipe.write_all(&[&frame::encode_message_frame(
             Kind::Hello,
             0,
             0,
@@ -97,7 +95,7 @@ impl Conn {
                 headers: false,
                 ..Hello::ours(max_message)
             },
-        ))
+        )])
         .map_err(lost)?;
         let max_body = max_body(max_message);
         let mut hb = [0u8; HEADER_LEN];
@@ -157,9 +155,10 @@ impl Conn {
         Ok(id)
     }
 
-    pub(super) fn write(&self, bytes: &[u8]) -> Result<()> {
+    /// Writes `parts`, one after the other, as one frame or more: no other writer comes between.
+    pub(super) fn write(&self, parts: &[&[u8]]) -> Result<()> {
         let _writing = lock(&self.writing);
-        self.pipe.write_all(bytes).map_err(|e| {
+        self.pipe.write_all(parts).map_err(|e| {
             self.end(connection_lost(&self.uri, &e.to_string()), false);
             write_failed(&self.uri, e)
         })
@@ -188,7 +187,7 @@ impl Conn {
             if let Some(e) = watch.stopped() {
                 st.calls.remove(&id);
                 drop(st);
-                let _ = self.write(&frame::encode_frame(Kind::Cancel, 0, id, &[]));
+                let _ = self.write(&[&frame::encode_frame(Kind::Cancel, 0, id, &[])]);
                 return Err(e);
             }
             if !st.leading {
@@ -245,12 +244,7 @@ impl Conn {
                 polled?
             };
             if readable {
-                let read = CHUNK.with_borrow_mut(|chunk| {
-                    let n = self.pipe.read(chunk)?;
-                    unread.extend_from_slice(&chunk[..n]);
-                    Ok::<_, std::io::Error>(n)
-                });
-                match read {
+                match read_into(unread, CHUNK, |b| self.pipe.read(b)) {
                     Ok(0) => return Err(self.lost("the server closed the connection")),
                     Ok(_) => {}
                     Err(e)
@@ -351,7 +345,7 @@ impl Conn {
                 bytes.extend(frame::encode_frame(Kind::Cancel, 0, id, &[]));
             }
             let _writing = lock(&self.writing);
-            let _ = self.pipe.write_all(&bytes);
+            let _ = self.pipe.write_all(&[&bytes]);
         }
         self.pipe.shutdown();
         self.poke();

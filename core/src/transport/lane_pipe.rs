@@ -8,6 +8,7 @@
 //! check every position they read, and a bad one ends the connection.
 
 use std::io::{self, Read, Write};
+use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -90,17 +91,19 @@ impl Pipe {
         }
     }
 
-    pub(super) fn write_all(&self, bytes: &[u8]) -> io::Result<()> {
+    /// Writes `parts` one after the other (one `writev` on a socket).
+    pub(super) fn write_all(&self, parts: &[&[u8]]) -> io::Result<()> {
         match self {
-            Pipe::Unix(sock) => (&*sock).write_all(bytes),
-            Pipe::Shm(p) => p.write_all(bytes),
+            Pipe::Unix(sock) => write_all_vectored(sock, parts),
+            Pipe::Shm(p) => p.write_all(parts),
         }
     }
 
-    /// What is there to read: `Ok(0)` at the end, `WouldBlock` when nothing came yet.
-    pub(super) fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+    /// What is there to read: `Ok(0)` at the end, `WouldBlock` when nothing came yet. The
+    /// first `n` bytes of `buf` are initialized when it returns `n`.
+    pub(super) fn read(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
         match self {
-            Pipe::Unix(sock) => (&*sock).read(buf),
+            Pipe::Unix(sock) => sys::read(sock.as_raw_fd(), buf),
             Pipe::Shm(p) => p.read(buf),
         }
     }
@@ -109,7 +112,7 @@ impl Pipe {
     pub(super) fn read_exact(&self, buf: &mut [u8]) -> io::Result<()> {
         let mut at = 0;
         while at < buf.len() {
-            match self.read(&mut buf[at..]) {
+            match self.read(sys::as_uninit(&mut buf[at..])) {
                 Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
                 Ok(n) => at += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -148,8 +151,9 @@ impl Pipe {
 /// What a reader on a thread of its own needs of a connection (a lane's [`Pipe`], a led
 /// server connection's socket or shm ring): bytes, a wait for more, and the end.
 pub(super) trait Source: Send + Sync {
-    /// What is there to read: `Ok(0)` at the end, `WouldBlock` when nothing came yet.
-    fn read(&self, buf: &mut [u8]) -> io::Result<usize>;
+    /// What is there to read: `Ok(0)` at the end, `WouldBlock` when nothing came yet; the first
+    /// `n` bytes of `buf` are initialized when it returns `n`.
+    fn read(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize>;
     /// Waits up to `timeout_ms` (-1: for ever; 0: only looks) until there is something to read
     /// (true) or `wake` is readable (the second flag).
     fn wait(&self, wake: Option<RawFd>, timeout_ms: i32) -> io::Result<(bool, bool)>;
@@ -158,7 +162,7 @@ pub(super) trait Source: Send + Sync {
 }
 
 impl Source for Pipe {
-    fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+    fn read(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
         Pipe::read(self, buf)
     }
 
@@ -178,34 +182,43 @@ impl ShmPipe {
         !matches!((&self.sock).read(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
     }
 
-    fn write_all(&self, mut bytes: &[u8]) -> io::Result<()> {
+    /// Writes `parts` one after the other under one hold of the ring, and wakes the server
+    /// once, after the last byte (or before it sleeps for room).
+    fn write_all(&self, parts: &[&[u8]]) -> io::Result<()> {
         let mut tx = lock(&self.tx);
-        while !bytes.is_empty() {
-            let (n, wake) = tx.write(bytes).map_err(corrupt)?;
-            if wake {
-                signal(self.data_out);
+        let mut wake = false;
+        for mut bytes in parts.iter().copied() {
+            while !bytes.is_empty() {
+                let (n, wanted) = tx.write(bytes).map_err(corrupt)?;
+                wake |= wanted;
+                bytes = &bytes[n..];
+                if n > 0 {
+                    continue;
+                }
+                if std::mem::take(&mut wake) {
+                    signal(self.data_out);
+                }
+                // The ring is full: sleep until the server frees space (or goes).
+                tx.arm();
+                if tx.free().map_err(corrupt)? > 0 {
+                    continue;
+                }
+                let [space, gone] = sys::poll_all([self.space_out, self.sock.as_raw_fd()], -1)?;
+                if gone && self.ended() {
+                    return Err(io::ErrorKind::BrokenPipe.into());
+                }
+                if space {
+                    drain(self.space_out);
+                }
             }
-            bytes = &bytes[n..];
-            if n > 0 {
-                continue;
-            }
-            // The ring is full: sleep until the server frees space (or goes).
-            tx.arm();
-            if tx.free().map_err(corrupt)? > 0 {
-                continue;
-            }
-            let [space, gone] = sys::poll_all([self.space_out, self.sock.as_raw_fd()], -1)?;
-            if gone && self.ended() {
-                return Err(io::ErrorKind::BrokenPipe.into());
-            }
-            if space {
-                drain(self.space_out);
-            }
+        }
+        if wake {
+            signal(self.data_out);
         }
         Ok(())
     }
 
-    fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+    fn read(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
         self.rx.read(buf, || self.ended())
     }
 
@@ -237,8 +250,12 @@ impl RingIn {
 
     /// What is there to read: `Ok(0)` once `ended()` says the writer is gone and every byte it
     /// published was read, `WouldBlock` while nothing came.
-    pub(super) fn read(&self, buf: &mut [u8], ended: impl Fn() -> bool) -> io::Result<usize> {
-        let (n, wake) = lock(&self.ring).read(buf).map_err(corrupt)?;
+    pub(super) fn read(
+        &self,
+        buf: &mut [MaybeUninit<u8>],
+        ended: impl Fn() -> bool,
+    ) -> io::Result<usize> {
+        let (n, wake) = lock(&self.ring).read_uninit(buf).map_err(corrupt)?;
         if wake {
             signal(self.space);
         }
@@ -282,4 +299,19 @@ impl RingIn {
         }
         Ok((data || other, woken))
     }
+}
+
+/// `parts` written whole to `sock`, with as few `writev` calls as it takes.
+fn write_all_vectored(sock: &UnixStream, parts: &[&[u8]]) -> io::Result<()> {
+    let mut slices: Vec<io::IoSlice<'_>> = parts.iter().map(|b| io::IoSlice::new(b)).collect();
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        match (&*sock).write_vectored(rest) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => io::IoSlice::advance_slices(&mut rest, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }

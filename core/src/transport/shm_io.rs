@@ -105,12 +105,24 @@ pub(super) struct ShmRead {
     guard: Arc<Guard>,
 }
 
-/// The writing half.
+/// The writing half. The reader is woken once per frame, at `flush` (every writer of a frame
+/// flushes after it: a WebSocket needs it too), not after each piece of a frame written in
+/// pieces; and before this side sleeps for room.
 pub(super) struct ShmWrite {
     ring: Producer,
     wait: AsyncFd<Fd>,
     wake: RawFd,
+    /// The reader asked to be woken, and has not been yet.
+    owed: bool,
     guard: Arc<Guard>,
+}
+
+impl ShmWrite {
+    fn pay(&mut self) {
+        if std::mem::take(&mut self.owed) {
+            signal(self.wake);
+        }
+    }
 }
 
 /// The two halves of a connection over `map`, for the server (`client == false`: it reads
@@ -175,6 +187,7 @@ fn link_up(
         ring: producer,
         wait: register(space_out)?,
         wake: data_out,
+        owed: false,
         guard: guard.clone(),
     };
     tokio::spawn(watch(link, sock, stop, [data_in, space_out]));
@@ -307,12 +320,12 @@ impl AsyncWrite for ShmWrite {
                 return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
             }
             let (n, wake) = me.ring.write(src).map_err(corrupt)?;
+            me.owed |= wake;
             if n > 0 {
-                if wake {
-                    signal(me.wake);
-                }
                 return Poll::Ready(Ok(n));
             }
+            // Full: the reader must be awake to make room.
+            me.pay();
             me.ring.arm();
             let (ring, link) = (&me.ring, &me.guard.link);
             ready!(sleep(&me.wait, cx, || Ok(ring.free().map_err(corrupt)?
@@ -322,6 +335,7 @@ impl AsyncWrite for ShmWrite {
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().pay();
         Poll::Ready(Ok(()))
     }
 

@@ -41,7 +41,7 @@ impl ShmSyncRead {
 }
 
 impl Source for ShmSyncRead {
-    fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+    fn read(&self, buf: &mut [std::mem::MaybeUninit<u8>]) -> io::Result<usize> {
         self.ring.read(buf, || self.closed())
     }
 

@@ -14,6 +14,7 @@
 //! eventfd; the other side, after publishing a position, sends a wake-up only when that word
 //! was set (so a side that keeps up costs no system call at all).
 
+use std::mem::MaybeUninit;
 use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 
 /// `"HMSSHM"`, then the layout version in the last two bytes.
@@ -223,6 +224,14 @@ impl Consumer {
     /// Copies up to `out.len()` bytes out of the ring; also says whether the producer waits for
     /// space (then wake it).
     pub fn read(&mut self, out: &mut [u8]) -> Result<(usize, bool), RingError> {
+        // SAFETY: `read_uninit` only writes initialized bytes into the slice.
+        self.read_uninit(unsafe { &mut *(out as *mut [u8] as *mut [MaybeUninit<u8>]) })
+    }
+
+    /// [`Consumer::read`] into memory not yet initialized (a buffer's spare capacity, so a
+    /// reader copies the ring's bytes once, straight where they stay); the first `n` bytes of
+    /// `out` are initialized when it returns `n`.
+    pub fn read_uninit(&mut self, out: &mut [MaybeUninit<u8>]) -> Result<(usize, bool), RingError> {
         let n = self.available()?.min(out.len());
         if n == 0 {
             return Ok((0, false));
@@ -233,8 +242,9 @@ impl Consumer {
         // is private memory of at least `n` bytes. The peer may write the ring meanwhile: then
         // the copy holds garbage, which the frame parser above rejects.
         unsafe {
-            std::ptr::copy_nonoverlapping(self.ring.data.add(off), out.as_mut_ptr(), first);
-            std::ptr::copy_nonoverlapping(self.ring.data, out.as_mut_ptr().add(first), n - first);
+            let out = out.as_mut_ptr().cast::<u8>();
+            std::ptr::copy_nonoverlapping(self.ring.data.add(off), out, first);
+            std::ptr::copy_nonoverlapping(self.ring.data, out.add(first), n - first);
         }
         self.head = self.head.wrapping_add(n as u64);
         self.ring.word(HEAD).store(self.head, Ordering::Release);

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::frame::{self, CallHead, CallHeader, Hello, Kind, Trailer, FLAG_END, FLAG_UNARY};
 use super::keepalive::Heard;
-use super::unix_server::{write_frame, BoxWrite};
+use super::unix_server::{write_frame, write_frame_parts, BoxWrite};
 use super::unix_stream::ServedStream;
 use super::{Hold, Service};
 use crate::error::{Code, Error, Result};
@@ -328,9 +328,18 @@ impl Connection {
                 if let Ok(mut s) = streams.lock() {
                     s.remove(&id);
                 }
-                let trailer = Trailer::from_result(&result).with_metadata(response.take_all());
-                let bytes = frame::encode_message_frame(Kind::Status, 0, id, &trailer);
-                let _ = write_frame(&writer, &bytes).await;
+                let mut trailer = Trailer::from_result(&result).with_metadata(response.take_all());
+                // A large reply goes from its buffer to the connection, not copied into a frame.
+                let payload = std::mem::take(&mut trailer.payload);
+                let (bytes, payload) = frame::payload_frame(
+                    Kind::Status,
+                    0,
+                    id,
+                    &trailer,
+                    frame::STATUS_PAYLOAD_TAG,
+                    payload,
+                );
+                let _ = write_frame_parts(&writer, &[&bytes, &payload]).await;
             }));
             return Ok(None);
         }

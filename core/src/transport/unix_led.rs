@@ -110,7 +110,6 @@ pub(super) struct Reading {
     /// went on elsewhere, on Ruby's or Node's thread, needs the core a poll would take.)
     poll_next: bool,
     goaway_sent: bool,
-    chunk: Vec<u8>,
 }
 
 pub(super) struct Led {
@@ -182,7 +181,6 @@ impl Led {
             skip: 0,
             poll_next: true,
             goaway_sent: false,
-            chunk: vec![0u8; 64 * 1024],
         };
         led.spawn(reading, true).map_err(|(reason, _)| reason)
     }

@@ -11,7 +11,11 @@ use bytes::{Buf, Bytes};
 
 use super::super::frame::{self, HEADER_LEN};
 use super::super::unix_conn::Connection;
+use super::super::wait::sys::read_into;
 use super::{Led, Reading};
+
+/// The least a read asks for: a reader keeps up with many small frames in one read.
+const CHUNK: usize = 16 * 1024;
 use crate::call::JustWait;
 
 impl Led {
@@ -99,13 +103,17 @@ impl Led {
             if !readable {
                 continue;
             }
-            match self.source.read(&mut reading.chunk) {
-                Ok(0) if reading.buf.is_empty() && reading.skip == 0 => return Ok(false),
+            // Straight into the buffer: the rest of the frame needed, or a chunk.
+            let had = reading.buf.len();
+            let want = need.saturating_sub(had).max(CHUNK);
+            match read_into(&mut reading.buf, want, |b| self.source.read(b)) {
+                Ok(0) if had == 0 && reading.skip == 0 => return Ok(false),
                 Ok(0) => return Err("truncated frame".into()),
                 Ok(n) => {
+                    // Bytes of a refused frame still coming (the buffer was empty then).
                     let dropped = reading.skip.min(n);
                     reading.skip -= dropped;
-                    reading.buf.extend_from_slice(&reading.chunk[dropped..n]);
+                    reading.buf.advance(dropped);
                 }
                 Err(e)
                     if matches!(

@@ -125,8 +125,15 @@ pub(super) async fn accept_each(
 }
 
 pub(super) async fn write_frame(writer: &Writer, bytes: &[u8]) -> std::io::Result<()> {
+    write_frame_parts(writer, &[bytes]).await
+}
+
+/// Writes `parts` (one frame or more, in pieces) one after the other, no other frame between.
+pub(super) async fn write_frame_parts(writer: &Writer, parts: &[&[u8]]) -> std::io::Result<()> {
     let mut w = writer.lock().await;
-    w.write_all(bytes).await?;
+    for part in parts.iter().filter(|p| !p.is_empty()) {
+        w.write_all(part).await?;
+    }
     // A no-op on a socket; sends the message on a WebSocket.
     w.flush().await
 }

@@ -77,9 +77,17 @@ impl SyncLane {
         if let Some(d) = watch.deadline {
             head.timeout = Some(d.saturating_duration_since(Instant::now()));
         }
-        let bytes =
-            frame::encode_message_frame(Kind::Call, FLAG_UNARY, id, &head.to_header(payload));
-        if let Err(e) = conn.write(&bytes) {
+        // A large request goes from its buffer to the pipe: not copied into the frame first.
+        let (frame, payload) = frame::payload_frame(
+            Kind::Call,
+            FLAG_UNARY,
+            id,
+            &head.to_header(Bytes::new()),
+            frame::CALL_PAYLOAD_TAG,
+            payload,
+        );
+        let written = conn.write(&[&frame, &payload]);
+        if let Err(e) = written {
             conn.forget(id);
             return Err(e);
         }

@@ -88,10 +88,51 @@ impl<'a> Waiting<'a> {
     }
 }
 
-/// The one system call std does not offer.
+/// The system calls std does not offer, and reads into memory not yet initialized.
 #[allow(unsafe_code)]
 pub(super) mod sys {
+    use std::io;
+    use std::mem::MaybeUninit;
     use std::os::fd::RawFd;
+
+    use bytes::BytesMut;
+
+    /// One `read(2)` of `fd` into `buf`; the first `n` bytes of `buf` are initialized when it
+    /// returns `n`.
+    pub(in crate::transport) fn read(fd: RawFd, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
+        // SAFETY: `buf` is writable memory of `buf.len()` bytes; the kernel writes at most that
+        // many.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(n as usize)
+    }
+
+    /// `buf` for a reader that only writes initialized bytes into it (a `Source`).
+    pub(in crate::transport) fn as_uninit(buf: &mut [u8]) -> &mut [MaybeUninit<u8>] {
+        // SAFETY: the same memory and length; a `MaybeUninit<u8>` has the layout of a `u8`, and
+        // the readers this is given to write only initialized bytes, so `buf` stays valid.
+        unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) }
+    }
+
+    /// Reads once from `read` straight into the spare capacity of `buf` (at least `want` bytes
+    /// of room are made first), so the bytes are copied once, from the socket or ring to where
+    /// the frame parser finds them; returns what `read` did. `read` must initialize the first
+    /// `n` bytes of what it is given when it returns `n` (the `Source` contract).
+    pub(in crate::transport) fn read_into(
+        buf: &mut BytesMut,
+        want: usize,
+        read: impl FnOnce(&mut [MaybeUninit<u8>]) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        buf.reserve(want.max(1));
+        let spare = buf.spare_capacity_mut();
+        let room = spare.len();
+        let n = read(spare)?.min(room);
+        // SAFETY: `read` initialized the first `n` bytes of the spare capacity, `n <= room`.
+        unsafe { buf.set_len(buf.len() + n) };
+        Ok(n)
+    }
 
     /// Waits up to `timeout_ms` (-1: for ever) until `a` or `b` is readable (or closed); says
     /// which. An interrupted wait reports neither.
