@@ -115,6 +115,16 @@ final class ConvertersTest extends TestCase
             // The message's own array is still taken when sending.
             $reply = $client->call('shop.v1.Shop/Echo', ['items' => [['price' => ['value' => '2']]]], ['timeout' => 10]);
             self::assertSame('2', $reply['items'][0]['price']);
+            // Batches and started calls convert alike; a request that does not convert is its
+            // own entry's error.
+            $entries = $client->batch([
+                ['shop.v1.Shop/Echo', self::order()],
+                ['shop.v1.Shop/Echo', ['rates' => ['x' => 1.5]]],
+            ], ['timeout' => 10]);
+            self::assertNative($entries[0]);
+            self::assertInstanceOf(InvalidArgumentException::class, $entries[1]);
+            self::assertSame('rates["x"]', $entries[1]->getFieldViolations()[0]['field']);
+            self::assertNative($client->start('shop.v1.Shop/Echo', self::order(), ['timeout' => 10])->wait());
         } finally {
             $server->shutdown(0.0);
         }
