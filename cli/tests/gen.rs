@@ -294,3 +294,40 @@ fn kotlin_types_use_the_native_types_of_the_builtin_converters() {
         .values()
         .all(|t| !t.contains("java.math.BigDecimal")));
 }
+
+#[test]
+fn php_types_use_the_native_types_of_the_builtin_converters() {
+    let php = shop_generated("php", "ShopV1Hms.php");
+    for line in [
+        "        public ?string $price = null,",
+        "        public ?\\HmsFfi\\Money $total = null,",
+        "        public ?\\DateTimeInterface $due = null,",
+        "        /** @var array<string, string> */",
+        "        public string $id = '',",
+        "            due: $a['due'] ?? null,",
+        "            'due' => $this->due,",
+    ] {
+        assert!(php.lines().any(|l| l == line), "no {line:?} in\n{php}");
+    }
+}
+
+#[test]
+fn ruby_types_use_the_native_types_of_the_builtin_converters() {
+    let rb = shop_generated("ruby", "shop_v1_hms.rb");
+    assert!(rb.contains("price: h.fetch(:price, nil)"), "{rb}");
+    assert!(rb.contains("due: @due,"), "{rb}");
+    assert!(
+        rb.contains("total: h[:total]&.then { |v| Google_type_Money.from_h(v) }"),
+        "{rb}"
+    );
+    let rbs = shop_generated("ruby", "shop_v1_hms.rbs");
+    for line in [
+        "attr_accessor price: BigDecimal?",
+        "attr_accessor rates: Hash[String, BigDecimal]",
+    ] {
+        assert!(
+            rbs.lines().any(|l| l.trim() == line),
+            "no {line:?} in\n{rbs}"
+        );
+    }
+}
