@@ -264,6 +264,7 @@ impl Input for PhpIn<'_> {
             match convert::key_value(k) {
                 Value::Int(i) => key.set_long(i),
                 Value::String(s) => drop(key.set_string(&s, false)),
+                Value::Bytes(b) => key.set_binary(b),
                 _ => {}
             }
             (PhpIn::new(&key, self.convs), PhpIn::new(v, self.convs))
