@@ -21,7 +21,11 @@ class AlreadyExistsException extends \HmsFfi\Exception
     public const CODE_NAME = 'ALREADY_EXISTS';
 }
 
-/** The built-in converters' functions (Converter::builtins()). @internal */
+/**
+ * The built-in converters (Converter::builtins() lists them).
+ *
+ * @internal
+ */
 final class Builtins
 {
     /** google.type.Decimal ⇄ a numeric string ('1.50'); an int is taken, a float refused. */
@@ -30,8 +34,10 @@ final class Builtins
     /** google.type.Money ⇄ Money. */
     public static function money(): \HmsFfi\Converter {}
 
-    /** google.type.Date ⇄ DateTimeImmutable at midnight UTC (any DateTimeInterface is sent as
-     * its calendar date in its own time zone); partial dates are refused. */
+    /**
+     * google.type.Date ⇄ DateTimeImmutable at midnight UTC (any DateTimeInterface is sent as its
+     * calendar date in its own time zone); partial dates are refused.
+     */
     public static function date(): \HmsFfi\Converter {}
 }
 
