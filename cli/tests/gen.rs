@@ -216,13 +216,8 @@ fn buf_generate_with_the_example_template_writes_what_gen_writes() {
     }
 }
 
-#[test]
-fn python_types_use_the_native_types_of_the_builtin_converters() {
-    let dir = tempfile::tempdir().unwrap();
-    let proto = dir.path().join("shop.proto");
-    std::fs::write(
-        &proto,
-        r#"syntax = "proto3";
+/// A schema with every built-in converter's target, and a format no converter has.
+const SHOP: &str = r#"syntax = "proto3";
 package shop.v1;
 import "google/type/decimal.proto";
 import "google/type/money.proto";
@@ -238,17 +233,26 @@ message Order {
   string note = 7 [(hms.ffi.v1.format) = "no-such-format"];
 }
 service Shop { rpc Echo(Order) returns (Order); }
-"#,
-    )
-    .unwrap();
+"#;
+
+/// `hms-ffi gen --lang LANG` of [`SHOP`], the file `name` it writes.
+fn shop_generated(lang: &str, name: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let proto = dir.path().join("shop.proto");
+    std::fs::write(&proto, SHOP).unwrap();
     let out = dir.path().join("out");
     let mut cmd = bin();
-    cmd.args(["gen", "--lang", "python", "--out"])
+    cmd.args(["gen", "--lang", lang, "--out"])
         .arg(&out)
         .arg(&proto);
     let o = output_within(cmd, TIMEOUT);
     assert!(o.status.success(), "{}", text(&o.stderr));
-    let py = std::fs::read_to_string(out.join("shop_v1_hms.py")).unwrap();
+    std::fs::read_to_string(out.join(name)).unwrap()
+}
+
+#[test]
+fn python_types_use_the_native_types_of_the_builtin_converters() {
+    let py = shop_generated("python", "shop_v1_hms.py");
     for line in [
         "import decimal",
         "import uuid",
@@ -267,4 +271,63 @@ service Shop { rpc Echo(Order) returns (Order); }
     }
     let greeter = committed_greeter("python");
     assert!(greeter.values().all(|t| !t.contains("import decimal")));
+}
+
+#[test]
+fn kotlin_types_use_the_native_types_of_the_builtin_converters() {
+    let kt = shop_generated("kotlin", "shop/v1/ShopV1Hms.kt");
+    for line in [
+        "    val id: java.util.UUID? = null,",
+        "    val price: java.math.BigDecimal? = null,",
+        "    val total: io.github.hmsffi.Money? = null,",
+        "    val due: java.time.LocalDate? = null,",
+        "    val rates: Map<String, java.math.BigDecimal> = emptyMap(),",
+        "    val refs: List<java.util.UUID> = emptyList(),",
+        "    val note: String = \"\",",
+        "            id = (v[\"id\"] as? java.util.UUID),",
+        "            price = (v[\"price\"] as? java.math.BigDecimal),",
+    ] {
+        assert!(kt.lines().any(|l| l == line), "no {line:?} in\n{kt}");
+    }
+    let greeter = committed_greeter("kotlin");
+    assert!(greeter
+        .values()
+        .all(|t| !t.contains("java.math.BigDecimal")));
+}
+
+#[test]
+fn php_types_use_the_native_types_of_the_builtin_converters() {
+    let php = shop_generated("php", "ShopV1Hms.php");
+    for line in [
+        "        public ?string $price = null,",
+        "        public ?\\HmsFfi\\Money $total = null,",
+        "        public ?\\DateTimeInterface $due = null,",
+        "        /** @var array<string, string> */",
+        "        public string $id = '',",
+        "            due: $a['due'] ?? null,",
+        "            'due' => $this->due,",
+    ] {
+        assert!(php.lines().any(|l| l == line), "no {line:?} in\n{php}");
+    }
+}
+
+#[test]
+fn ruby_types_use_the_native_types_of_the_builtin_converters() {
+    let rb = shop_generated("ruby", "shop_v1_hms.rb");
+    assert!(rb.contains("price: h.fetch(:price, nil)"), "{rb}");
+    assert!(rb.contains("due: @due,"), "{rb}");
+    assert!(
+        rb.contains("total: h[:total]&.then { |v| Google_type_Money.from_h(v) }"),
+        "{rb}"
+    );
+    let rbs = shop_generated("ruby", "shop_v1_hms.rbs");
+    for line in [
+        "attr_accessor price: BigDecimal?",
+        "attr_accessor rates: Hash[String, BigDecimal]",
+    ] {
+        assert!(
+            rbs.lines().any(|l| l.trim() == line),
+            "no {line:?} in\n{rbs}"
+        );
+    }
 }

@@ -8,24 +8,29 @@ use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendHashTable, Zval};
 
 use crate::convert;
+use crate::converters::Convs;
 use crate::errors::{self, php_result};
+use crate::ocore::mapping::NativeFail;
 use crate::ocore::{self, CallOptions, Value};
 use crate::stream::until;
 
 /// `[[$method, $request], …]` called as one batch; one entry per call, in order.
 pub(crate) fn batch(
     client: &ocore::Client,
+    convs: &Convs,
     calls: &ZendHashTable,
     opts: CallOptions,
 ) -> PhpResult<Vec<Zval>> {
     let mut items: Vec<(String, ocore::Result<Value>)> = Vec::with_capacity(calls.len());
     for call in calls.values() {
         let (method, request) = pair(call)?;
-        // A request nested past the core's limit is that call's error; the others go on.
-        match convert::reply_from_php(request) {
-            Ok(value) => items.push((method, Ok(value))),
-            Err(Ok(e)) => items.push((method, Err(e))),
-            Err(Err(raised)) => return Err(raised),
+        // A request nested past the core's limit, or whose converter threw, is that call's
+        // error; the others go on.
+        let desc = client.schema().method(&method).map(|m| m.input());
+        match convs.message(desc.as_ref(), request) {
+            Ok(value) => items.push((method, value)),
+            Err(NativeFail::Deep(d)) => items.push((method, Err(d.into_error()))),
+            Err(NativeFail::Native(raised)) => return Err(raised),
         }
     }
     let c = client.clone();
@@ -38,7 +43,10 @@ pub(crate) fn batch(
     replies
         .into_iter()
         .map(|r| match r {
-            Ok(reply) => convert::to_php(&reply.message),
+            Ok(reply) => match convert::received_or_core(&reply.message, convs) {
+                Err(NativeFail::Deep(d)) => errors::exception_object(&d.into_error()),
+                other => other.map_err(|f| f.into_native(errors::to_php)),
+            },
             Err(e) => errors::exception_object(&e),
         })
         .collect()

@@ -8,6 +8,7 @@ use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendCallable, ZendHashTable, Zval};
 
 use crate::convert;
+use crate::converters::Convs;
 use crate::errors::{self, php_result};
 use crate::ocore::{self, runtime, CallOptions, Metadata, Reply, StreamCall, Value};
 use crate::pending::{self, PendingCall};
@@ -21,6 +22,8 @@ use crate::stream::{until, Stream};
 #[php(name = "HmsFfi\\Client")]
 pub struct Client {
     inner: ocore::Client,
+    /// The converters of custom domain types (docs/converters.md).
+    convs: Convs,
 }
 
 /// `['timeout' => seconds, 'metadata' => ['key' => 'value', …], 'detach' => bool,
@@ -97,10 +100,12 @@ impl Client {
     /// `InvalidArgumentException`. `expect_schema`, the `Schema` the caller was built
     /// against: the methods the server's schema breaks are listed by `incompatibleMethods()`,
     /// and calling one throws `FailedPreconditionException` (reason `INCOMPATIBLE_SCHEMA`)
-    /// before anything is sent (docs/evolution.md, "Versions at connect").
+    /// before anything is sent (docs/evolution.md, "Versions at connect"). `converters`, a list
+    /// of `HmsFfi\Converter` for custom domain types (docs/converters.md); absent, the
+    /// built-ins (`Converter::builtins()`), `[]` for none.
     ///
     /// @param string|list<string> $uri
-    /// @param array{resilience?: array<string, mixed>|string, expect_schema?: Schema} $options
+    /// @param array{resilience?: array<string, mixed>|string, expect_schema?: Schema, converters?: list<Converter>} $options
     pub fn connect(
         uri: &Zval,
         schema: Option<&Schema>,
@@ -112,8 +117,10 @@ impl Client {
             decode: crate::convert::DECODE,
             ..Default::default()
         };
+        let mut converters = None;
         for (key, value) in options.into_iter().flat_map(|o| o.iter()) {
             match key.to_string().as_str() {
+                "converters" => converters = Some(value),
                 "resilience" => {
                     let json = json_text(value, "resilience")?;
                     connect.resilience = php_result(ocore::Resilience::from_json(&json))?
@@ -126,14 +133,16 @@ impl Client {
                 }
                 other => {
                     return Err(errors::bad_option(format!(
-                        "unknown connect option '{other}' (known: resilience, expect_schema)"
+                        "unknown connect option '{other}' (known: resilience, expect_schema, converters)"
                     )))
                 }
             }
         }
+        let convs = Convs::from_option(converters)?;
+        connect.converters = convs.registry();
         let uris: Vec<&str> = uris.iter().map(String::as_str).collect();
         let r = runtime::block_on(ocore::connect_all(&uris, connect)).and_then(|r| r);
-        php_result(r).map(|inner| Client { inner })
+        php_result(r).map(|inner| Client { inner, convs })
     }
 
     /// The connection's state: `idle` (lost; the next call reconnects), `connecting`,
@@ -187,7 +196,7 @@ impl Client {
         options: Option<&ZendHashTable>,
     ) -> PhpResult<Zval> {
         let reply = self.blocking(method, request, options)?;
-        convert::to_php(&reply.message)
+        convert::received(&reply.message, &self.convs)
     }
 
     /// `call()`, returning `['reply' => array, 'headers' => array, 'trailers' => array]`: the
@@ -204,7 +213,7 @@ impl Client {
         options: Option<&ZendHashTable>,
     ) -> PhpResult<Zval> {
         let reply = self.blocking(method, request, options)?;
-        pending::with_metadata(&reply)
+        pending::with_metadata(&reply, &self.convs)
     }
 
     /// Calls every `[$method, $request]` of `$calls` as one batch and returns one entry per
@@ -221,7 +230,7 @@ impl Client {
         calls: &ZendHashTable,
         options: Option<&ZendHashTable>,
     ) -> PhpResult<Vec<Zval>> {
-        crate::batch::batch(&self.inner, calls, call_options(options)?)
+        crate::batch::batch(&self.inner, &self.convs, calls, call_options(options)?)
     }
 
     /// Starts a call and returns at once: the `PendingCall` is polled (`isDone()`), waited on
@@ -236,13 +245,14 @@ impl Client {
         request: &ZendHashTable,
         options: Option<&ZendHashTable>,
     ) -> PhpResult<PendingCall> {
-        let value = convert::from_php_array(request)?;
+        let value = self.request(method, request)?;
         let opts = call_options(options)?;
         Ok(PendingCall::start(
             self.inner.clone(),
             method.to_string(),
             value,
             opts,
+            self.convs.clone(),
         ))
     }
 
@@ -266,7 +276,7 @@ impl Client {
         // server of this process) could wait for requests this caller has not sent yet.
         let opened = runtime::block_on(StreamCall::open(&self.inner, method, &opts));
         let call = php_result(opened.and_then(|r| r))?;
-        let mut stream = Stream::new(call);
+        let mut stream = Stream::new(call, self.convs.clone());
         if let Some(requests) = requests.filter(|r| !r.is_null()) {
             stream.give(requests)?;
         }
@@ -351,6 +361,17 @@ pub(crate) fn json_text(value: &Zval, what: &str) -> PhpResult<String> {
 }
 
 impl Client {
+    /// A unary request of `method` as a value, its custom domain types made message-shaped.
+    fn request(&self, method: &str, request: &ZendHashTable) -> PhpResult<Value> {
+        if self.convs.registry().is_empty() {
+            return convert::from_php_array(request);
+        }
+        let mut zv = Zval::new();
+        zv.set_hashtable(request.to_owned());
+        let desc = self.inner.schema().method(method).map(|m| m.input());
+        self.convs.request(desc.as_ref(), &zv)
+    }
+
     /// One call, blocking this thread; it runs this thread's servers' handlers meanwhile (a PHP
     /// server of this process may be the one called).
     fn blocking(
@@ -359,7 +380,7 @@ impl Client {
         request: &ZendHashTable,
         options: Option<&ZendHashTable>,
     ) -> PhpResult<Reply<Value>> {
-        let value = convert::from_php_array(request)?;
+        let value = self.request(method, request)?;
         let opts = call_options(options)?;
         let r = if pump::has_local_servers() {
             let (client, method) = (self.inner.clone(), method.to_string());

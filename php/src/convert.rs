@@ -20,8 +20,9 @@ use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ArrayKey, ZendCallable, ZendHashTable, ZendObject, Zval};
 use ext_php_rs::zend::ClassEntry;
 
+use crate::converters::Convs;
 use crate::errors::php_error;
-use crate::ocore::mapping::{wkt, DecodeOptions, NativeDepth, NativeFail};
+use crate::ocore::mapping::{unmarked, wkt, DecodeOptions, NativeDepth, NativeFail};
 use crate::ocore::{Timestamp, Value};
 
 /// How PHP servers and clients ask the core for values: an empty JSON object is marked, and
@@ -48,7 +49,7 @@ fn text_or_bytes(bytes: &[u8]) -> Value {
     }
 }
 
-fn key_value(key: ArrayKey<'_>) -> Value {
+pub(crate) fn key_value(key: ArrayKey<'_>) -> Value {
     match key {
         ArrayKey::Long(i) => Value::Int(i),
         ArrayKey::String(s) => Value::String(s),
@@ -57,8 +58,9 @@ fn key_value(key: ArrayKey<'_>) -> Value {
     }
 }
 
-/// A walk's failure: a PHP exception, or nesting past the core's limit.
-type Fail = NativeFail<PhpException>;
+/// A walk's failure: a PHP exception, or nesting past the core's limit (or a converter's
+/// failure, which gathers its path the same way).
+pub(crate) type Fail = NativeFail<PhpException>;
 
 fn finish(r: Result<Value, Fail>) -> PhpResult<Value> {
     r.map_err(|f| f.into_native(crate::errors::to_php))
@@ -71,15 +73,9 @@ pub(crate) fn from_php(zv: &Zval) -> PhpResult<Value> {
     finish(walk(zv, NativeDepth::default()))
 }
 
-/// As [`from_php`] for a handler's reply: a nesting error stays the core's (RESOURCE_EXHAUSTED
-/// with its path) instead of becoming a PHP exception first.
-pub(crate) fn reply_from_php(
-    zv: &Zval,
-) -> Result<Value, Result<crate::ocore::Error, PhpException>> {
-    walk(zv, NativeDepth::default()).map_err(|f| match f {
-        NativeFail::Deep(d) => Ok(d.into_error()),
-        NativeFail::Native(e) => Err(e),
-    })
+/// As [`from_php`], with nesting past the limit kept apart from PHP's own errors.
+pub(crate) fn value_of(zv: &Zval) -> Result<Value, Fail> {
+    walk(zv, NativeDepth::default())
 }
 
 /// A PHP array as a core value (a list when its keys are 0, 1, 2…, else a map).
@@ -208,6 +204,34 @@ fn php_key(k: &Value) -> ArrayKey<'static> {
 
 /// A core value as a PHP value: arrays, `HmsFfi\Timestamp`, strings, ints, floats, …
 pub(crate) fn to_php(v: &Value) -> PhpResult<Zval> {
+    finish_zval(out(v, None))
+}
+
+/// A received message as PHP values, each value the core's walk converted ([`unmarked`]) made
+/// native by its converter's `fromMessage`; one that throws is `HmsFfi\InvalidArgumentException`
+/// with the value's path.
+pub(crate) fn received(v: &Value, convs: &Convs) -> PhpResult<Zval> {
+    finish_zval(out(v, Some(convs)))
+}
+
+/// [`received`], its failure kept apart: the core's error (a converter that threw, with its
+/// path) or PHP's own.
+pub(crate) fn received_or_core(v: &Value, convs: &Convs) -> Result<Zval, Fail> {
+    out(v, Some(convs))
+}
+
+fn finish_zval(r: Result<Zval, Fail>) -> PhpResult<Zval> {
+    r.map_err(|f| f.into_native(crate::errors::to_php))
+}
+
+fn out(v: &Value, convs: Option<&Convs>) -> Result<Zval, Fail> {
+    if let Some((i, inner)) = unmarked(v) {
+        let x = out(inner, convs)?;
+        return match convs {
+            Some(c) => c.native_of(i, x),
+            None => Ok(x),
+        };
+    }
     let mut out = Zval::new();
     match v {
         Value::Null | Value::Unsupported(_) => out.set_null(),
@@ -215,40 +239,46 @@ pub(crate) fn to_php(v: &Value) -> PhpResult<Zval> {
         Value::Int(i) => out.set_long(*i),
         Value::UInt(u) => match i64::try_from(*u) {
             Ok(i) => out.set_long(i),
-            Err(_) => return big_int(&u.to_string()),
+            Err(_) => return Ok(big_int(&u.to_string())?),
         },
-        Value::BigInt(s) => return big_int(s),
+        Value::BigInt(s) => return Ok(big_int(s)?),
         Value::Float(x) => out.set_double(*x),
-        Value::String(s) => out.set_string(s, false)?,
+        Value::String(s) => out.set_string(s, false).map_err(php_err)?,
         Value::Bytes(b) => out.set_binary(b.clone()),
         Value::List(items) => {
             let mut ht = ZendHashTable::with_capacity(items.len() as u32);
-            for item in items {
-                ht.push(to_php(item)?)?;
+            for (i, item) in items.iter().enumerate() {
+                ht.push(self::out(item, convs).map_err(|f| f.at_index(i))?)
+                    .map_err(php_err)?;
             }
             out.set_hashtable(ht);
         }
         Value::Map(_) if v.is_empty_object() => {
-            return ZendObject::new_stdclass()
-                .into_zval(false)
-                .map_err(|e| php_error(&e.to_string()))
+            return ZendObject::new_stdclass().into_zval(false).map_err(php_err)
         }
         Value::Map(entries) => {
             let mut ht = ZendHashTable::with_capacity(entries.len() as u32);
             for (k, item) in entries {
-                ht.insert(php_key(k), to_php(item)?)?;
+                let x = self::out(item, convs).map_err(|f| f.at_key(k))?;
+                ht.insert(php_key(k), x).map_err(php_err)?;
             }
             out.set_hashtable(ht);
         }
         Value::Timestamp(t) => {
-            return call(
+            return Ok(call(
                 "HmsFfi\\Timestamp::fromUnix",
                 vec![&t.seconds, &i64::from(t.nanos)],
-            )
+            )?)
         }
-        Value::Duration(d) => out.set_string(&wkt::format_duration(*d), false)?,
+        Value::Duration(d) => out
+            .set_string(&wkt::format_duration(*d), false)
+            .map_err(php_err)?,
     }
     Ok(out)
+}
+
+fn php_err(e: ext_php_rs::error::Error) -> Fail {
+    NativeFail::Native(php_error(&e.to_string()))
 }
 
 /// An integer beyond PHP's: a `GMP` number when the gmp extension is loaded, else decimal text.

@@ -20,7 +20,7 @@ use ext_php_rs::prelude::*;
 use ext_php_rs::types::Zval;
 use ext_php_rs::zend::{ce, ExecutorGlobals};
 
-use crate::convert;
+use crate::converters::{self, Convs};
 use crate::errors::{self, php_result};
 use crate::ocore::{self, runtime, StreamCall};
 use crate::pump;
@@ -93,13 +93,15 @@ impl Feed {
 pub(crate) struct Outbox {
     feed: Option<Feed>,
     unsent: Option<Bytes>,
+    convs: Convs,
 }
 
 impl Outbox {
-    pub(crate) fn new(feed: Feed) -> Outbox {
+    pub(crate) fn new(feed: Feed, convs: Convs) -> Outbox {
         Outbox {
             feed: Some(feed),
             unsent: None,
+            convs,
         }
     }
 
@@ -194,11 +196,7 @@ impl Outbox {
             return Ok(None);
         };
         // A request that cannot be sent ends the call: its error is the caller's.
-        let encoded =
-            convert::from_php(&request).and_then(|value| match call.encode_input(&&value) {
-                Ok(bytes) => php_result(bytes),
-                Err(never) => match never {},
-            });
+        let encoded = converters::stream_request(call, &self.convs, &request);
         if encoded.is_err() {
             self.feed = None;
             call.cancel();

@@ -16,9 +16,9 @@
 //! $client->call('demo.v1.Greeter/SayHello', ['name' => 'Ada']);  // ['message' => 'Hello Ada']
 //! ```
 //!
-//! The error classes (`HmsFfi\Exception` and one subclass per gRPC code) and `HmsFfi\Timestamp`
-//! are written in PHP (`php/hms_ffi.php`), compiled into the extension and declared when a
-//! request starts.
+//! The error classes (`HmsFfi\Exception` and one subclass per gRPC code), `HmsFfi\Timestamp`
+//! and the converters (`HmsFfi\Converter`, `php/converters.php`) are written in PHP, compiled
+//! into the extension and declared when a request starts.
 
 pub use ::hms_ffi_core as ocore;
 
@@ -26,6 +26,7 @@ mod batch;
 mod client;
 mod context;
 mod convert;
+mod converters;
 mod errors;
 mod feed;
 mod pending;
@@ -37,17 +38,21 @@ mod stream;
 
 use ext_php_rs::prelude::*;
 
-/// The PHP half of the extension: error classes and `HmsFfi\Timestamp`.
-const BOOTSTRAP: &str = include_str!("../php/hms_ffi.php");
+/// The PHP half of the extension: error classes and `HmsFfi\Timestamp`, then the converters
+/// (`HmsFfi\Converter`, its built-ins and `HmsFfi\Money`).
+const BOOTSTRAP: [&str; 2] = [
+    include_str!("../php/hms_ffi.php"),
+    include_str!("../php/converters.php"),
+];
 
 extern "C" fn request_startup(_type: i32, _module_number: i32) -> i32 {
-    match ext_php_rs::php_eval::execute(BOOTSTRAP) {
-        Ok(()) => 0,
-        Err(e) => {
+    for source in BOOTSTRAP {
+        if let Err(e) = ext_php_rs::php_eval::execute(source) {
             eprintln!("hms_ffi: declaring the PHP classes failed: {e}");
-            -1
+            return -1;
         }
     }
+    0
 }
 
 /// The module entry point (the macro also adds undocumented `extern "C"` functions here).

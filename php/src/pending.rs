@@ -13,6 +13,7 @@ use ext_php_rs::types::{ZendHashTable, Zval};
 use tokio_util::sync::CancellationToken;
 
 use crate::convert;
+use crate::converters::Convs;
 use crate::errors::php_result;
 use crate::ocore::{self, runtime, CallOptions, Code, Reply, Value};
 use crate::pump;
@@ -27,6 +28,7 @@ pub struct PendingCall {
     rx: RefCell<Option<mpsc::Receiver<Outcome>>>,
     outcome: RefCell<Option<Outcome>>,
     cancel: CancellationToken,
+    convs: Convs,
 }
 
 fn lost() -> ocore::Error {
@@ -34,9 +36,9 @@ fn lost() -> ocore::Error {
 }
 
 /// `['reply' => …, 'headers' => …, 'trailers' => …]` for a reply with its response metadata.
-pub(crate) fn with_metadata(reply: &Reply<Value>) -> PhpResult<Zval> {
+pub(crate) fn with_metadata(reply: &Reply<Value>, convs: &Convs) -> PhpResult<Zval> {
     let mut out = ZendHashTable::new();
-    out.insert("reply", convert::to_php(&reply.message)?)?;
+    out.insert("reply", convert::received(&reply.message, convs)?)?;
     out.insert("headers", reply.headers.first_values())?;
     out.insert("trailers", reply.trailers.first_values())?;
     out.into_zval(false)
@@ -50,6 +52,7 @@ impl PendingCall {
         method: String,
         request: Value,
         mut opts: CallOptions,
+        convs: Convs,
     ) -> PendingCall {
         let cancel = CancellationToken::new();
         opts.cancel = Some(cancel.clone());
@@ -61,6 +64,7 @@ impl PendingCall {
             rx: RefCell::new(Some(rx)),
             outcome: RefCell::new(None),
             cancel,
+            convs,
         }
     }
 
@@ -100,7 +104,7 @@ impl PendingCall {
     /// @return array<string, mixed>
     pub fn wait(&self) -> PhpResult<Zval> {
         let reply = php_result(self.outcome(true).unwrap_or_else(|| Err(lost())))?;
-        convert::to_php(&reply.message)
+        convert::received(&reply.message, &self.convs)
     }
 
     /// `wait()`, returning `['reply' => …, 'headers' => …, 'trailers' => …]`.
@@ -108,7 +112,7 @@ impl PendingCall {
     /// @return array{reply: array<string, mixed>, headers: array<string, string>, trailers: array<string, string>}
     pub fn wait_with_metadata(&self) -> PhpResult<Zval> {
         let reply = php_result(self.outcome(true).unwrap_or_else(|| Err(lost())))?;
-        with_metadata(&reply)
+        with_metadata(&reply, &self.convs)
     }
 
     /// Cancels the call: it ends with `CancelledException` (unless it had already ended), and

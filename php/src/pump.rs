@@ -15,8 +15,13 @@ use ext_php_rs::types::ZendCallable;
 use ext_php_rs::zend::ExecutorGlobals;
 
 use crate::context::Context;
+use ext_php_rs::types::Zval;
+use prost_reflect::MessageDescriptor;
+
 use crate::convert;
+use crate::converters::{self, Convs};
 use crate::errors;
+use crate::ocore::exchange::handler_fault;
 use crate::ocore::{self, CallQueue, Code, Next, PendingCall, StreamingKind};
 
 /// How long a waiting client call sleeps between looks at this thread's queues.
@@ -46,16 +51,19 @@ pub(crate) struct Handlers {
     server: Arc<ocore::Server>,
     /// A shutdown asked for by a handler, done once that handler's reply is sent (its grace).
     stop_after_reply: Cell<Option<Duration>>,
+    /// The server's converters.
+    convs: Convs,
 }
 
 impl Handlers {
     /// An empty set, known to this thread's waiting client calls.
-    pub(crate) fn new(server: Arc<ocore::Server>) -> Rc<Handlers> {
+    pub(crate) fn new(server: Arc<ocore::Server>, convs: Convs) -> Rc<Handlers> {
         let h = Rc::new(Handlers {
             queue: CallQueue::new(),
             map: RefCell::new(HashMap::new()),
             server,
             stop_after_reply: Cell::new(None),
+            convs,
         });
         LOCAL.with(|l| l.borrow_mut().push(Rc::downgrade(&h)));
         h
@@ -108,11 +116,19 @@ impl Handlers {
                 };
                 RUNNING.with(|r| r.borrow_mut().push(self.address()));
                 let result = match call.take_stream() {
-                    Some(stream) => {
-                        crate::serve_stream::invoke(&handler, kind, stream, call.context())
-                            .map(|()| ocore::Value::Null)
+                    Some(stream) => crate::serve_stream::invoke(
+                        &handler,
+                        kind,
+                        stream,
+                        call.context(),
+                        &self.convs,
+                    )
+                    .map(|()| ocore::Value::Null),
+                    None => {
+                        let schema = self.server.schema();
+                        let output = schema.method(call.method()).map(|m| m.output());
+                        invoke(&handler, &mut call, &self.convs, output.as_ref())
                     }
-                    None => invoke(&handler, &mut call),
                 };
                 RUNNING.with(|r| r.borrow_mut().pop());
                 call.reply(result);
@@ -135,19 +151,35 @@ pub(crate) fn pending_error(what: &str) -> ocore::Error {
     }
 }
 
-/// Runs one PHP handler: `$handler(array $request, Context $ctx): array`.
-fn invoke(handler: &ZendCallable, call: &mut PendingCall) -> ocore::Result<ocore::Value> {
-    let request = convert::to_php(&call.take_request())
-        .map_err(|e| pending_error(&format!("the request could not become PHP values: {e:?}")))?;
+/// A request as PHP values for a handler: a converter that threw is the core's error (the
+/// caller's `InvalidArgument` with the path).
+pub(crate) fn request_for_handler(request: &ocore::Value, convs: &Convs) -> ocore::Result<Zval> {
+    convert::received_or_core(request, convs).map_err(|f| match converters::core_error(f) {
+        Ok(e) => e,
+        Err(e) => pending_error(&format!("the request could not become PHP values: {e:?}")),
+    })
+}
+
+/// Runs one PHP handler: `$handler(array $request, Context $ctx): array`; its reply is made
+/// message-shaped by the converters (one that throws is `Internal`, the handler's fault).
+fn invoke(
+    handler: &ZendCallable,
+    call: &mut PendingCall,
+    convs: &Convs,
+    output: Option<&MessageDescriptor>,
+) -> ocore::Result<ocore::Value> {
+    let request = request_for_handler(&call.take_request(), convs)?;
     let ctx = Context::from(call.context().clone())
         .into_zval(false)
         .map_err(|e| ocore::Error::new(Code::Internal, e.to_string()))?;
     // Calls the handler makes inherit the call's deadline, cancellation and trace.
     let _entered = call.context().enter();
     match handler.try_call(vec![&request, &ctx]) {
-        Ok(reply) => convert::reply_from_php(&reply).map_err(|e| {
-            e.unwrap_or_else(|e| pending_error(&format!("the reply could not be read: {e:?}")))
-        }),
+        Ok(reply) => match convs.message(output, &reply) {
+            Ok(value) => value.map_err(handler_fault),
+            Err(f) => Err(converters::core_error(f)
+                .unwrap_or_else(|e| pending_error(&format!("the reply could not be read: {e:?}")))),
+        },
         Err(e) => Err(pending_error(&format!(
             "the handler could not be called: {e}"
         ))),

@@ -11,9 +11,9 @@ use ext_php_rs::convert::{FromZvalMut, IntoZval};
 use ext_php_rs::types::{Iterable, ZendCallable, Zval};
 
 use crate::context::Context;
-use crate::convert;
+use crate::converters::{self, Convs};
 use crate::ocore::{self, Code, ServerStream, StreamingKind};
-use crate::pump::pending_error;
+use crate::pump::{pending_error, request_for_handler};
 use crate::stream::{at_once_or_until, until, Requests};
 
 fn internal(what: String) -> ocore::Error {
@@ -21,11 +21,11 @@ fn internal(what: String) -> ocore::Error {
 }
 
 /// Sends one reply the handler gave, waiting for the caller's window.
-fn send(stream: &Arc<ServerStream>, reply: &Zval) -> ocore::Result<()> {
-    let value = convert::reply_from_php(reply).map_err(|e| {
-        e.unwrap_or_else(|e| pending_error(&format!("a reply could not be read: {e:?}")))
-    })?;
-    let bytes = stream.encode_value(&value)?;
+fn send(stream: &Arc<ServerStream>, reply: &Zval, convs: &Convs) -> ocore::Result<()> {
+    let bytes = converters::stream_reply(stream, convs, reply).map_err(|f| {
+        converters::core_error(f)
+            .unwrap_or_else(|e| pending_error(&format!("a reply could not be read: {e:?}")))
+    })??;
     at_once_or_until(|| {
         let (stream, bytes) = (stream.clone(), bytes.clone());
         async move { stream.send_encoded_async(bytes).await }
@@ -37,6 +37,7 @@ fn send_all(
     kind: StreamingKind,
     stream: &Arc<ServerStream>,
     replies: &mut Zval,
+    convs: &Convs,
 ) -> ocore::Result<()> {
     let not_iterable = || {
         internal(format!(
@@ -52,7 +53,7 @@ fn send_all(
         .iter()
         .ok_or_else(|| pending_error("the handler's replies cannot be iterated"))?;
     for (_, reply) in iter {
-        send(stream, &reply)?;
+        send(stream, &reply, convs)?;
     }
     // A Generator that threw ends its iteration; its exception is pending.
     match ext_php_rs::zend::ExecutorGlobals::has_exception() {
@@ -67,6 +68,7 @@ pub(crate) fn invoke(
     kind: StreamingKind,
     stream: ServerStream,
     ctx: &ocore::Context,
+    convs: &Convs,
 ) -> ocore::Result<()> {
     let stream = Arc::new(stream);
     // Calls the handler makes (and its reply generator) inherit the call's deadline,
@@ -79,11 +81,9 @@ pub(crate) fn invoke(
         StreamingKind::ServerStreaming => {
             let s = stream.clone();
             let first = until(async move { s.first_bytes().await })?;
-            convert::to_php(&stream.exchange().request_value(&first)?).map_err(|e| {
-                pending_error(&format!("the request could not become PHP values: {e:?}"))
-            })?
+            request_for_handler(&stream.exchange().request_value(&first)?, convs)?
         }
-        _ => Requests::new(stream.clone())
+        _ => Requests::new(stream.clone(), convs.clone())
             .into_zval(false)
             .map_err(|e| internal(e.to_string()))?,
     };
@@ -91,7 +91,7 @@ pub(crate) fn invoke(
         .try_call(vec![&input, &ctx])
         .map_err(|e| pending_error(&format!("the handler could not be called: {e}")))?;
     match kind {
-        StreamingKind::ClientStreaming => send(&stream, &out),
-        _ => send_all(kind, &stream, &mut out),
+        StreamingKind::ClientStreaming => send(&stream, &out, convs),
+        _ => send_all(kind, &stream, &mut out, convs),
     }
 }

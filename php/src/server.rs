@@ -10,6 +10,7 @@ use ext_php_rs::boxed::ZBox;
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendCallable, ZendHashTable, Zval};
 
+use crate::converters::Convs;
 use crate::errors::{self, php_result};
 use crate::ocore::{self, Code};
 use crate::pump::{Handlers, Step};
@@ -63,9 +64,11 @@ impl Server {
     /// `InvalidArgumentException`), `service_config` (a gRPC service config, an array or its
     /// JSON text, announced in discovery: clients that discover the schema and were given no
     /// config of their own call by it, docs/resilience.md; a bad one throws
-    /// `InvalidArgumentException`).
+    /// `InvalidArgumentException`), `converters` (a list of `HmsFfi\Converter` for custom
+    /// domain types, docs/converters.md; absent, the built-ins `Converter::builtins()`; `[]`
+    /// for none).
     ///
-    /// @param array{max_message_bytes?: int, max_concurrent_per_connection?: int, security?: string, service_config?: array<string, mixed>|string} $options
+    /// @param array{max_message_bytes?: int, max_concurrent_per_connection?: int, security?: string, service_config?: array<string, mixed>|string, converters?: list<Converter>} $options
     pub fn __construct(schema: &Schema, options: Option<&ZendHashTable>) -> PhpResult<Server> {
         // A security option that is not a path is refused: dropping it would serve without
         // the policy and limits it names.
@@ -79,18 +82,19 @@ impl Server {
             Some(v) => Some(crate::client::json_text(v, "service_config")?),
             None => None,
         };
+        let convs = Convs::from_option(options.and_then(|o| o.get("converters")))?;
         let opts = ocore::BindingOptions {
             max_message_bytes: option_usize(options, "max_message_bytes")?,
             max_concurrent_per_connection: option_usize(options, "max_concurrent_per_connection")?,
             security: security.map(Into::into),
             decode: crate::convert::DECODE,
             service_config,
-            ..Default::default()
+            converters: convs.registry(),
         };
         let opts = php_result(ocore::ServerOptions::for_binding("php", opts))?;
         let inner = Arc::new(ocore::Server::with_options(schema.inner.clone(), opts));
         Ok(Server {
-            handlers: Handlers::new(inner.clone()),
+            handlers: Handlers::new(inner.clone(), convs),
             inner,
             serving: Cell::new(false),
             signals: Cell::new(false),

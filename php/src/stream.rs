@@ -13,6 +13,7 @@ use ext_php_rs::types::{ZendHashTable, Zval};
 use ext_php_rs::zend::ce;
 
 use crate::convert;
+use crate::converters::{self, Convs};
 use crate::errors::php_result;
 use crate::feed::{Feed, Outbox};
 use crate::ocore::{self, runtime, Code, ServerStream, StreamCall};
@@ -51,9 +52,10 @@ where
     runtime::now_or_never(make()).unwrap_or_else(|| until(make()))
 }
 
-/// A read's outcome made into a PHP array (`None` at the end).
-fn to_php(next: Option<ocore::Result<ocore::Value>>) -> PhpResult<Option<Zval>> {
-    next.map(|v| convert::to_php(&php_result(v)?)).transpose()
+/// A read's outcome made into a PHP array (`None` at the end), converted by `convs`.
+fn to_php(next: Option<ocore::Result<ocore::Value>>, convs: &Convs) -> PhpResult<Option<Zval>> {
+    next.map(|v| convert::received(&php_result(v)?, convs))
+        .transpose()
 }
 
 /// A streaming call: `foreach ($stream as $reply)` reads the replies; `send()`,
@@ -67,14 +69,17 @@ pub struct Stream {
     cursor: Cursor,
     /// The requests given to `stream()`, not sent yet.
     outbox: Outbox,
+    /// The client's converters.
+    convs: Convs,
 }
 
 impl Stream {
-    pub(crate) fn new(call: StreamCall) -> Stream {
+    pub(crate) fn new(call: StreamCall, convs: Convs) -> Stream {
         Stream {
             call: Arc::new(call),
             cursor: Cursor::default(),
             outbox: Outbox::default(),
+            convs,
         }
     }
 
@@ -88,29 +93,29 @@ impl Stream {
                 .array()
                 .is_some_and(|a| !a.has_sequential_keys() || a.is_empty());
         if one {
-            self.send_value(&convert::from_php(requests)?)?;
+            self.send_zval(requests)?;
             self.call.close_send();
         } else {
-            self.outbox = Outbox::new(Feed::new(&kind, requests)?);
+            self.outbox = Outbox::new(Feed::new(&kind, requests)?, self.convs.clone());
         }
         Ok(())
     }
 
     /// Reads the next reply (none at the end), sending the given requests meanwhile; none, with
     /// the exception pending, when the requests' iterable threw.
-    fn read(call: &Arc<StreamCall>, outbox: &mut Outbox) -> PhpResult<Option<Zval>> {
+    fn read(call: &Arc<StreamCall>, outbox: &mut Outbox, convs: &Convs) -> PhpResult<Option<Zval>> {
         match outbox.read(call)? {
-            Some(next) => to_php(next.map(|r| r.and_then(|b| call.decoder().decode_value(&b)))),
+            Some(next) => to_php(
+                next.map(|r| r.and_then(|b| call.decoder().decode_value(&b))),
+                convs,
+            ),
             None => Ok(None),
         }
     }
 
     /// Sends one request (an array); waits while the server's window is full.
-    pub(crate) fn send_value(&self, request: &ocore::Value) -> PhpResult<()> {
-        let bytes = match self.call.encode_input(&request) {
-            Ok(bytes) => php_result(bytes)?,
-            Err(never) => match never {},
-        };
+    pub(crate) fn send_zval(&self, request: &Zval) -> PhpResult<()> {
+        let bytes = converters::stream_request(&self.call, &self.convs, request)?;
         php_result(at_once_or_until(|| {
             let (call, bytes) = (self.call.clone(), bytes.clone());
             async move { call.send_encoded_async(bytes).await }
@@ -130,7 +135,9 @@ impl Stream {
     ///
     /// @param array<string, mixed> $request
     pub fn send(&self, request: &ZendHashTable) -> PhpResult<()> {
-        self.send_value(&convert::from_php_array(request)?)
+        let mut zv = Zval::new();
+        zv.set_hashtable(request.to_owned());
+        self.send_zval(&zv)
     }
 
     /// Half-closes: no more requests (requests given to `stream()` and not sent yet are
@@ -162,7 +169,7 @@ impl Stream {
             let one = call.recv_only_bytes().await?;
             call.decoder().decode_value(&one)
         }))?;
-        convert::to_php(&one)
+        convert::received(&one, &self.convs)
     }
 
     /// The response headers once they have arrived (null before).
@@ -181,8 +188,8 @@ impl Stream {
 
     /// Starts the iteration: reads the first reply (once; a stream is iterated once).
     pub fn rewind(&mut self) -> PhpResult<()> {
-        let (call, outbox) = (&self.call, &mut self.outbox);
-        self.cursor.rewind(|| Stream::read(call, outbox))
+        let (call, outbox, convs) = (&self.call, &mut self.outbox, &self.convs);
+        self.cursor.rewind(|| Stream::read(call, outbox, convs))
     }
 
     /// Whether there is a current reply.
@@ -202,8 +209,8 @@ impl Stream {
 
     /// Reads the next reply; throws the call's error (after the replies sent before it).
     pub fn next(&mut self) -> PhpResult<()> {
-        let (call, outbox) = (&self.call, &mut self.outbox);
-        self.cursor.next(|| Stream::read(call, outbox))
+        let (call, outbox, convs) = (&self.call, &mut self.outbox, &self.convs);
+        self.cursor.next(|| Stream::read(call, outbox, convs))
     }
 }
 
@@ -243,23 +250,27 @@ impl Cursor {
 pub struct Requests {
     stream: Arc<ServerStream>,
     cursor: Cursor,
+    /// The server's converters.
+    convs: Convs,
 }
 
 impl Requests {
-    pub(crate) fn new(stream: Arc<ServerStream>) -> Requests {
+    pub(crate) fn new(stream: Arc<ServerStream>, convs: Convs) -> Requests {
         Requests {
             stream,
             cursor: Cursor::default(),
+            convs,
         }
     }
 
     /// Reads the next request (none once the client half-closed).
-    fn read(stream: &Arc<ServerStream>) -> PhpResult<Option<Zval>> {
+    fn read(stream: &Arc<ServerStream>, convs: &Convs) -> PhpResult<Option<Zval>> {
         let stream = stream.clone();
-        to_php(php_result(until(async move {
+        let next = php_result(until(async move {
             let next = stream.recv_bytes().await;
             Ok(next.map(|r| r.and_then(|b| stream.exchange().request_value(&b))))
-        }))?)
+        }))?;
+        to_php(next, convs)
     }
 }
 
@@ -267,8 +278,8 @@ impl Requests {
 impl Requests {
     /// Starts the iteration: reads the first request (once).
     pub fn rewind(&mut self) -> PhpResult<()> {
-        let stream = &self.stream;
-        self.cursor.rewind(|| Requests::read(stream))
+        let (stream, convs) = (&self.stream, &self.convs);
+        self.cursor.rewind(|| Requests::read(stream, convs))
     }
 
     /// Whether there is a current request.
@@ -288,7 +299,7 @@ impl Requests {
 
     /// Reads the next request (none once the client half-closed).
     pub fn next(&mut self) -> PhpResult<()> {
-        let stream = &self.stream;
-        self.cursor.next(|| Requests::read(stream))
+        let (stream, convs) = (&self.stream, &self.convs);
+        self.cursor.next(|| Requests::read(stream, convs))
     }
 }

@@ -22,6 +22,26 @@ class AlreadyExistsException extends \HmsFfi\Exception
 }
 
 /**
+ * The built-in converters (Converter::builtins() lists them).
+ *
+ * @internal
+ */
+final class Builtins
+{
+    /** google.type.Decimal ⇄ a numeric string ('1.50'); an int is taken, a float refused. */
+    public static function decimal(): \HmsFfi\Converter {}
+
+    /** google.type.Money ⇄ Money. */
+    public static function money(): \HmsFfi\Converter {}
+
+    /**
+     * google.type.Date ⇄ DateTimeImmutable at midnight UTC (any DateTimeInterface is sent as its
+     * calendar date in its own time zone); partial dates are refused.
+     */
+    public static function date(): \HmsFfi\Converter {}
+}
+
+/**
  * Bytes that must travel as bytes: PHP strings are bytes already and a plain string fills a
  * `bytes` field as is, but where any value goes (google.protobuf.Value, Struct) a string that is
  * valid UTF-8 is text. Replies give bytes back as plain strings.
@@ -51,10 +71,12 @@ class Client
      * `InvalidArgumentException`. `expect_schema`, the `Schema` the caller was built
      * against: the methods the server's schema breaks are listed by `incompatibleMethods()`,
      * and calling one throws `FailedPreconditionException` (reason `INCOMPATIBLE_SCHEMA`)
-     * before anything is sent (docs/evolution.md, "Versions at connect").
+     * before anything is sent (docs/evolution.md, "Versions at connect"). `converters`, a list
+     * of `HmsFfi\Converter` for custom domain types (docs/converters.md); absent, the
+     * built-ins (`Converter::builtins()`), `[]` for none.
      *
      * @param string|list<string> $uri
-     * @param array{resilience?: array<string, mixed>|string, expect_schema?: Schema} $options
+     * @param array{resilience?: array<string, mixed>|string, expect_schema?: Schema, converters?: list<Converter>} $options
      */
     public static function connect(mixed $uri, ?\HmsFfi\Schema $schema = null, ?array $options = null): \HmsFfi\Client {}
 
@@ -250,6 +272,48 @@ class Context
     public function __construct() {}
 }
 
+/**
+ * A converter between a protobuf message type (`message: 'google.type.Decimal'`, by full name)
+ * or the `string` fields declared with a format (`format: 'uuid'`, `[(hms.ffi.v1.format) =
+ * "uuid"]`) and a PHP type of your own, applied by the core on requests and replies, on the
+ * caller's side and the handler's, at any depth, in repeated fields and map values.
+ * `toMessage` gets each value to send at such a place (not null) and returns the message's array
+ * (the field's text, for a format); `fromMessage` gets the message's array (the text) received
+ * and returns the PHP value. One that throws is InvalidArgumentException with the value's path
+ * in getFieldViolations() (InternalException for a handler's reply). A later converter for the
+ * same target replaces an earlier one. Converters should be pure: one may be called again for a
+ * value when the core re-walks a message to locate an error.
+ */
+final class Converter
+{
+    public readonly \Closure $toMessage;
+
+    public readonly \Closure $fromMessage;
+
+    public function __construct(callable $toMessage, callable $fromMessage, public readonly ?string $message = null, public readonly ?string $format = null) {}
+
+    /** How errors name it: the message type, or `format uuid`. */
+    public function target(): string {}
+
+    /**
+     * The built-ins, on by default in Client::connect() and new Server(): google.type.Decimal
+     * as a numeric string, google.type.Money as Money, google.type.Date as a DateTimeImmutable
+     * (midnight UTC). PHP has no UUID type: uuid fields stay their text.
+     *
+     * @return list<Converter>
+     */
+    public static function builtins(): array {}
+
+    /**
+     * The converters as the extension takes them: [kind, name, toMessage, fromMessage, target].
+     *
+     * @internal
+     * @param mixed $list
+     * @return list<array{0: string, 1: string, 2: \Closure, 3: \Closure, 4: string}>
+     */
+    public static function native(mixed $list): array {}
+}
+
 /** gRPC code 15 `DATA_LOSS`. */
 class DataLossException extends \HmsFfi\Exception
 {
@@ -357,6 +421,15 @@ class InvalidArgumentException extends \HmsFfi\Exception
     public const CODE = 3;
 
     public const CODE_NAME = 'INVALID_ARGUMENT';
+}
+
+/**
+ * A google.type.Money: the amount as one exact decimal string (up to nine decimal places, as
+ * the message holds nanos) and its ISO 4217 currency code.
+ */
+final class Money
+{
+    public function __construct(public readonly string $amount, public readonly string $currency) {}
 }
 
 /** gRPC code 5 `NOT_FOUND`. */
@@ -555,9 +628,11 @@ class Server
      * `InvalidArgumentException`), `service_config` (a gRPC service config, an array or its
      * JSON text, announced in discovery: clients that discover the schema and were given no
      * config of their own call by it, docs/resilience.md; a bad one throws
-     * `InvalidArgumentException`).
+     * `InvalidArgumentException`), `converters` (a list of `HmsFfi\Converter` for custom
+     * domain types, docs/converters.md; absent, the built-ins `Converter::builtins()`; `[]`
+     * for none).
      *
-     * @param array{max_message_bytes?: int, max_concurrent_per_connection?: int, security?: string, service_config?: array<string, mixed>|string} $options
+     * @param array{max_message_bytes?: int, max_concurrent_per_connection?: int, security?: string, service_config?: array<string, mixed>|string, converters?: list<Converter>} $options
      */
     public function __construct(\HmsFfi\Schema $schema, ?array $options = null) {}
 }

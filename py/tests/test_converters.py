@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import itertools
+import pathlib
 import uuid
 from decimal import Decimal
 from typing import Any, Dict, Iterator, List, Tuple
@@ -15,36 +16,7 @@ import pytest
 
 import hms_ffi
 
-SCHEMA = hms_ffi.Schema.from_source(
-    "shop.proto",
-    """
-    syntax = "proto3";
-    package shop.v1;
-    import "google/type/decimal.proto";
-    import "google/type/money.proto";
-    import "google/type/date.proto";
-    import "hms/ffi/v1/options.proto";
-    message Item { string sku = 1; google.type.Decimal price = 2; }
-    message Order {
-      string id = 1 [(hms.ffi.v1.format) = "uuid"];
-      repeated Item items = 2;
-      google.type.Money total = 3;
-      google.type.Date due = 4;
-      map<string, google.type.Decimal> rates = 5;
-      repeated string refs = 6 [(hms.ffi.v1.format) = "uuid"];
-      google.type.Date shipped = 7;
-    }
-    message Point { double lat = 1; double lng = 2; }
-    message Place { string name = 1; Point at = 2; repeated Point path = 3; }
-    service Shop {
-      rpc Echo(Order) returns (Order);
-      rpc Total(Order) returns (Order);
-      rpc Locate(Place) returns (Place);
-      rpc Bad(Order) returns (Order);
-      rpc Chat(stream Order) returns (stream Order);
-    }
-    """,
-)
+SCHEMA = hms_ffi.Schema.load(str(pathlib.Path(__file__).parents[2] / "tests/converters/shop.proto"))
 
 _counter = itertools.count()
 ID = uuid.UUID("6f1c1a52-3f0e-4d8e-9a43-1f2b6c7d8e9f")

@@ -1,13 +1,14 @@
 //! Streams: the core's [`StreamCall`] (client) and [`ServerStream`] (handler) as Ruby sees them
 //! (`HmsFfi::NativeStream`, `HmsFfi::NativeServerStream`). Every wait (the next message, a
 //! window to send into) runs without the GVL in rounds of [`POLL`], with Ruby's interrupts
-//! checked between rounds; messages cross as Hashes through the core's `Value`. The
+//! checked between rounds; messages cross as Hashes through the core's `Value`, converted by
+//! the client's or server's converters, which the gem passes to each send and read. The
 //! `Enumerator` idioms are the gem's (`lib/hms_ffi/stream.rb`); the stream rules are the core's.
 
 use std::future::Future;
 use std::time::Duration;
 
-use magnus::{method, prelude::*, Error, RModule, Ruby, Value as RValue};
+use magnus::{method, prelude::*, Error, RArray, RModule, Ruby, Value as RValue};
 use tokio_util::sync::CancellationToken;
 
 use crate::convert;
@@ -57,14 +58,16 @@ fn interruptible<T>(
     }
 }
 
-/// A read's outcome for Ruby: the message as a Hash, or nil at the end.
+/// A read's outcome for Ruby: the message as a Hash, or nil at the end, its converted values
+/// made native by `convs` (`lib/hms_ffi/converters.rb`; nil for none).
 fn message(
     ruby: &Ruby,
     next: Option<ocore::Result<ocore::Value>>,
+    convs: Option<RArray>,
 ) -> Result<Option<RValue>, Error> {
     match next {
         None => Ok(None),
-        Some(value) => convert::to_ruby(ruby, &rb_result(ruby, value)?).map(Some),
+        Some(value) => convert::to_ruby_converting(ruby, &rb_result(ruby, value)?, convs).map(Some),
     }
 }
 
@@ -97,9 +100,15 @@ impl NativeStream {
         self.0.kind().name()
     }
 
-    /// Sends one request (a Hash); waits while the server's window is full.
-    fn send(ruby: &Ruby, rb_self: &NativeStream, request: RValue) -> Result<(), Error> {
-        let value = convert::from_ruby(ruby, request)?;
+    /// Sends one request (a Hash), converted by the client's `convs`; waits while the server's
+    /// window is full.
+    fn send(
+        ruby: &Ruby,
+        rb_self: &NativeStream,
+        request: RValue,
+        convs: Option<RArray>,
+    ) -> Result<(), Error> {
+        let value = convert::from_ruby_converting(ruby, request, convs, false)?;
         let bytes = match rb_self.0.encode_input(&&value) {
             Ok(bytes) => rb_result(ruby, bytes)?,
             Err(never) => match never {},
@@ -118,23 +127,27 @@ impl NativeStream {
 
     /// The next reply as a Hash, nil at the end; raises the call's error. A Ruby interrupt
     /// cancels the call.
-    fn recv(ruby: &Ruby, rb_self: &NativeStream) -> Result<Option<RValue>, Error> {
+    fn recv(
+        ruby: &Ruby,
+        rb_self: &NativeStream,
+        convs: Option<RArray>,
+    ) -> Result<Option<RValue>, Error> {
         let call = &rb_self.0;
         let next = interruptible(ruby, || call.recv_bytes_blocking(), &|| call.cancel())?;
-        message(
-            ruby,
-            next.map(|r| r.and_then(|b| call.decoder().decode_value(&b))),
-        )
+        let next = next.map(|r| r.and_then(|b| call.decoder().decode_value(&b)));
+        message(ruby, next, convs)
     }
 
     /// The one reply of a client-streaming call, read to the end.
-    fn recv_only(ruby: &Ruby, rb_self: &NativeStream) -> Result<Option<RValue>, Error> {
+    fn recv_only(
+        ruby: &Ruby,
+        rb_self: &NativeStream,
+        convs: Option<RArray>,
+    ) -> Result<Option<RValue>, Error> {
         let call = &rb_self.0;
         let one = interruptible(ruby, || call.recv_only_bytes_blocking(), &|| call.cancel())?;
-        message(
-            ruby,
-            Some(one.and_then(|b| call.decoder().decode_value(&b))),
-        )
+        let one = one.and_then(|b| call.decoder().decode_value(&b));
+        message(ruby, Some(one), convs)
     }
 
     /// The response headers (nil before they arrive) and trailers, as Hashes of Strings.
@@ -154,30 +167,41 @@ type RHashMap = std::collections::HashMap<String, String>;
 pub(crate) struct NativeServerStream(pub(crate) ocore::ServerStream);
 
 impl NativeServerStream {
-    /// The next request as a Hash, nil once the client half-closed.
-    fn recv(ruby: &Ruby, rb_self: &NativeServerStream) -> Result<Option<RValue>, Error> {
+    /// The next request as a Hash, nil once the client half-closed; converted by the
+    /// server's `convs`.
+    fn recv(
+        ruby: &Ruby,
+        rb_self: &NativeServerStream,
+        convs: Option<RArray>,
+    ) -> Result<Option<RValue>, Error> {
         let stream = &rb_self.0;
         let next = wait(ruby, || stream.recv_bytes())?;
-        message(
-            ruby,
-            next.map(|r| r.and_then(|b| stream.exchange().request_value(&b))),
-        )
+        let next = next.map(|r| r.and_then(|b| stream.exchange().request_value(&b)));
+        message(ruby, next, convs)
     }
 
     /// The one request of a server-streaming call.
-    fn recv_first(ruby: &Ruby, rb_self: &NativeServerStream) -> Result<Option<RValue>, Error> {
+    fn recv_first(
+        ruby: &Ruby,
+        rb_self: &NativeServerStream,
+        convs: Option<RArray>,
+    ) -> Result<Option<RValue>, Error> {
         let stream = &rb_self.0;
         let first = wait(ruby, || stream.first_bytes())?;
-        message(
-            ruby,
-            Some(first.and_then(|b| stream.exchange().request_value(&b))),
-        )
+        let first = first.and_then(|b| stream.exchange().request_value(&b));
+        message(ruby, Some(first), convs)
     }
 
-    /// Sends one reply (a Hash); waits while the caller's window is full.
-    fn send(ruby: &Ruby, rb_self: &NativeServerStream, reply: RValue) -> Result<(), Error> {
+    /// Sends one reply (a Hash), converted by the server's `convs` (one that raises is
+    /// `HmsFfi::Internal`, the handler's fault); waits while the caller's window is full.
+    fn send(
+        ruby: &Ruby,
+        rb_self: &NativeServerStream,
+        reply: RValue,
+        convs: Option<RArray>,
+    ) -> Result<(), Error> {
         let stream = &rb_self.0;
-        let value = convert::from_ruby(ruby, reply)?;
+        let value = convert::from_ruby_converting(ruby, reply, convs, true)?;
         let bytes = rb_result(ruby, stream.encode_value(&value))?;
         let sent = wait(ruby, || stream.send_encoded_async(bytes.clone()))?;
         rb_result(ruby, sent)
@@ -188,18 +212,18 @@ pub(crate) fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     let class = module.define_class("NativeStream", ruby.class_object())?;
     class.undef_default_alloc_func();
     class.define_method("kind", method!(NativeStream::kind, 0))?;
-    class.define_method("send_request", method!(NativeStream::send, 1))?;
+    class.define_method("send_request", method!(NativeStream::send, 2))?;
     class.define_method("close_send", method!(NativeStream::close_send, 0))?;
     class.define_method("cancel", method!(NativeStream::cancel, 0))?;
-    class.define_method("recv", method!(NativeStream::recv, 0))?;
-    class.define_method("recv_only", method!(NativeStream::recv_only, 0))?;
+    class.define_method("recv", method!(NativeStream::recv, 1))?;
+    class.define_method("recv_only", method!(NativeStream::recv_only, 1))?;
     class.define_method("headers", method!(NativeStream::headers, 0))?;
     class.define_method("trailers", method!(NativeStream::trailers, 0))?;
 
     let class = module.define_class("NativeServerStream", ruby.class_object())?;
     class.undef_default_alloc_func();
-    class.define_method("recv", method!(NativeServerStream::recv, 0))?;
-    class.define_method("recv_first", method!(NativeServerStream::recv_first, 0))?;
-    class.define_method("send_reply", method!(NativeServerStream::send, 1))?;
+    class.define_method("recv", method!(NativeServerStream::recv, 1))?;
+    class.define_method("recv_first", method!(NativeServerStream::recv_first, 1))?;
+    class.define_method("send_reply", method!(NativeServerStream::send, 2))?;
     Ok(())
 }

@@ -22,7 +22,13 @@ class ConvertersTest < Minitest::Test
       map<string, google.type.Decimal> rates = 3;
       Point at = 4;
     }
-    service Shop { rpc Echo(Order) returns (Order); rpc Bad(Order) returns (Order); }
+    service Shop {
+      rpc Echo(Order) returns (Order);
+      rpc Bad(Order) returns (Order);
+      rpc Chat(stream Order) returns (stream Order);
+      rpc Repeat(Order) returns (stream Order);
+      rpc Sum(stream Order) returns (Order);
+    }
   PROTO
 
   Point = Struct.new(:lat, :lng)
@@ -42,6 +48,16 @@ class ConvertersTest < Minitest::Test
     server = HmsFfi::Server.new(SCHEMA, converters: CONVERTERS)
     server.method("shop.v1.Shop/Echo") { |req, _ctx| seen << req && req }
     server.method("shop.v1.Shop/Bad") { |_req, _ctx| { items: [{}, { price: BigDecimal("NaN") }] } }
+    server.method("shop.v1.Shop/Chat") do |requests, _ctx|
+      requests.lazy.map do |r|
+        seen << r
+        r[:rates].key?(:nan) ? { rates: { nan: BigDecimal("NaN") } } : r.merge(due: r[:due] + 1)
+      end
+    end
+    server.method("shop.v1.Shop/Repeat") { |req, _ctx| seen << req && [req, req.merge(due: req[:due] + 1)] }
+    server.method("shop.v1.Shop/Sum") do |requests, _ctx|
+      { items: [{ price: requests.sum { |r| seen << r && r[:items].sum { |i| i[:price] } } }], due: Date.new(2027, 1, 1) }
+    end
     server.listen(uri)
     thread = Thread.new { server.serve }
     @stop = lambda { server.shutdown(grace: 1.0); thread.join(5) }
@@ -93,5 +109,51 @@ class ConvertersTest < Minitest::Test
     # A handler's reply whose converter raises is the handler's fault.
     e = assert_raises(HmsFfi::Internal) { client.call("shop.v1.Shop/Bad", {}, timeout: 10) }
     assert_equal "items[1].price", e.field_violations[0][:field]
+  end
+
+  def test_streams_convert_both_ways
+    uri = Served.next_name
+    seen = shop(uri)
+    client = HmsFfi.connect(uri, converters: CONVERTERS)
+    replies = client.stream("shop.v1.Shop/Chat", [order, order], timeout: 10).to_a
+    assert_equal [order.merge(due: Date.new(2026, 12, 25))] * 2, replies
+    assert_equal [order] * 2, seen
+    assert_kind_of BigDecimal, seen.first[:items][0][:price]
+    replies = client.stream("shop.v1.Shop/Repeat", order, timeout: 10).to_a
+    assert_equal [order, order.merge(due: Date.new(2026, 12, 25))], replies
+    assert_equal order, seen[2]
+    stream = client.stream("shop.v1.Shop/Sum", timeout: 10)
+    stream << order << order
+    stream.close_send
+    assert_equal({ items: [{ sku: "", price: BigDecimal("2.999999998") }], due: Date.new(2027, 1, 1),
+                   rates: {}, at: nil }, stream.result)
+    # Without converters the streamed messages are Hashes.
+    raw = HmsFfi.connect(uri, converters: []).stream("shop.v1.Shop/Repeat", { due: { year: 2026, month: 1, day: 31 } },
+                                                      timeout: 10).to_a
+    assert_equal({ year: 2026, month: 2, day: 1 }, raw[1][:due])
+    client.close
+    @stop.call
+  end
+
+  def test_a_streamed_converter_that_raises_is_invalid_argument_with_the_path
+    uri = Served.next_name
+    shop(uri)
+    client = HmsFfi.connect(uri, converters: CONVERTERS)
+    bad = order.merge(rates: { usd: BigDecimal("Infinity") })
+    e = assert_raises(HmsFfi::InvalidArgument) { client.stream("shop.v1.Shop/Chat", [order, bad], timeout: 10).to_a }
+    assert_equal "rates.usd", e.field_violations[0][:field]
+    assert_match(/converter for google.type.Decimal failed: ArgumentError/, e.field_violations[0][:description])
+    # A handler's streamed reply whose converter raises is the handler's fault.
+    e = assert_raises(HmsFfi::Internal) do
+      client.stream("shop.v1.Shop/Chat", [order.merge(rates: { nan: BigDecimal("1") })], timeout: 10).to_a
+    end
+    assert_equal "rates.nan", e.field_violations[0][:field]
+    # Refused by the handler's converters: a streamed request sent by a client without any.
+    plain = HmsFfi.connect(uri, converters: [])
+    e = assert_raises(HmsFfi::InvalidArgument) do
+      plain.stream("shop.v1.Shop/Repeat", { due: { year: 2026, month: 2, day: 30 } }, timeout: 10).to_a
+    end
+    assert_equal "due", e.field_violations[0][:field]
+    @stop.call
   end
 end

@@ -49,9 +49,17 @@ pub struct EndpointStatus {
 pub struct Client(pub(crate) ocore::Client);
 
 /// Connects to `uri` without blocking the caller; the schema is discovered from the server.
-#[uniffi::export]
-pub async fn connect_async(uri: String) -> HmsResult<Arc<Client>> {
-    let client = on_runtime(async move { ocore::connect(&uri).await }).await?;
+/// `converters`: as for [`Client::connect_all`].
+#[uniffi::export(default(converters = []))]
+pub async fn connect_async(
+    uri: String,
+    converters: Vec<crate::ConverterTarget>,
+) -> HmsResult<Arc<Client>> {
+    let options = ocore::ConnectOptions {
+        converters: crate::converters::registry(converters),
+        ..Default::default()
+    };
+    let client = on_runtime(async move { ocore::connect_with(&uri, options).await }).await?;
     Ok(Arc::new(Client(client)))
 }
 
@@ -81,13 +89,16 @@ impl Client {
     /// `InvalidArgument`. `expect_schema`: the schema the caller was built against; the methods
     /// the server's schema breaks are listed by
     /// [`incompatible_methods`](Client::incompatible_methods) and refused with
-    /// `FailedPrecondition` (`docs/evolution.md`, "Versions at connect").
-    #[uniffi::constructor]
+    /// `FailedPrecondition` (`docs/evolution.md`, "Versions at connect"). `converters`: the
+    /// targets of the caller's converters (docs/converters.md); a reply value the core
+    /// converts comes as `{"$converted": {"index": i, "value": …}}`, `i` its target's position.
+    #[uniffi::constructor(default(converters = []))]
     pub fn connect_all(
         uris: Vec<String>,
         schema: Option<Arc<crate::Schema>>,
         resilience: Option<String>,
         expect_schema: Option<Arc<crate::Schema>>,
+        converters: Vec<crate::ConverterTarget>,
     ) -> HmsResult<Arc<Client>> {
         let resilience = match resilience {
             Some(json) => ocore::Resilience::from_json(&json)?,
@@ -97,6 +108,7 @@ impl Client {
             schema: schema.map(|s| s.0.clone()),
             resilience,
             expect_schema: expect_schema.map(|s| s.0.clone()),
+            converters: crate::converters::registry(converters),
             ..Default::default()
         };
         let uris: Vec<&str> = uris.iter().map(String::as_str).collect();

@@ -32,7 +32,7 @@
 //!     message Ping { string text = 1; int64 n = 2; }
 //!     service Echo { rpc Echo(Ping) returns (Ping); }
 //! "#.into()).unwrap();
-//! let server = Server::new(schema, "rust".into(), None, None).unwrap();
+//! let server = Server::new(schema, "rust".into(), None, None, vec![]).unwrap();
 //! server.handle("demo.v1.Echo/Echo".into(), Arc::new(Echo)).unwrap();
 //! server.listen("inproc://uniffi-doc".into()).unwrap();
 //!
@@ -56,6 +56,7 @@ pub use ::hms_ffi_core as ocore;
 mod batch;
 mod client;
 mod context;
+mod converters;
 mod error;
 mod handler;
 mod runtime;
@@ -66,6 +67,7 @@ mod stream;
 pub use batch::{BatchCall, BatchResult};
 pub use client::{connect_async, CallReply, Client};
 pub use context::{CallContext, CallOptions, CancelToken, MetadataEntry, PeerCertificate};
+pub use converters::{converter_error, ConverterTarget, PathSegment};
 pub use error::{
     Code, DebugInfo, ErrorDetails, ErrorInfo, FieldViolation, HmsError, HmsResult, Origin,
 };

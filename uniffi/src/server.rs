@@ -43,17 +43,21 @@ impl Server {
     /// docs/security.md): a bad file is `INVALID_ARGUMENT`; `service_config` is the JSON text
     /// of the gRPC service config discovery announces, which clients that discover the schema
     /// and were given no config of their own call by (docs/resilience.md): a bad one is
-    /// `INVALID_ARGUMENT`.
-    #[uniffi::constructor(default(security = None, service_config = None))]
+    /// `INVALID_ARGUMENT`; `converters` the targets of the converters the handlers' values go
+    /// through (docs/converters.md): a value the core converts reaches a handler as
+    /// `{"$converted": {"index": i, "value": …}}`, `i` its target's position in the list.
+    #[uniffi::constructor(default(security = None, service_config = None, converters = []))]
     pub fn new(
         schema: Arc<crate::Schema>,
         language: String,
         security: Option<String>,
         service_config: Option<String>,
+        converters: Vec<crate::ConverterTarget>,
     ) -> HmsResult<Arc<Server>> {
         let options = ocore::BindingOptions {
             security: security.map(Into::into),
             service_config,
+            converters: crate::converters::registry(converters),
             ..Default::default()
         };
         let options = ocore::ServerOptions::for_binding(&language, options)?;

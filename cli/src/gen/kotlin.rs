@@ -7,12 +7,17 @@
 //! and turned back into one (`toValue`). Values are the binding's (`TypedJson`): `Long` for
 //! integers, narrowed to `Int`, `UInt` or `ULong` by the field; `Double`; `ByteArray`;
 //! `java.time.Instant` and `java.time.Duration`; fields with presence are nullable. Enums are
-//! enum classes travelling by name. A service is an interface whose methods default to
+//! enum classes travelling by name. A field a built-in converter makes native has its type
+//! (`java.math.BigDecimal`, `io.github.hmsffi.Money`, `java.time.LocalDate`, `java.util.UUID`;
+//! nullable when singular), as the binding's default converters give it. A service is an interface whose methods default to
 //! `UNIMPLEMENTED`, registered by `register(server, impl)`. The Kotlin binding has no streams
 //! yet: streaming methods are left out, and their doc says so.
 
 use super::docs::{block, join};
-use super::model::{Field, Message, Package, Service, Shape, Type};
+use super::kotlin_types::{
+    field_type, kt_type, nullable, read, read_key, read_value, write, write_value, zero,
+};
+use super::model::{Message, Package, Service, Shape, Type};
 use super::{camel, no_streams, pascal, unary, Output, GENERATED};
 
 pub(crate) fn generate(p: &Package) -> Vec<Output> {
@@ -63,108 +68,6 @@ pub(crate) fn generate(p: &Package) -> Vec<Output> {
     }]
 }
 
-fn kt_type(t: &Type) -> String {
-    match t {
-        Type::Float => "Double".into(),
-        Type::Int32 => "Int".into(),
-        Type::UInt32 => "UInt".into(),
-        Type::Int64 => "Long".into(),
-        Type::UInt64 => "ULong".into(),
-        Type::Bool => "Boolean".into(),
-        Type::String => "String".into(),
-        Type::Bytes => "ByteArray".into(),
-        Type::Enum(n) | Type::Message(n) => n.clone(),
-        Type::Timestamp => "java.time.Instant".into(),
-        Type::Duration => "java.time.Duration".into(),
-        Type::Struct | Type::Empty => "Map<*, *>".into(),
-        Type::JsonValue => "Any?".into(),
-        Type::ListValue => "List<*>".into(),
-        Type::Wrapper(t) => kt_type(t),
-    }
-}
-
-fn field_type(f: &Field) -> String {
-    match &f.shape {
-        Shape::Single { presence: true } if !matches!(f.ty, Type::JsonValue) => {
-            format!("{}?", kt_type(&f.ty))
-        }
-        Shape::Single { .. } => kt_type(&f.ty),
-        Shape::Repeated => format!("List<{}>", kt_type(&f.ty)),
-        Shape::Map(k) => format!("Map<{}, {}>", kt_type(k), kt_type(&f.ty)),
-    }
-}
-
-fn zero(f: &Field) -> String {
-    match (&f.shape, &f.ty) {
-        (Shape::Single { presence: true }, _) | (_, Type::JsonValue) => "null".into(),
-        (Shape::Repeated, _) => "emptyList()".into(),
-        (Shape::Map(_), _) => "emptyMap()".into(),
-        (_, Type::Struct | Type::Empty) => "emptyMap<String, Any?>()".into(),
-        (_, Type::Float) => "0.0".into(),
-        (_, Type::Int32) => "0".into(),
-        (_, Type::UInt32) => "0u".into(),
-        (_, Type::Int64) => "0L".into(),
-        (_, Type::UInt64) => "0uL".into(),
-        (_, Type::Bool) => "false".into(),
-        (_, Type::String) => "\"\"".into(),
-        (_, Type::Bytes) => "ByteArray(0)".into(),
-        (_, Type::Enum(n)) => format!("{n}.values()[0]"),
-        (_, Type::Message(n)) => format!("{n}()"),
-        (_, Type::Timestamp) => "java.time.Instant.EPOCH".into(),
-        (_, Type::Duration) => "java.time.Duration.ZERO".into(),
-        (_, Type::ListValue) => "emptyList<Any?>()".into(),
-        (_, Type::Wrapper(_)) => "null".into(),
-    }
-}
-
-/// An expression reading `x` (an `Any?` from the binding) as a nullable value of `t`.
-fn read(t: &Type, x: &str) -> String {
-    match t {
-        Type::Float => format!("({x} as? Number)?.toDouble()"),
-        Type::Int32 => format!("({x} as? Number)?.toInt()"),
-        Type::UInt32 => format!("({x} as? Number)?.toLong()?.toUInt()"),
-        Type::Int64 => format!("({x} as? Number)?.toLong()"),
-        Type::UInt64 => format!("({x} as? Number)?.toLong()?.toULong()"),
-        Type::Bool => format!("({x} as? Boolean)"),
-        Type::String => format!("({x} as? String)"),
-        Type::Bytes => format!("({x} as? ByteArray)"),
-        Type::Enum(n) => {
-            format!("({x} as? String)?.let {{ s -> {n}.values().firstOrNull {{ it.name == s }} }}")
-        }
-        Type::Message(n) => format!("({x} as? Map<*, *>)?.let {{ {n}.fromValue(it) }}"),
-        Type::Timestamp => format!("({x} as? java.time.Instant)"),
-        Type::Duration => format!("({x} as? java.time.Duration)"),
-        Type::Struct | Type::Empty => format!("({x} as? Map<*, *>)"),
-        Type::JsonValue => x.to_string(),
-        Type::ListValue => format!("({x} as? List<*>)"),
-        Type::Wrapper(t) => read(t, x),
-    }
-}
-
-/// An expression reading a map key (text in the binding's reply) as `t`.
-fn read_key(t: &Type) -> &'static str {
-    match t {
-        Type::Int32 => "k.toString().toInt()",
-        Type::UInt32 => "k.toString().toUInt()",
-        Type::Int64 => "k.toString().toLong()",
-        Type::UInt64 => "k.toString().toULong()",
-        Type::Bool => "k.toString().toBoolean()",
-        _ => "k.toString()",
-    }
-}
-
-/// An expression turning `x` (a non-null value of `t`) into what the binding sends.
-fn write(t: &Type, x: &str) -> String {
-    match t {
-        Type::UInt32 => format!("{x}.toLong()"),
-        Type::UInt64 => format!("java.math.BigInteger({x}.toString())"),
-        Type::Enum(_) => format!("{x}.name"),
-        Type::Message(_) => format!("{x}.toValue()"),
-        Type::Wrapper(t) => write(t, x),
-        _ => x.to_string(),
-    }
-}
-
 fn message(out: &mut String, m: &Message, _p: &Package) {
     let n = &m.name;
     line!(out);
@@ -199,17 +102,15 @@ fn message(out: &mut String, m: &Message, _p: &Package) {
         .map(|f| {
             let x = camel(&f.name);
             let value = match &f.shape {
-                Shape::Single { presence: true } if !matches!(f.ty, Type::JsonValue) => {
-                    match write(&f.ty, "it").as_str() {
-                        "it" => x.clone(),
-                        w => format!("{x}?.let {{ {w} }}"),
-                    }
-                }
+                Shape::Single { .. } if nullable(f) => match write_value(f, "it").as_str() {
+                    "it" => x.clone(),
+                    w => format!("{x}?.let {{ {w} }}"),
+                },
                 Shape::Single { .. } => write(&f.ty, &x),
-                Shape::Repeated => format!("{x}.map {{ {} }}", write(&f.ty, "it")),
+                Shape::Repeated => format!("{x}.map {{ {} }}", write_value(f, "it")),
                 Shape::Map(_) => format!(
                     "{x}.entries.associate {{ (k, v) -> k.toString() to {} }}",
-                    write(&f.ty, "v")
+                    write_value(f, "v")
                 ),
             };
             format!("\"{}\" to {value}", f.name)
@@ -232,13 +133,13 @@ fn message(out: &mut String, m: &Message, _p: &Package) {
         .map(|f| {
             let x = format!("v[\"{}\"]", f.name);
             let value = match &f.shape {
-                Shape::Single { presence: true } if !matches!(f.ty, Type::JsonValue) => read(&f.ty, &x),
+                Shape::Single { .. } if nullable(f) => read_value(f, &x),
                 Shape::Single { .. } if matches!(f.ty, Type::JsonValue) => x,
                 Shape::Single { .. } => format!("{} ?: {}", read(&f.ty, &x), zero(f)),
-                Shape::Repeated => format!("({x} as? List<*>)?.mapNotNull {{ {} }} ?: emptyList()", read(&f.ty, "it")),
+                Shape::Repeated => format!("({x} as? List<*>)?.mapNotNull {{ {} }} ?: emptyList()", read_value(f, "it")),
                 Shape::Map(k) => format!(
                     "({x} as? Map<*, *>)?.entries?.mapNotNull {{ (k, e) -> {}?.let {{ {} to it }} }}?.toMap() ?: emptyMap()",
-                    read(&f.ty, "e"),
+                    read_value(f, "e"),
                     read_key(k)
                 ),
             };

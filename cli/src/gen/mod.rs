@@ -26,6 +26,7 @@ pub(crate) mod docs;
 pub(crate) mod go;
 pub(crate) mod go_stream;
 pub(crate) mod kotlin;
+pub(crate) mod kotlin_types;
 pub(crate) mod model;
 pub(crate) mod php;
 pub(crate) mod php_stream;

@@ -8,12 +8,15 @@
 //! binding's (`docs/types.md`): `int` (`int|\GMP` for 64-bit unsigned fields, which go past
 //! `PHP_INT_MAX`), `float`, `string` for text and bytes, `\DateTimeInterface` for Timestamps
 //! (`HmsFfi\Timestamp` when received), Duration text (`"1.500s"`), arrays for lists, maps and
-//! Structs. Enums are backed enums of their names, which the binding takes as they are.
+//! Structs. Enums are backed enums of their names, which the binding takes as they are. A field a
+//! built-in converter makes native has its type (`string` for `google.type.Decimal`,
+//! `\HmsFfi\Money`, `\DateTimeInterface` for `google.type.Date`), as the extension gives it.
 //! Streaming methods are typed over the extension's streams (`php_stream`).
 
 use super::docs::block;
 use super::docs::join;
 use super::model::{Field, Message, Package, Service, Shape, Type};
+use hms_ffi_core::mapping::Target;
 use hms_ffi_core::StreamingKind;
 
 use super::php_stream;
@@ -98,7 +101,26 @@ fn doc_type(t: &Type) -> String {
     }
 }
 
+/// The native type the extension's built-in converter gives a field's values
+/// (`HmsFfi\Converter::builtins()`; docs/converters.md), if one applies. PHP has no UUID
+/// type: a uuid field stays a string.
+fn native(f: &Field) -> Option<&'static str> {
+    match f.converted.as_ref()? {
+        Target::Message(m) if m == "google.type.Decimal" => Some("string"),
+        Target::Message(m) if m == "google.type.Money" => Some("\\HmsFfi\\Money"),
+        Target::Message(m) if m == "google.type.Date" => Some("\\DateTimeInterface"),
+        _ => None,
+    }
+}
+
 fn field_types(f: &Field) -> (String, String) {
+    if let Some(t) = native(f) {
+        return match &f.shape {
+            Shape::Single { .. } => (format!("?{t}"), format!("{t}|null")),
+            Shape::Repeated => ("array".into(), format!("list<{t}>")),
+            Shape::Map(k) => ("array".into(), format!("array<{}, {t}>", doc_type(k))),
+        };
+    }
     match &f.shape {
         Shape::Single { presence: true } if !matches!(f.ty, Type::JsonValue) => {
             let t = php_type(&f.ty);
@@ -119,6 +141,9 @@ fn field_types(f: &Field) -> (String, String) {
 }
 
 fn zero(f: &Field, p: &Package) -> String {
+    if native(f).is_some() && matches!(f.shape, Shape::Single { .. }) {
+        return "null".into();
+    }
     match (&f.shape, &f.ty) {
         (Shape::Single { presence: true }, _) | (_, Type::JsonValue) => "null".into(),
         (Shape::Repeated | Shape::Map(_), _) => "[]".into(),
@@ -137,6 +162,9 @@ fn zero(f: &Field, p: &Package) -> String {
 fn read(f: &Field, p: &Package) -> String {
     let v = format!("$a['{}']", f.name);
     let or = format!("{v} ?? {}", zero(f, p));
+    if native(f).is_some() {
+        return or;
+    }
     match (&f.shape, &f.ty) {
         (Shape::Single { .. }, Type::Message(t)) => {
             format!("isset({v}) ? {t}::fromArray({v}) : null")
@@ -159,6 +187,9 @@ fn read(f: &Field, p: &Package) -> String {
 
 fn write(f: &Field) -> String {
     let v = format!("$this->{}", f.name);
+    if native(f).is_some() {
+        return v;
+    }
     match (&f.shape, &f.ty) {
         (Shape::Single { .. }, Type::Message(_)) => format!("{v}?->toArray()"),
         (Shape::Single { .. }, Type::Enum(_)) => format!("{v}?->value"),

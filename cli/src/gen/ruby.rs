@@ -8,7 +8,8 @@
 //! without presence default to their zero value; fields with presence are `nil` when unset.
 //! Values are the binding's (`docs/types.md`): Integer, Float, String (binary for bytes), enum
 //! names as Strings (each enum is a module of name constants), `Time`, `Rational` seconds for
-//! Durations. The gem has no RBS of its own yet, so its objects are `untyped` in the signatures.
+//! Durations; a field the gem's built-in converters make native is a `BigDecimal` or a `Date`
+//! (`google.type.Decimal`, `google.type.Date`). The gem has no RBS of its own yet, so its objects are `untyped` in the signatures.
 //! A streaming method takes and gives Enumerators of message objects that read as they are
 //! iterated, over the gem's `HmsFfi::Stream` and streaming blocks (a client-streaming call
 //! returns its one reply), as the Python generator types them with iterators.
@@ -16,6 +17,7 @@
 use super::docs;
 use super::docs::join;
 use super::model::{Field, Message, Package, Service, Shape, Type};
+use hms_ffi_core::mapping::Target;
 use hms_ffi_core::StreamingKind;
 
 use super::{pascal, snake, Output, GENERATED};
@@ -55,8 +57,8 @@ pub(crate) fn generate(p: &Package) -> Vec<Output> {
         );
         line!(rb);
         rb.push_str(&docs::lines(&doc, &pad, "# "));
-        line!(rb, "{pad}module {}", e.name);
-        line!(rbs, "{pad}module {}", e.name);
+        line!(rb, "{pad}module {}", constant(&e.name));
+        line!(rbs, "{pad}module {}", constant(&e.name));
         for v in &e.values {
             rb.push_str(&docs::lines(&v.doc, &format!("{pad}  "), "# "));
             line!(rb, "{pad}  {} = \"{}\"", v.name, v.name);
@@ -89,6 +91,14 @@ pub(crate) fn generate(p: &Package) -> Vec<Output> {
     ]
 }
 
+/// A class name as a Ruby constant: another package's message (`google_type_Money`) gets a
+/// capital first letter (`Google_type_Money`).
+fn constant(n: &str) -> String {
+    let mut c = n.chars();
+    c.next()
+        .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
+}
+
 /// The RBS type of one value.
 fn rbs_type(t: &Type) -> String {
     match t {
@@ -96,7 +106,7 @@ fn rbs_type(t: &Type) -> String {
         Type::Int32 | Type::UInt32 | Type::Int64 | Type::UInt64 => "Integer".into(),
         Type::Bool => "bool".into(),
         Type::String | Type::Bytes | Type::Enum(_) => "String".into(),
-        Type::Message(n) => n.clone(),
+        Type::Message(n) => constant(n),
         Type::Timestamp => "Time".into(),
         Type::Duration => "Rational".into(),
         Type::Struct | Type::Empty => "Hash[Symbol, untyped]".into(),
@@ -106,12 +116,23 @@ fn rbs_type(t: &Type) -> String {
     }
 }
 
+/// The class the gem's built-in converters (`HmsFfi::Converters::BUILTIN`) give a field's
+/// values, if one applies (no money or UUID class: those stay their message and text).
+fn native(f: &Field) -> Option<&'static str> {
+    match f.converted.as_ref()? {
+        Target::Message(m) if m == "google.type.Decimal" => Some("BigDecimal"),
+        Target::Message(m) if m == "google.type.Date" => Some("Date"),
+        _ => None,
+    }
+}
+
 fn field_rbs(f: &Field) -> String {
+    let t = native(f).map_or_else(|| rbs_type(&f.ty), str::to_string);
     match &f.shape {
-        Shape::Single { presence: true } => format!("{}?", rbs_type(&f.ty)),
-        Shape::Single { presence: false } => rbs_type(&f.ty),
-        Shape::Repeated => format!("Array[{}]", rbs_type(&f.ty)),
-        Shape::Map(k) => format!("Hash[{}, {}]", rbs_type(k), rbs_type(&f.ty)),
+        Shape::Single { presence: true } => format!("{t}?"),
+        Shape::Single { presence: false } => t,
+        Shape::Repeated => format!("Array[{t}]"),
+        Shape::Map(k) => format!("Hash[{}, {t}]", rbs_type(k)),
     }
 }
 
@@ -131,7 +152,7 @@ fn zero(f: &Field, p: &Package) -> String {
 }
 
 fn message(rb: &mut String, rbs: &mut String, m: &Message, p: &Package, pad: &str) {
-    let n = &m.name;
+    let n = &constant(&m.name);
     line!(rb);
     rb.push_str(&docs::lines(
         &join(&m.doc, &format!("The message {}.", m.full_name)),
@@ -172,12 +193,15 @@ fn message(rb: &mut String, rbs: &mut String, m: &Message, p: &Package, pad: &st
         .map(|f| {
             let get = format!("h.fetch(:{}, {})", f.name, zero(f, p));
             let value = match (&f.shape, &f.ty) {
+                _ if native(f).is_some() => get,
                 (Shape::Single { .. }, Type::Message(t)) => {
-                    format!("h[:{}]&.then {{ |v| {t}.from_h(v) }}", f.name)
+                    format!("h[:{}]&.then {{ |v| {}.from_h(v) }}", f.name, constant(t))
                 }
-                (Shape::Repeated, Type::Message(t)) => format!("{get}.map {{ |v| {t}.from_h(v) }}"),
+                (Shape::Repeated, Type::Message(t)) => {
+                    format!("{get}.map {{ |v| {}.from_h(v) }}", constant(t))
+                }
                 (Shape::Map(_), Type::Message(t)) => {
-                    format!("{get}.transform_values {{ |v| {t}.from_h(v) }}")
+                    format!("{get}.transform_values {{ |v| {}.from_h(v) }}", constant(t))
                 }
                 _ => get,
             };
@@ -197,6 +221,7 @@ fn message(rb: &mut String, rbs: &mut String, m: &Message, p: &Package, pad: &st
         .iter()
         .map(|f| {
             let value = match (&f.shape, &f.ty) {
+                _ if native(f).is_some() => format!("@{}", f.name),
                 (Shape::Single { .. }, Type::Message(_)) => format!("@{}&.to_h", f.name),
                 (Shape::Repeated, Type::Message(_)) => format!("@{}.map(&:to_h)", f.name),
                 (Shape::Map(_), Type::Message(_)) => {
@@ -236,7 +261,7 @@ fn message(rb: &mut String, rbs: &mut String, m: &Message, p: &Package, pad: &st
 /// The Ruby class a method's request or reply is read into, and how.
 fn read(t: &Type, value: &str) -> String {
     match t {
-        Type::Message(n) => format!("{n}.from_h({value})"),
+        Type::Message(n) => format!("{}.from_h({value})", constant(n)),
         _ => value.to_string(),
     }
 }
@@ -266,7 +291,7 @@ fn client(rb: &mut String, rbs: &mut String, s: &Service, pad: &str) {
         line!(rb);
         rb.push_str(&docs::lines(&m.doc, &format!("{pad}  "), "# "));
         let build = match &m.input {
-            Type::Message(t) => format!("(request || {t}.new(**fields)).to_h"),
+            Type::Message(t) => format!("(request || {}.new(**fields)).to_h", constant(t)),
             _ => "request || fields".to_string(),
         };
         let opts = "timeout: @timeout, metadata: @metadata";

@@ -177,6 +177,30 @@ pub fn converter_failed(target: &str, path: &str, why: &str) -> Error {
     )
 }
 
+/// `input`, a message of `desc`, as a message-shaped [`Value`]: each value a converter of
+/// `conv` applies to (as the core's walk decides) made message-shaped by the binding's
+/// [`Input::convert`](super::Input::convert) first. For a binding that hands the core `Value`
+/// trees rather than its objects (PHP's handler replies: `PendingCall::reply` takes a value).
+/// The outer error is the binding's own conversion failing; the inner one a converter's
+/// (`InvalidArgument` at the value's path). With no converters it is [`Input::to_value`].
+///
+/// [`Input::to_value`]: super::Input::to_value
+pub fn message_value<I: super::Input>(
+    desc: &MessageDescriptor,
+    input: &I,
+    conv: &Converters,
+) -> Result<crate::Result<crate::Value>, I::Error> {
+    if conv.is_empty() {
+        return input.to_value().map(|v| Ok(v.into_owned()));
+    }
+    match super::guided::value_of(desc, input, conv) {
+        Ok(v) => Ok(Ok(v)),
+        // The binding's error with the whole message's path, as the codec reports it.
+        Err(super::guided::Fail::Native(e)) => input.to_value().and(Err(e)),
+        Err(super::guided::Fail::Convert(e)) => Ok(Err(e)),
+    }
+}
+
 /// A converter's failure at `path`: `InvalidArgument` for a value of `owner`.
 pub(crate) fn failed(owner: &str, target: &str, path: &Path, why: String) -> Error {
     Error::invalid_argument(

@@ -308,3 +308,22 @@ fn value_trees_carry_marks_where_the_walk_converts() {
         "converter for format uuid failed: bad"
     );
 }
+
+#[test]
+fn message_value_makes_natives_message_shaped_where_the_walk_converts() {
+    let schema = Schema::from_source("t.proto", SRC).expect("schema");
+    let desc = schema.message("t.Order").expect("Order");
+    let input = Own(Arc::new(order(&["1.5", "2"], Value::Int(5))));
+    let v = super::message_value(&desc, &input, &converters()).expect("walked");
+    assert_eq!(v.expect("converted"), plain(&["1.5", "2"]));
+    // Without converters: the input's own value, unconverted.
+    let v = super::message_value(&desc, &input, &Converters::new()).expect("walked");
+    assert_eq!(v.expect("plain"), order(&["1.5", "2"], Value::Int(5)));
+    // A failing converter: InvalidArgument at the path.
+    let bad = Own(Arc::new(order(&["1", "x"], Value::Int(5))));
+    let err = super::message_value(&desc, &bad, &converters()).expect("walked");
+    assert_eq!(
+        err.unwrap_err().field_violations()[0].field,
+        "items[1].price"
+    );
+}

@@ -30,8 +30,8 @@ pub mod wkt;
 pub use cbor_io::{CborDoc, CborInput};
 pub use cbor_out::{CborOut, CborSpan, CborTag};
 pub use convert::{
-    converter_failed, format_of, marked, unmarked, Converters, Native, Target, ValueMark,
-    BUILTIN_FORMATS, BUILTIN_MESSAGES,
+    converter_failed, format_of, marked, message_value, unmarked, Converters, Native, Target,
+    ValueMark, BUILTIN_FORMATS, BUILTIN_MESSAGES,
 };
 pub use decode::{from_message, from_message_with, DecodeOptions};
 pub use encode::to_message;

@@ -16,6 +16,7 @@
 //! | `{"$duration": "1.5s"}` | `Duration` |
 //! | `{"$bytes_fill": {"byte": 120, "len": 3}}`, `{"$string_fill": {"text": "ab", "count": 2}}` | `Bytes`, `String` (compact forms for large test payloads) |
 //! | `{"$nest_list": 3}` | `[[[[]]]]`: an empty list inside that many lists (at most [`NEST_LIST_CAP`]) |
+//! | `{"$converted": {"index": 0, "value": …}}` (written only) | a value the core's walk converted ([`marked`](super::marked) with the converter's index): the binding hands `value` to that converter |
 //!
 //! [`to_text`] writes integers beyond ±2^53 as `$int` so that readers that hold every number as
 //! a double (JavaScript, Swift's `JSONSerialization`) lose nothing.
@@ -175,6 +176,13 @@ pub fn to_text(v: &Value) -> String {
 /// Converts a value into typed JSON (map keys become text).
 pub fn to_json(v: &Value) -> J {
     let tag = |t: &str, x: J| J::Object([(format!("${t}"), x)].into_iter().collect());
+    if let Some((index, inner)) = super::unmarked(v) {
+        let body = [("index", J::from(index)), ("value", to_json(inner))];
+        return tag(
+            "converted",
+            J::Object(body.map(|(k, x)| (k.to_string(), x)).into_iter().collect()),
+        );
+    }
     match v {
         Value::Null | Value::Unsupported(_) => J::Null,
         Value::Bool(b) => J::Bool(*b),
@@ -267,6 +275,15 @@ mod tests {
         assert_eq!(back.get("t"), v.get("t"));
         assert_eq!(back.get("d"), v.get("d"));
         assert_eq!(back.get("l"), v.get("l"));
+    }
+
+    #[test]
+    fn writes_converted_values_as_their_tag() {
+        let v = Value::list([super::super::marked(2, Value::from("1.5")), Value::Int(1)]);
+        assert_eq!(
+            to_text(&v),
+            r#"[{"$converted":{"index":2,"value":"1.5"}},1]"#
+        );
     }
 
     #[test]

@@ -97,7 +97,7 @@ module HmsFfi
     # `cancel` (an HmsFfi::CancelToken) cancels it from another thread; `wait_for_ready` as
     # for #call.
     def stream(method, requests = nil, timeout: nil, metadata: {}, cancel: nil, wait_for_ready: nil)
-      Stream.new(_open_stream(method.to_s, timeout&.to_f, metadata, cancel, wait_for_ready), requests)
+      Stream.new(_open_stream(method.to_s, timeout&.to_f, metadata, cancel, wait_for_ready), requests, @converters)
     end
 
     # Each endpoint given to HmsFfi.connect, in order, as an HmsFfi::EndpointStatus. (#state,

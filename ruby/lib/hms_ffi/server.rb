@@ -40,7 +40,7 @@ module HmsFfi
 
       full = _register(name.to_s)
       kind = @kinds[full]
-      @handlers[full] = kind && kind != "unary" ? StreamRunner.for(kind, block) : block
+      @handlers[full] = kind && kind != "unary" ? StreamRunner.for(kind, block, @converters) : block
       self
     end
 

@@ -10,8 +10,10 @@ module HmsFfi
   class Stream
     include Enumerable
 
-    def initialize(native, requests)
+    # `converters`: the client's, as Converters.native gives them (nil for none).
+    def initialize(native, requests, converters = nil)
       @native = native
+      @converters = converters
       @failure = nil
       @done = false
       @feeder = requests.nil? ? nil : feed(requests)
@@ -24,7 +26,7 @@ module HmsFfi
 
     # Sends one request (a Hash); waits while the server's window is full.
     def send_request(request)
-      @native.send_request(request)
+      @native.send_request(request, @converters)
       self
     end
     alias << send_request
@@ -63,7 +65,7 @@ module HmsFfi
     # server sent none or more than one).
     def result
       @done = true
-      reply = @native.recv_only
+      reply = @native.recv_only(@converters)
       raise @failure if @failure
 
       reply
@@ -86,7 +88,7 @@ module HmsFfi
     private
 
     def next_reply
-      reply = @native.recv
+      reply = @native.recv(@converters)
       @done = true if reply.nil?
       raise @failure if reply.nil? && @failure
 
@@ -105,7 +107,7 @@ module HmsFfi
       end
 
       Thread.new do
-        requests.each { |r| @native.send_request(r) }
+        requests.each { |r| @native.send_request(r, @converters) }
         @native.close_send
       rescue StandardError => e
         @failure = e
@@ -118,23 +120,24 @@ module HmsFfi
   # `{ |request, ctx| replies }`, client-streaming `{ |requests, ctx| reply }`, bidi
   # `{ |requests, ctx| replies }`, where `requests` is an Enumerator that reads as it is
   # iterated and `replies` any Enumerable (an Enumerator, an Array, a lazy enumerator), each
-  # reply sent as the caller reads it.
+  # reply sent as the caller reads it. Requests and replies are converted by the server's
+  # `converters` (as Converters.native gives them; nil for none).
   module StreamRunner
-    def self.for(kind, block)
+    def self.for(kind, block, converters = nil)
       case kind
       when "server_streaming"
-        ->(stream, ctx) { send_all(kind, block.call(stream.recv_first, ctx), stream) }
+        ->(stream, ctx) { send_all(kind, block.call(stream.recv_first(converters), ctx), stream, converters) }
       when "client_streaming"
-        ->(stream, ctx) { stream.send_reply(block.call(requests(stream), ctx)) }
+        ->(stream, ctx) { stream.send_reply(block.call(requests(stream, converters), ctx), converters) }
       else
-        ->(stream, ctx) { send_all(kind, block.call(requests(stream), ctx), stream) }
+        ->(stream, ctx) { send_all(kind, block.call(requests(stream, converters), ctx), stream, converters) }
       end
     end
 
-    def self.requests(stream)
+    def self.requests(stream, converters)
       Enumerator.new do |y|
         loop do
-          request = stream.recv
+          request = stream.recv(converters)
           break if request.nil?
 
           y << request
@@ -142,12 +145,12 @@ module HmsFfi
       end
     end
 
-    def self.send_all(kind, replies, stream)
+    def self.send_all(kind, replies, stream, converters)
       if replies.is_a?(Hash) || !replies.respond_to?(:each)
         raise TypeError, "a #{kind} handler returns its replies (an Enumerable), not #{replies.class}"
       end
 
-      replies.each { |reply| stream.send_reply(reply) }
+      replies.each { |reply| stream.send_reply(reply, converters) }
       nil
     end
   end

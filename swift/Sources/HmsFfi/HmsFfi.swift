@@ -1270,15 +1270,18 @@ public static func connect(uri: String)throws  -> Client  {
      * `InvalidArgument`. `expect_schema`: the schema the caller was built against; the methods
      * the server's schema breaks are listed by
      * [`incompatible_methods`](Client::incompatible_methods) and refused with
-     * `FailedPrecondition` (`docs/evolution.md`, "Versions at connect").
+     * `FailedPrecondition` (`docs/evolution.md`, "Versions at connect"). `converters`: the
+     * targets of the caller's converters (docs/converters.md); a reply value the core
+     * converts comes as `{"$converted": {"index": i, "value": …}}`, `i` its target's position.
      */
-public static func connectAll(uris: [String], schema: Schema?, resilience: String?, expectSchema: Schema?)throws  -> Client  {
+public static func connectAll(uris: [String], schema: Schema?, resilience: String?, expectSchema: Schema?, converters: [ConverterTarget] = [])throws  -> Client  {
     return try  FfiConverterTypeClient_lift(try rustCallWithError(FfiConverterTypeHmsError_lift) {
     uniffi_hms_ffi_uniffi_fn_constructor_client_connect_all(
         FfiConverterSequenceString.lower(uris),
         FfiConverterOptionTypeSchema.lower(schema),
         FfiConverterOptionString.lower(resilience),
-        FfiConverterOptionTypeSchema.lower(expectSchema),$0
+        FfiConverterOptionTypeSchema.lower(expectSchema),
+        FfiConverterSequenceTypeConverterTarget.lower(converters),$0
     )
 })
 }
@@ -2679,16 +2682,19 @@ open class Server: ServerProtocol, @unchecked Sendable {
      * docs/security.md): a bad file is `INVALID_ARGUMENT`; `service_config` is the JSON text
      * of the gRPC service config discovery announces, which clients that discover the schema
      * and were given no config of their own call by (docs/resilience.md): a bad one is
-     * `INVALID_ARGUMENT`.
+     * `INVALID_ARGUMENT`; `converters` the targets of the converters the handlers' values go
+     * through (docs/converters.md): a value the core converts reaches a handler as
+     * `{"$converted": {"index": i, "value": …}}`, `i` its target's position in the list.
      */
-public convenience init(schema: Schema, language: String, security: String? = nil, serviceConfig: String? = nil)throws  {
+public convenience init(schema: Schema, language: String, security: String? = nil, serviceConfig: String? = nil, converters: [ConverterTarget] = [])throws  {
     let handle =
         try rustCallWithError(FfiConverterTypeHmsError_lift) {
     uniffi_hms_ffi_uniffi_fn_constructor_server_new(
         FfiConverterTypeSchema_lower(schema),
         FfiConverterString.lower(language),
         FfiConverterOptionString.lower(security),
-        FfiConverterOptionString.lower(serviceConfig),$0
+        FfiConverterOptionString.lower(serviceConfig),
+        FfiConverterSequenceTypeConverterTarget.lower(converters),$0
     )
 }
     self.init(unsafeFromHandle: handle)
@@ -4743,6 +4749,94 @@ public func FfiConverterTypeCode_lower(_ value: Code) -> RustBuffer {
 }
 
 
+// Note that we don't yet support `indirect` for enums.
+// See https://github.com/mozilla/uniffi-rs/issues/396 for further discussion.
+/**
+ * What a converter applies to.
+ */
+
+public enum ConverterTarget: Equatable, Hashable {
+    
+    /**
+     * Every value of a message type, by its full name (`google.type.Decimal`).
+     */
+    case message(
+        /**
+         * The message type's full name.
+         */name: String
+    )
+    /**
+     * Every `string` field declared with this format (`[(hms.ffi.v1.format) = "uuid"]`).
+     */
+    case format(
+        /**
+         * The format's name.
+         */name: String
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ConverterTarget: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConverterTarget: FfiConverterRustBuffer {
+    typealias SwiftType = ConverterTarget
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ConverterTarget {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .message(name: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 2: return .format(name: try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ConverterTarget, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .message(name):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(name, into: &buf)
+            
+        
+        case let .format(name):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(name, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConverterTarget_lift(_ buf: RustBuffer) throws -> ConverterTarget {
+    return try FfiConverterTypeConverterTarget.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConverterTarget_lower(_ value: ConverterTarget) -> RustBuffer {
+    return FfiConverterTypeConverterTarget.lower(value)
+}
+
+
 
 /**
  * An hms-ffi error: the variant is the gRPC code. Handlers throw it to fail a call
@@ -5226,6 +5320,94 @@ public func FfiConverterTypeHmsError_lift(_ buf: RustBuffer) throws -> HmsError 
 public func FfiConverterTypeHmsError_lower(_ value: HmsError) -> RustBuffer {
     return FfiConverterTypeHmsError.lower(value)
 }
+
+// Note that we don't yet support `indirect` for enums.
+// See https://github.com/mozilla/uniffi-rs/issues/396 for further discussion.
+/**
+ * One container a foreign walk was in when a converter failed.
+ */
+
+public enum PathSegment: Equatable, Hashable {
+    
+    /**
+     * An item of a list.
+     */
+    case index(
+        /**
+         * Its position.
+         */index: UInt64
+    )
+    /**
+     * An entry of a message or map (a text key reads as a field name).
+     */
+    case key(
+        /**
+         * The field name or map key.
+         */key: String
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension PathSegment: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePathSegment: FfiConverterRustBuffer {
+    typealias SwiftType = PathSegment
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PathSegment {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .index(index: try FfiConverterUInt64.read(from: &buf)
+        )
+        
+        case 2: return .key(key: try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: PathSegment, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .index(index):
+            writeInt(&buf, Int32(1))
+            FfiConverterUInt64.write(index, into: &buf)
+            
+        
+        case let .key(key):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(key, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePathSegment_lift(_ buf: RustBuffer) throws -> PathSegment {
+    return try FfiConverterTypePathSegment.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePathSegment_lower(_ value: PathSegment) -> RustBuffer {
+    return FfiConverterTypePathSegment.lower(value)
+}
+
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
@@ -5717,6 +5899,56 @@ fileprivate struct FfiConverterSequenceTypeBatchResult: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeConverterTarget: FfiConverterRustBuffer {
+    typealias SwiftType = [ConverterTarget]
+
+    public static func write(_ value: [ConverterTarget], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeConverterTarget.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ConverterTarget] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ConverterTarget]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeConverterTarget.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypePathSegment: FfiConverterRustBuffer {
+    typealias SwiftType = [PathSegment]
+
+    public static func write(_ value: [PathSegment], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypePathSegment.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [PathSegment] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [PathSegment]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypePathSegment.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterDictionaryStringString: FfiConverterRustBuffer {
     public static func write(_ value: [String: String], into buf: inout [UInt8]) {
         let len = Int32(value.count)
@@ -5815,12 +6047,13 @@ fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: In
 }
 /**
  * Connects to `uri` without blocking the caller; the schema is discovered from the server.
+ * `converters`: as for [`Client::connect_all`].
  */
-public func connectAsync(uri: String)async throws  -> Client  {
+public func connectAsync(uri: String, converters: [ConverterTarget] = [])async throws  -> Client  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
-                uniffi_hms_ffi_uniffi_fn_func_connect_async(FfiConverterString.lower(uri)
+                uniffi_hms_ffi_uniffi_fn_func_connect_async(FfiConverterString.lower(uri),FfiConverterSequenceTypeConverterTarget.lower(converters)
                 )
             },
             pollFunc: ffi_hms_ffi_uniffi_rust_future_poll_u64,
@@ -5829,6 +6062,21 @@ public func connectAsync(uri: String)async throws  -> Client  {
             liftFunc: FfiConverterTypeClient_lift,
             errorHandler: FfiConverterTypeHmsError_lift
         )
+}
+/**
+ * Always fails, with the core's error for a converter of `target` (`google.type.Decimal`,
+ * `format uuid`) that failed with `why` in a foreign walk, at the path `outward` gives (the
+ * containers the walk was in, innermost first): `INVALID_ARGUMENT` with the path as a field
+ * violation (`items[2].price`), or, for a handler's `reply`, `INTERNAL` with the same details.
+ */
+public func converterError(target: String, why: String, outward: [PathSegment], reply: Bool)throws   {try rustCallWithError(FfiConverterTypeHmsError_lift) {
+    uniffi_hms_ffi_uniffi_fn_func_converter_error(
+        FfiConverterString.lower(target),
+        FfiConverterString.lower(why),
+        FfiConverterSequenceTypePathSegment.lower(outward),
+        FfiConverterBool.lower(reply),$0
+    )
+}
 }
 
 private enum InitializationResult {
@@ -5846,7 +6094,10 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
-    if (uniffi_hms_ffi_uniffi_checksum_func_connect_async() != 26444) {
+    if (uniffi_hms_ffi_uniffi_checksum_func_connect_async() != 42085) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_func_converter_error() != 31706) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_method_client_batch() != 51063) {
@@ -6056,7 +6307,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hms_ffi_uniffi_checksum_constructor_client_connect() != 44057) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_hms_ffi_uniffi_checksum_constructor_client_connect_all() != 13489) {
+    if (uniffi_hms_ffi_uniffi_checksum_constructor_client_connect_all() != 43516) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_constructor_client_connect_with_schema() != 62445) {
@@ -6074,7 +6325,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hms_ffi_uniffi_checksum_constructor_schema_load() != 28978) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_hms_ffi_uniffi_checksum_constructor_server_new() != 20743) {
+    if (uniffi_hms_ffi_uniffi_checksum_constructor_server_new() != 22545) {
         return InitializationResult.apiChecksumMismatch
     }
 

@@ -308,7 +308,7 @@ uint64_t uniffi_hms_ffi_uniffi_fn_constructor_client_connect(RustBuffer uri, Rus
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CONSTRUCTOR_CLIENT_CONNECT_ALL
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CONSTRUCTOR_CLIENT_CONNECT_ALL
-uint64_t uniffi_hms_ffi_uniffi_fn_constructor_client_connect_all(RustBuffer uris, RustBuffer schema, RustBuffer resilience, RustBuffer expect_schema, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_hms_ffi_uniffi_fn_constructor_client_connect_all(RustBuffer uris, RustBuffer schema, RustBuffer resilience, RustBuffer expect_schema, RustBuffer converters, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CONSTRUCTOR_CLIENT_CONNECT_WITH_SCHEMA
@@ -609,7 +609,7 @@ void uniffi_hms_ffi_uniffi_fn_free_server(uint64_t handle, RustCallStatus *_Nonn
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CONSTRUCTOR_SERVER_NEW
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CONSTRUCTOR_SERVER_NEW
-uint64_t uniffi_hms_ffi_uniffi_fn_constructor_server_new(uint64_t schema, RustBuffer language, RustBuffer security, RustBuffer service_config, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_hms_ffi_uniffi_fn_constructor_server_new(uint64_t schema, RustBuffer language, RustBuffer security, RustBuffer service_config, RustBuffer converters, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVER_ADMIN
@@ -789,7 +789,12 @@ void uniffi_hms_ffi_uniffi_fn_method_streamhandler_handle(uint64_t ptr, uint64_t
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_FUNC_CONNECT_ASYNC
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_FUNC_CONNECT_ASYNC
-uint64_t uniffi_hms_ffi_uniffi_fn_func_connect_async(RustBuffer uri
+uint64_t uniffi_hms_ffi_uniffi_fn_func_connect_async(RustBuffer uri, RustBuffer converters
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_FUNC_CONVERTER_ERROR
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_FUNC_CONVERTER_ERROR
+void uniffi_hms_ffi_uniffi_fn_func_converter_error(RustBuffer target, RustBuffer why, RustBuffer outward, int8_t reply, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_FFI_HMS_FFI_UNIFFI_RUSTBUFFER_ALLOC
@@ -1055,6 +1060,12 @@ void ffi_hms_ffi_uniffi_rust_future_complete_void(uint64_t handle, RustCallStatu
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_FUNC_CONNECT_ASYNC
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_FUNC_CONNECT_ASYNC
 uint16_t uniffi_hms_ffi_uniffi_checksum_func_connect_async(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_FUNC_CONVERTER_ERROR
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_FUNC_CONVERTER_ERROR
+uint16_t uniffi_hms_ffi_uniffi_checksum_func_converter_error(void
     
 );
 #endif

@@ -25,14 +25,20 @@ import io.github.hmsffi.ffi.Schema as NativeSchema
  * }
  * ```
  */
-class Client private constructor(val native: NativeClient) : AutoCloseable {
+class Client private constructor(val native: NativeClient, private val conv: ConverterSet) : AutoCloseable {
     companion object {
-        /** Connects to [uri]; the schema is discovered from the server. */
-        fun connect(uri: String): Client = Client(NativeClient.connect(uri))
+        /**
+         * Connects to [uri]; the schema is discovered from the server. [converters]: the
+         * custom domain types of requests and replies (docs/converters.md); the built-ins
+         * ([Converters.BUILTINS]: `BigDecimal`, [Money], `LocalDate`, `UUID`) by default,
+         * `emptyList()` for none.
+         */
+        fun connect(uri: String, converters: List<Converter> = Converters.BUILTINS): Client =
+            connect(listOf(uri), converters = converters)
 
         /** Connects to [uri] with a given schema (stock gRPC servers without discovery). */
-        fun connect(uri: String, schema: NativeSchema): Client =
-            Client(NativeClient.connectWithSchema(uri, schema))
+        fun connect(uri: String, schema: NativeSchema, converters: List<Converter> = Converters.BUILTINS): Client =
+            connect(listOf(uri), schema = schema, converters = converters)
 
         /**
          * Connects to [uris], one or several endpoints of one service. [resilience] is the
@@ -42,17 +48,24 @@ class Client private constructor(val native: NativeClient) : AutoCloseable {
          * [expectSchema]: the schema the caller was built against; the methods the server's
          * schema breaks are listed by [incompatibleMethods], and calling one throws
          * `HmsException.FailedPrecondition` (reason `INCOMPATIBLE_SCHEMA`) before anything is
-         * sent (docs/evolution.md, "Versions at connect").
+         * sent (docs/evolution.md, "Versions at connect"). [converters]: as for the single URI.
          */
         fun connect(
             uris: List<String>,
             resilience: String? = null,
             schema: NativeSchema? = null,
             expectSchema: NativeSchema? = null,
-        ): Client = Client(NativeClient.connectAll(uris, schema, resilience, expectSchema))
+            converters: List<Converter> = Converters.BUILTINS,
+        ): Client {
+            val conv = ConverterSet(converters)
+            return Client(NativeClient.connectAll(uris, schema, resilience, expectSchema, conv.targets), conv)
+        }
 
         /** [connect] without blocking the coroutine's thread. */
-        suspend fun connectSuspending(uri: String): Client = Client(connectAsync(uri))
+        suspend fun connectSuspending(uri: String, converters: List<Converter> = Converters.BUILTINS): Client {
+            val conv = ConverterSet(converters)
+            return Client(connectAsync(uri, conv.targets), conv)
+        }
     }
 
     /** The methods the server offers, `package.Service/Method`. */
@@ -73,7 +86,7 @@ class Client private constructor(val native: NativeClient) : AutoCloseable {
         detach: Boolean = false,
         waitForReady: Boolean? = null,
     ): Map<String, Any?> = reply(
-        native.call(method, TypedJson.encode(request), options(timeout, metadata, null, detach, waitForReady)),
+        native.call(method, conv.encode(request), options(timeout, metadata, null, detach, waitForReady)),
     )
 
     /** [call] as a suspending function: the thread is free while waiting; cancelling cancels the call. */
@@ -85,7 +98,7 @@ class Client private constructor(val native: NativeClient) : AutoCloseable {
         waitForReady: Boolean? = null,
     ): Map<String, Any?> {
         val opts = options(timeout, metadata, waitForReady = waitForReady)
-        return reply(native.callAsync(method, TypedJson.encode(request), opts))
+        return reply(native.callAsync(method, conv.encode(request), opts))
     }
 
     /**
@@ -102,8 +115,9 @@ class Client private constructor(val native: NativeClient) : AutoCloseable {
         waitForReady: Boolean? = null,
     ): Reply = Reply(
         native.callWithMetadata(
-            method, TypedJson.encode(request), options(timeout, metadata, cancel, waitForReady = waitForReady),
+            method, conv.encode(request), options(timeout, metadata, cancel, waitForReady = waitForReady),
         ),
+        conv,
     )
 
     /** [callWithMetadata] as a suspending function; cancelling the coroutine cancels the call. */
@@ -116,8 +130,9 @@ class Client private constructor(val native: NativeClient) : AutoCloseable {
         waitForReady: Boolean? = null,
     ): Reply = Reply(
         native.callWithMetadataAsync(
-            method, TypedJson.encode(request), options(timeout, metadata, cancel, waitForReady = waitForReady),
+            method, conv.encode(request), options(timeout, metadata, cancel, waitForReady = waitForReady),
         ),
+        conv,
     )
 
     /**
@@ -126,7 +141,8 @@ class Client private constructor(val native: NativeClient) : AutoCloseable {
      * [io.github.hmsffi.ffi.HmsException] subclass (not thrown). [timeout] is one deadline for
      * the whole batch; a failed call does not stop the others; [metadata] and [waitForReady]
      * apply to every call; [cancel] ends every call not finished with `Cancelled`. Throws
-     * `HmsException.InvalidArgument` only for a batch of more than 100 000 calls.
+     * `HmsException.InvalidArgument` only for a batch of more than 100 000 calls, or a request
+     * whose converter throws (before anything is sent).
      */
     fun batch(
         calls: List<Pair<String, Any?>>,
@@ -169,7 +185,7 @@ class Client private constructor(val native: NativeClient) : AutoCloseable {
         cancel: CancelToken? = null,
         waitForReady: Boolean? = null,
     ): Stream =
-        Stream(native.openStream(method, options(timeout, metadata, cancel, waitForReady = waitForReady)), requests)
+        Stream(native.openStream(method, options(timeout, metadata, cancel, waitForReady = waitForReady)), requests, conv)
 
     /**
      * A streaming call as a cold [Flow] of replies (suspending): collecting it opens the call
@@ -185,6 +201,7 @@ class Client private constructor(val native: NativeClient) : AutoCloseable {
     ): Flow<Map<String, Any?>> = replyFlow(
         { native.openStreamAsync(method, options(timeout, metadata, waitForReady = waitForReady)) },
         requests,
+        conv,
     )
 
     /**
@@ -224,25 +241,23 @@ class Client private constructor(val native: NativeClient) : AutoCloseable {
         native.disconnect()
         native.destroy()
     }
-}
 
-@Suppress("UNCHECKED_CAST")
-private fun reply(text: String): Map<String, Any?> = TypedJson.decode(text) as Map<String, Any?>
+    private fun reply(text: String): Map<String, Any?> = decoded(text, conv)
 
-private fun batchCalls(calls: List<Pair<String, Any?>>): List<BatchCall> =
-    calls.map { (method, request) -> BatchCall(method, TypedJson.encode(request)) }
+    private fun batchCalls(calls: List<Pair<String, Any?>>): List<BatchCall> =
+        calls.map { (method, request) -> BatchCall(method, conv.encode(request)) }
 
-private fun results(entries: List<BatchResult>): List<Result<Map<String, Any?>>> = entries.map {
-    when (it) {
-        is BatchResult.Reply -> Result.success(reply(it.reply.message))
-        is BatchResult.Failed -> Result.failure(it.error)
+    private fun results(entries: List<BatchResult>): List<Result<Map<String, Any?>>> = entries.map {
+        when (it) {
+            is BatchResult.Reply -> runCatching { reply(it.reply.message) }
+            is BatchResult.Failed -> Result.failure(it.error)
+        }
     }
 }
 
 /** A reply with its response headers and trailers (keys lower-case; a key may repeat). */
-class Reply(native: CallReply) {
-    @Suppress("UNCHECKED_CAST")
-    val message: Map<String, Any?> = TypedJson.decode(native.message) as Map<String, Any?>
+class Reply internal constructor(native: CallReply, conv: ConverterSet) {
+    val message: Map<String, Any?> = decoded(native.message, conv)
     val headers: List<MetadataEntry> = native.headers
     val trailers: List<MetadataEntry> = native.trailers
 

@@ -23,11 +23,20 @@ import io.github.hmsffi.ffi.Server as NativeServer
  * JSON text of a gRPC service config announced in discovery: clients that discover the schema
  * and were given no config of their own call by it (docs/resilience.md); a bad one throws
  * `HmsException.InvalidArgument`. Handlers read the caller with `ctx.identity()` and, over unix,
- * `ctx.peerCredentials()`.
+ * `ctx.peerCredentials()`. [converters]: the custom domain types of requests and replies
+ * (docs/converters.md); the built-ins ([Converters.BUILTINS]) by default, `emptyList()` for none.
  */
-class Server(schema: NativeSchema, security: String? = null, serviceConfig: String? = null) : AutoCloseable {
+class Server(
+    schema: NativeSchema,
+    security: String? = null,
+    serviceConfig: String? = null,
+    converters: List<Converter> = Converters.BUILTINS,
+) : AutoCloseable {
+    /** The handlers' converters (requests made native, replies message-shaped). */
+    internal val conv = ConverterSet(converters)
+
     /** The generated server this wraps. */
-    val native = NativeServer(schema, "kotlin", security, serviceConfig)
+    val native = NativeServer(schema, "kotlin", security, serviceConfig, conv.targets)
 
     private companion object {
         init {
@@ -55,8 +64,7 @@ class Server(schema: NativeSchema, security: String? = null, serviceConfig: Stri
     fun method(method: String, handler: (Map<String, Any?>, CallContext) -> Any?) {
         native.handle(method, object : Handler {
             override fun handle(request: String, ctx: CallContext): String = guarded(ctx) {
-                @Suppress("UNCHECKED_CAST")
-                TypedJson.encode(handler(TypedJson.decode(request) as Map<String, Any?>, ctx))
+                conv.encode(handler(decoded(request, conv), ctx), reply = true)
             }
         })
     }
@@ -76,15 +84,15 @@ class Server(schema: NativeSchema, security: String? = null, serviceConfig: Stri
      * after the replies sent before it.
      */
     fun serverStream(method: String, handler: (Map<String, Any?>, CallContext) -> Sequence<Any?>) =
-        native.handleStream(method, streamHandler { s, ctx -> sendAll(s, handler(firstOf(s), ctx)) })
+        native.handleStream(method, streamHandler { s, ctx -> sendAll(s, handler(firstOf(s, conv), ctx), conv) })
 
     /** Serves the client-streaming [method]: [handler] iterates the requests (each read waits for the next) and returns the one reply. */
     fun clientStream(method: String, handler: (Iterator<Map<String, Any?>>, CallContext) -> Any?) =
-        native.handleStream(method, streamHandler { s, ctx -> s.send(TypedJson.encode(handler(requestsOf(s), ctx))) })
+        native.handleStream(method, streamHandler { s, ctx -> s.send(conv.encode(handler(requestsOf(s, conv), ctx), reply = true)) })
 
     /** Serves the bidirectional-streaming [method]: requests in as an [Iterator], replies out as a [Sequence]. */
     fun bidiStream(method: String, handler: (Iterator<Map<String, Any?>>, CallContext) -> Sequence<Any?>) =
-        native.handleStream(method, streamHandler { s, ctx -> sendAll(s, handler(requestsOf(s), ctx)) })
+        native.handleStream(method, streamHandler { s, ctx -> sendAll(s, handler(requestsOf(s, conv), ctx), conv) })
 
     /** Listens on [uri]; returns the endpoint as bound. May be called for several URIs. */
     fun listen(uri: String): String = native.listen(uri)

@@ -56,19 +56,21 @@ internal object ServerFlow {
     }
 
     /** The requests of a streaming call as a cold [Flow]; collect it once. */
-    fun requests(stream: ServerStream): Flow<Map<String, Any?>> = flow {
-        while (true) emit(decoded(stream.recvAsync() ?: break))
+    fun requests(stream: ServerStream, conv: ConverterSet): Flow<Map<String, Any?>> = flow {
+        while (true) emit(decoded(stream.recvAsync() ?: break, conv))
     }
 
     /** The one request of a server-streaming call (`INVALID_ARGUMENT` when none came). */
-    suspend fun first(stream: ServerStream): Map<String, Any?> = decoded(stream.recvFirstAsync())
+    suspend fun first(stream: ServerStream, conv: ConverterSet): Map<String, Any?> =
+        decoded(stream.recvFirstAsync(), conv)
 
     /** Sends each reply of [replies] as the caller reads them. */
-    suspend fun sendAll(stream: ServerStream, replies: Flow<Any?>) =
-        replies.collect { stream.sendAsync(TypedJson.encode(it)) }
+    suspend fun sendAll(stream: ServerStream, replies: Flow<Any?>, conv: ConverterSet) =
+        replies.collect { stream.sendAsync(conv.encode(it, reply = true)) }
 
     /** Sends the one reply of a client-streaming call. */
-    suspend fun sendOne(stream: ServerStream, reply: Any?) = stream.sendAsync(TypedJson.encode(reply))
+    suspend fun sendOne(stream: ServerStream, reply: Any?, conv: ConverterSet) =
+        stream.sendAsync(conv.encode(reply, reply = true))
 }
 
 /**
@@ -79,7 +81,7 @@ internal object ServerFlow {
 fun Server.serverStreamFlow(method: String, handler: suspend (Map<String, Any?>, CallContext) -> Flow<Any?>) =
     native.handleStream(
         method,
-        ServerFlow.handler { s, ctx -> ServerFlow.sendAll(s, handler(ServerFlow.first(s), ctx)) },
+        ServerFlow.handler { s, ctx -> ServerFlow.sendAll(s, handler(ServerFlow.first(s, conv), ctx), conv) },
     )
 
 /**
@@ -89,7 +91,7 @@ fun Server.serverStreamFlow(method: String, handler: suspend (Map<String, Any?>,
 fun Server.clientStreamFlow(method: String, handler: suspend (Flow<Map<String, Any?>>, CallContext) -> Any?) =
     native.handleStream(
         method,
-        ServerFlow.handler { s, ctx -> ServerFlow.sendOne(s, handler(ServerFlow.requests(s), ctx)) },
+        ServerFlow.handler { s, ctx -> ServerFlow.sendOne(s, handler(ServerFlow.requests(s, conv), ctx), conv) },
     )
 
 /**
@@ -100,5 +102,5 @@ fun Server.clientStreamFlow(method: String, handler: suspend (Flow<Map<String, A
 fun Server.bidiStreamFlow(method: String, handler: suspend (Flow<Map<String, Any?>>, CallContext) -> Flow<Any?>) =
     native.handleStream(
         method,
-        ServerFlow.handler { s, ctx -> ServerFlow.sendAll(s, handler(ServerFlow.requests(s), ctx)) },
+        ServerFlow.handler { s, ctx -> ServerFlow.sendAll(s, handler(ServerFlow.requests(s, conv), ctx), conv) },
     )

@@ -19,7 +19,7 @@ import io.github.hmsffi.ffi.ClientStream as NativeStream
  * `use` block early) cancels a call that has not ended. The stream rules — flow control,
  * deadlines, cancellation, one reply for a client-streaming call — are the core's.
  */
-class Stream internal constructor(val native: NativeStream, requests: Any?) :
+class Stream internal constructor(val native: NativeStream, requests: Any?, private val conv: ConverterSet) :
     Iterator<Map<String, Any?>>, AutoCloseable {
     @Volatile private var failure: Throwable? = null
     private var pending: Map<String, Any?>? = null
@@ -33,7 +33,7 @@ class Stream internal constructor(val native: NativeStream, requests: Any?) :
     val kind: String get() = native.kind()
 
     /** Sends one request; blocks while the server's window is full. */
-    fun send(request: Any?) = native.send(TypedJson.encode(request))
+    fun send(request: Any?) = native.send(conv.encode(request))
 
     /** Half-closes: no more requests. */
     fun closeSend() = native.closeSend()
@@ -45,7 +45,7 @@ class Stream internal constructor(val native: NativeStream, requests: Any?) :
     fun result(): Map<String, Any?> {
         done = true
         return try {
-            decoded(native.recvOnly())
+            decoded(native.recvOnly(), conv)
         } catch (e: HmsException) {
             throw failure ?: e
         }
@@ -71,7 +71,7 @@ class Stream internal constructor(val native: NativeStream, requests: Any?) :
             failure?.let { throw it }
             return false
         }
-        pending = decoded(text)
+        pending = decoded(text, conv)
         return true
     }
 
@@ -93,7 +93,7 @@ class Stream internal constructor(val native: NativeStream, requests: Any?) :
         }
         Thread {
             try {
-                for (r in all) native.send(TypedJson.encode(r))
+                for (r in all) native.send(conv.encode(r))
                 native.closeSend()
             } catch (t: Throwable) {
                 // What broke the requests is the call's outcome, not the reader's CANCELLED.
@@ -104,22 +104,27 @@ class Stream internal constructor(val native: NativeStream, requests: Any?) :
     }
 }
 
+/** A message's typed JSON as a `Map`, its converted values made native by [conv]. */
 @Suppress("UNCHECKED_CAST")
-internal fun decoded(text: String): Map<String, Any?> = TypedJson.decode(text) as Map<String, Any?>
+internal fun decoded(text: String, conv: ConverterSet): Map<String, Any?> = conv.decode(text) as Map<String, Any?>
 
 /**
  * A cold [Flow] of a streaming call's replies: collecting it opens the call, sends [requests]
  * (if any) from a coroutine of its own, emits each reply, and cancels the call when collection
  * stops early; a failed request is the flow's error.
  */
-internal fun replyFlow(open: suspend () -> NativeStream, requests: Flow<Any?>?): Flow<Map<String, Any?>> = flow {
+internal fun replyFlow(
+    open: suspend () -> NativeStream,
+    requests: Flow<Any?>?,
+    conv: ConverterSet,
+): Flow<Map<String, Any?>> = flow {
     val stream = open()
     coroutineScope {
         var failure: Throwable? = null
         val feeder = requests?.let {
             launch {
                 try {
-                    it.collect { r -> stream.sendAsync(TypedJson.encode(r)) }
+                    it.collect { r -> stream.sendAsync(conv.encode(r)) }
                     stream.closeSend()
                 } catch (e: CancellationException) {
                     throw e
@@ -137,7 +142,7 @@ internal fun replyFlow(open: suspend () -> NativeStream, requests: Flow<Any?>?):
                     feeder?.join()
                     throw failure ?: e
                 } ?: break
-                emit(decoded(text))
+                emit(decoded(text, conv))
             }
             feeder?.join()
             failure?.let { throw it }
@@ -149,7 +154,7 @@ internal fun replyFlow(open: suspend () -> NativeStream, requests: Flow<Any?>?):
 }
 
 /** The requests of a streaming call as a handler reads them: each read waits for the next. */
-private class Requests(private val stream: ServerStream) : Iterator<Map<String, Any?>> {
+private class Requests(private val stream: ServerStream, private val conv: ConverterSet) : Iterator<Map<String, Any?>> {
     private var pending: Map<String, Any?>? = null
     private var done = false
 
@@ -157,7 +162,7 @@ private class Requests(private val stream: ServerStream) : Iterator<Map<String, 
         if (pending != null) return true
         if (done) return false
         val text = stream.recv()
-        if (text == null) done = true else pending = decoded(text)
+        if (text == null) done = true else pending = decoded(text, conv)
         return !done
     }
 
@@ -172,11 +177,11 @@ internal fun streamHandler(body: (ServerStream, CallContext) -> Unit): StreamHan
     override fun handle(stream: ServerStream, ctx: CallContext) = guarded(ctx) { body(stream, ctx) }
 }
 
-/** Sends each reply of [replies] (a [Sequence] or [Iterable]). */
-internal fun sendAll(stream: ServerStream, replies: Sequence<Any?>) {
-    for (reply in replies) stream.send(TypedJson.encode(reply))
+/** Sends each reply of [replies] (a [Sequence] or [Iterable]), converted by [conv]. */
+internal fun sendAll(stream: ServerStream, replies: Sequence<Any?>, conv: ConverterSet) {
+    for (reply in replies) stream.send(conv.encode(reply, reply = true))
 }
 
-internal fun requestsOf(stream: ServerStream): Iterator<Map<String, Any?>> = Requests(stream)
+internal fun requestsOf(stream: ServerStream, conv: ConverterSet): Iterator<Map<String, Any?>> = Requests(stream, conv)
 
-internal fun firstOf(stream: ServerStream): Map<String, Any?> = decoded(stream.recvFirst())
+internal fun firstOf(stream: ServerStream, conv: ConverterSet): Map<String, Any?> = decoded(stream.recvFirst(), conv)

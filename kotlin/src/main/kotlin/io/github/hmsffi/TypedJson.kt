@@ -44,25 +44,40 @@ object TypedJson {
         if (n.bitLength() <= 53) JsonPrimitive(n.toLong()) else tag("int", n.toString())
 
     /** A Kotlin value as a JSON tree. */
-    fun toJson(value: Any?): JsonElement = when (value) {
-        null -> JsonNull
-        is JsonElement -> value
-        is Boolean -> JsonPrimitive(value)
-        is String -> JsonPrimitive(value)
-        is Byte, is Short, is Int -> JsonPrimitive((value as Number).toLong())
-        is Long -> if (value in -EXACT..EXACT) JsonPrimitive(value) else tag("int", value.toString())
-        is BigInteger -> integer(value)
-        is Float -> float(value.toDouble())
-        is Double -> float(value)
-        is ByteArray -> tag("bytes", Base64.getEncoder().encodeToString(value))
-        is Instant -> tag("timestamp", value.toString())
-        is java.time.Duration -> tag("duration", durationText(value))
-        is Map<*, *> -> JsonObject(value.entries.associate { (k, v) -> k.toString() to toJson(v) })
-        is Iterable<*> -> JsonArray(value.map { toJson(it) })
-        is Array<*> -> JsonArray(value.map { toJson(it) })
-        // Anything else is sent as its text, so the core reports it at its path.
-        else -> JsonPrimitive(value.toString())
+    fun toJson(value: Any?): JsonElement = toJson(value, null)
+
+    /** [toJson] with a converter walk: a sent object of a converter's type goes through it. */
+    internal fun toJson(value: Any?, walk: ConverterSet.Walk?): JsonElement {
+        val c = if (walk != null && value != null) walk.of(value) else null
+        if (c != null) return toJson(walk!!.toMessage(c, value!!), walk)
+        return when (value) {
+            null -> JsonNull
+            is JsonElement -> value
+            is Boolean -> JsonPrimitive(value)
+            is String -> JsonPrimitive(value)
+            is Byte, is Short, is Int -> JsonPrimitive((value as Number).toLong())
+            is Long -> if (value in -EXACT..EXACT) JsonPrimitive(value) else tag("int", value.toString())
+            is BigInteger -> integer(value)
+            is Float -> float(value.toDouble())
+            is Double -> float(value)
+            is ByteArray -> tag("bytes", Base64.getEncoder().encodeToString(value))
+            is Instant -> tag("timestamp", value.toString())
+            is java.time.Duration -> tag("duration", durationText(value))
+            is Map<*, *> -> JsonObject(
+                value.entries.associate { (k, v) ->
+                    val key = k.toString()
+                    key to if (walk == null) toJson(v, null) else walk.at(key) { toJson(v, walk) }
+                },
+            )
+            is Iterable<*> -> JsonArray(items(value.toList(), walk))
+            is Array<*> -> JsonArray(items(value.toList(), walk))
+            // Anything else is sent as its text, so the core reports it at its path.
+            else -> JsonPrimitive(value.toString())
+        }
     }
+
+    private fun items(list: List<Any?>, walk: ConverterSet.Walk?): List<JsonElement> =
+        list.mapIndexed { i, v -> if (walk == null) toJson(v, null) else walk.at(i) { toJson(v, walk) } }
 
     private fun float(x: Double): JsonElement = when {
         x.isNaN() -> tag("float", "nan")
@@ -94,7 +109,13 @@ object TypedJson {
     }
 
     /** A JSON tree as a Kotlin value (tags resolved). */
-    fun fromJson(j: JsonElement): Any? = when (j) {
+    fun fromJson(j: JsonElement): Any? = fromJson(j, null)
+
+    /**
+     * [fromJson] with a converter walk: a value the core converted (`$converted`) goes through
+     * its converter (without a walk, it stays the message).
+     */
+    internal fun fromJson(j: JsonElement, walk: ConverterSet.Walk?): Any? = when (j) {
         is JsonNull -> null
         is JsonPrimitive -> when {
             j.isString -> j.content
@@ -103,12 +124,20 @@ object TypedJson {
             j.content.any { it == '.' || it == 'e' || it == 'E' } -> j.content.toDouble()
             else -> j.content.toBigInteger().let { if (it.bitLength() < 64) it.toLong() else it }
         }
-        is JsonArray -> j.map { fromJson(it) }
+        is JsonArray -> j.mapIndexed { i, v -> if (walk == null) fromJson(v, null) else walk.at(i) { fromJson(v, walk) } }
         is JsonObject -> {
             val key = j.keys.singleOrNull()
-            if (key != null && key.startsWith("$")) tagged(key.substring(1), j.getValue(key))
-            else j.mapValues { (_, v) -> fromJson(v) }
+            when {
+                key == "\$converted" -> converted(j.getValue(key) as JsonObject, walk)
+                key != null && key.startsWith("$") -> tagged(key.substring(1), j.getValue(key))
+                else -> j.mapValues { (k, v) -> if (walk == null) fromJson(v, null) else walk.at(k) { fromJson(v, walk) } }
+            }
         }
+    }
+
+    private fun converted(o: JsonObject, walk: ConverterSet.Walk?): Any? {
+        val message = fromJson(o.getValue("value"), walk)
+        return walk?.fromMessage(o.getValue("index").jsonPrimitive.long.toInt(), message) ?: message
     }
 
     private fun tagged(tag: String, v: JsonElement): Any? = when (tag) {

@@ -711,6 +711,8 @@ internal object IntegrityCheckingUniffiLib {
     }
     external fun uniffi_hms_ffi_uniffi_checksum_func_connect_async(
     ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_func_converter_error(
+    ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_client_batch(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_client_batch_async(
@@ -890,7 +892,7 @@ external fun uniffi_hms_ffi_uniffi_fn_free_client(`handle`: Long,uniffi_out_err:
 ): Unit
 external fun uniffi_hms_ffi_uniffi_fn_constructor_client_connect(`uri`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
-external fun uniffi_hms_ffi_uniffi_fn_constructor_client_connect_all(`uris`: RustBuffer.ByValue,`schema`: RustBuffer.ByValue,`resilience`: RustBuffer.ByValue,`expectSchema`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+external fun uniffi_hms_ffi_uniffi_fn_constructor_client_connect_all(`uris`: RustBuffer.ByValue,`schema`: RustBuffer.ByValue,`resilience`: RustBuffer.ByValue,`expectSchema`: RustBuffer.ByValue,`converters`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
 external fun uniffi_hms_ffi_uniffi_fn_constructor_client_connect_with_schema(`uri`: RustBuffer.ByValue,`schema`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
@@ -1010,7 +1012,7 @@ external fun uniffi_hms_ffi_uniffi_fn_clone_server(`handle`: Long,uniffi_out_err
 ): Long
 external fun uniffi_hms_ffi_uniffi_fn_free_server(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Unit
-external fun uniffi_hms_ffi_uniffi_fn_constructor_server_new(`schema`: Long,`language`: RustBuffer.ByValue,`security`: RustBuffer.ByValue,`serviceConfig`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+external fun uniffi_hms_ffi_uniffi_fn_constructor_server_new(`schema`: Long,`language`: RustBuffer.ByValue,`security`: RustBuffer.ByValue,`serviceConfig`: RustBuffer.ByValue,`converters`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
 external fun uniffi_hms_ffi_uniffi_fn_method_server_admin(`ptr`: Long,`uri`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
@@ -1082,8 +1084,10 @@ external fun uniffi_hms_ffi_uniffi_fn_init_callback_vtable_streamhandler(`vtable
 ): Unit
 external fun uniffi_hms_ffi_uniffi_fn_method_streamhandler_handle(`ptr`: Long,`stream`: Long,`ctx`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Unit
-external fun uniffi_hms_ffi_uniffi_fn_func_connect_async(`uri`: RustBuffer.ByValue,
+external fun uniffi_hms_ffi_uniffi_fn_func_connect_async(`uri`: RustBuffer.ByValue,`converters`: RustBuffer.ByValue,
 ): Long
+external fun uniffi_hms_ffi_uniffi_fn_func_converter_error(`target`: RustBuffer.ByValue,`why`: RustBuffer.ByValue,`outward`: RustBuffer.ByValue,`reply`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
 external fun ffi_hms_ffi_uniffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
 external fun ffi_hms_ffi_uniffi_rustbuffer_from_bytes(`bytes`: ForeignBytes.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1203,7 +1207,10 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
-    if (lib.uniffi_hms_ffi_uniffi_checksum_func_connect_async() != 26444) {
+    if (lib.uniffi_hms_ffi_uniffi_checksum_func_connect_async() != 42085) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_func_converter_error() != 31706) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_batch() != 51063) {
@@ -1413,7 +1420,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_client_connect() != 44057) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_client_connect_all() != 13489) {
+    if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_client_connect_all() != 43516) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_client_connect_with_schema() != 62445) {
@@ -1431,7 +1438,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_schema_load() != 28978) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_server_new() != 20743) {
+    if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_server_new() != 22545) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -3380,14 +3387,16 @@ open class Client: Disposable, AutoCloseable, ClientInterface
      * `InvalidArgument`. `expect_schema`: the schema the caller was built against; the methods
      * the server's schema breaks are listed by
      * [`incompatible_methods`](Client::incompatible_methods) and refused with
-     * `FailedPrecondition` (`docs/evolution.md`, "Versions at connect").
+     * `FailedPrecondition` (`docs/evolution.md`, "Versions at connect"). `converters`: the
+     * targets of the caller's converters (docs/converters.md); a reply value the core
+     * converts comes as `{"$converted": {"index": i, "value": …}}`, `i` its target's position.
      */
-    @Throws(HmsException::class) fun `connectAll`(`uris`: List<kotlin.String>, `schema`: Schema?, `resilience`: kotlin.String?, `expectSchema`: Schema?): Client {
+    @Throws(HmsException::class) fun `connectAll`(`uris`: List<kotlin.String>, `schema`: Schema?, `resilience`: kotlin.String?, `expectSchema`: Schema?, `converters`: List<ConverterTarget> = listOf()): Client {
             return FfiConverterTypeClient.lift(
     uniffiRustCallWithError(HmsException) { _status ->
     UniffiLib.uniffi_hms_ffi_uniffi_fn_constructor_client_connect_all(
     
-        FfiConverterSequenceString.lower(`uris`),FfiConverterOptionalTypeSchema.lower(`schema`),FfiConverterOptionalString.lower(`resilience`),FfiConverterOptionalTypeSchema.lower(`expectSchema`),_status)
+        FfiConverterSequenceString.lower(`uris`),FfiConverterOptionalTypeSchema.lower(`schema`),FfiConverterOptionalString.lower(`resilience`),FfiConverterOptionalTypeSchema.lower(`expectSchema`),FfiConverterSequenceTypeConverterTarget.lower(`converters`),_status)
 }
     )
     }
@@ -5140,14 +5149,16 @@ open class Server: Disposable, AutoCloseable, ServerInterface
      * docs/security.md): a bad file is `INVALID_ARGUMENT`; `service_config` is the JSON text
      * of the gRPC service config discovery announces, which clients that discover the schema
      * and were given no config of their own call by (docs/resilience.md): a bad one is
-     * `INVALID_ARGUMENT`.
+     * `INVALID_ARGUMENT`; `converters` the targets of the converters the handlers' values go
+     * through (docs/converters.md): a value the core converts reaches a handler as
+     * `{"$converted": {"index": i, "value": …}}`, `i` its target's position in the list.
      */
-    constructor(`schema`: Schema, `language`: kotlin.String, `security`: kotlin.String? = null, `serviceConfig`: kotlin.String? = null) :
+    constructor(`schema`: Schema, `language`: kotlin.String, `security`: kotlin.String? = null, `serviceConfig`: kotlin.String? = null, `converters`: List<ConverterTarget> = listOf()) :
         this(UniffiWithHandle, 
     uniffiRustCallWithError(HmsException) { _status ->
     UniffiLib.uniffi_hms_ffi_uniffi_fn_constructor_server_new(
     
-        FfiConverterTypeSchema.lower(`schema`),FfiConverterString.lower(`language`),FfiConverterOptionalString.lower(`security`),FfiConverterOptionalString.lower(`serviceConfig`),_status)
+        FfiConverterTypeSchema.lower(`schema`),FfiConverterString.lower(`language`),FfiConverterOptionalString.lower(`security`),FfiConverterOptionalString.lower(`serviceConfig`),FfiConverterSequenceTypeConverterTarget.lower(`converters`),_status)
 }
     )
 
@@ -7122,6 +7133,104 @@ public object FfiConverterTypeCode: FfiConverterRustBuffer<Code> {
 
 
 
+/**
+ * What a converter applies to.
+ */
+sealed class ConverterTarget {
+    
+    /**
+     * Every value of a message type, by its full name (`google.type.Decimal`).
+     */
+    data class Message(
+        /**
+         * The message type's full name.
+         */
+        val `name`: kotlin.String) : ConverterTarget()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Every `string` field declared with this format (`[(hms.ffi.v1.format) = "uuid"]`).
+     */
+    data class Format(
+        /**
+         * The format's name.
+         */
+        val `name`: kotlin.String) : ConverterTarget()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeConverterTarget : FfiConverterRustBuffer<ConverterTarget>{
+    override fun read(buf: ByteBuffer): ConverterTarget {
+        return when(buf.getInt()) {
+            1 -> ConverterTarget.Message(
+                FfiConverterString.read(buf),
+                )
+            2 -> ConverterTarget.Format(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: ConverterTarget) = when(value) {
+        is ConverterTarget.Message -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`name`)
+            )
+        }
+        is ConverterTarget.Format -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`name`)
+            )
+        }
+    }
+
+    override fun write(value: ConverterTarget, buf: ByteBuffer) {
+        when(value) {
+            is ConverterTarget.Message -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`name`, buf)
+                Unit
+            }
+            is ConverterTarget.Format -> {
+                buf.putInt(2)
+                FfiConverterString.write(value.`name`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
 
 
 /**
@@ -7855,6 +7964,104 @@ public object FfiConverterTypeHmsError : FfiConverterRustBuffer<HmsException> {
 
 
 
+/**
+ * One container a foreign walk was in when a converter failed.
+ */
+sealed class PathSegment {
+    
+    /**
+     * An item of a list.
+     */
+    data class Index(
+        /**
+         * Its position.
+         */
+        val `index`: kotlin.ULong) : PathSegment()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * An entry of a message or map (a text key reads as a field name).
+     */
+    data class Key(
+        /**
+         * The field name or map key.
+         */
+        val `key`: kotlin.String) : PathSegment()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePathSegment : FfiConverterRustBuffer<PathSegment>{
+    override fun read(buf: ByteBuffer): PathSegment {
+        return when(buf.getInt()) {
+            1 -> PathSegment.Index(
+                FfiConverterULong.read(buf),
+                )
+            2 -> PathSegment.Key(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: PathSegment) = when(value) {
+        is PathSegment.Index -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterULong.allocationSize(value.`index`)
+            )
+        }
+        is PathSegment.Key -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`key`)
+            )
+        }
+    }
+
+    override fun write(value: PathSegment, buf: ByteBuffer) {
+        when(value) {
+            is PathSegment.Index -> {
+                buf.putInt(1)
+                FfiConverterULong.write(value.`index`, buf)
+                Unit
+            }
+            is PathSegment.Key -> {
+                buf.putInt(2)
+                FfiConverterString.write(value.`key`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
 
 /**
  * @suppress
@@ -8471,6 +8678,62 @@ public object FfiConverterSequenceTypeBatchResult: FfiConverterRustBuffer<List<B
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeConverterTarget: FfiConverterRustBuffer<List<ConverterTarget>> {
+    override fun read(buf: ByteBuffer): List<ConverterTarget> {
+        val len = buf.getInt()
+        return List<ConverterTarget>(len) {
+            FfiConverterTypeConverterTarget.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<ConverterTarget>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeConverterTarget.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<ConverterTarget>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeConverterTarget.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypePathSegment: FfiConverterRustBuffer<List<PathSegment>> {
+    override fun read(buf: ByteBuffer): List<PathSegment> {
+        val len = buf.getInt()
+        return List<PathSegment>(len) {
+            FfiConverterTypePathSegment.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<PathSegment>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypePathSegment.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<PathSegment>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypePathSegment.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.String, kotlin.String>> {
     override fun read(buf: ByteBuffer): Map<kotlin.String, kotlin.String> {
         val len = buf.getInt()
@@ -8552,12 +8815,13 @@ public object FfiConverterMapStringSequenceString: FfiConverterRustBuffer<Map<ko
 
         /**
          * Connects to `uri` without blocking the caller; the schema is discovered from the server.
+         * `converters`: as for [`Client::connect_all`].
          */
     @Throws(HmsException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-     suspend fun `connectAsync`(`uri`: kotlin.String) : Client {
+     suspend fun `connectAsync`(`uri`: kotlin.String, `converters`: List<ConverterTarget> = listOf()) : Client {
         return uniffiRustCallAsync(
-        UniffiLib.uniffi_hms_ffi_uniffi_fn_func_connect_async(FfiConverterString.lower(`uri`),),
+        UniffiLib.uniffi_hms_ffi_uniffi_fn_func_connect_async(FfiConverterString.lower(`uri`),FfiConverterSequenceTypeConverterTarget.lower(`converters`),),
         { future, callback, continuation -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_poll_u64(future, callback, continuation) },
         { future, continuation -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_complete_u64(future, continuation) },
         { future -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_free_u64(future) },
@@ -8567,5 +8831,21 @@ public object FfiConverterMapStringSequenceString: FfiConverterRustBuffer<Map<ko
         HmsException.ErrorHandler,
     )
     }
+
+        /**
+         * Always fails, with the core's error for a converter of `target` (`google.type.Decimal`,
+         * `format uuid`) that failed with `why` in a foreign walk, at the path `outward` gives (the
+         * containers the walk was in, innermost first): `INVALID_ARGUMENT` with the path as a field
+         * violation (`items[2].price`), or, for a handler's `reply`, `INTERNAL` with the same details.
+         */
+    @Throws(HmsException::class) fun `converterError`(`target`: kotlin.String, `why`: kotlin.String, `outward`: List<PathSegment>, `reply`: kotlin.Boolean)
+        = 
+    uniffiRustCallWithError(HmsException) { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_func_converter_error(
+    
+        FfiConverterString.lower(`target`),FfiConverterString.lower(`why`),FfiConverterSequenceTypePathSegment.lower(`outward`),FfiConverterBoolean.lower(`reply`),_status)
+}
+    
+    
 
 

@@ -1,0 +1,297 @@
+//! Converters for custom domain types (`HmsFfi\Converter`, `php/php/converters.php`): the PHP
+//! callables the core runs where its walk meets a converted value (`ocore::mapping::convert`).
+//!
+//! The core decides where a converter applies, both ways. Sending, the PHP value is shown to
+//! the core's walk as an [`Input`] ([`PhpIn`]), whose [`Input::convert`] calls the converter's
+//! `toMessage`; receiving, the core marks each converted value in the tree it decodes
+//! ([`ValueMark`]) and [`crate::convert`] hands it to `fromMessage` as it makes the PHP values.
+//! This file only holds and calls the callables.
+
+use std::borrow::Cow;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use ext_php_rs::convert::IntoZval;
+use ext_php_rs::prelude::*;
+use ext_php_rs::types::{ZendCallable, Zval};
+use ext_php_rs::zend::{ce, ExecutorGlobals};
+use prost_reflect::MessageDescriptor;
+
+use crate::convert::{self, Fail};
+use crate::errors::{self, php_result};
+use crate::ocore::mapping::{self, Converters, Input, Native, Target, ValueMark, View};
+use crate::ocore::{Error, Value};
+
+/// One converter: its two callables and the target errors name it by.
+struct Conv {
+    to_message: ZendCallable<'static>,
+    from_message: ZendCallable<'static>,
+    target: String,
+}
+
+/// The converters of a client or a server, converter `i` marked `i` by the core. Cheap to
+/// clone (streams and pending calls share their client's).
+#[derive(Clone, Default)]
+pub(crate) struct Convs(Rc<(Vec<Conv>, Converters)>);
+
+impl std::fmt::Debug for Convs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0 .0.iter().map(|c| &c.target))
+            .finish()
+    }
+}
+
+/// The class name and message of the exception a converter threw (taken off the engine, so
+/// PHP goes on): `InvalidArgumentException: not a date`.
+fn thrown(fallback: &str) -> String {
+    let Some(e) = ExecutorGlobals::take_exception() else {
+        return fallback.to_string();
+    };
+    let class = e.get_class_name().unwrap_or_else(|_| "Throwable".into());
+    let message = e
+        .try_call_method("getMessage", vec![])
+        .ok()
+        .and_then(|m| m.string())
+        .unwrap_or_default();
+    format!("{class}: {message}")
+}
+
+impl Convs {
+    /// The converters of a `converters` option (a list of `HmsFfi\Converter`; absent: the
+    /// built-ins). A bad list throws `HmsFfi\InvalidArgumentException`.
+    pub(crate) fn from_option(option: Option<&Zval>) -> PhpResult<Convs> {
+        let list = match option {
+            Some(list) => list.shallow_clone(),
+            None => call("HmsFfi\\Converter::builtins", vec![])?,
+        };
+        let native = call("HmsFfi\\Converter::native", vec![&list])?;
+        let mut convs = Vec::new();
+        let mut registry = Converters::new();
+        for (i, row) in native
+            .array()
+            .into_iter()
+            .flat_map(|a| a.values())
+            .enumerate()
+        {
+            let part = |k: i64| row.array().and_then(|r| r.get_index(k));
+            let text = |k| part(k).and_then(Zval::string).unwrap_or_default();
+            let callable = |k| {
+                let f = part(k).map(Zval::shallow_clone).unwrap_or_default();
+                ZendCallable::new_owned(f).map_err(|e| errors::bad_option(e.to_string()))
+            };
+            let target = match text(0).as_str() {
+                "message" => Target::Message(text(1)),
+                _ => Target::Format(text(1)),
+            };
+            registry = registry.with(target, Arc::new(ValueMark(i as u32)));
+            convs.push(Conv {
+                to_message: callable(2)?,
+                from_message: callable(3)?,
+                target: text(4),
+            });
+        }
+        Ok(Convs(Rc::new((convs, registry))))
+    }
+
+    /// The core's registry of these converters, for the client's or server's options.
+    pub(crate) fn registry(&self) -> Converters {
+        self.0 .1.clone()
+    }
+
+    fn get(&self, i: u32) -> Option<&Conv> {
+        self.0 .0.get(i as usize)
+    }
+
+    /// Converter `i`'s `fromMessage` of `value`; a throw is the core's error at the value's
+    /// path, gathered on the way out.
+    pub(crate) fn native_of(&self, i: u32, value: Zval) -> Result<Zval, Fail> {
+        let Some(c) = self.get(i) else {
+            return Ok(value);
+        };
+        c.from_message.try_call(vec![&value]).map_err(|e| {
+            let why = thrown(&e.to_string());
+            mapping::NativeFail::Deep(mapping::TooDeep::converter(&c.target, &why))
+        })
+    }
+
+    fn message_of(&self, native: &Native, value: &Zval) -> Result<Zval, String> {
+        let mark = native
+            .downcast_ref::<ValueMark>()
+            .ok_or("not a PHP converter")?;
+        let c = self.get(mark.0).ok_or("not a PHP converter")?;
+        c.to_message
+            .try_call(vec![value])
+            .map_err(|e| thrown(&e.to_string()))
+    }
+
+    /// A message of `desc` to send, from a PHP value: each value a converter applies to goes
+    /// through its `toMessage` first. The outer error is PHP's (or nesting past the limit),
+    /// the inner one the core's (a converter that threw: `InvalidArgument` at the path).
+    pub(crate) fn message(
+        &self,
+        desc: Option<&MessageDescriptor>,
+        zv: &Zval,
+    ) -> Result<crate::ocore::Result<Value>, Fail> {
+        match desc.filter(|_| !self.0 .1.is_empty()) {
+            Some(desc) => mapping::message_value(desc, &PhpIn::new(zv, self), &self.0 .1),
+            None => convert::value_of(zv).map(Ok),
+        }
+    }
+
+    /// [`message`](Convs::message) for a caller: every failure a PHP exception.
+    pub(crate) fn request(&self, desc: Option<&MessageDescriptor>, zv: &Zval) -> PhpResult<Value> {
+        let r = self.message(desc, zv);
+        php_result(r.map_err(|f| f.into_native(errors::to_php))?)
+    }
+}
+
+/// A request of a client stream, encoded by the core's stream (which holds the client's
+/// converters and decides where they apply).
+pub(crate) fn stream_request(
+    call: &crate::ocore::StreamCall,
+    convs: &Convs,
+    zv: &Zval,
+) -> PhpResult<bytes::Bytes> {
+    if convs.0 .1.is_empty() {
+        let value = convert::from_php(zv)?;
+        return match call.encode_input(&&value) {
+            Ok(bytes) => php_result(bytes),
+            Err(never) => match never {},
+        };
+    }
+    match call.encode_input(&PhpIn::new(zv, convs)) {
+        Ok(bytes) => php_result(bytes),
+        Err(f) => Err(f.into_native(errors::to_php)),
+    }
+}
+
+/// A reply of a streaming handler, encoded by the core's stream (which holds the server's
+/// converters). Not a reply of the type, or a converter that threw, is `Internal`, as the core
+/// makes it; the outer error is PHP's own.
+pub(crate) fn stream_reply(
+    stream: &crate::ocore::ServerStream,
+    convs: &Convs,
+    zv: &Zval,
+) -> Result<crate::ocore::Result<bytes::Bytes>, Fail> {
+    if convs.0 .1.is_empty() {
+        let value = convert::value_of(zv)?;
+        return Ok(stream.encode_value(&value));
+    }
+    stream.encode(&PhpIn::new(zv, convs))
+}
+
+fn call(function: &str, args: Vec<&dyn ext_php_rs::convert::IntoZvalDyn>) -> PhpResult<Zval> {
+    ZendCallable::try_from_name(function)
+        .and_then(|f| f.try_call(args))
+        .map_err(|e| match ExecutorGlobals::take_exception() {
+            // Thrown again as it is (a bad list: `HmsFfi\InvalidArgumentException`).
+            Some(thrown) => {
+                let message = thrown
+                    .try_call_method("getMessage", vec![])
+                    .ok()
+                    .and_then(|m| m.string())
+                    .unwrap_or_default();
+                match thrown.into_zval(false) {
+                    Ok(object) => {
+                        PhpException::new(message, 0, ce::exception()).with_object(object)
+                    }
+                    Err(e) => errors::php_error(&format!("{function}: {e}")),
+                }
+            }
+            None => errors::php_error(&format!("{function}: {e}")),
+        })
+}
+
+/// A PHP value as the core's walk reads it ([`Input`]), with the converters its
+/// [`convert`](Input::convert) runs.
+#[derive(Clone)]
+pub(crate) struct PhpIn<'a> {
+    zv: Rc<Zval>,
+    convs: &'a Convs,
+}
+
+impl<'a> PhpIn<'a> {
+    fn new(zv: &Zval, convs: &'a Convs) -> PhpIn<'a> {
+        PhpIn {
+            zv: Rc::new(zv.shallow_clone()),
+            convs,
+        }
+    }
+
+    fn zv(&self) -> &Zval {
+        let zv: &Zval = &self.zv;
+        zv.indirect().unwrap_or(zv).dereference()
+    }
+}
+
+impl Input for PhpIn<'_> {
+    type Error = Fail;
+
+    fn view(&self) -> View<'_> {
+        let zv = self.zv();
+        if zv.is_null() {
+            View::Null
+        } else if let Some(b) = zv.bool() {
+            View::Bool(b)
+        } else if let Some(i) = zv.long() {
+            View::Int(i)
+        } else if let Some(x) = zv.double() {
+            View::Float(x)
+        } else if let Some(s) = zv.zend_str() {
+            std::str::from_utf8(s.as_bytes()).map_or(View::Bytes(s.as_bytes()), View::Str)
+        } else if let Some(a) = zv.array() {
+            if a.has_sequential_keys() {
+                View::List
+            } else {
+                View::Map
+            }
+        } else {
+            // Objects (Timestamps, GMP numbers, enum cases, stdClass) take the general path.
+            View::Other
+        }
+    }
+
+    fn items(&self) -> impl Iterator<Item = Self> + '_ {
+        let items = self.zv().array().into_iter().flat_map(|a| a.values());
+        items.map(|v| PhpIn::new(v, self.convs))
+    }
+
+    fn entries(&self) -> impl Iterator<Item = (Self, Self)> + '_ {
+        let entries = self.zv().array().into_iter().flat_map(|a| a.iter());
+        entries.map(|(k, v)| {
+            let mut key = Zval::new();
+            match convert::key_value(k) {
+                Value::Int(i) => key.set_long(i),
+                Value::String(s) => drop(key.set_string(&s, false)),
+                Value::Bytes(b) => key.set_binary(b),
+                _ => {}
+            }
+            (PhpIn::new(&key, self.convs), PhpIn::new(v, self.convs))
+        })
+    }
+
+    fn len_hint(&self) -> usize {
+        self.zv().array().map_or(0, |a| a.len())
+    }
+
+    fn to_value(&self) -> Result<Cow<'_, Value>, Fail> {
+        convert::value_of(self.zv()).map(Cow::Owned)
+    }
+
+    fn convert(&self, native: &Native) -> Result<Self, String> {
+        let out = self.convs.message_of(native, self.zv())?;
+        Ok(PhpIn {
+            zv: Rc::new(out),
+            convs: self.convs,
+        })
+    }
+}
+
+/// A core error for a converter that threw while a reply was made, or PHP's own error.
+pub(crate) fn core_error(f: Fail) -> Result<Error, PhpException> {
+    match f {
+        mapping::NativeFail::Deep(d) => Ok(d.into_error()),
+        mapping::NativeFail::Native(e) => Err(e),
+    }
+}
