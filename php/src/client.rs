@@ -38,8 +38,9 @@ fn call_options(options: Option<&ZendHashTable>) -> PhpResult<CallOptions> {
     let Some(options) = options else {
         return Ok(out);
     };
-    for (key, value) in options.iter() {
-        match key.to_string().as_str() {
+    for entry in convert::named_entries(options) {
+        let (key, value) = entry?;
+        match key.as_str() {
             "timeout" if value.is_null() => {}
             "timeout" => {
                 let seconds = value
@@ -56,11 +57,12 @@ fn call_options(options: Option<&ZendHashTable>) -> PhpResult<CallOptions> {
                 let entries = value
                     .array()
                     .ok_or_else(|| errors::bad_option("'metadata' must be an array".into()))?;
-                for (k, v) in entries.iter() {
+                for entry in convert::named_entries(entries) {
+                    let (k, v) = entry?;
                     let v = v.string().ok_or_else(|| {
                         errors::bad_option(format!("metadata value of '{k}' must be a string"))
                     })?;
-                    md.insert(k.to_string(), v);
+                    md.insert(k, v);
                 }
                 out.metadata = md;
             }
@@ -118,8 +120,9 @@ impl Client {
             ..Default::default()
         };
         let mut converters = None;
-        for (key, value) in options.into_iter().flat_map(|o| o.iter()) {
-            match key.to_string().as_str() {
+        for entry in options.into_iter().flat_map(convert::named_entries) {
+            let (key, value) = entry?;
+            match key.as_str() {
                 "converters" => converters = Some(value),
                 "resilience" => {
                     let json = json_text(value, "resilience")?;

@@ -49,12 +49,48 @@ fn text_or_bytes(bytes: &[u8]) -> Value {
     }
 }
 
-pub(crate) fn key_value(key: ArrayKey<'_>) -> Value {
-    match key {
-        ArrayKey::Long(i) => Value::Int(i),
-        ArrayKey::String(s) => Value::String(s),
-        ArrayKey::Str(s) => Value::String(s.to_string()),
-        ArrayKey::ZendString(s) => text_or_bytes(s.as_bytes()),
+/// An array's entries with their keys as PHP gives them (an `int` or a `string` zval).
+/// ext-php-rs's `iter()` and `has_sequential_keys()` panic on a string key that is not UTF-8
+/// (`["\xff" => 1]`); this walk cannot.
+pub(crate) fn raw_entries(ht: &ZendHashTable) -> impl Iterator<Item = (Zval, &Zval)> {
+    let mut it = ht.iter();
+    std::iter::from_fn(move || it.next_zval())
+}
+
+/// An array's entries, keys as core values: `Int`, `String`, or `Bytes` for a key that is not
+/// UTF-8 (the core refuses those, with their path, where it wants text).
+pub(crate) fn entries(ht: &ZendHashTable) -> impl Iterator<Item = (Value, &Zval)> {
+    raw_entries(ht).map(|(k, v)| (key_value(&k), v))
+}
+
+/// An options array's entries, keys as text; a key that is not UTF-8 is
+/// `HmsFfi\InvalidArgumentException` (it can name no option nor metadata key).
+pub(crate) fn named_entries(
+    ht: &ZendHashTable,
+) -> impl Iterator<Item = PhpResult<(String, &Zval)>> {
+    raw_entries(ht).map(|(k, v)| match key_value(&k) {
+        Value::Int(i) => Ok((i.to_string(), v)),
+        Value::String(s) => Ok((s, v)),
+        _ => Err(crate::errors::bad_option(format!(
+            "key \"{}\" is not UTF-8",
+            k.zend_str()
+                .map_or(&[][..], |s| s.as_bytes())
+                .escape_ascii()
+        ))),
+    })
+}
+
+/// Whether an array is a list (keys 0, 1, 2, …), as `array_is_list`; never panics.
+pub(crate) fn is_list(ht: &ZendHashTable) -> bool {
+    (0..)
+        .zip(raw_entries(ht))
+        .all(|(i, (k, _))| k.long() == Some(i))
+}
+
+fn key_value(key: &Zval) -> Value {
+    match key.long() {
+        Some(i) => Value::Int(i),
+        None => text_or_bytes(key.zend_str().map_or(&[], |s| s.as_bytes())),
     }
 }
 
@@ -111,7 +147,7 @@ fn walk(zv: &Zval, depth: NativeDepth) -> Result<Value, Fail> {
 
 fn walk_array(ht: &ZendHashTable, depth: NativeDepth) -> Result<Value, Fail> {
     let depth = depth.descend()?;
-    if ht.has_sequential_keys() {
+    if is_list(ht) {
         return ht
             .values()
             .enumerate()
@@ -124,13 +160,12 @@ fn walk_array(ht: &ZendHashTable, depth: NativeDepth) -> Result<Value, Fail> {
 
 /// The entries of an array or an object's property table; `depth` is the container's own.
 fn walk_entries(ht: &ZendHashTable, depth: NativeDepth) -> Result<Value, Fail> {
-    let mut entries = Vec::with_capacity(ht.len());
-    for (key, v) in ht.iter() {
-        let key = key_value(key);
+    let mut out = Vec::with_capacity(ht.len());
+    for (key, v) in entries(ht) {
         let value = walk(v.indirect().unwrap_or(v), depth).map_err(|f| f.at_key(&key))?;
-        entries.push((key, value));
+        out.push((key, value));
     }
-    Ok(Value::Map(entries))
+    Ok(Value::Map(out))
 }
 
 fn object_from_php(zv: &Zval, obj: &ZendObject, depth: NativeDepth) -> Result<Value, Fail> {

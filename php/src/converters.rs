@@ -241,7 +241,7 @@ impl Input for PhpIn<'_> {
         } else if let Some(s) = zv.zend_str() {
             std::str::from_utf8(s.as_bytes()).map_or(View::Bytes(s.as_bytes()), View::Str)
         } else if let Some(a) = zv.array() {
-            if a.has_sequential_keys() {
+            if convert::is_list(a) {
                 View::List
             } else {
                 View::Map
@@ -258,17 +258,8 @@ impl Input for PhpIn<'_> {
     }
 
     fn entries(&self) -> impl Iterator<Item = (Self, Self)> + '_ {
-        let entries = self.zv().array().into_iter().flat_map(|a| a.iter());
-        entries.map(|(k, v)| {
-            let mut key = Zval::new();
-            match convert::key_value(k) {
-                Value::Int(i) => key.set_long(i),
-                Value::String(s) => drop(key.set_string(&s, false)),
-                Value::Bytes(b) => key.set_binary(b),
-                _ => {}
-            }
-            (PhpIn::new(&key, self.convs), PhpIn::new(v, self.convs))
-        })
+        let entries = self.zv().array().into_iter().flat_map(convert::raw_entries);
+        entries.map(|(k, v)| (PhpIn::new(&k, self.convs), PhpIn::new(v, self.convs)))
     }
 
     fn len_hint(&self) -> usize {

@@ -45,7 +45,7 @@ fn send_all(
             kind.name()
         ))
     };
-    if replies.array().is_some_and(|a| !a.has_sequential_keys()) {
+    if replies.array().is_some_and(|a| !crate::convert::is_list(a)) {
         return Err(not_iterable());
     }
     let mut replies = Iterable::from_zval_mut(replies).ok_or_else(not_iterable)?;

@@ -91,7 +91,7 @@ impl Stream {
         let one = kind == "server_streaming"
             && requests
                 .array()
-                .is_some_and(|a| !a.has_sequential_keys() || a.is_empty());
+                .is_some_and(|a| !crate::convert::is_list(a) || a.is_empty());
         if one {
             self.send_zval(requests)?;
             self.call.close_send();

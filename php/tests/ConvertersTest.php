@@ -233,6 +233,21 @@ final class ConvertersTest extends TestCase
         }
     }
 
+    public function testAMapKeyThatIsNotUtf8IsInvalidArgumentAtItsPath(): void
+    {
+        [$server, $client] = $this->pair();
+        $order = self::order();
+        $order['rates']["\xff"] = '1';
+        try {
+            $client->call('shop.v1.Shop/Echo', $order);
+            self::fail('expected InvalidArgumentException');
+        } catch (InvalidArgumentException $e) {
+            self::assertSame('rates[<bytes>]', $e->getFieldViolations()[0]['field']);
+        }
+        self::assertNative($client->call('shop.v1.Shop/Echo', self::order()));
+        $server->shutdown(0.0);
+    }
+
     public function testABadConverterListIsInvalidArgument(): void
     {
         $this->expectException(InvalidArgumentException::class);

@@ -8,8 +8,11 @@ namespace HmsFfi\Tests;
 
 use HmsFfi\Bytes;
 use HmsFfi\Client;
+use HmsFfi\Context;
+use HmsFfi\InternalException;
 use HmsFfi\InvalidArgumentException;
 use HmsFfi\Schema;
+use HmsFfi\Server;
 use HmsFfi\Timestamp;
 use PHPUnit\Framework\TestCase;
 
@@ -144,5 +147,65 @@ final class TypesTest extends TestCase
         } catch (InvalidArgumentException $e) {
             self::assertStringContainsString('bad.proto', $e->getMessage());
         }
+    }
+
+    public function testKeysThatAreNotUtf8AreRefusedWithTheirPath(): void
+    {
+        $requests = [
+            '[<bytes>]' => ["\xff" => 1],
+            'items[0][<bytes>]' => ['items' => [["\xff" => 1]]],
+            'counts[<bytes>]' => ['counts' => ['a' => 1, "\xff" => 2]],
+            'meta' => ['meta' => ["\xff" => 1]],
+        ];
+        foreach ($requests as $path => $request) {
+            try {
+                self::$client->call(self::ECHO, $request);
+                self::fail("expected InvalidArgumentException at $path");
+            } catch (InvalidArgumentException $e) {
+                self::assertSame($path, $e->getFieldViolations()[0]['field']);
+            }
+        }
+        try {
+            iterator_to_array(self::$client->stream(Conformance::SERVICE . '/ServerStream', ["\xff" => 1]));
+            self::fail('expected InvalidArgumentException for a streamed request');
+        } catch (InvalidArgumentException $e) {
+            self::assertSame('[<bytes>]', $e->getFieldViolations()[0]['field']);
+        }
+        foreach ([["\xff" => 1], ['metadata' => ["\xff" => 'v']]] as $options) {
+            try {
+                self::$client->call(self::ECHO, [], $options);
+                self::fail('expected InvalidArgumentException for an option key');
+            } catch (InvalidArgumentException $e) {
+                self::assertStringContainsString('key "\xff" is not UTF-8', $e->getMessage());
+            }
+        }
+        self::assertSame(['a' => 1], self::$client->call(self::ECHO, ['counts' => ['a' => 1]])['counts']);
+    }
+
+    public function testAHandlerReplyWithAKeyThatIsNotUtf8IsInternalAndServingGoesOn(): void
+    {
+        $server = new Server(Schema::load(Conformance::root() . '/tests/conformance/conformance.proto'));
+        $server->method(self::ECHO, fn (array $req, Context $ctx): array => $req['tags'] === ['bad'] ? ['counts' => ["\xff" => 1]] : $req);
+        $server->method(
+            Conformance::SERVICE . '/ServerStream',
+            fn (array $req, Context $ctx): array => $req['tags'] === ['bad'] ? ["\xff" => []] : [$req],
+        );
+        $client = Client::connect($server->listen('inproc://php-types-keys-' . getmypid()));
+        try {
+            $client->call(self::ECHO, ['tags' => ['bad']]);
+            self::fail('expected InternalException');
+        } catch (InternalException $e) {
+            self::assertSame('counts[<bytes>]', $e->getFieldViolations()[0]['field']);
+        }
+        try {
+            iterator_to_array($client->stream(Conformance::SERVICE . '/ServerStream', ['tags' => ['bad']]));
+            self::fail('expected InternalException');
+        } catch (InternalException $e) {
+            self::assertStringContainsString('not one reply', $e->getMessage());
+        }
+        $replies = iterator_to_array($client->stream(Conformance::SERVICE . '/ServerStream', ['tags' => ['ok']]));
+        self::assertSame(['ok'], $replies[0]['tags']);
+        self::assertSame(['ok'], $client->call(self::ECHO, ['tags' => ['ok']])['tags']);
+        $server->shutdown(0.0);
     }
 }
