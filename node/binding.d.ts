@@ -26,6 +26,11 @@ export declare class CallResponse {
   finish(outcome: CallOutcome): boolean
   /** Adds a response header: a string, or a `Buffer` for a `-bin` key. */
   setHeader(key: string, value: string | Buffer): void
+  /**
+   * Sends the response headers set so far now, ahead of any reply (gRPC's `SendHeader`);
+   * later `setHeader` calls are `FAILED_PRECONDITION`, a second call does nothing.
+   */
+  sendHeaders(): void
   /** Adds a response trailer: a string, or a `Buffer` for a `-bin` key. */
   setTrailer(key: string, value: string | Buffer): void
 }
@@ -102,6 +107,11 @@ export declare class Client {
 export declare class ClientStream {
   /** `server_streaming`, `client_streaming` or `bidi_streaming`. */
   get kind(): string
+  /**
+   * The response headers once they have arrived (the first value of each key): before the
+   * first reply when the handler sent them early, else with it or at the end.
+   */
+  get headers(): Record<string, string> | null
   /**
    * Sends one CBOR request; settles once the server's window has room for it (flow
    * control), with an error when it does not fit the method or the stream is closed.

@@ -133,6 +133,9 @@ export declare class Context {
   /** Adds a response header: a string, or bytes for a `-bin` key; protocol keys
    * (`grpc-*`, `content-type`, …) throw `InvalidArgument`. */
   setHeader (key: string, value: string | Uint8Array): void
+  /** Sends the response headers set so far now, ahead of any reply (gRPC's `SendHeader`);
+   * later `setHeader` calls throw `FailedPrecondition`, a second call does nothing. */
+  sendHeaders (): void
   /** Adds a response trailer, sent with the reply or the error. */
   setTrailer (key: string, value: string | Uint8Array): void
 }
@@ -243,7 +246,8 @@ export declare class Stream<Req = any, Rep = any> implements AsyncIterableIterat
   cancel (): void
   /** The one reply of a client-streaming call (`Internal` when the server sent none or more). */
   result (): Promise<Rep>
-  /** The response headers, once the stream has ended (`null` before). */
+  /** The response headers once they have arrived: before the first reply when the handler
+   * sent them early (`ctx.sendHeaders()`), else with it or at the end (`null` before). */
   readonly headers: Record<string, string> | null
   /** The response trailers, complete once the stream has ended. */
   readonly trailers: Record<string, string>

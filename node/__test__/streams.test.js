@@ -1,7 +1,8 @@
 'use strict'
 // Streams from Node.js: every streaming vector with Node as client and server (inproc, unix),
 // Node against the Rust conformance program, and the idioms: async iterables both ways,
-// backpressure, AbortSignal, a handler that throws, a consumer that stops early.
+// backpressure, AbortSignal, a handler that throws, a consumer that stops early, headers sent
+// ahead of the first reply (ctx.sendHeaders()).
 
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
@@ -138,3 +139,47 @@ test('a fast producer waits for a slow consumer (backpressure)', { timeout: 6000
     await server.shutdown({ graceMs: 100 })
   }
 })
+
+for (const transport of ['inproc', 'unix']) {
+  test(`a stream handler sends its headers before any reply over ${transport}`, { timeout: 30000 }, async () => {
+    // The handler sends its headers, then waits until this side has seen them: they come on
+    // their own, ahead of every reply.
+    let seen
+    const headersSeen = new Promise((resolve) => { seen = resolve })
+    const late = []
+    const server = new hms.Server(hms.Schema.load(require('./vectors').PROTO))
+    server.method(`${SERVICE}/ServerStream`, async function * (req, ctx) {
+      ctx.setHeader('x-early', 'yes')
+      ctx.sendHeaders()
+      ctx.sendHeaders()
+      try {
+        ctx.setHeader('x-late', '1')
+      } catch (e) {
+        late.push(e)
+      }
+      let timer
+      await Promise.race([headersSeen, new Promise((resolve) => { timer = setTimeout(resolve, 10000) })])
+      clearTimeout(timer)
+      yield { unicode_text: req.unicode_text }
+    })
+    const uri = await server.listen(transport === 'inproc' ? 'inproc://node-early-headers' : tmpSocket('early'))
+    const client = await hms.connect(uri)
+    try {
+      const stream = client.stream(`${SERVICE}/ServerStream`, { unicode_text: 'a' }, { timeoutMs: 20000 })
+      const deadline = Date.now() + 5000
+      while (stream.headers === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5))
+      assert.notEqual(stream.headers, null, 'no headers before a reply')
+      assert.equal(stream.headers['x-early'], 'yes')
+      assert.equal(stream.headers['x-late'], undefined)
+      seen()
+      const replies = []
+      for await (const reply of stream) replies.push(reply.unicode_text)
+      assert.deepEqual(replies, ['a'])
+      assert.equal(late.length, 1)
+      assert.ok(late[0] instanceof hms.FailedPrecondition, `${late[0]}`)
+    } finally {
+      client.close()
+      await server.shutdown({ graceMs: 100 })
+    }
+  })
+}

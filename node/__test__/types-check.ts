@@ -19,6 +19,7 @@ async function main (): Promise<void> {
     return { message: `Hello ${req.name} ${left ?? ''}` }
   })
   server.method('demo.v1.Greeter/Chatter', async function * (requests: AsyncIterable<{ name: string }>, ctx: Context) {
+    ctx.sendHeaders()
     for await (const r of requests) yield { message: `Hello ${r.name} ${ctx.method}` }
   })
   const uri: string = await server.listen('inproc://types')

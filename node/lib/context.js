@@ -51,6 +51,15 @@ class Context {
     native(() => this._response.setHeader(key, metadataValue(value)))
   }
 
+  /**
+   * Sends the response headers set so far now, ahead of any reply (gRPC's `SendHeader`): a
+   * streaming caller sees them before the first one. Later `setHeader` calls throw
+   * `FailedPrecondition`; a second call does nothing.
+   */
+  sendHeaders () {
+    this._response.sendHeaders()
+  }
+
   /** Adds a response trailer (gRPC trailing metadata), sent with the reply or the error. */
   setTrailer (key, value) {
     native(() => this._response.setTrailer(key, metadataValue(value)))

@@ -130,9 +130,10 @@ class Stream {
     return this._codec.decode(outcome.reply)
   }
 
-  /** The response headers, once the stream has ended (`null` before). */
+  /** The response headers once they have arrived: before the first reply when the handler
+   * sent them early (`ctx.sendHeaders()`), else with it or at the end (`null` before). */
   get headers () {
-    return this._headers
+    return this._headers ?? this._native?.headers ?? null
   }
 
   /** The response trailers, complete once the stream has ended. */

@@ -93,6 +93,13 @@ impl CallResponse {
         })
     }
 
+    /// Sends the response headers set so far now, ahead of any reply (gRPC's `SendHeader`);
+    /// later `setHeader` calls are `FAILED_PRECONDITION`, a second call does nothing.
+    #[napi]
+    pub fn send_headers(&self) {
+        self.ctx.send_headers();
+    }
+
     /// Adds a response trailer: a string, or a `Buffer` for a `-bin` key.
     #[napi]
     pub fn set_trailer(&self, key: String, value: Either<String, Buffer>) -> napi::Result<()> {

@@ -95,6 +95,13 @@ impl ClientStream {
         self.call.kind().name()
     }
 
+    /// The response headers once they have arrived (the first value of each key): before the
+    /// first reply when the handler sent them early, else with it or at the end.
+    #[napi(getter)]
+    pub fn headers(&self) -> Option<HashMap<String, String>> {
+        self.call.headers().map(|m| m.first_values())
+    }
+
     /// Sends one CBOR request; settles once the server's window has room for it (flow
     /// control), with an error when it does not fit the method or the stream is closed.
     #[napi(ts_return_type = "Promise<CallOutcome>")]
