@@ -108,6 +108,13 @@ impl Context {
         )
     }
 
+    /// Sends the response headers set so far now, ahead of any reply (gRPC's `SendHeader`): a
+    /// streaming caller sees them before the first one. A later #set_header raises
+    /// `HmsFfi::FailedPrecondition`; a second call does nothing.
+    fn send_headers(&self) {
+        self.inner.send_headers();
+    }
+
     /// Adds a response trailer (gRPC trailing metadata), sent with the reply or the error; the
     /// same keys and values as #set_header.
     fn set_trailer(
@@ -178,6 +185,7 @@ pub(crate) fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     class.define_method("time_remaining", method!(Context::time_remaining, 0))?;
     class.define_method("cancelled?", method!(Context::cancelled, 0))?;
     class.define_method("set_header", method!(Context::set_header, 2))?;
+    class.define_method("send_headers", method!(Context::send_headers, 0))?;
     class.define_method("set_trailer", method!(Context::set_trailer, 2))?;
     class.define_method("peer_certificate", method!(Context::peer_certificate, 0))?;
     class.define_method("inspect", method!(Context::inspect, 0))?;

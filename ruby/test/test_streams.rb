@@ -1,7 +1,8 @@
 # frozen_string_literal: true
 
 # Streams in Ruby: every streaming vector, Ruby client -> Ruby server over inproc and unix, and
-# the idioms: Enumerables both ways, a block leaving #each early, a CancelToken, #result.
+# the idioms: Enumerables both ways, a block leaving #each early, a CancelToken, #result, and
+# headers sent ahead of the first reply (ctx.send_headers).
 
 require_relative "test_helper"
 require "timeout"
@@ -68,6 +69,40 @@ class StreamsTest < Minitest::Test
     serving = Thread.new { server.serve }
     err = assert_raises(HmsFfi::Internal) { HmsFfi.connect(uri).stream("#{SERVICE}/ServerStream", {}, timeout: 10).to_a }
     assert_match(/returns its replies/, err.message)
+  ensure
+    server&.shutdown(grace: 0.5)
+    serving&.join(5)
+  end
+
+  def test_a_stream_handler_sends_its_headers_before_any_reply
+    seen = Queue.new
+    late = []
+    server = HmsFfi::Server.new(HmsFfi::Schema.load(Vectors::PROTO))
+    server.method("#{SERVICE}/ServerStream") do |req, ctx|
+      ctx.set_header("x-early", "yes")
+      ctx.send_headers
+      ctx.send_headers
+      begin
+        ctx.set_header("x-late", "1")
+      rescue HmsFfi::FailedPrecondition => e
+        late << e
+      end
+      # Until the caller has seen the headers (or 10 s): nothing else can carry them.
+      until_seen = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 10
+      sleep 0.005 while seen.empty? && Process.clock_gettime(Process::CLOCK_MONOTONIC) < until_seen
+      [{ unicode_text: req[:unicode_text] }]
+    end
+    uri = server.listen("inproc://rb-streams-early-#{Process.pid}")
+    serving = Thread.new { server.serve }
+    stream = HmsFfi.connect(uri).stream("#{SERVICE}/ServerStream", { unicode_text: "a" }, timeout: 20)
+    deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 5
+    sleep 0.005 while stream.headers.nil? && Process.clock_gettime(Process::CLOCK_MONOTONIC) < deadline
+    refute_nil stream.headers, "no headers before a reply"
+    assert_equal "yes", stream.headers["x-early"]
+    refute stream.headers.key?("x-late")
+    seen << true
+    assert_equal ["a"], Timeout.timeout(10) { stream.map { |r| r[:unicode_text] } }
+    assert_equal 1, late.size
   ensure
     server&.shutdown(grace: 0.5)
     serving&.join(5)
