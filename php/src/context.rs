@@ -119,6 +119,13 @@ impl Context {
         php_result(self.inner.set_header(key, value))
     }
 
+    /// Sends the response headers set so far now, ahead of any reply (gRPC's `SendHeader`): a
+    /// streaming caller sees them before the first one. A later `setHeader()` throws
+    /// `FailedPreconditionException`; a second call does nothing.
+    pub fn send_headers(&self) {
+        self.inner.send_headers();
+    }
+
     /// Adds a response header with a binary value, for a `-bin` key.
     pub fn set_header_bin(
         &self,

@@ -257,6 +257,13 @@ class Context
      */
     public function setHeader(string $key, string $value): void {}
 
+    /**
+     * Sends the response headers set so far now, ahead of any reply (gRPC's `SendHeader`): a
+     * streaming caller sees them before the first one. A later `setHeader()` throws
+     * `FailedPreconditionException`; a second call does nothing.
+     */
+    public function sendHeaders(): void {}
+
     /** Adds a response header with a binary value, for a `-bin` key. */
     public function setHeaderBin(string $key, string $value): void {}
 

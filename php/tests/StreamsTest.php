@@ -1,7 +1,8 @@
 <?php
 // Streams from PHP: every streaming vector with a PHP client against a PHP server in a child
 // process and against the Rust server, and the idioms: foreach over the replies, a Generator
-// of requests, send()/closeSend()/result(), cancel(). (A PHP client and a PHP server in one
+// of requests, send()/closeSend()/result(), cancel(), headers sent ahead of the first reply
+// (`$ctx->sendHeaders()`). (A PHP client and a PHP server in one
 // process share its one thread: a stream between them holds at most a window's worth of
 // replies before the client reads, so the vectors run across processes.)
 
@@ -93,6 +94,33 @@ final class StreamsTest extends TestCase
         } catch (CancelledException) {
             self::assertSame(2, $got);
             self::assertLessThan(5.0, microtime(true) - $started);
+        } finally {
+            $server->stop();
+        }
+    }
+
+    public function testAStreamHandlerSendsItsHeadersBeforeAnyReply(): void
+    {
+        $uri = Child::socket('php-streams-early');
+        $server = Child::phpUntil('ready', __DIR__ . '/fixtures/headers_server.php', $uri);
+        try {
+            $stream = Client::connect($uri)->stream(self::SERVICE . '/Bidi', null, ['timeout' => 10]);
+            // Nothing sent, nothing read: the headers come on their own.
+            $until = microtime(true) + 5;
+            while ($stream->headers() === null && microtime(true) < $until) {
+                usleep(5000);
+            }
+            self::assertNotNull($stream->headers(), 'no headers before a reply');
+            self::assertSame('yes', $stream->headers()['x-early']);
+            self::assertArrayNotHasKey('x-late', $stream->headers());
+            $stream->send(['unicode_text' => 'a']);
+            $stream->closeSend();
+            $replies = [];
+            foreach ($stream as $reply) {
+                $replies[] = $reply['unicode_text'];
+            }
+            self::assertSame(['a'], $replies);
+            self::assertSame('FAILED_PRECONDITION', $stream->trailers()['x-late']);
         } finally {
             $server->stop();
         }
