@@ -105,6 +105,18 @@ func (c *CallInfo) setMetadata(trailer bool, key, value string) error {
 	return nil
 }
 
+// SendHeader sends the response headers set so far now, ahead of any reply (gRPC's
+// SendHeader); see the package function SendHeader.
+func (c *CallInfo) SendHeader() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.call == nil {
+		return NewError(FailedPrecondition, "the call is already completed")
+	}
+	C.hms_call_send_headers(c.call)
+	return nil
+}
+
 // Method is the full method name called: "package.Service/Method".
 func (c *CallInfo) Method() string { return c.get().Method }
 

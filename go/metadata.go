@@ -71,6 +71,17 @@ func SetTrailer(ctx context.Context, key, value string) error {
 	return setMetadata(ctx, true, key, value)
 }
 
+// SendHeader sends the response headers set so far now, ahead of any reply (as grpc.SendHeader
+// does): a streaming caller sees them before the first one. A later SetHeader is
+// FailedPrecondition; a second call does nothing.
+func SendHeader(ctx context.Context) error {
+	info, ok := CallInfoFromContext(ctx)
+	if !ok {
+		return NewError(FailedPrecondition, "not a handler's context")
+	}
+	return info.SendHeader()
+}
+
 func setMetadata(ctx context.Context, trailer bool, key, value string) error {
 	info, ok := CallInfoFromContext(ctx)
 	if !ok {

@@ -193,7 +193,8 @@ func (s *ClientStream) Cancel() {
 	runtime.KeepAlive(s)
 }
 
-// Header returns the response headers (on unix:// and inproc:// they arrive with the end).
+// Header returns the response headers once they have arrived: before the first reply when the
+// handler sent them early (SendHeader), else with it or at the end; empty before.
 func (s *ClientStream) Header() MD {
 	headers, _ := s.metadata()
 	return headers

@@ -159,3 +159,74 @@ func TestClientStreamHelpers(t *testing.T) {
 		t.Fatalf("a read after a cancel: %v", err)
 	}
 }
+
+// A handler's SendHeader sends its headers ahead of any reply: the handler waits until the
+// client has seen them (or 10 s) before its first reply.
+func TestSendHeaderBeforeAnyReply(t *testing.T) {
+	schema, err := hmsffi.LoadSchema(conformance.Proto())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for transport, uri := range endpoints(t) {
+		t.Run(transport, func(t *testing.T) {
+			srv, _ := hmsffi.NewServer(schema)
+			defer srv.Shutdown(context.Background())
+			seen := make(chan struct{})
+			late := make(chan error, 1)
+			err := srv.HandleServerStream(conformance.Service+"/ServerStream", func(ctx context.Context, req map[string]any, send func(map[string]any) error) error {
+				if err := hmsffi.SetHeader(ctx, "x-early", "yes"); err != nil {
+					return err
+				}
+				if err := hmsffi.SendHeader(ctx); err != nil {
+					return err
+				}
+				if err := hmsffi.SendHeader(ctx); err != nil {
+					return err
+				}
+				late <- hmsffi.SetHeader(ctx, "x-late", "1")
+				select {
+				case <-seen:
+				case <-time.After(10 * time.Second):
+				}
+				return send(req)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := srv.Listen(uri); err != nil {
+				t.Fatal(err)
+			}
+			client := connect(t, uri)
+			ctx, cancel := bounded()
+			defer cancel()
+			s, err := client.Stream(ctx, conformance.Service+"/ServerStream")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Send(map[string]any{"unicode_text": "a"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.CloseSend(); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for s.Header().Get("x-early") == "" && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			if h := s.Header(); h.Get("x-early") != "yes" || h.Get("x-late") != "" {
+				t.Fatalf("headers before a reply: %v", h)
+			}
+			close(seen)
+			reply, err := s.Recv()
+			if err != nil || reply["unicode_text"] != "a" {
+				t.Fatalf("reply %v, err %v", reply, err)
+			}
+			if _, err := s.Recv(); err != io.EOF {
+				t.Fatalf("after the reply: %v", err)
+			}
+			if err := <-late; hmsffi.CodeOf(err) != hmsffi.FailedPrecondition {
+				t.Fatalf("a header after SendHeader: %v", err)
+			}
+		})
+	}
+}

@@ -162,6 +162,18 @@ pub unsafe extern "C" fn hms_call_set_metadata(
     })
 }
 
+/// Sends the response headers set so far now, ahead of any reply (gRPC's `SendHeader`): a
+/// streaming caller sees them before the first one. A header set later is
+/// `FAILED_PRECONDITION`; a second call does nothing. 0, or `INVALID_ARGUMENT` for a NULL call.
+#[no_mangle]
+pub unsafe extern "C" fn hms_call_send_headers(call: *const HmsCall) -> i32 {
+    let Some(c) = call.as_ref() else {
+        return Code::InvalidArgument.as_i32();
+    };
+    c.ctx.send_headers();
+    0
+}
+
 /// Completes the call with a reply in the handler's format, and frees `call`.
 #[no_mangle]
 pub unsafe extern "C" fn hms_call_reply(call: *mut HmsCall, data: *const u8, len: usize) {

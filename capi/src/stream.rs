@@ -212,7 +212,8 @@ pub unsafe extern "C" fn hms_client_stream_cancel(stream: *const HmsClientStream
 
 /// The response headers and trailers as JSON, `{"headers": [[key, value], …], "trailers":
 /// […]}` (free with `hms_bytes_free`): the trailers are complete once a receive returned the
-/// end or an error; on `unix://` and `inproc://` the headers arrive with them.
+/// end or an error; the headers are there once they have arrived (before the first reply when
+/// the handler sent them early, `hms_call_send_headers`; else with it or at the end).
 #[no_mangle]
 pub unsafe extern "C" fn hms_client_stream_metadata(
     stream: *const HmsClientStream,

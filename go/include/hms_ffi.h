@@ -291,6 +291,11 @@ int32_t hms_call_set_metadata(const struct HmsCall *call,
                               const char *value,
                               struct HmsError **err);
 
+// Sends the response headers set so far now, ahead of any reply (gRPC's `SendHeader`): a
+// streaming caller sees them before the first one. A header set later is
+// `FAILED_PRECONDITION`; a second call does nothing. 0, or `INVALID_ARGUMENT` for a NULL call.
+int32_t hms_call_send_headers(const struct HmsCall *call);
+
 // Completes the call with a reply in the handler's format, and frees `call`.
 void hms_call_reply(struct HmsCall *call, const uint8_t *data, size_t len);
 
@@ -615,7 +620,8 @@ void hms_client_stream_cancel(const struct HmsClientStream *stream);
 
 // The response headers and trailers as JSON, `{"headers": [[key, value], …], "trailers":
 // […]}` (free with `hms_bytes_free`): the trailers are complete once a receive returned the
-// end or an error; on `unix://` and `inproc://` the headers arrive with them.
+// end or an error; the headers are there once they have arrived (before the first reply when
+// the handler sent them early, `hms_call_send_headers`; else with it or at the end).
 int32_t hms_client_stream_metadata(const struct HmsClientStream *stream, struct HmsBytes *out);
 
 // Frees the stream (NULL-safe), cancelling the call if it has not ended. No other function
