@@ -65,6 +65,8 @@ pub struct Server {
     listeners: Arc<Mutex<Vec<Listener>>>,
     /// Set on a handle from [`revision`](Server::revision): registrations go to that revision.
     revision: Option<Arc<revisions::Revision>>,
+    /// False on such a handle: dropping it leaves the server running.
+    owner: bool,
 }
 
 impl std::fmt::Debug for Server {
@@ -89,6 +91,7 @@ impl Server {
             core: Arc::new(Dispatcher::new(schema, options)),
             listeners: Arc::default(),
             revision: None,
+            owner: true,
         }
     }
 
@@ -382,7 +385,7 @@ type RouteEntryInfo = crate::schema::MethodInfo;
 
 impl Drop for Server {
     fn drop(&mut self) {
-        if self.revision.is_some() {
+        if !self.owner {
             return; // a registration handle: the server goes on
         }
         self.core.begin_drain();

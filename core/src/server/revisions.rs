@@ -237,10 +237,21 @@ impl Server {
     /// `stream_handler`…) go to the revision `label` (or fingerprint), checked against that
     /// revision's schema. Dropping it leaves the server running. `NotFound` for an unknown one.
     pub fn revision(&self, label: &str) -> Result<Server> {
+        self.on_revision(Some(label))
+    }
+
+    /// [`revision`](Server::revision) for `Some(label)`, a handle on the main schema for
+    /// `None`: what a binding's registration with an optional revision calls.
+    pub fn on_revision(&self, label: Option<&str>) -> Result<Server> {
+        let revision = match label {
+            Some(label) => Some(self.core.find_revision(label)?),
+            None => None,
+        };
         Ok(Server {
             core: self.core.clone(),
             listeners: self.listeners.clone(),
-            revision: Some(self.core.find_revision(label)?),
+            revision,
+            owner: false,
         })
     }
 
