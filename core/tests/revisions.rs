@@ -197,8 +197,10 @@ async fn a_call_chooses_its_revision_with_metadata_or_at_connect() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revisions_are_refused_when_misnamed_or_already_served() {
     let server = Server::new(schema(REV2));
-    let empty = server.add_revision("", schema(REV1)).unwrap_err();
-    assert_eq!(empty.code(), Code::InvalidArgument);
+    for label in ["", "two words", "é", "sha256:abc"] {
+        let bad = server.add_revision(label, schema(REV1)).unwrap_err();
+        assert_eq!(bad.code(), Code::InvalidArgument, "{label:?}");
+    }
     let main = server.add_revision("again", schema(REV2)).unwrap_err();
     assert_eq!(main.code(), Code::AlreadyExists);
     let fp = server.add_revision("rev1", schema(REV1)).unwrap();
@@ -275,6 +277,53 @@ async fn a_v1_handler_serves_v2_callers_through_a_bridge() {
         broken.add_revision("bare", schema(REV1)).unwrap();
         let err = broken.bridge("bare", METHOD).unwrap_err();
         assert_eq!(err.code(), Code::Unimplemented);
+    })
+    .await
+    .expect("within 30 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bridged_stream_takes_the_proto_codec() {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        let stream = |text: &str| {
+            text.replace(
+                "rpc SayHello(HelloRequest) returns (HelloReply);",
+                "rpc SayHello(HelloRequest) returns (HelloReply);\n  \
+                 rpc Chat(stream HelloRequest) returns (stream HelloReply);",
+            )
+        };
+        let server = Server::new(schema(&stream(REV2)));
+        server.add_revision("rev1", schema(&stream(REV1))).unwrap();
+        let rev1 = server.revision("rev1").unwrap();
+        rev1.bidi_streaming("acme.v1.Greeter/Chat", |mut input, sink, _ctx| async move {
+            while let Some(req) = input.next().await {
+                let said = format!("v1 {}", text(&req?, "name"));
+                sink.send(&Value::message([("message", Value::from(said))]))?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        server.bridge("rev1", "acme.v1.Greeter/Chat").unwrap();
+        server.listen("inproc://revisions-stream").unwrap();
+        let c = client("inproc://revisions-stream", ConnectOptions::default()).await;
+        let mut s = c
+            .open_stream("acme.v1.Greeter/Chat", &opts())
+            .await
+            .unwrap();
+        s.send(&Value::message([("full_name", Value::from("Ada"))]))
+            .unwrap();
+        let reply = s.next().await.unwrap().unwrap();
+        assert_eq!(text(&reply, "text"), "v1 Ada");
+        s.close_send();
+        assert!(s.next().await.is_none());
+
+        let mut o = opts();
+        o.codec = Some(Codec::Json);
+        let mut s = c.open_stream("acme.v1.Greeter/Chat", &o).await.unwrap();
+        s.close_send();
+        let err = s.next().await.unwrap().unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument);
+        assert!(err.message().contains("proto codec"), "{}", err.message());
     })
     .await
     .expect("within 30 s");

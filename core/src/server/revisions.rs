@@ -1,6 +1,7 @@
-//! The versions a server announces and serves side by side: besides its main schema a server may serve other revisions of
-//! it (each its own descriptor pool, named by a label and its fingerprint), each with its own
-//! handlers; a call chooses one with the [`SCHEMA_REVISION_KEY`] metadata entry. A handler of
+//! The versions a server announces and serves side by side: besides its main schema a server
+//! may serve other revisions of it (each its own descriptor pool, named by a label and its
+//! fingerprint), each with its own handlers; a call chooses one with the
+//! [`SCHEMA_REVISION_KEY`] metadata entry. A handler of
 //! an older revision may also answer the main schema's calls ([`Server::bridge`]) when the two
 //! read each other on the wire: requests and replies are transcoded here, in one place.
 
@@ -188,13 +189,19 @@ impl Server {
     /// Serves `schema` beside the main one as the revision `label`: discovery announces it
     /// (label and fingerprint), a call whose [`SCHEMA_REVISION_KEY`] metadata names either
     /// speaks it, and [`revision`](Server::revision) registers its handlers. Returns its
-    /// fingerprint. An empty label is `InvalidArgument`; a label or schema already served is
+    /// fingerprint. A label that is empty, has a space or a character outside printable ASCII,
+    /// or starts with `sha256:` is `InvalidArgument`; a label or schema already served is
     /// `AlreadyExists`.
     pub fn add_revision(&self, label: &str, schema: Schema) -> Result<String> {
-        if label.is_empty() {
+        // A label travels as a metadata value: printable ASCII, no spaces, not a fingerprint.
+        let printable = label.bytes().all(|b| b.is_ascii_graphic());
+        if label.is_empty() || !printable || label.starts_with("sha256:") {
             return Err(Error::new(
                 Code::InvalidArgument,
-                "a schema revision needs a label",
+                format!(
+                    "schema revision label {label:?} must be printable ASCII without spaces, \
+                     not a fingerprint"
+                ),
             ));
         }
         let image = Image::from_descriptor_set(&schema.to_descriptor_set())?;
