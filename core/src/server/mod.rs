@@ -26,7 +26,7 @@ use crate::handler::{
 };
 use crate::interceptor::Interceptor;
 use crate::limits::Limits;
-use crate::schema::{Schema, StreamingKind};
+use crate::schema::{MethodInfo, Schema, StreamingKind};
 use crate::transport::{self, Endpoint, Listener, Service};
 use crate::value::Value;
 use dispatch::Dispatcher;
@@ -112,7 +112,7 @@ impl Server {
         self.core.add_interceptor(Arc::new(interceptor));
     }
 
-    fn check(&self, method: &str, kind: StreamingKind) -> Result<RouteEntryInfo> {
+    fn check(&self, method: &str, kind: StreamingKind) -> Result<MethodInfo> {
         let info = self.schema().method(method).ok_or_else(|| {
             Error::new(
                 Code::NotFound,
@@ -136,7 +136,7 @@ impl Server {
         Ok(info.clone())
     }
 
-    fn add(&self, info: RouteEntryInfo, route: Route) -> Result<()> {
+    fn add(&self, info: MethodInfo, route: Route) -> Result<()> {
         let name = info.name.clone();
         let entry = RouteEntry {
             info: Some(info),
@@ -187,7 +187,7 @@ impl Server {
     /// must run on one interpreter thread (see [`CallQueue`]).
     pub fn unary_queued(&self, method: &str, queue: &CallQueue) -> Result<()> {
         let info = self.check(method, StreamingKind::Unary)?;
-        let handler = Arc::new(queue.handler(&info.name));
+        let handler = Arc::new(queue.handler(&info.name, &self.queue_key(&info.name)?));
         self.add(info, Route::Unary(handler))
     }
 
@@ -197,7 +197,8 @@ impl Server {
     /// [`PendingCall::end`](crate::PendingCall::end).
     pub fn stream_queued(&self, method: &str, queue: &CallQueue) -> Result<()> {
         let name = self.schema().require_method(method)?.name.clone();
-        self.stream_handler(&name, Arc::new(queue.handler(&name)))
+        let key = self.queue_key(&name)?;
+        self.stream_handler(&name, Arc::new(queue.handler(&name, &key)))
     }
 
     /// Registers a unary handler of a binding that walks its own objects (see
@@ -380,8 +381,6 @@ impl Server {
         Ok(())
     }
 }
-
-type RouteEntryInfo = crate::schema::MethodInfo;
 
 impl Drop for Server {
     fn drop(&mut self) {

@@ -262,6 +262,18 @@ impl Server {
         })
     }
 
+    /// The key the calls of `method` queued by this handle carry
+    /// ([`PendingCall::handler_key`](crate::PendingCall::handler_key)): the method's full
+    /// name, or `method@label` on a [`revision`](Server::revision) handle. `Unimplemented` for
+    /// a method the schema lacks.
+    pub fn queue_key(&self, method: &str) -> Result<String> {
+        let name = &self.schema().require_method(method)?.name;
+        Ok(match &self.revision {
+            Some(r) => format!("{name}@{}", r.label),
+            None => name.clone(),
+        })
+    }
+
     /// The revisions served beside the main schema, as `(label, fingerprint)`.
     pub fn revisions(&self) -> Vec<(String, String)> {
         self.core.revision_list()
