@@ -133,9 +133,11 @@ impl Client {
                         .ok_or_else(|| errors::bad_option("'revision' must be a string".into()))?;
                     connect.revision = Some(label);
                 }
-                other => return Err(errors::bad_option(format!(
-                    "unknown connect option '{other}' (known: resilience, expect_schema, revision)"
-                ))),
+                other => {
+                    let known = "resilience, expect_schema, revision";
+                    let message = format!("unknown connect option '{other}' (known: {known})");
+                    return Err(errors::bad_option(message));
+                }
             }
         }
         let uris: Vec<&str> = uris.iter().map(String::as_str).collect();
