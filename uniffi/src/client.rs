@@ -81,13 +81,16 @@ impl Client {
     /// `InvalidArgument`. `expect_schema`: the schema the caller was built against; the methods
     /// the server's schema breaks are listed by
     /// [`incompatible_methods`](Client::incompatible_methods) and refused with
-    /// `FailedPrecondition` (`docs/evolution.md`, "Versions at connect").
-    #[uniffi::constructor]
+    /// `FailedPrecondition` (`docs/evolution.md`, "Versions at connect"). `revision`: a schema
+    /// revision the server serves beside its main one (label or fingerprint), which every call
+    /// then asks for with the `hms-schema-revision` metadata entry.
+    #[uniffi::constructor(default(revision = None))]
     pub fn connect_all(
         uris: Vec<String>,
         schema: Option<Arc<crate::Schema>>,
         resilience: Option<String>,
         expect_schema: Option<Arc<crate::Schema>>,
+        revision: Option<String>,
     ) -> HmsResult<Arc<Client>> {
         let resilience = match resilience {
             Some(json) => ocore::Resilience::from_json(&json)?,
@@ -97,6 +100,7 @@ impl Client {
             schema: schema.map(|s| s.0.clone()),
             resilience,
             expect_schema: expect_schema.map(|s| s.0.clone()),
+            revision,
             ..Default::default()
         };
         let uris: Vec<&str> = uris.iter().map(String::as_str).collect();
@@ -251,6 +255,18 @@ impl Client {
     /// rather than discovered.
     pub fn schema_version(&self) -> Option<SchemaVersion> {
         self.0.schema_version().map(SchemaVersion::from)
+    }
+
+    /// The fingerprint of the schema revision this client speaks; `None` for the main schema.
+    pub fn revision(&self) -> Option<String> {
+        self.0.revision().map(str::to_string)
+    }
+
+    /// The revisions the server announced beside its main schema, label → fingerprint.
+    pub fn revisions(&self) -> HashMap<String, String> {
+        let v = self.0.schema_version();
+        v.map(|v| v.revisions.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// The methods of `expect_schema` the server's schema breaks, each with its findings

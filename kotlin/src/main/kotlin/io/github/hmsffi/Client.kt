@@ -42,14 +42,17 @@ class Client private constructor(val native: NativeClient) : AutoCloseable {
          * [expectSchema]: the schema the caller was built against; the methods the server's
          * schema breaks are listed by [incompatibleMethods], and calling one throws
          * `HmsException.FailedPrecondition` (reason `INCOMPATIBLE_SCHEMA`) before anything is
-         * sent (docs/evolution.md, "Versions at connect").
+         * sent (docs/evolution.md, "Versions at connect"). [revision] (a label or fingerprint
+         * the server announces) chooses a schema revision it serves beside its main one: every
+         * call then carries the `hms-schema-revision` metadata entry.
          */
         fun connect(
             uris: List<String>,
             resilience: String? = null,
             schema: NativeSchema? = null,
             expectSchema: NativeSchema? = null,
-        ): Client = Client(NativeClient.connectAll(uris, schema, resilience, expectSchema))
+            revision: String? = null,
+        ): Client = Client(NativeClient.connectAll(uris, schema, resilience, expectSchema, revision))
 
         /** [connect] without blocking the coroutine's thread. */
         suspend fun connectSuspending(uri: String): Client = Client(connectAsync(uri))
@@ -212,6 +215,12 @@ class Client private constructor(val native: NativeClient) : AutoCloseable {
      * (`path:line:column:RULE_ID message`); calls to them throw `HmsException.FailedPrecondition`.
      */
     fun incompatibleMethods(): Map<String, List<String>> = native.incompatibleMethods()
+
+    /** The fingerprint of the schema revision this client speaks; `null` for the main schema. */
+    val revision: String? get() = native.revision()
+
+    /** The revisions the server announced beside its main schema, label → fingerprint. */
+    val revisions: Map<String, String> get() = native.revisions()
 
     /** Each endpoint given to [connect], in order, with its state and whether it is ejected. */
     val endpoints: List<EndpointStatus> get() = native.endpoints()

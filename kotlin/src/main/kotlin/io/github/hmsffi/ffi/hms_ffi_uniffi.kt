@@ -741,6 +741,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_client_open_stream_async(
     ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_client_revision(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_client_revisions(
+    ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_client_schema_version(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_client_state(
@@ -791,7 +795,11 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_schema_to_descriptor_set(
     ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_server_add_revision(
+    ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_server_admin(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_server_bridge(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_server_endpoints(
     ): Int
@@ -804,6 +812,10 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_hms_ffi_uniffi_checksum_method_server_inflight(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_server_listen(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_server_revision(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_server_revisions(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_server_schema_version(
     ): Int
@@ -890,7 +902,7 @@ external fun uniffi_hms_ffi_uniffi_fn_free_client(`handle`: Long,uniffi_out_err:
 ): Unit
 external fun uniffi_hms_ffi_uniffi_fn_constructor_client_connect(`uri`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
-external fun uniffi_hms_ffi_uniffi_fn_constructor_client_connect_all(`uris`: RustBuffer.ByValue,`schema`: RustBuffer.ByValue,`resilience`: RustBuffer.ByValue,`expectSchema`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+external fun uniffi_hms_ffi_uniffi_fn_constructor_client_connect_all(`uris`: RustBuffer.ByValue,`schema`: RustBuffer.ByValue,`resilience`: RustBuffer.ByValue,`expectSchema`: RustBuffer.ByValue,`revision`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
 external fun uniffi_hms_ffi_uniffi_fn_constructor_client_connect_with_schema(`uri`: RustBuffer.ByValue,`schema`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
@@ -924,6 +936,10 @@ external fun uniffi_hms_ffi_uniffi_fn_method_client_open_stream(`ptr`: Long,`met
 ): Long
 external fun uniffi_hms_ffi_uniffi_fn_method_client_open_stream_async(`ptr`: Long,`method`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,
 ): Long
+external fun uniffi_hms_ffi_uniffi_fn_method_client_revision(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hms_ffi_uniffi_fn_method_client_revisions(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_method_client_schema_version(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_method_client_state(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1012,8 +1028,12 @@ external fun uniffi_hms_ffi_uniffi_fn_free_server(`handle`: Long,uniffi_out_err:
 ): Unit
 external fun uniffi_hms_ffi_uniffi_fn_constructor_server_new(`schema`: Long,`language`: RustBuffer.ByValue,`security`: RustBuffer.ByValue,`serviceConfig`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
+external fun uniffi_hms_ffi_uniffi_fn_method_server_add_revision(`ptr`: Long,`label`: RustBuffer.ByValue,`schema`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_method_server_admin(`ptr`: Long,`uri`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
+external fun uniffi_hms_ffi_uniffi_fn_method_server_bridge(`ptr`: Long,`revision`: RustBuffer.ByValue,`method`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
 external fun uniffi_hms_ffi_uniffi_fn_method_server_endpoints(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_method_server_handle(`ptr`: Long,`method`: RustBuffer.ByValue,`handler`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1025,6 +1045,10 @@ external fun uniffi_hms_ffi_uniffi_fn_method_server_handle_stream(`ptr`: Long,`m
 external fun uniffi_hms_ffi_uniffi_fn_method_server_inflight(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
 external fun uniffi_hms_ffi_uniffi_fn_method_server_listen(`ptr`: Long,`uri`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hms_ffi_uniffi_fn_method_server_revision(`ptr`: Long,`label`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_hms_ffi_uniffi_fn_method_server_revisions(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_method_server_schema_version(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
@@ -1251,6 +1275,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_open_stream_async() != 19959) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_revision() != 11083) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_revisions() != 2778) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_schema_version() != 26264) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1326,7 +1356,13 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_schema_to_descriptor_set() != 25957) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_server_add_revision() != 14042) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_server_admin() != 44532) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_server_bridge() != 52102) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_server_endpoints() != 21402) {
@@ -1345,6 +1381,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_server_listen() != 36820) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_server_revision() != 38552) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_server_revisions() != 22145) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_server_schema_version() != 38632) {
@@ -1413,7 +1455,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_client_connect() != 44057) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_client_connect_all() != 13489) {
+    if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_client_connect_all() != 10465) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_client_connect_with_schema() != 62445) {
@@ -2881,6 +2923,16 @@ public interface ClientInterface {
     suspend fun `openStreamAsync`(`method`: kotlin.String, `options`: CallOptions): ClientStream
     
     /**
+     * The fingerprint of the schema revision this client speaks; `None` for the main schema.
+     */
+    fun `revision`(): kotlin.String?
+    
+    /**
+     * The revisions the server announced beside its main schema, label → fingerprint.
+     */
+    fun `revisions`(): Map<kotlin.String, kotlin.String>
+    
+    /**
      * The schema version the server announced in discovery; none when the schema was given
      * rather than discovered.
      */
@@ -3298,6 +3350,38 @@ open class Client: Disposable, AutoCloseable, ClientInterface
 
     
     /**
+     * The fingerprint of the schema revision this client speaks; `None` for the main schema.
+     */override fun `revision`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_client_revision(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The revisions the server announced beside its main schema, label → fingerprint.
+     */override fun `revisions`(): Map<kotlin.String, kotlin.String> {
+            return FfiConverterMapStringString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_client_revisions(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * The schema version the server announced in discovery; none when the schema was given
      * rather than discovered.
      */override fun `schemaVersion`(): SchemaVersion? {
@@ -3380,14 +3464,16 @@ open class Client: Disposable, AutoCloseable, ClientInterface
      * `InvalidArgument`. `expect_schema`: the schema the caller was built against; the methods
      * the server's schema breaks are listed by
      * [`incompatible_methods`](Client::incompatible_methods) and refused with
-     * `FailedPrecondition` (`docs/evolution.md`, "Versions at connect").
+     * `FailedPrecondition` (`docs/evolution.md`, "Versions at connect"). `revision`: a schema
+     * revision the server serves beside its main one (label or fingerprint), which every call
+     * then asks for with the `hms-schema-revision` metadata entry.
      */
-    @Throws(HmsException::class) fun `connectAll`(`uris`: List<kotlin.String>, `schema`: Schema?, `resilience`: kotlin.String?, `expectSchema`: Schema?): Client {
+    @Throws(HmsException::class) fun `connectAll`(`uris`: List<kotlin.String>, `schema`: Schema?, `resilience`: kotlin.String?, `expectSchema`: Schema?, `revision`: kotlin.String? = null): Client {
             return FfiConverterTypeClient.lift(
     uniffiRustCallWithError(HmsException) { _status ->
     UniffiLib.uniffi_hms_ffi_uniffi_fn_constructor_client_connect_all(
     
-        FfiConverterSequenceString.lower(`uris`),FfiConverterOptionalTypeSchema.lower(`schema`),FfiConverterOptionalString.lower(`resilience`),FfiConverterOptionalTypeSchema.lower(`expectSchema`),_status)
+        FfiConverterSequenceString.lower(`uris`),FfiConverterOptionalTypeSchema.lower(`schema`),FfiConverterOptionalString.lower(`resilience`),FfiConverterOptionalTypeSchema.lower(`expectSchema`),FfiConverterOptionalString.lower(`revision`),_status)
 }
     )
     }
@@ -5045,11 +5131,25 @@ public object FfiConverterTypeSchema: FfiConverter<Schema, Long> {
 public interface ServerInterface {
     
     /**
+     * Serves `schema` beside the main one as the revision `label`; returns its fingerprint. A
+     * call whose `hms-schema-revision` metadata names its label or fingerprint speaks it
+     * (`docs/evolution.md`); a label or schema already served is `ALREADY_EXISTS`.
+     */
+    fun `addRevision`(`label`: kotlin.String, `schema`: Schema): kotlin.String
+    
+    /**
      * Starts the admin listener on `uri` (`http://host:port`; port 0 picks a free one):
      * `/metrics` (Prometheus text), `/healthz` and the live monitoring page at `/`. Returns the
      * URI bound; it stops with the server.
      */
     fun `admin`(`uri`: kotlin.String): kotlin.String
+    
+    /**
+     * Serves the main schema's `method` with the handler of `revision`, after checking that
+     * the method reads alike on the wire in both (`FAILED_PRECONDITION`,
+     * `INCOMPATIBLE_SCHEMA` otherwise).
+     */
+    fun `bridge`(`revision`: kotlin.String, `method`: kotlin.String)
     
     /**
      * The endpoints listened on.
@@ -5087,6 +5187,17 @@ public interface ServerInterface {
      * the endpoint as bound. May be called for several URIs.
      */
     fun `listen`(`uri`: kotlin.String): kotlin.String
+    
+    /**
+     * A handle on this server whose `handle*` registrations go to the revision `label` (or
+     * fingerprint); everything else acts on the whole server. `NOT_FOUND` for an unknown one.
+     */
+    fun `revision`(`label`: kotlin.String): Server
+    
+    /**
+     * The revisions served beside the main schema, label → fingerprint.
+     */
+    fun `revisions`(): Map<kotlin.String, kotlin.String>
     
     /**
      * The schema version discovery announces (subject and version once set).
@@ -5224,6 +5335,25 @@ open class Server: Disposable, AutoCloseable, ServerInterface
 
     
     /**
+     * Serves `schema` beside the main one as the revision `label`; returns its fingerprint. A
+     * call whose `hms-schema-revision` metadata names its label or fingerprint speaks it
+     * (`docs/evolution.md`); a label or schema already served is `ALREADY_EXISTS`.
+     */
+    @Throws(HmsException::class)override fun `addRevision`(`label`: kotlin.String, `schema`: Schema): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(HmsException) { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_server_add_revision(
+        it,
+        FfiConverterString.lower(`label`),FfiConverterTypeSchema.lower(`schema`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Starts the admin listener on `uri` (`http://host:port`; port 0 picks a free one):
      * `/metrics` (Prometheus text), `/healthz` and the live monitoring page at `/`. Returns the
      * URI bound; it stops with the server.
@@ -5239,6 +5369,24 @@ open class Server: Disposable, AutoCloseable, ServerInterface
     }
     )
     }
+    
+
+    
+    /**
+     * Serves the main schema's `method` with the handler of `revision`, after checking that
+     * the method reads alike on the wire in both (`FAILED_PRECONDITION`,
+     * `INCOMPATIBLE_SCHEMA` otherwise).
+     */
+    @Throws(HmsException::class)override fun `bridge`(`revision`: kotlin.String, `method`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(HmsException) { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_server_bridge(
+        it,
+        FfiConverterString.lower(`revision`),FfiConverterString.lower(`method`),_status)
+}
+    }
+    
     
 
     
@@ -5339,6 +5487,40 @@ open class Server: Disposable, AutoCloseable, ServerInterface
     UniffiLib.uniffi_hms_ffi_uniffi_fn_method_server_listen(
         it,
         FfiConverterString.lower(`uri`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * A handle on this server whose `handle*` registrations go to the revision `label` (or
+     * fingerprint); everything else acts on the whole server. `NOT_FOUND` for an unknown one.
+     */
+    @Throws(HmsException::class)override fun `revision`(`label`: kotlin.String): Server {
+            return FfiConverterTypeServer.lift(
+    callWithHandle {
+    uniffiRustCallWithError(HmsException) { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_server_revision(
+        it,
+        FfiConverterString.lower(`label`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The revisions served beside the main schema, label → fingerprint.
+     */override fun `revisions`(): Map<kotlin.String, kotlin.String> {
+            return FfiConverterMapStringString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_server_revisions(
+        it,
+        _status)
 }
     }
     )
