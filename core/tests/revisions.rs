@@ -328,3 +328,45 @@ async fn a_bridged_stream_takes_the_proto_codec() {
     .await
     .expect("within 30 s");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streaming_method_only_a_revision_has_streams_over_grpc() {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        let watch = REV1.replace(
+            "rpc SayHello(HelloRequest) returns (HelloReply);",
+            "rpc SayHello(HelloRequest) returns (HelloReply);\n  \
+             rpc Watch(HelloRequest) returns (stream HelloReply);",
+        );
+        let server = Server::new(schema(REV2));
+        server.add_revision("rev1", schema(&watch)).unwrap();
+        let rev1 = server.revision("rev1").unwrap();
+        rev1.server_streaming("acme.v1.Greeter/Watch", |req, sink, _ctx| async move {
+            for i in 0..3 {
+                let said = format!("{} {i}", text(&req, "name"));
+                sink.send(&Value::message([("message", Value::from(said))]))?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        let uri = server.listen("grpc://127.0.0.1:0").unwrap();
+        let given = ConnectOptions {
+            revision: Some("rev1".into()),
+            ..Default::default()
+        };
+        let c = client(&uri, given).await;
+        let mut s = c
+            .open_stream("acme.v1.Greeter/Watch", &opts())
+            .await
+            .unwrap();
+        s.send(&Value::message([("name", Value::from("Ada"))]))
+            .unwrap();
+        s.close_send();
+        let mut said = Vec::new();
+        while let Some(reply) = s.next().await {
+            said.push(text(&reply.unwrap(), "message"));
+        }
+        assert_eq!(said, ["Ada 0", "Ada 1", "Ada 2"]);
+    })
+    .await
+    .expect("within 30 s");
+}

@@ -20,7 +20,7 @@ use crate::error::{Code, Error, Result};
 use crate::evolution::{check_method, Category, Image};
 use crate::mapping::json;
 use crate::metadata::Metadata;
-use crate::schema::Schema;
+use crate::schema::{Schema, StreamingKind};
 
 /// One revision of the schema served beside the main one, with its own routes.
 pub(crate) struct Revision {
@@ -119,6 +119,14 @@ impl Dispatcher {
             descriptor_set: filter(r.schema.to_descriptor_set()),
         })
         .collect()
+    }
+
+    /// The streaming kind of `method` in the revision `metadata` chooses (the main schema when
+    /// it chooses none, or one the server does not serve: the call then fails at its route).
+    pub(super) fn kind_for(&self, method: &str, metadata: &Metadata) -> Option<StreamingKind> {
+        let revision = self.chosen_revision(metadata).ok().flatten();
+        let schema = revision.as_ref().map_or(&self.schema, |r| &r.schema);
+        schema.method(method).map(|m| m.kind())
     }
 
     /// The route of the revision the metadata chooses, if it chooses one.
