@@ -61,6 +61,7 @@ type ConnectOption func(*connectOptions)
 type connectOptions struct {
 	schema       *Schema
 	expectSchema *Schema
+	revision     *string
 	resilience   *string
 	converters   converters
 	err          error
@@ -101,9 +102,12 @@ func ConnectAll(ctx context.Context, uris []string, opts ...ConnectOption) (*Cli
 	for i, u := range uris {
 		cu[i] = C.CString(u)
 	}
-	var cres *C.char
+	var cres, crev *C.char
 	if o.resilience != nil {
 		cres = C.CString(*o.resilience)
+	}
+	if o.revision != nil {
+		crev = C.CString(*o.revision)
 	}
 	cconv, err := o.converters.cJSON()
 	free := func() {
@@ -111,6 +115,7 @@ func ConnectAll(ctx context.Context, uris []string, opts ...ConnectOption) (*Cli
 			C.free(unsafe.Pointer(p))
 		}
 		C.free(unsafe.Pointer(cres))
+		C.free(unsafe.Pointer(crev))
 		C.free(unsafe.Pointer(cconv))
 	}
 	if err != nil {
@@ -129,7 +134,7 @@ func ConnectAll(ctx context.Context, uris []string, opts ...ConnectOption) (*Cli
 		// The schemas stay alive until the core has cloned them, even when ctx ends first.
 		defer runtime.KeepAlive(o.expectSchema)
 		defer runtime.KeepAlive(o.schema)
-		if C.hms_connect_all_converting(&cu[:1][0], C.size_t(len(cu)), schema, cres, expected, cconv, &out, &e) != 0 {
+		if C.hms_connect_all_at_revision(&cu[:1][0], C.size_t(len(cu)), schema, cres, expected, cconv, crev, &out, &e) != 0 {
 			ch <- connected{err: takeError(e)}
 			return
 		}

@@ -28,6 +28,10 @@ type Server struct {
 	ptr     *C.HmsServer
 	handles []cgo.Handle
 	convs   converters
+	// main is the server a Revision handle registers for; its Shutdown frees the handle.
+	main *Server
+	// revisions are the handles Revision made, freed by Shutdown.
+	revisions []*Server
 }
 
 // ServerOption adjusts NewServer.
@@ -208,9 +212,10 @@ func (s *Server) register(method string, format C.HmsFormat, r *route) error {
 // registerWith registers a route (kept alive by a handle until Shutdown) through reg, which
 // runs holding the server's lock.
 func (s *Server) registerWith(method string, r any, reg func(method *C.char, h cgo.Handle, e **C.HmsError) C.int32_t) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ptr == nil {
+	owner := s.owner()
+	owner.mu.Lock()
+	defer owner.mu.Unlock()
+	if owner.ptr == nil {
 		return NewError(FailedPrecondition, "server is closed")
 	}
 	h := cgo.NewHandle(r)
@@ -221,7 +226,7 @@ func (s *Server) registerWith(method string, r any, reg func(method *C.char, h c
 		h.Delete()
 		return takeError(e)
 	}
-	s.handles = append(s.handles, h)
+	owner.handles = append(owner.handles, h)
 	return nil
 }
 
@@ -296,6 +301,10 @@ func (s *Server) Inflight() int {
 // Shutdown stops accepting calls, lets calls in flight finish until ctx's deadline (5 s
 // without one), cancels the rest, closes every endpoint and frees the server.
 func (s *Server) Shutdown(ctx context.Context) {
+	if s.main != nil {
+		s.main.Shutdown(ctx)
+		return
+	}
 	grace := 5 * time.Second
 	if d, ok := ctx.Deadline(); ok {
 		grace = time.Until(d)
@@ -308,6 +317,13 @@ func (s *Server) Shutdown(ctx context.Context) {
 	C.hms_server_shutdown(s.ptr, C.uint64_t(max(grace.Milliseconds(), 0)))
 	C.hms_server_free(s.ptr)
 	s.ptr = nil
+	for _, r := range s.revisions {
+		r.mu.Lock()
+		C.hms_server_free(r.ptr)
+		r.ptr = nil
+		r.mu.Unlock()
+	}
+	s.revisions = nil
 	for _, h := range s.handles {
 		h.Delete()
 	}

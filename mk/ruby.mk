@@ -18,8 +18,9 @@ ruby-install:
 	CARGO_TARGET_DIR=$(CURDIR)/target HMS_FFI_PROFILE=$(HMS_FFI_PROFILE) \
 		$(GEM) install --local --no-document --install-dir $(RUBY_GEM_HOME) target/ruby/hms_ffi.gem
 
-## test-ruby: the minitest suite against the installed gem (conformance, types, errors, threads).
-test-ruby: ruby-install
+## test-ruby: the minitest suite against the installed gem (conformance, types, errors, threads);
+## test_revisions.rb serves with the CLI.
+test-ruby: ruby-install cli-bin
 	$(RUBY_ENV) $(RUBY) -Iruby/test -e 'Dir["ruby/test/test_*.rb"].sort.each { |f| require File.expand_path(f) }'
 
 ## bench-ruby: 64-byte echo over unix, Ruby client -> Ruby server, against a raw UNIXSocket

@@ -76,6 +76,10 @@ export declare class Client {
    * given rather than discovered.
    */
   get schemaVersion(): SchemaVersion | null
+  /** The fingerprint of the schema revision this client speaks, `null` for the main schema. */
+  get revision(): string | null
+  /** The revisions the server announced beside its main schema, label → fingerprint. */
+  get revisions(): Record<string, string>
   /**
    * The methods of `expectSchema` the server's schema breaks, each with its findings
    * (`path:line:column:RULE_ID message`).
@@ -159,10 +163,19 @@ export declare class Server {
    * the targets of the handlers' converters (`docs/converters.md`).
    */
   constructor(schema: Schema, onCancel: (id: number) => void, security?: string | undefined | null, serviceConfig?: string | undefined | null, converters?: Array<ConverterTarget> | undefined | null)
-  /** Registers the handler of a unary method. */
-  method(name: string, handler: (request: Buffer, info: CallInfo, response: CallResponse) => void): void
+  /**
+   * Registers the handler of a unary method.
+   * With `revision`, of that schema revision (`addRevision`).
+   */
+  method(name: string, handler: (request: Buffer, info: CallInfo, response: CallResponse) => void, revision?: string | undefined | null): void
   /** Registers the handler of a streaming method (server-, client- or bidi-streaming). */
-  streamMethod(name: string, handler: (info: CallInfo, stream: ServerStream, response: CallResponse) => void): void
+  streamMethod(name: string, handler: (info: CallInfo, stream: ServerStream, response: CallResponse) => void, revision?: string | undefined | null): void
+  /** Serves `schema` beside the main one as the revision `label`; returns its fingerprint. */
+  addRevision(label: string, schema: Schema): string
+  /** The revisions served beside the main schema, label → fingerprint. */
+  get revisions(): Record<string, string>
+  /** Serves the main schema's `method` with the handler of `revision` (a WIRE check first). */
+  bridge(revision: string, method: string): void
   /** Starts serving on `uri`; returns the URI actually bound (an ephemeral port filled in). */
   listen(uri: string): string
   /**
@@ -248,9 +261,10 @@ export interface CallOutcome {
  * balancing); bad options throw `INVALID_ARGUMENT` at once. `expect_schema` is the schema the
  * caller was built against: methods the server's schema breaks are refused
  * (`docs/evolution.md`, "Versions at connect"). `converters` are the targets of the caller's
- * converters (`docs/converters.md`), converter `i` tagged `CONVERTED_TAG + i`.
+ * converters (`docs/converters.md`), converter `i` tagged `CONVERTED_TAG + i`. `revision`
+ * chooses a schema revision the server serves beside its main one (label or fingerprint).
  */
-export declare function connect(uris: Array<string>, schema?: Schema | undefined | null, resilience?: string | undefined | null, expectSchema?: Schema | undefined | null, converters?: Array<ConverterTarget> | undefined | null): Promise<Client>
+export declare function connect(uris: Array<string>, schema?: Schema | undefined | null, resilience?: string | undefined | null, expectSchema?: Schema | undefined | null, converters?: Array<ConverterTarget> | undefined | null, revision?: string | undefined | null): Promise<Client>
 
 /** The CBOR tag of converter `i` is `CONVERTED_TAG + i` (a tag no CBOR of the core uses). */
 export declare const CONVERTED_TAG: number

@@ -168,8 +168,15 @@ export declare class Server {
    * domain types (docs/converters.md). */
   constructor (schema: Schema, options?: { int64?: Int64Form; security?: string; serviceConfig?: object | string; converters?: Converter[] })
   /** Registers a handler; a streaming method's handler takes or gives (async) iterables, by
-   * the method's kind in the schema. */
-  method<Req = any, Rep = any> (name: string, handler: Handler<Req, Rep> | ServerStreamHandler<Req, Rep> | ClientStreamHandler<Req, Rep> | BidiStreamHandler<Req, Rep>): this
+   * the method's kind in the schema. `revision`: a schema revision's handler (`addRevision`). */
+  method<Req = any, Rep = any> (name: string, handler: Handler<Req, Rep> | ServerStreamHandler<Req, Rep> | ClientStreamHandler<Req, Rep> | BidiStreamHandler<Req, Rep>, options?: { revision?: string }): this
+  /** Serves `schema` beside the main one as the revision `label`; returns its fingerprint.
+   * Calls choose it with the `hms-schema-revision` metadata entry (docs/evolution.md). */
+  addRevision (label: string, schema: Schema): string
+  /** The revisions served beside the main schema, label → fingerprint. */
+  readonly revisions: Record<string, string>
+  /** Serves the main schema's `method` with `revision`'s handler, after a WIRE check. */
+  bridge (revision: string, method: string): void
   listen (uri: string): Promise<string>
   /** Starts the admin listener (`http://host:port`, port 0 for a free one): `/metrics`,
    * `/healthz` and the live monitoring page at `/`. Returns the URI bound. */
@@ -279,6 +286,10 @@ export declare class Client {
   /** The methods of `expectSchema` the server's schema breaks, each with its findings
    * (`path:line:column:RULE_ID message`); calls to them reject with `FailedPrecondition`. */
   incompatibleMethods (): Record<string, string[]>
+  /** The fingerprint of the schema revision spoken; `null` for the server's main schema. */
+  readonly revision: string | null
+  /** The revisions the server serves beside its main schema, label → fingerprint. */
+  readonly revisions: Record<string, string>
   readonly endpoint: string
   /** The connection's state: `idle` (lost; the next call reconnects), `connecting`, `ready`,
    * `transient_failure` (waiting to retry) or `shutdown` (closed). */
@@ -325,5 +336,5 @@ export interface Converter<T = any> {
  * server's schema breaks are refused with `FailedPrecondition` (docs/evolution.md). */
 export declare function connect (
   uri: string | string[],
-  options?: { schema?: Schema; int64?: Int64Form; resilience?: Resilience | string; expectSchema?: Schema; converters?: Converter[] }
+  options?: { schema?: Schema; int64?: Int64Form; resilience?: Resilience | string; expectSchema?: Schema; converters?: Converter[]; revision?: string }
 ): Promise<Client>

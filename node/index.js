@@ -142,6 +142,7 @@ class Server {
     const { convs, targets } = conv.converters(options.converters)
     this._convs = convs
     this._kinds = new Map(schema.methods().map((m) => [m.name, m.kind]))
+    this._revisionKinds = new Map()
     this._calls = new Map()
     this._keepAlive = null
     this._native = native(() => new binding.Server(schema._native, (id) => {
@@ -155,10 +156,12 @@ class Server {
    * A thrown `HmsError` fails the call with its code; any other exception is `INTERNAL` with
    * its class, message and stack in the details, and the server keeps serving.
    */
-  method (name, handler) {
+  method (name, handler, options = {}) {
     if (typeof handler !== 'function') throw new TypeError('a handler must be a function')
-    const kind = this._kinds.get(name)
-    if (kind && kind !== 'unary') return this._streamMethod(name, kind, handler)
+    const revision = options.revision ?? null
+    const kinds = revision === null ? this._kinds : (this._revisionKinds.get(revision) ?? this._kinds)
+    const kind = kinds.get(name)
+    if (kind && kind !== 'unary') return this._streamMethod(name, kind, handler, revision)
     // The call ends with `response.finish(outcome)`, which encodes and writes the reply on this
     // thread and never throws; nothing escapes this function (a rejection would end the process).
     native(() => this._native.method(name, async (request, info, response) => {
@@ -180,7 +183,7 @@ class Server {
       } catch (e) {
         response.finish(failure(e))
       }
-    }))
+    }, revision))
     return this
   }
 
@@ -190,7 +193,7 @@ class Server {
    * bidi `(requests, ctx) => replies`; `requests` is an async iterable, `replies` an iterable
    * or async iterable (an `async function *`), sent as the caller reads them.
    */
-  _streamMethod (name, kind, handler) {
+  _streamMethod (name, kind, handler, revision) {
     const convs = this._convs
     const codec = { encode: (v) => encodeValue(v, convs), decode: (b) => conv.decodeWith(b, this._int64, convs) }
     native(() => this._native.streamMethod(name, async (info, stream, response) => {
@@ -206,8 +209,32 @@ class Server {
         this._calls.delete(info.id)
       }
       response.finish(outcome)
-    }))
+    }, revision))
     return this
+  }
+
+  /** Serves `schema` beside the main one as the revision `label` and returns its fingerprint.
+   * Discovery announces it; a call whose `hms-schema-revision` metadata names its label or
+   * fingerprint speaks it (`connect(uri, { revision: label })` sends it). Register its handlers
+   * with `method(name, handler, { revision: label })`. Throws `AlreadyExists` for a label or
+   * schema already served (docs/evolution.md, "Two versions side by side"). */
+  addRevision (label, schema) {
+    if (!(schema instanceof Schema)) throw new TypeError('addRevision(label, schema) needs a Schema')
+    const fingerprint = native(() => this._native.addRevision(label, schema._native))
+    this._revisionKinds.set(label, new Map(schema.methods().map((m) => [m.name, m.kind])))
+    return fingerprint
+  }
+
+  /** The revisions served beside the main schema, `{ label: fingerprint }`. */
+  get revisions () {
+    return this._native.revisions
+  }
+
+  /** Serves the main schema's `method` with the handler registered for it in `revision`: the
+   * migration path, a v1 handler answering v2 callers. Throws `FailedPrecondition` (reason
+   * `INCOMPATIBLE_SCHEMA`) unless the method reads alike on the wire in both. */
+  bridge (revision, method) {
+    native(() => this._native.bridge(revision, method))
   }
 
   /** Starts serving on `uri` (`inproc://name`, `unix:///path`, `grpc://host:port`, …) and
@@ -383,6 +410,17 @@ class Client {
     return this._native.incompatibleMethods()
   }
 
+  /** The fingerprint of the schema revision this client speaks (chosen at connect with
+   * `revision` or `expectSchema`), or `null` for the server's main schema. */
+  get revision () {
+    return this._native.revision ?? null
+  }
+
+  /** The revisions the server serves beside its main schema, `{ label: fingerprint }`. */
+  get revisions () {
+    return this._native.revisions
+  }
+
   /** The URI this client is connected to. */
   get endpoint () {
     return native(() => this._native.endpoint)
@@ -425,8 +463,10 @@ class Client {
  * schema breaks are listed by `client.incompatibleMethods()` and refused with
  * `FailedPrecondition` (docs/evolution.md, "Versions at connect"). `options.converters` map
  * message types and declared formats to your own types (docs/converters.md).
+ * `options.revision` (a label or fingerprint the server announces) chooses a schema revision the
+ * server serves beside its main one; every call then carries the `hms-schema-revision` entry.
  * @param {string | string[]} uri
- * @param {{ schema?: Schema, int64?: 'bigint' | 'number', resilience?: object | string, expectSchema?: Schema, converters?: object[] }} [options]
+ * @param {{ schema?: Schema, int64?: 'bigint' | 'number', resilience?: object | string, expectSchema?: Schema, converters?: object[], revision?: string }} [options]
  */
 async function connect (uri, options = {}) {
   const schema = options.schema ? options.schema._native : null
@@ -435,7 +475,8 @@ async function connect (uri, options = {}) {
   const { convs, targets } = conv.converters(options.converters)
   const resilience = jsonText(options.resilience, 'resilience options')
   try {
-    return new Client(await binding.connect(uris, schema, resilience, expected, targets), options.int64 || 'bigint', convs)
+    const handle = await binding.connect(uris, schema, resilience, expected, targets, options.revision ?? null)
+    return new Client(handle, options.int64 || 'bigint', convs)
   } catch (e) {
     throw fromThrown(e)
   }

@@ -46,6 +46,38 @@ pub unsafe extern "C" fn hms_connect_all_converting(
     out: *mut *mut HmsClient,
     err: *mut *mut HmsError,
 ) -> i32 {
+    let none = std::ptr::null();
+    crate::hms_connect_all_at_revision(
+        uris,
+        n,
+        schema,
+        resilience,
+        expect_schema,
+        converters_json,
+        none,
+        out,
+        err,
+    )
+}
+
+/// `hms_connect_all_converting` speaking the schema revision `revision` (NULL: the server's
+/// main schema, or the revision `expect_schema` is): a label or fingerprint the server
+/// announces. The client uses that revision's schema and every call carries the
+/// `hms-schema-revision` metadata entry; a revision the server does not serve is
+/// `FAILED_PRECONDITION` (reason `UNKNOWN_SCHEMA_REVISION`).
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn hms_connect_all_at_revision(
+    uris: *const *const c_char,
+    n: usize,
+    schema: *const HmsSchema,
+    resilience: *const c_char,
+    expect_schema: *const HmsSchema,
+    converters_json: *const c_char,
+    revision: *const c_char,
+    out: *mut *mut HmsClient,
+    err: *mut *mut HmsError,
+) -> i32 {
     guard(err, || {
         if out.is_null() {
             return Err(Error::new(Code::InvalidArgument, "out is NULL"));
@@ -70,6 +102,10 @@ pub unsafe extern "C" fn hms_connect_all_converting(
             resilience,
             expect_schema: expect_schema.as_ref().map(|s| s.0.clone()),
             converters: crate::converters::registry(converters_json)?,
+            revision: match revision.is_null() {
+                true => None,
+                false => Some(text(revision, "revision")?.to_string()),
+            },
             ..Default::default()
         };
         let client = runtime::block_on(ocore::connect_all(&all, options))??;

@@ -73,6 +73,11 @@ enum Command {
         /// schema and have no config of their own retry by it (docs/resilience.md).
         #[arg(long)]
         service_config: Option<PathBuf>,
+        /// Serve another revision of the schema beside it, LABEL=FILE.proto (repeatable;
+        /// imports from --include): a call chooses it with the hms-schema-revision metadata
+        /// entry or `call --revision LABEL`; --echo answers its methods too (docs/evolution.md).
+        #[arg(long = "revision", value_name = "LABEL=FILE")]
+        revisions: Vec<String>,
     },
     /// Call a unary method with a JSON request; prints the JSON reply.
     Call {
@@ -100,6 +105,10 @@ enum Command {
         /// Directories the --schema imports are searched in (repeatable).
         #[arg(long = "include", short = 'I')]
         includes: Vec<PathBuf>,
+        /// The schema revision to speak, a label or fingerprint `list` shows (sent as the
+        /// hms-schema-revision metadata entry; the request is read with that revision's schema).
+        #[arg(long)]
+        revision: Option<String>,
     },
     /// List the services and methods a server offers.
     List {
@@ -210,9 +219,11 @@ async fn run(command: Command) -> Result<(), Error> {
             audit,
             admin,
             service_config,
+            revisions,
         } => {
             let options = serve::server_options(security, policy, audit, service_config)?;
-            serve::serve(schema, includes, (listen, admin), echo, options).await
+            let listen = (listen, admin);
+            serve::serve(schema, includes, listen, echo, revisions, options).await
         }
         Command::Call {
             uri,
@@ -223,16 +234,18 @@ async fn run(command: Command) -> Result<(), Error> {
             emit_defaults,
             schema,
             includes,
+            revision,
         } => {
-            let client = if schema.is_empty() {
-                hms_ffi_core::connect(&uri).await?
-            } else {
-                let options = hms_ffi_core::ConnectOptions {
-                    schema: Some(Schema::load(&schema, &includes)?),
-                    ..Default::default()
-                };
-                hms_ffi_core::connect_with(&uri, options).await?
+            let given = match schema.is_empty() {
+                true => None,
+                false => Some(Schema::load(&schema, &includes)?),
             };
+            let options = hms_ffi_core::ConnectOptions {
+                schema: given,
+                revision,
+                ..Default::default()
+            };
+            let client = hms_ffi_core::connect_with(&uri, options).await?;
             let mut opts = CallOptions {
                 timeout: timeout.map(Duration::from_secs_f64),
                 ..CallOptions::default()
@@ -259,6 +272,10 @@ async fn run(command: Command) -> Result<(), Error> {
                 }
                 Some(v) if !v.fingerprint.is_empty() => println!("schema {}", v.fingerprint),
                 _ => {}
+            }
+            let revisions = client.schema_version().map(|v| v.revisions.as_slice());
+            for (label, fingerprint) in revisions.unwrap_or_default() {
+                println!("revision {label} {fingerprint}");
             }
             Ok(())
         }

@@ -44,47 +44,23 @@ pub(crate) async fn serve(
     includes: Vec<PathBuf>,
     (listen, admin): (Vec<String>, Option<String>),
     echo: bool,
+    revisions: Vec<String>,
     options: ServerOptions,
 ) -> Result<(), Error> {
     let schema = Schema::load(&schema, &includes)?;
     let server = Server::with_options(schema.clone(), options);
-    let mut served = 0;
-    if echo {
-        for m in schema.methods() {
-            if m.input().full_name() != m.output().full_name() {
-                eprintln!(
-                    "not echoing {} ({} -> {})",
-                    m.name,
-                    m.input().full_name(),
-                    m.output().full_name()
-                );
-                continue;
-            }
-            match m.kind() {
-                StreamingKind::Unary => {
-                    server.unary(&m.name, |req, _ctx| async move { Ok(req) })?
-                }
-                StreamingKind::ServerStreaming => server
-                    .server_streaming(&m.name, |req, sink, _ctx| async move { sink.send(&req) })?,
-                StreamingKind::ClientStreaming => {
-                    server.client_streaming(&m.name, |mut input, _ctx| async move {
-                        let mut last = hms_ffi_core::Value::Null;
-                        while let Some(v) = input.next().await {
-                            last = v?;
-                        }
-                        Ok(last)
-                    })?
-                }
-                StreamingKind::Bidi => {
-                    server.bidi_streaming(&m.name, |mut input, sink, _ctx| async move {
-                        while let Some(v) = input.next().await {
-                            sink.send(&v?)?;
-                        }
-                        Ok(())
-                    })?
-                }
-            }
-            served += 1;
+    let mut served = if echo { echo_all(&server)? } else { 0 };
+    for r in &revisions {
+        let (label, file) = r.split_once('=').ok_or_else(|| {
+            Error::new(
+                hms_ffi_core::Code::InvalidArgument,
+                format!("--revision {r:?} must be LABEL=FILE.proto"),
+            )
+        })?;
+        let fingerprint = server.add_revision(label, Schema::load(&[file], &includes)?)?;
+        eprintln!("revision {label} {fingerprint}");
+        if echo {
+            served += echo_all(&server.revision(label)?)?;
         }
     }
     for uri in &listen {
@@ -98,4 +74,45 @@ pub(crate) async fn serve(
     server.serve_until_signal(Duration::from_secs(5)).await?;
     eprintln!("stopped");
     Ok(())
+}
+
+/// Registers an echo handler on `server` (or a revision handle) for every method of its schema
+/// whose request and response types are the same; returns how many.
+fn echo_all(server: &Server) -> Result<usize, Error> {
+    let mut served = 0;
+    for m in server.schema().methods() {
+        if m.input().full_name() != m.output().full_name() {
+            eprintln!(
+                "not echoing {} ({} -> {})",
+                m.name,
+                m.input().full_name(),
+                m.output().full_name()
+            );
+            continue;
+        }
+        match m.kind() {
+            StreamingKind::Unary => server.unary(&m.name, |req, _ctx| async move { Ok(req) })?,
+            StreamingKind::ServerStreaming => server
+                .server_streaming(&m.name, |req, sink, _ctx| async move { sink.send(&req) })?,
+            StreamingKind::ClientStreaming => {
+                server.client_streaming(&m.name, |mut input, _ctx| async move {
+                    let mut last = hms_ffi_core::Value::Null;
+                    while let Some(v) = input.next().await {
+                        last = v?;
+                    }
+                    Ok(last)
+                })?
+            }
+            StreamingKind::Bidi => {
+                server.bidi_streaming(&m.name, |mut input, sink, _ctx| async move {
+                    while let Some(v) = input.next().await {
+                        sink.send(&v?)?;
+                    }
+                    Ok(())
+                })?
+            }
+        }
+        served += 1;
+    }
+    Ok(served)
 }

@@ -72,6 +72,43 @@ pub struct DescribeResponse {
     /// hedging policies, `waitForReady`, `timeout`, `retryThrottling`. Empty: none.
     #[prost(string, tag = "6")]
     pub service_config: String,
+    /// Other revisions of the schema the server serves beside it, each chosen by a call with
+    /// [`SCHEMA_REVISION_KEY`] (see `docs/evolution.md`).
+    #[prost(message, repeated, tag = "7")]
+    pub revisions: Vec<AnnouncedRevision>,
+}
+
+/// The call metadata key that chooses which revision of the schema a call speaks: a revision's
+/// label or fingerprint, as discovery announces them; without it, the server's main schema.
+pub const SCHEMA_REVISION_KEY: &str = "hms-schema-revision";
+
+/// `FailedPrecondition` (reason `UNKNOWN_SCHEMA_REVISION`) for a revision `key` the server
+/// does not serve, naming the ones it does.
+pub(crate) fn unknown_revision(key: &str, known: &[String]) -> crate::error::Error {
+    let message = format!(
+        "the server serves no schema revision {key:?} (known: {})",
+        known.join(", ")
+    );
+    let metadata = std::collections::BTreeMap::from([("revision".to_string(), key.to_string())]);
+    crate::error::Error::new(crate::code::Code::FailedPrecondition, message).with_error_info(
+        "UNKNOWN_SCHEMA_REVISION",
+        "",
+        metadata,
+    )
+}
+
+/// One revision a server serves beside its main schema, as discovery announces it.
+#[derive(Clone, PartialEq, Message)]
+pub struct AnnouncedRevision {
+    /// The name the server gave it (`v1`).
+    #[prost(string, tag = "1")]
+    pub label: String,
+    /// Its fingerprint (`sha256:…`, as the schema registry computes it).
+    #[prost(string, tag = "2")]
+    pub fingerprint: String,
+    /// Its `FileDescriptorSet`, filtered as the main one is by the server's policy.
+    #[prost(bytes = "vec", tag = "3")]
+    pub descriptor_set: Vec<u8>,
 }
 
 /// What a server announces about its schema in discovery: `server.schema_version()`,
@@ -84,6 +121,8 @@ pub struct SchemaVersion {
     pub subject: String,
     /// The registry version, 0 when unknown.
     pub version: u32,
+    /// The revisions served beside this schema, as `(label, fingerprint)`.
+    pub revisions: Vec<(String, String)>,
 }
 
 /// How the thread of a blocking call waits when it has to block. A binding whose runtime lock

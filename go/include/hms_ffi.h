@@ -428,6 +428,42 @@ int32_t hms_server_admin(const struct HmsServer *server,
                          char **bound,
                          struct HmsError **err);
 
+// Serves `schema` beside the main one as the revision `label`. A call speaks it when its
+// `hms-schema-revision` metadata entry names its label or fingerprint. When `fingerprint` is
+// not NULL it receives the revision's fingerprint (free with `hms_string_free`). An empty
+// label is `INVALID_ARGUMENT`; a label or schema already served `ALREADY_EXISTS`.
+int32_t hms_server_add_revision(const struct HmsServer *server,
+                                const char *label,
+                                const struct HmsSchema *schema,
+                                char **fingerprint,
+                                struct HmsError **err);
+
+// A handle on `server` whose registrations (`hms_server_handle`, `hms_server_handle_blocking`,
+// `hms_server_handle_stream`) go to the revision `label` (or fingerprint), checked against
+// its schema. Free it with `hms_server_free`, which leaves the server running; every other
+// function acts on the whole server. An unknown revision is `NOT_FOUND`.
+int32_t hms_server_revision(const struct HmsServer *server,
+                            const char *label,
+                            struct HmsServer **out,
+                            struct HmsError **err);
+
+// Serves the main schema's `method` with the handler registered for it in `revision`, after
+// checking that the method reads alike on the wire in both: otherwise `FAILED_PRECONDITION`
+// with reason `INCOMPATIBLE_SCHEMA` and the findings.
+int32_t hms_server_bridge(const struct HmsServer *server,
+                          const char *revision,
+                          const char *method,
+                          struct HmsError **err);
+
+// The revisions served beside the main schema as JSON into `out` (free with
+// `hms_bytes_free`): `{"label": "sha256:…", …}`.
+int32_t hms_server_revisions(const struct HmsServer *server, struct HmsBytes *out);
+
+// The revision this client speaks and those the server announced, as JSON into `out` (free
+// with `hms_bytes_free`): `{"revision": "sha256:…" or null, "revisions": {"label": "sha256:…"}}`.
+int32_t hms_client_revision(const struct HmsClient *client,
+                            struct HmsBytes *out);
+
 // Compiles a `.proto` file; imports are looked up in `includes` (`n_includes` paths), the
 // file's folder and the well-known types.
 int32_t hms_schema_load(const char *path,
@@ -651,6 +687,21 @@ int32_t hms_connect_all_converting(const char *const *uris,
                                    const char *converters_json,
                                    struct HmsClient **out,
                                    struct HmsError **err);
+
+// `hms_connect_all_converting` speaking the schema revision `revision` (NULL: the server's
+// main schema, or the revision `expect_schema` is): a label or fingerprint the server
+// announces. The client uses that revision's schema and every call carries the
+// `hms-schema-revision` metadata entry; a revision the server does not serve is
+// `FAILED_PRECONDITION` (reason `UNKNOWN_SCHEMA_REVISION`).
+int32_t hms_connect_all_at_revision(const char *const *uris,
+                                    size_t n,
+                                    const struct HmsSchema *schema,
+                                    const char *resilience,
+                                    const struct HmsSchema *expect_schema,
+                                    const char *converters_json,
+                                    const char *revision,
+                                    struct HmsClient **out,
+                                    struct HmsError **err);
 
 // The schema version the server announced in discovery, as JSON into `out` (free with
 // `hms_bytes_free`): `{"fingerprint", "subject", "version"}` (subject `""` and version 0

@@ -79,6 +79,19 @@ async function versions (server: Server, schema: Schema): Promise<void> {
 }
 void versions
 
+// Two versions side by side (docs/evolution.md).
+async function revisions (server: Server, rev1: Schema): Promise<void> {
+  const fingerprint: string = server.addRevision('rev1', rev1)
+  server.method('acme.v1.Greeter/SayHello', (req: { name: string }) => ({ message: req.name }), { revision: 'rev1' })
+  server.bridge('rev1', 'acme.v1.Greeter/SayHello')
+  const served: Record<string, string> = server.revisions
+  const client = await connect('inproc://x', { revision: 'rev1' })
+  const spoken: string | null = client.revision
+  const announced: Record<string, string> = client.revisions
+  void fingerprint; void served; void spoken; void announced
+}
+void revisions
+
 // Converters for custom domain types (docs/converters.md).
 class Money { constructor (readonly units: bigint, readonly currency: string) {} }
 async function converters (schema: Schema): Promise<void> {

@@ -225,6 +225,11 @@ function conformanceServer () {
       has_trace_id: Boolean(ctx.traceId)
     }
   })
+  // The revision conformance-rev (tests/conformance/revision.proto): its Echo fails with ABORTED.
+  server.addRevision('conformance-rev', hms.Schema.load(path.join(ROOT, 'tests', 'conformance', 'revision.proto')))
+  server.method(`${SERVICE}/Echo`, (req) => {
+    throw new (hms.errorClass('ABORTED'))(`revision ${req.unicode_text}`)
+  }, { revision: 'conformance-rev' })
   server.method(`${SEMANTICS}/Relay`, async (req) => {
     const target = await hms.connect(req.target)
     try {

@@ -31,7 +31,8 @@ pub struct Client {
 /// balancing); bad options throw `INVALID_ARGUMENT` at once. `expect_schema` is the schema the
 /// caller was built against: methods the server's schema breaks are refused
 /// (`docs/evolution.md`, "Versions at connect"). `converters` are the targets of the caller's
-/// converters (`docs/converters.md`), converter `i` tagged `CONVERTED_TAG + i`.
+/// converters (`docs/converters.md`), converter `i` tagged `CONVERTED_TAG + i`. `revision`
+/// chooses a schema revision the server serves beside its main one (label or fingerprint).
 #[napi(ts_return_type = "Promise<Client>")]
 pub fn connect<'env>(
     env: &'env Env,
@@ -40,6 +41,7 @@ pub fn connect<'env>(
     resilience: Option<String>,
     expect_schema: Option<&Schema>,
     converters: Option<Vec<crate::ConverterTarget>>,
+    revision: Option<String>,
 ) -> napi::Result<Object<'env>> {
     let resilience = match resilience {
         Some(json) => js(core::Resilience::from_json(&json))?,
@@ -51,6 +53,7 @@ pub fn connect<'env>(
         resilience,
         expect_schema: expect_schema.map(|s| s.inner.clone()),
         converters: crate::converters::registry(converters)?,
+        revision,
         ..ConnectOptions::default()
     };
     let (deferred, promise) = env.create_deferred()?;
@@ -195,6 +198,20 @@ impl Client {
     #[napi(getter)]
     pub fn schema_version(&self) -> Option<SchemaVersion> {
         self.inner.schema_version().map(SchemaVersion::from)
+    }
+
+    /// The fingerprint of the schema revision this client speaks, `null` for the main schema.
+    #[napi(getter)]
+    pub fn revision(&self) -> Option<String> {
+        self.inner.revision().map(str::to_string)
+    }
+
+    /// The revisions the server announced beside its main schema, label → fingerprint.
+    #[napi(getter)]
+    pub fn revisions(&self) -> HashMap<String, String> {
+        let v = self.inner.schema_version();
+        v.map(|v| v.revisions.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// The methods of `expectSchema` the server's schema breaks, each with its findings

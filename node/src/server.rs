@@ -148,27 +148,62 @@ impl Server {
     }
 
     /// Registers the handler of a unary method.
+    /// With `revision`, of that schema revision (`addRevision`).
     #[napi(
-        ts_args_type = "name: string, handler: (request: Buffer, info: CallInfo, response: CallResponse) => void"
+        ts_args_type = "name: string, handler: (request: Buffer, info: CallInfo, response: CallResponse) => void, revision?: string | undefined | null"
     )]
-    pub fn method(&self, name: String, handler: Handler) -> napi::Result<()> {
-        let handler = NodeUnary {
+    pub fn method(
+        &self,
+        name: String,
+        handler: Handler,
+        revision: Option<String>,
+    ) -> napi::Result<()> {
+        let handler = Arc::new(NodeUnary {
             handler: Arc::new(handler),
             on_cancel: self.on_cancel.clone(),
-        };
-        js(self.inner.unary_native(&name, Arc::new(handler)))
+        });
+        js(self
+            .inner
+            .on_revision(revision.as_deref())
+            .and_then(|s| s.unary_native(&name, handler)))
     }
 
     /// Registers the handler of a streaming method (server-, client- or bidi-streaming).
     #[napi(
-        ts_args_type = "name: string, handler: (info: CallInfo, stream: ServerStream, response: CallResponse) => void"
+        ts_args_type = "name: string, handler: (info: CallInfo, stream: ServerStream, response: CallResponse) => void, revision?: string | undefined | null"
     )]
-    pub fn stream_method(&self, name: String, handler: StreamHandlerFn) -> napi::Result<()> {
-        let handler = NodeStream {
+    pub fn stream_method(
+        &self,
+        name: String,
+        handler: StreamHandlerFn,
+        revision: Option<String>,
+    ) -> napi::Result<()> {
+        let handler = Arc::new(NodeStream {
             handler: Arc::new(handler),
             on_cancel: self.on_cancel.clone(),
-        };
-        js(self.inner.stream_handler(&name, Arc::new(handler)))
+        });
+        js(self
+            .inner
+            .on_revision(revision.as_deref())
+            .and_then(|s| s.stream_handler(&name, handler)))
+    }
+
+    /// Serves `schema` beside the main one as the revision `label`; returns its fingerprint.
+    #[napi]
+    pub fn add_revision(&self, label: String, schema: &Schema) -> napi::Result<String> {
+        js(self.inner.add_revision(&label, schema.inner.clone()))
+    }
+
+    /// The revisions served beside the main schema, label → fingerprint.
+    #[napi(getter)]
+    pub fn revisions(&self) -> HashMap<String, String> {
+        self.inner.revisions().into_iter().collect()
+    }
+
+    /// Serves the main schema's `method` with the handler of `revision` (a WIRE check first).
+    #[napi]
+    pub fn bridge(&self, revision: String, method: String) -> napi::Result<()> {
+        js(self.inner.bridge(&revision, &method))
     }
 
     /// Starts serving on `uri`; returns the URI actually bound (an ephemeral port filled in).

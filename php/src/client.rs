@@ -107,7 +107,10 @@ impl Client {
     /// built-ins (`Converter::builtins()`), `[]` for none.
     ///
     /// @param string|list<string> $uri
-    /// @param array{resilience?: array<string, mixed>|string, expect_schema?: Schema, converters?: list<Converter>} $options
+    /// `revision` (a label or fingerprint the server announces) chooses a schema revision the
+    /// server serves beside its main one: every call then carries `hms-schema-revision`.
+    ///
+    /// @param array{resilience?: array<string, mixed>|string, expect_schema?: Schema, converters?: list<Converter>, revision?: string} $options
     pub fn connect(
         uri: &Zval,
         schema: Option<&Schema>,
@@ -134,10 +137,16 @@ impl Client {
                     })?;
                     connect.expect_schema = Some(expected.inner.clone());
                 }
+                "revision" => {
+                    let label = value
+                        .string()
+                        .ok_or_else(|| errors::bad_option("'revision' must be a string".into()))?;
+                    connect.revision = Some(label);
+                }
                 other => {
-                    return Err(errors::bad_option(format!(
-                        "unknown connect option '{other}' (known: resilience, expect_schema, converters)"
-                    )))
+                    let known = "resilience, expect_schema, converters, revision";
+                    let message = format!("unknown connect option '{other}' (known: {known})");
+                    return Err(errors::bad_option(message));
                 }
             }
         }
@@ -307,6 +316,20 @@ impl Client {
     /// @return array{fingerprint: string, subject: string, version: int}|null
     pub fn schema_version(&self) -> PhpResult<Option<ZBox<ZendHashTable>>> {
         self.inner.schema_version().map(version_array).transpose()
+    }
+
+    /// The fingerprint of the schema revision this client speaks, `null` for the main schema.
+    pub fn revision(&self) -> Option<String> {
+        self.inner.revision().map(str::to_string)
+    }
+
+    /// The revisions the server announced beside its main schema, `[label => fingerprint]`.
+    ///
+    /// @return array<string, string>
+    pub fn revisions(&self) -> BTreeMap<String, String> {
+        let v = self.inner.schema_version();
+        v.map(|v| v.revisions.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// The methods of `expect_schema` that the server's schema breaks, each with its findings

@@ -69,13 +69,10 @@ impl Handlers {
         h
     }
 
-    pub(crate) fn insert(&self, method: &str, handler: ZendCallable<'static>, kind: StreamingKind) {
-        let name = self
-            .server
-            .schema()
-            .method(method)
-            .map_or_else(|| method.to_string(), |m| m.name.clone());
-        self.map.borrow_mut().insert(name, (Rc::new(handler), kind));
+    /// Keeps the handler registered under `key` (`Server::queue_key`: the method's full name,
+    /// or `method@label` for a schema revision's handler).
+    pub(crate) fn insert(&self, key: String, handler: ZendCallable<'static>, kind: StreamingKind) {
+        self.map.borrow_mut().insert(key, (Rc::new(handler), kind));
     }
 
     /// Stops the server: calls still queued get `UNAVAILABLE`, those in flight up to `grace`.
@@ -110,7 +107,8 @@ impl Handlers {
             Next::Idle => Step::Idle,
             Next::Closed => Step::Closed,
             Next::Call(mut call) => {
-                let Some((handler, kind)) = self.map.borrow().get(call.method()).cloned() else {
+                let Some((handler, kind)) = self.map.borrow().get(call.handler_key()).cloned()
+                else {
                     call.reply_unhandled();
                     return Step::Ran;
                 };

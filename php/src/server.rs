@@ -2,6 +2,7 @@
 //! core queued for this server ([`ocore::CallQueue`]) one at a time.
 
 use std::cell::Cell;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -108,21 +109,47 @@ impl Server {
     /// $ctx): array`, bidi `(Requests $requests, Context $ctx): iterable`; `Requests` reads as
     /// it is iterated, and each reply is sent as the caller reads it.
     ///
+    /// With `$revision`, the handler serves that schema revision (`addRevision()`).
+    ///
     /// @param callable(mixed, Context): mixed $handler
-    pub fn method(&self, name: &str, handler: &Zval) -> PhpResult<()> {
+    pub fn method(&self, name: &str, handler: &Zval, revision: Option<&str>) -> PhpResult<()> {
         let handler = ZendCallable::new_owned(handler.shallow_clone()).map_err(|_| {
             errors::to_php(ocore::Error::new(
                 Code::InvalidArgument,
                 format!("the handler for {name} is not callable"),
             ))
         })?;
-        let kind = php_result(self.inner.schema().require_method(name))?.kind();
+        let target = php_result(self.inner.on_revision(revision))?;
+        let kind = php_result(target.schema().require_method(name))?.kind();
         php_result(match kind {
-            ocore::StreamingKind::Unary => self.inner.unary_queued(name, &self.handlers.queue),
-            _ => self.inner.stream_queued(name, &self.handlers.queue),
+            ocore::StreamingKind::Unary => target.unary_queued(name, &self.handlers.queue),
+            _ => target.stream_queued(name, &self.handlers.queue),
         })?;
-        self.handlers.insert(name, handler, kind);
+        let key = php_result(target.queue_key(name))?;
+        self.handlers.insert(key, handler, kind);
         Ok(())
+    }
+
+    /// Serves `$schema` beside the main one as the revision `$label`; returns its fingerprint.
+    /// A call whose `hms-schema-revision` metadata names its label or fingerprint speaks it
+    /// (`Client::connect($uri, null, ['revision' => $label])` sends it); a label or schema
+    /// already served throws `AlreadyExistsException` (docs/evolution.md).
+    pub fn add_revision(&self, label: &str, schema: &Schema) -> PhpResult<String> {
+        php_result(self.inner.add_revision(label, schema.inner.clone()))
+    }
+
+    /// The revisions served beside the main schema, `[label => fingerprint]`.
+    ///
+    /// @return array<string, string>
+    pub fn revisions(&self) -> BTreeMap<String, String> {
+        self.inner.revisions().into_iter().collect()
+    }
+
+    /// Serves the main schema's `$method` with the handler registered for it in `$revision`:
+    /// a v1 handler answers v2 callers. Throws `FailedPreconditionException` (reason
+    /// `INCOMPATIBLE_SCHEMA`) unless the method reads alike on the wire in both.
+    pub fn bridge(&self, revision: &str, method: &str) -> PhpResult<()> {
+        php_result(self.inner.bridge(revision, method))
     }
 
     /// Starts listening on an endpoint URI (`inproc://name`, `unix:///path.sock`,

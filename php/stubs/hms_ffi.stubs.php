@@ -76,7 +76,10 @@ class Client
      * built-ins (`Converter::builtins()`), `[]` for none.
      *
      * @param string|list<string> $uri
-     * @param array{resilience?: array<string, mixed>|string, expect_schema?: Schema, converters?: list<Converter>} $options
+     * `revision` (a label or fingerprint the server announces) chooses a schema revision the
+     * server serves beside its main one: every call then carries `hms-schema-revision`.
+     *
+     * @param array{resilience?: array<string, mixed>|string, expect_schema?: Schema, converters?: list<Converter>, revision?: string} $options
      */
     public static function connect(mixed $uri, ?\HmsFfi\Schema $schema = null, ?array $options = null): \HmsFfi\Client {}
 
@@ -179,6 +182,16 @@ class Client
      * @return array{fingerprint: string, subject: string, version: int}|null
      */
     public function schemaVersion(): ?array {}
+
+    /** The fingerprint of the schema revision this client speaks, `null` for the main schema. */
+    public function revision(): ?string {}
+
+    /**
+     * The revisions the server announced beside its main schema, `[label => fingerprint]`.
+     *
+     * @return array<string, string>
+     */
+    public function revisions(): array {}
 
     /**
      * The methods of `expect_schema` that the server's schema breaks, each with its findings
@@ -574,9 +587,33 @@ class Server
      * $ctx): array`, bidi `(Requests $requests, Context $ctx): iterable`; `Requests` reads as
      * it is iterated, and each reply is sent as the caller reads it.
      *
+     * With `$revision`, the handler serves that schema revision (`addRevision()`).
+     *
      * @param callable(mixed, Context): mixed $handler
      */
-    public function method(string $name, mixed $handler): void {}
+    public function method(string $name, mixed $handler, ?string $revision = null): void {}
+
+    /**
+     * Serves `$schema` beside the main one as the revision `$label`; returns its fingerprint.
+     * A call whose `hms-schema-revision` metadata names its label or fingerprint speaks it
+     * (`Client::connect($uri, null, ['revision' => $label])` sends it); a label or schema
+     * already served throws `AlreadyExistsException` (docs/evolution.md).
+     */
+    public function addRevision(string $label, \HmsFfi\Schema $schema): string {}
+
+    /**
+     * The revisions served beside the main schema, `[label => fingerprint]`.
+     *
+     * @return array<string, string>
+     */
+    public function revisions(): array {}
+
+    /**
+     * Serves the main schema's `$method` with the handler registered for it in `$revision`:
+     * a v1 handler answers v2 callers. Throws `FailedPreconditionException` (reason
+     * `INCOMPATIBLE_SCHEMA`) unless the method reads alike on the wire in both.
+     */
+    public function bridge(string $revision, string $method): void {}
 
     /**
      * Starts listening on an endpoint URI (`inproc://name`, `unix:///path.sock`,

@@ -7,9 +7,11 @@ declare(strict_types=1);
 
 namespace HmsFfi\Tests;
 
+use HmsFfi\AbortedException;
 use HmsFfi\Client;
 use HmsFfi\Context;
 use HmsFfi\Exception;
+use HmsFfi\Schema;
 use HmsFfi\Server;
 
 final class Semantics
@@ -65,10 +67,18 @@ final class Semantics
         return $j === '$self' ? $uri : $j;
     }
 
-    /** The Semantics methods, added to a conformance server. */
+    /**
+     * The Semantics methods, added to a conformance server, and the revision conformance-rev
+     * (tests/conformance/revision.proto), whose Echo fails with ABORTED.
+     */
     public static function serveOn(Server $server): void
     {
         $server->method(self::SERVICE . '/Context', [self::class, 'context']);
+        $revision = Schema::load([Conformance::root() . '/tests/conformance/revision.proto']);
+        $server->addRevision('conformance-rev', $revision);
+        $server->method(Conformance::SERVICE . '/Echo', function (array $req): array {
+            throw new AbortedException("revision {$req['unicode_text']}");
+        }, 'conformance-rev');
         $server->method(self::SERVICE . '/Relay', function (array $req, Context $ctx): array {
             $client = Client::connect($req['target']);
             try {

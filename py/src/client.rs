@@ -24,9 +24,10 @@ pub(crate) struct Client {
 /// or uses `schema` (needed for servers without hms-ffi discovery, such as a stock gRPC
 /// server). `resilience` is the core's options as JSON (`docs/resilience.md`). `expect_schema`
 /// is the schema the caller was built against: methods the server's schema breaks are refused
-/// (`docs/evolution.md`, "Versions at connect").
+/// (`docs/evolution.md`, "Versions at connect"). `revision` chooses a schema revision the server
+/// serves beside its main one (label or fingerprint).
 #[pyfunction]
-#[pyo3(signature = (uris, schema = None, resilience = None, expect_schema = None, converters = None))]
+#[pyo3(signature = (uris, schema = None, resilience = None, expect_schema = None, converters = None, revision = None))]
 pub(crate) fn connect(
     py: Python<'_>,
     uris: Vec<String>,
@@ -34,6 +35,7 @@ pub(crate) fn connect(
     resilience: Option<&str>,
     expect_schema: Option<&Schema>,
     converters: Option<Vec<ConverterTuple>>,
+    revision: Option<String>,
 ) -> PyResult<Client> {
     let resilience = match resilience {
         Some(json) => py_result(py, ocore::Resilience::from_json(json))?,
@@ -44,6 +46,7 @@ pub(crate) fn connect(
         resilience,
         expect_schema: expect_schema.map(|s| s.inner.clone()),
         converters: registry(converters)?,
+        revision,
         ..Default::default()
     };
     let uris: Vec<&str> = uris.iter().map(String::as_str).collect();
@@ -340,6 +343,19 @@ impl Client {
     fn schema_version(&self) -> Option<(String, String, u32)> {
         let v = self.inner.schema_version()?;
         Some((v.fingerprint.clone(), v.subject.clone(), v.version))
+    }
+
+    /// The schema revision this client speaks (its fingerprint), `None` for the main schema.
+    #[getter]
+    fn revision(&self) -> Option<&str> {
+        self.inner.revision()
+    }
+
+    /// The revisions the server announced beside its main schema, `[(label, fingerprint)]`.
+    #[getter]
+    fn revisions(&self) -> Vec<(String, String)> {
+        let v = self.inner.schema_version();
+        v.map(|v| v.revisions.clone()).unwrap_or_default()
     }
 
     /// The methods of `expect_schema` the server's schema breaks, each with its findings.

@@ -91,39 +91,84 @@ impl Server {
         })
     }
 
-    /// Registers a synchronous callable `(request: dict, ctx: Context) -> dict` for a unary method.
-    fn register(&self, py: Python<'_>, method: &str, handler: Py<PyAny>) -> PyResult<()> {
+    /// Registers a synchronous callable `(request: dict, ctx: Context) -> dict` for a unary
+    /// method (of the schema revision `revision`, when given).
+    #[pyo3(signature = (method, handler, revision = None))]
+    fn register(
+        &self,
+        py: Python<'_>,
+        method: &str,
+        handler: Py<PyAny>,
+        revision: Option<&str>,
+    ) -> PyResult<()> {
         let handler = Arc::new(SyncHandler {
             handler: Arc::new(handler),
         });
-        let r = self.inner.unary_native(method, handler);
-        py_result(py, r)
+        py_result(
+            py,
+            self.inner
+                .on_revision(revision)
+                .and_then(|s| s.unary_native(method, handler)),
+        )
     }
 
     /// Registers `starter(request, ctx, done) -> cancel` for a unary method: `starter`
     /// schedules the coroutine and later calls `done(ok, reply_or_exception)`.
-    fn register_async(&self, py: Python<'_>, method: &str, starter: Py<PyAny>) -> PyResult<()> {
-        let r = self
-            .inner
-            .unary_native(method, Arc::new(AsyncHandler { starter }));
-        py_result(py, r)
+    #[pyo3(signature = (method, starter, revision = None))]
+    fn register_async(
+        &self,
+        py: Python<'_>,
+        method: &str,
+        starter: Py<PyAny>,
+        revision: Option<&str>,
+    ) -> PyResult<()> {
+        let handler = Arc::new(AsyncHandler { starter });
+        py_result(
+            py,
+            self.inner
+                .on_revision(revision)
+                .and_then(|s| s.unary_native(method, handler)),
+        )
     }
 
     /// Registers a streaming method of any kind: `runner(stream, ctx)` runs a plain handler on
     /// a worker thread; with `is_async`, `runner(stream, ctx, done) -> cancel` schedules an
     /// `async def` handler and reports its end through `done(ok, error)`.
+    #[pyo3(signature = (method, runner, is_async, revision = None))]
     fn register_stream(
         &self,
         py: Python<'_>,
         method: &str,
         runner: Py<PyAny>,
         is_async: bool,
+        revision: Option<&str>,
     ) -> PyResult<()> {
-        let handler = PyStreamHandler {
+        let handler = Arc::new(PyStreamHandler {
             runner: Arc::new(runner),
             is_async,
-        };
-        py_result(py, self.inner.stream_handler(method, Arc::new(handler)))
+        });
+        py_result(
+            py,
+            self.inner
+                .on_revision(revision)
+                .and_then(|s| s.stream_handler(method, handler)),
+        )
+    }
+
+    /// Serves `schema` beside the main one as the revision `label`; returns its fingerprint.
+    fn add_revision(&self, py: Python<'_>, label: &str, schema: &Schema) -> PyResult<String> {
+        py_result(py, self.inner.add_revision(label, schema.inner.clone()))
+    }
+
+    /// The revisions served beside the main schema, `[(label, fingerprint)]`.
+    #[getter]
+    fn revisions(&self) -> Vec<(String, String)> {
+        self.inner.revisions()
+    }
+
+    /// Serves the main schema's `method` with the handler of `revision` (a WIRE check first).
+    fn bridge(&self, py: Python<'_>, revision: &str, method: &str) -> PyResult<()> {
+        py_result(py, self.inner.bridge(revision, method))
     }
 
     /// Starts listening on an endpoint URI; returns it as bound.

@@ -215,7 +215,14 @@ def failure(req: Dict[str, Any]) -> hms_ffi.Error:
 
 
 def serve_semantics(server: hms_ffi.Server) -> None:
-    """`Semantics/Context` and `Semantics/Relay` as the README specifies them."""
+    """`Semantics/Context` and `Semantics/Relay` as the README specifies them, and the revision
+    `conformance-rev` (`tests/conformance/revision.proto`), whose Echo fails with ABORTED."""
+
+    server.add_revision("conformance-rev", hms_ffi.Schema.load(CONFORMANCE / "revision.proto"))
+
+    @server.method(f"{SERVICE}/Echo", revision="conformance-rev")
+    def revision_echo(req: Dict[str, Any], ctx: hms_ffi.Context) -> Dict[str, Any]:
+        raise hms_ffi.Aborted(f"revision {req['unicode_text']}")
 
     @server.method(f"{SEMANTICS}/Context")
     def context(req: Dict[str, Any], ctx: hms_ffi.Context) -> Dict[str, Any]:

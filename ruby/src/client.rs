@@ -137,7 +137,8 @@ fn interrupted_error(ruby: &Ruby) -> Error {
 /// one service) and discovers the server's schema, or uses `schema` (for servers without
 /// discovery, such as a stock gRPC server). `resilience` is the core's options as JSON
 /// (`docs/resilience.md`); `expect_schema` the schema the caller was built against, whose
-/// methods the server's schema breaks are refused (`docs/evolution.md`).
+/// methods the server's schema breaks are refused (`docs/evolution.md`); `revision` the schema
+/// revision to speak (a label or fingerprint the server announces).
 fn connect(
     ruby: &Ruby,
     uris: Vec<String>,
@@ -145,6 +146,7 @@ fn connect(
     resilience: Option<String>,
     expect_schema: Option<&Schema>,
     converters: Vec<(String, String)>,
+    revision: Option<String>,
 ) -> Result<Client, Error> {
     let resilience = match resilience {
         Some(json) => ocore::Resilience::from_json(&json).map_err(|e| to_ruby(ruby, e))?,
@@ -155,6 +157,7 @@ fn connect(
         resilience,
         expect_schema: expect_schema.map(|s| s.inner.clone()),
         converters: convert::registry(ruby, converters)?,
+        revision,
         ..Default::default()
     };
     let interrupt = CancellationToken::new();
@@ -297,6 +300,18 @@ impl Client {
         Some((v.fingerprint.clone(), v.subject.clone(), v.version))
     }
 
+    /// The fingerprint of the schema revision this client speaks, `nil` for the main schema.
+    fn revision(&self) -> Option<String> {
+        self.inner.revision().map(str::to_string)
+    }
+
+    /// The revisions the server announced beside its main schema, `{label => fingerprint}`.
+    fn revisions(&self) -> HashMap<String, String> {
+        let v = self.inner.schema_version();
+        v.map(|v| v.revisions.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// The methods of `expect_schema` the server's schema breaks, each with its findings.
     fn incompatible_methods(&self) -> HashMap<String, Vec<String>> {
         self.inner.incompatible_method_texts().into_iter().collect()
@@ -333,7 +348,7 @@ impl Client {
 }
 
 pub(crate) fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
-    module.define_module_function("_connect", function!(connect, 5))?;
+    module.define_module_function("_connect", function!(connect, 6))?;
     let class = module.define_class("CancelToken", ruby.class_object())?;
     class.define_singleton_method("new", function!(CancelToken::new, 0))?;
     class.define_method("cancel", method!(CancelToken::cancel, 0))?;
@@ -346,6 +361,8 @@ pub(crate) fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     class.define_method("_open_stream", method!(Client::open_stream, 5))?;
     class.define_method("methods", method!(Client::methods, 0))?;
     class.define_method("schema", method!(Client::schema, 0))?;
+    class.define_method("revision", method!(Client::revision, 0))?;
+    class.define_method("revisions", method!(Client::revisions, 0))?;
     class.define_method("_schema_version", method!(Client::schema_version, 0))?;
     let incompatible = method!(Client::incompatible_methods, 0);
     class.define_method("incompatible_methods", incompatible)?;

@@ -1,6 +1,7 @@
 //! `HmsFfi::Server`: calls are queued by the core and run on the Ruby thread that calls
 //! `serve`, which waits for them with the GVL released (DESIGN.md §4).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -60,27 +61,55 @@ impl Server {
         })
     }
 
-    /// Routes a method's calls (unary or streaming) to the queue `serve` takes them from;
-    /// returns the method's full name (`pkg.Service/Method`), the key `serve` finds its
-    /// handler under.
-    fn register(ruby: &Ruby, rb_self: &Server, method: String) -> Result<String, Error> {
-        let streams = rb_self
-            .inner
-            .schema()
-            .method(&method)
-            .is_some_and(|m| m.kind() != ocore::StreamingKind::Unary);
+    /// Routes a method's calls (unary or streaming), of the main schema or of the schema
+    /// revision `revision`, to the queue `serve` takes them from; returns `[key, kind]`: the
+    /// key `serve` finds its handler under (the method's full name, `@label` added for a
+    /// revision) and its streaming kind.
+    fn register(
+        ruby: &Ruby,
+        rb_self: &Server,
+        method: String,
+        revision: Option<String>,
+    ) -> Result<(String, &'static str), Error> {
+        let target = rb_result(ruby, rb_self.inner.on_revision(revision.as_deref()))?;
+        let kind = target.schema().method(&method).map(|m| m.kind());
         rb_result(
             ruby,
-            match streams {
-                true => rb_self.inner.stream_queued(&method, &rb_self.queue),
-                false => rb_self.inner.unary_queued(&method, &rb_self.queue),
+            match kind.is_some_and(|k| k != ocore::StreamingKind::Unary) {
+                true => target.stream_queued(&method, &rb_self.queue),
+                false => target.unary_queued(&method, &rb_self.queue),
             },
         )?;
-        Ok(rb_self
-            .inner
-            .schema()
-            .method(&method)
-            .map_or(method, |info| info.name.clone()))
+        let key = rb_result(ruby, target.queue_key(&method))?;
+        Ok((key, kind.unwrap_or(ocore::StreamingKind::Unary).name()))
+    }
+
+    /// Serves `schema` beside the main one as the revision `label`; returns its fingerprint.
+    fn add_revision(
+        ruby: &Ruby,
+        rb_self: &Server,
+        label: String,
+        schema: &Schema,
+    ) -> Result<String, Error> {
+        rb_result(
+            ruby,
+            rb_self.inner.add_revision(&label, schema.inner.clone()),
+        )
+    }
+
+    /// The revisions served beside the main schema, `{label => fingerprint}`.
+    fn revisions(&self) -> HashMap<String, String> {
+        self.inner.revisions().into_iter().collect()
+    }
+
+    /// Serves the main schema's `method` with the handler of `revision` (a WIRE check first).
+    fn bridge(
+        ruby: &Ruby,
+        rb_self: &Server,
+        revision: String,
+        method: String,
+    ) -> Result<(), Error> {
+        rb_result(ruby, rb_self.inner.bridge(&revision, &method))
     }
 
     /// Starts listening on an endpoint URI; returns it as bound.
@@ -180,7 +209,7 @@ fn run_call(
     mut call: PendingCall,
 ) -> Result<(), Error> {
     let Some(handler) = handlers
-        .get(call.method())
+        .get(call.handler_key())
         .and_then(|h: RValue| Proc::from_value(h))
     else {
         call.reply_unhandled();
@@ -214,7 +243,10 @@ pub(crate) fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     let class = module.define_class("Server", ruby.class_object())?;
     class.undef_default_alloc_func();
     class.define_singleton_method("_new", function!(Server::new, 6))?;
-    class.define_method("_register", method!(Server::register, 1))?;
+    class.define_method("_register", method!(Server::register, 2))?;
+    class.define_method("add_revision", method!(Server::add_revision, 2))?;
+    class.define_method("revisions", method!(Server::revisions, 0))?;
+    class.define_method("bridge", method!(Server::bridge, 2))?;
     class.define_method("listen", method!(Server::listen, 1))?;
     class.define_method("admin", method!(Server::admin, 1))?;
     class.define_method("_serve", method!(Server::serve, 2))?;

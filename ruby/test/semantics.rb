@@ -43,9 +43,14 @@ module Semantics
     end
   end
 
-  # The Semantics methods, added to a conformance server.
+  # The Semantics methods, added to a conformance server, and the revision conformance-rev
+  # (tests/conformance/revision.proto), whose Echo fails with ABORTED.
   def serve_on(server)
     server.method("#{SERVICE}/Context") { |req, ctx| context(req, ctx) }
+    server.add_revision("conformance-rev", HmsFfi::Schema.load(File.join(DIR, "..", "revision.proto")))
+    server.method("hms.conformance.v1.Conformance/Echo", revision: "conformance-rev") do |req, _ctx|
+      raise HmsFfi::Aborted, "revision #{req[:unicode_text]}"
+    end
     server.method("#{SERVICE}/Relay") do |req, _ctx|
       client = HmsFfi.connect(req[:target])
       begin

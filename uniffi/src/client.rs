@@ -92,13 +92,17 @@ impl Client {
     /// `FailedPrecondition` (`docs/evolution.md`, "Versions at connect"). `converters`: the
     /// targets of the caller's converters (docs/converters.md); a reply value the core
     /// converts comes as `{"$converted": {"index": i, "value": …}}`, `i` its target's position.
-    #[uniffi::constructor(default(converters = []))]
+    /// `revision`: a schema revision the server serves beside its main one (label or
+    /// fingerprint), which every call then asks for with the `hms-schema-revision` metadata
+    /// entry.
+    #[uniffi::constructor(default(converters = [], revision = None))]
     pub fn connect_all(
         uris: Vec<String>,
         schema: Option<Arc<crate::Schema>>,
         resilience: Option<String>,
         expect_schema: Option<Arc<crate::Schema>>,
         converters: Vec<crate::ConverterTarget>,
+        revision: Option<String>,
     ) -> HmsResult<Arc<Client>> {
         let resilience = match resilience {
             Some(json) => ocore::Resilience::from_json(&json)?,
@@ -109,6 +113,7 @@ impl Client {
             resilience,
             expect_schema: expect_schema.map(|s| s.0.clone()),
             converters: crate::converters::registry(converters),
+            revision,
             ..Default::default()
         };
         let uris: Vec<&str> = uris.iter().map(String::as_str).collect();
@@ -263,6 +268,18 @@ impl Client {
     /// rather than discovered.
     pub fn schema_version(&self) -> Option<SchemaVersion> {
         self.0.schema_version().map(SchemaVersion::from)
+    }
+
+    /// The fingerprint of the schema revision this client speaks; `None` for the main schema.
+    pub fn revision(&self) -> Option<String> {
+        self.0.revision().map(str::to_string)
+    }
+
+    /// The revisions the server announced beside its main schema, label → fingerprint.
+    pub fn revisions(&self) -> HashMap<String, String> {
+        let v = self.0.schema_version();
+        v.map(|v| v.revisions.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// The methods of `expect_schema` the server's schema breaks, each with its findings

@@ -1,5 +1,6 @@
 //! [`Server`]: serves a schema's methods with foreign handlers.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -98,6 +99,31 @@ impl Server {
     /// stream. A unary method is refused with `FailedPrecondition`.
     pub fn handle_stream(&self, method: String, handler: Arc<dyn StreamHandler>) -> HmsResult<()> {
         Ok(self.0.stream_handler(&method, Arc::new(Foreign(handler)))?)
+    }
+
+    /// Serves `schema` beside the main one as the revision `label`; returns its fingerprint. A
+    /// call whose `hms-schema-revision` metadata names its label or fingerprint speaks it
+    /// (`docs/evolution.md`); a label or schema already served is `ALREADY_EXISTS`.
+    pub fn add_revision(&self, label: String, schema: Arc<crate::Schema>) -> HmsResult<String> {
+        Ok(self.0.add_revision(&label, schema.0.clone())?)
+    }
+
+    /// A handle on this server whose `handle*` registrations go to the revision `label` (or
+    /// fingerprint); everything else acts on the whole server. `NOT_FOUND` for an unknown one.
+    pub fn revision(&self, label: String) -> HmsResult<Arc<Server>> {
+        Ok(Arc::new(Server(self.0.revision(&label)?)))
+    }
+
+    /// The revisions served beside the main schema, label → fingerprint.
+    pub fn revisions(&self) -> HashMap<String, String> {
+        self.0.revisions().into_iter().collect()
+    }
+
+    /// Serves the main schema's `method` with the handler of `revision`, after checking that
+    /// the method reads alike on the wire in both (`FAILED_PRECONDITION`,
+    /// `INCOMPATIBLE_SCHEMA` otherwise).
+    pub fn bridge(&self, revision: String, method: String) -> HmsResult<()> {
+        Ok(self.0.bridge(&revision, &method)?)
     }
 
     /// Listens on `uri` (`inproc://name`, `unix:///path.sock`, `grpc://host:port`); returns

@@ -11,7 +11,7 @@ use prost::Message;
 use tokio_util::sync::CancellationToken;
 
 use super::{health, pool, Client, Inner, Resilience};
-use crate::call::{CallHead, DescribeResponse, SchemaVersion, DESCRIBE_METHOD};
+use crate::call::{AnnouncedRevision, CallHead, DescribeResponse, SchemaVersion, DESCRIBE_METHOD};
 use crate::error::{Code, Error, Result};
 use crate::evolution::{check_method, Category, Finding, Image};
 use crate::interceptor::Interceptor;
@@ -45,6 +45,12 @@ pub struct ConnectOptions {
     pub expect_schema: Option<Schema>,
     /// The rules of that check; `WIRE_JSON` by default (values are mapped by field name).
     pub expect_category: Option<Category>,
+    /// The revision of the server's schema to speak (its label or fingerprint, as discovery
+    /// announces them): the client uses that revision's schema and sends
+    /// [`SCHEMA_REVISION_KEY`] with every call. Unknown to the server: `FailedPrecondition`
+    /// (reason `UNKNOWN_SCHEMA_REVISION`). Without it, an [`expect_schema`](Self::expect_schema)
+    /// whose fingerprint is one of the server's revisions chooses that revision.
+    pub revision: Option<String>,
 }
 
 impl std::fmt::Debug for ConnectOptions {
@@ -92,6 +98,7 @@ pub async fn connect_all(uris: &[&str], mut options: ConnectOptions) -> Result<C
         .ok_or_else(|| Error::unavailable(format!("no connection to {shown}")))?;
     // A schema given at connect means no discovery call, unless the caller asked for the
     // server's service config (`serviceConfigLookup: true`) and gave none of its own.
+    let mut chosen = options.revision.clone();
     let (schema, schemaless, announced, served) = match options.schema.take() {
         Some(s) if res.service_config_lookup != Some(true) || res.service_config.is_some() => {
             (s, HashSet::new(), None, String::new())
@@ -107,13 +114,22 @@ pub async fn connect_all(uris: &[&str], mut options: ConnectOptions) -> Result<C
         }
         None => {
             let d = describe(transport.as_ref()).await?;
+            let revision = choose_revision(&d, &options)?;
+            chosen = revision.map(|r| r.fingerprint.clone());
+            let set = revision.map_or(&d.descriptor_set, |r| &r.descriptor_set);
+            let schema = Schema::from_descriptor_set(set)?;
             let announced = SchemaVersion {
                 fingerprint: d.schema_fingerprint,
                 subject: d.registry_subject,
                 version: d.registry_version,
+                revisions: d
+                    .revisions
+                    .iter()
+                    .map(|r| (r.label.clone(), r.fingerprint.clone()))
+                    .collect(),
             };
             (
-                Schema::from_descriptor_set(&d.descriptor_set)?,
+                schema,
                 d.schemaless.into_iter().collect(),
                 Some(announced),
                 d.service_config,
@@ -121,7 +137,8 @@ pub async fn connect_all(uris: &[&str], mut options: ConnectOptions) -> Result<C
         }
     };
     let config = res.in_force(&served);
-    let versions = SchemaCheck::new(announced, &options, &schema)?;
+    let mut versions = SchemaCheck::new(announced, &options, &schema)?;
+    versions.revision = chosen;
     let metrics = schema
         .methods()
         .into_iter()
@@ -166,10 +183,48 @@ async fn describe(transport: &dyn ClientTransport) -> Result<DescribeResponse> {
         .map_err(|e| Error::new(Code::Internal, format!("bad discovery reply: {e}")))
 }
 
+/// The revision announced in `d` that the options choose: the one [`ConnectOptions::revision`]
+/// names (an unknown one is `FailedPrecondition`), or else the one whose fingerprint is that of
+/// [`ConnectOptions::expect_schema`]; `None` for the main schema.
+fn choose_revision<'a>(
+    d: &'a DescribeResponse,
+    options: &ConnectOptions,
+) -> Result<Option<&'a AnnouncedRevision>> {
+    if let Some(key) = &options.revision {
+        if *key == d.schema_fingerprint {
+            return Ok(None);
+        }
+        let found = d
+            .revisions
+            .iter()
+            .find(|r| r.label == *key || r.fingerprint == *key);
+        return found.map(Some).ok_or_else(|| {
+            let mut known = vec![format!("{} (main)", d.schema_fingerprint)];
+            known.extend(
+                d.revisions
+                    .iter()
+                    .map(|r| format!("{} {}", r.label, r.fingerprint)),
+            );
+            crate::call::unknown_revision(key, &known)
+        });
+    }
+    let Some(expected) = options
+        .expect_schema
+        .as_ref()
+        .filter(|_| !d.revisions.is_empty())
+    else {
+        return Ok(None);
+    };
+    let fingerprint = Image::from_descriptor_set(&expected.to_descriptor_set())?.fingerprint();
+    Ok(d.revisions.iter().find(|r| r.fingerprint == fingerprint))
+}
+
 /// What a client learnt about the server's schema at connect.
 #[derive(Debug, Clone, Default)]
 pub(super) struct SchemaCheck {
     announced: Option<SchemaVersion>,
+    /// The revision every call asks for ([`SCHEMA_REVISION_KEY`](crate::call::SCHEMA_REVISION_KEY)).
+    pub(super) revision: Option<String>,
     /// Method -> the findings that break it, for the methods of `expect_schema`.
     incompatible: Arc<BTreeMap<String, Vec<Finding>>>,
 }
@@ -196,6 +251,7 @@ impl SchemaCheck {
         }
         Ok(SchemaCheck {
             announced,
+            revision: None,
             incompatible: Arc::new(incompatible),
         })
     }
@@ -219,6 +275,12 @@ impl Client {
     /// subject and version when it knows them); `None` when the schema was given, not discovered.
     pub fn schema_version(&self) -> Option<&SchemaVersion> {
         self.inner.versions.announced.as_ref()
+    }
+
+    /// The revision of the server's schema this client speaks (its fingerprint, sent with every
+    /// call), chosen at connect; `None` for the server's main schema.
+    pub fn revision(&self) -> Option<&str> {
+        self.inner.versions.revision.as_deref()
     }
 
     /// The methods of [`ConnectOptions::expect_schema`] the server's schema breaks, each with

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::send::inherit;
 use super::{CallOptions, Client};
-use crate::call::CallHead;
+use crate::call::{CallHead, SCHEMA_REVISION_KEY};
 use crate::codec::Codec;
 use crate::error::{Code, Error};
 use crate::trace::CallTrace;
@@ -46,6 +46,11 @@ impl Client {
         let mut metadata = opts.metadata.clone();
         if let Some(trace) = &trace {
             trace.inject(&mut metadata);
+        }
+        if let Some(revision) = &self.inner.versions.revision {
+            if metadata.get(SCHEMA_REVISION_KEY).is_none() {
+                metadata.insert(SCHEMA_REVISION_KEY, revision.as_str());
+            }
         }
         let head = CallHead {
             method: method.to_string(),

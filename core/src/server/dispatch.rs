@@ -39,6 +39,7 @@ pub(crate) struct Dispatcher {
     /// What the transports listen with.
     pub(super) listen: ListenConfig,
     pub(super) routes: RwLock<HashMap<String, Arc<RouteEntry>>>,
+    pub(super) revisions: RwLock<Vec<Arc<super::revisions::Revision>>>,
     pub(super) announce: super::routes::Announce,
     /// Each served method's metrics, found once per call with the context.
     pub(super) metrics: RwLock<crate::metrics::ByMethod>,
@@ -90,6 +91,7 @@ impl Dispatcher {
                 .is_some_and(|a| a.records_payloads()),
             security: options.security,
             routes: RwLock::new(HashMap::new()),
+            revisions: RwLock::default(),
             announce: super::routes::Announce::new(served),
             inflight: AtomicUsize::new(0),
             writing: AtomicUsize::new(0),
@@ -254,7 +256,8 @@ impl Dispatcher {
             m.server(ctx.transport).sizes(reply.len(), payload_len);
         }
         if let Some(request) = request {
-            let info = self.route(&head.method).ok().and_then(|e| e.info.clone());
+            let entry = self.route(&head.method, &ctx.metadata).ok();
+            let info = entry.and_then(|e| e.bridge.clone().or_else(|| e.info.clone()));
             ctx.extensions_mut().insert(Arc::new(CallPayloads {
                 codec: head.codec,
                 request,
@@ -283,12 +286,13 @@ impl Dispatcher {
             return Ok(self.describe(ctx));
         }
         let entry = self
-            .route(&head.method)
+            .route(&head.method, &ctx.metadata)
             .inspect_err(|e| self.rejected(ctx, e))?;
         self.limits.check_message(payload.len(), "request")?;
+        let (payload, codec) = entry.incoming(payload, head.codec, self.limits.max_depth)?;
         let reply = match &entry.route {
             Route::Raw(h) => {
-                if head.codec != Codec::Proto {
+                if codec != Codec::Proto {
                     return Err(Error::new(
                         Code::InvalidArgument,
                         format!("method {} accepts only the proto codec", head.method),
@@ -297,13 +301,13 @@ impl Dispatcher {
                 self.guarded(ctx, h.call(payload, ctx.clone())).await?
             }
             Route::Unary(h) => {
-                let exchange = self.exchange(&entry, head.codec)?;
+                let exchange = self.exchange(&entry, codec)?;
                 let request = exchange.request_value(&payload)?;
                 let value = self.guarded(ctx, h.call(request, ctx.clone())).await?;
                 exchange.reply_value(&value)?
             }
             Route::Native(h) => {
-                let exchange = self.exchange(&entry, head.codec)?;
+                let exchange = self.exchange(&entry, codec)?;
                 self.guarded(ctx, h.call(payload, exchange, ctx.clone()))
                     .await?
             }
@@ -314,6 +318,7 @@ impl Dispatcher {
                 ))
             }
         };
+        let reply = entry.outgoing(reply, head.codec)?;
         self.limits.check_message(reply.len(), "response")?;
         Ok(reply)
     }
@@ -336,7 +341,7 @@ impl Dispatcher {
         let result = async {
             run_before(&chain, &mut ctx).inspect_err(|e| self.rejected(&ctx, e))?;
             let entry = self
-                .route(&head.method)
+                .route(&head.method, &ctx.metadata)
                 .inspect_err(|e| self.rejected(&ctx, e))?;
             let exchange = self.exchange(&entry, head.codec)?;
             let requests = RequestStream {

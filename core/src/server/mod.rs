@@ -8,6 +8,7 @@ mod led_tests;
 mod observe;
 mod options;
 mod queue;
+mod revisions;
 mod routes;
 mod service;
 
@@ -25,13 +26,13 @@ use crate::handler::{
 };
 use crate::interceptor::Interceptor;
 use crate::limits::Limits;
-use crate::schema::{Schema, StreamingKind};
+use crate::schema::{MethodInfo, Schema, StreamingKind};
 use crate::transport::{self, Endpoint, Listener, Service};
 use crate::value::Value;
 use dispatch::Dispatcher;
 use routes::RouteEntry;
 
-pub use crate::call::{DescribeResponse, DESCRIBE_METHOD};
+pub use crate::call::{AnnouncedRevision, DescribeResponse, DESCRIBE_METHOD, SCHEMA_REVISION_KEY};
 pub use options::{BindingOptions, ServerOptions};
 pub use queue::{CallQueue, Next, PendingCall};
 
@@ -62,6 +63,10 @@ pub use queue::{CallQueue, Next, PendingCall};
 pub struct Server {
     core: Arc<Dispatcher>,
     listeners: Arc<Mutex<Vec<Listener>>>,
+    /// Set on a handle from [`revision`](Server::revision): registrations go to that revision.
+    revision: Option<Arc<revisions::Revision>>,
+    /// False on such a handle: dropping it leaves the server running.
+    owner: bool,
 }
 
 impl std::fmt::Debug for Server {
@@ -85,12 +90,16 @@ impl Server {
         Server {
             core: Arc::new(Dispatcher::new(schema, options)),
             listeners: Arc::default(),
+            revision: None,
+            owner: true,
         }
     }
 
-    /// The schema served.
+    /// The schema served (on a [`revision`](Server::revision) handle, that revision's).
     pub fn schema(&self) -> &Schema {
-        &self.core.schema
+        self.revision
+            .as_ref()
+            .map_or(&self.core.schema, |r| &r.schema)
     }
 
     /// The limits in force.
@@ -103,13 +112,13 @@ impl Server {
         self.core.add_interceptor(Arc::new(interceptor));
     }
 
-    fn check(&self, method: &str, kind: StreamingKind) -> Result<RouteEntryInfo> {
-        let info = self.core.schema.method(method).ok_or_else(|| {
+    fn check(&self, method: &str, kind: StreamingKind) -> Result<MethodInfo> {
+        let info = self.schema().method(method).ok_or_else(|| {
             Error::new(
                 Code::NotFound,
                 format!(
                     "method {method} is not in the schema (known: {})",
-                    self.core.schema.method_names().join(", ")
+                    self.schema().method_names().join(", ")
                 ),
             )
         })?;
@@ -127,14 +136,17 @@ impl Server {
         Ok(info.clone())
     }
 
-    fn add(&self, info: RouteEntryInfo, route: Route) -> Result<()> {
-        self.core.add_route(
-            info.name.clone(),
-            RouteEntry {
-                info: Some(info),
-                route,
-            },
-        );
+    fn add(&self, info: MethodInfo, route: Route) -> Result<()> {
+        let name = info.name.clone();
+        let entry = RouteEntry {
+            info: Some(info),
+            route,
+            bridge: None,
+        };
+        match &self.revision {
+            Some(r) => r.add_route(name, entry),
+            None => self.core.add_route(name, entry),
+        }
         Ok(())
     }
 
@@ -175,7 +187,7 @@ impl Server {
     /// must run on one interpreter thread (see [`CallQueue`]).
     pub fn unary_queued(&self, method: &str, queue: &CallQueue) -> Result<()> {
         let info = self.check(method, StreamingKind::Unary)?;
-        let handler = Arc::new(queue.handler(&info.name));
+        let handler = Arc::new(queue.handler(&info.name, &self.queue_key(&info.name)?));
         self.add(info, Route::Unary(handler))
     }
 
@@ -184,8 +196,9 @@ impl Server {
     /// with its [`ServerStream`](crate::ServerStream) and ends it with
     /// [`PendingCall::end`](crate::PendingCall::end).
     pub fn stream_queued(&self, method: &str, queue: &CallQueue) -> Result<()> {
-        let name = self.core.schema.require_method(method)?.name.clone();
-        self.stream_handler(&name, Arc::new(queue.handler(&name)))
+        let name = self.schema().require_method(method)?.name.clone();
+        let key = self.queue_key(&name)?;
+        self.stream_handler(&name, Arc::new(queue.handler(&name, &key)))
     }
 
     /// Registers a unary handler of a binding that walks its own objects (see
@@ -223,6 +236,7 @@ impl Server {
             RouteEntry {
                 info: None,
                 route: Route::Unary(Arc::new(f)),
+                bridge: None,
             },
         );
         Ok(())
@@ -273,7 +287,7 @@ impl Server {
 
     /// Registers a streaming handler object for a streaming method of any kind.
     pub fn stream_handler(&self, method: &str, handler: Arc<dyn StreamHandler>) -> Result<()> {
-        let info = self.core.schema.require_method(method)?.clone();
+        let info = self.schema().require_method(method)?.clone();
         if info.kind() == StreamingKind::Unary {
             return Err(Error::new(
                 Code::FailedPrecondition,
@@ -297,18 +311,6 @@ impl Server {
         // An auto:// listener's record lists the server's network endpoints too.
         transport::publish(&listeners);
         Ok(bound)
-    }
-
-    /// The schema's version as discovery announces it: its fingerprint, and the registry
-    /// subject and version given to [`set_schema_version`](Server::set_schema_version).
-    pub fn schema_version(&self) -> crate::call::SchemaVersion {
-        self.core.schema_version()
-    }
-
-    /// Records the schema registry subject and version of the schema served, which discovery
-    /// announces from now on (a client compares them with what it was built against).
-    pub fn set_schema_version(&self, subject: &str, version: u32) {
-        self.core.set_registry_version(subject, version)
     }
 
     /// Replaces the service config discovery announces (see
@@ -380,10 +382,11 @@ impl Server {
     }
 }
 
-type RouteEntryInfo = crate::schema::MethodInfo;
-
 impl Drop for Server {
     fn drop(&mut self) {
+        if !self.owner {
+            return; // a registration handle: the server goes on
+        }
         self.core.begin_drain();
         self.core.stop.cancel();
         if let Ok(mut listeners) = self.listeners.lock() {

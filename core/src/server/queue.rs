@@ -214,11 +214,12 @@ impl CallQueue {
         true
     }
 
-    /// The handler the server registers for a queued method.
-    pub(crate) fn handler(&self, method: &str) -> QueuedHandler {
+    /// The handler the server registers for a queued method, its calls carrying `key`.
+    pub(crate) fn handler(&self, method: &str, key: &str) -> QueuedHandler {
         QueuedHandler {
             queue: self.clone(),
             method: method.into(),
+            key: key.into(),
         }
     }
 }
@@ -242,6 +243,7 @@ fn not_serving() -> Error {
 #[derive(Debug)]
 pub struct PendingCall {
     method: Arc<str>,
+    key: Arc<str>,
     request: Option<Value>,
     /// A streaming call's requests and replies, until taken.
     stream: Option<ServerStream>,
@@ -253,6 +255,13 @@ impl PendingCall {
     /// The full method name, `package.Service/Method`.
     pub fn method(&self) -> &str {
         &self.method
+    }
+
+    /// The key its serving thread finds the handler under: the method's full name, or
+    /// `method@label` for a handler registered on the schema revision `label`
+    /// ([`Server::queue_key`](crate::Server::queue_key) gives it at registration).
+    pub fn handler_key(&self) -> &str {
+        &self.key
     }
 
     /// The call's context (metadata, deadline, identity, cancellation).
@@ -322,6 +331,7 @@ impl Drop for PendingCall {
 pub(crate) struct QueuedHandler {
     queue: CallQueue,
     method: Arc<str>,
+    key: Arc<str>,
 }
 
 impl QueuedHandler {
@@ -335,6 +345,7 @@ impl QueuedHandler {
         let (tx, rx) = oneshot::channel();
         let call = PendingCall {
             method: self.method.clone(),
+            key: self.key.clone(),
             request,
             stream,
             ctx,

@@ -15,6 +15,7 @@ use crate::context::Context;
 use crate::error::{Code, Error, Result};
 use crate::exchange::Exchange;
 use crate::handler::Route;
+use crate::metadata::Metadata;
 use crate::schema::MethodInfo;
 use crate::security::filter_descriptor_set;
 
@@ -40,15 +41,25 @@ impl Announce {
 pub(crate) struct RouteEntry {
     pub(crate) info: Option<MethodInfo>,
     pub(crate) route: Route,
+    /// For a handler of another revision serving the main schema ([`Server::bridge`]): the
+    /// method as the caller knows it, whose types read and write JSON requests and replies.
+    ///
+    /// [`Server::bridge`]: super::Server::bridge
+    pub(crate) bridge: Option<MethodInfo>,
 }
 
 impl Dispatcher {
-    pub(crate) fn schema_version(&self) -> SchemaVersion {
-        let fingerprint = self.announce.fingerprint.get_or_init(|| {
+    /// The main schema's fingerprint, computed once.
+    pub(crate) fn fingerprint(&self) -> &str {
+        self.announce.fingerprint.get_or_init(|| {
             crate::evolution::Image::from_descriptor_set(&self.schema.to_descriptor_set())
                 .map(|i| i.fingerprint())
                 .unwrap_or_default()
-        });
+        })
+    }
+
+    pub(crate) fn schema_version(&self) -> SchemaVersion {
+        let fingerprint = self.fingerprint();
         let (subject, version) = self
             .announce
             .registry
@@ -56,9 +67,10 @@ impl Dispatcher {
             .map(|r| r.clone())
             .unwrap_or_default();
         SchemaVersion {
-            fingerprint: fingerprint.clone(),
+            fingerprint: fingerprint.to_string(),
             subject,
             version,
+            revisions: self.revision_list(),
         }
     }
 
@@ -92,7 +104,12 @@ impl Dispatcher {
         }
     }
 
-    pub(super) fn route(&self, method: &str) -> Result<Arc<RouteEntry>> {
+    /// The route of `method` in the revision the call's `metadata` chooses (the main schema's
+    /// without [`SCHEMA_REVISION_KEY`](crate::call::SCHEMA_REVISION_KEY)).
+    pub(super) fn route(&self, method: &str, metadata: &Metadata) -> Result<Arc<RouteEntry>> {
+        if let Some(found) = self.revision_route(method, metadata) {
+            return found;
+        }
         let routes = self
             .routes
             .read()
@@ -127,6 +144,10 @@ impl Dispatcher {
             .unwrap_or_default();
         let set = self.schema.to_descriptor_set();
         let version = self.schema_version();
+        let revisions = self.announced_revisions(|set| match policy {
+            Some(_) => filter_descriptor_set(&set, allowed),
+            None => set,
+        });
         DescribeResponse {
             schema_fingerprint: version.fingerprint,
             registry_subject: version.subject,
@@ -137,6 +158,7 @@ impl Dispatcher {
             },
             schemaless,
             service_config: self.service_config_text(),
+            revisions,
         }
         .encode_to_vec()
         .into()
@@ -173,6 +195,16 @@ impl Dispatcher {
                     Code::InvalidArgument,
                     format!(
                         "method {} has a schema: use the proto or json codec",
+                        entry_name(entry)
+                    ),
+                ))
+            }
+            // A bridged unary call reaches here as protobuf (`RouteEntry::incoming`).
+            Some(_) if entry.bridge.is_some() && codec == Codec::Json => {
+                return Err(Error::new(
+                    Code::InvalidArgument,
+                    format!(
+                        "bridged streaming method {} takes the proto codec",
                         entry_name(entry)
                     ),
                 ))

@@ -38,6 +38,10 @@ impl Service for Dispatcher {
         &self.listen
     }
 
+    fn kind(&self, head: &CallHead) -> Option<crate::schema::StreamingKind> {
+        self.kind_for(&head.method, &head.metadata)
+    }
+
     fn drain(&self) -> &CancellationToken {
         &self.drain
     }

@@ -108,10 +108,8 @@ impl Fallback {
             .max_encoding_message_size(limit + HEADER_SLACK);
         let streaming = self
             .core
-            .config()
-            .schema
-            .method(&head.method)
-            .is_some_and(|m| m.kind() != StreamingKind::Unary);
+            .kind(&head)
+            .is_some_and(|k| k != StreamingKind::Unary);
         let response = Arc::new(ResponseMetadata::default());
         let meta = response.clone();
         let reply = if streaming {

@@ -56,6 +56,9 @@ pub(crate) trait Service: Send + Sync + 'static {
     fn start_writing(&self);
     /// Ends one [`start_writing`](Service::start_writing).
     fn end_writing(&self);
+    /// The streaming kind of the call `head` makes, in the schema revision its metadata
+    /// chooses (the main schema's without one); `None` for a method that schema lacks.
+    fn kind(&self, head: &CallHead) -> Option<crate::schema::StreamingKind>;
     /// A call the transport refused before serving it (a body over the size limit): the
     /// interceptors' `after` hooks (the audit log) still see it.
     fn refused(&self, head: &CallHead, peer: &Peer, error: &Error);

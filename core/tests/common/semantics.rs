@@ -70,8 +70,22 @@ fn pairs(v: &Value, key: &str) -> Vec<(String, String)> {
     }
 }
 
-/// Registers `Semantics/Context` and `Semantics/Relay` on a conformance server.
+/// Registers `Semantics/Context` and `Semantics/Relay` on a conformance server, and serves
+/// `tests/conformance/revision.proto` as the revision `conformance-rev`, whose `Echo` fails
+/// with `ABORTED` "revision <unicode_text>".
 pub fn serve_semantics(server: &Server) {
+    let revision = repo_root().join("tests/conformance/revision.proto");
+    let schema = hms_ffi_core::Schema::load(&[revision], &[] as &[&str]).unwrap();
+    server.add_revision("conformance-rev", schema).unwrap();
+    let rev = server.revision("conformance-rev").unwrap();
+    rev.unary(
+        "hms.conformance.v1.Conformance/Echo",
+        |req, _ctx| async move {
+            let said = format!("revision {}", text(&req, "unicode_text"));
+            Err::<Value, _>(Error::new(Code::Aborted, said))
+        },
+    )
+    .unwrap();
     server
         .unary(&format!("{SEMANTICS}/Context"), |req, ctx| async move {
             for (k, v) in pairs(&req, "set_headers") {

@@ -2,6 +2,8 @@ package conformance
 
 import (
 	"context"
+	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -101,6 +103,28 @@ func registerSemantics(srv *hmsffi.Server) error {
 	if err := srv.Handle(SemService+"/Context", semContext); err != nil {
 		return err
 	}
+	if err := registerRevision(srv); err != nil {
+		return err
+	}
 	r := &relay{clients: map[string]*hmsffi.Client{}}
 	return srv.Handle(SemService+"/Relay", r.serve)
+}
+
+// registerRevision serves tests/conformance/revision.proto as the revision conformance-rev,
+// whose Echo fails with ABORTED "revision <unicode_text>".
+func registerRevision(srv *hmsffi.Server) error {
+	schema, err := hmsffi.LoadSchema(filepath.Join(Root(), "tests", "conformance", "revision.proto"))
+	if err != nil {
+		return err
+	}
+	if _, err := srv.AddRevision("conformance-rev", schema); err != nil {
+		return err
+	}
+	rev, err := srv.Revision("conformance-rev")
+	if err != nil {
+		return err
+	}
+	return rev.Handle(Service+"/Echo", func(_ context.Context, req map[string]any) (map[string]any, error) {
+		return nil, hmsffi.NewError(hmsffi.Aborted, fmt.Sprintf("revision %v", req["unicode_text"]))
+	})
 }

@@ -137,6 +137,17 @@ class Client:
         v = self._native.schema_version
         return None if v is None else {"fingerprint": v[0], "subject": v[1], "version": v[2]}
 
+    @property
+    def revision(self) -> Optional[str]:
+        """The fingerprint of the schema revision this client speaks (chosen at connect with
+        ``revision`` or ``expect_schema``), or ``None`` for the server's main schema."""
+        return self._native.revision
+
+    @property
+    def revisions(self) -> Dict[str, str]:
+        """The revisions the server serves beside its main schema, ``{label: fingerprint}``."""
+        return dict(self._native.revisions)
+
     def incompatible_methods(self) -> Dict[str, List[str]]:
         """The methods of ``expect_schema`` that the server's schema breaks, each with its
         findings (``path:line:column:RULE_ID message``); calls to them raise
@@ -315,6 +326,7 @@ def connect(
     resilience: Union[Mapping[str, Any], str, None] = None,
     expect_schema: Optional[_native.Schema] = None,
     converters: Iterable[Converter] = BUILTINS,
+    revision: Optional[str] = None,
 ) -> Client:
     """Connects to ``inproc://name``, ``unix:///path.sock``, ``grpc://host:port``,
     ``grpc+unix:///path.sock``, ``http://host:port`` (Connect) or ``ws://host:port`` and discovers
@@ -326,12 +338,14 @@ def connect(
     keepalive, wait for ready, load balancing and health checks, as ``docs/resilience.md``
     describes: ``connect(uri, resilience={"keepalive": {"interval": "10s"}})``. ``expect_schema``
     is the schema this client was built against: each of its methods is checked against the
-    server's at connect, and calls to those that break fail early (``docs/evolution.md``).
-    ``converters`` map message types and declared formats to Python types on requests and
+    server's at connect, and calls to those that break fail early (``docs/evolution.md``); when
+    it is a revision the server serves beside its main schema, the client speaks that revision.
+    ``revision`` (a label or fingerprint the server announces) chooses one explicitly: every call
+    then carries the ``hms-schema-revision`` metadata entry. ``converters`` map message types and declared formats to Python types on requests and
     replies (:mod:`hms_ffi.converters`; the built-ins by default, ``[]`` for none)."""
     uris = [uri] if isinstance(uri, str) else list(uri)
     options = _json_text(resilience, "resilience options", "BAD_RESILIENCE")
-    return Client(_native.connect(uris, schema, options, expect_schema, _converters(converters)))
+    return Client(_native.connect(uris, schema, options, expect_schema, _converters(converters), revision))
 
 
 def _json_text(value: Union[Mapping[str, Any], str, None], what: str, reason: str) -> Optional[str]:

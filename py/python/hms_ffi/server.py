@@ -58,6 +58,7 @@ class Server:
         )
         self._schema = schema
         self._kinds = {m[0]: m[3] for m in schema.methods()}
+        self._revision_kinds: Dict[str, Dict[str, str]] = {}
         self._loop = loop
         self._own_loop: Optional[asyncio.AbstractEventLoop] = None
         self._lock = threading.Lock()
@@ -83,17 +84,39 @@ class Server:
         announces them from now on, and clients see them as ``client.schema_version``."""
         self._native.set_schema_version(subject, version)
 
-    def method(self, name: str) -> Callable[[F], F]:
+    def add_revision(self, label: str, schema: _native.Schema) -> str:
+        """Serves ``schema`` beside the main one as the revision ``label`` and returns its
+        fingerprint. Discovery announces it; a call whose ``hms-schema-revision`` metadata names
+        its label or fingerprint speaks it (``connect(uri, revision=label)`` sends it). Register
+        its handlers with ``method(name, revision=label)``. Raises :class:`hms_ffi.AlreadyExists`
+        for a label or schema already served."""
+        fingerprint = self._native.add_revision(label, schema)
+        self._revision_kinds[label] = {m[0]: m[3] for m in schema.methods()}
+        return fingerprint
+
+    @property
+    def revisions(self) -> Dict[str, str]:
+        """The revisions served beside the main schema, ``{label: fingerprint}``."""
+        return dict(self._native.revisions)
+
+    def bridge(self, revision: str, method: str) -> None:
+        """Serves the main schema's ``method`` with the handler registered for it in
+        ``revision``: the migration path, a v1 handler answering v2 callers. Raises
+        :class:`hms_ffi.FailedPrecondition` (reason ``INCOMPATIBLE_SCHEMA``) unless the method
+        reads alike on the wire in both (``docs/evolution.md``)."""
+        self._native.bridge(revision, method)
+
+    def method(self, name: str, *, revision: Optional[str] = None) -> Callable[[F], F]:
         """Decorator registering a handler for the method ``name`` (``pkg.Service/Method``), of
-        any kind (see :meth:`add_method`)."""
+        any kind (see :meth:`add_method`), of the main schema or of the schema ``revision``."""
 
         def register(handler: F) -> F:
-            self.add_method(name, handler)
+            self.add_method(name, handler, revision=revision)
             return handler
 
         return register
 
-    def add_method(self, name: str, handler: Callable[..., Any]) -> None:
+    def add_method(self, name: str, handler: Callable[..., Any], *, revision: Optional[str] = None) -> None:
         """Registers a handler for the method ``name``, of any kind:
 
         - unary: ``(request, ctx) -> reply`` (or ``async def``);
@@ -107,17 +130,19 @@ class Server:
         Plain streaming handlers run on a worker thread of their own; every wait for the next
         request gives up the GIL.
         """
-        kind = self._kinds.get(name, "unary")
+        kinds = self._kinds if revision is None else self._revision_kinds.get(revision, self._kinds)
+        kind = kinds.get(name, "unary")
         is_async = inspect.iscoroutinefunction(handler) or inspect.isasyncgenfunction(handler)
         if kind != "unary":
             if is_async:
-                self._native.register_stream(name, streams.async_starter(kind, handler, self._event_loop), True)
+                starter = streams.async_starter(kind, handler, self._event_loop)
+                self._native.register_stream(name, starter, True, revision)
             else:
-                self._native.register_stream(name, streams.sync_runner(kind, handler), False)
+                self._native.register_stream(name, streams.sync_runner(kind, handler), False, revision)
         elif is_async:
-            self._native.register_async(name, self._starter(handler))
+            self._native.register_async(name, self._starter(handler), revision)
         else:
-            self._native.register(name, handler)
+            self._native.register(name, handler, revision)
 
     def _event_loop(self) -> asyncio.AbstractEventLoop:
         if self._loop is not None:

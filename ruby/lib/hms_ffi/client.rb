@@ -11,11 +11,14 @@ module HmsFfi
   # HmsFfi::FailedPrecondition (reason INCOMPATIBLE_SCHEMA) before anything is sent
   # (docs/evolution.md, "Versions at connect"). `converters` map message types and declared
   # formats to Ruby classes (HmsFfi::Converter; the built-ins BigDecimal and Date by default,
-  # `[]` for none; docs/converters.md).
-  def self.connect(uri, schema: nil, resilience: nil, expect_schema: nil, converters: Converters::BUILTIN)
+  # `[]` for none; docs/converters.md). `revision` (a label or fingerprint the server announces)
+  # chooses a schema revision the server serves beside its main one: every call then carries
+  # the hms-schema-revision metadata entry (docs/evolution.md, "Two versions side by side").
+  def self.connect(uri, schema: nil, resilience: nil, expect_schema: nil, converters: Converters::BUILTIN,
+                   revision: nil)
     options = json_text(resilience, "resilience options")
     targets, convs = Converters.native(converters)
-    client = _connect(Array(uri).map(&:to_s), schema, options, expect_schema, targets)
+    client = _connect(Array(uri).map(&:to_s), schema, options, expect_schema, targets, revision&.to_s)
     client.instance_variable_set(:@converters, convs)
     client
   end

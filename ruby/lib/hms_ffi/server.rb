@@ -34,15 +34,27 @@ module HmsFfi
     # server-streaming `{ |request, ctx| replies }`, client-streaming `{ |requests, ctx| reply }`,
     # bidi `{ |requests, ctx| replies }`, where `requests` is an Enumerator that reads as it is
     # iterated and `replies` any Enumerable (an Enumerator, an Array, `requests.lazy.map`), each
-    # sent as the caller reads it. Without a block, behaves as Object#method.
-    def method(name, &block)
+    # sent as the caller reads it. Without a block, behaves as Object#method. With `revision:`,
+    # the block serves that schema revision (#add_revision) rather than the main schema.
+    def method(name, revision: nil, &block)
       return super(name) unless block
 
-      full = _register(name.to_s)
-      kind = @kinds[full]
-      @handlers[full] = kind && kind != "unary" ? StreamRunner.for(kind, block, @converters) : block
+      key, kind = _register(name.to_s, revision&.to_s)
+      @handlers[key] = kind == "unary" ? block : StreamRunner.for(kind, block, @converters)
       self
     end
+
+    # Schema revisions served side by side (docs/evolution.md), from the extension:
+    # `add_revision(label, schema)` serves `schema` beside the main one and returns its
+    # fingerprint (HmsFfi::AlreadyExists for a label or schema already served); a call whose
+    # hms-schema-revision metadata names its label or fingerprint speaks it
+    # (`HmsFfi.connect(uri, revision: label)` sends it); `revisions` is `{label => fingerprint}`;
+    # `bridge(label, method)` lets the revision's block answer the main schema's callers too
+    # (HmsFfi::FailedPrecondition unless the method reads alike on the wire).
+    #   server.add_revision("rev1", HmsFfi::Schema.load("rev1/greeter.proto"))
+    #   server.method("acme.v1.Greeter/SayHello", revision: "rev1") { |req, _ctx| { message: req[:name] } }
+    #   server.bridge("rev1", "acme.v1.Greeter/SayHello")
+
 
     # Runs calls on this thread until #shutdown (from another thread or a block), or until
     # SIGINT (Ctrl-C) or SIGTERM, which shut the server down gracefully and return. While it
@@ -105,7 +117,6 @@ module HmsFfi
 
     def setup(schema)
       @schema = schema
-      @kinds = schema.methods.to_h { |row| [row[0], row[3]] }
       @handlers = {}
       @serve_threads = []
     end

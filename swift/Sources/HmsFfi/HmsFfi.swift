@@ -1177,6 +1177,16 @@ public protocol ClientProtocol: AnyObject, Sendable {
     func openStreamAsync(method: String, options: CallOptions) async throws  -> ClientStream
     
     /**
+     * The fingerprint of the schema revision this client speaks; `None` for the main schema.
+     */
+    func revision()  -> String?
+    
+    /**
+     * The revisions the server announced beside its main schema, label → fingerprint.
+     */
+    func revisions()  -> [String: String]
+    
+    /**
      * The schema version the server announced in discovery; none when the schema was given
      * rather than discovered.
      */
@@ -1273,15 +1283,19 @@ public static func connect(uri: String)throws  -> Client  {
      * `FailedPrecondition` (`docs/evolution.md`, "Versions at connect"). `converters`: the
      * targets of the caller's converters (docs/converters.md); a reply value the core
      * converts comes as `{"$converted": {"index": i, "value": …}}`, `i` its target's position.
+     * `revision`: a schema revision the server serves beside its main one (label or
+     * fingerprint), which every call then asks for with the `hms-schema-revision` metadata
+     * entry.
      */
-public static func connectAll(uris: [String], schema: Schema?, resilience: String?, expectSchema: Schema?, converters: [ConverterTarget] = [])throws  -> Client  {
+public static func connectAll(uris: [String], schema: Schema?, resilience: String?, expectSchema: Schema?, converters: [ConverterTarget] = [], revision: String? = nil)throws  -> Client  {
     return try  FfiConverterTypeClient_lift(try rustCallWithError(FfiConverterTypeHmsError_lift) {
     uniffi_hms_ffi_uniffi_fn_constructor_client_connect_all(
         FfiConverterSequenceString.lower(uris),
         FfiConverterOptionTypeSchema.lower(schema),
         FfiConverterOptionString.lower(resilience),
         FfiConverterOptionTypeSchema.lower(expectSchema),
-        FfiConverterSequenceTypeConverterTarget.lower(converters),$0
+        FfiConverterSequenceTypeConverterTarget.lower(converters),
+        FfiConverterOptionString.lower(revision),$0
     )
 })
 }
@@ -1530,6 +1544,28 @@ open func openStreamAsync(method: String, options: CallOptions)async throws  -> 
             liftFunc: FfiConverterTypeClientStream_lift,
             errorHandler: FfiConverterTypeHmsError_lift
         )
+}
+    
+    /**
+     * The fingerprint of the schema revision this client speaks; `None` for the main schema.
+     */
+open func revision() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_method_client_revision(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * The revisions the server announced beside its main schema, label → fingerprint.
+     */
+open func revisions() -> [String: String]  {
+    return try!  FfiConverterDictionaryStringString.lift(try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_method_client_revisions(
+            self.uniffiCloneHandle(),$0
+    )
+})
 }
     
     /**
@@ -2574,11 +2610,25 @@ public func FfiConverterTypeSchema_lower(_ value: Schema) -> UInt64 {
 public protocol ServerProtocol: AnyObject, Sendable {
     
     /**
+     * Serves `schema` beside the main one as the revision `label`; returns its fingerprint. A
+     * call whose `hms-schema-revision` metadata names its label or fingerprint speaks it
+     * (`docs/evolution.md`); a label or schema already served is `ALREADY_EXISTS`.
+     */
+    func addRevision(label: String, schema: Schema) throws  -> String
+    
+    /**
      * Starts the admin listener on `uri` (`http://host:port`; port 0 picks a free one):
      * `/metrics` (Prometheus text), `/healthz` and the live monitoring page at `/`. Returns the
      * URI bound; it stops with the server.
      */
     func admin(uri: String) throws  -> String
+    
+    /**
+     * Serves the main schema's `method` with the handler of `revision`, after checking that
+     * the method reads alike on the wire in both (`FAILED_PRECONDITION`,
+     * `INCOMPATIBLE_SCHEMA` otherwise).
+     */
+    func bridge(revision: String, method: String) throws 
     
     /**
      * The endpoints listened on.
@@ -2616,6 +2666,17 @@ public protocol ServerProtocol: AnyObject, Sendable {
      * the endpoint as bound. May be called for several URIs.
      */
     func listen(uri: String) throws  -> String
+    
+    /**
+     * A handle on this server whose `handle*` registrations go to the revision `label` (or
+     * fingerprint); everything else acts on the whole server. `NOT_FOUND` for an unknown one.
+     */
+    func revision(label: String) throws  -> Server
+    
+    /**
+     * The revisions served beside the main schema, label → fingerprint.
+     */
+    func revisions()  -> [String: String]
     
     /**
      * The schema version discovery announces (subject and version once set).
@@ -2713,6 +2774,21 @@ public convenience init(schema: Schema, language: String, security: String? = ni
 
     
     /**
+     * Serves `schema` beside the main one as the revision `label`; returns its fingerprint. A
+     * call whose `hms-schema-revision` metadata names its label or fingerprint speaks it
+     * (`docs/evolution.md`); a label or schema already served is `ALREADY_EXISTS`.
+     */
+open func addRevision(label: String, schema: Schema)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeHmsError_lift) {
+    uniffi_hms_ffi_uniffi_fn_method_server_add_revision(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(label),
+        FfiConverterTypeSchema_lower(schema),$0
+    )
+})
+}
+    
+    /**
      * Starts the admin listener on `uri` (`http://host:port`; port 0 picks a free one):
      * `/metrics` (Prometheus text), `/healthz` and the live monitoring page at `/`. Returns the
      * URI bound; it stops with the server.
@@ -2724,6 +2800,20 @@ open func admin(uri: String)throws  -> String  {
         FfiConverterString.lower(uri),$0
     )
 })
+}
+    
+    /**
+     * Serves the main schema's `method` with the handler of `revision`, after checking that
+     * the method reads alike on the wire in both (`FAILED_PRECONDITION`,
+     * `INCOMPATIBLE_SCHEMA` otherwise).
+     */
+open func bridge(revision: String, method: String)throws   {try rustCallWithError(FfiConverterTypeHmsError_lift) {
+    uniffi_hms_ffi_uniffi_fn_method_server_bridge(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(revision),
+        FfiConverterString.lower(method),$0
+    )
+}
 }
     
     /**
@@ -2799,6 +2889,30 @@ open func listen(uri: String)throws  -> String  {
     uniffi_hms_ffi_uniffi_fn_method_server_listen(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(uri),$0
+    )
+})
+}
+    
+    /**
+     * A handle on this server whose `handle*` registrations go to the revision `label` (or
+     * fingerprint); everything else acts on the whole server. `NOT_FOUND` for an unknown one.
+     */
+open func revision(label: String)throws  -> Server  {
+    return try  FfiConverterTypeServer_lift(try rustCallWithError(FfiConverterTypeHmsError_lift) {
+    uniffi_hms_ffi_uniffi_fn_method_server_revision(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(label),$0
+    )
+})
+}
+    
+    /**
+     * The revisions served beside the main schema, label → fingerprint.
+     */
+open func revisions() -> [String: String]  {
+    return try!  FfiConverterDictionaryStringString.lift(try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_method_server_revisions(
+            self.uniffiCloneHandle(),$0
     )
 })
 }
@@ -6145,6 +6259,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hms_ffi_uniffi_checksum_method_client_open_stream_async() != 19959) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_hms_ffi_uniffi_checksum_method_client_revision() != 11083) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_client_revisions() != 2778) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_hms_ffi_uniffi_checksum_method_client_schema_version() != 26264) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6220,7 +6340,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hms_ffi_uniffi_checksum_method_schema_to_descriptor_set() != 25957) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_hms_ffi_uniffi_checksum_method_server_add_revision() != 14042) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_hms_ffi_uniffi_checksum_method_server_admin() != 44532) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_server_bridge() != 52102) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_method_server_endpoints() != 21402) {
@@ -6239,6 +6365,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_method_server_listen() != 36820) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_server_revision() != 38552) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_server_revisions() != 22145) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_method_server_schema_version() != 38632) {
@@ -6307,7 +6439,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hms_ffi_uniffi_checksum_constructor_client_connect() != 44057) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_hms_ffi_uniffi_checksum_constructor_client_connect_all() != 43516) {
+    if (uniffi_hms_ffi_uniffi_checksum_constructor_client_connect_all() != 47199) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_constructor_client_connect_with_schema() != 62445) {

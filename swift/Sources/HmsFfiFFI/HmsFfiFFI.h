@@ -308,7 +308,7 @@ uint64_t uniffi_hms_ffi_uniffi_fn_constructor_client_connect(RustBuffer uri, Rus
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CONSTRUCTOR_CLIENT_CONNECT_ALL
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CONSTRUCTOR_CLIENT_CONNECT_ALL
-uint64_t uniffi_hms_ffi_uniffi_fn_constructor_client_connect_all(RustBuffer uris, RustBuffer schema, RustBuffer resilience, RustBuffer expect_schema, RustBuffer converters, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_hms_ffi_uniffi_fn_constructor_client_connect_all(RustBuffer uris, RustBuffer schema, RustBuffer resilience, RustBuffer expect_schema, RustBuffer converters, RustBuffer revision, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CONSTRUCTOR_CLIENT_CONNECT_WITH_SCHEMA
@@ -389,6 +389,16 @@ uint64_t uniffi_hms_ffi_uniffi_fn_method_client_open_stream(uint64_t ptr, RustBu
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_OPEN_STREAM_ASYNC
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_OPEN_STREAM_ASYNC
 uint64_t uniffi_hms_ffi_uniffi_fn_method_client_open_stream_async(uint64_t ptr, RustBuffer method, RustBuffer options
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_REVISION
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_REVISION
+RustBuffer uniffi_hms_ffi_uniffi_fn_method_client_revision(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_REVISIONS
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_REVISIONS
+RustBuffer uniffi_hms_ffi_uniffi_fn_method_client_revisions(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CLIENT_SCHEMA_VERSION
@@ -612,9 +622,19 @@ void uniffi_hms_ffi_uniffi_fn_free_server(uint64_t handle, RustCallStatus *_Nonn
 uint64_t uniffi_hms_ffi_uniffi_fn_constructor_server_new(uint64_t schema, RustBuffer language, RustBuffer security, RustBuffer service_config, RustBuffer converters, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVER_ADD_REVISION
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVER_ADD_REVISION
+RustBuffer uniffi_hms_ffi_uniffi_fn_method_server_add_revision(uint64_t ptr, RustBuffer label, uint64_t schema, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVER_ADMIN
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVER_ADMIN
 RustBuffer uniffi_hms_ffi_uniffi_fn_method_server_admin(uint64_t ptr, RustBuffer uri, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVER_BRIDGE
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVER_BRIDGE
+void uniffi_hms_ffi_uniffi_fn_method_server_bridge(uint64_t ptr, RustBuffer revision, RustBuffer method, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVER_ENDPOINTS
@@ -645,6 +665,16 @@ uint64_t uniffi_hms_ffi_uniffi_fn_method_server_inflight(uint64_t ptr, RustCallS
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVER_LISTEN
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVER_LISTEN
 RustBuffer uniffi_hms_ffi_uniffi_fn_method_server_listen(uint64_t ptr, RustBuffer uri, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVER_REVISION
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVER_REVISION
+uint64_t uniffi_hms_ffi_uniffi_fn_method_server_revision(uint64_t ptr, RustBuffer label, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVER_REVISIONS
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVER_REVISIONS
+RustBuffer uniffi_hms_ffi_uniffi_fn_method_server_revisions(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_SERVER_SCHEMA_VERSION
@@ -1159,6 +1189,18 @@ uint16_t uniffi_hms_ffi_uniffi_checksum_method_client_open_stream_async(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_REVISION
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_REVISION
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_client_revision(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_REVISIONS
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_REVISIONS
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_client_revisions(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_SCHEMA_VERSION
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_SCHEMA_VERSION
 uint16_t uniffi_hms_ffi_uniffi_checksum_method_client_schema_version(void
@@ -1309,9 +1351,21 @@ uint16_t uniffi_hms_ffi_uniffi_checksum_method_schema_to_descriptor_set(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVER_ADD_REVISION
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVER_ADD_REVISION
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_server_add_revision(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVER_ADMIN
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVER_ADMIN
 uint16_t uniffi_hms_ffi_uniffi_checksum_method_server_admin(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVER_BRIDGE
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVER_BRIDGE
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_server_bridge(void
     
 );
 #endif
@@ -1348,6 +1402,18 @@ uint16_t uniffi_hms_ffi_uniffi_checksum_method_server_inflight(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVER_LISTEN
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVER_LISTEN
 uint16_t uniffi_hms_ffi_uniffi_checksum_method_server_listen(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVER_REVISION
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVER_REVISION
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_server_revision(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVER_REVISIONS
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_SERVER_REVISIONS
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_server_revisions(void
     
 );
 #endif

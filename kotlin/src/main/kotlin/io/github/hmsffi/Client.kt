@@ -49,6 +49,9 @@ class Client private constructor(val native: NativeClient, private val conv: Con
          * schema breaks are listed by [incompatibleMethods], and calling one throws
          * `HmsException.FailedPrecondition` (reason `INCOMPATIBLE_SCHEMA`) before anything is
          * sent (docs/evolution.md, "Versions at connect"). [converters]: as for the single URI.
+         * [revision] (a label or fingerprint the server announces) chooses a schema revision it
+         * serves beside its main one: every call then carries the `hms-schema-revision`
+         * metadata entry.
          */
         fun connect(
             uris: List<String>,
@@ -56,9 +59,10 @@ class Client private constructor(val native: NativeClient, private val conv: Con
             schema: NativeSchema? = null,
             expectSchema: NativeSchema? = null,
             converters: List<Converter> = Converters.BUILTINS,
+            revision: String? = null,
         ): Client {
             val conv = ConverterSet(converters)
-            return Client(NativeClient.connectAll(uris, schema, resilience, expectSchema, conv.targets), conv)
+            return Client(NativeClient.connectAll(uris, schema, resilience, expectSchema, conv.targets, revision), conv)
         }
 
         /** [connect] without blocking the coroutine's thread. */
@@ -229,6 +233,12 @@ class Client private constructor(val native: NativeClient, private val conv: Con
      * (`path:line:column:RULE_ID message`); calls to them throw `HmsException.FailedPrecondition`.
      */
     fun incompatibleMethods(): Map<String, List<String>> = native.incompatibleMethods()
+
+    /** The fingerprint of the schema revision this client speaks; `null` for the main schema. */
+    val revision: String? get() = native.revision()
+
+    /** The revisions the server announced beside its main schema, label → fingerprint. */
+    val revisions: Map<String, String> get() = native.revisions()
 
     /** Each endpoint given to [connect], in order, with its state and whether it is ejected. */
     val endpoints: List<EndpointStatus> get() = native.endpoints()

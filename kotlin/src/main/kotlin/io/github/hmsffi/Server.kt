@@ -26,17 +26,23 @@ import io.github.hmsffi.ffi.Server as NativeServer
  * `ctx.peerCredentials()`. [converters]: the custom domain types of requests and replies
  * (docs/converters.md); the built-ins ([Converters.BUILTINS]) by default, `emptyList()` for none.
  */
-class Server(
-    schema: NativeSchema,
-    security: String? = null,
-    serviceConfig: String? = null,
-    converters: List<Converter> = Converters.BUILTINS,
-) : AutoCloseable {
-    /** The handlers' converters (requests made native, replies message-shaped). */
-    internal val conv = ConverterSet(converters)
-
+class Server private constructor(
     /** The generated server this wraps. */
-    val native = NativeServer(schema, "kotlin", security, serviceConfig, conv.targets)
+    val native: NativeServer,
+    /** False for a [revision] handle, whose [close] leaves the server running. */
+    private val owner: Boolean,
+    /** The handlers' converters (requests made native, replies message-shaped). */
+    internal val conv: ConverterSet,
+) : AutoCloseable {
+    constructor(
+        schema: NativeSchema,
+        security: String? = null,
+        serviceConfig: String? = null,
+        converters: List<Converter> = Converters.BUILTINS,
+    ) : this(schema, security, serviceConfig, ConverterSet(converters))
+
+    private constructor(schema: NativeSchema, security: String?, serviceConfig: String?, conv: ConverterSet) :
+        this(NativeServer(schema, "kotlin", security, serviceConfig, conv.targets), true, conv)
 
     private companion object {
         init {
@@ -115,15 +121,40 @@ class Server(
      */
     fun setSchemaVersion(subject: String, version: Int) = native.setSchemaVersion(subject, version.toUInt())
 
+    /**
+     * Serves [schema] beside the main one as the revision [label] and returns its fingerprint.
+     * A call whose `hms-schema-revision` metadata names its label or fingerprint speaks it
+     * (`Client.connect(uris, revision = label)` sends it); a label or schema already served
+     * throws `HmsException.AlreadyExists` (docs/evolution.md, "Two versions side by side").
+     */
+    fun addRevision(label: String, schema: NativeSchema): String = native.addRevision(label, schema)
+
+    /**
+     * A handle on this server whose `method`, `rawMethod` and stream registrations serve the
+     * revision [label] (or fingerprint); everything else acts on the whole server, and closing
+     * it leaves the server running. Throws `HmsException.NotFound` for an unknown revision.
+     */
+    fun revision(label: String): Server = Server(native.revision(label), false, conv)
+
+    /** The revisions served beside the main schema, label → fingerprint. */
+    val revisions: Map<String, String> get() = native.revisions()
+
+    /**
+     * Serves the main schema's [method] with the handler registered for it in [revision]: a v1
+     * handler answers v2 callers. Throws `HmsException.FailedPrecondition` (reason
+     * `INCOMPATIBLE_SCHEMA`) unless the method reads alike on the wire in both.
+     */
+    fun bridge(revision: String, method: String) = native.bridge(revision, method)
+
     /** Calls in flight. */
     val inflight: Long get() = native.inflight().toLong()
 
     /** Graceful stop: lets calls in flight finish for up to [grace], then cancels the rest. */
     fun shutdown(grace: Duration = Duration.ofSeconds(1)) = native.shutdown(grace.toMillis().toULong())
 
-    /** Shuts down and frees the native server. */
+    /** Shuts down and frees the native server (a [revision] handle: frees only the handle). */
     override fun close() {
-        shutdown()
+        if (owner) shutdown()
         native.destroy()
     }
 }

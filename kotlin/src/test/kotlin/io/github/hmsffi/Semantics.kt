@@ -151,8 +151,18 @@ object Semantics {
         return hmsError(code, req["message"] as String, d)
     }
 
-    /** Serves Semantics/Context and Semantics/Relay on [server]. */
+    /**
+     * Serves Semantics/Context and Semantics/Relay on [server], and the revision conformance-rev
+     * (tests/conformance/revision.proto), whose Echo fails with ABORTED.
+     */
     fun serve(server: Server) {
+        val revision = File(Conformance.root, "tests/conformance/revision.proto").path
+        server.addRevision("conformance-rev", Schema.load(listOf(revision), listOf()))
+        server.revision("conformance-rev").use { rev ->
+            rev.method("${Conformance.SERVICE}/Echo") { req, _ ->
+                throw hmsError(Code.ABORTED, "revision ${req["unicode_text"]}")
+            }
+        }
         server.native.handle("$SERVICE/Context", object : Handler {
             override fun handle(request: String, ctx: CallContext): String = ctx.use { context(request, it) }
         })

@@ -743,6 +743,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_client_open_stream_async(
     ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_client_revision(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_client_revisions(
+    ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_client_schema_version(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_client_state(
@@ -793,7 +797,11 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_schema_to_descriptor_set(
     ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_server_add_revision(
+    ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_server_admin(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_server_bridge(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_server_endpoints(
     ): Int
@@ -806,6 +814,10 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_hms_ffi_uniffi_checksum_method_server_inflight(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_server_listen(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_server_revision(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_server_revisions(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_server_schema_version(
     ): Int
@@ -892,7 +904,7 @@ external fun uniffi_hms_ffi_uniffi_fn_free_client(`handle`: Long,uniffi_out_err:
 ): Unit
 external fun uniffi_hms_ffi_uniffi_fn_constructor_client_connect(`uri`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
-external fun uniffi_hms_ffi_uniffi_fn_constructor_client_connect_all(`uris`: RustBuffer.ByValue,`schema`: RustBuffer.ByValue,`resilience`: RustBuffer.ByValue,`expectSchema`: RustBuffer.ByValue,`converters`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+external fun uniffi_hms_ffi_uniffi_fn_constructor_client_connect_all(`uris`: RustBuffer.ByValue,`schema`: RustBuffer.ByValue,`resilience`: RustBuffer.ByValue,`expectSchema`: RustBuffer.ByValue,`converters`: RustBuffer.ByValue,`revision`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
 external fun uniffi_hms_ffi_uniffi_fn_constructor_client_connect_with_schema(`uri`: RustBuffer.ByValue,`schema`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
@@ -926,6 +938,10 @@ external fun uniffi_hms_ffi_uniffi_fn_method_client_open_stream(`ptr`: Long,`met
 ): Long
 external fun uniffi_hms_ffi_uniffi_fn_method_client_open_stream_async(`ptr`: Long,`method`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,
 ): Long
+external fun uniffi_hms_ffi_uniffi_fn_method_client_revision(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hms_ffi_uniffi_fn_method_client_revisions(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_method_client_schema_version(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_method_client_state(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1014,8 +1030,12 @@ external fun uniffi_hms_ffi_uniffi_fn_free_server(`handle`: Long,uniffi_out_err:
 ): Unit
 external fun uniffi_hms_ffi_uniffi_fn_constructor_server_new(`schema`: Long,`language`: RustBuffer.ByValue,`security`: RustBuffer.ByValue,`serviceConfig`: RustBuffer.ByValue,`converters`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
+external fun uniffi_hms_ffi_uniffi_fn_method_server_add_revision(`ptr`: Long,`label`: RustBuffer.ByValue,`schema`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_method_server_admin(`ptr`: Long,`uri`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
+external fun uniffi_hms_ffi_uniffi_fn_method_server_bridge(`ptr`: Long,`revision`: RustBuffer.ByValue,`method`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
 external fun uniffi_hms_ffi_uniffi_fn_method_server_endpoints(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_method_server_handle(`ptr`: Long,`method`: RustBuffer.ByValue,`handler`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1027,6 +1047,10 @@ external fun uniffi_hms_ffi_uniffi_fn_method_server_handle_stream(`ptr`: Long,`m
 external fun uniffi_hms_ffi_uniffi_fn_method_server_inflight(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
 external fun uniffi_hms_ffi_uniffi_fn_method_server_listen(`ptr`: Long,`uri`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hms_ffi_uniffi_fn_method_server_revision(`ptr`: Long,`label`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_hms_ffi_uniffi_fn_method_server_revisions(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_method_server_schema_version(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
@@ -1258,6 +1282,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_open_stream_async() != 19959) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_revision() != 11083) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_revisions() != 2778) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_schema_version() != 26264) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1333,7 +1363,13 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_schema_to_descriptor_set() != 25957) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_server_add_revision() != 14042) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_server_admin() != 44532) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_server_bridge() != 52102) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_server_endpoints() != 21402) {
@@ -1352,6 +1388,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_server_listen() != 36820) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_server_revision() != 38552) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_server_revisions() != 22145) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_server_schema_version() != 38632) {
@@ -1420,7 +1462,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_client_connect() != 44057) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_client_connect_all() != 43516) {
+    if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_client_connect_all() != 47199) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_client_connect_with_schema() != 62445) {
@@ -2888,6 +2930,16 @@ public interface ClientInterface {
     suspend fun `openStreamAsync`(`method`: kotlin.String, `options`: CallOptions): ClientStream
     
     /**
+     * The fingerprint of the schema revision this client speaks; `None` for the main schema.
+     */
+    fun `revision`(): kotlin.String?
+    
+    /**
+     * The revisions the server announced beside its main schema, label → fingerprint.
+     */
+    fun `revisions`(): Map<kotlin.String, kotlin.String>
+    
+    /**
      * The schema version the server announced in discovery; none when the schema was given
      * rather than discovered.
      */
@@ -3305,6 +3357,38 @@ open class Client: Disposable, AutoCloseable, ClientInterface
 
     
     /**
+     * The fingerprint of the schema revision this client speaks; `None` for the main schema.
+     */override fun `revision`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_client_revision(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The revisions the server announced beside its main schema, label → fingerprint.
+     */override fun `revisions`(): Map<kotlin.String, kotlin.String> {
+            return FfiConverterMapStringString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_client_revisions(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * The schema version the server announced in discovery; none when the schema was given
      * rather than discovered.
      */override fun `schemaVersion`(): SchemaVersion? {
@@ -3390,13 +3474,16 @@ open class Client: Disposable, AutoCloseable, ClientInterface
      * `FailedPrecondition` (`docs/evolution.md`, "Versions at connect"). `converters`: the
      * targets of the caller's converters (docs/converters.md); a reply value the core
      * converts comes as `{"$converted": {"index": i, "value": …}}`, `i` its target's position.
+     * `revision`: a schema revision the server serves beside its main one (label or
+     * fingerprint), which every call then asks for with the `hms-schema-revision` metadata
+     * entry.
      */
-    @Throws(HmsException::class) fun `connectAll`(`uris`: List<kotlin.String>, `schema`: Schema?, `resilience`: kotlin.String?, `expectSchema`: Schema?, `converters`: List<ConverterTarget> = listOf()): Client {
+    @Throws(HmsException::class) fun `connectAll`(`uris`: List<kotlin.String>, `schema`: Schema?, `resilience`: kotlin.String?, `expectSchema`: Schema?, `converters`: List<ConverterTarget> = listOf(), `revision`: kotlin.String? = null): Client {
             return FfiConverterTypeClient.lift(
     uniffiRustCallWithError(HmsException) { _status ->
     UniffiLib.uniffi_hms_ffi_uniffi_fn_constructor_client_connect_all(
     
-        FfiConverterSequenceString.lower(`uris`),FfiConverterOptionalTypeSchema.lower(`schema`),FfiConverterOptionalString.lower(`resilience`),FfiConverterOptionalTypeSchema.lower(`expectSchema`),FfiConverterSequenceTypeConverterTarget.lower(`converters`),_status)
+        FfiConverterSequenceString.lower(`uris`),FfiConverterOptionalTypeSchema.lower(`schema`),FfiConverterOptionalString.lower(`resilience`),FfiConverterOptionalTypeSchema.lower(`expectSchema`),FfiConverterSequenceTypeConverterTarget.lower(`converters`),FfiConverterOptionalString.lower(`revision`),_status)
 }
     )
     }
@@ -5054,11 +5141,25 @@ public object FfiConverterTypeSchema: FfiConverter<Schema, Long> {
 public interface ServerInterface {
     
     /**
+     * Serves `schema` beside the main one as the revision `label`; returns its fingerprint. A
+     * call whose `hms-schema-revision` metadata names its label or fingerprint speaks it
+     * (`docs/evolution.md`); a label or schema already served is `ALREADY_EXISTS`.
+     */
+    fun `addRevision`(`label`: kotlin.String, `schema`: Schema): kotlin.String
+    
+    /**
      * Starts the admin listener on `uri` (`http://host:port`; port 0 picks a free one):
      * `/metrics` (Prometheus text), `/healthz` and the live monitoring page at `/`. Returns the
      * URI bound; it stops with the server.
      */
     fun `admin`(`uri`: kotlin.String): kotlin.String
+    
+    /**
+     * Serves the main schema's `method` with the handler of `revision`, after checking that
+     * the method reads alike on the wire in both (`FAILED_PRECONDITION`,
+     * `INCOMPATIBLE_SCHEMA` otherwise).
+     */
+    fun `bridge`(`revision`: kotlin.String, `method`: kotlin.String)
     
     /**
      * The endpoints listened on.
@@ -5096,6 +5197,17 @@ public interface ServerInterface {
      * the endpoint as bound. May be called for several URIs.
      */
     fun `listen`(`uri`: kotlin.String): kotlin.String
+    
+    /**
+     * A handle on this server whose `handle*` registrations go to the revision `label` (or
+     * fingerprint); everything else acts on the whole server. `NOT_FOUND` for an unknown one.
+     */
+    fun `revision`(`label`: kotlin.String): Server
+    
+    /**
+     * The revisions served beside the main schema, label → fingerprint.
+     */
+    fun `revisions`(): Map<kotlin.String, kotlin.String>
     
     /**
      * The schema version discovery announces (subject and version once set).
@@ -5235,6 +5347,25 @@ open class Server: Disposable, AutoCloseable, ServerInterface
 
     
     /**
+     * Serves `schema` beside the main one as the revision `label`; returns its fingerprint. A
+     * call whose `hms-schema-revision` metadata names its label or fingerprint speaks it
+     * (`docs/evolution.md`); a label or schema already served is `ALREADY_EXISTS`.
+     */
+    @Throws(HmsException::class)override fun `addRevision`(`label`: kotlin.String, `schema`: Schema): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(HmsException) { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_server_add_revision(
+        it,
+        FfiConverterString.lower(`label`),FfiConverterTypeSchema.lower(`schema`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Starts the admin listener on `uri` (`http://host:port`; port 0 picks a free one):
      * `/metrics` (Prometheus text), `/healthz` and the live monitoring page at `/`. Returns the
      * URI bound; it stops with the server.
@@ -5250,6 +5381,24 @@ open class Server: Disposable, AutoCloseable, ServerInterface
     }
     )
     }
+    
+
+    
+    /**
+     * Serves the main schema's `method` with the handler of `revision`, after checking that
+     * the method reads alike on the wire in both (`FAILED_PRECONDITION`,
+     * `INCOMPATIBLE_SCHEMA` otherwise).
+     */
+    @Throws(HmsException::class)override fun `bridge`(`revision`: kotlin.String, `method`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(HmsException) { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_server_bridge(
+        it,
+        FfiConverterString.lower(`revision`),FfiConverterString.lower(`method`),_status)
+}
+    }
+    
     
 
     
@@ -5350,6 +5499,40 @@ open class Server: Disposable, AutoCloseable, ServerInterface
     UniffiLib.uniffi_hms_ffi_uniffi_fn_method_server_listen(
         it,
         FfiConverterString.lower(`uri`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * A handle on this server whose `handle*` registrations go to the revision `label` (or
+     * fingerprint); everything else acts on the whole server. `NOT_FOUND` for an unknown one.
+     */
+    @Throws(HmsException::class)override fun `revision`(`label`: kotlin.String): Server {
+            return FfiConverterTypeServer.lift(
+    callWithHandle {
+    uniffiRustCallWithError(HmsException) { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_server_revision(
+        it,
+        FfiConverterString.lower(`label`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The revisions served beside the main schema, label → fingerprint.
+     */override fun `revisions`(): Map<kotlin.String, kotlin.String> {
+            return FfiConverterMapStringString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_server_revisions(
+        it,
+        _status)
 }
     }
     )
