@@ -13,7 +13,7 @@ set -u
 cd "$(dirname "$0")/.."
 state=${1:-default}
 HALTPOLL=/sys/module/haltpoll/parameters/guest_halt_poll_ns
-ALL="rust go go-payloads py py-payloads py-shm node node-payloads ruby php kotlin"
+ALL="rust go go-payloads py py-payloads py-shm node node-payloads ruby ruby-payloads php kotlin"
 BENCHES=${BENCHES:-$ALL}
 
 build() {
@@ -35,6 +35,7 @@ run() {
     node) make -s bench-node ;;
     node-payloads) make -s bench-node-payloads ;;
     ruby) HMS_FFI_PROFILE=release make -s bench-ruby ;;
+    ruby-payloads) HMS_FFI_PROFILE=release make -s bench-ruby-payloads ;;
     php) make -s bench-php ;;
     kotlin) make -s bench-kotlin ;;
     *) echo "unknown bench $1 (one of: $ALL)" >&2; return 2 ;;

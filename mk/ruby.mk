@@ -9,7 +9,7 @@ RUBY_GEM_HOME  = $(CURDIR)/target/ruby/gems
 HMS_FFI_PROFILE ?= debug
 RUBY_ENV       = GEM_HOME=$(RUBY_GEM_HOME) GEM_PATH=$(RUBY_GEM_HOME):$$($(RUBY) -e 'print Gem.default_path.join(":")')
 
-.PHONY: ruby-install test-ruby bench-ruby
+.PHONY: ruby-install test-ruby bench-ruby bench-ruby-payloads
 
 ## ruby-install: build the gem (Ruby and Rust sources) and install it; cargo builds the native part.
 ruby-install:
@@ -32,3 +32,11 @@ TEST_TARGETS += test-ruby
 DEMO_DEPS    += ruby-install
 MATRIX_DEPS  += ruby-install
 CLIPPY_PKGS  += -p hms-ffi-ruby
+
+## bench-ruby-payloads: nested 64 B / 1 KiB / 64 KiB messages over unix, Ruby -> Ruby: hms-ffi vs
+## the grpc gem (Debian's ruby-grpc) vs a raw UNIXSocket echo, and the value walk vs
+## google-protobuf's (benches/ruby/payload_bench.rb). Build with HMS_FFI_PROFILE=release.
+bench-ruby-payloads: ruby-install
+	@$(RUBY) -e 'require "grpc"; require "google/protobuf"' 2>/dev/null || \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q ruby-grpc ruby-google-protobuf >/dev/null
+	$(RUBY_ENV) $(RUBY) benches/ruby/payload_bench.rb

@@ -13,6 +13,7 @@ require "hms_ffi"
 require "optparse"
 require "socket"
 require "tmpdir"
+require_relative "bench_common"
 
 PROTO = 'syntax = "proto3"; package bench.v1; message Blob { bytes data = 1; } ' \
         "service Echo { rpc Echo(Blob) returns (Blob); }"
@@ -43,47 +44,6 @@ def serve_raw(sock)
       c.close
     end
   end
-end
-
-def spawn_server(cmd)
-  io = IO.popen(cmd)
-  line = io.gets&.strip
-  raise "#{cmd.inspect} did not start (said #{line.inspect})" unless line == "ready"
-
-  io
-end
-
-def clock
-  Process.clock_gettime(Process::CLOCK_MONOTONIC)
-end
-
-def latency(n)
-  [200, n].min.times { yield }
-  Array.new(n) do
-    t = clock
-    yield
-    clock - t
-  end
-end
-
-def throughput(threads, seconds, make_call)
-  stop = clock + seconds
-  counts = Array.new(threads) do
-    Thread.new do
-      call = make_call.call
-      count = 0
-      while clock < stop
-        call.call
-        count += 1
-      end
-      count
-    end
-  end.map(&:value)
-  counts.sum / seconds
-end
-
-def pct(xs, p)
-  xs.sort[[xs.size - 1, (xs.size * p).to_i].min] * 1e6
 end
 
 opts = { n: 3000, seconds: 2.0, threads: 4, python: File.join(ROOT, "target/py-venv/bin/python") }
@@ -144,11 +104,5 @@ begin
   puts format("ratios: p50 ruby->ruby / raw UNIXSocket = %.2f; p50 ruby->ruby / ruby->python server = %.2f; " \
               "throughput ruby->ruby / raw = %.2f", rr[1] / raw[1], rr[1] / rp[1], rr[4] / raw[4])
 ensure
-  servers.each do |io|
-    Process.kill("TERM", io.pid)
-    Process.wait(io.pid)
-  rescue Errno::ESRCH, Errno::ECHILD
-    nil
-  end
-  FileUtils.rm_rf(dir)
+  stop_servers(servers, dir, "TERM")
 end
