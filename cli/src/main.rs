@@ -7,6 +7,8 @@
 //! hms-ffi call unix:///tmp/g.sock demo.v1.Greeter/SayHello '{"name": "Ada"}'
 //! hms-ffi list unix:///tmp/g.sock
 //! hms-ffi check --against old/ new/ [--category FILE|PACKAGE|WIRE_JSON|WIRE] [--json]
+//! hms-ffi check --against 'registry+unix:///tmp/r.sock#shop.v1@latest' shop/
+//! hms-ffi call unix:///tmp/g.sock shop.v1.Shop/Get '{}' --expect-schema v1/shop.proto
 //! hms-ffi gen --lang python --out gen/python examples/protos/greeter.proto
 //! hms-ffi registry serve --db registry.db --listen grpc://127.0.0.1:7070
 //! hms-ffi registry register --registry grpc://127.0.0.1:7070 shop/
@@ -24,6 +26,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use hms_ffi_core::registry::{RegistryRef, INCOMPATIBLE_SCHEMA};
 use hms_ffi_core::{CallOptions, Error, Metadata, Schema, StreamingKind};
 
 #[derive(Parser)]
@@ -109,6 +112,20 @@ enum Command {
         /// hms-schema-revision metadata entry; the request is read with that revision's schema).
         #[arg(long)]
         revision: Option<String>,
+        /// .proto files of the schema this caller was built against (repeatable; imports from
+        /// -I): at connect each of its methods is checked against the server's schema, and a
+        /// call to one the server breaks fails before it is sent (FAILED_PRECONDITION, reason
+        /// INCOMPATIBLE_SCHEMA, the findings listed).
+        #[arg(long, value_name = "FILE")]
+        expect_schema: Vec<PathBuf>,
+        /// As --expect-schema, with the schema fetched from a registry:
+        /// registry+URI#SUBJECT[@VERSION|@latest|@sha256:…] (docs/evolution.md).
+        #[arg(long, value_name = "REF", conflicts_with = "expect_schema",
+              value_parser = parse_reference)]
+        expect_registry: Option<RegistryRef>,
+        /// The rules of that check: WIRE_JSON (default), WIRE, PACKAGE or FILE.
+        #[arg(long)]
+        expect_category: Option<String>,
     },
     /// List the services and methods a server offers.
     List {
@@ -120,15 +137,17 @@ enum Command {
     /// revision for breaking changes against the old one, with the rules of `buf breaking`.
     /// Exit status with --against: 0 compatible, 1 breaking, 3 unreadable or invalid input.
     Check {
-        /// .proto files; with --against, the new revision: one .proto file or a directory.
-        #[arg(required = true)]
-        schema: Vec<PathBuf>,
+        /// .proto files; with --against, the new revision: one .proto file, a directory or a
+        /// registry reference, registry+URI#SUBJECT[@VERSION|@latest|@sha256:…].
+        #[arg(required = true, value_parser = evolution::input_parser())]
+        schema: Vec<evolution::Input>,
         /// Include directories.
         #[arg(long = "include", short = 'I')]
         includes: Vec<PathBuf>,
-        /// The old revision (a .proto file or a directory) to check for breaking changes against.
-        #[arg(long, value_name = "OLD")]
-        against: Option<PathBuf>,
+        /// The old revision to check for breaking changes against: a .proto file, a directory
+        /// or a registry reference, registry+URI#SUBJECT[@VERSION|@latest|@sha256:…].
+        #[arg(long, value_name = "OLD", value_parser = evolution::input_parser())]
+        against: Option<evolution::Input>,
         /// The rules to apply: FILE (default, as in buf), PACKAGE, WIRE_JSON or WIRE.
         #[arg(long, default_value = "FILE", requires = "against")]
         category: String,
@@ -202,9 +221,34 @@ fn main() -> ExitCode {
             for v in e.field_violations() {
                 eprintln!("  {}: {}", v.field, v.description);
             }
+            print_findings(&e);
             ExitCode::from(1)
         }
     }
+}
+
+/// The findings of an `INCOMPATIBLE_SCHEMA` error, one a line.
+fn print_findings(e: &Error) {
+    let Some(info) = e.details().error_info.as_ref() else {
+        return;
+    };
+    if info.reason != INCOMPATIBLE_SCHEMA {
+        return;
+    }
+    eprintln!("  reason {}", info.reason);
+    for line in info
+        .metadata
+        .get("findings")
+        .into_iter()
+        .flat_map(|f| f.lines())
+    {
+        eprintln!("  {line}");
+    }
+}
+
+/// A `registry+URI#SUBJECT@VERSION` argument.
+fn parse_reference(text: &str) -> Result<RegistryRef, Error> {
+    text.parse()
 }
 
 async fn run(command: Command) -> Result<(), Error> {
@@ -235,14 +279,24 @@ async fn run(command: Command) -> Result<(), Error> {
             schema,
             includes,
             revision,
+            expect_schema,
+            expect_registry,
+            expect_category,
         } => {
             let given = match schema.is_empty() {
                 true => None,
                 false => Some(Schema::load(&schema, &includes)?),
             };
+            let expected = match (expect_schema.is_empty(), expect_registry) {
+                (false, _) => Some(Schema::load(&expect_schema, &includes)?),
+                (true, Some(r)) => Some(r.schema(evolution::REGISTRY_TIMEOUT).await?),
+                (true, None) => None,
+            };
             let options = hms_ffi_core::ConnectOptions {
                 schema: given,
                 revision,
+                expect_schema: expected,
+                expect_category: expect_category.map(|c| c.parse()).transpose()?,
                 ..Default::default()
             };
             let client = hms_ffi_core::connect_with(&uri, options).await?;
@@ -285,7 +339,7 @@ async fn run(command: Command) -> Result<(), Error> {
         Command::Check {
             schema, includes, ..
         } => {
-            let s = Schema::load(&schema, &includes)?;
+            let s = Schema::load(&evolution::paths(schema)?, &includes)?;
             print_methods(&s);
             Ok(())
         }

@@ -6,53 +6,20 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use std::path::Path;
+use std::process::Output;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{bin, free_port, output_within, text, wait_for_ports, Serve};
+use common::{bin, free_port, output_within, registry_serve, shop_schema, text, wait_for_ports};
 
 const WAIT: Duration = Duration::from_secs(30);
-
-/// Starts `hms-ffi registry serve --db DB --listen unix://SOCK [--listen extra…]`.
-fn serve(db: &Path, sock: &Path, extra: &[String]) -> Serve {
-    let _ = std::fs::remove_file(sock);
-    let mut cmd = bin();
-    cmd.args(["registry", "serve", "--db"])
-        .arg(db)
-        .arg("--listen");
-    cmd.arg(format!("unix://{}", sock.display()));
-    for uri in extra {
-        cmd.args(["--listen", uri]);
-    }
-    let mut child = cmd.stderr(Stdio::null()).spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if sock.exists() {
-            return Serve(child);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("hms-ffi registry serve did not create {}", sock.display());
-}
 
 fn registry(args: &[&str]) -> Output {
     let mut cmd = bin();
     cmd.arg("registry").args(args);
     output_within(cmd, WAIT)
-}
-
-/// Writes `shop.proto` with `body` inside `message Item` into a new folder under `dir`.
-fn schema(dir: &Path, name: &str, body: &str) -> PathBuf {
-    let folder = dir.join(name);
-    std::fs::create_dir_all(&folder).unwrap();
-    let text = format!("syntax = \"proto3\";\npackage shop.v1;\nmessage Item {{ {body} }}\n");
-    std::fs::write(folder.join("shop.proto"), text).unwrap();
-    folder
 }
 
 fn json(out: &Output) -> serde_json::Value {
@@ -69,14 +36,14 @@ fn register_fetch_list_deprecate_and_modes_over_every_transport() {
         format!("http://127.0.0.1:{http}"),
         format!("ws://127.0.0.1:{ws}"),
     ];
-    let _server = serve(&db, &sock, &extra);
+    let _server = registry_serve(&db, &sock, &extra);
     assert!(wait_for_ports(&[grpc, http, ws]));
     let unix = format!("unix://{}", sock.display());
     let (v1, v2) = (
-        schema(dir.path(), "v1", "int32 count = 1;"),
-        schema(dir.path(), "v2", "int32 count = 1; string name = 2;"),
+        shop_schema(dir.path(), "v1", "int32 count = 1;"),
+        shop_schema(dir.path(), "v2", "int32 count = 1; string name = 2;"),
     );
-    let broken = schema(dir.path(), "broken", "string count = 1; string name = 2;");
+    let broken = shop_schema(dir.path(), "broken", "string count = 1; string name = 2;");
 
     let out = registry(&[
         "register",
@@ -231,7 +198,7 @@ fn register_fetch_list_deprecate_and_modes_over_every_transport() {
 fn writers(dir: &Path, uris: &[String], tag: &str, count: usize) -> Vec<(u64, String)> {
     let threads: Vec<_> = (0..count)
         .map(|i| {
-            let folder = schema(
+            let folder = shop_schema(
                 dir,
                 &format!("{tag}{i}"),
                 &format!("string {tag}{i} = {};", i + 1),
@@ -285,8 +252,8 @@ fn concurrent_writers_on_two_registries_sharing_one_database_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("r.db");
     let (a, b) = (dir.path().join("a.sock"), dir.path().join("b.sock"));
-    let _first = serve(&db, &a, &[]);
-    let _second = serve(&db, &b, &[]);
+    let _first = registry_serve(&db, &a, &[]);
+    let _second = registry_serve(&db, &b, &[]);
     let uris = [
         format!("unix://{}", a.display()),
         format!("unix://{}", b.display()),
@@ -307,7 +274,7 @@ fn a_registry_killed_mid_registration_keeps_every_acknowledged_version() {
     let dir = tempfile::tempdir().unwrap();
     let (db, sock) = (dir.path().join("r.db"), dir.path().join("r.sock"));
     let uri = format!("unix://{}", sock.display());
-    let mut server = serve(&db, &sock, &[]);
+    let mut server = registry_serve(&db, &sock, &[]);
     let out = registry(&["mode", "--registry", &uri, "shop.v1", "NONE"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let before = writers(dir.path(), std::slice::from_ref(&uri), "a", 4);
@@ -340,7 +307,7 @@ fn a_registry_killed_mid_registration_keeps_every_acknowledged_version() {
     server.0.wait().unwrap();
     let during: Vec<(u64, String)> = loops.into_iter().flat_map(|t| t.join().unwrap()).collect();
     assert!(during.len() >= 6, "{during:?}");
-    let _restarted = serve(&db, &sock, &[]);
+    let _restarted = registry_serve(&db, &sock, &[]);
     let after = listed(&uri);
     for acked in before.iter().chain(during.iter()) {
         assert!(

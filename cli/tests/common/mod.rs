@@ -3,8 +3,8 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output};
-use std::time::Duration;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 pub(crate) fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_hms-ffi"))
@@ -21,6 +21,45 @@ impl Drop for Serve {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Spawns `cmd` (stderr discarded) and waits until it creates the socket `sock` (10 s at most;
+/// the process is killed and the test fails after that).
+pub(crate) fn spawn_until_socket(mut cmd: Command, sock: &Path) -> Serve {
+    let _ = std::fs::remove_file(sock);
+    let child = cmd.stderr(Stdio::null()).spawn().unwrap();
+    let server = Serve(child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if sock.exists() {
+            return server;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("{cmd:?} did not create {}", sock.display());
+}
+
+/// Starts `hms-ffi registry serve --db DB --listen unix://SOCK [--listen extra…]`.
+pub(crate) fn registry_serve(db: &Path, sock: &Path, extra: &[String]) -> Serve {
+    let mut cmd = bin();
+    cmd.args(["registry", "serve", "--db"])
+        .arg(db)
+        .arg("--listen");
+    cmd.arg(format!("unix://{}", sock.display()));
+    for uri in extra {
+        cmd.args(["--listen", uri]);
+    }
+    spawn_until_socket(cmd, sock)
+}
+
+/// Writes `shop.proto` (package shop.v1) with `body` inside `message Item` into the new folder
+/// `dir/name`, and returns the folder.
+pub(crate) fn shop_schema(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let folder = dir.join(name);
+    std::fs::create_dir_all(&folder).unwrap();
+    let text = format!("syntax = \"proto3\";\npackage shop.v1;\nmessage Item {{ {body} }}\n");
+    std::fs::write(folder.join("shop.proto"), text).unwrap();
+    folder
 }
 
 pub(crate) fn run(args: &[&str]) -> Output {

@@ -89,6 +89,12 @@ impl RegistryClient {
         self.call("GetVersion", &req).await
     }
 
+    /// `GetVersion` as given: a subject and number (0: the latest), or a fingerprint, limited
+    /// to a subject when one is set.
+    pub async fn get_version(&self, req: pb::GetVersionRequest) -> Result<pb::SchemaVersion> {
+        self.call("GetVersion", &req).await
+    }
+
     /// Every subject.
     pub async fn subjects(&self) -> Result<Vec<pb::SubjectInfo>> {
         let reply: pb::ListSubjectsResponse = self

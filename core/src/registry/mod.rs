@@ -33,11 +33,13 @@
 //!
 //! Submodules: `messages` (the `.proto`'s messages as prost types), [`mode`] (modes and how
 //! they map onto the check), `store` (the trait and the memory store), `service` (the rules
-//! and the handlers), `client` (the thin Rust client).
+//! and the handlers), `client` (the thin Rust client), `reference` ([`RegistryRef`]: one
+//! version named by a string, `registry+URI#SUBJECT@VERSION`, fetched and verified).
 
 mod client;
 pub mod messages;
 pub mod mode;
+mod reference;
 mod service;
 mod store;
 
@@ -49,6 +51,7 @@ use crate::server::{Server, ServerOptions};
 
 pub use client::RegistryClient;
 pub use mode::{Config, Mode, INCOMPATIBLE_SCHEMA};
+pub use reference::{RegistryRef, Selector, REFERENCE_PREFIX, REGISTRY_CORRUPT};
 pub use service::RegistryService;
 pub use store::{
     no_version, now_unix_ms, Admit, MemoryStore, NewVersion, RegistryStore, StoredVersion,
