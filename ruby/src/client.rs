@@ -17,6 +17,7 @@ use crate::gvl::without_gvl;
 use crate::ocore::{self, runtime, Blocker, CallOptions, Code, Metadata, MethodRow};
 use crate::schema::{method_rows, Schema};
 use crate::stream::NativeStream;
+use crate::walk::{RbIn, RbOut};
 
 /// `HmsFfi::CancelToken`: cancels the calls it was passed to (`call(…, cancel: token)`), from
 /// any Ruby thread, through the core's `CallOptions::cancel`: a cancelled call fails with
@@ -234,7 +235,6 @@ impl Client {
         wait: Option<RValue>,
         convs: Option<RArray>,
     ) -> Result<RValue, Error> {
-        let value = convert::from_ruby_converting(ruby, request, convs, false)?;
         // Cancelled by the caller's token and by a Ruby interrupt, which leaves the token as is.
         let interrupt = cancel.map_or_else(CancellationToken::new, |c| c.inner.child_token());
         let opts = CallOptions {
@@ -246,10 +246,23 @@ impl Client {
             ..CallOptions::default()
         };
         let client = &rb_self.inner;
+        // The core walks `request` and makes the reply's objects (walk.rs), holding the GVL.
+        let request = RbIn::new(ruby, request, convs, false);
+        let mut out = RbOut::new(ruby, convs);
+        let mut raised = None;
         let reply = block_interruptibly(ruby, &interrupt, |wait| {
-            client.call_with_metadata_blocking_in(&method, &value, &opts, wait)
-        })?;
-        let message = convert::to_ruby_converting(ruby, &reply.message, convs)?;
+            client
+                .call_native_blocking_in(&method, &request, &opts, wait, &mut out)
+                .unwrap_or_else(|e| {
+                    raised = Some(e);
+                    Err(ocore::Error::new(Code::Internal, "raised"))
+                })
+        });
+        if let Some(e) = raised {
+            return Err(e);
+        }
+        let reply = reply?;
+        let message = reply.message;
         if !with_metadata {
             return Ok(message);
         }

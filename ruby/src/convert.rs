@@ -108,14 +108,18 @@ fn sent(v: RValue, convs: RArray) -> Result<Option<RValue>, Fail> {
 /// A converter's failure, to gather its path on the way out.
 fn failed(c: RArray, e: &Error) -> Fail {
     let target: String = c.entry(3).unwrap_or_default();
-    let why = match e.error_type() {
+    NativeFail::Deep(TooDeep::converter(&target, &why(e)))
+}
+
+/// How a converter's failure reads (`ArgumentError: bad digits`).
+pub(crate) fn why(e: &Error) -> String {
+    match e.error_type() {
         ErrorType::Exception(x) => {
             let message: String = x.funcall("message", ()).unwrap_or_default();
             format!("{}: {message}", unsafe_class_name(x.as_value()))
         }
         _ => e.to_string(),
-    };
-    NativeFail::Deep(TooDeep::converter(&target, &why))
+    }
 }
 
 fn walk(ruby: &Ruby, v: RValue, depth: NativeDepth, convs: Option<RArray>) -> Result<Value, Fail> {

@@ -27,6 +27,7 @@ mod gvl;
 mod schema;
 mod server;
 mod stream;
+mod walk;
 
 /// The extension's entry point, `Init_hms_ffi` (the library is installed as `hms_ffi.so`).
 mod entry {

@@ -15,6 +15,7 @@ use crate::gvl::without_gvl;
 use crate::ocore::{self, CallQueue, Next, PendingCall};
 use crate::schema::Schema;
 use crate::stream::NativeServerStream;
+use crate::walk::{RbIn, RbOut};
 
 /// How long `serve` waits without the GVL before it looks at Ruby's interrupts again.
 const POLL: Duration = Duration::from_millis(100);
@@ -77,7 +78,7 @@ impl Server {
             ruby,
             match kind.is_some_and(|k| k != ocore::StreamingKind::Unary) {
                 true => target.stream_queued(&method, &rb_self.queue),
-                false => target.unary_queued(&method, &rb_self.queue),
+                false => target.unary_queued_native(&method, &rb_self.queue),
             },
         )?;
         let key = rb_result(ruby, target.queue_key(&method))?;
@@ -218,23 +219,41 @@ fn run_call(
     let ctx = Context::from(call.context().clone());
     // Calls the block makes on this thread inherit the call's deadline, cancellation and trace.
     let _entered = call.context().enter();
-    let outcome = match call.take_stream() {
+    let raised = match (call.take_stream(), call.take_native()) {
         // A streaming handler (the gem's StreamRunner) reads and sends on the stream itself.
-        Some(stream) => handler
-            .call::<_, RValue>((NativeServerStream(stream), ctx))
-            .map(|_| ocore::Value::Null),
-        None => convert::to_ruby_converting(ruby, &call.take_request(), convs)
-            .and_then(|req| handler.call::<_, RValue>((req, ctx)))
-            .and_then(|reply| convert::from_ruby_converting(ruby, reply, convs, true)),
-    };
-    match outcome {
-        Ok(value) => call.reply(Ok(value)),
-        Err(e) => {
-            call.reply(Err(errors::from_ruby(ruby, &e)));
-            if errors::ends_serving(ruby, &e) {
-                return Err(e);
+        (Some(stream), _) => match handler.call::<_, RValue>((NativeServerStream(stream), ctx)) {
+            Ok(_) => {
+                call.reply(Ok(ocore::Value::Null));
+                return Ok(());
+            }
+            Err(e) => e,
+        },
+        // The request's objects are made from its bytes, the reply walked into bytes (walk.rs).
+        (None, Some((request, exchange))) => {
+            let mut out = RbOut::new(ruby, convs);
+            let answer = exchange
+                .request(&request, &mut out)
+                .and_then(|req| match req {
+                    Err(e) => Ok(Err(e)),
+                    Ok(req) => {
+                        let reply = handler.call::<_, RValue>((req, ctx))?;
+                        exchange.reply(&RbIn::new(ruby, reply, convs, true))
+                    }
+                });
+            match answer {
+                Ok(answer) => {
+                    call.reply_bytes(answer);
+                    return Ok(());
+                }
+                Err(e) => e,
             }
         }
+        // Not queued by this binding's `register`: dropped unanswered, the caller gets Internal.
+        (None, None) => return Ok(()),
+    };
+    call.reply(Err(errors::from_ruby(ruby, &raised)));
+    if errors::ends_serving(ruby, &raised) {
+        return Err(raised);
     }
     Ok(())
 }

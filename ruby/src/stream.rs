@@ -1,8 +1,9 @@
 //! Streams: the core's [`StreamCall`] (client) and [`ServerStream`] (handler) as Ruby sees them
 //! (`HmsFfi::NativeStream`, `HmsFfi::NativeServerStream`). Every wait (the next message, a
 //! window to send into) runs without the GVL in rounds of [`POLL`], with Ruby's interrupts
-//! checked between rounds; messages cross as Hashes through the core's `Value`, converted by
-//! the client's or server's converters, which the gem passes to each send and read. The
+//! checked between rounds; messages cross as Hashes walked straight to and from their bytes
+//! (walk.rs), converted by the client's or server's converters, which the gem passes to each
+//! send and read. The
 //! `Enumerator` idioms are the gem's (`lib/hms_ffi/stream.rb`); the stream rules are the core's.
 
 use std::future::Future;
@@ -11,10 +12,10 @@ use std::time::Duration;
 use magnus::{method, prelude::*, Error, RArray, RModule, Ruby, Value as RValue};
 use tokio_util::sync::CancellationToken;
 
-use crate::convert;
 use crate::errors::{rb_result, to_ruby};
 use crate::gvl::without_gvl;
 use crate::ocore::{self, runtime, CallOptions, StreamCall};
+use crate::walk::{RbIn, RbOut};
 
 /// How long one wait runs without the GVL before Ruby's interrupts are checked.
 const POLL: Duration = Duration::from_millis(100);
@@ -58,17 +59,22 @@ fn interruptible<T>(
     }
 }
 
-/// A read's outcome for Ruby: the message as a Hash, or nil at the end, its converted values
-/// made native by `convs` (`lib/hms_ffi/converters.rb`; nil for none).
-fn message(
+/// A read's outcome for Ruby: the message as a Hash made straight from its bytes by `decode`
+/// (walk.rs), or nil at the end, its converted values made native by `convs`
+/// (`lib/hms_ffi/converters.rb`; nil for none).
+fn message<B: AsRef<[u8]>>(
     ruby: &Ruby,
-    next: Option<ocore::Result<ocore::Value>>,
+    next: Option<ocore::Result<B>>,
     convs: Option<RArray>,
+    decode: impl FnOnce(&[u8], &mut RbOut<'_>) -> ocore::NativeResult<RValue, Error>,
 ) -> Result<Option<RValue>, Error> {
-    match next {
-        None => Ok(None),
-        Some(value) => convert::to_ruby_converting(ruby, &rb_result(ruby, value)?, convs).map(Some),
-    }
+    let Some(bytes) = next else {
+        return Ok(None);
+    };
+    let bytes = rb_result(ruby, bytes)?;
+    let mut out = RbOut::new(ruby, convs);
+    let made = decode(bytes.as_ref(), &mut out)?;
+    rb_result(ruby, made).map(Some)
 }
 
 /// `HmsFfi::NativeStream`: the client side of a streaming call.
@@ -108,11 +114,8 @@ impl NativeStream {
         request: RValue,
         convs: Option<RArray>,
     ) -> Result<(), Error> {
-        let value = convert::from_ruby_converting(ruby, request, convs, false)?;
-        let bytes = match rb_self.0.encode_input(&&value) {
-            Ok(bytes) => rb_result(ruby, bytes)?,
-            Err(never) => match never {},
-        };
+        let request = RbIn::new(ruby, request, convs, false);
+        let bytes = rb_result(ruby, rb_self.0.encode_input(&request)?)?;
         let sent = wait(ruby, || rb_self.0.send_encoded_async(bytes.clone()))?;
         rb_result(ruby, sent)
     }
@@ -134,8 +137,9 @@ impl NativeStream {
     ) -> Result<Option<RValue>, Error> {
         let call = &rb_self.0;
         let next = interruptible(ruby, || call.recv_bytes_blocking(), &|| call.cancel())?;
-        let next = next.map(|r| r.and_then(|b| call.decoder().decode_value(&b)));
-        message(ruby, next, convs)
+        message(ruby, next, convs, |b, out| {
+            call.decoder().decode_output(b, out)
+        })
     }
 
     /// The one reply of a client-streaming call, read to the end.
@@ -146,8 +150,9 @@ impl NativeStream {
     ) -> Result<Option<RValue>, Error> {
         let call = &rb_self.0;
         let one = interruptible(ruby, || call.recv_only_bytes_blocking(), &|| call.cancel())?;
-        let one = one.and_then(|b| call.decoder().decode_value(&b));
-        message(ruby, Some(one), convs)
+        message(ruby, Some(one), convs, |b, out| {
+            call.decoder().decode_output(b, out)
+        })
     }
 
     /// The response headers (nil before they arrive) and trailers, as Hashes of Strings.
@@ -176,8 +181,7 @@ impl NativeServerStream {
     ) -> Result<Option<RValue>, Error> {
         let stream = &rb_self.0;
         let next = wait(ruby, || stream.recv_bytes())?;
-        let next = next.map(|r| r.and_then(|b| stream.exchange().request_value(&b)));
-        message(ruby, next, convs)
+        message(ruby, next, convs, |b, out| stream.decode(b, out))
     }
 
     /// The one request of a server-streaming call.
@@ -188,8 +192,7 @@ impl NativeServerStream {
     ) -> Result<Option<RValue>, Error> {
         let stream = &rb_self.0;
         let first = wait(ruby, || stream.first_bytes())?;
-        let first = first.and_then(|b| stream.exchange().request_value(&b));
-        message(ruby, Some(first), convs)
+        message(ruby, Some(first), convs, |b, out| stream.decode(b, out))
     }
 
     /// Sends one reply (a Hash), converted by the server's `convs` (one that raises is
@@ -201,8 +204,8 @@ impl NativeServerStream {
         convs: Option<RArray>,
     ) -> Result<(), Error> {
         let stream = &rb_self.0;
-        let value = convert::from_ruby_converting(ruby, reply, convs, true)?;
-        let bytes = rb_result(ruby, stream.encode_value(&value))?;
+        let reply = RbIn::new(ruby, reply, convs, true);
+        let bytes = rb_result(ruby, stream.encode(&reply)?)?;
         let sent = wait(ruby, || stream.send_encoded_async(bytes.clone()))?;
         rb_result(ruby, sent)
     }

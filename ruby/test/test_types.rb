@@ -84,6 +84,21 @@ class TypesTest < Minitest::Test
     assert_instance_of Rational, @client.call(ECHO, { took: 2r })[:took]
   end
 
+  # The extension walks Ruby objects straight to bytes and back (ruby/src/walk.rs): every object
+  # it makes must survive a collection before its parent holds it.
+  def test_messages_survive_the_garbage_collector_on_the_way_in_and_out
+    request = { "unicode_text" => "héllo", nested: { name: "n", qty: 2 }, counts: { "a" => 1, "b#{2}".to_sym => 2 },
+                by_id: { 7 => { name: "x" } }, at: Time.utc(2024, 2, 29), took: Rational(3, 2) }
+    plain = @client.call(ECHO, request)
+    GC.stress = true
+    stressed = @client.call(ECHO, request)
+    GC.stress = false
+    assert_equal plain, stressed
+    assert_equal({ a: 1, b2: 2 }, stressed[:counts])
+  ensure
+    GC.stress = false
+  end
+
   def test_nil_means_unset_and_structs_are_plain_values
     reply = @client.call(ECHO, { maybe: nil, meta: { "a" => [1, "x", true, nil] }, any_value: 2 })
     assert_nil reply[:maybe]

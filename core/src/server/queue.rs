@@ -11,12 +11,15 @@
 //! [`PendingCall::take_stream`] and ends with [`PendingCall::end`]). Everything else — decoding, validation, limits, deadlines,
 //! cancellation — stays in the core: a call whose caller has gone or whose deadline has passed
 //! is dropped before it reaches the handler.
+//!
+//! A binding that walks its own objects queues unary calls as bytes instead ([`native`]).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use tokio::sync::oneshot;
 
 use crate::context::Context;
@@ -24,6 +27,10 @@ use crate::error::{Code, Error, Result};
 use crate::handler::{BoxFuture, RequestStream, ResponseSink, StreamHandler, UnaryHandler};
 use crate::streaming::ServerStream;
 use crate::value::Value;
+use crate::Exchange;
+
+mod native;
+use native::Answer;
 
 /// The queued calls. Several threads may wait in [`CallQueue::next`] at once: each waits on the
 /// condition variable (which releases the lock), so none is starved of the lock and every one
@@ -245,10 +252,13 @@ pub struct PendingCall {
     method: Arc<str>,
     key: Arc<str>,
     request: Option<Value>,
+    /// A native call's request bytes and the exchange that reads and writes them, until taken
+    /// ([`Server::unary_queued_native`](crate::Server::unary_queued_native)).
+    native: Option<(Bytes, Arc<Exchange>)>,
     /// A streaming call's requests and replies, until taken.
     stream: Option<ServerStream>,
     ctx: Context,
-    reply: Option<oneshot::Sender<Result<Value>>>,
+    reply: Option<oneshot::Sender<Result<Answer>>>,
 }
 
 impl PendingCall {
@@ -309,7 +319,11 @@ impl PendingCall {
     /// Answers the call. The core checks the reply against the method's response type. A call
     /// read on a `unix://` connection's thread is finished (its reply encoded and written) on
     /// the answering thread, with no runtime thread woken in between.
-    pub fn reply(mut self, result: Result<Value>) {
+    pub fn reply(self, result: Result<Value>) {
+        self.answer(result.map(Answer::Value));
+    }
+
+    fn answer(mut self, result: Result<Answer>) {
         if let Some(tx) = self.reply.take() {
             let _ = crate::eager::handing_over(|| tx.send(result));
         }
@@ -339,14 +353,16 @@ impl QueuedHandler {
     fn enqueue(
         &self,
         request: Option<Value>,
+        native: Option<(Bytes, Arc<Exchange>)>,
         stream: Option<ServerStream>,
         ctx: Context,
-    ) -> BoxFuture<'static, Result<Value>> {
+    ) -> BoxFuture<'static, Result<Answer>> {
         let (tx, rx) = oneshot::channel();
         let call = PendingCall {
             method: self.method.clone(),
             key: self.key.clone(),
             request,
+            native,
             stream,
             ctx,
             reply: Some(tx),
@@ -363,7 +379,8 @@ impl QueuedHandler {
 
 impl UnaryHandler for QueuedHandler {
     fn call(&self, request: Value, ctx: Context) -> BoxFuture<'static, Result<Value>> {
-        self.enqueue(Some(request), None, ctx)
+        let answer = self.enqueue(Some(request), None, None, ctx);
+        Box::pin(async move { answer.await?.into_value() })
     }
 }
 
@@ -374,7 +391,7 @@ impl StreamHandler for QueuedHandler {
         sink: ResponseSink,
         ctx: Context,
     ) -> BoxFuture<'static, Result<()>> {
-        let ended = self.enqueue(None, Some(ServerStream::new(requests, sink)), ctx);
+        let ended = self.enqueue(None, None, Some(ServerStream::new(requests, sink)), ctx);
         Box::pin(async move { ended.await.map(|_| ()) })
     }
 }
