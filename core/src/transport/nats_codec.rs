@@ -121,9 +121,10 @@ pub(crate) fn from_http(headers: &http::HeaderMap) -> async_nats::HeaderMap {
     out
 }
 
-/// Whether a header is the protocol's, not application metadata.
+/// Whether a header is the protocol's, not call metadata (the schema revision a call asks for
+/// is call metadata the server's dispatcher reads, as on every transport).
 fn protocol_header(key: &str) -> bool {
-    key.starts_with("hms-")
+    key != crate::call::SCHEMA_REVISION_KEY && key.starts_with("hms-")
         || key.starts_with("nats-")
         || key.starts_with("content-")
         || key.starts_with("trailer-")
