@@ -13,7 +13,7 @@ set -u
 cd "$(dirname "$0")/.."
 state=${1:-default}
 HALTPOLL=/sys/module/haltpoll/parameters/guest_halt_poll_ns
-ALL="rust go go-payloads py py-payloads py-shm node node-payloads ruby ruby-payloads php kotlin"
+ALL="rust go go-payloads py py-payloads py-shm node node-payloads ruby ruby-payloads php php-payloads kotlin"
 BENCHES=${BENCHES:-$ALL}
 
 build() {
@@ -37,6 +37,7 @@ run() {
     ruby) HMS_FFI_PROFILE=release make -s bench-ruby ;;
     ruby-payloads) HMS_FFI_PROFILE=release make -s bench-ruby-payloads ;;
     php) make -s bench-php ;;
+    php-payloads) make -s bench-php-payloads ;;
     kotlin) make -s bench-kotlin ;;
     *) echo "unknown bench $1 (one of: $ALL)" >&2; return 2 ;;
   esac

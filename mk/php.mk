@@ -11,7 +11,7 @@ DEMO_DEPS    += php-ext
 MATRIX_DEPS  += php-ext
 CLIPPY_PKGS  += -p hms-ffi-php
 
-.PHONY: php-ext php-install php-stubs test-php bench-php
+.PHONY: php-ext php-install php-stubs test-php bench-php bench-php-payloads
 
 ## php-ext: the extension in debug, as target/php/hms_ffi.so (a hard link to cargo's output).
 php-ext:
@@ -45,3 +45,15 @@ bench-php: py-install
 	@mkdir -p target/php
 	ln -f target/release/libhms_ffi_php.so target/php/hms_ffi-release.so
 	$(PY_VENV)/bin/python benches/php/echo_bench.py --php "$(PHP) -d extension=$(CURDIR)/target/php/hms_ffi-release.so"
+
+## bench-php-payloads: nested 64 B / 1 KiB / 64 KiB messages over unix, PHP -> PHP: hms-ffi vs a
+## raw stream_socket echo, and the value walk vs Debian's php-google-protobuf (installed here
+## when missing; PHP has no native gRPC on this machine kind). benches/php/payload_bench.php.
+bench-php-payloads:
+	$(CARGO) build --release -p hms-ffi-php
+	@mkdir -p target/php
+	ln -f target/release/libhms_ffi_php.so target/php/hms_ffi-release.so
+	@$(PHP) -m | grep -qx protobuf || \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q php-google-protobuf >/dev/null
+	HMS_FFI_EXT=$(CURDIR)/target/php/hms_ffi-release.so \
+	  $(PHP) -d extension=$(CURDIR)/target/php/hms_ffi-release.so benches/php/payload_bench.php
