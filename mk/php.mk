@@ -47,13 +47,11 @@ bench-php: py-install
 	$(PY_VENV)/bin/python benches/php/echo_bench.py --php "$(PHP) -d extension=$(CURDIR)/target/php/hms_ffi-release.so"
 
 ## bench-php-payloads: nested 64 B / 1 KiB / 64 KiB messages over unix, PHP -> PHP: hms-ffi vs a
-## raw stream_socket echo, and the value walk vs Debian's php-google-protobuf (installed here
-## when missing; PHP has no native gRPC on this machine kind). benches/php/payload_bench.php.
+## raw stream_socket echo (benches/php/payload_bench.php); the value walk against the protobuf C
+## extension when one is loaded (none installs here; PHP has no native gRPC on this machine kind).
 bench-php-payloads:
 	$(CARGO) build --release -p hms-ffi-php
 	@mkdir -p target/php
 	ln -f target/release/libhms_ffi_php.so target/php/hms_ffi-release.so
-	@$(PHP) -m | grep -qx protobuf || \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q php-google-protobuf >/dev/null
 	HMS_FFI_EXT=$(CURDIR)/target/php/hms_ffi-release.so \
 	  $(PHP) -d extension=$(CURDIR)/target/php/hms_ffi-release.so benches/php/payload_bench.php
