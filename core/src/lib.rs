@@ -61,6 +61,7 @@ pub mod codec;
 pub mod evolution;
 pub mod mapping;
 pub mod schema;
+pub mod topic;
 // call
 pub mod call;
 pub mod context;

@@ -99,6 +99,7 @@ pub struct Schema {
 struct SchemaInner {
     pool: DescriptorPool,
     methods: HashMap<String, MethodInfo>,
+    topics: Vec<crate::topic::Declared>,
 }
 
 impl fmt::Debug for Schema {
@@ -251,8 +252,13 @@ impl Schema {
                 );
             }
         }
+        let topics = crate::topic::declared(&pool)?;
         Ok(Schema {
-            inner: Arc::new(SchemaInner { pool, methods }),
+            inner: Arc::new(SchemaInner {
+                pool,
+                methods,
+                topics,
+            }),
         })
     }
 
@@ -305,6 +311,13 @@ impl Schema {
             .collect();
         v.sort();
         v
+    }
+
+    /// The topic patterns the schema declares on its message types
+    /// (`option (hms.ffi.v1.topic) = "orders.>"`), in file and declaration order: a bus over
+    /// this schema starts with them declared.
+    pub fn topics(&self) -> &[crate::topic::Declared] {
+        &self.inner.topics
     }
 
     /// Looks up a message type by its full name (`demo.v1.HelloRequest`).

@@ -12,8 +12,8 @@ use std::sync::{Arc, RwLock};
 
 use tokio::sync::mpsc;
 
-use super::subject::matches;
 use super::RawEvent;
+use crate::topic::matches;
 
 /// One subscription's end of the table.
 pub(crate) struct Entry {

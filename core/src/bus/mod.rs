@@ -29,7 +29,6 @@
 
 mod local;
 mod remote;
-mod subject;
 mod subscription;
 
 use std::collections::HashMap;
@@ -42,6 +41,7 @@ use crate::codec::Codec;
 use crate::error::{Code, Error, Result};
 use crate::limits::Limits;
 use crate::schema::Schema;
+use crate::topic;
 use crate::transport::Endpoint;
 pub use subscription::{Event, Subscription};
 
@@ -115,11 +115,14 @@ impl Bus {
     }
 
     fn with(schema: Schema, remote: Option<remote::Remote>) -> Bus {
+        let topics = schema.topics().iter();
+        let topics = topics.map(|(p, d)| (p.clone(), d.clone(), Arc::from(d.full_name())));
+        let topics = RwLock::new(topics.collect());
         Bus {
             inner: Arc::new(Inner {
                 schema,
                 limits: Limits::default(),
-                topics: RwLock::new(Vec::new()),
+                topics,
                 routes: RwLock::new(HashMap::new()),
                 local: local::Local::default(),
                 remote,
@@ -128,9 +131,11 @@ impl Bus {
     }
 
     /// Declares that events on topics matching `pattern` are `message_type` messages (a full
-    /// name from the schema). The first declaration a topic matches is its type.
+    /// name from the schema). The first declaration a topic matches is its type; the schema's
+    /// own (`option (hms.ffi.v1.topic)`) come first. Declaring a pattern again with the same
+    /// type changes nothing; with another type it is `AlreadyExists` (`TOPIC_DECLARED`).
     pub fn declare(&self, pattern: &str, message_type: &str) -> Result<()> {
-        subject::check_pattern(pattern)?;
+        topic::check_pattern(pattern)?;
         let desc = self.inner.schema.message(message_type).ok_or_else(|| {
             Error::new(
                 Code::NotFound,
@@ -139,7 +144,17 @@ impl Bus {
         })?;
         let name: Arc<str> = Arc::from(desc.full_name());
         let mut topics = self.inner.topics.write().unwrap_or_else(|p| p.into_inner());
-        topics.push((pattern.to_string(), desc, name));
+        match topics.iter().find(|(p, _, _)| p == pattern) {
+            Some((_, _, n)) if *n == name => return Ok(()),
+            Some((_, _, n)) => {
+                return Err(Error::new(
+                    Code::AlreadyExists,
+                    format!("topic pattern {pattern} is already declared as {n}"),
+                )
+                .with_reason("TOPIC_DECLARED"))
+            }
+            None => topics.push((pattern.to_string(), desc, name)),
+        }
         self.inner
             .routes
             .write()
@@ -153,7 +168,7 @@ impl Bus {
         let topics = self.inner.topics.read().unwrap_or_else(|p| p.into_inner());
         topics
             .iter()
-            .find(|(p, _, _)| subject::matches(p, topic))
+            .find(|(p, _, _)| topic::matches(p, topic))
             .map(|(_, d, n)| (d.clone(), n.clone()))
             .ok_or_else(|| {
                 Error::new(Code::NotFound, format!("topic {topic} is not declared"))
@@ -163,7 +178,7 @@ impl Bus {
 
     /// Publishes `message` on `topic`, encoded as the topic's declared type.
     pub async fn publish(&self, topic: &str, message: &crate::value::Value) -> Result<()> {
-        subject::check_topic(topic)?;
+        topic::check_topic(topic)?;
         let (desc, _) = self.type_of(topic)?;
         let bytes = Codec::Proto.encode(Some(&desc), message, self.inner.limits.max_depth)?;
         self.publish_encoded(topic, Bytes::from(bytes)).await
@@ -203,7 +218,7 @@ impl Bus {
         if let Some(r) = routes.read().unwrap_or_else(|p| p.into_inner()).get(topic) {
             return Ok(r.clone());
         }
-        subject::check_topic(topic)?;
+        topic::check_topic(topic)?;
         let (_, name) = self.type_of(topic)?;
         let route = (Arc::<str>::from(topic), name);
         let mut routes = routes.write().unwrap_or_else(|p| p.into_inner());
@@ -258,7 +273,7 @@ impl Bus {
         inbox: local::Inbox,
         outbox: local::Outbox,
     ) -> Result<Subscription> {
-        subject::check_pattern(pattern)?;
+        topic::check_pattern(pattern)?;
         let end = match &self.inner.remote {
             Some(r) => subscription::End::Remote(r.subscribe(pattern, queue, inbox).await?),
             None => {
