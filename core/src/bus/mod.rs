@@ -27,6 +27,7 @@
 //! # Ok::<(), hms_ffi_core::Error>(()) }).unwrap().unwrap();
 //! ```
 
+mod jetstream;
 mod local;
 mod remote;
 mod subscription;
@@ -43,6 +44,7 @@ use crate::limits::Limits;
 use crate::schema::Schema;
 use crate::topic;
 use crate::transport::Endpoint;
+pub use jetstream::{Deliver, Delivery, DurableOptions, DurableSubscription};
 pub use subscription::{Event, Subscription};
 
 /// A checked topic (shared by its events) and its declared type's full name.
@@ -99,11 +101,14 @@ impl Bus {
         Bus::with(schema, None)
     }
 
-    /// A bus over NATS: `nats://host:port/PREFIX` (events on `PREFIX.TOPIC`).
+    /// A bus over NATS: `nats://host:port/PREFIX` (events on `PREFIX.TOPIC`). With
+    /// `?jetstream=STREAM`, events are stored in that JetStream stream (created when absent,
+    /// capturing `PREFIX.>`) and [`subscribe_durable`](Bus::subscribe_durable) reads them.
     pub async fn connect(uri: &str, schema: Schema) -> Result<Bus> {
-        match uri.parse::<Endpoint>()? {
+        let (base, jetstream) = jetstream_query(uri)?;
+        match base.parse::<Endpoint>()? {
             Endpoint::Nats(target) => {
-                let remote = remote::Remote::connect(&target).await?;
+                let remote = remote::Remote::connect(&target, jetstream).await?;
                 Ok(Bus::with(schema, Some(remote)))
             }
             _ => Err(Error::new(
@@ -112,6 +117,12 @@ impl Bus {
             )
             .with_reason("BAD_ENDPOINT")),
         }
+    }
+
+    /// The bus's JetStream and its subject prefix, when it has one.
+    fn jetstream(&self) -> Option<(&jetstream::Js, &str)> {
+        let remote = self.inner.remote.as_ref()?;
+        Some((remote.js.as_ref()?, remote.target.prefix.as_str()))
     }
 
     fn with(schema: Schema, remote: Option<remote::Remote>) -> Bus {
@@ -286,5 +297,20 @@ impl Bus {
 
     fn unsubscribe_local(&self, id: u64) {
         self.inner.local.remove(id);
+    }
+}
+
+/// Splits `?jetstream=STREAM` off a bus URI; any other query is `InvalidArgument`.
+fn jetstream_query(uri: &str) -> Result<(&str, Option<&str>)> {
+    let Some((base, query)) = uri.split_once('?') else {
+        return Ok((uri, None));
+    };
+    match query.split_once('=') {
+        Some(("jetstream", stream)) if !stream.contains('&') => Ok((base, Some(stream))),
+        _ => Err(Error::new(
+            Code::InvalidArgument,
+            format!("a bus URI takes ?jetstream=STREAM only, not ?{query}"),
+        )
+        .with_reason("BAD_ENDPOINT")),
     }
 }

@@ -92,7 +92,14 @@ impl Subscription {
 
     /// Decodes and checks `raw` against the subscriber's declared type of its topic.
     pub fn decode(&self, raw: RawEvent) -> Result<Event> {
-        let (desc, name) = self.bus.type_of(&raw.topic)?;
+        self.bus.decode_event(raw)
+    }
+}
+
+impl Bus {
+    /// Decodes and checks `raw` against this bus's declared type of its topic.
+    pub(crate) fn decode_event(&self, raw: RawEvent) -> Result<Event> {
+        let (desc, name) = self.type_of(&raw.topic)?;
         if let Some(sent) = &raw.message_type {
             if **sent != *name {
                 return Err(Error::new(
@@ -105,7 +112,7 @@ impl Subscription {
                 .with_reason("WRONG_MESSAGE_TYPE"));
             }
         }
-        let limits = &self.bus.inner.limits;
+        let limits = &self.inner.limits;
         if raw.payload.len() > limits.max_message_bytes {
             return Err(Error::resource_exhausted(
                 "MESSAGE_TOO_LARGE",
