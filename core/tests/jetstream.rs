@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime};
 
 use common::nats::NatsServer;
 use hms_ffi_core::bus::{Bus, Deliver, Delivery, DurableOptions, DurableSubscription};
+use hms_ffi_core::runtime::block_on;
 use hms_ffi_core::{Code, Schema, Value};
 
 const PROTO: &str = r#"
@@ -248,4 +249,31 @@ async fn bad_events_are_terminated_and_typed_and_jetstream_is_asked_for() {
     good.ack().await.unwrap();
     // Terminated, not redelivered after ack_wait.
     quiet(&mut sub, Duration::from_millis(900)).await;
+}
+
+#[test]
+fn a_blocking_reader_outside_the_runtime_reads_and_drops_its_subscription() {
+    let Some(nats) = NatsServer::start(true) else {
+        return;
+    };
+    let uri = format!("{}?jetstream=SHOP", nats.uri("events"));
+    let bus = block_on(Bus::connect(&uri, schema())).unwrap().unwrap();
+    block_on(bus.publish("orders.eu", &order("b1")))
+        .unwrap()
+        .unwrap();
+    let options = DurableOptions::default();
+    let mut sub = block_on(bus.subscribe_durable("orders.>", Some("sync"), &options))
+        .unwrap()
+        .unwrap();
+    let d = sub
+        .next_blocking(Some(Duration::from_secs(5)))
+        .unwrap()
+        .unwrap();
+    assert_eq!(id(&d), "b1");
+    block_on(d.ack()).unwrap().unwrap();
+    assert!(sub
+        .next_blocking(Some(Duration::from_millis(200)))
+        .unwrap()
+        .is_none());
+    drop(sub); // on this thread, outside the runtime: no panic
 }

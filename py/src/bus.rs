@@ -66,6 +66,35 @@ impl Bus {
             closed: AtomicBool::new(false),
         })
     }
+
+    /// Subscribes to `pattern` through the JetStream consumer `name` (`None`: an ephemeral
+    /// one), on a bus connected with `?jetstream=STREAM`.
+    #[pyo3(signature = (pattern, name = None, deliver = None, ack_wait = 30.0, max_deliver = None, batch = 64))]
+    #[allow(clippy::too_many_arguments)]
+    fn subscribe_durable(
+        &self,
+        py: Python<'_>,
+        pattern: &str,
+        name: Option<&str>,
+        deliver: Option<&Bound<'_, PyAny>>,
+        ack_wait: f64,
+        max_deliver: Option<u32>,
+        batch: usize,
+    ) -> PyResult<crate::bus_durable::DurableSubscription> {
+        let options = ocore::bus::DurableOptions {
+            deliver: crate::bus_durable::deliver(deliver)?,
+            ack_wait: Duration::from_secs_f64(ack_wait.max(0.001)),
+            max_deliver,
+            batch,
+        };
+        let r =
+            py.detach(|| runtime::block_on(self.inner.subscribe_durable(pattern, name, &options)));
+        let sub = py_result(py, r.and_then(|r| r))?;
+        Ok(crate::bus_durable::DurableSubscription {
+            inner: Mutex::new(Some(sub)),
+            closed: AtomicBool::new(false),
+        })
+    }
 }
 
 /// A subscription: `next` waits (without the GIL) for the next event.

@@ -7,6 +7,7 @@ pub use ::hms_ffi_core as ocore;
 
 mod async_handler;
 mod bus;
+mod bus_durable;
 mod client;
 mod context;
 mod convert;
@@ -46,6 +47,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<schema::Schema>()?;
     m.add_class::<bus::Bus>()?;
     m.add_class::<bus::BusSubscription>()?;
+    m.add_class::<bus_durable::DurableSubscription>()?;
+    m.add_class::<bus_durable::Delivery>()?;
     m.add_class::<server::Server>()?;
     m.add_class::<client::Client>()?;
     m.add_class::<client::CallHandle>()?;

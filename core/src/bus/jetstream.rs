@@ -173,7 +173,7 @@ impl Bus {
             .map_err(|e| unavailable("consumer", e))?;
         Ok(DurableSubscription {
             bus: self.clone(),
-            messages,
+            messages: Some(messages),
             skip: prefix.len() + 1,
         })
     }
@@ -182,8 +182,18 @@ impl Bus {
 /// A durable subscription: each [`Delivery`] is to be acknowledged.
 pub struct DurableSubscription {
     bus: Bus,
-    messages: consumer::pull::Stream,
+    /// `None` only while it is dropped.
+    messages: Option<consumer::pull::Stream>,
     skip: usize,
+}
+
+impl Drop for DurableSubscription {
+    /// The NATS subscription unsubscribes from a task of the runtime: dropped on a thread of
+    /// the caller's (a binding's), it needs the runtime entered.
+    fn drop(&mut self) {
+        let _runtime = crate::runtime::handle().enter();
+        drop(self.messages.take());
+    }
 }
 
 impl std::fmt::Debug for DurableSubscription {
@@ -196,7 +206,7 @@ impl DurableSubscription {
     /// The next delivery; `None` once the connection is gone for good. An event that fails its
     /// check is terminated and is its own `Err` (the subscription goes on).
     pub async fn next(&mut self) -> Option<Result<Delivery>> {
-        let message = match self.messages.next().await? {
+        let message = match self.messages.as_mut()?.next().await? {
             Ok(m) => m,
             Err(e) => return Some(Err(unavailable("delivery", e))),
         };

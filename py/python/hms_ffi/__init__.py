@@ -21,8 +21,8 @@ interface, in one process (``inproc://``) or across processes (``unix://``).
 import atexit
 
 from . import _native
-from ._native import Context, Schema
-from .bus import Bus, Subscription
+from ._native import Context, Delivery, Schema
+from .bus import Bus, DurableSubscription, Subscription
 from .client import Client, EndpointStatus, MethodInfo, Reply, connect
 from .converters import BUILTINS, Converter, Money
 from .errors import (
@@ -61,6 +61,8 @@ __all__ = [
     "AlreadyExists",
     "BUILTINS",
     "Bus",
+    "Delivery",
+    "DurableSubscription",
     "Cancelled",
     "Client",
     "Code",

@@ -1,5 +1,6 @@
 """Publish/subscribe with typed topics: ``Bus(schema)`` in one process, ``Bus.connect("nats://…")``
-between processes and machines (the core's bus; docs/messaging.md).
+between processes and machines, ``Bus.connect("nats://…/PREFIX?jetstream=STREAM")`` for durable,
+acknowledged events (the core's bus; docs/messaging.md).
 
 >>> import hms_ffi
 >>> schema = hms_ffi.Schema.from_source("shop.proto", '''
@@ -17,10 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any, AsyncIterator, Callable, Dict, Iterator, Mapping, Optional, Tuple
+from datetime import datetime
+from typing import Any, AsyncIterator, Callable, Dict, Iterator, Mapping, Optional, Tuple, Union
 
 from . import _native
-from ._native import Schema
+from ._native import Delivery, Schema
 from .errors import Error
 
 Event = Tuple[str, Dict[str, Any]]
@@ -79,6 +81,39 @@ class Subscription:
             callback(*event)
 
 
+class DurableSubscription:
+    """Deliveries of a JetStream consumer: ``next(timeout)``, ``for d in sub``, or
+    ``async for d in sub``; each :class:`Delivery` has ``topic``, ``message``, ``sequence``,
+    ``delivered`` and is answered with ``ack()``, ``nak(delay=None)``, ``term()`` or
+    ``in_progress()``. Unanswered, it comes again after ``ack_wait``. An event that fails its
+    type's check raises its typed error from ``next`` and is never delivered again."""
+
+    def __init__(self, native: _native.DurableSubscription) -> None:
+        self._native = native
+
+    def next(self, timeout: Optional[float] = None) -> Optional[Delivery]:
+        """The next delivery, or ``None`` after ``timeout`` seconds or once closed."""
+        return self._native.next(timeout)
+
+    def close(self) -> None:
+        """Stops reading; what was not acknowledged comes again to the consumer's other readers."""
+        self._native.close()
+
+    def __iter__(self) -> Iterator[Delivery]:
+        while (d := self._native.next(None)) is not None:
+            yield d
+
+    async def __aiter__(self) -> AsyncIterator[Delivery]:
+        while (d := await asyncio.to_thread(self._native.next, None)) is not None:
+            yield d
+
+    def __enter__(self) -> DurableSubscription:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class Bus:
     """A publish/subscribe bus whose topics are typed by messages of a schema."""
 
@@ -87,7 +122,9 @@ class Bus:
 
     @classmethod
     def connect(cls, uri: str, schema: Schema) -> Bus:
-        """A bus over NATS: ``nats://host:port/PREFIX`` (events on ``PREFIX.TOPIC``)."""
+        """A bus over NATS: ``nats://host:port/PREFIX`` (events on ``PREFIX.TOPIC``). With
+        ``?jetstream=STREAM``, every event published is stored in that JetStream stream (created
+        when absent) before ``publish`` returns, and ``subscribe_durable`` reads it."""
         return cls(schema, _native_bus=_native.Bus.connect(uri, schema))
 
     def declare(self, pattern: str, message_type: str) -> None:
@@ -114,3 +151,20 @@ class Bus:
         if callback is not None:
             sub._run(callback)
         return sub
+
+    def subscribe_durable(
+        self,
+        pattern: str,
+        name: Optional[str] = None,
+        *,
+        deliver: Union[str, int, datetime, None] = None,
+        ack_wait: float = 30.0,
+        max_deliver: Optional[int] = None,
+        batch: int = 64,
+    ) -> DurableSubscription:
+        """Reads ``pattern`` through the JetStream consumer ``name``, created on first use and
+        resumed afterwards by any process (readers of one name share its events); ``None`` is an
+        ephemeral consumer (a replay). ``deliver`` is where a new consumer starts: ``"all"``
+        (default), ``"new"``, ``"last"``, a stream sequence, or a ``datetime``. An event not
+        acknowledged within ``ack_wait`` seconds comes again, at most ``max_deliver`` times."""
+        return DurableSubscription(self._native.subscribe_durable(pattern, name, deliver, ack_wait, max_deliver, batch))

@@ -1,0 +1,147 @@
+//! `DurableSubscription` and `Delivery`: JetStream's durable consumers for a bus connected with
+//! `?jetstream=STREAM` (the core's `bus::subscribe_durable`). The GIL is released while a
+//! subscription waits and while an acknowledgement goes to the server and back.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+
+use crate::convert;
+use crate::errors::py_result;
+use crate::ocore::{self, runtime};
+
+/// Where a new consumer starts: "all", "new", "last", a stream sequence (int) or a time
+/// (anything with `.timestamp()`, such as an aware `datetime`).
+pub(crate) fn deliver(value: Option<&Bound<'_, PyAny>>) -> PyResult<ocore::bus::Deliver> {
+    use ocore::bus::Deliver;
+    let Some(value) = value else {
+        return Ok(Deliver::All);
+    };
+    if let Ok(s) = value.cast::<PyString>() {
+        return match &*s.to_cow()? {
+            "all" => Ok(Deliver::All),
+            "new" => Ok(Deliver::New),
+            "last" => Ok(Deliver::Last),
+            other => Err(PyValueError::new_err(format!(
+                "deliver is \"all\", \"new\", \"last\", a sequence or a datetime, not {other:?}"
+            ))),
+        };
+    }
+    if let Ok(seq) = value.extract::<u64>() {
+        return Ok(Deliver::FromSequence(seq));
+    }
+    let seconds: f64 = value.call_method0("timestamp")?.extract()?;
+    let at = Duration::try_from_secs_f64(seconds)
+        .map_err(|e| PyValueError::new_err(format!("deliver: a time before 1970: {e}")))?;
+    Ok(Deliver::FromTime(UNIX_EPOCH + at))
+}
+
+/// A durable subscription: `next` waits (without the GIL) for the next delivery.
+#[pyclass(module = "hms_ffi._native", frozen)]
+pub(crate) struct DurableSubscription {
+    pub(crate) inner: Mutex<Option<ocore::bus::DurableSubscription>>,
+    pub(crate) closed: AtomicBool,
+}
+
+/// How long a `next` waits at a time before it looks whether `close` was called.
+const SLICE: Duration = Duration::from_millis(50);
+
+#[pymethods]
+impl DurableSubscription {
+    /// The next `Delivery`, or `None` when `timeout` seconds pass or the subscription is
+    /// closed. An event that fails its type's check raises its typed error (it is terminated:
+    /// never delivered again).
+    #[pyo3(signature = (timeout = None))]
+    fn next(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<Delivery>> {
+        let deadline = timeout.map(|t| Instant::now() + Duration::from_secs_f64(t.max(0.0)));
+        let r = py.detach(|| loop {
+            let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+            let (Some(sub), false) = (guard.as_mut(), self.closed.load(Ordering::Acquire)) else {
+                return Ok(None);
+            };
+            let left = deadline.map_or(SLICE, |d| d.saturating_duration_since(Instant::now()));
+            match sub.next_blocking(Some(left.min(SLICE))) {
+                Ok(None) if deadline.is_none_or(|d| Instant::now() < d) => continue,
+                other => return other,
+            }
+        });
+        let Some(d) = py_result(py, r)? else {
+            return Ok(None);
+        };
+        Ok(Some(Delivery {
+            topic: d.event.topic.to_string(),
+            message: convert::to_py(py, &d.event.message)?.unbind(),
+            sequence: d.sequence,
+            delivered: d.delivered,
+            inner: d,
+        }))
+    }
+
+    /// Stops reading; events not acknowledged come again to the consumer's other readers.
+    fn close(&self, py: Python<'_>) {
+        self.closed.store(true, Ordering::Release);
+        py.detach(|| {
+            self.inner.lock().unwrap_or_else(|p| p.into_inner()).take();
+        });
+    }
+}
+
+/// One delivery of an event: acknowledge it with `ack()` once handled.
+#[pyclass(module = "hms_ffi._native", frozen)]
+pub(crate) struct Delivery {
+    #[pyo3(get)]
+    topic: String,
+    #[pyo3(get)]
+    message: Py<PyAny>,
+    #[pyo3(get)]
+    sequence: u64,
+    #[pyo3(get)]
+    delivered: u32,
+    inner: ocore::bus::Delivery,
+}
+
+impl Delivery {
+    fn answer<F>(&self, py: Python<'_>, f: F) -> PyResult<()>
+    where
+        F: AsyncFnOnce(&ocore::bus::Delivery) -> ocore::Result<()> + Send,
+    {
+        let r = py.detach(|| runtime::block_on(f(&self.inner)));
+        py_result(py, r.and_then(|r| r))
+    }
+}
+
+#[pymethods]
+impl Delivery {
+    /// Done: never delivered again (returns once the server has recorded it).
+    fn ack(&self, py: Python<'_>) -> PyResult<()> {
+        self.answer(py, async |d| d.ack().await)
+    }
+
+    /// Not done: delivered again, after `delay` seconds when given.
+    #[pyo3(signature = (delay = None))]
+    fn nak(&self, py: Python<'_>, delay: Option<f64>) -> PyResult<()> {
+        let delay = delay.map(|s| Duration::from_secs_f64(s.max(0.0)));
+        self.answer(py, async move |d| d.nak(delay).await)
+    }
+
+    /// Never delivered again, though it was not handled.
+    fn term(&self, py: Python<'_>) -> PyResult<()> {
+        self.answer(py, async |d| d.term().await)
+    }
+
+    /// Still working on it: its `ack_wait` starts again.
+    fn in_progress(&self, py: Python<'_>) -> PyResult<()> {
+        self.answer(py, async |d| d.in_progress().await)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Delivery(topic={:?}, sequence={}, delivered={})",
+            self.topic, self.sequence, self.delivered
+        )
+    }
+}
