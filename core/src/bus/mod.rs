@@ -28,7 +28,9 @@
 //! ```
 
 mod local;
+mod native;
 mod remote;
+mod shared;
 mod subject;
 mod subscription;
 
@@ -43,6 +45,7 @@ use crate::error::{Code, Error, Result};
 use crate::limits::Limits;
 use crate::schema::Schema;
 use crate::transport::Endpoint;
+pub use shared::{Next, SharedSubscription};
 pub use subscription::{Event, Subscription};
 
 /// A checked topic (shared by its events) and its declared type's full name.
