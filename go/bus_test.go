@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math/big"
 	"sort"
 	"testing"
 	"time"
@@ -218,5 +219,33 @@ func TestBusCloseEndsNextAndAll(t *testing.T) {
 	bus.Close()
 	if err := bus.Publish(context.Background(), "orders.eu", order("y")); hmsffi.CodeOf(err) != hmsffi.FailedPrecondition {
 		t.Fatalf("publish on a closed bus: %v", err)
+	}
+}
+
+func TestBusConvertersBothWays(t *testing.T) {
+	schema, err := hmsffi.SchemaFromSource("shop.proto", shopProto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus, err := hmsffi.NewBus(schema, hmsffi.WithBusConverters(shopConverters...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bus.Close()
+	if err := bus.Declare("orders.*", "shop.v1.Order"); err != nil {
+		t.Fatal(err)
+	}
+	sub := subscribe(t, bus, "orders.*")
+	publish(t, bus, "orders.eu", shopOrder())
+	ev, err := sub.Next(withTimeout(t, 5*time.Second))
+	if err != nil || !same(ev.Message, shopOrder()) {
+		t.Fatalf("the event, converted back: %v %v", ev.Message, err)
+	}
+	order := shopOrder()
+	order["items"].([]any)[1].(map[string]any)["price"] = big.NewRat(-1, 2)
+	var e *hmsffi.Error
+	err = bus.Publish(context.Background(), "orders.eu", order)
+	if !errors.As(err, &e) || e.Code() != hmsffi.InvalidArgument || len(e.FieldViolations) != 1 || e.FieldViolations[0].Field != "items[1].price" {
+		t.Fatalf("a converter that fails is InvalidArgument with the path, got %v", err)
 	}
 }
