@@ -2,9 +2,11 @@ package io.github.hmsffi
 
 import io.github.hmsffi.ffi.HmsException
 import java.io.File
+import java.math.BigDecimal
 import java.net.ServerSocket
 import java.net.Socket
 import java.time.Duration
+import java.time.LocalDate
 import java.util.concurrent.TimeUnit
 import kotlinx.coroutines.async
 import kotlinx.coroutines.delay
@@ -107,6 +109,21 @@ class BusTest {
         assertNull(other.next(Duration.ofSeconds(5)))
         assertTrue(other.isClosed)
         other.close()
+    }
+
+    @Test
+    fun `the built-in converters apply to events both ways`(): Unit {
+        val shop = Schema.load(listOf(File(Conformance.root, "tests/converters/shop.proto").path), listOf())
+        Bus(shop).use { bus ->
+            bus.declare("orders.*", "shop.v1.Order")
+            bus.subscribe("orders.*").use { sub ->
+                val order = mapOf("items" to listOf(mapOf("sku" to "a", "price" to BigDecimal("1.50"))), "due" to LocalDate.of(2026, 12, 24))
+                bus.publish("orders.eu", order)
+                val got = sub.next(Duration.ofSeconds(5))!!.message
+                assertEquals(order["due"], got["due"])
+                assertEquals(BigDecimal("1.50"), ((got["items"] as List<*>).single() as Map<*, *>)["price"])
+            }
+        }
     }
 
     /** A nats-server on a free port, killed by [body]'s end; skipped when it is not installed. */
