@@ -24,6 +24,7 @@ use ocore::{Error, NativeResult};
 
 mod async_call;
 mod batch;
+mod bus;
 mod call;
 mod call_options;
 mod client;
@@ -39,6 +40,7 @@ mod versions;
 
 pub use async_call::*;
 pub use batch::*;
+pub use bus::*;
 pub use call::*;
 pub use call_options::*;
 pub use client::*;

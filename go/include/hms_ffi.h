@@ -47,6 +47,9 @@ typedef enum HmsFormat {
   HMS_FORMAT_VALUE = 2,
 } HmsFormat;
 
+// A bus; free it with [`hms_bus_free`]. Safe to use from many threads at once.
+typedef struct HmsBus HmsBus;
+
 // A call in progress on the server. The handler owns it until it completes it.
 typedef struct HmsCall HmsCall;
 
@@ -66,6 +69,10 @@ typedef struct HmsServer HmsServer;
 // completed. Every function on it may be called from any thread; a receive and a send may run
 // at the same time.
 typedef struct HmsServerStream HmsServerStream;
+
+// A subscription; free it with [`hms_subscription_free`]. Safe to use from many threads at
+// once (one `next` waits at a time; the others queue behind it).
+typedef struct HmsSubscription HmsSubscription;
 
 // Bytes owned by hms-ffi; free with [`hms_bytes_free`].
 typedef struct HmsBytes {
@@ -246,6 +253,86 @@ int32_t hms_client_batch(const struct HmsClient *client,
 // Frees the `n` results of [`hms_client_batch`] with every reply, error and metadata they hold
 // (NULL-safe). `n` must be the batch's size.
 void hms_batch_free(struct HmsBatchResult *results, size_t n);
+
+// An in-process bus over `schema`'s message types (no server, no socket: it sees only its own
+// subscriptions). `converters_json` names converters for custom domain types as
+// `hms_connect_all_expecting` does (NULL: none; docs/converters.md).
+int32_t hms_bus_new(const struct HmsSchema *schema,
+                    const char *converters_json,
+                    struct HmsBus **out,
+                    struct HmsError **err);
+
+// A bus over NATS: `uri` is `nats://host:port/PREFIX` (an event on topic `T` is a NATS
+// message on `PREFIX.T`). Blocks until connected: `UNAVAILABLE` when no nats-server answers,
+// `INVALID_ARGUMENT` for another scheme.
+int32_t hms_bus_connect(const char *uri,
+                        const struct HmsSchema *schema,
+                        const char *converters_json,
+                        struct HmsBus **out,
+                        struct HmsError **err);
+
+// Frees a bus (NULL-safe). Its subscriptions stay usable until they are freed.
+void hms_bus_free(struct HmsBus *bus);
+
+// Declares that events on topics matching `pattern` (`*` one token, a final `>` the rest) are
+// `message_type` messages (a full name from the schema): `INVALID_ARGUMENT` **BAD_TOPIC** for
+// a bad pattern, `NOT_FOUND` for a type not in the schema.
+int32_t hms_bus_declare(const struct HmsBus *bus,
+                        const char *pattern,
+                        const char *message_type,
+                        struct HmsError **err);
+
+// Publishes a message on `topic` (no wildcards), encoded as the topic's declared type.
+// With [`HmsFormat::Value`] `data` is a CBOR value tree checked like a request (a wrong field
+// is `INVALID_ARGUMENT` with its path) and `message_type` is ignored (NULL); with
+// [`HmsFormat::Proto`] `data` is protobuf bytes of `message_type` (a full name;
+// `INVALID_ARGUMENT` **WRONG_MESSAGE_TYPE** when the topic is declared another type). An
+// undeclared topic is `NOT_FOUND` **UNDECLARED_TOPIC**, a bad one `INVALID_ARGUMENT`
+// **BAD_TOPIC**.
+int32_t hms_bus_publish(const struct HmsBus *bus,
+                        const char *topic,
+                        enum HmsFormat format,
+                        const char *message_type,
+                        const uint8_t *data,
+                        size_t len,
+                        struct HmsError **err);
+
+// Subscribes to `pattern`; with `queue` (NULL: none) the subscription shares the events with
+// the queue group's other members, each event to one. It holds at most `pending` events (0:
+// 512 Ki, NATS's default) and drops and counts what comes while it is full
+// ([`hms_subscription_dropped`]).
+int32_t hms_bus_subscribe(const struct HmsBus *bus,
+                          const char *pattern,
+                          const char *queue,
+                          size_t pending,
+                          struct HmsSubscription **out,
+                          struct HmsError **err);
+
+// Waits for the next event, at most `timeout_ms` milliseconds (< 0: until one comes or the
+// subscription is closed; 0: only looks). Returns 0 with `*topic` (UTF-8, not NUL-terminated)
+// and `*message` (a CBOR value tree, [`HmsFormat::Value`]) filled — free both with
+// `hms_bytes_free` — or 0 with `*topic` empty when the timeout passed, or 0 with `*end` true
+// once the subscription is closed. An event that fails the subscriber's check (its publisher
+// named another type: `INVALID_ARGUMENT` **WRONG_MESSAGE_TYPE**; bytes that do not decode)
+// returns its code with `*err` set: an error for that event only, the next call goes on.
+int32_t hms_subscription_next(const struct HmsSubscription *sub,
+                              int64_t timeout_ms,
+                              struct HmsBytes *topic,
+                              struct HmsBytes *message,
+                              bool *end,
+                              struct HmsError **err);
+
+// Events dropped because the subscription's queue was full (0 for NULL).
+uint64_t hms_subscription_dropped(const struct HmsSubscription *sub);
+
+// Unsubscribes (NULL-safe, idempotent, from any thread, without waiting): a
+// [`hms_subscription_next`] in progress returns at once with `*end` true, and so does every
+// later one. Free the subscription once no call on it is in progress.
+void hms_subscription_close(const struct HmsSubscription *sub);
+
+// Closes and frees a subscription (NULL-safe). No call on it may be in progress: close it
+// first, from another thread, to end a waiting [`hms_subscription_next`].
+void hms_subscription_free(struct HmsSubscription *sub);
 
 // The method called (`package.Service/Method`); valid until the call is completed. The
 // returned string must be freed with [`hms_string_free`].

@@ -79,6 +79,64 @@ static void on_done(void *user, int32_t code, const uint8_t *reply, size_t len, 
   pthread_mutex_unlock(&w->mu);
 }
 
+/* Whether the bytes hold the text. */
+static int contains(HmsBytes b, const char *text) {
+  size_t n = strlen(text);
+  for (size_t i = 0; i + n <= b.len; i++)
+    if (memcmp(b.data + i, text, n) == 0) return 1;
+  return 0;
+}
+
+/* Closes a subscription from another thread after 100 ms. */
+static void *close_later(void *arg) {
+  usleep(100 * 1000);
+  hms_subscription_close(arg);
+  return NULL;
+}
+
+/* Publish/subscribe on the in-process bus: typed errors, both formats, drops, timeout, close. */
+static void bus_checks(const HmsSchema *schema) {
+  HmsBus *bus = NULL;
+  HmsSubscription *sub = NULL;
+  HmsError *err = NULL;
+  static const uint8_t hi[] = {0xa1, 0x64, 't', 'e', 'x', 't', 0x62, 'h', 'i'}; /* {"text": "hi"} */
+  static const uint8_t nope[] = {0xa1, 0x64, 'n', 'o', 'p', 'e', 0x01};          /* {"nope": 1} */
+  static const uint8_t proto[] = {0x0a, 0x02, 'h', 'o'};                          /* Ping{text: "ho"} */
+  CHECK(hms_bus_new(schema, NULL, &bus, &err) == 0, "bus");
+  CHECK(hms_bus_declare(bus, "pings.>", "demo.v1.Ping", &err) == 0, "declare");
+  CHECK(hms_bus_declare(bus, "a.>.b", "demo.v1.Ping", &err) == 3, "bad pattern is INVALID_ARGUMENT");
+  hms_error_free(err), err = NULL;
+  CHECK(hms_bus_subscribe(bus, "pings.*", NULL, 2, &sub, &err) == 0, "subscribe");
+  CHECK(hms_bus_publish(bus, "pings.eu", HMS_FORMAT_VALUE, NULL, hi, sizeof hi, &err) == 0, "publish CBOR");
+  CHECK(hms_bus_publish(bus, "pings.eu", HMS_FORMAT_PROTO, "demo.v1.Ping", proto, sizeof proto, &err) == 0, "publish proto");
+  CHECK(hms_bus_publish(bus, "pings.us", HMS_FORMAT_VALUE, NULL, hi, sizeof hi, &err) == 0, "publish to a full queue");
+  CHECK(hms_subscription_dropped(sub) == 1, "a full queue drops and counts");
+  CHECK(hms_bus_publish(bus, "pings.*", HMS_FORMAT_VALUE, NULL, hi, sizeof hi, &err) == 3, "wildcard topic is INVALID_ARGUMENT");
+  hms_error_free(err), err = NULL;
+  CHECK(hms_bus_publish(bus, "other.eu", HMS_FORMAT_VALUE, NULL, hi, sizeof hi, &err) == 5, "undeclared topic is NOT_FOUND");
+  hms_error_free(err), err = NULL;
+  CHECK(hms_bus_publish(bus, "pings.eu", HMS_FORMAT_VALUE, NULL, nope, sizeof nope, &err) == 3, "wrong field is INVALID_ARGUMENT");
+  CHECK(err && strstr(err->message, "nope") != NULL, "the error names the field");
+  hms_error_free(err), err = NULL;
+  CHECK(hms_bus_publish(bus, "pings.eu", HMS_FORMAT_PROTO, "demo.v1.Other", proto, sizeof proto, &err) == 3, "proto of another type is INVALID_ARGUMENT");
+  hms_error_free(err), err = NULL;
+  HmsBytes topic = {0}, message = {0};
+  bool end = false;
+  CHECK(hms_subscription_next(sub, 5000, &topic, &message, &end, &err) == 0 && !end, "next");
+  CHECK(topic.len == 8 && memcmp(topic.data, "pings.eu", 8) == 0, "the event's topic");
+  CHECK(contains(message, "hi"), "the event's message");
+  hms_bytes_free(&topic), hms_bytes_free(&message);
+  CHECK(hms_subscription_next(sub, 5000, &topic, &message, &end, &err) == 0 && contains(message, "ho"), "the proto event");
+  hms_bytes_free(&topic), hms_bytes_free(&message);
+  CHECK(hms_subscription_next(sub, 20, &topic, &message, &end, &err) == 0 && topic.len == 0 && !end, "a timeout is an empty topic");
+  pthread_t t;
+  pthread_create(&t, NULL, close_later, sub);
+  CHECK(hms_subscription_next(sub, -1, &topic, &message, &end, &err) == 0 && end, "close ends a waiting next");
+  pthread_join(t, NULL);
+  hms_subscription_free(sub);
+  hms_bus_free(bus);
+}
+
 int main(void) {
   HmsSchema *schema = NULL;
   HmsError *err = NULL;
@@ -192,6 +250,7 @@ int main(void) {
   CHECK(hms_client_call_with_options(client, "demo.v1.Echo/Echo", HMS_FORMAT_PROTO, ping, sizeof ping, &opts, 0, &reply, NULL, &err) == 4, "no server until the deadline: DEADLINE_EXCEEDED");
   hms_error_free(err), err = NULL;
 
+  bus_checks(schema);
   hms_client_free(client);
   hms_server_free(server);
   hms_schema_free(schema);

@@ -85,6 +85,13 @@ pub(crate) struct Counts {
     dropped: AtomicU64,
 }
 
+impl Counts {
+    /// Events dropped because the queue was full.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
 /// The publishers' end: a queue, or a handler run on the publisher's thread (in-process) or
 /// the NATS subscription's task.
 #[derive(Clone)]
@@ -172,6 +179,11 @@ impl Outbox {
 
     /// Events dropped because the queue was full.
     pub(crate) fn dropped(&self) -> u64 {
-        self.counts.dropped.load(Ordering::Relaxed)
+        self.counts.dropped()
+    }
+
+    /// The queue's counts, to read [`Counts::dropped`] without the subscriber's end.
+    pub(crate) fn counts(&self) -> Arc<Counts> {
+        self.counts.clone()
     }
 }

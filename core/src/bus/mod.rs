@@ -29,7 +29,9 @@
 
 mod jetstream;
 mod local;
+mod native;
 mod remote;
+mod shared;
 mod subscription;
 
 use std::collections::HashMap;
@@ -45,6 +47,7 @@ use crate::schema::Schema;
 use crate::topic;
 use crate::transport::Endpoint;
 pub use jetstream::{Deliver, Delivery, DurableOptions, DurableSubscription};
+pub use shared::{Next, SharedSubscription};
 pub use subscription::{Event, Subscription};
 
 /// A checked topic (shared by its events) and its declared type's full name.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::local::Outbox;
 use super::{Bus, RawEvent};
-use crate::error::{Code, Error, Result};
+use crate::error::Result;
 use crate::runtime::AbortOnDrop;
 use crate::value::Value;
 
@@ -29,8 +29,8 @@ pub(super) enum End {
 
 /// A subscription to a topic pattern. Dropping it unsubscribes.
 pub struct Subscription {
-    bus: Bus,
-    rx: Outbox,
+    pub(super) bus: Bus,
+    pub(super) rx: Outbox,
     end: End,
 }
 
@@ -93,39 +93,5 @@ impl Subscription {
     /// Decodes and checks `raw` against the subscriber's declared type of its topic.
     pub fn decode(&self, raw: RawEvent) -> Result<Event> {
         self.bus.decode_event(raw)
-    }
-}
-
-impl Bus {
-    /// Decodes and checks `raw` against this bus's declared type of its topic.
-    pub(crate) fn decode_event(&self, raw: RawEvent) -> Result<Event> {
-        let (desc, name) = self.type_of(&raw.topic)?;
-        if let Some(sent) = &raw.message_type {
-            if **sent != *name {
-                return Err(Error::new(
-                    Code::InvalidArgument,
-                    format!(
-                        "event on {} is a {sent}, the topic's declared type is {name}",
-                        raw.topic
-                    ),
-                )
-                .with_reason("WRONG_MESSAGE_TYPE"));
-            }
-        }
-        let limits = &self.inner.limits;
-        if raw.payload.len() > limits.max_message_bytes {
-            return Err(Error::resource_exhausted(
-                "MESSAGE_TOO_LARGE",
-                format!("event of {} bytes on {}", raw.payload.len(), raw.topic),
-            ));
-        }
-        let message = raw
-            .codec
-            .decode(Some(&desc), &raw.payload, limits.max_depth)?;
-        Ok(Event {
-            topic: raw.topic,
-            message_type: name,
-            message,
-        })
     }
 }

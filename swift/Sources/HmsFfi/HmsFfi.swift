@@ -562,6 +562,449 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
 
 
 /**
+ * A bus: in-process ([`Bus::new`]) or over NATS ([`Bus::connect`]). Safe to use from any
+ * thread.
+ */
+public protocol BusProtocol: AnyObject, Sendable {
+    
+    /**
+     * Declares that events on topics matching `pattern` (`*` one token, a final `>` the rest)
+     * are `message_type` messages (a full name from the schema).
+     */
+    func declare(pattern: String, messageType: String) throws 
+    
+    /**
+     * Publishes `message` (typed JSON) on `topic`, checked against the topic's declared type:
+     * a bad topic is `InvalidArgument` (`BAD_TOPIC`), an undeclared one `NotFound`
+     * (`UNDECLARED_TOPIC`), a wrong field `InvalidArgument` with its path.
+     */
+    func publish(topic: String, message: String) throws 
+    
+    /**
+     * Publishes protobuf bytes of `message_type` (a full name) on `topic`:
+     * `InvalidArgument` (`WRONG_MESSAGE_TYPE`) when the topic is declared another type.
+     */
+    func publishRaw(topic: String, messageType: String, message: Data) throws 
+    
+    /**
+     * Subscribes to `pattern`; with `queue`, shares the events with the queue group's other
+     * members (each event to one). It holds at most `pending` events (default 512 Ki) and
+     * drops and counts what comes while it is full.
+     */
+    func subscribe(pattern: String, queue: String?, pending: UInt64?) throws  -> BusSubscription
+    
+}
+/**
+ * A bus: in-process ([`Bus::new`]) or over NATS ([`Bus::connect`]). Safe to use from any
+ * thread.
+ */
+open class Bus: BusProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_hms_ffi_uniffi_fn_clone_bus(self.handle, $0) }
+    }
+    /**
+     * An in-process bus over `schema`'s message types. `converters`: the targets of the
+     * caller's converters, as for `Client::connect_all` (docs/converters.md).
+     */
+public convenience init(schema: Schema, converters: [ConverterTarget] = []) {
+    let handle =
+        try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_constructor_bus_new(
+        FfiConverterTypeSchema_lower(schema),
+        FfiConverterSequenceTypeConverterTarget.lower(converters),$0
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_hms_ffi_uniffi_fn_free_bus(handle, $0) }
+    }
+
+    
+    /**
+     * A bus over NATS: `nats://host:port/PREFIX` (blocking until connected; `Unavailable`
+     * when no nats-server answers).
+     */
+public static func connect(uri: String, schema: Schema, converters: [ConverterTarget] = [])throws  -> Bus  {
+    return try  FfiConverterTypeBus_lift(try rustCallWithError(FfiConverterTypeHmsError_lift) {
+    uniffi_hms_ffi_uniffi_fn_constructor_bus_connect(
+        FfiConverterString.lower(uri),
+        FfiConverterTypeSchema_lower(schema),
+        FfiConverterSequenceTypeConverterTarget.lower(converters),$0
+    )
+})
+}
+    
+
+    
+    /**
+     * Declares that events on topics matching `pattern` (`*` one token, a final `>` the rest)
+     * are `message_type` messages (a full name from the schema).
+     */
+open func declare(pattern: String, messageType: String)throws   {try rustCallWithError(FfiConverterTypeHmsError_lift) {
+    uniffi_hms_ffi_uniffi_fn_method_bus_declare(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(pattern),
+        FfiConverterString.lower(messageType),$0
+    )
+}
+}
+    
+    /**
+     * Publishes `message` (typed JSON) on `topic`, checked against the topic's declared type:
+     * a bad topic is `InvalidArgument` (`BAD_TOPIC`), an undeclared one `NotFound`
+     * (`UNDECLARED_TOPIC`), a wrong field `InvalidArgument` with its path.
+     */
+open func publish(topic: String, message: String)throws   {try rustCallWithError(FfiConverterTypeHmsError_lift) {
+    uniffi_hms_ffi_uniffi_fn_method_bus_publish(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(topic),
+        FfiConverterString.lower(message),$0
+    )
+}
+}
+    
+    /**
+     * Publishes protobuf bytes of `message_type` (a full name) on `topic`:
+     * `InvalidArgument` (`WRONG_MESSAGE_TYPE`) when the topic is declared another type.
+     */
+open func publishRaw(topic: String, messageType: String, message: Data)throws   {try rustCallWithError(FfiConverterTypeHmsError_lift) {
+    uniffi_hms_ffi_uniffi_fn_method_bus_publish_raw(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(topic),
+        FfiConverterString.lower(messageType),
+        FfiConverterData.lower(message),$0
+    )
+}
+}
+    
+    /**
+     * Subscribes to `pattern`; with `queue`, shares the events with the queue group's other
+     * members (each event to one). It holds at most `pending` events (default 512 Ki) and
+     * drops and counts what comes while it is full.
+     */
+open func subscribe(pattern: String, queue: String? = nil, pending: UInt64? = nil)throws  -> BusSubscription  {
+    return try  FfiConverterTypeBusSubscription_lift(try rustCallWithError(FfiConverterTypeHmsError_lift) {
+    uniffi_hms_ffi_uniffi_fn_method_bus_subscribe(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(pattern),
+        FfiConverterOptionString.lower(queue),
+        FfiConverterOptionUInt64.lower(pending),$0
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeBus: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = Bus
+
+    public static func lift(_ handle: UInt64) throws -> Bus {
+        return Bus(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: Bus) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Bus {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Bus, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBus_lift(_ handle: UInt64) throws -> Bus {
+    return try FfiConverterTypeBus.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBus_lower(_ value: Bus) -> UInt64 {
+    return FfiConverterTypeBus.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A subscription: `next` waits for the next event; `unsubscribe` (from any thread) ends a
+ * wait in progress.
+ */
+public protocol BusSubscriptionProtocol: AnyObject, Sendable {
+    
+    /**
+     * Events dropped because the subscription's queue was full.
+     */
+    func dropped()  -> UInt64
+    
+    /**
+     * Whether [`unsubscribe`](BusSubscription::unsubscribe) was called.
+     */
+    func isClosed()  -> Bool
+    
+    /**
+     * Waits (blocking) at most `timeout_ms` (`None`: until an event comes or the subscription
+     * is closed) for the next event; `None` when the timeout passed or the subscription is
+     * closed ([`is_closed`](BusSubscription::is_closed) tells which). An event that fails the
+     * subscriber's check (another type: `InvalidArgument`, `WRONG_MESSAGE_TYPE`) throws its
+     * error; the subscription goes on.
+     */
+    func next(timeoutMs: UInt64?) throws  -> BusEvent?
+    
+    /**
+     * [`next`](BusSubscription::next) without a timeout and without blocking (a Kotlin
+     * `suspend fun`, a Swift `async func`): `None` once the subscription is closed. Cancelling
+     * the coroutine or task stops the wait; no event is lost.
+     */
+    func nextAsync() async throws  -> BusEvent?
+    
+    /**
+     * Unsubscribes (idempotent, without waiting): a `next` in progress returns `None` at once,
+     * and so does every later one. (Not `close`: the generated Kotlin object owns that name,
+     * for freeing the native object.)
+     */
+    func unsubscribe() 
+    
+}
+/**
+ * A subscription: `next` waits for the next event; `unsubscribe` (from any thread) ends a
+ * wait in progress.
+ */
+open class BusSubscription: BusSubscriptionProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_hms_ffi_uniffi_fn_clone_bussubscription(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_hms_ffi_uniffi_fn_free_bussubscription(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Events dropped because the subscription's queue was full.
+     */
+open func dropped() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_method_bussubscription_dropped(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * Whether [`unsubscribe`](BusSubscription::unsubscribe) was called.
+     */
+open func isClosed() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_method_bussubscription_is_closed(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * Waits (blocking) at most `timeout_ms` (`None`: until an event comes or the subscription
+     * is closed) for the next event; `None` when the timeout passed or the subscription is
+     * closed ([`is_closed`](BusSubscription::is_closed) tells which). An event that fails the
+     * subscriber's check (another type: `InvalidArgument`, `WRONG_MESSAGE_TYPE`) throws its
+     * error; the subscription goes on.
+     */
+open func next(timeoutMs: UInt64? = nil)throws  -> BusEvent?  {
+    return try  FfiConverterOptionTypeBusEvent.lift(try rustCallWithError(FfiConverterTypeHmsError_lift) {
+    uniffi_hms_ffi_uniffi_fn_method_bussubscription_next(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionUInt64.lower(timeoutMs),$0
+    )
+})
+}
+    
+    /**
+     * [`next`](BusSubscription::next) without a timeout and without blocking (a Kotlin
+     * `suspend fun`, a Swift `async func`): `None` once the subscription is closed. Cancelling
+     * the coroutine or task stops the wait; no event is lost.
+     */
+open func nextAsync()async throws  -> BusEvent?  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hms_ffi_uniffi_fn_method_bussubscription_next_async(
+                    self.uniffiCloneHandle()
+                    
+                )
+            },
+            pollFunc: ffi_hms_ffi_uniffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_hms_ffi_uniffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_hms_ffi_uniffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterOptionTypeBusEvent.lift,
+            errorHandler: FfiConverterTypeHmsError_lift
+        )
+}
+    
+    /**
+     * Unsubscribes (idempotent, without waiting): a `next` in progress returns `None` at once,
+     * and so does every later one. (Not `close`: the generated Kotlin object owns that name,
+     * for freeing the native object.)
+     */
+open func unsubscribe()  {try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_method_bussubscription_unsubscribe(
+            self.uniffiCloneHandle(),$0
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeBusSubscription: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = BusSubscription
+
+    public static func lift(_ handle: UInt64) throws -> BusSubscription {
+        return BusSubscription(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: BusSubscription) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> BusSubscription {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: BusSubscription, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBusSubscription_lift(_ handle: UInt64) throws -> BusSubscription {
+    return try FfiConverterTypeBusSubscription.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBusSubscription_lower(_ value: BusSubscription) -> UInt64 {
+    return FfiConverterTypeBusSubscription.lower(value)
+}
+
+
+
+
+
+
+/**
  * The context of one call, as a handler sees it.
  */
 public protocol CallContextProtocol: AnyObject, Sendable {
@@ -3606,6 +4049,75 @@ public func FfiConverterTypeBatchCall_lower(_ value: BatchCall) -> RustBuffer {
 
 
 /**
+ * One event: its topic and its message as typed JSON.
+ */
+public struct BusEvent: Equatable, Hashable {
+    /**
+     * The topic it was published on.
+     */
+    public var topic: String
+    /**
+     * The message as typed JSON, decoded through the subscriber's declared type of the topic.
+     */
+    public var message: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The topic it was published on.
+         */topic: String, 
+        /**
+         * The message as typed JSON, decoded through the subscriber's declared type of the topic.
+         */message: String) {
+        self.topic = topic
+        self.message = message
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension BusEvent: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeBusEvent: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> BusEvent {
+        return
+            try BusEvent(
+                topic: FfiConverterString.read(from: &buf), 
+                message: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: BusEvent, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.topic, into: &buf)
+        FfiConverterString.write(value.message, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBusEvent_lift(_ buf: RustBuffer) throws -> BusEvent {
+    return try FfiConverterTypeBusEvent.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBusEvent_lower(_ value: BusEvent) -> RustBuffer {
+    return FfiConverterTypeBusEvent.lower(value)
+}
+
+
+/**
  * Options for one call.
  */
 public struct CallOptions {
@@ -5670,6 +6182,30 @@ fileprivate struct FfiConverterOptionTypeSchema: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeBusEvent: FfiConverterRustBuffer {
+    typealias SwiftType = BusEvent?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeBusEvent.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeBusEvent.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeDebugInfo: FfiConverterRustBuffer {
     typealias SwiftType = DebugInfo?
 
@@ -6214,6 +6750,33 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hms_ffi_uniffi_checksum_func_converter_error() != 31706) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_hms_ffi_uniffi_checksum_method_bus_declare() != 64593) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_bus_publish() != 51085) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_bus_publish_raw() != 4742) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_bus_subscribe() != 47583) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_bussubscription_dropped() != 41930) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_bussubscription_is_closed() != 56160) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_bussubscription_next() != 54496) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_bussubscription_next_async() != 14215) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_bussubscription_unsubscribe() != 37762) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_hms_ffi_uniffi_checksum_method_client_batch() != 51063) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6434,6 +6997,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_method_streamhandler_handle() != 2233) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_constructor_bus_connect() != 19315) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_constructor_bus_new() != 63076) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_constructor_client_connect() != 44057) {

@@ -291,6 +291,81 @@ typedef struct UniffiVTableCallbackInterfaceStreamHandler {
 } UniffiVTableCallbackInterfaceStreamHandler;
 
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CLONE_BUS
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CLONE_BUS
+uint64_t uniffi_hms_ffi_uniffi_fn_clone_bus(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_FREE_BUS
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_FREE_BUS
+void uniffi_hms_ffi_uniffi_fn_free_bus(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CONSTRUCTOR_BUS_CONNECT
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CONSTRUCTOR_BUS_CONNECT
+uint64_t uniffi_hms_ffi_uniffi_fn_constructor_bus_connect(RustBuffer uri, uint64_t schema, RustBuffer converters, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CONSTRUCTOR_BUS_NEW
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CONSTRUCTOR_BUS_NEW
+uint64_t uniffi_hms_ffi_uniffi_fn_constructor_bus_new(uint64_t schema, RustBuffer converters, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_BUS_DECLARE
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_BUS_DECLARE
+void uniffi_hms_ffi_uniffi_fn_method_bus_declare(uint64_t ptr, RustBuffer pattern, RustBuffer message_type, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_BUS_PUBLISH
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_BUS_PUBLISH
+void uniffi_hms_ffi_uniffi_fn_method_bus_publish(uint64_t ptr, RustBuffer topic, RustBuffer message, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_BUS_PUBLISH_RAW
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_BUS_PUBLISH_RAW
+void uniffi_hms_ffi_uniffi_fn_method_bus_publish_raw(uint64_t ptr, RustBuffer topic, RustBuffer message_type, RustBuffer message, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_BUS_SUBSCRIBE
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_BUS_SUBSCRIBE
+uint64_t uniffi_hms_ffi_uniffi_fn_method_bus_subscribe(uint64_t ptr, RustBuffer pattern, RustBuffer queue, RustBuffer pending, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CLONE_BUSSUBSCRIPTION
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CLONE_BUSSUBSCRIPTION
+uint64_t uniffi_hms_ffi_uniffi_fn_clone_bussubscription(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_FREE_BUSSUBSCRIPTION
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_FREE_BUSSUBSCRIPTION
+void uniffi_hms_ffi_uniffi_fn_free_bussubscription(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_BUSSUBSCRIPTION_DROPPED
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_BUSSUBSCRIPTION_DROPPED
+uint64_t uniffi_hms_ffi_uniffi_fn_method_bussubscription_dropped(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_BUSSUBSCRIPTION_IS_CLOSED
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_BUSSUBSCRIPTION_IS_CLOSED
+int8_t uniffi_hms_ffi_uniffi_fn_method_bussubscription_is_closed(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_BUSSUBSCRIPTION_NEXT
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_BUSSUBSCRIPTION_NEXT
+RustBuffer uniffi_hms_ffi_uniffi_fn_method_bussubscription_next(uint64_t ptr, RustBuffer timeout_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_BUSSUBSCRIPTION_NEXT_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_BUSSUBSCRIPTION_NEXT_ASYNC
+uint64_t uniffi_hms_ffi_uniffi_fn_method_bussubscription_next_async(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_BUSSUBSCRIPTION_UNSUBSCRIBE
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_BUSSUBSCRIPTION_UNSUBSCRIBE
+void uniffi_hms_ffi_uniffi_fn_method_bussubscription_unsubscribe(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CLONE_CLIENT
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CLONE_CLIENT
 uint64_t uniffi_hms_ffi_uniffi_fn_clone_client(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -1099,6 +1174,60 @@ uint16_t uniffi_hms_ffi_uniffi_checksum_func_converter_error(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_BUS_DECLARE
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_BUS_DECLARE
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_bus_declare(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_BUS_PUBLISH
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_BUS_PUBLISH
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_bus_publish(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_BUS_PUBLISH_RAW
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_BUS_PUBLISH_RAW
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_bus_publish_raw(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_BUS_SUBSCRIBE
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_BUS_SUBSCRIBE
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_bus_subscribe(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_BUSSUBSCRIPTION_DROPPED
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_BUSSUBSCRIPTION_DROPPED
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_bussubscription_dropped(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_BUSSUBSCRIPTION_IS_CLOSED
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_BUSSUBSCRIPTION_IS_CLOSED
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_bussubscription_is_closed(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_BUSSUBSCRIPTION_NEXT
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_BUSSUBSCRIPTION_NEXT
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_bussubscription_next(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_BUSSUBSCRIPTION_NEXT_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_BUSSUBSCRIPTION_NEXT_ASYNC
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_bussubscription_next_async(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_BUSSUBSCRIPTION_UNSUBSCRIBE
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_BUSSUBSCRIPTION_UNSUBSCRIBE
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_bussubscription_unsubscribe(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_BATCH
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CLIENT_BATCH
 uint16_t uniffi_hms_ffi_uniffi_checksum_method_client_batch(void
@@ -1540,6 +1669,18 @@ uint16_t uniffi_hms_ffi_uniffi_checksum_method_serverstream_send_async(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_STREAMHANDLER_HANDLE
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_STREAMHANDLER_HANDLE
 uint16_t uniffi_hms_ffi_uniffi_checksum_method_streamhandler_handle(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_CONSTRUCTOR_BUS_CONNECT
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_CONSTRUCTOR_BUS_CONNECT
+uint16_t uniffi_hms_ffi_uniffi_checksum_constructor_bus_connect(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_CONSTRUCTOR_BUS_NEW
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_CONSTRUCTOR_BUS_NEW
+uint16_t uniffi_hms_ffi_uniffi_checksum_constructor_bus_new(void
     
 );
 #endif

@@ -713,6 +713,24 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_func_converter_error(
     ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_bus_declare(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_bus_publish(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_bus_publish_raw(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_bus_subscribe(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_bussubscription_dropped(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_bussubscription_is_closed(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_bussubscription_next(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_bussubscription_next_async(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_bussubscription_unsubscribe(
+    ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_client_batch(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_client_batch_async(
@@ -861,6 +879,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_streamhandler_handle(
     ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_constructor_bus_connect(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_constructor_bus_new(
+    ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_constructor_client_connect(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_constructor_client_connect_all(
@@ -898,7 +920,37 @@ internal object UniffiLib {
         uniffiCallbackInterfaceStreamHandler.register(this)
         
     }
-    external fun uniffi_hms_ffi_uniffi_fn_clone_client(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_hms_ffi_uniffi_fn_clone_bus(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_hms_ffi_uniffi_fn_free_bus(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_hms_ffi_uniffi_fn_constructor_bus_connect(`uri`: RustBuffer.ByValue,`schema`: Long,`converters`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_hms_ffi_uniffi_fn_constructor_bus_new(`schema`: Long,`converters`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_hms_ffi_uniffi_fn_method_bus_declare(`ptr`: Long,`pattern`: RustBuffer.ByValue,`messageType`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_hms_ffi_uniffi_fn_method_bus_publish(`ptr`: Long,`topic`: RustBuffer.ByValue,`message`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_hms_ffi_uniffi_fn_method_bus_publish_raw(`ptr`: Long,`topic`: RustBuffer.ByValue,`messageType`: RustBuffer.ByValue,`message`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_hms_ffi_uniffi_fn_method_bus_subscribe(`ptr`: Long,`pattern`: RustBuffer.ByValue,`queue`: RustBuffer.ByValue,`pending`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_hms_ffi_uniffi_fn_clone_bussubscription(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_hms_ffi_uniffi_fn_free_bussubscription(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_hms_ffi_uniffi_fn_method_bussubscription_dropped(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_hms_ffi_uniffi_fn_method_bussubscription_is_closed(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Byte
+external fun uniffi_hms_ffi_uniffi_fn_method_bussubscription_next(`ptr`: Long,`timeoutMs`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hms_ffi_uniffi_fn_method_bussubscription_next_async(`ptr`: Long,
+): Long
+external fun uniffi_hms_ffi_uniffi_fn_method_bussubscription_unsubscribe(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_hms_ffi_uniffi_fn_clone_client(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
 external fun uniffi_hms_ffi_uniffi_fn_free_client(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Unit
@@ -1237,6 +1289,33 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hms_ffi_uniffi_checksum_func_converter_error() != 31706) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_bus_declare() != 64593) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_bus_publish() != 51085) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_bus_publish_raw() != 4742) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_bus_subscribe() != 47583) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_bussubscription_dropped() != 41930) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_bussubscription_is_closed() != 56160) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_bussubscription_next() != 54496) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_bussubscription_next_async() != 14215) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_bussubscription_unsubscribe() != 37762) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_batch() != 51063) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1457,6 +1536,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_streamhandler_handle() != 2233) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_bus_connect() != 19315) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_bus_new() != 63076) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_client_connect() != 44057) {
@@ -1876,6 +1961,744 @@ public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
     override fun write(value: ByteArray, buf: ByteBuffer) {
         buf.putInt(value.size)
         buf.put(value)
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A bus: in-process ([`Bus::new`]) or over NATS ([`Bus::connect`]). Safe to use from any
+ * thread.
+ */
+public interface BusInterface {
+    
+    /**
+     * Declares that events on topics matching `pattern` (`*` one token, a final `>` the rest)
+     * are `message_type` messages (a full name from the schema).
+     */
+    fun `declare`(`pattern`: kotlin.String, `messageType`: kotlin.String)
+    
+    /**
+     * Publishes `message` (typed JSON) on `topic`, checked against the topic's declared type:
+     * a bad topic is `InvalidArgument` (`BAD_TOPIC`), an undeclared one `NotFound`
+     * (`UNDECLARED_TOPIC`), a wrong field `InvalidArgument` with its path.
+     */
+    fun `publish`(`topic`: kotlin.String, `message`: kotlin.String)
+    
+    /**
+     * Publishes protobuf bytes of `message_type` (a full name) on `topic`:
+     * `InvalidArgument` (`WRONG_MESSAGE_TYPE`) when the topic is declared another type.
+     */
+    fun `publishRaw`(`topic`: kotlin.String, `messageType`: kotlin.String, `message`: kotlin.ByteArray)
+    
+    /**
+     * Subscribes to `pattern`; with `queue`, shares the events with the queue group's other
+     * members (each event to one). It holds at most `pending` events (default 512 Ki) and
+     * drops and counts what comes while it is full.
+     */
+    fun `subscribe`(`pattern`: kotlin.String, `queue`: kotlin.String? = null, `pending`: kotlin.ULong? = null): BusSubscription
+    
+    companion object
+}
+
+/**
+ * A bus: in-process ([`Bus::new`]) or over NATS ([`Bus::connect`]). Safe to use from any
+ * thread.
+ */
+open class Bus: Disposable, AutoCloseable, BusInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * An in-process bus over `schema`'s message types. `converters`: the targets of the
+     * caller's converters, as for `Client::connect_all` (docs/converters.md).
+     */
+    constructor(`schema`: Schema, `converters`: List<ConverterTarget> = listOf()) :
+        this(UniffiWithHandle, 
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_constructor_bus_new(
+    
+        FfiConverterTypeSchema.lower(`schema`),FfiConverterSequenceTypeConverterTarget.lower(`converters`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_hms_ffi_uniffi_fn_free_bus(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_hms_ffi_uniffi_fn_clone_bus(handle, status)
+        }
+    }
+
+    
+    /**
+     * Declares that events on topics matching `pattern` (`*` one token, a final `>` the rest)
+     * are `message_type` messages (a full name from the schema).
+     */
+    @Throws(HmsException::class)override fun `declare`(`pattern`: kotlin.String, `messageType`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(HmsException) { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_bus_declare(
+        it,
+        FfiConverterString.lower(`pattern`),FfiConverterString.lower(`messageType`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Publishes `message` (typed JSON) on `topic`, checked against the topic's declared type:
+     * a bad topic is `InvalidArgument` (`BAD_TOPIC`), an undeclared one `NotFound`
+     * (`UNDECLARED_TOPIC`), a wrong field `InvalidArgument` with its path.
+     */
+    @Throws(HmsException::class)override fun `publish`(`topic`: kotlin.String, `message`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(HmsException) { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_bus_publish(
+        it,
+        FfiConverterString.lower(`topic`),FfiConverterString.lower(`message`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Publishes protobuf bytes of `message_type` (a full name) on `topic`:
+     * `InvalidArgument` (`WRONG_MESSAGE_TYPE`) when the topic is declared another type.
+     */
+    @Throws(HmsException::class)override fun `publishRaw`(`topic`: kotlin.String, `messageType`: kotlin.String, `message`: kotlin.ByteArray)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(HmsException) { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_bus_publish_raw(
+        it,
+        FfiConverterString.lower(`topic`),FfiConverterString.lower(`messageType`),FfiConverterByteArray.lower(`message`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Subscribes to `pattern`; with `queue`, shares the events with the queue group's other
+     * members (each event to one). It holds at most `pending` events (default 512 Ki) and
+     * drops and counts what comes while it is full.
+     */
+    @Throws(HmsException::class)override fun `subscribe`(`pattern`: kotlin.String, `queue`: kotlin.String?, `pending`: kotlin.ULong?): BusSubscription {
+            return FfiConverterTypeBusSubscription.lift(
+    callWithHandle {
+    uniffiRustCallWithError(HmsException) { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_bus_subscribe(
+        it,
+        FfiConverterString.lower(`pattern`),FfiConverterOptionalString.lower(`queue`),FfiConverterOptionalULong.lower(`pending`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * A bus over NATS: `nats://host:port/PREFIX` (blocking until connected; `Unavailable`
+     * when no nats-server answers).
+     */
+    @Throws(HmsException::class) fun `connect`(`uri`: kotlin.String, `schema`: Schema, `converters`: List<ConverterTarget> = listOf()): Bus {
+            return FfiConverterTypeBus.lift(
+    uniffiRustCallWithError(HmsException) { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_constructor_bus_connect(
+    
+        FfiConverterString.lower(`uri`),FfiConverterTypeSchema.lower(`schema`),FfiConverterSequenceTypeConverterTarget.lower(`converters`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeBus: FfiConverter<Bus, Long> {
+    override fun lower(value: Bus): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): Bus {
+        return Bus(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): Bus {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: Bus) = 8UL
+
+    override fun write(value: Bus, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A subscription: `next` waits for the next event; `unsubscribe` (from any thread) ends a
+ * wait in progress.
+ */
+public interface BusSubscriptionInterface {
+    
+    /**
+     * Events dropped because the subscription's queue was full.
+     */
+    fun `dropped`(): kotlin.ULong
+    
+    /**
+     * Whether [`unsubscribe`](BusSubscription::unsubscribe) was called.
+     */
+    fun `isClosed`(): kotlin.Boolean
+    
+    /**
+     * Waits (blocking) at most `timeout_ms` (`None`: until an event comes or the subscription
+     * is closed) for the next event; `None` when the timeout passed or the subscription is
+     * closed ([`is_closed`](BusSubscription::is_closed) tells which). An event that fails the
+     * subscriber's check (another type: `InvalidArgument`, `WRONG_MESSAGE_TYPE`) throws its
+     * error; the subscription goes on.
+     */
+    fun `next`(`timeoutMs`: kotlin.ULong? = null): BusEvent?
+    
+    /**
+     * [`next`](BusSubscription::next) without a timeout and without blocking (a Kotlin
+     * `suspend fun`, a Swift `async func`): `None` once the subscription is closed. Cancelling
+     * the coroutine or task stops the wait; no event is lost.
+     */
+    suspend fun `nextAsync`(): BusEvent?
+    
+    /**
+     * Unsubscribes (idempotent, without waiting): a `next` in progress returns `None` at once,
+     * and so does every later one. (Not `close`: the generated Kotlin object owns that name,
+     * for freeing the native object.)
+     */
+    fun `unsubscribe`()
+    
+    companion object
+}
+
+/**
+ * A subscription: `next` waits for the next event; `unsubscribe` (from any thread) ends a
+ * wait in progress.
+ */
+open class BusSubscription: Disposable, AutoCloseable, BusSubscriptionInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_hms_ffi_uniffi_fn_free_bussubscription(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_hms_ffi_uniffi_fn_clone_bussubscription(handle, status)
+        }
+    }
+
+    
+    /**
+     * Events dropped because the subscription's queue was full.
+     */override fun `dropped`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_bussubscription_dropped(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Whether [`unsubscribe`](BusSubscription::unsubscribe) was called.
+     */override fun `isClosed`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_bussubscription_is_closed(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Waits (blocking) at most `timeout_ms` (`None`: until an event comes or the subscription
+     * is closed) for the next event; `None` when the timeout passed or the subscription is
+     * closed ([`is_closed`](BusSubscription::is_closed) tells which). An event that fails the
+     * subscriber's check (another type: `InvalidArgument`, `WRONG_MESSAGE_TYPE`) throws its
+     * error; the subscription goes on.
+     */
+    @Throws(HmsException::class)override fun `next`(`timeoutMs`: kotlin.ULong?): BusEvent? {
+            return FfiConverterOptionalTypeBusEvent.lift(
+    callWithHandle {
+    uniffiRustCallWithError(HmsException) { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_bussubscription_next(
+        it,
+        FfiConverterOptionalULong.lower(`timeoutMs`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * [`next`](BusSubscription::next) without a timeout and without blocking (a Kotlin
+     * `suspend fun`, a Swift `async func`): `None` once the subscription is closed. Cancelling
+     * the coroutine or task stops the wait; no event is lost.
+     */
+    @Throws(HmsException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `nextAsync`() : BusEvent? {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_hms_ffi_uniffi_fn_method_bussubscription_next_async(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterOptionalTypeBusEvent.lift(it) },
+        // Error FFI converter
+        HmsException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Unsubscribes (idempotent, without waiting): a `next` in progress returns `None` at once,
+     * and so does every later one. (Not `close`: the generated Kotlin object owns that name,
+     * for freeing the native object.)
+     */override fun `unsubscribe`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_bussubscription_unsubscribe(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeBusSubscription: FfiConverter<BusSubscription, Long> {
+    override fun lower(value: BusSubscription): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): BusSubscription {
+        return BusSubscription(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): BusSubscription {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: BusSubscription) = 8UL
+
+    override fun write(value: BusSubscription, buf: ByteBuffer) {
+        buf.putLong(lower(value))
     }
 }
 
@@ -6459,6 +7282,53 @@ public object FfiConverterTypeBatchCall: FfiConverterRustBuffer<BatchCall> {
 
 
 /**
+ * One event: its topic and its message as typed JSON.
+ */
+data class BusEvent (
+    /**
+     * The topic it was published on.
+     */
+    var `topic`: kotlin.String
+    , 
+    /**
+     * The message as typed JSON, decoded through the subscriber's declared type of the topic.
+     */
+    var `message`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeBusEvent: FfiConverterRustBuffer<BusEvent> {
+    override fun read(buf: ByteBuffer): BusEvent {
+        return BusEvent(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: BusEvent) = (
+            FfiConverterString.allocationSize(value.`topic`) +
+            FfiConverterString.allocationSize(value.`message`)
+    )
+
+    override fun write(value: BusEvent, buf: ByteBuffer) {
+            FfiConverterString.write(value.`topic`, buf)
+            FfiConverterString.write(value.`message`, buf)
+    }
+}
+
+
+
+/**
  * Options for one call.
  */
 data class CallOptions (
@@ -8431,6 +9301,38 @@ public object FfiConverterOptionalTypeSchema: FfiConverterRustBuffer<Schema?> {
         } else {
             buf.put(1)
             FfiConverterTypeSchema.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeBusEvent: FfiConverterRustBuffer<BusEvent?> {
+    override fun read(buf: ByteBuffer): BusEvent? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeBusEvent.read(buf)
+    }
+
+    override fun allocationSize(value: BusEvent?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeBusEvent.allocationSize(value)
+        }
+    }
+
+    override fun write(value: BusEvent?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeBusEvent.write(value, buf)
         }
     }
 }

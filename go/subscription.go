@@ -1,0 +1,164 @@
+package hmsffi
+
+/*
+#include "hms_ffi.h"
+*/
+import "C"
+
+import (
+	"context"
+	"io"
+	"iter"
+	"runtime"
+	"sync"
+)
+
+// Event is one event a Subscription received.
+type Event struct {
+	// Topic is the topic it was published on.
+	Topic string
+	// Message is the message, decoded through the subscriber's declared type of the topic.
+	Message map[string]any
+}
+
+// Subscription receives the events of a topic pattern: Next waits for one, honouring its
+// context; All ranges over them. An event that fails the subscriber's check (another type
+// than the topic's declared one: InvalidArgument, reason WRONG_MESSAGE_TYPE; bytes that do not
+// decode) is an error for that event only: the subscription goes on. Close unsubscribes.
+//
+// A goroutine of the subscription waits in the library (one OS thread, blocked in cgo) and
+// hands each event over when Next asks for it, so one event at most is taken out of the
+// subscription's queue ahead of the reader. Safe for concurrent use.
+type Subscription struct {
+	*subState
+}
+
+// subState is what the waiting goroutine shares: not the Subscription itself, so that a
+// Subscription nobody holds is closed by its finalizer.
+type subState struct {
+	mu  sync.RWMutex
+	ptr *C.HmsSubscription // nil once the waiting goroutine has freed it
+	// dropped is the count when it was freed.
+	dropped uint64
+	convs   converters
+	events  chan received
+	closed  chan struct{}
+	once    sync.Once
+}
+
+// received is one event as the library handed it over, or its error.
+type received struct {
+	topic string
+	body  []byte
+	err   error
+}
+
+func newSubscription(ptr *C.HmsSubscription, convs converters) *Subscription {
+	st := &subState{ptr: ptr, convs: convs, events: make(chan received), closed: make(chan struct{})}
+	go st.wait()
+	s := &Subscription{st}
+	runtime.SetFinalizer(s, func(s *Subscription) { s.Close() })
+	return s
+}
+
+// wait takes events from the library until the subscription is closed, then frees it.
+func (st *subState) wait() {
+	defer close(st.events)
+	defer st.free()
+	for {
+		var topic, msg C.HmsBytes
+		var end C.bool
+		var e *C.HmsError
+		rc := C.hms_subscription_next(st.ptr, -1, &topic, &msg, &end, &e)
+		var r received
+		switch {
+		case rc != 0:
+			r.err = takeError(e)
+		case bool(end):
+			return
+		case topic.len == 0:
+			continue // a timeout: none was asked for
+		default:
+			r.topic = string(takeBytes(&topic))
+			r.body = takeBytes(&msg)
+		}
+		select {
+		case st.events <- r:
+		case <-st.closed:
+			return
+		}
+	}
+}
+
+func (st *subState) free() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.dropped = uint64(C.hms_subscription_dropped(st.ptr))
+	C.hms_subscription_free(st.ptr)
+	st.ptr = nil
+}
+
+// Next waits for the next event: io.EOF once the subscription is closed, the context's error
+// (DeadlineExceeded or Canceled, as *Error) when it ends first, or the event's own error.
+func (s *Subscription) Next(ctx context.Context) (Event, error) {
+	select {
+	case <-s.closed:
+		return Event{}, io.EOF
+	default:
+	}
+	select {
+	case r, ok := <-s.events:
+		if !ok {
+			return Event{}, io.EOF
+		}
+		if r.err != nil {
+			return Event{}, r.err
+		}
+		m, err := s.convs.value(r.body, nil)
+		if err != nil {
+			return Event{}, err
+		}
+		return Event{Topic: r.topic, Message: m}, nil
+	case <-s.closed:
+		return Event{}, io.EOF
+	case <-ctx.Done():
+		return Event{}, contextError(ctx)
+	}
+}
+
+// All yields each event (with a nil error) and each event's error (the loop may go on),
+// until the subscription is closed or ctx ends (its error is yielded last). Breaking out of
+// the loop leaves the subscription open.
+func (s *Subscription) All(ctx context.Context) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		for {
+			ev, err := s.Next(ctx)
+			if err == io.EOF || !yield(ev, err) || ctx.Err() != nil {
+				return
+			}
+		}
+	}
+}
+
+// Dropped is how many events were dropped because the subscription's queue was full (a slow
+// consumer; see WithPending). It stays at its last count once the subscription is closed.
+func (s *Subscription) Dropped() uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.ptr == nil {
+		return s.dropped
+	}
+	return uint64(C.hms_subscription_dropped(s.ptr))
+}
+
+// Close unsubscribes: a Next waiting returns io.EOF at once, and so does every later one.
+// Idempotent.
+func (s *Subscription) Close() error {
+	s.once.Do(func() {
+		close(s.closed)
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		C.hms_subscription_close(s.ptr)
+	})
+	return nil
+}
