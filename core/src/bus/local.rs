@@ -172,6 +172,18 @@ impl Outbox {
 
     /// Events dropped because the queue was full.
     pub(crate) fn dropped(&self) -> u64 {
-        self.counts.dropped.load(Ordering::Relaxed)
+        self.counts.dropped()
+    }
+
+    /// The queue's counts (they outlive it).
+    pub(crate) fn counts(&self) -> Arc<Counts> {
+        self.counts.clone()
+    }
+}
+
+impl Counts {
+    /// Events dropped because the queue was full.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 }

@@ -29,6 +29,7 @@
 
 mod local;
 mod remote;
+mod shared;
 mod subject;
 mod subscription;
 
@@ -43,6 +44,7 @@ use crate::error::{Code, Error, Result};
 use crate::limits::Limits;
 use crate::schema::Schema;
 use crate::transport::Endpoint;
+pub use shared::SharedSubscription;
 pub use subscription::{Event, Subscription};
 
 /// A checked topic (shared by its events) and its declared type's full name.

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use prost_reflect::MessageDescriptor;
+
 use super::local::Outbox;
 use super::{Bus, RawEvent};
 use crate::error::{Code, Error, Result};
@@ -92,7 +94,27 @@ impl Subscription {
 
     /// Decodes and checks `raw` against the subscriber's declared type of its topic.
     pub fn decode(&self, raw: RawEvent) -> Result<Event> {
-        let (desc, name) = self.bus.type_of(&raw.topic)?;
+        self.bus.decode_event(raw)
+    }
+
+    /// The queue's counts, which outlive the subscription (a shared subscription's `dropped`).
+    pub(super) fn counts(&self) -> Arc<super::local::Counts> {
+        self.rx.counts()
+    }
+
+    /// The bus it is on.
+    pub(super) fn bus(&self) -> &Bus {
+        &self.bus
+    }
+}
+
+impl Bus {
+    /// The subscriber's declared type of `raw`'s topic, once `raw` passed the checks every
+    /// event passes before it is decoded: the topic is declared (`NotFound`
+    /// **UNDECLARED_TOPIC**), the publisher named that type (`InvalidArgument`
+    /// **WRONG_MESSAGE_TYPE**), and it is within the size limit (`ResourceExhausted`).
+    pub(super) fn event_type(&self, raw: &RawEvent) -> Result<(MessageDescriptor, Arc<str>)> {
+        let (desc, name) = self.type_of(&raw.topic)?;
         if let Some(sent) = &raw.message_type {
             if **sent != *name {
                 return Err(Error::new(
@@ -105,16 +127,21 @@ impl Subscription {
                 .with_reason("WRONG_MESSAGE_TYPE"));
             }
         }
-        let limits = &self.bus.inner.limits;
-        if raw.payload.len() > limits.max_message_bytes {
+        let max = self.inner.limits.max_message_bytes;
+        if raw.payload.len() > max {
             return Err(Error::resource_exhausted(
                 "MESSAGE_TOO_LARGE",
                 format!("event of {} bytes on {}", raw.payload.len(), raw.topic),
             ));
         }
-        let message = raw
-            .codec
-            .decode(Some(&desc), &raw.payload, limits.max_depth)?;
+        Ok((desc, name))
+    }
+
+    /// `raw` checked ([`event_type`](Bus::event_type)) and decoded.
+    pub(super) fn decode_event(&self, raw: RawEvent) -> Result<Event> {
+        let (desc, name) = self.event_type(&raw)?;
+        let max_depth = self.inner.limits.max_depth;
+        let message = raw.codec.decode(Some(&desc), &raw.payload, max_depth)?;
         Ok(Event {
             topic: raw.topic,
             message_type: name,
