@@ -11,7 +11,7 @@ const errors = require('./lib/errors')
 const { Timestamp, Duration } = require('./lib/time')
 const { Context } = require('./lib/context')
 const { Stream, runStream } = require('./lib/streams')
-const { encodeValue, encodeRequest } = require('./lib/encode')
+const { encodeValue, encodeRequest } = conv
 const { Bus, Subscription } = require('./lib/bus')
 
 const { native, fromThrown } = errors

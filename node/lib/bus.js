@@ -1,7 +1,7 @@
 'use strict'
 // Publish/subscribe with typed topics (docs/messaging.md): `new Bus(schema)` in one process,
 // `await Bus.connect('nats://host:port/PREFIX', schema)` between processes and machines. Events
-// are converted as a call's requests and replies are (lib/encode.js, converters included);
+// are converted as a call's requests and replies are (lib/converters.js, converters included);
 // every rule (topic checks, typing on both ends, queue groups, drop counting, what `close` does
 // to a waiting `next`) is the core's. Every wait is a Promise of the native side's: the event
 // loop never blocks.
@@ -9,7 +9,7 @@
 const binding = require('../binding.js')
 const conv = require('./converters')
 const errors = require('./errors')
-const { encodeRequest } = require('./encode')
+const { encodeRequest } = conv
 
 const { native, fromThrown } = errors
 

@@ -182,10 +182,7 @@ impl BusSubscription {
             .map(|t| Duration::from_secs_f64(t.max(0.0) / 1000.0));
         let (deferred, promise) = env.create_deferred()?;
         runtime::handle().spawn(async move {
-            let raw = match timeout {
-                Some(t) => tokio::time::timeout(t, sub.next_raw()).await.ok().flatten(),
-                None => sub.next_raw().await,
-            };
+            let raw = sub.next_raw_within(timeout).await;
             let mut event = BusEvent {
                 topic: None,
                 message: None,

@@ -128,20 +128,23 @@ impl SharedSubscription {
         let never = CancellationToken::new();
         let stop = stop.unwrap_or(&never);
         crate::runtime::block_on(async {
-            let next = async {
-                match timeout {
-                    Some(t) => tokio::time::timeout(t, self.next_raw())
-                        .await
-                        .ok()
-                        .flatten(),
-                    None => self.next_raw().await,
-                }
-            };
             tokio::select! {
                 _ = stop.cancelled() => None,
-                next = next => next,
+                next = self.next_raw_within(timeout) => next,
             }
         })
+    }
+
+    /// [`next_raw`](SharedSubscription::next_raw) waiting at most `timeout` (`None` when it
+    /// passes).
+    pub async fn next_raw_within(&self, timeout: Option<Duration>) -> Option<RawEvent> {
+        match timeout {
+            Some(t) => tokio::time::timeout(t, self.next_raw())
+                .await
+                .ok()
+                .flatten(),
+            None => self.next_raw().await,
+        }
     }
 
     /// The next event decoded; `None` once closed. An event that fails its checks is its own
