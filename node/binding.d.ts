@@ -9,6 +9,47 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** A bus: in-process, or over NATS ([`connect_bus`]). */
+export declare class Bus {
+  /**
+   * An in-process bus over `schema`'s message types; `converters` are the targets of the
+   * caller's converters (`docs/converters.md`), converter `i` tagged `CONVERTED_TAG + i`.
+   */
+  constructor(schema: Schema, converters?: Array<ConverterTarget> | undefined | null)
+  /**
+   * Declares that events on topics matching `pattern` are `messageType` messages; throws
+   * `INVALID_ARGUMENT` for a bad pattern, `NOT_FOUND` for a type not in the schema.
+   */
+  declare(pattern: string, messageType: string): void
+  /**
+   * Publishes the CBOR `message` on `topic`, encoded as the topic's declared type (here,
+   * before the Promise); it settles with the outcome (nothing, or the error: a bad or
+   * undeclared topic, a wrong field) and never rejects.
+   */
+  publish(topic: string, message: Buffer): Promise<CallOutcome>
+  /**
+   * Subscribes to `pattern` (in the queue group `queue` when given), holding at most
+   * `pending` events before it drops new ones; the Promise settles with the subscription
+   * once it is registered (over NATS: with the server), or rejects with `CODE: message`.
+   */
+  subscribe(pattern: string, queue?: string | undefined | null, pending?: number | undefined | null): Promise<BusSubscription>
+}
+
+/** A subscription: `next` settles with each event in turn. */
+export declare class BusSubscription {
+  /**
+   * The next event; with `timeoutMs`, no event (neither topic nor error) once it passes.
+   * Never rejects.
+   */
+  next(timeoutMs?: number | undefined | null): Promise<BusEvent>
+  /** Events dropped because the subscription's queue was full (a slow consumer). */
+  get dropped(): number
+  /** Whether `close()` was called. */
+  get closed(): boolean
+  /** Unsubscribes: a `next` waiting settles with no event, and so does every later one. */
+  close(): void
+}
+
 /**
  * The response side of one call, handed to the handler with its request: headers and
  * trailers set here go back with the reply (or the error), and `finish` ends the call. Keys
@@ -217,6 +258,20 @@ export declare class ServerStream {
   send(reply: Buffer): Promise<CallOutcome>
 }
 
+/**
+ * One event, or none: `topic` and the CBOR `message`, or the `error` of an event that failed
+ * its checks (the subscription goes on); neither once the subscription is closed or the wait
+ * timed out.
+ */
+export interface BusEvent {
+  /** The topic it was published on. */
+  topic?: string
+  /** The message, as CBOR. */
+  message?: Buffer
+  /** Why this event failed its checks (`WRONG_MESSAGE_TYPE`, …). */
+  error?: NativeError
+}
+
 /** What a handler is told about its call. */
 export interface CallInfo {
   /** An id unique in this process, passed to the `onCancel` callback if the call is cancelled. */
@@ -265,6 +320,12 @@ export interface CallOutcome {
  * chooses a schema revision the server serves beside its main one (label or fingerprint).
  */
 export declare function connect(uris: Array<string>, schema?: Schema | undefined | null, resilience?: string | undefined | null, expectSchema?: Schema | undefined | null, converters?: Array<ConverterTarget> | undefined | null, revision?: string | undefined | null): Promise<Client>
+
+/**
+ * A bus over NATS, `nats://host:port/PREFIX` (events on `PREFIX.TOPIC`); the Promise settles
+ * with the [`Bus`] or rejects with `CODE: message`. `converters` as [`Bus::new`] takes them.
+ */
+export declare function connectBus(uri: string, schema: Schema, converters?: Array<ConverterTarget> | undefined | null): Promise<Bus>
 
 /** The CBOR tag of converter `i` is `CONVERTED_TAG + i` (a tag no CBOR of the core uses). */
 export declare const CONVERTED_TAG: number

@@ -835,6 +835,8 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.Bus = nativeBinding.Bus
+module.exports.BusSubscription = nativeBinding.BusSubscription
 module.exports.CallResponse = nativeBinding.CallResponse
 module.exports.CancelToken = nativeBinding.CancelToken
 module.exports.Client = nativeBinding.Client
@@ -843,6 +845,7 @@ module.exports.Schema = nativeBinding.Schema
 module.exports.Server = nativeBinding.Server
 module.exports.ServerStream = nativeBinding.ServerStream
 module.exports.connect = nativeBinding.connect
+module.exports.connectBus = nativeBinding.connectBus
 module.exports.CONVERTED_TAG = nativeBinding.CONVERTED_TAG
 module.exports.converterFailedAt = nativeBinding.converterFailedAt
 module.exports.NATIVE_MAX_DEPTH = nativeBinding.NATIVE_MAX_DEPTH

@@ -338,3 +338,53 @@ export declare function connect (
   uri: string | string[],
   options?: { schema?: Schema; int64?: Int64Form; resilience?: Resilience | string; expectSchema?: Schema; converters?: Converter[]; revision?: string }
 ): Promise<Client>
+
+/** One event of a subscription: the topic it was published on and its message. */
+export interface BusEvent<M = Message> {
+  topic: string
+  message: M
+}
+
+/** Events on a topic pattern (`bus.subscribe`): `await next()`, or `for await (const { topic,
+ * message } of sub)`. An event that fails its type's check makes `next` throw its `HmsError`
+ * subclass; the subscription goes on. `close()` ends the iteration and a `next` waiting. */
+export declare class Subscription<M = Message> implements AsyncIterable<BusEvent<M>> {
+  private constructor ()
+  /** The next event, or `null` once closed or when `timeoutMs` passes. */
+  next (options?: { timeoutMs?: number }): Promise<BusEvent<M> | null>
+  [Symbol.asyncIterator] (): AsyncIterator<BusEvent<M>>
+  /** Events dropped because the subscription's queue was full (a slow consumer). */
+  readonly dropped: number
+  /** Whether `close()` was called. */
+  readonly closed: boolean
+  /** Unsubscribes; a `next` waiting resolves `null`, and so does every later one. */
+  close (): void
+}
+
+export interface SubscribeOptions {
+  /** A queue group: its members share the events (each goes to one). */
+  queue?: string
+  /** Events held before new ones are dropped and counted (512 Ki by default). */
+  pending?: number
+}
+
+/** Publish/subscribe with topics typed by messages of a schema (docs/messaging.md): in one
+ * process (`new Bus(schema)`) or over NATS (`Bus.connect('nats://host:port/PREFIX', schema)`). */
+export declare class Bus {
+  constructor (schema: Schema, options?: { int64?: Int64Form; converters?: Converter[] })
+  static connect (uri: string, schema: Schema, options?: { int64?: Int64Form; converters?: Converter[] }): Promise<Bus>
+  /** Events on topics matching `pattern` (`*` one token, a final `>` the rest) are `messageType`
+   * messages; the first declaration a topic matches gives its type. */
+  declare (pattern: string, messageType: string): this
+  /** Publishes `message` on `topic`: `InvalidArgument` for a bad topic or a wrong field,
+   * `NotFound` for an undeclared topic. */
+  publish (topic: string, message: object): Promise<void>
+  subscribe<M = Message> (pattern: string, options?: SubscribeOptions): Promise<Subscription<M>>
+  /** With a handler, called for each event (one at a time) until `close()`; `onError` gets an
+   * event's failed check and what the handler threw (else process warnings). */
+  subscribe<M = Message> (
+    pattern: string,
+    handler: (topic: string, message: M) => unknown,
+    options?: SubscribeOptions & { onError?: (error: Error) => void }
+  ): Promise<Subscription<M>>
+}

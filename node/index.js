@@ -6,12 +6,13 @@
 
 const { AsyncLocalStorage } = require('node:async_hooks')
 const binding = require('./binding.js')
-const cbor = require('./lib/cbor')
 const conv = require('./lib/converters')
 const errors = require('./lib/errors')
 const { Timestamp, Duration } = require('./lib/time')
 const { Context } = require('./lib/context')
 const { Stream, runStream } = require('./lib/streams')
+const { encodeValue, encodeRequest } = conv
+const { Bus, Subscription } = require('./lib/bus')
 
 const { native, fromThrown } = errors
 
@@ -19,8 +20,6 @@ const { native, fromThrown } = errors
 // them) until shutdown(), even when the program keeps no reference of its own.
 const LISTENING = new Set()
 
-/** A value as CBOR for the core; nesting past the core's ceiling is the core's own error
- * (`RESOURCE_EXHAUSTED`, `NESTING_TOO_DEEP`, with the path). */
 // The handler whose code is running (across its awaits): a call made there inherits its
 // deadline, cancellation and trace, unless `detach`.
 const HANDLING = new AsyncLocalStorage()
@@ -50,24 +49,6 @@ function joinSpan (metadata) {
   const carrier = { ...(metadata ?? {}) }
   otel.propagation.inject(otel.context.active(), carrier)
   return Object.keys(carrier).length === 0 ? metadata : carrier
-}
-
-function encodeValue (value, convs = null, reply = true) {
-  try {
-    return cbor.encode(value ?? {}, binding.NATIVE_MAX_DEPTH, convs)
-  } catch (e) {
-    if (e instanceof cbor.TooDeep) throw errors.fromNative(binding.nestingTooDeep(e.outward))
-    throw conv.failed(e, reply)
-  }
-}
-
-function encodeRequest (value, convs = null) {
-  try {
-    return encodeValue(value, convs, false)
-  } catch (e) {
-    if (e instanceof errors.HmsError) throw e
-    throw new errors.InvalidArgument(e.message)
-  }
 }
 
 /** A native token that `signal` pulls (the core ends the call with CANCELLED when it is pulled,
@@ -489,6 +470,8 @@ module.exports = {
   Context,
   Stream,
   connect,
+  Bus,
+  Subscription,
   Timestamp,
   Duration,
   ...errors,

@@ -225,7 +225,8 @@ pub unsafe extern "C" fn hms_subscription_next(
         let timeout = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
         let next = s.sub.next_blocking(timeout, |sub, raw| {
             let mut out = CborOut::default();
-            let span = sub.decode_output(&raw, Some(&s.converters), &mut out)??;
+            let options = crate::ocore::mapping::DecodeOptions::default();
+            let span = sub.decode_output(&raw, options, Some(&s.converters), &mut out)??;
             Ok::<_, Error>((Arc::clone(&raw.topic), out.finish(span)))
         })?;
         match next {

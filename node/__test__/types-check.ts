@@ -1,6 +1,6 @@
 // Compiled by `tsc --noEmit --strict` in `make test-node`: the hand-written index.d.ts must
 // describe the API as the tests and examples use it.
-import { Schema, Server, Client, connect, HmsError, NotFound, Context, CodeName, Duration, Timestamp, ConnState, EndpointStatus, SchemaVersion, Converter } from '..'
+import { Schema, Server, Client, connect, HmsError, NotFound, Context, CodeName, Duration, Timestamp, ConnState, EndpointStatus, SchemaVersion, Converter, Bus, BusEvent, Subscription } from '..'
 
 async function main (): Promise<void> {
   const schema = Schema.load('greeter.proto', { includes: [] })
@@ -116,3 +116,17 @@ export async function batched (client: Client): Promise<number> {
   for (const e of entries) total += e instanceof HmsError ? 0 : e.n
   return total
 }
+
+// Publish/subscribe (docs/messaging.md).
+async function pubsub (schema: Schema): Promise<void> {
+  const bus = new Bus(schema).declare('orders.>', 'shop.v1.OrderPlaced')
+  const remote: Bus = await Bus.connect('nats://127.0.0.1:4222/shop', schema, { int64: 'number' })
+  const sub: Subscription<{ id: string }> = await bus.subscribe<{ id: string }>('orders.*', { queue: 'w', pending: 8 })
+  await bus.publish('orders.eu', { id: 'A1' })
+  const one: BusEvent<{ id: string }> | null = await sub.next({ timeoutMs: 100 })
+  for await (const { topic, message } of sub) console.log(topic, message.id, one)
+  const n: number = sub.dropped
+  const cb = await remote.subscribe('orders.>', (topic: string, message) => console.log(topic, message, n), { onError: (e) => console.error(e) })
+  cb.close()
+}
+void pubsub

@@ -3,7 +3,10 @@
 // toMessage?, fromMessage }`. The core decides where a received value converts (it tags the
 // value, lib/cbor_read.js calls `fromMessage`); a sent object of a converter's `type` is
 // converted where the encoder meets it (lib/cbor.js), as a `Date` is sent as a Timestamp. A
-// converter that throws is the core's error with the value's path.
+// converter that throws is the core's error with the value's path. Values are encoded here for
+// every sender (requests, replies, events): nesting past the core's ceiling is the core's
+// `RESOURCE_EXHAUSTED` (`NESTING_TOO_DEEP`, with the path); a request or event that does not
+// convert is the caller's `InvalidArgument`, a handler's reply that does not is `INTERNAL`.
 
 const binding = require('../binding.js')
 const cbor = require('./cbor')
@@ -46,4 +49,24 @@ function decodeWith (buf, int64, convs) {
   }
 }
 
-module.exports = { converters, failed, decodeWith }
+/** `value` as CBOR for the core, through `convs`; `reply`: a handler's reply. */
+function encodeValue (value, convs = null, reply = true) {
+  try {
+    return cbor.encode(value ?? {}, binding.NATIVE_MAX_DEPTH, convs)
+  } catch (e) {
+    if (e instanceof cbor.TooDeep) throw errors.fromNative(binding.nestingTooDeep(e.outward))
+    throw failed(e, reply)
+  }
+}
+
+/** A request (or a published event) as CBOR; what does not convert is `InvalidArgument`. */
+function encodeRequest (value, convs = null) {
+  try {
+    return encodeValue(value, convs, false)
+  } catch (e) {
+    if (e instanceof errors.HmsError) throw e
+    throw new errors.InvalidArgument(e.message)
+  }
+}
+
+module.exports = { converters, failed, decodeWith, encodeValue, encodeRequest }

@@ -18,6 +18,7 @@
 //!   details), and synchronous ones throw a JavaScript error whose message starts with the
 //!   code (`NOT_FOUND: …`), which `lib/errors.js` turns into the matching `HmsError` subclass.
 
+mod bus;
 mod cancel;
 mod client;
 mod converters;
@@ -28,6 +29,7 @@ mod server;
 mod stream;
 mod values;
 
+pub use bus::{connect_bus, Bus, BusEvent, BusSubscription};
 pub use cancel::CancelToken;
 pub use client::{connect, Client};
 pub use converters::{converter_failed_at, ConverterTarget, CONVERTED_TAG};

@@ -20,7 +20,7 @@ use prost_reflect::MessageDescriptor;
 use crate::convert::{self, Fail};
 use crate::errors::{self, php_result};
 use crate::ocore::mapping::{self, Converters, Input, Native, Target, ValueMark, View};
-use crate::ocore::{Error, Value};
+use crate::ocore::{Error, NativeResult, Value};
 
 /// One converter: its two callables and the target errors name it by.
 struct Conv {
@@ -146,21 +146,29 @@ impl Convs {
     }
 }
 
-/// A request of a client stream, encoded by the core's stream (which holds the client's
-/// converters and decides where they apply).
-pub(crate) fn stream_request(
-    call: &crate::ocore::StreamCall,
-    convs: &Convs,
-    zv: &Zval,
-) -> PhpResult<bytes::Bytes> {
+/// What encodes a message a caller sends: a client stream (a request) or a bus (an event on a
+/// topic); it holds the converters' registry and decides where they apply.
+pub(crate) trait Encode {
+    /// `input` walked to the message's bytes.
+    fn encode<I: Input>(&self, input: &I) -> NativeResult<bytes::Bytes, I::Error>;
+}
+
+impl Encode for crate::ocore::StreamCall {
+    fn encode<I: Input>(&self, input: &I) -> NativeResult<bytes::Bytes, I::Error> {
+        self.encode_input(input)
+    }
+}
+
+/// A message a caller sends, encoded by `encoder` (a client stream's request, a bus event).
+pub(crate) fn outgoing(encoder: &impl Encode, convs: &Convs, zv: &Zval) -> PhpResult<bytes::Bytes> {
     if convs.0 .1.is_empty() {
         let value = convert::from_php(zv)?;
-        return match call.encode_input(&&value) {
+        return match encoder.encode(&&value) {
             Ok(bytes) => php_result(bytes),
             Err(never) => match never {},
         };
     }
-    match call.encode_input(&PhpIn::new(zv, convs)) {
+    match encoder.encode(&PhpIn::new(zv, convs)) {
         Ok(bytes) => php_result(bytes),
         Err(f) => Err(f.into_native(errors::to_php)),
     }

@@ -196,7 +196,7 @@ impl Outbox {
             return Ok(None);
         };
         // A request that cannot be sent ends the call: its error is the caller's.
-        let encoded = converters::stream_request(call, &self.convs, &request);
+        let encoded = converters::outgoing(call, &self.convs, &request);
         if encoded.is_err() {
             self.feed = None;
             call.cancel();

@@ -23,6 +23,7 @@
 pub use ::hms_ffi_core as ocore;
 
 mod batch;
+mod bus;
 mod client;
 mod context;
 mod convert;
@@ -72,6 +73,8 @@ mod entry {
             .class::<pending::PendingCall>()
             .class::<stream::Stream>()
             .class::<stream::Requests>()
+            .class::<bus::Bus>()
+            .class::<bus::Subscription>()
             .request_startup_function(request_startup)
     }
 }

@@ -115,7 +115,7 @@ impl Stream {
 
     /// Sends one request (an array); waits while the server's window is full.
     pub(crate) fn send_zval(&self, request: &Zval) -> PhpResult<()> {
-        let bytes = converters::stream_request(&self.call, &self.convs, request)?;
+        let bytes = converters::outgoing(&*self.call, &self.convs, request)?;
         php_result(at_once_or_until(|| {
             let (call, bytes) = (self.call.clone(), bytes.clone());
             async move { call.send_encoded_async(bytes).await }

@@ -41,6 +41,51 @@ final class Builtins
     public static function date(): \HmsFfi\Converter {}
 }
 
+/** A bus, in-process or over NATS (`Bus::connect`). */
+class Bus
+{
+    /**
+     * A bus over NATS: `nats://host:port/PREFIX` (events on `PREFIX.TOPIC`); options as the
+     * constructor's. `UnavailableException` when the server cannot be reached.
+     *
+     * @param array{converters?: list<Converter>} $options
+     */
+    public static function connect(string $uri, \HmsFfi\Schema $schema, ?array $options = null): \HmsFfi\Bus {}
+
+    /**
+     * Events on topics matching `$pattern` (`*` one token, a final `>` the rest) are
+     * `$message_type` messages (a full name from the schema); the first declaration a topic
+     * matches gives its type.
+     */
+    public function declare(string $pattern, string $message_type): void {}
+
+    /**
+     * Publishes `$message` on `$topic`, checked against the topic's declared type:
+     * `InvalidArgumentException` for a bad topic or a wrong field (with its path),
+     * `NotFoundException` for an undeclared topic.
+     *
+     * @param array<string, mixed> $message
+     */
+    public function publish(string $topic, array $message): void {}
+
+    /**
+     * Subscribes to `$pattern`. Options: `queue`, a queue group whose members share the events
+     * (each goes to one); `pending`, how many events it holds before it drops new ones
+     * (counted by `dropped()`).
+     *
+     * @param array{queue?: string, pending?: int} $options
+     */
+    public function subscribe(string $pattern, ?array $options = null): \HmsFfi\Subscription {}
+
+    /**
+     * An in-process bus over `$schema`'s message types. Options: `converters`, a list of
+     * `HmsFfi\Converter` for custom domain types (docs/converters.md; absent, the built-ins).
+     *
+     * @param array{converters?: list<Converter>} $options
+     */
+    public function __construct(\HmsFfi\Schema $schema, ?array $options = null) {}
+}
+
 /**
  * Bytes that must travel as bytes: PHP strings are bytes already and a plain string fills a
  * `bytes` field as is, but where any value goes (google.protobuf.Value, Struct) a string that is
@@ -747,6 +792,31 @@ class Stream implements \Iterator, \Traversable
 
     /** Reads the next reply; throws the call's error (after the replies sent before it). */
     public function next(): void {}
+
+    public function __construct() {}
+}
+
+/** Events on a topic pattern: `next($timeout)` waits for each. */
+class Subscription
+{
+    /**
+     * The next event as `[$topic, $message]`, or null once `$timeout` seconds pass (null: no
+     * limit) or the subscription is closed. An event that fails its type's check throws its
+     * `HmsFfi\…Exception` (`InvalidArgumentException` with reason `WRONG_MESSAGE_TYPE`, …);
+     * the subscription goes on.
+     *
+     * @return array{0: string, 1: array<string, mixed>}|null
+     */
+    public function next(?float $timeout = null): ?array {}
+
+    /** Events dropped because the subscription's queue was full (a slow consumer). */
+    public function dropped(): int {}
+
+    /** Unsubscribes; every later `next()` returns null. */
+    public function close(): void {}
+
+    /** Whether `close()` was called. */
+    public function isClosed(): bool {}
 
     public function __construct() {}
 }

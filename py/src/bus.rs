@@ -1,9 +1,7 @@
 //! `Bus` and `BusSubscription`: publish/subscribe with typed topics (the core's `bus`), the GIL
 //! released while a publish goes out or a subscription waits.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use pyo3::prelude::*;
 
@@ -62,8 +60,7 @@ impl Bus {
             py.detach(|| runtime::block_on(self.inner.subscribe_pending(pattern, queue, pending)));
         let sub = py_result(py, r.and_then(|r| r))?;
         Ok(BusSubscription {
-            inner: Mutex::new(Some(sub)),
-            closed: AtomicBool::new(false),
+            inner: ocore::bus::SharedSubscription::new(sub),
         })
     }
 
@@ -90,22 +87,16 @@ impl Bus {
         let r =
             py.detach(|| runtime::block_on(self.inner.subscribe_durable(pattern, name, &options)));
         let sub = py_result(py, r.and_then(|r| r))?;
-        Ok(crate::bus_durable::DurableSubscription {
-            inner: Mutex::new(Some(sub)),
-            closed: AtomicBool::new(false),
-        })
+        Ok(crate::bus_durable::DurableSubscription::new(sub))
     }
 }
 
-/// A subscription: `next` waits (without the GIL) for the next event.
+/// A subscription: `next` waits (without the GIL) for the next event; `close` from another
+/// thread ends it (the core's `SharedSubscription`).
 #[pyclass(module = "hms_ffi._native", frozen)]
 pub(crate) struct BusSubscription {
-    inner: Mutex<Option<ocore::bus::Subscription>>,
-    closed: AtomicBool,
+    inner: ocore::bus::SharedSubscription,
 }
-
-/// How long a `next` waits at a time before it looks whether `close` was called.
-const SLICE: Duration = Duration::from_millis(50);
 
 #[pymethods]
 impl BusSubscription {
@@ -117,35 +108,25 @@ impl BusSubscription {
         py: Python<'py>,
         timeout: Option<f64>,
     ) -> PyResult<Option<(String, Bound<'py, PyAny>)>> {
-        let deadline = timeout.map(|t| Instant::now() + Duration::from_secs_f64(t.max(0.0)));
-        let r = py.detach(|| loop {
-            let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-            let (Some(sub), false) = (guard.as_mut(), self.closed.load(Ordering::Acquire)) else {
-                return Ok(None);
-            };
-            let left = deadline.map_or(SLICE, |d| d.saturating_duration_since(Instant::now()));
-            match sub.next_blocking(Some(left.min(SLICE))) {
-                Ok(None) if deadline.is_none_or(|d| Instant::now() < d) => continue,
-                other => return other,
-            }
-        });
-        match py_result(py, r)? {
-            Some(e) => Ok(Some((e.topic.to_string(), convert::to_py(py, &e.message)?))),
-            None => Ok(None),
-        }
+        let timeout = timeout.map(|t| Duration::from_secs_f64(t.max(0.0)));
+        let raw = py.detach(|| self.inner.next_raw_blocking(timeout, None));
+        let Some(raw) = py_result(py, raw)? else {
+            return Ok(None);
+        };
+        let event = py_result(py, self.inner.decode(raw))?;
+        Ok(Some((
+            event.topic.to_string(),
+            convert::to_py(py, &event.message)?,
+        )))
     }
 
     /// Events dropped because the subscription's queue was full.
     fn dropped(&self) -> u64 {
-        let guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        guard.as_ref().map_or(0, ocore::bus::Subscription::dropped)
+        self.inner.dropped()
     }
 
     /// Unsubscribes; a `next` in progress returns `None`.
-    fn close(&self, py: Python<'_>) {
-        self.closed.store(true, Ordering::Release);
-        py.detach(|| {
-            self.inner.lock().unwrap_or_else(|p| p.into_inner()).take();
-        });
+    fn close(&self) {
+        self.inner.close();
     }
 }

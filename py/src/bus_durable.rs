@@ -43,8 +43,17 @@ pub(crate) fn deliver(value: Option<&Bound<'_, PyAny>>) -> PyResult<ocore::bus::
 /// A durable subscription: `next` waits (without the GIL) for the next delivery.
 #[pyclass(module = "hms_ffi._native", frozen)]
 pub(crate) struct DurableSubscription {
-    pub(crate) inner: Mutex<Option<ocore::bus::DurableSubscription>>,
-    pub(crate) closed: AtomicBool,
+    inner: Mutex<Option<ocore::bus::DurableSubscription>>,
+    closed: AtomicBool,
+}
+
+impl DurableSubscription {
+    pub(crate) fn new(sub: ocore::bus::DurableSubscription) -> DurableSubscription {
+        DurableSubscription {
+            inner: Mutex::new(Some(sub)),
+            closed: AtomicBool::new(false),
+        }
+    }
 }
 
 /// How long a `next` waits at a time before it looks whether `close` was called.

@@ -19,6 +19,7 @@
 pub use ::hms_ffi_core as ocore;
 
 mod batch;
+mod bus;
 mod client;
 mod context;
 mod convert;
@@ -33,10 +34,10 @@ mod walk;
 mod entry {
     use magnus::{prelude::*, Error, Ruby};
 
-    use crate::{client, context, schema, server, stream};
+    use crate::{bus, client, context, schema, server, stream};
 
     /// Defines `HmsFfi::Schema`, `Server`, `Client`, `CancelToken`, `Context`,
-    /// `NativeStream`, `NativeServerStream` and `HmsFfi._connect`.
+    /// `NativeStream`, `NativeServerStream`, `Bus`, `Subscription` and `HmsFfi._connect`.
     #[magnus::init(name = "hms_ffi")]
     fn init(ruby: &Ruby) -> Result<(), Error> {
         let module = ruby.define_module("HmsFfi")?;
@@ -46,6 +47,7 @@ mod entry {
         client::define(ruby, module)?;
         context::define(ruby, module)?;
         stream::define(ruby, module)?;
+        bus::define(ruby, module)?;
         Ok(())
     }
 }

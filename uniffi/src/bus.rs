@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::converters::{registry, ConverterTarget};
 use crate::error::HmsResult;
-use crate::ocore::bus::{self, Next, SharedSubscription, Subscription};
+use crate::ocore::bus::{self, Next, SharedSubscription};
 use crate::ocore::mapping::{notation, Converters, ValueOut};
 use crate::ocore::{self, runtime};
 use crate::runtime::on_runtime;
@@ -129,8 +129,13 @@ pub struct BusSubscription {
 }
 
 /// An event as typed JSON, or the error its check gave.
-fn event(sub: &Subscription, raw: bus::RawEvent, conv: &Converters) -> ocore::Result<BusEvent> {
-    let value = match sub.decode_output(&raw, Some(conv), &mut ValueOut) {
+fn event(
+    sub: &SharedSubscription,
+    raw: bus::RawEvent,
+    conv: &Converters,
+) -> ocore::Result<BusEvent> {
+    let options = ocore::mapping::DecodeOptions::default();
+    let value = match sub.decode_output(&raw, options, Some(conv), &mut ValueOut) {
         Ok(value) => value?,
         Err(never) => match never {},
     };

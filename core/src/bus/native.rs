@@ -1,7 +1,6 @@
-//! The bus for bindings that walk their own objects: a message encoded straight from the
-//! binding's values ([`Input`], with its converters) as the topic's declared type, protobuf bytes
-//! the binding made itself with their type's name checked, and an event decoded straight into
-//! the binding's objects ([`Output`]) — one walk each way, no [`Value`](crate::Value) tree in
+//! The bus for bindings that walk their own objects (with [`Bus::encode_input`] in `shared.rs`):
+//! protobuf bytes the binding made itself with their type's name checked, and an event decoded
+//! straight into the binding's objects ([`Output`]) — one walk each way, no [`Value`](crate::Value) tree in
 //! between, and the same checks as [`Bus::publish`] and [`Subscription::decode`].
 
 use std::sync::Arc;
@@ -10,11 +9,9 @@ use bytes::Bytes;
 use prost_reflect::MessageDescriptor;
 
 use super::{Bus, RawEvent, Subscription};
-use crate::codec::Codec;
 use crate::error::{Code, Error, Result};
 use crate::exchange::NativeResult;
-use crate::mapping::{Converters, DecodeOptions, Input, Output};
-use crate::topic;
+use crate::mapping::{Converters, DecodeOptions, Output};
 
 /// The error of an event (or a message published) whose type is not the topic's declared one.
 pub(super) fn wrong_type(topic: &str, sent: &str, declared: &str) -> Error {
@@ -26,25 +23,6 @@ pub(super) fn wrong_type(topic: &str, sent: &str, declared: &str) -> Error {
 }
 
 impl Bus {
-    /// Encodes a binding's own message as `topic`'s declared type, through `converters` when
-    /// given: the bytes for [`publish_encoded`](Bus::publish_encoded). A bad topic, an
-    /// undeclared one, or a wrong field are the errors [`publish`](Bus::publish) gives; the outer
-    /// error is the binding failing to read its objects.
-    pub fn encode_input<I: Input>(
-        &self,
-        topic: &str,
-        message: &I,
-        converters: Option<&Converters>,
-    ) -> NativeResult<Bytes, I::Error> {
-        let desc = match topic::check_topic(topic).and_then(|()| self.type_of(topic)) {
-            Ok((desc, _)) => desc,
-            Err(e) => return Ok(Err(e)),
-        };
-        let max_depth = self.inner.limits.max_depth;
-        let bytes = Codec::Proto.encode_converted(Some(&desc), message, max_depth, converters)?;
-        Ok(bytes.map(Bytes::from))
-    }
-
     /// Publishes protobuf bytes of `message_type` (a full name) that a binding encoded from its
     /// own generated message: `INVALID_ARGUMENT` **WRONG_MESSAGE_TYPE** when the topic is
     /// declared with another type, else as [`publish_encoded`](Bus::publish_encoded).
@@ -86,6 +64,7 @@ impl Bus {
     pub(crate) fn decode_event_output<O: Output>(
         &self,
         raw: &RawEvent,
+        options: DecodeOptions,
         converters: Option<&Converters>,
         out: &mut O,
     ) -> NativeResult<O::Node, O::Error> {
@@ -94,16 +73,22 @@ impl Bus {
             Err(e) => return Ok(Err(e)),
         };
         let max_depth = self.inner.limits.max_depth;
-        let o = DecodeOptions::default();
-        raw.codec
-            .decode_converted(Some(&desc), &raw.payload, max_depth, o, converters, out)
+        raw.codec.decode_converted(
+            Some(&desc),
+            &raw.payload,
+            max_depth,
+            options,
+            converters,
+            out,
+        )
     }
 
     /// An event decoded and checked against this bus's declared type of its topic.
     pub(crate) fn decode_event(&self, raw: RawEvent) -> Result<super::Event> {
         let (_, name) = self.check_event(&raw)?;
         let out = &mut crate::mapping::ValueOut;
-        let message = crate::codec::never(self.decode_event_output(&raw, None, out))?;
+        let options = DecodeOptions::default();
+        let message = crate::codec::never(self.decode_event_output(&raw, options, None, out))?;
         Ok(super::Event {
             topic: raw.topic,
             message_type: name,
@@ -122,7 +107,8 @@ impl Subscription {
         converters: Option<&Converters>,
         out: &mut O,
     ) -> NativeResult<O::Node, O::Error> {
-        self.bus.decode_event_output(raw, converters, out)
+        let options = DecodeOptions::default();
+        self.bus.decode_event_output(raw, options, converters, out)
     }
 }
 

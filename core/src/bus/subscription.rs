@@ -94,4 +94,14 @@ impl Subscription {
     pub fn decode(&self, raw: RawEvent) -> Result<Event> {
         self.bus.decode_event(raw)
     }
+
+    /// The queue's counts, which outlive the subscription (a shared subscription's `dropped`).
+    pub(super) fn counts(&self) -> Arc<super::local::Counts> {
+        self.rx.counts()
+    }
+
+    /// The bus it is on.
+    pub(super) fn bus(&self) -> &Bus {
+        &self.bus
+    }
 }
