@@ -11,7 +11,9 @@ mod common;
 use std::time::{Duration, SystemTime};
 
 use common::nats::NatsServer;
-use hms_ffi_core::bus::{Bus, Deliver, Delivery, DurableOptions, DurableSubscription};
+use hms_ffi_core::bus::{
+    Bus, Deliver, Delivery, DurableOptions, DurableSubscription, Next, SharedDurableSubscription,
+};
 use hms_ffi_core::runtime::block_on;
 use hms_ffi_core::{Code, Schema, Value};
 
@@ -276,4 +278,46 @@ fn a_blocking_reader_outside_the_runtime_reads_and_drops_its_subscription() {
         .unwrap()
         .is_none());
     drop(sub); // on this thread, outside the runtime: no panic
+}
+
+#[test]
+fn a_shared_durable_subscription_times_out_and_close_ends_a_wait_on_another_thread() {
+    let Some(nats) = NatsServer::start(true) else {
+        return;
+    };
+    let uri = format!("{}?jetstream=SHOP", nats.uri("events"));
+    let bus = block_on(Bus::connect(&uri, schema())).unwrap().unwrap();
+    block_on(bus.publish("orders.eu", &order("s1")))
+        .unwrap()
+        .unwrap();
+    let options = DurableOptions::default();
+    let sub = block_on(bus.subscribe_durable("orders.>", Some("shared"), &options))
+        .unwrap()
+        .unwrap();
+    let sub = std::sync::Arc::new(SharedDurableSubscription::new(sub));
+    let short = Some(Duration::from_millis(300));
+    match sub.next_blocking(short, None).unwrap() {
+        Next::Event(d) => {
+            let d = d.unwrap();
+            assert_eq!(id(&d), "s1");
+            block_on(d.ack()).unwrap().unwrap();
+        }
+        Next::TimedOut => panic!("timed out"),
+        Next::Closed => panic!("closed"),
+    }
+    assert!(matches!(
+        sub.next_blocking(short, None).unwrap(),
+        Next::TimedOut
+    ));
+    let waiter = sub.clone();
+    let started = std::time::Instant::now();
+    let t = std::thread::spawn(move || waiter.next_blocking(None, None).unwrap());
+    std::thread::sleep(Duration::from_millis(100));
+    sub.close();
+    assert!(matches!(t.join().unwrap(), Next::Closed));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(matches!(
+        sub.next_blocking(short, None).unwrap(),
+        Next::Closed
+    ));
 }

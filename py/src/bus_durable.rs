@@ -2,9 +2,7 @@
 //! `?jetstream=STREAM` (the core's `bus::subscribe_durable`). The GIL is released while a
 //! subscription waits and while an acknowledgement goes to the server and back.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -40,24 +38,20 @@ pub(crate) fn deliver(value: Option<&Bound<'_, PyAny>>) -> PyResult<ocore::bus::
     Ok(Deliver::FromTime(UNIX_EPOCH + at))
 }
 
-/// A durable subscription: `next` waits (without the GIL) for the next delivery.
+/// A durable subscription: `next` waits (without the GIL) for the next delivery; `close` from
+/// another thread ends it (the core's `SharedDurableSubscription`).
 #[pyclass(module = "hms_ffi._native", frozen)]
 pub(crate) struct DurableSubscription {
-    inner: Mutex<Option<ocore::bus::DurableSubscription>>,
-    closed: AtomicBool,
+    inner: ocore::bus::SharedDurableSubscription,
 }
 
 impl DurableSubscription {
     pub(crate) fn new(sub: ocore::bus::DurableSubscription) -> DurableSubscription {
         DurableSubscription {
-            inner: Mutex::new(Some(sub)),
-            closed: AtomicBool::new(false),
+            inner: ocore::bus::SharedDurableSubscription::new(sub),
         }
     }
 }
-
-/// How long a `next` waits at a time before it looks whether `close` was called.
-const SLICE: Duration = Duration::from_millis(50);
 
 #[pymethods]
 impl DurableSubscription {
@@ -66,20 +60,12 @@ impl DurableSubscription {
     /// never delivered again).
     #[pyo3(signature = (timeout = None))]
     fn next(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<Delivery>> {
-        let deadline = timeout.map(|t| Instant::now() + Duration::from_secs_f64(t.max(0.0)));
-        let r = py.detach(|| loop {
-            let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-            let (Some(sub), false) = (guard.as_mut(), self.closed.load(Ordering::Acquire)) else {
-                return Ok(None);
-            };
-            let left = deadline.map_or(SLICE, |d| d.saturating_duration_since(Instant::now()));
-            match sub.next_blocking(Some(left.min(SLICE))) {
-                Ok(None) if deadline.is_none_or(|d| Instant::now() < d) => continue,
-                other => return other,
-            }
-        });
-        let Some(d) = py_result(py, r)? else {
-            return Ok(None);
+        use ocore::bus::Next;
+        let timeout = timeout.map(|t| Duration::from_secs_f64(t.max(0.0)));
+        let r = py.detach(|| self.inner.next_blocking(timeout, None));
+        let d = match py_result(py, r)? {
+            Next::Event(d) => py_result(py, d)?,
+            Next::TimedOut | Next::Closed => return Ok(None),
         };
         Ok(Some(Delivery {
             topic: d.event.topic.to_string(),
@@ -91,11 +77,8 @@ impl DurableSubscription {
     }
 
     /// Stops reading; events not acknowledged come again to the consumer's other readers.
-    fn close(&self, py: Python<'_>) {
-        self.closed.store(true, Ordering::Release);
-        py.detach(|| {
-            self.inner.lock().unwrap_or_else(|p| p.into_inner()).take();
-        });
+    fn close(&self) {
+        self.inner.close();
     }
 }
 

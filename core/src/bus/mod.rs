@@ -27,6 +27,7 @@
 //! # Ok::<(), hms_ffi_core::Error>(()) }).unwrap().unwrap();
 //! ```
 
+mod durable;
 mod jetstream;
 mod local;
 mod native;
@@ -46,6 +47,7 @@ use crate::limits::Limits;
 use crate::schema::Schema;
 use crate::topic;
 use crate::transport::Endpoint;
+pub use durable::SharedDurableSubscription;
 pub use jetstream::{Deliver, Delivery, DurableOptions, DurableSubscription};
 pub use shared::{Next, SharedSubscription};
 pub use subscription::{Event, Subscription};
