@@ -157,8 +157,11 @@ func TestDurableTypedErrors(t *testing.T) {
 	quiet(t, sub, time.Second) // the terminated event does not come again
 }
 
-func TestDurableCloseEndsAWaitingNext(t *testing.T) {
-	sub := durable(t, declared(t, connectBus(t, jsURI(t))), "idle")
+func TestDurableCloseEndsAWaitingNextAndDeliveriesOutliveIt(t *testing.T) {
+	bus := declared(t, connectBus(t, jsURI(t)))
+	publish(t, bus, "orders.eu", order("o1"))
+	sub := durable(t, bus, "idle")
+	d := next(t, sub)
 	done := make(chan error, 1)
 	go func() {
 		_, err := sub.Next(context.Background())
@@ -176,5 +179,16 @@ func TestDurableCloseEndsAWaitingNext(t *testing.T) {
 	}
 	for range sub.All(withTimeout(t, time.Second)) {
 		t.Fatal("All yields nothing once closed")
+	}
+	answer(t, "ack after Close (the server confirmed it)", d.Ack(withTimeout(t, 5*time.Second)))
+}
+
+func TestDurableANextThatGaveUpLosesNothing(t *testing.T) {
+	bus := declared(t, connectBus(t, jsURI(t)))
+	sub := durable(t, bus, "patient")
+	quiet(t, sub, 200*time.Millisecond) // this reader gives up while the library waits
+	publish(t, bus, "orders.eu", order("o1"))
+	if d := next(t, sub); d.Message["id"] != "o1" || d.Delivered != 1 {
+		t.Fatalf("the next reader gets the delivery taken for the one that gave up: %+v", d)
 	}
 }
