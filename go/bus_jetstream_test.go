@@ -192,3 +192,18 @@ func TestDurableANextThatGaveUpLosesNothing(t *testing.T) {
 		t.Fatalf("the next reader gets the delivery taken for the one that gave up: %+v", d)
 	}
 }
+
+func TestDurableMaxDeliverCapsRedelivery(t *testing.T) {
+	bus := declared(t, connectBus(t, jsURI(t)))
+	publish(t, bus, "orders.eu", order("o1"))
+	sub := durable(t, bus, "capped", hmsffi.WithMaxDeliver(2))
+	ctx := withTimeout(t, 10*time.Second)
+	for want := uint32(1); want <= 2; want++ {
+		d := next(t, sub)
+		if d.Delivered != want {
+			t.Fatalf("delivery %d: %+v", want, d)
+		}
+		answer(t, "nak", d.Nak(ctx, 0))
+	}
+	quiet(t, sub, time.Second) // delivered twice: no third time
+}

@@ -108,6 +108,17 @@ class BusJetStreamTest {
     }
 
     @Test
+    fun `maxDeliver caps redelivery`(): Unit = withJetStream { uri ->
+        connect(uri).use { bus ->
+            bus.publish("orders.eu", order("o1"))
+            bus.subscribeDurable("orders.>", "capped", maxDeliver = 2).use { sub ->
+                assertEquals(listOf(1, 2), (1..2).map { sub.next(wait)!!.also { d -> d.nak() }.delivered })
+                assertNull(sub.next(Duration.ofSeconds(1))) // delivered twice: no third time
+            }
+        }
+    }
+
+    @Test
     fun `close from another thread ends a waiting next`(): Unit = withJetStream { uri ->
         connect(uri).use { bus ->
             val sub = bus.subscribeDurable("orders.>", "idle")
