@@ -146,9 +146,17 @@ type taken struct {
 	err error
 }
 
+// free frees a delivery that was taken but never handed over (it comes again after its ack
+// wait); an event's error holds none.
+func (t taken) free() {
+	if t.d != nil {
+		t.d.free()
+	}
+}
+
 func newDurableSubscription(ptr *C.HmsDurableSubscription, convs converters) *DurableSubscription {
 	st := &durableState{feed: newFeed[taken](), ptr: ptr, convs: convs}
-	go st.run(st.take, func(t taken) { t.d.free() }, st.free)
+	go st.run(st.take, taken.free, st.free)
 	s := &DurableSubscription{st}
 	runtime.SetFinalizer(s, func(s *DurableSubscription) { s.Close() })
 	return s

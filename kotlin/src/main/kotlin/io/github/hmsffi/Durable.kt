@@ -29,7 +29,10 @@ sealed class Deliver {
         All -> NativeDeliver.All
         New -> NativeDeliver.New
         Last -> NativeDeliver.Last
-        is FromSequence -> NativeDeliver.FromSequence(sequence.toULong())
+        is FromSequence -> {
+            if (sequence < 0) throw hmsError(Code.INVALID_ARGUMENT, "a stream sequence is not negative: $sequence")
+            NativeDeliver.FromSequence(sequence.toULong())
+        }
         is FromTime -> NativeDeliver.FromTime(time)
     }
 }

@@ -92,6 +92,7 @@ class BusJetStreamTest {
         connect(uri).use { bus ->
             assertThrows<HmsException.InvalidArgument> { bus.subscribeDurable("a.>.b") }
             assertThrows<HmsException.InvalidArgument> { bus.subscribeDurable("orders.>", batch = 0) }
+            assertThrows<HmsException.InvalidArgument> { bus.subscribeDurable("orders.>", deliver = Deliver.FromSequence(-1)) }
             Bus.connect(uri, schema).use { consumer ->
                 consumer.declare("orders.>", "shop.v1.OrderPlaced")
                 consumer.declare("refunds.*", "shop.v1.OrderPlaced") // believes refunds are orders
