@@ -20,9 +20,9 @@ import (
 	hmsffi "github.com/hms-ffi/hms-ffi/go"
 )
 
-// natsServer starts a nats-server on a free port and returns nats://127.0.0.1:PORT; it is
-// killed when the test ends.
-func natsServer(t *testing.T) string {
+// natsServer starts a nats-server on a free port, with args added (-js -sd DIR for
+// JetStream), and returns nats://127.0.0.1:PORT; it is killed when the test ends.
+func natsServer(t *testing.T, args ...string) string {
 	t.Helper()
 	bin := os.Getenv("HMS_FFI_NATS_SERVER")
 	if bin == "" {
@@ -39,7 +39,7 @@ func natsServer(t *testing.T) string {
 		addr := l.Addr().String()
 		l.Close()
 		_, port, _ := net.SplitHostPort(addr)
-		cmd := exec.Command(bin, "-a", "127.0.0.1", "-p", port)
+		cmd := exec.Command(bin, append([]string{"-a", "127.0.0.1", "-p", port}, args...)...)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}

@@ -7,7 +7,6 @@ import "C"
 
 import (
 	"context"
-	"io"
 	"iter"
 	"runtime"
 	"sync"
@@ -26,9 +25,9 @@ type Event struct {
 // than the topic's declared one: InvalidArgument, reason WRONG_MESSAGE_TYPE; bytes that do not
 // decode) is an error for that event only: the subscription goes on. Close unsubscribes.
 //
-// A goroutine of the subscription waits in the library (one OS thread, blocked in cgo) and
-// hands each event over when Next asks for it, so one event at most is taken out of the
-// subscription's queue ahead of the reader. Safe for concurrent use.
+// A goroutine of the subscription waits in the library (one OS thread, blocked in cgo) when
+// Next asks for an event and hands it over, so events stay in the subscription's queue until a
+// reader asks (one whose reader gave up goes to the next Next). Safe for concurrent use.
 type Subscription struct {
 	*subState
 }
@@ -36,14 +35,12 @@ type Subscription struct {
 // subState is what the waiting goroutine shares: not the Subscription itself, so that a
 // Subscription nobody holds is closed by its finalizer.
 type subState struct {
+	*feed[received]
 	mu  sync.RWMutex
 	ptr *C.HmsSubscription // nil once the waiting goroutine has freed it
 	// dropped is the count when it was freed.
 	dropped uint64
 	convs   converters
-	events  chan received
-	closed  chan struct{}
-	once    sync.Once
 }
 
 // received is one event as the library handed it over, or its error.
@@ -54,40 +51,32 @@ type received struct {
 }
 
 func newSubscription(ptr *C.HmsSubscription, convs converters) *Subscription {
-	st := &subState{ptr: ptr, convs: convs, events: make(chan received), closed: make(chan struct{})}
-	go st.wait()
+	st := &subState{feed: newFeed[received](), ptr: ptr, convs: convs}
+	go st.run(st.take, func(received) {}, st.free)
 	s := &Subscription{st}
 	runtime.SetFinalizer(s, func(s *Subscription) { s.Close() })
 	return s
 }
 
-// wait takes events from the library until the subscription is closed, then frees it.
-func (st *subState) wait() {
-	defer close(st.events)
-	defer st.free()
-	for {
-		var topic, msg C.HmsBytes
-		var end C.bool
-		var e *C.HmsError
-		rc := C.hms_subscription_next(st.ptr, -1, &topic, &msg, &end, &e)
-		var r received
-		switch {
-		case rc != 0:
-			r.err = takeError(e)
-		case bool(end):
-			return
-		case topic.len == 0:
-			continue // a timeout: none was asked for
-		default:
-			r.topic = string(takeBytes(&topic))
-			r.body = takeBytes(&msg)
-		}
-		select {
-		case st.events <- r:
-		case <-st.closed:
-			return
-		}
+// take waits in the library for the next event (ok false after a timeout, which none asked
+// for; end true once the subscription is closed).
+func (st *subState) take() (r received, ok, end bool) {
+	var topic, msg C.HmsBytes
+	var cend C.bool
+	var e *C.HmsError
+	rc := C.hms_subscription_next(st.ptr, -1, &topic, &msg, &cend, &e)
+	switch {
+	case rc != 0:
+		r.err = takeError(e)
+	case bool(cend):
+		return r, false, true
+	case topic.len == 0:
+		return r, false, false
+	default:
+		r.topic = string(takeBytes(&topic))
+		r.body = takeBytes(&msg)
 	}
+	return r, true, false
 }
 
 func (st *subState) free() {
@@ -101,43 +90,25 @@ func (st *subState) free() {
 // Next waits for the next event: io.EOF once the subscription is closed, the context's error
 // (DeadlineExceeded or Canceled, as *Error) when it ends first, or the event's own error.
 func (s *Subscription) Next(ctx context.Context) (Event, error) {
-	select {
-	case <-s.closed:
-		return Event{}, io.EOF
-	default:
+	r, err := s.next(ctx)
+	if err != nil {
+		return Event{}, err
 	}
-	select {
-	case r, ok := <-s.events:
-		if !ok {
-			return Event{}, io.EOF
-		}
-		if r.err != nil {
-			return Event{}, r.err
-		}
-		m, err := s.convs.value(r.body, nil)
-		if err != nil {
-			return Event{}, err
-		}
-		return Event{Topic: r.topic, Message: m}, nil
-	case <-s.closed:
-		return Event{}, io.EOF
-	case <-ctx.Done():
-		return Event{}, contextError(ctx)
+	if r.err != nil {
+		return Event{}, r.err
 	}
+	m, err := s.convs.value(r.body, nil)
+	if err != nil {
+		return Event{}, err
+	}
+	return Event{Topic: r.topic, Message: m}, nil
 }
 
 // All yields each event (with a nil error) and each event's error (the loop may go on),
 // until the subscription is closed or ctx ends (its error is yielded last). Breaking out of
 // the loop leaves the subscription open.
 func (s *Subscription) All(ctx context.Context) iter.Seq2[Event, error] {
-	return func(yield func(Event, error) bool) {
-		for {
-			ev, err := s.Next(ctx)
-			if err == io.EOF || !yield(ev, err) || ctx.Err() != nil {
-				return
-			}
-		}
-	}
+	return all(ctx, s.Next)
 }
 
 // Dropped is how many events were dropped because the subscription's queue was full (a slow
@@ -154,8 +125,7 @@ func (s *Subscription) Dropped() uint64 {
 // Close unsubscribes: a Next waiting returns io.EOF at once, and so does every later one.
 // Idempotent.
 func (s *Subscription) Close() error {
-	s.once.Do(func() {
-		close(s.closed)
+	s.shut(func() {
 		s.mu.RLock()
 		defer s.mu.RUnlock()
 		C.hms_subscription_close(s.ptr)

@@ -26,6 +26,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// [`HmsDurableOptions::deliver`]: every event the stream holds (the default).
+#define HMS_DELIVER_ALL 0
+
+// [`HmsDurableOptions::deliver`]: only events published after the consumer is created.
+#define HMS_DELIVER_NEW 1
+
+// [`HmsDurableOptions::deliver`]: the last event the stream holds, then the new ones.
+#define HMS_DELIVER_LAST 2
+
+// [`HmsDurableOptions::deliver`]: from the stream sequence `start_sequence` on (replay).
+#define HMS_DELIVER_SEQUENCE 3
+
+// [`HmsDurableOptions::deliver`]: from the first event stored at or after `start_time_ns`.
+#define HMS_DELIVER_TIME 4
+
 // [`HmsCallOptions::wait_for_ready`]: the client's `waitForReady` (given at connect).
 #define HMS_WAIT_FOR_READY_DEFAULT 0
 
@@ -58,6 +73,14 @@ typedef struct HmsClient HmsClient;
 
 // A streaming call on the client; free it with [`hms_client_stream_free`].
 typedef struct HmsClientStream HmsClientStream;
+
+// One delivery of an event, to be answered; free it with [`hms_delivery_free`] (an event
+// freed unanswered comes again after its `ack_wait`). Safe to use from many threads.
+typedef struct HmsDelivery HmsDelivery;
+
+// A durable subscription; free it with [`hms_durable_free`]. Safe to use from many threads at
+// once (one `next` waits at a time; the others queue behind it).
+typedef struct HmsDurableSubscription HmsDurableSubscription;
 
 // A compiled schema.
 typedef struct HmsSchema HmsSchema;
@@ -142,6 +165,24 @@ typedef struct HmsBatchResult {
   // […]}`, with a reply or with an error; empty when there are none.
   struct HmsBytes metadata;
 } HmsBatchResult;
+
+// How a durable subscription reads its stream; a zeroed struct (or a NULL pointer) means the
+// defaults.
+typedef struct HmsDurableOptions {
+  // Where a new consumer starts (an existing one resumes where it was): one of the
+  // `HMS_DELIVER_*` constants; another value is `INVALID_ARGUMENT`.
+  int32_t deliver;
+  // The first stream sequence, for [`HMS_DELIVER_SEQUENCE`].
+  uint64_t start_sequence;
+  // Nanoseconds since the Unix epoch, for [`HMS_DELIVER_TIME`].
+  int64_t start_time_ns;
+  // Milliseconds an event may stay unanswered before it is delivered again (0: 30 s).
+  uint64_t ack_wait_ms;
+  // Most deliveries of one event (0: no limit).
+  uint32_t max_deliver;
+  // Most events fetched ahead of [`hms_durable_next`] (0: 64).
+  size_t batch;
+} HmsDurableOptions;
 
 // A handler: called on an hms-ffi thread for each call with the request in the format it was
 // registered with. It must complete `call` exactly once, with [`crate::hms_call_reply`] or
@@ -333,6 +374,68 @@ void hms_subscription_close(const struct HmsSubscription *sub);
 // Closes and frees a subscription (NULL-safe). No call on it may be in progress: close it
 // first, from another thread, to end a waiting [`hms_subscription_next`].
 void hms_subscription_free(struct HmsSubscription *sub);
+
+// Subscribes to `pattern` through the durable consumer `name` (NULL: an ephemeral one, a
+// replay no one resumes) of the bus's JetStream stream: created on first use at
+// `options->deliver`, resumed afterwards by this process or another; subscriptions of one
+// name share its events, each to one. `FAILED_PRECONDITION` **NO_JETSTREAM** on a bus
+// connected without `?jetstream=STREAM`, `INVALID_ARGUMENT` **BAD_TOPIC** for a bad pattern.
+int32_t hms_bus_subscribe_durable(const struct HmsBus *bus,
+                                  const char *pattern,
+                                  const char *name,
+                                  const struct HmsDurableOptions *options_ptr,
+                                  struct HmsDurableSubscription **out,
+                                  struct HmsError **err);
+
+// Waits for the next delivery, at most `timeout_ms` milliseconds (< 0: until one comes or the
+// subscription is closed; 0: only looks). Returns 0 with `*topic` (UTF-8, not NUL-terminated)
+// and `*message` (a CBOR value tree, [`crate::HmsFormat::Value`]) filled — free both with
+// `hms_bytes_free` — and `*delivery` set (free it with [`hms_delivery_free`]); or 0 with
+// `*delivery` NULL when the timeout passed; or 0 with `*end` true once the subscription is
+// closed. An event that fails the subscriber's check returns its code with `*err` set: it
+// was terminated (never delivered again), and the next call goes on.
+int32_t hms_durable_next(const struct HmsDurableSubscription *sub,
+                         int64_t timeout_ms,
+                         struct HmsBytes *topic,
+                         struct HmsBytes *message,
+                         struct HmsDelivery **delivery,
+                         bool *end,
+                         struct HmsError **err);
+
+// Stops reading (NULL-safe, idempotent, from any thread, without waiting): a
+// [`hms_durable_next`] in progress returns at once with `*end` true, and so does every later
+// one. Deliveries not answered come again to the consumer's other readers after `ack_wait`.
+void hms_durable_close(const struct HmsDurableSubscription *sub);
+
+// Closes and frees a durable subscription (NULL-safe). No call on it may be in progress:
+// close it first, from another thread, to end a waiting [`hms_durable_next`]. Its deliveries
+// stay usable until they are freed.
+void hms_durable_free(struct HmsDurableSubscription *sub);
+
+// The delivery's sequence in the stream (replay from it with [`HMS_DELIVER_SEQUENCE`]); 0
+// for NULL.
+uint64_t hms_delivery_sequence(const struct HmsDelivery *delivery);
+
+// How many times the event has been delivered, this time included; 0 for NULL.
+uint32_t hms_delivery_delivered(const struct HmsDelivery *delivery);
+
+// Done with it: it is not delivered again (returns once the server has recorded it, so not
+// even when the process stops right after).
+int32_t hms_delivery_ack(const struct HmsDelivery *delivery, struct HmsError **err);
+
+// Not done: deliver it again, after `delay_ms` milliseconds (< 0: at once).
+int32_t hms_delivery_nak(const struct HmsDelivery *delivery,
+                         int64_t delay_ms,
+                         struct HmsError **err);
+
+// Never deliver it again, though it was not handled.
+int32_t hms_delivery_term(const struct HmsDelivery *delivery, struct HmsError **err);
+
+// Still working on it: its `ack_wait` starts again.
+int32_t hms_delivery_in_progress(const struct HmsDelivery *delivery, struct HmsError **err);
+
+// Frees a delivery (NULL-safe); one not answered comes again after its `ack_wait`.
+void hms_delivery_free(struct HmsDelivery *delivery);
 
 // The method called (`package.Service/Method`); valid until the call is completed. The
 // returned string must be freed with [`hms_string_free`].

@@ -21,7 +21,7 @@ use crate::{slice, HmsBytes, HmsFormat};
 
 /// A bus; free it with [`hms_bus_free`]. Safe to use from many threads at once.
 pub struct HmsBus {
-    bus: Bus,
+    pub(crate) bus: Bus,
     converters: Converters,
 }
 
@@ -44,7 +44,8 @@ impl std::fmt::Debug for HmsSubscription {
     }
 }
 
-unsafe fn store<T>(out: *mut *mut T, value: T) -> Result<(), Error> {
+/// Stores `value`, boxed, in `*out` (`INVALID_ARGUMENT` when `out` is NULL).
+pub(crate) unsafe fn store<T>(out: *mut *mut T, value: T) -> Result<(), Error> {
     let out = out
         .as_mut()
         .ok_or_else(|| Error::new(Code::InvalidArgument, "out is NULL"))?;

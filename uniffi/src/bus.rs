@@ -29,7 +29,7 @@ pub struct BusEvent {
 /// thread.
 #[derive(Debug, uniffi::Object)]
 pub struct Bus {
-    bus: bus::Bus,
+    pub(crate) bus: bus::Bus,
     converters: Converters,
 }
 

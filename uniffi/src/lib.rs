@@ -8,8 +8,9 @@
 //! Exported: [`Schema`], [`Server`] with the foreign [`Handler`]/[`RawHandler`]/
 //! [`StreamHandler`] traits (called from hms-ffi's threads), [`Client`] with blocking and
 //! `async` calls and streams ([`ClientStream`], [`ServerStream`]), [`CallContext`],
-//! [`CallOptions`], publish/subscribe ([`Bus`], [`BusSubscription`]), and [`HmsError`] (one
-//! variant per gRPC code, with code, message and details).
+//! [`CallOptions`], publish/subscribe ([`Bus`], [`BusSubscription`], JetStream's
+//! [`DurableSubscription`] of [`Delivery`]), and [`HmsError`] (one variant per gRPC code, with
+//! code, message and details).
 //!
 //! Requests and replies cross as **typed JSON text** ([`ocore::mapping::notation`]: the value
 //! notation of the conformance vectors, read with the same native rules as a Python dict) or
@@ -55,6 +56,7 @@ pub use ::hms_ffi_core as ocore;
 
 mod batch;
 mod bus;
+mod bus_durable;
 mod client;
 mod context;
 mod converters;
@@ -67,6 +69,7 @@ mod stream;
 
 pub use batch::{BatchCall, BatchResult};
 pub use bus::{Bus, BusEvent, BusSubscription};
+pub use bus_durable::{Deliver, Delivery, DurableSubscription};
 pub use client::{connect_async, CallReply, Client};
 pub use context::{CallContext, CallOptions, CancelToken, MetadataEntry, PeerCertificate};
 pub use converters::{converter_error, ConverterTarget, PathSegment};

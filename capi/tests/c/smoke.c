@@ -94,7 +94,8 @@ static void *close_later(void *arg) {
   return NULL;
 }
 
-/* Publish/subscribe on the in-process bus: typed errors, both formats, drops, timeout, close. */
+/* Publish/subscribe on the in-process bus: typed errors, both formats, drops, timeout, close,
+ * and a durable subscription refused without JetStream. */
 static void bus_checks(const HmsSchema *schema) {
   HmsBus *bus = NULL;
   HmsSubscription *sub = NULL;
@@ -134,6 +135,15 @@ static void bus_checks(const HmsSchema *schema) {
   CHECK(hms_subscription_next(sub, -1, &topic, &message, &end, &err) == 0 && end, "close ends a waiting next");
   pthread_join(t, NULL);
   hms_subscription_free(sub);
+  /* Durable subscriptions need JetStream: bad options first, then FAILED_PRECONDITION. */
+  HmsDurableSubscription *durable = NULL;
+  HmsDurableOptions odd = {0};
+  odd.deliver = 99;
+  CHECK(hms_bus_subscribe_durable(bus, "pings.>", "x", &odd, &durable, &err) == 3, "an unknown deliver is INVALID_ARGUMENT");
+  hms_error_free(err), err = NULL;
+  CHECK(hms_bus_subscribe_durable(bus, "pings.>", NULL, NULL, &durable, &err) == 9 && durable == NULL, "no JetStream is FAILED_PRECONDITION");
+  CHECK(err && strstr(err->message, "jetstream") != NULL, "the error says why");
+  hms_error_free(err), err = NULL;
   hms_bus_free(bus);
 }
 

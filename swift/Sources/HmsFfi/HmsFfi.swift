@@ -558,6 +558,44 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
     }
 }
 
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterTimestamp: FfiConverterRustBuffer {
+    typealias SwiftType = Date
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Date {
+        let seconds: Int64 = try readInt(&buf)
+        let nanoseconds: UInt32 = try readInt(&buf)
+        if seconds >= 0 {
+            let delta = Double(seconds) + (Double(nanoseconds) / 1.0e9)
+            return Date.init(timeIntervalSince1970: delta)
+        } else {
+            let delta = Double(seconds) - (Double(nanoseconds) / 1.0e9)
+            return Date.init(timeIntervalSince1970: delta)
+        }
+    }
+
+    public static func write(_ value: Date, into buf: inout [UInt8]) {
+        var delta = value.timeIntervalSince1970
+        var sign: Int64 = 1
+        if delta < 0 {
+            // The nanoseconds portion of the epoch offset must always be
+            // positive, to simplify the calculation we will use the absolute
+            // value of the offset.
+            sign = -1
+            delta = -delta
+        }
+        if delta.rounded(.down) > Double(Int64.max) {
+            fatalError("Timestamp overflow, exceeds max bounds supported by Uniffi")
+        }
+        let seconds = Int64(delta)
+        let nanoseconds = UInt32((delta - Double(seconds)) * 1.0e9)
+        writeInt(&buf, sign * seconds)
+        writeInt(&buf, nanoseconds)
+    }
+}
+
 
 
 
@@ -592,6 +630,18 @@ public protocol BusProtocol: AnyObject, Sendable {
      * drops and counts what comes while it is full.
      */
     func subscribe(pattern: String, queue: String?, pending: UInt64?) throws  -> BusSubscription
+    
+    /**
+     * Subscribes to `pattern` through the durable consumer `name` (`None`: an ephemeral one,
+     * a replay no one resumes) of the bus's JetStream stream: created on first use at
+     * `deliver` (default `All`), resumed afterwards by this process or another; subscriptions
+     * of one name share its events, each to one. `ack_wait_ms` (default 30 s): how long an
+     * event may stay unanswered before it comes again; `max_deliver` (default no limit);
+     * `batch` (default 64): events fetched ahead of `next`. `FailedPrecondition`
+     * (`NO_JETSTREAM`) on a bus connected without `?jetstream=STREAM`, `InvalidArgument` for
+     * a bad pattern.
+     */
+    func subscribeDurable(pattern: String, name: String?, deliver: Deliver?, ackWaitMs: UInt64?, maxDeliver: UInt32?, batch: UInt32?) throws  -> DurableSubscription
     
 }
 /**
@@ -731,6 +781,30 @@ open func subscribe(pattern: String, queue: String? = nil, pending: UInt64? = ni
         FfiConverterString.lower(pattern),
         FfiConverterOptionString.lower(queue),
         FfiConverterOptionUInt64.lower(pending),$0
+    )
+})
+}
+    
+    /**
+     * Subscribes to `pattern` through the durable consumer `name` (`None`: an ephemeral one,
+     * a replay no one resumes) of the bus's JetStream stream: created on first use at
+     * `deliver` (default `All`), resumed afterwards by this process or another; subscriptions
+     * of one name share its events, each to one. `ack_wait_ms` (default 30 s): how long an
+     * event may stay unanswered before it comes again; `max_deliver` (default no limit);
+     * `batch` (default 64): events fetched ahead of `next`. `FailedPrecondition`
+     * (`NO_JETSTREAM`) on a bus connected without `?jetstream=STREAM`, `InvalidArgument` for
+     * a bad pattern.
+     */
+open func subscribeDurable(pattern: String, name: String? = nil, deliver: Deliver? = nil, ackWaitMs: UInt64? = nil, maxDeliver: UInt32? = nil, batch: UInt32? = nil)throws  -> DurableSubscription  {
+    return try  FfiConverterTypeDurableSubscription_lift(try rustCallWithError(FfiConverterTypeHmsError_lift) {
+    uniffi_hms_ffi_uniffi_fn_method_bus_subscribe_durable(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(pattern),
+        FfiConverterOptionString.lower(name),
+        FfiConverterOptionTypeDeliver.lower(deliver),
+        FfiConverterOptionUInt64.lower(ackWaitMs),
+        FfiConverterOptionUInt32.lower(maxDeliver),
+        FfiConverterOptionUInt32.lower(batch),$0
     )
 })
 }
@@ -2413,6 +2487,544 @@ public func FfiConverterTypeClientStream_lift(_ handle: UInt64) throws -> Client
 #endif
 public func FfiConverterTypeClientStream_lower(_ value: ClientStream) -> UInt64 {
     return FfiConverterTypeClientStream.lower(value)
+}
+
+
+
+
+
+
+/**
+ * One delivery of an event, to be answered once; one left unanswered comes again after its
+ * `ack_wait`. Each answer returns once the server has confirmed it.
+ */
+public protocol DeliveryProtocol: AnyObject, Sendable {
+    
+    /**
+     * Done: it is not delivered again, even when the process stops right after.
+     */
+    func ack() throws 
+    
+    /**
+     * [`ack`](Delivery::ack) without blocking (suspending / `async`).
+     */
+    func ackAsync() async throws 
+    
+    /**
+     * How many times it has been delivered, this time included.
+     */
+    func delivered()  -> UInt32
+    
+    /**
+     * Still working on it: its `ack_wait` starts again.
+     */
+    func inProgress() throws 
+    
+    /**
+     * [`in_progress`](Delivery::in_progress) without blocking (suspending / `async`).
+     */
+    func inProgressAsync() async throws 
+    
+    /**
+     * The message as typed JSON, decoded through the subscriber's declared type of the topic.
+     */
+    func message()  -> String
+    
+    /**
+     * Not done: delivered again, after `delay_ms` when given.
+     */
+    func nak(delayMs: UInt64?) throws 
+    
+    /**
+     * [`nak`](Delivery::nak) without blocking (suspending / `async`).
+     */
+    func nakAsync(delayMs: UInt64?) async throws 
+    
+    /**
+     * Its sequence in the stream (replay from it with `Deliver::FromSequence`).
+     */
+    func sequence()  -> UInt64
+    
+    /**
+     * Never delivered again, though it was not handled.
+     */
+    func term() throws 
+    
+    /**
+     * [`term`](Delivery::term) without blocking (suspending / `async`).
+     */
+    func termAsync() async throws 
+    
+    /**
+     * The topic it was published on.
+     */
+    func topic()  -> String
+    
+}
+/**
+ * One delivery of an event, to be answered once; one left unanswered comes again after its
+ * `ack_wait`. Each answer returns once the server has confirmed it.
+ */
+open class Delivery: DeliveryProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_hms_ffi_uniffi_fn_clone_delivery(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_hms_ffi_uniffi_fn_free_delivery(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Done: it is not delivered again, even when the process stops right after.
+     */
+open func ack()throws   {try rustCallWithError(FfiConverterTypeHmsError_lift) {
+    uniffi_hms_ffi_uniffi_fn_method_delivery_ack(
+            self.uniffiCloneHandle(),$0
+    )
+}
+}
+    
+    /**
+     * [`ack`](Delivery::ack) without blocking (suspending / `async`).
+     */
+open func ackAsync()async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hms_ffi_uniffi_fn_method_delivery_ack_async(
+                    self.uniffiCloneHandle()
+                    
+                )
+            },
+            pollFunc: ffi_hms_ffi_uniffi_rust_future_poll_void,
+            completeFunc: ffi_hms_ffi_uniffi_rust_future_complete_void,
+            freeFunc: ffi_hms_ffi_uniffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeHmsError_lift
+        )
+}
+    
+    /**
+     * How many times it has been delivered, this time included.
+     */
+open func delivered() -> UInt32  {
+    return try!  FfiConverterUInt32.lift(try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_method_delivery_delivered(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * Still working on it: its `ack_wait` starts again.
+     */
+open func inProgress()throws   {try rustCallWithError(FfiConverterTypeHmsError_lift) {
+    uniffi_hms_ffi_uniffi_fn_method_delivery_in_progress(
+            self.uniffiCloneHandle(),$0
+    )
+}
+}
+    
+    /**
+     * [`in_progress`](Delivery::in_progress) without blocking (suspending / `async`).
+     */
+open func inProgressAsync()async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hms_ffi_uniffi_fn_method_delivery_in_progress_async(
+                    self.uniffiCloneHandle()
+                    
+                )
+            },
+            pollFunc: ffi_hms_ffi_uniffi_rust_future_poll_void,
+            completeFunc: ffi_hms_ffi_uniffi_rust_future_complete_void,
+            freeFunc: ffi_hms_ffi_uniffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeHmsError_lift
+        )
+}
+    
+    /**
+     * The message as typed JSON, decoded through the subscriber's declared type of the topic.
+     */
+open func message() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_method_delivery_message(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * Not done: delivered again, after `delay_ms` when given.
+     */
+open func nak(delayMs: UInt64? = nil)throws   {try rustCallWithError(FfiConverterTypeHmsError_lift) {
+    uniffi_hms_ffi_uniffi_fn_method_delivery_nak(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionUInt64.lower(delayMs),$0
+    )
+}
+}
+    
+    /**
+     * [`nak`](Delivery::nak) without blocking (suspending / `async`).
+     */
+open func nakAsync(delayMs: UInt64? = nil)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hms_ffi_uniffi_fn_method_delivery_nak_async(
+                    self.uniffiCloneHandle(),
+                    FfiConverterOptionUInt64.lower(delayMs)
+                )
+            },
+            pollFunc: ffi_hms_ffi_uniffi_rust_future_poll_void,
+            completeFunc: ffi_hms_ffi_uniffi_rust_future_complete_void,
+            freeFunc: ffi_hms_ffi_uniffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeHmsError_lift
+        )
+}
+    
+    /**
+     * Its sequence in the stream (replay from it with `Deliver::FromSequence`).
+     */
+open func sequence() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_method_delivery_sequence(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * Never delivered again, though it was not handled.
+     */
+open func term()throws   {try rustCallWithError(FfiConverterTypeHmsError_lift) {
+    uniffi_hms_ffi_uniffi_fn_method_delivery_term(
+            self.uniffiCloneHandle(),$0
+    )
+}
+}
+    
+    /**
+     * [`term`](Delivery::term) without blocking (suspending / `async`).
+     */
+open func termAsync()async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hms_ffi_uniffi_fn_method_delivery_term_async(
+                    self.uniffiCloneHandle()
+                    
+                )
+            },
+            pollFunc: ffi_hms_ffi_uniffi_rust_future_poll_void,
+            completeFunc: ffi_hms_ffi_uniffi_rust_future_complete_void,
+            freeFunc: ffi_hms_ffi_uniffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeHmsError_lift
+        )
+}
+    
+    /**
+     * The topic it was published on.
+     */
+open func topic() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_method_delivery_topic(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDelivery: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = Delivery
+
+    public static func lift(_ handle: UInt64) throws -> Delivery {
+        return Delivery(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: Delivery) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Delivery {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Delivery, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDelivery_lift(_ handle: UInt64) throws -> Delivery {
+    return try FfiConverterTypeDelivery.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDelivery_lower(_ value: Delivery) -> UInt64 {
+    return FfiConverterTypeDelivery.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A durable subscription: `next` waits for the next delivery; `unsubscribe` (from any
+ * thread) ends a wait in progress.
+ */
+public protocol DurableSubscriptionProtocol: AnyObject, Sendable {
+    
+    /**
+     * Whether [`unsubscribe`](DurableSubscription::unsubscribe) was called.
+     */
+    func isClosed()  -> Bool
+    
+    /**
+     * Waits (blocking) at most `timeout_ms` (`None`: until a delivery comes or the
+     * subscription is closed) for the next delivery; `None` when the timeout passed or the
+     * subscription is closed. An event that fails the subscriber's check throws its error (it
+     * was terminated: never delivered again); the subscription goes on.
+     */
+    func next(timeoutMs: UInt64?) throws  -> Delivery?
+    
+    /**
+     * [`next`](DurableSubscription::next) without a timeout and without blocking (a Kotlin
+     * `suspend fun`, a Swift `async func`): `None` once the subscription is closed.
+     */
+    func nextAsync() async throws  -> Delivery?
+    
+    /**
+     * Stops reading (idempotent, without waiting): a `next` in progress returns `None` at
+     * once, and so does every later one. Deliveries not answered come again after their
+     * `ack_wait`. (Not `close`: the generated object owns that name.)
+     */
+    func unsubscribe() 
+    
+}
+/**
+ * A durable subscription: `next` waits for the next delivery; `unsubscribe` (from any
+ * thread) ends a wait in progress.
+ */
+open class DurableSubscription: DurableSubscriptionProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_hms_ffi_uniffi_fn_clone_durablesubscription(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_hms_ffi_uniffi_fn_free_durablesubscription(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Whether [`unsubscribe`](DurableSubscription::unsubscribe) was called.
+     */
+open func isClosed() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_method_durablesubscription_is_closed(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * Waits (blocking) at most `timeout_ms` (`None`: until a delivery comes or the
+     * subscription is closed) for the next delivery; `None` when the timeout passed or the
+     * subscription is closed. An event that fails the subscriber's check throws its error (it
+     * was terminated: never delivered again); the subscription goes on.
+     */
+open func next(timeoutMs: UInt64? = nil)throws  -> Delivery?  {
+    return try  FfiConverterOptionTypeDelivery.lift(try rustCallWithError(FfiConverterTypeHmsError_lift) {
+    uniffi_hms_ffi_uniffi_fn_method_durablesubscription_next(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionUInt64.lower(timeoutMs),$0
+    )
+})
+}
+    
+    /**
+     * [`next`](DurableSubscription::next) without a timeout and without blocking (a Kotlin
+     * `suspend fun`, a Swift `async func`): `None` once the subscription is closed.
+     */
+open func nextAsync()async throws  -> Delivery?  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_hms_ffi_uniffi_fn_method_durablesubscription_next_async(
+                    self.uniffiCloneHandle()
+                    
+                )
+            },
+            pollFunc: ffi_hms_ffi_uniffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_hms_ffi_uniffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_hms_ffi_uniffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterOptionTypeDelivery.lift,
+            errorHandler: FfiConverterTypeHmsError_lift
+        )
+}
+    
+    /**
+     * Stops reading (idempotent, without waiting): a `next` in progress returns `None` at
+     * once, and so does every later one. Deliveries not answered come again after their
+     * `ack_wait`. (Not `close`: the generated object owns that name.)
+     */
+open func unsubscribe()  {try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_method_durablesubscription_unsubscribe(
+            self.uniffiCloneHandle(),$0
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDurableSubscription: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = DurableSubscription
+
+    public static func lift(_ handle: UInt64) throws -> DurableSubscription {
+        return DurableSubscription(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: DurableSubscription) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DurableSubscription {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: DurableSubscription, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDurableSubscription_lift(_ handle: UInt64) throws -> DurableSubscription {
+    return try FfiConverterTypeDurableSubscription.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDurableSubscription_lower(_ value: DurableSubscription) -> UInt64 {
+    return FfiConverterTypeDurableSubscription.lower(value)
 }
 
 
@@ -5463,6 +6075,124 @@ public func FfiConverterTypeConverterTarget_lower(_ value: ConverterTarget) -> R
 }
 
 
+// Note that we don't yet support `indirect` for enums.
+// See https://github.com/mozilla/uniffi-rs/issues/396 for further discussion.
+/**
+ * Where a new durable consumer starts (an existing one resumes where it was).
+ */
+
+public enum Deliver: Equatable, Hashable {
+    
+    /**
+     * Every event the stream holds.
+     */
+    case all
+    /**
+     * Only events published after the consumer is created.
+     */
+    case new
+    /**
+     * The last event the stream holds, then the new ones.
+     */
+    case last
+    /**
+     * From this stream sequence on (a replay; [`Delivery::sequence`]).
+     */
+    case fromSequence(
+        /**
+         * The first sequence delivered.
+         */sequence: UInt64
+    )
+    /**
+     * From the first event stored at or after this time (a replay).
+     */
+    case fromTime(
+        /**
+         * The earliest time of storage.
+         */time: Date
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Deliver: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDeliver: FfiConverterRustBuffer {
+    typealias SwiftType = Deliver
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Deliver {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .all
+        
+        case 2: return .new
+        
+        case 3: return .last
+        
+        case 4: return .fromSequence(sequence: try FfiConverterUInt64.read(from: &buf)
+        )
+        
+        case 5: return .fromTime(time: try FfiConverterTimestamp.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Deliver, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .all:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .new:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .last:
+            writeInt(&buf, Int32(3))
+        
+        
+        case let .fromSequence(sequence):
+            writeInt(&buf, Int32(4))
+            FfiConverterUInt64.write(sequence, into: &buf)
+            
+        
+        case let .fromTime(time):
+            writeInt(&buf, Int32(5))
+            FfiConverterTimestamp.write(time, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeliver_lift(_ buf: RustBuffer) throws -> Deliver {
+    return try FfiConverterTypeDeliver.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeliver_lower(_ value: Deliver) -> RustBuffer {
+    return FfiConverterTypeDeliver.lower(value)
+}
+
+
 
 /**
  * An hms-ffi error: the variant is the gRPC code. Handlers throw it to fail a call
@@ -6038,6 +6768,30 @@ public func FfiConverterTypePathSegment_lower(_ value: PathSegment) -> RustBuffe
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
+    typealias SwiftType = UInt32?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt32.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt32.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionInt32: FfiConverterRustBuffer {
     typealias SwiftType = Int32?
 
@@ -6150,6 +6904,30 @@ fileprivate struct FfiConverterOptionTypeCancelToken: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeCancelToken.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeDelivery: FfiConverterRustBuffer {
+    typealias SwiftType = Delivery?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeDelivery.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeDelivery.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -6342,6 +7120,30 @@ fileprivate struct FfiConverterOptionTypeSchemaVersion: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeSchemaVersion.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeDeliver: FfiConverterRustBuffer {
+    typealias SwiftType = Deliver?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeDeliver.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeDeliver.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -6762,6 +7564,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hms_ffi_uniffi_checksum_method_bus_subscribe() != 47583) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_hms_ffi_uniffi_checksum_method_bus_subscribe_durable() != 21016) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_hms_ffi_uniffi_checksum_method_bussubscription_dropped() != 41930) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6775,6 +7580,54 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_method_bussubscription_unsubscribe() != 37762) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_delivery_ack() != 16061) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_delivery_ack_async() != 39967) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_delivery_delivered() != 59200) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_delivery_in_progress() != 38596) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_delivery_in_progress_async() != 57788) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_delivery_message() != 27490) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_delivery_nak() != 65452) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_delivery_nak_async() != 32323) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_delivery_sequence() != 6414) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_delivery_term() != 23263) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_delivery_term_async() != 40707) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_delivery_topic() != 5272) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_durablesubscription_is_closed() != 26979) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_durablesubscription_next() != 51242) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_durablesubscription_next_async() != 52278) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_durablesubscription_unsubscribe() != 47929) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_method_client_batch() != 51063) {

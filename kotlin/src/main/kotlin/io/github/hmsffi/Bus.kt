@@ -67,6 +67,33 @@ class Bus private constructor(val native: NativeBus, private val conv: Converter
         return Subscription(native.subscribe(pattern, queue, pending?.toULong()), conv)
     }
 
+    /**
+     * Subscribes to [pattern] through the durable consumer [name] (null: an ephemeral one, a
+     * replay no one resumes) of the bus's JetStream stream (a bus connected with
+     * `?jetstream=STREAM`; docs/messaging.md, "Durable events"): created on first use at
+     * [deliver], resumed afterwards by this process or another; subscriptions of one name share
+     * its events, each to one. [ackWait] (default 30 s): how long an event may stay unanswered
+     * before it comes again; [maxDeliver] (default no limit); [batch] (default 64): events
+     * fetched ahead of `next`. `FailedPrecondition` (reason `NO_JETSTREAM`) on a bus without
+     * JetStream, `InvalidArgument` for a bad pattern.
+     */
+    fun subscribeDurable(
+        pattern: String,
+        name: String? = null,
+        deliver: Deliver = Deliver.All,
+        ackWait: Duration? = null,
+        maxDeliver: Int? = null,
+        batch: Int? = null,
+    ): DurableSubscription {
+        if ((maxDeliver ?: 1) < 1 || (batch ?: 1) < 1) {
+            throw hmsError(Code.INVALID_ARGUMENT, "maxDeliver and batch must be positive")
+        }
+        val sub = native.subscribeDurable(
+            pattern, name, deliver.native(), ackWait?.millis(), maxDeliver?.toUInt(), batch?.toUInt(),
+        )
+        return DurableSubscription(sub, conv)
+    }
+
     /** Frees the native bus; its subscriptions go on until they are closed. */
     override fun close() = native.close()
 }
@@ -94,19 +121,7 @@ class Subscription internal constructor(val native: NativeSubscription, private 
     }
 
     /** Blocking iteration until the subscription is closed. */
-    override fun iterator(): Iterator<Event> = object : Iterator<Event> {
-        private var ahead: Event? = null
-
-        override fun hasNext(): Boolean {
-            ahead = ahead ?: this@Subscription.next()
-            return ahead != null
-        }
-
-        override fun next(): Event {
-            if (!hasNext()) throw NoSuchElementException("the subscription is closed")
-            return ahead!!.also { ahead = null }
-        }
-    }
+    override fun iterator(): Iterator<Event> = untilClosed { next() }
 
     /** Events dropped because the subscription's queue was full (a slow consumer). */
     val dropped: Long get() = native.dropped().toLong()
@@ -121,4 +136,19 @@ class Subscription internal constructor(val native: NativeSubscription, private 
     }
 
     private fun event(e: NativeEvent): Event = Event(e.topic, decoded(e.message, conv))
+}
+
+/** Blocking iteration over a subscription's reads, [read] giving null once it is closed. */
+internal fun <T : Any> untilClosed(read: () -> T?): Iterator<T> = object : Iterator<T> {
+    private var ahead: T? = null
+
+    override fun hasNext(): Boolean {
+        ahead = ahead ?: read()
+        return ahead != null
+    }
+
+    override fun next(): T {
+        if (!hasNext()) throw NoSuchElementException("the subscription is closed")
+        return ahead!!.also { ahead = null }
+    }
 }

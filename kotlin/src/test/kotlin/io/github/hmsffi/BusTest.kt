@@ -3,8 +3,6 @@ package io.github.hmsffi
 import io.github.hmsffi.ffi.HmsException
 import java.io.File
 import java.math.BigDecimal
-import java.net.ServerSocket
-import java.net.Socket
 import java.time.Duration
 import java.time.LocalDate
 import java.util.concurrent.TimeUnit
@@ -31,20 +29,13 @@ import org.junit.jupiter.api.assertThrows
  */
 @Timeout(60)
 class BusTest {
-    private val proto = """
-        syntax = "proto3"; package shop.v1;
-        message OrderPlaced { string id = 1; int64 cents = 2; }
-        message Refund { string id = 1; bool full = 2; }
-    """.trimIndent()
+    private val proto = shopProto
     private val schema = Schema.fromSource("shop.proto", proto)
     private val wait = Duration.ofMillis(200)
 
-    private fun declared(bus: Bus): Bus = bus.apply {
-        declare("orders.>", "shop.v1.OrderPlaced")
-        declare("refunds.*", "shop.v1.Refund")
-    }
+    private fun declared(bus: Bus): Bus = shopDeclared(bus)
 
-    private fun order(id: String) = mapOf("id" to id, "cents" to 5L)
+    private fun order(id: String) = shopOrder(id)
 
     /** "topic:id" of the events that come within [wait] of each other. */
     private fun collect(sub: Subscription): List<String> =
@@ -123,25 +114,6 @@ class BusTest {
                 assertEquals(order["due"], got["due"])
                 assertEquals(BigDecimal("1.50"), ((got["items"] as List<*>).single() as Map<*, *>)["price"])
             }
-        }
-    }
-
-    /** A nats-server on a free port, killed by [body]'s end; skipped when it is not installed. */
-    private fun withNats(body: (String) -> Unit) {
-        val bin = File(System.getenv("HMS_FFI_NATS_SERVER") ?: "../target/tools/nats/bin/nats-server")
-        assumeTrue(bin.isFile, "SKIPPED: nats-server is not installed ($bin): run scripts/install-nats.sh")
-        val port = ServerSocket(0).use { it.localPort }
-        val proc = ProcessBuilder(bin.path, "-a", "127.0.0.1", "-p", "$port")
-            .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start()
-        try {
-            val deadline = System.nanoTime() + 10_000_000_000
-            while (runCatching { Socket("127.0.0.1", port).close() }.isFailure) {
-                check(proc.isAlive && System.nanoTime() < deadline) { "nats-server did not start" }
-                Thread.sleep(20)
-            }
-            body("nats://127.0.0.1:$port/shop")
-        } finally {
-            proc.destroyForcibly().waitFor(10, TimeUnit.SECONDS)
         }
     }
 

@@ -721,6 +721,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_bus_subscribe(
     ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_bus_subscribe_durable(
+    ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_bussubscription_dropped(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_bussubscription_is_closed(
@@ -730,6 +732,38 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_hms_ffi_uniffi_checksum_method_bussubscription_next_async(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_bussubscription_unsubscribe(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_delivery_ack(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_delivery_ack_async(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_delivery_delivered(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_delivery_in_progress(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_delivery_in_progress_async(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_delivery_message(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_delivery_nak(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_delivery_nak_async(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_delivery_sequence(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_delivery_term(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_delivery_term_async(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_delivery_topic(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_durablesubscription_is_closed(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_durablesubscription_next(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_durablesubscription_next_async(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_durablesubscription_unsubscribe(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_client_batch(
     ): Int
@@ -936,6 +970,8 @@ external fun uniffi_hms_ffi_uniffi_fn_method_bus_publish_raw(`ptr`: Long,`topic`
 ): Unit
 external fun uniffi_hms_ffi_uniffi_fn_method_bus_subscribe(`ptr`: Long,`pattern`: RustBuffer.ByValue,`queue`: RustBuffer.ByValue,`pending`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
+external fun uniffi_hms_ffi_uniffi_fn_method_bus_subscribe_durable(`ptr`: Long,`pattern`: RustBuffer.ByValue,`name`: RustBuffer.ByValue,`deliver`: RustBuffer.ByValue,`ackWaitMs`: RustBuffer.ByValue,`maxDeliver`: RustBuffer.ByValue,`batch`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): Long
 external fun uniffi_hms_ffi_uniffi_fn_clone_bussubscription(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
 external fun uniffi_hms_ffi_uniffi_fn_free_bussubscription(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -949,6 +985,46 @@ external fun uniffi_hms_ffi_uniffi_fn_method_bussubscription_next(`ptr`: Long,`t
 external fun uniffi_hms_ffi_uniffi_fn_method_bussubscription_next_async(`ptr`: Long,
 ): Long
 external fun uniffi_hms_ffi_uniffi_fn_method_bussubscription_unsubscribe(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_hms_ffi_uniffi_fn_clone_delivery(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_hms_ffi_uniffi_fn_free_delivery(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_hms_ffi_uniffi_fn_method_delivery_ack(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_hms_ffi_uniffi_fn_method_delivery_ack_async(`ptr`: Long,
+): Long
+external fun uniffi_hms_ffi_uniffi_fn_method_delivery_delivered(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Int
+external fun uniffi_hms_ffi_uniffi_fn_method_delivery_in_progress(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_hms_ffi_uniffi_fn_method_delivery_in_progress_async(`ptr`: Long,
+): Long
+external fun uniffi_hms_ffi_uniffi_fn_method_delivery_message(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hms_ffi_uniffi_fn_method_delivery_nak(`ptr`: Long,`delayMs`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_hms_ffi_uniffi_fn_method_delivery_nak_async(`ptr`: Long,`delayMs`: RustBuffer.ByValue,
+): Long
+external fun uniffi_hms_ffi_uniffi_fn_method_delivery_sequence(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_hms_ffi_uniffi_fn_method_delivery_term(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_hms_ffi_uniffi_fn_method_delivery_term_async(`ptr`: Long,
+): Long
+external fun uniffi_hms_ffi_uniffi_fn_method_delivery_topic(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hms_ffi_uniffi_fn_clone_durablesubscription(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_hms_ffi_uniffi_fn_free_durablesubscription(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_hms_ffi_uniffi_fn_method_durablesubscription_is_closed(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Byte
+external fun uniffi_hms_ffi_uniffi_fn_method_durablesubscription_next(`ptr`: Long,`timeoutMs`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hms_ffi_uniffi_fn_method_durablesubscription_next_async(`ptr`: Long,
+): Long
+external fun uniffi_hms_ffi_uniffi_fn_method_durablesubscription_unsubscribe(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Unit
 external fun uniffi_hms_ffi_uniffi_fn_clone_client(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
@@ -1301,6 +1377,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_bus_subscribe() != 47583) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_bus_subscribe_durable() != 21016) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_bussubscription_dropped() != 41930) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1314,6 +1393,54 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_bussubscription_unsubscribe() != 37762) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_delivery_ack() != 16061) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_delivery_ack_async() != 39967) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_delivery_delivered() != 59200) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_delivery_in_progress() != 38596) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_delivery_in_progress_async() != 57788) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_delivery_message() != 27490) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_delivery_nak() != 65452) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_delivery_nak_async() != 32323) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_delivery_sequence() != 6414) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_delivery_term() != 23263) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_delivery_term_async() != 40707) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_delivery_topic() != 5272) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_durablesubscription_is_closed() != 26979) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_durablesubscription_next() != 51242) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_durablesubscription_next_async() != 52278) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_durablesubscription_unsubscribe() != 47929) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_client_batch() != 51063) {
@@ -1965,6 +2092,49 @@ public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
 }
 
 
+/**
+ * @suppress
+ */
+public object FfiConverterTimestamp: FfiConverterRustBuffer<java.time.Instant> {
+    override fun read(buf: ByteBuffer): java.time.Instant {
+        val seconds = buf.getLong()
+        // Type mismatch (should be u32) but we check for overflow/underflow below
+        val nanoseconds = buf.getInt().toLong()
+        if (nanoseconds < 0) {
+            throw java.time.DateTimeException("Instant nanoseconds exceed minimum or maximum supported by uniffi")
+        }
+        if (seconds >= 0) {
+            return java.time.Instant.EPOCH.plus(java.time.Duration.ofSeconds(seconds, nanoseconds))
+        } else {
+            return java.time.Instant.EPOCH.minus(java.time.Duration.ofSeconds(-seconds, nanoseconds))
+        }
+    }
+
+    // 8 bytes for seconds, 4 bytes for nanoseconds
+    override fun allocationSize(value: java.time.Instant) = 12UL
+
+    override fun write(value: java.time.Instant, buf: ByteBuffer) {
+        var epochOffset = java.time.Duration.between(java.time.Instant.EPOCH, value)
+
+        var sign = 1
+        if (epochOffset.isNegative()) {
+            sign = -1
+            epochOffset = epochOffset.negated()
+        }
+
+        if (epochOffset.nano < 0) {
+            // Java docs provide guarantee that nano will always be positive, so this should be impossible
+            // See: https://docs.oracle.com/javase/8/docs/api/java/time/Instant.html
+            throw IllegalArgumentException("Invalid timestamp, nano value must be non-negative")
+        }
+
+        buf.putLong(sign * epochOffset.seconds)
+        // Type mismatch (should be u32) but since values will always be between 0 and 999,999,999 it should be OK
+        buf.putInt(epochOffset.nano)
+    }
+}
+
+
 // This template implements a class for working with a Rust struct via a handle
 // to the live Rust struct on the other side of the FFI.
 //
@@ -2091,6 +2261,18 @@ public interface BusInterface {
      * drops and counts what comes while it is full.
      */
     fun `subscribe`(`pattern`: kotlin.String, `queue`: kotlin.String? = null, `pending`: kotlin.ULong? = null): BusSubscription
+    
+    /**
+     * Subscribes to `pattern` through the durable consumer `name` (`None`: an ephemeral one,
+     * a replay no one resumes) of the bus's JetStream stream: created on first use at
+     * `deliver` (default `All`), resumed afterwards by this process or another; subscriptions
+     * of one name share its events, each to one. `ack_wait_ms` (default 30 s): how long an
+     * event may stay unanswered before it comes again; `max_deliver` (default no limit);
+     * `batch` (default 64): events fetched ahead of `next`. `FailedPrecondition`
+     * (`NO_JETSTREAM`) on a bus connected without `?jetstream=STREAM`, `InvalidArgument` for
+     * a bad pattern.
+     */
+    fun `subscribeDurable`(`pattern`: kotlin.String, `name`: kotlin.String? = null, `deliver`: Deliver? = null, `ackWaitMs`: kotlin.ULong? = null, `maxDeliver`: kotlin.UInt? = null, `batch`: kotlin.UInt? = null): DurableSubscription
     
     companion object
 }
@@ -2272,6 +2454,30 @@ open class Bus: Disposable, AutoCloseable, BusInterface
     UniffiLib.uniffi_hms_ffi_uniffi_fn_method_bus_subscribe(
         it,
         FfiConverterString.lower(`pattern`),FfiConverterOptionalString.lower(`queue`),FfiConverterOptionalULong.lower(`pending`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Subscribes to `pattern` through the durable consumer `name` (`None`: an ephemeral one,
+     * a replay no one resumes) of the bus's JetStream stream: created on first use at
+     * `deliver` (default `All`), resumed afterwards by this process or another; subscriptions
+     * of one name share its events, each to one. `ack_wait_ms` (default 30 s): how long an
+     * event may stay unanswered before it comes again; `max_deliver` (default no limit);
+     * `batch` (default 64): events fetched ahead of `next`. `FailedPrecondition`
+     * (`NO_JETSTREAM`) on a bus connected without `?jetstream=STREAM`, `InvalidArgument` for
+     * a bad pattern.
+     */
+    @Throws(HmsException::class)override fun `subscribeDurable`(`pattern`: kotlin.String, `name`: kotlin.String?, `deliver`: Deliver?, `ackWaitMs`: kotlin.ULong?, `maxDeliver`: kotlin.UInt?, `batch`: kotlin.UInt?): DurableSubscription {
+            return FfiConverterTypeDurableSubscription.lift(
+    callWithHandle {
+    uniffiRustCallWithError(HmsException) { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_bus_subscribe_durable(
+        it,
+        FfiConverterString.lower(`pattern`),FfiConverterOptionalString.lower(`name`),FfiConverterOptionalTypeDeliver.lower(`deliver`),FfiConverterOptionalULong.lower(`ackWaitMs`),FfiConverterOptionalUInt.lower(`maxDeliver`),FfiConverterOptionalUInt.lower(`batch`),_status)
 }
     }
     )
@@ -4857,6 +5063,884 @@ public object FfiConverterTypeClientStream: FfiConverter<ClientStream, Long> {
     override fun allocationSize(value: ClientStream) = 8UL
 
     override fun write(value: ClientStream, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * One delivery of an event, to be answered once; one left unanswered comes again after its
+ * `ack_wait`. Each answer returns once the server has confirmed it.
+ */
+public interface DeliveryInterface {
+    
+    /**
+     * Done: it is not delivered again, even when the process stops right after.
+     */
+    fun `ack`()
+    
+    /**
+     * [`ack`](Delivery::ack) without blocking (suspending / `async`).
+     */
+    suspend fun `ackAsync`()
+    
+    /**
+     * How many times it has been delivered, this time included.
+     */
+    fun `delivered`(): kotlin.UInt
+    
+    /**
+     * Still working on it: its `ack_wait` starts again.
+     */
+    fun `inProgress`()
+    
+    /**
+     * [`in_progress`](Delivery::in_progress) without blocking (suspending / `async`).
+     */
+    suspend fun `inProgressAsync`()
+    
+    /**
+     * The message as typed JSON, decoded through the subscriber's declared type of the topic.
+     */
+    fun `message`(): kotlin.String
+    
+    /**
+     * Not done: delivered again, after `delay_ms` when given.
+     */
+    fun `nak`(`delayMs`: kotlin.ULong? = null)
+    
+    /**
+     * [`nak`](Delivery::nak) without blocking (suspending / `async`).
+     */
+    suspend fun `nakAsync`(`delayMs`: kotlin.ULong? = null)
+    
+    /**
+     * Its sequence in the stream (replay from it with `Deliver::FromSequence`).
+     */
+    fun `sequence`(): kotlin.ULong
+    
+    /**
+     * Never delivered again, though it was not handled.
+     */
+    fun `term`()
+    
+    /**
+     * [`term`](Delivery::term) without blocking (suspending / `async`).
+     */
+    suspend fun `termAsync`()
+    
+    /**
+     * The topic it was published on.
+     */
+    fun `topic`(): kotlin.String
+    
+    companion object
+}
+
+/**
+ * One delivery of an event, to be answered once; one left unanswered comes again after its
+ * `ack_wait`. Each answer returns once the server has confirmed it.
+ */
+open class Delivery: Disposable, AutoCloseable, DeliveryInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_hms_ffi_uniffi_fn_free_delivery(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_hms_ffi_uniffi_fn_clone_delivery(handle, status)
+        }
+    }
+
+    
+    /**
+     * Done: it is not delivered again, even when the process stops right after.
+     */
+    @Throws(HmsException::class)override fun `ack`()
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(HmsException) { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_delivery_ack(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * [`ack`](Delivery::ack) without blocking (suspending / `async`).
+     */
+    @Throws(HmsException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `ackAsync`() {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_hms_ffi_uniffi_fn_method_delivery_ack_async(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_free_void(future) },
+        // lift function
+        { Unit },
+        
+        // Error FFI converter
+        HmsException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * How many times it has been delivered, this time included.
+     */override fun `delivered`(): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_delivery_delivered(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Still working on it: its `ack_wait` starts again.
+     */
+    @Throws(HmsException::class)override fun `inProgress`()
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(HmsException) { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_delivery_in_progress(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * [`in_progress`](Delivery::in_progress) without blocking (suspending / `async`).
+     */
+    @Throws(HmsException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `inProgressAsync`() {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_hms_ffi_uniffi_fn_method_delivery_in_progress_async(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_free_void(future) },
+        // lift function
+        { Unit },
+        
+        // Error FFI converter
+        HmsException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * The message as typed JSON, decoded through the subscriber's declared type of the topic.
+     */override fun `message`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_delivery_message(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Not done: delivered again, after `delay_ms` when given.
+     */
+    @Throws(HmsException::class)override fun `nak`(`delayMs`: kotlin.ULong?)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(HmsException) { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_delivery_nak(
+        it,
+        FfiConverterOptionalULong.lower(`delayMs`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * [`nak`](Delivery::nak) without blocking (suspending / `async`).
+     */
+    @Throws(HmsException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `nakAsync`(`delayMs`: kotlin.ULong?) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_hms_ffi_uniffi_fn_method_delivery_nak_async(
+                uniffiHandle,
+                FfiConverterOptionalULong.lower(`delayMs`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_free_void(future) },
+        // lift function
+        { Unit },
+        
+        // Error FFI converter
+        HmsException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Its sequence in the stream (replay from it with `Deliver::FromSequence`).
+     */override fun `sequence`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_delivery_sequence(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Never delivered again, though it was not handled.
+     */
+    @Throws(HmsException::class)override fun `term`()
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(HmsException) { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_delivery_term(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * [`term`](Delivery::term) without blocking (suspending / `async`).
+     */
+    @Throws(HmsException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `termAsync`() {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_hms_ffi_uniffi_fn_method_delivery_term_async(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_free_void(future) },
+        // lift function
+        { Unit },
+        
+        // Error FFI converter
+        HmsException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * The topic it was published on.
+     */override fun `topic`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_delivery_topic(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDelivery: FfiConverter<Delivery, Long> {
+    override fun lower(value: Delivery): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): Delivery {
+        return Delivery(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): Delivery {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: Delivery) = 8UL
+
+    override fun write(value: Delivery, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A durable subscription: `next` waits for the next delivery; `unsubscribe` (from any
+ * thread) ends a wait in progress.
+ */
+public interface DurableSubscriptionInterface {
+    
+    /**
+     * Whether [`unsubscribe`](DurableSubscription::unsubscribe) was called.
+     */
+    fun `isClosed`(): kotlin.Boolean
+    
+    /**
+     * Waits (blocking) at most `timeout_ms` (`None`: until a delivery comes or the
+     * subscription is closed) for the next delivery; `None` when the timeout passed or the
+     * subscription is closed. An event that fails the subscriber's check throws its error (it
+     * was terminated: never delivered again); the subscription goes on.
+     */
+    fun `next`(`timeoutMs`: kotlin.ULong? = null): Delivery?
+    
+    /**
+     * [`next`](DurableSubscription::next) without a timeout and without blocking (a Kotlin
+     * `suspend fun`, a Swift `async func`): `None` once the subscription is closed.
+     */
+    suspend fun `nextAsync`(): Delivery?
+    
+    /**
+     * Stops reading (idempotent, without waiting): a `next` in progress returns `None` at
+     * once, and so does every later one. Deliveries not answered come again after their
+     * `ack_wait`. (Not `close`: the generated object owns that name.)
+     */
+    fun `unsubscribe`()
+    
+    companion object
+}
+
+/**
+ * A durable subscription: `next` waits for the next delivery; `unsubscribe` (from any
+ * thread) ends a wait in progress.
+ */
+open class DurableSubscription: Disposable, AutoCloseable, DurableSubscriptionInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_hms_ffi_uniffi_fn_free_durablesubscription(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_hms_ffi_uniffi_fn_clone_durablesubscription(handle, status)
+        }
+    }
+
+    
+    /**
+     * Whether [`unsubscribe`](DurableSubscription::unsubscribe) was called.
+     */override fun `isClosed`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_durablesubscription_is_closed(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Waits (blocking) at most `timeout_ms` (`None`: until a delivery comes or the
+     * subscription is closed) for the next delivery; `None` when the timeout passed or the
+     * subscription is closed. An event that fails the subscriber's check throws its error (it
+     * was terminated: never delivered again); the subscription goes on.
+     */
+    @Throws(HmsException::class)override fun `next`(`timeoutMs`: kotlin.ULong?): Delivery? {
+            return FfiConverterOptionalTypeDelivery.lift(
+    callWithHandle {
+    uniffiRustCallWithError(HmsException) { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_durablesubscription_next(
+        it,
+        FfiConverterOptionalULong.lower(`timeoutMs`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * [`next`](DurableSubscription::next) without a timeout and without blocking (a Kotlin
+     * `suspend fun`, a Swift `async func`): `None` once the subscription is closed.
+     */
+    @Throws(HmsException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `nextAsync`() : Delivery? {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_hms_ffi_uniffi_fn_method_durablesubscription_next_async(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_hms_ffi_uniffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterOptionalTypeDelivery.lift(it) },
+        // Error FFI converter
+        HmsException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Stops reading (idempotent, without waiting): a `next` in progress returns `None` at
+     * once, and so does every later one. Deliveries not answered come again after their
+     * `ack_wait`. (Not `close`: the generated object owns that name.)
+     */override fun `unsubscribe`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_durablesubscription_unsubscribe(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDurableSubscription: FfiConverter<DurableSubscription, Long> {
+    override fun lower(value: DurableSubscription): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): DurableSubscription {
+        return DurableSubscription(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): DurableSubscription {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: DurableSubscription) = 8UL
+
+    override fun write(value: DurableSubscription, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -8284,6 +9368,155 @@ public object FfiConverterTypeConverterTarget : FfiConverterRustBuffer<Converter
 
 
 
+/**
+ * Where a new durable consumer starts (an existing one resumes where it was).
+ */
+sealed class Deliver {
+    
+    /**
+     * Every event the stream holds.
+     */
+    object All : Deliver()
+    
+    
+    /**
+     * Only events published after the consumer is created.
+     */
+    object New : Deliver()
+    
+    
+    /**
+     * The last event the stream holds, then the new ones.
+     */
+    object Last : Deliver()
+    
+    
+    /**
+     * From this stream sequence on (a replay; [`Delivery::sequence`]).
+     */
+    data class FromSequence(
+        /**
+         * The first sequence delivered.
+         */
+        val `sequence`: kotlin.ULong) : Deliver()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * From the first event stored at or after this time (a replay).
+     */
+    data class FromTime(
+        /**
+         * The earliest time of storage.
+         */
+        val `time`: java.time.Instant) : Deliver()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDeliver : FfiConverterRustBuffer<Deliver>{
+    override fun read(buf: ByteBuffer): Deliver {
+        return when(buf.getInt()) {
+            1 -> Deliver.All
+            2 -> Deliver.New
+            3 -> Deliver.Last
+            4 -> Deliver.FromSequence(
+                FfiConverterULong.read(buf),
+                )
+            5 -> Deliver.FromTime(
+                FfiConverterTimestamp.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: Deliver) = when(value) {
+        is Deliver.All -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is Deliver.New -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is Deliver.Last -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is Deliver.FromSequence -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterULong.allocationSize(value.`sequence`)
+            )
+        }
+        is Deliver.FromTime -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTimestamp.allocationSize(value.`time`)
+            )
+        }
+    }
+
+    override fun write(value: Deliver, buf: ByteBuffer) {
+        when(value) {
+            is Deliver.All -> {
+                buf.putInt(1)
+                Unit
+            }
+            is Deliver.New -> {
+                buf.putInt(2)
+                Unit
+            }
+            is Deliver.Last -> {
+                buf.putInt(3)
+                Unit
+            }
+            is Deliver.FromSequence -> {
+                buf.putInt(4)
+                FfiConverterULong.write(value.`sequence`, buf)
+                Unit
+            }
+            is Deliver.FromTime -> {
+                buf.putInt(5)
+                FfiConverterTimestamp.write(value.`time`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
 
 
 /**
@@ -9119,6 +10352,38 @@ public object FfiConverterTypePathSegment : FfiConverterRustBuffer<PathSegment>{
 /**
  * @suppress
  */
+public object FfiConverterOptionalUInt: FfiConverterRustBuffer<kotlin.UInt?> {
+    override fun read(buf: ByteBuffer): kotlin.UInt? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterUInt.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.UInt?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterUInt.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.UInt?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterUInt.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalInt: FfiConverterRustBuffer<kotlin.Int?> {
     override fun read(buf: ByteBuffer): kotlin.Int? {
         if (buf.get().toInt() == 0) {
@@ -9269,6 +10534,38 @@ public object FfiConverterOptionalTypeCancelToken: FfiConverterRustBuffer<Cancel
         } else {
             buf.put(1)
             FfiConverterTypeCancelToken.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeDelivery: FfiConverterRustBuffer<Delivery?> {
+    override fun read(buf: ByteBuffer): Delivery? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeDelivery.read(buf)
+    }
+
+    override fun allocationSize(value: Delivery?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeDelivery.allocationSize(value)
+        }
+    }
+
+    override fun write(value: Delivery?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeDelivery.write(value, buf)
         }
     }
 }
@@ -9525,6 +10822,38 @@ public object FfiConverterOptionalTypeSchemaVersion: FfiConverterRustBuffer<Sche
         } else {
             buf.put(1)
             FfiConverterTypeSchemaVersion.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeDeliver: FfiConverterRustBuffer<Deliver?> {
+    override fun read(buf: ByteBuffer): Deliver? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeDeliver.read(buf)
+    }
+
+    override fun allocationSize(value: Deliver?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeDeliver.allocationSize(value)
+        }
+    }
+
+    override fun write(value: Deliver?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeDeliver.write(value, buf)
         }
     }
 }
