@@ -29,7 +29,7 @@ fn main() {
     };
     let rt = hms_ffi_core::runtime::runtime();
     let client = rt.block_on(hms_ffi_core::connect(&uri)).expect("connect");
-    let request = Value::message([("data", Value::Bytes((0..62u8).collect::<Vec<_>>().into()))]);
+    let request = Value::message([("data", Value::Bytes((0..62u8).collect::<Vec<_>>()))]);
     let calls: Vec<(&str, Value)> = (0..BATCH).map(|_| (HMS_METHOD, request.clone())).collect();
     let opts = CallOptions::default();
     let (mut sequential, mut batched) = (Vec::new(), Vec::new());

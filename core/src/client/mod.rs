@@ -262,6 +262,7 @@ impl Client {
         if self.inner.closed.is_cancelled() {
             return Err(Error::client_closed());
         }
+        crate::metadata::check_request(&head.metadata)?;
         let chain = &self.inner.interceptors;
         if chain.is_empty() {
             return Ok(None);
@@ -277,8 +278,10 @@ impl Client {
                 ctx.trace.inject(&mut ctx.metadata);
             }
         }
-        let before = run_before(chain, &mut ctx);
+        let mut before = run_before(chain, &mut ctx);
         if before.is_ok() {
+            // What an interceptor added is checked as the caller's own.
+            before = crate::metadata::check_request(&ctx.metadata);
             head.metadata = ctx.metadata.clone();
         }
         Ok(Some((ctx, start, before)))

@@ -111,6 +111,16 @@ impl Metadata {
     }
 }
 
+/// Checks every entry of a call's request metadata: `InvalidArgument` **BAD_METADATA** for a
+/// key or value no transport could carry unchanged (the form [`response`]'s module docs give).
+/// The client checks it before a call goes out, on every transport alike.
+pub fn check_request(metadata: &Metadata) -> Result<()> {
+    for (key, value) in metadata.iter() {
+        response::check_syntax(key, value)?;
+    }
+    Ok(())
+}
+
 /// True for a binary metadata key (`…-bin`), whose value is base64 text.
 pub fn is_bin_key(key: &str) -> bool {
     key.len() > 4 && key[key.len() - 4..].eq_ignore_ascii_case("-bin")

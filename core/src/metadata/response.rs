@@ -74,16 +74,7 @@ const RESERVED: &[&str] = &[
 
 /// Checks a response metadata key and value (see the module docs).
 pub(crate) fn check_entry(key: &str, value: &str) -> Result<()> {
-    let bad = |why: String| Error::new(Code::InvalidArgument, why).with_reason("BAD_METADATA");
-    let valid_key = !key.is_empty()
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if !valid_key {
-        return Err(bad(format!(
-            "metadata key {key:?} must be non-empty ASCII letters, digits, '-', '_' or '.'"
-        )));
-    }
+    check_syntax(key, value)?;
     let lower = key.to_ascii_lowercase();
     if ["grpc-", "connect-", "trailer-", "hms-", "nats-"]
         .iter()
@@ -94,7 +85,27 @@ pub(crate) fn check_entry(key: &str, value: &str) -> Result<()> {
             "metadata key {key:?} is reserved by the protocol"
         )));
     }
-    if is_bin_key(&lower) {
+    Ok(())
+}
+
+fn bad(why: String) -> Error {
+    Error::new(Code::InvalidArgument, why).with_reason("BAD_METADATA")
+}
+
+/// Checks the form of a metadata entry, request or response: a key of ASCII letters, digits,
+/// '-', '_' or '.'; a value of printable ASCII, or base64 under a `-bin` key. Every transport
+/// carries such an entry unchanged (an HTTP/2 header could not carry others).
+pub(crate) fn check_syntax(key: &str, value: &str) -> Result<()> {
+    let valid_key = !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if !valid_key {
+        return Err(bad(format!(
+            "metadata key {key:?} must be non-empty ASCII letters, digits, '-', '_' or '.'"
+        )));
+    }
+    if is_bin_key(&key.to_ascii_lowercase()) {
         use base64::Engine;
         BASE64
             .decode(value)
