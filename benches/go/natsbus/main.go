@@ -94,9 +94,6 @@ func viaRaw(ctx context.Context, addr, prefix string, n int) (int, time.Time, ti
 		return 0, first, last, err
 	}
 	defer sub.Unsubscribe()
-	if err := sub.SetPendingLimits(n, -1); err != nil {
-		return 0, first, last, err
-	}
 	if err := nc.Flush(); err != nil {
 		return 0, first, last, err
 	}

@@ -186,22 +186,27 @@ impl Client {
     /// counted in the method's metrics and recorded as a client span when sampled.
     async fn run<'a, T>(
         &'a self,
-        (mut head, cancel, trace): Head,
+        head: Head,
         fut: impl FnOnce(CallHead) -> crate::handler::BoxFuture<'a, Result<T>>,
     ) -> Result<T> {
+        let (result, tracked) = self.run_open(head, fut).await;
+        self.end(tracked, result.as_ref().map(|_| ()));
+        result
+    }
+
+    /// [`run`](Client::run) but for its end: the caller ends the call's metrics and span
+    /// (a stream, when it ends).
+    async fn run_open<'a, T>(
+        &'a self,
+        (mut head, cancel, trace): Head,
+        fut: impl FnOnce(CallHead) -> crate::handler::BoxFuture<'a, Result<T>>,
+    ) -> (Result<T>, tracked::Tracked<'a>) {
         let closed = &self.inner.closed;
         let tracked = self.begin(&head.method, trace);
         let (ctx, start, before) = match self.before(&mut head, &tracked.span) {
             Ok(Some(with)) => with,
-            Ok(None) => {
-                let result = send(head, cancel, closed, fut).await;
-                self.end(tracked, result.as_ref().map(|_| ()));
-                return result;
-            }
-            Err(e) => {
-                self.end(tracked, Err(&e));
-                return Err(e);
-            }
+            Ok(None) => return (send(head, cancel, closed, fut).await, tracked),
+            Err(e) => return (Err(e), tracked),
         };
         let result = match before {
             Err(e) => Err(e),
@@ -209,8 +214,7 @@ impl Client {
         };
         let outcome = result.as_ref().map(|_| ());
         run_after(&self.inner.interceptors, &ctx, outcome, start.elapsed());
-        self.end(tracked, outcome);
-        result
+        (result, tracked)
     }
 
     /// [`run`](Client::run) for a blocking caller: `call` runs on the calling thread until
@@ -365,8 +369,8 @@ impl Client {
         let closed = self.inner.closed.clone();
         let wait = self.wait_for_ready(opts, self.policy(&info.name));
         let head = self.head(&info.name, opts, codec);
-        let raw = self
-            .run(head, move |head| {
+        let (raw, tracked) = self
+            .run_open(head, move |head| {
                 Box::pin(async move {
                     let deadline = head.timeout.map(|t| Instant::now() + t);
                     let (i, t) = match channel.ready_now() {
@@ -378,7 +382,15 @@ impl Client {
                     result
                 })
             })
-            .await?;
+            .await;
+        let raw = match raw {
+            Ok(raw) => raw,
+            Err(e) => {
+                self.end(tracked, Err(&e));
+                return Err(e);
+            }
+        };
+        let end = self.stream_end(tracked);
         Ok(ClientStream::new(
             raw,
             codec,
@@ -387,7 +399,8 @@ impl Client {
             (self.inner.decode, self.inner.converters.clone()),
             self.inner.closed.clone(),
             opts,
-        ))
+        )
+        .ended_by(end))
     }
 
     /// Calls a server-streaming method: sends `request`, returns the stream of responses.

@@ -30,6 +30,17 @@ pub struct ClientStream {
     closed: CancellationToken,
     cancel: Option<CancellationToken>,
     deadline: Option<Instant>,
+    /// Its metrics and client span, recorded when it ends.
+    end: Option<super::tracked::StreamEnd>,
+}
+
+impl Drop for ClientStream {
+    /// A stream dropped before its end ends as `CANCELLED` in its metrics and span.
+    fn drop(&mut self) {
+        if let Some(end) = self.end.take() {
+            end.finish(Err(&caller_cancelled()));
+        }
+    }
 }
 
 impl std::fmt::Debug for ClientStream {
@@ -73,6 +84,20 @@ impl ClientStream {
             closed,
             cancel: opts.cancel.clone(),
             deadline: opts.timeout.map(|t| Instant::now() + t),
+            end: None,
+        }
+    }
+
+    /// Records its metrics and client span with `end` when it ends.
+    pub(super) fn ended_by(mut self, end: super::tracked::StreamEnd) -> ClientStream {
+        self.end = Some(end);
+        self
+    }
+
+    /// The stream ended (its last response, or its error): its metrics and span are recorded.
+    fn ended(&mut self, outcome: Result<(), &Error>) {
+        if let Some(end) = self.end.take() {
+            end.finish(outcome);
         }
     }
 
@@ -151,6 +176,16 @@ impl ClientStream {
     /// runtime's lock, and waits here without it). The deadline, the cancel token and closing
     /// the client end the wait.
     pub async fn next_bytes(&mut self) -> Option<Result<Bytes>> {
+        let next = self.next_bytes_unrecorded().await;
+        match &next {
+            None => self.ended(Ok(())),
+            Some(Err(e)) => self.ended(Err(e)),
+            Some(Ok(_)) => {}
+        }
+        next
+    }
+
+    async fn next_bytes_unrecorded(&mut self) -> Option<Result<Bytes>> {
         let deadline = self.deadline;
         let cancel = self.cancel.clone();
         let Some(raw) = &mut self.raw else {

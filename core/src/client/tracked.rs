@@ -81,20 +81,71 @@ impl Client {
 
     /// A call ends: its metrics and its client span (recorded only when sampled).
     pub(super) fn end(&self, t: Tracked<'_>, outcome: Result<(), &Error>) {
+        let method = t.metrics.map(|m| m.name()).or(t.name.as_deref());
         let scheme = self.inner.scheme.as_str();
-        if let Some(m) = t.metrics {
-            let code = outcome.map_or_else(|e| e.code(), |()| Code::Ok);
-            m.client(scheme).finish(code, t.start.elapsed());
+        record(t.metrics, (method, scheme), t.start, &t.span, outcome);
+    }
+
+    /// A stream opened: its metrics and client span end with the stream, not now.
+    pub(super) fn stream_end(&self, t: Tracked<'_>) -> StreamEnd {
+        let method = t.metrics.map(|m| m.name().to_string()).or(t.name);
+        let metrics = method
+            .as_deref()
+            .and_then(|m| self.inner.metrics.get(m).cloned());
+        StreamEnd {
+            metrics,
+            method: method.unwrap_or_default(),
+            scheme: self.inner.scheme.clone(),
+            start: t.start,
+            span: t.span,
         }
-        if let Some(trace) = &t.span {
-            let method = t.metrics.map(|m| m.name()).or(t.name.as_deref());
-            crate::trace::finish(
-                trace,
-                crate::trace::SpanKind::Client,
-                t.start.elapsed(),
-                (method.unwrap_or_default(), scheme, ""),
-                outcome.map_err(|e| (e.code(), e.message())),
-            );
-        }
+    }
+}
+
+/// A call's metrics and client span (when sampled) recorded at its end.
+fn record(
+    metrics: Option<&crate::metrics::MethodMetrics>,
+    (method, scheme): (Option<&str>, &str),
+    start: Instant,
+    span: &Span,
+    outcome: Result<(), &Error>,
+) {
+    if let Some(m) = metrics {
+        let code = outcome.map_or_else(|e| e.code(), |()| Code::Ok);
+        m.client(scheme).finish(code, start.elapsed());
+    }
+    if let Some(trace) = span {
+        crate::trace::finish(
+            trace,
+            crate::trace::SpanKind::Client,
+            start.elapsed(),
+            (method.unwrap_or_default(), scheme, ""),
+            outcome.map_err(|e| (e.code(), e.message())),
+        );
+    }
+}
+
+/// What a streaming call records when it ends (its last response, its error, or the caller
+/// dropping it): the method's metrics (the call's whole duration, as gRFC A66 counts it) and
+/// its client span.
+pub(crate) struct StreamEnd {
+    metrics: Option<std::sync::Arc<crate::metrics::MethodMetrics>>,
+    method: String,
+    scheme: String,
+    start: Instant,
+    span: Span,
+}
+
+impl StreamEnd {
+    /// The stream ended with `outcome`.
+    pub(crate) fn finish(self, outcome: Result<(), &Error>) {
+        let names = (Some(self.method.as_str()), self.scheme.as_str());
+        record(
+            self.metrics.as_deref(),
+            names,
+            self.start,
+            &self.span,
+            outcome,
+        );
     }
 }
