@@ -46,7 +46,11 @@ test('acknowledged once, redelivered otherwise', { timeout: 30000 }, async (t) =
   await late.inProgress()
   await late.ack()
   assert.equal(await sub.next({ timeoutMs: 1000 }), null)
+  // close ends a next that waits with no timeout.
+  const waiting = sub.next()
+  await sleep(100)
   sub.close()
+  assert.equal(await waiting, null)
   assert.equal(sub.closed, true)
   assert.equal(await sub.next(), null)
 })
