@@ -33,6 +33,12 @@ export declare class Bus {
    * once it is registered (over NATS: with the server), or rejects with `CODE: message`.
    */
   subscribe(pattern: string, queue?: string | undefined | null, pending?: number | undefined | null): Promise<BusSubscription>
+  /**
+   * Subscribes to `pattern` through the JetStream consumer `name` (ephemeral without one);
+   * the Promise settles with the subscription, or rejects with `CODE: message`
+   * (`FAILED_PRECONDITION` on a bus connected without `?jetstream=STREAM`).
+   */
+  subscribeDurable(pattern: string, name?: string | undefined | null, config?: DurableConfig | undefined | null): Promise<DurableSubscription>
 }
 
 /** A subscription: `next` settles with each event in turn. */
@@ -183,6 +189,43 @@ export declare class ClientStream {
    * sent none or more than one).
    */
   recvOnly(): Promise<CallOutcome>
+}
+
+/** One delivery of an event, to be answered with `ack`, `nak`, `term` or `inProgress`. */
+export declare class DurableDelivery {
+  /** The topic it was published on. */
+  get topic(): string
+  /** The message, as CBOR. */
+  get message(): Buffer
+  /** Its sequence in the stream (replay from it with `deliver`). */
+  get sequence(): number
+  /** How many times it has been delivered, this time included. */
+  get delivered(): number
+  /** Done: never delivered again (settles once the server has recorded it). */
+  ack(): Promise<void>
+  /** Not done: delivered again, after `delayMs` when given. */
+  nak(delayMs?: number | undefined | null): Promise<void>
+  /** Never delivered again, though it was not handled. */
+  term(): Promise<void>
+  /** Still working on it: its `ack_wait` starts again. */
+  inProgress(): Promise<void>
+}
+
+/** A durable subscription: `next` settles with each delivery in turn. */
+export declare class DurableSubscription {
+  /**
+   * The next delivery, or `null` once closed or when `timeoutMs` passes; rejects with the
+   * typed error of an event that failed its check (it was terminated; the subscription goes
+   * on).
+   */
+  next(timeoutMs?: number | undefined | null): Promise<DurableDelivery | null>
+  /** Whether `close()` was called. */
+  get closed(): boolean
+  /**
+   * Stops reading: a `next` waiting settles with `null`, and so does every later one; what
+   * was not acknowledged comes again to the consumer's other readers.
+   */
+  close(): void
 }
 
 /** A compiled set of `.proto` files. */
@@ -343,6 +386,25 @@ export interface ConverterTarget {
   message?: string
   /** A declared format (`uuid`). */
   format?: string
+}
+
+/**
+ * How a durable subscription reads its stream, as `lib/bus.js` passes it: at most one of
+ * `deliver` (`"all"`, `"new"`, `"last"`), `sequence` and `timeMs` (milliseconds since 1970).
+ */
+export interface DurableConfig {
+  /** Where a new consumer starts, by name. */
+  deliver?: string
+  /** Where a new consumer starts: this stream sequence. */
+  sequence?: number
+  /** Where a new consumer starts: the first event stored at or after this time. */
+  timeMs?: number
+  /** How long an event may stay unacknowledged before it comes again (default 30 s). */
+  ackWaitMs?: number
+  /** Most deliveries of one event (default: no limit). */
+  maxDeliver?: number
+  /** Most events fetched ahead of `next` (default 64). */
+  batch?: number
 }
 
 /** One endpoint of a client: its URI, connection state and whether it is ejected. */

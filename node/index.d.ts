@@ -368,6 +368,54 @@ export interface SubscribeOptions {
   pending?: number
 }
 
+/** One delivery of a durable event (`bus.subscribeDurable`), to be answered; each answer
+ * settles once the server confirmed it. Unanswered, it comes again after `ackWaitMs`. */
+export declare class Delivery<M = Message> {
+  private constructor ()
+  /** The topic it was published on. */
+  readonly topic: string
+  readonly message: M
+  /** Its sequence in the stream (replay from it with `deliver`). */
+  readonly sequence: number
+  /** How many times it has been delivered, this time included. */
+  readonly delivered: number
+  /** Done: never delivered again. */
+  ack (): Promise<void>
+  /** Not done: delivered again, after `delayMs` when given. */
+  nak (delayMs?: number): Promise<void>
+  /** Never delivered again, though it was not handled. */
+  term (): Promise<void>
+  /** Still working on it: its `ackWaitMs` starts again. */
+  inProgress (): Promise<void>
+}
+
+/** Deliveries of a JetStream consumer: `await next()`, or `for await (const d of sub)`. An
+ * event that fails its type's check makes `next` throw its `HmsError` subclass (it is never
+ * delivered again); the subscription goes on. `close()` ends the iteration and a `next`
+ * waiting. */
+export declare class DurableSubscription<M = Message> implements AsyncIterable<Delivery<M>> {
+  private constructor ()
+  /** The next delivery, or `null` once closed or when `timeoutMs` passes. */
+  next (options?: { timeoutMs?: number }): Promise<Delivery<M> | null>
+  [Symbol.asyncIterator] (): AsyncIterator<Delivery<M>>
+  /** Whether `close()` was called. */
+  readonly closed: boolean
+  /** Stops reading; what was not acknowledged comes again to the consumer's other readers. */
+  close (): void
+}
+
+export interface DurableOptions {
+  /** Where a new consumer starts: every stored event (default), only new ones, the last one,
+   * a stream sequence, or the first event stored at or after a time. */
+  deliver?: 'all' | 'new' | 'last' | number | bigint | Date
+  /** How long an event may stay unanswered before it comes again (30000 by default). */
+  ackWaitMs?: number
+  /** Most deliveries of one event (no limit by default). */
+  maxDeliver?: number
+  /** Most events fetched ahead of `next` (64 by default). */
+  batch?: number
+}
+
 /** Publish/subscribe with topics typed by messages of a schema (docs/messaging.md): in one
  * process (`new Bus(schema)`) or over NATS (`Bus.connect('nats://host:port/PREFIX', schema)`). */
 export declare class Bus {
@@ -387,4 +435,10 @@ export declare class Bus {
     handler: (topic: string, message: M) => unknown,
     options?: SubscribeOptions & { onError?: (error: Error) => void }
   ): Promise<Subscription<M>>
+  /** Reads `pattern` through the JetStream consumer `name` (a bus connected with
+   * `?jetstream=STREAM`), created on first use and resumed afterwards by any process; readers
+   * of one name share its events. Without a name the consumer is ephemeral (a replay).
+   * `FailedPrecondition` on a bus without JetStream, `InvalidArgument` for a bad pattern. */
+  subscribeDurable<M = Message> (pattern: string, name?: string | null, options?: DurableOptions): Promise<DurableSubscription<M>>
+  subscribeDurable<M = Message> (pattern: string, options: DurableOptions): Promise<DurableSubscription<M>>
 }

@@ -12,7 +12,7 @@ const { Timestamp, Duration } = require('./lib/time')
 const { Context } = require('./lib/context')
 const { Stream, runStream } = require('./lib/streams')
 const { encodeValue, encodeRequest } = conv
-const { Bus, Subscription } = require('./lib/bus')
+const { Bus, Subscription, DurableSubscription, Delivery } = require('./lib/bus')
 
 const { native, fromThrown } = errors
 
@@ -472,6 +472,8 @@ module.exports = {
   connect,
   Bus,
   Subscription,
+  DurableSubscription,
+  Delivery,
   Timestamp,
   Duration,
   ...errors,

@@ -14,6 +14,7 @@ use common::nats::NatsServer;
 use hms_ffi_core::bus::{
     Bus, Deliver, Delivery, DurableOptions, DurableSubscription, Next, SharedDurableSubscription,
 };
+use hms_ffi_core::mapping::ValueOut;
 use hms_ffi_core::runtime::block_on;
 use hms_ffi_core::{Code, Schema, Value};
 
@@ -248,9 +249,21 @@ async fn bad_events_are_terminated_and_typed_and_jetstream_is_asked_for() {
     assert_eq!(e.code(), Code::InvalidArgument, "{e}");
     let good = delivery(&mut sub).await;
     assert_eq!(id(&good), "r1");
+    // A binding's own objects from the same bytes: what the Value tree holds.
+    let made = good.decode_output(Default::default(), None, &mut ValueOut);
+    assert_eq!(made.unwrap().unwrap(), good.event.message);
     good.ack().await.unwrap();
     // Terminated, not redelivered after ack_wait.
     quiet(&mut sub, Duration::from_millis(900)).await;
+}
+
+#[test]
+fn a_start_is_named_all_new_or_last() {
+    assert_eq!("all".parse::<Deliver>().unwrap(), Deliver::All);
+    assert_eq!("new".parse::<Deliver>().unwrap(), Deliver::New);
+    assert_eq!("last".parse::<Deliver>().unwrap(), Deliver::Last);
+    let e = "first".parse::<Deliver>().unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e}");
 }
 
 #[test]

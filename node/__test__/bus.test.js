@@ -7,13 +7,12 @@
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
-const net = require('node:net')
 const path = require('node:path')
-const { spawn, execFile } = require('node:child_process')
+const { execFile } = require('node:child_process')
 const hms = require('..')
+const { natsServer } = require('./nats')
 
 const ROOT = path.resolve(__dirname, '..', '..')
-const NATS_BIN = process.env.HMS_FFI_NATS_SERVER || path.join(ROOT, 'target/tools/nats/bin/nats-server')
 const PYTHON = path.join(ROOT, 'target/py-venv/bin/python')
 const PROTO = `
   syntax = "proto3"; package shop.v1;
@@ -119,33 +118,6 @@ test('converters apply to published and received events', { timeout: 20000 }, as
   assert.deepEqual([message.id, message.at.lat, message.at.lng], ['c', 1.5, 2])
   sub.close()
 })
-
-/** A nats-server on a free port for the test `t`, or null (the test skipped, saying why). */
-async function natsServer (t) {
-  if (!fs.existsSync(NATS_BIN)) {
-    t.skip(`nats-server is not installed (${NATS_BIN}): run scripts/install-nats.sh`)
-    return null
-  }
-  const port = await new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address()
-      s.close(() => resolve(port))
-    })
-    s.on('error', reject)
-  })
-  const proc = spawn(NATS_BIN, ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' })
-  t.after(() => proc.kill('SIGTERM'))
-  const deadline = Date.now() + 10000
-  for (;;) {
-    const up = await new Promise((resolve) => {
-      const c = net.connect(port, '127.0.0.1', () => { c.destroy(); resolve(true) })
-      c.on('error', () => resolve(false))
-    })
-    if (up) return `127.0.0.1:${port}`
-    assert.ok(Date.now() < deadline && proc.exitCode === null, 'nats-server did not start')
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
 
 test('over NATS events are checked by the subscriber\'s declaration', { timeout: 30000 }, async (t) => {
   const address = await natsServer(t)

@@ -1,6 +1,6 @@
 // Compiled by `tsc --noEmit --strict` in `make test-node`: the hand-written index.d.ts must
 // describe the API as the tests and examples use it.
-import { Schema, Server, Client, connect, HmsError, NotFound, Context, CodeName, Duration, Timestamp, ConnState, EndpointStatus, SchemaVersion, Converter, Bus, BusEvent, Subscription } from '..'
+import { Schema, Server, Client, connect, HmsError, NotFound, Context, CodeName, Duration, Timestamp, ConnState, EndpointStatus, SchemaVersion, Converter, Bus, BusEvent, Subscription, DurableSubscription, Delivery } from '..'
 
 async function main (): Promise<void> {
   const schema = Schema.load('greeter.proto', { includes: [] })
@@ -128,5 +128,18 @@ async function pubsub (schema: Schema): Promise<void> {
   const n: number = sub.dropped
   const cb = await remote.subscribe('orders.>', (topic: string, message) => console.log(topic, message, n), { onError: (e) => console.error(e) })
   cb.close()
+  const durable: DurableSubscription<{ id: string }> = await remote.subscribeDurable<{ id: string }>('orders.>', 'billing', { deliver: new Date(), ackWaitMs: 500, maxDeliver: 3, batch: 8 })
+  const replay = await remote.subscribeDurable('orders.>', { deliver: 5n })
+  const d: Delivery<{ id: string }> | null = await durable.next({ timeoutMs: 100 })
+  if (d !== null) {
+    const seq: number = d.sequence + d.delivered
+    console.log(d.topic, d.message.id, seq)
+    await d.nak(100)
+    await d.inProgress()
+    await d.term()
+    await d.ack()
+  }
+  for await (const r of replay) await r.ack()
+  durable.close()
 }
 void pubsub

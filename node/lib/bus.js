@@ -78,6 +78,88 @@ class Subscription {
   }
 }
 
+/** One delivery of a durable event: `topic`, `message`, `sequence` (in the stream),
+ * `delivered` (how many times, this one included); answered with `ack()`, `nak(delayMs?)`,
+ * `term()` or `inProgress()`, each a Promise that settles once the server confirmed it.
+ * Unanswered, it comes again after the subscription's `ackWaitMs`. */
+class Delivery {
+  constructor (handle, int64, convs) {
+    this._native = handle
+    this.topic = handle.topic
+    this.message = conv.decodeWith(handle.message, int64, convs)
+    this.sequence = handle.sequence
+    this.delivered = handle.delivered
+  }
+
+  /** Done: never delivered again. */
+  ack () { return answered(this._native.ack()) }
+  /** Not done: delivered again, after `delayMs` when given. */
+  nak (delayMs) { return answered(this._native.nak(delayMs ?? null)) }
+  /** Never delivered again, though it was not handled. */
+  term () { return answered(this._native.term()) }
+  /** Still working on it: its `ackWaitMs` starts again. */
+  inProgress () { return answered(this._native.inProgress()) }
+}
+
+async function answered (promise) {
+  try {
+    await promise
+  } catch (e) {
+    throw fromThrown(e)
+  }
+}
+
+/** Deliveries of a JetStream consumer: `await sub.next()`, or `for await (const d of sub)`.
+ * An event that fails its type's check makes `next` throw its `HmsError` subclass (it is never
+ * delivered again; the iteration ends there, a loop over `next` goes on); `close()` ends the
+ * iteration. */
+class DurableSubscription {
+  constructor (handle, int64, convs) {
+    this._native = handle
+    this._int64 = int64
+    this._convs = convs
+  }
+
+  /** The next `Delivery`, or `null` once closed, or when `timeoutMs` passes. */
+  async next (options = {}) {
+    let handle
+    try {
+      handle = await this._native.next(options.timeoutMs)
+    } catch (e) {
+      throw fromThrown(e)
+    }
+    return handle === null ? null : new Delivery(handle, this._int64, this._convs)
+  }
+
+  async * [Symbol.asyncIterator] () {
+    for (let d = await this.next(); d !== null; d = await this.next()) yield d
+  }
+
+  /** Whether `close()` was called. */
+  get closed () {
+    return this._native.closed
+  }
+
+  /** Stops reading; a `next` waiting resolves `null`, and so does every later one. What was
+   * not acknowledged comes again to the consumer's other readers. */
+  close () {
+    this._native.close()
+  }
+}
+
+/** The native form of `subscribeDurable`'s options. */
+function durableConfig (options) {
+  const { deliver, ackWaitMs, maxDeliver, batch } = options
+  const config = { ackWaitMs, maxDeliver, batch }
+  if (typeof deliver === 'string') config.deliver = deliver
+  else if (typeof deliver === 'number' || typeof deliver === 'bigint') config.sequence = Number(deliver)
+  else if (deliver instanceof Date) config.timeMs = deliver.getTime()
+  else if (deliver !== undefined && deliver !== null) {
+    throw new TypeError('deliver is "all", "new", "last", a sequence (number or bigint) or a Date')
+  }
+  return config
+}
+
 /** A publish/subscribe bus whose topics are typed by messages of a schema. */
 class Bus {
   /**
@@ -147,6 +229,33 @@ class Bus {
     if (handler !== null) sub._run(handler, onError)
     return sub
   }
+
+  /**
+   * Reads `pattern` through the JetStream consumer `name` (bus connected with
+   * `?jetstream=STREAM`): created on first use and resumed afterwards by any process; readers
+   * of one name share its events. Without a name the consumer is ephemeral (a replay). Rejects
+   * with `FailedPrecondition` on a bus without JetStream, `InvalidArgument` for a bad pattern.
+   * @param {string} pattern
+   * @param {string | null | { deliver?: any, ackWaitMs?: number, maxDeliver?: number, batch?: number }} [name]
+   * @param {{ deliver?: 'all' | 'new' | 'last' | number | bigint | Date, ackWaitMs?: number,
+   *   maxDeliver?: number, batch?: number }} [options] where a new consumer starts (default
+   *   'all'), how long an event may stay unanswered (default 30000), most deliveries of one
+   *   event, most events fetched ahead
+   */
+  async subscribeDurable (pattern, name, options) {
+    if (name !== null && typeof name === 'object') {
+      options = name
+      name = null
+    }
+    const config = durableConfig(options ?? {})
+    let handle
+    try {
+      handle = await this._native.subscribeDurable(pattern, name ?? null, config)
+    } catch (e) {
+      throw fromThrown(e)
+    }
+    return new DurableSubscription(handle, this._int64, this._convs)
+  }
 }
 
-module.exports = { Bus, Subscription }
+module.exports = { Bus, Subscription, DurableSubscription, Delivery }

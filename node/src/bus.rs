@@ -5,16 +5,18 @@
 //! drop counting, what `close` does to a waiting `next`) are the core's; the JavaScript idiom
 //! (async iterator, callback) is `lib/bus.js`'s.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use hms_ffi_core::bus::{self, SharedSubscription};
 use hms_ffi_core::mapping::Converters;
 use hms_ffi_core::runtime;
-use napi::bindgen_prelude::{Buffer, Object};
+use napi::bindgen_prelude::{Buffer, Object, ToNapiValue};
 use napi::Env;
 use napi_derive::napi;
 
+use crate::bus_durable::{self, DurableConfig};
 use crate::converters::{registry, ConverterTarget};
 use crate::error::{js, throw, to_native, CallOutcome, NativeError};
 use crate::schema::Schema;
@@ -44,10 +46,23 @@ pub fn connect_bus<'env>(
 ) -> napi::Result<Object<'env>> {
     let schema = schema.inner.clone();
     let converters = registry(converters)?;
+    promise(env, async move {
+        let inner = bus::Bus::connect(&uri, schema).await?;
+        Ok(Bus { inner, converters })
+    })
+}
+
+/// Runs `work` on the core's runtime; the Promise settles with what it makes, or rejects with
+/// `CODE: message` (the JavaScript layer makes that the `HmsError` subclass).
+pub(crate) fn promise<'env, T, F>(env: &'env Env, work: F) -> napi::Result<Object<'env>>
+where
+    T: ToNapiValue + Send + 'static,
+    F: Future<Output = hms_ffi_core::Result<T>> + Send + 'static,
+{
     let (deferred, promise) = env.create_deferred()?;
     runtime::handle().spawn(async move {
-        match bus::Bus::connect(&uri, schema).await {
-            Ok(inner) => deferred.resolve(move |_| Ok(Bus { inner, converters })),
+        match work.await {
+            Ok(v) => deferred.resolve(move |_| Ok(v)),
             Err(e) => deferred.reject(throw(e)),
         }
     });
@@ -117,22 +132,31 @@ impl Bus {
         let bus = self.inner.clone();
         let converters = self.converters.clone();
         let pending = pending.map_or(bus::DEFAULT_PENDING, |p| p as usize);
-        let (deferred, promise) = env.create_deferred()?;
-        runtime::handle().spawn(async move {
-            match bus
+        promise(env, async move {
+            let sub = bus
                 .subscribe_pending(&pattern, queue.as_deref(), pending)
-                .await
-            {
-                Ok(sub) => deferred.resolve(move |_| {
-                    Ok(BusSubscription {
-                        inner: Arc::new(SharedSubscription::new(sub)),
-                        converters,
-                    })
-                }),
-                Err(e) => deferred.reject(throw(e)),
-            }
-        });
-        Ok(promise)
+                .await?;
+            Ok(BusSubscription {
+                inner: Arc::new(SharedSubscription::new(sub)),
+                converters,
+            })
+        })
+    }
+
+    /// Subscribes to `pattern` through the JetStream consumer `name` (ephemeral without one);
+    /// the Promise settles with the subscription, or rejects with `CODE: message`
+    /// (`FAILED_PRECONDITION` on a bus connected without `?jetstream=STREAM`).
+    #[napi(ts_return_type = "Promise<DurableSubscription>")]
+    pub fn subscribe_durable<'env>(
+        &self,
+        env: &'env Env,
+        pattern: String,
+        name: Option<String>,
+        config: Option<DurableConfig>,
+    ) -> napi::Result<Object<'env>> {
+        let options = bus_durable::options(config)?;
+        let (bus, converters) = (self.inner.clone(), self.converters.clone());
+        bus_durable::subscribe(env, bus, converters, pattern, name, options)
     }
 }
 

@@ -19,6 +19,7 @@
 //!   code (`NOT_FOUND: …`), which `lib/errors.js` turns into the matching `HmsError` subclass.
 
 mod bus;
+mod bus_durable;
 mod cancel;
 mod client;
 mod converters;

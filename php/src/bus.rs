@@ -139,6 +139,25 @@ impl Bus {
             convs: self.convs.clone(),
         })
     }
+
+    /// Reads `$pattern` through the JetStream consumer `$name` (a bus connected with
+    /// `?jetstream=STREAM`): created on first use and resumed afterwards by any process; readers
+    /// of one name share its events. Without a name the consumer is ephemeral (a replay).
+    /// Options: `deliver`, where a new consumer starts (`"all"` by default, `"new"`, `"last"`,
+    /// a stream sequence, or a `DateTimeInterface`); `ack_wait`, seconds an event may stay
+    /// unanswered before it comes again (30); `max_deliver`, most deliveries of one event;
+    /// `batch`, events fetched ahead (64). `FailedPreconditionException` on a bus without
+    /// JetStream, `InvalidArgumentException` for a bad pattern or option.
+    ///
+    /// @param array{deliver?: string|int|\DateTimeInterface, ack_wait?: float, max_deliver?: int, batch?: int} $options
+    pub fn subscribe_durable(
+        &self,
+        pattern: &str,
+        name: Option<String>,
+        options: Option<&ZendHashTable>,
+    ) -> PhpResult<crate::bus_durable::DurableSubscription> {
+        crate::bus_durable::subscribe(&self.inner, &self.convs, pattern, name, options)
+    }
 }
 
 /// Events on a topic pattern: `next($timeout)` waits for each.

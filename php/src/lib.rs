@@ -24,6 +24,7 @@ pub use ::hms_ffi_core as ocore;
 
 mod batch;
 mod bus;
+mod bus_durable;
 mod client;
 mod context;
 mod convert;
@@ -75,6 +76,8 @@ mod entry {
             .class::<stream::Requests>()
             .class::<bus::Bus>()
             .class::<bus::Subscription>()
+            .class::<bus_durable::DurableSubscription>()
+            .class::<bus_durable::Delivery>()
             .request_startup_function(request_startup)
     }
 }

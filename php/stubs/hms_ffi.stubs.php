@@ -78,6 +78,20 @@ class Bus
     public function subscribe(string $pattern, ?array $options = null): \HmsFfi\Subscription {}
 
     /**
+     * Reads `$pattern` through the JetStream consumer `$name` (a bus connected with
+     * `?jetstream=STREAM`): created on first use and resumed afterwards by any process; readers
+     * of one name share its events. Without a name the consumer is ephemeral (a replay).
+     * Options: `deliver`, where a new consumer starts (`"all"` by default, `"new"`, `"last"`,
+     * a stream sequence, or a `DateTimeInterface`); `ack_wait`, seconds an event may stay
+     * unanswered before it comes again (30); `max_deliver`, most deliveries of one event;
+     * `batch`, events fetched ahead (64). `FailedPreconditionException` on a bus without
+     * JetStream, `InvalidArgumentException` for a bad pattern or option.
+     *
+     * @param array{deliver?: string|int|\DateTimeInterface, ack_wait?: float, max_deliver?: int, batch?: int} $options
+     */
+    public function subscribeDurable(string $pattern, ?string $name = null, ?array $options = null): \HmsFfi\DurableSubscription {}
+
+    /**
      * An in-process bus over `$schema`'s message types. Options: `converters`, a list of
      * `HmsFfi\Converter` for custom domain types (docs/converters.md; absent, the built-ins).
      *
@@ -393,6 +407,67 @@ class DeadlineExceededException extends \HmsFfi\Exception
     public const CODE = 4;
 
     public const CODE_NAME = 'DEADLINE_EXCEEDED';
+}
+
+/**
+ * One delivery of a durable event, answered with `ack()`, `nak()`, `term()` or
+ * `inProgress()` (each returns once the server confirmed it); unanswered, it comes again
+ * after the subscription's `ack_wait`.
+ */
+class Delivery
+{
+    /** The topic it was published on. */
+    public function topic(): string {}
+
+    /**
+     * The message (converters applied).
+     *
+     * @return array<string, mixed>
+     */
+    public function message(): mixed {}
+
+    /** Its sequence in the stream (replay from it with the `deliver` option). */
+    public function sequence(): int {}
+
+    /** How many times it has been delivered, this time included. */
+    public function delivered(): int {}
+
+    /** Done: never delivered again. */
+    public function ack(): void {}
+
+    /** Not done: delivered again, after `$delay` seconds when given. */
+    public function nak(?float $delay = null): void {}
+
+    /** Never delivered again, though it was not handled. */
+    public function term(): void {}
+
+    /** Still working on it: its `ack_wait` starts again. */
+    public function inProgress(): void {}
+
+    public function __construct() {}
+}
+
+/** Deliveries of a JetStream consumer: `next($timeout)` waits for each. */
+class DurableSubscription
+{
+    /**
+     * The next `Delivery`, or null once `$timeout` seconds pass (null: no limit) or the
+     * subscription is closed. An event that fails its type's check throws its
+     * `HmsFfi\…Exception` (`InvalidArgumentException` with reason `WRONG_MESSAGE_TYPE`, …);
+     * it is never delivered again and the subscription goes on.
+     */
+    public function next(?float $timeout = null): ?\HmsFfi\Delivery {}
+
+    /**
+     * Stops reading; every later `next()` returns null. What was not acknowledged comes again
+     * to the consumer's other readers.
+     */
+    public function close(): void {}
+
+    /** Whether `close()` was called. */
+    public function isClosed(): bool {}
+
+    public function __construct() {}
 }
 
 /**

@@ -17,6 +17,8 @@ use PHPUnit\Framework\TestCase;
 
 final class BusTest extends TestCase
 {
+    use NatsServer;
+
     private const PROTO = <<<'PROTO'
         syntax = "proto3"; package shop.v1;
         message OrderPlaced { string id = 1; int64 cents = 2; }
@@ -136,38 +138,6 @@ final class BusTest extends TestCase
         $plain->declare('prices.*', 'p.v1.Priced');
         $this->expectException(InvalidArgumentException::class);
         $plain->publish('prices.eu', ['id' => 'p', 'price' => '1.50']);
-    }
-
-    /** Runs `$test` with the address of a nats-server of its own, or skips saying why. */
-    private function withNats(callable $test): void
-    {
-        $bin = getenv('HMS_FFI_NATS_SERVER') ?: Conformance::root() . '/target/tools/nats/bin/nats-server';
-        if (!is_executable($bin)) {
-            $this->markTestSkipped("nats-server is not installed ($bin): run scripts/install-nats.sh");
-        }
-        $probe = stream_socket_server('tcp://127.0.0.1:0');
-        $port = (int) substr((string) strrchr(stream_socket_get_name($probe, false), ':'), 1);
-        fclose($probe);
-        $null = ['file', '/dev/null', 'w'];
-        $proc = proc_open([$bin, '-a', '127.0.0.1', '-p', (string) $port], [1 => $null, 2 => $null], $pipes);
-        $this->assertIsResource($proc);
-        try {
-            $deadline = microtime(true) + 10;
-            while (!($c = @stream_socket_client("tcp://127.0.0.1:$port", $errno, $errstr, 1))) {
-                $this->assertLessThan($deadline, microtime(true), 'nats-server did not start');
-                usleep(20000);
-            }
-            fclose($c);
-            $test("127.0.0.1:$port");
-        } finally {
-            proc_terminate($proc);
-            $deadline = microtime(true) + 10;
-            while (proc_get_status($proc)['running'] && microtime(true) < $deadline) {
-                usleep(20000);
-            }
-            proc_terminate($proc, 9);
-            proc_close($proc);
-        }
     }
 
     public function testOverNatsEventsAreCheckedByTheSubscribersDeclaration(): void

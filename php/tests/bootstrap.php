@@ -12,3 +12,4 @@ require __DIR__ . '/Conformance.php';
 require __DIR__ . '/Semantics.php';
 require __DIR__ . '/StreamVectors.php';
 require __DIR__ . '/Child.php';
+require __DIR__ . '/NatsServer.php';

@@ -20,14 +20,7 @@ pub(crate) fn deliver(value: Option<&Bound<'_, PyAny>>) -> PyResult<ocore::bus::
         return Ok(Deliver::All);
     };
     if let Ok(s) = value.cast::<PyString>() {
-        return match &*s.to_cow()? {
-            "all" => Ok(Deliver::All),
-            "new" => Ok(Deliver::New),
-            "last" => Ok(Deliver::Last),
-            other => Err(PyValueError::new_err(format!(
-                "deliver is \"all\", \"new\", \"last\", a sequence or a datetime, not {other:?}"
-            ))),
-        };
+        return py_result(value.py(), s.to_cow()?.parse());
     }
     if let Ok(seq) = value.extract::<u64>() {
         return Ok(Deliver::FromSequence(seq));
@@ -97,11 +90,9 @@ pub(crate) struct Delivery {
 }
 
 impl Delivery {
-    fn answer<F>(&self, py: Python<'_>, f: F) -> PyResult<()>
-    where
-        F: AsyncFnOnce(&ocore::bus::Delivery) -> ocore::Result<()> + Send,
-    {
-        let r = py.detach(|| runtime::block_on(f(&self.inner)));
+    /// Sends `answer` without the GIL; returns once the server confirmed it.
+    fn answer(&self, py: Python<'_>, answer: ocore::bus::Answer) -> PyResult<()> {
+        let r = py.detach(|| runtime::block_on(self.inner.answer(answer)));
         py_result(py, r.and_then(|r| r))
     }
 }
@@ -110,24 +101,24 @@ impl Delivery {
 impl Delivery {
     /// Done: never delivered again (returns once the server has recorded it).
     fn ack(&self, py: Python<'_>) -> PyResult<()> {
-        self.answer(py, async |d| d.ack().await)
+        self.answer(py, ocore::bus::Answer::Ack)
     }
 
     /// Not done: delivered again, after `delay` seconds when given.
     #[pyo3(signature = (delay = None))]
     fn nak(&self, py: Python<'_>, delay: Option<f64>) -> PyResult<()> {
         let delay = delay.map(|s| Duration::from_secs_f64(s.max(0.0)));
-        self.answer(py, async move |d| d.nak(delay).await)
+        self.answer(py, ocore::bus::Answer::Nak(delay))
     }
 
     /// Never delivered again, though it was not handled.
     fn term(&self, py: Python<'_>) -> PyResult<()> {
-        self.answer(py, async |d| d.term().await)
+        self.answer(py, ocore::bus::Answer::Term)
     }
 
     /// Still working on it: its `ack_wait` starts again.
     fn in_progress(&self, py: Python<'_>) -> PyResult<()> {
-        self.answer(py, async |d| d.in_progress().await)
+        self.answer(py, ocore::bus::Answer::InProgress)
     }
 
     fn __repr__(&self) -> String {

@@ -25,12 +25,40 @@ use crate::walk::{RbIn, RbOut};
 /// A bus, in-process or over NATS.
 #[magnus::wrap(class = "HmsFfi::Bus", free_immediately, size)]
 pub(crate) struct Bus {
-    inner: bus::Bus,
-    converters: Converters,
+    pub(crate) inner: bus::Bus,
+    pub(crate) converters: Converters,
+}
+
+/// Waits without the GVL for what `round(time left, stop)` gives, at most `timeout` seconds
+/// (`None`: no limit); nil when it times out or the subscription is `closed`. A Ruby interrupt
+/// cancels `stop` and is raised; when its trap handler returns instead, the wait goes on.
+pub(crate) fn wait_next<T>(
+    ruby: &Ruby,
+    timeout: Option<f64>,
+    closed: impl Fn() -> bool,
+    round: impl Fn(Option<Duration>, &CancellationToken) -> crate::ocore::Result<Option<T>>,
+) -> Result<Option<T>, Error> {
+    let deadline = timeout.map(|t| Instant::now() + Duration::from_secs_f64(t.max(0.0)));
+    loop {
+        let stop = CancellationToken::new();
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let r = without_gvl(|| round(left, &stop), &|| stop.cancel());
+        ruby.thread_check_ints()?;
+        match r {
+            Some(r) => match rb_result(ruby, r)? {
+                Some(t) => return Ok(Some(t)),
+                // Stopped by an interrupt whose trap handler returned: wait on.
+                None if stop.is_cancelled() && !closed() => continue,
+                None => return Ok(None),
+            },
+            // Not run: an interrupt was pending (and its handler returned).
+            None => continue,
+        }
+    }
 }
 
 /// Runs `op` on the core's runtime without the GVL; a Ruby interrupt stops it (and is raised).
-fn blocking<T>(ruby: &Ruby, op: impl Future<Output = T>) -> Result<T, Error> {
+pub(crate) fn blocking<T>(ruby: &Ruby, op: impl Future<Output = T>) -> Result<T, Error> {
     let stop = CancellationToken::new();
     let mut op = Some(op);
     loop {
@@ -148,22 +176,9 @@ impl Subscription {
         convs: Option<RArray>,
     ) -> Result<Option<(String, RValue)>, Error> {
         let sub = &rb_self.inner;
-        let deadline = timeout.map(|t| Instant::now() + Duration::from_secs_f64(t.max(0.0)));
-        let raw = loop {
-            let stop = CancellationToken::new();
-            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            let next = || sub.next_raw_blocking(left, Some(&stop));
-            let round = without_gvl(next, &|| stop.cancel());
-            ruby.thread_check_ints()?;
-            match round {
-                Some(r) => match rb_result(ruby, r)? {
-                    Some(raw) => break raw,
-                    // Stopped by an interrupt whose trap handler returned: wait on.
-                    None if stop.is_cancelled() && !sub.is_closed() => continue,
-                    None => return Ok(None),
-                },
-                None => continue,
-            }
+        let next = |left, stop: &_| sub.next_raw_blocking(left, Some(stop));
+        let Some(raw) = wait_next(ruby, timeout, || sub.is_closed(), next)? else {
+            return Ok(None);
         };
         let mut out = RbOut::new(ruby, convs);
         let options = DecodeOptions::default();

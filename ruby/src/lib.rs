@@ -20,6 +20,7 @@ pub use ::hms_ffi_core as ocore;
 
 mod batch;
 mod bus;
+mod bus_durable;
 mod client;
 mod context;
 mod convert;
@@ -34,7 +35,7 @@ mod walk;
 mod entry {
     use magnus::{prelude::*, Error, Ruby};
 
-    use crate::{bus, client, context, schema, server, stream};
+    use crate::{bus, bus_durable, client, context, schema, server, stream};
 
     /// Defines `HmsFfi::Schema`, `Server`, `Client`, `CancelToken`, `Context`,
     /// `NativeStream`, `NativeServerStream`, `Bus`, `Subscription` and `HmsFfi._connect`.
@@ -48,6 +49,7 @@ mod entry {
         context::define(ruby, module)?;
         stream::define(ruby, module)?;
         bus::define(ruby, module)?;
+        bus_durable::define(ruby, module)?;
         Ok(())
     }
 }

@@ -6,13 +6,14 @@
 # scripts/install-nats.sh), with an event a Python process publishes. The rules are the core's.
 
 require_relative "test_helper"
+require_relative "nats_server"
 require "hms_ffi"
-require "socket"
 require "timeout"
 
 class TestBus < Minitest::Test
+  include NatsServer
+
   ROOT = File.expand_path("../..", __dir__)
-  NATS_BIN = ENV.fetch("HMS_FFI_NATS_SERVER", File.join(ROOT, "target/tools/nats/bin/nats-server"))
   PYTHON = File.join(ROOT, "target/py-venv/bin/python")
   PROTO = <<~PROTO
     syntax = "proto3"; package shop.v1;
@@ -124,27 +125,6 @@ class TestBus < Minitest::Test
     _, message = sub.next(timeout: 5)
     assert_equal BigDecimal("1.5"), message[:price]
     sub.close
-  end
-
-  # A nats-server on a free port while the block runs, or a skip saying why.
-  def with_nats
-    skip "nats-server is not installed (#{NATS_BIN}): run scripts/install-nats.sh" unless File.executable?(NATS_BIN)
-    port = TCPServer.open("127.0.0.1", 0) { |s| s.addr[1] }
-    pid = Process.spawn(NATS_BIN, "-a", "127.0.0.1", "-p", port.to_s, %i[out err] => File::NULL)
-    begin
-      deadline = Time.now + 10
-      begin
-        TCPSocket.new("127.0.0.1", port).close
-      rescue SystemCallError
-        flunk "nats-server did not start" if Time.now > deadline
-        sleep 0.02
-        retry
-      end
-      yield "127.0.0.1:#{port}"
-    ensure
-      Process.kill("TERM", pid)
-      Timeout.timeout(10) { Process.wait(pid) }
-    end
   end
 
   def test_over_nats_events_are_checked_by_the_subscribers_declaration

@@ -16,8 +16,10 @@ use std::time::{Duration, SystemTime};
 use async_nats::jetstream::{self, consumer, AckKind};
 use futures_util::StreamExt;
 
-use super::{remote, Bus, Event};
+use super::{remote, Bus, Event, RawEvent};
 use crate::error::{Code, Error, Result};
+use crate::mapping::{Converters, DecodeOptions, Output};
+use crate::NativeResult;
 
 /// Where a durable consumer starts when it is created (an existing one resumes where it was).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -33,6 +35,26 @@ pub enum Deliver {
     FromSequence(u64),
     /// From the first event stored at or after this time (replay).
     FromTime(SystemTime),
+}
+
+impl std::str::FromStr for Deliver {
+    type Err = Error;
+
+    /// `"all"`, `"new"` or `"last"`, as bindings take a start by name; anything else is
+    /// `InvalidArgument`.
+    fn from_str(name: &str) -> Result<Deliver> {
+        match name {
+            "all" => Ok(Deliver::All),
+            "new" => Ok(Deliver::New),
+            "last" => Ok(Deliver::Last),
+            other => Err(Error::new(
+                Code::InvalidArgument,
+                format!(
+                    "deliver is \"all\", \"new\", \"last\", a sequence or a time, not {other:?}"
+                ),
+            )),
+        }
+    }
 }
 
 /// How a durable subscription reads its stream.
@@ -215,12 +237,14 @@ impl DurableSubscription {
             Ok(i) => (i.stream_sequence, u32::try_from(i.delivered).unwrap_or(0)),
             Err(_) => (0, 0),
         };
-        match self.bus.decode_event(raw) {
+        match self.bus.decode_event(raw.clone()) {
             Ok(event) => Some(Ok(Delivery {
                 event,
                 sequence,
                 delivered,
                 message: Arc::new(message),
+                bus: self.bus.clone(),
+                raw,
             })),
             Err(e) => {
                 let _ = message.ack_with(AckKind::Term).await;
@@ -241,6 +265,19 @@ impl DurableSubscription {
     }
 }
 
+/// How a [`Delivery`] is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// Done: not delivered again.
+    Ack,
+    /// Not done: delivered again, after the delay when given.
+    Nak(Option<Duration>),
+    /// Never delivered again, though it was not handled.
+    Term,
+    /// Still working on it: its `ack_wait` starts again.
+    InProgress,
+}
+
 /// An event of a durable subscription, with what it takes to acknowledge it. Cheap to clone.
 #[derive(Clone)]
 pub struct Delivery {
@@ -251,6 +288,8 @@ pub struct Delivery {
     /// How many times it has been delivered, this time included.
     pub delivered: u32,
     message: Arc<jetstream::Message>,
+    bus: Bus,
+    raw: RawEvent,
 }
 
 impl std::fmt::Debug for Delivery {
@@ -264,9 +303,29 @@ impl std::fmt::Debug for Delivery {
 }
 
 impl Delivery {
-    /// Sends `kind` and waits until the server confirms it: an acknowledged event is not
-    /// delivered again, even when the process or the server stops right after.
-    async fn answer(&self, kind: AckKind) -> Result<()> {
+    /// The message made into a binding's own objects by `out` (through `converters` when
+    /// given), as [`SharedSubscription::decode_output`](super::SharedSubscription::decode_output)
+    /// makes an ordinary subscription's: the event passed its checks already.
+    pub fn decode_output<O: Output>(
+        &self,
+        options: DecodeOptions,
+        converters: Option<&Converters>,
+        out: &mut O,
+    ) -> NativeResult<O::Node, O::Error> {
+        self.bus
+            .decode_event_output(&self.raw, options, converters, out)
+    }
+
+    /// Answers with `answer` and returns once the server confirmed it: an acknowledged event
+    /// is not delivered again, even when the process or the server stops right after. (A
+    /// binding's one door to the four answers below.)
+    pub async fn answer(&self, answer: Answer) -> Result<()> {
+        let kind = match answer {
+            Answer::Ack => AckKind::Ack,
+            Answer::Nak(delay) => AckKind::Nak(delay),
+            Answer::Term => AckKind::Term,
+            Answer::InProgress => AckKind::Progress,
+        };
         self.message
             .double_ack_with(kind)
             .await
@@ -275,21 +334,21 @@ impl Delivery {
 
     /// Done with it: it is not delivered again (returns once the server has recorded it).
     pub async fn ack(&self) -> Result<()> {
-        self.answer(AckKind::Ack).await
+        self.answer(Answer::Ack).await
     }
 
     /// Not done: deliver it again, after `delay` when given.
     pub async fn nak(&self, delay: Option<Duration>) -> Result<()> {
-        self.answer(AckKind::Nak(delay)).await
+        self.answer(Answer::Nak(delay)).await
     }
 
     /// Never deliver it again, though it was not handled.
     pub async fn term(&self) -> Result<()> {
-        self.answer(AckKind::Term).await
+        self.answer(Answer::Term).await
     }
 
     /// Still working on it: the `ack_wait` starts again.
     pub async fn in_progress(&self) -> Result<()> {
-        self.answer(AckKind::Progress).await
+        self.answer(Answer::InProgress).await
     }
 }

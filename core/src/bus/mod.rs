@@ -48,7 +48,7 @@ use crate::schema::Schema;
 use crate::topic;
 use crate::transport::Endpoint;
 pub use durable::SharedDurableSubscription;
-pub use jetstream::{Deliver, Delivery, DurableOptions, DurableSubscription};
+pub use jetstream::{Answer, Deliver, Delivery, DurableOptions, DurableSubscription};
 pub use shared::{Next, SharedSubscription};
 pub use subscription::{Event, Subscription};
 

@@ -53,6 +53,77 @@ module HmsFfi
       sub.send(:run, block, on_error) if block
       sub
     end
+
+    # Reads `pattern` through the JetStream consumer `name` (a bus connected with
+    # "?jetstream=STREAM"): created on first use and resumed afterwards by any process; readers
+    # of one name share its events. Without a name the consumer is ephemeral (a replay).
+    # `deliver` is where a new consumer starts: :all (default), :new, :last, a stream sequence
+    # (Integer) or a Time. An event not answered within `ack_wait` seconds comes again, at most
+    # `max_deliver` times; `batch` events are fetched ahead. HmsFfi::FailedPrecondition on a bus
+    # without JetStream, HmsFfi::InvalidArgument for a bad pattern or `deliver`.
+    def subscribe_durable(pattern, name = nil, deliver: nil, ack_wait: 30.0, max_deliver: nil, batch: 64)
+      start = case deliver
+              when nil then [nil, nil, nil]
+              when String, Symbol then [deliver.to_s, nil, nil]
+              when Integer then [nil, deliver, nil]
+              when Time then [nil, nil, deliver.to_f]
+              else raise TypeError, "deliver is :all, :new, :last, a sequence or a Time, not #{deliver.class}"
+              end
+      sub = _subscribe_durable(pattern.to_s, name&.to_s, *start, ack_wait.to_f, max_deliver, batch)
+      sub.instance_variable_set(:@converters, @converters)
+      sub
+    end
+  end
+
+  # Deliveries of a JetStream consumer (Bus#subscribe_durable): `next(timeout:)`, `each`, or
+  # any Enumerable method. An event that fails its type's check raises its HmsFfi::Error
+  # subclass from #next (and so ends an #each); it is never delivered again and the
+  # subscription goes on. #close, from any thread, ends a #next or #each waiting there.
+  class DurableSubscription
+    include Enumerable
+
+    # The next Delivery, or nil once `timeout` seconds pass (nil: no limit) or the subscription
+    # is closed.
+    def next(timeout: nil)
+      delivery, message = _next(timeout&.to_f, @converters)
+      delivery&.tap { |d| d.instance_variable_set(:@message, message) }
+    end
+
+    # Yields each Delivery until the subscription is closed; an Enumerator without a block.
+    def each
+      return enum_for(:each) unless block_given?
+
+      while (delivery = self.next)
+        yield delivery
+      end
+      self
+    end
+
+    # Stops reading (a #next waiting returns nil); what was not acknowledged comes again to
+    # the consumer's other readers. (#closed?, from the extension: whether #close was called.)
+    def close
+      _close
+      nil
+    end
+  end
+
+  # One delivery of a durable event: #topic, #message, #sequence (in the stream), #delivered
+  # (how many times, this one included). Answer it with #ack, #nak, #term or #in_progress, each
+  # returning once the server confirmed it (without holding the GVL); unanswered, it comes again
+  # after the subscription's `ack_wait`.
+  class Delivery
+    # The message (a Hash, converters applied).
+    attr_reader :message
+
+    # Not done: delivered again, after `delay` seconds when given.
+    def nak(delay: nil)
+      _nak(delay&.to_f)
+      nil
+    end
+
+    def inspect
+      "#<HmsFfi::Delivery topic=#{topic.inspect} sequence=#{sequence} delivered=#{delivered}>"
+    end
   end
 
   # Events on a topic pattern (Bus#subscribe): `next(timeout:)`, `each`, or any Enumerable
