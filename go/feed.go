@@ -10,18 +10,30 @@ import (
 // feed hands what one goroutine takes out of the library (blocked in cgo on one OS thread) to
 // the readers, taking an item only when a reader asks for one: nothing is taken ahead of the
 // readers, except an item whose reader gave up (its context ended) while it was being taken,
-// which goes to the next reader. Subscription and DurableSubscription read through it (a
-// durable delivery taken early would spend its ack wait unread); closing it ends a waiting
-// read at once.
+// which goes to the next reader. DurableSubscription reads through such a feed (a durable
+// delivery taken early would spend its ack wait unread); closing it ends a waiting read at once.
+//
+// A feed made by newPrefetchFeed also takes, after each item a reader asked for, what the
+// library already holds (without waiting, up to its buffer) for the next reads: events in a
+// burst then cost one hand-over between goroutines per buffer, not one each. Subscription
+// reads through one: its events wait in the library's queue or in this buffer alike, and
+// closing drops both.
 type feed[T any] struct {
 	want   chan struct{}
 	items  chan T
 	closed chan struct{}
 	once   sync.Once
+	// more takes an item the library already holds, without waiting (ok false: none).
+	more func() (item T, ok bool)
 }
 
 func newFeed[T any]() *feed[T] {
 	return &feed[T]{want: make(chan struct{}), items: make(chan T), closed: make(chan struct{})}
+}
+
+// newPrefetchFeed is a feed that keeps up to ahead items taken with more for the next reads.
+func newPrefetchFeed[T any](ahead int, more func() (T, bool)) *feed[T] {
+	return &feed[T]{want: make(chan struct{}), items: make(chan T, ahead), closed: make(chan struct{}), more: more}
 }
 
 // run waits for a reader to ask, then calls take until it gives an item (ok true) and hands
@@ -48,6 +60,14 @@ func (f *feed[T]) run(take func() (item T, ok, end bool), drop func(T), done fun
 		case <-f.closed:
 			drop(item)
 			return
+		}
+		// Only this goroutine sends on items: while it has room, a send does not wait.
+		for f.more != nil && len(f.items) < cap(f.items) {
+			item, ok := f.more()
+			if !ok {
+				break
+			}
+			f.items <- item
 		}
 	}
 }

@@ -26,8 +26,8 @@ type Event struct {
 // decode) is an error for that event only: the subscription goes on. Close unsubscribes.
 //
 // A goroutine of the subscription waits in the library (one OS thread, blocked in cgo) when
-// Next asks for an event and hands it over, so events stay in the subscription's queue until a
-// reader asks (one whose reader gave up goes to the next Next). Safe for concurrent use.
+// Next asks for an event and hands it over, with the events the library already holds (up to
+// 64, taken without waiting) for the next calls of Next. Safe for concurrent use.
 type Subscription struct {
 	*subState
 }
@@ -50,8 +50,12 @@ type received struct {
 	err   error
 }
 
+// prefetch is how many events a Subscription takes ahead of its readers, at most.
+const prefetch = 64
+
 func newSubscription(ptr *C.HmsSubscription, convs converters) *Subscription {
-	st := &subState{feed: newFeed[received](), ptr: ptr, convs: convs}
+	st := &subState{ptr: ptr, convs: convs}
+	st.feed = newPrefetchFeed[received](prefetch, st.takeHeld)
 	go st.run(st.take, func(received) {}, st.free)
 	s := &Subscription{st}
 	runtime.SetFinalizer(s, func(s *Subscription) { s.Close() })
@@ -61,10 +65,22 @@ func newSubscription(ptr *C.HmsSubscription, convs converters) *Subscription {
 // take waits in the library for the next event (ok false after a timeout, which none asked
 // for; end true once the subscription is closed).
 func (st *subState) take() (r received, ok, end bool) {
+	return st.takeWithin(-1)
+}
+
+// takeHeld takes an event the library already holds, without waiting (ok false: none, or the
+// subscription is closed).
+func (st *subState) takeHeld() (received, bool) {
+	r, ok, end := st.takeWithin(0)
+	return r, ok && !end
+}
+
+// takeWithin waits up to timeoutMs (-1: no limit) for the next event.
+func (st *subState) takeWithin(timeoutMs int64) (r received, ok, end bool) {
 	var topic, msg C.HmsBytes
 	var cend C.bool
 	var e *C.HmsError
-	rc := C.hms_subscription_next(st.ptr, -1, &topic, &msg, &cend, &e)
+	rc := C.hms_subscription_next(st.ptr, C.int64_t(timeoutMs), &topic, &msg, &cend, &e)
 	switch {
 	case rc != 0:
 		r.err = takeError(e)
