@@ -17,6 +17,8 @@ test-core: nats-install
 test-py: nats-install
 # tests/interop runs test_nats.py too.
 test-interop: nats-install nats-py-install
+# Every binding's bus tests run over NATS and JetStream too (skipped, saying so, without it).
+test-node test-ruby test-php test-go test-kotlin: nats-install
 
 ## test-nats: the Rust nats:// RPC, fault and pub/sub tests, then nats-py (the stock client and its micro API) against
 ## the Rust conformance server and the CLI (tests/interop/test_nats.py).
