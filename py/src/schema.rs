@@ -58,6 +58,16 @@ impl Schema {
         py_result(py, ocore::Schema::from_descriptor_set(data)).map(|inner| Schema { inner })
     }
 
+    /// One version of a schema in a registry: `registry+URI#SUBJECT[@N|@latest|@sha256:HEX]`
+    /// (docs/evolution.md), fetched and checked against its fingerprint (the GIL released).
+    #[staticmethod]
+    #[pyo3(signature = (reference, timeout = 10.0))]
+    fn from_registry(py: Python<'_>, reference: &str, timeout: f64) -> PyResult<Schema> {
+        let timeout = std::time::Duration::from_secs_f64(timeout.max(0.0));
+        let r = py.detach(|| ocore::registry::RegistryRef::schema_blocking(reference, timeout));
+        py_result(py, r).map(|inner| Schema { inner })
+    }
+
     /// The schema as a serialized `FileDescriptorSet`.
     fn to_descriptor_set<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
         PyBytes::new(py, &self.inner.to_descriptor_set())

@@ -167,3 +167,35 @@ def test_a_client_built_against_v1_learns_at_connect_what_a_v2_server_breaks(
         client.close()
     finally:
         server.shutdown(grace=1.0)
+
+
+def test_a_schema_from_the_registry_is_the_version_named_and_an_expected_schema(
+    registry: dict, tmp_path: pathlib.Path
+) -> None:
+    uri = registry["uris"]["unix"]
+    reg = hms_ffi.connect(uri)
+    for text in (V1, V1.replace("int32 count = 1;", "int32 count = 1; string note = 2;")):
+        reg.call(REGISTER, {"descriptor_set": hms_ffi.Schema.from_source("shop.proto", text).to_descriptor_set()}, timeout=TIMEOUT)
+    v1 = hms_ffi.Schema.from_registry(f"registry+{uri}#shop.v1@1")
+    assert v1.to_descriptor_set() != hms_ffi.Schema.from_registry(f"registry+{uri}#shop.v1").to_descriptor_set()
+    assert {m[0] for m in v1.methods()} == {"shop.v1.Shop/Get", "shop.v1.Shop/List"}
+    # The same reference over Connect (http://), by fingerprint.
+    fingerprint = reg.call("hms.ffi.v1.Registry/GetVersion", {"subject": "shop.v1", "version": 1}, timeout=TIMEOUT)["fingerprint"]
+    by_hash = hms_ffi.Schema.from_registry(f"registry+{registry['uris']['http']}#{fingerprint}")
+    assert by_hash.to_descriptor_set() == v1.to_descriptor_set()
+    # A client built against v1 as the registry keeps it learns at connect what v2 breaks.
+    server = hms_ffi.Server(hms_ffi.Schema.from_source("shop.proto", V2))
+    server.method("shop.v1.Shop/List")(lambda req, ctx: {"count": 2})
+    served = server.listen(f"unix://{tmp_path}/shop2.sock")
+    try:
+        client = hms_ffi.connect(served, expect_schema=v1)
+        assert list(client.incompatible_methods()) == ["shop.v1.Shop/Get"]
+        client.close()
+    finally:
+        server.shutdown(grace=1.0)
+    with pytest.raises(hms_ffi.InvalidArgument):
+        hms_ffi.Schema.from_registry("shop/v1")
+    with pytest.raises(hms_ffi.NotFound):
+        hms_ffi.Schema.from_registry(f"registry+{uri}#shop.v1@9")
+    with pytest.raises(hms_ffi.Unavailable):
+        hms_ffi.Schema.from_registry(f"registry+unix://{tmp_path}/none.sock#shop.v1", timeout=2.0)

@@ -123,6 +123,14 @@ impl RegistryRef {
         Schema::from_descriptor_set(&image.to_descriptor_set()).map_err(|e| self.context(e))
     }
 
+    /// Parses `reference` and fetches its version as a [`Schema`], from synchronous code: what
+    /// every binding's `Schema.from_registry` is (a bad reference is `InvalidArgument`, an
+    /// unknown subject or version `NotFound`, an unreachable registry `Unavailable`).
+    pub fn schema_blocking(reference: &str, timeout: Duration) -> Result<Schema> {
+        let r: RegistryRef = reference.parse()?;
+        crate::runtime::block_on(r.schema(timeout))?
+    }
+
     /// `e` with this reference in front of its message (code and reason kept).
     fn context(&self, e: Error) -> Error {
         let out = Error::new(e.code(), format!("{self}: {}", e.message()));
