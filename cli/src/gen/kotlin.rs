@@ -167,7 +167,7 @@ fn message(out: &mut String, m: &Message, _p: &Package) {
 }
 
 /// `x` (a request or reply object) as the value the binding sends.
-fn to_value(t: &Type, x: &str) -> String {
+pub(super) fn to_value(t: &Type, x: &str) -> String {
     match t {
         Type::Message(_) => format!("{x}.toValue()"),
         _ => x.to_string(),
@@ -175,7 +175,7 @@ fn to_value(t: &Type, x: &str) -> String {
 }
 
 /// The object of type `t` read from `x`, a `Map` the binding gives.
-fn from_value(t: &Type, x: &str) -> String {
+pub(super) fn from_value(t: &Type, x: &str) -> String {
     match t {
         Type::Message(n) => format!("{n}.fromValue({x})"),
         _ => x.to_string(),

@@ -14,6 +14,7 @@ use hms_ffi_core::StreamingKind;
 
 use super::camel;
 use super::docs::{block, join};
+use super::kotlin::{from_value, to_value};
 use super::kotlin_types::kt_type;
 use super::model::{Method, Package, Service, Type};
 
@@ -85,11 +86,8 @@ pub(crate) fn client_method(out: &mut String, m: &Method) {
                 out,
                 "    public fun {name}(request: {req}): TypedStream<{req}, {rep}> ="
             );
-            let first = match &m.input {
-                Type::Message(_) => "request.toValue()",
-                _ => "request",
-            };
-            line!(out, "        {}", typed.replace("{REQ}", first));
+            let first = to_value(&m.input, "request");
+            line!(out, "        {}", typed.replace("{REQ}", &first));
             line!(out);
             line!(out, "    /** [{name}] as a cold [Flow]: collecting calls; stopping early cancels the call. */");
             line!(
@@ -104,7 +102,8 @@ pub(crate) fn client_method(out: &mut String, m: &Method) {
                 out,
                 "    public fun {name}(requests: Iterable<{req}>): {rep} ="
             );
-            line!(out, "        client.stream(\"{path}\", requests.asSequence().map {enc}, {opts}).use {{ it.result() }}.let {dec}");
+            let call = format!("client.stream(\"{path}\", requests.asSequence().map {enc}, {opts}).use {{ it.result() }}");
+            line!(out, "        {}", from_value(&m.output, &call));
             line!(out);
             line!(
                 out,
@@ -114,7 +113,9 @@ pub(crate) fn client_method(out: &mut String, m: &Method) {
                 out,
                 "    public suspend fun {name}Async(requests: Flow<{req}>): {rep} ="
             );
-            line!(out, "        client.streamFlow(\"{path}\", requests.map {enc}, {opts}).single().let {dec}");
+            let call =
+                format!("client.streamFlow(\"{path}\", requests.map {enc}, {opts}).single()");
+            line!(out, "        {}", from_value(&m.output, &call));
         }
         _ => {
             out.push_str(&doc(&format!("Opens {path}: `send` and `closeSend` the requests, iterate the replies\n(blocking); `close` cancels the call.")));
@@ -167,14 +168,12 @@ pub(crate) fn register(out: &mut String, m: &Method) {
     let (name, path) = (camel(&m.name), &m.path);
     let call = match m.kind {
         StreamingKind::ServerStreaming => {
-            let first = match &m.input {
-                Type::Message(n) => format!("{n}.fromValue(req)"),
-                _ => "req".into(),
-            };
+            let first = from_value(&m.input, "req");
             format!("serverStreamFlow(\"{path}\") {{ req, ctx -> impl.{name}({first}, ctx).map {enc} }}")
         }
         StreamingKind::ClientStreaming => format!(
-            "clientStreamFlow(\"{path}\") {{ reqs, ctx -> impl.{name}(reqs.map {dec}, ctx).let {enc} }}"
+            "clientStreamFlow(\"{path}\") {{ reqs, ctx -> {} }}",
+            to_value(&m.output, &format!("impl.{name}(reqs.map {dec}, ctx)"))
         ),
         _ => format!(
             "bidiStreamFlow(\"{path}\") {{ reqs, ctx -> impl.{name}(reqs.map {dec}, ctx).map {enc} }}"

@@ -359,11 +359,11 @@ public class ConformanceClient(
      * its one reply.
      */
     public fun clientStream(requests: Iterable<AllTypes>): AllTypes =
-        client.stream("hms.conformance.v1.Conformance/ClientStream", requests.asSequence().map { it.toValue() }, timeout, metadata).use { it.result() }.let { AllTypes.fromValue(it) }
+        AllTypes.fromValue(client.stream("hms.conformance.v1.Conformance/ClientStream", requests.asSequence().map { it.toValue() }, timeout, metadata).use { it.result() })
 
     /** [clientStream] as a suspending call over a [Flow] of requests. */
     public suspend fun clientStreamAsync(requests: Flow<AllTypes>): AllTypes =
-        client.streamFlow("hms.conformance.v1.Conformance/ClientStream", requests.map { it.toValue() }, timeout, metadata).single().let { AllTypes.fromValue(it) }
+        AllTypes.fromValue(client.streamFlow("hms.conformance.v1.Conformance/ClientStream", requests.map { it.toValue() }, timeout, metadata).single())
 
     /**
      * Opens hms.conformance.v1.Conformance/Bidi: `send` and `closeSend` the requests, iterate the replies
@@ -412,7 +412,7 @@ public interface ConformanceService {
             server.method("hms.conformance.v1.Conformance/Sleep") { req, ctx -> impl.sleep(SleepRequest.fromValue(req), ctx) }
             server.method("hms.conformance.v1.Conformance/EchoScalars") { req, ctx -> impl.echoScalars(Scalars.fromValue(req), ctx).toValue() }
             server.serverStreamFlow("hms.conformance.v1.Conformance/ServerStream") { req, ctx -> impl.serverStream(AllTypes.fromValue(req), ctx).map { it.toValue() } }
-            server.clientStreamFlow("hms.conformance.v1.Conformance/ClientStream") { reqs, ctx -> impl.clientStream(reqs.map { AllTypes.fromValue(it) }, ctx).let { it.toValue() } }
+            server.clientStreamFlow("hms.conformance.v1.Conformance/ClientStream") { reqs, ctx -> impl.clientStream(reqs.map { AllTypes.fromValue(it) }, ctx).toValue() }
             server.bidiStreamFlow("hms.conformance.v1.Conformance/Bidi") { reqs, ctx -> impl.bidi(reqs.map { AllTypes.fromValue(it) }, ctx).map { it.toValue() } }
         }
     }
