@@ -55,18 +55,12 @@ pub(crate) fn streaming(s: &Service) -> impl Iterator<Item = &Method> {
 
 /// A lambda turning its argument (an object of type `t`) into the value the binding sends.
 fn encode(t: &Type) -> String {
-    match t {
-        Type::Message(_) => "{ it.toValue() }".into(),
-        _ => "{ it }".into(),
-    }
+    format!("{{ {} }}", to_value(t, "it"))
 }
 
 /// A lambda reading its argument (a value the binding gives) as an object of type `t`.
 fn decode(t: &Type) -> String {
-    match t {
-        Type::Message(n) => format!("{{ {n}.fromValue(it) }}"),
-        _ => "{ it }".into(),
-    }
+    format!("{{ {} }}", from_value(t, "it"))
 }
 
 /// The typed client methods (blocking and coroutine) of the streaming method `m`.
