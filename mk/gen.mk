@@ -10,7 +10,9 @@ gen-typed: build
 
 ## test-gen: gen/ is current; mypy --strict, tsc --strict, gofmt + go vet + go build,
 ## rbs validate, php -l, kotlinc -Werror pass; a misspelt method or field in the Python,
-## TypeScript and Go examples fails its checker; each typed client calls each typed server.
+## TypeScript and Go examples fails its checker; each typed client calls each typed server
+## (Chatter's stream too); Kotlin's generated client calls its generated service over inproc
+## with the three stream kinds (examples/typed/kotlin/StreamsTyped.kt).
 ## (The plugin and buf's agreement with `gen` run in test-cli: cli/tests/gen.rs.)
 test-gen: build py-install node-install node/node_modules/.package-lock.json go-lib ruby-install php-ext kotlin-install
 	scripts/gen-typed.sh --check

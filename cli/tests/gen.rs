@@ -296,6 +296,47 @@ fn kotlin_types_use_the_native_types_of_the_builtin_converters() {
 }
 
 #[test]
+fn kotlin_types_every_stream_kind_over_the_bindings_streams_and_flows() {
+    let kt = files(&root().join("gen/kotlin"))
+        .remove("hms/conformance/v1/HmsConformanceV1Hms.kt")
+        .unwrap();
+    for line in [
+        "    public fun serverStream(request: AllTypes): TypedStream<AllTypes, AllTypes> =",
+        "    public fun serverStreamFlow(request: AllTypes): Flow<AllTypes> =",
+        "    public fun clientStream(requests: Iterable<AllTypes>): AllTypes =",
+        "    public suspend fun clientStreamAsync(requests: Flow<AllTypes>): AllTypes =",
+        "    public fun bidi(): TypedStream<AllTypes, AllTypes> =",
+        "    public fun bidiFlow(requests: Flow<AllTypes>): Flow<AllTypes> =",
+        "    public fun serverStream(request: AllTypes, ctx: CallContext): Flow<AllTypes> =",
+        "    public suspend fun clientStream(requests: Flow<AllTypes>, ctx: CallContext): AllTypes =",
+        "    public fun bidi(requests: Flow<AllTypes>, ctx: CallContext): Flow<AllTypes> =",
+        "        throw hmsError(Code.UNIMPLEMENTED, \"hms.conformance.v1.Conformance/Bidi is not implemented\")",
+    ] {
+        assert!(kt.lines().any(|l| l == line), "no {line:?} in\n{kt}");
+    }
+    for kind in ["serverStreamFlow", "clientStreamFlow", "bidiStreamFlow"] {
+        assert!(
+            kt.contains(&format!("import io.github.hmsffi.{kind}\n")),
+            "{kt}"
+        );
+        assert!(
+            kt.contains(&format!(
+                "            server.{kind}(\"hms.conformance.v1.Conformance/"
+            )),
+            "{kt}"
+        );
+    }
+    assert!(!kt.contains("no streams"), "{kt}");
+    let greeter = committed_greeter("kotlin")
+        .into_values()
+        .collect::<String>();
+    assert!(
+        !greeter.contains("import io.github.hmsffi.bidiStreamFlow"),
+        "only what the package uses is imported:\n{greeter}"
+    );
+}
+
+#[test]
 fn php_types_use_the_native_types_of_the_builtin_converters() {
     let php = shop_generated("php", "ShopV1Hms.php");
     for line in [

@@ -10,15 +10,16 @@
 //! enum classes travelling by name. A field a built-in converter makes native has its type
 //! (`java.math.BigDecimal`, `io.github.hmsffi.Money`, `java.time.LocalDate`, `java.util.UUID`;
 //! nullable when singular), as the binding's default converters give it. A service is an interface whose methods default to
-//! `UNIMPLEMENTED`, registered by `register(server, impl)`. The Kotlin binding has no streams
-//! yet: streaming methods are left out, and their doc says so.
+//! `UNIMPLEMENTED`, registered by `register(server, impl)`; streaming methods are typed over the
+//! binding's streams and `Flow`s ([`super::kotlin_stream`]).
 
 use super::docs::{block, join};
+use super::kotlin_stream::{self, streaming};
 use super::kotlin_types::{
     field_type, kt_type, nullable, read, read_key, read_value, write, write_value, zero,
 };
 use super::model::{Message, Package, Service, Shape, Type};
-use super::{camel, no_streams, pascal, unary, Output, GENERATED};
+use super::{camel, pascal, unary, Output, GENERATED};
 
 pub(crate) fn generate(p: &Package) -> Vec<Output> {
     let package = if p.name.is_empty() {
@@ -38,6 +39,9 @@ pub(crate) fn generate(p: &Package) -> Vec<Output> {
     line!(out, "import io.github.hmsffi.Code");
     line!(out, "import io.github.hmsffi.Server");
     line!(out, "import io.github.hmsffi.hmsError");
+    for i in kotlin_stream::imports(p) {
+        line!(out, "import {i}");
+    }
     for e in &p.enums {
         line!(out);
         out.push_str(&block(
@@ -163,7 +167,7 @@ fn message(out: &mut String, m: &Message, _p: &Package) {
 }
 
 /// `x` (a request or reply object) as the value the binding sends.
-fn to_value(t: &Type, x: &str) -> String {
+pub(super) fn to_value(t: &Type, x: &str) -> String {
     match t {
         Type::Message(_) => format!("{x}.toValue()"),
         _ => x.to_string(),
@@ -171,7 +175,7 @@ fn to_value(t: &Type, x: &str) -> String {
 }
 
 /// The object of type `t` read from `x`, a `Map` the binding gives.
-fn from_value(t: &Type, x: &str) -> String {
+pub(super) fn from_value(t: &Type, x: &str) -> String {
     match t {
         Type::Message(n) => format!("{n}.fromValue({x})"),
         _ => x.to_string(),
@@ -185,10 +189,7 @@ fn client(out: &mut String, s: &Service) {
         "Typed calls of {} over a [Client]; `timeout` and `metadata` apply to every call.",
         s.full_name
     );
-    out.push_str(&block(
-        &join(&join(&s.doc, &doc), &no_streams(s, "Kotlin")),
-        "",
-    ));
+    out.push_str(&block(&join(&s.doc, &doc), ""));
     line!(out, "public class {n}Client(");
     line!(out, "    public val client: Client,");
     line!(out, "    public val timeout: java.time.Duration? = null,");
@@ -232,6 +233,10 @@ fn client(out: &mut String, s: &Service) {
             )
         );
     }
+    for m in streaming(s) {
+        line!(out);
+        kotlin_stream::client_method(out, m);
+    }
     line!(out, "}}");
 }
 
@@ -239,10 +244,7 @@ fn service(out: &mut String, s: &Service) {
     let n = &s.name;
     line!(out);
     let doc = format!("The server side of {}: implement the methods (the others fail with UNIMPLEMENTED) and\ncall `{n}Service.register(server, impl)`.", s.full_name);
-    out.push_str(&block(
-        &join(&join(&s.doc, &doc), &no_streams(s, "Kotlin")),
-        "",
-    ));
+    out.push_str(&block(&join(&s.doc, &doc), ""));
     line!(out, "public interface {n}Service {{");
     for m in unary(s) {
         let (req, rep) = (kt_type(&m.input), kt_type(&m.output));
@@ -258,6 +260,9 @@ fn service(out: &mut String, s: &Service) {
             m.path
         );
         line!(out);
+    }
+    for m in streaming(s) {
+        kotlin_stream::service_method(out, m);
     }
     line!(out, "    public companion object {{");
     line!(
@@ -281,6 +286,9 @@ fn service(out: &mut String, s: &Service) {
             m.path,
             to_value(&m.output, &call)
         );
+    }
+    for m in streaming(s) {
+        kotlin_stream::register(out, m);
     }
     line!(out, "        }}");
     line!(out, "    }}");

@@ -26,6 +26,7 @@ pub(crate) mod docs;
 pub(crate) mod go;
 pub(crate) mod go_stream;
 pub(crate) mod kotlin;
+pub(crate) mod kotlin_stream;
 pub(crate) mod kotlin_types;
 pub(crate) mod model;
 pub(crate) mod php;
@@ -135,33 +136,11 @@ fn write(out: &Path, outputs: &[Output]) -> Result<(), Error> {
     Ok(())
 }
 
-/// The unary methods of a service: all that a binding without streams generates.
+/// The unary methods of a service (a generator types its streaming methods apart).
 pub(crate) fn unary(s: &model::Service) -> impl Iterator<Item = &model::Method> {
     s.methods
         .iter()
         .filter(|m| m.kind == hms_ffi_core::StreamingKind::Unary)
-}
-
-/// The doc sentence naming the streaming methods that `binding`, which has no streams, leaves
-/// out of a service (empty when it has none).
-pub(crate) fn no_streams(s: &model::Service, binding: &str) -> String {
-    let streams: Vec<&str> = s
-        .methods
-        .iter()
-        .filter(|m| m.kind != hms_ffi_core::StreamingKind::Unary)
-        .map(|m| m.name.as_str())
-        .collect();
-    match streams.len() {
-        0 => String::new(),
-        1 => format!(
-            "The {binding} binding has no streams yet: {} is left out.",
-            streams[0]
-        ),
-        _ => format!(
-            "The {binding} binding has no streams yet: {} are left out.",
-            streams.join(", ")
-        ),
-    }
 }
 
 /// `snake_case` of a `.proto` method or message name (`SayHello` → `say_hello`).

@@ -5,7 +5,7 @@
 //   GreeterTypedKt both                       # both, in one process (inproc://)
 //
 // `make test-gen` compiles it with the generated code (warnings as errors) and runs it against
-// the Python server.
+// the typed server of every language, the server-streaming Chatter included.
 package demo.typed
 
 import demo.v1.GreeterClient
@@ -16,12 +16,18 @@ import io.github.hmsffi.CallContext
 import io.github.hmsffi.Client
 import io.github.hmsffi.Schema
 import io.github.hmsffi.Server
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.flow
 import java.time.Duration
 
-/** The typed server: one method of demo.v1.Greeter. */
+/** The typed server: two methods of demo.v1.Greeter, one unary and one server-streaming. */
 class Greeter : GreeterService {
     override fun sayHello(request: HelloRequest, ctx: CallContext): HelloReply =
         HelloReply(message = "Hello ${request.name} from Kotlin")
+
+    override fun chatter(request: HelloRequest, ctx: CallContext): Flow<HelloReply> = flow {
+        for (i in 0 until request.times) emit(HelloReply(message = "#$i hi ${request.name}"))
+    }
 }
 
 fun newServer(): Server {
@@ -34,6 +40,9 @@ fun call(uri: String) {
     Client.connect(uri).use { client ->
         val greeter = GreeterClient(client, timeout = Duration.ofSeconds(5))
         println(greeter.sayHello(HelloRequest(name = "Ada")).message)
+        greeter.chatter(HelloRequest(name = "Ada", times = 2)).use { replies ->
+            replies.forEach { println(it.message) }
+        }
     }
 }
 

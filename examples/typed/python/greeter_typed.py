@@ -39,8 +39,8 @@ def call(uri: str) -> None:
     try:
         for r in greeter.chatter({"name": "Ada", "times": 2}):
             print(r["message"])
-    except hms_ffi.Unimplemented:
-        print("(Chatter is not served there: the Kotlin binding has no streams yet)")
+    except hms_ffi.Unimplemented as e:
+        print(f"(Chatter: {e})")
 
 
 def main(argv: list[str]) -> None:

@@ -9,6 +9,11 @@ import io.github.hmsffi.Client
 import io.github.hmsffi.Code
 import io.github.hmsffi.Server
 import io.github.hmsffi.hmsError
+import io.github.hmsffi.TypedStream
+import io.github.hmsffi.serverStreamFlow
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.flowOf
+import kotlinx.coroutines.flow.map
 
 /** The message demo.v1.HelloRequest. */
 public data class HelloRequest(
@@ -44,11 +49,7 @@ public data class HelloReply(
     }
 }
 
-/**
- * Typed calls of demo.v1.Greeter over a [Client]; `timeout` and `metadata` apply to every call.
- *
- * The Kotlin binding has no streams yet: Chatter is left out.
- */
+/** Typed calls of demo.v1.Greeter over a [Client]; `timeout` and `metadata` apply to every call. */
 public class GreeterClient(
     public val client: Client,
     public val timeout: java.time.Duration? = null,
@@ -66,13 +67,22 @@ public class GreeterClient(
     /** [echo] as a suspending call: cancelling the coroutine cancels the call. */
     public suspend fun echoAsync(request: HelloRequest): HelloRequest =
         HelloRequest.fromValue(client.callAsync("demo.v1.Greeter/Echo", request.toValue(), timeout, metadata))
+
+    /**
+     * The replies of demo.v1.Greeter/Chatter, read as iterated (blocking); `close` cancels
+     * the call.
+     */
+    public fun chatter(request: HelloRequest): TypedStream<HelloRequest, HelloReply> =
+        TypedStream(client.stream("demo.v1.Greeter/Chatter", request.toValue(), timeout, metadata), { it.toValue() }, { HelloReply.fromValue(it) })
+
+    /** [chatter] as a cold [Flow]: collecting calls; stopping early cancels the call. */
+    public fun chatterFlow(request: HelloRequest): Flow<HelloReply> =
+        client.streamFlow("demo.v1.Greeter/Chatter", flowOf(request).map { it.toValue() }, timeout, metadata).map { HelloReply.fromValue(it) }
 }
 
 /**
  * The server side of demo.v1.Greeter: implement the methods (the others fail with UNIMPLEMENTED) and
  * call `GreeterService.register(server, impl)`.
- *
- * The Kotlin binding has no streams yet: Chatter is left out.
  */
 public interface GreeterService {
     public fun sayHello(request: HelloRequest, ctx: CallContext): HelloReply =
@@ -81,11 +91,15 @@ public interface GreeterService {
     public fun echo(request: HelloRequest, ctx: CallContext): HelloRequest =
         throw hmsError(Code.UNIMPLEMENTED, "demo.v1.Greeter/Echo is not implemented")
 
+    public fun chatter(request: HelloRequest, ctx: CallContext): Flow<HelloReply> =
+        throw hmsError(Code.UNIMPLEMENTED, "demo.v1.Greeter/Chatter is not implemented")
+
     public companion object {
         /** Registers every method of demo.v1.Greeter with [server], served by [impl]. */
         public fun register(server: Server, impl: GreeterService) {
             server.method("demo.v1.Greeter/SayHello") { req, ctx -> impl.sayHello(HelloRequest.fromValue(req), ctx).toValue() }
             server.method("demo.v1.Greeter/Echo") { req, ctx -> impl.echo(HelloRequest.fromValue(req), ctx).toValue() }
+            server.serverStreamFlow("demo.v1.Greeter/Chatter") { req, ctx -> impl.chatter(HelloRequest.fromValue(req), ctx).map { it.toValue() } }
         }
     }
 }

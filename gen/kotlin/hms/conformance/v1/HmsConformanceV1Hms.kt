@@ -9,6 +9,14 @@ import io.github.hmsffi.Client
 import io.github.hmsffi.Code
 import io.github.hmsffi.Server
 import io.github.hmsffi.hmsError
+import io.github.hmsffi.TypedStream
+import io.github.hmsffi.bidiStreamFlow
+import io.github.hmsffi.clientStreamFlow
+import io.github.hmsffi.serverStreamFlow
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.flowOf
+import kotlinx.coroutines.flow.map
+import kotlinx.coroutines.flow.single
 
 /** The enum hms.conformance.v1.Color; it travels by value name. */
 public enum class Color {
@@ -302,11 +310,7 @@ public data class RelayRequest(
     }
 }
 
-/**
- * Typed calls of hms.conformance.v1.Conformance over a [Client]; `timeout` and `metadata` apply to every call.
- *
- * The Kotlin binding has no streams yet: ServerStream, ClientStream, Bidi are left out.
- */
+/** Typed calls of hms.conformance.v1.Conformance over a [Client]; `timeout` and `metadata` apply to every call. */
 public class ConformanceClient(
     public val client: Client,
     public val timeout: java.time.Duration? = null,
@@ -336,13 +340,46 @@ public class ConformanceClient(
     /** [echoScalars] as a suspending call: cancelling the coroutine cancels the call. */
     public suspend fun echoScalarsAsync(request: Scalars): Scalars =
         Scalars.fromValue(client.callAsync("hms.conformance.v1.Conformance/EchoScalars", request.toValue(), timeout, metadata))
+
+    /**
+     * Streaming kinds, present to exercise method-kind discovery only.
+     *
+     * The replies of hms.conformance.v1.Conformance/ServerStream, read as iterated (blocking); `close` cancels
+     * the call.
+     */
+    public fun serverStream(request: AllTypes): TypedStream<AllTypes, AllTypes> =
+        TypedStream(client.stream("hms.conformance.v1.Conformance/ServerStream", request.toValue(), timeout, metadata), { it.toValue() }, { AllTypes.fromValue(it) })
+
+    /** [serverStream] as a cold [Flow]: collecting calls; stopping early cancels the call. */
+    public fun serverStreamFlow(request: AllTypes): Flow<AllTypes> =
+        client.streamFlow("hms.conformance.v1.Conformance/ServerStream", flowOf(request).map { it.toValue() }, timeout, metadata).map { AllTypes.fromValue(it) }
+
+    /**
+     * Calls hms.conformance.v1.Conformance/ClientStream with [requests], sent as the server reads them; returns
+     * its one reply.
+     */
+    public fun clientStream(requests: Iterable<AllTypes>): AllTypes =
+        AllTypes.fromValue(client.stream("hms.conformance.v1.Conformance/ClientStream", requests.asSequence().map { it.toValue() }, timeout, metadata).use { it.result() })
+
+    /** [clientStream] as a suspending call over a [Flow] of requests. */
+    public suspend fun clientStreamAsync(requests: Flow<AllTypes>): AllTypes =
+        AllTypes.fromValue(client.streamFlow("hms.conformance.v1.Conformance/ClientStream", requests.map { it.toValue() }, timeout, metadata).single())
+
+    /**
+     * Opens hms.conformance.v1.Conformance/Bidi: `send` and `closeSend` the requests, iterate the replies
+     * (blocking); `close` cancels the call.
+     */
+    public fun bidi(): TypedStream<AllTypes, AllTypes> =
+        TypedStream(client.stream("hms.conformance.v1.Conformance/Bidi", null, timeout, metadata), { it.toValue() }, { AllTypes.fromValue(it) })
+
+    /** [bidi] as a cold [Flow] of replies to the [Flow] of [requests]. */
+    public fun bidiFlow(requests: Flow<AllTypes>): Flow<AllTypes> =
+        client.streamFlow("hms.conformance.v1.Conformance/Bidi", requests.map { it.toValue() }, timeout, metadata).map { AllTypes.fromValue(it) }
 }
 
 /**
  * The server side of hms.conformance.v1.Conformance: implement the methods (the others fail with UNIMPLEMENTED) and
  * call `ConformanceService.register(server, impl)`.
- *
- * The Kotlin binding has no streams yet: ServerStream, ClientStream, Bidi are left out.
  */
 public interface ConformanceService {
     public fun echo(request: AllTypes, ctx: CallContext): AllTypes =
@@ -357,6 +394,16 @@ public interface ConformanceService {
     public fun echoScalars(request: Scalars, ctx: CallContext): Scalars =
         throw hmsError(Code.UNIMPLEMENTED, "hms.conformance.v1.Conformance/EchoScalars is not implemented")
 
+    /** Streaming kinds, present to exercise method-kind discovery only. */
+    public fun serverStream(request: AllTypes, ctx: CallContext): Flow<AllTypes> =
+        throw hmsError(Code.UNIMPLEMENTED, "hms.conformance.v1.Conformance/ServerStream is not implemented")
+
+    public suspend fun clientStream(requests: Flow<AllTypes>, ctx: CallContext): AllTypes =
+        throw hmsError(Code.UNIMPLEMENTED, "hms.conformance.v1.Conformance/ClientStream is not implemented")
+
+    public fun bidi(requests: Flow<AllTypes>, ctx: CallContext): Flow<AllTypes> =
+        throw hmsError(Code.UNIMPLEMENTED, "hms.conformance.v1.Conformance/Bidi is not implemented")
+
     public companion object {
         /** Registers every method of hms.conformance.v1.Conformance with [server], served by [impl]. */
         public fun register(server: Server, impl: ConformanceService) {
@@ -364,6 +411,9 @@ public interface ConformanceService {
             server.method("hms.conformance.v1.Conformance/Fail") { req, ctx -> impl.fail(FailRequest.fromValue(req), ctx) }
             server.method("hms.conformance.v1.Conformance/Sleep") { req, ctx -> impl.sleep(SleepRequest.fromValue(req), ctx) }
             server.method("hms.conformance.v1.Conformance/EchoScalars") { req, ctx -> impl.echoScalars(Scalars.fromValue(req), ctx).toValue() }
+            server.serverStreamFlow("hms.conformance.v1.Conformance/ServerStream") { req, ctx -> impl.serverStream(AllTypes.fromValue(req), ctx).map { it.toValue() } }
+            server.clientStreamFlow("hms.conformance.v1.Conformance/ClientStream") { reqs, ctx -> impl.clientStream(reqs.map { AllTypes.fromValue(it) }, ctx).toValue() }
+            server.bidiStreamFlow("hms.conformance.v1.Conformance/Bidi") { reqs, ctx -> impl.bidi(reqs.map { AllTypes.fromValue(it) }, ctx).map { it.toValue() } }
         }
     }
 }
