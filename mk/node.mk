@@ -16,7 +16,7 @@ node-install: node-build
 	cd node && npm pack --pack-destination ../target/node --loglevel=error >/dev/null
 	cd $(NODE_APP) && npm install --no-audit --no-fund --loglevel=error --no-save ../node/hms-ffi-0.1.0.tgz
 
-test-node: node-install
+test-node: node-install cli-bin
 	$(CARGO) build -p hms-ffi-core --example conformance
 	cd node && node --test __test__/
 	cd node && npx tsc --noEmit --strict --target es2020 --module commonjs --types node __test__/types-check.ts

@@ -234,6 +234,11 @@ export declare class Schema {
   static load(path: string, includes?: Array<string> | undefined | null): Schema
   /** Compiles `.proto` source text given under a file name. */
   static fromSource(name: string, text: string): Schema
+  /**
+   * One version of a schema in a registry, `registry+URI#SUBJECT[@N|@latest|@sha256:HEX]`,
+   * fetched and checked against its fingerprint on the core's runtime: a Promise.
+   */
+  static fromRegistry(reference: string, timeoutMs?: number | undefined | null): Promise<Schema>
   /** Every method, sorted by name. */
   methods(): Array<MethodDescription>
 }

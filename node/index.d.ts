@@ -106,6 +106,8 @@ export declare class Schema {
   private constructor ()
   static load (path: string, options?: { includes?: string[] }): Schema
   static fromSource (name: string, text: string): Schema
+  /** One version of a schema in a registry: `registry+URI#SUBJECT[@N|@latest|@sha256:HEX]`. */
+  static fromRegistry (reference: string, options?: { timeoutMs?: number }): Promise<Schema>
   methods (): MethodDescription[]
 }
 

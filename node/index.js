@@ -78,6 +78,17 @@ class Schema {
     return new Schema(native(() => binding.Schema.fromSource(name, text)))
   }
 
+  /** One version of a schema in a registry: `registry+URI#SUBJECT[@N|@latest|@sha256:HEX]`
+   * (docs/evolution.md), fetched and checked against its fingerprint. Rejects with
+   * `InvalidArgument` (a bad reference), `NotFound`, or `Unavailable`. */
+  static async fromRegistry (reference, options = {}) {
+    try {
+      return new Schema(await binding.Schema.fromRegistry(reference, options.timeoutMs))
+    } catch (e) {
+      throw fromThrown(e)
+    }
+  }
+
   /** Every method: `{ name, kind, input, output }`. */
   methods () {
     return this._native.methods()

@@ -63,6 +63,22 @@ impl Schema {
         js(core::Schema::from_source(&name, &text)).map(|inner| Schema { inner })
     }
 
+    /// One version of a schema in a registry, `registry+URI#SUBJECT[@N|@latest|@sha256:HEX]`,
+    /// fetched and checked against its fingerprint on the core's runtime: a Promise.
+    #[napi(ts_return_type = "Promise<Schema>")]
+    pub fn from_registry<'env>(
+        env: &'env napi::Env,
+        reference: String,
+        timeout_ms: Option<u32>,
+    ) -> napi::Result<napi::bindgen_prelude::Object<'env>> {
+        let timeout = std::time::Duration::from_millis(u64::from(timeout_ms.unwrap_or(10_000)));
+        crate::bus::promise(env, async move {
+            let r: core::registry::RegistryRef = reference.parse()?;
+            let inner = r.schema(timeout).await?;
+            Ok(Schema { inner })
+        })
+    }
+
     /// Every method, sorted by name.
     #[napi]
     pub fn methods(&self) -> Vec<MethodDescription> {
