@@ -38,6 +38,19 @@ impl Schema {
         }
     }
 
+    /// `Schema._from_registry(reference, timeout)`: one version of a schema in a registry,
+    /// fetched (without the GVL) and checked against its fingerprint.
+    fn from_registry(ruby: &Ruby, reference: String, timeout: f64) -> Result<Schema, Error> {
+        let timeout = std::time::Duration::from_secs_f64(timeout.max(0.0));
+        loop {
+            let fetch = || ocore::registry::RegistryRef::schema_blocking(&reference, timeout);
+            match without_gvl(fetch, &|| {}) {
+                Some(r) => return rb_result(ruby, r).map(|inner| Schema { inner }),
+                None => ruby.thread_check_ints()?,
+            }
+        }
+    }
+
     /// `Schema.from_source(name, text)`: compiles one `.proto` file given as text.
     fn from_source(ruby: &Ruby, name: String, text: String) -> Result<Schema, Error> {
         rb_result(ruby, ocore::Schema::from_source(&name, &text)).map(|inner| Schema { inner })
@@ -75,6 +88,7 @@ pub(crate) fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     let class = module.define_class("Schema", ruby.class_object())?;
     class.define_singleton_method("_load", function!(Schema::load, 2))?;
     class.define_singleton_method("from_source", function!(Schema::from_source, 2))?;
+    class.define_singleton_method("_from_registry", function!(Schema::from_registry, 2))?;
     class.define_singleton_method(
         "from_descriptor_set",
         function!(Schema::from_descriptor_set, 1),
