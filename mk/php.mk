@@ -33,7 +33,7 @@ php-stubs: php-ext
 
 ## test-php: the stubs are current and PHPUnit passes (conformance as client and server,
 ## errors, types) against PHP, Rust and inproc servers.
-test-php: php-ext
+test-php: php-ext cli-bin
 	$(CARGO) build -p hms-ffi-core --example conformance
 	$(PHP_LOAD) php/scripts/stubs.php --check
 	HMS_FFI_EXT=$(CURDIR)/$(PHP_EXT) $(PHP_LOAD) $(PHPUNIT) -c php/phpunit.xml

@@ -82,6 +82,16 @@ impl Schema {
         php_result(ocore::Schema::from_source(name, text)).map(|inner| Schema { inner })
     }
 
+    /// One version of a schema in a registry: `registry+URI#SUBJECT[@N|@latest|@sha256:HEX]`
+    /// (docs/evolution.md), fetched and checked against its fingerprint, waiting at most
+    /// `$timeout` seconds (10 by default). Throws `InvalidArgumentException` for a bad
+    /// reference, `NotFoundException`, or `UnavailableException`.
+    pub fn from_registry(reference: &str, timeout: Option<f64>) -> PhpResult<Schema> {
+        let timeout = std::time::Duration::from_secs_f64(timeout.unwrap_or(10.0).max(0.0));
+        let r = ocore::registry::RegistryRef::schema_blocking(reference, timeout);
+        php_result(r).map(|inner| Schema { inner })
+    }
+
     /// Loads a serialized `google.protobuf.FileDescriptorSet`.
     pub fn from_descriptor_set(data: Binary<u8>) -> PhpResult<Schema> {
         let bytes: Vec<u8> = data.into();

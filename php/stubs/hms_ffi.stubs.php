@@ -673,6 +673,14 @@ class Schema
     /** Compiles one `.proto` file given as text (`$name` is its file name for imports and errors). */
     public static function fromSource(string $name, string $text): \HmsFfi\Schema {}
 
+    /**
+     * One version of a schema in a registry: `registry+URI#SUBJECT[@N|@latest|@sha256:HEX]`
+     * (docs/evolution.md), fetched and checked against its fingerprint, waiting at most
+     * `$timeout` seconds (10 by default). Throws `InvalidArgumentException` for a bad
+     * reference, `NotFoundException`, or `UnavailableException`.
+     */
+    public static function fromRegistry(string $reference, ?float $timeout = null): \HmsFfi\Schema {}
+
     /** Loads a serialized `google.protobuf.FileDescriptorSet`. */
     public static function fromDescriptorSet(string $data): \HmsFfi\Schema {}
 
