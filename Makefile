@@ -55,7 +55,7 @@ go-lib:
 	@mkdir -p $(GO_LIB_DIR)
 	ln -f target/release/libhms_ffi.a $(GO_LIB_DIR)/libhms_ffi.a
 
-test-go: go-lib
+test-go: go-lib cli-bin
 	cd go && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 	cd examples/go && $(GO) vet ./... && $(GO) run . both
 

@@ -7,7 +7,9 @@ package hmsffi
 import "C"
 
 import (
+	"context"
 	"runtime"
+	"time"
 	"unsafe"
 )
 
@@ -57,4 +59,46 @@ func SchemaFromSource(name, source string) (*Schema, error) {
 		return nil, takeError(e)
 	}
 	return newSchema(out), nil
+}
+
+// SchemaFromRegistry fetches one version of a schema from a registry: reference is
+// "registry+URI#SUBJECT[@N|@latest|@sha256:HEX]" (docs/evolution.md), checked against its
+// fingerprint. The context's deadline bounds the fetch (10 s without one); when ctx ends first
+// the fetch is left to finish on its own and its error is the context's. A bad reference is
+// InvalidArgument, an unknown subject or version NotFound, an unreachable registry Unavailable.
+func SchemaFromRegistry(ctx context.Context, reference string) (*Schema, error) {
+	timeout := int64(10_000)
+	if d, ok := ctx.Deadline(); ok {
+		timeout = max(time.Until(d).Milliseconds(), 1)
+	}
+	type fetched struct {
+		out *C.HmsSchema
+		err error
+	}
+	done := make(chan fetched, 1)
+	go func() {
+		cref := C.CString(reference)
+		defer C.free(unsafe.Pointer(cref))
+		var out *C.HmsSchema
+		var e *C.HmsError
+		if C.hms_schema_from_registry(cref, C.int64_t(timeout), &out, &e) != 0 {
+			done <- fetched{err: takeError(e)}
+			return
+		}
+		done <- fetched{out: out}
+	}()
+	select {
+	case f := <-done:
+		if f.err != nil {
+			return nil, f.err
+		}
+		return newSchema(f.out), nil
+	case <-ctx.Done():
+		go func() {
+			if f := <-done; f.out != nil {
+				C.hms_schema_free(f.out)
+			}
+		}()
+		return nil, contextError(ctx)
+	}
 }

@@ -44,6 +44,27 @@ pub unsafe extern "C" fn hms_schema_from_source(
     })
 }
 
+/// One version of a schema in a registry: `reference` is `registry+URI#SUBJECT[@N|@latest|
+/// @sha256:HEX]` (docs/evolution.md), fetched and checked against its fingerprint, waiting at
+/// most `timeout_ms` (0 or less: 10 s). Blocks the calling thread. A bad reference is
+/// `INVALID_ARGUMENT`, an unknown subject or version `NOT_FOUND`, an unreachable registry
+/// `UNAVAILABLE`.
+#[no_mangle]
+pub unsafe extern "C" fn hms_schema_from_registry(
+    reference: *const c_char,
+    timeout_ms: i64,
+    out: *mut *mut HmsSchema,
+    err: *mut *mut HmsError,
+) -> i32 {
+    guard(err, || {
+        let reference = text(reference, "reference")?;
+        let ms = u64::try_from(timeout_ms).ok().filter(|ms| *ms > 0);
+        let timeout = std::time::Duration::from_millis(ms.unwrap_or(10_000));
+        let schema = ocore::registry::RegistryRef::schema_blocking(reference, timeout)?;
+        store(out, schema)
+    })
+}
+
 unsafe fn store(out: *mut *mut HmsSchema, schema: ocore::Schema) -> Result<(), Error> {
     if out.is_null() {
         return Err(Error::new(Code::InvalidArgument, "out is NULL"));

@@ -668,6 +668,16 @@ int32_t hms_schema_from_source(const char *name,
                                struct HmsSchema **out,
                                struct HmsError **err);
 
+// One version of a schema in a registry: `reference` is `registry+URI#SUBJECT[@N|@latest|
+// @sha256:HEX]` (docs/evolution.md), fetched and checked against its fingerprint, waiting at
+// most `timeout_ms` (0 or less: 10 s). Blocks the calling thread. A bad reference is
+// `INVALID_ARGUMENT`, an unknown subject or version `NOT_FOUND`, an unreachable registry
+// `UNAVAILABLE`.
+int32_t hms_schema_from_registry(const char *reference,
+                                 int64_t timeout_ms,
+                                 struct HmsSchema **out,
+                                 struct HmsError **err);
+
 // Frees a schema (NULL-safe). Servers and clients keep their own reference.
 void hms_schema_free(struct HmsSchema *schema);
 
