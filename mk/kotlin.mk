@@ -21,7 +21,7 @@ kotlin-install: uniffi-lib
 
 ## test-kotlin: the Kotlin and Swift bindings are current, the crate's Rust tests pass, then
 ## the JUnit tests (every conformance vector as client and server over inproc and unix, errors).
-test-kotlin: uniffi-lib
+test-kotlin: uniffi-lib cli-bin
 	scripts/uniffi-gen.sh --check
 	$(CARGO) test -p hms-ffi-uniffi --features bindgen
 	cd kotlin && $(MVN) -q -B test

@@ -44,6 +44,16 @@ impl Schema {
         Ok(Arc::new(Schema(ocore::Schema::from_source(&name, &text)?)))
     }
 
+    /// One version of a schema in a registry: `registry+URI#SUBJECT[@N|@latest|@sha256:HEX]`
+    /// (docs/evolution.md), fetched and checked against its fingerprint, waiting at most
+    /// `timeout_ms` (10 s when `None`). Blocks the calling thread.
+    #[uniffi::constructor(default(timeout_ms = None))]
+    pub fn from_registry(reference: String, timeout_ms: Option<u64>) -> HmsResult<Arc<Schema>> {
+        let timeout = std::time::Duration::from_millis(timeout_ms.unwrap_or(10_000));
+        let schema = ocore::registry::RegistryRef::schema_blocking(&reference, timeout)?;
+        Ok(Arc::new(Schema(schema)))
+    }
+
     /// A schema from a serialized `google.protobuf.FileDescriptorSet`.
     #[uniffi::constructor]
     pub fn from_descriptor_set(bytes: Vec<u8>) -> HmsResult<Arc<Schema>> {

@@ -3551,6 +3551,20 @@ public static func fromDescriptorSet(bytes: Data)throws  -> Schema  {
 }
     
     /**
+     * One version of a schema in a registry: `registry+URI#SUBJECT[@N|@latest|@sha256:HEX]`
+     * (docs/evolution.md), fetched and checked against its fingerprint, waiting at most
+     * `timeout_ms` (10 s when `None`). Blocks the calling thread.
+     */
+public static func fromRegistry(reference: String, timeoutMs: UInt64? = nil)throws  -> Schema  {
+    return try  FfiConverterTypeSchema_lift(try rustCallWithError(FfiConverterTypeHmsError_lift) {
+    uniffi_hms_ffi_uniffi_fn_constructor_schema_from_registry(
+        FfiConverterString.lower(reference),
+        FfiConverterOptionUInt64.lower(timeoutMs),$0
+    )
+})
+}
+    
+    /**
      * Compiles one `.proto` file given as text, named `name`.
      */
 public static func fromSource(name: String, text: String)throws  -> Schema  {
@@ -7871,6 +7885,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_constructor_schema_from_descriptor_set() != 46173) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_constructor_schema_from_registry() != 45557) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_constructor_schema_from_source() != 28162) {

@@ -927,6 +927,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_constructor_schema_from_descriptor_set(
     ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_constructor_schema_from_registry(
+    ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_constructor_schema_from_source(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_constructor_schema_load(
@@ -1141,6 +1143,8 @@ external fun uniffi_hms_ffi_uniffi_fn_clone_schema(`handle`: Long,uniffi_out_err
 external fun uniffi_hms_ffi_uniffi_fn_free_schema(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Unit
 external fun uniffi_hms_ffi_uniffi_fn_constructor_schema_from_descriptor_set(`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_hms_ffi_uniffi_fn_constructor_schema_from_registry(`reference`: RustBuffer.ByValue,`timeoutMs`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
 external fun uniffi_hms_ffi_uniffi_fn_constructor_schema_from_source(`name`: RustBuffer.ByValue,`text`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
@@ -1684,6 +1688,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_schema_from_descriptor_set() != 46173) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_schema_from_registry() != 45557) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_constructor_schema_from_source() != 28162) {
@@ -6882,6 +6889,23 @@ open class Schema: Disposable, AutoCloseable, SchemaInterface
     UniffiLib.uniffi_hms_ffi_uniffi_fn_constructor_schema_from_descriptor_set(
     
         FfiConverterByteArray.lower(`bytes`),_status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * One version of a schema in a registry: `registry+URI#SUBJECT[@N|@latest|@sha256:HEX]`
+     * (docs/evolution.md), fetched and checked against its fingerprint, waiting at most
+     * `timeout_ms` (10 s when `None`). Blocks the calling thread.
+     */
+    @Throws(HmsException::class) fun `fromRegistry`(`reference`: kotlin.String, `timeoutMs`: kotlin.ULong? = null): Schema {
+            return FfiConverterTypeSchema.lift(
+    uniffiRustCallWithError(HmsException) { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_constructor_schema_from_registry(
+    
+        FfiConverterString.lower(`reference`),FfiConverterOptionalULong.lower(`timeoutMs`),_status)
 }
     )
     }
