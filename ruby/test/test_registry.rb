@@ -23,7 +23,8 @@ class TestRegistry < Minitest::Test
                          %i[out err in] => File::NULL)
     Timeout.timeout(10) { sleep 0.02 until File.exist?(sock) }
     %w[shop_v1.proto shop_v2.proto].each do |v|
-      ok = system(CLI, "registry", "register", "--registry", @uri, File.join(ROOT, "tests", "registry", v),
+      ok = system(CLI, "registry", "register", "--timeout", "10", "--registry", @uri,
+                  File.join(ROOT, "tests", "registry", v),
                   %i[out err] => File::NULL)
       assert ok, "registering #{v} failed"
     end
