@@ -53,6 +53,9 @@ pub(crate) struct Dispatcher {
     pub(crate) drain: CancellationToken,
     /// Cancelled on hard stop: every handler's context is a child of it.
     pub(crate) stop: CancellationToken,
+    /// The queue's thread that reads the connections itself (the first queue a method was
+    /// routed to; see [`crate::transport::Host`]).
+    pub(super) host: std::sync::OnceLock<Arc<crate::transport::Host>>,
 }
 
 /// Counts a call in flight; wakes a draining shutdown when the last one ends.
@@ -98,6 +101,7 @@ impl Dispatcher {
             idle: Notify::new(),
             drain: CancellationToken::new(),
             stop: CancellationToken::new(),
+            host: std::sync::OnceLock::new(),
         }
     }
 

@@ -4,6 +4,8 @@ mod admin;
 mod catch;
 mod dispatch;
 #[cfg(test)]
+mod host_tests;
+#[cfg(test)]
 mod led_tests;
 mod observe;
 mod options;
@@ -188,6 +190,7 @@ impl Server {
     pub fn unary_queued(&self, method: &str, queue: &CallQueue) -> Result<()> {
         let info = self.check(method, StreamingKind::Unary)?;
         let handler = Arc::new(queue.handler(&info.name, &self.queue_key(&info.name)?));
+        self.host_with(queue);
         self.add(info, Route::Unary(handler))
     }
 
@@ -198,6 +201,7 @@ impl Server {
     pub fn stream_queued(&self, method: &str, queue: &CallQueue) -> Result<()> {
         let name = self.schema().require_method(method)?.name.clone();
         let key = self.queue_key(&name)?;
+        self.host_with(queue);
         self.stream_handler(&name, Arc::new(queue.handler(&name, &key)))
     }
 

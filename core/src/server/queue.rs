@@ -17,7 +17,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::oneshot;
@@ -26,10 +26,12 @@ use crate::context::Context;
 use crate::error::{Code, Error, Result};
 use crate::handler::{BoxFuture, RequestStream, ResponseSink, StreamHandler, UnaryHandler};
 use crate::streaming::ServerStream;
+use crate::transport::Host;
 use crate::value::Value;
 use crate::Exchange;
 
 mod native;
+mod wait;
 use native::Answer;
 
 /// The queued calls. Several threads may wait in [`CallQueue::next`] at once: each waits on the
@@ -44,6 +46,10 @@ struct Shared {
     /// Spins in a row in which no call came, and spins still to skip after too many.
     misses: AtomicU32,
     skip: AtomicU32,
+    /// The connections the serving thread reads itself while it waits in
+    /// [`CallQueue::next`] (none when its wake pipe could not be made: then the server's
+    /// connection threads read them and queue the calls).
+    host: Option<Arc<Host>>,
 }
 
 impl Shared {
@@ -97,72 +103,8 @@ impl CallQueue {
                 closed: AtomicBool::new(false),
                 misses: AtomicU32::new(0),
                 skip: AtomicU32::new(0),
+                host: Host::new().ok().map(Arc::new),
             }),
-        }
-    }
-
-    /// Waits up to `timeout` for the next live call. Calls whose caller has cancelled or whose
-    /// deadline has passed are skipped (their caller already has its answer). Blocks the calling
-    /// thread: a binding releases its interpreter's lock around this.
-    pub fn next(&self, timeout: Duration) -> Next {
-        let deadline = Instant::now() + timeout;
-        let mut calls = self.shared.calls();
-        loop {
-            if self.is_closed() {
-                drain(&mut calls);
-                return Next::Closed;
-            }
-            if let Some(call) = self.pop_live(&mut calls) {
-                return Next::Call(call);
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Next::Idle;
-            }
-            calls = match self.shared.ready.wait_timeout(calls, left) {
-                Ok((calls, _)) => calls,
-                Err(poisoned) => poisoned.into_inner().0,
-            };
-        }
-    }
-
-    /// Polls for the next call for up to `spin` without blocking, and without giving up the
-    /// interpreter's lock the caller holds (giving up Ruby's GVL and taking it back costs more
-    /// than a local call). `None`: no call came; block in [`next`](CallQueue::next). A closed
-    /// queue gives [`Next::Closed`] at once. It spins
-    /// only on a machine with a core to spare and while calls keep coming within `spin`: after
-    /// four empty spins in a row it skips the next 32.
-    pub fn spin_next(&self, spin: Duration) -> Option<Next> {
-        let shared = &self.shared;
-        if self.is_closed() {
-            return Some(self.next(Duration::ZERO));
-        }
-        if spin.is_zero() || !crate::runtime::spare_core() {
-            return None;
-        }
-        if shared.skip.load(Ordering::Relaxed) > 0 {
-            shared.skip.fetch_sub(1, Ordering::Relaxed);
-            return None;
-        }
-        let until = Instant::now() + spin;
-        loop {
-            if self.is_closed() {
-                return Some(self.next(Duration::ZERO));
-            }
-            if shared.queued.load(Ordering::Acquire) > 0 {
-                if let Some(call) = self.pop_live(&mut shared.calls()) {
-                    shared.misses.store(0, Ordering::Relaxed);
-                    return Some(Next::Call(call));
-                }
-            }
-            if Instant::now() >= until {
-                if shared.misses.fetch_add(1, Ordering::Relaxed) + 1 >= 4 {
-                    shared.misses.store(0, Ordering::Relaxed);
-                    shared.skip.store(32, Ordering::Relaxed);
-                }
-                return None;
-            }
-            std::hint::spin_loop();
         }
     }
 
@@ -184,6 +126,9 @@ impl CallQueue {
         // Answer what is still queued, so no caller waits for its deadline; wake every waiter.
         drain(&mut self.shared.calls());
         self.shared.ready.notify_all();
+        if let Some(host) = &self.shared.host {
+            host.poke();
+        }
     }
 
     /// Closes the queue when the process gets SIGINT or SIGTERM, for a `serve()` that should
@@ -218,6 +163,10 @@ impl CallQueue {
         calls.push_back(call);
         self.shared.queued.store(calls.len(), Ordering::Release);
         self.shared.ready.notify_one();
+        drop(calls);
+        if let Some(host) = &self.shared.host {
+            host.poke();
+        }
         true
     }
 

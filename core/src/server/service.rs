@@ -50,6 +50,10 @@ impl Service for Dispatcher {
         &self.stop
     }
 
+    fn host(&self) -> Option<Arc<crate::transport::Host>> {
+        self.host.get().cloned()
+    }
+
     /// Counts a reply a transport has yet to write, so that a graceful shutdown does not close
     /// the endpoints under it (it is not a call: [`Dispatcher::inflight`] leaves it out).
     fn start_writing(&self) {

@@ -159,6 +159,11 @@ pub(super) trait Source: Send + Sync {
     fn wait(&self, wake: Option<RawFd>, timeout_ms: i32) -> io::Result<(bool, bool)>;
     /// Shuts the connection: the peer sees its end.
     fn shutdown(&self);
+    /// The descriptor that [`wait`](Source::wait) polls, when it is one (a socket) and another
+    /// thread may poll it with others ([`unix_led`](super::unix_led)'s host).
+    fn fd(&self) -> Option<RawFd> {
+        None
+    }
 }
 
 impl Source for Pipe {
@@ -172,6 +177,13 @@ impl Source for Pipe {
 
     fn shutdown(&self) {
         Pipe::shutdown(self)
+    }
+
+    fn fd(&self) -> Option<RawFd> {
+        match self {
+            Pipe::Unix(sock) => Some(sock.as_raw_fd()),
+            _ => None,
+        }
     }
 }
 

@@ -83,6 +83,11 @@ pub(crate) trait Service: Send + Sync + 'static {
         response: Arc<ResponseMetadata>,
         flow: crate::flow::Flow,
     ) -> BoxFuture<'a, Result<()>>;
+    /// The thread that serves this server's calls from a queue, which reads the server's
+    /// `unix://` connections itself while it waits ([`super::Host`]), if the server has one.
+    fn host(&self) -> Option<Arc<super::Host>> {
+        None
+    }
 }
 
 /// A reply a transport is still writing: a graceful shutdown waits for it (it is not a call

@@ -51,6 +51,9 @@ mod tls_config;
 mod unix_client;
 mod unix_conn;
 mod unix_led;
+pub(crate) use unix_led::host::Host;
+#[cfg(test)]
+pub(crate) use unix_led::host::HOSTED_FRAMES;
 #[cfg(test)]
 pub(crate) use unix_led::HOLD_UP as LED_HOLD_UP;
 mod unix_server;

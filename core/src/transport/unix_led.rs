@@ -2,8 +2,10 @@
 //! its handler (when the handler can run on any thread and is ready at once: a Rust, Python,
 //! Go, C or Kotlin handler registered to run inline) and writes the reply itself, so a local
 //! call costs the server one wake-up, the kernel's, as a raw socket echo does. Handlers that
-//! answer later (async ones, Ruby's and PHP's queue, Node's event loop) are spawned on the
-//! runtime as on the runtime's connections.
+//! answer later (async ones, Node's event loop) are spawned on the runtime as on the runtime's
+//! connections. A server whose handlers all run on one thread from a queue (Ruby's, PHP's)
+//! has that thread read its connections while it waits ([`host`]): a connection's thread gives
+//! the reading to it and ends.
 //!
 //! Leader/follower: a thread lets go of the reading before it runs a handler, and takes it back
 //! after. A handler that runs for longer than [`HAND_OVER`] does not hold the connection up: the
@@ -21,7 +23,7 @@ use bytes::BytesMut;
 use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio_util::sync::CancellationToken;
 
-use super::frame::{self, Kind, HEADER_LEN};
+use super::frame;
 use super::lane_pipe::{Pipe, Source};
 use super::unix_conn::{Connection, Step};
 use super::unix_server::{write_frame, BoxWrite};
@@ -29,8 +31,12 @@ use super::wait::{lock, SpinGauge};
 use super::{watchdog, Service};
 use crate::peer::Peer;
 
+#[path = "unix_led_host.rs"]
+pub(super) mod host;
 #[path = "unix_led_read.rs"]
 mod read;
+use host::Host;
+use read::{Got, Wait};
 /// For this crate's tests (`server/led_tests.rs`): while set, a thread that let go of the
 /// reading stalls well past [`HAND_OVER`] before it goes on, as a thread preempted on a busy
 /// machine does, so the watchdog hands the reading to another thread first.
@@ -112,6 +118,15 @@ pub(super) struct Reading {
     goaway_sent: bool,
 }
 
+/// What became of the reading after [`Led::serve_frame`].
+enum Served {
+    Keep(Reading),
+    /// Another thread took the reading over while a handler ran here.
+    Led,
+    /// The connection was closed.
+    Closed,
+}
+
 pub(super) struct Led {
     conn: Connection,
     /// What the leading thread reads: the socket, non-blocking (the runtime's copy writes), or
@@ -126,6 +141,9 @@ pub(super) struct Led {
     /// How soon the next call usually comes: the reader polls for it that long before it
     /// blocks, when that is soon.
     gauge: SpinGauge,
+    /// The thread that runs every handler of this server (Ruby's, PHP's), which reads this
+    /// connection itself while it waits for a call ([`host`]).
+    host: Option<Arc<Host>>,
 }
 
 impl Drop for Led {
@@ -151,6 +169,7 @@ impl Led {
         let writer = Arc::new(tokio::sync::Mutex::new(writer));
         // Counted until dropped.
         LED.fetch_add(1, Ordering::AcqRel);
+        let host = core.host().filter(|_| source.fd().is_some());
         let led = Arc::new(Led {
             conn: Connection::new(core.clone(), peer, writer),
             source,
@@ -159,6 +178,7 @@ impl Led {
             free: Mutex::new(None),
             ended: CancellationToken::new(),
             gauge: SpinGauge::default(),
+            host,
         });
         let (drain, stop, ended) = (core.drain().clone(), core.stop().clone(), led.ended.clone());
         handle.spawn(async move {
@@ -176,6 +196,9 @@ impl Led {
             }
         });
         watchdog::register(&led);
+        if let Some(host) = &led.host {
+            host.attach(&led);
+        }
         let reading = Reading {
             buf: BytesMut::with_capacity(64 * 1024),
             skip: 0,
@@ -226,47 +249,86 @@ impl Led {
             });
         }
         loop {
-            let (h, body) = match self.next(&mut reading) {
-                Ok(Some(f)) => f,
-                Ok(None) => return self.close(None),
+            if self.host_wants() {
+                return self.give_to_host(reading);
+            }
+            let (h, body) = match self.next(&mut reading, Wait::Serve) {
+                Ok(Got::Ready(f)) => f,
+                Ok(Got::End) => return self.close(None),
+                Ok(Got::NotYet) => continue,
+                Ok(Got::Yield) => return self.give_to_host(reading),
                 Err(reason) => return self.close(Some(reason)),
             };
-            let call = match self.conn.step(h, body) {
-                Ok(Step::Done) => continue,
-                Ok(Step::Write(bytes)) => {
-                    self.write(&bytes);
-                    continue;
-                }
-                Ok(Step::Open(call)) => call,
-                Err(reason) => return self.close(Some(reason)),
-            };
-            // The handler may run right here: let go of the reading first, but only once the
-            // call is registered (`open` calls `start` after that). A reading let go before
-            // could be taken over by the watchdog's thread if this one is held up for a moment,
-            // and that thread would drop the call's next frames (its request, END, CANCEL) as
-            // frames of an unknown call: a stream handler then saw no request, or waited for
-            // one until its deadline (seen in CI with the JVM's threads busy on two cores).
-            let mut held = Some(reading);
-            let mut here = true;
-            let opened = self.conn.open(call, |task| {
-                if let Some(r) = held.take() {
-                    self.let_go(r);
-                }
-                here = crate::runtime::spawn_eager(task);
-            });
-            match opened {
-                Ok(None) => {}
-                Ok(Some(refusal)) => self.write(&refusal),
-                Err(reason) => self.fail(&reason),
+            match self.serve_frame(h, body, reading, &mut || {}) {
+                Served::Keep(r) => reading = r,
+                Served::Led | Served::Closed => return,
             }
-            match held.or_else(|| self.take_back()) {
-                Some(r) => {
-                    reading = r;
-                    reading.poll_next = here;
-                }
-                // Another thread leads now.
-                None => return,
+        }
+    }
+
+    /// Serves one frame read with `reading` in hand: a reply written, or a call opened (its
+    /// handler may run here: the reading is let go first, and `letting_go` runs then too).
+    fn serve_frame(
+        &self,
+        h: frame::Header,
+        body: bytes::Bytes,
+        reading: Reading,
+        letting_go: &mut dyn FnMut(),
+    ) -> Served {
+        let call = match self.conn.step(h, body) {
+            Ok(Step::Done) => return Served::Keep(reading),
+            Ok(Step::Write(bytes)) => {
+                self.write(&bytes);
+                return Served::Keep(reading);
             }
+            Ok(Step::Open(call)) => call,
+            Err(reason) => {
+                self.close(Some(reason));
+                return Served::Closed;
+            }
+        };
+        // The handler may run right here: let go of the reading first, but only once the
+        // call is registered (`open` calls `start` after that). A reading let go before
+        // could be taken over by the watchdog's thread if this one is held up for a moment,
+        // and that thread would drop the call's next frames (its request, END, CANCEL) as
+        // frames of an unknown call: a stream handler then saw no request, or waited for
+        // one until its deadline (seen in CI with the JVM's threads busy on two cores).
+        let mut held = Some(reading);
+        let mut here = true;
+        let opened = self.conn.open(call, |task| {
+            if let Some(r) = held.take() {
+                self.let_go(r);
+            }
+            letting_go();
+            here = crate::runtime::spawn_eager(task);
+        });
+        match opened {
+            Ok(None) => {}
+            Ok(Some(refusal)) => self.write(&refusal),
+            Err(reason) => self.fail(&reason),
+        }
+        match held.or_else(|| self.take_back()) {
+            Some(mut r) => {
+                r.poll_next = here;
+                Served::Keep(r)
+            }
+            // Another thread leads now.
+            None => Served::Led,
+        }
+    }
+
+    /// Whether this connection's host thread waits for calls and reads connections itself.
+    fn host_wants(&self) -> bool {
+        self.host.as_ref().is_some_and(|h| h.polling())
+    }
+
+    /// Leaves the reading for the host's thread, which takes it in its next round; this thread
+    /// ends. (If that thread went on to a handler meanwhile, the watchdog hands the reading to
+    /// a new thread, as for any reading let go.)
+    fn give_to_host(&self, reading: Reading) {
+        self.let_go(reading);
+        if let Some(host) = &self.host {
+            host.poke();
         }
     }
 
@@ -323,35 +385,8 @@ impl Led {
         // Whatever ended the connection, every call still running on it is cancelled.
         self.conn.cancel_all();
         self.ended.cancel();
-    }
-
-    fn handshake(&self, reading: &mut Reading) -> Result<(), String> {
-        let deadline = Some(Instant::now() + Duration::from_secs(10));
-        if !self.fill(reading, HEADER_LEN, deadline)? {
-            return Err("handshake: connection closed".into());
-        }
-        let h = frame::peek_header(&reading.buf).map_err(|e| e.to_string())?;
-        if h.kind != Kind::Hello || h.len as usize > 4096 {
-            return Err(format!(
-                "expected HELLO, got {:?} of {} bytes",
-                h.kind, h.len
-            ));
-        }
-        if !self.fill(reading, HEADER_LEN + h.len as usize, deadline)? {
-            return Err("handshake: connection closed".into());
-        }
-        let body = frame::split_frame(&mut reading.buf, h.len as usize);
-        match self.conn.hello(body) {
-            Ok(reply) => {
-                self.write(&reply);
-                Ok(())
-            }
-            Err((bye, why)) => {
-                if !bye.is_empty() {
-                    self.write(&bye);
-                }
-                Err(why)
-            }
+        if let Some(host) = &self.host {
+            host.detach(self);
         }
     }
 }

@@ -1,15 +1,15 @@
 //! A led connection's reading (`unix_led`): whole frames from the socket, polled for a while
 //! before the thread blocks when calls come close together ([`SpinGauge`](super::super::wait::SpinGauge)),
 //! an oversized frame refused and skipped without buffering it, a draining server's GOAWAY sent
-//! between frames.
+//! between frames; the host's thread ([`super::host`]) takes what is there without waiting.
 
 use std::io::Read;
 use std::os::fd::AsRawFd;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes};
 
-use super::super::frame::{self, HEADER_LEN};
+use super::super::frame::{self, Kind, HEADER_LEN};
 use super::super::unix_conn::Connection;
 use super::super::wait::sys::read_into;
 use super::{Led, Reading};
@@ -18,28 +18,59 @@ use super::{Led, Reading};
 const CHUNK: usize = 16 * 1024;
 use crate::call::JustWait;
 
+/// How [`Led::fill`] waits for bytes.
+#[derive(Clone, Copy)]
+pub(super) enum Wait {
+    /// A serving reader: polls a while when calls come close together, then blocks; gives the
+    /// reading up when the connection's host asks for it.
+    Serve,
+    /// The handshake: blocks until the deadline.
+    Until(Instant),
+    /// The host's thread: takes what is there and never waits.
+    Not,
+}
+
+/// What [`Led::fill`] and [`Led::next`] found.
+pub(super) enum Got<T> {
+    Ready(T),
+    /// The connection ended between frames, or the server stopped.
+    End,
+    /// Not all of it is there yet (only with [`Wait::Not`]).
+    NotYet,
+    /// The host's thread asked for the reading (only with [`Wait::Serve`]).
+    Yield,
+}
+
 impl Led {
-    /// The next whole frame; `None`: the connection ended between frames, or the server stopped.
+    /// The next whole frame.
     pub(super) fn next(
         &self,
         reading: &mut Reading,
-    ) -> Result<Option<(frame::Header, Bytes)>, String> {
+        wait: Wait,
+    ) -> Result<Got<(frame::Header, Bytes)>, String> {
         let max_body = self.conn.max_body();
         loop {
-            if !self.fill(reading, HEADER_LEN, None)? {
-                return Ok(None);
+            match self.fill(reading, HEADER_LEN, wait)? {
+                Got::Ready(()) => {}
+                Got::End => return Ok(Got::End),
+                Got::NotYet => return Ok(Got::NotYet),
+                Got::Yield => return Ok(Got::Yield),
             }
             let h = frame::peek_header(&reading.buf).map_err(|e| e.to_string())?;
             let len = h.len as usize;
-            if len <= max_body {
-                if !self.fill(reading, HEADER_LEN + len, None)? {
-                    return Ok(None);
-                }
-                return Ok(Some((h, frame::split_frame(&mut reading.buf, len))));
+            let keep = if len <= max_body {
+                len
+            } else {
+                self.conn.oversized(&h)?
+            };
+            match self.fill(reading, HEADER_LEN + keep, wait)? {
+                Got::Ready(()) => {}
+                Got::End => return Ok(Got::End),
+                Got::NotYet => return Ok(Got::NotYet),
+                Got::Yield => return Ok(Got::Yield),
             }
-            let keep = self.conn.oversized(&h)?;
-            if !self.fill(reading, HEADER_LEN + keep, None)? {
-                return Ok(None);
+            if len <= max_body {
+                return Ok(Got::Ready((h, frame::split_frame(&mut reading.buf, len))));
             }
             let prefix = frame::split_frame(&mut reading.buf, keep);
             reading.skip = len - keep;
@@ -50,56 +81,69 @@ impl Led {
         }
     }
 
-    /// Reads until `need` bytes are buffered (true), or the peer closed between frames or the
-    /// server stopped (false). A draining server's GOAWAY is sent from here.
+    /// Reads until `need` bytes are buffered. A draining server's GOAWAY is sent from here.
     pub(super) fn fill(
         &self,
         reading: &mut Reading,
         need: usize,
-        deadline: Option<Instant>,
-    ) -> Result<bool, String> {
+        wait: Wait,
+    ) -> Result<Got<()>, String> {
         let core = &self.conn.core;
         // While serving, a reader polls the socket for a while before it blocks (see
         // `SpinGauge`); the handshake just waits.
         let mut waiting: Option<(Instant, Instant)> = None;
+        let mut looked = false;
         loop {
             if reading.skip == 0 && reading.buf.len() >= need {
                 if let Some((since, _)) = waiting {
                     self.gauge.record(since.elapsed());
                 }
-                return Ok(true);
+                return Ok(Got::Ready(()));
             }
             if core.stop().is_cancelled() {
-                return Ok(false);
+                return Ok(Got::End);
             }
-            if deadline.is_none() && !reading.goaway_sent && core.drain().is_cancelled() {
+            if !matches!(wait, Wait::Until(_))
+                && !reading.goaway_sent
+                && core.drain().is_cancelled()
+            {
                 reading.goaway_sent = true;
                 self.write(&Connection::goaway());
             }
             let now = Instant::now();
-            let (_, spin_until) = *waiting.get_or_insert_with(|| match deadline {
-                None if reading.poll_next => (now, self.gauge.until(now, &JustWait)),
+            let (_, spin_until) = *waiting.get_or_insert_with(|| match wait {
+                Wait::Serve if reading.poll_next => (now, self.gauge.until(now, &JustWait)),
                 _ => (now, now),
             });
-            let readable = if now < spin_until {
-                std::hint::spin_loop();
-                true
-            } else {
-                let timeout = match deadline {
-                    None => -1,
-                    Some(d) if now >= d => return Err("no HELLO within 10s".into()),
-                    Some(d) => d.saturating_duration_since(now).as_millis() as i32 + 1,
-                };
-                let (readable, woken) = self
-                    .source
-                    .wait(Some(self.wake.0.as_raw_fd()), timeout)
-                    .map_err(|e| format!("poll: {e}"))?;
-                if woken {
-                    let mut drain = [0u8; 16];
-                    while matches!((&self.wake.0).read(&mut drain), Ok(n) if n > 0) {}
+            let readable = match wait {
+                // One read of what is there; the host polled the socket before.
+                Wait::Not if looked => return Ok(Got::NotYet),
+                Wait::Not => true,
+                _ if now < spin_until => {
+                    std::hint::spin_loop();
+                    true
                 }
-                readable
+                _ => {
+                    let timeout = match wait {
+                        Wait::Until(d) if now >= d => return Err("no HELLO within 10s".into()),
+                        Wait::Until(d) => d.saturating_duration_since(now).as_millis() as i32 + 1,
+                        _ => -1,
+                    };
+                    let (readable, woken) = self
+                        .source
+                        .wait(Some(self.wake.0.as_raw_fd()), timeout)
+                        .map_err(|e| format!("poll: {e}"))?;
+                    if woken {
+                        let mut drain = [0u8; 16];
+                        while matches!((&self.wake.0).read(&mut drain), Ok(n) if n > 0) {}
+                        if matches!(wait, Wait::Serve) && self.host_wants() {
+                            return Ok(Got::Yield);
+                        }
+                    }
+                    readable
+                }
             };
+            looked = true;
             if !readable {
                 continue;
             }
@@ -107,7 +151,7 @@ impl Led {
             let had = reading.buf.len();
             let want = need.saturating_sub(had).max(CHUNK);
             match read_into(&mut reading.buf, want, |b| self.source.read(b)) {
-                Ok(0) if had == 0 && reading.skip == 0 => return Ok(false),
+                Ok(0) if had == 0 && reading.skip == 0 => return Ok(Got::End),
                 Ok(0) => return Err("truncated frame".into()),
                 Ok(n) => {
                     // Bytes of a refused frame still coming (the buffer was empty then).
@@ -121,6 +165,40 @@ impl Led {
                         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
                     ) => {}
                 Err(e) => return Err(format!("read: {e}")),
+            }
+        }
+    }
+
+    /// The connection's HELLO, answered; within 10 s.
+    pub(super) fn handshake(&self, reading: &mut Reading) -> Result<(), String> {
+        let deadline = Wait::Until(Instant::now() + Duration::from_secs(10));
+        if !matches!(self.fill(reading, HEADER_LEN, deadline)?, Got::Ready(())) {
+            return Err("handshake: connection closed".into());
+        }
+        let h = frame::peek_header(&reading.buf).map_err(|e| e.to_string())?;
+        if h.kind != Kind::Hello || h.len as usize > 4096 {
+            return Err(format!(
+                "expected HELLO, got {:?} of {} bytes",
+                h.kind, h.len
+            ));
+        }
+        if !matches!(
+            self.fill(reading, HEADER_LEN + h.len as usize, deadline)?,
+            Got::Ready(())
+        ) {
+            return Err("handshake: connection closed".into());
+        }
+        let body = frame::split_frame(&mut reading.buf, h.len as usize);
+        match self.conn.hello(body) {
+            Ok(reply) => {
+                self.write(&reply);
+                Ok(())
+            }
+            Err((bye, why)) => {
+                if !bye.is_empty() {
+                    self.write(&bye);
+                }
+                Err(why)
             }
         }
     }

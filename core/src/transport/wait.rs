@@ -145,6 +145,36 @@ pub(super) mod sys {
         Ok((a, b))
     }
 
+    /// [`poll_all`] over any number of descriptors: `ready[i]` says whether `fds[i]` is readable
+    /// (or closed).
+    pub(in crate::transport) fn poll_slice(
+        fds: &[RawFd],
+        ready: &mut Vec<bool>,
+        timeout_ms: i32,
+    ) -> std::io::Result<()> {
+        let mut set: Vec<libc::pollfd> = fds
+            .iter()
+            .map(|&fd| libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        ready.clear();
+        // SAFETY: `set` is a valid array of `set.len()` `pollfd` that outlives the call.
+        let n = unsafe { libc::poll(set.as_mut_ptr(), set.len() as libc::nfds_t, timeout_ms) };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            ready.resize(fds.len(), false);
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                return Ok(());
+            }
+            return Err(e);
+        }
+        ready.extend(set.iter().map(|p| p.revents != 0));
+        Ok(())
+    }
+
     /// Waits up to `timeout_ms` (-1: for ever) until one of `fds` is readable (or closed); says
     /// which. An interrupted wait reports none.
     pub(in crate::transport) fn poll_all<const N: usize>(

@@ -83,6 +83,7 @@ impl Server {
     pub fn unary_queued_native(&self, method: &str, queue: &CallQueue) -> Result<()> {
         let info = self.check(method, StreamingKind::Unary)?;
         let handler = Arc::new(queue.handler(&info.name, &self.queue_key(&info.name)?));
+        self.host_with(queue);
         self.add(info, Route::Native(handler))
     }
 }
