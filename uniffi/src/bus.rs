@@ -30,7 +30,7 @@ pub struct BusEvent {
 #[derive(Debug, uniffi::Object)]
 pub struct Bus {
     pub(crate) bus: bus::Bus,
-    converters: Converters,
+    pub(crate) converters: Converters,
 }
 
 #[uniffi::export]

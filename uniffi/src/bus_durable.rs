@@ -3,7 +3,8 @@
 //! a [`DurableSubscription`] read with a blocking `next(timeout_ms)` or a suspending
 //! `next_async` that `unsubscribe` (from any thread) ends, and each [`Delivery`] answered with
 //! `ack`, `nak`, `term` or `in_progress` (blocking, or `*_async`), each returning once the
-//! server confirmed it. The waiting and closing are the core's `SharedDurableSubscription`.
+//! server confirmed it. The waiting and closing are the core's `SharedDurableSubscription`;
+//! a delivery's message is typed JSON with the bus's converters' values tagged, as an event's.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -11,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use crate::bus::Bus;
 use crate::error::HmsResult;
 use crate::ocore::bus::{self, Next, SharedDurableSubscription};
-use crate::ocore::mapping::notation;
+use crate::ocore::mapping::{notation, Converters, DecodeOptions, ValueOut};
 use crate::ocore::{self, runtime};
 use crate::runtime::on_runtime;
 
@@ -87,6 +88,7 @@ impl Bus {
         let sub = runtime::block_on(subscribe)??;
         Ok(Arc::new(DurableSubscription {
             sub: Arc::new(SharedDurableSubscription::new(sub)),
+            converters: self.converters.clone(),
         }))
     }
 }
@@ -96,14 +98,25 @@ impl Bus {
 #[derive(Debug, uniffi::Object)]
 pub struct DurableSubscription {
     sub: Arc<SharedDurableSubscription>,
+    converters: Converters,
 }
 
-/// The delivery of a wait, `None` when it timed out or the subscription is closed.
-fn outcome(next: Next<ocore::Result<bus::Delivery>>) -> HmsResult<Option<Arc<Delivery>>> {
-    match next {
-        Next::Event(d) => Ok(Some(Arc::new(Delivery { delivery: d? }))),
-        Next::TimedOut | Next::Closed => Ok(None),
-    }
+/// The delivery of a wait, its message made through `conv`; `None` when it timed out or the
+/// subscription is closed.
+fn outcome(
+    next: Next<ocore::Result<bus::Delivery>>,
+    conv: &Converters,
+) -> HmsResult<Option<Arc<Delivery>>> {
+    let delivery = match next {
+        Next::Event(d) => d?,
+        Next::TimedOut | Next::Closed => return Ok(None),
+    };
+    let value = match delivery.decode_output(DecodeOptions::default(), Some(conv), &mut ValueOut) {
+        Ok(value) => value?,
+        Err(never) => match never {},
+    };
+    let message = notation::to_text(&value);
+    Ok(Some(Arc::new(Delivery { delivery, message })))
 }
 
 #[uniffi::export]
@@ -115,14 +128,15 @@ impl DurableSubscription {
     #[uniffi::method(default(timeout_ms = None))]
     pub fn next(&self, timeout_ms: Option<u64>) -> HmsResult<Option<Arc<Delivery>>> {
         let timeout = timeout_ms.map(Duration::from_millis);
-        outcome(self.sub.next_blocking(timeout, None)?)
+        outcome(self.sub.next_blocking(timeout, None)?, &self.converters)
     }
 
     /// [`next`](DurableSubscription::next) without a timeout and without blocking (a Kotlin
     /// `suspend fun`, a Swift `async func`): `None` once the subscription is closed.
     pub async fn next_async(&self) -> HmsResult<Option<Arc<Delivery>>> {
         let sub = self.sub.clone();
-        outcome(on_runtime(async move { Ok(sub.next_within(None).await) }).await?)
+        let next = on_runtime(async move { Ok(sub.next_within(None).await) }).await?;
+        outcome(next, &self.converters)
     }
 
     /// Whether [`unsubscribe`](DurableSubscription::unsubscribe) was called.
@@ -143,6 +157,7 @@ impl DurableSubscription {
 #[derive(Debug, uniffi::Object)]
 pub struct Delivery {
     delivery: bus::Delivery,
+    message: String,
 }
 
 #[uniffi::export]
@@ -152,9 +167,10 @@ impl Delivery {
         self.delivery.event.topic.to_string()
     }
 
-    /// The message as typed JSON, decoded through the subscriber's declared type of the topic.
+    /// The message as typed JSON, decoded through the subscriber's declared type of the topic
+    /// (the bus's converters' values tagged, as in a `BusEvent`).
     pub fn message(&self) -> String {
-        notation::to_text(&self.delivery.event.message)
+        self.message.clone()
     }
 
     /// Its sequence in the stream (replay from it with `Deliver::FromSequence`).

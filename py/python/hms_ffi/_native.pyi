@@ -10,6 +10,7 @@ __version__: str
 __all__ = ["Schema", "Bus", "BusSubscription", "DurableSubscription", "Delivery", "Server", "Client", "CallHandle", "Context", "ClientStream", "ServerStream", "connect", "flush_traces", "_register_errors", "_register_types", "__version__"]
 
 _MethodTuple = Tuple[str, str, str, str]
+_ConverterTuple = Tuple[str, str, Callable[[Any], Any], Callable[[Any], Any]]
 _PathLike = Union[str, "os.PathLike[str]"]
 
 @final
@@ -28,9 +29,9 @@ class Schema:
 
 @final
 class Bus:
-    def __new__(cls, schema: Schema) -> Bus: ...
+    def __new__(cls, schema: Schema, converters: Optional[List[_ConverterTuple]] = None) -> Bus: ...
     @staticmethod
-    def connect(uri: str, schema: Schema) -> Bus: ...
+    def connect(uri: str, schema: Schema, converters: Optional[List[_ConverterTuple]] = None) -> Bus: ...
     def declare(self, pattern: str, message_type: str) -> None: ...
     def publish(self, topic: str, message: Mapping[str, Any]) -> None: ...
     def subscribe(self, pattern: str, queue: Optional[str] = None, pending: Optional[int] = None) -> BusSubscription: ...
@@ -99,7 +100,7 @@ class Server:
         max_concurrent_per_connection: Optional[int] = None,
         security: Optional[str] = None,
         service_config: Optional[str] = None,
-        converters: Optional[List[Tuple[str, str, Callable[[Any], Any], Callable[[Any], Any]]]] = None,
+        converters: Optional[List[_ConverterTuple]] = None,
     ) -> Server: ...
     def register(
         self, method: str, handler: Callable[[Dict[str, Any], Context], Any], revision: Optional[str] = None
@@ -234,7 +235,7 @@ def connect(
     schema: Optional[Schema] = None,
     resilience: Optional[str] = None,
     expect_schema: Optional[Schema] = None,
-    converters: Optional[List[Tuple[str, str, Callable[[Any], Any], Callable[[Any], Any]]]] = None,
+    converters: Optional[List[_ConverterTuple]] = None,
     revision: Optional[str] = None,
 ) -> Client: ...
 def flush_traces(timeout: float = 5.0) -> None: ...

@@ -19,10 +19,12 @@ from __future__ import annotations
 import asyncio
 import threading
 from datetime import datetime
-from typing import Any, AsyncIterator, Callable, Dict, Iterator, Mapping, Optional, Tuple, Union
+from typing import Any, AsyncIterator, Callable, Dict, Iterable, Iterator, Mapping, Optional, Tuple, Union
 
 from . import _native
 from ._native import Delivery, Schema
+from .converters import BUILTINS, Converter
+from .converters import _native as _converters
 from .errors import Error
 
 Event = Tuple[str, Dict[str, Any]]
@@ -115,17 +117,28 @@ class DurableSubscription:
 
 
 class Bus:
-    """A publish/subscribe bus whose topics are typed by messages of a schema."""
+    """A publish/subscribe bus whose topics are typed by messages of a schema. ``converters``
+    map message types and declared formats to Python types in the events it publishes and
+    receives, durable deliveries included, as ``connect`` does for calls
+    (:mod:`hms_ffi.converters`; the built-ins by default, ``[]`` for none). A converter that
+    raises is :class:`hms_ffi.InvalidArgument` with the value's path, from ``publish`` or from
+    the ``next`` that meets the event; the subscription goes on."""
 
-    def __init__(self, schema: Schema, *, _native_bus: Optional[_native.Bus] = None) -> None:
-        self._native = _native_bus if _native_bus is not None else _native.Bus(schema)
+    def __init__(
+        self,
+        schema: Schema,
+        *,
+        converters: Iterable[Converter] = BUILTINS,
+        _native_bus: Optional[_native.Bus] = None,
+    ) -> None:
+        self._native = _native_bus if _native_bus is not None else _native.Bus(schema, _converters(converters))
 
     @classmethod
-    def connect(cls, uri: str, schema: Schema) -> Bus:
+    def connect(cls, uri: str, schema: Schema, *, converters: Iterable[Converter] = BUILTINS) -> Bus:
         """A bus over NATS: ``nats://host:port/PREFIX`` (events on ``PREFIX.TOPIC``). With
         ``?jetstream=STREAM``, every event published is stored in that JetStream stream (created
         when absent) before ``publish`` returns, and ``subscribe_durable`` reads it."""
-        return cls(schema, _native_bus=_native.Bus.connect(uri, schema))
+        return cls(schema, _native_bus=_native.Bus.connect(uri, schema, _converters(converters)))
 
     def declare(self, pattern: str, message_type: str) -> None:
         """Events on topics matching ``pattern`` (``*`` one token, ``>`` the rest) are

@@ -2526,7 +2526,8 @@ public protocol DeliveryProtocol: AnyObject, Sendable {
     func inProgressAsync() async throws 
     
     /**
-     * The message as typed JSON, decoded through the subscriber's declared type of the topic.
+     * The message as typed JSON, decoded through the subscriber's declared type of the topic
+     * (the bus's converters' values tagged, as in a `BusEvent`).
      */
     func message()  -> String
     
@@ -2690,7 +2691,8 @@ open func inProgressAsync()async throws   {
 }
     
     /**
-     * The message as typed JSON, decoded through the subscriber's declared type of the topic.
+     * The message as typed JSON, decoded through the subscriber's declared type of the topic
+     * (the bus's converters' values tagged, as in a `BusEvent`).
      */
 open func message() -> String  {
     return try!  FfiConverterString.lift(try! rustCall() {
@@ -7611,7 +7613,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hms_ffi_uniffi_checksum_method_delivery_in_progress_async() != 57788) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_hms_ffi_uniffi_checksum_method_delivery_message() != 27490) {
+    if (uniffi_hms_ffi_uniffi_checksum_method_delivery_message() != 63255) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_method_delivery_nak() != 65452) {

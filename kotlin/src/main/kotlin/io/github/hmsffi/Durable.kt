@@ -47,7 +47,10 @@ class Delivery internal constructor(val native: NativeDelivery, conv: ConverterS
     /** The topic it was published on. */
     val topic: String = native.topic()
 
-    /** The message, decoded through the subscriber's declared type of the topic. */
+    /**
+     * The message, decoded through the subscriber's declared type of the topic and the bus's
+     * converters (a converter that throws makes `next` throw, as for an ordinary event).
+     */
     val message: Map<String, Any?> = decoded(native.message(), conv)
 
     /** Its sequence in the stream (replay from it with [Deliver.FromSequence]). */

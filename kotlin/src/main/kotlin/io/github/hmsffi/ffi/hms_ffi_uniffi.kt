@@ -1414,7 +1414,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_delivery_in_progress_async() != 57788) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if (lib.uniffi_hms_ffi_uniffi_checksum_method_delivery_message() != 27490) {
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_delivery_message() != 63255) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_delivery_nak() != 65452) {
@@ -5202,7 +5202,8 @@ public interface DeliveryInterface {
     suspend fun `inProgressAsync`()
     
     /**
-     * The message as typed JSON, decoded through the subscriber's declared type of the topic.
+     * The message as typed JSON, decoded through the subscriber's declared type of the topic
+     * (the bus's converters' values tagged, as in a `BusEvent`).
      */
     fun `message`(): kotlin.String
     
@@ -5439,7 +5440,8 @@ open class Delivery: Disposable, AutoCloseable, DeliveryInterface
 
     
     /**
-     * The message as typed JSON, decoded through the subscriber's declared type of the topic.
+     * The message as typed JSON, decoded through the subscriber's declared type of the topic
+     * (the bus's converters' values tagged, as in a `BusEvent`).
      */override fun `message`(): kotlin.String {
             return FfiConverterString.lift(
     callWithHandle {
