@@ -51,6 +51,7 @@ mod tls_config;
 mod unix_client;
 mod unix_conn;
 mod unix_led;
+mod unix_write;
 pub(crate) use unix_led::host::Host;
 #[cfg(test)]
 pub(crate) use unix_led::host::HOSTED_FRAMES;

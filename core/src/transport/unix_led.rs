@@ -27,6 +27,7 @@ use super::frame;
 use super::lane_pipe::{Pipe, Source};
 use super::unix_conn::{Connection, Step};
 use super::unix_server::{write_frame, BoxWrite};
+use super::unix_write::SockWrite;
 use super::wait::{lock, SpinGauge};
 use super::{watchdog, Service};
 use crate::peer::Peer;
@@ -95,16 +96,13 @@ pub(super) fn lead_with(
     }
 }
 
-/// A unix connection as a source read by the leading thread (another descriptor of the same
-/// non-blocking socket) and the runtime's writing half.
+/// A unix connection, taken out of the runtime's reactor, as a source read by the leading thread
+/// (another descriptor of the same non-blocking socket) and a writer that joins the reactor only
+/// while the socket is full ([`SockWrite`]).
 fn split(stream: tokio::net::UnixStream) -> Result<(Box<dyn Source>, BoxWrite), String> {
-    let sock = UnixStream::from(
-        std::os::fd::AsFd::as_fd(&stream)
-            .try_clone_to_owned()
-            .map_err(|e| e.to_string())?,
-    );
-    let (_, w) = stream.into_split();
-    Ok((Box::new(Pipe::Unix(sock)), Box::new(w)))
+    let sock = stream.into_std().map_err(|e| e.to_string())?;
+    let read = sock.try_clone().map_err(|e| e.to_string())?;
+    Ok((Box::new(Pipe::Unix(read)), Box::new(SockWrite::new(sock))))
 }
 
 /// One connection's reading: what was read and not yet used (and how much of an oversized

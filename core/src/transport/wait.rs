@@ -145,6 +145,29 @@ pub(super) mod sys {
         Ok((a, b))
     }
 
+    /// One `send(2)` of `buf` on the socket `fd`, without SIGPIPE (the thread may be a host
+    /// language's, whose signal dispositions are its own).
+    pub(in crate::transport) fn send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+        // SAFETY: `buf` is valid for reads of `buf.len()` bytes for the call.
+        let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(n as usize)
+    }
+
+    /// `fd` registered with the current runtime's reactor for writability only.
+    pub(in crate::transport) fn writable(
+        fd: std::os::fd::OwnedFd,
+    ) -> io::Result<tokio::io::unix::AsyncFd<std::os::fd::OwnedFd>> {
+        // SAFETY: an `OwnedFd` is a valid open descriptor that it owns, closes only when
+        // dropped (with the `AsyncFd`), and always reports as the same number.
+        unsafe {
+            tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::WRITABLE)
+        }
+        .map_err(|e| e.into_parts().1)
+    }
+
     /// [`poll_all`] over any number of descriptors: `ready[i]` says whether `fds[i]` is readable
     /// (or closed).
     pub(in crate::transport) fn poll_slice(
