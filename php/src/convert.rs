@@ -242,15 +242,10 @@ pub(crate) fn to_php(v: &Value) -> PhpResult<Zval> {
     finish_zval(out(v, None))
 }
 
-/// A received message as PHP values, each value the core's walk converted ([`unmarked`]) made
-/// native by its converter's `fromMessage`; one that throws is `HmsFfi\InvalidArgumentException`
-/// with the value's path.
-pub(crate) fn received(v: &Value, convs: &Convs) -> PhpResult<Zval> {
-    finish_zval(out(v, Some(convs)))
-}
-
-/// [`received`], its failure kept apart: the core's error (a converter that threw, with its
-/// path) or PHP's own.
+/// A received value the core's walk left to the general path ([`crate::walk::PhpOut`]) as PHP
+/// values, each value it converted ([`unmarked`]) made native by its converter's
+/// `fromMessage`. The failure is the core's error (a converter that threw, with its path) or
+/// PHP's own.
 pub(crate) fn received_or_core(v: &Value, convs: &Convs) -> Result<Zval, Fail> {
     out(v, Some(convs))
 }
@@ -317,7 +312,7 @@ fn php_err(e: ext_php_rs::error::Error) -> Fail {
 }
 
 /// An integer beyond PHP's: a `GMP` number when the gmp extension is loaded, else decimal text.
-fn big_int(text: &str) -> PhpResult<Zval> {
+pub(crate) fn big_int(text: &str) -> PhpResult<Zval> {
     if class("GMP").is_some() {
         return call("gmp_init", vec![&text]);
     }

@@ -3,8 +3,9 @@
 //!
 //! The core decides where a converter applies, both ways. Sending, the PHP value is shown to
 //! the core's walk as an [`Input`] ([`PhpIn`]), whose [`Input::convert`] calls the converter's
-//! `toMessage`; receiving, the core marks each converted value in the tree it decodes
-//! ([`ValueMark`]) and [`crate::convert`] hands it to `fromMessage` as it makes the PHP values.
+//! `toMessage`; receiving, the core's reader hands each converted value to
+//! [`crate::walk::PhpOut`], whose `convert` calls `fromMessage` ([`Convs::native_from`]; a value
+//! left to the general path comes marked, [`ValueMark`], and [`crate::convert`] does the same).
 //! This file only holds and calls the callables.
 
 use std::borrow::Cow;
@@ -103,16 +104,30 @@ impl Convs {
         self.0 .0.get(i as usize)
     }
 
-    /// Converter `i`'s `fromMessage` of `value`; a throw is the core's error at the value's
-    /// path, gathered on the way out.
+    /// Converter `i`'s `fromMessage` of `value` (a value the general path marked); a throw is
+    /// the core's error at the value's path, gathered on the way out.
     pub(crate) fn native_of(&self, i: u32, value: Zval) -> Result<Zval, Fail> {
+        let target = || self.get(i).map_or("", |c| c.target.as_str());
+        self.native_by(i, value)
+            .map_err(|why| mapping::NativeFail::Deep(mapping::TooDeep::converter(target(), &why)))
+    }
+
+    /// The `fromMessage` of the converter `native` marks (the core's reader met a converted
+    /// value); a throw is described for the core, which reports it at the value's path.
+    pub(crate) fn native_from(&self, native: &Native, value: Zval) -> Result<Zval, String> {
+        match native.downcast_ref::<ValueMark>() {
+            Some(mark) => self.native_by(mark.0, value),
+            None => Ok(value),
+        }
+    }
+
+    fn native_by(&self, i: u32, value: Zval) -> Result<Zval, String> {
         let Some(c) = self.get(i) else {
             return Ok(value);
         };
-        c.from_message.try_call(vec![&value]).map_err(|e| {
-            let why = thrown(&e.to_string());
-            mapping::NativeFail::Deep(mapping::TooDeep::converter(&c.target, &why))
-        })
+        c.from_message
+            .try_call(vec![&value])
+            .map_err(|e| thrown(&e.to_string()))
     }
 
     fn message_of(&self, native: &Native, value: &Zval) -> Result<Zval, String> {
@@ -220,7 +235,7 @@ pub(crate) struct PhpIn<'a> {
 }
 
 impl<'a> PhpIn<'a> {
-    fn new(zv: &Zval, convs: &'a Convs) -> PhpIn<'a> {
+    pub(crate) fn new(zv: &Zval, convs: &'a Convs) -> PhpIn<'a> {
         PhpIn {
             zv: Rc::new(zv.shallow_clone()),
             convs,
