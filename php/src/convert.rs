@@ -199,7 +199,7 @@ fn object_from_php(zv: &Zval, obj: &ZendObject, depth: NativeDepth) -> Result<Va
         return walk_entries(props, depth.descend()?);
     }
     if class("GMP").is_some_and(|ce| obj.instance_of(ce)) {
-        let text = call("gmp_strval", vec![zv])?.string().unwrap_or_default();
+        let text = gmp_text(zv).unwrap_or_default();
         return Ok(match (text.parse::<i64>(), text.parse::<u64>()) {
             (Ok(i), _) => Value::Int(i),
             (_, Ok(u)) => Value::UInt(u),
@@ -309,6 +309,15 @@ fn out(v: &Value, convs: Option<&Convs>) -> Result<Zval, Fail> {
 
 fn php_err(e: ext_php_rs::error::Error) -> Fail {
     NativeFail::Native(php_error(&e.to_string()))
+}
+
+/// A `GMP` number's decimal text (`None` for any other value).
+pub(crate) fn gmp_text(zv: &Zval) -> Option<String> {
+    let obj = zv.object()?;
+    if !class("GMP").is_some_and(|ce| obj.instance_of(ce)) {
+        return None;
+    }
+    call("gmp_strval", vec![zv]).ok()?.string()
 }
 
 /// An integer beyond PHP's: a `GMP` number when the gmp extension is loaded, else decimal text.

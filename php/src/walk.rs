@@ -38,7 +38,8 @@ fn array(ht: ZBox<ZendHashTable>) -> Zval {
     z
 }
 
-/// A map key as `to_php` keys it; `None` (the general path) for a key of another kind.
+/// A map key as `to_php` keys it: bool keys as `"true"`/`"false"`, a uint64 beyond
+/// `PHP_INT_MAX` (a GMP number as a value) as its decimal text. `None` for any other kind.
 fn key_of(k: &Zval) -> Option<ArrayKey<'_>> {
     if let Some(i) = k.long() {
         return Some(ArrayKey::Long(i));
@@ -49,7 +50,8 @@ fn key_of(k: &Zval) -> Option<ArrayKey<'_>> {
     if let Some(b) = k.bool() {
         return Some(ArrayKey::Str(if b { "true" } else { "false" }));
     }
-    None
+    let text = convert::gmp_text(k)?;
+    Some(ArrayKey::from(text))
 }
 
 impl Output for PhpOut<'_> {
@@ -86,7 +88,6 @@ impl Output for PhpOut<'_> {
     fn map(&mut self, entries: Vec<(Zval, Zval)>) -> Option<Zval> {
         let mut ht = ZendHashTable::with_capacity(u32::try_from(entries.len()).ok()?);
         for (k, x) in entries {
-            // A uint64 key above PHP_INT_MAX came as a GMP number: the general path keys it.
             ht.insert(key_of(&k)?, x).ok()?;
         }
         Some(array(ht))
