@@ -17,7 +17,7 @@
 
 use ext_php_rs::convert::IntoZval;
 use ext_php_rs::prelude::*;
-use ext_php_rs::types::{ArrayKey, ZendCallable, ZendHashTable, ZendObject, Zval};
+use ext_php_rs::types::{ArrayKey, ZendCallable, ZendHashTable, ZendObject, ZendStr, Zval};
 use ext_php_rs::zend::ClassEntry;
 
 use crate::converters::Convs;
@@ -274,7 +274,7 @@ fn out(v: &Value, convs: Option<&Convs>) -> Result<Zval, Fail> {
         Value::BigInt(s) => return Ok(big_int(s)?),
         Value::Float(x) => out.set_double(*x),
         Value::String(s) => out.set_string(s, false).map_err(php_err)?,
-        Value::Bytes(b) => out.set_binary(b.clone()),
+        Value::Bytes(b) => out.set_zend_string(ZendStr::new(b, false)),
         Value::List(items) => {
             let mut ht = ZendHashTable::with_capacity(items.len() as u32);
             for (i, item) in items.iter().enumerate() {

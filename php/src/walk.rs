@@ -13,7 +13,7 @@
 //! one that throws is the core's `InvalidArgument` at the value's path.
 
 use ext_php_rs::boxed::ZBox;
-use ext_php_rs::types::{ArrayKey, ZendHashTable, Zval};
+use ext_php_rs::types::{ArrayKey, ZendHashTable, ZendStr, Zval};
 
 use crate::convert::{self, Fail};
 use crate::converters::Convs;
@@ -72,7 +72,8 @@ impl Output for PhpOut<'_> {
             Scalar::BigInt(t) => return convert::big_int(&t).ok(),
             Scalar::Float(x) => z.set_double(x),
             Scalar::Str(t) => z.set_string(t, false).ok()?,
-            Scalar::Bytes(b) => z.set_binary(b.to_vec()),
+            // One copy, from the frame's bytes into PHP's string.
+            Scalar::Bytes(b) => z.set_zend_string(ZendStr::new(b, false)),
         }
         Some(z)
     }
