@@ -9,7 +9,7 @@ use ext_php_rs::types::{ZendHashTable, Zval};
 use crate::convert;
 use crate::converters::{Convs, PhpIn};
 use crate::errors::{self, php_result};
-use crate::ocore::{self, runtime, JustWait, Reply, StreamCall, Value};
+use crate::ocore::{self, runtime, JustWait, Reply, StreamCall};
 use crate::options::{call_options, json_text, uri_list};
 use crate::pending::{self, PendingCall};
 use crate::pump;
@@ -190,12 +190,16 @@ impl Client {
         request: &ZendHashTable,
         options: Option<&ZendHashTable>,
     ) -> PhpResult<PendingCall> {
-        let value = self.request(method, request)?;
         let opts = call_options(options)?;
+        let zv = array_zval(request);
+        // Walked to bytes here, on the PHP thread; a request the core refuses is the call's
+        // error (thrown by `wait()`), PHP's own failure is thrown now.
+        let input = PhpIn::new(&zv, &self.convs);
+        let walked = self.inner.encode_request(method, &input, &opts);
+        let walked = walked.map_err(|f| f.into_native(errors::to_php))?;
         Ok(PendingCall::start(
             self.inner.clone(),
-            method.to_string(),
-            value,
+            walked,
             opts,
             self.convs.clone(),
         ))
@@ -285,18 +289,6 @@ impl Client {
 }
 
 impl Client {
-    /// A unary request of `method` as a value, its custom domain types made message-shaped
-    /// (for `start()`, whose call runs on the core's runtime).
-    fn request(&self, method: &str, request: &ZendHashTable) -> PhpResult<Value> {
-        if self.convs.registry().is_empty() {
-            return convert::from_php_array(request);
-        }
-        let mut zv = Zval::new();
-        zv.set_hashtable(request.to_owned());
-        let desc = self.inner.schema().method(method).map(|m| m.input());
-        self.convs.request(desc.as_ref(), &zv)
-    }
-
     /// One call, blocking this thread: the request is walked to bytes from its PHP values and
     /// the reply made PHP values from its bytes by the core's walk (walk.rs), no `Value` tree
     /// either way. It runs this thread's servers' handlers meanwhile (a PHP server of this
@@ -308,8 +300,7 @@ impl Client {
         options: Option<&ZendHashTable>,
     ) -> PhpResult<Reply<Zval>> {
         let opts = call_options(options)?;
-        let mut zv = Zval::new();
-        zv.set_hashtable(request.to_owned());
+        let zv = array_zval(request);
         let input = PhpIn::new(&zv, &self.convs);
         let mut out = PhpOut::new(&self.convs);
         let client = &self.inner;
@@ -331,4 +322,11 @@ impl Client {
         };
         php_result(made.map_err(|f| f.into_native(errors::to_php))?)
     }
+}
+
+/// A request array as a zval for the walk (a shallow copy: its values are shared).
+fn array_zval(request: &ZendHashTable) -> Zval {
+    let mut zv = Zval::new();
+    zv.set_hashtable(request.to_owned());
+    zv
 }

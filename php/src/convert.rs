@@ -114,11 +114,6 @@ pub(crate) fn value_of(zv: &Zval) -> Result<Value, Fail> {
     walk(zv, NativeDepth::default())
 }
 
-/// A PHP array as a core value (a list when its keys are 0, 1, 2…, else a map).
-pub(crate) fn from_php_array(ht: &ZendHashTable) -> PhpResult<Value> {
-    finish(walk_array(ht, NativeDepth::default()))
-}
-
 fn walk(zv: &Zval, depth: NativeDepth) -> Result<Value, Fail> {
     let zv = zv.dereference();
     if zv.is_null() {

@@ -16,7 +16,6 @@ use ext_php_rs::convert::IntoZval;
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendCallable, Zval};
 use ext_php_rs::zend::{ce, ExecutorGlobals};
-use prost_reflect::MessageDescriptor;
 
 use crate::convert::{self, Fail};
 use crate::errors::{self, php_result};
@@ -139,26 +138,6 @@ impl Convs {
             .try_call(vec![value])
             .map_err(|e| thrown(&e.to_string()))
     }
-
-    /// A message of `desc` to send, from a PHP value: each value a converter applies to goes
-    /// through its `toMessage` first. The outer error is PHP's (or nesting past the limit),
-    /// the inner one the core's (a converter that threw: `InvalidArgument` at the path).
-    pub(crate) fn message(
-        &self,
-        desc: Option<&MessageDescriptor>,
-        zv: &Zval,
-    ) -> Result<crate::ocore::Result<Value>, Fail> {
-        match desc.filter(|_| !self.0 .1.is_empty()) {
-            Some(desc) => mapping::message_value(desc, &PhpIn::new(zv, self), &self.0 .1),
-            None => convert::value_of(zv).map(Ok),
-        }
-    }
-
-    /// [`message`](Convs::message) for a caller: every failure a PHP exception.
-    pub(crate) fn request(&self, desc: Option<&MessageDescriptor>, zv: &Zval) -> PhpResult<Value> {
-        let r = self.message(desc, zv);
-        php_result(r.map_err(|f| f.into_native(errors::to_php))?)
-    }
 }
 
 /// What encodes a message a caller sends: a client stream (a request) or a bus (an event on a
@@ -176,13 +155,6 @@ impl Encode for crate::ocore::StreamCall {
 
 /// A message a caller sends, encoded by `encoder` (a client stream's request, a bus event).
 pub(crate) fn outgoing(encoder: &impl Encode, convs: &Convs, zv: &Zval) -> PhpResult<bytes::Bytes> {
-    if convs.0 .1.is_empty() {
-        let value = convert::from_php(zv)?;
-        return match encoder.encode(&&value) {
-            Ok(bytes) => php_result(bytes),
-            Err(never) => match never {},
-        };
-    }
     match encoder.encode(&PhpIn::new(zv, convs)) {
         Ok(bytes) => php_result(bytes),
         Err(f) => Err(f.into_native(errors::to_php)),
@@ -197,10 +169,6 @@ pub(crate) fn stream_reply(
     convs: &Convs,
     zv: &Zval,
 ) -> Result<crate::ocore::Result<bytes::Bytes>, Fail> {
-    if convs.0 .1.is_empty() {
-        let value = convert::value_of(zv)?;
-        return Ok(stream.encode_value(&value));
-    }
     stream.encode(&PhpIn::new(zv, convs))
 }
 

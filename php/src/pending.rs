@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::converters::Convs;
 use crate::errors::{self, php_result};
-use crate::ocore::{self, runtime, CallOptions, Code, EncodedReply, Reply, Value};
+use crate::ocore::{self, runtime, CallOptions, Code, EncodedReply, EncodedRequest, Reply};
 use crate::pump;
 use crate::walk::PhpOut;
 
@@ -50,11 +50,11 @@ pub(crate) fn with_metadata(reply: Reply<Zval>) -> PhpResult<Zval> {
 }
 
 impl PendingCall {
-    /// Starts `method` on the core's runtime, cancellable through this call's token.
+    /// Starts the call of a walked request on the core's runtime, cancellable through this
+    /// call's token; a request the core refused is the call's outcome.
     pub(crate) fn start(
         client: ocore::Client,
-        method: String,
-        request: Value,
+        request: ocore::Result<EncodedRequest>,
         mut opts: CallOptions,
         convs: Convs,
     ) -> PendingCall {
@@ -63,10 +63,9 @@ impl PendingCall {
         let (tx, rx) = mpsc::channel();
         let c = client.clone();
         runtime::runtime().spawn(async move {
-            let outcome = match c.encode_request(&method, &&request, &opts) {
-                Ok(Ok(encoded)) => c.call_encoded(encoded, &opts).await,
-                Ok(Err(e)) => Err(e),
-                Err(never) => match never {},
+            let outcome = match request {
+                Ok(encoded) => c.call_encoded(encoded, &opts).await,
+                Err(e) => Err(e),
             };
             let _ = tx.send(outcome);
         });
