@@ -80,8 +80,18 @@ pub(crate) fn named_entries(
     })
 }
 
-/// Whether an array is a list (keys 0, 1, 2, …), as `array_is_list`; never panics.
+/// `HASH_FLAG_PACKED` (`Zend/zend_hash.h`): the array holds its values by index.
+const HASH_FLAG_PACKED: u32 = 1 << 2;
+
+/// Whether an array is a list (keys 0, 1, 2, …), as `array_is_list`; never panics. A packed
+/// array without holes is one at once, as PHP's own `zend_array_is_list` finds.
 pub(crate) fn is_list(ht: &ZendHashTable) -> bool {
+    // SAFETY: `flags` is the plain 32-bit view of the live array's flag bytes.
+    #[allow(unsafe_code)]
+    let flags = unsafe { ht.u.flags };
+    if flags & HASH_FLAG_PACKED != 0 && ht.nNumUsed == ht.nNumOfElements {
+        return true;
+    }
     (0..)
         .zip(raw_entries(ht))
         .all(|(i, (k, _))| k.long() == Some(i))

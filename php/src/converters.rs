@@ -196,16 +196,25 @@ fn call(function: &str, args: Vec<&dyn ext_php_rs::convert::IntoZvalDyn>) -> Php
 
 /// A PHP value as the core's walk reads it ([`Input`]), with the converters its
 /// [`convert`](Input::convert) runs.
-#[derive(Clone)]
 pub(crate) struct PhpIn<'a> {
-    zv: Rc<Zval>,
+    /// One more counted reference to the value, as PHP's own copies are (no allocation).
+    zv: Zval,
     convs: &'a Convs,
+}
+
+impl Clone for PhpIn<'_> {
+    fn clone(&self) -> Self {
+        PhpIn {
+            zv: self.zv.shallow_clone(),
+            convs: self.convs,
+        }
+    }
 }
 
 impl<'a> PhpIn<'a> {
     pub(crate) fn new(zv: &Zval, convs: &'a Convs) -> PhpIn<'a> {
         PhpIn {
-            zv: Rc::new(zv.shallow_clone()),
+            zv: zv.shallow_clone(),
             convs,
         }
     }
@@ -264,7 +273,7 @@ impl Input for PhpIn<'_> {
     fn convert(&self, native: &Native) -> Result<Self, String> {
         let out = self.convs.message_of(native, self.zv())?;
         Ok(PhpIn {
-            zv: Rc::new(out),
+            zv: out,
             convs: self.convs,
         })
     }
