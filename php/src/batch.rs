@@ -1,53 +1,61 @@
 //! The body of `HmsFfi\Client::batch()`: many unary calls as one request of the caller's, one
 //! entry per call in order (the reply array, or the call's `HmsFfi\…Exception` as an object, not
 //! thrown). The rules (one deadline, partial failure, the size limit) are the core's
-//! `batch_converted`; the wait runs this thread's servers' handlers meanwhile, as
+//! `encode_batch`/`batch_encoded`; the wait runs this thread's servers' handlers meanwhile, as
 //! a single call does (a PHP server of this process may be the one called).
 
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendHashTable, Zval};
 
-use crate::convert;
-use crate::converters::Convs;
+use std::convert::Infallible;
+
+use crate::converters::{Convs, PhpIn};
 use crate::errors::{self, php_result};
 use crate::ocore::mapping::NativeFail;
-use crate::ocore::{self, CallOptions, Value};
+use crate::ocore::{self, CallOptions, EncodedRequest, NativeResult};
 use crate::stream::until;
+use crate::walk::PhpOut;
 
-/// `[[$method, $request], …]` called as one batch; one entry per call, in order.
+/// `[[$method, $request], …]` called as one batch; one entry per call, in order. The requests
+/// are walked to bytes from their PHP values and the replies made PHP values from their bytes
+/// (walk.rs) on this thread; the calls run on the core's runtime.
 pub(crate) fn batch(
     client: &ocore::Client,
     convs: &Convs,
     calls: &ZendHashTable,
     opts: CallOptions,
 ) -> PhpResult<Vec<Zval>> {
-    let mut items: Vec<(String, ocore::Result<Value>)> = Vec::with_capacity(calls.len());
-    for call in calls.values() {
-        let (method, request) = pair(call)?;
-        // A request nested past the core's limit, or whose converter threw, is that call's
-        // error; the others go on.
-        let desc = client.schema().method(&method).map(|m| m.input());
-        match convs.message(desc.as_ref(), request) {
-            Ok(value) => items.push((method, value)),
-            Err(NativeFail::Deep(d)) => items.push((method, Err(d.into_error()))),
-            Err(NativeFail::Native(raised)) => return Err(raised),
-        }
-    }
-    let c = client.clone();
-    let replies = php_result(until(async move {
-        let (methods, requests): (Vec<String>, Vec<_>) = items.into_iter().unzip();
-        let refs: Vec<(&str, ocore::Result<Value>)> =
-            methods.iter().map(String::as_str).zip(requests).collect();
-        c.batch_converted(&refs, &opts).await
-    }))?;
-    replies
+    let pairs = calls.values().map(pair).collect::<PhpResult<Vec<_>>>()?;
+    let inputs: Vec<(&str, PhpIn)> = pairs
+        .iter()
+        .map(|(method, request)| (method.as_str(), PhpIn::new(request, convs)))
+        .collect();
+    let walked = client.encode_batch(inputs.iter().map(|(m, i)| (*m, i)), &opts);
+    // A request nested past the core's limit, or whose converter threw, is that call's error;
+    // the others go on.
+    let requests = php_result(walked)?
         .into_iter()
         .map(|r| match r {
-            Ok(reply) => match convert::received_or_core(&reply.message, convs) {
+            Ok(r) => Ok(Ok(r)),
+            Err(NativeFail::Deep(d)) => Ok(Ok(Err(d.into_error()))),
+            Err(NativeFail::Native(raised)) => Err(raised),
+        })
+        .collect::<PhpResult<Vec<NativeResult<EncodedRequest, Infallible>>>>()?;
+    let c = client.clone();
+    let replies = php_result(until(
+        async move { Ok(c.batch_encoded(requests, &opts).await) },
+    ))?;
+    let mut out = PhpOut::new(convs);
+    replies
+        .into_iter()
+        .map(|r| {
+            let reply = r.unwrap_or_else(|never| match never {});
+            match client.reply_of(reply, &mut out) {
+                Ok(Ok(reply)) => Ok(reply.message),
+                Ok(Err(e)) => errors::exception_object(&e),
                 Err(NativeFail::Deep(d)) => errors::exception_object(&d.into_error()),
-                other => other.map_err(|f| f.into_native(errors::to_php)),
-            },
-            Err(e) => errors::exception_object(&e),
+                Err(raised) => Err(raised.into_native(errors::to_php)),
+            }
         })
         .collect()
 }

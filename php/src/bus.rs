@@ -14,10 +14,11 @@ use crate::convert;
 use crate::converters::{self, Convs, Encode};
 use crate::errors::{self, php_result};
 use crate::ocore::bus::{self, SharedSubscription};
-use crate::ocore::mapping::{Input, ValueOut};
+use crate::ocore::mapping::Input;
 use crate::ocore::{runtime, NativeResult};
 use crate::schema::Schema;
 use crate::stream::until;
+use crate::walk::PhpOut;
 
 /// A bus, in-process or over NATS (`Bus::connect`).
 #[php_class]
@@ -186,19 +187,16 @@ impl Subscription {
         let Some(raw) = raw else {
             return Ok(None);
         };
-        let decoded = self.inner.decode_output(
-            &raw,
-            convert::DECODE,
-            Some(&self.convs.registry()),
-            &mut ValueOut,
-        );
-        let value = php_result(match decoded {
-            Ok(r) => r,
-            Err(never) => match never {},
-        })?;
+        // The event's bytes made PHP values by the core's walk (walk.rs).
+        let mut out = PhpOut::new(&self.convs);
+        let registry = self.convs.registry();
+        let made = self
+            .inner
+            .decode_output(&raw, convert::DECODE, Some(&registry), &mut out);
+        let message = php_result(made.map_err(|f| f.into_native(errors::to_php))?)?;
         let mut topic = Zval::new();
         topic.set_string(&raw.topic, false)?;
-        Ok(Some(vec![topic, convert::received(&value, &self.convs)?]))
+        Ok(Some(vec![topic, message]))
     }
 
     /// Events dropped because the subscription's queue was full (a slow consumer).

@@ -14,9 +14,9 @@ use crate::convert;
 use crate::converters::Convs;
 use crate::errors::{self, php_result};
 use crate::ocore::bus::{self, Answer, Deliver, DurableOptions, Next, SharedDurableSubscription};
-use crate::ocore::mapping::ValueOut;
 use crate::ocore::Value;
 use crate::stream::until;
+use crate::walk::PhpOut;
 
 fn seconds(value: &Zval, key: &str) -> PhpResult<Duration> {
     let s = value.double().or_else(|| value.long().map(|n| n as f64));
@@ -127,13 +127,17 @@ impl DurableSubscription {
             Next::Event(d) => php_result(d)?,
             Next::TimedOut | Next::Closed => return Ok(None),
         };
+        // The event's bytes made PHP values by the core's walk (walk.rs).
         let registry = self.convs.registry();
-        let made = d.decode_output(convert::DECODE, Some(&registry), &mut ValueOut);
-        let value = php_result(made.unwrap_or_else(|never| match never {}))?;
+        let made = d.decode_output(
+            convert::DECODE,
+            Some(&registry),
+            &mut PhpOut::new(&self.convs),
+        );
+        let message = php_result(made.map_err(|f| f.into_native(errors::to_php))?)?;
         Ok(Some(Delivery {
             inner: Arc::new(d),
-            message: value,
-            convs: self.convs.clone(),
+            message,
         }))
     }
 
@@ -157,8 +161,8 @@ impl DurableSubscription {
 #[php(name = "HmsFfi\\Delivery")]
 pub struct Delivery {
     inner: Arc<bus::Delivery>,
-    message: Value,
-    convs: Convs,
+    /// The message as PHP values (converters applied).
+    message: Zval,
 }
 
 impl Delivery {
@@ -178,8 +182,8 @@ impl Delivery {
     /// The message (converters applied).
     ///
     /// @return array<string, mixed>
-    pub fn message(&self) -> PhpResult<Zval> {
-        convert::received(&self.message, &self.convs)
+    pub fn message(&self) -> Zval {
+        self.message.shallow_clone()
     }
 
     /// Its sequence in the stream (replay from it with the `deliver` option).

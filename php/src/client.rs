@@ -1,20 +1,21 @@
 //! `HmsFfi\Client`: a connection; a call blocks the PHP thread until its reply or error.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use ext_php_rs::boxed::ZBox;
 use ext_php_rs::prelude::*;
-use ext_php_rs::types::{ZendCallable, ZendHashTable, Zval};
+use ext_php_rs::types::{ZendHashTable, Zval};
 
 use crate::convert;
-use crate::converters::Convs;
+use crate::converters::{Convs, PhpIn};
 use crate::errors::{self, php_result};
-use crate::ocore::{self, runtime, CallOptions, Metadata, Reply, StreamCall, Value};
+use crate::ocore::{self, runtime, JustWait, Reply, StreamCall};
+use crate::options::{call_options, json_text, uri_list};
 use crate::pending::{self, PendingCall};
 use crate::pump;
 use crate::schema::{method_list, version_array, MethodRow, Schema};
 use crate::stream::{until, Stream};
+use crate::walk::PhpOut;
 
 /// A connection to a server.
 #[php_class]
@@ -24,72 +25,6 @@ pub struct Client {
     inner: ocore::Client,
     /// The converters of custom domain types (docs/converters.md).
     convs: Convs,
-}
-
-/// `['timeout' => seconds, 'metadata' => ['key' => 'value', …], 'detach' => bool,
-/// 'wait_for_ready' => bool]` as call options.
-fn call_options(options: Option<&ZendHashTable>) -> PhpResult<CallOptions> {
-    // Taken here, on the thread that runs the handler: a call to a server of this process is
-    // polled elsewhere while this thread runs that server's handlers.
-    let mut out = CallOptions {
-        parent: ocore::context::inherited(),
-        ..CallOptions::default()
-    };
-    let Some(options) = options else {
-        return Ok(out);
-    };
-    for entry in convert::named_entries(options) {
-        let (key, value) = entry?;
-        match key.as_str() {
-            "timeout" if value.is_null() => {}
-            "timeout" => {
-                let seconds = value
-                    .double()
-                    .or_else(|| value.long().map(|n| n as f64))
-                    .filter(|s| s.is_finite())
-                    .ok_or_else(|| {
-                        errors::bad_option("'timeout' must be a number of seconds".into())
-                    })?;
-                out.timeout = Some(Duration::from_secs_f64(seconds.max(0.0)));
-            }
-            "metadata" => {
-                let mut md = Metadata::new();
-                let entries = value
-                    .array()
-                    .ok_or_else(|| errors::bad_option("'metadata' must be an array".into()))?;
-                for entry in convert::named_entries(entries) {
-                    let (k, v) = entry?;
-                    let v = v.string().ok_or_else(|| {
-                        errors::bad_option(format!("metadata value of '{k}' must be a string"))
-                    })?;
-                    md.insert(k, v);
-                }
-                out.metadata = md;
-            }
-            // A call made in a handler inherits that call's deadline, cancellation and trace;
-            // `'detach' => true` opts out.
-            "detach" => {
-                out.detach = value
-                    .bool()
-                    .ok_or_else(|| errors::bad_option("'detach' must be a bool".into()))?;
-            }
-            // Wait for a connection up to the deadline instead of failing `Unavailable` at once;
-            // absent or null: the client's default.
-            "wait_for_ready" if value.is_null() => {}
-            "wait_for_ready" => {
-                let wait = value
-                    .bool()
-                    .ok_or_else(|| errors::bad_option("'wait_for_ready' must be a bool".into()))?;
-                out.wait_for_ready = Some(wait);
-            }
-            other => {
-                return Err(errors::bad_option(format!(
-                "unknown call option '{other}' (known: timeout, metadata, detach, wait_for_ready)"
-            )))
-            }
-        }
-    }
-    Ok(out)
 }
 
 #[php_impl]
@@ -207,8 +142,7 @@ impl Client {
         request: &ZendHashTable,
         options: Option<&ZendHashTable>,
     ) -> PhpResult<Zval> {
-        let reply = self.blocking(method, request, options)?;
-        convert::received(&reply.message, &self.convs)
+        Ok(self.blocking(method, request, options)?.message)
     }
 
     /// `call()`, returning `['reply' => array, 'headers' => array, 'trailers' => array]`: the
@@ -224,8 +158,7 @@ impl Client {
         request: &ZendHashTable,
         options: Option<&ZendHashTable>,
     ) -> PhpResult<Zval> {
-        let reply = self.blocking(method, request, options)?;
-        pending::with_metadata(&reply, &self.convs)
+        pending::with_metadata(self.blocking(method, request, options)?)
     }
 
     /// Calls every `[$method, $request]` of `$calls` as one batch and returns one entry per
@@ -257,12 +190,16 @@ impl Client {
         request: &ZendHashTable,
         options: Option<&ZendHashTable>,
     ) -> PhpResult<PendingCall> {
-        let value = self.request(method, request)?;
         let opts = call_options(options)?;
+        let zv = array_zval(request);
+        // Walked to bytes here, on the PHP thread; a request the core refuses is the call's
+        // error (thrown by `wait()`), PHP's own failure is thrown now.
+        let input = PhpIn::new(&zv, &self.convs);
+        let walked = self.inner.encode_request(method, &input, &opts);
+        let walked = walked.map_err(|f| f.into_native(errors::to_php))?;
         Ok(PendingCall::start(
             self.inner.clone(),
-            method.to_string(),
-            value,
+            walked,
             opts,
             self.convs.clone(),
         ))
@@ -351,70 +288,45 @@ impl Client {
     }
 }
 
-/// One endpoint URI, or a list of them.
-fn uri_list(uri: &Zval) -> PhpResult<Vec<String>> {
-    if let Some(one) = uri.string() {
-        return Ok(vec![one]);
-    }
-    let list: Option<Vec<String>> = uri
-        .array()
-        .map(|a| a.values().map(Zval::string).collect())
-        .unwrap_or_default();
-    // An empty list is the core's to refuse, as it does for every binding.
-    list.ok_or_else(|| {
-        errors::bad_option("the endpoint must be a URI string or a list of them".into())
-    })
-}
-
-/// An option given as JSON (`resilience`, `service_config`): its text, or an array encoded by
-/// PHP's own `json_encode`.
-pub(crate) fn json_text(value: &Zval, what: &str) -> PhpResult<String> {
-    if let Some(text) = value.string() {
-        return Ok(text);
-    }
-    if !value.is_array() {
-        return Err(errors::bad_option(format!(
-            "{what} must be an array or its JSON text"
-        )));
-    }
-    let encode = ZendCallable::try_from_name("json_encode")
-        .map_err(|e| errors::bad_option(format!("json_encode: {e}")))?;
-    let encoded = encode.try_call(vec![value]);
-    encoded
-        .ok()
-        .and_then(|z| z.string())
-        .ok_or_else(|| errors::bad_option(format!("{what} does not encode as JSON")))
-}
-
 impl Client {
-    /// A unary request of `method` as a value, its custom domain types made message-shaped.
-    fn request(&self, method: &str, request: &ZendHashTable) -> PhpResult<Value> {
-        if self.convs.registry().is_empty() {
-            return convert::from_php_array(request);
-        }
-        let mut zv = Zval::new();
-        zv.set_hashtable(request.to_owned());
-        let desc = self.inner.schema().method(method).map(|m| m.input());
-        self.convs.request(desc.as_ref(), &zv)
-    }
-
-    /// One call, blocking this thread; it runs this thread's servers' handlers meanwhile (a PHP
-    /// server of this process may be the one called).
+    /// One call, blocking this thread: the request is walked to bytes from its PHP values and
+    /// the reply made PHP values from its bytes by the core's walk (walk.rs), no `Value` tree
+    /// either way. It runs this thread's servers' handlers meanwhile (a PHP server of this
+    /// process may be the one called).
     fn blocking(
         &self,
         method: &str,
         request: &ZendHashTable,
         options: Option<&ZendHashTable>,
-    ) -> PhpResult<Reply<Value>> {
-        let value = self.request(method, request)?;
+    ) -> PhpResult<Reply<Zval>> {
         let opts = call_options(options)?;
-        let r = if pump::has_local_servers() {
-            let (client, method) = (self.inner.clone(), method.to_string());
-            until(async move { client.call_with_metadata(&method, &value, &opts).await })
+        let zv = array_zval(request);
+        let input = PhpIn::new(&zv, &self.convs);
+        let mut out = PhpOut::new(&self.convs);
+        let client = &self.inner;
+        let made = if pump::has_local_servers() {
+            client
+                .encode_request(method, &input, &opts)
+                .and_then(|encoded| match encoded {
+                    Ok(encoded) => {
+                        let (c, o) = (client.clone(), opts.clone());
+                        match until(async move { c.call_encoded(encoded, &o).await }) {
+                            Ok(reply) => client.decode_reply(reply, &mut out),
+                            Err(e) => Ok(Err(e)),
+                        }
+                    }
+                    Err(e) => Ok(Err(e)),
+                })
         } else {
-            self.inner
-                .call_with_metadata_blocking(method, &value, &opts)
+            client.call_native_blocking_in(method, &input, &opts, &JustWait, &mut out)
         };
-        php_result(r)
+        php_result(made.map_err(|f| f.into_native(errors::to_php))?)
     }
+}
+
+/// A request array as a zval for the walk (a shallow copy: its values are shared).
+fn array_zval(request: &ZendHashTable) -> Zval {
+    let mut zv = Zval::new();
+    zv.set_hashtable(request.to_owned());
+    zv
 }

@@ -17,7 +17,7 @@
 
 use ext_php_rs::convert::IntoZval;
 use ext_php_rs::prelude::*;
-use ext_php_rs::types::{ArrayKey, ZendCallable, ZendHashTable, ZendObject, Zval};
+use ext_php_rs::types::{ArrayKey, ZendCallable, ZendHashTable, ZendObject, ZendStr, Zval};
 use ext_php_rs::zend::ClassEntry;
 
 use crate::converters::Convs;
@@ -80,8 +80,18 @@ pub(crate) fn named_entries(
     })
 }
 
-/// Whether an array is a list (keys 0, 1, 2, …), as `array_is_list`; never panics.
+/// `HASH_FLAG_PACKED` (`Zend/zend_hash.h`): the array holds its values by index.
+const HASH_FLAG_PACKED: u32 = 1 << 2;
+
+/// Whether an array is a list (keys 0, 1, 2, …), as `array_is_list`; never panics. A packed
+/// array without holes is one at once, as PHP's own `zend_array_is_list` finds.
 pub(crate) fn is_list(ht: &ZendHashTable) -> bool {
+    // SAFETY: `flags` is the plain 32-bit view of the live array's flag bytes.
+    #[allow(unsafe_code)]
+    let flags = unsafe { ht.u.flags };
+    if flags & HASH_FLAG_PACKED != 0 && ht.nNumUsed == ht.nNumOfElements {
+        return true;
+    }
     (0..)
         .zip(raw_entries(ht))
         .all(|(i, (k, _))| k.long() == Some(i))
@@ -112,11 +122,6 @@ pub(crate) fn from_php(zv: &Zval) -> PhpResult<Value> {
 /// As [`from_php`], with nesting past the limit kept apart from PHP's own errors.
 pub(crate) fn value_of(zv: &Zval) -> Result<Value, Fail> {
     walk(zv, NativeDepth::default())
-}
-
-/// A PHP array as a core value (a list when its keys are 0, 1, 2…, else a map).
-pub(crate) fn from_php_array(ht: &ZendHashTable) -> PhpResult<Value> {
-    finish(walk_array(ht, NativeDepth::default()))
 }
 
 fn walk(zv: &Zval, depth: NativeDepth) -> Result<Value, Fail> {
@@ -199,7 +204,7 @@ fn object_from_php(zv: &Zval, obj: &ZendObject, depth: NativeDepth) -> Result<Va
         return walk_entries(props, depth.descend()?);
     }
     if class("GMP").is_some_and(|ce| obj.instance_of(ce)) {
-        let text = call("gmp_strval", vec![zv])?.string().unwrap_or_default();
+        let text = gmp_text(zv).unwrap_or_default();
         return Ok(match (text.parse::<i64>(), text.parse::<u64>()) {
             (Ok(i), _) => Value::Int(i),
             (_, Ok(u)) => Value::UInt(u),
@@ -242,15 +247,10 @@ pub(crate) fn to_php(v: &Value) -> PhpResult<Zval> {
     finish_zval(out(v, None))
 }
 
-/// A received message as PHP values, each value the core's walk converted ([`unmarked`]) made
-/// native by its converter's `fromMessage`; one that throws is `HmsFfi\InvalidArgumentException`
-/// with the value's path.
-pub(crate) fn received(v: &Value, convs: &Convs) -> PhpResult<Zval> {
-    finish_zval(out(v, Some(convs)))
-}
-
-/// [`received`], its failure kept apart: the core's error (a converter that threw, with its
-/// path) or PHP's own.
+/// A received value the core's walk left to the general path ([`crate::walk::PhpOut`]) as PHP
+/// values, each value it converted ([`unmarked`]) made native by its converter's
+/// `fromMessage`. The failure is the core's error (a converter that threw, with its path) or
+/// PHP's own.
 pub(crate) fn received_or_core(v: &Value, convs: &Convs) -> Result<Zval, Fail> {
     out(v, Some(convs))
 }
@@ -279,7 +279,7 @@ fn out(v: &Value, convs: Option<&Convs>) -> Result<Zval, Fail> {
         Value::BigInt(s) => return Ok(big_int(s)?),
         Value::Float(x) => out.set_double(*x),
         Value::String(s) => out.set_string(s, false).map_err(php_err)?,
-        Value::Bytes(b) => out.set_binary(b.clone()),
+        Value::Bytes(b) => out.set_zend_string(ZendStr::new(b, false)),
         Value::List(items) => {
             let mut ht = ZendHashTable::with_capacity(items.len() as u32);
             for (i, item) in items.iter().enumerate() {
@@ -316,8 +316,17 @@ fn php_err(e: ext_php_rs::error::Error) -> Fail {
     NativeFail::Native(php_error(&e.to_string()))
 }
 
+/// A `GMP` number's decimal text (`None` for any other value).
+pub(crate) fn gmp_text(zv: &Zval) -> Option<String> {
+    let obj = zv.object()?;
+    if !class("GMP").is_some_and(|ce| obj.instance_of(ce)) {
+        return None;
+    }
+    call("gmp_strval", vec![zv]).ok()?.string()
+}
+
 /// An integer beyond PHP's: a `GMP` number when the gmp extension is loaded, else decimal text.
-fn big_int(text: &str) -> PhpResult<Zval> {
+pub(crate) fn big_int(text: &str) -> PhpResult<Zval> {
     if class("GMP").is_some() {
         return call("gmp_init", vec![&text]);
     }

@@ -3,8 +3,9 @@
 //!
 //! The core decides where a converter applies, both ways. Sending, the PHP value is shown to
 //! the core's walk as an [`Input`] ([`PhpIn`]), whose [`Input::convert`] calls the converter's
-//! `toMessage`; receiving, the core marks each converted value in the tree it decodes
-//! ([`ValueMark`]) and [`crate::convert`] hands it to `fromMessage` as it makes the PHP values.
+//! `toMessage`; receiving, the core's reader hands each converted value to
+//! [`crate::walk::PhpOut`], whose `convert` calls `fromMessage` ([`Convs::native_from`]; a value
+//! left to the general path comes marked, [`ValueMark`], and [`crate::convert`] does the same).
 //! This file only holds and calls the callables.
 
 use std::borrow::Cow;
@@ -15,7 +16,6 @@ use ext_php_rs::convert::IntoZval;
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendCallable, Zval};
 use ext_php_rs::zend::{ce, ExecutorGlobals};
-use prost_reflect::MessageDescriptor;
 
 use crate::convert::{self, Fail};
 use crate::errors::{self, php_result};
@@ -103,16 +103,30 @@ impl Convs {
         self.0 .0.get(i as usize)
     }
 
-    /// Converter `i`'s `fromMessage` of `value`; a throw is the core's error at the value's
-    /// path, gathered on the way out.
+    /// Converter `i`'s `fromMessage` of `value` (a value the general path marked); a throw is
+    /// the core's error at the value's path, gathered on the way out.
     pub(crate) fn native_of(&self, i: u32, value: Zval) -> Result<Zval, Fail> {
+        let target = || self.get(i).map_or("", |c| c.target.as_str());
+        self.native_by(i, value)
+            .map_err(|why| mapping::NativeFail::Deep(mapping::TooDeep::converter(target(), &why)))
+    }
+
+    /// The `fromMessage` of the converter `native` marks (the core's reader met a converted
+    /// value); a throw is described for the core, which reports it at the value's path.
+    pub(crate) fn native_from(&self, native: &Native, value: Zval) -> Result<Zval, String> {
+        match native.downcast_ref::<ValueMark>() {
+            Some(mark) => self.native_by(mark.0, value),
+            None => Ok(value),
+        }
+    }
+
+    fn native_by(&self, i: u32, value: Zval) -> Result<Zval, String> {
         let Some(c) = self.get(i) else {
             return Ok(value);
         };
-        c.from_message.try_call(vec![&value]).map_err(|e| {
-            let why = thrown(&e.to_string());
-            mapping::NativeFail::Deep(mapping::TooDeep::converter(&c.target, &why))
-        })
+        c.from_message
+            .try_call(vec![&value])
+            .map_err(|e| thrown(&e.to_string()))
     }
 
     fn message_of(&self, native: &Native, value: &Zval) -> Result<Zval, String> {
@@ -123,26 +137,6 @@ impl Convs {
         c.to_message
             .try_call(vec![value])
             .map_err(|e| thrown(&e.to_string()))
-    }
-
-    /// A message of `desc` to send, from a PHP value: each value a converter applies to goes
-    /// through its `toMessage` first. The outer error is PHP's (or nesting past the limit),
-    /// the inner one the core's (a converter that threw: `InvalidArgument` at the path).
-    pub(crate) fn message(
-        &self,
-        desc: Option<&MessageDescriptor>,
-        zv: &Zval,
-    ) -> Result<crate::ocore::Result<Value>, Fail> {
-        match desc.filter(|_| !self.0 .1.is_empty()) {
-            Some(desc) => mapping::message_value(desc, &PhpIn::new(zv, self), &self.0 .1),
-            None => convert::value_of(zv).map(Ok),
-        }
-    }
-
-    /// [`message`](Convs::message) for a caller: every failure a PHP exception.
-    pub(crate) fn request(&self, desc: Option<&MessageDescriptor>, zv: &Zval) -> PhpResult<Value> {
-        let r = self.message(desc, zv);
-        php_result(r.map_err(|f| f.into_native(errors::to_php))?)
     }
 }
 
@@ -161,13 +155,6 @@ impl Encode for crate::ocore::StreamCall {
 
 /// A message a caller sends, encoded by `encoder` (a client stream's request, a bus event).
 pub(crate) fn outgoing(encoder: &impl Encode, convs: &Convs, zv: &Zval) -> PhpResult<bytes::Bytes> {
-    if convs.0 .1.is_empty() {
-        let value = convert::from_php(zv)?;
-        return match encoder.encode(&&value) {
-            Ok(bytes) => php_result(bytes),
-            Err(never) => match never {},
-        };
-    }
     match encoder.encode(&PhpIn::new(zv, convs)) {
         Ok(bytes) => php_result(bytes),
         Err(f) => Err(f.into_native(errors::to_php)),
@@ -182,10 +169,6 @@ pub(crate) fn stream_reply(
     convs: &Convs,
     zv: &Zval,
 ) -> Result<crate::ocore::Result<bytes::Bytes>, Fail> {
-    if convs.0 .1.is_empty() {
-        let value = convert::value_of(zv)?;
-        return Ok(stream.encode_value(&value));
-    }
     stream.encode(&PhpIn::new(zv, convs))
 }
 
@@ -213,16 +196,25 @@ fn call(function: &str, args: Vec<&dyn ext_php_rs::convert::IntoZvalDyn>) -> Php
 
 /// A PHP value as the core's walk reads it ([`Input`]), with the converters its
 /// [`convert`](Input::convert) runs.
-#[derive(Clone)]
 pub(crate) struct PhpIn<'a> {
-    zv: Rc<Zval>,
+    /// One more counted reference to the value, as PHP's own copies are (no allocation).
+    zv: Zval,
     convs: &'a Convs,
 }
 
-impl<'a> PhpIn<'a> {
-    fn new(zv: &Zval, convs: &'a Convs) -> PhpIn<'a> {
+impl Clone for PhpIn<'_> {
+    fn clone(&self) -> Self {
         PhpIn {
-            zv: Rc::new(zv.shallow_clone()),
+            zv: self.zv.shallow_clone(),
+            convs: self.convs,
+        }
+    }
+}
+
+impl<'a> PhpIn<'a> {
+    pub(crate) fn new(zv: &Zval, convs: &'a Convs) -> PhpIn<'a> {
+        PhpIn {
+            zv: zv.shallow_clone(),
             convs,
         }
     }
@@ -281,7 +273,7 @@ impl Input for PhpIn<'_> {
     fn convert(&self, native: &Native) -> Result<Self, String> {
         let out = self.convs.message_of(native, self.zv())?;
         Ok(PhpIn {
-            zv: Rc::new(out),
+            zv: out,
             convs: self.convs,
         })
     }

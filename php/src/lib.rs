@@ -31,12 +31,14 @@ mod convert;
 mod converters;
 mod errors;
 mod feed;
+mod options;
 mod pending;
 mod pump;
 mod schema;
 mod serve_stream;
 mod server;
 mod stream;
+mod walk;
 
 use ext_php_rs::prelude::*;
 

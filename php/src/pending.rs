@@ -12,13 +12,14 @@ use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendHashTable, Zval};
 use tokio_util::sync::CancellationToken;
 
-use crate::convert;
 use crate::converters::Convs;
-use crate::errors::php_result;
-use crate::ocore::{self, runtime, CallOptions, Code, Reply, Value};
+use crate::errors::{self, php_result};
+use crate::ocore::{self, runtime, CallOptions, Code, EncodedReply, EncodedRequest, Reply};
 use crate::pump;
+use crate::walk::PhpOut;
 
-type Outcome = ocore::Result<Reply<Value>>;
+/// What the call's task sends back: the reply still bytes, made PHP values on this thread.
+type Outcome = ocore::Result<EncodedReply>;
 
 /// A call in flight.
 #[php_class]
@@ -27,7 +28,10 @@ type Outcome = ocore::Result<Reply<Value>>;
 pub struct PendingCall {
     rx: RefCell<Option<mpsc::Receiver<Outcome>>>,
     outcome: RefCell<Option<Outcome>>,
+    /// The reply as PHP values (or the call's error), made at the first `wait()`.
+    made: RefCell<Option<ocore::Result<Reply<Zval>>>>,
     cancel: CancellationToken,
+    client: ocore::Client,
     convs: Convs,
 }
 
@@ -36,9 +40,9 @@ fn lost() -> ocore::Error {
 }
 
 /// `['reply' => …, 'headers' => …, 'trailers' => …]` for a reply with its response metadata.
-pub(crate) fn with_metadata(reply: &Reply<Value>, convs: &Convs) -> PhpResult<Zval> {
+pub(crate) fn with_metadata(reply: Reply<Zval>) -> PhpResult<Zval> {
     let mut out = ZendHashTable::new();
-    out.insert("reply", convert::received(&reply.message, convs)?)?;
+    out.insert("reply", reply.message)?;
     out.insert("headers", reply.headers.first_values())?;
     out.insert("trailers", reply.trailers.first_values())?;
     out.into_zval(false)
@@ -46,32 +50,41 @@ pub(crate) fn with_metadata(reply: &Reply<Value>, convs: &Convs) -> PhpResult<Zv
 }
 
 impl PendingCall {
-    /// Starts `method` on the core's runtime, cancellable through this call's token.
+    /// Starts the call of a walked request on the core's runtime, cancellable through this
+    /// call's token; a request the core refused is the call's outcome.
     pub(crate) fn start(
         client: ocore::Client,
-        method: String,
-        request: Value,
+        request: ocore::Result<EncodedRequest>,
         mut opts: CallOptions,
         convs: Convs,
     ) -> PendingCall {
         let cancel = CancellationToken::new();
         opts.cancel = Some(cancel.clone());
         let (tx, rx) = mpsc::channel();
+        let c = client.clone();
         runtime::runtime().spawn(async move {
-            let _ = tx.send(client.call_with_metadata(&method, &request, &opts).await);
+            let outcome = match request {
+                Ok(encoded) => c.call_encoded(encoded, &opts).await,
+                Err(e) => Err(e),
+            };
+            let _ = tx.send(outcome);
         });
         PendingCall {
             rx: RefCell::new(Some(rx)),
             outcome: RefCell::new(None),
+            made: RefCell::new(None),
             cancel,
+            client,
             convs,
         }
     }
 
-    /// The outcome, waiting for it first when `block`; `None` while the call runs.
-    fn outcome(&self, block: bool) -> Option<Outcome> {
-        if self.outcome.borrow().is_none() {
-            let rx = self.rx.borrow_mut().take()?;
+    /// Whether the outcome has arrived, waiting for it first when `block`.
+    fn arrived(&self, block: bool) -> bool {
+        if self.outcome.borrow().is_none() && self.made.borrow().is_none() {
+            let Some(rx) = self.rx.borrow_mut().take() else {
+                return false;
+            };
             let got = if block {
                 Some(pump::wait(rx).unwrap_or_else(|| Err(lost())))
             } else {
@@ -86,7 +99,32 @@ impl PendingCall {
             };
             *self.outcome.borrow_mut() = got;
         }
-        self.outcome.borrow().clone()
+        self.outcome.borrow().is_some() || self.made.borrow().is_some()
+    }
+
+    /// The reply as PHP values, waiting for it; made from its bytes once (walk.rs), then the
+    /// same values again.
+    fn reply(&self) -> PhpResult<Reply<Zval>> {
+        self.arrived(true);
+        if let Some(outcome) = self.outcome.borrow_mut().take() {
+            let mut out = PhpOut::new(&self.convs);
+            let made = match outcome {
+                Ok(reply) => self.client.decode_reply(reply, &mut out),
+                Err(e) => Ok(Err(e)),
+            };
+            *self.made.borrow_mut() = Some(made.map_err(|f| f.into_native(errors::to_php))?);
+        }
+        let made = self.made.borrow();
+        let made = match made.as_ref() {
+            Some(Ok(r)) => Ok(Reply {
+                message: r.message.shallow_clone(),
+                headers: r.headers.clone(),
+                trailers: r.trailers.clone(),
+            }),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err(lost()),
+        };
+        php_result(made)
     }
 }
 
@@ -96,23 +134,21 @@ impl PendingCall {
     /// handler: a call to a server of this same process goes on only while this thread waits
     /// (`wait()`, a blocking call or `serve()`).
     pub fn is_done(&self) -> bool {
-        self.outcome(false).is_some()
+        self.arrived(false)
     }
 
     /// Waits for the reply and returns it, or throws the call's `HmsFfi\…Exception`.
     ///
     /// @return array<string, mixed>
     pub fn wait(&self) -> PhpResult<Zval> {
-        let reply = php_result(self.outcome(true).unwrap_or_else(|| Err(lost())))?;
-        convert::received(&reply.message, &self.convs)
+        Ok(self.reply()?.message)
     }
 
     /// `wait()`, returning `['reply' => …, 'headers' => …, 'trailers' => …]`.
     ///
     /// @return array{reply: array<string, mixed>, headers: array<string, string>, trailers: array<string, string>}
     pub fn wait_with_metadata(&self) -> PhpResult<Zval> {
-        let reply = php_result(self.outcome(true).unwrap_or_else(|| Err(lost())))?;
-        with_metadata(&reply, &self.convs)
+        with_metadata(self.reply()?)
     }
 
     /// Cancels the call: it ends with `CancelledException` (unless it had already ended), and

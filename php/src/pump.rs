@@ -15,14 +15,14 @@ use ext_php_rs::types::ZendCallable;
 use ext_php_rs::zend::ExecutorGlobals;
 
 use crate::context::Context;
+use bytes::Bytes;
 use ext_php_rs::types::Zval;
-use prost_reflect::MessageDescriptor;
 
 use crate::convert;
-use crate::converters::{self, Convs};
+use crate::converters::{self, Convs, PhpIn};
 use crate::errors;
-use crate::ocore::exchange::handler_fault;
-use crate::ocore::{self, CallQueue, Code, Next, PendingCall, StreamingKind};
+use crate::ocore::{self, CallQueue, Code, Exchange, Next, StreamingKind};
+use crate::walk::PhpOut;
 
 /// How long a waiting client call sleeps between looks at this thread's queues.
 const CLIENT_POLL: Duration = Duration::from_micros(200);
@@ -113,23 +113,27 @@ impl Handlers {
                     return Step::Ran;
                 };
                 RUNNING.with(|r| r.borrow_mut().push(self.address()));
-                let result = match call.take_stream() {
-                    Some(stream) => crate::serve_stream::invoke(
-                        &handler,
-                        kind,
-                        stream,
-                        call.context(),
-                        &self.convs,
-                    )
-                    .map(|()| ocore::Value::Null),
-                    None => {
-                        let schema = self.server.schema();
-                        let output = schema.method(call.method()).map(|m| m.output());
-                        invoke(&handler, &mut call, &self.convs, output.as_ref())
+                match (call.take_stream(), call.take_native()) {
+                    (Some(stream), _) => {
+                        let ctx = call.context();
+                        let done =
+                            crate::serve_stream::invoke(&handler, kind, stream, ctx, &self.convs);
+                        RUNNING.with(|r| r.borrow_mut().pop());
+                        call.reply(done.map(|()| ocore::Value::Null));
                     }
-                };
-                RUNNING.with(|r| r.borrow_mut().pop());
-                call.reply(result);
+                    (None, Some((request, exchange))) => {
+                        let ctx = call.context();
+                        let answer = invoke(&handler, ctx, &request, &exchange, &self.convs);
+                        RUNNING.with(|r| r.borrow_mut().pop());
+                        call.reply_bytes(answer);
+                    }
+                    // Every unary method is routed with its bytes (`unary_queued_native`).
+                    (None, None) => {
+                        RUNNING.with(|r| r.borrow_mut().pop());
+                        let what = "a unary call was queued without its request bytes";
+                        call.reply(Err(ocore::Error::new(Code::Internal, what)));
+                    }
+                }
                 if let Some(grace) = self.stop_after_reply.take() {
                     if let Err(e) = self.shutdown(grace) {
                         eprintln!("hms_ffi: stopping the server failed: {e}");
@@ -149,35 +153,42 @@ pub(crate) fn pending_error(what: &str) -> ocore::Error {
     }
 }
 
-/// A request as PHP values for a handler: a converter that threw is the core's error (the
-/// caller's `InvalidArgument` with the path).
-pub(crate) fn request_for_handler(request: &ocore::Value, convs: &Convs) -> ocore::Result<Zval> {
-    convert::received_or_core(request, convs).map_err(|f| match converters::core_error(f) {
-        Ok(e) => e,
-        Err(e) => pending_error(&format!("the request could not become PHP values: {e:?}")),
-    })
+/// A request's bytes as PHP values for a handler, made by the core's walk (walk.rs): a
+/// converter that threw is the core's error (the caller's `InvalidArgument` with the path).
+pub(crate) fn request_for_handler(
+    exchange: &Exchange,
+    request: &[u8],
+    convs: &Convs,
+) -> ocore::Result<Zval> {
+    let made = exchange.request(request, &mut PhpOut::new(convs));
+    made.unwrap_or_else(|f| Err(from_fail(f, "the request could not become PHP values")))
 }
 
-/// Runs one PHP handler: `$handler(array $request, Context $ctx): array`; its reply is made
-/// message-shaped by the converters (one that throws is `Internal`, the handler's fault).
+/// A failure of this side's walk as a core error: the core's own, or the pending PHP exception.
+pub(crate) fn from_fail(f: convert::Fail, what: &str) -> ocore::Error {
+    converters::core_error(f).unwrap_or_else(|e| pending_error(&format!("{what}: {e:?}")))
+}
+
+/// Runs one PHP handler: `$handler(array $request, Context $ctx): array`; its reply is walked
+/// to bytes by the route's exchange, the converters making custom domain types message-shaped
+/// (a reply not of the type, or a converter that throws, is `Internal`: the handler's fault).
 fn invoke(
     handler: &ZendCallable,
-    call: &mut PendingCall,
+    context: &ocore::Context,
+    request: &[u8],
+    exchange: &Exchange,
     convs: &Convs,
-    output: Option<&MessageDescriptor>,
-) -> ocore::Result<ocore::Value> {
-    let request = request_for_handler(&call.take_request(), convs)?;
-    let ctx = Context::from(call.context().clone())
+) -> ocore::Result<Bytes> {
+    let request = request_for_handler(exchange, request, convs)?;
+    let ctx = Context::from(context.clone())
         .into_zval(false)
         .map_err(|e| ocore::Error::new(Code::Internal, e.to_string()))?;
     // Calls the handler makes inherit the call's deadline, cancellation and trace.
-    let _entered = call.context().enter();
+    let _entered = context.enter();
     match handler.try_call(vec![&request, &ctx]) {
-        Ok(reply) => match convs.message(output, &reply) {
-            Ok(value) => value.map_err(handler_fault),
-            Err(f) => Err(converters::core_error(f)
-                .unwrap_or_else(|e| pending_error(&format!("the reply could not be read: {e:?}")))),
-        },
+        Ok(reply) => exchange
+            .reply(&PhpIn::new(&reply, convs))
+            .unwrap_or_else(|f| Err(from_fail(f, "the reply could not be read"))),
         Err(e) => Err(pending_error(&format!(
             "the handler could not be called: {e}"
         ))),

@@ -13,7 +13,7 @@ use ext_php_rs::types::{Iterable, ZendCallable, Zval};
 use crate::context::Context;
 use crate::converters::{self, Convs};
 use crate::ocore::{self, Code, ServerStream, StreamingKind};
-use crate::pump::{pending_error, request_for_handler};
+use crate::pump::{from_fail, pending_error, request_for_handler};
 use crate::stream::{at_once_or_until, until, Requests};
 
 fn internal(what: String) -> ocore::Error {
@@ -22,10 +22,8 @@ fn internal(what: String) -> ocore::Error {
 
 /// Sends one reply the handler gave, waiting for the caller's window.
 fn send(stream: &Arc<ServerStream>, reply: &Zval, convs: &Convs) -> ocore::Result<()> {
-    let bytes = converters::stream_reply(stream, convs, reply).map_err(|f| {
-        converters::core_error(f)
-            .unwrap_or_else(|e| pending_error(&format!("a reply could not be read: {e:?}")))
-    })??;
+    let bytes = converters::stream_reply(stream, convs, reply)
+        .map_err(|f| from_fail(f, "a reply could not be read"))??;
     at_once_or_until(|| {
         let (stream, bytes) = (stream.clone(), bytes.clone());
         async move { stream.send_encoded_async(bytes).await }
@@ -81,7 +79,7 @@ pub(crate) fn invoke(
         StreamingKind::ServerStreaming => {
             let s = stream.clone();
             let first = until(async move { s.first_bytes().await })?;
-            request_for_handler(&stream.exchange().request_value(&first)?, convs)?
+            request_for_handler(stream.exchange(), &first, convs)?
         }
         _ => Requests::new(stream.clone(), convs.clone())
             .into_zval(false)

@@ -80,7 +80,7 @@ impl Server {
             None => None,
         };
         let service_config = match options.and_then(|o| o.get("service_config")) {
-            Some(v) => Some(crate::client::json_text(v, "service_config")?),
+            Some(v) => Some(crate::options::json_text(v, "service_config")?),
             None => None,
         };
         let convs = Convs::from_option(options.and_then(|o| o.get("converters")))?;
@@ -122,7 +122,7 @@ impl Server {
         let target = php_result(self.inner.on_revision(revision))?;
         let kind = php_result(target.schema().require_method(name))?.kind();
         php_result(match kind {
-            ocore::StreamingKind::Unary => target.unary_queued(name, &self.handlers.queue),
+            ocore::StreamingKind::Unary => target.unary_queued_native(name, &self.handlers.queue),
             _ => target.stream_queued(name, &self.handlers.queue),
         })?;
         let key = php_result(target.queue_key(name))?;

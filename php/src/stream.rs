@@ -14,10 +14,11 @@ use ext_php_rs::zend::ce;
 
 use crate::convert;
 use crate::converters::{self, Convs};
-use crate::errors::php_result;
+use crate::errors::{self, php_result};
 use crate::feed::{Feed, Outbox};
 use crate::ocore::{self, runtime, Code, ServerStream, StreamCall};
 use crate::pump;
+use crate::walk::PhpOut;
 
 /// Waits for `work` on the core's runtime. With servers on this thread, their handlers run
 /// meanwhile (one of them may be the peer); otherwise the thread just blocks. Calls and streams
@@ -52,10 +53,19 @@ where
     runtime::now_or_never(make()).unwrap_or_else(|| until(make()))
 }
 
-/// A read's outcome made into a PHP array (`None` at the end), converted by `convs`.
-fn to_php(next: Option<ocore::Result<ocore::Value>>, convs: &Convs) -> PhpResult<Option<Zval>> {
-    next.map(|v| convert::received(&php_result(v)?, convs))
-        .transpose()
+/// A read's outcome made into PHP values by `decode` (the core's walk, walk.rs; `None` at the
+/// end), converted by `convs`.
+fn to_php<B: AsRef<[u8]>>(
+    next: Option<ocore::Result<B>>,
+    convs: &Convs,
+    decode: impl FnOnce(&[u8], &mut PhpOut<'_>) -> ocore::NativeResult<Zval, convert::Fail>,
+) -> PhpResult<Option<Zval>> {
+    let Some(bytes) = next else {
+        return Ok(None);
+    };
+    let bytes = php_result(bytes)?;
+    let made = decode(bytes.as_ref(), &mut PhpOut::new(convs));
+    php_result(made.map_err(|f| f.into_native(errors::to_php))?).map(Some)
 }
 
 /// A streaming call: `foreach ($stream as $reply)` reads the replies; `send()`,
@@ -105,10 +115,7 @@ impl Stream {
     /// the exception pending, when the requests' iterable threw.
     fn read(call: &Arc<StreamCall>, outbox: &mut Outbox, convs: &Convs) -> PhpResult<Option<Zval>> {
         match outbox.read(call)? {
-            Some(next) => to_php(
-                next.map(|r| r.and_then(|b| call.decoder().decode_value(&b))),
-                convs,
-            ),
+            Some(next) => to_php(next, convs, |b, out| call.decoder().decode_output(b, out)),
             None => Ok(None),
         }
     }
@@ -165,11 +172,12 @@ impl Stream {
             return Ok(Zval::null());
         }
         let call = self.call.clone();
-        let one = php_result(until(async move {
-            let one = call.recv_only_bytes().await?;
-            call.decoder().decode_value(&one)
-        }))?;
-        convert::received(&one, &self.convs)
+        let one = until(async move { call.recv_only_bytes().await });
+        let decoder = self.call.decoder();
+        let made = to_php(Some(one), &self.convs, |b, out| {
+            decoder.decode_output(b, out)
+        })?;
+        Ok(made.unwrap_or_default())
     }
 
     /// The response headers once they have arrived (null before).
@@ -265,12 +273,9 @@ impl Requests {
 
     /// Reads the next request (none once the client half-closed).
     fn read(stream: &Arc<ServerStream>, convs: &Convs) -> PhpResult<Option<Zval>> {
-        let stream = stream.clone();
-        let next = php_result(until(async move {
-            let next = stream.recv_bytes().await;
-            Ok(next.map(|r| r.and_then(|b| stream.exchange().request_value(&b))))
-        }))?;
-        to_php(next, convs)
+        let s = stream.clone();
+        let next = php_result(until(async move { Ok(s.recv_bytes().await) }))?;
+        to_php(next, convs, |b, out| stream.decode(b, out))
     }
 }
 
