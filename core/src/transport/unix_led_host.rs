@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 
 use super::read::{Got, Wait};
 use super::{Led, Reading, Served};
-use crate::transport::wait::{lock, sys::poll_slice};
+use crate::call::JustWait;
+use crate::transport::wait::{lock, sys::poll_slice, SpinGauge};
 
 thread_local! {
     /// This thread is a host's, polling: what it queues needs no wake-up.
@@ -43,6 +44,9 @@ pub(crate) struct Host {
     /// reading given back.
     wake: (UnixStream, UnixStream),
     polling: AtomicBool,
+    /// How soon the next call usually comes: the thread polls the sockets that long before it
+    /// blocks, when that is soon (as a connection's own thread does).
+    gauge: SpinGauge,
 }
 
 impl std::fmt::Debug for Host {
@@ -74,6 +78,7 @@ impl Host {
             leds: Mutex::new(Vec::new()),
             wake,
             polling: AtomicBool::new(false),
+            gauge: SpinGauge::default(),
         })
     }
 
@@ -115,7 +120,10 @@ impl Host {
         HOSTING.with(|h| h.set(true));
         crate::runtime::guard_thread();
         let _enter = crate::runtime::handle().enter();
-        let deadline = Instant::now() + timeout;
+        let start = Instant::now();
+        let deadline = start + timeout;
+        let spin_until = self.gauge.until(start, &JustWait).min(deadline);
+        let mut came = false;
         let mut hand: Vec<(Arc<Led>, Reading)> = Vec::new();
         let (mut fds, mut readable) = (Vec::new(), Vec::new());
         let mut asked = false;
@@ -132,7 +140,12 @@ impl Host {
             fds.clear();
             fds.extend(hand.iter().filter_map(|(led, _)| led.source.fd()));
             fds.push(self.wake.0.as_raw_fd());
-            let ms = i32::try_from(left.as_millis() + 1).unwrap_or(i32::MAX);
+            let ms = if Instant::now() < spin_until {
+                std::hint::spin_loop();
+                0
+            } else {
+                i32::try_from(left.as_millis() + 1).unwrap_or(i32::MAX)
+            };
             if let Err(e) = poll_slice(&fds, &mut readable, ms) {
                 tracing::error!(error = %e, "poll of the served connections");
                 break;
@@ -144,11 +157,19 @@ impl Host {
             // One connection a round: serving it may let go of the others (a handler that
             // runs here), so the indices hold only until then.
             if let Some(i) = readable[..hand.len()].iter().position(|r| *r) {
+                if !came {
+                    came = true;
+                    self.gauge.record(start.elapsed());
+                }
                 let (led, reading) = hand.swap_remove(i);
                 if let Some(reading) = read_frames(&led, reading, &mut hand) {
                     hand.push((led, reading));
                 }
             }
+        }
+        if !came {
+            // A long wait: the next ones should not poll.
+            self.gauge.record(start.elapsed());
         }
         for (led, reading) in hand {
             led.let_go(reading);
