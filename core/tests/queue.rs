@@ -257,3 +257,49 @@ fn spin_next_takes_a_call_that_comes_while_it_polls_and_backs_off_when_none_do()
         Some(Next::Closed)
     ));
 }
+
+/// A connection the serving thread reads itself (`transport/unix_led_host.rs`) is told of a
+/// graceful shutdown at once, though it sends nothing: GOAWAY (when the drain is seen before the
+/// stop), then its end.
+#[test]
+fn an_idle_connection_of_the_serving_thread_gets_goaway_on_shutdown() {
+    use common::raw::{call_frame, hello, raw, read_frame};
+    use hms_ffi_core::transport::frame::Kind;
+    use std::io::Write;
+
+    let (dir, uri) = common::unix_uri("host-goaway");
+    let server = Server::new(conformance_schema());
+    let queue = CallQueue::new();
+    server.unary_queued(ECHO, &queue).unwrap();
+    server.listen(&uri).unwrap();
+    let (serving, _) = serve(queue.clone());
+    let mut s = raw(&dir.path().join("host-goaway.sock"));
+    hello(&mut s);
+    // A few calls, so that the serving thread reads the connection by now.
+    for id in 0..5u32 {
+        s.write_all(&call_frame(ECHO, 2 * id + 1, vec![])).unwrap();
+        loop {
+            let (h, _) = read_frame(&mut s).expect("a reply");
+            if h.kind == Kind::Status {
+                break;
+            }
+        }
+    }
+    let started = std::time::Instant::now();
+    let stopping = thread::spawn(move || server.shutdown_blocking(Duration::from_secs(5)));
+    // GOAWAY, unless the stop that follows the drain at once (no call is in flight) came
+    // first; then the end. `raw` reads with a 5 s timeout: both come long before it.
+    let mut frames = Vec::new();
+    while let Some((h, _)) = read_frame(&mut s) {
+        frames.push(h.kind);
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the idle connection was not told of the shutdown: {frames:?} after {:?}",
+        started.elapsed()
+    );
+    assert!(frames.iter().all(|k| *k == Kind::GoAway), "{frames:?}");
+    stopping.join().unwrap().unwrap();
+    queue.close();
+    serving.join().unwrap();
+}

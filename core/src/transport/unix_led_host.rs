@@ -111,8 +111,9 @@ impl Host {
 
     /// Reads the connections on this thread for up to `timeout`, serving what they send, until
     /// `ready` (a call for this thread was queued). False when there is nothing to read or
-    /// another thread reads them already: the caller waits its own way.
-    pub(crate) fn serve(&self, timeout: Duration, ready: &dyn Fn() -> bool) -> bool {
+    /// another thread reads them already: the caller waits its own way. Without `block`, it
+    /// only polls them, for as long as calls lately came that soon (else not at all).
+    pub(crate) fn serve(&self, timeout: Duration, ready: &dyn Fn() -> bool, block: bool) -> bool {
         if !self.hosting() || self.polling.swap(true, Ordering::SeqCst) {
             return false;
         }
@@ -123,6 +124,7 @@ impl Host {
         let start = Instant::now();
         let deadline = start + timeout;
         let spin_until = self.gauge.until(start, &JustWait).min(deadline);
+        let deadline = if block { deadline } else { spin_until };
         let mut came = false;
         let mut hand: Vec<(Arc<Led>, Reading)> = Vec::new();
         let (mut fds, mut readable) = (Vec::new(), Vec::new());
@@ -137,8 +139,12 @@ impl Host {
             if left.is_zero() {
                 break;
             }
+            // Each connection's socket and its wake pipe (poked on drain and stop), then ours.
             fds.clear();
-            fds.extend(hand.iter().filter_map(|(led, _)| led.source.fd()));
+            for (led, _) in &hand {
+                fds.extend(led.source.fd());
+                fds.push(led.wake.0.as_raw_fd());
+            }
             fds.push(self.wake.0.as_raw_fd());
             let ms = if Instant::now() < spin_until {
                 std::hint::spin_loop();
@@ -155,8 +161,14 @@ impl Host {
                 while matches!((&self.wake.0).read(&mut drain), Ok(n) if n > 0) {}
             }
             // One connection a round: serving it may let go of the others (a handler that
-            // runs here), so the indices hold only until then.
-            if let Some(i) = readable[..hand.len()].iter().position(|r| *r) {
+            // runs here), so the indices hold only until then. A poked connection is read
+            // too: that sends a draining server's GOAWAY, or ends it when the server stopped.
+            let pairs = readable[..2 * hand.len()].chunks(2);
+            if let Some(i) = pairs.map(|p| p[0] || p[1]).position(|r| r) {
+                if readable[2 * i + 1] {
+                    let mut drain = [0u8; 16];
+                    while matches!((&hand[i].0.wake.0).read(&mut drain), Ok(n) if n > 0) {}
+                }
                 if !came {
                     came = true;
                     self.gauge.record(start.elapsed());
@@ -167,7 +179,7 @@ impl Host {
                 }
             }
         }
-        if !came {
+        if !came && block {
             // A long wait: the next ones should not poll.
             self.gauge.record(start.elapsed());
         }

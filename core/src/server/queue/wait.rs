@@ -21,7 +21,7 @@ impl CallQueue {
         let shared = &self.shared;
         if let Some(host) = &shared.host {
             let ready = || self.is_closed() || shared.queued.load(Ordering::Acquire) > 0;
-            if host.serve(timeout, &ready) {
+            if host.serve(timeout, &ready, true) {
                 // A call is queued, or the time is up: no more waiting below.
                 deadline = Instant::now();
             }
@@ -57,10 +57,15 @@ impl CallQueue {
         if self.is_closed() {
             return Some(self.next(Duration::ZERO));
         }
-        // Calls come from the connections the thread reads in `next`, not from this queue.
-        let hosting = shared.host.as_ref().is_some_and(|h| h.hosting());
-        if spin.is_zero() || hosting || !crate::runtime::spare_core() {
+        if spin.is_zero() || !crate::runtime::spare_core() {
             return None;
+        }
+        // Calls come from the connections the thread reads: it polls them for up to `spin`,
+        // while calls lately came that soon, and never blocks.
+        if let Some(host) = shared.host.as_ref().filter(|h| h.hosting()) {
+            let ready = || self.is_closed() || shared.queued.load(Ordering::Acquire) > 0;
+            host.serve(spin, &ready, false);
+            return ready().then(|| self.next(Duration::ZERO));
         }
         if shared.skip.load(Ordering::Relaxed) > 0 {
             shared.skip.fetch_sub(1, Ordering::Relaxed);
