@@ -43,6 +43,10 @@ pub(crate) struct Host {
     /// A byte written to `.1` makes `.0` readable: a call queued by another thread, or a
     /// reading given back.
     wake: (UnixStream, UnixStream),
+    /// A thread reads the connections now (one at a time).
+    busy: AtomicBool,
+    /// That thread waits for calls (not only looks): the connections' threads give it their
+    /// readings, and a call queued elsewhere wakes it.
     polling: AtomicBool,
     /// How soon the next call usually comes: the thread polls the sockets that long before it
     /// blocks, when that is soon (as a connection's own thread does).
@@ -65,6 +69,7 @@ impl Drop for Polling<'_> {
     fn drop(&mut self) {
         HOSTING.with(|h| h.set(false));
         self.0.polling.store(false, Ordering::SeqCst);
+        self.0.busy.store(false, Ordering::SeqCst);
     }
 }
 
@@ -77,6 +82,7 @@ impl Host {
         Ok(Host {
             leds: Mutex::new(Vec::new()),
             wake,
+            busy: AtomicBool::new(false),
             polling: AtomicBool::new(false),
             gauge: SpinGauge::default(),
         })
@@ -114,10 +120,14 @@ impl Host {
     /// another thread reads them already: the caller waits its own way. Without `block`, it
     /// only polls them, for as long as calls lately came that soon (else not at all).
     pub(crate) fn serve(&self, timeout: Duration, ready: &dyn Fn() -> bool, block: bool) -> bool {
-        if !self.hosting() || self.polling.swap(true, Ordering::SeqCst) {
+        if !self.hosting() || self.busy.swap(true, Ordering::SeqCst) {
             return false;
         }
         let _polling = Polling(self);
+        // Only a thread that will wait asks the connections' threads for their readings: one
+        // that only looks (a zero timeout, a spin) would leave them to the watchdog.
+        let waits = block && !timeout.is_zero();
+        self.polling.store(waits, Ordering::SeqCst);
         HOSTING.with(|h| h.set(true));
         crate::runtime::guard_thread();
         let _enter = crate::runtime::handle().enter();
@@ -128,7 +138,7 @@ impl Host {
         let mut came = false;
         let mut hand: Vec<(Arc<Led>, Reading)> = Vec::new();
         let (mut fds, mut readable) = (Vec::new(), Vec::new());
-        let mut asked = false;
+        let mut asked = !waits;
         loop {
             if ready() {
                 break;
