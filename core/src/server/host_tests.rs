@@ -208,3 +208,54 @@ fn a_peer_that_goes_away_leaves_the_others_served() {
     serving.join().unwrap();
     server.shutdown_blocking(Duration::from_secs(1)).unwrap();
 }
+
+/// PHP's way of calling while it serves: a handler on the serving thread calls its own server
+/// and, while the reply is pending, pumps the queue with zero waits. Each of those looks at the
+/// connections; what the peer sent in between is read by one of them (else nobody reads it:
+/// the connection's reading is let go again each time, so the watchdog never hands it over).
+#[test]
+fn a_serving_thread_that_pumps_with_zero_waits_reads_what_came() {
+    let dir = tempfile::tempdir().unwrap();
+    let queue = CallQueue::new();
+    let (server, uri) = server(&dir, &queue);
+    let client = Arc::new(connect_blocking(&uri).unwrap());
+    let opts = CallOptions::with_timeout(Duration::from_secs(5));
+    let serving = {
+        let (queue, client) = (queue.clone(), client.clone());
+        thread::spawn(move || loop {
+            match queue.next(Duration::from_millis(50)) {
+                Next::Idle => continue,
+                Next::Closed => return,
+                Next::Call(mut call) => {
+                    let req = call.take_request();
+                    if text_of(&req) != "outer" {
+                        call.reply(Ok(req));
+                        continue;
+                    }
+                    // A second is ample for a local call; unread, it would wait out its deadline.
+                    let inner = {
+                        let client = client.clone();
+                        let opts = CallOptions::with_timeout(Duration::from_secs(1));
+                        thread::spawn(move || client.call_blocking(ECHO, &text("inner"), &opts))
+                    };
+                    while !inner.is_finished() {
+                        if let Next::Call(mut c) = queue.next(Duration::ZERO) {
+                            let r = c.take_request();
+                            c.reply(Ok(r));
+                        }
+                    }
+                    let got = inner.join().unwrap().map(|v| text_of(&v));
+                    call.reply(Ok(text(&format!("{got:?}"))));
+                }
+            }
+        })
+    };
+    for _ in 0..20 {
+        assert!(client.call_blocking(ECHO, &text("warm"), &opts).is_ok());
+    }
+    let reply = client.call_blocking(ECHO, &text("outer"), &opts).unwrap();
+    assert_eq!(text_of(&reply), "Ok(\"inner\")");
+    queue.close();
+    serving.join().unwrap();
+    server.shutdown_blocking(Duration::from_secs(1)).unwrap();
+}

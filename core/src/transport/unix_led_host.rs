@@ -120,6 +120,13 @@ impl Host {
     /// another thread reads them already: the caller waits its own way. Without `block`, it
     /// only polls them, for as long as calls lately came that soon (else not at all).
     pub(crate) fn serve(&self, timeout: Duration, ready: &dyn Fn() -> bool, block: bool) -> bool {
+        let start = Instant::now();
+        let spin_until = self.gauge.until(start, &JustWait).min(start + timeout);
+        // Looking without polling would take the readings and let them go again, each time
+        // as if just let go: the watchdog would never hand them over, and nobody read them.
+        if !block && spin_until <= start {
+            return false;
+        }
         if !self.hosting() || self.busy.swap(true, Ordering::SeqCst) {
             return false;
         }
@@ -131,11 +138,9 @@ impl Host {
         HOSTING.with(|h| h.set(true));
         crate::runtime::guard_thread();
         let _enter = crate::runtime::handle().enter();
-        let start = Instant::now();
-        let deadline = start + timeout;
-        let spin_until = self.gauge.until(start, &JustWait).min(deadline);
-        let deadline = if block { deadline } else { spin_until };
-        let mut came = false;
+        let deadline = if block { start + timeout } else { spin_until };
+        // A zero timeout still polls once: what is there is read.
+        let (mut came, mut polled) = (false, false);
         let mut hand: Vec<(Arc<Led>, Reading)> = Vec::new();
         let (mut fds, mut readable) = (Vec::new(), Vec::new());
         let mut asked = !waits;
@@ -146,7 +151,7 @@ impl Host {
             self.gather(&mut hand, !asked);
             asked = true;
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+            if left.is_zero() && polled {
                 break;
             }
             // Each connection's socket and its wake pipe (poked on drain and stop), then ours.
@@ -156,7 +161,9 @@ impl Host {
                 fds.push(led.wake.0.as_raw_fd());
             }
             fds.push(self.wake.0.as_raw_fd());
-            let ms = if Instant::now() < spin_until {
+            let ms = if left.is_zero() {
+                0
+            } else if Instant::now() < spin_until {
                 std::hint::spin_loop();
                 0
             } else {
@@ -166,6 +173,7 @@ impl Host {
                 tracing::error!(error = %e, "poll of the served connections");
                 break;
             }
+            polled = true;
             if readable.last() == Some(&true) {
                 let mut drain = [0u8; 64];
                 while matches!((&self.wake.0).read(&mut drain), Ok(n) if n > 0) {}
