@@ -3,7 +3,7 @@
 //! on the connection and a wake-up socket; a follower parks).
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -274,8 +274,7 @@ impl Conn {
             .wait(Some(self.wake.0.as_raw_fd()), timeout)
             .map_err(|e| self.lost(&format!("poll: {e}")))?;
         if woken {
-            let mut drain = [0u8; 64];
-            while matches!((&self.wake.0).read(&mut drain), Ok(n) if n > 0) {}
+            super::wait::drain(&self.wake.0);
         }
         Ok(readable)
     }

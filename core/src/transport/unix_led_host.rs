@@ -13,7 +13,7 @@
 //! again (the host wakes it through the connection's wake pipe).
 
 use std::cell::Cell;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use super::read::{Got, Wait};
 use super::{Led, Reading, Served};
 use crate::call::JustWait;
-use crate::transport::wait::{lock, sys::poll_slice, SpinGauge};
+use crate::transport::wait::{drain, lock, sys::poll_slice, SpinGauge};
 
 thread_local! {
     /// This thread is a host's, polling: what it queues needs no wake-up.
@@ -175,8 +175,7 @@ impl Host {
             }
             polled = true;
             if readable.last() == Some(&true) {
-                let mut drain = [0u8; 64];
-                while matches!((&self.wake.0).read(&mut drain), Ok(n) if n > 0) {}
+                drain(&self.wake.0);
             }
             // One connection a round: serving it may let go of the others (a handler that
             // runs here), so the indices hold only until then. A poked connection is read
@@ -184,8 +183,7 @@ impl Host {
             let pairs = readable[..2 * hand.len()].chunks(2);
             if let Some(i) = pairs.map(|p| p[0] || p[1]).position(|r| r) {
                 if readable[2 * i + 1] {
-                    let mut drain = [0u8; 16];
-                    while matches!((&hand[i].0.wake.0).read(&mut drain), Ok(n) if n > 0) {}
+                    drain(&hand[i].0.wake.0);
                 }
                 if !came {
                     came = true;

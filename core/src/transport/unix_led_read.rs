@@ -3,7 +3,6 @@
 //! an oversized frame refused and skipped without buffering it, a draining server's GOAWAY sent
 //! between frames; the host's thread ([`super::host`]) takes what is there without waiting.
 
-use std::io::Read;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
@@ -134,8 +133,7 @@ impl Led {
                         .wait(Some(self.wake.0.as_raw_fd()), timeout)
                         .map_err(|e| format!("poll: {e}"))?;
                     if woken {
-                        let mut drain = [0u8; 16];
-                        while matches!((&self.wake.0).read(&mut drain), Ok(n) if n > 0) {}
+                        super::super::wait::drain(&self.wake.0);
                         if matches!(wait, Wait::Serve) && self.host_wants() {
                             return Ok(Got::Yield);
                         }

@@ -18,6 +18,13 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Empties a wake-up socket (the reading end of a non-blocking pair poked with single bytes).
+pub(super) fn drain(wake: &std::os::unix::net::UnixStream) {
+    use std::io::Read;
+    let mut buf = [0u8; 64];
+    while matches!((&*wake).read(&mut buf), Ok(n) if n > 0) {}
+}
+
 /// The recent reply time of a connection's blocking calls (a moving average), which decides
 /// whether a caller polls before it blocks.
 #[derive(Debug, Default)]
