@@ -10,6 +10,11 @@ MATRIX_DEPS   :=
 CLIPPY_PKGS   :=
 -include mk/*.mk
 
+# CI sets HMS_CI_TIMES=1: every recipe line that takes 20 s or more prints its time.
+ifeq ($(HMS_CI_TIMES),1)
+SHELL := $(CURDIR)/.ci/timed-sh
+endif
+
 .PHONY: all build cli-bin demo test test-core test-cli buf-install test-capi test-go go-lib test-py test-matrix test-interop py-install lint fmt fmt-check clippy features-check layers-check parity bench bench-all bench-all-warm bench-shm bench-warm bench-py bench-py-shm bench-py-payloads bench-go bench-go-payloads bench-go-streams fuzz clean
 
 all: build

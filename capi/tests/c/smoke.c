@@ -65,7 +65,10 @@ static void *listen_late(void *arg) {
   struct late *l = arg;
   usleep(300 * 1000);
   HmsError *err = NULL;
-  if (hms_server_listen(l->server, l->uri, NULL, &err) != 0) hms_error_free(err);
+  if (hms_server_listen(l->server, l->uri, NULL, &err) != 0) {
+    fprintf(stderr, "late listen: %s\n", err->message);
+    hms_error_free(err);
+  }
   return NULL;
 }
 
@@ -248,7 +251,9 @@ int main(void) {
   pthread_t t;
   pthread_create(&t, NULL, listen_late, &l);
   opts.wait_for_ready = HMS_WAIT_FOR_READY_YES;
-  CHECK(hms_client_call_with_options(client, "demo.v1.Echo/Echo", HMS_FORMAT_PROTO, ping, sizeof ping, &opts, 0, &reply, NULL, &err) == 0, "waits for the server that comes later");
+  int32_t late_code = hms_client_call_with_options(client, "demo.v1.Echo/Echo", HMS_FORMAT_PROTO, ping, sizeof ping, &opts, 0, &reply, NULL, &err);
+  if (late_code != 0) fprintf(stderr, "late call: code %d: %s\n", late_code, err ? err->message : "");
+  CHECK(late_code == 0, "waits for the server that comes later");
   hms_bytes_free(&reply);
   hms_error_free(err), err = NULL;
   pthread_join(t, NULL);
