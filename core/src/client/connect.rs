@@ -82,7 +82,7 @@ pub async fn connect_with(uri: &str, options: ConnectOptions) -> Result<Client> 
 /// [`LoadBalancing`](super::LoadBalancing) (`pick_first` by default). At least one must answer; the schema is
 /// discovered from the first that does.
 pub async fn connect_all(uris: &[&str], mut options: ConnectOptions) -> Result<Client> {
-    crate::trace::init_from_env();
+    crate::transport::init_telemetry();
     let given: Vec<String> = uris.iter().map(|u| u.to_string()).collect();
     let endpoints = super::dns::endpoints(&given, options.tls.as_ref()).await?;
     let names = super::dns::Names::new(given, options.tls.clone());

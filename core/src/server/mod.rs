@@ -88,7 +88,7 @@ impl Server {
     /// A server with options. The first server or client of a process starts the span export
     /// the `OTEL_*` environment asks for (`docs/observability.md`).
     pub fn with_options(schema: Schema, options: ServerOptions) -> Server {
-        crate::trace::init_from_env();
+        crate::transport::init_telemetry();
         Server {
             core: Arc::new(Dispatcher::new(schema, options)),
             listeners: Arc::default(),

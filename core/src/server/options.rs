@@ -139,6 +139,7 @@ impl SecurityFile {
         }
         let options = options.with_security(self.security()?);
         if let Some(telemetry) = &self.telemetry {
+            crate::transport::install_otlp_tls();
             telemetry.start();
         }
         Ok(options)

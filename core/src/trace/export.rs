@@ -5,8 +5,11 @@
 //! - `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` or `OTEL_EXPORTER_OTLP_PROTOCOL`: `http/protobuf`
 //!   (the default) or `grpc`; `http/json` is not supported (a warning, and no export);
 //! - `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used as is) or `OTEL_EXPORTER_OTLP_ENDPOINT` (plus
-//!   `/v1/traces` over HTTP; as is over gRPC): where spans go, `http://` only; without either,
-//!   no export;
+//!   `/v1/traces` over HTTP; as is over gRPC): where spans go, `http://` or `https://`;
+//!   without either, no export;
+//! - `OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE` or `OTEL_EXPORTER_OTLP_CERTIFICATE` (the CA of an
+//!   `https://` collector; the public web roots without it), `…_CLIENT_CERTIFICATE` and
+//!   `…_CLIENT_KEY` (mutual TLS): [`super::connect`];
 //! - `OTEL_SERVICE_NAME`: the resource's `service.name` (default `unknown_service`);
 //! - `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`: the root sampler (`always_on`,
 //!   `always_off`, `traceidratio`, and their `parentbased_` forms; default
@@ -17,7 +20,8 @@
 //! A finished span is queued without blocking (dropped when the queue is full); a task on the
 //! core runtime sends batches as `ExportTraceServiceRequest` protobuf: the body of a POST
 //! (`application/x-protobuf`), or the one message of a gRPC call to
-//! `opentelemetry.proto.collector.trace.v1.TraceService/Export` over HTTP/2 without TLS.
+//! `opentelemetry.proto.collector.trace.v1.TraceService/Export` over HTTP/2, each over TLS for an
+//! `https://` endpoint.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -28,6 +32,7 @@ use http_body_util::{BodyExt, Full};
 use prost::Message;
 use tokio::sync::{mpsc, oneshot};
 
+use super::connect::{Connector, ExportTls};
 use super::otlp;
 use super::span::{set_sampler, set_sink, Sampler, SpanData, SpanSink};
 
@@ -60,6 +65,8 @@ pub struct ExportConfig {
     pub max_batch: usize,
     /// The largest queue.
     pub max_queue: usize,
+    /// The TLS files of an `https://` endpoint.
+    pub tls: ExportTls,
 }
 
 /// A setting: from a configuration file's `[telemetry]` table when it set it, else the
@@ -140,6 +147,7 @@ impl ExportConfig {
             delay: Duration::from_millis(number("OTEL_BSP_SCHEDULE_DELAY", 5000)),
             max_batch: number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512).max(1) as usize,
             max_queue: number("OTEL_BSP_MAX_QUEUE_SIZE", 2048).max(1) as usize,
+            tls: ExportTls::from_env("TRACES"),
         })
     }
 }
@@ -217,7 +225,9 @@ async fn run(
     mut spans: mpsc::Receiver<SpanData>,
     mut flushes: mpsc::UnboundedReceiver<oneshot::Sender<()>>,
 ) {
-    let client = http_client(config.protocol);
+    let Some(client) = http_client(config.protocol, &config.endpoint, &config.tls) else {
+        return;
+    };
     let mut batch: Vec<SpanData> = Vec::new();
     loop {
         let mut done = None;
@@ -252,17 +262,28 @@ async fn run(
     }
 }
 
-/// A client for `protocol`: HTTP/1.1 or HTTP/2 (gRPC), no TLS.
-pub(super) fn http_client(protocol: Protocol) -> HttpClient {
-    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .http2_only(protocol == Protocol::Grpc)
-        .build_http::<Full<Bytes>>()
+/// A client for `protocol` (HTTP/1.1, or HTTP/2 for gRPC) to `endpoint`, over TLS for
+/// `https://`; `None`, with a warning, when it cannot be made (no export then).
+pub(super) fn http_client(
+    protocol: Protocol,
+    endpoint: &str,
+    tls: &ExportTls,
+) -> Option<HttpClient> {
+    let h2 = protocol == Protocol::Grpc;
+    match Connector::for_endpoint(endpoint, tls, h2) {
+        Ok(connector) => Some(
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .http2_only(h2)
+                .build::<_, Full<Bytes>>(connector),
+        ),
+        Err(error) => {
+            tracing::warn!(endpoint, %error, "OTLP endpoint refused: no export");
+            None
+        }
+    }
 }
 
-pub(super) type HttpClient = hyper_util::client::legacy::Client<
-    hyper_util::client::legacy::connect::HttpConnector,
-    Full<Bytes>,
->;
+pub(super) type HttpClient = hyper_util::client::legacy::Client<Connector, Full<Bytes>>;
 
 async fn send(client: &HttpClient, config: &ExportConfig, spans: &[SpanData]) {
     if spans.is_empty() {

@@ -7,6 +7,7 @@
 //! - `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` (used as is) or `OTEL_EXPORTER_OTLP_ENDPOINT` (plus
 //!   `/v1/metrics` over HTTP; as is over gRPC, to `MetricsService/Export`); without either, no
 //!   export;
+//! - the TLS files of an `https://` endpoint, as for spans (`OTEL_EXPORTER_OTLP_METRICS_…` first);
 //! - `OTEL_METRIC_EXPORT_INTERVAL` (ms, default 60000): how often;
 //! - `OTEL_SERVICE_NAME`: the resource's `service.name`.
 //!
@@ -19,6 +20,7 @@ use std::time::{Duration, SystemTime};
 use prost::Message;
 use tokio::sync::{mpsc, oneshot};
 
+use super::connect::ExportTls;
 use super::export::{
     disabled, endpoint, env, http_client, post, protocol, resource, scope, Protocol,
 };
@@ -38,6 +40,8 @@ pub struct MetricsConfig {
     pub service_name: String,
     /// How often the metrics are sent.
     pub interval: Duration,
+    /// The TLS files of an `https://` endpoint.
+    pub tls: ExportTls,
 }
 
 impl MetricsConfig {
@@ -61,6 +65,7 @@ impl MetricsConfig {
             protocol,
             service_name: env("OTEL_SERVICE_NAME").unwrap_or_else(|| "unknown_service".into()),
             interval: Duration::from_millis(interval),
+            tls: ExportTls::from_env("METRICS"),
         })
     }
 }
@@ -92,7 +97,9 @@ pub(super) async fn flush_metrics(timeout: Duration) {
 }
 
 async fn run(config: MetricsConfig, mut flushes: mpsc::UnboundedReceiver<oneshot::Sender<()>>) {
-    let client = http_client(config.protocol);
+    let Some(client) = http_client(config.protocol, &config.endpoint, &config.tls) else {
+        return;
+    };
     let start = unix_nanos(SystemTime::now());
     let mut tick = tokio::time::interval(config.interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

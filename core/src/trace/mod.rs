@@ -8,6 +8,7 @@
 //! A base module: the call layer (`Context`, inheritance), the server and the client use it, and
 //! it uses nothing but [`metadata`](crate::metadata) and [`code`](crate::code).
 
+mod connect;
 mod export;
 mod export_metrics;
 mod ids;
@@ -20,6 +21,7 @@ mod w3c_tests;
 
 use std::sync::Arc;
 
+pub use connect::{set_tls_dialer, BoxFuture, Dial, ExportIo, ExportStream, ExportTls, TlsDialer};
 pub use export::{flush, init_from_env, sampler_from, start, ExportConfig, Protocol};
 pub use export_metrics::{start as start_metrics, MetricsConfig};
 pub use ids::{SpanId, TraceId};

@@ -29,6 +29,12 @@ pub struct TelemetryFile {
     pub traces: Option<bool>,
     /// `OTEL_METRICS_EXPORTER`: `false` is `none`, `true` is `otlp`.
     pub metrics: Option<bool>,
+    /// `OTEL_EXPORTER_OTLP_CERTIFICATE`: the CA file of an `https://` collector.
+    pub certificate: Option<String>,
+    /// `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE`: the exporter's certificate (mutual TLS).
+    pub client_certificate: Option<String>,
+    /// `OTEL_EXPORTER_OTLP_CLIENT_KEY`: the exporter's private key (mutual TLS).
+    pub client_key: Option<String>,
 }
 
 impl TelemetryFile {
@@ -43,6 +49,12 @@ impl TelemetryFile {
         set("OTEL_EXPORTER_OTLP_ENDPOINT", self.endpoint.clone());
         set("OTEL_EXPORTER_OTLP_PROTOCOL", self.protocol.clone());
         set("OTEL_SERVICE_NAME", self.service_name.clone());
+        set("OTEL_EXPORTER_OTLP_CERTIFICATE", self.certificate.clone());
+        set(
+            "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+            self.client_certificate.clone(),
+        );
+        set("OTEL_EXPORTER_OTLP_CLIENT_KEY", self.client_key.clone());
         set("OTEL_TRACES_SAMPLER", self.sampler.clone());
         set(
             "OTEL_TRACES_SAMPLER_ARG",

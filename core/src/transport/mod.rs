@@ -35,6 +35,8 @@ mod nats_client;
 mod nats_codec;
 mod nats_micro;
 mod nats_server;
+mod otlp_tls;
+pub(crate) use otlp_tls::{init_telemetry, install as install_otlp_tls};
 #[allow(unsafe_code)]
 mod shm;
 #[allow(unsafe_code)]
