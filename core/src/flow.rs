@@ -20,6 +20,26 @@ pub struct Flow {
     pub window: Option<Arc<Window>>,
     /// What this side's reads give back.
     pub credit: Option<Arc<Credit>>,
+    /// The bytes this side has sent and read (the stream's size metrics).
+    pub tally: Arc<Tally>,
+}
+
+/// The bytes of the messages one side of a stream sent and read, whatever the flow control.
+#[derive(Debug, Default)]
+pub struct Tally {
+    sent: AtomicU64,
+    read: AtomicU64,
+}
+
+impl Tally {
+    /// Bytes sent so far.
+    pub fn sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+    /// Bytes read so far.
+    pub fn read(&self) -> u64 {
+        self.read.load(Ordering::Relaxed)
+    }
 }
 
 impl Flow {
@@ -30,10 +50,12 @@ impl Flow {
         let client = Flow {
             window: Some(requests.clone()),
             credit: Some(Credit::to(responses.clone(), size)),
+            tally: Arc::default(),
         };
         let server = Flow {
             window: Some(responses),
             credit: Some(Credit::to(requests, size)),
+            tally: Arc::default(),
         };
         (client, server)
     }
@@ -47,6 +69,7 @@ impl Flow {
 
     /// Takes credit for a send of `len` bytes, waiting until there is some or `cancel` fires.
     pub fn before_send(&self, len: usize, cancel: Option<&tokio_util::sync::CancellationToken>) {
+        self.tally.sent.fetch_add(len as u64, Ordering::Relaxed);
         if let Some(w) = &self.window {
             w.acquire_blocking_until(len, cancel);
         }
@@ -58,6 +81,7 @@ impl Flow {
         len: usize,
         cancel: Option<&tokio_util::sync::CancellationToken>,
     ) {
+        self.tally.sent.fetch_add(len as u64, Ordering::Relaxed);
         let Some(w) = &self.window else { return };
         match cancel {
             Some(c) => tokio::select! {
@@ -70,6 +94,7 @@ impl Flow {
 
     /// Counts a read of `len` bytes.
     pub fn after_read(&self, len: usize) {
+        self.tally.read.fetch_add(len as u64, Ordering::Relaxed);
         if let Some(c) = &self.credit {
             c.read(len);
         }

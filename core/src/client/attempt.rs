@@ -78,7 +78,9 @@ impl Client {
                                 ready
                             }
                         };
+                        let attempt = self.attempt(&head.method, request.len());
                         let result = t.unary(head, request).await;
+                        attempt.end(&result);
                         channel.report(i, &result);
                         result
                     })
@@ -103,7 +105,9 @@ impl Client {
                     Attempts::new(policy.as_ref(), idempotent, throttle, deadline).waiting(wait);
                 loop {
                     let (i, t) = inner.channel.ready(wait, deadline, &inner.closed).await?;
+                    let attempt = client.attempt(&head.method, request.len());
                     let result = t.unary(attempts.head(&head), request.clone()).await;
+                    attempt.end(&result);
                     inner.channel.report(i, &result);
                     match attempts.after(&result) {
                         None => return attempts.finish(result),
@@ -141,7 +145,9 @@ impl Client {
         if policy.is_none() && !wait {
             if let Some((i, t)) = pool.ready_now() {
                 return self.run_blocking(head, |head, watch| {
+                    let attempt = self.attempt(&head.method, request.len());
                     let result = t.unary_blocking(head, request, watch, blocker);
+                    attempt.end(&result);
                     pool.report(i, &result);
                     result
                 });
@@ -155,8 +161,10 @@ impl Client {
                 Attempts::new(policy, idempotent, throttle, watch.deadline).waiting(wait);
             loop {
                 let (i, t) = self.ready_blocking(wait, watch, blocker)?;
+                let attempt = self.attempt(&head.method, request.len());
                 let result =
                     t.unary_blocking(attempts.head(&head), request.clone(), watch, blocker);
+                attempt.end(&result);
                 pool.report(i, &result);
                 match attempts.after(&result) {
                     None => return attempts.finish(result),

@@ -40,7 +40,9 @@ pub(super) async fn call(
         let request = request.clone();
         async move {
             let (i, t) = inner.channel.ready(wait, deadline, &inner.closed).await?;
+            let attempt = client.attempt(&head.method, request.len());
             let result = t.unary(head, request).await;
+            attempt.end(&result);
             inner.channel.report(i, &result);
             result
         }

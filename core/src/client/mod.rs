@@ -266,7 +266,9 @@ impl Client {
                         Some(p) => p,
                         None => channel.ready(wait, deadline, &closed).await?,
                     };
+                    let attempt = self.attempt(&head.method, 0);
                     let result = t.open(head).await;
+                    attempt.opened(&result);
                     channel.report(i, &result);
                     result
                 })

@@ -90,7 +90,11 @@ impl ClientStream {
 
     /// Records its metrics and client span with `end` when it ends.
     pub(super) fn ended_by(mut self, end: super::tracked::StreamEnd) -> ClientStream {
-        self.end = Some(end);
+        let tally = self.raw.as_ref().map(|raw| raw.flow.tally.clone());
+        self.end = Some(match tally {
+            Some(t) => end.counted_in(t),
+            None => end,
+        });
         self
     }
 

@@ -2,17 +2,20 @@
 //! it inherits from the handler it is made in, and its trace context: a client span that is a
 //! child of the caller's `traceparent` or of that handler's span), the method's metrics
 //! (started, in flight, finished by code with the latency) and the client span, recorded at
-//! the end when sampled.
+//! the end when sampled; and each [`Attempt`] of the call, as gRFC A66 counts them.
 
 use std::time::Instant;
 
+use bytes::Bytes;
 use tokio_util::sync::CancellationToken;
 
 use super::send::inherit;
 use super::{CallOptions, Client};
 use crate::call::{CallHead, SCHEMA_REVISION_KEY};
 use crate::codec::Codec;
-use crate::error::{Code, Error};
+use crate::error::{Code, Error, Result};
+use crate::metadata::Reply;
+use crate::metrics::Side;
 use crate::trace::CallTrace;
 
 /// A call's head, the caller's cancellation and its client span's trace, if it has one.
@@ -98,6 +101,7 @@ impl Client {
             scheme: self.inner.scheme.clone(),
             start: t.start,
             span: t.span,
+            tally: None,
         }
     }
 }
@@ -126,19 +130,35 @@ fn record(
 }
 
 /// What a streaming call records when it ends (its last response, its error, or the caller
-/// dropping it): the method's metrics (the call's whole duration, as gRFC A66 counts it) and
-/// its client span.
+/// dropping it): the method's metrics (the call's whole duration, as gRFC A66 counts it), its
+/// one attempt (begun when it was opened) with the bytes its messages took each way, and its
+/// client span.
 pub(crate) struct StreamEnd {
     metrics: Option<std::sync::Arc<crate::metrics::MethodMetrics>>,
     method: String,
     scheme: String,
     start: Instant,
     span: Span,
+    tally: Option<std::sync::Arc<crate::flow::Tally>>,
 }
 
 impl StreamEnd {
+    /// The bytes the stream's messages take are counted in `tally`.
+    pub(crate) fn counted_in(mut self, tally: std::sync::Arc<crate::flow::Tally>) -> StreamEnd {
+        self.tally = Some(tally);
+        self
+    }
+
     /// The stream ended with `outcome`.
-    pub(crate) fn finish(self, outcome: Result<(), &Error>) {
+    pub(crate) fn finish(self, outcome: std::result::Result<(), &Error>) {
+        if let Some(m) = &self.metrics {
+            let attempt = m.attempt(&self.scheme);
+            let code = outcome.map_or_else(|e| e.code(), |()| Code::Ok);
+            attempt.finish(code, self.start.elapsed());
+            if let Some(t) = &self.tally {
+                attempt.sizes(t.sent() as usize, t.read() as usize);
+            }
+        }
         let names = (Some(self.method.as_str()), self.scheme.as_str());
         record(
             self.metrics.as_deref(),
@@ -147,5 +167,62 @@ impl StreamEnd {
             &self.span,
             outcome,
         );
+    }
+}
+
+/// One attempt of a unary call (gRFC A66's `grpc.client.attempt.*`): counted when it begins;
+/// its latency, status and sizes recorded when it ends. An attempt dropped unfinished (a hedge
+/// another attempt won, a caller that went away) ends `CANCELLED`.
+pub(super) struct Attempt<'a> {
+    side: Option<&'a Side>,
+    start: Instant,
+    sent: usize,
+}
+
+impl Client {
+    /// An attempt of `method` begins, sending `sent` bytes.
+    pub(super) fn attempt(&self, method: &str, sent: usize) -> Attempt<'_> {
+        let side = (self.inner.metrics.get(method)).map(|m| m.attempt(&self.inner.scheme));
+        if let Some(s) = side {
+            s.start();
+        }
+        Attempt {
+            side,
+            start: Instant::now(),
+            sent,
+        }
+    }
+}
+
+impl Attempt<'_> {
+    /// The attempt ended with `result`.
+    pub(super) fn end(mut self, result: &Result<Reply<Bytes>>) {
+        let (code, received) = match result {
+            Ok(reply) => (Code::Ok, reply.message.len()),
+            Err(e) => (e.code(), 0),
+        };
+        self.record(code, received);
+    }
+
+    /// The attempt goes on past its call's scope (a stream's, whose [`StreamEnd`] records its
+    /// end) or failed with `e`.
+    pub(super) fn opened<T>(mut self, result: &Result<T>) {
+        match result {
+            Ok(_) => self.side = None,
+            Err(e) => self.record(e.code(), 0),
+        }
+    }
+
+    fn record(&mut self, code: Code, received: usize) {
+        if let Some(s) = self.side.take() {
+            s.finish(code, self.start.elapsed());
+            s.sizes(self.sent, received);
+        }
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        self.record(Code::Cancelled, 0);
     }
 }

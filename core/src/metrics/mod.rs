@@ -160,13 +160,27 @@ impl Side {
     }
 }
 
-/// The metrics of one method: a [`Side`] per transport for the server and for the client,
-/// made on first use.
+/// Whose metrics: the server's calls, the clients' calls (retries included), or each attempt
+/// of those calls (gRFC A66's `grpc.client.attempt.*`: a retry, a hedge, a transparent retry
+/// of a call that never left are attempts of one call).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Calls served.
+    Server,
+    /// Calls made.
+    Client,
+    /// Attempts of calls made.
+    Attempt,
+}
+
+/// The metrics of one method: a [`Side`] per transport for the server, the client and the
+/// client's attempts, made on first use.
 #[derive(Debug)]
 pub struct MethodMetrics {
     name: String,
     server: [OnceLock<Box<Side>>; TRANSPORTS.len()],
     client: [OnceLock<Box<Side>>; TRANSPORTS.len()],
+    attempt: [OnceLock<Box<Side>>; TRANSPORTS.len()],
 }
 
 impl MethodMetrics {
@@ -182,8 +196,16 @@ impl MethodMetrics {
     pub fn client(&self, transport: &str) -> &Side {
         self.client[transport_index(transport)].get_or_init(|| Box::new(Side::new()))
     }
-    fn sides(&self, server: bool) -> impl Iterator<Item = (&'static str, &Side)> + '_ {
-        let sides = if server { &self.server } else { &self.client };
+    /// The attempts of calls on `transport` (their sizes: what each attempt sent and got).
+    pub fn attempt(&self, transport: &str) -> &Side {
+        self.attempt[transport_index(transport)].get_or_init(|| Box::new(Side::new()))
+    }
+    fn sides(&self, role: Role) -> impl Iterator<Item = (&'static str, &Side)> + '_ {
+        let sides = match role {
+            Role::Server => &self.server,
+            Role::Client => &self.client,
+            Role::Attempt => &self.attempt,
+        };
         TRANSPORTS
             .iter()
             .zip(sides.iter())
@@ -210,6 +232,7 @@ pub fn method(method: &str) -> Arc<MethodMetrics> {
                 name: method.to_string(),
                 server: std::array::from_fn(|_| OnceLock::new()),
                 client: std::array::from_fn(|_| OnceLock::new()),
+                attempt: std::array::from_fn(|_| OnceLock::new()),
             })
         })
         .clone()

@@ -8,8 +8,8 @@
 
 use prost::Message;
 
-use super::prometheus::SIMPLE;
-use super::{all, connections, Side, Snapshot, CODES};
+use super::prometheus::{DURATIONS, SIMPLE, SIZES};
+use super::{all, connections, Role, Side, Snapshot, CODES};
 use crate::code::Code;
 use crate::trace::otlp::{text, InstrumentationScope, KeyValue, Resource};
 
@@ -234,9 +234,9 @@ pub fn metrics(start: u64) -> Vec<Metric> {
     };
     let methods = all();
     // Points for every method and transport of one side.
-    let each = |server: bool, f: &mut dyn FnMut(Vec<KeyValue>, &Side)| {
+    let each = |role: Role, f: &mut dyn FnMut(Vec<KeyValue>, &Side)| {
         for m in &methods {
-            for (transport, side) in m.sides(server) {
+            for (transport, side) in m.sides(role) {
                 f(
                     vec![
                         text("grpc.method", m.name()),
@@ -248,9 +248,9 @@ pub fn metrics(start: u64) -> Vec<Metric> {
         }
     };
     let mut out = Vec::new();
-    for (_, name, kind, help, server, value) in SIMPLE {
+    for (_, name, kind, help, role, value) in SIMPLE {
         let mut points = Vec::new();
-        each(server, &mut |attrs, side| {
+        each(role, &mut |attrs, side| {
             points.push(point(attrs, t, value(side)))
         });
         let data = if kind == "counter" {
@@ -262,20 +262,9 @@ pub fn metrics(start: u64) -> Vec<Metric> {
         };
         out.push(metric(name, help, "{call}", data));
     }
-    for (name, server, help) in [
-        (
-            "grpc.server.call.duration",
-            true,
-            "Server call latency by status.",
-        ),
-        (
-            "grpc.client.call.duration",
-            false,
-            "Client call latency by status, retries included.",
-        ),
-    ] {
+    for (_, name, role, help) in DURATIONS {
         let mut points = Vec::new();
-        each(server, &mut |attrs, side| {
+        each(role, &mut |attrs, side| {
             for (i, h) in side.duration.iter().enumerate().take(CODES) {
                 if let Some(h) = h.get() {
                     let mut attrs = attrs.clone();
@@ -286,20 +275,9 @@ pub fn metrics(start: u64) -> Vec<Metric> {
         });
         out.push(metric(name, help, "s", histogram(points)));
     }
-    for (name, received, help) in [
-        (
-            "grpc.server.call.rcvd_total_compressed_message_size",
-            true,
-            "Request bytes of unary calls.",
-        ),
-        (
-            "grpc.server.call.sent_total_compressed_message_size",
-            false,
-            "Reply bytes of unary calls.",
-        ),
-    ] {
+    for (_, name, role, received, help) in SIZES {
         let mut points = Vec::new();
-        each(true, &mut |attrs, side| {
+        each(role, &mut |attrs, side| {
             let h = if received { &side.received } else { &side.sent };
             if let Some(h) = h.get() {
                 points.push(histogram_point(attrs, t, &h.snapshot(), 1.0));
@@ -308,7 +286,7 @@ pub fn metrics(start: u64) -> Vec<Metric> {
         out.push(metric(name, help, "By", histogram(points)));
     }
     let mut rejected = Vec::new();
-    each(true, &mut |attrs, side| {
+    each(Role::Server, &mut |attrs, side| {
         for i in 0..CODES {
             let code = Code::from_i32(i as i32);
             let n = side.rejected(code);

@@ -3,7 +3,10 @@
 //! become suffixes): `grpc_server_call_started_total`, `grpc_server_call_duration_seconds`,
 //! `grpc_server_call_rcvd_total_compressed_message_size_bytes`,
 //! `grpc_server_call_sent_total_compressed_message_size_bytes`,
-//! `grpc_client_call_duration_seconds`; ours where it has none: `hms_server_calls_in_flight`,
+//! `grpc_client_call_duration_seconds`, `grpc_client_attempt_started_total`,
+//! `grpc_client_attempt_duration_seconds`,
+//! `grpc_client_attempt_sent_total_compressed_message_size_bytes`,
+//! `grpc_client_attempt_rcvd_total_compressed_message_size_bytes`; ours where it has none: `hms_server_calls_in_flight`,
 //! `hms_server_calls_rejected_total`, `hms_client_call_started_total`,
 //! `hms_client_calls_in_flight`, `hms_server_connections` (open now) and
 //! `hms_server_connections_accepted_total`. Labels: `grpc_method`, `grpc_status` (the code's name, as
@@ -11,7 +14,7 @@
 
 use std::fmt::Write;
 
-use super::{all, MethodMetrics, Side, Snapshot, CODES};
+use super::{all, MethodMetrics, Role, Side, Snapshot, CODES};
 use crate::code::Code;
 
 /// A label value with `\`, `"` and newlines escaped.
@@ -31,13 +34,13 @@ fn code_of(i: usize) -> Code {
 fn family(
     out: &mut String,
     methods: &[std::sync::Arc<MethodMetrics>],
-    server: bool,
+    role: Role,
     (name, kind, help): (&str, &str, &str),
     samples: impl Fn(&mut String, &str, &Side),
 ) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
     for m in methods {
-        for (transport, side) in m.sides(server) {
+        for (transport, side) in m.sides(role) {
             let labels = format!(
                 "grpc_method=\"{}\",hms_transport=\"{}\"",
                 escape(m.name()),
@@ -71,23 +74,23 @@ fn durations(out: &mut String, name: &str, labels: &str, side: &Side) {
 }
 
 /// A family with one sample per method and transport: its Prometheus name, its OpenTelemetry
-/// name (for the OTLP export), type, help, server side or client, and the value.
+/// name (for the OTLP export), type, help, whose, and the value.
 pub(super) type Simple = (
     &'static str,
     &'static str,
     &'static str,
     &'static str,
-    bool,
+    Role,
     fn(&Side) -> i64,
 );
 
-pub(super) const SIMPLE: [Simple; 4] = [
+pub(super) const SIMPLE: [Simple; 5] = [
     (
         "grpc_server_call_started_total",
         "grpc.server.call.started",
         "counter",
         "Calls started on the server (gRFC A66 grpc.server.call.started).",
-        true,
+        Role::Server,
         |s| s.started() as i64,
     ),
     (
@@ -95,7 +98,7 @@ pub(super) const SIMPLE: [Simple; 4] = [
         "hms.server.calls_in_flight",
         "gauge",
         "Calls the server is handling now.",
-        true,
+        Role::Server,
         Side::inflight,
     ),
     (
@@ -103,7 +106,7 @@ pub(super) const SIMPLE: [Simple; 4] = [
         "hms.client.call.started",
         "counter",
         "Calls started by clients.",
-        false,
+        Role::Client,
         |s| s.started() as i64,
     ),
     (
@@ -111,8 +114,70 @@ pub(super) const SIMPLE: [Simple; 4] = [
         "hms.client.calls_in_flight",
         "gauge",
         "Calls clients are making now.",
-        false,
+        Role::Client,
         Side::inflight,
+    ),
+    (
+        "grpc_client_attempt_started_total",
+        "grpc.client.attempt.started",
+        "counter",
+        "Attempts of client calls started: retries, hedges and transparent retries each count (gRFC A66 grpc.client.attempt.started).",
+        Role::Attempt,
+        |s| s.started() as i64,
+    ),
+];
+
+/// The latency histograms: Prometheus name, OpenTelemetry name, whose, help.
+pub(super) const DURATIONS: [(&str, &str, Role, &str); 3] = [
+    (
+        "grpc_server_call_duration_seconds",
+        "grpc.server.call.duration",
+        Role::Server,
+        "Server call latency by status (gRFC A66 grpc.server.call.duration).",
+    ),
+    (
+        "grpc_client_call_duration_seconds",
+        "grpc.client.call.duration",
+        Role::Client,
+        "Client call latency by status, retries included (gRFC A66 grpc.client.call.duration).",
+    ),
+    (
+        "grpc_client_attempt_duration_seconds",
+        "grpc.client.attempt.duration",
+        Role::Attempt,
+        "Client attempt latency by status; an attempt given up (a hedge another won) is CANCELLED (gRFC A66 grpc.client.attempt.duration).",
+    ),
+];
+
+/// The size histograms: Prometheus name, OpenTelemetry name, whose, received (else sent), help.
+pub(super) const SIZES: [(&str, &str, Role, bool, &str); 4] = [
+    (
+        "grpc_server_call_rcvd_total_compressed_message_size_bytes",
+        "grpc.server.call.rcvd_total_compressed_message_size",
+        Role::Server,
+        true,
+        "Request bytes per call, every message of a stream added (gRFC A66 grpc.server.call.rcvd_total_compressed_message_size).",
+    ),
+    (
+        "grpc_server_call_sent_total_compressed_message_size_bytes",
+        "grpc.server.call.sent_total_compressed_message_size",
+        Role::Server,
+        false,
+        "Reply bytes per call, every message of a stream added (gRFC A66 grpc.server.call.sent_total_compressed_message_size).",
+    ),
+    (
+        "grpc_client_attempt_sent_total_compressed_message_size_bytes",
+        "grpc.client.attempt.sent_total_compressed_message_size",
+        Role::Attempt,
+        false,
+        "Request bytes per attempt (gRFC A66 grpc.client.attempt.sent_total_compressed_message_size).",
+    ),
+    (
+        "grpc_client_attempt_rcvd_total_compressed_message_size_bytes",
+        "grpc.client.attempt.rcvd_total_compressed_message_size",
+        Role::Attempt,
+        true,
+        "Reply bytes per attempt, 0 for one that got none (gRFC A66 grpc.client.attempt.rcvd_total_compressed_message_size).",
     ),
 ];
 
@@ -121,34 +186,18 @@ pub fn render() -> String {
     let methods = all();
     let mut out = String::new();
     let m = &methods[..];
-    for (name, _, kind, help, server, value) in SIMPLE {
-        family(&mut out, m, server, (name, kind, help), |o, l, s| {
+    for (name, _, kind, help, role, value) in SIMPLE {
+        family(&mut out, m, role, (name, kind, help), |o, l, s| {
             let _ = writeln!(o, "{name}{{{l}}} {}", value(s));
         });
     }
-    for (name, server, help) in [
-        (
-            "grpc_server_call_duration_seconds",
-            true,
-            "Server call latency by status (gRFC A66 grpc.server.call.duration).",
-        ),
-        (
-            "grpc_client_call_duration_seconds",
-            false,
-            "Client call latency by status, retries included (gRFC A66 grpc.client.call.duration).",
-        ),
-    ] {
-        family(&mut out, m, server, (name, "histogram", help), |o, l, s| {
+    for (name, _, role, help) in DURATIONS {
+        family(&mut out, m, role, (name, "histogram", help), |o, l, s| {
             durations(o, name, l, s)
         });
     }
-    for (name, received, help) in [
-        ("grpc_server_call_rcvd_total_compressed_message_size_bytes", true,
-         "Request bytes of unary calls (gRFC A66 grpc.server.call.rcvd_total_compressed_message_size)."),
-        ("grpc_server_call_sent_total_compressed_message_size_bytes", false,
-         "Reply bytes of unary calls (gRFC A66 grpc.server.call.sent_total_compressed_message_size)."),
-    ] {
-        family(&mut out, m, true, (name, "histogram", help), |o, l, s| {
+    for (name, _, role, received, help) in SIZES {
+        family(&mut out, m, role, (name, "histogram", help), |o, l, s| {
             let h = if received { &s.received } else { &s.sent };
             if let Some(h) = h.get() {
                 histogram(o, name, l, &h.snapshot(), 1.0);
@@ -159,7 +208,7 @@ pub fn render() -> String {
     family(
         &mut out,
         m,
-        true,
+        Role::Server,
         ("hms_server_calls_rejected_total", "counter", help),
         |o, l, s| {
             for i in 0..CODES {

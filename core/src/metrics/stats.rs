@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::recent::{self, PeerSeen, Refusal};
-use super::{all, Side, CODES, LATENCY_BOUNDS_MICROS};
+use super::{all, Role, Side, CODES, LATENCY_BOUNDS_MICROS};
 use crate::code::Code;
 
 /// One method on one side and transport.
@@ -110,8 +110,8 @@ fn row(method: &str, side: &'static str, transport: &'static str, s: &Side) -> R
 pub fn json(endpoints: &[String], serving: bool) -> String {
     let mut methods = Vec::new();
     for m in all() {
-        for (server, side) in [(true, "server"), (false, "client")] {
-            for (transport, s) in m.sides(server) {
+        for (role, side) in [(Role::Server, "server"), (Role::Client, "client")] {
+            for (transport, s) in m.sides(role) {
                 methods.push(row(m.name(), side, transport, s));
             }
         }

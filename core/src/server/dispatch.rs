@@ -342,6 +342,7 @@ impl Dispatcher {
         let mut ctx = self.context(&mut head, peer, cancel, start, response);
         let chain = self.chain();
         let _guard = self.admit_or_audit(&chain, &ctx, start)?;
+        let tally = flow.tally.clone();
         let result = async {
             run_before(&chain, &mut ctx).inspect_err(|e| self.rejected(&ctx, e))?;
             let entry = self
@@ -398,6 +399,10 @@ impl Dispatcher {
         }
         .await
         .map_err(|e| e.or_origin(|| self.origin(&head)));
+        if let Some(m) = &ctx.metrics {
+            let side = m.server(ctx.transport);
+            side.sizes(tally.sent() as usize, tally.read() as usize);
+        }
         self.after(&chain, &ctx, result.as_ref().map(|_| ()), start.elapsed());
         result
     }

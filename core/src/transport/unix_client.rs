@@ -174,6 +174,7 @@ impl Shared {
             size => Flow {
                 window: Some(Window::new(size)),
                 credit: None,
+                tally: Default::default(),
             },
         }
     }

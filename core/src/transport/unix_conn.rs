@@ -382,6 +382,7 @@ impl Connection {
                     let _ = write_frame(&writer, &frame::window_frame(id, n)).await;
                 });
             })),
+            tally: Default::default(),
         }
     }
 
