@@ -65,7 +65,7 @@ impl Client {
         if policy.is_none() && !wait {
             let (channel, closed) = (&self.inner.channel, &self.inner.closed);
             return self
-                .run(head, move |mut head| {
+                .run(head, move |mut head, meter| {
                     Box::pin(async move {
                         let (i, t) = match channel.ready_now() {
                             Some(p) => p,
@@ -78,7 +78,7 @@ impl Client {
                                 ready
                             }
                         };
-                        let attempt = self.attempt(&head.method, request.len());
+                        let attempt = meter.attempt(request.len());
                         let result = t.unary(head, request).await;
                         attempt.end(&result);
                         channel.report(i, &result);
@@ -90,12 +90,13 @@ impl Client {
         let client = self.clone();
         let idempotent = self.idempotent(method);
         let policy = policy.cloned();
-        self.run(head, move |head| {
+        self.run(head, move |head, meter| {
             Box::pin(async move {
                 let safe = idempotent || policy.as_ref().is_some_and(|p| p.retry_non_idempotent);
                 if let Some(hedging) = policy.as_ref().and_then(|p| p.hedging.as_ref()) {
                     if safe {
-                        return super::hedge::call(&client, &head, request, hedging, wait).await;
+                        return super::hedge::call(&client, &head, request, hedging, (wait, meter))
+                            .await;
                     }
                 }
                 let inner = &client.inner;
@@ -105,7 +106,7 @@ impl Client {
                     Attempts::new(policy.as_ref(), idempotent, throttle, deadline).waiting(wait);
                 loop {
                     let (i, t) = inner.channel.ready(wait, deadline, &inner.closed).await?;
-                    let attempt = client.attempt(&head.method, request.len());
+                    let attempt = meter.attempt(request.len());
                     let result = t.unary(attempts.head(&head), request.clone()).await;
                     attempt.end(&result);
                     inner.channel.report(i, &result);
@@ -144,8 +145,8 @@ impl Client {
         let head = self.head(method, &opts, codec);
         if policy.is_none() && !wait {
             if let Some((i, t)) = pool.ready_now() {
-                return self.run_blocking(head, |head, watch| {
-                    let attempt = self.attempt(&head.method, request.len());
+                return self.run_blocking(head, |head, watch, meter| {
+                    let attempt = meter.attempt(request.len());
                     let result = t.unary_blocking(head, request, watch, blocker);
                     attempt.end(&result);
                     pool.report(i, &result);
@@ -154,14 +155,14 @@ impl Client {
             }
         }
         let idempotent = self.idempotent(method);
-        self.run_blocking(head, |head, watch| {
+        self.run_blocking(head, |head, watch, meter| {
             let inner = &self.inner;
             let throttle = inner.throttle.as_ref();
             let mut attempts =
                 Attempts::new(policy, idempotent, throttle, watch.deadline).waiting(wait);
             loop {
                 let (i, t) = self.ready_blocking(wait, watch, blocker)?;
-                let attempt = self.attempt(&head.method, request.len());
+                let attempt = meter.attempt(request.len());
                 let result =
                     t.unary_blocking(attempts.head(&head), request.clone(), watch, blocker);
                 attempt.end(&result);

@@ -12,6 +12,7 @@ use bytes::Bytes;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use super::policy::{HedgingPolicy, Throttle};
+use super::tracked::Meter;
 use super::Client;
 use crate::call::CallHead;
 use crate::error::{Error, Result};
@@ -24,7 +25,7 @@ pub(super) async fn call(
     head: &CallHead,
     request: Bytes,
     policy: &HedgingPolicy,
-    wait: bool,
+    (wait, meter): (bool, Meter<'_>),
 ) -> Result<Reply<Bytes>> {
     let inner = &client.inner;
     let deadline = head.timeout.map(|t| Instant::now() + t);
@@ -40,7 +41,7 @@ pub(super) async fn call(
         let request = request.clone();
         async move {
             let (i, t) = inner.channel.ready(wait, deadline, &inner.closed).await?;
-            let attempt = client.attempt(&head.method, request.len());
+            let attempt = meter.attempt(request.len());
             let result = t.unary(head, request).await;
             attempt.end(&result);
             inner.channel.report(i, &result);

@@ -259,14 +259,14 @@ impl Client {
         let wait = self.wait_for_ready(opts, self.policy(&info.name));
         let head = self.head(&info.name, opts, codec);
         let (raw, tracked) = self
-            .run_open(head, move |head| {
+            .run_open(head, move |head, meter| {
                 Box::pin(async move {
                     let deadline = head.timeout.map(|t| Instant::now() + t);
                     let (i, t) = match channel.ready_now() {
                         Some(p) => p,
                         None => channel.ready(wait, deadline, &closed).await?,
                     };
-                    let attempt = self.attempt(&head.method, 0);
+                    let attempt = meter.attempt(0);
                     let result = t.open(head).await;
                     attempt.opened(&result);
                     channel.report(i, &result);

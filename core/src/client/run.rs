@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use super::send::send;
-use super::tracked::{self, Head, Span};
+use super::tracked::{self, Head, Meter, Span};
 use super::Client;
 use crate::call::{CallHead, Watch};
 use crate::context::Context;
@@ -18,7 +18,7 @@ impl Client {
     pub(super) async fn run<'a, T>(
         &'a self,
         head: Head,
-        fut: impl FnOnce(CallHead) -> crate::handler::BoxFuture<'a, Result<T>>,
+        fut: impl FnOnce(CallHead, Meter<'a>) -> crate::handler::BoxFuture<'a, Result<T>>,
     ) -> Result<T> {
         let (result, tracked) = self.run_open(head, fut).await;
         self.end(tracked, result.as_ref().map(|_| ()));
@@ -30,10 +30,12 @@ impl Client {
     pub(super) async fn run_open<'a, T>(
         &'a self,
         (mut head, cancel, trace): Head,
-        fut: impl FnOnce(CallHead) -> crate::handler::BoxFuture<'a, Result<T>>,
+        fut: impl FnOnce(CallHead, Meter<'a>) -> crate::handler::BoxFuture<'a, Result<T>>,
     ) -> (Result<T>, tracked::Tracked<'a>) {
         let closed = &self.inner.closed;
         let tracked = self.begin(&head.method, trace);
+        let meter = tracked.meter();
+        let fut = move |head| fut(head, meter);
         let (ctx, start, before) = match self.before(&mut head, &tracked.span) {
             Ok(Some(with)) => with,
             Ok(None) => return (send(head, cancel, closed, fut).await, tracked),
@@ -53,16 +55,19 @@ impl Client {
     pub(super) fn run_blocking<T>(
         &self,
         (mut head, cancel, trace): Head,
-        call: impl FnOnce(CallHead, &Watch) -> Result<T>,
+        call: impl FnOnce(CallHead, &Watch, Meter<'_>) -> Result<T>,
     ) -> Result<T> {
         let tracked = self.begin(&head.method, trace);
+        let meter = tracked.meter();
         let send = |head: CallHead| {
             let watch = Watch {
                 cancel,
                 closed: self.inner.closed.clone(),
                 deadline: head.timeout.map(|t| Instant::now() + t),
             };
-            watch.stopped().map_or_else(|| call(head, &watch), Err)
+            watch
+                .stopped()
+                .map_or_else(|| call(head, &watch, meter), Err)
         };
         let (ctx, start, before) = match self.before(&mut head, &tracked.span) {
             Ok(Some(with)) => with,

@@ -28,6 +28,7 @@ pub(super) type Span = Option<CallTrace>;
 /// it, when it began, and its client span.
 pub(super) struct Tracked<'a> {
     metrics: Option<&'a crate::metrics::MethodMetrics>,
+    scheme: &'a str,
     name: Option<String>,
     start: Instant,
     pub(super) span: Span,
@@ -76,6 +77,7 @@ impl Client {
         let name = (span.is_some() && metrics.is_none()).then(|| method.to_string());
         Tracked {
             metrics,
+            scheme: &self.inner.scheme,
             name,
             start: Instant::now(),
             span,
@@ -179,10 +181,18 @@ pub(super) struct Attempt<'a> {
     sent: usize,
 }
 
-impl Client {
-    /// An attempt of `method` begins, sending `sent` bytes.
-    pub(super) fn attempt(&self, method: &str, sent: usize) -> Attempt<'_> {
-        let side = (self.inner.metrics.get(method)).map(|m| m.attempt(&self.inner.scheme));
+/// Where a call's attempts are counted: its method's metrics (found once, when the call
+/// began) on the client's transport.
+#[derive(Clone, Copy)]
+pub(super) struct Meter<'a> {
+    metrics: Option<&'a crate::metrics::MethodMetrics>,
+    scheme: &'a str,
+}
+
+impl<'a> Meter<'a> {
+    /// An attempt begins, sending `sent` bytes.
+    pub(super) fn attempt(self, sent: usize) -> Attempt<'a> {
+        let side = self.metrics.map(|m| m.attempt(self.scheme));
         if let Some(s) = side {
             s.start();
         }
@@ -190,6 +200,16 @@ impl Client {
             side,
             start: Instant::now(),
             sent,
+        }
+    }
+}
+
+impl<'a> Tracked<'a> {
+    /// Where the call's attempts are counted.
+    pub(super) fn meter(&self) -> Meter<'a> {
+        Meter {
+            metrics: self.metrics,
+            scheme: self.scheme,
         }
     }
 }

@@ -58,32 +58,45 @@ pub(crate) fn transport_index(transport: &str) -> usize {
     }
 }
 
-/// FNV-1a: the hash of the per-method tables looked up on every call (method names are short
-/// and not chosen by an attacker who could exploit collisions: only registered names are
-/// stored), a fraction of SipHash's cost.
-#[derive(Debug, Clone, Copy)]
-pub struct Fnv(u64);
+/// The hash of the per-method tables looked up on every call: FxHash's multiply-rotate over
+/// eight bytes at a time (method names are short and not chosen by an attacker who could
+/// exploit collisions: only registered names are stored), a fraction of SipHash's cost and a
+/// third of byte-at-a-time FNV's.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WordHash(u64);
 
-impl Default for Fnv {
-    fn default() -> Fnv {
-        Fnv(0xcbf2_9ce4_8422_2325)
+impl WordHash {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::K);
     }
 }
 
-impl std::hash::Hasher for Fnv {
+impl std::hash::Hasher for WordHash {
     fn finish(&self) -> u64 {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            self.add(u64::from_le_bytes(w.try_into().unwrap_or_default()));
         }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(last));
+        }
+    }
+    fn write_u8(&mut self, b: u8) {
+        self.add(u64::from(b));
     }
 }
 
 /// A table of each method's metrics, looked up by name on every call.
 pub type ByMethod =
-    std::collections::HashMap<String, Arc<MethodMetrics>, std::hash::BuildHasherDefault<Fnv>>;
+    std::collections::HashMap<String, Arc<MethodMetrics>, std::hash::BuildHasherDefault<WordHash>>;
 
 /// The metrics of one method on one transport, one side.
 #[derive(Debug)]
