@@ -78,7 +78,7 @@ impl Client {
                                 ready
                             }
                         };
-                        let attempt = meter.attempt(request.len());
+                        let attempt = meter.only_attempt(request.len());
                         let result = t.unary(head, request).await;
                         attempt.end(&result);
                         channel.report(i, &result);
@@ -146,7 +146,7 @@ impl Client {
         if policy.is_none() && !wait {
             if let Some((i, t)) = pool.ready_now() {
                 return self.run_blocking(head, |head, watch, meter| {
-                    let attempt = meter.attempt(request.len());
+                    let attempt = meter.only_attempt(request.len());
                     let result = t.unary_blocking(head, request, watch, blocker);
                     attempt.end(&result);
                     pool.report(i, &result);

@@ -266,7 +266,7 @@ impl Client {
                         Some(p) => p,
                         None => channel.ready(wait, deadline, &closed).await?,
                     };
-                    let attempt = meter.attempt(0);
+                    let attempt = meter.only_attempt(0);
                     let result = t.open(head).await;
                     attempt.opened(&result);
                     channel.report(i, &result);

@@ -187,18 +187,30 @@ pub(super) struct Attempt<'a> {
 pub(super) struct Meter<'a> {
     metrics: Option<&'a crate::metrics::MethodMetrics>,
     scheme: &'a str,
+    /// When the call began.
+    start: Instant,
 }
 
 impl<'a> Meter<'a> {
-    /// An attempt begins, sending `sent` bytes.
+    /// An attempt begins now, sending `sent` bytes.
     pub(super) fn attempt(self, sent: usize) -> Attempt<'a> {
+        self.attempt_from(sent, Instant::now)
+    }
+
+    /// The call's only attempt (no policy to retry it) begins, sending `sent` bytes: it began
+    /// with the call (A66 counts the pick of a connection in the attempt).
+    pub(super) fn only_attempt(self, sent: usize) -> Attempt<'a> {
+        self.attempt_from(sent, || self.start)
+    }
+
+    fn attempt_from(self, sent: usize, start: impl FnOnce() -> Instant) -> Attempt<'a> {
         let side = self.metrics.map(|m| m.attempt(self.scheme));
         if let Some(s) = side {
             s.start();
         }
         Attempt {
             side,
-            start: Instant::now(),
+            start: start(),
             sent,
         }
     }
@@ -210,6 +222,7 @@ impl<'a> Tracked<'a> {
         Meter {
             metrics: self.metrics,
             scheme: self.scheme,
+            start: self.start,
         }
     }
 }
