@@ -1,6 +1,7 @@
 //! [`CallContext`]: what a handler sees besides the request (with [`PeerCredentials`] and
 //! [`PeerCertificate`]) and the response headers and trailers it sets; [`MetadataEntry`],
-//! [`CallOptions`] and [`CancelToken`] for calls.
+//! [`CallOptions`] and [`CancelToken`] for calls; [`CallParent`], what a call made elsewhere
+//! inherits from a handler's call.
 
 use std::sync::Arc;
 
@@ -40,6 +41,11 @@ pub struct CallOptions {
     /// once while there is none; `None`: the client's `waitForReady`.
     #[uniffi(default)]
     pub wait_for_ready: Option<bool>,
+    /// The handler call this call inherits from (deadline, cancellation, trace), for a call
+    /// made off the handler's thread (a coroutine on another dispatcher); `None`: the handler
+    /// running on this thread, if any.
+    #[uniffi(default)]
+    pub parent: Option<Arc<CallParent>>,
 }
 
 impl From<CallOptions> for ocore::CallOptions {
@@ -50,6 +56,7 @@ impl From<CallOptions> for ocore::CallOptions {
             cancel: o.cancel.map(|c| c.0.clone()),
             detach: o.detach,
             wait_for_ready: o.wait_for_ready,
+            parent: o.parent.map(|p| p.0.clone()),
             ..ocore::CallOptions::default()
         }
     }
@@ -76,6 +83,19 @@ impl CancelToken {
     pub fn is_cancelled(&self) -> bool {
         self.0.is_cancelled()
     }
+}
+
+/// A handler call's deadline, cancellation and trace, as calls made from it inherit them
+/// (`Context::inherited` in the core): kept by a binding whose handler's work moves to other
+/// threads, and given back in [`CallOptions::parent`]. It outlives the handler's
+/// [`CallContext`].
+#[derive(Debug, uniffi::Object)]
+pub struct CallParent(ocore::context::Inherited);
+
+/// The handler call running on this thread (the core sets it around every handler), if any.
+#[uniffi::export]
+pub fn current_parent() -> Option<Arc<CallParent>> {
+    ocore::context::inherited().map(|i| Arc::new(CallParent(i)))
 }
 
 /// Metadata as entries, in order.
@@ -181,6 +201,11 @@ impl CallContext {
         self.0.trace_id().to_string()
     }
 
+    /// What calls made from this handler inherit, for calls made on other threads.
+    pub fn parent(&self) -> Arc<CallParent> {
+        Arc::new(CallParent(self.0.inherited()))
+    }
+
     /// Adds a response header; a reserved key (`grpc-*`, `content-type`, …) is
     /// `InvalidArgument`, a header after the headers went out `FailedPrecondition`.
     pub fn set_header(&self, key: String, value: String) -> HmsResult<()> {
@@ -208,5 +233,112 @@ impl CallContext {
     /// Adds a response trailer, sent with the outcome (a reply or an error).
     pub fn set_trailer(&self, key: String, value: String) -> HmsResult<()> {
         Ok(self.0.set_trailer(&key, value)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    use super::{current_parent, CallContext, CallOptions, MetadataEntry};
+    use crate::{Client, Handler, HmsResult, Schema, Server};
+
+    const PROTO: &str = r#"syntax = "proto3"; package parent.v1;
+        message M { string trace_id = 1; bool deadline = 2; }
+        service S { rpc Inner(M) returns (M); rpc Outer(M) returns (M); }"#;
+    const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+
+    /// Reports the trace it is in and whether it has a deadline.
+    struct Inner;
+    impl Handler for Inner {
+        fn handle(&self, _: String, ctx: Arc<CallContext>) -> HmsResult<String> {
+            let deadline = ctx.remaining_ms().is_some();
+            Ok(format!(
+                r#"{{"trace_id": "{}", "deadline": {deadline}}}"#,
+                ctx.trace_id()
+            ))
+        }
+    }
+
+    /// Calls `Inner` from a thread of its own, with its call as the parent or without.
+    struct Outer {
+        to: Arc<Client>,
+        with_parent: bool,
+        /// The handler's thread has a current parent; the spawned thread has none.
+        seen: Arc<AtomicBool>,
+    }
+    impl Handler for Outer {
+        fn handle(&self, _: String, ctx: Arc<CallContext>) -> HmsResult<String> {
+            let parent = self.with_parent.then(|| ctx.parent());
+            let (to, on_handler) = (self.to.clone(), current_parent().is_some());
+            let (off_handler, reply) = std::thread::spawn(move || {
+                let opts = CallOptions {
+                    parent,
+                    ..CallOptions::default()
+                };
+                (
+                    current_parent().is_none(),
+                    to.call("parent.v1.S/Inner".into(), "{}".into(), opts),
+                )
+            })
+            .join()
+            .expect("the calling thread");
+            self.seen.store(on_handler && off_handler, Ordering::SeqCst);
+            reply
+        }
+    }
+
+    fn outer(with_parent: bool, name: &str) -> (String, bool) {
+        let schema = Schema::from_source("parent.proto".into(), PROTO.into()).unwrap();
+        let server = Server::new(schema, "rust".into(), None, None, vec![]).unwrap();
+        server
+            .handle("parent.v1.S/Inner".into(), Arc::new(Inner))
+            .unwrap();
+        let uri = server
+            .listen(format!("inproc://uniffi-parent-{name}"))
+            .unwrap();
+        let seen = Arc::new(AtomicBool::new(false));
+        let to = Client::connect(uri.clone()).unwrap();
+        let handler = Outer {
+            to,
+            with_parent,
+            seen: seen.clone(),
+        };
+        server
+            .handle("parent.v1.S/Outer".into(), Arc::new(handler))
+            .unwrap();
+        let opts = CallOptions {
+            timeout_ms: Some(10_000),
+            metadata: vec![MetadataEntry {
+                key: "traceparent".into(),
+                value: format!("00-{TRACE}-00f067aa0ba902b7-01"),
+            }],
+            ..CallOptions::default()
+        };
+        let reply = Client::connect(uri).unwrap();
+        let reply = reply
+            .call("parent.v1.S/Outer".into(), "{}".into(), opts)
+            .unwrap();
+        server.shutdown(1000).unwrap();
+        (reply, seen.load(Ordering::SeqCst))
+    }
+
+    #[test]
+    fn a_call_off_the_handler_thread_inherits_from_the_parent_given() {
+        let (reply, seen) = outer(true, "given");
+        assert!(seen, "current_parent: set on the handler's thread only");
+        assert!(
+            reply.contains(&format!(r#""trace_id":"{TRACE}""#)),
+            "{reply}"
+        );
+        assert!(reply.contains(r#""deadline":true"#), "{reply}");
+    }
+
+    #[test]
+    fn without_it_a_call_off_the_handler_thread_is_on_its_own() {
+        let (reply, _) = outer(false, "none");
+        assert!(!reply.contains(TRACE), "{reply}");
+        assert!(!reply.contains(r#""deadline":true"#), "{reply}");
     }
 }

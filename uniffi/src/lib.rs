@@ -8,9 +8,10 @@
 //! Exported: [`Schema`], [`Server`] with the foreign [`Handler`]/[`RawHandler`]/
 //! [`StreamHandler`] traits (called from hms-ffi's threads), [`Client`] with blocking and
 //! `async` calls and streams ([`ClientStream`], [`ServerStream`]), [`CallContext`],
-//! [`CallOptions`], publish/subscribe ([`Bus`], [`BusSubscription`], JetStream's
-//! [`DurableSubscription`] of [`Delivery`]), and [`HmsError`] (one variant per gRPC code, with
-//! code, message and details).
+//! [`CallOptions`] (with the [`CallParent`] a call made off a handler's thread inherits from),
+//! publish/subscribe ([`Bus`], [`BusSubscription`], JetStream's [`DurableSubscription`] of
+//! [`Delivery`]), and [`HmsError`] (one variant per gRPC code, with code, message and
+//! details).
 //!
 //! Requests and replies cross as **typed JSON text** ([`ocore::mapping::notation`]: the value
 //! notation of the conformance vectors, read with the same native rules as a Python dict) or
@@ -71,7 +72,10 @@ pub use batch::{BatchCall, BatchResult};
 pub use bus::{Bus, BusEvent, BusSubscription};
 pub use bus_durable::{Deliver, Delivery, DurableSubscription};
 pub use client::{connect_async, CallReply, Client};
-pub use context::{CallContext, CallOptions, CancelToken, MetadataEntry, PeerCertificate};
+pub use context::{
+    current_parent, CallContext, CallOptions, CallParent, CancelToken, MetadataEntry,
+    PeerCertificate,
+};
 pub use converters::{converter_error, ConverterTarget, PathSegment};
 pub use error::{
     Code, DebugInfo, ErrorDetails, ErrorInfo, FieldViolation, HmsError, HmsResult, Origin,

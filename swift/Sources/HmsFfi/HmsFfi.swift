@@ -1115,6 +1115,11 @@ public protocol CallContextProtocol: AnyObject, Sendable {
     func method()  -> String
     
     /**
+     * What calls made from this handler inherit, for calls made on other threads.
+     */
+    func parent()  -> CallParent
+    
+    /**
      * The peer as the transport sees it (`inproc:NAME`, `unix:PATH`).
      */
     func peer()  -> String
@@ -1298,6 +1303,17 @@ open func method() -> String  {
 }
     
     /**
+     * What calls made from this handler inherit, for calls made on other threads.
+     */
+open func parent() -> CallParent  {
+    return try!  FfiConverterTypeCallParent_lift(try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_method_callcontext_parent(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
      * The peer as the transport sees it (`inproc:NAME`, `unix:PATH`).
      */
 open func peer() -> String  {
@@ -1443,6 +1459,124 @@ public func FfiConverterTypeCallContext_lift(_ handle: UInt64) throws -> CallCon
 #endif
 public func FfiConverterTypeCallContext_lower(_ value: CallContext) -> UInt64 {
     return FfiConverterTypeCallContext.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A handler call's deadline, cancellation and trace, as calls made from it inherit them
+ * (`Context::inherited` in the core): kept by a binding whose handler's work moves to other
+ * threads, and given back in [`CallOptions::parent`]. It outlives the handler's
+ * [`CallContext`].
+ */
+public protocol CallParentProtocol: AnyObject, Sendable {
+    
+}
+/**
+ * A handler call's deadline, cancellation and trace, as calls made from it inherit them
+ * (`Context::inherited` in the core): kept by a binding whose handler's work moves to other
+ * threads, and given back in [`CallOptions::parent`]. It outlives the handler's
+ * [`CallContext`].
+ */
+open class CallParent: CallParentProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_hms_ffi_uniffi_fn_clone_callparent(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_hms_ffi_uniffi_fn_free_callparent(handle, $0) }
+    }
+
+    
+
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCallParent: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = CallParent
+
+    public static func lift(_ handle: UInt64) throws -> CallParent {
+        return CallParent(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: CallParent) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CallParent {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: CallParent, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCallParent_lift(_ handle: UInt64) throws -> CallParent {
+    return try FfiConverterTypeCallParent.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCallParent_lower(_ value: CallParent) -> UInt64 {
+    return FfiConverterTypeCallParent.lower(value)
 }
 
 
@@ -4772,6 +4906,12 @@ public struct CallOptions {
      * once while there is none; `None`: the client's `waitForReady`.
      */
     public var waitForReady: Bool?
+    /**
+     * The handler call this call inherits from (deadline, cancellation, trace), for a call
+     * made off the handler's thread (a coroutine on another dispatcher); `None`: the handler
+     * running on this thread, if any.
+     */
+    public var parent: CallParent?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -4793,12 +4933,18 @@ public struct CallOptions {
         /**
          * `true`: wait for a connection up to the deadline instead of failing `Unavailable` at
          * once while there is none; `None`: the client's `waitForReady`.
-         */waitForReady: Bool? = nil) {
+         */waitForReady: Bool? = nil, 
+        /**
+         * The handler call this call inherits from (deadline, cancellation, trace), for a call
+         * made off the handler's thread (a coroutine on another dispatcher); `None`: the handler
+         * running on this thread, if any.
+         */parent: CallParent? = nil) {
         self.timeoutMs = timeoutMs
         self.metadata = metadata
         self.cancel = cancel
         self.detach = detach
         self.waitForReady = waitForReady
+        self.parent = parent
     }
 
     
@@ -4821,7 +4967,8 @@ public struct FfiConverterTypeCallOptions: FfiConverterRustBuffer {
                 metadata: FfiConverterSequenceTypeMetadataEntry.read(from: &buf), 
                 cancel: FfiConverterOptionTypeCancelToken.read(from: &buf), 
                 detach: FfiConverterBool.read(from: &buf), 
-                waitForReady: FfiConverterOptionBool.read(from: &buf)
+                waitForReady: FfiConverterOptionBool.read(from: &buf), 
+                parent: FfiConverterOptionTypeCallParent.read(from: &buf)
         )
     }
 
@@ -4831,6 +4978,7 @@ public struct FfiConverterTypeCallOptions: FfiConverterRustBuffer {
         FfiConverterOptionTypeCancelToken.write(value.cancel, into: &buf)
         FfiConverterBool.write(value.detach, into: &buf)
         FfiConverterOptionBool.write(value.waitForReady, into: &buf)
+        FfiConverterOptionTypeCallParent.write(value.parent, into: &buf)
     }
 }
 
@@ -6904,6 +7052,30 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeCallParent: FfiConverterRustBuffer {
+    typealias SwiftType = CallParent?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeCallParent.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeCallParent.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeCancelToken: FfiConverterRustBuffer {
     typealias SwiftType = CancelToken?
 
@@ -7532,6 +7704,15 @@ public func connectAsync(uri: String, converters: [ConverterTarget] = [])async t
         )
 }
 /**
+ * The handler call running on this thread (the core sets it around every handler), if any.
+ */
+public func currentParent() -> CallParent?  {
+    return try!  FfiConverterOptionTypeCallParent.lift(try! rustCall() {
+    uniffi_hms_ffi_uniffi_fn_func_current_parent($0
+    )
+})
+}
+/**
  * Always fails, with the core's error for a converter of `target` (`google.type.Decimal`,
  * `format uuid`) that failed with `why` in a foreign walk, at the path `outward` gives (the
  * containers the walk was in, innermost first): `INVALID_ARGUMENT` with the path as a field
@@ -7563,6 +7744,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.contractVersionMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_func_connect_async() != 42085) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_func_current_parent() != 33835) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_func_converter_error() != 31706) {
@@ -7722,6 +7906,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_method_callcontext_method() != 32238) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hms_ffi_uniffi_checksum_method_callcontext_parent() != 62745) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hms_ffi_uniffi_checksum_method_callcontext_peer() != 7712) {

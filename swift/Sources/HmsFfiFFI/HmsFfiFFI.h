@@ -636,6 +636,11 @@ RustBuffer uniffi_hms_ffi_uniffi_fn_method_callcontext_metadata(uint64_t ptr, Ru
 RustBuffer uniffi_hms_ffi_uniffi_fn_method_callcontext_method(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CALLCONTEXT_PARENT
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CALLCONTEXT_PARENT
+uint64_t uniffi_hms_ffi_uniffi_fn_method_callcontext_parent(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CALLCONTEXT_PEER
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CALLCONTEXT_PEER
 RustBuffer uniffi_hms_ffi_uniffi_fn_method_callcontext_peer(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -679,6 +684,16 @@ RustBuffer uniffi_hms_ffi_uniffi_fn_method_callcontext_trace_id(uint64_t ptr, Ru
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CALLCONTEXT_TRANSPORT
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_METHOD_CALLCONTEXT_TRANSPORT
 RustBuffer uniffi_hms_ffi_uniffi_fn_method_callcontext_transport(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CLONE_CALLPARENT
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CLONE_CALLPARENT
+uint64_t uniffi_hms_ffi_uniffi_fn_clone_callparent(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_FREE_CALLPARENT
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_FREE_CALLPARENT
+void uniffi_hms_ffi_uniffi_fn_free_callparent(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_CLONE_CANCELTOKEN
@@ -1007,6 +1022,12 @@ void uniffi_hms_ffi_uniffi_fn_method_streamhandler_handle(uint64_t ptr, uint64_t
 uint64_t uniffi_hms_ffi_uniffi_fn_func_connect_async(RustBuffer uri, RustBuffer converters
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_FUNC_CURRENT_PARENT
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_FUNC_CURRENT_PARENT
+RustBuffer uniffi_hms_ffi_uniffi_fn_func_current_parent(RustCallStatus *_Nonnull out_status
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_FUNC_CONVERTER_ERROR
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_FN_FUNC_CONVERTER_ERROR
 void uniffi_hms_ffi_uniffi_fn_func_converter_error(RustBuffer target, RustBuffer why, RustBuffer outward, int8_t reply, RustCallStatus *_Nonnull out_status
@@ -1275,6 +1296,12 @@ void ffi_hms_ffi_uniffi_rust_future_complete_void(uint64_t handle, RustCallStatu
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_FUNC_CONNECT_ASYNC
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_FUNC_CONNECT_ASYNC
 uint16_t uniffi_hms_ffi_uniffi_checksum_func_connect_async(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_FUNC_CURRENT_PARENT
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_FUNC_CURRENT_PARENT
+uint16_t uniffi_hms_ffi_uniffi_checksum_func_current_parent(void
     
 );
 #endif
@@ -1593,6 +1620,12 @@ uint16_t uniffi_hms_ffi_uniffi_checksum_method_callcontext_metadata(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CALLCONTEXT_METHOD
 #define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CALLCONTEXT_METHOD
 uint16_t uniffi_hms_ffi_uniffi_checksum_method_callcontext_method(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CALLCONTEXT_PARENT
+#define UNIFFI_FFIDEF_UNIFFI_HMS_FFI_UNIFFI_CHECKSUM_METHOD_CALLCONTEXT_PARENT
+uint16_t uniffi_hms_ffi_uniffi_checksum_method_callcontext_parent(void
     
 );
 #endif

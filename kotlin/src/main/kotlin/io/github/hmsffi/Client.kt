@@ -3,6 +3,7 @@ package io.github.hmsffi
 import io.github.hmsffi.ffi.BatchCall
 import io.github.hmsffi.ffi.BatchResult
 import io.github.hmsffi.ffi.CallOptions
+import io.github.hmsffi.ffi.CallParent
 import io.github.hmsffi.ffi.CallReply
 import io.github.hmsffi.ffi.CancelToken
 import io.github.hmsffi.ffi.EndpointStatus
@@ -78,7 +79,8 @@ class Client private constructor(val native: NativeClient, private val conv: Con
     /**
      * Calls a unary method with a value (usually a `Map`); returns the reply as a `Map`. A call
      * made in a handler inherits that call's deadline (the earlier one wins), cancellation and
-     * trace; [detach] opts out. [waitForReady] `true` waits for a connection up to [timeout]
+     * trace, also from a coroutine that moved to another dispatcher ([CallScope]); [detach]
+     * keeps the trace and drops the deadline and cancellation. [waitForReady] `true` waits for a connection up to [timeout]
      * instead of failing `HmsException.Unavailable` at once while there is none (null: the
      * client's `waitForReady`).
      */
@@ -93,15 +95,19 @@ class Client private constructor(val native: NativeClient, private val conv: Con
         native.call(method, conv.encode(request), options(timeout, metadata, null, detach, waitForReady)),
     )
 
-    /** [call] as a suspending function: the thread is free while waiting; cancelling cancels the call. */
+    /**
+     * [call] as a suspending function: the thread is free while waiting; cancelling cancels the
+     * call. It inherits from the [CallScope] in the coroutine's context.
+     */
     suspend fun callAsync(
         method: String,
         request: Any?,
         timeout: Duration? = null,
         metadata: Map<String, String> = emptyMap(),
+        detach: Boolean = false,
         waitForReady: Boolean? = null,
     ): Map<String, Any?> {
-        val opts = options(timeout, metadata, waitForReady = waitForReady)
+        val opts = options(timeout, metadata, null, detach, waitForReady, CallScope.inCoroutine())
         return reply(native.callAsync(method, conv.encode(request), opts))
     }
 
@@ -134,7 +140,9 @@ class Client private constructor(val native: NativeClient, private val conv: Con
         waitForReady: Boolean? = null,
     ): Reply = Reply(
         native.callWithMetadataAsync(
-            method, conv.encode(request), options(timeout, metadata, cancel, waitForReady = waitForReady),
+            method,
+            conv.encode(request),
+            options(timeout, metadata, cancel, waitForReady = waitForReady, parent = CallScope.inCoroutine()),
         ),
         conv,
     )
@@ -164,7 +172,12 @@ class Client private constructor(val native: NativeClient, private val conv: Con
         metadata: Map<String, String> = emptyMap(),
         waitForReady: Boolean? = null,
     ): List<Result<Map<String, Any?>>> =
-        results(native.batchAsync(batchCalls(calls), options(timeout, metadata, waitForReady = waitForReady)))
+        results(
+            native.batchAsync(
+                batchCalls(calls),
+                options(timeout, metadata, waitForReady = waitForReady, parent = CallScope.inCoroutine()),
+            ),
+        )
 
     /** Calls a unary method with the request's protobuf bytes; returns the reply's bytes. */
     fun callRaw(method: String, request: ByteArray, timeout: Duration? = null): ByteArray =
@@ -172,7 +185,7 @@ class Client private constructor(val native: NativeClient, private val conv: Con
 
     /** [callRaw] as a suspending function. */
     suspend fun callRawAsync(method: String, request: ByteArray, timeout: Duration? = null): ByteArray =
-        native.callRawAsync(method, request, options(timeout, emptyMap()))
+        native.callRawAsync(method, request, options(timeout, emptyMap(), parent = CallScope.inCoroutine()))
 
     /**
      * Opens a streaming call; iterate the returned [Stream] for the replies (blocking). [requests]
@@ -203,7 +216,10 @@ class Client private constructor(val native: NativeClient, private val conv: Con
         metadata: Map<String, String> = emptyMap(),
         waitForReady: Boolean? = null,
     ): Flow<Map<String, Any?>> = replyFlow(
-        { native.openStreamAsync(method, options(timeout, metadata, waitForReady = waitForReady)) },
+        {
+            val opts = options(timeout, metadata, waitForReady = waitForReady, parent = CallScope.inCoroutine())
+            native.openStreamAsync(method, opts)
+        },
         requests,
         conv,
     )
@@ -282,16 +298,19 @@ class Reply internal constructor(native: CallReply, conv: ConverterSet) {
 fun List<MetadataEntry>.firstValue(key: String): String? =
     firstOrNull { it.key.equals(key, ignoreCase = true) }?.value
 
+/** A call's options; [parent] by default: the [CallScope] of the coroutine running on this thread. */
 internal fun options(
     timeout: Duration?,
     metadata: Map<String, String>,
     cancel: CancelToken? = null,
     detach: Boolean = false,
     waitForReady: Boolean? = null,
+    parent: CallParent? = CallScope.onThread(),
 ) = CallOptions(
     timeoutMs = timeout?.toMillis()?.toULong(),
     metadata = metadata.map { (k, v) -> MetadataEntry(k, v) },
     cancel = cancel,
     detach = detach,
     waitForReady = waitForReady,
+    parent = parent,
 )

@@ -19,16 +19,21 @@ import kotlinx.coroutines.runBlocking
  *
  * The handler's coroutine runs on the thread hms-ffi gives the call (as a blocking handler's body
  * does), in a `runBlocking` event loop of its own; it may launch children, `delay` and call
- * other suspending code. When the call is cancelled (the caller cancels or goes away, the
- * deadline passes, the server stops) the coroutine is cancelled at once, wherever it suspends;
- * what it throws ends the call with its error after the replies sent before; the stream rules
- * (flow control, the one request of a server-streaming call, no send after the end) are the
- * core's, as for every binding.
+ * other suspending code. Calls it makes, also from `withContext(Dispatchers.IO)` or a coroutine
+ * it launches elsewhere, inherit the call's deadline, cancellation and trace ([CallScope]). When
+ * the call is cancelled (the caller cancels or goes away, the deadline passes, the server stops)
+ * the coroutine is cancelled at once, wherever it suspends; what it throws ends the call with
+ * its error after the replies sent before; the stream rules (flow control, the one request of a
+ * server-streaming call, no send after the end) are the core's, as for every binding.
  */
 internal object ServerFlow {
-    /** A [StreamHandler] running [body] in a coroutine for the whole call. */
+    /**
+     * A [StreamHandler] running [body] in a coroutine for the whole call, with the call's
+     * [CallScope] in its context: calls made in it or in coroutines it starts, on any
+     * dispatcher, inherit the call's deadline, cancellation and trace.
+     */
     fun handler(body: suspend (ServerStream, CallContext) -> Unit): StreamHandler =
-        streamHandler { stream, ctx -> runBlocking { runCall(stream, ctx, body) } }
+        streamHandler { stream, ctx -> runBlocking(ctx.scope()) { runCall(stream, ctx, body) } }
 
     /**
      * Runs [body], cancelled when the call is: a watcher waits for the call's cancellation

@@ -1,8 +1,8 @@
 /**
  * hms-ffi for Kotlin: call functions written in any language through an interface described in
  * Protocol Buffers. The generated UniFFI layer is `io.github.hmsffi.ffi`; this package is the
- * API to use: [Client], [Server], [Schema], [TypedJson] and [hmsError]. Errors are the
- * generated `io.github.hmsffi.ffi.HmsException` and its subclass per code
+ * API to use: [Client], [Server], [Schema], [TypedJson], [CallScope] and [hmsError]. Errors are
+ * the generated `io.github.hmsffi.ffi.HmsException` and its subclass per code
  * (`HmsException.NotFound`, …); a Kotlin typealias cannot reach nested classes, so import it from
  * there.
  */

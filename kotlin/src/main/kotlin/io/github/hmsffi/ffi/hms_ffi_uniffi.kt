@@ -711,6 +711,8 @@ internal object IntegrityCheckingUniffiLib {
     }
     external fun uniffi_hms_ffi_uniffi_checksum_func_connect_async(
     ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_func_current_parent(
+    ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_func_converter_error(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_bus_declare(
@@ -816,6 +818,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_hms_ffi_uniffi_checksum_method_callcontext_metadata(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_callcontext_method(
+    ): Int
+    external fun uniffi_hms_ffi_uniffi_checksum_method_callcontext_parent(
     ): Int
     external fun uniffi_hms_ffi_uniffi_checksum_method_callcontext_peer(
     ): Int
@@ -1094,6 +1098,8 @@ external fun uniffi_hms_ffi_uniffi_fn_method_callcontext_metadata(`ptr`: Long,un
 ): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_method_callcontext_method(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
+external fun uniffi_hms_ffi_uniffi_fn_method_callcontext_parent(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Long
 external fun uniffi_hms_ffi_uniffi_fn_method_callcontext_peer(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_method_callcontext_peer_certificate(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1112,6 +1118,10 @@ external fun uniffi_hms_ffi_uniffi_fn_method_callcontext_trace_id(`ptr`: Long,un
 ): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_method_callcontext_transport(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
+external fun uniffi_hms_ffi_uniffi_fn_clone_callparent(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_hms_ffi_uniffi_fn_free_callparent(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
 external fun uniffi_hms_ffi_uniffi_fn_clone_canceltoken(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
 external fun uniffi_hms_ffi_uniffi_fn_free_canceltoken(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1242,6 +1252,8 @@ external fun uniffi_hms_ffi_uniffi_fn_method_streamhandler_handle(`ptr`: Long,`s
 ): Unit
 external fun uniffi_hms_ffi_uniffi_fn_func_connect_async(`uri`: RustBuffer.ByValue,`converters`: RustBuffer.ByValue,
 ): Long
+external fun uniffi_hms_ffi_uniffi_fn_func_current_parent(uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
 external fun uniffi_hms_ffi_uniffi_fn_func_converter_error(`target`: RustBuffer.ByValue,`why`: RustBuffer.ByValue,`outward`: RustBuffer.ByValue,`reply`: Byte,uniffi_out_err: UniffiRustCallStatus, 
 ): Unit
 external fun ffi_hms_ffi_uniffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1364,6 +1376,9 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hms_ffi_uniffi_checksum_func_connect_async() != 42085) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_func_current_parent() != 33835) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_func_converter_error() != 31706) {
@@ -1523,6 +1538,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_callcontext_method() != 32238) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hms_ffi_uniffi_checksum_method_callcontext_parent() != 62745) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hms_ffi_uniffi_checksum_method_callcontext_peer() != 7712) {
@@ -3048,6 +3066,11 @@ public interface CallContextInterface {
     fun `method`(): kotlin.String
     
     /**
+     * What calls made from this handler inherit, for calls made on other threads.
+     */
+    fun `parent`(): CallParent
+    
+    /**
      * The peer as the transport sees it (`inproc:NAME`, `unix:PATH`).
      */
     fun `peer`(): kotlin.String
@@ -3304,6 +3327,22 @@ open class CallContext: Disposable, AutoCloseable, CallContextInterface
 
     
     /**
+     * What calls made from this handler inherit, for calls made on other threads.
+     */override fun `parent`(): CallParent {
+            return FfiConverterTypeCallParent.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_method_callcontext_parent(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * The peer as the transport sees it (`inproc:NAME`, `unix:PATH`).
      */override fun `peer`(): kotlin.String {
             return FfiConverterString.lift(
@@ -3482,6 +3521,253 @@ public object FfiConverterTypeCallContext: FfiConverter<CallContext, Long> {
     override fun allocationSize(value: CallContext) = 8UL
 
     override fun write(value: CallContext, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A handler call's deadline, cancellation and trace, as calls made from it inherit them
+ * (`Context::inherited` in the core): kept by a binding whose handler's work moves to other
+ * threads, and given back in [`CallOptions::parent`]. It outlives the handler's
+ * [`CallContext`].
+ */
+public interface CallParentInterface {
+    
+    companion object
+}
+
+/**
+ * A handler call's deadline, cancellation and trace, as calls made from it inherit them
+ * (`Context::inherited` in the core): kept by a binding whose handler's work moves to other
+ * threads, and given back in [`CallOptions::parent`]. It outlives the handler's
+ * [`CallContext`].
+ */
+open class CallParent: Disposable, AutoCloseable, CallParentInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_hms_ffi_uniffi_fn_free_callparent(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_hms_ffi_uniffi_fn_clone_callparent(handle, status)
+        }
+    }
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCallParent: FfiConverter<CallParent, Long> {
+    override fun lower(value: CallParent): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): CallParent {
+        return CallParent(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): CallParent {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: CallParent) = 8UL
+
+    override fun write(value: CallParent, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -8469,6 +8755,13 @@ data class CallOptions (
      * once while there is none; `None`: the client's `waitForReady`.
      */
     var `waitForReady`: kotlin.Boolean? = null 
+    , 
+    /**
+     * The handler call this call inherits from (deadline, cancellation, trace), for a call
+     * made off the handler's thread (a coroutine on another dispatcher); `None`: the handler
+     * running on this thread, if any.
+     */
+    var `parent`: CallParent? = null 
     
 ): Disposable{
     
@@ -8484,7 +8777,8 @@ data class CallOptions (
         this.`metadata`,
         this.`cancel`,
         this.`detach`,
-        this.`waitForReady`
+        this.`waitForReady`,
+        this.`parent`
     )
     }
     
@@ -8502,6 +8796,7 @@ public object FfiConverterTypeCallOptions: FfiConverterRustBuffer<CallOptions> {
             FfiConverterOptionalTypeCancelToken.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterOptionalBoolean.read(buf),
+            FfiConverterOptionalTypeCallParent.read(buf),
         )
     }
 
@@ -8510,7 +8805,8 @@ public object FfiConverterTypeCallOptions: FfiConverterRustBuffer<CallOptions> {
             FfiConverterSequenceTypeMetadataEntry.allocationSize(value.`metadata`) +
             FfiConverterOptionalTypeCancelToken.allocationSize(value.`cancel`) +
             FfiConverterBoolean.allocationSize(value.`detach`) +
-            FfiConverterOptionalBoolean.allocationSize(value.`waitForReady`)
+            FfiConverterOptionalBoolean.allocationSize(value.`waitForReady`) +
+            FfiConverterOptionalTypeCallParent.allocationSize(value.`parent`)
     )
 
     override fun write(value: CallOptions, buf: ByteBuffer) {
@@ -8519,6 +8815,7 @@ public object FfiConverterTypeCallOptions: FfiConverterRustBuffer<CallOptions> {
             FfiConverterOptionalTypeCancelToken.write(value.`cancel`, buf)
             FfiConverterBoolean.write(value.`detach`, buf)
             FfiConverterOptionalBoolean.write(value.`waitForReady`, buf)
+            FfiConverterOptionalTypeCallParent.write(value.`parent`, buf)
     }
 }
 
@@ -10538,6 +10835,38 @@ public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?>
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeCallParent: FfiConverterRustBuffer<CallParent?> {
+    override fun read(buf: ByteBuffer): CallParent? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeCallParent.read(buf)
+    }
+
+    override fun allocationSize(value: CallParent?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeCallParent.allocationSize(value)
+        }
+    }
+
+    override fun write(value: CallParent?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeCallParent.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeCancelToken: FfiConverterRustBuffer<CancelToken?> {
     override fun read(buf: ByteBuffer): CancelToken? {
         if (buf.get().toInt() == 0) {
@@ -11271,6 +11600,19 @@ public object FfiConverterMapStringSequenceString: FfiConverterRustBuffer<Map<ko
         HmsException.ErrorHandler,
     )
     }
+
+        /**
+         * The handler call running on this thread (the core sets it around every handler), if any.
+         */ fun `currentParent`(): CallParent? {
+            return FfiConverterOptionalTypeCallParent.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hms_ffi_uniffi_fn_func_current_parent(
+    
+        _status)
+}
+    )
+    }
+    
 
         /**
          * Always fails, with the core's error for a converter of `target` (`google.type.Decimal`,
