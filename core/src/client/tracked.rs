@@ -156,7 +156,7 @@ impl StreamEnd {
         if let Some(m) = &self.metrics {
             let attempt = m.attempt(&self.scheme);
             let code = outcome.map_or_else(|e| e.code(), |()| Code::Ok);
-            attempt.finish(code, self.start.elapsed());
+            attempt.attempt_finished(code, self.start.elapsed());
             if let Some(t) = &self.tally {
                 attempt.sizes(t.sent() as usize, t.read() as usize);
             }
@@ -206,7 +206,7 @@ impl<'a> Meter<'a> {
     fn attempt_from(self, sent: usize, start: impl FnOnce() -> Instant) -> Attempt<'a> {
         let side = self.metrics.map(|m| m.attempt(self.scheme));
         if let Some(s) = side {
-            s.start();
+            s.attempt_started();
         }
         Attempt {
             side,
@@ -248,7 +248,7 @@ impl Attempt<'_> {
 
     fn record(&mut self, code: Code, received: usize) {
         if let Some(s) = self.side.take() {
-            s.finish(code, self.start.elapsed());
+            s.attempt_finished(code, self.start.elapsed());
             s.sizes(self.sent, received);
         }
     }

@@ -1,6 +1,6 @@
 //! A fixed-bucket histogram of atomics: recording is a binary search over constant bounds and
-//! three relaxed atomic adds (no lock, no allocation); reading takes a snapshot for the
-//! exposition. The bounds are gRFC A66's: latency in seconds, sizes in bytes.
+//! two relaxed atomic adds, the bucket and the sum (no lock, no allocation; the count is the
+//! buckets' total, added up when read); reading takes a snapshot for the exposition. The bounds are gRFC A66's: latency in seconds, sizes in bytes.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -77,7 +77,6 @@ pub struct Histogram {
     bounds: &'static [u64],
     buckets: [AtomicU64; MAX_BOUNDS + 1],
     sum: AtomicU64,
-    count: AtomicU64,
 }
 
 /// A histogram read at one moment: cumulative counts per bound (the last is `+Inf`), sum, count.
@@ -99,7 +98,6 @@ impl Histogram {
             bounds,
             buckets: std::array::from_fn(|_| AtomicU64::new(0)),
             sum: AtomicU64::new(0),
-            count: AtomicU64::new(0),
         }
     }
 
@@ -108,16 +106,20 @@ impl Histogram {
         let i = self.bounds.partition_point(|&b| b < value);
         self.buckets[i].fetch_add(1, Ordering::Relaxed);
         self.sum.fetch_add(value, Ordering::Relaxed);
-        self.count.fetch_add(1, Ordering::Relaxed);
     }
 
     /// How many observations so far.
     pub fn count(&self) -> u64 {
-        self.count.load(Ordering::Relaxed)
+        let n = self.bounds.len() + 1;
+        self.buckets[..n]
+            .iter()
+            .map(|b| b.load(Ordering::Relaxed))
+            .sum()
     }
 
-    /// The histogram now. The buckets are read before the count, so under concurrent recording
-    /// the `+Inf` bucket is the count read and never less than the last finite bucket.
+    /// The histogram now: the count is the buckets' total, so the `+Inf` bucket is the count
+    /// and never less than the last finite bucket. (Under concurrent recording the sum may
+    /// hold an observation whose bucket was read before it landed, or the reverse.)
     pub fn snapshot(&self) -> Snapshot {
         let mut cumulative = Vec::with_capacity(self.bounds.len() + 1);
         let mut total = 0;
@@ -127,7 +129,7 @@ impl Histogram {
         }
         total += self.buckets[self.bounds.len()].load(Ordering::Relaxed);
         let sum = self.sum.load(Ordering::Relaxed);
-        let count = self.count.load(Ordering::Relaxed).max(total);
+        let count = total;
         cumulative.push((u64::MAX, count));
         Snapshot {
             cumulative,

@@ -130,6 +130,20 @@ impl Side {
     /// A started call ends with `code` after `elapsed`.
     pub fn finish(&self, code: Code, elapsed: Duration) {
         self.inflight.fetch_sub(1, Ordering::Relaxed);
+        self.latency(code, elapsed);
+    }
+
+    /// An attempt starts: counted, with no in-flight gauge (nothing shows one for attempts).
+    pub fn attempt_started(&self) {
+        self.started.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An attempt ends with `code` after `elapsed`.
+    pub fn attempt_finished(&self, code: Code, elapsed: Duration) {
+        self.latency(code, elapsed);
+    }
+
+    fn latency(&self, code: Code, elapsed: Duration) {
         let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
         self.duration[code as usize]
             .get_or_init(|| Box::new(Histogram::new(LATENCY_BOUNDS_MICROS)))
