@@ -49,7 +49,7 @@ test-capi:
 	@mkdir -p target/capi
 	$(CC) -Wall -Wextra -Werror -Icapi/include capi/tests/c/smoke.c -Ltarget/debug -lhms_ffi -lpthread \
 		-Wl,-rpath,$(CURDIR)/target/debug -o target/capi/smoke
-	target/capi/smoke
+	timeout 300 target/capi/smoke
 
 ## Go: the module links the C ABI statically, built in release and put where the module's cgo
 ## flags look (go/lib/linux_amd64/libhms_ffi.a, a hard link to cargo's output; not committed).

@@ -77,6 +77,16 @@ fn client(uri: &str, package: &str, policy: &str) -> Client {
     block_on(connect_with(uri, options)).unwrap().unwrap()
 }
 
+/// A server whose first `fails` calls fail, on unix, and a client with `policy`: the server,
+/// the socket's directory (kept while the test runs) and the client.
+fn served(package: &str, fails: usize, policy: &str) -> (Server, tempfile::TempDir, Client) {
+    let s = server(package, fails);
+    let (dir, uri) = unix_uri(package);
+    let uri = listen(&s, &uri);
+    let c = client(&uri, package, policy);
+    (s, dir, c)
+}
+
 const RETRY: &str = r#""retryPolicy": {"maxAttempts": 4, "initialBackoff": "0.01s",
   "maxBackoff": "0.02s", "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}"#;
 
@@ -101,10 +111,7 @@ fn sample(method: &str, name: &str, extra: &str) -> f64 {
 fn a_retried_call_is_one_call_and_an_attempt_per_run() {
     let package = "attempts.v1";
     let method = format!("{package}.Svc/Echo");
-    let s = server(package, 2);
-    let (_dir, uri) = unix_uri("attempts");
-    let uri = listen(&s, &uri);
-    let c = client(&uri, package, RETRY);
+    let (s, _dir, c) = served(package, 2, RETRY);
     let opts = CallOptions::with_timeout(Duration::from_secs(10));
     let request = Value::message([("text", Value::from("hello"))]);
     // Fails twice, then answers; then one more call that answers at once (async this time).
@@ -142,12 +149,9 @@ fn a_retried_call_is_one_call_and_an_attempt_per_run() {
 fn a_hedge_that_loses_is_a_cancelled_attempt() {
     let package = "hedged.v1";
     let method = format!("{package}.Svc/Echo");
-    let s = server(package, 0);
-    let (_dir, uri) = unix_uri("hedged");
-    let uri = listen(&s, &uri);
     let policy = r#""hedgingPolicy": {"maxAttempts": 2, "hedgingDelay": "0.05s",
       "nonFatalStatusCodes": ["UNAVAILABLE"]}"#;
-    let c = client(&uri, package, policy);
+    let (s, _dir, c) = served(package, 0, policy);
     let opts = CallOptions::with_timeout(Duration::from_secs(10));
     // Every run waits 300 ms: the first answers first; the hedge sent 50 ms later is given up.
     let request = Value::message([("millis", Value::from(300i64))]);
@@ -174,10 +178,7 @@ fn a_hedge_that_loses_is_a_cancelled_attempt() {
 fn a_stream_is_one_attempt_and_its_sizes_add_up_every_message() {
     let package = "streamsizes.v1";
     let method = format!("{package}.Svc/Thrice");
-    let s = server(package, 0);
-    let (_dir, uri) = unix_uri("streamsizes");
-    let uri = listen(&s, &uri);
-    let c = client(&uri, package, RETRY);
+    let (s, _dir, c) = served(package, 0, RETRY);
     let opts = CallOptions::with_timeout(Duration::from_secs(10));
     let request = Value::message([("text", Value::from("hello"))]);
     let mut stream = block_on(c.server_streaming(&method, &request, &opts))

@@ -1,6 +1,7 @@
 //! A fixed-bucket histogram of atomics: recording is a binary search over constant bounds and
 //! two relaxed atomic adds, the bucket and the sum (no lock, no allocation; the count is the
-//! buckets' total, added up when read); reading takes a snapshot for the exposition. The bounds are gRFC A66's: latency in seconds, sizes in bytes.
+//! buckets' total, added up when read); reading takes a snapshot for the exposition. The
+//! bounds are gRFC A66's: latency in seconds, sizes in bytes.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -3,7 +3,8 @@
 //! installs the dialer ([`set_tls_dialer`]) before the first server or client starts the export;
 //! this module holds the hook, the collector's TLS files read from the standard variables
 //! (`OTEL_EXPORTER_OTLP_CERTIFICATE`, `…_CLIENT_CERTIFICATE`, `…_CLIENT_KEY`, each with its
-//! `TRACES_`/`METRICS_` form first) and the connector hyper's client uses.
+//! `TRACES_`/`METRICS_` form first) and the connector hyper's client uses (hyper's own
+//! `HttpConnector` for plain TCP, as the transports' HTTP client has it).
 
 use std::future::Future;
 use std::io;
@@ -12,7 +13,7 @@ use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
-use hyper_util::client::legacy::connect::{Connected, Connection};
+use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
@@ -83,10 +84,11 @@ pub fn set_tls_dialer(dialer: TlsDialer) {
     let _ = TLS_DIALER.set(dialer);
 }
 
-/// The connector of an export to `endpoint`: plain TCP, or TLS over it for `https://`.
+/// The connector of an export to `endpoint`: hyper's own over plain TCP, or TLS over it for
+/// `https://`.
 #[derive(Clone)]
 pub(super) enum Connector {
-    Plain,
+    Plain(HttpConnector),
     Tls(Dial),
 }
 
@@ -99,10 +101,16 @@ impl Connector {
             Some("https") => {
                 let host = uri.host().ok_or("an https endpoint needs a host")?;
                 let authority = format!("{host}:{}", uri.port_u16().unwrap_or(443));
-                let dialer = TLS_DIALER.get().ok_or("TLS is not available here")?;
+                let dialer = TLS_DIALER.get().ok_or(
+                    "TLS is installed by the first server or client: make one before the export",
+                )?;
                 dialer(&authority, tls, h2).map(Connector::Tls)
             }
-            Some("http") => Ok(Connector::Plain),
+            Some("http") => {
+                let mut plain = HttpConnector::new();
+                plain.set_nodelay(true);
+                Ok(Connector::Plain(plain))
+            }
             _ => Err("the endpoint must be http:// or https://".into()),
         }
     }
@@ -113,8 +121,11 @@ impl tower::Service<http::Uri> for Connector {
     type Error = io::Error;
     type Future = BoxFuture<io::Result<TokioIo<ExportStream>>>;
 
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self {
+            Connector::Plain(c) => c.poll_ready(cx).map_err(io::Error::other),
+            Connector::Tls(_) => Poll::Ready(Ok(())),
+        }
     }
 
     fn call(&mut self, uri: http::Uri) -> Self::Future {
@@ -123,13 +134,13 @@ impl tower::Service<http::Uri> for Connector {
                 let dial = dial.clone();
                 Box::pin(async move { dial().await.map(TokioIo::new) })
             }
-            Connector::Plain => Box::pin(async move {
-                let host = uri.host().unwrap_or("localhost").to_string();
-                let port = uri.port_u16().unwrap_or(80);
-                let tcp = tokio::net::TcpStream::connect((host.as_str(), port)).await?;
-                let _ = tcp.set_nodelay(true);
-                Ok(TokioIo::new(ExportStream::new(tcp)))
-            }),
+            Connector::Plain(c) => {
+                let connecting = c.call(uri);
+                Box::pin(async move {
+                    let tcp = connecting.await.map_err(io::Error::other)?.into_inner();
+                    Ok(TokioIo::new(ExportStream::new(tcp)))
+                })
+            }
         }
     }
 }
