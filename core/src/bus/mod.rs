@@ -113,7 +113,7 @@ impl Bus {
         let (base, jetstream) = jetstream_query(uri)?;
         match base.parse::<Endpoint>()? {
             Endpoint::Nats(target) => {
-                let remote = remote::Remote::connect(&target, jetstream).await?;
+                let remote = remote::Remote::connect(&target, jetstream.as_deref()).await?;
                 Ok(Bus::with(schema, Some(remote)))
             }
             _ => Err(Error::new(
@@ -305,17 +305,31 @@ impl Bus {
     }
 }
 
-/// Splits `?jetstream=STREAM` off a bus URI; any other query is `InvalidArgument`.
-fn jetstream_query(uri: &str) -> Result<(&str, Option<&str>)> {
+/// Splits `?jetstream=STREAM` off a bus URI: the URI with the rest of its query (the
+/// nats-server's credentials and TLS, which the endpoint's parser checks), and the stream.
+fn jetstream_query(uri: &str) -> Result<(String, Option<String>)> {
     let Some((base, query)) = uri.split_once('?') else {
-        return Ok((uri, None));
+        return Ok((uri.to_string(), None));
     };
-    match query.split_once('=') {
-        Some(("jetstream", stream)) if !stream.contains('&') => Ok((base, Some(stream))),
-        _ => Err(Error::new(
-            Code::InvalidArgument,
-            format!("a bus URI takes ?jetstream=STREAM only, not ?{query}"),
-        )
-        .with_reason("BAD_ENDPOINT")),
+    let (mut rest, mut stream) = (Vec::new(), None);
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("jetstream", name)) if stream.is_none() && !name.is_empty() => {
+                stream = Some(name.to_string());
+            }
+            Some(("jetstream", _)) | None if pair.starts_with("jetstream") => {
+                return Err(Error::new(
+                    Code::InvalidArgument,
+                    format!("a bus URI takes one ?jetstream=STREAM, not ?{query}"),
+                )
+                .with_reason("BAD_ENDPOINT"));
+            }
+            _ => rest.push(pair),
+        }
     }
+    let base = match rest.is_empty() {
+        true => base.to_string(),
+        false => format!("{base}?{}", rest.join("&")),
+    };
+    Ok((base, stream))
 }

@@ -49,7 +49,7 @@ pub(crate) fn raw_event(m: &async_nats::Message, skip: usize) -> RawEvent {
 impl Remote {
     /// Connects to the nats-server; with `jetstream`, opens (or creates) that stream.
     pub(crate) async fn connect(target: &NatsTarget, jetstream: Option<&str>) -> Result<Remote> {
-        let client = connect_nats(&target.authority, "hms-ffi bus").await?;
+        let client = connect_nats(target, "hms-ffi bus").await?;
         let js = match jetstream {
             Some(name) => Some(Js::open(client.clone(), name, &target.prefix).await?),
             None => None,

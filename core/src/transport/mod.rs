@@ -29,6 +29,7 @@ mod lane_pipe;
 mod listen;
 #[allow(unsafe_code)]
 mod local_dir;
+mod nats_auth;
 // The shared-memory transport maps memory and passes fds: its unsafe code is in these modules,
 // each block with its SAFETY argument.
 mod nats_client;
@@ -85,6 +86,7 @@ pub use keepalive::Keepalive;
 pub(crate) use listen::{
     claim_socket_path, listen, publish, Hold, ListenConfig, Listener, Service,
 };
+pub use nats_auth::{NatsAuth, NatsConnect};
 pub(crate) use nats_client::{connect_nats, round_trip};
 pub use nats_codec::NatsTarget;
 pub use tls::TlsTarget;
@@ -210,9 +212,6 @@ impl FromStr for Endpoint {
             }
             "nats" => {
                 let rest = rest.strip_prefix("//").unwrap_or(rest);
-                if rest.contains('?') {
-                    return Err(bad("nats:// takes no query"));
-                }
                 Ok(Endpoint::Nats(
                     NatsTarget::parse(rest).map_err(|e| bad(&e))?,
                 ))

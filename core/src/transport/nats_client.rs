@@ -9,6 +9,7 @@ use std::time::Duration;
 use async_nats::RequestErrorKind;
 use bytes::Bytes;
 
+use super::nats_auth::connect_error;
 use super::nats_codec::{read_reply, request_headers, NatsTarget};
 use super::{ClientTransport, RawStream};
 use crate::call::CallHead;
@@ -20,20 +21,20 @@ use crate::metadata::response::Reply;
 /// How long connecting to a nats-server may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A connection to the nats-server at `authority`, with no default request timeout (a call
-/// waits as long as its deadline says) and reconnection without end.
-pub(crate) async fn connect_nats(authority: &str, name: &str) -> Result<async_nats::Client> {
-    async_nats::ConnectOptions::new()
+/// A connection to the nats-server of `target`, with its credentials and TLS, no default
+/// request timeout (a call waits as long as its deadline says) and reconnection without end.
+pub(crate) async fn connect_nats(target: &NatsTarget, name: &str) -> Result<async_nats::Client> {
+    target
+        .connect
+        .options()
+        .await?
         .name(name)
         .connection_timeout(CONNECT_TIMEOUT)
         .request_timeout(None)
         .max_reconnects(None)
-        .connect(format!("nats://{authority}"))
+        .connect(format!("nats://{}", target.authority))
         .await
-        .map_err(|e| {
-            Error::unavailable(format!("cannot reach nats://{authority}: {e}"))
-                .with_reason("CONNECT_FAILED")
-        })
+        .map_err(|e| connect_error(&target.authority, &e))
 }
 
 /// Returns once the nats-server has processed everything `client` sent before (its
@@ -68,7 +69,7 @@ pub(crate) struct NatsClient {
 
 impl NatsClient {
     pub(crate) async fn connect(target: &NatsTarget, limits: &Limits) -> Result<NatsClient> {
-        let client = connect_nats(&target.authority, "hms-ffi client").await?;
+        let client = connect_nats(target, "hms-ffi client").await?;
         Ok(NatsClient {
             client,
             target: target.clone(),

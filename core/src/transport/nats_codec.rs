@@ -11,6 +11,7 @@ use bytes::Bytes;
 use super::connect_codec::{
     code_name, codec_from_content_type, content_type, error_body, http_status, parse_timeout_ms,
 };
+use super::nats_auth::NatsConnect;
 use super::{put_metadata, text_metadata};
 use crate::call::CallHead;
 use crate::codec::Codec;
@@ -41,11 +42,23 @@ pub struct NatsTarget {
     pub authority: String,
     /// The subject prefix of the service's methods (`hms` when the URI has no path).
     pub prefix: String,
+    /// Credentials and TLS for the nats-server (the URI's user part and query).
+    pub connect: NatsConnect,
 }
 
 impl NatsTarget {
-    /// Parses `host:port[/PREFIX]`; the prefix is one or more subject tokens without wildcards.
+    /// Parses `[CREDENTIALS@]host:port[/PREFIX][?OPTIONS]`; the prefix is one or more subject
+    /// tokens without wildcards ([`NatsConnect`] for the rest).
     pub(crate) fn parse(rest: &str) -> std::result::Result<NatsTarget, String> {
+        let (rest, query) = match rest.split_once('?') {
+            Some((r, q)) => (r, Some(q)),
+            None => (rest, None),
+        };
+        let (userinfo, rest) = match rest.rsplit_once('@') {
+            Some((u, r)) => (Some(u), r),
+            None => (None, rest),
+        };
+        let connect = NatsConnect::parse(userinfo, query)?;
         let (authority, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         if authority.is_empty() || !authority.contains(':') {
             return Err("nats needs host:port: nats://127.0.0.1:4222/PREFIX".into());
@@ -68,6 +81,7 @@ impl NatsTarget {
         Ok(NatsTarget {
             authority: authority.to_string(),
             prefix: prefix.to_string(),
+            connect,
         })
     }
 

@@ -77,7 +77,7 @@ async fn subscribe_all(
     target: NatsTarget,
     core: Arc<dyn Service>,
 ) -> Result<(async_nats::Client, Subscriptions, Arc<Micro>)> {
-    let client = connect_nats(&target.authority, "hms-ffi server").await?;
+    let client = connect_nats(&target, "hms-ffi server").await?;
     let failed = |e: &dyn std::fmt::Display| {
         Error::unavailable(format!(
             "cannot subscribe on nats://{}: {e}",

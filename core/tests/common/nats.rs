@@ -57,6 +57,12 @@ impl NatsServer {
     /// Starts a nats-server and waits (up to 10 s) until it accepts connections; `None`, with
     /// a message saying why, when nats-server is not installed.
     pub fn start(jetstream: bool) -> Option<NatsServer> {
+        NatsServer::start_with(jetstream, "")
+    }
+
+    /// [`start`](NatsServer::start) with `config` added to its configuration file (an
+    /// `authorization` or `tls` block, say).
+    pub fn start_with(jetstream: bool, config: &str) -> Option<NatsServer> {
         let Some(bin) = nats_server_bin() else {
             eprintln!(
                 "SKIPPED: nats-server is not installed (run scripts/install-nats.sh, or set \
@@ -67,7 +73,7 @@ impl NatsServer {
         let store = tempfile::tempdir().unwrap();
         // 8 MiB messages (the default is 1 MiB): the conformance vectors send 4 MiB.
         let conf = store.path().join("nats.conf");
-        std::fs::write(&conf, "max_payload: 8388608\n").unwrap();
+        std::fs::write(&conf, format!("max_payload: 8388608\n{config}\n")).unwrap();
         for _ in 0..5 {
             let port = free_port();
             let mut command: Vec<std::ffi::OsString> = vec![bin.clone().into()];
