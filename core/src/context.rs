@@ -23,11 +23,11 @@ pub use inherit::{inherited, Entered, Inherited};
 /// The context of one call, on the server (what the handler sees) and in interceptors.
 #[derive(Debug, Clone)]
 pub struct Context {
-    pub(crate) method: String,
+    pub(crate) method: Arc<str>,
     pub(crate) deadline: Option<Instant>,
     pub(crate) metadata: Metadata,
-    pub(crate) identity: Option<String>,
-    pub(crate) peer: String,
+    pub(crate) identity: Option<Arc<str>>,
+    pub(crate) peer: Arc<str>,
     pub(crate) peer_cred: Option<PeerCredentials>,
     pub(crate) peer_cert: Option<Arc<PeerCertificate>>,
     pub(crate) transport: &'static str,
@@ -44,9 +44,9 @@ pub struct Context {
 impl Context {
     /// A context for `method` with no deadline, as a transport creates it.
     pub fn new(
-        method: impl Into<String>,
+        method: impl Into<Arc<str>>,
         transport: &'static str,
-        peer: impl Into<String>,
+        peer: impl Into<Arc<str>>,
     ) -> Context {
         Context {
             method: method.into(),
@@ -117,7 +117,7 @@ impl Context {
     }
     /// Sets the authenticated caller (for authentication interceptors).
     pub fn set_identity(&mut self, identity: impl Into<String>) {
-        self.identity = Some(identity.into());
+        self.identity = Some(identity.into().into());
     }
     /// The kernel's credentials of a unix peer (`unix://`, `grpc+unix://`): uid, gid, pid.
     pub fn peer_credentials(&self) -> Option<PeerCredentials> {

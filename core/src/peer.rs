@@ -11,31 +11,61 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub(crate) struct Peer {
     pub(crate) transport: &'static str,
-    pub(crate) address: String,
+    /// Shared by every call of the connection (a call's context holds it without a copy).
+    pub(crate) address: Arc<str>,
     /// The kernel's credentials of a unix peer: its identity is `uid:<uid>`.
-    pub(crate) cred: Option<PeerCredentials>,
+    cred: Option<PeerCredentials>,
     /// The verified certificate of a mutual-TLS client: its identity is the certificate's.
-    pub(crate) cert: Option<Arc<PeerCertificate>>,
+    cert: Option<Arc<PeerCertificate>>,
+    /// What the credentials or the certificate prove, made once per connection.
+    identity: Option<Arc<str>>,
 }
 
 impl Peer {
-    pub(crate) fn new(transport: &'static str, address: String) -> Peer {
+    pub(crate) fn new(transport: &'static str, address: impl Into<Arc<str>>) -> Peer {
         Peer {
             transport,
-            address,
+            address: address.into(),
             cred: None,
             cert: None,
+            identity: None,
         }
+    }
+
+    /// The kernel's credentials of a unix peer.
+    pub(crate) fn cred(&self) -> Option<PeerCredentials> {
+        self.cred
+    }
+
+    /// The verified certificate of a mutual-TLS client.
+    pub(crate) fn cert(&self) -> Option<&Arc<PeerCertificate>> {
+        self.cert.as_ref()
+    }
+
+    /// Sets the unix peer's credentials, and so its identity.
+    pub(crate) fn set_cred(&mut self, cred: Option<PeerCredentials>) {
+        self.cred = cred;
+        self.settle();
+    }
+
+    /// Sets the mutual-TLS client's certificate, and so its identity.
+    pub(crate) fn set_cert(&mut self, cert: Arc<PeerCertificate>) {
+        self.cert = Some(cert);
+        self.settle();
+    }
+
+    fn settle(&mut self) {
+        self.identity = match (&self.cred, &self.cert) {
+            (Some(c), _) => Some(c.identity().into()),
+            (None, Some(c)) if !c.identity.is_empty() => Some(c.identity.as_str().into()),
+            _ => None,
+        };
     }
 
     /// The caller's identity as the connection proves it: `uid:<uid>` for a unix peer, the
     /// certificate's identity for a mutual-TLS client (when it has one).
-    pub(crate) fn identity(&self) -> Option<String> {
-        match (&self.cred, &self.cert) {
-            (Some(c), _) => Some(c.identity()),
-            (None, Some(c)) if !c.identity.is_empty() => Some(c.identity.clone()),
-            _ => None,
-        }
+    pub(crate) fn identity(&self) -> Option<Arc<str>> {
+        self.identity.clone()
     }
 }
 

@@ -98,7 +98,7 @@ pub struct Schema {
 
 struct SchemaInner {
     pool: DescriptorPool,
-    methods: HashMap<String, MethodInfo>,
+    methods: crate::metrics::FastMap<String, MethodInfo>,
     topics: Vec<crate::topic::Declared>,
 }
 
@@ -239,7 +239,7 @@ impl Schema {
 
     /// Wraps an existing descriptor pool.
     pub fn from_pool(pool: DescriptorPool) -> Result<Schema> {
-        let mut methods = HashMap::new();
+        let mut methods = crate::metrics::FastMap::default();
         for service in pool.services() {
             for m in service.methods() {
                 let name = format!("{}/{}", service.full_name(), m.name());

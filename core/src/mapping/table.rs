@@ -4,8 +4,8 @@
 //! descriptor pool on every call (`FieldDescriptor::kind`, `default_value`, `is_map`… were a
 //! third of an inproc call's time); a table answers them from a slice.
 
+use crate::metrics::FastMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor, Value as PValue};
@@ -160,7 +160,7 @@ thread_local! {
     /// By full name, one per descriptor pool (a table is used only for the very descriptor it
     /// was made of): an `inproc://` call walks the client's and the server's descriptors of
     /// the same types on one thread.
-    static TABLES: RefCell<HashMap<String, Vec<Arc<Table>>>> = RefCell::new(HashMap::new());
+    static TABLES: RefCell<FastMap<String, Vec<Arc<Table>>>> = RefCell::new(FastMap::default());
 }
 
 /// The table of a message the one-pass reader and writer walk with `budget` levels of nesting

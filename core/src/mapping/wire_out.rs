@@ -18,6 +18,9 @@ use super::input::{Input, View};
 use super::table::{walkable, Shape};
 use super::{to_message, MapOptions};
 
+/// The bytes an encoded message starts with room for.
+const SMALL_MESSAGE: usize = 128;
+
 /// `input` as bytes of a `desc` message nesting at most `max_depth` deep, or `None` for
 /// [`to_message`]. A value with a converter in `conv` is written as the converter makes it.
 pub(crate) fn encode<I: Input>(
@@ -26,7 +29,9 @@ pub(crate) fn encode<I: Input>(
     max_depth: usize,
     conv: Option<&Converters>,
 ) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
+    // Room for a small message's bytes up front: growing from nothing costs an allocation and
+    // a copy or two on every call.
+    let mut out = Vec::with_capacity(SMALL_MESSAGE);
     message(desc, input, max_depth, conv, &mut out)?;
     Some(out)
 }

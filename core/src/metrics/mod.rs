@@ -94,9 +94,16 @@ impl std::hash::Hasher for WordHash {
     }
 }
 
+/// [`WordHash`] as a map's hasher: for the tables looked up on every call (methods, routes,
+/// message tables, calls by stream id), whose keys are registered names or ids a bounded table
+/// holds, so colliding keys cannot make a table grow.
+pub type Fast = std::hash::BuildHasherDefault<WordHash>;
+
+/// A map hashed with [`WordHash`].
+pub type FastMap<K, V> = std::collections::HashMap<K, V, Fast>;
+
 /// A table of each method's metrics, looked up by name on every call.
-pub type ByMethod =
-    std::collections::HashMap<String, Arc<MethodMetrics>, std::hash::BuildHasherDefault<WordHash>>;
+pub type ByMethod = FastMap<String, Arc<MethodMetrics>>;
 
 /// The metrics of one method on one transport, one side.
 #[derive(Debug)]

@@ -54,7 +54,7 @@ pub struct PeerSeen {
 static REFUSALS: Mutex<VecDeque<Refusal>> = Mutex::new(VecDeque::new());
 /// Peers by transport, then by address (looked up with no allocation).
 type Peers = HashMap<&'static str, HashMap<String, PeerSeen, Fast>, Fast>;
-type Fast = std::hash::BuildHasherDefault<super::WordHash>;
+use super::Fast;
 static PEERS: Mutex<Option<Peers>> = Mutex::new(None);
 
 pub(super) fn now_ms() -> u64 {

@@ -1,7 +1,7 @@
 //! The server's call path, shared by every transport: admission, interceptors, decode,
 //! handler (with deadline, cancellation and panic capture), encode, limits.
 
-use std::collections::HashMap;
+use crate::metrics::FastMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
@@ -38,7 +38,7 @@ pub(crate) struct Dispatcher {
     pub(super) audit_payloads: bool,
     /// What the transports listen with.
     pub(super) listen: ListenConfig,
-    pub(super) routes: RwLock<HashMap<String, Arc<RouteEntry>>>,
+    pub(super) routes: RwLock<FastMap<String, Arc<RouteEntry>>>,
     pub(super) revisions: RwLock<Vec<Arc<super::revisions::Revision>>>,
     pub(super) announce: super::routes::Announce,
     /// Each served method's metrics, found once per call with the context.
@@ -93,7 +93,7 @@ impl Dispatcher {
                 .and_then(|s| s.audit())
                 .is_some_and(|a| a.records_payloads()),
             security: options.security,
-            routes: RwLock::new(HashMap::new()),
+            routes: RwLock::new(FastMap::default()),
             revisions: RwLock::default(),
             announce: super::routes::Announce::new(served),
             inflight: AtomicUsize::new(0),
@@ -188,8 +188,8 @@ impl Dispatcher {
         };
         ctx.deadline = timeout.map(|t| start + t);
         ctx.metadata = std::mem::take(&mut head.metadata);
-        ctx.peer_cred = peer.cred;
-        ctx.peer_cert = peer.cert.clone();
+        ctx.peer_cred = peer.cred();
+        ctx.peer_cert = peer.cert().cloned();
         ctx.identity = peer.identity();
         ctx.cancel = cancel;
         ctx.response = response;

@@ -26,7 +26,9 @@ impl Dispatcher {
             let code = outcome.map_or_else(|e| e.code(), |()| Code::Ok);
             m.server(ctx.transport).finish(code, elapsed);
         }
-        crate::metrics::recent::seen(ctx.transport, &ctx.peer, || ctx.identity.clone());
+        crate::metrics::recent::seen(ctx.transport, &ctx.peer, || {
+            ctx.identity.as_deref().map(str::to_string)
+        });
         crate::trace::finish(
             &ctx.trace,
             crate::trace::SpanKind::Server,

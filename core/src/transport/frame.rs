@@ -197,7 +197,13 @@ pub fn encode_message_frame_head(
         n => key_len(tag) + encoded_len_varint(n as u64) + n,
     };
     let len = body.encoded_len() + field;
-    let mut out = Vec::with_capacity(HEADER_LEN + len - payload.len());
+    // A payload that `payload_frame` appends to the head has its room already.
+    let inline = if payload.len() < SPLIT_AT {
+        payload.len()
+    } else {
+        0
+    };
+    let mut out = Vec::with_capacity(HEADER_LEN + len - payload.len() + inline);
     push_header(&mut out, kind, flags, stream, len);
     // Encoding into a Vec with enough capacity cannot fail.
     let _ = body.encode(&mut out);

@@ -50,7 +50,7 @@ impl Fallback {
         }
         let mut peer = self.peer.clone();
         if let Some(addr) = ext.get::<TcpConnectInfo>().and_then(|i| i.remote_addr()) {
-            peer.address = format!("{}:{addr}", peer.transport);
+            peer.address = format!("{}:{addr}", peer.transport).into();
         }
         if let Some(c) = ext.get::<UdsConnectInfo>().and_then(|i| i.peer_cred) {
             let c = PeerCredentials::from_ucred(&c);
@@ -60,8 +60,9 @@ impl Fallback {
                 c.uid,
                 c.gid,
                 c.pid.unwrap_or(0)
-            );
-            peer.cred = Some(c);
+            )
+            .into();
+            peer.set_cred(Some(c));
         }
         peer
     }

@@ -2,13 +2,12 @@
 //! the leader/follower reading of replies by the callers themselves (the leader sleeps in `poll`
 //! on the connection and a wake-up socket; a follower parks).
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::Thread;
 use std::time::Instant;
 
@@ -21,10 +20,11 @@ use super::unix_client::{
     connection_closed, connection_lost, max_body, shutting_down, write_failed,
 };
 use super::wait::sys::read_into;
-use super::wait::{lock, Poke, SpinGauge};
+use super::wait::{lock, Poke, SpinGauge, Waiting};
 use crate::call::{Blocker, Watch};
 use crate::error::{Error, Result};
 use crate::metadata::response::Reply;
+use crate::metrics::FastMap;
 
 pub(super) struct Conn {
     pipe: Pipe,
@@ -48,13 +48,28 @@ pub(super) struct How<'a> {
     pub(super) watch: &'a Watch,
     pub(super) blocker: &'a dyn Blocker,
     pub(super) spin_until: Instant,
+    /// What a cancellation wakes: the caller's thread and the connection's wake-up socket.
+    pub(super) poke: Arc<dyn Poke>,
+    /// The watch on the call's cancel tokens, set up only once the caller is about to sleep
+    /// (a reply that comes while it spins costs no registration).
+    pub(super) waiting: std::cell::OnceCell<Waiting<'a>>,
+}
+
+impl How<'_> {
+    /// Watches the cancel tokens before the caller sleeps; `true` when one is cancelled
+    /// already (the caller must not sleep then: nothing would wake it).
+    fn arm(&self) -> bool {
+        self.waiting
+            .get_or_init(|| Waiting::start(self.poke.clone(), self.watch));
+        self.watch.stopped().is_some()
+    }
 }
 
 #[derive(Default)]
 struct State {
     /// A caller is reading the socket.
     leading: bool,
-    calls: HashMap<u32, Slot>,
+    calls: FastMap<u32, Slot>,
     /// Why the connection ended; every call on it fails with this.
     ended: Option<Error>,
     draining: bool,
@@ -212,6 +227,9 @@ impl Conn {
                 continue;
             }
             drop(st);
+            if how.arm() {
+                continue;
+            }
             how.blocker.block(&mut || match watch.deadline {
                 Some(d) => std::thread::park_timeout(d.saturating_duration_since(Instant::now())),
                 None => std::thread::park(),
@@ -237,6 +255,8 @@ impl Conn {
             }
             let readable = if Instant::now() < how.spin_until {
                 self.poll(Some(Instant::now()))?
+            } else if how.arm() {
+                return Ok(());
             } else {
                 let mut polled = Ok(false);
                 how.blocker

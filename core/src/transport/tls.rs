@@ -112,7 +112,7 @@ pub(crate) async fn accept(
     if let Some(der) = conn.peer_certificates().and_then(|c| c.first()) {
         let cert = PeerCertificate::from_der(der)
             .ok_or_else(|| "unreadable client certificate".to_string())?;
-        peer.cert = Some(Arc::new(cert));
+        peer.set_cert(Arc::new(cert));
     }
     Ok(stream)
 }

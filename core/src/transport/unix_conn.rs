@@ -3,7 +3,7 @@
 //! ([`super::unix_led`]). Every decision here is synchronous; writing the answer is the
 //! reader's part.
 
-use std::collections::HashMap;
+use crate::metrics::FastMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -40,7 +40,7 @@ pub(super) struct Connection {
     pub(super) core: Arc<dyn Service>,
     pub(super) peer: Peer,
     pub(super) writer: Writer,
-    streams: Arc<Mutex<HashMap<u32, StreamState>>>,
+    streams: Arc<Mutex<FastMap<u32, StreamState>>>,
     /// The receive window the client offers each stream (0: it does no flow control).
     peer_window: AtomicU32,
     /// When the client was last heard (kept only with the server's keepalive).
@@ -77,7 +77,7 @@ impl Connection {
             heard: core.config().keepalive.map(|_| Arc::new(Heard::default())),
             core,
             writer,
-            streams: Arc::new(Mutex::new(HashMap::new())),
+            streams: Arc::new(Mutex::new(FastMap::default())),
             peer_window: AtomicU32::new(0),
             pings: std::sync::atomic::AtomicBool::new(false),
             peer_headers: std::sync::atomic::AtomicBool::new(false),
@@ -282,7 +282,8 @@ impl Connection {
             payload,
         } = call;
         let cancel = self.core.stop().child_token();
-        let (input_tx, input_rx) = mpsc::unbounded_channel();
+        // A stream's requests come through a channel; a unary call's is already here.
+        let (input_tx, input_rx) = (!unary).then(mpsc::unbounded_channel).unzip();
         let flow;
         {
             let mut streams = self.streams.lock().map_err(|_| "poisoned".to_string())?;
@@ -305,7 +306,7 @@ impl Connection {
             }
             let state = StreamState {
                 cancel: cancel.clone(),
-                input: (!unary).then_some(input_tx),
+                input: input_tx,
                 flow: self.stream_flow(id, unary),
             };
             flow = state.flow.clone();
@@ -343,6 +344,9 @@ impl Connection {
             }));
             return Ok(None);
         }
+        let Some(input_rx) = input_rx else {
+            return Err(format!("stream {id} opened without its request channel"));
+        };
         let call = ServedStream {
             id,
             core,

@@ -70,12 +70,9 @@ pub(super) fn peer(stream: &tokio::net::UnixStream, transport: &'static str, pat
         ),
         None => format!("{transport}:{}", path.display()),
     };
-    Peer {
-        transport,
-        address,
-        cred,
-        cert: None,
-    }
+    let mut peer = Peer::new(transport, address);
+    peer.set_cred(cred);
+    peer
 }
 
 async fn accept_loop(

@@ -13,9 +13,9 @@
 //! it with `CONNECTION_LOST` and later ones with `CONNECTION_CLOSED`.
 //!
 //! Waiting ([`super::lane_conn`]): the leader sleeps in `poll` on the connection and a wake-up
-//! socket; a follower parks. The cancel tokens are watched without a runtime: their futures are
-//! polled once with a waker that unparks the caller and writes the wake-up socket (see
-//! [`Waiting`]).
+//! socket; a follower parks. The cancel tokens are watched without a runtime, and only once the
+//! caller is about to sleep: their futures are polled once with a waker that unparks the caller
+//! and writes the wake-up socket (see [`super::wait::Waiting`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -25,7 +25,7 @@ use bytes::Bytes;
 
 use super::frame::{self, Kind, FLAG_UNARY};
 use super::lane_conn::{Conn, How};
-use super::wait::{lock, Waiting};
+use super::wait::lock;
 use crate::call::{Blocker, CallHead, Watch};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
@@ -92,14 +92,15 @@ impl SyncLane {
             return Err(e);
         }
         let sent = Instant::now();
-        let waiting = Waiting::start(conn.clone(), watch);
         let how = How {
             watch,
             blocker,
             spin_until: conn.spin.until(sent, blocker),
+            poke: conn.clone(),
+            waiting: std::cell::OnceCell::new(),
         };
         let result = conn.wait(id, &how);
-        drop(waiting);
+        drop(how);
         conn.spin.record(sent.elapsed());
         result
     }
