@@ -33,8 +33,8 @@
 //! ```
 //!
 //! Submodules: `messages` (the `.proto`'s messages as prost types), [`mode`] (modes and how
-//! they map onto the check), `store` (the trait and the memory store), `nats_store` (the NATS
-//! key-value store), `contract` (the tests every store passes), `service` (the rules
+//! they map onto the check), `store` (the trait and the memory store), `nats_store` and `nats_layout`
+//! (the NATS key-value store and its keys), `contract` (the tests every store passes), `service` (the rules
 //! and the handlers), `client` (the thin Rust client), `reference` ([`RegistryRef`]: one
 //! version named by a string, `registry+URI#SUBJECT@VERSION`, fetched and verified).
 
@@ -43,6 +43,7 @@ mod client;
 pub mod contract;
 pub mod messages;
 pub mod mode;
+mod nats_layout;
 mod nats_store;
 mod reference;
 mod service;

@@ -6,7 +6,8 @@
 //! - `subject.<S>`: a subject's **head**: its versions (number, fingerprint, deprecation,
 //!   creation time) and its mode and category, one protobuf message (`Head`). Every change to
 //!   a subject — a registration, a deprecation, a mode — is a compare-and-set of this one key
-//!   on the revision read (`update` with the expected revision; revision 0 creates it): a
+//!   on the revision read (`update` with the expected revision; revision 0 creates it; `nats_layout.rs` has
+//!   the head message and the key names): a
 //!   writer that lost the race re-reads the head and runs again (at most [`ATTEMPTS`] times),
 //!   so registrations of one subject from any number of processes serialize as in one
 //!   transaction, and no version is lost or numbered twice.
@@ -25,54 +26,20 @@
 
 use std::fmt;
 use std::future::Future;
-use std::time::Duration;
 
 use async_nats::jetstream::kv;
 use bytes::Bytes;
 use futures_util::TryStreamExt;
 use prost::Message;
 
-use super::mode::{Config, Mode};
-use super::reference::REGISTRY_CORRUPT;
+use super::mode::Config;
+use super::nats_layout::{
+    config_of, contended, corrupt, head_key, set_key, unescape, unreachable, Head, VersionEntry,
+    ATTEMPTS, HEAD_PREFIX, LAYOUT, OP_TIMEOUT,
+};
 use super::store::{no_version, now_unix_ms, Admit, NewVersion, RegistryStore, StoredVersion};
 use crate::error::{Code, Error, Result};
-use crate::evolution::Category;
 use crate::transport::{connect_nats, NatsTarget};
-
-/// The head layout this build writes.
-const LAYOUT: u32 = 1;
-/// How often a registration re-reads and retries a head another writer changed meanwhile.
-pub(crate) const ATTEMPTS: usize = 64;
-/// The longest one key-value operation may take.
-pub(crate) const OP_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A subject's head: what changes, under one key.
-#[derive(Clone, PartialEq, Message)]
-struct Head {
-    #[prost(uint32, tag = "1")]
-    layout: u32,
-    #[prost(message, repeated, tag = "2")]
-    versions: Vec<VersionEntry>,
-    /// Empty: never set.
-    #[prost(string, tag = "3")]
-    mode: String,
-    #[prost(string, tag = "4")]
-    category: String,
-}
-
-#[derive(Clone, PartialEq, Message)]
-struct VersionEntry {
-    #[prost(uint32, tag = "1")]
-    version: u32,
-    #[prost(string, tag = "2")]
-    fingerprint: String,
-    #[prost(bool, tag = "3")]
-    deprecated: bool,
-    #[prost(string, tag = "4")]
-    deprecation_reason: String,
-    #[prost(int64, tag = "5")]
-    created_unix_ms: i64,
-}
 
 /// A registry store in a JetStream key-value bucket.
 pub struct NatsKvStore {
@@ -86,59 +53,6 @@ impl fmt::Debug for NatsKvStore {
             .field("bucket", &self.name)
             .finish()
     }
-}
-
-fn unreachable(what: &str, e: impl fmt::Display) -> Error {
-    Error::new(Code::Unavailable, format!("registry bucket: {what}: {e}"))
-        .with_reason("REGISTRY_UNREACHABLE")
-}
-
-fn corrupt(what: String) -> Error {
-    Error::new(Code::DataLoss, format!("registry bucket: {what}")).with_reason(REGISTRY_CORRUPT)
-}
-
-/// `s` as key tokens: letters, digits, `_`, `-` kept, any other byte `=XX`.
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'-' => out.push(b as char),
-            _ => out.push_str(&format!("={b:02X}")),
-        }
-    }
-    if out.is_empty() {
-        out.push('=');
-    }
-    out
-}
-
-fn unescape(s: &str) -> Option<String> {
-    if s == "=" {
-        return Some(String::new());
-    }
-    let mut bytes = Vec::with_capacity(s.len());
-    let mut rest = s.as_bytes();
-    while let Some((&b, tail)) = rest.split_first() {
-        if b == b'=' {
-            let hex = std::str::from_utf8(tail.get(..2)?).ok()?;
-            bytes.push(u8::from_str_radix(hex, 16).ok()?);
-            rest = &tail[2..];
-        } else {
-            bytes.push(b);
-            rest = tail;
-        }
-    }
-    String::from_utf8(bytes).ok()
-}
-
-const HEAD_PREFIX: &str = "subject.";
-
-fn head_key(subject: &str) -> String {
-    format!("{HEAD_PREFIX}{}", escape(subject))
-}
-
-fn set_key(subject: &str, fingerprint: &str) -> String {
-    format!("set.{}.{}", escape(subject), escape(fingerprint))
 }
 
 /// Runs `f` on the shared runtime, at most [`OP_TIMEOUT`].
@@ -331,27 +245,6 @@ impl NatsKvStore {
     }
 }
 
-fn contended(subject: &str) -> Error {
-    Error::new(
-        Code::Unavailable,
-        format!("registry bucket: subject {subject:?} kept changing under {ATTEMPTS} attempts"),
-    )
-    .with_reason("REGISTRY_LOCKED")
-}
-
-fn config_of(subject: &str, head: &Head) -> Result<Option<Config>> {
-    if head.mode.is_empty() {
-        return Ok(None);
-    }
-    let parsed = head.mode.parse::<Mode>().and_then(|mode| {
-        let category = head.category.parse::<Category>()?;
-        Ok(Config { mode, category })
-    });
-    parsed
-        .map(Some)
-        .map_err(|e| corrupt(format!("subject {subject:?}: {}", e.message())))
-}
-
 impl RegistryStore for NatsKvStore {
     fn register(&self, new: NewVersion, admit: &mut Admit<'_>) -> Result<(StoredVersion, bool)> {
         let what = format!("registering {}", new.subject);
@@ -438,24 +331,5 @@ impl RegistryStore for NatsKvStore {
             })
             .await
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_escape_every_byte_outside_letters_digits_underscore_and_dash() {
-        for s in ["shop.v1", "a b", "", "=", "é.x", "sha256:ab12"] {
-            let e = escape(s);
-            assert!(
-                e.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"_-=".contains(&b)),
-                "{e}"
-            );
-            assert_eq!(unescape(&e).as_deref(), Some(s), "{s}");
-        }
-        assert_eq!(head_key("shop.v1"), "subject.shop=2Ev1");
     }
 }
