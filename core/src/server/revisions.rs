@@ -121,6 +121,22 @@ impl Dispatcher {
         .collect()
     }
 
+    /// Every method of the main schema, then every method only a revision has (its kind in the
+    /// first revision that has it), each once.
+    pub(super) fn served_methods(&self) -> Vec<(String, StreamingKind)> {
+        let mut seen = std::collections::HashSet::new();
+        let main = self.schema.methods();
+        let revisions = self.revisions.read();
+        let schemas = revisions
+            .iter()
+            .flat_map(|r| r.iter())
+            .map(|r| r.schema.methods());
+        let all = std::iter::once(main).chain(schemas).flatten();
+        all.filter(|m| seen.insert(m.name.clone()))
+            .map(|m| (m.name.clone(), m.kind()))
+            .collect()
+    }
+
     /// The streaming kind of `method` in the revision `metadata` chooses (the main schema when
     /// it chooses none, or one the server does not serve: the call then fails at its route).
     pub(super) fn kind_for(&self, method: &str, metadata: &Metadata) -> Option<StreamingKind> {
