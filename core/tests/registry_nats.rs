@@ -2,7 +2,7 @@
 //! with JetStream: the store contract every store keeps (`registry::contract`), two stores on
 //! one bucket (as two registry processes on two machines) registering at once without losing
 //! or duplicating a version, everything kept across a nats-server restart, and the typed errors
-//! of a bad URI and an unreachable server. Skipped, saying so, only when nats-server is not
+//! of a bad URI, an unreachable server and one without JetStream. Skipped, saying so, only when nats-server is not
 //! installed (`make test` installs it).
 #![allow(clippy::unwrap_used)]
 
@@ -168,4 +168,14 @@ fn a_bad_uri_is_invalid_argument_and_no_server_is_unavailable() {
         .port();
     let err = NatsKvStore::open_blocking(&format!("nats://127.0.0.1:{port}/r")).unwrap_err();
     assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+}
+
+#[test]
+fn a_nats_server_without_jetstream_is_a_typed_error_at_open() {
+    let Some(nats) = NatsServer::start(false) else {
+        return;
+    };
+    let err = NatsKvStore::open_blocking(&format!("nats://{}/r", nats.addr())).unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+    assert!(err.message().contains("JetStream"), "{}", err.message());
 }
