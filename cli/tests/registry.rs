@@ -6,25 +6,14 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Output;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{bin, free_port, output_within, registry_serve, shop_schema, text, wait_for_ports};
-
-const WAIT: Duration = Duration::from_secs(30);
-
-fn registry(args: &[&str]) -> Output {
-    let mut cmd = bin();
-    cmd.arg("registry").args(args);
-    output_within(cmd, WAIT)
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)))
-}
+use common::{
+    bin, free_port, json, listed, output_within, registry, registry_serve, shop_schema, text,
+    two_registries_race, wait_for_ports, writers, WAIT,
+};
 
 #[test]
 fn register_fetch_list_deprecate_and_modes_over_every_transport() {
@@ -193,80 +182,11 @@ fn register_fetch_list_deprecate_and_modes_over_every_transport() {
     assert_eq!(out.status.code(), Some(3));
 }
 
-/// Registers `count` schemas `Item { string f<i> = <i+1>; }` (tag `tag`), each from its own
-/// process at once, alternating between `uris`; returns each acknowledged (version, fingerprint).
-fn writers(dir: &Path, uris: &[String], tag: &str, count: usize) -> Vec<(u64, String)> {
-    let threads: Vec<_> = (0..count)
-        .map(|i| {
-            let folder = shop_schema(
-                dir,
-                &format!("{tag}{i}"),
-                &format!("string {tag}{i} = {};", i + 1),
-            );
-            let uri = uris[i % uris.len()].clone();
-            std::thread::spawn(move || {
-                registry(&[
-                    "register",
-                    "--registry",
-                    &uri,
-                    folder.to_str().unwrap(),
-                    "--json",
-                    "--timeout",
-                    "20",
-                ])
-            })
-        })
-        .collect();
-    let mut acked = Vec::new();
-    for t in threads {
-        let out = t.join().unwrap();
-        if out.status.success() {
-            let v = json(&out)["version"].clone();
-            acked.push((
-                v["version"].as_u64().unwrap(),
-                v["fingerprint"].as_str().unwrap().to_string(),
-            ));
-        }
-    }
-    acked
-}
-
-fn listed(uri: &str) -> Vec<(u64, String)> {
-    let out = registry(&["list", "--registry", uri, "shop.v1", "--json"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    json(&out)["versions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| {
-            (
-                v["version"].as_u64().unwrap(),
-                v["fingerprint"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn concurrent_writers_on_two_registries_sharing_one_database_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("r.db");
-    let (a, b) = (dir.path().join("a.sock"), dir.path().join("b.sock"));
-    let _first = registry_serve(&db, &a, &[]);
-    let _second = registry_serve(&db, &b, &[]);
-    let uris = [
-        format!("unix://{}", a.display()),
-        format!("unix://{}", b.display()),
-    ];
-    let out = registry(&["mode", "--registry", &uris[0], "shop.v1", "NONE"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let mut acked = writers(dir.path(), &uris, "f", 10);
-    acked.sort();
-    assert_eq!(
-        acked.iter().map(|a| a.0).collect::<Vec<_>>(),
-        (1..=10).collect::<Vec<u64>>()
-    );
-    assert_eq!(listed(&uris[1]), acked);
+    two_registries_race(dir.path(), &["--db".into(), db.into()]);
 }
 
 #[test]

@@ -153,10 +153,22 @@ where
     }
 }
 
+/// Rewrites a stream's messages between what the caller sends and reads and what the handler
+/// reads and writes: a bridged method's JSON (`server/revisions.rs`, the one place that knows
+/// how).
+pub(crate) trait Transcode: Send + Sync {
+    /// A request as the caller sent it, made into what the handler reads.
+    fn request(&self, bytes: Bytes) -> Result<Bytes>;
+    /// A response as the handler wrote it, made into what the caller reads.
+    fn response(&self, bytes: Bytes) -> Result<Bytes>;
+}
+
 /// The requests of a streaming call, as the handler reads them.
 pub struct RequestStream {
     pub(crate) rx: mpsc::UnboundedReceiver<Bytes>,
     pub(crate) exchange: Arc<Exchange>,
+    /// Between the caller's messages and the handler's, when they differ.
+    pub(crate) transcode: Option<Arc<dyn Transcode>>,
     /// The call's cancellation: a read waiting for the next request ends with it.
     pub(crate) cancel: tokio_util::sync::CancellationToken,
     /// Gives the sender credit back as requests are read.
@@ -188,7 +200,10 @@ impl RequestStream {
             bytes = self.rx.recv() => {
                 let bytes = bytes?;
                 self.flow.after_read(bytes.len());
-                Some(Ok(bytes))
+                Some(match &self.transcode {
+                    Some(t) => t.request(bytes),
+                    None => Ok(bytes),
+                })
             }
         }
     }
@@ -219,6 +234,8 @@ impl RequestStream {
 pub struct ResponseSink {
     pub(crate) tx: mpsc::UnboundedSender<Bytes>,
     pub(crate) exchange: Arc<Exchange>,
+    /// Between the handler's messages and the caller's, when they differ.
+    pub(crate) transcode: Option<Arc<dyn Transcode>>,
     pub(crate) response: Arc<ResponseMetadata>,
     /// The call's cancellation: every send after it is `Cancelled`.
     pub(crate) cancel: tokio_util::sync::CancellationToken,
@@ -258,6 +275,7 @@ impl ResponseSink {
     /// may wait for the caller to read, flow control) without it.
     pub fn send_bytes(&self, bytes: Bytes) -> Result<()> {
         self.live()?;
+        let bytes = self.outgoing(bytes)?;
         self.flow.before_send(bytes.len(), Some(&self.cancel));
         self.push(bytes)
     }
@@ -266,10 +284,19 @@ impl ResponseSink {
     /// suspends the task instead of parking a thread.
     pub async fn send_bytes_async(&self, bytes: Bytes) -> Result<()> {
         self.live()?;
+        let bytes = self.outgoing(bytes)?;
         self.flow
             .before_send_async(bytes.len(), Some(&self.cancel))
             .await;
         self.push(bytes)
+    }
+
+    /// The handler's response as the caller reads it (the window counts what is sent).
+    fn outgoing(&self, bytes: Bytes) -> Result<Bytes> {
+        match &self.transcode {
+            Some(t) => t.response(bytes),
+            None => Ok(bytes),
+        }
     }
 
     fn live(&self) -> Result<()> {

@@ -283,7 +283,7 @@ async fn a_v1_handler_serves_v2_callers_through_a_bridge() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_bridged_stream_takes_the_proto_codec() {
+async fn a_bridged_stream_takes_the_proto_and_json_codecs() {
     tokio::time::timeout(Duration::from_secs(30), async {
         let stream = |text: &str| {
             text.replace(
@@ -306,24 +306,33 @@ async fn a_bridged_stream_takes_the_proto_codec() {
         server.bridge("rev1", "acme.v1.Greeter/Chat").unwrap();
         server.listen("inproc://revisions-stream").unwrap();
         let c = client("inproc://revisions-stream", ConnectOptions::default()).await;
-        let mut s = c
-            .open_stream("acme.v1.Greeter/Chat", &opts())
-            .await
-            .unwrap();
-        s.send(&Value::message([("full_name", Value::from("Ada"))]))
-            .unwrap();
-        let reply = s.next().await.unwrap().unwrap();
-        assert_eq!(text(&reply, "text"), "v1 Ada");
-        s.close_send();
-        assert!(s.next().await.is_none());
+        // Each codec: the v2 caller's `full_name` reaches the v1 handler as `name`, and its
+        // `message` comes back as the caller's `text`, message after message.
+        for codec in [Codec::Proto, Codec::Json] {
+            let mut o = opts();
+            o.codec = Some(codec);
+            let mut s = c.open_stream("acme.v1.Greeter/Chat", &o).await.unwrap();
+            for name in ["Ada", "Grace"] {
+                s.send(&Value::message([("full_name", Value::from(name))]))
+                    .unwrap();
+                let reply = s.next().await.unwrap().unwrap();
+                assert_eq!(text(&reply, "text"), format!("v1 {name}"), "{codec:?}");
+            }
+            s.close_send();
+            assert!(s.next().await.is_none(), "{codec:?}");
+        }
 
+        // JSON the caller's types cannot read: INVALID_ARGUMENT naming the field, typed.
         let mut o = opts();
         o.codec = Some(Codec::Json);
         let mut s = c.open_stream("acme.v1.Greeter/Chat", &o).await.unwrap();
-        s.close_send();
+        let mut sender = s.take_sender().unwrap();
+        sender
+            .send_encoded(bytes::Bytes::from_static(br#"{"full_name": 5}"#))
+            .unwrap();
         let err = s.next().await.unwrap().unwrap_err();
-        assert_eq!(err.code(), Code::InvalidArgument);
-        assert!(err.message().contains("proto codec"), "{}", err.message());
+        assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+        assert!(err.to_string().contains("full_name"), "{err}");
     })
     .await
     .expect("within 30 s");

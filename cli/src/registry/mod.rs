@@ -1,8 +1,10 @@
-//! `hms-ffi registry …`: serve a schema registry over a SQLite file, and a thin client of any
+//! `hms-ffi registry …`: serve a schema registry over a SQLite file or a NATS key-value
+//! bucket, and a thin client of any
 //! registry (`hms_ffi_core::registry::RegistryClient`) for each of its methods.
 //!
 //! ```text
 //! hms-ffi registry serve --db registry.db --listen grpc://127.0.0.1:7070 [--security FILE]
+//! hms-ffi registry serve --store nats://127.0.0.1:4222/REGISTRY --listen grpc://127.0.0.1:7070
 //! hms-ffi registry register --registry grpc://127.0.0.1:7070 shop/ [--subject shop.v1] [-I DIR]
 //! hms-ffi registry get --registry URI shop.v1 [--version N | --fingerprint sha256:…] [--out set.binpb]
 //! hms-ffi registry list --registry URI [SUBJECT]
@@ -13,8 +15,8 @@
 //! Exit status, as `hms-ffi check`'s: **0** done, **1** the schema is incompatible with its
 //! subject (`FAILED_PRECONDITION`, `INCOMPATIBLE_SCHEMA`), **3** bad input (a schema that does
 //! not compile or decode, an unknown subject, version or mode; for `serve`, a database that is
-//! missing its folder, unreadable, corrupt, newer or locked, or an address it cannot listen
-//! on), **4** the registry failed, refused or could not be reached (`UNAVAILABLE` when its
+//! missing its folder, unreadable, corrupt, newer or locked, a NATS store it cannot reach, or
+//! an address it cannot listen on), **4** the registry failed, refused or could not be reached (`UNAVAILABLE` when its
 //! database stays locked, `PERMISSION_DENIED` from its policy, …); 2 is clap's. `--json` prints one object: the reply, or
 //! `{"error": {"code", "message", "reason", "rules", "findings"}}`.
 
@@ -28,7 +30,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use hms_ffi_core::evolution::Image;
-use hms_ffi_core::registry::{self as core_registry, RegistryClient};
+use hms_ffi_core::registry::{self as core_registry, NatsKvStore, RegistryClient, RegistryStore};
 use hms_ffi_core::{Code, Error};
 
 use output::{fail, print_reply};
@@ -36,11 +38,15 @@ use output::{fail, print_reply};
 /// The registry's subcommands.
 #[derive(Subcommand)]
 pub(crate) enum RegistryCommand {
-    /// Serve a registry over a SQLite file (created when missing; its folder must exist).
+    /// Serve a registry over a SQLite file (created when missing; its folder must exist), or
+    /// over a NATS JetStream key-value bucket shared by registries on many machines.
     Serve {
         /// The SQLite database.
+        #[arg(long, required_unless_present = "store", conflicts_with = "store")]
+        db: Option<PathBuf>,
+        /// A NATS key-value bucket instead: nats://host:port/BUCKET (created when missing).
         #[arg(long)]
-        db: PathBuf,
+        store: Option<String>,
         /// Endpoints to listen on (repeatable), as for `hms-ffi serve`.
         #[arg(long, required = true)]
         listen: Vec<String>,
@@ -138,10 +144,11 @@ pub(crate) fn run(command: RegistryCommand) -> ExitCode {
     match command {
         RegistryCommand::Serve {
             db,
+            store,
             listen,
             security,
             busy_timeout_ms,
-        } => match runtime.block_on(serve(db, listen, security, busy_timeout_ms)) {
+        } => match runtime.block_on(serve(db, store, listen, security, busy_timeout_ms)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 fail(&e, false);
@@ -166,17 +173,31 @@ pub(crate) fn run(command: RegistryCommand) -> ExitCode {
 }
 
 async fn serve(
-    db: PathBuf,
+    db: Option<PathBuf>,
+    store: Option<String>,
     listen: Vec<String>,
     security: Option<PathBuf>,
     busy_timeout_ms: u64,
 ) -> Result<(), Error> {
     let options = crate::serve::server_options(security, None, None, None)?;
-    let store = sqlite::SqliteStore::open(&db, Duration::from_millis(busy_timeout_ms))?;
-    let server = core_registry::server(Arc::new(store), options)?;
+    let (store, kept_in): (Arc<dyn RegistryStore>, String) = match (db, store) {
+        (_, Some(uri)) => (Arc::new(NatsKvStore::open(&uri).await?), uri),
+        (Some(db), None) => {
+            let busy = Duration::from_millis(busy_timeout_ms);
+            let kept_in = format!("database {}", db.display());
+            (Arc::new(sqlite::SqliteStore::open(&db, busy)?), kept_in)
+        }
+        (None, None) => {
+            return Err(Error::new(
+                Code::InvalidArgument,
+                "--db or --store is required",
+            ))
+        }
+    };
+    let server = core_registry::server(store, options)?;
     for uri in &listen {
         let bound = server.listen(uri)?;
-        eprintln!("registry listening on {bound} (database {})", db.display());
+        eprintln!("registry listening on {bound} ({kept_in})");
     }
     server.serve_until_signal(Duration::from_secs(5)).await?;
     eprintln!("stopped");

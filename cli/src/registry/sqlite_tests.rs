@@ -38,6 +38,17 @@ fn reason(e: &Error) -> &str {
 }
 
 #[test]
+fn the_sqlite_store_keeps_the_store_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = std::cell::Cell::new(0);
+    hms_ffi_core::registry::contract::run_all(&|| {
+        made.set(made.get() + 1);
+        let db = dir.path().join(format!("contract{}.db", made.get()));
+        Arc::new(SqliteStore::open(&db, Duration::from_secs(5)).unwrap())
+    });
+}
+
+#[test]
 fn versions_modes_and_deprecations_survive_a_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("registry.db");

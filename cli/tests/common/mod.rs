@@ -41,10 +41,18 @@ pub(crate) fn spawn_until_socket(mut cmd: Command, sock: &Path) -> Serve {
 
 /// Starts `hms-ffi registry serve --db DB --listen unix://SOCK [--listen extra…]`.
 pub(crate) fn registry_serve(db: &Path, sock: &Path, extra: &[String]) -> Serve {
+    registry_serve_on(&["--db".into(), db.into()], sock, extra)
+}
+
+/// Starts `hms-ffi registry serve STORE… --listen unix://SOCK [--listen extra…]`, where STORE
+/// is `--db FILE` or `--store nats://…`.
+pub(crate) fn registry_serve_on(
+    store: &[std::ffi::OsString],
+    sock: &Path,
+    extra: &[String],
+) -> Serve {
     let mut cmd = bin();
-    cmd.args(["registry", "serve", "--db"])
-        .arg(db)
-        .arg("--listen");
+    cmd.args(["registry", "serve"]).args(store).arg("--listen");
     cmd.arg(format!("unix://{}", sock.display()));
     for uri in extra {
         cmd.args(["--listen", uri]);
@@ -155,4 +163,100 @@ pub(crate) fn output_within(mut cmd: Command, timeout: Duration) -> Output {
         stdout: stdout.join().unwrap(),
         stderr: stderr.join().unwrap(),
     }
+}
+
+pub(crate) const WAIT: Duration = Duration::from_secs(30);
+
+pub(crate) fn registry(args: &[&str]) -> Output {
+    let mut cmd = bin();
+    cmd.arg("registry").args(args);
+    output_within(cmd, WAIT)
+}
+
+pub(crate) fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)))
+}
+
+/// Registers `count` schemas `Item { string f<i> = <i+1>; }` (tag `tag`), each from its own
+/// process at once, alternating between `uris`; returns each acknowledged (version, fingerprint).
+pub(crate) fn writers(dir: &Path, uris: &[String], tag: &str, count: usize) -> Vec<(u64, String)> {
+    let threads: Vec<_> = (0..count)
+        .map(|i| {
+            let folder = shop_schema(
+                dir,
+                &format!("{tag}{i}"),
+                &format!("string {tag}{i} = {};", i + 1),
+            );
+            let uri = uris[i % uris.len()].clone();
+            std::thread::spawn(move || {
+                registry(&[
+                    "register",
+                    "--registry",
+                    &uri,
+                    folder.to_str().unwrap(),
+                    "--json",
+                    "--timeout",
+                    "20",
+                ])
+            })
+        })
+        .collect();
+    let mut acked = Vec::new();
+    for t in threads {
+        let out = t.join().unwrap();
+        if out.status.success() {
+            let v = json(&out)["version"].clone();
+            acked.push((
+                v["version"].as_u64().unwrap(),
+                v["fingerprint"].as_str().unwrap().to_string(),
+            ));
+        }
+    }
+    acked
+}
+
+pub(crate) fn listed(uri: &str) -> Vec<(u64, String)> {
+    let out = registry(&["list", "--registry", uri, "shop.v1", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    json(&out)["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["version"].as_u64().unwrap(),
+                v["fingerprint"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Two registries on one store (`--db FILE` or `--store nats://…`) at `dir/{a,b}.sock`, its
+/// subject `shop.v1` in mode NONE, and ten writer processes alternating between them: checks
+/// that the ten acknowledged versions are numbered 1 to 10 and that both registries list
+/// exactly them; returns both registries and the acknowledged versions.
+pub(crate) fn two_registries_race(
+    dir: &Path,
+    store: &[std::ffi::OsString],
+) -> ((Serve, Serve), Vec<(u64, String)>) {
+    let (a, b) = (dir.join("a.sock"), dir.join("b.sock"));
+    let servers = (
+        registry_serve_on(store, &a, &[]),
+        registry_serve_on(store, &b, &[]),
+    );
+    let uris = [
+        format!("unix://{}", a.display()),
+        format!("unix://{}", b.display()),
+    ];
+    let out = registry(&["mode", "--registry", &uris[0], "shop.v1", "NONE"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut acked = writers(dir, &uris, "f", 10);
+    acked.sort();
+    assert_eq!(
+        acked.iter().map(|a| a.0).collect::<Vec<_>>(),
+        (1..=10).collect::<Vec<u64>>()
+    );
+    assert_eq!(listed(&uris[0]), acked);
+    assert_eq!(listed(&uris[1]), acked);
+    (servers, acked)
 }

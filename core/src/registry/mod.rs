@@ -9,7 +9,8 @@
 //! (see [`mode`]), or the caller gets `FailedPrecondition` with reason
 //! [`INCOMPATIBLE_SCHEMA`] and the rules broken. Versions are fetched by subject and number or
 //! by fingerprint, listed, and deprecated. Storage sits behind [`RegistryStore`]
-//! ([`MemoryStore`] here; the CLI's `hms-ffi registry serve` keeps a SQLite file).
+//! ([`MemoryStore`]; [`NatsKvStore`], a JetStream key-value bucket shared by many registries;
+//! the CLI's `hms-ffi registry serve` keeps a SQLite file by default).
 //!
 //! ```
 //! use std::sync::Arc;
@@ -32,13 +33,18 @@
 //! ```
 //!
 //! Submodules: `messages` (the `.proto`'s messages as prost types), [`mode`] (modes and how
-//! they map onto the check), `store` (the trait and the memory store), `service` (the rules
+//! they map onto the check), `store` (the trait and the memory store), `nats_store` and `nats_layout`
+//! (the NATS key-value store and its keys), `contract` (the tests every store passes), `service` (the rules
 //! and the handlers), `client` (the thin Rust client), `reference` ([`RegistryRef`]: one
 //! version named by a string, `registry+URI#SUBJECT@VERSION`, fetched and verified).
 
 mod client;
+#[doc(hidden)]
+pub mod contract;
 pub mod messages;
 pub mod mode;
+mod nats_layout;
+mod nats_store;
 mod reference;
 mod service;
 mod store;
@@ -51,6 +57,7 @@ use crate::server::{Server, ServerOptions};
 
 pub use client::RegistryClient;
 pub use mode::{Config, Mode, INCOMPATIBLE_SCHEMA};
+pub use nats_store::NatsKvStore;
 pub use reference::{RegistryRef, Selector, REFERENCE_PREFIX, REGISTRY_CORRUPT};
 pub use service::RegistryService;
 pub use store::{

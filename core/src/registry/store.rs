@@ -2,8 +2,8 @@
 //!
 //! A store owns durability and concurrency; the registry's rules (fingerprints, modes, the
 //! check) stay in [`super::RegistryService`]. The CLI's `hms-ffi registry serve` uses a SQLite
-//! file (`cli/src/registry/sqlite.rs`); a shared store for many machines (NATS key-value)
-//! implements the same trait.
+//! file (`cli/src/registry/sqlite.rs`) or, shared by registries on many machines, a NATS
+//! key-value bucket ([`super::NatsKvStore`]); `super::contract` tests every store alike.
 
 use std::collections::BTreeMap;
 use std::fmt;

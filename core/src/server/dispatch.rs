@@ -348,16 +348,19 @@ impl Dispatcher {
             let entry = self
                 .route(&head.method, &ctx.metadata)
                 .inspect_err(|e| self.rejected(&ctx, e))?;
-            let exchange = self.exchange(&entry, head.codec)?;
+            let (codec, transcode) = entry.stream_transcode(head.codec, self.limits.max_depth);
+            let exchange = self.exchange(&entry, codec)?;
             let requests = RequestStream {
                 rx: input,
                 exchange: exchange.clone(),
+                transcode: transcode.clone(),
                 cancel: ctx.cancel.clone(),
                 flow: flow.clone(),
             };
             let sink = ResponseSink {
                 tx: output,
                 exchange: exchange.clone(),
+                transcode,
                 response: ctx.response.clone(),
                 cancel: ctx.cancel.clone(),
                 flow,

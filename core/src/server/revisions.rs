@@ -18,6 +18,7 @@ use crate::call::{unknown_revision, AnnouncedRevision, SCHEMA_REVISION_KEY};
 use crate::codec::{decode_proto, Codec};
 use crate::error::{Code, Error, Result};
 use crate::evolution::{check_method, Category, Image};
+use crate::handler::Transcode;
 use crate::mapping::json;
 use crate::metadata::Metadata;
 use crate::schema::{Schema, StreamingKind};
@@ -121,6 +122,22 @@ impl Dispatcher {
         .collect()
     }
 
+    /// Every method of the main schema, then every method only a revision has (its kind in the
+    /// first revision that has it), each once.
+    pub(super) fn served_methods(&self) -> Vec<(String, StreamingKind)> {
+        let mut seen = std::collections::HashSet::new();
+        let main = self.schema.methods();
+        let revisions = self.revisions.read();
+        let schemas = revisions
+            .iter()
+            .flat_map(|r| r.iter())
+            .map(|r| r.schema.methods());
+        let all = std::iter::once(main).chain(schemas).flatten();
+        all.filter(|m| seen.insert(m.name.clone()))
+            .map(|m| (m.name.clone(), m.kind()))
+            .collect()
+    }
+
     /// The streaming kind of `method` in the revision `metadata` chooses (the main schema when
     /// it chooses none, or one the server does not serve: the call then fails at its route).
     pub(super) fn kind_for(&self, method: &str, metadata: &Metadata) -> Option<StreamingKind> {
@@ -165,6 +182,27 @@ impl RouteEntry {
         }
     }
 
+    /// What a streaming call's handler reads and writes, and how its messages are rewritten
+    /// for the caller: a bridged route's JSON stream reaches the handler as protobuf, each
+    /// request and response transcoded as a unary call's ([`RouteEntry::incoming`],
+    /// [`RouteEntry::outgoing`]).
+    pub(super) fn stream_transcode(
+        self: &Arc<Self>,
+        codec: Codec,
+        max_depth: usize,
+    ) -> (Codec, Option<Arc<dyn Transcode>>) {
+        match self.bridge.is_some() && codec == Codec::Json {
+            true => {
+                let bridged = Bridged {
+                    entry: self.clone(),
+                    max_depth,
+                };
+                (Codec::Proto, Some(Arc::new(bridged)))
+            }
+            false => (codec, None),
+        }
+    }
+
     /// The reply in the caller's codec: a bridged route's protobuf reply read with the
     /// caller's types and written as JSON when the caller asked for JSON.
     pub(super) fn outgoing(&self, reply: Bytes, codec: Codec) -> Result<Bytes> {
@@ -177,6 +215,23 @@ impl RouteEntry {
             }
             _ => Ok(reply),
         }
+    }
+}
+
+/// A bridged route's JSON stream, message by message.
+struct Bridged {
+    entry: Arc<RouteEntry>,
+    max_depth: usize,
+}
+
+impl Transcode for Bridged {
+    fn request(&self, bytes: Bytes) -> Result<Bytes> {
+        let (bytes, _) = self.entry.incoming(bytes, Codec::Json, self.max_depth)?;
+        Ok(bytes)
+    }
+
+    fn response(&self, bytes: Bytes) -> Result<Bytes> {
+        self.entry.outgoing(bytes, Codec::Json)
     }
 }
 

@@ -199,16 +199,8 @@ impl Dispatcher {
                     ),
                 ))
             }
-            // A bridged unary call reaches here as protobuf (`RouteEntry::incoming`).
-            Some(_) if entry.bridge.is_some() && codec == Codec::Json => {
-                return Err(Error::new(
-                    Code::InvalidArgument,
-                    format!(
-                        "bridged streaming method {} takes the proto codec",
-                        entry_name(entry)
-                    ),
-                ))
-            }
+            // A bridged call's JSON reaches here as protobuf (`RouteEntry::incoming`, and
+            // `RouteEntry::stream_transcode` for a stream).
             Some(info) => (Some(info.input()), Some(info.output())),
             None if codec == Codec::Cbor => (None, None),
             None => {

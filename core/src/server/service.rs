@@ -42,6 +42,10 @@ impl Service for Dispatcher {
         self.kind_for(&head.method, &head.metadata)
     }
 
+    fn methods(&self) -> Vec<(String, crate::schema::StreamingKind)> {
+        self.served_methods()
+    }
+
     fn drain(&self) -> &CancellationToken {
         &self.drain
     }

@@ -59,6 +59,13 @@ pub(crate) trait Service: Send + Sync + 'static {
     /// The streaming kind of the call `head` makes, in the schema revision its metadata
     /// chooses (the main schema's without one); `None` for a method that schema lacks.
     fn kind(&self, head: &CallHead) -> Option<crate::schema::StreamingKind>;
+    /// Every method the server answers, each with its streaming kind: the main schema's, then
+    /// those only a schema revision has (with the kind of the first revision that has it). A
+    /// transport that subscribes per method (`nats://`) reads it when it starts listening.
+    fn methods(&self) -> Vec<(String, crate::schema::StreamingKind)> {
+        let methods = self.config().schema.methods();
+        methods.iter().map(|m| (m.name.clone(), m.kind())).collect()
+    }
     /// A call the transport refused before serving it (a body over the size limit): the
     /// interceptors' `after` hooks (the audit log) still see it.
     fn refused(&self, head: &CallHead, peer: &Peer, error: &Error);

@@ -1,5 +1,6 @@
 //! Server side of `nats://host:port/PREFIX`: one queue subscription (group `q`) per method
-//! on `PREFIX.package.Service.Method`, each request handed to the dispatcher like any
+//! on `PREFIX.package.Service.Method` (the main schema's methods and, for the schema revisions
+//! added before `listen`, the methods only a revision has), each request handed to the dispatcher like any
 //! transport's call, the reply published to the request's reply subject; NATS micro
 //! discovery beside them. Stopping drains the subscriptions (messages already delivered are
 //! still served) and waits for the replies being written before the connection closes.
@@ -20,6 +21,7 @@ use crate::call::{DESCRIBE_METHOD, HEALTH_METHOD};
 use crate::error::{Code, Error, Result};
 use crate::metadata::response::ResponseMetadata;
 use crate::peer::Peer;
+use crate::schema::StreamingKind;
 
 /// Connects, subscribes every method and discovery, and serves until `stop` (graceful) or the
 /// dispatcher's hard stop. Returns the endpoint's URI and the serving task.
@@ -84,14 +86,15 @@ async fn subscribe_all(
             target.authority
         ))
     };
-    let schema = &core.config().schema;
-    let mut endpoints: Vec<Arc<Endpoint>> = schema
-        .methods()
+    // The main schema's methods and those only a schema revision has: a call reaches a
+    // revision's method on its subject, choosing the revision with its metadata entry.
+    let methods = core.methods();
+    let mut endpoints: Vec<Arc<Endpoint>> = methods
         .iter()
-        .map(|m| Endpoint::new(&m.name, m.kind().name(), target.subject(&m.name)))
+        .map(|(name, kind)| Endpoint::new(name, kind.name(), target.subject(name)))
         .collect();
     for extra in [DESCRIBE_METHOD, HEALTH_METHOD] {
-        if schema.method(extra).is_none() {
+        if !methods.iter().any(|(name, _)| name == extra) {
             endpoints.push(Endpoint::new(extra, "unary", target.subject(extra)));
         }
     }
@@ -186,7 +189,11 @@ impl On {
                 self.core.refused(&head, &self.peer, &e);
                 (Err(e), crate::codec::Codec::Proto)
             }
-            Ok(head) if endpoint.kind != "unary" => {
+            // Streams are refused in the schema (or revision) the call's metadata chooses.
+            Ok(head)
+                if self.core.kind(&head).unwrap_or(StreamingKind::Unary)
+                    != StreamingKind::Unary =>
+            {
                 (Err(streams_refused(&head.method)), head.codec)
             }
             Ok(head) => {
