@@ -48,6 +48,16 @@ impl Context {
         transport: &'static str,
         peer: impl Into<Arc<str>>,
     ) -> Context {
+        Context::replying(method, transport, peer, Arc::default())
+    }
+
+    /// [`Context::new`] whose response metadata goes to `response` (a server's call).
+    pub(crate) fn replying(
+        method: impl Into<Arc<str>>,
+        transport: &'static str,
+        peer: impl Into<Arc<str>>,
+        response: Arc<ResponseMetadata>,
+    ) -> Context {
         Context {
             method: method.into(),
             deadline: None,
@@ -62,7 +72,7 @@ impl Context {
             metrics: None,
             cancel: CancellationToken::new(),
             extensions: Extensions::new(),
-            response: Arc::default(),
+            response,
         }
     }
 

@@ -38,10 +38,10 @@ impl Metadata {
 
     /// The first value for `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        let key = key.to_ascii_lowercase();
+        // Keys are kept lower-cased.
         self.entries
             .iter()
-            .find(|(k, _)| *k == key)
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
             .map(|(_, v)| v.as_str())
     }
 

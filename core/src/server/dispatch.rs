@@ -180,7 +180,12 @@ impl Dispatcher {
         start: Instant,
         response: Arc<ResponseMetadata>,
     ) -> Context {
-        let mut ctx = Context::new(head.method.clone(), peer.transport, peer.address.clone());
+        let mut ctx = Context::replying(
+            head.method.as_str(),
+            peer.transport,
+            peer.address.clone(),
+            response,
+        );
         let timeout = match (head.timeout, self.limits.max_deadline) {
             (Some(t), Some(max)) => Some(t.min(max)),
             (None, Some(max)) => Some(max),
@@ -192,7 +197,6 @@ impl Dispatcher {
         ctx.peer_cert = peer.cert().cloned();
         ctx.identity = peer.identity();
         ctx.cancel = cancel;
-        ctx.response = response;
         ctx.finish_setup(&head.trace_id);
         let table = self.metrics.read().ok();
         let found = table.as_ref().and_then(|m| m.get(&head.method));

@@ -29,8 +29,8 @@ const DRAIN_FACTOR: usize = 4;
 pub(super) struct StreamState {
     cancel: CancellationToken,
     input: Option<mpsc::UnboundedSender<Bytes>>,
-    /// The stream's flow control (none for a unary call, or a client that does none).
-    flow: Flow,
+    /// The stream's flow control (none for a unary call; empty for a client that does none).
+    flow: Option<Flow>,
 }
 
 pub(super) type Writer = Arc<tokio::sync::Mutex<BoxWrite>>;
@@ -252,7 +252,10 @@ impl Connection {
             }
             Kind::Window => {
                 let n = frame::window_increment(&body).ok_or("bad WINDOW body")?;
-                if let Some(w) = streams.get(&h.stream).and_then(|s| s.flow.window.as_ref()) {
+                if let Some(w) = streams
+                    .get(&h.stream)
+                    .and_then(|s| s.flow.as_ref()?.window.as_ref())
+                {
                     w.grant(n);
                 }
                 Ok(Step::Done)
@@ -307,7 +310,7 @@ impl Connection {
             let state = StreamState {
                 cancel: cancel.clone(),
                 input: input_tx,
-                flow: self.stream_flow(id, unary),
+                flow: (!unary).then(|| self.stream_flow(id)),
             };
             flow = state.flow.clone();
             streams.insert(id, state);
@@ -344,7 +347,7 @@ impl Connection {
             }));
             return Ok(None);
         }
-        let Some(input_rx) = input_rx else {
+        let (Some(input_rx), Some(flow)) = (input_rx, flow) else {
             return Err(format!("stream {id} opened without its request channel"));
         };
         let call = ServedStream {
@@ -369,12 +372,12 @@ impl Connection {
         Ok(None)
     }
 
-    /// A new stream's flow control, when the client does it (none for a unary call): responses
+    /// A new stream's flow control, when the client does it (a unary call has none): responses
     /// wait on a window of the size the client offered; reading requests gives credit back in
     /// WINDOW frames.
-    fn stream_flow(&self, id: u32, unary: bool) -> Flow {
+    fn stream_flow(&self, id: u32) -> Flow {
         let size = self.peer_window.load(Ordering::Acquire);
-        if unary || size == 0 {
+        if size == 0 {
             return Flow::default();
         }
         let writer = self.writer.clone();
@@ -395,7 +398,9 @@ impl Connection {
         if let Ok(mut s) = self.streams.lock() {
             if let Some(st) = s.remove(&id) {
                 st.cancel.cancel();
-                st.flow.close();
+                if let Some(flow) = &st.flow {
+                    flow.close();
+                }
             }
         }
         frame::encode_message_frame(Kind::Status, 0, id, &Trailer::from_result(&result))
@@ -406,7 +411,9 @@ impl Connection {
         if let Ok(streams) = self.streams.lock() {
             for s in streams.values() {
                 s.cancel.cancel();
-                s.flow.close();
+                if let Some(flow) = &s.flow {
+                    flow.close();
+                }
             }
         }
     }
