@@ -206,42 +206,6 @@ impl Dispatcher {
         ctx
     }
 
-    /// Runs `fut` until it ends, the deadline passes, or the call is cancelled.
-    async fn guarded<T>(
-        &self,
-        ctx: &Context,
-        fut: impl std::future::Future<Output = Result<T>> + Send,
-    ) -> Result<T> {
-        let fut = crate::context::Scoped::new(ctx, CatchPanic(Box::pin(fut)));
-        let deadline = ctx.deadline;
-        let sleep = async move {
-            match deadline {
-                Some(d) => tokio::time::sleep_until(d.into()).await,
-                None => std::future::pending().await,
-            }
-        };
-        let deadline_passed = |r: Result<T>| match r {
-            Err(e)
-                if e.code() == Code::Cancelled
-                    && !ctx.cancel.is_cancelled()
-                    && deadline.is_some_and(|d| Instant::now() >= d) =>
-            {
-                Err(Error::deadline_exceeded())
-            }
-            other => other,
-        };
-        tokio::select! {
-            biased;
-            _ = sleep => Err(Error::deadline_exceeded()),
-            r = fut => deadline_passed(r),
-            _ = ctx.cancel.cancelled() => Err(if self.stop.is_cancelled() {
-                Error::unavailable("server stopped").with_reason("SHUTTING_DOWN")
-            } else {
-                Error::cancelled()
-            }),
-        }
-    }
-
     /// A unary call: request bytes in, reply bytes out; the handler's response metadata is
     /// left in `response` for the transport to send.
     pub(super) async fn call_unary(
