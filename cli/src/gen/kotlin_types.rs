@@ -71,6 +71,22 @@ pub(super) fn write_value(f: &Field, x: &str) -> String {
     }
 }
 
+/// The type of a oneof member's value, written in full: `kotlin.String`, `demo.v1.Item`.
+pub(super) fn member_type(f: &Field, package: &str) -> String {
+    fn full(t: &Type, package: &str) -> String {
+        match t {
+            Type::Enum(n) | Type::Message(n) => format!("{package}.{n}"),
+            Type::Struct | Type::Empty => "kotlin.collections.Map<*, *>".into(),
+            Type::ListValue => "kotlin.collections.List<*>".into(),
+            Type::JsonValue => "kotlin.Any".into(),
+            Type::Timestamp | Type::Duration => kt_type(t),
+            Type::Wrapper(t) => full(t, package),
+            _ => format!("kotlin.{}", kt_type(t)),
+        }
+    }
+    native(f).map_or_else(|| full(&f.ty, package), str::to_string)
+}
+
 pub(super) fn field_type(f: &Field) -> String {
     match &f.shape {
         Shape::Single { .. } if nullable(f) => format!("{}?", value_type(f)),

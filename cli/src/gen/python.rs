@@ -21,7 +21,7 @@ use hms_ffi_core::StreamingKind;
 
 use super::docs::{self, join};
 use super::model::{Enum, Field, Message, Method, Package, Service, Shape, Type};
-use super::{snake, Output, GENERATED};
+use super::{oneofs, snake, Output, GENERATED};
 
 /// Python's keywords: a message with a field of one of these names uses the functional
 /// `TypedDict` form.
@@ -78,6 +78,9 @@ pub(crate) fn generate(p: &Package) -> Vec<Output> {
     for m in &p.messages {
         message(&mut out, m, false);
         message(&mut out, m, true);
+        for (o, members) in oneofs(m) {
+            which(&mut out, m, o, &members);
+        }
     }
     for s in &p.services {
         client(&mut out, s);
@@ -251,6 +254,32 @@ fn message(out: &mut String, m: &Message, args: bool) {
     if m.fields.is_empty() {
         line!(out, "    pass");
     }
+}
+
+/// `which_<message>_<oneof>`: the name of the member of a oneof that is set, typed as a
+/// `Literal` of the members' names (protobuf's `WhichOneof`), so a `match` or comparison of it
+/// is checked against the names.
+fn which(out: &mut String, m: &Message, o: &str, members: &[&Field]) {
+    let names: Vec<String> = members.iter().map(|f| format!("\"{}\"", f.name)).collect();
+    line!(out);
+    line!(out);
+    line!(
+        out,
+        "def which_{snake}_{o}(m: Union[{n}, {n}Args]) -> Optional[Literal[{names}]]:",
+        snake = snake(&m.name),
+        n = m.name,
+        names = names.join(", ")
+    );
+    let doc = format!(
+        "The member of the oneof ``{o}`` of ``{}`` that is set (not ``None``), or ``None``.",
+        m.full_name
+    );
+    docstring(out, &doc, "    ");
+    for f in members {
+        line!(out, "    if m.get(\"{0}\") is not None:", f.name);
+        line!(out, "        return \"{}\"", f.name);
+    }
+    line!(out, "    return None");
 }
 
 /// A method's request as sent and as received, and its reply as sent and as received.
