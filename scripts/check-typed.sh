@@ -2,7 +2,7 @@
 # Checks the generated typed bindings (gen/) and the typed examples (examples/typed/) the way
 # each language checks real code, then runs the examples across languages.
 #
-#   1. strict checkers: mypy --strict (Python), tsc --strict (TypeScript), gofmt + go vet +
+#   1. strict checkers: mypy --strict and pyright in strict mode (Python), tsc --strict (TypeScript), gofmt + go vet +
 #      go build (Go), rbs validate (Ruby), php -l (PHP), the Kotlin compiler with warnings as
 #      errors (its jars from the Maven repository `make kotlin-install` fills); the Rust module is
 #      compiled and linted as the cli crate's example `typed_greeter` (`make build`, clippy);
@@ -17,7 +17,8 @@
 #      so do the Python and TypeScript examples streams_typed (each case of the oneof too).
 #
 # Every process runs under `timeout`. Tools and packages come from the project's own installs
-# (`make test-gen` builds them first): PY (a python with hms_ffi and mypy), TSC, NODE_APP (where
+# (`make test-gen` builds them first): PY (a python with hms_ffi and mypy), PYRIGHT
+# (scripts/install-pyright.sh), TSC, NODE_APP (where
 # `hms-ffi` is npm-installed), GO, RUST_EXAMPLE, ruby with the hms_ffi gem (GEM_HOME), PHP_EXT,
 # KOTLIN_CLASSES and KOTLIN_LIB. Python, TypeScript and Go are required; a language whose
 # package is not built is skipped, and the script says so.
@@ -25,6 +26,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PY:-target/py-venv/bin/python}"
 TSC="${TSC:-node/node_modules/.bin/tsc}"
+PYRIGHT="${PYRIGHT:-target/tools/pyright/node_modules/.bin/pyright}"
 NODE_APP="${NODE_APP:-target/node-app}"
 GO="${GO:-go}"
 PHP="${PHP:-php}"
@@ -44,11 +46,15 @@ trap cleanup EXIT
 fail() { echo "check-typed: $*" >&2; exit 1; }
 
 mypy_check() { MYPY_CACHE_DIR="$work/mypy-cache" MYPYPATH=py/python:gen/python timeout "$T" "$PY" -m mypy --strict --no-incremental --python-version 3.11 "$@"; }
+# pyright_check CONFIG: pyright, strict as CONFIG (a pyrightconfig.json) says, with PY's packages.
+pyright_check() { timeout "$T" "$PYRIGHT" -p "$1" --pythonpath "$PY"; }
 tsc_check() { timeout "$T" "$TSC" -p "$1"; }
 go_check() { (cd "$1" && timeout "$T" "$GO" vet ./... && timeout "$T" "$GO" build -o /dev/null ./...); }
 
 echo "== strict checkers"
 mypy_check gen/python examples/typed/python/greeter_typed.py examples/typed/python/streams_typed.py
+[ -x "$PYRIGHT" ] || fail "$PYRIGHT is missing: run scripts/install-pyright.sh (make test-gen does)"
+pyright_check examples/typed/python/pyrightconfig.json | tail -1
 tsc_check examples/typed/typescript
 unformatted="$(timeout "$T" gofmt -l gen/go examples/typed/go)"
 [ -z "$unformatted" ] || fail "gofmt would change: $unformatted"
@@ -84,17 +90,21 @@ mutate() {
   rm -rf "$copy"
   case $lang in
     python) mkdir -p "$copy"; cp "$file" "$copy/";;
+    pyright) mkdir -p "$copy"; cp "$file" "$copy/"
+      printf '{"include": ["."], "extraPaths": ["%s"], "typeCheckingMode": "strict", "pythonVersion": "3.11"}\n' \
+        "$PWD/gen/python" >"$copy/pyrightconfig.json";;
     typescript) mkdir -p "$copy/examples/typed"; cp -r examples/typed/typescript "$copy/examples/typed/"
       ln -s "$PWD/gen" "$copy/gen"; ln -s "$PWD/node" "$copy/node";;
     go) mkdir -p "$copy/examples/typed"; cp -r examples/typed/go "$copy/examples/typed/"
       ln -s "$PWD/gen" "$copy/gen"; ln -s "$PWD/go" "$copy/go";;
     kotlin) mkdir -p "$copy/examples/typed"; cp -r examples/typed/kotlin "$copy/examples/typed/";;
   esac
-  local target="$copy/${file#examples/typed/$lang/}"
-  [ "$lang" = python ] || target="$copy/$file"
+  local target="$copy/$file"
+  [[ $lang = python || $lang = pyright ]] && target="$copy/$(basename "$file")"
   FROM="$from" TO="$to" timeout "$T" "$PY" -c 'import os, sys; p = sys.argv[1]; s = open(p).read(); open(p, "w").write(s.replace(os.environ["FROM"], os.environ["TO"], 1))' "$target"
   case $lang in
     python) out=$(mypy_check "$target" 2>&1) && fail "mypy accepted $to";;
+    pyright) out=$(pyright_check "$copy/pyrightconfig.json" 2>&1) && fail "pyright accepted $to";;
     typescript) out=$(tsc_check "$copy/examples/typed/typescript" 2>&1) && fail "tsc accepted $to";;
     go) out=$(go_check "$copy/examples/typed/go" 2>&1) && fail "go vet accepted $to";;
     kotlin) out=$(kotlinc -d "$work/kotlin-mutated" $(find gen/kotlin -name '*.kt') "$copy"/examples/typed/kotlin/*.kt 2>&1) &&
@@ -109,6 +119,8 @@ mutate python $py 'say_hello(name="Ada")' 'say_hello(nmae="Ada")' 'Unexpected ke
 mutate python $py 'reply["message"]' 'reply["mesage"]' 'TypedDict "HelloReply" has no key "mesage"'
 mutate python $py "request['name']} from" "request['nmae']} from" 'TypedDict "HelloRequest" has no key "nmae"'
 mutate python examples/typed/python/streams_typed.py 'if which == "text":' 'if which == "txt":' 'Non-overlapping equality check'
+mutate pyright $py 'reply["message"]' 'reply["mesage"]' '"mesage" is not a defined key in "HelloReply"'
+mutate pyright $py 'greeter.say_hello(' 'greeter.say_helo(' 'Cannot access attribute "say_helo" for class "GreeterClient"'
 ts=examples/typed/typescript/greeter_typed.ts
 mutate typescript $ts 'greeter.sayHello(' 'greeter.sayHelo(' "Property 'sayHelo' does not exist"
 mutate typescript $ts "sayHello({ name: 'Ada' })" "sayHello({ nmae: 'Ada' })" "'nmae' does not exist in type 'HelloRequestInit'"
