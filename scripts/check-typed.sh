@@ -14,7 +14,8 @@
 #      language calls every server: Python, TypeScript, Go, Rust, Ruby, PHP and Kotlin, the
 #      server-streaming Chatter too; the Kotlin example StreamsTyped calls the three stream kinds
 #      of the conformance service, a generated client of a generated service over inproc, and
-#      so do the Python and TypeScript examples streams_typed (each case of the oneof too).
+#      so do the Python and TypeScript examples streams_typed (each case of the oneof too); the
+#      Ruby example oneof_typed round-trips the oneof's cases over inproc, PHP's reads them.
 #
 # Every process runs under `timeout`. Tools and packages come from the project's own installs
 # (`make test-gen` builds them first): PY (a python with hms_ffi and mypy), PYRIGHT
@@ -145,15 +146,15 @@ go_bin="$work/go-greeter"
 js=target/typed/typescript/examples/typed/typescript/greeter_typed.js
 [ -f "$js" ] || fail "$js is missing: tsc did not emit it"
 run_python() { PYTHONPATH=gen/python timeout 30 "$PY" examples/typed/python/greeter_typed.py "$@"; }
-# streams LANG COMMAND…: the example streams_typed of LANG (the three stream kinds and the
-# oneof's cases over inproc) passes every check it prints.
-streams() {
-  local lang=$1 out; shift
-  out=$(timeout 60 "$@" 2>&1) || fail "$lang streams_typed failed: $out"
-  echo "$lang: typed server, client and bidi streams and the oneof over inproc ($(grep -c ': ok$' <<<"$out") checks)"
+# checks WHAT COMMAND…: an example that prints a line per check (`…: ok`) passes them all.
+checks() {
+  local what=$1 out; shift
+  out=$(timeout 60 "$@" 2>&1) || fail "$what failed: $out"
+  echo "$what ($(grep -c ': ok$' <<<"$out") checks)"
 }
-streams python env PYTHONPATH=gen/python "$PY" examples/typed/python/streams_typed.py
-streams typescript env NODE_PATH="$NODE_APP/node_modules" node "${js%greeter_typed.js}streams_typed.js"
+streams="typed server, client and bidi streams and the oneof over inproc"
+checks "python: $streams" env PYTHONPATH=gen/python "$PY" examples/typed/python/streams_typed.py
+checks "typescript: $streams" env NODE_PATH="$NODE_APP/node_modules" node "${js%greeter_typed.js}streams_typed.js"
 run_typescript() { NODE_PATH="$NODE_APP/node_modules" timeout 30 node "$js" "$@"; }
 run_go() { timeout 30 "$go_bin" "$@"; }
 run_rust() { timeout 30 "$RUST_EXAMPLE" "$@"; }
@@ -164,11 +165,15 @@ langs=(python typescript go)
 if [ -x "$RUST_EXAMPLE" ]; then langs+=(rust); else echo "Rust skipped: $RUST_EXAMPLE is not built (make build)"; fi
 if timeout 30 ruby -e 'require "hms_ffi"' 2>/dev/null; then langs+=(ruby); else echo "Ruby skipped: the hms_ffi gem is not installed (make ruby-install)"; fi
 if [ -f "$PHP_EXT" ]; then langs+=(php); else echo "PHP skipped: $PHP_EXT is not built (make php-ext)"; fi
+if [[ " ${langs[*]} " = *" ruby "* ]]; then
+  checks "ruby: the oneof's readers over inproc" ruby -Igen/ruby examples/typed/ruby/oneof_typed.rb
+fi
+if [[ " ${langs[*]} " = *" php "* ]]; then
+  checks "php: the oneof's readers" "$PHP" -d extension="$PHP_EXT" examples/typed/php/oneof_typed.php
+fi
 if [ -n "$kotlin_cp" ]; then
   langs+=(kotlin)
-  out=$(timeout 60 java -Djna.library.path="$KOTLIN_LIB" -cp "$work/kotlin:$kotlin_cp" demo.typed.StreamsTypedKt 2>&1) ||
-    fail "Kotlin StreamsTyped failed: $out"
-  echo "kotlin: typed server, client and bidi streams and the oneof over inproc ($(grep -c ': ok$' <<<"$out") checks)"
+  checks "kotlin: $streams" java -Djna.library.path="$KOTLIN_LIB" -cp "$work/kotlin:$kotlin_cp" demo.typed.StreamsTypedKt
 fi
 # serve LANG: starts LANG's typed server on a fresh socket and waits (20 s at most) for it.
 serve() {

@@ -148,6 +148,20 @@ module Hms
         def ==(other)
           other.is_a?(AllTypes) && other.to_h == to_h
         end
+
+        # The member of the oneof choice that is set (:text, :number, :item), or nil.
+        def which_choice
+          return :text unless @text.nil?
+          return :number unless @number.nil?
+          return :item unless @item.nil?
+          nil
+        end
+
+        # The value of the member of the oneof choice that is set, or nil.
+        def choice
+          which = which_choice
+          which && public_send(which)
+        end
       end
 
       # The server handler fails with gRPC status `code` (a code name such as

@@ -29,6 +29,7 @@ pub(crate) mod kotlin;
 pub(crate) mod kotlin_stream;
 pub(crate) mod kotlin_types;
 pub(crate) mod model;
+pub(crate) mod oneof_readers;
 pub(crate) mod php;
 pub(crate) mod php_stream;
 pub(crate) mod plugin;

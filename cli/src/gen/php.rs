@@ -20,7 +20,7 @@ use hms_ffi_core::mapping::Target;
 use hms_ffi_core::StreamingKind;
 
 use super::php_stream;
-use super::{camel, pascal, Output, GENERATED};
+use super::{camel, oneofs, pascal, Output, GENERATED};
 
 pub(crate) fn generate(p: &Package) -> Vec<Output> {
     let parts: Vec<String> = p
@@ -113,7 +113,7 @@ fn native(f: &Field) -> Option<&'static str> {
     }
 }
 
-fn field_types(f: &Field) -> (String, String) {
+pub(super) fn field_types(f: &Field) -> (String, String) {
     if let Some(t) = native(f) {
         return match &f.shape {
             Shape::Single { .. } => (format!("?{t}"), format!("{t}|null")),
@@ -270,6 +270,9 @@ fn message(out: &mut String, m: &Message, p: &Package) {
         line!(out, "        return [\n{}\n        ];", entries.join("\n"));
     }
     line!(out, "    }}");
+    for (o, members) in oneofs(m) {
+        super::oneof_readers::php(out, o, &members);
+    }
     line!(out, "}}");
 }
 

@@ -64,7 +64,7 @@ pub(crate) fn generate(p: &Package) -> Vec<Output> {
         message(&mut out, m, false);
         message(&mut out, m, true);
         for (o, members) in oneofs(m) {
-            which(&mut out, m, o, &members);
+            super::oneof_readers::python(&mut out, m, o, &members);
         }
     }
     for s in &p.services {
@@ -133,7 +133,7 @@ fn imports(body: &str) -> String {
     out
 }
 
-fn docstring(out: &mut String, doc: &str, indent: &str) {
+pub(super) fn docstring(out: &mut String, doc: &str, indent: &str) {
     if doc.is_empty() {
         return;
     }
@@ -285,32 +285,6 @@ fn message(out: &mut String, m: &Message, args: bool) {
     if m.fields.is_empty() {
         line!(out, "    pass");
     }
-}
-
-/// `which_<message>_<oneof>`: the name of the member of a oneof that is set, typed as a
-/// `Literal` of the members' names (protobuf's `WhichOneof`), so a `match` or comparison of it
-/// is checked against the names.
-fn which(out: &mut String, m: &Message, o: &str, members: &[&Field]) {
-    let names: Vec<String> = members.iter().map(|f| format!("\"{}\"", f.name)).collect();
-    line!(out);
-    line!(out);
-    line!(
-        out,
-        "def which_{snake}_{o}(m: Union[{n}, {n}Args]) -> Optional[Literal[{names}]]:",
-        snake = snake(&m.name),
-        n = m.name,
-        names = names.join(", ")
-    );
-    let doc = format!(
-        "The member of the oneof ``{o}`` of ``{}`` that is set (not ``None``), or ``None``.",
-        m.full_name
-    );
-    docstring(out, &doc, "    ");
-    for f in members {
-        line!(out, "    if m.get(\"{0}\") is not None:", f.name);
-        line!(out, "        return \"{}\"", f.name);
-    }
-    line!(out, "    return None");
 }
 
 /// A method's request as sent and as received, and its reply as sent and as received.

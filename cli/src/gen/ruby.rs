@@ -20,7 +20,7 @@ use super::model::{Field, Message, Package, Service, Shape, Type};
 use hms_ffi_core::mapping::Target;
 use hms_ffi_core::StreamingKind;
 
-use super::{pascal, snake, Output, GENERATED};
+use super::{oneofs, pascal, snake, Output, GENERATED};
 
 pub(crate) fn generate(p: &Package) -> Vec<Output> {
     let modules: Vec<String> = p
@@ -126,7 +126,7 @@ fn native(f: &Field) -> Option<&'static str> {
     }
 }
 
-fn field_rbs(f: &Field) -> String {
+pub(super) fn field_rbs(f: &Field) -> String {
     let t = native(f).map_or_else(|| rbs_type(&f.ty), str::to_string);
     match &f.shape {
         Shape::Single { presence: true } => format!("{t}?"),
@@ -238,6 +238,9 @@ fn message(rb: &mut String, rbs: &mut String, m: &Message, p: &Package, pad: &st
     line!(rb, "{pad}  def ==(other)");
     line!(rb, "{pad}    other.is_a?({n}) && other.to_h == to_h");
     line!(rb, "{pad}  end");
+    for (o, members) in oneofs(m) {
+        super::oneof_readers::ruby(rb, rbs, o, &members, pad);
+    }
     line!(rb, "{pad}end");
     let params: Vec<String> = m
         .fields
