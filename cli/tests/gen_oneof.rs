@@ -3,11 +3,14 @@
 //! `Option<all_types::Choice>`, written as the binding's value (every member, the unset ones
 //! null) and read back from it, and each case round-trips through a typed server over inproc.
 //! Setting two members cannot be written in Rust; the core still rejects a value that does.
+//! A message with two oneofs (one named as a Kotlin keyword, one holding the message itself)
+//! is typed oneof by oneof in TypeScript, Kotlin and Rust.
 
 // Generated code is left as generated (scripts/gen-typed.sh --check compares it), not rustfmt'd.
 #[rustfmt::skip]
 #[path = "../../gen/rust/hms_conformance_v1.rs"]
 mod hms_conformance_v1;
+mod common;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -117,4 +120,63 @@ fn a_value_setting_two_members_is_rejected_by_the_core() {
         .call_blocking(path, &two, &client.options)
         .expect_err("two members set");
     assert_eq!(err.code(), Code::InvalidArgument, "{}", err.message());
+}
+
+/// A message with two oneofs: one named as a Kotlin keyword with a member named as a Kotlin
+/// type, one with the message itself as a member.
+const TREE: &str = r#"
+syntax = "proto3";
+package tree.v1;
+import "google/protobuf/timestamp.proto";
+message Node {
+  oneof kind {
+    string string = 1;
+    Node child = 2;
+  }
+  oneof when {
+    google.protobuf.Timestamp at = 3;
+    int64 number = 4;
+  }
+  string name = 5;
+}
+service Tree { rpc Echo(Node) returns (Node); }
+"#;
+
+/// `hms-ffi gen --lang LANG` of [`TREE`], the file `name` it writes.
+fn tree_generated(lang: &str, name: &str) -> String {
+    common::generated(TREE, "tree.proto", lang, name)
+}
+
+#[test]
+fn each_oneof_of_a_message_is_typed_apart() {
+    let ts = tree_generated("typescript", "tree_v1_hms.ts");
+    for line in [
+        "export type Node = {",
+        "  | { string: string, child: null }",
+        "  | { string: null, child: Node }",
+        ") & (",
+        "  | { at: Timestamp, number: null }",
+        "  | { at?: null, number: bigint | number }",
+    ] {
+        assert!(ts.contains(line), "no {line:?} in:\n{ts}");
+    }
+    let kt = tree_generated("kotlin", "tree/v1/TreeV1Hms.kt");
+    for line in [
+        "    val kind: Kind? = null,",
+        "    val `when`: When? = null,",
+        "        public data class String(val string: kotlin.String) : Kind",
+        "        public data class Child(val child: tree.v1.Node) : Kind",
+        "            `when` = (v[\"at\"] as? java.time.Instant)?.let { When.At(it) }",
+    ] {
+        assert!(kt.contains(line), "no {line:?} in:\n{kt}");
+    }
+    let rs = tree_generated("rust", "tree_v1.rs");
+    for line in [
+        "    pub kind: Option<node::Kind>,",
+        "    pub when: Option<node::When>,",
+        "        Child(Box<super::Node>),",
+        "opt(v.get(\"child\")).map(|v| node::Kind::Child(Box::new(HmsMessage::from_value(v))))",
+    ] {
+        assert!(rs.contains(line), "no {line:?} in:\n{rs}");
+    }
 }

@@ -16,8 +16,8 @@
 use super::docs::{block, join};
 use super::kotlin_stream::{self, streaming};
 use super::kotlin_types::{
-    field_type, kt_type, member_type, nullable, read, read_key, read_value, write, write_value,
-    zero,
+    field_type, kt_name, kt_type, member_type, nullable, read, read_key, read_value, write,
+    write_value, zero,
 };
 use super::model::{Field, Message, Package, Service, Shape, Type};
 use super::{camel, first_member, oneofs, pascal, unary, Output, GENERATED};
@@ -85,7 +85,7 @@ fn message(out: &mut String, m: &Message, p: &Package) {
                 Some(o) if first_member(m, f) => {
                     let doc = format!("The oneof `{o}`: the member set, or null when none is.");
                     out.push_str(&block(&doc, "    "));
-                    line!(out, "    val {}: {}? = null,", camel(o), pascal(o));
+                    line!(out, "    val {}: {}? = null,", kt_name(o), pascal(o));
                 }
                 Some(_) => {}
                 None => {
@@ -93,7 +93,7 @@ fn message(out: &mut String, m: &Message, p: &Package) {
                     line!(
                         out,
                         "    val {}: {} = {},",
-                        camel(&f.name),
+                        kt_name(&f.name),
                         field_type(f),
                         zero(f)
                     );
@@ -110,9 +110,14 @@ fn message(out: &mut String, m: &Message, p: &Package) {
         .fields
         .iter()
         .map(|f| {
-            let x = camel(&f.name);
+            let x = kt_name(&f.name);
             if let Some(o) = &f.oneof {
-                let member = format!("({} as? {}.{})?.{x}", camel(o), pascal(o), pascal(&f.name));
+                let member = format!(
+                    "({} as? {}.{})?.{x}",
+                    kt_name(o),
+                    pascal(o),
+                    pascal(&f.name)
+                );
                 let value = match write_value(f, "it").as_str() {
                     "it" => member,
                     w => format!("{member}?.let {{ {w} }}"),
@@ -163,7 +168,7 @@ fn message(out: &mut String, m: &Message, p: &Package) {
                         format!("{x}?.let {{ {}.{}(it) }}", pascal(o), pascal(&g.name))
                     })
                     .collect();
-                return format!("            {} = {},", camel(o), read.join("\n                ?: "));
+                return format!("            {} = {},", kt_name(o), read.join("\n                ?: "));
             }
             let x = format!("v[\"{}\"]", f.name);
             let value = match &f.shape {
@@ -177,7 +182,7 @@ fn message(out: &mut String, m: &Message, p: &Package) {
                     read_key(k)
                 ),
             };
-            format!("            {} = {value},", camel(&f.name))
+            format!("            {} = {value},", kt_name(&f.name))
         })
         .collect();
     if args.is_empty() {
@@ -218,7 +223,7 @@ fn oneof_class(out: &mut String, o: &str, members: &[&Field], package: &str) {
             out,
             "        public data class {}(val {}: {}) : {}",
             pascal(&f.name),
-            camel(&f.name),
+            kt_name(&f.name),
             member_type(f, package),
             pascal(o)
         );

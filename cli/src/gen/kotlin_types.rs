@@ -6,6 +6,47 @@
 use super::model::{Field, Shape, Type};
 use hms_ffi_core::mapping::Target;
 
+/// A field's (or oneof's) property name: `lowerCamelCase`, in backticks when it is one of
+/// Kotlin's hard keywords (`` `when` ``).
+pub(super) fn kt_name(name: &str) -> String {
+    const KEYWORDS: &[&str] = &[
+        "as",
+        "break",
+        "class",
+        "continue",
+        "do",
+        "else",
+        "false",
+        "for",
+        "fun",
+        "if",
+        "in",
+        "interface",
+        "is",
+        "null",
+        "object",
+        "package",
+        "return",
+        "super",
+        "this",
+        "throw",
+        "true",
+        "try",
+        "typealias",
+        "typeof",
+        "val",
+        "var",
+        "when",
+        "while",
+    ];
+    let n = super::camel(name);
+    if KEYWORDS.contains(&n.as_str()) {
+        format!("`{n}`")
+    } else {
+        n
+    }
+}
+
 pub(super) fn kt_type(t: &Type) -> String {
     match t {
         Type::Float => "Double".into(),
