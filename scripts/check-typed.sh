@@ -14,7 +14,8 @@
 #      language calls every server: Python, TypeScript, Go, Rust, Ruby, PHP and Kotlin, the
 #      server-streaming Chatter too; the Kotlin example StreamsTyped calls the three stream kinds
 #      of the conformance service, a generated client of a generated service over inproc, and
-#      so do the Python and TypeScript examples streams_typed (each case of the oneof too); the
+#      so do the Python and TypeScript examples streams_typed (each case of the oneof too) and
+#      Go's TestStreamsTyped (examples/typed/go/streams_test.go); the
 #      Ruby example oneof_typed round-trips the oneof's cases over inproc, PHP's reads them.
 #
 # Every process runs under `timeout`. Tools and packages come from the project's own installs
@@ -155,6 +156,8 @@ checks() {
 streams="typed server, client and bidi streams and the oneof over inproc"
 checks "python: $streams" env PYTHONPATH=gen/python "$PY" examples/typed/python/streams_typed.py
 checks "typescript: $streams" env NODE_PATH="$NODE_APP/node_modules" node "${js%greeter_typed.js}streams_typed.js"
+out=$(cd examples/typed/go && timeout "$T" "$GO" test -count=1 -run TestStreamsTyped . 2>&1) || fail "go TestStreamsTyped failed: $out"
+echo "go: typed server, client and bidi streams over inproc (go test: TestStreamsTyped passed)"
 run_typescript() { NODE_PATH="$NODE_APP/node_modules" timeout 30 node "$js" "$@"; }
 run_go() { timeout 30 "$go_bin" "$@"; }
 run_rust() { timeout 30 "$RUST_EXAMPLE" "$@"; }
