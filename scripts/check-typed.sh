@@ -15,8 +15,8 @@
 #      server-streaming Chatter too; the Kotlin example StreamsTyped calls the three stream kinds
 #      of the conformance service, a generated client of a generated service over inproc, and
 #      so do the Python and TypeScript examples streams_typed (each case of the oneof too) and
-#      Go's TestStreamsTyped (examples/typed/go/streams_test.go); the
-#      Ruby example oneof_typed round-trips the oneof's cases over inproc, PHP's reads them.
+#      Go's TestStreamsTyped (examples/typed/go/streams_test.go) and Ruby's streams_typed; PHP's
+#      oneof_typed reads the oneof's cases.
 #
 # Every process runs under `timeout`. Tools and packages come from the project's own installs
 # (`make test-gen` builds them first): PY (a python with hms_ffi and mypy), PYRIGHT
@@ -169,7 +169,7 @@ if [ -x "$RUST_EXAMPLE" ]; then langs+=(rust); else echo "Rust skipped: $RUST_EX
 if timeout 30 ruby -e 'require "hms_ffi"' 2>/dev/null; then langs+=(ruby); else echo "Ruby skipped: the hms_ffi gem is not installed (make ruby-install)"; fi
 if [ -f "$PHP_EXT" ]; then langs+=(php); else echo "PHP skipped: $PHP_EXT is not built (make php-ext)"; fi
 if [[ " ${langs[*]} " = *" ruby "* ]]; then
-  checks "ruby: the oneof's readers over inproc" ruby -Igen/ruby examples/typed/ruby/oneof_typed.rb
+  checks "ruby: $streams" ruby -Igen/ruby examples/typed/ruby/streams_typed.rb
 fi
 if [[ " ${langs[*]} " = *" php "* ]]; then
   checks "php: the oneof's readers" "$PHP" -d extension="$PHP_EXT" examples/typed/php/oneof_typed.php

@@ -205,6 +205,11 @@ fn message(rb: &mut String, rbs: &mut String, m: &Message, p: &Package, pad: &st
                 }
                 _ => get,
             };
+            // The gem gives a string-keyed map's keys as Symbols; the RBS says String.
+            let value = match &f.shape {
+                Shape::Map(Type::String) => format!("{value}.transform_keys(&:to_s)"),
+                _ => value,
+            };
             format!("{}: {value}", f.name)
         })
         .collect();
