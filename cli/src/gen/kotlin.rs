@@ -11,7 +11,9 @@
 //! (`java.math.BigDecimal`, `io.github.hmsffi.Money`, `java.time.LocalDate`, `java.util.UUID`;
 //! nullable when singular), as the binding's default converters give it. A service is an interface whose methods default to
 //! `UNIMPLEMENTED`, registered by `register(server, impl)`; streaming methods are typed over the
-//! binding's streams and `Flow`s ([`super::kotlin_stream`]).
+//! binding's streams and `Flow`s ([`super::kotlin_stream`]). A oneof is one nullable property
+//! of a `sealed interface` nested in its message, a data class per member
+//! (`AllTypes.Choice.Text`), converted to and from the binding's every-member form.
 
 use super::docs::{block, join};
 use super::kotlin_stream::{self, streaming};

@@ -11,7 +11,9 @@
 //! Structs. Enums are backed enums of their names, which the binding takes as they are. A field a
 //! built-in converter makes native has its type (`string` for `google.type.Decimal`,
 //! `\HmsFfi\Money`, `\DateTimeInterface` for `google.type.Date`), as the extension gives it.
-//! Streaming methods are typed over the extension's streams (`php_stream`).
+//! Streaming methods are typed over the extension's streams (`php_stream`). A oneof's members
+//! stay properties, with `which<Oneof>()` and `<oneof>()` readers typed as unions
+//! ([`super::oneof_readers`]).
 
 use super::docs::block;
 use super::docs::join;

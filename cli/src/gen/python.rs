@@ -15,6 +15,10 @@
 //! with the native type (`decimal.Decimal`, `hms_ffi.Money`, `datetime.date`, `uuid.UUID`);
 //! sent, its dict form (or text) is accepted too. The types assume a client and server with the
 //! built-ins on, as they are by default.
+//!
+//! A oneof's members stay keys (as the binding gives them), with a `which_<message>_<oneof>`
+//! reader typed as a `Literal` of their names ([`super::oneof_readers`]); the module imports
+//! only what its code uses, as pyright's strict mode asks.
 
 use hms_ffi_core::mapping::Target;
 use hms_ffi_core::StreamingKind;

@@ -10,6 +10,9 @@
 //! names as Strings (each enum is a module of name constants), `Time`, `Rational` seconds for
 //! Durations; a field the gem's built-in converters make native is a `BigDecimal` or a `Date`
 //! (`google.type.Decimal`, `google.type.Date`). The gem has no RBS of its own yet, so its objects are `untyped` in the signatures.
+//! A string-keyed map's keys are Strings (`from_h` turns the gem's Symbols back). A oneof's
+//! members stay attributes, with `which_<oneof>` and `<oneof>` readers typed as RBS unions
+//! ([`super::oneof_readers`]).
 //! A streaming method takes and gives Enumerators of message objects that read as they are
 //! iterated, over the gem's `HmsFfi::Stream` and streaming blocks (a client-streaming call
 //! returns its one reply), as the Python generator types them with iterators.

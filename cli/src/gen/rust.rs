@@ -7,7 +7,8 @@
 //! and map fields, `Value` for `Struct`/`Value`/`ListValue`/`Empty`; it converts through the
 //! [`HmsMessage`]-style trait the file declares (`from_value`, `to_value`), and the core still
 //! validates every value. A service is a trait of `async` methods (defaulting to
-//! `UNIMPLEMENTED`) registered with one call; streaming methods get typed streams.
+//! `UNIMPLEMENTED`) registered with one call; streaming methods get typed streams. A oneof is
+//! an `Option` of an enum, as prost writes it ([`super::rust_oneof`]).
 
 use hms_ffi_core::StreamingKind;
 
