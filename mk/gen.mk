@@ -12,8 +12,8 @@ gen-typed: build
 ## rbs validate, php -l, kotlinc -Werror pass; a misspelt method or field in the Python,
 ## TypeScript and Go examples fails its checker (so do two oneof members set, in TypeScript and
 ## Kotlin); each typed client calls each typed server (Chatter's stream too); the generated
-## clients of Kotlin, Python and TypeScript call their generated services over inproc with the
-## three stream kinds and each oneof case (StreamsTyped.kt, streams_typed.py, streams_typed.ts).
+## clients of Kotlin, Python, TypeScript, Go and Ruby call their generated services over inproc
+## with the three stream kinds (and each oneof case), PHP's client Python's servicer.
 ## (The plugin and buf's agreement with `gen` run in test-cli: cli/tests/gen.rs.)
 test-gen: build py-install node-install node/node_modules/.package-lock.json go-lib ruby-install php-ext kotlin-install pyright-install
 	scripts/gen-typed.sh --check

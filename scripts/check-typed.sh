@@ -16,7 +16,8 @@
 #      of the conformance service, a generated client of a generated service over inproc, and
 #      so do the Python and TypeScript examples streams_typed (each case of the oneof too) and
 #      Go's TestStreamsTyped (examples/typed/go/streams_test.go) and Ruby's streams_typed; PHP's
-#      oneof_typed reads the oneof's cases.
+#      streams_typed reads the oneof's cases and calls the three stream kinds of Python's
+#      streams_typed servicer on a unix socket.
 #
 # Every process runs under `timeout`. Tools and packages come from the project's own installs
 # (`make test-gen` builds them first): PY (a python with hms_ffi and mypy), PYRIGHT
@@ -172,7 +173,14 @@ if [[ " ${langs[*]} " = *" ruby "* ]]; then
   checks "ruby: $streams" ruby -Igen/ruby examples/typed/ruby/streams_typed.rb
 fi
 if [[ " ${langs[*]} " = *" php "* ]]; then
-  checks "php: the oneof's readers" "$PHP" -d extension="$PHP_EXT" examples/typed/php/oneof_typed.php
+  # PHP's serve() holds its one thread: its typed client calls Python's typed streams servicer.
+  sock="$work/python-streams.sock"
+  PYTHONPATH=gen/python timeout "$T" "$PY" examples/typed/python/streams_typed.py serve "unix://$sock" >"$work/python-streams.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 200); do [ -S "$sock" ] && break; sleep 0.1; done
+  [ -S "$sock" ] || fail "the Python streams servicer did not listen: $(cat "$work/python-streams.log")"
+  checks "php: the oneof's readers, and a typed client of the three stream kinds (Python's servicer)" \
+    "$PHP" -d extension="$PHP_EXT" examples/typed/php/streams_typed.php call "unix://$sock"
 fi
 if [ -n "$kotlin_cp" ]; then
   langs+=(kotlin)

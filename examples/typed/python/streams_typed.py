@@ -4,7 +4,9 @@ its blocking methods (iterators in, iterators out) and its asyncio ones (async i
 each case of the oneof ``choice`` (one member set, or none) round-trips through the unary Echo,
 read with ``which_all_types_choice`` (a ``Literal`` of the members' names).
 
-    python streams_typed.py      # prints a line per check; exits non-zero when one fails
+    python streams_typed.py                          # prints a line per check; exits non-zero when one fails
+    python streams_typed.py serve unix:///tmp/s.sock  # the typed servicer alone, until SIGTERM
+                                                      # (examples/typed/php/streams_typed.php calls it)
 
 `make test-gen` (scripts/check-typed.sh) checks it with `mypy --strict` and pyright (strict),
 checks that a misspelt member name fails mypy, and runs it.
@@ -13,6 +15,7 @@ checks that a misspelt member name fails mypy, and runs it.
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import AsyncIterator, Iterator, List, Mapping, Optional, Tuple
 
 import hms_ffi
@@ -120,9 +123,13 @@ async def asynchronous(client: ConformanceClient) -> None:
     ok("bidi streaming, async", [(choice(r), r["wrapped_int"]) async for r in client.bidi_async(SAID)], ANSWERS)
 
 
-def main() -> None:
+def main(argv: List[str]) -> None:
     server = hms_ffi.Server(hms_ffi.Schema.load("tests/conformance/conformance.proto"))
     register_conformance(server, Streams())
+    if argv[:1] == ["serve"] and len(argv) == 2:
+        print(server.listen(argv[1]), flush=True)
+        server.serve()
+        return
     server.listen("inproc://typed-streams-py")
     try:
         client = ConformanceClient(hms_ffi.connect("inproc://typed-streams-py"), timeout=10.0)
@@ -133,4 +140,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
