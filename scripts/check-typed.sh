@@ -2,19 +2,26 @@
 # Checks the generated typed bindings (gen/) and the typed examples (examples/typed/) the way
 # each language checks real code, then runs the examples across languages.
 #
-#   1. strict checkers: mypy --strict (Python), tsc --strict (TypeScript), gofmt + go vet +
+#   1. strict checkers: mypy --strict and pyright in strict mode (Python), tsc --strict (TypeScript), gofmt + go vet +
 #      go build (Go), rbs validate (Ruby), php -l (PHP), the Kotlin compiler with warnings as
 #      errors (its jars from the Maven repository `make kotlin-install` fills); the Rust module is
 #      compiled and linted as the cli crate's example `typed_greeter` (`make build`, clippy);
 #   2. a misspelt method, request field and reply field in the Python, TypeScript and Go
-#      examples each FAIL their checker, with the checker's own message;
+#      examples each FAIL their checker, with the checker's own message; so do two members of
+#      a oneof set in a TypeScript request literal or a Kotlin construction, and a misspelt
+#      oneof member name compared with Python's `which_…`;
 #   3. each typed example serves demo.v1.Greeter on a unix socket and the typed client of every
 #      language calls every server: Python, TypeScript, Go, Rust, Ruby, PHP and Kotlin, the
 #      server-streaming Chatter too; the Kotlin example StreamsTyped calls the three stream kinds
-#      of the conformance service, a generated client of a generated service over inproc.
+#      of the conformance service, a generated client of a generated service over inproc, and
+#      so do the Python and TypeScript examples streams_typed (each case of the oneof too) and
+#      Go's TestStreamsTyped (examples/typed/go/streams_test.go) and Ruby's streams_typed; PHP's
+#      streams_typed reads the oneof's cases and calls the three stream kinds of Python's
+#      streams_typed servicer on a unix socket.
 #
 # Every process runs under `timeout`. Tools and packages come from the project's own installs
-# (`make test-gen` builds them first): PY (a python with hms_ffi and mypy), TSC, NODE_APP (where
+# (`make test-gen` builds them first): PY (a python with hms_ffi and mypy), PYRIGHT
+# (scripts/install-pyright.sh), TSC, NODE_APP (where
 # `hms-ffi` is npm-installed), GO, RUST_EXAMPLE, ruby with the hms_ffi gem (GEM_HOME), PHP_EXT,
 # KOTLIN_CLASSES and KOTLIN_LIB. Python, TypeScript and Go are required; a language whose
 # package is not built is skipped, and the script says so.
@@ -22,6 +29,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PY:-target/py-venv/bin/python}"
 TSC="${TSC:-node/node_modules/.bin/tsc}"
+PYRIGHT="${PYRIGHT:-target/tools/pyright/node_modules/.bin/pyright}"
 NODE_APP="${NODE_APP:-target/node-app}"
 GO="${GO:-go}"
 PHP="${PHP:-php}"
@@ -41,11 +49,15 @@ trap cleanup EXIT
 fail() { echo "check-typed: $*" >&2; exit 1; }
 
 mypy_check() { MYPY_CACHE_DIR="$work/mypy-cache" MYPYPATH=py/python:gen/python timeout "$T" "$PY" -m mypy --strict --no-incremental --python-version 3.11 "$@"; }
+# pyright_check CONFIG: pyright, strict as CONFIG (a pyrightconfig.json) says, with PY's packages.
+pyright_check() { timeout "$T" "$PYRIGHT" -p "$1" --pythonpath "$PY"; }
 tsc_check() { timeout "$T" "$TSC" -p "$1"; }
 go_check() { (cd "$1" && timeout "$T" "$GO" vet ./... && timeout "$T" "$GO" build -o /dev/null ./...); }
 
 echo "== strict checkers"
-mypy_check gen/python examples/typed/python/greeter_typed.py
+mypy_check gen/python examples/typed/python/greeter_typed.py examples/typed/python/streams_typed.py
+[ -x "$PYRIGHT" ] || fail "$PYRIGHT is missing: run scripts/install-pyright.sh (make test-gen does)"
+pyright_check examples/typed/python/pyrightconfig.json | tail -1
 tsc_check examples/typed/typescript
 unformatted="$(timeout "$T" gofmt -l gen/go examples/typed/go)"
 [ -z "$unformatted" ] || fail "gofmt would change: $unformatted"
@@ -64,8 +76,8 @@ KOTLIN_CLASSPATH="${KOTLIN_CLASSPATH:-kotlin/target/classpath.txt}"
 if [ -f "$KOTLIN_CLASSPATH" ] && [ -d "$KOTLIN_CLASSES" ] && [ -n "$(kjar 'kotlin/kotlin-compiler-embeddable/*/*.jar')" ]; then
   kc="$(kjar 'kotlin/kotlin-compiler-embeddable/*/*.jar'):$(kjar 'kotlin/kotlin-stdlib/*/kotlin-stdlib-[0-9]*[0-9].jar'):$(kjar 'kotlin/kotlin-script-runtime/*/*.jar'):$(kjar 'kotlin/kotlin-daemon-embeddable/*/*.jar'):$(kjar 'kotlin/kotlin-reflect/*/kotlin-reflect-[0-9]*[0-9].jar'):$(kjar 'annotations/13.0/*.jar'):$(kjar 'kotlinx/kotlinx-coroutines-core-jvm/*/*[0-9].jar')"
   kotlin_cp="$KOTLIN_CLASSES:$(kjar 'kotlin/kotlin-stdlib/*/kotlin-stdlib-[0-9]*[0-9].jar'):$(cat "$KOTLIN_CLASSPATH")"
-  timeout "$T" java -cp "$kc" org.jetbrains.kotlin.cli.jvm.K2JVMCompiler -Werror -no-stdlib -no-reflect \
-    -classpath "$kotlin_cp" -d "$work/kotlin" $(find gen/kotlin -name '*.kt') examples/typed/kotlin/*.kt
+  kotlinc() { timeout "$T" java -cp "$kc" org.jetbrains.kotlin.cli.jvm.K2JVMCompiler -Werror -no-stdlib -no-reflect -classpath "$kotlin_cp" "$@"; }
+  kotlinc -d "$work/kotlin" $(find gen/kotlin -name '*.kt') examples/typed/kotlin/*.kt
   echo "kotlinc -Werror: gen/kotlin, examples/typed/kotlin"
 else
   echo "Kotlin skipped: run make kotlin-install (kotlin/target/classes, the compiler in $M2)"
@@ -77,22 +89,29 @@ echo "== a misspelt method or field fails the checker"
 mutate() {
   local lang=$1 file=$2 from=$3 to=$4 expected=$5 copy out
   grep -qF -- "$from" "$file" || fail "$file has no '$from' to misspell"
-  copy="$work/$lang"
+  copy="$work/mutated-$lang"
   rm -rf "$copy"
   case $lang in
     python) mkdir -p "$copy"; cp "$file" "$copy/";;
+    pyright) mkdir -p "$copy"; cp "$file" "$copy/"
+      printf '{"include": ["."], "extraPaths": ["%s"], "typeCheckingMode": "strict", "pythonVersion": "3.11"}\n' \
+        "$PWD/gen/python" >"$copy/pyrightconfig.json";;
     typescript) mkdir -p "$copy/examples/typed"; cp -r examples/typed/typescript "$copy/examples/typed/"
       ln -s "$PWD/gen" "$copy/gen"; ln -s "$PWD/node" "$copy/node";;
     go) mkdir -p "$copy/examples/typed"; cp -r examples/typed/go "$copy/examples/typed/"
       ln -s "$PWD/gen" "$copy/gen"; ln -s "$PWD/go" "$copy/go";;
+    kotlin) mkdir -p "$copy/examples/typed"; cp -r examples/typed/kotlin "$copy/examples/typed/";;
   esac
-  local target="$copy/${file#examples/typed/$lang/}"
-  [ "$lang" = python ] || target="$copy/$file"
+  local target="$copy/$file"
+  [[ $lang = python || $lang = pyright ]] && target="$copy/$(basename "$file")"
   FROM="$from" TO="$to" timeout "$T" "$PY" -c 'import os, sys; p = sys.argv[1]; s = open(p).read(); open(p, "w").write(s.replace(os.environ["FROM"], os.environ["TO"], 1))' "$target"
   case $lang in
     python) out=$(mypy_check "$target" 2>&1) && fail "mypy accepted $to";;
+    pyright) out=$(pyright_check "$copy/pyrightconfig.json" 2>&1) && fail "pyright accepted $to";;
     typescript) out=$(tsc_check "$copy/examples/typed/typescript" 2>&1) && fail "tsc accepted $to";;
     go) out=$(go_check "$copy/examples/typed/go" 2>&1) && fail "go vet accepted $to";;
+    kotlin) out=$(kotlinc -d "$work/kotlin-mutated" $(find gen/kotlin -name '*.kt') "$copy"/examples/typed/kotlin/*.kt 2>&1) &&
+      fail "kotlinc accepted $to";;
   esac
   grep -qF -- "$expected" <<<"$out" || fail "$lang: '$to' failed without '$expected': $out"
   echo "$lang: '$to' fails: $expected"
@@ -102,17 +121,26 @@ mutate python $py 'greeter.say_hello(' 'greeter.say_helo(' '"GreeterClient" has 
 mutate python $py 'say_hello(name="Ada")' 'say_hello(nmae="Ada")' 'Unexpected keyword argument "nmae"'
 mutate python $py 'reply["message"]' 'reply["mesage"]' 'TypedDict "HelloReply" has no key "mesage"'
 mutate python $py "request['name']} from" "request['nmae']} from" 'TypedDict "HelloRequest" has no key "nmae"'
+mutate python examples/typed/python/streams_typed.py 'if which == "text":' 'if which == "txt":' 'Non-overlapping equality check'
+mutate pyright $py 'reply["message"]' 'reply["mesage"]' '"mesage" is not a defined key in "HelloReply"'
+mutate pyright $py 'greeter.say_hello(' 'greeter.say_helo(' 'Cannot access attribute "say_helo" for class "GreeterClient"'
 ts=examples/typed/typescript/greeter_typed.ts
 mutate typescript $ts 'greeter.sayHello(' 'greeter.sayHelo(' "Property 'sayHelo' does not exist"
 mutate typescript $ts "sayHello({ name: 'Ada' })" "sayHello({ nmae: 'Ada' })" "'nmae' does not exist in type 'HelloRequestInit'"
 mutate typescript $ts 'reply.message' 'reply.mesage' "Property 'mesage' does not exist on type 'HelloReply'"
 mutate typescript $ts '  sayHello (request' '  sayHelo (request' "Property 'sayHello' is missing"
 mutate typescript $ts '(r.message)' '(r.mesage)' "Property 'mesage' does not exist on type 'HelloReply'"
+mutate typescript examples/typed/typescript/streams_typed.ts "[{ text: 'hi' }, 'text hi']" "[{ text: 'hi', number: 7 }, 'text hi']" \
+  "Type '{ text: string; number: number; }' is not assignable to type 'AllTypesInit'"
 gomain=examples/typed/go/main.go
 mutate go $gomain '.SayHello(ctx, &demov1' '.SayHelo(ctx, &demov1' 'has no field or method SayHelo'
 mutate go $gomain 'HelloRequest{Name: "Ada"}' 'HelloRequest{Nmae: "Ada"}' 'unknown field Nmae in struct literal'
 mutate go $gomain 'reply.Message)' 'reply.Mesage)' 'reply.Mesage undefined'
 mutate go $gomain 'fmt.Println(r.Message)' 'fmt.Println(r.Mesage)' 'r.Mesage undefined'
+if [ -n "$kotlin_cp" ]; then
+  mutate kotlin examples/typed/kotlin/StreamsTyped.kt 'AllTypes(choice = Choice.Text("hi"), numbers' \
+    'AllTypes(choice = Choice.Text("hi"), choice = Choice.Number(1L), numbers' "argument already passed for this parameter"
+fi
 
 echo "== typed examples across languages"
 go_bin="$work/go-greeter"
@@ -120,6 +148,17 @@ go_bin="$work/go-greeter"
 js=target/typed/typescript/examples/typed/typescript/greeter_typed.js
 [ -f "$js" ] || fail "$js is missing: tsc did not emit it"
 run_python() { PYTHONPATH=gen/python timeout 30 "$PY" examples/typed/python/greeter_typed.py "$@"; }
+# checks WHAT COMMAND…: an example that prints a line per check (`…: ok`) passes them all.
+checks() {
+  local what=$1 out; shift
+  out=$(timeout 60 "$@" 2>&1) || fail "$what failed: $out"
+  echo "$what ($(grep -c ': ok$' <<<"$out") checks)"
+}
+streams="typed server, client and bidi streams and the oneof over inproc"
+checks "python: $streams" env PYTHONPATH=gen/python "$PY" examples/typed/python/streams_typed.py
+checks "typescript: $streams" env NODE_PATH="$NODE_APP/node_modules" node "${js%greeter_typed.js}streams_typed.js"
+out=$(cd examples/typed/go && timeout "$T" "$GO" test -count=1 -run TestStreamsTyped . 2>&1) || fail "go TestStreamsTyped failed: $out"
+echo "go: typed server, client and bidi streams over inproc (go test: TestStreamsTyped passed)"
 run_typescript() { NODE_PATH="$NODE_APP/node_modules" timeout 30 node "$js" "$@"; }
 run_go() { timeout 30 "$go_bin" "$@"; }
 run_rust() { timeout 30 "$RUST_EXAMPLE" "$@"; }
@@ -130,11 +169,22 @@ langs=(python typescript go)
 if [ -x "$RUST_EXAMPLE" ]; then langs+=(rust); else echo "Rust skipped: $RUST_EXAMPLE is not built (make build)"; fi
 if timeout 30 ruby -e 'require "hms_ffi"' 2>/dev/null; then langs+=(ruby); else echo "Ruby skipped: the hms_ffi gem is not installed (make ruby-install)"; fi
 if [ -f "$PHP_EXT" ]; then langs+=(php); else echo "PHP skipped: $PHP_EXT is not built (make php-ext)"; fi
+if [[ " ${langs[*]} " = *" ruby "* ]]; then
+  checks "ruby: $streams" ruby -Igen/ruby examples/typed/ruby/streams_typed.rb
+fi
+if [[ " ${langs[*]} " = *" php "* ]]; then
+  # PHP's serve() holds its one thread: its typed client calls Python's typed streams servicer.
+  sock="$work/python-streams.sock"
+  PYTHONPATH=gen/python timeout "$T" "$PY" examples/typed/python/streams_typed.py serve "unix://$sock" >"$work/python-streams.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 200); do [ -S "$sock" ] && break; sleep 0.1; done
+  [ -S "$sock" ] || fail "the Python streams servicer did not listen: $(cat "$work/python-streams.log")"
+  checks "php: the oneof's readers, and a typed client of the three stream kinds (Python's servicer)" \
+    "$PHP" -d extension="$PHP_EXT" examples/typed/php/streams_typed.php call "unix://$sock"
+fi
 if [ -n "$kotlin_cp" ]; then
   langs+=(kotlin)
-  out=$(timeout 60 java -Djna.library.path="$KOTLIN_LIB" -cp "$work/kotlin:$kotlin_cp" demo.typed.StreamsTypedKt 2>&1) ||
-    fail "Kotlin StreamsTyped failed: $out"
-  echo "kotlin: typed server, client and bidi streams over inproc ($(grep -c ': ok$' <<<"$out") checks)"
+  checks "kotlin: $streams" java -Djna.library.path="$KOTLIN_LIB" -cp "$work/kotlin:$kotlin_cp" demo.typed.StreamsTypedKt
 fi
 # serve LANG: starts LANG's typed server on a fresh socket and waits (20 s at most) for it.
 serve() {

@@ -237,17 +237,7 @@ service Shop { rpc Echo(Order) returns (Order); }
 
 /// `hms-ffi gen --lang LANG` of [`SHOP`], the file `name` it writes.
 fn shop_generated(lang: &str, name: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let proto = dir.path().join("shop.proto");
-    std::fs::write(&proto, SHOP).unwrap();
-    let out = dir.path().join("out");
-    let mut cmd = bin();
-    cmd.args(["gen", "--lang", lang, "--out"])
-        .arg(&out)
-        .arg(&proto);
-    let o = output_within(cmd, TIMEOUT);
-    assert!(o.status.success(), "{}", text(&o.stderr));
-    std::fs::read_to_string(out.join(name)).unwrap()
+    common::generated(SHOP, "shop.proto", lang, name)
 }
 
 #[test]

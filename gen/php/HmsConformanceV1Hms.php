@@ -245,6 +245,23 @@ final class AllTypes
             'weight_mg' => $this->weight_mg,
         ];
     }
+
+    /** The member of the oneof `choice` that is set, or null. @return 'text'|'number'|'item'|null */
+    public function whichChoice(): ?string
+    {
+        return match (true) {
+            $this->text !== null => 'text',
+            $this->number !== null => 'number',
+            $this->item !== null => 'item',
+            default => null,
+        };
+    }
+
+    /** The value of the member of the oneof `choice` that is set, or null. */
+    public function choice(): string|int|Item|null
+    {
+        return $this->text ?? $this->number ?? $this->item;
+    }
 }
 
 /**

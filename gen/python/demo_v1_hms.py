@@ -5,8 +5,7 @@
 from __future__ import annotations
 
 import datetime
-import enum
-from typing import TYPE_CHECKING, Any, AsyncIterable, AsyncIterator, Dict, Iterable, Iterator, List, Literal, Mapping, Optional, Sequence, TypedDict, Union, cast
+from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, Iterator, Mapping, Optional, TypedDict, Union, cast
 
 import hms_ffi
 

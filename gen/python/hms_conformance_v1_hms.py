@@ -179,6 +179,17 @@ class AllTypesArgs(TypedDict, total=False):
     weight_mg: Optional[int]
 
 
+def which_all_types_choice(m: Union[AllTypes, AllTypesArgs]) -> Optional[Literal["text", "number", "item"]]:
+    """The member of the oneof ``choice`` of ``hms.conformance.v1.AllTypes`` that is set (not ``None``), or ``None``."""
+    if m.get("text") is not None:
+        return "text"
+    if m.get("number") is not None:
+        return "number"
+    if m.get("item") is not None:
+        return "item"
+    return None
+
+
 class FailRequest(TypedDict):
     """The server handler fails with gRPC status `code` (a code name such as
     "NOT_FOUND") and `message`. For INVALID_ARGUMENT it also attaches one

@@ -137,7 +137,7 @@ module Hms
 
         # A AllTypes from a Hash with Symbol keys, as the binding gives a reply.
         def self.from_h(h)
-          new(scalars: h[:scalars]&.then { |v| Scalars.from_h(v) }, items: h.fetch(:items, []).map { |v| Item.from_h(v) }, numbers: h.fetch(:numbers, []), tags: h.fetch(:tags, []), counts: h.fetch(:counts, {}), by_id: h.fetch(:by_id, {}).transform_values { |v| Item.from_h(v) }, color: h.fetch(:color, "COLOR_UNSPECIFIED"), colors: h.fetch(:colors, []), text: h.fetch(:text, nil), number: h.fetch(:number, nil), item: h[:item]&.then { |v| Item.from_h(v) }, maybe: h.fetch(:maybe, nil), nested: h[:nested]&.then { |v| Item.from_h(v) }, deep: h[:deep]&.then { |v| Level.from_h(v) }, at: h.fetch(:at, nil), took: h.fetch(:took, nil), meta: h.fetch(:meta, nil), any_value: h.fetch(:any_value, nil), wrapped_int: h.fetch(:wrapped_int, nil), wrapped_str: h.fetch(:wrapped_str, nil), unicode_text: h.fetch(:unicode_text, ""), blob: h.fetch(:blob, "".b), weight_mg: h.fetch(:weight_mg, 0))
+          new(scalars: h[:scalars]&.then { |v| Scalars.from_h(v) }, items: h.fetch(:items, []).map { |v| Item.from_h(v) }, numbers: h.fetch(:numbers, []), tags: h.fetch(:tags, []), counts: h.fetch(:counts, {}).transform_keys(&:to_s), by_id: h.fetch(:by_id, {}).transform_values { |v| Item.from_h(v) }, color: h.fetch(:color, "COLOR_UNSPECIFIED"), colors: h.fetch(:colors, []), text: h.fetch(:text, nil), number: h.fetch(:number, nil), item: h[:item]&.then { |v| Item.from_h(v) }, maybe: h.fetch(:maybe, nil), nested: h[:nested]&.then { |v| Item.from_h(v) }, deep: h[:deep]&.then { |v| Level.from_h(v) }, at: h.fetch(:at, nil), took: h.fetch(:took, nil), meta: h.fetch(:meta, nil), any_value: h.fetch(:any_value, nil), wrapped_int: h.fetch(:wrapped_int, nil), wrapped_str: h.fetch(:wrapped_str, nil), unicode_text: h.fetch(:unicode_text, ""), blob: h.fetch(:blob, "".b), weight_mg: h.fetch(:weight_mg, 0))
         end
 
         # This message as a Hash the binding sends (nil leaves a field unset).
@@ -147,6 +147,20 @@ module Hms
 
         def ==(other)
           other.is_a?(AllTypes) && other.to_h == to_h
+        end
+
+        # The member of the oneof choice that is set (:text, :number, :item), or nil.
+        def which_choice
+          return :text unless @text.nil?
+          return :number unless @number.nil?
+          return :item unless @item.nil?
+          nil
+        end
+
+        # The value of the member of the oneof choice that is set, or nil.
+        def choice
+          which = which_choice
+          which && public_send(which)
         end
       end
 
@@ -224,7 +238,7 @@ module Hms
 
         # A ContextRequest from a Hash with Symbol keys, as the binding gives a reply.
         def self.from_h(h)
-          new(set_headers: h.fetch(:set_headers, {}), set_trailers: h.fetch(:set_trailers, {}), fail_code: h.fetch(:fail_code, ""), fail_message: h.fetch(:fail_message, ""), nest_reply: h.fetch(:nest_reply, 0))
+          new(set_headers: h.fetch(:set_headers, {}).transform_keys(&:to_s), set_trailers: h.fetch(:set_trailers, {}).transform_keys(&:to_s), fail_code: h.fetch(:fail_code, ""), fail_message: h.fetch(:fail_message, ""), nest_reply: h.fetch(:nest_reply, 0))
         end
 
         # This message as a Hash the binding sends (nil leaves a field unset).
@@ -251,7 +265,7 @@ module Hms
 
         # A ContextReply from a Hash with Symbol keys, as the binding gives a reply.
         def self.from_h(h)
-          new(method: h.fetch(:method, ""), metadata: h.fetch(:metadata, {}), has_deadline: h.fetch(:has_deadline, false), has_trace_id: h.fetch(:has_trace_id, false), nested: h.fetch(:nested, nil))
+          new(method: h.fetch(:method, ""), metadata: h.fetch(:metadata, {}).transform_keys(&:to_s), has_deadline: h.fetch(:has_deadline, false), has_trace_id: h.fetch(:has_trace_id, false), nested: h.fetch(:nested, nil))
         end
 
         # This message as a Hash the binding sends (nil leaves a field unset).

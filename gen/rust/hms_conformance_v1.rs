@@ -165,12 +165,8 @@ pub struct AllTypes {
     pub by_id: BTreeMap<i32, Item>,
     pub color: Color,
     pub colors: Vec<Color>,
-    /// One of the oneof `choice`: at most one of its fields is set.
-    pub text: Option<String>,
-    /// One of the oneof `choice`: at most one of its fields is set.
-    pub number: Option<i64>,
-    /// One of the oneof `choice`: at most one of its fields is set.
-    pub item: Option<Item>,
+    /// The oneof `choice`: the member set, or `None`.
+    pub choice: Option<all_types::Choice>,
     pub maybe: Option<i32>,
     pub nested: Option<Item>,
     pub deep: Option<Level>,
@@ -186,6 +182,20 @@ pub struct AllTypes {
     pub weight_mg: i64,
 }
 
+/// The oneofs of [`AllTypes`].
+pub mod all_types {
+    #[allow(unused_imports)]
+    use super::*;
+
+    /// The oneof `choice` of `hms.conformance.v1.AllTypes`: the member that is set.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum Choice {
+        Text(String),
+        Number(i64),
+        Item(super::Item),
+    }
+}
+
 impl HmsMessage for AllTypes {
     fn from_value(v: &Value) -> Self {
         Self {
@@ -197,9 +207,9 @@ impl HmsMessage for AllTypes {
             by_id: map(v.get("by_id")),
             color: v.get("color").map(HmsMessage::from_value).unwrap_or_default(),
             colors: list(v.get("colors")),
-            text: opt(v.get("text")).map(HmsMessage::from_value),
-            number: opt(v.get("number")).map(HmsMessage::from_value),
-            item: opt(v.get("item")).map(HmsMessage::from_value),
+            choice: opt(v.get("text")).map(|v| all_types::Choice::Text(HmsMessage::from_value(v)))
+                .or_else(|| opt(v.get("number")).map(|v| all_types::Choice::Number(HmsMessage::from_value(v)))
+                .or_else(|| opt(v.get("item")).map(|v| all_types::Choice::Item(HmsMessage::from_value(v))))),
             maybe: opt(v.get("maybe")).map(HmsMessage::from_value),
             nested: opt(v.get("nested")).map(HmsMessage::from_value),
             deep: opt(v.get("deep")).map(HmsMessage::from_value),
@@ -225,9 +235,9 @@ impl HmsMessage for AllTypes {
             ("by_id", Value::Map(self.by_id.iter().map(|(k, v)| (k.to_value(), v.to_value())).collect())),
             ("color", self.color.to_value()),
             ("colors", Value::List(self.colors.iter().map(HmsMessage::to_value).collect())),
-            ("text", self.text.as_ref().map_or(Value::Null, |v| v.to_value())),
-            ("number", self.number.as_ref().map_or(Value::Null, |v| v.to_value())),
-            ("item", self.item.as_ref().map_or(Value::Null, |v| v.to_value())),
+            ("text", match &self.choice { Some(all_types::Choice::Text(v)) => v.to_value(), _ => Value::Null }),
+            ("number", match &self.choice { Some(all_types::Choice::Number(v)) => v.to_value(), _ => Value::Null }),
+            ("item", match &self.choice { Some(all_types::Choice::Item(v)) => v.to_value(), _ => Value::Null }),
             ("maybe", self.maybe.as_ref().map_or(Value::Null, |v| v.to_value())),
             ("nested", self.nested.as_ref().map_or(Value::Null, |v| v.to_value())),
             ("deep", self.deep.as_ref().map_or(Value::Null, |v| v.to_value())),

@@ -93,8 +93,13 @@ export interface LevelInit {
   child?: LevelInit | null
 }
 
-/** A `hms.conformance.v1.AllTypes` as received: every field present. */
-export interface AllTypes {
+/**
+ * A `hms.conformance.v1.AllTypes` as received: every field present.
+ *
+ * Each oneof is a union of its cases, one member set or none (the others `null`),
+ * so a check of one member narrows the others and two set do not type-check.
+ */
+export type AllTypes = {
   scalars: Scalars | null
   items: Item[]
   numbers: bigint[]
@@ -103,12 +108,6 @@ export interface AllTypes {
   by_id: { [key: string]: Item }
   color: Color
   colors: Color[]
-  /** One of the oneof `choice`: at most one of its fields is set. */
-  text: string | null
-  /** One of the oneof `choice`: at most one of its fields is set. */
-  number: bigint | null
-  /** One of the oneof `choice`: at most one of its fields is set. */
-  item: Item | null
   maybe: number | null
   nested: Item | null
   deep: Level | null
@@ -122,10 +121,24 @@ export interface AllTypes {
   blob: Buffer
   /** Multi-word name: its lowerCamelCase JSON name (weightMg) differs. */
   weight_mg: bigint
-}
+} & (
+  /** `text` of the oneof `choice` is set. */
+  | { text: string, number: null, item: null }
+  /** `number` of the oneof `choice` is set. */
+  | { text: null, number: bigint, item: null }
+  /** `item` of the oneof `choice` is set. */
+  | { text: null, number: null, item: Item }
+  /** No member of the oneof `choice` is set. */
+  | { text: null, number: null, item: null }
+)
 
-/** What may be sent as a `hms.conformance.v1.AllTypes`: any subset of its fields (`null` leaves one unset). */
-export interface AllTypesInit {
+/**
+ * What may be sent as a `hms.conformance.v1.AllTypes`: any subset of its fields (`null` leaves one unset).
+ *
+ * Each oneof is a union of its cases, one member set or none (the others `null`),
+ * so a check of one member narrows the others and two set do not type-check.
+ */
+export type AllTypesInit = {
   scalars?: ScalarsInit | null
   items?: ItemInit[]
   numbers?: (bigint | number)[]
@@ -134,12 +147,6 @@ export interface AllTypesInit {
   by_id?: { [key: string]: ItemInit } | Map<number, ItemInit>
   color?: Color | number | null
   colors?: (Color | number)[]
-  /** One of the oneof `choice`: at most one of its fields is set. */
-  text?: string | null
-  /** One of the oneof `choice`: at most one of its fields is set. */
-  number?: bigint | number | null
-  /** One of the oneof `choice`: at most one of its fields is set. */
-  item?: ItemInit | null
   maybe?: number | null
   nested?: ItemInit | null
   deep?: LevelInit | null
@@ -153,7 +160,16 @@ export interface AllTypesInit {
   blob?: Uint8Array | null
   /** Multi-word name: its lowerCamelCase JSON name (weightMg) differs. */
   weight_mg?: bigint | number | null
-}
+} & (
+  /** `text` of the oneof `choice` is set. */
+  | { text: string, number?: null, item?: null }
+  /** `number` of the oneof `choice` is set. */
+  | { text?: null, number: bigint | number, item?: null }
+  /** `item` of the oneof `choice` is set. */
+  | { text?: null, number?: null, item: ItemInit }
+  /** No member of the oneof `choice` is set. */
+  | { text?: null, number?: null, item?: null }
+)
 
 /**
  * The server handler fails with gRPC status `code` (a code name such as

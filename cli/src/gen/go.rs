@@ -197,8 +197,8 @@ pub(crate) fn decoder(t: &Type) -> String {
 /// A function turning a Go value of type `t` into what the binding sends.
 fn encoder(t: &Type) -> String {
     match t {
-        Type::Message(n) => format!("(*{n}).AsValue"),
-        Type::Empty => "(*ProtobufEmpty).AsValue".into(),
+        Type::Message(n) => format!("hmsMsgOut[*{n}]"),
+        Type::Empty => "hmsMsgOut[*ProtobufEmpty]".into(),
         Type::Enum(n) => format!("hmsEnumOut[{n}]"),
         _ => format!("hmsSame[{}]", go_type(t)),
     }

@@ -11,22 +11,21 @@
 //! (`java.math.BigDecimal`, `io.github.hmsffi.Money`, `java.time.LocalDate`, `java.util.UUID`;
 //! nullable when singular), as the binding's default converters give it. A service is an interface whose methods default to
 //! `UNIMPLEMENTED`, registered by `register(server, impl)`; streaming methods are typed over the
-//! binding's streams and `Flow`s ([`super::kotlin_stream`]).
+//! binding's streams and `Flow`s ([`super::kotlin_stream`]). A oneof is one nullable property
+//! of a `sealed interface` nested in its message, a data class per member
+//! (`AllTypes.Choice.Text`), converted to and from the binding's every-member form.
 
 use super::docs::{block, join};
 use super::kotlin_stream::{self, streaming};
 use super::kotlin_types::{
-    field_type, kt_type, nullable, read, read_key, read_value, write, write_value, zero,
+    field_type, kt_name, kt_type, member_type, nullable, read, read_key, read_value, write,
+    write_value, zero,
 };
-use super::model::{Message, Package, Service, Shape, Type};
-use super::{camel, pascal, unary, Output, GENERATED};
+use super::model::{Field, Message, Package, Service, Shape, Type};
+use super::{camel, first_member, oneofs, pascal, unary, Output, GENERATED};
 
 pub(crate) fn generate(p: &Package) -> Vec<Output> {
-    let package = if p.name.is_empty() {
-        "root".to_string()
-    } else {
-        p.name.clone()
-    };
+    let package = package(p);
     let mut out = String::new();
     line!(out, "// {GENERATED}");
     line!(out, "// source: {}", p.files.join(", "));
@@ -72,7 +71,7 @@ pub(crate) fn generate(p: &Package) -> Vec<Output> {
     }]
 }
 
-fn message(out: &mut String, m: &Message, _p: &Package) {
+fn message(out: &mut String, m: &Message, p: &Package) {
     let n = &m.name;
     line!(out);
     out.push_str(&block(
@@ -84,15 +83,24 @@ fn message(out: &mut String, m: &Message, _p: &Package) {
     } else {
         line!(out, "public data class {n}(");
         for f in &m.fields {
-            let doc = f.doc_with_oneof("`");
-            out.push_str(&block(&doc, "    "));
-            line!(
-                out,
-                "    val {}: {} = {},",
-                camel(&f.name),
-                field_type(f),
-                zero(f)
-            );
+            match f.oneof.as_deref() {
+                Some(o) if first_member(m, f) => {
+                    let doc = format!("The oneof `{o}`: the member set, or null when none is.");
+                    out.push_str(&block(&doc, "    "));
+                    line!(out, "    val {}: {}? = null,", kt_name(o), pascal(o));
+                }
+                Some(_) => {}
+                None => {
+                    out.push_str(&block(&f.doc, "    "));
+                    line!(
+                        out,
+                        "    val {}: {} = {},",
+                        kt_name(&f.name),
+                        field_type(f),
+                        zero(f)
+                    );
+                }
+            }
         }
         line!(out, ") {{");
     }
@@ -104,7 +112,20 @@ fn message(out: &mut String, m: &Message, _p: &Package) {
         .fields
         .iter()
         .map(|f| {
-            let x = camel(&f.name);
+            let x = kt_name(&f.name);
+            if let Some(o) = &f.oneof {
+                let member = format!(
+                    "({} as? {}.{})?.{x}",
+                    kt_name(o),
+                    pascal(o),
+                    pascal(&f.name)
+                );
+                let value = match write_value(f, "it").as_str() {
+                    "it" => member,
+                    w => format!("{member}?.let {{ {w} }}"),
+                };
+                return format!("\"{}\" to {value}", f.name);
+            }
             let value = match &f.shape {
                 Shape::Single { .. } if nullable(f) => match write_value(f, "it").as_str() {
                     "it" => x.clone(),
@@ -125,6 +146,9 @@ fn message(out: &mut String, m: &Message, _p: &Package) {
         "    public fun toValue(): Map<String, Any?> = mapOf({})",
         entries.join(", ")
     );
+    for (o, members) in oneofs(m) {
+        oneof_class(out, o, &members, &package(p));
+    }
     line!(out);
     line!(out, "    public companion object {{");
     line!(
@@ -134,7 +158,20 @@ fn message(out: &mut String, m: &Message, _p: &Package) {
     let args: Vec<String> = m
         .fields
         .iter()
+        .filter(|f| f.oneof.is_none() || first_member(m, f))
         .map(|f| {
+            if let Some(o) = &f.oneof {
+                let read: Vec<String> = m
+                    .fields
+                    .iter()
+                    .filter(|g| g.oneof == f.oneof)
+                    .map(|g| {
+                        let x = read_value(g, &format!("v[\"{}\"]", g.name));
+                        format!("{x}?.let {{ {}.{}(it) }}", pascal(o), pascal(&g.name))
+                    })
+                    .collect();
+                return format!("            {} = {},", kt_name(o), read.join("\n                ?: "));
+            }
             let x = format!("v[\"{}\"]", f.name);
             let value = match &f.shape {
                 Shape::Single { .. } if nullable(f) => read_value(f, &x),
@@ -147,7 +184,7 @@ fn message(out: &mut String, m: &Message, _p: &Package) {
                     read_key(k)
                 ),
             };
-            format!("            {} = {value},", camel(&f.name))
+            format!("            {} = {value},", kt_name(&f.name))
         })
         .collect();
     if args.is_empty() {
@@ -164,6 +201,36 @@ fn message(out: &mut String, m: &Message, _p: &Package) {
     }
     line!(out, "    }}");
     line!(out, "}}");
+}
+
+/// The Kotlin package of a protobuf package (`root` for none).
+fn package(p: &Package) -> String {
+    if p.name.is_empty() {
+        "root".to_string()
+    } else {
+        p.name.clone()
+    }
+}
+
+/// The sealed interface of a oneof, nested in its message: a data class per member, whose
+/// type is written in full (a member class named `Item` or `String` shadows the type's name).
+fn oneof_class(out: &mut String, o: &str, members: &[&Field], package: &str) {
+    line!(out);
+    let doc = format!("The oneof `{o}`: a value of one of its members.");
+    out.push_str(&block(&doc, "    "));
+    line!(out, "    public sealed interface {} {{", pascal(o));
+    for f in members {
+        out.push_str(&block(&f.doc, "        "));
+        line!(
+            out,
+            "        public data class {}(val {}: {}) : {}",
+            pascal(&f.name),
+            kt_name(&f.name),
+            member_type(f, package),
+            pascal(o)
+        );
+    }
+    line!(out, "    }}");
 }
 
 /// `x` (a request or reply object) as the value the binding sends.

@@ -6,6 +6,47 @@
 use super::model::{Field, Shape, Type};
 use hms_ffi_core::mapping::Target;
 
+/// A field's (or oneof's) property name: `lowerCamelCase`, in backticks when it is one of
+/// Kotlin's hard keywords (`` `when` ``).
+pub(super) fn kt_name(name: &str) -> String {
+    const KEYWORDS: &[&str] = &[
+        "as",
+        "break",
+        "class",
+        "continue",
+        "do",
+        "else",
+        "false",
+        "for",
+        "fun",
+        "if",
+        "in",
+        "interface",
+        "is",
+        "null",
+        "object",
+        "package",
+        "return",
+        "super",
+        "this",
+        "throw",
+        "true",
+        "try",
+        "typealias",
+        "typeof",
+        "val",
+        "var",
+        "when",
+        "while",
+    ];
+    let n = super::camel(name);
+    if KEYWORDS.contains(&n.as_str()) {
+        format!("`{n}`")
+    } else {
+        n
+    }
+}
+
 pub(super) fn kt_type(t: &Type) -> String {
     match t {
         Type::Float => "Double".into(),
@@ -69,6 +110,22 @@ pub(super) fn write_value(f: &Field, x: &str) -> String {
         Some(_) => x.to_string(),
         None => write(&f.ty, x),
     }
+}
+
+/// The type of a oneof member's value, written in full: `kotlin.String`, `demo.v1.Item`.
+pub(super) fn member_type(f: &Field, package: &str) -> String {
+    fn full(t: &Type, package: &str) -> String {
+        match t {
+            Type::Enum(n) | Type::Message(n) => format!("{package}.{n}"),
+            Type::Struct | Type::Empty => "kotlin.collections.Map<*, *>".into(),
+            Type::ListValue => "kotlin.collections.List<*>".into(),
+            Type::JsonValue => "kotlin.Any".into(),
+            Type::Timestamp | Type::Duration => kt_type(t),
+            Type::Wrapper(t) => full(t, package),
+            _ => format!("kotlin.{}", kt_type(t)),
+        }
+    }
+    native(f).map_or_else(|| full(&f.ty, package), str::to_string)
 }
 
 pub(super) fn field_type(f: &Field) -> String {

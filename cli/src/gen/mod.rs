@@ -29,12 +29,14 @@ pub(crate) mod kotlin;
 pub(crate) mod kotlin_stream;
 pub(crate) mod kotlin_types;
 pub(crate) mod model;
+pub(crate) mod oneof_readers;
 pub(crate) mod php;
 pub(crate) mod php_stream;
 pub(crate) mod plugin;
 pub(crate) mod python;
 pub(crate) mod ruby;
 pub(crate) mod rust;
+pub(crate) mod rust_oneof;
 pub(crate) mod typescript;
 
 use std::path::{Path, PathBuf};
@@ -141,6 +143,32 @@ pub(crate) fn unary(s: &model::Service) -> impl Iterator<Item = &model::Method> 
     s.methods
         .iter()
         .filter(|m| m.kind == hms_ffi_core::StreamingKind::Unary)
+}
+
+/// A message's oneofs in declaration order: each one's name and its member fields (the
+/// generators that type a oneof as a union or sealed type read the members from here).
+pub(crate) fn oneofs(m: &model::Message) -> Vec<(&str, Vec<&model::Field>)> {
+    let mut out: Vec<(&str, Vec<&model::Field>)> = Vec::new();
+    for f in &m.fields {
+        let Some(o) = f.oneof.as_deref() else {
+            continue;
+        };
+        match out.iter_mut().find(|(n, _)| *n == o) {
+            Some((_, members)) => members.push(f),
+            None => out.push((o, vec![f])),
+        }
+    }
+    out
+}
+
+/// Whether `f` is the first member of its oneof (where a union-typed message holds the
+/// oneof's one value).
+pub(crate) fn first_member(m: &model::Message, f: &model::Field) -> bool {
+    m.fields
+        .iter()
+        .find(|g| g.oneof == f.oneof)
+        .map(|g| &g.name)
+        == Some(&f.name)
 }
 
 /// `snake_case` of a `.proto` method or message name (`SayHello` → `say_hello`).

@@ -11,7 +11,9 @@
 //! Structs. Enums are backed enums of their names, which the binding takes as they are. A field a
 //! built-in converter makes native has its type (`string` for `google.type.Decimal`,
 //! `\HmsFfi\Money`, `\DateTimeInterface` for `google.type.Date`), as the extension gives it.
-//! Streaming methods are typed over the extension's streams (`php_stream`).
+//! Streaming methods are typed over the extension's streams (`php_stream`). A oneof's members
+//! stay properties, with `which<Oneof>()` and `<oneof>()` readers typed as unions
+//! ([`super::oneof_readers`]).
 
 use super::docs::block;
 use super::docs::join;
@@ -20,7 +22,7 @@ use hms_ffi_core::mapping::Target;
 use hms_ffi_core::StreamingKind;
 
 use super::php_stream;
-use super::{camel, pascal, Output, GENERATED};
+use super::{camel, oneofs, pascal, Output, GENERATED};
 
 pub(crate) fn generate(p: &Package) -> Vec<Output> {
     let parts: Vec<String> = p
@@ -113,7 +115,7 @@ fn native(f: &Field) -> Option<&'static str> {
     }
 }
 
-fn field_types(f: &Field) -> (String, String) {
+pub(super) fn field_types(f: &Field) -> (String, String) {
     if let Some(t) = native(f) {
         return match &f.shape {
             Shape::Single { .. } => (format!("?{t}"), format!("{t}|null")),
@@ -270,6 +272,9 @@ fn message(out: &mut String, m: &Message, p: &Package) {
         line!(out, "        return [\n{}\n        ];", entries.join("\n"));
     }
     line!(out, "    }}");
+    for (o, members) in oneofs(m) {
+        super::oneof_readers::php(out, o, &members);
+    }
     line!(out, "}}");
 }
 

@@ -15,13 +15,17 @@
 //! with the native type (`decimal.Decimal`, `hms_ffi.Money`, `datetime.date`, `uuid.UUID`);
 //! sent, its dict form (or text) is accepted too. The types assume a client and server with the
 //! built-ins on, as they are by default.
+//!
+//! A oneof's members stay keys (as the binding gives them), with a `which_<message>_<oneof>`
+//! reader typed as a `Literal` of their names ([`super::oneof_readers`]); the module imports
+//! only what its code uses, as pyright's strict mode asks.
 
 use hms_ffi_core::mapping::Target;
 use hms_ffi_core::StreamingKind;
 
 use super::docs::{self, join};
 use super::model::{Enum, Field, Message, Method, Package, Service, Shape, Type};
-use super::{snake, Output, GENERATED};
+use super::{oneofs, snake, Output, GENERATED};
 
 /// Python's keywords: a message with a field of one of these names uses the functional
 /// `TypedDict` form.
@@ -44,23 +48,8 @@ pub(crate) fn generate(p: &Package) -> Vec<Output> {
     line!(out);
     line!(out, "from __future__ import annotations");
     line!(out);
-    line!(out, "import datetime");
-    if converts(
-        p,
-        |t| matches!(t, Target::Message(m) if m == "google.type.Decimal"),
-    ) {
-        line!(out, "import decimal");
-    }
-    line!(out, "import enum");
-    if converts(p, |t| matches!(t, Target::Format(_))) {
-        line!(out, "import uuid");
-    }
-    line!(out, "from typing import TYPE_CHECKING, Any, AsyncIterable, AsyncIterator, Dict, Iterable, Iterator, List, Literal, Mapping, Optional, Sequence, TypedDict, Union, cast");
-    line!(out);
-    line!(out, "import hms_ffi");
-    line!(out);
-    line!(out, "if TYPE_CHECKING:");
-    line!(out, "    from typing_extensions import Unpack");
+    let header = out;
+    let mut out = String::new();
     line!(out);
     line!(out);
     line!(out, "class ProtobufEmpty(TypedDict):");
@@ -78,6 +67,9 @@ pub(crate) fn generate(p: &Package) -> Vec<Output> {
     for m in &p.messages {
         message(&mut out, m, false);
         message(&mut out, m, true);
+        for (o, members) in oneofs(m) {
+            super::oneof_readers::python(&mut out, m, o, &members);
+        }
     }
     for s in &p.services {
         client(&mut out, s);
@@ -87,11 +79,65 @@ pub(crate) fn generate(p: &Package) -> Vec<Output> {
     }
     vec![Output {
         path: format!("{}_hms.py", p.snake()),
-        content: out,
+        content: header + &imports(&out) + &out,
     }]
 }
 
-fn docstring(out: &mut String, doc: &str, indent: &str) {
+/// The imports of a module whose code (after them) is `body`: only what it uses, as pyright's
+/// strict mode asks (`enum` for `enum.Enum`, `Literal` for `Literal[…]`).
+fn imports(body: &str) -> String {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    // `name` as a word of the code, followed by a character that `then` accepts.
+    let uses = |name: &str, then: &dyn Fn(Option<char>) -> bool| {
+        body.match_indices(name).any(|(i, _)| {
+            !word(body[..i].chars().next_back()) && then(body[i + name.len()..].chars().next())
+        })
+    };
+    let mut out = String::new();
+    for m in ["datetime", "decimal", "enum", "uuid"] {
+        if uses(&format!("{m}."), &|c| c.is_some_and(char::is_alphabetic)) {
+            line!(out, "import {m}");
+        }
+    }
+    let unpack = uses("Unpack", &|c| !word(c));
+    let typing: Vec<&str> = [
+        "TYPE_CHECKING",
+        "Any",
+        "AsyncIterable",
+        "AsyncIterator",
+        "Dict",
+        "Iterable",
+        "Iterator",
+        "List",
+        "Literal",
+        "Mapping",
+        "Optional",
+        "Sequence",
+        "TypedDict",
+        "Union",
+        "cast",
+    ]
+    .into_iter()
+    .filter(|n| {
+        if *n == "TYPE_CHECKING" {
+            unpack
+        } else {
+            uses(n, &|c| !word(c))
+        }
+    })
+    .collect();
+    line!(out, "from typing import {}", typing.join(", "));
+    line!(out);
+    line!(out, "import hms_ffi");
+    if unpack {
+        line!(out);
+        line!(out, "if TYPE_CHECKING:");
+        line!(out, "    from typing_extensions import Unpack");
+    }
+    out
+}
+
+pub(super) fn docstring(out: &mut String, doc: &str, indent: &str) {
     if doc.is_empty() {
         return;
     }
@@ -159,14 +205,6 @@ fn sent(t: &Type) -> String {
         Type::Wrapper(t) => sent(t),
         _ => received(t),
     }
-}
-
-/// Whether a field of the package has a built-in converter `which` matches.
-fn converts(p: &Package, which: impl Fn(&Target) -> bool) -> bool {
-    p.messages
-        .iter()
-        .flat_map(|m| &m.fields)
-        .any(|f| f.converted.as_ref().is_some_and(&which))
 }
 
 /// The native type a built-in converter gives a field's values (`hms_ffi.BUILTINS`), as

@@ -10,6 +10,9 @@
 //! names as Strings (each enum is a module of name constants), `Time`, `Rational` seconds for
 //! Durations; a field the gem's built-in converters make native is a `BigDecimal` or a `Date`
 //! (`google.type.Decimal`, `google.type.Date`). The gem has no RBS of its own yet, so its objects are `untyped` in the signatures.
+//! A string-keyed map's keys are Strings (`from_h` turns the gem's Symbols back). A oneof's
+//! members stay attributes, with `which_<oneof>` and `<oneof>` readers typed as RBS unions
+//! ([`super::oneof_readers`]).
 //! A streaming method takes and gives Enumerators of message objects that read as they are
 //! iterated, over the gem's `HmsFfi::Stream` and streaming blocks (a client-streaming call
 //! returns its one reply), as the Python generator types them with iterators.
@@ -20,7 +23,7 @@ use super::model::{Field, Message, Package, Service, Shape, Type};
 use hms_ffi_core::mapping::Target;
 use hms_ffi_core::StreamingKind;
 
-use super::{pascal, snake, Output, GENERATED};
+use super::{oneofs, pascal, snake, Output, GENERATED};
 
 pub(crate) fn generate(p: &Package) -> Vec<Output> {
     let modules: Vec<String> = p
@@ -126,7 +129,7 @@ fn native(f: &Field) -> Option<&'static str> {
     }
 }
 
-fn field_rbs(f: &Field) -> String {
+pub(super) fn field_rbs(f: &Field) -> String {
     let t = native(f).map_or_else(|| rbs_type(&f.ty), str::to_string);
     match &f.shape {
         Shape::Single { presence: true } => format!("{t}?"),
@@ -205,6 +208,11 @@ fn message(rb: &mut String, rbs: &mut String, m: &Message, p: &Package, pad: &st
                 }
                 _ => get,
             };
+            // The gem gives a string-keyed map's keys as Symbols; the RBS says String.
+            let value = match &f.shape {
+                Shape::Map(Type::String) => format!("{value}.transform_keys(&:to_s)"),
+                _ => value,
+            };
             format!("{}: {value}", f.name)
         })
         .collect();
@@ -238,6 +246,9 @@ fn message(rb: &mut String, rbs: &mut String, m: &Message, p: &Package, pad: &st
     line!(rb, "{pad}  def ==(other)");
     line!(rb, "{pad}    other.is_a?({n}) && other.to_h == to_h");
     line!(rb, "{pad}  end");
+    for (o, members) in oneofs(m) {
+        super::oneof_readers::ruby(rb, rbs, o, &members, pad);
+    }
     line!(rb, "{pad}end");
     let params: Vec<String> = m
         .fields

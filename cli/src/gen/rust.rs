@@ -7,13 +7,17 @@
 //! and map fields, `Value` for `Struct`/`Value`/`ListValue`/`Empty`; it converts through the
 //! [`HmsMessage`]-style trait the file declares (`from_value`, `to_value`), and the core still
 //! validates every value. A service is a trait of `async` methods (defaulting to
-//! `UNIMPLEMENTED`) registered with one call; streaming methods get typed streams.
+//! `UNIMPLEMENTED`) registered with one call; streaming methods get typed streams. A oneof is
+//! an `Option` of an enum, as prost writes it ([`super::rust_oneof`]).
 
 use hms_ffi_core::StreamingKind;
 
 use super::docs::{self, join};
 use super::model::{Field, Message, Package, Service, Shape, Type};
-use super::{rust_field as field_name, rust_variant as variant, snake, Output, GENERATED};
+use super::rust_oneof;
+use super::{
+    first_member, rust_field as field_name, rust_variant as variant, snake, Output, GENERATED,
+};
 
 /// The trait, stream wrappers and value readers each generated module carries.
 const HELPERS: &str = include_str!("rust_helpers.rs.txt");
@@ -95,11 +99,11 @@ pub(crate) fn generate(p: &Package) -> Vec<Output> {
 }
 
 /// Appends `text` as `///` doc lines indented by `indent`.
-fn rustdoc(out: &mut String, text: &str, indent: &str) {
+pub(super) fn rustdoc(out: &mut String, text: &str, indent: &str) {
     out.push_str(&docs::lines(text, indent, "/// "));
 }
 
-fn rs_type(t: &Type) -> String {
+pub(super) fn rs_type(t: &Type) -> String {
     match t {
         Type::Float => "f64".into(),
         Type::Int32 => "i32".into(),
@@ -149,16 +153,20 @@ fn message(out: &mut String, m: &Message) {
     line!(out, "#[derive(Debug, Clone, PartialEq, Default)]");
     line!(out, "pub struct {n} {{");
     for f in &m.fields {
-        let doc = f.doc_with_oneof("`");
+        let (name, ty, doc) = match f.oneof.as_deref() {
+            Some(o) if first_member(m, f) => {
+                let (name, ty) = rust_oneof::field(m, o);
+                let doc = format!("The oneof `{o}`: the member set, or `None`.");
+                (name, ty, doc)
+            }
+            Some(_) => continue,
+            None => (field_name(&f.name), field_type(f, n), f.doc.clone()),
+        };
         rustdoc(out, &doc, "    ");
-        line!(
-            out,
-            "    pub {}: {},",
-            field_name(&f.name),
-            field_type(f, n)
-        );
+        line!(out, "    pub {name}: {ty},");
     }
     line!(out, "}}");
+    rust_oneof::enums(out, m);
     line!(out);
     line!(out, "impl HmsMessage for {n} {{");
     line!(
@@ -168,6 +176,13 @@ fn message(out: &mut String, m: &Message) {
     );
     line!(out, "        Self {{");
     for f in &m.fields {
+        if let Some(o) = f.oneof.as_deref() {
+            if first_member(m, f) {
+                let (name, _) = rust_oneof::field(m, o);
+                line!(out, "            {name}: {},", rust_oneof::read(m, o));
+            }
+            continue;
+        }
         let x = format!("v.get(\"{}\")", f.name);
         let boxed =
             matches!(&f.ty, Type::Message(t) if t == n) && matches!(f.shape, Shape::Single { .. });
@@ -192,6 +207,7 @@ fn message(out: &mut String, m: &Message) {
     for f in &m.fields {
         let x = format!("self.{}", field_name(&f.name));
         let value = match &f.shape {
+            _ if f.oneof.is_some() => rust_oneof::write(m, f),
             Shape::Single { presence: true } if rs_type(&f.ty) != "Value" => {
                 format!("{x}.as_ref().map_or(Value::Null, |v| v.to_value())")
             }

@@ -12,7 +12,9 @@
 //! method's client gives the binding's `Stream` (an async iterable of replies; `send`,
 //! `closeSend`, `result()`), typed; its service method takes a request or an `AsyncIterable` of
 //! them and gives `Replies` (any iterable or async iterable: an `async function *`) or a reply,
-//! as `node/index.d.ts` types streaming handlers.
+//! as `node/index.d.ts` types streaming handlers. A message with a oneof is a type: its other
+//! fields and, per oneof, the union of its cases (each member set, the others `null`, and none
+//! set), so `tsc` narrows on a check and rejects a request literal that sets two.
 
 use super::docs::block;
 use super::docs::join;
@@ -20,7 +22,7 @@ use super::model::{Enum, Field, Message, Package, Service, Shape, Type};
 use hms_ffi_core::StreamingKind;
 
 use super::model::Method;
-use super::{camel, Output, GENERATED};
+use super::{camel, oneofs, Output, GENERATED};
 
 pub(crate) fn generate(p: &Package) -> Vec<Output> {
     let mut out = String::new();
@@ -152,16 +154,51 @@ fn message(out: &mut String, m: &Message, init: bool) {
             format!("A `{}` as received: every field present.", m.full_name),
         )
     };
+    let oneofs = oneofs(m);
+    let optional = if init { "?" } else { "" };
     line!(out);
-    out.push_str(&block(&join(&m.doc, &what), ""));
-    line!(out, "export interface {name} {{");
-    for f in &m.fields {
-        let doc = f.doc_with_oneof("`");
-        out.push_str(&block(&doc, "  "));
-        let optional = if init { "?" } else { "" };
+    if oneofs.is_empty() {
+        out.push_str(&block(&join(&m.doc, &what), ""));
+        line!(out, "export interface {name} {{");
+    } else {
+        let union = "Each oneof is a union of its cases, one member set or none (the others `null`),\nso a check of one member narrows the others and two set do not type-check.";
+        out.push_str(&block(&join(&join(&m.doc, &what), union), ""));
+        line!(out, "export type {name} = {{");
+    }
+    for f in m.fields.iter().filter(|f| f.oneof.is_none()) {
+        out.push_str(&block(&f.doc, "  "));
         line!(out, "  {}{optional}: {}", f.name, field_type(f, init));
     }
-    line!(out, "}}");
+    if oneofs.is_empty() {
+        line!(out, "}}");
+        return;
+    }
+    let unset = if init { "?: null" } else { ": null" };
+    for (i, (oneof, members)) in oneofs.iter().enumerate() {
+        line!(out, "{} & (", if i == 0 { "}" } else { ")" });
+        for set in members.iter().map(Some).chain([None]) {
+            let doc = match set {
+                Some(f) => join(
+                    &f.doc,
+                    &format!("`{}` of the oneof `{oneof}` is set.", f.name),
+                ),
+                None => format!("No member of the oneof `{oneof}` is set."),
+            };
+            out.push_str(&block(&doc, "  "));
+            let fields: Vec<String> = members
+                .iter()
+                .map(|f| match set {
+                    Some(s) if s.name == f.name => {
+                        let t = if init { sent(&f.ty) } else { received(&f.ty) };
+                        format!("{}: {t}", f.name)
+                    }
+                    _ => format!("{}{unset}", f.name),
+                })
+                .collect();
+            line!(out, "  | {{ {} }}", fields.join(", "));
+        }
+    }
+    line!(out, ")");
 }
 
 fn client(out: &mut String, s: &Service) {

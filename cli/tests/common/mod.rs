@@ -259,4 +259,19 @@ pub(crate) fn two_registries_race(
     assert_eq!(listed(&uris[0]), acked);
     assert_eq!(listed(&uris[1]), acked);
     (servers, acked)
+
+/// `hms-ffi gen --lang LANG` of a `.proto` file with the text `schema` (named `file`), the file
+/// `name` it writes.
+pub(crate) fn generated(schema: &str, file: &str, lang: &str, name: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let proto = dir.path().join(file);
+    std::fs::write(&proto, schema).unwrap();
+    let out = dir.path().join("out");
+    let mut cmd = bin();
+    cmd.args(["gen", "--lang", lang, "--out"])
+        .arg(&out)
+        .arg(&proto);
+    let o = output_within(cmd, Duration::from_secs(60));
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    std::fs::read_to_string(out.join(name)).unwrap()
 }

@@ -274,6 +274,15 @@ func hmsOptOut[T, R any](x *T, f func(T) R) any {
 	return f(*x)
 }
 
+// hmsMsgOut is a message as the binding sends it: nil (unset) for a nil message, not a nil
+// map in an interface, which the binding reads as an empty message that is set.
+func hmsMsgOut[M interface{ AsValue() map[string]any }](m M) any {
+	if v := m.AsValue(); v != nil {
+		return v
+	}
+	return nil
+}
+
 func hmsRepeatedOut[T, R any](xs []T, f func(T) R) any {
 	if len(xs) == 0 {
 		return nil

@@ -142,7 +142,7 @@ func (m *Level) AsValue() map[string]any {
 	}
 	return map[string]any{
 		"tag":   hmsSame[string](m.Tag),
-		"child": (*Level).AsValue(m.Child),
+		"child": hmsMsgOut[*Level](m.Child),
 	}
 }
 
@@ -195,20 +195,20 @@ func (m *AllTypes) AsValue() map[string]any {
 		return nil
 	}
 	return map[string]any{
-		"scalars":      (*Scalars).AsValue(m.Scalars),
-		"items":        hmsRepeatedOut(m.Items, (*Item).AsValue),
+		"scalars":      hmsMsgOut[*Scalars](m.Scalars),
+		"items":        hmsRepeatedOut(m.Items, hmsMsgOut[*Item]),
 		"numbers":      hmsRepeatedOut(m.Numbers, hmsSame[int64]),
 		"tags":         hmsRepeatedOut(m.Tags, hmsSame[string]),
 		"counts":       hmsMapOut(m.Counts, hmsSame[int64]),
-		"by_id":        hmsMapOut(m.ById, (*Item).AsValue),
+		"by_id":        hmsMapOut(m.ById, hmsMsgOut[*Item]),
 		"color":        hmsEnumOut[Color](m.Color),
 		"colors":       hmsRepeatedOut(m.Colors, hmsEnumOut[Color]),
 		"text":         hmsOptOut(m.Text, hmsSame[string]),
 		"number":       hmsOptOut(m.Number, hmsSame[int64]),
-		"item":         (*Item).AsValue(m.Item),
+		"item":         hmsMsgOut[*Item](m.Item),
 		"maybe":        hmsOptOut(m.Maybe, hmsSame[int32]),
-		"nested":       (*Item).AsValue(m.Nested),
-		"deep":         (*Level).AsValue(m.Deep),
+		"nested":       hmsMsgOut[*Item](m.Nested),
+		"deep":         hmsMsgOut[*Level](m.Deep),
 		"at":           hmsOptOut(m.At, hmsSame[time.Time]),
 		"took":         hmsOptOut(m.Took, hmsSame[time.Duration]),
 		"meta":         hmsSame[map[string]any](m.Meta),
@@ -427,7 +427,7 @@ func (m *RelayRequest) AsValue() map[string]any {
 	}
 	return map[string]any{
 		"target": hmsSame[string](m.Target),
-		"fail":   (*FailRequest).AsValue(m.Fail),
+		"fail":   hmsMsgOut[*FailRequest](m.Fail),
 	}
 }
 
@@ -774,6 +774,15 @@ func hmsOptOut[T, R any](x *T, f func(T) R) any {
 		return nil
 	}
 	return f(*x)
+}
+
+// hmsMsgOut is a message as the binding sends it: nil (unset) for a nil message, not a nil
+// map in an interface, which the binding reads as an empty message that is set.
+func hmsMsgOut[M interface{ AsValue() map[string]any }](m M) any {
+	if v := m.AsValue(); v != nil {
+		return v
+	}
+	return nil
 }
 
 func hmsRepeatedOut[T, R any](xs []T, f func(T) R) any {

@@ -123,12 +123,8 @@ public data class AllTypes(
     val byId: Map<Int, Item> = emptyMap(),
     val color: Color = Color.values()[0],
     val colors: List<Color> = emptyList(),
-    /** One of the oneof `choice`: at most one of its fields is set. */
-    val text: String? = null,
-    /** One of the oneof `choice`: at most one of its fields is set. */
-    val number: Long? = null,
-    /** One of the oneof `choice`: at most one of its fields is set. */
-    val item: Item? = null,
+    /** The oneof `choice`: the member set, or null when none is. */
+    val choice: Choice? = null,
     val maybe: Int? = null,
     val nested: Item? = null,
     val deep: Level? = null,
@@ -144,7 +140,14 @@ public data class AllTypes(
     val weightMg: Long = 0L,
 ) {
     /** This message as the value the binding sends (null leaves a field unset). */
-    public fun toValue(): Map<String, Any?> = mapOf("scalars" to scalars?.let { it.toValue() }, "items" to items.map { it.toValue() }, "numbers" to numbers.map { it }, "tags" to tags.map { it }, "counts" to counts.entries.associate { (k, v) -> k.toString() to v }, "by_id" to byId.entries.associate { (k, v) -> k.toString() to v.toValue() }, "color" to color.name, "colors" to colors.map { it.name }, "text" to text, "number" to number, "item" to item?.let { it.toValue() }, "maybe" to maybe, "nested" to nested?.let { it.toValue() }, "deep" to deep?.let { it.toValue() }, "at" to at, "took" to took, "meta" to meta, "any_value" to anyValue, "wrapped_int" to wrappedInt, "wrapped_str" to wrappedStr, "unicode_text" to unicodeText, "blob" to blob, "weight_mg" to weightMg)
+    public fun toValue(): Map<String, Any?> = mapOf("scalars" to scalars?.let { it.toValue() }, "items" to items.map { it.toValue() }, "numbers" to numbers.map { it }, "tags" to tags.map { it }, "counts" to counts.entries.associate { (k, v) -> k.toString() to v }, "by_id" to byId.entries.associate { (k, v) -> k.toString() to v.toValue() }, "color" to color.name, "colors" to colors.map { it.name }, "text" to (choice as? Choice.Text)?.text, "number" to (choice as? Choice.Number)?.number, "item" to (choice as? Choice.Item)?.item?.let { it.toValue() }, "maybe" to maybe, "nested" to nested?.let { it.toValue() }, "deep" to deep?.let { it.toValue() }, "at" to at, "took" to took, "meta" to meta, "any_value" to anyValue, "wrapped_int" to wrappedInt, "wrapped_str" to wrappedStr, "unicode_text" to unicodeText, "blob" to blob, "weight_mg" to weightMg)
+
+    /** The oneof `choice`: a value of one of its members. */
+    public sealed interface Choice {
+        public data class Text(val text: kotlin.String) : Choice
+        public data class Number(val number: kotlin.Long) : Choice
+        public data class Item(val item: hms.conformance.v1.Item) : Choice
+    }
 
     public companion object {
         /** Reads a AllTypes from a value the binding gives (a `Map` by field name). */
@@ -157,9 +160,9 @@ public data class AllTypes(
             byId = (v["by_id"] as? Map<*, *>)?.entries?.mapNotNull { (k, e) -> (e as? Map<*, *>)?.let { Item.fromValue(it) }?.let { k.toString().toInt() to it } }?.toMap() ?: emptyMap(),
             color = (v["color"] as? String)?.let { s -> Color.values().firstOrNull { it.name == s } } ?: Color.values()[0],
             colors = (v["colors"] as? List<*>)?.mapNotNull { (it as? String)?.let { s -> Color.values().firstOrNull { it.name == s } } } ?: emptyList(),
-            text = (v["text"] as? String),
-            number = (v["number"] as? Number)?.toLong(),
-            item = (v["item"] as? Map<*, *>)?.let { Item.fromValue(it) },
+            choice = (v["text"] as? String)?.let { Choice.Text(it) }
+                ?: (v["number"] as? Number)?.toLong()?.let { Choice.Number(it) }
+                ?: (v["item"] as? Map<*, *>)?.let { Item.fromValue(it) }?.let { Choice.Item(it) },
             maybe = (v["maybe"] as? Number)?.toInt(),
             nested = (v["nested"] as? Map<*, *>)?.let { Item.fromValue(it) },
             deep = (v["deep"] as? Map<*, *>)?.let { Level.fromValue(it) },
