@@ -34,6 +34,7 @@ pub(crate) mod php;
 pub(crate) mod php_stream;
 pub(crate) mod plugin;
 pub(crate) mod python;
+mod python_service;
 pub(crate) mod ruby;
 pub(crate) mod rust;
 pub(crate) mod rust_oneof;

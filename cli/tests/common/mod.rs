@@ -259,6 +259,7 @@ pub(crate) fn two_registries_race(
     assert_eq!(listed(&uris[0]), acked);
     assert_eq!(listed(&uris[1]), acked);
     (servers, acked)
+}
 
 /// `hms-ffi gen --lang LANG` of a `.proto` file with the text `schema` (named `file`), the file
 /// `name` it writes.
