@@ -45,6 +45,13 @@ async fn refused(uri: &str) -> Error {
     }
 }
 
+/// [`refused`], with `code` and the reason `why`.
+async fn refused_as(uri: &str, code: Code, why: &str) -> Error {
+    let e = refused(uri).await;
+    assert_error(&e, code, why);
+    e
+}
+
 fn assert_error(e: &Error, code: Code, why: &str) {
     assert_eq!(e.code(), code, "{e:?}");
     assert_eq!(reason(e), Some(why), "{e:?}");
@@ -61,11 +68,9 @@ async fn user_and_password_and_their_refusals() {
     let bus = Bus::connect(&uri, bus_schema()).await.unwrap();
     drop(bus);
 
-    let e = refused(&nats.uri("auth")).await;
-    assert_error(&e, Code::Unauthenticated, "NATS_AUTH_FAILED");
+    refused_as(&nats.uri("auth"), Code::Unauthenticated, "NATS_AUTH_FAILED").await;
     let wrong = format!("nats://alice:nope@{}/auth", nats.addr());
-    let e = refused(&wrong).await;
-    assert_error(&e, Code::Unauthenticated, "NATS_AUTH_FAILED");
+    let e = refused_as(&wrong, Code::Unauthenticated, "NATS_AUTH_FAILED").await;
     assert!(!format!("{e}").contains("nope"), "the password leaked: {e}");
     let server = conformance_server();
     let e = server.listen(&wrong).unwrap_err();
@@ -79,8 +84,12 @@ async fn a_token() {
     };
     let uri = format!("nats://s3cret@{}/tok", nats.addr());
     serves(&uri, &uri).await;
-    let e = refused(&format!("nats://other@{}/tok", nats.addr())).await;
-    assert_error(&e, Code::Unauthenticated, "NATS_AUTH_FAILED");
+    refused_as(
+        &format!("nats://other@{}/tok", nats.addr()),
+        Code::Unauthenticated,
+        "NATS_AUTH_FAILED",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -102,30 +111,27 @@ async fn an_nkey_seed_file() {
     let other = dir.path().join("other.nk");
     let stranger = nkeys::KeyPair::new_user();
     std::fs::write(&other, stranger.seed().unwrap()).unwrap();
-    let e = refused(&format!(
-        "nats://{}/nk?nkey={}",
-        nats.addr(),
-        other.display()
-    ))
+    refused_as(
+        &format!("nats://{}/nk?nkey={}", nats.addr(), other.display()),
+        Code::Unauthenticated,
+        "NATS_AUTH_FAILED",
+    )
     .await;
-    assert_error(&e, Code::Unauthenticated, "NATS_AUTH_FAILED");
     let missing = dir.path().join("missing.nk");
-    let e = refused(&format!(
-        "nats://{}/nk?nkey={}",
-        nats.addr(),
-        missing.display()
-    ))
+    refused_as(
+        &format!("nats://{}/nk?nkey={}", nats.addr(), missing.display()),
+        Code::InvalidArgument,
+        "BAD_NATS_CREDENTIALS",
+    )
     .await;
-    assert_error(&e, Code::InvalidArgument, "BAD_NATS_CREDENTIALS");
     let garbage = dir.path().join("garbage.nk");
     std::fs::write(&garbage, "not a seed\n").unwrap();
-    let e = refused(&format!(
-        "nats://{}/nk?nkey={}",
-        nats.addr(),
-        garbage.display()
-    ))
+    refused_as(
+        &format!("nats://{}/nk?nkey={}", nats.addr(), garbage.display()),
+        Code::InvalidArgument,
+        "BAD_NATS_CREDENTIALS",
+    )
     .await;
-    assert_error(&e, Code::InvalidArgument, "BAD_NATS_CREDENTIALS");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -140,19 +146,18 @@ async fn a_credentials_file_in_operator_mode() {
     serves(&uri, &uri).await;
 
     let stranger = jwt::Operator::new(&dir.path().join("other")).user_creds(dir.path(), "eve");
-    let e = refused(&format!(
-        "nats://{}/jwt?creds={}",
-        nats.addr(),
-        stranger.display()
-    ))
+    refused_as(
+        &format!("nats://{}/jwt?creds={}", nats.addr(), stranger.display()),
+        Code::Unauthenticated,
+        "NATS_AUTH_FAILED",
+    )
     .await;
-    assert_error(&e, Code::Unauthenticated, "NATS_AUTH_FAILED");
-    let e = refused(&format!(
-        "nats://{}/jwt?creds=/nonexistent.creds",
-        nats.addr()
-    ))
+    refused_as(
+        &format!("nats://{}/jwt?creds=/nonexistent.creds", nats.addr()),
+        Code::InvalidArgument,
+        "BAD_NATS_CREDENTIALS",
+    )
     .await;
-    assert_error(&e, Code::InvalidArgument, "BAD_NATS_CREDENTIALS");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -185,15 +190,18 @@ async fn tls_and_mutual_tls() {
     assert_eq!(e.code(), Code::Unavailable, "{e:?}");
     // Another CA: the client does not trust the server.
     let other = Pki::new(dir.path(), "other");
-    let e = refused(&format!(
-        "nats://{}/tls?ca={}&cert={}&key={}",
-        nats.addr(),
-        q(&other.ca_file("other")),
-        q(&client_cert),
-        q(&client_key)
-    ))
+    refused_as(
+        &format!(
+            "nats://{}/tls?ca={}&cert={}&key={}",
+            nats.addr(),
+            q(&other.ca_file("other")),
+            q(&client_cert),
+            q(&client_key)
+        ),
+        Code::Unavailable,
+        "NATS_TLS_FAILED",
+    )
     .await;
-    assert_error(&e, Code::Unavailable, "NATS_TLS_FAILED");
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! `hms-ffi registry …`: serve a schema registry over a SQLite file or a NATS key-value
-//! bucket, and a thin client of any
-//! registry (`hms_ffi_core::registry::RegistryClient`) for each of its methods.
+//! bucket, and a thin client of any registry (`hms_ffi_core::registry::RegistryClient`) for
+//! each of its methods.
 //!
 //! ```text
 //! hms-ffi registry serve --db registry.db --listen grpc://127.0.0.1:7070 [--security FILE]
@@ -16,8 +16,9 @@
 //! subject (`FAILED_PRECONDITION`, `INCOMPATIBLE_SCHEMA`), **3** bad input (a schema that does
 //! not compile or decode, an unknown subject, version or mode; for `serve`, a database that is
 //! missing its folder, unreadable, corrupt, newer or locked, a NATS store it cannot reach, or
-//! an address it cannot listen on), **4** the registry failed, refused or could not be reached (`UNAVAILABLE` when its
-//! database stays locked, `PERMISSION_DENIED` from its policy, …); 2 is clap's. `--json` prints one object: the reply, or
+//! an address it cannot listen on), **4** the registry failed, refused or could not be
+//! reached (`UNAVAILABLE` when its database stays locked, `PERMISSION_DENIED` from its
+//! policy, …); 2 is clap's. `--json` prints one object: the reply, or
 //! `{"error": {"code", "message", "reason", "rules", "findings"}}`.
 
 mod output;

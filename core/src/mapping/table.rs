@@ -4,7 +4,6 @@
 //! descriptor pool on every call (`FieldDescriptor::kind`, `default_value`, `is_map`… were a
 //! third of an inproc call's time); a table answers them from a slice.
 
-use crate::metrics::FastMap;
 use std::cell::RefCell;
 use std::sync::Arc;
 
@@ -12,6 +11,7 @@ use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor, Value as PValue};
 
 use super::convert::{Converters, Native};
 use super::wkt;
+use crate::metrics::FastMap;
 
 /// One field of a [`Table`].
 pub(super) struct Field {

@@ -33,9 +33,9 @@
 //! ```
 //!
 //! Submodules: `messages` (the `.proto`'s messages as prost types), [`mode`] (modes and how
-//! they map onto the check), `store` (the trait and the memory store), `nats_store` and `nats_layout`
-//! (the NATS key-value store and its keys), `contract` (the tests every store passes), `service` (the rules
-//! and the handlers), `client` (the thin Rust client), `reference` ([`RegistryRef`]: one
+//! they map onto the check), `store` (the trait and the memory store), `nats_store` and
+//! `nats_layout` (the NATS key-value store and its keys), `contract` (the tests every store
+//! passes), `service` (the rules and the handlers), `client` (the thin Rust client), `reference` ([`RegistryRef`]: one
 //! version named by a string, `registry+URI#SUBJECT@VERSION`, fetched and verified).
 
 mod client;

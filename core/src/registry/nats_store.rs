@@ -6,9 +6,9 @@
 //! - `subject.<S>`: a subject's **head**: its versions (number, fingerprint, deprecation,
 //!   creation time) and its mode and category, one protobuf message (`Head`). Every change to
 //!   a subject — a registration, a deprecation, a mode — is a compare-and-set of this one key
-//!   on the revision read (`update` with the expected revision; revision 0 creates it; `nats_layout.rs` has
-//!   the head message and the key names): a
-//!   writer that lost the race re-reads the head and runs again (at most [`ATTEMPTS`] times),
+//!   on the revision read (`update` with the expected revision; revision 0 creates it;
+//!   `nats_layout.rs` has the head message and the key names): a writer that lost the race
+//!   re-reads the head and runs again (at most [`ATTEMPTS`] times),
 //!   so registrations of one subject from any number of processes serialize as in one
 //!   transaction, and no version is lost or numbered twice.
 //! - `set.<S>.<F>`: the descriptor set of the subject's version with fingerprint `F`, written

@@ -6,7 +6,6 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
-
 use std::time::Instant;
 
 use super::dispatch::Dispatcher;

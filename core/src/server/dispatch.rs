@@ -1,7 +1,6 @@
 //! The server's call path, shared by every transport: admission, interceptors, decode,
 //! handler (with deadline, cancellation and panic capture), encode, limits.
 
-use crate::metrics::FastMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
@@ -22,6 +21,7 @@ use crate::interceptor::{run_before, Interceptor};
 use crate::limits::Limits;
 use crate::mapping::DecodeOptions;
 use crate::metadata::response::ResponseMetadata;
+use crate::metrics::FastMap;
 use crate::peer::Peer;
 use crate::schema::{MethodInfo, Schema};
 use crate::security::{CallPayloads, Security};

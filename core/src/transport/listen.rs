@@ -62,10 +62,7 @@ pub(crate) trait Service: Send + Sync + 'static {
     /// Every method the server answers, each with its streaming kind: the main schema's, then
     /// those only a schema revision has (with the kind of the first revision that has it). A
     /// transport that subscribes per method (`nats://`) reads it when it starts listening.
-    fn methods(&self) -> Vec<(String, crate::schema::StreamingKind)> {
-        let methods = self.config().schema.methods();
-        methods.iter().map(|m| (m.name.clone(), m.kind())).collect()
-    }
+    fn methods(&self) -> Vec<(String, crate::schema::StreamingKind)>;
     /// A call the transport refused before serving it (a body over the size limit): the
     /// interceptors' `after` hooks (the audit log) still see it.
     fn refused(&self, head: &CallHead, peer: &Peer, error: &Error);

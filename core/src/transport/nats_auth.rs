@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 
 use super::tls::percent_decode;
-use super::ClientTlsConfig;
+use super::{ClientTlsConfig, TlsTarget};
 use crate::error::{Code, Error, Result};
 
 /// How to prove who we are to the nats-server. At most one per URI, as nats-server checks one.
@@ -72,9 +72,15 @@ impl NatsConnect {
         if matches!(&auth, NatsAuth::Token(t) | NatsAuth::UserPassword(t, _) if t.is_empty()) {
             return Err("an empty NATS user or token before '@'".into());
         }
-        let (mut tls, mut want_tls) = (ClientTlsConfig::default(), false);
+        // `ca`, `cert` and `key` are the TLS query of `grpcs://` and its kin: its parser reads
+        // them; the rest is NATS's own.
+        let (mut tls_pairs, mut tls_flag) = (Vec::new(), None);
         for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            if matches!(k, "ca" | "cert" | "key") {
+                tls_pairs.push(pair);
+                continue;
+            }
             let v = decode(k, v)?;
             let mut set_auth = |a: NatsAuth| {
                 if auth != NatsAuth::None {
@@ -88,17 +94,10 @@ impl NatsConnect {
             match k {
                 "creds" => set_auth(NatsAuth::CredsFile(v.into()))?,
                 "nkey" => set_auth(NatsAuth::NkeyFile(v.into()))?,
-                "ca" => (tls.ca_file, want_tls) = (Some(v.into()), true),
-                "cert" => (tls.cert_file, want_tls) = (Some(v.into()), true),
-                "key" => (tls.key_file, want_tls) = (Some(v.into()), true),
                 "tls" => match v.as_str() {
-                    "true" | "1" => want_tls = true,
-                    "false" | "0" if tls == ClientTlsConfig::default() => want_tls = false,
-                    _ => {
-                        return Err(format!(
-                            "?tls= takes true or false (without ca/cert/key), not {v:?}"
-                        ))
-                    }
+                    "true" | "1" => tls_flag = Some(true),
+                    "false" | "0" => tls_flag = Some(false),
+                    _ => return Err(tls_values(&v)),
                 },
                 _ => {
                     return Err(format!(
@@ -107,9 +106,15 @@ impl NatsConnect {
                 }
             }
         }
+        let tls = TlsTarget::parse("", Some(&tls_pairs.join("&")))?.tls;
         if tls.cert_file.is_some() != tls.key_file.is_some() {
             return Err("a NATS client certificate needs both ?cert= and ?key=".into());
         }
+        let want_tls = match tls_flag {
+            Some(false) if !tls_pairs.is_empty() => return Err(tls_values("false")),
+            Some(flag) => flag || !tls_pairs.is_empty(),
+            None => !tls_pairs.is_empty(),
+        };
         Ok(NatsConnect {
             auth,
             tls: want_tls.then_some(tls),
@@ -149,6 +154,10 @@ impl NatsConnect {
     }
 }
 
+fn tls_values(given: &str) -> String {
+    format!("?tls= takes true or false (without ca/cert/key), not {given:?}")
+}
+
 /// The first nkey user seed in `text` (a seed file, or the seed part of a credentials file).
 fn seed_of(text: &str) -> Option<String> {
     text.lines()
@@ -175,7 +184,7 @@ pub(crate) fn connect_error(authority: &str, e: &async_nats::ConnectError) -> Er
             format!("nats://{authority} refused our credentials: {e}"),
         )
         .with_reason("NATS_AUTH_FAILED"),
-        Kind::Tls | Kind::Io if Kind::Tls == e.kind() || rustls_failed(e) => {
+        kind if kind == Kind::Tls || (kind == Kind::Io && rustls_failed(e)) => {
             Error::unavailable(format!("TLS to nats://{authority}: {e}"))
                 .with_reason("NATS_TLS_FAILED")
         }

@@ -1,7 +1,7 @@
 //! Server side of `nats://host:port/PREFIX`: one queue subscription (group `q`) per method
-//! on `PREFIX.package.Service.Method` (the main schema's methods and, for the schema revisions
-//! added before `listen`, the methods only a revision has), each request handed to the dispatcher like any
-//! transport's call, the reply published to the request's reply subject; NATS micro
+//! on `PREFIX.package.Service.Method` (the main schema's methods and, for the schema
+//! revisions added before `listen`, the methods only a revision has), each request handed to
+//! the dispatcher like any transport's call, the reply published to the request's reply subject; NATS micro
 //! discovery beside them. Stopping drains the subscriptions (messages already delivered are
 //! still served) and waits for the replies being written before the connection closes.
 

@@ -3,7 +3,6 @@
 //! ([`super::unix_led`]). Every decision here is synchronous; writing the answer is the
 //! reader's part.
 
-use crate::metrics::FastMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -20,6 +19,7 @@ use super::{Hold, Service};
 use crate::error::{Code, Error, Result};
 use crate::flow::{Credit, Flow, Window, STREAM_WINDOW};
 use crate::metadata::response::ResponseMetadata;
+use crate::metrics::FastMap;
 use crate::peer::Peer;
 
 /// Bodies up to this many times the message limit are read and refused with
